@@ -1,0 +1,34 @@
+# Every target creates .venv on a fresh machine if it is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint fuzz install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vigil demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests bench
+	$(BIN)/mypy engine
+
+fuzz: $(STAMP)
+	$(BIN)/pytest -m fuzz tests/api
+
+clean:
+	rm -rf $(VENV) vigil.db .pytest_cache

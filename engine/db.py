@@ -1,0 +1,97 @@
+"""Database engine, the declarative base and the one commit point (`unit_of_work`).
+
+SQLite (WAL) is the embedded default at ./vigil.db; PostgreSQL through DATABASE_URL.
+Service functions never commit: the face that called them wraps the call in `unit_of_work`,
+so a failed import or evaluation leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///./vigil.db"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table in every domain."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: explicit argument, then DATABASE_URL, then the embedded SQLite file."""
+    return url or os.environ.get("DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL and foreign keys, PostgreSQL an optional search_path."""
+    url = database_url(url)
+    kwargs: dict[str, object] = {"echo": echo, "future": True}
+    if url.startswith("postgresql"):
+        if schema:
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    is_memory = False
+    try:
+        cur.execute("PRAGMA database_list")
+        rows = cur.fetchall()
+        is_memory = all(not r[2] for r in rows)
+    except Exception:  # pragma: no cover - defensive only
+        pass
+    if not is_memory:
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the schema to the current version (Alembic upgrade to head)."""
+    from engine import migrate
+
+    migrate.upgrade(engine)
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    key = id(engine)
+    if key not in _factories:
+        _factories[key] = sessionmaker(bind=engine, expire_on_commit=False, future=True)
+    return _factories[key]
+
+
+@contextlib.contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit if the block finishes, roll back everything if it raises."""
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,32 @@
+"""Schema migrations: Alembic revisions under engine/migrations, run programmatically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from engine import models
+from engine.db import Base
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Upgrade the database to the newest revision (creates it when empty)."""
+    models.load_all()
+    versions = [p for p in (MIGRATIONS / "versions").glob("*.py") if not p.name.startswith("_")]
+    if not versions:
+        Base.metadata.create_all(engine)
+        return
+    command.upgrade(alembic_config(engine), "head")

@@ -1,0 +1,19 @@
+"""Alembic environment: runs against the engine handed over by engine.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from engine import models
+from engine.db import Base
+
+models.load_all()
+config = context.config
+target_metadata = Base.metadata
+
+connectable = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+with connectable.connect() as connection:
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

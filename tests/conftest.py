@@ -1,0 +1,75 @@
+"""Shared fixtures: a database on SQLite and on PostgreSQL, each test in its own schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from engine import db as dbmod
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        eng = create_engine(PG_URL)
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+_PG_OK: bool | None = None
+
+
+def pg_ok() -> bool:
+    global _PG_OK
+    if _PG_OK is None:
+        _PG_OK = _pg_available()
+        if not _PG_OK and os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {PG_URL} and CI=true", pytrace=False)
+    return _PG_OK
+
+
+def make_test_engine(kind: str, tmp_path: Path) -> Iterator[Engine]:
+    if kind == "sqlite":
+        eng = dbmod.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        dbmod.init_db(eng)
+        yield eng
+        eng.dispose()
+        return
+    if not pg_ok():
+        pytest.skip("PostgreSQL not reachable (outside CI)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = dbmod.make_engine(PG_URL, schema=schema)
+    try:
+        dbmod.init_db(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database; every storage test runs once per backend."""
+    yield from make_test_engine(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    yield from make_test_engine("sqlite", tmp_path)
