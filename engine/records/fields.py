@@ -1,0 +1,177 @@
+"""The value types record fields are built from (instant, date, state code, count, ...).
+
+Why a module of its own: the contract's value rules (an instant must carry its offset, a date is
+`YYYY-MM-DD`, a boolean is a JSON boolean, a state is a USPS code) are enforced here once, with
+messages written for the person who exported the file, and every record model reuses them. Each
+type also carries its JSON Schema so that `docs/schema/records.schema.json` says the same thing.
+
+Parsing is deliberately strict: no unix timestamps for instants, no "yes" for booleans, no numbers
+for ids. A lax parser guesses, and a guessed compliance fact is worse than a rejected file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, PlainValidator, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+US_STATES: tuple[str, ...] = (
+    "AK", "AL", "AR", "AS", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "GU", "HI", "IA", "ID",
+    "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MP", "MS", "MT", "NC", "ND",
+    "NE", "NH", "NJ", "NM", "NV", "NY", "OH", "OK", "OR", "PA", "PR", "RI", "SC", "SD", "TN", "TX",
+    "UT", "VA", "VI", "VT", "WA", "WI", "WV", "WY",
+)  # fmt: skip
+_STATE_SET = frozenset(US_STATES)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INSTANT_HINT = "write it in ISO 8601 with Z or an offset, e.g. 2026-03-07T21:00:00-08:00"
+
+
+def parse_instant(value: Any) -> dt.datetime:
+    """An ISO 8601 instant with an offset (or Z); naive and date-only values are refused."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        if _DATE_RE.match(value):
+            raise PydanticCustomError(
+                "instant_without_offset",
+                "instant without an offset: '{value}' is a date, an instant needs a time and an "
+                "offset, e.g. {value}T00:00:00-05:00",
+                {"value": value},
+            )
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": value}
+            ) from None
+    else:
+        raise PydanticCustomError(
+            "instant_type",
+            "expected an instant as an ISO 8601 string, got {kind}; " + _INSTANT_HINT,
+            {"kind": json_kind(value)},
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise PydanticCustomError(
+            "instant_without_offset",
+            "instant without an offset: '{value}' does not say which time zone it is in; " + _INSTANT_HINT,
+            {"value": value if isinstance(value, str) else value.isoformat()},
+        )
+    return parsed
+
+
+def parse_date(value: Any) -> dt.date:
+    """A calendar date written `YYYY-MM-DD` (an instant is refused: it would need a zone to be a date)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DATE_RE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError("date_value", "no such date: '{value}'", {"value": value}) from None
+    raise PydanticCustomError(
+        "date_format", "expected a date written YYYY-MM-DD, got {kind}", {"kind": json_kind(value)}
+    )
+
+
+def parse_number(value: Any) -> int | float:
+    """A non-negative JSON number (integer or decimal); booleans and numeric strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("number_type", "expected a number, got {kind}", {"kind": json_kind(value)})
+    if value < 0 or value != value:
+        raise PydanticCustomError(
+            "number_range", "must be a number of at least 0, got {value}", {"value": value}
+        )
+    return value
+
+
+def json_kind(value: Any) -> str:
+    """How a JSON reader would name the value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def check_state(value: str) -> str:
+    """A two-letter USPS state or territory code."""
+    if value not in _STATE_SET:
+        raise PydanticCustomError(
+            "state_code",
+            "'{value}' is not a US state or territory code (use the two-letter USPS code, e.g. CA)",
+            {"value": value},
+        )
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _zone_exists(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_zone(value: str) -> str:
+    """An IANA time zone name such as America/Los_Angeles."""
+    if not _zone_exists(value):
+        raise PydanticCustomError(
+            "time_zone", "'{value}' is not an IANA time zone (e.g. America/New_York)", {"value": value}
+        )
+    return value
+
+
+Instant = Annotated[
+    dt.datetime,
+    PlainValidator(parse_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 instant with an offset or Z, e.g. 2026-03-07T21:00:00-08:00",
+        }
+    ),
+]
+Date = Annotated[
+    dt.date,
+    PlainValidator(parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "description": "calendar date YYYY-MM-DD"}),
+]
+Text = Annotated[str, Strict()]
+RecordId = Annotated[str, Strict(), Field(min_length=1, max_length=255)]
+Flag = Annotated[bool, Strict()]
+Count = Annotated[int, Strict(), Field(ge=0)]
+Year = Annotated[int, Strict(), Field(ge=1900, le=2999)]
+Number = Annotated[
+    int | float,
+    PlainValidator(parse_number),
+    WithJsonSchema({"type": "number", "minimum": 0}),
+]
+YearKey = Annotated[str, Field(pattern=r"^\d{4}$", description="a calendar or performance year, e.g. 2026")]
+StateCode = Annotated[
+    str,
+    Strict(),
+    AfterValidator(check_state),
+    WithJsonSchema({"type": "string", "enum": list(US_STATES), "description": "USPS state code"}),
+]
+Zone = Annotated[
+    str,
+    Strict(),
+    AfterValidator(check_zone),
+    WithJsonSchema({"type": "string", "description": "IANA time zone, e.g. America/Los_Angeles"}),
+]
+Naics = Annotated[str, Strict(), Field(pattern=r"^\d{6}$", description="6-digit NAICS code")]

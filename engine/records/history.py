@@ -1,0 +1,127 @@
+"""Reads over record history: latest version known at an instant, every version, streaming walks.
+
+Every query here takes the org first and filters on it; there is no unscoped read. Rows become
+`StoredRecord`s in this module and in `ingest.py`, and go no further (house rule: rows never
+leave the domain).
+
+"Known at" is the knowledge axis (ARCHITECTURE decision 6): the version of a record known at `t` is
+the highest version whose `recorded_at` is at or before `t`. The evaluation instant (`as_of`) is a
+different thing and is not handled here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.orm import Session
+
+from engine.records.schemas import RECORD_MODELS, StoredRecord
+from engine.records.tables import record_version
+
+_C = record_version.c
+_COLUMNS = (
+    _C.record_type, _C.record_id, _C.version, _C.data, _C.content_hash,
+    _C.recorded_at, _C.actor, _C.source, _C.establishment_id,
+)  # fmt: skip
+
+
+def to_stored(row: Any) -> StoredRecord:
+    """A stored record from a row, with `data` keys in contract order on both databases."""
+    order = RECORD_MODELS[row.record_type].model_fields
+    raw = row.data
+    data = {k: raw[k] for k in order if k in raw}
+    return StoredRecord(
+        type=row.record_type,
+        id=row.record_id,
+        version=row.version,
+        data=data,
+        content_hash=row.content_hash,
+        recorded_at=row.recorded_at,
+        actor=row.actor,
+        source=row.source,
+        establishment_id=row.establishment_id,
+    )
+
+
+def latest_hashes(
+    session: Session, *, org_id: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(type, id) -> (latest version, its content hash) for the keys that exist, newest knowledge."""
+    by_type: dict[str, list[str]] = {}
+    for record_type, record_id in keys:
+        by_type.setdefault(record_type, []).append(record_id)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for record_type, ids in by_type.items():
+        stmt = select(_C.record_id, _C.version, _C.content_hash).where(
+            _C.org_id == org_id, _C.record_type == record_type, _C.record_id.in_(set(ids))
+        )
+        for record_id, version, digest in session.execute(stmt):
+            key = (record_type, record_id)
+            if key not in found or found[key][0] < version:
+                found[key] = (version, digest)
+    return found
+
+
+def _known(stmt: Select[Any], known_at: dt.datetime | None) -> Select[Any]:
+    return stmt if known_at is None else stmt.where(_C.recorded_at <= known_at)
+
+
+def find_version(
+    session: Session, *, org_id: str, record_type: str, record_id: str, known_at: dt.datetime | None
+) -> StoredRecord | None:
+    """The newest version known at `known_at` (or now), or None."""
+    stmt = select(*_COLUMNS).where(
+        _C.org_id == org_id, _C.record_type == record_type, _C.record_id == record_id
+    )
+    stmt = _known(stmt, known_at).order_by(_C.version.desc()).limit(1)
+    row = session.execute(stmt).first()
+    return to_stored(row) if row is not None else None
+
+
+def all_versions(session: Session, *, org_id: str, record_type: str, record_id: str) -> list[StoredRecord]:
+    """Every version of one record, oldest first."""
+    stmt = (
+        select(*_COLUMNS)
+        .where(_C.org_id == org_id, _C.record_type == record_type, _C.record_id == record_id)
+        .order_by(_C.version)
+    )
+    return [to_stored(row) for row in session.execute(stmt)]
+
+
+def walk_latest(
+    session: Session,
+    *,
+    org_id: str,
+    types: Sequence[str] | None,
+    known_at: dt.datetime | None,
+    batch_size: int,
+) -> Iterator[StoredRecord]:
+    """Stream the newest known version of each record, ordered by (type, id), in pages.
+
+    Keyset pagination over the unique index: each page is one bounded query, so memory stays flat
+    however many records the org holds. A record's versions are adjacent in that order; the last
+    one seen before the key changes is the newest known one.
+    """
+    after: tuple[str, str, int] | None = None
+    held: Any = None
+    while True:
+        stmt = select(*_COLUMNS).where(_C.org_id == org_id)
+        if types is not None:
+            stmt = stmt.where(_C.record_type.in_(list(types)))
+        if after is not None:
+            stmt = stmt.where(tuple_(_C.record_type, _C.record_id, _C.version) > tuple_(*after))
+        stmt = _known(stmt, known_at).order_by(_C.record_type, _C.record_id, _C.version).limit(batch_size)
+        rows = session.execute(stmt).all()
+        for row in rows:
+            if held is not None and (held.record_type, held.record_id) != (row.record_type, row.record_id):
+                yield to_stored(held)
+            held = row
+        if len(rows) < batch_size:
+            break
+        last = rows[-1]
+        after = (last.record_type, last.record_id, last.version)
+    if held is not None:
+        yield to_stored(held)

@@ -1,0 +1,89 @@
+"""Import formats: one reader per format, registered by name (json, ndjson, csv).
+
+A reader turns a file into a stream of `(Position, raw record)` pairs and reports file-level
+problems (bad JSON, an unknown CSV column) through `problem` instead of raising, so one pass finds
+every problem in every file. Readers never validate records against the contract: that is
+`validation.py`'s job, done the same way whatever the format.
+
+Registration is explicit: each format module decorates its reader and this package imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.errors import ErrorDetail, ImportFormatError
+from engine.records.validation import Position
+from engine.registry import Registry
+
+ProblemFn = Callable[[ErrorDetail], None]
+AdvanceFn = Callable[[int], None]
+
+
+class Reader(Protocol):
+    """Stream the records of one file; report problems, advance progress by bytes read."""
+
+    def __call__(
+        self, path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
+    ) -> Iterator[tuple[Position, Any]]: ...
+
+
+FORMATS: Registry[Reader] = Registry("import format")
+
+EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
+
+
+def detect_format(path: Path, fmt: str | None = None) -> str:
+    """The format named by `fmt`, else the one the file's extension says."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ImportFormatError(
+                f"unknown import format {fmt!r}; use one of: {', '.join(FORMATS.names())}",
+                [ErrorDetail(reason=f"unknown format {fmt!r}", file=str(path))],
+            )
+        return fmt
+    found = EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        raise ImportFormatError(
+            f"cannot tell the format of {path.name}",
+            [
+                ErrorDetail(
+                    reason="unknown file extension; name it .json, .ndjson (or .jsonl) or .csv, "
+                    "or pass --format",
+                    file=str(path),
+                )
+            ],
+        )
+    return found
+
+
+def reader_for(fmt: str) -> Reader:
+    """The registered reader of a format."""
+    return FORMATS.get(fmt)
+
+
+def stamp_type(raw: Any, record_type: str | None, position: Position, problem: ProblemFn) -> Any:
+    """Apply `--type` to a JSON record: fill a missing `type`, flag a different one."""
+    if record_type is None or not isinstance(raw, dict):
+        return raw
+    given = raw.get("type")
+    if given is None:
+        return {"type": record_type, **raw}
+    if given != record_type:
+        problem(
+            position.detail(
+                f"the record says type '{given}' but the import was told --type {record_type}",
+                record_type=str(given),
+                record_id=raw.get("id") if isinstance(raw.get("id"), str) else None,
+                field="type",
+            )
+        )
+        return None
+    return raw
+
+
+from engine.records.importers import csv_format, json_format, ndjson_format  # noqa: E402,F401
+
+FORMATS.freeze()

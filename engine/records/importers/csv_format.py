@@ -1,0 +1,218 @@
+"""CSV import: one file per record type, a header row of field names, one record per row.
+
+The type comes from `--type` or from the file name (`access_event.csv`). Cells are text, so each
+one is turned into the JSON value its field expects before the record is validated like any other:
+
+- an empty cell is null (the field is left out);
+- booleans are `true`/`false`/`1`/`0` (any case);
+- whole numbers and numbers are parsed as such;
+- list fields are split on `;` (`CA;NV` -> `["CA", "NV"]`);
+- dict fields (`affected_by_state`, `media_notice_at`, ...) hold JSON text (`{"CA": 12}`);
+- everything else (text, enum values, dates, instants) is passed as the string it is.
+
+A cell that cannot be converted is passed on unchanged, so the contract check reports it with the
+same words as for JSON input. Lines are 1-based physical lines; the header is line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+import types
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from engine.errors import ErrorDetail
+from engine.records.importers import FORMATS, AdvanceFn, ProblemFn
+from engine.records.schemas import RECORD_MODELS
+from engine.records.validation import Position
+
+Kind = Literal["bool", "int", "number", "list", "dict", "text"]
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+_PROGRESS_EVERY = 1000
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip `Annotated[...]` and `| None` to reach the field's value type."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+def kind_of(annotation: Any) -> Kind:
+    """How a CSV cell for a field of this annotation is read."""
+    tp = _unwrap(annotation)
+    origin = get_origin(tp)
+    if tp is bool:
+        return "bool"
+    if tp is int:
+        return "int"
+    if origin in (Union, types.UnionType) and set(get_args(tp)) == {int, float}:
+        return "number"
+    if origin is list:
+        return "list"
+    if origin is dict:
+        return "dict"
+    return "text"
+
+
+@cache
+def field_kinds(record_type: str) -> dict[str, Kind]:
+    """Field name -> cell kind for one record type."""
+    model = RECORD_MODELS[record_type]
+    return {name: kind_of(info.annotation) for name, info in model.model_fields.items()}
+
+
+def convert_cell(kind: Kind, cell: str) -> Any:
+    """The JSON value a non-empty cell stands for (or the cell itself when it does not parse)."""
+    if kind == "text":
+        return cell
+    if kind == "bool":
+        low = cell.strip().lower()
+        return True if low in _TRUE else False if low in _FALSE else cell
+    if kind == "int":
+        text = cell.strip()
+        return int(text) if _INT_RE.match(text) else cell
+    if kind == "number":
+        text = cell.strip()
+        if _INT_RE.match(text):
+            return int(text)
+        try:
+            return float(text)
+        except ValueError:
+            return cell
+    if kind == "list":
+        return [item.strip() for item in cell.split(";") if item.strip()]
+    try:
+        return json.loads(cell)
+    except json.JSONDecodeError:
+        return cell
+
+
+@FORMATS.register("csv")
+def read_csv(
+    path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
+) -> Iterator[tuple[Position, Any]]:
+    """Yield each row as a record of the file's type, with its line number."""
+    name = str(path)
+    record_type = record_type or path.stem
+    if record_type not in RECORD_MODELS:
+        problem(
+            ErrorDetail(
+                reason=f"cannot tell the record type of {path.name}: name the file <type>.csv "
+                f"(e.g. access_event.csv) or pass --type; valid types: {', '.join(RECORD_MODELS)}",
+                file=name,
+            )
+        )
+        return
+    kinds = field_kinds(record_type)
+    with path.open("rb") as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            problem(ErrorDetail(reason="empty file: expected a header row of field names", file=name))
+            return
+        except (UnicodeDecodeError, csv.Error) as exc:
+            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
+            return
+        columns = _check_header([h.strip() for h in header], record_type, kinds, name, problem)
+        last_line = reader.line_num
+        last_pos = 0
+        rows = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except (UnicodeDecodeError, csv.Error) as exc:
+                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
+                return
+            line_no, last_line = last_line + 1, reader.line_num
+            rows += 1
+            if rows % _PROGRESS_EVERY == 0:
+                pos = binary.tell()
+                advance(pos - last_pos)
+                last_pos = pos
+            if not any(c.strip() for c in cells):
+                continue
+            position = Position(file=name, line=line_no)
+            if len(cells) != len(header):
+                problem(
+                    position.detail(
+                        f"the row has {len(cells)} cells but the header has {len(header)} columns",
+                        record_type=record_type,
+                    )
+                )
+                continue
+            raw: dict[str, Any] = {"type": record_type}
+            for column, cell in zip(columns, cells, strict=True):
+                if column is not None and cell != "":
+                    raw[column] = convert_cell(kinds[column], cell)
+            if raw["type"] != record_type:
+                problem(
+                    position.detail(
+                        f"the row says type '{raw['type']}' but this file holds {record_type} records",
+                        record_type=record_type,
+                        record_id=raw.get("id"),
+                        field="type",
+                    )
+                )
+                continue
+            yield position, raw
+        advance(binary.tell() - last_pos)
+
+
+def _check_header(
+    header: list[str], record_type: str, kinds: dict[str, Kind], name: str, problem: ProblemFn
+) -> list[str | None]:
+    """The usable column names (None for a column to ignore); every header problem is reported."""
+    columns: list[str | None] = []
+    seen: set[str] = set()
+    fields = [f for f in kinds if f != "type"]
+    for column in header:
+        where = ErrorDetail(reason="", file=name, line=1, record_type=record_type, field=column or None)
+        if column in seen:
+            problem(_with(where, f"column '{column}' appears twice in the header"))
+            columns.append(None)
+            continue
+        seen.add(column)
+        if column not in kinds:
+            close = difflib.get_close_matches(column, fields, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problem(
+                _with(
+                    where,
+                    f"unknown field '{column}' for {record_type}{hint}; its fields are: {', '.join(fields)}",
+                )
+            )
+            columns.append(None)
+            continue
+        columns.append(column)
+    if "id" not in seen:
+        problem(
+            ErrorDetail(reason="the header has no 'id' column", file=name, line=1, record_type=record_type)
+        )
+    return columns
+
+
+def _with(detail: ErrorDetail, reason: str) -> ErrorDetail:
+    return ErrorDetail(
+        reason=reason, file=detail.file, line=detail.line, record_type=detail.record_type, field=detail.field
+    )

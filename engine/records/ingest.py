@@ -1,0 +1,191 @@
+"""The import loop: validate records as they stream in, write new versions in batches.
+
+Why batches inside one transaction: an NDJSON file of a million access events must import in
+flat memory, so records cannot be held until the end; yet a file with one bad record must import
+nothing. So each batch of valid records is written as it fills (inside the caller's transaction),
+validation goes on to the end to report every problem, and if there was any the caller's
+`unit_of_work` rolls every batch back. Once a problem has been seen no further batch is written
+(it would be rolled back anyway), but every later record is still validated and still checked
+against the stored versions, so the report stays complete.
+
+Per record: no stored version -> version 1 ("created"); same content hash as the newest version
+-> nothing written ("unchanged"); different hash -> next version ("updated"), except for event
+types, which are immutable: a changed event is reported as a problem naming the record.
+A record that appears twice in one import is handled in order (the second is compared with the
+first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import (
+    ConflictError,
+    ErrorCollector,
+    ErrorDetail,
+    ImportFormatError,
+    InputError,
+    RecordValidationError,
+)
+from engine.records.history import latest_hashes
+from engine.records.schemas import EVENT_TYPES, ImportReport, StoredRecord
+from engine.records.tables import record_version
+from engine.records.validation import Position, PreparedRecord, prepare_record
+
+BATCH_SIZE = 1000
+ERROR_LIMIT = 10_000
+OnBatch = Callable[[list[StoredRecord]], None]
+
+
+@dataclass
+class Ingest:
+    """One import call's state: the pending batch, the counts and the problems found so far."""
+
+    session: Session
+    org_id: str
+    actor: str
+    on_batch: OnBatch | None = None
+    batch_size: int = BATCH_SIZE
+    recorded_at: dt.datetime = field(default_factory=clock.now)
+    report: ImportReport = field(default_factory=ImportReport)
+    problems: ErrorCollector = field(default_factory=lambda: ErrorCollector(limit=ERROR_LIMIT))
+    bad_records: int = 0
+    problem_count: int = 0
+    format_problems: int = 0
+    _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
+    _started: float = field(default_factory=time.perf_counter)
+
+    def problem(self, detail: ErrorDetail) -> None:
+        """Note a problem in the file itself rather than in one record (bad JSON line, CSV header)."""
+        self.format_problems += 1
+        self._note(detail)
+
+    def _note(self, detail: ErrorDetail) -> None:
+        self.problem_count += 1
+        self.problems.add(detail)
+
+    def add(self, raw: Any, position: Position, source: str) -> None:
+        """Validate one raw record and queue it; writes a batch when one is full."""
+        try:
+            prepared = prepare_record(raw, position=position)
+        except RecordValidationError as exc:
+            self.bad_records += 1
+            for detail in exc.details:
+                self._note(detail)
+            return
+        self._pending.append((prepared, source))
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Compare the pending batch with the stored versions and write what is new."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        known = latest_hashes(
+            self.session, org_id=self.org_id, keys={(p.record_type, p.record_id) for p, _ in batch}
+        )
+        rows: list[dict[str, Any]] = []
+        for prepared, source in batch:
+            key = (prepared.record_type, prepared.record_id)
+            previous = known.get(key)
+            if previous is None:
+                version, outcome = 1, "created"
+            elif previous[1] == prepared.content_hash:
+                self.report.count(prepared.record_type, "unchanged")
+                continue
+            elif prepared.record_type in EVENT_TYPES:
+                self.bad_records += 1
+                self._note(
+                    prepared.position.detail(
+                        f"this {prepared.record_type} was already imported with different content "
+                        f"(version {previous[0]}); events are immutable and cannot be changed",
+                        record_type=prepared.record_type,
+                        record_id=prepared.record_id,
+                    )
+                )
+                continue
+            else:
+                version, outcome = previous[0] + 1, "updated"
+            known[key] = (version, prepared.content_hash)
+            self.report.count(prepared.record_type, outcome)  # type: ignore[arg-type]
+            rows.append(self._row(prepared, version, source))
+        if self.problem_count or not rows:
+            return
+        try:
+            self.session.execute(insert(record_version), rows)
+        except SAIntegrityError as exc:
+            raise ConflictError(
+                "another import wrote the same records at the same time; nothing was imported, retry",
+                code="conflict.concurrent_import",
+            ) from exc
+        if self.on_batch is not None:
+            self.on_batch([_stored(row) for row in rows])
+
+    def _row(self, prepared: PreparedRecord, version: int, source: str) -> dict[str, Any]:
+        data = prepared.data
+        establishment = (
+            data["id"] if prepared.record_type == "establishment" else data.get("establishment_id")
+        )
+        return {
+            "org_id": self.org_id,
+            "record_type": prepared.record_type,
+            "record_id": prepared.record_id,
+            "version": version,
+            "data": data,
+            "content_hash": prepared.content_hash,
+            "establishment_id": establishment,
+            "recorded_at": self.recorded_at,
+            "actor": self.actor,
+            "source": source[:1024],
+        }
+
+    def finish(self) -> ImportReport:
+        """Write the last batch; raise with every problem if there was any, else return the report."""
+        self.flush()
+        self.report.duration_s = time.perf_counter() - self._started
+        self.report.recorded_at = self.recorded_at
+        if self.problem_count:
+            details = sorted(self.problems.details, key=lambda d: (d.file or "", d.line or 0, d.index or 0))
+            if self.problems.truncated:
+                details.append(
+                    ErrorDetail(reason=f"... and {self.problem_count - len(details)} more problems not shown")
+                )
+            parts = []
+            if self.bad_records:
+                parts.append(_plural(self.bad_records, "invalid record"))
+            if self.format_problems:
+                parts.append(_plural(self.format_problems, "problem") + " in the files themselves")
+            error: type[InputError] = RecordValidationError if self.bad_records else ImportFormatError
+            raise error(
+                f"{_plural(self.problem_count, 'problem')} ({'; '.join(parts)}); nothing was imported",
+                details,
+            )
+        return self.report
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _stored(row: dict[str, Any]) -> StoredRecord:
+    return StoredRecord(
+        type=row["record_type"],
+        id=row["record_id"],
+        version=row["version"],
+        data=row["data"],
+        content_hash=row["content_hash"],
+        recorded_at=row["recorded_at"],
+        actor=row["actor"],
+        source=row["source"],
+        establishment_id=row["establishment_id"],
+    )

@@ -1,0 +1,168 @@
+"""Validate one raw record against the contract and say, for people, what is wrong with it.
+
+This is the boundary where pydantic's `ValidationError` becomes Vigil's `ErrorDetail`s (house rule:
+foreign exceptions are translated where they happen). Each problem names the record (type, id),
+the field (dotted, with list positions: `states[2]`, `affected_by_state.XX`), where the record was
+(file and line, or position in a JSON array) and a reason written for whoever made the export.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.errors import ErrorDetail, RecordValidationError
+from engine.records.fields import json_kind
+from engine.records.hashing import content_hash, stored_and_canonical
+from engine.records.schemas import RECORD_MODELS, Record
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a record sits in its input: file and 1-based line, or 0-based index in a JSON array."""
+
+    file: str | None = None
+    line: int | None = None
+    index: int | None = None
+
+    def detail(self, reason: str, **where: Any) -> ErrorDetail:
+        """An ErrorDetail at this position."""
+        return ErrorDetail(reason=reason, file=self.file, line=self.line, index=self.index, **where)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRecord:
+    """A valid record ready to store: the model, its stored JSON form and its content hash."""
+
+    model: Record
+    data: dict[str, Any]
+    content_hash: str
+    position: Position
+
+    @property
+    def record_type(self) -> str:
+        return self.model.type
+
+    @property
+    def record_id(self) -> str:
+        return self.model.id
+
+
+def validate_record(raw: Any, *, position: Position | None = None) -> tuple[Record, dict[str, Any]]:
+    """The validated model and the stored JSON form of `raw`; raises RecordValidationError."""
+    prepared = prepare_record(raw, position=position or Position())
+    return prepared.model, prepared.data
+
+
+def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
+    """Validate `raw` and compute its stored form and hash; every problem goes into one error."""
+    details = _envelope_problems(raw, position)
+    if details:
+        raise RecordValidationError("invalid record", details)
+    model_cls = RECORD_MODELS[raw["type"]]
+    try:
+        model = model_cls.model_validate(raw)
+    except ValidationError as exc:
+        record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        raise RecordValidationError(
+            "invalid record",
+            [
+                position.detail(
+                    _reason(err, model_cls),
+                    record_type=raw["type"],
+                    record_id=record_id,
+                    field=_field_path(err["loc"]),
+                )
+                for err in exc.errors(include_url=False)
+            ],
+        ) from None
+    data, canonical = stored_and_canonical(model)
+    return PreparedRecord(model=model, data=data, content_hash=content_hash(canonical), position=position)
+
+
+def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:
+    """Problems that stop us from even choosing a model: not an object, no or unknown `type`."""
+    if not isinstance(raw, dict):
+        return [position.detail(f"a record must be a JSON object, got {json_kind(raw)}")]
+    record_type = raw.get("type")
+    record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    valid = ", ".join(RECORD_MODELS)
+    if record_type is None:
+        reason = f"the record has no type; give one of: {valid}"
+    elif not isinstance(record_type, str):
+        reason = f"type must be a string naming a record type, got {json_kind(record_type)}"
+    elif record_type not in RECORD_MODELS:
+        close = difflib.get_close_matches(record_type, list(RECORD_MODELS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        reason = f"unknown record type '{record_type}'{hint}; valid types: {valid}"
+    else:
+        return []
+    shown_type = record_type if isinstance(record_type, str) else None
+    return [position.detail(reason, record_type=shown_type, record_id=record_id, field="type")]
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _reason(err: Any, model_cls: type[Record]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    loc = err["loc"]
+    prefix = "bad key: " if loc and loc[-1] == "[key]" else ""
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        fields = [f for f in model_cls.model_fields if f not in ("type", "id")]
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        record_type = model_cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        return f"unknown field '{name}' for {record_type}{hint}; its fields are: {', '.join(fields)}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"{_show(value)} is not allowed here; expected one of {ctx.get('expected')}"
+    if kind == "bool_type":
+        return f"expected true or false, got {json_kind(value)}"
+    if kind == "string_type":
+        return f"expected a string, got {json_kind(value)}"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return f"expected a whole number, got {json_kind(value)}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}, got {value}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}, got {value}"
+    if kind == "string_too_short":
+        return prefix + "must not be empty"
+    if kind == "string_too_long":
+        return prefix + f"is longer than {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return prefix + _pattern_reason(str(ctx.get("pattern")), value)
+    if kind == "dict_type":
+        return f"expected an object, got {json_kind(value)}"
+    if kind == "list_type":
+        return f"expected a list, got {json_kind(value)}"
+    return prefix + str(err["msg"])
+
+
+def _pattern_reason(pattern: str, value: Any) -> str:
+    if pattern == r"^\d{6}$":
+        return f"expected a 6-digit NAICS code, got {_show(value)}"
+    if pattern == r"^\d{4}$":
+        return f"expected a 4-digit year, got {_show(value)}"
+    return f"{_show(value)} does not match the pattern {pattern}"
+
+
+def _show(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json_kind(value)
