@@ -1,0 +1,94 @@
+"""Plain data the audit domain hands to other domains and faces (rows never leave service.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.errors import AuditChainBroken, ErrorDetail
+
+
+class AuditEntry(BaseModel):
+    """One link of an organisation's audit chain, exactly as stored and hashed.
+
+    `seq` is the database-wide position (primary key); `org_seq` the 1-based position in the
+    organisation's own chain, which the hash covers so a removed entry leaves a visible gap.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    org_id: str
+    org_seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str
+    hash: str
+
+
+class ChainBreak(BaseModel):
+    """The first place an organisation's chain stops matching."""
+
+    seq: int | None
+    org_id: str
+    org_seq: int | None
+    reason: str
+
+    def detail(self) -> ErrorDetail:
+        return ErrorDetail(
+            reason=f"org {self.org_id} entry #{self.org_seq}: {self.reason}",
+            record_type="audit_entry",
+            record_id=str(self.seq) if self.seq is not None else None,
+        )
+
+
+class ChainHead(BaseModel):
+    """Where one organisation's chain ends: publish `head_hash` to anchor later checks."""
+
+    org_id: str
+    entries: int
+    last_seq: int | None
+    head_hash: str
+
+
+class AuditVerifyReport(BaseModel):
+    """Outcome of recomputing the chain; `first_broken` names the earliest bad entry."""
+
+    ok: bool
+    entries_checked: int
+    chains: list[ChainHead]
+    broken: list[ChainBreak]
+
+    @property
+    def first_broken(self) -> ChainBreak | None:
+        known = [b for b in self.broken if b.seq is not None]
+        return min(known, key=lambda b: b.seq or 0) if known else (self.broken[0] if self.broken else None)
+
+    def raise_if_broken(self) -> None:
+        """Raise `AuditChainBroken` naming the first bad entry (the CLI maps it to exit 1)."""
+        first = self.first_broken
+        if first is None:
+            return
+        raise AuditChainBroken(
+            f"audit chain broken at entry seq {first.seq} (org {first.org_id}, #{first.org_seq})",
+            details=[b.detail() for b in self.broken],
+        )
+
+
+class AuditExcerpt(BaseModel):
+    """A contiguous slice of one organisation's chain plus the anchor needed to check it offline.
+
+    `anchor` is the prev_hash of the first entry (GENESIS_HASH when the slice starts the chain);
+    `head` is the hash of the last entry, which a later check can find again in the database.
+    """
+
+    org_id: str
+    anchor: str
+    head: str
+    entries: list[AuditEntry]

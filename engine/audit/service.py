@@ -1,0 +1,210 @@
+"""Use cases of the audit trail: append an entry, verify the chain, read entries back.
+
+Every service that changes something calls `append` inside its own transaction, so the entry
+commits (or rolls back) with the change it describes; `append` never commits.
+
+Each organisation has its own chain (org_seq 1, 2, 3 ...), so a packet's excerpt for one
+practice is a contiguous, checkable slice that carries no other practice's entries. Appends to
+one chain are serialised by the database, not by Python, so several processes cannot fork it:
+- PostgreSQL: a transaction-level advisory lock keyed by the organisation, taken before the
+  tail is read and held until commit;
+- SQLite: the database write lock, taken (BEGIN IMMEDIATE) before the tail is read;
+- both: a unique (org_id, org_seq) constraint as the last line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.audit.chain import GENESIS_HASH, Break, ChainWalker, entry_hash, normalise_payload
+from engine.audit.schemas import AuditEntry, AuditExcerpt, AuditVerifyReport, ChainBreak, ChainHead
+from engine.audit.tables import AuditEntryRow
+from engine.errors import InputError
+
+_COLUMNS = (
+    AuditEntryRow.seq,
+    AuditEntryRow.org_id,
+    AuditEntryRow.org_seq,
+    AuditEntryRow.at,
+    AuditEntryRow.actor,
+    AuditEntryRow.action,
+    AuditEntryRow.entity_type,
+    AuditEntryRow.entity_id,
+    AuditEntryRow.payload,
+    AuditEntryRow.prev_hash,
+    AuditEntryRow.hash,
+)
+_LIMITS = {"org_id": 64, "actor": 200, "action": 100, "entity_type": 100, "entity_id": 200}
+
+
+def _lock_key(org_id: str) -> int:
+    digest = hashlib.sha256(b"vigil.audit:" + org_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock_chain(session: Session, org_id: str) -> None:
+    """Hold the chain's lock until commit, before its tail is read.
+
+    SQLite: Python's sqlite3 runs SELECTs outside any transaction until the first write, so the
+    tail read could be stale by the time the INSERT gets the write lock. Starting the transaction
+    with BEGIN IMMEDIATE (when none is open yet) takes the write lock first; a transaction that
+    has already written holds it anyway.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(org_id)})
+    elif connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _check_fields(fields: Mapping[str, str]) -> None:
+    for name, limit in _LIMITS.items():
+        value = fields[name]
+        if not value or len(value) > limit:
+            raise InputError(
+                f"audit {name} must be 1..{limit} characters, got {len(value)}", code="audit.field"
+            )
+
+
+def append(
+    session: Session,
+    *,
+    org_id: str,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Add one entry at the end of the organisation's chain (flushes, never commits)."""
+    fields = {
+        "org_id": org_id,
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+    }
+    _check_fields(fields)
+    clean_payload = normalise_payload(payload)
+    _lock_chain(session, org_id)
+    session.flush()  # earlier appends in this transaction must be visible as the tail
+    tail = session.execute(
+        select(AuditEntryRow.org_seq, AuditEntryRow.hash)
+        .where(AuditEntryRow.org_id == org_id)
+        .order_by(AuditEntryRow.org_seq.desc())
+        .limit(1)
+    ).first()
+    doc: dict[str, Any] = {
+        **fields,
+        "org_seq": tail.org_seq + 1 if tail else 1,
+        "at": clock.now(),
+        "payload": clean_payload,
+        "prev_hash": tail.hash if tail else GENESIS_HASH,
+    }
+    row = AuditEntryRow(**doc, hash=entry_hash(doc))
+    session.add(row)
+    session.flush()
+    return _entry(row)
+
+
+def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100) -> AuditVerifyReport:
+    """Recompute every chain (or one organisation's) and name where each stops matching.
+
+    Streams rows in chain order, so memory does not grow with the table.
+    """
+    query = select(*_COLUMNS).order_by(AuditEntryRow.org_id, AuditEntryRow.org_seq)
+    if org_id is not None:
+        query = query.where(AuditEntryRow.org_id == org_id)
+    heads: list[ChainHead] = []
+    breaks: list[Break] = []
+    walker: ChainWalker | None = None
+    last_seq: int | None = None
+    checked = 0
+
+    def close(w: ChainWalker | None) -> None:
+        if w is not None:
+            heads.append(ChainHead(org_id=w.org_id, entries=w.count, last_seq=last_seq, head_hash=w.head))
+
+    for row in session.execute(query.execution_options(yield_per=1000)):
+        entry = row._asdict()
+        if walker is None or walker.org_id != entry["org_id"]:
+            close(walker)
+            walker = ChainWalker(entry["org_id"])
+        problem = walker.feed(entry)
+        if problem is not None and len(breaks) < max_breaks:
+            breaks.append(problem)
+        last_seq = entry["seq"]
+        checked += 1
+    close(walker)
+    return AuditVerifyReport(
+        ok=not breaks,
+        entries_checked=checked,
+        chains=heads,
+        broken=[ChainBreak(seq=b.seq, org_id=b.org_id, org_seq=b.org_seq, reason=b.reason) for b in breaks],
+    )
+
+
+def list_entries(session: Session, *, org_id: str | None = None, limit: int = 20) -> list[AuditEntry]:
+    """The newest `limit` entries (all organisations or one), oldest first."""
+    query = select(*_COLUMNS).order_by(AuditEntryRow.seq.desc()).limit(limit)
+    if org_id is not None:
+        query = query.where(AuditEntryRow.org_id == org_id)
+    rows = [AuditEntry(**row._asdict()) for row in session.execute(query)]
+    return list(reversed(rows))
+
+
+def excerpt(
+    session: Session,
+    *,
+    org_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    known_at: dt.datetime | None = None,
+) -> AuditExcerpt:
+    """The contiguous part of an organisation's chain written in [start, end) and by `known_at`.
+
+    The slice is taken by org_seq between the first and last entry in the window, so it has no
+    holes even if the clock once stepped back; its anchor lets an auditor check it offline.
+    """
+    window = (
+        (AuditEntryRow.org_id == org_id),
+        (AuditEntryRow.at >= start),
+        (AuditEntryRow.at < end),
+    )
+    query = select(func.min(AuditEntryRow.org_seq), func.max(AuditEntryRow.org_seq)).where(*window)
+    if known_at is not None:
+        query = query.where(AuditEntryRow.at <= known_at)
+    first, last = session.execute(query).one()
+    if first is None:
+        anchor = _head_before(session, org_id=org_id, start=start)
+        return AuditExcerpt(org_id=org_id, anchor=anchor, head=anchor, entries=[])
+    rows = session.execute(
+        select(*_COLUMNS)
+        .where(AuditEntryRow.org_id == org_id, AuditEntryRow.org_seq.between(first, last))
+        .order_by(AuditEntryRow.org_seq)
+    )
+    entries = [AuditEntry(**row._asdict()) for row in rows]
+    return AuditExcerpt(org_id=org_id, anchor=entries[0].prev_hash, head=entries[-1].hash, entries=entries)
+
+
+def _head_before(session: Session, *, org_id: str, start: dt.datetime) -> str:
+    value = session.execute(
+        select(AuditEntryRow.hash)
+        .where(AuditEntryRow.org_id == org_id, AuditEntryRow.at < start)
+        .order_by(AuditEntryRow.org_seq.desc())
+        .limit(1)
+    ).scalar()
+    return value or GENESIS_HASH
+
+
+def _entry(row: AuditEntryRow) -> AuditEntry:
+    return AuditEntry(**{column.key: getattr(row, column.key) for column in _COLUMNS})

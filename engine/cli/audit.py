@@ -1,0 +1,82 @@
+"""`vigil audit ...`: check the hash-chained audit trail and read it."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import Engine, inspect
+
+from engine import db
+from engine.audit import service as audit_service
+from engine.audit.schemas import AuditVerifyReport
+from engine.audit.tables import TABLE_NAME
+from engine.cli.app import app, console, emit_json, run
+from engine.errors import NotFoundError
+
+audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+DbOption = typer.Option(None, "--db", help="Database URL (default: DATABASE_URL, then ./vigil.db).")
+
+
+def _engine(url: str | None) -> Engine:
+    """Open the database without creating anything: verifying must not change what it checks."""
+    engine = db.make_engine(url)
+    if not inspect(engine).has_table(TABLE_NAME):
+        raise NotFoundError(f"no audit trail in {engine.url.render_as_string()} (table {TABLE_NAME} missing)")
+    return engine
+
+
+@audit_app.command("verify")
+def verify_cmd(
+    url: str | None = DbOption,
+    org: str | None = typer.Option(None, "--org", help="Check one organisation's chain only."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute the chain; exit 0 when intact, 1 naming the first entry that does not match."""
+
+    def body() -> None:
+        with db.unit_of_work(_engine(url)) as session:
+            report = audit_service.verify(session, org_id=org)
+        if as_json:
+            emit_json(report.model_dump(mode="json") | {"first_broken": _first(report)})
+            if not report.ok:
+                raise typer.Exit(code=1)
+            return
+        if report.ok:
+            chains = ", ".join(f"{h.org_id}: {h.entries} (head {h.head_hash[:16]})" for h in report.chains)
+            console.print(f"audit trail intact: {report.entries_checked} entries [{chains or 'empty'}]")
+            return
+        report.raise_if_broken()
+
+    run(body)
+
+
+def _first(report: AuditVerifyReport) -> dict[str, object] | None:
+    first = report.first_broken
+    return first.model_dump() if first else None
+
+
+@audit_app.command("log")
+def log_cmd(
+    url: str | None = DbOption,
+    org: str | None = typer.Option(None, "--org", help="One organisation only."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many of the newest entries."),
+    as_json: bool = typer.Option(False, "--json", help="Print entries as JSON."),
+) -> None:
+    """Show the newest entries, oldest first."""
+
+    def body() -> None:
+        with db.unit_of_work(_engine(url)) as session:
+            entries = audit_service.list_entries(session, org_id=org, limit=limit)
+        if as_json:
+            emit_json([e.model_dump(mode="json") for e in entries])
+            return
+        for e in entries:
+            console.print(
+                f"{e.seq:>6} {e.at.isoformat()} {e.org_id} #{e.org_seq} {e.actor} {e.action} "
+                f"{e.entity_type}/{e.entity_id} {e.hash[:12]}",
+                highlight=False,
+                markup=False,
+            )
+
+    run(body)

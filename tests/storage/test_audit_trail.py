@@ -1,0 +1,218 @@
+"""The audit trail on SQLite and PostgreSQL: appends chain, the guard refuses edits, tampering is named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, exc, text
+from typer.testing import CliRunner
+
+from engine import clock, db
+from engine.audit import service as audit
+from engine.audit.chain import GENESIS_HASH
+from engine.audit.tables import install_append_only_guard
+from engine.errors import AuditChainBroken, InputError
+
+T0 = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def add(session: object, n: int, org: str = "org-1", **kw: object) -> None:
+    for i in range(n):
+        audit.append(
+            session,  # type: ignore[arg-type]
+            org_id=org,
+            actor=str(kw.get("actor", "user:ann")),
+            action="finding.transition",
+            entity_type="finding",
+            entity_id=f"F-{i}",
+            payload={"to": "acknowledged", "i": i, "at": T0},
+        )
+
+
+@pytest.fixture
+def filled(engine: Engine) -> Iterator[Engine]:
+    """Five entries for org-1 (three in one transaction) and two for org-2, interleaved."""
+    with clock.frozen(T0) as c:
+        with db.unit_of_work(engine) as s:
+            add(s, 3)
+            add(s, 1, org="org-2")
+        c.advance(dt.timedelta(hours=1))
+        with db.unit_of_work(engine) as s:
+            add(s, 2)
+            add(s, 1, org="org-2")
+    yield engine
+
+
+def seq_of(engine: Engine, org: str, org_seq: int) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT seq FROM audit_entries WHERE org_id = :o AND org_seq = :n"),
+                {"o": org, "n": org_seq},
+            ).scalar_one()
+        )
+
+
+def tamper(engine: Engine, sql: str, **params: object) -> None:
+    """Change rows behind the application's back, the way an intruder with DB access would."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # superuser: triggers off
+        else:
+            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
+            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+        conn.execute(text(sql), params)
+
+
+def test_appends_form_one_chain_per_org(filled: Engine) -> None:
+    with db.unit_of_work(filled) as s:
+        report = audit.verify(s)
+        entries = audit.list_entries(s, org_id="org-1", limit=100)
+    assert report.ok and report.entries_checked == 7
+    assert {h.org_id: h.entries for h in report.chains} == {"org-1": 5, "org-2": 2}
+    assert [e.org_seq for e in entries] == [1, 2, 3, 4, 5]
+    assert entries[0].prev_hash == GENESIS_HASH
+    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert entries[0].at == T0 and entries[-1].at == T0 + dt.timedelta(hours=1)
+    assert entries[0].payload["at"] == "2026-02-01T12:00:00.000000Z"
+
+
+def test_rolled_back_transaction_leaves_no_entry(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), db.unit_of_work(engine) as s:
+        add(s, 2)
+        raise RuntimeError("the change failed")
+    with db.unit_of_work(engine) as s:
+        assert audit.verify(s).entries_checked == 0
+
+
+def test_bad_field_is_refused(engine: Engine) -> None:
+    with pytest.raises(InputError), db.unit_of_work(engine) as s:
+        audit.append(s, org_id="o", actor="", action="a", entity_type="t", entity_id="1", payload={})
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_entries SET actor = 'x'", "DELETE FROM audit_entries"])
+def test_database_refuses_update_and_delete(filled: Engine, statement: str) -> None:
+    with pytest.raises(exc.DBAPIError, match="append-only"), filled.begin() as conn:
+        conn.execute(text(statement))
+
+
+def test_postgres_refuses_truncate(filled: Engine) -> None:
+    if filled.dialect.name != "postgresql":
+        return  # SQLite has no TRUNCATE statement
+    with pytest.raises(exc.DBAPIError, match="append-only"), filled.begin() as conn:
+        conn.execute(text("TRUNCATE audit_entries"))
+
+
+def test_edited_row_is_named(filled: Engine) -> None:
+    target = seq_of(filled, "org-1", 3)
+    tamper(filled, "UPDATE audit_entries SET payload = :p WHERE seq = :s", p='{"to": "waived"}', s=target)
+    with db.unit_of_work(filled) as s:
+        report = audit.verify(s)
+    assert not report.ok
+    assert report.first_broken is not None and report.first_broken.seq == target
+    assert "altered" in report.first_broken.reason
+    assert [b.seq for b in report.broken] == [target]  # org-2's chain and later entries are fine
+    with pytest.raises(AuditChainBroken, match=f"seq {target}"):
+        report.raise_if_broken()
+
+
+def test_deleted_row_is_named_by_its_successor(filled: Engine) -> None:
+    tamper(filled, "DELETE FROM audit_entries WHERE seq = :s", s=seq_of(filled, "org-1", 2))
+    successor = seq_of(filled, "org-1", 3)
+    with db.unit_of_work(filled) as s:
+        report = audit.verify(s, org_id="org-1")
+    assert report.first_broken is not None and report.first_broken.seq == successor
+    assert "removed" in report.first_broken.reason
+
+
+def test_cli_verify_exit_codes(sqlite_engine: Engine) -> None:
+    from engine.cli.main import app
+
+    url = sqlite_engine.url.render_as_string()
+    with clock.frozen(T0), db.unit_of_work(sqlite_engine) as s:
+        add(s, 3)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify", "--db", url])
+    assert ok.exit_code == 0, ok.output
+    assert "intact: 3 entries" in ok.output
+    log = runner.invoke(app, ["audit", "log", "--db", url, "--limit", "2", "--json"])
+    assert log.exit_code == 0 and '"org_seq": 3' in log.output
+    target = seq_of(sqlite_engine, "org-1", 2)
+    tamper(sqlite_engine, "UPDATE audit_entries SET actor = 'user:mallory' WHERE seq = :s", s=target)
+    bad = runner.invoke(app, ["audit", "verify", "--db", url])
+    assert bad.exit_code == 1
+    assert f"seq {target}" in bad.output
+    as_json = runner.invoke(app, ["audit", "verify", "--db", url, "--json"])
+    assert as_json.exit_code == 1 and f'"seq": {target}' in as_json.output
+
+
+def test_cli_verify_on_a_database_without_the_table(tmp_path: object) -> None:
+    from engine.cli.main import app
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path}/empty.db"])
+    assert result.exit_code == 1 and "no audit trail" in result.output
+
+
+def test_concurrent_appends_never_fork_the_chain(engine: Engine) -> None:
+    """Two writers on one org: the database serialises them (lock on PostgreSQL, write lock on SQLite)."""
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        done = 0
+        while done < 15:
+            try:
+                with db.unit_of_work(engine) as s:
+                    s.execute(text("SELECT 1"))  # start the transaction before reading the tail
+                    add(s, 1, actor=name)
+                done += 1
+            except exc.OperationalError:  # SQLite: stale snapshot or busy, the transaction is void
+                continue
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+                return
+
+    threads = [threading.Thread(target=writer, args=(f"user:{n}",)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.unit_of_work(engine) as s:
+        report = audit.verify(s)
+    assert report.ok and report.entries_checked == 30
+
+
+def test_guard_can_be_installed_by_a_migration(filled: Engine) -> None:
+    """A migration that recreates the table calls the same helper; running it twice is harmless."""
+    engine = filled
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_entries_append_only ON audit_entries"))
+            conn.execute(text("DROP TRIGGER audit_entries_no_truncate ON audit_entries"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
+            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+        install_append_only_guard(conn)
+        install_append_only_guard(conn)
+    with pytest.raises(exc.DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entries"))
+
+
+def test_excerpt_is_contiguous_and_anchored(filled: Engine) -> None:
+    with db.unit_of_work(filled) as s:
+        later = audit.excerpt(
+            s, org_id="org-1", start=T0 + dt.timedelta(minutes=30), end=T0 + dt.timedelta(days=1)
+        )
+        full = audit.excerpt(s, org_id="org-1", start=T0, end=T0 + dt.timedelta(days=1))
+        as_of = audit.excerpt(s, org_id="org-1", start=T0, end=T0 + dt.timedelta(days=1), known_at=T0)
+        empty = audit.excerpt(
+            s, org_id="org-1", start=T0 + dt.timedelta(days=2), end=T0 + dt.timedelta(days=3)
+        )
+    assert [e.org_seq for e in later.entries] == [4, 5]
+    assert later.anchor == full.entries[2].hash and later.head == full.head
+    assert full.anchor == GENESIS_HASH
+    assert [e.org_seq for e in as_of.entries] == [1, 2, 3]
+    assert empty.entries == [] and empty.anchor == empty.head == full.head
