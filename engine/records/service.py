@@ -109,7 +109,7 @@ def get_record(
     )
     if found is None:
         when = f" as known at {known_at.isoformat()}" if known_at is not None else ""
-        raise NotFoundError(f"no {record_type} {record_id!r} in organization {org_id!r}{when}")
+        raise NotFoundError(f"no {record_type} {record_id!r} in org {org_id!r}{when}")
     return found
 
 
@@ -118,7 +118,7 @@ def record_history(session: Session, *, org_id: str, record_type: str, record_id
     _check_type(record_type)
     versions = history.all_versions(session, org_id=org_id, record_type=record_type, record_id=record_id)
     if not versions:
-        raise NotFoundError(f"no {record_type} {record_id!r} in organization {org_id!r}")
+        raise NotFoundError(f"no {record_type} {record_id!r} in org {org_id!r}")
     return versions
 
 

@@ -60,7 +60,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 def _key(length: int) -> String:
     """A string key that sorts bytewise on PostgreSQL too."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class RecordVersionRow(Base):

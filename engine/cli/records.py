@@ -1,0 +1,244 @@
+"""`vigil import`, `vigil export`, `vigil records show|history`: the record store from a shell.
+
+Each command opens the database, runs one service call inside `unit_of_work` (so a failed import
+leaves nothing behind) and renders the result; no business logic lives here. Errors go through
+`engine.cli.app.run`: bad input exits 2 with every problem on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from engine.cli.app import app, console, emit_json, err_console, run
+from engine.db import init_db, make_engine, unit_of_work
+from engine.errors import InputError
+from engine.records import service
+from engine.records.schemas import ImportReport, StoredRecord
+
+records_app = typer.Typer(name="records", help="Read stored records and their history.", no_args_is_help=True)
+app.add_typer(records_app, name="records")
+
+PROGRESS_MIN_BYTES = 1_000_000
+
+OrgOpt = Annotated[
+    str | None, typer.Option("--org", help="Organization id (default: $VIGIL_ORG, else 'default').")
+]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: $DATABASE_URL, else ./vigil.db).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        "--known-at",
+        help="Read the records as the database knew them at this instant (ISO 8601 with offset).",
+    ),
+]
+
+
+def org_of(org: str | None) -> str:
+    """The organization: --org, then VIGIL_ORG, then 'default'."""
+    return org or os.environ.get("VIGIL_ORG") or "default"
+
+
+def actor_of(actor: str | None) -> str:
+    """Who is importing: --actor, then VIGIL_ACTOR, then the login name."""
+    if actor:
+        return actor
+    if os.environ.get("VIGIL_ACTOR"):
+        return os.environ["VIGIL_ACTOR"]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """An option's instant; one without an offset is bad input, as in the files."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"not an ISO 8601 instant: {text!r}", code="input.instant") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        example = f"{text}T00:00:00Z" if len(text) == 10 else f"{text}Z"
+        raise InputError(
+            f"instant without an offset: {text!r}; add Z or an offset, e.g. {example}", code="input.instant"
+        )
+    return value
+
+
+@contextmanager
+def _database(db: str | None) -> Iterator[Engine]:
+    engine = make_engine(db)
+    try:
+        init_db(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@app.command("import")
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON or CSV files.", show_default=False)],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="json, ndjson or csv (default: by extension).")
+    ] = None,
+    record_type: Annotated[str | None, typer.Option("--type", help="Record type of the file(s).")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who is importing (for history).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import records; a file with any invalid record imports nothing (exit 2, every problem listed)."""
+
+    def body() -> ImportReport:
+        with _database(db) as engine, _progress(files, enabled=not as_json) as progress:
+            with unit_of_work(engine) as session:
+                return service.import_files(
+                    session,
+                    org_id=org_of(org),
+                    paths=files,
+                    fmt=fmt,
+                    record_type=record_type,
+                    actor=actor_of(actor),
+                    progress=progress,
+                )
+
+    report = run(body)
+    if as_json:
+        emit_json(
+            {**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)}
+        )
+        return
+    table = Table(title=f"Imported into {org_of(org)}")
+    for column in ("type", "created", "updated", "unchanged"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for name, counts in sorted(report.counts.items()):
+        table.add_row(name, str(counts.created), str(counts.updated), str(counts.unchanged))
+    table.add_row("total", str(report.created), str(report.updated), str(report.unchanged), style="bold")
+    console.print(table)
+    console.print(
+        f"{report.total} records in {report.duration_s:.2f} s ({report.records_per_second:,.0f} records/s)",
+        highlight=False,
+    )
+
+
+@contextmanager
+def _progress(files: list[Path], *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A byte progress bar on stderr for large imports at a terminal; None otherwise."""
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    if not enabled or total < PROGRESS_MIN_BYTES or not err_console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("import", total=total)
+
+        def update(done: int, _total: int) -> None:
+            bar.update(task, completed=done)
+
+        yield update
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Directory for <type>.ndjson files.")],
+    as_of: AsOfOpt = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the latest known version of every record, one NDJSON file per type, sorted by id."""
+
+    def body() -> dict[str, int]:
+        known_at = parse_instant(as_of)
+        with _database(db) as engine, unit_of_work(engine) as session:
+            return service.export_records(session, org_id=org_of(org), out_dir=out, known_at=known_at)
+
+    counts = run(body)
+    if as_json:
+        emit_json({"out": str(out), "counts": counts, "total": sum(counts.values())})
+        return
+    for name, count in counts.items():
+        console.print(f"{out / (name + '.ndjson')}: {count}", highlight=False)
+    console.print(f"{sum(counts.values())} records exported", highlight=False)
+
+
+@records_app.command("show")
+def show_cmd(
+    record_type: Annotated[str, typer.Argument(metavar="TYPE")],
+    record_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_of: AsOfOpt = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one record as the database knows it now (or knew it at --as-of)."""
+
+    def body() -> StoredRecord:
+        known_at = parse_instant(as_of)
+        with _database(db) as engine, unit_of_work(engine) as session:
+            return service.get_record(
+                session, org_id=org_of(org), record_type=record_type, record_id=record_id, known_at=known_at
+            )
+
+    record = run(body)
+    if as_json:
+        emit_json(record.model_dump(mode="json"))
+        return
+    console.print(
+        f"[bold]{record.type} {record.id}[/] version {record.version}, "
+        f"recorded {record.recorded_at.isoformat()} by {record.actor} from {record.source}",
+        highlight=False,
+    )
+    console.print_json(data=record.data)
+
+
+@records_app.command("history")
+def history_cmd(
+    record_type: Annotated[str, typer.Argument(metavar="TYPE")],
+    record_id: Annotated[str, typer.Argument(metavar="ID")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List every version of one record: when, by whom, from where, and which fields changed."""
+
+    def body() -> list[StoredRecord]:
+        with _database(db) as engine, unit_of_work(engine) as session:
+            return service.record_history(
+                session, org_id=org_of(org), record_type=record_type, record_id=record_id
+            )
+
+    versions = run(body)
+    if as_json:
+        emit_json([v.model_dump(mode="json") for v in versions])
+        return
+    table = Table(title=f"{record_type} {record_id}")
+    for column in ("version", "recorded_at", "actor", "source", "changed"):
+        table.add_column(column)
+    previous: dict[str, Any] = {}
+    for version in versions:
+        changed = sorted(
+            k for k in set(previous) | set(version.data) if previous.get(k) != version.data.get(k)
+        )
+        label = "(new)" if version.version == 1 else ", ".join(changed)
+        table.add_row(
+            str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label
+        )
+        previous = version.data
+    console.print(table)
