@@ -1,0 +1,427 @@
+"""Compile a loaded ruleset: resolve parameters, parse and check every expression, expand
+obligations into variants, lower to durable_rules JSON and check its limits.
+
+The stages collect every error (file, line, rule) before failing, so a liaison sees all problems
+of a ruleset at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.errors import ErrorDetail, RulesetError, RulesetValidationError, VigilError
+from engine.rules import bundles
+from engine.rules.compiler import limits
+from engine.rules.compiler.lower import Lowerer, rename_alias
+from engine.rules.compiler.model import (
+    DEADLINE,
+    DL_ALIAS,
+    MET2_ALIAS,
+    MET_ALIAS,
+    TRIG_ALIAS,
+    TRIGGER,
+    CompiledRule,
+    CompiledRuleset,
+    DeadlineSpec,
+    Flag,
+    Pattern,
+    Variant,
+)
+from engine.rules.compiler.params import resolve_params
+from engine.rules.facttypes import FactType, all_fact_types
+from engine.rules.lang import nodes as n
+from engine.rules.lang.evaluate import Fn, compile_expr
+from engine.rules.lang.fold import fold
+from engine.rules.lang.parse import Scope, parse_expr
+from engine.rules.loader import LoadedRuleset
+from engine.rules.spec import RuleSpec
+
+PATTERN_RE = re.compile(r"^\s*(?P<no>no\s+)?(?P<type>[a-z_][a-z0-9_]*)(?:\s+where\s+(?P<cond>.+))?\s*$", re.S)
+ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+CONVENTIONS = {"days": "calendar_days", "hours": "elapsed_hours", "working_days": "working_days",
+               "months": "months", "years": "months", "year_end_days": "year_end"}
+TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+def _local_filter(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+TEMPLATES.filters["local"] = _local_filter
+
+
+def compile_ruleset(loaded: LoadedRuleset, overrides: Mapping[str, Any] | None = None,
+                    *, overrides_source: str = "policies/practice.yaml") -> CompiledRuleset:
+    """Compile one ruleset with practice parameter overrides; raise RulesetError listing every problem."""
+    spec = loaded.spec
+    params = resolve_params(spec, overrides or {}, source=overrides_source)
+    types = all_fact_types()
+    from engine.rules.derive import DERIVATIONS
+
+    derived_families = {d.output: ("reference" if d.reference else d.family) for _, d in DERIVATIONS}
+    errors: list[ErrorDetail] = []
+    rules: list[CompiledRule] = []
+    flags: list[Flag] = []
+    definition: dict[str, Any] = {}
+    for rule in spec.rules:
+        try:
+            compiled, lowered, rule_flags = _compile_rule(rule, spec.framework, spec.version, params, types,
+                                                          derived_families, loaded.path)
+        except VigilError as exc:
+            for d in exc.details or [ErrorDetail(reason=exc.message)]:
+                errors.append(ErrorDetail(reason=d.reason, file=loaded.path, line=d.line or rule.line,
+                                          column=d.column, rule_id=rule.id))
+            continue
+        rules.append(compiled)
+        definition.update(lowered)
+        for f in rule_flags:
+            if not any(x.name == f.name and x.fact_type == f.fact_type for x in flags):
+                flags.append(f)
+    if errors:
+        errors.sort(key=lambda d: (d.line or 0, d.rule_id or ""))
+        raise RulesetValidationError(f"{loaded.path}: {len(errors)} problem(s) in ruleset {spec.name}", errors)
+    needs = _field_needs(rules, flags)
+    limits.check(spec.name, loaded.path, definition, rules, needs)
+    param_hash = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return CompiledRuleset(
+        framework=spec.framework, version=spec.version, title=spec.title, sha256=loaded.sha256,
+        path=loaded.path, params=params, rules=tuple(rules),
+        durable_name=f"{spec.name}~{loaded.sha256[:8]}{param_hash}", durable_definition=definition,
+        field_needs=needs, flags=tuple(flags), deadlines=tuple(r.deadline for r in rules if r.deadline),
+        effective_from=spec.effective_from, effective_to=spec.effective_to, content=loaded.content,
+    )
+
+
+def _err(rule: RuleSpec, reason: str) -> RulesetError:
+    return RulesetValidationError(reason, [ErrorDetail(reason=reason, rule_id=rule.id, line=rule.line)])
+
+
+def _compile_rule(
+    rule: RuleSpec, framework: str, version: str, params: dict[str, Any], types: dict[str, FactType],
+    derived_families: dict[str, str], path: str,
+) -> tuple[CompiledRule, dict[str, Any], list[Flag]]:
+    positive: list[str] = []
+    type_of: dict[str, str] = {}
+    patterns: list[Pattern] = []
+    is_event = rule.kind == "event"
+    for alias, text in rule.match.items():
+        if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in ("params", "now", "self"):
+            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not params/now/self)")
+        m = PATTERN_RE.match(str(text))
+        if not m:
+            raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}")
+        fact_type = m.group("type")
+        if fact_type not in types:
+            close = difflib.get_close_matches(fact_type, list(types), n=3)
+            raise _err(rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        negated = bool(m.group("no"))
+        scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path, line=rule.line)
+        conds: tuple[n.Node, ...] = ()
+        if m.group("cond"):
+            conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
+        type_of[alias] = fact_type
+        patterns.append(Pattern(alias, fact_type, negated, conds))
+        if not negated:
+            positive.append(alias)
+    if rule.subject not in positive:
+        raise _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern")
+    if rule.when:
+        when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path, rule.line))
+        patterns = _distribute(patterns, n.conjuncts(when), rule)
+    full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
+
+    # obligation -> deadline spec + variants
+    deadline: DeadlineSpec | None = None
+    met: Pattern | None = None
+    met_field: str | None = None
+    if rule.obligation:
+        ob = rule.obligation
+        anchor_alias, _, anchor_field = ob.anchor.partition(".")
+        if anchor_alias not in positive:
+            raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern")
+        kind = types[type_of[anchor_alias]].kind(anchor_field)
+        if kind not in ("instant", "date"):
+            raise _err(rule, f"obligation anchor {ob.anchor!r} must be an instant or date field (is {kind})")
+        amount = _amount(ob.within.amount, params, rule)
+        unit = ob.within.unit
+        warn_unit = warn_amount = None
+        if ob.warn:
+            warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn.amount, params, rule)
+        deadline = DeadlineSpec(
+            rule_id=rule.id, anchor_type=type_of[anchor_alias], anchor_field=anchor_field, unit=unit,
+            amount=amount, convention=ob.convention or CONVENTIONS[ob.within.unit], roll_forward=ob.roll_forward,
+            holiday_calendar=ob.holiday_calendar, warn_unit=warn_unit, warn_amount=warn_amount,
+            on=ob.on, cutoff=ob.cutoff, tz=ob.tz,
+        )
+        _check_deadline(deadline, rule)
+        same_record: tuple[str, str] | None = None
+        if ob.met_by:
+            m = PATTERN_RE.match(ob.met_by)
+            if not m or m.group("no"):
+                raise _err(rule, f"met_by must read '<type> [where <condition>]': {ob.met_by!r}")
+            met_type = m.group("type")
+            if met_type not in types:
+                raise _err(rule, f"unknown fact type {met_type!r} in met_by")
+            scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path, rule.line)
+            conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
+            met_field = str(ob.met_at)
+            if types[met_type].kind(met_field) not in ("instant", "date"):
+                raise _err(rule, f"met_at {met_field!r} must be an instant or date field of {met_type}")
+            met = Pattern(MET_ALIAS, met_type, False, conds)
+            type_of[MET_ALIAS] = met_type
+        elif ob.met_at:
+            alias, _, fld = str(ob.met_at).partition(".")
+            if alias not in positive or not fld:
+                raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)")
+            if types[type_of[alias]].kind(fld) not in ("instant", "date"):
+                raise _err(rule, f"met_at {ob.met_at!r} must be an instant or date field")
+            same_record = (alias, fld)
+        if ob.late and met is None and same_record is None:
+            raise _err(rule, "late needs met_at")
+        anchor_ref = n.Ref(anchor_alias, "rid")
+    type_of[TRIG_ALIAS] = TRIGGER
+    type_of[DL_ALIAS] = DEADLINE
+
+    # prepare patterns: prepend trigger, fold params, rename special fields
+    base: list[Pattern] = []
+    if not is_event:
+        base.append(Pattern(TRIG_ALIAS, TRIGGER, False, (n.Cmp("==", n.Ref(TRIG_ALIAS, "rule"), n.Lit(rule.id)),)))
+    base.extend(patterns)
+    variants: list[Variant] = []
+    if deadline is None or rule.obligation is None:
+        variants.append(Variant("violation", "violation", tuple(base)))
+    else:
+        variants.extend(_obligation_variants(rule, base, anchor_ref, met, met_field, same_record))
+        if met is not None:
+            type_of[MET2_ALIAS] = met.fact_type
+    variants = [_prepare_variant(v, params, rule, is_event, types, type_of) for v in variants]
+
+    family = _family(rule, variants, derived_families, types)
+    lowerer = Lowerer(rule.id, type_of)
+    lowered = {f"{rule.id}|{v.name}": lowerer.variant(v, f"{rule.id}|{v.name}") for v in variants}
+
+    severity = {v.name: (rule.obligation.severity.get(v.name) if rule.obligation else None) or rule.severity
+                for v in variants}
+    sev_when = tuple((s.severity, _expr_fn(s.when, full_scope, params, rule, types, type_of, is_event))
+                     for s in rule.severity_when)
+    occurrence = _expr_fn(rule.occurrence, full_scope, params, rule, types, type_of, is_event) if rule.occurrence else None
+    establishment = (_expr_fn(rule.establishment, full_scope, params, rule, types, type_of, is_event)
+                     if rule.establishment else None)
+    try:
+        template = TEMPLATES.from_string(rule.message)
+    except TemplateSyntaxError as exc:
+        raise RulesetValidationError("message template", [ErrorDetail(
+            reason=f"message is not a valid template: {exc.message}", rule_id=rule.id, line=rule.line)]) from None
+    used = tuple(sorted({r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)},
+                        key=lambda r: (r.alias, r.field)))
+    compiled = CompiledRule(
+        spec=rule, framework=framework, ruleset_version=version, family=family, variants=tuple(variants),
+        base_severity=severity, severity_when=sev_when, occurrence=occurrence, establishment=establishment,
+        message=template, used_refs=used, deadline=deadline,
+    )
+    return compiled, lowered, lowerer.flags
+
+
+def _obligation_variants(rule: RuleSpec, base: list[Pattern], anchor_ref: n.Ref, met: Pattern | None,
+                         met_field: str | None, same_record: tuple[str, str] | None) -> list[Variant]:
+    """Expand an obligation into overdue / due_soon / late pattern lists (ARCHITECTURE decision 3).
+
+    durable_rules never binds one fact to two patterns of a match (nor counts it in a later
+    absence), and the Python backend follows the same rule; so "met on the same record" is a
+    condition on that record's pattern, never a self-join.
+    """
+    ob = rule.obligation
+    assert ob is not None
+    now = n.Now()
+    dl_key = (n.Cmp("==", n.Ref(DL_ALIAS, "rule"), n.Lit(rule.id)), n.Cmp("==", n.Ref(DL_ALIAS, "of"), anchor_ref))
+
+    def with_cond(patterns: list[Pattern], alias: str, cond: n.Node) -> list[Pattern]:
+        return [Pattern(p.alias, p.fact_type, p.negated, p.conds + (cond,)) if p.alias == alias else p
+                for p in patterns]
+
+    unmet_base = list(base)
+    absent: list[Pattern] = []
+    if met is not None and met_field:
+        absent = [Pattern(MET_ALIAS, met.fact_type, True,
+                          met.conds + (n.Cmp("!=", n.Ref(MET_ALIAS, met_field), n.Lit(None)),))]
+    elif same_record is not None:
+        unmet_base = with_cond(unmet_base, same_record[0], n.Cmp("==", n.Ref(*same_record), n.Lit(None)))
+    out = [Variant("overdue", "overdue", tuple(
+        unmet_base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), now),))]
+        + absent))]
+    if ob.warn:
+        soon = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (
+            n.Cmp("<=", n.Ref(DL_ALIAS, "warn_s"), now), n.Cmp(">", n.Ref(DL_ALIAS, "overdue_s"), now)))
+        out.append(Variant("due_soon", "due_soon", tuple(unmet_base + [soon] + absent)))
+    if ob.late:
+        if met is not None and met_field:
+            late_met = Pattern(MET_ALIAS, met.fact_type, False, met.conds + (
+                n.Cmp(">=", n.Ref(MET_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),))
+            on_time = Pattern(MET2_ALIAS, met.fact_type, True,
+                              tuple(rename_alias(c, MET_ALIAS, MET2_ALIAS) for c in met.conds)
+                              + (n.Cmp("<", n.Ref(MET2_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),))
+            out.append(Variant("late", "violation", tuple(base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key),
+                                                                  late_met, on_time])))
+        elif same_record is not None:
+            done = with_cond(list(base), same_record[0], n.Cmp("!=", n.Ref(*same_record), n.Lit(None)))
+            late_dl = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (
+                n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record)),))
+            out.append(Variant("late", "violation", tuple(done + [late_dl])))
+    return out
+
+
+def _check_deadline(spec: DeadlineSpec, rule: RuleSpec) -> None:
+    """Check the window against the calendar service's conventions before anything runs."""
+    from engine.rules.calendar import CONVENTION_UNITS
+
+    unit = "days" if spec.unit == "year_end_days" else spec.unit
+    if spec.convention not in CONVENTION_UNITS:
+        raise _err(rule, f"unknown calendar convention {spec.convention!r} (known: {', '.join(CONVENTION_UNITS)})")
+    if unit not in CONVENTION_UNITS[spec.convention]:
+        raise _err(rule, f"convention {spec.convention} does not take {spec.unit}")
+    if spec.warn_unit:
+        family = "hours" if spec.convention == "elapsed_hours" else "days"
+        if spec.warn_unit != family:
+            raise _err(rule, f"warn must be given in {family} for convention {spec.convention}")
+    if spec.convention == "fixed_date" and not spec.on:
+        raise _err(rule, "convention fixed_date needs on: MM-DD")
+
+
+def _amount(raw: Any, params: dict[str, Any], rule: RuleSpec) -> float:
+    if isinstance(raw, str):
+        name = raw.removeprefix("params.")
+        if name not in params:
+            raise _err(rule, f"unknown parameter params.{name}")
+        value = params[name]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise _err(rule, f"params.{name} must be a number to be used as a window")
+        return value
+    return raw
+
+
+def _distribute(patterns: list[Pattern], conjuncts: list[n.Node], rule: RuleSpec) -> list[Pattern]:
+    """Attach each conjunct of a rule-level `when` to the earliest positive pattern that binds
+    every alias it reads (conditions on `now` alone go to the first pattern)."""
+    order = [p.alias for p in patterns]
+    extra: dict[str, list[n.Node]] = {a: [] for a in order}
+    positive = [p.alias for p in patterns if not p.negated]
+    for c in conjuncts:
+        used = n.aliases(c)
+        if not used:
+            extra[positive[0]].append(c)
+            continue
+        target = max(used, key=order.index)
+        extra[target].append(c)
+    return [Pattern(p.alias, p.fact_type, p.negated, p.conds + tuple(extra[p.alias])) for p in patterns]
+
+
+def _special_fields(node: n.Node) -> n.Node:
+    """Language `id` is the record id (fact field `rid`); internal `fid` is the fact's own id."""
+    if isinstance(node, n.Ref):
+        if node.field == "id":
+            return n.Ref(node.alias, "rid")
+        if node.field == "fid":
+            return n.Ref(node.alias, "id")
+        return node
+    if isinstance(node, n.Now):
+        return n.Ref(TRIG_ALIAS, "now")
+    if isinstance(node, n.Cmp):
+        return n.Cmp(node.op, _special_fields(node.left), _special_fields(node.right))
+    if isinstance(node, n.Arith):
+        return n.Arith(node.op, _special_fields(node.left), _special_fields(node.right))
+    if isinstance(node, n.In):
+        return n.In(_special_fields(node.item), _special_fields(node.container), node.negate)
+    if isinstance(node, n.BoolOp):
+        return n.BoolOp(node.op, tuple(_special_fields(v) for v in node.values))
+    if isinstance(node, n.Not):
+        return n.Not(_special_fields(node.value))
+    return node
+
+
+def _check_fields(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type_of: dict[str, str]) -> None:
+    for ref in n.refs(node):
+        if ref.alias in (TRIG_ALIAS, DL_ALIAS) or ref.field in ("id", "fid", "rid"):
+            continue
+        ft = types.get(type_of.get(ref.alias, ""))
+        if ft is None:
+            continue
+        if ft.kind(ref.field) is None:
+            close = difflib.get_close_matches(ref.field, list(ft.fields), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise _err(rule, f"{ft.name} has no field {ref.field!r}{hint}")
+
+
+def _prepare_variant(variant: Variant, params: dict[str, Any], rule: RuleSpec, is_event: bool,
+                     types: dict[str, FactType], type_of: dict[str, str]) -> Variant:
+    out = []
+    for p in variant.patterns:
+        conds = []
+        for c in p.conds:
+            _check_fields(c, rule, types, type_of)
+            if is_event and n.uses_now(c):
+                raise _err(rule, "event rules are judged on the event alone and cannot read `now`")
+            conds.append(_special_fields(fold(c, params, rule_id=rule.id)))
+        out.append(Pattern(p.alias, p.fact_type, p.negated, tuple(conds)))
+    return Variant(variant.name, variant.state, tuple(out))
+
+
+def _expr_fn(text: str | None, scope: Scope, params: dict[str, Any], rule: RuleSpec, types: dict[str, FactType],
+             type_of: dict[str, str], is_event: bool) -> Fn:
+    node = parse_expr(str(text), scope)
+    _check_fields(node, rule, types, type_of)
+    if is_event and n.uses_now(node):
+        raise _err(rule, "event rules cannot read `now`")
+    return compile_expr(_special_fields(fold(node, params, rule_id=rule.id)))
+
+
+def _family(rule: RuleSpec, variants: list[Variant], derived_families: dict[str, str],
+            types: dict[str, FactType]) -> str:
+    families = set()
+    for p in variants[0].patterns:
+        if p.fact_type in (TRIGGER, DEADLINE):
+            continue
+        fam = bundles.family_of(p.fact_type, derived_families)
+        if fam != "reference":
+            families.add(fam)
+    for v in variants:
+        for p in v.patterns:
+            if p.fact_type in (TRIGGER, DEADLINE):
+                continue
+            fam = bundles.family_of(p.fact_type, derived_families)
+            if fam != "reference":
+                families.add(fam)
+    if len(families) > 1:
+        raise _err(rule, "a rule can only join records that are evaluated together; these patterns span "
+                         f"bundle families {sorted(families)}: use a derivation to bring them together")
+    family = families.pop() if families else "org"
+    if rule.kind == "event":
+        first = next(p for p in variants[0].patterns)
+        if not (types[first.fact_type].event):
+            raise _err(rule, f"an event rule's first pattern must be an event type, not {first.fact_type}")
+    return family
+
+
+def _field_needs(rules: list[CompiledRule], flags: list[Flag]) -> dict[str, frozenset[str]]:
+    needs: dict[str, set[str]] = {}
+    for rule in rules:
+        for v in rule.variants:
+            types = {p.alias: p.fact_type for p in v.patterns}
+            for p in v.patterns:
+                needs.setdefault(p.fact_type, set())
+                for c in p.conds:
+                    for ref in n.refs(c):
+                        if ref.alias in types:
+                            needs.setdefault(types[ref.alias], set()).add(ref.field)
+        if rule.deadline:
+            needs.setdefault(rule.deadline.anchor_type, set())
+    for f in flags:
+        needs.setdefault(f.fact_type, set()).add(f.name)
+    return {k: frozenset(v) for k, v in needs.items()}

@@ -1,0 +1,197 @@
+"""Lower compiled pattern lists to durable_rules' JSON ruleset form.
+
+durable_rules tests one message at a time: the left side of every test is a field of the message
+being matched, the right side a constant, a field of an earlier pattern, or arithmetic of those.
+This module rewrites comparisons into that shape (moving terms across `+`/`-`), and turns what
+cannot be expressed natively but reads only the message itself into precomputed `Flag` fields.
+Anything else is a compile error naming the rule and the expression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from engine.errors import ErrorDetail, ExpressionError
+from engine.rules.compiler.model import Flag, Pattern, Variant
+from engine.rules.lang import nodes as n
+from engine.rules.lang.evaluate import compile_expr
+
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+_ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+
+
+class Lowerer:
+    """Lowers the variants of one rule; collects the flags it needs."""
+
+    def __init__(self, rule_id: str, type_of: dict[str, str]) -> None:
+        self.rule_id = rule_id
+        self.type_of = type_of  # alias -> fact type
+        self.flags: list[Flag] = []
+
+    def fail(self, node: n.Node, reason: str) -> ExpressionError:
+        return ExpressionError(
+            f"rule {self.rule_id}: cannot be matched by durable_rules: {reason}",
+            [ErrorDetail(reason=f"{reason}: `{n.unparse(node)}`", rule_id=self.rule_id)],
+            code="ruleset.expression.not_lowerable",
+        )
+
+    def variant(self, variant: Variant, action: str) -> dict[str, Any]:
+        clauses = []
+        for pattern in variant.patterns:
+            key = pattern.alias + ("$not" if pattern.negated else "")
+            tests: list[dict[str, Any]] = [{"t": pattern.fact_type}]
+            tests.extend(self.cond(c, pattern) for c in pattern.conds)
+            clauses.append({key: {"$and": tests}})
+        return {"all": clauses, "run": action}
+
+    # -- conditions -------------------------------------------------------------------------------
+
+    def cond(self, node: n.Node, pattern: Pattern) -> dict[str, Any]:
+        cur = pattern.alias
+        if isinstance(node, n.BoolOp):
+            key = "$and" if node.op == "and" else "$or"
+            return {key: [self.cond(v, pattern) for v in node.values]}
+        if isinstance(node, n.Not):
+            return self.negated(node.value, pattern, node)
+        if isinstance(node, n.Ref) and node.alias == cur:
+            return {node.field: True}
+        if isinstance(node, n.Cmp):
+            lowered = self.compare(node, cur)
+            if lowered is not None:
+                return lowered
+        if isinstance(node, n.In):
+            lowered = self.member(node, cur)
+            if lowered is not None:
+                return lowered
+        return self.flag(node, pattern)
+
+    def negated(self, inner: n.Node, pattern: Pattern, whole: n.Node) -> dict[str, Any]:
+        cur = pattern.alias
+        if isinstance(inner, n.Not):
+            return self.cond(inner.value, pattern)
+        if isinstance(inner, n.BoolOp):
+            op = "or" if inner.op == "and" else "and"
+            return self.cond(n.BoolOp(op, tuple(n.Not(v) for v in inner.values)), pattern)
+        if isinstance(inner, n.Cmp) and _is_null(inner.right) and isinstance(inner.left, n.Ref):
+            return self.cond(n.Cmp(_NEGATE[inner.op], inner.left, inner.right), pattern)
+        if isinstance(inner, n.Ref) and inner.alias == cur:
+            return {"$or": [{"$nex": {inner.field: 1}}, {inner.field: False}]}
+        if n.aliases(inner) <= {cur}:
+            return self.flag(whole, pattern)
+        raise self.fail(whole, "a negated comparison with another record's field is ambiguous when that field "
+                               "is null; write the opposite comparison")
+
+    def compare(self, node: n.Cmp, cur: str) -> dict[str, Any] | None:
+        left, right = node.left, node.right
+        if _is_null(left):
+            left, right = right, left
+        if _is_null(right):
+            if isinstance(left, n.Ref) and left.alias == cur and node.op in ("==", "!="):
+                return {("$nex" if node.op == "==" else "$ex"): {left.field: 1}}
+            return None
+        terms = _linear(left, 1) + _linear(right, -1)  # left - right (op) 0
+        mine = [(s, t) for s, t in terms if cur in n.aliases(t)]
+        if len(mine) != 1 or not isinstance(mine[0][1], n.Ref):
+            return None
+        sign, field_ref = mine[0]
+        assert isinstance(field_ref, n.Ref)
+        rest = [(-s if sign > 0 else s, t) for s, t in terms if t is not field_ref]
+        op = node.op if sign > 0 else _FLIP[node.op]
+        rhs = self.rhs(_sum(rest), node)
+        if op == "==":
+            return {field_ref.field: rhs}
+        return {_OPS[op]: {field_ref.field: rhs}}
+
+    def member(self, node: n.In, cur: str) -> dict[str, Any] | None:
+        item, container = node.item, node.container
+        if isinstance(item, n.Ref) and item.alias == cur and isinstance(container, n.ListLit):
+            if not container.items:
+                raise self.fail(node, "membership in an empty list")
+            if node.negate:
+                return {"$and": [{"$neq": {item.field: v}} for v in container.items]}
+            return {"$or": [{item.field: v} for v in container.items]}
+        if (isinstance(item, n.Lit) and isinstance(container, n.Ref) and container.alias == cur
+                and not node.negate):
+            return {"$iany": {container.field: {"$i": item.value}}}
+        return None
+
+    def rhs(self, node: n.Node, whole: n.Node) -> Any:
+        if isinstance(node, n.Lit):
+            return node.value
+        if isinstance(node, n.Ref):
+            return {node.alias: node.field}
+        if isinstance(node, n.Arith):
+            return {_ARITH[node.op]: {"$l": self.rhs(node.left, whole), "$r": self.rhs(node.right, whole)}}
+        raise self.fail(whole, f"cannot use {n.unparse(node)} on the right of a comparison")
+
+    def flag(self, node: n.Node, pattern: Pattern) -> dict[str, Any]:
+        cur = pattern.alias
+        if not n.aliases(node) <= {cur}:
+            raise self.fail(node, "this condition mixes records in a way durable_rules cannot test; "
+                                  "split it, or compute it in a derivation")
+        if pattern.negated:
+            # a flag on an absence pattern is still a property of the candidate fact
+            pass
+        selfed = _rename(node, cur, "self")
+        digest = hashlib.sha256(n.unparse(selfed).encode()).hexdigest()[:10]
+        name = f"p_{digest}"
+        if not any(f.name == name and f.fact_type == pattern.fact_type for f in self.flags):
+            self.flags.append(Flag(fact_type=pattern.fact_type, name=name, node=selfed, fn=compile_expr(selfed)))
+        return {name: True}
+
+
+def _is_null(node: n.Node) -> bool:
+    return isinstance(node, n.Lit) and node.value is None
+
+
+def _linear(node: n.Node, sign: int) -> list[tuple[int, n.Node]]:
+    """Split a +/- expression into signed terms."""
+    if isinstance(node, n.Arith) and node.op in ("+", "-"):
+        right_sign = sign if node.op == "+" else -sign
+        return _linear(node.left, sign) + _linear(node.right, right_sign)
+    return [(sign, node)]
+
+
+def _sum(terms: list[tuple[int, n.Node]]) -> n.Node:
+    """Rebuild signed terms into one expression, folding the constants into a single number."""
+    constant = 0.0
+    parts: list[tuple[int, n.Node]] = []
+    for sign, term in terms:
+        if isinstance(term, n.Lit) and isinstance(term.value, int | float) and not isinstance(term.value, bool):
+            constant += sign * term.value
+        else:
+            parts.append((sign, term))
+    if constant == int(constant):
+        constant = int(constant)
+    if not parts:
+        return n.Lit(constant)
+    ordered = sorted(parts, key=lambda p: -p[0])  # a positive term first when there is one
+    sign, first = ordered[0]
+    expr: n.Node = first if sign > 0 else n.Arith("-", n.Lit(0), first)
+    for sign, term in ordered[1:]:
+        expr = n.Arith("+" if sign > 0 else "-", expr, term)
+    if constant:
+        expr = n.Arith("+" if constant > 0 else "-", expr, n.Lit(abs(constant)))
+    return expr
+
+
+def _rename(node: n.Node, old: str, new: str) -> n.Node:
+    if isinstance(node, n.Ref):
+        return n.Ref(new, node.field) if node.alias == old else node
+    if isinstance(node, n.Cmp):
+        return n.Cmp(node.op, _rename(node.left, old, new), _rename(node.right, old, new))
+    if isinstance(node, n.Arith):
+        return n.Arith(node.op, _rename(node.left, old, new), _rename(node.right, old, new))
+    if isinstance(node, n.In):
+        return n.In(_rename(node.item, old, new), _rename(node.container, old, new), node.negate)
+    if isinstance(node, n.BoolOp):
+        return n.BoolOp(node.op, tuple(_rename(v, old, new) for v in node.values))
+    if isinstance(node, n.Not):
+        return n.Not(_rename(node.value, old, new))
+    return node
+
+
+rename_alias = _rename

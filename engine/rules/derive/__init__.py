@@ -1,0 +1,101 @@
+"""Derivations: set-wise work done before matching (snooping flags, breach clocks, OSHA scope,
+measure rates, credential validity on a date). Each derivation is a pure function registered by
+name that reads records of declared types and yields derived facts of one declared type, so the
+compiler can reject a rule that matches a fact nothing produces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.registry import Registry
+from engine.rules.facttypes import FieldKind
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """A stored record as the rules see it: type, id, version and its JSON fields."""
+
+    type: str
+    id: str
+    version: int
+    data: Mapping[str, Any]
+
+
+@dataclass
+class DerivedFact:
+    """One fact a derivation produced, with the records it was computed from (its evidence)."""
+
+    type: str
+    id: str
+    data: dict[str, Any]
+    sources: list[tuple[str, str, int]]
+    bundle_key: str
+
+
+@dataclass
+class DeriveContext:
+    """What a derivation may know besides its input records: the evaluation instant, parameter
+    values, time zones and the calendar service."""
+
+    as_of: dt.datetime
+    params: Mapping[str, Any]
+    tz_of: Callable[[RecordView], str]
+    establishments: Mapping[str, RecordView]
+    organization: RecordView | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: Any) -> Any:
+        return self.params.get(name, default)
+
+
+DeriveFn = Callable[[DeriveContext, Mapping[str, Iterable[RecordView]]], Iterator[DerivedFact]]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A registered derivation: inputs, output fact type and its fields, and the bundle family its
+    facts join (`reference` facts are copied into every bundle)."""
+
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+    fields: Mapping[str, FieldKind]
+    fn: DeriveFn
+    family: str
+    reference: bool = False
+    event: bool = False
+    doc: str = ""
+    example: str = ""
+
+
+DERIVATIONS: Registry[Derivation] = Registry("derivation")
+
+
+def derivation(
+    *, name: str, inputs: tuple[str, ...], output: str, fields: Mapping[str, FieldKind], family: str,
+    reference: bool = False, event: bool = False, example: str = "",
+) -> Callable[[DeriveFn], DeriveFn]:
+    """Register a derivation function (decorator)."""
+
+    def wrap(fn: DeriveFn) -> DeriveFn:
+        DERIVATIONS.add(name, Derivation(name=name, inputs=inputs, output=output, fields=fields, fn=fn,
+                                         family=family, reference=reference, event=event,
+                                         doc=(fn.__doc__ or "").strip(), example=example))
+        return fn
+
+    return wrap
+
+
+def load_families() -> None:
+    """Import the derivation family modules (explicit registration, never a directory scan)."""
+    import importlib
+
+    for module in FAMILY_MODULES:
+        importlib.import_module(module)
+
+
+FAMILY_MODULES: list[str] = []

@@ -1,0 +1,208 @@
+"""The derive step for records: stored records become flat facts the matcher can test.
+
+- Instants and dates become numbers (epoch seconds, UTC; a date is the start of that local day
+  in the record's establishment zone), so both backends compare plain numbers.
+- The evaluation instant is applied (CONTRACT: whatever happened after `as_of` has not happened
+  yet): a record whose existence field is later is dropped, and any later "happened" field is null.
+- Facts carry only the fields rules read (durable_rules allows 255 properties per message).
+- Each obligation's deadline is computed by the calendar service and becomes a `__deadline` fact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.rules import calendar as cal
+from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
+from engine.rules.derive import DerivedFact, RecordView
+from engine.rules.facttypes import FactType
+
+#: The field that says when a record came to exist; a later value means "not yet" as of the run.
+EXISTENCE_FIELD: dict[str, str] = {
+    "access_event": "at", "ai_output": "created_at", "encounter": "at", "employment_episode": "start_at",
+    "incident": "discovered_at", "access_request": "received_at", "osha_case": "incident_at",
+    "training_record": "completed_at", "screening": "checked_at", "risk_analysis": "completed_at",
+    "system": "added_at", "investigation": "opened_at", "sanction_record": "decided_at",
+    "phi_flow": "first_at", "care_link": "date", "credential": "issued_at", "mips_submission": "submitted_at",
+    "baa": "signed_at", "exposure_control_plan": "reviewed_at",
+}
+#: Fields that name a time in the future by nature (expiry, due dates): never nulled by as_of.
+SCHEDULE_FIELDS = frozenset({"expires_at", "due_at", "le_delay_until", "posted_until", "effective_at"})
+
+
+@dataclass
+class FactInfo:
+    """What the engine remembers about a fact besides its matchable fields: where it came from."""
+
+    type: str
+    record_id: str
+    version: int | None
+    raw: Mapping[str, Any]
+    sources: list[tuple[str, str, int]] = field(default_factory=list)
+    deadline: cal.Deadline | None = None
+
+
+@dataclass
+class Zones:
+    """Which IANA zone and holiday calendar a record's local dates use (C7)."""
+
+    establishments: dict[str, Mapping[str, Any]]
+    person_establishment: dict[str, str]
+    default_tz: str = "America/New_York"
+
+    def establishment_of(self, fact_type: str, data: Mapping[str, Any]) -> str | None:
+        if fact_type == "establishment":
+            return data.get("id")
+        est = data.get("establishment_id")
+        if est:
+            return str(est)
+        for key in ("person_id", "subject_person_id", "clinician_person_id", "owner_person_id"):
+            person = data.get(key)
+            if person and person in self.person_establishment:
+                return self.person_establishment[person]
+        if fact_type == "person":
+            return self.person_establishment.get(str(data.get("id")))
+        return None
+
+    def tz(self, fact_type: str, data: Mapping[str, Any]) -> str:
+        est = self.establishment_of(fact_type, data)
+        if est and est in self.establishments:
+            return str(self.establishments[est].get("tz") or self.default_tz)
+        return self.default_tz
+
+    def holiday_calendar(self, fact_type: str, data: Mapping[str, Any]) -> str:
+        est = self.establishment_of(fact_type, data)
+        if est and est in self.establishments:
+            return str(self.establishments[est].get("holiday_calendar") or cal.DEFAULT_CALENDAR_NAME)
+        return cal.DEFAULT_CALENDAR_NAME
+
+
+def parse_time(value: Any, kind: str) -> dt.datetime | dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value
+    if kind == "instant":
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if kind == "date":
+        return dt.date.fromisoformat(str(value))
+    return None
+
+
+def to_seconds(value: dt.datetime | dt.date, tz: str) -> int:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    return int(cal.start_of_local_day(value, tz).timestamp())
+
+
+class FactBuilder:
+    """Turns records and derived facts into matchable facts for a set of compiled rulesets."""
+
+    def __init__(self, rulesets: Iterable[CompiledRuleset], types: Mapping[str, FactType], as_of: dt.datetime,
+                 zones: Zones) -> None:
+        self.as_of = as_of
+        self.as_of_s = int(as_of.timestamp())
+        self.types = types
+        self.zones = zones
+        self.needs: dict[str, set[str]] = {}
+        self.flags: dict[str, list[Flag]] = {}
+        self.deadlines: dict[str, list[DeadlineSpec]] = {}
+        for rs in rulesets:
+            for t, fields in rs.field_needs.items():
+                self.needs.setdefault(t, set()).update(fields)
+            for f in rs.flags:
+                self.flags.setdefault(f.fact_type, []).append(f)
+            for d in rs.deadlines:
+                self.deadlines.setdefault(d.anchor_type, []).append(d)
+
+    def wanted(self, fact_type: str) -> bool:
+        return fact_type in self.needs or fact_type in self.deadlines
+
+    def record(self, view: RecordView) -> list[tuple[dict[str, Any], FactInfo]]:
+        return self._build(view.type, view.id, view.version, view.data, [])
+
+    def derived(self, fact: DerivedFact) -> list[tuple[dict[str, Any], FactInfo]]:
+        return self._build(fact.type, fact.id, None, fact.data, fact.sources)
+
+    def trigger(self, rule_id: str) -> dict[str, Any]:
+        return {"id": f"{TRIGGER}/{rule_id}", "t": TRIGGER, "rule": rule_id, "now": self.as_of_s}
+
+    def _build(self, fact_type: str, record_id: str, version: int | None, data: Mapping[str, Any],
+               sources: list[tuple[str, str, int]]) -> list[tuple[dict[str, Any], FactInfo]]:
+        ft = self.types.get(fact_type)
+        if ft is None:
+            return []
+        tz = self.zones.tz(fact_type, data)
+        local_today = cal.local_date(self.as_of, tz)
+        raw: dict[str, Any] = dict(data)
+        existence = EXISTENCE_FIELD.get(fact_type)
+        times: dict[str, dt.datetime | dt.date] = {}
+        for name, kind in ft.fields.items():
+            if kind not in ("instant", "date"):
+                continue
+            parsed = parse_time(data.get(name), kind)
+            if parsed is None:
+                continue
+            if self._future(parsed, tz, local_today) and name not in SCHEDULE_FIELDS:
+                if name == existence:
+                    return []
+                raw[name] = None
+                continue
+            times[name] = parsed
+        fid = f"{fact_type}/{record_id}"
+        fact: dict[str, Any] = {"id": fid, "rid": record_id, "t": fact_type}
+        for name in self.needs.get(fact_type, ()):
+            if name in ("rid", "id") or name.startswith("p_"):
+                continue
+            if name in times:
+                fact[name] = to_seconds(times[name], tz)
+                continue
+            value = raw.get(name)
+            if value is None or isinstance(value, dict):
+                continue
+            fact[name] = value
+        for flag in self.flags.get(fact_type, ()):
+            full = dict(fact)
+            for name, value in raw.items():
+                if name not in full and value is not None and not isinstance(value, dict):
+                    full[name] = to_seconds(times[name], tz) if name in times else value
+            fact[flag.name] = flag.fn({"self": full}) is True
+        info = FactInfo(fact_type, record_id, version, raw, sources)
+        out = [(fact, info)]
+        for spec in self.deadlines.get(fact_type, ()):
+            anchor = times.get(spec.anchor_field)
+            if anchor is None:
+                continue
+            out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info))
+        return out
+
+    def _future(self, value: dt.datetime | dt.date, tz: str, local_today: dt.date) -> bool:
+        if isinstance(value, dt.datetime):
+            return value > self.as_of
+        return value > local_today
+
+    def _deadline(self, spec: DeadlineSpec, fid: str, anchor: dt.datetime | dt.date, fact_type: str,
+                  data: Mapping[str, Any], tz: str, source: FactInfo) -> tuple[dict[str, Any], FactInfo]:
+        zone = spec.tz or tz
+        unit = "days" if spec.unit == "year_end_days" else spec.unit
+        if spec.convention == "elapsed_hours" and not isinstance(anchor, dt.datetime):
+            anchor = cal.start_of_local_day(anchor, zone)
+        cutoff = dt.time.fromisoformat(spec.cutoff) if spec.cutoff else None
+        deadline = cal.compute_deadline(
+            anchor, int(spec.amount), unit, spec.convention, zone,
+            holiday_calendar=spec.holiday_calendar or self.zones.holiday_calendar(fact_type, data),
+            roll_forward=spec.roll_forward, warn=int(spec.warn_amount) if spec.warn_amount is not None else None,
+            on=spec.on, cutoff=cutoff,
+        )
+        fact: dict[str, Any] = {
+            "id": f"{DEADLINE}/{spec.rule_id}/{fid}", "t": DEADLINE, "rule": spec.rule_id,
+            "of": fid.split("/", 1)[1],
+            "overdue_s": int(deadline.overdue_after.timestamp()),
+        }
+        if deadline.warn_from is not None:
+            fact["warn_s"] = int(deadline.warn_from.timestamp())
+        info = FactInfo(DEADLINE, fact["id"], None, {"due": deadline.due_text}, [], deadline)
+        return fact, info

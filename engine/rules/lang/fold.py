@@ -1,0 +1,65 @@
+"""Constant folding: parameters become literals and function calls are computed.
+
+After folding, a tree holds only literals, lists, fact fields, `now` and operators, which is all
+either backend has to understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.errors import ErrorDetail, ExpressionError
+from engine.rules.lang import nodes as n
+from engine.rules.lang.functions import FUNCTIONS
+
+
+def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None) -> n.Node:
+    """Replace params by their values and constant sub-trees by their result."""
+    if isinstance(node, n.Param):
+        if node.name not in params:
+            raise ExpressionError(
+                f"unknown parameter params.{node.name}",
+                [ErrorDetail(reason=f"params.{node.name} is not declared by the ruleset", rule_id=rule_id)],
+                code="ruleset.expression.unknown_parameter",
+            )
+        value = params[node.name]
+        return n.ListLit(tuple(value)) if isinstance(value, list | tuple) else n.Lit(value)
+    if isinstance(node, n.Call):
+        args = [fold(a, params, rule_id=rule_id) for a in node.args]
+        values = []
+        for a in args:
+            if not isinstance(a, n.Lit):
+                raise ExpressionError(f"{node.name}() needs constant arguments",
+                                      [ErrorDetail(reason=n.unparse(node), rule_id=rule_id)])
+            values.append(a.value)
+        return n.Lit(FUNCTIONS.get(node.name).impl(*values))
+    if isinstance(node, n.Arith):
+        left, right = fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id)
+        if isinstance(left, n.Lit) and isinstance(right, n.Lit) and _numeric(left.value, right.value):
+            return n.Lit(_arith(node.op, left.value, right.value))
+        return n.Arith(node.op, left, right)
+    if isinstance(node, n.Cmp):
+        return n.Cmp(node.op, fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id))
+    if isinstance(node, n.In):
+        return n.In(fold(node.item, params, rule_id=rule_id), fold(node.container, params, rule_id=rule_id),
+                    node.negate)
+    if isinstance(node, n.BoolOp):
+        return n.BoolOp(node.op, tuple(fold(v, params, rule_id=rule_id) for v in node.values))
+    if isinstance(node, n.Not):
+        return n.Not(fold(node.value, params, rule_id=rule_id))
+    return node
+
+
+def _numeric(a: Any, b: Any) -> bool:
+    return all(isinstance(x, int | float) and not isinstance(x, bool) for x in (a, b))
+
+
+def _arith(op: str, a: float, b: float) -> float:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a / b

@@ -1,0 +1,110 @@
+"""Read ruleset YAML into a validated `RulesetSpec`, translating YAML and pydantic errors into
+`RulesetError`s that name the file, the line and the key."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
+from engine.rules.spec import RulesetSpec
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping (as key `__line__`)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class LoadedRuleset:
+    """A parsed ruleset with the exact bytes it came from (packets ship the bytes, runs record the hash)."""
+
+    spec: RulesetSpec
+    path: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def load_ruleset_file(path: Path) -> LoadedRuleset:
+    content = path.read_bytes()
+    return load_ruleset_bytes(content, str(path))
+
+
+def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
+    try:
+        raw = yaml.load(content.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise RulesetSyntaxError(
+            f"{path}: not valid YAML",
+            [ErrorDetail(reason=str(exc.problem), file=path, line=mark.line + 1 if mark else None,
+                         column=mark.column + 1 if mark else None)],
+        ) from None
+    if not isinstance(raw, dict):
+        raise RulesetSyntaxError(f"{path}: a ruleset is a mapping", [ErrorDetail(reason="top level", file=path)])
+    lines = _rule_lines(raw)
+    clean = _strip_lines(raw)
+    try:
+        spec = RulesetSpec.model_validate(clean)
+    except ValidationError as exc:
+        raise RulesetValidationError(f"{path}: ruleset does not match the format", _details(exc, raw, path)) from None
+    rules = [r.model_copy(update={"line": lines.get(r.id)}) for r in spec.rules]
+    spec = spec.model_copy(update={"rules": rules})
+    return LoadedRuleset(spec=spec, path=path, content=content)
+
+
+def _rule_lines(raw: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for rule in raw.get("rules") or []:
+        if isinstance(rule, dict) and "id" in rule:
+            out[str(rule["id"])] = rule.get("__line__")
+    return out
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[ErrorDetail]:
+    details = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        line, rule_id = _locate(raw, err["loc"])
+        details.append(ErrorDetail(reason=f"{'.'.join(loc)}: {err['msg']}", file=path, line=line, rule_id=rule_id))
+    return details
+
+
+def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, str | None]:
+    line, rule_id, node = raw.get("__line__"), None, raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+        if isinstance(node, dict):
+            line = node.get("__line__", line)
+            if "id" in node and isinstance(node.get("id"), str) and "match" in node:
+                rule_id = node["id"]
+    return line, rule_id

@@ -1,0 +1,294 @@
+"""Evaluation runs: records as of an instant -> facts -> bundles -> backend -> violations.
+
+The runner never reads YAML and never touches the database: it gets compiled rulesets and a
+`RecordSource` (the pipeline adapts the record store to it), so the same run can be fed from
+storage, from files, or from a scenario test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.clock import ensure_utc
+from engine.rules import bundles
+from engine.rules.backends import Backend, Match, get_backend
+from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRule, CompiledRuleset
+from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
+from engine.rules.facts import FactBuilder, FactInfo, Zones
+from engine.rules.facttypes import all_fact_types, record_fact_types
+from engine.rules.results import build_violations, merge
+from engine.rules.schemas import RulesetRef, RunResult, Violation
+
+
+class RecordSource(Protocol):
+    """Where a run reads records from: the latest known version of each, one type at a time."""
+
+    def iter_type(self, record_type: str) -> Iterator[RecordView]: ...
+
+
+@dataclass
+class ListSource:
+    """Records held in memory (scenario tests, `vigil evaluate --records` without a database)."""
+
+    records: list[RecordView]
+
+    def iter_type(self, record_type: str) -> Iterator[RecordView]:
+        return iter(sorted((r for r in self.records if r.type == record_type), key=lambda r: r.id))
+
+
+@dataclass
+class _HashingSource:
+    inner: RecordSource
+    seen: set[str] = field(default_factory=set)
+    total: int = 0
+    count: int = 0
+
+    def iter_type(self, record_type: str) -> Iterator[RecordView]:
+        first = record_type not in self.seen
+        self.seen.add(record_type)
+        for view in self.inner.iter_type(record_type):
+            if first:
+                digest = hashlib.sha256(f"{view.type}|{view.id}|{view.version}".encode()).digest()
+                self.total = (self.total + int.from_bytes(digest, "big")) % (1 << 256)
+                self.count += 1
+            yield view
+
+    def digest(self) -> str:
+        return f"{self.total:064x}"
+
+
+@dataclass
+class _Bundles:
+    facts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reference: list[dict[str, Any]] = field(default_factory=list)
+    infos: dict[str, FactInfo] = field(default_factory=dict)
+
+
+Progress = Callable[[str, int], None]
+
+
+def evaluate_rules(source: RecordSource, rulesets: list[CompiledRuleset], as_of: dt.datetime, *,
+                   backend: str = "python", known_at: dt.datetime | None = None,
+                   progress: Progress | None = None) -> RunResult:
+    """Evaluate every ruleset against the records as of `as_of`; deterministic for the same input."""
+    started = time.perf_counter()
+    as_of = ensure_utc(as_of)
+    load_families()
+    engine_backend = get_backend(backend)
+    types = all_fact_types()
+    hashing = _HashingSource(source)
+    needed = _needed_types(rulesets)
+    derivations = [d for _, d in DERIVATIONS if d.output in needed]
+    record_types = record_fact_types()
+    wanted_records = {t for t in needed if t in record_types}
+    for d in derivations:
+        wanted_records.update(d.inputs)
+    wanted_records.update({"organization", "establishment", "employment_episode"})
+    event_types = {t for t in wanted_records if record_types[t].event}
+
+    memory: dict[str, list[RecordView]] = {}
+    for t in sorted(wanted_records - event_types):
+        memory[t] = list(hashing.iter_type(t))
+    establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
+    zones = Zones(establishments=establishments, person_establishment=_person_establishments(memory),
+                  default_tz=_default_tz(establishments))
+    builder = FactBuilder(rulesets, types, as_of, zones)
+    params: dict[str, Any] = {}
+    for rs in rulesets:
+        params.update(rs.params)
+    orgs = memory.get("organization", [])
+    ctx = DeriveContext(as_of=as_of, params=params, tz_of=lambda v: zones.tz(v.type, v.data),
+                        establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
+                        organization=orgs[0] if orgs else None)
+
+    store = _Bundles()
+    for est_id in establishments:
+        store.facts.setdefault(f"establishment:{est_id}", [])
+    store.facts.setdefault("org:*", [])
+    for t in sorted(memory):
+        for view in memory[t]:
+            key = bundles.bundle_key(t, view.id, view.data)
+            _place(store, builder.record(view), t, key)
+    event_derivations = []
+    for d in derivations:
+        if d.event:
+            event_derivations.append(d)
+            continue
+        inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
+        for df in d.fn(ctx, inputs):
+            _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
+
+    violations: list[Violation] = []
+    counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
+    by_family = _rules_by_family(rulesets)
+    for key in sorted(store.facts):
+        family = key.rsplit(":", 1)[0]
+        if family not in by_family:
+            continue
+        reference = store.reference
+        if family == "establishment":
+            own = f"establishment/{key.split(':', 1)[1]}"
+            reference = [f for f in store.reference if f["t"] != "establishment" or f["id"] == own]
+        facts = reference + store.facts[key]
+        counts["bundles"] += 1
+        counts["facts"] += len(facts)
+        violations.extend(_run_bundle(engine_backend, by_family[family], key, facts, builder, store.infos, as_of))
+        if progress:
+            progress("bundles", 1)
+
+    for t in sorted(event_types):
+        family = bundles.family_of(t, {})
+        if family not in by_family:
+            continue
+        violations.extend(_run_events(engine_backend, by_family[family], t, hashing.iter_type(t), builder, store,
+                                      as_of, counts, progress))
+    for d in event_derivations:
+        family = d.family
+        if family not in by_family:
+            continue
+        inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
+        violations.extend(_run_derived_events(engine_backend, by_family[family], d.fn(ctx, inputs), builder, store,
+                                              as_of, counts, progress))
+    result = merge(violations)
+    counts["violations"] = len(result)
+    counts["records"] = hashing.count
+    return RunResult(
+        as_of=as_of, known_at=known_at, backend=engine_backend.name,
+        rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256) for rs in rulesets],
+        params={rs.framework: rs.params for rs in rulesets}, input_hash=hashing.digest(), counts=counts,
+        duration_ms=int((time.perf_counter() - started) * 1000), violations=result,
+    )
+
+
+def _needed_types(rulesets: Iterable[CompiledRuleset]) -> set[str]:
+    out: set[str] = set()
+    for rs in rulesets:
+        for rule in rs.rules:
+            for v in rule.variants:
+                out.update(p.fact_type for p in v.patterns if p.fact_type not in (TRIGGER, DEADLINE))
+    return out
+
+
+def _place(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], fact_type: str, key: str) -> None:
+    for fact, info in built:
+        store.infos[fact["id"]] = info
+        if key == "reference" or fact_type in bundles.REFERENCE_TYPES:
+            store.reference.append(fact)
+            if fact_type == "establishment":
+                store.facts.setdefault(f"establishment:{info.record_id}", [])
+        else:
+            store.facts.setdefault(key, []).append(fact)
+
+
+def _person_establishments(memory: dict[str, list[RecordView]]) -> dict[str, str]:
+    out: dict[str, tuple[str, str]] = {}
+    for ep in memory.get("employment_episode", []):
+        person, est, start = ep.data.get("person_id"), ep.data.get("establishment_id"), str(ep.data.get("start_at") or "")
+        if person and est and (person not in out or start >= out[person][0]):
+            out[str(person)] = (start, str(est))
+    return {p: est for p, (_, est) in out.items()}
+
+
+def _default_tz(establishments: dict[str, dict[str, Any]]) -> str:
+    for est_id in sorted(establishments):
+        tz = establishments[est_id].get("tz")
+        if tz:
+            return str(tz)
+    return "America/New_York"
+
+
+def _rules_by_family(rulesets: list[CompiledRuleset]) -> dict[str, list[tuple[CompiledRuleset, list[CompiledRule]]]]:
+    out: dict[str, list[tuple[CompiledRuleset, list[CompiledRule]]]] = {}
+    for rs in rulesets:
+        fam: dict[str, list[CompiledRule]] = {}
+        for rule in rs.rules:
+            fam.setdefault(rule.family, []).append(rule)
+        for family, rules in fam.items():
+            out.setdefault(family, []).append((rs, rules))
+    return out
+
+
+def _run_bundle(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], sid: str,
+                facts: list[dict[str, Any]], builder: FactBuilder, infos: dict[str, FactInfo],
+                as_of: dt.datetime) -> list[Violation]:
+    out: list[Violation] = []
+    index = {f["id"]: f for f in facts}
+    for rs, rules in groups:
+        rule_ids = frozenset(r.id for r in rules)
+        triggers = [builder.trigger(r.id) for r in rules if not r.event]
+        for trig in triggers:
+            index[trig["id"]] = trig
+        matches = backend.evaluate(rs, rule_ids, sid, facts, triggers)
+        out.extend(_violations(rules, matches, index, infos, rs.params, as_of))
+    return out
+
+
+def _violations(rules: list[CompiledRule], matches: list[Match], index: dict[str, dict[str, Any]],
+                infos: dict[str, FactInfo], params: dict[str, Any], as_of: dt.datetime) -> list[Violation]:
+    by_rule: dict[str, list[Match]] = {}
+    for m in matches:
+        by_rule.setdefault(m.rule_id, []).append(m)
+    out: list[Violation] = []
+    for rule in rules:
+        if rule.id in by_rule:
+            out.extend(build_violations(rule, by_rule[rule.id], index, infos, params, as_of))
+    return out
+
+
+def _run_events(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], fact_type: str,
+                views: Iterator[RecordView], builder: FactBuilder, store: _Bundles, as_of: dt.datetime,
+                counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+    def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
+        for view in views:
+            yield builder.record(view)
+
+    return _chunked(backend, groups, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
+
+
+def _run_derived_events(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+                        produced: Iterator[DerivedFact], builder: FactBuilder, store: _Bundles, as_of: dt.datetime,
+                        counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+    def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
+        for df in produced:
+            yield builder.derived(df)
+
+    return _chunked(backend, groups, "event:derived", built(), store, builder, as_of, counts, progress)
+
+
+def _chunked(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], prefix: str,
+             items: Iterator[list[tuple[dict[str, Any], FactInfo]]], store: _Bundles, builder: FactBuilder,
+             as_of: dt.datetime, counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+    out: list[Violation] = []
+    chunk: list[dict[str, Any]] = []
+    infos: dict[str, FactInfo] = dict(store.infos)
+    n_chunk = 0
+
+    def flush() -> None:
+        nonlocal chunk, n_chunk, infos
+        if not chunk:
+            return
+        facts = store.reference + chunk
+        counts["bundles"] += 1
+        counts["facts"] += len(facts)
+        out.extend(_run_bundle(backend, groups, f"{prefix}#{n_chunk}", facts, builder, infos, as_of))
+        if progress:
+            progress("events", len(chunk))
+        for fact in chunk:
+            infos.pop(fact["id"], None)
+        chunk = []
+        n_chunk += 1
+
+    for built in items:
+        for fact, info in built:
+            infos[fact["id"]] = info
+            chunk.append(fact)
+            counts["events"] += 1
+        if len(chunk) >= bundles.EVENT_CHUNK:
+            flush()
+    flush()
+    return out

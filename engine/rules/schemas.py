@@ -1,0 +1,66 @@
+"""Plain data that leaves the rules stage: violations and run summaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class SubjectRef(BaseModel):
+    type: str
+    id: str
+
+
+class EvidenceRef(BaseModel):
+    type: str
+    id: str
+    version: int
+
+
+class Violation(BaseModel):
+    """One current violation (or warning) found by a run; the findings store diffs these."""
+
+    rule_id: str
+    framework: str
+    ruleset_version: str
+    title: str
+    citation: str
+    severity: Literal["critical", "high", "medium", "low"]
+    advisory: bool = False
+    kind: Literal["state", "event"] = "state"
+    state: Literal["due_soon", "overdue", "violation"]
+    variant: str
+    due: str | None = None
+    subject: SubjectRef
+    occurrence_key: str = ""
+    message: str
+    evidence: list[EvidenceRef]
+    facts: dict[str, Any] = Field(default_factory=dict)
+    establishment_id: str | None = None
+    sop: str
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        return (self.rule_id, self.subject.type, self.subject.id, self.occurrence_key)
+
+
+class RulesetRef(BaseModel):
+    id: str
+    version: str
+    sha256: str
+
+
+class RunResult(BaseModel):
+    """Everything a run found, with what it needs to be reproduced (C9)."""
+
+    as_of: dt.datetime
+    known_at: dt.datetime | None = None
+    backend: str
+    rulesets: list[RulesetRef]
+    params: dict[str, dict[str, Any]]
+    input_hash: str
+    counts: dict[str, int]
+    duration_ms: int
+    violations: list[Violation]

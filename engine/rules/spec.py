@@ -1,0 +1,187 @@
+"""The ruleset file format as pydantic models (what a liaison writes in rulesets/<framework>/*.yaml).
+
+The JSON Schema in docs/rulesets.schema.json is generated from these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+DURATION_UNITS = ("days", "hours", "working_days", "months", "years", "year_end_days")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamSpec(_Strict):
+    """A practice-tunable value with a default (catalog: 'Param')."""
+
+    type: Literal["int", "number", "bool", "string", "list"]
+    default: Any
+    unit: str | None = None
+    description: str
+
+    @model_validator(mode="after")
+    def _default_matches_type(self) -> ParamSpec:
+        check_param_value(self, self.default)
+        return self
+
+
+def check_param_value(spec: ParamSpec, value: Any) -> None:
+    """Raise ValueError when a value does not fit a parameter's declared type."""
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "string": isinstance(value, str),
+        "list": isinstance(value, list),
+    }[spec.type]
+    if not ok:
+        raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
+
+
+class Window(_Strict):
+    """An amount of one unit: {days: 30}, {hours: params.access_revoke_hours}, {working_days: 10}."""
+
+    unit: str
+    amount: float | int | str  # a number or "params.name"
+
+    @classmethod
+    def from_mapping(cls, raw: Any) -> Window:
+        if isinstance(raw, Window):
+            return raw
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise ValueError("a window is one unit and an amount, e.g. {days: 30}")
+        ((unit, amount),) = raw.items()
+        if unit not in DURATION_UNITS:
+            raise ValueError(f"unknown unit {unit!r} (allowed: {', '.join(DURATION_UNITS)})")
+        if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+            raise ValueError("amount must be a number or params.NAME")
+        if isinstance(amount, str) and not amount.startswith("params."):
+            raise ValueError("amount must be a number or params.NAME")
+        return cls(unit=unit, amount=amount)
+
+
+class ObligationSpec(_Strict):
+    """Something must happen within a window after an anchor (see ARCHITECTURE decision 3)."""
+
+    anchor: str = Field(description="alias.field the clock starts from")
+    within: Window
+    convention: str | None = Field(default=None, description="calendar convention; derived from the unit")
+    roll_forward: bool = False
+    holiday_calendar: str | None = None
+    on: str | None = Field(default=None, description="MM-DD for fixed_date deadlines (e.g. 03-02)")
+    cutoff: str | None = Field(default=None, description="local closing time HH:MM on the due day")
+    tz: str | None = Field(default=None, description="zone of the deadline when not the establishment's")
+    met_by: str | None = Field(default=None, description="pattern of the record that meets the obligation")
+    met_at: str | None = Field(default=None, description="field of the met_by record that says when")
+    warn: Window | None = None
+    late: bool = Field(default=False, description="a completion after the due date is itself a finding")
+    severity: dict[Literal["overdue", "due_soon", "late"], Severity] = Field(default_factory=dict)
+
+    @field_validator("within", "warn", mode="before")
+    @classmethod
+    def _window(cls, raw: Any) -> Any:
+        return None if raw is None else Window.from_mapping(raw)
+
+    @model_validator(mode="after")
+    def _met_pair(self) -> ObligationSpec:
+        if self.met_by is not None and self.met_at is None:
+            raise ValueError("met_by needs met_at (the field that says when it was met)")
+        if self.met_by is None and self.met_at is not None and "." not in self.met_at:
+            raise ValueError("without met_by, met_at is alias.field of a matched record")
+        if self.late and self.met_at is None:
+            raise ValueError("late needs met_at")
+        return self
+
+
+class SeverityWhen(_Strict):
+    severity: Severity
+    when: str
+
+
+class RuleSpec(_Strict):
+    """One rule: what it matches, when it is violated, what it says and which SOP it assigns."""
+
+    id: str
+    title: str
+    citation: str
+    severity: Severity
+    kind: Literal["state", "event"] = "state"
+    advisory: bool = False
+    tag: Literal["V", "S", "K", "U"] | None = None
+    description: str | None = None
+    match: dict[str, str]
+    when: str | None = None
+    subject: str
+    occurrence: str | None = None
+    establishment: str | None = None
+    obligation: ObligationSpec | None = None
+    severity_when: list[SeverityWhen] = Field(default_factory=list)
+    message: str
+    sop: str
+    line: int | None = Field(default=None, exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _rule_id(cls, value: str) -> str:
+        if not RULE_ID.match(value):
+            raise ValueError(f"rule id {value!r} must look like HIPAA-SEC-TERM-004")
+        return value
+
+    @model_validator(mode="after")
+    def _subject_bound(self) -> RuleSpec:
+        if not self.match:
+            raise ValueError("match needs at least one pattern")
+        if self.subject not in self.match:
+            raise ValueError(f"subject {self.subject!r} is not one of the match aliases {list(self.match)}")
+        if self.tag == "U" and not self.advisory:
+            raise ValueError("rules tagged [U] ship as advisory: set advisory: true")
+        return self
+
+
+class RulesetSpec(_Strict):
+    """A versioned, effective-dated set of rules for one framework."""
+
+    framework: str
+    version: str
+    title: str
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    authority: str
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    rules: list[RuleSpec]
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not SEMVER.match(str(value)):
+            raise ValueError(f"version {value!r} must be semantic (MAJOR.MINOR.PATCH)")
+        return str(value)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RulesetSpec:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id} appears twice")
+            seen.add(rule.id)
+        if self.effective_to and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"{self.framework}@{self.version}"
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
