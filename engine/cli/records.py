@@ -31,12 +31,8 @@ app.add_typer(records_app, name="records")
 
 PROGRESS_MIN_BYTES = 1_000_000
 
-OrgOpt = Annotated[
-    str | None, typer.Option("--org", help="Organization id (default: $VIGIL_ORG, else 'default').")
-]
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="Database URL (default: $DATABASE_URL, else ./vigil.db).")
-]
+OrgOpt = Annotated[str | None, typer.Option("--org", help="Organization id (default: $VIGIL_ORG, else 'default').")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: $DATABASE_URL, else ./vigil.db).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AsOfOpt = Annotated[
     str | None,
@@ -94,9 +90,7 @@ def _database(db: str | None) -> Iterator[Engine]:
 @app.command("import")
 def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON or CSV files.", show_default=False)],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="json, ndjson or csv (default: by extension).")
-    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="json, ndjson or csv (default: by extension).")] = None,
     record_type: Annotated[str | None, typer.Option("--type", help="Record type of the file(s).")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
@@ -120,9 +114,7 @@ def import_cmd(
 
     report = run(body)
     if as_json:
-        emit_json(
-            {**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)}
-        )
+        emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
     table = Table(title=f"Imported into {org_of(org)}")
     for column in ("type", "created", "updated", "unchanged"):
@@ -220,9 +212,7 @@ def history_cmd(
 
     def body() -> list[StoredRecord]:
         with _database(db) as engine, unit_of_work(engine) as session:
-            return service.record_history(
-                session, org_id=org_of(org), record_type=record_type, record_id=record_id
-            )
+            return service.record_history(session, org_id=org_of(org), record_type=record_type, record_id=record_id)
 
     versions = run(body)
     if as_json:
@@ -233,12 +223,8 @@ def history_cmd(
         table.add_column(column)
     previous: dict[str, Any] = {}
     for version in versions:
-        changed = sorted(
-            k for k in set(previous) | set(version.data) if previous.get(k) != version.data.get(k)
-        )
+        changed = sorted(k for k in set(previous) | set(version.data) if previous.get(k) != version.data.get(k))
         label = "(new)" if version.version == 1 else ", ".join(changed)
-        table.add_row(
-            str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label
-        )
+        table.add_row(str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label)
         previous = version.data
     console.print(table)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import types
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, PlainValidator, Strict, WithJsonSchema
+from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 US_STATES: tuple[str, ...] = (
@@ -64,6 +65,12 @@ def parse_instant(value: Any) -> dt.datetime:
     return parsed
 
 
+def format_instant(value: dt.datetime) -> str:
+    """ISO 8601 with the instant's own offset; UTC is written `Z`."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def parse_date(value: Any) -> dt.date:
     """A calendar date written `YYYY-MM-DD` (an instant is refused: it would need a zone to be a date)."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -83,9 +90,7 @@ def parse_number(value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PydanticCustomError("number_type", "expected a number, got {kind}", {"kind": json_kind(value)})
     if value < 0 or value != value:
-        raise PydanticCustomError(
-            "number_range", "must be a number of at least 0, got {value}", {"value": value}
-        )
+        raise PydanticCustomError("number_range", "must be a number of at least 0, got {value}", {"value": value})
     return value
 
 
@@ -138,6 +143,7 @@ def check_zone(value: str) -> str:
 Instant = Annotated[
     dt.datetime,
     PlainValidator(parse_instant),
+    PlainSerializer(format_instant, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "type": "string",
@@ -149,6 +155,7 @@ Instant = Annotated[
 Date = Annotated[
     dt.date,
     PlainValidator(parse_date),
+    PlainSerializer(dt.date.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date", "description": "calendar date YYYY-MM-DD"}),
 ]
 Text = Annotated[str, Strict()]
@@ -175,3 +182,18 @@ Zone = Annotated[
     WithJsonSchema({"type": "string", "description": "IANA time zone, e.g. America/Los_Angeles"}),
 ]
 Naics = Annotated[str, Strict(), Field(pattern=r"^\d{6}$", description="6-digit NAICS code")]
+
+
+def base_type(annotation: Any) -> Any:
+    """The value type under `Annotated[...]` and `| None` (`Instant | None` -> datetime)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation

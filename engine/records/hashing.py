@@ -1,13 +1,17 @@
 """The stored JSON form of a record and its content hash.
 
-Two forms from one walk over the validated model:
+Two forms of one validated record:
 
 - the *stored* form keeps what the source said: an instant keeps the offset it was written with
-  (`2026-03-07T21:00:00-08:00` stays that, so the source zone is not lost), dates are `YYYY-MM-DD`,
-  null fields are left out (absent and null mean the same thing in the contract);
-- the *canonical* form, used only for the hash, writes every instant in UTC (`...Z`), sorts keys
-  and writes whole floats as integers, so the same facts exported with another offset or key order
-  hash the same and a re-import is a no-op.
+  (`2026-03-07T21:00:00-08:00` stays that, so the source zone is not lost; `+00:00` is written
+  `Z`), dates are `YYYY-MM-DD`, null fields are left out (absent and null mean the same thing in
+  the contract);
+- the *canonical* form, used only for the hash, is the stored form with every instant in UTC and
+  whole floats written as integers, serialised with sorted keys; so the same facts exported with
+  another offset or key order hash the same and a re-import is a no-op.
+
+The stored form comes from pydantic's own JSON dump (fast, in Rust); only the few instant and
+number fields of the record's type are touched again for the canonical form.
 """
 
 from __future__ import annotations
@@ -15,52 +19,52 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from functools import cache
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from engine.records.fields import base_type, format_instant
+
 UTC = dt.UTC
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@cache
+def _special_fields(model: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(instant fields, maps of instants, number fields) of a record type."""
+    instants, instant_maps, numbers = [], [], []
+    for name, info in model.model_fields.items():
+        tp = base_type(info.annotation)
+        if tp is dt.datetime:
+            instants.append(name)
+        elif get_origin(tp) is dict and base_type(get_args(tp)[1]) is dt.datetime:
+            instant_maps.append(name)
+        elif float in get_args(tp):
+            numbers.append(name)
+    return tuple(instants), tuple(instant_maps), tuple(numbers)
 
 
 def stored_and_canonical(model: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stored JSON dict and the canonical dict of a validated record."""
-    raw = model.model_dump(mode="python", exclude_none=True)
-    stored: dict[str, Any] = {}
-    canonical: dict[str, Any] = {}
-    for key, value in raw.items():
-        stored[key], canonical[key] = _convert(value)
-    return stored, canonical
-
-
-def _convert(value: Any) -> tuple[Any, Any]:
-    if isinstance(value, dt.datetime):
-        return format_instant(value), format_instant(value.astimezone(UTC))
-    if isinstance(value, dt.date):
-        text = value.isoformat()
-        return text, text
-    if isinstance(value, float) and value.is_integer():
-        return value, int(value)
-    if isinstance(value, dict):
-        stored: dict[str, Any] = {}
-        canonical: dict[str, Any] = {}
-        for key, item in value.items():
-            stored[key], canonical[key] = _convert(item)
-        return stored, canonical
-    if isinstance(value, list):
-        pairs = [_convert(item) for item in value]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
-    return value, value
-
-
-def format_instant(value: dt.datetime) -> str:
-    """ISO 8601 with the instant's own offset; UTC is written `Z`."""
-    text = value.isoformat()
-    if text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    return text
+    stored = model.model_dump(mode="json", exclude_none=True)
+    instants, instant_maps, numbers = _special_fields(type(model))
+    changes: dict[str, Any] = {}
+    for name in instants:
+        value = getattr(model, name)
+        if value is not None:
+            changes[name] = format_instant(value.astimezone(UTC))
+    for name in instant_maps:
+        mapping = getattr(model, name)
+        if mapping is not None:
+            changes[name] = {k: format_instant(v.astimezone(UTC)) for k, v in mapping.items()}
+    for name in numbers:
+        number = stored.get(name)
+        if isinstance(number, float) and number.is_integer():
+            changes[name] = int(number)
+    return stored, ({**stored, **changes} if changes else stored)
 
 
 def content_hash(canonical: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON text (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(canonical).encode("utf-8")).hexdigest()

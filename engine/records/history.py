@@ -73,9 +73,7 @@ def find_version(
     session: Session, *, org_id: str, record_type: str, record_id: str, known_at: dt.datetime | None
 ) -> StoredRecord | None:
     """The newest version known at `known_at` (or now), or None."""
-    stmt = select(*_COLUMNS).where(
-        _C.org_id == org_id, _C.record_type == record_type, _C.record_id == record_id
-    )
+    stmt = select(*_COLUMNS).where(_C.org_id == org_id, _C.record_type == record_type, _C.record_id == record_id)
     stmt = _known(stmt, known_at).order_by(_C.version.desc()).limit(1)
     row = session.execute(stmt).first()
     return to_stored(row) if row is not None else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,7 @@ class Ingest:
     on_batch: OnBatch | None = None
     batch_size: int = BATCH_SIZE
     recorded_at: dt.datetime = field(default_factory=clock.now)
-    report: ImportReport = field(default_factory=ImportReport)
+    tally: Counter[tuple[str, str]] = field(default_factory=Counter)
     problems: ErrorCollector = field(default_factory=lambda: ErrorCollector(limit=ERROR_LIMIT))
     bad_records: int = 0
     problem_count: int = 0
@@ -91,9 +92,7 @@ class Ingest:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        known = latest_hashes(
-            self.session, org_id=self.org_id, keys={(p.record_type, p.record_id) for p, _ in batch}
-        )
+        known = latest_hashes(self.session, org_id=self.org_id, keys={(p.record_type, p.record_id) for p, _ in batch})
         rows: list[dict[str, Any]] = []
         for prepared, source in batch:
             key = (prepared.record_type, prepared.record_id)
@@ -101,7 +100,7 @@ class Ingest:
             if previous is None:
                 version, outcome = 1, "created"
             elif previous[1] == prepared.content_hash:
-                self.report.count(prepared.record_type, "unchanged")
+                self.tally[key[0], "unchanged"] += 1
                 continue
             elif prepared.record_type in EVENT_TYPES:
                 self.bad_records += 1
@@ -117,7 +116,7 @@ class Ingest:
             else:
                 version, outcome = previous[0] + 1, "updated"
             known[key] = (version, prepared.content_hash)
-            self.report.count(prepared.record_type, outcome)  # type: ignore[arg-type]
+            self.tally[key[0], outcome] += 1
             rows.append(self._row(prepared, version, source))
         if self.problem_count or not rows:
             return
@@ -133,9 +132,7 @@ class Ingest:
 
     def _row(self, prepared: PreparedRecord, version: int, source: str) -> dict[str, Any]:
         data = prepared.data
-        establishment = (
-            data["id"] if prepared.record_type == "establishment" else data.get("establishment_id")
-        )
+        establishment = data["id"] if prepared.record_type == "establishment" else data.get("establishment_id")
         return {
             "org_id": self.org_id,
             "record_type": prepared.record_type,
@@ -152,8 +149,6 @@ class Ingest:
     def finish(self) -> ImportReport:
         """Write the last batch; raise with every problem if there was any, else return the report."""
         self.flush()
-        self.report.duration_s = time.perf_counter() - self._started
-        self.report.recorded_at = self.recorded_at
         if self.problem_count:
             details = sorted(self.problems.details, key=lambda d: (d.file or "", d.line or 0, d.index or 0))
             if self.problems.truncated:
@@ -170,7 +165,9 @@ class Ingest:
                 f"{_plural(self.problem_count, 'problem')} ({'; '.join(parts)}); nothing was imported",
                 details,
             )
-        return self.report
+        return ImportReport.from_tally(
+            self.tally, duration_s=time.perf_counter() - self._started, recorded_at=self.recorded_at
+        )
 
 
 def _plural(n: int, noun: str) -> str:

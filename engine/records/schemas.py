@@ -17,6 +17,7 @@ as a string key (`{"2026": true}`), and dict fields keyed by state use the USPS 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,10 +178,9 @@ class Device(Record):
 class TrainingRecord(Record):
     type: Literal["training_record"]
     person_id: RecordId | None = None
-    course: (
-        Literal["HIPAA_PRIVACY", "HIPAA_SECURITY", "BBP", "HAZCOM", "FIRE_EXT", "EAP", "S1557", "AI_USE"]
-        | None
-    ) = None
+    course: Literal["HIPAA_PRIVACY", "HIPAA_SECURITY", "BBP", "HAZCOM", "FIRE_EXT", "EAP", "S1557", "AI_USE"] | None = (
+        None
+    )
     completed_at: Instant | None = None
     content_version: Text | None = None
     trainer: Text | None = None
@@ -380,8 +380,7 @@ class AiTool(Record):
     vendor_id: RecordId | None = None
     name: Text | None = None
     category: (
-        Literal["PCDST", "PREDICTIVE_DSI", "GENAI_PATIENT_COMMS", "AMBIENT_SCRIBE", "ADMIN", "MH_CHATBOT"]
-        | None
+        Literal["PCDST", "PREDICTIVE_DSI", "GENAI_PATIENT_COMMS", "AMBIENT_SCRIBE", "ADMIN", "MH_CHATBOT"] | None
     ) = None
     uses_phi: Flag | None = None
     uses_protected_characteristics: Flag | None = None
@@ -522,12 +521,18 @@ class ImportReport(BaseModel):
     recorded_at: dt.datetime | None = None
     sources: list[str] = Field(default_factory=list)
 
-    def count(self, record_type: str, outcome: Literal["created", "updated", "unchanged"]) -> None:
-        """Add one record's outcome to the per-type and overall counts."""
-        per_type = self.counts.setdefault(record_type, TypeCounts())
-        setattr(per_type, outcome, getattr(per_type, outcome) + 1)
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        self.total += 1
+    @classmethod
+    def from_tally(
+        cls, tally: Mapping[tuple[str, str], int], *, duration_s: float, recorded_at: dt.datetime
+    ) -> ImportReport:
+        """A report from (type, outcome) -> count, outcome being created, updated or unchanged."""
+        report = cls(duration_s=duration_s, recorded_at=recorded_at)
+        for (record_type, outcome), n in sorted(tally.items()):
+            per_type = report.counts.setdefault(record_type, TypeCounts())
+            setattr(per_type, outcome, getattr(per_type, outcome) + n)
+            setattr(report, outcome, getattr(report, outcome) + n)
+            report.total += n
+        return report
 
     @property
     def records_per_second(self) -> float:

@@ -72,9 +72,7 @@ def import_files(
     _check_org(org_id)
     files = [Path(p) for p in paths]
     if record_type is not None and record_type not in RECORD_MODELS:
-        raise ImportFormatError(
-            f"unknown record type {record_type!r}; valid types: {', '.join(RECORD_MODELS)}"
-        )
+        raise ImportFormatError(f"unknown record type {record_type!r}; valid types: {', '.join(RECORD_MODELS)}")
     missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
     if missing:
         raise ImportFormatError("cannot read the input files", missing)

@@ -68,9 +68,7 @@ class RecordVersionRow(Base):
 
     __tablename__ = "record_version"
 
-    pk: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     org_id: Mapped[str] = mapped_column(_key(64))
     record_type: Mapped[str] = mapped_column(_key(40))
     record_id: Mapped[str] = mapped_column(_key(255))

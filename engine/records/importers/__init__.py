@@ -50,8 +50,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             f"cannot tell the format of {path.name}",
             [
                 ErrorDetail(
-                    reason="unknown file extension; name it .json, .ndjson (or .jsonl) or .csv, "
-                    "or pass --format",
+                    reason="unknown file extension; name it .json, .ndjson (or .jsonl) or .csv, or pass --format",
                     file=str(path),
                 )
             ],

@@ -21,13 +21,14 @@ import difflib
 import io
 import json
 import re
-import types
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from engine.errors import ErrorDetail
+from engine.records.fields import base_type
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn
 from engine.records.schemas import RECORD_MODELS
 from engine.records.validation import Position
@@ -39,30 +40,15 @@ _FALSE = frozenset({"false", "0"})
 _PROGRESS_EVERY = 1000
 
 
-def _unwrap(tp: Any) -> Any:
-    """Strip `Annotated[...]` and `| None` to reach the field's value type."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(tp) if a is not type(None)]
-            if len(members) != 1:
-                return tp
-            tp = members[0]
-        else:
-            return tp
-
-
 def kind_of(annotation: Any) -> Kind:
     """How a CSV cell for a field of this annotation is read."""
-    tp = _unwrap(annotation)
+    tp = base_type(annotation)
     origin = get_origin(tp)
     if tp is bool:
         return "bool"
     if tp is int:
         return "int"
-    if origin in (Union, types.UnionType) and set(get_args(tp)) == {int, float}:
+    if origin in (Union, UnionType) and set(get_args(tp)) == {int, float}:
         return "number"
     if origin is list:
         return "list"
@@ -206,9 +192,7 @@ def _check_header(
             continue
         columns.append(column)
     if "id" not in seen:
-        problem(
-            ErrorDetail(reason="the header has no 'id' column", file=name, line=1, record_type=record_type)
-        )
+        problem(ErrorDetail(reason="the header has no 'id' column", file=name, line=1, record_type=record_type))
     return columns
 
 

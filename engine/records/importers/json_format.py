@@ -27,22 +27,14 @@ def read_json(
     try:
         doc = json.loads(blob)
     except json.JSONDecodeError as exc:
-        problem(
-            ErrorDetail(
-                reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno
-            )
-        )
+        problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno))
         return
     except UnicodeDecodeError as exc:
         problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=str(path)))
         return
     records = doc.get("records") if isinstance(doc, dict) else doc
     if not isinstance(records, list):
-        problem(
-            ErrorDetail(
-                reason='expected a JSON array of records or an object {"records": [...]}', file=str(path)
-            )
-        )
+        problem(ErrorDetail(reason='expected a JSON array of records or an object {"records": [...]}', file=str(path)))
         return
     for index, raw in enumerate(records):
         position = Position(file=str(path), index=index)

@@ -36,11 +36,7 @@ def read_ndjson(
             try:
                 raw = json.loads(line)
             except json.JSONDecodeError as exc:
-                problem(
-                    ErrorDetail(
-                        reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno
-                    )
-                )
+                problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
                 continue
             except UnicodeDecodeError as exc:
                 problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name, line=line_no))
