@@ -1,0 +1,151 @@
+"""Ruleset scenario tests: records + as_of (+ params) -> expected findings, on both backends.
+
+A scenario lives beside its ruleset (rulesets/<framework>/tests/*.yaml), so a ruleset version
+carries its own tests. Each case passes only if both backends produce exactly the expected
+findings for the rules in scope, and byte-identical violation lists.
+
+    name: access revoked within 24 h
+    framework: hipaa
+    rules: [HIPAA-SEC-TERM-004]          # rules in scope (default: every rule of the framework)
+    params: {access_revoke_hours: 24}    # optional overrides
+    records: [{type: establishment, id: E1, tz: America/Chicago}, ...]
+    cases:
+      - as_of: 2026-03-09T20:00:00Z
+        expect:
+          - {rule_id: HIPAA-SEC-TERM-004, subject: account/A1, state: due_soon, due: "2026-03-08T23:00:00Z"}
+      - as_of: 2026-03-11T00:00:00Z
+        expect: []
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import ErrorDetail, RulesetValidationError, VigilError
+from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
+from engine.rules.derive import RecordView
+from engine.rules.runner import ListSource, evaluate_rules
+from engine.rules.schemas import Violation
+
+BACKENDS = ("python", "durable")
+
+
+@dataclass
+class CaseResult:
+    scenario: str
+    case: int
+    as_of: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def scenario_files(root: Path = RULESETS_DIR) -> list[Path]:
+    return sorted(root.glob("*/tests/*.yaml"))
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RulesetValidationError(f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=str(path))]) from None
+    if not isinstance(raw, dict) or "records" not in raw or "cases" not in raw:
+        raise RulesetValidationError(f"{path}: a scenario needs records and cases",
+                                     [ErrorDetail(reason="missing records/cases", file=str(path))])
+    return raw
+
+
+def _records(raw: list[dict[str, Any]], path: Path) -> list[RecordView]:
+    from engine.records.validation import Position, validate_record
+
+    views: list[RecordView] = []
+    problems: list[ErrorDetail] = []
+    for i, rec in enumerate(raw):
+        try:
+            model, data = validate_record(rec, position=Position(file=str(path), index=i))
+        except VigilError as exc:
+            problems.extend(exc.details)
+            continue
+        views.append(RecordView(model.type, model.id, 1, data))
+    if problems:
+        raise RulesetValidationError(f"{path}: invalid records in scenario", problems)
+    return views
+
+
+def _instant(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _key(v: Violation) -> str:
+    return f"{v.rule_id} {v.subject.type}/{v.subject.id} {v.state}"
+
+
+def run_scenario(path: Path, *, root: Path = RULESETS_DIR, backends: tuple[str, ...] = BACKENDS) -> Iterator[CaseResult]:
+    """Run every case of one scenario file on each backend and compare."""
+    raw = load_scenario(path)
+    framework = raw.get("framework") or path.parent.parent.name
+    records = _records(raw["records"], path)
+    loaded_all = load_all(root)
+    for i, case in enumerate(raw["cases"]):
+        as_of = _instant(case["as_of"])
+        result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
+        chosen = in_force(loaded_all, as_of.date(), [framework])
+        if not chosen:
+            result.ok = False
+            result.problems.append(f"no {framework} ruleset in force on {as_of.date()}")
+            yield result
+            continue
+        params = dict(raw.get("params") or {})
+        params.update(case.get("params") or {})
+        compiled = compile_for(chosen[0], params, str(path))
+        scope = set(raw.get("rules") or [r.id for r in compiled.rules])
+        if case.get("ruleset_version") and compiled.version != case["ruleset_version"]:
+            result.ok = False
+            result.problems.append(f"expected ruleset version {case['ruleset_version']}, in force: {compiled.version}")
+        outputs: dict[str, list[Violation]] = {}
+        for backend in backends:
+            run = evaluate_rules(ListSource(records), [compiled], as_of, backend=backend)
+            outputs[backend] = [v for v in run.violations if v.rule_id in scope]
+        _compare(result, outputs, case.get("expect") or [])
+        yield result
+
+
+def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: list[dict[str, Any]]) -> None:
+    dumps = {b: json.dumps([v.model_dump(mode="json") for v in vs], sort_keys=True) for b, vs in outputs.items()}
+    if len(set(dumps.values())) > 1:
+        result.ok = False
+        names = list(outputs)
+        a, b = outputs[names[0]], outputs[names[1]]
+        only_a = sorted({_key(v) for v in a} - {_key(v) for v in b})
+        only_b = sorted({_key(v) for v in b} - {_key(v) for v in a})
+        result.problems.append(f"backends disagree: only {names[0]}: {only_a}; only {names[1]}: {only_b}"
+                               + ("" if only_a or only_b else " (same findings, different details)"))
+    actual = outputs[next(iter(outputs))]
+    got = {(v.rule_id, f"{v.subject.type}/{v.subject.id}"): v for v in actual}
+    wanted: set[tuple[str, str]] = set()
+    for exp in expect:
+        key = (exp["rule_id"], str(exp["subject"]))
+        wanted.add(key)
+        v = got.get(key)
+        if v is None:
+            result.ok = False
+            result.problems.append(f"missing finding {key[0]} on {key[1]} (expected {exp.get('state')})")
+            continue
+        for attr in ("state", "due", "severity", "occurrence_key"):
+            if attr in exp and str(getattr(v, attr)) != str(exp[attr]):
+                result.ok = False
+                result.problems.append(f"{key[0]} on {key[1]}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}")
+        if not v.evidence:
+            result.ok = False
+            result.problems.append(f"{key[0]} on {key[1]}: no evidence")
+    for key in sorted(set(got) - wanted):
+        result.ok = False
+        result.problems.append(f"unexpected finding {key[0]} on {key[1]} ({got[key].state}: {got[key].message})")
