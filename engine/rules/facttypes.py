@@ -72,8 +72,9 @@ def record_fact_types() -> dict[str, FactType]:
 
 def all_fact_types() -> dict[str, FactType]:
     """Record fact types plus every derived fact type declared by a registered derivation."""
-    from engine.rules.derive import DERIVATIONS
+    from engine.rules.derive import DERIVATIONS, load_families
 
+    load_families()
     types = dict(record_fact_types())
     for _, derivation in DERIVATIONS:
         types[derivation.output] = FactType(

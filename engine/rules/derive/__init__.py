@@ -98,4 +98,10 @@ def load_families() -> None:
         importlib.import_module(module)
 
 
-FAMILY_MODULES: list[str] = []
+FAMILY_MODULES: list[str] = [
+    "engine.rules.derive.hipaa",
+    "engine.rules.derive.osha",
+    "engine.rules.derive.cms",
+    "engine.rules.derive.credentialing",
+    "engine.rules.derive.ai_use",
+]

@@ -1,0 +1,3 @@
+"""Derivations for the cms rulesets (registered explicitly; see engine.rules.derive)."""
+
+from __future__ import annotations
