@@ -95,17 +95,33 @@ def read_csv(
     path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
 ) -> Iterator[tuple[Position, Any]]:
     """Yield each row as a record of the file's type, with its line number."""
-    name = str(path)
+    size = path.stat().st_size
+    reported = 0
+
+    def step(nbytes: int) -> None:
+        nonlocal reported
+        reported += nbytes
+        advance(nbytes)
+
     record_type = record_type or path.stem
-    if record_type not in RECORD_MODELS:
-        problem(
-            ErrorDetail(
-                reason=f"cannot tell the record type of {path.name}: name the file <type>.csv "
-                f"(e.g. access_event.csv) or pass --type; valid types: {', '.join(RECORD_MODELS)}",
-                file=name,
+    try:
+        if record_type not in RECORD_MODELS:
+            problem(
+                ErrorDetail(
+                    reason=f"cannot tell the record type of {path.name}: name the file <type>.csv "
+                    f"(e.g. access_event.csv) or pass --type; valid types: {', '.join(RECORD_MODELS)}",
+                    file=str(path),
+                )
             )
-        )
-        return
+            return
+        yield from _read_rows(path, record_type, problem, step)
+    finally:
+        if reported < size:  # a file given up on early still counts as read, for the progress bar
+            advance(size - reported)
+
+
+def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
+    name = str(path)
     kinds = field_kinds(record_type)
     with path.open("rb") as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")

@@ -1,0 +1,208 @@
+"""The format readers: how JSON, NDJSON and CSV become raw records, and how file problems are told."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import ErrorDetail, ImportFormatError
+from engine.records.importers import detect_format, reader_for
+from engine.records.importers.csv_format import convert_cell, field_kinds
+from engine.records.validation import Position, validate_record
+
+
+def read(path: Path, fmt: str, record_type: str | None = None) -> tuple[list[tuple[Position, Any]], list[ErrorDetail]]:
+    problems: list[ErrorDetail] = []
+    advanced: list[int] = []
+    records = list(reader_for(fmt)(path, record_type=record_type, problem=problems.append, advance=advanced.append))
+    assert sum(advanced) == path.stat().st_size, "progress must account for every byte"
+    return records, problems
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---- format detection --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("a.json", "json"), ("a.NDJSON", "ndjson"), ("a.jsonl", "ndjson"), ("person.csv", "csv")]
+)
+def test_format_from_extension(name: str, fmt: str) -> None:
+    assert detect_format(Path(name)) == fmt
+
+
+def test_unknown_extension_and_unknown_format_are_errors() -> None:
+    with pytest.raises(ImportFormatError, match="cannot tell the format of a.txt"):
+        detect_format(Path("a.txt"))
+    with pytest.raises(ImportFormatError, match="unknown import format 'xml'"):
+        detect_format(Path("a.json"), "xml")
+    assert detect_format(Path("a.txt"), "ndjson") == "ndjson"
+
+
+# ---- JSON ---------------------------------------------------------------------------------------
+
+
+def test_json_array_and_records_object(tmp_path: Path) -> None:
+    array = write(tmp_path, "a.json", '[{"type": "person", "id": "P1"}, {"type": "person", "id": "P2"}]')
+    wrapped = write(tmp_path, "b.json", '{"records": [{"type": "person", "id": "P1"}]}')
+    records, problems = read(array, "json")
+    assert problems == [] and [p.index for p, _ in records] == [0, 1]
+    records, problems = read(wrapped, "json")
+    assert problems == [] and records[0][1] == {"type": "person", "id": "P1"}
+
+
+def test_bad_json_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.json", '[{"type": "person",\n "id": }]')
+    records, (problem,) = read(path, "json")
+    assert records == []
+    assert (problem.line, problem.column) == (2, 8) and problem.reason.startswith("not valid JSON")
+
+
+def test_json_must_be_an_array_or_records_object(tmp_path: Path) -> None:
+    _, (problem,) = read(write(tmp_path, "a.json", '{"type": "person", "id": "P1"}'), "json")
+    assert "expected a JSON array of records" in problem.reason
+
+
+def test_type_option_fills_missing_types_and_flags_others(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.json", '[{"id": "P1"}, {"type": "patient", "id": "X"}]')
+    records, (problem,) = read(path, "json", record_type="person")
+    assert [raw for _, raw in records] == [{"type": "person", "id": "P1"}]
+    assert problem.index == 1 and "--type person" in problem.reason
+
+
+# ---- NDJSON -------------------------------------------------------------------------------------
+
+
+def test_ndjson_lines_blank_lines_and_bad_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "a.ndjson",
+        '{"type": "person", "id": "P1"}\n\n{"type": "person", "id": \n{"type": "person", "id": "P3"}',
+    )
+    records, (problem,) = read(path, "ndjson")
+    assert [(p.line, raw["id"]) for p, raw in records] == [(1, "P1"), (4, "P3")]
+    assert problem.line == 3 and problem.reason.startswith("not valid JSON")
+
+
+def test_ndjson_reports_non_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "a.ndjson"
+    path.write_bytes(b'{"type": "person", "id": "P\xff"}\n')
+    _, (problem,) = read(path, "ndjson")
+    assert problem.line == 1
+
+
+# ---- CSV ----------------------------------------------------------------------------------------
+
+
+def test_csv_cell_kinds_follow_the_models() -> None:
+    assert field_kinds("organization") == {
+        "type": "text",
+        "id": "text",
+        "name": "text",
+        "states": "list",
+        "fte_count": "number",
+        "receives_federal_financial_assistance": "bool",
+        "mips_participant_by_py": "dict",
+    }
+    assert field_kinds("osha_summary")["year"] == "int"
+    assert field_kinds("access_event")["at"] == "text"
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell", "value"),
+    [
+        ("bool", "true", True),
+        ("bool", "FALSE", False),
+        ("bool", "1", True),
+        ("bool", "0", False),
+        ("bool", "yes", "yes"),
+        ("int", "42", 42),
+        ("int", "4.5", "4.5"),
+        ("number", "12.5", 12.5),
+        ("number", "12", 12),
+        ("number", "twelve", "twelve"),
+        ("list", "CA; NV;", ["CA", "NV"]),
+        ("list", "solo", ["solo"]),
+        ("dict", '{"CA": 3}', {"CA": 3}),
+        ("dict", "{CA: 3}", "{CA: 3}"),
+        ("text", " kept as is ", " kept as is "),
+    ],
+)
+def test_convert_cell(kind: Any, cell: str, value: Any) -> None:
+    assert convert_cell(kind, cell) == value
+
+
+def test_csv_rows_become_valid_records(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "organization.csv",
+        "id,name,states,fte_count,receives_federal_financial_assistance,mips_participant_by_py\n"
+        'O1,"Acme, Inc.",CA;NV,12.5,TRUE,"{""2026"": true}"\n'
+        "O2,,,,0,\n",
+    )
+    records, problems = read(path, "csv")
+    assert problems == []
+    assert [p.line for p, _ in records] == [2, 3]
+    first, second = (validate_record(raw)[1] for _, raw in records)
+    assert first == {
+        "type": "organization",
+        "id": "O1",
+        "name": "Acme, Inc.",
+        "states": ["CA", "NV"],
+        "fte_count": 12.5,
+        "receives_federal_financial_assistance": True,
+        "mips_participant_by_py": {"2026": True},
+    }
+    assert second == {"type": "organization", "id": "O2", "receives_federal_financial_assistance": False}
+
+
+def test_csv_bad_cells_are_reported_by_validation_in_json_words(tmp_path: Path) -> None:
+    path = write(tmp_path, "access_event.csv", "id,at,break_glass\nA1,2026-03-07T21:00:00,maybe\n")
+    ((position, raw),), _ = read(path, "csv")
+    with pytest.raises(Exception) as info:
+        validate_record(raw, position=position)
+    reasons = {d.field: d.reason for d in info.value.details}  # type: ignore[attr-defined]
+    assert reasons["at"].startswith("instant without an offset")
+    assert reasons["break_glass"] == "expected true or false, got the string 'maybe'"
+
+
+def test_csv_line_numbers_count_multiline_cells(tmp_path: Path) -> None:
+    path = write(tmp_path, "person.csv", 'id,address\nP1,"12 Elm St\nFresno"\nP2,x\n')
+    records, _ = read(path, "csv")
+    assert [p.line for p, _ in records] == [2, 4]
+
+
+def test_csv_header_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, "person.csv", "id,firstname,last_name,last_name\nP1,Dana,O,O\n")
+    records, problems = read(path, "csv")
+    reasons = [(p.line, p.field, p.reason.split(";")[0]) for p in problems]
+    assert reasons == [
+        (1, "firstname", "unknown field 'firstname' for person (did you mean first_name?)"),
+        (1, "last_name", "column 'last_name' appears twice in the header"),
+    ]
+    assert records[0][1] == {"type": "person", "id": "P1", "last_name": "O"}
+
+
+def test_csv_needs_an_id_column_and_a_known_type(tmp_path: Path) -> None:
+    _, problems = read(write(tmp_path, "person.csv", "first_name\nDana\n"), "csv")
+    assert any("no 'id' column" in p.reason for p in problems)
+    _, (problem,) = read(write(tmp_path, "people.csv", "id\nP1\n"), "csv")
+    assert "cannot tell the record type of people.csv" in problem.reason
+    records, problems = read(write(tmp_path, "people2.csv", "id\nP1\n"), "csv", record_type="person")
+    assert problems == [] and records[0][1] == {"type": "person", "id": "P1"}
+
+
+def test_csv_ragged_rows_and_type_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "person.csv", "type,id,first_name\nperson,P1,Dana\npatient,P2,Lee\nperson,P3\n")
+    records, problems = read(path, "csv")
+    assert [raw["id"] for _, raw in records] == ["P1"]
+    assert [(p.line, p.reason.split(" but")[0]) for p in problems] == [
+        (3, "the row says type 'patient'"),
+        (4, "the row has 2 cells"),
+    ]

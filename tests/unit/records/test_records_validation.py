@@ -1,0 +1,220 @@
+"""Validation of single records: each kind of mistake gets its own clear, located message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import ErrorDetail, RecordValidationError
+from engine.records.hashing import content_hash, stored_and_canonical
+from engine.records.schemas import RECORD_MODELS, AccessEvent, Incident, StoredRecord
+from engine.records.validation import Position, prepare_record, validate_record
+
+SAMPLES = Path(__file__).with_name("sample_records.ndjson")
+HERE = Position(file="in.ndjson", line=7)
+
+
+def problems(raw: Any, position: Position = HERE) -> list[ErrorDetail]:
+    with pytest.raises(RecordValidationError) as info:
+        validate_record(raw, position=position)
+    return info.value.details
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {"type": "access_event", "id": "AE-1", "at": "2026-03-07T21:00:00-08:00", "action": "view", **fields}
+
+
+def test_sample_file_covers_every_type_and_field() -> None:
+    seen: dict[str, set[str]] = {}
+    for line in SAMPLES.read_text(encoding="utf-8").splitlines():
+        raw = json.loads(line)
+        validate_record(raw)
+        seen.setdefault(raw["type"], set()).update(raw)
+    assert set(seen) == set(RECORD_MODELS)
+    for record_type, model in RECORD_MODELS.items():
+        assert seen[record_type] == set(model.model_fields), record_type
+
+
+def test_a_valid_record_keeps_its_offset_and_drops_nulls() -> None:
+    model, data = validate_record(event(patient_id=None, break_glass=False))
+    assert isinstance(model, AccessEvent)
+    assert model.at == dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC)
+    assert data == {
+        "type": "access_event",
+        "id": "AE-1",
+        "at": "2026-03-07T21:00:00-08:00",
+        "action": "view",
+        "break_glass": False,
+    }
+
+
+def test_instant_without_offset_is_rejected_with_its_own_message() -> None:
+    (detail,) = problems(event(at="2026-03-07T21:00:00"))
+    assert detail.field == "at"
+    assert detail.record_type == "access_event" and detail.record_id == "AE-1"
+    assert detail.file == "in.ndjson" and detail.line == 7
+    assert detail.reason.startswith("instant without an offset")
+    assert "2026-03-07T21:00:00" in detail.reason
+
+
+def test_a_bare_date_is_not_an_instant() -> None:
+    (detail,) = problems(event(at="2026-03-07"))
+    assert detail.reason.startswith("instant without an offset")
+    assert "is a date" in detail.reason
+
+
+@pytest.mark.parametrize("value", [1772946000, "yesterday", "2026-13-01T00:00:00Z", True])
+def test_instants_must_be_iso_strings(value: Any) -> None:
+    (detail,) = problems(event(at=value))
+    assert detail.field == "at"
+    assert "ISO 8601" in detail.reason
+
+
+def test_unknown_field_is_named_with_a_suggestion() -> None:
+    (detail,) = problems(event(patientid="P-1"))
+    assert detail.field == "patientid"
+    assert detail.reason.startswith("unknown field 'patientid' for access_event")
+    assert "did you mean patient_id?" in detail.reason
+
+
+def test_unknown_type_lists_the_valid_types() -> None:
+    (detail,) = problems({"type": "acess_event", "id": "X"})
+    assert detail.field == "type"
+    assert detail.reason.startswith("unknown record type 'acess_event' (did you mean access_event?)")
+    assert "valid types: organization, establishment" in detail.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({"id": "X"}, "the record has no type"),
+        ({"type": 3, "id": "X"}, "type must be a string"),
+        (["not", "an", "object"], "a record must be a JSON object, got a list"),
+    ],
+)
+def test_envelope_problems(raw: Any, reason: str) -> None:
+    (detail,) = problems(raw)
+    assert detail.reason.startswith(reason)
+
+
+def test_wrong_enum_value_lists_the_allowed_values() -> None:
+    (detail,) = problems(event(action="peek"))
+    assert detail.field == "action"
+    assert detail.reason == "'peek' is not allowed here; expected one of 'view', 'print', 'export' or 'edit'"
+
+
+def test_missing_id_is_required() -> None:
+    (detail,) = problems({"type": "person"})
+    assert detail.field == "id" and detail.reason == "required field is missing"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"break_glass": "true"}, "break_glass", "expected true or false, got the string 'true'"),
+        ({"break_glass": 1}, "break_glass", "expected true or false, got the number 1"),
+        ({"user_id": 42}, "user_id", "expected a string, got the number 42"),
+        ({"patient_id": ""}, "patient_id", "must not be empty"),
+    ],
+)
+def test_strict_scalars(fields: dict[str, Any], field: str, reason: str) -> None:
+    (detail,) = problems(event(**fields))
+    assert (detail.field, detail.reason) == (field, reason)
+
+
+def test_every_problem_of_a_record_is_reported() -> None:
+    raw = {
+        "type": "incident",
+        "id": "INC-1",
+        "discovered_at": "2026-01-01T10:00:00",
+        "affected_by_state": {"XX": 3, "CA": -1},
+        "media_notice_at": {"CA": "2026-02-01"},
+        "determination": "maybe",
+        "colour": "red",
+    }
+    got = {(d.field, d.reason.split(":")[0].split(";")[0]) for d in problems(raw)}
+    assert {field for field, _ in got} == {
+        "discovered_at",
+        "affected_by_state.XX",
+        "affected_by_state.CA",
+        "media_notice_at.CA",
+        "determination",
+        "colour",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "reason"),
+    [
+        ({"type": "establishment", "id": "E", "naics": "62111"}, "naics", "expected a 6-digit NAICS code"),
+        ({"type": "establishment", "id": "E", "tz": "Pacific Time"}, "tz", "'Pacific Time' is not an IANA time zone"),
+        ({"type": "establishment", "id": "E", "state": "Calif"}, "state", "'Calif' is not a US state"),
+        ({"type": "organization", "id": "O", "states": ["CA", "ZZ"]}, "states[1]", "'ZZ' is not a US state"),
+        ({"type": "organization", "id": "O", "fte_count": -2}, "fte_count", "must be a number of at least 0"),
+        ({"type": "organization", "id": "O", "fte_count": "12"}, "fte_count", "expected a number"),
+        (
+            {"type": "organization", "id": "O", "mips_participant_by_py": {"PY2026": True}},
+            "mips_participant_by_py.PY2026",
+            "bad key: expected a 4-digit year",
+        ),
+        ({"type": "osha_summary", "id": "S", "year": 2026.5}, "year", "expected a whole number"),
+        ({"type": "person", "id": "P", "dob": "02/29/1984"}, "dob", "expected a date written YYYY-MM-DD"),
+        ({"type": "person", "id": "P", "dob": "1985-02-29"}, "dob", "no such date"),
+        ({"type": "person", "id": "P", "dob": "1984-02-29T00:00:00Z"}, "dob", "expected a date written YYYY-MM-DD"),
+        ({"type": "baa", "id": "B", "clauses": "a;b"}, "clauses", "expected a list"),
+        ({"type": "incident", "id": "I", "affected_by_state": [1]}, "affected_by_state", "expected an object"),
+    ],
+)
+def test_value_rules(raw: dict[str, Any], field: str, reason: str) -> None:
+    (detail,) = problems(raw)
+    assert detail.field == field
+    assert detail.reason.startswith(reason), detail.reason
+
+
+def test_json_array_position_is_an_index() -> None:
+    (detail,) = problems(event(action="peek"), Position(file="a.json", index=4))
+    assert detail.index == 4 and detail.line is None
+    assert str(detail).startswith("a.json, record #4, access_event AE-1, field action: ")
+
+
+def test_hash_ignores_offset_and_key_order_but_not_content() -> None:
+    a = prepare_record(event(at="2026-03-07T21:00:00-08:00"), position=HERE)
+    b = prepare_record(dict(reversed(list(event(at="2026-03-08T05:00:00Z").items()))), position=HERE)
+    c = prepare_record(event(at="2026-03-08T05:00:01Z"), position=HERE)
+    assert a.content_hash == b.content_hash != c.content_hash
+    assert a.data["at"] == "2026-03-07T21:00:00-08:00" and b.data["at"] == "2026-03-08T05:00:00Z"
+
+
+def test_hash_treats_whole_floats_as_integers_and_nulls_as_absent() -> None:
+    one = prepare_record({"type": "organization", "id": "O", "fte_count": 12}, position=HERE)
+    two = prepare_record({"type": "organization", "id": "O", "fte_count": 12.0, "name": None}, position=HERE)
+    assert one.content_hash == two.content_hash
+
+
+def test_hash_of_maps_of_instants_is_canonical() -> None:
+    first = Incident.model_validate({"type": "incident", "id": "I", "media_notice_at": {"CA": "2026-01-01T00:00:00Z"}})
+    second = Incident.model_validate(
+        {"type": "incident", "id": "I", "media_notice_at": {"CA": "2025-12-31T16:00:00-08:00"}}
+    )
+    assert content_hash(stored_and_canonical(first)[1]) == content_hash(stored_and_canonical(second)[1])
+
+
+def test_stored_record_gives_the_typed_model_back() -> None:
+    _, data = validate_record(event())
+    stored = StoredRecord(
+        type="access_event",
+        id="AE-1",
+        version=1,
+        data=data,
+        content_hash="x",
+        recorded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        actor="t",
+        source="s",
+    )
+    model = stored.as_model()
+    assert isinstance(model, AccessEvent) and model.action == "view"
+    assert model.model_dump(mode="json", exclude_none=True) == data
