@@ -1,0 +1,222 @@
+"""Build an audit evidence packet: payload files -> BagIt bag -> Ed25519 signature -> zip.
+
+Zip layout (see docs/packets.md):
+
+    <packet-id>/                 the BagIt bag (sha256 + sha512 manifests and tag manifests)
+        bagit.txt  bag-info.txt  manifest-*.txt  tagmanifest-*.txt
+        data/index.html  data/index.pdf  data/packet.json
+        data/findings.json  data/findings.csv  data/tasks.json  data/runs.json
+        data/audit-trail.jsonl   data/rulesets/...  data/evidence/<task>/...
+        data/oscal/assessment-results.json  data/oscal/poam.json
+    signature/tagmanifest-sha256.txt.sig   Ed25519 over <packet-id>/tagmanifest-sha256.txt
+    signature/manifest-sha256.txt(.sig)    the signed payload manifest, to name altered files
+    signature/signer.pub.pem               the public key (compare its fingerprint out of band)
+    VERIFY.txt                             how to check the packet without Vigil
+
+The same PacketInput and key give the same bytes: every document is sorted, the bag's dates
+are the as-of date, Ed25519 signatures are deterministic, and the zip is written with fixed
+timestamps and permissions. Evidence is streamed in chunks and re-hashed on the way in.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from engine.audit.chain import ChainWalker, canonical_json
+from engine.errors import AuditChainBroken, ErrorDetail, InputError
+from engine.packets import bagit as packet_bag
+from engine.packets import index, oscal
+from engine.packets.archive import CHUNK, write_zip
+from engine.packets.documents import EvidenceFile, PacketDocs, prepare
+from engine.packets.redact import Pseudonymizer
+from engine.packets.schemas import PacketBuildReport, PacketInput
+from engine.packets.sign import Signer
+
+SIGNATURE_DIR = "signature"
+CSV_COLUMNS = (
+    "id", "rule_id", "framework", "ruleset_version", "citation", "control_id", "title", "severity", "status",
+    "state", "subject_type", "subject_id", "establishment_id", "due", "opened_at", "resolved_at", "message",
+    "waiver_ids", "task_ids",
+)  # fmt: skip
+VERIFY_TEXT = """How to verify this packet without Vigil
+======================================
+
+1. Check the bag (full validation recomputes every checksum; never use --fast):
+     bagit.py --validate {packet_id}
+
+2. Check the signature over the tag manifest (OpenSSL 3):
+     openssl pkeyutl -verify -pubin -inkey signature/signer.pub.pem -rawin \\
+         -in {packet_id}/tagmanifest-sha256.txt -sigfile signature/tagmanifest-sha256.txt.sig
+
+3. Check that signature/signer.pub.pem is the practice's key: its fingerprint is the sha256 of
+   the raw 32-byte public key and must equal the one the practice gave you:
+     {fingerprint}
+     openssl pkey -pubin -in signature/signer.pub.pem -outform DER | tail -c 32 | sha256sum
+
+With Vigil: vigil packet verify PACKET.zip --public-key practice.pub.pem
+"""
+
+
+def build_packet(inp: PacketInput, out: Path, *, signer: Signer, work_dir: Path | None = None) -> PacketBuildReport:
+    """Write the packet for `inp` to `out` and describe what was written."""
+    _check_audit_excerpt(inp)
+    packet_id = inp.packet_id()
+    pseudonymizer = Pseudonymizer(signer.derive_key(b"phi-pseudonym|" + packet_id.encode())) if inp.redact_phi else None
+    docs = prepare(inp, fingerprint=signer.fingerprint(), pseudonymizer=pseudonymizer)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vigil-packet-", dir=work_dir) as tmp:
+        root = Path(tmp)
+        bag = root / packet_id
+        bag.mkdir()
+        files, size = _write_payload(bag, inp, docs)
+        packet_bag.make_bag(bag, _bag_info(inp, docs))
+        _sign(root, bag, signer, packet_id)
+        write_zip(root, out, when=inp.as_of)
+    return PacketBuildReport(
+        path=out,
+        packet_id=packet_id,
+        sha256=_file_sha256(out),
+        size=out.stat().st_size,
+        payload_files=files,
+        payload_bytes=size,
+        fingerprint=signer.fingerprint(),
+        redacted=inp.redact_phi,
+    )
+
+
+def _check_audit_excerpt(inp: PacketInput) -> None:
+    """Refuse to certify an excerpt whose chain is already broken in the database."""
+    if inp.audit is None or not inp.audit.entries:
+        return
+    first = inp.audit.entries[0]
+    walker = ChainWalker(inp.org_id, anchor=inp.audit.anchor, first_org_seq=first.org_seq)
+    breaks = [b for e in inp.audit.entries if (b := walker.feed(e.model_dump())) is not None]
+    if breaks:
+        raise AuditChainBroken(
+            f"the audit trail for {inp.org_id} is broken; no packet was built",
+            details=[ErrorDetail(reason=b.reason, record_type="audit_entry", record_id=str(b.seq)) for b in breaks],
+        )
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    text = "" if value is None else str(value)
+    # a cell starting like a formula would run when the CSV is opened in a spreadsheet
+    return "'" + text if text[:1] in ("=", "+", "@", "\t", "\r") else text
+
+
+def findings_csv(docs: PacketDocs) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in docs.findings:
+        writer.writerow([_csv_cell(f.get(column)) for column in CSV_COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, int]:
+    """Write every payload file into `bag` (bagit moves them under data/). Returns (files, bytes)."""
+    documents: dict[str, bytes] = {
+        "packet.json": _json_bytes(docs.meta | {"summary": docs.summary, "rulesets": docs.rulesets}),
+        "findings.json": _json_bytes({"packet_id": docs.packet_id, "findings": docs.findings, "waivers": docs.waivers}),
+        "findings.csv": findings_csv(docs),
+        "tasks.json": _json_bytes({"packet_id": docs.packet_id, "tasks": docs.tasks}),
+        "runs.json": _json_bytes({"packet_id": docs.packet_id, "runs": docs.runs}),
+        "audit-trail.jsonl": b"".join(
+            canonical_json(line) + b"\n" for line in [docs.audit_header, *docs.audit_entries]
+        ),
+        "oscal/assessment-results.json": _json_bytes(oscal.assessment_results(docs)),
+        "oscal/poam.json": _json_bytes(oscal.poam(docs)),
+        "index.html": index.render_html(docs),
+        "index.pdf": index.render_pdf(docs),
+    }
+    for ruleset in inp.rulesets:
+        documents[f"rulesets/{ruleset.name}"] = ruleset.content
+    documents["rulesets/SHA256SUMS"] = "".join(f"{r['sha256']}  {r['name']}\n" for r in docs.rulesets).encode()
+    total = 0
+    for name, content in documents.items():
+        target = bag / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        total += len(content)
+    for item in docs.evidence:
+        total += _copy_evidence(item, bag)
+    return len(documents) + len(docs.evidence), total
+
+
+def _copy_evidence(item: EvidenceFile, bag: Path) -> int:
+    """Stream one evidence file into the bag, checking it is still the file that was attached."""
+    assert item.file is not None
+    target = bag / item.file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with item.ref.open() as src, target.open("xb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                dst.write(chunk)
+    except FileNotFoundError:
+        raise InputError(f"evidence {item.name!r} of task {item.task_id} is missing", code="packet.evidence") from None
+    if digest.hexdigest() != item.ref.sha256 or size != item.ref.size:
+        raise InputError(
+            f"evidence {item.name!r} of task {item.task_id} changed since it was attached "
+            f"(sha256 {digest.hexdigest()[:12]}..., {size} bytes; recorded {item.ref.sha256[:12]}..., "
+            f"{item.ref.size} bytes)",
+            code="packet.evidence",
+        )
+    return size
+
+
+def _bag_info(inp: PacketInput, docs: PacketDocs) -> dict[str, str]:
+    try:
+        version = metadata.version("vigil")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "0"
+    return {
+        "Source-Organization": inp.org_name or inp.org_id,
+        "External-Identifier": docs.packet_id,
+        "External-Description": f"Vigil audit evidence packet: {inp.framework} {inp.period_from} to {inp.period_to}",
+        "Bagging-Date": docs.meta["as_of"][:10],
+        "Bag-Software-Agent": f"Vigil {version} (bagit-python)",
+        "Vigil-Framework": inp.framework,
+        "Vigil-Period": f"{inp.period_from}/{inp.period_to}",
+        "Vigil-As-Of": docs.meta["as_of"],
+        "Vigil-Signing-Key": docs.meta["signing_key_fingerprint"],
+        "Vigil-PHI-Redacted": "yes" if inp.redact_phi else "no",
+    }
+
+
+def _sign(root: Path, bag: Path, signer: Signer, packet_id: str) -> None:
+    sig_dir = root / SIGNATURE_DIR
+    sig_dir.mkdir()
+    tagmanifest = (bag / "tagmanifest-sha256.txt").read_bytes()
+    manifest = (bag / "manifest-sha256.txt").read_bytes()
+    (sig_dir / "tagmanifest-sha256.txt.sig").write_bytes(signer.sign(tagmanifest))
+    (sig_dir / "manifest-sha256.txt").write_bytes(manifest)
+    (sig_dir / "manifest-sha256.txt.sig").write_bytes(signer.sign(manifest))
+    (sig_dir / "signer.pub.pem").write_bytes(signer.public_key_pem())
+    text = VERIFY_TEXT.format(packet_id=packet_id, fingerprint=signer.fingerprint())
+    (root / "VERIFY.txt").write_text(text, encoding="utf-8", newline="\n")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

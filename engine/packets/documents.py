@@ -1,0 +1,263 @@
+"""Turn a PacketInput into the plain documents every renderer shares (JSON, CSV, OSCAL, index).
+
+Doing this once keeps the renderers dumb and consistent: the same sort order, the same merged
+finding histories, the same evidence paths and, in a redacted packet, the same pseudonyms in
+every file. Everything here is deterministic: sorted, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.audit.chain import format_instant, normalise_payload, parse_instant
+from engine.packets.oscal_ids import control_id
+from engine.packets.redact import Pseudonymizer
+from engine.packets.schemas import EvidenceRef, PacketInput
+
+CLOSED_STATES = {"resolved", "false_positive"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def iso(instant: dt.datetime) -> str:
+    """An instant as ISO 8601 in UTC with `Z` (every date-time in a packet carries its zone)."""
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A file-name fragment that is the same on every OS and inside any zip tool."""
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "file"
+    return cleaned[:limit]
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """One evidence file to copy into the bag (or withheld from a redacted one)."""
+
+    task_id: str
+    ref: EvidenceRef
+    name: str
+    file: str | None  # payload-relative path, None when withheld
+
+
+@dataclass
+class CitationGroup:
+    """What the index shows under one citation: the requirement and everything about it."""
+
+    citation: str
+    control_id: str
+    title: str
+    text: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class PacketDocs:
+    """The packet's content, ready to be written in each format."""
+
+    packet_id: str
+    meta: dict[str, Any]
+    findings: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    waivers: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    rulesets: list[dict[str, Any]]
+    audit_header: dict[str, Any]
+    audit_entries: list[dict[str, Any]]
+    evidence: list[EvidenceFile]
+    groups: list[CitationGroup]
+    summary: dict[str, Any]
+
+
+def _history(finding: dict[str, Any], transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for item in list(finding.get("history") or []) + transitions:
+        at = item.get("at")
+        at_text = iso(parse_instant(at)) if isinstance(at, str) and at else str(at or "")
+        entry = {
+            "at": at_text,
+            "actor": item.get("actor"),
+            "from_state": item.get("from_state"),
+            "to_state": item.get("to_state"),
+            "reason": item.get("reason"),
+        }
+        merged.setdefault((at_text, str(entry["from_state"]), str(entry["to_state"])), entry)
+    return [merged[k] for k in sorted(merged)]
+
+
+def _finding_key(f: dict[str, Any]) -> tuple[str, ...]:
+    return (str(f.get("citation") or ""), f["rule_id"], str(f.get("subject_id") or ""), f["id"])
+
+
+def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer | None = None) -> PacketDocs:
+    """Build the shared documents; with a pseudonymizer, every one of them is redacted."""
+    transitions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in inp.finding_transitions:
+        transitions[t.finding_id].append(t.model_dump(mode="json"))
+    findings = [normalise_payload(f) for f in inp.findings]
+    for f in findings:
+        f["history"] = _history(f, transitions.get(f["id"], []))
+    waivers = sorted((w.model_dump(mode="json") for w in inp.waivers), key=lambda w: w["id"])
+    runs = sorted((normalise_payload(r) for r in inp.runs), key=lambda r: (str(r.get("as_of")), str(r.get("id"))))
+    tasks = sorted(
+        (t.model_dump(mode="json", exclude={"evidence"}) | {"evidence": []} for t in inp.tasks), key=lambda t: t["id"]
+    )
+    evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
+    audit_entries = [
+        e.model_dump(mode="json") | {"at": format_instant(e.at)} for e in (inp.audit.entries if inp.audit else [])
+    ]
+    if pseudonymizer is not None:
+        pseudonymizer.collect([findings, waivers, tasks, runs, audit_entries])
+        findings = pseudonymizer.scrub(findings)
+        waivers = pseudonymizer.scrub(waivers)
+        tasks = pseudonymizer.scrub(tasks)
+        runs = pseudonymizer.scrub(runs)
+        audit_entries = [_redact_entry(e, pseudonymizer) for e in audit_entries]
+        evidence_names = {k: pseudonymizer.scrub_text(v) for k, v in evidence_names.items()}
+    findings.sort(key=_finding_key)
+
+    evidence = _evidence(inp, tasks, evidence_names, redact=pseudonymizer is not None)
+    _link(inp.framework, findings, waivers, tasks)
+    rulesets = [
+        {
+            "name": r.name,
+            "ruleset_id": r.ruleset_id,
+            "version": r.version,
+            "sha256": r.sha256,
+            "size": len(r.content),
+            "file": f"rulesets/{r.name}",
+        }
+        for r in sorted(inp.rulesets, key=lambda r: r.name)
+    ]
+    audit_header = {
+        "type": "anchor",
+        "org_id": inp.org_id,
+        "anchor": inp.audit.anchor if inp.audit else None,
+        "head": inp.audit.head if inp.audit else None,
+        "entries": len(audit_entries),
+        "first_org_seq": audit_entries[0]["org_seq"] if audit_entries else None,
+        "hash": "sha256 over canonical JSON of org_id, org_seq, at, actor, action, entity_type, "
+        "entity_id, payload, prev_hash (sorted keys, no whitespace, UTF-8); see docs/audit.md",
+        "redacted_entries": sum(1 for e in audit_entries if e.get("redacted")),
+    }
+    packet_id = inp.packet_id()
+    meta = {
+        "packet_id": packet_id,
+        "org_id": inp.org_id,
+        "org_name": inp.org_name,
+        "framework": inp.framework,
+        "period": {"from": inp.period_from.isoformat(), "to": inp.period_to.isoformat()},
+        "as_of": iso(inp.as_of),
+        "establishment": inp.establishment,
+        "signing_key_fingerprint": fingerprint,
+        "phi_redacted": pseudonymizer is not None,
+        "content_digest": inp.content_digest(),
+    }
+    groups = _groups(inp, findings, waivers, tasks)
+    return PacketDocs(
+        packet_id=packet_id,
+        meta=meta,
+        findings=findings,
+        tasks=tasks,
+        waivers=waivers,
+        runs=runs,
+        rulesets=rulesets,
+        audit_header=audit_header,
+        audit_entries=audit_entries,
+        evidence=evidence,
+        groups=groups,
+        summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries),
+    )
+
+
+def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:
+    scrubbed: dict[str, Any] = pseudonymizer.scrub(entry)
+    if scrubbed != entry:
+        # hash and linkage stay as stored; the content can no longer be recomputed
+        scrubbed.update(hash=entry["hash"], prev_hash=entry["prev_hash"], redacted=True)
+    return scrubbed
+
+
+def _evidence(
+    inp: PacketInput, tasks: list[dict[str, Any]], names: dict[tuple[str, int], str], *, redact: bool
+) -> list[EvidenceFile]:
+    by_id = {t["id"]: t for t in tasks}
+    files: dict[str, EvidenceFile] = {}
+    for task in sorted(inp.tasks, key=lambda t: t.id):
+        for i, ref in enumerate(task.evidence):
+            name = names[(task.id, i)]
+            withheld = redact and ref.contains_phi
+            path = None if withheld else f"evidence/{safe_name(task.id)}/{ref.sha256[:12]}-{safe_name(name)}"
+            item = EvidenceFile(task_id=task.id, ref=ref, name=name, file=path)
+            if path is not None:
+                files.setdefault(path, item)
+            entry = {"name": name, "sha256": ref.sha256, "size": ref.size, "media_type": ref.media_type}
+            entry |= {"file": path} if path else {"withheld": "may contain PHI; available from the practice"}
+            by_id[task.id]["evidence"].append(entry)
+    return [files[p] for p in sorted(files)]
+
+
+def _link(
+    framework: str, findings: list[dict[str, Any]], waivers: list[dict[str, Any]], tasks: list[dict[str, Any]]
+) -> None:
+    for f in findings:
+        f["control_id"] = control_id(framework, f.get("citation"), f["rule_id"])
+        f["waiver_ids"] = [w["id"] for w in waivers if w.get("finding_id") == f["id"]]
+        f["task_ids"] = [t["id"] for t in tasks if f["id"] in t.get("finding_ids", [])]
+
+
+def _groups(
+    inp: PacketInput, findings: list[dict[str, Any]], waivers: list[dict[str, Any]], tasks: list[dict[str, Any]]
+) -> list[CitationGroup]:
+    by_citation = {r.citation: r for r in inp.requirements}
+    by_rule = {rule: r for r in inp.requirements for rule in r.rule_ids}
+    groups: dict[str, CitationGroup] = {}
+    for f in findings:
+        citation = str(f.get("citation") or f["rule_id"])
+        if citation not in groups:
+            req = by_citation.get(citation) or by_rule.get(f["rule_id"])
+            groups[citation] = CitationGroup(
+                citation=citation,
+                control_id=f["control_id"],
+                title=req.title if req else str(f.get("title") or f["rule_id"]),
+                text=req.text if req else "",
+            )
+        group = groups[citation]
+        group.findings.append(f)
+        group.waivers.extend(w for w in waivers if w["id"] in f["waiver_ids"] and w not in group.waivers)
+        group.tasks.extend(t for t in tasks if t["id"] in f["task_ids"] and t not in group.tasks)
+    return [groups[c] for c in sorted(groups)]
+
+
+def _summary(
+    findings: list[dict[str, Any]],
+    tasks: list[dict[str, Any]],
+    waivers: list[dict[str, Any]],
+    evidence: list[EvidenceFile],
+    rulesets: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    audit_entries: list[dict[str, Any]],
+) -> dict[str, Any]:
+    def count(key: str, items: list[dict[str, Any]]) -> dict[str, int]:
+        return dict(sorted(Counter(str(i.get(key) or "unknown") for i in items).items()))
+
+    return {
+        "findings": len(findings),
+        "findings_open": sum(1 for f in findings if f.get("state") not in CLOSED_STATES | {"waived"}),
+        "by_state": count("state", findings),
+        "by_status": count("status", findings),
+        "by_severity": count("severity", findings),
+        "tasks": len(tasks),
+        "tasks_by_state": count("state", tasks),
+        "waivers": len(waivers),
+        "evidence_files": len(evidence),
+        "evidence_bytes": sum(e.ref.size for e in evidence),
+        "rulesets": len(rulesets),
+        "runs": len(runs),
+        "audit_entries": len(audit_entries),
+    }

@@ -1,0 +1,136 @@
+"""The human-readable index of a packet: index.html (Jinja2, sandboxed) and index.pdf (fpdf2).
+
+Both are rendered from the same PacketDocs. The HTML template runs in a SandboxedEnvironment
+with autoescaping because finding messages and task titles come from imported records and
+must not become markup. The PDF uses the built-in Helvetica font so no system font can change
+the bytes; text outside Latin-1 is transliterated or replaced. Its creation date is the packet's
+as-of instant, which (with fpdf2's content-derived file id) makes the PDF reproducible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from jinja2 import FileSystemLoader
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.audit.chain import parse_instant
+from engine.packets.documents import PacketDocs
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = SandboxedEnvironment(
+    loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
+)
+_LATIN1 = str.maketrans(
+    {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...",
+     "\u2192": "->", "\u2022": "*", "\u00a0": " "}
+)  # fmt: skip
+
+
+def render_html(docs: PacketDocs) -> bytes:
+    """index.html as UTF-8 bytes."""
+    template = _env.get_template("index.html")
+    html = template.render(
+        meta=docs.meta,
+        summary=docs.summary,
+        groups=docs.groups,
+        rulesets=docs.rulesets,
+        runs=docs.runs,
+        audit=docs.audit_header,
+    )
+    return html.encode("utf-8")
+
+
+def _latin1(text: Any) -> str:
+    return str(text if text is not None else "").translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+
+class _Pdf(FPDF):
+    def __init__(self, docs: PacketDocs) -> None:
+        super().__init__(orientation="P", unit="mm", format="Letter")
+        self.docs = docs
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_margins(15, 15, 15)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", size=7)
+        self.cell(0, 5, _latin1(f"{self.docs.packet_id}  -  page {self.page_no()}"), align="C")
+
+    def line_text(self, text: Any, *, size: float = 9, style: str = "", indent: float = 0) -> None:
+        self.set_font("Helvetica", style=style, size=size)
+        self.set_x(self.l_margin + indent)
+        self.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def heading(self, text: str, size: float = 13) -> None:
+        self.ln(2)
+        self.line_text(text, size=size, style="B")
+        self.ln(1)
+
+
+def render_pdf(docs: PacketDocs) -> bytes:
+    """index.pdf: the same report as the HTML, laid out for print."""
+    meta, summary = docs.meta, docs.summary
+    pdf = _Pdf(docs)
+    pdf.set_creation_date(parse_instant(meta["as_of"]))
+    pdf.set_producer("Vigil")
+    pdf.set_title(_latin1(f"Audit evidence packet {docs.packet_id}"))
+    pdf.add_page()
+    pdf.line_text(f"Audit evidence packet: {meta['framework']}", size=16, style="B")
+    pdf.line_text(f"Organisation: {meta['org_name'] or meta['org_id']} ({meta['org_id']})")
+    pdf.line_text(f"Period: {meta['period']['from']} to {meta['period']['to']}    As of: {meta['as_of']}")
+    pdf.line_text(f"Establishment: {meta['establishment'] or 'all establishments'}    Packet id: {docs.packet_id}")
+    pdf.line_text(f"Signing key fingerprint: {meta['signing_key_fingerprint']}", style="B")
+    if meta["phi_redacted"]:
+        pdf.line_text(
+            "PHI redacted: patient identifiers are replaced with keyed pseudonyms (PSN-...) that are stable "
+            "within this packet; evidence files that may contain PHI are withheld and listed by hash.",
+            style="I",
+        )
+    pdf.heading("Summary")
+    pdf.line_text(f"Findings: {summary['findings']} ({summary['findings_open']} open)")
+    for label in ("by_state", "by_status", "by_severity"):
+        pdf.line_text(f"{label.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in summary[label].items()))
+    pdf.line_text(
+        f"Tasks: {summary['tasks']}   Waivers: {summary['waivers']}   Evidence files: {summary['evidence_files']}"
+        f"   Rulesets: {summary['rulesets']}   Runs: {summary['runs']}   Audit entries: {summary['audit_entries']}"
+    )
+    for group in docs.groups:
+        pdf.heading(f"{group.citation}: {group.title}", size=11)
+        pdf.line_text(f"Control {group.control_id}", size=8)
+        if group.text:
+            pdf.line_text(group.text, size=8)
+        for f in group.findings:
+            pdf.line_text(
+                f"[{f.get('state')}] {f['id']}  {f['rule_id']}  {f.get('subject_type')} {f.get('subject_id')}  "
+                f"status {f.get('status')}  due {f.get('due') or '-'}  severity {f.get('severity')}",
+                style="B",
+                size=8.5,
+            )
+            pdf.line_text(f.get("message") or f.get("title") or "", size=8, indent=4)
+            for h in f["history"]:
+                pdf.line_text(
+                    f"{h['at']} {h['actor']}: {h['from_state'] or '-'} -> {h['to_state']}"
+                    + (f" ({h['reason']})" if h.get("reason") else ""),
+                    size=7.5,
+                    indent=8,
+                )
+        for w in group.waivers:
+            pdf.line_text(f"Waiver {w['id']} by {w['granted_by']} at {w['granted_at']}: {w['reason']}", size=8)
+        for t in group.tasks:
+            pdf.line_text(f"Task {t['id']} [{t['state']}] {t['title']} due {t.get('due') or '-'}", size=8)
+            for e in t["evidence"]:
+                where = e.get("file") or "withheld"
+                pdf.line_text(f"{e['name']} ({e['size']} bytes) sha256 {e['sha256']} - {where}", size=7, indent=6)
+    if not docs.groups:
+        pdf.line_text("No findings in this period.")
+    pdf.heading("Rulesets in force")
+    for r in docs.rulesets:
+        pdf.line_text(f"{r['name']} {r['version'] or ''} sha256 {r['sha256']}", size=8)
+    pdf.heading("Audit trail excerpt")
+    audit = docs.audit_header
+    pdf.line_text(f"{audit['entries']} entries; anchor {audit['anchor'] or '-'}; head {audit['head'] or '-'}", size=8)
+    return bytes(pdf.output())

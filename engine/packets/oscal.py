@@ -1,0 +1,268 @@
+"""OSCAL 1.2.1 assessment-results and POA&M documents for a packet.
+
+Findings become observations (what the engine saw) and findings (the verdict against a control);
+in the POA&M each finding is also a risk, with its tasks as remediations and its waivers as an
+approved deviation. The ruleset files are back-matter resources (with their SHA-256) and the
+assessment-results import them as the assessment plan, so every finding traces to the exact
+ruleset bytes that produced it. Optional arrays are omitted when empty (the schema wants at
+least one item), every date-time is UTC with `Z`, and free-text props are squeezed to one line
+(a prop value may not start or end with whitespace).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.audit.chain import parse_instant
+from engine.packets.documents import CLOSED_STATES, PacketDocs, iso
+from engine.packets.oscal_ids import oscal_uuid
+
+OSCAL_VERSION = "1.2.1"
+VIGIL_NS = "https://vigil.dev/ns/oscal"
+RISK_STATUS = {
+    "open": "open",
+    "acknowledged": "investigating",
+    "waived": "deviation-approved",
+    "resolved": "closed",
+    "false_positive": "closed",
+}
+
+
+def _line(value: Any) -> str:
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def _instant(value: Any, default: str | None) -> str | None:
+    """An ISO instant with a zone, or `default` when the value is absent, a date or zoneless."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            return iso(parse_instant(value))
+        except ValueError:
+            return default
+    return default
+
+
+def _props(*pairs: tuple[str, Any], ns: str | None = VIGIL_NS) -> list[dict[str, str]]:
+    props = []
+    for name, value in pairs:
+        text = _line(value) if value is not None else ""
+        if text:
+            props.append({"name": name, "value": text} | ({"ns": ns} if ns else {}))
+    return props
+
+
+def _compact(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys whose value is empty: OSCAL arrays and strings must not be empty."""
+    return {k: v for k, v in obj.items() if v not in (None, "", [], {})}
+
+
+def _metadata(docs: PacketDocs, title: str) -> dict[str, Any]:
+    meta = docs.meta
+    return _compact(
+        {
+            "title": title,
+            "last-modified": meta["as_of"],
+            "version": docs.packet_id,
+            "oscal-version": OSCAL_VERSION,
+            "props": _props(
+                ("packet-id", docs.packet_id),
+                ("framework", meta["framework"]),
+                ("as-of", meta["as_of"]),
+                ("phi-redacted", "true" if meta["phi_redacted"] else "false"),
+                ("signing-key", meta["signing_key_fingerprint"]),
+            ),
+        }
+    )
+
+
+def _period(docs: PacketDocs) -> tuple[str, str]:
+    period = docs.meta["period"]
+    return f"{period['from']}T00:00:00Z", f"{period['to']}T23:59:59Z"
+
+
+def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str, str]]:
+    links = []
+    for task in docs.tasks:
+        if task["id"] not in finding["task_ids"]:
+            continue
+        for ev in task["evidence"]:
+            if ev.get("file"):
+                links.append({"href": f"../{ev['file']}", "description": _line(f"Task {task['id']}: {ev['name']}")})
+    return links
+
+
+def _observation(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    return _compact(
+        {
+            "uuid": oscal_uuid(docs.meta["org_id"], "observation", f["id"]),
+            "title": _line(f.get("title") or f["rule_id"]),
+            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "props": _props(
+                ("rule-id", f["rule_id"]),
+                ("ruleset-version", f.get("ruleset_version")),
+                ("subject", f"{f.get('subject_type')}/{f.get('subject_id')}" if f.get("subject_id") else None),
+                ("severity", f.get("severity")),
+                ("status", f.get("status")),
+                ("due", f.get("due")),
+            ),
+            "methods": ["TEST"],
+            "types": ["finding"],
+            "relevant-evidence": _evidence_links(docs, f),
+            "collected": _instant(f.get("opened_at"), docs.meta["as_of"]),
+        }
+    )
+
+
+def _finding(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    satisfied = f.get("state") in CLOSED_STATES
+    return _compact(
+        {
+            "uuid": oscal_uuid(docs.meta["org_id"], "finding", f["id"]),
+            "title": _line(f.get("title") or f["rule_id"]),
+            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "props": _props(("label", f.get("citation")), ns=None)
+            + _props(("finding-id", f["id"]), ("state", f.get("state"))),
+            "target": {
+                "type": "objective-id",
+                "target-id": f["control_id"],
+                "status": {"state": "satisfied" if satisfied else "not-satisfied"},
+            },
+            "related-observations": [{"observation-uuid": oscal_uuid(docs.meta["org_id"], "observation", f["id"])}],
+        }
+    )
+
+
+def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
+    plan_uuid = oscal_uuid(docs.packet_id, "assessment-plan")
+    rlinks = [
+        {"href": f"../{r['file']}", "hashes": [{"algorithm": "SHA-256", "value": r["sha256"]}]} for r in docs.rulesets
+    ]
+    plan = _compact(
+        {
+            "uuid": plan_uuid,
+            "title": "Assessment plan: the Vigil rulesets in force for the period",
+            "description": "Rules evaluated automatically by Vigil; the exact ruleset files are in rulesets/.",
+            "rlinks": rlinks,
+        }
+    )
+    resources = [plan] + [
+        _compact(
+            {
+                "uuid": oscal_uuid(docs.packet_id, "ruleset", r["name"], r["sha256"]),
+                "title": _line(f"Ruleset {r['ruleset_id'] or r['name']} {r['version'] or ''}"),
+                "rlinks": [rlink],
+            }
+        )
+        for r, rlink in zip(docs.rulesets, rlinks, strict=True)
+    ]
+    return plan_uuid, {"resources": resources}
+
+
+def assessment_results(docs: PacketDocs) -> dict[str, Any]:
+    """The OSCAL assessment-results document (one result covering the packet's period)."""
+    meta = docs.meta
+    start, end = _period(docs)
+    plan_uuid, back_matter = _back_matter(docs)
+    controls = sorted({f["control_id"] for f in docs.findings} | {g.control_id for g in docs.groups})
+    selection: dict[str, Any] = {"include-controls": [{"control-id": c} for c in controls]} if controls else {}
+    result = _compact(
+        {
+            "uuid": oscal_uuid(docs.packet_id, "result"),
+            "title": f"Vigil evaluation: {meta['framework']} {meta['period']['from']} to {meta['period']['to']}",
+            "description": "Automated evaluation of the practice's records against the rulesets in back-matter.",
+            "props": _props(("as-of", meta["as_of"]), ("establishment", meta["establishment"])),
+            "start": start,
+            "end": end,
+            "reviewed-controls": {"control-selections": [selection or {"include-all": {}}]},
+            "observations": [_observation(docs, f) for f in docs.findings],
+            "findings": [_finding(docs, f) for f in docs.findings],
+        }
+    )
+    return {
+        "assessment-results": {
+            "uuid": oscal_uuid(docs.packet_id, "assessment-results"),
+            "metadata": _metadata(docs, f"Assessment results: {meta['framework']} ({docs.packet_id})"),
+            "import-ap": {"href": f"#{plan_uuid}"},
+            "results": [result],
+            "back-matter": back_matter,
+        }
+    }
+
+
+def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    org = docs.meta["org_id"]
+    remediations = []
+    for task in docs.tasks:
+        if task["id"] not in f["task_ids"]:
+            continue
+        done = task.get("state") in {"done", "completed", "closed"}
+        remediations.append(
+            _compact(
+                {
+                    "uuid": oscal_uuid(org, "remediation", f["id"], task["id"]),
+                    "lifecycle": "completed" if done else "planned",
+                    "title": _line(task["title"]),
+                    "description": str(task.get("sop") or task["title"]),
+                    "props": _props(
+                        ("task-id", task["id"]),
+                        ("task-state", task.get("state")),
+                        ("due", task.get("due")),
+                        ("assignee", task.get("assignee")),
+                    ),
+                }
+            )
+        )
+    waivers = [w for w in docs.waivers if w["id"] in f["waiver_ids"]]
+    due = f.get("due")
+    deadline = f"{due}T23:59:59Z" if isinstance(due, str) and len(due) == 10 else _instant(due, None)
+    return _compact(
+        {
+            "uuid": oscal_uuid(org, "risk", f["id"]),
+            "title": _line(f.get("title") or f["rule_id"]),
+            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "statement": f"Requirement {f.get('citation') or f['rule_id']} is not met for "
+            f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
+            "props": _props(*(("waiver", f"{w['id']}: {w['reason']}") for w in waivers)),
+            "status": RISK_STATUS.get(str(f.get("state")), "open"),
+            "deadline": deadline,
+            "remediations": remediations,
+            "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
+        }
+    )
+
+
+def poam(docs: PacketDocs) -> dict[str, Any]:
+    """The OSCAL POA&M: every finding as a risk with its remediation tasks and waivers."""
+    org = docs.meta["org_id"]
+    items = [
+        _compact(
+            {
+                "uuid": oscal_uuid(org, "poam-item", f["id"]),
+                "title": _line(f.get("title") or f["rule_id"]),
+                "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+                "props": _props(("label", f.get("citation")), ns=None) + _props(("finding-id", f["id"])),
+                "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
+                "related-risks": [{"risk-uuid": oscal_uuid(org, "risk", f["id"])}],
+            }
+        )
+        for f in docs.findings
+    ] or [
+        {
+            "uuid": oscal_uuid(docs.packet_id, "poam-item", "none"),
+            "title": "No findings in the period",
+            "description": "The rulesets in force raised no finding for this scope and period.",
+        }
+    ]
+    document = _compact(
+        {
+            "uuid": oscal_uuid(docs.packet_id, "poam"),
+            "metadata": _metadata(docs, f"POA&M: {docs.meta['framework']} ({docs.packet_id})"),
+            "system-id": {"identifier-type": "https://vigil.dev/ns/org-id", "id": org},
+            "observations": [_observation(docs, f) for f in docs.findings],
+            "risks": [_risk(docs, f) for f in docs.findings],
+            "poam-items": items,
+            "back-matter": _back_matter(docs)[1],
+        }
+    )
+    return {"plan-of-action-and-milestones": document}

@@ -1,0 +1,113 @@
+"""PHI minimisation for `--redact-phi`: patient identifiers become keyed pseudonyms.
+
+A pseudonym is `PSN-` + the first 12 hex digits of HMAC-SHA256(k, identifier), where k is
+derived from the signing key and the packet id. So the same patient gets the same pseudonym
+everywhere in one packet (an auditor can still follow one patient through findings, tasks and
+the audit trail), different packets cannot be joined, and without the practice's key nobody
+can test a guessed MRN against a pseudonym (a plain hash would allow exactly that).
+
+What counts as a patient identifier: the id of any subject or evidence reference whose type is
+`patient`, the `entity_id` of audit entries about a patient, and the value of any field whose
+name says patient, MRN, date of birth or SSN (`patient_id`, `patient_name`, `mrn`, `dob`, ...).
+Every occurrence of those values as a whole token in any text is replaced too. Free text that
+names a patient in some other spelling cannot be found this way: the index says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from typing import Any
+
+PHI_KEY = re.compile(r"(^|_)(patient|mrn|dob|ssn|birth|date_of_birth|birth_date)(_|$)", re.IGNORECASE)
+TOKEN_EDGE_BEFORE = r"(?<![A-Za-z0-9])"
+TOKEN_EDGE_AFTER = r"(?![A-Za-z0-9])"
+# a dict whose <type field> is "patient" carries the patient's identifier in <id field>
+TYPED_IDS = {"type": "id", "subject_type": "subject_id", "entity_type": "entity_id"}
+MIN_TEXT_TOKEN = 3
+
+
+class Pseudonymizer:
+    """Finds patient identifiers in packet documents and replaces them consistently."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self.identifiers: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def pseudonym(self, value: str) -> str:
+        return "PSN-" + hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+
+    # -- collecting -------------------------------------------------------------------------
+    def collect(self, documents: Iterable[Any]) -> None:
+        """Learn every patient identifier the documents hold (call before `scrub`)."""
+        for doc in documents:
+            self._collect(doc)
+        self._pattern = None
+
+    def _collect(self, value: Any) -> None:
+        if isinstance(value, dict):
+            for key in _patient_id_fields(value):
+                self._add(value.get(key))
+            for key, item in value.items():
+                if PHI_KEY.search(str(key)):
+                    for scalar in item if isinstance(item, list) else [item]:
+                        self._add(scalar)
+                self._collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                self._collect(item)
+
+    def _add(self, value: Any) -> None:
+        if _scalar(value):
+            self.identifiers.add(str(value))
+
+    # -- replacing --------------------------------------------------------------------------
+    def _regex(self) -> re.Pattern[str] | None:
+        if self._pattern is None:
+            words = sorted((v for v in self.identifiers if len(v) >= MIN_TEXT_TOKEN), key=lambda v: (-len(v), v))
+            if words:
+                alternatives = "|".join(re.escape(v) for v in words)
+                self._pattern = re.compile(f"{TOKEN_EDGE_BEFORE}(?:{alternatives}){TOKEN_EDGE_AFTER}")
+        return self._pattern
+
+    def scrub_text(self, text: str) -> str:
+        pattern = self._regex()
+        if pattern is None:
+            return text
+        return pattern.sub(lambda m: self.pseudonym(m.group(0)), text)
+
+    def scrub(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every known identifier replaced (keys untouched).
+
+        Identifier fields are replaced whole; in other text only identifiers of at least
+        MIN_TEXT_TOKEN characters are replaced, so a patient numbered "7" does not rewrite
+        every 7 in a date or a count.
+        """
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, list):
+            return [self.scrub(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        id_fields = _patient_id_fields(value)
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            direct = PHI_KEY.search(str(key)) or key in id_fields
+            if direct and _scalar(item):
+                out[key] = self.pseudonym(str(item))
+            elif direct and isinstance(item, list):
+                out[key] = [self.pseudonym(str(v)) if _scalar(v) else self.scrub(v) for v in item]
+            else:
+                out[key] = self.scrub(item)
+        return out
+
+
+def _patient_id_fields(value: dict[str, Any]) -> set[str]:
+    return {id_key for type_key, id_key in TYPED_IDS.items() if str(value.get(type_key, "")).lower() == "patient"}
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and bool(str(value).strip())

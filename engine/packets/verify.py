@@ -1,0 +1,227 @@
+"""Check a packet offline and name exactly what failed.
+
+Four independent checks, all run even when an earlier one fails, so the report is complete:
+1. every checksum in every manifest and tag manifest, recomputed in full (never Payload-Oxum
+   only), plus any file no manifest covers; then bagit's own full validation as a second opinion;
+2. the Ed25519 signature over the tag manifest, with the embedded key or, when one is given,
+   with that key (an embedded key that differs from the given one is itself a failure);
+3. the signed copy of the payload manifest, so that even a bag whose manifests were rewritten
+   after a change still names the payload file that changed;
+4. the audit-trail excerpt's hash chain, from its anchor to its head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from engine.audit.chain import ChainWalker
+from engine.errors import InputError
+from engine.packets import bagit as packet_bag
+from engine.packets.archive import CHUNK, safe_extract
+from engine.packets.build import SIGNATURE_DIR
+from engine.packets.schemas import PacketProblem, PacketVerifyReport
+from engine.packets.sign import fingerprint, load_public_key, signature_valid
+
+ALGORITHMS = ("sha256", "sha512")
+
+
+class _Findings:
+    """Collects problems once per (file, reason), in the order found."""
+
+    def __init__(self) -> None:
+        self.items: list[PacketProblem] = []
+
+    def add(self, file: str, reason: str) -> None:
+        if not any(p.file == file and p.reason == reason for p in self.items):
+            self.items.append(PacketProblem(file=file, reason=reason))
+
+    def files(self) -> set[str]:
+        return {p.file for p in self.items}
+
+
+def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> PacketVerifyReport:
+    """Verify `zip_path`; pass the practice's public key (PEM bytes or a file) to pin the signer."""
+    found = _Findings()
+    report = PacketVerifyReport(ok=False)
+    with tempfile.TemporaryDirectory(prefix="vigil-verify-") as tmp:
+        root = Path(tmp)
+        names, corrupt = safe_extract(Path(zip_path), root)
+        for name, reason in corrupt:
+            found.add(name, reason)
+        bags = sorted(d for d in root.iterdir() if d.is_dir() and (d / "bagit.txt").is_file())
+        if len(bags) != 1:
+            found.add(str(zip_path), f"expected one BagIt bag in the zip, found {len(bags)}")
+            return report.model_copy(update={"problems": found.items})
+        bag = bags[0]
+        report.packet_id = bag.name
+        for name in names:
+            top = name.split("/", 1)[0]
+            if top not in (bag.name, SIGNATURE_DIR) and name != "VERIFY.txt":
+                found.add(name, "file outside the bag and the signature folder: not covered by the signature")
+        payload_sha256, report.files_checked = _check_checksums(bag, found)
+        _bagit_second_opinion(bag, found)
+        key, report.key_source = _choose_key(root, public_key, found)
+        if key is not None:
+            report.fingerprint = fingerprint(key)
+            _check_signatures(root, bag, key, payload_sha256, found)
+            _check_packet_meta(bag, report.fingerprint, found)
+        report.audit_entries_checked = _check_audit(bag, found)
+    return report.model_copy(update={"problems": found.items, "ok": not found.items})
+
+
+def _hash_file(path: Path) -> dict[str, str]:
+    hashers = {alg: hashlib.new(alg) for alg in ALGORITHMS}
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            for h in hashers.values():
+                h.update(chunk)
+    return {alg: h.hexdigest() for alg, h in hashers.items()}
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, _, name = line.partition(" ")
+            entries[name.strip().replace("%0A", "\n").replace("%0D", "\r")] = digest.strip().lower()
+    return entries
+
+
+def _check_checksums(bag: Path, found: _Findings) -> tuple[dict[str, str], int]:
+    """Recompute every file's hashes once and compare with every manifest that lists it."""
+    prefix = bag.name + "/"
+    on_disk = {p.relative_to(bag).as_posix() for p in bag.rglob("*") if p.is_file()}
+    manifests: dict[str, dict[str, str]] = {}
+    for kind in ("manifest", "tagmanifest"):
+        for alg in ALGORITHMS:
+            name = f"{kind}-{alg}.txt"
+            if (bag / name).is_file():
+                manifests[name] = _read_manifest(bag / name)
+            else:
+                found.add(prefix + name, "manifest missing")
+    hashes = {rel: _hash_file(bag / rel) for rel in sorted(on_disk)}
+    for name, entries in manifests.items():
+        alg = name.rsplit("-", 1)[1].removesuffix(".txt")
+        for rel, expected in entries.items():
+            if rel not in hashes:
+                found.add(prefix + rel, f"listed in {name} but missing")
+            elif hashes[rel][alg] != expected:
+                found.add(prefix + rel, f"{alg} checksum does not match {name}: the file was altered")
+    payload = {rel for rel in on_disk if rel.startswith("data/")}
+    tag_files = on_disk - payload - {n for n in on_disk if n.startswith("tagmanifest-")}
+    for name, entries in manifests.items():
+        expected_files = payload if name.startswith("manifest-") else tag_files
+        for rel in sorted(expected_files - set(entries)):
+            found.add(prefix + rel, f"not listed in {name}: added after the bag was made")
+    return {rel: hashes[rel]["sha256"] for rel in payload}, len(hashes)
+
+
+def _bagit_second_opinion(bag: Path, found: _Findings) -> None:
+    """bagit's full validation; only adds what the own pass did not already name."""
+    named = found.files()
+    for file, message in packet_bag.validation_errors(bag):
+        target = f"{bag.name}/{file}" if file else bag.name
+        if file and target in named:
+            continue
+        if not file and any(n.startswith(bag.name + "/") for n in named):
+            continue  # e.g. Payload-Oxum: the altered files are already named
+        found.add(target, f"bagit validation: {message}")
+
+
+def _choose_key(root: Path, given: bytes | Path | None, found: _Findings) -> tuple[Ed25519PublicKey | None, str | None]:
+    embedded_path = root / SIGNATURE_DIR / "signer.pub.pem"
+    embedded = None
+    if embedded_path.is_file():
+        try:
+            embedded = load_public_key(embedded_path.read_bytes(), source=f"{SIGNATURE_DIR}/signer.pub.pem")
+        except InputError as exc:
+            found.add(f"{SIGNATURE_DIR}/signer.pub.pem", exc.message)
+    elif given is None:
+        found.add(f"{SIGNATURE_DIR}/signer.pub.pem", "missing, and no public key was given")
+    if given is None:
+        return embedded, "embedded" if embedded else None
+    pem = given.read_bytes() if isinstance(given, Path) else given
+    key = load_public_key(pem, source=str(given) if isinstance(given, Path) else "given public key")
+    if embedded is not None and fingerprint(embedded) != fingerprint(key):
+        found.add(
+            f"{SIGNATURE_DIR}/signer.pub.pem",
+            f"embedded key {fingerprint(embedded)} is not the given key {fingerprint(key)}",
+        )
+    return key, "given"
+
+
+def _check_signatures(
+    root: Path, bag: Path, key: Ed25519PublicKey, payload_sha256: dict[str, str], found: _Findings
+) -> None:
+    sig_dir = root / SIGNATURE_DIR
+    pairs = ((bag / "tagmanifest-sha256.txt", sig_dir / "tagmanifest-sha256.txt.sig"),)
+    for signed, sig in pairs:
+        if not sig.is_file() or not signed.is_file():
+            found.add(f"{SIGNATURE_DIR}/{sig.name}", "signature or signed file missing")
+        elif not signature_valid(key, sig.read_bytes(), signed.read_bytes()):
+            found.add(
+                f"{bag.name}/{signed.name}",
+                f"Ed25519 signature {SIGNATURE_DIR}/{sig.name} does not match: the bag's manifests were "
+                "rewritten or the packet was signed by another key",
+            )
+    copy, copy_sig = sig_dir / "manifest-sha256.txt", sig_dir / "manifest-sha256.txt.sig"
+    if not copy.is_file() or not copy_sig.is_file():
+        found.add(f"{SIGNATURE_DIR}/manifest-sha256.txt", "signed payload manifest missing")
+        return
+    if not signature_valid(key, copy_sig.read_bytes(), copy.read_bytes()):
+        found.add(f"{SIGNATURE_DIR}/manifest-sha256.txt", "signature does not match the signed payload manifest")
+        return
+    signed_entries = _read_manifest(copy)
+    for rel, digest in sorted(signed_entries.items()):
+        current = payload_sha256.get(rel)
+        if current is None:
+            found.add(f"{bag.name}/{rel}", "removed since the packet was signed")
+        elif current != digest:
+            found.add(f"{bag.name}/{rel}", "differs from the signed manifest: altered after signing")
+    for rel in sorted(set(payload_sha256) - set(signed_entries)):
+        found.add(f"{bag.name}/{rel}", "added after the packet was signed")
+
+
+def _check_packet_meta(bag: Path, key_fingerprint: str, found: _Findings) -> None:
+    path = bag / "data" / "packet.json"
+    try:
+        claimed = json.loads(path.read_text(encoding="utf-8")).get("signing_key_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        found.add(f"{bag.name}/data/packet.json", "missing or not JSON")
+        return
+    if claimed != key_fingerprint:
+        found.add(f"{bag.name}/data/packet.json", f"names signing key {claimed}, but the key used is {key_fingerprint}")
+
+
+def _check_audit(bag: Path, found: _Findings) -> int:
+    """Walk the excerpt from its anchor; returns how many entries were checked."""
+    name = f"{bag.name}/data/audit-trail.jsonl"
+    try:
+        lines = (bag / "data" / "audit-trail.jsonl").read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, ValueError) as exc:
+        found.add(name, f"unreadable audit trail ({exc})")
+        return 0
+    if not records or records[0].get("type") != "anchor":
+        found.add(name, "first line must be the chain anchor")
+        return 0
+    header, entries = records[0], records[1:]
+    walker = ChainWalker(
+        str(header.get("org_id")),
+        anchor=str(header.get("anchor") or ""),
+        first_org_seq=header.get("first_org_seq"),
+    )
+    for line_no, entry in enumerate(entries, start=2):
+        problem = walker.feed(entry, redacted=bool(entry.get("redacted")))
+        if problem is not None:
+            found.add(name, f"line {line_no} (audit entry seq {problem.seq}): {problem.reason}")
+    if entries and walker.head != header.get("head"):
+        found.add(name, f"chain ends at {walker.head[:16]}..., not at the head {str(header.get('head'))[:16]}...")
+    if len(entries) != header.get("entries"):
+        found.add(name, f"holds {len(entries)} entries, the anchor line says {header.get('entries')}")
+    return len(entries)
