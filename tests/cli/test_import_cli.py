@@ -1,0 +1,145 @@
+"""`vigil import`, `vigil export` and `vigil records show|history` through Typer's test runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import engine.cli.records  # noqa: F401  (registers the commands)
+from engine import clock
+from engine.cli.app import app
+
+T1 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+T2 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+ORG = {"type": "organization", "id": "ORG-1", "name": "Sunrise Family Medicine", "states": ["CA"]}
+EVENT = {"type": "access_event", "id": "AE-1", "at": "2026-03-07T21:00:00-08:00", "action": "view"}
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("VIGIL_ORG", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def vigil(*args: str, env: dict[str, str] | None = None, at: dt.datetime = T1) -> Result:
+    with clock.frozen(at):
+        return CliRunner(env={"COLUMNS": "250", **(env or {})}).invoke(app, list(args))
+
+
+def ndjson(path: Path, *records: dict[str, Any]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def test_import_prints_a_summary_and_exits_0(db_url: str, tmp_path: Path) -> None:
+    result = vigil("import", ndjson(tmp_path / "a.ndjson", ORG, EVENT), "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert "organization" in result.stdout and "access_event" in result.stdout
+    assert "2 records in" in result.stdout
+
+
+def test_import_json_report(db_url: str, tmp_path: Path) -> None:
+    path = ndjson(tmp_path / "a.ndjson", ORG, EVENT)
+    vigil("import", path, "--db", db_url)
+    result = vigil("import", path, "--db", db_url, "--json", "--actor", "user:ann", at=T2)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["total"], report["unchanged"], report["created"]) == (2, 2, 0)
+    assert report["counts"]["organization"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert report["recorded_at"] == "2026-03-02T09:00:00Z" and report["sources"] == [path]
+
+
+def test_bad_input_exits_2_with_every_problem_and_imports_nothing(db_url: str, tmp_path: Path) -> None:
+    path = ndjson(
+        tmp_path / "bad.ndjson",
+        ORG,
+        {**EVENT, "at": "2026-03-07T21:00:00"},
+        {**EVENT, "id": "AE-2", "action": "peek"},
+    )
+    result = vigil("import", path, "--db", db_url)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{path}:2, access_event AE-1, field at: instant without an offset" in result.stderr
+    assert f"{path}:3, access_event AE-2, field action: 'peek' is not allowed here" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "unknown import format 'xml'"),
+        (["--type", "people"], "unknown record type 'people'"),
+    ],
+)
+def test_bad_options_exit_2(db_url: str, tmp_path: Path, args: list[str], message: str) -> None:
+    result = vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_export_then_reimport_is_unchanged(db_url: str, tmp_path: Path) -> None:
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG, EVENT), "--db", db_url)
+    out = tmp_path / "out"
+    result = vigil("export", "--out", str(out), "--db", db_url, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["counts"] == {"access_event": 1, "organization": 1}
+    again = vigil("import", *sorted(str(p) for p in out.iterdir()), "--db", db_url, "--json", at=T2)
+    assert json.loads(again.stdout)["unchanged"] == 2
+
+
+def test_export_as_of(db_url: str, tmp_path: Path) -> None:
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "name": "Renamed"}), "--db", db_url, at=T2)
+    result = vigil("export", "--out", str(tmp_path / "old"), "--as-of", "2026-03-01T12:00:00Z", "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "old" / "organization.ndjson").read_text())["name"] == "Sunrise Family Medicine"
+
+
+def test_records_show_and_as_of(db_url: str, tmp_path: Path) -> None:
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "name": "Renamed"}), "--db", db_url, at=T2)
+    latest = vigil("records", "show", "organization", "ORG-1", "--db", db_url, "--json")
+    assert latest.exit_code == 0, latest.stderr
+    assert json.loads(latest.stdout)["version"] == 2 and json.loads(latest.stdout)["data"]["name"] == "Renamed"
+    old = vigil("records", "show", "organization", "ORG-1", "--as-of", "2026-03-01T18:00:00-08:00", "--db", db_url)
+    assert old.exit_code == 0 and "version 1" in old.stdout and "Sunrise Family Medicine" in old.stdout
+    before = vigil("records", "show", "organization", "ORG-1", "--known-at", "2026-02-01T00:00:00Z", "--db", db_url)
+    assert before.exit_code == 1 and "no organization 'ORG-1'" in before.stderr
+    naive = vigil("records", "show", "organization", "ORG-1", "--as-of", "2026-03-01", "--db", db_url)
+    assert naive.exit_code == 2 and "instant without an offset" in naive.stderr
+
+
+def test_records_history(db_url: str, tmp_path: Path) -> None:
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "fte_count": 7}), "--db", db_url, "--actor", "hr", at=T2)
+    result = vigil("records", "history", "organization", "ORG-1", "--db", db_url, "--json")
+    versions = json.loads(result.stdout)
+    assert [(v["version"], v["actor"], v["recorded_at"]) for v in versions] == [
+        (1, versions[0]["actor"], "2026-03-01T09:00:00Z"),
+        (2, "hr", "2026-03-02T09:00:00Z"),
+    ]
+    table = vigil("records", "history", "organization", "ORG-1", "--db", db_url)
+    assert table.exit_code == 0 and "fte_count" in table.stdout and "(new)" in table.stdout
+    missing = vigil("records", "history", "organization", "nope", "--db", db_url)
+    assert missing.exit_code == 1
+
+
+def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:
+    path = ndjson(tmp_path / "a.ndjson", ORG)
+    assert vigil("import", path, "--db", db_url, "--org", "clinic-a").exit_code == 0
+    shown = vigil("records", "show", "organization", "ORG-1", "--db", db_url, env={"VIGIL_ORG": "clinic-a"})
+    assert shown.exit_code == 0
+    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 1  # org "default"
+    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url, "--org", "clinic-b").exit_code == 1
+
+
+def test_database_from_environment(db_url: str, tmp_path: Path) -> None:
+    path = ndjson(tmp_path / "a.ndjson", ORG)
+    assert vigil("import", path, env={"DATABASE_URL": db_url}).exit_code == 0
+    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 0
