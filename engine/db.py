@@ -40,6 +40,11 @@ def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool
     """Create an engine; SQLite gets WAL and foreign keys, PostgreSQL an optional search_path."""
     url = database_url(url)
     kwargs: dict[str, object] = {"echo": echo, "future": True}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        from sqlalchemy.pool import StaticPool
+
+        kwargs["poolclass"] = StaticPool
+        kwargs["connect_args"] = {"check_same_thread": False}
     if url.startswith("postgresql"):
         if schema:
             kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
@@ -95,3 +100,14 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def utc(value):  # type: ignore[no-untyped-def]
+    """A datetime read back from the database, as aware UTC (SQLite drops the zone; we store UTC)."""
+    import datetime as _dt
+
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_dt.UTC)
+    return value.astimezone(_dt.UTC)

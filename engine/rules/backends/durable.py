@@ -120,35 +120,6 @@ class DurableBackend:
                 except Exception:  # noqa: BLE001 - the sid may not exist if nothing was handled
                     pass
 
-    def stream(self, ruleset: CompiledRuleset, sid: str, reference: list[dict[str, Any]],
-               event: dict[str, Any], rule_ids: frozenset[str]) -> list[Match]:
-        """Post one event into a long-lived practice session that already holds `reference` facts."""
-        name = register(ruleset)
-        h = host()
-        with h.lock:
-            key = (name, sid)
-            if (name, sid, "loaded") not in _LOADED:
-                for fact in reference:
-                    _send(h.assert_fact, name, sid, fact)
-                _LOADED.add((name, sid, "loaded"))
-            _send(h.post, name, sid, event)
-            state = h.get_state(name, sid)
-            _raise_if_failed(h, state, name, sid)
-            return [m for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
-
-
-_LOADED: set[tuple[str, str, str]] = set()
-
-
-def reset_stream_session(ruleset: CompiledRuleset, sid: str) -> None:
-    h = host()
-    with h.lock:
-        _LOADED.discard((ruleset.durable_name, sid, "loaded"))
-        try:
-            h.delete_state(ruleset.durable_name, sid)
-        except Exception:  # noqa: BLE001
-            pass
-
 
 def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) -> None:
     payload = dict(message, sid=sid)

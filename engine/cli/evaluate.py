@@ -1,0 +1,96 @@
+"""`vigil evaluate`: evaluate records as of an instant and print the findings (spec/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from engine.cli.app import app, console, emit_json, run
+from engine.cli.common import iso_z, org_or_default, parse_instant
+
+
+def finding_json(v: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": v.rule_id, "framework": v.framework, "severity": v.severity, "state": v.state,
+    }
+    if v.due is not None:
+        out["due"] = v.due
+    out.update({
+        "subject": {"type": v.subject.type, "id": v.subject.id},
+        "message": v.message,
+        "citation": v.citation,
+        "evidence": [{"type": e.type, "id": e.id, "version": e.version} for e in v.evidence],
+    })
+    if v.occurrence_key:
+        out["occurrence_key"] = v.occurrence_key
+    if v.advisory:
+        out["advisory"] = True
+    if v.establishment_id:
+        out["establishment_id"] = v.establishment_id
+    out["title"] = v.title
+    out["ruleset_version"] = v.ruleset_version
+    return out
+
+
+@app.command("evaluate")
+def evaluate(
+    records: list[Path] = typer.Option(None, "--records", help="record files (JSON, NDJSON, CSV); repeatable"),
+    as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset"),
+    framework: list[str] = typer.Option(None, "--framework", help="limit to these frameworks; repeatable"),
+    params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: policies/practice.yaml)"),
+    backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
+    known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
+    db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),
+    org: str = typer.Option(None, "--org", help="organization id"),
+    as_json: bool = typer.Option(False, "--json", help="print the findings as JSON (the contract's format)"),
+) -> None:
+    """Evaluate records as of an instant with the rulesets in force then; exit 0 whatever was found."""
+    from engine import db as dbmod
+    from engine import pipeline
+
+    def body() -> dict[str, Any]:
+        instant = parse_instant(as_of, "--as-of")
+        knowledge = parse_instant(known_at, "--known-at")
+        assert instant is not None
+        if backend not in (None, "durable", "python"):
+            from engine.errors import InputError
+
+            raise InputError(f"--backend must be durable or python, not {backend!r}")
+        if params is not None and not params.is_file():
+            from engine.errors import InputError
+
+            raise InputError(f"--params: no such file {params}")
+        if not records and not db:
+            from engine.errors import InputError
+
+            raise InputError("give --records FILE (or --db URL to evaluate a database)")
+        engine = dbmod.make_engine(db or "sqlite://")
+        dbmod.init_db(engine)
+        org_id = org_or_default(org)
+        with dbmod.unit_of_work(engine) as session:
+            if records:
+                pipeline.ingest_files(session, org_id=org_id, paths=records, actor="cli:evaluate", stream=False)
+            outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor="cli:evaluate",
+                                        frameworks=framework or None, backend=backend, known_at=knowledge,
+                                        params_path=params, persist=bool(db))
+        result = outcome.result
+        return {
+            "as_of": iso_z(instant),
+            "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
+            "findings": [finding_json(v) for v in result.violations],
+        }
+
+    payload = run(body)
+    if as_json:
+        emit_json(payload)
+        return
+    table = Table("rule", "severity", "state", "due", "subject", "message", title=f"Findings as of {payload['as_of']}")
+    for f in payload["findings"]:
+        table.add_row(f["rule_id"], f["severity"], f["state"], f.get("due") or "",
+                      f"{f['subject']['type']}/{f['subject']['id']}", f["message"])
+    console.print(table)
+    console.print(f"{len(payload['findings'])} finding(s); rulesets: "
+                  + ", ".join(f"{r['id']}@{r['version']}" for r in payload["rulesets"]))

@@ -1,0 +1,158 @@
+"""Finding lifecycle: which transitions a person may make, and waivers.
+
+    open ──acknowledge──> acknowledged
+    open|acknowledged ──false_positive──> false_positive ──reopen──> open
+    open|acknowledged ──waive (waiver)──> waived ──(waiver expires or is revoked)──> open
+    open|acknowledged|waived ──(condition clears, run)──> resolved ──(condition back, run)──> open
+
+Every transition records who, when and why, and an audit-trail entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import ErrorDetail, InputError, InvalidTransition, NotFoundError
+from engine.findings.schemas import Waiver, WaiverIn
+from engine.findings.tables import FindingEventRow, FindingRow, WaiverRow
+
+ALLOWED: dict[str, dict[str, set[str]]] = {
+    "acknowledge": {"from": {"open"}, "to": {"acknowledged"}},
+    "false_positive": {"from": {"open", "acknowledged"}, "to": {"false_positive"}},
+    "reopen": {"from": {"false_positive", "acknowledged", "waived"}, "to": {"open"}},
+}
+
+
+def _audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]) -> None:
+    from engine.audit import service as audit
+
+    audit.append(session, org_id=org_id, actor=actor, action=action, entity_type="finding",
+                 entity_id=entity_id, payload=payload)
+
+
+def record_event(session: Session, row: FindingRow, *, actor: str, kind: str, to_state: str | None = None,
+                 reason: str | None = None, run_id: str | None = None, at: dt.datetime | None = None) -> None:
+    """Append a history entry and move the state (when `to_state` is given)."""
+    at = at or clock.now()
+    session.add(FindingEventRow(finding_id=row.id, at=at, actor=actor, kind=kind, from_state=row.state,
+                                to_state=to_state, reason=reason, run_id=run_id))
+    if to_state is not None:
+        row.state = to_state
+    row.updated_at = at
+
+
+def _load(session: Session, org_id: str, finding_id: str) -> FindingRow:
+    row = session.get(FindingRow, finding_id)
+    if row is None or row.org_id != org_id:
+        raise NotFoundError(f"no finding {finding_id}", [ErrorDetail(reason="unknown finding", record_id=finding_id)])
+    return row
+
+
+def transition(session: Session, *, org_id: str, finding_id: str, action: str, actor: str,
+               reason: str | None = None) -> FindingRow:
+    """Acknowledge, mark false positive or reopen a finding; refuses transitions that make no sense."""
+    if action not in ALLOWED:
+        raise InputError(f"unknown action {action!r} (allowed: {', '.join(sorted(ALLOWED))}, waive)")
+    row = _load(session, org_id, finding_id)
+    rule = ALLOWED[action]
+    if row.state not in rule["from"]:
+        raise InvalidTransition(f"cannot {action} a finding that is {row.state}",
+                                [ErrorDetail(reason=f"allowed from: {', '.join(sorted(rule['from']))}",
+                                             record_id=finding_id)])
+    if action == "false_positive" and not reason:
+        raise InputError("marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")])
+    to_state = next(iter(rule["to"]))
+    if action == "reopen" and row.waiver_id:
+        row.waiver_id = None
+    record_event(session, row, actor=actor, kind="transition", to_state=to_state, reason=reason)
+    _audit(session, org_id=org_id, actor=actor, action=f"finding.{action}", entity_id=row.id,
+           payload={"to": to_state, "reason": reason})
+    return row
+
+
+def comment(session: Session, *, org_id: str, finding_id: str, actor: str, text: str) -> FindingRow:
+    if not text.strip():
+        raise InputError("a comment needs text", [ErrorDetail(reason="empty comment", field="text")])
+    row = _load(session, org_id, finding_id)
+    record_event(session, row, actor=actor, kind="comment", reason=text)
+    _audit(session, org_id=org_id, actor=actor, action="finding.comment", entity_id=row.id, payload={"text": text})
+    return row
+
+
+def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> FindingRow:
+    row = _load(session, org_id, finding_id)
+    row.assignee = assignee
+    record_event(session, row, actor=actor, kind="assign", reason=f"assigned to {assignee}")
+    _audit(session, org_id=org_id, actor=actor, action="finding.assign", entity_id=row.id, payload={"assignee": assignee})
+    return row
+
+
+def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_id: str | None = None) -> Waiver:
+    """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers."""
+    now = clock.now()
+    if finding_id:
+        row = _load(session, org_id, finding_id)
+        data = data.model_copy(update={"rule_id": row.rule_id, "subject_type": data.subject_type or (
+            None if data.establishment_id else row.subject_type), "subject_id": data.subject_id or (
+            None if data.establishment_id else row.subject_id)})
+    if not data.rule_id:
+        raise InputError("a waiver names a rule", [ErrorDetail(reason="rule_id is required", field="rule_id")])
+    if not (data.subject_id or data.establishment_id):
+        raise InputError("a waiver is scoped to a subject or an establishment",
+                         [ErrorDetail(reason="give subject_type+subject_id or establishment_id", field="subject_id")])
+    starts = clock.ensure_utc(data.starts_at) if data.starts_at else now
+    ends = clock.ensure_utc(data.ends_at)
+    if ends <= starts:
+        raise InputError("a waiver must end after it starts", [ErrorDetail(reason="ends_at <= starts_at", field="ends_at")])
+    waiver = WaiverRow(id=f"W-{uuid.uuid4().hex[:12]}", org_id=org_id, rule_id=data.rule_id,
+                       subject_type=data.subject_type, subject_id=data.subject_id,
+                       establishment_id=data.establishment_id, starts_at=starts, ends_at=ends, reason=data.reason,
+                       approver=data.approver, created_by=actor, created_at=now)
+    session.add(waiver)
+    session.flush()
+    _audit(session, org_id=org_id, actor=actor, action="waiver.create", entity_id=waiver.id,
+           payload={"rule_id": waiver.rule_id, "subject_id": waiver.subject_id, "establishment_id": waiver.establishment_id,
+                    "ends_at": ends.isoformat(), "reason": data.reason, "approver": data.approver})
+    for row in session.scalars(select(FindingRow).where(FindingRow.org_id == org_id, FindingRow.rule_id == data.rule_id,
+                                                       FindingRow.state.in_(("open", "acknowledged")))):
+        if covers(waiver, row, now):
+            apply_waiver(session, row, waiver, actor=actor)
+    return to_waiver(waiver)
+
+
+def covers(waiver: WaiverRow, row: FindingRow, at: dt.datetime) -> bool:
+    if waiver.revoked_at is not None or waiver.rule_id != row.rule_id:
+        return False
+    if not (utc(waiver.starts_at) <= at < utc(waiver.ends_at)):
+        return False
+    if waiver.subject_id is not None:
+        return waiver.subject_id == row.subject_id and (waiver.subject_type in (None, row.subject_type))
+    return waiver.establishment_id is not None and waiver.establishment_id == row.establishment_id
+
+
+def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor: str) -> None:
+    row.waiver_id = waiver.id
+    record_event(session, row, actor=actor, kind="transition", to_state="waived",
+                 reason=f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}")
+
+
+def to_waiver(row: WaiverRow) -> Waiver:
+    return Waiver(id=row.id, org_id=row.org_id, rule_id=row.rule_id, subject_type=row.subject_type,
+                  subject_id=row.subject_id, establishment_id=row.establishment_id,
+                  starts_at=utc(row.starts_at), ends_at=utc(row.ends_at), reason=row.reason,
+                  approver=row.approver, created_by=row.created_by, created_at=utc(row.created_at),
+                  revoked_at=utc(row.revoked_at))
+
+
+def finding_id(org_id: str, rule_id: str, subject_type: str, subject_id: str, occurrence: str) -> str:
+    """Deterministic id of a finding's identity (rule, subject, occurrence) within an org."""
+    digest = hashlib.sha256(f"{org_id}|{rule_id}|{subject_type}|{subject_id}|{occurrence}".encode()).hexdigest()
+    return f"F-{digest[:16]}"
+

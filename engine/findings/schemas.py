@@ -1,0 +1,123 @@
+"""Plain data of the findings domain (what faces and other domains see)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+LifecycleState = Literal["open", "acknowledged", "resolved", "waived", "false_positive"]
+
+
+class FindingEvent(BaseModel):
+    at: dt.datetime
+    actor: str
+    kind: str
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = None
+    run_id: str | None = None
+
+
+class Finding(BaseModel):
+    id: str
+    org_id: str
+    rule_id: str
+    framework: str
+    ruleset_version: str
+    title: str
+    citation: str
+    severity: str
+    advisory: bool
+    kind: str
+    subject_type: str
+    subject_id: str
+    occurrence_key: str
+    establishment_id: str | None
+    status: str  # due_soon | overdue | violation
+    due: str | None
+    message: str
+    evidence: list[dict[str, Any]]
+    facts: dict[str, Any]
+    sop: str
+    state: LifecycleState
+    assignee: str | None = None
+    opened_at: dt.datetime
+    opened_by_run: str | None
+    resolved_at: dt.datetime | None
+    resolved_by_run: str | None
+    last_seen_run: str | None
+    updated_at: dt.datetime
+    waiver_id: str | None = None
+    history: list[FindingEvent] = Field(default_factory=list)
+
+
+class FindingPage(BaseModel):
+    items: list[Finding]
+    next_cursor: str | None = None
+    total: int
+
+
+class FindingFilter(BaseModel):
+    framework: str | None = None
+    severity: str | None = None
+    state: str | None = None
+    status: str | None = None
+    establishment_id: str | None = None
+    rule_id: str | None = None
+    subject_id: str | None = None
+    establishments: list[str] | None = None  # scope restriction (auditor grants)
+
+
+class Waiver(BaseModel):
+    id: str
+    org_id: str
+    rule_id: str
+    subject_type: str | None
+    subject_id: str | None
+    establishment_id: str | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str
+    approver: str
+    created_by: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class WaiverIn(BaseModel):
+    rule_id: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    establishment_id: str | None = None
+    ends_at: dt.datetime
+    starts_at: dt.datetime | None = None
+    reason: str = Field(min_length=3)
+    approver: str = Field(min_length=1)
+
+
+class EvaluationRun(BaseModel):
+    id: str
+    org_id: str
+    as_of: dt.datetime
+    known_at: dt.datetime | None
+    backend: str
+    frameworks: list[str]
+    rulesets: list[dict[str, Any]]
+    params: dict[str, Any]
+    input_hash: str
+    counts: dict[str, Any]
+    diff: dict[str, Any]
+    started_at: dt.datetime
+    duration_ms: int
+    actor: str
+    trigger: str
+
+
+class RunDiff(BaseModel):
+    opened: list[str] = Field(default_factory=list)
+    reopened: list[str] = Field(default_factory=list)
+    resolved: list[str] = Field(default_factory=list)
+    persisted: list[str] = Field(default_factory=list)
+    waived: list[str] = Field(default_factory=list)

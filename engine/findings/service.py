@@ -1,0 +1,221 @@
+"""Findings use cases: record a run, diff its violations against the open findings, read and page.
+
+A run yields the complete set of current violations for the frameworks it evaluated. Diffing:
+new identities open, vanished state findings resolve (citing the run), persisting ones are kept
+(their status, due date and message refreshed), resolved ones that come back reopen. Event
+findings stay until a person closes them. Waivers are checked here too: a waiver that has expired
+at the run's instant reopens what it covered.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import ErrorDetail, InputError, NotFoundError
+from engine.findings import lifecycle
+from engine.findings.schemas import EvaluationRun, Finding, FindingEvent, FindingFilter, FindingPage, RunDiff, Waiver
+from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
+from engine.rules.schemas import RunResult, Violation
+
+OPEN_STATES = ("open", "acknowledged")
+
+
+def record_run(session: Session, *, org_id: str, result: RunResult, frameworks: list[str], actor: str,
+               trigger: str = "manual") -> EvaluationRun:
+    """Store a run's metadata (C9): backend, ruleset versions and hashes, params, input hash, counts."""
+    row = EvaluationRunRow(
+        id=f"R-{uuid.uuid4().hex[:12]}", org_id=org_id, as_of=result.as_of, known_at=result.known_at,
+        backend=result.backend, frameworks=sorted(frameworks), rulesets=[r.model_dump() for r in result.rulesets],
+        params=json.loads(json.dumps(result.params, default=str)), input_hash=result.input_hash,
+        counts=dict(result.counts), diff={}, started_at=clock.now(), duration_ms=result.duration_ms, actor=actor,
+        trigger=trigger,
+    )
+    session.add(row)
+    session.flush()
+    return to_run(row)
+
+
+def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: Iterable[Violation], actor: str,
+              stream: bool = False) -> RunDiff:
+    """Diff a run's violations against the stored findings of the frameworks it evaluated."""
+    from engine.audit import service as audit
+
+    now = clock.now()
+    as_of = run.as_of
+    diff = RunDiff()
+    existing = {
+        (r.rule_id, r.subject_type, r.subject_id, r.occurrence_key): r
+        for r in session.scalars(select(FindingRow).where(FindingRow.org_id == org_id,
+                                                          FindingRow.framework.in_(run.frameworks)))
+    }
+    waivers = list(session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id, WaiverRow.revoked_at.is_(None))))
+    seen: set[tuple[str, str, str, str]] = set()
+    for v in violations:
+        key = v.identity
+        seen.add(key)
+        row = existing.get(key)
+        if row is None:
+            row = _new_row(org_id, v, run.id, now)
+            session.add(row)
+            session.flush()
+            lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
+                                   reason=f"opened by run {run.id}: {v.message}", run_id=run.id, at=now)
+            existing[key] = row
+            diff.opened.append(row.id)
+        else:
+            _refresh(row, v, run.id, now)
+            if row.state == "resolved":
+                row.resolved_at = None
+                row.resolved_by_run = None
+                lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
+                                       reason=f"condition present again in run {run.id}", run_id=run.id, at=now)
+                diff.reopened.append(row.id)
+            else:
+                diff.persisted.append(row.id)
+        if row.state in OPEN_STATES:
+            for w in waivers:
+                if lifecycle.covers(w, row, as_of):
+                    lifecycle.apply_waiver(session, row, w, actor=actor)
+                    diff.waived.append(row.id)
+                    break
+    for key, row in existing.items():
+        if row.state == "waived" and row.waiver_id:
+            w = session.get(WaiverRow, row.waiver_id)
+            if w is None or w.revoked_at is not None or utc(w.ends_at) <= as_of:
+                row.waiver_id = None
+                lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
+                                       reason="waiver expired" if w is not None and w.revoked_at is None else "waiver revoked",
+                                       run_id=run.id, at=now)
+                diff.reopened.append(row.id)
+        if key in seen or stream or row.kind == "event":
+            continue
+        if row.state in ("open", "acknowledged", "waived"):
+            row.resolved_at = now
+            row.resolved_by_run = run.id
+            row.waiver_id = None
+            lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="resolved",
+                                   reason=f"condition no longer present in run {run.id} (as of {as_of.isoformat()})",
+                                   run_id=run.id, at=now)
+            diff.resolved.append(row.id)
+    run_row = session.get(EvaluationRunRow, run.id)
+    if run_row is not None:
+        run_row.diff = {k: len(v) for k, v in diff.model_dump().items()}
+    audit.append(session, org_id=org_id, actor=actor, action="evaluation.run", entity_type="evaluation_run",
+                 entity_id=run.id, payload={"as_of": as_of.isoformat(), "backend": run.backend,
+                                            "rulesets": run.rulesets, "input_hash": run.input_hash,
+                                            "diff": {k: sorted(v) for k, v in diff.model_dump().items() if k != "persisted"}})
+    return diff
+
+
+def _new_row(org_id: str, v: Violation, run_id: str, now: dt.datetime) -> FindingRow:
+    return FindingRow(
+        id=lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key), org_id=org_id,
+        rule_id=v.rule_id, framework=v.framework, ruleset_version=v.ruleset_version, title=v.title, citation=v.citation,
+        severity=v.severity, advisory=v.advisory, kind=v.kind, subject_type=v.subject.type, subject_id=v.subject.id,
+        occurrence_key=v.occurrence_key, establishment_id=v.establishment_id, status=v.state, due=v.due,
+        message=v.message, evidence=[e.model_dump() for e in v.evidence], facts=v.facts, sop=v.sop, state="open",
+        opened_at=now, opened_by_run=run_id, last_seen_run=run_id, updated_at=now,
+    )
+
+
+def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> None:
+    changed = (row.status, row.due, row.severity, row.message) != (v.state, v.due, v.severity, v.message)
+    row.status, row.due, row.severity, row.message = v.state, v.due, v.severity, v.message
+    row.ruleset_version = v.ruleset_version
+    row.evidence = [e.model_dump() for e in v.evidence]
+    row.facts = v.facts
+    row.last_seen_run = run_id
+    if changed:
+        row.updated_at = now
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def get_finding(session: Session, *, org_id: str, finding_id: str) -> Finding:
+    row = session.get(FindingRow, finding_id)
+    if row is None or row.org_id != org_id:
+        raise NotFoundError(f"no finding {finding_id}", [ErrorDetail(reason="unknown finding", record_id=finding_id)])
+    events = session.scalars(select(FindingEventRow).where(FindingEventRow.finding_id == finding_id)
+                             .order_by(FindingEventRow.id))
+    return to_finding(row, list(events))
+
+
+def list_findings(session: Session, *, org_id: str, filters: FindingFilter | None = None, limit: int = 50,
+                  cursor: str | None = None) -> FindingPage:
+    """Findings, newest first, with keyset pagination (cursor = last (opened_at, id))."""
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
+    f = filters or FindingFilter()
+    stmt = select(FindingRow).where(FindingRow.org_id == org_id)
+    for column, value in (("framework", f.framework), ("severity", f.severity), ("state", f.state),
+                          ("status", f.status), ("establishment_id", f.establishment_id), ("rule_id", f.rule_id),
+                          ("subject_id", f.subject_id)):
+        if value:
+            values = value.split(",")
+            stmt = stmt.where(getattr(FindingRow, column).in_(values))
+    if f.establishments is not None:
+        stmt = stmt.where(FindingRow.establishment_id.in_(f.establishments))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if cursor:
+        opened, fid = _decode_cursor(cursor)
+        stmt = stmt.where(or_(FindingRow.opened_at < opened, and_(FindingRow.opened_at == opened, FindingRow.id < fid)))
+    rows = list(session.scalars(stmt.order_by(FindingRow.opened_at.desc(), FindingRow.id.desc()).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total)
+
+
+def _encode_cursor(row: FindingRow) -> str:
+    return base64.urlsafe_b64encode(json.dumps([utc(row.opened_at).isoformat(), row.id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        opened, fid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value = dt.datetime.fromisoformat(opened)
+        return value, str(fid)
+    except (ValueError, TypeError) as exc:
+        raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+
+
+def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[EvaluationRun]:
+    rows = session.scalars(select(EvaluationRunRow).where(EvaluationRunRow.org_id == org_id)
+                           .order_by(EvaluationRunRow.started_at.desc()).limit(limit))
+    return [to_run(r) for r in rows]
+
+
+def list_waivers(session: Session, *, org_id: str) -> list[Waiver]:
+    rows = session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id).order_by(WaiverRow.created_at))
+    return [lifecycle.to_waiver(r) for r in rows]
+
+
+def to_finding(row: FindingRow, events: list[FindingEventRow]) -> Finding:
+    return Finding(
+        id=row.id, org_id=row.org_id, rule_id=row.rule_id, framework=row.framework, ruleset_version=row.ruleset_version,
+        title=row.title, citation=row.citation, severity=row.severity, advisory=row.advisory, kind=row.kind,
+        subject_type=row.subject_type, subject_id=row.subject_id, occurrence_key=row.occurrence_key,
+        establishment_id=row.establishment_id, status=row.status, due=row.due, message=row.message,
+        evidence=row.evidence, facts=row.facts, sop=row.sop, state=row.state,  # type: ignore[arg-type]
+        assignee=row.assignee, opened_at=utc(row.opened_at), opened_by_run=row.opened_by_run,
+        resolved_at=utc(row.resolved_at), resolved_by_run=row.resolved_by_run, last_seen_run=row.last_seen_run,
+        updated_at=utc(row.updated_at), waiver_id=row.waiver_id,
+        history=[FindingEvent(at=utc(e.at), actor=e.actor, kind=e.kind, from_state=e.from_state, to_state=e.to_state,
+                              reason=e.reason, run_id=e.run_id) for e in events],
+    )
+
+
+def to_run(row: EvaluationRunRow) -> EvaluationRun:
+    return EvaluationRun(
+        id=row.id, org_id=row.org_id, as_of=utc(row.as_of), known_at=utc(row.known_at), backend=row.backend,
+        frameworks=row.frameworks, rulesets=row.rulesets, params=row.params, input_hash=row.input_hash,
+        counts=row.counts, diff=row.diff or {}, started_at=utc(row.started_at), duration_ms=row.duration_ms,
+        actor=row.actor, trigger=row.trigger,
+    )

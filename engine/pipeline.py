@@ -1,0 +1,109 @@
+"""The one orchestration: ingest -> derive -> evaluate -> diff -> tasks.
+
+Faces (CLI, REST, web UI, scheduler) call these functions; the domains never import this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.findings import service as findings_service
+from engine.findings.schemas import EvaluationRun, RunDiff
+from engine.records import service as records_service
+from engine.rules.catalog import compile_in_force
+from engine.rules.derive import RecordView
+from engine.rules.runner import Progress, evaluate_rules
+from engine.rules.schemas import RunResult
+
+#: Sweeps run on the backend bench/ measures faster for them (plain Python, by a wide margin; see
+#: bench/README.md); the live event stream runs on durable_rules.
+SWEEP_BACKEND = "python"
+STREAM_BACKEND = "durable"
+
+
+@dataclass
+class StoreSource:
+    """A RecordSource over the record store: latest versions known at `known_at`, streamed."""
+
+    session: Session
+    org_id: str
+    known_at: dt.datetime | None = None
+
+    def iter_type(self, record_type: str) -> Iterator[RecordView]:
+        for rec in records_service.iter_records(self.session, org_id=self.org_id, types=[record_type],
+                                                known_at=self.known_at):
+            yield RecordView(rec.type, rec.id, rec.version, rec.data)
+
+
+@dataclass
+class Evaluation:
+    run: EvaluationRun | None
+    result: RunResult
+    diff: RunDiff | None
+    tasks: dict[str, Any] | None = None
+
+
+def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, frameworks: Sequence[str] | None = None,
+             backend: str | None = None, known_at: dt.datetime | None = None, params_path: Path | None = None,
+             persist: bool = True, trigger: str = "manual", progress: Progress | None = None) -> Evaluation:
+    """Evaluate the rulesets in force at `as_of` against the records known at `known_at`."""
+    as_of = clock.ensure_utc(as_of)
+    rulesets = compile_in_force(as_of, frameworks=frameworks, params_path=params_path)
+    source = StoreSource(session, org_id, clock.ensure_utc(known_at) if known_at else None)
+    result = evaluate_rules(source, rulesets, as_of, backend=backend or SWEEP_BACKEND, known_at=known_at,
+                            progress=progress)
+    if not persist:
+        return Evaluation(None, result, None)
+    run = findings_service.record_run(session, org_id=org_id, result=result,
+                                      frameworks=[rs.framework for rs in rulesets], actor=actor, trigger=trigger)
+    diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor)
+    tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
+    return Evaluation(run, result, diff, tasks)
+
+
+def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any] | None:
+    """Open, close or confirm SOP tasks for the findings (when the tasks domain is installed)."""
+    try:
+        tasks_service = importlib.import_module("engine.tasks.service")
+    except ModuleNotFoundError:
+        return None
+    sync: Callable[..., Any] | None = getattr(tasks_service, "sync_from_findings", None)
+    if sync is None:
+        return None
+    return dict(sync(session, org_id=org_id, actor=actor, as_of=as_of))
+
+
+def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
+                 record_type: str | None = None, progress: Callable[[int, int], None] | None = None,
+                 stream: bool = True) -> Any:
+    """Import files; events are evaluated at once by the event rules in force (durable_rules)."""
+    from engine.stream import EventStream
+
+    streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
+    report = records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
+                                          actor=actor, progress=progress,
+                                          on_batch=streamer.on_batch if streamer else None)
+    if streamer is not None:
+        streamer.finish()
+    return report
+
+
+def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str, Any]], actor: str, source: str,
+                   stream: bool = True) -> Any:
+    from engine.stream import EventStream
+
+    streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
+    report = records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
+                                            on_batch=streamer.on_batch if streamer else None)
+    if streamer is not None:
+        streamer.finish()
+    return report
+

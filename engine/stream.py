@@ -1,0 +1,144 @@
+"""Live evaluation of imported events on durable_rules (ARCHITECTURE: the live stream).
+
+As the import writes each batch, the events in it are matched at once by the event rules in
+force, in a durable_rules session that holds the practice's slim reference facts plus the batch
+(one writer: the host lock), and findings are written idempotently (same identity, same finding).
+Event findings are never auto-resolved; the nightly sweep remains the reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.findings import service as findings_service
+from engine.findings.schemas import EvaluationRun
+from engine.records import service as records_service
+from engine.records.schemas import EVENT_TYPES, StoredRecord
+from engine.rules.backends import get_backend
+from engine.rules.catalog import compile_in_force
+from engine.rules.compiler.model import CompiledRule, CompiledRuleset
+from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
+from engine.rules.facts import FactBuilder, FactInfo, Zones
+from engine.rules.facttypes import all_fact_types
+from engine.rules.results import build_violations, merge
+from engine.rules.schemas import RulesetRef, RunResult, Violation
+
+REFERENCE_TYPES = ("organization", "establishment", "system", "employment_episode")
+
+
+class EventStream:
+    """Evaluates each imported batch's events by the event rules in force now."""
+
+    def __init__(self, session: Session, *, org_id: str, actor: str, backend: str = "durable") -> None:
+        self.session = session
+        self.org_id = org_id
+        self.actor = actor
+        self.backend = get_backend(backend)
+        self.as_of = clock.now()
+        self.groups: list[tuple[CompiledRuleset, list[CompiledRule]]] = []
+        self.batches = 0
+        self.events = 0
+        self.violations: list[Violation] = []
+        self.run: EvaluationRun | None = None
+        self._ready = False
+
+    def _prepare(self) -> None:
+        load_families()
+        rulesets = compile_in_force(self.as_of)
+        for rs in rulesets:
+            rules = [r for r in rs.rules if r.event]
+            if rules:
+                self.groups.append((rs, rules))
+        self.rulesets = rulesets
+        memory: dict[str, list[RecordView]] = {t: [] for t in REFERENCE_TYPES}
+        for rec in records_service.iter_records(self.session, org_id=self.org_id, types=list(REFERENCE_TYPES)):
+            memory[rec.type].append(RecordView(rec.type, rec.id, rec.version, rec.data))
+        establishments = {v.id: dict(v.data, id=v.id) for v in memory["establishment"]}
+        person_est = {str(v.data.get("person_id")): str(v.data.get("establishment_id"))
+                      for v in sorted(memory["employment_episode"], key=lambda v: str(v.data.get("start_at")))
+                      if v.data.get("person_id") and v.data.get("establishment_id")}
+        tz = next((str(establishments[k].get("tz")) for k in sorted(establishments) if establishments[k].get("tz")),
+                  "America/New_York")
+        self.zones = Zones(establishments, person_est, tz)
+        self.builder = FactBuilder(rulesets, all_fact_types(), self.as_of, self.zones)
+        self.reference: list[dict[str, Any]] = []
+        self.infos: dict[str, FactInfo] = {}
+        for t in ("organization", "establishment", "system"):
+            for view in memory[t]:
+                for fact, info in self.builder.record(view):
+                    self.reference.append(fact)
+                    self.infos[fact["id"]] = info
+        self.memory = memory
+        self.event_derivations = [d for _, d in DERIVATIONS if d.event and any(
+            d.output == p.fact_type for _, rules in self.groups for r in rules for v in r.variants for p in v.patterns)]
+        self.derived_inputs: dict[str, list[RecordView]] = {}
+        for d in self.event_derivations:
+            for t in d.inputs:
+                if t not in EVENT_TYPES and t not in self.derived_inputs:
+                    self.derived_inputs[t] = [RecordView(r.type, r.id, r.version, r.data) for r in
+                                              records_service.iter_records(self.session, org_id=self.org_id, types=[t])]
+        self._ready = True
+
+    def on_batch(self, records: list[StoredRecord]) -> None:
+        events = [r for r in records if r.type in EVENT_TYPES]
+        if not events:
+            return
+        if not self._ready:
+            self._prepare()
+        if not self.groups:
+            return
+        facts: list[dict[str, Any]] = []
+        infos = dict(self.infos)
+        views = [RecordView(r.type, r.id, r.version, r.data) for r in events]
+        for view in views:
+            for fact, info in self.builder.record(view):
+                facts.append(fact)
+                infos[fact["id"]] = info
+        if self.event_derivations:
+            ctx = DeriveContext(as_of=self.as_of, params={k: v for rs in self.rulesets for k, v in rs.params.items()},
+                                tz_of=lambda v: self.zones.tz(v.type, v.data),
+                                establishments={k: RecordView("establishment", k, 0, v)
+                                                for k, v in self.zones.establishments.items()})
+            for d in self.event_derivations:
+                inputs = {t: ([v for v in views if v.type == t] if t in EVENT_TYPES else self.derived_inputs.get(t, []))
+                          for t in d.inputs}
+                for df in d.fn(ctx, inputs):
+                    for fact, info in self.builder.derived(df):
+                        facts.append(fact)
+                        infos[fact["id"]] = info
+        self.batches += 1
+        self.events += len(events)
+        sid = f"stream:{self.org_id}:{self.batches}"
+        index = {f["id"]: f for f in self.reference + facts}
+        found: list[Violation] = []
+        for rs, rules in self.groups:
+            matches = self.backend.evaluate(rs, frozenset(r.id for r in rules), sid, self.reference + facts, [])
+            by_rule: dict[str, list[Any]] = {}
+            for m in matches:
+                by_rule.setdefault(m.rule_id, []).append(m)
+            for rule in rules:
+                if rule.id in by_rule:
+                    found.extend(build_violations(rule, by_rule[rule.id], index, infos, rs.params, self.as_of))
+        if found:
+            self._persist(merge(found))
+
+    def _persist(self, violations: list[Violation]) -> None:
+        if self.run is None:
+            result = RunResult(as_of=self.as_of, backend=self.backend.name,
+                               rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256)
+                                         for rs, _ in self.groups],
+                               params={rs.framework: rs.params for rs, _ in self.groups}, input_hash="stream",
+                               counts={}, duration_ms=0, violations=[])
+            self.run = findings_service.record_run(self.session, org_id=self.org_id, result=result,
+                                                   frameworks=[rs.framework for rs, _ in self.groups], actor=self.actor,
+                                                   trigger="stream")
+        findings_service.apply_run(self.session, org_id=self.org_id, run=self.run, violations=violations,
+                                   actor=self.actor, stream=True)
+        self.violations.extend(violations)
+
+    def finish(self) -> dict[str, int]:
+        return {"batches": self.batches, "events": self.events, "findings": len(self.violations)}
+
