@@ -11,7 +11,9 @@ Zip layout (see docs/packets.md):
     signature/tagmanifest-sha256.txt.sig   Ed25519 over <packet-id>/tagmanifest-sha256.txt
     signature/manifest-sha256.txt(.sig)    the signed payload manifest, to name altered files
     signature/signer.pub.pem               the public key (compare its fingerprint out of band)
-    VERIFY.txt                             how to check the packet without Vigil
+
+Nothing sits outside the bag and signature/, so every byte of the zip is covered by a check;
+the how-to for auditors without Vigil is data/VERIFY.txt (inside the signed bag).
 
 The same PacketInput and key give the same bytes: every document is sorted, the bag's dates
 are the as-of date, Ed25519 signatures are deterministic, and the zip is written with fixed
@@ -48,6 +50,8 @@ CSV_COLUMNS = (
 VERIFY_TEXT = """How to verify this packet without Vigil
 ======================================
 
+Run these from the folder the zip was extracted into.
+
 1. Check the bag (full validation recomputes every checksum; never use --fast):
      bagit.py --validate {packet_id}
 
@@ -56,8 +60,8 @@ VERIFY_TEXT = """How to verify this packet without Vigil
          -in {packet_id}/tagmanifest-sha256.txt -sigfile signature/tagmanifest-sha256.txt.sig
 
 3. Check that signature/signer.pub.pem is the practice's key: its fingerprint is the sha256 of
-   the raw 32-byte public key and must equal the one the practice gave you:
-     {fingerprint}
+   the raw 32-byte public key and must equal the one the practice gave you through another
+   channel (this packet was signed by {fingerprint}):
      openssl pkey -pubin -in signature/signer.pub.pem -outform DER | tail -c 32 | sha256sum
 
 With Vigil: vigil packet verify PACKET.zip --public-key practice.pub.pem
@@ -78,7 +82,7 @@ def build_packet(inp: PacketInput, out: Path, *, signer: Signer, work_dir: Path 
         bag.mkdir()
         files, size = _write_payload(bag, inp, docs)
         packet_bag.make_bag(bag, _bag_info(inp, docs))
-        _sign(root, bag, signer, packet_id)
+        _sign(root, bag, signer)
         write_zip(root, out, when=inp.as_of)
     return PacketBuildReport(
         path=out,
@@ -142,6 +146,9 @@ def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, 
         "oscal/poam.json": _json_bytes(oscal.poam(docs)),
         "index.html": index.render_html(docs),
         "index.pdf": index.render_pdf(docs),
+        "VERIFY.txt": VERIFY_TEXT.format(
+            packet_id=docs.packet_id, fingerprint=docs.meta["signing_key_fingerprint"]
+        ).encode(),
     }
     for ruleset in inp.rulesets:
         documents[f"rulesets/{ruleset.name}"] = ruleset.content
@@ -201,7 +208,7 @@ def _bag_info(inp: PacketInput, docs: PacketDocs) -> dict[str, str]:
     }
 
 
-def _sign(root: Path, bag: Path, signer: Signer, packet_id: str) -> None:
+def _sign(root: Path, bag: Path, signer: Signer) -> None:
     sig_dir = root / SIGNATURE_DIR
     sig_dir.mkdir()
     tagmanifest = (bag / "tagmanifest-sha256.txt").read_bytes()
@@ -210,8 +217,6 @@ def _sign(root: Path, bag: Path, signer: Signer, packet_id: str) -> None:
     (sig_dir / "manifest-sha256.txt").write_bytes(manifest)
     (sig_dir / "manifest-sha256.txt.sig").write_bytes(signer.sign(manifest))
     (sig_dir / "signer.pub.pem").write_bytes(signer.public_key_pem())
-    text = VERIFY_TEXT.format(packet_id=packet_id, fingerprint=signer.fingerprint())
-    (root / "VERIFY.txt").write_text(text, encoding="utf-8", newline="\n")
 
 
 def _file_sha256(path: Path) -> str:

@@ -19,10 +19,14 @@ _NON_TOKEN = re.compile(r"[^a-z0-9.]+")
 
 def control_id(framework: str, citation: str | None, rule_id: str) -> str:
     """`<framework>-<citation made token-safe>`, or from the rule id when there is no citation."""
-    source = _CFR_PREFIX.sub("", citation) if citation else rule_id
-    body = _NON_TOKEN.sub("-", source.lower()).strip("-.")
-    prefix = _NON_TOKEN.sub("-", framework.lower()).strip("-.") or "control"
+    body = _token(_CFR_PREFIX.sub("", citation)) if citation else ""
+    body = body or _token(rule_id)
+    prefix = _token(framework) or "control"
     return f"{prefix}-{body}" if body else prefix
+
+
+def _token(text: str) -> str:
+    return _NON_TOKEN.sub("-", text.lower()).strip("-.")
 
 
 def oscal_uuid(*parts: str) -> str:

@@ -41,6 +41,7 @@ class EvidenceRef(BaseModel):
     path: Path | None = None
     opener: Callable[[], BinaryIO] | None = Field(default=None, exclude=True)
     contains_phi: bool = False
+    attached_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _has_a_source(self) -> EvidenceRef:

@@ -61,7 +61,7 @@ def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> Pac
         report.packet_id = bag.name
         for name in names:
             top = name.split("/", 1)[0]
-            if top not in (bag.name, SIGNATURE_DIR) and name != "VERIFY.txt":
+            if top not in (bag.name, SIGNATURE_DIR):
                 found.add(name, "file outside the bag and the signature folder: not covered by the signature")
         payload_sha256, report.files_checked = _check_checksums(bag, found)
         _bagit_second_opinion(bag, found)
@@ -174,7 +174,10 @@ def _check_signatures(
         found.add(f"{SIGNATURE_DIR}/manifest-sha256.txt", "signed payload manifest missing")
         return
     if not signature_valid(key, copy_sig.read_bytes(), copy.read_bytes()):
-        found.add(f"{SIGNATURE_DIR}/manifest-sha256.txt", "signature does not match the signed payload manifest")
+        found.add(
+            f"{SIGNATURE_DIR}/manifest-sha256.txt",
+            f"Ed25519 signature {SIGNATURE_DIR}/{copy_sig.name} does not match this signed payload manifest",
+        )
         return
     signed_entries = _read_manifest(copy)
     for rel, digest in sorted(signed_entries.items()):

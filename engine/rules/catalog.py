@@ -19,6 +19,13 @@ from engine.rules.loader import LoadedRuleset, load_ruleset_file
 
 REPO = Path(__file__).resolve().parents[2]
 RULESETS_DIR = REPO / "rulesets"
+
+
+def rulesets_dir() -> Path:
+    """Where rulesets are read from: VIGIL_RULESETS_DIR, else the repository's rulesets/."""
+    import os
+
+    return Path(os.environ["VIGIL_RULESETS_DIR"]) if os.environ.get("VIGIL_RULESETS_DIR") else RULESETS_DIR
 POLICIES_DIR = REPO / "policies"
 PRACTICE_PARAMS = POLICIES_DIR / "practice.yaml"
 
@@ -116,13 +123,13 @@ def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str
 
 
 def compile_in_force(as_of: dt.datetime, *, frameworks: Iterable[str] | None = None, params_path: Path | None = None,
-                     root: Path = RULESETS_DIR, tz: str = "UTC") -> list[CompiledRuleset]:
+                     root: Path | None = None) -> list[CompiledRuleset]:
     """Compile the rulesets in force at `as_of` with the practice parameters in force then."""
     day = as_of.date()
     raw = load_practice_params(params_path)
     source = str(params_path or PRACTICE_PARAMS)
     out = []
-    for item in in_force(load_all(root), day, frameworks):
+    for item in in_force(load_all(root or rulesets_dir()), day, frameworks):
         overrides = params_in_force(raw, item.spec.framework, day, source)
         out.append(compile_for(item, overrides, source))
     return out

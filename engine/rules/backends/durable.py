@@ -11,7 +11,8 @@
    The trigger is a fact, not an event: an event is consumed by the first match it completes
    (measured: a posted trigger yielded one match where a bundle held two violating accounts).
 8. Limits are checked by the compiler before anything is registered.
-9. One sid per bundle, deleted when the bundle is done, so memory stays flat.
+9. One sid per bundle, emptied (facts retracted) when the bundle is done, so memory stays flat;
+   `delete_state` itself crashed the process here, see `_clear`.
 10. Threads: this host never starts durable's background dispatcher, so every action runs inside
     the `post`/`assert_fact` call that caused it, on the caller's thread.
 11. No durable timers: deadlines come from the calendar service.
@@ -104,31 +105,45 @@ class DurableBackend:
         with h.lock:
             key = (name, sid)
             h.recorded.pop(key, None)
+            sent: list[dict[str, Any]] = []
             try:
                 for fact in facts:
-                    _send(h.assert_fact, name, sid, fact)
+                    sent.extend(_send(h.assert_fact, name, sid, fact))
                 for trig in triggers:  # asserted as facts: a posted event is consumed by its first match
                     if trig["rule"] in rule_ids:
-                        _send(h.assert_fact, name, sid, trig)
-                state = h.get_state(name, sid)
+                        sent.extend(_send(h.assert_fact, name, sid, trig))
+                state = h.get_state(name, sid) if sent else {}
                 _raise_if_failed(h, state, name, sid)
                 return [m for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
             finally:
                 h.recorded.pop(key, None)
-                try:
-                    h.delete_state(name, sid)  # trap 9
-                except Exception:  # noqa: BLE001 - the sid may not exist if nothing was handled
-                    pass
+                _clear(h, name, sid, sent)
+
+def _clear(h: _Host, name: str, sid: str, sent: list[dict[str, Any]]) -> None:
+    """Retract what a bundle asserted, so the session is empty for its next use (trap 9).
+
+    `delete_state` crashed the process (SIGSEGV inside durable_rules' C core, reproduced here in a
+    run of four evaluations of one bundle), so sessions are emptied fact by fact instead; sids are
+    bundle keys, bounded by the practice's size, and reused by every run.
+    """
+    for payload in reversed(sent):
+        try:
+            h.retract_fact(name, payload)
+        except durable_engine.MessageNotHandledException:
+            pass
+    h.recorded.pop((name, sid), None)
+    h.errors.clear()
 
 
-def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) -> None:
+def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send one message; returns it (as sent, salt included) when some rule holds it."""
     payload = dict(message, sid=sid)
     for attempt in range(MAX_SALT_RETRIES + 1):
         try:
             fn(name, payload)
-            return
+            return [payload]
         except durable_engine.MessageNotHandledException:  # trap 6
-            return
+            return []
         except durable_engine.MessageObservedException:  # trap 4: a 32-bit hash collision
             if attempt == MAX_SALT_RETRIES:
                 raise EngineFailure(
@@ -136,6 +151,7 @@ def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) 
                     [ErrorDetail(reason=f"message {message.get('id')} in session {sid}")],
                 ) from None
             payload = dict(payload, salt=attempt + 1)
+    return []
 
 
 def _raise_if_failed(h: _Host, state: dict[str, Any], name: str, sid: str) -> None:

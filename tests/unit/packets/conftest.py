@@ -24,10 +24,10 @@ from engine.packets.schemas import (
 )
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
 
-try:  # `tests` is a package only when the repository root is on sys.path
+try:
     from tests.conftest import SHARED
-except ModuleNotFoundError:  # pragma: no cover - pytest's rootdir-relative import
-    from conftest import SHARED  # type: ignore[no-redef]
+except ModuleNotFoundError:  # pytest's default (prepend) import mode loads tests/conftest.py as top-level `conftest`
+    SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 
 AS_OF = dt.datetime(2026, 4, 2, 15, 30, tzinfo=dt.UTC)
 OSCAL_DIR = SHARED / "formats" / "oscal"
@@ -239,6 +239,12 @@ def packet_input(evidence_dir: Path) -> PacketInput:
         ],
         audit=AuditExcerpt(org_id="org-demo", anchor=GENESIS_HASH, head=entries[-1].hash, entries=entries),
     )
+
+
+@pytest.fixture(scope="session")
+def oscal_schema_dir() -> Path:
+    """The NIST OSCAL 1.2.1 JSON Schemas kept in the shared folder."""
+    return OSCAL_DIR
 
 
 @pytest.fixture

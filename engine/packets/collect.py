@@ -1,0 +1,222 @@
+"""Assemble a PacketInput from the database, as it stood at an instant.
+
+The audit excerpt comes from engine.audit; findings, tasks, waivers, rulesets and runs come from
+the other domains through `PacketSources`, a seam the lead wires once those stores exist
+(`database_sources`). Whatever the sources return, `collect_input` applies the as-of cut itself,
+so `--as-of` means the same thing for every domain: nothing that happened after the instant is
+in the packet, and each finding shows the state it had then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.audit import service as audit_service
+from engine.audit.chain import parse_instant
+from engine.errors import NotFoundError
+from engine.packets.schemas import (
+    FindingTransition,
+    PacketInput,
+    PacketTask,
+    PacketWaiver,
+    Requirement,
+    RulesetFile,
+)
+
+
+class PacketSources(Protocol):
+    """What a packet needs from the findings, tasks and rules stores.
+
+    Each method takes the session first and keyword arguments, like a service function, and
+    returns plain data (dicts in the INTERFACES.md shapes, or this package's schemas):
+
+    - `org_name(session, *, org_id) -> str | None`
+    - `findings(session, *, org_id, framework, date_from, date_to, establishment, known_at)
+      -> list[dict]`: every Finding (INTERFACES.md shape, with `history`) of the framework that
+      was open at some time in [date_from, date_to], as the database knew it at `known_at`
+      (findings_service.list_findings with a period filter and the record-history cut);
+    - `finding_transitions(session, *, org_id, finding_ids, known_at) -> list[FindingTransition]`
+      (finding history rows, if they are kept apart from `Finding.history`);
+    - `waivers(session, *, org_id, finding_ids, known_at) -> list[PacketWaiver]`;
+    - `tasks(session, *, org_id, finding_ids, known_at) -> list[PacketTask]`, each with its
+      evidence as EvidenceRef (path, or `opener` over the content-addressed store, plus the
+      sha256, size, media type and attached_at recorded at attachment);
+    - `rulesets(session, *, framework, date_from, date_to, known_at) -> list[RulesetFile]`: the
+      exact bytes of every ruleset version in force during the period (the rules registry);
+    - `requirements(session, *, framework, known_at) -> list[Requirement]` (title/text per citation);
+    - `runs(session, *, org_id, framework, date_from, date_to, known_at) -> list[dict]`: the
+      EvaluationRuns in the period, with their input hashes.
+    """
+
+    def org_name(self, session: Session, *, org_id: str) -> str | None: ...
+
+    def findings(
+        self,
+        session: Session,
+        *,
+        org_id: str,
+        framework: str,
+        date_from: dt.date,
+        date_to: dt.date,
+        establishment: str | None,
+        known_at: dt.datetime,
+    ) -> list[dict[str, Any]]: ...
+
+    def finding_transitions(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[FindingTransition]: ...
+
+    def waivers(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[PacketWaiver]: ...
+
+    def tasks(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[PacketTask]: ...
+
+    def rulesets(
+        self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date, known_at: dt.datetime
+    ) -> list[RulesetFile]: ...
+
+    def requirements(self, session: Session, *, framework: str, known_at: dt.datetime) -> list[Requirement]: ...
+
+    def runs(
+        self,
+        session: Session,
+        *,
+        org_id: str,
+        framework: str,
+        date_from: dt.date,
+        date_to: dt.date,
+        known_at: dt.datetime,
+    ) -> list[dict[str, Any]]: ...
+
+
+def database_sources() -> PacketSources:
+    """The adapter over the findings, tasks and rules services: the one place left to wire.
+
+    Until it is, building from the database stops here with a clear message; building from a
+    serialized input (`vigil packet build --input FILE.json`) works.
+    """
+    raise NotFoundError(
+        "packet sources for the findings, tasks and rules stores are not wired yet; "
+        "build from a serialized input with --input FILE.json",
+        code="packet.sources_not_wired",
+    )
+
+
+def period_window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the period in UTC: date_from 00:00 to the day after date_to 00:00."""
+    start = dt.datetime.combine(date_from, dt.time(), tzinfo=dt.UTC)
+    return start, dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def collect_input(
+    session: Session,
+    *,
+    org_id: str,
+    framework: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    establishment: str | None = None,
+    as_of: dt.datetime | None = None,
+    redact_phi: bool = False,
+    sources: PacketSources | None = None,
+) -> PacketInput:
+    """Everything the packet for this scope holds, as the database stood at `as_of` (default: now)."""
+    as_of = clock.ensure_utc(as_of) if as_of is not None else clock.now()
+    src = sources if sources is not None else database_sources()
+    start, end = period_window(date_from, date_to)
+    findings = src.findings(
+        session,
+        org_id=org_id,
+        framework=framework,
+        date_from=date_from,
+        date_to=date_to,
+        establishment=establishment,
+        known_at=as_of,
+    )
+    ids = sorted(str(f["id"]) for f in findings)
+    transitions = [
+        t for t in src.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=as_of) if t.at <= as_of
+    ]
+    findings = as_of_view(findings, transitions, as_of)
+    ids = sorted(str(f["id"]) for f in findings)
+    runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
+    return PacketInput(
+        org_id=org_id,
+        org_name=src.org_name(session, org_id=org_id),
+        framework=framework,
+        period_from=date_from,
+        period_to=date_to,
+        as_of=as_of,
+        establishment=establishment,
+        findings=findings,
+        finding_transitions=[t for t in transitions if t.finding_id in ids],
+        waivers=[
+            w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=as_of) if w.granted_at <= as_of
+        ],
+        tasks=[_task_as_of(t, as_of) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=as_of)],
+        rulesets=src.rulesets(session, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of),
+        requirements=src.requirements(session, framework=framework, known_at=as_of),
+        runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
+        audit=audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of),
+        redact_phi=redact_phi,
+    )
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return clock.ensure_utc(value)
+    if isinstance(value, str) and value:
+        return parse_instant(value)
+    return None
+
+
+def as_of_view(
+    findings: list[dict[str, Any]], transitions: list[FindingTransition], as_of: dt.datetime
+) -> list[dict[str, Any]]:
+    """The findings as they stood at `as_of`: later ones dropped, later history undone.
+
+    A finding's state at the instant is the target of its last transition at or before it; with
+    no such transition it was `open` then, and a resolution after the instant had not happened.
+    """
+    extra: dict[str, list[dict[str, Any]]] = {}
+    for t in transitions:
+        extra.setdefault(t.finding_id, []).append(t.model_dump(mode="json"))
+    view = []
+    for finding in findings:
+        opened = _instant(finding.get("opened_at"))
+        if opened is not None and opened > as_of:
+            continue
+        own = [h for h in finding.get("history") or [] if _happened(h, as_of)]
+        known = sorted(own + [h for h in extra.get(str(finding["id"]), []) if _happened(h, as_of)], key=_at)
+        changed = dict(finding, history=own)
+        resolved = _instant(finding.get("resolved_at"))
+        if known:
+            changed["state"] = known[-1].get("to_state") or finding.get("state")
+        elif finding.get("history") or finding["id"] in extra or (resolved is not None and resolved > as_of):
+            changed["state"] = "open"
+        if resolved is not None and resolved > as_of:
+            changed.update(resolved_at=None, resolved_by_run=None)
+        view.append(changed)
+    return view
+
+
+def _at(item: dict[str, Any]) -> dt.datetime:
+    return _instant(item.get("at")) or dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _happened(item: dict[str, Any], as_of: dt.datetime) -> bool:
+    at = _instant(item.get("at"))
+    return at is not None and at <= as_of
+
+
+def _task_as_of(task: PacketTask, as_of: dt.datetime) -> PacketTask:
+    evidence = [e for e in task.evidence if e.attached_at is None or e.attached_at <= as_of]
+    completed = task.completed_at if task.completed_at is not None and task.completed_at <= as_of else None
+    return task.model_copy(update={"evidence": evidence, "completed_at": completed})

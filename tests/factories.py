@@ -1,0 +1,26 @@
+"""Small builders for records used across tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def establishment(id: str = "E1", tz: str = "America/Chicago", state: str = "IL", **kw: Any) -> dict[str, Any]:
+    return {"type": "establishment", "id": id, "tz": tz, "state": state, "holiday_calendar": "US-FEDERAL", **kw}
+
+
+def episode(id: str, person: str, start: str, end: str | None = None, est: str = "E1", **kw: Any) -> dict[str, Any]:
+    rec = {"type": "employment_episode", "id": id, "person_id": person, "establishment_id": est, "start_at": start,
+           "phi_access_required": True, **kw}
+    if end:
+        rec["end_at"] = end
+    return rec
+
+
+def training(id: str, person: str, completed: str, course: str = "HIPAA_PRIVACY") -> dict[str, Any]:
+    return {"type": "training_record", "id": id, "person_id": person, "course": course, "completed_at": completed}
+
+
+def access(id: str, user: str, patient: str, at: str, action: str = "view") -> dict[str, Any]:
+    return {"type": "access_event", "id": id, "system_id": "EHR", "user_id": user, "patient_id": patient, "at": at,
+            "action": action}

@@ -1,0 +1,119 @@
+"""OSCAL output: valid against the NIST 1.2.1 JSON Schemas, loadable by compliance-trestle, traceable."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import regex
+from jsonschema import Draft7Validator, validators
+from jsonschema.exceptions import ValidationError
+from trestle.oscal.assessment_results import AssessmentResults
+from trestle.oscal.poam import PlanOfActionAndMilestones
+
+from engine.packets.build import build_packet
+from engine.packets.oscal_ids import control_id, oscal_uuid
+from engine.packets.schemas import PacketInput
+from engine.packets.sign import Ed25519Signer
+
+SCHEMAS = {
+    "assessment-results.json": "oscal_assessment-results_schema-1.2.1.json",
+    "poam.json": "oscal_poam_schema-1.2.1.json",
+}
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """JSON Schema `pattern` with the `regex` module: the OSCAL schemas use \\p{L} and \\p{N}."""
+    if isinstance(instance, str) and not regex.search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+OscalValidator = validators.extend(Draft7Validator, {"pattern": _pattern})
+
+
+def schema_errors(document: dict[str, Any], schema_file: Path) -> list[str]:
+    schema = json.loads(schema_file.read_text())
+    validator = OscalValidator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+    return [f"{e.json_path}: {e.message[:200]}" for e in validator.iter_errors(document)]
+
+
+@pytest.fixture
+def oscal_dir(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> Path:
+    report = build_packet(packet_input, tmp_path / "p.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        zf.extractall(tmp_path / "x")
+    return tmp_path / "x" / report.packet_id / "data" / "oscal"
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_documents_validate_against_nist_schemas(oscal_dir: Path, oscal_schema_dir: Path, name: str) -> None:
+    assert schema_errors(json.loads((oscal_dir / name).read_text()), oscal_schema_dir / SCHEMAS[name]) == []
+
+
+def test_validator_is_not_vacuous(oscal_dir: Path, oscal_schema_dir: Path) -> None:
+    """The same check rejects what the recipe's broken document had: a citation as control id, a bad state."""
+    doc = json.loads((oscal_dir / "assessment-results.json").read_text())
+    finding = doc["assessment-results"]["results"][0]["findings"][0]
+    finding["target"]["target-id"] = "164.312(b)"
+    finding["target"]["status"]["state"] = "failed"
+    doc["assessment-results"]["metadata"]["last-modified"] = "2026-04-02T15:30:00"
+    errors = schema_errors(doc, oscal_schema_dir / SCHEMAS["assessment-results.json"])
+    assert any("164.312(b)" in e for e in errors)
+    assert any("failed" in e for e in errors)
+    assert any("last-modified" in e for e in errors)
+
+
+def test_documents_load_with_trestle(oscal_dir: Path) -> None:
+    ar = AssessmentResults.oscal_read(oscal_dir / "assessment-results.json")
+    poam = PlanOfActionAndMilestones.oscal_read(oscal_dir / "poam.json")
+    assert ar is not None and poam is not None
+    assert len(ar.results[0].findings or []) == 3
+    assert len(poam.poam_items) == 3
+
+
+def test_findings_trace_to_controls_citations_and_ruleset_bytes(oscal_dir: Path, packet_input: PacketInput) -> None:
+    ar = json.loads((oscal_dir / "assessment-results.json").read_text())["assessment-results"]
+    findings = {
+        next(p["value"] for p in f["props"] if p["name"] == "finding-id"): f for f in ar["results"][0]["findings"]
+    }
+    f1 = findings["F-1"]
+    assert f1["target"]["target-id"] == "hipaa-164.404-b"
+    assert {"name": "label", "value": "45 CFR 164.404(b)"} in f1["props"]
+    assert f1["target"]["status"]["state"] == "not-satisfied"
+    assert findings["F-3"]["target"]["status"]["state"] == "satisfied"  # resolved
+    plan = ar["import-ap"]["href"].removeprefix("#")
+    resource = next(r for r in ar["back-matter"]["resources"] if r["uuid"] == plan)
+    assert resource["rlinks"][0] == {
+        "href": "../rulesets/hipaa/ruleset.yaml",
+        "hashes": [{"algorithm": "SHA-256", "value": packet_input.rulesets[0].sha256}],
+    }
+    poam = json.loads((oscal_dir / "poam.json").read_text())["plan-of-action-and-milestones"]
+    risks = {r["uuid"]: r for r in poam["risks"]}
+    assert risks[oscal_uuid("org-demo", "risk", "F-2")]["status"] == "deviation-approved"  # waived
+    remediation = risks[oscal_uuid("org-demo", "risk", "F-3")]["remediations"][0]
+    assert remediation["lifecycle"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("citation", "rule_id", "expected"),
+    [
+        ("45 CFR 164.404(b)", "R", "hipaa-164.404-b"),
+        ("45 CFR 164.308(a)(1)(ii)(A)", "R", "hipaa-164.308-a-1-ii-a"),
+        ("29 CFR § 1904.39(a)(2)", "R", "hipaa-1904.39-a-2"),
+        (None, "HIPAA-BRN-IND-011", "hipaa-hipaa-brn-ind-011"),
+        ("  ", "X.1", "hipaa-x.1"),
+    ],
+)
+def test_control_ids_are_tokens(citation: str | None, rule_id: str, expected: str) -> None:
+    value = control_id("hipaa", citation, rule_id)
+    assert value == expected
+    assert regex.fullmatch(r"(\p{L}|_)(\p{L}|\p{N}|[.\-_])*", value)
+
+
+def test_uuids_are_v5_and_stable() -> None:
+    assert oscal_uuid("a", "b") == oscal_uuid("a", "b") != oscal_uuid("a", "c")
+    assert oscal_uuid("a", "b")[14] == "5"

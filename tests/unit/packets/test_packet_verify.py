@@ -1,0 +1,177 @@
+"""verify_packet: passes a genuine packet and names the file behind every kind of tampering."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import bagit
+import pytest
+
+from engine.packets.build import build_packet
+from engine.packets.schemas import PacketInput, PacketVerifyReport
+from engine.packets.sign import Ed25519Signer, load_or_create_signer
+from engine.packets.verify import verify_packet
+
+from .conftest import rezip  # noqa: TID252
+
+Change = Callable[[Path], None]
+
+
+@pytest.fixture
+def packet(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> Path:
+    return build_packet(packet_input, tmp_path / "packet.zip", signer=signer).path
+
+
+def names_in(zip_path: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as zf:
+        return zf.namelist()
+
+
+def mentions(report: PacketVerifyReport, name: str) -> bool:
+    return any(p.file == name or name in p.reason for p in report.problems)
+
+
+def test_genuine_packet_verifies(packet: Path, signer: Ed25519Signer) -> None:
+    report = verify_packet(packet)
+    assert report.ok, report.problems
+    assert report.key_source == "embedded" and report.fingerprint == signer.fingerprint()
+    assert report.audit_entries_checked == 5 and report.files_checked >= 20
+    pinned = verify_packet(packet, public_key=signer.public_key_pem())
+    assert pinned.ok and pinned.key_source == "given"
+
+
+def flip_byte(relative: str) -> Change:
+    def change(tree: Path) -> None:
+        path = tree / relative
+        data = bytearray(path.read_bytes())
+        middle = len(data) // 2
+        data[middle] = data[middle] ^ 0x01  # same size: Payload-Oxum alone would not notice
+        path.write_bytes(bytes(data))
+
+    return change
+
+
+def test_flipping_one_byte_in_any_file_is_named(packet: Path, tmp_path: Path) -> None:
+    """Every file of the zip, payload, tag files and signature files alike."""
+    for name in names_in(packet):
+        report = verify_packet(rezip(packet, tmp_path / "t.zip", flip_byte(name)))
+        assert not report.ok, name
+        assert mentions(report, name), (name, report.problems)
+
+
+def test_flipped_byte_in_the_zip_itself_is_named(packet: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(packet) as zf:
+        info = zf.getinfo(next(n for n in zf.namelist() if n.endswith("data/findings.json")))
+    raw = bytearray(packet.read_bytes())
+    offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size // 2
+    raw[offset] ^= 0xFF
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(raw))
+    report = verify_packet(damaged)
+    assert not report.ok and mentions(report, info.filename)
+
+
+def test_rewritten_manifests_still_name_the_changed_file(packet: Path, tmp_path: Path) -> None:
+    """bagit accepts the forged bag; the signature and the signed manifest do not."""
+    forged_bag: list[Path] = []
+
+    def forge(tree: Path) -> None:
+        (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+        findings = bag / "data" / "findings.json"
+        findings.write_text(findings.read_text().replace('"acknowledged"', '"resolved"'))
+        bagit.Bag(str(bag)).save(manifests=True)
+        assert bagit.Bag(str(bag)).is_valid()
+        forged_bag.append(bag)
+
+    report = verify_packet(rezip(packet, tmp_path / "forged.zip", forge))
+    bag_name = forged_bag[0].name
+    assert not report.ok
+    assert mentions(report, f"{bag_name}/data/findings.json")
+    assert mentions(report, f"{bag_name}/tagmanifest-sha256.txt")
+
+
+def test_added_and_removed_files_are_named(packet: Path, tmp_path: Path) -> None:
+    def add(tree: Path) -> None:
+        (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+        (bag / "data" / "extra.txt").write_text("slipped in")
+        (tree / "README.txt").write_text("outside the bag")
+
+    added = verify_packet(rezip(packet, tmp_path / "added.zip", add))
+    assert any(p.file.endswith("data/extra.txt") for p in added.problems)
+    assert any(p.file == "README.txt" for p in added.problems)
+
+    def remove(tree: Path) -> None:
+        (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+        (bag / "data" / "runs.json").unlink()
+
+    removed = verify_packet(rezip(packet, tmp_path / "removed.zip", remove))
+    assert any(p.file.endswith("data/runs.json") and "missing" in p.reason for p in removed.problems)
+
+
+def test_given_key_must_match(packet: Path, tmp_path: Path) -> None:
+    other = load_or_create_signer(tmp_path / "other-keys")
+    report = verify_packet(packet, public_key=other.public_key_pem())
+    assert not report.ok
+    assert mentions(report, "signature/signer.pub.pem")
+    assert any("tagmanifest-sha256.txt" in p.file for p in report.problems)
+
+
+def test_packet_rebuilt_with_another_key_passes_alone_but_not_against_the_practice_key(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """The trust model: the embedded key proves integrity; only the published key proves origin."""
+    forger = load_or_create_signer(tmp_path / "forger")
+    forged = build_packet(packet_input, tmp_path / "forged.zip", signer=forger).path
+    assert verify_packet(forged).ok
+    pinned = verify_packet(forged, public_key=signer.public_key_pem())
+    assert not pinned.ok and mentions(pinned, "signature/signer.pub.pem")
+
+
+def test_audit_excerpt_tampered_by_a_key_holder_is_named(
+    packet: Path, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Even a re-signed packet cannot hide an audit entry edited after it was chained."""
+
+    def edit_and_resign(tree: Path) -> None:
+        (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+        trail = bag / "data" / "audit-trail.jsonl"
+        lines = trail.read_text().splitlines()
+        entry = json.loads(lines[3])
+        entry["actor"] = "user:someone-else"
+        lines[3] = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+        trail.write_text("\n".join(lines) + "\n")
+        bagit.Bag(str(bag)).save(manifests=True)
+        sig = tree / "signature"
+        (sig / "tagmanifest-sha256.txt.sig").write_bytes(signer.sign((bag / "tagmanifest-sha256.txt").read_bytes()))
+        manifest = (bag / "manifest-sha256.txt").read_bytes()
+        (sig / "manifest-sha256.txt").write_bytes(manifest)
+        (sig / "manifest-sha256.txt.sig").write_bytes(signer.sign(manifest))
+
+    report = verify_packet(rezip(packet, tmp_path / "t.zip", edit_and_resign))
+    assert not report.ok
+    (problem,) = report.problems
+    assert problem.file.endswith("data/audit-trail.jsonl")
+    assert "line 4" in problem.reason and "altered" in problem.reason
+
+
+def test_not_a_zip_is_an_input_error(tmp_path: Path) -> None:
+    from engine.errors import InputError
+
+    bogus = tmp_path / "x.zip"
+    bogus.write_text("not a zip")
+    with pytest.raises(InputError):
+        verify_packet(bogus)
+
+
+def test_unsafe_entry_names_are_refused(tmp_path: Path) -> None:
+    from engine.errors import InputError
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../outside.txt", "x")
+    with pytest.raises(InputError, match="unsafe"):
+        verify_packet(evil)
+    assert not (tmp_path / "outside.txt").exists()

@@ -1,0 +1,159 @@
+"""Engine behaviour: safe expressions, precise errors, versions in force, failing actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.errors import EngineFailure, ExpressionError, RulesetValidationError
+from engine.rules.backends import durable as durable_backend
+from engine.rules.catalog import compile_in_force
+from engine.rules.compiler.compile import compile_ruleset
+from engine.rules.derive import RecordView
+from engine.rules.lang.parse import Scope, parse_expr
+from engine.rules.loader import load_ruleset_bytes
+from engine.rules.runner import ListSource, evaluate_rules
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rulesets"
+T = dt.datetime.fromisoformat
+
+
+def views(*records: dict) -> ListSource:
+    return ListSource([RecordView(r["type"], r["id"], 1, r) for r in records])
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("__import__('os').system('x')", "only registered functions"),
+    ("x.a.b == 1", "no attribute walking"),
+    ("open('f')", "unknown function"),
+    ("(lambda: 1)()", "only registered functions"),
+    ("lambda: 1", "not allowed"),
+    ("[a for a in x.items]", "not allowed"),
+    ("x.items[0] == 1", "not allowed"),
+    ("x._secret == 1", "underscore"),
+    ("y.a == 1", "unknown alias"),
+    ("days(x.n) > 1", "constants or parameters"),
+])
+def test_unsafe_expressions_are_rejected_with_rule_text_and_reason(text: str, reason: str) -> None:
+    with pytest.raises(ExpressionError) as exc:
+        parse_expr(text, Scope(frozenset({"x"}), None, rule_id="HIPAA-X-001", file="r.yaml", line=7))
+    detail = exc.value.details[0]
+    assert detail.rule_id == "HIPAA-X-001" and detail.line == 7
+    assert reason in detail.reason and "`" in detail.reason
+
+
+RULESET = """
+framework: t
+version: 1.0.0
+title: t
+effective_from: 2026-01-01
+authority: t
+params:
+  n: {type: int, default: 3, description: n}
+rules:
+  - id: T-ONE-001
+    title: t
+    citation: c
+    severity: low
+    match:
+      ep: employment_episode where {cond}
+    subject: ep
+    message: m
+    sop: SOP-T
+"""
+
+
+@pytest.mark.parametrize("cond, code_part, text", [
+    ("end_at > params.nope", "unknown_parameter", "params.nope"),
+    ("ended_at != null", "validation", "no field 'ended_at' (did you mean end_at"),
+    ("ep.person_id.x == 1", "validation", "no attribute walking"),
+])
+def test_compile_errors_name_rule_and_cause(cond: str, code_part: str, text: str) -> None:
+    loaded = load_ruleset_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml")
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(loaded)
+    assert any(text in d.reason and d.rule_id == "T-ONE-001" and d.file == "t.yaml" for d in exc.value.details), \
+        exc.value.details
+
+
+def test_practice_parameter_errors_name_file_and_key() -> None:
+    loaded = load_ruleset_bytes(RULESET.replace("{cond}", "end_at != null").encode(), "t.yaml")
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(loaded, {"m": 1, "n": "three"}, overrides_source="policies/practice.yaml")
+    reasons = [(d.file, d.field, d.reason) for d in exc.value.details]
+    assert ("policies/practice.yaml", "t.m", "unknown parameter 'm' for ruleset t") in reasons
+    assert any(field == "t.n" and "expected int" in reason for _, field, reason in reasons)
+
+
+def test_future_version_is_not_used_before_its_effective_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    before = compile_in_force(T("2026-06-30T23:00:00+00:00"), frameworks=["demo"])
+    after = compile_in_force(T("2026-07-01T12:00:00+00:00"), frameworks=["demo"])
+    assert [r.version for r in before] == ["1.0.0"] and [r.version for r in after] == ["2.0.0"]
+    assert before[0].params["new_hire_days"] == 30 and after[0].params["new_hire_days"] == 10
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_due_soon_then_overdue_around_the_deadline(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    source = views(f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"))
+    rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
+
+    def state(as_of: str) -> tuple[str, str | None] | None:
+        run = evaluate_rules(source, rs, T(as_of), backend=backend)
+        found = [v for v in run.violations if v.rule_id == "DEMO-TRN-001"]
+        return (found[0].state, found[0].due) if found else None
+
+    # start 2026-02-01 local + 30 days = 2026-03-03 (C1); warn 7 days before from local midnight
+    assert state("2026-02-23T05:00:00+00:00") is None  # 2026-02-22 23:00 in Chicago: not yet in the window
+    assert state("2026-02-24T06:00:00+00:00") == ("due_soon", "2026-03-03")
+    assert state("2026-03-04T05:59:00+00:00") == ("due_soon", "2026-03-03")  # 23:59 on the due day, local
+    assert state("2026-03-04T06:00:00+00:00") == ("overdue", "2026-03-03")   # local midnight after the due day
+
+
+def test_a_failing_durable_action_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))
+    rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
+    host = durable_backend.host()
+
+    def explode(action: str) -> None:
+        raise RuntimeError(f"planted failure in {action}")
+
+    monkeypatch.setattr(host, "fail_hook", explode)
+    with pytest.raises(EngineFailure) as exc:
+        evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+    assert "planted failure in DEMO-TRN-001|overdue" in str(exc.value)
+    monkeypatch.setattr(host, "fail_hook", None)
+    ok = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+    assert [v.rule_id for v in ok.violations] == ["DEMO-TRN-001"]
+
+
+def test_durable_actions_run_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    seen: list[int] = []
+    host = durable_backend.host()
+    monkeypatch.setattr(host, "fail_hook", lambda action: seen.append(threading.get_ident()))
+    rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
+    evaluate_rules(views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00")), rs,
+                   T("2026-03-01T00:00:00+00:00"), backend="durable")
+    assert seen and set(seen) == {threading.get_ident()}
+
+
+def test_the_same_input_gives_the_same_bytes_on_both_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"),
+                   f.episode("EP2", "P2", "2026-02-20T09:00:00-06:00"), f.training("T1", "P2", "2026-02-21T09:00:00-06:00"),
+                   f.access("AE1", "u1", "PT1", "2026-02-02T10:00:00-06:00", "export"),
+                   f.access("AE2", "u1", "PT1", "2026-02-02T10:01:00-06:00"))
+    rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
+    a = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="python")
+    b = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+    dump = lambda r: [v.model_dump_json() for v in r.violations]  # noqa: E731
+    assert dump(a) == dump(b)
+    assert sorted((v.rule_id, v.subject.id) for v in a.violations) == [("DEMO-EXPORT-002", "AE1"), ("DEMO-TRN-001", "EP1")]
+    assert a.input_hash == b.input_hash
