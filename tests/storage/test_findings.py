@@ -1,0 +1,136 @@
+"""Findings on SQLite and PostgreSQL: no duplicates, resolution citing the run, waivers, streaming."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine import clock, pipeline
+from engine.db import unit_of_work
+from engine.errors import InvalidTransition
+from engine.findings import lifecycle
+from engine.findings import service as findings
+from engine.findings.schemas import FindingFilter, WaiverIn
+from engine.findings.tables import FindingRow
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
+T = dt.datetime.fromisoformat
+ORG = "clinic-a"
+
+
+@pytest.fixture(autouse=True)
+def _rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+
+
+def _import(engine: Engine, records: list[dict], org: str = ORG, stream: bool = False) -> None:
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=org, records=records, actor="test", source="test", stream=stream)
+
+
+def _evaluate(engine: Engine, as_of: str, org: str = ORG) -> pipeline.Evaluation:
+    with clock.frozen(T(as_of)), unit_of_work(engine) as s:
+        return pipeline.evaluate(s, org_id=org, as_of=T(as_of), actor="test")
+
+
+def _open(engine: Engine, org: str = ORG) -> list[tuple[str, str, str, str]]:
+    with unit_of_work(engine) as s:
+        page = findings.list_findings(s, org_id=org, filters=FindingFilter(), limit=1000)
+    return sorted((x.rule_id, x.subject_id, x.state, x.status) for x in page.items)
+
+
+def test_rerun_creates_no_duplicates_and_fixing_data_resolves_citing_the_run(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    first = _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    second = _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    assert first.diff and first.diff.opened and second.diff and not second.diff.opened
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == 1
+    _import(engine, [f.training("T1", "P1", "2026-03-11T09:00:00-06:00")])
+    third = _evaluate(engine, "2026-03-12T00:00:00+00:00")
+    assert third.run is not None
+    with unit_of_work(engine) as s:
+        row = s.scalars(select(FindingRow)).one()
+        assert row.state == "resolved" and row.resolved_by_run == third.run.id
+        detail = findings.get_finding(s, org_id=ORG, finding_id=row.id)
+    assert [h.to_state for h in detail.history if h.kind == "transition"] == ["open", "resolved"]
+    assert third.run.id in (detail.history[-1].reason or "")
+
+
+def test_expired_waiver_reopens_the_finding(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    with unit_of_work(engine) as s:
+        fid = s.scalars(select(FindingRow.id)).one()
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
+                        data=WaiverIn(ends_at=T("2026-03-20T00:00:00+00:00"), reason="on leave", approver="CMO"))
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
+    _evaluate(engine, "2026-03-15T00:00:00+00:00")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
+    _evaluate(engine, "2026-03-21T00:00:00+00:00")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
+    with unit_of_work(engine) as s:
+        detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
+    assert any(h.reason == "waiver expired" for h in detail.history)
+
+
+def test_transitions_are_checked_and_recorded(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    with unit_of_work(engine) as s:
+        fid = s.scalars(select(FindingRow.id)).one()
+        lifecycle.transition(s, org_id=ORG, finding_id=fid, action="acknowledge", actor="officer")
+        lifecycle.comment(s, org_id=ORG, finding_id=fid, actor="officer", text="calling HR")
+    with pytest.raises(InvalidTransition), unit_of_work(engine) as s:
+        lifecycle.transition(s, org_id=ORG, finding_id=fid, action="acknowledge", actor="officer")
+    with unit_of_work(engine) as s:
+        lifecycle.transition(s, org_id=ORG, finding_id=fid, action="false_positive", actor="officer",
+                             reason="contractor, not workforce")
+        detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
+    assert [h.kind for h in detail.history] == ["transition", "transition", "comment", "transition"]
+    assert detail.state == "false_positive"
+    _evaluate(engine, "2026-03-11T00:00:00+00:00")
+    assert _open(engine)[0][2] == "false_positive"  # a person's decision is not overridden by a run
+
+
+def test_streamed_events_raise_findings_at_once_and_orgs_do_not_leak(engine: Engine) -> None:
+    _import(engine, [f.establishment()])
+    with clock.frozen(T("2026-03-02T00:00:00+00:00")):
+        _import(engine, [f.access("AE1", "u1", "PT1", "2026-03-01T10:00:00-06:00", "export"),
+                         f.access("AE2", "u1", "PT1", "2026-03-01T10:01:00-06:00")], stream=True)
+        _import(engine, [f.access("AE1", "u1", "PT1", "2026-03-01T10:00:00-06:00", "export")], stream=True)
+    assert _open(engine) == [("DEMO-EXPORT-002", "AE1", "open", "violation")]
+    assert _open(engine, org="clinic-b") == []
+
+
+def test_keyset_pagination_walks_every_finding_once(engine: Engine) -> None:
+    records = [f.establishment()] + [f.episode(f"EP{i}", f"P{i}", "2026-02-01T09:00:00-06:00") for i in range(7)]
+    _import(engine, records)
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    seen: list[str] = []
+    cursor = None
+    with unit_of_work(engine) as s:
+        while True:
+            page = findings.list_findings(s, org_id=ORG, limit=3, cursor=cursor)
+            seen.extend(x.id for x in page.items)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    assert len(seen) == 7 == len(set(seen))
+
+
+def test_run_records_versions_hashes_and_params(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    out = _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    assert out.run is not None
+    assert out.run.rulesets[0]["id"] == "demo" and out.run.rulesets[0]["version"] == "1.0.0"
+    assert len(out.run.rulesets[0]["sha256"]) == 64 and len(out.run.input_hash) == 64
+    assert out.run.params == {"demo": {"new_hire_days": 30}}
+    json.dumps(out.run.model_dump(mode="json"))
