@@ -119,3 +119,27 @@ def show(rule_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
         raise NotFoundError(f"no rule {rule_id}")
 
     run(body)
+
+
+@rules_app.command("docs")
+def docs(out: Path = typer.Option(Path("docs/rules"), "--out", help="folder for the generated pages"),
+         check: bool = typer.Option(False, "--check", help="fail if the pages are not current")) -> None:
+    """Generate the rules catalog pages (rule id, title, citation, what it checks, parameters, SOP)."""
+    from engine.rules.docs import render_all
+
+    def body() -> None:
+        pages = render_all()
+        stale = [name for name, text in pages.items()
+                 if not (out / name).exists() or (out / name).read_text() != text]
+        if check:
+            if stale:
+                err_console.print(f"stale rules docs: {', '.join(stale)}; run `vigil rules docs`")
+                raise typer.Exit(code=1)
+            console.print("rules docs are current")
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            (out / name).write_text(text)
+        console.print(f"wrote {len(pages)} page(s) to {out}")
+
+    run(body)
