@@ -44,7 +44,9 @@ def verify_cmd(
             return
         if report.ok:
             chains = ", ".join(f"{h.org_id}: {h.entries} (head {h.head_hash[:16]})" for h in report.chains)
-            console.print(f"audit trail intact: {report.entries_checked} entries [{chains or 'empty'}]")
+            console.print(
+                f"audit trail intact: {report.entries_checked} entries ({chains or 'empty'})", soft_wrap=True
+            )
             return
         report.raise_if_broken()
 
@@ -77,6 +79,7 @@ def log_cmd(
                 f"{e.entity_type}/{e.entity_id} {e.hash[:12]}",
                 highlight=False,
                 markup=False,
+                soft_wrap=True,
             )
 
     run(body)

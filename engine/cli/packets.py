@@ -97,9 +97,15 @@ def _print_build(report: PacketBuildReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.model_dump(mode="json"))
         return
-    console.print(f"packet {report.packet_id} written to {report.path}", highlight=False)
-    console.print(f"  sha256 {report.sha256}  ({report.size} bytes, {report.payload_files} payload files)")
-    console.print(f"  signed by {report.fingerprint}{'  [PHI redacted]' if report.redacted else ''}")
+    console.print(f"packet {report.packet_id} written to {report.path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  sha256 {report.sha256}  ({report.size} bytes, {report.payload_files} payload files)", soft_wrap=True
+    )
+    console.print(
+        f"  signed by {report.fingerprint}{'  (PHI redacted)' if report.redacted else ''}",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @packet_app.command("verify")
@@ -125,6 +131,7 @@ def verify_cmd(
                 f"{report.audit_entries_checked} audit entries, "
                 f"signed by {report.fingerprint} ({report.key_source} key)",
                 highlight=False,
+                soft_wrap=True,
             )
             return
         report.raise_if_failed()

@@ -13,6 +13,7 @@ It writes `BagIt-Version: 0.97`; bagit and every BagIt 1.0 validator we tried ac
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -33,7 +34,13 @@ def make_bag(bag_dir: Path, info: dict[str, str]) -> None:
 
 
 def validation_errors(bag_dir: Path) -> list[tuple[str, str]]:
-    """Full bagit validation (every checksum, never `fast`): (file or "", message) per problem."""
+    """Full bagit validation (every checksum, never `fast`): (file or "", message) per problem.
+
+    bagit also logs each mismatch as a warning; the caller reports them, so the log is muted.
+    """
+    logger = logging.getLogger("bagit")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
         bagit.Bag(str(bag_dir)).validate(processes=1, fast=False)
     except bagit.BagValidationError as exc:
@@ -43,6 +50,8 @@ def validation_errors(bag_dir: Path) -> list[tuple[str, str]]:
         return [(str(getattr(d, "path", "")), str(d)) for d in details]
     except bagit.BagError as exc:
         return [("", str(exc))]
+    finally:
+        logger.setLevel(level)
     return []
 
 

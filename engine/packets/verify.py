@@ -69,7 +69,7 @@ def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> Pac
         if key is not None:
             report.fingerprint = fingerprint(key)
             _check_signatures(root, bag, key, payload_sha256, found)
-            _check_packet_meta(bag, report.fingerprint, found)
+            _check_packet_meta(bag, report.fingerprint, report.key_source, found)
         report.audit_entries_checked = _check_audit(bag, found)
     return report.model_copy(update={"problems": found.items, "ok": not found.items})
 
@@ -105,13 +105,22 @@ def _check_checksums(bag: Path, found: _Findings) -> tuple[dict[str, str], int]:
             else:
                 found.add(prefix + name, "manifest missing")
     hashes = {rel: _hash_file(bag / rel) for rel in sorted(on_disk)}
+    listed: dict[str, list[str]] = {}
+    mismatched: dict[str, list[str]] = {}
     for name, entries in manifests.items():
         alg = name.rsplit("-", 1)[1].removesuffix(".txt")
         for rel, expected in entries.items():
+            listed.setdefault(rel, []).append(name)
             if rel not in hashes:
                 found.add(prefix + rel, f"listed in {name} but missing")
             elif hashes[rel][alg] != expected:
-                found.add(prefix + rel, f"{alg} checksum does not match {name}: the file was altered")
+                mismatched.setdefault(rel, []).append(name)
+    for rel, names in mismatched.items():
+        if len(names) == len(listed[rel]):
+            found.add(prefix + rel, f"checksums do not match {', '.join(names)}: the file was altered")
+        else:  # the file agrees with the other manifests, so the disagreeing manifest was edited
+            for name in names:
+                found.add(prefix + name, f"its entry for {rel} does not match the file: the manifest was altered")
     payload = {rel for rel in on_disk if rel.startswith("data/")}
     tag_files = on_disk - payload - {n for n in on_disk if n.startswith("tagmanifest-")}
     for name, entries in manifests.items():
@@ -190,15 +199,23 @@ def _check_signatures(
         found.add(f"{bag.name}/{rel}", "added after the packet was signed")
 
 
-def _check_packet_meta(bag: Path, key_fingerprint: str, found: _Findings) -> None:
+def _check_packet_meta(bag: Path, key_fingerprint: str, key_source: str | None, found: _Findings) -> None:
+    """The packet names its signing key (packet.json, index): it must be the key that verifies it."""
     path = bag / "data" / "packet.json"
     try:
         claimed = json.loads(path.read_text(encoding="utf-8")).get("signing_key_fingerprint")
     except (OSError, ValueError, AttributeError):
         found.add(f"{bag.name}/data/packet.json", "missing or not JSON")
         return
-    if claimed != key_fingerprint:
-        found.add(f"{bag.name}/data/packet.json", f"names signing key {claimed}, but the key used is {key_fingerprint}")
+    if claimed == key_fingerprint:
+        return
+    if key_source == "embedded":
+        found.add(
+            f"{SIGNATURE_DIR}/signer.pub.pem",
+            f"is key {key_fingerprint}, but the packet names signing key {claimed}: the key file was replaced",
+        )
+    else:
+        found.add(f"{bag.name}/data/packet.json", f"names signing key {claimed}, not the given key {key_fingerprint}")
 
 
 def _check_audit(bag: Path, found: _Findings) -> int:

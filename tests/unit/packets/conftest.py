@@ -252,7 +252,16 @@ def signer(tmp_path: Path) -> Ed25519Signer:
     return load_or_create_signer(tmp_path / "keys")
 
 
-def rezip(src: Path, dest: Path, change: Callable[[Path], None]) -> Path:
+Rezip = Callable[[Path, Path, Callable[[Path], None]], Path]
+
+
+@pytest.fixture
+def rezip() -> Rezip:
+    """Tamper helper: unzip a packet, let a function edit the tree, zip it again."""
+    return _rezip
+
+
+def _rezip(src: Path, dest: Path, change: Callable[[Path], None]) -> Path:
     """Unzip a packet, let `change` edit the tree, zip it again (plainly: tampering need not be tidy)."""
     tree = dest.parent / (dest.stem + "-tree")
     with zipfile.ZipFile(src) as zf:

@@ -14,7 +14,7 @@ import pytest
 from engine.audit.chain import entry_hash
 from engine.errors import AuditChainBroken, InputError
 from engine.packets.build import build_packet
-from engine.packets.schemas import PacketInput
+from engine.packets.schemas import PacketInput, load_input
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
 
 PAYLOAD = {
@@ -159,8 +159,6 @@ def test_evidence_from_an_opener(packet_input: PacketInput, signer: Ed25519Signe
 
 
 def test_input_round_trips_through_json(packet_input: PacketInput, tmp_path: Path) -> None:
-    from engine.packets.schemas import load_input
-
     path = tmp_path / "input.json"
     path.write_text(packet_input.model_dump_json())
     assert load_input(path).content_digest() == packet_input.content_digest()

@@ -10,14 +10,14 @@ from pathlib import Path
 import bagit
 import pytest
 
+from engine.errors import InputError
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketInput, PacketVerifyReport
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
 from engine.packets.verify import verify_packet
 
-from .conftest import rezip  # noqa: TID252
-
 Change = Callable[[Path], None]
+Rezip = Callable[[Path, Path, Change], Path]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def flip_byte(relative: str) -> Change:
     return change
 
 
-def test_flipping_one_byte_in_any_file_is_named(packet: Path, tmp_path: Path) -> None:
+def test_flipping_one_byte_in_any_file_is_named(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
     """Every file of the zip, payload, tag files and signature files alike."""
     for name in names_in(packet):
         report = verify_packet(rezip(packet, tmp_path / "t.zip", flip_byte(name)))
@@ -74,7 +74,7 @@ def test_flipped_byte_in_the_zip_itself_is_named(packet: Path, tmp_path: Path) -
     assert not report.ok and mentions(report, info.filename)
 
 
-def test_rewritten_manifests_still_name_the_changed_file(packet: Path, tmp_path: Path) -> None:
+def test_rewritten_manifests_still_name_the_changed_file(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
     """bagit accepts the forged bag; the signature and the signed manifest do not."""
     forged_bag: list[Path] = []
 
@@ -93,7 +93,7 @@ def test_rewritten_manifests_still_name_the_changed_file(packet: Path, tmp_path:
     assert mentions(report, f"{bag_name}/tagmanifest-sha256.txt")
 
 
-def test_added_and_removed_files_are_named(packet: Path, tmp_path: Path) -> None:
+def test_added_and_removed_files_are_named(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
     def add(tree: Path) -> None:
         (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
         (bag / "data" / "extra.txt").write_text("slipped in")
@@ -131,7 +131,7 @@ def test_packet_rebuilt_with_another_key_passes_alone_but_not_against_the_practi
 
 
 def test_audit_excerpt_tampered_by_a_key_holder_is_named(
-    packet: Path, signer: Ed25519Signer, tmp_path: Path
+    packet: Path, signer: Ed25519Signer, tmp_path: Path, rezip: Rezip
 ) -> None:
     """Even a re-signed packet cannot hide an audit entry edited after it was chained."""
 
@@ -158,8 +158,6 @@ def test_audit_excerpt_tampered_by_a_key_holder_is_named(
 
 
 def test_not_a_zip_is_an_input_error(tmp_path: Path) -> None:
-    from engine.errors import InputError
-
     bogus = tmp_path / "x.zip"
     bogus.write_text("not a zip")
     with pytest.raises(InputError):
@@ -167,8 +165,6 @@ def test_not_a_zip_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_unsafe_entry_names_are_refused(tmp_path: Path) -> None:
-    from engine.errors import InputError
-
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../outside.txt", "x")

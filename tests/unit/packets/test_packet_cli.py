@@ -1,0 +1,86 @@
+"""`vigil packet build --input`, `verify` and `key`: exit codes and what they name."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from engine.cli.main import app
+from engine.packets.schemas import PacketInput
+
+runner = CliRunner()
+
+
+def build(packet_input: PacketInput, tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+    source = tmp_path / "input.json"
+    source.write_text(packet_input.model_dump_json())
+    out = tmp_path / "packet.zip"
+    keys = tmp_path / "keys"
+    result = runner.invoke(
+        app, ["packet", "build", "--input", str(source), "--out", str(out), "--key-dir", str(keys), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return out, keys
+
+
+def test_build_verify_and_key(packet_input: PacketInput, tmp_path: Path) -> None:
+    out, keys = build(packet_input, tmp_path)
+    key = runner.invoke(app, ["packet", "key", "--key-dir", str(keys), "--json"])
+    assert key.exit_code == 0
+    info = json.loads(key.output)
+    assert info["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    pem = tmp_path / "practice.pub.pem"
+    plain = runner.invoke(app, ["packet", "key", "--key-dir", str(keys), "--out", str(pem)])
+    assert info["fingerprint"] in plain.output and pem.read_text() == info["public_key_pem"]
+    ok = runner.invoke(app, ["packet", "verify", str(out), "--public-key", str(pem)])
+    assert ok.exit_code == 0, ok.output
+    assert "verified" in ok.output and "given key" in ok.output
+    as_json = runner.invoke(app, ["packet", "verify", str(out), "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["ok"] is True
+
+
+def test_verify_failure_exits_1_naming_the_file(
+    packet_input: PacketInput, tmp_path: Path, rezip: Callable[[Path, Path, Callable[[Path], None]], Path]
+) -> None:
+    out, _ = build(packet_input, tmp_path)
+
+    def tamper(tree: Path) -> None:
+        (target,) = tree.glob("*/data/runs.json")
+        target.write_text(target.read_text().replace("durable", "python_"))
+
+    bad = rezip(out, tmp_path / "bad.zip", tamper)
+    result = runner.invoke(app, ["packet", "verify", str(bad)])
+    assert result.exit_code == 1
+    assert "data/runs.json" in result.output
+    as_json = runner.invoke(app, ["packet", "verify", str(bad), "--json"])
+    assert as_json.exit_code == 1
+    assert any(p["file"].endswith("data/runs.json") for p in json.loads(as_json.output)["problems"])
+
+
+def test_redact_flag_applies_to_an_input_file(packet_input: PacketInput, tmp_path: Path) -> None:
+    out, _ = build(packet_input, tmp_path, "--redact-phi", "--json")
+    with zipfile.ZipFile(out) as zf:
+        findings = next(n for n in zf.namelist() if n.endswith("data/findings.json"))
+        assert b"P-20077" not in zf.read(findings)
+
+
+def test_bad_input_file_exits_2(tmp_path: Path) -> None:
+    source = tmp_path / "input.json"
+    source.write_text('{"org_id": "o", "framework": "hipaa"}')
+    result = runner.invoke(
+        app, ["packet", "build", "--input", str(source), "--out", str(tmp_path / "p.zip"), "--key-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "period_from" in result.output
+
+
+def test_building_from_the_database_says_what_is_missing(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["packet", "build", "--framework", "hipaa", "--from", "2026-01-01", "--to", "2026-03-31",
+         "--out", str(tmp_path / "p.zip"), "--key-dir", str(tmp_path / "k")],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "not wired" in result.output and "--input" in result.output

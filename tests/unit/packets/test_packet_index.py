@@ -1,0 +1,85 @@
+"""The index: the PDF renders to a non-blank page showing the findings; the HTML escapes record text."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from engine.packets.build import build_packet
+from engine.packets.schemas import PacketInput
+from engine.packets.sign import Ed25519Signer
+
+
+def extracted(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> Path:
+    report = build_packet(packet_input, tmp_path / "p.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        zf.extractall(tmp_path / "x")
+    return tmp_path / "x" / report.packet_id / "data"
+
+
+def poppler(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:  # CI installs poppler-utils; a missing tool is a broken environment, not a skip
+        pytest.fail(f"{tool} not found: install poppler-utils (apt-get install poppler-utils)")
+    return path
+
+
+def test_pdf_renders_to_a_page_that_is_not_blank(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    data = extracted(packet_input, signer, tmp_path)
+    subprocess.run(
+        [
+            poppler("pdftoppm"),
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(data / "index.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    (png,) = tmp_path.glob("page*.png")
+    image = Image.open(png).convert("L")
+    assert image.size[0] > 400 and image.size[1] > 500
+    stat = ImageStat.Stat(image)
+    dark = sum(image.histogram()[:128]) / (image.size[0] * image.size[1])
+    assert stat.stddev[0] > 10 and 0.002 < dark < 0.5  # ink on paper, not an empty or black page
+
+
+def test_pdf_text_shows_the_findings_and_the_key(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    data = extracted(packet_input, signer, tmp_path)
+    text = subprocess.run(
+        [poppler("pdftotext"), "-layout", str(data / "index.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    for expected in ("45 CFR 164.404(b)", "HIPAA-BRN-IND-011", "F-2", "Send breach notice letters", "W-1"):
+        assert expected in text
+    assert signer.fingerprint() in text.replace("\n", "")
+
+
+def test_html_groups_by_citation_and_escapes_record_text(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    findings = [dict(f) for f in packet_input.findings]
+    findings[0]["message"] = "<script>alert('x')</script> overdue"
+    data = extracted(packet_input.model_copy(update={"findings": findings}), signer, tmp_path)
+    html = (data / "index.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert html.index("45 CFR 164.308(a)(1)(ii)(D)") < html.index("45 CFR 164.404(b)")
+    assert "Notification to individuals: timeliness" in html  # the requirement text for the citation
+    assert "letters being prepared" in html  # a transition's reason in the state history
+    assert "Covering physician" in html  # the waiver's reason
+    assert 'href="evidence/T-2/' in html
+    assert signer.fingerprint() in html
+    assert "PHI redacted" not in html
