@@ -38,10 +38,12 @@ def _audit(session: Session, *, org_id: str, actor: str, action: str, entity_id:
 
 
 def record_event(session: Session, row: FindingRow, *, actor: str, kind: str, to_state: str | None = None,
-                 reason: str | None = None, run_id: str | None = None, at: dt.datetime | None = None) -> None:
+                 reason: str | None = None, run_id: str | None = None, at: dt.datetime | None = None,
+                 from_state: str | None = "current") -> None:
     """Append a history entry and move the state (when `to_state` is given)."""
     at = at or clock.now()
-    session.add(FindingEventRow(finding_id=row.id, at=at, actor=actor, kind=kind, from_state=row.state,
+    before = row.state if from_state == "current" else from_state
+    session.add(FindingEventRow(finding_id=row.id, at=at, actor=actor, kind=kind, from_state=before,
                                 to_state=to_state, reason=reason, run_id=run_id))
     if to_state is not None:
         row.state = to_state

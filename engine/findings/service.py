@@ -52,13 +52,17 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
     now = clock.now()
     as_of = run.as_of
     diff = RunDiff()
-    existing = {
-        (r.rule_id, r.subject_type, r.subject_id, r.occurrence_key): r
-        for r in session.scalars(select(FindingRow).where(FindingRow.org_id == org_id,
-                                                          FindingRow.framework.in_(run.frameworks)))
-    }
+    violations = list(violations)
+    query = select(FindingRow).where(FindingRow.org_id == org_id, FindingRow.framework.in_(run.frameworks))
+    if stream:  # a stream batch only touches the findings it names
+        ids = [lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key)
+               for v in violations]
+        query = query.where(FindingRow.id.in_(ids))
+    existing = {(r.rule_id, r.subject_type, r.subject_id, r.occurrence_key): r for r in session.scalars(query)}
     waivers = list(session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id, WaiverRow.revoked_at.is_(None))))
     seen: set[tuple[str, str, str, str]] = set()
+    opened: list[tuple[FindingRow, str]] = []
+    to_waive: list[tuple[FindingRow, WaiverRow]] = []
     for v in violations:
         key = v.identity
         seen.add(key)
@@ -66,9 +70,7 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
         if row is None:
             row = _new_row(org_id, v, run.id, now)
             session.add(row)
-            session.flush()
-            lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
-                                   reason=f"opened by run {run.id}: {v.message}", run_id=run.id, at=now)
+            opened.append((row, f"opened by run {run.id}: {v.message}"))
             existing[key] = row
             diff.opened.append(row.id)
         else:
@@ -82,11 +84,16 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
             else:
                 diff.persisted.append(row.id)
         if row.state in OPEN_STATES:
-            for w in waivers:
-                if lifecycle.covers(w, row, as_of):
-                    lifecycle.apply_waiver(session, row, w, actor=actor)
-                    diff.waived.append(row.id)
-                    break
+            waiver = next((w for w in waivers if lifecycle.covers(w, row, as_of)), None)
+            if waiver is not None:
+                to_waive.append((row, waiver))
+    session.flush()  # new findings exist before their history rows reference them
+    for row, reason in opened:
+        lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open", reason=reason,
+                               run_id=run.id, at=now, from_state=None)
+    for row, waiver in to_waive:
+        lifecycle.apply_waiver(session, row, waiver, actor=actor)
+        diff.waived.append(row.id)
     for key, row in existing.items():
         if row.state == "waived" and row.waiver_id:
             w = session.get(WaiverRow, row.waiver_id)
@@ -109,6 +116,8 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
     run_row = session.get(EvaluationRunRow, run.id)
     if run_row is not None:
         run_row.diff = {k: len(v) for k, v in diff.model_dump().items()}
+    if stream and not (diff.opened or diff.reopened):
+        return diff
     audit.append(session, org_id=org_id, actor=actor, action="evaluation.run", entity_type="evaluation_run",
                  entity_id=run.id, payload={"as_of": as_of.isoformat(), "backend": run.backend,
                                             "rulesets": run.rulesets, "input_hash": run.input_hash,

@@ -1,0 +1,104 @@
+"""Throughput of the live event stream (rules: bench/rulesets, 20 event rules over access_event): raw durable_rules vs Vigil's full streaming path.
+
+(a) raw: the same compiled event rules, facts built in advance, asserted straight into
+    durable_rules in bundles of 1,000 (the same session handling Vigil uses) - the matcher alone;
+(b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
+    store with history in SQLite, derive facts, match on durable_rules, persist findings).
+Printed: events/s for each and the ratio (b)/(a).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import os
+
+os.environ.setdefault("VIGIL_RULESETS_DIR", str(Path(__file__).parent / "rulesets"))
+
+from engine import clock, db, pipeline  # noqa: E402
+from engine.rules.backends.durable import DurableBackend  # noqa: E402
+from engine.rules.catalog import compile_in_force  # noqa: E402
+from engine.rules.derive import RecordView  # noqa: E402
+from engine.rules.facts import FactBuilder, Zones  # noqa: E402
+from engine.rules.facttypes import all_fact_types  # noqa: E402
+
+AS_OF = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+ACTIONS = ["view"] * 90 + ["print"] * 5 + ["edit"] * 4 + ["export"]
+
+
+def make_events(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    out = []
+    for i in range(n):
+        at = start + dt.timedelta(seconds=i * 2)
+        out.append({"type": "access_event", "id": f"AE-{i:08d}", "system_id": "SYS-EHR", "user_id": f"u{rng.randrange(400)}",
+                    "patient_id": f"PT-{rng.randrange(20000):05d}", "at": at.isoformat().replace("+00:00", "Z"),
+                    "action": rng.choice(ACTIONS), "break_glass": rng.random() < 0.001})
+    return out
+
+
+def reference() -> list[dict[str, Any]]:
+    return [{"type": "organization", "id": "ORG-1", "name": "Bench Clinic", "states": ["IL"]},
+            {"type": "establishment", "id": "E-1", "name": "Main", "state": "IL", "tz": "America/Chicago",
+             "naics": "621111", "holiday_calendar": "US-FEDERAL"},
+            {"type": "system", "id": "SYS-EHR", "name": "EHR", "stores_ephi": True, "audit_logging_enabled": True}]
+
+
+def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
+    rulesets = [rs for rs in compile_in_force(AS_OF) if any(r.event for r in rs.rules)]
+    builder = FactBuilder(rulesets, all_fact_types(), AS_OF, Zones({}, {}, "America/Chicago"))
+    facts = [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
+    backend = DurableBackend()
+    matches = 0
+    started = time.perf_counter()
+    for rs in rulesets:
+        ids = frozenset(r.id for r in rs.rules if r.event)
+        for i in range(0, len(facts), 1000):
+            matches += len(backend.evaluate(rs, ids, f"raw#{i}", facts[i:i + 1000], []))
+    return len(facts) / (time.perf_counter() - started), matches
+
+
+def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "access_event.ndjson"
+        with path.open("w") as fh:
+            for e in events:
+                fh.write(json.dumps(e) + "\n")
+        engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
+        db.init_db(engine)
+        with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
+            pipeline.ingest_records(s, org_id="bench", records=reference(), actor="bench", source="bench", stream=False)
+        started = time.perf_counter()
+        with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
+            pipeline.ingest_files(s, org_id="bench", paths=[path], actor="bench", stream=True)
+        elapsed = time.perf_counter() - started
+        from sqlalchemy import func, select
+
+        from engine.findings.tables import FindingRow
+
+        with db.unit_of_work(engine) as s:
+            found = s.scalar(select(func.count()).select_from(FindingRow)) or 0
+        engine.dispose()
+    return len(events) / elapsed, found
+
+
+def main(n: int) -> dict[str, Any]:
+    events = make_events(n)
+    raw, raw_matches = raw_rate(events)
+    vig, found = vigil_rate(events)
+    out = {"events": n, "raw_durable_events_per_s": round(raw), "vigil_stream_events_per_s": round(vig),
+           "ratio_vigil_over_raw": round(vig / raw, 3), "raw_matches": raw_matches, "vigil_findings": found}
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)

@@ -1,0 +1,73 @@
+"""Full sweeps of the synthetic practice on each backend, at several sizes.
+
+For each scale: generate the practice (`vigil demo-data --size large --scale K`), import it into a
+fresh SQLite database (timed, peak RSS), then evaluate every ruleset as of the anchor on each
+backend in a child process (timed, peak RSS from the child's rusage). Prints one JSON line each.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VIGIL = [sys.executable, "-m", "engine.cli.main"]
+ANCHOR = "2026-11-30"
+AS_OF = "2026-11-30T17:00:00Z"
+
+
+def _child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS in MB of that child, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024, done.stdout
+
+
+def run_scale(scale: float, backends: list[str], size: str = "large") -> list[dict[str, object]]:
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        gen_s, gen_mb, _ = _child(VIGIL + ["demo-data", "--size", size, "--seed", "1", "--anchor", ANCHOR,
+                                           "--scale", str(scale), "--out", str(data)])
+        files = sorted(str(p) for p in data.glob("*.ndjson"))
+        lines = sum(sum(1 for _ in open(f)) for f in files)
+        db = f"sqlite:///{tmp}/sweep.db"
+        imp_s, imp_mb, _ = _child(VIGIL + ["import", *files, "--db", db, "--org", "bench", "--json"])
+        base = {"size": size, "scale": scale, "records": lines, "generate_s": round(gen_s, 1),
+                "import_s": round(imp_s, 1), "import_records_per_s": round(lines / imp_s),
+                "import_peak_rss_mb": round(imp_mb)}
+        print(json.dumps(base), flush=True)
+        for backend in backends:
+            code = ("import datetime as dt, json, resource, time;"
+                    "from engine import db, pipeline;"
+                    f"e=db.make_engine({db!r}); t=time.perf_counter();"
+                    "s=db.session_factory(e)();"
+                    f"r=pipeline.evaluate(s, org_id='bench', as_of=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00')),"
+                    f" actor='bench', backend={backend!r}, persist=False).result;"
+                    "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
+                    " 'seconds': round(time.perf_counter()-t, 2),"
+                    " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
+            secs, _, stdout = _child([sys.executable, "-c", code])
+            result = json.loads(stdout.strip().splitlines()[-1])
+            row = {"size": size, "scale": scale, "backend": backend, "records": lines,
+                   "sweep_s": result["seconds"], "records_per_s": round(lines / max(result["seconds"], 1e-9)),
+                   "peak_rss_mb": result["rss_mb"], "violations": result["violations"],
+                   "events": result["counts"].get("events"), "bundles": result["counts"].get("bundles")}
+            print(json.dumps(row), flush=True)
+            out.append(row)
+    return out
+
+
+if __name__ == "__main__":
+    scales = [float(x) for x in (sys.argv[1].split(",") if len(sys.argv) > 1 else ["1", "10"])]
+    for k in scales:
+        run_scale(k, ["python", "durable"])
