@@ -32,7 +32,12 @@ class PacketSources(Protocol):
     """What a packet needs from the findings, tasks and rules stores.
 
     Each method takes the session first and keyword arguments, like a service function, and
-    returns plain data (dicts in the INTERFACES.md shapes, or this package's schemas):
+    returns plain data (dicts in the INTERFACES.md shapes, or this package's schemas). Today's
+    services map onto it as: findings -> `findings_service.list_findings(session, org_id=...,
+    scope=FindingScope(framework, window_from, window_to, establishments), cursor=...)` paged to
+    the end, then `get_finding` per id for its history (`Finding.model_dump(mode="json")`);
+    waivers -> `findings_service.list_waivers`; runs -> `findings_service.list_runs` limited to
+    the period; tasks, evidence and ruleset bytes -> the tasks store and the rules registry.
 
     - `org_name(session, *, org_id) -> str | None`
     - `findings(session, *, org_id, framework, date_from, date_to, establishment, known_at)
@@ -197,8 +202,9 @@ def as_of_view(
         known = sorted(own + [h for h in extra.get(str(finding["id"]), []) if _happened(h, as_of)], key=_at)
         changed = dict(finding, history=own)
         resolved = _instant(finding.get("resolved_at"))
-        if known:
-            changed["state"] = known[-1].get("to_state") or finding.get("state")
+        moves = [h for h in known if h.get("to_state")]  # events such as "seen" change no state
+        if moves:
+            changed["state"] = moves[-1]["to_state"]
         elif finding.get("history") or finding["id"] in extra or (resolved is not None and resolved > as_of):
             changed["state"] = "open"
         if resolved is not None and resolved > as_of:

@@ -79,13 +79,7 @@ def _history(finding: dict[str, Any], transitions: list[dict[str, Any]]) -> list
     for item in list(finding.get("history") or []) + transitions:
         at = item.get("at")
         at_text = iso(parse_instant(at)) if isinstance(at, str) and at else str(at or "")
-        entry = {
-            "at": at_text,
-            "actor": item.get("actor"),
-            "from_state": item.get("from_state"),
-            "to_state": item.get("to_state"),
-            "reason": item.get("reason"),
-        }
+        entry = {"actor": None, "from_state": None, "to_state": None, "reason": None} | dict(item) | {"at": at_text}
         merged.setdefault((at_text, str(entry["from_state"]), str(entry["to_state"])), entry)
     return [merged[k] for k in sorted(merged)]
 
@@ -207,7 +201,7 @@ def _link(
 ) -> None:
     for f in findings:
         f["control_id"] = control_id(framework, f.get("citation"), f["rule_id"])
-        f["waiver_ids"] = [w["id"] for w in waivers if w.get("finding_id") == f["id"]]
+        f["waiver_ids"] = [w["id"] for w in waivers if w.get("finding_id") == f["id"] or w["id"] == f.get("waiver_id")]
         f["task_ids"] = [t["id"] for t in tasks if f["id"] in t.get("finding_ids", [])]
 
 

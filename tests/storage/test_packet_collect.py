@@ -130,3 +130,14 @@ def test_build_records_itself_and_rebuilds_identically(engine: Engine, tmp_path:
 def test_collect_without_sources_says_what_to_wire(engine: Engine) -> None:
     with pytest.raises(NotFoundError, match="not wired"), db.unit_of_work(engine) as s:
         collect_input(s, org_id="o", framework="hipaa", date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 1, 2))
+
+
+def test_as_of_view_ignores_events_that_change_no_state() -> None:
+    finding = {"id": "F", "rule_id": "R", "state": "resolved", "opened_at": "2026-01-01T00:00:00Z",
+               "history": [{"at": "2026-01-02T00:00:00Z", "kind": "transition", "from_state": "open",
+                            "to_state": "acknowledged"},
+                           {"at": "2026-01-03T00:00:00Z", "kind": "seen", "to_state": None},
+                           {"at": "2026-02-01T00:00:00Z", "kind": "transition", "from_state": "acknowledged",
+                            "to_state": "resolved"}]}  # fmt: skip
+    (view,) = as_of_view([finding], [], at(1, 15))
+    assert view["state"] == "acknowledged" and len(view["history"]) == 2
