@@ -173,8 +173,9 @@ class PacketInput(BaseModel):
         return f"{self.framework.lower()}-{self.period_from:%Y%m%d}-{self.period_to:%Y%m%d}-{digest}"
 
     def content_digest(self) -> str:
-        """sha256 of the whole input (evidence by hash), the seed of the OSCAL document UUIDs."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """sha256 of the whole input, evidence by hash only: where the files sit on disk is not content."""
+        local = {"tasks": {"__all__": {"evidence": {"__all__": {"path"}}}}}
+        return hashlib.sha256(self.model_dump_json(exclude=local).encode()).hexdigest()
 
 
 def load_input(path: Path) -> PacketInput:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -92,7 +93,14 @@ def test_two_builds_are_byte_identical(packet_input: PacketInput, tmp_path: Path
     signer = load_or_create_signer(tmp_path / "keys")
     first = build_packet(packet_input, tmp_path / "a.zip", signer=signer)
     again = load_or_create_signer(tmp_path / "keys")  # a new process would reload the key
-    second = build_packet(PacketInput.model_validate(packet_input.model_dump()), tmp_path / "b.zip", signer=again)
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "evidence-src", moved)  # the evidence store may live anywhere
+    tasks = [
+        t.model_copy(update={"evidence": [e.model_copy(update={"path": moved / e.name}) for e in t.evidence]})
+        for t in packet_input.tasks
+    ]
+    rebuilt = PacketInput.model_validate(packet_input.model_dump() | {"tasks": tasks})
+    second = build_packet(rebuilt, tmp_path / "b.zip", signer=again)
     assert first.sha256 == second.sha256
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
 
