@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -174,3 +175,16 @@ def test_input_round_trips_through_json(packet_input: PacketInput, tmp_path: Pat
     with pytest.raises(InputError) as info:
         load_input(path)
     assert any(d.field == "framework" for d in info.value.details)
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    findings = [dict(f) for f in packet_input.findings]
+    findings[0]["message"] = "=HYPERLINK(\"http://x\")"
+    bag = unzip(
+        build_packet(packet_input.model_copy(update={"findings": findings}), tmp_path / "p.zip", signer=signer).path,
+        tmp_path / "x",
+    )
+    rows = list(csv.DictReader((bag / "data/findings.csv").open(newline="")))
+    assert next(r for r in rows if r["id"] == "F-1")["message"] == "'=HYPERLINK(\"http://x\")"
