@@ -70,6 +70,24 @@ class FindingFilter(BaseModel):
     establishments: list[str] | None = None  # scope restriction (auditor grants)
 
 
+class FindingScope(BaseModel):
+    """What a scoped reader (an auditor's grant) may see: one framework, a window, establishments."""
+
+    framework: str
+    window_from: dt.date
+    window_to: dt.date
+    establishments: list[str] | None = None
+
+    def admits(self, f: Finding) -> bool:
+        if f.framework != self.framework:
+            return False
+        if self.establishments is not None and f.establishment_id not in self.establishments:
+            return False
+        if f.opened_at.date() > self.window_to:
+            return False
+        return f.resolved_at is None or f.resolved_at.date() >= self.window_from
+
+
 class Waiver(BaseModel):
     id: str
     org_id: str

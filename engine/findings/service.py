@@ -22,7 +22,16 @@ from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import lifecycle
-from engine.findings.schemas import EvaluationRun, Finding, FindingEvent, FindingFilter, FindingPage, RunDiff, Waiver
+from engine.findings.schemas import (
+    EvaluationRun,
+    Finding,
+    FindingEvent,
+    FindingFilter,
+    FindingPage,
+    FindingScope,
+    RunDiff,
+    Waiver,
+)
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
 from engine.rules.schemas import RunResult, Violation
 
@@ -149,9 +158,10 @@ def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> No
 
 # -- reading ---------------------------------------------------------------------------------------
 
-def get_finding(session: Session, *, org_id: str, finding_id: str) -> Finding:
+def get_finding(session: Session, *, org_id: str, finding_id: str, scope: FindingScope | None = None) -> Finding:
+    """One finding with its history; outside the caller's scope it does not exist (no leak)."""
     row = session.get(FindingRow, finding_id)
-    if row is None or row.org_id != org_id:
+    if row is None or row.org_id != org_id or (scope is not None and not scope.admits(to_finding(row, []))):
         raise NotFoundError(f"no finding {finding_id}", [ErrorDetail(reason="unknown finding", record_id=finding_id)])
     events = session.scalars(select(FindingEventRow).where(FindingEventRow.finding_id == finding_id)
                              .order_by(FindingEventRow.id))
@@ -159,7 +169,7 @@ def get_finding(session: Session, *, org_id: str, finding_id: str) -> Finding:
 
 
 def list_findings(session: Session, *, org_id: str, filters: FindingFilter | None = None, limit: int = 50,
-                  cursor: str | None = None) -> FindingPage:
+                  cursor: str | None = None, scope: FindingScope | None = None) -> FindingPage:
     """Findings, newest first, with keyset pagination (cursor = last (opened_at, id))."""
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
@@ -173,6 +183,13 @@ def list_findings(session: Session, *, org_id: str, filters: FindingFilter | Non
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
     if f.establishments is not None:
         stmt = stmt.where(FindingRow.establishment_id.in_(f.establishments))
+    if scope is not None:
+        window_end = dt.datetime.combine(scope.window_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        window_start = dt.datetime.combine(scope.window_from, dt.time(), tzinfo=dt.UTC)
+        stmt = stmt.where(FindingRow.framework == scope.framework, FindingRow.opened_at < window_end,
+                          or_(FindingRow.resolved_at.is_(None), FindingRow.resolved_at >= window_start))
+        if scope.establishments is not None:
+            stmt = stmt.where(FindingRow.establishment_id.in_(scope.establishments))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if cursor:
         opened, fid = _decode_cursor(cursor)
@@ -199,6 +216,13 @@ def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[Evaluat
     rows = session.scalars(select(EvaluationRunRow).where(EvaluationRunRow.org_id == org_id)
                            .order_by(EvaluationRunRow.started_at.desc()).limit(limit))
     return [to_run(r) for r in rows]
+
+
+def get_run(session: Session, *, org_id: str, run_id: str) -> EvaluationRun:
+    row = session.get(EvaluationRunRow, run_id)
+    if row is None or row.org_id != org_id:
+        raise NotFoundError(f"no evaluation run {run_id}")
+    return to_run(row)
 
 
 def list_waivers(session: Session, *, org_id: str) -> list[Waiver]:

@@ -1,0 +1,63 @@
+"""The FastAPI application: REST API at the root, web UI under /ui, one service layer beneath."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import Engine
+
+from engine import __version__
+from engine import db as dbmod
+from engine.api import errors
+from engine.api.deps import public
+from engine.api.routes import auth, evaluations, findings, records, rulesets, users
+
+MAX_BODY_BYTES = 200 * 1024 * 1024
+OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit"]
+OPTIONAL_UI = "engine.web.app"
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(title="Vigil", version=__version__,
+                  description="Compliance and governance rules engine for US medical practices. Errors are RFC 9457 "
+                              "problem details. Authenticate with a session cookie (POST /auth/login) or "
+                              "`Authorization: Bearer <token>` (POST /tokens).")
+    if engine is None:
+        engine = dbmod.make_engine()
+        dbmod.init_db(engine)
+    app.state.engine = engine
+    errors.install(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return errors.problem(413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large")
+        return await call_next(request)
+
+    @app.get("/health", tags=["health"], dependencies=[Depends(public())])
+    def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    for module in (auth, records, evaluations, findings, rulesets, users):
+        app.include_router(module.router)
+    for name in OPTIONAL_ROUTERS:
+        try:
+            app.include_router(importlib.import_module(name).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    try:
+        ui = importlib.import_module(OPTIONAL_UI)
+        ui.install(app)
+    except ModuleNotFoundError as exc:
+        if exc.name != OPTIONAL_UI:
+            raise
+
+        @app.get("/", include_in_schema=False, dependencies=[Depends(public())])
+        def root() -> Response:
+            return RedirectResponse("/docs")
+
+    return app

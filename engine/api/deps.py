@@ -1,0 +1,72 @@
+"""Request dependencies: the database session (one transaction per request), the caller, and the
+permission every route must declare (`require(...)`; `public()` for the few open routes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from engine.auth import service as auth_service
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.db import unit_of_work
+from engine.errors import AuthenticationError, PermissionDeniedError
+
+SESSION_COOKIE = "vigil_session"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.engine) as session:
+        yield session
+
+
+def _credentials(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+    token = _credentials(request)
+    if not token:
+        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
+                                  code="auth.required")
+    principal = auth_service.resolve_token(session, token=token)
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that admits callers whose role has `permission`."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not allowed(principal.role, permission):
+            raise PermissionDeniedError(f"role {principal.role} may not {permission.value}",
+                                        code="permission_denied")
+        if principal.role == "auditor" and principal.grant is None:
+            raise PermissionDeniedError("this auditor has no grant in force", code="permission_denied.no_grant")
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def public() -> Callable[..., None]:
+    def dependency() -> None:
+        return None
+
+    dependency.permission = "public"  # type: ignore[attr-defined]
+    return dependency
+
+
+def route_permission(route: Any) -> str | None:
+    """The permission a route declared (for the route x role matrix test)."""
+    for dep in getattr(route, "dependant", None).dependencies if hasattr(route, "dependant") else []:
+        perm = getattr(dep.call, "permission", None)
+        if perm is not None:
+            return str(perm)
+    return None

@@ -1,0 +1,81 @@
+"""Sign in and out, who am I, and personal API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from engine.api.deps import SESSION_COOKIE, get_session, public, require
+from engine.auth import service as auth_service
+from engine.auth.roles import Permission
+from engine.auth.schemas import IssuedToken, Principal, TokenInfo, User
+
+router = APIRouter(tags=["auth"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["nightly export script"])
+    days: int = Field(default=90, ge=1, le=366, description="lifetime in days")
+
+
+class Me(BaseModel):
+    user: User
+    grant: dict[str, object] | None = None
+
+
+@router.post("/auth/login", response_model=Me, dependencies=[Depends(public())])
+def login(body: LoginIn, response: Response, session: Session = Depends(get_session)) -> Me:
+    """Check the password and start a web session (cookie). Failed logins are rate limited."""
+    user = auth_service.authenticate(session, username=body.username, password=body.password)
+    issued = auth_service.issue_token(session, user_id=user.id, name="web session", ttl=auth_service.SESSION_TTL,
+                                      kind="session", actor=f"user:{user.username}")
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, samesite="lax",
+                        max_age=int(auth_service.SESSION_TTL.total_seconds()))
+    grant = auth_service.active_grant(session, user_id=user.id)
+    return Me(user=user, grant=grant.model_dump(mode="json") if grant else None)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(response: Response, principal: Principal = Depends(require(Permission.SELF))) -> Response:
+    response.delete_cookie(SESSION_COOKIE)
+    response.status_code = 204
+    return response
+
+
+@router.get("/me", response_model=Me)
+def me(principal: Principal = Depends(require(Permission.SELF))) -> Me:
+    return Me(user=principal.user, grant=principal.grant.model_dump(mode="json") if principal.grant else None)
+
+
+@router.post("/tokens", response_model=IssuedToken, status_code=201)
+def create_token(body: TokenIn, principal: Principal = Depends(require(Permission.SELF)),
+                 session: Session = Depends(get_session)) -> IssuedToken:
+    """Issue an API token for scripts; it is shown once and stored hashed."""
+    return auth_service.issue_token(session, user_id=principal.user.id, name=body.name,
+                                    ttl=dt.timedelta(days=body.days), actor=principal.actor)
+
+
+@router.get("/tokens", response_model=list[TokenInfo])
+def list_tokens(principal: Principal = Depends(require(Permission.SELF)),
+                session: Session = Depends(get_session)) -> list[TokenInfo]:
+    return auth_service.list_tokens(session, user_id=principal.user.id)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: str, principal: Principal = Depends(require(Permission.SELF)),
+                 session: Session = Depends(get_session)) -> Response:
+    mine = {t.id for t in auth_service.list_tokens(session, user_id=principal.user.id)}
+    if token_id not in mine:
+        from engine.errors import NotFoundError
+
+        raise NotFoundError(f"no token {token_id}")
+    auth_service.revoke_token(session, token_id=token_id, actor=principal.actor)
+    return Response(status_code=204)

@@ -1,0 +1,60 @@
+"""Evaluation runs: start one, list them, read one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from engine import clock, pipeline
+from engine.api.deps import get_session, require
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.findings import service as findings_service
+from engine.findings.schemas import EvaluationRun, RunDiff
+
+router = APIRouter(tags=["evaluations"])
+
+
+class EvaluationIn(BaseModel):
+    as_of: dt.datetime | None = Field(default=None, description="evaluation instant (default: now); needs an offset",
+                                      examples=["2026-11-30T17:00:00Z"])
+    frameworks: list[str] | None = Field(default=None, examples=[["hipaa", "osha"]])
+    backend: str | None = Field(default=None, pattern="^(durable|python)$")
+    known_at: dt.datetime | None = Field(default=None, description="database state to evaluate (default: latest)")
+
+
+class EvaluationOut(BaseModel):
+    run: EvaluationRun
+    diff: RunDiff
+    findings: int
+
+
+@router.post("/evaluations", response_model=EvaluationOut, status_code=201)
+def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Permission.EVALUATIONS_RUN)),
+                   session: Session = Depends(get_session)) -> EvaluationOut:
+    """Evaluate the rulesets in force at `as_of`; findings are diffed (open, resolve, keep)."""
+    from engine.errors import ErrorDetail, InputError
+
+    for name, value in (("as_of", body.as_of), ("known_at", body.known_at)):
+        if value is not None and value.tzinfo is None:
+            raise InputError(f"{name} needs an offset", [ErrorDetail(reason="e.g. 2026-11-30T17:00:00Z", field=name)])
+    outcome = pipeline.evaluate(session, org_id=principal.org_id, as_of=body.as_of or clock.now(),
+                                actor=principal.actor, frameworks=body.frameworks, backend=body.backend,
+                                known_at=body.known_at)
+    assert outcome.run is not None and outcome.diff is not None
+    return EvaluationOut(run=outcome.run, diff=outcome.diff, findings=len(outcome.result.violations))
+
+
+@router.get("/evaluations", response_model=list[EvaluationRun])
+def list_runs(principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
+              session: Session = Depends(get_session)) -> list[EvaluationRun]:
+    return findings_service.list_runs(session, org_id=principal.org_id)
+
+
+@router.get("/evaluations/{run_id}", response_model=EvaluationRun)
+def get_run(run_id: str, principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
+            session: Session = Depends(get_session)) -> EvaluationRun:
+    return findings_service.get_run(session, org_id=principal.org_id, run_id=run_id)

@@ -1,0 +1,107 @@
+"""Findings: list with filters and keyset pagination, detail with evidence and history,
+transitions, comments, assignment and waivers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session, require
+from engine.api.scope import finding_scope
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.findings import lifecycle
+from engine.findings import service as findings_service
+from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
+
+router = APIRouter(tags=["findings"])
+
+
+class ReasonIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=4000, examples=["contractor account, not workforce"])
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000, examples=["HR confirms the last day was 7 March"])
+
+
+class AssignIn(BaseModel):
+    assignee: str = Field(min_length=1, max_length=200, examples=["security_officer"])
+
+
+@router.get("/findings", response_model=FindingPage)
+def list_findings(framework: str | None = None, severity: str | None = None, state: str | None = None,
+                  status: str | None = None, establishment: str | None = None, rule: str | None = None,
+                  subject: str | None = None, limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
+                  principal: Principal = Depends(require(Permission.FINDINGS_READ)),
+                  session: Session = Depends(get_session)) -> FindingPage:
+    """Findings, newest first. Filters take comma-separated values; `cursor` continues a page."""
+    filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
+                            establishment_id=establishment, rule_id=rule, subject_id=subject)
+    return findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
+                                          cursor=cursor, scope=finding_scope(principal))
+
+
+@router.get("/findings/{finding_id}", response_model=Finding)
+def get_finding(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
+                session: Session = Depends(get_session)) -> Finding:
+    """A finding with why it fired (facts, deadline math), its evidence records and its history."""
+    return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
+                                        scope=finding_scope(principal))
+
+
+def _transition(action: str):  # type: ignore[no-untyped-def]
+    def endpoint(finding_id: str, body: ReasonIn | None = None,
+                 principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
+                 session: Session = Depends(get_session)) -> Finding:
+        lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=action,
+                             actor=principal.actor, reason=body.reason if body else None)
+        return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
+
+    endpoint.__name__ = f"{action}_finding"
+    endpoint.__doc__ = f"{action.replace('_', ' ').capitalize()} a finding (who, when and why are recorded)."
+    return endpoint
+
+
+router.add_api_route("/findings/{finding_id}/acknowledge", _transition("acknowledge"), methods=["POST"],
+                     response_model=Finding)
+router.add_api_route("/findings/{finding_id}/false-positive", _transition("false_positive"), methods=["POST"],
+                     response_model=Finding)
+router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen"), methods=["POST"], response_model=Finding)
+
+
+@router.post("/findings/{finding_id}/comments", response_model=Finding)
+def comment(finding_id: str, body: CommentIn, principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
+            session: Session = Depends(get_session)) -> Finding:
+    lifecycle.comment(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor, text=body.text)
+    return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
+
+
+@router.post("/findings/{finding_id}/assign", response_model=Finding)
+def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
+           session: Session = Depends(get_session)) -> Finding:
+    lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
+                     assignee=body.assignee)
+    return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
+
+
+@router.post("/findings/{finding_id}/waive", response_model=Waiver, status_code=201)
+def waive(finding_id: str, body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
+          session: Session = Depends(get_session)) -> Waiver:
+    """Waive this finding's rule for its subject (or for an establishment) until `ends_at`; needs a reason
+    and an approver; the finding reopens when the waiver expires."""
+    return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor, finding_id=finding_id)
+
+
+@router.get("/waivers", response_model=list[Waiver])
+def list_waivers(principal: Principal = Depends(require(Permission.FINDINGS_READ)),
+                 session: Session = Depends(get_session)) -> list[Waiver]:
+    return findings_service.list_waivers(session, org_id=principal.org_id)
+
+
+@router.post("/waivers", response_model=Waiver, status_code=201)
+def create_waiver(body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
+                  session: Session = Depends(get_session)) -> Waiver:
+    """Waive a rule for a subject or an establishment for a period."""
+    return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor)

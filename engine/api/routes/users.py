@@ -1,0 +1,39 @@
+"""Users and auditor grants (admin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session, require
+from engine.auth import service as auth_service
+from engine.auth.roles import Permission
+from engine.auth.schemas import Grant, GrantIn, Principal, User, UserIn
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/users", response_model=User, status_code=201)
+def create_user(body: UserIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                session: Session = Depends(get_session)) -> User:
+    return auth_service.create_user(session, org_id=principal.org_id, data=body, actor=principal.actor)
+
+
+@router.get("/users", response_model=list[User])
+def list_users(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+               session: Session = Depends(get_session)) -> list[User]:
+    return auth_service.list_users(session, org_id=principal.org_id)
+
+
+@router.post("/users/{username}/grants", response_model=Grant, status_code=201)
+def grant(username: str, body: GrantIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+          session: Session = Depends(get_session)) -> Grant:
+    """Give an auditor read-only access to one framework and audit window, until `expires_at`."""
+    return auth_service.grant_auditor(session, username=username, data=body, actor=principal.actor)
+
+
+@router.delete("/grants/{grant_id}", status_code=204)
+def revoke_grant(grant_id: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                 session: Session = Depends(get_session)) -> Response:
+    auth_service.revoke_grant(session, grant_id=grant_id, actor=principal.actor)
+    return Response(status_code=204)

@@ -1,0 +1,78 @@
+"""Plain data of the auth domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class Grant(BaseModel):
+    id: str
+    framework: str
+    window_from: dt.date
+    window_to: dt.date
+    establishments: list[str] | None = None
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class User(BaseModel):
+    id: str
+    org_id: str
+    username: str
+    role: str
+    display_name: str
+    person_id: str | None = None
+    active: bool = True
+
+
+class Principal(BaseModel):
+    """Who is calling, with the auditor grant in force (if any)."""
+
+    user: User
+    grant: Grant | None = None
+    via: str = "token"  # token | session
+
+    @property
+    def org_id(self) -> str:
+        return self.user.org_id
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user.username}"
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=200)
+    role: str
+    display_name: str | None = None
+    person_id: str | None = None
+
+
+class GrantIn(BaseModel):
+    framework: str
+    window_from: dt.date
+    window_to: dt.date
+    establishments: list[str] | None = None
+    expires_at: dt.datetime
+
+
+class IssuedToken(BaseModel):
+    id: str
+    token: str = Field(description="shown once; only its hash is stored")
+    expires_at: dt.datetime
+
+
+class TokenInfo(BaseModel):
+    id: str
+    name: str
+    kind: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None = None

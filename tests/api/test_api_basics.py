@@ -1,0 +1,54 @@
+"""REST basics: authentication, problem details, import, evaluate, findings, auditor scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import factories as f
+from tests.api.conftest import headers
+
+
+def test_only_health_login_and_openapi_answer_anonymously(api: dict[str, Any]) -> None:
+    c = api["client"]
+    assert c.get("/health").status_code == 200
+    assert c.get("/openapi.json").status_code == 200
+    r = c.get("/findings")
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "auth.required"
+
+
+def test_login_sets_a_session_and_failed_logins_are_limited(api: dict[str, Any]) -> None:
+    c = api["client"]
+    assert c.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 200
+    assert c.get("/me").json()["user"]["role"] == "officer"
+    for _ in range(5):
+        assert c.post("/auth/login", json={"username": "staff", "password": "nope"}).status_code == 401
+    r = c.post("/auth/login", json={"username": "staff", "password": "staff-password"})
+    assert r.status_code == 401 and r.json()["code"] == "auth.locked"
+
+
+def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    bad = c.post("/records", headers=h, json={"records": [{"type": "employment_episode", "id": "EP1",
+                                                          "start_at": "2026-02-01T09:00:00"}]})
+    assert bad.status_code == 422 and "offset" in bad.json()["errors"][0]["reason"]
+    ok = c.post("/records", headers=h, json={"records": [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]})
+    assert ok.status_code == 200, ok.text
+    run = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"})
+    assert run.status_code == 201, run.text
+    page = c.get("/findings", headers=h, params={"framework": "demo"}).json()
+    assert page["total"] == 1 and page["items"][0]["rule_id"] == "DEMO-TRN-001"
+    fid = page["items"][0]["id"]
+    detail = c.get(f"/findings/{fid}", headers=h).json()
+    assert detail["facts"]["deadline"]["due"] == "2026-03-03"
+    assert c.post(f"/findings/{fid}/acknowledge", headers=h, json={}).json()["state"] == "acknowledged"
+    conflict = c.post(f"/findings/{fid}/acknowledge", headers=h, json={})
+    assert conflict.status_code == 409
+    waived = c.post(f"/findings/{fid}/waive", headers=h, json={"ends_at": "2026-12-01T00:00:00Z", "reason": "leave",
+                                                                "approver": "CMO"})
+    assert waived.status_code == 201, waived.text
+    assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"
+    assert c.get(f"/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1
+    # staff may not read findings; the auditor reads only the granted framework
+    assert c.get("/findings", headers=headers(api, "staff")).status_code == 403
+    assert c.get("/findings", headers=headers(api, "auditor")).json()["total"] == 1
