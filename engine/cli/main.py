@@ -9,6 +9,7 @@ from engine.cli.app import app
 COMMAND_MODULES = [
     "engine.cli.records",
     "engine.cli.demo",
+    "engine.cli.demo_data",
     "engine.cli.rules",
     "engine.cli.evaluate",
     "engine.cli.findings",

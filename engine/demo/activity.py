@@ -20,7 +20,7 @@ from typing import IO, Any
 from engine.demo import names
 from engine.demo.model import rec
 from engine.demo.timeutil import add_working_days, is_working_day, iso, iso_date, local, plus, zone
-from engine.demo.world import CLINICIAN_ROLES, EST_BY_ID, ESTABLISHMENTS, ORG_STATES, Episode, World, Worker
+from engine.demo.world import CLINICIAN_ROLES, EST_BY_ID, ESTABLISHMENTS, ORG_STATES, Episode, Worker, World
 
 SURNAME_INDEX = {s: i for i, s in enumerate(names.SURNAMES)}
 EVENT_LINE = (
@@ -311,7 +311,8 @@ class Activity:
         f = self._pick_staff(fd, p_surname)
         if f is not None:
             self._link(patient, f[0].pid, "appointment", day)
-            fday = day - dt.timedelta(days=1) if r.random() < 0.4 and is_working_day(day - dt.timedelta(days=1)) else day
+            before = day - dt.timedelta(days=1)
+            fday = before if r.random() < 0.4 and is_working_day(before) else day
             self.access(*self.clock.stamp(tz, fday, r.randint(8 * 3600, secs if fday == day else 17 * 3600)),
                         ehr, f[0].user_id, patient, "view")
         # rooming / nursing

@@ -147,7 +147,7 @@ class SizeSpec:
 
 
 SIZES: dict[str, SizeSpec] = {
-    "small": SizeSpec({"EST-NYC": 16, "EST-CHI": 10, "EST-DEN": 24, "EST-SAN": 9, "EST-HNL": 6},
+    "small": SizeSpec({"EST-NYC": 14, "EST-CHI": 9, "EST-DEN": 24, "EST-SAN": 9, "EST-HNL": 5},
                       patients=1500, event_target=12_000, window_days=120, measure_n=300),
     "large": SizeSpec({"EST-NYC": 430, "EST-CHI": 290, "EST-DEN": 220, "EST-SAN": 300, "EST-HNL": 210},
                       patients=60_000, event_target=1_000_000, window_days=365, measure_n=3000),
@@ -425,9 +425,10 @@ class World:
                 return npi
 
     def hire(self, est: str, role: str, start: dt.date, *, end: dt.date | None = None,
-             first: str | None = None, last: str | None = None, derive: bool = True) -> Worker:
+             first: str | None = None, last: str | None = None, derive: bool = True,
+             rng_stream: str = "people") -> Worker:
         """A new person with one episode; with `derive`, their trainings, accounts, ... too."""
-        w = self.new_person(EST_BY_ID[est].state, first=first, last=last)
+        w = self.new_person(EST_BY_ID[est].state, first=first, last=last, rng=self.rng(rng_stream))
         self.add_episode(w, est, role, start, end)
         if derive:
             self.derive(w)
@@ -645,7 +646,7 @@ class World:
         if role in MALPRACTICE_ROLES:
             term_start = span_start - dt.timedelta(days=r.randint(0, 300))
             policy = f"MPL-{r.randint(100000, 999999)}"
-            stop = self.anchor + dt.timedelta(days=60) if active else ref
+            stop = self.anchor - dt.timedelta(days=1) if active else ref
             while term_start <= stop:
                 term_end = add_months(term_start, 12)
                 self.cred(w, "MALPRACTICE", EST_BY_ID[w.est].state, policy, local(term_start, 0, 1, tz),
@@ -676,7 +677,8 @@ class World:
             expires = end_of_month(add_months(issue, 24))
             self.cred(w, kind, None, f"{kind}-{r.randint(10**11, 10**12 - 1)}", local(issue, 12, 0, tz),
                       local(expires, 23, 59, tz), rule="end_of_month", source="AHA eCard",
-                      verified=local(issue + dt.timedelta(days=r.randint(1, 10)), 12, 0, tz))
+                      verified=local(min(issue + dt.timedelta(days=r.randint(1, 10)),
+                                         self.anchor - dt.timedelta(days=1)), 12, 0, tz))
             if expires > stop:
                 break
             nxt = expires - dt.timedelta(days=r.randint(5, 40))
@@ -757,7 +759,7 @@ class World:
 
     # -- picking workers for plants -------------------------------------------------------------
 
-    def pick(self, *, roles: Iterable[str], est: str | None = None, min_tenure_days: int = 400,
+    def pick(self, *, roles: list[str], est: str | None = None, min_tenure_days: int = 400,
              active: bool = True) -> Worker:
         """An untouched background worker matching the criteria; marks it as used by a plant."""
         wanted = set(roles)
@@ -771,8 +773,14 @@ class World:
                           self.den_admin)
         ]
         if not pool:
-            raise LookupError(f"no worker for roles={sorted(wanted)} est={est}")
-        w = r.choice(pool)
+            # small practices run out of untouched staff: hire a dedicated (clean) person instead
+            role = roles[0]
+            if not active:
+                raise LookupError(f"no former worker for roles={sorted(wanted)} est={est}")
+            w = self.hire(est or "EST-NYC", role, self.day(min_tenure_days + r.randint(20, 200)),
+                          rng_stream="pick-hire")
+        else:
+            w = r.choice(pool)
         w.tainted = True
         return w
 
@@ -836,7 +844,7 @@ def roster(mix: tuple[tuple[str, int], ...], n: int) -> list[str]:
     quotas = [(role, n * w / total) for role, w in mix]
     counts = {role: int(q) for role, q in quotas}
     rest = n - sum(counts.values())
-    for role, q in sorted(quotas, key=lambda x: (-(x[1] - int(x[1])), x[0]))[:rest]:
+    for role, _q in sorted(quotas, key=lambda x: (-(x[1] - int(x[1])), x[0]))[:rest]:
         counts[role] += 1
     for must in ("physician", "front_desk"):
         if counts.get(must, 0) == 0 and must in counts:

@@ -86,7 +86,9 @@ UNPLANTABLE: dict[str, str] = {
 }
 
 PARTIAL: dict[str, str] = {
-    "HIPAA-ADM-TRN-002": "Material policy changes are not representable (no policy record); that branch is not planted.",
+    "HIPAA-ADM-TRN-002": (
+        "Material policy changes are not representable (no policy record); that branch is not planted."
+    ),
     "HIPAA-PRV-SNOOP-007": (
         "No shift schedules or departments in the contract: 'outside shift' is planted as 23:00-03:00 "
         "local at the user's site, and every relationship is a person-level care_link."
@@ -132,7 +134,9 @@ PARTIAL: dict[str, str] = {
     "CRED-BLS-012": "No shift data: an active episode in a BLS-required role stands in for clinical shifts.",
     "CRED-MON-009": "Licensing-board checks are credential.verified_at; complaints/adverse events not representable.",
     "AI-GOV-INV-001": "No usage telemetry or tool version: 'in use' means ai_output records exist.",
-    "AI-1557-ID-003": "No input_variables list: uses_protected_characteristics=null means 'no documented input review'.",
+    "AI-1557-ID-003": (
+        "No input_variables list: uses_protected_characteristics=null means 'no documented input review'."
+    ),
     "AI-1557-MIT-004": (
         "No mitigation-plan record: every tool with uses_protected_characteristics=true approved more than "
         "30 days ago lacks an approved plan by construction."

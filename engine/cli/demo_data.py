@@ -1,0 +1,61 @@
+"""`vigil demo-data`: write a synthetic multi-site medical group as NDJSON (see engine.demo)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine import clock
+from engine.cli.app import app, console, emit_json, run
+from engine.errors import InputError
+
+
+@app.command("demo-data")
+def demo_data_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Directory for <type>.ndjson, planted.json, manifest.json.")],
+    size: Annotated[str, typer.Option("--size", help="small (~100 staff, ~12k access events) or large.")] = "small",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same arguments give byte-identical files.")] = 7,
+    anchor: Annotated[
+        str | None,
+        typer.Option("--anchor", help="The 'today' the data are built around (YYYY-MM-DD); default: today (New York)."),
+    ] = None,
+    scale: Annotated[float, typer.Option("--scale", help="Multiply workforce, patients and events.")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+) -> None:
+    """Generate a deterministic synthetic practice with planted compliance problems."""
+    from engine.demo import generate
+
+    def body() -> None:
+        if size not in ("small", "large"):
+            raise InputError(f"--size must be small or large, not {size!r}", code="input.size")
+        if scale <= 0:
+            raise InputError("--scale must be positive", code="input.scale")
+        if anchor is None:
+            day = clock.today_in("America/New_York")
+        else:
+            try:
+                day = dt.date.fromisoformat(anchor)
+            except ValueError:
+                raise InputError(f"--anchor must be a date YYYY-MM-DD, not {anchor!r}", code="input.anchor") from None
+        started = time.perf_counter()
+        result = generate(out, size=size, seed=seed, anchor=day, scale=scale)
+        elapsed = time.perf_counter() - started
+        total = sum(result.counts.values())
+        total_bytes = sum(result.bytes.values())
+        if as_json:
+            emit_json({"out": str(out), "anchor": day.isoformat(), "as_of": result.manifest["as_of"],
+                       "records": total, "bytes": total_bytes, "planted": result.planted,
+                       "seconds": round(elapsed, 2), "counts": result.counts})
+            return
+        console.print(
+            f"{total:,} records ({total_bytes / 1e6:,.1f} MB) in {elapsed:.1f} s -> {out}; "
+            f"{result.planted} planted cases (planted.json), anchor {day}, evaluate --as-of "
+            f"{result.manifest['as_of']}",
+            highlight=False,
+        )
+
+    run(body)
