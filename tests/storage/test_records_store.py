@@ -242,3 +242,21 @@ def test_each_import_appends_one_audit_entry(engine: Engine) -> None:
     assert len(entries) == 2
     payloads = sorted((e.payload["created"], e.payload["unchanged"]) for e in entries)
     assert payloads == [(0, len(RECORD_MODELS)), (len(RECORD_MODELS), 0)]
+
+
+def test_latest_hashes_returns_the_newest_version_of_each_known_key(engine: Engine) -> None:
+    from engine.records.history import latest_hashes
+
+    load(engine, [org_record(), {"type": "person", "id": "P-1"}], at=T1)
+    load(engine, [org_record(name="v2")], at=T2)
+    load(engine, [org_record(name="v3")], at=T3)
+    with db.unit_of_work(engine) as session:
+        found = latest_hashes(
+            session,
+            org_id="org-a",
+            keys=[("organization", "ORG-1"), ("person", "P-1"), ("person", "missing"), ("organization", "ORG-1")],
+        )
+        other_org = latest_hashes(session, org_id="org-b", keys=[("organization", "ORG-1")])
+    assert {k: v[0] for k, v in found.items()} == {("organization", "ORG-1"): 3, ("person", "P-1"): 1}
+    assert found[("organization", "ORG-1")][1] == get(engine, "organization", "ORG-1").content_hash
+    assert other_org == {}
