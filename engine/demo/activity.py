@@ -27,7 +27,11 @@ EVENT_LINE = (
     '{"type":"access_event","id":"%s","system_id":"%s","user_id":"%s","patient_id":"%s",'
     '"at":"%s","action":"%s","break_glass":%s}\n'
 )
-EVENTS_PER_VISIT = 7.4
+LINK_LINE = (
+    '{"type":"care_link","id":"CL-%08d","patient_id":"%s","person_id":"%s","department_id":null,'
+    '"kind":"%s","date":"%s"}\n'
+)
+EVENTS_PER_VISIT = 6.2
 
 
 class Sink:
@@ -352,8 +356,7 @@ class Activity:
 
     def _link(self, patient: str, person: str, kind: str, day: dt.date) -> None:
         self.n_links += 1
-        self.sink.write(rec("care_link", f"CL-{self.n_links:08d}", patient_id=patient, person_id=person,
-                            department_id=None, kind=kind, date=iso_date(day)))
+        self.sink.write_line("care_link", LINK_LINE % (self.n_links, patient, person, kind, day.isoformat()))
 
     def _ai_out(self, tool: str, kind: str, est: str, clinical: bool, created: dt.datetime,
                 reviewer: Worker | None, review_delay_h: float | None, send_delay_h: float | None,

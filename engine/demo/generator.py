@@ -200,6 +200,11 @@ def _manifest(w: World, counts: dict[str, int], sizes: dict[str, int], planted: 
         "files": {t: {"records": counts.get(t, 0), "bytes": sizes[t]} for t in RECORD_TYPES},
         "total_records": sum(counts.values()),
         "planted_count": len(planted),
+        "planted_note": "planted.json has one entry per planted case and subject record. When a case spans "
+                        "several records of the same kind (the 40 bulk-export events, a second view a minute "
+                        "later) the first is the subject and the note names the rest. Background records are "
+                        "meant to be clean: a finding on a subject not listed is either a rule false positive "
+                        "or a generator bug worth reporting.",
         "rules": {rule: {"framework": FRAMEWORK_OF[rule], "status": status[rule],
                          "planted": sum(1 for e in planted if e["rule_id"] == rule)} for rule, _ in CATALOG_RULES},
         "unplantable": [{"rule_id": k, "reason": unplantable[k]} for k in sorted(unplantable)],

@@ -150,11 +150,8 @@ def outputs(w: World) -> None:
 
 def scribe_encounters(w: World) -> None:
     rule = "AI-SCRIBE-010"
-    picks = {}
-    for est in ("EST-SAN", "EST-CHI", "EST-NYC", "EST-DEN"):
-        cands = [x for x in w.workers if x.active and x.est == est and x.role == "physician" and not x.tainted
-                 and len(x.episodes) == 1]
-        picks[est] = cands[0] if cands else w.medical_director
+    picks = {est: w.pick(roles=["physician"], est=est, min_tenure_days=200)
+             for est in ("EST-SAN", "EST-CHI", "EST-NYC", "EST-DEN")}
 
     d = picks["EST-SAN"]
     at = w.at(4, 9, 30, d.ep.tz)

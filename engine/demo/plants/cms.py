@@ -141,10 +141,6 @@ def screening(w: World) -> None:
     sid = f"SCR-{x.pid}-LEIE-{day.isoformat()}"
     x.screen_extra.append(rec("screening", sid, person_id=x.pid, source="LEIE", checked_at=iso(local(day, 6, 30, ET)),
                               result="excluded"))
-    if w.anchor.day > 6:
-        d2 = w.anchor.replace(day=5)
-        x.screen_extra.append(rec("screening", f"SCR-{x.pid}-LEIE-{d2.isoformat()}", person_id=x.pid, source="LEIE",
-                                  checked_at=iso(local(d2, 6, 30, ET)), result="excluded"))
     w.plant("CMS-EXCL-LEIE-015", "screening", sid,
             f"Monthly LEIE check on {day} matched {x.pid} (NPI and DOB): excluded, still employed and "
             f"seeing patients (critical).")
@@ -152,11 +148,13 @@ def screening(w: World) -> None:
             f"New OIG exclusion found by the monthly sweep on {day} for an active credentialed practitioner "
             f"(critical).")
 
-    y = w.hire("EST-SAN", "front_desk", w.day(40))
+    start = add_months(w.anchor.replace(day=1), -2).replace(day=3)
+    y = w.hire("EST-SAN", "front_desk", start)
     y.tainted = True
-    y.prehire_days = -12
+    y.prehire_days = -10
     w.plant("CMS-EXCL-LEIE-015", "employment_episode", y.ep.id,
-            f"Hired {w.day(40)}; first LEIE/SAM check only on {w.day(28)} (no check before start: high).")
+            f"Hired {start}; first LEIE/SAM check only on {start + dt.timedelta(days=10)} (no check before "
+            f"start: high).")
 
     z = w.pick(roles=["billing_specialist", "front_desk"], est="EST-CHI", min_tenure_days=300)
     z.screen_skip |= {("LEIE", lm), ("SAM", lm)}

@@ -133,6 +133,11 @@ def training(w: World) -> None:
             f"{d.pid} (hired {w.day(25)}) accessed charts on {w.day(18)}, before HIPAA training on "
             f"{w.day(12)} (medium: training_before_phi_access).")
 
+    w.traps.append(
+        "HIPAA-ADM-TRN-002 'first access_event(e) < t.completed_at': read t as the FIRST training completed in "
+        "the episode. Read literally (t = latest training) every long-serving employee would be flagged, "
+        "because each annual refresher postdates their first chart access."
+    )
     e = w.hire("EST-NYC", "billing_specialist", w.day(30))
     e.tainted = True
     e.drop_trainings(["HIPAA_PRIVACY", "HIPAA_SECURITY"])
@@ -187,29 +192,29 @@ def sanctions(w: World, confirmed_subject: Worker) -> None:
 
 
 def termination(w: World) -> None:
+    rule = "HIPAA-SEC-TERM-004"
     a = w.hire("EST-NYC", "front_desk", w.day(700), end=w.day(10))
     a.tainted = True
     for acc in a.accounts:
         acc["disabled_at"] = None
-    ehr = next(x for x in a.accounts if x["system_id"] == "SYS-EHR")
-    w.plant("HIPAA-SEC-TERM-004", "account", ehr["id"],
-            f"{a.pid} left {w.day(10)} 17:00 local; this account (and the PM/M365 ones) is still enabled "
-            f"(high).")
+        w.plant(rule, "account", acc["id"], f"{a.pid} left {w.day(10)} 17:00 local; this {acc['system_id']} "
+                f"account is still enabled 10 days later (high).")
 
     b = w.hire("EST-CHI", "billing_specialist", w.day(900), end=w.day(40))
     b.tainted = True
     assert b.ep.end is not None
     for acc in b.accounts:
         acc["disabled_at"] = iso(plus(b.ep.end, hours=65))
-    ehr = next(x for x in b.accounts if x["system_id"] == "SYS-EHR")
-    w.plant("HIPAA-SEC-TERM-004", "account", ehr["id"],
-            f"{b.pid} left {w.day(40)}; accounts disabled 65 hours later (> 24 h: medium, historical).")
+        w.plant(rule, "account", acc["id"], f"{b.pid} left {w.day(40)}; {acc['system_id']} account disabled 65 "
+                f"hours later (> 24 h: medium, historical).")
 
     c = w.hire("EST-SAN", "medical_assistant", w.day(800), end=w.day(20))
     c.tainted = True
     assert c.ep.end is not None
     for acc in c.accounts:
         acc["disabled_at"] = iso(w.at(17, 9, tz=c.ep.tz))
+        w.plant(rule, "account", acc["id"], f"{c.pid} left {w.day(20)} 17:00; {acc['system_id']} account "
+                f"disabled {w.day(17)} 09:00 (> 24 h: medium).")
     pt = w.special_patient(state="CA")
     ev = event(w, w.at(18, 19, 40, c.ep.tz), "SYS-EHR", c.user_id, pt, "view")
     event(w, w.at(18, 19, 44, c.ep.tz), "SYS-EHR", c.user_id, pt, "view")
@@ -235,10 +240,10 @@ def termination(w: World) -> None:
         f.tainted = True
         for acc in f.accounts:
             acc["disabled_at"] = iso(local(fall, 16, 30, "America/Denver"))
-        ehr = next(x for x in f.accounts if x["system_id"] == "SYS-EHR")
-        w.plant("HIPAA-SEC-TERM-004", "account", ehr["id"],
-                f"Ended {fall - dt.timedelta(days=1)} 17:00 MDT, disabled {fall} 16:30 MST: 23.5 h on the wall "
-                f"clock but 24.5 h elapsed across the fall-back change (late: medium; C3).")
+            w.plant(rule, "account", acc["id"],
+                    f"Ended {fall - dt.timedelta(days=1)} 17:00 MDT, {acc['system_id']} account disabled {fall} "
+                    f"16:30 MST: 23.5 h on the wall clock but 24.5 h elapsed across the fall-back change (late: "
+                    f"medium; C3).")
 
 
 def unique_ids(w: World) -> None:
@@ -254,10 +259,10 @@ def unique_ids(w: World) -> None:
     w.add_episode(second, "EST-NYC", "medical_assistant", w.day(300))
     w.derive(second)
     second.tainted = True
-    acc2 = next(x for x in second.accounts if x["system_id"] == "SYS-EHR")
-    w.plant("HIPAA-SEC-UID-005", "account", acc2["id"],
-            f"user_id '{first.user_id}' re-assigned: it belonged to {first.pid} (left {w.day(500)}) and was "
-            f"given to {second.pid} on {w.day(300)} (high).")
+    for acc2 in second.accounts:
+        w.plant("HIPAA-SEC-UID-005", "account", acc2["id"],
+                f"user_id '{first.user_id}' re-assigned on {acc2['system_id']}: it belonged to {first.pid} (left "
+                f"{w.day(500)}) and was given to {second.pid} on {w.day(300)} (high).")
     w.traps.append(
         f"Access events by user_id '{first.user_id}' after {w.day(300)} are {second.pid}'s, not the departed "
         f"{first.pid}'s: HIPAA-SEC-TERM-004 must not treat them as post-termination access."
@@ -345,8 +350,12 @@ def snooping(w: World) -> Worker:
     plain = w.special_patient(state="HI")
     b = w.pick(roles=["billing_specialist"], min_tenure_days=400)
     ev = event(w, w.at(7, 10, 12, b.ep.tz), "SYS-EHR", b.user_id, plain, "view")
-    w.plant(rule, "access_event", ev, f"{b.pid} viewed {plain}, with whom nobody in their role has a care "
-            f"link or billing item (NO_RELATIONSHIP only: medium).")
+    w.plant(rule, "access_event", ev, f"{b.pid} viewed {plain} with no care link or billing item between "
+            f"them (NO_RELATIONSHIP only: medium).")
+    for n in range(3):
+        w.special_patient(state=("NY", "CA", "IL")[n], vip=True)
+    for n in range(2):
+        w.special_patient(state=("CO", "HI")[n], restricted=True)
 
     bulk = w.pick(roles=["billing_specialist", "him_specialist"], est="EST-NYC", min_tenure_days=400)
     pts = [w.special_patient(state="NY") for _ in range(40)]
@@ -572,7 +581,7 @@ def incidents(w: World) -> None:
     i = incident(3, "EST-NYC", w.at(21, 14), discovered_by="business_associate", ba_vendor_id="V-CLEARBILL",
                  ba_is_agent=True, ba_discovered_at=iso(w.at(68, 9)), ba_notified_ce_at=iso(w.at(21, 14)),
                  determination="breach", determination_at=iso(w.at(14, 16)), four_factor_documented=True,
-                 affected_total=212, affected_by_state={"NY": 212})
+                 affected_total=212, affected_by_state={"NY": 212}, hhs_notice_at=small_hhs(w.at(21, 14)))
     w.plant("HIPAA-BRN-IND-011", "incident", i,
             f"Billing company acting as agent discovered it {w.day(68)}: that is the practice's discovery, so "
             f"individual notice was due {w.day(8)} (critical; counting from the practice's own discovery "
@@ -582,7 +591,8 @@ def incidents(w: World) -> None:
     i = incident(4, "EST-DEN", w.at(95, 11, tz=tz("EST-DEN")), determination="breach",
                  determination_at=iso(w.at(85, 15, tz=tz("EST-DEN"))), four_factor_documented=True,
                  affected_total=48, affected_by_state={"CO": 48}, le_delay_kind="oral",
-                 le_delay_start=iso(w.at(75, 10, tz=tz("EST-DEN"))), le_delay_until=iso(w.at(15, 10, tz=tz("EST-DEN"))))
+                 le_delay_start=iso(w.at(75, 10, tz=tz("EST-DEN"))), le_delay_until=iso(w.at(15, 10, tz=tz("EST-DEN"))),
+                 hhs_notice_at=small_hhs(w.at(95, 11, tz=tz("EST-DEN"))))
     w.plant("HIPAA-BRN-IND-011", "incident", i,
             f"Discovered {w.day(95)}; ORAL law-enforcement delay from {w.day(75)} 'until' {w.day(15)} counts "
             f"for at most 30 days, so notice was due {w.day(5)} (critical). [U] tolling reading; taking the "

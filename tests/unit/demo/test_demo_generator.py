@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +79,17 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "person.ndjson").read_bytes() != (c / "person.ndjson").read_bytes()
+
+
+def test_identical_bytes_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    code = ("import datetime as dt, sys; from engine.demo import generate; "
+            "generate(sys.argv[1], size='small', seed=4, anchor=dt.date(2026, 7, 15))")
+    repo = Path(__file__).resolve().parents[3]
+    for n, hash_seed in enumerate(("1", "4242")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(n))], check=True, env=env, cwd=repo)
+    for f in sorted((tmp_path / "0").iterdir()):
+        assert f.read_bytes() == (tmp_path / "1" / f.name).read_bytes(), f.name
 
 
 def test_every_contract_type_is_present(small: Practice) -> None:
