@@ -18,428 +18,87 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.records.fields import (
-    Count,
-    Date,
-    Flag,
-    Instant,
-    Naics,
-    Number,
-    RecordId,
-    StateCode,
-    Text,
-    Year,
-    YearKey,
-    Zone,
+from engine.records.contract_core import (
+    AccessEvent,
+    Account,
+    Baa,
+    CareLink,
+    Device,
+    EmploymentEpisode,
+    Establishment,
+    HepbVaccination,
+    Investigation,
+    Organization,
+    Patient,
+    Person,
+    PhiFlow,
+    RiskAnalysis,
+    RiskItem,
+    SanctionRecord,
+    System,
+    TrainingRecord,
+    Vendor,
 )
-
-
-class Record(BaseModel):
-    """The envelope every record shares: its `type` and its `id` (unique per type in an org)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    id: RecordId
-
-
-# ---- Core ----------------------------------------------------------------------------------------
-
-
-class Organization(Record):
-    type: Literal["organization"]
-    name: Text | None = None
-    states: list[StateCode] | None = None
-    fte_count: Number | None = None
-    receives_federal_financial_assistance: Flag | None = None
-    mips_participant_by_py: dict[YearKey, Flag] | None = None
-
-
-class Establishment(Record):
-    type: Literal["establishment"]
-    org_id: RecordId | None = None
-    name: Text | None = None
-    naics: Naics | None = None
-    state: StateCode | None = None
-    tz: Zone | None = None
-    osha_state_plan: Flag | None = None
-    max_concurrent_employees: dict[YearKey, Count] | None = None
-    employees_any_time: dict[YearKey, Count] | None = None
-    holiday_calendar: Text | None = None
-
-
-class Person(Record):
-    type: Literal["person"]
-    first_name: Text | None = None
-    last_name: Text | None = None
-    dob: Date | None = None
-    address: Text | None = None
-    patient_id: RecordId | None = None
-
-
-class EmploymentEpisode(Record):
-    type: Literal["employment_episode"]
-    person_id: RecordId | None = None
-    establishment_id: RecordId | None = None
-    role: Text | None = None
-    start_at: Instant | None = None
-    end_at: Instant | None = None
-    occupational_exposure: Flag | None = None
-    exposure_assignment_at: Instant | None = None
-    phi_access_required: Flag | None = None
-    licensed_clinician: Flag | None = None
-
-
-class Patient(Record):
-    type: Literal["patient"]
-    last_name: Text | None = None
-    first_name: Text | None = None
-    dob: Date | None = None
-    address: Text | None = None
-    state: StateCode | None = None
-    vip: Flag | None = None
-    record_restricted: Flag | None = None
-    is_workforce_person_id: RecordId | None = None
-
-
-# ---- Systems and access --------------------------------------------------------------------------
-
-
-class System(Record):
-    type: Literal["system"]
-    name: Text | None = None
-    stores_ephi: Flag | None = None
-    audit_logging_enabled: Flag | None = None
-    last_audit_review_at: Instant | None = None
-    log_retention_days: Count | None = None
-    added_at: Instant | None = None
-
-
-class Account(Record):
-    type: Literal["account"]
-    system_id: RecordId | None = None
-    user_id: Text | None = None
-    person_id: RecordId | None = None
-    interactive: Flag | None = None
-    generic: Flag | None = None
-    enabled_at: Instant | None = None
-    disabled_at: Instant | None = None
-    mfa_remote: Flag | None = None
-
-
-class AccessEvent(Record):
-    type: Literal["access_event"]
-    system_id: RecordId | None = None
-    user_id: Text | None = None
-    patient_id: RecordId | None = None
-    at: Instant | None = None
-    action: Literal["view", "print", "export", "edit"] | None = None
-    break_glass: Flag | None = None
-
-
-class CareLink(Record):
-    type: Literal["care_link"]
-    patient_id: RecordId | None = None
-    person_id: RecordId | None = None
-    department_id: RecordId | None = None
-    kind: (
-        Literal[
-            "appointment",
-            "encounter",
-            "order",
-            "result_routing",
-            "referral",
-            "message",
-            "billing_item",
-            "task",
-        ]
-        | None
-    ) = None
-    date: Date | None = None
-
-
-class Device(Record):
-    type: Literal["device"]
-    kind: Text | None = None
-    stores_ephi: Flag | None = None
-    encryption_status: Literal["verified", "unverified", "none", "alternative_documented"] | None = None
-    encryption_checked_at: Instant | None = None
-    disposed_at: Instant | None = None
-    sanitized_at: Instant | None = None
-
-
-# ---- Training and people -------------------------------------------------------------------------
-
-
-class TrainingRecord(Record):
-    type: Literal["training_record"]
-    person_id: RecordId | None = None
-    course: Literal["HIPAA_PRIVACY", "HIPAA_SECURITY", "BBP", "HAZCOM", "FIRE_EXT", "EAP", "S1557", "AI_USE"] | None = (
-        None
-    )
-    completed_at: Instant | None = None
-    content_version: Text | None = None
-    trainer: Text | None = None
-
-
-class HepbVaccination(Record):
-    type: Literal["hepb_vaccination"]
-    person_id: RecordId | None = None
-    offered_at: Instant | None = None
-    declined_at: Instant | None = None
-    series_completed_at: Instant | None = None
-    antibody_immune: Flag | None = None
-    contraindicated: Flag | None = None
-
-
-class Investigation(Record):
-    type: Literal["investigation"]
-    subject_person_id: RecordId | None = None
-    opened_at: Instant | None = None
-    closed_at: Instant | None = None
-    outcome: Text | None = None
-
-
-class SanctionRecord(Record):
-    type: Literal["sanction_record"]
-    investigation_id: RecordId | None = None
-    person_id: RecordId | None = None
-    level: Text | None = None
-    decided_at: Instant | None = None
-    acknowledged_at: Instant | None = None
-
-
-# ---- Risk and vendors ----------------------------------------------------------------------------
-
-
-class RiskAnalysis(Record):
-    type: Literal["risk_analysis"]
-    completed_at: Instant | None = None
-    scope_system_ids: list[RecordId] | None = None
-    approved_by: Text | None = None
-
-
-class RiskItem(Record):
-    type: Literal["risk_item"]
-    risk_analysis_id: RecordId | None = None
-    rating: Literal["low", "medium", "high", "critical"] | None = None
-    owner_person_id: RecordId | None = None
-    due_at: Instant | None = None
-    status: Literal["open", "closed"] | None = None
-
-
-class Vendor(Record):
-    type: Literal["vendor"]
-    name: Text | None = None
-    handles_phi: Flag | None = None
-    relationship_type: Literal["business_associate", "treatment_provider", "conduit", "other"] | None = None
-    is_ai: Flag | None = None
-
-
-class Baa(Record):
-    type: Literal["baa"]
-    vendor_id: RecordId | None = None
-    signed_at: Instant | None = None
-    effective_at: Instant | None = None
-    terminated_at: Instant | None = None
-    clauses: list[Text] | None = None
-    return_or_destroy_attested_at: Instant | None = None
-
-
-class PhiFlow(Record):
-    type: Literal["phi_flow"]
-    vendor_id: RecordId | None = None
-    first_at: Instant | None = None
-
-
-# ---- Incidents and requests ----------------------------------------------------------------------
-
-
-class Incident(Record):
-    type: Literal["incident"]
-    establishment_id: RecordId | None = None
-    discovered_at: Instant | None = None
-    discovered_by: Literal["covered_entity", "business_associate"] | None = None
-    ba_vendor_id: RecordId | None = None
-    ba_is_agent: Flag | None = None
-    ba_discovered_at: Instant | None = None
-    ba_notified_ce_at: Instant | None = None
-    phi_involved: Flag | None = None
-    unsecured: Flag | None = None
-    determination: Literal["breach", "not_breach"] | None = None
-    determination_at: Instant | None = None
-    four_factor_documented: Flag | None = None
-    exception_code: Text | None = None
-    affected_total: Count | None = None
-    affected_by_state: dict[StateCode, Count] | None = None
-    bad_contact_count: Count | None = None
-    le_delay_kind: Literal["oral", "written"] | None = None
-    le_delay_start: Instant | None = None
-    le_delay_until: Instant | None = None
-    individual_notice_at: Instant | None = None
-    hhs_notice_at: Instant | None = None
-    media_notice_at: dict[StateCode, Instant] | None = None
-
-
-class AccessRequest(Record):
-    type: Literal["access_request"]
-    patient_id: RecordId | None = None
-    establishment_id: RecordId | None = None
-    kind: Literal["access", "amendment", "accounting"] | None = None
-    received_at: Instant | None = None
-    extension_notice_at: Instant | None = None
-    completed_at: Instant | None = None
-    denied_at: Instant | None = None
-
-
-# ---- OSHA ----------------------------------------------------------------------------------------
-
-
-class OshaCase(Record):
-    type: Literal["osha_case"]
-    establishment_id: RecordId | None = None
-    person_id: RecordId | None = None
-    incident_at: Instant | None = None
-    learned_at: Instant | None = None
-    recordable: Flag | None = None
-    privacy_case: Flag | None = None
-    sharps: Flag | None = None
-    logged_at: Instant | None = None
-    f301_at: Instant | None = None
-    died_at: Instant | None = None
-    inpatient_admit_at: Instant | None = None
-    amputation: Flag | None = None
-    eye_loss: Flag | None = None
-    reported_to_osha_at: Instant | None = None
-    sharps_log_at: Instant | None = None
-    device_type: Text | None = None
-    device_brand: Text | None = None
-    work_area: Text | None = None
-
-
-class OshaSummary(Record):
-    type: Literal["osha_summary"]
-    establishment_id: RecordId | None = None
-    year: Year | None = None
-    certified_at: Instant | None = None
-    certifier_title: Text | None = None
-    posted_from: Date | None = None
-    posted_until: Date | None = None
-    ita_submitted_at: Instant | None = None
-
-
-class ExposureControlPlan(Record):
-    type: Literal["exposure_control_plan"]
-    establishment_id: RecordId | None = None
-    reviewed_at: Instant | None = None
-    safer_devices_reviewed: Flag | None = None
-    frontline_input_documented: Flag | None = None
-
-
-# ---- Credentials and screening -------------------------------------------------------------------
-
-
-class Credential(Record):
-    type: Literal["credential"]
-    person_id: RecordId | None = None
-    kind: (
-        Literal[
-            "STATE_LICENSE", "DEA", "STATE_CSR", "BOARD_CERT", "MALPRACTICE",
-            "BLS", "ACLS", "PALS", "CLIA", "CAQH_ATTESTATION",
-        ]
-        | None
-    ) = None  # fmt: skip
-    jurisdiction: Text | None = None
-    number: Text | None = None
-    issued_at: Instant | None = None
-    expires_at: Instant | None = None
-    expiry_rule: Literal["exact", "end_of_month"] | None = None
-    status: Text | None = None
-    verified_at: Instant | None = None
-    source: Text | None = None
-    renewal_submitted_at: Instant | None = None
-
-
-class Screening(Record):
-    type: Literal["screening"]
-    person_id: RecordId | None = None
-    source: Literal["LEIE", "SAM", "STATE_MEDICAID"] | None = None
-    checked_at: Instant | None = None
-    result: Literal["clear", "possible_match", "excluded"] | None = None
-
-
-# ---- AI use --------------------------------------------------------------------------------------
-
-
-class AiTool(Record):
-    type: Literal["ai_tool"]
-    vendor_id: RecordId | None = None
-    name: Text | None = None
-    category: (
-        Literal["PCDST", "PREDICTIVE_DSI", "GENAI_PATIENT_COMMS", "AMBIENT_SCRIBE", "ADMIN", "MH_CHATBOT"] | None
-    ) = None
-    uses_phi: Flag | None = None
-    uses_protected_characteristics: Flag | None = None
-    approved_at: Instant | None = None
-    owner_person_id: RecordId | None = None
-    last_perf_review_at: Instant | None = None
-
-
-class AiOutput(Record):
-    type: Literal["ai_output"]
-    tool_id: RecordId | None = None
-    kind: Literal["NOTE_DRAFT", "PATIENT_MESSAGE", "RECOMMENDATION"] | None = None
-    establishment_id: RecordId | None = None
-    clinical_content: Flag | None = None
-    created_at: Instant | None = None
-    reviewed_by_person_id: RecordId | None = None
-    reviewed_at: Instant | None = None
-    sent_at: Instant | None = None
-    disclaimer_present: Flag | None = None
-
-
-class Encounter(Record):
-    type: Literal["encounter"]
-    patient_id: RecordId | None = None
-    clinician_person_id: RecordId | None = None
-    establishment_id: RecordId | None = None
-    at: Instant | None = None
-    modality: Literal["in_person", "telehealth"] | None = None
-    clinician_state: StateCode | None = None
-    patient_state: StateCode | None = None
-    ambient_recording: Flag | None = None
-    recording_started_at: Instant | None = None
-    recording_consent_at: Instant | None = None
-
-
-# ---- MIPS ----------------------------------------------------------------------------------------
-
-
-class MeasureCase(Record):
-    type: Literal["measure_case"]
-    py: Year | None = None
-    measure_id: Text | None = None
-    clinician_npi: Text | None = None
-    tin: Text | None = None
-    patient_id: RecordId | None = None
-    eligible: Flag | None = None
-    excluded: Flag | None = None
-    exception: Flag | None = None
-    met: Flag | None = None
-    reported: Flag | None = None
-
-
-class MipsSubmission(Record):
-    type: Literal["mips_submission"]
-    py: Year | None = None
-    tin: Text | None = None
-    submitted_at: Instant | None = None
-    category: Text | None = None
-
+from engine.records.contract_programs import (
+    AccessRequest,
+    AiOutput,
+    AiTool,
+    Credential,
+    Encounter,
+    ExposureControlPlan,
+    Incident,
+    MeasureCase,
+    MipsSubmission,
+    OshaCase,
+    OshaSummary,
+    Screening,
+)
+from engine.records.envelope import Record
+
+__all__ = [
+    "EVENT_TYPES",
+    "RECORD_MODELS",
+    "AccessEvent",
+    "AccessRequest",
+    "Account",
+    "AiOutput",
+    "AiTool",
+    "Baa",
+    "CareLink",
+    "Credential",
+    "Device",
+    "EmploymentEpisode",
+    "Encounter",
+    "Establishment",
+    "ExposureControlPlan",
+    "HepbVaccination",
+    "ImportReport",
+    "Incident",
+    "Investigation",
+    "MeasureCase",
+    "MipsSubmission",
+    "Organization",
+    "OshaCase",
+    "OshaSummary",
+    "Patient",
+    "Person",
+    "PhiFlow",
+    "Record",
+    "RiskAnalysis",
+    "RiskItem",
+    "SanctionRecord",
+    "Screening",
+    "StoredRecord",
+    "System",
+    "TrainingRecord",
+    "TypeCounts",
+    "Vendor",
+    "record_type_of",
+]
 
 # ---- Registry ------------------------------------------------------------------------------------
 
