@@ -62,9 +62,11 @@ POSTING_FROM = (2, 1)
 POSTING_UNTIL = (4, 30)
 DEFAULT_CERTIFIER_TITLES = (
     "owner", "partner", "managing partner", "president", "chief executive officer", "ceo",
-    "chief operating officer", "coo", "chief financial officer", "cfo", "corporate officer", "officer",
-    "site administrator", "practice administrator", "administrator", "medical director",
+    "chief operating officer", "coo", "chief financial officer", "cfo", "corporate officer",
+    "site administrator", "practice administrator", "medical director", "highest-ranking official",
 )  # fmt: skip
+#: State plans known to keep their own partial-exemption list (catalog: Washington).
+DEFAULT_OWN_LIST_STATES = ("WA",)
 
 
 # ---- small helpers ------------------------------------------------------------------------------
@@ -335,11 +337,13 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     `ita_case_data_required`: 1904.41 electronic submission of that year's data (size = that year's
     headcount by `ita_size_basis`). `age` is the current local year minus `year`. `open_question`
     names what the practice must settle for the current and previous year (missing inputs, or a
-    state plan whose exemption list has not been confirmed).
+    federal industry exemption relied on in a state plan that keeps its own list,
+    `state_plans_with_own_exemption_list`, not yet confirmed in `state_plan_exemption_confirmed`).
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
     confirmed = {str(x) for x in (ctx.params.get("state_plan_exemption_confirmed") or [])}
+    own_list = {str(x) for x in ctx.params.get("state_plans_with_own_exemption_list", DEFAULT_OWN_LIST_STATES)}
     for est in ests:
         tz = _tz(ctx, est, est.id)
         this_year = now.today(tz).year
@@ -353,10 +357,11 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                 if age == 1 and s.records_required is True and s.ita_employees is None:
                     field = "employees_any_time" if s.ita_basis == "any_time" else "max_concurrent_employees"
                     questions.append(f"record the {year} headcount ({field}) for the ITA thresholds")
-                if (age == 0 and s.state_plan and s.industry_exempt is True and s.size_exempt is not True
+                if (age == 0 and s.state_plan and str(est.data.get("state")) in own_list
+                        and s.industry_exempt is True and s.size_exempt is not True
                         and not s.listed_required and est.id not in confirmed):
-                    questions.append("confirm that the state plan exempts this industry as federal OSHA does "
-                                     "(state plans may keep their own list)")
+                    questions.append(f"confirm that the {est.data.get('state')} state plan exempts NAICS {s.naics} "
+                                     "as federal OSHA does (it keeps its own list)")
             data = {
                 "establishment_id": est.id, "year": year, "age": age,
                 "year_start": _day(dt.date(year, 1, 1)), "naics": s.naics, "state_plan": s.state_plan,
@@ -615,60 +620,68 @@ def osha_post_report_action(ctx: DeriveContext, inputs: Mapping[str, Iterable[Re
 # ---- establishment family -----------------------------------------------------------------------
 
 
+def certifier_allowed(title: str | None, allowed: Iterable[str]) -> bool:
+    """Whether a certifier title names a company executive: it starts (case-insensitively, at a word
+    boundary) with one of the allowed titles, so "Site Administrator (highest-ranking official)"
+    matches "site administrator" but "Safety Officer" does not match "corporate officer"."""
+    text = " ".join(str(title or "").lower().split())
+    for option in allowed:
+        want = " ".join(str(option).lower().split())
+        if want and text.startswith(want) and (len(text) == len(want) or not text[len(want)].isalnum()):
+            return True
+    return False
+
+
 @derivation(
     name="osha_300a_duty", inputs=("osha_summary", "establishment"), output="osha_300a_duty",
     family="establishment",
-    fields={"establishment_id": "string", "year": "number", "issue": "string", "key": "string", "due_at": "date",
-            "done_at": "instant", "summary_id": "string", "detail": "string"},
-    example="osha_300a_duty where establishment_id == est.id",
+    fields={"establishment_id": "string", "summary_id": "string", "year": "number", "issue": "string",
+            "due_at": "date", "done_at": "instant", "detail": "string"},
+    example="osha_300a_duty where summary_id == summary.id",
 )
 def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-    """Annual summary (Form 300A) duties for the last completed year, where records are required
-    (1904.32): `summary` (no 300A at all), `certify` (certified by 1 Feb), `post` (posted from
-    1 Feb), `post_through` (taken down before 30 Apr: due is the first day it was missing),
-    `certifier` (certified by someone whose title is not a company executive's).
-    Dates are the establishment's local dates, with no weekend relief (C6, C7).
+    """Certification and posting duties of each Form 300A on file for a year in which records were
+    required, from the last completed year back through the five-year retention period (1904.32):
+    `certify` (certified by 1 Feb of the next year), `post` (posted from 1 Feb), `post_through`
+    (taken down before 30 Apr: due is the first day it was missing) and `certifier` (certified by
+    someone whose title is not in `certifier_titles`). Dates are the establishment's local dates,
+    with no weekend relief (C6, C7). A year with no 300A at all is OSHA-REC-RET-004's.
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
-    summaries = _group(inputs.get("osha_summary", ()), "establishment_id")
-    titles = {str(t).strip().lower() for t in ctx.params.get("certifier_titles", DEFAULT_CERTIFIER_TITLES)}
-    for est in ests:
-        tz = _tz(ctx, est, est.id)
-        year = now.today(tz).year - 1
-        scope = determine_scope(est, ests, year, ctx.params)
-        if scope.records_required is not True:
+    scopes = _ScopeCache(ctx, ests)
+    titles = list(ctx.params.get("certifier_titles", DEFAULT_CERTIFIER_TITLES))
+    for summary in _by_id(inputs.get("osha_summary", ())):
+        est_id, year = summary.data.get("establishment_id"), summary.data.get("year")
+        if est_id is None or year is None:
+            continue
+        year = int(year)
+        est = scopes.ests.get(str(est_id))
+        tz = _tz(ctx, summary, est_id)
+        age = now.today(tz).year - year
+        scope = scopes.get(str(est_id), year)
+        if not 1 <= age <= RETENTION_YEARS or scope is None or scope.records_required is not True:
             continue
         due = cal.clamped_date(year + 1, *POSTING_FROM)
         until = cal.clamped_date(year + 1, *POSTING_UNTIL)
-        mine = [s for s in summaries.get(est.id, []) if s.data.get("year") == year]
-        base = {"establishment_id": est.id, "year": year}
 
-        def duty(issue: str, due_at: dt.date, done: dt.datetime | None, summary: RecordView | None,
-                 detail: str | None = None, *, _base: dict[str, Any] = base, _est: RecordView = est) -> DerivedFact:
-            return DerivedFact("osha_300a_duty", f"{_est.id}:{_base['year']}:{issue}", dict(
-                _base, issue=issue, key=f"{_base['year']}:{issue}", due_at=_day(due_at), done_at=_iso(done),
-                summary_id=summary.id if summary else None, detail=detail,
-            ), _sources(_est, summary), f"establishment:{_est.id}")
+        def duty(issue: str, due_at: dt.date, done: dt.datetime | None, detail: str | None = None, *,
+                 _s: RecordView = summary, _e: RecordView | None = est, _y: int = year) -> DerivedFact:
+            return DerivedFact("osha_300a_duty", f"{_s.id}:{issue}", {
+                "establishment_id": _s.data.get("establishment_id"), "summary_id": _s.id, "year": _y,
+                "issue": issue, "due_at": _day(due_at), "done_at": _iso(done), "detail": detail,
+            }, _sources(_s, _e), f"establishment:{_s.data.get('establishment_id')}")
 
-        if not mine:
-            yield duty("summary", due, None, None)
-            continue
-        # several versions of one year's summary: judge the one certified first (or the first by id)
-        summary = min(mine, key=lambda s: (now.at(s.data.get("certified_at")) is None,
-                                           now.at(s.data.get("certified_at")) or ctx.as_of, s.id))
         certified = now.at(summary.data.get("certified_at"))
-        yield duty("certify", due, certified, summary)
+        yield duty("certify", due, certified)
         posted = now.on(summary.data.get("posted_from"), tz)
-        yield duty("post", due, cal.start_of_local_day(posted, tz) if posted else None, summary)
+        yield duty("post", due, cal.start_of_local_day(posted, tz) if posted else None)
         taken_down = _date(summary.data.get("posted_until"))
         if posted is not None and taken_down is not None and taken_down < until:
-            yield duty("post_through", cal.add_days(taken_down, 1), None, summary,
+            yield duty("post_through", cal.add_days(taken_down, 1), None,
                        f"taken down after {taken_down.isoformat()}, before {until.isoformat()}")
-        if certified is not None:
-            title = str(summary.data.get("certifier_title") or "").strip()
-            if title.lower() not in titles:
-                yield duty("certifier", due, None, summary, title or "no title recorded")
+        if certified is not None and not certifier_allowed(summary.data.get("certifier_title"), titles):
+            yield duty("certifier", due, None, str(summary.data.get("certifier_title") or "no title recorded"))
 
 
 def _local(instant: dt.datetime, tz: str) -> dt.date:
