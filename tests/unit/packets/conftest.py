@@ -23,11 +23,7 @@ from engine.packets.schemas import (
     RulesetFile,
 )
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
-
-try:
-    from tests.conftest import SHARED
-except ModuleNotFoundError:  # pytest's default (prepend) import mode loads tests/conftest.py as top-level `conftest`
-    SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+from tests.conftest import SHARED
 
 AS_OF = dt.datetime(2026, 4, 2, 15, 30, tzinfo=dt.UTC)
 OSCAL_DIR = SHARED / "formats" / "oscal"
