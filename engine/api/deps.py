@@ -63,6 +63,26 @@ def public() -> Callable[..., None]:
     return dependency
 
 
+def api_routes(app: Any) -> list[Any]:
+    """Every APIRoute of the app, including those of included routers (FastAPI includes lazily)."""
+    from fastapi.routing import APIRoute
+
+    out: list[Any] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for r in routes:
+            if isinstance(r, APIRoute):
+                out.append((prefix, r))
+            elif hasattr(r, "include_context"):
+                ctx = r.include_context
+                walk(list(ctx.included_router.routes), prefix + ctx.prefix)
+            elif hasattr(r, "routes"):
+                walk(list(r.routes), prefix + getattr(r, "path", ""))
+
+    walk(list(app.routes), "")
+    return out
+
+
 def route_permission(route: Any) -> str | None:
     """The permission a route declared (for the route x role matrix test)."""
     for dep in getattr(route, "dependant", None).dependencies if hasattr(route, "dependant") else []:

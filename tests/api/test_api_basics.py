@@ -48,7 +48,7 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
                                                                 "approver": "CMO"})
     assert waived.status_code == 201, waived.text
     assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"
-    assert c.get(f"/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1
+    assert c.get("/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1
     # staff may not read findings; the auditor reads only the granted framework
     assert c.get("/findings", headers=headers(api, "staff")).status_code == 403
     assert c.get("/findings", headers=headers(api, "auditor")).json()["total"] == 1
