@@ -747,6 +747,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         mine = sorted(baas.get(v.id, []), key=lambda b: b.id)
         executed = [(start, b) for b in mine if (start := _baa_in_place(b, now)) is not None]
         executed.sort(key=lambda x: (x[0], x[1].id))
+        flowing = any(first <= now.at for first, _ in flows.get(v.id, []))
         if flows.get(v.id):
             first, flow = min(flows[v.id], key=lambda x: (x[0], x[1].id))
             covered = [b for start, b in executed if start <= first
@@ -770,7 +771,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 missing = [c for c in required if c not in clauses]
                 if missing:
                     yield _fact("hipaa_vendor_duty", f"{v.id}:clauses:{b.id}", {
-                        "kind": "clauses", "vendor_id": v.id, "baa_id": b.id, "due_at": signed_day,
+                        "flowing": flowing, "kind": "clauses", "vendor_id": v.id, "baa_id": b.id, "due_at": signed_day,
                         "clauses_missing": ", ".join(missing),
                         "basis": f"BAA {b.id} in effect since {signed_day} lacks {', '.join(missing)}",
                     }, [_src(v), _src(b)], bundle)
@@ -781,7 +782,8 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 continue
             day = cal.local_date(terminated, tz)
             yield _fact("hipaa_vendor_duty", f"{v.id}:exit:{b.id}", {
-                "kind": "exit", "vendor_id": v.id, "baa_id": b.id, "due_at": cal.add_days(day, exit_days),
+                "flowing": flowing, "kind": "exit", "vendor_id": v.id, "baa_id": b.id,
+                "due_at": cal.add_days(day, exit_days),
                 "met_at": now.happened(b.data.get("return_or_destroy_attested_at")),
                 "basis": f"BAA {b.id} terminated {day} + {exit_days} days (baa_exit_days) for return or destruction",
             }, [_src(v), _src(b)], bundle)
@@ -967,7 +969,7 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
         d.get("determination_at") is None or determined_at is not None)
 
     def duty(rule: str, kind: str, key: str, **extra: Any) -> DerivedFact:
-        return _fact("hipaa_breach_duty", f"{rule}:{key}", dict(base, rule=rule, kind=kind, **extra),
+        return _fact("hipaa_breach_duty", f"{inc.id}:{rule}:{key}", dict(base, rule=rule, kind=kind, **extra),
                      [_src(inc)], bundle)
 
     if d.get("phi_involved") is not False:
