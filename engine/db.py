@@ -39,6 +39,9 @@ def database_url(url: str | None = None) -> str:
 def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL and foreign keys, PostgreSQL an optional search_path."""
     url = database_url(url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        # an absolute path: packet builds change the working directory (bagit), a relative one would move
+        url = "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
     kwargs: dict[str, object] = {"echo": echo, "future": True}
     if url in ("sqlite://", "sqlite:///:memory:"):
         from sqlalchemy.pool import StaticPool

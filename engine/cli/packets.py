@@ -13,7 +13,6 @@ from engine.cli.app import app, console, emit_json, run
 from engine.errors import InputError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
-from engine.packets.collect import database_sources
 from engine.packets.schemas import PacketBuildReport, load_input
 from engine.packets.sign import load_or_create_signer, resolve_key_dir
 from engine.packets.verify import verify_packet
@@ -72,8 +71,12 @@ def build_cmd(
         else:
             if framework is None:
                 raise InputError("--framework is required when building from the database")
-            sources = database_sources()
-            with db.unit_of_work(db.make_engine(url)) as session:
+            from engine.packet_sources import DatabaseSources
+
+            sources = DatabaseSources()
+            engine = db.make_engine(url)
+            db.init_db(engine)
+            with db.unit_of_work(engine) as session:
                 report = packet_service.build(
                     session,
                     org_id=org,

@@ -5,13 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import NotFoundError
 
 from engine.audit import service as audit_service
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput
 from engine.packets.sign import Signer
+from engine.packets.tables import PacketRow
 
 
 def build(
@@ -47,7 +54,56 @@ def build(
     )
     report = build_packet(inp, out, signer=signer)
     record_build(session, inp=inp, report=report, actor=actor)
+    session.merge(PacketRow(id=report.packet_id, org_id=org_id, framework=framework, period_from=date_from,
+                            period_to=date_to, as_of=inp.as_of, establishment=establishment, redacted=redact_phi,
+                            sha256=report.sha256, size=report.size, path=str(Path(out).resolve()),
+                            fingerprint=report.fingerprint, built_at=clock.now(), built_by=actor))
     return report
+
+
+class PacketInfo(BaseModel):
+    """A built packet as listed to officers and auditors."""
+
+    id: str
+    framework: str
+    period_from: dt.date
+    period_to: dt.date
+    as_of: dt.datetime
+    establishment: str | None
+    redacted: bool
+    sha256: str
+    size: int
+    fingerprint: str
+    built_at: dt.datetime
+    built_by: str
+
+
+def list_packets(session: Session, *, org_id: str, framework: str | None = None,
+                 window: tuple[dt.date, dt.date] | None = None) -> list[PacketInfo]:
+    """Packets of an organization; `framework`/`window` narrow it (an auditor's grant)."""
+    stmt = select(PacketRow).where(PacketRow.org_id == org_id)
+    if framework:
+        stmt = stmt.where(PacketRow.framework == framework)
+    if window:
+        stmt = stmt.where(PacketRow.period_from <= window[1], PacketRow.period_to >= window[0])
+    rows = session.scalars(stmt.order_by(PacketRow.built_at.desc()))
+    return [_info(r) for r in rows]
+
+
+def packet_file(session: Session, *, org_id: str, packet_id: str, framework: str | None = None,
+                window: tuple[dt.date, dt.date] | None = None) -> tuple[PacketInfo, Path]:
+    for info in list_packets(session, org_id=org_id, framework=framework, window=window):
+        if info.id == packet_id:
+            row = session.get(PacketRow, packet_id)
+            assert row is not None
+            return info, Path(row.path)
+    raise NotFoundError(f"no packet {packet_id}")
+
+
+def _info(r: PacketRow) -> PacketInfo:
+    return PacketInfo(id=r.id, framework=r.framework, period_from=r.period_from, period_to=r.period_to,
+                      as_of=utc(r.as_of), establishment=r.establishment, redacted=r.redacted, sha256=r.sha256,
+                      size=r.size, fingerprint=r.fingerprint, built_at=utc(r.built_at), built_by=r.built_by)
 
 
 def record_build(session: Session, *, inp: PacketInput, report: PacketBuildReport, actor: str) -> None:

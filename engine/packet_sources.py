@@ -1,0 +1,115 @@
+"""The packet builder's view of the other stores (findings, tasks, rulesets, records).
+
+A composition module, at the level of `engine.pipeline`: the packets domain defines what it needs
+(`engine.packets.collect.PacketSources`) and this adapter answers it from the services, so no
+domain reaches into another's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.findings import service as findings_service
+from engine.findings.schemas import FindingScope
+from engine.packets.schemas import FindingTransition, PacketTask, PacketWaiver, Requirement, RulesetFile
+from engine.records import service as records_service
+from engine.rules.catalog import load_all, rulesets_dir
+
+
+class DatabaseSources:
+    """PacketSources over the services; `known_at` cuts are applied by collect_input itself."""
+
+    def org_name(self, session: Session, *, org_id: str) -> str | None:
+        for rec in records_service.iter_records(session, org_id=org_id, types=["organization"]):
+            return str(rec.data.get("name") or rec.id)
+        return None
+
+    def findings(self, session: Session, *, org_id: str, framework: str, date_from: dt.date, date_to: dt.date,
+                 establishment: str | None, known_at: dt.datetime) -> list[dict[str, Any]]:
+        scope = FindingScope(framework=framework, window_from=date_from, window_to=date_to,
+                             establishments=[establishment] if establishment else None)
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = findings_service.list_findings(session, org_id=org_id, limit=500, cursor=cursor, scope=scope)
+            for item in page.items:
+                full = findings_service.get_finding(session, org_id=org_id, finding_id=item.id)
+                out.append(full.model_dump(mode="json"))
+            cursor = page.next_cursor
+            if not cursor:
+                return sorted(out, key=lambda f: f["id"])
+
+    def finding_transitions(self, session: Session, *, org_id: str, finding_ids: list[str],
+                            known_at: dt.datetime) -> list[FindingTransition]:
+        return []  # kept inside each Finding's history
+
+    def waivers(self, session: Session, *, org_id: str, finding_ids: list[str],
+                known_at: dt.datetime) -> list[PacketWaiver]:
+        wanted = set(finding_ids)
+        by_waiver: dict[str, str] = {}
+        for fid in finding_ids:
+            f = findings_service.get_finding(session, org_id=org_id, finding_id=fid)
+            if f.waiver_id:
+                by_waiver[f.waiver_id] = fid
+            for h in f.history:
+                if h.to_state == "waived" and h.reason and h.reason.startswith("waiver "):
+                    by_waiver.setdefault(h.reason.split()[1], fid)
+        out = []
+        for w in findings_service.list_waivers(session, org_id=org_id):
+            fid = by_waiver.get(w.id)
+            if fid is None or fid not in wanted:
+                continue
+            out.append(PacketWaiver(id=w.id, finding_id=fid, rule_id=w.rule_id, reason=w.reason, granted_by=w.approver,
+                                    granted_at=w.created_at, valid_from=w.starts_at.date(), valid_until=w.ends_at.date()))
+        return out
+
+    def tasks(self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime) -> list[PacketTask]:
+        try:
+            tasks_service = importlib.import_module("engine.tasks.service")
+        except ModuleNotFoundError:
+            return []
+        fn = getattr(tasks_service, "packet_tasks", None)
+        if fn is None:
+            return []
+        return list(fn(session, org_id=org_id, finding_ids=finding_ids))
+
+    def rulesets(self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date,
+                 known_at: dt.datetime) -> list[RulesetFile]:
+        out = []
+        for item in load_all(rulesets_dir()):
+            s = item.spec
+            if s.framework != framework:
+                continue
+            if s.effective_from > date_to or (s.effective_to is not None and s.effective_to <= date_from):
+                continue
+            out.append(RulesetFile(name=f"{framework}/{Path(item.path).name}", ruleset_id=framework, version=s.version,
+                                   content=item.content, sha256=item.sha256))
+        return sorted(out, key=lambda r: r.name)
+
+    def requirements(self, session: Session, *, framework: str, known_at: dt.datetime) -> list[Requirement]:
+        by_citation: dict[str, Requirement] = {}
+        for item in load_all(rulesets_dir()):
+            if item.spec.framework != framework:
+                continue
+            for rule in item.spec.rules:
+                req = by_citation.setdefault(rule.citation, Requirement(citation=rule.citation, title=rule.title,
+                                                                        text=rule.description or "", rule_ids=[]))
+                if rule.id not in req.rule_ids:
+                    req.rule_ids.append(rule.id)
+        return [by_citation[k] for k in sorted(by_citation)]
+
+    def runs(self, session: Session, *, org_id: str, framework: str, date_from: dt.date, date_to: dt.date,
+             known_at: dt.datetime) -> list[dict[str, Any]]:
+        out = []
+        for r in findings_service.list_runs(session, org_id=org_id, limit=100000):
+            if framework not in r.frameworks:
+                continue
+            if not (date_from <= r.as_of.date() <= date_to):
+                continue
+            out.append(r.model_dump(mode="json"))
+        return sorted(out, key=lambda r: (r["as_of"], r["id"]))
