@@ -876,8 +876,9 @@ def osha_hazcom_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
 
     `initial`: trained by the local day the work began; `done_at` is the person's first HAZCOM
     training. `revision_2024` (only when `hazcom_rev2024_retrain` is true, i.e. the practice's
-    chemicals gained newly classified hazards under the 2024 revision): a HAZCOM training completed
-    on or after 19 July 2024, due 20 Nov 2026 (substances).
+    chemicals gained newly classified hazards under the 2024 revision, and only for employees
+    already trained once): a HAZCOM training completed on or after 19 July 2024, due 20 Nov 2026
+    (substances).
     """
     now = _Now(ctx.as_of)
     roles = {str(r) for r in (ctx.params.get("hazcom_roles") or [])}
@@ -900,7 +901,7 @@ def osha_hazcom_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
             base, issue="initial", key="initial", due_at=_day(_local(assigned, tz)),
             done_at=_iso(first[0]) if first else None,
         ), _sources(ep, first[1] if first else None), f"person:{person}")
-        if retrain:
+        if retrain and first is not None:  # untrained employees are the `initial` duty's
             current = next(((t, v) for t, v in trained if _local(t, tz) >= HAZCOM_2024_EFFECTIVE), None)
             yield DerivedFact("osha_hazcom_duty", f"{ep.id}:revision_2024", dict(
                 base, issue="revision_2024", key="revision_2024", due_at=_day(HAZCOM_2024_SUBSTANCES_BY),
