@@ -261,7 +261,6 @@ DUTY_FIELDS: dict[str, Any] = {
     "tool_id": "string", "kind": "string", "due_at": "date", "met_at": "instant", "past_due": "bool",
     "high_risk": "bool", "category": "string", "name": "string", "owner_person_id": "string",
     "establishment_id": "string", "go_live_at": "instant", "basis_at": "instant", "interval_days": "number",
-    "in_use_at_compliance_date": "bool",
 }
 
 
@@ -271,11 +270,11 @@ DUTY_FIELDS: dict[str, Any] = {
     example="duty: ai_use_tool_duty where tool_id == tool.id and kind == 'performance_review'",
 )
 def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-    """The clocks of each AI tool, one fact per duty, each with its local due date (`due_at`).
+    """The clocks of each inventoried AI tool, one fact per duty, each with its local due date (`due_at`).
 
     approval            first use of a tool with no approval before it (due the day of first use;
-                        met_at = approval); also for tools used but never inventoried
-    owner               inventoried tool in use or approved with no owner (due the go-live day)
+                        met_at = approval)
+    owner               tool in use or approved with no owner (due the go-live day)
     governance_review   latest approval + ai_review_interval_days (180 for high-risk categories)
     performance_review  last performance review (or go-live) + ai_perf_review_days (180 high risk);
                         not for ai_low_risk_categories
@@ -290,23 +289,22 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     """
     tools = _tools(inputs)
     usage = _usage(ctx, tools, inputs.get("ai_output", ()))
-    for tool_id in sorted(set(tools) | set(usage)):
-        yield from _duties_of(ctx, tool_id, tools.get(tool_id), usage.get(tool_id, _Usage()))
+    for tool_id in sorted(tools):
+        yield from _duties_of(ctx, tools[tool_id], usage.get(tool_id, _Usage()))
 
 
-def _duties_of(ctx: DeriveContext, tool_id: str, tool: RecordView | None, u: _Usage) -> Iterator[DerivedFact]:
-    data = dict(tool.data) if tool else {}
+def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[DerivedFact]:
+    tool_id, data = tool.id, dict(tool.data)
     approved = _seen(data.get("approved_at"), ctx.as_of)
     reviewed = _seen(data.get("last_perf_review_at"), ctx.as_of)
     go_live = _earliest(approved, u.first)
     category = data.get("category")
     is_high = category in set(_param(ctx, "ai_high_risk_categories"))
     base = {"tool_id": tool_id, "category": category, "name": data.get("name"), "high_risk": is_high,
-            "owner_person_id": data.get("owner_person_id"),
-            "establishment_id": None if tool else u.establishment_id, "go_live_at": _iso(go_live)}
+            "owner_person_id": data.get("owner_person_id"), "go_live_at": _iso(go_live)}
     tz = _zone(ctx, "ai_use_tool_duty", tool_id, base)
     today = cal.local_date(ctx.as_of, tz)
-    sources = [(tool.type, tool.id, tool.version)] if tool else []
+    sources = [(tool.type, tool.id, tool.version)]
 
     def duty(name: str, due: dt.date, *, met: dt.datetime | None = None, basis: dt.datetime | None = None,
              interval: int | None = None, evidence: list[tuple[str, str, int]] | None = None,
@@ -321,28 +319,26 @@ def _duties_of(ctx: DeriveContext, tool_id: str, tool: RecordView | None, u: _Us
     if go_live is None:
         return
     live_day = cal.local_date(go_live, tz)
-    if tool is not None and not data.get("owner_person_id"):
+    if not data.get("owner_person_id"):
         yield duty("owner", live_day, basis=go_live)
     if approved is not None:
         days = int(_param(ctx, "ai_review_interval_high_risk_days" if is_high else "ai_review_interval_days"))
         yield duty("governance_review", cal.add_days(cal.local_date(approved, tz), days), basis=approved,
                    interval=days)
-    if tool is not None and category not in set(_param(ctx, "ai_low_risk_categories")):
+    if category not in set(_param(ctx, "ai_low_risk_categories")):
         days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
         basis = reviewed or go_live
         yield duty("performance_review", cal.add_days(cal.local_date(basis, tz), days), basis=basis, interval=days)
     if category in DST_CATEGORIES:
-        legacy = live_day < S1557_COMPLIANCE_DATE
         review_days = int(_param(ctx, "pcdst_review_days"))
         protected = data.get("uses_protected_characteristics")
         if protected is None:
             due = max(cal.add_days(live_day, review_days), S1557_COMPLIANCE_DATE)
-            yield duty("input_review", due, basis=go_live, interval=review_days, in_use_at_compliance_date=legacy)
+            yield duty("input_review", due, basis=go_live, interval=review_days)
         elif protected is True:
             days = review_days + int(_param(ctx, "pcdst_mitigation_days"))
             due = max(cal.add_days(live_day, days), S1557_COMPLIANCE_DATE)
-            yield duty("mitigation", due, met=reviewed, basis=go_live, interval=days,
-                       in_use_at_compliance_date=legacy)
+            yield duty("mitigation", due, met=reviewed, basis=go_live, interval=days)
     if is_high:
         co_date = dt.date.fromisoformat(str(_param(ctx, "co_ai_act_effective_date")))
         due = cal.add_months(cal.local_date(reviewed, tz), 12) if reviewed else live_day
