@@ -837,7 +837,7 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
             type="cms_excl_duty", id=f"{pid}/{kind}/{key}",
             data={"person_id": pid, "person_name": name or pid,
                   "establishment_id": (ep or latest).view.data.get("establishment_id"),
-                  "episode_id": ep.view.id if ep else None, "kind": kind, "sources": ", ".join(missing),
+                  "episode_id": ep.view.id if ep else None, "kind": kind, "sources": " or ".join(missing),
                   "period": period, "due_at": due.isoformat(), "cleared_at": _iso(cleared),
                   "last_checked_at": _iso(last), "screening_id": screening.view.id if screening else None,
                   "still_employed": still_employed},
