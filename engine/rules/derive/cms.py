@@ -872,6 +872,19 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
                    period=f"before the start on {ep.start_day}", cleared=cleared, ep=ep,
                    used=[c for c in later if c is not None])
 
+    # while a confirmed exclusion from a list is unresolved, re-checking that list adds nothing: the
+    # exclusion duty below is the finding, so those months (or 30-day intervals) are not gaps
+    excluded_spans: dict[str, list[tuple[dt.date, dt.date | None]]] = {}
+    for c in checks:
+        spans = excluded_spans.setdefault(c.source, [])
+        if c.result == "excluded" and not (spans and spans[-1][1] is None):
+            spans.append((c.day, None))
+        elif c.result == "clear" and spans and spans[-1][1] is None:
+            spans[-1] = (spans[-1][0], c.day)
+
+    def under_exclusion(source: str, first: dt.date, last: dt.date) -> bool:
+        return any(start <= last and (end is None or end >= first) for start, end in excluded_spans.get(source, []))
+
     # periodic checks
     if frequency == "CALENDAR_MONTH":
         scope: dict[dt.date, _Episode] = {}
@@ -882,7 +895,8 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
         for month in sorted(scope):
             key = _month_key(month)
             covered = {c.source for c in checks if _month_key(c.day) == key}
-            missing = [s for s in sources if s not in covered and s not in prehire_months.get(key, set())]
+            missing = [s for s in sources if s not in covered and s not in prehire_months.get(key, set())
+                       and not under_exclusion(s, month, cal.end_of_month(month))]
             if not missing:
                 continue
             if runs and runs[-1][1] == missing and cal.add_months(runs[-1][0][-1], 1) == month:
@@ -904,7 +918,7 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
                 nxt = mine[i + 1] if i + 1 < len(mine) else None
                 if nxt is not None and nxt.day <= due:
                     continue
-                if due < window:
+                if due < window or under_exclusion(source, c.day, due):
                     continue
                 ep = next((e for e in eps if e.start_day <= due
                            and (e.end is None or due <= cal.local_date(e.end, e.tz))), None)
