@@ -37,6 +37,7 @@ def finding_json(v: Any) -> dict[str, Any]:
 
 @app.command("evaluate")
 def evaluate(
+    extra: list[Path] = typer.Argument(None, help="more record files (so `--records dir/*.ndjson` works)"),
     records: list[Path] = typer.Option(None, "--records", help="record files (JSON, NDJSON, CSV); repeatable"),
     as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset"),
     framework: list[str] = typer.Option(None, "--framework", help="limit to these frameworks; repeatable"),
@@ -51,6 +52,8 @@ def evaluate(
     from engine import db as dbmod
     from engine import pipeline
 
+    files = list(records or []) + list(extra or [])
+
     def body() -> dict[str, Any]:
         instant = parse_instant(as_of, "--as-of")
         knowledge = parse_instant(known_at, "--known-at")
@@ -63,7 +66,7 @@ def evaluate(
             from engine.errors import InputError
 
             raise InputError(f"--params: no such file {params}")
-        if not records and not db:
+        if not files and not db:
             from engine.errors import InputError
 
             raise InputError("give --records FILE (or --db URL to evaluate a database)")
@@ -71,8 +74,8 @@ def evaluate(
         dbmod.init_db(engine)
         org_id = org_or_default(org)
         with dbmod.unit_of_work(engine) as session:
-            if records:
-                pipeline.ingest_files(session, org_id=org_id, paths=records, actor="cli:evaluate", stream=False)
+            if files:
+                pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False)
             outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor="cli:evaluate",
                                         frameworks=framework or None, backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
