@@ -1,0 +1,146 @@
+"""Establishment and person OSHA derivations: 300A duties, ECP duties, hepatitis B offers, BBP and
+HazCom training duties."""
+
+from __future__ import annotations
+
+from engine.rules.derive.osha import (
+    osha_300a_duty,
+    osha_bbp_training_duty,
+    osha_ecp_duty,
+    osha_hazcom_duty,
+    osha_hepb_offer,
+)
+
+from .osha_support import by_id, context, est, rec
+
+E1 = est("E-1", peak={"2021": 30, "2022": 30, "2023": 30, "2024": 30, "2025": 30})
+MD = est("E-MD", naics="621111", tz="America/New_York")
+ESTS = [E1, MD]
+
+
+def summary(record_id: str, year: int, **data: object) -> object:
+    return rec("osha_summary", record_id, establishment_id=data.pop("establishment_id", "E-1"), year=year, **data)
+
+
+def test_300a_duties_per_summary() -> None:
+    s = [
+        summary("S-2025", 2025, certified_at="2026-01-30T10:00:00-07:00", certifier_title="Safety Coordinator",
+                posted_from="2026-02-03", posted_until="2026-04-15"),
+        summary("S-2020", 2020, certified_at="2021-03-01T10:00:00-07:00"),  # past retention
+        summary("S-MD", 2025, establishment_id="E-MD"),  # exempt industry
+    ]
+    facts = by_id(osha_300a_duty(context("2026-05-01T12:00:00Z", ESTS), {"osha_summary": s, "establishment": ESTS}))
+    assert set(facts) == {"S-2025:certify", "S-2025:post", "S-2025:post_through", "S-2025:certifier"}
+    assert facts["S-2025:certify"].data["done_at"] == "2026-01-30T17:00:00Z"
+    assert facts["S-2025:post"].data["done_at"] == "2026-02-03T07:00:00Z"  # start of the local day
+    assert facts["S-2025:post_through"].data["due_at"] == "2026-04-16"
+    assert facts["S-2025:certifier"].data["detail"] == "Safety Coordinator"
+    assert facts["S-2025:certify"].bundle_key == "establishment:E-1"
+    assert ("osha_summary", "S-2025", 1) in facts["S-2025:certify"].sources
+
+
+def test_300a_future_posting_and_certification_have_not_happened() -> None:
+    s = [summary("S-2025", 2025, certified_at="2026-01-30T10:00:00-07:00", certifier_title="Clerk",
+                 posted_from="2026-02-01", posted_until="2026-03-01")]
+    facts = by_id(osha_300a_duty(context("2026-01-20T12:00:00Z", ESTS), {"osha_summary": s, "establishment": ESTS}))
+    assert set(facts) == {"S-2025:certify", "S-2025:post"}
+    assert facts["S-2025:certify"].data["done_at"] is None and facts["S-2025:post"].data["done_at"] is None
+
+
+def test_ecp_duties() -> None:
+    eps = [
+        rec("employment_episode", "EP-1", person_id="P-1", establishment_id="E-1", role="registered_nurse",
+            start_at="2027-01-04T08:00:00-07:00", occupational_exposure=True),
+        rec("employment_episode", "EP-2", person_id="P-2", establishment_id="E-1", role="phlebotomist",
+            start_at="2028-09-01T08:00:00-06:00", occupational_exposure=True),
+        rec("employment_episode", "EP-3", person_id="P-3", establishment_id="E-MD", role="medical_assistant",
+            start_at="2028-01-03T08:00:00-05:00", exposure_assignment_at="2028-01-04T08:30:00-05:00",
+            occupational_exposure=True),
+        rec("employment_episode", "EP-4", person_id="P-4", establishment_id="E-MD", role="medical_assistant",
+            start_at="2027-01-03T08:00:00-05:00", end_at="2027-06-01T17:00:00-04:00", occupational_exposure=True),
+    ]
+    plans = [rec("exposure_control_plan", "ECP-1", establishment_id="E-1", reviewed_at="2028-02-29T10:00:00-07:00",
+                 safer_devices_reviewed=True, frontline_input_documented=False)]
+    facts = by_id(osha_ecp_duty(context("2028-10-01T12:00:00Z", ESTS),
+                                {"exposure_control_plan": plans, "employment_episode": eps, "establishment": ESTS}))
+    assert set(facts) == {"E-1:review", "E-1:content", "E-1:new_position:phlebotomist", "E-MD:no_plan"}
+    assert facts["E-1:review"].data["due_at"] == "2029-02-28"  # C5: 29 Feb + 12 months
+    assert facts["E-1:content"].data["detail"] == "front-line employee input"
+    assert facts["E-1:new_position:phlebotomist"].data["due_at"] == "2028-10-01"
+    assert facts["E-MD:no_plan"].data["due_at"] == "2028-01-04"  # the active employee's assignment
+    assert ("employment_episode", "EP-3", 1) in facts["E-MD:no_plan"].sources
+    six = by_id(osha_ecp_duty(context("2028-10-01T12:00:00Z", ESTS, {"ecp_review_interval": 6}),
+                              {"exposure_control_plan": plans, "employment_episode": eps, "establishment": ESTS}))
+    assert six["E-1:review"].data["due_at"] == "2028-08-29"
+
+
+def _exposed(ep_id: str, person: str, start: str = "2026-11-20T08:00:00-07:00", **data: object) -> object:
+    return rec("employment_episode", ep_id, person_id=person, establishment_id="E-1", role="medical_assistant",
+               start_at=start, occupational_exposure=True, **data)
+
+
+def _training(tr_id: str, person: str, course: str, at: str, **data: object) -> object:
+    return rec("training_record", tr_id, person_id=person, course=course, completed_at=at, **data)
+
+
+def test_hepb_offer_must_follow_the_training() -> None:
+    eps = [_exposed("EP-1", "P-1", exposure_assignment_at="2026-11-20T08:30:00-07:00"),
+           _exposed("EP-2", "P-2"), _exposed("EP-3", "P-3"), _exposed("EP-4", "P-4")]
+    trainings = [_training("TR-1", "P-1", "BBP", "2026-11-20T10:00:00-07:00"),
+                 _training("TR-2", "P-2", "BBP", "2026-11-23T10:00:00-07:00")]
+    hepb = [rec("hepb_vaccination", "HB-1", person_id="P-1", offered_at="2026-11-21T10:00:00-07:00"),
+            rec("hepb_vaccination", "HB-2", person_id="P-2", offered_at="2026-11-20T12:00:00-07:00"),
+            rec("hepb_vaccination", "HB-3", person_id="P-3", contraindicated=True),
+            rec("hepb_vaccination", "HB-4", person_id="P-4", offered_at="2026-12-20T10:00:00-07:00")]
+    facts = by_id(osha_hepb_offer(context("2026-12-10T12:00:00Z", ESTS),
+                                  {"employment_episode": eps, "training_record": trainings, "hepb_vaccination": hepb}))
+    assert set(facts) == {"EP-1:hepb", "EP-2:hepb", "EP-4:hepb"}
+    assert facts["EP-1:hepb"].data["done_at"] == "2026-11-21T17:00:00Z"
+    assert facts["EP-1:hepb"].data["assigned_at"] == "2026-11-20T15:30:00Z"
+    assert facts["EP-2:hepb"].data["done_at"] is None and facts["EP-2:hepb"].data["offered_before_training"] is True
+    assert facts["EP-4:hepb"].data["first_offer_at"] is None  # the offer lies after as_of
+    assert facts["EP-2:hepb"].bundle_key == "person:P-2"
+
+
+def test_bbp_training_duties() -> None:
+    eps = [_exposed("EP-A", "P-A", start="2027-01-04T08:00:00-07:00"),
+           _exposed("EP-B", "P-B", start="2028-11-01T08:00:00-06:00"),
+           _exposed("EP-C", "P-C", start="2029-02-27T08:00:00-07:00")]
+    trainings = [
+        _training("TR-A1", "P-A", "BBP", "2027-01-04T10:00:00-07:00", trainer="K", content_version="v1"),
+        _training("TR-A2", "P-A", "BBP", "2028-02-29T10:00:00-07:00", content_version="v2"),  # no trainer
+        _training("TR-B1", "P-B", "BBP", "2027-10-15T10:00:00-06:00", trainer="K", content_version="v1"),  # > 12 months before
+        _training("TR-B2", "P-B", "BBP", "2028-11-03T10:00:00-06:00", trainer="K", content_version="v2"),
+        _training("TR-C1", "P-C", "HAZCOM", "2029-02-27T10:00:00-07:00"),
+    ]
+    facts = by_id(osha_bbp_training_duty(context("2029-03-01T12:00:00Z", ESTS),
+                                         {"employment_episode": eps, "training_record": trainings}))
+    assert set(facts) == {"EP-A:initial", "EP-A:annual", "EP-A:record:TR-A2", "EP-B:initial", "EP-B:annual",
+                          "EP-C:initial"}
+    assert facts["EP-A:initial"].data["training_id"] == "TR-A1"
+    assert facts["EP-A:annual"].data["due_at"] == "2029-02-28"
+    assert facts["EP-B:initial"].data["training_id"] == "TR-B2"  # the 2027 one is too old to count
+    assert facts["EP-B:initial"].data["done_at"] == "2028-11-03T16:00:00Z"
+    assert facts["EP-C:initial"].data["done_at"] is None and facts["EP-C:initial"].data["due_at"] == "2029-02-27"
+    # three years after the record, it no longer has to be kept
+    later = by_id(osha_bbp_training_duty(context("2031-03-01T12:00:00Z", ESTS),
+                                         {"employment_episode": eps, "training_record": trainings}))
+    assert "EP-A:record:TR-A2" not in later
+
+
+def test_hazcom_duties() -> None:
+    eps = [_exposed("EP-1", "P-1", start="2023-01-09T08:00:00-07:00"),
+           rec("employment_episode", "EP-2", person_id="P-2", establishment_id="E-1", role="facilities",
+               start_at="2026-03-02T08:00:00-07:00", occupational_exposure=False),
+           _exposed("EP-3", "P-3", start="2026-03-02T08:00:00-07:00")]
+    trainings = [_training("TR-1", "P-1", "HAZCOM", "2023-01-09T11:00:00-07:00")]
+    plain = by_id(osha_hazcom_duty(context("2026-11-01T12:00:00Z", ESTS),
+                                   {"employment_episode": eps, "training_record": trainings}))
+    assert set(plain) == {"EP-1:initial", "EP-3:initial"}
+    assert plain["EP-1:initial"].data["done_at"] == "2023-01-09T18:00:00Z"
+    full = by_id(osha_hazcom_duty(context("2026-11-01T12:00:00Z", ESTS,
+                                          {"hazcom_roles": ["facilities"], "hazcom_rev2024_retrain": True}),
+                                  {"employment_episode": eps, "training_record": trainings}))
+    assert set(full) == {"EP-1:initial", "EP-1:revision_2024", "EP-2:initial", "EP-3:initial"}
+    assert full["EP-1:revision_2024"].data["due_at"] == "2026-11-20"
+    assert full["EP-1:revision_2024"].data["done_at"] is None
