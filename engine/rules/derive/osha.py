@@ -258,7 +258,8 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
         required: bool | None = True
         basis = "listed by the practice (written OSHA/BLS request or state-plan rule)"
     elif size_exempt is True:
-        required, basis = False, f"partially exempt: company peak {peak} in {prev} is {SMALL_COMPANY_MAX} or fewer (1904.1)"
+        required = False
+        basis = f"partially exempt: company peak {peak} in {prev} is {SMALL_COMPANY_MAX} or fewer (1904.1)"
     elif industry_exempt is True:
         required, basis = False, f"partially exempt industry: NAICS {naics} (1904.2, Appendix A to Subpart B)"
     elif size_exempt is False and industry_exempt is False:
@@ -420,7 +421,8 @@ def osha_log_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
             continue
         est = scopes.ests.get(str(case.data.get("establishment_id")))
         logged, f301 = now.at(case.data.get("logged_at")), now.at(case.data.get("f301_at"))
-        missing = [name for name, v in (("OSHA 300 log entry", logged), ("OSHA 301 incident report", f301)) if v is None]
+        parts = (("OSHA 300 log entry", logged), ("OSHA 301 incident report", f301))
+        missing = [name for name, v in parts if v is None]
         done = max(logged, f301) if logged and f301 else None
         base = {"case_id": case.id, "establishment_id": case.data.get("establishment_id"), "log_year": year,
                 "records_required": True}

@@ -78,7 +78,8 @@ def test_severe_reportability_windows() -> None:
     admit_25h = case("OC-H", incident_at="2026-01-01T10:00:00-07:00", learned_at="2026-01-01T10:30:00-07:00",
                      inpatient_admit_at="2026-01-02T11:00:00-07:00")
     admit_later_than_learning = case("OC-A", incident_at="2026-01-01T10:00:00-07:00",
-                                     learned_at="2026-01-01T10:30:00-07:00", inpatient_admit_at="2026-01-01T18:00:00-07:00")
+                                     learned_at="2026-01-01T10:30:00-07:00",
+                                     inpatient_admit_at="2026-01-01T18:00:00-07:00")
     amputation_and_eye = case("OC-X", amputation=True, eye_loss=True)
     facts = run(osha_severe_report, "2026-02-05T00:00:00Z",
                 {"osha_case": [died_31_days, died_30_days, admit_25h, admit_later_than_learning, amputation_and_eye]})

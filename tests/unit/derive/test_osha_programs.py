@@ -109,7 +109,8 @@ def test_bbp_training_duties() -> None:
     trainings = [
         _training("TR-A1", "P-A", "BBP", "2027-01-04T10:00:00-07:00", trainer="K", content_version="v1"),
         _training("TR-A2", "P-A", "BBP", "2028-02-29T10:00:00-07:00", content_version="v2"),  # no trainer
-        _training("TR-B1", "P-B", "BBP", "2027-10-15T10:00:00-06:00", trainer="K", content_version="v1"),  # > 12 months before
+        # more than 12 months before EP-B's assignment: does not count for it
+        _training("TR-B1", "P-B", "BBP", "2027-10-15T10:00:00-06:00", trainer="K", content_version="v1"),
         _training("TR-B2", "P-B", "BBP", "2028-11-03T10:00:00-06:00", trainer="K", content_version="v2"),
         _training("TR-C1", "P-C", "HAZCOM", "2029-02-27T10:00:00-07:00"),
     ]

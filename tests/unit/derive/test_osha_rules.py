@@ -17,7 +17,10 @@ from engine.rules.runner import ListSource, evaluate_rules
 RULESET = RULESETS_DIR / "osha" / "osha-2026.1.0.yaml"
 
 
-def _run(records: list[dict[str, object]], as_of: str, backend: str) -> list[tuple[str, str, str, str, str, str | None]]:
+Finding = tuple[str, str, str, str, str, str | None]
+
+
+def _run(records: list[dict[str, object]], as_of: str, backend: str) -> list[Finding]:
     views = []
     for raw in records:
         model, data = validate_record(raw)
