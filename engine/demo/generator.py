@@ -81,11 +81,12 @@ def generate(out_dir: Path | str, *, size: str = "small", seed: int = 7, anchor:
     cms.screening(w)
     cred.licenses(w)
     cred.controlled_substances(w)
-    cred.board(w)
+    unverified = cred.board(w)
     cred.caqh(w)
     cred.malpractice(w)
     cred.clia(w)
     cred.life_support(w)
+    cred.recredentialing(w, unverified)
     ai.outputs(w)
     ai.scribe_encounters(w)
     hipaa.access_requests(w)
@@ -170,7 +171,11 @@ def _headcounts(w: World, est: str) -> tuple[dict[str, int], dict[str, int]]:
             level += changes[d]
             peak = max(peak, level)
         concurrent[str(year)] = peak
-    return any_time, concurrent
+    for year in (w.horizon.year - 2, w.horizon.year - 1):  # pre-merger payroll records of the sites
+        any_time[str(year)] = any_time[str(w.horizon.year)]
+        concurrent[str(year)] = concurrent[str(w.horizon.year)]
+    order = sorted(any_time)
+    return {k: any_time[k] for k in order}, {k: concurrent[k] for k in order}
 
 
 def _manifest(w: World, counts: dict[str, int], sizes: dict[str, int], planted: list[dict[str, Any]]) -> dict[str, Any]:

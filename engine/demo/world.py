@@ -120,7 +120,9 @@ ROLES: dict[str, RoleSpec] = {
 }
 CLINICIAN_ROLES = frozenset(r for r, s in ROLES.items() if s.clinician)
 MALPRACTICE_ROLES = frozenset({"physician", "nurse_practitioner", "physician_assistant", "licensed_therapist"})
-STATES_WITH_CSR = frozenset({"IL"})  # [U] build the full list per state; IL issues a separate CSR
+# States issuing a separate controlled-substance registration [U]; the credentialing ruleset's default list.
+STATES_WITH_CSR = frozenset({"AL", "CT", "DC", "DE", "HI", "IA", "ID", "IL", "IN", "LA", "MA", "MD", "MI", "MO",
+                             "NJ", "NM", "NV", "OK", "RI", "SC", "SD", "UT", "WY"})
 
 SYSTEM_NAMES = {
     "EHR": "Meridian EHR (certified EHR, all sites)",
@@ -147,7 +149,7 @@ class SizeSpec:
 
 
 SIZES: dict[str, SizeSpec] = {
-    "small": SizeSpec({"EST-NYC": 14, "EST-CHI": 9, "EST-DEN": 24, "EST-SAN": 9, "EST-HNL": 5},
+    "small": SizeSpec({"EST-NYC": 12, "EST-CHI": 8, "EST-DEN": 23, "EST-SAN": 8, "EST-HNL": 4},
                       patients=1500, event_target=12_000, window_days=120, measure_n=300),
     "large": SizeSpec({"EST-NYC": 430, "EST-CHI": 290, "EST-DEN": 220, "EST-SAN": 300, "EST-HNL": 210},
                       patients=60_000, event_target=1_000_000, window_days=365, measure_n=3000),

@@ -43,10 +43,6 @@ UNPLANTABLE: dict[str, str] = {
         "documented good-faith attempt, NPP version, site and website posting), so no record can show a "
         "missing, late or outdated NPP."
     ),
-    "OSHA-REC-RET-004": (
-        "Needs a record-deletion (purge) log and employee copy requests under 1904.35(b)(2); the contract "
-        "has neither, and an export can only contain records that still exist."
-    ),
     "OSHA-BBP-PEP-010": (
         "Needs post-exposure evaluation facts (evaluation start, written-opinion date, source-testing "
         "outcome); osha_case has no such fields."
@@ -72,20 +68,26 @@ UNPLANTABLE: dict[str, str] = {
         "Needs enrollment change events (ownership, adverse legal action, practice location) and the dates "
         "they were reported in PECOS; not in the contract."
     ),
-    "CRED-NPDB-005": (
-        "Needs NPDB query results / continuous-query reports and credentialing decisions; not in the "
-        "contract (credential.kind has no NPDB value)."
-    ),
-    "CRED-NCQA-RECRED-007": (
-        "Needs credentialing-committee decision dates; the contract has no credentialing-decision record."
-    ),
-    "CRED-NCQA-PSV-008": (
-        "Needs the credentialing decision and notice dates to measure verification age against; the "
-        "contract has credential.verified_at but no decision record."
-    ),
 }
 
 PARTIAL: dict[str, str] = {
+    "OSHA-REC-RET-004": (
+        "No purge log or employee copy requests: planted only as a missing Form 300A for a year whose "
+        "records are still inside the five-year retention period."
+    ),
+    "CRED-NPDB-005": (
+        "No NPDB record type: a query is a credential whose source names the NPDB (the credentialing "
+        "ruleset's convention); planted as a last NPDB query more than 24 months old."
+    ),
+    "CRED-NCQA-RECRED-007": (
+        "No credentialing-decision record: the cycle runs from the oldest state-license verification "
+        "(the credentialing ruleset's convention); planted as a license last verified 37 months ago."
+    ),
+    "CRED-NCQA-PSV-008": (
+        "No credentialing-decision record: the decision is the start of the current licensed episode "
+        "(the credentialing ruleset's convention); planted as a board certification verified 150 days "
+        "before it, and a claimed certification never verified."
+    ),
     "HIPAA-ADM-TRN-002": (
         "Material policy changes are not representable (no policy record); that branch is not planted."
     ),

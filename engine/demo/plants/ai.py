@@ -6,8 +6,10 @@ import datetime as dt
 
 from engine.demo.model import rec
 from engine.demo.plants.cred import encounter
-from engine.demo.timeutil import iso, plus
+from engine.demo.timeutil import add_months, iso, plus
 from engine.demo.world import World
+
+HIGH_RISK = ("PCDST", "PREDICTIVE_DSI", "MH_CHATBOT")  # the contract has no risk tier
 
 # The dates from which the state/federal provisions behind each rule are in force (catalog section 5).
 IN_FORCE: dict[str, tuple[dt.date, str]] = {
@@ -49,25 +51,31 @@ def tools(w: World) -> None:
     w.near("AI-MON-012", "ai_tool", "AIT-MSG", f"Performance review {w.day(364)}: inside the 365-day interval "
            f"(clean).")
     t = tool("AIT-EGFR", "V-CALC", "eGFR calculator (CKD-EPI 2009 with race coefficient)", "PCDST", True, True,
-             w.at(900, 10), w.at(200, 10))
-    _plant(w, "AI-1557-MIT-004", "ai_tool", t, "Decision-support tool whose inputs include race; no approved "
-           "mitigation plan (e.g. switch to the 2021 race-free equation) (high).")
+             w.at(900, 10), w.at(150, 10))
+    w.near("AI-1557-MIT-004", "ai_tool", t, "Uses race, but a subgroup performance review is on record "
+           f"({w.day(150)}): mitigation evidence under the ai_use ruleset's convention (clean).")
+    t = tool("AIT-SPIRO", "V-CALC", "Spirometry interpretation (race-specific reference equations)", "PCDST", True,
+             True, w.at(150, 10), None)
+    _plant(w, "AI-1557-MIT-004", "ai_tool", t, "Decision-support tool whose inputs include race, live since "
+           f"{w.day(150)} with no approved mitigation (no subgroup performance review, override or staff "
+           "guidance on record) (high).")
     t = tool("AIT-ASCVD", "V-CALC", "ASCVD 10-year risk calculator (Pooled Cohort Equations)", "PCDST", True, None,
              w.at(300, 10), w.at(120, 10))
     _plant(w, "AI-1557-ID-003", "ai_tool", t, "Patient care decision support tool in use with no documented "
            "review of its inputs for protected characteristics (uses_protected_characteristics unknown) (high).")
     t = tool("AIT-SEPSIS", "V-PREDICTA", "Sepsis early-warning score (infusion)", "PREDICTIVE_DSI", True, False,
              w.at(250, 10), None)
-    _plant(w, "AI-HTI1-DSI-005", "ai_tool", t, "Predictive DSI enabled with no recorded review of its source "
-           "attributes (no review on record) (medium; proxy).")
-    w.plant("AI-MON-012", "ai_tool", t, "Predictive DSI in use for 250 days with no performance review at all "
-            "(medium/high).")
-    _plant(w, "AI-CO-009", "ai_tool", t, "Predictive DSI that substantially influences care decisions for "
-           "Colorado patients at the Denver site; no risk-management program or impact assessment on record "
-           "(high, advisory).")
+    w.plant("AI-MON-012", "ai_tool", t, "High-risk predictive DSI live for 250 days with no performance or bias "
+            "review at all (> 180 days: high).")
     t = tool("AIT-READMIT", "V-PREDICTA", "30-day readmission risk model", "PREDICTIVE_DSI", True, False,
              w.at(800, 10), w.at(400, 10))
-    w.plant("AI-MON-012", "ai_tool", t, f"Last performance/bias review {w.day(400)} (> 365 days: medium).")
+    w.plant("AI-MON-012", "ai_tool", t, f"Last performance/bias review {w.day(400)} (> 365 days: medium; > 180 "
+            f"for a high-risk category).")
+    t = tool("AIT-DETERIORATION", "V-PREDICTA", "Clinical deterioration index", "PREDICTIVE_DSI", True, False,
+             w.at(20, 10, tz="America/Denver"), None)
+    _plant(w, "AI-HTI1-DSI-005", "ai_tool", t, f"Predictive DSI used at Denver from {w.day(40)}, before informatics "
+           f"reviewed its source attributes (approval {w.day(20)}) (medium).")
+    w.plant("AI-GOV-INV-001", "ai_tool", t, f"Used from {w.day(40)}, approved only {w.day(20)} (high).")
     tool("AIT-PRIORAUTH", "V-PRIORAUTH", "AuthPilot prior-authorization letter drafting", "ADMIN", True, False,
          w.at(60, 10), w.at(30, 10))
     tool("AIT-MHBOT", "V-MHBOT", "MindBridge between-visit CBT companion", "MH_CHATBOT", True, False,
@@ -76,8 +84,19 @@ def tools(w: World) -> None:
              w.at(200, 10), w.at(60, 10))
     _plant(w, "AI-CA-489-007", "ai_tool", t, "Patient-facing AI persona named 'Dr. Ava' used in California: a "
            "licensed title with no licensed human providing the service (high).")
-    t = tool("AIT-CHATGPT", "V-CONSUMERAI", "ChatGPT (personal accounts, not enterprise)", "ADMIN", True, None, None,
-             None, None)
+    tool("AIT-CHATGPT", "V-CONSUMERAI", "ChatGPT (personal accounts, not enterprise)", "ADMIN", True, None, None,
+         None, None)
+    # Colorado: every high-risk tool needs an impact assessment before use and yearly (evidenced here by a
+    # performance/bias review in the last 12 months), from the Act's effective date.
+    for t_rec in w.records["ai_tool"]:
+        if t_rec["category"] not in HIGH_RISK:
+            continue
+        review = t_rec["last_perf_review_at"]
+        if review is None or add_months(dt.date.fromisoformat(review[:10]), 12) < w.anchor:
+            _plant(w, "AI-CO-009", "ai_tool", t_rec["id"],
+                   f"High-risk {t_rec['category']} tool used in care decisions for Colorado patients; no impact "
+                   f"assessment on record (last performance/bias review: {review[:10] if review else 'none'}) "
+                   "(high, advisory).")
 
 
 def outputs(w: World) -> None:
@@ -118,6 +137,15 @@ def outputs(w: World) -> None:
     for days in (22, 15, 8):
         out("AIT-ASCVD", "RECOMMENDATION", "EST-SAN", True, w.at(days, 11, tz=tz_sd), reviewer=doc.pid,
             reviewed=w.at(days, 11, 5, tz=tz_sd))
+
+    for days in (140, 60, 12):
+        out("AIT-SPIRO", "RECOMMENDATION", "EST-SAN", True, w.at(days, 14, tz=tz_sd), reviewer=doc.pid,
+            reviewed=w.at(days, 14, 6, tz=tz_sd))
+    den = [x for x in w.workers if x.active and x.est == "EST-DEN" and x.role == "physician"]
+    for days in (40, 33, 26, 12, 5):
+        c = w.at(days, 9, tz="America/Denver")
+        out("AIT-DETERIORATION", "RECOMMENDATION", "EST-DEN", True, c, reviewer=den[0].pid,
+            reviewed=plus(c, minutes=10))
 
     nyc = [x for x in w.workers if x.active and x.est == "EST-NYC" and x.role == "physician" and x.scribe]
     nyc_doc = nyc[0] if nyc else w.medical_director
@@ -186,6 +214,9 @@ def scribe_encounters(w: World) -> None:
     at = w.at(3, 13, 0, doc.ep.tz)
     pt = w.special_patient(state="TX")
     e = encounter(w, 7, patient=pt, clinician=doc, at=at, patient_state="TX", modality="telehealth", ambient=True,
-                  started=plus(at, minutes=2), consent=plus(at, minutes=1))
-    _plant(w, "AI-TX-008", "encounter", e, "Telehealth visit with a Texas patient documented by the ambient AI "
-           "scribe; no AI-use disclosure to the patient is on record (high).")
+                  started=plus(at, minutes=2), consent=None)
+    _plant(w, "AI-TX-008", "encounter", e, "First visit of a Texas patient (telehealth) documented by the ambient "
+           "AI scribe; no AI-use disclosure (or scribe consent, which carries it) on or before the service date "
+           "(high).")
+    w.plant(rule, "encounter", e, "Ambient AI scribe recorded a telehealth visit with a Texas patient with no "
+            "consent on record (critical under always_require_scribe_consent).")

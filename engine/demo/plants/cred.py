@@ -79,7 +79,7 @@ def controlled_substances(w: World) -> None:
             f"prescriber {il.pid} expired {w.day(15)}, no renewal (critical for any prescription).")
 
 
-def board(w: World) -> None:
+def board(w: World) -> Worker:
     a = w.pick(roles=["physician"], est="EST-NYC", min_tenure_days=300)
     bc = _latest(a, "BOARD_CERT")
     bc["expires_at"] = iso(w.at(40, 23, 59, a.ep.tz))
@@ -91,6 +91,7 @@ def board(w: World) -> None:
     bc["source"] = "self-reported on application"
     w.plant("CRED-BOARD-004", "credential", bc["id"], "Claimed board certification never primary-source "
             "verified (high).")
+    return b
 
 
 def caqh(w: World) -> None:
@@ -176,3 +177,51 @@ def life_support(w: World) -> None:
     w.near("CRED-BLS-012", "credential", card["id"], f"Issued {issue}: valid through {expires} under the "
            f"end-of-month rule (an exact issue + 24 months would lapse {add_months(issue, 24)}); not expired, "
            f"at most the 30-day warning.")
+
+
+def recredentialing(w: World, unverified_board: Worker) -> None:
+    """RECRED-007, PSV-008 and NPDB-005 through the evidence a credentialing decision leaves behind."""
+    a = w.pick(roles=["physician", "nurse_practitioner"], est="EST-NYC", min_tenure_days=1200)
+    old = add_months(w.anchor, -37)
+    for c in a.credentials:
+        if c["kind"] == "STATE_LICENSE":
+            c["verified_at"] = iso(local(old, 10, 0, a.ep.tz))
+    w.plant("CRED-NCQA-RECRED-007", "person", a.pid,
+            f"State license(s) last primary-source verified {old}: no recredentialing within 36 months "
+            f"(due {add_months(old, 36)}) (high).")
+    w.plant("CRED-MON-009", "person", a.pid,
+            f"Licensing boards ({', '.join(a.lic_states)}) not checked since {old}: the monthly license "
+            f"monitoring lapsed (high).")
+
+    limit_from = dt.date(2025, 7, 1)
+    for est, days, near in (("EST-SAN", 150, False), ("EST-CHI", 160, True)):
+        start = w.day(days)
+        limit = 120 if start >= limit_from else 180
+        age = limit if near else limit + 30
+        b = w.hire(est, "physician", start)
+        b.tainted = True
+        board_cert = _latest(b, "BOARD_CERT")
+        board_cert["verified_at"] = iso(local(start - dt.timedelta(days=age), 11, 0, b.ep.tz))
+        if near:
+            w.near("CRED-NCQA-PSV-008", "person", b.pid,
+                   f"Credentialed at hire {start}; board certification verified {age} days before: exactly the "
+                   f"{limit}-day limit (clean).")
+        else:
+            w.plant("CRED-NCQA-PSV-008", "person", b.pid,
+                    f"Credentialed at hire {start}; board certification verified {age} days before that "
+                    f"decision (> {limit} days: high).")
+    if add_months(unverified_board.ep.start.date(), 36) >= w.anchor:
+        w.plant("CRED-NCQA-PSV-008", "person", unverified_board.pid,
+                f"Credentialed at hire {unverified_board.ep.start.date()} with a claimed board certification "
+                f"that was never primary-source verified (high).")
+
+    n = w.pick(roles=["physician"], est="EST-NYC", min_tenure_days=1300)
+    lo, hi = add_months(w.anchor, -37), add_months(w.anchor, -25)
+    terms = [c for c in n.credentials if c["kind"] == "MALPRACTICE"
+             and lo <= dt.date.fromisoformat(c["verified_at"][:10]) <= hi]
+    term = terms[-1]
+    term["source"] = "certificate of insurance (carrier); claims history via NPDB query"
+    queried = dt.date.fromisoformat(term["verified_at"][:10])
+    w.plant("CRED-NPDB-005", "person", n.pid,
+            f"Last NPDB query {queried} ({term['id']}); the next was due {add_months(queried, 24)} "
+            f"(24-month interval) (high).")

@@ -13,7 +13,8 @@ REQUIRED_CLAUSES = (
     "PERMITTED_USES", "SAFEGUARDS", "BREACH_REPORTING", "SUBCONTRACTORS", "INDIVIDUAL_RIGHTS",
     "HHS_ACCESS", "RETURN_DESTROY",
 )  # fmt: skip
-AI_CLAUSES = ("NO_MODEL_TRAINING", "DATA_RETENTION")
+# AI-specific clause codes, as the ai_use ruleset's default ai_baa_required_clauses names them
+AI_CLAUSES = ("ai_no_training", "data_retention_deletion")
 
 
 def systems(w: World) -> None:
@@ -497,15 +498,15 @@ def vendors(w: World) -> None:
     baa(v, w.at(440, 10), w.at(430, 0), full_ai)
     flow(v, w.at(420, 9))
     v = vendor("V-GENAI", "DraftWise GenAI messaging", True, "business_associate", True)
-    b = baa(v, w.at(520, 10), w.at(510, 0), req + ["DATA_RETENTION"])
+    b = baa(v, w.at(520, 10), w.at(510, 0), req + ["data_retention_deletion"])
     flow(v, w.at(500, 9))
     w.plant(rule_ai, "baa", b, "AI vendor BAA has no prohibition on using PHI to train or improve vendor "
-            "models (NO_MODEL_TRAINING missing: medium).")
+            "models (ai_no_training missing: medium).")
     v = vendor("V-MHBOT", "MindBridge Companion (CBT chatbot)", True, "business_associate", True)
-    b = baa(v, w.at(380, 10), w.at(370, 0), req + ["NO_MODEL_TRAINING"])
+    b = baa(v, w.at(380, 10), w.at(370, 0), req + ["ai_no_training"])
     flow(v, w.at(365, 9))
-    w.plant(rule_ai, "baa", b, "AI vendor BAA lacks data-retention/deletion terms (DATA_RETENTION missing: "
-            "medium).")
+    w.plant(rule_ai, "baa", b, "AI vendor BAA lacks data-retention/deletion terms (data_retention_deletion "
+            "missing: medium).")
     v = vendor("V-PRIORAUTH", "AuthPilot AI (prior authorization)", True, "business_associate", True)
     baa(v, w.at(62, 10), w.at(60, 0), full_ai)
     flow(v, w.at(100, 9))
@@ -520,7 +521,9 @@ def vendors(w: World) -> None:
     v = vendor("V-PREDICTA", "Predicta Clinical Models (DSI)", True, "business_associate", True)
     baa(v, w.at(830, 10), w.at(820, 0), full_ai)
     flow(v, w.at(800, 9))
-    v = vendor("V-CALC", "MedCalc Library (clinical calculators)", False, "other", True)
+    v = vendor("V-CALC", "MedCalc Cloud (clinical calculators)", True, "business_associate", True)
+    baa(v, w.at(920, 10), w.at(910, 0), full_ai)
+    flow(v, w.at(900, 9))
     v = vendor("V-AVA", "AvaCare Virtual Assistant", True, "business_associate", True)
     baa(v, w.at(215, 10), w.at(210, 0), full_ai)
     flow(v, w.at(200, 9))

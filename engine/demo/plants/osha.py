@@ -152,6 +152,9 @@ def summaries(w: World) -> None:
         return sid
 
     title = "Site Administrator (highest-ranking official at the establishment)"
+    w.plant("OSHA-REC-RET-004", "establishment", DEN,
+            f"Records were required at Denver in {w.Y - 5} (621999, company peak > 10 in {w.Y - 6}), but no "
+            f"{w.Y - 5} Form 300A is on file; it must be kept until 31 Dec {w.Y} (high).")
     y = w.Y - 4
     i = summary(y, local(dt.date(y + 1, 1, 27), 15, 0, DEN_TZ), title, dt.date(y + 1, 2, 1), dt.date(y + 1, 4, 30),
                 local(dt.date(y + 1, 3, 2), 15, 0, DEN_TZ))

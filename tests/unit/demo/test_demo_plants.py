@@ -637,9 +637,9 @@ def test_ai_inventory(practice: Practice) -> None:
         used = first_use.get(t["id"])
         if used and (approved is None or used < approved):
             gov.add(("ai_tool", t["id"]))
-        review = ts(t["last_perf_review_at"])
-        if t["category"] in ("PREDICTIVE_DSI", "PCDST", "AMBIENT_SCRIBE", "GENAI_PATIENT_COMMS", "MH_CHATBOT"):
-            if review is None or (f.now - review).days > 365:
-                mon.add(("ai_tool", t["id"]))
+        review = ts(t["last_perf_review_at"]) or approved or used
+        interval = 180 if t["category"] in ("PREDICTIVE_DSI", "PCDST", "MH_CHATBOT") else 365
+        if t["category"] != "ADMIN" and review is not None and (f.now - review).days > interval:
+            mon.add(("ai_tool", t["id"]))
     check(practice, "AI-GOV-INV-001", gov)
     check(practice, "AI-MON-012", mon)
