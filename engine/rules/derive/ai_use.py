@@ -6,7 +6,7 @@ What the AI-use rules cannot do by matching alone:
   (establishment state, patient state, clinician state, organisation states);
 - *cross-family joins*: an AI output or encounter (events) against the reviewer's licence
   (person family), the tool's category (vendor family) or the patient's home state;
-- *clocks*: inventory approval, governance and performance reviews, Section 1557 input reviews
+- *clocks*: inventory approval and ownership, performance reviews, Section 1557 input reviews
   and mitigation, Colorado impact assessments and note sign-off, all computed by the calendar
   service in the zone of the fact that carries them;
 - *aggregates*: per-tool use before approval, per-vendor BAA coverage, per-tool chatbot use by state.
@@ -45,8 +45,6 @@ MH_LAW_EFFECTIVE: dict[str, tuple[dt.date, str]] = {
 DEFAULTS: dict[str, Any] = {
     "ai_high_risk_categories": ["PCDST", "PREDICTIVE_DSI", "MH_CHATBOT"],
     "ai_low_risk_categories": ["ADMIN"],
-    "ai_review_interval_days": 365,
-    "ai_review_interval_high_risk_days": 180,
     "ai_perf_review_days": 365,
     "ai_perf_review_high_risk_days": 180,
     "pcdst_review_days": 30,
@@ -275,7 +273,6 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     approval            first use of a tool with no approval before it (due the day of first use;
                         met_at = approval)
     owner               tool in use or approved with no owner (due the go-live day)
-    governance_review   latest approval + ai_review_interval_days (180 for high-risk categories)
     performance_review  last performance review (or go-live) + ai_perf_review_days (180 high risk);
                         not for ai_low_risk_categories
     input_review        PCDST/PREDICTIVE_DSI whose protected-characteristic inputs are unrecorded:
@@ -321,10 +318,6 @@ def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[Deri
     live_day = cal.local_date(go_live, tz)
     if not data.get("owner_person_id"):
         yield duty("owner", live_day, basis=go_live)
-    if approved is not None:
-        days = int(_param(ctx, "ai_review_interval_high_risk_days" if is_high else "ai_review_interval_days"))
-        yield duty("governance_review", cal.add_days(cal.local_date(approved, tz), days), basis=approved,
-                   interval=days)
     if category not in set(_param(ctx, "ai_low_risk_categories")):
         days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
         basis = reviewed or go_live

@@ -168,15 +168,18 @@ def test_nothing_is_due_for_a_tool_neither_approved_nor_used() -> None:
 
 def test_review_intervals_by_risk_and_leap_day() -> None:
     admin = rv("ai_tool", "TA", name="a", category="ADMIN", owner_person_id="P1", approved_at="2025-03-10T15:00:00Z")
+    msg = rv("ai_tool", "TG", name="g", category="GENAI_PATIENT_COMMS", owner_person_id="P1",
+             approved_at="2025-03-10T15:00:00Z")
     model = rv("ai_tool", "TM", name="m", category="PREDICTIVE_DSI", owner_person_id="P1",
                approved_at="2027-09-02T15:00:00Z", uses_protected_characteristics=False)
-    d = duties("2028-01-01T00:00:00Z", [admin, model])
-    assert d["TA/governance_review"]["due_at"] == "2026-03-10" and d["TA/governance_review"]["interval_days"] == 365
+    d = duties("2028-01-01T00:00:00Z", [admin, msg, model])
     assert "TA/performance_review" not in d  # ADMIN is low risk
-    assert d["TM/governance_review"]["due_at"] == "2028-02-29"
+    assert d["TG/performance_review"]["due_at"] == "2026-03-10" and d["TG/performance_review"]["interval_days"] == 365
+    assert d["TG/performance_review"]["high_risk"] is False and d["TG/performance_review"]["past_due"] is True
     assert d["TM/performance_review"]["due_at"] == "2028-02-29" and d["TM/performance_review"]["high_risk"] is True
-    d = duties("2028-01-01T00:00:00Z", [model], params={"ai_review_interval_high_risk_days": 365})
-    assert d["TM/governance_review"]["due_at"] == "2028-09-01"
+    assert not any(k.endswith("/approval") or k.endswith("/owner") for k in d)
+    d = duties("2028-01-01T00:00:00Z", [model], params={"ai_perf_review_high_risk_days": 365})
+    assert d["TM/performance_review"]["due_at"] == "2028-09-01"
 
 
 def test_performance_review_counts_from_the_last_review() -> None:
