@@ -281,7 +281,8 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     for py in pys_in_view(ctx, org, tins):
         if not status.get(py):
             continue
-        for tin in sorted(tins.get(py, set())) or [None]:
+        tin_list: list[str | None] = [*sorted(tins.get(py, set()))] or [None]
+        for tin in tin_list:
             for category in _required_categories(ctx):
                 mine = [v for v in subs if v.data.get("py") is not None and int(v.data["py"]) == py
                         and normalize_category(v.data.get("category")) == category
@@ -920,12 +921,12 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
                     continue
                 if due < window or under_exclusion(source, c.day, due):
                     continue
-                ep = next((e for e in eps if e.start_day <= due
-                           and (e.end is None or due <= cal.local_date(e.end, e.tz))), None)
-                if ep is None:
+                owner = next((e for e in eps if e.start_day <= due
+                              and (e.end is None or due <= cal.local_date(e.end, e.tz))), None)
+                if owner is None:
                     continue
                 yield duty("interval", f"{source}/{due.isoformat()}", due=due, missing=[source],
-                           period=f"30 days after the check of {c.day}", cleared=nxt.at if nxt else None, ep=ep,
+                           period=f"30 days after the check of {c.day}", cleared=nxt.at if nxt else None, ep=owner,
                            used=[c] + ([nxt] if nxt else []))
 
     # matches: review near matches, act on confirmed exclusions
