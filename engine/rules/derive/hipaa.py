@@ -839,7 +839,7 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
         closures.sort(key=lambda x: (x[0], x[1].id))
         tz = _tz(ctx, "hipaa_sanction_duty", {"person_id": person})
         window_start = cal.add_months(cal.local_date(ctx.as_of, tz), -12)
-        recent = [(at, inv) for at, inv in closures if cal.local_date(at, tz) > window_start]
+        recent = [(at, inv) for at, inv in closures if cal.local_date(at, tz) >= window_start]
         for (_, prev), (_, cur) in zip(recent, recent[1:], strict=False):
             prev_s, cur_s = sanctions.get(prev.id), sanctions.get(cur.id)
             if not prev_s or not cur_s:
