@@ -1,0 +1,88 @@
+"""Escalation of overdue tasks along the policy's chain (owner -> manager -> compliance officer).
+
+Step k of a task's current cycle is due on `base + k * interval` local days (or working days), where
+`base` is the day after the due date, or the day the cycle began if that is later (a task opened
+already overdue gives its owner a day before anyone else hears of it, and a reopened task starts
+its chain again). Each step is one row, unique per (task, cycle, step), with its notification
+queued in the same transaction: running the check twice, or after a crash, adds nothing.
+Steps missed while nothing ran are taken in order on the next run, each recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.rules import calendar
+from engine.tasks import notify, store
+from engine.tasks.policy import RolePolicy, load_escalation, load_roles
+from engine.tasks.schemas import EscalationPolicy
+from engine.tasks.tables import TaskEscalationRow, TaskRow
+
+
+def step_dates(task: TaskRow, policy: EscalationPolicy) -> list[dt.date]:
+    """The local date of each step of the task's current cycle."""
+    base = max(task.due + dt.timedelta(days=1), calendar.local_date(utc(task.cycle_started_at), task.tz))
+    dates = []
+    for k in range(len(policy.chain)):
+        n = k * policy.step_interval_days
+        if policy.working_days and n:
+            dates.append(calendar.add_working_days(base, n, policy.calendar))
+        else:
+            dates.append(calendar.add_days(base, n))
+    return dates
+
+
+def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor: str = "system:escalation",
+                    policies: Path | str | None = None) -> dict[str, int]:
+    """Take every escalation step that is due at `as_of` for the org's overdue open tasks."""
+    as_of = clock.ensure_utc(as_of)
+    policy = load_escalation(policies)
+    roles = load_roles(policies)
+    counts = {"steps": 0, "notifications": 0}
+    rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open",
+                                                 TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
+    for task in rows:
+        if not store.is_overdue(task, as_of):
+            continue
+        today = calendar.local_date(as_of, task.tz)
+        taken = set(session.scalars(select(TaskEscalationRow.step).where(
+            TaskEscalationRow.task_id == task.id, TaskEscalationRow.cycle == task.cycle)))
+        for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
+            if when > today or step in taken:
+                continue
+            steps, notes = _escalate(session, task, step=step, target=target, when=when, policy=policy, roles=roles,
+                                     actor=actor)
+            counts["steps"] += steps
+            counts["notifications"] += notes
+    return counts
+
+
+def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: dt.date, policy: EscalationPolicy,
+              roles: RolePolicy, actor: str) -> tuple[int, int]:
+    person = notify.recipients([target], task=task, roles=roles)[0]
+    now = clock.now()
+    row = TaskEscalationRow(task_id=task.id, cycle=task.cycle, step=step, target=target, person=person,
+                            scheduled_for=when, at=now)
+    if not store.insert_once(session, row):
+        return 0, 0
+    task.escalation_level = max(task.escalation_level, step + 1)
+    reason = (f"overdue since {task.due.isoformat()}: step {step + 1} of {len(policy.chain)} -> {target} "
+              f"({person or 'nobody'})")
+    store.record_event(session, task, actor=actor, kind="escalated", reason=reason, at=now)
+    store.audit(session, org_id=task.org_id, actor=actor, action="task.escalate", entity_id=task.id,
+                payload={"cycle": task.cycle, "step": step, "target": target, "person": person,
+                         "scheduled_for": when.isoformat()})
+    subject = f"[Vigil] Overdue (step {step + 1}): {task.title}"
+    body = (f"Task {task.id} was due {task.due.isoformat()} and is still open.\nOwner: {task.owner or '-'}\n"
+            f"Escalated to {target} ({person or 'nobody assigned'}), step {step + 1} of {len(policy.chain)}.\n")
+    payload = notify.task_payload(task) | {"step": step, "target": target, "person": person, "cycle": task.cycle}
+    sent = notify.enqueue(session, org_id=task.org_id, key=f"escalation:{task.id}:{task.cycle}:{step}",
+                          kind="escalation", persons=[person], subject=subject, body=body, payload=payload,
+                          policy=policy)
+    return 1, sent

@@ -1,0 +1,109 @@
+"""The evidence store: files kept by content (SHA-256), written once, never overwritten or deleted.
+
+    <root>/sha256/ab/cd/abcdef...   read-only (0444); the same bytes attached twice are stored once
+
+`root` is VIGIL_EVIDENCE_DIR (default ./var/evidence). A file is streamed into a temporary file in
+the store while it is hashed and counted (so an upload over the limit is refused without being
+held in memory), sniffed from its first bytes, then moved into place with an atomic rename; if
+the path already exists its bytes are the same by construction, and the existing file is kept.
+`open_blob` re-checks nothing but existence: the packet builder re-hashes what it reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from engine.errors import ErrorDetail, NotFoundError
+from engine.tasks import sniff
+from engine.tasks.errors import EvidenceTooLarge, EvidenceTypeRefused
+
+DEFAULT_DIR = "./var/evidence"
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+CHUNK = 1024 * 1024
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def evidence_dir(override: Path | str | None = None) -> Path:
+    return Path(override) if override is not None else Path(os.environ.get("VIGIL_EVIDENCE_DIR") or DEFAULT_DIR)
+
+
+def max_bytes() -> int:
+    value = os.environ.get("VIGIL_EVIDENCE_MAX_BYTES")
+    return int(value) if value and value.isdigit() else DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    media_type: str
+    path: Path
+    created: bool  # False when identical bytes were already stored
+
+
+def blob_path(sha256: str, root: Path | str | None = None) -> Path:
+    if not _HEX.match(sha256):
+        raise NotFoundError(f"not a sha256: {sha256!r}", [ErrorDetail(reason="expected 64 hex digits", field="sha256")])
+    return evidence_dir(root) / "sha256" / sha256[:2] / sha256[2:4] / sha256
+
+
+def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None = None) -> StoredBlob:
+    """Store the bytes of `stream`; refuse more than `limit` bytes and executable content."""
+    limit = max_bytes() if limit is None else limit
+    base = evidence_dir(root)
+    incoming = base / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd, tmp_name = tempfile.mkstemp(dir=incoming, prefix="upload-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise EvidenceTooLarge(f"attachment over the {limit} byte limit",
+                                           [ErrorDetail(reason=f"more than {limit} bytes", field="file")])
+                if len(head) < sniff.HEAD_BYTES:
+                    head += chunk[: sniff.HEAD_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        whole = tmp.read_bytes() if head[:4] == b"PK\x03\x04" else None
+        media_type = sniff.sniff(head, whole)
+        if media_type in sniff.EXECUTABLE_TYPES:
+            raise EvidenceTypeRefused(f"executable content ({media_type}) is not kept as evidence",
+                                      [ErrorDetail(reason=media_type, field="file")])
+        sha = digest.hexdigest()
+        final = blob_path(sha, base)
+        if final.exists():
+            return StoredBlob(sha, size, media_type, final, created=False)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, final)  # fails if another writer got there first: never overwrite
+        except FileExistsError:
+            return StoredBlob(sha, size, media_type, final, created=False)
+        return StoredBlob(sha, size, media_type, final, created=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def open_blob(sha256: str, *, root: Path | str | None = None) -> BinaryIO:
+    """Open stored evidence for reading by its sha256 (the packet builder's opener)."""
+    path = blob_path(sha256, root)
+    if not path.exists():
+        raise NotFoundError(f"no evidence with sha256 {sha256}",
+                            [ErrorDetail(reason="not in the store", field="sha256")])
+    return path.open("rb")

@@ -1,0 +1,298 @@
+"""Notifications: an outbox written in the same transaction as the change it reports, delivered by a
+job over SMTP and a signed webhook, retried with exponential backoff, every attempt recorded.
+
+    enqueue(...)                one row per (key, channel, recipient): enqueuing twice adds nothing
+    deliver_due(engine, ...)    claim due rows (lease), send, record the attempt, schedule a retry
+    send_digests(...)           one digest per person per local day
+
+Webhook bodies are canonical JSON fixed at enqueue time, so every retry sends the same bytes:
+`X-Vigil-Signature: sha256=<hex HMAC-SHA256(secret, body)>`, `X-Vigil-Delivery: <notification id>`
+(receivers drop a delivery id they have already accepted: a retry after a lost response is
+otherwise the one way a receiver could see a message twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import smtplib
+import time
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import unit_of_work, utc
+from engine.tasks import store
+from engine.tasks.policy import RolePolicy, load_escalation, webhook_secret
+from engine.tasks.schemas import DeliveryResult, EscalationPolicy, Notification
+from engine.tasks.tables import NotificationAttemptRow, NotificationRow, TaskRow
+
+SIGNATURE_HEADER = "X-Vigil-Signature"
+DELIVERY_HEADER = "X-Vigil-Delivery"
+
+
+class Notifier(Protocol):
+    """A channel: sends one notification and says how it went (never raises for delivery problems)."""
+
+    def send(self, notification: Notification) -> DeliveryResult: ...
+
+
+def notification_id(org_id: str, key: str, channel: str, recipient: str) -> str:
+    return "N-" + hashlib.sha256(f"{org_id}|{key}|{channel}|{recipient}".encode()).hexdigest()[:16]
+
+
+def canonical(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def sign(body: bytes, secret: bytes) -> str:
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, secret: bytes, header: str | None) -> bool:
+    """For receivers (and tests): constant-time check of the signature header."""
+    return header is not None and hmac.compare_digest(sign(body, secret), header)
+
+
+# -- enqueue ---------------------------------------------------------------------------------------
+
+def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list[str | None], subject: str,
+            body: str, payload: dict[str, Any], policy: EscalationPolicy,
+            channels: list[str] | None = None) -> int:
+    """Queue a message for each person (email) and for the webhook; returns how many rows were new."""
+    now = clock.now()
+    wanted = channels if channels is not None else list(policy.channels)
+    people = list(dict.fromkeys(p for p in persons if p))
+    added = 0
+    if "email" in wanted:
+        for person in people:
+            address = (policy.contacts.get(person) or {}).get("email")
+            added += _add(session, org_id=org_id, key=key, kind=kind, channel="email", recipient=person,
+                          address=address, subject=subject, body=body, payload=payload, now=now)
+    if "webhook" in wanted and policy.webhook_url:
+        nid = notification_id(org_id, key, "webhook", policy.webhook_url)
+        full = {"id": nid, "kind": kind, "org_id": org_id, "key": key, "created_at": clock.ensure_utc(now).isoformat(),
+                "subject": subject, "text": body, "recipients": people, "data": payload}
+        added += _add(session, org_id=org_id, key=key, kind=kind, channel="webhook", recipient=policy.webhook_url,
+                      address=policy.webhook_url, subject=subject, body=body, payload=full, now=now)
+    return added
+
+
+def _add(session: Session, *, org_id: str, key: str, kind: str, channel: str, recipient: str, address: str | None,
+         subject: str, body: str, payload: dict[str, Any], now: dt.datetime) -> int:
+    nid = notification_id(org_id, key, channel, recipient)
+    if session.get(NotificationRow, nid) is not None:
+        return 0
+    skipped = channel == "email" and not address
+    row = NotificationRow(id=nid, org_id=org_id, key=key, kind=kind, channel=channel, recipient=recipient,
+                          address=address, subject=subject, body=body, payload=json.loads(canonical(payload)),
+                          state="skipped" if skipped else "pending", attempts=0,
+                          next_attempt_at=None if skipped else now, created_at=now,
+                          last_error=f"no email address for {recipient} in the escalation policy" if skipped else None)
+    return 1 if store.insert_once(session, row) else 0
+
+
+def recipients(targets: list[str], *, task: TaskRow, roles: RolePolicy) -> list[str | None]:
+    """Chain or notify-list entries to people: `owner` is the task's owner, anything else a role."""
+    return [task.owner if t == "owner" else roles.resolve(t, task.establishment_id).person for t in targets]
+
+
+def notify_critical(session: Session, *, task: TaskRow, finding_message: str, policy: EscalationPolicy,
+                    roles: RolePolicy, actor: str) -> int:
+    """A critical finding's task is announced at once to the owner and the compliance officer."""
+    persons = recipients(policy.critical_notify, task=task, roles=roles)
+    subject = f"[Vigil] CRITICAL: {task.title}"
+    body = (f"A critical finding needs action now.\n\n{finding_message}\n\nTask {task.id}, owner {task.owner or '-'}, "
+            f"due {task.due.isoformat()}.\n")
+    return enqueue(session, org_id=task.org_id, key=f"critical:{task.id}", kind="critical", persons=persons,
+                   subject=subject, body=body, payload=_task_payload(task), policy=policy)
+
+
+def _task_payload(task: TaskRow) -> dict[str, Any]:
+    return {"task_id": task.id, "finding_id": task.finding_id, "title": task.title, "owner": task.owner,
+            "due": task.due.isoformat(), "severity": task.severity, "sop": task.sop,
+            "establishment_id": task.establishment_id}
+
+
+def task_payload(task: TaskRow) -> dict[str, Any]:
+    return _task_payload(task)
+
+
+# -- senders ---------------------------------------------------------------------------------------
+
+class SmtpNotifier:
+    """Plain SMTP (optionally STARTTLS) to the configured host and port."""
+
+    def __init__(self, host: str, port: int, sender: str, *, starttls: bool = False, timeout: float = 10.0):
+        self.host, self.port, self.sender, self.starttls, self.timeout = host, port, sender, starttls, timeout
+
+    def send(self, notification: Notification) -> DeliveryResult:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = notification.address or ""
+        msg["Subject"] = notification.subject
+        msg["Message-ID"] = f"<{notification.id}@vigil>"
+        msg["X-Vigil-Notification"] = notification.id
+        msg.set_content(notification.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                smtp.send_message(msg)
+            return DeliveryResult(ok=True, status_code=250)
+        except smtplib.SMTPResponseException as exc:
+            return DeliveryResult(ok=False, status_code=exc.smtp_code, error=str(exc.smtp_error)[:500])
+        except (OSError, smtplib.SMTPException) as exc:
+            return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+class WebhookNotifier:
+    """POST the canonical body, signed with HMAC-SHA256; 2xx is delivered, anything else is retried."""
+
+    def __init__(self, secret: bytes | None, *, client: httpx.Client | None = None, timeout: float = 10.0):
+        self.secret = secret
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def send(self, notification: Notification) -> DeliveryResult:
+        if not self.secret:
+            return DeliveryResult(ok=False, error="no webhook secret configured (see the policy's secret_env)")
+        body = canonical(notification.payload)
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret),
+                   DELIVERY_HEADER: notification.id, "X-Vigil-Event": notification.kind,
+                   "X-Vigil-Attempt": str(notification.attempts + 1)}
+        try:
+            resp = self.client.post(notification.address or "", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= resp.status_code < 300:
+            return DeliveryResult(ok=True, status_code=resp.status_code)
+        return DeliveryResult(ok=False, status_code=resp.status_code, error=resp.text[:500] or None)
+
+
+def default_senders(policy: EscalationPolicy) -> dict[str, Notifier]:
+    return {"email": SmtpNotifier(policy.smtp_host, policy.smtp_port, policy.smtp_from, starttls=policy.smtp_starttls),
+            "webhook": WebhookNotifier(webhook_secret(policy))}
+
+
+# -- delivery --------------------------------------------------------------------------------------
+
+def backoff(policy: EscalationPolicy, attempts: int) -> dt.timedelta:
+    """Wait after the `attempts`-th failure: base * 2^(attempts-1), capped."""
+    seconds = min(policy.backoff_max_seconds, policy.backoff_base_seconds * 2 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=seconds)
+
+
+def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None,
+                policy: EscalationPolicy | None = None, limit: int = 200, lease_seconds: int = 300,
+                org_id: str | None = None) -> dict[str, int]:
+    """Send what is due now (and what a crashed sender left behind after its lease); returns counts."""
+    policy = policy or load_escalation()
+    senders = senders or default_senders(policy)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id):
+        sender = senders.get(note.channel)
+        started = time.perf_counter()
+        result = sender.send(note) if sender else DeliveryResult(ok=False, error=f"no sender for {note.channel}")
+        elapsed = int((time.perf_counter() - started) * 1000)
+        with unit_of_work(engine) as session:
+            counts[_record(session, note.id, result, elapsed, policy)] += 1
+    return counts
+
+
+def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None) -> list[Notification]:
+    now = clock.now()
+    with unit_of_work(engine) as session:
+        stmt = select(NotificationRow).where(or_(
+            and_(NotificationRow.state == "pending", NotificationRow.next_attempt_at <= now),
+            and_(NotificationRow.state == "sending", NotificationRow.lease_until < now),
+        ))
+        if org_id is not None:
+            stmt = stmt.where(NotificationRow.org_id == org_id)
+        stmt = stmt.order_by(NotificationRow.created_at, NotificationRow.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(session.scalars(stmt))
+        for row in rows:
+            row.state = "sending"
+            row.lease_until = now + dt.timedelta(seconds=lease_seconds)
+        return [to_notification(r) for r in rows]
+
+
+def _record(session: Session, nid: str, result: DeliveryResult, elapsed_ms: int, policy: EscalationPolicy) -> str:
+    row = session.get(NotificationRow, nid)
+    assert row is not None
+    now = clock.now()
+    row.attempts += 1
+    session.add(NotificationAttemptRow(notification_id=nid, number=row.attempts, at=now, channel=row.channel,
+                                       target=row.address or row.recipient, ok=result.ok,
+                                       status_code=result.status_code, error=result.error, duration_ms=elapsed_ms))
+    row.lease_until = None
+    if result.ok:
+        row.state, row.sent_at, row.last_error, row.next_attempt_at = "sent", now, None, None
+        store.audit(session, org_id=row.org_id, actor="system:notify", action="notification.sent",
+                    entity_type="notification", entity_id=row.id,
+                    payload={"kind": row.kind, "channel": row.channel, "recipient": row.recipient,
+                             "attempts": row.attempts})
+        return "sent"
+    row.last_error = result.error or f"status {result.status_code}"
+    if row.attempts >= policy.max_attempts:
+        row.state, row.next_attempt_at = "failed", None
+        store.audit(session, org_id=row.org_id, actor="system:notify", action="notification.failed",
+                    entity_type="notification", entity_id=row.id,
+                    payload={"kind": row.kind, "channel": row.channel, "attempts": row.attempts,
+                             "error": row.last_error})
+        return "failed"
+    row.state, row.next_attempt_at = "pending", now + backoff(policy, row.attempts)
+    return "retry"
+
+
+def to_notification(row: NotificationRow) -> Notification:
+    return Notification(id=row.id, org_id=row.org_id, key=row.key, kind=row.kind, channel=row.channel,  # type: ignore[arg-type]
+                        recipient=row.recipient, address=row.address, subject=row.subject, body=row.body,
+                        payload=row.payload, state=row.state, attempts=row.attempts,
+                        next_attempt_at=utc(row.next_attempt_at), created_at=utc(row.created_at),
+                        sent_at=utc(row.sent_at), last_error=row.last_error)
+
+
+def list_notifications(session: Session, *, org_id: str, key_prefix: str | None = None) -> list[Notification]:
+    stmt = select(NotificationRow).where(NotificationRow.org_id == org_id)
+    if key_prefix:
+        stmt = stmt.where(NotificationRow.key.startswith(key_prefix))
+    return [to_notification(r) for r in session.scalars(stmt.order_by(NotificationRow.created_at, NotificationRow.id))]
+
+
+# -- digest ----------------------------------------------------------------------------------------
+
+def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: EscalationPolicy) -> int:
+    """Queue today's digest for every owner of open tasks, once per person per local day."""
+    as_of = clock.ensure_utc(as_of)
+    zones = store.establishment_zones(session, org_id=org_id)
+    tz = store.default_zone(zones)
+    local = as_of.astimezone(ZoneInfo(tz))
+    if local.hour < policy.digest_hour:
+        return 0
+    by_owner: dict[str, list[TaskRow]] = {}
+    for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
+                               .order_by(TaskRow.due, TaskRow.id)):
+        if row.owner:
+            by_owner.setdefault(row.owner, []).append(row)
+    added = 0
+    for person, rows in sorted(by_owner.items()):
+        overdue = [r for r in rows if store.is_overdue(r, as_of)]
+        lines = [f"{'OVERDUE ' if r in overdue else ''}{r.due.isoformat()}  {r.id}  {r.title}" for r in rows]
+        body = f"Your open compliance tasks on {local.date().isoformat()} ({len(rows)}, {len(overdue)} overdue):\n\n"
+        body += "\n".join(lines) + "\n"
+        added += enqueue(session, org_id=org_id, key=f"digest:{person}:{local.date().isoformat()}", kind="digest",
+                         persons=[person], subject=f"[Vigil] {len(rows)} open task(s), {len(overdue)} overdue",
+                         body=body, payload={"person": person, "date": local.date().isoformat(),
+                                             "tasks": [_task_payload(r) for r in rows]},
+                         policy=policy, channels=list(policy.digest_channels))
+    return added

@@ -1,0 +1,213 @@
+"""Tasks use cases: sync with findings, list, show, complete, check off, note, attach evidence, reassign;
+and what the packet builder reads (tasks with evidence as of an instant, evidence bytes by hash).
+
+Every function takes the session first and keyword arguments, never commits, and records history
+plus an audit entry for each change. `viewer` narrows what a caller sees and may act on (staff:
+their own tasks); a task outside it does not exist for them (NotFound, no leak).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import ErrorDetail, InputError
+from engine.tasks import evidence, store
+from engine.tasks.errors import TaskTransitionRefused
+from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
+from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
+
+__all__ = [
+    "add_note", "attach_evidence", "check_item", "complete_task", "get_task", "list_tasks", "open_evidence",
+    "reassign_task", "sync_from_findings", "tasks_for_packet",
+]
+
+
+def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
+                       policies: Path | str | None = None) -> dict[str, int]:
+    """Called by the pipeline after every persisted evaluation: see engine.tasks.sync."""
+    from engine.tasks import sync
+
+    return sync.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of, policies=policies)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = None, viewer: TaskViewer | None = None,
+               limit: int = 100, cursor: str | None = None) -> TaskPage:
+    """Tasks by due date (then id), keyset-paged; staff viewers see their own only."""
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
+    f = filters or TaskFilter()
+    now = clock.now()
+    stmt = select(TaskRow).where(TaskRow.org_id == org_id)
+    for column, value in (("state", f.state), ("owner", f.owner), ("kind", f.kind), ("sop", f.sop),
+                          ("finding_id", f.finding_id), ("establishment_id", f.establishment_id)):
+        if value:
+            stmt = stmt.where(getattr(TaskRow, column).in_(value.split(",")))
+    if f.overdue is True:
+        stmt = stmt.where(TaskRow.state == "open", TaskRow.due_at <= now)
+    elif f.overdue is False:
+        stmt = stmt.where(or_(TaskRow.state != "open", TaskRow.due_at > now))
+    if viewer is not None and viewer.owners is not None:
+        stmt = stmt.where(TaskRow.owner.in_(sorted(viewer.owners)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if cursor:
+        due, tid = _decode_cursor(cursor)
+        stmt = stmt.where(or_(TaskRow.due > due, and_(TaskRow.due == due, TaskRow.id > tid)))
+    rows = list(session.scalars(stmt.order_by(TaskRow.due, TaskRow.id).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor)
+
+
+def get_task(session: Session, *, org_id: str, task_id: str, viewer: TaskViewer | None = None) -> Task:
+    """One task with its checklist, notes, attachments, escalations and history."""
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    return store.to_task(row, session=session, detail=True)
+
+
+def _encode_cursor(row: TaskRow) -> str:
+    return base64.urlsafe_b64encode(json.dumps([row.due.isoformat(), row.id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
+    try:
+        due, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return dt.date.fromisoformat(due), str(tid)
+    except (ValueError, TypeError) as exc:
+        raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+
+
+# -- acting ----------------------------------------------------------------------------------------
+
+def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, viewer: TaskViewer | None = None,
+                  note: str | None = None) -> Task:
+    """Mark an open task done; the next evaluation confirms it or reopens it."""
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    if row.state != "open":
+        raise TaskTransitionRefused(f"cannot complete a task that is {row.state}",
+                                    [ErrorDetail(reason="only open tasks can be completed", record_id=task_id)])
+    now = clock.now()
+    row.completed_at, row.completed_by, row.confirmed_at = now, actor, None
+    store.record_event(session, row, actor=actor, kind="completed", to_state="done", reason=note, at=now)
+    if note:
+        store.add_note(session, row, actor=actor, text=note, at=now)
+    store.audit(session, org_id=org_id, actor=actor, action="task.complete", entity_id=row.id,
+                payload={"note": note, "finding_id": row.finding_id})
+    session.flush()
+    return store.to_task(row, session=session, detail=True)
+
+
+def check_item(session: Session, *, org_id: str, task_id: str, index: int, actor: str, done: bool = True,
+               viewer: TaskViewer | None = None) -> Task:
+    """Tick (or untick) one checklist step."""
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    if row.state != "open":
+        raise TaskTransitionRefused(f"the checklist of a {row.state} task is closed")
+    items = [dict(i) for i in row.checklist]
+    if not 0 <= index < len(items):
+        raise InputError(f"no checklist step {index}", [ErrorDetail(reason=f"0..{len(items) - 1}", field="index")])
+    now = clock.now()
+    items[index].update(done=done, done_by=actor if done else None, done_at=now.isoformat() if done else None)
+    row.checklist = items
+    what = f"step {index + 1} {'done' if done else 'not done'}: {items[index]['text'][:200]}"
+    store.record_event(session, row, actor=actor, kind="checked", reason=what, at=now)
+    store.audit(session, org_id=org_id, actor=actor, action="task.check", entity_id=row.id,
+                payload={"index": index, "done": done})
+    session.flush()
+    return store.to_task(row, session=session, detail=True)
+
+
+def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: str,
+             viewer: TaskViewer | None = None) -> Task:
+    """Add a note (notes are never edited or removed)."""
+    if not text.strip():
+        raise InputError("a note needs text", [ErrorDetail(reason="empty note", field="text")])
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    note = store.add_note(session, row, actor=actor, text=text)
+    row.updated_at = note.at
+    session.flush()
+    store.audit(session, org_id=org_id, actor=actor, action="task.note", entity_id=row.id,
+                payload={"note_id": note.id, "text": text})
+    return store.to_task(row, session=session, detail=True)
+
+
+def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, stream: BinaryIO, filename: str,
+                    viewer: TaskViewer | None = None, note: str | None = None,
+                    root: Path | str | None = None, limit: int | None = None) -> TaskAttachment:
+    """Store a file by content (size-limited, type sniffed) and record who attached it to the task, when."""
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    blob = evidence.put(stream, root=root, limit=limit)
+    name = Path(filename or "evidence").name[:255] or "evidence"
+    now = clock.now()
+    att = TaskAttachmentRow(task_id=row.id, org_id=org_id, sha256=blob.sha256, size=blob.size,
+                            media_type=blob.media_type, filename=name, attached_by=actor, attached_at=now, note=note)
+    session.add(att)
+    row.updated_at = now
+    session.flush()
+    store.record_event(session, row, actor=actor, kind="attached",
+                       reason=f"{name} ({blob.media_type}, {blob.size} bytes, sha256 {blob.sha256})", at=now)
+    store.audit(session, org_id=org_id, actor=actor, action="task.attach", entity_id=row.id,
+                payload={"sha256": blob.sha256, "size": blob.size, "media_type": blob.media_type, "filename": name,
+                         "attachment_id": att.id})
+    return store.to_attachment(att)
+
+
+def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, actor: str) -> Task:
+    """Give a task to another person (managers only: the route asks for TASKS_MANAGE)."""
+    if not owner.strip():
+        raise InputError("an owner is required", [ErrorDetail(reason="empty owner", field="owner")])
+    row = store.load(session, org_id=org_id, task_id=task_id)
+    before = row.owner
+    row.owner, row.owner_via = owner, f"reassigned by {actor}"[:200]
+    store.record_event(session, row, actor=actor, kind="reassigned", reason=f"{before or '-'} -> {owner}")
+    store.audit(session, org_id=org_id, actor=actor, action="task.reassign", entity_id=row.id,
+                payload={"from": before, "to": owner})
+    session.flush()
+    return store.to_task(row, session=session, detail=True)
+
+
+# -- for the packet builder ------------------------------------------------------------------------
+
+def open_evidence(sha256: str, *, root: Path | str | None = None) -> BinaryIO:
+    """Open attached evidence by its sha256 (EvidenceRef.opener for the content-addressed store)."""
+    return evidence.open_blob(sha256, root=root)
+
+
+def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
+                     known_at: dt.datetime) -> list[dict[str, Any]]:
+    """The tasks of these findings as the database knew them at `known_at` (PacketTask shape), each with
+    its evidence (name, sha256, size, media_type, attached_at, attached_by) attached by then."""
+    known_at = clock.ensure_utc(known_at)
+    out: list[dict[str, Any]] = []
+    if not finding_ids:
+        return out
+    rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.finding_id.in_(finding_ids),
+                                                 TaskRow.created_at <= known_at).order_by(TaskRow.id))
+    for row in rows:
+        state = "open"
+        for ev in session.scalars(select(TaskEventRow).where(TaskEventRow.task_id == row.id,
+                                                             TaskEventRow.to_state.is_not(None),
+                                                             TaskEventRow.at <= known_at).order_by(TaskEventRow.id)):
+            state = ev.to_state or state
+        completed = utc(row.completed_at)
+        atts = session.scalars(select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id,
+                                                               TaskAttachmentRow.attached_at <= known_at)
+                               .order_by(TaskAttachmentRow.id))
+        out.append({
+            "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
+            "assignee": row.owner, "due": row.due.isoformat(), "sop": row.sop,
+            "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
+            "evidence": [{"name": f"{a.id}-{a.filename}", "sha256": a.sha256, "size": a.size,
+                          "media_type": a.media_type, "attached_at": utc(a.attached_at),
+                          "attached_by": a.attached_by} for a in atts],
+        })
+    return out

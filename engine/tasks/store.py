@@ -1,0 +1,147 @@
+"""Row-level helpers shared by the task use cases: identities, history, audit, rows -> schemas,
+and the zones of establishments. Nothing here is called from outside engine/tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import ErrorDetail
+from engine.rules import calendar
+from engine.tasks.errors import TaskNotFound
+from engine.tasks.schemas import (
+    ChecklistItem,
+    Task,
+    TaskAttachment,
+    TaskEscalation,
+    TaskEvent,
+    TaskNote,
+    TaskViewer,
+)
+from engine.tasks.tables import TaskAttachmentRow, TaskEscalationRow, TaskEventRow, TaskNoteRow, TaskRow
+
+DEFAULT_TZ = "America/New_York"
+
+
+def task_id(org_id: str, key: str) -> str:
+    """Deterministic id of a task's origin within an org (a retried create lands on the same id)."""
+    return "T-" + hashlib.sha256(f"{org_id}|{key}".encode()).hexdigest()[:16]
+
+
+def audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: str,
+          payload: dict[str, Any], entity_type: str = "task") -> None:
+    from engine.audit import service as audit_service
+
+    audit_service.append(session, org_id=org_id, actor=actor, action=action, entity_type=entity_type,
+                         entity_id=entity_id, payload=payload)
+
+
+def record_event(session: Session, row: TaskRow, *, actor: str, kind: str, to_state: str | None = None,
+                 reason: str | None = None, at: dt.datetime | None = None) -> None:
+    """Append a history entry and move the state (when `to_state` is given)."""
+    at = at or clock.now()
+    session.add(TaskEventRow(task_id=row.id, at=at, actor=actor, kind=kind,
+                             from_state=row.state if to_state is not None else None, to_state=to_state,
+                             reason=reason))
+    if to_state is not None:
+        row.state = to_state
+    row.updated_at = at
+
+
+def insert_once(session: Session, row: object) -> bool:
+    """Insert a row whose unique key makes it idempotent; False if it already existed (savepoint)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+        return True
+    except sa_exc.IntegrityError:
+        return False
+
+
+def load(session: Session, *, org_id: str, task_id: str, viewer: TaskViewer | None = None) -> TaskRow:
+    """A task row the viewer may see; any other is reported as not found (no leak)."""
+    row = session.get(TaskRow, task_id)
+    if row is None or row.org_id != org_id or (viewer is not None and not viewer.admits(row.owner)):
+        raise TaskNotFound(f"no task {task_id}", [ErrorDetail(reason="unknown task", record_id=task_id)])
+    return row
+
+
+def establishment_zones(session: Session, *, org_id: str) -> dict[str, str]:
+    """Establishment id -> IANA zone, from the record store."""
+    from engine.records import service as records_service
+
+    zones: dict[str, str] = {}
+    for rec in records_service.iter_records(session, org_id=org_id, types=["establishment"]):
+        tz = rec.data.get("tz")
+        zones[rec.id] = str(tz) if tz else ""
+    return zones
+
+
+def default_zone(zones: dict[str, str]) -> str:
+    """The org's zone where no establishment is named: the first establishment's, as the runner does."""
+    for est in sorted(zones):
+        if zones[est]:
+            return zones[est]
+    return DEFAULT_TZ
+
+
+def zone_of(zones: dict[str, str], establishment_id: str | None) -> str:
+    if establishment_id and zones.get(establishment_id):
+        return zones[establishment_id]
+    return default_zone(zones)
+
+
+def is_overdue(row: TaskRow, now: dt.datetime) -> bool:
+    return row.state == "open" and now >= utc(row.due_at)
+
+
+def end_of_day(day: dt.date, tz: str) -> dt.datetime:
+    return calendar.end_of_local_day(day, tz)
+
+
+def to_task(row: TaskRow, *, session: Session | None = None, detail: bool = False,
+            now: dt.datetime | None = None) -> Task:
+    now = now or clock.now()
+    task = Task(
+        id=row.id, org_id=row.org_id, kind=row.kind,  # type: ignore[arg-type]
+        finding_id=row.finding_id, sop=row.sop, title=row.title, body=row.body,
+        checklist=[ChecklistItem.model_validate(i) for i in row.checklist], owner=row.owner,
+        owner_role=row.owner_role, owner_via=row.owner_via, establishment_id=row.establishment_id, tz=row.tz,
+        due=row.due, due_at=utc(row.due_at), state=row.state,  # type: ignore[arg-type]
+        close_reason=row.close_reason, severity=row.severity, period_start=row.period_start,
+        overdue=is_overdue(row, now), escalation_level=row.escalation_level, cycle=row.cycle,
+        created_at=utc(row.created_at), updated_at=utc(row.updated_at), completed_at=utc(row.completed_at),
+        completed_by=row.completed_by, confirmed_at=utc(row.confirmed_at),
+    )
+    if detail and session is not None:
+        task.notes = [TaskNote(id=n.id, at=utc(n.at), actor=n.actor, text=n.text) for n in session.scalars(
+            select(TaskNoteRow).where(TaskNoteRow.task_id == row.id).order_by(TaskNoteRow.id))]
+        task.attachments = [to_attachment(a) for a in session.scalars(
+            select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id).order_by(TaskAttachmentRow.id))]
+        task.escalations = [TaskEscalation(cycle=e.cycle, step=e.step, target=e.target, person=e.person,
+                                           at=utc(e.at), scheduled_for=e.scheduled_for) for e in session.scalars(
+            select(TaskEscalationRow).where(TaskEscalationRow.task_id == row.id)
+            .order_by(TaskEscalationRow.cycle, TaskEscalationRow.step))]
+        task.history = [TaskEvent(at=utc(e.at), actor=e.actor, kind=e.kind, from_state=e.from_state,
+                                  to_state=e.to_state, reason=e.reason) for e in session.scalars(
+            select(TaskEventRow).where(TaskEventRow.task_id == row.id).order_by(TaskEventRow.id))]
+    return task
+
+
+def to_attachment(a: TaskAttachmentRow) -> TaskAttachment:
+    return TaskAttachment(id=a.id, task_id=a.task_id, sha256=a.sha256, size=a.size, media_type=a.media_type,
+                          filename=a.filename, attached_by=a.attached_by, attached_at=utc(a.attached_at), note=a.note)
+
+
+def add_note(session: Session, row: TaskRow, *, actor: str, text: str, at: dt.datetime | None = None) -> TaskNoteRow:
+    note = TaskNoteRow(task_id=row.id, at=at or clock.now(), actor=actor, text=text)
+    session.add(note)
+    return note

@@ -1,0 +1,185 @@
+"""Keep tasks in step with findings after every persisted evaluation (`sync_from_findings`).
+
+    finding open, no task            -> open one task from the rule's SOP (never a second one)
+    finding resolved/waived/false +  task open   -> close it with that reason
+    finding resolved/waived/false +  task done   -> confirm it (the work held)
+    finding still present (seen by the latest run) + task done -> reopen it with a note
+    finding present again + task closed          -> reopen it
+
+Findings are read through the findings service only (never its tables). "Still present" needs the
+finding to have been seen by the latest run of its org, so a run over other frameworks neither
+confirms nor reopens anything it did not evaluate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import utc
+from engine.errors import NotFoundError
+from engine.findings import service as findings_service
+from engine.findings.schemas import Finding, FindingFilter
+from engine.rules import calendar
+from engine.tasks import notify, store
+from engine.tasks.errors import PolicyError
+from engine.tasks.opening import OpenSpec, SopCache, open_task
+from engine.tasks.policy import load_escalation, load_roles
+from engine.tasks.tables import TaskRow
+
+PRESENT = ("open", "acknowledged")
+GONE = ("resolved", "waived", "false_positive")
+
+
+def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
+                       policies: Path | str | None = None) -> dict[str, int]:
+    """Open, close, confirm or reopen the tasks of an org's findings; returns counts of each."""
+    as_of = clock.ensure_utc(as_of)
+    counts = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0, "notified": 0,
+              "sop_problems": 0}
+    roles = load_roles(policies)
+    escalation = load_escalation(policies)
+    sops = SopCache(policies)
+    zones = store.establishment_zones(session, org_id=org_id)
+    runs = findings_service.list_runs(session, org_id=org_id, limit=1)
+    latest_run = runs[0].id if runs else None
+    tasks = {r.finding_id: r for r in session.scalars(
+        select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.kind == "finding"))}
+    seen: set[str] = set()
+    for finding in _present_findings(session, org_id):
+        seen.add(finding.id)
+        row = tasks.get(finding.id)
+        if row is None:
+            row = _open_for(session, finding, org_id=org_id, actor=actor, as_of=as_of, zones=zones, sops=sops,
+                            roles=roles)
+            if row is not None:
+                counts["created"] += 1
+                if isinstance(sops.get(finding.sop), PolicyError):
+                    counts["sop_problems"] += 1
+                if finding.severity == "critical":
+                    counts["notified"] += notify.notify_critical(session, task=row, finding_message=finding.message,
+                                                                 policy=escalation, roles=roles, actor=actor)
+            continue
+        if row.state == "closed":
+            _reopen(session, row, actor=actor, reason=f"finding {finding.id} is {finding.state} again")
+            counts["reopened"] += 1
+        elif row.state == "done" and latest_run is not None and finding.last_seen_run == latest_run:
+            _reopen(session, row, actor=actor,
+                    reason=f"completed, but the finding is still present in run {latest_run} "
+                           f"(as of {as_of.isoformat()}): {finding.message}")
+            counts["reopened"] += 1
+        elif row.state == "open":
+            counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)
+    for finding_id, row in tasks.items():
+        if finding_id is None or finding_id in seen or row.state == "closed":
+            continue
+        if row.state == "done" and row.confirmed_at is not None:
+            continue
+        try:
+            finding = findings_service.get_finding(session, org_id=org_id, finding_id=finding_id)
+        except NotFoundError:
+            finding = None
+        if finding is not None and finding.state not in GONE:
+            continue
+        reason = _gone_reason(finding, finding_id)
+        if row.state == "open":
+            row.close_reason = reason
+            store.record_event(session, row, actor=actor, kind="closed", to_state="closed", reason=reason)
+            store.audit(session, org_id=org_id, actor=actor, action="task.close", entity_id=row.id,
+                        payload={"reason": reason})
+            counts["closed"] += 1
+        elif row.state == "done":
+            row.confirmed_at = clock.now()
+            store.record_event(session, row, actor=actor, kind="confirmed", reason=f"confirmed: {reason}")
+            store.audit(session, org_id=org_id, actor=actor, action="task.confirm", entity_id=row.id,
+                        payload={"reason": reason})
+            counts["confirmed"] += 1
+    return counts
+
+
+def _present_findings(session: Session, org_id: str) -> Iterator[Finding]:
+    cursor: str | None = None
+    while True:
+        page = findings_service.list_findings(session, org_id=org_id, filters=FindingFilter(state=",".join(PRESENT)),
+                                              limit=1000, cursor=cursor)
+        yield from page.items
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def finding_context(finding: Finding) -> dict[str, Any]:
+    """What an SOP template sees as `finding`: the Finding, plus `subject` as the rules' Violation has it."""
+    data = finding.model_dump(mode="json", exclude={"history"})
+    data["subject"] = {"type": finding.subject_type, "id": finding.subject_id}
+    return {"finding": data}
+
+
+def due_of(finding: Finding, *, tz: str, as_of: dt.datetime, default_days: int) -> tuple[dt.date, dt.datetime]:
+    """The task's due date (local) and the instant it becomes overdue: the finding's deadline when it has
+    one, else as_of's local date + the SOP's default window (C1, via the calendar service)."""
+    deadline = finding.facts.get("deadline") if isinstance(finding.facts, dict) else None
+    overdue_after = None
+    if isinstance(deadline, dict) and deadline.get("overdue_after"):
+        text = str(deadline["overdue_after"]).replace("Z", "+00:00")
+        overdue_after = clock.ensure_utc(dt.datetime.fromisoformat(text))
+    if finding.due:
+        text = finding.due.replace("Z", "+00:00")
+        if "T" in text:
+            instant = clock.ensure_utc(dt.datetime.fromisoformat(text))
+            return calendar.local_date(instant, tz), overdue_after or instant
+        day = dt.date.fromisoformat(text[:10])
+        return day, overdue_after or store.end_of_day(day, tz)
+    day = calendar.add_days(calendar.local_date(as_of, tz), default_days)
+    return day, store.end_of_day(day, tz)
+
+
+def _open_for(session: Session, finding: Finding, *, org_id: str, actor: str, as_of: dt.datetime,
+              zones: dict[str, str], sops: SopCache, roles: Any) -> TaskRow | None:
+    tz = store.zone_of(zones, finding.establishment_id)
+    loaded = sops.get(finding.sop)
+    default_days = getattr(loaded, "default_due_days", 7)
+    due, due_at = due_of(finding, tz=tz, as_of=as_of, default_days=default_days)
+    spec = OpenSpec(org_id=org_id, key=f"finding:{finding.id}", kind="finding", sop_id=finding.sop,
+                    context=finding_context(finding), establishment_id=finding.establishment_id, tz=tz, due=due,
+                    due_at=due_at, finding_id=finding.id, severity=finding.severity, fallback_title=finding.title)
+    return open_task(session, spec, sops=sops, roles=roles, actor=actor)
+
+
+def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str) -> int:
+    if not finding.due:
+        return 0
+    due, due_at = due_of(finding, tz=row.tz, as_of=utc(row.created_at), default_days=0)
+    if due == row.due and due_at == utc(row.due_at):
+        return 0
+    reason = f"due {row.due.isoformat()} -> {due.isoformat()} (the finding's deadline changed)"
+    row.due, row.due_at = due, due_at
+    store.record_event(session, row, actor=actor, kind="due_changed", reason=reason)
+    return 1
+
+
+def _reopen(session: Session, row: TaskRow, *, actor: str, reason: str) -> None:
+    now = clock.now()
+    row.close_reason = None
+    row.confirmed_at = None
+    row.cycle += 1
+    row.cycle_started_at = now
+    row.escalation_level = 0
+    store.record_event(session, row, actor=actor, kind="reopened", to_state="open", reason=reason, at=now)
+    store.add_note(session, row, actor=actor, text=reason, at=now)
+    store.audit(session, org_id=row.org_id, actor=actor, action="task.reopen", entity_id=row.id,
+                payload={"reason": reason, "cycle": row.cycle})
+
+
+def _gone_reason(finding: Finding | None, finding_id: str) -> str:
+    if finding is None:
+        return f"finding {finding_id} no longer exists"
+    last = next((h for h in reversed(finding.history) if h.to_state == finding.state), None)
+    why = f": {last.reason}" if last is not None and last.reason else ""
+    return f"finding {finding.state}{why}"

@@ -1,0 +1,197 @@
+"""SOP tasks on SQLite and PostgreSQL, with a controlled clock: findings become exactly one owned,
+dated task; overdue tasks escalate step by step; completion is confirmed or undone by the next
+evaluation; resolved, waived and false-positive findings close their task."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine import clock, pipeline
+from engine.audit import service as audit
+from engine.db import unit_of_work
+from engine.errors import InvalidTransition
+from engine.findings import lifecycle
+from engine.findings.schemas import WaiverIn
+from engine.tasks import escalation, notify
+from engine.tasks import service as tasks
+from engine.tasks.errors import TaskNotFound
+from engine.tasks.schemas import Task, TaskFilter, TaskViewer
+from engine.tasks.tables import TaskEscalationRow, TaskRow
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+T = dt.datetime.fromisoformat
+ORG = "clinic-a"
+START = "2026-02-01T09:00:00-06:00"  # new hire in America/Chicago: training due 2026-03-03 (30 days, C1)
+
+
+@pytest.fixture(autouse=True)
+def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
+    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+
+
+def _import(engine: Engine, records: list[dict]) -> None:
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
+
+
+def _evaluate(engine: Engine, as_of: str) -> pipeline.Evaluation:
+    with clock.frozen(T(as_of)), unit_of_work(engine) as s:
+        return pipeline.evaluate(s, org_id=ORG, as_of=T(as_of), actor="test")
+
+
+def _tasks(engine: Engine) -> list[Task]:
+    with unit_of_work(engine) as s:
+        return tasks.list_tasks(s, org_id=ORG).items
+
+
+def _only(engine: Engine) -> Task:
+    items = _tasks(engine)
+    assert len(items) == 1, items
+    with unit_of_work(engine) as s:
+        return tasks.get_task(s, org_id=ORG, task_id=items[0].id)
+
+
+def _escalate(engine: Engine, at: str) -> dict[str, int]:
+    with clock.frozen(T(at)), unit_of_work(engine) as s:
+        return escalation.run_escalations(s, org_id=ORG, as_of=T(at))
+
+
+def test_a_finding_opens_exactly_one_task_with_owner_and_due_date(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    first = _evaluate(engine, "2026-02-25T12:00:00+00:00")  # inside the 7-day warning window: due_soon
+    second = _evaluate(engine, "2026-02-26T12:00:00+00:00")
+    assert first.tasks is not None and first.tasks["created"] == 1
+    assert second.tasks is not None and second.tasks["created"] == 0
+    task = _only(engine)
+    assert first.diff is not None and task.finding_id == first.diff.opened[0]
+    assert (task.owner, task.owner_role, task.owner_via) == ("P-HR1", "hr_manager", "hr_manager@E1")
+    assert task.due == dt.date(2026, 3, 3) and task.due_at == T("2026-03-04T06:00:00+00:00")  # end of local day
+    assert task.title == "Train the new hire on episode EP1" and task.state == "open" and task.kind == "finding"
+    assert [i.text for i in task.checklist] == [
+        "Book the training for the person on episode EP1 before 2026-03-03.",
+        "Record the training (`course`, `completed_at`) in the training system.",
+        "Attach the certificate.",
+    ]
+    assert "Training for P1 due 2026-03-03" in task.body
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(TaskRow)) == 1
+        assert audit.verify(s, org_id=ORG).ok
+
+
+def test_owner_falls_back_to_the_compliance_officer_and_due_uses_the_default_window(engine: Engine) -> None:
+    _import(engine, [f.establishment("E9"), f.access("AE1", "u1", "PT1", "2026-03-01T10:00:00-06:00", "export")])
+    _evaluate(engine, "2026-03-02T03:00:00+00:00")  # 1 March, 21:00 in Chicago
+    task = _only(engine)
+    # SOP-DEMO's hr_manager has nobody at E9; an event finding has no deadline: 1 March + 5 days
+    assert task.owner == "P-CO" and task.owner_via.startswith("fallback compliance_officer@")
+    assert task.due == dt.date(2026, 3, 6)
+
+
+def test_a_missed_due_date_escalates_step_by_step(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    assert _escalate(engine, "2026-03-04T05:59:00+00:00")["steps"] == 0  # 3 March 23:59 local: not late yet
+    assert _escalate(engine, "2026-03-04T06:00:00+00:00")["steps"] == 1  # 4 March local: step 1, the owner
+    assert _escalate(engine, "2026-03-04T18:00:00+00:00")["steps"] == 0  # same day again: nothing more
+    assert _escalate(engine, "2026-03-05T18:00:00+00:00")["steps"] == 0
+    assert _escalate(engine, "2026-03-06T18:00:00+00:00")["steps"] == 1  # manager
+    assert _escalate(engine, "2026-03-08T18:00:00+00:00")["steps"] == 1  # compliance officer
+    assert _escalate(engine, "2026-03-20T18:00:00+00:00")["steps"] == 0  # the chain is exhausted
+    task = _only(engine)
+    assert [(e.step, e.target, e.person, e.scheduled_for.isoformat()) for e in task.escalations] == [
+        (0, "owner", "P-HR1", "2026-03-04"),
+        (1, "practice_manager", "P-MGR", "2026-03-06"),
+        (2, "compliance_officer", "P-CO", "2026-03-08"),
+    ]
+    assert task.escalation_level == 3 and task.overdue
+    assert [h.kind for h in task.history].count("escalated") == 3
+    with unit_of_work(engine) as s:
+        sent = notify.list_notifications(s, org_id=ORG, key_prefix="escalation:")
+    assert [(n.recipient, n.address, n.state) for n in sent] == [
+        ("P-HR1", "hr1@test.invalid", "pending"), ("P-MGR", "mgr@test.invalid", "pending"),
+        ("P-CO", "co@test.invalid", "pending")]
+
+
+def test_completing_then_re_evaluating_reopens_until_the_finding_resolves(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    task = _only(engine)
+    with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1", note="booked")
+    again = _evaluate(engine, "2026-03-05T14:00:00+00:00")  # nothing recorded yet: the finding is still there
+    assert again.tasks is not None and again.tasks["reopened"] == 1
+    task = _only(engine)
+    assert task.state == "open" and task.cycle == 1
+    assert "still present" in task.notes[-1].text and "still present" in (task.history[-1].reason or "")
+    with clock.frozen(T("2026-03-06T13:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
+    _import(engine, [f.training("TR1", "P1", "2026-03-06T09:00:00-06:00")])
+    done = _evaluate(engine, "2026-03-06T15:00:00+00:00")
+    assert done.diff is not None and done.diff.resolved == [task.finding_id]
+    assert done.tasks is not None and done.tasks["confirmed"] == 1
+    task = _only(engine)
+    assert task.state == "done" and task.confirmed_at is not None and task.completed_by == "user:hr1"
+    later = _evaluate(engine, "2026-03-07T15:00:00+00:00")
+    assert later.tasks is not None and sum(later.tasks.values()) == 0
+    with pytest.raises(InvalidTransition), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
+
+
+def test_a_resolved_waived_or_false_positive_finding_closes_its_task_with_the_reason(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START), f.episode("EP2", "P2", START),
+                     f.episode("EP3", "P3", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    by_subject = {t.title.rsplit(" ", 1)[-1]: t for t in _tasks(engine)}
+    with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=by_subject["EP2"].finding_id,
+                        data=WaiverIn(ends_at=T("2026-06-01T00:00:00+00:00"), reason="on leave", approver="CMO"))
+        lifecycle.transition(s, org_id=ORG, finding_id=by_subject["EP3"].finding_id, action="false_positive",
+                             actor="officer", reason="contractor")
+    _import(engine, [f.training("TR1", "P1", "2026-03-05T07:00:00-06:00")])
+    result = _evaluate(engine, "2026-03-05T14:00:00+00:00")
+    assert result.tasks is not None and result.tasks["closed"] == 3
+    with unit_of_work(engine) as s:
+        closed = {k: tasks.get_task(s, org_id=ORG, task_id=t.id) for k, t in by_subject.items()}
+    assert all(t.state == "closed" for t in closed.values())
+    assert closed["EP1"].close_reason is not None and closed["EP1"].close_reason.startswith("finding resolved")
+    assert "on leave" in (closed["EP2"].close_reason or "") and "contractor" in (closed["EP3"].close_reason or "")
+
+
+def test_staff_see_and_act_on_their_own_tasks_only(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.establishment("E2"), f.episode("EP1", "P1", START),
+                     f.episode("EP2", "P2", START, est="E2")])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    hr1 = TaskViewer(actor="user:hr1", owners=frozenset({"P-HR1", "hr1"}))
+    with unit_of_work(engine) as s:
+        mine = tasks.list_tasks(s, org_id=ORG, viewer=hr1).items
+        everyone = tasks.list_tasks(s, org_id=ORG).items
+        other = next(t for t in everyone if t.owner == "P-HR2")
+        with pytest.raises(TaskNotFound):
+            tasks.get_task(s, org_id=ORG, task_id=other.id, viewer=hr1)
+        with pytest.raises(TaskNotFound):
+            tasks.complete_task(s, org_id=ORG, task_id=other.id, actor="user:hr1", viewer=hr1)
+        overdue = tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(overdue=True, owner="P-HR2")).items
+    assert [t.owner for t in mine] == ["P-HR1"] and len(everyone) == 2 and [t.id for t in overdue] == [other.id]
+
+
+def test_escalation_restarts_after_a_reopen(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")  # opened already overdue: owner hears first, on the day
+    assert _escalate(engine, "2026-03-05T13:00:00+00:00")["steps"] == 1
+    task = _only(engine)
+    with clock.frozen(T("2026-03-05T14:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
+    _evaluate(engine, "2026-03-06T12:00:00+00:00")
+    assert _escalate(engine, "2026-03-06T13:00:00+00:00")["steps"] == 1  # cycle 1, step 1 again
+    with unit_of_work(engine) as s:
+        rows = s.execute(select(TaskEscalationRow.cycle, TaskEscalationRow.step)
+                         .order_by(TaskEscalationRow.cycle, TaskEscalationRow.step)).all()
+    assert [tuple(r) for r in rows] == [(0, 0), (1, 0)]
