@@ -6,7 +6,7 @@ What the AI-use rules cannot do by matching alone:
   (establishment state, patient state, clinician state, organisation states);
 - *cross-family joins*: an AI output or encounter (events) against the reviewer's licence
   (person family), the tool's category (vendor family) or the patient's home state;
-- *clocks*: inventory approval and ownership, performance reviews, Section 1557 input reviews
+- *clocks*: inventory approval and completeness, performance reviews, Section 1557 input reviews
   and mitigation, Colorado impact assessments and note sign-off, all computed by the calendar
   service in the zone of the fact that carries them;
 - *aggregates*: per-tool use before approval, per-vendor BAA coverage, per-tool chatbot use by state.
@@ -28,6 +28,7 @@ from typing import Any
 from engine.rules import bundles
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
+from engine.rules.facttypes import record_fact_types
 
 #: 45 CFR 92.210(b)-(c) compliance date (Section 1557 final rule, 89 FR 37522).
 S1557_COMPLIANCE_DATE = dt.date(2025, 5, 1)
@@ -54,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "ai_licensed_titles": ["Dr.", "Doctor", "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA", "Nurse", "Therapist"],
     "all_party_states": ["CA", "FL", "IL", "MD", "MA", "MT", "NH", "PA", "WA", "CT", "DE", "MI", "NV", "OR"],
     "ai_note_signoff_hours": 72,
+    "ai_inventory_required_fields": ["name", "category", "vendor_id", "owner_person_id", "uses_phi"],
 }
 
 
@@ -259,6 +261,7 @@ DUTY_FIELDS: dict[str, Any] = {
     "tool_id": "string", "kind": "string", "due_at": "date", "met_at": "instant", "past_due": "bool",
     "high_risk": "bool", "category": "string", "name": "string", "owner_person_id": "string",
     "establishment_id": "string", "go_live_at": "instant", "basis_at": "instant", "interval_days": "number",
+    "missing_fields": "list",
 }
 
 
@@ -272,7 +275,8 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
 
     approval            first use of a tool with no approval before it (due the day of first use;
                         met_at = approval)
-    owner               tool in use or approved with no owner (due the go-live day)
+    inventory           tool in use or approved whose inventory record lacks a field of
+                        ai_inventory_required_fields, e.g. its owner (due the go-live day)
     performance_review  last performance review (or go-live) + ai_perf_review_days (180 high risk);
                         not for ai_low_risk_categories
     input_review        PCDST/PREDICTIVE_DSI whose protected-characteristic inputs are unrecorded:
@@ -316,8 +320,10 @@ def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[Deri
     if go_live is None:
         return
     live_day = cal.local_date(go_live, tz)
-    if not data.get("owner_person_id"):
-        yield duty("owner", live_day, basis=go_live)
+    known = record_fact_types()["ai_tool"].fields
+    missing = [f for f in _param(ctx, "ai_inventory_required_fields") if f in known and data.get(f) in (None, "")]
+    if missing:
+        yield duty("inventory", live_day, basis=go_live, missing_fields=missing)
     if category not in set(_param(ctx, "ai_low_risk_categories")):
         days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
         basis = reviewed or go_live

@@ -237,11 +237,15 @@ def test_colorado_impact_assessment_clock() -> None:
     assert d["T1/impact_assessment"]["due_at"] == "2027-01-01"
 
 
-def test_owner_duty_and_zone_of_a_tool_without_owner() -> None:
+def test_inventory_duty_and_zone_of_a_tool_without_owner() -> None:
     # no owner: the default zone (New York) decides the local date; 03:30Z is still 31 Mar there
     tool = rv("ai_tool", "T1", name="x", category="ADMIN", approved_at="2026-04-01T03:30:00Z")
     d = duties("2026-04-05T00:00:00Z", [tool])
-    assert d["T1/owner"]["due_at"] == "2026-03-31" and d["T1/owner"]["owner_person_id"] is None
+    assert d["T1/inventory"]["due_at"] == "2026-03-31"
+    assert d["T1/inventory"]["missing_fields"] == ["vendor_id", "owner_person_id", "uses_phi"]
+    # unknown names in the parameter are ignored; a complete record has no inventory duty
+    d = duties("2026-04-05T00:00:00Z", [tool], params={"ai_inventory_required_fields": ["name", "purpose"]})
+    assert "T1/inventory" not in d
 
 
 # ---- per vendor ------------------------------------------------------------------------------------------
