@@ -51,7 +51,7 @@ class DatabaseSources:
     def waivers(self, session: Session, *, org_id: str, finding_ids: list[str],
                 known_at: dt.datetime) -> list[PacketWaiver]:
         wanted = set(finding_ids)
-        by_waiver: dict[str, str] = {}
+        by_waiver: dict[str, str] = {}  # waiver id -> finding id
         for fid in finding_ids:
             f = findings_service.get_finding(session, org_id=org_id, finding_id=fid)
             if f.waiver_id:
@@ -61,10 +61,10 @@ class DatabaseSources:
                     by_waiver.setdefault(h.reason.split()[1], fid)
         out = []
         for w in findings_service.list_waivers(session, org_id=org_id):
-            fid = by_waiver.get(w.id)
-            if fid is None or fid not in wanted:
+            owner = by_waiver.get(w.id)
+            if owner is None or owner not in wanted:
                 continue
-            out.append(PacketWaiver(id=w.id, finding_id=fid, rule_id=w.rule_id, reason=w.reason, granted_by=w.approver,
+            out.append(PacketWaiver(id=w.id, finding_id=owner, rule_id=w.rule_id, reason=w.reason, granted_by=w.approver,
                                     granted_at=w.created_at, valid_from=w.starts_at.date(), valid_until=w.ends_at.date()))
         return out
 

@@ -85,7 +85,8 @@ def api_routes(app: Any) -> list[Any]:
 
 def route_permission(route: Any) -> str | None:
     """The permission a route declared (for the route x role matrix test)."""
-    for dep in getattr(route, "dependant", None).dependencies if hasattr(route, "dependant") else []:
+    dependant = getattr(route, "dependant", None)
+    for dep in dependant.dependencies if dependant is not None else []:
         perm = getattr(dep.call, "permission", None)
         if perm is not None:
             return str(perm)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engine.errors import VigilError
 
@@ -35,7 +36,7 @@ def run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except VigilError as exc:
-        err_console.print(f"[bold red]error[/] [{exc.code}] {exc.message}", highlight=False)
+        err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False)
         for detail in exc.details:
             err_console.print(f"  - {detail}", highlight=False, markup=False)
         raise typer.Exit(code=exc.exit_code) from None

@@ -111,6 +111,7 @@ def waive(finding_id: str, until: str = typer.Option(..., "--until", help="insta
 
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(until, "--until")
+        assert ends is not None
         with unit_of_work(_engine(db)) as s:
             return lifecycle.waive(s, org_id=org_or_default(org), actor="cli", finding_id=finding_id, data=WaiverIn(
                 ends_at=ends, reason=reason, approver=approver, establishment_id=establishment))

@@ -57,10 +57,10 @@ def test(paths: list[Path] = typer.Argument(None, help="scenario files or rulese
                 results.append(r)
                 if not as_json:
                     mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
-                    console.print(f"{mark} {f.relative_to(Path.cwd()) if f.is_absolute() and Path.cwd() in f.parents else f}"
-                                  f" case {r.case} as of {r.as_of}", highlight=False)
-                    for p in r.problems:
-                        console.print(f"    {p}", highlight=False, markup=False)
+                    shown = f.relative_to(Path.cwd()) if f.is_absolute() and Path.cwd() in f.parents else f
+                    console.print(f"{mark} {shown} case {r.case} as of {r.as_of}", highlight=False)
+                    for problem in r.problems:
+                        console.print(f"    {problem}", highlight=False, markup=False)
         passed = sum(r.ok for r in results)
         failed = len(results) - passed
         if as_json:
@@ -79,7 +79,7 @@ def list_rules(framework: str = typer.Option(None, "--framework"), as_json: bool
     from engine.rules.catalog import load_all
 
     def body() -> None:
-        rows = []
+        rows: list[dict[str, str]] = []
         for loaded in load_all():
             s = loaded.spec
             if framework and s.framework != framework:
@@ -87,7 +87,7 @@ def list_rules(framework: str = typer.Option(None, "--framework"), as_json: bool
             for r in s.rules:
                 rows.append({"framework": s.framework, "version": s.version, "effective_from": str(s.effective_from),
                              "rule_id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
-                             "advisory": r.advisory, "citation": r.citation, "sop": r.sop})
+                             "advisory": str(r.advisory).lower(), "citation": r.citation, "sop": r.sop})
         if as_json:
             emit_json(rows)
             return

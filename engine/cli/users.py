@@ -77,6 +77,7 @@ def grant(username: str, framework: str = typer.Option(..., "--framework"),
 
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(expires, "--expires")
+        assert ends is not None
         with unit_of_work(_engine(db)) as s:
             return service.grant_auditor(s, username=username, actor="cli", data=GrantIn(
                 framework=framework, window_from=dt.date.fromisoformat(window_from),

@@ -12,7 +12,7 @@ models.load_all()
 config = context.config
 target_metadata = Base.metadata
 
-connectable = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+connectable = config.attributes.get("engine") or create_engine(str(config.get_main_option("sqlalchemy.url")))
 with connectable.connect() as connection:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

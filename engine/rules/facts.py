@@ -49,7 +49,7 @@ class FactInfo:
 class Zones:
     """Which IANA zone and holiday calendar a record's local dates use (C7)."""
 
-    establishments: dict[str, Mapping[str, Any]]
+    establishments: Mapping[str, Mapping[str, Any]]
     person_establishment: dict[str, str]
     default_tz: str = "America/New_York"
 

@@ -19,8 +19,8 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping (as key `__line__`)."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = dict(loader.construct_mapping(node, deep=True))
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -69,8 +69,8 @@ def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
     return LoadedRuleset(spec=spec, path=path, content=content)
 
 
-def _rule_lines(raw: dict[str, Any]) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _rule_lines(raw: dict[str, Any]) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
     for rule in raw.get("rules") or []:
         if isinstance(rule, dict) and "id" in rule:
             out[str(rule["id"])] = rule.get("__line__")

@@ -92,8 +92,10 @@ def _violation(rule: CompiledRule, match: Match, env: dict[str, dict[str, Any]],
         establishment = subject.raw.get("establishment_id") or (subject.record_id if subject.type == "establishment" else None)
     return Violation(
         rule_id=rule.id, framework=rule.framework, ruleset_version=rule.ruleset_version, title=rule.spec.title,
-        citation=rule.spec.citation, severity=severity, advisory=rule.spec.advisory, kind=rule.spec.kind,
-        state=variant.state, variant=match.variant, due=due,
+        citation=rule.spec.citation, severity=severity,  # type: ignore[arg-type]
+        advisory=rule.spec.advisory, kind=rule.spec.kind,
+        state=variant.state,  # type: ignore[arg-type]
+        variant=match.variant, due=due,
         subject=SubjectRef(type=subject.type, id=subject.record_id), occurrence_key=occurrence, message=message,
         evidence=[EvidenceRef(type=t, id=i, version=v) for t, i, v in sorted(evidence)],
         facts=facts_used, establishment_id=establishment, sop=rule.spec.sop,

@@ -208,8 +208,8 @@ def _compile_rule(
     lowerer = Lowerer(rule.id, type_of)
     lowered = {f"{rule.id}|{v.name}": lowerer.variant(v, f"{rule.id}|{v.name}") for v in variants}
 
-    severity = {v.name: (rule.obligation.severity.get(v.name) if rule.obligation else None) or rule.severity
-                for v in variants}
+    ob_severity: dict[str, str] = {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
+    severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
     sev_when = tuple((s.severity, _expr_fn(s.when, full_scope, params, rule, types, type_of, is_event))
                      for s in rule.severity_when)
     occurrence = _expr_fn(rule.occurrence, full_scope, params, rule, types, type_of, is_event) if rule.occurrence else None

@@ -74,10 +74,10 @@ class _Converter:
         if isinstance(node, ast.Compare):
             return self._compare(node)
         if isinstance(node, ast.BinOp):
-            op = _ARITH.get(type(node.op))
-            if op is None:
+            arith = _ARITH.get(type(node.op))
+            if arith is None:
                 raise self.fail(node, f"arithmetic operator {type(node.op).__name__} is not allowed")
-            return n.Arith(op, self.convert(node.left), self.convert(node.right))
+            return n.Arith(arith, self.convert(node.left), self.convert(node.right))
         if isinstance(node, ast.Constant):
             if node.value is None or isinstance(node.value, bool | int | float | str):
                 return n.Lit(node.value)
@@ -113,7 +113,7 @@ class _Converter:
         return parts[0] if len(parts) == 1 else n.BoolOp("and", tuple(parts))
 
     def _name(self, node: ast.Name) -> n.Node:
-        name = node.id
+        name: str = node.id
         if name in _CONSTANT_NAMES:
             return n.Lit(_CONSTANT_NAMES[name])
         if name == "now":
