@@ -1,0 +1,129 @@
+"""Notifications leave by SMTP and by signed webhook, retried with backoff, every attempt recorded;
+a receiver sees each notification once even when its first delivery fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from engine import clock, pipeline
+from engine.db import unit_of_work
+from engine.tasks import escalation, notify
+from engine.tasks.policy import load_escalation
+from engine.tasks.tables import NotificationAttemptRow, NotificationRow
+from tests import factories as f
+from tests.unit.tasks.servers import smtp_sink, webhook_receiver
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+T = dt.datetime.fromisoformat
+ORG = "clinic-n"
+SECRET = b"test-webhook-secret"
+
+
+@pytest.fixture(autouse=True)
+def _policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
+    monkeypatch.setenv("VIGIL_TEST_WEBHOOK_SECRET", SECRET.decode())
+
+
+def _overdue_task_with_three_escalations(engine: Engine) -> None:
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment(), f.episode("EP1", "P1",
+                                "2026-02-01T09:00:00-06:00")], actor="t", source="t", stream=False)
+    with clock.frozen(T("2026-02-25T12:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id=ORG, as_of=clock.now(), actor="t")
+    for day in ("2026-03-04", "2026-03-06", "2026-03-08"):
+        with clock.frozen(T(f"{day}T15:00:00+00:00")), unit_of_work(engine) as s:
+            escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+
+
+def _deliver(engine: Engine, at: dt.datetime) -> dict[str, int]:
+    with clock.frozen(at):
+        return notify.deliver_due(engine, policy=load_escalation())
+
+
+def test_webhook_and_email_each_arrive_once_though_the_first_webhook_delivery_fails(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with smtp_sink() as sink, webhook_receiver(SECRET, fail_first=True) as (url, hook):
+        monkeypatch.setenv("VIGIL_WEBHOOK_URL", url)
+        monkeypatch.setenv("VIGIL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("VIGIL_SMTP_PORT", str(sink.server_address[1]))
+        _overdue_task_with_three_escalations(engine)
+        t0 = T("2026-03-08T16:00:00+00:00")
+        assert _deliver(engine, t0) == {"sent": 3, "retry": 3, "failed": 0}  # mail goes; every webhook fails once
+        assert _deliver(engine, t0 + dt.timedelta(seconds=59)) == {"sent": 0, "retry": 0, "failed": 0}  # backoff
+        assert _deliver(engine, t0 + dt.timedelta(seconds=61)) == {"sent": 3, "retry": 0, "failed": 0}
+        assert _deliver(engine, t0 + dt.timedelta(hours=2)) == {"sent": 0, "retry": 0, "failed": 0}
+    assert hook.bad_signatures == 0
+    assert sorted(hook.seen.values()) == [2, 2, 2]  # one failed and one accepted request per notification
+    ids = [a["id"] for a in hook.accepted]
+    assert len(ids) == len(set(ids)) == 3
+    assert sorted(a["data"]["step"] for a in hook.accepted) == [0, 1, 2]
+    assert sorted(m["to"][0] for m in sink.messages) == ["<co@test.invalid>", "<hr1@test.invalid>",
+                                                         "<mgr@test.invalid>"]
+    assert b"Subject: [Vigil] Overdue (step 1)" in next(m["data"] for m in sink.messages if "hr1" in m["to"][0])
+    with unit_of_work(engine) as s:
+        rows = {r.id: r for r in s.scalars(select(NotificationRow).where(NotificationRow.channel == "webhook"))}
+        attempts = s.execute(select(NotificationAttemptRow.notification_id, NotificationAttemptRow.number,
+                                    NotificationAttemptRow.ok, NotificationAttemptRow.status_code)
+                             .where(NotificationAttemptRow.notification_id.in_(list(rows)))
+                             .order_by(NotificationAttemptRow.notification_id, NotificationAttemptRow.number)).all()
+    assert all(r.state == "sent" and r.attempts == 2 for r in rows.values())
+    assert [(n, ok, code) for _, n, ok, code in attempts] == [(1, False, 503), (2, True, 200)] * 3
+
+
+def test_delivery_gives_up_after_the_policy_s_attempts_with_exponential_backoff(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/closed")  # nothing listens on the discard port
+    policy = load_escalation()
+    with clock.frozen(T("2026-03-01T00:00:00+00:00")), unit_of_work(engine) as s:
+        notify.enqueue(s, org_id=ORG, key="test:1", kind="test", persons=[], subject="s", body="b", payload={},
+                       policy=policy, channels=["webhook"])
+    at = T("2026-03-01T00:00:00+00:00")
+    outcomes, waits = [], []
+    for _ in range(policy.max_attempts):
+        counts = _deliver(engine, at)
+        outcomes.append(next(k for k, v in counts.items() if v))
+        with unit_of_work(engine) as s:
+            row = s.scalars(select(NotificationRow)).one()
+        if row.next_attempt_at is not None:
+            waits.append(int((row.next_attempt_at.replace(tzinfo=dt.UTC) - at).total_seconds()))
+            at = row.next_attempt_at.replace(tzinfo=dt.UTC)
+    assert outcomes == ["retry", "retry", "retry", "failed"] and waits == [60, 120, 240]
+    assert row.state == "failed" and row.attempts == 4 and row.last_error
+
+
+def test_a_sender_that_died_mid_delivery_is_resumed_after_its_lease(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    with webhook_receiver(SECRET, fail_first=False) as (url, hook):
+        monkeypatch.setenv("VIGIL_WEBHOOK_URL", url)
+        policy = load_escalation()
+        at = T("2026-03-01T00:00:00+00:00")
+        with clock.frozen(at), unit_of_work(engine) as s:
+            notify.enqueue(s, org_id=ORG, key="test:2", kind="test", persons=[], subject="s", body="b",
+                           payload={"n": 1}, policy=policy, channels=["webhook"])
+        with clock.frozen(at):
+            claimed = notify._claim(engine, limit=10, lease_seconds=300, org_id=None)  # then the process "dies"
+        assert len(claimed) == 1
+        assert _deliver(engine, at + dt.timedelta(seconds=299))["sent"] == 0  # still leased
+        assert _deliver(engine, at + dt.timedelta(seconds=301))["sent"] == 1
+    assert len(hook.accepted) == 1
+
+
+def test_a_daily_digest_per_person(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    _overdue_task_with_three_escalations(engine)
+    policy = load_escalation()
+    with unit_of_work(engine) as s:
+        # 9 March is the day after the DST change in Chicago (UTC-5): 11:59Z is 06:59 local, 12:00Z is 07:00
+        early = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T11:59:00+00:00"), policy=policy)
+        first = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=policy)
+        again = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T20:00:00+00:00"), policy=policy)
+        digests = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
+    assert (early, first, again) == (0, 1, 0)
+    assert [(d.recipient, d.key) for d in digests] == [("P-HR1", "digest:P-HR1:2026-03-09")]
+    assert "OVERDUE 2026-03-03" in digests[0].body
