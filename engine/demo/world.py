@@ -643,7 +643,7 @@ class World:
             issued = span_start - dt.timedelta(days=r.randint(365, 5000))
             self.cred(w, "BOARD_CERT", None, f"ABMS-{r.randint(10000000, 99999999)}",
                       local(issued, 9, 0, tz), local(cycle(issued, 120, horizon + dt.timedelta(days=245)), 23, 59, tz),
-                      verified=local(span_start - dt.timedelta(days=r.randint(10, 60)), 11, 0, tz),
+                      verified=local(last.start.date() - dt.timedelta(days=r.randint(10, 60)), 11, 0, tz),
                       source="ABMS Certification Matters (primary source)")
         if role in MALPRACTICE_ROLES:
             term_start = span_start - dt.timedelta(days=r.randint(0, 300))

@@ -43,10 +43,6 @@ UNPLANTABLE: dict[str, str] = {
         "documented good-faith attempt, NPP version, site and website posting), so no record can show a "
         "missing, late or outdated NPP."
     ),
-    "OSHA-BBP-PEP-010": (
-        "Needs post-exposure evaluation facts (evaluation start, written-opinion date, source-testing "
-        "outcome); osha_case has no such fields."
-    ),
     "OSHA-POST-015": (
         "Needs poster verifications, onboarding acknowledgments of the injury-reporting procedure and HR "
         "adverse actions; none of these is a contract record type."
@@ -71,6 +67,11 @@ UNPLANTABLE: dict[str, str] = {
 }
 
 PARTIAL: dict[str, str] = {
+    "OSHA-BBP-PEP-010": (
+        "No post-exposure evaluation, source testing or written opinion fields: planted as a sharps "
+        "exposure of an employee without hepatitis B protection and no vaccine offer recorded after it "
+        "(the osha ruleset's convention)."
+    ),
     "OSHA-REC-RET-004": (
         "No purge log or employee copy requests: planted only as a missing Form 300A for a year whose "
         "records are still inside the five-year retention period."

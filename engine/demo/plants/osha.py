@@ -68,6 +68,22 @@ def _case(w: World, n: int, person: Worker, est: str, incident: dt.datetime, lea
     return cid
 
 
+def _protect(x: Worker) -> None:
+    """Give a worker documented hepatitis B immunity (so an exposure needs no vaccine re-offer)."""
+    h = x.hepb
+    if h is None or not (h["series_completed_at"] or h["antibody_immune"] or h["contraindicated"]):
+        offered = h["offered_at"] if h else None
+        x.hepb = {"offered_at": offered, "declined_at": None, "series_completed_at": None,
+                  "antibody_immune": True, "contraindicated": False}
+
+
+def _unprotect(x: Worker) -> None:
+    """A worker who signed the hepatitis B declination."""
+    offered = x.hepb["offered_at"] if x.hepb and x.hepb["offered_at"] else plus(x.ep.start, days=3)
+    x.hepb = {"offered_at": offered, "declined_at": plus(offered, minutes=20), "series_completed_at": None,
+              "antibody_immune": False, "contraindicated": False}
+
+
 def cases(w: World) -> None:
     log = "OSHA-REC-LOG-002"
     sil = "OSHA-BBP-SIL-011"
@@ -90,6 +106,26 @@ def cases(w: World) -> None:
               device_type="butterfly needle", device_brand="SafeDraw 23G", work_area="Draw station 1")
     w.plant(sil, "osha_case", i, f"Sharps injury {w.day(20)} never entered in the sharps injury log "
             f"(due {w.day(13)}: medium).")
+    for x in (ma, ph, rn):
+        _protect(x)
+    pep = "OSHA-BBP-PEP-010"
+    d1 = w.pick(roles=["registered_nurse", "medical_assistant"], est=DEN, min_tenure_days=300)
+    _unprotect(d1)
+    inc = w.at(12, 15, tz=DEN_TZ)
+    i = _case(w, 11, d1, DEN, inc, plus(inc, minutes=15), sharps=True, privacy_case=True,
+              logged_at=iso(plus(inc, days=1)), f301_at=iso(plus(inc, days=1)), sharps_log_at=iso(plus(inc, days=1)),
+              device_type="hollow-bore needle (port access)", device_brand="Huber SafeStep", work_area="Infusion bay 1")
+    w.plant(pep, "osha_case", i, f"Needlestick {w.day(12)} of an employee who had declined hepatitis B "
+            f"vaccination; no post-exposure vaccine offer recorded within 2 h of the report (critical; the "
+            f"evaluation itself has no fields).")
+    d2 = w.pick(roles=["registered_nurse", "medical_assistant", "phlebotomist"], est=DEN, min_tenure_days=300)
+    _protect(d2)
+    inc = w.at(25, 11, tz=DEN_TZ)
+    i = _case(w, 12, d2, DEN, inc, plus(inc, minutes=10), sharps=True, privacy_case=True,
+              logged_at=iso(plus(inc, days=2)), f301_at=iso(plus(inc, days=2)), sharps_log_at=iso(plus(inc, days=2)),
+              device_type="lancet", device_brand="Unistik 3", work_area="Lab draw station")
+    w.near(pep, "osha_case", i, f"Needlestick {w.day(25)} of an employee with documented hepatitis B immunity: "
+           f"no post-exposure vaccine offer needed (clean; the evaluation itself is not representable).")
     rn2 = w.pick(roles=["registered_nurse", "medical_assistant"], est=DEN, min_tenure_days=300)
     i = _case(w, 4, rn2, DEN, w.at(70, 9, tz=DEN_TZ), w.at(70, 10, tz=DEN_TZ), logged_at=iso(w.at(60, 10, tz=DEN_TZ)),
               f301_at=iso(w.at(60, 11, tz=DEN_TZ)), work_area="Waiting room")

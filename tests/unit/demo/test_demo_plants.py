@@ -372,7 +372,8 @@ def test_access_requests(practice: Practice) -> None:
 
 def test_osha_log_and_sharps(practice: Practice) -> None:
     f = Facts(practice)
-    log, sil, severe = set(), set(), set()
+    log, sil, severe, pep = set(), set(), set(), set()
+    hepb_by = {h["person_id"]: h for h in practice.records["hepb_vaccination"]}
     for c in practice.records["osha_case"]:
         tz = f.est_tz[c["establishment_id"]]
         learned = ts(c["learned_at"])
@@ -389,6 +390,12 @@ def test_osha_log_and_sharps(practice: Practice) -> None:
                 entry = ts(c["sharps_log_at"])
                 if (entry is None and f.today > due) or not (c["device_type"] and c["device_brand"] and c["work_area"]):
                     sil.add(("osha_case", c["id"]))
+        if c["sharps"]:
+            h = hepb_by.get(c["person_id"])
+            protected = h and (h["series_completed_at"] or h["antibody_immune"] or h["contraindicated"])
+            offered = ts(h["offered_at"]) if h else None
+            if not protected and (offered is None or offered < incident):
+                pep.add(("osha_case", c["id"]))
         hours = None
         admit = ts(c["inpatient_admit_at"])
         if c["died_at"]:
@@ -404,6 +411,7 @@ def test_osha_log_and_sharps(practice: Practice) -> None:
     check(practice, "OSHA-REC-LOG-002", log)
     check(practice, "OSHA-BBP-SIL-011", sil)
     check(practice, "OSHA-REP-SEVERE-006", severe)
+    check(practice, "OSHA-BBP-PEP-010", pep)
 
 
 def test_bloodborne_pathogens(practice: Practice) -> None:
