@@ -6,7 +6,7 @@ import datetime as dt
 
 from engine.demo import names
 from engine.demo.model import rec
-from engine.demo.timeutil import iso, last_dst_change, local, plus
+from engine.demo.timeutil import iso, last_dst_change, local, plus, previous_working_day
 from engine.demo.world import EST_BY_ID, HQ_TZ, Worker, World
 
 REQUIRED_CLAUSES = (
@@ -378,10 +378,11 @@ def snooping(w: World) -> Worker:
 
     him = w.pick(roles=["him_specialist", "billing_specialist"], est="EST-NYC", min_tenure_days=400)
     roi = w.special_patient(state="NY")
-    w.add(rec("care_link", "CL-P-0004", patient_id=roi, person_id=him.pid, kind="task", date=str(w.day(8))))
-    ev = event(w, w.at(8, 11, 20, him.ep.tz), "SYS-EHR", him.user_id, roi, "export")
-    w.near(rule, "access_event", ev, f"{him.pid} exported one chart at 11:20 local with a task care link "
-           f"(release of information in business hours: clean).")
+    workday = previous_working_day(w.day(8))
+    w.add(rec("care_link", "CL-P-0004", patient_id=roi, person_id=him.pid, kind="task", date=str(workday)))
+    ev = event(w, local(workday, 11, 20, him.ep.tz), "SYS-EHR", him.user_id, roi, "export")
+    w.near(rule, "access_event", ev, f"{him.pid} exported one chart at 11:20 local on a working day with a task "
+           f"care link (release of information in business hours: clean).")
     return s
 
 
@@ -584,12 +585,17 @@ def incidents(w: World) -> None:
     i = incident(3, "EST-NYC", w.at(21, 14), discovered_by="business_associate", ba_vendor_id="V-CLEARBILL",
                  ba_is_agent=True, ba_discovered_at=iso(w.at(68, 9)), ba_notified_ce_at=iso(w.at(21, 14)),
                  determination="breach", determination_at=iso(w.at(14, 16)), four_factor_documented=True,
-                 affected_total=212, affected_by_state={"NY": 212}, hhs_notice_at=small_hhs(w.at(21, 14)))
+                 affected_total=212, affected_by_state={"NY": 212})
     w.plant("HIPAA-BRN-IND-011", "incident", i,
             f"Billing company acting as agent discovered it {w.day(68)}: that is the practice's discovery, so "
             f"individual notice was due {w.day(8)} (critical; counting from the practice's own discovery "
             f"{w.day(21)} would wrongly give {w.day(-39)}). The BA told the practice 47 days after its "
             f"discovery (> 10-day contract term: medium).")
+    hhs_due = hhs_annual_due(w.day(68))
+    if hhs_due < w.anchor:
+        w.plant("HIPAA-BRN-HHS-012", "incident", i,
+                f"212 affected, discovered (through the agent) in {w.day(68).year}: the annual HHS report was due "
+                f"{hhs_due} and is missing (critical).")
 
     i = incident(4, "EST-DEN", w.at(95, 11, tz=tz("EST-DEN")), determination="breach",
                  determination_at=iso(w.at(85, 15, tz=tz("EST-DEN"))), four_factor_documented=True,

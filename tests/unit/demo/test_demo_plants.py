@@ -339,7 +339,9 @@ def test_breach_rules(practice: Practice) -> None:
         if i["ba_notified_ce_at"] and (ts(i["ba_notified_ce_at"]) - ts(i["ba_discovered_at"])).days > 10:  # type: ignore[operator]
             ind.add(subject)
         n = i["affected_total"] or 0
-        hhs_due = due if n >= 500 else dt.date(discovered.year, 12, 31) + dt.timedelta(days=60)
+        agent = i["discovered_by"] == "business_associate" and i["ba_is_agent"]
+        year = local_date(ts(i["ba_discovered_at"]), tz).year if agent else discovered.year  # type: ignore[arg-type]
+        hhs_due = due if n >= 500 else dt.date(year, 12, 31) + dt.timedelta(days=60)
         if i["hhs_notice_at"] is None and f.today > hhs_due:
             hhs.add(subject)
         for state, count in (i["affected_by_state"] or {}).items():
