@@ -23,7 +23,6 @@ from typing import Any
 from engine.demo.activity import Activity, Sink
 from engine.demo.model import RECORD_TYPES, rec
 from engine.demo.plants import CATALOG_RULES, FRAMEWORK_OF, PARTIAL, UNPLANTABLE, ai, cms, cred, hipaa, osha
-from engine.demo.timeutil import iso
 from engine.demo.world import (
     ESTABLISHMENTS,
     ORG_ID,
@@ -196,7 +195,7 @@ def _manifest(w: World, counts: dict[str, int], sizes: dict[str, int], planted: 
         "size": w.size,
         "scale": w.scale,
         "anchor": w.anchor.isoformat(),
-        "as_of": iso(w.as_of).replace("+00:00", "Z") if w.as_of else None,
+        "as_of": w.as_of.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "as_of_note": "Evaluate with --as-of at this instant (noon in New York on the anchor date): every "
                       "generated fact is dated before the anchor day in its own zone.",
         "organization": ORG_ID,

@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.demo.timeutil import add_months, add_working_days
+from engine.demo.timeutil import add_months, add_working_days, is_working_day
 from tests.unit.demo.support import Practice
 
 Rec = dict[str, Any]
@@ -134,7 +134,7 @@ def snooping_flags(f: Facts, ev: Rec) -> set[str]:
     if not (i < len(dates) and dates[i] <= day + dt.timedelta(days=7)):
         flags.add("NO_RELATIONSHIP")
     hour = at.astimezone(ZoneInfo(tz)).hour
-    if ev["action"] in ("print", "export") and not 7 <= hour < 19:
+    if ev["action"] in ("print", "export") and (not 7 <= hour < 19 or not is_working_day(day)):
         flags.add("AFTER_HOURS")
     return flags
 
