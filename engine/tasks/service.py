@@ -21,13 +21,13 @@ from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError
 from engine.tasks import evidence, store
-from engine.tasks.errors import TaskTransitionRefused
+from engine.tasks.errors import TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
 
 __all__ = [
-    "add_note", "attach_evidence", "check_item", "complete_task", "get_task", "list_tasks", "open_evidence",
-    "reassign_task", "sync_from_findings", "tasks_for_packet",
+    "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_tasks",
+    "open_evidence", "reassign_task", "sync_from_findings", "tasks_for_packet",
 ]
 
 
@@ -173,6 +173,19 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
                 payload={"from": before, "to": owner})
     session.flush()
     return store.to_task(row, session=session, detail=True)
+
+
+def get_attachment(session: Session, *, org_id: str, task_id: str, sha256: str,
+                   viewer: TaskViewer | None = None) -> TaskAttachment:
+    """An attachment of a task the viewer may see (for downloads): the first one with these bytes."""
+    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    att = session.scalars(select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id,
+                                                          TaskAttachmentRow.sha256 == sha256)
+                          .order_by(TaskAttachmentRow.id)).first()
+    if att is None:
+        raise TaskNotFound(f"task {task_id} has no attachment {sha256}",
+                           [ErrorDetail(reason="unknown attachment", record_id=task_id, field="sha256")])
+    return store.to_attachment(att)
 
 
 # -- for the packet builder ------------------------------------------------------------------------

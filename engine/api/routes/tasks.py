@@ -1,0 +1,118 @@
+"""SOP tasks: list with filters, detail, complete, check off steps, notes, evidence upload and download,
+reassignment. Staff see and act on their own tasks only; the services apply that, not just the routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session, require
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.tasks import service as tasks_service
+from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
+
+router = APIRouter(tags=["tasks"])
+
+
+def viewer_of(principal: Principal) -> TaskViewer:
+    """Managers (TASKS_MANAGE) see every task; anyone else only the tasks they own (person id or username)."""
+    if allowed(principal.role, Permission.TASKS_MANAGE):
+        return TaskViewer.everyone(principal.actor)
+    owners = {x for x in (principal.user.person_id, principal.user.username) if x}
+    return TaskViewer(actor=principal.actor, owners=frozenset(owners))
+
+
+class CompleteIn(BaseModel):
+    note: str | None = Field(default=None, max_length=4000, examples=["training booked and recorded"])
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000, examples=["called HR, certificate on the way"])
+
+
+class CheckIn(BaseModel):
+    done: bool = True
+
+
+class AssignIn(BaseModel):
+    owner: str = Field(min_length=1, max_length=200, examples=["P-0002"])
+
+
+@router.get("/tasks", response_model=TaskPage)
+def list_tasks(state: str | None = None, owner: str | None = None, sop: str | None = None, kind: str | None = None,
+               finding: str | None = None, establishment: str | None = None, overdue: bool | None = None,
+               limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
+               principal: Principal = Depends(require(Permission.TASKS_READ)),
+               session: Session = Depends(get_session)) -> TaskPage:
+    """Tasks by due date; filters take comma-separated values; `overdue=true` for open tasks past due."""
+    filters = TaskFilter(state=state, owner=owner, sop=sop, kind=kind, finding_id=finding,
+                         establishment_id=establishment, overdue=overdue)
+    return tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=viewer_of(principal),
+                                    limit=limit, cursor=cursor)
+
+
+@router.get("/tasks/{task_id}", response_model=Task)
+def get_task(task_id: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
+             session: Session = Depends(get_session)) -> Task:
+    """A task with its checklist, notes, evidence, escalations and history."""
+    return tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id, viewer=viewer_of(principal))
+
+
+@router.post("/tasks/{task_id}/complete", response_model=Task)
+def complete_task(task_id: str, body: CompleteIn | None = None,
+                  principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
+                  session: Session = Depends(get_session)) -> Task:
+    """Mark the task done; the next evaluation confirms it, or reopens it if the finding is still there."""
+    return tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                       viewer=viewer_of(principal), note=body.note if body else None)
+
+
+@router.post("/tasks/{task_id}/checklist/{index}", response_model=Task)
+def check_item(task_id: str, index: int, body: CheckIn | None = None,
+               principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
+               session: Session = Depends(get_session)) -> Task:
+    """Tick (or untick with `done: false`) checklist step `index` (0-based)."""
+    return tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index,
+                                    actor=principal.actor, done=body.done if body else True,
+                                    viewer=viewer_of(principal))
+
+
+@router.post("/tasks/{task_id}/notes", response_model=Task, status_code=201)
+def add_note(task_id: str, body: NoteIn, principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
+             session: Session = Depends(get_session)) -> Task:
+    """Add a note (kept, never edited)."""
+    return tasks_service.add_note(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                  text=body.text, viewer=viewer_of(principal))
+
+
+@router.post("/tasks/{task_id}/attachments", response_model=TaskAttachment, status_code=201)
+def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(default=None, max_length=4000),
+           principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
+           session: Session = Depends(get_session)) -> TaskAttachment:
+    """Upload evidence (multipart `file`): stored by SHA-256, size-limited, type sniffed from the content."""
+    return tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                         stream=file.file, filename=file.filename or "evidence", note=note,
+                                         viewer=viewer_of(principal))
+
+
+@router.get("/tasks/{task_id}/attachments/{sha256}")
+def download(task_id: str, sha256: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
+             session: Session = Depends(get_session)) -> StreamingResponse:
+    """The bytes of an attachment, as a download with the media type sniffed when it was stored."""
+    att = tasks_service.get_attachment(session, org_id=principal.org_id, task_id=task_id, sha256=sha256,
+                                       viewer=viewer_of(principal))
+    stream = tasks_service.open_evidence(att.sha256)
+    return StreamingResponse(stream, media_type=att.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{att.filename.replace(chr(34), "")}"',
+        "X-Content-Type-Options": "nosniff", "Content-Length": str(att.size)})
+
+
+@router.post("/tasks/{task_id}/assign", response_model=Task)
+def assign(task_id: str, body: AssignIn, principal: Principal = Depends(require(Permission.TASKS_MANAGE)),
+           session: Session = Depends(get_session)) -> Task:
+    """Give the task to another person."""
+    return tasks_service.reassign_task(session, org_id=principal.org_id, task_id=task_id, owner=body.owner,
+                                       actor=principal.actor)
