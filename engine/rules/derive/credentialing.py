@@ -530,7 +530,8 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     - `expiry`: the latest certificate's last valid day, met by a renewal filed in time;
     - `unverified`: the certificate has no primary-source verification; due on the later of its
       issue date and the start of the current clinical episode (verified before practising);
-    - `not_in_good_standing`: its status is inactive or adverse; due on the day that was verified;
+    - `not_in_good_standing`: its status is inactive or adverse; due on the day that was verified
+      (or the start of the current clinical episode when no verification date is on file);
     - `not_certified`: the role requires certification and none is on file; due
       `board_eligibility_years` (C5) after the first episode in such a role began (the contract has
       no training-completion date, so the window is counted from joining the practice).
@@ -562,7 +563,7 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
             continue
         sources = [c.src for c in certs] + [ep.src]
         if cur.status in bad:
-            due = cur.verified_on or cur.issued_on or ep.start_on
+            due = cur.verified_on or ep.start_on
             yield fact("cred_board_standing", f"{pid}/BOARD/not_in_good_standing",
                        dict(base, check="not_in_good_standing", due_at=iso(due)), sources, key)
             continue
