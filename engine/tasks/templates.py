@@ -98,8 +98,9 @@ def render_sop(sop: Sop, context: dict[str, Any]) -> RenderedSop:
     try:
         body = _ENV.from_string(sop.body).render(**context, sop=sop.model_dump(exclude={"body"}))
         title = _ENV.from_string(sop.title).render(**context)
-    except jinja2.TemplateError as exc:
-        raise PolicyError(f"{sop.path}: cannot render: {exc}", [ErrorDetail(reason=str(exc), file=sop.path)]) from None
+    except Exception as exc:  # a template is content: whatever it does wrong (SecurityError, huge ranges ...)
+        raise PolicyError(f"{sop.path}: cannot render: {type(exc).__name__}: {exc}",
+                          [ErrorDetail(reason=str(exc), file=sop.path)]) from None
     return RenderedSop(title=title.strip(), body=body.strip() + "\n", checklist=checklist(body))
 
 
