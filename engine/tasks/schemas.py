@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 TaskState = Literal["open", "done", "closed"]
 TaskKind = Literal["finding", "recurring"]
+Channel = Literal["email", "webhook"]
 
 
 class ChecklistItem(BaseModel):
@@ -165,8 +166,8 @@ class EscalationPolicy(BaseModel):
     calendar: str = "US-FEDERAL"
     critical_notify: list[str] = Field(default_factory=lambda: ["owner", "compliance_officer"])
     digest_hour: int = Field(default=7, ge=0, le=23)
-    channels: list[Literal["email", "webhook"]] = Field(default_factory=lambda: ["email", "webhook"])
-    digest_channels: list[Literal["email", "webhook"]] = Field(default_factory=lambda: ["email"])
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email", "webhook"]))
+    digest_channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email"]))
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_from: str = "vigil@localhost"

@@ -81,13 +81,14 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
             continue
         if row.state == "done" and row.confirmed_at is not None:
             continue
+        gone: Finding | None
         try:
-            finding = findings_service.get_finding(session, org_id=org_id, finding_id=finding_id)
+            gone = findings_service.get_finding(session, org_id=org_id, finding_id=finding_id)
         except NotFoundError:
-            finding = None
-        if finding is not None and finding.state not in GONE:
+            gone = None
+        if gone is not None and gone.state not in GONE:
             continue
-        reason = _gone_reason(finding, finding_id)
+        reason = _gone_reason(gone, finding_id)
         if row.state == "open":
             row.close_reason = reason
             store.record_event(session, row, actor=actor, kind="closed", to_state="closed", reason=reason)
@@ -161,6 +162,8 @@ def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str
     reason = f"due {row.due.isoformat()} -> {due.isoformat()} (the finding's deadline changed)"
     row.due, row.due_at = due, due_at
     store.record_event(session, row, actor=actor, kind="due_changed", reason=reason)
+    store.audit(session, org_id=row.org_id, actor=actor, action="task.due_change", entity_id=row.id,
+                payload={"due": due.isoformat(), "reason": reason})
     return 1
 
 

@@ -195,3 +195,31 @@ def test_escalation_restarts_after_a_reopen(engine: Engine) -> None:
         rows = s.execute(select(TaskEscalationRow.cycle, TaskEscalationRow.step)
                          .order_by(TaskEscalationRow.cycle, TaskEscalationRow.step)).all()
     assert [tuple(r) for r in rows] == [(0, 0), (1, 0)]
+
+
+def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine) -> None:
+    import io
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    task = _only(engine)
+    with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.attach_evidence(s, org_id=ORG, task_id=task.id, actor="user:hr1", stream=io.BytesIO(b"%PDF-1.4 x"),
+                              filename="cert.pdf")
+    with clock.frozen(T("2026-03-05T14:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
+    assert task.finding_id is not None
+    with unit_of_work(engine) as s:
+        before = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id],
+                                        known_at=T("2026-03-05T12:30:00+00:00"))
+        after = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id],
+                                       known_at=T("2026-03-05T15:00:00+00:00"))
+        none = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id],
+                                      known_at=T("2026-03-05T11:00:00+00:00"))
+    assert none == []
+    assert (before[0]["state"], before[0]["evidence"], before[0]["completed_at"]) == ("open", [], None)
+    assert after[0]["state"] == "done" and after[0]["completed_at"] == T("2026-03-05T14:00:00+00:00")
+    ev = after[0]["evidence"][0]
+    assert ev["media_type"] == "application/pdf" and ev["size"] == 10 and ev["name"].endswith("cert.pdf")
+    with tasks.open_evidence(ev["sha256"]) as fh:
+        assert fh.read() == b"%PDF-1.4 x"

@@ -19,7 +19,7 @@ from engine.tasks import evidence, notify, recurrence
 from engine.tasks import service as tasks
 from engine.tasks.errors import EvidenceTooLarge, EvidenceTypeRefused
 from engine.tasks.schemas import TaskFilter
-from engine.tasks.tables import TaskAttachmentRow, TaskRow
+from engine.tasks.tables import TaskAttachmentRow
 from tests import factories as f
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
