@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.db import utc
 from engine.rules import calendar
-from engine.tasks import notify, store
+from engine.tasks import notify, store, sync
 from engine.tasks.policy import RolePolicy, load_escalation, load_roles
 from engine.tasks.schemas import EscalationPolicy
 from engine.tasks.tables import TaskEscalationRow, TaskRow
@@ -47,8 +47,12 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
     counts = {"steps": 0, "notifications": 0}
     rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open",
                                                  TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
-    for task in rows:
+    counts["closed"] = 0
+    for task in list(rows):
         if not store.is_overdue(task, as_of):
+            continue
+        if task.finding_id is not None and sync.settle_task(session, task, actor=actor) is not None:
+            counts["closed"] += 1  # waived or marked false positive since the last evaluation: nobody to chase
             continue
         today = calendar.local_date(as_of, task.tz)
         taken = set(session.scalars(select(TaskEscalationRow.step).where(

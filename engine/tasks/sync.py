@@ -49,6 +49,7 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
     zones = store.establishment_zones(session, org_id=org_id)
     runs = findings_service.list_runs(session, org_id=org_id, limit=1)
     latest_run = runs[0].id if runs else None
+    latest_started = runs[0].started_at if runs else None
     tasks = {r.finding_id: r for r in session.scalars(
         select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.kind == "finding"))}
     seen: set[str] = set()
@@ -69,7 +70,9 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
         if row.state == "closed":
             _reopen(session, row, actor=actor, reason=f"finding {finding.id} is {finding.state} again")
             counts["reopened"] += 1
-        elif row.state == "done" and latest_run is not None and finding.last_seen_run == latest_run:
+        elif (row.state == "done" and latest_run is not None and finding.last_seen_run == latest_run
+              and latest_started is not None and row.completed_at is not None
+              and latest_started > utc(row.completed_at)):  # only a run after the completion judges it
             _reopen(session, row, actor=actor,
                     reason=f"completed, but the finding is still present in run {latest_run} "
                            f"(as of {as_of.isoformat()}): {finding.message}")
@@ -81,27 +84,38 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
             continue
         if row.state == "done" and row.confirmed_at is not None:
             continue
-        gone: Finding | None
-        try:
-            gone = findings_service.get_finding(session, org_id=org_id, finding_id=finding_id)
-        except NotFoundError:
-            gone = None
-        if gone is not None and gone.state not in GONE:
-            continue
-        reason = _gone_reason(gone, finding_id)
-        if row.state == "open":
-            row.close_reason = reason
-            store.record_event(session, row, actor=actor, kind="closed", to_state="closed", reason=reason)
-            store.audit(session, org_id=org_id, actor=actor, action="task.close", entity_id=row.id,
-                        payload={"reason": reason})
-            counts["closed"] += 1
-        elif row.state == "done":
-            row.confirmed_at = clock.now()
-            store.record_event(session, row, actor=actor, kind="confirmed", reason=f"confirmed: {reason}")
-            store.audit(session, org_id=org_id, actor=actor, action="task.confirm", entity_id=row.id,
-                        payload={"reason": reason})
-            counts["confirmed"] += 1
+        outcome = settle_task(session, row, actor=actor)
+        if outcome is not None:
+            counts[outcome] += 1
     return counts
+
+
+def settle_task(session: Session, row: TaskRow, *, actor: str) -> str | None:
+    """If the task's finding is gone (resolved, waived, false positive, deleted), close an open task or
+    confirm a done one; returns "closed", "confirmed" or None (the finding is still there)."""
+    if row.finding_id is None or row.state == "closed":
+        return None
+    gone: Finding | None
+    try:
+        gone = findings_service.get_finding(session, org_id=row.org_id, finding_id=row.finding_id)
+    except NotFoundError:
+        gone = None
+    if gone is not None and gone.state not in GONE:
+        return None
+    reason = _gone_reason(gone, row.finding_id)
+    if row.state == "open":
+        row.close_reason = reason
+        store.record_event(session, row, actor=actor, kind="closed", to_state="closed", reason=reason)
+        store.audit(session, org_id=row.org_id, actor=actor, action="task.close", entity_id=row.id,
+                    payload={"reason": reason})
+        return "closed"
+    if row.state == "done" and row.confirmed_at is None:
+        row.confirmed_at = clock.now()
+        store.record_event(session, row, actor=actor, kind="confirmed", reason=f"confirmed: {reason}")
+        store.audit(session, org_id=row.org_id, actor=actor, action="task.confirm", entity_id=row.id,
+                    payload={"reason": reason})
+        return "confirmed"
+    return None
 
 
 def _present_findings(session: Session, org_id: str) -> Iterator[Finding]:

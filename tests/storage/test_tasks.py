@@ -223,3 +223,15 @@ def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine
     assert ev["media_type"] == "application/pdf" and ev["size"] == 10 and ev["name"].endswith("cert.pdf")
     with tasks.open_evidence(ev["sha256"]) as fh:
         assert fh.read() == b"%PDF-1.4 x"
+
+
+def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_waived(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _only(engine)
+    with clock.frozen(T("2026-03-04T12:00:00+00:00")), unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=task.finding_id,
+                        data=WaiverIn(ends_at=T("2026-06-01T00:00:00+00:00"), reason="on leave", approver="CMO"))
+    assert _escalate(engine, "2026-03-04T15:00:00+00:00") == {"steps": 0, "notifications": 0, "closed": 1}
+    task = _only(engine)
+    assert task.state == "closed" and task.escalations == [] and "on leave" in (task.close_reason or "")
