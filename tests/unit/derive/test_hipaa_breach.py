@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from engine.rules.derive import RecordView
 from engine.rules.derive import hipaa as h
 from tests.unit.derive.test_hipaa_helpers import by_id, rec, run
 
@@ -78,7 +79,7 @@ INC = ("incident",)
 EST = rec("establishment", "E1", tz=NY)
 
 
-def _incident(iid: str, **data: object) -> object:
+def _incident(iid: str, **data: object) -> RecordView:
     base = dict(
         establishment_id="E1",
         discovered_at="2026-01-15T10:00:00-05:00",
