@@ -1,0 +1,210 @@
+"""The officer's dashboard as one schema, built from the services: open findings by framework x
+severity and by establishment, overdue and due-soon work, the trend of open findings over the
+evaluation runs, and credentials about to expire.
+
+Counts come from `list_findings(...).total` (one COUNT per cell, on indexed columns), so the cost
+does not grow with the number of findings the way loading them would. Each panel is shown only to
+roles holding the permission its data needs, and an auditor's grant scopes the findings panels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.api.scope import finding_scope
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.errors import NotFoundError
+from engine.findings import service as findings_service
+from engine.findings.schemas import FindingFilter, FindingScope
+from engine.records import service as records_service
+from engine.tasks import service as tasks_service
+from engine.tasks.schemas import Task, TaskFilter
+from engine.web import lookups, taskviews
+from engine.web.charts import LineChart, trend
+
+DUE_SOON_DAYS = 14
+EXPIRY_DAYS = 90
+TREND_RUNS = 60
+
+
+class HeatCell(BaseModel):
+    severity: str
+    count: int
+    level: int
+    href: str
+
+
+class HeatRow(BaseModel):
+    framework: str
+    label: str
+    cells: list[HeatCell]
+    total: int
+    href: str
+
+
+class EstablishmentRow(BaseModel):
+    id: str | None
+    name: str
+    open: int
+    overdue: int
+    href: str
+
+
+class Expiry(BaseModel):
+    credential_id: str
+    kind: str
+    person_id: str | None
+    person_name: str
+    jurisdiction: str | None
+    expires_at: dt.datetime
+    days_left: int
+
+
+class WorkList(BaseModel):
+    total: int
+    items: list[Task]
+
+
+class DashboardView(BaseModel):
+    severities: list[str]
+    heat: list[HeatRow]
+    column_totals: list[int]
+    total_open: int
+    overdue: int
+    due_soon: int
+    by_establishment: list[EstablishmentRow]
+    trend: LineChart | None
+    overdue_tasks: WorkList | None
+    due_soon_tasks: WorkList | None
+    expiries: list[Expiry] | None
+    scoped: bool
+
+
+def _href(**params: str | None) -> str:
+    return "/ui/findings?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
+
+
+def _level(count: int, peak: int) -> int:
+    if count <= 0:
+        return 0
+    return max(1, min(5, round(5 * count / max(peak, 1) + 0.49)))
+
+
+def _count(session: Session, org_id: str, scope: FindingScope | None, **filters: str) -> int:
+    f = FindingFilter(state=lookups.OPEN_STATES, **filters)
+    return findings_service.list_findings(session, org_id=org_id, filters=f, limit=1, scope=scope).total
+
+
+def _heat(session: Session, org_id: str, scope: FindingScope | None) -> tuple[list[HeatRow], list[int]]:
+    frameworks = [scope.framework] if scope is not None else lookups.frameworks()
+    grid = {(fw, sev): _count(session, org_id, scope, framework=fw, severity=sev)
+            for fw in frameworks for sev in lookups.SEVERITIES}
+    peak = max(grid.values(), default=0)
+    rows = []
+    for fw in frameworks:
+        cells = [HeatCell(severity=sev, count=grid[(fw, sev)], level=_level(grid[(fw, sev)], peak),
+                          href=_href(framework=fw, severity=sev, state=lookups.OPEN_STATES))
+                 for sev in lookups.SEVERITIES]
+        rows.append(HeatRow(framework=fw, label=lookups.framework_label(fw), cells=cells,
+                            total=sum(c.count for c in cells), href=_href(framework=fw, state=lookups.OPEN_STATES)))
+    totals = [sum(grid[(fw, sev)] for fw in frameworks) for sev in lookups.SEVERITIES]
+    return rows, totals
+
+
+def _establishments(session: Session, org_id: str, scope: FindingScope | None, total_open: int,
+                    total_overdue: int) -> list[EstablishmentRow]:
+    rows = []
+    known = lookups.establishments(session, org_id=org_id)
+    if scope is not None and scope.establishments is not None:
+        known = [e for e in known if e.id in scope.establishments]
+    for est in known:
+        rows.append(EstablishmentRow(
+            id=est.id, name=est.name, open=_count(session, org_id, scope, establishment_id=est.id),
+            overdue=_count(session, org_id, scope, establishment_id=est.id, status="overdue"),
+            href=_href(establishment=est.id, state=lookups.OPEN_STATES)))
+    rows.sort(key=lambda r: (-r.open, r.name))
+    if scope is None or scope.establishments is None:
+        rows.append(EstablishmentRow(id=None, name="Organization-wide (no establishment)",
+                                     open=max(0, total_open - sum(r.open for r in rows)),
+                                     overdue=max(0, total_overdue - sum(r.overdue for r in rows)),
+                                     href=_href(state=lookups.OPEN_STATES)))
+    return rows
+
+
+def _trend(session: Session, org_id: str) -> LineChart:
+    runs = [r for r in findings_service.list_runs(session, org_id=org_id, limit=TREND_RUNS) if r.trigger != "stream"]
+    series = [(r.as_of, int(r.counts.get("violations", 0))) for r in runs]
+    return trend(series, title="Open findings at each evaluation run")
+
+
+def _tasks(session: Session, principal: Principal) -> tuple[WorkList, WorkList]:
+    viewer = taskviews.viewer(principal)
+    overdue = tasks_service.list_tasks(session, org_id=principal.org_id, filters=TaskFilter(overdue=True),
+                                       viewer=viewer, limit=10)
+    upcoming = tasks_service.list_tasks(session, org_id=principal.org_id,
+                                        filters=TaskFilter(state="open", overdue=False), viewer=viewer, limit=50)
+    horizon = clock.now().date() + dt.timedelta(days=DUE_SOON_DAYS)
+    soon = [t for t in upcoming.items if t.due <= horizon]
+    return WorkList(total=overdue.total, items=overdue.items), WorkList(total=len(soon), items=soon[:10])
+
+
+def _instant(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return clock.ensure_utc(parsed) if parsed.tzinfo else None
+
+
+def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS, limit: int = 12) -> list[Expiry]:
+    """Credentials expiring in the next `within_days`, soonest first, with the holder's name."""
+    now = clock.now()
+    horizon = now + dt.timedelta(days=within_days)
+    found = []
+    for rec in records_service.iter_records(session, org_id=org_id, types=["credential"]):
+        when = _instant(rec.data.get("expires_at"))
+        if when is not None and now <= when <= horizon:
+            found.append((when, rec))
+    found.sort(key=lambda pair: (pair[0], pair[1].id))
+    out = []
+    for when, rec in found[:limit]:
+        person_id = rec.data.get("person_id")
+        name = person_id or "—"
+        if person_id:
+            try:
+                person = records_service.get_record(session, org_id=org_id, record_type="person", record_id=person_id)
+                name = " ".join(str(person.data.get(k)) for k in ("first_name", "last_name") if person.data.get(k)) \
+                    or person_id
+            except NotFoundError:  # a dangling person reference still lists the credential
+                name = person_id
+        out.append(Expiry(credential_id=rec.id, kind=str(rec.data.get("kind") or "credential"), person_id=person_id,
+                          person_name=name, jurisdiction=rec.data.get("jurisdiction"), expires_at=when,
+                          days_left=(when - now).days))
+    return out
+
+
+def build(session: Session, principal: Principal) -> DashboardView:
+    org = principal.org_id
+    scope = finding_scope(principal)
+    heat, totals = _heat(session, org, scope)
+    total_open = sum(totals)
+    overdue = _count(session, org, scope, status="overdue")
+    due_soon = _count(session, org, scope, status="due_soon")
+    overdue_tasks = due_tasks = None
+    if allowed(principal.role, Permission.TASKS_MANAGE):
+        overdue_tasks, due_tasks = _tasks(session, principal)
+    return DashboardView(
+        severities=list(lookups.SEVERITIES), heat=heat, column_totals=totals, total_open=total_open, overdue=overdue,
+        due_soon=due_soon, by_establishment=_establishments(session, org, scope, total_open, overdue),
+        trend=_trend(session, org) if scope is None and allowed(principal.role, Permission.EVALUATIONS_READ) else None,
+        overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks,
+        expiries=expiries(session, org_id=org) if allowed(principal.role, Permission.RECORDS_READ) else None,
+        scoped=scope is not None)

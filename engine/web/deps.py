@@ -1,0 +1,42 @@
+"""The web UI's permission declarations, on top of the API's: `page(P)` for a GET that renders,
+`action(P)` for a form POST (permission first, then the CSRF token), `public_action()` for the login
+form. Each carries `.permission`, so the route x role matrix test reads them like `require(P)`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends, Request
+
+from engine.api.deps import public, require
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.web import csrf
+
+
+def page(permission: Permission) -> Callable[..., Principal]:
+    """A page is readable by the roles that hold `permission` (the same check as the API)."""
+    return require(permission)
+
+
+def action(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """A state-changing form POST: the caller must hold `permission` and send the CSRF token."""
+    allowed = require(permission)
+
+    async def dependency(request: Request, principal: Principal = Depends(allowed)) -> Principal:
+        await csrf.verify(request)
+        return principal
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def public_action() -> Callable[..., Awaitable[None]]:
+    """An open form POST (the login form): no session needed, but the CSRF token is."""
+    open_route = public()
+
+    async def dependency(request: Request, _: None = Depends(open_route)) -> None:
+        await csrf.verify(request)
+
+    dependency.permission = "public"  # type: ignore[attr-defined]
+    return dependency

@@ -1,0 +1,98 @@
+"""How the web UI shows errors: the same VigilError -> status mapping as the API, as pages.
+
+The API's handlers (engine.api.errors) stay in charge of every path outside /ui; under /ui:
+- not signed in (401): to the login page, coming back afterwards;
+- a refused form (409/422, or a form missing a field): back to the page it came from, with the
+  message shown there, so nothing typed elsewhere on the page is lost to an error screen;
+- anything else (403, 404, ...): an error page with the same message the API would give.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from engine.errors import AuthenticationError, VigilError
+from engine.web.render import PREFIX, page, redirect, safe_next
+
+
+def is_ui(request: Request) -> bool:
+    path = request.url.path
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def _back(request: Request) -> str:
+    referer = request.headers.get("referer", "")
+    parts = urllib.parse.urlsplit(referer)
+    if referer and parts.netloc and parts.netloc != request.url.netloc:
+        return "/ui/"
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(target, default=safe_next(request.url.path.rsplit("/", 1)[0]))
+
+
+def _login_redirect(request: Request) -> Response:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/ui/login?" + urllib.parse.urlencode({"next": here if request.method == "GET" else _back(request)})
+    if request.method == "GET":
+        return redirect(target)
+    return redirect(target, flash="Your session has ended; sign in again.", kind="error")
+
+
+def error_page(request: Request, *, status: int, title: str, message: str, code: str,
+               details: list[dict[str, Any]] | None = None) -> Response:
+    principal = getattr(request.state, "principal", None)
+    return page(request, "errors/error.html", principal=principal, status=status, title=title,
+                message=message, code=code, details=details or [])
+
+
+def _titles(status: int) -> str:
+    return {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Cannot do that", 401: "Sign in"}.get(
+        status, "Something went wrong")
+
+
+def install(app: FastAPI) -> None:
+    """Wrap the API's exception handlers so that /ui paths answer with pages."""
+    api_vigil = app.exception_handlers[VigilError]
+    api_validation = app.exception_handlers[RequestValidationError]
+    api_http = app.exception_handlers[StarletteHTTPException]
+
+    async def vigil_error(request: Request, exc: Exception) -> Response:
+        if not is_ui(request):
+            return await api_vigil(request, exc)  # type: ignore[no-any-return]
+        assert isinstance(exc, VigilError)
+        if isinstance(exc, AuthenticationError):
+            return _login_redirect(request)
+        details = [d.to_dict() for d in exc.details]
+        if request.method == "POST" and exc.http_status in (409, 422):
+            extra = "; ".join(str(d.get("reason")) for d in details if d.get("reason"))
+            return redirect(_back(request), flash=exc.message + (f" ({extra})" if extra else ""), kind="error")
+        return error_page(request, status=exc.http_status, title=_titles(exc.http_status), message=exc.message,
+                          code=exc.code, details=details)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        if not is_ui(request):
+            return await api_validation(request, exc)  # type: ignore[no-any-return]
+        assert isinstance(exc, RequestValidationError)
+        reasons = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', '')}"
+                   for e in exc.errors()]
+        if request.method == "POST":
+            return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons), kind="error")
+        return error_page(request, status=422, title=_titles(422), message="The address has invalid parameters.",
+                          code="input.request", details=[{"reason": r} for r in reasons])
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        if not is_ui(request):
+            return await api_http(request, exc)  # type: ignore[no-any-return]
+        assert isinstance(exc, StarletteHTTPException)
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,
+                          code=f"http.{exc.status_code}")
+
+    app.add_exception_handler(VigilError, vigil_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

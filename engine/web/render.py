@@ -1,0 +1,188 @@
+"""Server-side rendering for the web UI: one Jinja2 environment (autoescaped), the page context every
+template gets (who is signed in, the navigation their role allows, the CSRF token, a flash message),
+and the small formatting filters the templates share.
+
+Templates receive pydantic schemas and plain values, never ORM rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from pydantic import BaseModel
+
+from engine import __version__, clock
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.web import csrf
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FLASH_COOKIE = "vigil_flash"
+PREFIX = "/ui"
+
+
+class NavItem(BaseModel):
+    label: str
+    href: str
+    key: str
+
+
+# (key, label, href, permission, roles that see it; None = any role with the permission)
+_NAV: list[tuple[str, str, str, Permission, tuple[str, ...] | None]] = [
+    ("dashboard", "Dashboard", "/ui/dashboard", Permission.FINDINGS_READ, ("admin", "officer", "liaison")),
+    ("findings", "Findings", "/ui/findings", Permission.FINDINGS_READ, None),
+    ("tasks", "Tasks", "/ui/tasks", Permission.TASKS_READ, None),
+    ("rulesets", "Rulesets", "/ui/rulesets", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
+    ("params", "Parameters", "/ui/params", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
+    ("audit", "Audit portal", "/ui/audit", Permission.PACKETS_READ, None),
+]
+
+
+def nav_for(principal: Principal | None) -> list[NavItem]:
+    if principal is None:
+        return []
+    return [NavItem(key=k, label=label, href=href) for k, label, href, perm, roles in _NAV
+            if allowed(principal.role, perm) and (roles is None or principal.role in roles)]
+
+
+def can(principal: Principal | None, permission: str) -> bool:
+    return principal is not None and allowed(principal.role, Permission(permission))
+
+
+def _instant(value: dt.datetime | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return clock.ensure_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _day(value: dt.date | dt.datetime | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dt.datetime):
+        return clock.ensure_utc(value).date().isoformat() if value.tzinfo else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def _label(value: str | None) -> str:
+    return "—" if not value else str(value).replace("_", " ")
+
+
+def _query(base: dict[str, Any], **changes: Any) -> str:
+    """A query string from `base` with `changes` applied (None drops a key)."""
+    merged = {k: v for k, v in base.items() if v not in (None, "")}
+    for k, v in changes.items():
+        if v in (None, ""):
+            merged.pop(k, None)
+        else:
+            merged[k] = v
+    return urllib.parse.urlencode(merged)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _options(values: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, _label(v)) for v in values]
+
+
+def _fw_label(framework: str | None) -> str:
+    from engine.web.lookups import framework_label
+
+    return framework_label(framework) if framework else "—"
+
+
+def _fw_options(values: list[str]) -> list[tuple[str, str]]:
+    return [(v, _fw_label(v)) for v in values]
+
+
+def _build_env() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
+                       fw=_fw_label, fw_options=_fw_options)
+    env.globals.update(query=_query, version=__version__, Markup=Markup)
+    return env
+
+
+ENV = _build_env()
+
+
+def _flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(urllib.parse.unquote(raw))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {"kind": str(data.get("kind", "info"))[:20], "text": str(data.get("text", ""))[:500]}
+
+
+def page(request: Request, template: str, *, principal: Principal | None, status: int = 200, title: str,
+         active: str | None = None, **context: Any) -> HTMLResponse:
+    """Render a full page with the shared context; sets the CSRF cookie when the browser has none yet."""
+    token, fresh = csrf.token_for(request)
+    flash = _flash(request)
+    html = ENV.get_template(template).render(
+        request=request, principal=principal, nav=nav_for(principal), active=active, title=title,
+        csrf_token=token, flash=flash, can=lambda perm: can(principal, perm), now=clock.now(), **context)
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    if fresh:
+        csrf.set_cookie(response, request, token)
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE, path=PREFIX)
+    return response
+
+
+def redirect(url: str, *, flash: str | None = None, kind: str = "success") -> RedirectResponse:
+    """303 See Other after a form POST (Post/Redirect/Get), optionally with a one-shot message."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        value = urllib.parse.quote(json.dumps({"kind": kind, "text": flash[:500]}))
+        response.set_cookie(FLASH_COOKIE, value, path=PREFIX, httponly=True, samesite="lax", max_age=60)
+    return response
+
+
+def safe_next(value: str | None, default: str = "/ui/") -> str:
+    """Only same-site paths under /ui are followed after login or an action (no open redirect)."""
+    if not value or not value.startswith(PREFIX) or value.startswith("//") or "\\" in value:
+        return default
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme or parsed.netloc:
+        return default
+    return value

@@ -1,0 +1,60 @@
+"""Signing in and out of the web UI, and each role's landing page.
+
+The login form calls the same service functions as POST /auth/login (authenticate, then a session
+token in the `vigil_session` cookie); failed attempts count toward the same lock-out.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from engine.api.deps import SESSION_COOKIE, get_session, public
+from engine.auth import service as auth_service
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.errors import AuthenticationError
+from engine.web.deps import action, page, public_action
+from engine.web.render import page as render
+from engine.web.render import redirect, safe_next
+
+router = APIRouter()
+
+LANDING = {"admin": "/ui/dashboard", "officer": "/ui/dashboard", "liaison": "/ui/rulesets",
+           "auditor": "/ui/audit", "staff": "/ui/tasks"}
+
+
+@router.get("/login", dependencies=[Depends(public())])
+def login_form(request: Request, next: str | None = Query(None, max_length=2000)) -> Response:
+    return render(request, "auth/login.html", principal=None, title="Sign in", next=safe_next(next), error=None,
+                  username="")
+
+
+@router.post("/login", dependencies=[Depends(public_action())])
+def login(request: Request, username: str = Form(..., max_length=120), password: str = Form(..., max_length=200),
+          next: str = Form("/ui/", max_length=2000), session: Session = Depends(get_session)) -> Response:
+    try:
+        user = auth_service.authenticate(session, username=username, password=password)
+    except AuthenticationError as exc:
+        return render(request, "auth/login.html", principal=None, title="Sign in", next=safe_next(next),
+                      error=exc.message, username=username, status=401)
+    issued = auth_service.issue_token(session, user_id=user.id, name="web session", ttl=auth_service.SESSION_TTL,
+                                      kind="session", actor=f"user:{user.username}")
+    response = redirect(safe_next(next))
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https", max_age=int(auth_service.SESSION_TTL.total_seconds()))
+    return response
+
+
+@router.post("/logout")
+def logout(principal: Principal = Depends(action(Permission.SELF))) -> Response:
+    response = redirect("/ui/login", flash="You are signed out.", kind="info")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(principal: Principal = Depends(page(Permission.SELF))) -> Response:
+    """Each role starts where its work is."""
+    return redirect(LANDING.get(principal.role, "/ui/findings"))

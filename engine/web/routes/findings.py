@@ -1,0 +1,193 @@
+"""Findings pages: the filtered, keyset-paged list (with saved views in the browser), the detail
+that explains why a finding fired, and the officer's actions as CSRF-protected forms that call the
+same lifecycle functions as the REST API and redirect back (Post/Redirect/Get)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session
+from engine.api.scope import finding_scope
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError
+from engine.findings import lifecycle
+from engine.findings import service as findings_service
+from engine.findings.schemas import Finding, FindingFilter, WaiverIn
+from engine.web import lookups, taskviews
+from engine.web.deps import action, page
+from engine.web.render import page as render
+from engine.web.render import redirect
+
+router = APIRouter()
+PAGE_SIZES = (25, 50, 100, 200)
+HIDDEN_FACT_KEYS = {"deadline", "as_of"}
+
+
+class FactRow(BaseModel):
+    """One record the rule looked at, with the values it used (from the finding's stored facts)."""
+
+    alias: str
+    type: str | None
+    id: str | None
+    values: list[tuple[str, str]]
+    version: int | None = None
+
+
+def _values(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [(str(k), _text(v)) for k, v in value.items() if k not in ("type", "id")]
+    return [("value", _text(value))]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "— (missing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def fact_rows(finding: Finding) -> list[FactRow]:
+    versions = {(e.get("type"), e.get("id")): e.get("version") for e in finding.evidence}
+    out = []
+    for alias, value in finding.facts.items():
+        if alias in HIDDEN_FACT_KEYS:
+            continue
+        rtype = value.get("type") if isinstance(value, dict) else None
+        rid = value.get("id") if isinstance(value, dict) else None
+        out.append(FactRow(alias=alias, type=rtype, id=rid, values=_values(value),
+                           version=versions.get((rtype, rid))))
+    return out
+
+
+@router.get("/findings")
+def list_findings(request: Request, framework: str | None = Query(None, max_length=40),
+                  severity: str | None = Query(None, max_length=40), state: str | None = Query(None, max_length=80),
+                  status: str | None = Query(None, max_length=40),
+                  establishment: str | None = Query(None, max_length=100),
+                  rule: str | None = Query(None, max_length=60),
+                  subject: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=200),
+                  cursor: str | None = Query(None, max_length=400), n: int = Query(0, ge=0, le=100000),
+                  principal: Principal = Depends(page(Permission.FINDINGS_READ)),
+                  session: Session = Depends(get_session)) -> Response:
+    """Findings newest first. Without a `state` parameter the list shows what needs attention
+    (open or acknowledged); `state=` (empty) shows every state."""
+    if "state" not in request.query_params:
+        state = lookups.OPEN_STATES
+    filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
+                            status=status or None, establishment_id=establishment or None, rule_id=rule or None,
+                            subject_id=subject or None)
+    result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
+                                            cursor=cursor or None, scope=finding_scope(principal))
+    params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
+              "status": status, "establishment": establishment, "rule": rule, "subject": subject,
+              "limit": limit if limit != 50 else None}
+    view_query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")} |
+                                        ({"state": ""} if state == "" else {}))
+    scope = finding_scope(principal)
+    fws = [scope.framework] if scope is not None else lookups.frameworks()
+    return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
+                  page=result, params=params, view_query=view_query, cursor=cursor, n=n, limit=limit,
+                  frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
+                  establishments=lookups.establishments(session, org_id=principal.org_id),
+                  rules=lookups.rules(scope.framework if scope is not None else None), page_sizes=PAGE_SIZES,
+                  open_states=lookups.OPEN_STATES)
+
+
+@router.get("/findings/{finding_id}")
+def finding_detail(request: Request, finding_id: str, principal: Principal = Depends(page(Permission.FINDINGS_READ)),
+                   session: Session = Depends(get_session)) -> Response:
+    finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
+                                           scope=finding_scope(principal))
+    deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
+    tasks = (taskviews.tasks_of_finding(session, principal=principal, finding_id=finding.id)
+             if allowed(principal.role, Permission.TASKS_READ) else [])
+    waiver = None
+    if finding.waiver_id:
+        waiver = next((w for w in findings_service.list_waivers(session, org_id=principal.org_id)
+                       if w.id == finding.waiver_id), None)
+    rule_version = (lookups.rule_version_of(finding.framework, finding.rule_id, finding.ruleset_version)
+                    if allowed(principal.role, Permission.RULESETS_READ) else None)
+    default_until = (finding.opened_at.date() + dt.timedelta(days=90)).isoformat()
+    return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
+                  f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
+                  rule_version=rule_version, default_until=default_until,
+                  framework_label=lookups.framework_label(finding.framework))
+
+
+def _back(finding_id: str) -> str:
+    return f"/ui/findings/{urllib.parse.quote(finding_id, safe='')}"
+
+
+def _transition(name: str, done: str):  # type: ignore[no-untyped-def]
+    def endpoint(finding_id: str, reason: str = Form("", max_length=4000),
+                 principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
+                 session: Session = Depends(get_session)) -> Response:
+        lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=name,
+                             actor=principal.actor, reason=reason.strip() or None)
+        return redirect(_back(finding_id), flash=done)
+
+    endpoint.__name__ = f"ui_{name}_finding"
+    return endpoint
+
+
+router.add_api_route("/findings/{finding_id}/acknowledge", _transition("acknowledge", "Finding acknowledged."),
+                     methods=["POST"])
+router.add_api_route("/findings/{finding_id}/false-positive",
+                     _transition("false_positive", "Finding marked as a false positive."), methods=["POST"])
+router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen", "Finding reopened."), methods=["POST"])
+
+
+@router.post("/findings/{finding_id}/comment")
+def comment(finding_id: str, text: str = Form(..., max_length=4000),
+            principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
+            session: Session = Depends(get_session)) -> Response:
+    lifecycle.comment(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor, text=text)
+    return redirect(_back(finding_id), flash="Comment added.")
+
+
+@router.post("/findings/{finding_id}/assign")
+def assign(finding_id: str, assignee: str = Form(..., max_length=200),
+           principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
+           session: Session = Depends(get_session)) -> Response:
+    if not assignee.strip():
+        raise InputError("say who the finding is assigned to", [ErrorDetail(reason="empty", field="assignee")])
+    lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
+                     assignee=assignee.strip())
+    return redirect(_back(finding_id), flash=f"Assigned to {assignee.strip()}.")
+
+
+@router.post("/findings/{finding_id}/waive")
+def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: str = Form(..., max_length=200),
+          until: dt.date = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
+          principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
+          session: Session = Depends(get_session)) -> Response:
+    """Waive through the end of `until` (UTC); scoped to this subject or to its establishment."""
+    ends_at = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    establishment_id = None
+    if scope == "establishment":
+        finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
+        if finding.establishment_id is None:
+            raise InputError("this finding belongs to no establishment; waive it for its subject",
+                             [ErrorDetail(reason="no establishment", field="scope")])
+        establishment_id = finding.establishment_id
+    if len(reason.strip()) < 3:
+        raise InputError("a waiver needs a reason", [ErrorDetail(reason="at least 3 characters", field="reason")])
+    if not approver.strip():
+        raise InputError("a waiver needs an approver", [ErrorDetail(reason="empty", field="approver")])
+    data = WaiverIn(reason=reason.strip(), approver=approver.strip(), ends_at=ends_at,
+                    establishment_id=establishment_id)
+    waiver = lifecycle.waive(session, org_id=principal.org_id, data=data, actor=principal.actor, finding_id=finding_id)
+    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}.")

@@ -1,0 +1,51 @@
+"""A record's history: every stored version, what changed in each, and which version a finding
+used (evidence links land here with ?version=N)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.records import service as records_service
+from engine.records.schemas import StoredRecord
+from engine.web.deps import page
+from engine.web.render import page as render
+
+router = APIRouter()
+
+
+class VersionView(BaseModel):
+    record: StoredRecord
+    changed: list[str]
+    removed: list[str]
+
+
+def version_views(history: list[StoredRecord]) -> list[VersionView]:
+    out: list[VersionView] = []
+    previous: dict[str, object] = {}
+    for rec in history:
+        changed = [k for k, v in rec.data.items() if previous.get(k, object()) != v] if out else []
+        removed = [k for k in previous if k not in rec.data]
+        out.append(VersionView(record=rec, changed=changed, removed=removed))
+        previous = rec.data
+    return out
+
+
+@router.get("/records/{record_type}/{record_id}")
+def record_history(request: Request, record_type: str, record_id: str, version: int | None = Query(None, ge=1),
+                   principal: Principal = Depends(page(Permission.RECORDS_READ)),
+                   session: Session = Depends(get_session)) -> Response:
+    history = records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
+                                             record_id=record_id)
+    views = version_views(history)
+    latest = views[-1].record
+    fields = sorted({k for v in views for k in v.record.data} - {"type", "id"},
+                    key=lambda k: list(latest.data).index(k) if k in latest.data else 999)
+    return render(request, "records/history.html", principal=principal, title=f"{record_type} {record_id}",
+                  record_type=record_type, record_id=record_id, views=views, latest=latest, fields=fields,
+                  highlight=version)

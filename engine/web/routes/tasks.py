@@ -1,0 +1,99 @@
+"""Task pages: my tasks, overdue tasks, every task (managers), and a task's page with its SOP
+checklist, notes, evidence upload and history. The forms call the tasks service like the REST API;
+staff only ever see their own tasks (the service's TaskViewer)."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError
+from engine.tasks import service as tasks_service
+from engine.tasks.schemas import TaskFilter
+from engine.web import taskviews
+from engine.web.deps import action, page
+from engine.web.render import page as render
+from engine.web.render import redirect
+
+router = APIRouter()
+VIEWS = {"mine": "My tasks", "overdue": "Overdue", "open": "All open", "done": "Done, awaiting confirmation",
+         "closed": "Closed"}
+
+
+@router.get("/tasks")
+def list_tasks(request: Request, view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
+               cursor: str | None = Query(None, max_length=400),
+               principal: Principal = Depends(page(Permission.TASKS_READ)),
+               session: Session = Depends(get_session)) -> Response:
+    viewer = taskviews.viewer(principal)
+    if view == "mine":
+        me = taskviews.mine(principal)
+        filters = TaskFilter(state="open", owner=me) if me else None
+    elif view == "overdue":
+        filters = TaskFilter(overdue=True)
+    else:
+        filters = TaskFilter(state=view)
+    result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=viewer, limit=100,
+                                       cursor=cursor or None)
+              if filters is not None else None)
+    return render(request, "tasks/list.html", principal=principal, title=VIEWS[view], active="tasks", view=view,
+                  views=VIEWS, page=result, cursor=cursor, manager=allowed(principal.role, Permission.TASKS_MANAGE))
+
+
+@router.get("/tasks/{task_id}")
+def task_detail(request: Request, task_id: str, principal: Principal = Depends(page(Permission.TASKS_READ)),
+                session: Session = Depends(get_session)) -> Response:
+    task = tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id,
+                                  viewer=taskviews.viewer(principal))
+    return render(request, "tasks/detail.html", principal=principal, title=task.title, active="tasks", t=task,
+                  quoted_id=urllib.parse.quote(task.id, safe=""))
+
+
+def _back(task_id: str) -> str:
+    return f"/ui/tasks/{urllib.parse.quote(task_id, safe='')}"
+
+
+@router.post("/tasks/{task_id}/check")
+def check_item(task_id: str, index: int = Form(..., ge=0, le=1000), done: bool = Form(True),
+               principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
+               session: Session = Depends(get_session)) -> Response:
+    tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index, actor=principal.actor,
+                             done=done, viewer=taskviews.viewer(principal))
+    return redirect(_back(task_id) + f"#step-{index + 1}",
+                    flash=f"Step {index + 1} marked {'done' if done else 'not done'}.")
+
+
+@router.post("/tasks/{task_id}/complete")
+def complete(task_id: str, note: str = Form("", max_length=4000),
+             principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
+             session: Session = Depends(get_session)) -> Response:
+    tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                viewer=taskviews.viewer(principal), note=note.strip() or None)
+    return redirect(_back(task_id), flash="Task completed; the next evaluation confirms it.")
+
+
+@router.post("/tasks/{task_id}/note")
+def add_note(task_id: str, text: str = Form(..., max_length=4000),
+             principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
+             session: Session = Depends(get_session)) -> Response:
+    tasks_service.add_note(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor, text=text,
+                           viewer=taskviews.viewer(principal))
+    return redirect(_back(task_id), flash="Note added.")
+
+
+@router.post("/tasks/{task_id}/evidence")
+def attach(task_id: str, file: UploadFile = File(...), note: str = Form("", max_length=4000),
+           principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
+           session: Session = Depends(get_session)) -> Response:
+    if not file.filename:
+        raise InputError("choose a file to attach", [ErrorDetail(reason="no file", field="file")])
+    att = tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                        stream=file.file, filename=file.filename, note=note.strip() or None,
+                                        viewer=taskviews.viewer(principal))
+    return redirect(_back(task_id), flash=f"Attached {att.filename} ({att.size} bytes).")
