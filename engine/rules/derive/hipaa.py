@@ -459,7 +459,9 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
 
     `revoke`: disable within access_revoke_hours of the end (elapsed UTC hours, C3); met when the
     account was disabled. `used_after_end`: the account made access events after the end (and before
-    any later episode of the same person); due at the end itself, never met. Events are attributed
+    any later episode of the same person); due at the end itself, never met. An episode followed
+    within the window by another episode of the same person (a transfer), or overlapped by one, is
+    not a departure and owes nothing. Events are attributed
     to the account holding that user id at the time, so a re-assigned user id does not count against
     the person who left.
     """
@@ -476,6 +478,10 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
         for i, ep in enumerate(eps):
             if ep.end is None:
                 continue
+            grace_end = cal.add_hours(ep.end, hours)
+            if any(other is not ep and (other.start is None or other.start <= grace_end)
+                   and (other.end is None or other.end > ep.end) for other in eps):
+                continue  # a transfer or concurrent role: the person is still in the workforce
             nxt = next((e.start for e in eps[i + 1:] if e.start is not None and e.start >= ep.end), None)
             for acct in by_person.get(person, ()):
                 enabled = _instant(acct.data.get("enabled_at"))

@@ -362,6 +362,35 @@ def test_termination_use_after_end_excludes_reassigned_ids_and_rehires() -> None
     assert not any(k.startswith("EP1:A2") for k in facts)  # the rehire's account was enabled after the end
 
 
+def test_termination_transfer_inside_the_window_is_not_a_departure() -> None:
+    records = [
+        rec("establishment", "E1", tz="America/New_York"),
+        rec(
+            "employment_episode",
+            "EP1",
+            person_id="P1",
+            establishment_id="E1",
+            start_at="2025-01-06T09:00:00-05:00",
+            end_at="2026-03-10T17:00:00-04:00",
+        ),
+        rec("employment_episode", "EP2", person_id="P1", establishment_id="E1", start_at="2026-03-11T17:00:00-04:00"),
+        rec(
+            "employment_episode",
+            "EP3",
+            person_id="P2",
+            establishment_id="E1",
+            start_at="2025-01-06T09:00:00-05:00",
+            end_at="2026-03-10T17:00:00-04:00",
+        ),
+        rec("employment_episode", "EP4", person_id="P2", establishment_id="E1", start_at="2026-03-11T17:00:01-04:00"),
+        rec("account", "A1", person_id="P1", system_id="EHR", user_id="p1", enabled_at="2025-01-06T08:45:00-05:00"),
+        rec("account", "A2", person_id="P2", system_id="EHR", user_id="p2", enabled_at="2025-01-06T08:45:00-05:00"),
+    ]
+    facts = by_id(run(h.termination_duties, TERM_TYPES, "2026-03-20T12:00:00Z", records))
+    # P1 starts the new role exactly 24 h later (a transfer); P2 one second after the window (a rehire)
+    assert set(facts) == {"EP3:A2:revoke"}
+
+
 def test_termination_future_end_has_not_happened() -> None:
     records = [
         rec("establishment", "E1", tz="America/New_York"),
