@@ -87,6 +87,18 @@ def test_a_crashed_run_is_resumed_after_its_lease_and_a_live_one_is_left_alone(e
     assert runs["x:1"]["takeovers"] == 1 and runs["x:1"]["owner"] == jobs.owner_id() and runs["x:1"]["state"] == "done"
 
 
+def test_the_leader_lock_admits_one_holder_at_a_time(engine: Engine) -> None:
+    first, second = scheduler.LeaderLock(engine), scheduler.LeaderLock(engine)
+    try:
+        assert first.try_acquire() and first.alive()
+        assert not second.try_acquire()  # PostgreSQL: advisory lock; SQLite: flock beside the database file
+        first.release()
+        assert second.try_acquire() and not first.try_acquire()
+    finally:
+        first.release()
+        second.release()
+
+
 # -- two real processes on PostgreSQL ----------------------------------------------------------------
 
 @pytest.fixture
