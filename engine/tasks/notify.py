@@ -159,7 +159,12 @@ class WebhookNotifier:
 
     def __init__(self, secret: bytes | None, *, client: httpx.Client | None = None, timeout: float = 10.0):
         self.secret = secret
+        self._owns_client = client is None
         self.client = client or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
 
     def send(self, notification: Notification) -> DeliveryResult:
         if not self.secret:
@@ -195,15 +200,23 @@ def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None
                 org_id: str | None = None) -> dict[str, int]:
     """Send what is due now (and what a crashed sender left behind after its lease); returns counts."""
     policy = policy or load_escalation()
+    own = senders is None
     senders = senders or default_senders(policy)
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id):
-        sender = senders.get(note.channel)
-        started = time.perf_counter()
-        result = sender.send(note) if sender else DeliveryResult(ok=False, error=f"no sender for {note.channel}")
-        elapsed = int((time.perf_counter() - started) * 1000)
-        with unit_of_work(engine) as session:
-            counts[_record(session, note.id, result, elapsed, policy)] += 1
+    try:
+        for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id):
+            sender = senders.get(note.channel)
+            started = time.perf_counter()
+            result = sender.send(note) if sender else DeliveryResult(ok=False, error=f"no sender for {note.channel}")
+            elapsed = int((time.perf_counter() - started) * 1000)
+            with unit_of_work(engine) as session:
+                counts[_record(session, note.id, result, elapsed, policy)] += 1
+    finally:
+        if own:
+            for sender in senders.values():
+                close = getattr(sender, "close", None)
+                if close is not None:
+                    close()
     return counts
 
 
