@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "npdb_interval_months": 24,
     "npdb_continuous_renewal_months": 12,
     "mon_interval_months": 1,
+    "mon_lookback_months": 12,
     "mon_sources": ["LEIE", "SAM", "STATE_MEDICAID"],
     "adverse_review_days": 30,
     "bls_required_roles": ["physician", "nurse_practitioner", "physician_assistant", "registered_nurse",
@@ -773,8 +774,30 @@ def load_screenings(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[tup
 
 MON_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "source": "string", "check": "string", "result": "string", "record_id": "string",
-    "last_checked_on": "date", "due_at": "date", "review_by": "date", "establishment_id": "string",
+    "last_checked_on": "date", "due_at": "date", "checked_late_on": "date", "review_by": "date",
+    "establishment_id": "string",
 }
+
+
+def monthly_chain(history: list[Check], start: dt.date, today_: dt.date, months: int,
+                  lookback: int) -> tuple[dt.date, dt.date | None, Check | None]:
+    """Walk an episode's checks of one list: each is due by the end of the month `months` after the
+    previous one (the first, after the episode's start month). Returns the duty to report: the next
+    due date (and no late check) when the chain is current or has lapsed since the last check;
+    else the latest missed month inside the last `lookback` months with the check that came late."""
+    def next_due(day: dt.date) -> dt.date:
+        return cal.end_of_month(cal.add_months(day, months))
+
+    due, missed = next_due(start), None
+    for check in history:
+        if check.checked_on < start:
+            continue
+        if check.checked_on > due:
+            missed = (due, check)
+        due = next_due(check.checked_on)
+    if today_ > due or missed is None or missed[0] < cal.add_months(today_, -lookback):
+        return due, None, None
+    return missed[0], missed[1].checked_on, missed[1]
 
 
 @derivation(name="cred_monitoring", inputs=("credential", "employment_episode", "screening"),
@@ -783,12 +806,15 @@ MON_FIELDS: dict[str, FieldKind] = {
 def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-MON-009: ongoing monitoring of each active licensed clinician, one fact per list or board.
 
-    Lists are `mon_sources` (LEIE, SAM, STATE_MEDICAID; the latest screening of each), boards are
-    the clinician's state licenses in force today (the latest `verified_at` is the last board
-    check). `check`:
+    Lists are `mon_sources` (LEIE, SAM, STATE_MEDICAID); boards are the clinician's state licenses
+    in force today (a license's latest `verified_at` is the last board check, the only one the
+    record keeps). `check`:
     - `monthly`: a check each calendar month: `due_at` = end of the month `mon_interval_months`
-      after the last check's month (C5, end of month);
-    - `missing`: never checked; due on the first day of the current licensed episode;
+      after the last check (or after the episode's start month), C5 end of month;
+    - `missed_month`: a month went by without a check and a later check resumed the cycle:
+      `due_at` is the missed deadline, `checked_late_on` the late check (the latest such gap in
+      the last `mon_lookback_months`; a current lapse is reported as `monthly`, overdue);
+    - `missing`: a board with no verification on file; due on the first day of the episode;
     - `exclusion` / `possible_match`: the latest screening found one; act the same day
       (`due_at` = check date); `review_by` = + `adverse_review_days` for the committee;
     - `restriction`: the license's status is adverse (restricted, on probation, suspended...);
@@ -797,40 +823,40 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     adverse = _lower_set(param(ctx, "license_adverse_statuses"))
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
     months = int(param(ctx, "mon_interval_months"))
+    lookback = int(param(ctx, "mon_lookback_months"))
     review = int(param(ctx, "adverse_review_days"))
     sources = [str(s) for s in param(ctx, "mon_sources")]
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
     staff = load_episodes(ctx, inputs["employment_episode"])
     checks = load_screenings(ctx, inputs["screening"])
 
-    def monthly(day: dt.date) -> dt.date:
-        return cal.end_of_month(cal.add_months(day, months))
-
     for pid in sorted(staff):
         eps = active_episodes(ctx, staff[pid], licensed=True)
         if not eps:
             continue
         ep = eps[-1]
-        key = f"person:{pid}"
-        base = {"person_id": pid, "establishment_id": ep.establishment_id, "review_by": None}
-        for src in sources:
-            last = max(checks.get((pid, src), []), key=lambda s: (s.checked_at, s.view.id), default=None)
-            data: dict[str, Any] = dict(base, source=src)
-            if last is None:
-                data.update(check="missing", result=None, record_id=None, last_checked_on=None,
-                            due_at=iso(ep.start_on))
-                sources_used = [ep.src]
-            else:
-                result = last.result.lower()
-                check = {"excluded": "exclusion", "possible_match": "possible_match"}.get(result, "monthly")
-                due = monthly(last.checked_on) if check == "monthly" else last.checked_on
-                data.update(check=check, result=result, record_id=last.view.id, last_checked_on=iso(last.checked_on),
-                            due_at=iso(due))
-                if check != "monthly":
-                    data["review_by"] = iso(cal.add_days(last.checked_on, review))
-                sources_used = [(last.view.type, last.view.id, last.view.version), ep.src]
-            yield fact("cred_monitoring", f"{pid}/MON/{src}", data, sources_used, key)
         day = today(ctx, ctx.tz_of(ep.view))
+        key = f"person:{pid}"
+        base = {"person_id": pid, "establishment_id": ep.establishment_id, "review_by": None,
+                "checked_late_on": None}
+        for src in sources:
+            history = sorted(checks.get((pid, src), []), key=lambda s: (s.checked_at, s.view.id))
+            last = history[-1] if history else None
+            data: dict[str, Any] = dict(base, source=src, last_checked_on=iso(last.checked_on) if last else None,
+                                        result=last.result.lower() if last else None,
+                                        record_id=last.view.id if last else None)
+            used = [ep.src] + ([(last.view.type, last.view.id, last.view.version)] if last else [])
+            if last is not None and last.result.lower() in ("excluded", "possible_match"):
+                data.update(check="exclusion" if last.result.lower() == "excluded" else "possible_match",
+                            due_at=iso(last.checked_on), review_by=iso(cal.add_days(last.checked_on, review)))
+            else:
+                due, late_on, late = monthly_chain(history, ep.start_on, day, months, lookback)
+                data.update(check="missed_month" if late else "monthly", due_at=iso(due),
+                            checked_late_on=iso(late_on))
+                if late is not None:
+                    data["record_id"] = late.view.id
+                    used.append((late.view.type, late.view.id, late.view.version))
+            yield fact("cred_monitoring", f"{pid}/MON/{src}", data, used, key)
         for state, chain in sorted(chains(creds.get(pid, []), "STATE_LICENSE").items()):
             cur = latest(chain)
             if cur is None or not (cur.in_force(day, inactive) or cur.status in adverse):
@@ -838,12 +864,13 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             data = dict(base, source=f"BOARD:{state}", result=cur.status or None, record_id=cur.id,
                         last_checked_on=iso(cur.verified_on))
             if cur.status in adverse:
-                data.update(check="restriction", due_at=iso(cur.verified_on or cur.issued_on or day),
-                            review_by=iso(cal.add_days(cur.verified_on or cur.issued_on or day, review)))
+                seen = cur.verified_on or ep.start_on
+                data.update(check="restriction", due_at=iso(seen), review_by=iso(cal.add_days(seen, review)))
             elif cur.verified_on is None:
                 data.update(check="missing", due_at=iso(ep.start_on))
             else:
-                data.update(check="monthly", due_at=iso(monthly(cur.verified_on)))
+                data.update(check="monthly",
+                            due_at=iso(cal.end_of_month(cal.add_months(cur.verified_on, months))))
             yield fact("cred_monitoring", f"{pid}/MON/BOARD:{state}", data, [cur.src, ep.src], key)
 
 

@@ -1,0 +1,433 @@
+"""Unit tests for the credentialing derivations (engine/rules/derive/credentialing.py).
+
+Each derivation is called directly with a DeriveContext, so the date math (local dates, end of
+month, card validity, CAQH cycles, month clamping), the as-of semantics and the facts' evidence
+and bundle keys are checked without the matcher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
+from engine.rules.derive import credentialing as cred
+
+REPO = Path(__file__).resolve().parents[3]
+RULESET = REPO / "rulesets" / "credentialing" / "credentialing-2026.1.0.yaml"
+
+ESTABLISHMENTS = {
+    "E1": {"id": "E1", "tz": "America/Denver", "state": "CO"},
+    "E2": {"id": "E2", "tz": "America/New_York", "state": "NY"},
+    "E4": {"id": "E4", "tz": "America/Chicago", "state": "IL"},
+    "E5": {"id": "E5", "tz": "Pacific/Honolulu", "state": "HI"},
+}
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def rec(rtype: str, rid: str, **data: Any) -> RecordView:
+    return RecordView(rtype, rid, 1, dict(data, id=rid))
+
+
+def make_ctx(as_of: str, records: Iterable[RecordView], **params: Any) -> DeriveContext:
+    """A context whose zones follow the engine's rule: the record's establishment, else its person's."""
+    person_est: dict[str, str] = {}
+    for r in sorted((r for r in records if r.type == "employment_episode"), key=lambda r: str(r.data["start_at"])):
+        person_est[str(r.data["person_id"])] = str(r.data["establishment_id"])
+
+    def tz_of(view: RecordView) -> str:
+        est = view.data.get("establishment_id") or person_est.get(str(view.data.get("person_id") or ""))
+        return str(ESTABLISHMENTS.get(str(est), {}).get("tz") or "America/New_York")
+
+    return DeriveContext(as_of=utc(as_of), params=dict(cred.DEFAULTS, **params), tz_of=tz_of,
+                         establishments={k: RecordView("establishment", k, 1, v) for k, v in ESTABLISHMENTS.items()})
+
+
+def run(name: str, as_of: str, records: list[RecordView], **params: Any) -> dict[str, DerivedFact]:
+    load_families()
+    derivation = DERIVATIONS.get(name)
+    inputs = {t: [r for r in records if r.type == t] for t in derivation.inputs}
+    facts = list(derivation.fn(make_ctx(as_of, records, **params), inputs))
+    for f in facts:
+        assert f.type == derivation.output
+        assert set(f.data) <= set(derivation.fields), set(f.data) - set(derivation.fields)
+        assert f.sources, f"{f.id} has no evidence"
+    return {f.id: f for f in facts}
+
+
+def episode(pid: str, est: str, start: str, *, role: str = "physician", licensed: bool = True,
+            end: str | None = None, eid: str | None = None) -> RecordView:
+    return rec("employment_episode", eid or f"EP-{pid}", person_id=pid, establishment_id=est, role=role,
+               start_at=start, end_at=end, licensed_clinician=licensed)
+
+
+def credential(cid: str, pid: str, kind: str, **data: Any) -> RecordView:
+    data.setdefault("status", "active")
+    data.setdefault("expiry_rule", "exact")
+    return rec("credential", cid, person_id=pid, kind=kind, **data)
+
+
+def encounter(eid: str, pid: str, at: str, *, state: str | None = "CO", est: str = "E1",
+              modality: str = "in_person") -> RecordView:
+    return rec("encounter", eid, clinician_person_id=pid, establishment_id=est, at=at, modality=modality,
+               patient_state=state, patient_id=f"PT-{eid}")
+
+
+# ---- registration and parameters ------------------------------------------------------------------
+
+
+def test_every_derivation_is_registered_with_its_family() -> None:
+    load_families()
+    outputs = {d.output: d for _, d in DERIVATIONS if d.output.startswith("cred_")}
+    assert set(outputs) == {
+        "cred_license_standing", "cred_dea_standing", "cred_csr_standing", "cred_board_standing",
+        "cred_npdb_standing", "cred_caqh_standing", "cred_recred_standing", "cred_psv_item", "cred_monitoring",
+        "cred_malpractice_standing", "cred_clia_standing", "cred_card_standing",
+    }
+    assert {d.family for d in outputs.values()} == {"person", "establishment"}
+    assert outputs["cred_clia_standing"].family == "establishment"
+    assert not any(d.reference or d.event for d in outputs.values())
+
+
+def test_defaults_match_the_ruleset() -> None:
+    declared = yaml.safe_load(RULESET.read_text())["params"]
+    for name, value in cred.DEFAULTS.items():
+        assert name in declared, name
+        assert declared[name]["default"] == value, name
+
+
+# ---- shared helpers: as-of semantics and validity ---------------------------------------------------
+
+
+def test_credentials_as_of_the_run() -> None:
+    records = [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="co", issued_at="2026-01-01T09:00:00-07:00",
+                   expires_at="2026-02-10T12:00:00-07:00", expiry_rule="end_of_month",
+                   renewal_submitted_at="2026-02-20T10:00:00-07:00", verified_at="2026-01-02T10:00:00-07:00"),
+        credential("L2", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2026-03-01T09:00:00-07:00",
+                   expires_at="2028-02-29T12:00:00-07:00"),
+    ]
+    ctx = make_ctx("2026-02-15T12:00:00Z", records)
+    creds = cred.load_credentials(ctx, [r for r in records if r.type == "credential"])["P1"]
+    assert [c.id for c in creds] == ["L1"]  # L2 is issued after the run
+    (c,) = creds
+    assert c.jurisdiction == "CO"
+    assert c.valid_through == dt.date(2026, 2, 28)  # end_of_month
+    assert c.renewal_on is None  # filed after the run
+    assert c.verified_on == dt.date(2026, 1, 2)
+
+
+def test_in_force_with_an_inactive_status_counts_from_its_verification() -> None:
+    records = [credential("L1", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2024-01-01T09:00:00-07:00",
+                          expires_at="2027-01-01T09:00:00-07:00", status="Suspended",
+                          verified_at="2026-03-10T09:00:00-06:00")]
+    ctx = make_ctx("2026-04-01T12:00:00Z", records)
+    (c,) = cred.load_credentials(ctx, records)["P1"]
+    inactive = frozenset(cred.DEFAULTS["credential_inactive_statuses"])
+    assert c.in_force(dt.date(2026, 3, 9), inactive)
+    assert not c.in_force(dt.date(2026, 3, 10), inactive)
+    assert not c.in_force(dt.date(2023, 12, 31), inactive)  # before issue
+
+
+def test_timely_renewal_is_on_or_before_the_last_valid_day_and_not_denied() -> None:
+    base = {"jurisdiction": "CO", "issued_at": "2024-01-01T09:00:00-07:00", "expires_at": "2026-09-30T12:00:00-06:00"}
+    records = [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        episode("P2", "E1", "2024-01-08T08:00:00-07:00"),
+        episode("P3", "E1", "2024-01-08T08:00:00-07:00"),
+        credential("A", "P1", "DEA", renewal_submitted_at="2026-09-30T23:30:00-06:00", **base),
+        credential("B", "P2", "DEA", renewal_submitted_at="2026-10-01T00:30:00-06:00", **base),
+        credential("C", "P3", "DEA", renewal_submitted_at="2026-09-01T10:00:00-06:00", **dict(base, status="denied")),
+    ]
+    views = [r for r in records if r.type == "credential"]
+    creds = cred.load_credentials(make_ctx("2026-10-05T12:00:00Z", records), views)
+    assert creds["P1"][0].timely_renewal() == dt.date(2026, 9, 30)
+    assert creds["P2"][0].timely_renewal() is None
+    assert creds["P3"][0].timely_renewal() is None
+
+
+# ---- CRED-LIC-001 ----------------------------------------------------------------------------------
+
+
+def lic_records() -> list[RecordView]:
+    return [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2024-04-01T09:00:00-06:00",
+                   expires_at="2026-03-31T17:00:00-06:00"),
+        encounter("ENC1", "P1", "2026-03-31T23:30:00-06:00"),  # last valid local day: covered
+        encounter("ENC2", "P1", "2026-04-01T00:10:00-06:00"),  # next local day: not covered
+        encounter("ENC3", "P1", "2026-04-02T09:00:00-06:00", state="UT", modality="telehealth"),
+        encounter("ENC4", "P1", "2026-04-03T09:00:00-06:00", state=None, modality="telehealth"),  # cannot be placed
+        encounter("ENC5", "P1", "2026-05-01T09:00:00-06:00"),  # after the run
+    ]
+
+
+def test_license_standing_groups_uncovered_encounters_by_state() -> None:
+    facts = run("cred_license_standing", "2026-04-10T12:00:00Z", lic_records())
+    assert set(facts) == {"P1/CO", "P1/UT"}
+    co, ut = facts["P1/CO"], facts["P1/UT"]
+    assert co.bundle_key == "person:P1"
+    assert co.data["uncovered_count"] == 1 and co.data["encounter_ids"] == ["ENC2"]
+    assert co.data["due_at"] == "2026-03-31"  # the lapsed license's last day
+    assert co.data["renewed_at"] is None
+    assert ("encounter", "ENC2", 1) in co.sources and ("credential", "L1", 1) in co.sources
+    assert ut.data["due_at"] == "2026-04-02"  # never licensed: the first uncovered visit
+    assert ut.data["first_uncovered_on"] == ut.data["last_uncovered_on"] == "2026-04-02"
+    assert ut.data["credential_id"] is None
+
+
+def test_license_standing_expiry_clock_and_days_left() -> None:
+    records = [r for r in lic_records() if r.type != "encounter"]
+    facts = run("cred_license_standing", "2026-03-01T07:00:00Z", records)  # 00:00 MST 1 March
+    (fact,) = facts.values()
+    assert fact.data["due_at"] == "2026-03-31" and fact.data["uncovered_count"] == 0
+    assert fact.data["days_left"] == 30
+
+
+def test_compact_privileges_cover_listed_states_only() -> None:
+    facts = run("cred_license_standing", "2026-03-15T12:00:00Z", [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2024-04-01T09:00:00-06:00",
+                   expires_at="2027-03-31T17:00:00-06:00"),
+        encounter("ENC1", "P1", "2026-03-02T09:00:00-07:00", state="UT", modality="telehealth"),
+        encounter("ENC2", "P1", "2026-03-02T10:00:00-07:00", state="NE", modality="telehealth"),
+    ], compact_privileges_allowed=["CO", "UT"])
+    assert "P1/UT" not in facts and facts["P1/NE"].data["uncovered_count"] == 1
+
+
+def test_license_standing_ignores_former_clinicians_without_uncovered_visits() -> None:
+    records = [episode("P1", "E1", "2024-01-08T08:00:00-07:00", end="2026-01-31T17:00:00-07:00"),
+               credential("L1", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2024-04-01T09:00:00-06:00",
+                          expires_at="2026-03-31T17:00:00-06:00")]
+    assert run("cred_license_standing", "2026-03-15T12:00:00Z", records) == {}
+
+
+# ---- CRED-DEA-002 / CRED-CSR-003 -------------------------------------------------------------------
+
+
+def test_dea_standing_checks() -> None:
+    records = [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        episode("P1", "E5", "2026-03-02T08:00:00-10:00", eid="EP-P1-HI"),
+        credential("D1", "P1", "DEA", jurisdiction="CO", issued_at="2025-06-01T09:00:00-06:00",
+                   expires_at="2028-05-31T12:00:00-06:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="CO", issued_at="2024-06-01T09:00:00-06:00",
+                   expires_at="2026-05-31T12:00:00-06:00"),
+    ]
+    before = run("cred_dea_standing", "2026-05-31T12:00:00Z", records)
+    assert before["P1/DEA/CO"].data["check"] == "expiry"
+    assert before["P1/DEA/HI"].data["check"] == "no_registration"
+    assert before["P1/DEA/HI"].data["due_at"] == "2026-03-02"
+    # P1's latest episode is in Honolulu, so the person's local dates are Hawaiian (C7)
+    assert run("cred_dea_standing", "2026-06-01T09:59:00Z", records)["P1/DEA/CO"].data["check"] == "expiry"
+    after = run("cred_dea_standing", "2026-06-01T10:00:00Z", records)
+    assert after["P1/DEA/CO"].data["check"] == "no_state_license"
+    assert after["P1/DEA/CO"].data["due_at"] == "2026-05-31"
+
+
+def test_csr_standing_missing_and_expiry() -> None:
+    records = [
+        episode("P1", "E4", "2025-03-02T08:00:00-06:00"),
+        credential("D1", "P1", "DEA", jurisdiction="IL", issued_at="2025-03-10T09:00:00-05:00",
+                   expires_at="2028-03-31T12:00:00-05:00"),
+        episode("P2", "E4", "2025-03-02T08:00:00-06:00"),
+        credential("D2", "P2", "DEA", jurisdiction="IL", issued_at="2025-03-10T09:00:00-05:00",
+                   expires_at="2028-03-31T12:00:00-05:00"),
+        credential("C2", "P2", "STATE_CSR", jurisdiction="IL", issued_at="2023-08-01T09:00:00-05:00",
+                   expires_at="2026-07-31T12:00:00-05:00"),
+        episode("P3", "E1", "2025-03-02T08:00:00-07:00"),
+        credential("D3", "P3", "DEA", jurisdiction="CO", issued_at="2025-03-10T09:00:00-06:00",
+                   expires_at="2028-03-31T12:00:00-06:00"),
+    ]
+    facts = run("cred_csr_standing", "2026-05-02T05:00:00Z", records)
+    assert set(facts) == {"P1/CSR/IL", "P2/CSR/IL"}  # Colorado is not on the default list
+    assert facts["P1/CSR/IL"].data["check"] == "missing" and facts["P1/CSR/IL"].data["due_at"] == "2025-03-10"
+    assert facts["P2/CSR/IL"].data["due_at"] == "2026-07-31" and facts["P2/CSR/IL"].data["days_left"] == 90
+
+
+# ---- CRED-BOARD-004 --------------------------------------------------------------------------------
+
+
+def test_board_standing_eligibility_window_clamps_a_leap_day() -> None:
+    facts = run("cred_board_standing", "2026-03-01T12:00:00Z", [
+        episode("P1", "E1", "2024-02-29T08:00:00-07:00"),
+        episode("P2", "E1", "2024-02-29T08:00:00-07:00", role="nurse_practitioner"),
+    ])
+    assert set(facts) == {"P1/BOARD/not_certified"}
+    assert facts["P1/BOARD/not_certified"].data["due_at"] == "2029-02-28"
+
+
+def test_board_standing_unverified_and_expiry() -> None:
+    facts = run("cred_board_standing", "2026-03-01T12:00:00Z", [
+        episode("P1", "E1", "2026-02-02T08:00:00-07:00"),
+        credential("B1", "P1", "BOARD_CERT", issued_at="2019-06-01T09:00:00-06:00",
+                   expires_at="2029-12-31T12:00:00-07:00"),
+    ])
+    assert facts["P1/BOARD/unverified"].data["due_at"] == "2026-02-02"
+    assert facts["P1/BOARD/expiry"].data["due_at"] == "2029-12-31"
+
+
+# ---- CRED-CAQH-006, RECRED-007, PSV-008, NPDB-005 ---------------------------------------------------
+
+
+def test_caqh_cycle_is_180_days_in_illinois_from_the_local_date() -> None:
+    facts = run("cred_caqh_standing", "2026-02-01T12:00:00Z", [
+        episode("P1", "E4", "2024-01-08T08:00:00-06:00"),
+        credential("Q1", "P1", "CAQH_ATTESTATION", jurisdiction="IL", issued_at="2026-01-10T23:30:00-06:00"),
+        episode("P2", "E2", "2024-01-08T08:00:00-05:00"),
+        credential("Q2A", "P2", "CAQH_ATTESTATION", jurisdiction="NY", issued_at="2025-09-10T10:00:00-04:00"),
+        credential("Q2B", "P2", "CAQH_ATTESTATION", jurisdiction="NY", issued_at="2026-01-10T10:00:00-05:00"),
+    ])
+    assert (facts["P1/CAQH"].data["attested_on"], facts["P1/CAQH"].data["due_at"]) == ("2026-01-10", "2026-07-09")
+    assert (facts["P2/CAQH"].data["credential_id"], facts["P2/CAQH"].data["due_at"]) == ("Q2B", "2026-05-10")
+
+
+@pytest.mark.parametrize(("to_month", "due"), [(False, "2026-03-15"), (True, "2026-03-31")])
+def test_recred_counts_36_months_to_the_day_or_month(to_month: bool, due: str) -> None:
+    facts = run("cred_recred_standing", "2026-01-15T12:00:00Z", [
+        episode("P1", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", issued_at="2021-01-01T09:00:00-05:00",
+                   expires_at="2028-12-31T12:00:00-05:00", verified_at="2023-03-15T11:00:00-04:00"),
+    ], recred_count_to_month=to_month)
+    assert facts["P1/RECRED"].data["basis"] == "license_verification"
+    assert facts["P1/RECRED"].data["due_at"] == due
+
+
+def test_psv_items_age_at_the_decision() -> None:
+    facts = run("cred_psv_item", "2026-02-10T12:00:00Z", [
+        episode("P1", "E2", "2026-02-02T08:00:00-05:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", issued_at="2020-01-01T09:00:00-05:00",
+                   expires_at="2027-12-31T12:00:00-05:00", verified_at="2025-10-05T11:00:00-04:00"),
+        credential("D1", "P1", "DEA", jurisdiction="NY", issued_at="2024-01-01T09:00:00-05:00",
+                   expires_at="2027-12-31T12:00:00-05:00", verified_at="2026-02-05T11:00:00-05:00"),
+        rec("screening", "S1", person_id="P1", source="LEIE", checked_at="2026-01-20T10:00:00-05:00", result="clear"),
+        rec("screening", "S2", person_id="P1", source="SAM", checked_at="2026-02-03T10:00:00-05:00", result="clear"),
+    ])
+    assert facts["P1/PSV/license"].data["age_days"] == 120
+    assert "P1/PSV/dea" not in facts  # re-verified after the decision: not judged
+    assert facts["P1/PSV/leie"].data["age_days"] == 13
+    assert facts["P1/PSV/sam"].data["verified_on"] is None  # only checked after the decision
+
+
+@pytest.mark.parametrize(("mode", "due"), [("AT_EACH_CREDENTIALING", "2026-02-28"), ("CONTINUOUS", "2025-02-28")])
+def test_npdb_interval_by_mode(mode: str, due: str) -> None:
+    facts = run("cred_npdb_standing", "2026-01-15T12:00:00Z", [
+        episode("P1", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("M1", "P1", "MALPRACTICE", jurisdiction="NY", issued_at="2025-07-01T00:01:00-04:00",
+                   expires_at="2026-07-01T00:01:00-04:00", source="NPDB query",
+                   verified_at="2024-02-29T11:00:00-05:00"),
+        episode("P2", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("L2", "P2", "STATE_LICENSE", jurisdiction="NY", issued_at="2021-01-01T09:00:00-05:00",
+                   source="state board", verified_at="2025-05-15T11:00:00-04:00"),
+    ], npdb_mode=mode)
+    assert set(facts) == {"P1/NPDB"}
+    assert facts["P1/NPDB"].data["due_at"] == due
+
+
+# ---- CRED-MON-009 ----------------------------------------------------------------------------------
+
+
+def test_monitoring_monthly_exclusion_restriction_and_missing() -> None:
+    facts = run("cred_monitoring", "2026-04-25T12:00:00Z", [
+        episode("P1", "E4", "2024-01-08T08:00:00-06:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="IL", issued_at="2020-01-01T09:00:00-06:00",
+                   expires_at="2027-12-31T12:00:00-06:00", status="probation", verified_at="2026-04-20T10:00:00-05:00"),
+        rec("screening", "S1", person_id="P1", source="LEIE", checked_at="2026-03-31T23:30:00-05:00", result="clear"),
+        rec("screening", "S2", person_id="P1", source="SAM", checked_at="2026-04-10T10:00:00-05:00",
+            result="excluded"),
+        rec("screening", "S3", person_id="P1", source="SAM", checked_at="2026-05-10T10:00:00-05:00", result="clear"),
+        episode("P9", "E4", "2024-01-08T08:00:00-06:00", role="front_desk", licensed=False),
+    ])
+    assert set(facts) == {"P1/MON/LEIE", "P1/MON/SAM", "P1/MON/STATE_MEDICAID", "P1/MON/BOARD:IL"}
+    assert facts["P1/MON/LEIE"].data["check"] == "monthly" and facts["P1/MON/LEIE"].data["due_at"] == "2026-04-30"
+    sam = facts["P1/MON/SAM"].data
+    assert (sam["check"], sam["due_at"], sam["review_by"]) == ("exclusion", "2026-04-10", "2026-05-10")
+    medicaid = facts["P1/MON/STATE_MEDICAID"].data  # never checked: due after the start month
+    assert (medicaid["check"], medicaid["due_at"], medicaid["last_checked_on"]) == ("monthly", "2024-02-29", None)
+    assert facts["P1/MON/BOARD:IL"].data["check"] == "restriction"
+    assert facts["P1/MON/BOARD:IL"].data["due_at"] == "2026-04-20"
+
+
+# ---- CRED-MAL-010, CRED-CLIA-011, CRED-BLS-012 -----------------------------------------------------
+
+
+def test_malpractice_uncovered_and_expiry() -> None:
+    records = [
+        episode("P1", "E1", "2024-01-08T08:00:00-07:00"),
+        credential("M1", "P1", "MALPRACTICE", jurisdiction="CO", issued_at="2025-07-01T00:01:00-06:00",
+                   expires_at="2026-07-01T00:01:00-06:00"),
+        encounter("ENC1", "P1", "2026-07-01T16:00:00-06:00"),
+        encounter("ENC2", "P1", "2026-07-02T10:00:00-06:00"),
+    ]
+    assert run("cred_malpractice_standing", "2026-07-01T23:00:00Z", records)["P1/MAL"].data["check"] == "expiry"
+    fact = run("cred_malpractice_standing", "2026-07-03T12:00:00Z", records)["P1/MAL"]
+    assert (fact.data["check"], fact.data["due_at"]) == ("uncovered", "2026-07-01")
+    assert fact.data["encounter_ids"] == ["ENC2"]
+
+
+def test_clia_location_from_jurisdiction_or_director() -> None:
+    facts = run("cred_clia_standing", "2026-06-02T10:00:00Z", [
+        episode("P1", "E5", "2022-01-10T08:00:00-10:00"),
+        credential("CL1", "P1", "CLIA", jurisdiction="E5", number="12D3456789", issued_at="2024-09-01T09:00:00-10:00",
+                   expires_at="2026-08-31T12:00:00-10:00"),
+        episode("P2", "E1", "2022-01-10T08:00:00-07:00"),
+        credential("CL2", "P2", "CLIA", jurisdiction="CO", issued_at="2024-09-01T09:00:00-06:00",
+                   expires_at="2026-08-31T12:00:00-06:00", renewal_submitted_at="2026-05-15T10:00:00-06:00"),
+    ])
+    assert facts["CLIA/E5"].bundle_key == "establishment:E5"
+    assert facts["CLIA/E1"].data["renewed_at"] == "2026-05-15"
+
+
+def test_card_validity_end_of_month_plus_24_and_printed_expiry() -> None:
+    leap = cred.Cred(view=rec("credential", "C", kind="BLS"), kind="BLS", person_id="P", jurisdiction="", status="",
+                     tz="UTC", issued_on=dt.date(2024, 2, 29), valid_through=None, renewal_on=None, verified_on=None)
+    assert cred.card_through(leap, 24) == dt.date(2026, 2, 28)
+    facts = run("cred_card_standing", "2026-01-06T07:00:00Z", [
+        episode("P1", "E1", "2023-05-01T08:00:00-06:00", role="medical_assistant", licensed=False),
+        credential("C1", "P1", "BLS", issued_at="2024-03-15T12:00:00-06:00"),
+        episode("P2", "E1", "2023-05-01T08:00:00-06:00", role="phlebotomist", licensed=False),
+        credential("C2", "P2", "BLS", issued_at="2025-01-10T12:00:00-07:00", expires_at="2026-01-10T12:00:00-07:00"),
+        episode("P3", "E1", "2026-01-05T08:00:00-07:00", role="registered_nurse"),
+        episode("P4", "E1", "2023-05-01T08:00:00-06:00", role="front_desk", licensed=False),
+    ])
+    assert facts["P1/BLS"].data["due_at"] == "2026-03-31"
+    assert facts["P2/BLS"].data["due_at"] == "2026-01-10"
+    assert (facts["P3/BLS"].data["check"], facts["P3/BLS"].data["due_at"]) == ("missing", "2026-01-05")
+    assert "P4/BLS" not in facts and not any(k.endswith("/ACLS") for k in facts)
+
+
+def test_derivations_are_deterministic() -> None:
+    first = run("cred_license_standing", "2026-04-10T12:00:00Z", lic_records())
+    second = run("cred_license_standing", "2026-04-10T12:00:00Z", list(reversed(lic_records())))
+    assert {k: (v.data, v.sources) for k, v in first.items()} == {k: (v.data, v.sources) for k, v in second.items()}
+
+
+def test_monitoring_reports_a_skipped_month_made_up_later() -> None:
+    def checks(*days: str) -> list[RecordView]:
+        return [rec("screening", f"S{i}", person_id="P1", source="LEIE", checked_at=f"{d}T10:00:00-05:00",
+                    result="clear") for i, d in enumerate(days)]
+
+    base = [episode("P1", "E4", "2026-01-12T08:00:00-06:00")]
+    current = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2026-02-03", "2026-03-31", "2026-04-01",
+                                                                            "2026-05-02"))["P1/MON/LEIE"].data
+    assert (current["check"], current["due_at"]) == ("monthly", "2026-06-30")
+    skipped = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2026-02-03", "2026-03-15",
+                                                                            "2026-05-05"))["P1/MON/LEIE"].data
+    assert (skipped["check"], skipped["due_at"], skipped["checked_late_on"]) == ("missed_month", "2026-04-30",
+                                                                                 "2026-05-05")
+    # a gap older than mon_lookback_months is no longer reported
+    base = [episode("P1", "E4", "2025-06-10T08:00:00-05:00")]
+    old = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2025-07-05", "2025-09-05", "2025-10-02",
+                                                                        "2025-11-03", "2025-12-01", "2026-01-05",
+                                                                        "2026-02-02", "2026-03-02", "2026-04-01",
+                                                                        "2026-05-01"), mon_lookback_months=6)
+    assert old["P1/MON/LEIE"].data["check"] == "monthly"
