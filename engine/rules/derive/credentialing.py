@@ -466,7 +466,7 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
 CSR_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "state": "string", "check": "string", "credential_id": "string",
     "dea_id": "string", "expires_at": "date", "due_at": "date", "renewed_at": "date", "establishment_id": "string",
-    "days_left": "number",
+    "days_left": "number", "status": "string",
 }
 
 
@@ -498,7 +498,8 @@ def csr_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
             csr_chain = csrs.get(state, [])
             csr = latest(csr_chain)
             data: dict[str, Any] = {"person_id": pid, "state": state, "dea_id": reg.id,
-                                    "establishment_id": eps[-1].establishment_id}
+                                    "establishment_id": eps[-1].establishment_id,
+                                    "status": csr.status if csr is not None else None}
             if csr is None or csr.status in inactive:
                 since = csr.verified_on if csr is not None and csr.verified_on else reg.issued_on
                 data.update(check="missing", credential_id=csr.id if csr else None,
@@ -659,8 +660,11 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
                    f"person:{pid}")
 
 
+PSV_LABELS = {"license": "state license verification", "dea": "DEA registration verification",
+              "board_certification": "board certification verification", "leie": "OIG LEIE exclusion check",
+              "sam": "SAM exclusion check"}
 PSV_FIELDS: dict[str, FieldKind] = {
-    "person_id": "string", "item": "string", "record_id": "string", "decision_on": "date",
+    "person_id": "string", "item": "string", "item_label": "string", "record_id": "string", "decision_on": "date",
     "verified_on": "date", "age_days": "number", "due_at": "date", "establishment_id": "string",
 }
 
@@ -706,8 +710,8 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
             last = max(done, key=lambda s: (s.checked_at, s.view.id), default=None)
             items.append((src.lower(), last.view if last else None, last.checked_on if last else None))
         for label, view, verified in items:
-            data = {"person_id": pid, "item": label, "record_id": view.id if view else None,
-                    "decision_on": iso(decision), "verified_on": iso(verified),
+            data = {"person_id": pid, "item": label, "item_label": PSV_LABELS[label],
+                    "record_id": view.id if view else None, "decision_on": iso(decision), "verified_on": iso(verified),
                     "age_days": (decision - verified).days if verified else None, "due_at": iso(decision),
                     "establishment_id": ep.establishment_id}
             sources = [ep.src] + ([(view.type, view.id, view.version)] if view else [])
@@ -774,7 +778,8 @@ def load_screenings(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[tup
 
 MON_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "source": "string", "check": "string", "result": "string", "record_id": "string",
-    "last_checked_on": "date", "due_at": "date", "checked_late_on": "date", "review_by": "date",
+    "last_checked_on": "date", "due_at": "date", "checked_late_on": "date",
+    "review_by": "string",  # a future date for messages only: a string, so the as-of step never nulls it
     "establishment_id": "string",
 }
 
