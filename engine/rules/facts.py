@@ -200,9 +200,17 @@ class FactBuilder:
         fact: dict[str, Any] = {
             "id": f"{DEADLINE}/{spec.rule_id}/{fid}", "t": DEADLINE, "rule": spec.rule_id,
             "of": fid.split("/", 1)[1],
-            "overdue_s": int(deadline.overdue_after.timestamp()),
+            # the first second at which the obligation is overdue (and a completion late): within an hour
+            # window the deadline instant itself still counts (C3, the catalog's "now > due"); a day
+            # deadline ends at local midnight; a cut-off (QPP 20:00 ET) is closed at its instant
+            "overdue_s": int(deadline.overdue_after.timestamp()) + (1 if deadline.convention == "elapsed_hours" else 0),
         }
         if deadline.warn_from is not None:
             fact["warn_s"] = int(deadline.warn_from.timestamp())
+        if spec.met_field is not None:
+            met = parse_time(source.raw.get(spec.met_field), "instant" if "T" in str(source.raw.get(spec.met_field))
+                             else "date")
+            if met is not None:
+                fact["late"] = to_seconds(met, tz) >= fact["overdue_s"]
         info = FactInfo(DEADLINE, fact["id"], None, {"due": deadline.due_text}, [], deadline)
         return fact, info

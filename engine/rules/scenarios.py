@@ -31,6 +31,7 @@ import yaml
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
 from engine.rules.derive import RecordView
+from engine.rules.loader import load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.schemas import Violation
 
@@ -93,7 +94,9 @@ def run_scenario(path: Path, *, root: Path = RULESETS_DIR, backends: tuple[str, 
     raw = load_scenario(path)
     framework = raw.get("framework") or path.parent.parent.name
     records = _records(raw["records"], path)
-    loaded_all = load_all(root)
+    folder = root / framework
+    loaded_all = load_all(root) if not folder.is_dir() else [
+        load_ruleset_file(f) for f in sorted(folder.glob("*.yaml")) if f.is_file()]
     for i, case in enumerate(raw["cases"]):
         as_of = _instant(case["as_of"])
         result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
@@ -128,24 +131,27 @@ def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: li
         only_b = sorted({_key(v) for v in b} - {_key(v) for v in a})
         result.problems.append(f"backends disagree: only {names[0]}: {only_a}; only {names[1]}: {only_b}"
                                + ("" if only_a or only_b else " (same findings, different details)"))
-    actual = outputs[next(iter(outputs))]
-    got = {(v.rule_id, f"{v.subject.type}/{v.subject.id}"): v for v in actual}
-    wanted: set[tuple[str, str]] = set()
+    actual = list(outputs[next(iter(outputs))])
     for exp in expect:
-        key = (exp["rule_id"], str(exp["subject"]))
-        wanted.add(key)
-        v = got.get(key)
-        if v is None:
+        rule_id, subject = exp["rule_id"], str(exp["subject"])
+        candidates = [v for v in actual if v.rule_id == rule_id and f"{v.subject.type}/{v.subject.id}" == subject
+                      and ("occurrence_key" not in exp or v.occurrence_key == str(exp["occurrence_key"]))]
+        if not candidates:
             result.ok = False
-            result.problems.append(f"missing finding {key[0]} on {key[1]} (expected {exp.get('state')})")
+            result.problems.append(f"missing finding {rule_id} on {subject} (expected {exp.get('state')})")
             continue
+        exact = [v for v in candidates if all(str(getattr(v, a)) == str(exp[a])
+                                              for a in ("state", "due", "severity") if a in exp)]
+        v = (exact or candidates)[0]
+        actual.remove(v)
         for attr in ("state", "due", "severity", "occurrence_key"):
             if attr in exp and str(getattr(v, attr)) != str(exp[attr]):
                 result.ok = False
-                result.problems.append(f"{key[0]} on {key[1]}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}")
+                result.problems.append(f"{rule_id} on {subject}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}")
         if not v.evidence:
             result.ok = False
-            result.problems.append(f"{key[0]} on {key[1]}: no evidence")
-    for key in sorted(set(got) - wanted):
+            result.problems.append(f"{rule_id} on {subject}: no evidence")
+    for v in actual:  # every finding not expected, including a second one on an expected subject
         result.ok = False
-        result.problems.append(f"unexpected finding {key[0]} on {key[1]} ({got[key].state}: {got[key].message})")
+        result.problems.append(f"unexpected finding {v.rule_id} on {v.subject.type}/{v.subject.id}"
+                               f"{' [' + v.occurrence_key + ']' if v.occurrence_key else ''} ({v.state}: {v.message})")

@@ -11,88 +11,138 @@
    The trigger is a fact, not an event: an event is consumed by the first match it completes
    (measured: a posted trigger yielded one match where a bundle held two violating accounts).
 8. Limits are checked by the compiler before anything is registered.
-9. One sid per bundle, emptied (facts retracted) when the bundle is done, so memory stays flat;
-   `delete_state` itself crashed the process here, see `_clear`.
-10. Threads: this host never starts durable's background dispatcher, so every action runs inside
-    the `post`/`assert_fact` call that caused it, on the caller's thread.
+9. One sid per bundle, never reused, emptied (facts retracted) when the bundle is done, so memory
+   stays flat; `delete_state` itself crashed the process here.
+10. Threads: the host never starts durable's background dispatcher, so every action runs inside
+    the `assert_fact` call that caused it, on the worker's one thread.
 11. No durable timers: deadlines come from the calendar service.
 12. Actions only record matches; they never write engine state.
+13. (found here) The C core segfaults intermittently inside `assert_fact` (SIGSEGV; the same bundle
+    crashes in one process and passes in the next: heap-layout dependent; about 30 worker crashes
+    in one run of the 700 scenario cases). So durable_rules runs in a supervised worker process: a
+    crash kills only the worker, which is restarted, and the bundle is re-evaluated from scratch in
+    a fresh worker, up to MAX_ATTEMPTS times; after that the run fails loudly (EngineFailure). A
+    retried bundle gives exactly the matches of a clean run: nothing is lost or invented.
 """
 
 from __future__ import annotations
 
-import copy
+import atexit
+import os
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
-
-from durable import engine as durable_engine
 
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.backends import Match
+from engine.rules.compiler.lower import durable_aliases
 from engine.rules.compiler.model import CompiledRuleset
 
-MAX_SALT_RETRIES = 3
+#: A worker is recycled after registering this many rulesets: durable_rules cannot unregister one,
+#: and its C core was seen to crash once many rulesets had accumulated in one process.
+MAX_RULESETS_PER_WORKER = 8
+#: Fresh workers tried per bundle before the run is declared void.
+MAX_ATTEMPTS = 12
 
 
-class _Host(durable_engine.Host):
-    """A durable_rules host whose actions are bound by name to a recorder, with no threads."""
+class _Worker:
+    """One durable_rules worker process and the rulesets registered in it."""
 
     def __init__(self) -> None:
-        self.recorded: dict[tuple[str, str], list[Match]] = {}
-        self.errors: list[str] = []
-        self.action_aliases: dict[str, tuple[str, ...]] = {}
+        # a plain child process (not multiprocessing's spawn, which re-imports the parent's
+        # __main__: under pytest that would start pytest again) talking pickles over its pipes
+        self.process = subprocess.Popen([sys.executable, "-m", "engine.rules.backends.durable_host"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.writer = Connection(os.dup(self.process.stdin.fileno()), readable=False)
+        self.reader = Connection(os.dup(self.process.stdout.fileno()), writable=False)
+        self.process.stdin.close()
+        self.process.stdout.close()
         self.registered: set[str] = set()
-        self.lock = threading.RLock()
-        self.fail_hook: Callable[[str], None] | None = None
-        super().__init__()
 
-    def _run(self) -> None:  # no dispatcher or timer threads (trap 10)
-        return
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
-    def get_action(self, action_name: str) -> Callable[[Any], None]:
-        rule_id, _, variant = action_name.partition("|")
+    def call(self, *request: Any) -> Any:
+        self.writer.send(request)
+        status, *rest = self.reader.recv()
+        if status == "ok":
+            return rest[0]
+        code, message, reasons = rest
+        raise EngineFailure(message, [ErrorDetail(reason=r) for r in reasons], code=code)
 
-        def action(c: Any) -> None:
-            try:
-                if self.fail_hook is not None:
-                    self.fail_hook(action_name)
-                aliases = self.action_aliases[action_name]
-                bindings = tuple(sorted((alias, getattr(c, alias)["id"]) for alias in aliases))
-                sid = c.s["sid"]
-                ruleset = c._ruleset._name
-                self.recorded.setdefault((ruleset, sid), []).append(Match(rule_id, variant, bindings))
-            except BaseException as exc:  # trap 3: never let durable swallow it
-                self.errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
-
-        return action
-
-
-_HOST: _Host | None = None
-_HOST_LOCK = threading.Lock()
+    def stop(self) -> None:
+        try:
+            self.call("stop")
+        except (EOFError, OSError, BrokenPipeError):
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.writer.close()
+        self.reader.close()
 
 
-def host() -> _Host:
-    """The process's one durable_rules host (trap 1)."""
-    global _HOST
-    with _HOST_LOCK:
-        if _HOST is None:
-            _HOST = _Host()
-        return _HOST
+_LOCK = threading.RLock()
+_WORKER: _Worker | None = None
+_FAIL_ACTION: str | None = None
+_CRASH_PLAN: dict[str, Any] = {"prefix": None, "workers": 0}
+CRASHES = {"count": 0}
 
 
-def register(ruleset: CompiledRuleset) -> str:
-    """Register a compiled ruleset once under its versioned name; return that name."""
-    h = host()
-    with h.lock:
-        if ruleset.durable_name in h.registered:
-            return ruleset.durable_name
-        for rule in ruleset.rules:
-            for v in rule.variants:
-                h.action_aliases[f"{rule.id}|{v.name}"] = tuple(p.alias for p in v.patterns if not p.negated)
-        h.set_rulesets({ruleset.durable_name: copy.deepcopy(ruleset.durable_definition)})  # trap 2
-        h.registered.add(ruleset.durable_name)
-        return ruleset.durable_name
+def _worker() -> _Worker:
+    global _WORKER
+    if _WORKER is None or not _WORKER.alive():
+        _WORKER = _Worker()
+        if _CRASH_PLAN["workers"] > 0:
+            _CRASH_PLAN["workers"] -= 1
+            _WORKER.call("fail", "!segv:" + str(_CRASH_PLAN["prefix"]))
+        elif _FAIL_ACTION is not None:
+            _WORKER.call("fail", _FAIL_ACTION)
+    return _WORKER
+
+
+def _discard_worker() -> None:
+    global _WORKER
+    if _WORKER is not None:
+        try:
+            _WORKER.process.kill()
+            _WORKER.process.wait(timeout=5)
+            _WORKER.writer.close()
+            _WORKER.reader.close()
+        except Exception:  # noqa: BLE001 - it is already gone
+            pass
+        _WORKER = None
+
+
+@atexit.register
+def shutdown() -> None:
+    global _WORKER
+    with _LOCK:
+        if _WORKER is not None:
+            _WORKER.stop()
+            _WORKER = None
+
+
+def _aliases(ruleset: CompiledRuleset) -> dict[str, tuple[str, ...]]:
+    out = {}
+    for rule in ruleset.rules:
+        for v in rule.variants:
+            names = durable_aliases(v)
+            out[f"{rule.id}|{v.name}"] = tuple(names[p.alias] for p in v.patterns if not p.negated)
+    return out
+
+
+def _original(ruleset: CompiledRuleset, matches: list[Match]) -> list[Match]:
+    back: dict[str, dict[str, str]] = {}
+    for rule in ruleset.rules:
+        for v in rule.variants:
+            back[f"{rule.id}|{v.name}"] = {short: alias for alias, short in durable_aliases(v).items()}
+    return [Match(m.rule_id, m.variant, tuple(sorted((back[f"{m.rule_id}|{m.variant}"][a], fid)
+                                                       for a, fid in m.bindings))) for m in matches]
 
 
 class DurableBackend:
@@ -100,67 +150,51 @@ class DurableBackend:
 
     def evaluate(self, ruleset: CompiledRuleset, rule_ids: frozenset[str], sid: str,
                  facts: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> list[Match]:
-        name = register(ruleset)
-        h = host()
-        with h.lock:
-            key = (name, sid)
-            h.recorded.pop(key, None)
-            sent: list[dict[str, Any]] = []
-            try:
-                for fact in facts:
-                    sent.extend(_send(h.assert_fact, name, sid, fact))
-                for trig in triggers:  # asserted as facts: a posted event is consumed by its first match
-                    if trig["rule"] in rule_ids:
-                        sent.extend(_send(h.assert_fact, name, sid, trig))
-                state = h.get_state(name, sid) if sent else {}
-                _raise_if_failed(h, state, name, sid)
-                return [m for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
-            finally:
-                h.recorded.pop(key, None)
-                _clear(h, name, sid, sent)
-
-def _clear(h: _Host, name: str, sid: str, sent: list[dict[str, Any]]) -> None:
-    """Retract what a bundle asserted, so the session is empty for its next use (trap 9).
-
-    `delete_state` crashed the process (SIGSEGV inside durable_rules' C core, reproduced here in a
-    run of four evaluations of one bundle), so sessions are emptied fact by fact instead; sids are
-    bundle keys, bounded by the practice's size, and reused by every run.
-    """
-    for payload in reversed(sent):
-        try:
-            h.retract_fact(name, payload)
-        except durable_engine.MessageNotHandledException:
-            pass
-    h.recorded.pop((name, sid), None)
-    h.errors.clear()
+        with _LOCK:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                worker = _worker()
+                if ruleset.durable_name not in worker.registered and len(worker.registered) >= MAX_RULESETS_PER_WORKER:
+                    worker.stop()
+                    _discard_worker()
+                    worker = _worker()
+                try:
+                    if ruleset.durable_name not in worker.registered:
+                        worker.call("register", ruleset.durable_name, ruleset.durable_definition, _aliases(ruleset))
+                        worker.registered.add(ruleset.durable_name)
+                    result: list[Match] = worker.call("evaluate", ruleset.durable_name, rule_ids, sid, facts, triggers)
+                    return _original(ruleset, result)
+                except (EOFError, OSError, BrokenPipeError):
+                    try:
+                        code = worker.process.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        code = None
+                    CRASHES["count"] += 1
+                    _discard_worker()
+                    if attempt == MAX_ATTEMPTS:
+                        raise EngineFailure(
+                            f"durable_rules crashed {MAX_ATTEMPTS} times on the same bundle; the run is void",
+                            [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, worker exit code {code}")],
+                        ) from None
+        raise AssertionError("unreachable")
 
 
-def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send one message; returns it (as sent, salt included) when some rule holds it."""
-    payload = dict(message, sid=sid)
-    for attempt in range(MAX_SALT_RETRIES + 1):
-        try:
-            fn(name, payload)
-            return [payload]
-        except durable_engine.MessageNotHandledException:  # trap 6
-            return []
-        except durable_engine.MessageObservedException:  # trap 4: a 32-bit hash collision
-            if attempt == MAX_SALT_RETRIES:
-                raise EngineFailure(
-                    "durable_rules refused a message as already observed, even with a salt",
-                    [ErrorDetail(reason=f"message {message.get('id')} in session {sid}")],
-                ) from None
-            payload = dict(payload, salt=attempt + 1)
-    return []
+def plant_failure(action_prefix: str | None) -> None:
+    """Make actions whose name starts with `action_prefix` raise inside the worker (tests only)."""
+    global _FAIL_ACTION
+    with _LOCK:
+        _FAIL_ACTION = action_prefix
+        _worker().call("fail", action_prefix)
 
 
-def _raise_if_failed(h: _Host, state: dict[str, Any], name: str, sid: str) -> None:
-    problems = list(h.errors)
-    h.errors.clear()
-    if state and state.get("exception"):
-        problems.append(str(state["exception"]))
-    if problems:
-        raise EngineFailure(
-            f"a rule action failed in {name}; the run is void rather than silently missing matches",
-            [ErrorDetail(reason=p) for p in problems],
-        )
+def plant_crash(action_prefix: str, workers: int) -> None:
+    """Make the next `workers` worker processes segfault on that action (tests only)."""
+    with _LOCK:
+        _discard_worker()
+        _CRASH_PLAN.update(prefix=action_prefix, workers=workers)
+
+
+def action_threads() -> tuple[int, list[int]]:
+    """(the worker's main thread, the threads actions ran on) - all actions run on the first."""
+    with _LOCK:
+        result: tuple[int, list[int]] = _worker().call("threads")
+        return result

@@ -7,6 +7,7 @@ of a ruleset at once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -184,6 +185,8 @@ def _compile_rule(
             if types[type_of[alias]].kind(fld) not in ("instant", "date"):
                 raise _err(rule, f"met_at {ob.met_at!r} must be an instant or date field")
             same_record = (alias, fld)
+            if alias == anchor_alias:
+                deadline = dataclasses.replace(deadline, met_field=fld)
         if ob.late and met is None and same_record is None:
             raise _err(rule, "late needs met_at")
         anchor_ref = n.Ref(anchor_alias, "rid")
@@ -199,7 +202,8 @@ def _compile_rule(
     if deadline is None or rule.obligation is None:
         variants.append(Variant("violation", "violation", tuple(base)))
     else:
-        variants.extend(_obligation_variants(rule, base, anchor_ref, met, met_field, same_record))
+        variants.extend(_obligation_variants(rule, base, anchor_ref, met, met_field, same_record,
+                                             precomputed_late=deadline.met_field is not None))
         if met is not None:
             type_of[MET2_ALIAS] = met.fact_type
     variants = [_prepare_variant(v, params, rule, is_event, types, type_of) for v in variants]
@@ -210,17 +214,23 @@ def _compile_rule(
 
     ob_severity: dict[str, str] = {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
     severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
-    sev_when = tuple((s.severity, _expr_fn(s.when, full_scope, params, rule, types, type_of, is_event))
-                     for s in rule.severity_when)
-    occurrence = _expr_fn(rule.occurrence, full_scope, params, rule, types, type_of, is_event) if rule.occurrence else None
-    establishment = (_expr_fn(rule.establishment, full_scope, params, rule, types, type_of, is_event)
-                     if rule.establishment else None)
+    extra_refs: set[n.Ref] = set()
+
+    def expr(text: str) -> Fn:
+        fn, node = _expr_fn(text, full_scope, params, rule, types, type_of, is_event)
+        extra_refs.update(n.refs(node))
+        return fn
+
+    sev_when = tuple((s.severity, expr(s.when)) for s in rule.severity_when)
+    occurrence = expr(rule.occurrence) if rule.occurrence else None
+    establishment = expr(rule.establishment) if rule.establishment else None
     try:
         template = TEMPLATES.from_string(rule.message)
     except TemplateSyntaxError as exc:
         raise RulesetValidationError("message template", [ErrorDetail(
             reason=f"message is not a valid template: {exc.message}", rule_id=rule.id, line=rule.line)]) from None
-    used = tuple(sorted({r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)},
+    # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
+    used = tuple(sorted({r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)} | extra_refs,
                         key=lambda r: (r.alias, r.field)))
     compiled = CompiledRule(
         spec=rule, framework=framework, ruleset_version=version, family=family, variants=tuple(variants),
@@ -231,7 +241,8 @@ def _compile_rule(
 
 
 def _obligation_variants(rule: RuleSpec, base: list[Pattern], anchor_ref: n.Ref, met: Pattern | None,
-                         met_field: str | None, same_record: tuple[str, str] | None) -> list[Variant]:
+                         met_field: str | None, same_record: tuple[str, str] | None,
+                         precomputed_late: bool = False) -> list[Variant]:
     """Expand an obligation into overdue / due_soon / late pattern lists (ARCHITECTURE decision 3).
 
     durable_rules never binds one fact to two patterns of a match (nor counts it in a later
@@ -272,8 +283,11 @@ def _obligation_variants(rule: RuleSpec, base: list[Pattern], anchor_ref: n.Ref,
                                                                   late_met, on_time])))
         elif same_record is not None:
             done = with_cond(list(base), same_record[0], n.Cmp("!=", n.Ref(*same_record), n.Lit(None)))
-            late_dl = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (
-                n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record)),))
+            # when the anchor record itself carries the completion, the derive step marks the deadline
+            # `late` (durable_rules crashed, SIGSEGV, on the cross-record comparison in this shape)
+            late_test: n.Node = (n.Cmp("==", n.Ref(DL_ALIAS, "late"), n.Lit(True)) if precomputed_late else
+                                 n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record)))
+            late_dl = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (late_test,))
             out.append(Variant("late", "violation", tuple(done + [late_dl])))
     return out
 
@@ -374,12 +388,13 @@ def _prepare_variant(variant: Variant, params: dict[str, Any], rule: RuleSpec, i
 
 
 def _expr_fn(text: str | None, scope: Scope, params: dict[str, Any], rule: RuleSpec, types: dict[str, FactType],
-             type_of: dict[str, str], is_event: bool) -> Fn:
+             type_of: dict[str, str], is_event: bool) -> tuple[Fn, n.Node]:
     node = parse_expr(str(text), scope)
     _check_fields(node, rule, types, type_of)
     if is_event and n.uses_now(node):
         raise _err(rule, "event rules cannot read `now`")
-    return compile_expr(_special_fields(fold(node, params, rule_id=rule.id)))
+    prepared = _special_fields(fold(node, params, rule_id=rule.id))
+    return compile_expr(prepared), prepared
 
 
 def _family(rule: RuleSpec, variants: list[Variant], derived_families: dict[str, str],
@@ -422,6 +437,10 @@ def _field_needs(rules: list[CompiledRule], flags: list[Flag]) -> dict[str, froz
                             needs.setdefault(types[ref.alias], set()).add(ref.field)
         if rule.deadline:
             needs.setdefault(rule.deadline.anchor_type, set())
+        aliases = {p.alias: p.fact_type for v in rule.variants for p in v.patterns}
+        for ref in rule.used_refs:
+            if ref.alias in aliases:
+                needs.setdefault(aliases[ref.alias], set()).add(ref.field)
     for f in flags:
         needs.setdefault(f.fact_type, set()).add(f.name)
     return {k: frozenset(v) for k, v in needs.items()}

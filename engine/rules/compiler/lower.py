@@ -23,6 +23,15 @@ _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 
 
+def durable_aliases(variant: Variant) -> dict[str, str]:
+    """Alias -> the short name registered in durable_rules (p0, p1, ... by position).
+
+    Plain short names: rules with internal names like `trig__`/`dl__` shared across rules were
+    among the inputs on which the C core crashed; positional names avoid both.
+    """
+    return {p.alias: f"p{i}" for i, p in enumerate(variant.patterns)}
+
+
 class Lowerer:
     """Lowers the variants of one rule; collects the flags it needs."""
 
@@ -40,8 +49,9 @@ class Lowerer:
 
     def variant(self, variant: Variant, action: str) -> dict[str, Any]:
         clauses = []
+        self.names = durable_aliases(variant)
         for pattern in variant.patterns:
-            key = pattern.alias + ("$not" if pattern.negated else "")
+            key = self.names[pattern.alias] + ("$not" if pattern.negated else "")
             tests: list[dict[str, Any]] = [{"t": pattern.fact_type}]
             tests.extend(self.cond(c, pattern) for c in pattern.conds)
             clauses.append({key: {"$and": tests}})
@@ -122,7 +132,7 @@ class Lowerer:
         if isinstance(node, n.Lit):
             return node.value
         if isinstance(node, n.Ref):
-            return {node.alias: node.field}
+            return {self.names[node.alias]: node.field}
         if isinstance(node, n.Arith):
             return {_ARITH[node.op]: {"$l": self.rhs(node.left, whole), "$r": self.rhs(node.right, whole)}}
         raise self.fail(whole, f"cannot use {n.unparse(node)} on the right of a comparison")

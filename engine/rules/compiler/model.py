@@ -64,6 +64,7 @@ class DeadlineSpec:
     on: str | None = None
     cutoff: str | None = None
     tz: str | None = None
+    met_field: str | None = None  # set when the anchor record itself says when it was met
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import pytest
@@ -119,29 +118,46 @@ def test_a_failing_durable_action_fails_the_run(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
     source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))
     rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
-    host = durable_backend.host()
-
-    def explode(action: str) -> None:
-        raise RuntimeError(f"planted failure in {action}")
-
-    monkeypatch.setattr(host, "fail_hook", explode)
-    with pytest.raises(EngineFailure) as exc:
-        evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
-    assert "planted failure in DEMO-TRN-001|overdue" in str(exc.value)
-    monkeypatch.setattr(host, "fail_hook", None)
+    durable_backend.plant_failure("DEMO-TRN-001|overdue")
+    try:
+        with pytest.raises(EngineFailure) as exc:
+            evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+        assert "planted failure in DEMO-TRN-001|overdue" in str(exc.value)
+    finally:
+        durable_backend.plant_failure(None)
     ok = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
     assert [v.rule_id for v in ok.violations] == ["DEMO-TRN-001"]
 
 
-def test_durable_actions_run_on_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_durable_actions_run_on_the_workers_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
-    seen: list[int] = []
-    host = durable_backend.host()
-    monkeypatch.setattr(host, "fail_hook", lambda action: seen.append(threading.get_ident()))
     rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
     evaluate_rules(views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00")), rs,
                    T("2026-03-01T00:00:00+00:00"), backend="durable")
-    assert seen and set(seen) == {threading.get_ident()}
+    main, seen = durable_backend.action_threads()
+    assert seen and set(seen) == {main}
+
+
+@pytest.mark.parametrize("crashing_workers, outcome", [(1, "retried"), (durable_backend.MAX_ATTEMPTS, "fails")])
+def test_a_crashed_durable_worker_is_replaced(crashing_workers: int, outcome: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
+    source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))
+    before = durable_backend.CRASHES["count"]
+    durable_backend.plant_crash("DEMO-TRN-001|overdue", crashing_workers)
+    try:
+        if outcome == "retried":
+            run = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+            assert [v.rule_id for v in run.violations] == ["DEMO-TRN-001"]
+            assert durable_backend.CRASHES["count"] == before + 1
+        else:
+            with pytest.raises(EngineFailure) as exc:
+                evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
+            assert f"crashed {durable_backend.MAX_ATTEMPTS} times" in str(exc.value)
+            assert durable_backend.CRASHES["count"] == before + durable_backend.MAX_ATTEMPTS
+    finally:
+        durable_backend.plant_crash("", 0)
 
 
 def test_the_same_input_gives_the_same_bytes_on_both_backends(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,233 @@
+"""The in-process durable_rules host: registration, one bundle's evaluation, and the worker loop.
+
+This module runs inside the durable worker process (see engine.rules.backends.durable, which
+supervises it); it imports little so the worker starts fast. The traps it guards are listed in
+durable.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from durable import engine as durable_engine
+
+from engine.errors import EngineFailure, ErrorDetail
+from engine.rules.backends import Match
+
+MAX_SALT_RETRIES = 3
+CLEAR_SESSIONS = True
+#: Every bundle is evaluated in this one session, emptied after use: durable_rules keeps sessions in a
+#: fixed-size state cache, and evicting (or deleting) a session crashed the C core (SIGSEGV; fewer
+#: distinct sessions, fewer crashes; one reused session, none seen).
+SESSION = "0"
+
+
+class _Host(durable_engine.Host):
+    """A durable_rules host whose actions are bound by name to a recorder, with no threads."""
+
+    def __init__(self) -> None:
+        self.recorded: dict[tuple[str, str], list[Match]] = {}
+        self.errors: list[str] = []
+        self.action_aliases: dict[str, tuple[str, ...]] = {}
+        self.registered: set[str] = set()
+        self.serial = 0
+        self.lock = threading.RLock()
+        self.fail_hook: Callable[[str], None] | None = None
+        super().__init__()
+
+    def _run(self) -> None:  # no dispatcher or timer threads (trap 10)
+        return
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        rule_id, _, variant = action_name.partition("|")
+
+        def action(c: Any) -> None:
+            try:
+                if self.fail_hook is not None:
+                    self.fail_hook(action_name)
+                aliases = self.action_aliases[action_name]
+                bindings = tuple(sorted((alias, getattr(c, alias)["id"]) for alias in aliases))
+                sid = c.s["sid"]
+                ruleset = c._ruleset._name
+                self.recorded.setdefault((ruleset, sid), []).append(Match(rule_id, variant, bindings))
+            except BaseException as exc:  # trap 3: never let durable swallow it
+                self.errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
+
+        return action
+
+
+_HOST: _Host | None = None
+_HOST_LOCK = threading.Lock()
+
+
+def host() -> _Host:
+    """The process's one durable_rules host (trap 1)."""
+    global _HOST
+    with _HOST_LOCK:
+        if _HOST is None:
+            _HOST = _Host()
+        return _HOST
+
+
+def register(name: str, definition: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> None:
+    """Register a compiled ruleset once under its versioned name (traps 1 and 2)."""
+    h = host()
+    with h.lock:
+        if name in h.registered:
+            return
+        h.action_aliases.update(aliases)
+        h.set_rulesets({name: copy.deepcopy(definition)})
+        h.registered.add(name)
+
+
+def evaluate(name: str, rule_ids: frozenset[str], sid: str, facts: list[dict[str, Any]],
+             triggers: list[dict[str, Any]]) -> list[Match]:
+    """Assert one bundle, then its triggers, collect the matches, and empty the session."""
+    h = host()
+    with h.lock:
+        h.serial += 1
+        sid = SESSION  # the caller's bundle key is for logs only; one session, emptied after use
+        key = (name, sid)
+        h.recorded.pop(key, None)
+        sent: list[dict[str, Any]] = []
+        # short message ids (ID_BUFFER_LENGTH is 22 in the C core); mapped back below
+        long_ids: dict[str, str] = {}
+        try:
+            for fact in facts:
+                short = f"m{len(long_ids)}"
+                long_ids[short] = fact["id"]
+                sent.extend(_send(h.assert_fact, name, sid, dict(fact, id=short)))
+            for trig in triggers:  # asserted as facts: a posted event is consumed by its first match
+                if trig["rule"] in rule_ids:
+                    short = f"m{len(long_ids)}"
+                    long_ids[short] = trig["id"]
+                    sent.extend(_send(h.assert_fact, name, sid, dict(trig, id=short)))
+            state = h.get_state(name, sid) if sent else {}
+            _raise_if_failed(h, state, name, sid)
+            return [Match(m.rule_id, m.variant, tuple((a, long_ids.get(i, i)) for a, i in m.bindings))
+                    for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
+        finally:
+            h.recorded.pop(key, None)
+            if CLEAR_SESSIONS:
+                _clear(h, name, sid, sent)
+
+
+def serve(conn: Any) -> None:
+    """The worker loop: requests in, results (or a Vigil error as plain data) out."""
+    import threading as _threading
+
+    main_thread = _threading.get_ident()
+    action_threads: set[int] = set()
+    fail_action: list[str | None] = [None]
+
+    def hook(action_name: str) -> None:
+        action_threads.add(_threading.get_ident())
+        planted = fail_action[0]
+        if planted is not None and planted.startswith("!segv:") and action_name.startswith(planted[6:]):
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGSEGV)  # tests: die the way the C core does
+        if planted is not None and action_name.startswith(planted):
+            raise RuntimeError(f"planted failure in {action_name}")
+
+    host().fail_hook = hook
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        op = request[0]
+        try:
+            if op == "register":
+                register(request[1], request[2], request[3])
+                conn.send(("ok", None))
+            elif op == "evaluate":
+                conn.send(("ok", evaluate(*request[1:])))
+            elif op == "fail":
+                fail_action[0] = request[1]
+                conn.send(("ok", None))
+            elif op == "threads":
+                conn.send(("ok", (main_thread, sorted(action_threads))))
+            elif op == "stop":
+                conn.send(("ok", None))
+                return
+            else:
+                conn.send(("error", "engine.failure", f"unknown request {op!r}", []))
+        except EngineFailure as exc:
+            conn.send(("error", exc.code, exc.message, [d.reason for d in exc.details]))
+
+
+def _clear(h: _Host, name: str, sid: str, sent: list[dict[str, Any]]) -> None:
+    """Retract what a bundle asserted, so the session is empty for its next use (trap 9).
+
+    `delete_state` crashed the process (SIGSEGV inside durable_rules' C core, reproduced here in a
+    run of four evaluations of one bundle), so sessions are emptied fact by fact instead; sids are
+    bundle keys, bounded by the practice's size, and reused by every run.
+    """
+    for payload in reversed(sent):
+        try:
+            h.retract_fact(name, payload)
+        except durable_engine.MessageNotHandledException:
+            pass
+    h.recorded.pop((name, sid), None)
+    h.errors.clear()
+
+
+def _send(fn: Callable[..., Any], name: str, sid: str, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Send one message; returns it (as sent, salt included) when some rule holds it."""
+    payload = dict(message, sid=sid)
+    for attempt in range(MAX_SALT_RETRIES + 1):
+        try:
+            fn(name, payload)
+            return [payload]
+        except durable_engine.MessageNotHandledException:  # trap 6
+            return []
+        except durable_engine.MessageObservedException:  # trap 4: a 32-bit hash collision
+            if attempt == MAX_SALT_RETRIES:
+                raise EngineFailure(
+                    "durable_rules refused a message as already observed, even with a salt",
+                    [ErrorDetail(reason=f"message {message.get('id')} in session {sid}")],
+                ) from None
+            payload = dict(payload, salt=attempt + 1)
+    return []
+
+
+def _raise_if_failed(h: _Host, state: dict[str, Any], name: str, sid: str) -> None:
+    problems = list(h.errors)
+    h.errors.clear()
+    if state and state.get("exception"):
+        problems.append(str(state["exception"]))
+    if problems:
+        raise EngineFailure(
+            f"a rule action failed in {name}; the run is void rather than silently missing matches",
+            [ErrorDetail(reason=p) for p in problems],
+        )
+
+
+def main() -> None:
+    """Entry point of the worker process: requests on stdin, replies on stdout (pickled)."""
+    import os
+    import sys
+    from multiprocessing.connection import Connection
+
+    reader = Connection(os.dup(0), writable=False)
+    writer = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the reply stream
+    sys.stdout = sys.stderr
+
+    class _Duplex:
+        def recv(self) -> Any:
+            return reader.recv()
+
+        def send(self, obj: Any) -> None:
+            writer.send(obj)
+
+    serve(_Duplex())
+
+
+if __name__ == "__main__":
+    main()
