@@ -27,7 +27,7 @@ from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
 
 __all__ = [
     "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_tasks",
-    "open_evidence", "reassign_task", "sync_from_findings", "tasks_for_packet",
+    "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings", "tasks_for_packet",
 ]
 
 
@@ -223,4 +223,20 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
                           "attached_by": a.attached_by} for a in atts],
         })
+    return out
+
+
+def packet_tasks(session: Session, *, org_id: str, finding_ids: list[str],
+                 known_at: dt.datetime | None = None) -> list[Any]:
+    """`tasks_for_packet` as the packet builder's PacketTask objects, evidence opened from the store by hash."""
+    from functools import partial
+
+    from engine.packets.schemas import EvidenceRef, PacketTask
+
+    out = []
+    for t in tasks_for_packet(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at or clock.now()):
+        refs = [EvidenceRef(name=e["name"], sha256=e["sha256"], size=e["size"], media_type=e["media_type"],
+                            attached_at=e["attached_at"], opener=partial(open_evidence, e["sha256"]))
+                for e in t["evidence"]]
+        out.append(PacketTask.model_validate({**t, "evidence": refs}))
     return out

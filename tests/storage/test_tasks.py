@@ -223,6 +223,11 @@ def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine
     assert ev["media_type"] == "application/pdf" and ev["size"] == 10 and ev["name"].endswith("cert.pdf")
     with tasks.open_evidence(ev["sha256"]) as fh:
         assert fh.read() == b"%PDF-1.4 x"
+    with unit_of_work(engine) as s:
+        packet = tasks.packet_tasks(s, org_id=ORG, finding_ids=[task.finding_id])
+    assert packet[0].state == "done" and packet[0].evidence[0].sha256 == ev["sha256"]
+    with packet[0].evidence[0].open() as fh:
+        assert fh.read() == b"%PDF-1.4 x"
 
 
 def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_waived(engine: Engine) -> None:
