@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 from pydantic import BaseModel
 
 from engine import __version__, clock
@@ -126,7 +125,7 @@ def _build_env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
                        fw=_fw_label, fw_options=_fw_options)
-    env.globals.update(query=_query, version=__version__, Markup=Markup)
+    env.globals.update(query=_query, vigil_version=__version__)
     return env
 
 

@@ -1,0 +1,233 @@
+"""The forms: CSRF refusal, each finding action end to end (form -> lifecycle -> redirect -> page),
+task work by a staff member, list filters and keyset pages, and the auditor's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from engine import clock
+from engine.auth import service as auth
+from engine.auth.schemas import GrantIn, UserIn
+from engine.db import unit_of_work
+from engine.findings import service as findings_service
+from engine.findings.schemas import FindingFilter
+from engine.tasks import service as tasks_service
+from engine.tasks.schemas import TaskFilter
+from tests.web.conftest import ORG, csrf_of, login
+
+
+def finding_of(web: dict[str, Any], subject: str) -> Any:
+    with unit_of_work(web["engine"]) as s:
+        found = findings_service.list_findings(s, org_id=ORG, filters=FindingFilter(subject_id=subject)).items[0]
+        return findings_service.get_finding(s, org_id=ORG, finding_id=found.id)
+
+
+def act(client: TestClient, url: str, page: str, **form: str) -> Any:
+    token = csrf_of(client.get(page).text)
+    return client.post(url, data={"csrf_token": token, **form}, headers={"referer": f"http://testserver{page}"},
+                       follow_redirects=False)
+
+
+def test_forms_without_the_csrf_token_are_refused(web: dict[str, Any],
+                                                 web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    officer = web_client("officer")
+    officer.get(f"/ui/findings/{fid}")
+    for data in ({}, {"csrf_token": "forged-token-value-from-another-site"}):
+        r = officer.post(f"/ui/findings/{fid}/acknowledge", data=data, follow_redirects=False)
+        assert r.status_code == 403 and "permission_denied.csrf" in r.text
+    assert finding_of(web, "EP1").state == "open"
+    anon = TestClient(web["app"])
+    r = anon.post("/ui/login", data={"username": "officer", "password": "officer-password"})
+    assert r.status_code == 403 and "vigil_session" not in anon.cookies
+
+
+def test_a_token_from_another_browser_does_not_pass(web: dict[str, Any],
+                                                    web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    victim, attacker = web_client("officer"), web_client("liaison")
+    stolen = csrf_of(attacker.get("/ui/findings").text)
+    victim.get(f"/ui/findings/{fid}")
+    r = victim.post(f"/ui/findings/{fid}/acknowledge", data={"csrf_token": stolen}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_scripts_with_an_api_token_need_no_csrf_token(web: dict[str, Any]) -> None:
+    fid = finding_of(web, "EP1").id
+    with unit_of_work(web["engine"]) as s:
+        user = auth.get_user(s, username="officer")
+        token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(hours=1), actor="t").token
+    r = TestClient(web["app"]).post(f"/ui/findings/{fid}/acknowledge", headers={"Authorization": f"Bearer {token}"},
+                                    follow_redirects=False)
+    assert r.status_code == 303 and finding_of(web, "EP1").state == "acknowledged"
+
+
+def test_acknowledge_assign_comment_reopen_and_false_positive(web: dict[str, Any],
+                                                              web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    r = act(c, f"{page}/acknowledge", page, reason="seen")
+    assert r.status_code == 303 and r.headers["location"] == page
+    shown = c.get(page).text
+    assert "Finding acknowledged." in shown and "state-acknowledged" in shown
+    assert "Finding acknowledged." not in c.get(page).text  # the message shows once
+    assert act(c, f"{page}/assign", page, assignee="P-HR1").status_code == 303
+    assert act(c, f"{page}/comment", page, text="HR says the course is booked").status_code == 303
+    assert act(c, f"{page}/reopen", page, reason="not yet").status_code == 303
+    assert act(c, f"{page}/false-positive", page, reason="contractor, not workforce").status_code == 303
+    f = finding_of(web, "EP1")
+    assert f.state == "false_positive" and f.assignee == "P-HR1"
+    kinds = [(e.kind, e.to_state, e.actor) for e in f.history]
+    assert ("comment", None, "user:officer") in kinds and ("assign", None, "user:officer") in kinds
+    assert [k[1] for k in kinds if k[0] == "transition"] == ["open", "acknowledged", "open", "false_positive"]
+    text = c.get(page).text
+    assert "HR says the course is booked" in text and "contractor, not workforce" in text
+
+
+def test_refused_actions_come_back_with_the_reason(web: dict[str, Any],
+                                                  web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP2").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    r = act(c, f"{page}/false-positive", page, reason="")
+    assert r.status_code == 303 and r.headers["location"] == page
+    assert "marking a false positive needs a reason" in c.get(page).text
+    assert act(c, f"{page}/acknowledge", page).status_code == 303
+    r = act(c, f"{page}/acknowledge", page)  # already acknowledged: a conflict, shown on the page
+    assert r.status_code == 303 and "cannot acknowledge a finding that is acknowledged" in c.get(page).text
+    r = act(c, f"{page}/waive", page, reason="ok", approver="CMO")  # no date: the form is incomplete
+    assert r.status_code == 303 and "Please check the form" in c.get(page).text
+    assert finding_of(web, "EP2").state == "acknowledged"
+
+
+def test_waive_with_reason_approver_and_until(web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    with clock.frozen(dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC)):
+        r = act(c, f"{page}/waive", page, reason="on leave until April", approver="Dr. Chen (CMO)",
+                until="2026-04-30", scope="subject")
+    assert r.status_code == 303
+    f = finding_of(web, "EP1")
+    assert f.state == "waived" and f.waiver_id
+    with unit_of_work(web["engine"]) as s:
+        waiver = next(w for w in findings_service.list_waivers(s, org_id=ORG) if w.id == f.waiver_id)
+    assert waiver.ends_at == dt.datetime(2026, 5, 1, tzinfo=dt.UTC) and waiver.approver == "Dr. Chen (CMO)"
+    assert waiver.subject_id == "EP1" and waiver.created_by == "user:officer"
+    text = c.get(page).text
+    assert "Waiver in force" in text and "on leave until April" in text
+
+
+def test_liaison_may_read_but_not_act_and_the_forms_are_not_offered(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("liaison")
+    text = c.get(page).text
+    assert "Why it fired" in text and "Act on this finding" not in text
+    assert act(c, f"{page}/acknowledge", page).status_code == 403
+    assert act(c, f"{page}/waive", page, reason="x", approver="y", until="2026-04-30").status_code == 403
+    assert finding_of(web, "EP1").state == "open"
+
+
+def test_the_detail_explains_why_it_fired(web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    f = finding_of(web, "EP1")
+    text = web_client("officer").get(f"/ui/findings/{f.id}").text
+    assert "DEMO-TRN-001" in text and "test 1(a)" in text and "1.0.0" in text
+    assert f.facts["deadline"]["explanation"] in text.replace("&#39;", "'")
+    assert 'href="/ui/records/employment_episode/EP1?version=1"' in text
+    assert 'href="/ui/rulesets/demo/1.0.0/rules/DEMO-TRN-001"' in text
+    history = web_client("officer").get("/ui/records/employment_episode/EP1?version=1").text
+    assert "2026-02-01T09:00:00-06:00" in history and "used by the finding" in history
+
+
+def test_findings_filters_and_keyset_pages(web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("officer")
+    everything = c.get("/ui/findings?state=").text
+    assert "3 findings" in everything
+    east = c.get("/ui/findings?establishment=E2").text
+    assert "1 finding<" in east.replace(" ", "").replace("\n", "") or "1 finding\n" in east
+    seen = []
+    url = "/ui/findings?state=&limit=1"
+    while url:
+        text = c.get(url).text
+        seen += re.findall(r'href="/ui/findings/(F-[0-9a-f]+)"', text)
+        nxt = re.search(r'href="(/ui/findings\?[^"]*cursor=[^"]+)" rel="next"', text)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else ""
+    assert len(seen) == 3 and len(set(seen)) == 3
+    assert "No findings match" in c.get("/ui/findings?severity=low").text
+
+
+def test_auditor_sees_only_the_grant(web: dict[str, Any]) -> None:
+    fid = finding_of(web, "EP1").id
+    with unit_of_work(web["engine"]) as s:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="auditor2", password="auditor2-password",
+                                                                  role="auditor"))
+        auth.grant_auditor(s, username="auditor2", actor="test", data=GrantIn(
+            framework="demo", window_from=dt.date(2025, 1, 1), window_to=dt.date(2025, 12, 31),
+            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    inside = login(web["app"], "auditor")
+    assert inside.get(f"/ui/findings/{fid}").status_code == 200
+    outside = login(web["app"], "auditor2")
+    r = outside.get(f"/ui/findings/{fid}")
+    assert r.status_code == 404 and "no finding" in r.text
+    assert "0 findings" in outside.get("/ui/findings?state=").text
+    assert outside.get("/ui/rulesets/hipaa/2026.1.0").status_code == 404
+
+
+def test_staff_work_a_task_through_to_completion(web: dict[str, Any],
+                                                 web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    with unit_of_work(web["engine"]) as s:
+        task = tasks_service.list_tasks(s, org_id=ORG, filters=TaskFilter(finding_id=fid)).items[0]
+        other = tasks_service.list_tasks(s, org_id=ORG, filters=TaskFilter(owner="P-HR2")).items[0]
+    c = web_client("staff")
+    mine = c.get("/ui/tasks").text
+    assert task.id in mine and other.id not in mine
+    assert c.get(f"/ui/tasks/{other.id}").status_code == 404
+    page = f"/ui/tasks/{task.id}"
+    text = c.get(page).text
+    assert "SOP checklist" in text and "Book the training" in text
+    assert act(c, f"{page}/check", page, index="0", done="true").status_code == 303
+    token = csrf_of(c.get(page).text)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    r = c.post(f"{page}/evidence", data={"csrf_token": token, "note": "certificate"},
+               files={"file": ("certificate.pdf", pdf, "application/pdf")}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert act(c, f"{page}/note", page, text="booked for Friday").status_code == 303
+    assert act(c, f"{page}/complete", page, note="trained").status_code == 303
+    with unit_of_work(web["engine"]) as s:
+        done = tasks_service.get_task(s, org_id=ORG, task_id=task.id)
+    assert done.state == "done" and done.completed_by == "user:staff" and done.checklist[0].done
+    assert [a.filename for a in done.attachments] == ["certificate.pdf"]
+    text = c.get(page).text
+    assert "certificate.pdf" in text and "booked for Friday" in text and "Mark task complete" not in text
+    assert act(c, f"{page}/complete", page).status_code == 303  # a second completion is refused, and said so
+    assert "cannot complete a task that is done" in c.get(page).text
+
+
+def test_liaison_diff_and_rule_pages(web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    text = c.get("/ui/rulesets/demo/diff?from=1.0.0&to=2.0.0").text
+    assert 'id="diff-table"' in text and "new_hire_days" in text
+    assert '<del class="chg">3</del>' in text and '<ins class="chg">1</ins>' in text
+    assert c.get("/ui/rulesets/demo/diff?from=1.0.0&to=9.9.9").status_code == 404
+    rule = c.get("/ui/rulesets/demo/2.0.0/rules/DEMO-TRN-001").text
+    assert "episode.start_at" in rule and "params.new_hire_days" in rule and "same as this version" in rule
+    checks = c.get("/ui/rulesets/demo/checks").text
+    assert "Validation" in checks and "Run the scenario tests" in checks
+    assert "new_hire_days" in c.get("/ui/params").text
+
+
+def test_dashboard_numbers_match_the_lists(web_client: Callable[[str], TestClient]) -> None:
+    text = web_client("officer").get("/ui/dashboard").text
+    heat = text[text.index('id="heat"'):text.index("</table>", text.index('id="heat"'))]
+    assert 'aria-label="3 high demo findings"' in heat
+    assert "East clinic" in text and 'id="overdue-tasks"' in text or "Nothing overdue" in text
+    assert "Trend of open findings" in text and "<svg" in text
