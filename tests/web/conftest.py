@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from engine import clock, pipeline
+from engine import db as dbmod
 from engine.api.app import create_app
 from engine.auth import service as auth
 from engine.auth.schemas import GrantIn, UserIn
@@ -36,15 +38,17 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-def web(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
-    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp / "evidence"))
+    monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp / "packets"))
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp / "keys"))
     monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
-    with unit_of_work(sqlite_engine) as s:
+
+
+def _prepare(engine: Engine) -> None:
+    with unit_of_work(engine) as s:
         for role in ROLES:
             auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
                 username=role, password=f"{role}-password", role=role,
@@ -57,12 +61,33 @@ def web(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
                f.episode("EP2", "P2", "2026-02-02T09:00:00-06:00"),
                f.episode("EP3", "P3", "2026-02-05T09:00:00-05:00", est="E2"),
                {"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"}]
-    with clock.frozen(AS_OF), unit_of_work(sqlite_engine) as s:
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
-    with clock.frozen(AS_OF), unit_of_work(sqlite_engine) as s:
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.evaluate(s, org_id=ORG, as_of=AS_OF, actor="test")
-    app = create_app(sqlite_engine)
-    yield {"app": app, "engine": sqlite_engine}
+
+
+@pytest.fixture(scope="session")
+def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prepared database, built once per session; each test works on its own copy."""
+    tmp = tmp_path_factory.mktemp("web-template")
+    with pytest.MonkeyPatch.context() as mp:
+        _environment(mp, tmp)
+        engine = dbmod.make_engine(f"sqlite:///{tmp / 'template.db'}")
+        dbmod.init_db(engine)
+        _prepare(engine)
+        engine.dispose()
+    return tmp / "template.db"
+
+
+@pytest.fixture
+def web(web_template: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    _environment(monkeypatch, tmp_path)
+    target = tmp_path / "web.db"
+    shutil.copyfile(web_template, target)
+    engine = dbmod.make_engine(f"sqlite:///{target}")
+    yield {"app": create_app(engine), "engine": engine}
+    engine.dispose()
 
 
 def login(app: Any, role: str, password: str | None = None) -> TestClient:
