@@ -1,7 +1,8 @@
 """Throughput of the live event stream (rules: bench/rulesets, 20 event rules over access_event): raw durable_rules vs Vigil's full streaming path.
 
 (a) raw: the same compiled event rules, facts built in advance, asserted straight into
-    durable_rules in bundles of 1,000 (the same session handling Vigil uses) - the matcher alone;
+    durable_rules in this process in bundles of 1,000 (the same session handling Vigil uses, no
+    worker process) - the matcher alone;
 (b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
     store with history in SQLite, derive facts, match on durable_rules, persist findings).
 Printed: events/s for each and the ratio (b)/(a).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import sys
 import tempfile
@@ -18,12 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import os
-
 os.environ.setdefault("VIGIL_RULESETS_DIR", str(Path(__file__).parent / "rulesets"))
 
 from engine import clock, db, pipeline  # noqa: E402
-from engine.rules.backends.durable import DurableBackend  # noqa: E402
+from engine.rules.backends import durable_host  # noqa: E402
+from engine.rules.backends.durable import _aliases  # noqa: E402
 from engine.rules.catalog import compile_in_force  # noqa: E402
 from engine.rules.derive import RecordView  # noqa: E402
 from engine.rules.facts import FactBuilder, Zones  # noqa: E402
@@ -56,13 +57,14 @@ def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     rulesets = [rs for rs in compile_in_force(AS_OF) if any(r.event for r in rs.rules)]
     builder = FactBuilder(rulesets, all_fact_types(), AS_OF, Zones({}, {}, "America/Chicago"))
     facts = [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
-    backend = DurableBackend()
     matches = 0
+    for rs in rulesets:  # the matcher alone, in this process (no worker, no IPC)
+        durable_host.register(rs.durable_name, rs.durable_definition, _aliases(rs))
     started = time.perf_counter()
     for rs in rulesets:
         ids = frozenset(r.id for r in rs.rules if r.event)
         for i in range(0, len(facts), 1000):
-            matches += len(backend.evaluate(rs, ids, f"raw#{i}", facts[i:i + 1000], []))
+            matches += len(durable_host.evaluate(rs.durable_name, ids, f"raw#{i}", facts[i:i + 1000], []))
     return len(facts) / (time.perf_counter() - started), matches
 
 

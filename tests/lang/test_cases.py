@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from engine.rules.backends import get_backend
-from engine.rules.compiler.model import TRIGGER
 from engine.rules.compiler.lower import Lowerer
+from engine.rules.compiler.model import TRIGGER
 from engine.rules.lang.evaluate import compile_expr
 from engine.rules.lang.fold import fold
 from engine.rules.lang.parse import Scope, parse_expr
