@@ -4,14 +4,24 @@ form. Each carries `.permission`, so the route x role matrix test reads them lik
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from engine.api.deps import public, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.db import unit_of_work
 from engine.web import csrf
+
+
+def web_session(request: Request) -> Iterator[Session]:
+    """The page's unit of work. Used with `scope="function"`, it commits when the route returns and
+    before the response leaves: a browser follows a form's redirect at once, and the next page must
+    see what the form changed (with the default request scope the commit races that request)."""
+    with unit_of_work(request.app.state.engine) as session:
+        yield session
 
 
 def page(permission: Permission) -> Callable[..., Principal]:

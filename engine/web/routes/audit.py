@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.packets import service as packet_service
 from engine.packets.sign import load_or_create_signer
-from engine.web.deps import page
+from engine.web.deps import page, web_session
 from engine.web.render import page as render
 
 router = APIRouter()
@@ -21,7 +20,7 @@ router = APIRouter()
 
 @router.get("/audit")
 def portal(request: Request, principal: Principal = Depends(page(Permission.PACKETS_READ)),
-           session: Session = Depends(get_session)) -> Response:
+           session: Session = Depends(web_session, scope="function")) -> Response:
     g = principal.grant
     packets = packet_service.list_packets(session, org_id=principal.org_id, framework=g.framework if g else None,
                                           window=(g.window_from, g.window_to) if g else None)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine.api.deps import SESSION_COOKIE, get_session, public
+from engine.api.deps import SESSION_COOKIE, public
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import AuthenticationError
-from engine.web.deps import action, page, public_action
+from engine.web.deps import action, page, public_action, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect, safe_next
 
@@ -33,7 +33,8 @@ def login_form(request: Request, next: str | None = Query(None, max_length=2000)
 
 @router.post("/login", dependencies=[Depends(public_action())])
 def login(request: Request, username: str = Form(..., max_length=120), password: str = Form(..., max_length=200),
-          next: str = Form("/ui/", max_length=2000), session: Session = Depends(get_session)) -> Response:
+          next: str = Form("/ui/", max_length=2000),
+          session: Session = Depends(web_session, scope="function")) -> Response:
     try:
         user = auth_service.authenticate(session, username=username, password=password)
     except AuthenticationError as exc:

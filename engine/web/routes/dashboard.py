@@ -6,11 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.web import dashboard
-from engine.web.deps import page
+from engine.web.deps import page, web_session
 from engine.web.render import page as render
 
 router = APIRouter()
@@ -18,6 +17,6 @@ router = APIRouter()
 
 @router.get("/dashboard")
 def show(request: Request, principal: Principal = Depends(page(Permission.FINDINGS_READ)),
-         session: Session = Depends(get_session)) -> Response:
+         session: Session = Depends(web_session, scope="function")) -> Response:
     view = dashboard.build(session, principal)
     return render(request, "dashboard/index.html", principal=principal, title="Dashboard", active="dashboard", d=view)

@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -22,7 +21,7 @@ from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, WaiverIn
 from engine.web import lookups, taskviews
-from engine.web.deps import action, page
+from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect
 
@@ -81,7 +80,7 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
                   subject: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=200),
                   cursor: str | None = Query(None, max_length=400), n: int = Query(0, ge=0, le=100000),
                   principal: Principal = Depends(page(Permission.FINDINGS_READ)),
-                  session: Session = Depends(get_session)) -> Response:
+                  session: Session = Depends(web_session, scope="function")) -> Response:
     """Findings newest first. Without a `state` parameter the list shows what needs attention
     (open or acknowledged); `state=` (empty) shows every state."""
     if "state" not in request.query_params:
@@ -108,7 +107,7 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
 
 @router.get("/findings/{finding_id}")
 def finding_detail(request: Request, finding_id: str, principal: Principal = Depends(page(Permission.FINDINGS_READ)),
-                   session: Session = Depends(get_session)) -> Response:
+                   session: Session = Depends(web_session, scope="function")) -> Response:
     finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
                                            scope=finding_scope(principal))
     deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
@@ -134,7 +133,7 @@ def _back(finding_id: str) -> str:
 def _transition(name: str, done: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, reason: str = Form("", max_length=4000),
                  principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
-                 session: Session = Depends(get_session)) -> Response:
+                 session: Session = Depends(web_session, scope="function")) -> Response:
         lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=name,
                              actor=principal.actor, reason=reason.strip() or None)
         return redirect(_back(finding_id), flash=done)
@@ -153,7 +152,7 @@ router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen", "Fin
 @router.post("/findings/{finding_id}/comment")
 def comment(finding_id: str, text: str = Form(..., max_length=4000),
             principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
-            session: Session = Depends(get_session)) -> Response:
+            session: Session = Depends(web_session, scope="function")) -> Response:
     lifecycle.comment(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor, text=text)
     return redirect(_back(finding_id), flash="Comment added.")
 
@@ -161,7 +160,7 @@ def comment(finding_id: str, text: str = Form(..., max_length=4000),
 @router.post("/findings/{finding_id}/assign")
 def assign(finding_id: str, assignee: str = Form(..., max_length=200),
            principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
-           session: Session = Depends(get_session)) -> Response:
+           session: Session = Depends(web_session, scope="function")) -> Response:
     if not assignee.strip():
         raise InputError("say who the finding is assigned to", [ErrorDetail(reason="empty", field="assignee")])
     lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
@@ -173,7 +172,7 @@ def assign(finding_id: str, assignee: str = Form(..., max_length=200),
 def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: str = Form(..., max_length=200),
           until: dt.date = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
           principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
-          session: Session = Depends(get_session)) -> Response:
+          session: Session = Depends(web_session, scope="function")) -> Response:
     """Waive through the end of `until` (UTC); scoped to this subject or to its establishment."""
     ends_at = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     establishment_id = None

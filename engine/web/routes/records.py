@@ -8,12 +8,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.records import service as records_service
 from engine.records.schemas import StoredRecord
-from engine.web.deps import page
+from engine.web.deps import page, web_session
 from engine.web.render import page as render
 
 router = APIRouter()
@@ -39,7 +38,7 @@ def version_views(history: list[StoredRecord]) -> list[VersionView]:
 @router.get("/records/{record_type}/{record_id}")
 def record_history(request: Request, record_type: str, record_id: str, version: int | None = Query(None, ge=1),
                    principal: Principal = Depends(page(Permission.RECORDS_READ)),
-                   session: Session = Depends(get_session)) -> Response:
+                   session: Session = Depends(web_session, scope="function")) -> Response:
     history = records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
                                              record_id=record_id)
     views = version_views(history)

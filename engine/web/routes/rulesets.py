@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.api.deps import get_session
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
@@ -24,7 +23,7 @@ from engine.rules import versions
 from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir
 from engine.rules.scenarios import load_scenario, scenario_files
 from engine.web import checks, diffview, lookups
-from engine.web.deps import action, page
+from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect
 
@@ -150,7 +149,7 @@ def _scenarios_for(framework: str, rule_id: str) -> list[tuple[str, int]]:
 @router.get("/rulesets/{framework}/{version}/rules/{rule_id}")
 def show_rule(request: Request, framework: str, version: str, rule_id: str,
               principal: Principal = Depends(page(Permission.RULESETS_READ)),
-              session: Session = Depends(get_session)) -> Response:
+              session: Session = Depends(web_session, scope="function")) -> Response:
     _visible(principal, framework)
     spec = lookups.ruleset(framework, version).spec
     rule = next((r for r in spec.rules if r.id == rule_id), None)

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
 from engine.web import taskviews
-from engine.web.deps import action, page
+from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect
 
@@ -30,7 +29,7 @@ VIEWS = {"mine": "My tasks", "overdue": "Overdue", "open": "All open", "done": "
 def list_tasks(request: Request, view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
                cursor: str | None = Query(None, max_length=400),
                principal: Principal = Depends(page(Permission.TASKS_READ)),
-               session: Session = Depends(get_session)) -> Response:
+               session: Session = Depends(web_session, scope="function")) -> Response:
     viewer = taskviews.viewer(principal)
     if view == "mine":
         me = taskviews.mine(principal)
@@ -48,7 +47,7 @@ def list_tasks(request: Request, view: str = Query("mine", pattern="^(mine|overd
 
 @router.get("/tasks/{task_id}")
 def task_detail(request: Request, task_id: str, principal: Principal = Depends(page(Permission.TASKS_READ)),
-                session: Session = Depends(get_session)) -> Response:
+                session: Session = Depends(web_session, scope="function")) -> Response:
     task = tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id,
                                   viewer=taskviews.viewer(principal))
     return render(request, "tasks/detail.html", principal=principal, title=task.title, active="tasks", t=task,
@@ -62,7 +61,7 @@ def _back(task_id: str) -> str:
 @router.post("/tasks/{task_id}/check")
 def check_item(task_id: str, index: int = Form(..., ge=0, le=1000), done: bool = Form(True),
                principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
-               session: Session = Depends(get_session)) -> Response:
+               session: Session = Depends(web_session, scope="function")) -> Response:
     tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index, actor=principal.actor,
                              done=done, viewer=taskviews.viewer(principal))
     return redirect(_back(task_id) + f"#step-{index + 1}",
@@ -72,7 +71,7 @@ def check_item(task_id: str, index: int = Form(..., ge=0, le=1000), done: bool =
 @router.post("/tasks/{task_id}/complete")
 def complete(task_id: str, note: str = Form("", max_length=4000),
              principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
-             session: Session = Depends(get_session)) -> Response:
+             session: Session = Depends(web_session, scope="function")) -> Response:
     tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                 viewer=taskviews.viewer(principal), note=note.strip() or None)
     return redirect(_back(task_id), flash="Task completed; the next evaluation confirms it.")
@@ -81,7 +80,7 @@ def complete(task_id: str, note: str = Form("", max_length=4000),
 @router.post("/tasks/{task_id}/note")
 def add_note(task_id: str, text: str = Form(..., max_length=4000),
              principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
-             session: Session = Depends(get_session)) -> Response:
+             session: Session = Depends(web_session, scope="function")) -> Response:
     tasks_service.add_note(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor, text=text,
                            viewer=taskviews.viewer(principal))
     return redirect(_back(task_id), flash="Note added.")
@@ -90,7 +89,7 @@ def add_note(task_id: str, text: str = Form(..., max_length=4000),
 @router.post("/tasks/{task_id}/evidence")
 def attach(task_id: str, file: UploadFile = File(...), note: str = Form("", max_length=4000),
            principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
-           session: Session = Depends(get_session)) -> Response:
+           session: Session = Depends(web_session, scope="function")) -> Response:
     if not file.filename:
         raise InputError("choose a file to attach", [ErrorDetail(reason="no file", field="file")])
     att = tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,

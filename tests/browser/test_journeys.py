@@ -1,0 +1,175 @@
+"""Each role's main job, end to end in Chromium against a real server: the officer reviews and
+waives a finding; a staff member completes a task with an attachment; the liaison reads a diff of
+two ruleset versions; the auditor downloads a packet and cannot open a finding outside the grant.
+A screenshot of each main page is written to tests/artifacts/."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import NEW_HIPAA, shot
+from tests.browser.pages import DashboardPage, FindingPage, FindingsPage, LoginPage, TaskPage
+
+pytestmark = pytest.mark.browser
+
+
+def test_officer_reviews_and_waives_a_finding(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    expect(page).to_have_url(re.compile(r"/ui/dashboard$"))
+    dash = DashboardPage(page)
+    shot(page, "officer-dashboard")
+    high = dash.heat_count("HIPAA", "high")
+    assert high > 0
+    expect(page.locator(".chart svg[role=img]")).to_be_visible()
+    expect(page.locator("#expiries tbody tr").first).to_be_visible()
+    dash.open_cell("HIPAA", "high")
+    expect(page.get_by_role("heading", name=re.compile(rf"^{high} findings?"))).to_be_visible()
+    expect(page.get_by_label("Framework")).to_have_value("hipaa")
+    shot(page, "officer-findings")
+    title = FindingsPage(page).open_first()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_role("heading", name="Why it fired")).to_be_visible()
+    expect(page.get_by_role("heading", name="The records and the values the rule used")).to_be_visible()
+    shot(page, "officer-finding")
+    finding = FindingPage(page)
+    finding.comment("Reviewed with the privacy officer.")
+    finding.waive(reason="Compensating control in place until the new system goes live",
+                  approver="Dr. Chen, CMO", until="2026-12-31")
+    expect(page.get_by_role("status")).to_contain_text("granted through 2026-12-31")
+    assert finding.state() == "waived"
+    expect(page.get_by_role("heading", name="Waiver in force")).to_be_visible()
+    history = page.locator("ol.history")
+    expect(history).to_contain_text("Reviewed with the privacy officer.")
+    expect(history).to_contain_text("Compensating control in place")
+    shot(page, "officer-finding-waived")
+    evidence = page.locator("section", has=page.get_by_role("heading", name="The records and the values the rule used"))
+    evidence.locator("ul.plain a").first.click()
+    expect(page.locator("#versions")).to_be_visible()
+    shot(page, "officer-record-history")
+
+
+def test_the_keyboard_reaches_everything_with_a_visible_focus(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.goto("/ui/findings")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["x"] >= 0  # the skip link shows itself when focused
+    outline = skip.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "f-framework"  # from the skip link straight to the first filter
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Severity")).to_be_focused()
+    labels = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.type !== 'hidden' && !e.closest('[hidden]'))
+        .filter(e => !e.labels || e.labels.length === 0).map(e => e.name)""")
+    assert labels == [], f"form fields without a label: {labels}"
+
+
+def test_staff_completes_a_task_with_an_attachment(new_page: Any, server: dict[str, Any]) -> None:
+    page = new_page
+    LoginPage(page).sign_in("staff")
+    expect(page).to_have_url(re.compile(r"/ui/tasks$"))
+    expect(page.get_by_role("link", name="My tasks")).to_have_attribute("aria-current", "page")
+    shot(page, "staff-my-tasks")
+    page.locator("#tasks-table tbody tr").first.locator("td:nth-child(2) a").click()
+    expect(page.get_by_role("heading", name=re.compile("^SOP checklist"))).to_be_visible()
+    shot(page, "staff-task")
+    task = TaskPage(page)
+    steps = page.locator("ol.checklist li").count()
+    assert steps >= 1
+    task.tick_step(1)
+    evidence = server["tmp"] / "sign-in-sheet.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n% training sign-in sheet\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    task.attach(str(evidence), note="signed sheet")
+    expect(page.get_by_role("status")).to_contain_text("Attached sign-in-sheet.pdf")
+    expect(page.locator("#attachments")).to_contain_text("sign-in-sheet.pdf")
+    task.complete("Done; sheet attached.")
+    expect(page.get_by_role("status")).to_contain_text("Task completed")
+    expect(page.locator("p.row .state").first).to_have_text("done")
+    expect(page.get_by_role("button", name="Mark task complete")).to_have_count(0)
+    shot(page, "staff-task-done")
+    with page.expect_download() as download:
+        page.locator("#attachments a").first.click()
+    assert download.value.suggested_filename == "sign-in-sheet.pdf"
+
+
+def test_liaison_views_a_diff_of_two_ruleset_versions(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("liaison")
+    expect(page).to_have_url(re.compile(r"/ui/rulesets$"))
+    shot(page, "liaison-rulesets")
+    section = page.locator("section", has=page.get_by_role("heading", name=re.compile("^HIPAA")))
+    section.get_by_label("Compare", exact=True).select_option("2026.1.0")
+    section.get_by_label("with", exact=True).select_option(NEW_HIPAA)
+    section.get_by_role("button", name="Show diff").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"2026.1.0 → {NEW_HIPAA}")
+    summary = page.locator("#diff-summary")
+    expect(summary).to_contain_text("HIPAA-SEC-RA-001")
+    expect(summary).to_contain_text("ra_max_age_days")
+    table = page.locator("#diff-table")
+    expect(table.locator("del.chg").first).to_be_visible()
+    expect(table.locator("ins.chg", has_text="180").first).to_be_visible()
+    shot(page, "liaison-diff")
+    summary.get_by_role("link", name="HIPAA-SEC-RA-001").click()
+    expect(page.get_by_role("heading", name="Scenario tests covering it")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("within 180 days")
+    shot(page, "liaison-rule")
+    page.goto("/ui/params")
+    expect(page.get_by_role("heading", name=re.compile("^Parameters in force"))).to_be_visible()
+    shot(page, "liaison-params")
+    page.goto("/ui/rulesets/hipaa/checks")
+    expect(page.locator("#validation")).to_be_visible()
+    shot(page, "liaison-checks")
+
+
+def test_auditor_downloads_a_packet_and_cannot_open_a_finding_outside_the_grant(
+        new_page: Any, server: dict[str, Any]) -> None:
+    page = new_page
+    packet = server["packet"]
+    LoginPage(page).sign_in("auditor")
+    expect(page).to_have_url(re.compile(r"/ui/audit$"))
+    expect(page.get_by_role("note")).to_contain_text("Read-only audit access: hipaa")
+    fingerprint = page.locator("#fingerprint").inner_text()
+    assert fingerprint == packet["fingerprint"]
+    shot(page, "auditor-portal")
+    with page.expect_download() as download:
+        page.locator("#packets").get_by_role("link", name=re.compile(f"Download {packet['id']}")).click()
+    path = download.value.path()
+    data = open(path, "rb").read()
+    assert hashlib.sha256(data).hexdigest() == packet["sha256"]
+    with zipfile.ZipFile(path) as z:
+        assert any(n.endswith("bagit.txt") for n in z.namelist())
+    page.goto("/ui/findings?state=")
+    frameworks = page.locator("#f-framework option").all_inner_texts()
+    assert frameworks == ["any", "HIPAA"]
+    assert page.locator("#findings-table tbody tr").count() > 0
+    shot(page, "auditor-findings")
+    outside = _finding_outside_grant(server)
+    response = page.goto(f"/ui/findings/{outside}")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    shot(page, "auditor-outside-grant")
+    assert page.goto("/ui/dashboard?x").status in (200,)  # scoped: only the granted framework
+    expect(page.locator("#heat tbody tr")).to_have_count(1)
+    assert page.goto("/ui/tasks").status == 403
+
+
+def _finding_outside_grant(server: dict[str, Any]) -> str:
+    with httpx.Client(base_url=server["base"], timeout=30) as c:
+        c.post("/auth/login", json={"username": "officer", "password": "officer-demo-pass"})
+        items = c.get("/findings", params={"framework": "osha", "limit": 1}).json()["items"]
+    assert items, "the practice has no OSHA finding to try"
+    return str(items[0]["id"])
