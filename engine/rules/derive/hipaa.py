@@ -1114,6 +1114,7 @@ def request_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
 PATIENT_FLAGS = ("SELF", "SAME_SURNAME", "SAME_ADDRESS", "COWORKER", "VIP")
 ACTIVITY_FLAGS = ("NO_RELATIONSHIP", "AFTER_HOURS_EXPORT", "BULK")
+PATIENT_FLAG_SET = frozenset(PATIENT_FLAGS)
 
 
 @dataclass
@@ -1220,15 +1221,31 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                     return True
         return False
 
-    def user_context(key: tuple[str, str], at: dt.datetime) -> tuple[RecordView, str, _Episode | None, str, str]:
-        acct = accounts.resolve(key[0], key[1], at)
+    tz_cache: dict[tuple[str | None, str], str] = {}
+
+    def user_context(key: tuple[str, str], at: dt.datetime,
+                     acct: RecordView | None = None) -> tuple[RecordView, str, _Episode | None, str, str]:
+        acct = acct or accounts.resolve(key[0], key[1], at)
         assert acct is not None
         person_id = str(acct.data["person_id"])
         ep = _episode_at(episodes.get(person_id, []), at)
         est = ep.establishment_id if ep is not None else None
-        tz = _tz(ctx, "hipaa_access_alert", {"establishment_id": est, "person_id": person_id})
+        tz = tz_cache.get((est, person_id))
+        if tz is None:
+            tz = tz_cache[(est, person_id)] = _tz(ctx, "hipaa_access_alert",
+                                                   {"establishment_id": est, "person_id": person_id})
         role = str(ep.view.data.get("role") or "") if ep is not None else ""
         return acct, person_id, ep, tz, role
+
+    norm: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def names(view: RecordView) -> tuple[str, str]:
+        """Normalised surname and address of a person or patient (computed once each)."""
+        got = norm.get((view.type, view.id))
+        if got is None:
+            got = norm[(view.type, view.id)] = (_norm_name(view.data.get("last_name")),
+                                                _norm_address(view.data.get("address")))
+        return got
 
     patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}
     activity: dict[tuple[str, str, dt.date], _Group] = {}
@@ -1236,23 +1253,11 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     hours: dict[tuple[str, str, int], dict[str, tuple[int, Source]]] = defaultdict(dict)
     roles: dict[tuple[str, str], str] = {}
 
-    for ev in inputs["access_event"]:
-        at = _instant(ev.data.get("at"))
-        patient = ev.data.get("patient_id")
-        if at is None or at > now.at or not patient:
-            continue
-        patient = str(patient)
-        key = (str(ev.data.get("system_id")), str(ev.data.get("user_id")))
-        acct = accounts.resolve(key[0], key[1], at)
-        if acct is None or not acct.data.get("person_id"):
-            continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
-        _, person_id, ep, tz, role = user_context(key, at)
-        roles[key] = role
-        est = ep.establishment_id if ep is not None else None
-        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
-        local = at.astimezone(zone)
-        day = local.date()
-        src = _src(ev)
+    static: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
+
+    def patient_flags(person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
+                      day: dt.date) -> set[str]:
+        """The flags that depend on the user, the patient and the day (not on the single event)."""
         user = persons.get(person_id)
         chart = patients.get(patient)
         flags: set[str] = set()
@@ -1262,11 +1267,10 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             flags.add("SELF")
         else:
             if user is not None and chart is not None:
-                surname = _norm_name(user.data.get("last_name"))
-                if surname and surname == _norm_name(chart.data.get("last_name")) and surname not in common:
+                (surname, address), (p_surname, p_address) = names(user), names(chart)
+                if surname and surname == p_surname and surname not in common:
                     flags.add("SAME_SURNAME")
-                address = _norm_address(user.data.get("address"))
-                if address and address == _norm_address(chart.data.get("address")):
+                if address and address == p_address:
                     flags.add("SAME_ADDRESS")
             other = workforce_of_patient.get(patient)
             if other and other != person_id and any(e.contains(at) for e in episodes.get(other, [])):
@@ -1274,11 +1278,37 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         if patient in vip_ids or (chart is not None and (chart.data.get("vip") is True
                                                       or chart.data.get("record_restricted") is True)):
             flags.add("VIP")
+        est = ep.establishment_id if ep is not None else None
         if not related(patient, [person_id] + ([est] if est else []) + ([role] if role else []), day):
             flags.add("NO_RELATIONSHIP")
-        if ev.data.get("action") in ("print", "export"):
+        return flags
+
+    for ev in inputs["access_event"]:
+        d = ev.data
+        at = _instant(d.get("at"))
+        patient = d.get("patient_id")
+        if at is None or at > now.at or not patient:
+            continue
+        patient = str(patient)
+        key = (str(d.get("system_id")), str(d.get("user_id")))
+        acct = accounts.resolve(key[0], key[1], at)
+        if acct is None or not acct.data.get("person_id"):
+            continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
+        _, person_id, ep, tz, role = user_context(key, at, acct)
+        roles[key] = role
+        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
+        local = at.astimezone(zone)
+        day = local.date()
+        src = _src(ev)
+        cached = static.get((acct.id, patient, day))
+        if cached is None:
+            cached = static[(acct.id, patient, day)] = (
+                frozenset(patient_flags(person_id, ep, role, patient, at, day)), patients.get(patient))
+        flags = set(cached[0])
+        if d.get("action") in ("print", "export"):
             wk = working.get((tz, day))
             if wk is None:
+                est = ep.establishment_id if ep is not None else None
                 wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
             if not wk or not (open_hour <= local.hour < close_hour):
                 flags.add("AFTER_HOURS_EXPORT")
@@ -1287,9 +1317,10 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         bucket = hours[(key[0], key[1], epoch // 3600)]
         if patient not in bucket or (epoch, src[1]) < (bucket[patient][0], bucket[patient][1][1]):
             bucket[patient] = (epoch, src)
-        if flags & set(PATIENT_FLAGS):
+        if flags & PATIENT_FLAG_SET:
             g = patient_groups.setdefault((key[0], key[1], patient, day), _Group())
             g.add(at, src, flags, patient)
+            chart = cached[1]
             if chart is not None and _src(chart) not in g.extra:
                 g.extra.append(_src(chart))
         elif flags:
