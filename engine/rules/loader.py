@@ -56,6 +56,8 @@ def load_ruleset_file(path: Path) -> LoadedRuleset:
 def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
     try:
         raw = yaml.load(content.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except UnicodeDecodeError as exc:
+        raise RulesetSyntaxError(f"{path}: not UTF-8 text", [ErrorDetail(reason=str(exc), file=path)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise RulesetSyntaxError(
@@ -63,6 +65,8 @@ def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
             [ErrorDetail(reason=str(exc.problem), file=path, line=mark.line + 1 if mark else None,
                          column=mark.column + 1 if mark else None)],
         ) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+        raise RulesetSyntaxError(f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=path)]) from None
     if not isinstance(raw, dict):
         raise RulesetSyntaxError(f"{path}: a ruleset is a mapping", [ErrorDetail(reason="top level", file=path)])
     lines = _rule_lines(raw)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
@@ -30,7 +30,7 @@ def packet_dir() -> Path:
 
 
 class PacketIn(BaseModel):
-    framework: str = Field(examples=["hipaa"])
+    framework: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=40, examples=["hipaa"])
     date_from: dt.date = Field(alias="from", examples=["2026-01-01"])
     date_to: dt.date = Field(alias="to", examples=["2026-12-31"])
     establishment: str | None = None
@@ -38,6 +38,14 @@ class PacketIn(BaseModel):
     redact_phi: bool = False
 
     model_config = {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _zip_dates(self) -> PacketIn:
+        """A zip stores dates from 1980 to 2107; packets are for real audit periods."""
+        for value in (self.date_from, self.date_to, self.as_of):
+            if value is not None and not (1980 <= value.year <= 2099):
+                raise ValueError("dates must fall between 1980 and 2099")
+        return self
 
 
 class PublicKey(BaseModel):
