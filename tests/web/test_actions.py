@@ -231,3 +231,37 @@ def test_dashboard_numbers_match_the_lists(web_client: Callable[[str], TestClien
     assert 'aria-label="3 high demo findings"' in heat
     assert "East clinic" in text and 'id="overdue-tasks"' in text or "Nothing overdue" in text
     assert "Trend of open findings" in text and "<svg" in text
+
+
+def test_liaison_runs_the_scenario_tests(web: dict[str, Any], tmp_path: Any,
+                                        monkeypatch: Any) -> None:
+    import shutil
+
+    from tests.web.conftest import FIXTURES
+
+    rulesets = tmp_path / "rulesets"
+    shutil.copytree(FIXTURES / "rulesets", rulesets)
+    (rulesets / "demo" / "tests").mkdir()
+    (rulesets / "demo" / "tests" / "new-hire.yaml").write_text(
+        "name: a new hire is trained within 30 days\n"
+        "rules: [DEMO-TRN-001]\n"
+        "records:\n"
+        "  - {type: establishment, id: E1, tz: America/Chicago, state: IL}\n"
+        "  - {type: employment_episode, id: EP1, person_id: P1, establishment_id: E1,"
+        " start_at: '2026-02-01T09:00:00-06:00'}\n"
+        "cases:\n"
+        "  - as_of: '2026-03-10T00:00:00Z'\n"
+        "    expect: [{rule_id: DEMO-TRN-001, subject: employment_episode/EP1, state: overdue}]\n"
+        "  - as_of: '2026-01-20T00:00:00Z'\n"
+        "    expect: [{rule_id: DEMO-TRN-001, subject: employment_episode/EP1, state: overdue}]\n")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rulesets))
+    c = login(web["app"], "liaison")
+    page = "/ui/rulesets/demo/checks"
+    assert "Not run yet" in c.get(page).text
+    r = act(c, page, page)
+    assert r.status_code == 303
+    text = c.get(r.headers["location"]).text
+    assert "Scenarios: 1 passed, 1 failed" in text
+    assert 'id="scenario-results"' in text and "tests/new-hire.yaml" in text and "missing finding" in text
+    (rulesets / "demo" / "tests" / "new-hire.yaml").write_text("name: changed\nrecords: []\ncases: []\n")
+    assert "Not run yet" in c.get(page).text  # results are for the files they ran on
