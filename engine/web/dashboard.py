@@ -96,8 +96,10 @@ def _level(count: int, peak: int) -> int:
     return max(1, min(5, round(5 * count / max(peak, 1) + 0.49)))
 
 
-def _count(session: Session, org_id: str, scope: FindingScope | None, **filters: str) -> int:
-    f = FindingFilter(state=lookups.OPEN_STATES, **filters)
+def _count(session: Session, org_id: str, scope: FindingScope | None, *, framework: str | None = None,
+           severity: str | None = None, establishment_id: str | None = None, status: str | None = None) -> int:
+    f = FindingFilter(state=lookups.OPEN_STATES, framework=framework, severity=severity,
+                      establishment_id=establishment_id, status=status)
     return findings_service.list_findings(session, org_id=org_id, filters=f, limit=1, scope=scope).total
 
 

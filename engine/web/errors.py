@@ -9,6 +9,7 @@ The API's handlers (engine.api.errors) stay in charge of every path outside /ui;
 
 from __future__ import annotations
 
+import inspect
 import urllib.parse
 from typing import Any
 
@@ -55,6 +56,14 @@ def _titles(status: int) -> str:
         status, "Something went wrong")
 
 
+async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
+    result = handler(request, exc)
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, Response)
+    return result
+
+
 def install(app: FastAPI) -> None:
     """Wrap the API's exception handlers so that /ui paths answer with pages."""
     api_vigil = app.exception_handlers[VigilError]
@@ -63,7 +72,7 @@ def install(app: FastAPI) -> None:
 
     async def vigil_error(request: Request, exc: Exception) -> Response:
         if not is_ui(request):
-            return await api_vigil(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_vigil, request, exc)
         assert isinstance(exc, VigilError)
         if isinstance(exc, AuthenticationError):
             return _login_redirect(request)
@@ -76,7 +85,7 @@ def install(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         if not is_ui(request):
-            return await api_validation(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_validation, request, exc)
         assert isinstance(exc, RequestValidationError)
         reasons = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', '')}"
                    for e in exc.errors()]
@@ -87,7 +96,7 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if not is_ui(request):
-            return await api_http(request, exc)  # type: ignore[no-any-return]
+            return await _delegate(api_http, request, exc)
         assert isinstance(exc, StarletteHTTPException)
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
         return error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,

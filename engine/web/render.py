@@ -61,12 +61,14 @@ def _instant(value: dt.datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-    if value.tzinfo is None:
-        return value.strftime("%Y-%m-%d %H:%M")
-    return clock.ensure_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    else:
+        when = value
+    if when.tzinfo is None:
+        return when.strftime("%Y-%m-%d %H:%M")
+    return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _day(value: dt.date | dt.datetime | str | None) -> str:
