@@ -157,7 +157,8 @@ def show_rule(request: Request, framework: str, version: str, rule_id: str,
         raise NotFoundError(f"no rule {rule_id} in {framework}@{version}",
                             [ErrorDetail(reason="unknown rule", rule_id=rule_id)])
     text = rule.model_dump_json()
-    names = sorted(set(PARAM_REF.findall(text)))
+    names = set(PARAM_REF.findall(text)) | {name for name in spec.params
+                                            if re.search(rf"\b{re.escape(name)}\b", text)}
     params = [p for p in _param_rows(framework, version) if p.name in names]
     history = []
     all_versions = [v.version for v in lookups.ruleset_versions(framework)]
