@@ -1,4 +1,6 @@
-"""Throughput of the live event stream (rules: bench/rulesets, 20 event rules over access_event): raw durable_rules vs Vigil's full streaming path.
+"""Throughput of the live event stream: raw durable_rules vs Vigil's full streaming path.
+
+Rules: bench/rulesets (20 event rules over access_event).
 
 (a) raw: the same compiled event rules, facts built in advance, asserted straight into
     durable_rules in this process in bundles of 1,000 (the same session handling Vigil uses, no
@@ -40,17 +42,35 @@ def make_events(n: int, seed: int = 7) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         at = start + dt.timedelta(seconds=i * 2)
-        out.append({"type": "access_event", "id": f"AE-{i:08d}", "system_id": "SYS-EHR", "user_id": f"u{rng.randrange(400)}",
-                    "patient_id": f"PT-{rng.randrange(20000):05d}", "at": at.isoformat().replace("+00:00", "Z"),
-                    "action": rng.choice(ACTIONS), "break_glass": rng.random() < 0.001})
+        out.append(
+            {
+                "type": "access_event",
+                "id": f"AE-{i:08d}",
+                "system_id": "SYS-EHR",
+                "user_id": f"u{rng.randrange(400)}",
+                "patient_id": f"PT-{rng.randrange(20000):05d}",
+                "at": at.isoformat().replace("+00:00", "Z"),
+                "action": rng.choice(ACTIONS),
+                "break_glass": rng.random() < 0.001,
+            }
+        )
     return out
 
 
 def reference() -> list[dict[str, Any]]:
-    return [{"type": "organization", "id": "ORG-1", "name": "Bench Clinic", "states": ["IL"]},
-            {"type": "establishment", "id": "E-1", "name": "Main", "state": "IL", "tz": "America/Chicago",
-             "naics": "621111", "holiday_calendar": "US-FEDERAL"},
-            {"type": "system", "id": "SYS-EHR", "name": "EHR", "stores_ephi": True, "audit_logging_enabled": True}]
+    return [
+        {"type": "organization", "id": "ORG-1", "name": "Bench Clinic", "states": ["IL"]},
+        {
+            "type": "establishment",
+            "id": "E-1",
+            "name": "Main",
+            "state": "IL",
+            "tz": "America/Chicago",
+            "naics": "621111",
+            "holiday_calendar": "US-FEDERAL",
+        },
+        {"type": "system", "id": "SYS-EHR", "name": "EHR", "stores_ephi": True, "audit_logging_enabled": True},
+    ]
 
 
 def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
@@ -64,7 +84,7 @@ def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     for rs in rulesets:
         ids = frozenset(r.id for r in rs.rules if r.event)
         for i in range(0, len(facts), 1000):
-            matches += len(durable_host.evaluate(rs.durable_name, ids, f"raw#{i}", facts[i:i + 1000], []))
+            matches += len(durable_host.evaluate(rs.durable_name, ids, f"raw#{i}", facts[i : i + 1000], []))
     return len(facts) / (time.perf_counter() - started), matches
 
 
@@ -96,8 +116,14 @@ def main(n: int) -> dict[str, Any]:
     events = make_events(n)
     raw, raw_matches = raw_rate(events)
     vig, found = vigil_rate(events)
-    out = {"events": n, "raw_durable_events_per_s": round(raw), "vigil_stream_events_per_s": round(vig),
-           "ratio_vigil_over_raw": round(vig / raw, 3), "raw_matches": raw_matches, "vigil_findings": found}
+    out = {
+        "events": n,
+        "raw_durable_events_per_s": round(raw),
+        "vigil_stream_events_per_s": round(vig),
+        "ratio_vigil_over_raw": round(vig / raw, 3),
+        "raw_matches": raw_matches,
+        "vigil_findings": found,
+    }
     print(json.dumps(out))
     return out
 

@@ -36,32 +36,63 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        gen_s, gen_mb, _ = _child(VIGIL + ["demo-data", "--size", size, "--seed", "1", "--anchor", ANCHOR,
-                                           "--scale", str(scale), "--out", str(data)])
+        gen_s, gen_mb, _ = _child(
+            VIGIL
+            + [
+                "demo-data",
+                "--size",
+                size,
+                "--seed",
+                "1",
+                "--anchor",
+                ANCHOR,
+                "--scale",
+                str(scale),
+                "--out",
+                str(data),
+            ]
+        )
         files = sorted(str(p) for p in data.glob("*.ndjson"))
         lines = sum(sum(1 for _ in open(f)) for f in files)
         db = f"sqlite:///{tmp}/sweep.db"
         imp_s, imp_mb, _ = _child(VIGIL + ["import", *files, "--db", db, "--org", "bench", "--json"])
-        base = {"size": size, "scale": scale, "records": lines, "generate_s": round(gen_s, 1),
-                "import_s": round(imp_s, 1), "import_records_per_s": round(lines / imp_s),
-                "import_peak_rss_mb": round(imp_mb)}
+        base = {
+            "size": size,
+            "scale": scale,
+            "records": lines,
+            "generate_s": round(gen_s, 1),
+            "import_s": round(imp_s, 1),
+            "import_records_per_s": round(lines / imp_s),
+            "import_peak_rss_mb": round(imp_mb),
+        }
         print(json.dumps(base), flush=True)
         for backend in backends:
-            code = ("import datetime as dt, json, resource, time;"
-                    "from engine import db, pipeline;"
-                    f"e=db.make_engine({db!r}); t=time.perf_counter();"
-                    "s=db.session_factory(e)();"
-                    f"r=pipeline.evaluate(s, org_id='bench', as_of=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00')),"
-                    f" actor='bench', backend={backend!r}, persist=False).result;"
-                    "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
-                    " 'seconds': round(time.perf_counter()-t, 2),"
-                    " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))")
+            code = (
+                "import datetime as dt, json, resource, time;"
+                "from engine import db, pipeline;"
+                f"e=db.make_engine({db!r}); t=time.perf_counter();"
+                "s=db.session_factory(e)();"
+                f"a=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00'));"
+                f"r=pipeline.evaluate(s, org_id='bench', as_of=a, actor='bench', backend={backend!r},"
+                " persist=False).result;"
+                "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
+                " 'seconds': round(time.perf_counter()-t, 2),"
+                " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))"
+            )
             secs, _, stdout = _child([sys.executable, "-c", code])
             result = json.loads(stdout.strip().splitlines()[-1])
-            row = {"size": size, "scale": scale, "backend": backend, "records": lines,
-                   "sweep_s": result["seconds"], "records_per_s": round(lines / max(result["seconds"], 1e-9)),
-                   "peak_rss_mb": result["rss_mb"], "violations": result["violations"],
-                   "events": result["counts"].get("events"), "bundles": result["counts"].get("bundles")}
+            row = {
+                "size": size,
+                "scale": scale,
+                "backend": backend,
+                "records": lines,
+                "sweep_s": result["seconds"],
+                "records_per_s": round(lines / max(result["seconds"], 1e-9)),
+                "peak_rss_mb": result["rss_mb"],
+                "violations": result["violations"],
+                "events": result["counts"].get("events"),
+                "bundles": result["counts"].get("bundles"),
+            }
             print(json.dumps(row), flush=True)
             out.append(row)
     return out

@@ -29,10 +29,23 @@ class DatabaseSources:
             return str(rec.data.get("name") or rec.id)
         return None
 
-    def findings(self, session: Session, *, org_id: str, framework: str, date_from: dt.date, date_to: dt.date,
-                 establishment: str | None, known_at: dt.datetime) -> list[dict[str, Any]]:
-        scope = FindingScope(framework=framework, window_from=date_from, window_to=date_to,
-                             establishments=[establishment] if establishment else None)
+    def findings(
+        self,
+        session: Session,
+        *,
+        org_id: str,
+        framework: str,
+        date_from: dt.date,
+        date_to: dt.date,
+        establishment: str | None,
+        known_at: dt.datetime,
+    ) -> list[dict[str, Any]]:
+        scope = FindingScope(
+            framework=framework,
+            window_from=date_from,
+            window_to=date_to,
+            establishments=[establishment] if establishment else None,
+        )
         out: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -44,12 +57,14 @@ class DatabaseSources:
             if not cursor:
                 return sorted(out, key=lambda f: f["id"])
 
-    def finding_transitions(self, session: Session, *, org_id: str, finding_ids: list[str],
-                            known_at: dt.datetime) -> list[FindingTransition]:
+    def finding_transitions(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[FindingTransition]:
         return []  # kept inside each Finding's history
 
-    def waivers(self, session: Session, *, org_id: str, finding_ids: list[str],
-                known_at: dt.datetime) -> list[PacketWaiver]:
+    def waivers(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[PacketWaiver]:
         wanted = set(finding_ids)
         by_waiver: dict[str, str] = {}  # waiver id -> finding id
         for fid in finding_ids:
@@ -64,11 +79,23 @@ class DatabaseSources:
             owner = by_waiver.get(w.id)
             if owner is None or owner not in wanted:
                 continue
-            out.append(PacketWaiver(id=w.id, finding_id=owner, rule_id=w.rule_id, reason=w.reason, granted_by=w.approver,
-                                    granted_at=w.created_at, valid_from=w.starts_at.date(), valid_until=w.ends_at.date()))
+            out.append(
+                PacketWaiver(
+                    id=w.id,
+                    finding_id=owner,
+                    rule_id=w.rule_id,
+                    reason=w.reason,
+                    granted_by=w.approver,
+                    granted_at=w.created_at,
+                    valid_from=w.starts_at.date(),
+                    valid_until=w.ends_at.date(),
+                )
+            )
         return out
 
-    def tasks(self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime) -> list[PacketTask]:
+    def tasks(
+        self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
+    ) -> list[PacketTask]:
         try:
             tasks_service = importlib.import_module("engine.tasks.service")
         except ModuleNotFoundError:
@@ -78,8 +105,9 @@ class DatabaseSources:
             return []
         return list(fn(session, org_id=org_id, finding_ids=finding_ids))
 
-    def rulesets(self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date,
-                 known_at: dt.datetime) -> list[RulesetFile]:
+    def rulesets(
+        self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date, known_at: dt.datetime
+    ) -> list[RulesetFile]:
         out = []
         for item in load_all(rulesets_dir()):
             s = item.spec
@@ -87,8 +115,15 @@ class DatabaseSources:
                 continue
             if s.effective_from > date_to or (s.effective_to is not None and s.effective_to <= date_from):
                 continue
-            out.append(RulesetFile(name=f"{framework}/{Path(item.path).name}", ruleset_id=framework, version=s.version,
-                                   content=item.content, sha256=item.sha256))
+            out.append(
+                RulesetFile(
+                    name=f"{framework}/{Path(item.path).name}",
+                    ruleset_id=framework,
+                    version=s.version,
+                    content=item.content,
+                    sha256=item.sha256,
+                )
+            )
         return sorted(out, key=lambda r: r.name)
 
     def requirements(self, session: Session, *, framework: str, known_at: dt.datetime) -> list[Requirement]:
@@ -97,14 +132,24 @@ class DatabaseSources:
             if item.spec.framework != framework:
                 continue
             for rule in item.spec.rules:
-                req = by_citation.setdefault(rule.citation, Requirement(citation=rule.citation, title=rule.title,
-                                                                        text=rule.description or "", rule_ids=[]))
+                req = by_citation.setdefault(
+                    rule.citation,
+                    Requirement(citation=rule.citation, title=rule.title, text=rule.description or "", rule_ids=[]),
+                )
                 if rule.id not in req.rule_ids:
                     req.rule_ids.append(rule.id)
         return [by_citation[k] for k in sorted(by_citation)]
 
-    def runs(self, session: Session, *, org_id: str, framework: str, date_from: dt.date, date_to: dt.date,
-             known_at: dt.datetime) -> list[dict[str, Any]]:
+    def runs(
+        self,
+        session: Session,
+        *,
+        org_id: str,
+        framework: str,
+        date_from: dt.date,
+        date_to: dt.date,
+        known_at: dt.datetime,
+    ) -> list[dict[str, Any]]:
         out = []
         for r in findings_service.list_runs(session, org_id=org_id, limit=100000):
             if framework not in r.frameworks:

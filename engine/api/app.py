@@ -20,10 +20,13 @@ OPTIONAL_UI = "engine.web.app"
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
-    app = FastAPI(title="Vigil", version=__version__,
-                  description="Compliance and governance rules engine for US medical practices. Errors are RFC 9457 "
-                              "problem details. Authenticate with a session cookie (POST /auth/login) or "
-                              "`Authorization: Bearer <token>` (POST /tokens).")
+    app = FastAPI(
+        title="Vigil",
+        version=__version__,
+        description="Compliance and governance rules engine for US medical practices. Errors are RFC 9457 "
+        "problem details. Authenticate with a session cookie (POST /auth/login) or "
+        "`Authorization: Bearer <token>` (POST /tokens).",
+    )
     if engine is None:
         engine = dbmod.make_engine()
         dbmod.init_db(engine)
@@ -34,7 +37,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return errors.problem(413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large")
+            return errors.problem(
+                413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large"
+            )
         return await call_next(request)
 
     @app.get("/health", tags=["health"], dependencies=[Depends(public())])

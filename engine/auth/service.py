@@ -26,11 +26,14 @@ FAILED_LOGIN_WINDOW = dt.timedelta(minutes=15)
 SESSION_TTL = dt.timedelta(hours=12)
 
 
-def _audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]) -> None:
+def _audit(
+    session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]
+) -> None:
     from engine.audit import service as audit
 
-    audit.append(session, org_id=org_id, actor=actor, action=action, entity_type="user", entity_id=entity_id,
-                 payload=payload)
+    audit.append(
+        session, org_id=org_id, actor=actor, action=action, entity_type="user", entity_id=entity_id, payload=payload
+    )
 
 
 def hash_secret(token: str) -> str:
@@ -39,23 +42,45 @@ def hash_secret(token: str) -> str:
 
 def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> User:
     if data.role not in ROLES:
-        raise InputError(f"unknown role {data.role!r}", [ErrorDetail(reason=f"one of {', '.join(ROLES)}", field="role")])
+        raise InputError(
+            f"unknown role {data.role!r}", [ErrorDetail(reason=f"one of {', '.join(ROLES)}", field="role")]
+        )
     if session.scalar(select(UserRow).where(UserRow.username == data.username)) is not None:
         raise ConflictError(f"user {data.username!r} exists", [ErrorDetail(reason="username taken", field="username")])
-    row = UserRow(id=f"U-{uuid.uuid4().hex[:12]}", org_id=org_id, username=data.username,
-                  password_hash=_HASHER.hash(data.password), role=data.role,
-                  display_name=data.display_name or data.username, person_id=data.person_id, active=True,
-                  created_at=clock.now())
+    row = UserRow(
+        id=f"U-{uuid.uuid4().hex[:12]}",
+        org_id=org_id,
+        username=data.username,
+        password_hash=_HASHER.hash(data.password),
+        role=data.role,
+        display_name=data.display_name or data.username,
+        person_id=data.person_id,
+        active=True,
+        created_at=clock.now(),
+    )
     session.add(row)
     session.flush()
-    _audit(session, org_id=org_id, actor=actor, action="user.create", entity_id=row.id,
-           payload={"username": row.username, "role": row.role})
+    _audit(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="user.create",
+        entity_id=row.id,
+        payload={"username": row.username, "role": row.role},
+    )
     return to_user(row)
 
 
 def to_user(row: UserRow) -> User:
-    return User(id=row.id, org_id=row.org_id, username=row.username, role=row.role, display_name=row.display_name,
-                person_id=row.person_id, active=row.active)
+    return User(
+        id=row.id,
+        org_id=row.org_id,
+        username=row.username,
+        role=row.role,
+        display_name=row.display_name,
+        person_id=row.person_id,
+        active=row.active,
+    )
 
 
 def get_user(session: Session, *, username: str) -> User:
@@ -66,15 +91,26 @@ def get_user(session: Session, *, username: str) -> User:
 
 
 def list_users(session: Session, *, org_id: str) -> list[User]:
-    return [to_user(r) for r in session.scalars(select(UserRow).where(UserRow.org_id == org_id).order_by(UserRow.username))]
+    return [
+        to_user(r) for r in session.scalars(select(UserRow).where(UserRow.org_id == org_id).order_by(UserRow.username))
+    ]
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
     """Check a password; after 5 failures in 15 minutes the account refuses logins for a while."""
     now = clock.now()
-    failures = session.scalar(select(func.count()).select_from(LoginAttemptRow).where(
-        LoginAttemptRow.username == username, LoginAttemptRow.ok.is_(False),
-        LoginAttemptRow.at >= now - FAILED_LOGIN_WINDOW)) or 0
+    failures = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttemptRow)
+            .where(
+                LoginAttemptRow.username == username,
+                LoginAttemptRow.ok.is_(False),
+                LoginAttemptRow.at >= now - FAILED_LOGIN_WINDOW,
+            )
+        )
+        or 0
+    )
     if failures >= MAX_FAILED_LOGINS:
         raise AuthenticationError("too many failed logins; try again in 15 minutes", code="auth.locked")
     row = session.scalar(select(UserRow).where(UserRow.username == username))
@@ -98,21 +134,35 @@ def _record_attempt(session: Session, *, username: str, at: dt.datetime, ok: boo
         own.commit()
 
 
-def issue_token(session: Session, *, user_id: str, name: str, ttl: dt.timedelta, kind: str = "api",
-                actor: str) -> IssuedToken:
+def issue_token(
+    session: Session, *, user_id: str, name: str, ttl: dt.timedelta, kind: str = "api", actor: str
+) -> IssuedToken:
     """Create a token; the plaintext is returned once and only its SHA-256 is stored."""
     user = session.get(UserRow, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
     token = ("vgl_" if kind == "api" else "vgs_") + secrets.token_urlsafe(32)
     now = clock.now()
-    row = TokenRow(id=f"T-{uuid.uuid4().hex[:12]}", user_id=user_id, token_hash=hash_secret(token), name=name,
-                   kind=kind, created_at=now, expires_at=now + ttl)
+    row = TokenRow(
+        id=f"T-{uuid.uuid4().hex[:12]}",
+        user_id=user_id,
+        token_hash=hash_secret(token),
+        name=name,
+        kind=kind,
+        created_at=now,
+        expires_at=now + ttl,
+    )
     session.add(row)
     session.flush()
     if kind == "api":
-        _audit(session, org_id=user.org_id, actor=actor, action="token.issue", entity_id=row.id,
-               payload={"user": user.username, "expires_at": row.expires_at.isoformat()})
+        _audit(
+            session,
+            org_id=user.org_id,
+            actor=actor,
+            action="token.issue",
+            entity_id=row.id,
+            payload={"user": user.username, "expires_at": row.expires_at.isoformat()},
+        )
     return IssuedToken(id=row.id, token=token, expires_at=row.expires_at)
 
 
@@ -128,8 +178,17 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
 
 def list_tokens(session: Session, *, user_id: str) -> list[TokenInfo]:
     rows = session.scalars(select(TokenRow).where(TokenRow.user_id == user_id, TokenRow.kind == "api"))
-    return [TokenInfo(id=r.id, name=r.name, kind=r.kind, created_at=utc(r.created_at), expires_at=utc(r.expires_at),
-                      revoked_at=utc(r.revoked_at)) for r in rows]
+    return [
+        TokenInfo(
+            id=r.id,
+            name=r.name,
+            kind=r.kind,
+            created_at=utc(r.created_at),
+            expires_at=utc(r.expires_at),
+            revoked_at=utc(r.revoked_at),
+        )
+        for r in rows
+    ]
 
 
 def resolve_token(session: Session, *, token: str) -> Principal:
@@ -150,16 +209,32 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str)
     if user is None:
         raise NotFoundError(f"no user {username!r}")
     if user.role != "auditor":
-        raise InputError("grants are for auditors", [ErrorDetail(reason=f"{username} is {user.role}", field="username")])
+        raise InputError(
+            "grants are for auditors", [ErrorDetail(reason=f"{username} is {user.role}", field="username")]
+        )
     if data.window_to < data.window_from:
         raise InputError("the audit window ends before it starts", [ErrorDetail(reason="window_to < window_from")])
-    row = GrantRow(id=f"G-{uuid.uuid4().hex[:12]}", user_id=user.id, framework=data.framework,
-                   window_from=data.window_from, window_to=data.window_to, establishments=data.establishments,
-                   expires_at=clock.ensure_utc(data.expires_at), created_by=actor, created_at=clock.now())
+    row = GrantRow(
+        id=f"G-{uuid.uuid4().hex[:12]}",
+        user_id=user.id,
+        framework=data.framework,
+        window_from=data.window_from,
+        window_to=data.window_to,
+        establishments=data.establishments,
+        expires_at=clock.ensure_utc(data.expires_at),
+        created_by=actor,
+        created_at=clock.now(),
+    )
     session.add(row)
     session.flush()
-    _audit(session, org_id=user.org_id, actor=actor, action="grant.create", entity_id=row.id,
-           payload=data.model_dump(mode="json") | {"username": username})
+    _audit(
+        session,
+        org_id=user.org_id,
+        actor=actor,
+        action="grant.create",
+        entity_id=row.id,
+        payload=data.model_dump(mode="json") | {"username": username},
+    )
     return to_grant(row)
 
 
@@ -169,14 +244,23 @@ def revoke_grant(session: Session, *, grant_id: str, actor: str) -> None:
         raise NotFoundError(f"no grant {grant_id}")
     row.revoked_at = clock.now()
     user = session.get(UserRow, row.user_id)
-    _audit(session, org_id=user.org_id if user else "default", actor=actor, action="grant.revoke", entity_id=row.id,
-           payload={})
+    _audit(
+        session,
+        org_id=user.org_id if user else "default",
+        actor=actor,
+        action="grant.revoke",
+        entity_id=row.id,
+        payload={},
+    )
 
 
 def active_grant(session: Session, *, user_id: str) -> Grant | None:
     now = clock.now()
-    rows = session.scalars(select(GrantRow).where(GrantRow.user_id == user_id, GrantRow.revoked_at.is_(None))
-                           .order_by(GrantRow.created_at.desc()))
+    rows = session.scalars(
+        select(GrantRow)
+        .where(GrantRow.user_id == user_id, GrantRow.revoked_at.is_(None))
+        .order_by(GrantRow.created_at.desc())
+    )
     for row in rows:
         if utc(row.expires_at) > now:
             return to_grant(row)
@@ -184,12 +268,24 @@ def active_grant(session: Session, *, user_id: str) -> Grant | None:
 
 
 def to_grant(row: GrantRow) -> Grant:
-    return Grant(id=row.id, framework=row.framework, window_from=row.window_from, window_to=row.window_to,
-                 establishments=row.establishments, expires_at=utc(row.expires_at), revoked_at=utc(row.revoked_at))
+    return Grant(
+        id=row.id,
+        framework=row.framework,
+        window_from=row.window_from,
+        window_to=row.window_to,
+        establishments=row.establishments,
+        expires_at=utc(row.expires_at),
+        revoked_at=utc(row.revoked_at),
+    )
 
 
-DEMO_USERS = [("admin", "admin"), ("officer", "officer"), ("liaison", "liaison"), ("auditor", "auditor"),
-              ("staff", "staff")]
+DEMO_USERS = [
+    ("admin", "admin"),
+    ("officer", "officer"),
+    ("liaison", "liaison"),
+    ("auditor", "auditor"),
+    ("staff", "staff"),
+]
 
 
 def ensure_demo_users(session: Session, *, org_id: str) -> list[dict[str, str]]:
@@ -199,15 +295,31 @@ def ensure_demo_users(session: Session, *, org_id: str) -> list[dict[str, str]]:
         password = f"{role}-demo-pass"
         existing = session.scalar(select(UserRow).where(UserRow.username == username))
         if existing is None:
-            create_user(session, org_id=org_id, data=UserIn(username=username, password=password, role=role,
-                                                            display_name=f"Demo {role}",
-                                                            person_id="P-0001" if role == "staff" else None),
-                        actor="demo")
+            create_user(
+                session,
+                org_id=org_id,
+                data=UserIn(
+                    username=username,
+                    password=password,
+                    role=role,
+                    display_name=f"Demo {role}",
+                    person_id="P-0001" if role == "staff" else None,
+                ),
+                actor="demo",
+            )
         out.append({"username": username, "password": password, "role": role})
     auditor = session.scalar(select(UserRow).where(UserRow.username == "auditor"))
     if auditor is not None and active_grant(session, user_id=auditor.id) is None:
         today = clock.now().date()
-        grant_auditor(session, username="auditor", actor="demo", data=GrantIn(
-            framework="hipaa", window_from=today.replace(month=1, day=1), window_to=today,
-            expires_at=clock.now() + dt.timedelta(days=90)))
+        grant_auditor(
+            session,
+            username="auditor",
+            actor="demo",
+            data=GrantIn(
+                framework="hipaa",
+                window_from=today.replace(month=1, day=1),
+                window_to=today,
+                expires_at=clock.now() + dt.timedelta(days=90),
+            ),
+        )
     return out

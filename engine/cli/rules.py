@@ -16,21 +16,30 @@ app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("validate")
-def validate(paths: list[Path] = typer.Argument(None, help="ruleset files or folders (default: rulesets/)"),
-             as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+def validate(
+    paths: list[Path] = typer.Argument(None, help="ruleset files or folders (default: rulesets/)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
     """Check schema, expressions, parameters, SOP references and scenario files."""
     from engine.rules.validate import validate_paths
 
     def body() -> None:
         report = validate_paths(paths or [RULESETS_DIR])
         if as_json:
-            emit_json({"ok": report.ok, "files": report.files, "rules": report.rules,
-                       "problems": [d.to_dict() for d in report.problems]})
+            emit_json(
+                {
+                    "ok": report.ok,
+                    "files": report.files,
+                    "rules": report.rules,
+                    "problems": [d.to_dict() for d in report.problems],
+                }
+            )
         else:
             for d in report.problems:
                 err_console.print(f"[red]✗[/] {d}", highlight=False)
-            console.print(f"{len(report.files)} ruleset file(s), {report.rules} rules, "
-                          f"{len(report.problems)} problem(s)")
+            console.print(
+                f"{len(report.files)} ruleset file(s), {report.rules} rules, {len(report.problems)} problem(s)"
+            )
         if not report.ok:
             raise typer.Exit(code=2)
 
@@ -38,9 +47,11 @@ def validate(paths: list[Path] = typer.Argument(None, help="ruleset files or fol
 
 
 @rules_app.command("test")
-def test(paths: list[Path] = typer.Argument(None, help="scenario files or ruleset folders (default: all)"),
-         backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def test(
+    paths: list[Path] = typer.Argument(None, help="scenario files or ruleset folders (default: all)"),
+    backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Run ruleset scenarios on both backends; report like a test runner."""
     from engine.rules.scenarios import run_scenario, scenario_files
 
@@ -74,7 +85,9 @@ def test(paths: list[Path] = typer.Argument(None, help="scenario files or rulese
 
 
 @rules_app.command("list")
-def list_rules(framework: str = typer.Option(None, "--framework"), as_json: bool = typer.Option(False, "--json")) -> None:
+def list_rules(
+    framework: str = typer.Option(None, "--framework"), as_json: bool = typer.Option(False, "--json")
+) -> None:
     """List every rule of every ruleset version."""
     from engine.rules.catalog import load_all
 
@@ -85,9 +98,20 @@ def list_rules(framework: str = typer.Option(None, "--framework"), as_json: bool
             if framework and s.framework != framework:
                 continue
             for r in s.rules:
-                rows.append({"framework": s.framework, "version": s.version, "effective_from": str(s.effective_from),
-                             "rule_id": r.id, "title": r.title, "severity": r.severity, "kind": r.kind,
-                             "advisory": str(r.advisory).lower(), "citation": r.citation, "sop": r.sop})
+                rows.append(
+                    {
+                        "framework": s.framework,
+                        "version": s.version,
+                        "effective_from": str(s.effective_from),
+                        "rule_id": r.id,
+                        "title": r.title,
+                        "severity": r.severity,
+                        "kind": r.kind,
+                        "advisory": str(r.advisory).lower(),
+                        "citation": r.citation,
+                        "sop": r.sop,
+                    }
+                )
         if as_json:
             emit_json(rows)
             return
@@ -122,15 +146,16 @@ def show(rule_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @rules_app.command("docs")
-def docs(out: Path = typer.Option(Path("docs/rules"), "--out", help="folder for the generated pages"),
-         check: bool = typer.Option(False, "--check", help="fail if the pages are not current")) -> None:
+def docs(
+    out: Path = typer.Option(Path("docs/rules"), "--out", help="folder for the generated pages"),
+    check: bool = typer.Option(False, "--check", help="fail if the pages are not current"),
+) -> None:
     """Generate the rules catalog pages (rule id, title, citation, what it checks, parameters, SOP)."""
     from engine.rules.docs import render_all
 
     def body() -> None:
         pages = render_all()
-        stale = [name for name, text in pages.items()
-                 if not (out / name).exists() or (out / name).read_text() != text]
+        stale = [name for name, text in pages.items() if not (out / name).exists() or (out / name).read_text() != text]
         if check:
             if stale:
                 err_console.print(f"stale rules docs: {', '.join(stale)}; run `vigil rules docs`")

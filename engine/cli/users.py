@@ -23,11 +23,16 @@ def _engine(db: str | None):  # type: ignore[no-untyped-def]
 
 
 @users_app.command("add")
-def add(username: str, role: str = typer.Option(..., "--role", help="admin|officer|liaison|auditor|staff"),
-        password: str = typer.Option(..., "--password", prompt=True, hide_input=True),
-        name: str = typer.Option(None, "--name"), person: str = typer.Option(None, "--person", help="person record id"),
-        org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db"),
-        as_json: bool = typer.Option(False, "--json")) -> None:
+def add(
+    username: str,
+    role: str = typer.Option(..., "--role", help="admin|officer|liaison|auditor|staff"),
+    password: str = typer.Option(..., "--password", prompt=True, hide_input=True),
+    name: str = typer.Option(None, "--name"),
+    person: str = typer.Option(None, "--person", help="person record id"),
+    org: str = typer.Option(None, "--org"),
+    db: str = typer.Option(None, "--db"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Create a user (password stored as an argon2 hash)."""
     from engine.auth import service
     from engine.auth.schemas import UserIn
@@ -35,16 +40,23 @@ def add(username: str, role: str = typer.Option(..., "--role", help="admin|offic
 
     def body():  # type: ignore[no-untyped-def]
         with unit_of_work(_engine(db)) as s:
-            return service.create_user(s, org_id=org_or_default(org), actor="cli", data=UserIn(
-                username=username, password=password, role=role, display_name=name, person_id=person))
+            return service.create_user(
+                s,
+                org_id=org_or_default(org),
+                actor="cli",
+                data=UserIn(username=username, password=password, role=role, display_name=name, person_id=person),
+            )
 
     user = run(body)
     emit_json(user.model_dump()) if as_json else console.print(f"created {user.username} ({user.role})")
 
 
 @users_app.command("list")
-def list_users(org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db"),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+def list_users(
+    org: str = typer.Option(None, "--org"),
+    db: str = typer.Option(None, "--db"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """List users of the organization."""
     from engine.auth import service
     from engine.db import unit_of_work
@@ -64,12 +76,16 @@ def list_users(org: str = typer.Option(None, "--org"), db: str = typer.Option(No
 
 
 @users_app.command("grant")
-def grant(username: str, framework: str = typer.Option(..., "--framework"),
-          window_from: str = typer.Option(..., "--from", help="audit window start YYYY-MM-DD"),
-          window_to: str = typer.Option(..., "--to", help="audit window end YYYY-MM-DD"),
-          expires: str = typer.Option(..., "--expires", help="instant the grant ends, with offset"),
-          establishment: list[str] = typer.Option(None, "--establishment"), db: str = typer.Option(None, "--db"),
-          as_json: bool = typer.Option(False, "--json")) -> None:
+def grant(
+    username: str,
+    framework: str = typer.Option(..., "--framework"),
+    window_from: str = typer.Option(..., "--from", help="audit window start YYYY-MM-DD"),
+    window_to: str = typer.Option(..., "--to", help="audit window end YYYY-MM-DD"),
+    expires: str = typer.Option(..., "--expires", help="instant the grant ends, with offset"),
+    establishment: list[str] = typer.Option(None, "--establishment"),
+    db: str = typer.Option(None, "--db"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Give an auditor read-only access to one framework and audit window."""
     from engine.auth import service
     from engine.auth.schemas import GrantIn
@@ -79,12 +95,23 @@ def grant(username: str, framework: str = typer.Option(..., "--framework"),
         ends = parse_instant(expires, "--expires")
         assert ends is not None
         with unit_of_work(_engine(db)) as s:
-            return service.grant_auditor(s, username=username, actor="cli", data=GrantIn(
-                framework=framework, window_from=dt.date.fromisoformat(window_from),
-                window_to=dt.date.fromisoformat(window_to), establishments=establishment or None, expires_at=ends))
+            return service.grant_auditor(
+                s,
+                username=username,
+                actor="cli",
+                data=GrantIn(
+                    framework=framework,
+                    window_from=dt.date.fromisoformat(window_from),
+                    window_to=dt.date.fromisoformat(window_to),
+                    establishments=establishment or None,
+                    expires_at=ends,
+                ),
+            )
 
     g = run(body)
-    emit_json(g.model_dump(mode="json")) if as_json else console.print(f"grant {g.id}: {framework} {window_from}..{window_to}")
+    emit_json(g.model_dump(mode="json")) if as_json else console.print(
+        f"grant {g.id}: {framework} {window_from}..{window_to}"
+    )
 
 
 @users_app.command("revoke")
@@ -102,8 +129,13 @@ def revoke(grant_id: str, db: str = typer.Option(None, "--db")) -> None:
 
 
 @users_app.command("token")
-def token(username: str, name: str = typer.Option("cli", "--name"), days: int = typer.Option(90, "--days"),
-          db: str = typer.Option(None, "--db"), as_json: bool = typer.Option(False, "--json")) -> None:
+def token(
+    username: str,
+    name: str = typer.Option("cli", "--name"),
+    days: int = typer.Option(90, "--days"),
+    db: str = typer.Option(None, "--db"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Issue an API token for a user (printed once; stored hashed)."""
     from engine.auth import service
     from engine.db import unit_of_work

@@ -30,21 +30,43 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
 }
 
 
-def _audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]) -> None:
+def _audit(
+    session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]
+) -> None:
     from engine.audit import service as audit
 
-    audit.append(session, org_id=org_id, actor=actor, action=action, entity_type="finding",
-                 entity_id=entity_id, payload=payload)
+    audit.append(
+        session, org_id=org_id, actor=actor, action=action, entity_type="finding", entity_id=entity_id, payload=payload
+    )
 
 
-def record_event(session: Session, row: FindingRow, *, actor: str, kind: str, to_state: str | None = None,
-                 reason: str | None = None, run_id: str | None = None, at: dt.datetime | None = None,
-                 from_state: str | None = "current") -> None:
+def record_event(
+    session: Session,
+    row: FindingRow,
+    *,
+    actor: str,
+    kind: str,
+    to_state: str | None = None,
+    reason: str | None = None,
+    run_id: str | None = None,
+    at: dt.datetime | None = None,
+    from_state: str | None = "current",
+) -> None:
     """Append a history entry and move the state (when `to_state` is given)."""
     at = at or clock.now()
     before = row.state if from_state == "current" else from_state
-    session.add(FindingEventRow(finding_id=row.id, at=at, actor=actor, kind=kind, from_state=before,
-                                to_state=to_state, reason=reason, run_id=run_id))
+    session.add(
+        FindingEventRow(
+            finding_id=row.id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            from_state=before,
+            to_state=to_state,
+            reason=reason,
+            run_id=run_id,
+        )
+    )
     if to_state is not None:
         row.state = to_state
     row.updated_at = at
@@ -57,25 +79,35 @@ def _load(session: Session, org_id: str, finding_id: str) -> FindingRow:
     return row
 
 
-def transition(session: Session, *, org_id: str, finding_id: str, action: str, actor: str,
-               reason: str | None = None) -> FindingRow:
+def transition(
+    session: Session, *, org_id: str, finding_id: str, action: str, actor: str, reason: str | None = None
+) -> FindingRow:
     """Acknowledge, mark false positive or reopen a finding; refuses transitions that make no sense."""
     if action not in ALLOWED:
         raise InputError(f"unknown action {action!r} (allowed: {', '.join(sorted(ALLOWED))}, waive)")
     row = _load(session, org_id, finding_id)
     rule = ALLOWED[action]
     if row.state not in rule["from"]:
-        raise InvalidTransition(f"cannot {action} a finding that is {row.state}",
-                                [ErrorDetail(reason=f"allowed from: {', '.join(sorted(rule['from']))}",
-                                             record_id=finding_id)])
+        raise InvalidTransition(
+            f"cannot {action} a finding that is {row.state}",
+            [ErrorDetail(reason=f"allowed from: {', '.join(sorted(rule['from']))}", record_id=finding_id)],
+        )
     if action == "false_positive" and not reason:
-        raise InputError("marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")])
+        raise InputError(
+            "marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")]
+        )
     to_state = next(iter(rule["to"]))
     if action == "reopen" and row.waiver_id:
         row.waiver_id = None
     record_event(session, row, actor=actor, kind="transition", to_state=to_state, reason=reason)
-    _audit(session, org_id=org_id, actor=actor, action=f"finding.{action}", entity_id=row.id,
-           payload={"to": to_state, "reason": reason})
+    _audit(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action=f"finding.{action}",
+        entity_id=row.id,
+        payload={"to": to_state, "reason": reason},
+    )
     return row
 
 
@@ -92,7 +124,9 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
     row = _load(session, org_id, finding_id)
     row.assignee = assignee
     record_event(session, row, actor=actor, kind="assign", reason=f"assigned to {assignee}")
-    _audit(session, org_id=org_id, actor=actor, action="finding.assign", entity_id=row.id, payload={"assignee": assignee})
+    _audit(
+        session, org_id=org_id, actor=actor, action="finding.assign", entity_id=row.id, payload={"assignee": assignee}
+    )
     return row
 
 
@@ -101,29 +135,64 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
     now = clock.now()
     if finding_id:
         row = _load(session, org_id, finding_id)
-        data = data.model_copy(update={"rule_id": row.rule_id, "subject_type": data.subject_type or (
-            None if data.establishment_id else row.subject_type), "subject_id": data.subject_id or (
-            None if data.establishment_id else row.subject_id)})
+        data = data.model_copy(
+            update={
+                "rule_id": row.rule_id,
+                "subject_type": data.subject_type or (None if data.establishment_id else row.subject_type),
+                "subject_id": data.subject_id or (None if data.establishment_id else row.subject_id),
+            }
+        )
     if not data.rule_id:
         raise InputError("a waiver names a rule", [ErrorDetail(reason="rule_id is required", field="rule_id")])
     if not (data.subject_id or data.establishment_id):
-        raise InputError("a waiver is scoped to a subject or an establishment",
-                         [ErrorDetail(reason="give subject_type+subject_id or establishment_id", field="subject_id")])
+        raise InputError(
+            "a waiver is scoped to a subject or an establishment",
+            [ErrorDetail(reason="give subject_type+subject_id or establishment_id", field="subject_id")],
+        )
     starts = clock.ensure_utc(data.starts_at) if data.starts_at else now
     ends = clock.ensure_utc(data.ends_at)
     if ends <= starts:
-        raise InputError("a waiver must end after it starts", [ErrorDetail(reason="ends_at <= starts_at", field="ends_at")])
-    waiver = WaiverRow(id=f"W-{uuid.uuid4().hex[:12]}", org_id=org_id, rule_id=data.rule_id,
-                       subject_type=data.subject_type, subject_id=data.subject_id,
-                       establishment_id=data.establishment_id, starts_at=starts, ends_at=ends, reason=data.reason,
-                       approver=data.approver, created_by=actor, created_at=now)
+        raise InputError(
+            "a waiver must end after it starts", [ErrorDetail(reason="ends_at <= starts_at", field="ends_at")]
+        )
+    waiver = WaiverRow(
+        id=f"W-{uuid.uuid4().hex[:12]}",
+        org_id=org_id,
+        rule_id=data.rule_id,
+        subject_type=data.subject_type,
+        subject_id=data.subject_id,
+        establishment_id=data.establishment_id,
+        starts_at=starts,
+        ends_at=ends,
+        reason=data.reason,
+        approver=data.approver,
+        created_by=actor,
+        created_at=now,
+    )
     session.add(waiver)
     session.flush()
-    _audit(session, org_id=org_id, actor=actor, action="waiver.create", entity_id=waiver.id,
-           payload={"rule_id": waiver.rule_id, "subject_id": waiver.subject_id, "establishment_id": waiver.establishment_id,
-                    "ends_at": ends.isoformat(), "reason": data.reason, "approver": data.approver})
-    for row in session.scalars(select(FindingRow).where(FindingRow.org_id == org_id, FindingRow.rule_id == data.rule_id,
-                                                       FindingRow.state.in_(("open", "acknowledged")))):
+    _audit(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="waiver.create",
+        entity_id=waiver.id,
+        payload={
+            "rule_id": waiver.rule_id,
+            "subject_id": waiver.subject_id,
+            "establishment_id": waiver.establishment_id,
+            "ends_at": ends.isoformat(),
+            "reason": data.reason,
+            "approver": data.approver,
+        },
+    )
+    for row in session.scalars(
+        select(FindingRow).where(
+            FindingRow.org_id == org_id,
+            FindingRow.rule_id == data.rule_id,
+            FindingRow.state.in_(("open", "acknowledged")),
+        )
+    ):
         if covers(waiver, row, now):
             apply_waiver(session, row, waiver, actor=actor)
     return to_waiver(waiver)
@@ -141,20 +210,35 @@ def covers(waiver: WaiverRow, row: FindingRow, at: dt.datetime) -> bool:
 
 def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor: str) -> None:
     row.waiver_id = waiver.id
-    record_event(session, row, actor=actor, kind="transition", to_state="waived",
-                 reason=f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}")
+    record_event(
+        session,
+        row,
+        actor=actor,
+        kind="transition",
+        to_state="waived",
+        reason=f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}",
+    )
 
 
 def to_waiver(row: WaiverRow) -> Waiver:
-    return Waiver(id=row.id, org_id=row.org_id, rule_id=row.rule_id, subject_type=row.subject_type,
-                  subject_id=row.subject_id, establishment_id=row.establishment_id,
-                  starts_at=utc(row.starts_at), ends_at=utc(row.ends_at), reason=row.reason,
-                  approver=row.approver, created_by=row.created_by, created_at=utc(row.created_at),
-                  revoked_at=utc(row.revoked_at))
+    return Waiver(
+        id=row.id,
+        org_id=row.org_id,
+        rule_id=row.rule_id,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        establishment_id=row.establishment_id,
+        starts_at=utc(row.starts_at),
+        ends_at=utc(row.ends_at),
+        reason=row.reason,
+        approver=row.approver,
+        created_by=row.created_by,
+        created_at=utc(row.created_at),
+        revoked_at=utc(row.revoked_at),
+    )
 
 
 def finding_id(org_id: str, rule_id: str, subject_type: str, subject_id: str, occurrence: str) -> str:
     """Deterministic id of a finding's identity (rule, subject, occurrence) within an org."""
     digest = hashlib.sha256(f"{org_id}|{rule_id}|{subject_type}|{subject_id}|{occurrence}".encode()).hexdigest()
     return f"F-{digest[:16]}"
-

@@ -38,14 +38,25 @@ from engine.rules.schemas import RunResult, Violation
 OPEN_STATES = ("open", "acknowledged")
 
 
-def record_run(session: Session, *, org_id: str, result: RunResult, frameworks: list[str], actor: str,
-               trigger: str = "manual") -> EvaluationRun:
+def record_run(
+    session: Session, *, org_id: str, result: RunResult, frameworks: list[str], actor: str, trigger: str = "manual"
+) -> EvaluationRun:
     """Store a run's metadata (C9): backend, ruleset versions and hashes, params, input hash, counts."""
     row = EvaluationRunRow(
-        id=f"R-{uuid.uuid4().hex[:12]}", org_id=org_id, as_of=result.as_of, known_at=result.known_at,
-        backend=result.backend, frameworks=sorted(frameworks), rulesets=[r.model_dump() for r in result.rulesets],
-        params=json.loads(json.dumps(result.params, default=str)), input_hash=result.input_hash,
-        counts=dict(result.counts), diff={}, started_at=clock.now(), duration_ms=result.duration_ms, actor=actor,
+        id=f"R-{uuid.uuid4().hex[:12]}",
+        org_id=org_id,
+        as_of=result.as_of,
+        known_at=result.known_at,
+        backend=result.backend,
+        frameworks=sorted(frameworks),
+        rulesets=[r.model_dump() for r in result.rulesets],
+        params=json.loads(json.dumps(result.params, default=str)),
+        input_hash=result.input_hash,
+        counts=dict(result.counts),
+        diff={},
+        started_at=clock.now(),
+        duration_ms=result.duration_ms,
+        actor=actor,
         trigger=trigger,
     )
     session.add(row)
@@ -53,8 +64,15 @@ def record_run(session: Session, *, org_id: str, result: RunResult, frameworks: 
     return to_run(row)
 
 
-def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: Iterable[Violation], actor: str,
-              stream: bool = False) -> RunDiff:
+def apply_run(
+    session: Session,
+    *,
+    org_id: str,
+    run: EvaluationRun,
+    violations: Iterable[Violation],
+    actor: str,
+    stream: bool = False,
+) -> RunDiff:
     """Diff a run's violations against the stored findings of the frameworks it evaluated."""
     from engine.audit import service as audit
 
@@ -64,8 +82,9 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
     violations = list(violations)
     query = select(FindingRow).where(FindingRow.org_id == org_id, FindingRow.framework.in_(run.frameworks))
     if stream:  # a stream batch only touches the findings it names
-        ids = [lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key)
-               for v in violations]
+        ids = [
+            lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key) for v in violations
+        ]
         query = query.where(FindingRow.id.in_(ids))
     existing = {(r.rule_id, r.subject_type, r.subject_id, r.occurrence_key): r for r in session.scalars(query)}
     waivers = list(session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id, WaiverRow.revoked_at.is_(None))))
@@ -87,8 +106,16 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
             if row.state == "resolved":
                 row.resolved_at = None
                 row.resolved_by_run = None
-                lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
-                                       reason=f"condition present again in run {run.id}", run_id=run.id, at=now)
+                lifecycle.record_event(
+                    session,
+                    row,
+                    actor=actor,
+                    kind="transition",
+                    to_state="open",
+                    reason=f"condition present again in run {run.id}",
+                    run_id=run.id,
+                    at=now,
+                )
                 diff.reopened.append(row.id)
             else:
                 diff.persisted.append(row.id)
@@ -98,8 +125,17 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
                 to_waive.append((row, waiver))
     session.flush()  # new findings exist before their history rows reference them
     for row, reason in opened:
-        lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open", reason=reason,
-                               run_id=run.id, at=now, from_state=None)
+        lifecycle.record_event(
+            session,
+            row,
+            actor=actor,
+            kind="transition",
+            to_state="open",
+            reason=reason,
+            run_id=run.id,
+            at=now,
+            from_state=None,
+        )
     for row, waiver in to_waive:
         lifecycle.apply_waiver(session, row, waiver, actor=actor)
         diff.waived.append(row.id)
@@ -108,9 +144,16 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
             w = session.get(WaiverRow, row.waiver_id)
             if w is None or w.revoked_at is not None or utc(w.ends_at) <= as_of:
                 row.waiver_id = None
-                lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="open",
-                                       reason="waiver expired" if w is not None and w.revoked_at is None else "waiver revoked",
-                                       run_id=run.id, at=now)
+                lifecycle.record_event(
+                    session,
+                    row,
+                    actor=actor,
+                    kind="transition",
+                    to_state="open",
+                    reason="waiver expired" if w is not None and w.revoked_at is None else "waiver revoked",
+                    run_id=run.id,
+                    at=now,
+                )
                 diff.reopened.append(row.id)
         if key in seen or stream or row.kind == "event":
             continue
@@ -118,30 +161,67 @@ def apply_run(session: Session, *, org_id: str, run: EvaluationRun, violations: 
             row.resolved_at = now
             row.resolved_by_run = run.id
             row.waiver_id = None
-            lifecycle.record_event(session, row, actor=actor, kind="transition", to_state="resolved",
-                                   reason=f"condition no longer present in run {run.id} (as of {as_of.isoformat()})",
-                                   run_id=run.id, at=now)
+            lifecycle.record_event(
+                session,
+                row,
+                actor=actor,
+                kind="transition",
+                to_state="resolved",
+                reason=f"condition no longer present in run {run.id} (as of {as_of.isoformat()})",
+                run_id=run.id,
+                at=now,
+            )
             diff.resolved.append(row.id)
     run_row = session.get(EvaluationRunRow, run.id)
     if run_row is not None:
         run_row.diff = {k: len(v) for k, v in diff.model_dump().items()}
     if stream and not (diff.opened or diff.reopened):
         return diff
-    audit.append(session, org_id=org_id, actor=actor, action="evaluation.run", entity_type="evaluation_run",
-                 entity_id=run.id, payload={"as_of": as_of.isoformat(), "backend": run.backend,
-                                            "rulesets": run.rulesets, "input_hash": run.input_hash,
-                                            "diff": {k: sorted(v) for k, v in diff.model_dump().items() if k != "persisted"}})
+    audit.append(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="evaluation.run",
+        entity_type="evaluation_run",
+        entity_id=run.id,
+        payload={
+            "as_of": as_of.isoformat(),
+            "backend": run.backend,
+            "rulesets": run.rulesets,
+            "input_hash": run.input_hash,
+            "diff": {k: sorted(v) for k, v in diff.model_dump().items() if k != "persisted"},
+        },
+    )
     return diff
 
 
 def _new_row(org_id: str, v: Violation, run_id: str, now: dt.datetime) -> FindingRow:
     return FindingRow(
-        id=lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key), org_id=org_id,
-        rule_id=v.rule_id, framework=v.framework, ruleset_version=v.ruleset_version, title=v.title, citation=v.citation,
-        severity=v.severity, advisory=v.advisory, kind=v.kind, subject_type=v.subject.type, subject_id=v.subject.id,
-        occurrence_key=v.occurrence_key, establishment_id=v.establishment_id, status=v.state, due=v.due,
-        message=v.message, evidence=[e.model_dump() for e in v.evidence], facts=v.facts, sop=v.sop, state="open",
-        opened_at=now, opened_by_run=run_id, last_seen_run=run_id, updated_at=now,
+        id=lifecycle.finding_id(org_id, v.rule_id, v.subject.type, v.subject.id, v.occurrence_key),
+        org_id=org_id,
+        rule_id=v.rule_id,
+        framework=v.framework,
+        ruleset_version=v.ruleset_version,
+        title=v.title,
+        citation=v.citation,
+        severity=v.severity,
+        advisory=v.advisory,
+        kind=v.kind,
+        subject_type=v.subject.type,
+        subject_id=v.subject.id,
+        occurrence_key=v.occurrence_key,
+        establishment_id=v.establishment_id,
+        status=v.state,
+        due=v.due,
+        message=v.message,
+        evidence=[e.model_dump() for e in v.evidence],
+        facts=v.facts,
+        sop=v.sop,
+        state="open",
+        opened_at=now,
+        opened_by_run=run_id,
+        last_seen_run=run_id,
+        updated_at=now,
     )
 
 
@@ -158,26 +238,41 @@ def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> No
 
 # -- reading ---------------------------------------------------------------------------------------
 
+
 def get_finding(session: Session, *, org_id: str, finding_id: str, scope: FindingScope | None = None) -> Finding:
     """One finding with its history; outside the caller's scope it does not exist (no leak)."""
     row = session.get(FindingRow, finding_id)
     if row is None or row.org_id != org_id or (scope is not None and not scope.admits(to_finding(row, []))):
         raise NotFoundError(f"no finding {finding_id}", [ErrorDetail(reason="unknown finding", record_id=finding_id)])
-    events = session.scalars(select(FindingEventRow).where(FindingEventRow.finding_id == finding_id)
-                             .order_by(FindingEventRow.id))
+    events = session.scalars(
+        select(FindingEventRow).where(FindingEventRow.finding_id == finding_id).order_by(FindingEventRow.id)
+    )
     return to_finding(row, list(events))
 
 
-def list_findings(session: Session, *, org_id: str, filters: FindingFilter | None = None, limit: int = 50,
-                  cursor: str | None = None, scope: FindingScope | None = None) -> FindingPage:
+def list_findings(
+    session: Session,
+    *,
+    org_id: str,
+    filters: FindingFilter | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    scope: FindingScope | None = None,
+) -> FindingPage:
     """Findings, newest first, with keyset pagination (cursor = last (opened_at, id))."""
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or FindingFilter()
     stmt = select(FindingRow).where(FindingRow.org_id == org_id)
-    for column, value in (("framework", f.framework), ("severity", f.severity), ("state", f.state),
-                          ("status", f.status), ("establishment_id", f.establishment_id), ("rule_id", f.rule_id),
-                          ("subject_id", f.subject_id)):
+    for column, value in (
+        ("framework", f.framework),
+        ("severity", f.severity),
+        ("state", f.state),
+        ("status", f.status),
+        ("establishment_id", f.establishment_id),
+        ("rule_id", f.rule_id),
+        ("subject_id", f.subject_id),
+    ):
         if value:
             values = value.split(",")
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
@@ -186,8 +281,11 @@ def list_findings(session: Session, *, org_id: str, filters: FindingFilter | Non
     if scope is not None:
         window_end = dt.datetime.combine(scope.window_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         window_start = dt.datetime.combine(scope.window_from, dt.time(), tzinfo=dt.UTC)
-        stmt = stmt.where(FindingRow.framework == scope.framework, FindingRow.opened_at < window_end,
-                          or_(FindingRow.resolved_at.is_(None), FindingRow.resolved_at >= window_start))
+        stmt = stmt.where(
+            FindingRow.framework == scope.framework,
+            FindingRow.opened_at < window_end,
+            or_(FindingRow.resolved_at.is_(None), FindingRow.resolved_at >= window_start),
+        )
         if scope.establishments is not None:
             stmt = stmt.where(FindingRow.establishment_id.in_(scope.establishments))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -213,8 +311,12 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 
 def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[EvaluationRun]:
-    rows = session.scalars(select(EvaluationRunRow).where(EvaluationRunRow.org_id == org_id)
-                           .order_by(EvaluationRunRow.started_at.desc()).limit(limit))
+    rows = session.scalars(
+        select(EvaluationRunRow)
+        .where(EvaluationRunRow.org_id == org_id)
+        .order_by(EvaluationRunRow.started_at.desc())
+        .limit(limit)
+    )
     return [to_run(r) for r in rows]
 
 
@@ -232,23 +334,65 @@ def list_waivers(session: Session, *, org_id: str) -> list[Waiver]:
 
 def to_finding(row: FindingRow, events: list[FindingEventRow]) -> Finding:
     return Finding(
-        id=row.id, org_id=row.org_id, rule_id=row.rule_id, framework=row.framework, ruleset_version=row.ruleset_version,
-        title=row.title, citation=row.citation, severity=row.severity, advisory=row.advisory, kind=row.kind,
-        subject_type=row.subject_type, subject_id=row.subject_id, occurrence_key=row.occurrence_key,
-        establishment_id=row.establishment_id, status=row.status, due=row.due, message=row.message,
-        evidence=row.evidence, facts=row.facts, sop=row.sop, state=row.state,  # type: ignore[arg-type]
-        assignee=row.assignee, opened_at=utc(row.opened_at), opened_by_run=row.opened_by_run,
-        resolved_at=utc(row.resolved_at), resolved_by_run=row.resolved_by_run, last_seen_run=row.last_seen_run,
-        updated_at=utc(row.updated_at), waiver_id=row.waiver_id,
-        history=[FindingEvent(at=utc(e.at), actor=e.actor, kind=e.kind, from_state=e.from_state, to_state=e.to_state,
-                              reason=e.reason, run_id=e.run_id) for e in events],
+        id=row.id,
+        org_id=row.org_id,
+        rule_id=row.rule_id,
+        framework=row.framework,
+        ruleset_version=row.ruleset_version,
+        title=row.title,
+        citation=row.citation,
+        severity=row.severity,
+        advisory=row.advisory,
+        kind=row.kind,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        occurrence_key=row.occurrence_key,
+        establishment_id=row.establishment_id,
+        status=row.status,
+        due=row.due,
+        message=row.message,
+        evidence=row.evidence,
+        facts=row.facts,
+        sop=row.sop,
+        state=row.state,  # type: ignore[arg-type]
+        assignee=row.assignee,
+        opened_at=utc(row.opened_at),
+        opened_by_run=row.opened_by_run,
+        resolved_at=utc(row.resolved_at),
+        resolved_by_run=row.resolved_by_run,
+        last_seen_run=row.last_seen_run,
+        updated_at=utc(row.updated_at),
+        waiver_id=row.waiver_id,
+        history=[
+            FindingEvent(
+                at=utc(e.at),
+                actor=e.actor,
+                kind=e.kind,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+                run_id=e.run_id,
+            )
+            for e in events
+        ],
     )
 
 
 def to_run(row: EvaluationRunRow) -> EvaluationRun:
     return EvaluationRun(
-        id=row.id, org_id=row.org_id, as_of=utc(row.as_of), known_at=utc(row.known_at), backend=row.backend,
-        frameworks=row.frameworks, rulesets=row.rulesets, params=row.params, input_hash=row.input_hash,
-        counts=row.counts, diff=row.diff or {}, started_at=utc(row.started_at), duration_ms=row.duration_ms,
-        actor=row.actor, trigger=row.trigger,
+        id=row.id,
+        org_id=row.org_id,
+        as_of=utc(row.as_of),
+        known_at=utc(row.known_at),
+        backend=row.backend,
+        frameworks=row.frameworks,
+        rulesets=row.rulesets,
+        params=row.params,
+        input_hash=row.input_hash,
+        counts=row.counts,
+        diff=row.diff or {},
+        started_at=utc(row.started_at),
+        duration_ms=row.duration_ms,
+        actor=row.actor,
+        trigger=row.trigger,
     )

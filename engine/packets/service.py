@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit import service as audit_service
 from engine.db import utc
 from engine.errors import NotFoundError
-
-from engine.audit import service as audit_service
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput

@@ -26,6 +26,8 @@ def rulesets_dir() -> Path:
     import os
 
     return Path(os.environ["VIGIL_RULESETS_DIR"]) if os.environ.get("VIGIL_RULESETS_DIR") else RULESETS_DIR
+
+
 POLICIES_DIR = REPO / "policies"
 PRACTICE_PARAMS = POLICIES_DIR / "practice.yaml"
 
@@ -43,7 +45,9 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
-def in_force(loaded: Iterable[LoadedRuleset], day: dt.date, frameworks: Iterable[str] | None = None) -> list[LoadedRuleset]:
+def in_force(
+    loaded: Iterable[LoadedRuleset], day: dt.date, frameworks: Iterable[str] | None = None
+) -> list[LoadedRuleset]:
     """Per framework, the version in force on `day` (the latest effective_from, then highest version)."""
     wanted = set(frameworks) if frameworks else None
     best: dict[str, LoadedRuleset] = {}
@@ -55,7 +59,9 @@ def in_force(loaded: Iterable[LoadedRuleset], day: dt.date, frameworks: Iterable
             continue
         cur = best.get(spec.framework)
         if cur is None or (spec.effective_from, _version_key(spec.version)) > (
-                cur.spec.effective_from, _version_key(cur.spec.version)):
+            cur.spec.effective_from,
+            _version_key(cur.spec.version),
+        ):
             best[spec.framework] = item
     return [best[k] for k in sorted(best)]
 
@@ -69,12 +75,16 @@ def load_practice_params(path: Path | None = None) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise RulesetSyntaxError(f"{path}: not valid YAML", [ErrorDetail(
-            reason=str(exc.problem), file=str(path), line=mark.line + 1 if mark else None)]) from None
+        raise RulesetSyntaxError(
+            f"{path}: not valid YAML",
+            [ErrorDetail(reason=str(exc.problem), file=str(path), line=mark.line + 1 if mark else None)],
+        ) from None
     params = raw.get("params", {}) if isinstance(raw, dict) else None
     if not isinstance(params, dict):
-        raise RulesetValidationError(f"{path}: expected a mapping under params:", [ErrorDetail(
-            reason="params must map framework -> parameter -> value", file=str(path))])
+        raise RulesetValidationError(
+            f"{path}: expected a mapping under params:",
+            [ErrorDetail(reason="params must map framework -> parameter -> value", file=str(path))],
+        )
     return params
 
 
@@ -82,8 +92,10 @@ def params_in_force(raw: Mapping[str, Any], framework: str, day: dt.date, source
     """Resolve effective-dated values: a plain value, or a list of {value, from[, to, approved_by]}."""
     section = raw.get(framework) or {}
     if not isinstance(section, dict):
-        raise RulesetValidationError(f"{source}: params.{framework} must be a mapping",
-                                     [ErrorDetail(reason="expected name: value", file=source, field=framework)])
+        raise RulesetValidationError(
+            f"{source}: params.{framework} must be a mapping",
+            [ErrorDetail(reason="expected name: value", file=source, field=framework)],
+        )
     out: dict[str, Any] = {}
     for name, value in section.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) and "value" in v for v in value):
@@ -107,8 +119,10 @@ def _date(value: Any, source: str, key: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise RulesetValidationError(f"{source}: {key} is not a date", [ErrorDetail(
-            reason=f"{value!r} is not YYYY-MM-DD", file=source, field=key)]) from None
+        raise RulesetValidationError(
+            f"{source}: {key} is not a date",
+            [ErrorDetail(reason=f"{value!r} is not YYYY-MM-DD", file=source, field=key)],
+        ) from None
 
 
 _COMPILED: dict[tuple[str, str, str], CompiledRuleset] = {}
@@ -122,8 +136,13 @@ def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str
     return _COMPILED[key]
 
 
-def compile_in_force(as_of: dt.datetime, *, frameworks: Iterable[str] | None = None, params_path: Path | None = None,
-                     root: Path | None = None) -> list[CompiledRuleset]:
+def compile_in_force(
+    as_of: dt.datetime,
+    *,
+    frameworks: Iterable[str] | None = None,
+    params_path: Path | None = None,
+    root: Path | None = None,
+) -> list[CompiledRuleset]:
     """Compile the rulesets in force at `as_of` with the practice parameters in force then."""
     day = as_of.date()
     raw = load_practice_params(params_path)

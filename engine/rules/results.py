@@ -28,8 +28,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def build_violations(rule: CompiledRule, matches: list[Match], facts: Mapping[str, dict[str, Any]],
-                     infos: Mapping[str, FactInfo], params: Mapping[str, Any], as_of: dt.datetime) -> list[Violation]:
+def build_violations(
+    rule: CompiledRule,
+    matches: list[Match],
+    facts: Mapping[str, dict[str, Any]],
+    infos: Mapping[str, FactInfo],
+    params: Mapping[str, Any],
+    as_of: dt.datetime,
+) -> list[Violation]:
     """Turn one rule's matches in one bundle into violations, one per identity."""
     best: dict[tuple[str, str, str, str], tuple[tuple[Any, ...], Violation]] = {}
     for match in matches:
@@ -40,16 +46,27 @@ def build_violations(rule: CompiledRule, matches: list[Match], facts: Mapping[st
             value = rule.occurrence(env)
             occurrence = "" if value is None else str(value)
         violation = _violation(rule, match, env, infos, params, as_of, subject_info, occurrence)
-        rank = (VARIANT_ORDER.get(match.variant, 9), tuple((e.type, e.id, e.version) for e in violation.evidence),
-                violation.message)
+        rank = (
+            VARIANT_ORDER.get(match.variant, 9),
+            tuple((e.type, e.id, e.version) for e in violation.evidence),
+            violation.message,
+        )
         key = violation.identity
         if key not in best or rank < best[key][0]:
             best[key] = (rank, violation)
     return [v for _, v in best.values()]
 
 
-def _violation(rule: CompiledRule, match: Match, env: dict[str, dict[str, Any]], infos: Mapping[str, FactInfo],
-               params: Mapping[str, Any], as_of: dt.datetime, subject: FactInfo, occurrence: str) -> Violation:
+def _violation(
+    rule: CompiledRule,
+    match: Match,
+    env: dict[str, dict[str, Any]],
+    infos: Mapping[str, FactInfo],
+    params: Mapping[str, Any],
+    as_of: dt.datetime,
+    subject: FactInfo,
+    occurrence: str,
+) -> Violation:
     variant = next(v for v in rule.variants if v.name == match.variant)
     severity = rule.base_severity[match.variant]
     for sev, test in rule.severity_when:
@@ -62,8 +79,14 @@ def _violation(rule: CompiledRule, match: Match, env: dict[str, dict[str, Any]],
     context: dict[str, Any] = {a: {k: _json_value(v) for k, v in infos[env[a]["id"]].raw.items()} for a in user_aliases}
     if MET_ALIAS in env:
         context["met"] = dict(infos[env[MET_ALIAS]["id"]].raw)
-    context.update(due=due, params=dict(params), state=variant.state, variant=match.variant,
-                   now=as_of.isoformat(), rule={"id": rule.id, "title": rule.spec.title, "citation": rule.spec.citation})
+    context.update(
+        due=due,
+        params=dict(params),
+        state=variant.state,
+        variant=match.variant,
+        now=as_of.isoformat(),
+        rule={"id": rule.id, "title": rule.spec.title, "citation": rule.spec.citation},
+    )
     message = " ".join(rule.message.render(**context).split())
     evidence: dict[tuple[str, str, int], None] = {}
     for alias in user_aliases + ([MET_ALIAS] if MET_ALIAS in env else []):
@@ -78,27 +101,43 @@ def _violation(rule: CompiledRule, match: Match, env: dict[str, dict[str, Any]],
             continue
         field = "id" if ref.field == "rid" else ref.field
         raw = infos[env[ref.alias]["id"]].raw
-        facts_used.setdefault(ref.alias, {"type": infos[env[ref.alias]["id"]].type,
-                                          "id": infos[env[ref.alias]["id"]].record_id})[field] = _json_value(raw.get(field))
+        facts_used.setdefault(
+            ref.alias, {"type": infos[env[ref.alias]["id"]].type, "id": infos[env[ref.alias]["id"]].record_id}
+        )[field] = _json_value(raw.get(field))
     if deadline is not None:
-        facts_used["deadline"] = {"due": deadline.due_text, "explanation": deadline.explanation,
-                                  "convention": deadline.convention}
+        facts_used["deadline"] = {
+            "due": deadline.due_text,
+            "explanation": deadline.explanation,
+            "convention": deadline.convention,
+        }
     facts_used["as_of"] = as_of.isoformat()
     establishment = None
     if rule.establishment is not None:
         value = rule.establishment(env)
         establishment = None if value is None or not isinstance(value, str) else value
     if establishment is None:
-        establishment = subject.raw.get("establishment_id") or (subject.record_id if subject.type == "establishment" else None)
+        establishment = subject.raw.get("establishment_id") or (
+            subject.record_id if subject.type == "establishment" else None
+        )
     return Violation(
-        rule_id=rule.id, framework=rule.framework, ruleset_version=rule.ruleset_version, title=rule.spec.title,
-        citation=rule.spec.citation, severity=severity,  # type: ignore[arg-type]
-        advisory=rule.spec.advisory, kind=rule.spec.kind,
+        rule_id=rule.id,
+        framework=rule.framework,
+        ruleset_version=rule.ruleset_version,
+        title=rule.spec.title,
+        citation=rule.spec.citation,
+        severity=severity,  # type: ignore[arg-type]
+        advisory=rule.spec.advisory,
+        kind=rule.spec.kind,
         state=variant.state,  # type: ignore[arg-type]
-        variant=match.variant, due=due,
-        subject=SubjectRef(type=subject.type, id=subject.record_id), occurrence_key=occurrence, message=message,
+        variant=match.variant,
+        due=due,
+        subject=SubjectRef(type=subject.type, id=subject.record_id),
+        occurrence_key=occurrence,
+        message=message,
         evidence=[EvidenceRef(type=t, id=i, version=v) for t, i, v in sorted(evidence)],
-        facts=facts_used, establishment_id=establishment, sop=rule.spec.sop,
+        facts=facts_used,
+        establishment_id=establishment,
+        sop=rule.spec.sop,
     )
 
 
@@ -109,7 +148,8 @@ def merge(violations: list[Violation]) -> list[Violation]:
         key = v.identity
         cur = best.get(key)
         if cur is None or (VARIANT_ORDER.get(v.variant, 9), -SEVERITY_ORDER[v.severity]) < (
-                VARIANT_ORDER.get(cur.variant, 9), -SEVERITY_ORDER[cur.severity]):
+            VARIANT_ORDER.get(cur.variant, 9),
+            -SEVERITY_ORDER[cur.severity],
+        ):
             best[key] = v
     return [best[k] for k in sorted(best)]
-

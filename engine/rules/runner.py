@@ -72,9 +72,15 @@ class _Bundles:
 Progress = Callable[[str, int], None]
 
 
-def evaluate_rules(source: RecordSource, rulesets: list[CompiledRuleset], as_of: dt.datetime, *,
-                   backend: str = "python", known_at: dt.datetime | None = None,
-                   progress: Progress | None = None) -> RunResult:
+def evaluate_rules(
+    source: RecordSource,
+    rulesets: list[CompiledRuleset],
+    as_of: dt.datetime,
+    *,
+    backend: str = "python",
+    known_at: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
     """Evaluate every ruleset against the records as of `as_of`; deterministic for the same input."""
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
@@ -95,16 +101,23 @@ def evaluate_rules(source: RecordSource, rulesets: list[CompiledRuleset], as_of:
     for t in sorted(wanted_records - event_types):
         memory[t] = list(hashing.iter_type(t))
     establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
-    zones = Zones(establishments=establishments, person_establishment=_person_establishments(memory),
-                  default_tz=_default_tz(establishments))
+    zones = Zones(
+        establishments=establishments,
+        person_establishment=_person_establishments(memory),
+        default_tz=_default_tz(establishments),
+    )
     builder = FactBuilder(rulesets, types, as_of, zones)
     params: dict[str, Any] = {}
     for rs in rulesets:
         params.update(rs.params)
     orgs = memory.get("organization", [])
-    ctx = DeriveContext(as_of=as_of, params=params, tz_of=lambda v: zones.tz(v.type, v.data),
-                        establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
-                        organization=orgs[0] if orgs else None)
+    ctx = DeriveContext(
+        as_of=as_of,
+        params=params,
+        tz_of=lambda v: zones.tz(v.type, v.data),
+        establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
+        organization=orgs[0] if orgs else None,
+    )
 
     store = _Bundles()
     for est_id in establishments:
@@ -145,23 +158,34 @@ def evaluate_rules(source: RecordSource, rulesets: list[CompiledRuleset], as_of:
         family = bundles.family_of(t, {})
         if family not in by_family:
             continue
-        violations.extend(_run_events(engine_backend, by_family[family], t, hashing.iter_type(t), builder, store,
-                                      as_of, counts, progress))
+        violations.extend(
+            _run_events(
+                engine_backend, by_family[family], t, hashing.iter_type(t), builder, store, as_of, counts, progress
+            )
+        )
     for d in event_derivations:
         family = d.family
         if family not in by_family:
             continue
         inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
-        violations.extend(_run_derived_events(engine_backend, by_family[family], d.fn(ctx, inputs), builder, store,
-                                              as_of, counts, progress))
+        violations.extend(
+            _run_derived_events(
+                engine_backend, by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts, progress
+            )
+        )
     result = merge(violations)
     counts["violations"] = len(result)
     counts["records"] = hashing.count
     return RunResult(
-        as_of=as_of, known_at=known_at, backend=engine_backend.name,
+        as_of=as_of,
+        known_at=known_at,
+        backend=engine_backend.name,
         rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256) for rs in rulesets],
-        params={rs.framework: rs.params for rs in rulesets}, input_hash=hashing.digest(), counts=counts,
-        duration_ms=int((time.perf_counter() - started) * 1000), violations=result,
+        params={rs.framework: rs.params for rs in rulesets},
+        input_hash=hashing.digest(),
+        counts=counts,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        violations=result,
     )
 
 
@@ -188,7 +212,11 @@ def _place(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], fact_t
 def _person_establishments(memory: dict[str, list[RecordView]]) -> dict[str, str]:
     out: dict[str, tuple[str, str]] = {}
     for ep in memory.get("employment_episode", []):
-        person, est, start = ep.data.get("person_id"), ep.data.get("establishment_id"), str(ep.data.get("start_at") or "")
+        person, est, start = (
+            ep.data.get("person_id"),
+            ep.data.get("establishment_id"),
+            str(ep.data.get("start_at") or ""),
+        )
         if person and est and (person not in out or start >= out[person][0]):
             out[str(person)] = (start, str(est))
     return {p: est for p, (_, est) in out.items()}
@@ -213,9 +241,15 @@ def _rules_by_family(rulesets: list[CompiledRuleset]) -> dict[str, list[tuple[Co
     return out
 
 
-def _run_bundle(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], sid: str,
-                facts: list[dict[str, Any]], builder: FactBuilder, infos: dict[str, FactInfo],
-                as_of: dt.datetime) -> list[Violation]:
+def _run_bundle(
+    backend: Backend,
+    groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    sid: str,
+    facts: list[dict[str, Any]],
+    builder: FactBuilder,
+    infos: dict[str, FactInfo],
+    as_of: dt.datetime,
+) -> list[Violation]:
     out: list[Violation] = []
     index = {f["id"]: f for f in facts}
     for rs, rules in groups:
@@ -228,8 +262,14 @@ def _run_bundle(backend: Backend, groups: list[tuple[CompiledRuleset, list[Compi
     return out
 
 
-def _violations(rules: list[CompiledRule], matches: list[Match], index: dict[str, dict[str, Any]],
-                infos: dict[str, FactInfo], params: dict[str, Any], as_of: dt.datetime) -> list[Violation]:
+def _violations(
+    rules: list[CompiledRule],
+    matches: list[Match],
+    index: dict[str, dict[str, Any]],
+    infos: dict[str, FactInfo],
+    params: dict[str, Any],
+    as_of: dt.datetime,
+) -> list[Violation]:
     by_rule: dict[str, list[Match]] = {}
     for m in matches:
         by_rule.setdefault(m.rule_id, []).append(m)
@@ -240,9 +280,17 @@ def _violations(rules: list[CompiledRule], matches: list[Match], index: dict[str
     return out
 
 
-def _run_events(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], fact_type: str,
-                views: Iterator[RecordView], builder: FactBuilder, store: _Bundles, as_of: dt.datetime,
-                counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+def _run_events(
+    backend: Backend,
+    groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    fact_type: str,
+    views: Iterator[RecordView],
+    builder: FactBuilder,
+    store: _Bundles,
+    as_of: dt.datetime,
+    counts: dict[str, int],
+    progress: Progress | None,
+) -> list[Violation]:
     def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
         for view in views:
             yield builder.record(view)
@@ -250,9 +298,16 @@ def _run_events(backend: Backend, groups: list[tuple[CompiledRuleset, list[Compi
     return _chunked(backend, groups, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
 
 
-def _run_derived_events(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
-                        produced: Iterator[DerivedFact], builder: FactBuilder, store: _Bundles, as_of: dt.datetime,
-                        counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+def _run_derived_events(
+    backend: Backend,
+    groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    produced: Iterator[DerivedFact],
+    builder: FactBuilder,
+    store: _Bundles,
+    as_of: dt.datetime,
+    counts: dict[str, int],
+    progress: Progress | None,
+) -> list[Violation]:
     def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
         for df in produced:
             yield builder.derived(df)
@@ -260,9 +315,17 @@ def _run_derived_events(backend: Backend, groups: list[tuple[CompiledRuleset, li
     return _chunked(backend, groups, "event:derived", built(), store, builder, as_of, counts, progress)
 
 
-def _chunked(backend: Backend, groups: list[tuple[CompiledRuleset, list[CompiledRule]]], prefix: str,
-             items: Iterator[list[tuple[dict[str, Any], FactInfo]]], store: _Bundles, builder: FactBuilder,
-             as_of: dt.datetime, counts: dict[str, int], progress: Progress | None) -> list[Violation]:
+def _chunked(
+    backend: Backend,
+    groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    prefix: str,
+    items: Iterator[list[tuple[dict[str, Any], FactInfo]]],
+    store: _Bundles,
+    builder: FactBuilder,
+    as_of: dt.datetime,
+    counts: dict[str, int],
+    progress: Progress | None,
+) -> list[Violation]:
     out: list[Violation] = []
     chunk: list[dict[str, Any]] = []
     infos: dict[str, FactInfo] = dict(store.infos)

@@ -55,10 +55,13 @@ def load_scenario(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise RulesetValidationError(f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=str(path))]) from None
+        raise RulesetValidationError(
+            f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=str(path))]
+        ) from None
     if not isinstance(raw, dict) or "records" not in raw or "cases" not in raw:
-        raise RulesetValidationError(f"{path}: a scenario needs records and cases",
-                                     [ErrorDetail(reason="missing records/cases", file=str(path))])
+        raise RulesetValidationError(
+            f"{path}: a scenario needs records and cases", [ErrorDetail(reason="missing records/cases", file=str(path))]
+        )
     return raw
 
 
@@ -89,14 +92,19 @@ def _key(v: Violation) -> str:
     return f"{v.rule_id} {v.subject.type}/{v.subject.id} {v.state}"
 
 
-def run_scenario(path: Path, *, root: Path = RULESETS_DIR, backends: tuple[str, ...] = BACKENDS) -> Iterator[CaseResult]:
+def run_scenario(
+    path: Path, *, root: Path = RULESETS_DIR, backends: tuple[str, ...] = BACKENDS
+) -> Iterator[CaseResult]:
     """Run every case of one scenario file on each backend and compare."""
     raw = load_scenario(path)
     framework = raw.get("framework") or path.parent.parent.name
     records = _records(raw["records"], path)
     folder = root / framework
-    loaded_all = load_all(root) if not folder.is_dir() else [
-        load_ruleset_file(f) for f in sorted(folder.glob("*.yaml")) if f.is_file()]
+    loaded_all = (
+        load_all(root)
+        if not folder.is_dir()
+        else [load_ruleset_file(f) for f in sorted(folder.glob("*.yaml")) if f.is_file()]
+    )
     for i, case in enumerate(raw["cases"]):
         as_of = _instant(case["as_of"])
         result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
@@ -129,29 +137,43 @@ def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: li
         a, b = outputs[names[0]], outputs[names[1]]
         only_a = sorted({_key(v) for v in a} - {_key(v) for v in b})
         only_b = sorted({_key(v) for v in b} - {_key(v) for v in a})
-        result.problems.append(f"backends disagree: only {names[0]}: {only_a}; only {names[1]}: {only_b}"
-                               + ("" if only_a or only_b else " (same findings, different details)"))
+        result.problems.append(
+            f"backends disagree: only {names[0]}: {only_a}; only {names[1]}: {only_b}"
+            + ("" if only_a or only_b else " (same findings, different details)")
+        )
     actual = list(outputs[next(iter(outputs))])
     for exp in expect:
         rule_id, subject = exp["rule_id"], str(exp["subject"])
-        candidates = [v for v in actual if v.rule_id == rule_id and f"{v.subject.type}/{v.subject.id}" == subject
-                      and ("occurrence_key" not in exp or v.occurrence_key == str(exp["occurrence_key"]))]
+        candidates = [
+            v
+            for v in actual
+            if v.rule_id == rule_id
+            and f"{v.subject.type}/{v.subject.id}" == subject
+            and ("occurrence_key" not in exp or v.occurrence_key == str(exp["occurrence_key"]))
+        ]
         if not candidates:
             result.ok = False
             result.problems.append(f"missing finding {rule_id} on {subject} (expected {exp.get('state')})")
             continue
-        exact = [v for v in candidates if all(str(getattr(v, a)) == str(exp[a])
-                                              for a in ("state", "due", "severity") if a in exp)]
+        exact = [
+            v
+            for v in candidates
+            if all(str(getattr(v, a)) == str(exp[a]) for a in ("state", "due", "severity") if a in exp)
+        ]
         v = (exact or candidates)[0]
         actual.remove(v)
         for attr in ("state", "due", "severity", "occurrence_key"):
             if attr in exp and str(getattr(v, attr)) != str(exp[attr]):
                 result.ok = False
-                result.problems.append(f"{rule_id} on {subject}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}")
+                result.problems.append(
+                    f"{rule_id} on {subject}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}"
+                )
         if not v.evidence:
             result.ok = False
             result.problems.append(f"{rule_id} on {subject}: no evidence")
     for v in actual:  # every finding not expected, including a second one on an expected subject
         result.ok = False
-        result.problems.append(f"unexpected finding {v.rule_id} on {v.subject.type}/{v.subject.id}"
-                               f"{' [' + v.occurrence_key + ']' if v.occurrence_key else ''} ({v.state}: {v.message})")
+        result.problems.append(
+            f"unexpected finding {v.rule_id} on {v.subject.type}/{v.subject.id}"
+            f"{' [' + v.occurrence_key + ']' if v.occurrence_key else ''} ({v.state}: {v.message})"
+        )

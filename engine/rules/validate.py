@@ -31,8 +31,9 @@ def sop_path(sop: str, policies: Path = POLICIES_DIR) -> Path:
     return policies / "sops" / f"{sop}.md"
 
 
-def validate_paths(paths: list[Path], *, policies: Path = POLICIES_DIR, params_path: Path | None = None,
-                   today: dt.date | None = None) -> ValidationReport:
+def validate_paths(
+    paths: list[Path], *, policies: Path = POLICIES_DIR, params_path: Path | None = None, today: dt.date | None = None
+) -> ValidationReport:
     report = ValidationReport()
     files: list[Path] = []
     scenarios: list[Path] = []
@@ -55,7 +56,9 @@ def validate_paths(paths: list[Path], *, policies: Path = POLICIES_DIR, params_p
         try:
             loaded = load_ruleset_file(path)
             day = today or loaded.spec.effective_from
-            overrides = params_in_force(practice, loaded.spec.framework, day, str(params_path or "policies/practice.yaml"))
+            overrides = params_in_force(
+                practice, loaded.spec.framework, day, str(params_path or "policies/practice.yaml")
+            )
             compiled = compile_for(loaded, overrides, str(params_path or "policies/practice.yaml"))
         except VigilError as exc:
             report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=str(path))])
@@ -63,9 +66,14 @@ def validate_paths(paths: list[Path], *, policies: Path = POLICIES_DIR, params_p
         report.rules += len(compiled.rules)
         for rule in compiled.rules:
             if not sop_path(rule.spec.sop, policies).exists():
-                report.problems.append(ErrorDetail(
-                    reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",
-                    file=str(path), line=rule.spec.line, rule_id=rule.id))
+                report.problems.append(
+                    ErrorDetail(
+                        reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",
+                        file=str(path),
+                        line=rule.spec.line,
+                        rule_id=rule.id,
+                    )
+                )
     for path in scenarios:
         try:
             load_scenario(path)

@@ -29,10 +29,17 @@ def test_login_sets_a_session_and_failed_logins_are_limited(api: dict[str, Any])
 
 def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     c, h = api["client"], headers(api, "officer")
-    bad = c.post("/records", headers=h, json={"records": [{"type": "employment_episode", "id": "EP1",
-                                                          "start_at": "2026-02-01T09:00:00"}]})
+    bad = c.post(
+        "/records",
+        headers=h,
+        json={"records": [{"type": "employment_episode", "id": "EP1", "start_at": "2026-02-01T09:00:00"}]},
+    )
     assert bad.status_code == 422 and "offset" in bad.json()["errors"][0]["reason"]
-    ok = c.post("/records", headers=h, json={"records": [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]})
+    ok = c.post(
+        "/records",
+        headers=h,
+        json={"records": [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]},
+    )
     assert ok.status_code == 200, ok.text
     run = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"})
     assert run.status_code == 201, run.text
@@ -44,8 +51,11 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     assert c.post(f"/findings/{fid}/acknowledge", headers=h, json={}).json()["state"] == "acknowledged"
     conflict = c.post(f"/findings/{fid}/acknowledge", headers=h, json={})
     assert conflict.status_code == 409
-    waived = c.post(f"/findings/{fid}/waive", headers=h, json={"ends_at": "2026-12-01T00:00:00Z", "reason": "leave",
-                                                                "approver": "CMO"})
+    waived = c.post(
+        f"/findings/{fid}/waive",
+        headers=h,
+        json={"ends_at": "2026-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"},
+    )
     assert waived.status_code == 201, waived.text
     assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"
     assert c.get("/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1

@@ -15,7 +15,14 @@ def test_build_list_download_and_verify(api: dict[str, Any], tmp_path: Path, mon
     monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
     monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
     c, h = api["client"], headers(api, "officer")
-    assert c.post("/records", headers=h, json={"records": [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]}).status_code == 200
+    assert (
+        c.post(
+            "/records",
+            headers=h,
+            json={"records": [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]},
+        ).status_code
+        == 200
+    )
     assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
     built = c.post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"})
     assert built.status_code == 201, built.text

@@ -59,8 +59,11 @@ def _window(principal: Principal) -> tuple[str | None, tuple[dt.date, dt.date] |
 
 
 @router.post("/packets", response_model=packet_service.PacketInfo, status_code=201)
-def build(body: PacketIn, principal: Principal = Depends(require(Permission.PACKETS_BUILD)),
-          session: Session = Depends(get_session)) -> packet_service.PacketInfo:
+def build(
+    body: PacketIn,
+    principal: Principal = Depends(require(Permission.PACKETS_BUILD)),
+    session: Session = Depends(get_session),
+) -> packet_service.PacketInfo:
     """Build a signed, deterministic BagIt packet for a framework and period."""
     if body.date_to < body.date_from:
         raise InputError("the period ends before it starts", [ErrorDetail(reason="to < from", field="to")])
@@ -70,10 +73,20 @@ def build(body: PacketIn, principal: Principal = Depends(require(Permission.PACK
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
         target = Path(tmp.name)
-    report = packet_service.build(session, org_id=principal.org_id, framework=body.framework,
-                                  date_from=body.date_from, date_to=body.date_to, establishment=body.establishment,
-                                  as_of=body.as_of, redact_phi=body.redact_phi, out=target,
-                                  signer=load_or_create_signer(), actor=principal.actor, sources=DatabaseSources())
+    report = packet_service.build(
+        session,
+        org_id=principal.org_id,
+        framework=body.framework,
+        date_from=body.date_from,
+        date_to=body.date_to,
+        establishment=body.establishment,
+        as_of=body.as_of,
+        redact_phi=body.redact_phi,
+        out=target,
+        signer=load_or_create_signer(),
+        actor=principal.actor,
+        sources=DatabaseSources(),
+    )
     final = directory / f"{report.packet_id}.zip"
     target.replace(final)
     session.flush()
@@ -86,8 +99,9 @@ def build(body: PacketIn, principal: Principal = Depends(require(Permission.PACK
 
 
 @router.get("/packets", response_model=list[packet_service.PacketInfo])
-def list_packets(principal: Principal = Depends(require(Permission.PACKETS_READ)),
-                 session: Session = Depends(get_session)) -> list[packet_service.PacketInfo]:
+def list_packets(
+    principal: Principal = Depends(require(Permission.PACKETS_READ)), session: Session = Depends(get_session)
+) -> list[packet_service.PacketInfo]:
     framework, window = _window(principal)
     return packet_service.list_packets(session, org_id=principal.org_id, framework=framework, window=window)
 
@@ -100,16 +114,22 @@ def public_key(principal: Principal = Depends(require(Permission.PACKETS_READ)))
 
 
 @router.get("/packets/{packet_id}/download", response_class=FileResponse)
-def download(packet_id: str, principal: Principal = Depends(require(Permission.PACKETS_READ)),
-             session: Session = Depends(get_session)) -> FileResponse:
+def download(
+    packet_id: str,
+    principal: Principal = Depends(require(Permission.PACKETS_READ)),
+    session: Session = Depends(get_session),
+) -> FileResponse:
     framework, window = _window(principal)
-    info, path = packet_service.packet_file(session, org_id=principal.org_id, packet_id=packet_id,
-                                            framework=framework, window=window)
+    info, path = packet_service.packet_file(
+        session, org_id=principal.org_id, packet_id=packet_id, framework=framework, window=window
+    )
     return FileResponse(path, media_type="application/zip", filename=f"{info.id}.zip")
 
 
 @router.post("/packets/verify", response_model=PacketVerifyReport)
-def verify(file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ))) -> PacketVerifyReport:
+def verify(
+    file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ))
+) -> PacketVerifyReport:
     """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "packet.zip"

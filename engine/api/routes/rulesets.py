@@ -37,22 +37,30 @@ def list_rulesets(principal: Principal = Depends(require(Permission.RULESETS_REA
 
 
 @router.get("/rulesets/{framework}/diff", response_model=versions.RulesetDiff)
-def diff(framework: str, from_version: str = Query(..., alias="from"), to_version: str = Query(..., alias="to"),
-         principal: Principal = Depends(require(Permission.RULESETS_READ))) -> versions.RulesetDiff:
+def diff(
+    framework: str,
+    from_version: str = Query(..., alias="from"),
+    to_version: str = Query(..., alias="to"),
+    principal: Principal = Depends(require(Permission.RULESETS_READ)),
+) -> versions.RulesetDiff:
     """Rules added, removed and changed between two versions, and the unified diff of the files."""
     return versions.diff_versions(framework, from_version, to_version)
 
 
 @router.get("/rulesets/{framework}/{version}", response_model=RulesetText)
-def show(framework: str, version: str, principal: Principal = Depends(require(Permission.RULESETS_READ))) -> RulesetText:
+def show(
+    framework: str, version: str, principal: Principal = Depends(require(Permission.RULESETS_READ))
+) -> RulesetText:
     item = versions.get_version(framework, version)
     summary = next(v for v in versions.list_versions() if v.framework == framework and v.version == version)
     return RulesetText(version=summary, yaml=item.content.decode())
 
 
 @router.post("/rulesets/validate", response_model=DraftReport)
-def validate_draft(yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
-                   principal: Principal = Depends(require(Permission.RULESETS_WRITE))) -> DraftReport:
+def validate_draft(
+    yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
+    principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
+) -> DraftReport:
     """Validate a draft: format, expressions (safe subset), parameters, durable_rules limits."""
     try:
         compiled = compile_ruleset(load_ruleset_bytes(yaml_text.encode(), "draft.yaml"))

@@ -47,8 +47,14 @@ from engine.rules.spec import RuleSpec
 
 PATTERN_RE = re.compile(r"^\s*(?P<no>no\s+)?(?P<type>[a-z_][a-z0-9_]*)(?:\s+where\s+(?P<cond>.+))?\s*$", re.S)
 ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-CONVENTIONS = {"days": "calendar_days", "hours": "elapsed_hours", "working_days": "working_days",
-               "months": "months", "years": "months", "year_end_days": "year_end"}
+CONVENTIONS = {
+    "days": "calendar_days",
+    "hours": "elapsed_hours",
+    "working_days": "working_days",
+    "months": "months",
+    "years": "months",
+    "year_end_days": "year_end",
+}
 TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
 
 
@@ -59,8 +65,12 @@ def _local_filter(value: Any) -> str:
 TEMPLATES.filters["local"] = _local_filter
 
 
-def compile_ruleset(loaded: LoadedRuleset, overrides: Mapping[str, Any] | None = None,
-                    *, overrides_source: str = "policies/practice.yaml") -> CompiledRuleset:
+def compile_ruleset(
+    loaded: LoadedRuleset,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    overrides_source: str = "policies/practice.yaml",
+) -> CompiledRuleset:
     """Compile one ruleset with practice parameter overrides; raise RulesetError listing every problem."""
     spec = loaded.spec
     params = resolve_params(spec, overrides or {}, source=overrides_source)
@@ -74,12 +84,16 @@ def compile_ruleset(loaded: LoadedRuleset, overrides: Mapping[str, Any] | None =
     definition: dict[str, Any] = {}
     for rule in spec.rules:
         try:
-            compiled, lowered, rule_flags = _compile_rule(rule, spec.framework, spec.version, params, types,
-                                                          derived_families, loaded.path)
+            compiled, lowered, rule_flags = _compile_rule(
+                rule, spec.framework, spec.version, params, types, derived_families, loaded.path
+            )
         except VigilError as exc:
             for d in exc.details or [ErrorDetail(reason=exc.message)]:
-                errors.append(ErrorDetail(reason=d.reason, file=loaded.path, line=d.line or rule.line,
-                                          column=d.column, rule_id=rule.id))
+                errors.append(
+                    ErrorDetail(
+                        reason=d.reason, file=loaded.path, line=d.line or rule.line, column=d.column, rule_id=rule.id
+                    )
+                )
             continue
         rules.append(compiled)
         definition.update(lowered)
@@ -93,11 +107,21 @@ def compile_ruleset(loaded: LoadedRuleset, overrides: Mapping[str, Any] | None =
     limits.check(spec.name, loaded.path, definition, rules, needs)
     param_hash = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return CompiledRuleset(
-        framework=spec.framework, version=spec.version, title=spec.title, sha256=loaded.sha256,
-        path=loaded.path, params=params, rules=tuple(rules),
-        durable_name=f"{spec.name}~{loaded.sha256[:8]}{param_hash}", durable_definition=definition,
-        field_needs=needs, flags=tuple(flags), deadlines=tuple(r.deadline for r in rules if r.deadline),
-        effective_from=spec.effective_from, effective_to=spec.effective_to, content=loaded.content,
+        framework=spec.framework,
+        version=spec.version,
+        title=spec.title,
+        sha256=loaded.sha256,
+        path=loaded.path,
+        params=params,
+        rules=tuple(rules),
+        durable_name=f"{spec.name}~{loaded.sha256[:8]}{param_hash}",
+        durable_definition=definition,
+        field_needs=needs,
+        flags=tuple(flags),
+        deadlines=tuple(r.deadline for r in rules if r.deadline),
+        effective_from=spec.effective_from,
+        effective_to=spec.effective_to,
+        content=loaded.content,
     )
 
 
@@ -106,8 +130,13 @@ def _err(rule: RuleSpec, reason: str) -> RulesetError:
 
 
 def _compile_rule(
-    rule: RuleSpec, framework: str, version: str, params: dict[str, Any], types: dict[str, FactType],
-    derived_families: dict[str, str], path: str,
+    rule: RuleSpec,
+    framework: str,
+    version: str,
+    params: dict[str, Any],
+    types: dict[str, FactType],
+    derived_families: dict[str, str],
+    path: str,
 ) -> tuple[CompiledRule, dict[str, Any], list[Flag]]:
     positive: list[str] = []
     type_of: dict[str, str] = {}
@@ -122,7 +151,9 @@ def _compile_rule(
         fact_type = m.group("type")
         if fact_type not in types:
             close = difflib.get_close_matches(fact_type, list(types), n=3)
-            raise _err(rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            raise _err(
+                rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+            )
         negated = bool(m.group("no"))
         scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path, line=rule.line)
         conds: tuple[n.Node, ...] = ()
@@ -157,10 +188,19 @@ def _compile_rule(
         if ob.warn:
             warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn.amount, params, rule)
         deadline = DeadlineSpec(
-            rule_id=rule.id, anchor_type=type_of[anchor_alias], anchor_field=anchor_field, unit=unit,
-            amount=amount, convention=ob.convention or CONVENTIONS[ob.within.unit], roll_forward=ob.roll_forward,
-            holiday_calendar=ob.holiday_calendar, warn_unit=warn_unit, warn_amount=warn_amount,
-            on=ob.on, cutoff=ob.cutoff, tz=ob.tz,
+            rule_id=rule.id,
+            anchor_type=type_of[anchor_alias],
+            anchor_field=anchor_field,
+            unit=unit,
+            amount=amount,
+            convention=ob.convention or CONVENTIONS[ob.within.unit],
+            roll_forward=ob.roll_forward,
+            holiday_calendar=ob.holiday_calendar,
+            warn_unit=warn_unit,
+            warn_amount=warn_amount,
+            on=ob.on,
+            cutoff=ob.cutoff,
+            tz=ob.tz,
         )
         _check_deadline(deadline, rule)
         same_record: tuple[str, str] | None = None
@@ -202,8 +242,11 @@ def _compile_rule(
     if deadline is None or rule.obligation is None:
         variants.append(Variant("violation", "violation", tuple(base)))
     else:
-        variants.extend(_obligation_variants(rule, base, anchor_ref, met, met_field, same_record,
-                                             precomputed_late=deadline.met_field is not None))
+        variants.extend(
+            _obligation_variants(
+                rule, base, anchor_ref, met, met_field, same_record, precomputed_late=deadline.met_field is not None
+            )
+        )
         if met is not None:
             type_of[MET2_ALIAS] = met.fact_type
     variants = [_prepare_variant(v, params, rule, is_event, types, type_of) for v in variants]
@@ -212,7 +255,9 @@ def _compile_rule(
     lowerer = Lowerer(rule.id, type_of)
     lowered = {f"{rule.id}|{v.name}": lowerer.variant(v, f"{rule.id}|{v.name}") for v in variants}
 
-    ob_severity: dict[str, str] = {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
+    ob_severity: dict[str, str] = (
+        {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
+    )
     severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
     extra_refs: set[n.Ref] = set()
 
@@ -227,22 +272,43 @@ def _compile_rule(
     try:
         template = TEMPLATES.from_string(rule.message)
     except TemplateSyntaxError as exc:
-        raise RulesetValidationError("message template", [ErrorDetail(
-            reason=f"message is not a valid template: {exc.message}", rule_id=rule.id, line=rule.line)]) from None
+        raise RulesetValidationError(
+            "message template",
+            [ErrorDetail(reason=f"message is not a valid template: {exc.message}", rule_id=rule.id, line=rule.line)],
+        ) from None
     # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
-    used = tuple(sorted({r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)} | extra_refs,
-                        key=lambda r: (r.alias, r.field)))
+    used = tuple(
+        sorted(
+            {r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)} | extra_refs,
+            key=lambda r: (r.alias, r.field),
+        )
+    )
     compiled = CompiledRule(
-        spec=rule, framework=framework, ruleset_version=version, family=family, variants=tuple(variants),
-        base_severity=severity, severity_when=sev_when, occurrence=occurrence, establishment=establishment,
-        message=template, used_refs=used, deadline=deadline,
+        spec=rule,
+        framework=framework,
+        ruleset_version=version,
+        family=family,
+        variants=tuple(variants),
+        base_severity=severity,
+        severity_when=sev_when,
+        occurrence=occurrence,
+        establishment=establishment,
+        message=template,
+        used_refs=used,
+        deadline=deadline,
     )
     return compiled, lowered, lowerer.flags
 
 
-def _obligation_variants(rule: RuleSpec, base: list[Pattern], anchor_ref: n.Ref, met: Pattern | None,
-                         met_field: str | None, same_record: tuple[str, str] | None,
-                         precomputed_late: bool = False) -> list[Variant]:
+def _obligation_variants(
+    rule: RuleSpec,
+    base: list[Pattern],
+    anchor_ref: n.Ref,
+    met: Pattern | None,
+    met_field: str | None,
+    same_record: tuple[str, str] | None,
+    precomputed_late: bool = False,
+) -> list[Variant]:
     """Expand an obligation into overdue / due_soon / late pattern lists (ARCHITECTURE decision 3).
 
     durable_rules never binds one fact to two patterns of a match (nor counts it in a later
@@ -255,38 +321,68 @@ def _obligation_variants(rule: RuleSpec, base: list[Pattern], anchor_ref: n.Ref,
     dl_key = (n.Cmp("==", n.Ref(DL_ALIAS, "rule"), n.Lit(rule.id)), n.Cmp("==", n.Ref(DL_ALIAS, "of"), anchor_ref))
 
     def with_cond(patterns: list[Pattern], alias: str, cond: n.Node) -> list[Pattern]:
-        return [Pattern(p.alias, p.fact_type, p.negated, p.conds + (cond,)) if p.alias == alias else p
-                for p in patterns]
+        return [
+            Pattern(p.alias, p.fact_type, p.negated, p.conds + (cond,)) if p.alias == alias else p for p in patterns
+        ]
 
     unmet_base = list(base)
     absent: list[Pattern] = []
     if met is not None and met_field:
-        absent = [Pattern(MET_ALIAS, met.fact_type, True,
-                          met.conds + (n.Cmp("!=", n.Ref(MET_ALIAS, met_field), n.Lit(None)),))]
+        absent = [
+            Pattern(
+                MET_ALIAS, met.fact_type, True, met.conds + (n.Cmp("!=", n.Ref(MET_ALIAS, met_field), n.Lit(None)),)
+            )
+        ]
     elif same_record is not None:
         unmet_base = with_cond(unmet_base, same_record[0], n.Cmp("==", n.Ref(*same_record), n.Lit(None)))
-    out = [Variant("overdue", "overdue", tuple(
-        unmet_base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), now),))]
-        + absent))]
+    out = [
+        Variant(
+            "overdue",
+            "overdue",
+            tuple(
+                unmet_base
+                + [Pattern(DL_ALIAS, DEADLINE, False, dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), now),))]
+                + absent
+            ),
+        )
+    ]
     if ob.warn:
-        soon = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (
-            n.Cmp("<=", n.Ref(DL_ALIAS, "warn_s"), now), n.Cmp(">", n.Ref(DL_ALIAS, "overdue_s"), now)))
+        soon = Pattern(
+            DL_ALIAS,
+            DEADLINE,
+            False,
+            dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "warn_s"), now), n.Cmp(">", n.Ref(DL_ALIAS, "overdue_s"), now)),
+        )
         out.append(Variant("due_soon", "due_soon", tuple(unmet_base + [soon] + absent)))
     if ob.late:
         if met is not None and met_field:
-            late_met = Pattern(MET_ALIAS, met.fact_type, False, met.conds + (
-                n.Cmp(">=", n.Ref(MET_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),))
-            on_time = Pattern(MET2_ALIAS, met.fact_type, True,
-                              tuple(rename_alias(c, MET_ALIAS, MET2_ALIAS) for c in met.conds)
-                              + (n.Cmp("<", n.Ref(MET2_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),))
-            out.append(Variant("late", "violation", tuple(base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key),
-                                                                  late_met, on_time])))
+            late_met = Pattern(
+                MET_ALIAS,
+                met.fact_type,
+                False,
+                met.conds + (n.Cmp(">=", n.Ref(MET_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),),
+            )
+            on_time = Pattern(
+                MET2_ALIAS,
+                met.fact_type,
+                True,
+                tuple(rename_alias(c, MET_ALIAS, MET2_ALIAS) for c in met.conds)
+                + (n.Cmp("<", n.Ref(MET2_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),),
+            )
+            out.append(
+                Variant(
+                    "late", "violation", tuple(base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key), late_met, on_time])
+                )
+            )
         elif same_record is not None:
             done = with_cond(list(base), same_record[0], n.Cmp("!=", n.Ref(*same_record), n.Lit(None)))
             # when the anchor record itself carries the completion, the derive step marks the deadline
             # `late` (durable_rules crashed, SIGSEGV, on the cross-record comparison in this shape)
-            late_test: n.Node = (n.Cmp("==", n.Ref(DL_ALIAS, "late"), n.Lit(True)) if precomputed_late else
-                                 n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record)))
+            late_test: n.Node = (
+                n.Cmp("==", n.Ref(DL_ALIAS, "late"), n.Lit(True))
+                if precomputed_late
+                else n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record))
+            )
             late_dl = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (late_test,))
             out.append(Variant("late", "violation", tuple(done + [late_dl])))
     return out
@@ -373,8 +469,14 @@ def _check_fields(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type
             raise _err(rule, f"{ft.name} has no field {ref.field!r}{hint}")
 
 
-def _prepare_variant(variant: Variant, params: dict[str, Any], rule: RuleSpec, is_event: bool,
-                     types: dict[str, FactType], type_of: dict[str, str]) -> Variant:
+def _prepare_variant(
+    variant: Variant,
+    params: dict[str, Any],
+    rule: RuleSpec,
+    is_event: bool,
+    types: dict[str, FactType],
+    type_of: dict[str, str],
+) -> Variant:
     out = []
     for p in variant.patterns:
         conds = []
@@ -387,8 +489,15 @@ def _prepare_variant(variant: Variant, params: dict[str, Any], rule: RuleSpec, i
     return Variant(variant.name, variant.state, tuple(out))
 
 
-def _expr_fn(text: str | None, scope: Scope, params: dict[str, Any], rule: RuleSpec, types: dict[str, FactType],
-             type_of: dict[str, str], is_event: bool) -> tuple[Fn, n.Node]:
+def _expr_fn(
+    text: str | None,
+    scope: Scope,
+    params: dict[str, Any],
+    rule: RuleSpec,
+    types: dict[str, FactType],
+    type_of: dict[str, str],
+    is_event: bool,
+) -> tuple[Fn, n.Node]:
     node = parse_expr(str(text), scope)
     _check_fields(node, rule, types, type_of)
     if is_event and n.uses_now(node):
@@ -397,8 +506,9 @@ def _expr_fn(text: str | None, scope: Scope, params: dict[str, Any], rule: RuleS
     return compile_expr(prepared), prepared
 
 
-def _family(rule: RuleSpec, variants: list[Variant], derived_families: dict[str, str],
-            types: dict[str, FactType]) -> str:
+def _family(
+    rule: RuleSpec, variants: list[Variant], derived_families: dict[str, str], types: dict[str, FactType]
+) -> str:
     families = set()
     for p in variants[0].patterns:
         if p.fact_type in (TRIGGER, DEADLINE):
@@ -414,8 +524,11 @@ def _family(rule: RuleSpec, variants: list[Variant], derived_families: dict[str,
             if fam != "reference":
                 families.add(fam)
     if len(families) > 1:
-        raise _err(rule, "a rule can only join records that are evaluated together; these patterns span "
-                         f"bundle families {sorted(families)}: use a derivation to bring them together")
+        raise _err(
+            rule,
+            "a rule can only join records that are evaluated together; these patterns span "
+            f"bundle families {sorted(families)}: use a derivation to bring them together",
+        )
     family = families.pop() if families else "org"
     if rule.kind == "event":
         first = next(p for p in variants[0].patterns)

@@ -19,16 +19,22 @@ def resolve_params(spec: RulesetSpec, overrides: Mapping[str, Any], *, source: s
         if name not in spec.params:
             close = difflib.get_close_matches(name, list(spec.params), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            problems.append(ErrorDetail(reason=f"unknown parameter {name!r} for ruleset {spec.framework}{hint}",
-                                        file=source, field=f"{spec.framework}.{name}"))
+            problems.append(
+                ErrorDetail(
+                    reason=f"unknown parameter {name!r} for ruleset {spec.framework}{hint}",
+                    file=source,
+                    field=f"{spec.framework}.{name}",
+                )
+            )
             continue
         try:
             check_param_value(spec.params[name], value)
         except ValueError as exc:
-            problems.append(ErrorDetail(reason=f"parameter {name}: {exc}", file=source, field=f"{spec.framework}.{name}"))
+            problems.append(
+                ErrorDetail(reason=f"parameter {name}: {exc}", file=source, field=f"{spec.framework}.{name}")
+            )
             continue
         values[name] = value
     if problems:
-        raise RulesetValidationError(f"{source}: invalid practice parameters", problems,
-                                     code="ruleset.params.invalid")
+        raise RulesetValidationError(f"{source}: invalid practice parameters", problems, code="ruleset.params.invalid")
     return values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Call:
     args: tuple[Node, ...]
 
 
-Node = Union[Lit, ListLit, Ref, Param, Now, Cmp, In, BoolOp, Not, Arith, Call]
+Node = Lit | ListLit | Ref | Param | Now | Cmp | In | BoolOp | Not | Arith | Call
 
 
 def refs(node: Node) -> set[Ref]:

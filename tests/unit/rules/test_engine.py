@@ -25,18 +25,21 @@ def views(*records: dict) -> ListSource:
     return ListSource([RecordView(r["type"], r["id"], 1, r) for r in records])
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("__import__('os').system('x')", "only registered functions"),
-    ("x.a.b == 1", "no attribute walking"),
-    ("open('f')", "unknown function"),
-    ("(lambda: 1)()", "only registered functions"),
-    ("lambda: 1", "not allowed"),
-    ("[a for a in x.items]", "not allowed"),
-    ("x.items[0] == 1", "not allowed"),
-    ("x._secret == 1", "underscore"),
-    ("y.a == 1", "unknown alias"),
-    ("days(x.n) > 1", "constants or parameters"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("__import__('os').system('x')", "only registered functions"),
+        ("x.a.b == 1", "no attribute walking"),
+        ("open('f')", "unknown function"),
+        ("(lambda: 1)()", "only registered functions"),
+        ("lambda: 1", "not allowed"),
+        ("[a for a in x.items]", "not allowed"),
+        ("x.items[0] == 1", "not allowed"),
+        ("x._secret == 1", "underscore"),
+        ("y.a == 1", "unknown alias"),
+        ("days(x.n) > 1", "constants or parameters"),
+    ],
+)
 def test_unsafe_expressions_are_rejected_with_rule_text_and_reason(text: str, reason: str) -> None:
     with pytest.raises(ExpressionError) as exc:
         parse_expr(text, Scope(frozenset({"x"}), None, rule_id="HIPAA-X-001", file="r.yaml", line=7))
@@ -66,17 +69,21 @@ rules:
 """
 
 
-@pytest.mark.parametrize("cond, code_part, text", [
-    ("end_at > params.nope", "unknown_parameter", "params.nope"),
-    ("ended_at != null", "validation", "no field 'ended_at' (did you mean end_at"),
-    ("ep.person_id.x == 1", "validation", "no attribute walking"),
-])
+@pytest.mark.parametrize(
+    "cond, code_part, text",
+    [
+        ("end_at > params.nope", "unknown_parameter", "params.nope"),
+        ("ended_at != null", "validation", "no field 'ended_at' (did you mean end_at"),
+        ("ep.person_id.x == 1", "validation", "no attribute walking"),
+    ],
+)
 def test_compile_errors_name_rule_and_cause(cond: str, code_part: str, text: str) -> None:
     loaded = load_ruleset_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml")
     with pytest.raises(RulesetValidationError) as exc:
         compile_ruleset(loaded)
-    assert any(text in d.reason and d.rule_id == "T-ONE-001" and d.file == "t.yaml" for d in exc.value.details), \
+    assert any(text in d.reason and d.rule_id == "T-ONE-001" and d.file == "t.yaml" for d in exc.value.details), (
         exc.value.details
+    )
 
 
 def test_practice_parameter_errors_name_file_and_key() -> None:
@@ -111,7 +118,7 @@ def test_due_soon_then_overdue_around_the_deadline(backend: str, monkeypatch: py
     assert state("2026-02-23T05:00:00+00:00") is None  # 2026-02-22 23:00 in Chicago: not yet in the window
     assert state("2026-02-24T06:00:00+00:00") == ("due_soon", "2026-03-03")
     assert state("2026-03-04T05:59:00+00:00") == ("due_soon", "2026-03-03")  # 23:59 on the due day, local
-    assert state("2026-03-04T06:00:00+00:00") == ("overdue", "2026-03-03")   # local midnight after the due day
+    assert state("2026-03-04T06:00:00+00:00") == ("overdue", "2026-03-03")  # local midnight after the due day
 
 
 def test_a_failing_durable_action_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,15 +139,20 @@ def test_a_failing_durable_action_fails_the_run(monkeypatch: pytest.MonkeyPatch)
 def test_durable_actions_run_on_the_workers_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
     rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
-    evaluate_rules(views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00")), rs,
-                   T("2026-03-01T00:00:00+00:00"), backend="durable")
+    evaluate_rules(
+        views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00")),
+        rs,
+        T("2026-03-01T00:00:00+00:00"),
+        backend="durable",
+    )
     main, seen = durable_backend.action_threads()
     assert seen and set(seen) == {main}
 
 
 @pytest.mark.parametrize("crashing_workers, outcome", [(1, "retried"), (durable_backend.MAX_ATTEMPTS, "fails")])
-def test_a_crashed_durable_worker_is_replaced(crashing_workers: int, outcome: str,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashed_durable_worker_is_replaced(
+    crashing_workers: int, outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
     rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
     source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))
@@ -162,14 +174,21 @@ def test_a_crashed_durable_worker_is_replaced(crashing_workers: int, outcome: st
 
 def test_the_same_input_gives_the_same_bytes_on_both_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
-    source = views(f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"),
-                   f.episode("EP2", "P2", "2026-02-20T09:00:00-06:00"), f.training("T1", "P2", "2026-02-21T09:00:00-06:00"),
-                   f.access("AE1", "u1", "PT1", "2026-02-02T10:00:00-06:00", "export"),
-                   f.access("AE2", "u1", "PT1", "2026-02-02T10:01:00-06:00"))
+    source = views(
+        f.establishment(),
+        f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"),
+        f.episode("EP2", "P2", "2026-02-20T09:00:00-06:00"),
+        f.training("T1", "P2", "2026-02-21T09:00:00-06:00"),
+        f.access("AE1", "u1", "PT1", "2026-02-02T10:00:00-06:00", "export"),
+        f.access("AE2", "u1", "PT1", "2026-02-02T10:01:00-06:00"),
+    )
     rs = compile_in_force(T("2026-03-01T00:00:00+00:00"), frameworks=["demo"])
     a = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="python")
     b = evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
     dump = lambda r: [v.model_dump_json() for v in r.violations]  # noqa: E731
     assert dump(a) == dump(b)
-    assert sorted((v.rule_id, v.subject.id) for v in a.violations) == [("DEMO-EXPORT-002", "AE1"), ("DEMO-TRN-001", "EP1")]
+    assert sorted((v.rule_id, v.subject.id) for v in a.violations) == [
+        ("DEMO-EXPORT-002", "AE1"),
+        ("DEMO-TRN-001", "EP1"),
+    ]
     assert a.input_hash == b.input_hash
