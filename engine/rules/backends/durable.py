@@ -18,11 +18,13 @@
 11. No durable timers: deadlines come from the calendar service.
 12. Actions only record matches; they never write engine state.
 13. (found here) The C core segfaults intermittently inside `assert_fact` (SIGSEGV; the same bundle
-    crashes in one process and passes in the next: heap-layout dependent; about 30 worker crashes
-    in one run of the 700 scenario cases). So durable_rules runs in a supervised worker process: a
-    crash kills only the worker, which is restarted, and the bundle is re-evaluated from scratch in
-    a fresh worker, up to MAX_ATTEMPTS times; after that the run fails loudly (EngineFailure). A
-    retried bundle gives exactly the matches of a clean run: nothing is lost or invented.
+    crashes in one process and passes in the next; valgrind shows an out-of-bounds read in
+    `reduceExpressionSequence`; about 30 worker crashes in one run of the 700 scenario cases, and
+    a few bundles crash every time). So durable_rules runs in a supervised worker process: a crash
+    kills only the worker, which is restarted, and the bundle is re-evaluated from scratch in a
+    fresh worker; if the whole bundle keeps crashing it is evaluated rule by rule (one small
+    ruleset per rule, still durable_rules); if that crashes too the run fails loudly
+    (EngineFailure). A retried bundle gives exactly the matches of a clean run.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from engine.rules.compiler.model import CompiledRuleset
 
 #: A worker is recycled after registering this many rulesets: durable_rules cannot unregister one,
 #: and its C core was seen to crash once many rulesets had accumulated in one process.
-MAX_RULESETS_PER_WORKER = 8
-#: Fresh workers tried per bundle before the run is declared void.
-MAX_ATTEMPTS = 12
+MAX_RULESETS_PER_WORKER = 40
+#: Fresh workers tried for a whole bundle, then for each rule of it alone, before the run is void.
+ATTEMPTS_WHOLE = 4
+ATTEMPTS_PER_RULE = 4
+MAX_ATTEMPTS = ATTEMPTS_WHOLE + ATTEMPTS_PER_RULE
 
 
 class _Worker:
@@ -151,31 +155,47 @@ class DurableBackend:
     def evaluate(self, ruleset: CompiledRuleset, rule_ids: frozenset[str], sid: str,
                  facts: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> list[Match]:
         with _LOCK:
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                worker = _worker()
-                if ruleset.durable_name not in worker.registered and len(worker.registered) >= MAX_RULESETS_PER_WORKER:
-                    worker.stop()
-                    _discard_worker()
-                    worker = _worker()
-                try:
-                    if ruleset.durable_name not in worker.registered:
-                        worker.call("register", ruleset.durable_name, ruleset.durable_definition, _aliases(ruleset))
-                        worker.registered.add(ruleset.durable_name)
-                    result: list[Match] = worker.call("evaluate", ruleset.durable_name, rule_ids, sid, facts, triggers)
-                    return _original(ruleset, result)
-                except (EOFError, OSError, BrokenPipeError):
-                    try:
-                        code = worker.process.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        code = None
-                    CRASHES["count"] += 1
-                    _discard_worker()
-                    if attempt == MAX_ATTEMPTS:
-                        raise EngineFailure(
-                            f"durable_rules crashed {MAX_ATTEMPTS} times on the same bundle; the run is void",
-                            [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, worker exit code {code}")],
-                        ) from None
-        raise AssertionError("unreachable")
+            whole = _attempt(ruleset.durable_name, ruleset.durable_definition, _aliases(ruleset), rule_ids, sid, facts,
+                             triggers, ATTEMPTS_WHOLE)
+            if whole is not None:
+                return _original(ruleset, whole)
+            # the whole bundle kept crashing: one ruleset per rule (smaller networks), still durable_rules
+            out: list[Match] = []
+            aliases = _aliases(ruleset)
+            for rule_id in sorted(rule_ids):
+                definition = {k: v for k, v in ruleset.durable_definition.items() if k.split("|")[0] == rule_id}
+                if not definition:
+                    continue
+                found = _attempt(f"{ruleset.durable_name}/{rule_id}", definition, aliases, frozenset({rule_id}), sid,
+                                 facts, [t for t in triggers if t["rule"] == rule_id], ATTEMPTS_PER_RULE)
+                if found is None:
+                    raise EngineFailure(
+                        "durable_rules crashed on this bundle every time, whole and rule by rule; the run is void",
+                        [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, rule {rule_id}")],
+                    )
+                out.extend(found)
+            return _original(ruleset, out)
+
+
+def _attempt(name: str, definition: dict[str, Any], aliases: dict[str, tuple[str, ...]], rule_ids: frozenset[str],
+             sid: str, facts: list[dict[str, Any]], triggers: list[dict[str, Any]], attempts: int) -> list[Match] | None:
+    """Evaluate in the worker, replacing a crashed worker; None when every attempt crashed."""
+    for _ in range(attempts):
+        worker = _worker()
+        if name not in worker.registered and len(worker.registered) >= MAX_RULESETS_PER_WORKER:
+            worker.stop()
+            _discard_worker()
+            worker = _worker()
+        try:
+            if name not in worker.registered:
+                worker.call("register", name, definition, aliases)
+                worker.registered.add(name)
+            result: list[Match] = worker.call("evaluate", name, rule_ids, sid, facts, triggers)
+            return result
+        except (EOFError, OSError, BrokenPipeError):
+            CRASHES["count"] += 1
+            _discard_worker()
+    return None
 
 
 def plant_failure(action_prefix: str | None) -> None:

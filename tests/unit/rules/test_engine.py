@@ -166,7 +166,7 @@ def test_a_crashed_durable_worker_is_replaced(
         else:
             with pytest.raises(EngineFailure) as exc:
                 evaluate_rules(source, rs, T("2026-03-01T00:00:00+00:00"), backend="durable")
-            assert f"crashed {durable_backend.MAX_ATTEMPTS} times" in str(exc.value)
+            assert "every time" in str(exc.value)
             assert durable_backend.CRASHES["count"] == before + durable_backend.MAX_ATTEMPTS
     finally:
         durable_backend.plant_crash("", 0)
