@@ -57,8 +57,12 @@ class _Worker:
     def __init__(self) -> None:
         # a plain child process (not multiprocessing's spawn, which re-imports the parent's
         # __main__: under pytest that would start pytest again) talking pickles over its pipes
-        self.process = subprocess.Popen([sys.executable, "-m", "engine.rules.backends.durable_host"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "engine.rules.backends.durable_host"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.writer = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.reader = Connection(os.dup(self.process.stdout.fileno()), writable=False)
@@ -145,18 +149,34 @@ def _original(ruleset: CompiledRuleset, matches: list[Match]) -> list[Match]:
     for rule in ruleset.rules:
         for v in rule.variants:
             back[f"{rule.id}|{v.name}"] = {short: alias for alias, short in durable_aliases(v).items()}
-    return [Match(m.rule_id, m.variant, tuple(sorted((back[f"{m.rule_id}|{m.variant}"][a], fid)
-                                                       for a, fid in m.bindings))) for m in matches]
+    return [
+        Match(m.rule_id, m.variant, tuple(sorted((back[f"{m.rule_id}|{m.variant}"][a], fid) for a, fid in m.bindings)))
+        for m in matches
+    ]
 
 
 class DurableBackend:
     name = "durable"
 
-    def evaluate(self, ruleset: CompiledRuleset, rule_ids: frozenset[str], sid: str,
-                 facts: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> list[Match]:
+    def evaluate(
+        self,
+        ruleset: CompiledRuleset,
+        rule_ids: frozenset[str],
+        sid: str,
+        facts: list[dict[str, Any]],
+        triggers: list[dict[str, Any]],
+    ) -> list[Match]:
         with _LOCK:
-            whole = _attempt(ruleset.durable_name, ruleset.durable_definition, _aliases(ruleset), rule_ids, sid, facts,
-                             triggers, ATTEMPTS_WHOLE)
+            whole = _attempt(
+                ruleset.durable_name,
+                ruleset.durable_definition,
+                _aliases(ruleset),
+                rule_ids,
+                sid,
+                facts,
+                triggers,
+                ATTEMPTS_WHOLE,
+            )
             if whole is not None:
                 return _original(ruleset, whole)
             # the whole bundle kept crashing: one ruleset per rule (smaller networks), still durable_rules
@@ -166,8 +186,16 @@ class DurableBackend:
                 definition = {k: v for k, v in ruleset.durable_definition.items() if k.split("|")[0] == rule_id}
                 if not definition:
                     continue
-                found = _attempt(f"{ruleset.durable_name}/{rule_id}", definition, aliases, frozenset({rule_id}), sid,
-                                 facts, [t for t in triggers if t["rule"] == rule_id], ATTEMPTS_PER_RULE)
+                found = _attempt(
+                    f"{ruleset.durable_name}/{rule_id}",
+                    definition,
+                    aliases,
+                    frozenset({rule_id}),
+                    sid,
+                    facts,
+                    [t for t in triggers if t["rule"] == rule_id],
+                    ATTEMPTS_PER_RULE,
+                )
                 if found is None:
                     raise EngineFailure(
                         "durable_rules crashed on this bundle every time, whole and rule by rule; the run is void",
@@ -177,8 +205,16 @@ class DurableBackend:
             return _original(ruleset, out)
 
 
-def _attempt(name: str, definition: dict[str, Any], aliases: dict[str, tuple[str, ...]], rule_ids: frozenset[str],
-             sid: str, facts: list[dict[str, Any]], triggers: list[dict[str, Any]], attempts: int) -> list[Match] | None:
+def _attempt(
+    name: str,
+    definition: dict[str, Any],
+    aliases: dict[str, tuple[str, ...]],
+    rule_ids: frozenset[str],
+    sid: str,
+    facts: list[dict[str, Any]],
+    triggers: list[dict[str, Any]],
+    attempts: int,
+) -> list[Match] | None:
     """Evaluate in the worker, replacing a crashed worker; None when every attempt crashed."""
     for _ in range(attempts):
         worker = _worker()

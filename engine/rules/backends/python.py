@@ -30,8 +30,12 @@ def _join_key(pattern: Pattern, bound: set[str]) -> tuple[str, str, str] | None:
         if isinstance(cond, n.Cmp) and cond.op == "==":
             left, right = cond.left, cond.right
             for mine, other in ((left, right), (right, left)):
-                if (isinstance(mine, n.Ref) and isinstance(other, n.Ref) and mine.alias == pattern.alias
-                        and other.alias in bound):
+                if (
+                    isinstance(mine, n.Ref)
+                    and isinstance(other, n.Ref)
+                    and mine.alias == pattern.alias
+                    and other.alias in bound
+                ):
                     return (mine.field, other.alias, other.field)
     return None
 
@@ -55,8 +59,14 @@ class PythonBackend:
             self._cache[key] = out
         return self._cache[key]
 
-    def evaluate(self, ruleset: CompiledRuleset, rule_ids: frozenset[str], sid: str,
-                 facts: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> list[Match]:
+    def evaluate(
+        self,
+        ruleset: CompiledRuleset,
+        rule_ids: frozenset[str],
+        sid: str,
+        facts: list[dict[str, Any]],
+        triggers: list[dict[str, Any]],
+    ) -> list[Match]:
         by_type: dict[str, list[dict[str, Any]]] = {}
         for fact in facts:
             by_type.setdefault(fact["t"], []).append(fact)
