@@ -50,7 +50,8 @@ class PythonBackend:
             out = []
             for rule in ruleset.rules:
                 for v in rule.variants:
-                    steps, bound = [], set()
+                    steps: list[_Step] = []
+                    bound: set[str] = set()
                     for p in v.patterns:
                         steps.append(_Step(p, [compile_expr(c) for c in p.conds], _join_key(p, bound)))
                         if not p.negated:
