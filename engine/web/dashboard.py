@@ -3,13 +3,16 @@ severity and by establishment, overdue and due-soon work, the trend of open find
 evaluation runs, and credentials about to expire.
 
 Counts come from `list_findings(...).total` (one COUNT per cell, on indexed columns), so the cost
-does not grow with the number of findings the way loading them would. Each panel is shown only to
+does not grow with the number of findings the way loading them would. Credential expiries are
+kept for five minutes (see `expiries`). Each panel is shown only to
 roles holding the permission its data needs, and an auditor's grant scopes the findings panels.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import urllib.parse
 
 from pydantic import BaseModel
@@ -31,6 +34,9 @@ from engine.web.charts import LineChart, trend
 DUE_SOON_DAYS = 14
 EXPIRY_DAYS = 90
 TREND_RUNS = 60
+EXPIRY_TTL_S = 300.0
+_expiry_lock = threading.Lock()
+_expiry_cache: dict[tuple[str, str, int, int], tuple[float, list[Expiry]]] = {}
 
 
 class HeatCell(BaseModel):
@@ -167,11 +173,27 @@ def _instant(value: object) -> dt.datetime | None:
 
 
 def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS, limit: int = 12) -> list[Expiry]:
-    """Credentials expiring in the next `within_days`, soonest first, with the holder's name."""
+    """Credentials expiring in the next `within_days`, soonest first, with the holder's name.
+
+    Reading every credential's latest version takes a few hundred milliseconds on a large practice,
+    and the answer is day-grained, so it is kept for EXPIRY_TTL_S per organization and day."""
+    key = (org_id, clock.now().date().isoformat(), within_days, limit)
+    with _expiry_lock:
+        hit = _expiry_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < EXPIRY_TTL_S:
+        return hit[1]
+    found = _expiries(session, org_id=org_id, within_days=within_days, limit=limit)
+    with _expiry_lock:
+        _expiry_cache.clear()
+        _expiry_cache[key] = (time.monotonic(), found)
+    return found
+
+
+def _expiries(session: Session, *, org_id: str, within_days: int, limit: int) -> list[Expiry]:
     now = clock.now()
     horizon = now + dt.timedelta(days=within_days)
     found = []
-    for rec in records_service.iter_records(session, org_id=org_id, types=["credential"]):
+    for rec in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000):
         when = _instant(rec.data.get("expires_at"))
         if when is not None and now <= when <= horizon:
             found.append((when, rec))

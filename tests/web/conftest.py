@@ -60,7 +60,11 @@ def _prepare(engine: Engine) -> None:
                f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
                f.episode("EP2", "P2", "2026-02-02T09:00:00-06:00"),
                f.episode("EP3", "P3", "2026-02-05T09:00:00-05:00", est="E2"),
-               {"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"}]
+               {"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"},
+               {"type": "credential", "id": "C1", "person_id": "P1", "kind": "BLS",
+                "expires_at": "2026-04-01T00:00:00-05:00"},
+               {"type": "credential", "id": "C2", "person_id": "P2", "kind": "ACLS",
+                "expires_at": "2027-04-01T00:00:00-05:00"}]
     with clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
     with clock.frozen(AS_OF), unit_of_work(engine) as s:

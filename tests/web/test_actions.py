@@ -265,3 +265,16 @@ def test_liaison_runs_the_scenario_tests(web: dict[str, Any], tmp_path: Any,
     assert 'id="scenario-results"' in text and "tests/new-hire.yaml" in text and "missing finding" in text
     (rulesets / "demo" / "tests" / "new-hire.yaml").write_text("name: changed\nrecords: []\ncases: []\n")
     assert "Not run yet" in c.get(page).text  # results are for the files they ran on
+
+
+def test_dashboard_lists_credentials_about_to_expire(web_client: Callable[[str], TestClient]) -> None:
+    from engine.web import dashboard
+
+    dashboard._expiry_cache.clear()
+    client = web_client("officer")
+    with clock.frozen(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)):
+        text = client.get("/ui/dashboard").text
+    table = text[text.index('id="expiries"'):text.index("</table>", text.index('id="expiries"'))]
+    assert "Ana Diaz" in table and "BLS" in table and "ACLS" not in table
+    assert 'href="/ui/records/credential/C1"' in table and ">21<" in table.replace(" ", "")
+    assert "Credentials expiring" not in web_client("auditor").get("/ui/dashboard").text  # no records.read
