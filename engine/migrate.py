@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from engine import models
 from engine.db import Base
@@ -30,4 +30,11 @@ def upgrade(engine: Engine) -> None:
     if not versions:
         Base.metadata.create_all(engine)
         return
-    command.upgrade(alembic_config(engine), "head")
+    cfg = alembic_config(engine)
+    existing = set(inspect(engine).get_table_names())
+    if existing and "alembic_version" not in existing:
+        # a database made before migrations existed: add what is missing and adopt it at head
+        Base.metadata.create_all(engine)
+        command.stamp(cfg, "head")
+        return
+    command.upgrade(cfg, "head")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 import typer
 
@@ -35,3 +36,12 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
 
 def iso_z(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def open_database(url: str | None) -> Any:
+    """The database a command works on (--db, DATABASE_URL or ./vigil.db), migrated to the newest schema."""
+    from engine import db
+
+    engine = db.make_engine(url)
+    db.init_db(engine)
+    return engine

@@ -6,18 +6,11 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import org_or_default, parse_instant
+from engine.cli.common import open_database, org_or_default, parse_instant
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from engine import db as dbmod
-
-    engine = dbmod.make_engine(db)
-    dbmod.init_db(engine)
-    return engine
 
 
 @findings_app.command("list")
@@ -38,7 +31,7 @@ def list_findings(
     from engine.findings.schemas import FindingFilter
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.list_findings(
                 s,
                 org_id=org_or_default(org),
@@ -70,7 +63,7 @@ def show(
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.get_finding(s, org_id=org_or_default(org), finding_id=finding_id)
 
     f = run(body)
@@ -95,7 +88,7 @@ def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: 
     from engine.findings import lifecycle
 
     def body() -> None:
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             lifecycle.transition(
                 s, org_id=org_or_default(org), finding_id=finding_id, action=action, actor="cli", reason=reason
             )
@@ -140,7 +133,7 @@ def waive(
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(until, "--until")
         assert ends is not None
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return lifecycle.waive(
                 s,
                 org_id=org_or_default(org),
@@ -165,7 +158,7 @@ def runs(
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.list_runs(s, org_id=org_or_default(org), limit=limit)
 
     items = run(body)

@@ -8,19 +8,12 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import org_or_default
+from engine.cli.common import open_database, org_or_default
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
                         no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from engine import db as dbmod
-
-    engine = dbmod.make_engine(db)
-    dbmod.init_db(engine)
-    return engine
 
 
 @tasks_app.command("list")
@@ -36,7 +29,7 @@ def list_tasks(state: str = typer.Option(None, "--state", help="open,done,closed
     from engine.tasks.schemas import TaskFilter
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.list_tasks(s, org_id=org_or_default(org), limit=limit, filters=TaskFilter(
                 state=state, owner=owner, sop=sop, finding_id=finding, kind=kind, overdue=True if overdue else None))
 
@@ -59,7 +52,7 @@ def show(task_id: str, org: str = typer.Option(None, "--org"), db: str = typer.O
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.get_task(s, org_id=org_or_default(org), task_id=task_id)
 
     t = run(body)
@@ -94,7 +87,7 @@ def complete(task_id: str, note: str = typer.Option(None, "--note"), actor: str 
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.complete_task(s, org_id=org_or_default(org), task_id=task_id, actor=actor, note=note)
 
     t = run(body)
@@ -111,7 +104,7 @@ def attach(task_id: str, file: Path = typer.Argument(..., exists=True, dir_okay=
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s, file.open("rb") as fh:
+        with unit_of_work(open_database(db)) as s, file.open("rb") as fh:
             return service.attach_evidence(s, org_id=org_or_default(org), task_id=task_id, actor=actor, stream=fh,
                                            filename=file.name, note=note)
 
@@ -131,7 +124,7 @@ def note(task_id: str, text: str, actor: str = typer.Option("cli", "--actor"), o
     from engine.tasks import service
 
     def body() -> None:
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             service.add_note(s, org_id=org_or_default(org), task_id=task_id, actor=actor, text=text)
 
     run(body)

@@ -8,18 +8,11 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import org_or_default, parse_instant
+from engine.cli.common import open_database, org_or_default, parse_instant
 
 users_app = typer.Typer(help="Users, roles, auditor grants and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from engine import db as dbmod
-
-    engine = dbmod.make_engine(db)
-    dbmod.init_db(engine)
-    return engine
 
 
 @users_app.command("add")
@@ -39,7 +32,7 @@ def add(
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.create_user(
                 s,
                 org_id=org_or_default(org),
@@ -62,7 +55,7 @@ def list_users(
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.list_users(s, org_id=org_or_default(org))
 
     users = run(body)
@@ -94,7 +87,7 @@ def grant(
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(expires, "--expires")
         assert ends is not None
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             return service.grant_auditor(
                 s,
                 username=username,
@@ -121,7 +114,7 @@ def revoke(grant_id: str, db: str = typer.Option(None, "--db")) -> None:
     from engine.db import unit_of_work
 
     def body() -> None:
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             service.revoke_grant(s, grant_id=grant_id, actor="cli")
 
     run(body)
@@ -141,7 +134,7 @@ def token(
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(_engine(db)) as s:
+        with unit_of_work(open_database(db)) as s:
             user = service.get_user(s, username=username)
             return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor="cli")
 
