@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from engine import models
@@ -31,8 +32,10 @@ def upgrade(engine: Engine) -> None:
         Base.metadata.create_all(engine)
         return
     cfg = alembic_config(engine)
-    existing = set(inspect(engine).get_table_names())
-    if existing and "alembic_version" not in existing:
+    existing = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if existing and current is None:
         # a database made before migrations existed: add what is missing and adopt it at head
         Base.metadata.create_all(engine)
         command.stamp(cfg, "head")
