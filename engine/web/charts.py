@@ -65,14 +65,16 @@ def trend(series: list[tuple[dt.datetime, int]], *, title: str, width: int = 640
     y_ticks = [Tick(pos=round(top + inner_h - inner_h * v / ymax, 1), label=str(v)) for v in range(0, ymax + 1, ystep)]
     x_ticks: list[Tick] = []
     if points:
-        chosen = [points[0]] if len(points) == 1 else [points[0], points[len(points) // 2], points[-1]]
+        chosen = [points[i] for i in sorted({0, len(points) // 2, len(points) - 1})]
         seen: set[str] = set()
         for i, p in enumerate(chosen):
             day = p.label[:10]
-            if day not in seen:
-                seen.add(day)
-                anchor = "start" if i == 0 and len(chosen) > 1 else ("end" if i == len(chosen) - 1 and i else "middle")
-                x_ticks.append(Tick(pos=p.x, label=day, anchor=anchor))
+            if day in seen:
+                continue
+            seen.add(day)
+            final = i == len(chosen) - 1
+            anchor = "start" if i == 0 and len(chosen) > 1 else ("end" if final and i else "middle")
+            x_ticks.append(Tick(pos=p.x, label=day, anchor=anchor))
     if pts:
         first, last = pts[0][1], pts[-1][1]
         summary = (f"{len(pts)} evaluation runs from {pts[0][0]:%Y-%m-%d} to {pts[-1][0]:%Y-%m-%d}: "
