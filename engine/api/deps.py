@@ -30,7 +30,7 @@ def _credentials(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+def current_principal(request: Request, session: Session = Depends(get_session, scope="function")) -> Principal:
     token = _credentials(request)
     if not token:
         raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",

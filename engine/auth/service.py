@@ -176,6 +176,13 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
         _audit(session, org_id=user.org_id, actor=actor, action="token.revoke", entity_id=row.id, payload={})
 
 
+def end_session(session: Session, *, token: str) -> None:
+    """Sign out: the session token stops working now, not when its cookie would have expired."""
+    row = session.scalar(select(TokenRow).where(TokenRow.token_hash == hash_secret(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.now()
+
+
 def list_tokens(session: Session, *, user_id: str) -> list[TokenInfo]:
     rows = session.scalars(select(TokenRow).where(TokenRow.user_id == user_id, TokenRow.kind == "api"))
     return [

@@ -62,3 +62,12 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     # staff may not read findings; the auditor reads only the granted framework
     assert c.get("/findings", headers=headers(api, "staff")).status_code == 403
     assert c.get("/findings", headers=headers(api, "auditor")).json()["total"] == 1
+
+
+def test_logout_revokes_the_session_token(api: dict[str, Any]) -> None:
+    c = api["client"]
+    assert c.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 200
+    token = c.cookies.get("vigil_session")
+    assert c.post("/auth/logout").status_code == 204
+    c.cookies.set("vigil_session", token)  # replaying the old cookie
+    assert c.get("/me").status_code == 401

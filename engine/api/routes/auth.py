@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ class Me(BaseModel):
 
 
 @router.post("/auth/login", response_model=Me, dependencies=[Depends(public())])
-def login(body: LoginIn, response: Response, session: Session = Depends(get_session)) -> Me:
+def login(body: LoginIn, response: Response, session: Session = Depends(get_session, scope="function")) -> Me:
     """Check the password and start a web session (cookie). Failed logins are rate limited."""
     user = auth_service.authenticate(session, username=body.username, password=body.password)
     issued = auth_service.issue_token(session, user_id=user.id, name="web session", ttl=auth_service.SESSION_TTL,
@@ -44,7 +44,12 @@ def login(body: LoginIn, response: Response, session: Session = Depends(get_sess
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(response: Response, principal: Principal = Depends(require(Permission.SELF))) -> Response:
+def logout(request: Request, response: Response, principal: Principal = Depends(require(Permission.SELF)),
+           session: Session = Depends(get_session, scope="function")) -> Response:
+    """End the web session: its token is revoked, not only the cookie dropped."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and principal.via == "session":
+        auth_service.end_session(session, token=token)
     response.delete_cookie(SESSION_COOKIE)
     response.status_code = 204
     return response
@@ -57,7 +62,7 @@ def me(principal: Principal = Depends(require(Permission.SELF))) -> Me:
 
 @router.post("/tokens", response_model=IssuedToken, status_code=201)
 def create_token(body: TokenIn, principal: Principal = Depends(require(Permission.SELF)),
-                 session: Session = Depends(get_session)) -> IssuedToken:
+                 session: Session = Depends(get_session, scope="function")) -> IssuedToken:
     """Issue an API token for scripts; it is shown once and stored hashed."""
     return auth_service.issue_token(session, user_id=principal.user.id, name=body.name,
                                     ttl=dt.timedelta(days=body.days), actor=principal.actor)
@@ -65,13 +70,13 @@ def create_token(body: TokenIn, principal: Principal = Depends(require(Permissio
 
 @router.get("/tokens", response_model=list[TokenInfo])
 def list_tokens(principal: Principal = Depends(require(Permission.SELF)),
-                session: Session = Depends(get_session)) -> list[TokenInfo]:
+                session: Session = Depends(get_session, scope="function")) -> list[TokenInfo]:
     return auth_service.list_tokens(session, user_id=principal.user.id)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: str, principal: Principal = Depends(require(Permission.SELF)),
-                 session: Session = Depends(get_session)) -> Response:
+                 session: Session = Depends(get_session, scope="function")) -> Response:
     mine = {t.id for t in auth_service.list_tokens(session, user_id=principal.user.id)}
     if token_id not in mine:
         from engine.errors import NotFoundError

@@ -34,7 +34,7 @@ class EvaluationOut(BaseModel):
 
 @router.post("/evaluations", response_model=EvaluationOut, status_code=201)
 def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Permission.EVALUATIONS_RUN)),
-                   session: Session = Depends(get_session)) -> EvaluationOut:
+                   session: Session = Depends(get_session, scope="function")) -> EvaluationOut:
     """Evaluate the rulesets in force at `as_of`; findings are diffed (open, resolve, keep)."""
     from engine.errors import ErrorDetail, InputError
 
@@ -50,11 +50,11 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
 
 @router.get("/evaluations", response_model=list[EvaluationRun])
 def list_runs(principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
-              session: Session = Depends(get_session)) -> list[EvaluationRun]:
+              session: Session = Depends(get_session, scope="function")) -> list[EvaluationRun]:
     return findings_service.list_runs(session, org_id=principal.org_id)
 
 
 @router.get("/evaluations/{run_id}", response_model=EvaluationRun)
 def get_run(run_id: str, principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
-            session: Session = Depends(get_session)) -> EvaluationRun:
+            session: Session = Depends(get_session, scope="function")) -> EvaluationRun:
     return findings_service.get_run(session, org_id=principal.org_id, run_id=run_id)

@@ -35,7 +35,7 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
                   status: str | None = None, establishment: str | None = None, rule: str | None = None,
                   subject: str | None = None, limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
                   principal: Principal = Depends(require(Permission.FINDINGS_READ)),
-                  session: Session = Depends(get_session)) -> FindingPage:
+                  session: Session = Depends(get_session, scope="function")) -> FindingPage:
     """Findings, newest first. Filters take comma-separated values; `cursor` continues a page."""
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
                             establishment_id=establishment, rule_id=rule, subject_id=subject)
@@ -45,7 +45,7 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
 
 @router.get("/findings/{finding_id}", response_model=Finding)
 def get_finding(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
-                session: Session = Depends(get_session)) -> Finding:
+                session: Session = Depends(get_session, scope="function")) -> Finding:
     """A finding with why it fired (facts, deadline math), its evidence records and its history."""
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
                                         scope=finding_scope(principal))
@@ -54,7 +54,7 @@ def get_finding(finding_id: str, principal: Principal = Depends(require(Permissi
 def _transition(action: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, body: ReasonIn | None = None,
                  principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
-                 session: Session = Depends(get_session)) -> Finding:
+                 session: Session = Depends(get_session, scope="function")) -> Finding:
         lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=action,
                              actor=principal.actor, reason=body.reason if body else None)
         return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
@@ -73,14 +73,14 @@ router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen"), met
 
 @router.post("/findings/{finding_id}/comments", response_model=Finding)
 def comment(finding_id: str, body: CommentIn, principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
-            session: Session = Depends(get_session)) -> Finding:
+            session: Session = Depends(get_session, scope="function")) -> Finding:
     lifecycle.comment(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor, text=body.text)
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
 
 
 @router.post("/findings/{finding_id}/assign", response_model=Finding)
 def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
-           session: Session = Depends(get_session)) -> Finding:
+           session: Session = Depends(get_session, scope="function")) -> Finding:
     lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
                      assignee=body.assignee)
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
@@ -88,7 +88,7 @@ def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(requi
 
 @router.post("/findings/{finding_id}/waive", response_model=Waiver, status_code=201)
 def waive(finding_id: str, body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
-          session: Session = Depends(get_session)) -> Waiver:
+          session: Session = Depends(get_session, scope="function")) -> Waiver:
     """Waive this finding's rule for its subject (or for an establishment) until `ends_at`; needs a reason
     and an approver; the finding reopens when the waiver expires."""
     return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor, finding_id=finding_id)
@@ -96,12 +96,12 @@ def waive(finding_id: str, body: WaiverIn, principal: Principal = Depends(requir
 
 @router.get("/waivers", response_model=list[Waiver])
 def list_waivers(principal: Principal = Depends(require(Permission.FINDINGS_READ)),
-                 session: Session = Depends(get_session)) -> list[Waiver]:
+                 session: Session = Depends(get_session, scope="function")) -> list[Waiver]:
     return findings_service.list_waivers(session, org_id=principal.org_id)
 
 
 @router.post("/waivers", response_model=Waiver, status_code=201)
 def create_waiver(body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
-                  session: Session = Depends(get_session)) -> Waiver:
+                  session: Session = Depends(get_session, scope="function")) -> Waiver:
     """Waive a rule for a subject or an establishment for a period."""
     return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor)

@@ -62,7 +62,7 @@ def _window(principal: Principal) -> tuple[str | None, tuple[dt.date, dt.date] |
 def build(
     body: PacketIn,
     principal: Principal = Depends(require(Permission.PACKETS_BUILD)),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> packet_service.PacketInfo:
     """Build a signed, deterministic BagIt packet for a framework and period."""
     if body.date_to < body.date_from:
@@ -100,7 +100,8 @@ def build(
 
 @router.get("/packets", response_model=list[packet_service.PacketInfo])
 def list_packets(
-    principal: Principal = Depends(require(Permission.PACKETS_READ)), session: Session = Depends(get_session)
+    principal: Principal = Depends(require(Permission.PACKETS_READ)),
+    session: Session = Depends(get_session, scope="function"),
 ) -> list[packet_service.PacketInfo]:
     framework, window = _window(principal)
     return packet_service.list_packets(session, org_id=principal.org_id, framework=framework, window=window)
@@ -117,7 +118,7 @@ def public_key(principal: Principal = Depends(require(Permission.PACKETS_READ)))
 def download(
     packet_id: str,
     principal: Principal = Depends(require(Permission.PACKETS_READ)),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> FileResponse:
     framework, window = _window(principal)
     info, path = packet_service.packet_file(

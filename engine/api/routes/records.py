@@ -32,7 +32,7 @@ class RecordsIn(BaseModel):
 
 @router.post("/records", response_model=ImportReport)
 def import_batch(body: RecordsIn, principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
-                 session: Session = Depends(get_session)) -> ImportReport:
+                 session: Session = Depends(get_session, scope="function")) -> ImportReport:
     """Import a batch: all or nothing; every bad record is named (index, field, reason)."""
     report: ImportReport = pipeline.ingest_records(session, org_id=principal.org_id, records=body.records,
                                                    actor=principal.actor, source="api")
@@ -44,7 +44,7 @@ def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV 
                 format: str | None = Query(None, pattern="^(json|ndjson|csv)$"),
                 type: str | None = Query(None, description="record type of a CSV file"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
-                session: Session = Depends(get_session)) -> ImportReport:
+                session: Session = Depends(get_session, scope="function")) -> ImportReport:
     """Upload one file; streamed to disk, then imported like `vigil import`."""
     name = Path(file.filename or "upload.json").name
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,14 +66,14 @@ def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV 
 def get_record(record_type: str, record_id: str,
                as_of: dt.datetime | None = Query(None, description="what the database knew at this instant"),
                principal: Principal = Depends(require(Permission.RECORDS_READ)),
-               session: Session = Depends(get_session)) -> StoredRecord:
+               session: Session = Depends(get_session, scope="function")) -> StoredRecord:
     return records_service.get_record(session, org_id=principal.org_id, record_type=record_type,
                                       record_id=record_id, known_at=_aware(as_of))
 
 
 @router.get("/records/{record_type}/{record_id}/history", response_model=list[StoredRecord])
 def history(record_type: str, record_id: str, principal: Principal = Depends(require(Permission.RECORDS_READ)),
-            session: Session = Depends(get_session)) -> list[StoredRecord]:
+            session: Session = Depends(get_session, scope="function")) -> list[StoredRecord]:
     return records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
                                           record_id=record_id)
 

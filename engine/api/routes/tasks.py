@@ -46,7 +46,7 @@ def list_tasks(state: str | None = None, owner: str | None = None, sop: str | No
                finding: str | None = None, establishment: str | None = None, overdue: bool | None = None,
                limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
                principal: Principal = Depends(require(Permission.TASKS_READ)),
-               session: Session = Depends(get_session)) -> TaskPage:
+               session: Session = Depends(get_session, scope="function")) -> TaskPage:
     """Tasks by due date; filters take comma-separated values; `overdue=true` for open tasks past due."""
     filters = TaskFilter(state=state, owner=owner, sop=sop, kind=kind, finding_id=finding,
                          establishment_id=establishment, overdue=overdue)
@@ -56,7 +56,7 @@ def list_tasks(state: str | None = None, owner: str | None = None, sop: str | No
 
 @router.get("/tasks/{task_id}", response_model=Task)
 def get_task(task_id: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
-             session: Session = Depends(get_session)) -> Task:
+             session: Session = Depends(get_session, scope="function")) -> Task:
     """A task with its checklist, notes, evidence, escalations and history."""
     return tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id, viewer=viewer_of(principal))
 
@@ -64,7 +64,7 @@ def get_task(task_id: str, principal: Principal = Depends(require(Permission.TAS
 @router.post("/tasks/{task_id}/complete", response_model=Task)
 def complete_task(task_id: str, body: CompleteIn | None = None,
                   principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
-                  session: Session = Depends(get_session)) -> Task:
+                  session: Session = Depends(get_session, scope="function")) -> Task:
     """Mark the task done; the next evaluation confirms it, or reopens it if the finding is still there."""
     return tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                        viewer=viewer_of(principal), note=body.note if body else None)
@@ -73,7 +73,7 @@ def complete_task(task_id: str, body: CompleteIn | None = None,
 @router.post("/tasks/{task_id}/checklist/{index}", response_model=Task)
 def check_item(task_id: str, index: int, body: CheckIn | None = None,
                principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
-               session: Session = Depends(get_session)) -> Task:
+               session: Session = Depends(get_session, scope="function")) -> Task:
     """Tick (or untick with `done: false`) checklist step `index` (0-based)."""
     return tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index,
                                     actor=principal.actor, done=body.done if body else True,
@@ -82,7 +82,7 @@ def check_item(task_id: str, index: int, body: CheckIn | None = None,
 
 @router.post("/tasks/{task_id}/notes", response_model=Task, status_code=201)
 def add_note(task_id: str, body: NoteIn, principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
-             session: Session = Depends(get_session)) -> Task:
+             session: Session = Depends(get_session, scope="function")) -> Task:
     """Add a note (kept, never edited)."""
     return tasks_service.add_note(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                   text=body.text, viewer=viewer_of(principal))
@@ -91,7 +91,7 @@ def add_note(task_id: str, body: NoteIn, principal: Principal = Depends(require(
 @router.post("/tasks/{task_id}/attachments", response_model=TaskAttachment, status_code=201)
 def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(default=None, max_length=4000),
            principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
-           session: Session = Depends(get_session)) -> TaskAttachment:
+           session: Session = Depends(get_session, scope="function")) -> TaskAttachment:
     """Upload evidence (multipart `file`): stored by SHA-256, size-limited, type sniffed from the content."""
     return tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                          stream=file.file, filename=file.filename or "evidence", note=note,
@@ -100,7 +100,7 @@ def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(d
 
 @router.get("/tasks/{task_id}/attachments/{sha256}")
 def download(task_id: str, sha256: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
-             session: Session = Depends(get_session)) -> StreamingResponse:
+             session: Session = Depends(get_session, scope="function")) -> StreamingResponse:
     """The bytes of an attachment, as a download with the media type sniffed when it was stored."""
     att = tasks_service.get_attachment(session, org_id=principal.org_id, task_id=task_id, sha256=sha256,
                                        viewer=viewer_of(principal))
@@ -112,7 +112,7 @@ def download(task_id: str, sha256: str, principal: Principal = Depends(require(P
 
 @router.post("/tasks/{task_id}/assign", response_model=Task)
 def assign(task_id: str, body: AssignIn, principal: Principal = Depends(require(Permission.TASKS_MANAGE)),
-           session: Session = Depends(get_session)) -> Task:
+           session: Session = Depends(get_session, scope="function")) -> Task:
     """Give the task to another person."""
     return tasks_service.reassign_task(session, org_id=principal.org_id, task_id=task_id, owner=body.owner,
                                        actor=principal.actor)

@@ -15,25 +15,25 @@ router = APIRouter(tags=["users"])
 
 @router.post("/users", response_model=User, status_code=201)
 def create_user(body: UserIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-                session: Session = Depends(get_session)) -> User:
+                session: Session = Depends(get_session, scope="function")) -> User:
     return auth_service.create_user(session, org_id=principal.org_id, data=body, actor=principal.actor)
 
 
 @router.get("/users", response_model=list[User])
 def list_users(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-               session: Session = Depends(get_session)) -> list[User]:
+               session: Session = Depends(get_session, scope="function")) -> list[User]:
     return auth_service.list_users(session, org_id=principal.org_id)
 
 
 @router.post("/users/{username}/grants", response_model=Grant, status_code=201)
 def grant(username: str, body: GrantIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-          session: Session = Depends(get_session)) -> Grant:
+          session: Session = Depends(get_session, scope="function")) -> Grant:
     """Give an auditor read-only access to one framework and audit window, until `expires_at`."""
     return auth_service.grant_auditor(session, username=username, data=body, actor=principal.actor)
 
 
 @router.delete("/grants/{grant_id}", status_code=204)
 def revoke_grant(grant_id: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
-                 session: Session = Depends(get_session)) -> Response:
+                 session: Session = Depends(get_session, scope="function")) -> Response:
     auth_service.revoke_grant(session, grant_id=grant_id, actor=principal.actor)
     return Response(status_code=204)

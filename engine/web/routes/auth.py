@@ -49,7 +49,11 @@ def login(request: Request, username: str = Form(..., max_length=120), password:
 
 
 @router.post("/logout")
-def logout(principal: Principal = Depends(action(Permission.SELF))) -> Response:
+def logout(request: Request, principal: Principal = Depends(action(Permission.SELF)),
+           session: Session = Depends(web_session, scope="function")) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and principal.via == "session":
+        auth_service.end_session(session, token=token)  # the token stops working now
     response = redirect("/ui/login", flash="You are signed out.", kind="info")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
