@@ -192,3 +192,17 @@ def test_the_same_input_gives_the_same_bytes_on_both_backends(monkeypatch: pytes
         ("DEMO-TRN-001", "EP1"),
     ]
     assert a.input_hash == b.input_hash
+
+
+def test_validation_names_a_missing_sop(tmp_path: Path) -> None:
+    from engine.rules.validate import validate_paths
+
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (folder / "t-1.0.0.yaml").write_text(RULESET.replace("{cond}", "end_at != null"))
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    report = validate_paths([folder], policies=tmp_path / "policies")
+    assert not report.ok
+    assert any(d.rule_id == "T-ONE-001" and "SOP-T has no template" in d.reason for d in report.problems)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    assert validate_paths([folder], policies=tmp_path / "policies").ok
