@@ -10,12 +10,12 @@ from engine.audit import service as audit_service
 from engine.audit.schemas import AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
 from engine.cli.app import app, console, emit_json, run
+from engine.cli.common import DbOption
 from engine.errors import NotFoundError
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-DbOption = typer.Option(None, "--db", help="Database URL (default: DATABASE_URL, then ./vigil.db).")
 
 
 def _engine(url: str | None) -> Engine:

@@ -11,8 +11,6 @@ import typer
 from engine.errors import ErrorDetail, InputError
 
 DbOption = typer.Option(None, "--db", help="database URL (default: DATABASE_URL or sqlite:///./vigil.db)")
-OrgOption = typer.Option(None, "--org", help="organization id (default: VIGIL_ORG or 'default')")
-JsonOption = typer.Option(False, "--json", help="print machine-readable JSON")
 
 
 def org_or_default(org: str | None) -> str:

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -91,6 +92,12 @@ def apply_run(
     seen: set[tuple[str, str, str, str]] = set()
     opened: list[tuple[FindingRow, str]] = []
     to_waive: list[tuple[FindingRow, WaiverRow]] = []
+    active_waivers = {w.id: w for w in waivers}
+
+    def move(row: FindingRow, to_state: str, reason: str, **kw: Any) -> None:
+        """A transition made by this run (who = the run's actor, when = now)."""
+        lifecycle.record_event(session, row, actor=actor, kind="transition", to_state=to_state, reason=reason,
+                               run_id=run.id, at=now, **kw)
     for v in violations:
         key = v.identity
         seen.add(key)
@@ -106,16 +113,7 @@ def apply_run(
             if row.state == "resolved":
                 row.resolved_at = None
                 row.resolved_by_run = None
-                lifecycle.record_event(
-                    session,
-                    row,
-                    actor=actor,
-                    kind="transition",
-                    to_state="open",
-                    reason=f"condition present again in run {run.id}",
-                    run_id=run.id,
-                    at=now,
-                )
+                move(row, "open", f"condition present again in run {run.id}")
                 diff.reopened.append(row.id)
             else:
                 diff.persisted.append(row.id)
@@ -125,35 +123,16 @@ def apply_run(
                 to_waive.append((row, waiver))
     session.flush()  # new findings exist before their history rows reference them
     for row, reason in opened:
-        lifecycle.record_event(
-            session,
-            row,
-            actor=actor,
-            kind="transition",
-            to_state="open",
-            reason=reason,
-            run_id=run.id,
-            at=now,
-            from_state=None,
-        )
+        move(row, "open", reason, from_state=None)
     for row, waiver in to_waive:
         lifecycle.apply_waiver(session, row, waiver, actor=actor)
         diff.waived.append(row.id)
     for key, row in existing.items():
         if row.state == "waived" and row.waiver_id:
-            w = session.get(WaiverRow, row.waiver_id)
-            if w is None or w.revoked_at is not None or utc(w.ends_at) <= as_of:
+            w = active_waivers.get(row.waiver_id)  # revoked waivers were not loaded
+            if w is None or utc(w.ends_at) <= as_of:
                 row.waiver_id = None
-                lifecycle.record_event(
-                    session,
-                    row,
-                    actor=actor,
-                    kind="transition",
-                    to_state="open",
-                    reason="waiver expired" if w is not None and w.revoked_at is None else "waiver revoked",
-                    run_id=run.id,
-                    at=now,
-                )
+                move(row, "open", "waiver revoked" if w is None else "waiver expired")
                 diff.reopened.append(row.id)
         if key in seen or stream or row.kind == "event":
             continue
@@ -161,16 +140,7 @@ def apply_run(
             row.resolved_at = now
             row.resolved_by_run = run.id
             row.waiver_id = None
-            lifecycle.record_event(
-                session,
-                row,
-                actor=actor,
-                kind="transition",
-                to_state="resolved",
-                reason=f"condition no longer present in run {run.id} (as of {as_of.isoformat()})",
-                run_id=run.id,
-                at=now,
-            )
+            move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})")
             diff.resolved.append(row.id)
     run_row = session.get(EvaluationRunRow, run.id)
     if run_row is not None:

@@ -18,10 +18,9 @@ from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.backends import Match
 
 MAX_SALT_RETRIES = 3
-CLEAR_SESSIONS = True
 #: Every bundle is evaluated in this one session, emptied after use: durable_rules keeps sessions in a
-#: fixed-size state cache, and evicting (or deleting) a session crashed the C core (SIGSEGV; fewer
-#: distinct sessions, fewer crashes; one reused session, none seen).
+#: fixed-size state cache, and evicting (or deleting) a session crashed the C core (SIGSEGV; with
+#: fewer distinct sessions there were fewer crashes, though not none: see durable.py, trap 13).
 SESSION = "0"
 
 
@@ -33,7 +32,6 @@ class _Host(durable_engine.Host):
         self.errors: list[str] = []
         self.action_aliases: dict[str, tuple[str, ...]] = {}
         self.registered: set[str] = set()
-        self.serial = 0
         self.lock = threading.RLock()
         self.fail_hook: Callable[[str], None] | None = None
         super().__init__()
@@ -88,7 +86,6 @@ def evaluate(name: str, rule_ids: frozenset[str], sid: str, facts: list[dict[str
     """Assert one bundle, then its triggers, collect the matches, and empty the session."""
     h = host()
     with h.lock:
-        h.serial += 1
         sid = SESSION  # the caller's bundle key is for logs only; one session, emptied after use
         key = (name, sid)
         h.recorded.pop(key, None)
@@ -111,8 +108,7 @@ def evaluate(name: str, rule_ids: frozenset[str], sid: str, facts: list[dict[str
                     for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
         finally:
             h.recorded.pop(key, None)
-            if CLEAR_SESSIONS:
-                _clear(h, name, sid, sent)
+            _clear(h, name, sid, sent)
 
 
 def serve(conn: Any) -> None:

@@ -142,9 +142,6 @@ class Lowerer:
         if not n.aliases(node) <= {cur}:
             raise self.fail(node, "this condition mixes records in a way durable_rules cannot test; "
                                   "split it, or compute it in a derivation")
-        if pattern.negated:
-            # a flag on an absence pattern is still a property of the candidate fact
-            pass
         selfed = _rename(node, cur, "self")
         digest = hashlib.sha256(n.unparse(selfed).encode()).hexdigest()[:10]
         name = f"p_{digest}"

@@ -116,19 +116,6 @@ def uses_now(node: Node) -> bool:
     return found
 
 
-def params_used(node: Node) -> set[str]:
-    out: set[str] = set()
-
-    def visit(n: Node) -> None:
-        if isinstance(n, Param):
-            out.add(n.name)
-        for child in children(n):
-            visit(child)
-
-    visit(node)
-    return out
-
-
 def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Cmp | Arith):
         return (node.left, node.right)
