@@ -10,6 +10,7 @@ Anything else is a compile error naming the rule and the expression.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from engine.errors import ErrorDetail, ExpressionError
@@ -50,12 +51,52 @@ class Lowerer:
     def variant(self, variant: Variant, action: str) -> dict[str, Any]:
         clauses = []
         self.names = durable_aliases(variant)
+        positive = [self.names[p.alias] for p in variant.patterns if not p.negated]
         for pattern in variant.patterns:
             key = self.names[pattern.alias] + ("$not" if pattern.negated else "")
             tests: list[dict[str, Any]] = [{"t": pattern.fact_type}]
             tests.extend(self.cond(c, pattern) for c in pattern.conds)
-            clauses.append({key: {"$and": tests}})
+            clauses.append({key: {"$and": self.guard_sequence(tests, positive[0] if positive else "p0")}})
         return {"all": clauses, "run": action}
+
+    def guard_sequence(self, tests: list[dict[str, Any]], anchor: str) -> list[dict[str, Any]]:
+        """Order one pattern's tests so durable_rules' join evaluator reads them correctly.
+
+        The C core keeps a pattern's join tests (those naming an earlier pattern) in one flat
+        sequence, with an opener and an END marker for every `$and`/`$or` group, even a group of
+        plain tests. Its evaluator (`reduceExpressionSequence`, events.c) has two defects, read
+        in its source:
+        - when an `$and` test fails (an `$or` test holds) it skips to the group's END starting one
+          element too far, so when that test is the last before END it reads past the sequence:
+          the intermittent SIGSEGV measured here (about 95 worker crashes per scenario run);
+        - after a nested group it stops at that group's END, so tests after it are never read.
+        So: nested `$and`s are flattened, join tests come first, then a sentinel join test that
+        always holds (so a failing test is never the last before END), then the `$or` groups,
+        which may hold only plain tests. The sentinel compares this fact's type name with the
+        message id of `anchor`, the first positive pattern: the worker sends ids `m0`, `m1`, ...
+        and type names are words, so they never match.
+        """
+        flat: list[dict[str, Any]] = []
+        pending = list(tests)
+        while pending:
+            test = pending.pop(0)
+            if set(test) == {"$and"}:
+                pending[:0] = test["$and"]
+            else:
+                flat.append(test)
+        simple = [t for t in flat if set(t) != {"$or"}]
+        groups = [t for t in flat if set(t) == {"$or"}]
+        if any(_names_pattern(g) for g in groups):
+            raise ExpressionError(
+                f"rule {self.rule_id}: cannot be matched by durable_rules: a join inside `or`",
+                [ErrorDetail(reason="durable_rules cannot evaluate a comparison with another record inside `or`; "
+                                    "split the rule, or compute the condition in a derivation",
+                             rule_id=self.rule_id)],
+                code="ruleset.expression.not_lowerable",
+            )
+        if any(_names_pattern(t) for t in simple):
+            return [*simple, {"$neq": {"t": {anchor: "id"}}}, *groups]
+        return [*simple, *groups]
 
     # -- conditions -------------------------------------------------------------------------------
 
@@ -148,6 +189,18 @@ class Lowerer:
         if not any(f.name == name and f.fact_type == pattern.fact_type for f in self.flags):
             self.flags.append(Flag(fact_type=pattern.fact_type, name=name, node=selfed, fn=compile_expr(selfed)))
         return {name: True}
+
+
+_ALIAS_NAME = re.compile(r"^p[0-9]+$")
+
+
+def _names_pattern(test: Any) -> bool:
+    """Does this lowered test read a field of an earlier pattern (a join, evaluated in the beta network)?"""
+    if isinstance(test, dict):
+        return any((_ALIAS_NAME.match(k) and isinstance(v, str)) or _names_pattern(v) for k, v in test.items())
+    if isinstance(test, list):
+        return any(_names_pattern(t) for t in test)
+    return False
 
 
 def _is_null(node: n.Node) -> bool:
