@@ -38,9 +38,10 @@ class StoreSource:
     known_at: dt.datetime | None = None
 
     def iter_type(self, record_type: str) -> Iterator[RecordView]:
-        for rec in records_service.iter_records(self.session, org_id=self.org_id, types=[record_type],
-                                                known_at=self.known_at):
-            yield RecordView(rec.type, rec.id, rec.version, rec.data)
+        for t, record_id, version, data in records_service.iter_record_data(
+            self.session, org_id=self.org_id, record_type=record_type, known_at=self.known_at
+        ):
+            yield RecordView(t, record_id, version, data)
 
 
 @dataclass
@@ -90,7 +91,8 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
     streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
     report = records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
                                           actor=actor, progress=progress,
-                                          on_batch=streamer.on_batch if streamer else None)
+                                          on_batch=streamer.on_batch if streamer else None,
+                                          on_end=streamer.drain if streamer else None)
     if streamer is not None:
         streamer.finish()
     return report
@@ -102,7 +104,8 @@ def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str,
 
     streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
     report = records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
-                                            on_batch=streamer.on_batch if streamer else None)
+                                            on_batch=streamer.on_batch if streamer else None,
+                                            on_end=streamer.drain if streamer else None)
     if streamer is not None:
         streamer.finish()
     return report

@@ -129,10 +129,47 @@ def walk_latest(
     however many records the org holds. A record's versions are adjacent in that order; the last
     one seen before the key changes is the newest known one.
     """
+    for row in _walk_rows(session, _COLUMNS, org_id, types, known_at, batch_size):
+        yield to_stored(row)
+
+
+def walk_latest_data(
+    session: Session,
+    *,
+    org_id: str,
+    types: Sequence[str] | None,
+    known_at: dt.datetime | None,
+    batch_size: int,
+) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
+    """Like `walk_latest`, as bare (type, id, version, data) tuples for evaluation sweeps.
+
+    A sweep reads millions of rows and needs none of the provenance columns; building a validated
+    `StoredRecord` per row was the largest single cost of a large sweep.
+    """
+    orders: dict[str, Any] = {}
+    for row in _walk_rows(session, _LEAN_COLUMNS, org_id, types, known_at, batch_size):
+        order = orders.get(row.record_type)
+        if order is None:
+            order = orders[row.record_type] = RECORD_MODELS[row.record_type].model_fields
+        raw = row.data
+        yield row.record_type, row.record_id, row.version, {k: raw[k] for k in order if k in raw}
+
+
+_LEAN_COLUMNS = (_C.record_type, _C.record_id, _C.version, _C.data)
+
+
+def _walk_rows(
+    session: Session,
+    columns: tuple[Any, ...],
+    org_id: str,
+    types: Sequence[str] | None,
+    known_at: dt.datetime | None,
+    batch_size: int,
+) -> Iterator[Any]:
     after: tuple[str, str, int] | None = None
     held: Any = None
     while True:
-        stmt = select(*_COLUMNS).where(_C.org_id == org_id)
+        stmt = select(*columns).where(_C.org_id == org_id)
         if types is not None:
             stmt = stmt.where(_C.record_type.in_(list(types)))
         if after is not None:
@@ -141,11 +178,11 @@ def walk_latest(
         rows = session.execute(stmt).all()
         for row in rows:
             if held is not None and (held.record_type, held.record_id) != (row.record_type, row.record_id):
-                yield to_stored(held)
+                yield held
             held = row
         if len(rows) < batch_size:
             break
         last = rows[-1]
         after = (last.record_type, last.record_id, last.version)
     if held is not None:
-        yield to_stored(held)
+        yield held

@@ -67,6 +67,10 @@ class _Bundles:
     facts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reference: list[dict[str, Any]] = field(default_factory=list)
     infos: dict[str, FactInfo] = field(default_factory=dict)
+    #: family -> the reference facts its rules read (each bundle gets only those)
+    by_family: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: event fact id -> derived facts that belong with that one event (evaluated in its chunk)
+    attached: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 Progress = Callable[[str, int], None]
@@ -134,19 +138,23 @@ def evaluate_rules(
             continue
         inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
         for df in d.fn(ctx, inputs):
-            _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
+            if d.family.startswith("event:") and not d.reference:
+                _attach(store, builder.derived(df), df.bundle_key)
+            else:
+                _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
 
     violations: list[Violation] = []
     counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
     by_family = _rules_by_family(rulesets)
+    store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
     for key in sorted(store.facts):
         family = key.rsplit(":", 1)[0]
         if family not in by_family:
             continue
-        reference = store.reference
+        reference = store.by_family[family]
         if family == "establishment":
             own = f"establishment/{key.split(':', 1)[1]}"
-            reference = [f for f in store.reference if f["t"] != "establishment" or f["id"] == own]
+            reference = [f for f in reference if f["t"] != "establishment" or f["id"] == own]
         facts = reference + store.facts[key]
         counts["bundles"] += 1
         counts["facts"] += len(facts)
@@ -207,6 +215,29 @@ def _place(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], fact_t
                 store.facts.setdefault(f"establishment:{info.record_id}", [])
         else:
             store.facts.setdefault(key, []).append(fact)
+
+
+def _attach(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], event_fact_id: str) -> None:
+    """Derived facts about one event (e.g. a snooping alert) travel in that event's chunk only."""
+    for fact, info in built:
+        store.infos[fact["id"]] = info
+        store.attached.setdefault(event_fact_id, []).append(fact)
+
+
+def _reference_for(
+    reference: list[dict[str, Any]], groups: list[tuple[CompiledRuleset, list[CompiledRule]]]
+) -> list[dict[str, Any]]:
+    """The reference facts a family's rules can match: facts of the types its patterns name, and
+    the deadlines of its own rules. Copying every reference fact into every bundle made a sweep's
+    cost grow with bundles x reference facts."""
+    types: set[str] = set()
+    rule_ids: set[str] = set()
+    for _, rules in groups:
+        for rule in rules:
+            rule_ids.add(rule.id)
+            for v in rule.variants:
+                types.update(p.fact_type for p in v.patterns)
+    return [f for f in reference if f["t"] in types and (f["t"] != DEADLINE or f.get("rule") in rule_ids)]
 
 
 def _person_establishments(memory: dict[str, list[RecordView]]) -> dict[str, str]:
@@ -331,11 +362,13 @@ def _chunked(
     infos: dict[str, FactInfo] = dict(store.infos)
     n_chunk = 0
 
+    reference = _reference_for(store.reference, groups)
+
     def flush() -> None:
         nonlocal chunk, n_chunk, infos
         if not chunk:
             return
-        facts = store.reference + chunk
+        facts = reference + chunk
         counts["bundles"] += 1
         counts["facts"] += len(facts)
         out.extend(_run_bundle(backend, groups, f"{prefix}#{n_chunk}", facts, builder, infos, as_of))
@@ -350,6 +383,7 @@ def _chunked(
         for fact, info in built:
             infos[fact["id"]] = info
             chunk.append(fact)
+            chunk.extend(store.attached.get(fact["id"], ()))
             counts["events"] += 1
         if len(chunk) >= bundles.EVENT_CHUNK:
             flush()

@@ -1140,8 +1140,7 @@ class _Group:
             "person_id": "string", "user_id": "string", "system_id": "string", "patient_id": "string",
             "role": "string", "establishment_id": "string", "at": "instant", "last_at": "instant",
             "event_count": "number", "patient_count": "number", "triaged_at": "instant"},
-    family="reference",
-    reference=True,
+    family="event:access_event",
     example="event_id=AE-1 kind=patient flags='SAME_SURNAME, NO_RELATIONSHIP' level=high",
 )
 def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
@@ -1369,7 +1368,7 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             "establishment_id": ep.establishment_id if ep is not None else None,
             "at": first_at, "last_at": events[-1][0], "event_count": len(events),
             "patient_count": len(g.patients), "triaged_at": triaged[0] if triaged else None,
-        }, sources, "reference")
+        }, sources, f"access_event/{first_src[1]}")  # evaluated in the chunk of its first event
 
     out = [alert("patient", (k[0], k[1]), g, k[2]) for k, g in patient_groups.items()]
     out += [alert("activity", (k[0], k[1]), g, None) for k, g in activity.items() if g.events]

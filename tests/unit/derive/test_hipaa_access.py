@@ -78,7 +78,7 @@ def test_patient_flags_and_levels() -> None:
     assert facts["AE-SELF:patient"].data["flags"] == "SELF, NO_RELATIONSHIP"  # not also surname/address
     assert facts["AE-COWORK:patient"].data["flags"] == "COWORKER, NO_RELATIONSHIP"
     assert facts["AE-VIP:patient"].data["flags"] == "VIP"
-    assert facts["AE-VIP:patient"].bundle_key == "reference"
+    assert facts["AE-VIP:patient"].bundle_key == "access_event/AE-VIP"  # travels with its event
     assert ("access_event", "AE-SURNAME-2", 1) in facts["AE-SURNAME:patient"].sources
     assert facts["AE-SURNAME:patient"].data["establishment_id"] == "E1"
 

@@ -31,7 +31,8 @@ def test_every_derivation_is_registered_with_a_hipaa_output_type() -> None:
         "hipaa_npp_duty",
     }
     alerts = next(d for _, d in DERIVATIONS if d.output == "hipaa_access_alert")
-    assert alerts.reference is True
+    # an alert travels with its first event (its chunk), not copied into every bundle
+    assert alerts.reference is False and alerts.family == "event:access_event"
 
 
 # ---- HIPAA-SEC-RA-001 ---------------------------------------------------------------------------
