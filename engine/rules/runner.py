@@ -23,6 +23,7 @@ from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types, record_fact_types
 from engine.rules.results import build_violations, merge
 from engine.rules.schemas import RulesetRef, RunResult, Violation
+from engine.rules.shared_scan import run_derivations
 
 
 class RecordSource(Protocol):
@@ -131,13 +132,9 @@ def evaluate_rules(
         for view in memory[t]:
             key = bundles.bundle_key(t, view.id, view.data)
             _place(store, builder.record(view), t, key)
-    event_derivations = []
-    for d in derivations:
-        if d.event:
-            event_derivations.append(d)
-            continue
-        inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
-        for df in d.fn(ctx, inputs):
+    event_derivations = [d for d in derivations if d.event]
+    for d, produced in run_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type):
+        for df in produced:
             if d.family.startswith("event:") and not d.reference:
                 _attach(store, builder.derived(df), df.bundle_key)
             else:

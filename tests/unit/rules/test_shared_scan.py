@@ -1,0 +1,89 @@
+"""Several derivations over one read of a streamed record type (engine/rules/shared_scan.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+
+import pytest
+
+from engine.errors import EngineFailure
+from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
+from engine.rules.shared_scan import BATCH, run_derivations
+
+CTX = DeriveContext(as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), params={}, tz_of=lambda v: "UTC",
+                    establishments={})
+EVENTS = [RecordView("access_event", f"AE-{i:06d}", 1, {"n": i}) for i in range(BATCH * 3 + 17)]
+PEOPLE = [RecordView("person", "P1", 1, {})]
+
+
+def _derivation(name: str, fn) -> Derivation:  # type: ignore[no-untyped-def]
+    return Derivation(name=name, inputs=("person", "access_event"), output=name, fields={}, fn=fn,
+                      family="person", reference=False, event=False, doc="", example="")
+
+
+def _total(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    total = sum(int(v.data["n"]) for v in inputs["access_event"])
+    yield DerivedFact("t", "total", {"total": total}, [], "person:P1")
+
+
+def _odd(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    for v in inputs["access_event"]:
+        if int(v.data["n"]) % 1000 == 1:
+            yield DerivedFact("t", v.id, {}, [], "person:P1")
+
+
+def _never_reads(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    yield DerivedFact("t", "nothing", {}, [], "person:P1")
+
+
+class _Store:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.opened: list[str] = []
+        self.fail_at = fail_at
+
+    def stream(self, record_type: str) -> Iterator[RecordView]:
+        self.opened.append(record_type)
+        for i, v in enumerate(EVENTS):
+            if i == self.fail_at:
+                raise RuntimeError("storage went away")
+            yield v
+
+
+def test_each_derivation_gets_the_whole_stream_read_once_in_order() -> None:
+    store = _Store()
+    derivations = [_derivation("a", _total), _derivation("b", _never_reads), _derivation("c", _odd)]
+    results = run_derivations(derivations, CTX, {"person": PEOPLE}, store.stream)
+    assert store.opened == ["access_event"]
+    assert [d.name for d, _ in results] == ["a", "b", "c"]
+    assert results[0][1][0].data["total"] == sum(range(len(EVENTS)))
+    assert [f.id for f in results[2][1]] == [v.id for v in EVENTS if int(v.data["n"]) % 1000 == 1]
+    # the same facts as reading the stream once per derivation
+    alone = [list(d.fn(CTX, {"person": PEOPLE, "access_event": iter(EVENTS)})) for d in derivations]
+    assert [r for _, r in results] == alone
+
+
+def test_a_derivation_that_reads_its_stream_twice_fails_loudly() -> None:
+    def twice(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+        list(inputs["access_event"])
+        list(inputs["access_event"])
+        yield from ()
+
+    with pytest.raises(EngineFailure, match="twice"):
+        run_derivations([_derivation("a", _total), _derivation("b", twice)], CTX, {"person": PEOPLE},
+                        _Store().stream)
+
+
+def test_an_error_in_a_derivation_or_in_the_read_reaches_the_caller() -> None:
+    def broken(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+        for v in inputs["access_event"]:
+            if v.id == "AE-000100":
+                raise ValueError("bad derivation")
+        yield from ()
+
+    with pytest.raises(ValueError, match="bad derivation"):
+        run_derivations([_derivation("a", _total), _derivation("b", broken)], CTX, {"person": PEOPLE},
+                        _Store().stream)
+    with pytest.raises(RuntimeError, match="storage went away"):
+        run_derivations([_derivation("a", _total), _derivation("b", _odd)], CTX, {"person": PEOPLE},
+                        _Store(fail_at=BATCH + 5).stream)
