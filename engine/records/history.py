@@ -166,23 +166,39 @@ def _walk_rows(
     known_at: dt.datetime | None,
     batch_size: int,
 ) -> Iterator[Any]:
-    after: tuple[str, str, int] | None = None
+    """Newest known row per record, type by type in name order, each type by id.
+
+    One type per query: with `record_type IN (...)` and a row-value bound over (type, id,
+    version), SQLite sorted every remaining row of the org for each page (measured: 0.17 s a page
+    on 1.6M access events, 75x the equality form), which made a large walk quadratic.
+    """
+    for record_type in sorted(set(types) if types is not None else RECORD_MODELS):
+        yield from _walk_type(session, columns, org_id, record_type, known_at, batch_size)
+
+
+def _walk_type(
+    session: Session,
+    columns: tuple[Any, ...],
+    org_id: str,
+    record_type: str,
+    known_at: dt.datetime | None,
+    batch_size: int,
+) -> Iterator[Any]:
+    after: tuple[str, int] | None = None
     held: Any = None
     while True:
-        stmt = select(*columns).where(_C.org_id == org_id)
-        if types is not None:
-            stmt = stmt.where(_C.record_type.in_(list(types)))
+        stmt = select(*columns).where(_C.org_id == org_id, _C.record_type == record_type)
         if after is not None:
-            stmt = stmt.where(tuple_(_C.record_type, _C.record_id, _C.version) > tuple_(*after))
-        stmt = _known(stmt, known_at).order_by(_C.record_type, _C.record_id, _C.version).limit(batch_size)
+            stmt = stmt.where(tuple_(_C.record_id, _C.version) > tuple_(*after))
+        stmt = _known(stmt, known_at).order_by(_C.record_id, _C.version).limit(batch_size)
         rows = session.execute(stmt).all()
         for row in rows:
-            if held is not None and (held.record_type, held.record_id) != (row.record_type, row.record_id):
+            if held is not None and held.record_id != row.record_id:
                 yield held
             held = row
         if len(rows) < batch_size:
             break
         last = rows[-1]
-        after = (last.record_type, last.record_id, last.version)
+        after = (last.record_id, last.version)
     if held is not None:
         yield held
