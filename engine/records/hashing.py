@@ -46,18 +46,25 @@ def _special_fields(model: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str,
 
 
 def stored_and_canonical(model: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stored JSON dict and the canonical dict of a validated record."""
+    """The stored JSON dict and the canonical dict of a validated record.
+
+    The canonical dict is the stored dict itself (same object) when no field needs a change: an
+    instant already written in UTC (`Z`) reads the same in both forms, so most records are
+    encoded once, for hash and storage alike (see `stored_form`).
+    """
     stored = model.model_dump(mode="json", exclude_none=True)
     instants, instant_maps, numbers = _special_fields(type(model))
     changes: dict[str, Any] = {}
     for name in instants:
-        value = getattr(model, name)
-        if value is not None:
-            changes[name] = format_instant(value.astimezone(UTC))
+        text = stored.get(name)
+        if text is not None and not text.endswith("Z"):  # format_instant writes UTC as Z, any other offset as is
+            changes[name] = format_instant(getattr(model, name).astimezone(UTC))
     for name in instant_maps:
         mapping = getattr(model, name)
         if mapping is not None:
-            changes[name] = {k: format_instant(v.astimezone(UTC)) for k, v in mapping.items()}
+            utc = {k: format_instant(v.astimezone(UTC)) for k, v in mapping.items()}
+            if utc != stored[name]:
+                changes[name] = utc
     for name in numbers:
         number = stored.get(name)
         if isinstance(number, float) and number.is_integer():
@@ -65,6 +72,28 @@ def stored_and_canonical(model: BaseModel) -> tuple[dict[str, Any], dict[str, An
     return stored, ({**stored, **changes} if changes else stored)
 
 
+def canonical_text(canonical: dict[str, Any]) -> str:
+    """The canonical JSON text: sorted keys, no spaces, non-ASCII kept as is."""
+    return _CANONICAL.encode(canonical)
+
+
 def content_hash(canonical: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON text (sorted keys, no spaces, UTF-8)."""
-    return hashlib.sha256(_CANONICAL.encode(canonical).encode("utf-8")).hexdigest()
+    return text_hash(canonical_text(canonical))
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 of a canonical JSON text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stored_form(model: BaseModel) -> tuple[dict[str, Any], str, str]:
+    """(stored dict, its JSON text for storage, content hash) of a validated record.
+
+    The text is written as is into the store's JSON column. When the stored and canonical forms
+    are the same (the usual case) the one canonical encoding serves both the hash and storage;
+    otherwise the stored form is encoded on its own (same settings), keeping its offsets.
+    """
+    stored, canonical = stored_and_canonical(model)
+    text = canonical_text(canonical)
+    return stored, (text if canonical is stored else canonical_text(stored)), text_hash(text)

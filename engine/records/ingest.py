@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Dialect, Text, bindparam, cast, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,8 @@ from engine.records.validation import Position, PreparedRecord, prepare_record
 BATCH_SIZE = 1000
 ERROR_LIMIT = 10_000
 OnBatch = Callable[[list[StoredRecord]], None]
+#: Called once after the last batch is written, when the import has no problem (before its audit entry).
+OnEnd = Callable[[], object]
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Ingest:
     org_id: str
     actor: str
     on_batch: OnBatch | None = None
+    on_end: OnEnd | None = None
     batch_size: int = BATCH_SIZE
     recorded_at: dt.datetime = field(default_factory=clock.now)
     tally: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -121,7 +125,7 @@ class Ingest:
         if self.problem_count or not rows:
             return
         try:
-            self.session.execute(insert(record_version), rows)
+            _insert_versions(self.session, rows)
         except SAIntegrityError as exc:
             raise ConflictError(
                 "another import wrote the same records at the same time; nothing was imported, retry",
@@ -139,6 +143,7 @@ class Ingest:
             "record_id": prepared.record_id,
             "version": version,
             "data": data,
+            "text": prepared.text,
             "content_hash": prepared.content_hash,
             "establishment_id": establishment,
             "recorded_at": self.recorded_at,
@@ -149,6 +154,8 @@ class Ingest:
     def finish(self) -> ImportReport:
         """Write the last batch; raise with every problem if there was any, else return the report."""
         self.flush()
+        if not self.problem_count and self.on_end is not None:
+            self.on_end()
         if self.problem_count:
             details = sorted(self.problems.details, key=lambda d: (d.file or "", d.line or 0, d.index or 0))
             if self.problems.truncated:
@@ -168,6 +175,73 @@ class Ingest:
         return ImportReport.from_tally(
             self.tally, duration_s=time.perf_counter() - self._started, recorded_at=self.recorded_at
         )
+
+
+_COLUMNS = ("org_id", "record_type", "record_id", "version", "data", "content_hash", "establishment_id",
+            "recorded_at", "actor", "source")
+#: Columns whose value is the same for every row of an import: bound (and converted) once per batch.
+_CONSTANT = frozenset({"org_id", "recorded_at", "actor"})
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """The INSERT of record versions compiled once for a dialect, run through the driver's executemany.
+
+    Why not `session.execute(insert(...), rows)`: SQLAlchemy converts every value of every row
+    through the column types on each call (the JSON column encodes `data` again, the instant column
+    re-formats the one `recorded_at` of the import), which cost about as much as validating the
+    record. Here `data` goes in as the JSON text the hash was computed from (cast to JSONB on
+    PostgreSQL), values shared by the whole import are converted once per batch, and the rest
+    (strings and integers) need no conversion. Still one statement per batch, in the session's
+    transaction.
+    """
+
+    sql: str
+    keys: tuple[str, ...]
+    positional: bool
+    processors: dict[str, Callable[[Any], Any]]
+
+
+_PLANS: dict[tuple[int, str], tuple[Dialect, _InsertPlan]] = {}
+
+
+def _plan(dialect: Dialect) -> _InsertPlan:
+    key = (id(dialect), dialect.name)
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is dialect:
+        return cached[1]
+    text = bindparam("data", type_=Text)
+    stmt = insert(record_version).values(data=cast(text, JSONB) if dialect.name == "postgresql" else text)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(_COLUMNS))
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name in _COLUMNS:
+        if name == "data":
+            continue
+        proc = record_version.c[name].type._cached_bind_processor(dialect)
+        if proc is not None:
+            processors[name] = proc
+    keys = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else _COLUMNS
+    plan = _InsertPlan(compiled.string, keys, compiled.positional, processors)
+    _PLANS[key] = (dialect, plan)
+    return plan
+
+
+def _insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write one batch of record versions (see `_InsertPlan`)."""
+    connection = session.connection()
+    plan = _plan(connection.dialect)
+    first = rows[0]
+    constant = {k: plan.processors[k](first[k]) if k in plan.processors else first[k] for k in _CONSTANT}
+    varying = [(k, plan.processors.get(k)) for k in plan.keys if k not in _CONSTANT]
+    params: list[Any] = []
+    for row in rows:
+        values = dict(constant)
+        values["data"] = row["text"]
+        for k, proc in varying:
+            if k != "data":
+                values[k] = row[k] if proc is None else proc(row[k])
+        params.append(tuple(values[k] for k in plan.keys) if plan.positional else values)
+    connection.exec_driver_sql(plan.sql, params)
 
 
 def _plural(n: int, noun: str) -> str:

@@ -20,7 +20,7 @@ from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history
 from engine.records.importers import detect_format, reader_for
-from engine.records.ingest import Ingest, OnBatch
+from engine.records.ingest import Ingest, OnBatch, OnEnd
 from engine.records.schemas import RECORD_MODELS, ImportReport, StoredRecord
 from engine.records.validation import Position
 
@@ -45,10 +45,11 @@ def import_records(
     actor: str,
     source: str,
     on_batch: OnBatch | None = None,
+    on_end: OnEnd | None = None,
 ) -> ImportReport:
     """Import records given as dicts (API, connectors); positions in errors are 0-based indexes."""
     _check_org(org_id)
-    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch)
+    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
     for index, raw in enumerate(records):
         ingest.add(raw, Position(index=index), source)
     report = ingest.finish()
@@ -67,6 +68,7 @@ def import_files(
     actor: str,
     progress: ProgressFn | None = None,
     on_batch: OnBatch | None = None,
+    on_end: OnEnd | None = None,
 ) -> ImportReport:
     """Import JSON, NDJSON or CSV files as one all-or-nothing unit; every problem is reported."""
     _check_org(org_id)
@@ -86,7 +88,7 @@ def import_files(
         if progress is not None:
             progress(done, total)
 
-    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch)
+    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
     for path, file_format in zip(files, formats, strict=True):
         reader = reader_for(file_format)
         for position, raw in reader(path, record_type=record_type, problem=ingest.problem, advance=advance):

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from engine.errors import ErrorDetail, RecordValidationError
 from engine.records.fields import json_kind
-from engine.records.hashing import content_hash, stored_and_canonical
+from engine.records.hashing import stored_form
 from engine.records.schemas import RECORD_MODELS, Record
 
 
@@ -35,12 +35,13 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class PreparedRecord:
-    """A valid record ready to store: the model, its stored JSON form and its content hash."""
+    """A valid record ready to store: the model, its stored JSON form (dict and text) and its hash."""
 
     model: Record
     data: dict[str, Any]
     content_hash: str
     position: Position
+    text: str
 
     @property
     def record_type(self) -> str:
@@ -59,10 +60,13 @@ def validate_record(raw: Any, *, position: Position | None = None) -> tuple[Reco
 
 def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
     """Validate `raw` and compute its stored form and hash; every problem goes into one error."""
-    details = _envelope_problems(raw, position)
-    if details:
-        raise RecordValidationError("invalid record", details)
-    model_cls = RECORD_MODELS[raw["type"]]
+    record_type = raw.get("type") if type(raw) is dict else None
+    model_cls = RECORD_MODELS.get(record_type) if type(record_type) is str else None
+    if model_cls is None:  # the envelope itself is wrong: say how (the common case skips this)
+        details = _envelope_problems(raw, position)
+        if details:
+            raise RecordValidationError("invalid record", details)
+        model_cls = RECORD_MODELS[raw["type"]]
     try:
         model = model_cls.model_validate(raw)
     except ValidationError as exc:
@@ -79,8 +83,8 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
                 for err in exc.errors(include_url=False)
             ],
         ) from None
-    data, canonical = stored_and_canonical(model)
-    return PreparedRecord(model=model, data=data, content_hash=content_hash(canonical), position=position)
+    data, text, digest = stored_form(model)
+    return PreparedRecord(model=model, data=data, content_hash=digest, position=position, text=text)
 
 
 def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:
