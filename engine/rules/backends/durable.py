@@ -28,6 +28,13 @@
     if the whole bundle keeps crashing it is evaluated rule by rule (one small ruleset per rule,
     still durable_rules); if that crashes too the run fails loudly (EngineFailure). The scenario
     tests fail on any worker crash.
+14. (pipelining) `submit` sends a bundle to the worker and returns at once, so the caller can go on
+    (the live stream parses and stores the next batch) while the worker matches; `Pending.result`
+    collects the matches. At most one request is ever in flight on the pipes (a second submit, or
+    any other use of the worker, first reads the earlier reply and keeps it for its owner), so
+    neither side can block writing while the other is blocked writing too. A worker that crashed
+    on a submitted bundle counts as that bundle's first attempt: the rest of the attempts, and the
+    rule-by-rule fallback, are the synchronous path's.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -72,17 +80,26 @@ class _Worker:
         self.process.stdin.close()
         self.process.stdout.close()
         self.registered: set[str] = set()
+        self.outstanding: Pending | None = None
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def drain(self) -> None:
+        """Read the reply to the request in flight, if any, and hand it to its Pending."""
+        pending, self.outstanding = self.outstanding, None
+        if pending is None:
+            return
+        try:
+            pending.reply = self.reader.recv()
+        except (EOFError, OSError):
+            pending.crashed = True
+            raise
+
     def call(self, *request: Any) -> Any:
+        self.drain()
         self.writer.send(request)
-        status, *rest = self.reader.recv()
-        if status == "ok":
-            return rest[0]
-        code, message, reasons = rest
-        raise EngineFailure(message, [ErrorDetail(reason=r) for r in reasons], code=code)
+        return _unpack(self.reader.recv())
 
     def stop(self) -> None:
         try:
@@ -97,6 +114,14 @@ class _Worker:
         self.reader.close()
 
 
+def _unpack(reply: Any) -> Any:
+    status, *rest = reply
+    if status == "ok":
+        return rest[0]
+    code, message, reasons = rest
+    raise EngineFailure(message, [ErrorDetail(reason=r) for r in reasons], code=code)
+
+
 _LOCK = threading.RLock()
 _WORKER: _Worker | None = None
 _FAIL_ACTION: str | None = None
@@ -106,6 +131,12 @@ CRASHES = {"count": 0}
 
 def _worker() -> _Worker:
     global _WORKER
+    if _WORKER is not None and _WORKER.outstanding is not None:
+        try:
+            _WORKER.drain()  # the reply is kept for its Pending; the pipes are free again
+        except (EOFError, OSError):
+            CRASHES["count"] += 1
+            _discard_worker()
     if _WORKER is None or not _WORKER.alive():
         _WORKER = _Worker()
         if _CRASH_PLAN["workers"] > 0:
@@ -119,6 +150,9 @@ def _worker() -> _Worker:
 def _discard_worker() -> None:
     global _WORKER
     if _WORKER is not None:
+        if _WORKER.outstanding is not None:
+            _WORKER.outstanding.crashed = True
+            _WORKER.outstanding = None
         try:
             _WORKER.process.kill()
             _WORKER.process.wait(timeout=5)
@@ -158,6 +192,61 @@ def _original(ruleset: CompiledRuleset, matches: list[Match]) -> list[Match]:
     ]
 
 
+@dataclass
+class _Bundle:
+    ruleset: CompiledRuleset
+    rule_ids: frozenset[str]
+    sid: str
+    facts: list[dict[str, Any]]
+    triggers: list[dict[str, Any]]
+
+
+class Pending:
+    """Bundles submitted to the worker in one request; `result()` collects their matches.
+
+    Until then the request is in flight and the caller is free; anything else that needs the
+    worker first reads the reply into `reply` (or marks the request `crashed`), so `result()`
+    works whenever it is called, from any thread, and always exactly once per bundle's evaluation.
+    """
+
+    def __init__(self, bundles: list[_Bundle]) -> None:
+        self.bundles = bundles
+        self.reply: Any = None
+        self.crashed = False
+        self._worker: _Worker | None = None
+        self._done: list[list[Match]] | None = None
+        self._error: EngineFailure | None = None
+
+    def result(self) -> list[list[Match]]:
+        """The matches of each submitted bundle, in order; raises EngineFailure as `evaluate` does."""
+        with _LOCK:
+            if self._error is not None:
+                raise self._error
+            if self._done is not None:
+                return self._done
+            worker = self._worker
+            if worker is not None and worker.outstanding is self:
+                try:
+                    worker.drain()
+                except (EOFError, OSError):
+                    CRASHES["count"] += 1
+                    _discard_worker()
+            self._worker = None
+            try:
+                if self.reply is not None and not self.crashed:
+                    reply, self.reply = self.reply, None
+                    found: list[list[Match]] = _unpack(reply)
+                    self._done = [_original(b.ruleset, m) for b, m in zip(self.bundles, found, strict=True)]
+                else:  # the worker died on this request: the rest of the attempts, synchronously
+                    self._done = [
+                        _evaluate(b.ruleset, b.rule_ids, b.sid, b.facts, b.triggers, tried=1) for b in self.bundles
+                    ]
+            except EngineFailure as exc:
+                self._error = exc
+                raise
+            return self._done
+
+
 class DurableBackend:
     name = "durable"
 
@@ -170,42 +259,87 @@ class DurableBackend:
         triggers: list[dict[str, Any]],
     ) -> list[Match]:
         with _LOCK:
-            whole = _attempt(
-                ruleset.durable_name,
-                ruleset.durable_definition,
-                _aliases(ruleset),
-                rule_ids,
-                sid,
-                facts,
-                triggers,
-                ATTEMPTS_WHOLE,
+            return _evaluate(ruleset, rule_ids, sid, facts, triggers, tried=0)
+
+    def submit(self, bundles: list[tuple[CompiledRuleset, frozenset[str], str, list[dict[str, Any]],
+                                         list[dict[str, Any]]]]) -> Pending:
+        """Send bundles (ruleset, rule ids, sid, facts, triggers) to the worker without waiting.
+
+        Registration happens here, synchronously (it is once per ruleset per worker). The matches
+        are the same as `evaluate` would give for each bundle; collect them with `result()`.
+        """
+        pending = Pending([_Bundle(*b) for b in bundles])
+        with _LOCK:
+            try:
+                worker = _worker()
+                for b in pending.bundles:
+                    name = b.ruleset.durable_name
+                    if name not in worker.registered and len(worker.registered) >= MAX_RULESETS_PER_WORKER:
+                        worker.stop()
+                        _discard_worker()
+                        worker = _worker()
+                for b in pending.bundles:
+                    name = b.ruleset.durable_name
+                    if name not in worker.registered:
+                        worker.call("register", name, b.ruleset.durable_definition, _aliases(b.ruleset))
+                        worker.registered.add(name)
+                worker.writer.send(("evaluate_many", [(b.ruleset.durable_name, b.rule_ids, b.sid, b.facts,
+                                                       b.triggers) for b in pending.bundles]))
+                worker.outstanding = pending
+                pending._worker = worker
+            except (EOFError, OSError):
+                CRASHES["count"] += 1
+                _discard_worker()
+                pending.crashed = True
+        return pending
+
+
+def _evaluate(
+    ruleset: CompiledRuleset,
+    rule_ids: frozenset[str],
+    sid: str,
+    facts: list[dict[str, Any]],
+    triggers: list[dict[str, Any]],
+    *,
+    tried: int,
+) -> list[Match]:
+    """Evaluate one bundle with crash supervision; `tried` whole-bundle attempts already crashed."""
+    whole = _attempt(
+        ruleset.durable_name,
+        ruleset.durable_definition,
+        _aliases(ruleset),
+        rule_ids,
+        sid,
+        facts,
+        triggers,
+        ATTEMPTS_WHOLE - tried,
+    )
+    if whole is not None:
+        return _original(ruleset, whole)
+    # the whole bundle kept crashing: one ruleset per rule (smaller networks), still durable_rules
+    out: list[Match] = []
+    aliases = _aliases(ruleset)
+    for rule_id in sorted(rule_ids):
+        definition = {k: v for k, v in ruleset.durable_definition.items() if k.split("|")[0] == rule_id}
+        if not definition:
+            continue
+        found = _attempt(
+            f"{ruleset.durable_name}/{rule_id}",
+            definition,
+            aliases,
+            frozenset({rule_id}),
+            sid,
+            facts,
+            [t for t in triggers if t["rule"] == rule_id],
+            ATTEMPTS_PER_RULE,
+        )
+        if found is None:
+            raise EngineFailure(
+                "durable_rules crashed on this bundle every time, whole and rule by rule; the run is void",
+                [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, rule {rule_id}")],
             )
-            if whole is not None:
-                return _original(ruleset, whole)
-            # the whole bundle kept crashing: one ruleset per rule (smaller networks), still durable_rules
-            out: list[Match] = []
-            aliases = _aliases(ruleset)
-            for rule_id in sorted(rule_ids):
-                definition = {k: v for k, v in ruleset.durable_definition.items() if k.split("|")[0] == rule_id}
-                if not definition:
-                    continue
-                found = _attempt(
-                    f"{ruleset.durable_name}/{rule_id}",
-                    definition,
-                    aliases,
-                    frozenset({rule_id}),
-                    sid,
-                    facts,
-                    [t for t in triggers if t["rule"] == rule_id],
-                    ATTEMPTS_PER_RULE,
-                )
-                if found is None:
-                    raise EngineFailure(
-                        "durable_rules crashed on this bundle every time, whole and rule by rule; the run is void",
-                        [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, rule {rule_id}")],
-                    )
-                out.extend(found)
-            return _original(ruleset, out)
+        out.extend(found)
+    return _original(ruleset, out)
 
 
 def _attempt(

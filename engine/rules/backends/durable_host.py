@@ -143,6 +143,8 @@ def serve(conn: Any) -> None:
                 conn.send(("ok", None))
             elif op == "evaluate":
                 conn.send(("ok", evaluate(*request[1:])))
+            elif op == "evaluate_many":  # several bundles in one request (durable.submit)
+                conn.send(("ok", [evaluate(*bundle) for bundle in request[1]]))
             elif op == "fail":
                 fail_action[0] = request[1]
                 conn.send(("ok", None))
