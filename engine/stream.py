@@ -4,11 +4,19 @@ As the import writes each batch, the events in it are matched at once by the eve
 force, in a durable_rules session that holds the practice's slim reference facts plus the batch
 (one writer: the host lock), and findings are written idempotently (same identity, same finding).
 Event findings are never auto-resolved; the nightly sweep remains the reference.
+
+Pipelined: durable_rules runs in a worker process, so a batch is submitted to it and the import
+goes on parsing, validating and storing the next batch while the worker matches; the matches of
+batch k are collected (and their findings written) when batch k+1 is submitted, and those of the
+last batch in `finish()`, which the import calls before it writes its own audit entry. All of it
+happens inside the import's one transaction, so a failure in any batch (a worker error, a run
+declared void) still fails the import and the caller's unit of work rolls every batch back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import ChainMap
+from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +25,7 @@ from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun
 from engine.records import service as records_service
 from engine.records.schemas import EVENT_TYPES, StoredRecord
-from engine.rules.backends import get_backend
+from engine.rules.backends import Match, get_backend
 from engine.rules.catalog import compile_in_force
 from engine.rules.compiler.model import CompiledRule, CompiledRuleset
 from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
@@ -27,22 +35,39 @@ from engine.rules.results import build_violations, merge
 from engine.rules.schemas import RulesetRef, RunResult, Violation
 
 REFERENCE_TYPES = ("organization", "establishment", "system", "employment_episode")
+#: Violations are written once this many have been found (and at the end of the import): the
+#: fixed cost of a findings write (queries, the run's diff, an audit entry) is then paid rarely.
+WRITE_EVERY = 1000
+Bundle = tuple[CompiledRuleset, frozenset[str], str, list[dict[str, Any]], list[dict[str, Any]]]
+
+
+class _Pending(Protocol):
+    def result(self) -> list[list[Match]]: ...
+
+
+class _Submitter(Protocol):
+    def submit(self, bundles: list[Bundle]) -> _Pending: ...
 
 
 class EventStream:
     """Evaluates each imported batch's events by the event rules in force now."""
 
-    def __init__(self, session: Session, *, org_id: str, actor: str, backend: str = "durable") -> None:
+    def __init__(self, session: Session, *, org_id: str, actor: str, backend: str = "durable",
+                 pipelined: bool = True) -> None:
         self.session = session
         self.org_id = org_id
         self.actor = actor
         self.backend = get_backend(backend)
+        submit = getattr(self.backend, "submit", None) if pipelined else None
+        self._submitter = cast(_Submitter, self.backend) if submit is not None else None
+        self._inflight: tuple[_Pending, list[dict[str, Any]], ChainMap[str, FactInfo]] | None = None
         self.as_of = clock.now()
         self.groups: list[tuple[CompiledRuleset, list[CompiledRule]]] = []
         self.batches = 0
         self.events = 0
         self.violations: list[Violation] = []
         self.run: EvaluationRun | None = None
+        self._unwritten: list[list[Violation]] = []  # one list per batch, each merged
         self._ready = False
 
     def _prepare(self) -> None:
@@ -91,12 +116,12 @@ class EventStream:
         if not self.groups:
             return
         facts: list[dict[str, Any]] = []
-        infos = dict(self.infos)
+        batch_infos: dict[str, FactInfo] = {}
         views = [RecordView(r.type, r.id, r.version, r.data) for r in events]
         for view in views:
             for fact, info in self.builder.record(view):
                 facts.append(fact)
-                infos[fact["id"]] = info
+                batch_infos[fact["id"]] = info
         if self.event_derivations:
             ctx = DeriveContext(as_of=self.as_of, params={k: v for rs in self.rulesets for k, v in rs.params.items()},
                                 tz_of=lambda v: self.zones.tz(v.type, v.data),
@@ -108,22 +133,57 @@ class EventStream:
                 for df in d.fn(ctx, inputs):
                     for fact, info in self.builder.derived(df):
                         facts.append(fact)
-                        infos[fact["id"]] = info
+                        batch_infos[fact["id"]] = info
         self.batches += 1
         self.events += len(events)
         sid = f"stream:{self.org_id}:{self.batches}"
-        index = {f["id"]: f for f in self.reference + facts}
+        bundle = self.reference + facts
+        infos = ChainMap(batch_infos, self.infos)
+        bundles: list[Bundle] = [(rs, frozenset(r.id for r in rules), sid, bundle, []) for rs, rules in self.groups]
+        if self._submitter is None:  # synchronous: match now
+            self._found([self.backend.evaluate(*b) for b in bundles], bundle, infos)
+            return
+        previous = self._collect()  # the worker is free once the previous batch is read back
+        self._inflight = (self._submitter.submit(bundles), bundle, infos)
+        if previous is not None:  # ... and matches this batch while the previous one's findings are written
+            self._found(*previous)
+
+    def _collect(self) -> tuple[list[list[Match]], list[dict[str, Any]], ChainMap[str, FactInfo]] | None:
+        if self._inflight is None:
+            return None
+        (pending, bundle, infos), self._inflight = self._inflight, None
+        return pending.result(), bundle, infos
+
+    def _found(self, matches: list[list[Match]], bundle: list[dict[str, Any]], infos: ChainMap[str, FactInfo]) -> None:
+        """Turn one batch's matches (one list per ruleset group) into findings."""
+        if not any(matches):
+            return
+        index = {f["id"]: f for f in bundle}
         found: list[Violation] = []
-        for rs, rules in self.groups:
-            matches = self.backend.evaluate(rs, frozenset(r.id for r in rules), sid, self.reference + facts, [])
-            by_rule: dict[str, list[Any]] = {}
-            for m in matches:
+        for (rs, rules), group_matches in zip(self.groups, matches, strict=True):
+            by_rule: dict[str, list[Match]] = {}
+            for m in group_matches:
                 by_rule.setdefault(m.rule_id, []).append(m)
             for rule in rules:
                 if rule.id in by_rule:
                     found.extend(build_violations(rule, by_rule[rule.id], index, infos, rs.params, self.as_of))
         if found:
-            self._persist(merge(found))
+            self._unwritten.append(merge(found))
+            if sum(len(b) for b in self._unwritten) >= WRITE_EVERY:
+                self._write()
+
+    def _write(self) -> None:
+        """Write the findings of the batches matched so far, as applying them batch by batch would.
+
+        Usually one write for them all; when one identity was found in more than one of these
+        batches, batch by batch, so the later batch refreshes the finding the earlier one opened.
+        """
+        batches, self._unwritten = self._unwritten, []
+        identities = [v.identity for b in batches for v in b]
+        if len(set(identities)) == len(identities):
+            batches = [merge([v for b in batches for v in b])] if batches else []
+        for violations in batches:
+            self._persist(violations)
 
     def _persist(self, violations: list[Violation]) -> None:
         if self.run is None:
@@ -139,6 +199,13 @@ class EventStream:
                                    actor=self.actor, stream=True)
         self.violations.extend(violations)
 
-    def finish(self) -> dict[str, int]:
-        return {"batches": self.batches, "events": self.events, "findings": len(self.violations)}
+    def drain(self) -> None:
+        """Collect the batch still in the worker and write its findings (the import's last step)."""
+        previous = self._collect()
+        if previous is not None:
+            self._found(*previous)
+        self._write()
 
+    def finish(self) -> dict[str, int]:
+        self.drain()
+        return {"batches": self.batches, "events": self.events, "findings": len(self.violations)}
