@@ -1,0 +1,134 @@
+"""The pipelined live stream on SQLite and PostgreSQL: same findings as matching batch by batch,
+and a failure in any batch still leaves nothing behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine import clock, pipeline
+from engine.audit.tables import AuditEntryRow
+from engine.db import unit_of_work
+from engine.errors import EngineFailure
+from engine.findings import service as findings
+from engine.findings.schemas import FindingFilter
+from engine.findings.tables import FindingEventRow, FindingRow
+from engine.records import service as records_service
+from engine.records.ingest import BATCH_SIZE
+from engine.records.tables import RecordVersionRow
+from engine.rules.backends import durable as durable_backend
+from engine.stream import EventStream
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
+AS_OF = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+ORG = "clinic-a"
+
+
+@pytest.fixture(autouse=True)
+def _rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+
+
+def _events(n: int, export_every: int, first_export: int = 0) -> list[dict[str, Any]]:
+    """n access events over several import batches; every `export_every`-th one from `first_export` is an export."""
+    start = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    return [
+        f.access(f"AE{i:05d}", f"u{i % 7}", f"PT{i % 13}", (start + dt.timedelta(seconds=i)).isoformat(),
+                 "export" if i >= first_export and (i - first_export) % export_every == 0 else "view")
+        for i in range(n)
+    ]
+
+
+def _stream(engine: Engine, org: str, records: list[dict[str, Any]], *, pipelined: bool) -> dict[str, int]:
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        records_service.import_records(s, org_id=org, records=[f.establishment()], actor="test", source="test")
+        streamer = EventStream(s, org_id=org, actor="test", pipelined=pipelined)
+        records_service.import_records(s, org_id=org, records=records, actor="test", source="test",
+                                       on_batch=streamer.on_batch, on_end=streamer.drain)
+        return streamer.finish()
+
+
+def _findings(engine: Engine, org: str) -> list[tuple[Any, ...]]:
+    with unit_of_work(engine) as s:
+        page = findings.list_findings(s, org_id=org, filters=FindingFilter(), limit=1000)
+        out = []
+        for item in page.items:
+            detail = findings.get_finding(s, org_id=org, finding_id=item.id)
+            history = [(h.kind, h.from_state, h.to_state, h.reason is not None) for h in detail.history]
+            out.append((item.rule_id, item.subject_id, item.state, item.status, item.message,
+                        [e.model_dump() if hasattr(e, "model_dump") else e for e in item.evidence], history))
+    return sorted(out)
+
+
+def test_pipelined_stream_finds_what_batch_by_batch_matching_finds(engine: Engine) -> None:
+    records = _events(2 * BATCH_SIZE + 300, export_every=97)
+    piped = _stream(engine, "piped", records, pipelined=True)
+    synchronous = _stream(engine, "sync", records, pipelined=False)
+    assert piped == synchronous and piped["batches"] == 3 and piped["findings"] == len(records[::97])
+    assert _findings(engine, "piped") == _findings(engine, "sync")
+    assert [x[1] for x in _findings(engine, "piped")] == [r["id"] for r in records[::97]]
+
+
+def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engine) -> None:
+    records = _events(BATCH_SIZE + 10, export_every=50)
+    with clock.frozen(AS_OF):
+        with unit_of_work(engine) as s:
+            pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+        with unit_of_work(engine) as s:
+            pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test")
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == len(records[::50])
+        assert s.scalar(select(func.count()).select_from(FindingEventRow)) == len(records[::50])
+        actions = list(s.scalars(select(AuditEntryRow.action).where(AuditEntryRow.org_id == ORG)
+                                 .order_by(AuditEntryRow.org_seq)))
+    assert actions == ["records.import", "evaluation.run", "records.import"]  # findings before the import's entry
+
+
+def test_a_failure_while_matching_a_later_batch_rolls_back_the_whole_import(engine: Engine) -> None:
+    records = _events(2 * BATCH_SIZE + 5, export_every=10_000, first_export=BATCH_SIZE + 3)  # one export, batch 2
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+    durable_backend.plant_failure("DEMO-EXPORT-002|")
+    try:
+        with pytest.raises(EngineFailure, match="planted failure"), clock.frozen(AS_OF), unit_of_work(engine) as s:
+            pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test")
+    finally:
+        durable_backend.plant_failure(None)
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 1  # the establishment only
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEntryRow)) == 1
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:  # the worker is usable again, the same import now works
+        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test")
+    with unit_of_work(engine) as s:
+        assert list(s.scalars(select(FindingRow.subject_id))) == [records[BATCH_SIZE + 3]["id"]]
+
+
+def test_a_worker_crash_on_a_pipelined_batch_is_retried_and_finds_the_same(engine: Engine) -> None:
+    records = _events(BATCH_SIZE + 20, export_every=200)
+    _stream(engine, "warm", records[:5], pipelined=True)
+    before = durable_backend.CRASHES["count"]
+    durable_backend.plant_crash("DEMO-EXPORT-002|", 1)
+    try:
+        _stream(engine, "crashed", records, pipelined=True)
+    finally:
+        durable_backend.plant_crash("", 0)
+    assert durable_backend.CRASHES["count"] == before + 1
+    _stream(engine, "clean", records, pipelined=True)
+    assert _findings(engine, "crashed") == _findings(engine, "clean") != []
+
+
+def test_an_invalid_record_after_a_submitted_batch_imports_nothing(engine: Engine) -> None:
+    records = _events(BATCH_SIZE + 5, export_every=100) + [{"type": "access_event", "id": "BAD", "at": "yesterday"}]
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+    with pytest.raises(Exception, match="nothing was imported"), clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test")
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
+        assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 1
