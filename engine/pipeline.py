@@ -38,10 +38,10 @@ class StoreSource:
     known_at: dt.datetime | None = None
 
     def iter_type(self, record_type: str) -> Iterator[RecordView]:
-        for t, record_id, version, data in records_service.iter_record_data(
+        for record_id, version, data in records_service.iter_record_data(
             self.session, org_id=self.org_id, record_type=record_type, known_at=self.known_at
         ):
-            yield RecordView(t, record_id, version, data)
+            yield RecordView(record_type, record_id, version, data)
 
 
 @dataclass

@@ -146,12 +146,12 @@ def iter_record_data(
     record_type: str,
     known_at: dt.datetime | None = None,
     batch_size: int = 5000,
-) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
-    """Stream (type, id, version, data) of the newest version of each record of one type, by id:
-    the sweep's read, without the provenance columns and per-row validation `iter_records` pays."""
+) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Stream (id, version, data) of the newest version of each record of one type, by id: the
+    sweep's read, without the provenance columns and per-row validation `iter_records` pays."""
     _check_type(record_type)
     return history.walk_latest_data(
-        session, org_id=org_id, types=[record_type], known_at=_instant(known_at), batch_size=max(1, batch_size)
+        session, org_id=org_id, record_type=record_type, known_at=_instant(known_at), batch_size=max(1, batch_size)
     )
 
 
