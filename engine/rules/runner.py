@@ -129,6 +129,8 @@ def evaluate_rules(
         store.facts.setdefault(f"establishment:{est_id}", [])
     store.facts.setdefault("org:*", [])
     for t in sorted(memory):
+        if t not in needed:
+            continue  # read only by derivations (e.g. care links): no rule matches it as a fact
         for view in memory[t]:
             key = bundles.bundle_key(t, view.id, view.data)
             _place(store, builder.record(view), t, key)
