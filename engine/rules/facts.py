@@ -98,6 +98,14 @@ def to_seconds(value: dt.datetime | dt.date, tz: str) -> int:
     return int(cal.start_of_local_day(value, tz).timestamp())
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """Per fact type, worked out once: its time fields and the fields rules read."""
+
+    times: tuple[tuple[str, str], ...]
+    needs: tuple[str, ...]
+
+
 class FactBuilder:
     """Turns records and derived facts into matchable facts for a set of compiled rulesets."""
 
@@ -117,6 +125,8 @@ class FactBuilder:
                 self.flags.setdefault(f.fact_type, []).append(f)
             for d in rs.deadlines:
                 self.deadlines.setdefault(d.anchor_type, []).append(d)
+        self._shapes: dict[str, _Shape] = {}
+        self._today: dict[str, dt.date] = {}
 
     def wanted(self, fact_type: str) -> bool:
         return fact_type in self.needs or fact_type in self.deadlines
@@ -132,17 +142,24 @@ class FactBuilder:
 
     def _build(self, fact_type: str, record_id: str, version: int | None, data: Mapping[str, Any],
                sources: list[tuple[str, str, int]]) -> list[tuple[dict[str, Any], FactInfo]]:
-        ft = self.types.get(fact_type)
-        if ft is None:
-            return []
+        shape = self._shapes.get(fact_type)
+        if shape is None:
+            ft = self.types.get(fact_type)
+            if ft is None:
+                return []
+            shape = self._shapes[fact_type] = _Shape(
+                times=tuple((name, kind) for name, kind in ft.fields.items() if kind in ("instant", "date")),
+                needs=tuple(sorted(n for n in self.needs.get(fact_type, ()) if n not in ("rid", "id")
+                                   and not n.startswith("p_"))),
+            )
         tz = self.zones.tz(fact_type, data)
-        local_today = cal.local_date(self.as_of, tz)
+        local_today = self._today.get(tz)
+        if local_today is None:
+            local_today = self._today[tz] = cal.local_date(self.as_of, tz)
         raw: dict[str, Any] = dict(data)
         existence = EXISTENCE_FIELD.get(fact_type)
         times: dict[str, dt.datetime | dt.date] = {}
-        for name, kind in ft.fields.items():
-            if kind not in ("instant", "date"):
-                continue
+        for name, kind in shape.times:
             parsed = parse_time(data.get(name), kind)
             if parsed is None:
                 continue
@@ -154,9 +171,7 @@ class FactBuilder:
             times[name] = parsed
         fid = f"{fact_type}/{record_id}"
         fact: dict[str, Any] = {"id": fid, "rid": record_id, "t": fact_type}
-        for name in self.needs.get(fact_type, ()):
-            if name in ("rid", "id") or name.startswith("p_"):
-                continue
+        for name in shape.needs:
             if name in times:
                 fact[name] = to_seconds(times[name], tz)
                 continue

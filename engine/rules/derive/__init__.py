@@ -23,6 +23,9 @@ class RecordView:
     id: str
     version: int
     data: Mapping[str, Any]
+    #: Scratch space the derivations of one run share for this record: several derivations read
+    #: the same access event and each parsed its instant and resolved its account (see shared_scan).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass

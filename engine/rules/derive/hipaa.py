@@ -214,6 +214,22 @@ class _Accounts:
         return self.keyed[key][i][2] if i >= 0 else None
 
 
+
+def _event_account(
+    ev: RecordView, accounts: _Accounts, now: _AsOf
+) -> tuple[dt.datetime | None, RecordView | None]:
+    """An access event's instant and the account it resolves to, computed once per event for all
+    four derivations that read the access log (each builds an equal `_Accounts` from the same
+    records as of the same instant). Keyed by the instant: a scenario re-evaluates the same record
+    views as of several instants, and which accounts exist depends on it."""
+    key = ("hipaa.event_account", now.at)
+    got: tuple[dt.datetime | None, RecordView | None] | None = ev.memo.get(key)
+    if got is None:
+        at = _instant(ev.data.get("at"))
+        acct = accounts.resolve(ev.data.get("system_id"), ev.data.get("user_id"), at) if at is not None else None
+        got = ev.memo[key] = (at, acct)
+    return got
+
 # ---- HIPAA-SEC-RA-001: risk analysis coverage, age, change triggers, MIPS year, risk items -------
 
 
@@ -347,10 +363,9 @@ def _first_access_by_episode(
     """Per episode id, the first access event made with one of the person's accounts during it."""
     first: dict[str, tuple[dt.datetime, RecordView]] = {}
     for ev in events:
-        at = _instant(ev.data.get("at"))
+        at, acct = _event_account(ev, accounts, now)
         if at is None or at > now.at:
             continue
-        acct = accounts.resolve(ev.data.get("system_id"), ev.data.get("user_id"), at)
         person = acct.data.get("person_id") if acct is not None else None
         if not person:
             continue
@@ -494,10 +509,9 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
     uses: dict[tuple[str, str], list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     if pairs:
         for ev in inputs["access_event"]:
-            at = _instant(ev.data.get("at"))
+            at, owner = _event_account(ev, accounts, now)
             if at is None or at > now.at:
                 continue
-            owner = accounts.resolve(ev.data.get("system_id"), ev.data.get("user_id"), at)
             if owner is None or owner.id not in pairs:
                 continue
             for ep, nxt in pairs[owner.id]:
@@ -551,10 +565,9 @@ def account_issues(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     used: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     if service:
         for ev in inputs["access_event"]:
-            at = _instant(ev.data.get("at"))
+            at, acct = _event_account(ev, accounts, now)
             if at is None or at > now.at:
                 continue
-            acct = accounts.resolve(ev.data.get("system_id"), ev.data.get("user_id"), at)
             if acct is not None and acct.id in service:
                 used[acct.id].append((at, ev))
 
@@ -1284,13 +1297,12 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     for ev in inputs["access_event"]:
         d = ev.data
-        at = _instant(d.get("at"))
+        at, acct = _event_account(ev, accounts, now)
         patient = d.get("patient_id")
         if at is None or at > now.at or not patient:
             continue
         patient = str(patient)
         key = (str(d.get("system_id")), str(d.get("user_id")))
-        acct = accounts.resolve(key[0], key[1], at)
         if acct is None or not acct.data.get("person_id"):
             continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
         _, person_id, ep, tz, role = user_context(key, at, acct)
