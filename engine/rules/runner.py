@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -142,7 +143,7 @@ def evaluate_rules(
             else:
                 _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
 
-    violations: list[Violation] = []
+    matcher = _Matcher(engine_backend)
     counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
     by_family = _rules_by_family(rulesets)
     store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
@@ -157,7 +158,7 @@ def evaluate_rules(
         facts = reference + store.facts[key]
         counts["bundles"] += 1
         counts["facts"] += len(facts)
-        violations.extend(_run_bundle(engine_backend, by_family[family], key, facts, builder, store.infos, as_of))
+        _run_bundle(matcher, by_family[family], key, facts, builder, store.infos, as_of)
         if progress:
             progress("bundles", 1)
 
@@ -165,22 +166,16 @@ def evaluate_rules(
         family = bundles.family_of(t, {})
         if family not in by_family:
             continue
-        violations.extend(
-            _run_events(
-                engine_backend, by_family[family], t, hashing.iter_type(t), builder, store, as_of, counts, progress
-            )
-        )
+        _run_events(matcher, by_family[family], t, hashing.iter_type(t), builder, store, as_of, counts, progress)
     for d in event_derivations:
         family = d.family
         if family not in by_family:
             continue
         inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
-        violations.extend(
-            _run_derived_events(
-                engine_backend, by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts, progress
-            )
+        _run_derived_events(
+            matcher, by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts, progress
         )
-    result = merge(violations)
+    result = merge(matcher.close())
     counts["violations"] = len(result)
     counts["records"] = hashing.count
     return RunResult(
@@ -272,31 +267,83 @@ def _rules_by_family(rulesets: list[CompiledRuleset]) -> dict[str, list[tuple[Co
 
 
 def _run_bundle(
-    backend: Backend,
+    matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
     sid: str,
     facts: list[dict[str, Any]],
     builder: FactBuilder,
-    infos: dict[str, FactInfo],
+    infos: Mapping[str, FactInfo],
     as_of: dt.datetime,
-) -> list[Violation]:
-    out: list[Violation] = []
+) -> None:
     index = {f["id"]: f for f in facts}
     for rs, rules in groups:
         rule_ids = frozenset(r.id for r in rules)
         triggers = [builder.trigger(r.id) for r in rules if not r.event]
         for trig in triggers:
             index[trig["id"]] = trig
-        matches = backend.evaluate(rs, rule_ids, sid, facts, triggers)
-        out.extend(_violations(rules, matches, index, infos, rs.params, as_of))
-    return out
+
+        def finish(matches: list[Match], rules: list[CompiledRule] = rules, params: Any = rs.params) -> list[Violation]:
+            return _violations(rules, matches, index, infos, params, as_of)
+
+        matcher.add(rs, rule_ids, sid, facts, triggers, finish)
+
+
+class _Matcher:
+    """Sends bundles to the backend and turns their matches into violations.
+
+    A backend that matches in another process (durable_rules' worker) gets bundles in batches of
+    about BATCH_FACTS facts, one batch in flight: while the worker matches batch k this process
+    builds the facts of batch k+1, so the sweep uses both cores. Other backends match at once.
+    Violations come out in submission order either way.
+    """
+
+    BATCH_FACTS = 20_000
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.submit = getattr(backend, "submit", None)
+        self.violations: list[Violation] = []
+        self.batch: list[tuple[tuple[Any, ...], Callable[[list[Match]], list[Violation]]]] = []
+        self.batch_facts = 0
+        self.pending: tuple[Any, list[Callable[[list[Match]], list[Violation]]]] | None = None
+
+    def add(self, rs: CompiledRuleset, rule_ids: frozenset[str], sid: str, facts: list[dict[str, Any]],
+            triggers: list[dict[str, Any]], finish: Callable[[list[Match]], list[Violation]]) -> None:
+        if self.submit is None:
+            self.violations.extend(finish(self.backend.evaluate(rs, rule_ids, sid, facts, triggers)))
+            return
+        self.batch.append(((rs, rule_ids, sid, facts, triggers), finish))
+        self.batch_facts += len(facts) + len(triggers)
+        if self.batch_facts >= self.BATCH_FACTS:
+            self._send()
+
+    def _send(self) -> None:
+        if not self.batch:
+            return
+        self._collect()
+        assert self.submit is not None
+        self.pending = (self.submit([b for b, _ in self.batch]), [f for _, f in self.batch])
+        self.batch, self.batch_facts = [], 0
+
+    def _collect(self) -> None:
+        if self.pending is None:
+            return
+        pending, finishes = self.pending
+        self.pending = None
+        for matches, finish in zip(pending.result(), finishes, strict=True):
+            self.violations.extend(finish(matches))
+
+    def close(self) -> list[Violation]:
+        self._send()
+        self._collect()
+        return self.violations
 
 
 def _violations(
     rules: list[CompiledRule],
     matches: list[Match],
     index: dict[str, dict[str, Any]],
-    infos: dict[str, FactInfo],
+    infos: Mapping[str, FactInfo],
     params: dict[str, Any],
     as_of: dt.datetime,
 ) -> list[Violation]:
@@ -311,7 +358,7 @@ def _violations(
 
 
 def _run_events(
-    backend: Backend,
+    matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
     fact_type: str,
     views: Iterator[RecordView],
@@ -320,16 +367,16 @@ def _run_events(
     as_of: dt.datetime,
     counts: dict[str, int],
     progress: Progress | None,
-) -> list[Violation]:
+) -> None:
     def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
         for view in views:
             yield builder.record(view)
 
-    return _chunked(backend, groups, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
+    _chunked(matcher, groups, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
 
 
 def _run_derived_events(
-    backend: Backend,
+    matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
     produced: Iterator[DerivedFact],
     builder: FactBuilder,
@@ -337,16 +384,16 @@ def _run_derived_events(
     as_of: dt.datetime,
     counts: dict[str, int],
     progress: Progress | None,
-) -> list[Violation]:
+) -> None:
     def built() -> Iterator[list[tuple[dict[str, Any], FactInfo]]]:
         for df in produced:
             yield builder.derived(df)
 
-    return _chunked(backend, groups, "event:derived", built(), store, builder, as_of, counts, progress)
+    _chunked(matcher, groups, "event:derived", built(), store, builder, as_of, counts, progress)
 
 
 def _chunked(
-    backend: Backend,
+    matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
     prefix: str,
     items: Iterator[list[tuple[dict[str, Any], FactInfo]]],
@@ -355,36 +402,32 @@ def _chunked(
     as_of: dt.datetime,
     counts: dict[str, int],
     progress: Progress | None,
-) -> list[Violation]:
-    out: list[Violation] = []
+) -> None:
     chunk: list[dict[str, Any]] = []
-    infos: dict[str, FactInfo] = dict(store.infos)
+    chunk_infos: dict[str, FactInfo] = {}
     n_chunk = 0
-
     reference = _reference_for(store.reference, groups)
 
     def flush() -> None:
-        nonlocal chunk, n_chunk, infos
+        nonlocal chunk, chunk_infos, n_chunk
         if not chunk:
             return
         facts = reference + chunk
         counts["bundles"] += 1
         counts["facts"] += len(facts)
-        out.extend(_run_bundle(backend, groups, f"{prefix}#{n_chunk}", facts, builder, infos, as_of))
+        # each chunk keeps its own infos until its matches are read (possibly after later chunks)
+        _run_bundle(matcher, groups, f"{prefix}#{n_chunk}", facts, builder, ChainMap(chunk_infos, store.infos), as_of)
         if progress:
             progress("events", len(chunk))
-        for fact in chunk:
-            infos.pop(fact["id"], None)
-        chunk = []
+        chunk, chunk_infos = [], {}
         n_chunk += 1
 
     for built in items:
         for fact, info in built:
-            infos[fact["id"]] = info
+            chunk_infos[fact["id"]] = info
             chunk.append(fact)
             chunk.extend(store.attached.get(fact["id"], ()))
             counts["events"] += 1
         if len(chunk) >= bundles.EVENT_CHUNK:
             flush()
     flush()
-    return out
