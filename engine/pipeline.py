@@ -43,6 +43,12 @@ class StoreSource:
         ):
             yield RecordView(record_type, record_id, version, data)
 
+    def iter_ids(self, record_type: str, ids: list[str]) -> Iterator[RecordView]:
+        for record_id, version, data in records_service.iter_record_data_by_ids(
+            self.session, org_id=self.org_id, record_type=record_type, ids=ids, known_at=self.known_at
+        ):
+            yield RecordView(record_type, record_id, version, data)
+
 
 @dataclass
 class Evaluation:

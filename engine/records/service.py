@@ -155,6 +155,16 @@ def iter_record_data(
     )
 
 
+def iter_record_data_by_ids(
+    session: Session, *, org_id: str, record_type: str, ids: Iterable[str], known_at: dt.datetime | None = None
+) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(id, version, data) of the newest version of the named records of one type, by id."""
+    _check_type(record_type)
+    return history.latest_data_by_ids(
+        session, org_id=org_id, record_type=record_type, ids=list(ids), known_at=_instant(known_at)
+    )
+
+
 def export_records(
     session: Session, *, org_id: str, out_dir: str | Path, known_at: dt.datetime | None = None
 ) -> dict[str, int]:

@@ -32,6 +32,10 @@ class RecordSource(Protocol):
 
     def iter_type(self, record_type: str) -> Iterator[RecordView]: ...
 
+    def iter_ids(self, record_type: str, ids: list[str]) -> Iterator[RecordView]:
+        """The named records of one type (unknown ids skipped), by id."""
+        ...
+
 
 @dataclass
 class ListSource:
@@ -41,6 +45,10 @@ class ListSource:
 
     def iter_type(self, record_type: str) -> Iterator[RecordView]:
         return iter(sorted((r for r in self.records if r.type == record_type), key=lambda r: r.id))
+
+    def iter_ids(self, record_type: str, ids: list[str]) -> Iterator[RecordView]:
+        wanted = set(ids)
+        return iter(sorted((r for r in self.records if r.type == record_type and r.id in wanted), key=lambda r: r.id))
 
 
 @dataclass
@@ -59,6 +67,11 @@ class _HashingSource:
                 self.total = (self.total + int.from_bytes(digest, "big")) % (1 << 256)
                 self.count += 1
             yield view
+
+    def iter_ids(self, record_type: str, ids: list[str]) -> Iterator[RecordView]:
+        """Only for a type already read whole (and so already in the input hash)."""
+        assert record_type in self.seen, record_type
+        return self.inner.iter_ids(record_type, ids)
 
     def digest(self) -> str:
         return f"{self.total:064x}"
@@ -136,6 +149,10 @@ def evaluate_rules(
             key = bundles.bundle_key(t, view.id, view.data)
             _place(store, builder.record(view), t, key)
     event_derivations = [d for d in derivations if d.event]
+    attached_outputs: dict[str, set[str]] = {}
+    for d in derivations:
+        if d.family.startswith("event:") and not d.event and not d.reference:
+            attached_outputs.setdefault(d.family, set()).add(d.output)
     for d, produced in run_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type):
         for df in produced:
             if d.family.startswith("event:") and not d.reference:
@@ -166,7 +183,13 @@ def evaluate_rules(
         family = bundles.family_of(t, {})
         if family not in by_family:
             continue
-        _run_events(matcher, by_family[family], t, hashing.iter_type(t), builder, store, as_of, counts, progress)
+        views = hashing.iter_type(t)
+        if t in hashing.seen and _needs_attached(by_family[family], attached_outputs.get(family, set())):
+            # every rule over these events also needs a fact attached to the event (e.g. a snooping
+            # alert): only events with one can match, so only those are read back, not the whole log
+            views = hashing.iter_ids(t, sorted({fid.split("/", 1)[1] for fid in store.attached if
+                                                fid.startswith(f"{t}/")}))
+        _run_events(matcher, by_family[family], t, views, builder, store, as_of, counts, progress)
     for d in event_derivations:
         family = d.family
         if family not in by_family:
@@ -232,6 +255,16 @@ def _reference_for(
             for v in rule.variants:
                 types.update(p.fact_type for p in v.patterns)
     return [f for f in reference if f["t"] in types and (f["t"] != DEADLINE or f.get("rule") in rule_ids)]
+
+
+def _needs_attached(groups: list[tuple[CompiledRuleset, list[CompiledRule]]], attached: set[str]) -> bool:
+    """Does every variant of every rule match a (positive) fact attached to its event?"""
+    if not attached:
+        return False
+    return all(
+        any(p.fact_type in attached and not p.negated for p in v.patterns)
+        for _, rules in groups for rule in rules for v in rule.variants
+    )
 
 
 def _person_establishments(memory: dict[str, list[RecordView]]) -> dict[str, str]:

@@ -197,6 +197,13 @@ def test_the_sweep_read_gives_the_same_latest_versions_in_contract_key_order(eng
                                             for _, _, d in lean]  # contract order on both databases
     assert [(i, v, d["last_name"]) for i, v, d in earlier][3] == ("P-03", 1, "L3")
     assert lean[3][1:] == (2, lean[3][2]) and lean[3][2]["last_name"] == "Changed"
+    with db.unit_of_work(engine) as session:
+        picked = list(service.iter_record_data_by_ids(session, org_id="org-a", record_type="person",
+                                                      ids=["P-05", "P-03", "nope", "P-03"]))
+        picked_then = list(service.iter_record_data_by_ids(session, org_id="org-a", record_type="person",
+                                                           ids=["P-03"], known_at=T2))
+    assert picked == [lean[3], lean[5]]
+    assert [(i, v, d["last_name"]) for i, v, d in picked_then] == [("P-03", 1, "L3")]
 
 def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> None:
     load(engine, samples(), at=T1)
