@@ -12,10 +12,10 @@ different thing and is not handled here.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, String, Text, bindparam, func, literal, select, true, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -146,7 +146,8 @@ def walk_latest_data(
 
     A sweep reads millions of rows and needs none of the provenance columns. Measured on 1M access
     events (SQLite): 18.9 s through ORM rows, `StoredRecord`s and the JSON type's result
-    processor; 5.9 s as one compiled Core statement with bound parameters and `json.loads` here.
+    processor; 5.9 s as one compiled Core statement with bound parameters and `json.loads` here
+    (orjson: 3.4 -> 1.0 us per access event).
     Keys are put in contract order, as `to_stored` does: SQLite holds the canonical (sorted) text
     and PostgreSQL's JSONB its own order, and both must give the same bytes downstream.
     """
@@ -206,7 +207,7 @@ def latest_data_by_ids(
 
 def _lean(held: tuple[str, int, Any], order: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
     record_id, version, raw = held
-    data = json.loads(raw) if isinstance(raw, str) else raw  # PostgreSQL decodes JSONB itself
+    data = orjson.loads(raw) if isinstance(raw, str) else raw  # PostgreSQL decodes JSONB itself
     return record_id, version, {k: data[k] for k in order if k in data}
 
 
