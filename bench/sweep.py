@@ -75,9 +75,11 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 f"a=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00'));"
                 f"r=pipeline.evaluate(s, org_id='bench', as_of=a, actor='bench', backend={backend!r},"
                 " persist=False).result;"
+                "from engine.rules.backends import durable;"
                 "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
                 " 'seconds': round(time.perf_counter()-t, 2),"
-                " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)}))"
+                " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024),"
+                " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0)}))"
             )
             secs, _, stdout = _child([sys.executable, "-c", code])
             result = json.loads(stdout.strip().splitlines()[-1])
@@ -89,6 +91,7 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 "sweep_s": result["seconds"],
                 "records_per_s": round(lines / max(result["seconds"], 1e-9)),
                 "peak_rss_mb": result["rss_mb"],
+                "worker_peak_rss_mb": result["worker_rss_mb"] or None,  # durable_rules' worker process
                 "violations": result["violations"],
                 "events": result["counts"].get("events"),
                 "bundles": result["counts"].get("bundles"),

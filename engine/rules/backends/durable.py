@@ -371,6 +371,20 @@ def _attempt(
     return None
 
 
+
+def worker_peak_rss_mb() -> float | None:
+    """The live worker's peak resident memory in MB (Linux /proc), for benchmarks; None without one."""
+    worker = _WORKER
+    if worker is None:
+        return None
+    try:
+        for line in open(f"/proc/{worker.process.pid}/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
 def plant_failure(action_prefix: str | None) -> None:
     """Make actions whose name starts with `action_prefix` raise inside the worker (tests only)."""
     global _FAIL_ACTION
