@@ -8,6 +8,7 @@ backend in a child process (timed, peak RSS from the child's rusage). Prints one
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,7 +25,8 @@ def _child(cmd: list[str]) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS in MB of that child, stdout)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "VIGIL_RULESETS_DIR"}  # the shipped rulesets
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")

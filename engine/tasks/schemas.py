@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+
 TaskState = Literal["open", "done", "closed"]
 TaskKind = Literal["finding", "recurring"]
 Channel = Literal["email", "webhook"]
@@ -115,6 +118,15 @@ class TaskViewer(BaseModel):
     @classmethod
     def everyone(cls, actor: str) -> TaskViewer:
         return cls(actor=actor, owners=None)
+
+    @classmethod
+    def of(cls, principal: Principal) -> TaskViewer:
+        """The one rule for REST and the web UI: managers (TASKS_MANAGE) see every task, anyone else
+        only the tasks they own (by person id or username)."""
+        if allowed(principal.role, Permission.TASKS_MANAGE):
+            return cls.everyone(principal.actor)
+        owners = {x for x in (principal.user.person_id, principal.user.username) if x}
+        return cls(actor=principal.actor, owners=frozenset(owners))
 
     def admits(self, owner: str | None) -> bool:
         return self.owners is None or (owner is not None and owner in self.owners)

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskFilter, TaskViewer
 
 
 def viewer(principal: Principal) -> TaskViewer:
-    if allowed(principal.role, Permission.TASKS_MANAGE):
-        return TaskViewer.everyone(principal.actor)
-    owners = {x for x in (principal.user.person_id, principal.user.username) if x}
-    return TaskViewer(actor=principal.actor, owners=frozenset(owners))
+    return TaskViewer.of(principal)
 
 
 def mine(principal: Principal) -> str | None:

@@ -9,20 +9,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
-from engine.auth.roles import Permission, allowed
+from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
 
 router = APIRouter(tags=["tasks"])
-
-
-def viewer_of(principal: Principal) -> TaskViewer:
-    """Managers (TASKS_MANAGE) see every task; anyone else only the tasks they own (person id or username)."""
-    if allowed(principal.role, Permission.TASKS_MANAGE):
-        return TaskViewer.everyone(principal.actor)
-    owners = {x for x in (principal.user.person_id, principal.user.username) if x}
-    return TaskViewer(actor=principal.actor, owners=frozenset(owners))
 
 
 class CompleteIn(BaseModel):
@@ -50,7 +42,7 @@ def list_tasks(state: str | None = None, owner: str | None = None, sop: str | No
     """Tasks by due date; filters take comma-separated values; `overdue=true` for open tasks past due."""
     filters = TaskFilter(state=state, owner=owner, sop=sop, kind=kind, finding_id=finding,
                          establishment_id=establishment, overdue=overdue)
-    return tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=viewer_of(principal),
+    return tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=TaskViewer.of(principal),
                                     limit=limit, cursor=cursor)
 
 
@@ -58,7 +50,7 @@ def list_tasks(state: str | None = None, owner: str | None = None, sop: str | No
 def get_task(task_id: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
              session: Session = Depends(get_session, scope="function")) -> Task:
     """A task with its checklist, notes, evidence, escalations and history."""
-    return tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id, viewer=viewer_of(principal))
+    return tasks_service.get_task(session, org_id=principal.org_id, task_id=task_id, viewer=TaskViewer.of(principal))
 
 
 @router.post("/tasks/{task_id}/complete", response_model=Task)
@@ -67,7 +59,7 @@ def complete_task(task_id: str, body: CompleteIn | None = None,
                   session: Session = Depends(get_session, scope="function")) -> Task:
     """Mark the task done; the next evaluation confirms it, or reopens it if the finding is still there."""
     return tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
-                                       viewer=viewer_of(principal), note=body.note if body else None)
+                                       viewer=TaskViewer.of(principal), note=body.note if body else None)
 
 
 @router.post("/tasks/{task_id}/checklist/{index}", response_model=Task)
@@ -77,7 +69,7 @@ def check_item(task_id: str, index: int, body: CheckIn | None = None,
     """Tick (or untick with `done: false`) checklist step `index` (0-based)."""
     return tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index,
                                     actor=principal.actor, done=body.done if body else True,
-                                    viewer=viewer_of(principal))
+                                    viewer=TaskViewer.of(principal))
 
 
 @router.post("/tasks/{task_id}/notes", response_model=Task, status_code=201)
@@ -85,7 +77,7 @@ def add_note(task_id: str, body: NoteIn, principal: Principal = Depends(require(
              session: Session = Depends(get_session, scope="function")) -> Task:
     """Add a note (kept, never edited)."""
     return tasks_service.add_note(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
-                                  text=body.text, viewer=viewer_of(principal))
+                                  text=body.text, viewer=TaskViewer.of(principal))
 
 
 @router.post("/tasks/{task_id}/attachments", response_model=TaskAttachment, status_code=201)
@@ -95,7 +87,7 @@ def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(d
     """Upload evidence (multipart `file`): stored by SHA-256, size-limited, type sniffed from the content."""
     return tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                          stream=file.file, filename=file.filename or "evidence", note=note,
-                                         viewer=viewer_of(principal))
+                                         viewer=TaskViewer.of(principal))
 
 
 @router.get("/tasks/{task_id}/attachments/{sha256}")
@@ -103,7 +95,7 @@ def download(task_id: str, sha256: str, principal: Principal = Depends(require(P
              session: Session = Depends(get_session, scope="function")) -> StreamingResponse:
     """The bytes of an attachment, as a download with the media type sniffed when it was stored."""
     att = tasks_service.get_attachment(session, org_id=principal.org_id, task_id=task_id, sha256=sha256,
-                                       viewer=viewer_of(principal))
+                                       viewer=TaskViewer.of(principal))
     stream = tasks_service.open_evidence(att.sha256)
     return StreamingResponse(stream, media_type=att.media_type, headers={
         "Content-Disposition": f'attachment; filename="{att.filename.replace(chr(34), "")}"',
