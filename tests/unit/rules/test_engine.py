@@ -86,6 +86,17 @@ def test_compile_errors_name_rule_and_cause(cond: str, code_part: str, text: str
     )
 
 
+def test_a_join_inside_or_is_refused_at_validation() -> None:
+    text = RULESET.replace("{cond}", "end_at != null").replace(
+        "      ep: employment_episode where end_at != null",
+        "      ep: employment_episode where end_at != null\n"
+        "      acct: account where person_id == 'x' or person_id == ep.person_id",
+    )
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(load_ruleset_bytes(text.encode(), "t.yaml"))
+    assert any("inside `or`" in d.reason and d.rule_id == "T-ONE-001" for d in exc.value.details), exc.value.details
+
+
 def test_practice_parameter_errors_name_file_and_key() -> None:
     loaded = load_ruleset_bytes(RULESET.replace("{cond}", "end_at != null").encode(), "t.yaml")
     with pytest.raises(RulesetValidationError) as exc:
