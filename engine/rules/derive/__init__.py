@@ -15,17 +15,27 @@ from engine.registry import Registry
 from engine.rules.facttypes import FieldKind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordView:
-    """A stored record as the rules see it: type, id, version and its JSON fields."""
+    """A stored record as the rules see it: type, id, version and its JSON fields.
+
+    Slotted: a large sweep holds a million of these (care links, screenings, patients).
+    """
 
     type: str
     id: str
     version: int
     data: Mapping[str, Any]
-    #: Scratch space the derivations of one run share for this record: several derivations read
-    #: the same access event and each parsed its instant and resolved its account (see shared_scan).
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[Any, Any] | None = field(default=None, compare=False, repr=False)
+
+    def scratch(self) -> dict[Any, Any]:
+        """Scratch space the derivations of one run share for this record (created on first use):
+        four derivations read each access event and each parsed its instant and resolved its
+        account (see shared_scan). Two threads racing here only compute a value twice."""
+        if self.memo is None:
+            object.__setattr__(self, "memo", {})
+        assert self.memo is not None
+        return self.memo
 
 
 @dataclass

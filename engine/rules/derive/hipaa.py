@@ -223,11 +223,12 @@ def _event_account(
     records as of the same instant). Keyed by the instant: a scenario re-evaluates the same record
     views as of several instants, and which accounts exist depends on it."""
     key = ("hipaa.event_account", now.at)
-    got: tuple[dt.datetime | None, RecordView | None] | None = ev.memo.get(key)
+    memo = ev.scratch()
+    got: tuple[dt.datetime | None, RecordView | None] | None = memo.get(key)
     if got is None:
         at = _instant(ev.data.get("at"))
         acct = accounts.resolve(ev.data.get("system_id"), ev.data.get("user_id"), at) if at is not None else None
-        got = ev.memo[key] = (at, acct)
+        got = memo[key] = (at, acct)
     return got
 
 # ---- HIPAA-SEC-RA-001: risk analysis coverage, age, change triggers, MIPS year, risk items -------
