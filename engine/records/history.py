@@ -160,22 +160,18 @@ def walk_latest_data(
         stmt = stmt.where(_C.recorded_at <= bindparam("known_at", type_=_C.recorded_at.type))
     stmt = stmt.order_by(_C.record_id, _C.version).limit(batch_size)
     connection = session.connection()
-    order = RECORD_MODELS[record_type].model_fields
     params: dict[str, Any] = {"org": org_id, "record_type": record_type, "after_id": "", "after_version": 0,
                               "known_at": known_at}
-    held: tuple[str, int, Any] | None = None
-    while True:
-        rows = connection.execute(stmt, params).all()
-        for row in rows:
-            if held is not None and held[0] != row[0]:
-                yield _lean(held, order)
-            held = (row[0], row[1], row[2])
-        if len(rows) < batch_size:
-            break
-        params["after_id"], params["after_version"] = rows[-1][0], rows[-1][1]
-    if held is not None:
-        yield _lean(held, order)
 
+    def pages() -> Iterator[Any]:
+        while True:
+            rows = connection.execute(stmt, params).all()
+            yield from rows
+            if len(rows) < batch_size:
+                return
+            params["after_id"], params["after_version"] = rows[-1][0], rows[-1][1]
+
+    return _newest(pages(), RECORD_MODELS[record_type].model_fields)
 
 
 def latest_data_by_ids(
@@ -189,25 +185,34 @@ def latest_data_by_ids(
 ) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """The newest known (id, version, data) of the given records of one type, by id; unknown ids
     are skipped. For sweeps that need a handful of events out of millions."""
-    order = RECORD_MODELS[record_type].model_fields
     connection = session.connection()
     wanted = sorted(set(ids))
-    for start in range(0, len(wanted), chunk):
-        stmt = select(_C.record_id, _C.version, type_coerce(_C.data, Text)).where(
-            _C.org_id == org_id, _C.record_type == record_type, _C.record_id.in_(wanted[start:start + chunk])
-        )
-        stmt = _known(stmt, known_at).order_by(_C.record_id, _C.version)
-        held: tuple[str, int, Any] | None = None
-        for row in connection.execute(stmt):
-            if held is not None and held[0] != row[0]:
-                yield _lean(held, order)
-            held = (row[0], row[1], row[2])
-        if held is not None:
-            yield _lean(held, order)
 
-def _lean(held: tuple[str, int, Any], order: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
-    record_id, version, raw = held
-    data = orjson.loads(raw) if isinstance(raw, str) else raw  # PostgreSQL decodes JSONB itself
+    def rows() -> Iterator[Any]:
+        for start in range(0, len(wanted), chunk):
+            stmt = select(_C.record_id, _C.version, type_coerce(_C.data, Text)).where(
+                _C.org_id == org_id, _C.record_type == record_type, _C.record_id.in_(wanted[start:start + chunk])
+            )
+            yield from connection.execute(_known(stmt, known_at).order_by(_C.record_id, _C.version))
+
+    return _newest(rows(), RECORD_MODELS[record_type].model_fields)
+
+
+def _newest(rows: Iterable[Any], order: Mapping[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """From (id, version, JSON) rows ordered by id then version: the last version of each id, its
+    data decoded (PostgreSQL hands JSONB back decoded) with keys in contract order."""
+    held: Any = None
+    for row in rows:
+        if held is not None and held[0] != row[0]:
+            yield _lean(held, order)
+        held = row
+    if held is not None:
+        yield _lean(held, order)
+
+
+def _lean(held: Any, order: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
+    record_id, version, raw = held[0], held[1], held[2]
+    data = orjson.loads(raw) if isinstance(raw, str) else raw
     return record_id, version, {k: data[k] for k in order if k in data}
 
 
