@@ -151,11 +151,11 @@ def evaluate_rules(
     event_derivations = [d for d in derivations if d.event]
     attached_outputs: dict[str, set[str]] = {}
     for d in derivations:
-        if d.family.startswith("event:") and not d.event and not d.reference:
+        if d.attaches_to_event:
             attached_outputs.setdefault(d.family, set()).add(d.output)
     for d, produced in run_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type):
         for df in produced:
-            if d.family.startswith("event:") and not d.reference:
+            if d.attaches_to_event:
                 _attach(store, builder.derived(df), df.bundle_key)
             else:
                 _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
@@ -189,14 +189,16 @@ def evaluate_rules(
             # alert): only events with one can match, so only those are read back, not the whole log
             views = hashing.iter_ids(t, sorted({fid.split("/", 1)[1] for fid in store.attached if
                                                 fid.startswith(f"{t}/")}))
-        _run_events(matcher, by_family[family], t, views, builder, store, as_of, counts, progress)
+        _run_events(matcher, by_family[family], store.by_family[family], t, views, builder, store, as_of, counts,
+                    progress)
     for d in event_derivations:
         family = d.family
         if family not in by_family:
             continue
         inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
         _run_derived_events(
-            matcher, by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts, progress
+            matcher, by_family[family], store.by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts,
+            progress,
         )
     result = merge(matcher.close())
     counts["violations"] = len(result)
@@ -393,6 +395,7 @@ def _violations(
 def _run_events(
     matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    reference: list[dict[str, Any]],
     fact_type: str,
     views: Iterator[RecordView],
     builder: FactBuilder,
@@ -405,12 +408,13 @@ def _run_events(
         for view in views:
             yield builder.record(view)
 
-    _chunked(matcher, groups, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
+    _chunked(matcher, groups, reference, f"event:{fact_type}", built(), store, builder, as_of, counts, progress)
 
 
 def _run_derived_events(
     matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    reference: list[dict[str, Any]],
     produced: Iterator[DerivedFact],
     builder: FactBuilder,
     store: _Bundles,
@@ -422,12 +426,13 @@ def _run_derived_events(
         for df in produced:
             yield builder.derived(df)
 
-    _chunked(matcher, groups, "event:derived", built(), store, builder, as_of, counts, progress)
+    _chunked(matcher, groups, reference, "event:derived", built(), store, builder, as_of, counts, progress)
 
 
 def _chunked(
     matcher: _Matcher,
     groups: list[tuple[CompiledRuleset, list[CompiledRule]]],
+    reference: list[dict[str, Any]],
     prefix: str,
     items: Iterator[list[tuple[dict[str, Any], FactInfo]]],
     store: _Bundles,
@@ -439,7 +444,6 @@ def _chunked(
     chunk: list[dict[str, Any]] = []
     chunk_infos: dict[str, FactInfo] = {}
     n_chunk = 0
-    reference = _reference_for(store.reference, groups)
 
     def flush() -> None:
         nonlocal chunk, chunk_infos, n_chunk

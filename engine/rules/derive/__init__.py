@@ -84,6 +84,12 @@ class Derivation:
     doc: str = ""
     example: str = ""
 
+    @property
+    def attaches_to_event(self) -> bool:
+        """Its facts each belong to one event of its event family (`bundle_key` = that event's fact
+        id) and are evaluated in that event's chunk, e.g. snooping alerts."""
+        return self.family.startswith("event:") and not self.event and not self.reference
+
 
 DERIVATIONS: Registry[Derivation] = Registry("derivation")
 
