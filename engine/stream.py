@@ -31,7 +31,7 @@ from engine.rules.compiler.model import CompiledRule, CompiledRuleset
 from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types
-from engine.rules.results import build_violations, merge
+from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
 
 REFERENCE_TYPES = ("organization", "establishment", "system", "employment_episode")
@@ -161,12 +161,7 @@ class EventStream:
         index = {f["id"]: f for f in bundle}
         found: list[Violation] = []
         for (rs, rules), group_matches in zip(self.groups, matches, strict=True):
-            by_rule: dict[str, list[Match]] = {}
-            for m in group_matches:
-                by_rule.setdefault(m.rule_id, []).append(m)
-            for rule in rules:
-                if rule.id in by_rule:
-                    found.extend(build_violations(rule, by_rule[rule.id], index, infos, rs.params, self.as_of))
+            found.extend(violations_of(rules, group_matches, index, infos, rs.params, self.as_of))
         if found:
             self._unwritten.append(merge(found))
             if sum(len(b) for b in self._unwritten) >= WRITE_EVERY:

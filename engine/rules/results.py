@@ -28,6 +28,25 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def violations_of(
+    rules: list[CompiledRule],
+    matches: list[Match],
+    index: Mapping[str, dict[str, Any]],
+    infos: Mapping[str, FactInfo],
+    params: Mapping[str, Any],
+    as_of: dt.datetime,
+) -> list[Violation]:
+    """The violations of one bundle's matches for a group of rules (sweep and live stream alike)."""
+    by_rule: dict[str, list[Match]] = {}
+    for m in matches:
+        by_rule.setdefault(m.rule_id, []).append(m)
+    out: list[Violation] = []
+    for rule in rules:
+        if rule.id in by_rule:
+            out.extend(build_violations(rule, by_rule[rule.id], index, infos, params, as_of))
+    return out
+
+
 def build_violations(
     rule: CompiledRule,
     matches: list[Match],

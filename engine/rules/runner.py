@@ -22,7 +22,7 @@ from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRule, Compile
 from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types, record_fact_types
-from engine.rules.results import build_violations, merge
+from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
 from engine.rules.shared_scan import run_derivations
 
@@ -318,7 +318,7 @@ def _run_bundle(
             index[trig["id"]] = trig
 
         def finish(matches: list[Match], rules: list[CompiledRule] = rules, params: Any = rs.params) -> list[Violation]:
-            return _violations(rules, matches, index, infos, params, as_of)
+            return violations_of(rules, matches, index, infos, params, as_of)
 
         matcher.add(rs, rule_ids, sid, facts, triggers, finish)
 
@@ -372,24 +372,6 @@ class _Matcher:
         self._send()
         self._collect()
         return self.violations
-
-
-def _violations(
-    rules: list[CompiledRule],
-    matches: list[Match],
-    index: dict[str, dict[str, Any]],
-    infos: Mapping[str, FactInfo],
-    params: dict[str, Any],
-    as_of: dt.datetime,
-) -> list[Violation]:
-    by_rule: dict[str, list[Match]] = {}
-    for m in matches:
-        by_rule.setdefault(m.rule_id, []).append(m)
-    out: list[Violation] = []
-    for rule in rules:
-        if rule.id in by_rule:
-            out.extend(build_violations(rule, by_rule[rule.id], index, infos, params, as_of))
-    return out
 
 
 def _run_events(
