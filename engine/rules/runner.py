@@ -24,7 +24,7 @@ from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types, record_fact_types
 from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
-from engine.rules.shared_scan import run_derivations
+from engine.rules.shared_scan import start_derivations
 
 
 class RecordSource(Protocol):
@@ -89,6 +89,12 @@ class _Bundles:
 
 
 Progress = Callable[[str, int], None]
+#: Records held in memory (every type but events and the care links) from which the heavy
+#: derivations (see `Derivation.heavy`) run in a forked process, on the other core, while this one
+#: reads, runs the rest and builds facts. The large synthetic practice holds 580k: its sweep went
+#: from 65 s and 1.8 GB to 43 s and 0.6 GB here plus 0.8 GB private in that process (bench/README.md).
+#: The demo practice holds 18k; there a fork would cost more than it saves.
+DERIVE_PROCESS_MIN_RECORDS = 100_000
 
 
 def evaluate_rules(
@@ -99,8 +105,13 @@ def evaluate_rules(
     backend: str = "python",
     known_at: dt.datetime | None = None,
     progress: Progress | None = None,
+    derive_process: bool | None = None,
 ) -> RunResult:
-    """Evaluate every ruleset against the records as of `as_of`; deterministic for the same input."""
+    """Evaluate every ruleset against the records as of `as_of`; deterministic for the same input.
+
+    `derive_process`: run the derivations over the access log in a forked process (None: when the
+    practice is large enough, see DERIVE_PROCESS_MIN_RECORDS). Same results either way.
+    """
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
     load_families()
@@ -116,9 +127,18 @@ def evaluate_rules(
     wanted_records.update({"organization", "establishment", "employment_episode"})
     event_types = {t for t in wanted_records if record_types[t].event}
 
+    # types read only by heavy derivations (care links, by the snooping alerts) are not held here
+    # when those run in the derive process: it reads them from the spool instead
+    heavy_only = {t for t in wanted_records - event_types - needed
+                  if all(d.heavy and not d.event for d in derivations if t in d.inputs)}
     memory: dict[str, list[RecordView]] = {}
-    for t in sorted(wanted_records - event_types):
+    for t in sorted(wanted_records - event_types - heavy_only):
         memory[t] = list(hashing.iter_type(t))
+    held = sum(len(views) for views in memory.values())
+    fork = derive_process if derive_process is not None else held >= DERIVE_PROCESS_MIN_RECORDS
+    if not fork:
+        for t in sorted(heavy_only):
+            memory[t] = list(hashing.iter_type(t))
     establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
     zones = Zones(
         establishments=establishments,
@@ -138,6 +158,7 @@ def evaluate_rules(
         organization=orgs[0] if orgs else None,
     )
 
+    derived = start_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type, fork=fork)
     store = _Bundles()
     for est_id in establishments:
         store.facts.setdefault(f"establishment:{est_id}", [])
@@ -153,7 +174,7 @@ def evaluate_rules(
     for d in derivations:
         if d.attaches_to_event:
             attached_outputs.setdefault(d.family, set()).add(d.output)
-    for d, produced in run_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type):
+    for d, produced in derived.results():
         for df in produced:
             if d.attaches_to_event:
                 _attach(store, builder.derived(df), df.bundle_key)

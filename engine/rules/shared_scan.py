@@ -1,11 +1,14 @@
-"""Run several derivations over one read of a large record stream.
+"""Run several derivations over one read of a large record stream, on both cores when it pays.
 
 Four HIPAA derivations read every access event, three read every encounter or AI output. Read
 from storage once per derivation, a large practice's 1.6 million access events were decoded five
 times per sweep. Here each derivation that reads exactly one streamed type runs in its own thread,
 fed batches of that stream through a small bounded queue, while the calling thread reads the
-stream once and hands every batch to each reader. Memory stays bounded (a few batches per reader);
-the GIL means no parallel speed-up is sought, only the single read.
+stream once and hands every batch to each reader. Memory stays bounded (a few batches per reader).
+
+Threads share one GIL, so on a large practice the derivations declared `heavy` (snooping alerts,
+training before first access: about half of a sweep's work) run in a forked process instead (see
+`start_derivations`), fed from the same single read through a spool file.
 
 Derivations are plain generator functions that iterate their inputs wherever they like; a
 derivation that never reads its stream (e.g. no service accounts to check) simply finishes and is
@@ -14,15 +17,27 @@ skipped by the feeder. A derivation that tries to read a streamed input twice fa
 
 from __future__ import annotations
 
+import functools
+import gc
+import multiprocessing
+import os
+import pickle
 import queue
+import struct
+import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import IO, Any, TypeVar
 
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
 
 BATCH = 2000
+_T = TypeVar("_T")
 _WAIT_S = 0.05
 _END = None
 
@@ -71,29 +86,89 @@ def run_derivations(
     ctx: DeriveContext,
     memory: Mapping[str, list[RecordView]],
     stream: Callable[[str], Iterable[RecordView]],
+    *,
+    fork: bool = False,
 ) -> list[tuple[Derivation, list[DerivedFact]]]:
-    """Each derivation's facts, in the order given; every streamed type is read at most once here.
+    """Each derivation's facts, in the order given (see `start_derivations`)."""
+    return start_derivations(derivations, ctx, memory, stream, fork=fork).results()
 
-    `memory` holds the small record types already loaded; anything else is a stream opened with
-    `stream(type)`. Derivations that read two or more streamed types (none today) read them
-    directly, which cannot deadlock.
+
+def start_derivations(
+    derivations: list[Derivation],
+    ctx: DeriveContext,
+    memory: Mapping[str, list[RecordView]],
+    stream: Callable[[str], Iterable[RecordView]],
+    *,
+    fork: bool = False,
+) -> DerivationRun:
+    """Start the derivations; `results()` on the answer gives each one's facts, in the order given.
+
+    `memory` holds the record types already loaded; anything else is a stream opened with
+    `stream(type)`, at most once per type here. Derivations that read two or more streamed types
+    read them directly (which cannot deadlock), unless they go to the derive process.
+
+    With `fork`, derivations declared `heavy` (the snooping alerts over the access log) run in a
+    forked process, on the other core: this call reads the types they stream once, spools them
+    for that process and meanwhile runs the other derivations over the same streams here, then
+    returns while the process still works, so the caller can build facts; `results()` runs the
+    remaining derivations and then collects the process's facts. The process inherits `memory`
+    and `ctx` (fork), reads the streamed records as plain tuples and sends back the facts; the
+    results are the same as without `fork` (tested).
     """
-    results: dict[int, list[DerivedFact]] = {}
+    heavy = [i for i, d in enumerate(derivations) if d.heavy and any(t not in memory for t in d.inputs)]
+    if not (fork and heavy and _can_fork()):
+        heavy = []
     by_type: dict[str, list[int]] = {}
     for i, d in enumerate(derivations):
         streamed = [t for t in d.inputs if t not in memory]
-        if len(streamed) == 1:
+        if len(streamed) == 1 and i not in heavy:
             by_type.setdefault(streamed[0], []).append(i)
-        else:
-            results[i] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
-    for record_type in sorted(by_type):
-        indexes = by_type[record_type]
-        if len(indexes) == 1:
-            d = derivations[indexes[0]]
-            results[indexes[0]] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
-            continue
-        results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
-    return [(d, results[i]) for i, d in enumerate(derivations)]
+    run = DerivationRun(derivations, ctx, memory, stream, by_type, skip=set(heavy))
+    if heavy:
+        # in the order the heavy derivations list their inputs (and so read them): each type is
+        # spooled whole before the next, and a derivation waiting for a type listed later idles
+        spooled = list(dict.fromkeys(t for i in heavy for t in derivations[i].inputs if t not in memory))
+        child = run.child = _Child.start([(i, derivations[i]) for i in heavy], ctx, memory, spooled)
+        for record_type in spooled:
+            light = [(i, derivations[i]) for i in by_type.pop(record_type, [])]
+            read = functools.partial(_shared, record_type, light, ctx, memory, stream)
+            run.done.update(child.feed(record_type, read))
+    return run
+
+
+@dataclass
+class DerivationRun:
+    """Derivations started by `start_derivations`; `results()` finishes them (once)."""
+
+    derivations: list[Derivation]
+    ctx: DeriveContext
+    memory: Mapping[str, list[RecordView]]
+    stream: Callable[[str], Iterable[RecordView]]
+    #: streamed type -> the derivations (indexes) that read it and no other streamed type
+    by_type: dict[str, list[int]]
+    #: derivations run elsewhere (in the derive process)
+    skip: set[int] = field(default_factory=set)
+    child: _Child | None = None
+    #: facts of the derivations already run (beside the process, over the streams they share)
+    done: dict[int, list[DerivedFact]] = field(default_factory=dict)
+
+    def results(self) -> list[tuple[Derivation, list[DerivedFact]]]:
+        derivations, ctx, memory, stream = self.derivations, self.ctx, self.memory, self.stream
+        results = dict(self.done)
+        grouped = {i for indexes in self.by_type.values() for i in indexes} | self.skip | set(self.done)
+        for i, d in enumerate(derivations):
+            if i not in grouped:
+                results[i] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
+        for record_type in sorted(self.by_type):
+            indexes = self.by_type[record_type]
+            if len(indexes) == 1:
+                d = derivations[indexes[0]]
+                results[indexes[0]] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
+                continue
+            results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
+        if self.child is not None:
+            results.update(self.child.collect())
+        return [(d, results[i]) for i, d in enumerate(derivations)]
 
 
 def _shared(
@@ -102,7 +177,9 @@ def _shared(
     ctx: DeriveContext,
     memory: Mapping[str, list[RecordView]],
     stream: Callable[[str], Iterable[RecordView]],
+    tap: Callable[[list[RecordView]], None] | None = None,
 ) -> dict[int, list[DerivedFact]]:
+    """Run `jobs` in threads over one read of `record_type`; `tap` also gets every batch."""
     abort = threading.Event()
     out: dict[int, list[DerivedFact]] = {}
     errors: dict[int, BaseException] = {}
@@ -129,10 +206,14 @@ def _shared(
         for view in stream(record_type):
             batch.append(view)
             if len(batch) >= BATCH:
+                if tap is not None:
+                    tap(batch)
                 for feed in feeds:
                     feed.offer(batch)
                 batch = []
         if batch:
+            if tap is not None:
+                tap(batch)
             for feed in feeds:
                 feed.offer(batch)
         for feed in feeds:
@@ -146,4 +227,198 @@ def _shared(
     for i, _ in jobs:
         if i in errors:
             raise errors[i]
+    return out
+
+
+# ---- the derive process -------------------------------------------------------------------------
+
+#: Memory figures of the last derive process, for benchmarks.
+_LAST_CHILD_MEMORY: list[dict[str, float]] = []
+
+
+_PLACE = struct.Struct("<IQQ")  # type (index), offset and size of one batch in the spool file
+_ENDED = (1 << 64) - 1  # size of the place that ends a type
+
+
+def child_memory_mb() -> dict[str, float] | None:
+    """The last derive process's peak resident and final private memory in MB (Linux), None if
+    none ran."""
+    return _LAST_CHILD_MEMORY[-1] if _LAST_CHILD_MEMORY else None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Child:
+    """A forked process running the heavy derivations.
+
+    The streamed records go through a spool file, not the pipe: the parent appends pickled batches
+    of `(id, version, data)` tuples (about 135 bytes an access event) and sends only each batch's
+    type and place in the file; so the parent never waits for this process, whose derivations
+    catch up while the parent goes on with its own work (through a pipe, the parent stalled
+    whenever the child's reading thread waited for its turn at the GIL), and a derivation can
+    read its streams in any order. Child to parent, once: ("ok", {index: facts}, memory figures)
+    or ("error", exception or its text, traceback text).
+    """
+
+    def __init__(self, process: BaseProcess, conn: Connection, spool: IO[bytes], types: list[str]) -> None:
+        self.process = process
+        self.conn = conn
+        self.spool = spool
+        self.types = types
+        self._fed = 0
+        self._offset = 0
+
+    @classmethod
+    def start(cls, jobs: list[tuple[int, Derivation]], ctx: DeriveContext, memory: Mapping[str, list[RecordView]],
+              types: list[str]) -> _Child:
+        mp = multiprocessing.get_context("fork")
+        parent_end, child_end = mp.Pipe(duplex=True)
+        spool = tempfile.TemporaryFile(prefix="vigil-derive-")
+        process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types),
+                             name="vigil-derive", daemon=True)
+        gc.freeze()  # the inherited heap stays out of the child's collections (and so is not copied)
+        try:
+            process.start()
+        finally:
+            gc.unfreeze()
+        child_end.close()
+        return cls(process, parent_end, spool, types)
+
+    def feed(self, record_type: str, read: Callable[[Callable[[list[RecordView]], None]], _T]) -> _T:
+        """Spool one streamed type for the process: `read(tap)` reads the stream once (running
+        whatever else reads it here) and hands every batch to `tap`."""
+        assert record_type == self.types[self._fed], "each spooled type is read once, in the order given"
+        self._fed += 1
+        kind = self._fed - 1
+
+        def tap(views: list[RecordView]) -> None:
+            data = pickle.dumps([(v.id, v.version, v.data) for v in views], pickle.HIGHEST_PROTOCOL)
+            self.spool.write(data)
+            self.spool.flush()
+            self.conn.send_bytes(_PLACE.pack(kind, self._offset, len(data)))
+            self._offset += len(data)
+
+        try:
+            got = read(tap)
+            self.conn.send_bytes(_PLACE.pack(kind, 0, _ENDED))
+            return got
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            self.collect()  # the process died or gave up: its answer says why
+            raise self._lost() from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def collect(self) -> dict[int, list[DerivedFact]]:
+        try:
+            status, payload, extra = pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            self.stop()
+            raise self._lost() from None
+        self.stop()
+        if status == "ok":
+            _LAST_CHILD_MEMORY.append(extra)
+            return dict(payload)
+        if isinstance(payload, BaseException):
+            raise payload
+        raise EngineFailure(f"a derivation failed in the derive process: {payload}",
+                            [ErrorDetail(reason=str(extra)[-2000:])])
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.spool.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def _lost(self) -> EngineFailure:
+        return EngineFailure(
+            f"the derive process stopped without an answer (exit code {self.process.exitcode}); the run is void",
+            [ErrorDetail(reason=f"derivations over {', '.join(self.types)}")],
+        )
+
+
+class _Spool:
+    """The child's side of the spool: batch places per type as they arrive, readable by any
+    number of readers in any order."""
+
+    def __init__(self, fd: int, types: list[str]) -> None:
+        self.fd = fd
+        self.types = types
+        self.places: list[list[tuple[int, int]]] = [[] for _ in types]
+        self.ended = [False] * len(types)
+        self.failed: BaseException | None = None
+        self.changed = threading.Condition()
+
+    def receive(self, conn: Connection) -> None:
+        """Take every place off the pipe as it arrives (so the pipe never fills)."""
+        try:
+            while not all(self.ended):
+                kind, offset, size = _PLACE.unpack(conn.recv_bytes())
+                with self.changed:
+                    if size == _ENDED:
+                        self.ended[kind] = True
+                    else:
+                        self.places[kind].append((offset, size))
+                    self.changed.notify_all()
+        except BaseException as exc:
+            with self.changed:
+                self.failed = exc
+                self.changed.notify_all()
+
+    def read(self, record_type: str) -> Iterator[RecordView]:
+        kind = self.types.index(record_type)
+        places, i = self.places[kind], 0
+        while True:
+            with self.changed:
+                while i >= len(places) and not self.ended[kind] and self.failed is None:
+                    self.changed.wait()
+                if i >= len(places):
+                    if self.ended[kind]:
+                        return
+                    raise EngineFailure(f"the derive process lost its {record_type} input: {self.failed}")
+                offset, size = places[i]
+            i += 1
+            for record_id, version, data in pickle.loads(os.pread(self.fd, size, offset)):
+                yield RecordView(record_type, record_id, version, data)
+
+
+def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivation]], ctx: DeriveContext,
+                memory: Mapping[str, list[RecordView]], types: list[str]) -> None:
+    try:
+        spool = _Spool(spool_fd, types)
+        threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
+        out = {i: list(d.fn(ctx, {t: memory[t] if t in memory else spool.read(t) for t in d.inputs}))
+               for i, d in jobs}
+        conn.send_bytes(pickle.dumps(("ok", out, _own_memory_mb()), pickle.HIGHEST_PROTOCOL))
+    except BaseException as exc:
+        text = traceback.format_exc()
+        try:
+            message = pickle.dumps(("error", exc, text), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(message)
+        except Exception:
+            message = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", text))
+        conn.send_bytes(message)
+    finally:
+        conn.close()
+
+
+def _own_memory_mb() -> dict[str, float]:
+    """This process's peak resident memory and its private memory now (MB, Linux; 0 elsewhere).
+
+    The peak counts the pages shared with the parent since the fork; the private figure is what
+    this process adds to the machine's use."""
+    out = {"peak_rss_mb": 0.0, "private_mb": 0.0}
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                out["peak_rss_mb"] = int(line.split()[1]) / 1024
+        for line in open("/proc/self/smaps_rollup", encoding="ascii"):
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                out["private_mb"] += int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return out

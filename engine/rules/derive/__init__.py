@@ -83,6 +83,9 @@ class Derivation:
     event: bool = False
     doc: str = ""
     example: str = ""
+    #: Costly enough per streamed record to run in its own process on a large practice (see
+    #: shared_scan.start_derivations); its results do not depend on where it runs.
+    heavy: bool = False
 
     @property
     def attaches_to_event(self) -> bool:
@@ -96,14 +99,14 @@ DERIVATIONS: Registry[Derivation] = Registry("derivation")
 
 def derivation(
     *, name: str, inputs: tuple[str, ...], output: str, fields: Mapping[str, FieldKind], family: str,
-    reference: bool = False, event: bool = False, example: str = "",
+    reference: bool = False, event: bool = False, example: str = "", heavy: bool = False,
 ) -> Callable[[DeriveFn], DeriveFn]:
     """Register a derivation function (decorator)."""
 
     def wrap(fn: DeriveFn) -> DeriveFn:
         DERIVATIONS.add(name, Derivation(name=name, inputs=inputs, output=output, fields=fields, fn=fn,
                                          family=family, reference=reference, event=event,
-                                         doc=(fn.__doc__ or "").strip(), example=example))
+                                         doc=(fn.__doc__ or "").strip(), example=example, heavy=heavy))
         return fn
 
     return wrap

@@ -388,6 +388,8 @@ def _first_access_by_episode(
             "first_access_at": "instant", "first_access_event_id": "string"},
     family="person",
     example="kind=new_hire episode_id=EP-1 due_at=2026-02-04 courses_missing='HIPAA_PRIVACY, HIPAA_SECURITY'",
+    heavy=True,  # reads every access event: with the snooping alerts in the derive process, both
+                 # processes finish at about the same time on the large practice (bench/README.md)
 )
 def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """HIPAA privacy and security training owed by each active episode with PHI access (HIPAA-ADM-TRN-002).
@@ -509,7 +511,12 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
                 pairs[acct.id].append((ep, nxt))
     uses: dict[tuple[str, str], list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     if pairs:
+        # an event can only belong to one of these accounts if it carries one of their log-ins
+        keys = {(str(accounts.by_id[a].data.get("system_id")), str(accounts.by_id[a].data.get("user_id")))
+                for a in pairs}
         for ev in inputs["access_event"]:
+            if (str(ev.data.get("system_id")), str(ev.data.get("user_id"))) not in keys:
+                continue
             at, owner = _event_account(ev, accounts, now)
             if at is None or at > now.at:
                 continue
@@ -565,7 +572,11 @@ def account_issues(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     service = {a.id for a in accounts.by_id.values() if a.data.get("interactive") is False}
     used: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     if service:
+        keys = {(str(accounts.by_id[a].data.get("system_id")), str(accounts.by_id[a].data.get("user_id")))
+                for a in service}
         for ev in inputs["access_event"]:
+            if (str(ev.data.get("system_id")), str(ev.data.get("user_id"))) not in keys:
+                continue  # not a log-in any service account ever had
             at, acct = _event_account(ev, accounts, now)
             if at is None or at > now.at:
                 continue
@@ -1148,7 +1159,8 @@ class _Group:
 
 @derivation(
     name="hipaa.access_alerts",
-    inputs=("access_event", "account", "person", "patient", "employment_episode", "care_link", "investigation"),
+    # in the order it reads them: care links before the access log (see shared_scan.start_derivations)
+    inputs=("employment_episode", "account", "person", "patient", "care_link", "investigation", "access_event"),
     output="hipaa_access_alert",
     fields={"event_id": "string", "kind": "string", "flags": "string", "flag_count": "number", "level": "string",
             "person_id": "string", "user_id": "string", "system_id": "string", "patient_id": "string",
@@ -1156,6 +1168,7 @@ class _Group:
             "event_count": "number", "patient_count": "number", "triaged_at": "instant"},
     family="event:access_event",
     example="event_id=AE-1 kind=patient flags='SAME_SURNAME, NO_RELATIONSHIP' level=high",
+    heavy=True,  # about 20 us an access event: on a large practice it runs beside the other three
 )
 def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """Snooping alerts over EHR access events (HIPAA-PRV-SNOOP-007), keyed to their first event.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import pytest
 
 from engine.errors import EngineFailure
+from engine.rules import shared_scan
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
-from engine.rules.shared_scan import BATCH, run_derivations
+from engine.rules.shared_scan import BATCH, child_memory_mb, run_derivations
 
 CTX = DeriveContext(as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), params={}, tz_of=lambda v: "UTC",
                     establishments={})
@@ -87,3 +90,94 @@ def test_an_error_in_a_derivation_or_in_the_read_reaches_the_caller() -> None:
     with pytest.raises(RuntimeError, match="storage went away"):
         run_derivations([_derivation("a", _total), _derivation("b", _odd)], CTX, {"person": PEOPLE},
                         _Store(fail_at=BATCH + 5).stream)
+
+
+# ---- heavy derivations in the derive process (fork) ----------------------------------------------
+
+CARE = [RecordView("care_link", f"CL-{i:04d}", 1, {"n": i}) for i in range(BATCH + 3)]
+
+
+def _heavy(name: str, fn, inputs: tuple[str, ...] = ("person", "access_event")) -> Derivation:  # type: ignore[no-untyped-def]
+    return Derivation(name=name, inputs=inputs, output=name, fields={}, fn=fn, family="person", heavy=True)
+
+
+def _where(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    total = sum(int(v.data["n"]) for v in inputs["access_event"])
+    yield DerivedFact("t", "where", {"pid": os.getpid(), "total": total}, [("person", "P1", 1)], "person:P1")
+
+
+def _care_then_events(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    care = [v.id for v in inputs["care_link"]]
+    events = [v.id for v in inputs["access_event"]]
+    yield DerivedFact("t", "both", {"care": len(care), "events": len(events), "last": events[-1]}, [], "person:P1")
+
+
+class _Streams:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.opened: list[str] = []
+        self.fail_at = fail_at
+
+    def stream(self, record_type: str) -> Iterator[RecordView]:
+        self.opened.append(record_type)
+        for i, v in enumerate(EVENTS if record_type == "access_event" else CARE):
+            if i == self.fail_at:
+                raise RuntimeError("storage went away")
+            yield v
+
+
+def test_heavy_derivations_run_in_another_process_with_the_same_results() -> None:
+    derivations = [_derivation("a", _total), _heavy("h", _where), _derivation("c", _odd),
+                   _heavy("both", _care_then_events, ("person", "care_link", "access_event"))]
+    streams = _Streams()
+    forked = run_derivations(derivations, CTX, {"person": PEOPLE}, streams.stream, fork=True)
+    assert streams.opened == ["access_event", "care_link"]  # each streamed type read once
+    plain = run_derivations(derivations, CTX, {"person": PEOPLE}, _Streams().stream)
+    assert forked[1][1][0].data["pid"] != os.getpid()  # the heavy one ran elsewhere
+    assert plain[1][1][0].data["pid"] == os.getpid()
+    for (_, a), (_, b) in zip(forked, plain, strict=True):
+        assert [(f.id, {k: v for k, v in f.data.items() if k != "pid"}, f.sources, f.bundle_key) for f in a] == [
+            (f.id, {k: v for k, v in f.data.items() if k != "pid"}, f.sources, f.bundle_key) for f in b]
+    assert forked[3][1][0].data == {"care": len(CARE), "events": len(EVENTS), "last": EVENTS[-1].id}
+    memory = child_memory_mb()
+    assert memory is not None and memory["peak_rss_mb"] > 0
+
+
+def test_an_error_in_a_heavy_derivation_reaches_the_caller_as_itself() -> None:
+    def broken(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+        for v in inputs["access_event"]:
+            if v.id == "AE-000100":
+                raise ValueError("bad derivation")
+        yield from ()
+
+    with pytest.raises(ValueError, match="bad derivation"):
+        run_derivations([_derivation("a", _total), _heavy("b", broken)], CTX, {"person": PEOPLE},
+                        _Streams().stream, fork=True)
+
+
+def test_a_derive_process_that_dies_voids_the_run() -> None:
+    def dies(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+        for _ in inputs["access_event"]:
+            os._exit(3)
+        yield from ()
+
+    with pytest.raises(EngineFailure, match="stopped without an answer"):
+        run_derivations([_derivation("a", _total), _heavy("b", dies)], CTX, {"person": PEOPLE},
+                        _Streams().stream, fork=True)
+
+
+def test_a_failed_read_while_spooling_stops_the_derive_process() -> None:
+    started: list[Any] = []
+    real_start = shared_scan._Child.start
+
+    def spy(*args: Any) -> Any:
+        child = real_start(*args)
+        started.append(child)
+        return child
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shared_scan._Child, "start", spy)
+        with pytest.raises(RuntimeError, match="storage went away"):
+            run_derivations([_derivation("a", _total), _heavy("b", _where)], CTX, {"person": PEOPLE},
+                            _Streams(fail_at=BATCH + 5).stream, fork=True)
+    (child,) = started
+    assert not child.process.is_alive()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
+import pytest
+
+from engine.demo.generator import generate
+from engine.rules import shared_scan
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
 from engine.rules.derive import RecordView
 from engine.rules.runner import ListSource, evaluate_rules
@@ -44,3 +50,29 @@ def test_the_access_log_is_read_once_and_only_alerted_events_are_read_back() -> 
     # the same findings as reading the whole log back
     plain = evaluate_rules(ListSource(records), compiled, as_of)
     assert [v.model_dump() for v in run.violations] == [v.model_dump() for v in plain.violations]
+
+
+def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(tmp_path: Path) -> None:
+    """A whole practice evaluated with the heavy derivations in a forked process and without: the
+    same violations, byte for byte, and care links never held by this process."""
+    anchor = dt.date(2026, 6, 15)
+    generate(tmp_path, size="small", seed=7, anchor=anchor)
+    raw = [orjson.loads(line) for path in sorted(tmp_path.glob("*.ndjson")) for line in path.open("rb")]
+    records = _records(raw, tmp_path)
+    as_of = dt.datetime(2026, 6, 15, 17, tzinfo=dt.UTC)
+    compiled = [compile_for(rs, {}, "test") for rs in in_force(load_all(), as_of.date())]
+    spawned: list[Any] = []
+    real_start = shared_scan._Child.start
+
+    def spy(*args: Any) -> Any:
+        spawned.append(args[3])  # the types spooled to the process
+        return real_start(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shared_scan._Child, "start", spy)
+        forked = evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
+    plain = evaluate_rules(ListSource(records), compiled, as_of, derive_process=False)
+    assert spawned == [["care_link", "access_event"]]
+    assert len(plain.violations) > 50
+    assert [v.model_dump_json() for v in forked.violations] == [v.model_dump_json() for v in plain.violations]
+    assert forked.input_hash == plain.input_hash and forked.counts == plain.counts
