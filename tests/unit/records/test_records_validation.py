@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.errors import ErrorDetail, RecordValidationError
-from engine.records.hashing import content_hash, stored_and_canonical
+from engine.records.hashing import canonical_text, content_hash, stored_and_canonical
 from engine.records.schemas import RECORD_MODELS, AccessEvent, Incident, StoredRecord
 from engine.records.validation import Position, prepare_record, validate_record
 
@@ -218,3 +218,26 @@ def test_stored_record_gives_the_typed_model_back() -> None:
     model = stored.as_model()
     assert isinstance(model, AccessEvent) and model.action == "view"
     assert model.model_dump(mode="json", exclude_none=True) == data
+
+
+_STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "canonical",
+    [
+        {"type": "x", "id": "a", "note": "tab\t quote\" é \u2028 \u0000 \U0001f600 \\", "n": 3, "ok": True},
+        {"type": "x", "id": "a", "rate": 1e-05, "big": 1e16, "nested": {"b": [0.5, 2], "a": None}},
+        {"type": "x", "id": "a", "huge": 2**70},
+        {"type": "x", "id": "a", "map": {"IL": "2026-01-01T00:00:00Z", "CA": "x"}, "list": ["b", "a"]},
+    ],
+)
+def test_canonical_text_is_the_standard_library_text(canonical: dict[str, Any]) -> None:
+    """Stored hashes were computed from the standard library's text; the fast path must not move them."""
+    assert canonical_text(canonical) == _STDLIB.encode(canonical)
+
+
+def test_every_sample_record_hashes_as_before() -> None:
+    for line in SAMPLES.read_text(encoding="utf-8").splitlines():
+        _, canonical = stored_and_canonical(validate_record(json.loads(line))[0])
+        assert canonical_text(canonical) == _STDLIB.encode(canonical)
