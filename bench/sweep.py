@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,16 +21,24 @@ AS_OF = "2026-11-30T17:00:00Z"
 
 
 def _child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run a command; return (seconds, peak RSS in MB of that child, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a command; return (seconds, peak RSS in MB of that child, stdout).
+
+    The peak is that child's own (`wait4`): `RUSAGE_CHILDREN` gives the largest of every child
+    waited for so far, so a later, smaller step read as large as the biggest one before it.
+    """
     started = time.perf_counter()
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_RULESETS_DIR"}  # the shipped rulesets
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024, done.stdout
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
+    return elapsed, usage.ru_maxrss / 1024, stdout
 
 
 def run_scale(scale: float, backends: list[str], size: str = "large") -> list[dict[str, object]]:
@@ -78,10 +85,14 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 f"r=pipeline.evaluate(s, org_id='bench', as_of=a, actor='bench', backend={backend!r},"
                 " persist=False).result;"
                 "from engine.rules.backends import durable;"
+                "from engine.rules import shared_scan;"
+                "d=shared_scan.child_memory_mb() or {};"
                 "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
                 " 'seconds': round(time.perf_counter()-t, 2),"
                 " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024),"
-                " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0)}))"
+                " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0),"
+                " 'derive_rss_mb': round(d.get('peak_rss_mb', 0)),"
+                " 'derive_private_mb': round(d.get('private_mb', 0))}))"
             )
             secs, _, stdout = _child([sys.executable, "-c", code])
             result = json.loads(stdout.strip().splitlines()[-1])
@@ -94,6 +105,10 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 "records_per_s": round(lines / max(result["seconds"], 1e-9)),
                 "peak_rss_mb": result["rss_mb"],
                 "worker_peak_rss_mb": result["worker_rss_mb"] or None,  # durable_rules' worker process
+                # the derive process (heavy derivations): its peak counts pages shared with the
+                # sweep since the fork; its private memory at the end is what it adds
+                "derive_peak_rss_mb": result["derive_rss_mb"] or None,
+                "derive_private_mb": result["derive_private_mb"] or None,
                 "violations": result["violations"],
                 "events": result["counts"].get("events"),
                 "bundles": result["counts"].get("bundles"),
