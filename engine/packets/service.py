@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit import service as audit_service
 from engine.db import utc
-from engine.errors import NotFoundError
+from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput
-from engine.packets.sign import Signer
+from engine.packets.sign import Signer, load_or_create_signer
 from engine.packets.tables import PacketRow
 
 
@@ -58,6 +60,64 @@ def build(
                             sha256=report.sha256, size=report.size, path=str(Path(out).resolve()),
                             fingerprint=report.fingerprint, built_at=clock.now(), built_by=actor))
     return report
+
+
+def packet_dir() -> Path:
+    """Where built packets are kept (VIGIL_PACKET_DIR, default var/packets)."""
+    return Path(os.environ.get("VIGIL_PACKET_DIR", "var/packets")).resolve()
+
+
+class PacketRequest(BaseModel):
+    """What an officer asks for: a framework, an audit period and how to scope the packet."""
+
+    framework: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=40, examples=["hipaa"])
+    date_from: dt.date = Field(alias="from", examples=["2026-01-01"])
+    date_to: dt.date = Field(alias="to", examples=["2026-12-31"])
+    establishment: str | None = None
+    as_of: dt.datetime | None = Field(default=None, description="rebuild as the database stood at this instant")
+    redact_phi: bool = False
+
+    model_config = {"populate_by_name": True}
+
+    @model_validator(mode="after")
+    def _zip_dates(self) -> PacketRequest:
+        """A zip stores dates from 1980 to 2107; packets are for real audit periods."""
+        for value in (self.date_from, self.date_to, self.as_of):
+            if value is not None and not (1980 <= value.year <= 2099):
+                raise ValueError("dates must fall between 1980 and 2099")
+        return self
+
+
+def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor: str,
+                 sources: PacketSources | None = None) -> PacketInfo:
+    """Build a packet into the packet store (`packet_dir()`), record it, and describe it.
+
+    Written to a temporary name first and renamed once complete, so a failed build leaves no
+    half-written packet where downloads look.
+    """
+    if request.date_to < request.date_from:
+        raise InputError("the period ends before it starts", [ErrorDetail(reason="to < from", field="to")])
+    if request.as_of is not None and request.as_of.tzinfo is None:
+        raise InputError("as_of needs an offset", [ErrorDetail(reason="e.g. 2026-11-30T17:00:00Z", field="as_of")])
+    directory = packet_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
+        target = Path(tmp.name)
+    try:
+        report = build(session, org_id=org_id, framework=request.framework, date_from=request.date_from,
+                       date_to=request.date_to, establishment=request.establishment, as_of=request.as_of,
+                       redact_phi=request.redact_phi, out=target, signer=load_or_create_signer(), actor=actor,
+                       sources=sources)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    final = directory / f"{report.packet_id}.zip"
+    target.replace(final)
+    session.flush()
+    row = session.get(PacketRow, report.packet_id)
+    assert row is not None
+    row.path = str(final)
+    return _info(row)
 
 
 class PacketInfo(BaseModel):

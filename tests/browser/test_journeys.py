@@ -1,5 +1,5 @@
 """Each role's main job, end to end in Chromium against a real server: the officer reviews and
-waives a finding; a staff member completes a task with an attachment; the liaison reads a diff of
+waives a finding and builds an evidence packet; a staff member completes a task with an attachment; the liaison reads a diff of
 two ruleset versions; the auditor downloads a packet and cannot open a finding outside the grant.
 A screenshot of each main page is written to tests/artifacts/."""
 
@@ -140,6 +140,28 @@ def test_liaison_views_a_diff_of_two_ruleset_versions(new_page: Any) -> None:
     page.goto("/ui/rulesets/hipaa/checks")
     expect(page.locator("#validation")).to_be_visible()
     shot(page, "liaison-checks")
+
+
+def test_officer_builds_an_evidence_packet_from_the_portal(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.goto("/ui/audit")
+    form = page.locator("#build-packet")
+    form.get_by_label("Framework").select_option("hipaa")
+    form.get_by_label("Period from").fill("2026-04-01")
+    form.get_by_label("Period to").fill("2026-06-30")
+    form.get_by_label("Redact patient identifiers (PHI)").check()
+    shot(page, "officer-packet-form")
+    form.get_by_role("button", name="Build packet").click()
+    expect(page).to_have_url(re.compile(r"/ui/audit$"))
+    expect(page.get_by_role("status")).to_contain_text(re.compile(r"Packet hipaa-20260401-20260630-\w+ built"))
+    row = page.locator("#packets tbody tr", has_text="hipaa-20260401-20260630")
+    expect(row).to_contain_text("PHI redacted")
+    with page.expect_download() as download:
+        row.get_by_role("link", name=re.compile("Download")).click()
+    with zipfile.ZipFile(download.value.path()) as z:
+        assert any(n.endswith("bagit.txt") for n in z.namelist())
+    shot(page, "officer-packet-built")
 
 
 def test_auditor_downloads_a_packet_and_cannot_open_a_finding_outside_the_grant(

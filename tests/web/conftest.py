@@ -90,7 +90,7 @@ def web(web_template: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     target = tmp_path / "web.db"
     shutil.copyfile(web_template, target)
     engine = dbmod.make_engine(f"sqlite:///{target}")
-    yield {"app": create_app(engine), "engine": engine}
+    yield {"app": create_app(engine), "engine": engine, "tmp": tmp_path}
     engine.dispose()
 
 

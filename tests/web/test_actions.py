@@ -16,6 +16,8 @@ from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
+from engine.packets import service as packet_service
+from engine.packets.verify import verify_packet
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
 from tests.web.conftest import ORG, csrf_of, login
@@ -278,3 +280,45 @@ def test_dashboard_lists_credentials_about_to_expire(web_client: Callable[[str],
     assert "Ana Diaz" in table and "BLS" in table and "ACLS" not in table
     assert 'href="/ui/records/credential/C1"' in table and ">21<" in table.replace(" ", "")
     assert "Credentials expiring" not in web_client("auditor").get("/ui/dashboard").text  # no records.read
+
+
+def test_an_officer_builds_a_packet_from_the_portal_and_the_auditor_downloads_it(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    officer = web_client("officer")
+    assert 'id="build-packet"' in officer.get("/ui/audit").text
+    r = act(officer, "/ui/audit/packets", "/ui/audit", framework="demo", **{"from": "2026-01-01", "to": "2026-06-30"},
+            as_of="2026-06-30T12:00", establishment="")
+    assert r.status_code == 303 and r.headers["location"] == "/ui/audit"
+    page = officer.get("/ui/audit").text
+    built = re.search(r"Packet ([0-9a-z-]+) built", page)
+    assert built is not None, page
+    packet_id = built.group(1)
+    assert page.count(packet_id) >= 2  # the message and the list
+    with unit_of_work(web["engine"]) as s:
+        (info,) = packet_service.list_packets(s, org_id=ORG)
+    assert info.id == packet_id and info.framework == "demo"
+    assert info.as_of == dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)  # the form's time is UTC
+    auditor = web_client("auditor")
+    assert 'id="build-packet"' not in auditor.get("/ui/audit").text
+    download = auditor.get(f"/packets/{packet_id}/download")
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    target = web["tmp"] / "got.zip"
+    target.write_bytes(download.content)
+    assert verify_packet(target).ok
+
+
+def test_a_bad_packet_form_says_what_to_fix_and_builds_nothing(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    officer = web_client("officer")
+    r = act(officer, "/ui/audit/packets", "/ui/audit", framework="demo", **{"from": "2025-12-31", "to": "2025-01-01"})
+    assert r.status_code == 303
+    assert "the period ends before it starts" in officer.get(r.headers["location"]).text
+    r = act(officer, "/ui/audit/packets", "/ui/audit", framework="demo", **{"from": "1970-01-01", "to": "2025-01-01"})
+    assert "dates must fall between 1980 and 2099" in officer.get(r.headers["location"]).text
+    auditor = web_client("auditor")
+    token = csrf_of(auditor.get("/ui/audit").text)
+    r = auditor.post("/ui/audit/packets", data={"csrf_token": token, "framework": "demo", "from": "2025-01-01",
+                                               "to": "2025-12-31"}, follow_redirects=False)
+    assert r.status_code == 403
+    with unit_of_work(web["engine"]) as s:
+        assert packet_service.list_packets(s, org_id=ORG) == []

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, InputError
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.schemas import PacketVerifyReport
@@ -23,29 +21,6 @@ from engine.packets.sign import load_or_create_signer
 from engine.packets.verify import verify_packet
 
 router = APIRouter(tags=["packets"])
-
-
-def packet_dir() -> Path:
-    return Path(os.environ.get("VIGIL_PACKET_DIR", "var/packets")).resolve()
-
-
-class PacketIn(BaseModel):
-    framework: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=40, examples=["hipaa"])
-    date_from: dt.date = Field(alias="from", examples=["2026-01-01"])
-    date_to: dt.date = Field(alias="to", examples=["2026-12-31"])
-    establishment: str | None = None
-    as_of: dt.datetime | None = Field(default=None, description="rebuild as the database stood at this instant")
-    redact_phi: bool = False
-
-    model_config = {"populate_by_name": True}
-
-    @model_validator(mode="after")
-    def _zip_dates(self) -> PacketIn:
-        """A zip stores dates from 1980 to 2107; packets are for real audit periods."""
-        for value in (self.date_from, self.date_to, self.as_of):
-            if value is not None and not (1980 <= value.year <= 2099):
-                raise ValueError("dates must fall between 1980 and 2099")
-        return self
 
 
 class PublicKey(BaseModel):
@@ -60,42 +35,13 @@ def _window(principal: Principal) -> tuple[str | None, tuple[dt.date, dt.date] |
 
 @router.post("/packets", response_model=packet_service.PacketInfo, status_code=201)
 def build(
-    body: PacketIn,
+    body: packet_service.PacketRequest,
     principal: Principal = Depends(require(Permission.PACKETS_BUILD)),
     session: Session = Depends(get_session, scope="function"),
 ) -> packet_service.PacketInfo:
     """Build a signed, deterministic BagIt packet for a framework and period."""
-    if body.date_to < body.date_from:
-        raise InputError("the period ends before it starts", [ErrorDetail(reason="to < from", field="to")])
-    if body.as_of is not None and body.as_of.tzinfo is None:
-        raise InputError("as_of needs an offset", [ErrorDetail(reason="e.g. 2026-11-30T17:00:00Z", field="as_of")])
-    directory = packet_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
-        target = Path(tmp.name)
-    report = packet_service.build(
-        session,
-        org_id=principal.org_id,
-        framework=body.framework,
-        date_from=body.date_from,
-        date_to=body.date_to,
-        establishment=body.establishment,
-        as_of=body.as_of,
-        redact_phi=body.redact_phi,
-        out=target,
-        signer=load_or_create_signer(),
-        actor=principal.actor,
-        sources=DatabaseSources(),
-    )
-    final = directory / f"{report.packet_id}.zip"
-    target.replace(final)
-    session.flush()
-    from engine.packets.tables import PacketRow
-
-    row = session.get(PacketRow, report.packet_id)
-    if row is not None:
-        row.path = str(final)
-    return next(p for p in packet_service.list_packets(session, org_id=principal.org_id) if p.id == report.packet_id)
+    return packet_service.build_stored(session, org_id=principal.org_id, request=body, actor=principal.actor,
+                                       sources=DatabaseSources())
 
 
 @router.get("/packets", response_model=list[packet_service.PacketInfo])
