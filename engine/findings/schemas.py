@@ -57,6 +57,9 @@ class FindingPage(BaseModel):
     items: list[Finding]
     next_cursor: str | None = None
     total: int
+    #: a page before this one exists; `prev_cursor` opens it (None: the previous page is the first)
+    has_prev: bool = False
+    prev_cursor: str | None = None
 
 
 class FindingFilter(BaseModel):

@@ -333,12 +333,21 @@ def list_findings(
         if scope.establishments is not None:
             stmt = stmt.where(FindingRow.establishment_id.in_(scope.establishments))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    has_prev, prev_cursor = False, None
     if cursor:
         opened, fid = _decode_cursor(cursor)
+        # the previous page: up to `limit` rows just above this page; the row above those, if any,
+        # is where it starts from (no such row: the previous page is the first page)
+        above = list(session.scalars(stmt.where(or_(
+            FindingRow.opened_at > opened, and_(FindingRow.opened_at == opened, FindingRow.id >= fid)))
+            .order_by(FindingRow.opened_at.asc(), FindingRow.id.asc()).limit(limit + 1)))
+        has_prev = bool(above)
+        prev_cursor = _encode_cursor(above[limit]) if len(above) > limit else None
         stmt = stmt.where(or_(FindingRow.opened_at < opened, and_(FindingRow.opened_at == opened, FindingRow.id < fid)))
     rows = list(session.scalars(stmt.order_by(FindingRow.opened_at.desc(), FindingRow.id.desc()).limit(limit + 1)))
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total)
+    return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total,
+                       has_prev=has_prev, prev_cursor=prev_cursor)
 
 
 def _encode_cursor(row: FindingRow) -> str:

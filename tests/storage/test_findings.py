@@ -114,16 +114,27 @@ def test_keyset_pagination_walks_every_finding_once(engine: Engine) -> None:
     records = [f.establishment()] + [f.episode(f"EP{i}", f"P{i}", "2026-02-01T09:00:00-06:00") for i in range(7)]
     _import(engine, records)
     _evaluate(engine, "2026-03-10T00:00:00+00:00")
-    seen: list[str] = []
+    seen: list[list[str]] = []
+    cursors: list[str | None] = []
     cursor = None
     with unit_of_work(engine) as s:
         while True:
             page = findings.list_findings(s, org_id=ORG, limit=3, cursor=cursor)
-            seen.extend(x.id for x in page.items)
+            seen.append([x.id for x in page.items])
+            cursors.append(cursor)
             cursor = page.next_cursor
             if not cursor:
                 break
-    assert len(seen) == 7 == len(set(seen))
+        assert [len(p) for p in seen] == [3, 3, 1]
+        assert len({i for p in seen for i in p}) == 7
+        # and back: each page's previous page is the one before it
+        first = findings.list_findings(s, org_id=ORG, limit=3)
+        assert not first.has_prev
+        for k in (2, 1):
+            page = findings.list_findings(s, org_id=ORG, limit=3, cursor=cursors[k])
+            assert page.has_prev and page.prev_cursor == cursors[k - 1]
+            back = findings.list_findings(s, org_id=ORG, limit=3, cursor=page.prev_cursor)
+            assert [x.id for x in back.items] == seen[k - 1]
 
 
 def test_run_records_versions_hashes_and_params(engine: Engine) -> None:

@@ -157,12 +157,21 @@ def test_findings_filters_and_keyset_pages(web_client: Callable[[str], TestClien
     assert "1 finding<" in east.replace(" ", "").replace("\n", "") or "1 finding\n" in east
     seen = []
     url = "/ui/findings?state=&limit=1"
+    last = url
     while url:
+        last = url
         text = c.get(url).text
         seen += re.findall(r'href="/ui/findings/(F-[0-9a-f]+)"', text)
         nxt = re.search(r'href="(/ui/findings\?[^"]*cursor=[^"]+)" rel="next"', text)
         url = nxt.group(1).replace("&amp;", "&") if nxt else ""
     assert len(seen) == 3 and len(set(seen)) == 3
+    back, url = [], last
+    while url:  # and back again, page by page, from the last page
+        text = c.get(url).text
+        back += re.findall(r'href="/ui/findings/(F-[0-9a-f]+)"', text)
+        prev = re.search(r'href="(/ui/findings\?[^"]*)" rel="prev"', text)
+        url = prev.group(1).replace("&amp;", "&") if prev else ""
+    assert back == seen[::-1]
     assert "No findings match" in c.get("/ui/findings?severity=low").text
 
 
