@@ -249,7 +249,9 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _stored(row: dict[str, Any]) -> StoredRecord:
-    return StoredRecord(
+    """The written row as a StoredRecord for `on_batch`, built without validating again: every
+    value in it was validated (the record) or made here (version, hash, time, actor)."""
+    return StoredRecord.model_construct(
         type=row["record_type"],
         id=row["record_id"],
         version=row["version"],

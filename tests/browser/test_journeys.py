@@ -1,7 +1,8 @@
 """Each role's main job, end to end in Chromium against a real server: the officer reviews and
-waives a finding and builds an evidence packet; a staff member completes a task with an attachment; the liaison reads a diff of
-two ruleset versions; the auditor downloads a packet and cannot open a finding outside the grant.
-A screenshot of each main page is written to tests/artifacts/."""
+waives a finding and builds an evidence packet; a staff member completes a task with an
+attachment; the liaison reads a diff of two ruleset versions; the auditor downloads a packet and
+cannot open a finding outside the grant. A screenshot of each main page is written to
+tests/artifacts/."""
 
 from __future__ import annotations
 
