@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.clock import ensure_utc
+from engine.errors import EngineFailure, ErrorDetail
 from engine.rules import bundles
 from engine.rules.backends import Backend, Match, get_backend
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRule, CompiledRuleset
-from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
+from engine.rules.derive import DERIVATIONS, Derivation, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types, record_fact_types
 from engine.rules.results import merge, violations_of
@@ -174,31 +175,54 @@ def evaluate_rules(
     for d in derivations:
         if d.attaches_to_event:
             attached_outputs.setdefault(d.family, set()).add(d.output)
-    for d, produced in derived.results():
-        for df in produced:
-            if d.attaches_to_event:
-                _attach(store, builder.derived(df), df.bundle_key)
-            else:
-                _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
+    # Bundles of families no fact of the derive process joins are matched while it still works;
+    # the rest once its facts are in. Facts are placed in derivation order either way, so every
+    # bundle holds the same facts in the same order as without the process.
+    nonevent = [d for d in derivations if not d.event]
+    remote = derived.remote_indexes
+    late: set[str] | None = {nonevent[i].family for i in remote}
+    if any(nonevent[i].reference for i in remote):
+        late = None  # its facts go into every bundle: nothing can start early
+    deferred = [i for i, d in enumerate(nonevent) if i in remote or (
+        not d.reference and (late is None or d.family in late))]
+    local = derived.local()
+    for i, d in enumerate(nonevent):
+        if i not in deferred:
+            _place_derived(store, builder, d, local[i])
 
     matcher = _Matcher(engine_backend)
     counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
     by_family = _rules_by_family(rulesets)
     store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
-    for key in sorted(store.facts):
-        family = key.rsplit(":", 1)[0]
-        if family not in by_family:
-            continue
-        reference = store.by_family[family]
-        if family == "establishment":
-            own = f"establishment/{key.split(':', 1)[1]}"
-            reference = [f for f in reference if f["t"] != "establishment" or f["id"] == own]
-        facts = reference + store.facts[key]
-        counts["bundles"] += 1
-        counts["facts"] += len(facts)
-        _run_bundle(matcher, by_family[family], key, facts, builder, store.infos, as_of)
-        if progress:
-            progress("bundles", 1)
+
+    def run_bundles(families: Callable[[str], bool]) -> None:
+        for key in sorted(store.facts):
+            family = key.rsplit(":", 1)[0]
+            if family not in by_family or not families(family):
+                continue
+            reference = store.by_family[family]
+            if family == "establishment":
+                own = f"establishment/{key.split(':', 1)[1]}"
+                reference = [f for f in reference if f["t"] != "establishment" or f["id"] == own]
+            facts = reference + store.facts[key]
+            counts["bundles"] += 1
+            counts["facts"] += len(facts)
+            _run_bundle(matcher, by_family[family], key, facts, builder, store.infos, as_of)
+            if progress:
+                progress("bundles", 1)
+
+    if late is not None:
+        run_bundles(lambda family: family not in late)
+    produced = {**local, **derived.remote()}
+    for i in deferred:
+        d = nonevent[i]
+        if late is not None and not d.attaches_to_event:
+            stray = sorted({df.bundle_key for df in produced[i] if df.bundle_key.rsplit(":", 1)[0] not in late})
+            if stray:  # its bundles were matched already: a missed match must not pass silently
+                raise EngineFailure(f"derivation {d.name} (family {d.family}) produced facts for other families' "
+                                    "bundles", [ErrorDetail(reason=f"bundle {key}") for key in stray[:10]])
+        _place_derived(store, builder, d, produced[i])
+    run_bundles(lambda family: late is None or family in late)
 
     for t in sorted(event_types):
         family = bundles.family_of(t, {})
@@ -255,6 +279,14 @@ def _place(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], fact_t
                 store.facts.setdefault(f"establishment:{info.record_id}", [])
         else:
             store.facts.setdefault(key, []).append(fact)
+
+
+def _place_derived(store: _Bundles, builder: FactBuilder, d: Derivation, produced: list[DerivedFact]) -> None:
+    for df in produced:
+        if d.attaches_to_event:
+            _attach(store, builder.derived(df), df.bundle_key)
+        else:
+            _place(store, builder.derived(df), df.type, "reference" if d.reference else df.bundle_key)
 
 
 def _attach(store: _Bundles, built: list[tuple[dict[str, Any], FactInfo]], event_fact_id: str) -> None:

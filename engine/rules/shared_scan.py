@@ -151,8 +151,18 @@ class DerivationRun:
     child: _Child | None = None
     #: facts of the derivations already run (beside the process, over the streams they share)
     done: dict[int, list[DerivedFact]] = field(default_factory=dict)
+    _local: dict[int, list[DerivedFact]] | None = None
+    _remote: dict[int, list[DerivedFact]] | None = None
 
     def results(self) -> list[tuple[Derivation, list[DerivedFact]]]:
+        """Every derivation's facts, in the order given (waits for the derive process)."""
+        results = {**self.local(), **self.remote()}
+        return [(d, results[i]) for i, d in enumerate(self.derivations)]
+
+    def local(self) -> dict[int, list[DerivedFact]]:
+        """The facts of the derivations run in this process (run now, once), by index."""
+        if self._local is not None:
+            return self._local
         derivations, ctx, memory, stream = self.derivations, self.ctx, self.memory, self.stream
         results = dict(self.done)
         grouped = {i for indexes in self.by_type.values() for i in indexes} | self.skip | set(self.done)
@@ -166,9 +176,21 @@ class DerivationRun:
                 results[indexes[0]] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
                 continue
             results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
-        if self.child is not None:
-            results.update(self.child.collect())
-        return [(d, results[i]) for i, d in enumerate(derivations)]
+        self._local = results
+        return results
+
+    def remote(self) -> dict[int, list[DerivedFact]]:
+        """The facts of the derivations in the derive process (waits for it), by index."""
+        if self.child is None:
+            return {}
+        if self._remote is None:
+            self._remote = self.child.collect()
+        return self._remote
+
+    @property
+    def remote_indexes(self) -> set[int]:
+        """The derivations whose facts come from the derive process."""
+        return set(self.skip) if self.child is not None else set()
 
 
 def _shared(
