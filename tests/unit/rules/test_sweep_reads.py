@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,10 @@ import orjson
 import pytest
 
 from engine.demo.generator import generate
+from engine.errors import EngineFailure
 from engine.rules import shared_scan
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
-from engine.rules.derive import RecordView
+from engine.rules.derive import DERIVATIONS, RecordView, load_families
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.scenarios import _records, load_scenario
 
@@ -52,15 +54,20 @@ def test_the_access_log_is_read_once_and_only_alerted_events_are_read_back() -> 
     assert [v.model_dump() for v in run.violations] == [v.model_dump() for v in plain.violations]
 
 
-def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo_practice(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[RecordView], dt.datetime, list[Any]]:
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, size="small", seed=7, anchor=dt.date(2026, 6, 15))
+    raw = [orjson.loads(line) for path in sorted(out.glob("*.ndjson")) for line in path.open("rb")]
+    as_of = dt.datetime(2026, 6, 15, 17, tzinfo=dt.UTC)
+    return _records(raw, out), as_of, [compile_for(rs, {}, "test") for rs in in_force(load_all(), as_of.date())]
+
+
+def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(
+        demo_practice: tuple[list[RecordView], dt.datetime, list[Any]]) -> None:
     """A whole practice evaluated with the heavy derivations in a forked process and without: the
     same violations, byte for byte, and care links never held by this process."""
-    anchor = dt.date(2026, 6, 15)
-    generate(tmp_path, size="small", seed=7, anchor=anchor)
-    raw = [orjson.loads(line) for path in sorted(tmp_path.glob("*.ndjson")) for line in path.open("rb")]
-    records = _records(raw, tmp_path)
-    as_of = dt.datetime(2026, 6, 15, 17, tzinfo=dt.UTC)
-    compiled = [compile_for(rs, {}, "test") for rs in in_force(load_all(), as_of.date())]
+    records, as_of, compiled = demo_practice
     spawned: list[Any] = []
     real_start = shared_scan._Child.start
 
@@ -76,3 +83,20 @@ def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(tmp_pat
     assert len(plain.violations) > 50
     assert [v.model_dump_json() for v in forked.violations] == [v.model_dump_json() for v in plain.violations]
     assert forked.input_hash == plain.input_hash and forked.counts == plain.counts
+
+
+def test_a_late_fact_for_a_family_already_matched_fails_the_run(
+        demo_practice: tuple[list[RecordView], dt.datetime, list[Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Families the derive process does not feed are matched before its facts arrive; a heavy
+    derivation whose facts land in such a family's bundle would miss its matches, so the run fails."""
+    records, as_of, compiled = demo_practice
+    load_families()
+    real = DERIVATIONS.get("hipaa.training_duties")
+
+    def astray(ctx: Any, inputs: Any) -> Iterator[Any]:
+        for fact in real.fn(ctx, inputs):
+            yield dataclasses.replace(fact, bundle_key="vendor:V-1")
+
+    monkeypatch.setitem(DERIVATIONS._entries, real.name, dataclasses.replace(real, fn=astray))
+    with pytest.raises(EngineFailure, match="hipaa.training_duties .* produced facts for other families"):
+        evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
