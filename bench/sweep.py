@@ -92,7 +92,8 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024),"
                 " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0),"
                 " 'derive_rss_mb': round(d.get('peak_rss_mb', 0)),"
-                " 'derive_private_mb': round(d.get('private_mb', 0))}))"
+                " 'derive_private_mb': round(d.get('private_mb', 0)),"
+                " 'derive_cpu_s': {k[6:]: v for k, v in d.items() if k.startswith('cpu_s:')}}))"
             )
             secs, _, stdout = _child([sys.executable, "-c", code])
             result = json.loads(stdout.strip().splitlines()[-1])
@@ -109,6 +110,7 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
                 # sweep since the fork; its private memory at the end is what it adds
                 "derive_peak_rss_mb": result["derive_rss_mb"] or None,
                 "derive_private_mb": result["derive_private_mb"] or None,
+                "derive_cpu_s": result["derive_cpu_s"] or None,
                 "violations": result["violations"],
                 "events": result["counts"].get("events"),
                 "bundles": result["counts"].get("bundles"),
