@@ -24,7 +24,8 @@ from engine import clock
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun
 from engine.records import service as records_service
-from engine.records.schemas import EVENT_TYPES, StoredRecord
+from engine.records.ingest import WrittenVersion
+from engine.records.schemas import EVENT_TYPES
 from engine.rules.backends import Match, get_backend
 from engine.rules.catalog import compile_in_force
 from engine.rules.compiler.model import CompiledRule, CompiledRuleset
@@ -107,7 +108,7 @@ class EventStream:
                                               records_service.iter_records(self.session, org_id=self.org_id, types=[t])]
         self._ready = True
 
-    def on_batch(self, records: list[StoredRecord]) -> None:
+    def on_batch(self, records: list[WrittenVersion]) -> None:
         events = [r for r in records if r.type in EVENT_TYPES]
         if not events:
             return

@@ -39,13 +39,32 @@ from engine.errors import (
     RecordValidationError,
 )
 from engine.records.history import latest_hashes
-from engine.records.schemas import EVENT_TYPES, ImportReport, StoredRecord
+from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
 from engine.records.validation import Position, PreparedRecord, prepare_record
 
 BATCH_SIZE = 1000
 ERROR_LIMIT = 10_000
-OnBatch = Callable[[list[StoredRecord]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenVersion:
+    """A record version an import has just written, as `on_batch` gets it: the fields of a
+    StoredRecord without building one (pydantic cost 7 us a record, half the validation itself;
+    everything here was validated or made by the import)."""
+
+    type: str
+    id: str
+    version: int
+    data: dict[str, Any]
+    content_hash: str
+    recorded_at: dt.datetime
+    actor: str
+    source: str
+    establishment_id: str | None
+
+
+OnBatch = Callable[[list[WrittenVersion]], None]
 #: Called once after the last batch is written, when the import has no problem (before its audit entry).
 OnEnd = Callable[[], object]
 
@@ -248,17 +267,6 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _stored(row: dict[str, Any]) -> StoredRecord:
-    """The written row as a StoredRecord for `on_batch`, built without validating again: every
-    value in it was validated (the record) or made here (version, hash, time, actor)."""
-    return StoredRecord.model_construct(
-        type=row["record_type"],
-        id=row["record_id"],
-        version=row["version"],
-        data=row["data"],
-        content_hash=row["content_hash"],
-        recorded_at=row["recorded_at"],
-        actor=row["actor"],
-        source=row["source"],
-        establishment_id=row["establishment_id"],
-    )
+def _stored(row: dict[str, Any]) -> WrittenVersion:
+    return WrittenVersion(row["record_type"], row["record_id"], row["version"], row["data"], row["content_hash"],
+                          row["recorded_at"], row["actor"], row["source"], row["establishment_id"])

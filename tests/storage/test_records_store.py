@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from engine import clock, db
 from engine.errors import InputError, NotFoundError, RecordValidationError
 from engine.records import service
+from engine.records.ingest import WrittenVersion
 from engine.records.schemas import RECORD_MODELS, StoredRecord
 from engine.records.tables import record_version
 from engine.records.validation import validate_record
@@ -248,11 +249,11 @@ def test_on_batch_sees_each_written_batch_of_new_versions(engine: Engine) -> Non
         {"type": "access_event", "id": f"AE-{i:05d}", "at": "2026-03-07T21:00:00Z", "action": "view"}
         for i in range(2500)
     ]
-    batches: list[list[StoredRecord]] = []
+    batches: list[list[WrittenVersion]] = []
     load(engine, events, on_batch=batches.append)
     assert [len(b) for b in batches] == [1000, 1000, 500]
     assert batches[0][0].id == "AE-00000" and batches[0][0].version == 1 and batches[0][0].recorded_at == T1
-    again: list[list[StoredRecord]] = []
+    again: list[list[WrittenVersion]] = []
     load(engine, events, at=T2, on_batch=again.append)
     assert again == []
 
