@@ -7,9 +7,8 @@ fed batches of that stream through a small bounded queue, while the calling thre
 stream once and hands every batch to each reader. Memory stays bounded (a few batches per reader).
 
 Threads share one GIL, so on a large practice the derivations declared `heavy` (snooping alerts,
-training before first access, and the three that read every exclusion screening: over half of a
-sweep's work) run in a forked process instead (see `start_derivations`), fed from the same single
-read through a spool file; records only they read are not held by the sweep at all.
+training before first access: about half of a sweep's work) run in a forked process instead (see
+`start_derivations`), fed from the same single read through a spool file.
 
 Derivations are plain generator functions that iterate their inputs wherever they like; a
 derivation that never reads its stream (e.g. no service accounts to check) simply finishes and is
@@ -117,7 +116,7 @@ def start_derivations(
     and `ctx` (fork), reads the streamed records as plain tuples and sends back the facts; the
     results are the same as without `fork` (tested).
     """
-    heavy = [i for i, d in enumerate(derivations) if d.heavy]
+    heavy = [i for i, d in enumerate(derivations) if d.heavy and any(t not in memory for t in d.inputs)]
     if not (fork and heavy and _can_fork()):
         heavy = []
     by_type: dict[str, list[int]] = {}

@@ -757,7 +757,6 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
             "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool"},
     family="person",
     example="duty: cms_excl_duty (anchor duty.due_at, met_at duty.cleared_at)",
-    heavy=True,  # reads every screening
 )
 def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Exclusion-screening duties of every person with an employment episode, over the last
