@@ -140,21 +140,22 @@ def _fact(out_type: str, fid: str, data: dict[str, Any], sources: Iterable[Sourc
     return DerivedFact(type=out_type, id=fid, data=clean, sources=unique, bundle_key=bundle)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Episode:
     view: RecordView
     person_id: str
     start: dt.datetime | None
     end: dt.datetime | None  # as of (a future end has not happened)
+    #: read once: the access-log derivations ask for it per event
+    establishment_id: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        value = self.view.data.get("establishment_id")
+        self.establishment_id = str(value) if value else None
 
     @property
     def id(self) -> str:
         return self.view.id
-
-    @property
-    def establishment_id(self) -> str | None:
-        value = self.view.data.get("establishment_id")
-        return str(value) if value else None
 
     def contains(self, at: dt.datetime) -> bool:
         return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
@@ -210,6 +211,8 @@ class _Accounts:
         starts = self.starts.get(key)
         if not starts:
             return None
+        if len(starts) == 1:  # the usual case: one account ever held the log-in
+            return self.keyed[key][0][2] if starts[0] <= at else None
         i = bisect.bisect_right(starts, at) - 1
         return self.keyed[key][i][2] if i >= 0 else None
 
@@ -1237,8 +1240,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     working: dict[tuple[str, dt.date], bool] = {}
     zones: dict[str, ZoneInfo] = {}
 
+    windows: dict[dt.date, tuple[dt.date, dt.date]] = {}
+
     def related(patient: str, who: Iterable[str], day: dt.date) -> bool:
-        lo, hi = cal.add_days(day, -before), cal.add_days(day, after)
+        window = windows.get(day)
+        if window is None:
+            window = windows[day] = (cal.add_days(day, -before), cal.add_days(day, after))
+        lo, hi = window
         for w in who:
             days = links.get((patient, w))
             if days:
