@@ -77,16 +77,18 @@ def test_a_derivation_that_reads_its_stream_twice_fails_loudly() -> None:
                         _Store().stream)
 
 
-def test_an_error_in_a_derivation_or_in_the_read_reaches_the_caller() -> None:
-    def broken(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-        for v in inputs["access_event"]:
-            if v.id == "AE-000100":
-                raise ValueError("bad derivation")
-        yield from ()
+def _broken(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    for v in inputs["access_event"]:
+        if v.id == "AE-000100":
+            raise ValueError("bad derivation")
+    yield from ()
 
+
+@pytest.mark.parametrize("fork", [False, True], ids=["threads", "derive process"])
+def test_an_error_in_a_derivation_or_in_the_read_reaches_the_caller_as_itself(fork: bool) -> None:
+    b = _heavy("b", _broken) if fork else _derivation("b", _broken)
     with pytest.raises(ValueError, match="bad derivation"):
-        run_derivations([_derivation("a", _total), _derivation("b", broken)], CTX, {"person": PEOPLE},
-                        _Store().stream)
+        run_derivations([_derivation("a", _total), b], CTX, {"person": PEOPLE}, _Store().stream, fork=fork)
     with pytest.raises(RuntimeError, match="storage went away"):
         run_derivations([_derivation("a", _total), _derivation("b", _odd)], CTX, {"person": PEOPLE},
                         _Store(fail_at=BATCH + 5).stream)
@@ -140,18 +142,6 @@ def test_heavy_derivations_run_in_another_process_with_the_same_results() -> Non
     assert forked[3][1][0].data == {"care": len(CARE), "events": len(EVENTS), "last": EVENTS[-1].id}
     memory = child_memory_mb()
     assert memory is not None and memory["peak_rss_mb"] > 0
-
-
-def test_an_error_in_a_heavy_derivation_reaches_the_caller_as_itself() -> None:
-    def broken(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-        for v in inputs["access_event"]:
-            if v.id == "AE-000100":
-                raise ValueError("bad derivation")
-        yield from ()
-
-    with pytest.raises(ValueError, match="bad derivation"):
-        run_derivations([_derivation("a", _total), _heavy("b", broken)], CTX, {"person": PEOPLE},
-                        _Streams().stream, fork=True)
 
 
 def test_a_derive_process_that_dies_voids_the_run() -> None:
