@@ -93,7 +93,7 @@ Progress = Callable[[str, int], None]
 #: Records held in memory (every type but events and the care links) from which the heavy
 #: derivations (see `Derivation.heavy`) run in a forked process, on the other core, while this one
 #: reads, runs the rest and builds facts. The large synthetic practice holds 580k: its sweep went
-#: from 65 s and 1.8 GB to 43 s and 0.6 GB here plus 0.8 GB private in that process (bench/README.md).
+#: from 65 s and 1.8 GB to 41 s and 0.6 GB here plus 0.9 GB private in that process (bench/README.md).
 #: The demo practice holds 18k; there a fork would cost more than it saves.
 DERIVE_PROCESS_MIN_RECORDS = 100_000
 
@@ -110,8 +110,8 @@ def evaluate_rules(
 ) -> RunResult:
     """Evaluate every ruleset against the records as of `as_of`; deterministic for the same input.
 
-    `derive_process`: run the derivations over the access log in a forked process (None: when the
-    practice is large enough, see DERIVE_PROCESS_MIN_RECORDS). Same results either way.
+    `derive_process`: run the heavy derivations (`Derivation.heavy`) in a forked process (None:
+    when the practice is large enough, see DERIVE_PROCESS_MIN_RECORDS). Same results either way.
     """
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
@@ -159,7 +159,8 @@ def evaluate_rules(
         organization=orgs[0] if orgs else None,
     )
 
-    derived = start_derivations([d for d in derivations if not d.event], ctx, memory, hashing.iter_type, fork=fork)
+    nonevent = [d for d in derivations if not d.event]
+    derived = start_derivations(nonevent, ctx, memory, hashing.iter_type, fork=fork)
     store = _Bundles()
     for est_id in establishments:
         store.facts.setdefault(f"establishment:{est_id}", [])
@@ -178,7 +179,6 @@ def evaluate_rules(
     # Bundles of families no fact of the derive process joins are matched while it still works;
     # the rest once its facts are in. Facts are placed in derivation order either way, so every
     # bundle holds the same facts in the same order as without the process.
-    nonevent = [d for d in derivations if not d.event]
     remote = derived.remote_indexes
     late: set[str] | None = {nonevent[i].family for i in remote}
     if any(nonevent[i].reference for i in remote):
@@ -193,9 +193,10 @@ def evaluate_rules(
     matcher = _Matcher(engine_backend)
     counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
     by_family = _rules_by_family(rulesets)
-    store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
 
     def run_bundles(families: Callable[[str], bool]) -> None:
+        # the reference facts are complete here: every derivation that yields them has been placed
+        store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
         for key in sorted(store.facts):
             family = key.rsplit(":", 1)[0]
             if family not in by_family or not families(family):
