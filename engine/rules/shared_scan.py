@@ -18,27 +18,19 @@ skipped by the feeder. A derivation that tries to read a streamed input twice fa
 from __future__ import annotations
 
 import functools
-import gc
-import multiprocessing
-import os
-import pickle
 import queue
-import struct
-import tempfile
 import threading
-import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
+from engine.rules.derive_process import DeriveProcess, can_fork, child_memory_mb
+
+__all__ = ["BATCH", "DerivationRun", "child_memory_mb", "run_derivations", "start_derivations"]
 
 BATCH = 2000
-_T = TypeVar("_T")
 _WAIT_S = 0.05
 _END = None
 
@@ -117,7 +109,7 @@ def start_derivations(
     results are the same as without `fork` (tested).
     """
     heavy = [i for i, d in enumerate(derivations) if d.heavy and any(t not in memory for t in d.inputs)]
-    if not (fork and heavy and _can_fork()):
+    if not (fork and heavy and can_fork()):
         heavy = []
     by_type: dict[str, list[int]] = {}
     for i, d in enumerate(derivations):
@@ -129,7 +121,7 @@ def start_derivations(
         # in the order the heavy derivations list their inputs (and so read them): each type is
         # spooled whole before the next, and a derivation waiting for a type listed later idles
         spooled = list(dict.fromkeys(t for i in heavy for t in derivations[i].inputs if t not in memory))
-        child = run.child = _Child.start([(i, derivations[i]) for i in heavy], ctx, memory, spooled)
+        child = run.child = DeriveProcess.start([(i, derivations[i]) for i in heavy], ctx, memory, spooled)
         for record_type in spooled:
             light = [(i, derivations[i]) for i in by_type.pop(record_type, [])]
             read = functools.partial(_shared, record_type, light, ctx, memory, stream)
@@ -149,7 +141,7 @@ class DerivationRun:
     by_type: dict[str, list[int]]
     #: derivations run elsewhere (in the derive process)
     skip: set[int] = field(default_factory=set)
-    child: _Child | None = None
+    child: DeriveProcess | None = None
     #: facts of the derivations already run (beside the process, over the streams they share)
     done: dict[int, list[DerivedFact]] = field(default_factory=dict)
     _local: dict[int, list[DerivedFact]] | None = None
@@ -250,208 +242,4 @@ def _shared(
     for i, _ in jobs:
         if i in errors:
             raise errors[i]
-    return out
-
-
-# ---- the derive process -------------------------------------------------------------------------
-
-#: Memory figures of the last derive process, for benchmarks.
-_LAST_CHILD_MEMORY: list[dict[str, float]] = []
-
-
-_PLACE = struct.Struct("<IQQ")  # type (index), offset and size of one batch in the spool file
-_ENDED = (1 << 64) - 1  # size of the place that ends a type
-
-
-def child_memory_mb() -> dict[str, float] | None:
-    """The last derive process's peak resident and final private memory in MB (Linux) and the
-    CPU seconds of each derivation it ran (`cpu_s:<name>`); None if none ran."""
-    return _LAST_CHILD_MEMORY[-1] if _LAST_CHILD_MEMORY else None
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-class _Child:
-    """A forked process running the heavy derivations.
-
-    The streamed records go through a spool file, not the pipe: the parent appends pickled batches
-    of `(id, version, data)` tuples (about 135 bytes an access event) and sends only each batch's
-    type and place in the file; so the parent never waits for this process, whose derivations
-    catch up while the parent goes on with its own work (through a pipe, the parent stalled
-    whenever the child's reading thread waited for its turn at the GIL), and a derivation can
-    read its streams in any order. Child to parent, once: ("ok", {index: facts}, memory figures)
-    or ("error", exception or its text, traceback text).
-    """
-
-    def __init__(self, process: BaseProcess, conn: Connection, spool: IO[bytes], types: list[str]) -> None:
-        self.process = process
-        self.conn = conn
-        self.spool = spool
-        self.types = types
-        self._fed = 0
-        self._offset = 0
-
-    @classmethod
-    def start(cls, jobs: list[tuple[int, Derivation]], ctx: DeriveContext, memory: Mapping[str, list[RecordView]],
-              types: list[str]) -> _Child:
-        mp = multiprocessing.get_context("fork")
-        parent_end, child_end = mp.Pipe(duplex=True)
-        spool = tempfile.TemporaryFile(prefix="vigil-derive-")
-        process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types),
-                             name="vigil-derive", daemon=True)
-        gc.freeze()  # the inherited heap stays out of the child's collections (and so is not copied)
-        try:
-            process.start()
-        finally:
-            gc.unfreeze()
-        child_end.close()
-        return cls(process, parent_end, spool, types)
-
-    def feed(self, record_type: str, read: Callable[[Callable[[list[RecordView]], None]], _T]) -> _T:
-        """Spool one streamed type for the process: `read(tap)` reads the stream once (running
-        whatever else reads it here) and hands every batch to `tap`."""
-        assert record_type == self.types[self._fed], "each spooled type is read once, in the order given"
-        self._fed += 1
-        kind = self._fed - 1
-
-        def tap(views: list[RecordView]) -> None:
-            data = pickle.dumps([(v.id, v.version, v.data) for v in views], pickle.HIGHEST_PROTOCOL)
-            self.spool.write(data)
-            self.spool.flush()
-            self.conn.send_bytes(_PLACE.pack(kind, self._offset, len(data)))
-            self._offset += len(data)
-
-        try:
-            got = read(tap)
-            self.conn.send_bytes(_PLACE.pack(kind, 0, _ENDED))
-            return got
-        except (BrokenPipeError, ConnectionResetError, EOFError):
-            self.collect()  # the process died or gave up: its answer says why
-            raise self._lost() from None
-        except BaseException:
-            self.stop()
-            raise
-
-    def collect(self) -> dict[int, list[DerivedFact]]:
-        try:
-            status, payload, extra = pickle.loads(self.conn.recv_bytes())
-        except (EOFError, OSError):
-            self.stop()
-            raise self._lost() from None
-        self.stop()
-        if status == "ok":
-            _LAST_CHILD_MEMORY.append(extra)
-            return dict(payload)
-        if isinstance(payload, BaseException):
-            raise payload
-        raise EngineFailure(f"a derivation failed in the derive process: {payload}",
-                            [ErrorDetail(reason=str(extra)[-2000:])])
-
-    def stop(self) -> None:
-        self.conn.close()
-        self.spool.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-
-    def _lost(self) -> EngineFailure:
-        return EngineFailure(
-            f"the derive process stopped without an answer (exit code {self.process.exitcode}); the run is void",
-            [ErrorDetail(reason=f"derivations over {', '.join(self.types)}")],
-        )
-
-
-class _Spool:
-    """The child's side of the spool: batch places per type as they arrive, readable by any
-    number of readers in any order."""
-
-    def __init__(self, fd: int, types: list[str]) -> None:
-        self.fd = fd
-        self.types = types
-        self.places: list[list[tuple[int, int]]] = [[] for _ in types]
-        self.ended = [False] * len(types)
-        self.failed: BaseException | None = None
-        self.changed = threading.Condition()
-
-    def receive(self, conn: Connection) -> None:
-        """Take every place off the pipe as it arrives (so the pipe never fills)."""
-        try:
-            while not all(self.ended):
-                kind, offset, size = _PLACE.unpack(conn.recv_bytes())
-                with self.changed:
-                    if size == _ENDED:
-                        self.ended[kind] = True
-                    else:
-                        self.places[kind].append((offset, size))
-                    self.changed.notify_all()
-        except BaseException as exc:
-            with self.changed:
-                self.failed = exc
-                self.changed.notify_all()
-
-    def read(self, record_type: str) -> Iterator[RecordView]:
-        kind = self.types.index(record_type)
-        places, i = self.places[kind], 0
-        while True:
-            with self.changed:
-                while i >= len(places) and not self.ended[kind] and self.failed is None:
-                    self.changed.wait()
-                if i >= len(places):
-                    if self.ended[kind]:
-                        return
-                    raise EngineFailure(f"the derive process lost its {record_type} input: {self.failed}")
-                offset, size = places[i]
-            i += 1
-            for record_id, version, data in pickle.loads(os.pread(self.fd, size, offset)):
-                yield RecordView(record_type, record_id, version, data)
-
-
-def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivation]], ctx: DeriveContext,
-                memory: Mapping[str, list[RecordView]], types: list[str]) -> None:
-    try:
-        # No cyclic garbage collection here: the derivations build large structures that live until
-        # the end, and the collector kept re-scanning them (a quarter of the snooping alerts' time at
-        # 3x the large practice, and a growing share with size). Reference counting still frees
-        # everything acyclic, and this process ends when its answer is sent.
-        gc.disable()
-        spool = _Spool(spool_fd, types)
-        threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
-        out: dict[int, list[DerivedFact]] = {}
-        figures = _own_memory_mb()
-        for i, d in jobs:
-            started = time.process_time()
-            out[i] = list(d.fn(ctx, {t: memory[t] if t in memory else spool.read(t) for t in d.inputs}))
-            figures[f"cpu_s:{d.name}"] = round(time.process_time() - started, 2)
-        figures.update(_own_memory_mb())
-        conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
-    except BaseException as exc:
-        text = traceback.format_exc()
-        try:
-            message = pickle.dumps(("error", exc, text), pickle.HIGHEST_PROTOCOL)
-            pickle.loads(message)
-        except Exception:
-            message = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", text))
-        conn.send_bytes(message)
-    finally:
-        conn.close()
-
-
-def _own_memory_mb() -> dict[str, float]:
-    """This process's peak resident memory and its private memory now (MB, Linux; 0 elsewhere).
-
-    The peak counts the pages shared with the parent since the fork; the private figure is what
-    this process adds to the machine's use."""
-    out = {"peak_rss_mb": 0.0, "private_mb": 0.0}
-    try:
-        for line in open("/proc/self/status", encoding="ascii"):
-            if line.startswith("VmHWM:"):
-                out["peak_rss_mb"] = int(line.split()[1]) / 1024
-        for line in open("/proc/self/smaps_rollup", encoding="ascii"):
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                out["private_mb"] += int(line.split()[1]) / 1024
-    except OSError:
-        pass
     return out

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from engine.errors import EngineFailure
-from engine.rules import shared_scan
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
+from engine.rules.derive_process import DeriveProcess
 from engine.rules.shared_scan import BATCH, child_memory_mb, run_derivations
 
 CTX = DeriveContext(as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), params={}, tz_of=lambda v: "UTC",
@@ -157,7 +157,7 @@ def test_a_derive_process_that_dies_voids_the_run() -> None:
 
 def test_a_failed_read_while_spooling_stops_the_derive_process() -> None:
     started: list[Any] = []
-    real_start = shared_scan._Child.start
+    real_start = DeriveProcess.start
 
     def spy(*args: Any) -> Any:
         child = real_start(*args)
@@ -165,7 +165,7 @@ def test_a_failed_read_while_spooling_stops_the_derive_process() -> None:
         return child
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(shared_scan._Child, "start", spy)
+        mp.setattr(DeriveProcess, "start", spy)
         with pytest.raises(RuntimeError, match="storage went away"):
             run_derivations([_derivation("a", _total), _heavy("b", _where)], CTX, {"person": PEOPLE},
                             _Streams(fail_at=BATCH + 5).stream, fork=True)

@@ -13,9 +13,9 @@ import pytest
 
 from engine.demo.generator import generate
 from engine.errors import EngineFailure
-from engine.rules import shared_scan
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
 from engine.rules.derive import DERIVATIONS, RecordView, load_families
+from engine.rules.derive_process import DeriveProcess
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.scenarios import _records, load_scenario
 
@@ -69,14 +69,14 @@ def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(
     same violations, byte for byte, and care links never held by this process."""
     records, as_of, compiled = demo_practice
     spawned: list[Any] = []
-    real_start = shared_scan._Child.start
+    real_start = DeriveProcess.start
 
     def spy(*args: Any) -> Any:
         spawned.append(args[3])  # the types spooled to the process
         return real_start(*args)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(shared_scan._Child, "start", spy)
+        mp.setattr(DeriveProcess, "start", spy)
         forked = evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
     plain = evaluate_rules(ListSource(records), compiled, as_of, derive_process=False)
     assert spawned == [["care_link", "access_event"]]

@@ -1,0 +1,233 @@
+"""The derive process: heavy derivations in a forked process on the other core, fed through a spool.
+
+Why a process: derivations are Python and share one GIL in threads; on a large practice the
+snooping alerts and training-before-first-access are about half of a sweep's work. Why a fork: the
+process inherits the records the sweep already holds and the derivation context without sending
+them. Why a spool file: the parent appends each streamed batch to a temp file and sends only its
+place over the pipe, so it never waits on the child (through a plain pipe it stalled whenever the
+child's reader thread waited for the GIL), and a derivation can read its streams in any order.
+`shared_scan.start_derivations` decides what runs here.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import struct
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import IO, TypeVar
+
+from engine.errors import EngineFailure, ErrorDetail
+from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
+
+_T = TypeVar("_T")
+
+#: Memory figures of the last derive process, for benchmarks.
+_LAST_CHILD_MEMORY: list[dict[str, float]] = []
+
+
+_PLACE = struct.Struct("<IQQ")  # type (index), offset and size of one batch in the spool file
+_ENDED = (1 << 64) - 1  # size of the place that ends a type
+
+
+def child_memory_mb() -> dict[str, float] | None:
+    """The last derive process's peak resident and final private memory in MB (Linux) and the
+    CPU seconds of each derivation it ran (`cpu_s:<name>`); None if none ran."""
+    return _LAST_CHILD_MEMORY[-1] if _LAST_CHILD_MEMORY else None
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork (Linux, macOS); elsewhere heavy derivations run in threads."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class DeriveProcess:
+    """A forked process running the heavy derivations.
+
+    The streamed records go through a spool file, not the pipe: the parent appends pickled batches
+    of `(id, version, data)` tuples (about 135 bytes an access event) and sends only each batch's
+    type and place in the file; so the parent never waits for this process, whose derivations
+    catch up while the parent goes on with its own work (through a pipe, the parent stalled
+    whenever the child's reading thread waited for its turn at the GIL), and a derivation can
+    read its streams in any order. Child to parent, once: ("ok", {index: facts}, memory figures)
+    or ("error", exception or its text, traceback text).
+    """
+
+    def __init__(self, process: BaseProcess, conn: Connection, spool: IO[bytes], types: list[str]) -> None:
+        self.process = process
+        self.conn = conn
+        self.spool = spool
+        self.types = types
+        self._fed = 0
+        self._offset = 0
+
+    @classmethod
+    def start(cls, jobs: list[tuple[int, Derivation]], ctx: DeriveContext, memory: Mapping[str, list[RecordView]],
+              types: list[str]) -> DeriveProcess:
+        mp = multiprocessing.get_context("fork")
+        parent_end, child_end = mp.Pipe(duplex=True)
+        spool = tempfile.TemporaryFile(prefix="vigil-derive-")
+        process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types),
+                             name="vigil-derive", daemon=True)
+        gc.freeze()  # the inherited heap stays out of the child's collections (and so is not copied)
+        try:
+            process.start()
+        finally:
+            gc.unfreeze()
+        child_end.close()
+        return cls(process, parent_end, spool, types)
+
+    def feed(self, record_type: str, read: Callable[[Callable[[list[RecordView]], None]], _T]) -> _T:
+        """Spool one streamed type for the process: `read(tap)` reads the stream once (running
+        whatever else reads it here) and hands every batch to `tap`."""
+        assert record_type == self.types[self._fed], "each spooled type is read once, in the order given"
+        self._fed += 1
+        kind = self._fed - 1
+
+        def tap(views: list[RecordView]) -> None:
+            data = pickle.dumps([(v.id, v.version, v.data) for v in views], pickle.HIGHEST_PROTOCOL)
+            self.spool.write(data)
+            self.spool.flush()
+            self.conn.send_bytes(_PLACE.pack(kind, self._offset, len(data)))
+            self._offset += len(data)
+
+        try:
+            got = read(tap)
+            self.conn.send_bytes(_PLACE.pack(kind, 0, _ENDED))
+            return got
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            self.collect()  # the process died or gave up: its answer says why
+            raise self._lost() from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def collect(self) -> dict[int, list[DerivedFact]]:
+        try:
+            status, payload, extra = pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            self.stop()
+            raise self._lost() from None
+        self.stop()
+        if status == "ok":
+            _LAST_CHILD_MEMORY.append(extra)
+            return dict(payload)
+        if isinstance(payload, BaseException):
+            raise payload
+        raise EngineFailure(f"a derivation failed in the derive process: {payload}",
+                            [ErrorDetail(reason=str(extra)[-2000:])])
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.spool.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def _lost(self) -> EngineFailure:
+        return EngineFailure(
+            f"the derive process stopped without an answer (exit code {self.process.exitcode}); the run is void",
+            [ErrorDetail(reason=f"derivations over {', '.join(self.types)}")],
+        )
+
+
+class _Spool:
+    """The child's side of the spool: batch places per type as they arrive, readable by any
+    number of readers in any order."""
+
+    def __init__(self, fd: int, types: list[str]) -> None:
+        self.fd = fd
+        self.types = types
+        self.places: list[list[tuple[int, int]]] = [[] for _ in types]
+        self.ended = [False] * len(types)
+        self.failed: BaseException | None = None
+        self.changed = threading.Condition()
+
+    def receive(self, conn: Connection) -> None:
+        """Take every place off the pipe as it arrives (so the pipe never fills)."""
+        try:
+            while not all(self.ended):
+                kind, offset, size = _PLACE.unpack(conn.recv_bytes())
+                with self.changed:
+                    if size == _ENDED:
+                        self.ended[kind] = True
+                    else:
+                        self.places[kind].append((offset, size))
+                    self.changed.notify_all()
+        except BaseException as exc:
+            with self.changed:
+                self.failed = exc
+                self.changed.notify_all()
+
+    def read(self, record_type: str) -> Iterator[RecordView]:
+        kind = self.types.index(record_type)
+        places, i = self.places[kind], 0
+        while True:
+            with self.changed:
+                while i >= len(places) and not self.ended[kind] and self.failed is None:
+                    self.changed.wait()
+                if i >= len(places):
+                    if self.ended[kind]:
+                        return
+                    raise EngineFailure(f"the derive process lost its {record_type} input: {self.failed}")
+                offset, size = places[i]
+            i += 1
+            for record_id, version, data in pickle.loads(os.pread(self.fd, size, offset)):
+                yield RecordView(record_type, record_id, version, data)
+
+
+def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivation]], ctx: DeriveContext,
+                memory: Mapping[str, list[RecordView]], types: list[str]) -> None:
+    try:
+        # No cyclic garbage collection here: the derivations build large structures that live until
+        # the end, and the collector kept re-scanning them (a quarter of the snooping alerts' time at
+        # 3x the large practice, and a growing share with size). Reference counting still frees
+        # everything acyclic, and this process ends when its answer is sent.
+        gc.disable()
+        spool = _Spool(spool_fd, types)
+        threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
+        out: dict[int, list[DerivedFact]] = {}
+        figures = _own_memory_mb()
+        for i, d in jobs:
+            started = time.process_time()
+            out[i] = list(d.fn(ctx, {t: memory[t] if t in memory else spool.read(t) for t in d.inputs}))
+            figures[f"cpu_s:{d.name}"] = round(time.process_time() - started, 2)
+        figures.update(_own_memory_mb())
+        conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
+    except BaseException as exc:
+        text = traceback.format_exc()
+        try:
+            message = pickle.dumps(("error", exc, text), pickle.HIGHEST_PROTOCOL)
+            pickle.loads(message)
+        except Exception:
+            message = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", text))
+        conn.send_bytes(message)
+    finally:
+        conn.close()
+
+
+def _own_memory_mb() -> dict[str, float]:
+    """This process's peak resident memory and its private memory now (MB, Linux; 0 elsewhere).
+
+    The peak counts the pages shared with the parent since the fork; the private figure is what
+    this process adds to the machine's use."""
+    out = {"peak_rss_mb": 0.0, "private_mb": 0.0}
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                out["peak_rss_mb"] = int(line.split()[1]) / 1024
+        for line in open("/proc/self/smaps_rollup", encoding="ascii"):
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                out["private_mb"] += int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
