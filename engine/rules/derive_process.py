@@ -196,7 +196,7 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         spool = _Spool(spool_fd, types)
         threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
         out: dict[int, list[DerivedFact]] = {}
-        figures = _own_memory_mb()
+        figures: dict[str, float] = {}
         for i, d in jobs:
             started = time.process_time()
             out[i] = list(d.fn(ctx, {t: memory[t] if t in memory else spool.read(t) for t in d.inputs}))

@@ -179,7 +179,7 @@ def evaluate_rules(
     # Bundles of families no fact of the derive process joins are matched while it still works;
     # the rest once its facts are in. Facts are placed in derivation order either way, so every
     # bundle holds the same facts in the same order as without the process.
-    remote = derived.remote_indexes
+    remote = derived.in_child
     late: set[str] | None = {nonevent[i].family for i in remote}
     if any(nonevent[i].reference for i in remote):
         late = None  # its facts go into every bundle: nothing can start early

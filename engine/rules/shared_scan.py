@@ -100,7 +100,7 @@ def start_derivations(
     `stream(type)`, at most once per type here. Derivations that read two or more streamed types
     read them directly (which cannot deadlock), unless they go to the derive process.
 
-    With `fork`, derivations declared `heavy` (the snooping alerts over the access log) run in a
+    With `fork`, derivations declared `heavy` (snooping alerts, training before first access) run in a
     forked process, on the other core: this call reads the types they stream once, spools them
     for that process and meanwhile runs the other derivations over the same streams here, then
     returns while the process still works, so the caller can build facts; `results()` runs the
@@ -116,7 +116,7 @@ def start_derivations(
         streamed = [t for t in d.inputs if t not in memory]
         if len(streamed) == 1 and i not in heavy:
             by_type.setdefault(streamed[0], []).append(i)
-    run = DerivationRun(derivations, ctx, memory, stream, by_type, skip=set(heavy))
+    run = DerivationRun(derivations, ctx, memory, stream, by_type, in_child=set(heavy))
     if heavy:
         # in the order the heavy derivations list their inputs (and so read them): each type is
         # spooled whole before the next, and a derivation waiting for a type listed later idles
@@ -139,8 +139,8 @@ class DerivationRun:
     stream: Callable[[str], Iterable[RecordView]]
     #: streamed type -> the derivations (indexes) that read it and no other streamed type
     by_type: dict[str, list[int]]
-    #: derivations run elsewhere (in the derive process)
-    skip: set[int] = field(default_factory=set)
+    #: the derivations (indexes) run in the derive process, whose facts `remote()` collects
+    in_child: set[int] = field(default_factory=set)
     child: DeriveProcess | None = None
     #: facts of the derivations already run (beside the process, over the streams they share)
     done: dict[int, list[DerivedFact]] = field(default_factory=dict)
@@ -157,18 +157,21 @@ class DerivationRun:
         if self._local is not None:
             return self._local
         derivations, ctx, memory, stream = self.derivations, self.ctx, self.memory, self.stream
+
+        def alone(d: Derivation) -> list[DerivedFact]:
+            return list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
+
         results = dict(self.done)
-        grouped = {i for indexes in self.by_type.values() for i in indexes} | self.skip | set(self.done)
+        grouped = {i for indexes in self.by_type.values() for i in indexes} | self.in_child | set(self.done)
         for i, d in enumerate(derivations):
             if i not in grouped:
-                results[i] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
+                results[i] = alone(d)
         for record_type in sorted(self.by_type):
             indexes = self.by_type[record_type]
             if len(indexes) == 1:
-                d = derivations[indexes[0]]
-                results[indexes[0]] = list(d.fn(ctx, {t: memory[t] if t in memory else stream(t) for t in d.inputs}))
-                continue
-            results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
+                results[indexes[0]] = alone(derivations[indexes[0]])
+            else:
+                results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
         self._local = results
         return results
 
@@ -179,11 +182,6 @@ class DerivationRun:
         if self._remote is None:
             self._remote = self.child.collect()
         return self._remote
-
-    @property
-    def remote_indexes(self) -> set[int]:
-        """The derivations whose facts come from the derive process."""
-        return set(self.skip) if self.child is not None else set()
 
 
 def _shared(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, InputError
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.sign import load_or_create_signer
@@ -52,10 +52,9 @@ def build_packet(framework: str = Form(..., max_length=40), date_from: str = For
         wanted = packet_service.PacketRequest.model_validate({
             "framework": framework, "from": date_from, "to": date_to, "establishment": establishment or None,
             "as_of": _utc(as_of) if as_of else None, "redact_phi": redact_phi})
-    except ValidationError as exc:
-        raise InputError("the packet form has a problem", [
-            ErrorDetail(reason=str(e["msg"]), field=str(e["loc"][-1]) if e["loc"] else None)
-            for e in exc.errors(include_url=False)]) from None
+    except ValidationError as exc:  # shown like any other refused form field (engine.web.errors)
+        problems = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(problems) from None
     info = packet_service.build_stored(session, org_id=principal.org_id, request=wanted, actor=principal.actor,
                                        sources=DatabaseSources())
     return redirect("/ui/audit", flash=f"Packet {info.id} built ({info.size:,} bytes, SHA-256 {info.sha256[:16]}…).")
