@@ -34,28 +34,14 @@ _INSTANT_HINT = "write it in ISO 8601 with Z or an offset, e.g. 2026-03-07T21:00
 
 def parse_instant(value: Any) -> dt.datetime:
     """An ISO 8601 instant with an offset (or Z); naive and date-only values are refused."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str):
-        if _DATE_RE.match(value):
-            raise PydanticCustomError(
-                "instant_without_offset",
-                "instant without an offset: '{value}' is a date, an instant needs a time and an "
-                "offset, e.g. {value}T00:00:00-05:00",
-                {"value": value},
-            )
+    parsed: dt.datetime | None = None
+    if type(value) is str and len(value) > 10:  # the usual case first (a date alone is 10 characters)
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise PydanticCustomError(
-                "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": value}
-            ) from None
-    else:
-        raise PydanticCustomError(
-            "instant_type",
-            "expected an instant as an ISO 8601 string, got {kind}; " + _INSTANT_HINT,
-            {"kind": json_kind(value)},
-        )
+            pass  # said by _instant_or_error, in the words for its kind of mistake
+    if parsed is None:
+        parsed = _instant_or_error(value)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise PydanticCustomError(
             "instant_without_offset",
@@ -63,6 +49,30 @@ def parse_instant(value: Any) -> dt.datetime:
             {"value": value if isinstance(value, str) else value.isoformat()},
         )
     return parsed
+
+
+def _instant_or_error(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "instant_type",
+            "expected an instant as an ISO 8601 string, got {kind}; " + _INSTANT_HINT,
+            {"kind": json_kind(value)},
+        )
+    if _DATE_RE.match(value):
+        raise PydanticCustomError(
+            "instant_without_offset",
+            "instant without an offset: '{value}' is a date, an instant needs a time and an "
+            "offset, e.g. {value}T00:00:00-05:00",
+            {"value": value},
+        )
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": value}
+        ) from None
 
 
 def format_instant(value: dt.datetime) -> str:

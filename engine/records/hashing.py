@@ -26,6 +26,7 @@ import orjson
 from pydantic import BaseModel
 
 from engine.records.fields import base_type, format_instant
+from engine.records.json_codec import has_float
 
 UTC = dt.UTC
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -81,20 +82,12 @@ def canonical_text(canonical: dict[str, Any]) -> str:
     ten times faster, but not for floats (`1e-05` is `1e-5` there) nor integers beyond 64 bits (it
     refuses them): a record holding either is encoded by the standard library.
     """
-    if not _has_float(canonical):
+    if not has_float(canonical):
         try:
             return orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS).decode()
         except TypeError:  # an integer beyond 64 bits, a lone surrogate
             pass
     return _CANONICAL.encode(canonical)
-
-
-def _has_float(value: Any) -> bool:
-    for v in value.values() if type(value) is dict else value:
-        kind = type(v)
-        if kind is float or ((kind is dict or kind is list) and _has_float(v)):
-            return True
-    return False
 
 
 def content_hash(canonical: dict[str, Any]) -> str:

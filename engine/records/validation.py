@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -20,9 +20,13 @@ from engine.records.hashing import stored_form
 from engine.records.schemas import RECORD_MODELS, Record
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Position:
-    """Where a record sits in its input: file and 1-based line, or 0-based index in a JSON array."""
+    """Where a record sits in its input: file and 1-based line, or 0-based index in a JSON array.
+
+    Not frozen, though never changed: one is made per record imported, and a frozen dataclass
+    costs three times as much to make (1 us).
+    """
 
     file: str | None = None
     line: int | None = None
@@ -33,23 +37,19 @@ class Position:
         return ErrorDetail(reason=reason, file=self.file, line=self.line, index=self.index, **where)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRecord:
-    """A valid record ready to store: the model, its stored JSON form (dict and text) and its hash."""
+class PreparedRecord(NamedTuple):
+    """A valid record ready to store: the model, its stored JSON form (dict and text) and its hash.
 
+    A named tuple: one is made per record imported, at 0.3 us where a frozen dataclass costs 1 us.
+    """
+
+    record_type: str
+    record_id: str
     model: Record
     data: dict[str, Any]
     content_hash: str
     position: Position
     text: str
-
-    @property
-    def record_type(self) -> str:
-        return self.model.type
-
-    @property
-    def record_id(self) -> str:
-        return self.model.id
 
 
 def validate_record(raw: Any, *, position: Position | None = None) -> tuple[Record, dict[str, Any]]:
@@ -84,7 +84,7 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
             ],
         ) from None
     data, text, digest = stored_form(model)
-    return PreparedRecord(model=model, data=data, content_hash=digest, position=position, text=text)
+    return PreparedRecord(model.type, model.id, model, data, digest, position, text)
 
 
 def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ErrorDetail
+from engine.records import json_codec
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn, stamp_type
 from engine.records.validation import Position
 
@@ -25,7 +26,7 @@ def read_json(
     blob = path.read_bytes()
     advance(len(blob))
     try:
-        doc = json.loads(blob)
+        doc = json_codec.loads(blob)
     except json.JSONDecodeError as exc:
         problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno))
         return

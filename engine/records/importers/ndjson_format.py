@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ErrorDetail
+from engine.records import json_codec
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn, stamp_type
 from engine.records.validation import Position
 
@@ -34,7 +35,7 @@ def read_ndjson(
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
+                raw = json_codec.loads(line)
             except json.JSONDecodeError as exc:
                 problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
                 continue

@@ -1,0 +1,69 @@
+"""json_codec.loads reads every text exactly as the standard library does (values and errors)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from engine.records import json_codec
+
+SAME = [
+    b'{"type": "access_event", "id": "AE-1", "at": "2026-11-01T00:00:00Z", "break_glass": false}',
+    b'{"a": 1, "a": 2}',
+    b'{"n": -0.0, "m": 1.0, "e": 1e-05}',
+    b'{"deep": {"list": [1, 2, {"x": 0.5}]}}',
+    b'{"big": 123456789012345678901234567890}',
+    b'{"big": [18446744073709551616]}',
+    b'{"small": -9223372036854775808, "large": 18446744073709551615}',
+    b'{"s": "\\ud800"}',
+    b'{"s": "\\u00e9 \xc3\xa9 \xf0\x9f\x98\x80"}',
+    b'\xef\xbb\xbf{"bom": true}',
+    b"1.5",
+    b"[]",
+    "{\"str\": \"\u00e9\"}",
+]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("text", SAME + [b'{"a": NaN, "b": Infinity}', b'{"a": 1e400}'])
+def test_loads_gives_the_standard_library_value(text: bytes | str) -> None:
+    try:
+        expected = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            json_codec.loads(text)
+        return
+    assert _same(json_codec.loads(text), expected)
+
+
+def test_big_integers_keep_every_digit() -> None:
+    assert json_codec.loads(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+
+
+@pytest.mark.parametrize("text", [b"[1,]", b'{"a" 1}', b"\xff\xfe{}", b"", b'{"a": 1}\x00', b'{"a": tru}'])
+def test_bad_json_raises_the_standard_library_error(text: bytes) -> None:
+    with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)) as expected:
+        json.loads(text)
+    with pytest.raises(type(expected.value)) as got:
+        json_codec.loads(text)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [({}, False), ({"a": 1, "b": [1, "x"]}, False), ({"a": [{"b": 0.5}]}, True), ([1.0], True), ({"t": True}, False)],
+)
+def test_has_float(value: Any, found: bool) -> None:
+    assert json_codec.has_float(value) is found
