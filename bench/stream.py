@@ -7,7 +7,8 @@ Rules: bench/rulesets (20 event rules over access_event).
     worker process) - the matcher alone;
 (b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
     store with history in SQLite, derive facts, match on durable_rules, persist findings).
-Printed: events/s for each and the ratio (b)/(a).
+Printed: events/s for each and the ratio (b)/(a), and the CPU time per event of (b) in the importing
+process and in the processes it started (the stream process and its durable_rules worker).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -90,7 +92,7 @@ def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     return len(facts) / (time.perf_counter() - started), matches
 
 
-def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
+def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "access_event.ndjson"
         with path.open("w") as fh:
@@ -100,10 +102,11 @@ def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
         db.init_db(engine)
         with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
             pipeline.ingest_records(s, org_id="bench", records=reference(), actor="bench", source="bench", stream=False)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
             pipeline.ingest_files(s, org_id="bench", paths=[path], actor="bench", stream=True)
         elapsed = time.perf_counter() - started
+        spent = [round((after - before) / len(events) * 1e6, 1) for before, after in zip(cpu, _cpu(), strict=True)]
         from sqlalchemy import func, select
 
         from engine.findings.tables import FindingRow
@@ -111,7 +114,13 @@ def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
         with db.unit_of_work(engine) as s:
             found = s.scalar(select(func.count()).select_from(FindingRow)) or 0
         engine.dispose()
-    return len(events) / elapsed, found
+    return len(events) / elapsed, found, spent
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process and of its ended children (the stream process and its worker)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 @contextlib.contextmanager
@@ -132,12 +141,14 @@ def main(n: int) -> dict[str, Any]:
     events = make_events(n)
     with _bench_rulesets():
         raw, raw_matches = raw_rate(events)
-        vig, found = vigil_rate(events)
+        vig, found, (main_cpu, children_cpu) = vigil_rate(events)
     out = {
         "events": n,
         "raw_durable_events_per_s": round(raw),
         "vigil_stream_events_per_s": round(vig),
         "ratio_vigil_over_raw": round(vig / raw, 3),
+        "vigil_cpu_us_per_event_importer": main_cpu,
+        "vigil_cpu_us_per_event_stream_processes": children_cpu,
         "raw_matches": raw_matches,
         "vigil_findings": found,
     }

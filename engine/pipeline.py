@@ -95,12 +95,16 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
     from engine.stream import EventStream
 
     streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
-    report = records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
-                                          actor=actor, progress=progress,
-                                          on_batch=streamer.on_batch if streamer else None,
-                                          on_end=streamer.drain if streamer else None)
-    if streamer is not None:
-        streamer.finish()
+    try:
+        report = records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
+                                              actor=actor, progress=progress,
+                                              on_batch=streamer.on_batch if streamer else None,
+                                              on_end=streamer.drain if streamer else None)
+        if streamer is not None:
+            streamer.finish()
+    finally:
+        if streamer is not None:
+            streamer.close()  # a failed import leaves no stream process behind
     return report
 
 
@@ -109,10 +113,14 @@ def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str,
     from engine.stream import EventStream
 
     streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
-    report = records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
-                                            on_batch=streamer.on_batch if streamer else None,
-                                            on_end=streamer.drain if streamer else None)
-    if streamer is not None:
-        streamer.finish()
+    try:
+        report = records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
+                                                on_batch=streamer.on_batch if streamer else None,
+                                                on_end=streamer.drain if streamer else None)
+        if streamer is not None:
+            streamer.finish()
+    finally:
+        if streamer is not None:
+            streamer.close()  # a failed import leaves no stream process behind
     return report
 

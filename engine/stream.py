@@ -5,12 +5,23 @@ force, in a durable_rules session that holds the practice's slim reference facts
 (one writer: the host lock), and findings are written idempotently (same identity, same finding).
 Event findings are never auto-resolved; the nightly sweep remains the reference.
 
-Pipelined: durable_rules runs in a worker process, so a batch is submitted to it and the import
-goes on parsing, validating and storing the next batch while the worker matches; the matches of
-batch k are collected (and their findings written) when batch k+1 is submitted, and those of the
-last batch in `finish()`, which the import calls before it writes its own audit entry. All of it
-happens inside the import's one transaction, so a failure in any batch (a worker error, a run
-declared void) still fails the import and the caller's unit of work rolls every batch back.
+Two parts with one job each:
+
+- `StreamMatcher` turns batches of events into violations: facts, event derivations, matching,
+  violations. It needs the session only to read the practice's reference records when it is made.
+  Pipelined: durable_rules runs in a worker process, so a batch is submitted to it and the matcher
+  returns at once; the matches of batch k are collected (and turned into violations) when batch k+1
+  is submitted, and those of the last batch by `drain()`.
+- `EventStream` is what the import calls: it hands each batch's events to the matcher and writes
+  the violations as findings, in the import's own transaction.
+
+On an import of full batches (`PROCESS_MIN_EVENTS`) the matcher runs in a forked stream process
+(`engine.stream_process`) on the other core, so the import parses, validates and stores the next
+batch while that process builds facts, waits on durable_rules and renders violations; only the
+stored JSON texts of the events go to it and only violations come back. A small import stays in
+this process (a fork costs more than it saves there). Either way every finding is written before
+the import writes its own audit entry, and a failure in any batch (a worker error, a run declared
+void, a stream process that died) fails the import, whose unit of work rolls every batch back.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from engine.rules.backends import Match, get_backend
 from engine.rules.catalog import compile_in_force
 from engine.rules.compiler.model import CompiledRule, CompiledRuleset
 from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
+from engine.rules.derive_process import can_fork
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types
 from engine.rules.results import merge, violations_of
@@ -39,6 +51,8 @@ REFERENCE_TYPES = ("organization", "establishment", "system", "employment_episod
 #: Violations are written once this many have been found (and at the end of the import): the
 #: fixed cost of a findings write (queries, the run's diff, an audit entry) is then paid rarely.
 WRITE_EVERY = 1000
+#: An import whose first batch of events is at least this large matches in a stream process.
+PROCESS_MIN_EVENTS = 1000
 Bundle = tuple[CompiledRuleset, frozenset[str], str, list[dict[str, Any]], list[dict[str, Any]]]
 
 
@@ -50,37 +64,26 @@ class _Submitter(Protocol):
     def submit(self, bundles: list[Bundle]) -> _Pending: ...
 
 
-class EventStream:
-    """Evaluates each imported batch's events by the event rules in force now."""
+class StreamMatcher:
+    """The event rules in force at `as_of` and the practice's reference facts, matching batches."""
 
-    def __init__(self, session: Session, *, org_id: str, actor: str, backend: str = "durable",
-                 pipelined: bool = True) -> None:
-        self.session = session
+    def __init__(self, session: Session, *, org_id: str, as_of: Any, backend: str, pipelined: bool) -> None:
         self.org_id = org_id
-        self.actor = actor
+        self.as_of = as_of
         self.backend = get_backend(backend)
         submit = getattr(self.backend, "submit", None) if pipelined else None
         self._submitter = cast(_Submitter, self.backend) if submit is not None else None
         self._inflight: tuple[_Pending, list[dict[str, Any]], ChainMap[str, FactInfo]] | None = None
-        self.as_of = clock.now()
-        self.groups: list[tuple[CompiledRuleset, list[CompiledRule]]] = []
         self.batches = 0
-        self.events = 0
-        self.violations: list[Violation] = []
-        self.run: EvaluationRun | None = None
-        self._unwritten: list[list[Violation]] = []  # one list per batch, each merged
-        self._ready = False
-
-    def _prepare(self) -> None:
         load_families()
-        rulesets = compile_in_force(self.as_of)
-        for rs in rulesets:
+        self.rulesets = compile_in_force(as_of)
+        self.groups: list[tuple[CompiledRuleset, list[CompiledRule]]] = []
+        for rs in self.rulesets:
             rules = [r for r in rs.rules if r.event]
             if rules:
                 self.groups.append((rs, rules))
-        self.rulesets = rulesets
         memory: dict[str, list[RecordView]] = {t: [] for t in REFERENCE_TYPES}
-        for rec in records_service.iter_records(self.session, org_id=self.org_id, types=list(REFERENCE_TYPES)):
+        for rec in records_service.iter_records(session, org_id=org_id, types=list(REFERENCE_TYPES)):
             memory[rec.type].append(RecordView(rec.type, rec.id, rec.version, rec.data))
         establishments = {v.id: dict(v.data, id=v.id) for v in memory["establishment"]}
         person_est = {str(v.data.get("person_id")): str(v.data.get("establishment_id"))
@@ -89,7 +92,7 @@ class EventStream:
         tz = next((str(establishments[k].get("tz")) for k in sorted(establishments) if establishments[k].get("tz")),
                   "America/New_York")
         self.zones = Zones(establishments, person_est, tz)
-        self.builder = FactBuilder(rulesets, all_fact_types(), self.as_of, self.zones)
+        self.builder = FactBuilder(self.rulesets, all_fact_types(), as_of, self.zones)
         self.reference: list[dict[str, Any]] = []
         self.infos: dict[str, FactInfo] = {}
         for t in ("organization", "establishment", "system"):
@@ -97,7 +100,6 @@ class EventStream:
                 for fact, info in self.builder.record(view):
                     self.reference.append(fact)
                     self.infos[fact["id"]] = info
-        self.memory = memory
         self.event_derivations = [d for _, d in DERIVATIONS if d.event and any(
             d.output == p.fact_type for _, rules in self.groups for r in rules for v in r.variants for p in v.patterns)]
         self.derived_inputs: dict[str, list[RecordView]] = {}
@@ -105,20 +107,13 @@ class EventStream:
             for t in d.inputs:
                 if t not in EVENT_TYPES and t not in self.derived_inputs:
                     self.derived_inputs[t] = [RecordView(r.type, r.id, r.version, r.data) for r in
-                                              records_service.iter_records(self.session, org_id=self.org_id, types=[t])]
-        self._ready = True
+                                              records_service.iter_records(session, org_id=org_id, types=[t])]
 
-    def on_batch(self, records: list[WrittenVersion]) -> None:
-        events = [r for r in records if r.type in EVENT_TYPES]
-        if not events:
-            return
-        if not self._ready:
-            self._prepare()
-        if not self.groups:
-            return
+    def match(self, views: list[RecordView]) -> list[list[Violation]]:
+        """Match one batch of events; returns the violations of each batch finished by now (merged,
+        in order: with pipelining, the previous batch's)."""
         facts: list[dict[str, Any]] = []
         batch_infos: dict[str, FactInfo] = {}
-        views = [RecordView(r.type, r.id, r.version, r.data) for r in events]
         for view in views:
             for fact, info in self.builder.record(view):
                 facts.append(fact)
@@ -136,18 +131,21 @@ class EventStream:
                         facts.append(fact)
                         batch_infos[fact["id"]] = info
         self.batches += 1
-        self.events += len(events)
         sid = f"stream:{self.org_id}:{self.batches}"
         bundle = self.reference + facts
         infos = ChainMap(batch_infos, self.infos)
         bundles: list[Bundle] = [(rs, frozenset(r.id for r in rules), sid, bundle, []) for rs, rules in self.groups]
         if self._submitter is None:  # synchronous: match now
-            self._found([self.backend.evaluate(*b) for b in bundles], bundle, infos)
-            return
+            return self._violations([self.backend.evaluate(*b) for b in bundles], bundle, infos)
         previous = self._collect()  # the worker is free once the previous batch is read back
         self._inflight = (self._submitter.submit(bundles), bundle, infos)
-        if previous is not None:  # ... and matches this batch while the previous one's findings are written
-            self._found(*previous)
+        # ... and matches this batch while the previous one's violations are rendered
+        return [] if previous is None else self._violations(*previous)
+
+    def drain(self) -> list[list[Violation]]:
+        """The violations of the batch still in the worker, if any."""
+        previous = self._collect()
+        return [] if previous is None else self._violations(*previous)
 
     def _collect(self) -> tuple[list[list[Match]], list[dict[str, Any]], ChainMap[str, FactInfo]] | None:
         if self._inflight is None:
@@ -155,18 +153,74 @@ class EventStream:
         (pending, bundle, infos), self._inflight = self._inflight, None
         return pending.result(), bundle, infos
 
-    def _found(self, matches: list[list[Match]], bundle: list[dict[str, Any]], infos: ChainMap[str, FactInfo]) -> None:
-        """Turn one batch's matches (one list per ruleset group) into findings."""
+    def _violations(self, matches: list[list[Match]], bundle: list[dict[str, Any]],
+                    infos: ChainMap[str, FactInfo]) -> list[list[Violation]]:
+        """One batch's matches (one list per ruleset group) as its merged violations."""
         if not any(matches):
-            return
+            return []
         index = {f["id"]: f for f in bundle}
         found: list[Violation] = []
         for (rs, rules), group_matches in zip(self.groups, matches, strict=True):
             found.extend(violations_of(rules, group_matches, index, infos, rs.params, self.as_of))
-        if found:
-            self._unwritten.append(merge(found))
-            if sum(len(b) for b in self._unwritten) >= WRITE_EVERY:
-                self._write()
+        return [merge(found)] if found else []
+
+
+class EventStream:
+    """Evaluates each imported batch's events by the event rules in force now and writes findings.
+
+    `process`: match in a forked stream process (True), in this process (False), or decide by the
+    size of the first batch and whether this platform can fork (None).
+    """
+
+    def __init__(self, session: Session, *, org_id: str, actor: str, backend: str = "durable",
+                 pipelined: bool = True, process: bool | None = None) -> None:
+        self.session = session
+        self.org_id = org_id
+        self.actor = actor
+        self.backend_name = backend
+        self.pipelined = pipelined
+        self.use_process = process
+        self.as_of = clock.now()
+        self.matcher: StreamMatcher | None = None
+        self.process: Any = None  # engine.stream_process.StreamProcess when one runs
+        self.batches = 0
+        self.events = 0
+        self.violations: list[Violation] = []
+        self.run: EvaluationRun | None = None
+        self._unwritten: list[list[Violation]] = []  # one list per batch, each merged
+
+    def on_batch(self, records: list[WrittenVersion]) -> None:
+        events = [r for r in records if r.type in EVENT_TYPES]
+        if not events:
+            return
+        if self.matcher is None:
+            self._start(len(events))
+        assert self.matcher is not None
+        if not self.matcher.groups:
+            return
+        self.batches += 1
+        self.events += len(events)
+        if self.process is not None:
+            done = self.process.exchange([(r.type, r.id, r.version, r.text) for r in events])
+        else:
+            done = self.matcher.match([RecordView(r.type, r.id, r.version, r.data) for r in events])
+        self._take(done)
+
+    def _start(self, first_batch: int) -> None:
+        self.matcher = StreamMatcher(self.session, org_id=self.org_id, as_of=self.as_of, backend=self.backend_name,
+                                     pipelined=self.pipelined)
+        use = self.use_process
+        if use is None:
+            use = first_batch >= PROCESS_MIN_EVENTS and can_fork()
+        if use and self.matcher.groups:
+            from engine.stream_process import StreamProcess
+
+            self.process = StreamProcess.start(self.matcher)
+
+    def _take(self, batches: list[list[Violation]]) -> None:
+        self._unwritten.extend(batches)
+        if sum(len(b) for b in self._unwritten) >= WRITE_EVERY:
+            self._write()
 
     def _write(self) -> None:
         """Write the findings of the batches matched so far, as applying them batch by batch would.
@@ -182,26 +236,42 @@ class EventStream:
             self._persist(violations)
 
     def _persist(self, violations: list[Violation]) -> None:
+        assert self.matcher is not None
+        groups = self.matcher.groups
         if self.run is None:
-            result = RunResult(as_of=self.as_of, backend=self.backend.name,
+            result = RunResult(as_of=self.as_of, backend=self.matcher.backend.name,
                                rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256)
-                                         for rs, _ in self.groups],
-                               params={rs.framework: rs.params for rs, _ in self.groups}, input_hash="stream",
+                                         for rs, _ in groups],
+                               params={rs.framework: rs.params for rs, _ in groups}, input_hash="stream",
                                counts={}, duration_ms=0, violations=[])
             self.run = findings_service.record_run(self.session, org_id=self.org_id, result=result,
-                                                   frameworks=[rs.framework for rs, _ in self.groups], actor=self.actor,
+                                                   frameworks=[rs.framework for rs, _ in groups], actor=self.actor,
                                                    trigger="stream")
         findings_service.apply_run(self.session, org_id=self.org_id, run=self.run, violations=violations,
                                    actor=self.actor, stream=True)
         self.violations.extend(violations)
 
     def drain(self) -> None:
-        """Collect the batch still in the worker and write its findings (the import's last step)."""
-        previous = self._collect()
-        if previous is not None:
-            self._found(*previous)
+        """Collect the batches still being matched and write their findings (the import's last step)."""
+        if self.process is not None:
+            process, self.process = self.process, None
+            try:
+                self._take(process.finish())
+            finally:
+                process.stop()
+        elif self.matcher is not None:
+            self._take(self.matcher.drain())
         self._write()
 
+    def close(self) -> None:
+        """Stop the stream process, if one still runs (an import that failed never drains)."""
+        if self.process is not None:
+            process, self.process = self.process, None
+            process.stop()
+
     def finish(self) -> dict[str, int]:
-        self.drain()
+        try:
+            self.drain()
+        finally:
+            self.close()
         return {"batches": self.batches, "events": self.events, "findings": len(self.violations)}

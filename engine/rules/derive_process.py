@@ -204,15 +204,21 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         figures.update(_own_memory_mb())
         conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:
-        text = traceback.format_exc()
-        try:
-            message = pickle.dumps(("error", exc, text), pickle.HIGHEST_PROTOCOL)
-            pickle.loads(message)
-        except Exception:
-            message = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", text))
-        conn.send_bytes(message)
+        conn.send_bytes(error_reply(exc))
     finally:
         conn.close()
+
+
+def error_reply(exc: BaseException) -> bytes:
+    """A forked process's answer that it failed: ("error", the exception itself, its traceback),
+    or its text when the exception cannot make the trip (it does not pickle, or not back)."""
+    text = traceback.format_exc()
+    try:
+        message = pickle.dumps(("error", exc, text), pickle.HIGHEST_PROTOCOL)
+        pickle.loads(message)
+    except Exception:
+        message = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", text))
+    return message
 
 
 def _own_memory_mb() -> dict[str, float]:

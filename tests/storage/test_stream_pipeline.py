@@ -4,6 +4,9 @@ and a failure in any batch still leaves nothing behind."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from engine import clock, pipeline
+from engine import stream as stream_module
 from engine.audit.tables import AuditEntryRow
 from engine.db import unit_of_work
 from engine.errors import EngineFailure
@@ -44,10 +48,11 @@ def _events(n: int, export_every: int, first_export: int = 0) -> list[dict[str, 
     ]
 
 
-def _stream(engine: Engine, org: str, records: list[dict[str, Any]], *, pipelined: bool) -> dict[str, int]:
+def _stream(engine: Engine, org: str, records: list[dict[str, Any]], *, pipelined: bool,
+            process: bool | None = None) -> dict[str, int]:
     with clock.frozen(AS_OF), unit_of_work(engine) as s:
         records_service.import_records(s, org_id=org, records=[f.establishment()], actor="test", source="test")
-        streamer = EventStream(s, org_id=org, actor="test", pipelined=pipelined)
+        streamer = EventStream(s, org_id=org, actor="test", pipelined=pipelined, process=process)
         records_service.import_records(s, org_id=org, records=records, actor="test", source="test",
                                        on_batch=streamer.on_batch, on_end=streamer.drain)
         return streamer.finish()
@@ -65,16 +70,50 @@ def _findings(engine: Engine, org: str) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
+@pytest.fixture(params=["stream process", "in process"])
+def where(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the import matching in a forked stream process, and again in its own process."""
+    monkeypatch.setattr(stream_module, "PROCESS_MIN_EVENTS", 1 if request.param == "stream process" else 10**9)
+    return str(request.param)
+
+
 def test_pipelined_stream_finds_what_batch_by_batch_matching_finds(engine: Engine) -> None:
     records = _events(2 * BATCH_SIZE + 300, export_every=97)
-    piped = _stream(engine, "piped", records, pipelined=True)
-    synchronous = _stream(engine, "sync", records, pipelined=False)
-    assert piped == synchronous and piped["batches"] == 3 and piped["findings"] == len(records[::97])
-    assert _findings(engine, "piped") == _findings(engine, "sync")
+    piped = _stream(engine, "piped", records, pipelined=True, process=False)
+    synchronous = _stream(engine, "sync", records, pipelined=False, process=False)
+    forked = _stream(engine, "forked", records, pipelined=True, process=True)
+    assert piped == synchronous == forked and piped["batches"] == 3 and piped["findings"] == len(records[::97])
+    assert _findings(engine, "piped") == _findings(engine, "sync") == _findings(engine, "forked")
     assert [x[1] for x in _findings(engine, "piped")] == [r["id"] for r in records[::97]]
 
 
-def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engine) -> None:
+def test_a_stream_process_that_dies_fails_the_import_and_keeps_nothing(engine: Engine) -> None:
+    records = _events(3 * BATCH_SIZE, export_every=50)
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+    killed: list[int] = []
+
+    def kill_after_first_batch(batch: list[Any]) -> None:
+        streamer.on_batch(batch)
+        if not killed:
+            assert streamer.process is not None
+            killed.append(streamer.process.process.pid)
+            os.kill(killed[0], signal.SIGKILL)
+
+    with pytest.raises(EngineFailure, match="stream process stopped"), clock.frozen(AS_OF), unit_of_work(engine) as s:
+        streamer = EventStream(s, org_id=ORG, actor="test", process=True)
+        try:
+            records_service.import_records(s, org_id=ORG, records=records, actor="test", source="test",
+                                           on_batch=kill_after_first_batch, on_end=streamer.drain)
+        finally:
+            streamer.close()
+    assert killed and not multiprocessing.active_children()
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 1  # the establishment only
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
+
+
+def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engine, where: str) -> None:
     records = _events(BATCH_SIZE + 10, export_every=50)
     with clock.frozen(AS_OF):
         with unit_of_work(engine) as s:
@@ -89,7 +128,7 @@ def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engi
     assert actions == ["records.import", "evaluation.run", "records.import"]  # findings before the import's entry
 
 
-def test_a_failure_while_matching_a_later_batch_rolls_back_the_whole_import(engine: Engine) -> None:
+def test_a_failure_while_matching_a_later_batch_rolls_back_the_whole_import(engine: Engine, where: str) -> None:
     records = _events(2 * BATCH_SIZE + 5, export_every=10_000, first_export=BATCH_SIZE + 3)  # one export, batch 2
     with clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
@@ -109,26 +148,28 @@ def test_a_failure_while_matching_a_later_batch_rolls_back_the_whole_import(engi
         assert list(s.scalars(select(FindingRow.subject_id))) == [records[BATCH_SIZE + 3]["id"]]
 
 
-def test_a_worker_crash_on_a_pipelined_batch_is_retried_and_finds_the_same(engine: Engine) -> None:
+@pytest.mark.parametrize("process", [True, False], ids=["stream process", "in process"])
+def test_a_worker_crash_on_a_pipelined_batch_is_retried_and_finds_the_same(engine: Engine, process: bool) -> None:
     records = _events(BATCH_SIZE + 20, export_every=200)
-    _stream(engine, "warm", records[:5], pipelined=True)
+    _stream(engine, "warm", records[:5], pipelined=True, process=process)
     before = durable_backend.CRASHES["count"]
     durable_backend.plant_crash("DEMO-EXPORT-002|", 1)
     try:
-        _stream(engine, "crashed", records, pipelined=True)
+        _stream(engine, "crashed", records, pipelined=True, process=process)
     finally:
         durable_backend.plant_crash("", 0)
-    assert durable_backend.CRASHES["count"] == before + 1
-    _stream(engine, "clean", records, pipelined=True)
+    assert durable_backend.CRASHES["count"] == before + 1  # counted where it happened, and reported here
+    _stream(engine, "clean", records, pipelined=True, process=process)
     assert _findings(engine, "crashed") == _findings(engine, "clean") != []
 
 
-def test_an_invalid_record_after_a_submitted_batch_imports_nothing(engine: Engine) -> None:
+def test_an_invalid_record_after_a_submitted_batch_imports_nothing(engine: Engine, where: str) -> None:
     records = _events(BATCH_SIZE + 5, export_every=100) + [{"type": "access_event", "id": "BAD", "at": "yesterday"}]
     with clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
     with pytest.raises(Exception, match="nothing was imported"), clock.frozen(AS_OF), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test")
+    assert not multiprocessing.active_children()  # no stream process left behind
     with unit_of_work(engine) as s:
         assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
         assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 1

@@ -163,6 +163,21 @@ def _discard_worker() -> None:
         _WORKER = None
 
 
+def forget_worker() -> None:
+    """In a forked process: the worker (and its pipes) inherited from the parent stay the parent's.
+
+    The next use starts this process's own worker. The inherited pipe ends are closed here, so the
+    parent's worker still sees its input end when the parent closes it; the lock is new, in case
+    another thread of the parent held it at the fork.
+    """
+    global _WORKER, _LOCK
+    inherited, _WORKER = _WORKER, None
+    _LOCK = threading.RLock()
+    if inherited is not None:
+        inherited.writer.close()
+        inherited.reader.close()
+
+
 @atexit.register
 def shutdown() -> None:
     global _WORKER
