@@ -29,11 +29,14 @@ EXISTENCE_FIELD: dict[str, str] = {
     "phi_flow": "first_at", "care_link": "date", "credential": "issued_at", "mips_submission": "submitted_at",
     "baa": "signed_at", "exposure_control_plan": "reviewed_at",
 }
+#: The fields through which a record belongs to an establishment (directly, or by a person's job there).
+PERSON_KEYS = ("person_id", "subject_person_id", "clinician_person_id", "owner_person_id")
+ZONE_KEYS = frozenset(("establishment_id", *PERSON_KEYS))
 #: Fields that name a time in the future by nature (expiry, due dates): never nulled by as_of.
 SCHEDULE_FIELDS = frozenset({"expires_at", "due_at", "le_delay_until", "posted_until", "effective_at"})
 
 
-@dataclass
+@dataclass(slots=True)
 class FactInfo:
     """What the engine remembers about a fact besides its matchable fields: where it came from."""
 
@@ -59,7 +62,7 @@ class Zones:
         est = data.get("establishment_id")
         if est:
             return str(est)
-        for key in ("person_id", "subject_person_id", "clinician_person_id", "owner_person_id"):
+        for key in PERSON_KEYS:
             person = data.get(key)
             if person and person in self.person_establishment:
                 return self.person_establishment[person]
@@ -86,7 +89,7 @@ def parse_time(value: Any, kind: str) -> dt.datetime | dt.date | None:
     if isinstance(value, dt.datetime | dt.date):
         return value
     if kind == "instant":
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return dt.datetime.fromisoformat(value if type(value) is str else str(value))  # reads Z since 3.11
     if kind == "date":
         return dt.date.fromisoformat(str(value))
     return None
@@ -104,6 +107,8 @@ class _Shape:
 
     times: tuple[tuple[str, str], ...]
     needs: tuple[str, ...]
+    #: whether its records can belong to an establishment (else their zone is the default one)
+    zoned: bool
 
 
 class FactBuilder:
@@ -151,8 +156,9 @@ class FactBuilder:
                 times=tuple((name, kind) for name, kind in ft.fields.items() if kind in ("instant", "date")),
                 needs=tuple(sorted(n for n in self.needs.get(fact_type, ()) if n not in ("rid", "id")
                                    and not n.startswith("p_"))),
+                zoned=ft.derived or fact_type in ("establishment", "person") or not ZONE_KEYS.isdisjoint(ft.fields),
             )
-        tz = self.zones.tz(fact_type, data)
+        tz = self.zones.tz(fact_type, data) if shape.zoned else self.zones.default_tz
         local_today = self._today.get(tz)
         if local_today is None:
             local_today = self._today[tz] = cal.local_date(self.as_of, tz)
