@@ -17,13 +17,13 @@ bundle retried, as in the parent), and says how many workers crashed.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import pickle
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from engine import heap
 from engine.errors import EngineFailure, ErrorDetail
 from engine.records import json_codec
 from engine.rules.backends import durable
@@ -50,11 +50,8 @@ class StreamProcess:
         mp = multiprocessing.get_context("fork")
         parent_end, child_end = mp.Pipe(duplex=True)
         process = mp.Process(target=_child_main, args=(child_end, matcher), name="vigil-stream", daemon=True)
-        gc.freeze()  # the inherited heap stays out of the child's collections (and so is not copied)
-        try:
+        with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
             process.start()
-        finally:
-            gc.unfreeze()
         child_end.close()
         return cls(process, parent_end)
 

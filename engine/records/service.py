@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history
@@ -50,9 +51,10 @@ def import_records(
     """Import records given as dicts (API, connectors); positions in errors are 0-based indexes."""
     _check_org(org_id)
     ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
-    for index, raw in enumerate(records):
-        ingest.add(raw, Position(index=index), source)
-    report = ingest.finish()
+    with heap.frozen():
+        for index, raw in enumerate(records):
+            ingest.add(raw, Position(index=index), source)
+        report = ingest.finish()
     report.sources = [source]
     _audit_import(session, org_id=org_id, actor=actor, report=report)
     return report
@@ -89,11 +91,12 @@ def import_files(
             progress(done, total)
 
     ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
-    for path, file_format in zip(files, formats, strict=True):
-        reader = reader_for(file_format)
-        for position, raw in reader(path, record_type=record_type, problem=ingest.problem, advance=advance):
-            ingest.add(raw, position, str(path))
-    report = ingest.finish()
+    with heap.frozen():
+        for path, file_format in zip(files, formats, strict=True):
+            reader = reader_for(file_format)
+            for position, raw in reader(path, record_type=record_type, problem=ingest.problem, advance=advance):
+                ingest.add(raw, position, str(path))
+        report = ingest.finish()
     report.sources = [str(p) for p in files]
     _audit_import(session, org_id=org_id, actor=actor, report=report)
     return report

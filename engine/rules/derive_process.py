@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import IO, TypeVar
 
+from engine import heap
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
 
@@ -77,11 +78,8 @@ class DeriveProcess:
         spool = tempfile.TemporaryFile(prefix="vigil-derive-")
         process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types),
                              name="vigil-derive", daemon=True)
-        gc.freeze()  # the inherited heap stays out of the child's collections (and so is not copied)
-        try:
+        with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
             process.start()
-        finally:
-            gc.unfreeze()
         child_end.close()
         return cls(process, parent_end, spool, types)
 

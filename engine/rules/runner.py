@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules import bundles
@@ -112,7 +113,23 @@ def evaluate_rules(
 
     `derive_process`: run the heavy derivations (`Derivation.heavy`) in a forked process (None:
     when the practice is large enough, see DERIVE_PROCESS_MIN_RECORDS). Same results either way.
+    Cyclic garbage collection is paused meanwhile (see `engine.heap`: the sweep holds what it reads).
     """
+    with heap.collector_paused():
+        return _evaluate_rules(source, rulesets, as_of, backend=backend, known_at=known_at, progress=progress,
+                               derive_process=derive_process)
+
+
+def _evaluate_rules(
+    source: RecordSource,
+    rulesets: list[CompiledRuleset],
+    as_of: dt.datetime,
+    *,
+    backend: str,
+    known_at: dt.datetime | None,
+    progress: Progress | None,
+    derive_process: bool | None,
+) -> RunResult:
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
     load_families()
