@@ -92,35 +92,32 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
                  record_type: str | None = None, progress: Callable[[int, int], None] | None = None,
                  stream: bool = True) -> Any:
     """Import files; events are evaluated at once by the event rules in force (durable_rules)."""
-    from engine.stream import EventStream
-
-    streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
-    try:
-        report = records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
-                                              actor=actor, progress=progress,
-                                              on_batch=streamer.on_batch if streamer else None,
-                                              on_end=streamer.drain if streamer else None)
-        if streamer is not None:
-            streamer.finish()
-    finally:
-        if streamer is not None:
-            streamer.close()  # a failed import leaves no stream process behind
-    return report
+    return _streamed(session, org_id=org_id, actor=actor, stream=stream, run_import=lambda on_batch, on_end: (
+        records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
+                                     actor=actor, progress=progress, on_batch=on_batch, on_end=on_end)))
 
 
 def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str, Any]], actor: str, source: str,
                    stream: bool = True) -> Any:
+    """Import records given as dicts; events are evaluated at once, as `ingest_files` does."""
+    return _streamed(session, org_id=org_id, actor=actor, stream=stream, run_import=lambda on_batch, on_end: (
+        records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
+                                       on_batch=on_batch, on_end=on_end)))
+
+
+def _streamed(session: Session, *, org_id: str, actor: str, stream: bool,
+              run_import: Callable[[Any, Any], Any]) -> Any:
+    """Run an import with the live stream fed by it (when `stream`); a failed import leaves no
+    stream process behind."""
     from engine.stream import EventStream
 
-    streamer = EventStream(session, org_id=org_id, actor=actor) if stream else None
+    if not stream:
+        return run_import(None, None)
+    streamer = EventStream(session, org_id=org_id, actor=actor)
     try:
-        report = records_service.import_records(session, org_id=org_id, records=records, actor=actor, source=source,
-                                                on_batch=streamer.on_batch if streamer else None,
-                                                on_end=streamer.drain if streamer else None)
-        if streamer is not None:
-            streamer.finish()
+        report = run_import(streamer.on_batch, streamer.drain)
+        streamer.finish()
     finally:
-        if streamer is not None:
-            streamer.close()  # a failed import leaves no stream process behind
+        streamer.close()
     return report
 

@@ -244,7 +244,9 @@ def _plan(dialect: Dialect) -> _InsertPlan:
         proc = record_version.c[name].type._cached_bind_processor(dialect)
         if proc is not None:
             processors[name] = proc
-    assert set(processors) <= set(_SHARED), f"columns needing conversion per row: {set(processors) - set(_SHARED)}"
+    per_row = sorted(set(processors) - set(_SHARED))
+    if per_row:  # a driver converting these would get them unconverted from `_insert_versions`
+        raise RuntimeError(f"record_version columns {per_row} need converting on {dialect.name}; write them per row")
     keys = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else tuple(_SOURCES)
     plan = _InsertPlan(compiled.string, keys, compiled.positional, processors, itemgetter(*(_SOURCES[k] for k in keys)))
     _PLANS[key] = (dialect, plan)
