@@ -26,8 +26,9 @@ void, a stream process that died) fails the import, whose unit of work rolls eve
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import ChainMap
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,9 @@ from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types
 from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
+
+if TYPE_CHECKING:
+    from engine.stream_process import StreamProcess
 
 REFERENCE_TYPES = ("organization", "establishment", "system", "employment_episode")
 #: Violations are written once this many have been found (and at the end of the import): the
@@ -67,7 +71,7 @@ class _Submitter(Protocol):
 class StreamMatcher:
     """The event rules in force at `as_of` and the practice's reference facts, matching batches."""
 
-    def __init__(self, session: Session, *, org_id: str, as_of: Any, backend: str, pipelined: bool) -> None:
+    def __init__(self, session: Session, *, org_id: str, as_of: dt.datetime, backend: str, pipelined: bool) -> None:
         self.org_id = org_id
         self.as_of = as_of
         self.backend = get_backend(backend)
@@ -182,7 +186,7 @@ class EventStream:
         self.use_process = process
         self.as_of = clock.now()
         self.matcher: StreamMatcher | None = None
-        self.process: Any = None  # engine.stream_process.StreamProcess when one runs
+        self.process: StreamProcess | None = None  # when the matcher runs in a stream process
         self.batches = 0
         self.events = 0
         self.violations: list[Violation] = []

@@ -21,7 +21,7 @@ import multiprocessing
 import pickle
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine import heap
 from engine.errors import EngineFailure, ErrorDetail
@@ -30,6 +30,9 @@ from engine.rules.backends import durable
 from engine.rules.derive import RecordView
 from engine.rules.derive_process import error_reply
 from engine.rules.schemas import Violation
+
+if TYPE_CHECKING:
+    from engine.stream import StreamMatcher
 
 #: One event on its way to the stream process: type, id, version and its stored JSON text.
 Event = tuple[str, str, int, str]
@@ -45,7 +48,7 @@ class StreamProcess:
         self._outstanding = False
 
     @classmethod
-    def start(cls, matcher: Any) -> StreamProcess:
+    def start(cls, matcher: StreamMatcher) -> StreamProcess:
         """Fork a process that matches with `matcher` (a prepared `engine.stream.StreamMatcher`)."""
         mp = multiprocessing.get_context("fork")
         parent_end, child_end = mp.Pipe(duplex=True)
@@ -105,7 +108,7 @@ class StreamProcess:
         )
 
 
-def _child_main(conn: Connection, matcher: Any) -> None:
+def _child_main(conn: Connection, matcher: StreamMatcher) -> None:
     durable.forget_worker()
     crashes = durable.CRASHES["count"]
     try:
