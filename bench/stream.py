@@ -7,8 +7,9 @@ Rules: bench/rulesets (20 event rules over access_event).
     worker process) - the matcher alone;
 (b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
     store with history in SQLite, derive facts, match on durable_rules, persist findings).
-Printed: events/s for each and the ratio (b)/(a), and the CPU time per event of (b) in the importing
-process and in the processes it started (the stream process and its durable_rules worker).
+(a) runs before and after (b). Printed: events/s for each, the ratio (b)/(a) against the mean of
+(a)'s two runs, and the CPU time per event of (b) in the importing process and in the processes it
+started (the stream process and its durable_rules worker).
 """
 
 from __future__ import annotations
@@ -140,11 +141,16 @@ def _bench_rulesets() -> Iterator[None]:
 def main(n: int) -> dict[str, Any]:
     events = make_events(n)
     with _bench_rulesets():
-        raw, raw_matches = raw_rate(events)
+        # raw before and after Vigil's run, the ratio against their mean: this machine's speed drifts
+        # by up to a quarter within minutes, and one raw run on either side would tilt the ratio
+        raw_before, raw_matches = raw_rate(events)
         vig, found, (main_cpu, children_cpu) = vigil_rate(events)
+        raw_after, _ = raw_rate(events)
+    raw = (raw_before + raw_after) / 2
     out = {
         "events": n,
         "raw_durable_events_per_s": round(raw),
+        "raw_before_after": [round(raw_before), round(raw_after)],
         "vigil_stream_events_per_s": round(vig),
         "ratio_vigil_over_raw": round(vig / raw, 3),
         "vigil_cpu_us_per_event_importer": main_cpu,

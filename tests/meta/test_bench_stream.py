@@ -1,0 +1,15 @@
+"""The stream benchmark measures what it says: Vigil's streaming path finds, on the same events and
+rules, exactly what raw durable_rules matches (a ratio between paths doing different work would mean
+nothing). Small; figures are not checked, only the findings."""
+
+from __future__ import annotations
+
+from bench import stream
+
+
+def test_the_stream_benchmark_finds_what_raw_durable_rules_matches() -> None:
+    out = stream.main(1500)  # two import batches: the stream process path
+    assert out["raw_matches"] > 0
+    assert out["vigil_findings"] == out["raw_matches"]
+    assert set(out) >= {"raw_durable_events_per_s", "vigil_stream_events_per_s", "ratio_vigil_over_raw",
+                        "vigil_cpu_us_per_event_importer", "vigil_cpu_us_per_event_stream_processes"}
