@@ -197,29 +197,28 @@ class EventStream:
         events = [r for r in records if r.type in EVENT_TYPES]
         if not events:
             return
-        if self.matcher is None:
-            self._start(len(events))
-        assert self.matcher is not None
-        if not self.matcher.groups:
+        matcher = self.matcher or self._start(len(events))
+        if not matcher.groups:
             return
         self.batches += 1
         self.events += len(events)
         if self.process is not None:
             done = self.process.exchange([(r.type, r.id, r.version, r.text) for r in events])
         else:
-            done = self.matcher.match([RecordView(r.type, r.id, r.version, r.data) for r in events])
+            done = matcher.match([RecordView(r.type, r.id, r.version, r.data) for r in events])
         self._take(done)
 
-    def _start(self, first_batch: int) -> None:
-        self.matcher = StreamMatcher(self.session, org_id=self.org_id, as_of=self.as_of, backend=self.backend_name,
-                                     pipelined=self.pipelined)
+    def _start(self, first_batch: int) -> StreamMatcher:
+        matcher = self.matcher = StreamMatcher(self.session, org_id=self.org_id, as_of=self.as_of,
+                                               backend=self.backend_name, pipelined=self.pipelined)
         use = self.use_process
         if use is None:
             use = first_batch >= PROCESS_MIN_EVENTS and can_fork()
-        if use and self.matcher.groups:
+        if use and matcher.groups:
             from engine.stream_process import StreamProcess
 
-            self.process = StreamProcess.start(self.matcher)
+            self.process = StreamProcess.start(matcher)
+        return matcher
 
     def _take(self, batches: list[list[Violation]]) -> None:
         self._unwritten.extend(batches)
