@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any
 
+import pytest
+
+from engine import stream_process
 from tests import factories as f
 from tests.api.conftest import headers
 
@@ -71,3 +75,23 @@ def test_logout_revokes_the_session_token(api: dict[str, Any]) -> None:
     assert c.post("/auth/logout").status_code == 204
     c.cookies.set("vigil_session", token)  # replaying the old cookie
     assert c.get("/me").status_code == 401
+
+
+def test_a_large_import_through_the_api_streams_its_events_in_a_stream_process(
+    api: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,200 events: a full first batch, so the stream process is forked from the server's thread."""
+    started: list[object] = []
+    start = stream_process.StreamProcess.start
+    monkeypatch.setattr(stream_process.StreamProcess, "start",
+                        classmethod(lambda cls, matcher: started.append(matcher) or start(matcher)))
+    c, h = api["client"], headers(api, "officer")
+    assert c.post("/records", headers=h, json={"records": [f.establishment()]}).status_code == 200
+    events = [f.access(f"AE{i:05d}", f"u{i % 7}", f"PT{i % 13}", f"2026-11-01T{i // 3600:02d}:{i // 60 % 60:02d}:"
+                       f"{i % 60:02d}Z", "export" if i % 100 == 0 else "view") for i in range(1200)]
+    ok = c.post("/records", headers=h, json={"records": events})
+    assert ok.status_code == 200, ok.text
+    assert len(started) == 1
+    page = c.get("/findings", headers=h, params={"rule": "DEMO-EXPORT-002", "limit": 100}).json()
+    assert sorted(i["subject_id"] for i in page["items"]) == [e["id"] for e in events[::100]]
+    assert not multiprocessing.active_children()  # the stream process ended with the import
