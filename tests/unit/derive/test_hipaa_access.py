@@ -186,3 +186,20 @@ def test_events_of_unnamed_accounts_and_future_events_are_left_out() -> None:
         event("AE-LATER", "okafor", "PT-OKAFOR", "2026-11-25T10:00:00-05:00"),
     ]
     assert run(h.access_alerts, TYPES, "2026-11-20T12:00:00Z", records) == []
+
+
+def test_a_full_flag_memo_is_emptied_without_changing_any_alert(monkeypatch: Any) -> None:
+    records = BASE + [
+        event(f"AE-{i:03d}", user, patient, f"2026-11-{16 + i % 4}T{9 + i % 8:02d}:{i % 60:02d}:00-05:00",
+              "export" if i % 9 == 0 else "view")
+        for i, (user, patient) in enumerate(
+            [(u, p) for u in ("okafor", "psmith", "rquinn", "mross") for p in ("PT-OKAFOR", "PT-SMITH", "PT-VIP",
+                                                                            "PT-SELF", "PT-COWORK")] * 4)
+    ]
+
+    def alerts() -> list[tuple[str, dict[str, Any], list[Any]]]:
+        return [(f.id, f.data, f.sources) for f in run(h.access_alerts, TYPES, "2026-11-21T12:00:00Z", records)]
+
+    kept = alerts()
+    monkeypatch.setattr(h, "STATIC_FLAGS_KEPT", 1)  # emptied before nearly every new entry
+    assert alerts() == kept and len(kept) > 5
