@@ -28,7 +28,7 @@ from engine.errors import EngineFailure, ErrorDetail
 from engine.records import json_codec
 from engine.rules.backends import durable
 from engine.rules.derive import RecordView
-from engine.rules.derive_process import error_reply
+from engine.rules.derive_process import error_reply, raise_error_reply
 from engine.rules.schemas import Violation
 
 if TYPE_CHECKING:
@@ -94,10 +94,7 @@ class StreamProcess:
         if status == "ok":
             durable.CRASHES["count"] += extra
             return list(payload)
-        if isinstance(payload, BaseException):
-            raise payload
-        raise EngineFailure(f"matching failed in the stream process: {payload}",
-                            [ErrorDetail(reason=str(extra)[-2000:])])
+        raise_error_reply(payload, extra, "matching failed in the stream process")
 
     def _lost(self) -> EngineFailure:
         self.process.join(timeout=1)

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import IO, TypeVar
+from typing import IO, NoReturn, TypeVar
 
 from engine import heap
 from engine.errors import EngineFailure, ErrorDetail
@@ -118,10 +118,7 @@ class DeriveProcess:
         if status == "ok":
             _LAST_CHILD_MEMORY.append(extra)
             return dict(payload)
-        if isinstance(payload, BaseException):
-            raise payload
-        raise EngineFailure(f"a derivation failed in the derive process: {payload}",
-                            [ErrorDetail(reason=str(extra)[-2000:])])
+        raise_error_reply(payload, extra, "a derivation failed in the derive process")
 
     def stop(self) -> None:
         self.conn.close()
@@ -205,6 +202,13 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         conn.send_bytes(error_reply(exc))
     finally:
         conn.close()
+
+
+def raise_error_reply(payload: object, text: object, what: str) -> NoReturn:
+    """Raise what `error_reply` sent: the exception itself, or an EngineFailure with its text."""
+    if isinstance(payload, BaseException):
+        raise payload
+    raise EngineFailure(f"{what}: {payload}", [ErrorDetail(reason=str(text)[-2000:])])
 
 
 def error_reply(exc: BaseException) -> bytes:
