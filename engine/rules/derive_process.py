@@ -11,6 +11,7 @@ child's reader thread waited for the GIL), and a derivation can read its streams
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -20,14 +21,15 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import IO, NoReturn, TypeVar
 
 from engine import heap
 from engine.errors import EngineFailure, ErrorDetail
-from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
+from engine.rules.derive import Derivation, DeriveContext, DerivedFact, DeriveFn, RecordView
+from engine.rules.feeds import read_shared
 
 _T = TypeVar("_T")
 
@@ -190,18 +192,65 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         gc.disable()
         spool = _Spool(spool_fd, types)
         threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
-        out: dict[int, list[DerivedFact]] = {}
         figures: dict[str, float] = {}
-        for i, d in jobs:
-            started = time.process_time()
-            out[i] = list(d.fn(ctx, {t: memory[t] if t in memory else spool.read(t) for t in d.inputs}))
-            figures[f"cpu_s:{d.name}"] = round(time.process_time() - started, 2)
+        timed = [(i, dataclasses.replace(d, fn=_timed(d, figures))) for i, d in jobs]
+        sources = _Sources(memory, spool)
+        shared = _read_by_all(jobs, memory, types)
+        out: dict[int, list[DerivedFact]] = {}
+        if shared is not None:
+            # one read for all (unpickled once; an event's instant and account resolved once for all)
+            out.update(read_shared(shared, timed, ctx, sources, spool.read))
+        else:
+            for i, d in timed:
+                out[i] = list(d.fn(ctx, {t: sources[t] for t in d.inputs}))
         figures.update(_own_memory_mb())
         conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:
         conn.send_bytes(error_reply(exc))
     finally:
         conn.close()
+
+
+class _Sources(Mapping[str, Iterable[RecordView]]):
+    """A derivation's inputs in the derive process: the inherited records, or a fresh read of a
+    spooled type each time one is asked for (each reader gets its own)."""
+
+    def __init__(self, memory: Mapping[str, list[RecordView]], spool: _Spool) -> None:
+        self.memory = memory
+        self.spool = spool
+
+    def __getitem__(self, record_type: str) -> Iterable[RecordView]:
+        if record_type in self.memory:
+            return self.memory[record_type]
+        if record_type in self.spool.types:
+            return self.spool.read(record_type)
+        raise KeyError(record_type)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.memory, *(t for t in self.spool.types if t not in self.memory)])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+def _read_by_all(jobs: list[tuple[int, Derivation]], memory: Mapping[str, list[RecordView]],
+                 types: list[str]) -> str | None:
+    """The last spooled type every job streams, if there are several jobs (else None)."""
+    if len(jobs) < 2:
+        return None
+    common = [t for t in types if all(t in d.inputs and t not in memory for _, d in jobs)]
+    return common[-1] if common else None
+
+
+def _timed(d: Derivation, figures: dict[str, float]) -> DeriveFn:
+    """`d.fn`, noting the CPU seconds of the thread that runs it as `cpu_s:<name>`."""
+
+    def run(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+        started = time.thread_time()
+        yield from d.fn(ctx, inputs)
+        figures[f"cpu_s:{d.name}"] = round(time.thread_time() - started, 2)
+
+    return run
 
 
 def raise_error_reply(payload: object, text: object, what: str) -> NoReturn:

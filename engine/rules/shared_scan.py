@@ -4,7 +4,8 @@ Four HIPAA derivations read every access event, three read every encounter or AI
 from storage once per derivation, a large practice's 1.6 million access events were decoded five
 times per sweep. Here each derivation that reads exactly one streamed type runs in its own thread,
 fed batches of that stream through a small bounded queue, while the calling thread reads the
-stream once and hands every batch to each reader. Memory stays bounded (a few batches per reader).
+stream once and hands every batch to each reader (`feeds.read_shared`). Memory stays bounded (a few
+batches per reader).
 
 Threads share one GIL, so on a large practice the derivations declared `heavy` (snooping alerts,
 training before first access: about half of a sweep's work) run in a forked process instead (see
@@ -18,61 +19,14 @@ skipped by the feeder. A derivation that tries to read a streamed input twice fa
 from __future__ import annotations
 
 import functools
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
 from engine.rules.derive_process import DeriveProcess, can_fork, child_memory_mb
+from engine.rules.feeds import BATCH, read_shared
 
 __all__ = ["BATCH", "DerivationRun", "child_memory_mb", "run_derivations", "start_derivations"]
-
-BATCH = 2000
-_WAIT_S = 0.05
-_END = None
-
-
-class _Feed:
-    """One derivation's view of a shared stream: batches arrive through a bounded queue."""
-
-    def __init__(self, name: str, record_type: str, abort: threading.Event) -> None:
-        self.name = name
-        self.record_type = record_type
-        self.queue: queue.Queue[list[RecordView] | None] = queue.Queue(maxsize=4)
-        self.finished = threading.Event()
-        self.abort = abort
-        self.opened = False
-
-    def __iter__(self) -> Iterator[RecordView]:
-        if self.opened:
-            raise EngineFailure(
-                f"derivation {self.name} read its {self.record_type} input twice; a shared stream is read once",
-                [ErrorDetail(reason=f"iterate {self.record_type} once in {self.name}")],
-            )
-        self.opened = True
-        while True:
-            try:
-                batch = self.queue.get(timeout=_WAIT_S)
-            except queue.Empty:
-                if self.abort.is_set():
-                    raise EngineFailure(f"reading {self.record_type} failed; derivation {self.name} stopped") from None
-                continue
-            if batch is _END:
-                return
-            yield from batch
-
-    def offer(self, batch: list[RecordView] | None) -> None:
-        """Hand a batch over, waiting while the reader is busy; dropped once it has finished."""
-        while not self.finished.is_set():
-            try:
-                self.queue.put(batch, timeout=_WAIT_S)
-                return
-            except queue.Full:
-                continue
-
 
 def run_derivations(
     derivations: list[Derivation],
@@ -124,7 +78,7 @@ def start_derivations(
         child = run.child = DeriveProcess.start([(i, derivations[i]) for i in heavy], ctx, memory, spooled)
         for record_type in spooled:
             light = [(i, derivations[i]) for i in by_type.pop(record_type, [])]
-            read = functools.partial(_shared, record_type, light, ctx, memory, stream)
+            read = functools.partial(read_shared, record_type, light, ctx, memory, stream)
             run.done.update(child.feed(record_type, read))
     return run
 
@@ -171,7 +125,7 @@ class DerivationRun:
             if len(indexes) == 1:
                 results[indexes[0]] = alone(derivations[indexes[0]])
             else:
-                results.update(_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
+                results.update(read_shared(record_type, [(i, derivations[i]) for i in indexes], ctx, memory, stream))
         self._local = results
         return results
 
@@ -182,62 +136,3 @@ class DerivationRun:
         if self._remote is None:
             self._remote = self.child.collect()
         return self._remote
-
-
-def _shared(
-    record_type: str,
-    jobs: list[tuple[int, Derivation]],
-    ctx: DeriveContext,
-    memory: Mapping[str, list[RecordView]],
-    stream: Callable[[str], Iterable[RecordView]],
-    tap: Callable[[list[RecordView]], None] | None = None,
-) -> dict[int, list[DerivedFact]]:
-    """Run `jobs` in threads over one read of `record_type`; `tap` also gets every batch."""
-    abort = threading.Event()
-    out: dict[int, list[DerivedFact]] = {}
-    errors: dict[int, BaseException] = {}
-    feeds: list[_Feed] = []
-    threads: list[threading.Thread] = []
-    for i, d in jobs:
-        feed = _Feed(d.name, record_type, abort)
-        inputs: dict[str, Any] = {t: (feed if t == record_type else memory[t]) for t in d.inputs}
-
-        def work(i: int = i, d: Derivation = d, inputs: dict[str, Any] = inputs, feed: _Feed = feed) -> None:
-            try:
-                out[i] = list(d.fn(ctx, inputs))
-            except BaseException as exc:  # re-raised in the calling thread below
-                errors[i] = exc
-            finally:
-                feed.finished.set()
-
-        feeds.append(feed)
-        threads.append(threading.Thread(target=work, name=f"derive:{d.name}", daemon=True))
-    for t in threads:
-        t.start()
-    try:
-        batch: list[RecordView] = []
-        for view in stream(record_type):
-            batch.append(view)
-            if len(batch) >= BATCH:
-                if tap is not None:
-                    tap(batch)
-                for feed in feeds:
-                    feed.offer(batch)
-                batch = []
-        if batch:
-            if tap is not None:
-                tap(batch)
-            for feed in feeds:
-                feed.offer(batch)
-        for feed in feeds:
-            feed.offer(_END)
-    except BaseException:
-        abort.set()
-        raise
-    finally:
-        for t in threads:
-            t.join()
-    for i, _ in jobs:
-        if i in errors:
-            raise errors[i]
-    return out

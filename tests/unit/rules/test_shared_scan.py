@@ -171,3 +171,35 @@ def test_a_failed_read_while_spooling_stops_the_derive_process() -> None:
                             _Streams(fail_at=BATCH + 5).stream, fork=True)
     (child,) = started
     assert not child.process.is_alive()
+
+
+_SPOOL_READS: dict[str, int] = {}
+
+
+def _spool_reads(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    n = sum(1 for _ in inputs["access_event"])
+    yield DerivedFact("t", "reads", {"events": n, "reads": dict(_SPOOL_READS)}, [], "person:P1")
+
+
+def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() -> None:
+    from engine.rules import derive_process
+
+    real_read = derive_process._Spool.read
+
+    def counted(self: Any, record_type: str) -> Iterator[RecordView]:
+        _SPOOL_READS[record_type] = _SPOOL_READS.get(record_type, 0) + 1
+        return real_read(self, record_type)
+
+    derivations = [_heavy("h1", _spool_reads), _heavy("h2", _spool_reads),
+                   _heavy("both", _care_then_events, ("person", "care_link", "access_event"))]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(derive_process._Spool, "read", counted)  # inherited by the forked process
+        forked = run_derivations(derivations, CTX, {"person": PEOPLE}, _Streams().stream, fork=True)
+    assert _SPOOL_READS == {}  # counted in the derive process only
+    reads = [f.data for _, facts in forked[:2] for f in facts]
+    assert all(r["events"] == len(EVENTS) for r in reads)
+    # by the time the later of the two finished, every read had started: the log once, for all three
+    assert max(r["reads"].get("access_event", 0) for r in reads) == 1
+    assert forked[2][1][0].data == {"care": len(CARE), "events": len(EVENTS), "last": EVENTS[-1].id}
+    memory = child_memory_mb()
+    assert memory is not None and {"cpu_s:h1", "cpu_s:h2", "cpu_s:both"} <= set(memory)
