@@ -229,8 +229,32 @@ def _evaluate_rules(
             if progress:
                 progress("bundles", 1)
 
+    def run_event_types(families: Callable[[str], bool]) -> None:
+        for t in sorted(event_types):
+            family = bundles.family_of(t, {})
+            if family not in by_family or not families(family):
+                continue
+            views = hashing.iter_type(t)
+            if t in hashing.seen and _needs_attached(by_family[family], attached_outputs.get(family, set())):
+                # every rule over these events also needs a fact attached to the event (e.g. a snooping
+                # alert): only events with one can match, so only those are read back, not the whole log
+                views = hashing.iter_ids(t, sorted({fid.split("/", 1)[1] for fid in store.attached if
+                                                    fid.startswith(f"{t}/")}))
+            _run_events(matcher, by_family[family], store.by_family[family], t, views, builder, store, as_of,
+                        counts, progress)
+        for d in event_derivations:
+            if d.family not in by_family or not families(d.family):
+                continue
+            inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
+            _run_derived_events(matcher, by_family[d.family], store.by_family[d.family], d.fn(ctx, inputs), builder,
+                                store, as_of, counts, progress)
+
     if late is not None:
+        # everything that does not wait for the derive process runs while it works: the bundles,
+        # then the event logs and event derivations of the families it does not feed (a sweep's order does not change
+        # its results: the violations are merged and sorted, the input hash is a sum)
         run_bundles(lambda family: family not in late)
+        run_event_types(lambda family: family not in late)
     produced = {**local, **derived.remote()}
     for i in deferred:
         d = nonevent[i]
@@ -241,28 +265,7 @@ def _evaluate_rules(
                                     "bundles", [ErrorDetail(reason=f"bundle {key}") for key in stray[:10]])
         _place_derived(store, builder, d, produced[i])
     run_bundles(lambda family: late is None or family in late)
-
-    for t in sorted(event_types):
-        family = bundles.family_of(t, {})
-        if family not in by_family:
-            continue
-        views = hashing.iter_type(t)
-        if t in hashing.seen and _needs_attached(by_family[family], attached_outputs.get(family, set())):
-            # every rule over these events also needs a fact attached to the event (e.g. a snooping
-            # alert): only events with one can match, so only those are read back, not the whole log
-            views = hashing.iter_ids(t, sorted({fid.split("/", 1)[1] for fid in store.attached if
-                                                fid.startswith(f"{t}/")}))
-        _run_events(matcher, by_family[family], store.by_family[family], t, views, builder, store, as_of, counts,
-                    progress)
-    for d in event_derivations:
-        family = d.family
-        if family not in by_family:
-            continue
-        inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
-        _run_derived_events(
-            matcher, by_family[family], store.by_family[family], d.fn(ctx, inputs), builder, store, as_of, counts,
-            progress,
-        )
+    run_event_types(lambda family: late is None or family in late)
     result = merge(matcher.close())
     counts["violations"] = len(result)
     counts["records"] = hashing.count

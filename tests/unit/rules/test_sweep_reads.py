@@ -13,11 +13,13 @@ import pytest
 
 from engine.demo.generator import generate
 from engine.errors import EngineFailure
+from engine.rules import runner
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
 from engine.rules.derive import DERIVATIONS, RecordView, load_families
 from engine.rules.derive_process import DeriveProcess
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.scenarios import _records, load_scenario
+from engine.rules.shared_scan import DerivationRun
 
 SNOOP = RULESETS_DIR / "hipaa" / "tests" / "snoop-007.yaml"
 
@@ -75,11 +77,32 @@ def test_the_derive_process_gives_the_same_findings_on_the_demo_practice(
         spawned.append(args[3])  # the types spooled to the process
         return real_start(*args)
 
+    order: list[str] = []
+    real_remote, real_events, real_derived = DerivationRun.remote, runner._run_events, runner._run_derived_events
+
+    def remote(self: DerivationRun) -> Any:
+        order.append("wait for the derive process")
+        return real_remote(self)
+
+    def events(*args: Any) -> None:
+        order.append(args[3])  # the event type
+        real_events(*args)
+
+    def derived(*args: Any) -> None:
+        order.append("derived events")
+        real_derived(*args)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(DeriveProcess, "start", spy)
+        mp.setattr(DerivationRun, "remote", remote)
+        mp.setattr(runner, "_run_events", events)
+        mp.setattr(runner, "_run_derived_events", derived)
         forked = evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
     plain = evaluate_rules(ListSource(records), compiled, as_of, derive_process=False)
     assert spawned == [["care_link", "access_event"]]
+    # the event logs and event derivations the process does not feed are matched while it works;
+    # the access log (its snooping alerts come from the process) after
+    assert order == ["derived events", "derived events", "wait for the derive process", "access_event"], order
     assert len(plain.violations) > 50
     assert [v.model_dump_json() for v in forked.violations] == [v.model_dump_json() for v in plain.violations]
     assert forked.input_hash == plain.input_hash and forked.counts == plain.counts
