@@ -6,7 +6,9 @@ process inherits the records the sweep already holds and the derivation context 
 them. Why a spool file: the parent appends each streamed batch to a temp file and sends only its
 place over the pipe, so it never waits on the child (through a plain pipe it stalled whenever the
 child's reader thread waited for the GIL), and a derivation can read its streams in any order.
-`shared_scan.start_derivations` decides what runs here.
+Derivations that all stream one type share one read of it here (`feeds.read_shared`): the access
+log is unpickled once, and each event's instant and account are resolved once for both heavy
+derivations. `shared_scan.start_derivations` decides what runs here.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ _ENDED = (1 << 64) - 1  # size of the place that ends a type
 
 
 def child_memory_mb() -> dict[str, float] | None:
-    """The last derive process's peak resident and final private memory in MB (Linux) and the
-    CPU seconds of each derivation it ran (`cpu_s:<name>`); None if none ran."""
+    """The last derive process's peak resident and final private memory in MB (Linux), the CPU
+    seconds of each derivation it ran (`cpu_s:<name>`, its thread's) and of the whole process
+    (`cpu_s:total`, reading the spool included); None if none ran."""
     return _LAST_CHILD_MEMORY[-1] if _LAST_CHILD_MEMORY else None
 
 
@@ -203,6 +206,7 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         else:
             for i, d in timed:
                 out[i] = list(d.fn(ctx, {t: sources[t] for t in d.inputs}))
+        figures["cpu_s:total"] = round(time.process_time(), 2)  # every thread of this process since the fork
         figures.update(_own_memory_mb())
         conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:

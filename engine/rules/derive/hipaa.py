@@ -396,8 +396,8 @@ def _first_access_by_episode(
             "first_access_at": "instant", "first_access_event_id": "string"},
     family="person",
     example="kind=new_hire episode_id=EP-1 due_at=2026-02-04 courses_missing='HIPAA_PRIVACY, HIPAA_SECURITY'",
-    heavy=True,  # reads every access event: with the snooping alerts in the derive process, both
-                 # processes finish at about the same time on the large practice (bench/README.md)
+    heavy=True,  # reads every access event: beside the snooping alerts in the derive process, over
+                 # the same read of the log (bench/README.md)
 )
 def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """HIPAA privacy and security training owed by each active episode with PHI access (HIPAA-ADM-TRN-002).

@@ -202,4 +202,4 @@ def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() ->
     assert max(r["reads"].get("access_event", 0) for r in reads) == 1
     assert forked[2][1][0].data == {"care": len(CARE), "events": len(EVENTS), "last": EVENTS[-1].id}
     memory = child_memory_mb()
-    assert memory is not None and {"cpu_s:h1", "cpu_s:h2", "cpu_s:both"} <= set(memory)
+    assert memory is not None and {"cpu_s:h1", "cpu_s:h2", "cpu_s:both", "cpu_s:total"} <= set(memory)
