@@ -1215,8 +1215,8 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             workforce_of_patient.setdefault(pt.id, str(pt.data["is_workforce_person_id"]))
     # patient -> person or department -> the day of its care link, as a day ordinal, or the sorted
     # ordinals of its links when it has several: at 10x the large practice 5.75 million links make
-    # 5.74 million (patient, who) pairs, which as (patient, who) tuples -> date lists took twice the
-    # memory and half as long again to build; and a lookup hashes no tuple
+    # 5.74 million (patient, who) pairs, which as (patient, who) tuples -> date lists took a list,
+    # a tuple and dates each and half as long again to build; and a lookup hashes no tuple
     links: dict[str, dict[str, int | list[int]]] = {}
     ordinals: dict[Any, int | None] = {}  # a link's date text -> its day ordinal (one int object per day)
     for cl in inputs["care_link"]:
