@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import pickle
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -38,6 +39,9 @@ _T = TypeVar("_T")
 #: Memory figures of the last derive process, for benchmarks.
 _LAST_CHILD_MEMORY: list[dict[str, float]] = []
 
+
+#: The GIL's switch interval in the derive process (Python's default: 5 ms).
+SWITCH_INTERVAL_S = 0.05
 
 _PLACE = struct.Struct("<IQQ")  # type (index), offset and size of one batch in the spool file
 _ENDED = (1 << 64) - 1  # size of the place that ends a type
@@ -193,6 +197,10 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         # 3x the large practice, and a growing share with size). Reference counting still frees
         # everything acyclic, and this process ends when its answer is sent.
         gc.disable()
+        # Threads here (the spool's reader, the feeder, one per derivation) hand over batches of
+        # 2,000 records, so each can run a whole batch without being asked for the GIL every 5 ms:
+        # at 1x the process's CPU went from 27.2-27.6 s to 24.6-26.0 s with 50 ms (200 ms: 25.9-26.2).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         spool = _Spool(spool_fd, types)
         threading.Thread(target=spool.receive, args=(conn,), name="derive:spool", daemon=True).start()
         figures: dict[str, float] = {}

@@ -203,3 +203,22 @@ def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() ->
     assert forked[2][1][0].data == {"care": len(CARE), "events": len(EVENTS), "last": EVENTS[-1].id}
     memory = child_memory_mb()
     assert memory is not None and {"cpu_s:h1", "cpu_s:h2", "cpu_s:both", "cpu_s:total"} <= set(memory)
+
+
+def _switch_interval(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    import sys
+
+    n = sum(1 for _ in inputs["access_event"])
+    yield DerivedFact("t", "switch", {"events": n, "interval": sys.getswitchinterval()}, [], "person:P1")
+
+
+def test_the_derive_process_lets_its_threads_run_a_batch_before_switching() -> None:
+    import sys
+
+    from engine.rules.derive_process import SWITCH_INTERVAL_S
+
+    mine = sys.getswitchinterval()
+    ((_, facts),) = run_derivations([_heavy("sw", _switch_interval)], CTX, {"person": PEOPLE}, _Streams().stream,
+                                    fork=True)
+    assert facts[0].data == {"events": len(EVENTS), "interval": pytest.approx(SWITCH_INTERVAL_S)}
+    assert sys.getswitchinterval() == mine != SWITCH_INTERVAL_S  # this process keeps its own
