@@ -251,8 +251,9 @@ def _evaluate_rules(
 
     if late is not None:
         # everything that does not wait for the derive process runs while it works: the bundles,
-        # then the event logs and event derivations of the families it does not feed (a sweep's order does not change
-        # its results: the violations are merged and sorted, the input hash is a sum)
+        # then the event logs and event derivations of the families it does not feed (a sweep's
+        # order does not change its results: the violations are merged and sorted, the input hash
+        # is a sum)
         run_bundles(lambda family: family not in late)
         run_event_types(lambda family: family not in late)
     produced = {**local, **derived.remote()}
