@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from engine.errors import EngineFailure
+from engine.rules import derive_process
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, RecordView
-from engine.rules.derive_process import DeriveProcess
+from engine.rules.derive_process import SWITCH_INTERVAL_S, DeriveProcess
 from engine.rules.shared_scan import BATCH, child_memory_mb, run_derivations
 
 CTX = DeriveContext(as_of=dt.datetime(2026, 6, 1, tzinfo=dt.UTC), params={}, tz_of=lambda v: "UTC",
@@ -182,8 +184,6 @@ def _spool_reads(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
 
 
 def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() -> None:
-    from engine.rules import derive_process
-
     real_read = derive_process._Spool.read
 
     def counted(self: Any, record_type: str) -> Iterator[RecordView]:
@@ -206,17 +206,11 @@ def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() ->
 
 
 def _switch_interval(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-    import sys
-
     n = sum(1 for _ in inputs["access_event"])
     yield DerivedFact("t", "switch", {"events": n, "interval": sys.getswitchinterval()}, [], "person:P1")
 
 
 def test_the_derive_process_lets_its_threads_run_a_batch_before_switching() -> None:
-    import sys
-
-    from engine.rules.derive_process import SWITCH_INTERVAL_S
-
     mine = sys.getswitchinterval()
     ((_, facts),) = run_derivations([_heavy("sw", _switch_interval)], CTX, {"person": PEOPLE}, _Streams().stream,
                                     fork=True)
