@@ -109,6 +109,8 @@ def _child_main(conn: Connection, matcher: StreamMatcher) -> None:
     durable.forget_worker()
     crashes = durable.CRASHES["count"]
     try:
+        if matcher.backend.name == "durable":
+            durable.start_worker()  # it boots while the first batch's facts are built
         while True:
             try:
                 message = conn.recv_bytes()

@@ -178,6 +178,13 @@ def forget_worker() -> None:
         inherited.reader.close()
 
 
+def start_worker() -> None:
+    """Start this process's worker now, if none runs, so that its interpreter boots while the caller
+    does other work (the stream process calls this before its first batch arrives)."""
+    with _LOCK:
+        _worker()
+
+
 @atexit.register
 def shutdown() -> None:
     global _WORKER

@@ -107,3 +107,27 @@ def test_a_worker_crash_on_a_submitted_bundle_is_supervised_like_a_synchronous_o
             assert durable_backend.CRASHES["count"] == before + durable_backend.MAX_ATTEMPTS
     finally:
         durable_backend.plant_crash("", 0)
+
+
+def test_the_worker_interpreter_does_not_load_the_ruleset_compiler() -> None:
+    """The worker boots on every import that streams; the compiler (pydantic models, Jinja2) tripled its start."""
+    import subprocess
+    import sys
+
+    heavy = "('engine.rules.compiler', 'engine.rules.spec', 'jinja2')"
+    probe = ("import sys, engine.rules.backends.durable_host; "
+             f"print(sorted(m for m in sys.modules if m.startswith({heavy})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_start_worker_boots_one_worker_that_the_next_submit_uses(demo: tuple[CompiledRuleset, frozenset[str]]) -> None:
+    rs, ids = demo
+    durable_backend.shutdown()
+    durable_backend.start_worker()
+    worker = durable_backend._WORKER
+    assert worker is not None and worker.alive() and not worker.registered
+    durable_backend.start_worker()  # idempotent: still the same process
+    assert durable_backend._WORKER is worker
+    matches = durable_backend.DurableBackend().submit([(rs, ids, "s1", _facts(rs, *_events("A", 1)), [])]).result()
+    assert durable_backend._WORKER is worker and _subjects(matches[0], _facts(rs, *_events("A", 1))) == ["A0"]
