@@ -16,8 +16,10 @@ from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationErro
 from engine.rules.spec import RulesetSpec
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping (as key `__line__`)."""
+class _LineLoader(yaml.CSafeLoader):
+    """The safe loader, on libyaml's parser, that remembers the line of every mapping (as key
+    `__line__`). libyaml: every evaluation and import reads the rulesets, and the pure-Python parser
+    took 0.35 s of each for the five shipped ones."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:

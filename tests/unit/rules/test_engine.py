@@ -86,6 +86,19 @@ def test_compile_errors_name_rule_and_cause(cond: str, code_part: str, text: str
     )
 
 
+def test_the_loader_locates_yaml_mistakes_and_remembers_each_rules_line() -> None:
+    from engine.errors import RulesetSyntaxError
+
+    good = load_ruleset_bytes(RULESET.replace("{cond}", "end_at != null").encode(), "t.yaml")
+    (rule,) = good.spec.rules
+    assert rule.line == RULESET.splitlines().index("  - id: T-ONE-001") + 1
+    broken = RULESET.replace("{cond}", "end_at != null").replace("    title: t", "    title: [t", 1)
+    with pytest.raises(RulesetSyntaxError) as exc:
+        load_ruleset_bytes(broken.encode(), "t.yaml")
+    (detail,) = exc.value.details
+    assert detail.file == "t.yaml" and detail.line is not None and detail.line > rule.line and detail.column
+
+
 def test_a_join_inside_or_is_refused_at_validation() -> None:
     text = RULESET.replace("{cond}", "end_at != null").replace(
         "      ep: employment_episode where end_at != null",
