@@ -83,7 +83,7 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
                 for err in exc.errors(include_url=False)
             ],
         ) from None
-    data, text, digest = stored_form(model)
+    data, text, digest = stored_form(model, raw)
     return PreparedRecord(model.type, model.id, model, data, digest, position, text)
 
 

@@ -241,3 +241,49 @@ def test_every_sample_record_hashes_as_before() -> None:
     for line in SAMPLES.read_text(encoding="utf-8").splitlines():
         _, canonical = stored_and_canonical(validate_record(json.loads(line))[0])
         assert canonical_text(canonical) == _STDLIB.encode(canonical)
+
+
+def _same_facts_in_other_forms(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """`raw` and inputs meaning the same whose JSON dump is not the input: reversed keys, explicit
+    nulls, and every instant written another way (`+00:00`, `-00:00`, fractions, another offset)."""
+    model = RECORD_MODELS[raw["type"]]
+    out = [raw, dict(reversed(list(raw.items()))), {**{k: None for k in model.model_fields}, **raw}]
+    for name, value in raw.items():
+        if isinstance(value, str) and len(value) > 10 and value[10:11] == "T":
+            at = dt.datetime.fromisoformat(value)
+            utc = at.astimezone(dt.UTC).isoformat()
+            for text in (utc, utc.replace("+00:00", "-00:00"), utc.replace("+00:00", "Z"),
+                         at.isoformat(timespec="microseconds"),
+                         at.astimezone(dt.timezone(dt.timedelta(hours=-5))).isoformat()):
+                out.append({**raw, name: text})
+    return out
+
+
+def test_the_stored_form_is_pydantics_json_dump_whichever_way_it_is_made() -> None:
+    """Records whose fields are already in their JSON form are stored as read (no dump): the dict,
+    its key order, the stored text and the hash must be what the dump gives, for every type."""
+    checked = 0
+    for line in SAMPLES.read_text(encoding="utf-8").splitlines():
+        for raw in _same_facts_in_other_forms(json.loads(line)):
+            prepared = prepare_record(raw, position=HERE)
+            dumped = prepared.model.model_dump(mode="json", exclude_none=True)
+            assert list(prepared.data.items()) == list(dumped.items()), raw
+            stored, canonical = stored_and_canonical(prepared.model)  # the dump, without `raw`
+            assert prepared.text == canonical_text(stored)
+            assert prepared.content_hash == content_hash(canonical)
+            checked += 1
+    assert checked > 150
+
+
+def test_a_record_already_in_its_json_form_is_stored_without_a_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dump(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("dumped")
+
+    monkeypatch.setattr(AccessEvent, "model_dump", no_dump)
+    assert prepare_record(event(at="2026-03-08T05:00:00Z"), position=HERE).data["at"] == "2026-03-08T05:00:00Z"
+    assert prepare_record(event(), position=HERE).data["at"] == "2026-03-07T21:00:00-08:00"
+    for other_form in ("2026-03-08T05:00:00+00:00", "2026-03-08T05:00:00.000Z", "2026-03-08 05:00:00Z"):
+        with pytest.raises(AssertionError, match="dumped"):  # the same instant written otherwise: the dump decides
+            prepare_record(event(at=other_form), position=HERE)
+    with pytest.raises(AssertionError, match="dumped"):  # validated from an object, not from JSON text
+        prepare_record(event(at=dt.datetime(2026, 3, 8, 5, tzinfo=dt.UTC)), position=HERE)
