@@ -54,7 +54,7 @@ def _special_fields(model: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str,
 #: `+00:00` is not one) or as a date: ASCII digits, no fractions, `T` between date and time.
 _INSTANT_AS_WRITTEN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-](?!00:00)\d\d:\d\d)", re.ASCII)
 _DATE_AS_WRITTEN = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
-_FORMS = {format_instant: _INSTANT_AS_WRITTEN, dt.date.isoformat: _DATE_AS_WRITTEN}
+_FORMS: dict[Any, re.Pattern[str]] = {format_instant: _INSTANT_AS_WRITTEN, dt.date.isoformat: _DATE_AS_WRITTEN}
 _SCALARS = frozenset({str, int, bool, float})
 
 
