@@ -230,3 +230,18 @@ def test_validation_names_a_missing_sop(tmp_path: Path) -> None:
     assert any(d.rule_id == "T-ONE-001" and "SOP-T has no template" in d.reason for d in report.problems)
     (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
     assert validate_paths([folder], policies=tmp_path / "policies").ok
+
+
+def test_the_input_hash_is_the_sum_of_each_records_sha256_modulo_2_to_the_256() -> None:
+    """Runs store it: the definition must not drift (order-free; each record counted once)."""
+    import hashlib
+
+    from engine.rules.runner import _HashingSource
+
+    records = [f.access(f"AE-{i}", "u1", "PT1", "2026-03-01T10:00:00Z", "view") for i in range(300)]
+    source = _HashingSource(views(*records))
+    assert len(list(source.iter_type("access_event"))) == 300
+    list(source.iter_type("access_event"))  # a second read adds nothing
+    expected = sum(int.from_bytes(hashlib.sha256(f"access_event|{r['id']}|1".encode()).digest(), "big")
+                   for r in records) % (1 << 256)
+    assert source.digest() == f"{expected:064x}" and source.count == 300
