@@ -8,8 +8,9 @@ from bench import stream
 
 
 def test_the_stream_benchmark_finds_what_raw_durable_rules_matches() -> None:
-    out = stream.main(1500)  # two import batches: the stream process path
+    out = stream.main(1500, rounds=2)  # two import batches: the stream process path
     assert out["raw_matches"] > 0
-    assert out["vigil_findings"] == out["raw_matches"]
+    assert out["vigil_findings"] == out["vigil_findings_max"] == out["raw_matches"]  # in every round
+    assert len(out["ratio_rounds"]) == 2 and len(out["raw_runs"]) == 3
     assert set(out) >= {"raw_durable_events_per_s", "vigil_stream_events_per_s", "ratio_vigil_over_raw",
                         "vigil_cpu_us_per_event_importer", "vigil_cpu_us_per_event_stream_processes"}
