@@ -245,3 +245,13 @@ def test_the_input_hash_is_the_sum_of_each_records_sha256_modulo_2_to_the_256() 
     expected = sum(int.from_bytes(hashlib.sha256(f"access_event|{r['id']}|1".encode()).digest(), "big")
                    for r in records) % (1 << 256)
     assert source.digest() == f"{expected:064x}" and source.count == 300
+
+
+def test_a_broken_message_template_is_refused_every_time_it_is_compiled() -> None:
+    """Templates are compiled once per text and kept; a broken one must still be refused each time."""
+    text = RULESET.replace("{cond}", "end_at != null").replace("    message: m", "    message: '{{ ep.id'")
+    for _ in range(2):
+        with pytest.raises(RulesetValidationError) as exc:
+            compile_ruleset(load_ruleset_bytes(text.encode(), "t.yaml"))
+        assert any("message is not a valid template" in d.reason and d.rule_id == "T-ONE-001"
+                   for d in exc.value.details), exc.value.details
