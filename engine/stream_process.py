@@ -109,8 +109,9 @@ def _child_main(conn: Connection, matcher: StreamMatcher) -> None:
     durable.forget_worker()
     crashes = durable.CRASHES["count"]
     try:
-        if matcher.backend.name == "durable":
-            durable.start_worker()  # it boots while the first batch's facts are built
+        warm_up = getattr(matcher.backend, "warm_up", None)
+        if warm_up is not None:
+            warm_up()  # a backend's worker boots while the first batch's facts are built
         while True:
             try:
                 message = conn.recv_bytes()

@@ -94,21 +94,22 @@ def read_shared(
         threads.append(threading.Thread(target=work, name=f"derive:{d.name}", daemon=True))
     for t in threads:
         t.start()
+
+    def hand(batch: list[RecordView]) -> None:
+        if tap is not None:
+            tap(batch)
+        for feed in feeds:
+            feed.offer(batch)
+
     try:
         batch: list[RecordView] = []
         for view in stream(record_type):
             batch.append(view)
             if len(batch) >= BATCH:
-                if tap is not None:
-                    tap(batch)
-                for feed in feeds:
-                    feed.offer(batch)
+                hand(batch)
                 batch = []
         if batch:
-            if tap is not None:
-                tap(batch)
-            for feed in feeds:
-                feed.offer(batch)
+            hand(batch)
         for feed in feeds:
             feed.offer(_END)
     except BaseException:

@@ -272,6 +272,10 @@ class Pending:
 class DurableBackend:
     name = "durable"
 
+    def warm_up(self) -> None:
+        """Boot the worker now, ahead of the first bundle (see `start_worker`)."""
+        start_worker()
+
     def evaluate(
         self,
         ruleset: CompiledRuleset,

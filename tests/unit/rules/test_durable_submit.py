@@ -127,7 +127,7 @@ def test_start_worker_boots_one_worker_that_the_next_submit_uses(demo: tuple[Com
     durable_backend.start_worker()
     worker = durable_backend._WORKER
     assert worker is not None and worker.alive() and not worker.registered
-    durable_backend.start_worker()  # idempotent: still the same process
+    durable_backend.DurableBackend().warm_up()  # idempotent: still the same process
     assert durable_backend._WORKER is worker
     matches = durable_backend.DurableBackend().submit([(rs, ids, "s1", _facts(rs, *_events("A", 1)), [])]).result()
     assert durable_backend._WORKER is worker and _subjects(matches[0], _facts(rs, *_events("A", 1))) == ["A0"]
