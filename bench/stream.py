@@ -12,7 +12,7 @@ Each round's ratio is (b) against the mean of the (a) runs on either side of it,
 printed is the median round (with every round's ratio beside it): on a shared machine the speed
 swings by a third within minutes, and one pair of runs can land on either side of a target.
 Printed: events/s for each, the ratios, and the CPU time per event of (b) in the importing process
-and in the processes it started (the stream process and its durable_rules worker).
+and in the process it started (the stream process, which matches on durable_rules itself).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from engine import clock, db, heap, pipeline
 from engine.rules.backends import durable_host
-from engine.rules.backends.durable import _aliases
+from engine.rules.backends.durable import action_aliases
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
 from engine.rules.facts import FactBuilder, Zones
@@ -86,7 +86,7 @@ def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     builder = FactBuilder(rulesets, all_fact_types(), AS_OF, Zones({}, {}, "America/Chicago"))
     facts = [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
     for rs in rulesets:  # the matcher alone, in this process (no worker, no IPC)
-        durable_host.register(rs.durable_name, rs.durable_definition, _aliases(rs))
+        durable_host.register(rs.durable_name, rs.durable_definition, action_aliases(rs))
     with heap.frozen():  # as the import runs: the collector skips the heap there is already
         return _match_raw(rulesets, facts)
 
@@ -127,7 +127,7 @@ def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int, list[float]]:
 
 
 def _cpu() -> tuple[float, float]:
-    """CPU seconds of this process and of its ended children (the stream process and its worker)."""
+    """CPU seconds of this process and of its ended children (the stream process)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 

@@ -17,11 +17,12 @@ Two parts with one job each:
 
 On an import of full batches (`PROCESS_MIN_EVENTS`) the matcher runs in a forked stream process
 (`engine.stream_process`) on the other core, so the import parses, validates and stores the next
-batch while that process builds facts, waits on durable_rules and renders violations; only the
+batch while that process builds facts, matches them on durable_rules and renders violations; only the
 stored JSON texts of the events go to it and only violations come back. A small import stays in
 this process (a fork costs more than it saves there). Either way every finding is written before
 the import writes its own audit entry, and a failure in any batch (a worker error, a run declared
-void, a stream process that died) fails the import, whose unit of work rolls every batch back.
+void, a stream process that died and whose replacement died too) fails the import, whose unit of
+work rolls every batch back.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from engine.findings.schemas import EvaluationRun
 from engine.records import service as records_service
 from engine.records.ingest import WrittenVersion
 from engine.records.schemas import EVENT_TYPES
-from engine.rules.backends import Match, get_backend
+from engine.rules.backends import Backend, Match, get_backend
 from engine.rules.catalog import compile_in_force
 from engine.rules.compiler.model import CompiledRule, CompiledRuleset
 from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
@@ -112,6 +113,12 @@ class StreamMatcher:
                 if t not in EVENT_TYPES and t not in self.derived_inputs:
                     self.derived_inputs[t] = [RecordView(r.type, r.id, r.version, r.data) for r in
                                               records_service.iter_records(session, org_id=org_id, types=[t])]
+
+    def match_here(self, backend: Backend) -> None:
+        """Match every later batch synchronously on `backend` (the stream process's own durable_rules)."""
+        assert self._inflight is None, "a batch is still being matched"
+        self.backend = backend
+        self._submitter = None
 
     def match(self, views: list[RecordView]) -> list[list[Violation]]:
         """Match one batch of events; returns the violations of each batch finished by now (merged,

@@ -10,9 +10,13 @@ rulesets, reference facts, zones) without sending it.
 The exchange is one batch deep, which keeps the pipe from ever deadlocking: the parent sends batch
 k only after reading the answer to batch k-1, so this process is reading whenever the parent
 writes, and the parent reads before it writes again. What travels is small: each event as
-(type, id, version, stored JSON text), and back only violations. This process drives its own
-durable_rules worker through the same supervised backend (a crashed worker is restarted and the
-bundle retried, as in the parent), and says how many workers crashed.
+(type, id, version, stored JSON text), and back only violations.
+
+This process matches on durable_rules in its own interpreter (`durable_inline`): a worker under it
+made a third busy process on two cores and cost each event a second hop. It is supervised as a
+worker is: if it dies (a crash of durable_rules' C core kills it), the parent forks a replacement
+that drives its own durable_rules worker through the supervised backend (a crashed worker restarted
+and the bundle retried, as in the parent) and sends it the unanswered batch again.
 """
 
 from __future__ import annotations
@@ -40,33 +44,34 @@ _FINISH = b""
 
 
 class StreamProcess:
-    """The parent's handle on a stream process."""
+    """The parent's handle on a stream process.
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
-        self._outstanding = False
+    `inline`: the process matches in its own interpreter (`durable_inline`), without a worker. If it
+    dies, the parent forks a replacement that matches on the supervised worker (restarting it and
+    retrying a bundle as `durable` does) and sends it the batch the dead process had not answered;
+    the crash is counted as a worker crash is. A replacement that dies fails the import.
+    """
+
+    def __init__(self, matcher: StreamMatcher, inline: bool) -> None:
+        self.matcher = matcher
+        self.inline = inline
+        self.process, self.conn = _fork(matcher, inline)
+        self._unanswered: bytes | None = None  # the last message sent, until its answer is read
 
     @classmethod
     def start(cls, matcher: StreamMatcher) -> StreamProcess:
         """Fork a process that matches with `matcher` (a prepared `engine.stream.StreamMatcher`)."""
-        mp = multiprocessing.get_context("fork")
-        parent_end, child_end = mp.Pipe(duplex=True)
-        process = mp.Process(target=_child_main, args=(child_end, matcher), name="vigil-stream", daemon=True)
-        with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
-            process.start()
-        child_end.close()
-        return cls(process, parent_end)
+        return cls(matcher, inline=isinstance(matcher.backend, durable.DurableBackend))
 
     def exchange(self, events: list[Event]) -> list[list[Violation]]:
         """Send one batch; returns the violations of the batches the process has finished since."""
-        done = self._answer() if self._outstanding else []
+        done = self._answer() if self._unanswered is not None else []
         self._send(pickle.dumps(events, pickle.HIGHEST_PROTOCOL))
         return done
 
     def finish(self) -> list[list[Violation]]:
         """The violations of every batch still in the process; it then ends."""
-        done = self._answer() if self._outstanding else []
+        done = self._answer() if self._unanswered is not None else []
         self._send(_FINISH)
         return done + self._answer()
 
@@ -82,19 +87,36 @@ class StreamProcess:
         try:
             self.conn.send_bytes(message)
         except (BrokenPipeError, ConnectionResetError, OSError):
-            raise self._lost() from None
-        self._outstanding = True
+            self._replace()  # it died after its last answer: the replacement takes this message
+            self._send(message)
+            return
+        self._unanswered = message
 
     def _answer(self) -> list[list[Violation]]:
-        self._outstanding = False
         try:
-            status, payload, extra = pickle.loads(self.conn.recv_bytes())
+            reply = self.conn.recv_bytes()
         except (EOFError, OSError):
-            raise self._lost() from None
+            unanswered, self._unanswered = self._unanswered, None
+            self._replace()
+            assert unanswered is not None
+            self._send(unanswered)
+            return self._answer()
+        self._unanswered = None
+        status, payload, extra = pickle.loads(reply)
         if status == "ok":
             durable.CRASHES["count"] += extra
             return list(payload)
         raise_error_reply(payload, extra, "matching failed in the stream process")
+
+    def _replace(self) -> None:
+        """The process died without an answer: fork its supervised replacement, once."""
+        if not self.inline:
+            raise self._lost()
+        self.process.join(timeout=1)
+        self.conn.close()
+        durable.CRASHES["count"] += 1
+        self.inline = False
+        self.process, self.conn = _fork(self.matcher, inline=False)
 
     def _lost(self) -> EngineFailure:
         self.process.join(timeout=1)
@@ -105,13 +127,30 @@ class StreamProcess:
         )
 
 
-def _child_main(conn: Connection, matcher: StreamMatcher) -> None:
+def _fork(matcher: StreamMatcher, inline: bool) -> tuple[BaseProcess, Connection]:
+    mp = multiprocessing.get_context("fork")
+    parent_end, child_end = mp.Pipe(duplex=True)
+    planted = durable.host_plant() if inline else None  # taken here: a replacement is not planted again
+    process = mp.Process(target=_child_main, args=(child_end, matcher, inline, planted), name="vigil-stream",
+                         daemon=True)
+    with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
+        process.start()
+    child_end.close()
+    return process, parent_end
+
+
+def _child_main(conn: Connection, matcher: StreamMatcher, inline: bool, planted: str | None) -> None:
     durable.forget_worker()
     crashes = durable.CRASHES["count"]
     try:
-        warm_up = getattr(matcher.backend, "warm_up", None)
-        if warm_up is not None:
-            warm_up()  # a backend's worker boots while the first batch's facts are built
+        if inline:
+            from engine.rules.backends.durable_inline import InlineDurableBackend
+
+            matcher.match_here(InlineDurableBackend(planted))
+        else:
+            warm_up = getattr(matcher.backend, "warm_up", None)
+            if warm_up is not None:
+                warm_up()  # a backend's worker boots while the first batch's facts are built
         while True:
             try:
                 message = conn.recv_bytes()

@@ -87,30 +87,66 @@ def test_pipelined_stream_finds_what_batch_by_batch_matching_finds(engine: Engin
     assert [x[1] for x in _findings(engine, "piped")] == [r["id"] for r in records[::97]]
 
 
-def test_a_stream_process_that_dies_fails_the_import_and_keeps_nothing(engine: Engine) -> None:
-    records = _events(3 * BATCH_SIZE, export_every=50)
-    with clock.frozen(AS_OF), unit_of_work(engine) as s:
-        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+def _import_killing(engine: Engine, records: list[dict[str, Any]], kills: int) -> None:
+    """Import `records` in a stream process, killing the process matching them after each of the
+    first `kills` batches (the replacement too, when there is one)."""
     killed: list[int] = []
 
-    def kill_after_first_batch(batch: list[Any]) -> None:
+    def kill_after_batch(batch: list[Any]) -> None:
         streamer.on_batch(batch)
-        if not killed:
-            assert streamer.process is not None
-            killed.append(streamer.process.process.pid)
-            os.kill(killed[0], signal.SIGKILL)
+        assert streamer.process is not None
+        pid = streamer.process.process.pid
+        if len(killed) < kills and pid not in killed and pid is not None:
+            killed.append(pid)
+            os.kill(pid, signal.SIGKILL)
 
-    with pytest.raises(EngineFailure, match="stream process stopped"), clock.frozen(AS_OF), unit_of_work(engine) as s:
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
         streamer = EventStream(s, org_id=ORG, actor="test", process=True)
         try:
             records_service.import_records(s, org_id=ORG, records=records, actor="test", source="test",
-                                           on_batch=kill_after_first_batch, on_end=streamer.drain)
+                                           on_batch=kill_after_batch, on_end=streamer.drain)
         finally:
             streamer.close()
-    assert killed and not multiprocessing.active_children()
+    assert len(killed) == kills
+
+
+def test_a_stream_process_that_dies_is_replaced_and_finds_the_same(engine: Engine) -> None:
+    records = _events(3 * BATCH_SIZE, export_every=50)
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+    before = durable_backend.CRASHES["count"]
+    _import_killing(engine, records, kills=1)
+    assert durable_backend.CRASHES["count"] == before + 1  # counted as a crashed worker is
+    assert not multiprocessing.active_children()
+    _stream(engine, "clean", records, pipelined=True, process=True)
+    found = _findings(engine, ORG)
+    assert found == _findings(engine, "clean") and len(found) == len(records[::50])
+
+
+def test_a_replacement_that_dies_too_fails_the_import_and_keeps_nothing(engine: Engine) -> None:
+    records = _events(3 * BATCH_SIZE, export_every=50)
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+    with pytest.raises(EngineFailure, match="stream process stopped"):
+        _import_killing(engine, records, kills=2)
+    assert not multiprocessing.active_children()
     with unit_of_work(engine) as s:
         assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 1  # the establishment only
         assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
+
+
+def test_the_stream_process_matches_in_its_own_interpreter(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _events(BATCH_SIZE + 20, export_every=100)
+
+    class NoWorker:
+        def __init__(self) -> None:
+            raise RuntimeError("a durable_rules worker was started")
+
+    durable_backend.shutdown()
+    monkeypatch.setattr(durable_backend, "_Worker", NoWorker)  # inherited by the forked stream process
+    assert _stream(engine, "forked", records, pipelined=True, process=True)["findings"] == len(records[::100])
+    with pytest.raises(RuntimeError, match="worker was started"):  # where a worker is used, the patch bites
+        _stream(engine, "here", records, pipelined=True, process=False)
 
 
 def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engine, where: str) -> None:

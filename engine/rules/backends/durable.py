@@ -139,12 +139,20 @@ def _worker() -> _Worker:
             _discard_worker()
     if _WORKER is None or not _WORKER.alive():
         _WORKER = _Worker()
+        planted = host_plant()
+        if planted is not None:
+            _WORKER.call("fail", planted)
+    return _WORKER
+
+
+def host_plant() -> str | None:
+    """What a new durable_rules host (a worker, or a stream process matching in its own interpreter)
+    is to have planted, for tests (see `plant_failure` and `plant_crash`); takes one planned crash."""
+    with _LOCK:
         if _CRASH_PLAN["workers"] > 0:
             _CRASH_PLAN["workers"] -= 1
-            _WORKER.call("fail", "!segv:" + str(_CRASH_PLAN["prefix"]))
-        elif _FAIL_ACTION is not None:
-            _WORKER.call("fail", _FAIL_ACTION)
-    return _WORKER
+            return "!segv:" + str(_CRASH_PLAN["prefix"])
+        return _FAIL_ACTION
 
 
 def _discard_worker() -> None:
@@ -194,7 +202,8 @@ def shutdown() -> None:
             _WORKER = None
 
 
-def _aliases(ruleset: CompiledRuleset) -> dict[str, tuple[str, ...]]:
+def action_aliases(ruleset: CompiledRuleset) -> dict[str, tuple[str, ...]]:
+    """Each action's pattern aliases as durable_rules names them, for the host's match recorder."""
     out = {}
     for rule in ruleset.rules:
         for v in rule.variants:
@@ -203,7 +212,8 @@ def _aliases(ruleset: CompiledRuleset) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _original(ruleset: CompiledRuleset, matches: list[Match]) -> list[Match]:
+def original_matches(ruleset: CompiledRuleset, matches: list[Match]) -> list[Match]:
+    """Matches as the host recorded them, with the rule's own aliases instead of durable_rules' names."""
     back: dict[str, dict[str, str]] = {}
     for rule in ruleset.rules:
         for v in rule.variants:
@@ -258,7 +268,7 @@ class Pending:
                 if self.reply is not None and not self.crashed:
                     reply, self.reply = self.reply, None
                     found: list[list[Match]] = _unpack(reply)
-                    self._done = [_original(b.ruleset, m) for b, m in zip(self.bundles, found, strict=True)]
+                    self._done = [original_matches(b.ruleset, m) for b, m in zip(self.bundles, found, strict=True)]
                 else:  # the worker died on this request: the rest of the attempts, synchronously
                     self._done = [
                         _evaluate(b.ruleset, b.rule_ids, b.sid, b.facts, b.triggers, tried=1) for b in self.bundles
@@ -307,7 +317,7 @@ class DurableBackend:
                 for b in pending.bundles:
                     name = b.ruleset.durable_name
                     if name not in worker.registered:
-                        worker.call("register", name, b.ruleset.durable_definition, _aliases(b.ruleset))
+                        worker.call("register", name, b.ruleset.durable_definition, action_aliases(b.ruleset))
                         worker.registered.add(name)
                 worker.writer.send(("evaluate_many", [(b.ruleset.durable_name, b.rule_ids, b.sid, b.facts,
                                                        b.triggers) for b in pending.bundles]))
@@ -333,7 +343,7 @@ def _evaluate(
     whole = _attempt(
         ruleset.durable_name,
         ruleset.durable_definition,
-        _aliases(ruleset),
+        action_aliases(ruleset),
         rule_ids,
         sid,
         facts,
@@ -341,10 +351,10 @@ def _evaluate(
         ATTEMPTS_WHOLE - tried,
     )
     if whole is not None:
-        return _original(ruleset, whole)
+        return original_matches(ruleset, whole)
     # the whole bundle kept crashing: one ruleset per rule (smaller networks), still durable_rules
     out: list[Match] = []
-    aliases = _aliases(ruleset)
+    aliases = action_aliases(ruleset)
     for rule_id in sorted(rule_ids):
         definition = {k: v for k, v in ruleset.durable_definition.items() if k.split("|")[0] == rule_id}
         if not definition:
@@ -365,7 +375,7 @@ def _evaluate(
                 [ErrorDetail(reason=f"bundle {sid} of {ruleset.durable_name}, rule {rule_id}")],
             )
         out.extend(found)
-    return _original(ruleset, out)
+    return original_matches(ruleset, out)
 
 
 def _attempt(
@@ -420,7 +430,8 @@ def plant_failure(action_prefix: str | None) -> None:
 
 
 def plant_crash(action_prefix: str, workers: int) -> None:
-    """Make the next `workers` worker processes segfault on that action (tests only)."""
+    """Make the next `workers` durable_rules hosts started (worker processes, or stream processes
+    matching in their own interpreter) segfault on that action (tests only)."""
     with _LOCK:
         _discard_worker()
         _CRASH_PLAN.update(prefix=action_prefix, workers=workers)

@@ -33,7 +33,6 @@ class _Host(durable_engine.Host):
         self.action_aliases: dict[str, tuple[str, ...]] = {}
         self.registered: set[str] = set()
         self.lock = threading.RLock()
-        self.fail_hook: Callable[[str], None] | None = None
         super().__init__()
 
     def _run(self) -> None:  # no dispatcher or timer threads (trap 10)
@@ -44,8 +43,7 @@ class _Host(durable_engine.Host):
 
         def action(c: Any) -> None:
             try:
-                if self.fail_hook is not None:
-                    self.fail_hook(action_name)
+                _on_action(action_name)
                 aliases = self.action_aliases[action_name]
                 bindings = tuple(sorted((alias, getattr(c, alias)["id"]) for alias in aliases))
                 sid = c.s["sid"]
@@ -111,26 +109,35 @@ def evaluate(name: str, rule_ids: frozenset[str], sid: str, facts: list[dict[str
             _clear(h, name, sid, sent)
 
 
+def plant(action_prefix: str | None) -> None:
+    """Tests: make every action whose name starts with `action_prefix` fail in this process's host
+    (`!segv:<prefix>`: kill the process on it, as the C core does when it crashes); None: stop."""
+    global _PLANTED
+    _PLANTED = action_prefix
+
+
+_PLANTED: str | None = None
+#: The threads actions ran on in this process (trap 10: only ever the one that asserted).
+ACTION_THREADS: set[int] = set()
+
+
+def _on_action(action_name: str) -> None:
+    ACTION_THREADS.add(threading.get_ident())
+    planted = _PLANTED
+    if planted is not None and planted.startswith("!segv:") and action_name.startswith(planted[6:]):
+        import faulthandler
+        import os
+        import signal
+
+        faulthandler.disable()  # a planted crash, not a bug: no traceback dump (pytest's, in a fork)
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if planted is not None and action_name.startswith(planted):
+        raise RuntimeError(f"planted failure in {action_name}")
+
+
 def serve(conn: Any) -> None:
     """The worker loop: requests in, results (or a Vigil error as plain data) out."""
-    import threading as _threading
-
-    main_thread = _threading.get_ident()
-    action_threads: set[int] = set()
-    fail_action: list[str | None] = [None]
-
-    def hook(action_name: str) -> None:
-        action_threads.add(_threading.get_ident())
-        planted = fail_action[0]
-        if planted is not None and planted.startswith("!segv:") and action_name.startswith(planted[6:]):
-            import os
-            import signal
-
-            os.kill(os.getpid(), signal.SIGSEGV)  # tests: die the way the C core does
-        if planted is not None and action_name.startswith(planted):
-            raise RuntimeError(f"planted failure in {action_name}")
-
-    host().fail_hook = hook
+    main_thread = threading.get_ident()
     while True:
         try:
             request = conn.recv()
@@ -146,10 +153,10 @@ def serve(conn: Any) -> None:
             elif op == "evaluate_many":  # several bundles in one request (durable.submit)
                 conn.send(("ok", [evaluate(*bundle) for bundle in request[1]]))
             elif op == "fail":
-                fail_action[0] = request[1]
+                plant(request[1])
                 conn.send(("ok", None))
             elif op == "threads":
-                conn.send(("ok", (main_thread, sorted(action_threads))))
+                conn.send(("ok", (main_thread, sorted(ACTION_THREADS))))
             elif op == "stop":
                 conn.send(("ok", None))
                 return
