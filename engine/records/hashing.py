@@ -119,8 +119,12 @@ def _stored(model: BaseModel, raw: Any) -> dict[str, Any]:
             if text is not None and (type(text) is not str or form.fullmatch(text) is None):
                 break
         else:
+            if _SCALARS.issuperset(map(type, raw.values())):  # no None among them: `type(None)` is not one
+                if tuple(raw) == names:  # every field, in the dump's order (the usual export)
+                    return dict(raw)
+                return {name: raw[name] for name in names if name in raw}
             stored = {name: value for name in names if (value := raw.get(name)) is not None}
-            if all(type(value) in _SCALARS for value in stored.values()):
+            if _SCALARS.issuperset(map(type, stored.values())):
                 return stored
     return model.model_dump(mode="json", exclude_none=True)
 
