@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.bulk_insert import insert_many
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import lifecycle
@@ -108,19 +109,15 @@ def _open_new_stream_findings(
             if any(lifecycle.covers(w, row, run.as_of) for w in waivers):
                 return None
     session.flush()  # anything pending goes first, as the ORM would order it
-    connection = session.connection()  # Core, not the ORM's per-row bulk path: plain rows, as many as the batch
-    connection.execute(
-        insert(cast(Table, FindingRow.__table__)),
-        [_new_values(org_id, v, fid, run.id, now) for v, fid in zip(violations, ids, strict=True)],
-    )
-    connection.execute(
-        insert(cast(Table, FindingEventRow.__table__)),
-        [
-            {"finding_id": fid, "at": now, "actor": actor, "kind": "transition", "from_state": None,
-             "to_state": "open", "reason": f"opened by run {run.id}: {v.message}", "run_id": run.id}
-            for v, fid in zip(violations, ids, strict=True)
-        ],
-    )
+    connection = session.connection()  # not the ORM's per-row path: plain rows, as many as the batch
+    shared = {"org_id": org_id, "state": "open", "opened_at": now, "opened_by_run": run.id, "last_seen_run": run.id,
+              "updated_at": now, "assignee": None, "resolved_at": None, "resolved_by_run": None, "waiver_id": None}
+    insert_many(connection, cast(Table, FindingRow.__table__), shared, _NEW_COLUMNS,
+                [_new_columns(v, fid) for v, fid in zip(violations, ids, strict=True)])
+    insert_many(connection, cast(Table, FindingEventRow.__table__),
+                {"at": now, "actor": actor, "kind": "transition", "from_state": None, "to_state": "open",
+                 "run_id": run.id}, ("finding_id", "reason"),
+                [(fid, f"opened by run {run.id}: {v.message}") for v, fid in zip(violations, ids, strict=True)])
     diff = RunDiff(opened=ids)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=True)
     return diff
@@ -267,6 +264,19 @@ def _new_values(org_id: str, v: Violation, fid: str, run_id: str, now: dt.dateti
         resolved_by_run=None,
         waiver_id=None,
     )
+
+
+#: The columns of a new finding that come from its violation (`_new_columns`); the rest are the run's.
+_NEW_COLUMNS = ("id", "rule_id", "framework", "ruleset_version", "title", "citation", "severity", "advisory", "kind",
+                "subject_type", "subject_id", "occurrence_key", "establishment_id", "status", "due", "message",
+                "evidence", "facts", "sop")
+
+
+def _new_columns(v: Violation, fid: str) -> tuple[Any, ...]:
+    """`_NEW_COLUMNS` of the finding a violation opens (as `_new_values` gives them)."""
+    return (fid, v.rule_id, v.framework, v.ruleset_version, v.title, v.citation, v.severity, v.advisory, v.kind,
+            v.subject.type, v.subject.id, v.occurrence_key, v.establishment_id, v.state, v.due, v.message,
+            [e.model_dump() for e in v.evidence], v.facts, v.sop)
 
 
 def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> None:

@@ -145,3 +145,41 @@ def test_run_records_versions_hashes_and_params(engine: Engine) -> None:
     assert len(out.run.rulesets[0]["sha256"]) == 64 and len(out.run.input_hash) == 64
     assert out.run.params == {"demo": {"new_hire_days": 30}}
     json.dumps(out.run.model_dump(mode="json"))
+
+
+def _stored_finding(engine: Engine, org: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The org's one finding and its history, without what names the org or the run."""
+    from engine.findings.tables import FindingEventRow
+
+    with unit_of_work(engine) as s:
+        row = s.scalars(select(FindingRow).where(FindingRow.org_id == org)).one()
+        history = s.scalars(select(FindingEventRow).where(FindingEventRow.finding_id == row.id)).all()
+        skip = {"id", "org_id", "opened_by_run", "last_seen_run", "finding_id", "run_id", "reason"}
+        finding = {c.key: getattr(row, c.key) for c in FindingRow.__table__.columns if c.key not in skip}
+        events = [{c.key: getattr(h, c.key) for c in FindingEventRow.__table__.columns if c.key not in skip}
+                  | {"reason": (h.reason or "").split(": ", 1)[-1]} for h in history]
+    return finding, events
+
+
+def test_a_stream_batch_opens_findings_as_the_general_diff_does(engine: Engine) -> None:
+    """The live stream's bulk write (`_open_new_stream_findings`) stores each new finding, column by
+    column, as the general diff would: JSON evidence and facts, due, advisory, instants."""
+    from engine.rules.schemas import EvidenceRef, RunResult, SubjectRef, Violation
+
+    violation = Violation(
+        rule_id="DEMO-EXPORT-002", framework="demo", ruleset_version="1.0.0", title="Export", citation="45 CFR x",
+        severity="high", advisory=True, kind="event", state="violation", variant="violation", due="2026-03-09",
+        subject=SubjectRef(type="access_event", id="AE1"), occurrence_key="k", message="u1 exported PT1",
+        evidence=[EvidenceRef(type="access_event", id="AE1", version=1), EvidenceRef(type="system", id="S", version=2)],
+        facts={"access": {"type": "access_event", "id": "AE1", "at": "2026-03-01T16:00:00Z"}, "as_of": "x"},
+        establishment_id="EST1", sop="SOP-1")
+    now = T("2026-03-02T00:00:00+00:00")
+    for org, stream in (("fast", True), ("general", False)):
+        result = RunResult(as_of=now, backend="durable", rulesets=[], params={}, input_hash="stream", counts={},
+                           duration_ms=0, violations=[])
+        with clock.frozen(now), unit_of_work(engine) as s:
+            run = findings.record_run(s, org_id=org, result=result, frameworks=["demo"], actor="test", trigger="stream")
+            findings.apply_run(s, org_id=org, run=run, violations=[violation], actor="test", stream=stream)
+    fast, general = _stored_finding(engine, "fast"), _stored_finding(engine, "general")
+    assert fast == general
+    assert fast[0]["evidence"] == [e.model_dump() for e in violation.evidence] and fast[0]["advisory"] is True
