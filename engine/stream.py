@@ -28,7 +28,6 @@ work rolls every batch back.
 from __future__ import annotations
 
 import datetime as dt
-from collections import ChainMap
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.orm import Session
@@ -78,7 +77,7 @@ class StreamMatcher:
         self.backend = get_backend(backend)
         submit = getattr(self.backend, "submit", None) if pipelined else None
         self._submitter = cast(_Submitter, self.backend) if submit is not None else None
-        self._inflight: tuple[_Pending, list[dict[str, Any]], ChainMap[str, FactInfo]] | None = None
+        self._inflight: tuple[_Pending, list[dict[str, Any]], dict[str, FactInfo]] | None = None
         self.batches = 0
         load_families()
         self.rulesets = compile_in_force(as_of)
@@ -144,12 +143,11 @@ class StreamMatcher:
         self.batches += 1
         sid = f"stream:{self.org_id}:{self.batches}"
         bundle = self.reference + facts
-        infos = ChainMap(batch_infos, self.infos)
         bundles: list[Bundle] = [(rs, frozenset(r.id for r in rules), sid, bundle, []) for rs, rules in self.groups]
         if self._submitter is None:  # synchronous: match now
-            return self._violations([self.backend.evaluate(*b) for b in bundles], bundle, infos)
+            return self._violations([self.backend.evaluate(*b) for b in bundles], bundle, batch_infos)
         previous = self._collect()  # the worker is free once the previous batch is read back
-        self._inflight = (self._submitter.submit(bundles), bundle, infos)
+        self._inflight = (self._submitter.submit(bundles), bundle, batch_infos)
         # ... and matches this batch while the previous one's violations are rendered
         return [] if previous is None else self._violations(*previous)
 
@@ -158,18 +156,19 @@ class StreamMatcher:
         previous = self._collect()
         return [] if previous is None else self._violations(*previous)
 
-    def _collect(self) -> tuple[list[list[Match]], list[dict[str, Any]], ChainMap[str, FactInfo]] | None:
+    def _collect(self) -> tuple[list[list[Match]], list[dict[str, Any]], dict[str, FactInfo]] | None:
         if self._inflight is None:
             return None
-        (pending, bundle, infos), self._inflight = self._inflight, None
-        return pending.result(), bundle, infos
+        (pending, bundle, batch_infos), self._inflight = self._inflight, None
+        return pending.result(), bundle, batch_infos
 
     def _violations(self, matches: list[list[Match]], bundle: list[dict[str, Any]],
-                    infos: ChainMap[str, FactInfo]) -> list[list[Violation]]:
+                    batch_infos: dict[str, FactInfo]) -> list[list[Violation]]:
         """One batch's matches (one list per ruleset group) as its merged violations."""
         if not any(matches):
             return []
         index = {f["id"]: f for f in bundle}
+        infos = self.infos | batch_infos  # one dict: a ChainMap's lookups were a tenth of this
         found: list[Violation] = []
         for (rs, rules), group_matches in zip(self.groups, matches, strict=True):
             found.extend(violations_of(rules, group_matches, index, infos, rs.params, self.as_of))
