@@ -27,7 +27,9 @@
     the worker, which is restarted, and the bundle re-evaluated from scratch in a fresh worker;
     if the whole bundle keeps crashing it is evaluated rule by rule (one small ruleset per rule,
     still durable_rules); if that crashes too the run fails loudly (EngineFailure). The scenario
-    tests fail on any worker crash.
+    tests fail on any worker crash. The live stream's process matches in its own interpreter
+    (`durable_inline`) and is itself the supervised process: its parent replaces it with one that
+    matches here, on a worker, and sends it every batch left unanswered (`engine.stream_process`).
 14. (pipelining) `submit` sends a bundle to the worker and returns at once, so the caller can go on
     (the live stream parses and stores the next batch) while the worker matches; `Pending.result`
     collects the matches. At most one request is ever in flight on the pipes (a second submit, or
