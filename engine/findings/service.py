@@ -110,9 +110,7 @@ def _open_new_stream_findings(
                 return None
     session.flush()  # anything pending goes first, as the ORM would order it
     connection = session.connection()  # not the ORM's per-row path: plain rows, as many as the batch
-    shared = {"org_id": org_id, "state": "open", "opened_at": now, "opened_by_run": run.id, "last_seen_run": run.id,
-              "updated_at": now, "assignee": None, "resolved_at": None, "resolved_by_run": None, "waiver_id": None}
-    insert_many(connection, cast(Table, FindingRow.__table__), shared, _NEW_COLUMNS,
+    insert_many(connection, cast(Table, FindingRow.__table__), _opened(org_id, run.id, now), _NEW_COLUMNS,
                 [_new_columns(v, fid) for v, fid in zip(violations, ids, strict=True)])
     insert_many(connection, cast(Table, FindingEventRow.__table__),
                 {"at": now, "actor": actor, "kind": "transition", "from_state": None, "to_state": "open",
@@ -233,50 +231,26 @@ def _new_row(org_id: str, v: Violation, run_id: str, now: dt.datetime) -> Findin
 
 def _new_values(org_id: str, v: Violation, fid: str, run_id: str, now: dt.datetime) -> dict[str, Any]:
     """The columns of a newly opened finding (open, as the run's history entry leaves it)."""
-    return dict(
-        id=fid,
-        org_id=org_id,
-        rule_id=v.rule_id,
-        framework=v.framework,
-        ruleset_version=v.ruleset_version,
-        title=v.title,
-        citation=v.citation,
-        severity=v.severity,
-        advisory=v.advisory,
-        kind=v.kind,
-        subject_type=v.subject.type,
-        subject_id=v.subject.id,
-        occurrence_key=v.occurrence_key,
-        establishment_id=v.establishment_id,
-        status=v.state,
-        due=v.due,
-        message=v.message,
-        evidence=[e.model_dump() for e in v.evidence],
-        facts=v.facts,
-        sop=v.sop,
-        state="open",
-        opened_at=now,
-        opened_by_run=run_id,
-        last_seen_run=run_id,
-        updated_at=now,
-        assignee=None,
-        resolved_at=None,
-        resolved_by_run=None,
-        waiver_id=None,
-    )
+    return dict(zip(_NEW_COLUMNS, _new_columns(v, fid), strict=True), **_opened(org_id, run_id, now))
 
 
-#: The columns of a new finding that come from its violation (`_new_columns`); the rest are the run's.
+#: The columns of a new finding that come from its violation (`_new_columns`); the rest are the run's (`_opened`).
 _NEW_COLUMNS = ("id", "rule_id", "framework", "ruleset_version", "title", "citation", "severity", "advisory", "kind",
                 "subject_type", "subject_id", "occurrence_key", "establishment_id", "status", "due", "message",
                 "evidence", "facts", "sop")
 
 
 def _new_columns(v: Violation, fid: str) -> tuple[Any, ...]:
-    """`_NEW_COLUMNS` of the finding a violation opens (as `_new_values` gives them)."""
+    """`_NEW_COLUMNS` of the finding a violation opens."""
     return (fid, v.rule_id, v.framework, v.ruleset_version, v.title, v.citation, v.severity, v.advisory, v.kind,
             v.subject.type, v.subject.id, v.occurrence_key, v.establishment_id, v.state, v.due, v.message,
             [e.model_dump() for e in v.evidence], v.facts, v.sop)
+
+
+def _opened(org_id: str, run_id: str, now: dt.datetime) -> dict[str, Any]:
+    """The columns of a newly opened finding that the run opening it gives, the same for all it opens."""
+    return {"org_id": org_id, "state": "open", "opened_at": now, "opened_by_run": run_id, "last_seen_run": run_id,
+            "updated_at": now, "assignee": None, "resolved_at": None, "resolved_by_run": None, "waiver_id": None}
 
 
 def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> None:
