@@ -22,7 +22,6 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
-    Index,
     Integer,
     String,
     Table,
@@ -80,10 +79,9 @@ class RecordVersionRow(Base):
     actor: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(String(1024))
 
-    __table_args__ = (
-        UniqueConstraint("org_id", "record_type", "record_id", "version"),
-        Index("ix_record_version_org_recorded_at", "org_id", "recorded_at"),
-    )
+    # every read goes through this index and filters `recorded_at` there (an index on
+    # (org_id, recorded_at) was only ever written: dropped in migration 0002)
+    __table_args__ = (UniqueConstraint("org_id", "record_type", "record_id", "version"),)
 
 
 record_version = cast(Table, RecordVersionRow.__table__)

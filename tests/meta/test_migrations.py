@@ -14,3 +14,22 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     db.init_db(engine)
     command.check(migrate.alembic_config(engine))  # raises when autogenerate would change anything
+
+
+def test_a_database_at_the_first_revision_upgrades_and_keeps_its_records(tmp_path: Path) -> None:
+    from sqlalchemy import inspect, text
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = migrate.alembic_config(engine)
+    command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO record_version (org_id, record_type, record_id, version, data, content_hash, "
+            "recorded_at, actor, source) VALUES ('o', 'system', 'S-1', 1, '{}', 'h', "
+            "'2026-11-30 00:00:00.000000', 'a', 's')"))
+    assert "ix_record_version_org_recorded_at" in {i["name"] for i in inspect(engine).get_indexes("record_version")}
+    migrate.upgrade(engine)
+    assert "ix_record_version_org_recorded_at" not in {i["name"] for i in inspect(engine).get_indexes("record_version")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT record_id FROM record_version")).scalars().all() == ["S-1"]
+    command.check(migrate.alembic_config(engine))
