@@ -135,6 +135,52 @@ def test_a_replacement_that_dies_too_fails_the_import_and_keeps_nothing(engine: 
         assert s.scalar(select(func.count()).select_from(FindingRow)) == 0
 
 
+def test_batches_and_answers_larger_than_the_pipe_do_not_stall_the_exchange(engine: Engine) -> None:
+    """Batches sent back to back, each and each answer far larger than a pipe holds: the process is
+    writing the answer to one batch while the parent writes it the next (a sender thread keeps both
+    moving; written from the parent's own thread, both would wait on each other for ever)."""
+    import json
+
+    from engine.stream import StreamMatcher
+    from engine.stream_process import StreamProcess
+
+    records = _events(3 * BATCH_SIZE, export_every=1)  # every event a finding
+    batches = [[("access_event", r["id"], 1, json.dumps(dict(r, note="x" * 2000))) for r in records[i:i + BATCH_SIZE]]
+               for i in range(0, len(records), BATCH_SIZE)]
+
+    def hung(*_: Any) -> None:
+        raise AssertionError("the exchange with the stream process stalled")
+
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        records_service.import_records(s, org_id=ORG, records=[f.establishment()], actor="test", source="test")
+        matcher = StreamMatcher(s, org_id=ORG, as_of=AS_OF, backend="durable", pipelined=True)
+    process = StreamProcess.start(matcher)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        found = [v for batch in batches for found in process.exchange(batch) for v in found]
+        found += [v for found in process.finish() for v in found]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        process.stop()
+    assert sorted(v.subject.id for v in found) == sorted(r["id"] for r in records)
+    assert not multiprocessing.active_children()
+
+
+def test_an_import_abandoned_with_batches_in_flight_stops_its_stream_process(engine: Engine) -> None:
+    records = _events(3 * BATCH_SIZE, export_every=1)
+    with clock.frozen(AS_OF), unit_of_work(engine) as s:
+        streamer = EventStream(s, org_id=ORG, actor="test", process=True)
+        for start in range(0, len(records), BATCH_SIZE):
+            records_service.import_records(s, org_id=ORG, records=records[start:start + BATCH_SIZE], actor="test",
+                                           source="test", on_batch=streamer.on_batch)
+        process = streamer.process
+        assert process is not None and process._unanswered  # answers not read yet
+        streamer.close()
+    assert process.process.exitcode is not None and not multiprocessing.active_children()
+
+
 def test_the_stream_process_matches_in_its_own_interpreter(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     records = _events(BATCH_SIZE + 20, export_every=100)
 
