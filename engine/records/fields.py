@@ -12,6 +12,7 @@ for ids. A lax parser guesses, and a guessed compliance fact is worse than a rej
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import types
 from functools import lru_cache
@@ -95,12 +96,27 @@ def parse_date(value: Any) -> dt.date:
     )
 
 
+#: The largest number a record may hold: a signed 64-bit integer. Larger ones are refused rather
+#: than stored: the sweep reads stored JSON with orjson, which reads a whole number past 64 bits as
+#: a float (the digits past the 17th lost), PostgreSQL's JSONB writes a large decimal back as all
+#: its digits, and `1e999`, read as infinity, would be stored as `Infinity`, which is not JSON at all
+#: (every later read of the record would fail on it).
+MAX_NUMBER = 2**63 - 1
+
+
 def parse_number(value: Any) -> int | float:
-    """A non-negative JSON number (integer or decimal); booleans and numeric strings are refused."""
+    """A non-negative JSON number (integer or decimal) up to `MAX_NUMBER`; booleans and numeric
+    strings are refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PydanticCustomError("number_type", "expected a number, got {kind}", {"kind": json_kind(value)})
     if value < 0 or value != value:
         raise PydanticCustomError("number_range", "must be a number of at least 0, got {value}", {"value": value})
+    if value == math.inf:
+        raise PydanticCustomError("number_range", "must be a finite number; this one is too large to store",
+                                  {"value": value})
+    if value > MAX_NUMBER:
+        raise PydanticCustomError("number_range", "must be at most {le}, got {value}",
+                                  {"le": MAX_NUMBER, "value": value})
     return value
 
 
@@ -171,12 +187,12 @@ Date = Annotated[
 Text = Annotated[str, Strict()]
 RecordId = Annotated[str, Strict(), Field(min_length=1, max_length=255)]
 Flag = Annotated[bool, Strict()]
-Count = Annotated[int, Strict(), Field(ge=0)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_NUMBER)]
 Year = Annotated[int, Strict(), Field(ge=1900, le=2999)]
 Number = Annotated[
     int | float,
     PlainValidator(parse_number),
-    WithJsonSchema({"type": "number", "minimum": 0}),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_NUMBER}),
 ]
 YearKey = Annotated[str, Field(pattern=r"^\d{4}$", description="a calendar or performance year, e.g. 2026")]
 StateCode = Annotated[

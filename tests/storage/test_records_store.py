@@ -206,6 +206,32 @@ def test_the_sweep_read_gives_the_same_latest_versions_in_contract_key_order(eng
     assert picked == [lean[3], lean[5]]
     assert [(i, v, d["last_name"]) for i, v, d in picked_then] == [("P-03", 1, "L3")]
 
+def test_the_largest_numbers_a_record_may_hold_read_back_unchanged_and_larger_ones_are_refused(
+        engine: Engine, tmp_path: Path) -> None:
+    """The sweep reads stored JSON with orjson: a whole number past 64 bits would come back a float,
+    and `1e999` (read as infinity, stored as `Infinity`) would not come back at all."""
+    largest = [{"type": "organization", "id": "O-1", "fte_count": 2**63 - 1},
+               {"type": "organization", "id": "O-2", "fte_count": 9.2e18},  # PostgreSQL gives it back as an int
+               {"type": "system", "id": "S-1", "log_retention_days": 2**63 - 1}]
+    load(engine, largest)
+    with db.unit_of_work(engine) as session:
+        back = [d for t in ("organization", "system")
+                for _, _, d in service.iter_record_data(session, org_id="org-a", record_type=t)]
+    assert back == largest and type(back[0]["fte_count"]) is int
+    path = tmp_path / "big.ndjson"
+    path.write_text('{"type": "organization", "id": "O-3", "fte_count": 1e999}\n'
+                    '{"type": "system", "id": "S-2", "log_retention_days": 9223372036854775808}\n'
+                    '{"type": "organization", "id": "O-4", "fte_count": 1e19}\n')
+    with pytest.raises(RecordValidationError) as caught, clock.frozen(T2), db.unit_of_work(engine) as session:
+        service.import_files(session, org_id="org-a", paths=[path], actor="user:ann")
+    assert [(d.line, d.field, d.reason) for d in caught.value.details] == [
+        (1, "fte_count", "must be a finite number; this one is too large to store"),
+        (2, "log_retention_days", "must be at most 9223372036854775807, got 9223372036854775808"),
+        (3, "fte_count", "must be at most 9223372036854775807, got 1e+19"),
+    ]
+    assert rows(engine) == 3
+
+
 def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> None:
     load(engine, samples(), at=T1)
     load(engine, [org_record(name="Renamed")], at=T2)

@@ -156,6 +156,10 @@ def test_every_problem_of_a_record_is_reported() -> None:
         ({"type": "organization", "id": "O", "states": ["CA", "ZZ"]}, "states[1]", "'ZZ' is not a US state"),
         ({"type": "organization", "id": "O", "fte_count": -2}, "fte_count", "must be a number of at least 0"),
         ({"type": "organization", "id": "O", "fte_count": "12"}, "fte_count", "expected a number"),
+        ({"type": "organization", "id": "O", "fte_count": float("inf")}, "fte_count", "must be a finite number"),
+        ({"type": "organization", "id": "O", "fte_count": 2**63}, "fte_count", "must be at most 9223372036854775807"),
+        ({"type": "system", "id": "S", "log_retention_days": 2**63}, "log_retention_days",
+         "must be at most 9223372036854775807"),
         (
             {"type": "organization", "id": "O", "mips_participant_by_py": {"PY2026": True}},
             "mips_participant_by_py.PY2026",
