@@ -212,7 +212,7 @@ def _child_main(conn: Connection, matcher: StreamMatcher, inline: bool, planted:
             if message == _FINISH:
                 done = matcher.drain()
             else:
-                views = [RecordView(t, i, v, json_codec.loads(text)) for t, i, v, text in pickle.loads(message)]
+                views = [RecordView(t, i, v, json_codec.loads_stored(text)) for t, i, v, text in pickle.loads(message)]
                 done = matcher.match(views)
             now = durable.CRASHES["count"]
             conn.send_bytes(pickle.dumps(("ok", done, now - crashes), pickle.HIGHEST_PROTOCOL))

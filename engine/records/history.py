@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from engine.records import json_codec
 from engine.records.schemas import RECORD_MODELS, StoredRecord
 from engine.records.tables import record_version
 
@@ -229,7 +230,7 @@ def _newest(rows: Iterable[Any], order: Mapping[str, Any]) -> Iterator[tuple[str
 
 def _lean(held: Any, order: Mapping[str, Any]) -> tuple[str, int, dict[str, Any]]:
     record_id, version, raw = held[0], held[1], held[2]
-    data = orjson.loads(raw) if isinstance(raw, str) else raw
+    data = json_codec.loads_stored(raw) if isinstance(raw, str) else raw
     return record_id, version, {k: data[k] for k in order if k in data}
 
 

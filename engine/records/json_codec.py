@@ -32,6 +32,12 @@ def loads(text: bytes | str) -> Any:
     return value
 
 
+#: A stored record's JSON text (what the store holds, or a stream batch carries) read at orjson's
+#: speed with no check: every number in it passed `engine.records.fields.parse_number` or a bounded
+#: integer field (finite, at most 2^63-1), where orjson and the standard library read the same.
+loads_stored = orjson.loads
+
+
 def has_float(value: dict[str, Any] | list[Any]) -> bool:
     """Whether a JSON object or array holds a float anywhere inside it."""
     for v in value.values() if isinstance(value, dict) else value:

@@ -302,3 +302,22 @@ def test_a_record_already_in_its_json_form_is_stored_without_a_dump(monkeypatch:
             prepare_record(event(at=other_form), position=HERE)
     with pytest.raises(AssertionError, match="dumped"):  # validated from an object, not from JSON text
         prepare_record(event(at=dt.datetime(2026, 3, 8, 5, tzinfo=dt.UTC)), position=HERE)
+
+
+def _typed(value: Any) -> Any:
+    """A JSON value with each scalar's Python type beside it (1 and 1.0 compare equal)."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+def test_stored_texts_read_at_orjson_speed_as_the_standard_library_reads_them() -> None:
+    from engine.records.json_codec import loads_stored
+
+    extremes = [{"type": "organization", "id": "O", "fte_count": n} for n in (2**63 - 1, 9.2e18, 1e-05, 0.1, 2.5e-300)]
+    records = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines()] + extremes
+    for raw in records:
+        text = prepare_record(raw, position=HERE).text
+        assert _typed(loads_stored(text)) == _typed(json.loads(text)), text
