@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import json
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from engine import __version__
+from engine import __version__, nul_text
 from engine import db as dbmod
 from engine.api import errors
 from engine.api.deps import public
 from engine.api.routes import auth, evaluations, findings, records, rulesets, users
+from engine.errors import ErrorDetail
 
 MAX_BODY_BYTES = 200 * 1024 * 1024
 OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit"]
@@ -42,6 +45,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             )
         return await call_next(request)
 
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next):  # type: ignore[no-untyped-def]
+        fields = await _nul_fields(request)
+        if fields:
+            return errors.problem(422, "InputError", f"the request {nul_text.REASON}", "input.nul",
+                                  [ErrorDetail(reason=nul_text.REASON, field=f).to_dict() for f in fields],
+                                  str(request.url.path))
+        return await call_next(request)
+
     @app.get("/health", tags=["health"], dependencies=[Depends(public())])
     def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -66,3 +78,26 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             return RedirectResponse("/docs")
 
     return app
+
+
+async def _nul_fields(request: Request) -> list[str]:
+    """Where a request holds U+0000 (see `engine.nul_text`): path, query parameters, and the
+    fields of a JSON or form body. Multipart bodies (file uploads) are left to what reads them."""
+    if nul_text.in_urlencoded(request.scope.get("raw_path") or b""):
+        return ["path"]
+    if nul_text.in_urlencoded(request.scope.get("query_string") or b""):
+        return [k for k, v in request.query_params.multi_items() if "\0" in k or "\0" in v] or ["query"]
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        body = await request.body()
+        if nul_text.in_json(body):
+            try:
+                return nul_text.paths(json.loads(body)) or ["body"]
+            except ValueError:
+                return ["body"]
+    elif kind == "application/x-www-form-urlencoded":
+        body = await request.body()
+        if nul_text.in_urlencoded(body):
+            return [k for k, v in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+                    if "\0" in k or "\0" in v] or ["body"]
+    return []

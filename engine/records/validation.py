@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
+from engine import nul_text
 from engine.errors import ErrorDetail, RecordValidationError
 from engine.records.fields import json_kind
 from engine.records.hashing import stored_form
@@ -84,6 +85,14 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
             ],
         ) from None
     data, text, digest = stored_form(model, raw)
+    if "\\u0000" in text:  # JSON's escape for U+0000: almost never there, so the walk below is rare
+        where = nul_text.paths(data)
+        if where:
+            raise RecordValidationError("invalid record", [
+                position.detail(nul_text.REASON, record_type=model.type,
+                                record_id=model.id if "\0" not in model.id else None, field=field)
+                for field in where
+            ])
     return PreparedRecord(model.type, model.id, model, data, digest, position, text)
 
 

@@ -232,6 +232,17 @@ def test_the_largest_numbers_a_record_may_hold_read_back_unchanged_and_larger_on
     assert rows(engine) == 3
 
 
+def test_a_record_holding_a_nul_character_is_refused_on_either_database(engine: Engine, tmp_path: Path) -> None:
+    """PostgreSQL cannot store U+0000: such a record used to fail there with a database error."""
+    path = tmp_path / "nul.ndjson"
+    path.write_text('{"type": "organization", "id": "O-1", "name": "Good"}\n'
+                    '{"type": "organization", "id": "O-2", "name": "Bad\\u0000name"}\n')
+    with pytest.raises(RecordValidationError) as caught, clock.frozen(T1), db.unit_of_work(engine) as session:
+        service.import_files(session, org_id="org-a", paths=[path], actor="user:ann")
+    assert [(d.line, d.record_id, d.field) for d in caught.value.details] == [(2, "O-2", "name")]
+    assert rows(engine) == 0
+
+
 def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> None:
     load(engine, samples(), at=T1)
     load(engine, [org_record(name="Renamed")], at=T2)

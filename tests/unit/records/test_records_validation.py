@@ -321,3 +321,15 @@ def test_stored_texts_read_at_orjson_speed_as_the_standard_library_reads_them() 
     for raw in records:
         text = prepare_record(raw, position=HERE).text
         assert _typed(loads_stored(text)) == _typed(json.loads(text)), text
+
+
+def test_a_nul_character_anywhere_is_refused_with_the_field_that_holds_it() -> None:
+    raw = {"type": "incident", "id": "I-1", "exception_code": "a\u0000b", "affected_by_state": {"CA": 1}}
+    assert [(d.field, d.reason) for d in problems(raw)] == [
+        ("exception_code", "contains a NUL character (\\u0000), which no text field can store; remove it")]
+    named = {"type": "organization", "id": "O", "states": ["CA"], "name": "\u0000"}
+    assert [d.field for d in problems(named)] == ["name"]
+    assert [d.field for d in problems({"type": "baa", "id": "B", "clauses": ["ok", "x\u0000"]})] == ["clauses[1]"]
+    assert [(d.field, d.record_id) for d in problems({"type": "organization", "id": "O\u0000"})] == [("id", None)]
+    kept = prepare_record({"type": "organization", "id": "O", "name": "a \\u0000 written out"}, position=HERE)
+    assert kept.data["name"] == "a \\u0000 written out"  # a backslash and 'u0000' are only text
