@@ -162,17 +162,23 @@ class FactBuilder:
         local_today = self._today.get(tz)
         if local_today is None:
             local_today = self._today[tz] = cal.local_date(self.as_of, tz)
-        raw: dict[str, Any] = dict(data)
+        raw: Mapping[str, Any] = data  # copied only when a field is nulled (most records keep all)
         existence = EXISTENCE_FIELD.get(fact_type)
         times: dict[str, dt.datetime | dt.date] = {}
         for name, kind in shape.times:
-            parsed = parse_time(data.get(name), kind)
+            value = data.get(name)
+            if value is None:
+                continue
+            parsed = (dt.datetime.fromisoformat(value) if kind == "instant" and type(value) is str
+                      else parse_time(value, kind))
             if parsed is None:
                 continue
             if self._future(parsed, tz, local_today) and name not in SCHEDULE_FIELDS:
                 if name == existence:
                     return []
-                raw[name] = None
+                if raw is data:
+                    raw = dict(data)
+                raw[name] = None  # type: ignore[index]
                 continue
             times[name] = parsed
         fid = f"{fact_type}/{record_id}"
