@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from engine.records import json_codec
+
 DEFAULT_URL = "sqlite:///./vigil.db"
 
 NAMING = {
@@ -42,7 +44,11 @@ def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         # an absolute path: packet builds change the working directory (bagit), a relative one would move
         url = "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
-    kwargs: dict[str, object] = {"echo": echo, "future": True}
+    # JSON columns (findings' evidence and facts, runs, audit details) written and read at orjson's
+    # speed with the standard library's values (json_codec): 12 of a stream finding's 38 us were
+    # the standard library's encoder
+    kwargs: dict[str, object] = {"echo": echo, "future": True, "json_serializer": json_codec.dumps,
+                                 "json_deserializer": json_codec.loads}
     if url in ("sqlite://", "sqlite:///:memory:"):
         from sqlalchemy.pool import StaticPool
 

@@ -1,7 +1,9 @@
-"""json_codec.loads reads every text exactly as the standard library does (values and errors)."""
+"""json_codec.loads reads every text exactly as the standard library does (values and errors), and
+json_codec.dumps writes JSON columns that read back as the standard library's."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -67,3 +69,23 @@ def test_bad_json_raises_the_standard_library_error(text: bytes) -> None:
 )
 def test_has_float(value: Any, found: bool) -> None:
     assert json_codec.has_float(value) is found
+
+
+@pytest.mark.parametrize("value", [
+    {"evidence": [{"type": "access_event", "id": "AE-1", "version": 1}], "n": 3, "ok": True, "none": None},
+    {"nested": {"deep": [1, 2, {"x": "é \u2028 \U0001f600 \\ \" \t"}]}},
+    {"float": 1e-05}, {"nan": float("nan")}, {"inf": [float("inf")]}, 2.5, [0.1, 0.2],
+    {"big": 2**70}, {1: "int key"}, {"bool": False, "s": "\u0000"}, [], {}, "text", 7, None,
+])
+def test_a_json_column_reads_back_as_the_standard_library_wrote_it(value: Any) -> None:
+    back, expected = json.loads(json_codec.dumps(value)), json.loads(json.dumps(value))
+    assert repr(back) == repr(expected)  # repr: NaN equals nothing, and 1 == 1.0 == True
+
+
+@pytest.mark.parametrize("value", [{"at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, [dt.date(2026, 1, 1)],
+                                   {"x": object()}])
+def test_a_json_column_refuses_what_the_standard_library_refuses(value: Any) -> None:
+    with pytest.raises(TypeError):
+        json.dumps(value)
+    with pytest.raises(TypeError):
+        json_codec.dumps(value)
