@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from engine import __version__, nul_text
+from engine import __version__, storable_text
 from engine import db as dbmod
 from engine.api import errors
 from engine.api.deps import public
@@ -46,11 +46,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return await call_next(request)
 
     @app.middleware("http")
-    async def refuse_nul(request: Request, call_next):  # type: ignore[no-untyped-def]
-        fields = await _nul_fields(request)
-        if fields:
-            return errors.problem(422, "InputError", f"the request {nul_text.REASON}", "input.nul",
-                                  [ErrorDetail(reason=nul_text.REASON, field=f).to_dict() for f in fields],
+    async def refuse_unstorable_text(request: Request, call_next):  # type: ignore[no-untyped-def]
+        found = await _unstorable_text(request)
+        if found:
+            return errors.problem(422, "InputError", f"the request {found[0][1]}", "input.unstorable_text",
+                                  [ErrorDetail(reason=reason, field=f).to_dict() for f, reason in found],
                                   str(request.url.path))
         return await call_next(request)
 
@@ -80,24 +80,26 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     return app
 
 
-async def _nul_fields(request: Request) -> list[str]:
-    """Where a request holds U+0000 (see `engine.nul_text`): path, query parameters, and the
-    fields of a JSON or form body. Multipart bodies (file uploads) are left to what reads them."""
-    if nul_text.in_urlencoded(request.scope.get("raw_path") or b""):
-        return ["path"]
-    if nul_text.in_urlencoded(request.scope.get("query_string") or b""):
-        return [k for k, v in request.query_params.multi_items() if "\0" in k or "\0" in v] or ["query"]
+async def _unstorable_text(request: Request) -> list[tuple[str, str]]:
+    """(where, why) of the text in a request no database can store (see `engine.storable_text`):
+    in the path, the query parameters, and the fields of a JSON or form body. Multipart bodies
+    (file uploads) are left to what reads them."""
+    nul = storable_text.NUL_REASON
+    if storable_text.in_urlencoded(request.scope.get("raw_path") or b""):
+        return [("path", nul)]
+    if storable_text.in_urlencoded(request.scope.get("query_string") or b""):
+        return [(k, nul) for k, v in request.query_params.multi_items() if "\0" in k or "\0" in v] or [("query", nul)]
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json" or kind.endswith("+json"):
         body = await request.body()
-        if nul_text.in_json(body):
+        if storable_text.in_json(body):
             try:
-                return nul_text.paths(json.loads(body)) or ["body"]
-            except ValueError:
-                return ["body"]
+                return storable_text.problems(json.loads(body))
+            except ValueError:  # not JSON: the route's own validation says so
+                return []
     elif kind == "application/x-www-form-urlencoded":
         body = await request.body()
-        if nul_text.in_urlencoded(body):
-            return [k for k, v in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-                    if "\0" in k or "\0" in v] or ["body"]
+        if storable_text.in_urlencoded(body):
+            return [(k, nul) for k, v in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+                    if "\0" in k or "\0" in v] or [("body", nul)]
     return []

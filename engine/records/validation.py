@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from engine import nul_text
+from engine import storable_text
 from engine.errors import ErrorDetail, RecordValidationError
 from engine.records.fields import json_kind
 from engine.records.hashing import stored_form
@@ -84,16 +84,30 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
                 for err in exc.errors(include_url=False)
             ],
         ) from None
-    data, text, digest = stored_form(model, raw)
-    if "\\u0000" in text:  # JSON's escape for U+0000: almost never there, so the walk below is rare
-        where = nul_text.paths(data)
-        if where:
-            raise RecordValidationError("invalid record", [
-                position.detail(nul_text.REASON, record_type=model.type,
-                                record_id=model.id if "\0" not in model.id else None, field=field)
-                for field in where
-            ])
+    try:
+        data, text, digest = stored_form(model, raw)
+    except UnicodeEncodeError:  # an unpaired surrogate: the text has no UTF-8 form to hash or store
+        unstorable = _unstorable(model, raw if type(raw) is dict else model.model_dump(), position)
+        if unstorable is None:
+            raise
+        raise unstorable from None
+    if "\\u0000" in text:  # JSON's escape for U+0000: almost never there, so the walk is rare
+        unstorable = _unstorable(model, data, position)
+        if unstorable is not None:  # else a backslash and 'u0000' written out: only text
+            raise unstorable
     return PreparedRecord(model.type, model.id, model, data, digest, position, text)
+
+
+def _unstorable(model: Record, data: dict[str, Any], position: Position) -> RecordValidationError | None:
+    """The error for a valid record holding text no database can store (`engine.storable_text`),
+    or None when it holds none."""
+    found = storable_text.problems(data)
+    if not found:
+        return None
+    record_id = model.id if not storable_text.problems(model.id) else None
+    return RecordValidationError("invalid record", [
+        position.detail(reason, record_type=model.type, record_id=record_id, field=field) for field, reason in found
+    ])
 
 
 def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:

@@ -335,6 +335,16 @@ def test_a_nul_character_anywhere_is_refused_with_the_field_that_holds_it() -> N
     assert kept.data["name"] == "a \\u0000 written out"  # a backslash and 'u0000' are only text
 
 
+def test_half_a_character_is_refused_with_the_field_that_holds_it() -> None:
+    from engine.records import json_codec
+    from engine.storable_text import SURROGATE_REASON
+
+    raw = json_codec.loads(b'{"type": "organization", "id": "O", "name": "party \\ud83c", "states": ["CA"]}')
+    assert [(d.field, d.reason, d.record_id) for d in problems(raw)] == [("name", SURROGATE_REASON, "O")]
+    whole = json_codec.loads(b'{"type": "organization", "id": "O", "name": "party \\ud83c\\udf89"}')
+    assert prepare_record(whole, position=HERE).data["name"] == "party \U0001f389"
+
+
 def test_record_types_taken_as_float_free_refuse_a_float_in_every_field() -> None:
     """Their canonical text skips the look for floats (orjson writes some floats differently from
     the standard library): it must be true that no valid record of them holds one."""

@@ -1,7 +1,8 @@
-"""A NUL character (U+0000) in a request is a 422 naming where it is, on either database.
+"""Text no database can store in a request is a 422 naming where it is, on either database.
 
-PostgreSQL cannot store it: before, a token name or a login name holding one reached the database
-there and failed with a 500, while SQLite stored it.
+A NUL character (U+0000): PostgreSQL cannot store it; before, a token name or a login name holding
+one reached the database there and failed with a 500, while SQLite stored it. Half of a character
+(an unpaired surrogate, `\ud83d` alone) has no UTF-8 form: it failed on both.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from engine.api.app import create_app
 from engine.auth import service as auth
 from engine.auth.schemas import UserIn
 from engine.db import unit_of_work
-from engine.nul_text import REASON
+from engine.storable_text import NUL_REASON, SURROGATE_REASON
 
 
 def _client(engine: Engine) -> tuple[TestClient, dict[str, str]]:
@@ -27,10 +28,10 @@ def _client(engine: Engine) -> tuple[TestClient, dict[str, str]]:
     return TestClient(create_app(engine)), {"Authorization": f"Bearer {token}"}
 
 
-def _fields(response: Any) -> list[str]:
+def _fields(response: Any, reason: str = NUL_REASON) -> list[str]:
     body = response.json()
-    assert response.status_code == 422 and body["code"] == "input.nul", body
-    assert {e["reason"] for e in body["errors"]} == {REASON}
+    assert response.status_code == 422 and body["code"] == "input.unstorable_text", body
+    assert {e["reason"] for e in body["errors"]} == {reason}
     return [e["field"] for e in body["errors"]]
 
 
@@ -41,6 +42,15 @@ def test_a_nul_in_a_json_body_a_query_or_a_form_is_refused_by_name(engine: Engin
     assert _fields(client.post("/auth/login", json={"username": "off\u0000icer", "password": "x"})) == ["username"]
     assert _fields(client.post("/ui/login", data={"username": "a\u0000", "password": "p"})) == ["username"]
     assert _fields(client.get("/findings/F-1%00", headers=bearer)) == ["path"]
+
+
+def test_half_a_character_in_a_json_body_is_refused_by_name(engine: Engine) -> None:
+    client, bearer = _client(engine)
+    half = b'{"name": "party \\ud83c", "days": 5}'  # the first half of an emoji, its second half cut off
+    as_json = {**bearer, "content-type": "application/json"}
+    assert _fields(client.post("/tokens", content=half, headers=as_json), SURROGATE_REASON) == ["name"]
+    whole = b'{"name": "party \\ud83c\\udf89", "days": 5}'  # both halves: one character
+    assert client.post("/tokens", content=whole, headers=as_json).status_code == 201
 
 
 def test_text_that_only_looks_like_a_nul_is_kept(engine: Engine) -> None:
