@@ -30,6 +30,11 @@ US_STATES: tuple[str, ...] = (
 )  # fmt: skip
 _STATE_SET = frozenset(US_STATES)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Instants and dates before this year are refused. Exports write 0001-01-01 for "no date" (the
+#: smallest date .NET and others hold), and a time that early broke the sweep: the snooping alerts'
+#: relationship window, 30 days before it, is before the calendar begins (every evaluation of the
+#: practice failed with an OverflowError). 9999-12-31, written for "never" (expiry), is kept.
+MIN_YEAR = 1800
 _INSTANT_HINT = "write it in ISO 8601 with Z or an offset, e.g. 2026-03-07T21:00:00-08:00"
 
 
@@ -49,7 +54,26 @@ def parse_instant(value: Any) -> dt.datetime:
             "instant without an offset: '{value}' does not say which time zone it is in; " + _INSTANT_HINT,
             {"value": value if isinstance(value, str) else value.isoformat()},
         )
+    if parsed.year < MIN_YEAR:
+        raise _too_early(value if isinstance(value, str) else value.isoformat())
+    if parsed.year == 9999:  # the calendar's last day: with an offset it may not exist in UTC
+        try:
+            parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise PydanticCustomError(
+                "instant_range", "'{value}' is after the year 9999 once in UTC",
+                {"value": value if isinstance(value, str) else value.isoformat()},
+            ) from None
     return parsed
+
+
+def _too_early(value: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "time_range",
+        "'{value}' is before " + str(MIN_YEAR) + ": taken for a placeholder (such as 0001-01-01 for 'no date'), "
+        "which is refused; leave the field out when there is no date",
+        {"value": value},
+    )
 
 
 def _instant_or_error(value: Any) -> dt.datetime:
@@ -88,9 +112,12 @@ def parse_date(value: Any) -> dt.date:
         return value
     if isinstance(value, str) and _DATE_RE.match(value):
         try:
-            return dt.date.fromisoformat(value)
+            parsed = dt.date.fromisoformat(value)
         except ValueError:
             raise PydanticCustomError("date_value", "no such date: '{value}'", {"value": value}) from None
+        if parsed.year < MIN_YEAR:
+            raise _too_early(value)
+        return parsed
     raise PydanticCustomError(
         "date_format", "expected a date written YYYY-MM-DD, got {kind}", {"kind": json_kind(value)}
     )
