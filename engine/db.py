@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from engine.records import json_codec
+from engine import json_codec
 
 DEFAULT_URL = "sqlite:///./vigil.db"
 

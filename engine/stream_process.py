@@ -34,9 +34,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
-from engine import heap
+from engine import heap, json_codec
 from engine.errors import EngineFailure, ErrorDetail
-from engine.records import json_codec
 from engine.rules.backends import durable
 from engine.rules.derive import RecordView
 from engine.rules.derive_process import error_reply, raise_error_reply

@@ -28,8 +28,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import orjson
 from pydantic import BaseModel, PlainSerializer, PlainValidator, Strict
 
+from engine.json_codec import has_float
 from engine.records.fields import base_type, format_instant, parse_number
-from engine.records.json_codec import has_float
 
 UTC = dt.UTC
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from engine.records import json_codec
+from engine import json_codec
 from engine.records.schemas import RECORD_MODELS, StoredRecord
 from engine.records.tables import record_version
 

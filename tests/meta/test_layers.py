@@ -39,3 +39,11 @@ def test_domains_do_not_import_faces_or_other_domains_tables() -> None:
                 if domain == "audit" and any(name.startswith(f"engine.{d}") for d in DOMAINS if d != "audit"):
                     problems.append(f"{path.relative_to(ENGINE)} (audit) imports {name}")
     assert not problems, "\n".join(sorted(problems))
+
+
+def test_core_modules_import_no_domain() -> None:
+    """The core every domain builds on (engine.db, JSON, text checks, errors, clock, collector)."""
+    core = ["db", "json_codec", "storable_text", "heap", "clock", "errors", "bulk_insert", "registry"]
+    problems = [f"engine/{name}.py imports {imported}" for name in core for imported in _imports(ENGINE / f"{name}.py")
+                if any(imported.startswith(f"engine.{d}") for d in DOMAINS)]
+    assert not problems, problems

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records import json_codec
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn, stamp_type
 from engine.records.validation import Position
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.records import json_codec
+from engine import json_codec
 
 SAME = [
     b'{"type": "access_event", "id": "AE-1", "at": "2026-11-01T00:00:00Z", "break_glass": false}',

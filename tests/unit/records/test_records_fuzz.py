@@ -13,9 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine import storable_text
+from engine import json_codec, storable_text
 from engine.errors import RecordValidationError
-from engine.records import json_codec
 from engine.records.schemas import RECORD_MODELS
 from engine.records.validation import Position, prepare_record
 

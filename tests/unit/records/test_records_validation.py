@@ -319,7 +319,7 @@ def _typed(value: Any) -> Any:
 
 
 def test_stored_texts_read_at_orjson_speed_as_the_standard_library_reads_them() -> None:
-    from engine.records.json_codec import loads_stored
+    from engine.json_codec import loads_stored
 
     extremes = [{"type": "organization", "id": "O", "fte_count": n} for n in (2**63 - 1, 9.2e18, 1e-05, 0.1, 2.5e-300)]
     records = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines()] + extremes
@@ -341,7 +341,7 @@ def test_a_nul_character_anywhere_is_refused_with_the_field_that_holds_it() -> N
 
 
 def test_half_a_character_is_refused_with_the_field_that_holds_it() -> None:
-    from engine.records import json_codec
+    from engine import json_codec
     from engine.storable_text import SURROGATE_REASON
 
     raw = json_codec.loads(b'{"type": "organization", "id": "O", "name": "party \\ud83c", "states": ["CA"]}')

@@ -11,6 +11,9 @@ was made with. Where they can differ, the standard library is used:
   standard library (floats are rare in records; errors keep their familiar messages);
 - writing (see `engine.records.hashing.canonical_text`): floats (`1e-05` is `1e-5` in orjson) and
   integers beyond 64 bits.
+
+Core, not the records domain's: the database engine (`engine.db`) writes and reads every JSON
+column through it too (`dumps`, `loads`).
 """
 
 from __future__ import annotations
