@@ -36,15 +36,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return errors.problem(
-                413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large"
-            )
-        return await call_next(request)
-
+    # added before limit_body, so it runs inside it: a body over the limit is refused unread
     @app.middleware("http")
     async def refuse_unstorable_text(request: Request, call_next):  # type: ignore[no-untyped-def]
         found = await _unstorable_text(request)
@@ -52,6 +44,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             return errors.problem(422, "InputError", f"the request {found[0][1]}", "input.unstorable_text",
                                   [ErrorDetail(reason=reason, field=f).to_dict() for f, reason in found],
                                   str(request.url.path))
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return errors.problem(
+                413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large"
+            )
         return await call_next(request)
 
     @app.get("/health", tags=["health"], dependencies=[Depends(public())])

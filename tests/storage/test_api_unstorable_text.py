@@ -59,3 +59,12 @@ def test_text_that_only_looks_like_a_nul_is_kept(engine: Engine) -> None:
     assert made.status_code == 201, made.text
     names = [t["name"] for t in client.get("/tokens", headers=bearer).json()]
     assert "a \\u0000 written out" in names
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(engine: Engine, monkeypatch: Any) -> None:
+    from engine.api import app as app_module
+
+    client, bearer = _client(engine)
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 20)
+    answer = client.post("/tokens", json={"name": "nightly\u0000 export script", "days": 5}, headers=bearer)
+    assert answer.status_code == 413 and answer.json()["code"] == "input.too_large"
