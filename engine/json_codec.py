@@ -30,7 +30,7 @@ def loads(text: bytes | str) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    if type(value) is float or ((type(value) is dict or type(value) is list) and has_float(value)):
+    if _holds_float(value):
         return json.loads(text)
     return value
 
@@ -43,7 +43,7 @@ def dumps(value: Any) -> str:
     64 bits, a datetime or a dataclass (orjson writes those; the standard library refuses them).
     The text differs in spacing only: `{"a":1}` where the standard library writes `{"a": 1}`.
     """
-    if type(value) is float or ((type(value) is dict or type(value) is list) and has_float(value)):
+    if _holds_float(value):
         return json.dumps(value)
     try:
         return orjson.dumps(value, option=_STRICT).decode()
@@ -58,6 +58,10 @@ _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 #: speed with no check: every number in it passed `engine.records.fields.parse_number` or a bounded
 #: integer field (finite, at most 2^63-1), where orjson and the standard library read the same.
 loads_stored = orjson.loads
+
+
+def _holds_float(value: Any) -> bool:
+    return type(value) is float or ((type(value) is dict or type(value) is list) and has_float(value))
 
 
 def has_float(value: dict[str, Any] | list[Any]) -> bool:

@@ -81,13 +81,13 @@ class StreamProcess:
         while self._unanswered and self.conn.poll():
             replies.append(self._reply())
         self._send(message)  # before reading the replies: the process starts on it at once
-        return [batch for reply in replies for batch in self._read(reply)]
+        return self._read_all(replies)
 
     def finish(self) -> list[list[Violation]]:
         """The violations of every batch still in the process; it then ends."""
         self._send(_FINISH)
         replies = [self._reply() for _ in range(len(self._unanswered))]
-        return [batch for reply in replies for batch in self._read(reply)]
+        return self._read_all(replies)
 
     def stop(self) -> None:
         """Close the pipe (the process ends when it reads that) and wait for it briefly.
@@ -119,6 +119,9 @@ class StreamProcess:
             return self._reply()
         self._unanswered.popleft()
         return reply
+
+    def _read_all(self, replies: list[bytes]) -> list[list[Violation]]:
+        return [batch for reply in replies for batch in self._read(reply)]
 
     def _read(self, reply: bytes) -> list[list[Violation]]:
         status, payload, extra = pickle.loads(reply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
@@ -89,7 +90,7 @@ async def _unstorable_text(request: Request) -> list[tuple[str, str]]:
     if storable_text.in_urlencoded(request.scope.get("raw_path") or b""):
         return [("path", nul)]
     if storable_text.in_urlencoded(request.scope.get("query_string") or b""):
-        return [(k, nul) for k, v in request.query_params.multi_items() if "\0" in k or "\0" in v] or [("query", nul)]
+        return _with_nul(request.query_params.multi_items()) or [("query", nul)]
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json" or kind.endswith("+json"):
         body = await request.body()
@@ -101,6 +102,10 @@ async def _unstorable_text(request: Request) -> list[tuple[str, str]]:
     elif kind == "application/x-www-form-urlencoded":
         body = await request.body()
         if storable_text.in_urlencoded(body):
-            return [(k, nul) for k, v in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-                    if "\0" in k or "\0" in v] or [("body", nul)]
+            return _with_nul(parse_qsl(body.decode("latin-1"), keep_blank_values=True)) or [("body", nul)]
     return []
+
+
+def _with_nul(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(name, why) of the decoded form or query parameters whose name or value holds U+0000."""
+    return [(k, storable_text.NUL_REASON) for k, v in pairs if storable_text.has_nul(k) or storable_text.has_nul(v)]

@@ -52,19 +52,23 @@ def parse_instant(value: Any) -> dt.datetime:
         raise PydanticCustomError(
             "instant_without_offset",
             "instant without an offset: '{value}' does not say which time zone it is in; " + _INSTANT_HINT,
-            {"value": value if isinstance(value, str) else value.isoformat()},
+            {"value": _shown(value)},
         )
     if parsed.year < MIN_YEAR:
-        raise _too_early(value if isinstance(value, str) else value.isoformat())
+        raise _too_early(_shown(value))
     if parsed.year == 9999:  # the calendar's last day: with an offset it may not exist in UTC
         try:
             parsed.astimezone(dt.UTC)
         except OverflowError:
             raise PydanticCustomError(
-                "instant_range", "'{value}' is after the year 9999 once in UTC",
-                {"value": value if isinstance(value, str) else value.isoformat()},
+                "instant_range", "'{value}' is after the year 9999 once in UTC", {"value": _shown(value)},
             ) from None
     return parsed
+
+
+def _shown(value: str | dt.datetime) -> str:
+    """An instant as the message quotes it: the text given, or a datetime's ISO form."""
+    return value if isinstance(value, str) else value.isoformat()
 
 
 def _too_early(value: str) -> PydanticCustomError:
