@@ -123,3 +123,19 @@ def test_a_late_fact_for_a_family_already_matched_fails_the_run(
     monkeypatch.setitem(DERIVATIONS._entries, real.name, dataclasses.replace(real, fn=astray))
     with pytest.raises(EngineFailure, match="hipaa.training_duties .* produced facts for other families"):
         evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_no_finding_depends_on_the_order_of_a_records_keys(
+        demo_practice: tuple[list[RecordView], dt.datetime, list[Any]], backend: str) -> None:
+    """The sweep reads each record's keys in the order its database keeps them (SQLite sorted,
+    PostgreSQL JSONB's), so a run must give the same bytes whatever that order is: here every record
+    of the demo practice with its keys reversed, against the same records as generated."""
+    records, as_of, compiled = demo_practice
+    reversed_keys = [dataclasses.replace(r, data=dict(reversed(list(r.data.items())))) for r in records]
+    assert [list(r.data) for r in reversed_keys[:50]] != [list(r.data) for r in records[:50]]
+    as_given = evaluate_rules(ListSource(records), compiled, as_of, backend=backend)
+    turned = evaluate_rules(ListSource(reversed_keys), compiled, as_of, backend=backend)
+    assert len(as_given.violations) > 50
+    assert [v.model_dump_json() for v in turned.violations] == [v.model_dump_json() for v in as_given.violations]
+    assert turned.input_hash == as_given.input_hash and turned.counts == as_given.counts
