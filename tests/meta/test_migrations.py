@@ -33,3 +33,27 @@ def test_a_database_at_the_first_revision_upgrades_and_keeps_its_records(tmp_pat
     with engine.connect() as conn:
         assert conn.execute(text("SELECT record_id FROM record_version")).scalars().all() == ["S-1"]
     command.check(migrate.alembic_config(engine))
+
+
+def test_a_new_sqlite_database_gets_16_kb_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    """16 KB pages make an import's inserts cheaper; SQLite fixes the page size with the first table
+    (and WAL), so only a new database takes it and one made earlier still opens and grows as it was."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as conn:  # as a database made before 16 KB pages: 4 KB, WAL, a table
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE kept (x INTEGER)")
+    conn.close()
+    for path, size in ((tmp_path / "new.db", 16384), (older, 4096)):
+        engine = db.make_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        db.init_db(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar() == size, path.name
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        engine.dispose()
