@@ -893,9 +893,14 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
             for month in _months(max(ep.start_day, window), ep.last_day(today)):
                 scope[month] = ep
         runs: list[tuple[list[dt.date], list[str], _Episode]] = []
+        # the sources checked in each month, found once: per month over every check of the person,
+        # this was most of the exclusion duties' time (a person screened monthly for years)
+        covered_in: dict[str, set[str]] = {}
+        for c in checks:
+            covered_in.setdefault(_month_key(c.day), set()).add(c.source)
         for month in sorted(scope):
             key = _month_key(month)
-            covered = {c.source for c in checks if _month_key(c.day) == key}
+            covered = covered_in.get(key, set())
             missing = [s for s in sources if s not in covered and s not in prehire_months.get(key, set())
                        and not under_exclusion(s, month, cal.end_of_month(month))]
             if not missing:
