@@ -479,6 +479,8 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             "first_use_at": "instant", "first_use_event_id": "string", "use_count": "number", "basis": "string"},
     family="person",
     example="kind=revoke account_id=A1 end_at=2026-03-07T23:00:00Z due_at=2026-03-08T23:00:00Z",
+    heavy=True,  # reads every access event (3 us each): the sweep's own process was the busier one, so
+                 # this goes beside training duties, same family, over the same read of the log
 )
 def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """Per ended episode and each account enabled during it (HIPAA-SEC-TERM-004).
