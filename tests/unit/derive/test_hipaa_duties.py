@@ -706,3 +706,38 @@ def test_npp_duties_from_attested_parameters() -> None:
     assert both["posting"].data["due_at"] == D(2026, 2, 10) and both["posting"].data["met_at"] == D(2026, 2, 12)
     future = by_id(run(h.npp_duties, ("organization",), "2026-03-01T12:00:00Z", records, npp_version_date="2026-04-01"))
     assert set(future) == {"part2_revision"} and "met_at" not in future["part2_revision"].data
+
+
+def test_access_log_instants_written_with_other_offsets_compare_as_instants_and_keep_their_offset() -> None:
+    """The access-log derivations compare event instants in UTC (fast) but yield them as written: an
+    event at an episode's first instant, written in another offset, is in the episode; one a second
+    earlier is not; a use exactly at the end of employment is not after it."""
+    plus_one = dt.timezone(dt.timedelta(hours=1))
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    trained = [
+        EST_NY,
+        rec("employment_episode", "EP1", person_id="P1", establishment_id="E1", start_at="2026-03-02T08:00:00-05:00",
+            phi_access_required=True),
+        rec("account", "A1", person_id="P1", system_id="EHR", user_id="u1", enabled_at="2026-03-01T07:45:00-05:00"),
+        rec("access_event", "AE-EARLY", system_id="EHR", user_id="u1", patient_id="PT", at="2026-03-02T12:59:59Z"),
+        rec("access_event", "AE-LATER", system_id="EHR", user_id="u1", patient_id="PT", at="2026-03-02T09:00:00-05:00"),
+        rec("access_event", "AE-START", system_id="EHR", user_id="u1", patient_id="PT", at="2026-03-02T14:00:00+01:00"),
+        *_trained("P1", "2026-03-03T15:00:00-05:00"),
+    ]
+    duty = by_id(run(h.training_duties, TRN_TYPES, "2026-03-04T12:00:00Z", trained))["EP1:before_access"]
+    assert duty.data["first_access_event_id"] == "AE-START"
+    first = duty.data["first_access_at"]
+    assert first == dt.datetime(2026, 3, 2, 13, tzinfo=UTC) and first.tzinfo == plus_one  # as written
+
+    ended = [
+        rec("establishment", "E1", tz="America/New_York"),
+        rec("employment_episode", "EP1", person_id="P1", establishment_id="E1", start_at="2025-01-06T09:00:00-05:00",
+            end_at="2026-03-10T17:00:00-04:00"),
+        rec("account", "A1", person_id="P1", system_id="EHR", user_id="jdoe", enabled_at="2025-01-06T08:45:00-05:00"),
+        rec("access_event", "AE-AT-END", system_id="EHR", user_id="jdoe", patient_id="PT", at="2026-03-10T21:00:00Z"),
+        rec("access_event", "AE-AFTER", system_id="EHR", user_id="jdoe", patient_id="PT",
+            at="2026-03-10T23:00:01+02:00"),
+    ]
+    used = by_id(run(h.termination_duties, TERM_TYPES, "2026-06-10T12:00:00Z", ended))["EP1:A1:used_after_end"]
+    assert used.data["use_count"] == 1 and used.data["first_use_event_id"] == "AE-AFTER"
+    assert used.data["first_use_at"].tzinfo == plus_two
