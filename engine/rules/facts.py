@@ -118,6 +118,7 @@ class FactBuilder:
                  zones: Zones) -> None:
         self.as_of = as_of
         self.as_of_s = int(as_of.timestamp())
+        self._as_of_utc = as_of.astimezone(dt.UTC)
         self.types = types
         self.zones = zones
         self.needs: dict[str, set[str]] = {}
@@ -165,6 +166,7 @@ class FactBuilder:
         raw: Mapping[str, Any] = data  # copied only when a field is nulled (most records keep all)
         existence = EXISTENCE_FIELD.get(fact_type)
         times: dict[str, dt.datetime | dt.date] = {}
+        in_utc: dict[str, dt.datetime] = {}  # the instants among them, in UTC
         for name, kind in shape.times:
             value = data.get(name)
             if value is None:
@@ -173,7 +175,15 @@ class FactBuilder:
                       else parse_time(value, kind))
             if parsed is None:
                 continue
-            if self._future(parsed, tz, local_today) and name not in SCHEDULE_FIELDS:
+            if isinstance(parsed, dt.datetime):
+                # An instant read with an offset (a zone object of its own) compares with `as_of` in
+                # 1.5 us, and its timestamp takes 0.9 us; turned into UTC first (0.45 us), 0.02 and 0.2
+                utc = parsed if parsed.tzinfo is dt.UTC else parsed.astimezone(dt.UTC)
+                future = utc > self._as_of_utc
+                in_utc[name] = utc
+            else:
+                future = parsed > local_today
+            if future and name not in SCHEDULE_FIELDS:
                 if name == existence:
                     return []
                 if raw is data:
@@ -185,7 +195,7 @@ class FactBuilder:
         fact: dict[str, Any] = {"id": fid, "rid": record_id, "t": fact_type}
         for name in shape.needs:
             if name in times:
-                fact[name] = to_seconds(times[name], tz)
+                fact[name] = to_seconds(in_utc.get(name) or times[name], tz)
                 continue
             value = raw.get(name)
             if value is None or isinstance(value, dict):
@@ -195,7 +205,9 @@ class FactBuilder:
             full = dict(fact)
             for name, value in raw.items():
                 if name not in full and value is not None and not isinstance(value, dict):
-                    full[name] = to_seconds(times[name], tz) if name in times else value
+                    if name in times:
+                        value = to_seconds(in_utc.get(name) or times[name], tz)
+                    full[name] = value
             fact[flag.name] = flag.fn({"self": full}) is True
         info = FactInfo(fact_type, record_id, version, raw, sources)
         out = [(fact, info)]
@@ -205,11 +217,6 @@ class FactBuilder:
                 continue
             out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info))
         return out
-
-    def _future(self, value: dt.datetime | dt.date, tz: str, local_today: dt.date) -> bool:
-        if isinstance(value, dt.datetime):
-            return value > self.as_of
-        return value > local_today
 
     def _deadline(self, spec: DeadlineSpec, fid: str, anchor: dt.datetime | dt.date, fact_type: str,
                   data: Mapping[str, Any], tz: str, source: FactInfo) -> tuple[dict[str, Any], FactInfo]:
