@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.clock import ensure_utc
 from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
@@ -118,7 +119,7 @@ class FactBuilder:
                  zones: Zones) -> None:
         self.as_of = as_of
         self.as_of_s = int(as_of.timestamp())
-        self._as_of_utc = as_of.astimezone(dt.UTC)
+        self._as_of_utc = ensure_utc(as_of)
         self.types = types
         self.zones = zones
         self.needs: dict[str, set[str]] = {}
@@ -178,7 +179,7 @@ class FactBuilder:
             if isinstance(parsed, dt.datetime):
                 # An instant read with an offset (a zone object of its own) compares with `as_of` in
                 # 1.5 us, and its timestamp takes 0.9 us; turned into UTC first (0.45 us), 0.02 and 0.2
-                utc = parsed if parsed.tzinfo is dt.UTC else parsed.astimezone(dt.UTC)
+                utc = ensure_utc(parsed)
                 future = utc > self._as_of_utc
                 in_utc[name] = utc
             else:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.clock import ensure_utc
 from engine.rules import bundles
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
@@ -75,9 +76,7 @@ def _utc(at: dt.datetime | None) -> dt.datetime | None:
     most of the training duties' time. In UTC (`dt.UTC`, one object) they compare directly. Only
     for comparing: what a derivation yields keeps the instant as written.
     """
-    if at is None or at.tzinfo is dt.UTC:
-        return at
-    return at.astimezone(dt.UTC)
+    return None if at is None else ensure_utc(at)
 
 
 def _instant(value: Any) -> dt.datetime | None:
