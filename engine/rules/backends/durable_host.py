@@ -73,6 +73,11 @@ def host() -> _Host:
         return _HOST
 
 
+def new_host() -> _Host:
+    """A host of its own, apart from the process's one: for a benchmark of durable_rules' own API."""
+    return _Host()
+
+
 def register(name: str, definition: dict[str, Any], aliases: dict[str, tuple[str, ...]]) -> None:
     """Register a compiled ruleset once under its versioned name (traps 1 and 2)."""
     h = host()
