@@ -132,7 +132,7 @@ def test_no_finding_depends_on_the_order_of_a_records_keys(
     PostgreSQL JSONB's), so a run must give the same bytes whatever that order is: here every record
     of the demo practice with its keys reversed, against the same records as generated."""
     records, as_of, compiled = demo_practice
-    reversed_keys = [dataclasses.replace(r, data=dict(reversed(list(r.data.items())))) for r in records]
+    reversed_keys = [r.replace(data=dict(reversed(list(r.data.items())))) for r in records]
     assert [list(r.data) for r in reversed_keys[:50]] != [list(r.data) for r in records[:50]]
     as_given = evaluate_rules(ListSource(records), compiled, as_of, backend=backend)
     turned = evaluate_rules(ListSource(reversed_keys), compiled, as_of, backend=backend)
