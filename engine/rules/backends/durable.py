@@ -6,7 +6,9 @@
    our own channel, and the session state is checked after every bundle; either fails the run.
 4. A false "already observed" (32-bit message hash) is retried with a salt field, never dropped.
 5. `post_batch` loses data: facts go one by one.
-6. MessageNotHandledException means no rule reads that message: skipped by design.
+6. MessageNotHandledException means no rule reads that message: skipped by design. The host
+   (`durable_host._apply`) reads durable_rules' answer code instead of catching the exception,
+   which encoded every such message as JSON a second time (half of matching a stream event).
 7. Negation fires eagerly: every state rule starts with its own trigger, asserted after the bundle.
    The trigger is a fact, not an event: an event is consumed by the first match it completes
    (measured: a posted trigger yielded one match where a bundle held two violating accounts).
