@@ -6,9 +6,10 @@ process inherits the records the sweep already holds and the derivation context 
 them. Why a spool file: the parent appends each streamed batch to a temp file and sends only its
 place over the pipe, so it never waits on the child (through a plain pipe it stalled whenever the
 child's reader thread waited for the GIL), and a derivation can read its streams in any order.
-Derivations that all stream one type share one read of it here (`feeds.read_shared`): the access
-log is unpickled once, and each event's instant and account are resolved once for both heavy
-derivations. `shared_scan.start_derivations` decides what runs here.
+Derivations whose last streamed type is the same share one read of it here (`feeds.read_shared`,
+`_groups`): the access log is unpickled once, and each event's instant and account are resolved
+once for its three derivations; the screenings are read once for theirs.
+`shared_scan.start_derivations` decides what runs here.
 """
 
 from __future__ import annotations
@@ -206,14 +207,15 @@ def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivatio
         figures: dict[str, float] = {}
         timed = [(i, dataclasses.replace(d, fn=_timed(d, figures))) for i, d in jobs]
         sources = _Sources(memory, spool)
-        shared = _read_by_all(jobs, memory, types)
         out: dict[int, list[DerivedFact]] = {}
-        if shared is not None:
-            # one read for all (unpickled once; an event's instant and account resolved once for all)
-            out.update(read_shared(shared, timed, ctx, sources, spool.read))
-        else:
-            for i, d in timed:
-                out[i] = list(d.fn(ctx, {t: sources[t] for t in d.inputs}))
+        for shared, group in _groups(timed, memory, types):
+            if shared is not None:
+                # one read for the group (unpickled once; for the access log, an event's instant and
+                # account resolved once for all three derivations)
+                out.update(read_shared(shared, group, ctx, sources, spool.read))
+            else:
+                for i, d in group:
+                    out[i] = list(d.fn(ctx, {t: sources[t] for t in d.inputs}))
         figures["cpu_s:total"] = round(time.process_time(), 2)  # every thread of this process since the fork
         figures.update(_own_memory_mb())
         conn.send_bytes(pickle.dumps(("ok", out, figures), pickle.HIGHEST_PROTOCOL))
@@ -245,13 +247,21 @@ class _Sources(Mapping[str, Iterable[RecordView]]):
         return len(list(iter(self)))
 
 
-def _read_by_all(jobs: list[tuple[int, Derivation]], memory: Mapping[str, list[RecordView]],
-                 types: list[str]) -> str | None:
-    """The last spooled type every job streams, if there are several jobs (else None)."""
-    if len(jobs) < 2:
-        return None
-    common = [t for t in types if all(t in d.inputs and t not in memory for _, d in jobs)]
-    return common[-1] if common else None
+def _groups(jobs: list[tuple[int, Derivation]], memory: Mapping[str, list[RecordView]],
+            types: list[str]) -> list[tuple[str | None, list[tuple[int, Derivation]]]]:
+    """The jobs grouped by the last spooled type each reads, in the order the spool brings those
+    types; each group's shared type, or None for a job alone (which reads its streams itself).
+
+    The jobs of a group share one read of that type: the access log's three, and the screenings'
+    three. Groups run one after the other, each as its type arrives, so none waits for a type the
+    spool brings later while an earlier one piles up.
+    """
+    grouped: dict[str, list[tuple[int, Derivation]]] = {}
+    for i, d in jobs:
+        streamed = [t for t in types if t in d.inputs and t not in memory]
+        grouped.setdefault(streamed[-1] if streamed else "", []).append((i, d))
+    order = sorted(grouped, key=lambda t: types.index(t) if t in types else -1)
+    return [(t if t and len(grouped[t]) > 1 else None, grouped[t]) for t in order]
 
 
 def _timed(d: Derivation, figures: dict[str, float]) -> DeriveFn:

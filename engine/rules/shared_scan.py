@@ -8,9 +8,9 @@ stream once and hands every batch to each reader (`feeds.read_shared`). Memory s
 batches per reader).
 
 Threads share one GIL, so on a large practice the derivations declared `heavy` (snooping alerts,
-training before first access, access after termination: about half of a sweep's work) run in a
-forked process instead (see `start_derivations`), fed from the same single read through a spool
-file.
+training before first access, access after termination: about half of a sweep's work; and the
+three readers of the exclusion screenings, to even out the two processes) run in a forked process
+instead (see `start_derivations`), fed from the same single read through a spool file.
 
 Derivations are plain generator functions that iterate their inputs wherever they like; a
 derivation that never reads its stream (e.g. no service accounts to check) simply finishes and is
@@ -55,7 +55,8 @@ def start_derivations(
     `stream(type)`, at most once per type here. Derivations that read two or more streamed types
     read them directly (which cannot deadlock), unless they go to the derive process.
 
-    With `fork`, derivations declared `heavy` (snooping alerts, training, termination duties) run in a
+    With `fork`, derivations declared `heavy` (snooping alerts, training, termination, exclusion
+    duties, credential monitoring and PSV items) that stream a type (not held in `memory`) run in a
     forked process, on the other core: this call reads the types they stream once, spools them
     for that process and meanwhile runs the other derivations over the same streams here, then
     returns while the process still works, so the caller can build facts; `results()` runs the

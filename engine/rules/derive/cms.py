@@ -757,6 +757,9 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
             "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool"},
     family="person",
     example="duty: cms_excl_duty (anchor duty.due_at, met_at duty.cleared_at)",
+    # in the derive process, with the other two readers of the screenings (credentialing's PSV items
+    # and monitoring): the sweep's own process is the longer side on a large practice (bench/README.md)
+    heavy=True,
 )
 def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Exclusion-screening duties of every person with an employment episode, over the last

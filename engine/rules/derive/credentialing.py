@@ -670,7 +670,8 @@ PSV_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_psv_item", inputs=("credential", "employment_episode", "screening"), output="cred_psv_item",
-            fields=PSV_FIELDS, family="person", example="psv: cred_psv_item where verified_on == null")
+            fields=PSV_FIELDS, family="person", example="psv: cred_psv_item where verified_on == null",
+            heavy=True)  # in the derive process with the other two readers of the screenings (bench/README.md)
 def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-NCQA-PSV-008: the age of each verification in an active clinician's initial credentialing file.
 
@@ -807,7 +808,8 @@ def monthly_chain(history: list[Check], start: dt.date, today_: dt.date, months:
 
 @derivation(name="cred_monitoring", inputs=("credential", "employment_episode", "screening"),
             output="cred_monitoring", fields=MON_FIELDS, family="person",
-            example="mon: cred_monitoring where check == 'exclusion'")
+            example="mon: cred_monitoring where check == 'exclusion'",
+            heavy=True)  # in the derive process with the other two readers of the screenings (bench/README.md)
 def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-MON-009: ongoing monitoring of each active licensed clinician, one fact per list or board.
 

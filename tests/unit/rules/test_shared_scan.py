@@ -205,6 +205,39 @@ def test_heavy_derivations_that_stream_one_type_share_one_read_of_the_spool() ->
     assert memory is not None and {"cpu_s:h1", "cpu_s:h2", "cpu_s:both", "cpu_s:total"} <= set(memory)
 
 
+def _care_reads(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    n = sum(1 for _ in inputs["care_link"])
+    yield DerivedFact("t", "care", {"links": n, "reads": dict(_SPOOL_READS)}, [], "person:P1")
+
+
+def test_heavy_derivations_share_one_read_of_each_type_they_stream_last() -> None:
+    """The derive process groups its jobs by the last spooled type each reads: the two over care
+    links share one read of them, the two over the log one read of it, whatever order they come in."""
+    real_read = derive_process._Spool.read
+
+    def counted(self: Any, record_type: str) -> Iterator[RecordView]:
+        _SPOOL_READS[record_type] = _SPOOL_READS.get(record_type, 0) + 1
+        return real_read(self, record_type)
+
+    derivations = [_heavy("e1", _spool_reads), _heavy("c1", _care_reads, ("person", "care_link")),
+                   _derivation("light", _total), _heavy("e2", _spool_reads),
+                   _heavy("c2", _care_reads, ("person", "care_link"))]
+    streams = _Streams()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(derive_process._Spool, "read", counted)  # inherited by the forked process
+        forked = run_derivations(derivations, CTX, {"person": PEOPLE}, streams.stream, fork=True)
+    assert sorted(streams.opened) == ["access_event", "care_link"]  # each type read from storage once
+    care = [f.data for i in (1, 4) for f in forked[i][1]]
+    assert [c["links"] for c in care] == [len(CARE)] * 2
+    assert max(c["reads"].get("care_link", 0) for c in care) == 1
+    events = [f.data for i in (0, 3) for f in forked[i][1]]
+    assert [e["events"] for e in events] == [len(EVENTS)] * 2
+    assert max(e["reads"].get("access_event", 0) for e in events) == 1
+    assert forked[2][1][0].data == {"total": sum(range(len(EVENTS)))}  # the light one, here
+    plain = run_derivations(derivations, CTX, {"person": PEOPLE}, _Streams().stream)
+    assert [[f.id for f in facts] for _, facts in plain] == [[f.id for f in facts] for _, facts in forked]
+
+
 def _switch_interval(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     n = sum(1 for _ in inputs["access_event"])
     yield DerivedFact("t", "switch", {"events": n, "interval": sys.getswitchinterval()}, [], "person:P1")
