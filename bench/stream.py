@@ -89,10 +89,15 @@ def reference() -> list[dict[str, Any]]:
     ]
 
 
-def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
+def _compiled_facts(events: list[dict[str, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The event rulesets in force and the events' facts, built in advance for the raw runs."""
     rulesets = [rs for rs in compile_in_force(AS_OF) if any(r.event for r in rs.rules)]
     builder = FactBuilder(rulesets, all_fact_types(), AS_OF, Zones({}, {}, "America/Chicago"))
-    facts = [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
+    return rulesets, [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
+
+
+def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
+    rulesets, facts = _compiled_facts(events)
     for rs in rulesets:  # the matcher alone, in this process (no worker, no IPC)
         durable_host.register(rs.durable_name, rs.durable_definition, action_aliases(rs))
     with heap.frozen():  # as the import runs: the collector skips the heap there is already
@@ -101,9 +106,7 @@ def raw_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
 
 def raw_api_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     """Events/s of (a'): the same facts through durable_rules' own `Host` API, in a host of its own."""
-    rulesets = [rs for rs in compile_in_force(AS_OF) if any(r.event for r in rs.rules)]
-    builder = FactBuilder(rulesets, all_fact_types(), AS_OF, Zones({}, {}, "America/Chicago"))
-    facts = [builder.record(RecordView(e["type"], e["id"], 1, e))[0][0] for e in events]
+    rulesets, facts = _compiled_facts(events)
     api_host = durable_host.new_host()
     for rs in rulesets:
         api_host.action_aliases.update(action_aliases(rs))
