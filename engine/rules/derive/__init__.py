@@ -111,8 +111,9 @@ class Derivation:
     event: bool = False
     doc: str = ""
     example: str = ""
-    #: Costly enough per streamed record to run in its own process on a large practice (see
-    #: shared_scan.start_derivations); its results do not depend on where it runs.
+    #: Runs in the derive process on a large practice (see shared_scan.start_derivations): costly
+    #: per streamed record, or moved there to even out the two processes (the screenings' readers);
+    #: its results do not depend on where it runs.
     heavy: bool = False
 
     @property
