@@ -7,7 +7,7 @@ holidays, local midnight). No rule does its own date math.
     C1 add_days                 C2 year_end_plus            C3 add_hours, hours_between
     C4 add_working_days, is_working_day, next_working_day   C6 roll_forward
     C5 add_months, add_years, end_of_month, months_between, valid_through, card_valid_through
-    C7 local_date, start_of_local_day, end_of_local_day, local_day_bounds
+    C7 local_date, start_of_local_day, end_of_local_day, local_day_bounds, LocalClock
     compute_deadline -> Deadline, met_on_time, obligation_state
 
 Everything is pure: no database and no wall clock (callers pass `as_of`). Working-day questions
@@ -22,6 +22,7 @@ import datetime as dt
 
 from engine.rules.calendars.arithmetic import (
     EXPIRY_RULES,
+    LocalClock,
     add_days,
     add_hours,
     add_months,
@@ -91,6 +92,7 @@ __all__ = [
     "HolidayList",
     "HolidayPolicyError",
     "HolidayPolicySyntaxError",
+    "LocalClock",
     "ObligationState",
     "UnknownCalendarError",
     "UnknownTimeZoneError",

@@ -1291,7 +1291,7 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         role_name, _, flag = str(entry).partition(":")
         exempt[role_name.strip()].add(flag.strip().upper())
     working: dict[tuple[str, dt.date], bool] = {}
-    zones: dict[str, ZoneInfo] = {}
+    clocks: dict[str, cal.LocalClock] = {}  # zone name -> local dates and hours of its instants
 
     windows: dict[dt.date, tuple[int, int]] = {}
 
@@ -1316,30 +1316,38 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 return True
         return False
 
-    tz_cache: dict[tuple[str | None, str], str] = {}
+    # asked per access event, so each answer is worked out once: an account's person and episodes,
+    # and an episode's (or an episode-less person's) zone and role
+    people: dict[str, tuple[str, list[_Episode]]] = {}  # account id -> (person id, episodes)
+    places: dict[tuple[str | None, str], tuple[str, str]] = {}  # (episode id, person id) -> (zone, role)
 
     def user_context(key: tuple[str, str], at: dt.datetime,
                      acct: RecordView | None = None) -> tuple[RecordView, str, _Episode | None, str, str]:
         acct = acct or accounts.resolve(key[0], key[1], at)
         assert acct is not None
-        person_id = str(acct.data["person_id"])
-        ep = _episode_at(episodes.get(person_id, []), at)
-        est = ep.establishment_id if ep is not None else None
-        tz = tz_cache.get((est, person_id))
-        if tz is None:
-            tz = tz_cache[(est, person_id)] = _tz(ctx, "hipaa_access_alert",
-                                                   {"establishment_id": est, "person_id": person_id})
-        role = str(ep.view.data.get("role") or "") if ep is not None else ""
-        return acct, person_id, ep, tz, role
+        person = people.get(acct.id)
+        if person is None:
+            person_id = str(acct.data["person_id"])
+            person = people[acct.id] = (person_id, episodes.get(person_id, []))
+        person_id, eps = person
+        ep = _episode_at(eps, at)
+        place_key = (ep.view.id if ep is not None else None, person_id)
+        place = places.get(place_key)
+        if place is None:
+            est = ep.establishment_id if ep is not None else None
+            place = places[place_key] = (
+                _tz(ctx, "hipaa_access_alert", {"establishment_id": est, "person_id": person_id}),
+                str(ep.view.data.get("role") or "") if ep is not None else "")
+        return acct, person_id, ep, place[0], place[1]
 
-    norm: dict[tuple[str, str], tuple[str, str]] = {}
+    norm: dict[str, dict[str, tuple[str, str]]] = {"person": {}, "patient": {}}  # type -> id -> names
 
     def names(view: RecordView) -> tuple[str, str]:
         """Normalised surname and address of a person or patient (computed once each)."""
-        got = norm.get((view.type, view.id))
+        of_type = norm[view.type]
+        got = of_type.get(view.id)
         if got is None:
-            got = norm[(view.type, view.id)] = (_norm_name(view.data.get("last_name")),
-                                                _norm_address(view.data.get("address")))
+            got = of_type[view.id] = (_norm_name(view.data.get("last_name")), _norm_address(view.data.get("address")))
         return got
 
     patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}
@@ -1394,9 +1402,11 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
         _, person_id, ep, tz, role = user_context(key, utc, acct)
         roles[key] = role
-        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
-        local = utc.astimezone(zone)
-        day = local.date()
+        epoch = int(utc.timestamp())  # an instant in UTC gives its timestamp four times faster
+        clock = clocks.get(tz)
+        if clock is None:
+            clock = clocks[tz] = cal.LocalClock(tz)
+        day, local_hour = clock.day_and_hour(epoch)
         src = _src(ev)
         cached = static.get((acct.id, patient, day))
         if cached is None:
@@ -1410,10 +1420,9 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             if wk is None:
                 est = ep.establishment_id if ep is not None else None
                 wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
-            if not wk or not (open_hour <= local.hour < close_hour):
+            if not wk or not (open_hour <= local_hour < close_hour):
                 flags.add("AFTER_HOURS_EXPORT")
         flags -= exempt.get(role, set())
-        epoch = int(utc.timestamp())  # an instant in UTC gives its timestamp four times faster
         by_hour = hours.get(key)
         if by_hour is None:
             by_hour = hours[key] = {}

@@ -327,6 +327,29 @@ def test_start_of_local_day_is_the_first_instant_of_that_date(day: dt.date, tz: 
     assert cal.local_date(end - dt.timedelta(microseconds=1), tz) == day
 
 
+@pytest.mark.parametrize(
+    ("tz", "start", "hours"),
+    [
+        ("America/New_York", "2026-03-07T00:00:00+00:00", 72),  # spring forward, 8 March
+        ("America/New_York", "2026-10-31T00:00:00+00:00", 72),  # fall back, 1 November
+        ("Pacific/Honolulu", "2026-03-31T00:00:00+00:00", 48),
+        ("Asia/Kolkata", "2026-06-01T00:00:00+00:00", 48),  # +05:30: local midnight at half past 18 UTC
+        ("Asia/Kathmandu", "1985-12-31T12:00:00+00:00", 12),  # +05:30 -> +05:45 at 18:30 UTC
+        ("Australia/Lord_Howe", "2026-04-04T00:00:00+00:00", 48),  # half-hour daylight saving ends
+        ("Australia/Lord_Howe", "2026-10-03T00:00:00+00:00", 48),  # ... and begins
+        ("UTC", "2028-02-28T00:00:00+00:00", 72),  # leap day
+    ],
+)
+def test_local_clock_gives_zoneinfos_date_and_hour_for_every_minute(tz: str, start: str, hours: int) -> None:
+    clock = cal.LocalClock(tz)
+    first = at(start)
+    for minute in range(hours * 60):
+        instant = first + dt.timedelta(minutes=minute, seconds=minute % 60)
+        local = instant.astimezone(ZoneInfo(tz))
+        assert clock.day_and_hour(int(instant.timestamp())) == (local.date(), local.hour), instant
+        assert cal.local_date(instant, tz) == local.date()
+
+
 def test_unknown_time_zone_is_an_input_error() -> None:
     with pytest.raises(cal.UnknownTimeZoneError, match="Mars/Olympus_Mons") as info:
         cal.local_date(at("2026-01-01T00:00:00+00:00"), "Mars/Olympus_Mons")
