@@ -83,9 +83,11 @@ def _instant(value: Any) -> dt.datetime | None:
     """An aware datetime from a stored instant (ISO text with offset, or a datetime)."""
     if value is None:
         return None
+    if type(value) is str:  # a stored instant: Python 3.11 reads its "Z" too
+        return dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(str(value))
 
 
 def _date(value: Any) -> dt.date | None:
