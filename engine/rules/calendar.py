@@ -7,7 +7,7 @@ holidays, local midnight). No rule does its own date math.
     C1 add_days                 C2 year_end_plus            C3 add_hours, hours_between
     C4 add_working_days, is_working_day, next_working_day   C6 roll_forward
     C5 add_months, add_years, end_of_month, months_between, valid_through, card_valid_through
-    C7 local_date, start_of_local_day, end_of_local_day, local_day_bounds, LocalClock
+    C7 local_date, start_of_local_day, end_of_local_day, local_day_bounds, LocalClock, epoch_seconds
     compute_deadline -> Deadline, met_on_time, obligation_state
 
 Everything is pure: no database and no wall clock (callers pass `as_of`). Working-day questions
@@ -32,6 +32,7 @@ from engine.rules.calendars.arithmetic import (
     days_inclusive,
     end_of_local_day,
     end_of_month,
+    epoch_seconds,
     hours_between,
     iso_instant,
     latest_start,
@@ -110,6 +111,7 @@ __all__ = [
     "default_calendar",
     "end_of_local_day",
     "end_of_month",
+    "epoch_seconds",
     "hours_between",
     "is_working_day",
     "iso_instant",

@@ -170,6 +170,13 @@ def local_date(instant: dt.datetime, tz: str) -> dt.date:
     return ensure_utc(instant).astimezone(zone(tz)).date()
 
 
+def epoch_seconds(instant: dt.datetime) -> int:
+    """Whole seconds from 1970-01-01 UTC to `instant`, rounded down, in integers throughout:
+    `int(instant.timestamp())` rounds toward zero before 1970 and goes through a float, which can
+    carry the last microsecond of a second into the next one."""
+    return (ensure_utc(instant) - _EPOCH) // _SECOND
+
+
 class LocalClock:
     """C7 for many instants in one zone: the local date and hour of a UTC instant given as epoch
     seconds, as `local_date` and `astimezone` give them.
@@ -197,7 +204,7 @@ class LocalClock:
         if offset == _UNSEEN:
             offset = self._offsets[hour] = self._hour_offset(hour)
         if offset is None:
-            local = dt.datetime.fromtimestamp(epoch, self._zone)
+            local = (_EPOCH + dt.timedelta(seconds=epoch)).astimezone(self._zone)
             return local.date(), local.hour
         seconds = epoch + offset
         day_number = seconds // 86400
@@ -207,12 +214,18 @@ class LocalClock:
         return day, seconds % 86400 // 3600
 
     def _hour_offset(self, hour: int) -> int | None:
-        first, last = (dt.datetime.fromtimestamp(hour * 3600 + s, self._zone).utcoffset() for s in (0, 3599))
+        try:
+            first, last = ((_EPOCH + dt.timedelta(seconds=hour * 3600 + s)).astimezone(self._zone).utcoffset()
+                           for s in (0, 3599))
+        except OverflowError:  # the hour reaches past year 1 or 9999 in this zone: convert each instant
+            return None
         assert first is not None and last is not None
         return int(first.total_seconds()) if first == last else None
 
 
-_EPOCH_DAY = dt.date(1970, 1, 1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = dt.timedelta(seconds=1)
+_EPOCH_DAY = _EPOCH.date()
 _UNSEEN = 1 << 62  # no zone's offset: an hour not looked up yet
 
 

@@ -346,8 +346,42 @@ def test_local_clock_gives_zoneinfos_date_and_hour_for_every_minute(tz: str, sta
     for minute in range(hours * 60):
         instant = first + dt.timedelta(minutes=minute, seconds=minute % 60)
         local = instant.astimezone(ZoneInfo(tz))
-        assert clock.day_and_hour(int(instant.timestamp())) == (local.date(), local.hour), instant
+        assert clock.day_and_hour(cal.epoch_seconds(instant)) == (local.date(), local.hour), instant
         assert cal.local_date(instant, tz) == local.date()
+
+
+@pytest.mark.parametrize(
+    ("instant", "seconds"),
+    [
+        ("1970-01-01T00:00:00+00:00", 0),
+        ("1969-12-31T23:59:59.500000+00:00", -1),  # rounded down, not toward zero
+        ("2026-03-01T18:59:59.999999+00:00", 1772391599),  # the last microsecond stays in its second
+        ("2026-03-01T13:59:59.999999-05:00", 1772391599),
+        ("0001-01-01T00:00:00+00:00", -62135596800),
+        ("9999-12-31T23:59:59.999999+00:00", 253402300799),
+    ],
+)
+def test_epoch_seconds_rounds_down_exactly(instant: str, seconds: int) -> None:
+    assert cal.epoch_seconds(at(instant)) == seconds
+
+
+@pytest.mark.parametrize(
+    "instant",
+    # an instant whose local time exists in an hour that begins before year 1 or ends after 9999
+    # there (New York's local mean time is -04:56:02; Kolkata is +05:30), and instants with none
+    ["0001-01-01T04:58:00+00:00", "0001-01-01T00:30:00+00:00", "9999-12-31T18:00:00+00:00",
+     "9999-12-31T23:30:00+00:00"],
+)
+@pytest.mark.parametrize("tz", ["America/New_York", "Asia/Kolkata"])
+def test_local_clock_at_the_ends_of_time_answers_as_zoneinfo_does(instant: str, tz: str) -> None:
+    moment = at(instant)
+    try:
+        local = moment.astimezone(ZoneInfo(tz))
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            cal.LocalClock(tz).day_and_hour(cal.epoch_seconds(moment))
+        return
+    assert cal.LocalClock(tz).day_and_hour(cal.epoch_seconds(moment)) == (local.date(), local.hour)
 
 
 def test_unknown_time_zone_is_an_input_error() -> None:
