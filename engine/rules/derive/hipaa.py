@@ -34,7 +34,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from engine.clock import ensure_utc
 from engine.rules import bundles
@@ -1295,6 +1294,12 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     working: dict[tuple[str, dt.date], bool] = {}
     clocks: dict[str, cal.LocalClock] = {}  # zone name -> local dates and hours of its instants
 
+    def local_day_and_hour(tz: str, epoch: int) -> tuple[dt.date, int]:
+        clock = clocks.get(tz)
+        if clock is None:
+            clock = clocks[tz] = cal.LocalClock(tz)
+        return clock.day_and_hour(epoch)
+
     windows: dict[dt.date, tuple[int, int]] = {}
 
     def related(patient: str, who: Iterable[str], day: dt.date) -> bool:
@@ -1405,10 +1410,7 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         _, person_id, ep, tz, role = user_context(key, utc, acct)
         roles[key] = role
         epoch = cal.epoch_seconds(utc)
-        clock = clocks.get(tz)
-        if clock is None:
-            clock = clocks[tz] = cal.LocalClock(tz)
-        day, local_hour = clock.day_and_hour(epoch)
+        day, local_hour = local_day_and_hour(tz, epoch)
         src = _src(ev)
         cached = static.get((acct.id, patient, day))
         if cached is None:
@@ -1461,8 +1463,7 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             if src[1] in covered:
                 continue
             at = dt.datetime.fromtimestamp(epoch, dt.UTC)
-            tz = user_context((system_id, user_id), at)[3]
-            day = at.astimezone(ZoneInfo(tz)).date()
+            day = local_day_and_hour(user_context((system_id, user_id), at)[3], epoch)[0]
             activity.setdefault((system_id, user_id, day), _Group()).add(at, src, {"BULK"}, patient)
     for g in activity.values():
         for eid in [e for e in g.events if e in covered]:
