@@ -160,24 +160,8 @@ def _evaluate_rules(
     if not fork:
         for t in sorted(heavy_only):
             memory[t] = list(hashing.iter_type(t))
-    establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
-    zones = Zones(
-        establishments=establishments,
-        person_establishment=_person_establishments(memory),
-        default_tz=_default_tz(establishments),
-    )
+    establishments, zones, ctx = derive_setup(memory, rulesets, as_of)
     builder = FactBuilder(rulesets, types, as_of, zones)
-    params: dict[str, Any] = {}
-    for rs in rulesets:
-        params.update(rs.params)
-    orgs = memory.get("organization", [])
-    ctx = DeriveContext(
-        as_of=as_of,
-        params=params,
-        tz_of=lambda v: zones.tz(v.type, v.data),
-        establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
-        organization=orgs[0] if orgs else None,
-    )
 
     nonevent = [d for d in derivations if not d.event]
     derived = start_derivations(nonevent, ctx, memory, hashing.iter_type, fork=fork)
@@ -347,7 +331,31 @@ def _needs_attached(groups: list[tuple[CompiledRuleset, list[CompiledRule]]], at
     )
 
 
-def _person_establishments(memory: dict[str, list[RecordView]]) -> dict[str, str]:
+def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[CompiledRuleset],
+                 as_of: dt.datetime) -> tuple[dict[str, dict[str, Any]], Zones, DeriveContext]:
+    """The establishments (id -> record data with its id), the time zones, and the derivations'
+    context of a run over the records held in `memory` (establishments, episodes, organization)."""
+    establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
+    zones = Zones(
+        establishments=establishments,
+        person_establishment=_person_establishments(memory),
+        default_tz=_default_tz(establishments),
+    )
+    params: dict[str, Any] = {}
+    for rs in rulesets:
+        params.update(rs.params)
+    orgs = memory.get("organization", [])
+    ctx = DeriveContext(
+        as_of=as_of,
+        params=params,
+        tz_of=lambda v: zones.tz(v.type, v.data),
+        establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
+        organization=orgs[0] if orgs else None,
+    )
+    return establishments, zones, ctx
+
+
+def _person_establishments(memory: Mapping[str, list[RecordView]]) -> dict[str, str]:
     out: dict[str, tuple[str, str]] = {}
     for ep in memory.get("employment_episode", []):
         person, est, start = (
