@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 VIGIL = [sys.executable, "-m", "engine.cli.main"]
 ANCHOR = "2026-11-30"
@@ -76,27 +77,7 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
         }
         print(json.dumps(base), flush=True)
         for backend in backends:
-            code = (
-                "import datetime as dt, json, resource, time;"
-                "from engine import db, pipeline;"
-                f"e=db.make_engine({db!r}); t=time.perf_counter();"
-                "s=db.session_factory(e)();"
-                f"a=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00'));"
-                f"r=pipeline.evaluate(s, org_id='bench', as_of=a, actor='bench', backend={backend!r},"
-                " persist=False).result;"
-                "from engine.rules.backends import durable;"
-                "from engine.rules import shared_scan;"
-                "d=shared_scan.child_memory_mb() or {};"
-                "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
-                " 'seconds': round(time.perf_counter()-t, 2),"
-                " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024),"
-                " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0),"
-                " 'derive_rss_mb': round(d.get('peak_rss_mb', 0)),"
-                " 'derive_private_mb': round(d.get('private_mb', 0)),"
-                " 'derive_cpu_s': {k[6:]: v for k, v in d.items() if k.startswith('cpu_s:')}}))"
-            )
-            secs, _, stdout = _child([sys.executable, "-c", code])
-            result = json.loads(stdout.strip().splitlines()[-1])
+            result = sweep_db(db, backend)
             row = {
                 "size": size,
                 "scale": scale,
@@ -120,7 +101,39 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
     return out
 
 
+def sweep_db(db: str, backend: str) -> dict[str, Any]:
+    """One sweep of the practice in `db` (org `bench`) as of the anchor, in a child process: its
+    violations, counts, seconds, CPU seconds of that process (since it started, every thread), peak
+    RSS, and the durable_rules worker's and derive process's figures (`python -m bench.sweep --db
+    URL [BACKENDS]` runs this alone, on a database already imported)."""
+    code = (
+        "import datetime as dt, json, resource, time;"
+        "from engine import db, pipeline;"
+        f"e=db.make_engine({db!r}); t=time.perf_counter();"
+        "s=db.session_factory(e)();"
+        f"a=dt.datetime.fromisoformat({AS_OF!r}.replace('Z','+00:00'));"
+        f"r=pipeline.evaluate(s, org_id='bench', as_of=a, actor='bench', backend={backend!r},"
+        " persist=False).result;"
+        "from engine.rules.backends import durable;"
+        "from engine.rules import shared_scan;"
+        "d=shared_scan.child_memory_mb() or {};"
+        "print(json.dumps({'violations': len(r.violations), 'counts': r.counts,"
+        " 'seconds': round(time.perf_counter()-t, 2), 'own_cpu_s': round(time.process_time(), 2),"
+        " 'rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024),"
+        " 'worker_rss_mb': round(durable.worker_peak_rss_mb() or 0),"
+        " 'derive_rss_mb': round(d.get('peak_rss_mb', 0)),"
+        " 'derive_private_mb': round(d.get('private_mb', 0)),"
+        " 'derive_cpu_s': {k[6:]: v for k, v in d.items() if k.startswith('cpu_s:')}}))"
+    )
+    _, _, stdout = _child([sys.executable, "-c", code])
+    return dict(json.loads(stdout.strip().splitlines()[-1]))
+
+
 if __name__ == "__main__":
-    scales = [float(x) for x in (sys.argv[1].split(",") if len(sys.argv) > 1 else ["1", "10"])]
-    for k in scales:
-        run_scale(k, ["python", "durable"])
+    if len(sys.argv) > 2 and sys.argv[1] == "--db":
+        for name in (sys.argv[3].split(",") if len(sys.argv) > 3 else ["python", "durable"]):
+            print(json.dumps({"db": sys.argv[2], "backend": name, **sweep_db(sys.argv[2], name)}), flush=True)
+    else:
+        scales = [float(x) for x in (sys.argv[1].split(",") if len(sys.argv) > 1 else ["1", "10"])]
+        for k in scales:
+            run_scale(k, ["python", "durable"])
