@@ -203,3 +203,21 @@ def test_a_full_flag_memo_is_emptied_without_changing_any_alert(monkeypatch: Any
     kept = alerts()
     monkeypatch.setattr(h, "STATIC_FLAGS_KEPT", 1)  # emptied before nearly every new entry
     assert alerts() == kept and len(kept) > 5
+
+
+def test_bulk_finds_each_patients_first_access_whatever_order_the_log_is_read_in() -> None:
+    """The log is read by event id, which need not be time order: a user's hour is judged on all of
+    its accesses, and each patient's first access is the earliest (then the smallest id)."""
+    accesses = h._UserAccesses()
+    hour = 1_796_036_400  # 2026-11-30 11:00 UTC, a whole hour
+    for i in reversed(range(26)):  # read latest first
+        accesses.add(hour + 60 * i + 30, f"PT-{i:02d}", f"AE-{i:02d}-late", 1)
+    accesses.add(hour + 60 * 5, "PT-05", "AE-05-early", 2)  # PT-05 again, earlier
+    accesses.add(hour + 60 * 5, "PT-05", "AE-05-a", 1)  # at the same second: the smaller id is first
+    accesses.add(hour + 3600, "PT-99", "AE-next-hour", 1)
+    assert list(accesses.crowded_hours(26)) == []  # 26 distinct patients are not more than 26
+    ((found, firsts),) = list(accesses.crowded_hours(25))
+    assert found == hour // 3600 and len(firsts) == 26
+    assert firsts["PT-05"] == (hour + 300, "AE-05-a", 1)
+    assert firsts["PT-00"] == (hour + 30, "AE-00-late", 1)
+    assert list(firsts)[:2] == ["PT-25", "PT-24"]  # in the order first seen
