@@ -1493,13 +1493,12 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         for hour, firsts in user_accesses.crowded_hours(bulk_n):
             bulk[(system_id, user_id, hour)] = firsts
     accesses.clear()
-    bulk_hours = set(bulk)
     covered: set[str] = set()
     for (system_id, user_id, _, _), g in patient_groups.items():
         covered.update(g.events)
-        if any((system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk_hours for at, _ in g.events.values()):
+        if any((system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk for at, _ in g.events.values()):
             g.flags.add("BULK")
-    for system_id, user_id, hour in sorted(bulk_hours):
+    for system_id, user_id, hour in sorted(bulk):
         for patient, (epoch, event_id, version) in bulk[(system_id, user_id, hour)].items():
             src = ("access_event", event_id, version)
             if src[1] in covered:
