@@ -24,11 +24,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from bench.sweep import AS_OF
 from engine import db, heap, pipeline
 from engine.rules import runner
 from engine.rules.derive import DERIVATIONS, RecordView, load_families
 
-AS_OF = "2026-11-30T17:00:00Z"
 #: Types every sweep holds (zones come from them), whatever the derivation reads.
 HELD = ("organization", "establishment", "employment_episode", "person")
 
@@ -64,10 +64,10 @@ def run(url: str, name: str, *, org: str = "bench", as_of: str = AS_OF, streamed
             stream = itertools.islice(stream, limit)
         inputs = {t: memory[t] if t in memory else stream for t in derivation.inputs}
         cpu, wall = time.process_time(), time.perf_counter()
-        facts = -1 if read_only else sum(1 for _ in derivation.fn(ctx, inputs))
+        facts = None if read_only else sum(1 for _ in derivation.fn(ctx, inputs))
         records = sum(1 for _ in stream) if read_only else None
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {"derivation": name, "read_only": read_only, "limit": limit, "facts": facts if facts >= 0 else None,
+    return {"derivation": name, "read_only": read_only, "limit": limit, "facts": facts,
             "records_read": records, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 

@@ -32,7 +32,8 @@ def practice(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
 
 
 def _sweep_facts(url: str, name: str) -> list[str]:
-    """The facts the sweep's own derive step yields for `name` on the same database."""
+    """The facts `name` yields over the same records all held in memory, in the context the sweep
+    builds (`runner.derive_setup`), as a sweep of a small practice runs it."""
     load_families()
     (d,) = [d for _, d in DERIVATIONS if d.name == name]
     instant = dt.datetime.fromisoformat(AS_OF)
