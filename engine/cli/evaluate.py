@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from engine.cli.app import app, console, emit_json, run
+from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import iso_z, org_or_default, parse_instant
 
 
@@ -80,6 +80,8 @@ def evaluate(
                                         frameworks=framework or None, backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
         result = outcome.result
+        if not result.rulesets:
+            _say_none_in_force(instant.date(), framework or None)
         return {
             "as_of": iso_z(instant),
             "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
@@ -97,3 +99,15 @@ def evaluate(
     console.print(table)
     console.print(f"{len(payload['findings'])} finding(s); rulesets: "
                   + ", ".join(f"{r['id']}@{r['version']}" for r in payload["rulesets"]))
+
+
+def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:
+    """An empty result before any ruleset starts is not a clean bill of health: say why it is empty."""
+    from engine.rules.catalog import load_all
+
+    starts = sorted((item.spec.effective_from, item.spec.framework) for item in load_all()
+                    if frameworks is None or item.spec.framework in frameworks)
+    later = [f"{fw} from {start}" for start, fw in starts if start > day]
+    err_console.print(f"warning: no ruleset is in force on {day} (the UTC date of --as-of), so nothing was judged"
+                      + (f"; in force later: {', '.join(later)}" if later else ""), highlight=False, markup=False)
+

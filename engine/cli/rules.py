@@ -92,7 +92,7 @@ def list_rules(
     from engine.rules.catalog import load_all
 
     def body() -> None:
-        rows: list[dict[str, str]] = []
+        rows: list[dict[str, str | None]] = []
         for loaded in load_all():
             s = loaded.spec
             if framework and s.framework != framework:
@@ -103,6 +103,8 @@ def list_rules(
                         "framework": s.framework,
                         "version": s.version,
                         "effective_from": str(s.effective_from),
+                        "rule_effective_from": str(r.effective_from or s.effective_from),
+                        "rule_effective_to": str(r.effective_to or s.effective_to or "") or None,
                         "rule_id": r.id,
                         "title": r.title,
                         "severity": r.severity,

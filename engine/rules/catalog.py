@@ -125,14 +125,19 @@ def _date(value: Any, source: str, key: str) -> dt.date | None:
         ) from None
 
 
-_COMPILED: dict[tuple[str, str, str], CompiledRuleset] = {}
+_COMPILED: dict[tuple[str, str, str, frozenset[str] | None], CompiledRuleset] = {}
 
 
-def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str) -> CompiledRuleset:
-    """Compile once per (file content, parameter values): evaluation never re-parses YAML."""
-    key = (loaded.path, loaded.sha256, json.dumps(overrides, sort_keys=True, default=str))
+def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str,
+                on: dt.date | None = None) -> CompiledRuleset:
+    """Compile once per (file content, parameter values, rules in force): evaluation never re-parses
+    YAML. With `on`, only the rules in force that day (see `compile_ruleset`)."""
+    in_force_ids = None if on is None else frozenset(r.id for r in loaded.spec.rules if r.in_force(on))
+    if in_force_ids is not None and len(in_force_ids) == len(loaded.spec.rules):
+        on, in_force_ids = None, None  # every rule: the same compilation as without a day
+    key = (loaded.path, loaded.sha256, json.dumps(overrides, sort_keys=True, default=str), in_force_ids)
     if key not in _COMPILED:
-        _COMPILED[key] = compile_ruleset(loaded, dict(overrides), overrides_source=source)
+        _COMPILED[key] = compile_ruleset(loaded, dict(overrides), overrides_source=source, on=on)
     return _COMPILED[key]
 
 
@@ -150,5 +155,5 @@ def compile_in_force(
     out = []
     for item in in_force(load_all(root or rulesets_dir()), day, frameworks):
         overrides = params_in_force(raw, item.spec.framework, day, source)
-        out.append(compile_for(item, overrides, source))
+        out.append(compile_for(item, overrides, source, on=day))
     return out

@@ -74,6 +74,9 @@ def render_framework(items: list[LoadedRuleset]) -> str:
     for r in newest.rules:
         flags = ", ".join(x for x in [r.kind, f"tag {r.tag}" if r.tag else "", "advisory" if r.advisory else ""] if x)
         out += [f"### {r.id} · {r.title}", "", f"- citation: {r.citation}", f"- severity: {r.severity} ({flags})"]
+        if r.effective_from or r.effective_to:
+            out.append(f"- in force: {r.effective_from or newest.effective_from} to {r.effective_to or 'open'}"
+                       " (the rule's own dates, inside its ruleset's)")
         if r.description:
             out.append(f"- what it checks: {' '.join(r.description.split())}")
         out += _checks(r)

@@ -116,7 +116,7 @@ def run_scenario(
             continue
         params = dict(raw.get("params") or {})
         params.update(case.get("params") or {})
-        compiled = compile_for(chosen[0], params, str(path))
+        compiled = compile_for(chosen[0], params, str(path), on=as_of.date())
         scope = set(raw.get("rules") or [r.id for r in compiled.rules])
         if case.get("ruleset_version") and compiled.version != case["ruleset_version"]:
             result.ok = False

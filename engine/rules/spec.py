@@ -1,6 +1,7 @@
 """The ruleset file format as pydantic models (what a liaison writes in rulesets/<framework>/*.yaml).
 
-The JSON Schema in docs/rulesets.schema.json is generated from these models.
+The JSON Schema in docs/schema/ruleset.schema.json is generated from these models
+(`python -m engine.rules.schema_export`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -49,8 +51,20 @@ def check_param_value(spec: ParamSpec, value: Any) -> None:
         raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
 
 
+def _window_as_written(schema: dict[str, Any]) -> None:
+    """The schema of a window as a liaison writes it ({days: 30}), not as it is held (unit, amount)."""
+    amount = {"anyOf": [{"type": "number"},
+                        {"type": "string", "pattern": r"^params\.[a-z_][a-z0-9_]*$", "description": "params.NAME"}]}
+    description = schema.get("description")
+    schema.clear()
+    schema.update({"type": "object", "description": description, "minProperties": 1, "maxProperties": 1,
+                   "additionalProperties": False, "properties": {unit: amount for unit in DURATION_UNITS}})
+
+
 class Window(_Strict):
     """An amount of one unit: {days: 30}, {hours: params.access_revoke_hours}, {working_days: 10}."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema, _: _window_as_written(schema))
 
     unit: str
     amount: float | int | str  # a number or "params.name"
@@ -112,7 +126,7 @@ class SeverityWhen(_Strict):
 class RuleSpec(_Strict):
     """One rule: what it matches, when it is violated, what it says and which SOP it assigns."""
 
-    id: str
+    id: str = Field(json_schema_extra={"pattern": RULE_ID.pattern})
     title: str
     citation: str
     severity: Severity
@@ -129,7 +143,11 @@ class RuleSpec(_Strict):
     severity_when: list[SeverityWhen] = Field(default_factory=list)
     message: str
     sop: str
-    line: int | None = Field(default=None, exclude=True)
+    effective_from: dt.date | None = Field(
+        default=None, description="the rule applies from this date, when its law starts later than the ruleset")
+    effective_to: dt.date | None = Field(
+        default=None, description="the rule applies until this date (exclusive), when its law ends sooner")
+    line: SkipJsonSchema[int | None] = Field(default=None, exclude=True)  # where the loader found it
 
     @field_validator("id")
     @classmethod
@@ -146,14 +164,21 @@ class RuleSpec(_Strict):
             raise ValueError(f"subject {self.subject!r} is not one of the match aliases {list(self.match)}")
         if self.tag == "U" and not self.advisory:
             raise ValueError("rules tagged [U] ship as advisory: set advisory: true")
+        if self.effective_from and self.effective_to and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
         return self
+
+    def in_force(self, day: dt.date) -> bool:
+        """Whether the rule's own dates admit `day` (the ruleset's dates are checked apart)."""
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_to is None or day < self.effective_to)
 
 
 class RulesetSpec(_Strict):
     """A versioned, effective-dated set of rules for one framework."""
 
     framework: str
-    version: str
+    version: str = Field(json_schema_extra={"pattern": SEMVER.pattern})
     title: str
     effective_from: dt.date
     effective_to: dt.date | None = None
@@ -169,7 +194,7 @@ class RulesetSpec(_Strict):
         return str(value)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> RulesetSpec:
+    def _consistent(self) -> RulesetSpec:
         seen: set[str] = set()
         for rule in self.rules:
             if rule.id in seen:
@@ -177,6 +202,12 @@ class RulesetSpec(_Strict):
             seen.add(rule.id)
         if self.effective_to and self.effective_to <= self.effective_from:
             raise ValueError("effective_to must be after effective_from")
+        for rule in self.rules:
+            first = max(self.effective_from, rule.effective_from or self.effective_from)  # of the overlap
+            if not (self.in_force(first) and rule.in_force(first)):
+                raise ValueError(
+                    f"rule {rule.id} is never in force: its dates ({rule.effective_from} .. {rule.effective_to}) "
+                    f"fall outside the ruleset's ({self.effective_from} .. {self.effective_to})")
         return self
 
     @property

@@ -51,7 +51,9 @@ def _second_hipaa_version(rulesets: Path) -> None:
     source = rulesets / "hipaa" / "hipaa-2026.1.0.yaml"
     text = source.read_text(encoding="utf-8")
     text = text.replace("version: 2026.1.0", f"version: {NEW_HIPAA}", 1)
-    text = text.replace("effective_from: 2026-01-01", "effective_from: 2027-01-01", 1)
+    text, changed = re.subn(r"^effective_from: \d{4}-\d{2}-\d{2}$", "effective_from: 2027-01-01", text, count=1,
+                            flags=re.M)
+    assert changed == 1, "the hipaa ruleset's effective_from line was not found"
     text = re.sub(r"(ra_max_age_days: \{type: int, unit: days, default: )365", r"\g<1>180", text, count=1)
     text = text.replace("title: Security risk analysis is current and its findings are being worked",
                         "title: Security risk analysis is current (within 180 days) and its findings are worked", 1)

@@ -8,6 +8,7 @@ of a ruleset at once.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -78,9 +79,17 @@ def compile_ruleset(
     overrides: Mapping[str, Any] | None = None,
     *,
     overrides_source: str = "policies/practice.yaml",
+    on: dt.date | None = None,
 ) -> CompiledRuleset:
-    """Compile one ruleset with practice parameter overrides; raise RulesetError listing every problem."""
+    """Compile one ruleset with practice parameter overrides; raise RulesetError listing every problem.
+
+    With `on`, only the rules whose own dates admit that day are compiled (a rule whose law starts
+    later than its ruleset is not judged before it starts); without it, every rule, as validation
+    needs. The durable_rules name then says which rules were left out, so two days with different
+    rules never share a registered ruleset.
+    """
     spec = loaded.spec
+    left_out = sorted(r.id for r in spec.rules if on is not None and not r.in_force(on))
     params = resolve_params(spec, overrides or {}, source=overrides_source)
     types = all_fact_types()
     from engine.rules.derive import DERIVATIONS
@@ -91,6 +100,8 @@ def compile_ruleset(
     flags: list[Flag] = []
     definition: dict[str, Any] = {}
     for rule in spec.rules:
+        if rule.id in left_out:
+            continue
         try:
             compiled, lowered, rule_flags = _compile_rule(
                 rule, spec.framework, spec.version, params, types, derived_families, loaded.path
@@ -114,6 +125,7 @@ def compile_ruleset(
     needs = _field_needs(rules, flags)
     limits.check(spec.name, loaded.path, definition, rules, needs)
     param_hash = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    subset = "-" + hashlib.sha256(" ".join(left_out).encode()).hexdigest()[:8] if left_out else ""
     return CompiledRuleset(
         framework=spec.framework,
         version=spec.version,
@@ -122,7 +134,7 @@ def compile_ruleset(
         path=loaded.path,
         params=params,
         rules=tuple(rules),
-        durable_name=f"{spec.name}~{loaded.sha256[:8]}{param_hash}",
+        durable_name=f"{spec.name}~{loaded.sha256[:8]}{param_hash}{subset}",
         durable_definition=definition,
         field_needs=needs,
         flags=tuple(flags),
