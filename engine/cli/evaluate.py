@@ -40,7 +40,8 @@ def evaluate(
     extra: list[Path] = typer.Argument(None, help="more record files (so `--records dir/*.ndjson` works)"),
     records: list[Path] = typer.Option(None, "--records", help="record files (JSON, NDJSON, CSV); repeatable"),
     as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset"),
-    framework: list[str] = typer.Option(None, "--framework", help="limit to these frameworks; repeatable"),
+    framework: list[str] = typer.Option(None, "--framework",
+                                        help="limit to these frameworks; repeatable or comma-separated"),
     params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: policies/practice.yaml)"),
     backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
@@ -70,6 +71,15 @@ def evaluate(
             from engine.errors import InputError
 
             raise InputError("give --records FILE (or --db URL to evaluate a database)")
+        if _names(framework):
+            from engine.rules.catalog import require_frameworks
+
+            require_frameworks(_names(framework) or [])  # before a large import, not after it
+        if knowledge is not None and not db:
+            # a fresh database holds only the records given, and those are simply all known (CONTRACT.md)
+            err_console.print("note: --known-at picks a database's state (--db); the records given with --records "
+                              "are all known, so it changes nothing here", highlight=False, markup=False)
+            knowledge = None
         engine = dbmod.make_engine(db or "sqlite://")
         dbmod.init_db(engine)
         org_id = org_or_default(org)
@@ -77,11 +87,11 @@ def evaluate(
             if files:
                 pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False)
             outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor="cli:evaluate",
-                                        frameworks=framework or None, backend=backend, known_at=knowledge,
+                                        frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
         result = outcome.result
         if not result.rulesets:
-            _say_none_in_force(instant.date(), framework or None)
+            _say_none_in_force(instant.date(), _names(framework))
         return {
             "as_of": iso_z(instant),
             "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
@@ -99,6 +109,12 @@ def evaluate(
     console.print(table)
     console.print(f"{len(payload['findings'])} finding(s); rulesets: "
                   + ", ".join(f"{r['id']}@{r['version']}" for r in payload["rulesets"]))
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    """--framework hipaa --framework osha, or --framework hipaa,osha."""
+    names = [name.strip().lower() for value in values or [] for name in value.split(",") if name.strip()]
+    return names or None
 
 
 def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
+from engine.errors import ErrorDetail, InputError, RulesetSyntaxError, RulesetValidationError
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.compiler.model import CompiledRuleset
 from engine.rules.loader import LoadedRuleset, load_ruleset_file
@@ -141,6 +141,18 @@ def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str
     return _COMPILED[key]
 
 
+def require_frameworks(frameworks: Iterable[str], loaded: list[LoadedRuleset] | None = None) -> None:
+    """Raise InputError naming every framework that has no ruleset in any version."""
+    loaded = load_all(rulesets_dir()) if loaded is None else loaded
+    known = sorted({item.spec.framework for item in loaded})
+    unknown = [fw for fw in frameworks if fw not in known]
+    if unknown:
+        raise InputError(
+            f"unknown framework{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            [ErrorDetail(reason=f"no ruleset for {fw!r}; the frameworks are: {', '.join(known)}", field="framework")
+             for fw in unknown])
+
+
 def compile_in_force(
     as_of: dt.datetime,
     *,
@@ -148,12 +160,19 @@ def compile_in_force(
     params_path: Path | None = None,
     root: Path | None = None,
 ) -> list[CompiledRuleset]:
-    """Compile the rulesets in force at `as_of` with the practice parameters in force then."""
+    """Compile the rulesets in force at `as_of` with the practice parameters in force then.
+
+    A framework asked for by name must exist (in some version): a misspelt one would otherwise give
+    an empty, clean-looking result."""
     day = as_of.date()
     raw = load_practice_params(params_path)
     source = str(params_path or PRACTICE_PARAMS)
+    loaded = load_all(root or rulesets_dir())
+    if frameworks is not None:
+        frameworks = list(frameworks)
+        require_frameworks(frameworks, loaded)
     out = []
-    for item in in_force(load_all(root or rulesets_dir()), day, frameworks):
+    for item in in_force(loaded, day, frameworks):
         overrides = params_in_force(raw, item.spec.framework, day, source)
         out.append(compile_for(item, overrides, source, on=day))
     return out

@@ -95,3 +95,19 @@ def test_a_large_import_through_the_api_streams_its_events_in_a_stream_process(
     page = c.get("/findings", headers=h, params={"rule": "DEMO-EXPORT-002", "limit": 100}).json()
     assert sorted(i["subject_id"] for i in page["items"]) == [e["id"] for e in events[::100]]
     assert not multiprocessing.active_children()  # the stream process ended with the import
+
+
+def test_evaluating_an_unknown_framework_is_a_422_that_names_the_known_ones(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    r = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z", "frameworks": ["demo", "dmeo"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "framework" and "'dmeo'" in r.json()["errors"][0]["reason"]
+
+
+def test_half_a_surrogate_pair_in_a_posted_record_is_a_422_not_a_crash(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    body = b'{"records": [{"type": "person", "id": "P1", "dob": "2020-0\\ud83c"}]}'  # JSON allows the escape
+    r = c.post("/records", headers={**h, "Content-Type": "application/json"}, content=body)
+    assert r.status_code == 422, r.text
+    assert "unpaired UTF-16 surrogate" in r.json()["errors"][0]["reason"]
+

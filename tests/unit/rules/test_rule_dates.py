@@ -129,4 +129,4 @@ def test_evaluating_before_any_ruleset_says_so(tmp_path: Path) -> None:
                                       "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"as_of": "2012-01-01T00:00:00Z", "rulesets": [], "findings": []}
-    assert "no ruleset is in force on 2012-01-01" in result.stderr
+    assert "no ruleset is in force on 2012-01-01" in " ".join(result.stderr.split())
