@@ -42,6 +42,14 @@ class ErrorDetail:
     index: int | None = None
     rule_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # Text quoted from bad input may hold an unpaired surrogate (JSON's "\ud83c" escape), which
+        # no UTF-8 terminal, response body or log can carry: the detail keeps its escape instead.
+        for name in ("reason", "file", "record_type", "record_id", "field"):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.isascii():
+                object.__setattr__(self, name, value.encode("utf-8", "backslashreplace").decode("utf-8"))
+
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 

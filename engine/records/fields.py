@@ -68,7 +68,16 @@ def parse_instant(value: Any) -> dt.datetime:
 
 def _shown(value: str | dt.datetime) -> str:
     """An instant as the message quotes it: the text given, or a datetime's ISO form."""
-    return value if isinstance(value, str) else value.isoformat()
+    return _printable(value) if isinstance(value, str) else value.isoformat()
+
+
+def _printable(value: Any) -> Any:
+    """Text as an error message may quote it: an unpaired surrogate (which JSON's \\ud83c escape
+    can carry) has no UTF-8 form, and pydantic fails to render a message holding one, so it is
+    written as its escape instead."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _too_early(value: str) -> PydanticCustomError:
@@ -76,7 +85,7 @@ def _too_early(value: str) -> PydanticCustomError:
         "time_range",
         "'{value}' is before " + str(MIN_YEAR) + ": taken for a placeholder (such as 0001-01-01 for 'no date'), "
         "which is refused; leave the field out when there is no date",
-        {"value": value},
+        {"value": _printable(value)},
     )
 
 
@@ -94,13 +103,13 @@ def _instant_or_error(value: Any) -> dt.datetime:
             "instant_without_offset",
             "instant without an offset: '{value}' is a date, an instant needs a time and an "
             "offset, e.g. {value}T00:00:00-05:00",
-            {"value": value},
+            {"value": _printable(value)},
         )
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         raise PydanticCustomError(
-            "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": value}
+            "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": _printable(value)}
         ) from None
 
 
@@ -118,7 +127,7 @@ def parse_date(value: Any) -> dt.date:
         try:
             parsed = dt.date.fromisoformat(value)
         except ValueError:
-            raise PydanticCustomError("date_value", "no such date: '{value}'", {"value": value}) from None
+            raise PydanticCustomError("date_value", "no such date: '{value}'", {"value": _printable(value)}) from None
         if parsed.year < MIN_YEAR:
             raise _too_early(value)
         return parsed
@@ -144,7 +153,7 @@ def parse_number(value: Any) -> int | float:
         raise PydanticCustomError("number_range", "must be a number of at least 0, got {value}", {"value": value})
     if value == math.inf:
         raise PydanticCustomError("number_range", "must be a finite number; this one is too large to store",
-                                  {"value": value})
+                                  {"value": _printable(value)})
     if value > MAX_NUMBER:
         raise PydanticCustomError("number_range", "must be at most {le}, got {value}",
                                   {"le": MAX_NUMBER, "value": value})
@@ -160,7 +169,7 @@ def json_kind(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the string '{value}'"
+        return f"the string '{_printable(value)}'"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -174,7 +183,7 @@ def check_state(value: str) -> str:
         raise PydanticCustomError(
             "state_code",
             "'{value}' is not a US state or territory code (use the two-letter USPS code, e.g. CA)",
-            {"value": value},
+            {"value": _printable(value)},
         )
     return value
 
@@ -192,7 +201,7 @@ def check_zone(value: str) -> str:
     """An IANA time zone name such as America/Los_Angeles."""
     if not _zone_exists(value):
         raise PydanticCustomError(
-            "time_zone", "'{value}' is not an IANA time zone (e.g. America/New_York)", {"value": value}
+            "time_zone", "'{value}' is not an IANA time zone (e.g. America/New_York)", {"value": _printable(value)}
         )
     return value
 

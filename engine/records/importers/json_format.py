@@ -37,6 +37,12 @@ def read_json(
     if not isinstance(records, list):
         problem(ErrorDetail(reason='expected a JSON array of records or an object {"records": [...]}', file=str(path)))
         return
+    extra = sorted(set(doc) - {"records"}) if isinstance(doc, dict) else []
+    if extra:  # as for a record's fields: an unknown key is an error, not silently dropped
+        problem(ErrorDetail(reason=f"unknown top-level key{'s' if len(extra) > 1 else ''} "
+                                   f"{', '.join(map(repr, extra))}; the object holds only \"records\"",
+                            file=str(path)))
+        return
     for index, raw in enumerate(records):
         position = Position(file=str(path), index=index)
         stamped = stamp_type(raw, record_type, position, problem)
