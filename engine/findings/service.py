@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,11 +31,13 @@ from engine.findings.schemas import (
     FindingFilter,
     FindingPage,
     FindingScope,
+    LifecycleState,
     RunDiff,
     Waiver,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
-from engine.rules.schemas import RunResult, Violation
+from engine.rules.schemas import DeadlineStatus, RunResult, Violation
+from engine.rules.spec import SEVERITY_ORDER
 
 OPEN_STATES = ("open", "acknowledged")
 
@@ -292,6 +294,7 @@ def list_findings(
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or FindingFilter()
     stmt = select(FindingRow).where(FindingRow.org_id == org_id)
+    _check_filter_values(f)
     for column, value in (
         ("framework", f.framework),
         ("severity", f.severity),
@@ -433,3 +436,21 @@ def to_run(row: EvaluationRunRow) -> EvaluationRun:
         actor=row.actor,
         trigger=row.trigger,
     )
+
+
+#: The filters whose values are a closed set: a misspelt one would match nothing and look like
+#: "no findings", so it is refused with the values there are.
+_CLOSED_FILTERS: dict[str, tuple[str, ...]] = {
+    "severity": tuple(SEVERITY_ORDER), "state": get_args(LifecycleState), "status": get_args(DeadlineStatus),
+}
+
+
+def _check_filter_values(f: FindingFilter) -> None:
+    problems = [
+        ErrorDetail(reason=f"{value!r} is not a {name}; the {name} values are: {', '.join(allowed)}", field=name)
+        for name, allowed in _CLOSED_FILTERS.items()
+        for value in (getattr(f, name) or "").split(",") if value and value not in allowed
+    ]
+    if problems:
+        raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
+

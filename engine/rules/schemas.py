@@ -19,6 +19,10 @@ class EvidenceRef(BaseModel):
     version: int
 
 
+#: Where a finding stands against its deadline (CONTRACT.md: `state`; the findings store calls it `status`).
+DeadlineStatus = Literal["due_soon", "overdue", "violation"]
+
+
 class Violation(BaseModel):
     """One current violation (or warning) found by a run; the findings store diffs these."""
 
@@ -30,7 +34,7 @@ class Violation(BaseModel):
     severity: Literal["critical", "high", "medium", "low"]
     advisory: bool = False
     kind: Literal["state", "event"] = "state"
-    state: Literal["due_soon", "overdue", "violation"]
+    state: DeadlineStatus
     variant: str
     due: str | None = None
     subject: SubjectRef

@@ -111,3 +111,13 @@ def test_half_a_surrogate_pair_in_a_posted_record_is_a_422_not_a_crash(api: dict
     assert r.status_code == 422, r.text
     assert "unpaired UTF-16 surrogate" in r.json()["errors"][0]["reason"]
 
+
+@pytest.mark.parametrize("query, field", [({"severity": "urgent"}, "severity"), ({"state": "open,closed"}, "state"),
+                                          ({"status": "late"}, "status")])
+def test_a_finding_filter_value_that_cannot_match_is_a_422(api: dict[str, Any], query: dict[str, str],
+                                                          field: str) -> None:
+    r = api["client"].get("/findings", headers=headers(api, "officer"), params=query)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == field and "values are:" in error["reason"]
+
