@@ -20,6 +20,7 @@ from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput
 from engine.packets.sign import Signer, load_or_create_signer
 from engine.packets.tables import PacketRow
+from engine.rules.catalog import require_frameworks
 
 
 def build(
@@ -40,8 +41,14 @@ def build(
     """Collect, build and record one packet (never commits; the caller's unit of work does).
 
     The audit entry for the build is appended after the excerpt was taken, so a packet never
-    contains its own build entry, and the next packet of a later period will.
+    contains its own build entry, and the next packet of a later period will. A period that ends
+    before it starts, or a framework with no ruleset, is refused: either would give a signed packet
+    of nothing, which an auditor could take for a clean period.
     """
+    if date_to < date_from:
+        raise InputError(f"the period ends ({date_to}) before it starts ({date_from})",
+                         [ErrorDetail(reason="to is before from", field="to")])
+    require_frameworks([framework])
     inp = collect_input(
         session,
         org_id=org_id,

@@ -11,9 +11,23 @@ from tests import factories as f
 from tests.api.conftest import headers
 
 
+def _with_a_second_framework(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture rulesets (framework demo) and a copy named `other`, for a packet outside the grant."""
+    import os
+    import shutil
+
+    shutil.copytree(os.environ["VIGIL_RULESETS_DIR"], root)
+    (root / "other").mkdir()
+    text = (root / "demo" / "demo-1.0.0.yaml").read_text(encoding="utf-8")
+    (root / "other" / "other-1.0.0.yaml").write_text(text.replace("framework: demo", "framework: other", 1),
+                                                     encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+
+
 def test_build_list_download_and_verify(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
     monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    _with_a_second_framework(tmp_path / "rulesets", monkeypatch)
     c, h = api["client"], headers(api, "officer")
     assert (
         c.post(
@@ -42,3 +56,16 @@ def test_build_list_download_and_verify(api: dict[str, Any], tmp_path: Path, mon
     bad = c.post("/packets/verify", headers=auditor, files={"file": ("p.zip", bytes(tampered), "application/zip")})
     assert bad.status_code in (200, 409) and (bad.status_code == 409 or bad.json()["ok"] is False)
     assert c.get("/packets/public-key", headers=auditor).json()["fingerprint"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("body, field", [({"framework": "dmeo", "from": "2026-01-01", "to": "2026-12-31"}, "framework"),
+                                         ({"framework": "demo", "from": "2026-12-31", "to": "2026-01-01"}, "to")])
+def test_a_packet_of_nothing_is_refused(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        body: dict[str, str], field: str) -> None:
+    monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    r = api["client"].post("/packets", headers=headers(api, "officer"), json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == field
+    assert not list((tmp_path / "packets").glob("*.zip"))
+

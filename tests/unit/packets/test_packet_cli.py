@@ -132,3 +132,14 @@ def test_building_from_the_demo_practice_database(tmp_path: Path) -> None:
     bagit.Bag(str(bag_dir)).validate(fast=False)
     items = findings["findings"]
     assert len(items) >= 10 and all(f["rule_id"].startswith("HIPAA-") for f in items)
+
+
+def test_a_packet_of_nothing_is_refused_with_exit_2(tmp_path: Path) -> None:
+    common = ["packet", "build", "--org", "demo", "--db", f"sqlite:///{tmp_path / 'v.db'}", "--out",
+              str(tmp_path / "p.zip"), "--key-dir", str(tmp_path / "k")]
+    misspelt = runner.invoke(app, [*common, "--framework", "hipa", "--from", "2025-01-01", "--to", "2025-12-31"])
+    backwards = runner.invoke(app, [*common, "--framework", "hipaa", "--from", "2025-12-31", "--to", "2025-01-01"])
+    assert (misspelt.exit_code, backwards.exit_code) == (2, 2)
+    assert "no ruleset for 'hipa'" in " ".join(misspelt.stderr.split())
+    assert "the period ends (2025-01-01) before it starts" in " ".join(backwards.stderr.split())
+    assert not (tmp_path / "p.zip").exists()
