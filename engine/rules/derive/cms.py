@@ -15,7 +15,9 @@ is bad at what these do, so it happens here, once, with the calendar service for
 - `cms_enrollment`, `cms_enrollment_change`: the practice's Medicare enrollment register (parameters:
   the record contract has no enrollment record type yet).
 - `cms_excl_duty`: exclusion-screening duties per person (pre-hire check, a check in every calendar
-  month or every 30 days, review of possible matches, removal of excluded persons).
+  month or every 30 days, review of possible matches, removal of excluded persons), with, for each
+  list a duty is about, when it was last checked before and first checked after (so a message names
+  each list and its own dates rather than one date for all).
 
 Every function is pure: it reads its inputs, `ctx.as_of` and `ctx.params`, and yields facts in a
 deterministic order. Records dated after `as_of` have not happened yet and are ignored here, as the
@@ -27,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -736,6 +738,11 @@ class _Episode:
         return self.start <= at and (self.end is None or at < self.end)
 
 
+def _either(names: list[str]) -> str:
+    """'LEIE', 'LEIE or SAM', 'LEIE, SAM or STATE_MEDICAID': the lists a duty is about, for messages."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _month_key(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -754,7 +761,8 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     output="cms_excl_duty",
     fields={"person_id": "string", "person_name": "string", "establishment_id": "string", "episode_id": "string",
             "kind": "string", "sources": "string", "period": "string", "due_at": "date", "cleared_at": "instant",
-            "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool"},
+            "cleared_on": "date", "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool",
+            "ongoing": "bool", "source_checks": "list"},
     family="person",
     example="duty: cms_excl_duty (anchor duty.due_at, met_at duty.cleared_at)",
     # in the derive process, with the other two readers of the screenings (credentialing's PSV items
@@ -778,6 +786,12 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     - `excluded`: a confirmed match (any source) for a person employed then or hired later; due the
       day of the check; cleared only by a later clear result from that source (reinstatement or a
       corrected match). Consecutive excluded results are one duty.
+
+    For messages: `sources` names the lists in prose, `cleared_on` is the local date of `cleared_at`,
+    `ongoing` says a monthly run reaches the current (unfinished) month, and `source_checks` has one
+    entry per list of a pre-hire, monthly or interval duty, `{source, last_on, next_on}`: the local
+    dates of the last check of that list before the duty's period (before the start; before its first
+    month; the check the 30 days run from) and of the first one after it (null when none yet).
     """
     sources = [str(s).upper() for s in ctx.param("excl_screen_sources", ["LEIE", "SAM"])]
     frequency = str(ctx.param("excl_screen_frequency", "CALENDAR_MONTH")).upper()
@@ -832,21 +846,37 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
     base_sources = [_src(person)] if person else []
 
     def duty(kind: str, key: str, *, due: dt.date, missing: list[str], period: str, cleared: dt.datetime | None,
-             ep: _Episode | None, used: list[_Check], screening: _Check | None = None) -> DerivedFact:
+             ep: _Episode | None, used: list[_Check], screening: _Check | None = None,
+             per_source: Sequence[tuple[str, _Check | None, _Check | None]] = (), ongoing: bool = False,
+             ) -> DerivedFact:
         before = [c for c in checks if c.day <= due and (not missing or c.source in missing)]
         last = before[-1].at if before else None
         evidence = base_sources + ([_src(ep.view)] if ep else [_src(e.view) for e in eps])
         evidence += [_src(c.view) for c in used]
+        evidence += [_src(prev.view) for _, prev, _ in per_source if prev is not None]
         return DerivedFact(
             type="cms_excl_duty", id=f"{pid}/{kind}/{key}",
             data={"person_id": pid, "person_name": name or pid,
                   "establishment_id": (ep or latest).view.data.get("establishment_id"),
-                  "episode_id": ep.view.id if ep else None, "kind": kind, "sources": " or ".join(missing),
+                  "episode_id": ep.view.id if ep else None, "kind": kind, "sources": _either(missing),
                   "period": period, "due_at": due.isoformat(), "cleared_at": _iso(cleared),
+                  "cleared_on": _iso(cal.local_date(cleared, tz)) if cleared else None,
                   "last_checked_at": _iso(last), "screening_id": screening.view.id if screening else None,
-                  "still_employed": still_employed},
+                  "still_employed": still_employed, "ongoing": ongoing,
+                  "source_checks": [{"source": s, "last_on": _iso(prev.day) if prev else None,
+                                     "next_on": _iso(nxt.day) if nxt else None} for s, prev, nxt in per_source]},
             sources=sorted(set(evidence)), bundle_key=f"person:{pid}",
         )
+
+    def last_check(source: str, before: dt.datetime | None = None, before_day: dt.date | None = None
+                   ) -> _Check | None:
+        """The latest check of `source` at or before the instant `before`, or on a day before `before_day`."""
+        found = None
+        for c in checks:
+            if c.source == source and (before is None or c.at <= before) and (before_day is None
+                                                                               or c.day < before_day):
+                found = c
+        return found
 
     def next_check(source: str, after: dt.datetime | None = None, after_day: dt.date | None = None,
                    results: tuple[str | None, ...] | None = None) -> _Check | None:
@@ -874,7 +904,8 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
         prehire_months.setdefault(_month_key(ep.start_day), set()).update(missing)
         yield duty("pre_hire", ep.view.id, due=ep.start_day, missing=missing,
                    period=f"before the start on {ep.start_day}", cleared=cleared, ep=ep,
-                   used=[c for c in later if c is not None])
+                   used=[c for c in later if c is not None],
+                   per_source=[(s, last_check(s, before=ep.start), nxt) for s, nxt in zip(missing, later, strict=True)])
 
     # while a confirmed exclusion from a list is unresolved, re-checking that list adds nothing: the
     # exclusion duty below is the finding, so those months (or 30-day intervals) are not gaps
@@ -918,7 +949,10 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
             cleared = max(c.at for c in later) if all(later) else None  # type: ignore[union-attr]
             period = _month_key(months[0]) + (f" to {_month_key(months[-1])}" if len(months) > 1 else "")
             yield duty("monthly", _month_key(months[0]), due=first_end, missing=missing, period=period,
-                       cleared=cleared, ep=ep, used=[c for c in later if c is not None])
+                       cleared=cleared, ep=ep, used=[c for c in later if c is not None],
+                       per_source=[(s, last_check(s, before_day=months[0]), nxt)
+                                   for s, nxt in zip(missing, later, strict=True)],
+                       ongoing=months[-1] == today.replace(day=1))
     else:
         for source in sources:
             mine = [c for c in checks if c.source == source]
@@ -935,7 +969,7 @@ def _person_duties(ctx: DeriveContext, pid: str, person: RecordView | None, eps:
                     continue
                 yield duty("interval", f"{source}/{due.isoformat()}", due=due, missing=[source],
                            period=f"30 days after the check of {c.day}", cleared=nxt.at if nxt else None, ep=owner,
-                           used=[c] + ([nxt] if nxt else []))
+                           used=[c] + ([nxt] if nxt else []), per_source=[(source, c, nxt)])
 
     # matches: review near matches, act on confirmed exclusions
     open_excluded: dict[str, _Check] = {}
