@@ -28,6 +28,7 @@ from typing import Any
 from engine.rules import bundles
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
+from engine.rules.derive.hipaa import clause_codes
 from engine.rules.facttypes import record_fact_types
 
 #: 45 CFR 92.210(b)-(c) compliance date (Section 1557 final rule, 89 FR 37522).
@@ -51,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "pcdst_review_days": 30,
     "pcdst_mitigation_days": 30,
     "co_ai_act_effective_date": "2026-06-30",
-    "ai_baa_required_clauses": ["ai_no_training", "data_retention_deletion"],
+    "ai_baa_required_clauses": ["AI_NO_TRAINING", "DATA_RETENTION_DELETION"],
     "ai_licensed_titles": ["Dr.", "Doctor", "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA", "Nurse", "Therapist"],
     "all_party_states": ["CA", "FL", "IL", "MD", "MA", "MT", "NH", "PA", "WA", "CT", "DE", "MI", "NV", "OR"],
     "ai_note_signoff_hours": 72,
@@ -358,7 +359,8 @@ def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[Deri
 def ai_vendors(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Each AI vendor (is_ai, or the vendor of an inventoried AI tool): whether it touches PHI, whether
     a BAA was in force when PHI first reached it and is in force now, and which required AI clauses the
-    BAA in force lacks (ai_baa_required_clauses)."""
+    BAA in force lacks (ai_baa_required_clauses, compared case-insensitively and named upper-case:
+    `hipaa.clause_codes`, the one spelling of clause codes for both BAA rules)."""
     vendors = {v.id: v for v in inputs.get("vendor", ())}
     tools: dict[str, list[RecordView]] = {}
     for t in inputs.get("ai_tool", ()):
@@ -373,7 +375,7 @@ def ai_vendors(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     for f in inputs.get("phi_flow", ()):
         if f.data.get("vendor_id") and _seen(f.data.get("first_at"), ctx.as_of):
             flows.setdefault(str(f.data["vendor_id"]), []).append(f)
-    required = [str(c) for c in _param(ctx, "ai_baa_required_clauses")]
+    required = clause_codes(_param(ctx, "ai_baa_required_clauses"))
 
     def covering(vendor_id: str, at: dt.datetime) -> list[RecordView]:
         """BAAs signed and effective at `at` and not terminated by then (latest effective last)."""
@@ -396,7 +398,7 @@ def ai_vendors(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                    or any(t.data.get("uses_phi") is True for t in vtools))
         now_cover = covering(vendor_id, ctx.as_of)
         active = now_cover[-1] if now_cover else None
-        clauses = {str(c) for c in (active.data.get("clauses") or [])} if active else set()
+        clauses = set(clause_codes(active.data.get("clauses"))) if active else set()
         missing = [c for c in required if c not in clauses] if active else []
         sources = ([(v.type, v.id, v.version)] if v else []) + [(t.type, t.id, t.version) for t in vtools]
         sources += [(f.type, f.id, f.version) for f in flows.get(vendor_id, [])]

@@ -114,6 +114,18 @@ def _norm_address(text: Any) -> str:
     return " ".join(re.sub(r"[^A-Z0-9 ]", " ", str(text or "").upper()).split())
 
 
+def clause_codes(values: Iterable[Any] | None) -> list[str]:
+    """BAA clause codes in their one spelling: trimmed and upper-case, in order, blanks and repeats dropped.
+
+    `baa.clauses` is a list of free strings, and two rules read it against a list parameter of
+    required codes (HIPAA-BA-BAA-009 here, AI-BAA-002 in `ai_use`, which imports this): a code
+    matches whatever its case, so both the record's codes and each parameter's go through here, and
+    a finding names the missing codes as this returns them.
+    """
+    out = (str(v).strip().upper() for v in values or () if v is not None)
+    return list(dict.fromkeys(c for c in out if c))
+
+
 class _AsOf:
     """The evaluation instant applied to raw records (CONTRACT: two kinds of time)."""
 
@@ -413,13 +425,44 @@ def _first_access_by_episode(
     return {episode: (at, ev) for episode, (_, ev, at) in first.items()}
 
 
+def _refresher_duties(
+    ep: _Episode, start: dt.datetime, course: str, done: list[tuple[dt.datetime, str, RecordView]], tz: str,
+    months: int, base: Mapping[str, Any], bundle: str,
+) -> Iterator[DerivedFact]:
+    """The refresher cycles of one HIPAA course in one episode (HIPAA-ADM-TRN-002).
+
+    Each completion opens a cycle due `hipaa_refresher_months` after its local date (C5) and the next
+    completion closes it. Yielded: the open cycle (after the latest completion; the engine reports it
+    due soon or overdue) and every cycle of the episode closed after its due day, with `met_at` the
+    late completion (the engine reports it as late). A cycle is keyed by the completion that opened
+    it, so the finding of an overdue course stays the same finding when the course is repeated late,
+    and each course and cycle is its own finding.
+    """
+    seq = sorted(done, key=lambda x: (x[0], x[2].id))
+    for i, (at, _, opened) in enumerate(seq):
+        day = cal.local_date(at, tz)
+        due = cal.add_months(day, months)
+        closed = seq[i + 1] if i + 1 < len(seq) else None
+        if closed is not None and (cal.local_date(closed[0], tz) <= due or closed[0] < start):
+            continue  # repeated on time, or before this episode (rehire_counts_as_new_member = false)
+        basis = f"{course} training {day} ({opened.id}) + {months} months (hipaa_refresher_months)"
+        if closed is not None:
+            basis += f"; repeated {cal.local_date(closed[0], tz)} ({closed[2].id})"
+        key = f"refresher:{course}:{opened.id}"
+        yield _fact("hipaa_training_duty", f"{ep.id}:{key}", dict(base, **{
+            "kind": "refresher", "key": key, "course": course, "courses_missing": course, "due_at": due,
+            "met_at": closed[0] if closed is not None else None, "basis": basis,
+        }), [_src(ep.view), _src(opened)] + ([_src(closed[2])] if closed is not None else []), bundle)
+
+
 @derivation(
     name="hipaa.training_duties",
     inputs=("employment_episode", "training_record", "account", "access_event"),
     output="hipaa_training_duty",
-    fields={"kind": "string", "episode_id": "string", "person_id": "string", "establishment_id": "string",
-            "due_at": "date", "met_at": "instant", "basis": "string", "courses_missing": "string",
-            "first_access_at": "instant", "first_access_event_id": "string"},
+    fields={"kind": "string", "key": "string", "episode_id": "string", "person_id": "string",
+            "establishment_id": "string", "due_at": "date", "met_at": "instant", "basis": "string",
+            "course": "string", "courses_missing": "string", "first_access_at": "instant",
+            "first_access_event_id": "string"},
     family="person",
     example="kind=new_hire episode_id=EP-1 due_at=2026-02-04 courses_missing='HIPAA_PRIVACY, HIPAA_SECURITY'",
     heavy=True,  # reads every access event: beside the snooping alerts in the derive process, over
@@ -429,11 +472,12 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     """HIPAA privacy and security training owed by each active episode with PHI access (HIPAA-ADM-TRN-002).
 
     Both courses (HIPAA_PRIVACY, HIPAA_SECURITY) are required; with rehire_counts_as_new_member only
-    completions on or after the episode's start count. Kinds: `new_hire` (not both done: due start +
-    hipaa_new_hire_days), `before_access` (hipaa_training_before_phi_access and the episode's first
-    access event came before both courses were done: due the day before that access, met when the
-    training was done), `refresher` (both done: due the earlier course's latest completion +
-    hipaa_refresher_months, C5).
+    completions on or after the episode's start count. Kinds (`key` is the finding's occurrence):
+    `new_hire` (not both done: due start + hipaa_new_hire_days), `before_access`
+    (hipaa_training_before_phi_access and the episode's first access event came before both courses
+    were done: due the day before that access, met when the training was done), `refresher` (per
+    course once it is done, per cycle: due its completion + hipaa_refresher_months, C5, met by the
+    next completion; key `refresher:<course>:<completion id>`, see `_refresher_duties`).
     """
     now = _AsOf(ctx)
     episodes = _episodes(inputs["employment_episode"], now)
@@ -462,7 +506,7 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             bundle = f"person:{person}"
             if missing:
                 yield _fact("hipaa_training_duty", f"{ep.id}:new_hire", dict(base, **{
-                    "kind": "new_hire", "due_at": cal.add_days(start_day, new_hire_days),
+                    "kind": "new_hire", "key": "new_hire", "due_at": cal.add_days(start_day, new_hire_days),
                     "courses_missing": ", ".join(missing),
                     "basis": f"episode started {start_day} + {new_hire_days} days (hipaa_new_hire_days)",
                 }), [_src(ep.view)] + [_src(x[2]) for x in counted], bundle)
@@ -473,24 +517,16 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             if access is not None and (trained_at is None or access[0] < trained_at):
                 access_day = cal.local_date(access[0], tz)
                 yield _fact("hipaa_training_duty", f"{ep.id}:before_access", dict(base, **{
-                    "kind": "before_access", "due_at": cal.add_days(access_day, -1), "met_at": trained_at,
-                    "first_access_at": access[0], "first_access_event_id": access[1].id,
+                    "kind": "before_access", "key": "before_access", "due_at": cal.add_days(access_day, -1),
+                    "met_at": trained_at, "first_access_at": access[0], "first_access_event_id": access[1].id,
                     "courses_missing": ", ".join(missing),
                     "basis": (f"first PHI access {cal.iso_instant(access[0])} ({access[1].id}) came before "
                               f"HIPAA training was complete (hipaa_training_before_phi_access)"),
                 }), [_src(ep.view), _src(access[1])] + [_src(x[2]) for x in counted], bundle)
-            if missing:
-                continue
-            lapses = []
             for c in HIPAA_COURSES:
-                latest = max((x for x in counted if x[1] == c), key=lambda x: (x[0], x[2].id))
-                lapses.append((cal.add_months(cal.local_date(latest[0], tz), refresher_months), c, latest))
-            due, course, latest = min(lapses, key=lambda x: (x[0], x[1]))
-            yield _fact("hipaa_training_duty", f"{ep.id}:refresher", dict(base, **{
-                "kind": "refresher", "due_at": due, "courses_missing": course,
-                "basis": (f"latest {course} training {cal.local_date(latest[0], tz)} + {refresher_months} months "
-                          f"(hipaa_refresher_months)"),
-            }), [_src(ep.view), _src(latest[2])], bundle)
+                done_c = [x for x in counted if x[1] == c]
+                if done_c:
+                    yield from _refresher_duties(ep, ep.start, c, done_c, tz, refresher_months, base, bundle)
 
 
 # ---- HIPAA-SEC-TERM-004: accounts disabled after employment ends, and not used after it ----------
@@ -789,9 +825,9 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     `before_flow`: a BAA must be in place (signed and effective) by the first PHI flow, including a
     flow scheduled for a later date (go-live); met when one took effect. `clauses`: an executed, not
-    terminated BAA lacks a clause of baa_required_clauses (due since signature). `exit`: a terminated
-    BAA needs a return-or-destroy attestation within baa_exit_days, unless another BAA of the vendor
-    is in force at termination.
+    terminated BAA lacks a clause of baa_required_clauses, compared case-insensitively (`clause_codes`;
+    due since signature). `exit`: a terminated BAA needs a return-or-destroy attestation within
+    baa_exit_days, unless another BAA of the vendor is in force at termination.
     """
     now = _AsOf(ctx)
     baas: dict[str, list[RecordView]] = defaultdict(list)
@@ -803,7 +839,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         first = _instant(f.data.get("first_at"))
         if f.data.get("vendor_id") and first is not None:
             flows[str(f.data["vendor_id"])].append((first, f))
-    required = [str(c) for c in ctx.param("baa_required_clauses", [])]
+    required = clause_codes(ctx.param("baa_required_clauses", []))
     exit_days = int(ctx.param("baa_exit_days", 30))
     exempt = {str(x) for x in ctx.param("baa_exempt_relationships", ["treatment_provider", "conduit"])}
     tz = _tz(ctx, "hipaa_vendor_duty", {})
@@ -834,7 +870,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             terminated = now.happened(b.data.get("terminated_at"))
             signed_day = cal.local_date(start, tz)
             if terminated is None:
-                clauses = {str(c) for c in b.data.get("clauses") or []}
+                clauses = set(clause_codes(b.data.get("clauses")))
                 missing = [c for c in required if c not in clauses]
                 if missing:
                     yield _fact("hipaa_vendor_duty", f"{v.id}:clauses:{b.id}", {

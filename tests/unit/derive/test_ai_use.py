@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from engine.rules.catalog import RULESETS_DIR
 from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, ai_use, load_families
 from engine.rules.facts import Zones
+from engine.rules.loader import load_ruleset_file
 
 
 def at(text: str) -> dt.datetime:
@@ -272,7 +274,7 @@ def test_vendor_baa_coverage() -> None:
     v = vendor_facts("2026-02-15T00:00:00Z", recs)
     assert "V3" not in v  # not an AI vendor
     assert v["V1"]["phi"] and v["V1"]["baa_active"] and v["V1"]["phi_before_baa"]
-    assert v["V1"]["missing_clauses"] == ["data_retention_deletion"] and v["V1"]["missing_clause_count"] == 1
+    assert v["V1"]["missing_clauses"] == ["DATA_RETENTION_DELETION"] and v["V1"]["missing_clause_count"] == 1
     assert v["V2"]["phi"] and not v["V2"]["baa_active"] and not v["V2"]["phi_before_baa"]
     assert v["V2"]["missing_clauses"] == [] and v["V2"]["tool_ids"] == ["T2"]
     # signed after PHI flowed, although made effective earlier: not covered at the first flow
@@ -283,6 +285,34 @@ def test_vendor_baa_coverage() -> None:
     assert not v["V1"]["baa_active"] and v["V1"]["baa_id"] is None  # not signed yet
     v = vendor_facts("2026-02-15T00:00:00Z", recs, {"ai_baa_required_clauses": ["ai_no_training"]})
     assert v["V1"]["missing_clause_count"] == 0
+
+
+def test_vendor_baa_clauses_match_whatever_their_case() -> None:
+    def vendor(n: str, clauses: list[str]) -> list[RecordView]:
+        return [rv("vendor", f"V{n}", is_ai=True, handles_phi=True),
+                rv("baa", f"B{n}", vendor_id=f"V{n}", signed_at="2026-01-10T12:00:00Z", clauses=clauses)]
+
+    recs = (vendor("1", ["PERMITTED_USES", "AI_NO_TRAINING", "DATA_RETENTION_DELETION"])
+            + vendor("2", [" Ai_No_Training", "data_retention_deletion "])
+            + vendor("3", ["AI_NO_TRAINING"]))
+    v = vendor_facts("2026-06-01T00:00:00Z", recs)
+    assert {k: d["missing_clauses"] for k, d in v.items()} == {"V1": [], "V2": [], "V3": ["DATA_RETENTION_DELETION"]}
+    # a practice list in any case is read in the same spelling
+    v = vendor_facts("2026-06-01T00:00:00Z", recs,
+                     {"ai_baa_required_clauses": ["data_retention_deletion", "Permitted_Uses"]})
+    assert {k: d["missing_clauses"] for k, d in v.items()} == {
+        "V1": [], "V2": ["PERMITTED_USES"], "V3": ["DATA_RETENTION_DELETION", "PERMITTED_USES"]}
+
+
+def test_defaults_match_the_ruleset() -> None:
+    """The fallbacks in ai_use.DEFAULTS are the ruleset's declared defaults (clause codes in upper case,
+    the spelling HIPAA-BA-BAA-009's baa_required_clauses uses)."""
+    ruleset = sorted((RULESETS_DIR / "ai_use").glob("ai_use-*.yaml"))[-1]
+    declared = load_ruleset_file(ruleset).spec.params
+    for name, value in ai_use.DEFAULTS.items():
+        assert name in declared, name
+        assert declared[name].default == value, name
+    assert all(c == c.upper() for c in ai_use.DEFAULTS["ai_baa_required_clauses"])
 
 
 # ---- mental-health chatbots ---------------------------------------------------------------------------

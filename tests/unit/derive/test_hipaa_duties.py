@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.rules.derive import DERIVATIONS, load_families
+from engine.rules.derive import DERIVATIONS, RecordView, load_families
 from engine.rules.derive import hipaa as h
 from tests.unit.derive.test_hipaa_helpers import by_id, rec, run
 
@@ -211,8 +211,9 @@ def test_training_rehire_is_a_new_member_unless_the_practice_says_otherwise() ->
     facts = by_id(run(h.training_duties, TRN_TYPES, "2026-03-05T12:00:00Z", records))
     assert set(facts) == {"EP2:new_hire"}
     old = by_id(run(h.training_duties, TRN_TYPES, "2026-03-05T12:00:00Z", records, rehire_counts_as_new_member=False))
-    assert set(old) == {"EP2:refresher"}
-    assert old["EP2:refresher"].data["due_at"] == D(2026, 1, 8)
+    # each course's refresher runs from its own 2025 completion
+    assert set(old) == {"EP2:refresher:HIPAA_PRIVACY:TPP1", "EP2:refresher:HIPAA_SECURITY:TSP1"}
+    assert {f.data["due_at"] for f in old.values()} == {D(2026, 1, 8)}
 
 
 def test_training_before_first_access_is_due_the_day_before_and_met_by_training() -> None:
@@ -257,7 +258,90 @@ def test_training_refresher_after_a_leap_day_clamps_to_28_february() -> None:
         *_trained("P1", "2028-02-29T10:00:00-08:00"),
     ]
     facts = by_id(run(h.training_duties, TRN_TYPES, "2028-06-01T12:00:00Z", records))
-    assert facts["EP1:refresher"].data["due_at"] == D(2029, 2, 28)
+    assert facts["EP1:refresher:HIPAA_PRIVACY:TPP1"].data["due_at"] == D(2029, 2, 28)
+    assert facts["EP1:refresher:HIPAA_SECURITY:TSP1"].data["due_at"] == D(2029, 2, 28)
+
+
+def _course(person: str, record_id: str, course: str, at: str) -> RecordView:
+    return rec("training_record", record_id, person_id=person, course=course, completed_at=at)
+
+
+def test_training_refresher_is_owed_per_course_and_a_late_repeat_stays_on_record() -> None:
+    records = [
+        rec("establishment", "E1", tz="America/Los_Angeles"),
+        rec(
+            "employment_episode",
+            "EP1",
+            person_id="P1",
+            establishment_id="E1",
+            start_at="2026-03-02T08:00:00-08:00",
+            phi_access_required=True,
+        ),
+        _course("P1", "T1", "HIPAA_PRIVACY", "2026-03-10T10:00:00-07:00"),
+        _course("P1", "T2", "HIPAA_SECURITY", "2026-03-20T10:00:00-07:00"),
+        _course("P1", "T3", "HIPAA_PRIVACY", "2027-03-22T10:00:00-07:00"),  # 12 days late
+        _course("P1", "T4", "HIPAA_SECURITY", "2027-03-20T23:30:00-07:00"),  # on the due day (local)
+    ]
+    # before either repeat: both courses are open, each its own duty and occurrence
+    before = by_id(run(h.training_duties, TRN_TYPES, "2027-03-15T12:00:00Z", records))
+    got = {k: (f.data["key"], f.data["course"], f.data["due_at"], f.data.get("met_at")) for k, f in before.items()}
+    assert got == {
+        "EP1:refresher:HIPAA_PRIVACY:T1": ("refresher:HIPAA_PRIVACY:T1", "HIPAA_PRIVACY", D(2027, 3, 10), None),
+        "EP1:refresher:HIPAA_SECURITY:T2": ("refresher:HIPAA_SECURITY:T2", "HIPAA_SECURITY", D(2027, 3, 20), None),
+    }
+    after = by_id(run(h.training_duties, TRN_TYPES, "2027-03-25T12:00:00Z", records))
+    # the late privacy cycle keeps its key and gains the late completion; the on-time security cycle is gone
+    late = after["EP1:refresher:HIPAA_PRIVACY:T1"]
+    assert late.data["due_at"] == D(2027, 3, 10)
+    assert late.data["met_at"] == dt.datetime(2027, 3, 22, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-7)))
+    assert ("training_record", "T3", 1) in late.sources
+    assert set(after) == {
+        "EP1:refresher:HIPAA_PRIVACY:T1",
+        "EP1:refresher:HIPAA_PRIVACY:T3",
+        "EP1:refresher:HIPAA_SECURITY:T4",
+    }
+    assert after["EP1:refresher:HIPAA_PRIVACY:T3"].data["due_at"] == D(2028, 3, 22)
+    assert after["EP1:refresher:HIPAA_SECURITY:T4"].data["due_at"] == D(2028, 3, 20)
+
+
+def test_training_refresher_of_a_done_course_while_the_other_is_missing() -> None:
+    records = [
+        EST_NY,
+        rec(
+            "employment_episode",
+            "EP1",
+            person_id="P1",
+            establishment_id="E1",
+            start_at="2026-01-05T09:00:00-05:00",
+            phi_access_required=True,
+        ),
+        _course("P1", "T1", "HIPAA_PRIVACY", "2026-01-09T11:00:00-05:00"),
+    ]
+    facts = by_id(run(h.training_duties, TRN_TYPES, "2027-01-12T12:00:00Z", records))
+    assert set(facts) == {"EP1:new_hire", "EP1:refresher:HIPAA_PRIVACY:T1"}
+    assert facts["EP1:new_hire"].data["courses_missing"] == "HIPAA_SECURITY"
+    assert facts["EP1:refresher:HIPAA_PRIVACY:T1"].data["due_at"] == D(2027, 1, 9)
+
+
+def test_training_repeat_before_a_rehire_is_not_a_late_cycle_of_it() -> None:
+    # counting earlier training (rehire_counts_as_new_member = false): a gap that closed before the
+    # episode began is the earlier episode's business
+    records = [
+        EST_NY,
+        rec(
+            "employment_episode",
+            "EP2",
+            person_id="P1",
+            establishment_id="E1",
+            start_at="2026-02-02T08:00:00-05:00",
+            phi_access_required=True,
+        ),
+        _course("P1", "T1", "HIPAA_PRIVACY", "2023-01-09T11:00:00-05:00"),
+        _course("P1", "T2", "HIPAA_PRIVACY", "2025-06-09T11:00:00-04:00"),  # late, but before EP2
+        _course("P1", "T3", "HIPAA_SECURITY", "2025-06-09T11:00:00-04:00"),
+    ]
+    facts = by_id(run(h.training_duties, TRN_TYPES, "2026-03-05T12:00:00Z", records, rehire_counts_as_new_member=False))
+    assert set(facts) == {"EP2:refresher:HIPAA_PRIVACY:T2", "EP2:refresher:HIPAA_SECURITY:T3"}
 
 
 def test_training_ended_or_non_phi_episodes_owe_nothing() -> None:
@@ -554,6 +638,37 @@ ALL_CLAUSES = [
     "HHS_ACCESS",
     "RETURN_DESTROY",
 ]
+
+
+def test_clause_codes_have_one_spelling() -> None:
+    assert h.clause_codes([" permitted_uses", "Safeguards", "SAFEGUARDS", "", None, "ai_no_training"]) == [
+        "PERMITTED_USES",
+        "SAFEGUARDS",
+        "AI_NO_TRAINING",
+    ]
+    assert h.clause_codes(None) == []
+
+
+def test_vendor_duties_compare_clauses_whatever_their_case() -> None:
+    def baa(record_id: str, vendor: str, clauses: list[str]) -> RecordView:
+        return rec("baa", record_id, vendor_id=vendor, signed_at="2025-12-01T10:00:00-05:00", clauses=clauses)
+
+    records = [
+        EST_NY,
+        rec("vendor", "V-LOWER", handles_phi=True, relationship_type="business_associate"),
+        baa("B-LOWER", "V-LOWER", [c.lower() for c in ALL_CLAUSES] + ["ai_no_training"]),
+        rec("vendor", "V-GAP", handles_phi=True, relationship_type="business_associate"),
+        baa("B-GAP", "V-GAP", [c.title() for c in ALL_CLAUSES if c != "SUBCONTRACTORS"]),
+    ]
+    facts = by_id(run(h.vendor_duties, BAA_TYPES, "2026-06-01T00:00:00Z", records))
+    assert set(facts) == {"V-GAP:clauses:B-GAP"}
+    assert facts["V-GAP:clauses:B-GAP"].data["clauses_missing"] == "SUBCONTRACTORS"
+    # a practice list in lower case: named in the one spelling
+    lower = by_id(
+        run(h.vendor_duties, BAA_TYPES, "2026-06-01T00:00:00Z", records, baa_required_clauses=["subcontractors"])
+    )
+    assert set(lower) == {"V-GAP:clauses:B-GAP"}
+    assert lower["V-GAP:clauses:B-GAP"].data["clauses_missing"] == "SUBCONTRACTORS"
 
 
 def test_vendor_duties() -> None:
