@@ -60,6 +60,10 @@ UNPLANTABLE: dict[str, str] = {
         "Needs Medicare enrollment records (PECOS revalidation due dates, 855 applications); not in the "
         "contract."
     ),
+    "OSHA-REC-RET-004": (
+        "Vigil's record store never deletes a record, and the contract has no purge log or employee copy "
+        "request, so nothing can be kept too briefly; a Form 300A never prepared is OSHA-REC-300A-003's."
+    ),
     "CMS-ENR-CHG-014": (
         "Needs enrollment change events (ownership, adverse legal action, practice location) and the dates "
         "they were reported in PECOS; not in the contract."
@@ -71,10 +75,6 @@ PARTIAL: dict[str, str] = {
         "No post-exposure evaluation, source testing or written opinion fields: planted as a sharps "
         "exposure of an employee without hepatitis B protection and no vaccine offer recorded after it "
         "(the osha ruleset's convention)."
-    ),
-    "OSHA-REC-RET-004": (
-        "No purge log or employee copy requests: planted only as a missing Form 300A for a year whose "
-        "records are still inside the five-year retention period."
     ),
     "CRED-NPDB-005": (
         "No NPDB record type: a query is a credential whose source names the NPDB (the credentialing "

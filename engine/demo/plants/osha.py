@@ -188,9 +188,10 @@ def summaries(w: World) -> None:
         return sid
 
     title = "Site Administrator (highest-ranking official at the establishment)"
-    w.plant("OSHA-REC-RET-004", "establishment", DEN,
+    w.plant("OSHA-REC-300A-003", "establishment", DEN,
             f"Records were required at Denver in {w.Y - 5} (621999, company peak > 10 in {w.Y - 6}), but no "
-            f"{w.Y - 5} Form 300A is on file; it must be kept until 31 Dec {w.Y} (high).")
+            f"{w.Y - 5} Form 300A was ever certified (due 1 Feb {w.Y - 4}: high); it would be kept until "
+            f"31 Dec {w.Y}.")
     y = w.Y - 4
     i = summary(y, local(dt.date(y + 1, 1, 27), 15, 0, DEN_TZ), title, dt.date(y + 1, 2, 1), dt.date(y + 1, 4, 30),
                 local(dt.date(y + 1, 3, 2), 15, 0, DEN_TZ))
@@ -198,14 +199,14 @@ def summaries(w: World) -> None:
     y = w.Y - 3
     i = summary(y, local(dt.date(y + 1, 1, 28), 15, 0, DEN_TZ), "Safety Coordinator", dt.date(y + 1, 2, 3),
                 dt.date(y + 1, 4, 15), local(dt.date(y + 1, 2, 20), 15, 0, DEN_TZ))
-    w.plant("OSHA-REC-300A-003", "osha_summary", i,
-            f"{y} summary posted from 3 Feb (after 1 Feb: high), taken down 15 Apr (before 30 Apr: medium), "
+    w.plant("OSHA-REC-300A-003", "establishment", DEN,
+            f"{i}: the {y} summary posted from 3 Feb (after 1 Feb: high), taken down 15 Apr (before 30 Apr: medium), "
             f"certified by a 'Safety Coordinator' (not an allowed certifier: medium).")
     y = w.Y - 2
     i = summary(y, local(dt.date(y + 1, 2, 6), 15, 0, DEN_TZ), title, dt.date(y + 1, 2, 7), dt.date(y + 1, 4, 30),
                 None)
-    w.plant("OSHA-REC-300A-003", "osha_summary", i,
-            f"{y} summary certified 6 Feb {y + 1} (not by 1 Feb: high) and posted from 7 Feb (high).")
+    w.plant("OSHA-REC-300A-003", "establishment", DEN,
+            f"{i}: the {y} summary certified 6 Feb {y + 1} (not by 1 Feb: high) and posted from 7 Feb (high).")
     w.plant("OSHA-REC-ITA-005", "osha_summary", i,
             f"Denver (NAICS 6219, Appendix A, 20-249 employees) never submitted its {y} 300A to ITA; due "
             f"2 March {y + 1} (high).")

@@ -22,7 +22,7 @@ future value survives the as_of filter.
     osha_sharps_duty         osha_case  sharps injury log entry and fields (1910.1030(h)(5))
     osha_exposure_followup   osha_case  HBV follow-up after an exposure incident (1910.1030(f)(3))
     osha_post_report_action  osha_case  adverse action soon after an injury report (1904.35/.36)
-    osha_300a_duty           establishment  300A certification and posting (1904.32)
+    osha_300a_duty           establishment  300A preparation, certification and posting (1904.32)
     osha_ecp_duty            establishment  exposure control plan duties (1910.1030(c))
     osha_hepb_offer          person     hepatitis B vaccine offer after training (1910.1030(f)(2))
     osha_bbp_training_duty   person     initial, annual and record-content duties (1910.1030(g)(2), (h)(2))
@@ -540,7 +540,7 @@ def _hbv_protected(records: Sequence[RecordView], now: _Now) -> bool:
     name="osha_exposure_followup", inputs=("osha_case", "hepb_vaccination"), output="osha_exposure_followup",
     family="osha_case",
     fields={"case_id": "string", "person_id": "string", "establishment_id": "string", "hbv_status": "string",
-            "followup_at": "instant"},
+            "declined_at": "instant", "followup_at": "instant"},
     example="osha_exposure_followup where case_id == case.id",
 )
 def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -550,8 +550,12 @@ def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
     Produced when the exposed person has no hepb_vaccination record, or only a declination: no
     completed series, no antibody immunity, not contraindicated, and no offer still open (an offer
     without a declination is a series in progress, which the evaluating provider handles).
+    `hbv_status` says which, so the message can say whether the vaccine is offered again:
+    `declined` (offered before the incident and declined, or a declination dated before it;
+    `declined_at` is the latest such declination), `no_record` (no hepatitis B record at all) or
+    `not_offered` (records, but none shows an offer or a declination before the incident).
     `followup_at` is the first hepatitis B offer recorded at or after the incident (the vaccine
-    made available again after the exposure), or null.
+    made available after the exposure), or null.
     """
     now = _Now(ctx.as_of)
     hepb = _group(inputs.get("hepb_vaccination", ()), "person_id")
@@ -567,12 +571,15 @@ def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
         offered_before = [h for h in records if (t := now.at(h.data.get("offered_at"))) is not None and t < incident]
         if any(now.at(h.data.get("declined_at")) is None for h in offered_before):
             continue  # offered earlier and not declined: a series in progress
-        declined = [h for h in records if (t := now.at(h.data.get("declined_at"))) is not None and t < incident]
-        status = "declined the vaccine" if declined else "no hepatitis B vaccination record"
+        earlier = {h.id for h in offered_before}
+        declines = sorted(d for h in records if (d := now.at(h.data.get("declined_at"))) is not None
+                          and (d < incident or h.id in earlier))
+        status = "declined" if declines else "not_offered" if records else "no_record"
         after = sorted(t for h in records if (t := now.at(h.data.get("offered_at"))) is not None and t >= incident)
         yield DerivedFact("osha_exposure_followup", f"{case.id}:hbv", {
             "case_id": case.id, "person_id": str(person), "establishment_id": case.data.get("establishment_id"),
-            "hbv_status": status, "followup_at": _iso(after[0] if after else None),
+            "hbv_status": status, "declined_at": _iso(declines[-1] if declines else None),
+            "followup_at": _iso(after[0] if after else None),
         }, _sources(case, *records), f"osha_case:{case.id}")
 
 
@@ -638,26 +645,35 @@ def certifier_allowed(title: str | None, allowed: Iterable[str]) -> bool:
     name="osha_300a_duty", inputs=("osha_summary", "establishment"), output="osha_300a_duty",
     family="establishment",
     fields={"establishment_id": "string", "summary_id": "string", "year": "number", "issue": "string",
-            "due_at": "date", "done_at": "instant", "detail": "string"},
-    example="osha_300a_duty where summary_id == summary.id",
+            "key": "string", "due_at": "date", "done_at": "instant", "posted_from": "date", "detail": "string",
+            "ita_required": "bool"},
+    example="osha_300a_duty where establishment_id == est.id and key != null",
 )
 def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
-    """Certification and posting duties of each Form 300A on file for a year in which records were
-    required, from the last completed year back through the five-year retention period (1904.32):
-    `certify` (certified by 1 Feb of the next year), `post` (posted from 1 Feb), `post_through`
-    (taken down before 30 Apr: due is the first day it was missing) and `certifier` (certified by
-    someone whose title is not in `certifier_titles`). Dates are the establishment's local dates,
-    with no weekend relief (C6, C7). A year with no 300A at all is OSHA-REC-RET-004's.
+    """Certification and posting duties of the Form 300A of each establishment and year in which
+    records were required, from the last completed year back through the five-year retention
+    period (1904.32): `certify` (certified by 1 Feb of the next year), `post` (posted from 1 Feb),
+    `post_through` (taken down before 30 Apr: due is the first day it was missing) and `certifier`
+    (certified by someone whose title is not in `certifier_titles`). Dates are the establishment's
+    local dates, with no weekend relief (C6, C7).
+
+    A year with no 300A on file at all has one duty, `certify` with no `summary_id`: the summary
+    was not prepared, so it cannot have been certified (or posted) by 1 Feb. Its `key`
+    (`<year>:certify`) is the one a summary filed later carries, so the finding continues (late,
+    or resolved) rather than being replaced. `ita_required` says whether that year's 300A is also
+    owed to OSHA's ITA (1904.41), which OSHA-REC-ITA-005 can only judge on a summary on file.
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
     scopes = _ScopeCache(ctx, ests)
     titles = list(ctx.params.get("certifier_titles", DEFAULT_CERTIFIER_TITLES))
+    on_file: set[tuple[str, int]] = set()
     for summary in _by_id(inputs.get("osha_summary", ())):
         est_id, year = summary.data.get("establishment_id"), summary.data.get("year")
         if est_id is None or year is None:
             continue
         year = int(year)
+        on_file.add((str(est_id), year))
         est = scopes.ests.get(str(est_id))
         tz = _tz(ctx, summary, est_id)
         age = now.today(tz).year - year
@@ -668,10 +684,12 @@ def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
         until = cal.clamped_date(year + 1, *POSTING_UNTIL)
 
         def duty(issue: str, due_at: dt.date, done: dt.datetime | None, detail: str | None = None, *,
-                 _s: RecordView = summary, _e: RecordView | None = est, _y: int = year) -> DerivedFact:
+                 _s: RecordView = summary, _e: RecordView | None = est, _y: int = year,
+                 _scope: Scope = scope) -> DerivedFact:
             return DerivedFact("osha_300a_duty", f"{_s.id}:{issue}", {
                 "establishment_id": _s.data.get("establishment_id"), "summary_id": _s.id, "year": _y,
-                "issue": issue, "due_at": _day(due_at), "done_at": _iso(done), "detail": detail,
+                "issue": issue, "key": f"{_y}:{issue}", "due_at": _day(due_at), "done_at": _iso(done),
+                "posted_from": _s.data.get("posted_from"), "detail": detail, "ita_required": _scope.ita_required,
             }, _sources(_s, _e), f"establishment:{_s.data.get('establishment_id')}")
 
         certified = now.at(summary.data.get("certified_at"))
@@ -684,6 +702,19 @@ def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
                        f"taken down after {taken_down.isoformat()}, before {until.isoformat()}")
         if certified is not None and not certifier_allowed(summary.data.get("certifier_title"), titles):
             yield duty("certifier", due, None, str(summary.data.get("certifier_title") or "no title recorded"))
+    for est in ests:
+        tz = _tz(ctx, est, est.id)
+        this_year = now.today(tz).year
+        for year in range(this_year - RETENTION_YEARS, this_year):
+            scope = scopes.get(est.id, year)
+            if (est.id, year) in on_file or scope is None or scope.records_required is not True:
+                continue
+            yield DerivedFact("osha_300a_duty", f"{est.id}:{year}:missing", {
+                "establishment_id": est.id, "summary_id": None, "year": year, "issue": "certify",
+                "key": f"{year}:certify", "due_at": _day(cal.clamped_date(year + 1, *POSTING_FROM)),
+                "done_at": None, "posted_from": None, "detail": "no Form 300A on file",
+                "ita_required": scope.ita_required,
+            }, _sources(est), f"establishment:{est.id}")
 
 
 def _local(instant: dt.datetime, tz: str) -> dt.date:

@@ -477,7 +477,7 @@ def test_osha_summaries(practice: Practice) -> None:
         feb1, apr30, mar2 = dt.date(y + 1, 2, 1), dt.date(y + 1, 4, 30), dt.date(y + 1, 3, 2)
         tz = f.est_tz[s["establishment_id"]]
         cert = ts(s["certified_at"])
-        subject = ("osha_summary", s["id"])
+        subject = ("establishment", s["establishment_id"])  # the rule's subject; the year is its occurrence
         if f.today > feb1 and (cert is None or local_date(cert, tz) > feb1):
             flagged.add(subject)
         if s["posted_from"] and dt.date.fromisoformat(s["posted_from"]) > feb1:
@@ -488,7 +488,11 @@ def test_osha_summaries(practice: Practice) -> None:
             flagged.add(subject)
         sub = ts(s["ita_submitted_at"])
         if f.today > mar2 and (sub is None or local_date(sub, tz) > mar2):
-            ita.add(subject)
+            ita.add(("osha_summary", s["id"]))
+    filed = {(s["establishment_id"], s["year"]) for s in practice.records["osha_summary"]}
+    for y in range(practice.anchor.year - 5, practice.anchor.year):  # Denver keeps records; a year with no 300A
+        if ("EST-DEN", y) not in filed and f.today > dt.date(y + 1, 2, 1):
+            flagged.add(("establishment", "EST-DEN"))
     check(practice, "OSHA-REC-300A-003", flagged)
     check(practice, "OSHA-REC-ITA-005", ita)
     den = practice.ids("establishment")["EST-DEN"]

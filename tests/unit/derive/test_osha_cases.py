@@ -134,12 +134,41 @@ def test_exposure_followup_for_unprotected_employees_only() -> None:
     cases.append(case("OC-6", person_id="P-2", sharps=False))
     facts = run(osha_exposure_followup, "2025-12-01T22:00:00Z", {"osha_case": cases, "hepb_vaccination": hepb})
     assert set(facts) == {"OC-1:hbv", "OC-2:hbv"}
-    assert facts["OC-1:hbv"].data["hbv_status"] == "declined the vaccine"
+    assert facts["OC-1:hbv"].data["hbv_status"] == "declined"
+    assert facts["OC-1:hbv"].data["declined_at"] == "2025-01-10T17:10:00Z"
     assert facts["OC-1:hbv"].data["followup_at"] == "2025-12-01T20:00:00Z"
-    assert facts["OC-2:hbv"].data["hbv_status"] == "no hepatitis B vaccination record"
+    assert facts["OC-2:hbv"].data["hbv_status"] == "no_record"
+    assert facts["OC-2:hbv"].data["declined_at"] is None
     assert facts["OC-2:hbv"].data["followup_at"] is None
     before_reoffer = run(osha_exposure_followup, "2025-12-01T19:00:00Z", {"osha_case": cases, "hepb_vaccination": hepb})
     assert before_reoffer["OC-1:hbv"].data["followup_at"] is None
+
+
+def test_exposure_followup_says_whether_the_vaccine_was_ever_offered() -> None:
+    hepb = [
+        rec("hepb_vaccination", "HB-2", person_id="P-2", antibody_immune=False),  # a record, but no offer
+        # offered a week before the incident, declined an hour after it: the offer is owed again
+        rec("hepb_vaccination", "HB-3", person_id="P-3", offered_at="2025-11-24T10:00:00-07:00",
+            declined_at="2025-12-01T11:00:00-07:00"),
+        # a declination dated before the incident without an offer date documents the offer
+        rec("hepb_vaccination", "HB-4", person_id="P-4", declined_at="2025-06-01T10:00:00-06:00"),
+        # offered after the incident (the follow-up itself) and declined: not a prior declination
+        rec("hepb_vaccination", "HB-5", person_id="P-5", offered_at="2025-12-01T12:00:00-07:00",
+            declined_at="2025-12-01T12:30:00-07:00"),
+    ]
+    cases = [case(f"OC-{n}", person_id=f"P-{n}", sharps=True) for n in (2, 3, 4, 5)]
+    facts = run(osha_exposure_followup, "2025-12-02T00:00:00Z", {"osha_case": cases, "hepb_vaccination": hepb})
+    status = {k: (f.data["hbv_status"], f.data["declined_at"]) for k, f in facts.items()}
+    assert status == {
+        "OC-2:hbv": ("not_offered", None),
+        "OC-3:hbv": ("declined", "2025-12-01T18:00:00Z"),
+        "OC-4:hbv": ("declined", "2025-06-01T16:00:00Z"),
+        "OC-5:hbv": ("not_offered", None),
+    }
+    assert facts["OC-5:hbv"].data["followup_at"] == "2025-12-01T19:00:00Z"  # met by the offer after it
+    # before the declination happened, HB-3's offer is an open series: no follow-up fact at all
+    assert "OC-3:hbv" not in run(osha_exposure_followup, "2025-12-01T17:30:00Z",
+                                 {"osha_case": cases, "hepb_vaccination": hepb})
 
 
 def test_adverse_actions_within_the_review_window() -> None:

@@ -30,7 +30,11 @@ def test_300a_duties_per_summary() -> None:
         summary("S-MD", 2025, establishment_id="E-MD"),  # exempt industry
     ]
     facts = by_id(osha_300a_duty(context("2026-05-01T12:00:00Z", ESTS), {"osha_summary": s, "establishment": ESTS}))
-    assert set(facts) == {"S-2025:certify", "S-2025:post", "S-2025:post_through", "S-2025:certifier"}
+    # E-1 needed records 2022-2025 (2021 depends on an unknown 2020 headcount) and has no 2022-2024 summary
+    assert set(facts) == {"S-2025:certify", "S-2025:post", "S-2025:post_through", "S-2025:certifier",
+                          "E-1:2022:missing", "E-1:2023:missing", "E-1:2024:missing"}
+    assert [facts[f"S-2025:{i}"].data["key"] for i in ("certify", "post", "post_through", "certifier")] == [
+        "2025:certify", "2025:post", "2025:post_through", "2025:certifier"]
     assert facts["S-2025:certify"].data["done_at"] == "2026-01-30T17:00:00Z"
     assert facts["S-2025:post"].data["done_at"] == "2026-02-03T07:00:00Z"  # start of the local day
     assert facts["S-2025:post_through"].data["due_at"] == "2026-04-16"
@@ -39,11 +43,40 @@ def test_300a_duties_per_summary() -> None:
     assert ("osha_summary", "S-2025", 1) in facts["S-2025:certify"].sources
 
 
+def test_300a_missing_summary_is_a_certify_duty_with_the_key_a_filed_summary_takes() -> None:
+    ests = [est("E-1", peak={"2024": 30, "2025": 30}), est("E-2", naics="622110"), MD]
+    missing = by_id(osha_300a_duty(context("2026-01-15T07:00:00Z", ests), {"osha_summary": [], "establishment": ests}))
+    # 2024 depends on the unknown 2023 headcount; E-2 has none of its own but shares the company's peak;
+    # E-MD is in a partially exempt industry
+    assert set(missing) == {"E-1:2025:missing", "E-2:2025:missing"}
+    fact = missing["E-1:2025:missing"]
+    assert fact.data == {
+        "establishment_id": "E-1", "summary_id": None, "year": 2025, "issue": "certify", "key": "2025:certify",
+        "due_at": "2026-02-01", "done_at": None, "posted_from": None, "detail": "no Form 300A on file",
+        "ita_required": True,  # NAICS 6219 (Appendix A) with 30 employees in 2025
+    }
+    assert fact.bundle_key == "establishment:E-1" and fact.sources == [("establishment", "E-1", 1)]
+    assert missing["E-2:2025:missing"].data["ita_required"] is None  # no 2025 headcount of its own
+    late = [summary("S-2025", 2025, certified_at="2026-02-10T10:00:00-07:00")]
+    filed = by_id(osha_300a_duty(context("2026-02-15T07:00:00Z", ests), {"osha_summary": late, "establishment": ests}))
+    assert "E-1:2025:missing" not in filed and filed["S-2025:certify"].data["key"] == "2025:certify"
+    assert filed["S-2025:certify"].data["done_at"] == "2026-02-10T17:00:00Z"
+    # a summary on file outside the judged years, or of another establishment, does not count
+    other = [summary("S-E2", 2025, establishment_id="E-2"), summary("S-2019", 2019)]
+    still = by_id(osha_300a_duty(context("2026-02-15T07:00:00Z", ests), {"osha_summary": other, "establishment": ests}))
+    assert "E-1:2025:missing" in still and "E-2:2025:missing" not in still
+    # the current year is never judged; 2025 ages out of retention on 1 Jan 2031 (local)
+    assert "E-1:2025:missing" in by_id(osha_300a_duty(context("2031-01-01T06:59:00Z", ests),
+                                                      {"osha_summary": [], "establishment": ests}))
+    assert "E-1:2025:missing" not in by_id(osha_300a_duty(context("2031-01-01T07:00:00Z", ests),
+                                                          {"osha_summary": [], "establishment": ests}))
+
+
 def test_300a_future_posting_and_certification_have_not_happened() -> None:
     s = [summary("S-2025", 2025, certified_at="2026-01-30T10:00:00-07:00", certifier_title="Clerk",
                  posted_from="2026-02-01", posted_until="2026-03-01")]
     facts = by_id(osha_300a_duty(context("2026-01-20T12:00:00Z", ESTS), {"osha_summary": s, "establishment": ESTS}))
-    assert set(facts) == {"S-2025:certify", "S-2025:post"}
+    assert {k for k in facts if k.startswith("S-")} == {"S-2025:certify", "S-2025:post"}
     assert facts["S-2025:certify"].data["done_at"] is None and facts["S-2025:post"].data["done_at"] is None
 
 

@@ -49,9 +49,9 @@ def test_several_300a_findings_on_one_summary(backend: str) -> None:
     ]
     found = _run(records, "2026-11-30T17:00:00Z", backend)
     assert found == [
-        ("OSHA-REC-300A-003", "osha_summary/S-2023", "certifier", "overdue", "medium", "2024-02-01"),
-        ("OSHA-REC-300A-003", "osha_summary/S-2023", "post", "violation", "high", "2024-02-01"),
-        ("OSHA-REC-300A-003", "osha_summary/S-2023", "post_through", "overdue", "medium", "2024-04-16"),
+        ("OSHA-REC-300A-003", "establishment/E-1", "2023:certifier", "overdue", "medium", "2024-02-01"),
+        ("OSHA-REC-300A-003", "establishment/E-1", "2023:post", "violation", "high", "2024-02-01"),
+        ("OSHA-REC-300A-003", "establishment/E-1", "2023:post_through", "overdue", "medium", "2024-04-16"),
         # 2022 needs no 300A: records for 2022 depend on the 2021 headcount, which is unknown
         ("OSHA-REC-SCOPE-001", "establishment/E-1", "2026", "violation", "low", None),
     ]
