@@ -244,3 +244,51 @@ def test_excluded_open_left_and_cleared() -> None:
                                    "2026-06-10T12:00:00-07:00"])
 def test_the_scenario_people_get_clean_texts_at_every_step(as_of: str) -> None:
     assert run(PER_SOURCE, as_of)  # run() checks every text and that both backends agree
+
+
+def test_every_30_days_from_the_start_for_a_list_not_checked_just_before_it() -> None:
+    """A new hire with LEIE last checked long before and SAM never: the 30 days run from the start."""
+    records = [person("P5", "Eli", "Park"), episode("EP5", "P5", "2026-05-04T08:00:00-07:00"),
+               check("P5", "LEIE", "2026-03-01T10:00:00-08:00")]
+    params = {"excl_screen_frequency": "EVERY_30_DAYS"}
+    assert run(records, "2026-05-28T12:00:00-07:00", **params)["P5/interval/SAM/2026-06-03"] == (
+        "due_soon",
+        "The first SAM exclusion check for Eli Park (P5) since starting on 2026-05-04 is due by 2026-06-03, 30 days "
+        "after the start: SAM has never been checked.")
+    later = run(records + [check("P5", "LEIE", "2026-06-05T10:00:00-07:00")], "2026-06-10T12:00:00-07:00", **params)
+    assert later["P5/interval/SAM/2026-06-03"] == (
+        "overdue",
+        "Eli Park (P5) has had no SAM exclusion check since starting on 2026-05-04; one was due by 2026-06-03: SAM "
+        "has never been checked.")
+    assert later["P5/interval/LEIE/2026-06-03"] == (
+        "violation",
+        "Eli Park (P5) had no LEIE exclusion check within 30 days of starting on 2026-05-04 (due 2026-06-03): LEIE "
+        "was checked on 2026-03-01 and not again until 2026-06-05.")
+
+
+def test_every_30_days_a_list_never_checked_since_a_start_before_the_lookback() -> None:
+    found = run(STEADY, "2026-05-20T12:00:00-07:00", **LOOKBACK, excl_screen_frequency="EVERY_30_DAYS",
+                excl_screen_sources=["STATE_MEDICAID"])
+    assert found == {"P3/interval/STATE_MEDICAID/2025-02-05": (
+        "overdue",
+        "Cy Tran (P3) has had no STATE_MEDICAID exclusion check since starting on 2025-01-06; one was due by "
+        "2025-02-05: STATE_MEDICAID has never been checked.")}
+
+
+def test_an_exclusion_older_than_the_lookback_is_reported_until_cleared() -> None:
+    records = STEADY[:2] + monthly("P3", ["2026-02-03", "2026-03-03", "2026-04-03"], ("SAM",))
+    records += [check("P3", "LEIE", "2025-04-10T10:00:00-07:00", "excluded")]
+    sid = "S-P3-LEIE-2025-04-10-excluded"
+    found = run(records, "2026-04-20T12:00:00-07:00", **LOOKBACK)  # window from 1 February 2026
+    assert found == {f"P3/excluded/{sid}": (
+        "overdue",
+        f"LEIE match on 2025-04-10: Cy Tran (P3, check {sid}) is excluded, with no clear LEIE result since. Still "
+        "employed: remove from all federally reimbursed work now, quantify claims since the exclusion and have "
+        "counsel decide on OIG self-disclosure.")}
+    cleared = run(records + [check("P3", "LEIE", "2026-03-03T10:00:00-08:00")], "2026-04-20T12:00:00-07:00",
+                  **LOOKBACK)
+    assert cleared[f"P3/excluded/{sid}"] == (
+        "violation",
+        f"LEIE match on 2025-04-10: Cy Tran (P3, check {sid}) was reported excluded until a clear LEIE result on "
+        "2026-03-03 (a reinstatement or a corrected match). Unless the match was wrong, quantify claims for that "
+        "period and have counsel decide on OIG self-disclosure.")
