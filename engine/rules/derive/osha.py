@@ -843,6 +843,30 @@ def osha_hepb_offer(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
             f"person:{person}")
 
 
+def _bbp_annual_cycles(
+    trained: Sequence[tuple[dt.datetime, RecordView]], tz: str, keep_from: dt.date,
+) -> Iterator[tuple[tuple[dt.datetime, RecordView], tuple[dt.datetime, RecordView] | None]]:
+    """The annual BBP training cycles of one episode that are still to be reported (OSHA-BBP-TRN-009),
+    as (the training that opened the cycle, the training that closed it late, or None).
+
+    Each training opens a cycle due 12 months after its local date (C5) and the next training
+    closes it. Yielded: the open cycle (after the latest training; due soon or overdue by the
+    engine), and every cycle closed after its due day, whose closing training is the late
+    completion (`late: true` reports it). A late cycle is kept while its late training is within
+    the three years training records are kept (1910.1030(h)(2)(ii), `keep_from`, the same bound as
+    the `record` duty; the ruleset has no lookback parameter for it), so the history does not
+    grow without end. Keyed by the opening training, an overdue cycle stays the same finding when
+    the training is repeated late.
+    """
+    for i, opened in enumerate(trained):
+        closed = trained[i + 1] if i + 1 < len(trained) else None
+        if closed is not None:
+            closed_day = _local(closed[0], tz)
+            if closed_day <= cal.add_months(_local(opened[0], tz), 12) or closed_day < keep_from:
+                continue  # repeated on time, or too long ago to report
+        yield opened, closed
+
+
 @derivation(
     name="osha_bbp_training_duty", inputs=("employment_episode", "training_record"), output="osha_bbp_training_duty",
     family="person",
@@ -856,9 +880,9 @@ def osha_bbp_training_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
 
     `initial`: trained by the local day exposure work began; `done_at` is the first BBP training
     completed no earlier than 12 months before that day (so a current training from a previous
-    assignment counts). `annual`: once trained, the next training is due 12 months (C5, 29 Feb ->
-    28 Feb) after the latest one. `record`: a BBP training record of the last three years without
-    trainer or content summary (`content_version`).
+    assignment counts). `annual`: per cycle, see `_bbp_annual_cycles` (each training opens one, due
+    12 months later, C5, 29 Feb -> 28 Feb; key `annual:<training id>`). `record`: a BBP training
+    record of the last three years without trainer or content summary (`content_version`).
     """
     now = _Now(ctx.as_of)
     bbp = _trainings(inputs.get("training_record", ()), "BBP", now)
@@ -871,21 +895,25 @@ def osha_bbp_training_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
         base = {"episode_id": ep.id, "person_id": person, "establishment_id": ep.data.get("establishment_id")}
 
         def duty(issue: str, key: str, due_at: dt.date, done: tuple[dt.datetime, RecordView] | None,
-                 detail: str | None = None, *, _base: dict[str, Any] = base, _ep: RecordView = ep,
-                 _person: str = person) -> DerivedFact:
+                 detail: str | None = None, extra: Sequence[RecordView] = (), *, _base: dict[str, Any] = base,
+                 _ep: RecordView = ep, _person: str = person) -> DerivedFact:
             return DerivedFact("osha_bbp_training_duty", f"{_ep.id}:{key}", dict(
                 _base, issue=issue, key=key, due_at=_day(due_at), done_at=_iso(done[0]) if done else None,
                 training_id=done[1].id if done else None, detail=detail,
-            ), _sources(_ep, done[1] if done else None), f"person:{_person}")
+            ), _sources(_ep, *extra, done[1] if done else None), f"person:{_person}")
 
         first = trained[0] if trained else None
         yield duty("initial", "initial", day, first)
         if first is None:
             continue
-        latest = trained[-1]
-        yield duty("annual", "annual", cal.add_months(_local(latest[0], tz), 12), None,
-                   f"last trained {_local(latest[0], tz).isoformat()} ({latest[1].id})")
         keep_from = cal.add_years(now.today(tz), -BBP_RECORD_YEARS)
+        for opened, closed in _bbp_annual_cycles(trained, tz, keep_from):
+            detail = f"last trained {_local(opened[0], tz).isoformat()} ({opened[1].id})"
+            if closed is not None:
+                detail = (f"trained {_local(opened[0], tz).isoformat()} ({opened[1].id}), next trained "
+                          f"{_local(closed[0], tz).isoformat()} ({closed[1].id})")
+            yield duty("annual", f"annual:{opened[1].id}", cal.add_months(_local(opened[0], tz), 12), closed,
+                       detail, [opened[1]])
         for t, v in trained:
             if _local(t, tz) < keep_from:
                 continue

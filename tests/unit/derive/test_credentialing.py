@@ -347,14 +347,21 @@ def test_monitoring_monthly_exclusion_restriction_and_missing() -> None:
         rec("screening", "S3", person_id="P1", source="SAM", checked_at="2026-05-10T10:00:00-05:00", result="clear"),
         episode("P9", "E4", "2024-01-08T08:00:00-06:00", role="front_desk", licensed=False),
     ])
-    assert set(facts) == {"P1/MON/LEIE", "P1/MON/SAM", "P1/MON/STATE_MEDICAID", "P1/MON/BOARD:IL"}
-    assert facts["P1/MON/LEIE"].data["check"] == "monthly" and facts["P1/MON/LEIE"].data["due_at"] == "2026-04-30"
-    sam = facts["P1/MON/SAM"].data
+    lists = {"P1/MON/LEIE", "P1/MON/SAM", "P1/MON/STATE_MEDICAID", "P1/MON/BOARD:IL"}
+    duties = {"P1/MON/LEIE/monthly:S1", "P1/MON/SAM/exclusion:S2", "P1/MON/STATE_MEDICAID/monthly:EP-P1",
+              "P1/MON/BOARD:IL/restriction:L1"}
+    assert set(facts) == lists | duties
+    # one `list` fact per list or board (the rule's subject), and each duty names it
+    assert {k for k, f in facts.items() if f.data["check"] == "list"} == lists
+    assert all(facts[d].data["list_id"] == d.rsplit("/", 1)[0] for d in duties)
+    leie = facts["P1/MON/LEIE/monthly:S1"].data
+    assert (leie["check"], leie["key"], leie["due_at"]) == ("monthly", "monthly:S1", "2026-04-30")
+    sam = facts["P1/MON/SAM/exclusion:S2"].data
     assert (sam["check"], sam["due_at"], sam["review_by"]) == ("exclusion", "2026-04-10", "2026-05-10")
-    medicaid = facts["P1/MON/STATE_MEDICAID"].data  # never checked: due after the start month
+    medicaid = facts["P1/MON/STATE_MEDICAID/monthly:EP-P1"].data  # never checked: due after the start month
     assert (medicaid["check"], medicaid["due_at"], medicaid["last_checked_on"]) == ("monthly", "2024-02-29", None)
-    assert facts["P1/MON/BOARD:IL"].data["check"] == "restriction"
-    assert facts["P1/MON/BOARD:IL"].data["due_at"] == "2026-04-20"
+    board = facts["P1/MON/BOARD:IL/restriction:L1"].data
+    assert (board["check"], board["due_at"]) == ("restriction", "2026-04-20")
 
 
 # ---- CRED-MAL-010, CRED-CLIA-011, CRED-BLS-012 -----------------------------------------------------
@@ -416,18 +423,35 @@ def test_monitoring_reports_a_skipped_month_made_up_later() -> None:
         return [rec("screening", f"S{i}", person_id="P1", source="LEIE", checked_at=f"{d}T10:00:00-05:00",
                     result="clear") for i, d in enumerate(days)]
 
+    def leie(facts: dict[str, DerivedFact]) -> dict[str, dict[str, Any]]:
+        return {k.removeprefix("P1/MON/LEIE/"): f.data for k, f in facts.items() if k.startswith("P1/MON/LEIE/")}
+
     base = [episode("P1", "E4", "2026-01-12T08:00:00-06:00")]
-    current = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2026-02-03", "2026-03-31", "2026-04-01",
-                                                                            "2026-05-02"))["P1/MON/LEIE"].data
-    assert (current["check"], current["due_at"]) == ("monthly", "2026-06-30")
-    skipped = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2026-02-03", "2026-03-15",
-                                                                            "2026-05-05"))["P1/MON/LEIE"].data
-    assert (skipped["check"], skipped["due_at"], skipped["checked_late_on"]) == ("missed_month", "2026-04-30",
-                                                                                 "2026-05-05")
-    # a gap older than mon_lookback_months is no longer reported
+    current = leie(run("cred_monitoring", "2026-05-20T12:00:00Z",
+                       base + checks("2026-02-03", "2026-03-31", "2026-04-01", "2026-05-02"), mon_sources=["LEIE"]))
+    assert set(current) == {"monthly:S3"}
+    assert (current["monthly:S3"]["check"], current["monthly:S3"]["due_at"]) == ("monthly", "2026-06-30")
+    skipped = leie(run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2026-02-03", "2026-03-15",
+                                                                                 "2026-05-05")))
+    assert set(skipped) == {"monthly:S1", "monthly:S2"}  # the late cycle (opened by S1) and the open one
+    late = skipped["monthly:S1"]
+    assert (late["check"], late["due_at"], late["checked_late_on"], late["record_id"]) == (
+        "missed_month", "2026-04-30", "2026-05-05", "S2")
+    assert (skipped["monthly:S2"]["check"], skipped["monthly:S2"]["due_at"]) == ("monthly", "2026-06-30")
+    # two skipped months, then a lapse now: each is its own duty (the first cycle is keyed by the episode)
+    gaps = leie(run("cred_monitoring", "2026-07-02T12:00:00Z", base + checks("2026-03-02", "2026-05-04")))
+    assert {k: (d["check"], d["due_at"], d["checked_late_on"]) for k, d in gaps.items()} == {
+        "monthly:EP-P1": ("missed_month", "2026-02-28", "2026-03-02"),
+        "monthly:S0": ("missed_month", "2026-04-30", "2026-05-04"),
+        "monthly:S1": ("monthly", "2026-06-30", None),
+    }
+    # a gap due more than mon_lookback_months ago is no longer reported
     base = [episode("P1", "E4", "2025-06-10T08:00:00-05:00")]
-    old = run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2025-07-05", "2025-09-05", "2025-10-02",
-                                                                        "2025-11-03", "2025-12-01", "2026-01-05",
-                                                                        "2026-02-02", "2026-03-02", "2026-04-01",
-                                                                        "2026-05-01"), mon_lookback_months=6)
-    assert old["P1/MON/LEIE"].data["check"] == "monthly"
+    old = leie(run("cred_monitoring", "2026-05-20T12:00:00Z", base + checks("2025-07-05", "2025-09-05", "2025-10-02",
+                                                                             "2025-11-03", "2025-12-01", "2026-01-05",
+                                                                             "2026-02-02", "2026-03-02", "2026-04-01",
+                                                                             "2026-05-01"), mon_lookback_months=6))
+    assert {d["check"] for d in old.values()} == {"monthly"}
+    kept = leie(run("cred_monitoring", "2026-02-27T12:00:00Z", base + checks("2025-07-05", "2025-09-05"),
+                    mon_lookback_months=6))
+    assert kept["monthly:S0"]["due_at"] == "2025-08-31"  # 31 Aug is not before 27 Aug (6 months back)

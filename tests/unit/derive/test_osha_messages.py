@@ -90,3 +90,31 @@ def test_missing_300a_reported_once_under_300a_003(backend: str) -> None:
         "had to be posted from that day through 30 April. Complete it from the 2026 OSHA 300 log (even with zero "
         "cases), have it certified, and keep it with the 2026 records until 31 December 2031.")
     assert not any(v.rule_id == "OSHA-REC-RET-004" for v in late.values())
+
+
+BBP_RECORDS: list[dict[str, object]] = [
+    {"type": "establishment", "id": "E-1", "tz": "America/New_York"},
+    {"type": "employment_episode", "id": "EP-G", "person_id": "P-G", "establishment_id": "E-1",
+     "role": "registered_nurse", "start_at": "2027-03-08T08:00:00-05:00", "occupational_exposure": True},
+    {"type": "training_record", "id": "TR-G1", "person_id": "P-G", "course": "BBP",
+     "completed_at": "2027-03-08T07:00:00-05:00", "trainer": "K. Ito", "content_version": "BBP-2027.1"},
+    {"type": "training_record", "id": "TR-G2", "person_id": "P-G", "course": "BBP",
+     "completed_at": "2028-04-02T10:00:00-04:00", "trainer": "K. Ito", "content_version": "BBP-2028.1"},
+]
+
+
+@pytest.mark.parametrize("backend", ["python", "durable"])
+def test_bbp_annual_cycle_retaken_late_says_so(backend: str) -> None:
+    overdue = _run(BBP_RECORDS, "2028-03-20T16:00:00Z", backend, "OSHA-BBP-TRN-009")
+    assert {k: (v.state, v.message) for k, v in overdue.items()} == {
+        "EP-G:annual:TR-G1": ("overdue", "Annual bloodborne pathogens training of P-G is due 2028-03-08 (last trained "
+                                         "2027-03-08 (TR-G1))."),
+    }
+    late = _run(BBP_RECORDS, "2028-04-05T16:00:00Z", backend, "OSHA-BBP-TRN-009")
+    assert {k: (v.state, v.severity, v.message) for k, v in late.items()} == {
+        "EP-G:annual:TR-G1": ("violation", "high", "P-G repeated the annual bloodborne pathogens training only on "
+                              "2028-04-02T14:00:00Z, after it was due 2028-03-08 (trained 2027-03-08 (TR-G1), next "
+                              "trained 2028-04-02 (TR-G2))."),
+    }
+    assert [(e.type, e.id) for e in late["EP-G:annual:TR-G1"].evidence] == [
+        ("employment_episode", "EP-G"), ("training_record", "TR-G1"), ("training_record", "TR-G2")]

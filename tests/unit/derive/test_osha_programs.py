@@ -149,10 +149,16 @@ def test_bbp_training_duties() -> None:
     ]
     facts = by_id(osha_bbp_training_duty(context("2029-03-01T12:00:00Z", ESTS),
                                          {"employment_episode": eps, "training_record": trainings}))
-    assert set(facts) == {"EP-A:initial", "EP-A:annual", "EP-A:record:TR-A2", "EP-B:initial", "EP-B:annual",
-                          "EP-C:initial"}
+    assert set(facts) == {"EP-A:initial", "EP-A:annual:TR-A1", "EP-A:annual:TR-A2", "EP-A:record:TR-A2",
+                          "EP-B:initial", "EP-B:annual:TR-B2", "EP-C:initial"}
     assert facts["EP-A:initial"].data["training_id"] == "TR-A1"
-    assert facts["EP-A:annual"].data["due_at"] == "2029-02-28"
+    # TR-A1's cycle was due 4 Jan 2028 and closed late by TR-A2; TR-A2's is open, due 28 Feb 2029 (C5)
+    late = facts["EP-A:annual:TR-A1"].data
+    assert (late["key"], late["due_at"], late["done_at"], late["training_id"]) == (
+        "annual:TR-A1", "2028-01-04", "2028-02-29T17:00:00Z", "TR-A2")
+    assert {s[1] for s in facts["EP-A:annual:TR-A1"].sources} == {"EP-A", "TR-A1", "TR-A2"}
+    current = facts["EP-A:annual:TR-A2"].data
+    assert (current["key"], current["due_at"], current["done_at"]) == ("annual:TR-A2", "2029-02-28", None)
     assert facts["EP-B:initial"].data["training_id"] == "TR-B2"  # the 2027 one is too old to count
     assert facts["EP-B:initial"].data["done_at"] == "2028-11-03T16:00:00Z"
     assert facts["EP-C:initial"].data["done_at"] is None and facts["EP-C:initial"].data["due_at"] == "2029-02-27"
@@ -160,6 +166,24 @@ def test_bbp_training_duties() -> None:
     later = by_id(osha_bbp_training_duty(context("2031-03-01T12:00:00Z", ESTS),
                                          {"employment_episode": eps, "training_record": trainings}))
     assert "EP-A:record:TR-A2" not in later
+    # nor is the late cycle reported once its late training is more than three years old
+    assert "EP-A:annual:TR-A1" not in later and "EP-A:annual:TR-A2" in later
+    kept = by_id(osha_bbp_training_duty(context("2031-02-28T12:00:00Z", ESTS),
+                                        {"employment_episode": eps, "training_record": trainings}))
+    assert "EP-A:annual:TR-A1" in kept
+
+
+def test_bbp_annual_cycles_repeated_on_time_are_not_reported() -> None:
+    eps = [_exposed("EP-A", "P-A", start="2026-01-05T08:00:00-07:00")]
+    trainings = [_training("TR-1", "P-A", "BBP", "2026-01-05T07:00:00-07:00", trainer="K", content_version="v1"),
+                 # the due day itself, late in the local evening (already the next day in UTC): on time
+                 _training("TR-2", "P-A", "BBP", "2027-01-05T22:00:00-07:00", trainer="K", content_version="v2"),
+                 _training("TR-3", "P-A", "BBP", "2028-01-06T09:00:00-07:00", trainer="K", content_version="v3")]
+    facts = by_id(osha_bbp_training_duty(context("2028-02-01T12:00:00Z", ESTS),
+                                         {"employment_episode": eps, "training_record": trainings}))
+    assert set(facts) == {"EP-A:initial", "EP-A:annual:TR-2", "EP-A:annual:TR-3"}
+    assert facts["EP-A:annual:TR-2"].data["done_at"] == "2028-01-06T16:00:00Z"  # one day late
+    assert facts["EP-A:annual:TR-3"].data["due_at"] == "2029-01-06"
 
 
 def test_hazcom_duties() -> None:
