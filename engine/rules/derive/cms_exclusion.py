@@ -8,7 +8,13 @@ family. The calendar service gives every date (C1 calendar days, C5 months, C7 l
 Every date of a duty is the local date in the zone of the establishment of the employment episode
 the duty belongs to (a person transferred from Honolulu to New York has the months worked in
 Honolulu judged in Honolulu time). `excl_lookback_months` bounds how far back gaps in checking are
-reported; it never hides an exclusion or a possible match that was still unresolved inside it.
+reported (a gap is in view while it reaches into the lookback); it never hides an exclusion or a
+possible match that was still unresolved inside it.
+
+A duty's id is the identity of its finding, which persists from one evaluation to the next (and
+carries its acknowledgement, assignee and waiver), so an id never depends on the evaluation instant
+or on where the lookback starts: a monthly gap is named by the month it truly began, however long
+before the lookback that was.
 
 Pure: reads its inputs, `ctx.as_of` and `ctx.params`, and yields facts in a deterministic order.
 Records dated after `as_of` have not happened yet and are ignored (CONTRACT: two kinds of time).
@@ -154,7 +160,8 @@ class _Settings:
 def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Exclusion-screening duties of every person with an employment episode. Dates are local dates
     in the zone of the establishment of the episode a duty belongs to (C7); gaps in checking are
-    judged over the last `excl_lookback_months` calendar months:
+    judged over the last `excl_lookback_months` calendar months (a gap is reported while it reaches
+    into them):
 
     - `pre_hire`: no check of a required source (`excl_screen_sources`) on the local start date or in
       the `excl_prehire_lookback_days` calendar days before it (C1: the start day is day 0; a transfer
@@ -163,7 +170,10 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     - `monthly` (`excl_screen_frequency: CALENDAR_MONTH`): calendar months the person was in scope
       with no check of a required source; consecutive months missing the same sources form one
       duty, due on the last day of its first month; cleared when every missing source was checked
-      again. The hire month is left to the pre-hire duty when that one is raised.
+      again. The hire month is left to the pre-hire duty when the start lacked a pre-hire check. A
+      run reaching into the lookback is followed back past its start, so that its id, due date and
+      period are those of its true first month wherever the lookback starts (an ongoing gap keeps
+      one id, month after month).
     - `interval` (`EVERY_30_DAYS`): more than 30 days (C1) since the previous check of a source, or,
       for a list not checked in the 30 days before an engagement started (never checked, or last
       checked long before), since the start (`started_on`). A gap is reported while it reaches into
@@ -175,7 +185,8 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
       day of the check; cleared only by a later clear result from that source (reinstatement or a
       corrected match). Consecutive excluded results are one duty. Reported while unresolved, however
       old (for a person no longer employed too: claims must still be quantified), and when cleared
-      inside the lookback.
+      inside the lookback, unless it was cleared before the person was employed (found and cleared
+      before the hire, or between two engagements): no claims were made while it stood.
 
     For messages: `sources` names the lists in prose, `cleared_on` is the local date of `cleared_at`,
     `ongoing` says a monthly run reaches the current (unfinished) month, and `source_checks` has one
@@ -240,6 +251,7 @@ class _PersonScreening:
             else:
                 self.stretches.append([ep])
         self.excluded_spans = self._excluded_spans()
+        self._covered: dict[str, dict[str, set[str]]] = {}
 
     def duties(self) -> Iterator[DerivedFact]:
         prehire_months: dict[str, set[str]] = {}
@@ -330,16 +342,18 @@ class _PersonScreening:
         for stretch in self.stretches:
             ep = stretch[0]
             start_day = ep.start_day
-            if start_day < self.window:
-                continue
             since = cal.add_days(start_day, -self.s.prehire_days)
             missing = [s for s in self.s.sources
                        if not any(c.source == s and since <= c.day(ep.tz) <= start_day for c in self.checks)]
             if not missing:
                 continue
+            # the hire month is this duty's, in view or not: a monthly gap followed back past the
+            # lookback (monthly()) must stop where it stops when the hire is inside the lookback
+            prehire_months.setdefault(_month_key(start_day), set()).update(missing)
+            if start_day < self.window:
+                continue
             later = [self.next_check(s, after=ep.start) for s in missing]
             cleared = max(c.at for c in later) if all(later) else None  # type: ignore[union-attr]
-            prehire_months.setdefault(_month_key(start_day), set()).update(missing)
             yield self.duty("pre_hire", ep.view.id, due=start_day, missing=missing,
                             period=f"before the start on {start_day}", cleared=cleared, ep=ep,
                             used=[c for c in later if c is not None],
@@ -349,31 +363,26 @@ class _PersonScreening:
     # ---- periodic checks -----------------------------------------------------------------------
 
     def monthly(self, prehire_months: dict[str, set[str]]) -> Iterator[DerivedFact]:
+        """Runs of consecutive months missing the same lists, found over the lookback; the run that
+        reaches the window's first month is followed back to its true first month, which names and
+        dates it: as the window moves month by month, an ongoing gap keeps its id (its finding, with
+        what is attached to it, persists) and its due date."""
         scope: dict[dt.date, _Episode] = {}
         for ep in self.eps:
             for month in _months(max(ep.start_day, self.window), ep.last_day(self.today)):
                 scope[month] = ep
-        # the sources checked in each month, found once per zone: per month over every check of the
-        # person, this was most of the exclusion duties' time (a person screened monthly for years)
-        covered_in: dict[str, dict[str, set[str]]] = {}
         runs: list[tuple[list[dt.date], list[str], _Episode]] = []
         for month in sorted(scope):
             ep = scope[month]
-            if ep.tz not in covered_in:
-                by_month: dict[str, set[str]] = {}
-                for c in self.checks:
-                    by_month.setdefault(_month_key(c.day(ep.tz)), set()).add(c.source)
-                covered_in[ep.tz] = by_month
-            key = _month_key(month)
-            covered = covered_in[ep.tz].get(key, set())
-            missing = [s for s in self.s.sources if s not in covered and s not in prehire_months.get(key, set())
-                       and not self.under_exclusion(s, month, cal.end_of_month(month), ep.tz)]
+            missing = self._missing_in(month, ep, prehire_months)
             if not missing:
                 continue
             if runs and runs[-1][1] == missing and cal.add_months(runs[-1][0][-1], 1) == month:
                 runs[-1][0].append(month)
             else:
                 runs.append(([month], missing, ep))
+        if runs and runs[0][0][0] == min(scope):
+            runs[0] = self._from_its_start(runs[0], prehire_months)
         for months, missing, ep in runs:
             first_end = cal.end_of_month(months[0])
             later = [self.next_check(s, after_day=first_end, tz=ep.tz) for s in missing]
@@ -384,6 +393,45 @@ class _PersonScreening:
                             per_source=[(s, self.last_check(s, before_day=months[0], tz=ep.tz), nxt)
                                         for s, nxt in zip(missing, later, strict=True)],
                             ongoing=months[-1] == self.today.replace(day=1))
+
+    def _from_its_start(self, run: tuple[list[dt.date], list[str], _Episode], prehire_months: dict[str, set[str]]
+                        ) -> tuple[list[dt.date], list[str], _Episode]:
+        """The run that begins at the window's first month, with the months before the window that
+        continue it (in scope, missing the same lists), back to where it truly began."""
+        months, missing, ep = run
+        earlier: list[dt.date] = []
+        month = cal.add_months(months[0], -1)
+        while True:
+            owner = self._scope_episode(month)
+            if owner is None or self._missing_in(month, owner, prehire_months) != missing:
+                break
+            earlier.append(month)
+            ep = owner
+            month = cal.add_months(month, -1)
+        return earlier[::-1] + months, missing, ep
+
+    def _scope_episode(self, month: dt.date) -> _Episode | None:
+        """The episode a month is judged under (as in monthly(): the latest-starting one in it)."""
+        return next((e for e in reversed(self.eps) if e.start_day.replace(day=1) <= month <= e.last_day(self.today)),
+                    None)
+
+    def _missing_in(self, month: dt.date, ep: _Episode, prehire_months: dict[str, set[str]]) -> list[str]:
+        """The required lists with no check in a month (local dates in the zone of its episode), less
+        those of the pre-hire duty in the hire month and those under an unresolved exclusion."""
+        key = _month_key(month)
+        covered = self._covered_in(ep.tz).get(key, set())
+        return [s for s in self.s.sources if s not in covered and s not in prehire_months.get(key, set())
+                and not self.under_exclusion(s, month, cal.end_of_month(month), ep.tz)]
+
+    def _covered_in(self, tz: str) -> dict[str, set[str]]:
+        """The sources checked in each month, found once per zone: per month over every check of the
+        person, this was most of the exclusion duties' time (a person screened monthly for years)."""
+        found = self._covered.get(tz)
+        if found is None:
+            found = self._covered[tz] = {}
+            for c in self.checks:
+                found.setdefault(_month_key(c.day(tz)), set()).add(c.source)
+        return found
 
     def interval(self) -> Iterator[DerivedFact]:
         """EVERY_30_DAYS, per list and engagement: the clock runs from each check, and from the start
@@ -451,7 +499,7 @@ class _PersonScreening:
                 continue
             if c.result == "clear" and c.source in open_excluded:
                 first = open_excluded.pop(c.source)
-                if c.day(self._zone_at(first)) >= self.window:
+                if c.day(self._zone_at(first)) >= self.window and self.employed_between(first.at, c.at):
                     yield self._excluded(first, c)
             if c.result == "possible_match" and in_scope is not None:
                 resolved = self.next_check(c.source, after=c.at, results=("clear", "excluded"))
@@ -464,6 +512,12 @@ class _PersonScreening:
                                 used=[c] + ([resolved] if resolved else []), screening=c)
         for source in sorted(open_excluded):
             yield self._excluded(open_excluded[source], None)
+
+    def employed_between(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether an episode overlaps [start, end): an exclusion found and cleared before the hire
+        (or between two engagements) stood while no claims could be made for the person, so there is
+        nothing to remove, quantify or disclose."""
+        return any(e.start < end and (e.end is None or e.end > start) for e in self.eps)
 
     def _zone_at(self, check: _Check) -> str:
         return (self.episode_at(check.at) or self.latest).tz

@@ -292,3 +292,36 @@ def test_an_exclusion_older_than_the_lookback_is_reported_until_cleared() -> Non
         f"LEIE match on 2025-04-10: Cy Tran (P3, check {sid}) was reported excluded until a clear LEIE result on "
         "2026-03-03 (a reinstatement or a corrected match). Unless the match was wrong, quantify claims for that "
         "period and have counsel decide on OIG self-disclosure.")
+
+
+def test_a_gap_older_than_the_lookback_is_named_and_dated_by_its_first_month() -> None:
+    """SAM last checked on 3 December 2025, LEIE every month: the same finding month after month (its id
+    does not follow the window), and its text gives the true months of the gap, not the window's."""
+    records = [person("P6", "Fay", "Lund"), episode("EP6", "P6", "2025-11-03T08:00:00-08:00")]
+    records += monthly("P6", ["2025-10-27", "2025-11-04", "2025-12-03"])
+    records += monthly("P6", ["2026-01-05", "2026-02-03", "2026-03-03", "2026-04-03", "2026-05-04", "2026-06-02"],
+                       ("LEIE",))
+    may = run(records, "2026-05-20T12:00:00-07:00", **LOOKBACK)  # window from 1 March
+    assert may == {"P6/monthly/2026-01": (
+        "overdue",
+        "No SAM exclusion check for Fay Lund (P6) in 2026-01 to 2026-05 so far: SAM has not been checked since "
+        "2025-12-03.")}
+    june = run(records, "2026-06-20T12:00:00-07:00", **LOOKBACK)  # window from 1 April
+    assert june == {"P6/monthly/2026-01": (
+        "overdue",
+        "No SAM exclusion check for Fay Lund (P6) in 2026-01 to 2026-06 so far: SAM has not been checked since "
+        "2025-12-03.")}
+    made_up = run(records + [check("P6", "SAM", "2026-06-25T10:00:00-07:00")], "2026-07-20T12:00:00-07:00",
+                  **LOOKBACK)
+    assert made_up["P6/monthly/2026-01"] == (
+        "violation",
+        "No SAM exclusion check for Fay Lund (P6) in 2026-01 to 2026-05: SAM was checked on 2025-12-03 and not "
+        "again until 2026-06-25.")
+
+
+def test_an_exclusion_cleared_before_the_hire_is_no_finding() -> None:
+    records = [person("P7", "Gus", "Grant"), episode("EP7", "P7", "2026-04-20T08:00:00-07:00"),
+               check("P7", "LEIE", "2026-03-02T10:00:00-08:00", "excluded"),
+               check("P7", "LEIE", "2026-04-06T10:00:00-07:00"), check("P7", "SAM", "2026-04-06T10:00:00-07:00")]
+    records += monthly("P7", ["2026-05-04"])
+    assert run(records, "2026-05-20T12:00:00-07:00") == {}

@@ -178,11 +178,13 @@ def test_sources_and_lookback_are_parameters() -> None:
     checks = monthly("P1", ["2026-05-04", "2026-06-02", "2026-07-02", "2026-08-03"])
     assert duties("2026-08-10T12:00:00Z", eps, checks) == {}
     medicaid = duties("2026-08-10T12:00:00Z", eps, checks, excl_screen_sources=["LEIE", "SAM", "STATE_MEDICAID"])
-    assert sorted(medicaid) == ["P1/monthly/2026-06"]  # June, July and August (pending) all miss STATE_MEDICAID
-    assert medicaid["P1/monthly/2026-06"].data["period"] == "2026-06 to 2026-08"
+    # May (before the window, from 1 June) to August (pending) all miss STATE_MEDICAID: the gap reaches
+    # into the window and is named by its first month; April missed every list, a different gap
+    assert sorted(medicaid) == ["P1/monthly/2026-05"]
+    assert medicaid["P1/monthly/2026-05"].data["period"] == "2026-05 to 2026-08"
     shorter = duties("2026-08-10T12:00:00Z", eps, checks, excl_screen_sources=["STATE_MEDICAID"],
                      excl_lookback_months=0)
-    assert sorted(shorter) == ["P1/monthly/2026-08"]
+    assert sorted(shorter) == ["P1/monthly/2025-02"]  # never checked: from the month after the hire month
 
 
 # ---- an unresolved match stays in view; the lookback bounds gaps in checking only -----------------
@@ -222,7 +224,8 @@ def test_an_unreviewed_possible_match_older_than_the_lookback_stays_a_finding() 
     leie = monthly("P1", [f"2026-{m:02d}-02" for m in range(1, 7)], ("LEIE",))
     facts = duties("2026-06-20T12:00:00Z", eps, [pm] + leie)
     key = "P1/possible_match/P1-SAM-2025-04-10-possible_match"
-    assert sorted(facts) == ["P1/monthly/2026-04", key]  # SAM unchecked since (April to June, running)
+    # SAM unchecked since, and LEIE checked from January: one gap from January to June (running)
+    assert sorted(facts) == ["P1/monthly/2026-01", key]
     assert (facts[key].data["due_at"], facts[key].data["cleared_at"]) == ("2025-04-13", None)
     # reviewed (clear) before the window: out of view; inside it: still there, resolved late
     before = duties("2026-06-20T12:00:00Z", eps, [pm, scr("P1", "2026-03-20", "SAM")] + leie)
@@ -316,3 +319,92 @@ def test_concurrent_episodes_are_one_engagement() -> None:
            ep("E3", "P1", "E-NYC", "2026-07-27T08:00:00-04:00")]
     facts = duties("2026-08-15T12:00:00Z", eps, monthly("P1", ["2026-07-25", "2026-08-03"]))
     assert sorted(facts) == ["P1/pre_hire/E1"]
+
+
+# ---- a gap's id is its finding's identity: it does not move with the evaluation instant ------------
+
+
+def test_an_ongoing_monthly_gap_keeps_its_id_and_dates_as_the_window_moves() -> None:
+    """SAM last checked in December 2024, LEIE every month: evaluated monthly for a year and a half with
+    a two-month lookback, the gap is one duty named and dated by January 2025 throughout (it was named
+    by the window's first month, so every monthly evaluation resolved a finding and opened another)."""
+    eps = [ep("E1", "P1", "E-NYC", "2024-06-03T08:00:00-04:00")]
+    checks = monthly("P1", ["2024-05-28"] + [f"2024-{m:02d}-05" for m in range(6, 13)])
+    checks += monthly("P1", [f"{y}-{m:02d}-05" for y in (2025, 2026) for m in range(1, 13)], ("LEIE",))
+    seen = []
+    for y, m in [(2025, m) for m in range(3, 13)] + [(2026, m) for m in range(1, 9)]:
+        facts = duties(f"{y}-{m:02d}-20T16:00:00Z", eps, checks)
+        assert sorted(facts) == ["P1/monthly/2025-01"], (y, m)
+        d = facts["P1/monthly/2025-01"].data
+        assert (d["due_at"], d["sources"], d["ongoing"]) == ("2025-01-31", "SAM", True)
+        assert d["period"] == f"2025-01 to {y}-{m:02d}"
+        assert d["source_checks"] == [{"source": "SAM", "last_on": "2024-12-05", "next_on": None}]
+        seen.append(facts["P1/monthly/2025-01"].id)
+    assert len(set(seen)) == 1
+    # made up in September 2026: the same duty, cleared, still in view while it reaches into the lookback
+    done = duties("2026-10-20T16:00:00Z", eps, checks + monthly("P1", ["2026-09-08", "2026-10-05"], ("SAM",)))
+    assert sorted(done) == ["P1/monthly/2025-01"]
+    assert (done["P1/monthly/2025-01"].data["period"], done["P1/monthly/2025-01"].data["cleared_at"]) == (
+        "2025-01 to 2026-08", "2026-09-08T10:30:00Z")
+    # once it ended before the lookback (from November 2026), it is out of view
+    sam = monthly("P1", ["2026-09-08", "2026-10-05", "2026-11-05", "2026-12-05"], ("SAM",))
+    assert duties("2027-01-20T16:00:00Z", eps, checks + sam + monthly("P1", ["2027-01-05"])) == {}
+
+
+def test_two_gaps_are_two_duties_and_a_gap_is_followed_back_only_while_it_misses_the_same_lists() -> None:
+    eps = [ep("E1", "P1", "E-NYC", "2025-01-06T08:00:00-05:00")]
+    both = monthly("P1", ["2025-01-02", "2025-02-03", "2025-05-05", "2025-06-02", "2025-07-02", "2025-08-04"])
+    leie = monthly("P1", ["2025-09-02", "2025-10-02", "2025-11-03"], ("LEIE",))
+    facts = duties("2025-11-20T16:00:00Z", eps, both + leie, excl_lookback_months=1)  # window from October
+    # March-April missed both lists (out of view); September to November (running) miss SAM only
+    assert sorted(facts) == ["P1/monthly/2025-09"]
+    wide = duties("2025-11-20T16:00:00Z", eps, both + leie, excl_lookback_months=12)
+    assert sorted(wide) == ["P1/monthly/2025-03", "P1/monthly/2025-09"]
+    assert wide["P1/monthly/2025-03"].data["period"] == "2025-03 to 2025-04"
+    # one month missing both lists just before the SAM-only run is a gap of its own, not its start
+    shifted = duties("2025-11-20T16:00:00Z", eps, both[:-2] + leie, excl_lookback_months=1)
+    assert sorted(shifted) == ["P1/monthly/2025-09"]
+    assert sorted(duties("2025-11-20T16:00:00Z", eps, both[:-2] + leie, excl_lookback_months=3)) == [
+        "P1/monthly/2025-08", "P1/monthly/2025-09"]
+
+
+def test_a_gap_followed_back_stops_at_the_hire_month_left_to_the_pre_hire_duty() -> None:
+    """Hired with no check at all: the hire month is the pre-hire duty's, in view or not, so the gap is
+    named by the month after the hire both before and after the hire leaves the lookback."""
+    eps = [ep("E1", "P1", "E-NYC", "2025-06-09T08:00:00-04:00")]
+    early = duties("2025-08-20T16:00:00Z", eps, [])  # window from June: the pre-hire duty is in view
+    assert sorted(early) == ["P1/monthly/2025-07", "P1/pre_hire/E1"]
+    later = duties("2025-10-20T16:00:00Z", eps, [])  # window from August: it is not
+    assert sorted(later) == ["P1/monthly/2025-07"]
+    assert later["P1/monthly/2025-07"].data["period"] == "2025-07 to 2025-10"
+    # a transfer before the window: the gap keeps the episode (and zone) of its first month
+    moved = [ep("E1", "P1", "E-HNL", "2025-06-09T08:00:00-10:00", "2025-08-31T17:00:00-10:00"),
+             ep("E2", "P1", "E-NYC", "2025-09-01T08:00:00-04:00")]
+    d = duties("2025-11-20T16:00:00Z", moved, [])["P1/monthly/2025-07"].data
+    assert (d["establishment_id"], d["episode_id"], d["due_at"]) == ("E-HNL", "E1", "2025-07-31")
+
+
+def test_an_exclusion_cleared_before_the_person_was_employed_is_no_duty() -> None:
+    hired = [ep("E1", "P1", "E-NYC", "2026-04-20T08:00:00-04:00")]
+    pre = [scr("P1", "2026-04-06", "SAM"), scr("P1", "2026-05-04", "LEIE"), scr("P1", "2026-05-04", "SAM")]
+    excluded = scr("P1", "2026-03-02", "LEIE", "excluded", time="09:00:00-05:00")
+    # reinstated on 6 April, hired on 20 April: no claims were made while excluded
+    assert duties("2026-05-20T16:00:00Z", hired, pre + [excluded, scr("P1", "2026-04-06", "LEIE")]) == {}
+    # cleared at 07:00 on the first day, an hour before the start: still never employed while excluded
+    same_day = [excluded, scr("P1", "2026-04-20", "LEIE", time="07:00:00-04:00")]
+    assert duties("2026-05-20T16:00:00Z", hired, pre + same_day) == {}
+    # cleared after the start: employed while excluded, the duty stands
+    late = duties("2026-05-20T16:00:00Z", hired, pre + [excluded, scr("P1", "2026-04-06", "LEIE", "excluded"),
+                                                        scr("P1", "2026-04-21", "LEIE")])
+    assert sorted(late) == ["P1/excluded/P1-LEIE-2026-03-02-excluded"]
+    assert late["P1/excluded/P1-LEIE-2026-03-02-excluded"].data["cleared_at"] == "2026-04-21T10:30:00Z"
+    # between two engagements: left 27 February, excluded 9 March to 6 April, back on 4 May
+    twice = [ep("E1", "P1", "E-NYC", "2025-01-06T08:00:00-05:00", "2026-02-27T17:00:00-05:00"),
+             ep("E2", "P1", "E-NYC", "2026-05-04T08:00:00-04:00")]
+    between = monthly("P1", ["2026-02-02", "2026-04-27", "2026-05-05"]) + [
+        scr("P1", "2026-03-09", "LEIE", "excluded"), scr("P1", "2026-04-06", "LEIE")]
+    assert duties("2026-05-20T16:00:00Z", twice, between) == {}
+    # excluded on the last day of the first engagement: it stood while employed
+    last_day = monthly("P1", ["2026-02-02", "2026-04-27", "2026-05-05"]) + [
+        scr("P1", "2026-02-27", "LEIE", "excluded", time="09:00:00-05:00"), scr("P1", "2026-04-06", "LEIE")]
+    assert sorted(duties("2026-05-20T16:00:00Z", twice, last_day)) == ["P1/excluded/P1-LEIE-2026-02-27-excluded"]
