@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.findings import run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, RunDiff
 from engine.records import service as records_service
@@ -61,8 +62,13 @@ class Evaluation:
 def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, frameworks: Sequence[str] | None = None,
              backend: str | None = None, known_at: dt.datetime | None = None, params_path: Path | None = None,
              persist: bool = True, trigger: str = "manual", progress: Progress | None = None) -> Evaluation:
-    """Evaluate the rulesets in force at `as_of` against the records known at `known_at`."""
+    """Evaluate the rulesets in force at `as_of` against the records known at `known_at`.
+
+    A `known_at` before the first record is refused: that run would see an empty practice and,
+    persisted, resolve every open finding."""
     as_of = clock.ensure_utc(as_of)
+    if known_at is not None:
+        run_checks.check_known_at(session, org_id=org_id, known_at=clock.ensure_utc(known_at))
     rulesets = compile_in_force(as_of, frameworks=frameworks, params_path=params_path)
     source = StoreSource(session, org_id, clock.ensure_utc(known_at) if known_at else None)
     result = evaluate_rules(source, rulesets, as_of, backend=backend or SWEEP_BACKEND, known_at=known_at,

@@ -38,6 +38,14 @@ def install(app: FastAPI) -> None:
         return problem(422, "RequestValidationError", "the request does not match the schema", "input.request",
                        errors, str(request.url.path))
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        """The safety net: a failure nobody mapped is still a problem body, not plain text. It says
+        nothing of the failure itself (that goes to the server log, as Starlette re-raises it)."""
+        return problem(500, "InternalServerError", "the server failed to handle this request; it has been logged, "
+                       "and retrying will not help until it is fixed", "server.unexpected", None,
+                       str(request.url.path))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, "HTTPError", str(exc.detail), f"http.{exc.status_code}", None,

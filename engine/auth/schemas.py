@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+from engine.clock import refuse_epoch_number
+
+#: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
+InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
 
 
 class Grant(BaseModel):
@@ -52,15 +58,17 @@ class UserIn(BaseModel):
     password: str = Field(min_length=10, max_length=200)
     role: str
     display_name: str | None = None
-    person_id: str | None = None
+    person_id: str | None = Field(default=None, description="the person record this user is (staff: whose tasks "
+                                  "they see); a person of the org")
 
 
 class GrantIn(BaseModel):
-    framework: str
+    framework: str = Field(max_length=40, examples=["hipaa"], description="a framework with a ruleset")
     window_from: dt.date
     window_to: dt.date
-    establishments: list[str] | None = None
-    expires_at: dt.datetime
+    establishments: list[str] | None = Field(default=None, description="establishment records of the org; "
+                                             "leave out for all")
+    expires_at: InstantIn = Field(description="with an offset; in the future", examples=["2027-06-30T23:59:59Z"])
 
 
 class IssuedToken(BaseModel):

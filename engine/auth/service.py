@@ -14,11 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.auth import people
 from engine.auth.roles import ROLES
 from engine.auth.schemas import Grant, GrantIn, IssuedToken, Principal, TokenInfo, User, UserIn
 from engine.auth.tables import GrantRow, LoginAttemptRow, TokenRow, UserRow
 from engine.db import utc
 from engine.errors import AuthenticationError, ConflictError, ErrorDetail, InputError, NotFoundError
+from engine.rules.catalog import require_frameworks
 
 _HASHER = PasswordHasher()
 MAX_FAILED_LOGINS = 5
@@ -41,10 +43,23 @@ def hash_secret(token: str) -> str:
 
 
 def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> User:
+    """Create an account. Its `person_id`, when given, must be a person of the org (a `person`
+    record, or someone policies/roles.yaml names): a staff user sees the tasks owned by that person,
+    so a person id that is nobody would show them nothing, silently."""
     if data.role not in ROLES:
         raise InputError(
             f"unknown role {data.role!r}", [ErrorDetail(reason=f"one of {', '.join(ROLES)}", field="role")]
         )
+    if data.person_id is not None:
+        person = data.person_id.strip()
+        if not person:
+            raise InputError("person_id is blank", [ErrorDetail(reason="give a person id or leave it out",
+                                                                field="person_id")])
+        if not people.person_ids(session, org_id=org_id, ids=[person]):
+            raise InputError(f"no person {person[:100]!r} in this organization", [ErrorDetail(
+                reason="not a person record of the organization, nor a person policies/roles.yaml names; import "
+                       "the person first", field="person_id")], code="input.person_id")
+        data = data.model_copy(update={"person_id": person})
     if session.scalar(select(UserRow).where(UserRow.username == data.username)) is not None:
         raise ConflictError(f"user {data.username!r} exists", [ErrorDetail(reason="username taken", field="username")])
     row = UserRow(
@@ -138,6 +153,12 @@ def issue_token(
     session: Session, *, user_id: str, name: str, ttl: dt.timedelta, kind: str = "api", actor: str
 ) -> IssuedToken:
     """Create a token; the plaintext is returned once and only its SHA-256 is stored."""
+    if not name.strip():
+        raise InputError("a token needs a name", [ErrorDetail(
+            reason="blank: name what the token is for, e.g. nightly export script", field="name")])
+    name = name.strip()
+    if ttl <= dt.timedelta(0):
+        raise InputError("a token must live for some time", [ErrorDetail(reason="lifetime <= 0", field="days")])
     user = session.get(UserRow, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
@@ -211,16 +232,52 @@ def resolve_token(session: Session, *, token: str) -> Principal:
     return Principal(user=to_user(user), grant=grant, via="session" if row.kind == "session" else "token")
 
 
-def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str) -> Grant:
+def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str, org_id: str | None = None) -> Grant:
+    """Give an auditor read access to one framework, an audit window and (optionally) some
+    establishments, until `expires_at`. A grant that could never show anything is refused: a
+    framework with no ruleset, an establishment that is not one of the org's, an empty list of
+    establishments, a window that ends before it starts, an expiry already past. With `org_id`
+    (the API: the admin's org) a user of another org does not exist."""
     user = session.scalar(select(UserRow).where(UserRow.username == username))
-    if user is None:
+    if user is None or (org_id is not None and user.org_id != org_id):
         raise NotFoundError(f"no user {username!r}")
     if user.role != "auditor":
         raise InputError(
             "grants are for auditors", [ErrorDetail(reason=f"{username} is {user.role}", field="username")]
         )
+    problems: list[ErrorDetail] = []
+    framework = data.framework.strip()
+    if not framework:
+        problems.append(ErrorDetail(reason="blank: name the one framework the auditor may read", field="framework"))
+    else:
+        try:
+            require_frameworks([framework])
+        except InputError as exc:
+            problems.extend(exc.details)
     if data.window_to < data.window_from:
-        raise InputError("the audit window ends before it starts", [ErrorDetail(reason="window_to < window_from")])
+        problems.append(ErrorDetail(reason="window_to is before window_from", field="window_to"))
+    establishments = None
+    if data.establishments is not None:
+        establishments = [e.strip() for e in data.establishments]
+        if not establishments:
+            problems.append(ErrorDetail(reason="an empty list would show nothing; leave establishments out for all",
+                                        field="establishments"))
+        found = _establishments(session, org_id=user.org_id, ids=establishments)
+        problems += [ErrorDetail(reason=f"{e!r} is not an establishment of this organization",
+                                 field=f"establishments[{i}]") for i, e in enumerate(establishments) if e not in found]
+    expires_at = None
+    try:
+        expires_at = clock.checked_utc(data.expires_at, field="expires_at")
+    except InputError as exc:
+        problems.extend(exc.details)
+    if expires_at is not None and expires_at <= clock.now():
+        problems.append(ErrorDetail(reason=f"{expires_at.isoformat()} is already past: the grant would never be in "
+                                           f"force", field="expires_at"))
+    if problems:
+        raise InputError("the grant cannot be given", problems, code="input.grant")
+    assert expires_at is not None
+    data = data.model_copy(update={"framework": framework, "establishments": establishments,
+                                   "expires_at": expires_at})
     row = GrantRow(
         id=f"G-{uuid.uuid4().hex[:12]}",
         user_id=user.id,
@@ -228,7 +285,7 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str)
         window_from=data.window_from,
         window_to=data.window_to,
         establishments=data.establishments,
-        expires_at=clock.ensure_utc(data.expires_at),
+        expires_at=data.expires_at,
         created_by=actor,
         created_at=clock.now(),
     )
@@ -245,12 +302,23 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str)
     return to_grant(row)
 
 
-def revoke_grant(session: Session, *, grant_id: str, actor: str) -> None:
+def _establishments(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
+    """Which of `ids` are establishment records of the org."""
+    from engine.records import service as records_service
+
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return set()
+    return {rid for rid, _v, _d in records_service.iter_record_data_by_ids(
+        session, org_id=org_id, record_type="establishment", ids=wanted)}
+
+
+def revoke_grant(session: Session, *, grant_id: str, actor: str, org_id: str | None = None) -> None:
     row = session.get(GrantRow, grant_id)
-    if row is None:
+    user = session.get(UserRow, row.user_id) if row is not None else None
+    if row is None or (org_id is not None and (user is None or user.org_id != org_id)):
         raise NotFoundError(f"no grant {grant_id}")
     row.revoked_at = clock.now()
-    user = session.get(UserRow, row.user_id)
     _audit(
         session,
         org_id=user.org_id if user else "default",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, InvalidTransition, NotFoundError
+from engine.findings import waiver_checks
 from engine.findings.schemas import Waiver, WaiverIn
 from engine.findings.tables import FindingEventRow, FindingRow, WaiverRow
 
@@ -92,6 +93,7 @@ def transition(
             f"cannot {action} a finding that is {row.state}",
             [ErrorDetail(reason=f"allowed from: {', '.join(sorted(rule['from']))}", record_id=finding_id)],
         )
+    reason = reason.strip() if reason is not None and reason.strip() else None
     if action == "false_positive" and not reason:
         raise InputError(
             "marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")]
@@ -121,7 +123,18 @@ def comment(session: Session, *, org_id: str, finding_id: str, actor: str, text:
 
 
 def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> FindingRow:
+    """Give a finding to someone: a user of the org, a person, or a role of policies/roles.yaml
+    (see `engine.auth.people`); a name that is none of them would leave the finding with no one."""
+    from engine.auth import people
+
+    assignee = assignee.strip()
+    if not assignee:
+        raise InputError("say who the finding is assigned to", [ErrorDetail(reason="blank", field="assignee")])
     row = _load(session, org_id, finding_id)
+    if people.kind_of(session, org_id=org_id, name=assignee) is None:
+        raise InputError(f"{assignee!r} is nobody in this organization", [ErrorDetail(
+            reason=f"{assignee!r} is not a user, a person or a role of this organization; give one, e.g. "
+                   f"{people.examples(session, org_id=org_id)}", field="assignee")], code="input.assignee")
     row.assignee = assignee
     record_event(session, row, actor=actor, kind="assign", reason=f"assigned to {assignee}")
     _audit(
@@ -131,41 +144,25 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
 
 
 def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_id: str | None = None) -> Waiver:
-    """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers."""
+    """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers.
+
+    Everything the waiver names must exist and its period must be able to apply (see
+    `waiver_checks`): one that can never waive anything is refused, not stored."""
     now = clock.now()
-    if finding_id:
-        row = _load(session, org_id, finding_id)
-        data = data.model_copy(
-            update={
-                "rule_id": row.rule_id,
-                "subject_type": data.subject_type or (None if data.establishment_id else row.subject_type),
-                "subject_id": data.subject_id or (None if data.establishment_id else row.subject_id),
-            }
-        )
-    if not data.rule_id:
-        raise InputError("a waiver names a rule", [ErrorDetail(reason="rule_id is required", field="rule_id")])
-    if not (data.subject_id or data.establishment_id):
-        raise InputError(
-            "a waiver is scoped to a subject or an establishment",
-            [ErrorDetail(reason="give subject_type+subject_id or establishment_id", field="subject_id")],
-        )
-    starts = clock.ensure_utc(data.starts_at) if data.starts_at else now
-    ends = clock.ensure_utc(data.ends_at)
-    if ends <= starts:
-        raise InputError(
-            "a waiver must end after it starts", [ErrorDetail(reason="ends_at <= starts_at", field="ends_at")]
-        )
+    row = _load(session, org_id, finding_id) if finding_id else None
+    checked = waiver_checks.check(session, org_id=org_id, data=data, finding=row, now=now)
+    starts, ends = checked.starts_at, checked.ends_at
     waiver = WaiverRow(
         id=f"W-{uuid.uuid4().hex[:12]}",
         org_id=org_id,
-        rule_id=data.rule_id,
-        subject_type=data.subject_type,
-        subject_id=data.subject_id,
-        establishment_id=data.establishment_id,
+        rule_id=checked.rule_id,
+        subject_type=checked.subject_type,
+        subject_id=checked.subject_id,
+        establishment_id=checked.establishment_id,
         starts_at=starts,
         ends_at=ends,
-        reason=data.reason,
-        approver=data.approver,
+        reason=checked.reason,
+        approver=checked.approver,
         created_by=actor,
         created_at=now,
     )
@@ -182,14 +179,14 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
             "subject_id": waiver.subject_id,
             "establishment_id": waiver.establishment_id,
             "ends_at": ends.isoformat(),
-            "reason": data.reason,
-            "approver": data.approver,
+            "reason": checked.reason,
+            "approver": checked.approver,
         },
     )
     for row in session.scalars(
         select(FindingRow).where(
             FindingRow.org_id == org_id,
-            FindingRow.rule_id == data.rule_id,
+            FindingRow.rule_id == checked.rule_id,
             FindingRow.state.in_(("open", "acknowledged")),
         )
     ):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+from engine.clock import refuse_epoch_number
 
 LifecycleState = Literal["open", "acknowledged", "resolved", "waived", "false_positive"]
+#: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
+InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
 
 
 class FindingEvent(BaseModel):
@@ -108,14 +112,17 @@ class Waiver(BaseModel):
 
 
 class WaiverIn(BaseModel):
-    rule_id: str | None = None
-    subject_type: str | None = None
-    subject_id: str | None = None
-    establishment_id: str | None = None
-    ends_at: dt.datetime
-    starts_at: dt.datetime | None = None
-    reason: str = Field(min_length=3)
-    approver: str = Field(min_length=1)
+    """A waiver asked for; `engine.findings.waiver_checks` says what it must name and when it may run."""
+
+    rule_id: str | None = Field(default=None, max_length=60, examples=["HIPAA-SEC-TERM-004"])
+    subject_type: str | None = Field(default=None, max_length=60, examples=["employment_episode"],
+                                     description="the type the rule reports its subjects as; with subject_id")
+    subject_id: str | None = Field(default=None, max_length=200)
+    establishment_id: str | None = Field(default=None, max_length=100, description="instead of a subject")
+    ends_at: InstantIn = Field(description="with an offset; after now", examples=["2027-01-01T00:00:00Z"])
+    starts_at: InstantIn | None = Field(default=None, description="default now; never back-dated")
+    reason: str = Field(min_length=3, max_length=4000)
+    approver: str = Field(min_length=1, max_length=200)
 
 
 class EvaluationRun(BaseModel):

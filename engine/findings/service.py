@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from engine import clock
 from engine.bulk_insert import insert_many
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
-from engine.findings import lifecycle
+from engine.findings import filter_checks, known, lifecycle
 from engine.findings.schemas import (
     EvaluationRun,
     Finding,
@@ -31,13 +31,11 @@ from engine.findings.schemas import (
     FindingFilter,
     FindingPage,
     FindingScope,
-    LifecycleState,
     RunDiff,
     Waiver,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
-from engine.rules.schemas import DeadlineStatus, RunResult, Violation
-from engine.rules.spec import SEVERITY_ORDER
+from engine.rules.schemas import RunResult, Violation
 
 OPEN_STATES = ("open", "acknowledged")
 
@@ -294,7 +292,7 @@ def list_findings(
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or FindingFilter()
     stmt = select(FindingRow).where(FindingRow.org_id == org_id)
-    _check_filter_values(f)
+    filter_checks.check(session, org_id=org_id, f=f, scope=scope)
     for column, value in (
         ("framework", f.framework),
         ("severity", f.severity),
@@ -348,6 +346,26 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         return value, str(fid)
     except (ValueError, TypeError) as exc:
         raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+
+
+def unknown_establishments(session: Session, *, org_id: str, ids: Iterable[str]) -> list[str]:
+    """The `ids` that are neither establishment records of the org nor on any finding of it."""
+    wanted = sorted({i for i in ids if i})
+    records = known.existing_records(session, org_id=org_id, record_type="establishment", ids=wanted)
+    rest = [i for i in wanted if i not in records]
+    if not rest:
+        return []
+    on_findings = set(session.scalars(select(FindingRow.establishment_id).where(
+        FindingRow.org_id == org_id, FindingRow.establishment_id.in_(rest)).distinct()))
+    return [i for i in rest if i not in on_findings]
+
+
+def finding_ids(session: Session, *, org_id: str, ids: Iterable[str]) -> set[str]:
+    """Which of `ids` are findings of the org."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return set()
+    return set(session.scalars(select(FindingRow.id).where(FindingRow.org_id == org_id, FindingRow.id.in_(wanted))))
 
 
 def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[EvaluationRun]:
@@ -436,21 +454,3 @@ def to_run(row: EvaluationRunRow) -> EvaluationRun:
         actor=row.actor,
         trigger=row.trigger,
     )
-
-
-#: The filters whose values are a closed set: a misspelt one would match nothing and look like
-#: "no findings", so it is refused with the values there are.
-_CLOSED_FILTERS: dict[str, tuple[str, ...]] = {
-    "severity": tuple(SEVERITY_ORDER), "state": get_args(LifecycleState), "status": get_args(DeadlineStatus),
-}
-
-
-def _check_filter_values(f: FindingFilter) -> None:
-    problems = [
-        ErrorDetail(reason=f"{value!r} is not a {name}; the {name} values are: {', '.join(allowed)}", field=name)
-        for name, allowed in _CLOSED_FILTERS.items()
-        for value in (getattr(f, name) or "").split(",") if value and value not in allowed
-    ]
-    if problems:
-        raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
-

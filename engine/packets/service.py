@@ -104,8 +104,9 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     """
     if request.date_to < request.date_from:
         raise InputError("the period ends before it starts", [ErrorDetail(reason="to < from", field="to")])
-    if request.as_of is not None and request.as_of.tzinfo is None:
-        raise InputError("as_of needs an offset", [ErrorDetail(reason="e.g. 2026-11-30T17:00:00Z", field="as_of")])
+    require_frameworks([request.framework])
+    as_of = check_scope(session, org_id=org_id, establishment=request.establishment, as_of=request.as_of)
+    request = request.model_copy(update={"as_of": as_of})
     directory = packet_dir()
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
@@ -125,6 +126,41 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     assert row is not None
     row.path = str(final)
     return _info(row)
+
+
+def check_scope(session: Session, *, org_id: str, establishment: str | None,
+                as_of: dt.datetime | None) -> dt.datetime | None:
+    """Refuse a packet scope that could only hold nothing; returns `as_of` in UTC.
+
+    A signed packet of nothing reads, to an auditor, as a clean period. So the establishment must be
+    one of the org's (an establishment record, or one its findings name), and `as_of` (the database
+    state the packet shows) must have an offset, must not be later than now (that state does not
+    exist yet) and must not be before the first record was recorded (the database held nothing).
+    Called for packets built from the database (`build_stored`, the CLI); `build` takes any sources.
+    """
+    from engine.findings import run_checks
+    from engine.findings import service as findings_service
+
+    problems: list[ErrorDetail] = []
+    if establishment is not None:
+        if not establishment.strip():
+            problems.append(ErrorDetail(reason="blank: name an establishment or leave it out", field="establishment"))
+        elif findings_service.unknown_establishments(session, org_id=org_id, ids=[establishment]):
+            problems.append(ErrorDetail(reason=f"{establishment!r} is not an establishment of this organization",
+                                        field="establishment"))
+    instant = None
+    if as_of is not None:
+        try:
+            instant = clock.checked_utc(as_of, field="as_of")
+        except InputError as exc:
+            problems.extend(exc.details)
+    if instant is not None and instant > clock.now():
+        problems.append(ErrorDetail(reason=f"{instant.isoformat()} is later than now: the database has not stood "
+                                           "there yet; leave as_of out for its state now", field="as_of"))
+    if problems:
+        raise InputError("the packet cannot be built for this scope", problems, code="input.packet_scope")
+    run_checks.check_known_at(session, org_id=org_id, known_at=instant or clock.now(), field="as_of")
+    return instant
 
 
 class PacketInfo(BaseModel):

@@ -66,8 +66,17 @@ def in_force(
     return [best[k] for k in sorted(best)]
 
 
-def load_practice_params(path: Path | None = None) -> dict[str, Any]:
-    """Read the practice parameter file (empty when it does not exist)."""
+#: The top-level keys a practice parameter file may have.
+PRACTICE_KEYS = ("params",)
+
+
+def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None) -> dict[str, Any]:
+    """Read the practice parameter file (empty when it does not exist).
+
+    A key the file may not have is refused, not ignored: a misspelt top-level key (`parms:`) or
+    framework (`params: {hippa: ...}`) would leave the practice's override unapplied while every
+    evaluation looked normal. The frameworks are those of `frameworks` (default: the rulesets in
+    use) and of the rulesets shipped with Vigil, so one file serves both."""
     path = path or PRACTICE_PARAMS
     if not path.exists():
         return {}
@@ -79,13 +88,51 @@ def load_practice_params(path: Path | None = None) -> dict[str, Any]:
             f"{path}: not valid YAML",
             [ErrorDetail(reason=str(exc.problem), file=str(path), line=mark.line + 1 if mark else None)],
         ) from None
-    params = raw.get("params", {}) if isinstance(raw, dict) else None
+    if not isinstance(raw, dict):
+        raise RulesetValidationError(
+            f"{path}: expected a mapping with params:",
+            [ErrorDetail(reason=f"the file is a {type(raw).__name__}, not a mapping", file=str(path))],
+        )
+    unknown = [str(k) for k in raw if k not in PRACTICE_KEYS]
+    if unknown:
+        raise RulesetValidationError(
+            f"{path}: unknown top-level key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            [ErrorDetail(reason=f"unknown key {k!r}{_near(k, PRACTICE_KEYS)}; the allowed top-level keys are: "
+                                f"{', '.join(PRACTICE_KEYS)}", file=str(path), field=k) for k in unknown],
+            code="ruleset.params.unknown_key",
+        )
+    params = raw.get("params", {})
+    if params is None:
+        params = {}
     if not isinstance(params, dict):
         raise RulesetValidationError(
             f"{path}: expected a mapping under params:",
             [ErrorDetail(reason="params must map framework -> parameter -> value", file=str(path))],
         )
+    known = set(frameworks if frameworks is not None else _frameworks(rulesets_dir()))
+    if any(fw not in known for fw in params):
+        known |= _frameworks(RULESETS_DIR)
+    strange = [str(fw) for fw in params if fw not in known]
+    if strange:
+        raise RulesetValidationError(
+            f"{path}: unknown framework{'s' if len(strange) > 1 else ''} under params: {', '.join(map(repr, strange))}",
+            [ErrorDetail(reason=f"no ruleset for framework {fw!r}{_near(fw, known)}; the frameworks are: "
+                                f"{', '.join(sorted(known))}", file=str(path), field=f"params.{fw}")
+             for fw in strange],
+            code="ruleset.params.unknown_framework",
+        )
     return params
+
+
+def _frameworks(root: Path) -> set[str]:
+    return {item.spec.framework for item in load_all(root)} if root.is_dir() else set()
+
+
+def _near(value: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, sorted(choices), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def params_in_force(raw: Mapping[str, Any], framework: str, day: dt.date, source: str) -> dict[str, Any]:
@@ -165,9 +212,9 @@ def compile_in_force(
     A framework asked for by name must exist (in some version): a misspelt one would otherwise give
     an empty, clean-looking result."""
     day = as_of.date()
-    raw = load_practice_params(params_path)
-    source = str(params_path or PRACTICE_PARAMS)
     loaded = load_all(root or rulesets_dir())
+    raw = load_practice_params(params_path, frameworks={item.spec.framework for item in loaded})
+    source = str(params_path or PRACTICE_PARAMS)
     if frameworks is not None:
         frameworks = list(frameworks)
         require_frameworks(frameworks, loaded)

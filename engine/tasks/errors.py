@@ -1,6 +1,7 @@
 """Errors of the tasks domain, placed in the VigilError tree (engine/errors.py).
 
     InputError
+    ├── EvidenceEmpty           an attachment of no bytes (evidence of nothing)
     ├── EvidenceTooLarge        an attachment over the size limit
     └── EvidenceTypeRefused     content sniffed as a type that is never kept (executables)
     RulesetError
@@ -14,6 +15,10 @@
 from __future__ import annotations
 
 from engine.errors import InputError, InvalidTransition, NotFoundError, RulesetError
+
+
+class EvidenceEmpty(InputError):
+    code = "evidence.empty"
 
 
 class EvidenceTooLarge(InputError):

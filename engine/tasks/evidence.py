@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from engine.errors import ErrorDetail, NotFoundError
 from engine.tasks import sniff
-from engine.tasks.errors import EvidenceTooLarge, EvidenceTypeRefused
+from engine.tasks.errors import EvidenceEmpty, EvidenceTooLarge, EvidenceTypeRefused
 
 DEFAULT_DIR = "./var/evidence"
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
@@ -54,7 +54,7 @@ def blob_path(sha256: str, root: Path | str | None = None) -> Path:
 
 
 def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None = None) -> StoredBlob:
-    """Store the bytes of `stream`; refuse more than `limit` bytes and executable content."""
+    """Store the bytes of `stream`; refuse an empty file, more than `limit` bytes and executable content."""
     limit = max_bytes() if limit is None else limit
     base = evidence_dir(root)
     incoming = base / "incoming"
@@ -80,6 +80,9 @@ def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None =
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+        if size == 0:
+            raise EvidenceEmpty("the file is empty: an attachment of no bytes is evidence of nothing",
+                                [ErrorDetail(reason="0 bytes", field="file")])
         whole = tmp.read_bytes() if head[:4] == b"PK\x03\x04" else None
         media_type = sniff.sniff(head, whole)
         if media_type in sniff.EXECUTABLE_TYPES:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, get_args
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError
-from engine.tasks import evidence, store
-from engine.tasks.errors import TaskNotFound, TaskTransitionRefused
-from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
+from engine.tasks import evidence, store, templates
+from engine.tasks.errors import PolicyError, TaskNotFound, TaskTransitionRefused
+from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
 
 __all__ = [
@@ -47,6 +48,7 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or TaskFilter()
+    _check_filters(session, org_id=org_id, f=f)
     now = clock.now()
     stmt = select(TaskRow).where(TaskRow.org_id == org_id)
     for column, value in (("state", f.state), ("owner", f.owner), ("kind", f.kind), ("sop", f.sop),
@@ -66,6 +68,60 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     rows = list(session.scalars(stmt.order_by(TaskRow.due, TaskRow.id).limit(limit + 1)))
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor)
+
+
+def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
+    """A filter value that can never match would answer "no tasks", which reads as "nothing to do":
+    refused, every one at once. `state` and `kind` take their values only; an owner, SOP, finding or
+    establishment must be one the org has (a user or person; an SOP template; a finding; an
+    establishment record), or else be on some task of the org (so a value that matches is never
+    refused, whatever the policies and records say now)."""
+    from engine.auth import people
+    from engine.findings import service as findings_service
+
+    def values(text: str | None) -> list[str]:
+        return [v for v in (text or "").split(",") if v]
+
+    problems = [ErrorDetail(reason=f"{v!r} is not a task {name}; the {name} values are: {', '.join(allowed)}",
+                            field=name)
+                for name, allowed in (("state", get_args(TaskState)), ("kind", get_args(TaskKind)))
+                for v in values(getattr(f, name)) if v not in allowed]
+    named: list[tuple[str, str, Any, Callable[[list[str]], set[str]], str]] = [
+        ("owner", f.owner or "", TaskRow.owner,
+         lambda vs: {v for v in vs if people.kind_of(session, org_id=org_id, name=v) in ("user", "person")},
+         "is not a user or a person of this organization"),
+        ("sop", f.sop or "", TaskRow.sop, lambda vs: {v for v in vs if _sop_exists(v)},
+         "is not an SOP template (policies/sops/<SOP>.md)"),
+        ("finding", f.finding_id or "", TaskRow.finding_id,
+         lambda vs: findings_service.finding_ids(session, org_id=org_id, ids=vs),
+         "is not a finding of this organization"),
+        ("establishment", f.establishment_id or "", TaskRow.establishment_id,
+         lambda vs: _establishments(session, org_id=org_id, ids=vs), "is not an establishment of this organization"),
+    ]
+    for name, text, column, exists, why in named:
+        wanted = sorted(set(values(text)))
+        if not wanted:
+            continue
+        on_tasks = set(session.scalars(select(column).where(TaskRow.org_id == org_id, column.in_(wanted)).distinct()))
+        rest = [v for v in wanted if v not in on_tasks]
+        found = exists(rest) if rest else set()
+        problems += [ErrorDetail(reason=f"{v!r} {why}", field=name) for v in rest if v not in found]
+    if problems:
+        raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
+
+
+def _sop_exists(sop_id: str) -> bool:
+    try:
+        return templates.sop_path(sop_id).is_file()
+    except PolicyError:  # not even an SOP id
+        return False
+
+
+def _establishments(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
+    from engine.records import service as records_service
+
+    return {rid for rid, _v, _d in records_service.iter_record_data_by_ids(
+        session, org_id=org_id, record_type="establishment", ids=ids)}
 
 
 def get_task(session: Session, *, org_id: str, task_id: str, viewer: TaskViewer | None = None) -> Task:
@@ -162,10 +218,26 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
 
 
 def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, actor: str) -> Task:
-    """Give a task to another person (managers only: the route asks for TASKS_MANAGE)."""
-    if not owner.strip():
+    """Give a task to another person (managers only: the route asks for TASKS_MANAGE).
+
+    The owner is someone who can open the task and be chased for it: a person of the org (a person
+    record, or one policies/roles.yaml names; tasks are owned by person id) or a user (by username).
+    A role is not an owner (nobody would see the task as theirs): the error names who holds it."""
+    from engine.auth import people
+
+    owner = owner.strip()
+    if not owner:
         raise InputError("an owner is required", [ErrorDetail(reason="empty owner", field="owner")])
     row = store.load(session, org_id=org_id, task_id=task_id)
+    kind = people.kind_of(session, org_id=org_id, name=owner)
+    if kind not in ("user", "person"):
+        holders = people.directory().holders(owner) if kind == "role" else []
+        why = (f"{owner!r} is a role, not a person; give who holds it" +
+               (f" ({', '.join(holders)})" if holders else "") if kind == "role" else
+               f"{owner!r} is not a person or a user of this organization; give a person id or a username, e.g. "
+               f"{people.examples(session, org_id=org_id, roles=False)}")
+        raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=why, field="owner")],
+                         code="input.owner")
     before = row.owner
     row.owner, row.owner_via = owner, f"reassigned by {actor}"[:200]
     store.record_event(session, row, actor=actor, kind="reassigned", reason=f"{before or '-'} -> {owner}")

@@ -29,7 +29,7 @@ def api(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
                                     data=UserIn(username=role, password=f"{role}-password", role=role))
             tokens[role] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
         auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
-            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
+            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2099, 12, 31),  # findings open "now"
             expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
     app = create_app(sqlite_engine)
     yield {"client": TestClient(app), "tokens": tokens, "engine": sqlite_engine, "app": app}

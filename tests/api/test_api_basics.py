@@ -58,7 +58,7 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     waived = c.post(
         f"/findings/{fid}/waive",
         headers=h,
-        json={"ends_at": "2026-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"},
+        json={"ends_at": "2099-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"},
     )
     assert waived.status_code == 201, waived.text
     assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from engine.api import uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
@@ -77,10 +76,7 @@ def download(
 def verify(
     file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ))
 ) -> PacketVerifyReport:
-    """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt."""
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "packet.zip"
-        with target.open("wb") as out:
-            while chunk := file.file.read(1024 * 1024):
-                out.write(chunk)
+    """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt. Errors
+    name the uploaded file, never where the server kept it."""
+    with uploads.spooled(file, default="packet.zip") as (target, _name):
         return verify_packet(target)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from engine import pipeline
+from engine import clock, pipeline
+from engine.api import uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, ImportFormatError
+from engine.findings.schemas import InstantIn
 from engine.records import service as records_service
 from engine.records.schemas import ImportReport, StoredRecord
 
@@ -39,32 +38,31 @@ def import_batch(body: RecordsIn, principal: Principal = Depends(require(Permiss
     return report
 
 
-@router.post("/records/import", response_model=ImportReport)
+class ImportResult(ImportReport):
+    """An import's report, with what the caller should know about it (an empty file imports nothing)."""
+
+    warnings: list[str] = Field(default_factory=list)
+
+
+@router.post("/records/import", response_model=ImportResult)
 def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV file (<type>.csv)"),
                 format: str | None = Query(None, pattern="^(json|ndjson|csv)$"),
                 type: str | None = Query(None, description="record type of a CSV file"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
-                session: Session = Depends(get_session, scope="function")) -> ImportReport:
-    """Upload one file; streamed to disk, then imported like `vigil import`."""
-    name = Path(file.filename or "upload.json").name
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / name
-        size = 0
-        with target.open("wb") as out:
-            while chunk := file.file.read(1024 * 1024):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise ImportFormatError("file too large", [ErrorDetail(reason=f"limit {MAX_UPLOAD_BYTES} bytes",
-                                                                           file=name)])
-                out.write(chunk)
+                session: Session = Depends(get_session, scope="function")) -> ImportResult:
+    """Upload one file; streamed to disk, then imported like `vigil import`. A file that holds no
+    records imports nothing and says so in `warnings`."""
+    with uploads.spooled(file, default="upload.json", limit=MAX_UPLOAD_BYTES) as (target, name):
         report: ImportReport = pipeline.ingest_files(session, org_id=principal.org_id, paths=[target],
                                                      actor=principal.actor, fmt=format, record_type=type)
-    return report
+        sources = uploads.shown_sources(report.sources, target, name)
+    warnings = [f"{name} holds no records: nothing was imported"] if report.total == 0 else []
+    return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
 
 
 @router.get("/records/{record_type}/{record_id}", response_model=StoredRecord)
 def get_record(record_type: str, record_id: str,
-               as_of: dt.datetime | None = Query(None, description="what the database knew at this instant"),
+               as_of: InstantIn | None = Query(None, description="what the database knew at this instant"),
                principal: Principal = Depends(require(Permission.RECORDS_READ)),
                session: Session = Depends(get_session, scope="function")) -> StoredRecord:
     return records_service.get_record(session, org_id=principal.org_id, record_type=record_type,
@@ -79,8 +77,4 @@ def history(record_type: str, record_id: str, principal: Principal = Depends(req
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        from engine.errors import InputError
-
-        raise InputError("as_of needs an offset", [ErrorDetail(reason="e.g. 2026-03-07T21:00:00Z", field="as_of")])
-    return value
+    return clock.checked_utc(value, field="as_of") if value is not None else None

@@ -29,11 +29,12 @@ def list_users(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
 def grant(username: str, body: GrantIn, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
           session: Session = Depends(get_session, scope="function")) -> Grant:
     """Give an auditor read-only access to one framework and audit window, until `expires_at`."""
-    return auth_service.grant_auditor(session, username=username, data=body, actor=principal.actor)
+    return auth_service.grant_auditor(session, username=username, data=body, actor=principal.actor,
+                                      org_id=principal.org_id)
 
 
 @router.delete("/grants/{grant_id}", status_code=204)
 def revoke_grant(grant_id: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                  session: Session = Depends(get_session, scope="function")) -> Response:
-    auth_service.revoke_grant(session, grant_id=grant_id, actor=principal.actor)
+    auth_service.revoke_grant(session, grant_id=grant_id, actor=principal.actor, org_id=principal.org_id)
     return Response(status_code=204)

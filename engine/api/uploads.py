@@ -1,0 +1,70 @@
+"""Uploaded files: spooled to a private temporary directory under the caller's file name, and the
+server's temporary path never shown back.
+
+The services name the files they read (`/tmp/tmpab12/packet.zip: not a readable zip file`); for an
+upload that path is the server's business, and the caller knows the file by the name they sent.
+Every error and report that comes back through `spooled` names the uploaded file instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import UploadFile
+
+from engine.errors import ErrorDetail, ImportFormatError, VigilError
+
+CHUNK = 1024 * 1024
+
+
+def upload_name(upload: UploadFile, default: str) -> str:
+    """The uploaded file's own name, without any directory part ('..' and the like: `default`)."""
+    name = Path((upload.filename or "").replace("\\", "/")).name
+    return name if name and name not in (".", "..") else default
+
+
+@contextlib.contextmanager
+def spooled(upload: UploadFile, *, default: str, limit: int | None = None) -> Iterator[tuple[Path, str]]:
+    """The upload written to a temporary file (refused past `limit` bytes): yields (path, name).
+
+    A VigilError raised inside names `name` wherever it named the temporary path."""
+    name = upload_name(upload, default)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / name
+        size = 0
+        with target.open("wb") as out:
+            while chunk := upload.file.read(CHUNK):
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise ImportFormatError("file too large", [ErrorDetail(reason=f"limit {limit} bytes", file=name)])
+                out.write(chunk)
+        try:
+            yield target, name
+        except VigilError as exc:
+            hide_path(exc, {str(target): name, tmp: "(upload)"})
+            raise
+
+
+def hide_path(exc: VigilError, names: dict[str, str]) -> None:
+    """Replace server paths in an error's message and details, in place."""
+
+    def clean(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for path, shown in names.items():
+            text = text.replace(path, shown)
+        return text
+
+    exc.message = clean(exc.message) or exc.message
+    exc.args = (exc.message, *exc.args[1:])
+    exc.details = [dataclasses.replace(d, reason=clean(d.reason) or d.reason, file=clean(d.file))
+                   for d in exc.details]
+
+
+def shown_sources(sources: list[str], path: Path, name: str) -> list[str]:
+    """A report's source list with the temporary path replaced by the uploaded name."""
+    return [name if s == str(path) else s for s in sources]

@@ -1,0 +1,95 @@
+"""Who work can be given to: an org's users, its people, and the SOP roles its people hold.
+
+A finding's assignee, a task's owner and the person a user account stands for each name someone
+who is to act. A name that is nobody ("nobody-at-all", a typo) would be stored and shown, and the
+work would sit with no one; so each is checked against what the org knows:
+
+- a **user**: the username of an account of the org;
+- a **person**: a `person` record of the org, or a person policies/roles.yaml gives a role to (the
+  practice's person ids, which may be named there before the records are imported: tasks are owned
+  through it), or the person a user of the org is linked to (whose tasks that user sees);
+- a **role**: a role of policies/roles.yaml (`security_officer`, or `role:security_officer`).
+
+What each field admits is decided by its service: a finding may be assigned to a role, a task is
+owned by someone who can open it (a user or a person), a user account stands for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.auth.tables import UserRow
+
+Kind = Literal["user", "person", "role"]
+ROLE_PREFIX = "role:"
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The roles of policies/roles.yaml and the people it names (role -> people)."""
+
+    roles: dict[str, list[str]]
+
+    @property
+    def people(self) -> set[str]:
+        return {p for holders in self.roles.values() for p in holders}
+
+    def holders(self, role: str) -> list[str]:
+        return self.roles.get(role.removeprefix(ROLE_PREFIX), [])
+
+    def is_role(self, name: str) -> bool:
+        return name.removeprefix(ROLE_PREFIX) in self.roles
+
+
+def directory() -> Directory:
+    """roles.yaml as a directory; a missing or broken file names no one (the tasks domain reports it)."""
+    from engine.errors import VigilError
+    from engine.tasks.policy import load_roles
+
+    try:
+        policy = load_roles()
+    except VigilError:
+        return Directory(roles={})
+    roles = {role: sorted(set(table.values())) for role, table in policy.roles.items()}
+    roles.setdefault(policy.fallback_role, [])
+    return Directory(roles=roles)
+
+
+def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
+    """Which of `ids` are people of the org: `person` records, or people roles.yaml names."""
+    from engine.records import service as records_service
+
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return set()
+    found = {rid for rid, _v, _d in records_service.iter_record_data_by_ids(
+        session, org_id=org_id, record_type="person", ids=wanted)}
+    return found | (set(wanted) & directory().people)
+
+
+def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
+    """What `name` is in the org: a user, a person, a role, or nothing (None)."""
+    user = session.scalar(select(UserRow.id).where(UserRow.org_id == org_id, UserRow.username == name))
+    if user is not None:
+        return "user"
+    linked = session.scalar(select(UserRow.id).where(UserRow.org_id == org_id, UserRow.person_id == name).limit(1))
+    if linked is not None or person_ids(session, org_id=org_id, ids=[name]):
+        return "person"
+    if directory().is_role(name):
+        return "role"
+    return None
+
+
+def examples(session: Session, *, org_id: str, roles: bool = True) -> str:
+    """A few names that would do, for an error message: a username, a person (and a role)."""
+    user = session.scalar(select(UserRow.username).where(UserRow.org_id == org_id).order_by(UserRow.username))
+    d = directory()
+    person = min(d.people, default=None)
+    role = min(d.roles, default=None) if roles else None
+    shown = [f"username {user!r}" if user else None, f"person {person!r}" if person else None,
+             f"role {role!r}" if role else None]
+    return ", ".join(x for x in shown if x)

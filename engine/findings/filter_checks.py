@@ -1,0 +1,85 @@
+"""Checks on the filters of a findings list: a value that can never match is refused.
+
+A filter that matches nothing answers "no findings", which a reader takes for a clean result; a
+misspelt severity, framework or establishment would do exactly that. So closed filters (severity,
+state, status) take only their values, and named ones (framework, rule, establishment) only what
+exists; a scoped reader (an auditor's grant) asking beyond the grant is told so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import ErrorDetail, InputError, PermissionDeniedError
+from engine.findings import known
+from engine.findings.schemas import FindingFilter, FindingScope, LifecycleState
+from engine.findings.tables import FindingRow
+from engine.rules.schemas import DeadlineStatus
+from engine.rules.spec import SEVERITY_ORDER
+
+
+def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScope | None) -> None:
+    """Raise InputError naming every value that can never match, then PermissionDeniedError for
+    values outside `scope` (an auditor's grant) rather than an empty page."""
+    frameworks, rules, establishments = _values(f.framework), _values(f.rule_id), _values(f.establishment_id)
+    problems = [
+        ErrorDetail(reason=f"{value!r} is not a {name}; the {name} values are: {', '.join(allowed)}", field=name)
+        for name, allowed in _CLOSED_FILTERS.items() for value in _values(getattr(f, name)) if value not in allowed
+    ]
+    index = known.ruleset_index() if frameworks or rules else None
+    if index is not None:
+        unknown = _absent(session, org_id, FindingRow.framework, [x for x in frameworks if x not in index.frameworks])
+        shown = [scope.framework] if scope is not None else sorted(index.frameworks)  # a grant sees its own only
+        problems += [ErrorDetail(reason=f"{fw!r} has no ruleset in any version{known.close(fw, shown)}; "
+                                        f"the frameworks are: {', '.join(shown)}", field="framework")
+                     for fw in unknown]
+        unknown = _absent(session, org_id, FindingRow.rule_id, [r for r in rules if r not in index.rules])
+        problems += [ErrorDetail(reason=f"no ruleset version has a rule {r!r}{known.close(r, index.rules)}",
+                                 field="rule") for r in unknown]
+    if establishments:
+        records = known.existing_records(session, org_id=org_id, record_type="establishment", ids=establishments)
+        unknown = _absent(session, org_id, FindingRow.establishment_id, [e for e in establishments if e not in records])
+        problems += [ErrorDetail(reason=f"{e!r} is not an establishment of this organization", field="establishment")
+                     for e in unknown]
+    if problems:
+        raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
+    if scope is None:
+        return
+    outside = [ErrorDetail(reason=f"framework {fw!r} is outside your grant ({scope.framework})", field="framework")
+               for fw in frameworks if fw != scope.framework]
+    if index is not None:
+        outside += [ErrorDetail(reason=f"rule {r!r} is not of {scope.framework}, the framework of your grant",
+                                field="rule")
+                    for r in rules if r in index.rules and scope.framework not in index.rules[r].frameworks]
+    if scope.establishments is not None:
+        outside += [ErrorDetail(reason=f"establishment {e!r} is outside your grant "
+                                       f"({', '.join(scope.establishments) or 'none'})", field="establishment")
+                    for e in establishments if e not in scope.establishments]
+    if outside:
+        raise PermissionDeniedError("the filter asks for findings outside your grant", outside,
+                                    code="permission_denied.outside_grant")
+
+
+#: The filters whose values are a closed set: a misspelt one would match nothing and look like
+#: "no findings", so it is refused with the values there are.
+_CLOSED_FILTERS: dict[str, tuple[str, ...]] = {
+    "severity": tuple(SEVERITY_ORDER), "state": get_args(LifecycleState), "status": get_args(DeadlineStatus),
+}
+
+
+def _values(text: str | None) -> list[str]:
+    return [v for v in (text or "").split(",") if v]
+
+
+def _absent(session: Session, org_id: str, column: Any, values: list[str]) -> list[str]:
+    """The `values` no finding of the org carries in `column`. One that some finding carries does
+    match, whatever the rulesets and records say now (a rule since removed, an establishment id no
+    record has), so it is never refused."""
+    if not values:
+        return []
+    stmt = select(column).where(FindingRow.org_id == org_id, column.in_(sorted(set(values)))).distinct()
+    present = {str(v) for v in session.scalars(stmt)}
+    return [v for v in values if v not in present]

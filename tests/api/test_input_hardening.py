@@ -1,0 +1,286 @@
+"""Bad input over REST is a 4xx problem body naming the field, never a bare 500, and a value that can
+never match or apply is refused instead of answering an empty 200 or being stored (sweep A1-A5, A7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import clock
+from tests import factories as f
+from tests.api.conftest import headers
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+NAIVE, PAST_Y10K, BEFORE_Y1 = "2027-01-01T00:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+05:00"
+BAD_INSTANTS = [NAIVE, PAST_Y10K, BEFORE_Y1]
+GOOD = {"ends_at": "2099-01-01T00:00:00Z", "reason": "on leave", "approver": "CMO"}
+
+
+@pytest.fixture
+def world(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The api fixture with records (establishment E1, person P1 employed since February) evaluated
+    on 10 March 2026: one finding (DEMO-TRN-001 for EP1) and its task, owned through roles.yaml."""
+    for name, value in (("VIGIL_POLICIES_DIR", FIXTURES / "policies"), ("VIGIL_EVIDENCE_DIR", tmp_path / "evidence"),
+                        ("VIGIL_PACKET_DIR", tmp_path / "packets"), ("VIGIL_KEY_DIR", tmp_path / "keys")):
+        monkeypatch.setenv(name, str(value))
+    c, h = api["client"], headers(api, "officer")
+    records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+               {"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"}]
+    assert c.post("/records", headers=h, json={"records": records}).status_code == 200
+    assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    (finding,) = c.get("/findings", headers=h).json()["items"]
+    (task,) = c.get("/tasks", headers=h).json()["items"]
+    yield {**api, "h": h, "finding": finding, "task": task}
+
+
+def _fields(r: Any) -> list[str]:
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    return [e.get("field") for e in r.json().get("errors", [])]
+
+
+# -- A1: instants without an offset or outside the calendar are 422s naming the field ----------------------
+
+
+@pytest.mark.parametrize("value", BAD_INSTANTS)
+@pytest.mark.parametrize("name", ["ends_at", "starts_at"])
+def test_a_waiver_instant_without_offset_or_out_of_range_is_a_422(world: dict[str, Any], name: str,
+                                                                  value: str) -> None:
+    c, h, fnd = world["client"], world["h"], world["finding"]
+    body = {**GOOD, name: value}
+    assert name in _fields(c.post(f"/findings/{fnd['id']}/waive", headers=h, json=body))
+    standalone = {**body, "rule_id": fnd["rule_id"], "subject_type": fnd["subject_type"],
+                  "subject_id": fnd["subject_id"]}
+    assert name in _fields(c.post("/waivers", headers=h, json=standalone))
+
+
+@pytest.mark.parametrize("value", BAD_INSTANTS)
+def test_a_grant_expiry_without_offset_or_out_of_range_is_a_422(world: dict[str, Any], value: str) -> None:
+    body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31", "expires_at": value}
+    r = world["client"].post("/users/auditor/grants", headers=headers(world, "admin"), json=body)
+    assert _fields(r) == ["expires_at"]
+
+
+@pytest.mark.parametrize("body, field", [({"as_of": PAST_Y10K}, "as_of"), ({"as_of": BEFORE_Y1}, "as_of"),
+                                         ({"known_at": PAST_Y10K}, "known_at"),
+                                         ({"as_of": "9999-12-31T00:00:00Z"}, "as_of")])
+def test_an_evaluation_instant_out_of_range_is_a_422(world: dict[str, Any], body: dict[str, str], field: str) -> None:
+    assert _fields(world["client"].post("/evaluations", headers=world["h"], json=body)) == [field]
+
+
+def test_a_record_read_as_of_an_instant_out_of_range_is_a_422(world: dict[str, Any]) -> None:
+    r = world["client"].get("/records/person/P1", headers=world["h"], params={"as_of": PAST_Y10K})
+    assert _fields(r) == ["as_of"]
+
+
+def test_a_number_is_not_read_as_seconds_since_1970(world: dict[str, Any]) -> None:
+    body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31", "expires_at": 12345}
+    r = world["client"].post("/users/auditor/grants", headers=headers(world, "admin"), json=body)
+    assert _fields(r) == ["body.expires_at"] and "seconds since 1970" in r.json()["errors"][0]["reason"]
+
+
+def test_an_unexpected_failure_is_a_json_problem_not_plain_text(world: dict[str, Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from engine.findings import service as findings_service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(findings_service, "list_waivers", broken)
+    r = TestClient(world["app"], raise_server_exceptions=False).get("/waivers", headers=world["h"])
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "server.unexpected" and "boom" not in r.text
+
+
+# -- A2: filters that can never match ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("param", ["framework", "establishment", "rule"])
+def test_a_finding_filter_naming_nothing_is_a_422(world: dict[str, Any], param: str) -> None:
+    c, h = world["client"], world["h"]
+    assert _fields(c.get("/findings", headers=h, params={param: "bogus"})) == [param]
+    good = {"framework": "demo", "establishment": "E1", "rule": "DEMO-TRN-001"}[param]
+    assert c.get("/findings", headers=h, params={param: good}).json()["total"] == 1
+
+
+def test_an_auditor_asking_beyond_the_grant_is_told_so(world: dict[str, Any], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
+    root = tmp_path / "rulesets"
+    shutil.copytree(os.environ["VIGIL_RULESETS_DIR"], root)
+    (root / "other").mkdir()
+    text = (root / "demo" / "demo-1.0.0.yaml").read_text(encoding="utf-8")
+    (root / "other" / "other-1.0.0.yaml").write_text(text.replace("framework: demo", "framework: other", 1)
+                                                     .replace("DEMO-", "OTHER-"), encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    c, auditor = world["client"], headers(world, "auditor")  # the grant is for framework demo
+    for params in ({"framework": "other"}, {"rule": "OTHER-TRN-001"}):
+        r = c.get("/findings", headers=auditor, params=params)
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "permission_denied.outside_grant" and "grant" in r.json()["errors"][0]["reason"]
+    assert c.get("/findings", headers=auditor, params={"framework": "demo"}).json()["total"] == 1
+
+
+@pytest.mark.parametrize("param", ["state", "kind", "owner", "sop", "finding", "establishment"])
+def test_a_task_filter_naming_nothing_is_a_422(world: dict[str, Any], param: str) -> None:
+    c, h, task = world["client"], world["h"], world["task"]
+    assert _fields(c.get("/tasks", headers=h, params={param: "bogus"})) == [param]
+    good = {"state": "open", "kind": "finding", "owner": task["owner"], "sop": task["sop"],
+            "finding": task["finding_id"], "establishment": "E1"}[param]
+    assert c.get("/tasks", headers=h, params={param: good}).json()["total"] == 1
+
+
+# -- A3: writes that can never apply -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra, field", [
+    ({"rule_id": "NOPE-1", "subject_type": "employment_episode", "subject_id": "EP1"}, "rule_id"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "bogus", "subject_id": "EP1"}, "subject_type"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP-NOPE"}, "subject_id"),
+    ({"rule_id": "DEMO-TRN-001", "establishment_id": "EST-NOPE"}, "establishment_id"),
+    ({"rule_id": "DEMO-TRN-001", "subject_id": "EP1"}, "subject_type"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1", "establishment_id": "E1"},
+     "establishment_id"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1", "reason": "     "},
+     "reason"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1", "approver": "   "},
+     "approver"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1",
+      "starts_at": "2020-01-01T00:00:00Z"}, "starts_at"),
+    ({"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1",
+      "ends_at": "2020-01-01T00:00:00Z"}, "ends_at"),
+])
+def test_a_waiver_that_could_never_apply_is_refused(world: dict[str, Any], extra: dict[str, str], field: str) -> None:
+    c, h = world["client"], world["h"]
+    assert field in _fields(c.post("/waivers", headers=h, json={**GOOD, **extra}))
+    assert c.get("/waivers", headers=h).json() == []
+
+
+def test_a_sound_waiver_is_granted_and_a_subject_known_only_from_records_will_do(world: dict[str, Any]) -> None:
+    c, h = world["client"], world["h"]
+    later = (clock.now() + dt.timedelta(hours=1)).isoformat()
+    r = c.post("/waivers", headers=h, json={**GOOD, "rule_id": "DEMO-TRN-001", "subject_type": "employment_episode",
+                                            "subject_id": " EP1 ", "starts_at": later, "reason": "  on leave  "})
+    assert r.status_code == 201, r.text
+    assert (r.json()["subject_id"], r.json()["reason"]) == ("EP1", "on leave")
+    assert c.post("/waivers", headers=h, json={**GOOD, "rule_id": "DEMO-TRN-001",
+                                               "establishment_id": "E1"}).status_code == 201
+
+
+@pytest.mark.parametrize("extra, field", [({"subject_type": "xxx"}, "subject_type"),
+                                          ({"subject_type": "   "}, "subject_type"),
+                                          ({"establishment_id": "EST-NOPE"}, "establishment_id"),
+                                          ({"reason": "   x  "}, "reason")])
+def test_waiving_a_finding_for_something_else_is_refused(world: dict[str, Any], extra: dict[str, str],
+                                                         field: str) -> None:
+    c, h, fnd = world["client"], world["h"], world["finding"]
+    assert field in _fields(c.post(f"/findings/{fnd['id']}/waive", headers=h, json={**GOOD, **extra}))
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "open"
+    r = c.post(f"/findings/{fnd['id']}/waive", headers=h, json={**GOOD, "establishment_id": "E1"})
+    assert r.status_code == 201 and r.json()["establishment_id"] == "E1" and r.json()["subject_id"] is None
+
+
+@pytest.mark.parametrize("extra, field", [({"framework": "bogus"}, "framework"), ({"framework": ""}, "framework"),
+                                          ({"framework": "   "}, "framework"),
+                                          ({"establishments": ["bogus"]}, "establishments[0]"),
+                                          ({"establishments": []}, "establishments"),
+                                          ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+                                          ({"window_from": "2026-12-31", "window_to": "2026-01-01"}, "window_to")])
+def test_a_grant_that_could_never_show_anything_is_refused(world: dict[str, Any], extra: dict[str, Any],
+                                                           field: str) -> None:
+    body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
+            "expires_at": "2099-01-01T00:00:00Z", **extra}
+    assert field in _fields(world["client"].post("/users/auditor/grants", headers=headers(world, "admin"), json=body))
+
+
+def test_a_user_is_a_person_of_the_org_or_no_one(world: dict[str, Any]) -> None:
+    c, admin = world["client"], headers(world, "admin")
+    body = {"username": "nurse1", "password": "long-enough-pass", "role": "staff"}
+    assert _fields(c.post("/users", headers=admin, json={**body, "person_id": "P-NOPE"})) == ["person_id"]
+    assert _fields(c.post("/users", headers=admin, json={**body, "person_id": "  "})) == ["person_id"]
+    assert c.post("/users", headers=admin, json={**body, "person_id": "P1"}).status_code == 201  # a record
+    assert c.post("/users", headers=admin, json={**body, "username": "hr1", "person_id": "P-HR1"}).status_code == 201
+
+
+def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+    assert _fields(c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "nobody-at-all"})) == [
+        "assignee"]
+    for who in ("P1", "officer", "hr_manager", "role:compliance_officer", "P-HR1"):
+        r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": f" {who} "})
+        assert r.status_code == 200 and r.json()["assignee"] == who, r.text
+    assert _fields(c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "nobody-at-all"})) == ["owner"]
+    r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "practice_manager"})
+    assert _fields(r) == ["owner"] and "P-MGR" in r.json()["errors"][0]["reason"]  # a role: who holds it
+    for who in ("P1", "staff", "P-MGR"):
+        r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": who})
+        assert r.status_code == 200 and r.json()["owner"] == who, r.text
+
+
+def test_blank_reasons_and_names_are_refused(world: dict[str, Any]) -> None:
+    c, h, fnd = world["client"], world["h"], world["finding"]
+    assert _fields(c.post(f"/findings/{fnd['id']}/false-positive", headers=h, json={"reason": "  "})) == ["reason"]
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "open"
+    assert _fields(c.post("/tokens", headers=h, json={"name": "   "})) == ["name"]
+    assert [t["name"] for t in c.get("/tokens", headers=h).json()] == ["t"]  # the fixture's own
+
+
+@pytest.mark.parametrize("extra, field", [({"establishment": "EST-NOPE"}, "establishment"),
+                                          ({"as_of": "2026-01-01T00:00:00Z"}, "as_of"),
+                                          ({"as_of": "2098-01-01T00:00:00Z"}, "as_of")])
+def test_a_packet_of_a_scope_that_holds_nothing_is_refused(world: dict[str, Any], extra: dict[str, str],
+                                                           field: str) -> None:
+    body = {"framework": "demo", "from": "2026-01-01", "to": "2026-12-31", **extra}
+    assert _fields(world["client"].post("/packets", headers=world["h"], json=body)) == [field]
+    assert world["client"].get("/packets", headers=world["h"]).json() == []
+
+
+def test_an_empty_import_says_it_imported_nothing_and_no_server_path_leaks(world: dict[str, Any]) -> None:
+    c, h = world["client"], world["h"]
+    r = c.post("/records/import", headers=h, files={"file": ("people.ndjson", b"", "application/x-ndjson")})
+    assert r.status_code == 200 and r.json()["total"] == 0
+    assert r.json()["warnings"] == ["people.ndjson holds no records: nothing was imported"]
+    assert r.json()["sources"] == ["people.ndjson"]
+    bad = c.post("/records/import", headers=h, files={"file": ("x.json", b"{", "application/json")})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["file"] == "x.json" and "/tmp" not in bad.text
+
+
+# -- A4, A5 ------------------------------------------------------------------------------------------------
+
+
+def test_verifying_a_non_zip_names_the_upload_not_a_server_path(world: dict[str, Any]) -> None:
+    r = world["client"].post("/packets/verify", headers=world["h"],
+                             files={"file": ("mine.zip", b"not a zip", "application/zip")})
+    assert r.status_code == 422 and r.json()["detail"].startswith("mine.zip: not a readable zip file"), r.text
+    assert "/tmp" not in r.text and "packet.zip:" not in r.text  # packet.zip was the server's name for it
+
+
+def test_empty_evidence_is_refused(world: dict[str, Any]) -> None:
+    c, h, task = world["client"], world["h"], world["task"]
+    r = c.post(f"/tasks/{task['id']}/attachments", headers=h, files={"file": ("e.pdf", b"", "application/pdf")})
+    assert _fields(r) == ["file"] and r.json()["code"] == "evidence.empty"
+    assert c.get(f"/tasks/{task['id']}", headers=h).json()["attachments"] == []
+
+
+# -- A7 ----------------------------------------------------------------------------------------------------
+
+
+def test_evaluating_the_database_before_its_first_record_is_refused(world: dict[str, Any]) -> None:
+    c, h = world["client"], world["h"]
+    r = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z", "known_at": "2020-01-01T00:00:00Z"})
+    assert _fields(r) == ["known_at"] and r.json()["code"] == "input.before_first_record"
+    assert c.get(f"/findings/{world['finding']['id']}", headers=h).json()["state"] == "open"  # nothing resolved
+
+
+def test_evaluating_when_no_ruleset_is_in_force_is_refused(world: dict[str, Any]) -> None:
+    r = world["client"].post("/evaluations", headers=world["h"], json={"as_of": "2020-01-01T00:00:00Z",
+                                                                      "frameworks": ["demo"]})
+    assert _fields(r) == ["as_of"] and r.json()["code"] == "input.nothing_in_force"

@@ -1,0 +1,64 @@
+"""A practice parameter file's keys are checked (sweep A6): a misspelt top-level key (`parms:`) or
+framework (`params: {hippa: ...}`) would leave the override unapplied while every evaluation looked
+normal, so each is refused naming the file and the key and listing what is allowed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine.errors import RulesetValidationError
+from engine.rules import catalog
+
+FIXTURE_RULESETS = Path(__file__).resolve().parents[2] / "fixtures" / "rulesets"
+AS_OF = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+
+
+def _practice(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "practice.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _fixture_rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURE_RULESETS))
+
+
+def test_a_misspelt_top_level_key_is_refused(tmp_path: Path) -> None:
+    path = _practice(tmp_path, "parms:\n  demo: {new_hire_days: 5}\n")
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.compile_in_force(AS_OF, params_path=path)
+    (detail,) = exc.value.details
+    assert (detail.file, detail.field) == (str(path), "parms")
+    assert "did you mean params?" in detail.reason and "allowed top-level keys are: params" in detail.reason
+
+
+def test_a_misspelt_framework_is_refused(tmp_path: Path) -> None:
+    path = _practice(tmp_path, "params:\n  dmeo: {new_hire_days: 5}\n  hippa: {ra_max_age_days: 5}\n")
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.compile_in_force(AS_OF, params_path=path)
+    assert [(d.file, d.field) for d in exc.value.details] == [(str(path), "params.dmeo"), (str(path), "params.hippa")]
+    assert "did you mean demo?" in exc.value.details[0].reason
+    assert "did you mean hipaa?" in exc.value.details[1].reason  # the shipped rulesets' frameworks count too
+    assert "the frameworks are: " in exc.value.details[0].reason
+    assert exc.value.code == "ruleset.params.unknown_framework"
+
+
+def test_a_correct_file_applies_its_override(tmp_path: Path) -> None:
+    path = _practice(tmp_path, "params:\n  demo: {new_hire_days: 5}\n  hipaa: {}\n")
+    (compiled,) = catalog.compile_in_force(AS_OF, params_path=path)
+    assert compiled.framework == "demo" and compiled.params["new_hire_days"] == 5
+
+
+def test_the_shipped_practice_file_loads_over_the_fixture_rulesets() -> None:
+    """policies/practice.yaml names the shipped frameworks; tests evaluate the fixture rulesets with it."""
+    assert set(catalog.load_practice_params()) >= {"hipaa", "osha"}
+
+
+def test_an_unknown_parameter_of_a_known_framework_is_still_refused(tmp_path: Path) -> None:
+    path = _practice(tmp_path, "params:\n  demo: {new_hire_dayz: 5}\n")
+    with pytest.raises(RulesetValidationError, match="new_hire_dayz"):
+        catalog.compile_in_force(AS_OF, params_path=path)
