@@ -1,22 +1,30 @@
 """The shared Typer application and the helpers every CLI module uses.
 
 Each `engine/cli/<domain>.py` registers its commands on `app` (or a sub-app). Errors are mapped in
-one place (`run`): Vigil input/ruleset errors exit 2 with every problem on stderr; other Vigil
-errors exit 1.
+one place (`run`), so a user's mistake is a sentence on stderr, never a traceback:
+
+- Vigil input/ruleset errors exit 2 with every problem; other Vigil errors exit 1;
+- a pydantic `ValidationError` (an option a schema refuses) exits 2 naming each option and why;
+- an `OSError` on a path (a file that cannot be read or written) exits 2 naming the path;
+- a database that fails mid-command (locked, connection lost) exits 1 with the driver's reason.
+
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
-from engine.errors import VigilError
+from engine.errors import ErrorDetail, InputError, VigilError
 
 app = typer.Typer(
     name="vigil",
@@ -31,15 +39,68 @@ err_console = Console(stderr=True)
 T = TypeVar("T")
 
 
-def run(fn: Callable[[], T]) -> T:
-    """Call a command body, mapping Vigil errors to exit codes and readable stderr."""
+#: Schema field -> the option (or argument) a user typed it with, for pydantic errors.
+OPTION_FOR_FIELD: dict[str, str] = {
+    "ends_at": "--until", "starts_at": "--from", "reason": "--reason", "approver": "--approver",
+    "establishment_id": "--establishment", "establishments": "--establishment",
+    "username": "USERNAME", "password": "--password", "role": "--role", "display_name": "--name",
+    "person_id": "--person", "framework": "--framework", "window_from": "--from", "window_to": "--to",
+    "expires_at": "--expires", "severity": "--severity", "state": "--state", "rule_id": "--rule",
+    "finding_id": "--finding", "owner": "--owner", "sop": "--sop", "kind": "--kind", "org_id": "--org",
+}
+
+
+def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
+    """Call a command body, mapping errors to exit codes and readable stderr (see the module doc).
+
+    `fields` names the option of a schema field where it differs from `OPTION_FOR_FIELD`.
+    """
     try:
         return fn()
     except VigilError as exc:
-        err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False)
-        for detail in exc.details:
-            err_console.print(f"  - {detail}", highlight=False, markup=False)
-        raise typer.Exit(code=exc.exit_code) from None
+        _fail(exc)
+    except ValidationError as exc:
+        _fail(validation_error(exc, {**OPTION_FOR_FIELD, **(fields or {})}))
+    except OperationalError as exc:
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["database error"]
+        _fail(VigilError(f"database error: {reason[0]}", code="database.operational"))
+    except OSError as exc:
+        _fail(path_error(exc))
+
+
+def _fail(exc: VigilError) -> NoReturn:
+    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False)
+    for detail in exc.details:
+        err_console.print(f"  - {detail}", highlight=False, markup=False)
+    raise typer.Exit(code=exc.exit_code) from None
+
+
+def validation_error(exc: ValidationError, options: Mapping[str, str]) -> InputError:
+    """An InputError naming each refused option (or field, when no option carries it) and why.
+
+    The value itself is never echoed: it may be a password."""
+    details: list[ErrorDetail] = []
+    names: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error.get("loc", ())]
+        first = loc[0] if loc else ""
+        name = options.get(first) or ("field " + ".".join(loc) if loc else exc.title)
+        if loc[1:] and first in options:
+            name += "[" + "].[".join(loc[1:]) + "]"
+        names.append(name)
+        details.append(ErrorDetail(reason=f"{name}: {error.get('msg', 'invalid')}"))
+    unique = list(dict.fromkeys(names))
+    return InputError(f"invalid value{'s' if len(unique) > 1 else ''} for {', '.join(unique)}", details,
+                      code="input.invalid_option")
+
+
+def path_error(exc: OSError) -> VigilError:
+    """A file-system failure on a path the user gave: the path and the system's reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return InputError(f"file system error: {reason}", code="input.path")
+    path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+    return InputError(f"cannot use {path}: {reason}", code="input.path")
 
 
 def emit_json(payload: Any) -> None:

@@ -10,7 +10,7 @@ from engine.audit import service as audit_service
 from engine.audit.schemas import AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOption
+from engine.cli.common import DbOption, open_database, require_org
 from engine.errors import NotFoundError
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
@@ -18,11 +18,13 @@ app.add_typer(audit_app, name="audit")
 
 
 
-def _engine(url: str | None) -> Engine:
-    """Open the database without creating anything: verifying must not change what it checks."""
-    engine = db.make_engine(url)
+def _engine(url: str | None, org: str | None) -> Engine:
+    """Open the database without creating or migrating anything: verifying must not change what it checks."""
+    engine = open_database(url, must_exist=True, migrate=False)
     if not inspect(engine).has_table(TABLE_NAME):
         raise NotFoundError(f"no audit trail in {engine.url.render_as_string()} (table {TABLE_NAME} missing)")
+    if org is not None:
+        require_org(engine, org)
     return engine
 
 
@@ -35,7 +37,7 @@ def verify_cmd(
     """Recompute the chain; exit 0 when intact, 1 naming the first entry that does not match."""
 
     def body() -> None:
-        with db.unit_of_work(_engine(url)) as session:
+        with db.unit_of_work(_engine(url, org)) as session:
             report = audit_service.verify(session, org_id=org)
         if as_json:
             emit_json(report.model_dump(mode="json") | {"first_broken": _first(report)})
@@ -62,13 +64,13 @@ def _first(report: AuditVerifyReport) -> dict[str, object] | None:
 def log_cmd(
     url: str | None = DbOption,
     org: str | None = typer.Option(None, "--org", help="One organisation only."),
-    limit: int = typer.Option(20, "--limit", min=1, help="How many of the newest entries."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many of the newest entries (1-1000)."),
     as_json: bool = typer.Option(False, "--json", help="Print entries as JSON."),
 ) -> None:
     """Show the newest entries, oldest first."""
 
     def body() -> None:
-        with db.unit_of_work(_engine(url)) as session:
+        with db.unit_of_work(_engine(url, org)) as session:
             entries = audit_service.list_entries(session, org_id=org, limit=limit)
         if as_json:
             emit_json([e.model_dump(mode="json") for e in entries])

@@ -1,20 +1,98 @@
-"""Options and parsing shared by CLI commands (database, organization, instants)."""
+"""Options and parsing shared by CLI commands: the database, the organization, instants, dates, paths.
+
+Every check here turns a user's mistake into an `InputError` that names the option and says why,
+so `engine.cli.app.run` exits 2 with a sentence instead of a traceback.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
-from typing import Any
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from engine.errors import ErrorDetail, InputError
 
-DbOption = typer.Option(None, "--db", help="database URL (default: DATABASE_URL or sqlite:///./vigil.db)")
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+DB_HELP = "database URL (default: $DATABASE_URL, else sqlite:///./vigil.db)"
+ORG_HELP = "organization id (default: $VIGIL_ORG, else 'default')"
+
+DbOption = typer.Option(None, "--db", help=DB_HELP)
+DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
+OrgOpt = Annotated[str | None, typer.Option("--org", help=ORG_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
+
+#: Instants and dates the CLI accepts. Wide enough for any real audit window, narrow enough that
+#: lookbacks and deadlines computed from them (retention of decades) stay inside what Python can date.
+MIN_DAY = dt.date(1900, 1, 1)
+MAX_DAY = dt.date(2199, 12, 31)
+RANGE_TEXT = f"{MIN_DAY.isoformat()} .. {MAX_DAY.isoformat()}"
+
+#: Tables whose org_id says an organization has something in the database (records, users, runs).
+ORG_TABLES = ("record_version", "app_user", "evaluation_run")
+ORGS_SHOWN = 20
 
 
-def org_or_default(org: str | None) -> str:
-    return org or os.environ.get("VIGIL_ORG") or "default"
+# --- organization, text options -------------------------------------------------------------------
+
+
+def org_or_default(org: str | None, option: str = "--org") -> str:
+    """The organization: --org, then VIGIL_ORG, then 'default'; an explicitly empty one is refused."""
+    if org is not None:
+        if not org.strip():
+            raise InputError(f"{option} must not be empty",
+                             [ErrorDetail(reason="give an organization id", field=option)], code="input.org_id")
+        return org
+    return os.environ.get("VIGIL_ORG") or "default"
+
+
+def nonblank(value: str, option: str) -> str:
+    """A text option that must say something: empty or only spaces is refused."""
+    if not value.strip():
+        raise InputError(f"{option} must not be blank", [ErrorDetail(reason="empty or only spaces", field=option)],
+                         code="input.blank")
+    return value
+
+
+def choices(value: str | None, option: str, allowed: tuple[str, ...]) -> str | None:
+    """A comma-separated list of allowed words (e.g. --state open,done), refusing any unknown one."""
+    if value is None:
+        return None
+    words = [w.strip() for w in value.split(",")]
+    bad = [w for w in words if w not in allowed]
+    if bad or not words:
+        raise InputError(
+            f"{option}: unknown value{'s' if len(bad) > 1 else ''} {', '.join(map(repr, bad))}",
+            [ErrorDetail(reason=f"allowed: {', '.join(allowed)} (comma-separated)", field=option)],
+            code="input.choice",
+        )
+    return ",".join(words)
+
+
+def finite(value: float | None, option: str, *, low: float = 0.0, high: float = math.inf,
+           low_open: bool = True) -> float | None:
+    """A number of seconds (or a factor) that must be a finite number within (low, high]."""
+    if value is None:
+        return None
+    too_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or too_low or value > high:
+        bound = f"more than {low:g}" if low_open else f"at least {low:g}"
+        limit = f" and at most {high:g}" if math.isfinite(high) else ""
+        raise InputError(f"{option} must be a finite number {bound}{limit}, not {value!r}", code="input.number")
+    return value
+
+
+# --- instants and dates ------------------------------------------------------------------------------
+
+
+def _out_of_range(option: str, value: str) -> InputError:
+    return InputError(f"{option}: {value!r} is outside the supported range {RANGE_TEXT}", code="input.range")
 
 
 def parse_instant(value: str | None, option: str) -> dt.datetime | None:
@@ -25,21 +103,225 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(f"{option}: not an ISO 8601 instant: {value!r}",
-                         [ErrorDetail(reason="expected e.g. 2026-03-07T21:00:00-08:00", field=option)]) from None
-    if parsed.tzinfo is None:
+                         [ErrorDetail(reason="expected e.g. 2026-03-07T21:00:00-08:00", field=option)],
+                         code="input.instant") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        example = f"{value}T00:00:00Z" if len(value) == 10 else f"{value}Z"
         raise InputError(f"{option}: instant without an offset: {value!r}",
-                         [ErrorDetail(reason="add Z or an offset, e.g. 2026-03-07T21:00:00-08:00", field=option)])
-    return parsed.astimezone(dt.UTC)
+                         [ErrorDetail(reason=f"add Z or an offset, e.g. {example}", field=option)],
+                         code="input.instant")
+    try:
+        utc = parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise _out_of_range(option, value) from None
+    if not MIN_DAY <= utc.date() <= MAX_DAY:
+        raise _out_of_range(option, value)
+    return utc
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """A calendar date YYYY-MM-DD within the supported range."""
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        reason = str(exc) if "range" in str(exc) else "expected YYYY-MM-DD, e.g. 2026-03-07"
+        raise InputError(f"{option}: not a date: {value!r}", [ErrorDetail(reason=reason, field=option)],
+                         code="input.date") from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise _out_of_range(option, value)
+    return day
 
 
 def iso_z(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def open_database(url: str | None) -> Any:
-    """The database a command works on (--db, DATABASE_URL or ./vigil.db), migrated to the newest schema."""
+# --- output paths ------------------------------------------------------------------------------------
+
+
+def cannot_write(path: Path, reason: str, option: str) -> InputError:
+    return InputError(f"{option}: cannot write {path}: {reason}", code="input.output_path")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def out_dir(path: Path, option: str = "--out") -> Path:
+    """A directory to write into: created if missing; a file or an unwritable place is refused."""
+    if path.exists() and not path.is_dir():
+        raise cannot_write(path, "it is a file, not a directory", option)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(path, _reason(exc), option) from None
+    if not os.access(path, os.W_OK):
+        raise cannot_write(path, "permission denied", option)
+    return path
+
+
+def out_file(path: Path, option: str = "--out") -> Path:
+    """A file to write: its folder is created if missing; a directory or an unwritable place is refused."""
+    if path.is_dir():
+        raise cannot_write(path, "it is a directory; give a file name", option)
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise cannot_write(path, f"{parent} is a file, not a directory", option)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(path, _reason(exc), option) from None
+    if not os.access(parent, os.W_OK):
+        raise cannot_write(path, "permission denied", option)
+    return path
+
+
+# --- the database ------------------------------------------------------------------------------------
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _cannot_open(url: str, reason: str, code: str = "input.database") -> InputError:
+    return InputError(f"cannot open database {shown_url(url)}: {reason}", code=code)
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file a sqlite URL names, or None (memory, URI filenames, other databases)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if name in ("", ":memory:") or name.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return Path(name).expanduser().absolute()
+
+
+def database_url(url: str | None) -> str:
+    """--db, then DATABASE_URL, then ./vigil.db; `--db ""` is a mistake, not a request for the default."""
+    if url is not None and not url.strip():
+        raise InputError("--db must not be empty", [ErrorDetail(reason="give a database URL, e.g. "
+                                                                      "sqlite:///./vigil.db", field="--db")],
+                         code="input.database")
     from engine import db
 
-    engine = db.make_engine(url)
-    db.init_db(engine)
+    return db.database_url(url)
+
+
+def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = True) -> Engine:
+    """The database a command works on, checked and (unless `migrate=False`) migrated to the newest schema.
+
+    `must_exist=True` (commands that only read or change what is there) refuses a SQLite file that
+    does not exist, so a mistyped path is an error instead of a new, empty database answering
+    "nothing found". Any URL, driver or connection problem is an `InputError` naming the URL
+    (without its password) and the reason.
+    """
+    from sqlalchemy import exc as sa_exc
+
+    from engine import db
+
+    full = database_url(url)
+    try:
+        path = _sqlite_file(full)
+    except (sa_exc.ArgumentError, ValueError):
+        raise _cannot_open(full, "not a database URL (e.g. sqlite:///./vigil.db or "
+                                 "postgresql+psycopg://user@host/name)") from None
+    except sa_exc.NoSuchModuleError:
+        raise _cannot_open(full, _unknown_kind(full)) from None
+    if path is not None:
+        if path.is_dir():
+            raise _cannot_open(full, f"{path} is a directory")
+        if must_exist and not path.exists():
+            raise _cannot_open(full, f"no such file {path} (check the path; this command does not create a "
+                                     "database)", code="input.database_missing")
+        if not path.parent.is_dir():
+            raise _cannot_open(full, f"directory {path.parent} does not exist")
+    try:
+        engine = db.make_engine(full)
+    except sa_exc.NoSuchModuleError:
+        raise _cannot_open(full, _unknown_kind(full)) from None
+    except sa_exc.ArgumentError as exc:
+        raise _cannot_open(full, _first_line(exc)) from None
+    except ImportError as exc:
+        raise _cannot_open(full, f"its driver is not installed ({exc})") from None
+    try:
+        if migrate:
+            db.init_db(engine)
+        else:
+            with engine.connect():
+                pass
+    except sa_exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise _cannot_open(full, _first_line(exc)) from None
     return engine
+
+
+def _unknown_kind(url: str) -> str:
+    kind = url.split(":", 1)[0]
+    return f"unknown kind of database {kind!r} (use sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME)"
+
+
+def known_orgs(engine: Engine) -> list[str]:
+    """Every organization with records, users or evaluation runs in the database, sorted."""
+    from sqlalchemy import column, inspect, select, table, union
+
+    present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
+    if not present:
+        return []
+    query = union(*(select(table(t, column("org_id")).c.org_id) for t in present))
+    with engine.connect() as conn:
+        return sorted(str(v) for v in conn.execute(query).scalars())
+
+
+def org_exists(engine: Engine, org_id: str) -> bool:
+    """Whether the organization has anything: one indexed probe per table, no scan."""
+    from sqlalchemy import column, inspect, literal, select, table
+
+    present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
+    with engine.connect() as conn:
+        for name in present:
+            t = table(name, column("org_id"))
+            if conn.execute(select(literal(1)).select_from(t).where(t.c.org_id == org_id).limit(1)).first():
+                return True
+    return False
+
+
+def require_org(engine: Engine, org: str | None, option: str = "--org") -> str:
+    """The organization a read command works on, refused when the database holds nothing for it."""
+    org_id = org_or_default(org, option)
+    if org_exists(engine, org_id):
+        return org_id
+    orgs = known_orgs(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    how = "" if org is not None else f" (no {option} given; set {option} or VIGIL_ORG)"
+    if orgs:
+        listed = ", ".join(orgs[:ORGS_SHOWN]) + (f" and {len(orgs) - ORGS_SHOWN} more" if len(orgs) > ORGS_SHOWN
+                                                  else "")
+        reason = f"organizations in this database: {listed}"
+    else:
+        reason = "this database holds no organization yet (vigil import FILE --org ID)"
+    raise InputError(f"{option}: no organization {org_id!r} in {where}{how}; {reason}", code="input.org_unknown")
+
+
+def open_org(url: str | None, org: str | None) -> tuple[Engine, str]:
+    """An existing database and an organization it holds something for (what read commands need)."""
+    engine = open_database(url, must_exist=True)
+    return engine, require_org(engine, org)

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
+from engine.cli.common import open_database, out_dir
 
 DEMO_ORG = "demo"
 
@@ -26,9 +27,9 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="set up and print a summary, do not serve"),
     db: str = typer.Option("sqlite:///./vigil.db", "--db", help="database to set up"),
     data_dir: Path = typer.Option(Path("var/demo-data"), "--data", help="where the synthetic practice is written"),
-    seed: int = typer.Option(1, "--seed"),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    seed: int = typer.Option(1, "--seed", help="random seed of the synthetic practice"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to serve on"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to serve on"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Generate, import and evaluate the synthetic practice, then serve the UI."""
@@ -36,13 +37,13 @@ def demo(
     from engine import db as dbmod
 
     def body() -> dict[str, Any]:
+        engine = open_database(db, must_exist=False)
+        out_dir(data_dir, "--data")
         os.environ["DATABASE_URL"] = db
         os.environ.setdefault("VIGIL_ORG", DEMO_ORG)
         generator = importlib.import_module("engine.demo.generator")
         anchor = clock.today_in("America/New_York")
         generator.write_practice(out=data_dir, size="small", seed=seed, anchor=anchor)
-        engine = dbmod.make_engine(db)
-        dbmod.init_db(engine)
         files = sorted(data_dir.glob("*.ndjson"))
         with dbmod.unit_of_work(engine) as session:
             report = pipeline.ingest_files(session, org_id=DEMO_ORG, paths=files, actor="demo", stream=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,10 @@ import typer
 
 from engine import clock
 from engine.cli.app import app, console, emit_json, run
+from engine.cli.common import finite, out_dir, parse_date
 from engine.errors import InputError
+
+MAX_SCALE = 1000.0
 
 
 @app.command("demo-data")
@@ -23,7 +25,8 @@ def demo_data_cmd(
         str | None,
         typer.Option("--anchor", help="The 'today' the data are built around (YYYY-MM-DD); default: today (New York)."),
     ] = None,
-    scale: Annotated[float, typer.Option("--scale", help="Multiply workforce, patients and events.")] = 1.0,
+    scale: Annotated[float, typer.Option(
+        "--scale", help=f"Multiply workforce, patients and events (a number > 0, at most {MAX_SCALE:g}).")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Generate a deterministic synthetic practice with planted compliance problems."""
@@ -32,15 +35,10 @@ def demo_data_cmd(
     def body() -> None:
         if size not in ("small", "large"):
             raise InputError(f"--size must be small or large, not {size!r}", code="input.size")
-        if scale <= 0:
-            raise InputError("--scale must be positive", code="input.scale")
-        if anchor is None:
-            day = clock.today_in("America/New_York")
-        else:
-            try:
-                day = dt.date.fromisoformat(anchor)
-            except ValueError:
-                raise InputError(f"--anchor must be a date YYYY-MM-DD, not {anchor!r}", code="input.anchor") from None
+        finite(scale, "--scale", high=MAX_SCALE)
+        day = parse_date(anchor, "--anchor") if anchor is not None else clock.today_in("America/New_York")
+        assert day is not None
+        out_dir(out, "--out")
         started = time.perf_counter()
         result = generate(out, size=size, seed=seed, anchor=day, scale=scale)
         elapsed = time.perf_counter() - started

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import iso_z, org_or_default, parse_instant
+from engine.cli.common import database_url, iso_z, open_database, org_or_default, parse_instant, require_org
 
 
 def finding_json(v: Any) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def evaluate(
     backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
     db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),
-    org: str = typer.Option(None, "--org", help="organization id"),
+    org: str = typer.Option(None, "--org", help="organization id (default: $VIGIL_ORG, else 'default')"),
     as_json: bool = typer.Option(False, "--json", help="print the findings as JSON (the contract's format)"),
 ) -> None:
     """Evaluate records as of an instant with the rulesets in force then; exit 0 whatever was found."""
@@ -67,6 +67,8 @@ def evaluate(
             from engine.errors import InputError
 
             raise InputError(f"--params: no such file {params}")
+        if db is not None:
+            database_url(db)  # `--db ""` is refused, not taken for "no database"
         if not files and not db:
             from engine.errors import InputError
 
@@ -80,9 +82,15 @@ def evaluate(
             err_console.print("note: --known-at picks a database's state (--db); the records given with --records "
                               "are all known, so it changes nothing here", highlight=False, markup=False)
             knowledge = None
-        engine = dbmod.make_engine(db or "sqlite://")
-        dbmod.init_db(engine)
         org_id = org_or_default(org)
+        if db is None:
+            engine = dbmod.make_engine("sqlite://")
+            dbmod.init_db(engine)
+        elif files:  # records to import: the database may be new
+            engine = open_database(db, must_exist=False)
+        else:  # evaluate what is there: it must exist and hold the organization
+            engine = open_database(db, must_exist=True)
+            org_id = require_org(engine, org)
         with dbmod.unit_of_work(engine) as session:
             if files:
                 pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False)

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import open_database, org_or_default, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, nonblank, open_org, parse_instant
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many, newest first (1-1000)")]
+IdArg = Annotated[str, typer.Argument(metavar="FINDING_ID", help="the finding's id (see `vigil findings list`)")]
 
 
 @findings_app.command("list")
 def list_findings(
-    framework: str = typer.Option(None, "--framework"),
-    severity: str = typer.Option(None, "--severity"),
-    state: str = typer.Option(None, "--state", help="open,acknowledged,resolved,waived,false_positive"),
-    establishment: str = typer.Option(None, "--establishment"),
-    rule: str = typer.Option(None, "--rule"),
-    limit: int = typer.Option(100, "--limit"),
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    framework: Annotated[str | None, typer.Option("--framework", help="only this framework, e.g. hipaa")] = None,
+    severity: Annotated[str | None, typer.Option(
+        "--severity", help="low, medium, high or critical (comma-separated)")] = None,
+    state: Annotated[str | None, typer.Option(
+        "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive")] = None,
+    establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-001")] = None,
+    limit: LimitOpt = 100,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List findings, newest first."""
     from engine.db import unit_of_work
@@ -31,10 +37,11 @@ def list_findings(
     from engine.findings.schemas import FindingFilter
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
             return service.list_findings(
                 s,
-                org_id=org_or_default(org),
+                org_id=org_id,
                 limit=limit,
                 filters=FindingFilter(
                     framework=framework, severity=severity, state=state, establishment_id=establishment, rule_id=rule
@@ -52,19 +59,15 @@ def list_findings(
 
 
 @findings_app.command("show")
-def show(
-    finding_id: str,
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Show a finding: why it fired, its evidence and its history."""
     from engine.db import unit_of_work
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.get_finding(s, org_id=org_or_default(org), finding_id=finding_id)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.get_finding(s, org_id=org_id, finding_id=finding_id)
 
     f = run(body)
     if as_json:
@@ -83,47 +86,54 @@ def show(
         )
 
 
-def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None) -> None:
+def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
     from engine.db import unit_of_work
-    from engine.findings import lifecycle
+    from engine.findings import lifecycle, service
 
-    def body() -> None:
-        with unit_of_work(open_database(db)) as s:
-            lifecycle.transition(
-                s, org_id=org_or_default(org), finding_id=finding_id, action=action, actor="cli", reason=reason
-            )
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            lifecycle.transition(s, org_id=org_id, finding_id=finding_id, action=action, actor="cli", reason=reason)
+            return service.get_finding(s, org_id=org_id, finding_id=finding_id)
 
-    run(body)
-    console.print(f"{finding_id}: {action} done")
+    f = run(body)
+    if as_json:
+        emit_json(f.model_dump(mode="json"))
+        return
+    console.print(f"{finding_id}: {action} done ({f.status})", highlight=False, markup=False)
 
 
 @findings_app.command("ack")
-def ack(finding_id: str, org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db")) -> None:
-    """Acknowledge a finding."""
-    _act(finding_id, "acknowledge", None, org, db)
+def ack(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Acknowledge a finding (prints the finding as it is now with --json)."""
+    _act(finding_id, "acknowledge", None, org, db, as_json)
 
 
 @findings_app.command("false-positive")
 def false_positive(
-    finding_id: str,
-    reason: str = typer.Option(..., "--reason"),
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
+    finding_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="why the finding is wrong (required, not blank)")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Mark a finding as a false positive (a reason is required)."""
-    _act(finding_id, "false_positive", reason, org, db)
+    run(lambda: nonblank(reason, "--reason"))
+    _act(finding_id, "false_positive", reason.strip(), org, db, as_json)
 
 
 @findings_app.command("waive")
 def waive(
-    finding_id: str,
-    until: str = typer.Option(..., "--until", help="instant with offset"),
-    reason: str = typer.Option(..., "--reason"),
-    approver: str = typer.Option(..., "--approver"),
-    establishment: str = typer.Option(None, "--establishment", help="waive for a whole establishment"),
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    finding_id: IdArg,
+    until: Annotated[str, typer.Option("--until", help="when the waiver ends: ISO 8601 instant with an offset, "
+                                                      "e.g. 2027-01-01T00:00:00Z")],
+    reason: Annotated[str, typer.Option("--reason", help="why the rule may be set aside (at least 3 characters)")],
+    approver: Annotated[str, typer.Option("--approver", help="who approved the waiver (not blank)")],
+    establishment: Annotated[str | None, typer.Option("--establishment",
+                                                      help="waive for a whole establishment")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Waive a finding's rule for its subject (or an establishment) until an instant."""
     from engine.db import unit_of_work
@@ -133,14 +143,11 @@ def waive(
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(until, "--until")
         assert ends is not None
-        with unit_of_work(open_database(db)) as s:
-            return lifecycle.waive(
-                s,
-                org_id=org_or_default(org),
-                actor="cli",
-                finding_id=finding_id,
-                data=WaiverIn(ends_at=ends, reason=reason, approver=approver, establishment_id=establishment),
-            )
+        data = WaiverIn(ends_at=ends, reason=nonblank(reason, "--reason").strip(),
+                        approver=nonblank(approver, "--approver").strip(), establishment_id=establishment)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return lifecycle.waive(s, org_id=org_id, actor="cli", finding_id=finding_id, data=data)
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} until {w.ends_at.isoformat()}")
@@ -148,18 +155,19 @@ def waive(
 
 @app.command("runs")
 def runs(
-    limit: int = typer.Option(20, "--limit"),
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many runs, newest first (1-1000)")] = 20,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List evaluation runs with their ruleset versions, input hashes and counts."""
     from engine.db import unit_of_work
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.list_runs(s, org_id=org_or_default(org), limit=limit)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.list_runs(s, org_id=org_id, limit=limit)
 
     items = run(body)
     if as_json:

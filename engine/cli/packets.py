@@ -10,7 +10,8 @@ import typer
 
 from engine import db
 from engine.cli.app import app, console, emit_json, run
-from engine.errors import InputError
+from engine.cli.common import DbOption, cannot_write, open_org, out_file, parse_date, parse_instant
+from engine.errors import ErrorDetail, InputError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketBuildReport, load_input
@@ -23,68 +24,69 @@ app.add_typer(packet_app, name="packet")
 KeyDirOption = typer.Option(None, "--key-dir", help="Signing key directory (default: VIGIL_KEY_DIR, ./var/keys).")
 
 
-def _instant(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"--as-of {text!r} is not an ISO 8601 instant") from None
-    if value.tzinfo is None:
-        raise InputError(f"--as-of {text!r} needs an offset (e.g. 2026-04-01T00:00:00Z)")
-    return value
-
-
-def _date(option: str, text: str | None) -> dt.date:
-    if text is None:
-        raise InputError(f"{option} is required when building from the database")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
+def _period(date_from: str | None, date_to: str | None) -> tuple[dt.date, dt.date]:
+    """--from and --to, both required from the database, the end not before the start."""
+    for option, text in (("--from", date_from), ("--to", date_to)):
+        if text is None:
+            raise InputError(f"{option} is required when building from the database")
+    start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    assert start is not None and end is not None
+    if end < start:
+        raise InputError(f"the period ends ({end}) before it starts ({start})",
+                         [ErrorDetail(reason="--to is before --from", field="--to")])
+    return start, end
 
 
 @packet_app.command("build")
 def build_cmd(
     out: Path = typer.Option(..., "--out", help="Where to write the packet zip."),
-    input_file: Path | None = typer.Option(None, "--input", help="Build from a serialized PacketInput (JSON)."),
-    framework: str | None = typer.Option(None, "--framework"),
+    input_file: Path | None = typer.Option(None, "--input", exists=True, dir_okay=False,
+                                           help="Build from a serialized PacketInput (JSON)."),
+    framework: str | None = typer.Option(None, "--framework", help="The framework audited, e.g. hipaa."),
     date_from: str | None = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD)."),
     date_to: str | None = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD)."),
-    establishment: str | None = typer.Option(None, "--establishment"),
-    as_of: str | None = typer.Option(None, "--as-of", help="Rebuild as the database stood at this instant."),
+    establishment: str | None = typer.Option(None, "--establishment", help="One establishment id only."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Rebuild as the database stood at this instant "
+                                                           "(ISO 8601 with offset)."),
     redact_phi: bool = typer.Option(False, "--redact-phi", help="Replace patient identifiers with pseudonyms."),
-    org: str = typer.Option("default", "--org"),
-    url: str | None = typer.Option(None, "--db", help="Database URL."),
+    org: str | None = typer.Option(None, "--org", help="Organization id (default: $VIGIL_ORG, else 'default')."),
+    url: str | None = DbOption,
     key_dir: Path | None = KeyDirOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
 ) -> None:
     """Build a signed, deterministic packet."""
 
     def body() -> None:
-        signer = load_or_create_signer(key_dir)
         if input_file is not None:
             inp = load_input(input_file)
             if redact_phi:
                 inp = inp.model_copy(update={"redact_phi": True})
-            report = build_packet(inp, out, signer=signer)
+            out_file(out, "--out")
+            report = build_packet(inp, out, signer=load_or_create_signer(key_dir))
         else:
             if framework is None:
                 raise InputError("--framework is required when building from the database")
             from engine.packet_sources import DatabaseSources
+            from engine.rules.catalog import require_frameworks
 
+            start, end = _period(date_from, date_to)
+            instant = parse_instant(as_of, "--as-of")
+            require_frameworks([framework])  # before the database: a misspelt framework is the likelier mistake
+            engine, org_id = open_org(url, org)
+            out_file(out, "--out")
+            signer = load_or_create_signer(key_dir)
             sources = DatabaseSources()
-            engine = db.make_engine(url)
-            db.init_db(engine)
             with db.unit_of_work(engine) as session:
+                instant = packet_service.check_scope(session, org_id=org_id, establishment=establishment,
+                                                     as_of=instant)  # as the REST face does
                 report = packet_service.build(
                     session,
-                    org_id=org,
+                    org_id=org_id,
                     framework=framework,
-                    date_from=_date("--from", date_from),
-                    date_to=_date("--to", date_to),
+                    date_from=start,
+                    date_to=end,
                     establishment=establishment,
-                    as_of=_instant(as_of),
+                    as_of=instant,
                     redact_phi=redact_phi,
                     out=out,
                     signer=signer,
@@ -117,7 +119,7 @@ def verify_cmd(
     public_key: Path | None = typer.Option(
         None, "--public-key", exists=True, dir_okay=False, help="The practice's public key (PEM) to pin."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the verification report as JSON."),
 ) -> None:
     """Check every checksum, the signature and the audit-trail excerpt; exit 1 naming what failed."""
 
@@ -146,15 +148,20 @@ def verify_cmd(
 def key_cmd(
     key_dir: Path | None = KeyDirOption,
     out: Path | None = typer.Option(None, "--out", help="Also write the public key PEM to this file."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print the key, fingerprint and key folder as JSON."),
 ) -> None:
     """Print the packet signing public key (PEM) and its fingerprint; creates the key on first use."""
 
     def body() -> None:
+        if out is not None:
+            out_file(out, "--out")
         signer = load_or_create_signer(key_dir)
         pem = signer.public_key_pem()
         if out is not None:
-            out.write_bytes(pem)
+            try:
+                out.write_bytes(pem)
+            except OSError as exc:
+                raise cannot_write(out, exc.strerror or str(exc), "--out") from None
         if as_json:
             emit_json(
                 {

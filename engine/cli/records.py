@@ -7,7 +7,6 @@ leaves nothing behind) and renders the result; no business logic lives here. Err
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 from collections.abc import Callable, Iterator
@@ -21,8 +20,18 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.db import init_db, make_engine, unit_of_work
-from engine.errors import InputError
+from engine.cli.common import (
+    DbOpt,
+    JsonOpt,
+    OrgOpt,
+    nonblank,
+    open_database,
+    org_or_default,
+    out_dir,
+    parse_instant,
+    require_org,
+)
+from engine.db import unit_of_work
 from engine.records import service
 from engine.records.schemas import ImportReport, StoredRecord
 
@@ -31,9 +40,6 @@ app.add_typer(records_app, name="records")
 
 PROGRESS_MIN_BYTES = 1_000_000
 
-OrgOpt = Annotated[str | None, typer.Option("--org", help="Organization id (default: $VIGIL_ORG, else 'default').")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: $DATABASE_URL, else ./vigil.db).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
@@ -45,14 +51,14 @@ AsOfOpt = Annotated[
 
 
 def org_of(org: str | None) -> str:
-    """The organization: --org, then VIGIL_ORG, then 'default'."""
-    return org or os.environ.get("VIGIL_ORG") or "default"
+    """The organization: --org, then VIGIL_ORG, then 'default' (an empty --org is refused)."""
+    return org_or_default(org)
 
 
 def actor_of(actor: str | None) -> str:
     """Who is importing: --actor, then VIGIL_ACTOR, then the login name."""
-    if actor:
-        return actor
+    if actor is not None:
+        return nonblank(actor, "--actor").strip()
     if os.environ.get("VIGIL_ACTOR"):
         return os.environ["VIGIL_ACTOR"]
     try:
@@ -61,27 +67,10 @@ def actor_of(actor: str | None) -> str:
         return "cli"
 
 
-def parse_instant(text: str | None) -> dt.datetime | None:
-    """An option's instant; one without an offset is bad input, as in the files."""
-    if text is None:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"not an ISO 8601 instant: {text!r}", code="input.instant") from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        example = f"{text}T00:00:00Z" if len(text) == 10 else f"{text}Z"
-        raise InputError(
-            f"instant without an offset: {text!r}; add Z or an offset, e.g. {example}", code="input.instant"
-        )
-    return value
-
-
 @contextmanager
-def _database(db: str | None) -> Iterator[Engine]:
-    engine = make_engine(db)
+def _database(db: str | None, *, must_exist: bool = True) -> Iterator[Engine]:
+    engine = open_database(db, must_exist=must_exist)
     try:
-        init_db(engine)
         yield engine
     finally:
         engine.dispose()
@@ -100,19 +89,21 @@ def import_cmd(
     """Import records; a file with any invalid record imports nothing (exit 2, every problem listed)."""
 
     def body() -> ImportReport:
-        with _database(db) as engine, _progress(files, enabled=not as_json) as progress:
+        org_id, who = org_of(org), actor_of(actor)
+        with _database(db, must_exist=False) as engine, _progress(files, enabled=not as_json) as progress:
             with unit_of_work(engine) as session:
                 return service.import_files(
                     session,
-                    org_id=org_of(org),
+                    org_id=org_id,
                     paths=files,
                     fmt=fmt,
                     record_type=record_type,
-                    actor=actor_of(actor),
+                    actor=who,
                     progress=progress,
                 )
 
     report = run(body)
+    _warn_empty(files, report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -127,6 +118,13 @@ def import_cmd(
         f"{report.total} records in {report.duration_s:.2f} s ({report.records_per_second:,.0f} records/s)",
         highlight=False,
     )
+
+
+def _warn_empty(files: list[Path], report: ImportReport) -> None:
+    """An import that read nothing succeeded, but say so: a wrong file is the usual reason."""
+    empty = files if report.total == 0 else [p for p in files if p.is_file() and p.stat().st_size == 0]
+    for path in empty:
+        err_console.print(f"warning: no records in {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager
@@ -157,9 +155,12 @@ def export_cmd(
     """Export the latest known version of every record, one NDJSON file per type, sorted by id."""
 
     def body() -> dict[str, int]:
-        known_at = parse_instant(as_of)
-        with _database(db) as engine, unit_of_work(engine) as session:
-            return service.export_records(session, org_id=org_of(org), out_dir=out, known_at=known_at)
+        known_at = parse_instant(as_of, "--as-of")
+        with _database(db) as engine:
+            org_id = require_org(engine, org)
+            out_dir(out, "--out")
+            with unit_of_work(engine) as session:
+                return service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
 
     counts = run(body)
     if as_json:
@@ -172,8 +173,8 @@ def export_cmd(
 
 @records_app.command("show")
 def show_cmd(
-    record_type: Annotated[str, typer.Argument(metavar="TYPE")],
-    record_id: Annotated[str, typer.Argument(metavar="ID")],
+    record_type: Annotated[str, typer.Argument(metavar="TYPE", help="record type, e.g. person")],
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="the record's id")],
     as_of: AsOfOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
@@ -182,11 +183,13 @@ def show_cmd(
     """Show one record as the database knows it now (or knew it at --as-of)."""
 
     def body() -> StoredRecord:
-        known_at = parse_instant(as_of)
-        with _database(db) as engine, unit_of_work(engine) as session:
-            return service.get_record(
-                session, org_id=org_of(org), record_type=record_type, record_id=record_id, known_at=known_at
-            )
+        known_at = parse_instant(as_of, "--as-of")
+        with _database(db) as engine:
+            org_id = require_org(engine, org)
+            with unit_of_work(engine) as session:
+                return service.get_record(
+                    session, org_id=org_id, record_type=record_type, record_id=record_id, known_at=known_at
+                )
 
     record = run(body)
     if as_json:
@@ -202,8 +205,8 @@ def show_cmd(
 
 @records_app.command("history")
 def history_cmd(
-    record_type: Annotated[str, typer.Argument(metavar="TYPE")],
-    record_id: Annotated[str, typer.Argument(metavar="ID")],
+    record_type: Annotated[str, typer.Argument(metavar="TYPE", help="record type, e.g. person")],
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="the record's id")],
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -211,8 +214,10 @@ def history_cmd(
     """List every version of one record: when, by whom, from where, and which fields changed."""
 
     def body() -> list[StoredRecord]:
-        with _database(db) as engine, unit_of_work(engine) as session:
-            return service.record_history(session, org_id=org_of(org), record_type=record_type, record_id=record_id)
+        with _database(db) as engine:
+            org_id = require_org(engine, org)
+            with unit_of_work(engine) as session:
+                return service.record_history(session, org_id=org_id, record_type=record_type, record_id=record_id)
 
     versions = run(body)
     if as_json:

@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
+from engine.cli.common import out_dir
+from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import RULESETS_DIR
 
 rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, docs.", no_args_is_help=True)
@@ -17,13 +19,14 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("validate")
 def validate(
-    paths: list[Path] = typer.Argument(None, help="ruleset files or folders (default: rulesets/)"),
+    paths: list[Path] = typer.Argument(None, exists=True, help="ruleset files or folders (default: rulesets/)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Check schema, expressions, parameters, SOP references and scenario files."""
     from engine.rules.validate import validate_paths
 
     def body() -> None:
+        _require_rulesets(paths or [])
         report = validate_paths(paths or [RULESETS_DIR])
         if as_json:
             emit_json(
@@ -48,20 +51,31 @@ def validate(
 
 @rules_app.command("test")
 def test(
-    paths: list[Path] = typer.Argument(None, help="scenario files or ruleset folders (default: all)"),
+    paths: list[Path] = typer.Argument(None, exists=True, help="scenario files or ruleset folders (default: all)"),
     backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="print passed, failed and every result as JSON"),
 ) -> None:
     """Run ruleset scenarios on both backends; report like a test runner."""
     from engine.rules.scenarios import run_scenario, scenario_files
 
     def body() -> None:
+        bad = sorted(set(backend) - {"python", "durable"})
+        if bad:
+            raise InputError(f"--backend must be python or durable, not {', '.join(map(repr, bad))}")
         files: list[Path] = []
+        empty: list[Path] = []
         for p in paths or [RULESETS_DIR]:
             if p.is_dir():
-                files.extend(sorted(p.glob("tests/*.yaml")) or scenario_files(p))
+                found = sorted(p.glob("tests/*.yaml")) or scenario_files(p)
+                files.extend(found)
+                if not found:
+                    empty.append(p)
             else:
                 files.append(p)
+        if empty:
+            raise InputError("no scenario to run in " + ", ".join(map(str, empty)),
+                             [ErrorDetail(reason="a folder needs tests/*.yaml or */tests/*.yaml", file=str(p))
+                              for p in empty], code="input.no_scenarios")
         results = []
         for f in files:
             for r in run_scenario(f, backends=tuple(backend)):
@@ -86,7 +100,8 @@ def test(
 
 @rules_app.command("list")
 def list_rules(
-    framework: str = typer.Option(None, "--framework"), as_json: bool = typer.Option(False, "--json")
+    framework: str = typer.Option(None, "--framework", help="only this framework, e.g. hipaa"),
+    as_json: bool = typer.Option(False, "--json", help="print one object per rule and version as JSON"),
 ) -> None:
     """List every rule of every ruleset version."""
     from engine.rules.catalog import load_all
@@ -126,7 +141,10 @@ def list_rules(
 
 
 @rules_app.command("show")
-def show(rule_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(
+    rule_id: str = typer.Argument(..., help="the rule id, e.g. HIPAA-BRN-001"),
+    as_json: bool = typer.Option(False, "--json", help="print the rule as JSON without colour"),
+) -> None:
     """Show one rule as written in its newest ruleset."""
     from engine.errors import NotFoundError
     from engine.rules.catalog import load_all
@@ -164,9 +182,75 @@ def docs(
                 raise typer.Exit(code=1)
             console.print("rules docs are current")
             return
-        out.mkdir(parents=True, exist_ok=True)
+        out_dir(out, "--out")
         for name, text in pages.items():
             (out / name).write_text(text)
         console.print(f"wrote {len(pages)} page(s) to {out}")
 
     run(body)
+
+
+@rules_app.command("diff")
+def diff(
+    framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
+    from_version: str = typer.Argument(..., help="the older version, e.g. 2026.1.0"),
+    to_version: str = typer.Argument(..., help="the newer version"),
+    unified: bool = typer.Option(False, "--unified", help="also print the YAML as a unified diff"),
+    as_json: bool = typer.Option(False, "--json", help="print added, removed, changed and parameters as JSON"),
+) -> None:
+    """Compare two versions of a ruleset: rules added, removed, changed, and parameter changes."""
+    from engine.rules.versions import diff_versions, list_versions
+
+    def body():  # type: ignore[no-untyped-def]
+        versions = list_versions()
+        frameworks = sorted({v.framework for v in versions})
+        if framework not in frameworks:
+            raise InputError(f"FRAMEWORK: no ruleset for {framework!r}",
+                             [ErrorDetail(reason=f"the frameworks are: {', '.join(frameworks)}")],
+                             code="input.framework")
+        known = [v.version for v in versions if v.framework == framework]
+        for name, version in (("FROM_VERSION", from_version), ("TO_VERSION", to_version)):
+            if version not in known:
+                raise InputError(f"{name}: {framework} has no version {version!r}",
+                                 [ErrorDetail(reason=f"the {framework} versions are: {', '.join(known)}")],
+                                 code="input.version")
+        return diff_versions(framework, from_version, to_version)
+
+    d = run(body)
+    if as_json:
+        emit_json(d.model_dump(mode="json"))
+        return
+    console.print(f"{framework} {from_version} -> {to_version}", highlight=False, markup=False)
+    for label, ids in (("added", d.added), ("removed", d.removed), ("changed", d.changed)):
+        console.print(f"  {label}: {', '.join(ids) if ids else '-'}", highlight=False, markup=False, soft_wrap=True)
+    if d.params_changed:
+        console.print("  parameters:", highlight=False)
+        for name, change in d.params_changed.items():
+            console.print(f"    {name}: {_param_change(change['from'], change['to'])}",
+                          highlight=False, markup=False, soft_wrap=True)
+    else:
+        console.print("  parameters: -", highlight=False)
+    if unified:
+        typer.echo(d.unified, nl=False)
+
+
+def _param_change(before: object, after: object) -> str:
+    """What changed in one parameter's declaration: the differing keys, or that it was added/removed."""
+    if before is None:
+        return f"added {json.dumps(after)}"
+    if after is None:
+        return f"removed (was {json.dumps(before)})"
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        return "; ".join(f"{k} {json.dumps(before.get(k))} -> {json.dumps(after.get(k))}" for k in keys)
+    return f"{json.dumps(before)} -> {json.dumps(after)}"
+
+
+def _require_rulesets(paths: list[Path]) -> None:
+    """A folder given to `rules validate` must hold a ruleset: an empty one would pass with nothing checked."""
+    empty = [p for p in paths if p.is_dir() and not any(p.glob("*.yaml"))
+             and not any(x.parent.name != "tests" for x in p.glob("*/*.yaml"))]
+    if empty:
+        raise InputError("no ruleset to validate in " + ", ".join(map(str, empty)),
+                         [ErrorDetail(reason="a folder needs *.yaml or */*.yaml ruleset files", file=str(p))
+                          for p in empty], code="input.no_rulesets")

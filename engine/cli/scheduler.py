@@ -7,7 +7,10 @@ import os
 import typer
 
 from engine.cli.app import app, err_console, run
-from engine.cli.common import org_or_default
+from engine.cli.common import DbOption, finite, open_database, org_or_default
+
+MAX_POLL = 3600.0
+MAX_TICK = 86400.0
 
 scheduler_app = typer.Typer(help="The scheduler: sweeps, recurring tasks, escalations, notifications.",
                             no_args_is_help=True)
@@ -16,7 +19,7 @@ app.add_typer(scheduler_app, name="scheduler")
 
 def _orgs(orgs: list[str] | None) -> list[str]:
     if orgs:
-        return orgs
+        return [org_or_default(o) for o in orgs]  # an empty --org is refused
     env = os.environ.get("VIGIL_ORGS")
     return [o.strip() for o in env.split(",") if o.strip()] if env else [org_or_default(None)]
 
@@ -26,20 +29,27 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job
                   org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default VIGIL_ORGS)"),
                   only: str = typer.Option(None, "--only", help="comma-separated jobs: sweep,recurrence,escalation,"
                                                                 "digest,notify"),
-                  tick: float = typer.Option(None, "--tick", help="fire every job every N seconds (testing, demos)"),
-                  duration: float = typer.Option(None, "--for", help="stop after N seconds"),
-                  poll: float = typer.Option(5.0, "--poll", help="seconds between leadership checks"),
-                  db: str = typer.Option(None, "--db")) -> None:
+                  tick: float = typer.Option(None, "--tick", help="fire every job every N seconds, 0 < N <= "
+                                                                   f"{MAX_TICK:g} (testing, demos)"),
+                  duration: float = typer.Option(None, "--for", help="stop after N seconds, N > 0 (default: run "
+                                                                     "until stopped)"),
+                  poll: float = typer.Option(5.0, "--poll", help=f"seconds between leadership checks, more than 0 "
+                                                                 f"and at most {MAX_POLL:g}"),
+                  db: str = DbOption) -> None:
     """Run the scheduler in the foreground; with several processes on PostgreSQL one leads, the rest wait.
 
     Prints one JSON line per event (leader, standby, job, stopped)."""
-    from engine import db as dbmod
     from engine import scheduler
 
     def body() -> int:
-        engine = dbmod.make_engine(db)
-        dbmod.init_db(engine)
-        return scheduler.run(engine, orgs=_orgs(org), once=once, tick=tick, duration=duration, poll=poll,
+        finite(tick, "--tick", high=MAX_TICK)
+        finite(duration, "--for")
+        finite(poll, "--poll", high=MAX_POLL)
+        orgs = _orgs(org)
+        # the loop looks at the clock once per poll: a shorter --for would overrun to the next poll
+        every = min(poll, duration) if duration is not None else poll
+        engine = open_database(db, must_exist=False)
+        return scheduler.run(engine, orgs=orgs, once=once, tick=tick, duration=duration, poll=every,
                              names=[n.strip() for n in only.split(",")] if only else None)
 
     try:

@@ -16,6 +16,7 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command("serve")
-def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+          port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on")) -> None:
     """Serve the API (OpenAPI docs at /docs) and the web UI on HOST:PORT."""
     serve_app(host=host, port=port)

@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, get_args
 
 import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import open_database, org_or_default
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, nonblank, open_org
+from engine.tasks.schemas import TaskKind, TaskState
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
                         no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 
+STATES: tuple[str, ...] = get_args(TaskState)
+KINDS: tuple[str, ...] = get_args(TaskKind)
+
+TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="who is acting, for the history and audit trail")]
 
 
 @tasks_app.command("list")
-def list_tasks(state: str = typer.Option(None, "--state", help="open,done,closed"),
-               owner: str = typer.Option(None, "--owner"), sop: str = typer.Option(None, "--sop"),
-               finding: str = typer.Option(None, "--finding"), kind: str = typer.Option(None, "--kind"),
-               overdue: bool = typer.Option(False, "--overdue", help="open tasks past their due date only"),
-               limit: int = typer.Option(200, "--limit"), org: str = typer.Option(None, "--org"),
-               db: str = typer.Option(None, "--db"), as_json: bool = typer.Option(False, "--json")) -> None:
+def list_tasks(
+    state: Annotated[str | None, typer.Option("--state", help=f"{','.join(STATES)} (comma-separated)")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="only tasks owned by this person id or username")] = None,
+    sop: Annotated[str | None, typer.Option("--sop", help="only tasks of this SOP id (see `vigil tasks sops`)")] = None,
+    finding: Annotated[str | None, typer.Option("--finding", help="only the task of this finding id")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help=f"{' or '.join(KINDS)}: from a finding, or from a "
+                                                           "recurring SOP")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="open tasks past their due date only")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many tasks (1-1000)")] = 200,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List tasks by due date."""
     from engine.db import unit_of_work
     from engine.tasks import service
     from engine.tasks.schemas import TaskFilter
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.list_tasks(s, org_id=org_or_default(org), limit=limit, filters=TaskFilter(
-                state=state, owner=owner, sop=sop, finding_id=finding, kind=kind, overdue=True if overdue else None))
+        filters = TaskFilter(state=choices(state, "--state", STATES), owner=owner, sop=sop, finding_id=finding,
+                             kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.list_tasks(s, org_id=org_id, limit=limit, filters=filters)
 
     page = run(body)
     if as_json:
@@ -45,15 +61,15 @@ def list_tasks(state: str = typer.Option(None, "--state", help="open,done,closed
 
 
 @tasks_app.command("show")
-def show(task_id: str, org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db"),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Show a task: its steps, notes, evidence, escalations and history."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.get_task(s, org_id=org_or_default(org), task_id=task_id)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.get_task(s, org_id=org_id, task_id=task_id)
 
     t = run(body)
     if as_json:
@@ -79,33 +95,38 @@ def show(task_id: str, org: str = typer.Option(None, "--org"), db: str = typer.O
 
 
 @tasks_app.command("complete")
-def complete(task_id: str, note: str = typer.Option(None, "--note"), actor: str = typer.Option("cli", "--actor"),
-             org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db"),
-             as_json: bool = typer.Option(False, "--json")) -> None:
+def complete(task_id: TaskArg,
+             note: Annotated[str | None, typer.Option("--note", help="a note kept with the task")] = None,
+             actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Mark a task done (the next evaluation confirms it or reopens it)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.complete_task(s, org_id=org_or_default(org), task_id=task_id, actor=actor, note=note)
+        who = nonblank(actor, "--actor").strip()
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.complete_task(s, org_id=org_id, task_id=task_id, actor=who, note=note)
 
     t = run(body)
     emit_json(t.model_dump(mode="json")) if as_json else console.print(f"{t.id}: done")
 
 
 @tasks_app.command("attach")
-def attach(task_id: str, file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-           note: str = typer.Option(None, "--note"), actor: str = typer.Option("cli", "--actor"),
-           org: str = typer.Option(None, "--org"), db: str = typer.Option(None, "--db"),
-           as_json: bool = typer.Option(False, "--json")) -> None:
+def attach(task_id: TaskArg,
+           file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                help="the evidence file")],
+           note: Annotated[str | None, typer.Option("--note", help="a note kept with the evidence")] = None,
+           actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Attach a file as evidence (kept by content hash, never overwritten)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s, file.open("rb") as fh:
-            return service.attach_evidence(s, org_id=org_or_default(org), task_id=task_id, actor=actor, stream=fh,
+        who = nonblank(actor, "--actor").strip()
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s, file.open("rb") as fh:
+            return service.attach_evidence(s, org_id=org_id, task_id=task_id, actor=who, stream=fh,
                                            filename=file.name, note=note)
 
     a = run(body)
@@ -117,23 +138,30 @@ def attach(task_id: str, file: Path = typer.Argument(..., exists=True, dir_okay=
 
 
 @tasks_app.command("note")
-def note(task_id: str, text: str, actor: str = typer.Option("cli", "--actor"), org: str = typer.Option(None, "--org"),
-         db: str = typer.Option(None, "--db")) -> None:
-    """Add a note to a task."""
+def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (not blank)")],
+         actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Add a note to a task (prints the task as it is now with --json)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body() -> None:
-        with unit_of_work(open_database(db)) as s:
-            service.add_note(s, org_id=org_or_default(org), task_id=task_id, actor=actor, text=text)
+    def body():  # type: ignore[no-untyped-def]
+        who = nonblank(actor, "--actor").strip()
+        nonblank(text, "TEXT")
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.add_note(s, org_id=org_id, task_id=task_id, actor=who, text=text)
 
-    run(body)
+    t = run(body)
+    if as_json:
+        emit_json(t.model_dump(mode="json"))
+        return
     console.print(f"{task_id}: note added")
 
 
 @tasks_app.command("sops")
-def sops(policies: Path = typer.Option(None, "--policies", help="policies directory (default VIGIL_POLICIES_DIR)"),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def sops(policies: Annotated[Path | None, typer.Option(
+             "--policies", help="policies directory (default VIGIL_POLICIES_DIR)")] = None,
+         as_json: JsonOpt = False) -> None:
     """Check every SOP template (front matter, template syntax) and list them."""
     from engine.tasks import templates
 

@@ -3,60 +3,59 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import open_database, org_or_default, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_database, open_org, org_or_default, parse_date, parse_instant
 
 users_app = typer.Typer(help="Users, roles, auditor grants and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
+UserArg = Annotated[str, typer.Argument(metavar="USERNAME", help="the login name")]
+MAX_TOKEN_DAYS = 3650
 
 
 @users_app.command("add")
 def add(
-    username: str,
-    role: str = typer.Option(..., "--role", help="admin|officer|liaison|auditor|staff"),
-    password: str = typer.Option(..., "--password", prompt=True, hide_input=True),
-    name: str = typer.Option(None, "--name"),
-    person: str = typer.Option(None, "--person", help="person record id"),
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    username: Annotated[str, typer.Argument(metavar="USERNAME",
+                                            help="login name: 2-120 letters, digits or _ . @ -")],
+    role: Annotated[str, typer.Option("--role", help="admin|officer|liaison|auditor|staff")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True,
+                                          help="at least 10 characters (prompted when left out)")],
+    name: Annotated[str | None, typer.Option("--name", help="display name (default: the username)")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="person record id")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a user (password stored as an argon2 hash)."""
+    """Create a user (password stored as an argon2 hash); creates the database if it does not exist."""
     from engine.auth import service
     from engine.auth.schemas import UserIn
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.create_user(
-                s,
-                org_id=org_or_default(org),
-                actor="cli",
-                data=UserIn(username=username, password=password, role=role, display_name=name, person_id=person),
-            )
+        org_id = org_or_default(org)
+        data = UserIn(username=username, password=password, role=role, display_name=name, person_id=person)
+        with unit_of_work(open_database(db, must_exist=False)) as s:
+            return service.create_user(s, org_id=org_id, actor="cli", data=data)
 
     user = run(body)
     emit_json(user.model_dump()) if as_json else console.print(f"created {user.username} ({user.role})")
 
 
 @users_app.command("list")
-def list_users(
-    org: str = typer.Option(None, "--org"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+def list_users(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List users of the organization."""
     from engine.auth import service
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
-            return service.list_users(s, org_id=org_or_default(org))
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.list_users(s, org_id=org_id)
 
     users = run(body)
     if as_json:
@@ -70,14 +69,16 @@ def list_users(
 
 @users_app.command("grant")
 def grant(
-    username: str,
-    framework: str = typer.Option(..., "--framework"),
-    window_from: str = typer.Option(..., "--from", help="audit window start YYYY-MM-DD"),
-    window_to: str = typer.Option(..., "--to", help="audit window end YYYY-MM-DD"),
-    expires: str = typer.Option(..., "--expires", help="instant the grant ends, with offset"),
-    establishment: list[str] = typer.Option(None, "--establishment"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    username: UserArg,
+    framework: Annotated[str, typer.Option("--framework", help="the one framework the auditor may read, e.g. hipaa")],
+    window_from: Annotated[str, typer.Option("--from", help="audit window start YYYY-MM-DD")],
+    window_to: Annotated[str, typer.Option("--to", help="audit window end YYYY-MM-DD")],
+    expires: Annotated[str, typer.Option("--expires", help="instant the grant ends, with offset, "
+                                                         "e.g. 2026-12-31T23:59:59Z")],
+    establishment: Annotated[list[str] | None, typer.Option(
+        "--establishment", help="limit to these establishment ids (repeatable; default: all)")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Give an auditor read-only access to one framework and audit window."""
     from engine.auth import service
@@ -86,20 +87,12 @@ def grant(
 
     def body():  # type: ignore[no-untyped-def]
         ends = parse_instant(expires, "--expires")
-        assert ends is not None
-        with unit_of_work(open_database(db)) as s:
-            return service.grant_auditor(
-                s,
-                username=username,
-                actor="cli",
-                data=GrantIn(
-                    framework=framework,
-                    window_from=dt.date.fromisoformat(window_from),
-                    window_to=dt.date.fromisoformat(window_to),
-                    establishments=establishment or None,
-                    expires_at=ends,
-                ),
-            )
+        start, end = parse_date(window_from, "--from"), parse_date(window_to, "--to")
+        assert ends is not None and start is not None and end is not None
+        data = GrantIn(framework=framework, window_from=start, window_to=end, establishments=establishment or None,
+                       expires_at=ends)
+        with unit_of_work(open_database(db, must_exist=True)) as s:
+            return service.grant_auditor(s, username=username, actor="cli", data=data)
 
     g = run(body)
     emit_json(g.model_dump(mode="json")) if as_json else console.print(
@@ -108,33 +101,38 @@ def grant(
 
 
 @users_app.command("revoke")
-def revoke(grant_id: str, db: str = typer.Option(None, "--db")) -> None:
+def revoke(grant_id: Annotated[str, typer.Argument(metavar="GRANT_ID", help="the grant's id (G-...)")],
+           db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Revoke an auditor grant."""
     from engine.auth import service
     from engine.db import unit_of_work
 
     def body() -> None:
-        with unit_of_work(open_database(db)) as s:
+        with unit_of_work(open_database(db, must_exist=True)) as s:
             service.revoke_grant(s, grant_id=grant_id, actor="cli")
 
     run(body)
+    if as_json:  # revoke_grant returns nothing to print; say what was done
+        emit_json({"id": grant_id, "revoked": True})
+        return
     console.print(f"revoked {grant_id}")
 
 
 @users_app.command("token")
 def token(
-    username: str,
-    name: str = typer.Option("cli", "--name"),
-    days: int = typer.Option(90, "--days"),
-    db: str = typer.Option(None, "--db"),
-    as_json: bool = typer.Option(False, "--json"),
+    username: UserArg,
+    name: Annotated[str, typer.Option("--name", help="a label for the token (shown in token lists)")] = "cli",
+    days: Annotated[int, typer.Option("--days", min=1, max=MAX_TOKEN_DAYS,
+                                      help=f"days until the token expires (1-{MAX_TOKEN_DAYS})")] = 90,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Issue an API token for a user (printed once; stored hashed)."""
     from engine.auth import service
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db)) as s:
+        with unit_of_work(open_database(db, must_exist=True)) as s:
             user = service.get_user(s, username=username)
             return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor="cli")
 

@@ -68,7 +68,8 @@ def test_bad_input_exits_2_with_every_problem_and_imports_nothing(db_url: str, t
     assert f"{path}:2, access_event AE-1, field at: instant without an offset" in result.stderr
     assert f"{path}:3, access_event AE-2, field action: 'peek' is not allowed here" in result.stderr
     assert "nothing was imported" in result.stderr
-    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 1
+    after = vigil("records", "show", "organization", "ORG-1", "--db", db_url)  # nothing there, not even the org
+    assert after.exit_code == 2 and "holds no organization" in " ".join(after.stderr.split())
 
 
 @pytest.mark.parametrize(
@@ -135,8 +136,9 @@ def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:
     assert vigil("import", path, "--db", db_url, "--org", "clinic-a").exit_code == 0
     shown = vigil("records", "show", "organization", "ORG-1", "--db", db_url, env={"VIGIL_ORG": "clinic-a"})
     assert shown.exit_code == 0
-    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 1  # org "default"
-    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url, "--org", "clinic-b").exit_code == 1
+    default = vigil("records", "show", "organization", "ORG-1", "--db", db_url)  # org "default": nothing there
+    assert default.exit_code == 2 and "organizations in this database: clinic-a" in " ".join(default.stderr.split())
+    assert vigil("records", "show", "organization", "ORG-1", "--db", db_url, "--org", "clinic-b").exit_code == 2
 
 
 def test_database_from_environment(db_url: str, tmp_path: Path) -> None:

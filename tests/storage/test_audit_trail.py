@@ -150,10 +150,15 @@ def test_cli_verify_exit_codes(sqlite_engine: Engine) -> None:
 
 
 def test_cli_verify_on_a_database_without_the_table(tmp_path: object) -> None:
+    import sqlite3
+
     from engine.cli.main import app
 
+    sqlite3.connect(f"{tmp_path}/empty.db").close()  # a database that exists but holds no trail
     result = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path}/empty.db"])
     assert result.exit_code == 1 and "no audit trail" in result.output
+    missing = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path}/typo.db"])
+    assert missing.exit_code == 2 and "typo.db" in missing.stderr  # a mistyped path is not an empty trail
 
 
 def test_concurrent_appends_never_fork_the_chain(engine: Engine) -> None:

@@ -98,30 +98,31 @@ def test_building_from_the_demo_practice_database(tmp_path: Path) -> None:
         with db.unit_of_work(engine) as s:
             pipeline.evaluate(s, org_id="demo", as_of=as_of, actor="t", frameworks=["hipaa"])
     out = tmp_path / "hipaa.zip"
-    result = runner.invoke(
-        app,
-        [
-            "packet",
-            "build",
-            "--framework",
-            "hipaa",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-12-31",
-            "--org",
-            "demo",
-            "--db",
-            url,
-            "--out",
-            str(out),
-            "--key-dir",
-            str(tmp_path / "k"),
-            "--as-of",
-            "2026-11-30T18:00:00Z",
-            "--json",
-        ],
-    )
+    with clock.frozen(dt.datetime(2026, 11, 30, 19, tzinfo=dt.UTC)):  # after the --as-of below: not the wall clock
+        result = runner.invoke(
+            app,
+            [
+                "packet",
+                "build",
+                "--framework",
+                "hipaa",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-12-31",
+                "--org",
+                "demo",
+                "--db",
+                url,
+                "--out",
+                str(out),
+                "--key-dir",
+                str(tmp_path / "k"),
+                "--as-of",
+                "2026-11-30T18:00:00Z",
+                "--json",
+            ],
+        )
     assert result.exit_code == 0, result.output
     verified = runner.invoke(app, ["packet", "verify", str(out), "--json"])
     assert verified.exit_code == 0, verified.output

@@ -1,0 +1,134 @@
+"""`vigil rules diff`, `--json` on the act commands, and help on every option (sweep items 9, 10, 11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from engine.cli.main import app
+from tests.cli.conftest import Practice, said, vigil
+
+# --- 9: rules diff -------------------------------------------------------------------------------------
+
+
+def test_rules_diff_json(cli_env: Path) -> None:
+    result = vigil("rules", "diff", "demo", "1.0.0", "2.0.0", "--json")
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert (d["framework"], d["from_version"], d["to_version"]) == ("demo", "1.0.0", "2.0.0")
+    assert d["added"] == [] and d["removed"] == []
+    assert d["params_changed"]["new_hire_days"]["from"]["default"] == 30
+    assert d["params_changed"]["new_hire_days"]["to"]["default"] == 10
+    assert "+version: 2.0.0" in d["unified"]
+
+
+def test_rules_diff_text(cli_env: Path) -> None:
+    result = vigil("rules", "diff", "demo", "1.0.0", "2.0.0", "--unified")
+    assert result.exit_code == 0, result.output
+    assert "new_hire_days: default 30 -> 10" in result.stdout and "+++ demo@2.0.0" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["dem", "1.0.0", "2.0.0"], "no ruleset for 'dem'"),
+    (["demo", "1.0.0", "3.0.0"], "TO_VERSION: demo has no version '3.0.0' - the demo versions are: 1.0.0, 2.0.0"),
+    (["demo", "0.9", "2.0.0"], "FROM_VERSION: demo has no version '0.9'"),
+])
+def test_rules_diff_bad_arguments(cli_env: Path, args: list[str], says: str) -> None:
+    result = vigil("rules", "diff", *args)
+    assert result.exit_code == 2 and says in said(result.stderr)
+
+
+def test_rules_help_lists_diff_and_it_exists(cli_env: Path) -> None:
+    assert "diff" in vigil("rules", "--help").stdout
+    assert vigil("rules", "diff", "--help").exit_code == 0
+
+
+# --- 10: --json on the act commands ---------------------------------------------------------------------
+
+
+def test_findings_ack_json(practice: Practice) -> None:
+    result = vigil("findings", "ack", practice.findings[0], *practice.args(), "--json")
+    assert result.exit_code == 0, result.output
+    finding = json.loads(result.stdout)
+    assert finding["id"] == practice.findings[0] and finding["state"] == "acknowledged"
+
+
+def test_findings_false_positive_json_keeps_the_reason_stripped(practice: Practice) -> None:
+    result = vigil("findings", "false-positive", practice.findings[1], "--reason", "  duplicate feed  ",
+                   *practice.args(), "--json")
+    assert result.exit_code == 0, result.output
+    finding = json.loads(result.stdout)
+    assert finding["state"] == "false_positive" and finding["history"][-1]["reason"] == "duplicate feed"
+
+
+def test_tasks_note_json(practice: Practice) -> None:
+    result = vigil("tasks", "note", practice.task, "called HR", *practice.args(), "--json")
+    assert result.exit_code == 0, result.output
+    assert [n["text"] for n in json.loads(result.stdout)["notes"]] == ["called HR"]
+    plain = vigil("tasks", "note", practice.task, "again", *practice.args())
+    assert plain.exit_code == 0 and "note added" in plain.stdout
+
+
+def test_users_revoke_json(practice: Practice) -> None:
+    url = ["--db", practice.url]
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab", *practice.args()
+                 ).exit_code == 0
+    granted = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
+                    "--expires", "2099-12-31T00:00:00Z", *url, "--json")
+    assert granted.exit_code == 0, granted.output
+    grant_id = json.loads(granted.stdout)["id"]
+    revoked = vigil("users", "revoke", grant_id, *url, "--json", at=dt.datetime(2026, 3, 6, tzinfo=dt.UTC))
+    assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.stdout) == {"id": grant_id, "revoked": True}
+
+
+# --- 11: every option says what it is for ---------------------------------------------------------------
+
+
+def _commands() -> list[tuple[str, Any]]:
+    """(path, command) of every leaf command (typer vendors click: duck-typed, not isinstance)."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(command: Any, path: str) -> None:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}".strip())
+        else:
+            found.append((path, command))
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_every_command_option_and_argument_has_help() -> None:
+    missing = [f"{path} {p.name}" for path, command in _commands() for p in command.params
+               if p.name != "help" and not getattr(p, "help", None)]
+    missing += [f"{path} (no docstring)" for path, command in _commands() if not command.help]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(("command", "option", "words"), [
+    ("runs", "--limit", "1-1000"),
+    ("findings list", "--severity", "critical"),
+    ("findings list", "--framework", "framework"),
+    ("tasks list", "--kind", "finding or recurring"),
+    ("tasks list", "--state", "open,done,closed"),
+    ("users list", "--db", "DATABASE_URL"),
+    ("tasks show", "--org", "VIGIL_ORG"),
+])
+def test_help_says_what_is_allowed(command: str, option: str, words: str) -> None:
+    cmd = dict(_commands())[command]
+    param = next(p for p in cmd.params if option in getattr(p, "opts", ()))
+    assert words in (getattr(param, "help", None) or "")
+
+
+def test_every_command_that_shows_data_takes_json() -> None:
+    exempt = {"serve", "rules docs", "scheduler run"}  # serve a UI, write files, print JSON lines already
+    lacking = [path for path, command in _commands()
+               if path not in exempt and not any("--json" in getattr(p, "opts", ()) for p in command.params)]
+    assert not lacking, lacking

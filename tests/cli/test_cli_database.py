@@ -1,0 +1,144 @@
+"""`--db` and `--org` on every command that opens a database (sweep items 1 and 2).
+
+A bad URL, an unreachable server or a missing driver is exit 2 naming the URL (never its password)
+and the reason; a read command refuses a SQLite file that does not exist instead of creating an
+empty one and answering "nothing found"; an organization with nothing in the database is refused,
+listing the ones there.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ORG, Practice, crashed, said, vigil
+
+BAD_URLS = {
+    "unreachable": ("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/x", "Connection refused"),
+    "no directory": ("sqlite:////nonexistent-dir-vigil/v.db", "/nonexistent-dir-vigil"),
+    "unknown kind": ("sqlte:////tmp/x.db", "unknown kind of database 'sqlte'"),
+    "not a url": ("notaurl", "not a database URL"),
+    "no driver": ("mysql://u@h/d", "driver is not installed"),
+}
+
+
+def commands(tmp: Path) -> list[list[str]]:
+    """One invocation of every command that opens a database, without its --db."""
+    records = tmp / "r.ndjson"
+    records.write_text('{"type": "organization", "id": "O1", "name": "X", "states": ["CA"]}\n')
+    return [
+        ["import", str(records)],
+        ["export", "--out", str(tmp / "out")],
+        ["evaluate", "--as-of", "2026-03-05T12:00:00Z"],
+        ["evaluate", "--records", str(records), "--as-of", "2026-03-05T12:00:00Z"],
+        ["runs"],
+        ["records", "show", "organization", "O1"],
+        ["records", "history", "organization", "O1"],
+        ["findings", "list"],
+        ["findings", "show", "F-1"],
+        ["findings", "ack", "F-1"],
+        ["findings", "false-positive", "F-1", "--reason", "duplicate"],
+        ["findings", "waive", "F-1", "--until", "2027-01-01T00:00:00Z", "--reason", "accepted", "--approver", "ann"],
+        ["tasks", "list"],
+        ["tasks", "show", "T-1"],
+        ["tasks", "complete", "T-1"],
+        ["tasks", "note", "T-1", "called"],
+        ["tasks", "attach", "T-1", str(records)],
+        ["packet", "build", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-02-01", "--out",
+         str(tmp / "p.zip"), "--key-dir", str(tmp / "k")],
+        ["audit", "verify"],
+        ["audit", "log"],
+        ["users", "add", "bob", "--role", "staff", "--password", "0123456789ab"],
+        ["users", "list"],
+        ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-02-01", "--expires",
+         "2027-01-01T00:00:00Z"],
+        ["users", "revoke", "G-1"],
+        ["users", "token", "aud"],
+        ["scheduler", "run", "--once"],
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_URLS))
+def test_no_command_crashes_on_a_bad_db(case: str, cli_env: Path) -> None:
+    url, reason = BAD_URLS[case]
+    failures = []
+    for args in commands(cli_env):
+        result = vigil(*args, "--db", url)
+        text = said(result.stderr)
+        if crashed(result) or "Traceback" in result.output or result.exit_code != 2:
+            failures.append(f"{args[:2]}: exit {result.exit_code}, {result.exception!r}")
+        elif "cannot open database" not in text or reason not in text or "s3cret" in text:
+            failures.append(f"{args[:2]}: {text}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_password_is_hidden_and_the_url_named(cli_env: Path) -> None:
+    result = vigil("findings", "list", "--db", BAD_URLS["unreachable"][0], "--org", ORG)
+    assert result.exit_code == 2
+    assert "cannot open database postgresql+psycopg://nobody:***@127.0.0.1:1/x: " in said(result.stderr)
+
+
+def test_a_real_process_prints_no_traceback(cli_env: Path) -> None:
+    """Outside the test runner too: the console entry point, as a user runs it."""
+    done = subprocess.run([sys.executable, "-m", "engine.cli.main", "runs", "--db", "notaurl"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "cannot open database notaurl: not a database URL" in said(done.stderr)
+
+
+@pytest.mark.parametrize("args", [
+    ["findings", "list", "--json"], ["findings", "show", "F-1"], ["runs"], ["records", "show", "organization", "O1"],
+    ["export", "--out", "OUT"], ["audit", "verify"], ["audit", "log"], ["tasks", "list"], ["tasks", "show", "T-1"],
+    ["users", "list"], ["evaluate", "--as-of", "2026-03-05T12:00:00Z"], ["findings", "ack", "F-1"],
+    ["packet", "build", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-02-01", "--out", "OUT/p.zip"],
+])
+def test_read_commands_refuse_a_sqlite_file_that_does_not_exist(args: list[str], cli_env: Path) -> None:
+    typo = cli_env / "typo.db"
+    args = [a.replace("OUT", str(cli_env / "out")) for a in args]
+    result = vigil(*args, "--db", f"sqlite:///{typo}", "--org", ORG)
+    assert result.exit_code == 2, result.output
+    assert f"no such file {typo}" in said(result.stderr)
+    assert not typo.exists() and not (cli_env / "out").exists()
+
+
+def test_commands_that_create_data_may_create_the_database(cli_env: Path) -> None:
+    url = f"sqlite:///{cli_env / 'new.db'}"
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", url, "--org", ORG)
+    assert added.exit_code == 0, added.output
+    listed = vigil("users", "list", "--db", url, "--org", ORG, "--json")
+    assert listed.exit_code == 0 and [u["username"] for u in json.loads(listed.stdout)] == ["bob"]
+
+
+def test_an_organization_with_nothing_is_refused_listing_those_there(practice: Practice) -> None:
+    for args in (["findings", "list"], ["runs"], ["tasks", "list"], ["users", "list"],
+                 ["records", "history", "establishment", "E1"], ["audit", "log"]):
+        result = vigil(*args, "--db", practice.url, "--org", "clinic-typo")
+        assert result.exit_code == 2, (args, result.output)
+        assert f"no organization 'clinic-typo' in {practice.url}" in said(result.stderr)
+        assert f"organizations in this database: {ORG}" in said(result.stderr)
+
+
+def test_the_default_organization_says_where_it_came_from(practice: Practice) -> None:
+    result = vigil("findings", "list", "--db", practice.url)
+    assert result.exit_code == 2
+    assert "no organization 'default'" in said(result.stderr) and "no --org given" in said(result.stderr)
+
+
+def test_an_existing_organization_is_read(practice: Practice) -> None:
+    result = vigil("runs", *practice.args(), "--json")
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 1
+
+
+@pytest.mark.parametrize("args", [["findings", "list"], ["import", "X"], ["users", "add", "bob", "--role", "staff",
+                                                                         "--password", "0123456789ab"]])
+@pytest.mark.parametrize("empty", ["--db", "--org"])
+def test_empty_db_and_org_are_refused(args: list[str], empty: str, practice: Practice) -> None:
+    args = [str(practice.path) if a == "X" else a for a in args]
+    given = {"--db": practice.url, "--org": ORG, empty: ""}
+    result = vigil(*args, "--db", given["--db"], "--org", given["--org"])
+    assert result.exit_code == 2, result.output
+    assert f"{empty} must not be empty" in said(result.stderr)

@@ -1,0 +1,179 @@
+"""Options a user can get wrong: each is exit 2 naming the option and why (sweep items 3, 4, 5, 8, 10, 12)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ORG, Practice, crashed, said, vigil
+
+# --- 3: pydantic's refusals, named by option -------------------------------------------------------
+
+
+def test_a_waiver_reason_too_short_names_the_option(practice: Practice) -> None:
+    result = vigil("findings", "waive", practice.findings[0], "--until", "2027-01-01T00:00:00Z", "--reason", "r",
+                   "--approver", "a", *practice.args())
+    assert result.exit_code == 2 and not crashed(result)
+    assert "--reason: String should have at least 3 characters" in said(result.stderr)
+
+
+@pytest.mark.parametrize("approver", ["", "   "])
+def test_a_blank_approver_is_refused(practice: Practice, approver: str) -> None:
+    result = vigil("findings", "waive", practice.findings[0], "--until", "2027-01-01T00:00:00Z", "--reason", "fine",
+                   "--approver", approver, *practice.args())
+    assert result.exit_code == 2 and "--approver must not be blank" in said(result.stderr)
+
+
+@pytest.mark.parametrize(("username", "password", "named"), [
+    ("bob", "x", "--password: String should have at least 10 characters"),
+    ("bad name!", "0123456789ab", "USERNAME: String should match pattern"),
+])
+def test_users_add_names_the_refused_option(cli_env: Path, username: str, password: str, named: str) -> None:
+    result = vigil("users", "add", username, "--role", "auditor", "--password", password, "--db",
+                   f"sqlite:///{cli_env / 'u.db'}")
+    assert result.exit_code == 2 and not crashed(result)
+    assert named in said(result.stderr)
+    assert password not in said(result.stderr).replace(named, "")  # a password is never echoed
+
+
+def test_every_refused_field_is_listed(cli_env: Path) -> None:
+    result = vigil("users", "add", "b", "--role", "staff", "--password", "x", "--db", f"sqlite:///{cli_env / 'u.db'}")
+    text = said(result.stderr)
+    assert result.exit_code == 2 and "invalid values for USERNAME, --password" in text
+
+
+# --- 4: dates out of range ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["evaluate", "--as-of", "9999-12-31T23:59:59Z", "--db", "DB"], "--as-of"),
+    (["evaluate", "--as-of", "0001-01-01T00:00:00+05:00", "--db", "DB"], "--as-of"),
+    (["evaluate", "--as-of", "2026-03-05T00:00:00Z", "--known-at", "0001-01-01T00:00:00+05:00", "--db", "DB"],
+     "--known-at"),
+    (["export", "--out", "OUT", "--as-of", "0001-01-01T00:00:00+01:00", "--db", "DB"], "--as-of"),
+    (["records", "show", "establishment", "E1", "--known-at", "9999-12-31T23:59:59-01:00", "--db", "DB"],
+     "--as-of"),
+    (["findings", "waive", "F-1", "--until", "0001-01-01T00:00:00+05:00", "--reason", "fine", "--approver", "a",
+      "--db", "DB"], "--until"),
+    (["packet", "build", "--framework", "demo", "--from", "2026-01-01", "--to", "9999-12-31", "--out", "OUT/p.zip",
+      "--db", "DB"], "--to"),
+    (["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-02-01", "--expires",
+      "9999-12-31T23:59:59Z", "--db", "DB"], "--expires"),
+    (["demo-data", "--anchor", "0001-01-01", "--out", "OUT"], "--anchor"),
+    (["demo-data", "--anchor", "9999-12-31", "--out", "OUT"], "--anchor"),
+])
+def test_instants_and_dates_out_of_range(practice: Practice, args: list[str], option: str) -> None:
+    out = practice.path.parent / "out"
+    args = [practice.url if a == "DB" else a.replace("OUT", str(out)) for a in args]
+    result = vigil(*args, *(["--org", ORG] if "--db" in args and args[0] != "users" else []))
+    assert result.exit_code == 2 and not crashed(result), result.output
+    assert f"{option}: " in said(result.stderr) and "outside the supported range 1900-01-01 .. 2199-12-31" in said(
+        result.stderr)
+    assert not out.exists()
+
+
+def test_an_impossible_day_names_the_option(practice: Practice) -> None:
+    result = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-02-30", "--to", "2026-03-01",
+                   "--expires", "2027-01-01T00:00:00Z", "--db", practice.url)
+    assert result.exit_code == 2 and not crashed(result)
+    assert "--from: not a date: '2026-02-30'" in said(result.stderr) and "day is out of range" in said(result.stderr)
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "-1", "0"])
+def test_demo_data_scale_must_be_a_finite_positive_number(cli_env: Path, scale: str) -> None:
+    result = vigil("demo-data", "--scale", scale, "--out", str(cli_env / "out"))
+    assert result.exit_code == 2 and "--scale must be a finite number more than 0" in said(result.stderr)
+
+
+def test_token_days_are_bounded(practice: Practice) -> None:
+    result = vigil("users", "token", "aud", "--days", "99999999", "--db", practice.url)
+    assert result.exit_code == 2 and not crashed(result) and "--days" in said(result.stderr)
+
+
+def test_the_edges_of_the_range_are_accepted(cli_env: Path) -> None:
+    records = cli_env / "r.json"
+    records.write_text('[{"type": "establishment", "id": "E1", "tz": "America/New_York", "state": "NY"}]')
+    for instant in ("1900-01-01T00:00:00Z", "2199-12-31T23:59:59Z"):
+        result = vigil("evaluate", "--records", str(records), "--as-of", instant, "--json")
+        assert result.exit_code == 0, result.output
+
+
+# --- 5: --limit ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["runs"], ["audit", "log"], ["findings", "list"], ["tasks", "list"]])
+@pytest.mark.parametrize("limit", ["99999999999999999999", "0", "-1", "1001"])
+def test_limits_are_1_to_1000(practice: Practice, command: list[str], limit: str) -> None:
+    result = vigil(*command, "--limit", limit, "--db", practice.url)
+    assert result.exit_code == 2 and not crashed(result)
+    assert "--limit" in said(result.stderr)
+
+
+def test_a_limit_in_range_limits(practice: Practice) -> None:
+    result = vigil("audit", "log", "--limit", "1", "--db", practice.url, "--json")
+    assert result.exit_code == 0 and result.stdout.count('"seq"') == 1
+
+
+# --- 8: the scheduler's numbers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--tick", "-1"], "--tick"), (["--tick", "0"], "--tick"), (["--tick", "nan"], "--tick"),
+    (["--for", "-1"], "--for"), (["--for", "nan"], "--for"), (["--for", "inf"], "--for"),
+    (["--poll", "0"], "--poll"), (["--poll", "-5"], "--poll"), (["--poll", "inf"], "--poll"),
+])
+def test_scheduler_refuses_bad_numbers(practice: Practice, args: list[str], option: str) -> None:
+    # --once: were the check missing, the command would still end
+    result = vigil("scheduler", "run", "--once", *args, "--only", "digest", *practice.args())
+    assert result.exit_code == 2 and f"{option} must be a finite number more than 0" in said(result.stderr)
+
+
+def test_the_negative_tick_that_hung_now_exits_at_once(practice: Practice) -> None:
+    """The sweep's reproduction, in a real process: it spun at 100% CPU and ignored SIGTERM."""
+    done = subprocess.run([sys.executable, "-m", "engine.cli.main", "scheduler", "run", "--tick", "-1", "--for", "1",
+                           "--only", "digest", *practice.args()], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--tick must be a finite number more than 0" in said(done.stderr)
+
+
+# --- 10, 12: blank text and unknown words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["", "   "])
+@pytest.mark.parametrize("command", [["complete"], ["note", "TASK", "called"], ["attach"]])
+def test_task_actors_must_not_be_blank(practice: Practice, actor: str, command: list[str]) -> None:
+    args = [practice.task if a == "TASK" else a for a in command]
+    if command == ["complete"]:
+        args.append(practice.task)
+    if command == ["attach"]:
+        args += [practice.task, str(practice.path)]
+    result = vigil("tasks", *args, "--actor", actor, *practice.args())
+    assert result.exit_code == 2 and "--actor must not be blank" in said(result.stderr)
+
+
+def test_a_blank_false_positive_reason_is_refused(practice: Practice) -> None:
+    result = vigil("findings", "false-positive", practice.findings[0], "--reason", "   ", *practice.args())
+    assert result.exit_code == 2 and "--reason must not be blank" in said(result.stderr)
+    shown = vigil("findings", "show", practice.findings[0], *practice.args(), "--json")
+    assert '"status": "false_positive"' not in shown.stdout and '"state": "open"' in shown.stdout
+
+
+@pytest.mark.parametrize(("option", "value", "allowed"), [
+    ("--state", "bogus", "open, done, closed"), ("--state", "open,bogus", "open, done, closed"),
+    ("--kind", "nope", "finding, recurring"),
+])
+def test_task_filters_refuse_unknown_words(practice: Practice, option: str, value: str, allowed: str) -> None:
+    result = vigil("tasks", "list", option, value, *practice.args())
+    assert result.exit_code == 2
+    assert f"{option}: unknown value 'bogus'" in said(result.stderr) or "'nope'" in said(result.stderr)
+    assert f"allowed: {allowed}" in said(result.stderr)
+
+
+def test_task_filters_accept_known_words(practice: Practice) -> None:
+    result = vigil("tasks", "list", "--state", "open,done", "--kind", "finding", *practice.args(), "--json")
+    assert result.exit_code == 0, result.output
+    page = json.loads(result.stdout)
+    assert page["total"] >= 1 and {t["kind"] for t in page["items"]} == {"finding"}
