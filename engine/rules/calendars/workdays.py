@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +28,9 @@ from engine.rules.calendars.errors import HolidayPolicyError, UnknownCalendarErr
 
 US_FEDERAL = "US-FEDERAL"
 NO_HOLIDAYS = "NONE"
+#: Spellings of the built-in names, with case and separators removed (see `CalendarService.holiday_list`).
+_ALIASES = {"USFEDERAL": US_FEDERAL, "US": US_FEDERAL, "FEDERAL": US_FEDERAL, "USFEDERALHOLIDAYS": US_FEDERAL,
+            "NONE": NO_HOLIDAYS, "NOHOLIDAYS": NO_HOLIDAYS}
 DEFAULT_CALENDAR_NAME = US_FEDERAL
 
 # A run of this many consecutive closed days means a misconfigured calendar, not a real one; stop
@@ -177,10 +181,17 @@ class CalendarService:
         return tuple(sorted(self._lists))
 
     def holiday_list(self, calendar_name: str) -> HolidayList:
-        """The list behind a name, or `UnknownCalendarError` listing what exists and the close matches."""
+        """The list behind a name, or `UnknownCalendarError` listing what exists and the close matches.
+
+        A name is matched exactly, then ignoring case and the separators people type for the
+        built-in ones (`us_federal`, `US FEDERAL`, `US`: the record contract names the field, not its
+        values); anything else is an error, never a silent fallback to another calendar."""
         try:
             return self._lists[calendar_name]
         except (KeyError, TypeError):
+            alias = _ALIASES.get(re.sub(r"[^A-Z0-9]", "", str(calendar_name).upper()))
+            if alias is not None and alias in self._lists:
+                return self._lists[alias]
             known = self.calendar_names()
             close = difflib.get_close_matches(str(calendar_name), known, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -510,7 +510,9 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
         sent = _seen(o.data.get("sent_at"), ctx.as_of)
         licensed = licences.licensed_at(o.data.get("reviewed_by_person_id"), reviewed)
         licensed_at = reviewed if licensed else None
-        before_send = licensed_at is not None and sent is not None and licensed_at <= sent
+        # AI-CA-3030-006 exempts a message read by a licensed clinician before it went out: the
+        # catalog's `reviewed_at < sent_at`, so a review stamped at the sending instant is not one
+        before_send = licensed_at is not None and sent is not None and licensed_at < sent
         due = None
         if o.data.get("kind") == "NOTE_DRAFT":
             due = cal.add_hours(created, hours)

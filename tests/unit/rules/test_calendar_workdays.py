@@ -210,6 +210,12 @@ def test_unknown_calendar_name_is_a_clear_vigil_error(call: object) -> None:
     assert "policies/holidays.yaml" in err.message
 
 
+@pytest.mark.parametrize("name", ["us_federal", "US FEDERAL", "us-federal", "US", "Federal"])
+def test_the_built_in_federal_calendar_answers_to_the_spellings_people_type(name: str) -> None:
+    assert cal.add_working_days(D(2026, 1, 9), 10, name) == cal.add_working_days(D(2026, 1, 9), 10, "US-FEDERAL")
+    assert cal.is_working_day(D(2026, 11, 26), name) is False  # Thanksgiving
+
+
 def test_calendar_names_are_sorted_and_include_built_ins_and_policy() -> None:
     names = cal.default_calendar().calendar_names()
     assert list(names) == sorted(names)
