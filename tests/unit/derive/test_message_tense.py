@@ -2,8 +2,9 @@
 the due date, overdue says it was due and has not happened, violation (a late completion) says it
 happened late. Each case evaluates records through the shipped ruleset, on both backends, and checks
 key phrases; the records are those of the reported cases (HIPAA-PRV-ACC-014, HIPAA-BRN-HHS-012,
-HIPAA-SEC-TERM-004, CRED-NCQA-RECRED-007, CRED-CAQH-006, CRED-CLIA-011) plus a late completion each
-where the rule has one.
+HIPAA-SEC-TERM-004, CRED-NCQA-RECRED-007, CRED-CAQH-006, CRED-CLIA-011; then HIPAA-BRN-IND-011,
+HIPAA-BRN-MEDIA-013, HIPAA-ADM-TRN-002, HIPAA-SEC-RA-001, OSHA-REC-LOG-002, CRED-NPDB-005) plus a late
+completion each where the rule has one, and each kind of duty a message has a branch for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from engine.rules.loader import load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
 
 LOADED = {fw: [load_ruleset_file(p) for p in sorted((RULESETS_DIR / fw).glob("*.yaml"))]
-          for fw in ("hipaa", "credentialing")}
+          for fw in ("hipaa", "credentialing", "osha")}
 
 ORG_EST: list[dict[str, Any]] = [
     {"type": "organization", "id": "O1", "name": "Clinic", "states": ["CA"], "fte_count": 20,
@@ -43,6 +44,8 @@ CRED_BASE = ORG_EST + [
      "start_at": "2024-01-02T08:00:00-08:00", "end_at": None, "occupational_exposure": False,
      "phi_access_required": True, "licensed_clinician": True},
 ]
+
+BASES = {"hipaa": HIPAA_BASE, "credentialing": CRED_BASE, "osha": ORG_EST}
 
 
 def request(rid: str, **extra: Any) -> dict[str, Any]:
@@ -90,22 +93,115 @@ CLIA = [
      "status": "active", "source": "CMS"},
 ]
 
+# discovered 2025-06-01 (Los Angeles): individuals and media due 2025-07-31. I2 never notified; I3 notified
+# 2025-08-05 (late); I5's business associate told the practice 17 days after its own discovery (limit 10)
+IND = [
+    incident("I2", individual_notice_at=None),
+    incident("I3", individual_notice_at="2025-08-05T10:00:00-07:00"),
+    incident("I5", discovered_by="business_associate", ba_vendor_id="V1", ba_is_agent=False,
+             ba_discovered_at="2025-05-15T10:00:00-07:00", ba_notified_ce_at="2025-06-01T10:00:00-07:00",
+             individual_notice_at="2025-06-20T10:00:00-07:00"),
+]
+# 600 residents of CA: media due 2025-07-31; M1 never notified, M2 notified 2025-08-05 (late)
+MEDIA = [
+    incident("M1", affected_total=600, affected_by_state={"CA": 600}),
+    incident("M2", affected_total=600, affected_by_state={"CA": 600},
+             media_notice_at={"CA": "2025-08-05T10:00:00-07:00"}),
+]
 
-def run(framework: str, rule: str, records: list[dict[str, Any]], as_of: str) -> dict[str, tuple[str, str]]:
-    """{subject id: (state, message)} of the rule's findings; both backends must agree on every text."""
+
+def episode(eid: str, person: str, start: str) -> dict[str, Any]:
+    return {"type": "employment_episode", "id": eid, "person_id": person, "establishment_id": "E1",
+            "role": "front_desk", "start_at": start, "end_at": None, "occupational_exposure": False,
+            "phi_access_required": True, "licensed_clinician": False}
+
+
+def training(tid: str, person: str, course: str, at: str) -> dict[str, Any]:
+    return {"type": "training_record", "id": tid, "person_id": person, "course": course, "completed_at": at}
+
+
+def person(pid: str) -> dict[str, Any]:
+    return {"type": "person", "id": pid, "first_name": "A", "last_name": pid, "dob": "1980-01-01", "address": "1 Main"}
+
+
+TRN = [
+    # P2 started 2026-03-02 and has no training: both courses due 2026-04-01
+    person("P2"), episode("EP2", "P2", "2026-03-02T09:00:00-08:00"),
+    # P3: both courses 2025-01-10; security repeated on time, privacy not (due 2026-01-10)
+    person("P3"), episode("EP3", "P3", "2024-01-02T09:00:00-08:00"),
+    training("T31", "P3", "HIPAA_PRIVACY", "2025-01-10T10:00:00-08:00"),
+    training("T32", "P3", "HIPAA_SECURITY", "2025-01-10T10:00:00-08:00"),
+    training("T33", "P3", "HIPAA_SECURITY", "2026-01-05T10:00:00-08:00"),
+    # P4: as P3, but privacy repeated on 2026-01-20 (late)
+    person("P4"), episode("EP4", "P4", "2024-01-02T09:00:00-08:00"),
+    training("T41", "P4", "HIPAA_PRIVACY", "2025-01-10T10:00:00-08:00"),
+    training("T42", "P4", "HIPAA_SECURITY", "2025-01-10T10:00:00-08:00"),
+    training("T43", "P4", "HIPAA_SECURITY", "2026-01-05T10:00:00-08:00"),
+    training("T44", "P4", "HIPAA_PRIVACY", "2026-01-20T10:00:00-08:00"),
+    # P5 accessed PHI at 10:00 on 2026-03-03 and was trained only that afternoon
+    person("P5"), episode("EP5", "P5", "2026-03-02T09:00:00-08:00"),
+    {"type": "account", "id": "A5", "system_id": "S1", "user_id": "u5", "person_id": "P5", "interactive": True,
+     "generic": False, "enabled_at": "2026-03-02T08:00:00-08:00", "mfa_remote": True},
+    {"type": "access_event", "id": "AE5", "system_id": "S1", "user_id": "u5", "patient_id": "PT1",
+     "at": "2026-03-03T10:00:00-08:00", "action": "view"},
+    training("T51", "P5", "HIPAA_PRIVACY", "2026-03-03T15:00:00-08:00"),
+    training("T52", "P5", "HIPAA_SECURITY", "2026-03-03T15:30:00-08:00"),
+]
+# RA1 (2025-03-10) covers S1: redo by 2026-03-10; S2 added 2026-01-15: covered by 2026-04-15; RI1 due 2026-05-01;
+# MIPS 2026 with no analysis completed in 2026: due 2026-12-31 (the organization replaces the base one)
+RA = [
+    dict(ORG_EST[0], mips_participant_by_py={"2026": True}),
+    {"type": "system", "id": "S2", "name": "PACS", "stores_ephi": True, "audit_logging_enabled": True,
+     "last_audit_review_at": "2026-02-20T10:00:00-08:00", "log_retention_days": 2190,
+     "added_at": "2026-01-15T10:00:00-08:00"},
+    {"type": "risk_analysis", "id": "RA1", "completed_at": "2025-03-10T15:00:00-07:00", "scope_system_ids": ["S1"]},
+    {"type": "risk_item", "id": "RI1", "risk_analysis_id": "RA1", "rating": "high", "status": "open",
+     "due_at": "2026-05-01T17:00:00-07:00"},
+]
+# E2 keeps OSHA records (NAICS 621999, company above 10). Learned 2026-03-02: on the log by 2026-03-09.
+# OC1 is not on it; OC2 was logged 2026-03-11 (late); OC3, a needlestick, is logged on time but by name.
+OSHA_CASES = [
+    {"type": "establishment", "id": "E2", "org_id": "O1", "name": "Surgery", "naics": "621999", "state": "CA",
+     "tz": "America/Los_Angeles", "osha_state_plan": True, "max_concurrent_employees": {"2025": 20, "2026": 20},
+     "employees_any_time": {"2025": 20, "2026": 20}, "holiday_calendar": "US-FEDERAL"},
+    {"type": "osha_case", "id": "OC1", "establishment_id": "E2", "person_id": "P1",
+     "incident_at": "2026-03-02T08:00:00-08:00", "learned_at": "2026-03-02T09:00:00-08:00", "recordable": True},
+    {"type": "osha_case", "id": "OC2", "establishment_id": "E2", "person_id": "P1",
+     "incident_at": "2026-03-02T08:00:00-08:00", "learned_at": "2026-03-02T09:00:00-08:00", "recordable": True,
+     "logged_at": "2026-03-11T10:00:00-07:00", "f301_at": "2026-03-05T10:00:00-08:00"},
+    {"type": "osha_case", "id": "OC3", "establishment_id": "E2", "person_id": "P1",
+     "incident_at": "2026-03-02T08:00:00-08:00", "learned_at": "2026-03-02T09:00:00-08:00", "recordable": False,
+     "sharps": True, "privacy_case": False, "logged_at": "2026-03-03T09:00:00-08:00",
+     "f301_at": "2026-03-03T09:00:00-08:00"},
+]
+# queried through the NPDB on 2024-02-29: next query by 2026-02-28 (Continuous Query: renew by 2025-02-28)
+NPDB = [
+    {"type": "credential", "id": "M1", "person_id": "P1", "kind": "MALPRACTICE", "jurisdiction": "CA",
+     "issued_at": "2023-07-01T00:01:00-07:00", "expires_at": "2026-07-01T00:01:00-07:00", "expiry_rule": "exact",
+     "status": "active", "source": "NPDB query (malpractice history)", "verified_at": "2024-02-29T11:00:00-08:00"},
+]
+
+
+def run(framework: str, rule: str, records: list[dict[str, Any]], as_of: str,
+        params: dict[str, Any] | None = None) -> dict[str, tuple[str, str]]:
+    """{subject id: (state, message)} of the rule's findings, and the same under "subject id#occurrence"
+    (a rule with several findings per subject); a record replaces a base record of the same type and id.
+    Both backends must agree on every text."""
     at = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-    base = HIPAA_BASE if framework == "hipaa" else CRED_BASE
+    merged = {(raw["type"], raw["id"]): raw for raw in BASES[framework] + records}
     views = []
-    for i, raw in enumerate(base + records):
+    for i, raw in enumerate(merged.values()):
         model, data = validate_record({k: v for k, v in raw.items() if v is not None},
                                       position=Position(file="test", index=i))
         views.append(RecordView(model.type, model.id, 1, data))
-    compiled = compile_for(in_force(LOADED[framework], at.date(), [framework])[0], {}, "test", on=at.date())
+    compiled = compile_for(in_force(LOADED[framework], at.date(), [framework])[0], params or {}, "test",
+                           on=at.date())
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for backend in ("python", "durable"):
         result = evaluate_rules(ListSource(views), [compiled], at, backend=backend)
-        out[backend] = {v.subject.id: (v.state, v.message) for v in result.violations
-                        if v.rule_id == rule and "used after" not in v.message}
+        found = [v for v in result.violations if v.rule_id == rule and "used after" not in v.message]
+        out[backend] = {v.subject.id: (v.state, v.message) for v in found}
+        out[backend].update({f"{v.subject.id}#{v.occurrence_key}": (v.state, v.message) for v in found})
     assert out["python"] == out["durable"]
     for _, message in out["python"].values():
         assert message == " ".join(message.split()), message
@@ -115,8 +211,9 @@ def run(framework: str, rule: str, records: list[dict[str, Any]], as_of: str) ->
     return out["python"]
 
 
-FUTURE = ("must be", "is due", "is valid through")
-PAST = ("had to be", "was due", "was valid through")
+FUTURE = ("must be", "must complete", "must repeat", "needs", "is due", "is valid through")
+PAST = ("had to be", "had to complete", "had to repeat", "needed", "was due", "was valid through", "has not",
+        "still missing", "still not")
 
 CASES = [
     # (framework, rule, records, as_of, subject, state, phrases that must appear)
@@ -150,14 +247,91 @@ CASES = [
      ["is valid through 2026-06-29 and no renewal is on file"]),
     ("credentialing", "CRED-CLIA-011", CLIA, "2026-06-30T12:00:00Z", "CLIA/E1", "overdue",
      ["was valid through 2026-06-29 and has lapsed with no renewal on file"]),
+    ("hipaa", "HIPAA-BRN-IND-011", IND, "2025-07-28T12:00:00Z", "I2", "due_soon",
+     ["Incident I2: affected individuals must be notified by 2025-07-31 (discovered 2025-06-01 + 60 days)."]),
+    ("hipaa", "HIPAA-BRN-IND-011", IND, "2025-08-10T12:00:00Z", "I2", "overdue",
+     ["affected individuals had to be notified by 2025-07-31 (discovered 2025-06-01 + 60 days)",
+      "; no notice has been sent."]),
+    ("hipaa", "HIPAA-BRN-IND-011", IND, "2025-08-10T12:00:00Z", "I3", "violation",
+     ["affected individuals had to be notified by 2025-07-31",
+      "; they were notified only at 2025-08-05T10:00:00-07:00."]),
+    ("hipaa", "HIPAA-BRN-IND-011", IND, "2025-08-10T12:00:00Z", "I5", "violation",
+     ["Incident I5: the business associate reported late, business associate V1 discovered it 2025-05-15"]),
+    ("hipaa", "HIPAA-BRN-MEDIA-013", MEDIA, "2025-07-28T12:00:00Z", "M1", "due_soon",
+     ["Incident M1: media serving CA must be notified by 2025-07-31 (600 residents of CA"]),
+    ("hipaa", "HIPAA-BRN-MEDIA-013", MEDIA, "2025-08-10T12:00:00Z", "M1", "overdue",
+     ["media serving CA had to be notified by 2025-07-31 (600 residents", "; no media notice has been given."]),
+    ("hipaa", "HIPAA-BRN-MEDIA-013", MEDIA, "2025-08-10T12:00:00Z", "M2", "violation",
+     ["media serving CA had to be notified by 2025-07-31", "; they were notified only at 2025-08-05T10:00:00-07:00."]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-03-28T12:00:00Z", "EP2", "due_soon",
+     ["P2 (front_desk) must complete HIPAA_PRIVACY, HIPAA_SECURITY by 2026-04-01 (episode started 2026-03-02"]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-04-05T12:00:00Z", "EP2", "overdue",
+     ["P2 (front_desk) had to complete HIPAA_PRIVACY, HIPAA_SECURITY by 2026-04-01", "and has not done so."]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-01-06T12:00:00Z", "EP3", "due_soon",
+     ["P3 must repeat HIPAA_PRIVACY by 2026-01-10 (HIPAA_PRIVACY training 2025-01-10 (T31) + 12 months"]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-01-15T12:00:00Z", "EP3", "overdue",
+     ["P3 had to repeat HIPAA_PRIVACY by 2026-01-10 (HIPAA_PRIVACY training 2025-01-10 (T31)",
+      "and has not repeated it."]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-01-25T12:00:00Z", "EP4", "violation",
+     ["P4 repeated HIPAA_PRIVACY only at 2026-01-20T10:00:00-08:00, after it was due on 2026-01-10"]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-03-03T20:00:00Z", "EP5", "overdue",
+     ["P5 accessed PHI before completing HIPAA training (first PHI access", "; training is still not complete."]),
+    ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-03-04T12:00:00Z", "EP5", "violation",
+     ["P5 accessed PHI before completing HIPAA training",
+      "; training was completed only at 2026-03-03T15:30:00-08:00."]),
+    ("hipaa", "HIPAA-SEC-RA-001", [], "2026-03-05T12:00:00Z", "O1#no_analysis", "overdue",
+     ["No security risk analysis covers every system that stores ePHI (no risk analysis has been completed)."]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-03-05T12:00:00Z", "O1#stale:RA1", "due_soon",
+     ["The security risk analysis RA1 must be redone by 2026-03-10 (risk analysis RA1 completed 2025-03-10"]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-03-12T12:00:00Z", "O1#stale:RA1", "overdue",
+     ["The security risk analysis RA1 had to be redone by 2026-03-10 (risk analysis RA1 completed 2025-03-10",
+      "and has not been redone."]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-04-10T12:00:00Z", "O1#new_system:S2", "due_soon",
+     ["The new ePHI system S2 must be covered by a risk analysis by 2026-04-15 (ePHI system S2 added 2026-01-15"]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-04-20T12:00:00Z", "O1#new_system:S2", "overdue",
+     ["The new ePHI system S2 had to be covered by a risk analysis by 2026-04-15 (ePHI system S2 added",
+      "and is not covered yet."]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-04-25T12:00:00Z", "O1#risk_item:RI1", "due_soon",
+     ["Risk item RI1 must be remediated by 2026-05-01 (high-rated risk item RI1 is open; its due date)."]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-05-05T12:00:00Z", "O1#risk_item:RI1", "overdue",
+     ["Risk item RI1 had to be remediated by 2026-05-01 (high-rated risk item RI1 is open; its due date)",
+      "and has not been remediated."]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2026-12-20T12:00:00Z", "O1#mips_year:2026", "due_soon",
+     ["MIPS performance year 2026 needs a security risk analysis completed in 2026, by 2026-12-31 (MIPS"]),
+    ("hipaa", "HIPAA-SEC-RA-001", RA, "2027-01-02T12:00:00Z", "O1#mips_year:2026", "overdue",
+     ["MIPS performance year 2026 needed a security risk analysis completed in 2026, by 2026-12-31 (MIPS",
+      "had to be completed in 2026 (PI_PPHI_1)), and none was."]),
+    ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-08T12:00:00Z", "OC1", "due_soon",
+     ["Case OC1 (learned 2026-03-02T09:00:00-08:00) must be on the 2026 OSHA 300 log with its 301 incident "
+      "report by 2026-03-09; missing: OSHA 300 log entry, OSHA 301 incident report."]),
+    ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-12T12:00:00Z", "OC1", "overdue",
+     ["Case OC1 (learned 2026-03-02T09:00:00-08:00) had to be on the 2026 OSHA 300 log with its 301 incident "
+      "report by 2026-03-09; still missing: OSHA 300 log entry, OSHA 301 incident report."]),
+    ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-12T12:00:00Z", "OC2", "violation",
+     ["Case OC2 was entered on the 2026 OSHA 300 log / 301 report after the 7-day limit", "due 2026-03-09",
+      "complete 2026-03-11T17:00:00Z"]),
+    ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-08T12:00:00Z", "OC3", "due_soon",
+     ["Case OC3 is a needlestick/sharps injury on the 2026 OSHA 300 log but is not entered as a privacy case",
+      "(due 2026-03-09)."]),
+    ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-12T12:00:00Z", "OC3", "overdue",
+     ["Case OC3 is a needlestick/sharps injury", "(this was due by 2026-03-09 and has not been done)."]),
+    ("credentialing", "CRED-NPDB-005", NPDB, "2026-02-20T12:00:00Z", "P1/NPDB", "due_soon",
+     ["The last NPDB query for P1 was on 2024-02-29; the next is due by 2026-02-28 (every 24 months)."]),
+    ("credentialing", "CRED-NPDB-005", NPDB, "2026-03-05T12:00:00Z", "P1/NPDB", "overdue",
+     ["The last NPDB query for P1 was on 2024-02-29; the next was due by 2026-02-28 (every 24 months) and has "
+      "not been made."]),
+]
+# (framework, rule, records, params, as_of, subject, state, phrases)
+PARAM_CASES = [
+    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-02-20T12:00:00Z", "P1/NPDB",
+     "due_soon", ["The NPDB Continuous Query enrollment for P1 (last on 2024-02-29) must be renewed by 2025-02-28."]),
+    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-03-05T12:00:00Z", "P1/NPDB",
+     "overdue", ["The NPDB Continuous Query enrollment for P1 (last on 2024-02-29) had to be renewed by "
+                 "2025-02-28 and has not been renewed."]),
 ]
 
 
-@pytest.mark.parametrize(("framework", "rule", "records", "as_of", "subject", "state", "phrases"), CASES,
-                         ids=[f"{c[1]}-{c[4]}-{c[5]}" for c in CASES])
-def test_message_tense_follows_state(framework: str, rule: str, records: list[dict[str, Any]], as_of: str,
-                                     subject: str, state: str, phrases: list[str]) -> None:
-    found = run(framework, rule, records, as_of)
+def check(found: dict[str, tuple[str, str]], subject: str, state: str, phrases: list[str]) -> None:
     assert subject in found, found
     got_state, message = found[subject]
     assert got_state == state, (got_state, message)
@@ -166,3 +340,18 @@ def test_message_tense_follows_state(framework: str, rule: str, records: list[di
     wrong = PAST if state == "due_soon" else FUTURE
     for phrase in wrong:
         assert not re.search(rf"\b{phrase}\b", message), (phrase, message)
+
+
+@pytest.mark.parametrize(("framework", "rule", "records", "as_of", "subject", "state", "phrases"), CASES,
+                         ids=[f"{c[1]}-{c[4]}-{c[5]}" for c in CASES])
+def test_message_tense_follows_state(framework: str, rule: str, records: list[dict[str, Any]], as_of: str,
+                                     subject: str, state: str, phrases: list[str]) -> None:
+    check(run(framework, rule, records, as_of), subject, state, phrases)
+
+
+@pytest.mark.parametrize(("framework", "rule", "records", "params", "as_of", "subject", "state", "phrases"),
+                         PARAM_CASES, ids=[f"{c[1]}-{c[5]}-{c[6]}-{c[3]}" for c in PARAM_CASES])
+def test_message_tense_follows_state_with_params(framework: str, rule: str, records: list[dict[str, Any]],
+                                                 params: dict[str, Any], as_of: str, subject: str, state: str,
+                                                 phrases: list[str]) -> None:
+    check(run(framework, rule, records, as_of, params), subject, state, phrases)
