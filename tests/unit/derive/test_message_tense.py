@@ -1,10 +1,11 @@
-"""The tense of six obligation messages follows the finding's state: due_soon says what must happen by
+"""The tense of eighteen obligation messages follows the finding's state: due_soon says what must happen by
 the due date, overdue says it was due and has not happened, violation (a late completion) says it
 happened late. Each case evaluates records through the shipped ruleset, on both backends, and checks
 key phrases; the records are those of the reported cases (HIPAA-PRV-ACC-014, HIPAA-BRN-HHS-012,
 HIPAA-SEC-TERM-004, CRED-NCQA-RECRED-007, CRED-CAQH-006, CRED-CLIA-011; then HIPAA-BRN-IND-011,
-HIPAA-BRN-MEDIA-013, HIPAA-ADM-TRN-002, HIPAA-SEC-RA-001, OSHA-REC-LOG-002, CRED-NPDB-005) plus a late
-completion each where the rule has one, and each kind of duty a message has a branch for.
+HIPAA-BRN-MEDIA-013, HIPAA-ADM-TRN-002, HIPAA-SEC-RA-001, OSHA-REC-LOG-002, CRED-NPDB-005; then AI-CO-009,
+AI-MON-012, HIPAA-ADM-SAN-003, HIPAA-BA-BAA-009, HIPAA-BRN-DET-010, OSHA-HAZ-012) plus a late completion each
+where the rule has one, and each kind of duty a message has a branch for.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from engine.rules.loader import load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
 
 LOADED = {fw: [load_ruleset_file(p) for p in sorted((RULESETS_DIR / fw).glob("*.yaml"))]
-          for fw in ("hipaa", "credentialing", "osha")}
+          for fw in ("hipaa", "credentialing", "osha", "ai_use")}
 
 ORG_EST: list[dict[str, Any]] = [
     {"type": "organization", "id": "O1", "name": "Clinic", "states": ["CA"], "fte_count": 20,
@@ -45,7 +46,7 @@ CRED_BASE = ORG_EST + [
      "phi_access_required": True, "licensed_clinician": True},
 ]
 
-BASES = {"hipaa": HIPAA_BASE, "credentialing": CRED_BASE, "osha": ORG_EST}
+BASES = {"hipaa": HIPAA_BASE, "credentialing": CRED_BASE, "osha": ORG_EST, "ai_use": ORG_EST}
 
 
 def request(rid: str, **extra: Any) -> dict[str, Any]:
@@ -179,6 +180,106 @@ NPDB = [
     {"type": "credential", "id": "M1", "person_id": "P1", "kind": "MALPRACTICE", "jurisdiction": "CA",
      "issued_at": "2023-07-01T00:01:00-07:00", "expires_at": "2026-07-01T00:01:00-07:00", "expiry_rule": "exact",
      "status": "active", "source": "NPDB query (malpractice history)", "verified_at": "2024-02-29T11:00:00-08:00"},
+]
+
+
+# INV-ONTIME/INV-LATE/INV-NONE closed 2026-03-01: a sanction decided by 2026-03-31; INV-LATE's came on
+# 2026-04-01, INV-NONE has none. P1 was sanctioned with a verbal warning twice within 12 months (INV-A1, INV-A2).
+SAN = [
+    {"type": "investigation", "id": "INV-LATE", "subject_person_id": "P2", "opened_at": "2026-02-10T09:00:00-05:00",
+     "closed_at": "2026-03-01T16:00:00-05:00", "outcome": "violation_confirmed"},
+    {"type": "sanction_record", "id": "S2", "investigation_id": "INV-LATE", "person_id": "P2",
+     "level": "written_warning", "decided_at": "2026-04-01T09:00:00-04:00"},
+    {"type": "investigation", "id": "INV-NONE", "subject_person_id": "P3", "opened_at": "2026-02-10T09:00:00-05:00",
+     "closed_at": "2026-03-01T16:00:00-05:00", "outcome": "VIOLATION_CONFIRMED"},
+    {"type": "investigation", "id": "INV-A1", "subject_person_id": "P1", "opened_at": "2026-01-02T09:00:00-07:00",
+     "closed_at": "2026-01-10T16:00:00-07:00", "outcome": "VIOLATION_CONFIRMED"},
+    {"type": "sanction_record", "id": "S-A1", "investigation_id": "INV-A1", "person_id": "P1",
+     "level": "verbal_warning", "decided_at": "2026-01-15T10:00:00-07:00"},
+    {"type": "investigation", "id": "INV-A2", "subject_person_id": "P1", "opened_at": "2026-04-20T09:00:00-06:00",
+     "closed_at": "2026-05-01T16:00:00-06:00", "outcome": "VIOLATION_CONFIRMED"},
+    {"type": "sanction_record", "id": "S-A2", "investigation_id": "INV-A2", "person_id": "P1",
+     "level": "verbal_warning", "decided_at": "2026-05-05T10:00:00-06:00"},
+]
+
+
+def vendor(vid: str, name: str, flow_at: str, *baas: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"type": "vendor", "id": vid, "name": name, "handles_phi": True, "relationship_type": "business_associate"},
+            {"type": "phi_flow", "id": f"F-{vid}", "vendor_id": vid, "first_at": flow_at},
+            *({"type": "baa", "vendor_id": vid, "clauses": CLAUSES, **b} for b in baas)]
+
+
+CLAUSES = ["PERMITTED_USES", "SAFEGUARDS", "BREACH_REPORTING", "SUBCONTRACTORS", "INDIVIDUAL_RIGHTS", "HHS_ACCESS",
+           "RETURN_DESTROY"]
+# PHI reaches V-NONE from 2026-02-02 15:00 (local) with no BAA; reaches V-LATE from 06:00 that day, its BAA in
+# effect only from 2026-02-16; V-GOLIVE goes live 2026-04-01 unsigned; BAA-CLAUSE (2025-06-01) lacks the
+# subcontractor clause; BAA-EXIT terminated 2026-03-02: return or destruction attested by 2026-04-01, on 04-02.
+BAA = [
+    *vendor("V-NONE", "Answering service", "2026-02-02T18:00:00-05:00"),
+    *vendor("V-LATE", "Fax gateway", "2026-02-02T09:00:00-05:00",
+            {"id": "BAA-LATE", "signed_at": "2026-02-15T10:00:00-05:00", "effective_at": "2026-02-16T00:00:00-05:00"}),
+    *vendor("V-GOLIVE", "Patient portal", "2026-04-01T09:00:00-04:00", {"id": "BAA-GOLIVE"}),
+    *vendor("V-CLAUSE", "Transcription", "2025-06-02T09:00:00-04:00",
+            {"id": "BAA-CLAUSE", "signed_at": "2025-06-01T10:00:00-04:00", "effective_at": "2025-06-01T10:00:00-04:00",
+             "clauses": [c for c in CLAUSES if c != "SUBCONTRACTORS"]}),
+    *vendor("V-EXIT", "Former IT provider", "2024-01-03T09:00:00-05:00",
+            {"id": "BAA-EXIT", "signed_at": "2024-01-02T10:00:00-05:00", "effective_at": "2024-01-02T10:00:00-05:00",
+             "terminated_at": "2026-03-02T17:00:00-05:00",
+             "return_or_destroy_attested_at": "2026-04-02T10:00:00-04:00"}),
+]
+# discovered 2026-03-01: a determination by 2026-03-31; I-UNSUPPORTED determined not a breach on 2026-03-10
+# without a four-factor assessment
+DET = [
+    incident("I-OPEN", discovered_at="2026-03-01T10:00:00-06:00", determination=None, determination_at=None,
+             four_factor_documented=None, individual_notice_at=None),
+    incident("I-UNSUPPORTED", discovered_at="2026-03-01T10:00:00-06:00", determination="not_breach",
+             determination_at="2026-03-10T15:00:00-05:00", four_factor_documented=False, individual_notice_at=None),
+]
+
+
+def hazcom(tid: str, person_id: str, completed_at: str) -> dict[str, Any]:
+    return {"type": "training_record", "id": tid, "person_id": person_id, "course": "HAZCOM",
+            "completed_at": completed_at}
+
+
+def exposed(eid: str, person_id: str, start_at: str, role: str = "medical_assistant") -> dict[str, Any]:
+    return {"type": "employment_episode", "id": eid, "person_id": person_id, "establishment_id": "E1", "role": role,
+            "start_at": start_at, "occupational_exposure": True}
+
+
+# EP-2 began chemical work 2026-03-02 and was trained the next day; EP-5 begins 2026-11-20, untrained; EP-4 was
+# trained in 2023, before the 2024 revision (retraining due 2026-11-20 when the practice needs it)
+HAZ = [
+    exposed("EP-2", "P-2", "2026-03-02T08:00:00-05:00"), hazcom("TR-2", "P-2", "2026-03-03T11:00:00-05:00"),
+    exposed("EP-5", "P-5", "2026-11-20T08:00:00-05:00", "lab_technician"),
+    exposed("EP-4", "P-4", "2023-01-09T08:00:00-05:00", "registered_nurse"),
+    hazcom("TR-4", "P-4", "2023-01-09T11:00:00-05:00"),
+]
+# P-4 retrained on the 2024 revision only on 2026-11-25
+HAZ_RETRAINED = HAZ + [hazcom("TR-4B", "P-4", "2026-11-25T10:00:00-05:00")]
+
+
+def ai_tool(tid: str, name: str, category: str, approved_at: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "ai_tool", "id": tid, "name": name, "category": category, "approved_at": approved_at,
+            "owner_person_id": "P1", **extra}
+
+
+AI_OWNER = {"type": "employment_episode", "id": "EP1", "person_id": "P1", "establishment_id": "E1",
+            "start_at": "2024-01-02T09:00:00-08:00"}
+# a Colorado practice of 80: T1 (in use since 2025, never assessed) and T4 (reviewed 2025-01-31) are due on the
+# 2026-06-30 effective date; T2 (reviewed 2026-02-28) is due again 2027-02-28
+CO = [
+    dict(ORG_EST[0], states=["CO"], fte_count=80), AI_OWNER,
+    ai_tool("T1", "Triage score", "PCDST", "2025-01-10T15:00:00Z"),
+    ai_tool("T2", "Readmission model", "PREDICTIVE_DSI", "2025-01-10T15:00:00Z",
+            last_perf_review_at="2026-02-28T18:00:00Z"),
+    ai_tool("T4", "Sepsis watch", "PREDICTIVE_DSI", "2025-01-10T15:00:00Z", last_perf_review_at="2025-01-31T18:00:00Z"),
+]
+# T1 (medium risk) live 2025-06-01, never reviewed: due 2026-06-01; T2 (high risk) reviewed 2025-12-03: + 180 days
+MON = [
+    AI_OWNER,
+    ai_tool("T1", "Reply drafter", "GENAI_PATIENT_COMMS", "2025-06-01T15:00:00Z"),
+    ai_tool("T2", "Triage score", "PCDST", "2024-01-10T15:00:00Z", last_perf_review_at="2025-12-03T15:00:00Z"),
 ]
 
 
@@ -320,6 +421,90 @@ CASES = [
     ("credentialing", "CRED-NPDB-005", NPDB, "2026-03-05T12:00:00Z", "P1/NPDB", "overdue",
      ["The last NPDB query for P1 was on 2024-02-29; the next was due by 2026-02-28 (every 24 months) and has "
       "not been made."]),
+    ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-03-30T12:00:00Z", "INV-NONE#decision", "due_soon",
+     ["Investigation INV-NONE confirmed a violation by P3: a sanction must be decided and recorded by 2026-03-31 "
+      "(investigation closed 2026-03-01 + 30 days (sanction_decision_days))."]),
+    ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-04-02T12:00:00Z", "INV-NONE#decision", "overdue",
+     ["a sanction had to be decided and recorded by 2026-03-31 (investigation closed 2026-03-01",
+      "; no sanction has been recorded."]),
+    ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-04-02T12:00:00Z", "INV-LATE#decision", "violation",
+     ["a sanction had to be decided and recorded by 2026-03-31",
+      "; it was decided only at 2026-04-01T09:00:00-04:00."]),
+    ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-05-05T20:00:00Z", "INV-A2#no_escalation", "due_soon",
+     ["Repeat violation by P1 without escalation: second confirmed violation within 12 months (INV-A1, INV-A2)"]),
+    ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-05-06T12:00:00Z", "INV-A2#no_escalation", "overdue",
+     ["Repeat violation by P1 without escalation: second confirmed violation within 12 months (INV-A1, INV-A2)"]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-GOLIVE", "due_soon",
+     ["Patient portal: PHI is scheduled to flow 2026-04-01T13:00:00Z (F-V-GOLIVE); a signed BAA must be in effect "
+      "by then; no signed BAA is in effect."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-02T20:00:00Z", "V-LATE", "due_soon",
+     ["Fax gateway: PHI first flowed 2026-02-02T14:00:00Z (F-V-LATE) and no signed BAA is in effect; one must be "
+      "in effect by 2026-02-02."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-03T12:00:00Z", "V-NONE", "overdue",
+     ["Answering service: PHI first flowed 2026-02-02T23:00:00Z (F-V-NONE); a signed BAA had to be in effect by "
+      "then; no signed BAA is in effect."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-02T08:00:00Z", "V-GOLIVE", "overdue",
+     ["PHI first flowed 2026-04-01T13:00:00Z (F-V-GOLIVE); a signed BAA had to be in effect by then"]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-LATE", "violation",
+     ["a signed BAA had to be in effect by then; the BAA BAA-LATE took effect only at 2026-02-16T00:00:00-05:00."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2025-06-01T20:00:00Z", "V-CLAUSE", "due_soon",
+     ["Transcription: BAA BAA-CLAUSE in effect since 2025-06-01 lacks SUBCONTRACTORS."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-CLAUSE", "overdue",
+     ["Transcription: BAA BAA-CLAUSE in effect since 2025-06-01 lacks SUBCONTRACTORS."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-30T12:00:00Z", "V-EXIT", "due_soon",
+     ["Former IT provider: the return or destruction of PHI must be attested by 2026-04-01 (BAA BAA-EXIT "
+      "terminated 2026-03-02 + 30 days (baa_exit_days) for return or destruction)."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-02T08:00:00Z", "V-EXIT", "overdue",
+     ["the return or destruction of PHI had to be attested by 2026-04-01 (BAA BAA-EXIT terminated 2026-03-02",
+      "and has not been attested."]),
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-03T12:00:00Z", "V-EXIT", "violation",
+     ["the return or destruction of PHI had to be attested by 2026-04-01",
+      "; it was attested only at 2026-04-02T10:00:00-04:00."]),
+    ("hipaa", "HIPAA-BRN-DET-010", DET, "2026-03-28T12:00:00Z", "I-OPEN", "due_soon",
+     ["Incident I-OPEN needs a documented breach determination by 2026-03-31 (discovered 2026-03-01 + 30 days "
+      "(breach_determination_days))."]),
+    ("hipaa", "HIPAA-BRN-DET-010", DET, "2026-04-02T12:00:00Z", "I-OPEN", "overdue",
+     ["Incident I-OPEN needed a documented breach determination by 2026-03-31 (discovered 2026-03-01 + 30 days",
+      "and none has been documented."]),
+    ("hipaa", "HIPAA-BRN-DET-010", DET, "2026-03-10T22:00:00Z", "I-UNSUPPORTED", "due_soon",
+     ["Incident I-UNSUPPORTED: determined not a breach on 2026-03-10 without a four-factor assessment",
+      "; complete the four-factor assessment or record the exception."]),
+    ("hipaa", "HIPAA-BRN-DET-010", DET, "2026-04-02T12:00:00Z", "I-UNSUPPORTED", "overdue",
+     ["Incident I-UNSUPPORTED: determined not a breach on 2026-03-10 without a four-factor assessment"]),
+    ("osha", "OSHA-HAZ-012", HAZ, "2026-11-20T17:00:00Z", "EP-5", "due_soon",
+     ["P-5 needs HazCom training before working with hazardous chemicals (due 2026-11-20)."]),
+    ("osha", "OSHA-HAZ-012", HAZ, "2026-11-21T12:00:00Z", "EP-5", "overdue",
+     ["P-5 needed HazCom training before working with hazardous chemicals: it was due by 2026-11-20 and has not "
+      "been done."]),
+    ("osha", "OSHA-HAZ-012", HAZ, "2026-11-21T12:00:00Z", "EP-2", "violation",
+     ["P-2 began work with hazardous chemicals before HazCom training (trained 2026-03-03T16:00:00Z, needed by "
+      "2026-03-02)."]),
+    ("ai_use", "AI-CO-009", CO, "2026-06-15T12:00:00Z", "T4", "due_soon",
+     ["High-risk AI tool Sepsis watch (PREDICTIVE_DSI) needs a Colorado impact assessment by 2026-06-30 "
+      "(last review 2025-01-31T18:00:00Z)."]),
+    ("ai_use", "AI-CO-009", CO, "2026-06-15T12:00:00Z", "T1", "due_soon",
+     ["High-risk AI tool Triage score (PCDST) needs a Colorado impact assessment by 2026-06-30."]),
+    ("ai_use", "AI-CO-009", CO, "2026-07-02T12:00:00Z", "T4", "overdue",
+     ["High-risk AI tool Sepsis watch (PREDICTIVE_DSI) needed a Colorado impact assessment by 2026-06-30 "
+      "(last review 2025-01-31T18:00:00Z) and has not had one."]),
+    ("ai_use", "AI-CO-009", CO, "2026-07-02T12:00:00Z", "T1", "overdue",
+     ["High-risk AI tool Triage score (PCDST) needed a Colorado impact assessment by 2026-06-30 and has not had "
+      "one."]),
+    ("ai_use", "AI-CO-009", CO, "2027-03-01T12:00:00Z", "T2", "overdue",
+     ["Readmission model (PREDICTIVE_DSI) needed a Colorado impact assessment by 2027-02-28 (last review "
+      "2026-02-28T18:00:00Z) and has not had one."]),
+    ("ai_use", "AI-MON-012", MON, "2026-05-20T12:00:00Z", "T1", "due_soon",
+     ["AI tool Reply drafter (GENAI_PATIENT_COMMS) needs its performance and bias review by 2026-06-01: 365 days "
+      "after go-live on 2025-06-01T15:00:00Z."]),
+    ("ai_use", "AI-MON-012", MON, "2026-05-20T12:00:00Z", "T2", "due_soon",
+     ["AI tool Triage score (PCDST, high risk) needs its performance and bias review by 2026-06-01: 180 days "
+      "after the last review on 2025-12-03T15:00:00Z."]),
+    ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T1", "overdue",
+     ["AI tool Reply drafter (GENAI_PATIENT_COMMS) needed its performance and bias review by 2026-06-01, 365 "
+      "days after go-live on 2025-06-01T15:00:00Z, and has not had it."]),
+    ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T2", "overdue",
+     ["AI tool Triage score (PCDST, high risk) needed its performance and bias review by 2026-06-01, 180 days "
+      "after the last review on 2025-12-03T15:00:00Z, and has not had it."]),
 ]
 # (framework, rule, records, params, as_of, subject, state, phrases)
 PARAM_CASES = [
@@ -328,6 +513,15 @@ PARAM_CASES = [
     ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-03-05T12:00:00Z", "P1/NPDB",
      "overdue", ["The NPDB Continuous Query enrollment for P1 (last on 2024-02-29) had to be renewed by "
                  "2025-02-28 and has not been renewed."]),
+    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-20T17:00:00Z", "EP-4#revision_2024",
+     "due_soon", ["P-4 needs HazCom training on the 2024 revision's new hazard classifications by 2026-11-20."]),
+    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-21T12:00:00Z", "EP-4#revision_2024",
+     "overdue", ["P-4 needed HazCom training on the 2024 revision's new hazard classifications by 2026-11-20 and "
+                 "has not had it."]),
+    ("osha", "OSHA-HAZ-012", HAZ_RETRAINED, {"hazcom_rev2024_retrain": True}, "2026-11-26T12:00:00Z",
+     "EP-4#revision_2024", "violation",
+     ["P-4 needed HazCom training on the 2024 revision's new hazard classifications by 2026-11-20",
+      "and was trained only at 2026-11-25T15:00:00Z."]),
 ]
 
 
