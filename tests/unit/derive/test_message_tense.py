@@ -1,11 +1,13 @@
-"""The tense of eighteen obligation messages follows the finding's state: due_soon says what must happen by
+"""The tense of twenty-six obligation messages follows the finding's state: due_soon says what must happen by
 the due date, overdue says it was due and has not happened, violation (a late completion) says it
 happened late. Each case evaluates records through the shipped ruleset, on both backends, and checks
 key phrases; the records are those of the reported cases (HIPAA-PRV-ACC-014, HIPAA-BRN-HHS-012,
 HIPAA-SEC-TERM-004, CRED-NCQA-RECRED-007, CRED-CAQH-006, CRED-CLIA-011; then HIPAA-BRN-IND-011,
 HIPAA-BRN-MEDIA-013, HIPAA-ADM-TRN-002, HIPAA-SEC-RA-001, OSHA-REC-LOG-002, CRED-NPDB-005; then AI-CO-009,
-AI-MON-012, HIPAA-ADM-SAN-003, HIPAA-BA-BAA-009, HIPAA-BRN-DET-010, OSHA-HAZ-012) plus a late completion each
-where the rule has one, and each kind of duty a message has a branch for.
+AI-MON-012, HIPAA-ADM-SAN-003, HIPAA-BA-BAA-009, HIPAA-BRN-DET-010, OSHA-HAZ-012; then OSHA-REC-ITA-005,
+OSHA-BBP-SIL-011, OSHA-BBP-ECP-007, OSHA-FIRE-014, HIPAA-PRV-SNOOP-007, HIPAA-SEC-ENC-008, AI-1557-ID-003,
+AI-1557-MIT-004) plus a late completion each where the rule has one, and each kind of duty a message has a
+branch for. HIPAA-SEC-ENC-008 also covers a status recorded as verified whose check is dated after the as-of.
 """
 
 from __future__ import annotations
@@ -283,6 +285,91 @@ MON = [
 ]
 
 
+HOSP_ORG = {"type": "organization", "id": "O1", "name": "Clinic", "states": ["NY"], "fte_count": 60,
+            "receives_federal_financial_assistance": True, "mips_participant_by_py": {}}
+HOSP_EST = {"type": "establishment", "id": "E2", "org_id": "O1", "name": "Hosp", "naics": "622110", "state": "NY",
+            "tz": "America/New_York", "osha_state_plan": False,
+            "max_concurrent_employees": {"2024": 50, "2025": 50, "2026": 50},
+            "employees_any_time": {"2024": 60, "2025": 60, "2026": 60}, "holiday_calendar": "US"}
+HOSP = [HOSP_ORG, HOSP_EST,
+        {"type": "employment_episode", "id": "EE1", "person_id": "P1", "establishment_id": "E2", "role": "nurse",
+         "start_at": "2024-01-01T08:00:00-05:00", "occupational_exposure": True,
+         "exposure_assignment_at": "2024-01-01T08:00:00-05:00", "phi_access_required": True}]
+
+
+def summary(sid: str, year: int, **extra: Any) -> dict[str, Any]:
+    return {"type": "osha_summary", "id": sid, "establishment_id": "E2", "year": year,
+            "certified_at": f"{year + 1}-01-20T10:00:00-05:00", "certifier_title": "CEO",
+            "posted_from": f"{year + 1}-02-01", "posted_until": f"{year + 1}-04-30", **extra}
+
+
+# a hospital of 50 (NAICS 622110): the 2025 300A is due at the ITA by 2026-03-02; S25 is never submitted,
+# S25-LATE is submitted on 2026-03-05
+ITA = HOSP + [summary("S24", 2024, ita_submitted_at="2025-02-20T10:00:00-05:00"), summary("S25", 2025)]
+ITA_LATE = HOSP + [summary("S24", 2024, ita_submitted_at="2025-02-20T10:00:00-05:00"),
+                   summary("S25", 2025, ita_submitted_at="2026-03-05T10:00:00-05:00")]
+
+
+def sharps(cid: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "osha_case", "id": cid, "establishment_id": "E2", "person_id": "P1",
+            "incident_at": "2026-03-01T10:00:00-05:00", "learned_at": "2026-03-01T10:00:00-05:00", "recordable": True,
+            "sharps": True, "logged_at": "2026-03-03T10:00:00-05:00", **extra}
+
+
+# learned 2026-03-01: log entry due 2026-03-08; C1 never entered, C3 entered without the brand, C4 entered 03-09
+SIL = HOSP + [
+    sharps("C1"),
+    sharps("C3", sharps_log_at="2026-03-04T10:00:00-05:00", device_type="needle", work_area="lab"),
+    sharps("C4", sharps_log_at="2026-03-09T10:00:00-04:00", device_type="needle", device_brand="BD", work_area="lab"),
+]
+# plan reviewed 2025-03-15: next review due 2026-03-15; a lab technician (a new exposed position) starts 2026-03-02
+ECP = HOSP + [
+    {"type": "exposure_control_plan", "id": "ECP1", "establishment_id": "E2",
+     "reviewed_at": "2025-03-15T10:00:00-04:00", "safer_devices_reviewed": True, "frontline_input_documented": True},
+    {"type": "employment_episode", "id": "EE3", "person_id": "P3", "establishment_id": "E2", "role": "lab_technician",
+     "start_at": "2026-03-02T08:00:00-05:00", "occupational_exposure": True},
+]
+# P1 last trained to use extinguishers 2025-03-15 (local): retraining due 2026-03-15
+FIRE = HOSP + [{"type": "training_record", "id": "F1", "person_id": "P1", "course": "FIRE_EXT",
+                "completed_at": "2025-03-15T22:30:00-04:00"}]
+# u1 (P1 Zedowski) opens the chart of PT1 Zedowski without a care link on 2026-02-13: triage due 2026-02-23
+SNOOP = [
+    {"type": "person", "id": "P1", "first_name": "A", "last_name": "Zedowski", "dob": "1980-01-01",
+     "address": "1 A St"},
+    {"type": "employment_episode", "id": "EE1", "person_id": "P1", "establishment_id": "E1", "role": "nurse",
+     "start_at": "2024-01-01T08:00:00-08:00", "phi_access_required": True},
+    {"type": "account", "id": "A1", "system_id": "S1", "user_id": "u1", "person_id": "P1", "interactive": True,
+     "generic": False, "enabled_at": "2024-01-01T00:00:00Z"},
+    {"type": "patient", "id": "PT1", "last_name": "Zedowski", "first_name": "B", "dob": "1990-01-01",
+     "address": "9 B St", "state": "CA"},
+    {"type": "access_event", "id": "X1", "system_id": "S1", "user_id": "u1", "patient_id": "PT1",
+     "at": "2026-02-13T10:00:00-08:00", "action": "view"},
+]
+
+
+def device(did: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "device", "id": did, "kind": "laptop", "stores_ephi": True, **extra}
+
+
+# D1's status is verified, its check dated 2026-02-01; D2 is unencrypted; D5 and D6 are disposed 2026-02-20,
+# D5 without sanitization, D6 sanitized the day after
+ENC = [
+    device("D1", encryption_status="verified", encryption_checked_at="2026-02-01T10:00:00-08:00"),
+    device("D2", encryption_status="none"),
+    device("D5", encryption_status="verified", encryption_checked_at="2026-02-01T10:00:00-08:00",
+           disposed_at="2026-02-20T10:00:00-08:00"),
+    device("D6", encryption_status="verified", encryption_checked_at="2026-02-01T10:00:00-08:00",
+           disposed_at="2026-02-20T10:00:00-08:00", sanitized_at="2026-02-21T10:00:00-08:00"),
+]
+# a federal-assistance recipient: T1 (PCDST) live 2026-02-01, input review due 2026-03-03; T2 uses protected
+# characteristics, mitigation due 2026-03-02
+S1557 = [
+    AI_OWNER,
+    ai_tool("T1", "risk", "PCDST", "2026-02-01T16:00:00Z"),
+    ai_tool("T2", "sepsis", "PREDICTIVE_DSI", "2026-01-01T16:00:00Z", uses_protected_characteristics=True),
+]
+
+
 def run(framework: str, rule: str, records: list[dict[str, Any]], as_of: str,
         params: dict[str, Any] | None = None) -> dict[str, tuple[str, str]]:
     """{subject id: (state, message)} of the rule's findings, and the same under "subject id#occurrence"
@@ -505,6 +592,71 @@ CASES = [
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T2", "overdue",
      ["AI tool Triage score (PCDST, high risk) needed its performance and bias review by 2026-06-01, 180 days "
       "after the last review on 2025-12-03T15:00:00Z, and has not had it."]),
+    ("osha", "OSHA-REC-ITA-005", ITA, "2026-02-20T12:00:00Z", "S25", "due_soon",
+     ["Submit the 2025 Form 300A data of establishment E2 (50 employees, NAICS 622110) to OSHA's Injury Tracking "
+      "Application by 2026-03-02."]),
+    ("osha", "OSHA-REC-ITA-005", ITA, "2026-03-03T12:00:00Z", "S25", "overdue",
+     ["The 2025 Form 300A data of establishment E2 (50 employees, NAICS 622110) had to be submitted to OSHA's "
+      "Injury Tracking Application by 2026-03-02 and has not been submitted."]),
+    ("osha", "OSHA-REC-ITA-005", ITA_LATE, "2026-03-10T12:00:00Z", "S25", "violation",
+     ["The 2025 ITA submission (S25) was made on 2026-03-05T10:00:00-05:00, after the 2026-03-02 deadline."]),
+    ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-07T12:00:00Z", "C1#entry", "due_soon",
+     ["Enter sharps injury C1 in the sharps injury log by 2026-03-08."]),
+    ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C1#entry", "overdue",
+     ["Sharps injury C1 was due in the sharps injury log by 2026-03-08 and has not been entered."]),
+    ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C4#entry", "violation",
+     ["Case C4 was entered in the sharps injury log on 2026-03-09T14:00:00Z, after 2026-03-08."]),
+    ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-07T12:00:00Z", "C3#fields", "due_soon",
+     ["The sharps injury log entry for case C3 lacks brand (due 2026-03-08)."]),
+    ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C3#fields", "overdue",
+     ["The sharps injury log entry for case C3 lacks brand (due 2026-03-08)."]),
+    ("osha", "OSHA-BBP-ECP-007", ECP, "2026-03-05T12:00:00Z", "E2#review", "due_soon",
+     ["The exposure control plan of Hosp was last reviewed 2025-03-15T14:00:00Z; the next review is due "
+      "2026-03-15."]),
+    ("osha", "OSHA-BBP-ECP-007", ECP, "2026-04-20T12:00:00Z", "E2#review", "overdue",
+     ["The exposure control plan of Hosp was last reviewed 2025-03-15T14:00:00Z; the next review was due by "
+      "2026-03-15 and has not been done."]),
+    ("osha", "OSHA-BBP-ECP-007", ECP, "2026-03-05T12:00:00Z", "E2#new_position:lab_technician", "due_soon",
+     ["The exposure control plan of Hosp must be reviewed to cover the new exposed position 'lab_technician' "
+      "first filled 2026-03-02 by 2026-04-01."]),
+    ("osha", "OSHA-BBP-ECP-007", ECP, "2026-04-20T12:00:00Z", "E2#new_position:lab_technician", "overdue",
+     ["The exposure control plan of Hosp had to be reviewed to cover the new exposed position 'lab_technician' "
+      "first filled 2026-03-02 by 2026-04-01 and has not been."]),
+    ("osha", "OSHA-FIRE-014", FIRE, "2026-03-10T12:00:00Z", "EE1", "due_soon",
+     ["Annual fire extinguisher training of P1 is due 2026-03-15 (last trained 2025-03-15T22:30:00-04:00)."]),
+    ("osha", "OSHA-FIRE-014", FIRE, "2026-03-16T12:00:00Z", "EE1", "overdue",
+     ["Annual fire extinguisher training of P1 was due by 2026-03-15 (last trained 2025-03-15T22:30:00-04:00) "
+      "and has not been done."]),
+    ("hipaa", "HIPAA-PRV-SNOOP-007", SNOOP, "2026-02-20T12:00:00Z", "X1#patient", "due_soon",
+     ["u1 (P1, nurse) opened the chart of PT1 on 2026-02-13T10:00:00-08:00: SAME_SURNAME, NO_RELATIONSHIP. "
+      "Triage by 2026-02-23."]),
+    ("hipaa", "HIPAA-PRV-SNOOP-007", SNOOP, "2026-02-24T12:00:00Z", "X1#patient", "overdue",
+     ["SAME_SURNAME, NO_RELATIONSHIP. Triage was due by 2026-02-23 and has not been recorded."]),
+    ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-01-15T20:00:00Z", "D1#not_encrypted", "overdue",
+     ["laptop D1 stores ePHI and is not verified as encrypted: its encryption status is recorded as verified, but "
+      "no encryption check is on file as of 2026-01-15T20:00:00Z (due since the hipaa_baseline_date 2026-01-01)."]),
+    ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-01-15T20:00:00Z", "D2#not_encrypted", "overdue",
+     ["laptop D2 stores ePHI and is not verified as encrypted (encryption status none, never verified "
+      "(hipaa_baseline_date 2026-01-01))."]),
+    ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-03-10T12:00:00Z", "D1#encryption_check", "overdue",
+     ["The encryption of laptop D1 had to be re-verified by 2026-03-03 (encryption last verified 2026-02-01"]),
+    ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-03-10T12:00:00Z", "D5#sanitization", "overdue",
+     ["laptop D5 was disposed of without a sanitization record dated by the disposal (disposed 2026-02-20; media "
+      "had to be sanitized or destroyed by then)."]),
+    ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-03-10T12:00:00Z", "D6#sanitization", "violation",
+     ["media had to be sanitized or destroyed by then); sanitized only at 2026-02-21T10:00:00-08:00."]),
+    ("ai_use", "AI-1557-ID-003", S1557, "2026-02-25T12:00:00Z", "T1", "due_soon",
+     ["Decision-support tool risk (PCDST) went live 2026-02-01T16:00:00Z and has no documented review",
+      "; the review is due 2026-03-03."]),
+    ("ai_use", "AI-1557-ID-003", S1557, "2026-03-10T12:00:00Z", "T1", "overdue",
+     ["Decision-support tool risk (PCDST) went live 2026-02-01T16:00:00Z and has no documented review",
+      "; the review was due by 2026-03-03."]),
+    ("ai_use", "AI-1557-MIT-004", S1557, "2026-02-20T12:00:00Z", "T2", "due_soon",
+     ["Decision-support tool sepsis uses protected characteristics as inputs and has no approved mitigation",
+      "on record; due 2026-03-02."]),
+    ("ai_use", "AI-1557-MIT-004", S1557, "2026-03-10T12:00:00Z", "T2", "overdue",
+     ["Decision-support tool sepsis uses protected characteristics as inputs and has no approved mitigation",
+      "on record; it was due by 2026-03-02."]),
 ]
 # (framework, rule, records, params, as_of, subject, state, phrases)
 PARAM_CASES = [
