@@ -153,12 +153,7 @@ def out_dir(path: Path, option: str = "--out") -> Path:
     """A directory to write into: created if missing; a file or an unwritable place is refused."""
     if path.exists() and not path.is_dir():
         raise cannot_write(path, "it is a file, not a directory", option)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cannot_write(path, _reason(exc), option) from None
-    if not os.access(path, os.W_OK):
-        raise cannot_write(path, "permission denied", option)
+    _writable_dir(path, path, option)
     return path
 
 
@@ -169,13 +164,18 @@ def out_file(path: Path, option: str = "--out") -> Path:
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise cannot_write(path, f"{parent} is a file, not a directory", option)
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise cannot_write(path, _reason(exc), option) from None
-    if not os.access(parent, os.W_OK):
-        raise cannot_write(path, "permission denied", option)
+    _writable_dir(parent, path, option)
     return path
+
+
+def _writable_dir(folder: Path, given: Path, option: str) -> None:
+    """Create `folder` if missing and check it can be written to; errors name the path the user gave."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(given, _reason(exc), option) from None
+    if not os.access(folder, os.W_OK):
+        raise cannot_write(given, "permission denied", option)
 
 
 # --- the database ------------------------------------------------------------------------------------

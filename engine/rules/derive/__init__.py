@@ -152,8 +152,8 @@ def load_families() -> None:
 FAMILY_MODULES: list[str] = [
     "engine.rules.derive.hipaa",
     "engine.rules.derive.osha",
-    "engine.rules.derive.cms_exclusion",  # before cms: the order cms_excl_duty registered in when cms held it
     "engine.rules.derive.cms",
+    "engine.rules.derive.cms_exclusion",
     "engine.rules.derive.credentialing",
     "engine.rules.derive.ai_use",
 ]

@@ -26,11 +26,11 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
+from engine.rules.derive.cms import _happened, _iso, _src  # the family's value helpers
 
 SCREEN_FREQUENCIES = ("CALENDAR_MONTH", "EVERY_30_DAYS")
 INTERVAL_DAYS = 30
@@ -38,32 +38,6 @@ INTERVAL_DAYS = 30
 
 
 # ---- Small helpers -------------------------------------------------------------------------------
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _happened(value: Any, as_of: dt.datetime) -> dt.datetime | None:
-    """The instant if it is not after `as_of`, else None (it has not happened yet)."""
-    at = _instant(value)
-    return at if at is not None and at <= as_of else None
-
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return cal.iso_instant(value)
-    return value.isoformat()
-
-
-def _src(view: RecordView) -> tuple[str, str, int]:
-    return (view.type, view.id, view.version)
 
 
 def _either(names: list[str]) -> str:
