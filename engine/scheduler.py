@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import signal
 import sys
@@ -293,6 +294,7 @@ def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | No
         policies: Path | str | None = None, report: Callable[[dict[str, Any]], None] | None = None) -> int:
     """Run the scheduler (blocking). Returns 0, or 3 for `once` when another process is the leader."""
     global _runtime
+    _check_seconds(tick=tick, duration=duration, poll=poll)
     names = names or list(JOBS)
     unknown = sorted(set(names) - set(JOBS))
     if unknown:
@@ -336,6 +338,18 @@ def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | No
             lock.release()
             rt.report({"event": "stopped", "owner": jobs.owner_id()})
         return code
+
+
+def _check_seconds(**values: float | None) -> None:
+    """Refuse a period that is not a finite number of seconds above zero.
+
+    The CLI checks its options first, but this is the service every caller goes through: a tick of
+    zero or less made every job due at every poll (a busy loop that ignored SIGTERM), and a NaN poll
+    made `Event.wait` raise deep inside the loop.
+    """
+    for name, value in values.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number of seconds above 0, not {value!r}")
 
 
 def _print(event: dict[str, Any]) -> None:

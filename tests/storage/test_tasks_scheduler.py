@@ -175,3 +175,12 @@ def test_two_scheduler_processes_on_postgresql_never_run_the_same_job(pg_engine:
     with pg_engine.connect() as conn:
         stored = conn.execute(text("select id from apscheduler_jobs order by id")).scalars().all()
     assert stored == ["escalation", "notify", "recurrence"]  # the job store lives in the database
+
+
+@pytest.mark.parametrize(("option", "value"), [("tick", 0.0), ("tick", -1.0), ("tick", float("nan")),
+                                               ("poll", 0.0), ("poll", float("inf")), ("duration", -5.0)])
+def test_the_scheduler_service_refuses_a_period_that_is_not_above_zero(engine: Engine, option: str,
+                                                                      value: float) -> None:
+    """Not only the CLI: a tick of 0 once made every job due at every poll, a loop that ignored SIGTERM."""
+    with pytest.raises(ValueError, match=rf"^{option} must be a finite number of seconds above 0"):
+        scheduler.run(engine, orgs=["acme"], **{option: value})  # type: ignore[arg-type]
