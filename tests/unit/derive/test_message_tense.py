@@ -282,6 +282,9 @@ MON = [
     AI_OWNER,
     ai_tool("T1", "Reply drafter", "GENAI_PATIENT_COMMS", "2025-06-01T15:00:00Z"),
     ai_tool("T2", "Triage score", "PCDST", "2024-01-10T15:00:00Z", last_perf_review_at="2025-12-03T15:00:00Z"),
+    # reviewed after the as-of instants below: judged from go-live, and the message must say so
+    ai_tool("T3", "Note summarizer", "GENAI_PATIENT_COMMS", "2025-06-01T15:00:00Z",
+            last_perf_review_at="2026-07-01T15:00:00Z"),
 ]
 
 
@@ -588,6 +591,9 @@ CASES = [
       "after the last review on 2025-12-03T15:00:00Z."]),
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T1", "overdue",
      ["AI tool Reply drafter (GENAI_PATIENT_COMMS) needed its performance and bias review by 2026-06-01, 365 "
+      "days after go-live on 2025-06-01T15:00:00Z, and has not had it."]),
+    ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T3", "overdue",
+     ["AI tool Note summarizer (GENAI_PATIENT_COMMS) needed its performance and bias review by 2026-06-01, 365 "
       "days after go-live on 2025-06-01T15:00:00Z, and has not had it."]),
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T2", "overdue",
      ["AI tool Triage score (PCDST, high risk) needed its performance and bias review by 2026-06-01, 180 days "
