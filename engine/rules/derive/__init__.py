@@ -152,8 +152,7 @@ def load_families() -> None:
 FAMILY_MODULES: list[str] = [
     "engine.rules.derive.hipaa",
     "engine.rules.derive.osha",
-    "engine.rules.derive.cms",
-    "engine.rules.derive.cms_exclusion",
+    "engine.rules.derive.cms",  # its package imports cms.exclusion last
     "engine.rules.derive.credentialing",
     "engine.rules.derive.ai_use",
 ]

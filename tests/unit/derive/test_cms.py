@@ -1,4 +1,4 @@
-"""Unit tests for the cms derivations (engine/rules/derive/cms.py): each derivation on hand-made
+"""Unit tests for the cms derivations (engine/rules/derive/cms/): each derivation on hand-made
 records, at the boundaries the catalog names (749/1000, the QPP close at 20:00 Eastern with
 roll-forward, local dates in Honolulu, leap days)."""
 

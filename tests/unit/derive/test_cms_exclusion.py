@@ -1,4 +1,4 @@
-"""Unit tests for the exclusion-screening duties (engine/rules/derive/cms_exclusion.py, CMS-EXCL-LEIE-015)
+"""Unit tests for the exclusion-screening duties (engine/rules/derive/cms/exclusion.py, CMS-EXCL-LEIE-015)
 on hand-made records: local dates per establishment (C7), calendar days (C1), months, the 30-day
 interval, and matches that stay in view however old while unresolved."""
 
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from engine.errors import RulesetValidationError
-from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, cms_exclusion, load_families
+from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
+from engine.rules.derive.cms import exclusion as cms_exclusion
 
 TZ = {"E-NYC": "America/New_York", "E-HNL": "Pacific/Honolulu", "E-LAX": "America/Los_Angeles"}
 

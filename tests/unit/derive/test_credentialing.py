@@ -1,4 +1,4 @@
-"""Unit tests for the credentialing derivations (engine/rules/derive/credentialing.py).
+"""Unit tests for the credentialing derivations (engine/rules/derive/credentialing/).
 
 Each derivation is called directly with a DeriveContext, so the date math (local dates, end of
 month, card validity, CAQH cycles, month clamping), the as-of semantics and the facts' evidence

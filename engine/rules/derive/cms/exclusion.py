@@ -2,8 +2,9 @@
 
 A module of its own because one person's screening history, judged list by list against three
 clocks (pre-hire, monthly or every 30 days, match review), is a responsibility apart from the MIPS
-and enrollment derivations; `engine.rules.derive.cms` imports it, so it registers with the cms
-family. The calendar service gives every date (C1 calendar days, C5 months, C7 local dates).
+and enrollment derivations; the `engine.rules.derive.cms` package imports it last, so it registers
+with the cms family, after the other cms derivations. The calendar service gives every date (C1
+calendar days, C5 months, C7 local dates).
 
 Every date of a duty is the local date in the zone of the establishment of the employment episode
 the duty belongs to (a person transferred from Honolulu to New York has the months worked in
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
-from engine.rules.derive.cms import _happened, _iso, _src  # the family's value helpers
+from engine.rules.derive.cms._common import _happened, _iso, _src  # the family's value helpers
 
 SCREEN_FREQUENCIES = ("CALENDAR_MONTH", "EVERY_30_DAYS")
 INTERVAL_DAYS = 30

@@ -1,0 +1,321 @@
+"""Parameter defaults and shared helpers of the credentialing derivations: credentials, employment
+episodes, encounters and exclusion checks as of the evaluation instant, and the fact builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.rules import calendar as cal
+from engine.rules.derive import DeriveContext, DerivedFact, RecordView
+
+#: Parameter defaults, mirrored from rulesets/credentialing (a unit test holds the two equal).
+DEFAULTS: dict[str, Any] = {
+    "compact_privileges_allowed": [],
+    "credential_inactive_statuses": ["revoked", "suspended", "surrendered", "denied", "inactive",
+                                     "relinquished", "retired", "void"],
+    "license_adverse_statuses": ["restricted", "probation", "probationary", "conditional", "suspended",
+                                 "revoked"],
+    "states_requiring_csr": ["AL", "CT", "DC", "DE", "HI", "IA", "ID", "IL", "IN", "LA", "MA", "MD", "MI",
+                             "MO", "NJ", "NM", "NV", "OK", "RI", "SC", "SD", "UT", "WY"],
+    "board_cert_required_roles": ["physician"],
+    "board_eligibility_years": 5,
+    "caqh_reattest_days": 120,
+    "caqh_reattest_days_long": 180,
+    "caqh_long_cycle_states": ["IL"],
+    "recred_months": 36,
+    "recred_count_to_month": False,
+    "npdb_mode": "AT_EACH_CREDENTIALING",
+    "npdb_interval_months": 24,
+    "npdb_continuous_renewal_months": 12,
+    "mon_interval_months": 1,
+    "mon_lookback_months": 12,
+    "mon_sources": ["LEIE", "SAM", "STATE_MEDICAID"],
+    "adverse_review_days": 30,
+    "bls_required_roles": ["physician", "nurse_practitioner", "physician_assistant", "registered_nurse",
+                           "licensed_practical_nurse", "medical_assistant", "phlebotomist"],
+    "acls_required_roles": [],
+    "pals_required_roles": [],
+    "card_valid_months": 24,
+}
+
+
+Source = tuple[str, str, int]
+
+
+def param(ctx: DeriveContext, name: str) -> Any:
+    """A ruleset parameter as resolved for this run, or its default."""
+    return ctx.param(name, DEFAULTS[name])
+
+
+def _lower_set(values: Iterable[Any]) -> frozenset[str]:
+    return frozenset(str(v).strip().lower() for v in values)
+
+
+# ---- records as of the evaluation instant ---------------------------------------------------------
+
+
+def parse_instant(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def happened(ctx: DeriveContext, value: Any) -> dt.datetime | None:
+    """An instant that has happened by `as_of`, else None (CONTRACT: later has not happened yet)."""
+    instant = parse_instant(value)
+    return instant if instant is not None and instant <= ctx.as_of else None
+
+
+def today(ctx: DeriveContext, tz: str) -> dt.date:
+    return cal.local_date(ctx.as_of, tz)
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return cal.iso_instant(value)
+    return value.isoformat()
+
+
+@dataclass(frozen=True)
+class Cred:
+    """A credential as of the run: local dates in its holder's zone, later events nulled."""
+
+    view: RecordView
+    kind: str
+    person_id: str
+    jurisdiction: str
+    status: str
+    tz: str
+    issued_on: dt.date | None
+    valid_through: dt.date | None
+    renewal_on: dt.date | None
+    verified_on: dt.date | None
+
+    @property
+    def id(self) -> str:
+        return self.view.id
+
+    @property
+    def src(self) -> Source:
+        return (self.view.type, self.view.id, self.view.version)
+
+    @property
+    def source_text(self) -> str:
+        return str(self.view.data.get("source") or "")
+
+    def in_force(self, day: dt.date, inactive: frozenset[str]) -> bool:
+        """Whether the credential authorises `day` (a local date).
+
+        A status in `inactive` is a snapshot without a start date: it is taken to apply from the
+        day the status was verified (or throughout, when nobody recorded a verification).
+        """
+        if self.issued_on is not None and day < self.issued_on:
+            return False
+        if self.valid_through is not None and day > self.valid_through:
+            return False
+        if self.status in inactive:
+            return self.verified_on is not None and day < self.verified_on
+        return True
+
+    def timely_renewal(self) -> dt.date | None:
+        """The renewal filing date when it was filed on or before the expiry (else None)."""
+        if self.renewal_on is None or self.status == "denied":
+            return None
+        if self.valid_through is not None and self.renewal_on > self.valid_through:
+            return None
+        return self.renewal_on
+
+
+def load_credentials(ctx: DeriveContext, views: Iterable[RecordView],
+                     kinds: Iterable[str] | None = None) -> dict[str, list[Cred]]:
+    """Credentials by person (kinds filtered), as of the run; end_of_month expiry applied (C5)."""
+    wanted = frozenset(kinds) if kinds is not None else None
+    out: dict[str, list[Cred]] = defaultdict(list)
+    for view in views:
+        data = view.data
+        kind = str(data.get("kind") or "")
+        if wanted is not None and kind not in wanted:
+            continue
+        issued = parse_instant(data.get("issued_at"))
+        if issued is not None and issued > ctx.as_of:
+            continue  # not issued yet
+        tz = ctx.tz_of(view)
+        expires = parse_instant(data.get("expires_at"))
+        through = None
+        if expires is not None:
+            through = cal.valid_through(cal.local_date(expires, tz), str(data.get("expiry_rule") or "exact"))
+        renewal = happened(ctx, data.get("renewal_submitted_at"))
+        verified = happened(ctx, data.get("verified_at"))
+        out[str(data.get("person_id") or "")].append(Cred(
+            view=view, kind=kind, person_id=str(data.get("person_id") or ""),
+            jurisdiction=str(data.get("jurisdiction") or "").strip().upper(),
+            status=str(data.get("status") or "").strip().lower(), tz=tz,
+            issued_on=cal.local_date(issued, tz) if issued else None, valid_through=through,
+            renewal_on=cal.local_date(renewal, tz) if renewal else None,
+            verified_on=cal.local_date(verified, tz) if verified else None,
+        ))
+    return out
+
+
+def latest(creds: Iterable[Cred]) -> Cred | None:
+    """The latest credential of a chain: furthest validity, then latest issue, then id."""
+    return max(creds, key=lambda c: (c.valid_through or dt.date.max, c.issued_on or dt.date.min, c.id),
+               default=None)
+
+
+def chains(creds: Iterable[Cred], kind: str) -> dict[str, list[Cred]]:
+    """Credentials of one kind grouped by jurisdiction."""
+    out: dict[str, list[Cred]] = defaultdict(list)
+    for c in creds:
+        if c.kind == kind:
+            out[c.jurisdiction].append(c)
+    return out
+
+
+@dataclass(frozen=True)
+class Episode:
+    view: RecordView
+    person_id: str
+    establishment_id: str
+    role: str
+    start_at: dt.datetime
+    start_on: dt.date
+    end_at: dt.datetime | None
+    licensed: bool
+
+    @property
+    def src(self) -> Source:
+        return (self.view.type, self.view.id, self.view.version)
+
+    def active(self, as_of: dt.datetime) -> bool:
+        return self.end_at is None or self.end_at > as_of
+
+
+def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, list[Episode]]:
+    """Employment episodes by person, oldest first, as of the run (later starts dropped, later ends nulled)."""
+    out: dict[str, list[Episode]] = defaultdict(list)
+    for view in views:
+        data = view.data
+        start = parse_instant(data.get("start_at"))
+        if start is None or start > ctx.as_of:
+            continue
+        tz = ctx.tz_of(view)
+        out[str(data.get("person_id") or "")].append(Episode(
+            view=view, person_id=str(data.get("person_id") or ""),
+            establishment_id=str(data.get("establishment_id") or ""), role=str(data.get("role") or ""),
+            start_at=start, start_on=cal.local_date(start, tz), end_at=happened(ctx, data.get("end_at")),
+            licensed=data.get("licensed_clinician") is True,
+        ))
+    for eps in out.values():
+        eps.sort(key=lambda e: (e.start_at, e.view.id))
+    return out
+
+
+def active_episodes(ctx: DeriveContext, eps: Iterable[Episode], *, licensed: bool = False) -> list[Episode]:
+    return [e for e in eps if e.active(ctx.as_of) and (e.licensed or not licensed)]
+
+
+def establishment_state(ctx: DeriveContext, est_id: str | None) -> str | None:
+    est = ctx.establishments.get(est_id or "")
+    state = est.data.get("state") if est is not None else None
+    return str(state).upper() if state else None
+
+
+def days_left(ctx: DeriveContext, data: Mapping[str, Any], fallback_tz: str) -> int | None:
+    """Whole local days from today to `data["due_at"]` in the zone the fact's deadline uses (C7)."""
+    if not data.get("due_at"):
+        return None
+    est = ctx.establishments.get(str(data.get("establishment_id") or ""))
+    tz = str(est.data.get("tz") or fallback_tz) if est is not None else fallback_tz
+    return (dt.date.fromisoformat(str(data["due_at"])) - today(ctx, tz)).days
+
+
+def fact(ftype: str, fid: str, data: dict[str, Any], sources: Iterable[Source], key: str) -> DerivedFact:
+    unique = sorted(set(sources))
+    return DerivedFact(type=ftype, id=fid, data=data, sources=unique, bundle_key=key)
+
+
+# ---- encounters: who saw a patient located where, and on which local date -----------------------
+
+
+@dataclass
+class Gap:
+    """Encounters of one clinician not covered by a credential (one state, or any)."""
+
+    count: int = 0
+    first_at: dt.datetime | None = None
+    first_on: dt.date | None = None
+    last_at: dt.datetime | None = None
+    last_on: dt.date | None = None
+    establishment_id: str = ""
+    encounters: list[Source] = field(default_factory=list)
+
+    def add(self, view: RecordView, at: dt.datetime, day: dt.date) -> None:
+        self.count += 1
+        self.encounters.append((view.type, view.id, view.version))
+        if self.first_at is None or at < self.first_at:
+            self.first_at, self.first_on = at, day
+            self.establishment_id = str(view.data.get("establishment_id") or "")
+        if self.last_at is None or at > self.last_at:
+            self.last_at, self.last_on = at, day
+
+    def data(self) -> dict[str, Any]:
+        return {"uncovered_count": self.count, "first_uncovered_at": iso(self.first_at),
+                "first_uncovered_on": iso(self.first_on), "last_uncovered_at": iso(self.last_at),
+                "last_uncovered_on": iso(self.last_on),
+                "encounter_ids": [e[1] for e in sorted(self.encounters, key=lambda s: s[1])[:20]]}
+
+
+def encounters_seen(ctx: DeriveContext, views: Iterable[RecordView]) -> Iterator[tuple[RecordView, str, dt.datetime,
+                                                                                         dt.date, str | None]]:
+    """(encounter, clinician, instant, local date, patient's state) for each encounter up to `as_of`.
+
+    The patient's state is `patient_state`; an in-person visit without one is in the
+    establishment's state; a telehealth visit without one cannot be placed and is skipped.
+    """
+    for view in views:
+        data = view.data
+        at = parse_instant(data.get("at"))
+        clinician = data.get("clinician_person_id")
+        if at is None or at > ctx.as_of or not clinician:
+            continue
+        state = data.get("patient_state")
+        if not state and data.get("modality") != "telehealth":
+            state = establishment_state(ctx, data.get("establishment_id"))
+        yield view, str(clinician), at, cal.local_date(at, ctx.tz_of(view)), str(state).upper() if state else None
+
+
+def lapse_before(creds: Iterable[Cred], day: dt.date) -> Cred | None:
+    """The latest credential that had ended before `day` (a lapse rather than never held)."""
+    return latest(c for c in creds if c.valid_through is not None and c.valid_through < day)
+
+
+# ---- exclusion checks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    view: RecordView
+    checked_at: dt.datetime
+    checked_on: dt.date
+    result: str
+
+
+def load_screenings(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[tuple[str, str], list[Check]]:
+    """Exclusion checks by (person, source), as of the run (checks run later do not exist yet)."""
+    out: dict[tuple[str, str], list[Check]] = defaultdict(list)
+    for view in views:
+        at = happened(ctx, view.data.get("checked_at"))
+        if at is None:
+            continue
+        key = (str(view.data.get("person_id") or ""), str(view.data.get("source") or ""))
+        out[key].append(Check(view, at, cal.local_date(at, ctx.tz_of(view)), str(view.data.get("result") or "")))
+    return out

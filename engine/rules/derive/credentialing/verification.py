@@ -1,0 +1,269 @@
+"""Board certification, CAQH re-attestation, NCQA recredentialing cycle and primary-source
+verification, and NPDB queries (`cred_board_standing` ... `cred_npdb_standing`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from engine.rules import calendar as cal
+from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
+from engine.rules.derive.credentialing._common import (
+    _lower_set,
+    active_episodes,
+    chains,
+    establishment_state,
+    fact,
+    iso,
+    latest,
+    load_credentials,
+    load_episodes,
+    load_screenings,
+    param,
+    parse_instant,
+    today,
+)
+from engine.rules.facttypes import FieldKind
+
+# ---- board certification, CAQH, NCQA cycle and verifications, NPDB ----------------------------------
+
+#: Credential sources that mean "queried at the National Practitioner Data Bank" (CRED-NPDB-005).
+NPDB_SOURCES = ("npdb", "national practitioner data bank")
+
+
+BOARD_FIELDS: dict[str, FieldKind] = {
+    "person_id": "string", "check": "string", "credential_id": "string", "role": "string",
+    "expires_at": "date", "due_at": "date", "renewed_at": "date", "establishment_id": "string",
+}
+
+
+@derivation(name="cred_board_standing", inputs=("credential", "employment_episode"), output="cred_board_standing",
+            fields=BOARD_FIELDS, family="person", example="board: cred_board_standing where check == 'unverified'")
+def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """CRED-BOARD-004: board certification of active clinicians and of roles that require it.
+
+    One fact per duty (`check`):
+    - `expiry`: the latest certificate's last valid day, met by a renewal filed in time;
+    - `unverified`: the certificate has no primary-source verification; due on the later of its
+      issue date and the start of the current clinical episode (verified before practising);
+    - `not_in_good_standing`: its status is inactive or adverse; due on the day that was verified
+      (or the start of the current clinical episode when no verification date is on file);
+    - `not_certified`: the role requires certification and none is on file; due
+      `board_eligibility_years` (C5) after the first episode in such a role began (the contract has
+      no training-completion date, so the window is counted from joining the practice).
+    """
+    bad = _lower_set(param(ctx, "credential_inactive_statuses")) | _lower_set(param(ctx, "license_adverse_statuses"))
+    required = frozenset(param(ctx, "board_cert_required_roles"))
+    years = int(param(ctx, "board_eligibility_years"))
+    creds = load_credentials(ctx, inputs["credential"], ("BOARD_CERT",))
+    staff = load_episodes(ctx, inputs["employment_episode"])
+    for pid in sorted(staff):
+        eps = active_episodes(ctx, staff[pid])
+        in_role = [e for e in eps if e.role in required]
+        clinical = [e for e in eps if e.licensed] + in_role
+        if not clinical:
+            continue
+        ep = max(clinical, key=lambda e: (e.start_at, e.view.id))
+        certs = creds.get(pid, [])
+        cur = latest(certs)
+        base: dict[str, Any] = {"person_id": pid, "role": ep.role, "establishment_id": ep.establishment_id,
+                                "credential_id": cur.id if cur else None,
+                                "expires_at": iso(cur.valid_through) if cur else None, "renewed_at": None}
+        key = f"person:{pid}"
+        if cur is None:
+            if in_role:
+                first = min(e.start_on for e in staff[pid] if e.role in required)
+                yield fact("cred_board_standing", f"{pid}/BOARD/not_certified",
+                           dict(base, check="not_certified", due_at=iso(cal.add_years(first, years))),
+                           [e.src for e in in_role], key)
+            continue
+        sources = [c.src for c in certs] + [ep.src]
+        if cur.status in bad:
+            due = cur.verified_on or ep.start_on
+            yield fact("cred_board_standing", f"{pid}/BOARD/not_in_good_standing",
+                       dict(base, check="not_in_good_standing", due_at=iso(due)), sources, key)
+            continue
+        if cur.verified_on is None:
+            due = max(cur.issued_on or ep.start_on, ep.start_on)
+            yield fact("cred_board_standing", f"{pid}/BOARD/unverified",
+                       dict(base, check="unverified", due_at=iso(due)), sources, key)
+        if cur.valid_through is not None:
+            yield fact("cred_board_standing", f"{pid}/BOARD/expiry",
+                       dict(base, check="expiry", due_at=iso(cur.valid_through),
+                            renewed_at=iso(cur.timely_renewal())), sources, key)
+
+
+CAQH_FIELDS: dict[str, FieldKind] = {
+    "person_id": "string", "state": "string", "credential_id": "string", "attested_on": "date",
+    "cycle_days": "number", "due_at": "date", "establishment_id": "string",
+}
+
+
+@derivation(name="cred_caqh_standing", inputs=("credential", "employment_episode"), output="cred_caqh_standing",
+            fields=CAQH_FIELDS, family="person", example="caqh: cred_caqh_standing where cycle_days == 180")
+def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """CRED-CAQH-006: the CAQH ProView re-attestation clock of each active person with a profile.
+
+    The latest CAQH_ATTESTATION (by its `issued_at`, the attestation instant) starts the clock:
+    `due_at` = local attestation date + `caqh_reattest_days_long` (180) when the practice state is
+    in `caqh_long_cycle_states` (Illinois), else + `caqh_reattest_days` (120), C1. The practice
+    state is the attestation's jurisdiction, else the state of the person's latest active
+    establishment. CAQH sets the profile to Expired the day after `due_at`.
+    """
+    short, long_ = int(param(ctx, "caqh_reattest_days")), int(param(ctx, "caqh_reattest_days_long"))
+    long_states = frozenset(str(s).upper() for s in param(ctx, "caqh_long_cycle_states"))
+    creds = load_credentials(ctx, inputs["credential"], ("CAQH_ATTESTATION",))
+    staff = load_episodes(ctx, inputs["employment_episode"])
+    for pid in sorted(staff):
+        eps = active_episodes(ctx, staff[pid])
+        attested = [c for c in creds.get(pid, []) if c.issued_on is not None]
+        if not eps or not attested:
+            continue
+        cur = max(attested, key=lambda c: (c.issued_on or dt.date.min, parse_instant(c.view.data.get("issued_at")),
+                                           c.id))
+        assert cur.issued_on is not None
+        state = cur.jurisdiction or establishment_state(ctx, eps[-1].establishment_id) or ""
+        cycle = long_ if state in long_states else short
+        data = {"person_id": pid, "state": state, "credential_id": cur.id, "attested_on": iso(cur.issued_on),
+                "cycle_days": cycle, "due_at": iso(cal.add_days(cur.issued_on, cycle)),
+                "establishment_id": eps[-1].establishment_id}
+        yield fact("cred_caqh_standing", f"{pid}/CAQH", data, [cur.src, eps[-1].src], f"person:{pid}")
+
+
+RECRED_FIELDS: dict[str, FieldKind] = {
+    "person_id": "string", "basis": "string", "last_on": "date", "due_at": "date", "establishment_id": "string",
+}
+
+
+@derivation(name="cred_recred_standing", inputs=("credential", "employment_episode"),
+            output="cred_recred_standing", fields=RECRED_FIELDS, family="person",
+            example="recred: cred_recred_standing where basis == 'start'")
+def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """CRED-NCQA-RECRED-007: when each active licensed clinician's next recredentialing is due.
+
+    The contract has no credentialing-decision record, so the cycle is counted from the evidence a
+    decision leaves: the oldest primary-source verification among the clinician's state licenses
+    in force today (`basis: license_verification`), or, when one of them was never verified (or
+    none is in force), the start of the current licensed episode (`basis: start`, the initial
+    credentialing). `due_at` = that date + `recred_months` (C5, clamped), or the end of that month
+    when `recred_count_to_month` is true.
+    """
+    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    months = int(param(ctx, "recred_months"))
+    to_month = bool(param(ctx, "recred_count_to_month"))
+    creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
+    staff = load_episodes(ctx, inputs["employment_episode"])
+    for pid in sorted(staff):
+        eps = active_episodes(ctx, staff[pid], licensed=True)
+        if not eps:
+            continue
+        ep = eps[-1]
+        day = today(ctx, ctx.tz_of(ep.view))
+        current = [c for c in (latest(ch) for ch in chains(creds.get(pid, []), "STATE_LICENSE").values())
+                   if c is not None and c.in_force(day, inactive)]
+        if current and all(c.verified_on is not None for c in current):
+            basis, last = "license_verification", min(c.verified_on for c in current if c.verified_on)
+        else:
+            basis, last = "start", min(e.start_on for e in eps)
+        due = cal.add_months(last, months)
+        if to_month:
+            due = cal.end_of_month(due)
+        data = {"person_id": pid, "basis": basis, "last_on": iso(last), "due_at": iso(due),
+                "establishment_id": ep.establishment_id}
+        yield fact("cred_recred_standing", f"{pid}/RECRED", data, [c.src for c in current] + [e.src for e in eps],
+                   f"person:{pid}")
+
+
+PSV_LABELS = {"license": "state license verification", "dea": "DEA registration verification",
+              "board_certification": "board certification verification", "leie": "OIG LEIE exclusion check",
+              "sam": "SAM exclusion check"}
+PSV_FIELDS: dict[str, FieldKind] = {
+    "person_id": "string", "item": "string", "item_label": "string", "record_id": "string", "decision_on": "date",
+    "verified_on": "date", "age_days": "number", "due_at": "date", "establishment_id": "string",
+}
+
+
+@derivation(name="cred_psv_item", inputs=("credential", "employment_episode", "screening"), output="cred_psv_item",
+            fields=PSV_FIELDS, family="person", example="psv: cred_psv_item where verified_on == null",
+            heavy=True)  # in the derive process with the other two readers of the screenings (bench/README.md)
+def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """CRED-NCQA-PSV-008: the age of each verification in an active clinician's initial credentialing file.
+
+    The contract has no decision record, so the decision date is taken as the local start date of
+    the current licensed episode (a practitioner is credentialed before seeing patients), and only
+    files whose decision falls inside the current `recred_months` cycle are looked at. Items: the
+    license for the establishment's state, a DEA registration there, a board certificate, and the
+    LEIE and SAM exclusion checks. `verified_on` is the latest verification on or before the
+    decision (the exact check history for screenings; a credential's `verified_at` only when it is
+    not later than the decision: a later value means the item was re-verified since and the
+    initial verification is not on file, so no fact). `age_days` = decision - verified_on.
+    """
+    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    months = int(param(ctx, "recred_months"))
+    creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE", "DEA", "BOARD_CERT"))
+    staff = load_episodes(ctx, inputs["employment_episode"])
+    checks = load_screenings(ctx, inputs["screening"])
+    for pid in sorted(staff):
+        eps = active_episodes(ctx, staff[pid], licensed=True)
+        if not eps:
+            continue
+        ep = eps[-1]
+        decision = ep.start_on
+        if cal.add_months(decision, months) < today(ctx, ctx.tz_of(ep.view)):
+            continue
+        state = establishment_state(ctx, ep.establishment_id)
+        held = creds.get(pid, [])
+        items: list[tuple[str, RecordView | None, dt.date | None]] = []
+        for kind, label in (("STATE_LICENSE", "license"), ("DEA", "dea"), ("BOARD_CERT", "board_certification")):
+            pool = [c for c in held if c.kind == kind and (kind == "BOARD_CERT" or c.jurisdiction == state)]
+            item = latest(c for c in pool if c.in_force(decision, inactive)) or latest(pool)
+            if item is None or (item.verified_on is not None and item.verified_on > decision):
+                continue
+            items.append((label, item.view, item.verified_on))
+        for src in ("LEIE", "SAM"):
+            done = [s for s in checks.get((pid, src), []) if s.checked_on <= decision]
+            last = max(done, key=lambda s: (s.checked_at, s.view.id), default=None)
+            items.append((src.lower(), last.view if last else None, last.checked_on if last else None))
+        for label, view, verified in items:
+            data = {"person_id": pid, "item": label, "item_label": PSV_LABELS[label],
+                    "record_id": view.id if view else None, "decision_on": iso(decision), "verified_on": iso(verified),
+                    "age_days": (decision - verified).days if verified else None, "due_at": iso(decision),
+                    "establishment_id": ep.establishment_id}
+            sources = [ep.src] + ([(view.type, view.id, view.version)] if view else [])
+            yield fact("cred_psv_item", f"{pid}/PSV/{label}", data, sources, f"person:{pid}")
+
+
+NPDB_FIELDS: dict[str, FieldKind] = {
+    "person_id": "string", "mode": "string", "credential_id": "string", "last_on": "date",
+    "interval_months": "number", "due_at": "date", "establishment_id": "string",
+}
+
+
+@derivation(name="cred_npdb_standing", inputs=("credential", "employment_episode"), output="cred_npdb_standing",
+            fields=NPDB_FIELDS, family="person", example="npdb: cred_npdb_standing where mode == 'CONTINUOUS'")
+def npdb_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """CRED-NPDB-005: when an active licensed clinician's next NPDB query (or enrollment renewal) is due.
+
+    The contract has no NPDB record; a query shows up as a credential whose `source` names the
+    NPDB (e.g. malpractice history or licensure verified through it). Only clinicians with such
+    evidence are followed: `last_on` is its latest verification (or issue) date and `due_at` adds
+    `npdb_interval_months` (AT_EACH_CREDENTIALING) or `npdb_continuous_renewal_months`
+    (CONTINUOUS: the Continuous Query enrollment is renewed yearly), C5.
+    """
+    mode = str(param(ctx, "npdb_mode")).upper()
+    months = int(param(ctx, "npdb_continuous_renewal_months" if mode == "CONTINUOUS" else "npdb_interval_months"))
+    creds = load_credentials(ctx, inputs["credential"])
+    staff = load_episodes(ctx, inputs["employment_episode"])
+    for pid in sorted(staff):
+        eps = active_episodes(ctx, staff[pid], licensed=True)
+        queried = [(c.verified_on or c.issued_on, c) for c in creds.get(pid, [])
+                   if any(s in c.source_text.lower() for s in NPDB_SOURCES) and (c.verified_on or c.issued_on)]
+        if not eps or not queried:
+            continue
+        last, cur = max(queried, key=lambda x: (x[0], x[1].id))
+        assert last is not None
+        data = {"person_id": pid, "mode": mode, "credential_id": cur.id, "last_on": iso(last),
+                "interval_months": months, "due_at": iso(cal.add_months(last, months)),
+                "establishment_id": eps[-1].establishment_id}
+        yield fact("cred_npdb_standing", f"{pid}/NPDB", data, [cur.src, eps[-1].src], f"person:{pid}")

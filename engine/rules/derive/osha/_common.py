@@ -1,0 +1,151 @@
+"""Shared helpers of the osha derivations: value parsing, the evaluation instant (`_Now`), time
+zones, grouping of records, completed trainings, and the five-year retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.rules import calendar as cal
+from engine.rules.derive import DeriveContext, RecordView
+
+# ---- defaults (the ruleset's params override them; these keep the derivations usable alone) ----
+
+#: 1904.33: keep the records five years after the end of the calendar year they cover.
+RETENTION_YEARS = 5
+
+
+# ---- small helpers ------------------------------------------------------------------------------
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        out = value
+    else:
+        out = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if out.tzinfo is None:
+        return None
+    return out.astimezone(dt.UTC)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else cal.iso_instant(value)
+
+
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _src(view: RecordView) -> tuple[str, str, int]:
+    return (view.type, view.id, view.version)
+
+
+def _sources(*views: RecordView | None) -> list[tuple[str, str, int]]:
+    out: dict[tuple[str, str, int], None] = {}
+    for v in views:
+        if v is not None:
+            out[_src(v)] = None
+    return list(out)
+
+
+def _by_id(views: Iterable[RecordView]) -> list[RecordView]:
+    return sorted(views, key=lambda v: v.id)
+
+
+def _flag(view: RecordView, name: str) -> bool:
+    return view.data.get(name) is True
+
+
+def _prefix_match(code: str | None, prefixes: Sequence[str]) -> bool:
+    return bool(code) and any(str(code).startswith(str(p)) for p in prefixes)
+
+
+@dataclass(frozen=True)
+class _Now:
+    """The evaluation instant, and "has it happened yet" for instants and local dates."""
+
+    as_of: dt.datetime
+
+    def at(self, value: Any) -> dt.datetime | None:
+        """The instant if it has happened by as_of, else None."""
+        instant = _instant(value)
+        return instant if instant is not None and instant <= self.as_of else None
+
+    def on(self, value: Any, tz: str) -> dt.date | None:
+        """The date if that local day has begun by as_of, else None."""
+        day = _date(value)
+        return day if day is not None and day <= cal.local_date(self.as_of, tz) else None
+
+    def today(self, tz: str) -> dt.date:
+        return cal.local_date(self.as_of, tz)
+
+
+def _tz(ctx: DeriveContext, view: RecordView | None, establishment_id: Any = None) -> str:
+    est = ctx.establishments.get(str(establishment_id)) if establishment_id else None
+    if est is not None and est.data.get("tz"):
+        return str(est.data["tz"])
+    if view is not None:
+        return ctx.tz_of(view)
+    return "America/New_York"
+
+
+def _active(ep: RecordView, now: _Now) -> bool:
+    """An employment episode that has started and not ended as of the run."""
+    start = now.at(ep.data.get("start_at"))
+    return start is not None and now.at(ep.data.get("end_at")) is None
+
+
+def _assigned_at(ep: RecordView) -> dt.datetime | None:
+    """When exposure work began: `exposure_assignment_at`, or the episode start when not recorded."""
+    return _instant(ep.data.get("exposure_assignment_at")) or _instant(ep.data.get("start_at"))
+
+
+def _group(views: Iterable[RecordView], key: str) -> dict[str, list[RecordView]]:
+    out: dict[str, list[RecordView]] = {}
+    for v in _by_id(views):
+        k = v.data.get(key)
+        if k is not None:
+            out.setdefault(str(k), []).append(v)
+    return out
+
+
+def _trainings(views: Iterable[RecordView], course: str, now: _Now) -> dict[str, list[tuple[dt.datetime, RecordView]]]:
+    """Completed trainings of one course per person, oldest first (completed after as_of: not yet)."""
+    out: dict[str, list[tuple[dt.datetime, RecordView]]] = {}
+    for v in _by_id(views):
+        if v.data.get("course") != course or v.data.get("person_id") is None:
+            continue
+        done = now.at(v.data.get("completed_at"))
+        if done is not None:
+            out.setdefault(str(v.data["person_id"]), []).append((done, v))
+    for items in out.values():
+        items.sort(key=lambda t: (t[0], t[1].id))
+    return out
+
+
+def _establishments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> list[RecordView]:
+    views = list(inputs.get("establishment", ()))
+    return _by_id(views) if views else _by_id(ctx.establishments.values())
+
+
+def _hbv_protected(records: Sequence[RecordView], now: _Now) -> bool:
+    return any(_flag(h, "antibody_immune") or now.at(h.data.get("series_completed_at")) is not None
+               for h in records)
+
+
+def _local(instant: dt.datetime, tz: str) -> dt.date:
+    return cal.local_date(instant, tz)
