@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from engine.rules.derive import hipaa as h
+from engine.rules.derive.hipaa import snooping
 from tests.unit.derive.test_hipaa_helpers import by_id, rec, run
 
 TYPES = ("access_event", "account", "person", "patient", "employment_episode", "care_link", "investigation")
@@ -201,14 +202,14 @@ def test_a_full_flag_memo_is_emptied_without_changing_any_alert(monkeypatch: Any
         return [(f.id, f.data, f.sources) for f in run(h.access_alerts, TYPES, "2026-11-21T12:00:00Z", records)]
 
     kept = alerts()
-    monkeypatch.setattr(h, "STATIC_FLAGS_KEPT", 1)  # emptied before nearly every new entry
+    monkeypatch.setattr(snooping, "STATIC_FLAGS_KEPT", 1)  # emptied before nearly every new entry
     assert alerts() == kept and len(kept) > 5
 
 
 def test_bulk_finds_each_patients_first_access_whatever_order_the_log_is_read_in() -> None:
     """The log is read by event id, which need not be time order: a user's hour is judged on all of
     its accesses, and each patient's first access is the earliest (then the smallest id)."""
-    accesses = h._UserAccesses()
+    accesses = snooping._UserAccesses()
     hour = 1_796_036_400  # 2026-11-30 11:00 UTC, a whole hour
     for i in reversed(range(26)):  # read latest first
         accesses.add(hour + 60 * i + 30, f"PT-{i:02d}", f"AE-{i:02d}-late", 1)

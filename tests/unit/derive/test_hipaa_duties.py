@@ -1,4 +1,4 @@
-"""Unit tests of the hipaa duty derivations (engine/rules/derive/hipaa.py): RA, TRN, TERM, UID, AUD,
+"""Unit tests of the hipaa duty derivations (engine/rules/derive/hipaa/): RA, TRN, TERM, UID, AUD,
 ENC, BAA, SAN and NPP. Dates are local dates of the establishment; hour windows are UTC instants."""
 
 from __future__ import annotations

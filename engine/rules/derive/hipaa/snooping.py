@@ -1,0 +1,411 @@
+"""Snooping alerts over EHR access events (HIPAA-PRV-SNOOP-007): the per-event flags, their grouping
+into patient and activity alerts, and BULK (too many patients in one clock hour).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.rules import calendar as cal
+from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
+from engine.rules.derive.hipaa._common import (
+    Inputs,
+    Source,
+    _Accounts,
+    _AsOf,
+    _date,
+    _Episode,
+    _episode_at,
+    _episodes,
+    _event_account,
+    _fact,
+    _holiday_calendar,
+    _src,
+    _tz,
+)
+
+#: Entries of the snooping alerts' per-visit flag memo kept at most (see access_alerts).
+STATIC_FLAGS_KEPT = 200_000
+
+
+# ---- HIPAA-PRV-SNOOP-007: inappropriate access patterns -----------------------------------------
+
+PATIENT_FLAGS = ("SELF", "SAME_SURNAME", "SAME_ADDRESS", "COWORKER", "VIP")
+ACTIVITY_FLAGS = ("NO_RELATIONSHIP", "AFTER_HOURS_EXPORT", "BULK")
+PATIENT_FLAG_SET = frozenset(PATIENT_FLAGS)
+
+
+def _norm_name(text: Any) -> str:
+    return re.sub(r"[^A-Z]", "", str(text or "").upper())
+
+
+def _norm_address(text: Any) -> str:
+    return " ".join(re.sub(r"[^A-Z0-9 ]", " ", str(text or "").upper()).split())
+
+
+@dataclass
+class _Group:
+    """Access events that raise one alert, with the union of their flags."""
+
+    events: dict[str, tuple[dt.datetime, Source]] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
+    patients: set[str] = field(default_factory=set)
+    extra: list[Source] = field(default_factory=list)
+
+    def add(self, at: dt.datetime, src: Source, flags: set[str], patient: str) -> None:
+        self.events.setdefault(src[1], (at, src))
+        self.flags |= flags
+        self.patients.add(patient)
+
+
+class _UserAccesses:
+    """Every access event of one user, as columns, for BULK (more than N distinct patients in one
+    clock hour), worked out per user once the log is read.
+
+    Why columns and not, as before, hour -> patient -> first access per user: that kept a dict entry
+    and a tuple for nearly every event, about 245 bytes an event (2.4 GB over 10 million events),
+    most of the derive process's memory at 10x the large practice. Here an event costs two machine
+    integers and two references, one to a patient id string shared by every access to that patient
+    and one to the event's own id (about 90 bytes with that id), and each user's hours are grouped
+    only when their log is complete, one user at a time. The log need not be in time order.
+    """
+
+    __slots__ = ("epochs", "patients", "ids", "versions")
+
+    def __init__(self) -> None:
+        self.epochs = array("q")  # epoch seconds, exact (`calendar.epoch_seconds`)
+        self.patients: list[str] = []
+        self.ids: list[str] = []
+        self.versions = array("q")
+
+    def add(self, epoch: int, patient: str, event_id: str, version: int) -> None:
+        self.epochs.append(epoch)
+        self.patients.append(patient)
+        self.ids.append(event_id)
+        self.versions.append(version)
+
+    def crowded_hours(self, most: int) -> Iterator[tuple[int, dict[str, tuple[int, str, int]]]]:
+        """Each clock hour with more than `most` distinct patients, with each patient's first access
+        in it (the earliest, then the smallest event id), patients in the order first seen."""
+        epochs, patients, ids = self.epochs, self.patients, self.ids
+        by_hour: dict[int, dict[str, int]] = {}  # hour -> patient -> index of its first access
+        for i, epoch in enumerate(epochs):
+            hour = epoch // 3600
+            firsts = by_hour.get(hour)
+            if firsts is None:
+                firsts = by_hour[hour] = {}
+            patient = patients[i]
+            j = firsts.get(patient)
+            if j is None or (epoch, ids[i]) < (epochs[j], ids[j]):
+                firsts[patient] = i
+        for hour, firsts in by_hour.items():
+            if len(firsts) > most:
+                yield hour, {p: (epochs[i], ids[i], self.versions[i]) for p, i in firsts.items()}
+
+
+@derivation(
+    name="hipaa.access_alerts",
+    # in the order it reads them: care links before the access log (see shared_scan.start_derivations)
+    inputs=("employment_episode", "account", "person", "patient", "care_link", "investigation", "access_event"),
+    output="hipaa_access_alert",
+    fields={"event_id": "string", "kind": "string", "flags": "string", "flag_count": "number", "level": "string",
+            "person_id": "string", "user_id": "string", "system_id": "string", "patient_id": "string",
+            "role": "string", "establishment_id": "string", "at": "instant", "last_at": "instant",
+            "event_count": "number", "patient_count": "number", "triaged_at": "instant"},
+    family="event:access_event",
+    example="event_id=AE-1 kind=patient flags='SAME_SURNAME, NO_RELATIONSHIP' level=high",
+    heavy=True,  # about 20 us an access event: on a large practice it runs beside the other three
+)
+def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
+    """Snooping alerts over EHR access events (HIPAA-PRV-SNOOP-007), keyed to their first event.
+
+    Per event, with the user resolved to the account holding that user id at the time, its person and
+    the episode then running: SELF (the user's own chart), SAME_SURNAME (not in surname_common_list),
+    SAME_ADDRESS, COWORKER (a current workforce member's chart), VIP (vip, record_restricted or
+    vip_patient_ids), NO_RELATIONSHIP (no care link of the user, or of a department named after the
+    user's role or establishment, dated relationship_window_days_before .. _after around the access's
+    local date), AFTER_HOURS_EXPORT (print/export outside snoop_business_hours_start .. _end or on a
+    non-working day of the user's establishment calendar), BULK (more than bulk_patients_per_hour
+    distinct patients in one clock hour). Flags exempt for the user's role (exempt_roles_by_flag,
+    "role:FLAG") are dropped. Events of accounts with no person are skipped (HIPAA-SEC-UID-005).
+
+    One `patient` alert per user, patient and local day with a patient-specific flag (SELF ... VIP;
+    it carries the activity flags of those events too); one `activity` alert per user and local day
+    for the remaining flagged events. Level high with two or more flags, else medium. `triaged_at`:
+    when the first investigation of the user's person open at or after the alert was (or already was)
+    open.
+
+    The facts are few and are registered as reference facts, so a rule can join an alert to the
+    access_event record it starts with (events and derived event facts are evaluated in separate
+    chunks, and a finding's subject must be a record the rule matched).
+    """
+    now = _AsOf(ctx)
+    episodes = _episodes(inputs["employment_episode"], now)
+    accounts = _Accounts(inputs["account"], now)
+    persons = {p.id: p for p in inputs["person"]}
+    patients = {p.id: p for p in inputs["patient"]}
+    workforce_of_patient: dict[str, str] = {}
+    for p in persons.values():
+        if p.data.get("patient_id"):
+            workforce_of_patient[str(p.data["patient_id"])] = p.id
+    for pt in patients.values():
+        if pt.data.get("is_workforce_person_id"):
+            workforce_of_patient.setdefault(pt.id, str(pt.data["is_workforce_person_id"]))
+    # patient -> person or department -> the day of its care link, as a day ordinal, or the sorted
+    # ordinals of its links when it has several: at 10x the large practice 5.75 million links make
+    # 5.74 million (patient, who) pairs, which as (patient, who) tuples -> date lists took a list,
+    # a tuple and dates each and half as long again to build; and a lookup hashes no tuple
+    links: dict[str, dict[str, int | list[int]]] = {}
+    ordinals: dict[Any, int | None] = {}  # a link's date text -> its day ordinal (one int object per day)
+    for cl in inputs["care_link"]:
+        text = cl.data.get("date")
+        ordinal = ordinals.get(text, -1)
+        if ordinal == -1:
+            day = _date(text)
+            ordinal = ordinals[text] = day.toordinal() if day is not None else None
+        patient = cl.data.get("patient_id")
+        if ordinal is None or not patient:
+            continue
+        patient = str(patient)
+        by_who = links.get(patient)
+        if by_who is None:
+            by_who = links[patient] = {}
+        for who in (cl.data.get("person_id"), cl.data.get("department_id")):
+            if who:
+                who = str(who)
+                days = by_who.get(who)
+                if days is None:
+                    by_who[who] = ordinal
+                elif isinstance(days, int):
+                    by_who[who] = sorted((days, ordinal))
+                else:
+                    days.append(ordinal)
+    for by_who in links.values():
+        for days in by_who.values():
+            if not isinstance(days, int):
+                days.sort()
+    investigations: dict[str, list[tuple[dt.datetime, dt.datetime | None, RecordView]]] = defaultdict(list)
+    for inv in inputs["investigation"]:
+        opened = now.happened(inv.data.get("opened_at"))
+        if opened is not None and inv.data.get("subject_person_id"):
+            investigations[str(inv.data["subject_person_id"])].append(
+                (opened, now.happened(inv.data.get("closed_at")), inv))
+
+    before = int(ctx.param("relationship_window_days_before", 30))
+    after = int(ctx.param("relationship_window_days_after", 7))
+    common = {_norm_name(x) for x in ctx.param("surname_common_list", [])}
+    vip_ids = {str(x) for x in ctx.param("vip_patient_ids", [])}
+    bulk_n = int(ctx.param("bulk_patients_per_hour", 25))
+    open_hour = int(ctx.param("snoop_business_hours_start", 7))
+    close_hour = int(ctx.param("snoop_business_hours_end", 19))
+    exempt: dict[str, set[str]] = defaultdict(set)
+    for entry in ctx.param("exempt_roles_by_flag", []):
+        role_name, _, flag = str(entry).partition(":")
+        exempt[role_name.strip()].add(flag.strip().upper())
+    working: dict[tuple[str, dt.date], bool] = {}
+    clocks: dict[str, cal.LocalClock] = {}  # zone name -> local dates and hours of its instants
+
+    def local_day_and_hour(tz: str, epoch: int) -> tuple[dt.date, int]:
+        clock = clocks.get(tz)
+        if clock is None:
+            clock = clocks[tz] = cal.LocalClock(tz)
+        return clock.day_and_hour(epoch)
+
+    windows: dict[dt.date, tuple[int, int]] = {}
+
+    def related(patient: str, who: Iterable[str], day: dt.date) -> bool:
+        by_who = links.get(patient)
+        if not by_who:
+            return False
+        window = windows.get(day)
+        if window is None:
+            window = windows[day] = (cal.add_days(day, -before).toordinal(), cal.add_days(day, after).toordinal())
+        lo, hi = window
+        for w in who:
+            days = by_who.get(w)
+            if days is None:
+                continue
+            if isinstance(days, int):
+                if lo <= days <= hi:
+                    return True
+                continue
+            i = bisect.bisect_left(days, lo)
+            if i < len(days) and days[i] <= hi:
+                return True
+        return False
+
+    # asked per access event, so each answer is worked out once: an account's person and episodes,
+    # and an episode's (or an episode-less person's) zone and role
+    people: dict[str, tuple[str, list[_Episode]]] = {}  # account id -> (person id, episodes)
+    places: dict[tuple[str | None, str], tuple[str, str]] = {}  # (episode id, person id) -> (zone, role)
+
+    def user_context(key: tuple[str, str], at: dt.datetime,
+                     acct: RecordView | None = None) -> tuple[RecordView, str, _Episode | None, str, str]:
+        acct = acct or accounts.resolve(key[0], key[1], at)
+        assert acct is not None
+        person = people.get(acct.id)
+        if person is None:
+            person_id = str(acct.data["person_id"])
+            person = people[acct.id] = (person_id, episodes.get(person_id, []))
+        person_id, eps = person
+        ep = _episode_at(eps, at)
+        place_key = (ep.view.id if ep is not None else None, person_id)
+        place = places.get(place_key)
+        if place is None:
+            est = ep.establishment_id if ep is not None else None
+            place = places[place_key] = (
+                _tz(ctx, "hipaa_access_alert", {"establishment_id": est, "person_id": person_id}),
+                str(ep.view.data.get("role") or "") if ep is not None else "")
+        return acct, person_id, ep, place[0], place[1]
+
+    norm: dict[str, dict[str, tuple[str, str]]] = {"person": {}, "patient": {}}  # type -> id -> names
+
+    def names(view: RecordView) -> tuple[str, str]:
+        """Normalised surname and address of a person or patient (computed once each)."""
+        of_type = norm[view.type]
+        got = of_type.get(view.id)
+        if got is None:
+            got = of_type[view.id] = (_norm_name(view.data.get("last_name")), _norm_address(view.data.get("address")))
+        return got
+
+    patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}
+    activity: dict[tuple[str, str, dt.date], _Group] = {}
+    accesses: dict[tuple[str, str], _UserAccesses] = {}  # (system, user) -> every access, for BULK
+    patient_ids: dict[str, str] = {}  # one string per patient id, shared by every access to it
+    roles: dict[tuple[str, str], str] = {}
+
+    # the flags of (account, patient, local day), which repeat within a visit: 43% of the large
+    # practice's events hit an entry, and as many with only the latest 100k entries kept; emptied
+    # when full so it does not grow with the log (a pure memo: the flags are the same either way)
+    static: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
+
+    def patient_flags(person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
+                      day: dt.date) -> set[str]:
+        """The flags that depend on the user, the patient and the day (not on the single event)."""
+        user = persons.get(person_id)
+        chart = patients.get(patient)
+        flags: set[str] = set()
+        own = (user is not None and user.data.get("patient_id") == patient) or (
+            chart is not None and chart.data.get("is_workforce_person_id") == person_id)
+        if own:
+            flags.add("SELF")
+        else:
+            if user is not None and chart is not None:
+                (surname, address), (p_surname, p_address) = names(user), names(chart)
+                if surname and surname == p_surname and surname not in common:
+                    flags.add("SAME_SURNAME")
+                if address and address == p_address:
+                    flags.add("SAME_ADDRESS")
+            other = workforce_of_patient.get(patient)
+            if other and other != person_id and any(e.contains(at) for e in episodes.get(other, [])):
+                flags.add("COWORKER")
+        if patient in vip_ids or (chart is not None and (chart.data.get("vip") is True
+                                                      or chart.data.get("record_restricted") is True)):
+            flags.add("VIP")
+        est = ep.establishment_id if ep is not None else None
+        if not related(patient, [person_id] + ([est] if est else []) + ([role] if role else []), day):
+            flags.add("NO_RELATIONSHIP")
+        return flags
+
+    for ev in inputs["access_event"]:
+        d = ev.data
+        at, acct, utc = _event_account(ev, accounts, now)
+        patient = d.get("patient_id")
+        if at is None or utc is None or utc > now.at or not patient:
+            continue
+        patient = str(patient)
+        key = (str(d.get("system_id")), str(d.get("user_id")))
+        if acct is None or not acct.data.get("person_id"):
+            continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
+        _, person_id, ep, tz, role = user_context(key, utc, acct)
+        roles[key] = role
+        epoch = cal.epoch_seconds(utc)
+        day, local_hour = local_day_and_hour(tz, epoch)
+        src = _src(ev)
+        cached = static.get((acct.id, patient, day))
+        if cached is None:
+            if len(static) >= STATIC_FLAGS_KEPT:
+                static.clear()
+            cached = static[(acct.id, patient, day)] = (
+                frozenset(patient_flags(person_id, ep, role, patient, utc, day)), patients.get(patient))
+        flags = set(cached[0])
+        if d.get("action") in ("print", "export"):
+            wk = working.get((tz, day))
+            if wk is None:
+                est = ep.establishment_id if ep is not None else None
+                wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
+            if not wk or not (open_hour <= local_hour < close_hour):
+                flags.add("AFTER_HOURS_EXPORT")
+        flags -= exempt.get(role, set())
+        user_accesses = accesses.get(key)
+        if user_accesses is None:
+            user_accesses = accesses[key] = _UserAccesses()
+        user_accesses.add(epoch, patient_ids.setdefault(patient, patient), src[1], src[2])
+        if flags & PATIENT_FLAG_SET:
+            g = patient_groups.setdefault((key[0], key[1], patient, day), _Group())
+            g.add(at, src, flags, patient)
+            chart = cached[1]
+            if chart is not None and _src(chart) not in g.extra:
+                g.extra.append(_src(chart))
+        elif flags:
+            activity.setdefault((key[0], key[1], day), _Group()).add(at, src, flags, patient)
+
+    # (system, user, clock hour) -> patient -> (epoch seconds, id and version of the first access)
+    bulk: dict[tuple[str, str, int], dict[str, tuple[int, str, int]]] = {}
+    for (system_id, user_id), user_accesses in accesses.items():
+        if "BULK" in exempt.get(roles.get((system_id, user_id), ""), set()):
+            continue
+        for hour, firsts in user_accesses.crowded_hours(bulk_n):
+            bulk[(system_id, user_id, hour)] = firsts
+    accesses.clear()
+    covered: set[str] = set()
+    for (system_id, user_id, _, _), g in patient_groups.items():
+        covered.update(g.events)
+        if any((system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk for at, _ in g.events.values()):
+            g.flags.add("BULK")
+    for system_id, user_id, hour in sorted(bulk):
+        for patient, (epoch, event_id, version) in bulk[(system_id, user_id, hour)].items():
+            src = ("access_event", event_id, version)
+            if src[1] in covered:
+                continue
+            at = dt.datetime.fromtimestamp(epoch, dt.UTC)
+            day = local_day_and_hour(user_context((system_id, user_id), at)[3], epoch)[0]
+            activity.setdefault((system_id, user_id, day), _Group()).add(at, src, {"BULK"}, patient)
+    for g in activity.values():
+        for eid in [e for e in g.events if e in covered]:
+            del g.events[eid]
+
+    def alert(kind: str, key: tuple[str, str], g: _Group, patient: str | None) -> DerivedFact:
+        events = sorted(g.events.values(), key=lambda e: (e[0], e[1][1]))
+        first_at, first_src = events[0]
+        acct, person_id, ep, _, role = user_context(key, first_at)
+        ordered = [f for f in PATIENT_FLAGS + ACTIVITY_FLAGS if f in g.flags]
+        opened = [(max(o, first_at), inv) for o, c, inv in investigations.get(person_id, [])
+                  if c is None or c >= first_at]
+        triaged = min(opened, key=lambda x: (x[0], x[1].id)) if opened else None
+        sources = [src for _, src in events[:50]] + [_src(acct)] + g.extra[:5]
+        if person_id in persons:
+            sources.append(_src(persons[person_id]))
+        if ep is not None:
+            sources.append(_src(ep.view))
+        if triaged is not None:
+            sources.append(_src(triaged[1]))
+        return _fact("hipaa_access_alert", f"{first_src[1]}:{kind}", {
+            "event_id": first_src[1], "kind": kind, "flags": ", ".join(ordered), "flag_count": len(ordered),
+            "level": "high" if len(ordered) >= 2 else "medium", "person_id": person_id, "user_id": key[1],
+            "system_id": key[0], "patient_id": patient, "role": role or None,
+            "establishment_id": ep.establishment_id if ep is not None else None,
+            "at": first_at, "last_at": events[-1][0], "event_count": len(events),
+            "patient_count": len(g.patients), "triaged_at": triaged[0] if triaged else None,
+        }, sources, f"access_event/{first_src[1]}")  # evaluated in the chunk of its first event
+
+    out = [alert("patient", (k[0], k[1]), g, k[2]) for k, g in patient_groups.items()]
+    out += [alert("activity", (k[0], k[1]), g, None) for k, g in activity.items() if g.events]
+    yield from sorted(out, key=lambda f: f.id)
