@@ -90,12 +90,7 @@ class StreamMatcher:
         for rec in records_service.iter_records(session, org_id=org_id, types=list(REFERENCE_TYPES)):
             memory[rec.type].append(RecordView(rec.type, rec.id, rec.version, rec.data))
         establishments = {v.id: dict(v.data, id=v.id) for v in memory["establishment"]}
-        person_est = {str(v.data.get("person_id")): str(v.data.get("establishment_id"))
-                      for v in sorted(memory["employment_episode"], key=lambda v: str(v.data.get("start_at")))
-                      if v.data.get("person_id") and v.data.get("establishment_id")}
-        tz = next((str(establishments[k].get("tz")) for k in sorted(establishments) if establishments[k].get("tz")),
-                  "America/New_York")
-        self.zones = Zones(establishments, person_est, tz)
+        self.zones = Zones.of(establishments, (v.data for v in memory["employment_episode"]))
         self.builder = FactBuilder(self.rulesets, all_fact_types(), as_of, self.zones)
         self.reference: list[dict[str, Any]] = []
         self.infos: dict[str, FactInfo] = {}

@@ -89,6 +89,19 @@ def _too_early(value: str) -> PydanticCustomError:
     )
 
 
+def stored_instant(value: Any) -> dt.datetime | None:
+    """An instant field of a stored record as written (its own offset), or None when absent.
+
+    For readers of records already validated by `parse_instant` on import: no second check, only
+    the parse (Python 3.11 reads the `Z`).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
 def _instant_or_error(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value

@@ -71,6 +71,26 @@ class Zones:
             return self.person_establishment.get(str(data.get("id")))
         return None
 
+    @classmethod
+    def of(cls, establishments: Mapping[str, Mapping[str, Any]],
+           episodes: Iterable[Mapping[str, Any]]) -> Zones:
+        """The zones of a practice from its establishments (id -> record data) and the data of its
+        employment episodes: a person's records take the zone of the establishment of their latest
+        episode, and a record tied to no establishment takes the zone of the first establishment by
+        id (America/New_York when none names one).
+
+        One place for this, because every face that shows a local date (a sweep, the live stream, the
+        dashboard) must pick the same zone the rules judged in.
+        """
+        latest: dict[str, tuple[str, str]] = {}
+        for data in episodes:
+            person, est, start = data.get("person_id"), data.get("establishment_id"), str(data.get("start_at") or "")
+            if person and est and (person not in latest or start >= latest[person][0]):
+                latest[str(person)] = (start, str(est))
+        default = next((str(establishments[k]["tz"]) for k in sorted(establishments) if establishments[k].get("tz")),
+                       "America/New_York")
+        return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
+
     def tz(self, fact_type: str, data: Mapping[str, Any]) -> str:
         est = self.establishment_of(fact_type, data)
         if est and est in self.establishments:

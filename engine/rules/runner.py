@@ -336,11 +336,7 @@ def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[Comp
     """The establishments (id -> record data with its id), the time zones, and the derivations'
     context of a run over the records held in `memory` (establishments, episodes, organization)."""
     establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
-    zones = Zones(
-        establishments=establishments,
-        person_establishment=_person_establishments(memory),
-        default_tz=_default_tz(establishments),
-    )
+    zones = Zones.of(establishments, (ep.data for ep in memory.get("employment_episode", [])))
     params: dict[str, Any] = {}
     for rs in rulesets:
         params.update(rs.params)
@@ -353,27 +349,6 @@ def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[Comp
         organization=orgs[0] if orgs else None,
     )
     return establishments, zones, ctx
-
-
-def _person_establishments(memory: Mapping[str, list[RecordView]]) -> dict[str, str]:
-    out: dict[str, tuple[str, str]] = {}
-    for ep in memory.get("employment_episode", []):
-        person, est, start = (
-            ep.data.get("person_id"),
-            ep.data.get("establishment_id"),
-            str(ep.data.get("start_at") or ""),
-        )
-        if person and est and (person not in out or start >= out[person][0]):
-            out[str(person)] = (start, str(est))
-    return {p: est for p, (_, est) in out.items()}
-
-
-def _default_tz(establishments: dict[str, dict[str, Any]]) -> str:
-    for est_id in sorted(establishments):
-        tz = establishments[est_id].get("tz")
-        if tz:
-            return str(tz)
-    return "America/New_York"
 
 
 def _rules_by_family(rulesets: list[CompiledRuleset]) -> dict[str, list[tuple[CompiledRuleset, list[CompiledRule]]]]:

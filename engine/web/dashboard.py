@@ -26,6 +26,10 @@ from engine.errors import NotFoundError
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, FindingScope
 from engine.records import service as records_service
+from engine.records.fields import stored_instant
+from engine.records.schemas import StoredRecord
+from engine.rules import calendar as cal
+from engine.rules.facts import Zones
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskFilter
 from engine.web import lookups, taskviews
@@ -63,12 +67,15 @@ class EstablishmentRow(BaseModel):
 
 
 class Expiry(BaseModel):
+    """A credential about to lapse: the latest of its chain (holder, kind, jurisdiction), with its
+    last valid local day as the credentialing rules count it (C5 expiry rule, C7 zone)."""
+
     credential_id: str
     kind: str
     person_id: str | None
     person_name: str
     jurisdiction: str | None
-    expires_at: dt.datetime
+    valid_through: dt.date
     days_left: int
 
 
@@ -162,16 +169,6 @@ def _tasks(session: Session, principal: Principal) -> tuple[WorkList, WorkList]:
     return WorkList(total=overdue.total, items=overdue.items), WorkList(total=len(soon), items=soon[:10])
 
 
-def _instant(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return clock.ensure_utc(parsed) if parsed.tzinfo else None
-
-
 def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS, limit: int = 12) -> list[Expiry]:
     """Credentials expiring in the next `within_days`, soonest first, with the holder's name.
 
@@ -190,16 +187,33 @@ def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS, l
 
 
 def _expiries(session: Session, *, org_id: str, within_days: int, limit: int) -> list[Expiry]:
+    """Why not every credential whose `expires_at` is near: an early renewal leaves the old record
+    expiring beside its successor (noise on the officer's front page), an `end_of_month` card printed
+    1 December is valid to the 31st, and "days left" is counted in the holder's local days, as the
+    rules count them, not in 24-hour spans from this instant."""
     now = clock.now()
-    horizon = now + dt.timedelta(days=within_days)
-    found = []
+    reference = {t: [r.data | {"id": r.id} for r in records_service.iter_records(session, org_id=org_id, types=[t])]
+                 for t in ("establishment", "employment_episode")}
+    zones = Zones.of({d["id"]: d for d in reference["establishment"]}, reference["employment_episode"])
+    chains: dict[tuple[str, str, str], tuple[tuple[dt.date, str, str], dt.date, StoredRecord]] = {}
     for rec in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000):
-        when = _instant(rec.data.get("expires_at"))
-        if when is not None and now <= when <= horizon:
-            found.append((when, rec))
-    found.sort(key=lambda pair: (pair[0], pair[1].id))
+        data = rec.data
+        expires = stored_instant(data.get("expires_at"))
+        issued = stored_instant(data.get("issued_at"))
+        if expires is None or (issued is not None and issued > now):
+            continue
+        tz = zones.tz("credential", data)
+        through = cal.valid_through(cal.local_date(expires, tz), str(data.get("expiry_rule") or "exact"))
+        today = cal.local_date(now, tz)
+        chain = (str(data.get("person_id") or ""), str(data.get("kind") or ""),
+                 str(data.get("jurisdiction") or "").strip().upper())
+        rank = (through, str(data.get("issued_at") or ""), rec.id)
+        if chain not in chains or rank > chains[chain][0]:
+            chains[chain] = (rank, today, rec)
+    found = sorted((rank[0], rec.id, today, rec) for rank, today, rec in chains.values()
+                   if 0 <= (rank[0] - today).days <= within_days)
     out = []
-    for when, rec in found[:limit]:
+    for through, _, today, rec in found[:limit]:
         person_id = rec.data.get("person_id")
         name = person_id or "—"
         if person_id:
@@ -210,8 +224,8 @@ def _expiries(session: Session, *, org_id: str, within_days: int, limit: int) ->
             except NotFoundError:  # a dangling person reference still lists the credential
                 name = person_id
         out.append(Expiry(credential_id=rec.id, kind=str(rec.data.get("kind") or "credential"), person_id=person_id,
-                          person_name=name, jurisdiction=rec.data.get("jurisdiction"), expires_at=when,
-                          days_left=(when - now).days))
+                          person_name=name, jurisdiction=rec.data.get("jurisdiction"), valid_through=through,
+                          days_left=(through - today).days))
     return out
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from engine import clock
+from engine import clock, pipeline
 from engine.auth import service as auth
 from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
@@ -287,8 +287,36 @@ def test_dashboard_lists_credentials_about_to_expire(web_client: Callable[[str],
         text = client.get("/ui/dashboard").text
     table = text[text.index('id="expiries"'):text.index("</table>", text.index('id="expiries"'))]
     assert "Ana Diaz" in table and "BLS" in table and "ACLS" not in table
-    assert 'href="/ui/records/credential/C1"' in table and ">21<" in table.replace(" ", "")
+    # valid through 1 April in the holder's zone, as the credentialing rules count: 22 local days from 10 March
+    assert 'href="/ui/records/credential/C1"' in table and ">22<" in table.replace(" ", "")
     assert "Credentials expiring" not in web_client("auditor").get("/ui/dashboard").text  # no records.read
+
+
+def test_dashboard_expiries_follow_the_rules_validity_not_the_raw_expiry(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """A renewed credential's old record is not listed beside its successor; an end_of_month card
+    printed 1 May is valid to the 31st; a card that lapsed yesterday is not 'expiring'."""
+    from engine.web import dashboard
+
+    more = [{"type": "person", "id": "P2", "first_name": "Ben", "last_name": "Ode"},
+            {"type": "credential", "id": "L-OLD", "person_id": "P2", "kind": "STATE_LICENSE", "jurisdiction": "il",
+             "issued_at": "2024-04-01T00:00:00-05:00", "expires_at": "2026-03-31T00:00:00-05:00"},
+            {"type": "credential", "id": "L-NEW", "person_id": "P2", "kind": "STATE_LICENSE", "jurisdiction": "IL",
+             "issued_at": "2026-03-01T00:00:00-06:00", "expires_at": "2028-03-31T00:00:00-05:00"},
+            {"type": "credential", "id": "PALS-1", "person_id": "P2", "kind": "PALS",
+             "expires_at": "2026-05-01T00:00:00-05:00", "expiry_rule": "end_of_month"},
+            {"type": "credential", "id": "ACLS-GONE", "person_id": "P2", "kind": "ACLS",
+             "expires_at": "2026-03-09T12:00:00-05:00"}]
+    with clock.frozen(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=more, actor="test", source="test", stream=False)
+    dashboard._expiry_cache.clear()
+    with clock.frozen(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)):
+        text = web_client("officer").get("/ui/dashboard").text
+    table = text[text.index('id="expiries"'):text.index("</table>", text.index('id="expiries"'))]
+    assert "L-OLD" not in table and "L-NEW" not in table  # renewed: its successor runs to 2028
+    assert "ACLS-GONE" not in table  # lapsed on 9 March
+    row = next(r for r in table.split("<tr>") if "PALS-1" in r)
+    assert "2026-05-31" in row and ">82<" in row.replace(" ", "")  # 10 March -> 31 May
 
 
 def test_an_officer_builds_a_packet_from_the_portal_and_the_auditor_downloads_it(
