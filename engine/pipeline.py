@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.findings import run_checks
+from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, RunDiff
 from engine.records import service as records_service
@@ -65,7 +65,9 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     """Evaluate the rulesets in force at `as_of` against the records known at `known_at`.
 
     A `known_at` before the first record is refused: that run would see an empty practice and,
-    persisted, resolve every open finding."""
+    persisted, resolve every open finding. A persisted run that looks back (as of an instant before
+    the store's latest applied run, or at an earlier database state) is recorded and returned but
+    held: its diff is not applied (`findings.currency`), so today's findings and tasks stay."""
     as_of = clock.ensure_utc(as_of)
     if known_at is not None:
         run_checks.check_known_at(session, org_id=org_id, known_at=clock.ensure_utc(known_at))
@@ -77,6 +79,10 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
         return Evaluation(None, result, None)
     run = findings_service.record_run(session, org_id=org_id, result=result,
                                       frameworks=[rs.framework for rs in rulesets], actor=actor, trigger=trigger)
+    held = currency.why_held(session, org_id=org_id, run=run)
+    if held is not None:  # a look back: recorded and returned, the store keeps the present
+        return Evaluation(findings_service.hold_run(session, org_id=org_id, run=run, reason=held, actor=actor),
+                          result, RunDiff())
     diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor)
     tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
     return Evaluation(run, result, diff, tasks)

@@ -98,6 +98,9 @@ def evaluate(
                                         frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
         result = outcome.result
+        if outcome.run is not None and outcome.run.diff.get("held"):
+            err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
+                              f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
         if not result.rulesets:
             _say_none_in_force(instant.date(), _names(framework))
         return {

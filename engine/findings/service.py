@@ -198,6 +198,24 @@ def _apply(
     return diff
 
 
+def hold_run(session: Session, *, org_id: str, run: EvaluationRun, reason: str, actor: str) -> EvaluationRun:
+    """Record that `run` was not applied to the findings store, and why (see `currency`): its row
+    keeps the reason in place of the diff counts, and the audit trail says so."""
+    from engine.audit import service as audit
+    from engine.findings.currency import HELD
+
+    run_row = session.get(EvaluationRunRow, run.id)
+    if run_row is None:
+        raise NotFoundError(f"evaluation run {run.id} not found", code="not_found.run")
+    run_row.diff = {HELD: True, "reason": reason}
+    audit.append(session, org_id=org_id, actor=actor, action="evaluation.run", entity_type="evaluation_run",
+                 entity_id=run.id, payload={"as_of": run.as_of.isoformat(), "backend": run.backend,
+                                            "rulesets": run.rulesets, "input_hash": run.input_hash,
+                                            "held": reason})
+    session.flush()
+    return to_run(run_row)
+
+
 def _finish_run(session: Session, *, org_id: str, run: EvaluationRun, diff: RunDiff, actor: str, stream: bool) -> None:
     """Store the run's diff counts and write its audit entry (a stream batch only when it opened something)."""
     from engine.audit import service as audit

@@ -114,6 +114,13 @@ def _known(stmt: Select[Any], known_at: dt.datetime | None) -> Select[Any]:
     return stmt if known_at is None else stmt.where(_C.recorded_at <= known_at)
 
 
+def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> bool:
+    """Whether a version of the org's records was recorded after `instant` (one row read at most)."""
+    stmt = select(record_version.c.pk).where(record_version.c.org_id == org_id,
+                                             record_version.c.recorded_at > instant).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def find_version(
     session: Session, *, org_id: str, record_type: str, record_id: str, known_at: dt.datetime | None
 ) -> StoredRecord | None:

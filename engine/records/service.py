@@ -168,6 +168,12 @@ def iter_record_data_by_ids(
     )
 
 
+def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> bool:
+    """Whether any record version of the org was recorded after `instant` (what the database knew
+    then is no longer all it knows)."""
+    return history.written_since(session, org_id=org_id, instant=ensure_utc(instant))
+
+
 def export_records(
     session: Session, *, org_id: str, out_dir: str | Path, known_at: dt.datetime | None = None
 ) -> dict[str, int]:
