@@ -35,6 +35,8 @@ from engine.findings.schemas import (
     Waiver,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
+from engine.records import service as records_service
+from engine.records.schemas import RECORD_MODELS
 from engine.rules.schemas import RunResult, Violation
 
 OPEN_STATES = ("open", "acknowledged")
@@ -179,6 +181,7 @@ def _apply(
     for row, waiver in to_waive:
         lifecycle.apply_waiver(session, row, waiver, actor=actor)
         diff.waived.append(row.id)
+    clearing: list[FindingRow] = []
     for key, row in existing.items():
         if row.state == "waived" and row.waiver_id:
             w = active_waivers.get(row.waiver_id)  # revoked waivers were not loaded
@@ -189,13 +192,50 @@ def _apply(
         if key in seen or stream or row.kind == "event":
             continue
         if row.state in ("open", "acknowledged", "waived"):
-            row.resolved_at = now
-            row.resolved_by_run = run.id
-            row.waiver_id = None
-            move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})")
-            diff.resolved.append(row.id)
+            clearing.append(row)
+    now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    for row in clearing:
+        row.resolved_at = now
+        row.resolved_by_run = run.id
+        row.waiver_id = None
+        move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
+                              f"{_cleared_by(row, now_read)}")
+        diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
+
+
+def _cited_versions(session: Session, *, org_id: str, rows: list[FindingRow],
+                    known_at: dt.datetime | None) -> dict[tuple[str, str], int]:
+    """The versions a run read of the records the given findings cite (type, id -> version)."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        for ref in row.evidence or []:
+            wanted.setdefault(str(ref.get("type")), set()).add(str(ref.get("id")))
+    found: dict[tuple[str, str], int] = {}
+    for record_type, ids in sorted(wanted.items()):
+        if record_type not in RECORD_MODELS:  # a derived fact's own id, not a stored record
+            continue
+        for rid, version, _ in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type=record_type,
+                                                                       ids=ids, known_at=known_at):
+            found[record_type, rid] = version
+    return found
+
+
+def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int]) -> str:
+    """What a resolution cites (PRODUCT: "with the evidence that cleared it"): each record the
+    finding cited that has changed since, as the resolving run read it. When none has, the
+    condition cleared through records it did not cite (a training recorded later) or the passage
+    of time, and the history says that instead of suggesting a change that did not happen."""
+    changed = []
+    for ref in row.evidence or []:
+        kind, rid, version = str(ref.get("type")), str(ref.get("id")), ref.get("version")
+        if (kind, rid) in now_read and now_read[kind, rid] != version:
+            changed.append(f"{kind} {rid} v{version} -> v{now_read[kind, rid]}")
+    if changed:
+        return "; cited records since changed: " + ", ".join(changed)
+    return "; the records it cited are unchanged (it cleared through other records or the passage of time)" \
+        if row.evidence else ""
 
 
 def hold_run(session: Session, *, org_id: str, run: EvaluationRun, reason: str, actor: str) -> EvaluationRun:

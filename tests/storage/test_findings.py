@@ -63,6 +63,24 @@ def test_rerun_creates_no_duplicates_and_fixing_data_resolves_citing_the_run(eng
     assert third.run.id in (detail.history[-1].reason or "")
 
 
+def test_a_resolution_cites_the_records_that_changed(engine: Engine) -> None:
+    """PRODUCT: automatic resolution "with the evidence that cleared it"."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+                     f.episode("EP2", "P2", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    # EP1 ends (its record changes); P2 is trained (a record EP2's finding never cited)
+    _import(engine, [f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00", end="2026-03-11T17:00:00-06:00"),
+                     f.training("T2", "P2", "2026-03-11T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-12T00:00:00+00:00")
+    reasons = {}
+    with unit_of_work(engine) as s:
+        for row in s.scalars(select(FindingRow)):
+            assert row.state == "resolved"
+            reasons[row.subject_id] = findings.get_finding(s, org_id=ORG, finding_id=row.id).history[-1].reason or ""
+    assert "cited records since changed: employment_episode EP1 v1 -> v2" in reasons["EP1"]
+    assert "the records it cited are unchanged (it cleared through other records" in reasons["EP2"]
+
+
 def test_expired_waiver_reopens_the_finding(engine: Engine) -> None:
     _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
     _evaluate(engine, "2026-03-10T00:00:00+00:00")
