@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.rules.backends import Match
+from engine.rules.compiler.messages import MessageContext, render_message
 from engine.rules.compiler.model import (
     DL_ALIAS,
     INTERNAL_ALIASES,
@@ -95,18 +96,25 @@ def _violation(
     deadline = infos[env[DL_ALIAS]["id"]].deadline if DL_ALIAS in env else None
     due = deadline.due_text if deadline else None
     user_aliases = [a for a in rule.spec.match if a in env]
-    context: dict[str, Any] = {a: {k: _json_value(v) for k, v in infos[env[a]["id"]].raw.items()} for a in user_aliases}
+    given: MessageContext = {
+        "due": due,
+        "params": dict(params),
+        "state": variant.state,
+        "variant": match.variant,
+        "now": as_of.isoformat(),
+        "rule": {"id": rule.id, "title": rule.spec.title, "citation": rule.spec.citation},
+    }
     if MET_ALIAS in env:
-        context["met"] = dict(infos[env[MET_ALIAS]["id"]].raw)
-    context.update(
-        due=due,
-        params=dict(params),
-        state=variant.state,
-        variant=match.variant,
-        now=as_of.isoformat(),
-        rule={"id": rule.id, "title": rule.spec.title, "citation": rule.spec.citation},
+        given["met"] = dict(infos[env[MET_ALIAS]["id"]].raw)
+    context: dict[str, Any] = {a: {k: _json_value(v) for k, v in infos[env[a]["id"]].raw.items()} for a in user_aliases}
+    context.update(given)
+    message = render_message(
+        rule.message,
+        context,
+        rule_id=rule.id,
+        ruleset=f"{rule.framework}@{rule.ruleset_version}",
+        subject=(subject.type, subject.record_id),
     )
-    message = " ".join(rule.message.render(**context).split())
     evidence: dict[tuple[str, str, int], None] = {}
     for alias in user_aliases + ([MET_ALIAS] if MET_ALIAS in env else []):
         info = infos[env[alias]["id"]]

@@ -14,16 +14,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
-
-from jinja2 import Template, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError, VigilError
 from engine.rules import bundles
 from engine.rules.compiler import limits
 from engine.rules.compiler.lower import Lowerer, rename_alias
+from engine.rules.compiler.messages import RESERVED_NAMES, compile_message
 from engine.rules.compiler.model import (
     DEADLINE,
     DL_ALIAS,
@@ -57,21 +54,6 @@ CONVENTIONS = {
     "years": "months",
     "year_end_days": "year_end",
 }
-TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
-
-
-@lru_cache(maxsize=4096)
-def _template(source: str) -> Template:
-    """A message template, compiled once per text: a ruleset is compiled again for every new set of
-    parameter values (each scenario of `rules test`), and Jinja2's compile was a third of that."""
-    return TEMPLATES.from_string(source)
-
-
-def _local_filter(value: Any) -> str:
-    return str(value) if value is not None else ""
-
-
-TEMPLATES.filters["local"] = _local_filter
 
 
 def compile_ruleset(
@@ -110,7 +92,8 @@ def compile_ruleset(
             for d in exc.details or [ErrorDetail(reason=exc.message)]:
                 errors.append(
                     ErrorDetail(
-                        reason=d.reason, file=loaded.path, line=d.line or rule.line, column=d.column, rule_id=rule.id
+                        reason=d.reason, file=loaded.path, line=d.line or rule.line, column=d.column, rule_id=rule.id,
+                        field=d.field,
                     )
                 )
             continue
@@ -163,8 +146,8 @@ def _compile_rule(
     patterns: list[Pattern] = []
     is_event = rule.kind == "event"
     for alias, text in rule.match.items():
-        if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in ("params", "now", "self"):
-            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not params/now/self)")
+        if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in RESERVED_NAMES:
+            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})")
         m = PATTERN_RE.match(str(text))
         if not m:
             raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}")
@@ -289,13 +272,7 @@ def _compile_rule(
     sev_when = tuple((s.severity, expr(s.when)) for s in rule.severity_when)
     occurrence = expr(rule.occurrence) if rule.occurrence else None
     establishment = expr(rule.establishment) if rule.establishment else None
-    try:
-        template = _template(rule.message)
-    except TemplateSyntaxError as exc:
-        raise RulesetValidationError(
-            "message template",
-            [ErrorDetail(reason=f"message is not a valid template: {exc.message}", rule_id=rule.id, line=rule.line)],
-        ) from None
+    template = compile_message(rule, positive)
     # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
     used = tuple(
         sorted(

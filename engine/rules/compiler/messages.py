@@ -1,0 +1,321 @@
+"""Rule messages: the sandboxed Jinja2 environment, what a message is rendered with, the static check
+that runs at validation, and the one place a message is rendered.
+
+A message is content a liaison writes, so it gets the same treatment as a condition: anything the
+renderer cannot honour (a name it does not pass, an attribute or key starting with an underscore, a
+filter that does not exist, an include) is refused when the ruleset is validated, with the rule id,
+the offending text and why. The check reads the names from `MessageContext` and the rule's own
+patterns, the very things `render_message` is given, so the two cannot drift apart. Whatever still
+fails at render time (a field a record lacks, a filter given the wrong type) becomes a
+`RulesetError` naming the rule and the subject, never a Jinja2 traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, TypedDict
+
+from jinja2 import Template, TemplateSyntaxError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
+from engine.rules.spec import RuleSpec
+
+TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+
+
+def _local_filter(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+TEMPLATES.filters["local"] = _local_filter
+
+
+class _EveryMessage(TypedDict):
+    due: str | None
+    params: dict[str, Any]
+    state: str
+    variant: str
+    now: str
+    rule: dict[str, str]
+
+
+class MessageContext(_EveryMessage, total=False):
+    """What a message is rendered with besides its positive patterns' records (one per alias).
+
+    `met` is the record that met an obligation (`met_by`); only a `late` finding binds one.
+    """
+
+    met: dict[str, Any]
+
+
+#: Names a pattern alias may not take: the message would read the context's value, not the record.
+RESERVED_NAMES = frozenset(MessageContext.__required_keys__ | MessageContext.__optional_keys__ | {"self"})
+
+
+def context_names(rule: RuleSpec, aliases: Iterable[str]) -> frozenset[str]:
+    """Every name a message of `rule` can read: its positive aliases (`no` patterns bind nothing),
+    the `MessageContext` keys the renderer passes for it, and the environment's globals."""
+    names = set(aliases) | MessageContext.__required_keys__ | TEMPLATES.globals.keys()
+    if rule.obligation is not None and rule.obligation.met_by is not None:
+        names |= {"met"}
+    return frozenset(names)
+
+
+@lru_cache(maxsize=4096)
+def _template(source: str) -> Template:
+    """A message template, compiled once per text: a ruleset is compiled again for every new set of
+    parameter values (each scenario of `rules test`), and Jinja2's compile was a third of that."""
+    return TEMPLATES.from_string(source)
+
+
+def compile_message(rule: RuleSpec, aliases: Iterable[str]) -> Template:
+    """The rule's checked message template; raise RulesetValidationError listing every problem."""
+    bound = frozenset(aliases)
+    reasons = _problems(rule.message, context_names(rule, bound), bound)
+    if not reasons:
+        try:
+            return _template(rule.message)
+        except TemplateSyntaxError as exc:  # what only Jinja2's compiler notices
+            reasons = (_syntax_reason(exc),)
+    raise RulesetValidationError(
+        f"rule {rule.id}: {len(reasons)} problem(s) in its message",
+        [ErrorDetail(reason=r, rule_id=rule.id, line=rule.line, field="message") for r in reasons],
+    )
+
+
+def render_message(
+    template: Template, context: Mapping[str, Any], *, rule_id: str, ruleset: str, subject: tuple[str, str]
+) -> str:
+    """The rendered message, whitespace collapsed; a failure is a RulesetError naming the rule.
+
+    Every exception is caught here on purpose: this is the boundary where a liaison's template
+    runs, and whatever it raises (Jinja2's UndefinedError or SecurityError, a filter's TypeError)
+    is a fault of the ruleset, not of Vigil.
+    """
+    try:
+        text = template.render(context)
+    except Exception as exc:  # translated at the boundary (see above)
+        line = _template_line(exc)
+        where = f" (line {line} of the message)" if line is not None else ""
+        reason = f"message could not be rendered{where}: {type(exc).__name__}: {exc}"
+        raise RulesetError(
+            f"{ruleset}: the message of rule {rule_id} failed for {subject[0]} {subject[1]}; fix the rule",
+            [ErrorDetail(reason=reason, rule_id=rule_id, field="message", record_type=subject[0],
+                         record_id=subject[1])],
+            code="ruleset.message.render_failed",
+        ) from None
+    return " ".join(text.split())
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the template where rendering failed (Jinja2 rewrites its frames to say so)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _syntax_reason(exc: TemplateSyntaxError) -> str:
+    return f"message is not a valid template: {exc.message} (line {exc.lineno} of the message)"
+
+
+@lru_cache(maxsize=4096)
+def _problems(source: str, known: frozenset[str], aliases: frozenset[str]) -> tuple[str, ...]:
+    """Why a message cannot be rendered safely, each reason once (cached: see `_template`)."""
+    try:
+        tree = TEMPLATES.parse(source)
+    except TemplateSyntaxError as exc:
+        return (_syntax_reason(exc),)
+    checker = _Checker(source, known, aliases)
+    checker.check(tree)
+    return tuple(dict.fromkeys(checker.reasons))
+
+
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_TARGET = r"\b(?:for|set|with)\s+(?:\w+\s*,\s*)*{}"  # a name a tag assigns (`{% for a, b in ...`)
+#: Filters that read attributes named by a string argument (the position of that argument).
+_ATTRIBUTE_ARGS = {"attr": 0, "selectattr": 0, "rejectattr": 0, "groupby": 0}
+_INCLUDES: dict[type[nodes.Node], str] = {
+    nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from"}
+
+
+class _Scope:
+    """Names a template assigns, with the scope they are visible from (loops and macros nest)."""
+
+    def __init__(self, parent: _Scope | None = None, names: Iterable[str] = ()) -> None:
+        self.parent = parent
+        self.names = set(names)
+
+    def knows(self, name: str) -> bool:
+        return name in self.names or (self.parent is not None and self.parent.knows(name))
+
+
+class _Checker:
+    """Walks a message's syntax tree in order, the way Jinja2 scopes names.
+
+    `{% set %}` is visible after it (also after the `if` it sits in: the renderer then reads the
+    context, and a rule reads nothing there it was not given); a `for` binds its targets and `loop`
+    for its body only; a macro's or call block's body sees its arguments, `caller`, `varargs`,
+    `kwargs` and whatever its template assigns, and is checked last, as it runs when called.
+    """
+
+    def __init__(self, source: str, known: frozenset[str], aliases: frozenset[str]) -> None:
+        self.source = source
+        self.known = known
+        self.aliases = aliases
+        self.reasons: list[str] = []
+        self.deferred: list[tuple[list[nodes.Node], _Scope]] = []
+
+    def check(self, tree: nodes.Template) -> None:
+        self.body(tree.body, _Scope())
+        while self.deferred:
+            body, scope = self.deferred.pop(0)
+            self.body(body, scope)
+
+    def body(self, stmts: Iterable[nodes.Node], scope: _Scope) -> None:
+        for stmt in stmts:
+            self.visit(stmt, scope)
+
+    def fail(self, reason: str, node: nodes.Node, pattern: str, *, read: bool = True) -> None:
+        text = self._tag(node.lineno, pattern, read)
+        self.reasons.append(f"{reason} in `{text}`" if text else reason)
+
+    def _tag(self, lineno: int, pattern: str, read: bool) -> str | None:
+        """The `{{ ... }}` or `{% ... %}` that holds the offence, on its line if possible (with
+        `read`, not a tag that only assigns the name, as `{% for a in ... %}` does `a`)."""
+        found = None
+        for m in _TAG.finditer(self.source):
+            assigned = len(re.findall(_TARGET.format(pattern), m.group())) if read else 0
+            if len(re.findall(pattern, m.group())) <= assigned:
+                continue  # not there, or only where the tag assigns it
+            first = self.source.count("\n", 0, m.start()) + 1
+            if first <= lineno <= first + m.group().count("\n"):
+                return " ".join(m.group().split())
+            found = found or " ".join(m.group().split())
+        return found
+
+    def bind(self, target: nodes.Node, scope: _Scope) -> None:
+        names = [target] if isinstance(target, nodes.Name) else list(target.find_all(nodes.Name))
+        scope.names.update(name.name for name in names if isinstance(name, nodes.Name))
+
+    def visit(self, node: nodes.Node, scope: _Scope) -> None:
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load" and node.name not in self.known and not scope.knows(node.name):
+                self._unknown(node.name, node, rf"(?<![\w.]){re.escape(node.name)}\b")
+        elif isinstance(node, nodes.Assign):
+            self.visit(node.node, scope)
+            if isinstance(node.target, nodes.NSRef):  # {% set ns.attr = ... %} assigns nothing new
+                self.visit(node.target, scope)
+            else:
+                self.bind(node.target, scope)
+        elif isinstance(node, nodes.AssignBlock):
+            if node.filter is not None:
+                self.visit(node.filter, scope)
+            self.body(node.body, scope)
+            self.bind(node.target, scope)
+        elif isinstance(node, nodes.For):
+            self.visit(node.iter, scope)
+            inner = _Scope(scope, ["loop"])
+            self.bind(node.target, inner)
+            if node.test is not None:
+                self.visit(node.test, inner)
+            self.body(node.body, inner)
+            self.body(node.else_, _Scope(scope))
+        elif isinstance(node, nodes.If):
+            branches: list[_Scope] = []
+            for test, body in [(node.test, node.body)] + [(e.test, e.body) for e in node.elif_] + [(None, node.else_)]:
+                if test is not None:
+                    self.visit(test, scope)
+                branches.append(_Scope(scope))
+                self.body(body, branches[-1])
+            for branch in branches:
+                scope.names |= branch.names
+        elif isinstance(node, nodes.Macro | nodes.CallBlock):
+            for default in node.defaults:
+                self.visit(default, scope)
+            if isinstance(node, nodes.Macro):
+                scope.names.add(node.name)
+            else:
+                self.visit(node.call, scope)
+            inner = _Scope(scope, ["caller", "varargs", "kwargs"] + [a.name for a in node.args])
+            self.deferred.append((node.body, inner))
+        elif isinstance(node, nodes.With):
+            for value in node.values:
+                self.visit(value, scope)
+            inner = _Scope(scope)
+            for target in node.targets:
+                self.bind(target, inner)
+            self.body(node.body, inner)
+        elif isinstance(node, nodes.Getattr | nodes.Getitem):
+            self._access(node, scope)
+        elif isinstance(node, nodes.NSRef):
+            if not scope.knows(node.name) and node.name not in self.known:
+                self._unknown(node.name, node, rf"(?<![\w.]){re.escape(node.name)}\s*\.", read=False)
+            self._key(node.attr, node)
+        elif isinstance(node, nodes.Filter | nodes.Test):
+            self._filter_or_test(node, scope)
+        elif isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
+            word = _INCLUDES[type(node)]
+            self.fail(f"`{{% {word} %}}` is not allowed: a message is one template", node, rf"\b{word}\b")
+            if isinstance(node, nodes.Import):
+                scope.names.add(node.target)
+            elif isinstance(node, nodes.FromImport):
+                scope.names.update(n if isinstance(n, str) else n[1] for n in node.names)
+        elif isinstance(node, nodes.Block | nodes.Scope | nodes.ScopedEvalContextModifier):
+            self.body(node.body, _Scope(scope))
+        else:
+            for child in node.iter_child_nodes():
+                self.visit(child, scope)
+
+    def _unknown(self, name: str, node: nodes.Node, pattern: str, *, read: bool = True) -> None:
+        close = difflib.get_close_matches(name, sorted(self.known), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        shown = sorted(self.aliases | MessageContext.__required_keys__ | (self.known & {"met"}))
+        self.fail(
+            f"unknown name `{name}` ({hint}the message is rendered with: {', '.join(shown)})", node, pattern, read=read)
+
+    def _key(self, key: object, node: nodes.Node) -> bool:
+        if isinstance(key, str) and any(part.startswith("_") for part in key.split(".")):
+            self.fail(f"attributes and keys starting with an underscore are not allowed: `{key}`", node,
+                      re.escape(key))
+            return True
+        return False
+
+    def _access(self, node: nodes.Getattr | nodes.Getitem, scope: _Scope) -> None:
+        """`a.b['c'].d`: the innermost forbidden step is the one reported."""
+        chain: list[nodes.Getattr | nodes.Getitem] = []
+        base: nodes.Node = node
+        while isinstance(base, nodes.Getattr | nodes.Getitem):
+            chain.append(base)
+            base = base.node
+        self.visit(base, scope)
+        for link in reversed(chain):
+            if isinstance(link, nodes.Getattr):
+                key: object = link.attr
+            else:
+                key = link.arg.value if isinstance(link.arg, nodes.Const) else None
+                self.visit(link.arg, scope)
+            if self._key(key, link):
+                return
+
+    def _filter_or_test(self, node: nodes.Filter | nodes.Test, scope: _Scope) -> None:
+        kind, table = ("filter", TEMPLATES.filters) if isinstance(node, nodes.Filter) else ("test", TEMPLATES.tests)
+        if node.name not in table:
+            close = difflib.get_close_matches(node.name, sorted(table), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            self.fail(f"unknown {kind} `{node.name}`{hint}", node, rf"\b{re.escape(node.name)}\b")
+        position = _ATTRIBUTE_ARGS.get(node.name) if isinstance(node, nodes.Filter) else None
+        named = [node.args[position]] if position is not None and len(node.args) > position else []
+        named += [kw.value for kw in node.kwargs if kw.key == "attribute"]
+        for arg in named:
+            if isinstance(arg, nodes.Const):
+                self._key(arg.value, node)
+        for child in node.iter_child_nodes():
+            self.visit(child, scope)

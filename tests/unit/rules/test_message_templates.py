@@ -1,0 +1,177 @@
+"""Message templates are checked at validation like conditions, and never crash an evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
+from engine.rules.compiler.compile import compile_ruleset
+from engine.rules.compiler.messages import MessageContext, context_names
+from engine.rules.derive import RecordView
+from engine.rules.loader import load_ruleset_bytes
+from engine.rules.runner import ListSource, evaluate_rules
+from tests import factories as f
+
+RULESET = """
+framework: t
+version: 1.0.0
+title: t
+effective_from: 2026-01-01
+authority: t
+params:
+  n: {type: int, default: 3, description: n}
+rules:
+  - id: T-MSG-001
+    title: t
+    citation: c
+    severity: low
+    match:
+      episode: employment_episode where end_at == null
+      nothing: no training_record where person_id == episode.person_id
+    subject: episode
+    obligation:
+      anchor: episode.start_at
+      within: {days: 30}
+      met_by: training_record where person_id == episode.person_id
+      met_at: completed_at
+    message: MESSAGE
+    sop: SOP-T
+"""
+AS_OF = dt.datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+
+
+def ruleset(message: str) -> str:
+    return RULESET.replace("MESSAGE", json.dumps(message))
+
+
+def problems(message: str) -> list[ErrorDetail]:
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(load_ruleset_bytes(ruleset(message).encode(), "t.yaml"))
+    return exc.value.details
+
+
+def test_a_misspelt_name_is_refused_with_the_rule_the_field_the_text_and_a_hint() -> None:
+    (detail,) = problems("Train {{ episod.person_id }} by {{ due }}.")
+    assert (detail.rule_id, detail.field, detail.file) == ("T-MSG-001", "message", "t.yaml")
+    assert detail.line == RULESET.splitlines().index("  - id: T-MSG-001") + 1
+    assert "unknown name `episod`" in detail.reason and "did you mean episode?" in detail.reason
+    assert "in `{{ episod.person_id }}`" in detail.reason
+
+
+def test_validate_reports_it_as_it_reports_an_unsafe_expression(tmp_path: Path) -> None:
+    from engine.rules.validate import validate_paths
+
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (folder / "t-1.0.0.yaml").write_text(ruleset("{{ acount.user_id }}"))
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    report = validate_paths([folder], policies=tmp_path / "policies")
+    assert [(d.rule_id, d.field) for d in report.problems] == [("T-MSG-001", "message")]
+    assert "unknown name `acount`" in str(report.problems[0])
+
+
+@pytest.mark.parametrize(
+    "message, offence",
+    [
+        ("{{ episode.__class__.__mro__ }}", "`__class__` in `{{ episode.__class__.__mro__ }}`"),
+        ("{{ episode['__class__'] }}", "`__class__` in `{{ episode['__class__'] }}`"),
+        ("{{ episode._private }}", "`_private`"),
+        ("{{ episode | attr('__class__') }}", "`__class__`"),
+        ("{{ params.n | selectattr('x.__dict__') }}", "`x.__dict__`"),
+    ],
+)
+def test_underscore_attributes_and_keys_are_refused(message: str, offence: str) -> None:
+    (detail,) = problems(message)
+    assert "starting with an underscore are not allowed" in detail.reason and offence in detail.reason
+    assert detail.rule_id == "T-MSG-001"
+
+
+def test_a_syntax_error_is_refused_with_its_line_in_the_message() -> None:
+    (detail,) = problems("Train {{ episode.person_id }}\nby {{ due }.")
+    assert detail.rule_id == "T-MSG-001" and detail.field == "message"
+    assert "message is not a valid template" in detail.reason and "line 2 of the message" in detail.reason
+
+
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        ("{{ nothing.id }}", "unknown name `nothing`"),  # a `no` pattern binds no record
+        ("{% if state == 'late' %}{{ due | uper }}{% endif %}", "unknown filter `uper` (did you mean upper?)"),
+        ("{% if due is definedd %}x{% endif %}", "unknown test `definedd`"),
+        ("{% include 'other.txt' %}", "`{% include %}` is not allowed"),
+        ("{% for c in params.n %}{{ c }}{% endfor %}{{ c }}", "unknown name `c`"),  # the loop's name ends with it
+        ("{{ loop.index }}", "unknown name `loop`"),
+    ],
+)
+def test_what_the_renderer_cannot_honour_is_refused(message: str, reason: str) -> None:
+    assert any(reason in d.reason for d in problems(message)), problems(message)
+
+
+def test_set_loops_macros_and_every_context_name_are_accepted() -> None:
+    message = (
+        "{% set who = episode.person_id or episode.id %}"
+        "{% macro line(what='') %}{{ who }}{% if what %} ({{ what }}){% endif %}{{ tail }}{% endmacro %}"
+        "{% if state == 'overdue' %}{% set c = params.n %}{% elif state == 'due_soon' %}{% set c = 1 %}"
+        "{% else %}{% set c = 0 %}{% endif %}"
+        "{% set tail %} in force{% endset %}"
+        "{% for k, v in rule | dictsort %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %} "
+        "{{ line('c ' ~ c) }} due {{ due }} as of {{ now }} ({{ variant }}) {{ range(2) | list | length }}"
+        "{% if met %} met {{ met.completed_at }}{% endif %}"
+    )
+    compiled = compile_ruleset(load_ruleset_bytes(ruleset(message).encode(), "t.yaml"))
+    source = ListSource([RecordView(r["type"], r["id"], 1, r)
+                         for r in (f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))])
+    (violation,) = evaluate_rules(source, [compiled], AS_OF).violations
+    assert violation.message.startswith("citation=c, id=T-MSG-001, title=t P1 (c 3) in force due 2026-01-31 as of")
+
+
+def test_the_allowed_names_are_what_the_renderer_passes() -> None:
+    spec = load_ruleset_bytes(ruleset("m").encode(), "t.yaml").spec.rules[0]
+    names = context_names(spec, ["episode"])
+    assert {"episode", "due", "params", "state", "variant", "now", "rule", "met", "range"} <= names
+    assert "nothing" not in names and MessageContext.__optional_keys__ == {"met"}
+    without_met_by = spec.model_copy(update={"obligation": None})
+    assert "met" not in context_names(without_met_by, ["episode"])
+
+
+def test_an_alias_may_not_hide_a_name_the_message_is_rendered_with() -> None:
+    text = ruleset("m").replace("      nothing: no training_record", "      due: no training_record")
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(load_ruleset_bytes(text.encode(), "t.yaml"))
+    assert any("alias 'due'" in d.reason for d in exc.value.details)
+
+
+def test_a_template_that_fails_while_rendering_is_a_ruleset_error_naming_the_rule() -> None:
+    """`person_id` is a string: `.nope` is undefined and reading `.x` of it raises in Jinja2."""
+    compiled = compile_ruleset(load_ruleset_bytes(ruleset("{{ episode.person_id.nope.x }}").encode(), "t.yaml"))
+    source = ListSource([RecordView(r["type"], r["id"], 1, r)
+                         for r in (f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))])
+    with pytest.raises(RulesetError) as exc:
+        evaluate_rules(source, [compiled], AS_OF)
+    assert exc.value.code == "ruleset.message.render_failed" and exc.value.exit_code == 2
+    (detail,) = exc.value.details
+    assert (detail.rule_id, detail.field, detail.record_type, detail.record_id) == (
+        "T-MSG-001", "message", "employment_episode", "EP1")
+    assert "has no attribute 'nope'" in detail.reason and exc.value.__cause__ is None
+
+
+def test_vigil_evaluate_says_which_rule_failed_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.cli.main import app
+
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (folder / "t-1.0.0.yaml").write_text(ruleset("{{ episode.person_id.nope.x }}"))
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps([f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00")]))
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(tmp_path / "rulesets"))
+    result = CliRunner().invoke(app, ["evaluate", "--records", str(records), "--as-of", AS_OF.isoformat(),
+                                      "--framework", "t", "--backend", "python"])
+    err = " ".join(result.stderr.split())
+    assert result.exit_code == 2, (result.exit_code, err, result.exception)
+    assert "ruleset.message.render_failed" in err and "T-MSG-001" in err and "Traceback" not in err
