@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DB_HELP = "database URL (default: $DATABASE_URL, else sqlite:///./vigil.db)"
-ORG_HELP = "organization id (default: $VIGIL_ORG, else 'default')"
+ORG_HELP = "organization id (default: $VIGIL_ORG, else the database's only organization, else 'default')"
 
 DbOption = typer.Option(None, "--db", help=DB_HELP)
 DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
@@ -43,7 +43,10 @@ ORGS_SHOWN = 20
 
 
 def org_or_default(org: str | None, option: str = "--org") -> str:
-    """The organization: --org, then VIGIL_ORG, then 'default'; an explicitly empty one is refused."""
+    """The organization: --org, then VIGIL_ORG, then 'default'; an explicitly empty one is refused.
+
+    Commands that open a database go on to `require_org` (reads) or `org_to_write` (writes), which
+    take the database's only organization instead of 'default' when none was named."""
     if org is not None:
         if not org.strip():
             raise InputError(f"{option} must not be empty",
@@ -304,14 +307,72 @@ def org_exists(engine: Engine, org_id: str) -> bool:
     return False
 
 
+def sole_org(engine: Engine) -> str | None:
+    """The database's only organization, or None when it holds none or several.
+
+    The least and greatest org_id of each table, each one probe of an index that starts with org_id
+    (SQLite answers a lone min() or max() from the index, so they are asked apart): no scan."""
+    from sqlalchemy import column, func, inspect, select, table
+
+    present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
+    seen: set[str] = set()
+    with engine.connect() as conn:
+        for name in present:
+            org_id = table(name, column("org_id")).c.org_id
+            for edge in (func.min(org_id), func.max(org_id)):
+                value = conn.execute(select(edge)).scalar()
+                if value is not None:
+                    seen.add(str(value))
+            if len(seen) > 1:
+                return None
+    return seen.pop() if seen else None
+
+
+def _named(org: str | None) -> bool:
+    """Whether the user named an organization (--org, or VIGIL_ORG in the environment)."""
+    return org is not None or bool(os.environ.get("VIGIL_ORG"))
+
+
+def org_to_write(engine: Engine, org: str | None, option: str = "--org") -> str:
+    """The organization a command that creates data writes to: --org, then VIGIL_ORG, then the
+    database's only organization (said on stderr, as what is stored depends on it), then 'default'.
+
+    So after `vigil demo` (org `demo`) `vigil import` adds to the demo practice rather than starting
+    a second one, while a new or empty database still starts with 'default'."""
+    org_id = org_or_default(org, option)
+    if _named(org):
+        return org_id
+    only = sole_org(engine)
+    if only is None or only == org_id:
+        return org_id
+    from engine.cli.app import err_console
+
+    err_console.print(f"note: no {option} given; using organization {only!r}, the only one in "
+                      f"{engine.url.render_as_string(hide_password=True)}", highlight=False, markup=False,
+                      soft_wrap=True)
+    return only
+
+
 def require_org(engine: Engine, org: str | None, option: str = "--org") -> str:
-    """The organization a read command works on, refused when the database holds nothing for it."""
+    """The organization a read command works on, refused when the database holds nothing for it.
+
+    With no --org and no VIGIL_ORG: 'default' if the database holds it, else its only organization;
+    with several (and no 'default') the error lists them, as guessing among practices would be wrong."""
     org_id = org_or_default(org, option)
     if org_exists(engine, org_id):
         return org_id
+    if not _named(org):
+        only = sole_org(engine)
+        if only is not None:
+            return only
     orgs = known_orgs(engine)
     where = engine.url.render_as_string(hide_password=True)
-    how = "" if org is not None else f" (no {option} given; set {option} or VIGIL_ORG)"
+    if org is not None:
+        how = ""
+    elif os.environ.get("VIGIL_ORG"):
+        how = " (from VIGIL_ORG)"
+    else:
+        how = f" (no {option} given; set {option} or VIGIL_ORG)"
     if orgs:
         listed = ", ".join(orgs[:ORGS_SHOWN]) + (f" and {len(orgs) - ORGS_SHOWN} more" if len(orgs) > ORGS_SHOWN
                                                   else "")

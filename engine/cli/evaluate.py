@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import database_url, iso_z, open_database, org_or_default, parse_instant, require_org
+from engine.cli.common import (
+    ORG_HELP,
+    database_url,
+    iso_z,
+    open_database,
+    org_or_default,
+    org_to_write,
+    parse_instant,
+    require_org,
+)
 
 
 def finding_json(v: Any) -> dict[str, Any]:
@@ -46,7 +55,7 @@ def evaluate(
     backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
     db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),
-    org: str = typer.Option(None, "--org", help="organization id (default: $VIGIL_ORG, else 'default')"),
+    org: str = typer.Option(None, "--org", help=ORG_HELP),
     as_json: bool = typer.Option(False, "--json", help="print the findings as JSON (the contract's format)"),
 ) -> None:
     """Evaluate records as of an instant with the rulesets in force then; exit 0 whatever was found."""
@@ -86,8 +95,9 @@ def evaluate(
         if db is None:
             engine = dbmod.make_engine("sqlite://")
             dbmod.init_db(engine)
-        elif files:  # records to import: the database may be new
+        elif files:  # records to import: the database may be new (then the organization is 'default')
             engine = open_database(db, must_exist=False)
+            org_id = org_to_write(engine, org)
         else:  # evaluate what is there: it must exist and hold the organization
             engine = open_database(db, must_exist=True)
             org_id = require_org(engine, org)

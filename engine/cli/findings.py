@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, nonblank, open_org, parse_instant
+from engine.errors import ErrorDetail, InputError
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
@@ -24,6 +25,8 @@ def list_findings(
         "--severity", help="low, medium, high or critical (comma-separated)")] = None,
     state: Annotated[str | None, typer.Option(
         "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
     establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-001")] = None,
     limit: LimitOpt = 100,
@@ -37,15 +40,15 @@ def list_findings(
     from engine.findings.schemas import FindingFilter
 
     def body():  # type: ignore[no-untyped-def]
+        _no_status_as_state(state)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.list_findings(
+            return service.list_findings(  # the service checks every value, as for the API's filters
                 s,
                 org_id=org_id,
                 limit=limit,
-                filters=FindingFilter(
-                    framework=framework, severity=severity, state=state, establishment_id=establishment, rule_id=rule
-                ),
+                filters=FindingFilter(framework=framework, severity=severity, state=state, status=status,
+                                      establishment_id=establishment, rule_id=rule),
             )
 
     page = run(body)
@@ -56,6 +59,24 @@ def list_findings(
     for f in page.items:
         table.add_row(f.id, f.rule_id, f.severity, f.status, f.state, f.due or "", f"{f.subject_type}/{f.subject_id}")
     console.print(table)
+
+
+def _no_status_as_state(state: str | None) -> None:
+    """`--state due_soon` mixes up the two axes: a finding's state is its lifecycle, its status the
+    deadline's (due_soon, overdue, violation); say which option takes the value."""
+    from engine.findings.schemas import LifecycleState
+    from engine.rules.schemas import DeadlineStatus
+
+    statuses = get_args(DeadlineStatus)
+    misplaced = [value.strip() for value in (state or "").split(",") if value.strip() in statuses]
+    if misplaced:
+        raise InputError(
+            "; ".join(f"--state: {value!r} is a finding's status, not a state; use --status {value}"
+                      for value in misplaced),
+            [ErrorDetail(reason=f"states: {', '.join(get_args(LifecycleState))}; "
+                                f"statuses (--status): {', '.join(statuses)}", field="--state")],
+            code="input.choice",
+        )
 
 
 @findings_app.command("show")

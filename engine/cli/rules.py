@@ -107,24 +107,25 @@ def list_rules(
     from engine.rules.catalog import load_all
 
     def body() -> None:
-        rows: list[dict[str, str | None]] = []
+        rows: list[dict[str, str | bool | None]] = []
         for loaded in load_all():
             s = loaded.spec
             if framework and s.framework != framework:
                 continue
             for r in s.rules:
-                rows.append(
+                ends = r.effective_to or s.effective_to
+                rows.append(  # JSON types as `rules show` gives them: dates as ISO text, advisory a boolean
                     {
                         "framework": s.framework,
                         "version": s.version,
-                        "effective_from": str(s.effective_from),
-                        "rule_effective_from": str(r.effective_from or s.effective_from),
-                        "rule_effective_to": str(r.effective_to or s.effective_to or "") or None,
+                        "effective_from": s.effective_from.isoformat(),
+                        "rule_effective_from": (r.effective_from or s.effective_from).isoformat(),
+                        "rule_effective_to": ends.isoformat() if ends else None,
                         "rule_id": r.id,
                         "title": r.title,
                         "severity": r.severity,
                         "kind": r.kind,
-                        "advisory": str(r.advisory).lower(),
+                        "advisory": r.advisory,
                         "citation": r.citation,
                         "sop": r.sop,
                     }
@@ -134,7 +135,7 @@ def list_rules(
             return
         table = Table("framework", "version", "rule", "severity", "title")
         for row in rows:
-            table.add_row(row["framework"], row["version"], row["rule_id"], row["severity"], row["title"])
+            table.add_row(*(str(row[key]) for key in ("framework", "version", "rule_id", "severity", "title")))
         console.print(table)
 
     run(body)

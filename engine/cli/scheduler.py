@@ -7,7 +7,7 @@ import os
 import typer
 
 from engine.cli.app import app, err_console, run
-from engine.cli.common import DbOption, finite, open_database, org_or_default
+from engine.cli.common import DbOption, finite, open_database, org_or_default, org_to_write
 
 MAX_POLL = 3600.0
 MAX_TICK = 86400.0
@@ -17,16 +17,19 @@ scheduler_app = typer.Typer(help="The scheduler: sweeps, recurring tasks, escala
 app.add_typer(scheduler_app, name="scheduler")
 
 
-def _orgs(orgs: list[str] | None) -> list[str]:
+def _orgs(orgs: list[str] | None) -> list[str] | None:
+    """The practices named by --org or VIGIL_ORGS; None when neither names one (see `org_to_write`)."""
     if orgs:
         return [org_or_default(o) for o in orgs]  # an empty --org is refused
     env = os.environ.get("VIGIL_ORGS")
-    return [o.strip() for o in env.split(",") if o.strip()] if env else [org_or_default(None)]
+    named = [o.strip() for o in env.split(",") if o.strip()] if env else []
+    return named or None
 
 
 @scheduler_app.command("run")
 def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job once now, then exit"),
-                  org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default VIGIL_ORGS)"),
+                  org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default: $VIGIL_ORGS, "
+                                                    "$VIGIL_ORG, the database's only one, else 'default')"),
                   only: str = typer.Option(None, "--only", help="comma-separated jobs: sweep,recurrence,escalation,"
                                                                 "digest,notify"),
                   tick: float = typer.Option(None, "--tick", help="fire every job every N seconds, 0 < N <= "
@@ -49,6 +52,8 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job
         # the loop looks at the clock once per poll: a shorter --for would overrun to the next poll
         every = min(poll, duration) if duration is not None else poll
         engine = open_database(db, must_exist=False)
+        # none named: VIGIL_ORG, else the database's only practice (after `vigil demo`), else 'default'
+        orgs = orgs or [org_to_write(engine, None)]
         return scheduler.run(engine, orgs=orgs, once=once, tick=tick, duration=duration, poll=every,
                              names=[n.strip() for n in only.split(",")] if only else None)
 

@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_database, open_org, org_or_default, parse_date, parse_instant
+from engine.cli.common import (
+    DbOpt,
+    JsonOpt,
+    OrgOpt,
+    open_database,
+    open_org,
+    org_or_default,
+    org_to_write,
+    parse_date,
+    parse_instant,
+)
 
 users_app = typer.Typer(help="Users, roles, auditor grants and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -37,9 +47,11 @@ def add(
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        org_id = org_or_default(org)
+        org_or_default(org)  # an empty --org is refused before the database is opened
         data = UserIn(username=username, password=password, role=role, display_name=name, person_id=person)
-        with unit_of_work(open_database(db, must_exist=False)) as s:
+        engine = open_database(db, must_exist=False)
+        org_id = org_to_write(engine, org)
+        with unit_of_work(engine) as s:
             return service.create_user(s, org_id=org_id, actor="cli", data=data)
 
     user = run(body)

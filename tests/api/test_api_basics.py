@@ -121,3 +121,42 @@ def test_a_finding_filter_value_that_cannot_match_is_a_422(api: dict[str, Any], 
     (error,) = r.json()["errors"]
     assert error["field"] == field and "values are:" in error["reason"]
 
+
+
+def test_records_take_a_bare_array_or_an_object_as_the_contract_says(api: dict[str, Any]) -> None:
+    """CONTRACT.md: "JSON: an array of records, or {"records": [...]}" (as the upload route and the CLI)."""
+    c, h = api["client"], headers(api, "officer")
+    bare = c.post("/records", headers=h, json=[f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    assert bare.status_code == 200, bare.text
+    assert bare.json()["created"] == 2
+    wrapped = c.post("/records", headers=h, json={"records": [f.establishment()]})
+    assert wrapped.status_code == 200 and wrapped.json()["unchanged"] == 1
+    bad = c.post("/records", headers=h, json=[{"type": "employment_episode", "id": "EP2",
+                                               "start_at": "2026-02-01T09:00:00"}])
+    assert bad.status_code == 422 and "offset" in bad.json()["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("body", [5, "records", {"record": []}, {}])
+def test_a_records_body_of_another_shape_is_a_422_that_says_what_to_send(api: dict[str, Any], body: Any) -> None:
+    r = api["client"].post("/records", headers=headers(api, "officer"), json=body)
+    assert r.status_code == 422, r.text
+    reasons = " ".join(e["reason"] for e in r.json()["errors"])
+    assert "JSON array of records" in reasons and '{"records": [...]}' in reasons, r.text
+
+
+@pytest.mark.parametrize("body, field", [([1], "body.records.0"), ({"records": [1]}, "body.records.0"),
+                                         ({"records": 3}, "body.records")])
+def test_a_bad_item_in_either_shape_is_named_where_it_is(api: dict[str, Any], body: Any, field: str) -> None:
+    r = api["client"].post("/records", headers=headers(api, "officer"), json=body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+
+
+def test_the_openapi_document_shows_both_shapes_of_a_records_body(api: dict[str, Any]) -> None:
+    doc = api["client"].get("/openapi.json").json()
+    body = doc["paths"]["/records"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    while "$ref" in body:
+        body = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    shapes = body.get("anyOf") or body.get("oneOf")
+    assert shapes and {s.get("type") for s in shapes} == {"array", "object"}, body
+    as_object = next(s for s in shapes if s.get("type") == "object")
+    assert as_object["required"] == ["records"] and as_object["properties"]["records"]["type"] == "array"

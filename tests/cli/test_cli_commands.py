@@ -48,6 +48,21 @@ def test_rules_help_lists_diff_and_it_exists(cli_env: Path) -> None:
     assert vigil("rules", "diff", "--help").exit_code == 0
 
 
+def test_rules_list_json_keeps_the_types_rules_show_gives(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`advisory` is a JSON boolean (it was the string "false"); every field has the type `rules show` gives it."""
+    monkeypatch.delenv("VIGIL_RULESETS_DIR")  # the shipped rulesets: some of their rules are advisory
+    result = vigil("rules", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {type(row["advisory"]) for row in rows} == {bool} and any(row["advisory"] for row in rows)
+    for row in rows:
+        assert all(value is None or isinstance(value, str) for key, value in row.items() if key != "advisory"), row
+    advisory = next(row for row in rows if row["advisory"])
+    shown = json.loads(vigil("rules", "show", advisory["rule_id"], "--json").stdout)
+    for key in ("rule_id", "title", "severity", "kind", "advisory", "citation", "sop"):
+        assert advisory[key] == shown["id" if key == "rule_id" else key], key
+
+
 # --- 10: --json on the act commands ---------------------------------------------------------------------
 
 

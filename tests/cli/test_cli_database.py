@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from engine.cli.main import app
 from tests.cli.conftest import ORG, Practice, crashed, said, vigil
 
 BAD_URLS = {
@@ -122,10 +124,59 @@ def test_an_organization_with_nothing_is_refused_listing_those_there(practice: P
         assert f"organizations in this database: {ORG}" in said(result.stderr)
 
 
+def _second_org(practice: Practice) -> None:
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+                  "--org", "clinic-two")
+    assert added.exit_code == 0, added.output
+
+
 def test_the_default_organization_says_where_it_came_from(practice: Practice) -> None:
+    _second_org(practice)  # several organizations and no --org: none is guessed
     result = vigil("findings", "list", "--db", practice.url)
     assert result.exit_code == 2
     assert "no organization 'default'" in said(result.stderr) and "no --org given" in said(result.stderr)
+    assert f"organizations in this database: {ORG}, clinic-two" in said(result.stderr)
+
+
+@pytest.mark.parametrize("args", [["findings", "list"], ["runs"], ["tasks", "list"], ["users", "list"],
+                                  ["records", "history", "establishment", "E1"], ["export", "--out", "OUT"]])
+def test_without_org_the_only_organization_is_read(practice: Practice, args: list[str]) -> None:
+    """After `make demo` (org `demo`) the README's commands work without --org: the database holds one."""
+    args = [a.replace("OUT", str(practice.path.parent / "out")) for a in args]
+    given = vigil(*args, *practice.args(), "--json")
+    result = vigil(*args, "--db", practice.url, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(given.stdout)  # --json stdout stays clean
+
+
+def test_without_org_the_only_organization_is_evaluated(practice: Practice) -> None:
+    result = vigil("evaluate", "--db", practice.url, "--as-of", "2026-03-05T12:00:00Z", "--json")
+    assert result.exit_code == 0, result.output
+    assert {f["rule_id"] for f in json.loads(result.stdout)["findings"]} >= {"DEMO-TRN-001"}
+
+
+def test_an_organization_named_by_environment_is_not_replaced_by_the_only_one(practice: Practice) -> None:
+    result = CliRunner(env={"COLUMNS": "250", "VIGIL_ORG": "clinic-typo"}).invoke(
+        app, ["findings", "list", "--db", practice.url])
+    assert result.exit_code == 2 and "no organization 'clinic-typo'" in said(result.stderr)
+
+
+def test_writes_without_org_go_to_the_only_organization_and_say_so(practice: Practice) -> None:
+    added = vigil("users", "add", "carol", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+                  "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["username"] == "carol"
+    assert f"using organization '{ORG}'" in said(added.stderr) and len(added.stderr.strip().splitlines()) == 1
+    listed = vigil("users", "list", *practice.args(), "--json")
+    assert "carol" in [u["username"] for u in json.loads(listed.stdout)]
+
+
+def test_writes_into_a_new_database_keep_the_default_organization(cli_env: Path) -> None:
+    url = f"sqlite:///{cli_env / 'new.db'}"
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", url)
+    assert added.exit_code == 0 and added.stderr == "", added.output
+    listed = vigil("users", "list", "--db", url, "--org", "default", "--json")
+    assert [u["username"] for u in json.loads(listed.stdout)] == ["bob"]
 
 
 def test_an_existing_organization_is_read(practice: Practice) -> None:
@@ -142,3 +193,10 @@ def test_empty_db_and_org_are_refused(args: list[str], empty: str, practice: Pra
     result = vigil(*args, "--db", given["--db"], "--org", given["--org"])
     assert result.exit_code == 2, result.output
     assert f"{empty} must not be empty" in said(result.stderr)
+
+
+def test_the_scheduler_without_org_serves_the_only_organization(practice: Practice) -> None:
+    result = vigil("scheduler", "run", "--once", "--db", practice.url, "--only", "sweep")
+    assert result.exit_code == 0, result.output
+    jobs = [json.loads(line) for line in result.stdout.splitlines() if '"job"' in line]
+    assert jobs and all(job["period"].startswith(f"{ORG}:") for job in jobs), result.stdout

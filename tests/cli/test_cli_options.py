@@ -177,3 +177,32 @@ def test_task_filters_accept_known_words(practice: Practice) -> None:
     assert result.exit_code == 0, result.output
     page = json.loads(result.stdout)
     assert page["total"] >= 1 and {t["kind"] for t in page["items"]} == {"finding"}
+
+
+# --- findings list: --status (due_soon, overdue, violation) beside --state (the lifecycle) ---------------
+
+
+def test_findings_list_filters_by_status_as_the_api_does(practice: Practice) -> None:
+    overdue = vigil("findings", "list", "--status", "overdue", *practice.args(), "--json")
+    assert overdue.exit_code == 0, overdue.output
+    page = json.loads(overdue.stdout)
+    assert page["total"] == 1 and {f["status"] for f in page["items"]} == {"overdue"}
+    both = vigil("findings", "list", "--status", "overdue,violation", "--state", "open", *practice.args(), "--json")
+    assert both.exit_code == 0 and json.loads(both.stdout)["total"] == 3
+    none = vigil("findings", "list", "--status", "due_soon", *practice.args(), "--json")
+    assert none.exit_code == 0 and json.loads(none.stdout)["total"] == 0
+
+
+def test_findings_list_refuses_an_unknown_status_listing_the_statuses(practice: Practice) -> None:
+    result = vigil("findings", "list", "--status", "late", *practice.args())
+    assert result.exit_code == 2 and not crashed(result)
+    assert "'late' is not a status; the status values are: due_soon, overdue, violation" in said(result.stderr)
+
+
+@pytest.mark.parametrize("value", ["due_soon", "open,overdue"])
+def test_a_status_given_as_a_state_points_at_status(practice: Practice, value: str) -> None:
+    result = vigil("findings", "list", "--state", value, *practice.args())
+    assert result.exit_code == 2 and not crashed(result)
+    wrong = value.split(",")[-1]
+    assert f"--state: {wrong!r} is a finding's status, not a state; use --status {wrong}" in said(result.stderr)
+    assert "states: open, acknowledged, resolved, waived, false_positive" in said(result.stderr)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -22,17 +23,44 @@ router = APIRouter(tags=["records"])
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
+#: What a batch is, in the words the 422 for any other body uses (CONTRACT.md, "Envelope and file formats").
+RECORDS_BODY = 'send a JSON array of records, or an object {"records": [...]} (each record an object with type and id)'
+EXAMPLE = [{"type": "training_record", "id": "T-1", "person_id": "P-0001", "course": "HIPAA_PRIVACY",
+            "completed_at": "2026-03-07T21:00:00-08:00"}]
+
+
+def _both_shapes(schema: dict[str, Any]) -> None:
+    """The documented body: either shape the validator takes (the model alone would show only the object)."""
+    as_object = {key: schema.pop(key) for key in ("type", "properties", "required") if key in schema}
+    as_array = {**as_object["properties"]["records"], "title": "an array of records", "examples": [EXAMPLE]}
+    schema["anyOf"] = [as_array, {**as_object, "title": 'an object {"records": [...]}'}]
+
+
 class RecordsIn(BaseModel):
+    """A batch of records: a JSON array of them, or an object {"records": [...]}, as a JSON file may be."""
+
+    model_config = ConfigDict(json_schema_extra=_both_shapes)
+
     records: list[dict[str, Any]] = Field(
-        description="records in the contract's format (type, id and fields)",
-        examples=[[{"type": "training_record", "id": "T-1", "person_id": "P-0001", "course": "HIPAA_PRIVACY",
-                    "completed_at": "2026-03-07T21:00:00-08:00"}]])
+        description="records in the contract's format (type, id and fields)", examples=[EXAMPLE])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _either_shape(cls, data: Any) -> Any:
+        """A bare array is the batch itself; an object must carry `records`; anything else says what to send."""
+        if isinstance(data, list):
+            return {"records": data}
+        if isinstance(data, dict) and "records" in data:
+            return data
+        raise PydanticCustomError("records_body", RECORDS_BODY)
 
 
 @router.post("/records", response_model=ImportReport)
-def import_batch(body: RecordsIn, principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
+def import_batch(body: RecordsIn = Body(description=RECORDS_BODY),
+                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                  session: Session = Depends(get_session, scope="function")) -> ImportReport:
-    """Import a batch: all or nothing; every bad record is named (index, field, reason)."""
+    """Import a batch, a JSON array of records or {"records": [...]}: all or nothing; every bad record is
+    named (index, field, reason)."""
     report: ImportReport = pipeline.ingest_records(session, org_id=principal.org_id, records=body.records,
                                                    actor=principal.actor, source="api")
     return report
