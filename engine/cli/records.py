@@ -19,6 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from sqlalchemy import Engine
 
+from engine import pipeline
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     DbOpt,
@@ -27,12 +28,15 @@ from engine.cli.common import (
     nonblank,
     open_database,
     org_or_default,
+    org_to_write,
     out_dir,
     parse_instant,
     require_org,
 )
 from engine.db import unit_of_work
+from engine.errors import InputError
 from engine.records import service
+from engine.records.connectors import leie_screen
 from engine.records.schemas import ImportReport, StoredRecord
 
 records_app = typer.Typer(name="records", help="Read stored records and their history.", no_args_is_help=True)
@@ -79,8 +83,11 @@ def _database(db: str | None, *, must_exist: bool = True) -> Iterator[Engine]:
 @app.command("import")
 def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON or CSV files.", show_default=False)],
-    fmt: Annotated[str | None, typer.Option("--format", help="json, ndjson or csv (default: by extension).")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="json, ndjson, csv, fhir or leie (default: by extension).")] = None,
     record_type: Annotated[str | None, typer.Option("--type", help="Record type of the file(s).")] = None,
+    checked_at: Annotated[str | None, typer.Option(
+        "--checked-at", help="With --format leie: when the screening was done (default: the file's date).")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who is importing (for history).")] = None,
@@ -88,26 +95,30 @@ def import_cmd(
 ) -> None:
     """Import records; a file with any invalid record imports nothing (exit 2, every problem listed)."""
 
-    def body() -> ImportReport:
-        org_id, who = org_of(org), actor_of(actor)
+    def body() -> tuple[str, ImportReport]:
+        org_of(org)  # an empty --org is refused before the database is opened
+        who = actor_of(actor)
+        screened_at = parse_instant(checked_at, "--checked-at")
+        if fmt == "leie" and record_type is not None:
+            raise InputError("--type does not apply to --format leie (it writes screenings)", code="input.option")
+        if checked_at is not None and fmt != "leie":
+            raise InputError("--checked-at applies only to --format leie", code="input.option")
         with _database(db, must_exist=False) as engine, _progress(files, enabled=not as_json) as progress:
+            org_id = org_to_write(engine, org)
             with unit_of_work(engine) as session:
-                return service.import_files(
-                    session,
-                    org_id=org_id,
-                    paths=files,
-                    fmt=fmt,
-                    record_type=record_type,
-                    actor=who,
-                    progress=progress,
-                )
+                if fmt == "leie":  # a connector: screens the workforce in the store (docs/records.md, Connectors)
+                    return org_id, leie_screen.screen_files(session, org_id=org_id, paths=files, actor=who,
+                                                            checked_at=screened_at, progress=progress)
+                # through the pipeline, as the API imports: events are checked by the event rules on arrival
+                return org_id, pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
+                                                     record_type=record_type, actor=who, progress=progress)
 
-    report = run(body)
+    org_id, report = run(body)
     _warn_empty(files, report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
-    table = Table(title=f"Imported into {org_of(org)}")
+    table = Table(title=f"Imported into {org_id}")
     for column in ("type", "created", "updated", "unchanged"):
         table.add_column(column, justify="left" if column == "type" else "right")
     for name, counts in sorted(report.counts.items()):

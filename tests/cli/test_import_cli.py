@@ -136,9 +136,24 @@ def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:
     assert vigil("import", path, "--db", db_url, "--org", "clinic-a").exit_code == 0
     shown = vigil("records", "show", "organization", "ORG-1", "--db", db_url, env={"VIGIL_ORG": "clinic-a"})
     assert shown.exit_code == 0
-    default = vigil("records", "show", "organization", "ORG-1", "--db", db_url)  # org "default": nothing there
-    assert default.exit_code == 2 and "organizations in this database: clinic-a" in " ".join(default.stderr.split())
+    only = vigil("records", "show", "organization", "ORG-1", "--db", db_url)  # no org given: the only one there
+    assert only.exit_code == 0, only.output
     assert vigil("records", "show", "organization", "ORG-1", "--db", db_url, "--org", "clinic-b").exit_code == 2
+    assert vigil("import", path, "--db", db_url, "--org", "clinic-b").exit_code == 0
+    several = vigil("records", "show", "organization", "ORG-1", "--db", db_url)  # org "default": nothing there
+    assert several.exit_code == 2
+    assert "organizations in this database: clinic-a, clinic-b" in " ".join(several.stderr.split())
+
+
+def test_an_import_without_org_goes_to_the_only_organization_there(db_url: str, tmp_path: Path) -> None:
+    first = vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, "--org", "clinic-a")
+    assert first.exit_code == 0 and first.stderr == ""
+    more = vigil("import", ndjson(tmp_path / "b.ndjson", EVENT), "--db", db_url, "--json")
+    assert more.exit_code == 0, more.output
+    assert json.loads(more.stdout)["created"] == 1
+    assert "using organization 'clinic-a'" in " ".join(more.stderr.split())
+    shown = vigil("records", "show", "access_event", "AE-1", "--db", db_url, "--org", "clinic-a")
+    assert shown.exit_code == 0, shown.output
 
 
 def test_database_from_environment(db_url: str, tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ from engine.api import uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError
 from engine.findings.schemas import InstantIn
 from engine.records import service as records_service
+from engine.records.connectors import leie_screen
 from engine.records.schemas import ImportReport, StoredRecord
 
 router = APIRouter(tags=["records"])
@@ -73,16 +75,30 @@ class ImportResult(ImportReport):
 
 
 @router.post("/records/import", response_model=ImportResult)
-def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV file (<type>.csv)"),
-                format: str | None = Query(None, pattern="^(json|ndjson|csv)$"),
+def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV file (<type>.csv), FHIR "
+                                                             "AuditEvents (format=fhir) or an OIG LEIE list "
+                                                             "(format=leie)"),
+                format: str | None = Query(None, pattern="^(json|ndjson|csv|fhir|leie)$"),
                 type: str | None = Query(None, description="record type of a CSV file"),
+                checked_at: InstantIn | None = Query(None, description="format=leie: when the screening was done "
+                                                                       "(default: now)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
     """Upload one file; streamed to disk, then imported like `vigil import`. A file that holds no
-    records imports nothing and says so in `warnings`."""
+    records imports nothing and says so in `warnings`. `format=leie` screens the workforce against
+    the list and imports one screening per person (docs/records.md, Connectors)."""
+    if checked_at is not None and format != "leie":
+        raise InputError("checked_at applies only to format=leie", [ErrorDetail(reason="not a LEIE upload",
+                                                                                  field="checked_at")])
     with uploads.spooled(file, default="upload.json", limit=MAX_UPLOAD_BYTES) as (target, name):
-        report: ImportReport = pipeline.ingest_files(session, org_id=principal.org_id, paths=[target],
-                                                     actor=principal.actor, fmt=format, record_type=type)
+        report: ImportReport
+        if format == "leie":
+            screened = clock.checked_utc(checked_at, field="checked_at") if checked_at else clock.now()
+            report = leie_screen.screen_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
+                                              checked_at=screened)
+        else:
+            report = pipeline.ingest_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
+                                           fmt=format, record_type=type)
         sources = uploads.shown_sources(report.sources, target, name)
     warnings = [f"{name} holds no records: nothing was imported"] if report.total == 0 else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)

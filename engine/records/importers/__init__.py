@@ -83,6 +83,10 @@ def stamp_type(raw: Any, record_type: str | None, position: Position, problem: P
     return raw
 
 
+from engine.records.connectors import fhir_reader, leie  # noqa: E402
 from engine.records.importers import csv_format, json_format, ndjson_format  # noqa: E402,F401
+
+FORMATS.add("fhir", fhir_reader.read_fhir)  # connectors keep their readers beside their mapping
+FORMATS.add("leie", leie.read_leie)
 
 FORMATS.freeze()

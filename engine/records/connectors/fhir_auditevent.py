@@ -1,0 +1,271 @@
+"""FHIR R4 AuditEvent (IHE BALP shape) -> one `access_event` record: the mapping, pure.
+
+Why a module of its own: the mapping is the part a privacy officer asks about ("which agent is the
+user? what counts as an export?"), so it is written once here, with its choices spelled out, and the
+reader (`fhir_reader.py`) only walks files. Every element is judged, and every reason a resource
+cannot become an access event is collected, so one pass names every problem of a resource:
+
+| access_event | from the AuditEvent |
+|---|---|
+| `id` | `id` (so re-importing the same export is a no-op) |
+| `at` | `recorded` (an instant with an offset, kept as given) |
+| `user_id` | the agent with `requestor: true`: `who.identifier.value`, else the id of `who.reference` |
+| `patient_id` | the entity with role `1` (object-role Patient) or `what` = `Patient/<id>`: that id, else |
+|  | `what.identifier.value` |
+| `action` | `subtype` codes, then `type` DICOM 110106, then `action` (table `SUBTYPE_ACTIONS`, `ACTION_CODES`) |
+| `system_id` | `source.observer`: `identifier.value`, else the id of `reference`, else `display` |
+| `break_glass` | `BTG` among the requestor's `purposeOfUse` or the event's `purposeOfEvent` codes |
+
+Refused (each a problem naming the element): a resource that is not an AuditEvent, no `id`, no or
+a naive `recorded`, no requestor or two requestors naming different users, no patient or several,
+an action that cannot be told, an `outcome` other than `0` (a failed attempt is not an access that
+happened), no `source.observer`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from pydantic_core import PydanticCustomError
+
+from engine.records.fields import parse_instant
+
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+
+#: subtype code (any system; BALP uses http://hl7.org/fhir/restful-interaction) -> action. Reads and
+#: searches are views; every change (create, update, patch, delete) is an edit; `print` and
+#: `export`/`$export` (the bulk-data operation) have no standard code, so these spellings are taken.
+SUBTYPE_ACTIONS: dict[str, str] = {
+    "read": "view", "vread": "view", "search": "view", "search-type": "view", "search-system": "view",
+    "history": "view", "history-instance": "view", "history-type": "view", "history-system": "view",
+    "create": "edit", "update": "edit", "patch": "edit", "delete": "edit",
+    "print": "print",
+    "export": "export", "$export": "export",
+}  # fmt: skip
+#: DICOM audit event types (AuditEvent.type) that say the action by themselves.
+TYPE_ACTIONS: dict[tuple[str, str], str] = {(DICOM, "110106"): "export"}
+#: AuditEvent.action (C|R|U|D|E), used when neither subtype nor type says more. E (execute) says nothing.
+ACTION_CODES: dict[str, str] = {"R": "view", "C": "edit", "U": "edit", "D": "edit"}
+#: When several codes say different things, the most telling one wins: an export or a print is also a read.
+PRIORITY = ("export", "print", "edit", "view")
+OUTCOMES = {"4": "minor failure", "8": "serious failure", "12": "major failure"}
+BREAK_GLASS = "BTG"
+
+
+class Problem(NamedTuple):
+    """Why one element of a resource cannot be mapped: the element's path and the reason."""
+
+    field: str | None
+    reason: str
+
+
+def resource_label(resource: Any) -> tuple[str, str | None]:
+    """(resourceType, id) of a resource as error details name it."""
+    if not isinstance(resource, dict):
+        return "resource", None
+    kind = resource.get("resourceType")
+    rid = resource.get("id")
+    return (kind if isinstance(kind, str) and kind else "resource"), (rid if isinstance(rid, str) and rid else None)
+
+
+def map_audit_event(resource: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The `access_event` a FHIR R4 AuditEvent stands for, or None and every reason it cannot be one."""
+    if not isinstance(resource, dict):
+        return None, [Problem(None, f"expected a FHIR resource (a JSON object), got {_kind(resource)}")]
+    kind = resource.get("resourceType")
+    if kind != "AuditEvent":
+        shown = f"a {kind} resource" if isinstance(kind, str) and kind else "a resource without resourceType"
+        return None, [Problem("resourceType", f"{shown}, not an AuditEvent: only AuditEvent resources "
+                                              "become access events")]
+    problems: list[Problem] = []
+    record: dict[str, Any] = {"type": "access_event"}
+    rid = resource.get("id")
+    if isinstance(rid, str) and rid:
+        record["id"] = rid
+    else:
+        problems.append(Problem("id", "missing: the resource id becomes the access_event id (so that "
+                                      "re-importing the same export is a no-op)"))
+    _recorded(resource, record, problems)
+    requestors = _user(resource, record, problems)
+    _patient(resource, record, problems)
+    _action(resource, record, problems)
+    _outcome(resource, problems)
+    _system(resource, record, problems)
+    purposes = [a.get("purposeOfUse") for a in requestors] + [resource.get("purposeOfEvent")]
+    record["break_glass"] = any(BREAK_GLASS in _concept_codes(p) for p in purposes)
+    return (None, problems) if problems else (record, [])
+
+
+def reference_id(reference: str) -> tuple[str | None, str]:
+    """(resource type, id) of a FHIR reference: `Patient/p1`, `https://ehr/fhir/Patient/p1/_history/2`
+    -> ("Patient", "p1"); a reference of another form (`urn:uuid:...`, `#contained`) is its own id."""
+    text = reference.split("/_history/", 1)[0].rstrip("/")
+    parts = text.split("/")
+    if len(parts) >= 2 and parts[-2][:1].isalpha() and parts[-2][:1].isupper() and parts[-1]:
+        return parts[-2], parts[-1]
+    return None, reference
+
+
+def _recorded(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+    recorded = resource.get("recorded")
+    if recorded is None:
+        problems.append(Problem("recorded", "missing: when the access happened (required in FHIR R4)"))
+        return
+    try:
+        parse_instant(recorded)
+    except PydanticCustomError as exc:
+        problems.append(Problem("recorded", exc.message()))
+        return
+    record["at"] = recorded
+
+
+def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:
+    """Set `user_id` from the requestor agent(s); returns them (for their purposeOfUse)."""
+    agents = resource.get("agent")
+    if not isinstance(agents, list) or not agents:
+        problems.append(Problem("agent", "missing: the agents say who accessed the record (required in FHIR R4)"
+                                if agents is None else f"expected an array of agents, got {_kind(agents)}"))
+        return []
+    requestors = [(i, a) for i, a in enumerate(agents) if isinstance(a, dict) and a.get("requestor") is True]
+    if not requestors:
+        problems.append(Problem("agent", "no agent has requestor: true; the requestor is the user who accessed "
+                                         "the record (BALP's user agent)"))
+        return []
+    users: dict[str, int] = {}
+    for i, agent in requestors:
+        user = _who_id(agent.get("who"))
+        if user is None:
+            problems.append(Problem(f"agent[{i}].who", "the requestor names no user: give who.identifier.value "
+                                                       "or who.reference"))
+            continue
+        users.setdefault(user, i)
+    if len(users) > 1:
+        named = ", ".join(f"agent[{i}] {u!r}" for u, i in users.items())
+        problems.append(Problem("agent", f"several requestors name different users ({named}); an access_event "
+                                         "has one user"))
+    elif users:
+        record["user_id"] = next(iter(users))
+    return [a for _, a in requestors]
+
+
+def _patient(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+    entities = resource.get("entity")
+    if entities is not None and not isinstance(entities, list):
+        problems.append(Problem("entity", f"expected an array of entities, got {_kind(entities)}"))
+        return
+    patients: dict[str, int] = {}
+    for i, entity in enumerate(entities or []):
+        if not isinstance(entity, dict):
+            continue
+        what = _obj(entity.get("what"))
+        ref = what.get("reference")
+        ref_type, ref_id = reference_id(ref) if isinstance(ref, str) and ref else (None, None)
+        role = _obj(entity.get("role"))
+        patient_role = role.get("code") == "1" and role.get("system") in (None, OBJECT_ROLE)
+        if not (patient_role or ref_type == "Patient"):
+            continue
+        ident = _obj(what.get("identifier"))
+        value = ident.get("value")
+        patient = ref_id or (value if isinstance(value, str) and value else None)
+        if patient is None:
+            problems.append(Problem(f"entity[{i}].what", "the patient entity names no patient: give "
+                                                         "what.reference (Patient/<id>) or what.identifier.value"))
+            continue
+        patients.setdefault(patient, i)
+    if not patients:
+        if not any(p.field and p.field.startswith("entity[") for p in problems):
+            problems.append(Problem("entity", "no entity names the patient (role 1 'Patient', or what = "
+                                              "Patient/<id>); an access_event is an access to one patient's data"))
+    elif len(patients) > 1:
+        named = ", ".join(f"entity[{i}] {p!r}" for p, i in patients.items())
+        problems.append(Problem("entity", f"several patients ({named}); an access_event is about one patient: "
+                                          "export one AuditEvent per patient"))
+    else:
+        record["patient_id"] = next(iter(patients))
+
+
+def _action(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+    subtypes = resource.get("subtype")
+    found = {SUBTYPE_ACTIONS[c] for c in _coding_codes(subtypes) if c in SUBTYPE_ACTIONS}
+    etype = resource.get("type")
+    if isinstance(etype, dict):
+        mapped = TYPE_ACTIONS.get((str(etype.get("system")), str(etype.get("code"))))
+        if mapped:
+            found.add(mapped)
+    if found:
+        record["action"] = next(a for a in PRIORITY if a in found)
+        return
+    code = resource.get("action")
+    if isinstance(code, str) and code in ACTION_CODES:
+        record["action"] = ACTION_CODES[code]
+        return
+    said = f"action is {code!r}" if code is not None else "there is no action"
+    codes = sorted(_coding_codes(subtypes))
+    problems.append(Problem("subtype" if codes else "action",
+                            f"cannot tell view, print, export or edit: {said}, "
+                            f"{'subtype codes ' + ', '.join(map(repr, codes)) if codes else 'no subtype'} "
+                            f"(known: {', '.join(SUBTYPE_ACTIONS)}) and type is not DICOM 110106 (Export)"))
+
+
+def _outcome(resource: dict[str, Any], problems: list[Problem]) -> None:
+    outcome = resource.get("outcome")
+    if outcome is None or outcome == "0":
+        return
+    meaning = OUTCOMES.get(str(outcome), "not a FHIR R4 outcome code")
+    problems.append(Problem("outcome", f"outcome {outcome!r} ({meaning}): the access failed, and an access_event "
+                                       "records an access that happened; leave failed attempts out of the export"))
+
+
+def _system(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+    source = resource.get("source")
+    observer = source.get("observer") if isinstance(source, dict) else None
+    if not isinstance(observer, dict):
+        field = "source.observer" if isinstance(source, dict) else "source"
+        problems.append(Problem(field, "missing: the system that recorded the access (required in FHIR R4)"))
+        return
+    system = _who_id(observer)
+    if system is None:
+        display = observer.get("display")
+        system = display if isinstance(display, str) and display.strip() else None
+    if system is None:
+        problems.append(Problem("source.observer", "names no system: give identifier.value, reference or display"))
+        return
+    record["system_id"] = system
+
+
+def _who_id(who: Any) -> str | None:
+    """The id a Reference names: its identifier's value, else the id part of its reference."""
+    if not isinstance(who, dict):
+        return None
+    ident = who.get("identifier")
+    if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
+        return str(ident["value"])
+    ref = who.get("reference")
+    if isinstance(ref, str) and ref:
+        return reference_id(ref)[1]
+    return None
+
+
+def _coding_codes(codings: Any) -> set[str]:
+    """The codes of a list of Codings."""
+    if not isinstance(codings, list):
+        return set()
+    return {c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)}
+
+
+def _concept_codes(concepts: Any) -> set[str]:
+    """The codes of a list of CodeableConcepts."""
+    if not isinstance(concepts, list):
+        return set()
+    return set().union(*(_coding_codes(c.get("coding")) for c in concepts if isinstance(c, dict)))
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else (a malformed element names nothing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")

@@ -1,0 +1,124 @@
+"""The `fhir` import format: FHIR R4 AuditEvent resources -> `access_event` records.
+
+Two shapes, told apart by the extension:
+
+- `.ndjson` / `.jsonl`: one resource per line (FHIR bulk data), read line by line so memory stays
+  flat at any size, as the NDJSON format does; positions are 1-based lines.
+- anything else: one JSON document, a Bundle (its `entry[].resource`; entries a search added as
+  `include` or `outcome` are skipped) or a single AuditEvent; positions are 0-based entry indexes.
+
+A resource that cannot be mapped (`fhir_auditevent.map_audit_event`) is reported through `problem`,
+one detail per reason, naming the resource (`AuditEvent <id>`), its line or entry and the element;
+the import then writes nothing, as for any bad record. Mapped records are validated against the
+contract like every other import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import json_codec
+from engine.errors import ErrorDetail
+from engine.records.connectors.fhir_auditevent import map_audit_event, resource_label
+from engine.records.validation import Position
+
+if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so not the other way at run time
+    from engine.records.importers import AdvanceFn, ProblemFn
+
+STREAMED = frozenset({".ndjson", ".jsonl"})
+_PROGRESS_EVERY = 1000
+_SKIPPED_SEARCH_MODES = frozenset({"include", "outcome"})
+
+
+def read_fhir(
+    path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
+) -> Iterator[tuple[Position, Any]]:
+    """Yield the access event of each AuditEvent of a Bundle, a resource or an NDJSON file."""
+    if record_type not in (None, "access_event"):
+        advance(path.stat().st_size)
+        problem(ErrorDetail(reason=f"FHIR AuditEvents become access_event records, not {record_type}: "
+                                   "leave out --type", file=str(path)))
+        return
+    if path.suffix.lower() in STREAMED:
+        yield from _read_lines(path, problem, advance)
+    else:
+        yield from _read_document(path, problem, advance)
+
+
+def _mapped(resource: Any, position: Position, problem: ProblemFn) -> dict[str, Any] | None:
+    record, problems = map_audit_event(resource)
+    if record is not None:
+        return record
+    kind, rid = resource_label(resource)
+    for found in problems:
+        problem(position.detail(found.reason, record_type=kind, record_id=rid, field=found.field))
+    return None
+
+
+def _read_lines(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
+    name = str(path)
+    pending = 0
+    with path.open("rb") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            pending += len(line)
+            if line_no % _PROGRESS_EVERY == 0:
+                advance(pending)
+                pending = 0
+            if not line.strip():
+                continue
+            try:
+                resource = json_codec.loads(line)
+            except json.JSONDecodeError as exc:
+                problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
+                continue
+            except UnicodeDecodeError as exc:
+                problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name, line=line_no))
+                continue
+            position = Position(file=name, line=line_no)
+            record = _mapped(resource, position, problem)
+            if record is not None:
+                yield position, record
+    advance(pending)
+
+
+def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
+    name = str(path)
+    blob = path.read_bytes()
+    advance(len(blob))
+    try:
+        doc = json_codec.loads(blob)
+    except json.JSONDecodeError as exc:
+        hint = " (one resource per line? name the file .ndjson)" if exc.msg == "Extra data" else ""
+        problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}{hint}", file=name, line=exc.lineno, column=exc.colno))
+        return
+    except UnicodeDecodeError as exc:
+        problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name))
+        return
+    if not isinstance(doc, dict) or doc.get("resourceType") not in ("Bundle", "AuditEvent"):
+        problem(ErrorDetail(reason="expected a FHIR Bundle of AuditEvent resources or one AuditEvent "
+                                   "(an object with resourceType), or an .ndjson file of them", file=name))
+        return
+    if doc["resourceType"] == "AuditEvent":
+        position = Position(file=name, index=0)
+        record = _mapped(doc, position, problem)
+        if record is not None:
+            yield position, record
+        return
+    entries = doc.get("entry", [])
+    if not isinstance(entries, list):
+        problem(ErrorDetail(reason="the Bundle's entry is not an array", file=name, field="entry"))
+        return
+    for index, entry in enumerate(entries):
+        position = Position(file=name, index=index)
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            problem(position.detail("a Bundle entry without a resource", field=f"entry[{index}].resource"))
+            continue
+        search = entry.get("search")
+        if isinstance(search, dict) and search.get("mode") in _SKIPPED_SEARCH_MODES:
+            continue
+        record = _mapped(entry["resource"], position, problem)
+        if record is not None:
+            yield position, record

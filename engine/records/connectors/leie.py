@@ -1,0 +1,208 @@
+"""The OIG LEIE exclusion file (UPDATED.csv and the monthly supplements): reading and matching, pure.
+
+Why streamed and matched row by row: UPDATED.csv holds some 80,000 rows and a practice's workforce a
+few dozen people, so the workforce is indexed by name in memory and the file is read once, a line at
+a time, each row looked up by name. `leie_screen.py` turns the result into `screening` records.
+
+Matching (interop-formats.md section 4, "Matching guidance"):
+
+- Names are compared after folding: accents dropped, upper case, only letters and digits kept
+  (`O'Brien-Smith` = `OBRIENSMITH`). Last and first name must both match; MIDNAME is not used.
+- Same name and the same date of birth on both sides -> `excluded`.
+- Same name and a date of birth missing on either side -> `possible_match` (to be confirmed with
+  the OIG online search, which verifies by SSN).
+- Same name and two different dates of birth -> no match: the date of birth tells them apart.
+- A row whose REINDATE is set and on or before the screening date is a reinstatement: no match.
+  WAIVERDATE/WVRSTATE (a waiver for one state's program) do not lift the exclusion and are not read.
+- Rows naming an entity (empty first and last name, BUSNAME set) never match a person.
+- NPI is not matched: the contract's `person` carries no NPI.
+
+File rules: the first row is the header (columns found by name, in any order; LASTNAME, FIRSTNAME,
+DOB and REINDATE are required); dates are YYYYMMDD and `00000000` or empty means none; each line is
+UTF-8 if it decodes as such, else latin-1 (OIG files are commonly latin-1). A date that does not read
+is a problem only on a row whose name matches someone (another row's mistake cannot change a result).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from engine.errors import ErrorDetail
+from engine.records.validation import Position
+
+if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so not the other way at run time
+    from engine.records.importers import AdvanceFn, ProblemFn
+
+Result = Literal["clear", "possible_match", "excluded"]
+RANK: dict[str, int] = {"clear": 0, "possible_match": 1, "excluded": 2}
+COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB", "ADDRESS",
+           "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE")
+REQUIRED = ("LASTNAME", "FIRSTNAME", "DOB", "REINDATE")
+NO_DATE = frozenset({"", "00000000"})
+_PROGRESS_EVERY = 1000
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+
+
+def name_key(text: str | None) -> str:
+    """A name folded for comparison: no accents, upper case, letters and digits only."""
+    if not text:
+        return ""
+    if text.isascii():  # the usual case, once per row of an 80,000-row file
+        return _NOT_ALNUM.sub("", text).upper()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).upper()
+
+
+def leie_date(text: str) -> dt.date | None:
+    """A YYYYMMDD date of the file; `00000000` or empty is None; anything else raises ValueError."""
+    text = text.strip()
+    if text in NO_DATE:
+        return None
+    if len(text) != 8 or not text.isdigit():
+        raise ValueError(f"{text!r} is not a date written YYYYMMDD (00000000 for none)")
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a calendar date (YYYYMMDD)") from None
+
+
+@dataclass(frozen=True)
+class WorkforcePerson:
+    """A person to screen: the record id, the name as folded for matching and the date of birth."""
+
+    id: str
+    last: str
+    first: str
+    dob: dt.date | None
+
+    @classmethod
+    def of(cls, person_id: str, data: dict[str, Any]) -> WorkforcePerson | None:
+        """From a stored person record; None when it lacks a first or last name (it cannot be screened)."""
+        last, first = name_key(data.get("last_name")), name_key(data.get("first_name"))
+        if not last or not first:
+            return None
+        dob = data.get("dob")
+        return cls(person_id, last, first, dt.date.fromisoformat(dob) if isinstance(dob, str) else None)
+
+
+@dataclass
+class Screener:
+    """The workforce indexed by name, and each person's result so far (clear until a row matches)."""
+
+    people: Iterable[WorkforcePerson]
+    checked_on: dt.date
+    results: dict[str, Result] = field(init=False)
+    _by_name: dict[tuple[str, str], list[WorkforcePerson]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {}
+        self.results = {}
+        for person in self.people:
+            self._by_name.setdefault((person.last, person.first), []).append(person)
+            self.results[person.id] = "clear"
+
+    def row(self, cells: dict[str, str], position: Position, problem: ProblemFn) -> None:
+        """Match one LEIE row against the workforce."""
+        candidates = self._by_name.get((name_key(cells.get("LASTNAME")), name_key(cells.get("FIRSTNAME"))))
+        if not candidates:
+            return
+        dates: dict[str, dt.date | None] = {}
+        for column in ("REINDATE", "DOB"):
+            try:
+                dates[column] = leie_date(cells.get(column, ""))
+            except ValueError as exc:
+                problem(position.detail(str(exc), record_type="LEIE row", field=column))
+                return
+        reinstated = dates["REINDATE"]
+        if reinstated is not None and reinstated <= self.checked_on:
+            return
+        dob = dates["DOB"]
+        for person in candidates:
+            if dob is not None and person.dob is not None:
+                if dob != person.dob:
+                    continue
+                found: Result = "excluded"
+            else:
+                found = "possible_match"
+            if RANK[found] > RANK[self.results[person.id]]:
+                self.results[person.id] = found
+
+
+def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, dict[str, str]]]:
+    """Yield each data row of an LEIE file as {column: cell}, with its 1-based line; header is line 1."""
+    name = str(path)
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        with path.open("rb") as handle:
+            for raw in handle:
+                consumed += len(raw)
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield raw.decode("latin-1")
+
+    reader = csv.reader(lines())
+    reported = 0
+    try:
+        try:
+            header = next(reader)
+        except StopIteration:
+            problem(ErrorDetail(reason="empty file: expected the LEIE header row (LASTNAME,FIRSTNAME,...)", file=name))
+            return
+        except csv.Error as exc:
+            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
+            return
+        columns = [h.strip().lstrip("\ufeff").upper() for h in header]
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            problem(ErrorDetail(reason=f"not an LEIE file: the header lacks {', '.join(missing)} (the LEIE layout "
+                                       f"has the columns {','.join(COLUMNS)})", file=name, line=1))
+            return
+        last_line = reader.line_num
+        rows = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
+                return
+            line_no, last_line = last_line + 1, reader.line_num
+            rows += 1
+            if rows % _PROGRESS_EVERY == 0:
+                advance(consumed - reported)
+                reported = consumed
+            if not any(c.strip() for c in cells):
+                continue
+            position = Position(file=name, line=line_no)
+            if len(cells) != len(columns):
+                problem(position.detail(f"the row has {len(cells)} cells but the header has {len(columns)} columns",
+                                        record_type="LEIE row"))
+                continue
+            yield position, dict(zip(columns, cells, strict=True))
+    finally:
+        size = path.stat().st_size
+        if reported < size:  # a file given up on early still counts as read, for the progress bar
+            advance(size - reported)
+
+
+def read_leie(
+    path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
+) -> Iterator[tuple[Position, Any]]:
+    """The LEIE file holds no records of the organization: it is screened against the workforce,
+    which needs the record store (`leie_screen.screen_files`, `vigil import FILE --format leie`).
+    Reached any other way (a plain file import), it says so."""
+    advance(path.stat().st_size)
+    problem(ErrorDetail(reason="an LEIE file is not a file of records: it is screened against the organization's "
+                               "workforce, which `vigil import FILE --format leie` does", file=str(path)))
+    yield from ()

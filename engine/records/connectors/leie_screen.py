@@ -1,0 +1,110 @@
+"""Screen the organization's workforce against OIG LEIE files: one `screening` record per person.
+
+The use case behind `vigil import FILE... --format leie [--checked-at INSTANT]`. The workforce is
+every `person` of the org with at least one `employment_episode` (the people CMS-EXCL-LEIE-015
+judges), as the store knows them now. The files are read once, streamed (`leie.read_rows`), and
+every person gets a result, `clear` unless a row matched (`leie.Screener`); several files given
+together (UPDATED.csv and a supplement) are one screening.
+
+Each screening is `{type: screening, id: LEIE-<checked_at in UTC>-<person id>, person_id,
+source: LEIE, checked_at, result}`. The id is the check's instant and the person, so re-importing
+the same file with the same check time is a no-op (every screening unchanged), a correction of the
+same check (a person's date of birth fixed) is a new version of it, and a later check is a record of
+its own, as the monthly-screening rule needs. `checked_at` is `--checked-at`, else the file's
+modification time (when it was downloaded; the newest of several files), never later than
+`engine.clock.now()`.
+
+File problems (a header that is not LEIE's, a row of the wrong width, an unreadable date on a row
+whose name matches) are collected by the import loop's `Ingest` and raised as one
+`ImportFormatError` before anything is written; the screenings themselves are written by
+`service.import_records`, so they are validated, versioned and audited as any import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.errors import ErrorDetail, ImportFormatError
+from engine.records import service
+from engine.records.connectors.leie import Screener, WorkforcePerson, read_rows
+from engine.records.fields import format_instant
+from engine.records.ingest import Ingest
+from engine.records.schemas import ImportReport
+
+SOURCE = "LEIE"
+_MAX_ID = 255
+
+__all__ = ["screen_files", "screening_id", "workforce"]
+
+
+def screen_files(
+    session: Session,
+    *,
+    org_id: str,
+    paths: Sequence[str | Path],
+    actor: str,
+    checked_at: dt.datetime | None = None,
+    progress: service.ProgressFn | None = None,
+) -> ImportReport:
+    """Screen the workforce against the LEIE files and import one screening per person screened."""
+    files = [Path(p) for p in paths]
+    missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
+    if missing:
+        raise ImportFormatError("cannot read the input files", missing)
+    when = _checked_at(files, checked_at)
+    total = sum(p.stat().st_size for p in files)
+    done = 0
+
+    def advance(nbytes: int) -> None:
+        nonlocal done
+        done += nbytes
+        if progress is not None:
+            progress(done, total)
+
+    people = workforce(session, org_id=org_id)
+    screener = Screener(people, checked_on=when.date())
+    reading = Ingest(session=session, org_id=org_id, actor=actor)
+    for path in files:
+        for position, cells in read_rows(path, reading.problem, advance):
+            screener.row(cells, position, reading.problem)
+    if reading.problem_count:
+        reading.finish()  # raises ImportFormatError with every problem, as any import does
+    stamp = format_instant(when)
+    screenings = [
+        {"type": "screening", "id": screening_id(person_id, when), "person_id": person_id, "source": SOURCE,
+         "checked_at": stamp, "result": result}
+        for person_id, result in sorted(screener.results.items())
+    ]
+    return service.import_records(session, org_id=org_id, records=screenings, actor=actor,
+                                  source=" + ".join(str(p) for p in files))
+
+
+def workforce(session: Session, *, org_id: str) -> list[WorkforcePerson]:
+    """The persons of the org with an employment episode and a first and last name, by id."""
+    employed = {str(data["person_id"]) for _, _, data in service.iter_record_data(
+        session, org_id=org_id, record_type="employment_episode") if data.get("person_id")}
+    people = (WorkforcePerson.of(pid, data) for pid, _, data in service.iter_record_data_by_ids(
+        session, org_id=org_id, record_type="person", ids=sorted(employed)))
+    return [p for p in people if p is not None]
+
+
+def screening_id(person_id: str, checked_at: dt.datetime) -> str:
+    """`LEIE-<UTC instant, basic form>-<person id>`; a person id too long for that is hashed."""
+    prefix = f"{SOURCE}-{clock.ensure_utc(checked_at):%Y%m%dT%H%M%SZ}-"
+    if len(prefix) + len(person_id) <= _MAX_ID:
+        return prefix + person_id
+    return prefix + hashlib.sha256(person_id.encode("utf-8")).hexdigest()
+
+
+def _checked_at(files: list[Path], given: dt.datetime | None) -> dt.datetime:
+    if given is not None:
+        clock.checked_utc(given, field="--checked-at")
+        return given
+    newest = max(dt.datetime.fromtimestamp(p.stat().st_mtime, tz=dt.UTC) for p in files)
+    return min(newest, clock.now()).replace(microsecond=0)

@@ -1,0 +1,71 @@
+"""`vigil import --format fhir` and `vigil import --format leie [--checked-at]` through Typer's runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import engine.cli.records  # noqa: F401  (registers the commands)
+from engine import clock
+from engine.cli.app import app
+from tests.conftest import SHARED
+
+FHIR_EXAMPLE = SHARED / "formats" / "fhir" / "auditevent-r4-balp-patientread-example.json"
+LEIE_EXAMPLE = SHARED / "formats" / "leie" / "leie-UPDATED-format-example.csv"
+NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("VIGIL_ORG", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def vigil(*args: str) -> Result:
+    with clock.frozen(NOW):
+        return CliRunner(env={"COLUMNS": "250"}).invoke(app, list(args))
+
+
+def test_fhir_import_and_its_errors(db_url: str, tmp_path: Path) -> None:
+    result = vigil("import", str(FHIR_EXAMPLE), "--format", "fhir", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["access_event"]["created"] == 1
+    shown = vigil("records", "show", "access_event", "ehr-view-98765", "--db", db_url, "--json")
+    assert json.loads(shown.stdout)["data"]["patient_id"] == "p456"
+    bad = tmp_path / "bad.json"
+    bad.write_text(FHIR_EXAMPLE.read_text(encoding="utf-8").replace('"2026-01-14T22:41:07-05:00"', '"2026-01-14"'),
+                   encoding="utf-8")
+    result = vigil("import", str(bad), "--format", "fhir", "--db", db_url)
+    assert result.exit_code == 2
+    assert "AuditEvent ehr-view-98765" in result.stderr and "field recorded" in result.stderr
+
+
+def test_leie_screening_from_the_command_line(db_url: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.ndjson"
+    people.write_text(
+        json.dumps({"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"})
+        + "\n" + json.dumps({"type": "employment_episode", "id": "E-1", "person_id": "P-1"}) + "\n", encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    args = ("import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at", "2026-03-02T09:00:00-08:00",
+            "--db", db_url, "--json")
+    result = vigil(*args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["screening"]["created"] == 1
+    shown = vigil("records", "show", "screening", "LEIE-20260302T170000Z-P-1", "--db", db_url, "--json")
+    assert json.loads(shown.stdout)["data"]["result"] == "excluded"
+    assert json.loads(vigil(*args).stdout)["unchanged"] == 1
+
+
+def test_checked_at_and_type_are_refused_where_they_do_not_apply(db_url: str) -> None:
+    result = vigil("import", str(FHIR_EXAMPLE), "--format", "fhir", "--checked-at", "2026-03-02T09:00:00Z",
+                   "--db", db_url)
+    assert result.exit_code == 2 and "--checked-at applies only to --format leie" in result.stderr
+    result = vigil("import", str(LEIE_EXAMPLE), "--format", "leie", "--type", "person", "--db", db_url)
+    assert result.exit_code == 2 and "--type does not apply" in result.stderr
+    result = vigil("import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at", "2026-03-02T09:00", "--db", db_url)
+    assert result.exit_code == 2 and "instant without an offset" in result.stderr

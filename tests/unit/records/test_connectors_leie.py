@@ -1,0 +1,137 @@
+"""The OIG LEIE connector: reading the file (streamed, latin-1 tolerant) and matching the workforce."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ErrorDetail
+from engine.records.connectors.leie import Screener, WorkforcePerson, leie_date, name_key, read_rows
+from engine.records.connectors.leie_screen import screening_id
+from engine.records.validation import Position
+from tests.conftest import SHARED
+
+EXAMPLE = SHARED / "formats" / "leie" / "leie-UPDATED-format-example.csv"
+HEADER = ('"LASTNAME","FIRSTNAME","MIDNAME","BUSNAME","GENERAL","SPECIALTY","UPIN","NPI","DOB","ADDRESS","CITY",'
+          '"STATE","ZIP","EXCLTYPE","EXCLDATE","REINDATE","WAIVERDATE","WVRSTATE"')
+DAY = dt.date(2026, 3, 1)
+
+
+def row(last: str, first: str, dob: str = "", reindate: str = "00000000") -> str:
+    cells = [last, first, "", "", "", "", "", "0000000000", dob, "", "", "", "", "1128b4", "20240115", reindate,
+             "00000000", ""]
+    return ",".join(f'"{c}"' for c in cells)
+
+
+def read(path: Path) -> tuple[list[tuple[Position, dict[str, str]]], list[ErrorDetail]]:
+    problems: list[ErrorDetail] = []
+    advanced: list[int] = []
+    rows = list(read_rows(path, problems.append, advanced.append))
+    assert sum(advanced) == path.stat().st_size, "progress must account for every byte"
+    return rows, problems
+
+
+def screen(people: list[WorkforcePerson], *lines: str, on: dt.date = DAY) -> tuple[dict[str, str], list[ErrorDetail]]:
+    problems: list[ErrorDetail] = []
+    screener = Screener(people, checked_on=on)
+    for i, line in enumerate(lines, start=2):
+        cells = dict(zip([h.strip('"') for h in HEADER.split(",")], [c.strip('"') for c in line.split(",")],
+                         strict=True))
+        screener.row(cells, Position(file="f.csv", line=i), problems.append)
+    return dict(screener.results), problems
+
+
+def person(pid: str, first: str, last: str, dob: str | None = None) -> WorkforcePerson:
+    found = WorkforcePerson.of(pid, {"first_name": first, "last_name": last, **({"dob": dob} if dob else {})})
+    assert found is not None
+    return found
+
+
+def test_names_are_folded_and_dates_read() -> None:
+    assert name_key("O'Brien-Smith") == name_key("OBRIEN SMITH") == "OBRIENSMITH"
+    assert name_key("José") == "JOSE"
+    assert leie_date("19750312") == dt.date(1975, 3, 12)
+    assert leie_date("00000000") is None and leie_date("") is None
+    for bad in ("1975-03-12", "19751332"):
+        with pytest.raises(ValueError):
+            leie_date(bad)
+
+
+def test_the_example_file_streams_its_three_rows() -> None:
+    rows, problems = read(EXAMPLE)
+    assert problems == []
+    assert [(p.line, r["LASTNAME"], r["BUSNAME"]) for p, r in rows] == [
+        (2, "EXAMPLE", ""), (3, "SAMPLE", ""), (4, "", "EXAMPLE DME SUPPLY, INC")]
+
+
+def test_name_and_dob_is_excluded_name_alone_is_possible_match_other_dob_is_clear() -> None:
+    people = [person("P1", "Jane", "Example", "1975-03-12"), person("P2", "John", "Sample"),
+              person("P3", "Jane", "Example", "1980-01-01"), person("P4", "Ann", "Other", "1975-03-12")]
+    results, problems = screen(people, row("EXAMPLE", "JANE", "19750312"), row("SAMPLE", "JOHN", "19600102"))
+    assert problems == []
+    assert results == {"P1": "excluded", "P2": "possible_match", "P3": "clear", "P4": "clear"}
+    # no DOB in the file: the name alone
+    assert screen(people[:1], row("EXAMPLE", "JANE"))[0] == {"P1": "possible_match"}
+
+
+def test_a_reinstatement_on_or_before_the_check_is_no_match() -> None:
+    people = [person("P1", "Jane", "Example", "1975-03-12")]
+    assert screen(people, row("EXAMPLE", "JANE", "19750312", reindate="20260301"))[0] == {"P1": "clear"}
+    later = screen(people, row("EXAMPLE", "JANE", "19750312", reindate="20260401"))[0]
+    assert later == {"P1": "excluded"}, "a reinstatement after the check had not happened yet"
+
+
+def test_a_bad_date_is_a_problem_only_on_a_row_that_names_someone() -> None:
+    people = [person("P1", "Jane", "Example", "1975-03-12")]
+    results, problems = screen(people, row("EXAMPLE", "JANE", "1975-03-12"), row("NOBODY", "ELSE", "garbage"))
+    (detail,) = problems
+    assert (detail.line, detail.field) == (2, "DOB")
+    assert "not a date written YYYYMMDD" in detail.reason
+
+
+def test_entity_rows_and_unnamed_people_are_not_matched() -> None:
+    assert WorkforcePerson.of("P9", {"last_name": "Example"}) is None
+    results, _ = screen([person("P1", "Jane", "Example")], row("", "", ""))
+    assert results == {"P1": "clear"}
+
+
+def test_latin1_lines_are_read_and_matched(tmp_path: Path) -> None:
+    path = tmp_path / "UPDATED.csv"
+    path.write_bytes((HEADER + "\n" + row("MUÑOZ", "JOSÉ", "19700101") + "\n").encode("latin-1"))
+    rows, problems = read(path)
+    assert problems == [] and rows[0][1]["LASTNAME"] == "MUÑOZ"
+    people = [person("P1", "Jose", "Munoz", "1970-01-01")]
+    screener = Screener(people, checked_on=DAY)
+    screener.row(rows[0][1], rows[0][0], problems.append)
+    assert screener.results == {"P1": "excluded"}
+
+
+def test_file_problems_are_located(tmp_path: Path) -> None:
+    sam = SHARED / "formats" / "leie" / "sam-exclusions-extract-format-example.csv"
+    _, problems = read(sam)
+    assert problems[0].line == 1 and problems[0].reason.startswith("not an LEIE file: the header lacks LASTNAME")
+    path = tmp_path / "short.csv"
+    path.write_text(HEADER + '\n"A","B"\n\n' + row("C", "D") + "\n", encoding="utf-8")
+    rows, problems = read(path)
+    assert [p.line for p, _ in rows] == [4]
+    assert [(d.line, d.reason) for d in problems] == [(2, "the row has 2 cells but the header has 18 columns")]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert read(empty)[1][0].reason.startswith("empty file")
+
+
+def test_screening_ids_are_the_check_instant_and_the_person() -> None:
+    at = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert screening_id("P-1", at) == "LEIE-20260301T143000Z-P-1"
+    long_id = screening_id("x" * 250, at)
+    assert len(long_id) <= 255 and long_id.startswith("LEIE-20260301T143000Z-")
+
+
+def test_a_plain_file_import_of_an_leie_file_says_it_screens_instead() -> None:
+    from engine.records.importers import reader_for
+
+    problems: list[ErrorDetail] = []
+    assert list(reader_for("leie")(EXAMPLE, record_type=None, problem=problems.append, advance=lambda n: None)) == []
+    assert "screened against the organization's workforce" in problems[0].reason
