@@ -19,7 +19,8 @@ from engine.api.routes import auth, evaluations, findings, records, rulesets, us
 from engine.errors import ErrorDetail
 
 MAX_BODY_BYTES = 200 * 1024 * 1024
-OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit"]
+OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit",
+                    "engine.api.routes.reports"]
 OPTIONAL_UI = "engine.web.app"
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "engine.cli.users",
     "engine.cli.serve",
     "engine.cli.scheduler",
+    "engine.cli.reports",
 ]
 
 for _name in COMMAND_MODULES:

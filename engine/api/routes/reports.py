@@ -1,0 +1,88 @@
+"""Reports the regulators take: the OSHA ITA 300A summary and the MIPS/QPP submission body.
+
+Both are evidence exports, read by whoever may read evidence packets (`packets.read`: admin,
+officer, auditor). An auditor's grant applies as everywhere else (`engine.api.scope`): the report's
+framework must be the granted one (osha, cms) and its year must meet the audit window, else the
+report is not found; an establishment grant narrows the 300A to those establishments, and it
+excludes the QPP body, which is TIN-wide (as an org-wide packet is outside such a grant).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.orm import Session
+
+from engine.api import scope
+from engine.api.deps import get_session, require
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, NotFoundError
+from engine.reports import ita300a, qpp
+from engine.reports.schemas import Ita300AReport, QppReport
+
+router = APIRouter(tags=["reports"])
+
+YEAR = Query(..., ge=1900, le=2199, description="calendar / performance year")
+
+
+class Ita300AOut(Ita300AReport):
+    """The report with its CSV text."""
+
+    csv: str
+
+
+def _granted(principal: Principal, framework: str, year: int, *, org_wide: bool) -> list[str] | None:
+    """The establishments an auditor may see in a report of `framework` for `year` (None: all);
+    NotFoundError outside the grant."""
+    grant = scope.finding_scope(principal)
+    if grant is None:
+        return None
+    scope.require_framework(principal, framework)
+    if dt.date(year, 12, 31) < grant.window_from or dt.date(year, 1, 1) > grant.window_to:
+        raise NotFoundError(f"no {framework} report for {year}", [ErrorDetail(reason="outside the audit window",
+                                                                             field="year")])
+    if org_wide and grant.establishments is not None:
+        raise NotFoundError(f"no {framework} report for {year}",
+                            [ErrorDetail(reason="covers establishments outside the grant", field="year")])
+    return grant.establishments
+
+
+@router.get("/reports/ita-300a", response_model=Ita300AOut,
+            responses={200: {"content": {"text/csv": {}}, "description": "the report, or its CSV (format=csv)"}})
+def ita_300a(
+    year: int = YEAR,
+    establishment: str | None = Query(None, min_length=1, description="one establishment id only"),
+    format: Literal["json", "csv"] = Query("json", description="json: the report with notes; csv: the file"),
+    principal: Principal = Depends(require(Permission.PACKETS_READ)),
+    session: Session = Depends(get_session, scope="function"),
+) -> Ita300AOut | Response:
+    """OSHA ITA Form 300A summary for a year: one row per establishment whose records were required,
+    with notes naming every blank and why, and the checks it fails."""
+    visible = _granted(principal, "osha", year, org_wide=False)
+    report = ita300a.build_ita_300a(session, org_id=principal.org_id, year=year, establishment_id=establishment,
+                                    visible=visible)
+    text = ita300a.render_csv(report)
+    if format == "csv":
+        return PlainTextResponse(text, media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="ita-300a-{year}.csv"'})
+    return Ita300AOut(**report.model_dump(exclude={"ready"}), csv=text)
+
+
+@router.get("/reports/qpp", response_model=QppReport)
+def qpp_submission(
+    year: int = YEAR,
+    tin: str = Query(..., description="the group's TIN, 9 digits"),
+    npi: str | None = Query(None, description="one clinician (individual submission), 10 digits"),
+    submission_method: Literal["registry", "electronicHealthRecord"] = Query("registry"),
+    principal: Principal = Depends(require(Permission.PACKETS_READ)),
+    session: Session = Depends(get_session, scope="function"),
+) -> QppReport:
+    """MIPS/QPP submission body (quality category) for a performance year and TIN, with the measure
+    statistics it came from, notes and the checks it fails."""
+    _granted(principal, "cms", year, org_wide=True)
+    return qpp.build_qpp_submission(session, org_id=principal.org_id, year=year, tin=tin, npi=npi,
+                                    submission_method=submission_method)

@@ -1,0 +1,209 @@
+"""MIPS/QPP submission JSON (quality category) for one performance year and TIN, from the counts the
+cms rules judge: the report runs the `cms_measure_stats` derivation and maps its counts to the
+QPP single-performance-rate value, so the submission and the data-completeness findings can never
+disagree about a measure.
+
+    eligiblePopulation           eligible_n   (eligible cases)
+    eligiblePopulationExclusion  excluded_n
+    eligiblePopulationException  exception_n
+    performanceMet               met_n
+    performanceNotMet            not_met_n
+
+Cases whose performance is not recorded (`met` null) are in none of the four: they count against
+data completeness, as the rules count them. A multi-performance-rate measure (226, strata
+reporting / performance / combinedPopulations) is left out: measure_case has no stratum field.
+The body is checked by the archived CMS schema with our small patch list and by the semantic
+layer of interop-formats.md section 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from sqlalchemy.orm import Session
+
+from engine.errors import ErrorDetail, InputError
+from engine.reports.context import derive_context, instants, read, ruleset_params
+from engine.reports.schemas import QppReport, ReportNote
+from engine.rules.derive.cms._common import qpp_today
+from engine.rules.derive.cms.quality import dc_meets, measure_stats
+
+DATA = Path(__file__).resolve().parent / "data"
+SUBMISSION_METHODS = ("registry", "electronicHealthRecord")
+CATALOG_PY = 2026
+
+
+@cache
+def catalog() -> dict[str, dict[str, Any]]:
+    """The PY2026 quality measures Vigil knows (excerpt of CMSgov/qpp-measures-data), by measureId."""
+    data = json.loads((DATA / "qpp-measures-2026.json").read_text(encoding="utf-8"))
+    return {m["measureId"]: m for m in data["measures"]}
+
+
+@cache
+def submission_schema() -> dict[str, Any]:
+    """CMS's archived 2017 submissions schema with the patch list we own (interop-formats.md s.2):
+    category `pi` added, `programName` moved from the submission to the measurement set, the newer
+    entity types added, and the `denomiantor` typo's property named correctly."""
+    schema: dict[str, Any] = json.loads((DATA / "qpp-submissions-schema-2017-ARCHIVED.json").read_text("utf-8"))
+    schema = copy.deepcopy(schema)
+    schema["required"] = [r for r in schema["required"] if r != "programName"]
+    schema["properties"].pop("programName", None)
+    schema["properties"]["entityType"]["enum"] += ["apm", "virtualGroup", "subgroup"]
+    mset = schema["definitions"]["measurementSet"]
+    mset["properties"]["category"]["enum"] += ["pi"]
+    mset["properties"]["programName"] = {"type": "string"}
+    proportion = schema["definitions"]["proportion"]["properties"]["value"]["properties"]
+    proportion["denominator"] = proportion.pop("denomiantor")
+    return schema
+
+
+def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, npi: str | None = None,
+                         known_at: dt.datetime | None = None, submission_method: str = "registry",
+                         program_name: str = "mips") -> QppReport:
+    """The quality measurement set of `tin` (group; one clinician with `npi`) for performance year
+    `year`, from the measure_case records known at `known_at` (default now)."""
+    as_of, known = instants(known_at)
+    _check_inputs(tin, npi, submission_method)
+    notes: list[ReportNote] = []
+    params = ruleset_params("cms", as_of, notes)
+    cases = read(session, org_id=org_id, record_type="measure_case", known_at=known,
+                 keep=lambda d: str(d.get("py")) == str(year) and str(d.get("tin")) == tin
+                 and (npi is None or str(d.get("clinician_npi")) == npi))
+    orgs = read(session, org_id=org_id, record_type="organization", known_at=known)
+    who = f"TIN {tin}" + (f" / NPI {npi}" if npi else "")
+    if not cases:
+        raise InputError(f"no measure_case records for performance year {year} and {who}: nothing to submit",
+                         [ErrorDetail(reason="import the quality-measure cases first", field="year")],
+                         code="report.no_data")
+    ctx = derive_context({"organization": orgs}, as_of, params)
+    today = qpp_today(ctx)
+    if year > today.year:
+        raise InputError(f"performance year {year} has not begun as of {as_of.date().isoformat()}",
+                         code="report.year")
+    ctx.params = dict(params, mips_reporting_level="individual" if npi else "group",
+                      mips_lookback_years=today.year - year)
+    if year == today.year:
+        notes.append(ReportNote(reason=f"performance year {year} is not over: counts to {today.isoformat()}"))
+    if year != CATALOG_PY:
+        notes.append(ReportNote(reason=f"measures checked against the PY{CATALOG_PY} measure catalog "
+                                       f"(no PY{year} catalog is shipped)"))
+    threshold = params.get("mips_dc_threshold_pct", 75)
+    known_measures = catalog()
+    measurements: list[dict[str, Any]] = []
+    stats_out: list[dict[str, Any]] = []
+    for fact in measure_stats(ctx, {"organization": orgs, "measure_case": cases}):
+        s = fact.data
+        if s["py"] != year or s["tin"] != tin or s["npi"] != npi:
+            continue
+        measure = str(s["measure"])
+        stats_out.append(dict(s))
+        meta = known_measures.get(measure)
+        if meta is None:
+            notes.append(ReportNote(reason=f"measure {measure!r} is not in the measure catalog: left out",
+                                    record_id=measure))
+            continue
+        if meta["metricType"] != "singlePerformanceRate":
+            notes.append(ReportNote(reason=f"measure {measure} is {meta['metricType']} (strata "
+                                           f"{', '.join(meta['strata'])}); measure_case has no stratum field: left out",
+                                    record_id=measure))
+            continue
+        if s["eligible_n"] == 0:
+            notes.append(ReportNote(reason=f"measure {measure} has no eligible case: left out", record_id=measure))
+            continue
+        if s["unknown_n"]:
+            notes.append(ReportNote(reason=f"measure {measure}: {s['unknown_n']} case(s) with performance not "
+                                           "recorded (met null) are in neither met nor not met", record_id=measure))
+        if not dc_meets(s["reported_n"], s["eligible_n"], threshold):
+            notes.append(ReportNote(reason=f"measure {measure}: data completeness {s['dc_pct']}% is below "
+                                           f"{threshold}%", record_id=measure))
+        measurements.append({"measureId": measure, "value": {
+            "isEndToEndReported": False, "performanceMet": s["met_n"], "performanceNotMet": s["not_met_n"],
+            "eligiblePopulationExclusion": s["excluded_n"], "eligiblePopulationException": s["exception_n"],
+            "eligiblePopulation": s["eligible_n"]}})
+    submission: dict[str, Any] = {"entityType": "individual" if npi else "group", "taxpayerIdentificationNumber": tin}
+    if npi:
+        submission["nationalProviderIdentifier"] = npi
+    submission["performanceYear"] = year
+    submission["measurementSets"] = [{
+        "category": "quality", "submissionMethod": submission_method, "programName": program_name,
+        "performanceStart": f"{year}-01-01", "performanceEnd": f"{year}-12-31", "measurements": measurements}]
+    notes.append(ReportNote(reason="quality category only: Promoting Interoperability and Improvement Activities "
+                                   "measurement sets are not built from records yet"))
+    report = QppReport(performance_year=year, tin=tin, npi=npi, as_of=as_of, known_at=known, submission=submission,
+                       measures=stats_out, notes=notes)
+    report.problems = [ReportNote(reason=r) for r in check_submission(submission)]
+    if not measurements:
+        report.problems.append(ReportNote(reason="no measure could be submitted (see the notes)"))
+    return report
+
+
+def _check_inputs(tin: str, npi: str | None, method: str) -> None:
+    details = []
+    if not re.fullmatch(r"[0-9]{9}", tin):
+        details.append(ErrorDetail(reason="a TIN is 9 digits, no dash", field="tin"))
+    if npi is not None and not re.fullmatch(r"[0-9]{10}", npi):
+        details.append(ErrorDetail(reason="an NPI is 10 digits", field="npi"))
+    if method not in SUBMISSION_METHODS:
+        details.append(ErrorDetail(reason=f"one of {', '.join(SUBMISSION_METHODS)}", field="submission_method"))
+    if details:
+        raise InputError("invalid report request: " + "; ".join(d.reason for d in details), details,
+                         code="report.input")
+
+
+def check_submission(submission: dict[str, Any]) -> list[str]:
+    """Every problem of a submission body: the patched CMS schema, then the semantic layer against
+    the measure catalog (measure exists and is quality, method and program allowed, value shape
+    matches metricType, strata names, met + not met + exclusions + exceptions <= eligible)."""
+    validator = jsonschema.Draft7Validator(submission_schema())
+    out = [f"schema: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+           for e in sorted(validator.iter_errors(submission), key=lambda e: list(map(str, e.absolute_path)))]
+    known = catalog()
+    for mset in submission.get("measurementSets", []):
+        if mset.get("category") != "quality":
+            continue
+        for m in mset.get("measurements", []):
+            mid, value = m.get("measureId"), m.get("value")
+            meta = known.get(str(mid))
+            if meta is None:
+                out.append(f"measure {mid}: not in the measure catalog")
+                continue
+            if mset.get("submissionMethod") not in meta["submissionMethods"]:
+                out.append(f"measure {mid}: submission method {mset.get('submissionMethod')} not allowed")
+            if mset.get("programName") not in meta["allowedPrograms"]:
+                out.append(f"measure {mid}: program {mset.get('programName')} not allowed")
+            if not isinstance(value, dict):
+                out.append(f"measure {mid}: value is not a performance-rate object")
+                continue
+            if meta["metricType"] == "multiPerformanceRate":
+                names = [s.get("stratum") for s in value.get("strata", [])]
+                if names != meta["strata"]:
+                    out.append(f"measure {mid}: strata {names} are not {meta['strata']}")
+                rates = value.get("strata", [])
+            elif "strata" in value:
+                out.append(f"measure {mid}: {meta['metricType']} but the value has strata")
+                rates = []
+            else:
+                rates = [value]
+            for r in rates:
+                parts = [r.get(k, 0) for k in ("performanceMet", "performanceNotMet", "eligiblePopulationExclusion",
+                                                "eligiblePopulationException")]
+                if any(p < 0 for p in parts) or sum(parts) > r.get("eligiblePopulation", 0):
+                    out.append(f"measure {mid}: met + not met + exclusions + exceptions {sum(parts)} exceed the "
+                               f"eligible population {r.get('eligiblePopulation')}")
+    return out
+
+
+def render_json(report: QppReport) -> str:
+    """The submission body as the QPP Submissions API takes it."""
+    return json.dumps(report.submission, indent=2) + "\n"
+
+
+__all__ = ["build_qpp_submission", "catalog", "check_submission", "render_json", "submission_schema"]

@@ -1,0 +1,87 @@
+"""GET /reports/ita-300a and /reports/qpp: who may read them, an auditor's grant, and the bodies."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+
+from engine import clock
+from engine.auth import service as auth
+from engine.auth.schemas import GrantIn, UserIn
+from engine.db import unit_of_work
+from tests.api.conftest import ORG, headers
+from tests.conftest import REPO
+from tests.storage.test_reports import NOW, RECORDS, TIN
+
+
+@pytest.fixture
+def rep(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The report practice with the shipped rulesets, and three more auditors: osha 2025 (every
+    establishment), osha E2 only, cms 2025."""
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(REPO / "rulesets"))
+    with clock.frozen(NOW):
+        r = api["client"].post("/records", headers=headers(api, "officer"), json={"records": RECORDS})
+        assert r.status_code == 200, r.text
+        with unit_of_work(api["engine"]) as s:
+            for name, framework, ests in (("aud_osha", "osha", None), ("aud_e2", "osha", ["E2"]),
+                                          ("aud_cms", "cms", None)):
+                user = auth.create_user(s, org_id=ORG, actor="t", data=UserIn(
+                    username=name, password=f"{name}-password", role="auditor"))
+                api["tokens"][name] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1),
+                                                       actor="t").token
+                auth.grant_auditor(s, username=name, actor="t", data=GrantIn(
+                    framework=framework, window_from=dt.date(2025, 1, 1), window_to=dt.date(2025, 12, 31),
+                    establishments=ests, expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    return api
+
+
+def _get(api: dict[str, Any], role: str, path: str, **params: Any) -> Any:
+    with clock.frozen(NOW):
+        return api["client"].get(path, headers=headers(api, role), params=params)
+
+
+def test_officer_and_admin_read_both_reports(rep: dict[str, Any]) -> None:
+    for role in ("officer", "admin"):
+        r = _get(rep, role, "/reports/ita-300a", year=2025)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["establishment_ids"] == ["E1", "E2"] and body["ready"] is False and body["notes"]
+        assert [row["establishment_name"] for row in csv.DictReader(io.StringIO(body["csv"]))] == [
+            "Clinic E1", "Clinic E2"]
+        r = _get(rep, role, "/reports/qpp", year=2025, tin=TIN)
+        assert r.status_code == 200 and r.json()["submission"]["taxpayerIdentificationNumber"] == TIN
+    r = _get(rep, "officer", "/reports/ita-300a", year=2025, format="csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.text.startswith("establishment_name,ein,company_name,")
+
+
+@pytest.mark.parametrize("role", ["staff", "liaison"])
+def test_staff_and_liaison_are_refused(rep: dict[str, Any], role: str) -> None:
+    assert _get(rep, role, "/reports/ita-300a", year=2025).status_code == 403
+    assert _get(rep, role, "/reports/qpp", year=2025, tin=TIN).status_code == 403
+
+
+def test_an_auditor_reads_only_the_granted_framework_window_and_establishments(rep: dict[str, Any]) -> None:
+    assert _get(rep, "auditor", "/reports/ita-300a", year=2025).status_code == 404  # granted: demo
+    assert _get(rep, "auditor", "/reports/qpp", year=2025, tin=TIN).status_code == 404
+    r = _get(rep, "aud_osha", "/reports/ita-300a", year=2025)
+    assert r.status_code == 200 and r.json()["establishment_ids"] == ["E1", "E2"]
+    assert _get(rep, "aud_osha", "/reports/ita-300a", year=2024).status_code == 404  # outside the window
+    assert _get(rep, "aud_osha", "/reports/qpp", year=2025, tin=TIN).status_code == 404
+    r = _get(rep, "aud_e2", "/reports/ita-300a", year=2025)
+    assert r.status_code == 200 and r.json()["establishment_ids"] == ["E2"] and "Clinic E1" not in r.text
+    assert _get(rep, "aud_e2", "/reports/ita-300a", year=2025, establishment="E1").status_code == 404
+    assert _get(rep, "aud_cms", "/reports/qpp", year=2025, tin=TIN).status_code == 200
+    assert _get(rep, "aud_cms", "/reports/ita-300a", year=2025).status_code == 404
+
+
+def test_bad_input_is_422(rep: dict[str, Any]) -> None:
+    for path, params in (("/reports/ita-300a", {"year": 2025, "establishment": "NOPE"}),
+                         ("/reports/ita-300a", {"year": 2030}), ("/reports/ita-300a", {}),
+                         ("/reports/qpp", {"year": 2025, "tin": "12-3"}), ("/reports/qpp", {"year": 2024, "tin": TIN})):
+        r = _get(rep, "officer", path, **params)
+        assert r.status_code == 422, (path, params, r.text)

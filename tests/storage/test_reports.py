@@ -1,0 +1,286 @@
+"""The regulator reports on SQLite and PostgreSQL: OSHA ITA 300A CSV and the MIPS/QPP submission.
+
+The 300A is checked against the Table Schema in shared/formats/osha (the packaged copy must equal it)
+and the cross-field rule; the QPP body against CMS's archived schema with our patch list and the
+semantic layer of interop-formats.md section 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import Engine
+
+from engine import clock
+from engine.db import unit_of_work
+from engine.errors import InputError, NotFoundError
+from engine.records import service as records_service
+from engine.reports import ita300a, qpp, tableschema
+from engine.reports.schemas import ITA_300A_COLUMNS, Ita300ADetails
+from tests import factories as f
+from tests.conftest import SHARED
+
+ORG = "clinic-r"
+NOW = dt.datetime(2026, 2, 10, 15, tzinfo=dt.UTC)
+OSHA = SHARED / "formats" / "osha"
+QPP = SHARED / "formats" / "qpp"
+TIN = "000456789"
+
+
+def _est(id: str, naics: str = "622110", peak: int = 45, **kw: Any) -> dict[str, Any]:
+    return f.establishment(id, name=f"Clinic {id}", naics=naics, max_concurrent_employees={"2024": peak, "2025": peak},
+                           **kw)
+
+
+def _case(id: str, at: str, est: str = "E1", **kw: Any) -> dict[str, Any]:
+    return {"type": "osha_case", "id": id, "establishment_id": est, "incident_at": at, "recordable": True, **kw}
+
+
+def _mcase(i: int, measure: str, **kw: Any) -> dict[str, Any]:
+    base = {"type": "measure_case", "id": f"MC{measure}-{i}", "py": 2025, "measure_id": measure, "tin": TIN,
+            "clinician_npi": "9876543210", "patient_id": f"P{i}", "eligible": True, "excluded": False,
+            "exception": False, "met": True, "reported": True}
+    return base | kw
+
+
+RECORDS: list[dict[str, Any]] = [
+    {"type": "organization", "id": "ORG", "name": "Example Health Partners LLC"},
+    _est("E1"),
+    _est("E2", peak=150, tz="America/New_York", state="NY"),
+    _est("E3", naics="621111"),  # offices of physicians: partially exempt, no 300A
+    _case("C1", "2025-03-10T10:15:00-06:00", sharps=True),
+    # 23:30 on 31 December in Chicago (E1's zone): on the 2025 log, although 2026 in UTC
+    _case("C2", "2026-01-01T05:30:00Z"),
+    # 00:30 on 1 January 2025 in New York: on the 2025 log; the evening before in UTC is still 2025
+    _case("C3", "2025-01-01T05:30:00Z", est="E2", died_at="2025-01-02T10:00:00Z"),
+    _case("C4", "2025-12-31T23:59:00-08:00", est="E2"),  # 1 January 2026 in New York: not on the 2025 log
+    _case("C5", "2025-06-02T09:05:00-05:00", recordable=False),  # not recordable, not sharps
+    {"type": "osha_summary", "id": "S2", "establishment_id": "E2", "year": 2025,
+     "ita_submitted_at": "2026-02-01T12:00:00Z"},
+    *[_mcase(i, "236", met=i % 2 == 0, excluded=i == 0) for i in range(10)],
+    *[_mcase(i, "134", exception=i < 2, met=None if i == 7 else True, reported=i != 7) for i in range(8)],
+    _mcase(1, "226"),
+    _mcase(1, "236", tin="111111111") | {"id": "MC-other-tin"},
+]
+
+DETAILS = {
+    "company_name": "Example Health Partners LLC",
+    "establishments": {
+        e: {"ein": "123456789", "street_address": "100 Main St", "city": "Springfield", "zip": "62701",
+            "industry_description": "General medical and surgical hospitals", "establishment_type": 1,
+            "annual_average_employees": 40, "total_hours_worked": 81900} for e in ("E1", "E2")},
+    "cases": {"C1": {"outcome": "other"}, "C2": {"outcome": "dafw", "kind": "respiratory", "dafw_days": 200},
+              "C3": {"kind": "injury"}},
+}
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        records_service.import_records(s, org_id=ORG, records=RECORDS, actor="test", source="test")
+    return engine
+
+
+def _ita(engine: Engine, **kw: Any) -> Any:
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        return ita300a.build_ita_300a(s, org_id=ORG, **kw)
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_packaged_schemas_are_the_shared_ones() -> None:
+    if not OSHA.exists():
+        pytest.skip("shared/formats not present")
+    assert json.loads(tableschema.ITA_300A_SCHEMA.read_text()) == json.loads((OSHA / "ita-300A.tableschema.json")
+                                                                            .read_text())
+    assert json.loads((qpp.DATA / "qpp-submissions-schema-2017-ARCHIVED.json").read_text()) == json.loads(
+        (QPP / "qpp-submissions-schema-2017-ARCHIVED.json").read_text())
+    assert list(ITA_300A_COLUMNS) == next(csv.reader(io.StringIO((OSHA / "ita-300A-summary-example.csv").read_text())))
+
+
+def test_the_schema_check_accepts_the_example_and_refuses_a_wrong_size() -> None:
+    schema = json.loads((OSHA / "ita-300A.tableschema.json").read_text()) if OSHA.exists() else tableschema.load()
+    text = (OSHA / "ita-300A-summary-example.csv").read_text() if OSHA.exists() else None
+    if text is None:
+        pytest.skip("shared/formats not present")
+    assert tableschema.check_csv(text, schema) == []
+    rows = list(csv.reader(io.StringIO(text)))
+    rows[1][9] = "2"  # the old size code
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    assert tableschema.check_csv(buf.getvalue(), schema) == ["row 2, field size: 2 is not one of [1, 21, 22, 3]"]
+
+
+def test_ita_300a_with_filing_details_is_valid_and_counts_by_local_date(db: Engine) -> None:
+    report = _ita(db, year=2025, details=Ita300ADetails.model_validate(DETAILS))
+    assert report.establishment_ids == ["E1", "E2"]  # E3 is partially exempt
+    assert report.cases_counted == {"E1": ["C1", "C2"], "E2": ["C3"]}
+    text = ita300a.render_csv(report)
+    schema = json.loads((OSHA / "ita-300A.tableschema.json").read_text()) if OSHA.exists() else tableschema.load()
+    assert tableschema.check_csv(text, schema) == []
+    assert report.problems == [] and report.ready
+    e1, e2 = _rows(text)
+    assert list(e1) == list(ITA_300A_COLUMNS)
+    assert e1["establishment_name"] == "Clinic E1" and e1["naics_code"] == "622110" and e1["state"] == "IL"
+    assert (e1["size"], e2["size"]) == ("21", "22")  # 45 -> 20-99, 150 -> 100-249
+    assert e1["company_name"] == "Example Health Partners LLC" and e1["year_filing_for"] == "2025"
+    assert [e1[c] for c in ("no_injuries_illnesses", "total_deaths", "total_dafw_cases", "total_djtr_cases",
+                            "total_other_cases", "total_dafw_days", "total_djtr_days")] == ["1", "0", "1", "0", "1",
+                                                                                          "180", "0"]
+    assert (e1["total_injuries"], e1["total_respiratory_conditions"]) == ("1", "1")  # C1 sharps -> injury
+    assert (e2["total_deaths"], e2["total_injuries"], e2["total_other_cases"]) == ("1", "1", "0")
+    # E2's 2025 summary was already submitted: ITA wants a change reason, which nobody gave
+    assert e2["change_reason"] == "" and any(n.column == "change_reason" for n in report.notes)
+    assert any("capped at 180" in n.reason for n in report.notes)
+    for row in (e1, e2):  # the cross-field rule
+        left = sum(int(row[c]) for c in ("total_deaths", "total_dafw_cases", "total_djtr_cases", "total_other_cases"))
+        right = sum(int(row[c]) for c in ("total_injuries", "total_skin_disorders", "total_respiratory_conditions",
+                                          "total_poisonings", "total_hearing_loss", "total_other_illnesses"))
+        assert left == right
+
+
+def test_ita_300a_without_details_leaves_gaps_blank_and_names_each(db: Engine) -> None:
+    report = _ita(db, year=2025, establishment_id="E1")
+    (row,) = _rows(ita300a.render_csv(report))
+    for column in ("ein", "street_address", "city", "zip", "establishment_type", "annual_average_employees",
+                   "total_hours_worked", "total_dafw_cases", "total_djtr_cases", "total_other_cases",
+                   "total_dafw_days", "total_injuries", "total_respiratory_conditions"):
+        assert row[column] == "", column
+    noted = {c for n in report.notes if n.column for c in n.column.split(",")}
+    assert {"ein", "street_address", "city", "zip", "establishment_type", "annual_average_employees",
+            "total_hours_worked", "total_dafw_cases", "total_dafw_days", "total_injuries"} <= noted
+    assert row["total_deaths"] == "0" and row["no_injuries_illnesses"] == "1"
+    assert not report.ready
+    assert {p.reason for p in report.problems} >= {"row 2, field street_address: required value missing",
+                                                   "row 2, field total_hours_worked: required value missing"}
+
+
+def test_ita_300a_cross_field_rule_is_checked() -> None:
+    report = ita300a.Ita300AReport(year=2025, as_of=NOW, known_at=None, establishment_ids=["E1"], rows=[{
+        c: None for c in ITA_300A_COLUMNS} | {"total_deaths": 1, "total_dafw_cases": 0, "total_djtr_cases": 0,
+                                              "total_other_cases": 1, "total_injuries": 1, "total_skin_disorders": 0,
+                                              "total_respiratory_conditions": 0, "total_poisonings": 0,
+                                              "total_hearing_loss": 0, "total_other_illnesses": 0}])
+    assert any("deaths + DAFW + DJTR + other = 2, but injuries + illnesses = 1" in p.reason
+               for p in ita300a.check(report))
+
+
+@pytest.mark.parametrize("employees, code", [(0, 1), (19, 1), (20, 21), (99, 21), (100, 22), (249, 22), (250, 3)])
+def test_size_codes(employees: int, code: int) -> None:
+    assert ita300a.size_code(employees) == code
+
+
+def test_ita_300a_refuses_bad_requests(db: Engine) -> None:
+    with pytest.raises(InputError) as exc:
+        _ita(db, year=2025, establishment_id="NOPE")
+    assert exc.value.code == "report.unknown_establishment"
+    with pytest.raises(InputError) as exc:
+        _ita(db, year=2025, establishment_id="E3")
+    assert exc.value.code == "report.no_data" and "partially exempt" in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        _ita(db, year=2027)
+    assert exc.value.code == "report.year"
+    with pytest.raises(InputError) as exc:
+        _ita(db, year=2019)
+    assert exc.value.code == "report.year" and "retention" in exc.value.message
+    with pytest.raises(NotFoundError):
+        _ita(db, year=2025, establishment_id="E1", visible=["E2"])
+    assert _ita(db, year=2025, visible=["E2"]).establishment_ids == ["E2"]
+
+
+def test_ita_300a_reads_the_records_as_known_at(db: Engine) -> None:
+    later = NOW + dt.timedelta(days=1)
+    with clock.frozen(later), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=[_case("C9", "2025-05-05T12:00:00Z", sharps=True)],
+                                       actor="test", source="test")
+    with clock.frozen(later + dt.timedelta(hours=1)), unit_of_work(db) as s:
+        assert ita300a.build_ita_300a(s, org_id=ORG, year=2025).cases_counted["E1"] == ["C1", "C2", "C9"]
+        then = ita300a.build_ita_300a(s, org_id=ORG, year=2025, known_at=NOW + dt.timedelta(hours=1))
+        assert then.cases_counted["E1"] == ["C1", "C2"]
+
+
+# ---- QPP ------------------------------------------------------------------------------------------
+
+
+def _qpp(engine: Engine, **kw: Any) -> Any:
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        return qpp.build_qpp_submission(s, org_id=ORG, **kw)
+
+
+def _archived_schema_patched() -> dict[str, Any]:
+    """CMS's archived schema (shared copy when present) with the patch list of interop-formats.md s.2,
+    applied here independently of the engine's own."""
+    path = QPP / "qpp-submissions-schema-2017-ARCHIVED.json"
+    schema = json.loads((path if path.exists() else qpp.DATA / path.name).read_text())
+    schema = copy.deepcopy(schema)
+    schema["required"].remove("programName")
+    schema["definitions"]["measurementSet"]["properties"]["category"]["enum"].append("pi")
+    schema["properties"]["entityType"]["enum"] += ["apm", "virtualGroup", "subgroup"]
+    return schema
+
+
+def test_qpp_submission_matches_the_measure_stats_and_validates(db: Engine) -> None:
+    report = _qpp(db, year=2025, tin=TIN)
+    sub = report.submission
+    jsonschema.Draft7Validator(_archived_schema_patched()).validate(sub)
+    assert qpp.check_submission(sub) == [] and report.ready
+    assert sub["entityType"] == "group" and sub["taxpayerIdentificationNumber"] == TIN
+    assert sub["performanceYear"] == 2025 and "nationalProviderIdentifier" not in sub
+    (mset,) = sub["measurementSets"]
+    assert (mset["category"], mset["programName"], mset["performanceStart"], mset["performanceEnd"]) == (
+        "quality", "mips", "2025-01-01", "2025-12-31")
+    values = {m["measureId"]: m["value"] for m in mset["measurements"]}
+    assert set(values) == {"134", "236"}  # 226 is multi-rate: left out, noted
+    assert values["236"] == {"isEndToEndReported": False, "performanceMet": 4, "performanceNotMet": 5,
+                             "eligiblePopulationExclusion": 1, "eligiblePopulationException": 0,
+                             "eligiblePopulation": 10}
+    assert values["134"] == {"isEndToEndReported": False, "performanceMet": 5, "performanceNotMet": 0,
+                             "eligiblePopulationExclusion": 0, "eligiblePopulationException": 2,
+                             "eligiblePopulation": 8}
+    assert any("226" in n.reason and "stratum" in n.reason for n in report.notes)
+    assert any("134" in n.reason and "not recorded" in n.reason for n in report.notes)
+    stats = {m["measure"]: m for m in report.measures}
+    assert stats["236"]["eligible_n"] == 10 and stats["236"]["tin"] == TIN
+
+
+def test_qpp_individual_submission(db: Engine) -> None:
+    sub = _qpp(db, year=2025, tin=TIN, npi="9876543210").submission
+    assert sub["entityType"] == "individual" and sub["nationalProviderIdentifier"] == "9876543210"
+    jsonschema.Draft7Validator(_archived_schema_patched()).validate(sub)
+
+
+def test_qpp_semantic_checks_catch_what_the_schema_misses() -> None:
+    example = json.loads((QPP / "example-mips-submission-py2026.json").read_text()) if QPP.exists() else None
+    if example is None:
+        pytest.skip("shared/formats not present")
+    assert qpp.check_submission(example) == []
+    bad = copy.deepcopy(example)
+    quality = bad["measurementSets"][0]
+    quality["measurements"][4]["value"]["strata"][2]["stratum"] = "overall"
+    quality["measurements"][0]["value"]["performanceMet"] = 500
+    bad["measurementSets"][0] = quality | {"submissionMethod": "claims"}
+    problems = qpp.check_submission(bad)
+    assert any("130: submission method claims not allowed" in p for p in problems)
+    assert any("226: strata" in p and "overall" in p for p in problems)
+    assert any("001: met + not met" in p for p in problems)
+
+
+def test_qpp_refuses_bad_requests(db: Engine) -> None:
+    for kw, code in (({"tin": "12-345"}, "report.input"), ({"tin": TIN, "npi": "1"}, "report.input"),
+                     ({"tin": TIN, "submission_method": "claims"}, "report.input"),
+                     ({"tin": "222222222"}, "report.no_data")):
+        with pytest.raises(InputError) as exc:
+            _qpp(db, year=2025, **kw)
+        assert exc.value.code == code, kw
+    with pytest.raises(InputError) as exc:
+        _qpp(db, year=2024, tin=TIN)
+    assert "no measure_case records for performance year 2024" in exc.value.message
