@@ -1,14 +1,207 @@
-"""Translate a caller into the scope the services apply (auditor grants)."""
+"""Translate a caller into the scope the services apply (auditor grants), and apply it to what the
+services do not scope themselves.
+
+An auditor's grant names one framework, an audit window and optionally some establishments
+(`engine.auth.roles`). Everything an auditor can read answers within it, the way the findings do
+(`FindingScope`): an object outside the grant does not exist for them (`NotFoundError`, 404, as in
+the web UI) and lists leave it out. `finding_scope` is the one translation of a grant; every helper
+below starts from it, so the API and the web UI (which imports this module) cannot drift apart.
+Callers without a grant (every other role) get everything, unchanged.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from engine.auth.schemas import Principal
-from engine.findings.schemas import FindingScope
+from engine.errors import ErrorDetail, NotFoundError, VigilError
+from engine.findings import known
+from engine.findings import service as findings_service
+from engine.findings.schemas import EvaluationRun, FindingFilter, FindingScope, Waiver
+from engine.rules.versions import RulesetVersion
 
 
 def finding_scope(principal: Principal) -> FindingScope | None:
+    """The grant of an auditor as the scope the services apply; None for everyone else."""
     if principal.role != "auditor" or principal.grant is None:
         return None
     g = principal.grant
     return FindingScope(framework=g.framework, window_from=g.window_from, window_to=g.window_to,
                         establishments=g.establishments)
+
+
+# -- rulesets --------------------------------------------------------------------------------------
+
+
+def require_framework(principal: Principal, framework: str) -> None:
+    """Raise NotFoundError for a framework outside the caller's grant: other frameworks do not
+    exist for an auditor (their versions, YAML and diffs are "not found", as in the web UI)."""
+    scope = finding_scope(principal)
+    if scope is not None and framework != scope.framework:
+        raise NotFoundError(f"no ruleset {framework}", [ErrorDetail(reason="unknown framework", field="framework")])
+
+
+def visible_rulesets(principal: Principal, items: Iterable[RulesetVersion]) -> list[RulesetVersion]:
+    """The ruleset versions of the caller's granted framework (all of them without a grant)."""
+    scope = finding_scope(principal)
+    return [v for v in items if scope is None or v.framework == scope.framework]
+
+
+# -- evidence packets ------------------------------------------------------------------------------
+
+
+def packet_filter(principal: Principal) -> dict[str, Any]:
+    """The keyword arguments that narrow `packets.service.list_packets`/`packet_file` to a grant:
+    its framework, packets whose period meets the window, and (for a grant naming establishments)
+    only packets of those establishments; an org-wide packet (establishment null) covers every
+    establishment, so it is outside such a grant."""
+    scope = finding_scope(principal)
+    if scope is None:
+        return {}
+    return {"framework": scope.framework, "window": (scope.window_from, scope.window_to),
+            "establishments": scope.establishments}
+
+
+# -- evaluation runs -------------------------------------------------------------------------------
+
+
+#: The most runs a scoped list reads back through (newest first) looking for runs in the grant.
+SCOPED_RUNS_READ = 10_000
+#: What a held run (not applied to the findings store) keeps in `diff` instead of the counts.
+_HELD_KEYS = ("held", "reason")
+
+
+def _run_in_scope(scope: FindingScope, run: EvaluationRun) -> bool:
+    """A run evaluated the granted framework as of an instant inside the window (the runs a packet
+    of that framework and period lists in its runs.json)."""
+    return scope.framework in run.frameworks and scope.window_from <= run.as_of.date() <= scope.window_to
+
+
+def _narrowed_run(scope: FindingScope, run: EvaluationRun) -> EvaluationRun:
+    """A run as a scoped reader sees it.
+
+    One run usually evaluates every framework (the scheduled sweep, `vigil demo`), so hiding each
+    run that also covers a framework outside the grant would hide nearly all of them, and with them
+    what an auditor needs to trace a finding (`opened_by_run`) to the ruleset versions and the
+    parameters in force. So such a run is shown, stripped to the granted framework: `frameworks`,
+    `rulesets` and `params` keep only its entries. `counts` (records, facts, bundles, violations)
+    and the `diff` counts are totals over every framework and establishment that cannot be split
+    after the fact, so they are left out (a held run keeps its `held` marker and reason: it says the
+    run changed no finding). The same applies to a single-framework run when the grant is limited
+    to some establishments. A run that lies wholly inside the grant (only its framework, no
+    establishment limit) is returned as stored. `input_hash` stays: it reveals nothing and matches
+    the run in a packet's runs.json.
+    """
+    if run.frameworks == [scope.framework] and scope.establishments is None:
+        return run
+    fw = scope.framework
+    held = {k: v for k, v in run.diff.items() if k in _HELD_KEYS} if run.diff.get("held") else {}
+    return run.model_copy(update={
+        "frameworks": [fw],
+        "rulesets": [r for r in run.rulesets if r.get("id") == fw],
+        "params": {k: v for k, v in run.params.items() if k == fw},
+        "counts": {},
+        "diff": held,
+    })
+
+
+def visible_runs(principal: Principal, runs: Iterable[EvaluationRun]) -> list[EvaluationRun]:
+    """The runs a caller may see, each narrowed to the grant (see `_narrowed_run`)."""
+    scope = finding_scope(principal)
+    if scope is None:
+        return list(runs)
+    return [_narrowed_run(scope, r) for r in runs if _run_in_scope(scope, r)]
+
+
+def list_runs(session: Session, principal: Principal, *, limit: int = 50) -> list[EvaluationRun]:
+    """The caller's `limit` latest runs (`findings.service.list_runs`), narrowed to a grant.
+
+    The runs service knows no grant, so a scoped list reads further back (more runs each time) until
+    it has `limit` runs in the grant, the store runs out, or `SCOPED_RUNS_READ` runs were read: an
+    audit window long past is still listed, and the cost stays bounded."""
+    if finding_scope(principal) is None:
+        return findings_service.list_runs(session, org_id=principal.org_id, limit=limit)
+    wanted = max(limit * 5, 250)
+    while True:
+        runs = findings_service.list_runs(session, org_id=principal.org_id, limit=wanted)
+        shown = visible_runs(principal, runs)
+        if len(shown) >= limit or len(runs) < wanted or wanted >= SCOPED_RUNS_READ:
+            return shown[:limit]
+        wanted = min(wanted * 5, SCOPED_RUNS_READ)
+
+
+def get_run(session: Session, principal: Principal, *, run_id: str) -> EvaluationRun:
+    """One run narrowed to the caller's grant; outside it the run does not exist (NotFoundError)."""
+    run = findings_service.get_run(session, org_id=principal.org_id, run_id=run_id)
+    scope = finding_scope(principal)
+    if scope is None:
+        return run
+    if not _run_in_scope(scope, run):
+        raise NotFoundError(f"no evaluation run {run_id}")
+    return _narrowed_run(scope, run)
+
+
+# -- waivers ---------------------------------------------------------------------------------------
+
+
+def _in_force_during_window(scope: FindingScope, w: Waiver) -> bool:
+    """The waiver's period (up to its revocation) meets the audit window (whole UTC days)."""
+    start = dt.datetime.combine(scope.window_from, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(scope.window_to, dt.time(), tzinfo=dt.UTC) + dt.timedelta(days=1)
+    until = min(w.ends_at, w.revoked_at) if w.revoked_at is not None else w.ends_at
+    return w.starts_at < end and until > start
+
+
+def _shows_finding(session: Session, principal: Principal, scope: FindingScope, *, rule_id: str,
+                   subject_id: str | None = None) -> bool:
+    """Does the caller see some finding of `rule_id` (about `subject_id`, if given)?"""
+    try:
+        page = findings_service.list_findings(session, org_id=principal.org_id, limit=1, scope=scope,
+                                              filters=FindingFilter(rule_id=rule_id, subject_id=subject_id))
+    except VigilError:  # a rule no ruleset has and no finding carries: nothing of it is visible
+        return False
+    return page.total > 0
+
+
+def list_waivers(session: Session, principal: Principal) -> list[Waiver]:
+    """The org's waivers (`findings.service.list_waivers`) the caller may see (`visible_waivers`)."""
+    return visible_waivers(session, principal, findings_service.list_waivers(session, org_id=principal.org_id))
+
+
+def visible_waivers(session: Session, principal: Principal, waivers: Iterable[Waiver]) -> list[Waiver]:
+    """The waivers a caller may see.
+
+    For a grant, a waiver is shown when
+    - its rule is of the granted framework (a rule that no ruleset version has any more counts
+      when the caller sees a finding of it);
+    - it was in force at some time in the audit window (up to its end or revocation);
+    - for a grant naming establishments: an establishment waiver names one of them; a subject
+      waiver carries no establishment, so it is shown only when the caller sees a finding of its
+      rule about its subject (findings carry the establishment; a subject waiver that waived
+      nothing the auditor can see stays out, rather than guessing the subject's site).
+    """
+    scope = finding_scope(principal)
+    if scope is None:
+        return list(waivers)
+    index = known.ruleset_index()
+    out = []
+    for w in waivers:
+        info = index.rules.get(w.rule_id)
+        if info is not None and scope.framework not in info.frameworks:
+            continue
+        if info is None and not _shows_finding(session, principal, scope, rule_id=w.rule_id):
+            continue
+        if not _in_force_during_window(scope, w):
+            continue
+        if scope.establishments is not None:
+            if w.subject_id is None:
+                if w.establishment_id not in scope.establishments:
+                    continue
+            elif not _shows_finding(session, principal, scope, rule_id=w.rule_id, subject_id=w.subject_id):
+                continue
+        out.append(w)
+    return out

@@ -181,20 +181,28 @@ class PacketInfo(BaseModel):
 
 
 def list_packets(session: Session, *, org_id: str, framework: str | None = None,
-                 window: tuple[dt.date, dt.date] | None = None) -> list[PacketInfo]:
-    """Packets of an organization; `framework`/`window` narrow it (an auditor's grant)."""
+                 window: tuple[dt.date, dt.date] | None = None,
+                 establishments: list[str] | None = None) -> list[PacketInfo]:
+    """Packets of an organization; `framework`/`window`/`establishments` narrow it (an auditor's
+    grant, `engine.api.scope.packet_filter`). With `establishments`, only packets built for one of
+    them: an org-wide packet (establishment null) holds every establishment's findings."""
     stmt = select(PacketRow).where(PacketRow.org_id == org_id)
     if framework:
         stmt = stmt.where(PacketRow.framework == framework)
     if window:
         stmt = stmt.where(PacketRow.period_from <= window[1], PacketRow.period_to >= window[0])
+    if establishments is not None:
+        stmt = stmt.where(PacketRow.establishment.is_not(None), PacketRow.establishment.in_(establishments))
     rows = session.scalars(stmt.order_by(PacketRow.built_at.desc()))
     return [_info(r) for r in rows]
 
 
 def packet_file(session: Session, *, org_id: str, packet_id: str, framework: str | None = None,
-                window: tuple[dt.date, dt.date] | None = None) -> tuple[PacketInfo, Path]:
-    for info in list_packets(session, org_id=org_id, framework=framework, window=window):
+                window: tuple[dt.date, dt.date] | None = None,
+                establishments: list[str] | None = None) -> tuple[PacketInfo, Path]:
+    """A packet's description and file; outside the narrowing (as `list_packets`) it does not exist."""
+    for info in list_packets(session, org_id=org_id, framework=framework, window=window,
+                             establishments=establishments):
         if info.id == packet_id:
             row = session.get(PacketRow, packet_id)
             assert row is not None

@@ -7,15 +7,25 @@ or `public()` fails the first test.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 
+from engine import clock
 from engine.api.deps import api_routes, route_permission
+from engine.auth import service as auth
 from engine.auth.roles import ROLE_PERMISSIONS, Permission
-from tests.api.conftest import ROLES, headers
+from engine.auth.schemas import GrantIn, UserIn
+from engine.db import unit_of_work
+from tests import factories as f
+from tests.api.conftest import ORG, ROLES, headers
 
 OPEN_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
@@ -65,3 +75,179 @@ def test_role_by_route_matrix(api: dict[str, Any]) -> None:
 def test_anonymous_callers_are_refused(api: dict[str, Any], method: str, path: str) -> None:
     resp = api["client"].request(method, path, json={})
     assert resp.status_code == 401 and resp.json()["code"] == "auth.required"
+
+
+# -- an auditor's grant on every route they can read ---------------------------------------------
+#
+# The role table says which routes an auditor may call; the grant says what those routes show:
+# one framework, an audit window and (optionally) some establishments. Outside it an object is
+# "not found" and lists leave it out, on every route, as in the web UI (engine.api.scope).
+
+#: Every non-public route an auditor may call, with how the grant applies to it. A new route an
+#: auditor can reach fails `test_every_route_an_auditor_reads_is_scoped` until it is listed here
+#: (and scoped).
+AUDITOR_ROUTES = {
+    "GET /evaluations": "runs of the framework as of an instant in the window, stripped to the grant",
+    "GET /evaluations/{run_id}": "404 outside the grant; stripped to it",
+    "GET /findings": "FindingScope",
+    "GET /findings/{finding_id}": "FindingScope (404 outside)",
+    "GET /waivers": "rule of the framework, in force in the window, at the granted establishments",
+    "GET /rulesets": "the granted framework's versions",
+    "GET /rulesets/{framework}/diff": "404 for another framework",
+    "GET /rulesets/{framework}/{version}": "404 for another framework",
+    "GET /packets": "framework, period meets the window, the granted establishments",
+    "GET /packets/{packet_id}/download": "404 outside the grant",
+    "GET /packets/public-key": "nothing of the practice's data",
+    "POST /packets/verify": "checks an uploaded file; reads nothing stored",
+    "GET /ui/dashboard": "FindingScope (engine.web)",
+    "GET /ui/findings": "FindingScope (engine.web)",
+    "GET /ui/findings/{finding_id}": "FindingScope (engine.web)",
+    "GET /ui/rulesets": "the granted framework (engine.web)",
+    "GET /ui/rulesets/{framework}/diff": "404 for another framework (engine.web)",
+    "GET /ui/rulesets/{framework}/{version}": "404 for another framework (engine.web)",
+    "GET /ui/rulesets/{framework}/{version}/rules/{rule_id}": "404 for another framework (engine.web)",
+    "GET /ui/params": "the granted framework (engine.web)",
+    "GET /ui/audit": "packets of the framework and window (engine.web)",
+    "GET /reports/ita-300a": "404 unless osha and the year meets the window; the granted establishments only",
+    "GET /reports/qpp": "404 unless cms and the year meets the window; 404 for an establishment grant (TIN-wide)",
+}
+
+
+def test_every_route_an_auditor_reads_is_scoped(api: dict[str, Any]) -> None:
+    reachable = {f"{m} {p}{r.path}" for p, r in _routes(api["app"]) for m in r.methods - {"HEAD", "OPTIONS"}
+                 if route_permission(r) not in ("public", Permission.SELF.value, None)
+                 and Permission(str(route_permission(r))) in ROLE_PERMISSIONS["auditor"]}
+    unlisted, gone = sorted(reachable - set(AUDITOR_ROUTES)), sorted(set(AUDITOR_ROUTES) - reachable)
+    assert not unlisted and not gone, f"auditor routes not listed (scope, then list them): {unlisted}; gone: {gone}"
+
+
+SCOPED_NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+PERIOD = {"from": "2026-01-01", "to": "2026-12-31"}
+
+
+def _two_frameworks(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture rulesets (framework demo, 1.0.0 and 2.0.0) and a copy named `other` whose rules
+    are OTH-*, so a rule id says which framework it is of."""
+    shutil.copytree(os.environ["VIGIL_RULESETS_DIR"], root)
+    (root / "other").mkdir()
+    for path in sorted((root / "demo").glob("demo-*.yaml")):
+        text = path.read_text(encoding="utf-8").replace("framework: demo", "framework: other", 1)
+        (root / "other" / path.name.replace("demo-", "other-")).write_text(text.replace("DEMO-", "OTH-"),
+                                                                            encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+
+
+@pytest.fixture
+def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Two frameworks (demo, other) at two establishments (E1: EP1, E2: EP2), five runs, six waivers and
+    four packets, read by `auditor` (demo, 2026 on, every establishment) and `auditor_e1` (demo, from
+    April 2026, E1 only). The clock stands at SCOPED_NOW throughout."""
+    monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    _two_frameworks(tmp_path / "rulesets", monkeypatch)
+    with clock.frozen(SCOPED_NOW):
+        with unit_of_work(api["engine"]) as s:
+            user = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+                username="auditor_e1", password="auditor_e1-password", role="auditor"))
+            api["tokens"]["auditor_e1"] = auth.issue_token(  # type: ignore[index]
+                s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
+        c, h = api["client"], headers(api, "officer")
+        records = [f.establishment("E1"), f.establishment("E2"), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+                   f.episode("EP2", "P2", "2026-02-01T09:00:00-06:00", est="E2")]
+        assert c.post("/records", headers=h, json={"records": records}).status_code == 200
+        with unit_of_work(api["engine"]) as s:
+            auth.grant_auditor(s, username="auditor_e1", actor="test", data=GrantIn(
+                framework="demo", window_from=dt.date(2026, 4, 1), window_to=dt.date(2099, 12, 31),
+                establishments=["E1"], expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+        runs = {}
+        for name, as_of, frameworks in (("D", "2026-02-10T00:00:00Z", None), ("A", "2026-03-10T00:00:00Z", None),
+                                        ("B", "2026-03-10T06:00:00Z", ["other"]),
+                                        ("C", "2026-03-10T12:00:00Z", ["demo"]),
+                                        ("E", "2026-04-05T00:00:00Z", ["demo"])):
+            r = c.post("/evaluations", headers=h, json={"as_of": as_of, "frameworks": frameworks})
+            assert r.status_code == 201, r.text
+            runs[name] = c.get(f"/evaluations/{r.json()['run']['id']}", headers=h).json()  # with its diff
+        assert runs["A"]["frameworks"] == ["demo", "other"] and runs["A"]["counts"] and runs["A"]["diff"]["opened"]
+        waivers = {}
+        forever, march = "2099-12-01T00:00:00Z", "2026-03-20T00:00:00Z"
+        for name, rule, target, ends in (
+                ("subject E1", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, forever),
+                ("subject E2", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP2"}, forever),
+                ("other", "OTH-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, forever),
+                ("site E1", "DEMO-TRN-001", {"establishment_id": "E1"}, forever),
+                ("site E2", "DEMO-TRN-001", {"establishment_id": "E2"}, forever),
+                ("site E1 in March", "DEMO-TRN-001", {"establishment_id": "E1"}, march)):
+            r = c.post("/waivers", headers=h, json={"rule_id": rule, **target, "ends_at": ends, "reason": "test",
+                                                     "approver": "CMO"})
+            assert r.status_code == 201, r.text
+            waivers[name] = r.json()["id"]
+        packets = {}
+        for name, body in (("org-wide", {"framework": "demo"}), ("E1", {"framework": "demo", "establishment": "E1"}),
+                           ("E2", {"framework": "demo", "establishment": "E2"}), ("other", {"framework": "other"})):
+            r = c.post("/packets", headers=h, json={**body, **PERIOD})
+            assert r.status_code == 201, r.text
+            packets[name] = r.json()["id"]
+        yield {"client": c, "runs": runs, "waivers": waivers, "packets": packets}
+
+
+def test_an_auditor_reads_the_rulesets_of_the_granted_framework_only(scoped: dict[str, Any],
+                                                                     api: dict[str, Any]) -> None:
+    c, auditor, officer = scoped["client"], headers(api, "auditor"), headers(api, "officer")
+    assert {v["framework"] for v in c.get("/rulesets", headers=auditor).json()} == {"demo"}
+    assert c.get("/rulesets/demo/1.0.0", headers=auditor).status_code == 200
+    assert c.get("/rulesets/demo/diff", headers=auditor, params={"from": "1.0.0", "to": "2.0.0"}).status_code == 200
+    for path, params in (("/rulesets/other/1.0.0", {}), ("/rulesets/other/diff", {"from": "1.0.0", "to": "2.0.0"})):
+        assert c.get(path, headers=officer, params=params).status_code == 200
+        r = c.get(path, headers=auditor, params=params)
+        assert r.status_code == 404 and "OTH-" not in r.text, r.text
+        assert r.text == c.get(path.replace("other", "nope"), headers=auditor, params=params).text.replace(
+            "nope", "other")  # the same answer as a framework that does not exist
+
+
+def test_an_auditor_lists_the_runs_of_the_grant_stripped_to_it(scoped: dict[str, Any], api: dict[str, Any]) -> None:
+    c, runs = scoped["client"], scoped["runs"]
+    every = c.get("/evaluations", headers=headers(api, "officer")).json()
+    assert {r["id"] for r in every} == {r["id"] for r in runs.values()}
+    assert next(r for r in every if r["id"] == runs["A"]["id"]) == runs["A"]  # unchanged for the officer
+
+    seen = {r["id"]: r for r in c.get("/evaluations", headers=headers(api, "auditor")).json()}
+    assert set(seen) == {runs[n]["id"] for n in "DACE"}  # B evaluated `other` only
+    for name in "DA":  # every framework: stripped to demo, without the totals of the others
+        r = seen[runs[name]["id"]]
+        assert r["frameworks"] == ["demo"] and [x["id"] for x in r["rulesets"]] == ["demo"]
+        assert set(r["params"]) == {"demo"} and r["counts"] == {} and r["diff"] == {}
+        assert r["input_hash"] == runs[name]["input_hash"] and r["as_of"] == runs[name]["as_of"]
+    for name in "CE":  # demo only, and the grant covers every establishment: as stored
+        assert seen[runs[name]["id"]] == runs[name]
+    assert c.get(f"/evaluations/{runs['A']['id']}", headers=headers(api, "auditor")).json() == seen[runs["A"]["id"]]
+    assert c.get(f"/evaluations/{runs['B']['id']}", headers=headers(api, "auditor")).status_code == 404
+
+    e1 = headers(api, "auditor_e1")  # window from April, E1 only
+    seen = {r["id"]: r for r in c.get("/evaluations", headers=e1).json()}
+    assert set(seen) == {runs["E"]["id"]}
+    assert seen[runs["E"]["id"]]["counts"] == {} and seen[runs["E"]["id"]]["params"] == runs["E"]["params"]
+    for name in "DABC":
+        assert c.get(f"/evaluations/{runs[name]['id']}", headers=e1).status_code == 404
+
+
+def test_an_auditor_lists_the_waivers_of_the_grant_only(scoped: dict[str, Any], api: dict[str, Any]) -> None:
+    c, w = scoped["client"], scoped["waivers"]
+    assert {x["id"] for x in c.get("/waivers", headers=headers(api, "officer")).json()} == set(w.values())
+    ids = {x["id"] for x in c.get("/waivers", headers=headers(api, "auditor")).json()}
+    assert ids == {w[n] for n in ("subject E1", "subject E2", "site E1", "site E2", "site E1 in March")}
+    ids = {x["id"] for x in c.get("/waivers", headers=headers(api, "auditor_e1")).json()}
+    assert ids == {w["subject E1"], w["site E1"]}  # E1 only; the March one ended before the window
+
+
+def test_an_establishment_auditor_gets_only_that_establishments_packets(scoped: dict[str, Any],
+                                                                        api: dict[str, Any]) -> None:
+    c, p = scoped["client"], scoped["packets"]
+    listed = {x["id"] for x in c.get("/packets", headers=headers(api, "auditor")).json()}
+    assert listed == {p["org-wide"], p["E1"], p["E2"]}
+    e1 = headers(api, "auditor_e1")
+    assert [x["id"] for x in c.get("/packets", headers=e1).json()] == [p["E1"]]
+    assert c.get(f"/packets/{p['E1']}/download", headers=e1).status_code == 200
+    for name in ("org-wide", "E2", "other"):  # an org-wide packet holds E2's findings too
+        assert c.get(f"/packets/{p[name]}/download", headers=e1).status_code == 404
+    findings = c.get("/findings", headers=e1).json()["items"]
+    assert findings and {x["establishment_id"] for x in findings} == {"E1"}

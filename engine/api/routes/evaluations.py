@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
+from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.findings import run_checks
-from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, InstantIn, RunDiff
 
 router = APIRouter(tags=["evaluations"])
@@ -64,10 +64,13 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
 @router.get("/evaluations", response_model=list[EvaluationRun])
 def list_runs(principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
               session: Session = Depends(get_session, scope="function")) -> list[EvaluationRun]:
-    return findings_service.list_runs(session, org_id=principal.org_id)
+    """The latest runs, newest first. An auditor sees the runs of the granted framework as of an
+    instant in the window, stripped to that framework (`engine.api.scope.visible_runs`)."""
+    return scope.list_runs(session, principal, limit=50)
 
 
 @router.get("/evaluations/{run_id}", response_model=EvaluationRun)
 def get_run(run_id: str, principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
             session: Session = Depends(get_session, scope="function")) -> EvaluationRun:
-    return findings_service.get_run(session, org_id=principal.org_id, run_id=run_id)
+    """One run; outside an auditor's grant it is not found, inside it is stripped to the grant."""
+    return scope.get_run(session, principal, run_id=run_id)

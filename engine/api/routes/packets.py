@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from engine.api import uploads
+from engine.api import scope, uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
@@ -25,11 +23,6 @@ router = APIRouter(tags=["packets"])
 class PublicKey(BaseModel):
     fingerprint: str
     pem: str
-
-
-def _window(principal: Principal) -> tuple[str | None, tuple[dt.date, dt.date] | None]:
-    g = principal.grant
-    return (g.framework, (g.window_from, g.window_to)) if g is not None else (None, None)
 
 
 @router.post("/packets", response_model=packet_service.PacketInfo, status_code=201)
@@ -48,8 +41,8 @@ def list_packets(
     principal: Principal = Depends(require(Permission.PACKETS_READ)),
     session: Session = Depends(get_session, scope="function"),
 ) -> list[packet_service.PacketInfo]:
-    framework, window = _window(principal)
-    return packet_service.list_packets(session, org_id=principal.org_id, framework=framework, window=window)
+    """Built packets, newest first; an auditor's grant narrows them (framework, window, establishments)."""
+    return packet_service.list_packets(session, org_id=principal.org_id, **scope.packet_filter(principal))
 
 
 @router.get("/packets/public-key", response_model=PublicKey)
@@ -65,10 +58,9 @@ def download(
     principal: Principal = Depends(require(Permission.PACKETS_READ)),
     session: Session = Depends(get_session, scope="function"),
 ) -> FileResponse:
-    framework, window = _window(principal)
-    info, path = packet_service.packet_file(
-        session, org_id=principal.org_id, packet_id=packet_id, framework=framework, window=window
-    )
+    """A packet's zip; outside an auditor's grant it is not found."""
+    info, path = packet_service.packet_file(session, org_id=principal.org_id, packet_id=packet_id,
+                                            **scope.packet_filter(principal))
     return FileResponse(path, media_type="application/zip", filename=f"{info.id}.zip")
 
 

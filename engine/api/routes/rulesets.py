@@ -1,10 +1,12 @@
-"""Rulesets for the liaison: versions, one version, a diff, and validation of a draft."""
+"""Rulesets for the liaison: versions, one version, a diff, and validation of a draft. An auditor
+sees only the granted framework; other frameworks are not found (`engine.api.scope`), as in the web UI."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
+from engine.api import scope
 from engine.api.deps import require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
@@ -30,10 +32,7 @@ class DraftReport(BaseModel):
 @router.get("/rulesets", response_model=list[versions.RulesetVersion])
 def list_rulesets(principal: Principal = Depends(require(Permission.RULESETS_READ))) -> list[versions.RulesetVersion]:
     """Every version of every ruleset, with its effective dates and content hash."""
-    items = versions.list_versions()
-    if principal.grant is not None:
-        items = [v for v in items if v.framework == principal.grant.framework]
-    return items
+    return scope.visible_rulesets(principal, versions.list_versions())
 
 
 @router.get("/rulesets/{framework}/diff", response_model=versions.RulesetDiff)
@@ -44,6 +43,7 @@ def diff(
     principal: Principal = Depends(require(Permission.RULESETS_READ)),
 ) -> versions.RulesetDiff:
     """Rules added, removed and changed between two versions, and the unified diff of the files."""
+    scope.require_framework(principal, framework)
     return versions.diff_versions(framework, from_version, to_version)
 
 
@@ -51,6 +51,8 @@ def diff(
 def show(
     framework: str, version: str, principal: Principal = Depends(require(Permission.RULESETS_READ))
 ) -> RulesetText:
+    """One version: its summary and its YAML."""
+    scope.require_framework(principal, framework)
     item = versions.get_version(framework, version)
     summary = next(v for v in versions.list_versions() if v.framework == framework and v.version == version)
     return RulesetText(version=summary, yaml=item.content.decode())
