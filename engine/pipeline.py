@@ -100,6 +100,27 @@ def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime
     return dict(sync(session, org_id=org_id, actor=actor, as_of=as_of))
 
 
+def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:
+    """Give a finding to someone, and its open SOP tasks with it; returns the ids of the tasks moved.
+
+    Why here: the finding's assignee and its task's owner are two domains' fields, and an assignee
+    whose task list never shows the work (the task kept its role-picked owner) has not been given
+    anything. A role cannot own a task (nobody would see it as theirs), so a finding given to a role
+    keeps its tasks' owners; so does a task its assignee already owns."""
+    from engine.auth import people
+    from engine.findings import lifecycle
+    from engine.tasks import service as tasks_service
+    from engine.tasks.schemas import TaskFilter
+
+    row = lifecycle.assign(session, org_id=org_id, finding_id=finding_id, actor=actor, assignee=assignee)
+    if people.kind_of(session, org_id=org_id, name=row.assignee or "") not in ("person", "user"):
+        return []
+    page = tasks_service.list_tasks(session, org_id=org_id, filters=TaskFilter(finding_id=finding_id, state="open"),
+                                    limit=1000)
+    return [tasks_service.reassign_task(session, org_id=org_id, task_id=t.id, owner=row.assignee or "", actor=actor).id
+            for t in page.items if t.owner != row.assignee]
+
+
 def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
                  record_type: str | None = None, progress: Callable[[int, int], None] | None = None,
                  stream: bool = True) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, get_args
+from collections.abc import Callable
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.table import Table
@@ -108,20 +109,30 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
 
 
 def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
+    from engine.findings import lifecycle
+
+    _change(finding_id, lambda s, org_id: lifecycle.transition(
+        s, org_id=org_id, finding_id=finding_id, action=action, actor="cli", reason=reason), f"{action} done",
+        org, db, as_json)
+
+
+def _change(finding_id: str, work: Callable[[Any, str], object], done: str, org: str | None, db: str | None,
+            as_json: bool) -> None:
+    """Do one change to a finding in one transaction, then print the finding as it is now (--json) or a line."""
     from engine.db import unit_of_work
-    from engine.findings import lifecycle, service
+    from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            lifecycle.transition(s, org_id=org_id, finding_id=finding_id, action=action, actor="cli", reason=reason)
+            work(s, org_id)
             return service.get_finding(s, org_id=org_id, finding_id=finding_id)
 
     f = run(body)
     if as_json:
         emit_json(f.model_dump(mode="json"))
         return
-    console.print(f"{finding_id}: {action} done ({f.status})", highlight=False, markup=False)
+    console.print(f"{finding_id}: {done} ({f.state}, {f.status})", highlight=False, markup=False)
 
 
 @findings_app.command("ack")
@@ -141,6 +152,51 @@ def false_positive(
     """Mark a finding as a false positive (a reason is required)."""
     run(lambda: nonblank(reason, "--reason"))
     _act(finding_id, "false_positive", reason.strip(), org, db, as_json)
+
+
+@findings_app.command("reopen")
+def reopen(
+    finding_id: IdArg,
+    reason: Annotated[str | None, typer.Option("--reason", help="why the finding is open again")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen an acknowledged, waived or false-positive finding."""
+    _act(finding_id, "reopen", reason.strip() if reason else None, org, db, as_json)
+
+
+@findings_app.command("assign")
+def assign(
+    finding_id: IdArg,
+    assignee: Annotated[str, typer.Argument(help="a user, a person id or a role of policies/roles.yaml",
+                                            show_default=False)],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a finding to someone; given to a person or user, its open SOP tasks go with it."""
+    from engine import pipeline
+
+    _change(finding_id, lambda s, org_id: pipeline.assign_finding(
+        s, org_id=org_id, finding_id=finding_id, actor="cli", assignee=assignee), f"assigned to {assignee.strip()}",
+        org, db, as_json)
+
+
+@findings_app.command("comment")
+def comment(
+    finding_id: IdArg,
+    text: Annotated[str, typer.Argument(help="the comment (not blank)", show_default=False)],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a comment to a finding's history."""
+    from engine.findings import lifecycle
+
+    run(lambda: nonblank(text, "TEXT"))
+    _change(finding_id, lambda s, org_id: lifecycle.comment(
+        s, org_id=org_id, finding_id=finding_id, actor="cli", text=text.strip()), "comment added", org, db, as_json)
 
 
 @findings_app.command("waive")

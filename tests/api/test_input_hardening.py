@@ -225,6 +225,18 @@ def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
         assert r.status_code == 200 and r.json()["owner"] == who, r.text
 
 
+def test_a_finding_given_to_a_person_takes_its_open_task_along(world: dict[str, Any]) -> None:
+    """The assignee must see the work in their task list; a role cannot own a task, so it keeps its owner."""
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+    owner = task["owner"]
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "hr_manager"}).status_code == 200
+    assert c.get(f"/tasks/{task['id']}", headers=h).json()["owner"] == owner  # a role: unchanged
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "P1"}).status_code == 200
+    moved = c.get(f"/tasks/{task['id']}", headers=h).json()
+    assert moved["owner"] == "P1" and moved["owner"] != owner
+    assert [t["id"] for t in c.get("/tasks", headers=h, params={"owner": "P1"}).json()["items"]] == [task["id"]]
+
+
 def test_blank_reasons_and_names_are_refused(world: dict[str, Any]) -> None:
     c, h, fnd = world["client"], world["h"], world["finding"]
     assert _fields(c.post(f"/findings/{fnd['id']}/false-positive", headers=h, json={"reason": "  "})) == ["reason"]
@@ -251,6 +263,24 @@ def test_an_empty_import_says_it_imported_nothing_and_no_server_path_leaks(world
     assert r.json()["sources"] == ["people.ndjson"]
     bad = c.post("/records/import", headers=h, files={"file": ("x.json", b"{", "application/json")})
     assert bad.status_code == 422 and bad.json()["errors"][0]["file"] == "x.json" and "/tmp" not in bad.text
+
+
+def test_connectors_upload_through_the_api_as_through_the_cli(world: dict[str, Any]) -> None:
+    """PRODUCT: records come in "through the API, the CLI ... and connectors (FHIR AuditEvent, OIG LEIE file)"."""
+    from tests.conftest import SHARED
+
+    c, h = world["client"], world["h"]
+    fhir = (SHARED / "formats" / "fhir" / "auditevent-r4-balp-patientread-example.json").read_bytes()
+    r = c.post("/records/import", headers=h, params={"format": "fhir"},
+               files={"file": ("audit.json", fhir, "application/fhir+json")})
+    assert r.status_code == 200 and r.json()["counts"]["access_event"]["created"] == 1, r.text
+    leie = (SHARED / "formats" / "leie" / "leie-UPDATED-format-example.csv").read_bytes()
+    r = c.post("/records/import", headers=h, params={"format": "leie", "checked_at": "2026-03-10T12:00:00Z"},
+               files={"file": ("UPDATED.csv", leie, "text/csv")})
+    assert r.status_code == 200, r.text
+    r = c.post("/records/import", headers=h, params={"format": "json", "checked_at": "2026-03-10T12:00:00Z"},
+               files={"file": ("x.json", b"[]", "application/json")})
+    assert _fields(r) == ["checked_at"]
 
 
 # -- A4, A5 ------------------------------------------------------------------------------------------------

@@ -81,6 +81,30 @@ def test_findings_false_positive_json_keeps_the_reason_stripped(practice: Practi
     assert finding["state"] == "false_positive" and finding["history"][-1]["reason"] == "duplicate feed"
 
 
+def test_findings_assign_comment_and_reopen_from_the_cli(practice: Practice) -> None:
+    """The officer's jobs PRODUCT.md names, not only through the API: assigning takes the open task along."""
+    tasks = json.loads(vigil("tasks", "list", *practice.args(), "--json").stdout)["items"]
+    task = next(t for t in tasks if t["id"] == practice.task)
+    finding = task["finding_id"]
+    people = practice.path.parent / "people.json"
+    people.write_text(json.dumps([{"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"}]))
+    assert vigil("import", str(people), *practice.args()).exit_code == 0
+    assert task["owner"] != "P1"
+    assigned = vigil("findings", "assign", finding, "P1", *practice.args(), "--json")
+    assert assigned.exit_code == 0, assigned.output
+    assert json.loads(assigned.stdout)["assignee"] == "P1"
+    moved = json.loads(vigil("tasks", "list", *practice.args(), "--owner", "P1", "--json").stdout)["items"]
+    assert [t["id"] for t in moved] == [practice.task]
+    assert vigil("findings", "assign", finding, "nobody-at-all", *practice.args()).exit_code == 2
+    said_ = vigil("findings", "comment", finding, "  asked HR for the roster  ", *practice.args(), "--json")
+    assert said_.exit_code == 0 and json.loads(said_.stdout)["history"][-1]["reason"] == "asked HR for the roster"
+    assert vigil("findings", "comment", finding, "   ", *practice.args()).exit_code == 2
+    assert vigil("findings", "ack", finding, *practice.args()).exit_code == 0
+    reopened = vigil("findings", "reopen", finding, "--reason", "ack was premature", *practice.args())
+    assert reopened.exit_code == 0 and "reopen done (open," in reopened.stdout
+    assert vigil("findings", "reopen", finding, *practice.args()).exit_code == 1  # already open: a conflict (409)
+
+
 def test_tasks_note_json(practice: Practice) -> None:
     result = vigil("tasks", "note", practice.task, "called HR", *practice.args(), "--json")
     assert result.exit_code == 0, result.output

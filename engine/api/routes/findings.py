@@ -7,6 +7,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from engine import pipeline
+from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission
@@ -81,8 +83,8 @@ def comment(finding_id: str, body: CommentIn, principal: Principal = Depends(req
 @router.post("/findings/{finding_id}/assign", response_model=Finding)
 def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
            session: Session = Depends(get_session, scope="function")) -> Finding:
-    lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
-                     assignee=body.assignee)
+    pipeline.assign_finding(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
+                            assignee=body.assignee)
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
 
 
@@ -97,7 +99,9 @@ def waive(finding_id: str, body: WaiverIn, principal: Principal = Depends(requir
 @router.get("/waivers", response_model=list[Waiver])
 def list_waivers(principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                  session: Session = Depends(get_session, scope="function")) -> list[Waiver]:
-    return findings_service.list_waivers(session, org_id=principal.org_id)
+    """Waivers, oldest first. An auditor sees those of the granted framework in force during the
+    window (and at the granted establishments: `engine.api.scope.visible_waivers`)."""
+    return scope.list_waivers(session, principal)
 
 
 @router.post("/waivers", response_model=Waiver, status_code=201)

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from engine import pipeline
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -163,9 +164,10 @@ def assign(finding_id: str, assignee: str = Form(..., max_length=200),
            session: Session = Depends(web_session, scope="function")) -> Response:
     if not assignee.strip():
         raise InputError("say who the finding is assigned to", [ErrorDetail(reason="empty", field="assignee")])
-    lifecycle.assign(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
-                     assignee=assignee.strip())
-    return redirect(_back(finding_id), flash=f"Assigned to {assignee.strip()}.")
+    moved = pipeline.assign_finding(session, org_id=principal.org_id, finding_id=finding_id, actor=principal.actor,
+                                    assignee=assignee.strip())
+    tasks = f" and its task{'s' if len(moved) > 1 else ''} {', '.join(moved)}" if moved else ""
+    return redirect(_back(finding_id), flash=f"Assigned to {assignee.strip()}{tasks}.")
 
 
 @router.post("/findings/{finding_id}/waive")
