@@ -251,3 +251,19 @@ def test_an_establishment_auditor_gets_only_that_establishments_packets(scoped: 
         assert c.get(f"/packets/{p[name]}/download", headers=e1).status_code == 404
     findings = c.get("/findings", headers=e1).json()["items"]
     assert findings and {x["establishment_id"] for x in findings} == {"E1"}
+
+
+def test_the_web_audit_portal_lists_an_establishment_auditor_only_that_establishments_packets(
+        scoped: dict[str, Any]) -> None:
+    """The portal lists what the API lists (it showed org-wide and other sites' packets; downloads were 404)."""
+    from fastapi.testclient import TestClient
+
+    p = scoped["packets"]
+    with TestClient(scoped["client"].app) as browser:
+        assert browser.post("/auth/login", json={"username": "auditor_e1",
+                                                 "password": "auditor_e1-password"}).status_code == 200
+        with clock.frozen(SCOPED_NOW):
+            page = browser.get("/ui/audit").text
+    assert p["E1"] in page
+    for name in ("org-wide", "E2", "other"):
+        assert p[name] not in page, name

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.api import scope
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.packet_sources import DatabaseSources
@@ -30,8 +31,7 @@ router = APIRouter()
 def portal(request: Request, principal: Principal = Depends(page(Permission.PACKETS_READ)),
            session: Session = Depends(web_session, scope="function")) -> Response:
     g = principal.grant
-    packets = packet_service.list_packets(session, org_id=principal.org_id, framework=g.framework if g else None,
-                                          window=(g.window_from, g.window_to) if g else None)
+    packets = packet_service.list_packets(session, org_id=principal.org_id, **scope.packet_filter(principal))
     signer = load_or_create_signer()
     today = clock.now().date()
     return render(request, "audit/portal.html", principal=principal, title="Audit portal", active="audit",

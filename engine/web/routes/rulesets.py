@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.api import scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
@@ -48,12 +49,6 @@ class ParamRow(BaseModel):
     effective: object
 
 
-def _visible(principal: Principal, framework: str) -> None:
-    """An auditor's grant names one framework; other frameworks do not exist for them."""
-    if principal.grant is not None and principal.grant.framework != framework:
-        raise NotFoundError(f"no ruleset {framework}")
-
-
 def _in_force_today() -> set[tuple[str, str]]:
     loaded = [lookups.ruleset(v.framework, v.version) for v in lookups.ruleset_versions()]
     return {(i.spec.framework, i.spec.version) for i in in_force(loaded, clock.now().date())}
@@ -73,9 +68,7 @@ def _param_rows(framework: str, version: str) -> list[ParamRow]:
 
 @router.get("/rulesets")
 def list_rulesets(request: Request, principal: Principal = Depends(page(Permission.RULESETS_READ))) -> Response:
-    items = lookups.ruleset_versions()
-    if principal.grant is not None:
-        items = [v for v in items if v.framework == principal.grant.framework]
+    items = scope.visible_rulesets(principal, lookups.ruleset_versions())
     by_fw: dict[str, list[versions.RulesetVersion]] = {}
     for v in items:
         by_fw.setdefault(v.framework, []).append(v)
@@ -87,7 +80,7 @@ def list_rulesets(request: Request, principal: Principal = Depends(page(Permissi
 def diff(request: Request, framework: str, from_version: str = Query(..., alias="from", max_length=40),
          to_version: str = Query(..., alias="to", max_length=40),
          principal: Principal = Depends(page(Permission.RULESETS_READ))) -> Response:
-    _visible(principal, framework)
+    scope.require_framework(principal, framework)
     summary = lookups.diff(framework, from_version, to_version)
     a = lookups.ruleset(framework, from_version).content.decode()
     b = lookups.ruleset(framework, to_version).content.decode()
@@ -99,7 +92,7 @@ def diff(request: Request, framework: str, from_version: str = Query(..., alias=
 @router.get("/rulesets/{framework}/checks")
 def show_checks(request: Request, framework: str,
                 principal: Principal = Depends(page(Permission.RULESETS_WRITE))) -> Response:
-    _visible(principal, framework)
+    scope.require_framework(principal, framework)
     return render(request, "rulesets/checks.html", principal=principal, active="rulesets",
                   title=f"{lookups.framework_label(framework)} checks", framework=framework,
                   validation=checks.validation(framework), scenarios=checks.scenario_results(framework))
@@ -117,7 +110,7 @@ def run_checks(framework: str, principal: Principal = Depends(action(Permission.
 @router.get("/rulesets/{framework}/{version}")
 def show_version(request: Request, framework: str, version: str,
                  principal: Principal = Depends(page(Permission.RULESETS_READ))) -> Response:
-    _visible(principal, framework)
+    scope.require_framework(principal, framework)
     loaded = lookups.ruleset(framework, version)
     summary = next(v for v in lookups.ruleset_versions(framework) if v.version == version)
     return render(request, "rulesets/version.html", principal=principal, active="rulesets",
@@ -150,7 +143,7 @@ def _scenarios_for(framework: str, rule_id: str) -> list[tuple[str, int]]:
 def show_rule(request: Request, framework: str, version: str, rule_id: str,
               principal: Principal = Depends(page(Permission.RULESETS_READ)),
               session: Session = Depends(web_session, scope="function")) -> Response:
-    _visible(principal, framework)
+    scope.require_framework(principal, framework)
     spec = lookups.ruleset(framework, version).spec
     rule = next((r for r in spec.rules if r.id == rule_id), None)
     if rule is None:
@@ -191,8 +184,8 @@ def show_rule(request: Request, framework: str, version: str, rule_id: str,
 @router.get("/params")
 def show_params(request: Request, principal: Principal = Depends(page(Permission.RULESETS_READ))) -> Response:
     live = sorted(_in_force_today())
-    if principal.grant is not None:
-        live = [(fw, v) for fw, v in live if fw == principal.grant.framework]
+    allowed = {v.framework for v in scope.visible_rulesets(principal, lookups.ruleset_versions())}
+    live = [(fw, v) for fw, v in live if fw in allowed]
     sections = [(fw, v, _param_rows(fw, v)) for fw, v in live]
     return render(request, "rulesets/params.html", principal=principal, title="Parameters in force", active="params",
                   sections=sections, today=clock.now().date())
