@@ -24,7 +24,8 @@ class Permission(StrEnum):
     RULESETS_WRITE = "rulesets.write"  # validate drafts, preview impact
     PACKETS_READ = "packets.read"
     PACKETS_BUILD = "packets.build"
-    AUDIT_READ = "audit.read"
+    AUDIT_READ = "audit.read"  # verify the hash chain (whole or broken, and its length)
+    AUDIT_ENTRIES = "audit.entries"  # read the raw trail: every framework's changes, so not an auditor's
     USERS_MANAGE = "users.manage"
     SELF = "self"  # any signed-in user: who am I, my tokens
 

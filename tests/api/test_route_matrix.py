@@ -110,6 +110,7 @@ AUDITOR_ROUTES = {
     "GET /ui/audit": "packets of the framework and window (engine.web)",
     "GET /reports/ita-300a": "404 unless osha and the year meets the window; the granted establishments only",
     "GET /reports/qpp": "404 unless cms and the year meets the window; 404 for an establishment grant (TIN-wide)",
+    "GET /audit/verify": "whether the chain is whole and its length: no entry's content",
 }
 
 
@@ -267,3 +268,17 @@ def test_the_web_audit_portal_lists_an_establishment_auditor_only_that_establish
     assert p["E1"] in page
     for name in ("org-wide", "E2", "other"):
         assert p[name] not in page, name
+
+
+def test_the_audit_trail_over_rest(api: dict[str, Any]) -> None:
+    """PRODUCT 7 and 8: the hash-chained trail is verified and read through the API, as `vigil audit` does."""
+    c = api["client"]
+    assert c.post("/records", headers=headers(api, "officer"), json=[f.establishment("E1")]).status_code == 200
+    report = c.get("/audit/verify", headers=headers(api, "officer")).json()
+    assert report["ok"] is True and report["entries_checked"] >= 1 and report["broken"] == []
+    entries = c.get("/audit/entries", headers=headers(api, "officer"), params={"limit": 5}).json()
+    assert entries and entries[-1]["org_seq"] == report["chains"][0]["entries"]
+    assert c.get("/audit/verify", headers=headers(api, "auditor")).json()["ok"] is True
+    assert c.get("/audit/entries", headers=headers(api, "auditor")).status_code == 403
+    assert c.get("/audit/entries", headers=headers(api, "staff")).status_code == 403
+    assert c.get("/audit/entries", headers=headers(api, "officer"), params={"limit": 0}).status_code == 422

@@ -1,0 +1,36 @@
+"""The audit trail over REST: verify the organization's hash chain, and read its newest entries.
+
+Why an auditor may verify but not read entries: the chain holds every change by anyone (users,
+tokens, every framework's waivers and findings), while an auditor's grant names one framework and
+one window. Verifying reveals only whether the chain is whole and how long it is; the entries that
+concern the granted framework reach the auditor as the excerpt inside an evidence packet.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from engine.api.deps import get_session, require
+from engine.audit import service as audit_service
+from engine.audit.schemas import AuditEntry, AuditVerifyReport
+from engine.auth.roles import Permission
+from engine.auth.schemas import Principal
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit/verify", response_model=AuditVerifyReport)
+def verify(principal: Principal = Depends(require(Permission.AUDIT_READ)),
+           session: Session = Depends(get_session, scope="function")) -> AuditVerifyReport:
+    """Recompute the organization's chain and name where it stops matching (`vigil audit verify`)."""
+    return audit_service.verify(session, org_id=principal.org_id)
+
+
+@router.get("/audit/entries", response_model=list[AuditEntry])
+def entries(limit: int = Query(20, ge=1, le=1000, description="how many of the newest entries, oldest first"),
+            principal: Principal = Depends(require(Permission.AUDIT_ENTRIES)),
+            session: Session = Depends(get_session, scope="function")) -> list[AuditEntry]:
+    """The newest entries of the organization's chain (`vigil audit log`): admins and officers; an
+    auditor verifies the chain and reads the excerpt inside an evidence packet."""
+    return audit_service.list_entries(session, org_id=principal.org_id, limit=limit)
