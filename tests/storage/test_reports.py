@@ -98,8 +98,6 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def test_the_packaged_schemas_are_the_shared_ones() -> None:
-    if not OSHA.exists():
-        pytest.skip("shared/formats not present")
     assert json.loads(tableschema.ITA_300A_SCHEMA.read_text()) == json.loads((OSHA / "ita-300A.tableschema.json")
                                                                             .read_text())
     assert json.loads((qpp.DATA / "qpp-submissions-schema-2017-ARCHIVED.json").read_text()) == json.loads(
@@ -108,10 +106,8 @@ def test_the_packaged_schemas_are_the_shared_ones() -> None:
 
 
 def test_the_schema_check_accepts_the_example_and_refuses_a_wrong_size() -> None:
-    schema = json.loads((OSHA / "ita-300A.tableschema.json").read_text()) if OSHA.exists() else tableschema.load()
-    text = (OSHA / "ita-300A-summary-example.csv").read_text() if OSHA.exists() else None
-    if text is None:
-        pytest.skip("shared/formats not present")
+    schema = json.loads((OSHA / "ita-300A.tableschema.json").read_text())
+    text = (OSHA / "ita-300A-summary-example.csv").read_text()
     assert tableschema.check_csv(text, schema) == []
     rows = list(csv.reader(io.StringIO(text)))
     rows[1][9] = "2"  # the old size code
@@ -259,9 +255,7 @@ def test_qpp_individual_submission(db: Engine) -> None:
 
 
 def test_qpp_semantic_checks_catch_what_the_schema_misses() -> None:
-    example = json.loads((QPP / "example-mips-submission-py2026.json").read_text()) if QPP.exists() else None
-    if example is None:
-        pytest.skip("shared/formats not present")
+    example = json.loads((QPP / "example-mips-submission-py2026.json").read_text())
     assert qpp.check_submission(example) == []
     bad = copy.deepcopy(example)
     quality = bad["measurementSets"][0]
