@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so n
     from engine.records.importers import AdvanceFn, ProblemFn
 
 STREAMED = frozenset({".ndjson", ".jsonl"})
-_PROGRESS_EVERY = 1000
 _SKIPPED_SEARCH_MODES = frozenset({"include", "outcome"})
 
 
@@ -59,29 +58,12 @@ def _mapped(resource: Any, position: Position, problem: ProblemFn) -> dict[str, 
 
 
 def _read_lines(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
-    name = str(path)
-    pending = 0
-    with path.open("rb") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            pending += len(line)
-            if line_no % _PROGRESS_EVERY == 0:
-                advance(pending)
-                pending = 0
-            if not line.strip():
-                continue
-            try:
-                resource = json_codec.loads(line)
-            except json.JSONDecodeError as exc:
-                problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
-                continue
-            except UnicodeDecodeError as exc:
-                problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name, line=line_no))
-                continue
-            position = Position(file=name, line=line_no)
-            record = _mapped(resource, position, problem)
-            if record is not None:
-                yield position, record
-    advance(pending)
+    from engine.records.importers.ndjson_format import json_lines  # the registry imports this module
+
+    for position, resource in json_lines(path, problem=problem, advance=advance):
+        record = _mapped(resource, position, problem)
+        if record is not None:
+            yield position, record
 
 
 def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:

@@ -24,6 +24,16 @@ def read_ndjson(
     path: Path, *, record_type: str | None, problem: ProblemFn, advance: AdvanceFn
 ) -> Iterator[tuple[Position, Any]]:
     """Yield each line's record with its line number."""
+    for position, raw in json_lines(path, problem=problem, advance=advance):
+        stamped = stamp_type(raw, record_type, position, problem)
+        if stamped is not None:
+            yield position, stamped
+
+
+def json_lines(path: Path, *, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
+    """Each non-blank line's JSON value with its position, streamed; a line that is not JSON (or
+    not UTF-8) is a problem naming the file and line, and reading goes on. Shared by every
+    line-per-value format (NDJSON records, FHIR NDJSON)."""
     name = str(path)
     pending = 0
     with path.open("rb") as handle:
@@ -35,15 +45,12 @@ def read_ndjson(
             if not line.strip():
                 continue
             try:
-                raw = json_codec.loads(line)
+                value = json_codec.loads(line)
             except json.JSONDecodeError as exc:
                 problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
                 continue
             except UnicodeDecodeError as exc:
                 problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name, line=line_no))
                 continue
-            position = Position(file=name, line=line_no)
-            stamped = stamp_type(raw, record_type, position, problem)
-            if stamped is not None:
-                yield position, stamped
+            yield Position(file=name, line=line_no), value
     advance(pending)
