@@ -1,4 +1,4 @@
-"""Ruleset versions for the liaison: list, read, diff two versions, and preview a draft's impact."""
+"""Ruleset versions for the liaison: list, read and diff two versions (no draft impact preview yet)."""
 
 from __future__ import annotations
 
