@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
-from engine.findings.schemas import EvaluationRun, RunDiff
+from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
 from engine.records import service as records_service
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
@@ -98,6 +98,50 @@ def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime
     if sync is None:
         return None
     return dict(sync(session, org_id=org_id, actor=actor, as_of=as_of))
+
+
+def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_of: dt.datetime | None = None,
+                  params_path: Path | None = None) -> DraftImpact:
+    """Which findings a draft ruleset would open and close if it were in force at `as_of` (default
+    now), judged on the records as they are, against the findings store; nothing is stored.
+
+    The draft is validated as `rules validate` does (a bad one raises with every problem), compiled
+    with the practice parameters in force that day, and run on the plain-Python backend (the
+    reference; both backends agree on every scenario). Rules of the draft not yet in force that day
+    are left out, as an evaluation would leave them out."""
+    from engine.findings.schemas import ImpactItem
+    from engine.rules.catalog import (
+        PRACTICE_PARAMS,
+        in_force,
+        load_all,
+        load_practice_params,
+        params_in_force,
+        rulesets_dir,
+    )
+    from engine.rules.compiler.compile import compile_ruleset
+    from engine.rules.loader import load_ruleset_bytes
+
+    instant = clock.ensure_utc(as_of) if as_of is not None else clock.now()
+    day = instant.date()
+    loaded = load_ruleset_bytes(draft, name)
+    framework = loaded.spec.framework
+    source = str(params_path or PRACTICE_PARAMS)
+    raw = load_practice_params(params_path, frameworks={framework})
+    compiled = compile_ruleset(loaded, params_in_force(raw, framework, day, source), overrides_source=source, on=day)
+    result = evaluate_rules(StoreSource(session, org_id), [compiled], instant, backend="python")
+    stored = findings_service.open_identities(session, org_id=org_id, framework=framework)
+    drafted = {v.identity: v for v in result.violations}
+    would_open = [ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
+                             occurrence_key=v.occurrence_key, status=v.state, due=v.due, message=v.message)
+                  for key, v in sorted(drafted.items()) if key not in stored]
+    would_close = [ImpactItem(rule_id=r.rule_id, subject_type=r.subject_type, subject_id=r.subject_id,
+                              occurrence_key=r.occurrence_key, status=r.status, due=r.due, finding_id=r.id)
+                   for key, r in sorted(stored.items()) if key not in drafted]
+    published = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
+    now_versions = [i.spec.version for i in in_force(published, day, [framework])]
+    return DraftImpact(framework=framework, version=loaded.spec.version, as_of=instant, in_force_now=now_versions,
+                       rules=len(compiled.rules), would_open=would_open, would_close=would_close,
+                       unchanged=len(drafted) - len(would_open))
 
 
 def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:

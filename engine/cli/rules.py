@@ -1,4 +1,4 @@
-"""`vigil rules ...`: validate, test, list, show, diff and document rulesets."""
+"""`vigil rules ...`: validate, test, list, show, diff, preview and document rulesets."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import out_dir
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_instant
 from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import RULESETS_DIR
 
-rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, docs.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, docs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
 
@@ -255,3 +255,42 @@ def _require_rulesets(paths: list[Path]) -> None:
         raise InputError("no ruleset to validate in " + ", ".join(map(str, empty)),
                          [ErrorDetail(reason="a folder needs *.yaml or */*.yaml ruleset files", file=str(p))
                           for p in empty], code="input.no_rulesets")
+
+
+@rules_app.command("preview")
+def preview(
+    draft: Path = typer.Argument(..., help="a ruleset draft (YAML), e.g. a new version of one in rulesets/"),
+    as_of: str = typer.Option(None, "--as-of", help="judge the records as of this instant, ISO 8601 with an "
+                                                    "offset (default now)"),
+    db: DbOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which findings a draft would open and close if it were published, on today's records; nothing is stored."""
+    from engine import pipeline
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        instant = parse_instant(as_of, "--as-of")
+        try:
+            content = draft.read_bytes()
+        except OSError as exc:
+            raise InputError(f"DRAFT: cannot read {draft}: {exc.strerror or exc}", code="input.path") from None
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as session:
+            return pipeline.preview_draft(session, org_id=org_id, draft=content, name=str(draft), as_of=instant)
+
+    impact = run(body)
+    if as_json:
+        emit_json(impact.model_dump(mode="json"))
+        return
+    now = ", ".join(impact.in_force_now) or "none"
+    console.print(f"{impact.framework} {impact.version} (in force now: {now}), {impact.rules} rules, as of "
+                  f"{impact.as_of.isoformat()}", highlight=False, markup=False)
+    for label, items in (("would open", impact.would_open), ("would close", impact.would_close)):
+        table = Table("rule", "subject", "status", "due", title=f"{label}: {len(items)}")
+        for i in items:
+            occurrence = f"#{i.occurrence_key}" if i.occurrence_key else ""
+            table.add_row(i.rule_id, f"{i.subject_type}/{i.subject_id}{occurrence}", i.status or "", i.due or "")
+        console.print(table)
+    console.print(f"unchanged: {impact.unchanged}", highlight=False)

@@ -149,3 +149,30 @@ class RunDiff(BaseModel):
     resolved: list[str] = Field(default_factory=list)
     persisted: list[str] = Field(default_factory=list)
     waived: list[str] = Field(default_factory=list)
+
+
+class ImpactItem(BaseModel):
+    """One finding a draft ruleset would open (with its state, due date and message) or close."""
+
+    rule_id: str
+    subject_type: str
+    subject_id: str
+    occurrence_key: str = ""
+    status: str | None = None
+    due: str | None = None
+    message: str | None = None
+    finding_id: str | None = None
+
+
+class DraftImpact(BaseModel):
+    """What publishing a draft would do to the findings store today (PRODUCT: the liaison sees
+    "which findings would open or close" before publishing). Nothing is stored."""
+
+    framework: str
+    version: str
+    as_of: dt.datetime
+    in_force_now: list[str]
+    rules: int
+    would_open: list[ImpactItem]
+    would_close: list[ImpactItem]
+    unchanged: int

@@ -238,6 +238,15 @@ def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int]) -> str:
         if row.evidence else ""
 
 
+def open_identities(session: Session, *, org_id: str, framework: str) -> dict[tuple[str, str, str, str], FindingRow]:
+    """The framework's findings a sweep could resolve (open, acknowledged or waived state findings),
+    by identity (rule id, subject type, subject id, occurrence key)."""
+    rows = session.scalars(select(FindingRow).where(
+        FindingRow.org_id == org_id, FindingRow.framework == framework, FindingRow.kind != "event",
+        FindingRow.state.in_(("open", "acknowledged", "waived"))))
+    return {(r.rule_id, r.subject_type, r.subject_id, r.occurrence_key): r for r in rows}
+
+
 def hold_run(session: Session, *, org_id: str, run: EvaluationRun, reason: str, actor: str) -> EvaluationRun:
     """Record that `run` was not applied to the findings store, and why (see `currency`): its row
     keeps the reason in place of the diff counts, and the audit trail says so."""

@@ -314,3 +314,21 @@ def test_evaluating_when_no_ruleset_is_in_force_is_refused(world: dict[str, Any]
     r = world["client"].post("/evaluations", headers=world["h"], json={"as_of": "2020-01-01T00:00:00Z",
                                                                       "frameworks": ["demo"]})
     assert _fields(r) == ["as_of"] and r.json()["code"] == "input.nothing_in_force"
+
+
+def test_a_liaison_previews_a_draft_over_rest(world: dict[str, Any]) -> None:
+    """POST /rulesets/preview: the findings a draft would open and close; a draft that does not validate is a 422."""
+    from pathlib import Path
+
+    c = world["client"]
+    liaison = headers(world, "liaison")
+    demo = (Path(__file__).resolve().parents[1] / "fixtures" / "rulesets" / "demo" / "demo-1.0.0.yaml").read_text()
+    draft = demo.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", "default: 60,")
+    r = c.post("/rulesets/preview", headers={**liaison, "Content-Type": "text/plain"}, content=draft,
+               params={"as_of": "2026-03-10T12:00:00Z"})
+    assert r.status_code == 200, r.text
+    assert [i["finding_id"] for i in r.json()["would_close"]] == [world["finding"]["id"]]
+    assert r.json()["would_open"] == [] and r.json()["version"] == "1.1.0"
+    bad = c.post("/rulesets/preview", headers={**liaison, "Content-Type": "text/plain"},
+                 content=demo.replace("{{ episode.person_id }}", "{{ episod.person_id }}"))
+    assert bad.status_code == 422 and "episod" in bad.text

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from engine import clock, pipeline
 from engine.api import scope
-from engine.api.deps import require
+from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import VigilError
+from engine.findings.schemas import DraftImpact, InstantIn
 from engine.rules import versions
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.loader import load_ruleset_bytes
@@ -69,3 +72,18 @@ def validate_draft(
     except VigilError as exc:
         return DraftReport(ok=False, rules=0, problems=[d.to_dict() for d in exc.details] or [{"reason": exc.message}])
     return DraftReport(ok=True, rules=len(compiled.rules), problems=[])
+
+
+@router.post("/rulesets/preview", response_model=DraftImpact)
+def preview_draft(
+    yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
+    as_of: InstantIn | None = Query(None, description="judge the records as of this instant (default now)"),
+    principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
+    session: Session = Depends(get_session, scope="function"),
+) -> DraftImpact:
+    """Which findings the draft would open and close if it were in force, on the records as they
+    are (`vigil rules preview`); nothing is stored. A draft that does not validate is a 422 with
+    every problem."""
+    when = clock.checked_utc(as_of, field="as_of") if as_of is not None else None
+    return pipeline.preview_draft(session, org_id=principal.org_id, draft=yaml_text.encode(), name="draft.yaml",
+                                  as_of=when)

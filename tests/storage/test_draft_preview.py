@@ -1,0 +1,100 @@
+"""The liaison's preview: which findings a draft ruleset would open and close on today's records,
+against the findings store, with nothing stored (PRODUCT: "see the impact of a draft on today's
+records before publishing")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from engine import clock, pipeline
+from engine import db as dbmod
+from engine.cli.main import app
+from engine.db import unit_of_work
+from engine.errors import RulesetError
+from engine.findings.tables import EvaluationRunRow, FindingRow
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
+DEMO = (FIXTURES / "demo" / "demo-1.0.0.yaml").read_text()
+T = dt.datetime.fromisoformat
+ORG = "clinic-a"
+NOW = T("2026-03-05T18:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def _rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+
+
+def _draft(days: int) -> bytes:
+    text = DEMO.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", f"default: {days},")
+    assert text != DEMO
+    return text.encode()
+
+
+def _practice(engine: Engine) -> None:
+    """EP1 started 1 Feb (overdue on 5 March under the 30 days of 1.0.0), EP2 on 1 March."""
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[
+            f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+            f.episode("EP2", "P2", "2026-03-01T09:00:00-06:00")], actor="test", source="test", stream=False)
+        pipeline.evaluate(s, org_id=ORG, as_of=NOW, actor="test")
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with unit_of_work(engine) as s:
+        return (s.scalar(select(func.count()).select_from(FindingRow)) or 0,
+                s.scalar(select(func.count()).select_from(EvaluationRunRow)) or 0)
+
+
+def test_a_shorter_window_would_open_a_finding_and_nothing_is_stored(engine: Engine) -> None:
+    _practice(engine)
+    before = _counts(engine)
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        impact = pipeline.preview_draft(s, org_id=ORG, draft=_draft(10), name="draft.yaml")
+    assert (impact.framework, impact.version, impact.in_force_now) == ("demo", "1.1.0", ["1.0.0"])
+    # 10 days from 1 March: due 11 March, inside the 7-day warning on 5 March
+    assert [(i.rule_id, i.subject_id, i.status, i.due) for i in impact.would_open] == [
+        ("DEMO-TRN-001", "EP2", "due_soon", "2026-03-11")]
+    assert impact.would_close == [] and impact.unchanged == 1  # EP1 is overdue either way
+    assert _counts(engine) == before
+
+
+def test_a_longer_window_would_close_the_finding_it_no_longer_raises(engine: Engine) -> None:
+    _practice(engine)
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        impact = pipeline.preview_draft(s, org_id=ORG, draft=_draft(60), name="draft.yaml")
+        stored = s.scalars(select(FindingRow.id).where(FindingRow.subject_id == "EP1")).one()
+    assert impact.would_open == [] and impact.unchanged == 0
+    assert [(i.subject_id, i.finding_id, i.status) for i in impact.would_close] == [("EP1", stored, "overdue")]
+
+
+def test_a_draft_that_does_not_validate_is_refused_with_its_problems(engine: Engine) -> None:
+    _practice(engine)
+    bad = DEMO.replace("Training for {{ episode.person_id }}", "Training for {{ episode.__class__ }}").encode()
+    with clock.frozen(NOW), unit_of_work(engine) as s, pytest.raises(RulesetError) as err:
+        pipeline.preview_draft(s, org_id=ORG, draft=bad, name="draft.yaml")
+    assert "DEMO-TRN-001" in str(err.value)
+
+
+def test_the_cli_previews_a_draft(tmp_path: Path) -> None:
+    """The face is thin; the service is tested on both databases above."""
+    engine = dbmod.make_engine(f"sqlite:///{tmp_path / 'v.db'}")
+    dbmod.init_db(engine)
+    _practice(engine)
+    draft = tmp_path / "demo-1.1.0.yaml"
+    draft.write_bytes(_draft(10))
+    with clock.frozen(NOW):
+        result = CliRunner().invoke(app, ["rules", "preview", str(draft), "--db", str(engine.url), "--org", ORG,
+                                          "--json"])
+    assert result.exit_code == 0, result.output
+    assert [i["subject_id"] for i in json.loads(result.stdout)["would_open"]] == ["EP2"]
+    missing = CliRunner().invoke(app, ["rules", "preview", str(tmp_path / "nope.yaml"), "--db", str(engine.url),
+                                       "--org", ORG])
+    assert missing.exit_code == 2 and "DRAFT: cannot read" in missing.output
