@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
-from engine.findings import known
+from engine.findings import currency, known
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, FindingFilter, FindingScope, Waiver
 from engine.rules.versions import RulesetVersion
@@ -72,7 +72,7 @@ def packet_filter(principal: Principal) -> dict[str, Any]:
 #: The most runs a scoped list reads back through (newest first) looking for runs in the grant.
 SCOPED_RUNS_READ = 10_000
 #: What a held run (not applied to the findings store) keeps in `diff` instead of the counts.
-_HELD_KEYS = ("held", "reason")
+_HELD_KEYS = (currency.HELD, "reason")
 
 
 def _run_in_scope(scope: FindingScope, run: EvaluationRun) -> bool:
@@ -99,7 +99,7 @@ def _narrowed_run(scope: FindingScope, run: EvaluationRun) -> EvaluationRun:
     if run.frameworks == [scope.framework] and scope.establishments is None:
         return run
     fw = scope.framework
-    held = {k: v for k, v in run.diff.items() if k in _HELD_KEYS} if run.diff.get("held") else {}
+    held = {k: v for k, v in run.diff.items() if k in _HELD_KEYS} if currency.is_held(run) else {}
     return run.model_copy(update={
         "frameworks": [fw],
         "rulesets": [r for r in run.rulesets if r.get("id") == fw],

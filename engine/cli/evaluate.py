@@ -19,6 +19,7 @@ from engine.cli.common import (
     parse_instant,
     require_org,
 )
+from engine.findings import currency
 
 
 def finding_json(v: Any) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def evaluate(
                                         frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
         result = outcome.result
-        if outcome.run is not None and outcome.run.diff.get("held"):
+        if outcome.run is not None and currency.is_held(outcome.run):
             err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
                               f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
         if not result.rulesets:

@@ -49,4 +49,5 @@ def why_held(session: Session, *, org_id: str, run: EvaluationRun) -> str | None
 
 
 def is_held(run: EvaluationRun) -> bool:
+    """Whether a stored run was held (recorded, not applied): the one place that reads the marker."""
     return bool(run.diff.get(HELD))
