@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingScope
+from engine.packets.collect import CitedRef
 from engine.packets.schemas import FindingTransition, PacketTask, PacketWaiver, Requirement, RulesetFile
 from engine.records import service as records_service
+from engine.records.schemas import RECORD_MODELS
 from engine.rules.catalog import load_all, rulesets_dir
 
 
@@ -103,7 +106,7 @@ class DatabaseSources:
         fn = getattr(tasks_service, "packet_tasks", None)
         if fn is None:
             return []
-        return list(fn(session, org_id=org_id, finding_ids=finding_ids))
+        return list(fn(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at))
 
     def rulesets(
         self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date, known_at: dt.datetime
@@ -113,7 +116,7 @@ class DatabaseSources:
             s = item.spec
             if s.framework != framework:
                 continue
-            if s.effective_from > date_to or (s.effective_to is not None and s.effective_to <= date_from):
+            if not item.overlaps(date_from, date_to):
                 continue
             out.append(
                 RulesetFile(
@@ -158,3 +161,33 @@ class DatabaseSources:
                 continue
             out.append(r.model_dump(mode="json"))
         return sorted(out, key=lambda r: (r["as_of"], r["id"]))
+
+    def cited_records(
+        self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """The newest version of each cited record known at `known_at`, and the cited version when older.
+
+        Subjects that are not stored records (derived subjects such as `ai_use_encounter`) are skipped.
+        """
+        wanted: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        for record_type, record_id, version in refs:
+            if record_type in RECORD_MODELS:
+                versions = wanted[record_type][record_id]
+                if version is not None:
+                    versions.add(version)
+        out: list[dict[str, Any]] = []
+        for record_type in sorted(wanted):
+            cited = wanted[record_type]
+            for record_id, version, data in records_service.iter_record_data_by_ids(
+                session, org_id=org_id, record_type=record_type, ids=sorted(cited), known_at=known_at
+            ):
+                out.append(data)
+                if cited[record_id] - {version}:
+                    out.extend(
+                        old.data
+                        for old in records_service.record_history(
+                            session, org_id=org_id, record_type=record_type, record_id=record_id
+                        )
+                        if old.version in cited[record_id] and old.version != version
+                    )
+        return out

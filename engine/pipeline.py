@@ -111,11 +111,11 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     are left out, as an evaluation would leave them out."""
     from engine.findings.schemas import ImpactItem
     from engine.rules.catalog import (
-        PRACTICE_PARAMS,
         in_force,
         load_all,
         load_practice_params,
         params_in_force,
+        practice_params_path,
         rulesets_dir,
     )
     from engine.rules.compiler.compile import compile_ruleset
@@ -125,7 +125,7 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     day = instant.date()
     loaded = load_ruleset_bytes(draft, name)
     framework = loaded.spec.framework
-    source = str(params_path or PRACTICE_PARAMS)
+    source = str(params_path or practice_params_path())
     raw = load_practice_params(params_path, frameworks={framework})
     compiled = compile_ruleset(loaded, params_in_force(raw, framework, day, source), overrides_source=source, on=day)
     result = evaluate_rules(StoreSource(session, org_id), [compiled], instant, backend="python")
@@ -198,3 +198,51 @@ def _streamed(session: Session, *, org_id: str, actor: str, stream: bool,
         streamer.close()
     return report
 
+
+
+def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, name: str,
+                    effective_from: dt.date | None = None) -> Any:
+    """Publish a ruleset version (`engine.rules.publish`) and record it in the audit trail.
+
+    Why here: the file is the rules domain's and the trail is the audit domain's. The entry is
+    appended before the file is written, in the caller's transaction, so a failed write leaves no
+    entry behind (the transaction rolls back) and a written file always has its entry."""
+    from engine.audit import service as audit
+    from engine.rules import publish
+
+    plan = publish.plan_publication(draft, name=name, effective_from=effective_from)
+    pub = plan.publication
+    audit.append(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
+                 entity_id=f"{pub.framework}@{pub.version}",
+                 payload=pub.model_dump(mode="json", exclude={"path"}) | {"file": Path(pub.path).name})
+    publish.write_publication(plan)
+    return pub
+
+
+def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: str, version: str | None,
+                     reason: str, on: dt.date | None = None) -> Any:
+    """Withdraw a version from `on` (default today); with no version, the one in force that day (a
+    rollback to the version before it). Recorded in the audit trail, as `publish_ruleset` is."""
+    from engine.audit import service as audit
+    from engine.rules import publish
+
+    version = version or publish.in_force_version(framework, on or clock.now().date())
+    plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
+    audit.append(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
+                 entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
+    publish.write_withdrawal(plan)
+    return plan.result
+
+
+def set_practice_param(session: Session, *, org_id: str, actor: str, framework: str, name: str, value: Any,
+                       approved_by: str, reason: str, effective_from: dt.date | None = None) -> Any:
+    """Change a practice parameter from a day on (`engine.rules.tuning`), recorded in the audit trail."""
+    from engine.audit import service as audit
+    from engine.rules import tuning
+
+    plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
+                              effective_from=effective_from)
+    audit.append(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
+                 entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json", exclude={"path"}))
+    tuning.write_change(plan)
+    return plan.change

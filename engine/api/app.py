@@ -20,7 +20,7 @@ from engine.errors import ErrorDetail
 
 MAX_BODY_BYTES = 200 * 1024 * 1024
 OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit",
-                    "engine.api.routes.reports"]
+                    "engine.api.routes.reports", "engine.api.routes.params"]
 OPTIONAL_UI = "engine.web.app"
 
 

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     TASKS_MANAGE = "tasks.manage"  # every task, reassign, run escalations
     RULESETS_READ = "rulesets.read"
     RULESETS_WRITE = "rulesets.write"  # validate drafts, preview impact
+    RULESETS_PUBLISH = "rulesets.publish"  # publish or withdraw a version, change a practice parameter
     PACKETS_READ = "packets.read"
     PACKETS_BUILD = "packets.build"
     AUDIT_READ = "audit.read"  # verify the hash chain (whole or broken, and its length)
@@ -37,7 +38,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": _ALL,
     "officer": _ALL - {Permission.USERS_MANAGE},
     "liaison": frozenset({
-        Permission.SELF, Permission.RULESETS_READ, Permission.RULESETS_WRITE, Permission.FINDINGS_READ,
+        Permission.SELF, Permission.RULESETS_READ, Permission.RULESETS_WRITE, Permission.RULESETS_PUBLISH,
+        Permission.FINDINGS_READ,
         Permission.EVALUATIONS_READ, Permission.EVALUATIONS_RUN, Permission.RECORDS_READ,
     }),
     "auditor": frozenset({

@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "engine.cli.demo",
     "engine.cli.demo_data",
     "engine.cli.rules",
+    "engine.cli.params",
     "engine.cli.evaluate",
     "engine.cli.findings",
     "engine.cli.tasks",

@@ -1,19 +1,21 @@
-"""`vigil rules ...`: validate, test, list, show, diff, preview and document rulesets."""
+"""`vigil rules ...`: validate, test, list, show, diff, preview, publish, withdraw and document rulesets."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import RULESETS_DIR
 
-rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, docs.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs.",
+                        no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
 
@@ -294,3 +296,102 @@ def preview(
             table.add_row(i.rule_id, f"{i.subject_type}/{i.subject_id}{occurrence}", i.status or "", i.due or "")
         console.print(table)
     console.print(f"unchanged: {impact.unchanged}", highlight=False)
+
+
+ByOpt = typer.Option(None, "--by", help="who does it, for the audit trail (default: $USER)")
+
+
+def _actor(by: str | None) -> str:
+    import getpass
+
+    name = (by or "").strip() or os.environ.get("USER") or getpass.getuser()
+    return f"cli:{name}"
+
+
+@rules_app.command("publish")
+def publish(
+    draft: Path = typer.Argument(..., help="the new version (YAML), e.g. a copy of rulesets/hipaa/*.yaml with a "
+                                           "higher version"),
+    effective_from: str = typer.Option(None, "--effective-from", help="the day it takes effect, YYYY-MM-DD, today "
+                                                                      "or later (default: the draft's effective_from)"),
+    by: str = ByOpt,
+    db: DbOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a ruleset version with an effective date: validated, the framework's scenarios run with it in
+    place, written to rulesets/<framework>/ and recorded in the audit trail. Nothing is written if a check fails."""
+    from engine import pipeline
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        day = parse_date(effective_from, "--effective-from")
+        try:
+            content = draft.read_bytes()
+        except OSError as exc:
+            raise InputError(f"DRAFT: cannot read {draft}: {exc.strerror or exc}", code="input.path") from None
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as session:
+            return pipeline.publish_ruleset(session, org_id=org_id, actor=_actor(by), draft=content, name=str(draft),
+                                            effective_from=day)
+
+    pub = run(body)
+    if as_json:
+        emit_json(pub.model_dump(mode="json"))
+        return
+    console.print(f"published {pub.framework} {pub.version} ({pub.rules} rules), in force from {pub.effective_from}"
+                  + (f", replacing {pub.replaces}" if pub.replaces else "")
+                  + f"; {pub.scenarios_passed} scenario cases passed\n  {pub.path}\n  sha256 {pub.sha256}",
+                  highlight=False, markup=False, soft_wrap=True)
+
+
+def _withdraw(framework: str, version: str | None, reason: str, on: str | None, by: str | None, db: str | None,
+              org: str | None, as_json: bool) -> None:
+    from engine import pipeline
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        day = parse_date(on, "--on")
+        if not reason.strip():
+            raise InputError("--reason: say why the version is withdrawn", code="input.reason")
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as session:
+            return pipeline.withdraw_ruleset(session, org_id=org_id, actor=_actor(by), framework=framework,
+                                             version=version, reason=reason, on=day)
+
+    w = run(body)
+    if as_json:
+        emit_json(w.model_dump(mode="json"))
+        return
+    then = ("it never took effect" if w.never_in_force else
+            f"{w.restores} is in force again" if w.restores else "the version scheduled after it stays scheduled")
+    console.print(f"withdrew {w.framework} {w.version} from {w.on}: {then}", highlight=False, markup=False)
+
+
+@rules_app.command("withdraw")
+def withdraw(
+    framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
+    version: str = typer.Argument(..., help="the version to withdraw, e.g. 2026.2.0 (in force or scheduled)"),
+    reason: str = typer.Option(..., "--reason", help="why it is withdrawn (kept in the audit trail)"),
+    on: str = typer.Option(None, "--on", help="the first day it is no longer in force, YYYY-MM-DD (default today)"),
+    by: str = ByOpt,
+    db: DbOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a published version from a day on; its file stays, so past runs and packets still trace to it."""
+    _withdraw(framework, version, reason, on, by, db, org, as_json)
+
+
+@rules_app.command("rollback")
+def rollback(
+    framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
+    reason: str = typer.Option(..., "--reason", help="why (kept in the audit trail)"),
+    on: str = typer.Option(None, "--on", help="from which day, YYYY-MM-DD (default today)"),
+    by: str = ByOpt,
+    db: DbOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Roll a framework back to its previous version: withdraw the version in force on --on (today)."""
+    _withdraw(framework, None, reason, on, by, db, org, as_json)

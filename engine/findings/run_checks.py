@@ -59,7 +59,7 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
     live = {item.spec.framework for item in in_force(loaded, as_of.date(), frameworks)}
     idle = [fw for fw in frameworks or sorted({i.spec.framework for i in loaded}) if fw not in live]
     if idle and (frameworks or not live):
-        dated = {fw: sorted((i.spec.effective_from, i.spec.effective_to) for i in loaded if i.spec.framework == fw)
+        dated = {fw: sorted((i.spec.effective_from, i.ends) for i in loaded if i.spec.framework == fw)
                  for fw in idle}
         raise InputError(f"no ruleset is in force on {as_of.date().isoformat()} for "
                          f"{', '.join(idle)}", [ErrorDetail(

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from engine.errors import ErrorDetail, InputError, RulesetSyntaxError, RulesetValidationError
+from engine.rules import withdrawals
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.compiler.model import CompiledRuleset
 from engine.rules.loader import LoadedRuleset, load_ruleset_file
@@ -33,12 +34,31 @@ PRACTICE_PARAMS = POLICIES_DIR / "practice.yaml"
 
 
 def ruleset_files(root: Path = RULESETS_DIR) -> list[Path]:
-    """Every ruleset file (scenario tests under */tests/ are not rulesets)."""
-    return sorted(p for p in root.glob("*/*.yaml") if p.is_file())
+    """Every ruleset file (scenario tests under */tests/ and the withdrawals files are not rulesets)."""
+    return sorted(p for p in root.glob("*/*.yaml") if p.is_file() and p.name != withdrawals.FILE_NAME)
+
+
+def framework_files(folder: Path) -> list[Path]:
+    """The ruleset files of one framework's folder."""
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file() and p.name != withdrawals.FILE_NAME)
 
 
 def load_all(root: Path = RULESETS_DIR) -> list[LoadedRuleset]:
-    return [load_ruleset_file(p) for p in ruleset_files(root)]
+    """Every ruleset version under `root`, each with its withdrawal applied."""
+    return with_withdrawals([load_ruleset_file(p) for p in ruleset_files(root)])
+
+
+def with_withdrawals(loaded: list[LoadedRuleset]) -> list[LoadedRuleset]:
+    """Apply each framework folder's withdrawals to the versions loaded from it."""
+    by_folder: dict[Path, dict[str, withdrawals.Withdrawal]] = {}
+    out = []
+    for item in loaded:
+        folder = Path(item.path).parent
+        if folder not in by_folder:
+            by_folder[folder] = withdrawals.read(folder)
+        found = by_folder[folder].get(item.spec.version)
+        out.append(item.withdrawn(found.on) if found is not None else item)
+    return out
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -55,7 +75,7 @@ def in_force(
         spec = item.spec
         if wanted is not None and spec.framework not in wanted:
             continue
-        if not spec.in_force(day):
+        if not item.in_force(day):
             continue
         cur = best.get(spec.framework)
         if cur is None or (spec.effective_from, _version_key(spec.version)) > (
@@ -70,6 +90,14 @@ def in_force(
 PRACTICE_KEYS = ("params",)
 
 
+def practice_params_path() -> Path:
+    """Where the practice parameters are read from and written to: VIGIL_PRACTICE_PARAMS, else
+    policies/practice.yaml in the repository."""
+    import os
+
+    return Path(os.environ["VIGIL_PRACTICE_PARAMS"]) if os.environ.get("VIGIL_PRACTICE_PARAMS") else PRACTICE_PARAMS
+
+
 def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None) -> dict[str, Any]:
     """Read the practice parameter file (empty when it does not exist).
 
@@ -77,7 +105,7 @@ def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] 
     framework (`params: {hippa: ...}`) would leave the practice's override unapplied while every
     evaluation looked normal. The frameworks are those of `frameworks` (default: the rulesets in
     use) and of the rulesets shipped with Vigil, so one file serves both."""
-    path = path or PRACTICE_PARAMS
+    path = path or practice_params_path()
     if not path.exists():
         return {}
     try:
@@ -214,7 +242,7 @@ def compile_in_force(
     day = as_of.date()
     loaded = load_all(root or rulesets_dir())
     raw = load_practice_params(params_path, frameworks={item.spec.framework for item in loaded})
-    source = str(params_path or PRACTICE_PARAMS)
+    source = str(params_path or practice_params_path())
     if frameworks is not None:
         frameworks = list(frameworks)
         require_frameworks(frameworks, loaded)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +40,36 @@ _LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:tru
 
 @dataclass(frozen=True)
 class LoadedRuleset:
-    """A parsed ruleset with the exact bytes it came from (packets ship the bytes, runs record the hash)."""
+    """A parsed ruleset with the exact bytes it came from (packets ship the bytes, runs record the hash).
+
+    `withdrawn_on` is the day a liaison withdrew this version (`engine.rules.publish`): it ends the
+    version's time in force without touching its bytes, so runs and packets made while it was in
+    force still name, hash and ship exactly what they used."""
 
     spec: RulesetSpec
     path: str
     content: bytes
+    withdrawn_on: dt.date | None = None
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def ends(self) -> dt.date | None:
+        """The first day this version is no longer in force (its effective_to or its withdrawal)."""
+        ends = [d for d in (self.spec.effective_to, self.withdrawn_on) if d is not None]
+        return min(ends) if ends else None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.spec.effective_from <= day and (self.ends is None or day < self.ends)
+
+    def overlaps(self, first: dt.date, last: dt.date) -> bool:
+        """Whether the version was in force on any day of first..last (inclusive)."""
+        return self.spec.effective_from <= last and (self.ends is None or self.ends > first)
+
+    def withdrawn(self, on: dt.date) -> LoadedRuleset:
+        return replace(self, withdrawn_on=on)
 
 
 def load_ruleset_file(path: Path) -> LoadedRuleset:

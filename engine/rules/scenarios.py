@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
-from engine.rules.catalog import RULESETS_DIR, compile_for, in_force, load_all
+from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_force, load_all, with_withdrawals
 from engine.rules.derive import RecordView
 from engine.rules.loader import load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
@@ -103,7 +103,7 @@ def run_scenario(
     loaded_all = (
         load_all(root)
         if not folder.is_dir()
-        else [load_ruleset_file(f) for f in sorted(folder.glob("*.yaml")) if f.is_file()]
+        else with_withdrawals([load_ruleset_file(f) for f in framework_files(folder)])
     )
     for i, case in enumerate(raw["cases"]):
         as_of = _instant(case["as_of"])

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ErrorDetail, VigilError
-from engine.rules.catalog import POLICIES_DIR, compile_for, load_practice_params, params_in_force
+from engine.rules import withdrawals
+from engine.rules.catalog import POLICIES_DIR, compile_for, framework_files, load_practice_params, params_in_force
 from engine.rules.loader import load_ruleset_file
 from engine.rules.scenarios import load_scenario
 
@@ -27,20 +28,31 @@ class ValidationReport:
         return not self.problems
 
 
+def policies_in_use() -> Path:
+    """VIGIL_POLICIES_DIR when set (as the tasks domain reads SOP templates from it), else policies/."""
+    import os
+
+    return Path(os.environ["VIGIL_POLICIES_DIR"]) if os.environ.get("VIGIL_POLICIES_DIR") else POLICIES_DIR
+
+
 def sop_path(sop: str, policies: Path = POLICIES_DIR) -> Path:
     return policies / "sops" / f"{sop}.md"
 
 
 def validate_paths(
-    paths: list[Path], *, policies: Path = POLICIES_DIR, params_path: Path | None = None, today: dt.date | None = None
+    paths: list[Path], *, policies: Path | None = None, params_path: Path | None = None, today: dt.date | None = None
 ) -> ValidationReport:
+    """Validate ruleset files (and folders of them, with their scenarios); SOP references are looked
+    up in `policies`, default the policies in use (VIGIL_POLICIES_DIR, else the repository's)."""
+    policies = policies or policies_in_use()
     report = ValidationReport()
     files: list[Path] = []
     scenarios: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(x for x in p.glob("*.yaml")))
-            files.extend(sorted(x for x in p.glob("*/*.yaml") if x.parent.name != "tests"))
+            files.extend(framework_files(p))
+            files.extend(sorted(x for x in p.glob("*/*.yaml")
+                                if x.parent.name != "tests" and x.name != withdrawals.FILE_NAME))
             scenarios.extend(sorted(p.glob("tests/*.yaml")) + sorted(p.glob("*/tests/*.yaml")))
         elif p.parent.name == "tests":
             scenarios.append(p)

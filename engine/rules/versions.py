@@ -1,16 +1,25 @@
-"""Ruleset versions for the liaison: list, read and diff two versions (no draft impact preview yet)."""
+"""Ruleset versions for the liaison: list (with where each stands today), read and diff two versions.
+
+Publishing and withdrawing are `engine.rules.publish`; a draft's impact is `pipeline.preview_draft`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from engine import clock
 from engine.errors import NotFoundError
-from engine.rules.catalog import load_all, rulesets_dir
+from engine.rules import withdrawals
+from engine.rules.catalog import in_force, load_all, rulesets_dir
 from engine.rules.loader import LoadedRuleset
+
+#: Where a version stands on a day: the one in force, one that starts later, one a later version
+#: replaced, one past its effective_to, one withdrawn by a liaison (`withdrawn_on` says from when).
+STATUSES = ("in force", "scheduled", "superseded", "ended", "withdrawn")
 
 
 class RulesetVersion(BaseModel):
@@ -22,6 +31,9 @@ class RulesetVersion(BaseModel):
     sha256: str
     rules: int
     path: str
+    status: str = "in force"
+    withdrawn_on: dt.date | None = None
+    withdrawal_reason: str | None = None
 
 
 class RulesetDiff(BaseModel):
@@ -35,14 +47,45 @@ class RulesetDiff(BaseModel):
     unified: str
 
 
-def _summary(item: LoadedRuleset) -> RulesetVersion:
+def status_on(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> str:
+    """One of STATUSES for `item` on `day`, `live` being the (framework, version) pairs in force then."""
+    s = item.spec
+    if (s.framework, s.version) in live:
+        return "in force"
+    if item.withdrawn_on is not None and item.withdrawn_on <= day:
+        return "withdrawn"
+    if s.effective_from > day:
+        return "scheduled"
+    return "ended" if item.ends is not None and item.ends <= day else "superseded"
+
+
+def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date,
+             reasons: dict[tuple[str, str], str]) -> RulesetVersion:
     s = item.spec
     return RulesetVersion(framework=s.framework, version=s.version, title=s.title, effective_from=s.effective_from,
-                          effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules), path=item.path)
+                          effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules), path=item.path,
+                          status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
+                          withdrawal_reason=reasons.get((s.framework, s.version)))
 
 
-def list_versions() -> list[RulesetVersion]:
-    return sorted((_summary(i) for i in load_all(rulesets_dir())), key=lambda v: (v.framework, v.effective_from))
+def list_versions(day: dt.date | None = None) -> list[RulesetVersion]:
+    """Every version of every ruleset, oldest first per framework, with its status on `day` (today)."""
+    day = day or clock.now().date()
+    loaded = load_all(rulesets_dir())
+    live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
+    folders: dict[Path, dict[str, withdrawals.Withdrawal]] = {}
+    reasons = {}
+    for i in loaded:
+        if i.withdrawn_on is not None:
+            folder = Path(i.path).parent
+            found = folders.setdefault(folder, withdrawals.read(folder)).get(i.spec.version)
+            reasons[(i.spec.framework, i.spec.version)] = found.reason if found else ""
+    return sorted((_summary(i, live, day, reasons) for i in loaded),
+                  key=lambda v: (v.framework, v.effective_from, _version_key(v.version)))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
 
 
 def get_version(framework: str, version: str) -> LoadedRuleset:

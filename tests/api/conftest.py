@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,11 @@ ORG = "clinic-a"
 
 
 @pytest.fixture
-def api(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"))
+def api(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, object]]:
+    # copies: the liaison's routes publish and withdraw versions and change parameters
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "rulesets", tmp_path / "api-rulesets")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(tmp_path / "api-rulesets"))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
     tokens: dict[str, str] = {}
     with unit_of_work(sqlite_engine) as s:
         for role in ROLES:

@@ -107,6 +107,7 @@ AUDITOR_ROUTES = {
     "GET /ui/rulesets/{framework}/{version}": "404 for another framework (engine.web)",
     "GET /ui/rulesets/{framework}/{version}/rules/{rule_id}": "404 for another framework (engine.web)",
     "GET /ui/params": "the granted framework (engine.web)",
+    "GET /params": "the granted framework's parameters; 404 for another framework (tests/api/test_liaison_api.py)",
     "GET /ui/audit": "packets of the framework and window (engine.web)",
     "GET /reports/ita-300a": "404 unless osha and the year meets the window; the granted establishments only",
     "GET /reports/qpp": "404 unless cms and the year meets the window; 404 for an establishment grant (TIN-wide)",

@@ -8,6 +8,7 @@ may be a server error (5xx). The UI's routes are not in the schema; tests/web co
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     which refuses some values SQLite stores (a NUL character in text made a 500 there)."""
     tmp = tmp_path_factory.mktemp("fuzz")
     mp = pytest.MonkeyPatch()
-    for name, value in (("VIGIL_RULESETS_DIR", FIXTURES / "rulesets"), ("VIGIL_POLICIES_DIR", FIXTURES / "policies"),
+    shutil.copytree(FIXTURES / "rulesets", tmp / "rulesets")  # the liaison's routes write there
+    for name, value in (("VIGIL_RULESETS_DIR", tmp / "rulesets"), ("VIGIL_PRACTICE_PARAMS", tmp / "practice.yaml"),
+                        ("VIGIL_POLICIES_DIR", FIXTURES / "policies"),
                         ("VIGIL_EVIDENCE_DIR", tmp / "evidence"), ("VIGIL_PACKET_DIR", tmp / "packets"),
                         ("VIGIL_KEY_DIR", tmp / "keys")):
         mp.setenv(name, str(value))

@@ -39,7 +39,11 @@ def csrf_of(html: str) -> str:
 
 
 def _environment(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
+    """Every path the app writes to inside `tmp`; rulesets and practice parameters too, since the
+    liaison's pages publish and withdraw versions and change parameters."""
+    shutil.copytree(FIXTURES / "rulesets", tmp / "web-rulesets", dirs_exist_ok=True)
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(tmp / "web-rulesets"))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp / "practice.yaml"))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
     monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp / "evidence"))
     monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp / "packets"))

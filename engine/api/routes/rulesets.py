@@ -1,10 +1,13 @@
-"""Rulesets for the liaison: versions, one version, a diff, and validation of a draft. An auditor
-sees only the granted framework; other frameworks are not found (`engine.api.scope`), as in the web UI."""
+"""Rulesets for the liaison: versions, one version, a diff, validation and impact of a draft, and
+publishing or withdrawing a version. An auditor sees only the granted framework; other frameworks are
+not found (`engine.api.scope`), as in the web UI."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -17,6 +20,7 @@ from engine.findings.schemas import DraftImpact, InstantIn
 from engine.rules import versions
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.loader import load_ruleset_bytes
+from engine.rules.publish import Publication, WithdrawalResult
 
 router = APIRouter(tags=["rulesets"])
 
@@ -24,6 +28,11 @@ router = APIRouter(tags=["rulesets"])
 class RulesetText(BaseModel):
     version: versions.RulesetVersion
     yaml: str
+
+
+class WithdrawalIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000, examples=["2026.2.0 miscounts working days"])
+    on: dt.date | None = Field(default=None, description="the first day it is no longer in force (default today)")
 
 
 class DraftReport(BaseModel):
@@ -87,3 +96,40 @@ def preview_draft(
     when = clock.checked_utc(as_of, field="as_of") if as_of is not None else None
     return pipeline.preview_draft(session, org_id=principal.org_id, draft=yaml_text.encode(), name="draft.yaml",
                                   as_of=when)
+
+
+@router.post("/rulesets/publish", response_model=Publication, status_code=201)
+def publish(
+    yaml_text: str = Body(..., media_type="text/plain", description="the new version (YAML)"),
+    effective_from: dt.date | None = Query(None, description="the day it takes effect, today or later (default: the "
+                                                             "draft's effective_from)"),
+    principal: Principal = Depends(require(Permission.RULESETS_PUBLISH)),
+    session: Session = Depends(get_session, scope="function"),
+) -> Publication:
+    """Publish a version (`vigil rules publish`): validated, the framework's scenarios run with it in
+    place, written beside the published versions and recorded in the audit trail. A check that fails
+    is a 422 naming every problem, and nothing is written."""
+    return pipeline.publish_ruleset(session, org_id=principal.org_id, actor=principal.actor,
+                                    draft=yaml_text.encode(), name="draft.yaml", effective_from=effective_from)
+
+
+@router.post("/rulesets/{framework}/rollback", response_model=WithdrawalResult)
+def rollback(
+    framework: str, body: WithdrawalIn, principal: Principal = Depends(require(Permission.RULESETS_PUBLISH)),
+    session: Session = Depends(get_session, scope="function"),
+) -> WithdrawalResult:
+    """Withdraw the version in force on `on` (today), so the version before it is in force again."""
+    return pipeline.withdraw_ruleset(session, org_id=principal.org_id, actor=principal.actor, framework=framework,
+                                     version=None, reason=body.reason, on=body.on)
+
+
+@router.post("/rulesets/{framework}/{version}/withdraw", response_model=WithdrawalResult)
+def withdraw(
+    framework: str, version: str, body: WithdrawalIn,
+    principal: Principal = Depends(require(Permission.RULESETS_PUBLISH)),
+    session: Session = Depends(get_session, scope="function"),
+) -> WithdrawalResult:
+    """Withdraw one version (in force or scheduled) from `on` (today); its file stays, so runs and
+    packets made while it was in force still trace to its bytes."""
+    return pipeline.withdraw_ruleset(session, org_id=principal.org_id, actor=principal.actor, framework=framework,
+                                     version=version, reason=body.reason, on=body.on)

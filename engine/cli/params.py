@@ -1,0 +1,86 @@
+"""`vigil params ...`: the practice parameters in force, and changing one from a day on."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+import yaml
+from rich.table import Table
+
+from engine.cli.app import app, console, emit_json, run
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, parse_date
+from engine.cli.rules import ByOpt, _actor
+from engine.errors import ErrorDetail, InputError
+
+params_app = typer.Typer(help="Practice parameters: list the values in force, change one from a day on.",
+                         no_args_is_help=True)
+app.add_typer(params_app, name="params")
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+@params_app.command("list")
+def list_params(
+    framework: str = typer.Option(None, "--framework", help="one framework, e.g. hipaa"),
+    on: str = typer.Option(None, "--on", help="the day, YYYY-MM-DD (default today)"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Every parameter of the ruleset versions in force on a day: default, the value in force, since when and
+    who approved it, and changes already scheduled."""
+    from engine.rules import tuning
+
+    rows = run(lambda: tuning.params_table(parse_date(on, "--on"), framework=framework))
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("framework", "parameter", "value", "unit", "default", "source", "scheduled")
+    for r in rows:
+        source = "default" if r.source == "default" else (
+            f"practice{' since ' + str(r.since) if r.since else ''}{', ' + r.approved_by if r.approved_by else ''}")
+        later = "; ".join(f"{_shown(s.value)} from {s.starts}" for s in r.scheduled)
+        table.add_row(r.framework, r.name, _shown(r.value), r.unit or "", _shown(r.default), source, later)
+    console.print(table)
+
+
+@params_app.command("set")
+def set_param(
+    framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
+    name: str = typer.Argument(..., help="the parameter, e.g. access_revoke_hours"),
+    value: str = typer.Argument(..., help="the new value, read as YAML: 12, 0.5, true, a string, [a, b]"),
+    reason: str = typer.Option(..., "--reason", help="why the value changes (kept in the file and the audit trail)"),
+    approved_by: str = typer.Option(..., "--approved-by", help="who approved the change"),
+    effective_from: str = typer.Option(None, "--from", help="the first day the value is in force, YYYY-MM-DD, today "
+                                                            "or later (default today)"),
+    by: str = ByOpt,
+    db: DbOpt = None,
+    org: OrgOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a practice parameter from a day on (policies/practice.yaml); the value in force on earlier days is
+    kept, so past evaluations stay reproducible. Checked against the parameter's type and by compiling the rules."""
+    from engine import pipeline
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        day = parse_date(effective_from, "--from")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise InputError(f"VALUE: not a YAML value: {value!r}", [ErrorDetail(reason=str(exc), field="value")],
+                             code="input.value") from None
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as session:
+            return pipeline.set_practice_param(session, org_id=org_id, actor=_actor(by), framework=framework,
+                                               name=name, value=parsed, approved_by=approved_by, reason=reason,
+                                               effective_from=day)
+
+    change = run(body)
+    if as_json:
+        emit_json(change.model_dump(mode="json"))
+        return
+    console.print(f"{change.framework}.{change.name}: {_shown(change.before)} -> {_shown(change.value)} from "
+                  f"{change.effective_from} (approved by {change.approved_by})\n  {change.path}",
+                  highlight=False, markup=False, soft_wrap=True)

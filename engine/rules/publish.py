@@ -1,0 +1,273 @@
+"""The liaison publishes a ruleset version with an effective date, and withdraws one (a rollback).
+
+Both write content into the rulesets folder, as a liaison editing files by hand would, but only after
+the checks a careful liaison makes every time:
+
+- a published version is validated (format, safe expressions, parameters, SOP templates) and the
+  framework's scenario tests pass with it in place, before a byte is written;
+- it takes effect today or later, never in the past: runs already made must stay reproducible, and
+  an evaluation as of a past day must keep judging by the rules in force that day;
+- its version is above every version of the framework, withdrawn ones included (a version number
+  names one set of bytes for ever), and no version already scheduled starts after it (that one
+  would silently replace it on its own start day);
+- a file, once published, is never edited or deleted: runs record its hash and packets ship its
+  bytes. A withdrawal ends its time in force from a day on (`engine.rules.withdrawals`), and the
+  version in force before it is in force again.
+
+Recording who did it in the audit trail is the pipeline's job (`pipeline.publish_ruleset`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from engine import clock
+from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError
+from engine.rules import withdrawals
+from engine.rules.catalog import in_force, load_all, rulesets_dir
+from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
+from engine.rules.scenarios import run_scenario
+from engine.rules.validate import validate_paths
+
+_EFFECTIVE_FROM = re.compile(r"^effective_from:[^\n]*$", re.MULTILINE)
+
+
+class Publication(BaseModel):
+    """What publishing wrote, and what it changes."""
+
+    framework: str
+    version: str
+    effective_from: dt.date
+    sha256: str
+    path: str
+    rules: int
+    replaces: str | None  # the version in force on effective_from until now
+    scenarios_passed: int
+
+
+class WithdrawalResult(BaseModel):
+    framework: str
+    version: str
+    on: dt.date
+    reason: str
+    by: str
+    never_in_force: bool  # withdrawn before its effective_from: it never judged anything
+    restores: str | None  # the version in force from `on` instead
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def file_name(framework: str, version: str) -> str:
+    return f"{framework}-{version}.yaml"
+
+
+def with_effective_from(draft: bytes, day: dt.date, name: str) -> bytes:
+    """The draft with its top-level effective_from set to `day` (the rest of the text, comments
+    included, kept as written)."""
+    text = draft.decode("utf-8", errors="strict")
+    if len(_EFFECTIVE_FROM.findall(text)) != 1:
+        raise RulesetValidationError(f"{name}: cannot set effective_from", [ErrorDetail(
+            reason="the draft needs exactly one top-level `effective_from:` line to set the date on",
+            file=name, field="effective_from")], code="ruleset.publish.effective_from")
+    return _EFFECTIVE_FROM.sub(f"effective_from: {day.isoformat()}", text, count=1).encode()
+
+
+@dataclass(frozen=True)
+class PlannedPublication:
+    """A draft that passed every check, and where it goes; `write_publication` writes it."""
+
+    publication: Publication
+    target: Path
+    content: bytes
+
+
+@dataclass(frozen=True)
+class PlannedWithdrawal:
+    result: WithdrawalResult
+    folder: Path
+    entry: withdrawals.Withdrawal
+
+
+def publish(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
+            policies: Path | None = None, params_path: Path | None = None) -> Publication:
+    """Check the draft as described above and write it as `<framework>/<framework>-<version>.yaml`."""
+    plan = plan_publication(draft, name=name, effective_from=effective_from, root=root, policies=policies,
+                            params_path=params_path)
+    write_publication(plan)
+    return plan.publication
+
+
+def write_publication(plan: PlannedPublication) -> None:
+    if plan.target.exists():
+        raise ConflictError(f"{plan.target} already exists", [ErrorDetail(
+            reason="a published file is never replaced; publish a new version", file=str(plan.target))],
+            code="ruleset.publish.exists")
+    plan.target.parent.mkdir(parents=True, exist_ok=True)
+    withdrawals.write_atomically(plan.target, plan.content)
+
+
+def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
+                     policies: Path | None = None, params_path: Path | None = None) -> PlannedPublication:
+    """Every check of a publication, writing nothing."""
+    root = root or rulesets_dir()
+    today = clock.now().date()
+    try:
+        if effective_from is not None:
+            draft = with_effective_from(draft, effective_from, name)
+        loaded = load_ruleset_bytes(draft, name)
+    except UnicodeDecodeError as exc:
+        raise RulesetValidationError(f"{name}: not UTF-8 text", [ErrorDetail(reason=str(exc), file=name)]) from None
+    spec = loaded.spec
+    mine = [i for i in load_all(root) if i.spec.framework == spec.framework] if root.is_dir() else []
+    _check_dates_and_version(loaded, mine, today, name)
+    before = in_force(mine, spec.effective_from, [spec.framework])
+    passed = _check_in_place(loaded, root, name, policies=policies, params_path=params_path)
+    target = root / spec.framework / file_name(spec.framework, spec.version)
+    if target.exists():
+        raise ConflictError(f"{target} already exists", [ErrorDetail(
+            reason="a published file is never replaced; publish a new version", file=str(target))],
+            code="ruleset.publish.exists")
+    publication = Publication(framework=spec.framework, version=spec.version, effective_from=spec.effective_from,
+                              sha256=loaded.sha256, path=str(target), rules=len(spec.rules),
+                              replaces=before[0].spec.version if before else None, scenarios_passed=passed)
+    return PlannedPublication(publication=publication, target=target, content=draft)
+
+
+def _check_dates_and_version(loaded: LoadedRuleset, mine: list[LoadedRuleset], today: dt.date, name: str) -> None:
+    spec = loaded.spec
+    problems = []
+    if spec.effective_from < today:
+        problems.append(ErrorDetail(
+            reason=f"effective_from {spec.effective_from} is before today ({today}): a version takes effect today or "
+                   "later, so evaluations already made, and evaluations as of past days, keep the rules that were "
+                   "in force then", file=name, field="effective_from"))
+    latest = max(mine, key=lambda i: version_key(i.spec.version), default=None)
+    if latest is not None and version_key(spec.version) <= version_key(latest.spec.version):
+        problems.append(ErrorDetail(
+            reason=f"version {spec.version} is not above {spec.framework} {latest.spec.version}, the highest published "
+                   "(withdrawn versions included): a version number names one file for ever", file=name,
+            field="version"))
+    for other in mine:
+        if other.spec.effective_from > spec.effective_from and not _cancelled(other):
+            problems.append(ErrorDetail(
+                reason=f"{spec.framework} {other.spec.version} is scheduled from {other.spec.effective_from}, after "
+                       f"this version's effective_from {spec.effective_from}, and would replace it on that day; "
+                       f"withdraw {other.spec.version} first, or publish this one effective on or after "
+                       f"{other.spec.effective_from}", file=name, field="effective_from"))
+    if problems:
+        raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", problems,
+                         code="ruleset.publish.refused")
+
+
+def _cancelled(item: LoadedRuleset) -> bool:
+    return item.withdrawn_on is not None and item.withdrawn_on <= item.spec.effective_from
+
+
+def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: Path | None,
+                    params_path: Path | None) -> int:
+    """Validate the draft and run the framework's scenarios with it beside the published versions,
+    in a copy of the framework's folder; returns the number of scenario cases that passed."""
+    spec = loaded.spec
+    with tempfile.TemporaryDirectory(prefix="vigil-publish-") as tmp:
+        staged_root = Path(tmp)
+        folder = staged_root / spec.framework
+        if (root / spec.framework).is_dir():
+            shutil.copytree(root / spec.framework, folder)
+        else:
+            folder.mkdir()
+        staged = folder / file_name(spec.framework, spec.version)
+        staged.write_bytes(loaded.content)
+        report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from)
+        if not report.ok:
+            raise RulesetValidationError(f"{name}: the draft does not validate", [
+                ErrorDetail(reason=d.reason, file=name, line=d.line, rule_id=d.rule_id, field=d.field)
+                for d in report.problems], code="ruleset.publish.invalid")
+        passed, failed = 0, []
+        for path in sorted((folder / "tests").glob("*.yaml")):
+            for case in run_scenario(path, root=staged_root, backends=("python",)):
+                if case.ok:
+                    passed += 1
+                else:
+                    failed.append(ErrorDetail(
+                        reason=f"case {case.case} (as of {case.as_of}): {'; '.join(case.problems)}",
+                        file=f"{spec.framework}/tests/{path.name}"))
+        if failed:
+            raise RulesetValidationError(
+                f"{name}: {len(failed)} scenario case{'s' if len(failed) > 1 else ''} of {spec.framework} fail with "
+                f"{spec.version} in place; fix the draft, or change the scenarios in rulesets/{spec.framework}/tests/ "
+                "if the new behaviour is intended", failed, code="ruleset.publish.scenarios")
+    return passed
+
+
+def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date | None = None,
+             root: Path | None = None) -> WithdrawalResult:
+    """End `version`'s time in force from `on` (default today); the version in force before it is in
+    force again. Refused when it would leave the framework with no version in force."""
+    plan = plan_withdrawal(framework, version, reason=reason, by=by, on=on, root=root)
+    write_withdrawal(plan)
+    return plan.result
+
+
+def write_withdrawal(plan: PlannedWithdrawal) -> None:
+    if plan.result.version in withdrawals.read(plan.folder):
+        raise ConflictError(f"{plan.result.framework} {plan.result.version} is already withdrawn", [ErrorDetail(
+            reason="a version is withdrawn once", field="version")], code="ruleset.withdraw.again")
+    withdrawals.append(plan.folder, plan.entry)
+
+
+def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: dt.date | None = None,
+                    root: Path | None = None) -> PlannedWithdrawal:
+    """Every check of a withdrawal, writing nothing."""
+    root = root or rulesets_dir()
+    today = clock.now().date()
+    on = on or today
+    if not reason.strip():
+        raise InputError("a withdrawal needs a reason", [ErrorDetail(reason="say why the version is withdrawn",
+                                                                    field="reason")], code="ruleset.withdraw.reason")
+    if on < today:
+        raise InputError(f"cannot withdraw from {on}, before today ({today})", [ErrorDetail(
+            reason="a withdrawal takes effect today or later: evaluations as of past days keep the rules in force "
+                   "then", field="on")], code="ruleset.withdraw.backdated")
+    mine = [i for i in load_all(root) if i.spec.framework == framework] if root.is_dir() else []
+    item = next((i for i in mine if i.spec.version == version), None)
+    if item is None:
+        raise NotFoundError(f"no ruleset {framework}@{version}", [ErrorDetail(
+            reason=f"the versions of {framework} are: {', '.join(i.spec.version for i in mine) or 'none'}",
+            field="version")])
+    if item.withdrawn_on is not None:
+        raise ConflictError(f"{framework} {version} is already withdrawn from {item.withdrawn_on}", [ErrorDetail(
+            reason="a version is withdrawn once", field="version")], code="ruleset.withdraw.again")
+    if item.ends is not None and item.ends <= on:
+        raise ConflictError(f"{framework} {version} is no longer in force from {item.ends}", [ErrorDetail(
+            reason="there is nothing to withdraw from that day on", field="on")], code="ruleset.withdraw.ended")
+    after = [i.withdrawn(on) if i is item else i for i in mine]
+    day = max(on, item.spec.effective_from)
+    had = in_force(mine, day, [framework])
+    left = in_force(after, day, [framework])
+    if had and had[0] is item and not left:
+        raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
+            ErrorDetail(reason=f"no other version of {framework} is in force on {day}: publish a replacement first, "
+                               "or withdraw from a later day", field="version")], code="ruleset.withdraw.last")
+    entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
+    result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
+                              never_in_force=on <= item.spec.effective_from,
+                              restores=left[0].spec.version if left and had and had[0] is item else None)
+    return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry)
+
+
+def in_force_version(framework: str, day: dt.date, root: Path | None = None) -> str:
+    """The version of `framework` in force on `day` (what a rollback withdraws)."""
+    root = root or rulesets_dir()
+    chosen = in_force(load_all(root), day, [framework])
+    if not chosen:
+        raise NotFoundError(f"no {framework} ruleset is in force on {day}", [ErrorDetail(
+            reason="nothing to roll back", field="framework")])
+    return chosen[0].spec.version

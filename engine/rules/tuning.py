@@ -1,0 +1,242 @@
+"""Practice parameters, read as a table and changed from a day on (`policies/practice.yaml`).
+
+A change is an effective-dated entry, never an edit of a value in place: the value in force on any
+past day stays what it was, so a look-back evaluation judges that day as it was judged then, and each
+run already records the values it used. A change takes effect today or later, names who approved it
+and why, and is checked against the parameter's declared type and by compiling every version of the
+framework in force from that day with it, before the file is replaced (atomically, its header
+comment kept). Recording the change in the audit trail is the pipeline's job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from engine import clock
+from engine.errors import ErrorDetail, InputError, NotFoundError, VigilError
+from engine.rules import withdrawals
+from engine.rules.catalog import (
+    compile_for,
+    in_force,
+    load_all,
+    load_practice_params,
+    params_in_force,
+    practice_params_path,
+    rulesets_dir,
+)
+from engine.rules.loader import LoadedRuleset
+from engine.rules.spec import check_param_value
+
+_HEADER = ("# Practice parameters: override the defaults a ruleset declares (see docs/rulesets.md).\n"
+           "# A value may be plain, or effective-dated: [{value: X, from: YYYY-MM-DD, approved_by: ...}, ...]\n")
+
+
+class ScheduledValue(BaseModel):
+    value: Any
+    starts: dt.date | None
+    approved_by: str | None = None
+    reason: str | None = None
+
+
+class ParamRow(BaseModel):
+    """One declared parameter of the version in force on a day, and the value the rules use then."""
+
+    framework: str
+    version: str
+    name: str
+    type: str
+    unit: str | None
+    description: str
+    default: Any
+    value: Any
+    source: str  # "default" or "practice"
+    since: dt.date | None  # the day the practice's value took effect, when it is effective-dated
+    approved_by: str | None
+    scheduled: list[ScheduledValue]  # practice values that take effect after the day
+
+
+class ParamChange(BaseModel):
+    framework: str
+    name: str
+    value: Any
+    before: Any  # the value in force on effective_from until now
+    effective_from: dt.date
+    approved_by: str
+    reason: str
+    path: str
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    change: ParamChange
+    path: Path
+    content: bytes
+
+
+def params_table(day: dt.date | None = None, *, framework: str | None = None, root: Path | None = None,
+                 path: Path | None = None) -> list[ParamRow]:
+    """Every parameter of the versions in force on `day` (today), with its value and where it comes from."""
+    day = day or clock.now().date()
+    path = path or practice_params_path()
+    loaded = load_all(root or rulesets_dir())
+    raw = load_practice_params(path, frameworks={i.spec.framework for i in loaded})
+    rows = []
+    for item in in_force(loaded, day, [framework] if framework else None):
+        fw = item.spec.framework
+        practice = params_in_force(raw, fw, day, str(path))
+        section = raw.get(fw) or {}
+        for name, spec in sorted(item.spec.params.items()):
+            entries = _entries(section.get(name))
+            current = _entry_on(entries, day)
+            rows.append(ParamRow(
+                framework=fw, version=item.spec.version, name=name, type=spec.type, unit=spec.unit,
+                description=spec.description, default=spec.default, value=practice.get(name, spec.default),
+                source="practice" if name in practice else "default",
+                since=_start(current) if current else None,
+                approved_by=current.get("approved_by") if current else None,
+                scheduled=[ScheduledValue(value=e["value"], starts=_start(e), approved_by=e.get("approved_by"),
+                                          reason=e.get("reason"))
+                           for e in entries if (_start(e) or dt.date.min) > day]))
+    if framework and not rows and not any(i.spec.framework == framework for i in loaded):
+        raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
+            reason=f"the frameworks are: {', '.join(sorted({i.spec.framework for i in loaded}))}",
+            field="framework")])
+    return rows
+
+
+def set_param(framework: str, name: str, value: Any, *, approved_by: str, reason: str,
+              effective_from: dt.date | None = None, root: Path | None = None,
+              path: Path | None = None) -> ParamChange:
+    plan = plan_change(framework, name, value, approved_by=approved_by, reason=reason,
+                       effective_from=effective_from, root=root, path=path)
+    write_change(plan)
+    return plan.change
+
+
+def write_change(plan: PlannedChange) -> None:
+    plan.path.parent.mkdir(parents=True, exist_ok=True)
+    withdrawals.write_atomically(plan.path, plan.content)
+
+
+def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reason: str,
+                effective_from: dt.date | None = None, root: Path | None = None,
+                path: Path | None = None) -> PlannedChange:
+    """Every check of a parameter change, writing nothing (see the module's docstring)."""
+    today = clock.now().date()
+    day = effective_from or today
+    path = path or practice_params_path()
+    loaded = load_all(root or rulesets_dir())
+    problems = []
+    if day < today:
+        problems.append(ErrorDetail(
+            reason=f"effective_from {day} is before today ({today}): a change takes effect today or later, so the "
+                   "value in force on past days stays what it was", field="effective_from"))
+    for label, text in (("approved_by", approved_by), ("reason", reason)):
+        if not text.strip():
+            problems.append(ErrorDetail(reason=f"{label} is required: say who approved the change and why",
+                                        field=label))
+    if problems:
+        raise InputError(f"cannot change {framework}.{name}", problems, code="params.refused")
+    versions = _versions_from(loaded, framework, day)
+    declaring = [v for v in versions if name in v.spec.params]
+    if not declaring:
+        known = sorted({n for v in versions for n in v.spec.params})
+        raise NotFoundError(f"{framework} declares no parameter {name!r} from {day}", [ErrorDetail(
+            reason=f"the parameters of {framework} are: {', '.join(known) or 'none'}", field="name")])
+    for v in declaring:
+        try:
+            check_param_value(v.spec.params[name], value)
+        except ValueError as exc:
+            raise InputError(f"{framework}.{name}: {exc}", [ErrorDetail(
+                reason=f"{exc} ({v.spec.params[name].description})", field="value")], code="params.type") from None
+    raw_file = _read(path)
+    params = raw_file.setdefault("params", {}) or {}
+    raw_file["params"] = params
+    section = params.get(framework) or {}
+    params[framework] = section
+    before = params_in_force(load_practice_params(path, frameworks={i.spec.framework for i in loaded}),
+                             framework, day, str(path)).get(name, declaring[0].spec.params[name].default)
+    entries = [e for e in _entries(section.get(name)) if _start(e) != day]
+    entries.append({"value": value, "from": day, "approved_by": approved_by.strip(), "reason": reason.strip()})
+    section[name] = sorted(entries, key=lambda e: _start(e) or dt.date.min)
+    content = (_header(path) + yaml.safe_dump(raw_file, sort_keys=False, allow_unicode=True)).encode()
+    _check_compiles(content, path, loaded, framework, day)
+    change = ParamChange(framework=framework, name=name, value=value, before=before, effective_from=day,
+                         approved_by=approved_by.strip(), reason=reason.strip(), path=str(path))
+    return PlannedChange(change=change, path=path, content=content)
+
+
+def _versions_from(loaded: list[LoadedRuleset], framework: str, day: dt.date) -> list[LoadedRuleset]:
+    """The framework's versions in force on `day` or later (the ones the new value will meet)."""
+    mine = [i for i in loaded if i.spec.framework == framework]
+    if not mine:
+        raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
+            reason=f"the frameworks are: {', '.join(sorted({i.spec.framework for i in loaded}))}",
+            field="framework")])
+    return [i for i in mine if i.in_force(day) or i.spec.effective_from > day]
+
+
+def _check_compiles(content: bytes, path: Path, loaded: list[LoadedRuleset], framework: str, day: dt.date) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vigil-params-") as tmp:
+        staged = Path(tmp) / path.name
+        staged.write_bytes(content)
+        raw = load_practice_params(staged, frameworks={i.spec.framework for i in loaded})
+        for item in _versions_from(loaded, framework, day):
+            on = max(day, item.spec.effective_from)
+            try:
+                compile_for(item, params_in_force(raw, framework, on, str(path)), str(path))
+            except VigilError as exc:
+                raise InputError(f"{framework} {item.spec.version} does not compile with the new value",
+                                 exc.details, code="params.compile") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _header(path: Path) -> str:
+    if not path.exists():
+        return _HEADER
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return "".join(lines) or _HEADER
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "value" in v for v in value):
+        return [dict(v) for v in value]
+    return [{"value": value}]
+
+
+def _start(entry: dict[str, Any]) -> dt.date | None:
+    start = entry.get("from")
+    if start is None or isinstance(start, dt.date):
+        return start
+    return dt.date.fromisoformat(str(start))
+
+
+def _entry_on(entries: list[dict[str, Any]], day: dt.date) -> dict[str, Any] | None:
+    """The entry params_in_force picks on `day` (the latest start among those covering it)."""
+    chosen: dict[str, Any] | None = None
+    for e in entries:
+        start, end = _start(e), e.get("to")
+        end_day = end if isinstance(end, dt.date) or end is None else dt.date.fromisoformat(str(end))
+        if (start is None or start <= day) and (end_day is None or day < end_day):
+            if chosen is None or (start or dt.date.min) >= (_start(chosen) or dt.date.min):
+                chosen = e
+    return chosen

@@ -1,0 +1,129 @@
+"""The liaison's writes over REST: publish a version with an effective date, withdraw one, roll a
+framework back, change a practice parameter; each recorded in the audit trail, each refusal a 4xx
+that says what to fix and writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import clock
+from tests.api.conftest import headers
+
+NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture
+def liaison(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))  # SOP-DEMO's template
+    root = Path(os.environ["VIGIL_RULESETS_DIR"])
+    api["root"] = root
+    api["draft"] = (root / "demo" / "demo-2.0.0.yaml").read_text(encoding="utf-8").replace(
+        "version: 2.0.0", "version: 3.0.0")
+    with clock.frozen(NOW):
+        yield api
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def publish(api: dict[str, Any], text: str, role: str = "liaison", **params: str) -> Any:
+    return api["client"].post("/rulesets/publish", headers=headers(api, role) | {"Content-Type": "text/plain"},
+                              content=text.encode(), params=params)
+
+
+def entries(api: dict[str, Any]) -> list[dict[str, Any]]:
+    return api["client"].get("/audit/entries", headers=headers(api, "officer"), params={"limit": 50}).json()
+
+
+def test_a_liaison_publishes_a_version_for_a_later_day(liaison: dict[str, Any]) -> None:
+    c = liaison["client"]
+    r = publish(liaison, liaison["draft"], effective_from="2027-01-01")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["version"], body["effective_from"], body["replaces"]) == ("3.0.0", "2027-01-01", "2.0.0")
+    assert (liaison["root"] / "demo" / "demo-3.0.0.yaml").is_file()
+    listed = {v["version"]: v["status"] for v in c.get("/rulesets", headers=headers(liaison, "liaison")).json()}
+    assert listed == {"1.0.0": "ended", "2.0.0": "in force", "3.0.0": "scheduled"}
+    last = entries(liaison)[-1]
+    assert (last["action"], last["entity_id"], last["actor"]) == ("ruleset.published", "demo@3.0.0", "user:liaison")
+    assert last["payload"]["sha256"] == body["sha256"]
+
+
+@pytest.mark.parametrize("change, query, status, text", [
+    (("version: 3.0.0", "version: 2.0.0"), {"effective_from": "2027-01-01"}, 422, "is not above demo 2.0.0"),
+    (("", ""), {"effective_from": "2026-11-29"}, 422, "is before today"),
+    (("within: {days: params.new_hire_days}", "within: {days: params.nope}"), {}, 422, "unknown parameter"),
+    (("sop: SOP-DEMO", "sop: SOP-NOWHERE"), {}, 422, "SOP SOP-NOWHERE has no template"),
+    (("framework: demo", "framework: [demo"), {}, 422, "not valid YAML"),
+])
+def test_a_refused_publication_is_a_422_naming_the_problem_and_writes_nothing(
+        liaison: dict[str, Any], change: tuple[str, str], query: dict[str, str], status: int, text: str) -> None:
+    before = files(liaison["root"])
+    draft = liaison["draft"].replace(*change) if change[0] else liaison["draft"]
+    r = publish(liaison, draft, **(query or {"effective_from": "2026-12-01"}))
+    assert r.status_code == status, r.text
+    assert text in str(r.json()), r.json()
+    assert files(liaison["root"]) == before
+    assert not [e for e in entries(liaison) if e["action"].startswith("ruleset.")]
+
+
+def test_withdraw_and_rollback(liaison: dict[str, Any]) -> None:
+    c = liaison["client"]
+    assert publish(liaison, liaison["draft"], effective_from="2027-01-01").status_code == 201
+    r = c.post("/rulesets/demo/3.0.0/withdraw", headers=headers(liaison, "liaison"),
+               json={"reason": "the state delayed the rule"})
+    assert r.status_code == 200, r.text
+    assert r.json()["never_in_force"] is True and r.json()["restores"] == "2.0.0"
+    again = c.post("/rulesets/demo/3.0.0/withdraw", headers=headers(liaison, "liaison"), json={"reason": "x"})
+    assert again.status_code == 409 and "already withdrawn" in again.json()["detail"]
+    # 2.0.0 is the only version in force today: rolling it back would leave nothing
+    last = c.post("/rulesets/demo/rollback", headers=headers(liaison, "liaison"), json={"reason": "bad"})
+    assert last.status_code == 409 and last.json()["code"] == "ruleset.withdraw.last"
+    assert c.post("/rulesets/demo/9.9.9/withdraw", headers=headers(liaison, "liaison"),
+                  json={"reason": "x"}).status_code == 404
+    assert c.post("/rulesets/demo/rollback", headers=headers(liaison, "liaison"), json={}).status_code == 422
+    assert [e["action"] for e in entries(liaison) if e["action"].startswith("ruleset.")] == [
+        "ruleset.published", "ruleset.withdrawn"]
+    status = {v["version"]: v for v in c.get("/rulesets", headers=headers(liaison, "auditor")).json()}
+    assert status["3.0.0"]["status"] == "withdrawn"
+    assert status["3.0.0"]["withdrawal_reason"] == "the state delayed the rule"
+
+
+def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> None:
+    c = liaison["client"]
+    url = "/params/demo/new_hire_days"
+    r = c.put(url, headers=headers(liaison, "liaison"), json={"value": 5, "effective_from": "2026-12-15",
+                                                             "approved_by": "Dr. Rivera", "reason": "policy 4.2"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["before"], r.json()["value"]) == (10, 5)
+    rows = c.get("/params", headers=headers(liaison, "liaison"), params={"framework": "demo"}).json()
+    assert [(p["name"], p["value"], p["source"]) for p in rows] == [("new_hire_days", 10, "default")]
+    assert rows[0]["scheduled"][0] | {} == {"value": 5, "starts": "2026-12-15", "approved_by": "Dr. Rivera",
+                                           "reason": "policy 4.2"}
+    later = c.get("/params", headers=headers(liaison, "auditor"), params={"on": "2026-12-15"}).json()
+    assert [(p["name"], p["value"], p["since"]) for p in later] == [("new_hire_days", 5, "2026-12-15")]
+    assert entries(liaison)[-1]["action"] == "parameter.changed"
+    for body, status, text in (
+        ({"value": "five", "approved_by": "a", "reason": "r"}, 422, "expected int"),
+        ({"value": 5, "approved_by": "a", "reason": "r", "effective_from": "2026-01-01"}, 422, "before today"),
+        ({"value": 5, "reason": "r"}, 422, "approved_by"),
+    ):
+        bad = c.put(url, headers=headers(liaison, "liaison"), json=body)
+        assert bad.status_code == status and text in bad.text, bad.text
+    assert c.put("/params/demo/nope", headers=headers(liaison, "liaison"),
+                 json={"value": 5, "approved_by": "a", "reason": "r"}).status_code == 404
+    assert c.get("/params", headers=headers(liaison, "auditor"), params={"framework": "hipaa"}).status_code == 404
+
+
+def test_only_the_liaison_officer_and_admin_publish(liaison: dict[str, Any]) -> None:
+    for role, status in (("staff", 403), ("auditor", 403)):
+        assert publish(liaison, liaison["draft"], role=role, effective_from="2027-01-01").status_code == status
+    assert not (liaison["root"] / "demo" / "demo-3.0.0.yaml").exists()

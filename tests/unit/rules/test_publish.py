@@ -1,0 +1,290 @@
+"""The liaison publishes a version with an effective date, withdraws one (a rollback) and changes a
+practice parameter from a day on: every check refuses before a byte is written, past days keep the
+rules and values they had, and a withdrawn version's bytes stay for the runs and packets that used it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine import clock
+from engine.errors import ConflictError, InputError, NotFoundError, RulesetError
+from engine.packet_sources import DatabaseSources
+from engine.rules import publish, tuning, versions
+from engine.rules.catalog import (
+    compile_in_force,
+    in_force,
+    load_all,
+    load_practice_params,
+    params_in_force,
+    rulesets_dir,
+)
+from engine.rules.derive import RecordView
+from engine.rules.runner import ListSource, evaluate_rules
+from tests import factories as f
+
+TODAY = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+V1 = """\
+# the first version (this comment is kept byte for byte)
+framework: pub
+version: 1.0.0
+title: Published rules
+effective_from: 2026-01-01
+authority: t
+params:
+  train_days: {type: int, unit: days, default: 30, description: Days to train a new hire}
+rules:
+  - id: PUB-TRN-001
+    title: New hires are trained
+    citation: c 1
+    severity: high
+    match:
+      episode: employment_episode where end_at == null
+    subject: episode
+    obligation:
+      anchor: episode.start_at
+      within: {days: params.train_days}
+      met_by: training_record where person_id == episode.person_id and completed_at >= episode.start_at
+      met_at: completed_at
+    message: Train {{ episode.person_id }} by {{ due }}.
+    sop: SOP-T
+"""
+
+SCENARIO = """\
+name: a new hire untrained after 30 days
+framework: pub
+records:
+  - {type: establishment, id: E1, tz: America/Chicago}
+  - {type: employment_episode, id: EP1, person_id: P1, establishment_id: E1, start_at: "2026-05-04T09:00:00-05:00"}
+cases:
+  - as_of: "2026-06-10T12:00:00Z"
+    expect:
+      - {rule_id: PUB-TRN-001, subject: employment_episode/EP1, state: overdue, due: "2026-06-03"}
+"""
+
+
+def draft(version: str, *, effective_from: str = "2026-01-01", days: str = "params.train_days",
+          message: str = "Train {{ episode.person_id }} by {{ due }}.") -> bytes:
+    text = V1.replace("version: 1.0.0", f"version: {version}").replace(
+        "effective_from: 2026-01-01", f"effective_from: {effective_from}")
+    return text.replace("within: {days: params.train_days}", f"within: {{days: {days}}}").replace(
+        "message: Train {{ episode.person_id }} by {{ due }}.", f"message: {message}").encode()
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    rules = tmp_path / "rulesets"
+    (rules / "pub" / "tests").mkdir(parents=True)
+    (rules / "pub" / "pub-1.0.0.yaml").write_text(V1, encoding="utf-8")
+    (rules / "pub" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
+    with clock.frozen(TODAY):
+        yield rules
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def versions_in_force(day: str) -> list[str]:
+    return [i.spec.version for i in in_force(load_all(rulesets_dir()), dt.date.fromisoformat(day), ["pub"])]
+
+
+# -- publish ---------------------------------------------------------------------------------------
+
+
+def test_a_version_published_for_a_later_day_leaves_today_on_the_old_one(root: Path) -> None:
+    pub = publish.publish(draft("1.1.0", days="14"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    assert (pub.framework, pub.version, pub.effective_from, pub.replaces) == ("pub", "1.1.0", dt.date(2026, 7, 1),
+                                                                               "1.0.0")
+    assert pub.scenarios_passed == 1
+    written = root / "pub" / "pub-1.1.0.yaml"
+    assert Path(pub.path) == written and b"effective_from: 2026-07-01\n" in written.read_bytes()
+    assert written.read_bytes().startswith(b"# the first version (this comment is kept byte for byte)\n")
+    assert versions_in_force("2026-06-01") == ["1.0.0"] and versions_in_force("2026-07-01") == ["1.1.0"]
+    status = {v.version: v.status for v in versions.list_versions()}
+    assert status == {"1.0.0": "in force", "1.1.0": "scheduled"}
+    # and evaluations pick them so: 30 days today, 14 days from July
+    records = [RecordView(r["type"], r["id"], 1, r)
+               for r in (f.establishment(), f.episode("EP9", "P9", "2026-05-01T09:00:00-05:00"))]
+    for as_of, due in (("2026-06-30T12:00:00+00:00", "2026-05-31"), ("2026-07-01T12:00:00+00:00", "2026-05-15")):
+        instant = dt.datetime.fromisoformat(as_of)
+        found = evaluate_rules(ListSource(records), compile_in_force(instant), instant, backend="python").violations
+        assert [v.due for v in found] == [due]
+
+
+@pytest.mark.parametrize("changes, effective, reason", [
+    ({"version": "1.0.0"}, None, "is not above pub 1.0.0"),
+    ({"version": "0.9.0"}, None, "is not above pub 1.0.0"),
+    ({"version": "1.1.0"}, dt.date(2026, 5, 31), "is before today (2026-06-01)"),
+    ({"version": "1.1.0", "days": "params.no_such_param"}, None, "unknown parameter"),
+    ({"version": "1.1.0", "days": "__import__('os')"}, None, "PUB-TRN-001"),
+    ({"version": "1.1.0", "message": "'{{ episode.__class__ }}'"}, None, "underscore"),
+])
+def test_a_draft_that_fails_a_check_writes_nothing(root: Path, changes: dict[str, str], effective: dt.date | None,
+                                                   reason: str) -> None:
+    before = files(root)
+    version = changes.pop("version")
+    with pytest.raises((InputError, RulesetError)) as caught:
+        publish.publish(draft(version, **changes), name="d.yaml", effective_from=effective or dt.date(2026, 7, 1))
+    assert reason in str(caught.value)
+    assert caught.value.exit_code == 2 and caught.value.http_status == 422
+    assert files(root) == before
+
+
+def test_a_draft_that_breaks_a_scenario_is_refused_naming_the_case(root: Path) -> None:
+    before = files(root)
+    with pytest.raises(RulesetError) as caught:  # 14 days, in force on the scenario's as_of (10 June)
+        publish.publish(draft("1.1.0", days="14"), name="d.yaml", effective_from=dt.date(2026, 6, 1))
+    assert caught.value.code == "ruleset.publish.scenarios"
+    assert caught.value.details[0].file == "pub/tests/train.yaml"
+    assert "case 0" in caught.value.details[0].reason
+    assert files(root) == before
+    # the same draft from a day after the scenario's as_of leaves the scenario to 1.0.0, and passes
+    assert publish.publish(draft("1.1.0", days="14"), name="d.yaml", effective_from=dt.date(2026, 6, 11)).version
+
+
+def test_a_version_cannot_start_before_one_already_scheduled(root: Path) -> None:
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 9, 1))
+    with pytest.raises(InputError, match="withdraw 1.1.0 first"):
+        publish.publish(draft("1.2.0"), name="d.yaml", effective_from=dt.date(2026, 8, 1))
+    publish.withdraw("pub", "1.1.0", reason="superseded before it started", by="liaison")
+    assert publish.publish(draft("1.2.0"), name="d.yaml", effective_from=dt.date(2026, 8, 1)).replaces == "1.0.0"
+
+
+def test_effective_from_is_set_on_the_drafts_own_line() -> None:
+    assert publish.with_effective_from(b"a: 1\neffective_from: 2020-01-01  # old\nb: 2\n", dt.date(2027, 1, 1),
+                                       "d") == b"a: 1\neffective_from: 2027-01-01\nb: 2\n"
+    with pytest.raises(RulesetError, match="cannot set effective_from"):
+        publish.with_effective_from(b"a: 1\n", dt.date(2027, 1, 1), "d")
+
+
+# -- withdraw / rollback ---------------------------------------------------------------------------
+
+
+def test_withdrawing_the_version_in_force_restores_the_one_before(root: Path) -> None:
+    with clock.frozen(dt.datetime(2026, 5, 1, tzinfo=dt.UTC)):
+        publish.publish(draft("1.1.0", message="Train {{ episode.person_id }} now."), name="d.yaml",
+                        effective_from=dt.date(2026, 5, 2))
+    bytes_before = (root / "pub" / "pub-1.1.0.yaml").read_bytes()
+    assert versions_in_force("2026-06-01") == ["1.1.0"]
+    result = publish.withdraw("pub", publish.in_force_version("pub", TODAY.date()), reason="miscounts", by="liaison")
+    assert (result.version, result.on, result.restores, result.never_in_force) == ("1.1.0", TODAY.date(), "1.0.0",
+                                                                                   False)
+    assert versions_in_force("2026-05-31") == ["1.1.0"]  # the days it was in force keep it
+    assert versions_in_force("2026-06-01") == ["1.0.0"]
+    assert (root / "pub" / "pub-1.1.0.yaml").read_bytes() == bytes_before
+    listed = {v.version: v for v in versions.list_versions()}
+    assert listed["1.1.0"].status == "withdrawn" and listed["1.1.0"].withdrawal_reason == "miscounts"
+    assert listed["1.0.0"].status == "in force"
+    # a packet for May still ships 1.1.0's bytes; one for June onwards does not
+    sources = DatabaseSources()
+    may = sources.rulesets(None, framework="pub", date_from=dt.date(2026, 5, 1), date_to=dt.date(2026, 5, 31),  # type: ignore[arg-type]
+                           known_at=TODAY)
+    june = sources.rulesets(None, framework="pub", date_from=dt.date(2026, 6, 1), date_to=dt.date(2026, 6, 30),  # type: ignore[arg-type]
+                            known_at=TODAY)
+    assert [r.version for r in may] == ["1.0.0", "1.1.0"] and [r.version for r in june] == ["1.0.0"]
+
+
+def test_withdrawing_a_scheduled_version_means_it_never_takes_effect(root: Path) -> None:
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    result = publish.withdraw("pub", "1.1.0", reason="not needed", by="liaison", on=dt.date(2026, 6, 15))
+    assert result.never_in_force and result.restores == "1.0.0"
+    assert versions_in_force("2026-07-01") == ["1.0.0"]
+
+
+def test_a_withdrawal_from_a_later_day_leaves_the_version_in_force_until_then(root: Path) -> None:
+    with clock.frozen(dt.datetime(2026, 5, 1, tzinfo=dt.UTC)):
+        publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 5, 2))
+    publish.withdraw("pub", "1.1.0", reason="replaced by the state's rule", by="liaison", on=dt.date(2026, 6, 20))
+    assert versions_in_force("2026-06-19") == ["1.1.0"] and versions_in_force("2026-06-20") == ["1.0.0"]
+
+
+@pytest.mark.parametrize("version, on, error, text", [
+    ("1.0.0", None, ConflictError, "would leave no pub ruleset in force"),
+    ("9.9.9", None, NotFoundError, "no ruleset pub@9.9.9"),
+    ("1.0.0", dt.date(2026, 5, 1), InputError, "before today"),
+])
+def test_a_withdrawal_that_cannot_be_is_refused_and_writes_nothing(root: Path, version: str, on: dt.date | None,
+                                                                  error: type[Exception], text: str) -> None:
+    before = files(root)
+    with pytest.raises(error, match=text):
+        publish.withdraw("pub", version, reason="r", by="liaison", on=on)
+    assert files(root) == before
+
+
+def test_a_version_is_withdrawn_once(root: Path) -> None:
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="r", by="liaison")
+    with pytest.raises(ConflictError, match="already withdrawn"):
+        publish.withdraw("pub", "1.1.0", reason="again", by="liaison")
+    with pytest.raises(InputError, match="is not above"):  # and its number is not reused
+        publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+
+
+def test_the_withdrawals_file_is_not_a_ruleset(root: Path) -> None:
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="r", by="liaison")
+    from engine.rules.validate import validate_paths
+
+    assert sorted(Path(i.path).name for i in load_all(rulesets_dir())) == ["pub-1.0.0.yaml", "pub-1.1.0.yaml"]
+    report = validate_paths([root / "pub"])
+    assert report.ok, report.problems
+    assert sorted(Path(p).name for p in report.files) == ["pub-1.0.0.yaml", "pub-1.1.0.yaml"]
+
+
+# -- practice parameters ---------------------------------------------------------------------------
+
+
+def test_a_parameter_changes_from_a_day_on_and_earlier_days_keep_their_value(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "practice.yaml"
+    path.write_text("# our practice\nparams:\n  pub: {}\n", encoding="utf-8")
+    change = tuning.set_param("pub", "train_days", 14, approved_by="CO", reason="stricter",
+                              effective_from=dt.date(2026, 6, 10))
+    assert (change.before, change.value, change.effective_from) == (30, 14, dt.date(2026, 6, 10))
+    raw = load_practice_params(path)
+    assert params_in_force(raw, "pub", dt.date(2026, 6, 9), "p") == {}
+    assert params_in_force(raw, "pub", dt.date(2026, 6, 10), "p") == {"train_days": 14}
+    assert path.read_text(encoding="utf-8").startswith("# our practice\n")
+    tuning.set_param("pub", "train_days", 7, approved_by="CO", reason="stricter still",
+                     effective_from=dt.date(2026, 7, 1))
+    rows = {r.name: r for r in tuning.params_table(dt.date(2026, 6, 20))}
+    row = rows["train_days"]
+    assert (row.value, row.source, row.since, row.approved_by) == (14, "practice", dt.date(2026, 6, 10), "CO")
+    assert [(s.value, s.starts) for s in row.scheduled] == [(7, dt.date(2026, 7, 1))]
+    assert tuning.params_table()[0].source == "default"  # today, 1 June
+
+
+def test_a_plain_value_is_kept_for_the_days_before_the_change(root: Path, tmp_path: Path) -> None:
+    path = tmp_path / "practice.yaml"
+    path.write_text("params:\n  pub:\n    train_days: 20\n", encoding="utf-8")
+    tuning.set_param("pub", "train_days", 10, approved_by="CO", reason="r", effective_from=dt.date(2026, 6, 5))
+    raw = load_practice_params(path)
+    assert params_in_force(raw, "pub", dt.date(2026, 6, 4), "p") == {"train_days": 20}
+    assert params_in_force(raw, "pub", dt.date(2026, 6, 5), "p") == {"train_days": 10}
+
+
+@pytest.mark.parametrize("framework, name, value, kwargs, error, text", [
+    ("pub", "train_days", "ten", {}, InputError, "expected int"),
+    ("pub", "train_days", True, {}, InputError, "expected int"),
+    ("pub", "train_dayz", 10, {}, NotFoundError, "declares no parameter 'train_dayz'"),
+    ("nope", "train_days", 10, {}, NotFoundError, "no ruleset for framework 'nope'"),
+    ("pub", "train_days", 10, {"effective_from": dt.date(2026, 5, 1)}, InputError, "before today"),
+    ("pub", "train_days", 10, {"approved_by": " "}, InputError, "approved_by is required"),
+])
+def test_a_bad_parameter_change_is_refused_and_writes_nothing(root: Path, tmp_path: Path, framework: str, name: str,
+                                                             value: object, kwargs: dict[str, object],
+                                                             error: type[Exception], text: str) -> None:
+    path = tmp_path / "practice.yaml"
+    path.write_text("params:\n  pub: {}\n", encoding="utf-8")
+    args: dict[str, object] = {"approved_by": "CO", "reason": "r"} | kwargs
+    with pytest.raises(error, match=text):
+        tuning.set_param(framework, name, value, **args)  # type: ignore[arg-type]
+    assert path.read_text(encoding="utf-8") == "params:\n  pub: {}\n"
