@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.api.deps import public
 from engine.web import errors
-from engine.web.routes import audit, auth, dashboard, findings, records, rulesets, static, tasks
+from engine.web.routes import audit, auth, dashboard, findings, liaison, records, rulesets, static, tasks
 
-ROUTERS = (static, auth, dashboard, findings, records, tasks, rulesets, audit)
+ROUTERS = (static, auth, dashboard, findings, records, tasks, liaison, rulesets, audit)
 
 
 def install(app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
-from engine.rules import versions
+from engine.rules import tuning, versions
 from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir
 from engine.rules.scenarios import load_scenario, scenario_files
 from engine.web import checks, diffview, lookups
@@ -187,5 +187,6 @@ def show_params(request: Request, principal: Principal = Depends(page(Permission
     allowed = {v.framework for v in scope.visible_rulesets(principal, lookups.ruleset_versions())}
     live = [(fw, v) for fw, v in live if fw in allowed]
     sections = [(fw, v, _param_rows(fw, v)) for fw, v in live]
+    scheduled = {(r.framework, r.name): r for r in tuning.params_table(clock.now().date()) if r.framework in allowed}
     return render(request, "rulesets/params.html", principal=principal, title="Parameters in force", active="params",
-                  sections=sections, today=clock.now().date())
+                  sections=sections, today=clock.now().date(), rows=scheduled)

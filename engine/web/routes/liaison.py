@@ -1,0 +1,126 @@
+"""The liaison's writes in the web UI: a draft (validate, preview its impact on today's records,
+publish it with an effective date), withdrawing a version, and scheduling a parameter change.
+
+The draft page keeps the YAML the liaison typed through every refusal: its problems are shown above
+the text, not flashed on a redirect that would lose it. The other two forms are short, and follow
+the UI's usual Post/Redirect/Get with the message flashed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+import yaml
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from engine import pipeline
+from engine.api import scope
+from engine.auth.roles import Permission, allowed
+from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError, PermissionDeniedError, VigilError
+from engine.web import lookups
+from engine.web.deps import action, page, web_session
+from engine.web.render import page as render
+from engine.web.render import redirect
+
+router = APIRouter()
+MAX_DRAFT = 400_000
+
+
+def _starting_text(start: str | None) -> str:
+    """The YAML of `framework/version` to start a new version from ('' for a blank draft)."""
+    if not start or "/" not in start:
+        return ""
+    framework, version = start.split("/", 1)
+    return lookups.ruleset(framework, version).content.decode()
+
+
+@router.get("/rulesets/draft")
+def draft_page(request: Request, start: str | None = Query(None, alias="from", max_length=100),
+               principal: Principal = Depends(page(Permission.RULESETS_WRITE))) -> Response:
+    return _draft(request, principal, text=_starting_text(start), effective_from="", status=200)
+
+
+def _draft(request: Request, principal: Principal, *, text: str, effective_from: str, status: int,
+           problems: list[ErrorDetail] | None = None, message: str | None = None, impact: object = None) -> Response:
+    return render(request, "rulesets/draft.html", principal=principal, title="Draft a ruleset version",
+                  active="rulesets", text=text, effective_from=effective_from, problems=problems or [],
+                  message=message, impact=impact, can_publish=allowed(principal.role, Permission.RULESETS_PUBLISH),
+                  status=status)
+
+
+@router.post("/rulesets/draft")
+def draft_action(request: Request, text: str = Form(..., max_length=MAX_DRAFT), effective_from: str = Form(""),
+                 do: str = Form("preview", pattern="^(preview|publish)$"),
+                 principal: Principal = Depends(action(Permission.RULESETS_WRITE)),
+                 session: Session = Depends(web_session, scope="function")) -> Response:
+    """Preview the draft's impact, or publish it; a refusal re-renders the page with the text kept."""
+    day = None
+    try:
+        if effective_from.strip():
+            try:
+                day = dt.date.fromisoformat(effective_from.strip())
+            except ValueError:
+                raise InputError("the effective date is not a date", [ErrorDetail(
+                    reason=f"{effective_from!r} is not YYYY-MM-DD", field="effective_from")]) from None
+        if do == "publish":
+            if not allowed(principal.role, Permission.RULESETS_PUBLISH):
+                raise PermissionDeniedError(f"role {principal.role} may not {Permission.RULESETS_PUBLISH.value}")
+            pub = pipeline.publish_ruleset(session, org_id=principal.org_id, actor=principal.actor,
+                                           draft=text.encode(), name="draft.yaml", effective_from=day)
+            then = f", replacing {pub.replaces} from that day" if pub.replaces else ""
+            return redirect(f"/ui/rulesets/{pub.framework}/{urllib.parse.quote(pub.version)}",
+                            flash=f"Published {pub.framework} {pub.version}, in force from {pub.effective_from}{then}; "
+                                  f"{pub.scenarios_passed} scenario cases passed.")
+        impact = pipeline.preview_draft(session, org_id=principal.org_id, draft=text.encode(), name="draft.yaml")
+        return _draft(request, principal, text=text, effective_from=effective_from, status=200, impact=impact)
+    except PermissionDeniedError:
+        raise
+    except VigilError as exc:
+        session.rollback()
+        return _draft(request, principal, text=text, effective_from=effective_from, status=exc.http_status,
+                      problems=exc.details, message=exc.message)
+
+
+@router.post("/rulesets/{framework}/{version}/withdraw")
+def withdraw(framework: str, version: str, reason: str = Form(..., max_length=4000), on: str = Form(""),
+             principal: Principal = Depends(action(Permission.RULESETS_PUBLISH)),
+             session: Session = Depends(web_session, scope="function")) -> Response:
+    day = _day(on, "on")
+    w = pipeline.withdraw_ruleset(session, org_id=principal.org_id, actor=principal.actor, framework=framework,
+                                  version=version, reason=reason, on=day)
+    then = ("It never took effect." if w.never_in_force else
+            f"{w.restores} is in force from that day." if w.restores else "")
+    return redirect(f"/ui/rulesets/{framework}/{urllib.parse.quote(version)}",
+                    flash=f"Withdrew {framework} {version} from {w.on}. {then}".strip())
+
+
+@router.post("/params")
+def set_param(framework: str = Form(..., max_length=40), name: str = Form(..., max_length=100),
+              value: str = Form(..., max_length=4000), effective_from: str = Form(""),
+              approved_by: str = Form(..., max_length=200), reason: str = Form(..., max_length=4000),
+              principal: Principal = Depends(action(Permission.RULESETS_PUBLISH)),
+              session: Session = Depends(web_session, scope="function")) -> Response:
+    """Schedule a parameter change; the value is read as YAML (12, 0.5, true, [a, b], text)."""
+    scope.require_framework(principal, framework)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise InputError("the value is not a YAML value", [ErrorDetail(reason=value[:100], field="value")]) from None
+    change = pipeline.set_practice_param(session, org_id=principal.org_id, actor=principal.actor,
+                                         framework=framework, name=name, value=parsed, approved_by=approved_by,
+                                         reason=reason, effective_from=_day(effective_from, "effective_from"))
+    return redirect(f"/ui/params#pp-{framework}",
+                    flash=f"{framework}.{name}: {change.before!r} -> {change.value!r} from {change.effective_from}.")
+
+
+def _day(text: str, field: str) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{field} is not a date", [ErrorDetail(reason=f"{text!r} is not YYYY-MM-DD",
+                                                                field=field)]) from None

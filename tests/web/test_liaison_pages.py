@@ -1,0 +1,116 @@
+"""The liaison's web pages: draft a version, preview its impact, publish it with an effective date
+(a refusal keeps the typed YAML and lists every problem), withdraw a version, schedule a parameter
+change; and the roles that may not do so do not see the forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from engine import clock
+from tests.web.conftest import FIXTURES, csrf_of
+
+NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def liaison_web(web: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
+    web["root"] = Path(os.environ["VIGIL_RULESETS_DIR"])
+    with clock.frozen(NOW):
+        yield web
+
+
+def post(client: TestClient, url: str, page: str, **form: str) -> Any:
+    token = csrf_of(client.get(page).text)
+    return client.post(url, data={"csrf_token": token, **form}, headers={"referer": f"http://testserver{page}"},
+                       follow_redirects=False)
+
+
+def test_a_draft_is_previewed_then_published(liaison_web: dict[str, Any],
+                                            web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    page = c.get("/ui/rulesets/draft?from=demo/2.0.0")
+    assert page.status_code == 200 and "framework: demo" in page.text and "version: 2.0.0" in page.text
+    text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0",
+                                                                                  "version: 3.0.0")
+    # a shorter training window opens the finding of EP2 (started 2 Feb) on today's records
+    shorter = text.replace("new_hire_days: {type: int, unit: days, default: 10",
+                           "new_hire_days: {type: int, unit: days, default: 1")
+    preview = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=shorter, do="preview")
+    assert preview.status_code == 200 and 'id="impact"' in preview.text, preview.text[:2000]
+    assert "demo 3.0.0 on today" in preview.text
+    assert not (liaison_web["root"] / "demo" / "demo-3.0.0.yaml").exists()
+    done = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish", effective_from="2027-01-01")
+    assert done.status_code == 303 and done.headers["location"] == "/ui/rulesets/demo/3.0.0"
+    shown = c.get(done.headers["location"]).text
+    assert "Published demo 3.0.0, in force from 2027-01-01, replacing 2.0.0" in shown and "scheduled" in shown
+    assert b"effective_from: 2027-01-01" in (liaison_web["root"] / "demo" / "demo-3.0.0.yaml").read_bytes()
+    listing = c.get("/ui/rulesets").text
+    assert "<td>scheduled</td>" in listing and '<span class="ok">in force</span>' in listing
+
+
+def test_a_refused_publication_keeps_the_yaml_and_lists_the_problems(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace(
+        "sop: SOP-DEMO", "sop: SOP-MISSING").replace("version: 2.0.0", "version: 3.0.0")
+    r = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish", effective_from="2020-01-01")
+    assert r.status_code == 422 and 'id="draft-problems"' in r.text
+    assert "is before today" in r.text
+    assert "SOP-MISSING" in r.text  # the typed text is still in the textarea
+    r = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish", effective_from="2027-01-01")
+    assert r.status_code == 422 and "SOP SOP-MISSING has no template" in r.text
+    assert not (liaison_web["root"] / "demo" / "demo-3.0.0.yaml").exists()
+
+
+def test_a_scheduled_version_is_withdrawn_from_its_page(liaison_web: dict[str, Any],
+                                                       web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0", "version: 3.0.0")
+    assert post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish",
+                effective_from="2027-01-01").status_code == 303
+    page = "/ui/rulesets/demo/3.0.0"
+    assert 'id="withdraw"' in c.get(page).text
+    r = post(c, f"{page}/withdraw", page, reason="the state postponed it")
+    assert r.status_code == 303
+    shown = c.get(r.headers["location"]).text
+    assert "Withdrew demo 3.0.0 from 2026-11-30. It never took effect." in shown
+    assert "the state postponed it" in shown and 'id="withdraw"' not in shown
+    # the only version in force cannot be withdrawn: refused, back on the page with the reason
+    r = post(c, "/ui/rulesets/demo/2.0.0/withdraw", "/ui/rulesets/demo/2.0.0", reason="x")
+    assert r.status_code == 303 and "would leave no demo ruleset in force" in c.get(r.headers["location"]).text
+
+
+def test_a_parameter_change_is_scheduled_from_the_parameters_page(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    assert 'id="change-demo"' in c.get("/ui/params").text
+    r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="5",
+             effective_from="2026-12-15", approved_by="Dr. Rivera", reason="policy 4.2")
+    assert r.status_code == 303
+    shown = c.get(r.headers["location"]).text
+    assert "demo.new_hire_days: 10 -&gt; 5 from 2026-12-15." in shown
+    assert 'id="scheduled-demo"' in shown and "Dr. Rivera" in shown
+    r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="five",
+             approved_by="a", reason="r")
+    assert r.status_code == 303 and "expected int" in c.get(r.headers["location"]).text
+
+
+@pytest.mark.parametrize("role", ["officer", "auditor", "staff"])
+def test_only_those_who_may_publish_see_the_forms(liaison_web: dict[str, Any],
+                                                  web_client: Callable[[str], TestClient], role: str) -> None:
+    c = web_client(role)
+    version = c.get("/ui/rulesets/demo/2.0.0")
+    params = c.get("/ui/params")
+    if role == "officer":  # every permission but users.manage
+        assert 'id="withdraw"' in version.text and 'id="change-demo"' in params.text
+        return
+    assert 'id="withdraw"' not in version.text and 'id="change-demo"' not in params.text
+    assert c.get("/ui/rulesets/draft").status_code == 403
