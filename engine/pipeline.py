@@ -214,7 +214,7 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
     pub = plan.publication
     audit.append(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
                  entity_id=f"{pub.framework}@{pub.version}",
-                 payload=pub.model_dump(mode="json", exclude={"path"}) | {"file": Path(pub.path).name})
+                 payload=pub.model_dump(mode="json"))
     publish.write_publication(plan)
     return pub
 
@@ -243,6 +243,6 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
                               effective_from=effective_from)
     audit.append(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
-                 entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json", exclude={"path"}))
+                 entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))
     tuning.write_change(plan)
     return plan.change

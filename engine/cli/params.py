@@ -63,6 +63,7 @@ def set_param(
     kept, so past evaluations stay reproducible. Checked against the parameter's type and by compiling the rules."""
     from engine import pipeline
     from engine.db import unit_of_work
+    from engine.rules.catalog import practice_params_path
 
     def body():  # type: ignore[no-untyped-def]
         day = parse_date(effective_from, "--from")
@@ -82,5 +83,5 @@ def set_param(
         emit_json(change.model_dump(mode="json"))
         return
     console.print(f"{change.framework}.{change.name}: {_shown(change.before)} -> {_shown(change.value)} from "
-                  f"{change.effective_from} (approved by {change.approved_by})\n  {change.path}",
+                  f"{change.effective_from} (approved by {change.approved_by})\n  {practice_params_path()}",
                   highlight=False, markup=False, soft_wrap=True)

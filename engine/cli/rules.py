@@ -323,6 +323,7 @@ def publish(
     place, written to rulesets/<framework>/ and recorded in the audit trail. Nothing is written if a check fails."""
     from engine import pipeline
     from engine.db import unit_of_work
+    from engine.rules.catalog import rulesets_dir
 
     def body():  # type: ignore[no-untyped-def]
         day = parse_date(effective_from, "--effective-from")
@@ -341,7 +342,8 @@ def publish(
         return
     console.print(f"published {pub.framework} {pub.version} ({pub.rules} rules), in force from {pub.effective_from}"
                   + (f", replacing {pub.replaces}" if pub.replaces else "")
-                  + f"; {pub.scenarios_passed} scenario cases passed\n  {pub.path}\n  sha256 {pub.sha256}",
+                  + f"; {pub.scenarios_passed} scenario cases passed\n  {rulesets_dir() / pub.path}"
+                  + f"\n  sha256 {pub.sha256}",
                   highlight=False, markup=False, soft_wrap=True)
 
 

@@ -45,7 +45,7 @@ class Publication(BaseModel):
     version: str
     effective_from: dt.date
     sha256: str
-    path: str
+    path: str  # framework/file.yaml, under the rulesets folder
     rules: int
     replaces: str | None  # the version in force on effective_from until now
     scenarios_passed: int
@@ -136,7 +136,7 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
             reason="a published file is never replaced; publish a new version", file=str(target))],
             code="ruleset.publish.exists")
     publication = Publication(framework=spec.framework, version=spec.version, effective_from=spec.effective_from,
-                              sha256=loaded.sha256, path=str(target), rules=len(spec.rules),
+                              sha256=loaded.sha256, path=f"{spec.framework}/{target.name}", rules=len(spec.rules),
                               replaces=before[0].spec.version if before else None, scenarios_passed=passed)
     return PlannedPublication(publication=publication, target=target, content=draft)
 

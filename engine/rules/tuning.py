@@ -68,7 +68,6 @@ class ParamChange(BaseModel):
     effective_from: dt.date
     approved_by: str
     reason: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
     content = (_header(path) + yaml.safe_dump(raw_file, sort_keys=False, allow_unicode=True)).encode()
     _check_compiles(content, path, loaded, framework, day)
     change = ParamChange(framework=framework, name=name, value=value, before=before, effective_from=day,
-                         approved_by=approved_by.strip(), reason=reason.strip(), path=str(path))
+                         approved_by=approved_by.strip(), reason=reason.strip())
     return PlannedChange(change=change, path=path, content=content)
 
 

@@ -30,7 +30,7 @@ class RulesetVersion(BaseModel):
     effective_to: dt.date | None
     sha256: str
     rules: int
-    path: str
+    path: str  # relative to the rulesets folder (the server's own paths are not the caller's business)
     status: str = "in force"
     withdrawn_on: dt.date | None = None
     withdrawal_reason: str | None = None
@@ -63,8 +63,8 @@ def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date,
              reasons: dict[tuple[str, str], str]) -> RulesetVersion:
     s = item.spec
     return RulesetVersion(framework=s.framework, version=s.version, title=s.title, effective_from=s.effective_from,
-                          effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules), path=item.path,
-                          status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
+                          effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules),
+                          path=_relative(item.path), status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
                           withdrawal_reason=reasons.get((s.framework, s.version)))
 
 
@@ -82,6 +82,12 @@ def list_versions(day: dt.date | None = None) -> list[RulesetVersion]:
             reasons[(i.spec.framework, i.spec.version)] = found.reason if found else ""
     return sorted((_summary(i, live, day, reasons) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, _version_key(v.version)))
+
+
+def _relative(path: str) -> str:
+    """`framework/file.yaml` for a file under the rulesets folder, else the file's name."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}"
 
 
 def _version_key(version: str) -> tuple[int, ...]:

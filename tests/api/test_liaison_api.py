@@ -49,7 +49,8 @@ def test_a_liaison_publishes_a_version_for_a_later_day(liaison: dict[str, Any]) 
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["version"], body["effective_from"], body["replaces"]) == ("3.0.0", "2027-01-01", "2.0.0")
-    assert (liaison["root"] / "demo" / "demo-3.0.0.yaml").is_file()
+    assert (liaison["root"] / "demo" / "demo-3.0.0.yaml").is_file() and body["path"] == "demo/demo-3.0.0.yaml"
+    assert all(not v["path"].startswith("/") for v in c.get("/rulesets", headers=headers(liaison, "auditor")).json())
     listed = {v["version"]: v["status"] for v in c.get("/rulesets", headers=headers(liaison, "liaison")).json()}
     assert listed == {"1.0.0": "ended", "2.0.0": "in force", "3.0.0": "scheduled"}
     last = entries(liaison)[-1]

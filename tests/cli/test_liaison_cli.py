@@ -1,0 +1,82 @@
+"""`vigil rules publish|withdraw|rollback` and `vigil params list|set`: exit 0 with --json that
+parses, exit 2 naming the problem and writing nothing, and each change in the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import FIXTURES, Practice, said, vigil
+
+TODAY = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def rules(practice: Practice, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    root = tmp_path / "cli-rulesets"
+    shutil.copytree(FIXTURES / "rulesets", root)
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
+    draft = tmp_path / "draft.yaml"
+    draft.write_text((root / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0", "version: 3.0.0"))
+    return root
+
+
+def run(practice: Practice, *args: str) -> tuple[int, str, str]:
+    result = vigil(*args, *practice.args(), at=TODAY)
+    return result.exit_code, result.stdout, said(result.stderr)
+
+
+def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: Path) -> None:
+    draft = str(rules.parent / "draft.yaml")
+    code, out, err = run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01", "--by", "lee",
+                         "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert (body["version"], body["effective_from"], body["replaces"], body["path"]) == (
+        "3.0.0", "2027-01-01", "2.0.0", "demo/demo-3.0.0.yaml")
+    assert (rules / "demo" / "demo-3.0.0.yaml").is_file()
+    code, out, err = run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01")
+    assert code == 2 and "is not above demo 3.0.0" in err
+    code, out, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "postponed", "--json")
+    assert code == 0, err
+    assert json.loads(out)["never_in_force"] is True
+    code, out, err = run(practice, "rules", "rollback", "demo", "--reason", "bad")
+    assert code == 1 and "would leave no demo ruleset in force" in err  # a conflict, not bad input
+    code, out, err = run(practice, "audit", "log", "--json")
+    actions = [(e["action"], e["actor"]) for e in json.loads(out) if e["action"].startswith("ruleset.")]
+    assert actions[0] == ("ruleset.published", "cli:lee") and actions[1][0] == "ruleset.withdrawn"
+    assert len(actions) == 2  # the refused publication and rollback left no entry
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--effective-from", "2026-11-29"], "is before today"),
+    (["--effective-from", "next week"], "--effective-from: not a date"),
+])
+def test_a_refused_publication_exits_2_and_writes_nothing(practice: Practice, rules: Path, args: list[str],
+                                                          text: str) -> None:
+    code, _, err = run(practice, "rules", "publish", str(rules.parent / "draft.yaml"), *args)
+    assert code == 2 and text in err, err
+    assert sorted(p.name for p in (rules / "demo").iterdir()) == ["demo-1.0.0.yaml", "demo-2.0.0.yaml"]
+
+
+def test_params_set_and_list(practice: Practice, rules: Path) -> None:
+    code, out, err = run(practice, "params", "set", "demo", "new_hire_days", "5", "--from", "2026-12-15",
+                         "--approved-by", "Dr. Rivera", "--reason", "policy 4.2", "--json")
+    assert code == 0, err
+    assert {k: json.loads(out)[k] for k in ("before", "value", "effective_from")} == {
+        "before": 10, "value": 5, "effective_from": "2026-12-15"}
+    code, out, err = run(practice, "params", "set", "demo", "new_hire_days", "five", "--approved-by", "a",
+                         "--reason", "r")
+    assert code == 2 and "expected int" in err
+    listed = vigil("params", "list", "--framework", "demo", "--on", "2026-12-15", "--json", at=TODAY)
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["value"], r["source"], r["approved_by"]) for r in rows] == [
+        ("new_hire_days", 5, "practice", "Dr. Rivera")]
+    table = vigil("params", "list", "--framework", "demo", at=TODAY)
+    assert table.exit_code == 0 and "new_hire_days" in table.stdout and "5 from 2026-12-15" in table.stdout
