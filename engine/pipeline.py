@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.errors import VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
@@ -246,3 +247,31 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
                  entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))
     tuning.write_change(plan)
     return plan.change
+
+
+#: The most cited records a finding's page or GET /findings/{id}/records returns.
+CITED_RECORDS_LIMIT = 200
+
+
+def cited_records(session: Session, *, org_id: str, finding_id: str, scope: Any = None) -> list[Any]:
+    """The record versions a finding cites as its evidence, each as it was stored at that version.
+
+    Why here: the finding is the findings domain's, the versions the records domain's. An auditor
+    holds no `records.read` (they would see every record of the practice), yet must be able to read
+    the exact records a finding in their grant was raised on; `scope` keeps findings outside the
+    grant not found."""
+    finding = findings_service.get_finding(session, org_id=org_id, finding_id=finding_id, scope=scope)
+    out = []
+    for cited in finding.evidence[:CITED_RECORDS_LIMIT]:
+        record_type, record_id, version = cited.get("type"), cited.get("id"), cited.get("version")
+        if not record_type or not record_id:
+            continue
+        try:
+            versions = records_service.record_history(session, org_id=org_id, record_type=str(record_type),
+                                                      record_id=str(record_id))
+        except VigilError:  # a record type or id no longer known: the citation stays, without content
+            continue
+        chosen = next((v for v in versions if v.version == version), versions[-1] if version is None else None)
+        if chosen is not None:
+            out.append(chosen)
+    return out

@@ -112,6 +112,7 @@ AUDITOR_ROUTES = {
     "GET /reports/ita-300a": "404 unless osha and the year meets the window; the granted establishments only",
     "GET /reports/qpp": "404 unless cms and the year meets the window; 404 for an establishment grant (TIN-wide)",
     "GET /audit/verify": "whether the chain is whole and its length: no entry's content",
+    "GET /findings/{finding_id}/records": "the cited versions of a finding in the grant; 404 otherwise",
 }
 
 
@@ -253,6 +254,28 @@ def test_an_establishment_auditor_gets_only_that_establishments_packets(scoped: 
         assert c.get(f"/packets/{p[name]}/download", headers=e1).status_code == 404
     findings = c.get("/findings", headers=e1).json()["items"]
     assert findings and {x["establishment_id"] for x in findings} == {"E1"}
+
+
+def test_an_auditor_reads_the_records_a_finding_in_the_grant_cites(scoped: dict[str, Any],
+                                                                   api: dict[str, Any]) -> None:
+    """PRODUCT: trace every finding to the records that produced it, without records.read."""
+    c = scoped["client"]
+    with clock.frozen(SCOPED_NOW):
+        mine = next(x for x in c.get("/findings", headers=headers(api, "auditor_e1")).json()["items"]
+                    if x["rule_id"] == "DEMO-TRN-001")
+        assert c.get("/records/employment_episode/EP1", headers=headers(api, "auditor_e1")).status_code == 403
+        cited = c.get(f"/findings/{mine['id']}/records", headers=headers(api, "auditor_e1"))
+        assert cited.status_code == 200, cited.text
+        finding = c.get(f"/findings/{mine['id']}", headers=headers(api, "auditor_e1")).json()
+        assert {(r["type"], r["id"], r["version"]) for r in cited.json()} == {
+            (e["type"], e["id"], e["version"]) for e in finding["evidence"]}
+        episode = next(r for r in cited.json() if r["id"] == "EP1")
+        assert episode["data"]["start_at"] == "2026-02-01T09:00:00-06:00"
+        e2 = next(x for x in c.get("/findings", headers=headers(api, "officer")).json()["items"]
+                  if x["establishment_id"] == "E2" and x["rule_id"] == "DEMO-TRN-001")
+        assert c.get(f"/findings/{e2['id']}/records", headers=headers(api, "auditor_e1")).status_code == 404
+        page = c.get(f"/findings/{e2['id']}/records", headers=headers(api, "officer"))
+        assert page.status_code == 200 and page.json()
 
 
 def test_the_web_audit_portal_lists_an_establishment_auditor_only_that_establishments_packets(

@@ -16,6 +16,7 @@ from engine.auth.schemas import Principal
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
+from engine.records.schemas import StoredRecord
 
 router = APIRouter(tags=["findings"])
 
@@ -51,6 +52,15 @@ def get_finding(finding_id: str, principal: Principal = Depends(require(Permissi
     """A finding with why it fired (facts, deadline math), its evidence records and its history."""
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
                                         scope=finding_scope(principal))
+
+
+@router.get("/findings/{finding_id}/records", response_model=list[StoredRecord])
+def cited_records(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
+                  session: Session = Depends(get_session, scope="function")) -> list[StoredRecord]:
+    """The record versions the finding cites as evidence, each as stored at that version: how an
+    auditor (who may not read the practice's records at large) traces a finding to its facts."""
+    return pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding_id,
+                                  scope=finding_scope(principal))
 
 
 def _transition(action: str):  # type: ignore[no-untyped-def]

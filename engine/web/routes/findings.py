@@ -121,9 +121,11 @@ def finding_detail(request: Request, finding_id: str, principal: Principal = Dep
     rule_version = (lookups.rule_version_of(finding.framework, finding.rule_id, finding.ruleset_version)
                     if allowed(principal.role, Permission.RULESETS_READ) else None)
     default_until = (finding.opened_at.date() + dt.timedelta(days=90)).isoformat()
+    cited = {(r.type, r.id, r.version): r for r in pipeline.cited_records(
+        session, org_id=principal.org_id, finding_id=finding.id, scope=finding_scope(principal))}
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
-                  rule_version=rule_version, default_until=default_until,
+                  rule_version=rule_version, default_until=default_until, cited=cited,
                   framework_label=lookups.framework_label(finding.framework))
 
 
