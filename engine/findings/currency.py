@@ -7,13 +7,21 @@ the demo practice) and closed their SOP tasks, until the next sweep reopened the
 lifecycle noise in every history. Such a run is stored, with its findings returned to the caller,
 but held: its diff is not applied.
 
+Looking ahead is a question too ("what will be overdue on 2 January?"): applying it opened findings
+that did not exist yet (49 in the demo), each with a task, and expired waivers weeks early, and the
+next sweep of the present then resolved them "through the passage of time", history that never
+happened. So a forecast is held as well.
+
 A run is held when
-- a run of one of its frameworks was applied as of a later instant that is not in the future
-  (a forecast as of next year does not freeze the store: the next sweep as of now still applies);
+- it is as of an instant after now (beyond FORECAST_GRACE, which absorbs a caller's clock running a
+  little ahead of ours);
+- or a run of one of its frameworks was applied as of a later instant that is not in the future;
 - or it reads the database as known at an instant after which records were written.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +35,16 @@ from engine.records import service as records_service
 #: The key a held run's `diff` carries (with `reason`) instead of the applied counts.
 HELD = "held"
 
+#: How far ahead of now an as-of instant may be and still count as the present.
+FORECAST_GRACE = dt.timedelta(minutes=5)
+
 
 def why_held(session: Session, *, org_id: str, run: EvaluationRun) -> str | None:
     """Why `run` must not be applied to the findings store, or None when it may be."""
     now = clock.now()
+    if run.as_of > now + FORECAST_GRACE:
+        return (f"it is as of {run.as_of.isoformat()}, after now ({now.isoformat()}); a forecast is recorded and "
+                f"returned, not applied: the store holds the findings as things stand")
     later = session.execute(
         select(EvaluationRunRow.id, EvaluationRunRow.as_of, EvaluationRunRow.frameworks, EvaluationRunRow.diff)
         .where(EvaluationRunRow.org_id == org_id, EvaluationRunRow.id != run.id,

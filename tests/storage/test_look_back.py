@@ -67,15 +67,26 @@ def test_evaluating_an_earlier_instant_leaves_todays_findings_and_tasks(engine: 
     assert later.run is not None and "held" not in later.run.diff
 
 
-def test_a_forecast_does_not_freeze_the_store(engine: Engine) -> None:
-    """An evaluation as of next month applies; the sweep of the present after it applies too."""
+def test_a_forecast_is_held_and_does_not_freeze_the_store(engine: Engine) -> None:
+    """An evaluation as of next month returns what would be overdue then, and opens nothing (no
+    finding that does not exist yet, no task, no waiver expired early); the sweep of the present
+    after it applies as usual."""
     _import(engine, RECORDS, "2026-01-15T00:00:00+00:00")
     ahead = _evaluate(engine, "2026-03-10T00:00:00+00:00", now="2026-02-10T00:00:00+00:00")
-    assert ahead.run is not None and "held" not in ahead.run.diff
-    assert _store(engine)[0] == [("DEMO-TRN-001", "open", "overdue")]
+    assert [(v.rule_id, v.state) for v in ahead.result.violations] == [("DEMO-TRN-001", "overdue")]
+    assert ahead.run is not None and ahead.run.diff["held"] is True and "forecast" in ahead.run.diff["reason"]
+    assert _store(engine) == ([], [], 0)
     present = _evaluate(engine, "2026-02-10T00:00:00+00:00", now="2026-02-10T00:05:00+00:00")
     assert present.run is not None and "held" not in present.run.diff
-    assert _store(engine)[0] == [("DEMO-TRN-001", "resolved", "overdue")]  # not overdue yet on 10 February
+    assert _store(engine)[0] == []  # not due yet on 10 February: nothing to open, nothing resolved
+
+
+def test_an_as_of_a_moment_ahead_of_now_is_the_present(engine: Engine) -> None:
+    """A caller's clock a minute ahead of ours does not turn a sweep into a forecast."""
+    _import(engine, RECORDS, "2026-01-15T00:00:00+00:00")
+    run = _evaluate(engine, "2026-03-10T00:01:00+00:00", now="2026-03-10T00:00:00+00:00")
+    assert run.run is not None and "held" not in run.run.diff
+    assert _store(engine)[0] == [("DEMO-TRN-001", "open", "overdue")]
 
 
 def test_reproducing_an_earlier_database_state_is_held(engine: Engine) -> None:
