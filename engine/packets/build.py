@@ -42,6 +42,9 @@ from engine.packets.schemas import PacketBuildReport, PacketInput
 from engine.packets.sign import Signer
 
 SIGNATURE_DIR = "signature"
+# the BagIt profile packets conform to (the project's draft, audit-packet.bagit-profile.json in the
+# shared formats folder); bagit-profile validators require a bag to name it in bag-info.txt
+BAGIT_PROFILE = "https://example.org/compliance-engine/bagit-profile/audit-packet-v0.1.json"
 CSV_COLUMNS = (
     "id", "rule_id", "framework", "ruleset_version", "citation", "control_id", "title", "severity", "status",
     "state", "subject_type", "subject_id", "establishment_id", "due", "opened_at", "resolved_at", "message",
@@ -200,6 +203,7 @@ def _bag_info(inp: PacketInput, docs: PacketDocs) -> dict[str, str]:
         "External-Description": f"Vigil audit evidence packet: {inp.framework} {inp.period_from} to {inp.period_to}",
         "Bagging-Date": docs.meta["as_of"][:10],
         "Bag-Software-Agent": f"Vigil {version} (bagit-python)",
+        "BagIt-Profile-Identifier": BAGIT_PROFILE,
         "Vigil-Framework": inp.framework,
         "Vigil-Period": f"{inp.period_from}/{inp.period_to}",
         "Vigil-As-Of": docs.meta["as_of"],

@@ -18,6 +18,7 @@ from engine import clock
 from engine.audit import service as audit_service
 from engine.audit.chain import parse_instant
 from engine.errors import NotFoundError
+from engine.packets.redact import record_identifiers
 from engine.packets.schemas import (
     FindingTransition,
     PacketInput,
@@ -26,6 +27,9 @@ from engine.packets.schemas import (
     Requirement,
     RulesetFile,
 )
+
+#: a record a finding cites: (type, id, version); version None for a finding's subject
+CitedRef = tuple[str, str, int | None]
 
 
 class PacketSources(Protocol):
@@ -54,7 +58,11 @@ class PacketSources(Protocol):
       exact bytes of every ruleset version in force during the period (the rules registry);
     - `requirements(session, *, framework, known_at) -> list[Requirement]` (title/text per citation);
     - `runs(session, *, org_id, framework, date_from, date_to, known_at) -> list[dict]`: the
-      EvaluationRuns in the period, with their input hashes.
+      EvaluationRuns in the period, with their input hashes;
+    - `cited_records(session, *, org_id, refs, known_at) -> list[dict]`: the data (`type`, `id`
+      and fields) of the records named by `refs`, (type, id, version or None) triples: the version
+      cited, and the newest known at `known_at`; unknown types and ids are skipped. Asked only for
+      a PHI-redacted packet, to learn the patient identifiers a finding's message may name.
     """
 
     def org_name(self, session: Session, *, org_id: str) -> str | None: ...
@@ -98,6 +106,10 @@ class PacketSources(Protocol):
         date_from: dt.date,
         date_to: dt.date,
         known_at: dt.datetime,
+    ) -> list[dict[str, Any]]: ...
+
+    def cited_records(
+        self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
     ) -> list[dict[str, Any]]: ...
 
 
@@ -171,7 +183,37 @@ def collect_input(
         runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
         audit=audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of),
         redact_phi=redact_phi,
+        phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
+        if redact_phi
+        else [],
     )
+
+
+def cited_refs(findings: list[dict[str, Any]]) -> list[CitedRef]:
+    """Every record the findings cite: each subject, and each evidence reference (with its version)."""
+    refs: set[CitedRef] = set()
+    for f in findings:
+        if f.get("subject_type") and f.get("subject_id"):
+            refs.add((str(f["subject_type"]), str(f["subject_id"]), None))
+        for ev in f.get("evidence") or []:
+            if isinstance(ev, dict) and ev.get("type") and ev.get("id"):
+                version = ev.get("version")
+                refs.add((str(ev["type"]), str(ev["id"]), version if isinstance(version, int) else None))
+    return sorted(refs, key=lambda r: (r[0], r[1], r[2] or 0))
+
+
+def _phi_identifiers(
+    session: Session, src: PacketSources, *, org_id: str, findings: list[dict[str, Any]], as_of: dt.datetime
+) -> list[str]:
+    """The patient identifiers in the records the findings cite, which their messages may name.
+
+    The finding documents alone are not enough: "The access request AR-2 of PT-77 ..." cites only
+    the access request, and the patient id sits in that record's `patient_id` field.
+    """
+    found: set[str] = set()
+    for record in src.cited_records(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of):
+        found |= record_identifiers(record)
+    return sorted(found)
 
 
 def _instant(value: Any) -> dt.datetime | None:

@@ -106,6 +106,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         e.model_dump(mode="json") | {"at": format_instant(e.at)} for e in (inp.audit.entries if inp.audit else [])
     ]
     if pseudonymizer is not None:
+        pseudonymizer.learn(inp.phi_identifiers)
         pseudonymizer.collect([findings, waivers, tasks, runs, audit_entries])
         findings = pseudonymizer.scrub(findings)
         waivers = pseudonymizer.scrub(waivers)
@@ -165,8 +166,54 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         audit_entries=audit_entries,
         evidence=evidence,
         groups=groups,
-        summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries),
+        summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
+        | {"evaluation": evaluation_coverage(inp, runs)},
     )
+
+
+def held(run: dict[str, Any]) -> bool:
+    """A look-back run that was recorded but not applied to the findings store (`diff.held`)."""
+    diff = run.get("diff")
+    return isinstance(diff, dict) and bool(diff.get("held"))
+
+
+def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether an applied evaluation run covered the period, in words an auditor cannot misread.
+
+    Findings exist only from the moment a run applied them to the store. A period no applied run
+    fell in therefore shows no findings although nobody judged it, and a held look-back run left
+    its findings out of the store (they are only counted in runs.json). Either way "no findings"
+    would read as a clean period, so the index and packet.json say which case this is.
+    """
+    applied = [r for r in runs if not held(r)]
+    held_runs = len(runs) - len(applied)
+    period = f"{inp.period_from.isoformat()} to {inp.period_to.isoformat()}"
+    not_compliance = "The absence of findings in this packet is not evidence of compliance for the period."
+    if not applied:
+        status = "held_only" if held_runs else "not_evaluated"
+        note = (
+            f"No applied evaluation run covered this period ({period}). "
+            + (
+                f"{held_runs} evaluation run(s) in the period were look-backs that were recorded but held, "
+                "not applied: their results are not among this packet's findings (runs.json lists their counts). "
+                if held_runs
+                else "No evaluation run at all is recorded in the period. "
+            )
+            + not_compliance
+        )
+        return {"status": status, "applied_runs": 0, "held_runs": held_runs, "first_applied": None,
+                "last_applied": None, "note": note}  # fmt: skip
+    first, last = str(applied[0].get("as_of") or ""), str(applied[-1].get("as_of") or "")
+    note = f"{len(applied)} applied evaluation run(s) in the period, as of {first} to {last}."
+    if first[:10] > inp.period_from.isoformat():
+        note += (
+            f" Nothing evaluated the period before {first[:10]}: a condition that arose and cleared before "
+            "then was never judged."
+        )
+    if held_runs:
+        note += f" {held_runs} look-back run(s) were held, not applied; their results are not among the findings."
+    return {"status": "evaluated", "applied_runs": len(applied), "held_runs": held_runs, "first_applied": first,
+            "last_applied": last, "note": note}  # fmt: skip
 
 
 def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:

@@ -90,7 +90,12 @@ def render_pdf(docs: PacketDocs) -> bytes:
             "within this packet; evidence files that may contain PHI are withheld and listed by hash.",
             style="I",
         )
+    evaluation = summary["evaluation"]
+    if evaluation["status"] != "evaluated":
+        pdf.heading("Not evaluated: no applied evaluation run covered this period")
+        pdf.line_text(evaluation["note"], style="B")
     pdf.heading("Summary")
+    pdf.line_text(f"Evaluation coverage: {evaluation['note']}")
     pdf.line_text(f"Findings: {summary['findings']} ({summary['findings_open']} open)")
     for label in ("by_state", "by_status", "by_severity"):
         pdf.line_text(f"{label.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in summary[label].items()))
@@ -125,8 +130,13 @@ def render_pdf(docs: PacketDocs) -> bytes:
             for e in t["evidence"]:
                 where = e.get("file") or "withheld"
                 pdf.line_text(f"{e['name']} ({e['size']} bytes) sha256 {e['sha256']} - {where}", size=7, indent=6)
-    if not docs.groups:
-        pdf.line_text("No findings in this period.")
+    if not docs.groups and evaluation["status"] == "evaluated":
+        pdf.line_text("The applied evaluation runs raised no finding for this scope and period.")
+    elif not docs.groups:
+        pdf.line_text(
+            "No findings, because no applied evaluation run covered this period: this is not a finding of compliance.",
+            style="B",
+        )
     pdf.heading("Rulesets in force")
     for r in docs.rulesets:
         pdf.line_text(f"{r['name']} {r['version'] or ''} sha256 {r['sha256']}", size=8)

@@ -27,6 +27,8 @@ RISK_STATUS = {
     "resolved": "closed",
     "false_positive": "closed",
 }
+DONE_TASK_STATES = {"done", "completed"}  # someone did the work (`closed`: closed without it)
+UNDONE_TASK_STATES = {"closed", "cancelled"}
 
 
 def _line(value: Any) -> str:
@@ -171,7 +173,11 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
             "uuid": oscal_uuid(docs.packet_id, "result"),
             "title": f"Vigil evaluation: {meta['framework']} {meta['period']['from']} to {meta['period']['to']}",
             "description": "Automated evaluation of the practice's records against the rulesets in back-matter.",
-            "props": _props(("as-of", meta["as_of"]), ("establishment", meta["establishment"])),
+            "props": _props(
+                ("as-of", meta["as_of"]),
+                ("establishment", meta["establishment"]),
+                ("evaluation-coverage", docs.summary["evaluation"]["status"]),
+            ),
             "start": start,
             "end": end,
             "reviewed-controls": {"control-selections": [selection or {"include-all": {}}]},
@@ -190,30 +196,54 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
     }
 
 
-def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+def _remediation(org: str, f: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return _compact(
+        {
+            "uuid": oscal_uuid(org, "remediation", f["id"], task["id"]),
+            "lifecycle": "completed" if task.get("state") in DONE_TASK_STATES else "planned",
+            "title": _line(task["title"]),
+            "description": str(task.get("sop") or task["title"]),
+            "props": _props(
+                ("task-id", task["id"]),
+                ("task-state", task.get("state")),
+                ("due", task.get("due")),
+                ("assignee", task.get("assignee")),
+            ),
+        }
+    )
+
+
+def _false_positive_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    """The risk-log entry that closes a false positive: who judged it so, when and why.
+
+    Nothing was remediated, so the risk is closed by this entry rather than by a completed
+    remediation (its task was closed without being done).
+    """
     org = docs.meta["org_id"]
-    remediations = []
-    for task in docs.tasks:
-        if task["id"] not in f["task_ids"]:
-            continue
-        done = task.get("state") in {"done", "completed", "closed"}
-        remediations.append(
-            _compact(
-                {
-                    "uuid": oscal_uuid(org, "remediation", f["id"], task["id"]),
-                    "lifecycle": "completed" if done else "planned",
-                    "title": _line(task["title"]),
-                    "description": str(task.get("sop") or task["title"]),
-                    "props": _props(
-                        ("task-id", task["id"]),
-                        ("task-state", task.get("state")),
-                        ("due", task.get("due")),
-                        ("assignee", task.get("assignee")),
-                    ),
-                }
-            )
-        )
+    history: list[dict[str, Any]] = f.get("history") or []
+    judged: dict[str, Any] = next((h for h in reversed(history) if h.get("to_state") == "false_positive"), {})
+    reason = judged.get("reason") or "no reason recorded"
+    return _compact(
+        {
+            "uuid": oscal_uuid(org, "risk-log", f["id"], "false_positive", str(judged.get("at") or "")),
+            "title": "Closed as a false positive; nothing was remediated",
+            "description": f"Judged a false positive by {judged.get('actor') or 'an unknown actor'}: {reason}",
+            "start": _instant(judged.get("at"), None) or _instant(f.get("updated_at"), docs.meta["as_of"]),
+            "status-change": "closed",
+        }
+    )
+
+
+def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    """A finding as a POA&M risk. Only tasks someone completed are `completed` remediations: a task
+    closed because its finding was waived, judged a false positive or cleared by itself was not
+    carried out, so it is named in a prop instead of passing for remediation work."""
+    org = docs.meta["org_id"]
+    tasks = [t for t in docs.tasks if t["id"] in f["task_ids"]]
+    remediations = [_remediation(org, f, t) for t in tasks if t.get("state") not in UNDONE_TASK_STATES]
+    unremediated = [t for t in tasks if t.get("state") in UNDONE_TASK_STATES]
     waivers = [w for w in docs.waivers if w["id"] in f["waiver_ids"]]
+    false_positive = f.get("state") == "false_positive"
     due = f.get("due")
     deadline = f"{due}T23:59:59Z" if isinstance(due, str) and len(due) == 10 else _instant(due, None)
     return _compact(
@@ -223,10 +253,15 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
             "description": str(f.get("message") or f.get("title") or f["rule_id"]),
             "statement": f"Requirement {f.get('citation') or f['rule_id']} is not met for "
             f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
-            "props": _props(*(("waiver", f"{w['id']}: {w['reason']}") for w in waivers)),
+            "props": _props(
+                *(("waiver", f"{w['id']}: {w['reason']}") for w in waivers),
+                ("closure", "false-positive" if false_positive else None),
+                *(("task-closed-without-remediation", f"{t['id']}: {t['title']}") for t in unremediated),
+            ),
             "status": RISK_STATUS.get(str(f.get("state")), "open"),
             "deadline": deadline,
             "remediations": remediations,
+            "risk-log": {"entries": [_false_positive_log(docs, f)]} if false_positive else None,
             "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
         }
     )
@@ -251,7 +286,9 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(docs.packet_id, "poam-item", "none"),
             "title": "No findings in the period",
-            "description": "The rulesets in force raised no finding for this scope and period.",
+            "description": docs.summary["evaluation"]["note"]
+            if docs.summary["evaluation"]["status"] != "evaluated"
+            else "The rulesets in force raised no finding for this scope and period.",
         }
     ]
     document = _compact(

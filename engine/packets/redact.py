@@ -11,6 +11,12 @@ What counts as a patient identifier: the id of any subject or evidence reference
 name says patient, MRN, date of birth or SSN (`patient_id`, `patient_name`, `mrn`, `dob`, ...).
 Every occurrence of those values as a whole token in any text is replaced too. Free text that
 names a patient in some other spelling cannot be found this way: the index says so.
+
+A finding's message is written from its records, and not every record it names is in the packet:
+"The access request AR-2 of PT-77 ..." cites only the access request, whose `patient_id` field
+never reaches a packet document. So the collector also hands over the records every finding
+cites (its subject and its evidence) and `record_identifiers` reads the patient identifiers out
+of them; `learn` adds those before the documents are scrubbed.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ TOKEN_EDGE_AFTER = r"(?![A-Za-z0-9])"
 # a dict whose <type field> is "patient" carries the patient's identifier in <id field>
 TYPED_IDS = {"type": "id", "subject_type": "subject_id", "entity_type": "entity_id"}
 MIN_TEXT_TOKEN = 3
+# a patient record identifies its patient by these fields besides its id
+PATIENT_RECORD_FIELDS = ("first_name", "last_name", "dob", "address")
 
 
 class Pseudonymizer:
@@ -45,6 +53,12 @@ class Pseudonymizer:
         """Learn every patient identifier the documents hold (call before `scrub`)."""
         for doc in documents:
             self._collect(doc)
+        self._pattern = None
+
+    def learn(self, identifiers: Iterable[str]) -> None:
+        """Add identifiers known from elsewhere (the cited records) to those found in the documents."""
+        for value in identifiers:
+            self._add(value)
         self._pattern = None
 
     def _collect(self, value: Any) -> None:
@@ -103,6 +117,25 @@ class Pseudonymizer:
             else:
                 out[key] = self.scrub(item)
         return out
+
+
+def record_identifiers(record: dict[str, Any]) -> set[str]:
+    """The patient identifiers one stored record holds (its `data`: `type`, `id` and fields).
+
+    A patient record gives its id, names, date of birth and address; any record gives the values
+    of its patient, MRN, date-of-birth and SSN fields (`patient_id` of an access request, an
+    access event or an encounter).
+    """
+    found: set[str] = set()
+    fields = [key for key in record if PHI_KEY.search(str(key))]
+    if str(record.get("type", "")).lower() == "patient":
+        fields += ["id", *PATIENT_RECORD_FIELDS]
+    for key in fields:
+        item = record.get(key)
+        for scalar in item if isinstance(item, list) else [item]:
+            if _scalar(scalar):
+                found.add(str(scalar))
+    return found
 
 
 def _patient_id_fields(value: dict[str, Any]) -> set[str]:

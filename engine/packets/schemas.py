@@ -146,6 +146,12 @@ class PacketInput(BaseModel):
     requirements: list[Requirement] = Field(default_factory=list)
     audit: AuditExcerpt | None = None
     redact_phi: bool = False
+    phi_identifiers: list[str] = Field(
+        default_factory=list,
+        description="patient identifiers held by the records the findings cite (subjects, evidence): a message "
+        "may name them although no packet document has them as a field; a redacted packet pseudonymises them "
+        "too, and no packet writes this list out",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PacketInput:

@@ -18,6 +18,7 @@ from engine.errors import AuditChainBroken, InputError
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketInput, load_input
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
+from tests.conftest import SHARED
 
 PAYLOAD = {
     "index.html",
@@ -188,3 +189,33 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(
     )
     rows = list(csv.DictReader((bag / "data/findings.csv").open(newline="")))
     assert next(r for r in rows if r["id"] == "F-1")["message"] == "'=HYPERLINK(\"http://x\")"
+
+
+BAGIT_PROFILE_FILE = SHARED / "formats" / "evidence-packet" / "audit-packet.bagit-profile.json"
+
+
+def test_bag_meets_the_shared_bagit_profile(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> None:
+    """bag-info.txt names the profile and has every tag it requires (checked without bagit-profile)."""
+    profile = json.loads(BAGIT_PROFILE_FILE.read_text())
+    report = build_packet(packet_input, tmp_path / "p.zip", signer=signer)
+    bag = bagit.Bag(str(unzip(report.path, tmp_path / "x")))
+    for tag, rule in profile["Bag-Info"].items():
+        if rule.get("required"):
+            assert bag.info.get(tag), tag
+        if "values" in rule:
+            assert bag.info.get(tag) in rule["values"], tag
+    assert bag.info["BagIt-Profile-Identifier"] == profile["BagIt-Profile-Info"]["BagIt-Profile-Identifier"]
+    assert set(profile["Manifests-Required"]) <= set(bag.algorithms)
+    assert not (Path(bag.path) / "fetch.txt").exists()
+
+
+def test_bag_validates_with_bagit_profile(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> None:
+    """The interop recipe: bagit-profile 1.3.1 against the draft profile, offline (profile from the file)."""
+    import bagit_profile
+
+    document = json.loads(BAGIT_PROFILE_FILE.read_text())
+    profile = bagit_profile.Profile(document["BagIt-Profile-Info"]["BagIt-Profile-Identifier"], profile=document)
+    report = build_packet(packet_input, tmp_path / "p.zip", signer=signer)
+    bag = bagit.Bag(str(unzip(report.path, tmp_path / "x")))
+    assert profile.validate(bag), profile.report
+    assert profile.validate_serialization(str(report.path))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageStat
@@ -83,3 +85,49 @@ def test_html_groups_by_citation_and_escapes_record_text(
     assert 'href="evidence/T-2/' in html
     assert signer.fingerprint() in html
     assert "PHI redacted" not in html
+
+
+def _texts(data: Path) -> dict[str, str]:
+    command = [poppler("pdftotext"), str(data / "index.pdf"), "-"]
+    pdf = subprocess.run(command, check=True, capture_output=True, text=True)
+    return {"html": (data / "index.html").read_text(), "pdf": " ".join(pdf.stdout.split())}
+
+
+HELD_RUN = {
+    "id": "R-back", "org_id": "org-demo", "as_of": "2026-02-15T12:00:00Z", "input_hash": "cd" * 32,
+    "counts": {"violations": 60}, "diff": {"held": True, "reason": "a look back is recorded and returned, not applied"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("runs", "status", "says"),
+    [([], "not_evaluated", "No evaluation run at all"), ([HELD_RUN], "held_only", "held, not applied")],
+)
+def test_an_unevaluated_period_is_not_presented_as_clean(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path, runs: list[dict[str, Any]], status: str,
+    says: str,
+) -> None:
+    """Probe 15 #2: a period no applied run covered printed "No findings in this period"."""
+    empty = packet_input.model_copy(update={"findings": [], "finding_transitions": [], "waivers": [], "tasks": [],
+                                            "runs": runs})  # fmt: skip
+    data = extracted(empty, signer, tmp_path)
+    meta = json.loads((data / "packet.json").read_text())
+    assert meta["summary"]["evaluation"]["status"] == status
+    assert says in meta["summary"]["evaluation"]["note"]
+    for name, text in _texts(data).items():
+        assert "No findings in this period" not in text, name
+        assert "no applied evaluation run covered this period" in text, name
+        assert "not evidence of compliance" in text, name
+        assert says in text, name
+    poam = json.loads((data / "oscal" / "poam.json").read_text())["plan-of-action-and-milestones"]
+    assert "No applied evaluation run covered this period" in poam["poam-items"][0]["description"]
+
+
+def test_an_evaluated_period_says_from_when(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> None:
+    data = extracted(packet_input, signer, tmp_path)
+    evaluation = json.loads((data / "packet.json").read_text())["summary"]["evaluation"]
+    assert evaluation["status"] == "evaluated" and evaluation["applied_runs"] == 1
+    assert "Nothing evaluated the period before 2026-03-02" in evaluation["note"]
+    texts = _texts(data)
+    assert "no applied evaluation run covered" not in texts["html"] + texts["pdf"]
+    assert "Nothing evaluated the period before 2026-03-02" in texts["pdf"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from trestle.oscal.poam import PlanOfActionAndMilestones
 
 from engine.packets.build import build_packet
 from engine.packets.oscal_ids import control_id, oscal_uuid
-from engine.packets.schemas import PacketInput
+from engine.packets.schemas import FindingTransition, PacketInput
 from engine.packets.sign import Ed25519Signer
 
 SCHEMAS = {
@@ -117,3 +118,39 @@ def test_control_ids_are_tokens(citation: str | None, rule_id: str, expected: st
 def test_uuids_are_v5_and_stable() -> None:
     assert oscal_uuid("a", "b") == oscal_uuid("a", "b") != oscal_uuid("a", "c")
     assert oscal_uuid("a", "b")[14] == "5"
+
+
+def _false_positive_input(packet_input: PacketInput) -> PacketInput:
+    """F-1 judged a false positive; its task closed by that, never done (probe 15 #7)."""
+    findings = [dict(f) for f in packet_input.findings]
+    findings[0] |= {"state": "false_positive"}
+    judged = FindingTransition(
+        finding_id="F-1", at=dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), actor="user:privacy-officer",
+        from_state="acknowledged", to_state="false_positive", reason="Device verified encrypted; record stale",
+    )  # fmt: skip
+    tasks = [t.model_copy(update={"state": "closed"}) if t.id == "T-1" else t for t in packet_input.tasks]
+    transitions = [*packet_input.finding_transitions, judged]
+    return packet_input.model_copy(update={"findings": findings, "tasks": tasks, "finding_transitions": transitions})
+
+
+def test_false_positive_closes_the_risk_without_a_completed_remediation(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path, oscal_schema_dir: Path
+) -> None:
+    report = build_packet(_false_positive_input(packet_input), tmp_path / "fp.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        zf.extractall(tmp_path / "fp")
+    path = tmp_path / "fp" / report.packet_id / "data" / "oscal" / "poam.json"
+    doc = json.loads(path.read_text())
+    assert schema_errors(doc, oscal_schema_dir / SCHEMAS["poam.json"]) == []
+    assert PlanOfActionAndMilestones.oscal_read(path) is not None
+    risks = {r["uuid"]: r for r in doc["plan-of-action-and-milestones"]["risks"]}
+    risk = risks[oscal_uuid("org-demo", "risk", "F-1")]
+    assert risk["status"] == "closed"
+    assert all(r["lifecycle"] != "completed" for r in risk.get("remediations", []))
+    (entry,) = risk["risk-log"]["entries"]
+    assert entry["status-change"] == "closed" and entry["start"] == "2026-03-10T09:00:00Z"
+    assert "false positive" in entry["title"] and "Device verified encrypted" in entry["description"]
+    props = {p["name"]: p["value"] for p in risk["props"]}
+    assert props["closure"] == "false-positive" and props["task-closed-without-remediation"].startswith("T-1")
+    done = risks[oscal_uuid("org-demo", "risk", "F-3")]
+    assert [r["lifecycle"] for r in done["remediations"]] == ["completed"]  # T-2 was really done

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from engine import clock, db
+from engine.packet_sources import DatabaseSources
 from engine.packets.build import build_packet
-from engine.packets.redact import Pseudonymizer
-from engine.packets.schemas import PacketInput
+from engine.packets.collect import collect_input
+from engine.packets.redact import Pseudonymizer, record_identifiers
+from engine.packets.schemas import PacketInput, PacketTask
 from engine.packets.sign import Ed25519Signer
 from engine.packets.verify import verify_packet
+from engine.records import service as records_service
 
 PATIENT_IDS = ("P-10042", "P-20077", "Jane Roe")
 
@@ -87,3 +96,111 @@ def test_short_ids_are_not_replaced_inside_other_text() -> None:
     out = p.scrub({"subject_type": "patient", "subject_id": "7", "note": "due 2026-07-07, MRN-77 seen 7 times"})
     assert out["subject_id"] == p.pseudonym("7")
     assert out["note"] == f"due 2026-07-07, {p.pseudonym('MRN-77')} seen 7 times"
+
+
+ACCESS_REQUEST = {"type": "access_request", "id": "AR-2", "patient_id": "PT-000067", "kind": "access",
+                  "received_at": "2026-02-01T10:00:00-05:00"}  # fmt: skip
+SUBJECT_ONLY_FINDING = {
+    "id": "F-9", "rule_id": "HIPAA-PRV-ACC-014", "citation": "45 CFR 164.524(b)(2)", "state": "open",
+    "subject_type": "access_request", "subject_id": "AR-2", "opened_at": "2026-03-05T00:00:00Z",
+    "message": "The access request AR-2 of PT-000067 was due to be answered by 2026-03-03.",
+    "evidence": [{"type": "access_request", "id": "AR-2", "version": 1}], "facts": {}, "history": [],
+}  # fmt: skip
+
+
+class SubjectRecordSources:
+    """Sources whose only finding names its patient in the message; the id is in the subject record."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def org_name(self, session: Session, **_: Any) -> str | None:
+        return "Example Family Practice"
+
+    def findings(self, session: Session, **_: Any) -> list[dict[str, Any]]:
+        return [dict(SUBJECT_ONLY_FINDING)]
+
+    def finding_transitions(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
+    def waivers(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
+    def tasks(self, session: Session, **_: Any) -> list[PacketTask]:
+        return [PacketTask(id="T-9", title="Answer AR-2 of PT-000067", state="open", finding_ids=["F-9"])]
+
+    def rulesets(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
+    def requirements(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
+    def runs(self, session: Session, **_: Any) -> list[dict[str, Any]]:
+        return [{"id": "R-1", "as_of": "2026-03-05T00:00:00Z", "applied": True}]
+
+    def cited_records(self, session: Session, *, refs: list[Any], **_: Any) -> list[dict[str, Any]]:
+        self.asked.extend(refs)
+        return [dict(ACCESS_REQUEST)]
+
+
+def _unzipped_texts(zip_path: Path, into: Path) -> dict[str, str]:
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(into)
+    texts = {str(p): p.read_text(errors="replace") for p in into.rglob("*") if p.is_file() and p.suffix != ".pdf"}
+    for pdf in into.rglob("*.pdf"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+        texts[str(pdf)] = text
+    return texts
+
+
+def test_patient_known_only_from_the_subject_record_is_pseudonymised(
+    sqlite_engine: Engine, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Probe 15 #1: "The access request AR-0002 of PT-000067 ..." leaked from a redacted packet."""
+    sources = SubjectRecordSources()
+    with db.unit_of_work(sqlite_engine) as s:
+        inp = collect_input(
+            s, org_id="org-demo", framework="hipaa", date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 3, 31),
+            as_of=dt.datetime(2026, 4, 1, tzinfo=dt.UTC), redact_phi=True, sources=sources,
+        )  # fmt: skip
+    assert ("access_request", "AR-2", None) in sources.asked and ("access_request", "AR-2", 1) in sources.asked
+    report = build_packet(inp, tmp_path / "r.zip", signer=signer)
+    texts = _unzipped_texts(report.path, tmp_path / "r")
+    leaks = [name for name, text in texts.items() if "PT-000067" in text]
+    assert leaks == []
+    findings = json.loads(next(t for n, t in texts.items() if n.endswith("data/findings.json")))["findings"]
+    assert re.search(r"AR-2 of PSN-[0-9a-f]{12} was due", findings[0]["message"])
+
+
+def test_cited_records_are_not_asked_for_without_redaction(sqlite_engine: Engine) -> None:
+    sources = SubjectRecordSources()
+    with db.unit_of_work(sqlite_engine) as s:
+        inp = collect_input(
+            s, org_id="org-demo", framework="hipaa", date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 3, 31),
+            as_of=dt.datetime(2026, 4, 1, tzinfo=dt.UTC), sources=sources,
+        )  # fmt: skip
+    assert sources.asked == [] and inp.phi_identifiers == []
+
+
+def test_record_identifiers_read_patient_fields_and_patient_records() -> None:
+    assert record_identifiers(ACCESS_REQUEST) == {"PT-000067"}
+    patient = {"type": "patient", "id": "PT-1", "first_name": "Jane", "last_name": "Roe", "dob": "1960-01-02",
+               "state": "NY", "vip": False}  # fmt: skip
+    assert record_identifiers(patient) == {"PT-1", "Jane", "Roe", "1960-01-02"}
+    assert record_identifiers({"type": "system", "id": "SYS-1", "name": "PACS"}) == set()
+
+
+def test_database_sources_return_the_cited_records(sqlite_engine: Engine) -> None:
+    """The adapter reads subjects and evidence from the record store, newest known and cited versions."""
+    with clock.frozen(dt.datetime(2026, 2, 1, tzinfo=dt.UTC)), db.unit_of_work(sqlite_engine) as s:
+        records_service.import_records(s, org_id="org-demo", records=[ACCESS_REQUEST], actor="user:t", source="t")
+    with clock.frozen(dt.datetime(2026, 2, 2, tzinfo=dt.UTC)), db.unit_of_work(sqlite_engine) as s:
+        moved = ACCESS_REQUEST | {"patient_id": "PT-000068"}
+        records_service.import_records(s, org_id="org-demo", records=[moved], actor="user:t", source="t")
+    with db.unit_of_work(sqlite_engine) as s:
+        got = DatabaseSources().cited_records(
+            s, org_id="org-demo", refs=[("access_request", "AR-2", 1), ("ai_use_encounter", "ENC-1", None),
+                                        ("access_request", "AR-404", None)],
+            known_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        )  # fmt: skip
+    assert sorted(r["patient_id"] for r in got) == ["PT-000067", "PT-000068"]
