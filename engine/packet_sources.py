@@ -159,7 +159,7 @@ class DatabaseSources:
                 continue
             if not (date_from <= r.as_of.date() <= date_to):
                 continue
-            out.append(r.model_dump(mode="json"))
+            out.append(r.narrowed(framework).model_dump(mode="json"))  # no other framework's params or totals
         return sorted(out, key=lambda r: (r["as_of"], r["id"]))
 
     def cited_records(

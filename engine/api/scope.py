@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
-from engine.findings import currency, known
+from engine.findings import known
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, FindingFilter, FindingScope, Waiver
 from engine.rules.versions import RulesetVersion
@@ -71,8 +71,6 @@ def packet_filter(principal: Principal) -> dict[str, Any]:
 
 #: The most runs a scoped list reads back through (newest first) looking for runs in the grant.
 SCOPED_RUNS_READ = 10_000
-#: What a held run (not applied to the findings store) keeps in `diff` instead of the counts.
-_HELD_KEYS = (currency.HELD, "reason")
 
 
 def _run_in_scope(scope: FindingScope, run: EvaluationRun) -> bool:
@@ -82,31 +80,11 @@ def _run_in_scope(scope: FindingScope, run: EvaluationRun) -> bool:
 
 
 def _narrowed_run(scope: FindingScope, run: EvaluationRun) -> EvaluationRun:
-    """A run as a scoped reader sees it.
-
-    One run usually evaluates every framework (the scheduled sweep, `vigil demo`), so hiding each
-    run that also covers a framework outside the grant would hide nearly all of them, and with them
-    what an auditor needs to trace a finding (`opened_by_run`) to the ruleset versions and the
-    parameters in force. So such a run is shown, stripped to the granted framework: `frameworks`,
-    `rulesets` and `params` keep only its entries. `counts` (records, facts, bundles, violations)
-    and the `diff` counts are totals over every framework and establishment that cannot be split
-    after the fact, so they are left out (a held run keeps its `held` marker and reason: it says the
-    run changed no finding). The same applies to a single-framework run when the grant is limited
-    to some establishments. A run that lies wholly inside the grant (only its framework, no
-    establishment limit) is returned as stored. `input_hash` stays: it reveals nothing and matches
-    the run in a packet's runs.json.
-    """
-    if run.frameworks == [scope.framework] and scope.establishments is None:
-        return run
-    fw = scope.framework
-    held = {k: v for k, v in run.diff.items() if k in _HELD_KEYS} if currency.is_held(run) else {}
-    return run.model_copy(update={
-        "frameworks": [fw],
-        "rulesets": [r for r in run.rulesets if r.get("id") == fw],
-        "params": {k: v for k, v in run.params.items() if k == fw},
-        "counts": {},
-        "diff": held,
-    })
+    """A run as a scoped reader sees it (`EvaluationRun.narrowed`): hiding each run that also covers
+    a framework outside the grant would hide nearly all of them, and with them what an auditor needs
+    to trace a finding (`opened_by_run`) to the ruleset versions and the parameters in force. A grant
+    limited to some establishments also loses the totals."""
+    return run.narrowed(scope.framework, whole=scope.establishments is None)
 
 
 def visible_runs(principal: Principal, runs: Iterable[EvaluationRun]) -> list[EvaluationRun]:

@@ -142,6 +142,26 @@ class EvaluationRun(BaseModel):
     actor: str
     trigger: str
 
+    def narrowed(self, framework: str, *, whole: bool = True) -> EvaluationRun:
+        """The run as a reader of one framework sees it (an auditor's grant, a packet of that framework).
+
+        One run usually evaluates every framework (the scheduled sweep, `vigil demo`), so such a run
+        is kept but stripped to `framework`: `frameworks`, `rulesets` and `params` keep only its
+        entries. `counts` and the `diff` counts are totals over every framework (and establishment)
+        that cannot be split after the fact, so they are left out; a held run keeps its marker and
+        reason (it says the run changed no finding). A run of that framework alone is returned as
+        stored when `whole` (no establishment limit). `input_hash` stays: it reveals nothing."""
+        if self.frameworks == [framework] and whole:
+            return self
+        held = {k: v for k, v in self.diff.items() if k in ("held", "reason")} if self.diff.get("held") else {}
+        return self.model_copy(update={
+            "frameworks": [framework],
+            "rulesets": [r for r in self.rulesets if r.get("id") == framework],
+            "params": {k: v for k, v in self.params.items() if k == framework},
+            "counts": {},
+            "diff": held,
+        })
+
 
 class RunDiff(BaseModel):
     opened: list[str] = Field(default_factory=list)

@@ -23,3 +23,27 @@ def test_tasks_are_read_as_they_stood_at_known_at(monkeypatch: pytest.MonkeyPatc
     known_at = dt.datetime(2026, 11, 30, 20, 29, tzinfo=dt.UTC)
     DatabaseSources().tasks(None, org_id="org-demo", finding_ids=["F-1"], known_at=known_at)  # type: ignore[arg-type]
     assert asked == {"org_id": "org-demo", "finding_ids": ["F-1"], "known_at": known_at}
+
+
+def test_a_packets_runs_hold_only_its_framework(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 15 #6: a hipaa packet's runs.json carried every framework's parameters and totals."""
+    from engine.findings import service as findings_service
+    from engine.findings.schemas import EvaluationRun
+
+    at = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+    common: dict[str, Any] = {"org_id": "o", "as_of": at, "known_at": None, "backend": "python",
+                              "input_hash": "h", "started_at": at, "duration_ms": 1, "actor": "t", "trigger": "t"}
+    runs = [EvaluationRun(id="R-all", frameworks=["hipaa", "osha"], counts={"violations": 9},
+                          rulesets=[{"id": "hipaa", "version": "1"}, {"id": "osha", "version": "1"}],
+                          params={"hipaa": {"a": 1}, "osha": {"b": 2}}, diff={"opened": 3}, **common),
+            EvaluationRun(id="R-hipaa", frameworks=["hipaa"], counts={"violations": 4},
+                          rulesets=[{"id": "hipaa", "version": "1"}], params={"hipaa": {"a": 1}},
+                          diff={"held": True, "reason": "a look back"}, **common),
+            EvaluationRun(id="R-osha", frameworks=["osha"], counts={}, rulesets=[], params={}, diff={}, **common)]
+    monkeypatch.setattr(findings_service, "list_runs", lambda session, **kw: runs)
+    got = DatabaseSources().runs(None, org_id="o", framework="hipaa", date_from=dt.date(2026, 1, 1),  # type: ignore[arg-type]
+                                 date_to=dt.date(2026, 12, 31), known_at=at)
+    assert [r["id"] for r in got] == ["R-all", "R-hipaa"]
+    assert got[0]["params"] == {"hipaa": {"a": 1}} and got[0]["rulesets"] == [{"id": "hipaa", "version": "1"}]
+    assert got[0]["counts"] == {} and got[0]["diff"] == {} and got[0]["frameworks"] == ["hipaa"]
+    assert got[1]["counts"] == {"violations": 4} and got[1]["diff"]["held"] is True  # its own run, as stored
