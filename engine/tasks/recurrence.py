@@ -7,8 +7,11 @@ starts on `anchor + n * every unit`, always counted from the anchor (C5 via the 
 so a series anchored on 31 January runs 29 February (leap year), 31 March, 30 April, ... and
 never drifts to the 28th. The task of a period opens on the period's first local day and is due
 `default_due_days` later. Only the current period is opened: a period that passed while nothing
-ran is over, and its obligation is a matter for the rules, not a task to do now. The task key
-names the period, so a period's task is created once however often the check runs.
+ran is over, and its obligation is a matter for the rules, not a task to do now. Likewise a period
+whose due day had already passed when its series was first scheduled is not opened: a yearly duty
+tied to the calendar (`start`: post the 300A by 1 February) found in November would otherwise open
+as ten months overdue on the day Vigil is installed. The task key names the period, so a period's
+task is created once however often the check runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.db import utc
 from engine.rules import calendar
 from engine.tasks import store, templates
 from engine.tasks.errors import PolicyError
@@ -95,6 +99,8 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
                 continue
             n, start = period
             due = calendar.add_days(start, sop.default_due_days)
+            if due < calendar.local_date(utc(series.created_at), tz):
+                continue  # due before the series existed: not a task to do now (see the module's docstring)
             spec = OpenSpec(org_id=org_id, key=f"recur:{sop.id}:{scope_id}:{start.isoformat()}", kind="recurring",
                             sop_id=sop.id, context=_context(sop, scope_id, est, start, n, due),
                             establishment_id=est, tz=tz, due=due, due_at=store.end_of_day(due, tz),

@@ -270,7 +270,10 @@ def open_evidence(sha256: str, *, root: Path | str | None = None) -> BinaryIO:
 def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                      known_at: dt.datetime) -> list[dict[str, Any]]:
     """The tasks of these findings as the database knew them at `known_at` (PacketTask shape), each with
-    its evidence (name, sha256, size, media_type, attached_at, attached_by) attached by then."""
+    its evidence (name, sha256, size, media_type, attached_at, attached_by) attached by then, its
+    history up to then (who completed, reopened, reassigned it, when and why: a task completed late
+    and reopened by the next run showed only `open` before), and each completion after the due
+    instant counted in `completed_late`."""
     known_at = clock.ensure_utc(known_at)
     out: list[dict[str, Any]] = []
     if not finding_ids:
@@ -279,10 +282,15 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                                                  TaskRow.created_at <= known_at).order_by(TaskRow.id))
     for row in rows:
         state = "open"
+        history, late = [], 0
+        due_at = utc(row.due_at)
         for ev in session.scalars(select(TaskEventRow).where(TaskEventRow.task_id == row.id,
-                                                             TaskEventRow.to_state.is_not(None),
                                                              TaskEventRow.at <= known_at).order_by(TaskEventRow.id)):
+            at = utc(ev.at)
             state = ev.to_state or state
+            late += ev.to_state == "done" and at > due_at
+            history.append({"at": at.isoformat(), "kind": ev.kind, "actor": ev.actor, "from_state": ev.from_state,
+                            "to_state": ev.to_state, "reason": ev.reason})
         completed = utc(row.completed_at)
         atts = session.scalars(select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id,
                                                                TaskAttachmentRow.attached_at <= known_at)
@@ -294,6 +302,7 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
             "evidence": [{"name": f"{a.id}-{a.filename}", "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
                           "attached_by": a.attached_by} for a in atts],
+            "due_at": due_at.isoformat(), "completed_late": late, "history": history,
         })
     return out
 

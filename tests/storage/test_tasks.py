@@ -223,11 +223,20 @@ def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine
     assert ev["media_type"] == "application/pdf" and ev["size"] == 10 and ev["name"].endswith("cert.pdf")
     with tasks.open_evidence(ev["sha256"]) as fh:
         assert fh.read() == b"%PDF-1.4 x"
+    # overdue when done: the completion is late, and stays on record once the next run reopens the task
+    assert after[0]["completed_late"] == 1 and before[0]["completed_late"] == 0
+    assert [(h["to_state"], h["actor"]) for h in after[0]["history"] if h["to_state"]][-1] == ("done", "user:hr1")
     with unit_of_work(engine) as s:
         packet = tasks.packet_tasks(s, org_id=ORG, finding_ids=[task.finding_id])
     assert packet[0].state == "done" and packet[0].evidence[0].sha256 == ev["sha256"]
     with packet[0].evidence[0].open() as fh:
         assert fh.read() == b"%PDF-1.4 x"
+    _evaluate(engine, "2026-03-06T12:00:00+00:00")  # the finding persists: the task is reopened
+    with unit_of_work(engine) as s:
+        later = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id],
+                                       known_at=T("2026-03-07T00:00:00+00:00"))
+    assert (later[0]["state"], later[0]["completed_at"], later[0]["completed_late"]) == ("open", None, 1)
+    assert [h["to_state"] for h in later[0]["history"] if h["to_state"]][-2:] == ["done", "open"]
 
 
 def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_waived(engine: Engine) -> None:

@@ -83,6 +83,15 @@ def test_an_annual_sop_anchored_on_a_leap_day_clamps_to_28_february(engine: Engi
         assert audit.verify(s, org_id=ORG).ok
 
 
+def test_a_period_due_before_its_series_existed_is_not_opened(engine: Engine) -> None:
+    """Probe 15 #9: a calendar-anchored yearly duty found on installation day in April is not opened
+    as weeks overdue; the next period opens on its first day."""
+    assert _recur(engine, "2028-04-15T12:00:00+00:00")["created"] == 0  # 29 Feb period, due 30 March: over
+    assert _periods(engine, "SOP-ANNUAL-REVIEW") == []
+    _recur(engine, "2029-02-28T12:00:00+00:00")
+    assert _periods(engine, "SOP-ANNUAL-REVIEW") == [("2029-02-28", "2029-03-30", "P-CO")]
+
+
 def _critical_violation(subject: str) -> Violation:
     return Violation(rule_id="TEST-CRIT-001", framework="test", ruleset_version="1.0.0", title="Disclosure",
                      citation="test 5(e)", severity="critical", state="violation", variant="default",
