@@ -8,7 +8,7 @@
     │   ├── RulesetSyntaxError
     │   ├── ExpressionError
     │   └── RulesetValidationError
-    ├── NotFoundError                   404 / exit 1
+    ├── NotFoundError                   404 / exit 2   an id that names nothing (bad input on the CLI)
     ├── ConflictError                   409 / exit 1
     │   └── InvalidTransition
     ├── PermissionDeniedError           403 / exit 1
@@ -64,8 +64,8 @@ class ErrorDetail:
             parts.append(where)
         if self.index is not None and self.line is None:
             parts.append(f"record #{self.index}")
-        if self.record_type or self.record_id:
-            parts.append(f"{self.record_type or '?'} {self.record_id or '?'}")
+        if self.record_type or self.record_id:  # either alone is named as it is, without a placeholder
+            parts.append(" ".join(p for p in (self.record_type, self.record_id) if p))
         if self.rule_id:
             parts.append(f"rule {self.rule_id}")
         if self.field:
@@ -134,8 +134,11 @@ class RulesetValidationError(RulesetError):
 
 
 class NotFoundError(VigilError):
+    """An id that names nothing: 404 over HTTP; on the command line a mistyped id is bad input (exit 2)."""
+
     code = "not_found"
     http_status = 404
+    exit_code = 2
 
 
 class ConflictError(VigilError):

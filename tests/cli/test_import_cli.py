@@ -111,7 +111,7 @@ def test_records_show_and_as_of(db_url: str, tmp_path: Path) -> None:
     old = vigil("records", "show", "organization", "ORG-1", "--as-of", "2026-03-01T18:00:00-08:00", "--db", db_url)
     assert old.exit_code == 0 and "version 1" in old.stdout and "Sunrise Family Medicine" in old.stdout
     before = vigil("records", "show", "organization", "ORG-1", "--known-at", "2026-02-01T00:00:00Z", "--db", db_url)
-    assert before.exit_code == 1 and "no organization 'ORG-1'" in before.stderr
+    assert before.exit_code == 2 and "no organization 'ORG-1'" in before.stderr
     naive = vigil("records", "show", "organization", "ORG-1", "--as-of", "2026-03-01", "--db", db_url)
     assert naive.exit_code == 2 and "instant without an offset" in naive.stderr
 
@@ -128,7 +128,7 @@ def test_records_history(db_url: str, tmp_path: Path) -> None:
     table = vigil("records", "history", "organization", "ORG-1", "--db", db_url)
     assert table.exit_code == 0 and "fte_count" in table.stdout and "(new)" in table.stdout
     missing = vigil("records", "history", "organization", "nope", "--db", db_url)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # an unknown record is bad input
 
 
 def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:

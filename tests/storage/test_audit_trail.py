@@ -156,7 +156,7 @@ def test_cli_verify_on_a_database_without_the_table(tmp_path: object) -> None:
 
     sqlite3.connect(f"{tmp_path}/empty.db").close()  # a database that exists but holds no trail
     result = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path}/empty.db"])
-    assert result.exit_code == 1 and "no audit trail" in result.output
+    assert result.exit_code == 2 and "no audit trail" in result.output  # not found: the --db names no trail
     missing = CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{tmp_path}/typo.db"])
     assert missing.exit_code == 2 and "typo.db" in missing.stderr  # a mistyped path is not an empty trail
 

@@ -76,7 +76,7 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
     text = vigil("tasks", "show", task["id"], "--db", db_url).output
     assert "[ ] 1. Book the training" in text and "evidence cert.txt text/plain" in text
     missing = vigil("tasks", "show", "T-nope", "--db", db_url)
-    assert missing.exit_code == 1 and "not_found.task" in missing.output
+    assert missing.exit_code == 2 and "not_found.task" in missing.output  # an unknown id is bad input
 
 
 def test_sops_lists_the_templates_and_rejects_unknown_jobs(db_url: str) -> None:
