@@ -75,6 +75,8 @@ class IssuedToken(BaseModel):
     id: str
     token: str = Field(description="shown once; only its hash is stored")
     expires_at: dt.datetime
+    note: str | None = Field(default=None, description="set when the token was given a shorter life than asked "
+                             "for: an auditor's token ends with their grant")
 
 
 class TokenInfo(BaseModel):

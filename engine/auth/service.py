@@ -164,6 +164,12 @@ def issue_token(
         raise NotFoundError(f"no user {user_id}")
     token = ("vgl_" if kind == "api" else "vgs_") + secrets.token_urlsafe(32)
     now = clock.now()
+    expires_at, note = now + ttl, None
+    grant_ends = _grant_end(session, user) if user.role == "auditor" else None
+    if grant_ends is not None and grant_ends < expires_at:
+        expires_at = grant_ends
+        note = (f"the token expires at {grant_ends.isoformat()}, when {user.username}'s auditor grant ends, "
+                f"not in the {_lifetime(ttl)} asked for")
     row = TokenRow(
         id=f"T-{uuid.uuid4().hex[:12]}",
         user_id=user_id,
@@ -171,20 +177,35 @@ def issue_token(
         name=name,
         kind=kind,
         created_at=now,
-        expires_at=now + ttl,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
     if kind == "api":
-        _audit(
-            session,
-            org_id=user.org_id,
-            actor=actor,
-            action="token.issue",
-            entity_id=row.id,
-            payload={"user": user.username, "expires_at": row.expires_at.isoformat()},
-        )
-    return IssuedToken(id=row.id, token=token, expires_at=row.expires_at)
+        payload: dict[str, object] = {"user": user.username, "expires_at": row.expires_at.isoformat()}
+        if note is not None:
+            payload["capped_at_grant_end"] = True
+        _audit(session, org_id=user.org_id, actor=actor, action="token.issue", entity_id=row.id, payload=payload)
+    return IssuedToken(id=row.id, token=token, expires_at=row.expires_at, note=note)
+
+
+def _grant_end(session: Session, user: UserRow) -> dt.datetime | None:
+    """When an auditor's access ends: the latest expiry of their grants in force (None without one).
+
+    An auditor's credentials must not outlive the read-only, time-boxed access they exist for, so
+    their tokens (and web sessions) end then at the latest."""
+    now = clock.now()
+    ends = [utc(row.expires_at) for row in session.scalars(
+        select(GrantRow).where(GrantRow.user_id == user.id, GrantRow.revoked_at.is_(None)))]
+    live = [end for end in ends if end is not None and end > now]
+    return max(live, default=None)
+
+
+def _lifetime(ttl: dt.timedelta) -> str:
+    if ttl % dt.timedelta(days=1) == dt.timedelta(0):
+        return f"{ttl.days} day{'s' if ttl.days != 1 else ''}"
+    hours = ttl.total_seconds() / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
 def revoke_token(session: Session, *, token_id: str, actor: str) -> None:

@@ -160,3 +160,35 @@ def test_the_openapi_document_shows_both_shapes_of_a_records_body(api: dict[str,
     assert shapes and {s.get("type") for s in shapes} == {"array", "object"}, body
     as_object = next(s for s in shapes if s.get("type") == "object")
     assert as_object["required"] == ["records"] and as_object["properties"]["records"]["type"] == "array"
+
+
+def test_an_auditors_token_ends_with_the_grant(api: dict[str, Any]) -> None:
+    import datetime as dt
+
+    from engine import clock
+    from engine.auth import service as auth
+    from engine.auth.schemas import GrantIn, UserIn
+    from engine.db import unit_of_work
+    from tests.api.conftest import ORG
+
+    ends = (clock.now() + dt.timedelta(days=10)).replace(microsecond=0)
+    with unit_of_work(api["engine"]) as s:
+        user = auth.create_user(s, org_id=ORG, actor="test",
+                                data=UserIn(username="aud2", password="aud2-password", role="auditor"))
+        auth.grant_auditor(s, username="aud2", actor="test", data=GrantIn(
+            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31), expires_at=ends))
+        first = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=90), actor="test")
+    assert first.expires_at == ends and first.note is not None and "grant ends" in first.note
+    c = api["client"]
+    r = c.post("/tokens", headers={"Authorization": f"Bearer {first.token}"}, json={"name": "long", "days": 366})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert dt.datetime.fromisoformat(body["expires_at"]) == ends  # capped, and the response says why
+    assert ends.isoformat() in body["note"] and "366 days" in body["note"]
+    listed = c.get("/tokens", headers={"Authorization": f"Bearer {body['token']}"}).json()
+    assert all(dt.datetime.fromisoformat(t["expires_at"]) <= ends for t in listed)
+    short = c.post("/tokens", headers={"Authorization": f"Bearer {first.token}"}, json={"name": "short", "days": 1})
+    assert short.status_code == 201 and short.json()["note"] is None  # within the grant: as asked
+    officer = c.post("/tokens", headers=headers(api, "officer"), json={"name": "long", "days": 366}).json()
+    assert officer["note"] is None
+    assert dt.datetime.fromisoformat(officer["expires_at"]) > clock.now() + dt.timedelta(days=365)
