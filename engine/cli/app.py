@@ -3,7 +3,8 @@
 Each `engine/cli/<domain>.py` registers its commands on `app` (or a sub-app). Errors are mapped in
 one place (`run`), so a user's mistake is a sentence on stderr, never a traceback:
 
-- Vigil input/ruleset errors exit 2 with every problem; other Vigil errors exit 1;
+- Vigil input/ruleset errors and unknown ids (not found) exit 2 with every problem; other Vigil
+  errors exit 1;
 - a pydantic `ValidationError` (an option a schema refuses) exits 2 naming each option and why;
 - an `OSError` on a path (a file that cannot be read or written) exits 2 naming the path;
 - a database that fails mid-command (locked, connection lost) exits 1 with the driver's reason.

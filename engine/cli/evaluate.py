@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     ORG_HELP,
@@ -124,11 +124,12 @@ def evaluate(
     if as_json:
         emit_json(payload)
         return
-    table = Table("rule", "severity", "state", "due", "subject", "message", title=f"Findings as of {payload['as_of']}")
+    listing = tables.table(tables.keep("rule\nseverity"), tables.keep("state\ndue"), tables.squeeze("subject\nmessage"),
+                           title=f"Findings as of {payload['as_of']}")
     for f in payload["findings"]:
-        table.add_row(f["rule_id"], f["severity"], f["state"], f.get("due") or "",
-                      f"{f['subject']['type']}/{f['subject']['id']}", f["message"])
-    console.print(table)
+        listing.add_row(tables.stacked(f["rule_id"], f["severity"]), tables.stacked(f["state"], f.get("due")),
+                        tables.Clamp(f["message"], lines=2, above=f"{f['subject']['type']}/{f['subject']['id']}"))
+    console.print(listing)
     console.print(f"{len(payload['findings'])} finding(s); rulesets: "
                   + ", ".join(f"{r['id']}@{r['version']}" for r in payload["rulesets"]))
 
@@ -141,9 +142,9 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:
     """An empty result before any ruleset starts is not a clean bill of health: say why it is empty."""
-    from engine.rules.catalog import load_all
+    from engine.rules.catalog import load_all, rulesets_dir
 
-    starts = sorted((item.spec.effective_from, item.spec.framework) for item in load_all()
+    starts = sorted((item.spec.effective_from, item.spec.framework) for item in load_all(rulesets_dir())
                     if frameworks is None or item.spec.framework in frameworks)
     later = [f"{fw} from {start}" for start, fw in starts if start > day]
     err_console.print(f"warning: no ruleset is in force on {day} (the UTC date of --as-of), so nothing was judged"

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
 import typer
-from rich.table import Table
 
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, nonblank, open_org, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, iso_z, nonblank, open_org, parse_instant
 from engine.errors import ErrorDetail, InputError
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
@@ -56,10 +56,13 @@ def list_findings(
     if as_json:
         emit_json(page.model_dump(mode="json"))
         return
-    table = Table("id", "rule", "severity", "status", "state", "due", "subject", title=f"{page.total} finding(s)")
+    listing = tables.table(tables.keep("id\nrule"), tables.keep("severity\nstatus"), tables.keep("state\ndue"),
+                           tables.squeeze("subject\ntitle"),
+                           title=tables.counted(len(page.items), page.total, "finding"))
     for f in page.items:
-        table.add_row(f.id, f.rule_id, f.severity, f.status, f.state, f.due or "", f"{f.subject_type}/{f.subject_id}")
-    console.print(table)
+        listing.add_row(tables.stacked(f.id, f.rule_id), tables.stacked(f.severity, f.status),
+                        tables.stacked(f.state, f.due), tables.Clamp(f.title, above=f"{f.subject_type}/{f.subject_id}"))
+    console.print(listing)
 
 
 def _no_status_as_state(state: str | None) -> None:
@@ -250,14 +253,22 @@ def runs(
     if as_json:
         emit_json([r.model_dump(mode="json") for r in items])
         return
-    table = Table("run", "as of", "backend", "rulesets", "violations", "diff")
+    title = f"the newest {limit} runs (raise --limit to see older ones)" if len(items) == limit else None
+    listing = tables.table(tables.keep("run\nas of"), tables.keep("backend\ntrigger"), tables.keep("rulesets"),
+                           tables.squeeze("violations\nchanges"), title=title)
     for r in items:
-        table.add_row(
-            r.id,
-            r.as_of.isoformat(),
-            r.backend,
-            ", ".join(f"{x['id']}@{x['version']}" for x in r.rulesets),
-            str(r.counts.get("violations", "")),
-            str(r.diff),
+        listing.add_row(
+            tables.stacked(r.id, iso_z(r.as_of.replace(microsecond=0))),
+            tables.stacked(r.backend, r.trigger),
+            tables.stacked(*(f"{x['id']}@{x['version']}" for x in r.rulesets)),
+            tables.stacked(str(r.counts.get("violations", "")), _changes(r.diff)),
         )
-    console.print(table)
+    console.print(listing)
+
+
+def _changes(diff: dict[str, Any]) -> str:
+    """A run's diff in words: what changed in the findings store, or why nothing did."""
+    if diff.get("held"):
+        return "held (a look back, not applied)"
+    said = [f"{kind} {n}" for kind, n in diff.items() if isinstance(n, int) and not isinstance(n, bool) and n]
+    return ", ".join(said) or "no change"

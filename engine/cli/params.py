@@ -6,8 +6,8 @@ import json
 
 import typer
 import yaml
-from rich.table import Table
 
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, parse_date
 from engine.cli.rules import ByOpt, _actor
@@ -36,13 +36,22 @@ def list_params(
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table("framework", "parameter", "value", "unit", "default", "source", "scheduled")
+    by_framework: dict[tuple[str, str], list[tuning.ParamRow]] = {}
     for r in rows:
-        source = "default" if r.source == "default" else (
-            f"practice{' since ' + str(r.since) if r.since else ''}{', ' + r.approved_by if r.approved_by else ''}")
-        later = "; ".join(f"{_shown(s.value)} from {s.starts}" for s in r.scheduled)
-        table.add_row(r.framework, r.name, _shown(r.value), r.unit or "", _shown(r.default), source, later)
-    console.print(table)
+        by_framework.setdefault((r.framework, r.version), []).append(r)
+    for (fw, version), items in by_framework.items():
+        listing = tables.table(tables.keep("parameter"), tables.squeeze("value"), tables.squeeze("default"),
+                               tables.squeeze("source"), tables.squeeze("later"), title=f"{fw} {version}",
+                               stacked_rows=False)
+        for r in items:
+            source = "default" if r.source == "default" else (
+                f"practice{' since ' + str(r.since) if r.since else ''}"
+                f"{', ' + r.approved_by if r.approved_by else ''}")
+            later = "; ".join(f"{_shown(s.value)} from {s.starts}" for s in r.scheduled)
+            unit = f" {r.unit}" if r.unit else ""
+            listing.add_row(r.name, tables.Clamp(_shown(r.value) + unit, 2), tables.Clamp(_shown(r.default), 2),
+                            tables.Clamp(source, 2), tables.Clamp(later, 2))
+        console.print(listing)
 
 
 @params_app.command("set")

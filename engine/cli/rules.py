@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
@@ -106,11 +106,11 @@ def list_rules(
     as_json: bool = typer.Option(False, "--json", help="print one object per rule and version as JSON"),
 ) -> None:
     """List every rule of every ruleset version."""
-    from engine.rules.catalog import load_all
+    from engine.rules.catalog import load_all, rulesets_dir
 
     def body() -> None:
         rows: list[dict[str, str | bool | None]] = []
-        for loaded in load_all():
+        for loaded in load_all(rulesets_dir()):
             s = loaded.spec
             if framework and s.framework != framework:
                 continue
@@ -135,10 +135,12 @@ def list_rules(
         if as_json:
             emit_json(rows)
             return
-        table = Table("framework", "version", "rule", "severity", "title")
+        listing = tables.table(tables.keep("framework"), tables.keep("version"), tables.keep("rule"),
+                               tables.keep("severity"), tables.squeeze("title"), stacked_rows=False)
         for row in rows:
-            table.add_row(*(str(row[key]) for key in ("framework", "version", "rule_id", "severity", "title")))
-        console.print(table)
+            listing.add_row(*(str(row[key]) for key in ("framework", "version", "rule_id", "severity")),
+                            tables.Clamp(str(row["title"])))
+        console.print(listing)
 
     run(body)
 
@@ -150,10 +152,10 @@ def show(
 ) -> None:
     """Show one rule as written in its newest ruleset."""
     from engine.errors import NotFoundError
-    from engine.rules.catalog import load_all
+    from engine.rules.catalog import load_all, rulesets_dir
 
     def body() -> None:
-        for loaded in sorted(load_all(), key=lambda x: x.spec.effective_from, reverse=True):
+        for loaded in sorted(load_all(rulesets_dir()), key=lambda x: x.spec.effective_from, reverse=True):
             for r in loaded.spec.rules:
                 if r.id == rule_id:
                     data = r.model_dump(mode="json", exclude_none=True)
@@ -290,11 +292,12 @@ def preview(
     console.print(f"{impact.framework} {impact.version} (in force now: {now}), {impact.rules} rules, as of "
                   f"{impact.as_of.isoformat()}", highlight=False, markup=False)
     for label, items in (("would open", impact.would_open), ("would close", impact.would_close)):
-        table = Table("rule", "subject", "status", "due", title=f"{label}: {len(items)}")
+        listing = tables.table(tables.keep("rule"), tables.keep("subject"), tables.keep("status"), tables.keep("due"),
+                               title=f"{label}: {len(items)}", stacked_rows=False)
         for i in items:
             occurrence = f"#{i.occurrence_key}" if i.occurrence_key else ""
-            table.add_row(i.rule_id, f"{i.subject_type}/{i.subject_id}{occurrence}", i.status or "", i.due or "")
-        console.print(table)
+            listing.add_row(i.rule_id, f"{i.subject_type}/{i.subject_id}{occurrence}", i.status or "", i.due or "")
+        console.print(listing)
     console.print(f"unchanged: {impact.unchanged}", highlight=False)
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
-from rich.table import Table
 
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, nonblank, open_org
 from engine.tasks.schemas import TaskKind, TaskState
@@ -53,11 +53,14 @@ def list_tasks(
     if as_json:
         emit_json(page.model_dump(mode="json"))
         return
-    table = Table("id", "due", "state", "owner", "sop", "title", title=f"{page.total} task(s)")
+    listing = tables.table(tables.keep("id\nowner"), tables.keep("due\nstate"), tables.squeeze("sop\ntitle"),
+                           title=tables.counted(len(page.items), page.total, "task"))
     for t in page.items:
-        due = f"[red]{t.due.isoformat()}[/]" if t.overdue else t.due.isoformat()
-        table.add_row(t.id, due, t.state, t.owner or "-", t.sop, t.title)
-    console.print(table)
+        due = tables.stacked(t.due.isoformat() + (" overdue" if t.overdue else ""), t.state)
+        if t.overdue:
+            due.stylize("red", 0, len(t.due.isoformat()))
+        listing.add_row(tables.stacked(t.id, t.owner), due, tables.Clamp(t.title, lines=2, above=t.sop))
+    console.print(listing)
 
 
 @tasks_app.command("show")
@@ -169,8 +172,10 @@ def sops(policies: Annotated[Path | None, typer.Option(
     if as_json:
         emit_json([s.model_dump(mode="json", exclude={"body"}) for s in items])
         return
-    table = Table("id", "owner role", "due days", "recurrence", "title", title=f"{len(items)} SOP(s), all valid")
+    listing = tables.table(tables.squeeze("id\ntitle"), tables.keep("owner role\nrecurrence"),
+                           tables.keep("due days", justify="right"),
+                           title=f"{len(items)} SOP{'s' if len(items) != 1 else ''}, all valid")
     for s in items:
         rec = f"every {s.recurrence.every} {s.recurrence.unit}" if s.recurrence else "-"
-        table.add_row(s.id, s.owner_role, str(s.default_due_days), rec, s.title)
-    console.print(table)
+        listing.add_row(tables.Clamp(s.title, above=s.id), tables.stacked(s.owner_role, rec), str(s.default_due_days))
+    console.print(listing)

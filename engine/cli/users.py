@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli.app import app, console, emit_json, run
+from engine.cli import tables
+from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     DbOpt,
     JsonOpt,
@@ -73,10 +73,11 @@ def list_users(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -
     if as_json:
         emit_json([u.model_dump() for u in users])
         return
-    table = Table("username", "role", "name", "person")
+    listing = tables.table(tables.keep("username"), tables.keep("role"), tables.squeeze("name"), tables.keep("person"),
+                           stacked_rows=False)
     for u in users:
-        table.add_row(u.username, u.role, u.display_name, u.person_id or "")
-    console.print(table)
+        listing.add_row(u.username, u.role, tables.Clamp(u.display_name or ""), u.person_id or "")
+    console.print(listing)
 
 
 @users_app.command("grant")
@@ -149,4 +150,6 @@ def token(
             return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor="cli")
 
     issued = run(body)
+    if issued.note:  # an auditor's token ends with their grant: say so, as it is shorter than asked for
+        err_console.print(f"note: {issued.note}", highlight=False, markup=False, soft_wrap=True)
     emit_json(issued.model_dump(mode="json")) if as_json else console.print(issued.token)

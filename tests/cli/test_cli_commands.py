@@ -159,6 +159,8 @@ def test_every_command_option_and_argument_has_help() -> None:
     ("tasks list", "--state", "open,done,closed"),
     ("users list", "--db", "DATABASE_URL"),
     ("tasks show", "--org", "VIGIL_ORG"),
+    ("packet build", "--org", "the database's only organization"),
+    ("serve", "--db", "DATABASE_URL"),
 ])
 def test_help_says_what_is_allowed(command: str, option: str, words: str) -> None:
     cmd = dict(_commands())[command]

@@ -1,0 +1,113 @@
+"""Ids a user pastes into the next command are printed whole in an 80-column terminal (or a pipe),
+limited lists say how many of how many they show, unknown ids are bad input (exit 2), an auditor's
+token ends with the grant, and `vigil serve --db`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from engine import clock
+from engine.cli.main import app
+from tests.cli.conftest import AT, Practice, said, vigil
+
+
+def narrow(*args: str, columns: int = 80) -> Result:
+    """`vigil ARGS` as an 80-column terminal (or a pipe, which rich renders at 80 columns) shows it."""
+    with clock.frozen(AT):
+        return CliRunner(env={"COLUMNS": str(columns)}).invoke(app, list(args))
+
+
+def _listed(practice: Practice, *args: str) -> dict[str, Any]:
+    result = vigil(*args, *practice.args(), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_findings_list_prints_whole_ids_and_rule_ids_in_a_narrow_terminal(practice: Practice, columns: int) -> None:
+    page = _listed(practice, "findings", "list")
+    result = narrow("findings", "list", *practice.args(), columns=columns)
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+    for f in page["items"]:
+        assert f["id"] in result.stdout and f["rule_id"] in result.stdout, result.stdout
+    assert result.stdout.split("\n", 1)[0].strip() == f"{page['total']} findings"  # all shown: no "N of"
+
+
+def test_a_limited_list_says_how_many_of_how_many(practice: Practice) -> None:
+    total = _listed(practice, "findings", "list")["total"]
+    assert total > 1
+    result = narrow("findings", "list", "--limit", "1", *practice.args())
+    assert result.exit_code == 0, result.output
+    assert f"1 of {total} findings" in result.stdout
+    assert sum(line.count("F-") for line in result.stdout.splitlines()) == 1
+
+
+def test_tasks_list_prints_whole_task_ids_and_keeps_titles_short(practice: Practice) -> None:
+    page = _listed(practice, "tasks", "list")
+    result = narrow("tasks", "list", *practice.args())
+    assert result.exit_code == 0, result.output
+    for t in page["items"]:
+        assert t["id"] in result.stdout and t["sop"] in result.stdout, result.stdout
+    assert f"{page['total']} task" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) <= 3 * len(page["items"])  # a title takes two lines at most, not one per word
+
+
+def test_runs_print_whole_run_ids(practice: Practice) -> None:
+    runs = vigil("runs", *practice.args(), "--json")
+    result = narrow("runs", *practice.args())
+    assert result.exit_code == 0, result.output
+    for r in json.loads(runs.stdout):
+        assert r["id"] in result.stdout
+    assert "{" not in result.stdout  # the diff in words, not a dict
+
+
+@pytest.mark.parametrize(("args", "unknown"), [
+    (["findings", "show", "F-NOPE"], "F-NOPE"),
+    (["findings", "ack", "F-NOPE"], "F-NOPE"),
+    (["tasks", "show", "T-NOPE"], "T-NOPE"),
+    (["tasks", "complete", "T-NOPE"], "T-NOPE"),
+    (["records", "show", "person", "NOPE"], "NOPE"),
+])
+def test_an_unknown_id_is_bad_input(practice: Practice, args: list[str], unknown: str) -> None:
+    result = vigil(*args, *practice.args())
+    assert result.exit_code == 2, result.output
+    assert "not_found" in result.stderr and unknown in result.stderr
+    assert "?" not in result.stderr, result.stderr  # no placeholder for a record type nobody named
+
+
+def test_an_auditors_token_ends_with_the_grant(practice: Practice) -> None:
+    url = ["--db", practice.url]
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+                 *practice.args()).exit_code == 0
+    granted = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
+                    "--expires", "2026-03-20T00:00:00Z", *url)
+    assert granted.exit_code == 0, granted.output
+    long = vigil("users", "token", "aud", "--days", "366", *url, "--json")
+    assert long.exit_code == 0, long.output
+    issued = json.loads(long.stdout)
+    assert dt.datetime.fromisoformat(issued["expires_at"]) == dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
+    assert "auditor grant ends" in issued["note"] and "auditor grant ends" in said(long.stderr)
+    staff = vigil("users", "token", "aud", "--days", "2", *url, "--json")
+    assert json.loads(staff.stdout)["note"] is None  # inside the grant: as long as asked
+
+
+def test_serve_takes_db(practice: Practice, monkeypatch: pytest.MonkeyPatch, cli_env: Path) -> None:
+    import uvicorn
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{cli_env / 'other.db'}")
+    result = vigil("serve", "--db", practice.url, "--port", "18999")
+    assert result.exit_code == 0, result.output
+    assert served["port"] == 18999 and str(practice.path) in str(served["app"].state.engine.url)
+    assert not (cli_env / "other.db").exists()
+    bad = vigil("serve", "--db", "notaurl")
+    assert bad.exit_code == 2 and "not a database URL" in said(bad.stderr)
