@@ -74,7 +74,7 @@ def demo(
     if not no_serve:
         serve = importlib.import_module("engine.cli.serve")
         console.print(f"Serving the UI at http://{host}:{port}/ and the API docs at http://{host}:{port}/docs")
-        serve.serve_app(host=host, port=port)
+        serve.serve_app(host=host, port=port, db=db)
 
 
 def _demo_users(engine: Any) -> list[dict[str, str]]:

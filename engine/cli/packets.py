@@ -10,7 +10,7 @@ import typer
 
 from engine import db
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOption, cannot_write, open_org, out_file, parse_date, parse_instant
+from engine.cli.common import ORG_HELP, DbOption, cannot_write, open_org, out_file, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
@@ -49,7 +49,7 @@ def build_cmd(
     as_of: str | None = typer.Option(None, "--as-of", help="Rebuild as the database stood at this instant "
                                                            "(ISO 8601 with offset)."),
     redact_phi: bool = typer.Option(False, "--redact-phi", help="Replace patient identifiers with pseudonyms."),
-    org: str | None = typer.Option(None, "--org", help="Organization id (default: $VIGIL_ORG, else 'default')."),
+    org: str | None = typer.Option(None, "--org", help=ORG_HELP),
     url: str | None = DbOption,
     key_dir: Path | None = KeyDirOption,
     as_json: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
