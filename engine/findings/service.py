@@ -521,3 +521,44 @@ def to_run(row: EvaluationRunRow) -> EvaluationRun:
         actor=row.actor,
         trigger=row.trigger,
     )
+
+
+def open_after_runs(session: Session, *, org_id: str, runs: list[EvaluationRun],
+                    open_states: tuple[str, ...]) -> list[tuple[dt.datetime, int]]:
+    """(as_of, findings in `open_states`) as the store stood right after each of `runs` was applied.
+
+    Not a run's violation count: that counts waived and false-positive findings, and a run of one
+    framework counts only that framework. The count after a run is the sum, over every state change
+    up to the run's last one, of +1 into an open state and -1 out of one (a person's waiver between
+    runs counts from the next run on)."""
+    import bisect
+
+    from sqlalchemy import or_
+
+    if not runs:
+        return []
+    rows = session.execute(
+        select(FindingEventRow.at, FindingEventRow.from_state, FindingEventRow.to_state, FindingEventRow.run_id)
+        .join(FindingRow, FindingRow.id == FindingEventRow.finding_id)
+        .where(FindingRow.org_id == org_id, FindingEventRow.kind == "transition",
+               or_(FindingEventRow.from_state.in_(open_states), FindingEventRow.to_state.in_(open_states)))
+        .order_by(FindingEventRow.at, FindingEventRow.id))
+    times: list[dt.datetime] = []
+    totals: list[int] = []
+    last_change: dict[str, dt.datetime] = {}
+    running = 0
+    for at, from_state, to_state, run_id in rows:
+        delta = (to_state in open_states) - (from_state in open_states)
+        when = utc(at)
+        if run_id is not None:
+            last_change[run_id] = when
+        if delta:
+            running += delta
+            times.append(when)
+            totals.append(running)
+    series = []
+    for r in runs:
+        cut = max(r.started_at, last_change.get(r.id, r.started_at))
+        n = bisect.bisect_right(times, cut)
+        series.append((r.as_of, totals[n - 1] if n else 0))
+    return series

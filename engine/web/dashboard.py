@@ -23,6 +23,7 @@ from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import NotFoundError
+from engine.findings import currency
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, FindingScope
 from engine.records import service as records_service
@@ -38,6 +39,7 @@ from engine.web.charts import LineChart, trend
 DUE_SOON_DAYS = 14
 EXPIRY_DAYS = 90
 TREND_RUNS = 60
+TREND_TITLE = "Open findings (open or acknowledged) after each evaluation run"
 EXPIRY_TTL_S = 300.0
 _expiry_lock = threading.Lock()
 _expiry_cache: dict[tuple[str, str, int, int], tuple[float, list[Expiry]]] = {}
@@ -153,9 +155,14 @@ def _establishments(session: Session, org_id: str, scope: FindingScope | None, t
 
 
 def _trend(session: Session, org_id: str) -> LineChart:
-    runs = [r for r in findings_service.list_runs(session, org_id=org_id, limit=TREND_RUNS) if r.trigger != "stream"]
-    series = [(r.as_of, int(r.counts.get("violations", 0))) for r in runs]
-    return trend(series, title="Open findings at each evaluation run")
+    """Open findings (the headline's states: open, acknowledged) in the store as each run left it
+    (`findings_service.open_after_runs`); held runs (look backs, forecasts) changed nothing and have
+    no point."""
+    runs = [r for r in findings_service.list_runs(session, org_id=org_id, limit=TREND_RUNS)
+            if r.trigger != "stream" and not currency.is_held(r)]
+    series = findings_service.open_after_runs(session, org_id=org_id, runs=runs,
+                                              open_states=tuple(lookups.OPEN_STATES.split(",")))
+    return trend(series, title=TREND_TITLE)
 
 
 def _tasks(session: Session, principal: Principal) -> tuple[WorkList, WorkList]:

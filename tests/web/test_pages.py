@@ -148,3 +148,39 @@ def test_unknown_pages_and_static_files(web: dict[str, Any], web_client: Callabl
     assert r.status_code == 404 and "no finding F-nope" in r.text
     r = officer.get("/ui/findings?limit=9999")
     assert r.status_code == 422 and "invalid parameters" in r.text
+
+
+def test_the_trend_counts_open_findings_as_the_headline_does(web: dict[str, Any],
+                                                              web_client: Callable[[str], TestClient]) -> None:
+    """A waived or false-positive finding is still a violation, but no longer open: the trend drops
+    with the headline. A held look back changed nothing, so it adds no point."""
+    import datetime as dt
+
+    from engine import clock, pipeline
+    from engine.findings import lifecycle
+    from engine.findings.schemas import WaiverIn
+    from engine.web import dashboard
+    from tests.web.conftest import AS_OF
+
+    engine = web["engine"]
+    with unit_of_work(engine) as s:
+        found = findings_service.list_findings(s, org_id=ORG, filters=FindingFilter(state="open")).items
+    assert len(found) >= 3, "the fixture should open a few findings"
+    hour = dt.timedelta(hours=1)
+    with clock.frozen(AS_OF + hour), unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id=ORG, actor="test", finding_id=found[0].id, data=WaiverIn(
+            ends_at=AS_OF + dt.timedelta(days=300), reason="on leave", approver="CMO"))
+        lifecycle.transition(s, org_id=ORG, finding_id=found[1].id, action="false_positive", actor="test",
+                             reason="trained elsewhere")
+        lifecycle.transition(s, org_id=ORG, finding_id=found[2].id, action="acknowledge", actor="test")
+    with clock.frozen(AS_OF + 2 * hour), unit_of_work(engine) as s:
+        second = pipeline.evaluate(s, org_id=ORG, as_of=AS_OF + 2 * hour, actor="test")
+    with clock.frozen(AS_OF + 3 * hour), unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id=ORG, as_of=AS_OF - dt.timedelta(days=3), actor="test")  # a look back: held
+    assert second.run is not None and second.run.counts["violations"] == len(found)  # still violations
+    with unit_of_work(engine) as s:
+        chart = dashboard._trend(s, ORG)
+    assert [p.value for p in chart.points] == [len(found), len(found) - 2]  # acknowledged is still open
+    assert [p.label[:10] for p in chart.points] == [AS_OF.date().isoformat()] * 2
+    page = web_client("officer").get("/ui/dashboard").text
+    assert f"{len(found)} open findings at the first, {len(found) - 2} at the latest" in page
