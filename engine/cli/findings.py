@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
@@ -221,10 +222,23 @@ def waive(
     from engine.findings.schemas import WaiverIn
 
     def body():  # type: ignore[no-untyped-def]
-        ends = parse_instant(until, "--until")
+        problems: list[ErrorDetail] = []  # every bad option at once, not one per attempt
+        ends = None
+        for check in (lambda: parse_instant(until, "--until"), lambda: nonblank(approver, "--approver")):
+            try:
+                value = check()
+                ends = value if isinstance(value, dt.datetime) else ends
+            except InputError as exc:
+                said = "; ".join(d.reason for d in exc.details)
+                problems.append(ErrorDetail(reason=f"{exc.message}{': ' + said if said else ''}"))
+        if len(reason.strip()) < 3:
+            problems.append(ErrorDetail(reason="--reason: String should have at least 3 characters: why may the rule "
+                                               "be set aside?"))
+        if problems:
+            raise InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the waiver", problems,
+                             code="input.waiver")
         assert ends is not None
-        data = WaiverIn(ends_at=ends, reason=nonblank(reason, "--reason").strip(),
-                        approver=nonblank(approver, "--approver").strip(), establishment_id=establishment)
+        data = WaiverIn(ends_at=ends, reason=reason.strip(), approver=approver.strip(), establishment_id=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return lifecycle.waive(s, org_id=org_id, actor="cli", finding_id=finding_id, data=data)

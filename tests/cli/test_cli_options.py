@@ -21,6 +21,16 @@ def test_a_waiver_reason_too_short_names_the_option(practice: Practice) -> None:
     assert "--reason: String should have at least 3 characters" in said(result.stderr)
 
 
+def test_every_problem_with_a_waiver_is_named_at_once(practice: Practice) -> None:
+    """Probe 15 #12: a missing offset, a blank approver and a short reason took three attempts."""
+    result = vigil("findings", "waive", practice.findings[0], "--until", "2027-01-01T00:00:00", "--reason", "x",
+                   "--approver", "", *practice.args())
+    assert result.exit_code == 2 and not crashed(result)
+    text = said(result.stderr)
+    assert "3 problems" in text and "without an offset" in text and "--approver must not be blank" in text
+    assert "--reason: String should have at least 3 characters" in text
+
+
 @pytest.mark.parametrize("approver", ["", "   "])
 def test_a_blank_approver_is_refused(practice: Practice, approver: str) -> None:
     result = vigil("findings", "waive", practice.findings[0], "--until", "2027-01-01T00:00:00Z", "--reason", "fine",
