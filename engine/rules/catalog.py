@@ -33,6 +33,14 @@ POLICIES_DIR = REPO / "policies"
 PRACTICE_PARAMS = POLICIES_DIR / "practice.yaml"
 
 
+def policies_dir() -> Path:
+    """Where policies (SOP templates, roles, escalation) are read from: VIGIL_POLICIES_DIR, else
+    the repository's policies/. The rules check SOP references there; the tasks render them."""
+    import os
+
+    return Path(os.environ["VIGIL_POLICIES_DIR"]) if os.environ.get("VIGIL_POLICIES_DIR") else POLICIES_DIR
+
+
 def ruleset_files(root: Path = RULESETS_DIR) -> list[Path]:
     """Every ruleset file (scenario tests under */tests/ and the withdrawals files are not rulesets)."""
     return sorted(p for p in root.glob("*/*.yaml") if p.is_file() and p.name != withdrawals.FILE_NAME)
@@ -57,7 +65,7 @@ def with_withdrawals(loaded: list[LoadedRuleset]) -> list[LoadedRuleset]:
         if folder not in by_folder:
             by_folder[folder] = withdrawals.read(folder)
         found = by_folder[folder].get(item.spec.version)
-        out.append(item.withdrawn(found.on) if found is not None else item)
+        out.append(item.withdrawn(found) if found is not None else item)
     return out
 
 
@@ -173,19 +181,30 @@ def params_in_force(raw: Mapping[str, Any], framework: str, day: dt.date, source
         )
     out: dict[str, Any] = {}
     for name, value in section.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) and "value" in v for v in value):
-            chosen = None
-            for entry in value:
-                start = _date(entry.get("from"), source, f"{framework}.{name}.from")
-                end = _date(entry.get("to"), source, f"{framework}.{name}.to")
-                if (start is None or start <= day) and (end is None or day < end):
-                    if chosen is None or (start or dt.date.min) >= (chosen[0] or dt.date.min):
-                        chosen = (start, entry["value"])
+        if is_dated(value):
+            chosen = entry_in_force(value, day, source, f"{framework}.{name}")
             if chosen is not None:
-                out[name] = chosen[1]
+                out[name] = chosen["value"]
         else:
             out[name] = value
     return out
+
+
+def is_dated(value: Any) -> bool:
+    """Whether a practice value is a list of effective-dated entries ({value, from[, to, ...]})."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and "value" in v for v in value)
+
+
+def entry_in_force(entries: list[dict[str, Any]], day: dt.date, source: str, key: str) -> dict[str, Any] | None:
+    """The entry in force on `day`: among those whose [from, to) covers it, the latest to start."""
+    chosen: tuple[dt.date | None, dict[str, Any]] | None = None
+    for entry in entries:
+        start = _date(entry.get("from"), source, f"{key}.from")
+        end = _date(entry.get("to"), source, f"{key}.to")
+        if (start is None or start <= day) and (end is None or day < end):
+            if chosen is None or (start or dt.date.min) >= (chosen[0] or dt.date.min):
+                chosen = (start, entry)
+    return chosen[1] if chosen is not None else None
 
 
 def _date(value: Any, source: str, key: str) -> dt.date | None:

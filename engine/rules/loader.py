@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
 from engine.rules.spec import RulesetSpec
+from engine.rules.withdrawals import Withdrawal
 
 
 class _LineLoader(yaml.CSafeLoader):
@@ -42,14 +43,18 @@ _LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:tru
 class LoadedRuleset:
     """A parsed ruleset with the exact bytes it came from (packets ship the bytes, runs record the hash).
 
-    `withdrawn_on` is the day a liaison withdrew this version (`engine.rules.publish`): it ends the
-    version's time in force without touching its bytes, so runs and packets made while it was in
-    force still name, hash and ship exactly what they used."""
+    `withdrawal` is a liaison's withdrawal of this version (`engine.rules.publish`): from its day it
+    ends the version's time in force without touching its bytes, so runs and packets made while it
+    was in force still name, hash and ship exactly what they used."""
 
     spec: RulesetSpec
     path: str
     content: bytes
-    withdrawn_on: dt.date | None = None
+    withdrawal: Withdrawal | None = None
+
+    @property
+    def withdrawn_on(self) -> dt.date | None:
+        return self.withdrawal.on if self.withdrawal is not None else None
 
     @property
     def sha256(self) -> str:
@@ -68,8 +73,8 @@ class LoadedRuleset:
         """Whether the version was in force on any day of first..last (inclusive)."""
         return self.spec.effective_from <= last and (self.ends is None or self.ends > first)
 
-    def withdrawn(self, on: dt.date) -> LoadedRuleset:
-        return replace(self, withdrawn_on=on)
+    def withdrawn(self, withdrawal: Withdrawal) -> LoadedRuleset:
+        return replace(self, withdrawal=withdrawal)
 
 
 def load_ruleset_file(path: Path) -> LoadedRuleset:

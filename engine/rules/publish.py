@@ -248,7 +248,8 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     if item.ends is not None and item.ends <= on:
         raise ConflictError(f"{framework} {version} is no longer in force from {item.ends}", [ErrorDetail(
             reason="there is nothing to withdraw from that day on", field="on")], code="ruleset.withdraw.ended")
-    after = [i.withdrawn(on) if i is item else i for i in mine]
+    entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
+    after = [i.withdrawn(entry) if i is item else i for i in mine]
     day = max(on, item.spec.effective_from)
     had = in_force(mine, day, [framework])
     left = in_force(after, day, [framework])
@@ -256,7 +257,6 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
         raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
             ErrorDetail(reason=f"no other version of {framework} is in force on {day}: publish a replacement first, "
                                "or withdraw from a later day", field="version")], code="ruleset.withdraw.last")
-    entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
                               never_in_force=on <= item.spec.effective_from,
                               restores=left[0].spec.version if left and had and had[0] is item else None)

@@ -22,7 +22,9 @@ from engine.errors import ErrorDetail, InputError, NotFoundError, VigilError
 from engine.rules import withdrawals
 from engine.rules.catalog import (
     compile_for,
+    entry_in_force,
     in_force,
+    is_dated,
     load_all,
     load_practice_params,
     params_in_force,
@@ -91,7 +93,7 @@ def params_table(day: dt.date | None = None, *, framework: str | None = None, ro
         section = raw.get(fw) or {}
         for name, spec in sorted(item.spec.params.items()):
             entries = _entries(section.get(name))
-            current = _entry_on(entries, day)
+            current = entry_in_force(entries, day, str(path), f"{fw}.{name}")
             rows.append(ParamRow(
                 framework=fw, version=item.spec.version, name=name, type=spec.type, unit=spec.unit,
                 description=spec.description, default=spec.default, value=practice.get(name, spec.default),
@@ -215,11 +217,10 @@ def _header(path: Path) -> str:
 
 
 def _entries(value: Any) -> list[dict[str, Any]]:
+    """A practice value as effective-dated entries (a plain value is one entry with no start)."""
     if value is None:
         return []
-    if isinstance(value, list) and value and all(isinstance(v, dict) and "value" in v for v in value):
-        return [dict(v) for v in value]
-    return [{"value": value}]
+    return [dict(v) for v in value] if is_dated(value) else [{"value": value}]
 
 
 def _start(entry: dict[str, Any]) -> dt.date | None:
@@ -227,15 +228,3 @@ def _start(entry: dict[str, Any]) -> dt.date | None:
     if start is None or isinstance(start, dt.date):
         return start
     return dt.date.fromisoformat(str(start))
-
-
-def _entry_on(entries: list[dict[str, Any]], day: dt.date) -> dict[str, Any] | None:
-    """The entry params_in_force picks on `day` (the latest start among those covering it)."""
-    chosen: dict[str, Any] | None = None
-    for e in entries:
-        start, end = _start(e), e.get("to")
-        end_day = end if isinstance(end, dt.date) or end is None else dt.date.fromisoformat(str(end))
-        if (start is None or start <= day) and (end_day is None or day < end_day):
-            if chosen is None or (start or dt.date.min) >= (_start(chosen) or dt.date.min):
-                chosen = e
-    return chosen

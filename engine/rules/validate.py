@@ -12,7 +12,14 @@ from pathlib import Path
 
 from engine.errors import ErrorDetail, VigilError
 from engine.rules import withdrawals
-from engine.rules.catalog import POLICIES_DIR, compile_for, framework_files, load_practice_params, params_in_force
+from engine.rules.catalog import (
+    POLICIES_DIR,
+    compile_for,
+    framework_files,
+    load_practice_params,
+    params_in_force,
+    policies_dir,
+)
 from engine.rules.loader import load_ruleset_file
 from engine.rules.scenarios import load_scenario
 
@@ -28,13 +35,6 @@ class ValidationReport:
         return not self.problems
 
 
-def policies_in_use() -> Path:
-    """VIGIL_POLICIES_DIR when set (as the tasks domain reads SOP templates from it), else policies/."""
-    import os
-
-    return Path(os.environ["VIGIL_POLICIES_DIR"]) if os.environ.get("VIGIL_POLICIES_DIR") else POLICIES_DIR
-
-
 def sop_path(sop: str, policies: Path = POLICIES_DIR) -> Path:
     return policies / "sops" / f"{sop}.md"
 
@@ -44,7 +44,7 @@ def validate_paths(
 ) -> ValidationReport:
     """Validate ruleset files (and folders of them, with their scenarios); SOP references are looked
     up in `policies`, default the policies in use (VIGIL_POLICIES_DIR, else the repository's)."""
-    policies = policies or policies_in_use()
+    policies = policies or policies_dir()
     report = ValidationReport()
     files: list[Path] = []
     scenarios: list[Path] = []

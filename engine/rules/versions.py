@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from engine import clock
 from engine.errors import NotFoundError
-from engine.rules import withdrawals
 from engine.rules.catalog import in_force, load_all, rulesets_dir
 from engine.rules.loader import LoadedRuleset
 
@@ -59,13 +58,12 @@ def status_on(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> 
     return "ended" if item.ends is not None and item.ends <= day else "superseded"
 
 
-def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date,
-             reasons: dict[tuple[str, str], str]) -> RulesetVersion:
+def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> RulesetVersion:
     s = item.spec
     return RulesetVersion(framework=s.framework, version=s.version, title=s.title, effective_from=s.effective_from,
                           effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules),
                           path=_relative(item.path), status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
-                          withdrawal_reason=reasons.get((s.framework, s.version)))
+                          withdrawal_reason=item.withdrawal.reason if item.withdrawal else None)
 
 
 def list_versions(day: dt.date | None = None) -> list[RulesetVersion]:
@@ -73,14 +71,7 @@ def list_versions(day: dt.date | None = None) -> list[RulesetVersion]:
     day = day or clock.now().date()
     loaded = load_all(rulesets_dir())
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
-    folders: dict[Path, dict[str, withdrawals.Withdrawal]] = {}
-    reasons = {}
-    for i in loaded:
-        if i.withdrawn_on is not None:
-            folder = Path(i.path).parent
-            found = folders.setdefault(folder, withdrawals.read(folder)).get(i.spec.version)
-            reasons[(i.spec.framework, i.spec.version)] = found.reason if found else ""
-    return sorted((_summary(i, live, day, reasons) for i in loaded),
+    return sorted((_summary(i, live, day) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, _version_key(v.version)))
 
 

@@ -3,7 +3,7 @@
 A liaison rolls a ruleset version back by withdrawing it from a day on. The version's file is never
 edited or deleted: runs record its hash and packets ship its bytes, so an auditor of a period when
 it was in force must still find it. The withdrawal is data beside it, like every other content in
-`rulesets/`, and `catalog.load_all` applies it (`LoadedRuleset.withdrawn_on`)."""
+`rulesets/`, and `catalog.load_all` applies it (`LoadedRuleset.withdrawal`)."""
 
 from __future__ import annotations
 

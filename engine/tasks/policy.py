@@ -29,11 +29,10 @@ FALLBACK_ROLE = "compliance_officer"
 
 
 def policies_dir(override: Path | str | None = None) -> Path:
-    """Where policies are read from: the argument, VIGIL_POLICIES_DIR, else the repository's policies/."""
-    if override is not None:
-        return Path(override)
-    env = os.environ.get("VIGIL_POLICIES_DIR")
-    return Path(env) if env else REPO / "policies"
+    """Where policies are read from: the argument, else the policies in use (`catalog.policies_dir`)."""
+    from engine.rules.catalog import policies_dir as in_use
+
+    return Path(override) if override is not None else in_use()
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

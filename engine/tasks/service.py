@@ -288,7 +288,8 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                                                              TaskEventRow.at <= known_at).order_by(TaskEventRow.id)):
             at = utc(ev.at)
             state = ev.to_state or state
-            late += ev.to_state == "done" and at > due_at
+            if ev.to_state == "done" and at > due_at:
+                late += 1
             history.append({"at": at.isoformat(), "kind": ev.kind, "actor": ev.actor, "from_state": ev.from_state,
                             "to_state": ev.to_state, "reason": ev.reason})
         completed = utc(row.completed_at)
