@@ -146,18 +146,27 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
 
 def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, viewer: TaskViewer | None = None,
                   note: str | None = None) -> Task:
-    """Mark an open task done; the next evaluation confirms it or reopens it."""
+    """Mark an open task done; the next evaluation confirms it or reopens it.
+
+    Steps left unticked do not block the completion (a step may not apply this time), but the
+    history and the audit trail say which, so an auditor reading the task does not take an
+    incomplete checklist for a complete one."""
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
     if row.state != "open":
         raise TaskTransitionRefused(f"cannot complete a task that is {row.state}",
                                     [ErrorDetail(reason="only open tasks can be completed", record_id=task_id)])
     now = clock.now()
+    unticked = [i + 1 for i, item in enumerate(row.checklist or []) if not item.get("done")]
+    said = note
+    if unticked:
+        steps = f"{len(unticked)} of {len(row.checklist)} checklist steps not ticked ({', '.join(map(str, unticked))})"
+        said = f"{note} [{steps}]" if note else steps
     row.completed_at, row.completed_by, row.confirmed_at = now, actor, None
-    store.record_event(session, row, actor=actor, kind="completed", to_state="done", reason=note, at=now)
+    store.record_event(session, row, actor=actor, kind="completed", to_state="done", reason=said, at=now)
     if note:
         store.add_note(session, row, actor=actor, text=note, at=now)
     store.audit(session, org_id=org_id, actor=actor, action="task.complete", entity_id=row.id,
-                payload={"note": note, "finding_id": row.finding_id})
+                payload={"note": note, "finding_id": row.finding_id, "unticked_steps": unticked})
     session.flush()
     return store.to_task(row, session=session, detail=True)
 

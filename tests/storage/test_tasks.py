@@ -249,3 +249,19 @@ def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_
     assert _escalate(engine, "2026-03-04T15:00:00+00:00") == {"steps": 0, "notifications": 0, "closed": 1}
     task = _only(engine)
     assert task.state == "closed" and task.escalations == [] and "on leave" in (task.close_reason or "")
+
+
+def test_a_completion_with_steps_unticked_says_which(engine: Engine) -> None:
+    """Probe 15: a task completed with 1 of 3 steps ticked read as complete to an auditor."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    task = _only(engine)
+    with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.check_item(s, org_id=ORG, task_id=task.id, index=1, actor="user:hr1")
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1", note="booked by phone")
+    with unit_of_work(engine) as s:
+        done = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id or ""],
+                                      known_at=T("2026-03-05T14:00:00+00:00"))[0]
+        entry = audit.list_entries(s, org_id=ORG, limit=1)[0]
+    assert done["history"][-1]["reason"] == "booked by phone [2 of 3 checklist steps not ticked (1, 3)]"
+    assert entry.action == "task.complete" and entry.payload["unticked_steps"] == [1, 3]
