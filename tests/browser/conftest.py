@@ -114,7 +114,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     _second_hipaa_version(rulesets)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'vigil.db'}", VIGIL_ORG=ORG,
                VIGIL_RULESETS_DIR=str(rulesets), VIGIL_EVIDENCE_DIR=str(tmp / "evidence"),
-               VIGIL_PACKET_DIR=str(tmp / "packets"), VIGIL_KEY_DIR=str(tmp / "keys"))
+               VIGIL_PACKET_DIR=str(tmp / "packets"), VIGIL_KEY_DIR=str(tmp / "keys"),
+               VIGIL_PRACTICE_PARAMS=str(tmp / "practice.yaml"))  # the liaison's pages write there
     env.pop("VIGIL_WEBHOOK_URL", None)
     saved = {k: os.environ.get(k) for k in ("VIGIL_RULESETS_DIR", "VIGIL_EVIDENCE_DIR")}
     os.environ.update(VIGIL_RULESETS_DIR=env["VIGIL_RULESETS_DIR"], VIGIL_EVIDENCE_DIR=env["VIGIL_EVIDENCE_DIR"])

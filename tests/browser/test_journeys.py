@@ -203,3 +203,31 @@ def _finding_outside_grant(server: dict[str, Any]) -> str:
         items = c.get("/findings", params={"framework": "osha", "limit": 1}).json()["items"]
     assert items, "the practice has no OSHA finding to try"
     return str(items[0]["id"])
+
+
+def test_liaison_previews_publishes_and_withdraws_a_version(new_page: Any) -> None:
+    """PRODUCT, liaison: see a draft's impact on today's records, publish it with an effective date,
+    roll it back. (Runs last: it adds hipaa 2026.3.0, withdrawn, to the shared server.)"""
+    page = new_page
+    LoginPage(page).sign_in("liaison")
+    section = page.locator("section", has=page.get_by_role("heading", name=re.compile("^HIPAA")))
+    section.get_by_role("link", name=f"New version from {NEW_HIPAA}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draft a ruleset version")
+    text = page.locator("#draft-text").input_value()
+    assert f"version: {NEW_HIPAA}" in text
+    page.locator("#draft-text").fill(text.replace(f"version: {NEW_HIPAA}", "version: 2026.3.0", 1))
+    page.get_by_role("button", name="Preview impact").click()
+    impact = page.locator("#impact")
+    expect(impact).to_contain_text("hipaa 2026.3.0 on today's records")
+    expect(impact).to_contain_text("would open")
+    shot(page, "liaison-draft-preview")
+    page.get_by_label("Effective from").fill("2099-01-01")
+    page.get_by_role("button", name="Publish").click()
+    expect(page).to_have_url(re.compile(r"/ui/rulesets/hipaa/2026\.3\.0$"))
+    expect(page.locator("body")).to_contain_text("Published hipaa 2026.3.0, in force from 2099-01-01")
+    shot(page, "liaison-published")
+    page.locator("#withdraw summary").click()
+    page.get_by_label("Reason").fill("published by mistake")
+    page.get_by_role("button", name="Withdraw 2026.3.0").click()
+    expect(page.locator("body")).to_contain_text("It never took effect.")
+    expect(page.locator("body")).to_contain_text("published by mistake")
