@@ -60,6 +60,29 @@ def import_records(
     return report
 
 
+def readable_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The input files, or an ImportFormatError naming every one that does not exist."""
+    files = [Path(p) for p in paths]
+    missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
+    if missing:
+        raise ImportFormatError("cannot read the input files", missing)
+    return files
+
+
+def byte_progress(files: Sequence[Path], progress: ProgressFn | None) -> Callable[[int], None]:
+    """An `advance(nbytes)` for the readers that reports bytes done of the files' total to `progress`."""
+    total = sum(p.stat().st_size for p in files)
+    done = 0
+
+    def advance(nbytes: int) -> None:
+        nonlocal done
+        done += nbytes
+        if progress is not None:
+            progress(done, total)
+
+    return advance
+
+
 def import_files(
     session: Session,
     *,
@@ -74,22 +97,11 @@ def import_files(
 ) -> ImportReport:
     """Import JSON, NDJSON or CSV files as one all-or-nothing unit; every problem is reported."""
     _check_org(org_id)
-    files = [Path(p) for p in paths]
     if record_type is not None and record_type not in RECORD_MODELS:
         raise ImportFormatError(f"unknown record type {record_type!r}; valid types: {', '.join(RECORD_MODELS)}")
-    missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
-    if missing:
-        raise ImportFormatError("cannot read the input files", missing)
+    files = readable_files(paths)
     formats = [detect_format(p, fmt) for p in files]
-    total = sum(p.stat().st_size for p in files)
-    done = 0
-
-    def advance(nbytes: int) -> None:
-        nonlocal done
-        done += nbytes
-        if progress is not None:
-            progress(done, total)
-
+    advance = byte_progress(files, progress)
     ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
     with heap.frozen():
         for path, file_format in zip(files, formats, strict=True):

@@ -30,7 +30,6 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import ErrorDetail, ImportFormatError
 from engine.records import service
 from engine.records.connectors.leie import Screener, WorkforcePerson, read_rows
 from engine.records.fields import format_instant
@@ -53,19 +52,9 @@ def screen_files(
     progress: service.ProgressFn | None = None,
 ) -> ImportReport:
     """Screen the workforce against the LEIE files and import one screening per person screened."""
-    files = [Path(p) for p in paths]
-    missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
-    if missing:
-        raise ImportFormatError("cannot read the input files", missing)
+    files = service.readable_files(paths)
     when = _checked_at(files, checked_at)
-    total = sum(p.stat().st_size for p in files)
-    done = 0
-
-    def advance(nbytes: int) -> None:
-        nonlocal done
-        done += nbytes
-        if progress is not None:
-            progress(done, total)
+    advance = service.byte_progress(files, progress)
 
     people = workforce(session, org_id=org_id)
     screener = Screener(people, checked_on=when.date())
