@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingScope
 from engine.packets.collect import CitedRef
-from engine.packets.schemas import FindingTransition, PacketTask, PacketWaiver, Requirement, RulesetFile
+from engine.packets.schemas import (
+    FindingRevision,
+    FindingTransition,
+    PacketTask,
+    PacketWaiver,
+    Requirement,
+    RulesetFile,
+)
 from engine.records import service as records_service
 from engine.records.schemas import RECORD_MODELS
 from engine.rules.catalog import load_all, rulesets_dir
@@ -64,6 +71,10 @@ class DatabaseSources:
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
     ) -> list[FindingTransition]:
         return []  # kept inside each Finding's history
+
+    def finding_revisions(self, session: Session, *, org_id: str, finding_ids: list[str]) -> list[FindingRevision]:
+        return [FindingRevision(finding_id=r.finding_id, replaced_at=r.replaced_at, content=r.content)
+                for r in findings_service.finding_revisions(session, org_id=org_id, finding_ids=finding_ids)]
 
     def waivers(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime

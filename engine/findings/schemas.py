@@ -24,6 +24,15 @@ class FindingEvent(BaseModel):
     run_id: str | None = None
 
 
+class FindingRevision(BaseModel):
+    """A finding's content (`service.CONTENT_FIELDS`) as it read until a run replaced it."""
+
+    finding_id: str
+    replaced_at: dt.datetime
+    replaced_by_run: str | None = None
+    content: dict[str, Any]
+
+
 class Finding(BaseModel):
     id: str
     org_id: str

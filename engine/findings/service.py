@@ -30,11 +30,12 @@ from engine.findings.schemas import (
     FindingEvent,
     FindingFilter,
     FindingPage,
+    FindingRevision,
     FindingScope,
     RunDiff,
     Waiver,
 )
-from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRow, WaiverRow
+from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRevisionRow, FindingRow, WaiverRow
 from engine.records import service as records_service
 from engine.records.schemas import RECORD_MODELS
 from engine.rules.schemas import RunResult, Violation
@@ -163,7 +164,7 @@ def _apply(
             existing[key] = row
             diff.opened.append(row.id)
         else:
-            _refresh(row, v, run.id, now)
+            _refresh(session, row, v, run.id, now, actor)
             if row.state == "resolved":
                 row.resolved_at = None
                 row.resolved_by_run = None
@@ -320,15 +321,51 @@ def _opened(org_id: str, run_id: str, now: dt.datetime) -> dict[str, Any]:
             "updated_at": now, "assignee": None, "resolved_at": None, "resolved_by_run": None, "waiver_id": None}
 
 
-def _refresh(row: FindingRow, v: Violation, run_id: str, now: dt.datetime) -> None:
-    changed = (row.status, row.due, row.severity, row.message) != (v.state, v.due, v.severity, v.message)
-    row.status, row.due, row.severity, row.message = v.state, v.due, v.severity, v.message
-    row.ruleset_version = v.ruleset_version
-    row.evidence = [e.model_dump() for e in v.evidence]
-    row.facts = v.facts
+#: What a run refreshes in a persisting finding; an older value of these is kept as a revision.
+CONTENT_FIELDS = ("ruleset_version", "severity", "status", "due", "message", "evidence", "facts")
+#: Those of them a reader is told about in the finding's history when they change.
+_TOLD = {"ruleset_version": "ruleset version", "severity": "severity", "status": "status", "due": "due"}
+
+
+#: The fact every violation carries of the instant it was judged as of (engine.rules.results): it
+#: differs in every run, so it alone is no change of content (the run itself records the instant).
+RUN_INSTANT_FACT = "as_of"
+
+
+def _content(row: FindingRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in CONTENT_FIELDS}
+
+
+def _same_content(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    def judged(content: dict[str, Any]) -> dict[str, Any]:
+        facts = {k: v for k, v in (content.get("facts") or {}).items() if k != RUN_INSTANT_FACT}
+        return dict(content, facts=facts)
+    return judged(before) == judged(after)
+
+
+def _refresh(session: Session, row: FindingRow, v: Violation, run_id: str, now: dt.datetime, actor: str) -> None:
+    """Bring a persisting finding's content up to this run's violation, keeping what it said before.
+
+    Nothing is overwritten silently: the old content becomes a revision (what a packet as of an
+    earlier instant shows), and a change a reader cares about (status, due, severity, ruleset
+    version, message) is a history entry saying what changed."""
+    before = _content(row)
+    after = dict(zip(CONTENT_FIELDS, (v.ruleset_version, v.severity, v.state, v.due, v.message,
+                                      [e.model_dump() for e in v.evidence], v.facts), strict=True))
     row.last_seen_run = run_id
-    if changed:
-        row.updated_at = now
+    if _same_content(before, after):
+        row.facts = after["facts"]
+        return
+    session.add(FindingRevisionRow(finding_id=row.id, replaced_at=now, replaced_by_run=run_id, content=before))
+    for name, value in after.items():
+        setattr(row, name, value)
+    said = [f"{label} {before[name] or '-'} -> {after[name] or '-'}" for name, label in _TOLD.items()
+            if before[name] != after[name]]
+    if before["message"] != after["message"]:
+        said.append(f"message now: {after['message']}")
+    if said:
+        lifecycle.record_event(session, row, actor=actor, kind="update", reason=f"run {run_id}: " + "; ".join(said),
+                               run_id=run_id, at=now, from_state=None)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -450,6 +487,20 @@ def get_run(session: Session, *, org_id: str, run_id: str) -> EvaluationRun:
     if row is None or row.org_id != org_id:
         raise NotFoundError(f"no evaluation run {run_id}")
     return to_run(row)
+
+
+def finding_revisions(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> list[FindingRevision]:
+    """The older contents of the given findings, oldest first per finding (see `_refresh`)."""
+    wanted = sorted(set(finding_ids))
+    out: list[FindingRevision] = []
+    for start in range(0, len(wanted), 500):
+        rows = session.scalars(
+            select(FindingRevisionRow).join(FindingRow, FindingRow.id == FindingRevisionRow.finding_id)
+            .where(FindingRow.org_id == org_id, FindingRevisionRow.finding_id.in_(wanted[start:start + 500]))
+            .order_by(FindingRevisionRow.finding_id, FindingRevisionRow.replaced_at, FindingRevisionRow.id))
+        out.extend(FindingRevision(finding_id=r.finding_id, replaced_at=utc(r.replaced_at),
+                                   replaced_by_run=r.replaced_by_run, content=r.content) for r in rows)
+    return out
 
 
 def list_waivers(session: Session, *, org_id: str) -> list[Waiver]:

@@ -104,3 +104,21 @@ class WaiverRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class FindingRevisionRow(Base):
+    """What a finding said before a run changed it: its content up to `replaced_at`.
+
+    A persisting finding's status, due date, message, evidence and facts are refreshed by every
+    run; the finding row holds the newest. Each older content is kept here, so a packet or a
+    review as of an earlier instant shows the finding as it read then. New findings cost nothing:
+    a revision is written only when a run replaces content.
+    """
+
+    __tablename__ = "finding_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finding_id: Mapped[str] = mapped_column(ForeignKey("finding.id"), index=True)
+    replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    replaced_by_run: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,6 +10,7 @@ in the packet, and each finding shows the state it had then.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from engine.audit.chain import parse_instant
 from engine.errors import NotFoundError
 from engine.packets.redact import record_identifiers
 from engine.packets.schemas import (
+    FindingRevision,
     FindingTransition,
     PacketInput,
     PacketTask,
@@ -28,6 +30,8 @@ from engine.packets.schemas import (
     RulesetFile,
 )
 
+#: the fact a finding's `facts` hold of the instant its last run judged as of (findings service)
+RUN_INSTANT_FACT = "as_of"
 #: a record a finding cites: (type, id, version); version None for a finding's subject
 CitedRef = tuple[str, str, int | None]
 
@@ -50,6 +54,8 @@ class PacketSources(Protocol):
       (findings_service.list_findings with a period filter and the record-history cut);
     - `finding_transitions(session, *, org_id, finding_ids, known_at) -> list[FindingTransition]`
       (finding history rows, if they are kept apart from `Finding.history`);
+    - `finding_revisions(session, *, org_id, finding_ids) -> list[FindingRevision]`: what each
+      finding said before a run refreshed it (findings_service.finding_revisions);
     - `waivers(session, *, org_id, finding_ids, known_at) -> list[PacketWaiver]`;
     - `tasks(session, *, org_id, finding_ids, known_at) -> list[PacketTask]`, each with its
       evidence as EvidenceRef (path, or `opener` over the content-addressed store, plus the
@@ -82,6 +88,8 @@ class PacketSources(Protocol):
     def finding_transitions(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
     ) -> list[FindingTransition]: ...
+
+    def finding_revisions(self, session: Session, *, org_id: str, finding_ids: list[str]) -> list[FindingRevision]: ...
 
     def waivers(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
@@ -161,7 +169,8 @@ def collect_input(
     transitions = [
         t for t in src.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=as_of) if t.at <= as_of
     ]
-    findings = as_of_view(findings, transitions, as_of)
+    findings = as_of_view(findings, transitions, as_of,
+                          src.finding_revisions(session, org_id=org_id, finding_ids=ids))
     ids = sorted(str(f["id"]) for f in findings)
     runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
     return PacketInput(
@@ -225,24 +234,37 @@ def _instant(value: Any) -> dt.datetime | None:
 
 
 def as_of_view(
-    findings: list[dict[str, Any]], transitions: list[FindingTransition], as_of: dt.datetime
+    findings: list[dict[str, Any]],
+    transitions: list[FindingTransition],
+    as_of: dt.datetime,
+    revisions: Iterable[FindingRevision] = (),
 ) -> list[dict[str, Any]]:
     """The findings as they stood at `as_of`: later ones dropped, later history undone.
 
     A finding's state at the instant is the target of its last transition at or before it; with
     no such transition it was `open` then, and a resolution after the instant had not happened.
+    Its content (status, due, message, evidence, facts) is the revision that was current then,
+    its assignee the last assignment by then. Which run last saw it, and the instant that run
+    judged as of (`facts.as_of`), are left out: a run that changes nothing of a finding leaves
+    no trace on it, so neither could be stated as of an earlier instant (the packet's runs list
+    has every run of the period).
     """
     extra: dict[str, list[dict[str, Any]]] = {}
     for t in transitions:
         extra.setdefault(t.finding_id, []).append(t.model_dump(mode="json"))
+    replaced: dict[str, list[FindingRevision]] = {}
+    for r in sorted(revisions, key=lambda r: r.replaced_at):
+        replaced.setdefault(r.finding_id, []).append(r)
     view = []
     for finding in findings:
         opened = _instant(finding.get("opened_at"))
         if opened is not None and opened > as_of:
             continue
-        own = [h for h in finding.get("history") or [] if _happened(h, as_of)]
+        history = finding.get("history") or []
+        own = [h for h in history if _happened(h, as_of)]
         known = sorted(own + [h for h in extra.get(str(finding["id"]), []) if _happened(h, as_of)], key=_at)
         changed = dict(finding, history=own)
+        changed.pop("last_seen_run", None)
         resolved = _instant(finding.get("resolved_at"))
         moves = [h for h in known if h.get("to_state")]  # events such as "seen" change no state
         if moves:
@@ -251,8 +273,24 @@ def as_of_view(
             changed["state"] = "open"
         if resolved is not None and resolved > as_of:
             changed.update(resolved_at=None, resolved_by_run=None)
+        then = next((r for r in replaced.get(str(finding["id"]), []) if r.replaced_at > as_of), None)
+        if then is not None:
+            changed.update(then.content)
+        if isinstance(changed.get("facts"), dict):  # the instant of the run that last judged it: see above
+            changed["facts"] = {k: v for k, v in changed["facts"].items() if k != RUN_INSTANT_FACT}
+        if len(own) < len(history) or then is not None:  # something after the instant was undone
+            assigned = [h for h in own if h.get("kind") == "assign"]
+            changed["assignee"] = _assignee(assigned[-1]) if assigned else None
+            changed["updated_at"] = max((h["at"] for h in own), key=lambda a: _instant(a) or as_of,
+                                        default=finding.get("opened_at"))
         view.append(changed)
     return view
+
+
+def _assignee(entry: dict[str, Any]) -> str | None:
+    """Who an assignment history entry ("assigned to NAME") names."""
+    reason = str(entry.get("reason") or "")
+    return reason.removeprefix("assigned to ") if reason.startswith("assigned to ") else None
 
 
 def _at(item: dict[str, Any]) -> dt.datetime:

@@ -98,6 +98,14 @@ class FindingTransition(BaseModel):
     reason: str | None = None
 
 
+class FindingRevision(BaseModel):
+    """A finding's content (status, due, message, evidence, facts, ...) as it read until `replaced_at`."""
+
+    finding_id: str
+    replaced_at: AwareDatetime
+    content: dict[str, Any]
+
+
 class RulesetFile(BaseModel):
     """The exact bytes of a ruleset file in force during the period, with their hash."""
 

@@ -201,3 +201,52 @@ def test_a_stream_batch_opens_findings_as_the_general_diff_does(engine: Engine) 
     fast, general = _stored_finding(engine, "fast"), _stored_finding(engine, "general")
     assert fast == general
     assert fast[0]["evidence"] == [e.model_dump() for e in violation.evidence] and fast[0]["advisory"] is True
+
+
+def test_a_refreshed_finding_keeps_what_it_said_before_and_says_what_changed(engine: Engine, tmp_path: Path) -> None:
+    """Nothing is silently changed: a persisting finding going from due soon to overdue keeps its
+    earlier content as a revision, its history says what changed, and a packet as of the earlier
+    instant, built before and after the later run, shows it due soon and is the same bytes."""
+    from engine.findings.tables import FindingRevisionRow
+    from engine.packet_sources import DatabaseSources
+    from engine.packets import service as packets
+    from engine.packets.sign import load_or_create_signer
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-02-28T00:00:00+00:00")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "due_soon")]
+    signer = load_or_create_signer(tmp_path / "keys")
+    kwargs = {"org_id": ORG, "framework": "demo", "date_from": dt.date(2026, 2, 1), "date_to": dt.date(2026, 2, 28),
+              "as_of": T("2026-02-28T06:00:00+00:00"), "signer": signer, "actor": "test", "sources": DatabaseSources()}
+
+    def build(name: str, at: str) -> tuple[str, dict]:
+        with clock.frozen(T(at)), unit_of_work(engine) as s:
+            info = packets.build(s, out=tmp_path / name, **kwargs)  # type: ignore[arg-type]
+        import zipfile
+        with zipfile.ZipFile(info.path) as z:
+            member = next(n for n in z.namelist() if n.endswith("data/findings.json"))
+            (finding,) = json.loads(z.read(member))["findings"]
+        return info.sha256, finding
+
+    first, before = build("a.zip", "2026-02-28T07:00:00+00:00")
+    assert before["status"] == "due_soon" and "last_seen_run" not in before
+
+    later = _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    assert later.run is not None
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
+    with unit_of_work(engine) as s:
+        row = s.scalars(select(FindingRow)).one()
+        (revision,) = s.scalars(select(FindingRevisionRow)).all()
+        detail = findings.get_finding(s, org_id=ORG, finding_id=row.id)
+    assert revision.content["status"] == "due_soon" and revision.replaced_by_run == later.run.id
+    (update,) = [h for h in detail.history if h.kind == "update"]
+    assert update.reason == f"run {later.run.id}: status due_soon -> overdue" and update.run_id == later.run.id
+    assert [h.to_state for h in detail.history if h.kind == "transition"] == ["open"]
+
+    second, again = build("b.zip", "2026-03-10T01:00:00+00:00")
+    assert again == before and second == first
+
+    _evaluate(engine, "2026-03-11T00:00:00+00:00")  # nothing changed: no new revision, no history entry
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(FindingRevisionRow)) == 1
+        assert len(findings.get_finding(s, org_id=ORG, finding_id=row.id).history) == len(detail.history)

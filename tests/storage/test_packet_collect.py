@@ -48,6 +48,9 @@ class FakeSources:
              "opened_at": "2026-03-20T00:00:00Z", "history": []},
         ]  # fmt: skip
 
+    def finding_revisions(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
     def finding_transitions(self, session: Session, **_: Any) -> list[FindingTransition]:
         return [
             FindingTransition(
@@ -141,3 +144,27 @@ def test_as_of_view_ignores_events_that_change_no_state() -> None:
                             "to_state": "resolved"}]}  # fmt: skip
     (view,) = as_of_view([finding], [], at(1, 15))
     assert view["state"] == "acknowledged" and len(view["history"]) == 2
+
+
+def test_as_of_view_shows_the_content_and_assignee_of_then() -> None:
+    from engine.packets.schemas import FindingRevision
+
+    finding = {"id": "F", "rule_id": "R", "state": "open", "opened_at": "2026-01-01T00:00:00Z",
+               "updated_at": "2026-03-01T00:00:00Z", "last_seen_run": "R-3", "assignee": "bo",
+               "status": "overdue", "due": "2026-02-01", "message": "late", "facts": {"x": 2, "as_of": "2026-03-01"},
+               "history": [{"at": "2026-01-01T00:00:00Z", "kind": "transition", "to_state": "open"},
+                           {"at": "2026-01-05T00:00:00Z", "kind": "assign", "reason": "assigned to al"},
+                           {"at": "2026-02-02T00:00:00Z", "kind": "update", "reason": "status due_soon -> overdue"},
+                           {"at": "2026-03-01T00:00:00Z", "kind": "assign", "reason": "assigned to bo"}]}  # fmt: skip
+    revisions = [FindingRevision(finding_id="F", replaced_at=at(2, 2).replace(hour=0),
+                                 content={"status": "due_soon", "message": "soon", "facts": {"x": 1, "as_of": "x"}}),
+                 FindingRevision(finding_id="F", replaced_at=at(2, 20),
+                                 content={"status": "overdue", "message": "later", "facts": {"x": 2}})]
+    (jan,) = as_of_view([finding], [], at(1, 15), revisions)
+    assert (jan["status"], jan["message"], jan["facts"], jan["assignee"]) == ("due_soon", "soon", {"x": 1}, "al")
+    assert jan["updated_at"] == "2026-01-05T00:00:00Z" and "last_seen_run" not in jan
+    (feb,) = as_of_view([finding], [], at(2, 10), revisions)
+    assert (feb["status"], feb["message"], feb["assignee"]) == ("overdue", "later", "al")
+    (now,) = as_of_view([finding], [], at(3, 2), revisions)
+    assert (now["status"], now["message"], now["facts"], now["assignee"]) == ("overdue", "late", {"x": 2}, "bo")
+    assert now["updated_at"] == "2026-03-01T00:00:00Z"

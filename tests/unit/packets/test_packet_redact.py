@@ -123,6 +123,9 @@ class SubjectRecordSources:
     def finding_transitions(self, session: Session, **_: Any) -> list[Any]:
         return []
 
+    def finding_revisions(self, session: Session, **_: Any) -> list[Any]:
+        return []
+
     def waivers(self, session: Session, **_: Any) -> list[Any]:
         return []
 
