@@ -354,7 +354,7 @@ def _refresh(session: Session, row: FindingRow, v: Violation, run_id: str, now: 
                                       [e.model_dump() for e in v.evidence], v.facts), strict=True))
     row.last_seen_run = run_id
     if _same_content(before, after):
-        row.facts = after["facts"]
+        row.facts = v.facts  # the new run instant only
         return
     session.add(FindingRevisionRow(finding_id=row.id, replaced_at=now, replaced_by_run=run_id, content=before))
     for name, value in after.items():
