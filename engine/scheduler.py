@@ -1,5 +1,5 @@
 """The scheduler face: APScheduler 3 inside the service runs the nightly sweep per practice, the
-recurrence and escalation checks, the daily digests and notification delivery (with retries).
+waiver expiries, the recurrence and escalation checks, the daily digests and notification delivery (with retries).
 
     leader election   PostgreSQL: a session-level advisory lock on a dedicated connection, keyed
                       by database and schema; a process that does not get it waits as a standby
@@ -54,6 +54,7 @@ class JobSpec:
 
 JOBS: dict[str, JobSpec] = {
     "sweep": JobSpec("sweep", dt.timedelta(hours=1), daily_at_hour=2),
+    "waivers": JobSpec("waivers", dt.timedelta(minutes=15)),
     "recurrence": JobSpec("recurrence", dt.timedelta(hours=1)),
     "escalation": JobSpec("escalation", dt.timedelta(minutes=15)),
     "digest": JobSpec("digest", dt.timedelta(hours=1)),
@@ -183,6 +184,15 @@ def _sweep(rt: Runtime, org_id: str) -> dict[str, Any]:
             "diff": {k: len(v) for k, v in diff.items()}, "tasks": result.tasks or {}}
 
 
+def _expire_waivers(rt: Runtime, org_id: str) -> dict[str, Any]:
+    from engine.db import unit_of_work
+    from engine.findings import lifecycle
+
+    with unit_of_work(rt.engine) as session:
+        reopened = lifecycle.expire_waivers(session, org_id=org_id, at=clock.now(), actor="system:scheduler")
+    return {"reopened": reopened}
+
+
 def _org_zone(rt: Runtime, org_id: str) -> str:
     from engine.db import unit_of_work
     from engine.tasks import store
@@ -230,6 +240,8 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
 def _body(rt: Runtime, name: str, org: str) -> Callable[[], dict[str, Any]]:
     if name == "sweep":
         return lambda: _sweep(rt, org)
+    if name == "waivers":
+        return lambda: _expire_waivers(rt, org)
     if name == "recurrence":
         return lambda: jobs.recurrence_job(rt.engine, org_id=org, policies=rt.policies)
     if name == "escalation":

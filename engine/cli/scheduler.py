@@ -1,4 +1,4 @@
-"""`vigil scheduler run`: the nightly sweep, recurrence, escalation, digests and notification delivery."""
+"""`vigil scheduler run`: the nightly sweep, waiver expiries, recurrence, escalation, digests, delivery."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def _orgs(orgs: list[str] | None) -> list[str] | None:
 def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job once now, then exit"),
                   org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default: $VIGIL_ORGS, "
                                                     "$VIGIL_ORG, the database's only one, else 'default')"),
-                  only: str = typer.Option(None, "--only", help="comma-separated jobs: sweep,recurrence,escalation,"
-                                                                "digest,notify"),
+                  only: str = typer.Option(None, "--only", help="comma-separated jobs: sweep,waivers,recurrence,"
+                                                                "escalation,digest,notify"),
                   tick: float = typer.Option(None, "--tick", help="fire every job every N seconds, 0 < N <= "
                                                                    f"{MAX_TICK:g} (testing, demos)"),
                   duration: float = typer.Option(None, "--for", help="stop after N seconds, N > 0 (default: run "

@@ -217,6 +217,36 @@ def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor:
     )
 
 
+def lapse(waiver: WaiverRow | None, at: dt.datetime) -> str | None:
+    """Why a waived finding is waived no longer at `at` ("waiver expired", "waiver revoked"), or None."""
+    if waiver is None or waiver.revoked_at is not None:
+        return "waiver revoked"
+    return "waiver expired" if utc(waiver.ends_at) <= at else None
+
+
+def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str) -> list[str]:
+    """Reopen the findings whose waiver has ended by `at`; their ids.
+
+    A sweep does this too, but a waiver ending at 10:00 must not keep a finding out of the
+    officer's open list until the next night: the scheduler calls this every quarter hour."""
+    rows = list(session.scalars(select(FindingRow).where(
+        FindingRow.org_id == org_id, FindingRow.state == "waived").order_by(FindingRow.id)))
+    waivers = {w.id: w for w in session.scalars(select(WaiverRow).where(
+        WaiverRow.id.in_({r.waiver_id for r in rows if r.waiver_id})))}
+    reopened = []
+    for row in rows:
+        waiver = waivers.get(row.waiver_id or "")
+        reason = lapse(waiver, at)
+        if reason is None:
+            continue
+        row.waiver_id = None
+        record_event(session, row, actor=actor, kind="transition", to_state="open", reason=reason, at=at)
+        _audit(session, org_id=org_id, actor=actor, action="finding.reopen", entity_id=row.id,
+               payload={"to": "open", "reason": reason, "waiver_id": waiver.id if waiver else None})
+        reopened.append(row.id)
+    return reopened
+
+
 def to_waiver(row: WaiverRow) -> Waiver:
     return Waiver(
         id=row.id,

@@ -185,10 +185,10 @@ def _apply(
     clearing: list[FindingRow] = []
     for key, row in existing.items():
         if row.state == "waived" and row.waiver_id:
-            w = active_waivers.get(row.waiver_id)  # revoked waivers were not loaded
-            if w is None or utc(w.ends_at) <= as_of:
+            lapsed = lifecycle.lapse(active_waivers.get(row.waiver_id), as_of)  # revoked waivers were not loaded
+            if lapsed is not None:
                 row.waiver_id = None
-                move(row, "open", "waiver revoked" if w is None else "waiver expired")
+                move(row, "open", lapsed)
                 diff.reopened.append(row.id)
         if key in seen or stream or row.kind == "event":
             continue

@@ -250,3 +250,33 @@ def test_a_refreshed_finding_keeps_what_it_said_before_and_says_what_changed(eng
     with unit_of_work(engine) as s:
         assert s.scalar(select(func.count()).select_from(FindingRevisionRow)) == 1
         assert len(findings.get_finding(s, org_id=ORG, finding_id=row.id).history) == len(detail.history)
+
+
+def test_the_scheduler_reopens_a_finding_when_its_waiver_ends_without_waiting_for_a_sweep(engine: Engine) -> None:
+    from engine import scheduler
+    from engine.audit import service as audit
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    with unit_of_work(engine) as s:
+        fid = s.scalars(select(FindingRow.id)).one()
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
+                        data=WaiverIn(ends_at=T("2026-03-10T10:00:00+00:00"), reason="on leave", approver="CMO"))
+    rt = scheduler.Runtime(engine=engine, orgs=[ORG])
+    with clock.frozen(T("2026-03-10T09:59:00+00:00")):
+        (before,) = scheduler.run_all_once(rt, ["waivers"])
+    assert before.summary == {"reopened": []} and _open(engine)[0][2] == "waived"
+    with clock.frozen(T("2026-03-10T10:05:00+00:00")):
+        (after,) = scheduler.run_all_once(rt, ["waivers"])
+    assert after.summary == {"reopened": [fid]}
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
+    with unit_of_work(engine) as s:
+        detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
+        (entry,) = [e for e in audit.list_entries(s, org_id=ORG, limit=50) if e.action == "finding.reopen"]
+    last = detail.history[-1]
+    assert (last.to_state, last.reason, detail.waiver_id) == ("open", "waiver expired", None)
+    assert entry.entity_id == fid and entry.actor == "system:scheduler" and entry.payload["reason"] == "waiver expired"
+    with clock.frozen(T("2026-03-10T10:20:00+00:00")):
+        (later,) = scheduler.run_all_once(rt, ["waivers"])
+    assert later.summary == {"reopened": []}

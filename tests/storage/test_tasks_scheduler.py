@@ -52,21 +52,21 @@ def test_the_nightly_sweep_and_checks_run_once_per_period(engine: Engine) -> Non
     rt = scheduler.Runtime(engine=engine, orgs=[ORG])
     with clock.frozen(T("2026-03-05T07:30:00+00:00")):  # 01:30 in Chicago: before the 02:00 sweep
         first = scheduler.run_all_once(rt)
-    assert [o.job for o in first] == ["recurrence", "escalation", "digest", "notify"]
+    assert [o.job for o in first] == ["waivers", "recurrence", "escalation", "digest", "notify"]
     assert _counts(engine)[0] == 0
     with clock.frozen(T("2026-03-05T08:10:00+00:00")):  # 02:10 local: the sweep opens the finding and its task
         second = scheduler.run_all_once(rt)
         after = _counts(engine)
         again = scheduler.run_all_once(rt)  # the same periods fired twice: nothing more happens
-    assert [(o.job, o.ran) for o in second] == [("sweep", True), ("recurrence", True), ("escalation", True),
-                                                ("digest", True), ("notify", True)]
-    assert second[0].summary["tasks"]["created"] == 1 and second[2].summary["steps"] == 1  # opened overdue
+    assert [(o.job, o.ran) for o in second] == [("sweep", True), ("waivers", True), ("recurrence", True),
+                                                ("escalation", True), ("digest", True), ("notify", True)]
+    assert second[0].summary["tasks"]["created"] == 1 and second[3].summary["steps"] == 1  # opened overdue
     assert after[:2] == (1, 1)
-    assert [o.reason for o in again] == ["done"] * 5 and _counts(engine) == after
+    assert [o.reason for o in again] == ["done"] * 6 and _counts(engine) == after
     with clock.frozen(T("2026-03-05T09:10:00+00:00")):  # the next hour: only hourly checks, and they find nothing
         later = scheduler.run_all_once(rt)
-    assert [(o.job, o.ran) for o in later] == [("sweep", False), ("recurrence", True), ("escalation", True),
-                                               ("digest", True), ("notify", True)]
+    assert [(o.job, o.ran) for o in later] == [("sweep", False), ("waivers", True), ("recurrence", True),
+                                               ("escalation", True), ("digest", True), ("notify", True)]
     assert _counts(engine) == after
 
 
