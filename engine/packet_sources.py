@@ -103,6 +103,8 @@ class DatabaseSources:
                     granted_at=w.created_at,
                     valid_from=w.starts_at.date(),
                     valid_until=w.ends_at.date(),
+                    **({"revoked_at": w.revoked_at, "revoked_by": w.revoked_by, "revoke_reason": w.revoke_reason}
+                       if w.revoked_at is not None and w.revoked_at <= known_at else {}),
                 )
             )
         return out

@@ -1,4 +1,5 @@
-"""`vigil findings ...`: list, show, acknowledge, comment, mark false positive, waive; `vigil runs`."""
+"""`vigil findings ...`: list, show, acknowledge, comment, mark false positive, waive, list and revoke
+waivers; `vigil runs`."""
 
 from __future__ import annotations
 
@@ -245,6 +246,58 @@ def waive(
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} until {w.ends_at.isoformat()}")
+
+
+@findings_app.command("waivers")
+def waivers(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List waivers, oldest first: what each covers, until when, why, who approved, and any revocation."""
+    from engine.db import unit_of_work
+    from engine.findings import service
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.list_waivers(s, org_id=org_id)
+
+    items = run(body)
+    if as_json:
+        emit_json([w.model_dump(mode="json") for w in items])
+        return
+    listing = tables.table(tables.keep("waiver\nrule"), tables.keep("covers"), tables.keep("from\nuntil"),
+                           tables.squeeze("reason\napproved by"),
+                           title=tables.counted(len(items), len(items), "waiver"))
+    for w in items:
+        until = iso_z(w.ends_at.replace(microsecond=0))
+        if w.revoked_at is not None:
+            until = f"revoked {iso_z(w.revoked_at.replace(microsecond=0))} by {w.revoked_by}: {w.revoke_reason}"
+        listing.add_row(tables.stacked(w.id, w.rule_id),
+                        tables.stacked(f"{w.subject_type or ''} {w.subject_id}".strip() if w.subject_id
+                                       else f"establishment {w.establishment_id}"),
+                        tables.stacked(iso_z(w.starts_at.replace(microsecond=0)), until),
+                        tables.Clamp(f"{w.reason} (approved by {w.approver})", 2))
+    console.print(listing)
+
+
+@findings_app.command("revoke-waiver")
+def revoke_waiver(
+    waiver_id: Annotated[str, typer.Argument(metavar="WAIVER_ID",
+                                             help="the waiver's id (see `vigil findings waivers`)")],
+    reason: Annotated[str, typer.Option("--reason", help="why the waiver ends early (at least 3 characters)")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """End a waiver now: the findings it waives reopen at once."""
+    from engine.db import unit_of_work
+    from engine.findings import lifecycle
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return lifecycle.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor="cli", reason=reason)
+
+    w = run(body)
+    emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} revoked", highlight=False)
 
 
 @app.command("runs")

@@ -195,6 +195,34 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
     return to_waiver(waiver)
 
 
+def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
+    """End a waiver now: the findings it waives reopen at once, and later runs no longer apply it.
+
+    The waiver row stays (with who revoked it, when and why): runs and packets of the days it was
+    in force still name it."""
+    reason = reason.strip()
+    if len(reason) < 3:
+        raise InputError("revoking a waiver needs a reason",
+                         [ErrorDetail(reason="at least 3 characters: why does the waiver end early?", field="reason")])
+    waiver = session.get(WaiverRow, waiver_id)
+    if waiver is None or waiver.org_id != org_id:
+        raise NotFoundError(f"no waiver {waiver_id}", [ErrorDetail(reason="unknown waiver", record_id=waiver_id)])
+    now = clock.now()
+    if waiver.revoked_at is not None:
+        raise InvalidTransition(f"waiver {waiver_id} was revoked on {utc(waiver.revoked_at).isoformat()}",
+                                [ErrorDetail(reason="already revoked", record_id=waiver_id)])
+    if utc(waiver.ends_at) <= now:
+        raise InvalidTransition(f"waiver {waiver_id} ended on {utc(waiver.ends_at).isoformat()}",
+                                [ErrorDetail(reason="already ended: nothing to revoke", record_id=waiver_id)])
+    waiver.revoked_at, waiver.revoked_by, waiver.revoke_reason = now, actor, reason
+    from engine.audit import service as audit
+
+    audit.append(session, org_id=org_id, actor=actor, action="waiver.revoke", entity_type="waiver",
+                 entity_id=waiver.id, payload={"reason": reason})
+    expire_waivers(session, org_id=org_id, at=now, actor=actor, reason=f"waiver {waiver.id} revoked: {reason}")
+    return to_waiver(waiver)
+
+
 def covers(waiver: WaiverRow, row: FindingRow, at: dt.datetime) -> bool:
     if waiver.revoked_at is not None or waiver.rule_id != row.rule_id:
         return False
@@ -224,7 +252,8 @@ def lapse(waiver: WaiverRow | None, at: dt.datetime) -> str | None:
     return "waiver expired" if utc(waiver.ends_at) <= at else None
 
 
-def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str) -> list[str]:
+def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str,
+                   reason: str | None = None) -> list[str]:
     """Reopen the findings whose waiver has ended by `at`; their ids.
 
     A sweep does this too, but a waiver ending at 10:00 must not keep a finding out of the
@@ -236,13 +265,14 @@ def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str
     reopened = []
     for row in rows:
         waiver = waivers.get(row.waiver_id or "")
-        reason = lapse(waiver, at)
-        if reason is None:
+        lapsed = lapse(waiver, at)
+        if lapsed is None:
             continue
+        said = reason if reason is not None and lapsed == "waiver revoked" else lapsed
         row.waiver_id = None
-        record_event(session, row, actor=actor, kind="transition", to_state="open", reason=reason, at=at)
+        record_event(session, row, actor=actor, kind="transition", to_state="open", reason=said, at=at)
         _audit(session, org_id=org_id, actor=actor, action="finding.reopen", entity_id=row.id,
-               payload={"to": "open", "reason": reason, "waiver_id": waiver.id if waiver else None})
+               payload={"to": "open", "reason": said, "waiver_id": waiver.id if waiver else None})
         reopened.append(row.id)
     return reopened
 
@@ -262,6 +292,8 @@ def to_waiver(row: WaiverRow) -> Waiver:
         created_by=row.created_by,
         created_at=utc(row.created_at),
         revoked_at=utc(row.revoked_at),
+        revoked_by=row.revoked_by,
+        revoke_reason=row.revoke_reason,
     )
 
 

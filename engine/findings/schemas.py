@@ -118,6 +118,14 @@ class Waiver(BaseModel):
     created_by: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+class WaiverRevokeIn(BaseModel):
+    """Why a waiver ends before its time (a mistake, the condition fixed, the approval withdrawn)."""
+
+    reason: str = Field(min_length=3, max_length=4000, examples=["approval withdrawn by the CMO"])
 
 
 class WaiverIn(BaseModel):

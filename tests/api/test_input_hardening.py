@@ -332,3 +332,19 @@ def test_a_liaison_previews_a_draft_over_rest(world: dict[str, Any]) -> None:
     bad = c.post("/rulesets/preview", headers={**liaison, "Content-Type": "text/plain"},
                  content=demo.replace("{{ episode.person_id }}", "{{ episod.person_id }}"))
     assert bad.status_code == 422 and "episod" in bad.text
+
+
+def test_revoking_a_waiver_needs_a_reason_reopens_its_finding_and_happens_once(world: dict[str, Any]) -> None:
+    c, h, fnd = world["client"], world["h"], world["finding"]
+    waiver = c.post(f"/findings/{fnd['id']}/waive", headers=h, json=GOOD).json()
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "waived"
+    assert "body.reason" in _fields(c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "x"}))
+    assert "reason" in _fields(c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "   x  "}))
+    missing = c.post("/waivers/W-nope/revoke", headers=h, json={"reason": "mistake"})
+    assert missing.status_code == 404 and "W-nope" in missing.text
+    r = c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "granted by mistake"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["revoke_reason"], r.json()["revoked_by"]) == ("granted by mistake", "user:officer")
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "open"
+    again = c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "granted by mistake"})
+    assert again.status_code == 409 and "already revoked" in again.text

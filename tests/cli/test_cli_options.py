@@ -216,3 +216,25 @@ def test_a_status_given_as_a_state_points_at_status(practice: Practice, value: s
     wrong = value.split(",")[-1]
     assert f"--state: {wrong!r} is a finding's status, not a state; use --status {wrong}" in said(result.stderr)
     assert "states: open, acknowledged, resolved, waived, false_positive" in said(result.stderr)
+
+
+def test_waivers_are_listed_and_one_is_revoked_with_a_reason(practice: Practice) -> None:
+    fid = practice.findings[0]
+    granted = vigil("findings", "waive", fid, "--until", "2099-01-01T00:00:00Z", "--reason", "on leave",
+                    "--approver", "CMO", "--json", *practice.args())
+    assert granted.exit_code == 0, granted.output
+    wid = json.loads(granted.stdout)["id"]
+    listed = vigil("findings", "waivers", "--json", *practice.args())
+    assert [w["id"] for w in json.loads(listed.stdout)] == [wid]
+    table = vigil("findings", "waivers", *practice.args())
+    assert table.exit_code == 0 and wid in table.stdout and "1 waiver" in table.stdout
+    short = vigil("findings", "revoke-waiver", wid, "--reason", "x", *practice.args())
+    assert short.exit_code == 2 and not crashed(short) and "reason" in said(short.stderr)
+    done = vigil("findings", "revoke-waiver", wid, "--reason", "granted by mistake", "--json", *practice.args())
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["revoke_reason"] == "granted by mistake"
+    shown = vigil("findings", "show", fid, "--json", *practice.args())
+    assert json.loads(shown.stdout)["state"] == "open"
+    again = vigil("findings", "revoke-waiver", wid, "--reason", "granted by mistake", *practice.args())
+    assert again.exit_code == 1 and "already revoked" in said(again.stderr)  # a conflict (409), as reopen
+    assert "revoked" in vigil("findings", "waivers", *practice.args()).stdout

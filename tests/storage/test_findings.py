@@ -280,3 +280,41 @@ def test_the_scheduler_reopens_a_finding_when_its_waiver_ends_without_waiting_fo
     with clock.frozen(T("2026-03-10T10:20:00+00:00")):
         (later,) = scheduler.run_all_once(rt, ["waivers"])
     assert later.summary == {"reopened": []}
+
+
+def test_a_revoked_waiver_reopens_at_once_stays_on_record_and_no_run_applies_it_again(engine: Engine) -> None:
+    from engine.audit import service as audit
+    from engine.errors import InputError, NotFoundError
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    with unit_of_work(engine) as s:
+        fid = s.scalars(select(FindingRow.id)).one()
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        waiver = lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
+                                 data=WaiverIn(ends_at=T("2026-06-01T00:00:00+00:00"), reason="on leave",
+                                               approver="CMO"))
+    with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
+        for bad, error in ((" x ", InputError), ):
+            with pytest.raises(error):
+                lifecycle.revoke_waiver(s, org_id=ORG, waiver_id=waiver.id, actor="officer", reason=bad)
+        with pytest.raises(NotFoundError):
+            lifecycle.revoke_waiver(s, org_id="other", waiver_id=waiver.id, actor="officer", reason="mistake")
+        revoked = lifecycle.revoke_waiver(s, org_id=ORG, waiver_id=waiver.id, actor="officer",
+                                          reason="approval withdrawn")
+    assert (revoked.revoked_at, revoked.revoked_by, revoked.revoke_reason) == (
+        T("2026-03-11T09:00:00+00:00"), "officer", "approval withdrawn")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
+    with clock.frozen(T("2026-03-11T10:00:00+00:00")), unit_of_work(engine) as s:
+        with pytest.raises(InvalidTransition, match="was revoked"):
+            lifecycle.revoke_waiver(s, org_id=ORG, waiver_id=waiver.id, actor="officer", reason="again")
+    _evaluate(engine, "2026-03-12T00:00:00+00:00")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]  # the revoked waiver covers nothing
+    with unit_of_work(engine) as s:
+        detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
+        actions = [(e.action, e.entity_id) for e in audit.list_entries(s, org_id=ORG, limit=50)]
+        (kept,) = findings.list_waivers(s, org_id=ORG)
+    reopened = [h for h in detail.history if h.from_state == "waived"]
+    assert [h.reason for h in reopened] == [f"waiver {waiver.id} revoked: approval withdrawn"]
+    assert ("waiver.revoke", waiver.id) in actions and ("finding.reopen", fid) in actions
+    assert kept.revoked_by == "officer"

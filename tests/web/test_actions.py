@@ -126,6 +126,28 @@ def test_waive_with_reason_approver_and_until(web: dict[str, Any], web_client: C
     assert "Waiver in force" in text and "on leave until April" in text
 
 
+def test_a_waiver_is_revoked_from_the_finding_page_with_a_reason(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    with clock.frozen(dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC)):
+        act(c, f"{page}/waive", page, reason="on leave until April", approver="CMO", until="2026-04-30",
+            scope="subject")
+    assert "Revoke this waiver now" in c.get(page).text
+    assert "Revoke this waiver now" not in web_client("liaison").get(page).text
+    assert act(web_client("liaison"), f"{page}/revoke-waiver", page, reason="nope").status_code == 403
+    with clock.frozen(dt.datetime(2026, 3, 12, 12, tzinfo=dt.UTC)):
+        r = act(c, f"{page}/revoke-waiver", page, reason="approval withdrawn")
+    assert r.status_code == 303
+    f = finding_of(web, "EP1")
+    assert f.state == "open" and f.waiver_id is None
+    text = c.get(page).text
+    assert "approval withdrawn" in text and "Waiver in force" not in text
+    r = act(c, f"{page}/revoke-waiver", page, reason="again")  # no waiver now: refused, shown on the page
+    assert r.status_code == 303 and "this finding is under no waiver" in c.get(page).text
+
+
 def test_liaison_may_read_but_not_act_and_the_forms_are_not_offered(
         web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
     fid = finding_of(web, "EP1").id

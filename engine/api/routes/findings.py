@@ -15,7 +15,7 @@ from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
-from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
+from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn, WaiverRevokeIn
 from engine.records.schemas import StoredRecord
 
 router = APIRouter(tags=["findings"])
@@ -112,6 +112,16 @@ def list_waivers(principal: Principal = Depends(require(Permission.FINDINGS_READ
     """Waivers, oldest first. An auditor sees those of the granted framework in force during the
     window (and at the granted establishments: `engine.api.scope.visible_waivers`)."""
     return scope.list_waivers(session, principal)
+
+
+@router.post("/waivers/{waiver_id}/revoke", response_model=Waiver)
+def revoke_waiver(waiver_id: str, body: WaiverRevokeIn,
+                  principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
+                  session: Session = Depends(get_session, scope="function")) -> Waiver:
+    """End a waiver now, with a reason: the findings it waives reopen at once (409 when it has
+    already ended or been revoked)."""
+    return lifecycle.revoke_waiver(session, org_id=principal.org_id, waiver_id=waiver_id, actor=principal.actor,
+                                   reason=body.reason)
 
 
 @router.post("/waivers", response_model=Waiver, status_code=201)

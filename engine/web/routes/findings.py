@@ -194,3 +194,17 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
                     establishment_id=establishment_id)
     waiver = lifecycle.waive(session, org_id=principal.org_id, data=data, actor=principal.actor, finding_id=finding_id)
     return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}.")
+
+
+@router.post("/findings/{finding_id}/revoke-waiver")
+def revoke_waiver(finding_id: str, reason: str = Form(..., max_length=4000),
+                  principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
+                  session: Session = Depends(web_session, scope="function")) -> Response:
+    """Revoke the waiver this finding is under; it (and whatever else the waiver covers) reopens."""
+    finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
+    if finding.waiver_id is None:
+        raise InputError("this finding is under no waiver", [ErrorDetail(reason="no waiver in force",
+                                                                         record_id=finding_id)])
+    waiver = lifecycle.revoke_waiver(session, org_id=principal.org_id, waiver_id=finding.waiver_id,
+                                     actor=principal.actor, reason=reason)
+    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} revoked; the finding is open again.")
