@@ -189,6 +189,7 @@ def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]]) -> dict[st
     held_runs = len(runs) - len(applied)
     period = f"{inp.period_from.isoformat()} to {inp.period_to.isoformat()}"
     not_compliance = "The absence of findings in this packet is not evidence of compliance for the period."
+    unfinished = _unfinished(inp)
     if not applied:
         status = "held_only" if held_runs else "not_evaluated"
         note = (
@@ -200,9 +201,10 @@ def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]]) -> dict[st
                 else "No evaluation run at all is recorded in the period. "
             )
             + not_compliance
+            + unfinished
         )
         return {"status": status, "applied_runs": 0, "held_runs": held_runs, "first_applied": None,
-                "last_applied": None, "note": note}  # fmt: skip
+                "last_applied": None, "period_ended": not unfinished, "note": note}  # fmt: skip
     first, last = str(applied[0].get("as_of") or ""), str(applied[-1].get("as_of") or "")
     note = f"{len(applied)} applied evaluation run(s) in the period, as of {first} to {last}."
     if first[:10] > inp.period_from.isoformat():
@@ -210,10 +212,27 @@ def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]]) -> dict[st
             f" Nothing evaluated the period before {first[:10]}: a condition that arose and cleared before "
             "then was never judged."
         )
+    if not unfinished and last[:10] < inp.period_to.isoformat():
+        note += (
+            f" Nothing evaluated the period after {last[:10]}: a condition that arose after then is not among "
+            "the findings."
+        )
     if held_runs:
         note += f" {held_runs} look-back run(s) were held, not applied; their results are not among the findings."
+    note += unfinished
     return {"status": "evaluated", "applied_runs": len(applied), "held_runs": held_runs, "first_applied": first,
-            "last_applied": last, "note": note}  # fmt: skip
+            "last_applied": last, "period_ended": not unfinished, "note": note}  # fmt: skip
+
+
+def _unfinished(inp: PacketInput) -> str:
+    """The note for a packet made before its period ended ('' when it had ended): such a packet
+    shows the period up to its instant only, and could be taken for the whole period."""
+    end = dt.datetime.combine(inp.period_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    if inp.as_of >= end:
+        return ""
+    return (f" The period had not ended when this packet was made (as of {iso(inp.as_of)}): it shows "
+            f"{inp.period_from.isoformat()} to {inp.as_of.date().isoformat()} only; build it again after "
+            f"{inp.period_to.isoformat()} for the whole period.")
 
 
 def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:

@@ -42,12 +42,18 @@ def build(
 
     The audit entry for the build is appended after the excerpt was taken, so a packet never
     contains its own build entry, and the next packet of a later period will. A period that ends
-    before it starts, or a framework with no ruleset, is refused: either would give a signed packet
-    of nothing, which an auditor could take for a clean period.
+    before it starts or has not begun by the packet's instant, or a framework with no ruleset, is
+    refused: each would give a signed packet of nothing, which an auditor could take for a clean
+    period. A period not yet over is built, and its packet says it shows the period up to then.
     """
     if date_to < date_from:
         raise InputError(f"the period ends ({date_to}) before it starts ({date_from})",
                          [ErrorDetail(reason="to is before from", field="to")])
+    made_at = clock.ensure_utc(as_of) if as_of is not None else clock.now()
+    if dt.datetime.combine(date_from, dt.time(), tzinfo=dt.UTC) > made_at:
+        raise InputError(f"the period starts ({date_from}) after the packet's instant ({made_at.isoformat()}): "
+                         "nothing in it has happened yet",
+                         [ErrorDetail(reason="a period that has not begun has no evidence", field="from")])
     require_frameworks([framework])
     inp = collect_input(
         session,

@@ -168,3 +168,14 @@ def test_as_of_view_shows_the_content_and_assignee_of_then() -> None:
     (now,) = as_of_view([finding], [], at(3, 2), revisions)
     assert (now["status"], now["message"], now["facts"], now["assignee"]) == ("overdue", "late", {"x": 2}, "bo")
     assert now["updated_at"] == "2026-03-01T00:00:00Z"
+
+
+def test_a_period_that_has_not_begun_is_refused(engine: Engine, tmp_path: Path) -> None:
+    from engine.errors import InputError
+
+    signer = load_or_create_signer(tmp_path / "keys")
+    with clock.frozen(at(4, 20)), db.unit_of_work(engine) as s, pytest.raises(InputError, match="has not begun|after"):
+        packet_service.build(s, org_id="org-1", framework="hipaa", date_from=dt.date(2026, 5, 1),
+                             date_to=dt.date(2026, 5, 31), out=tmp_path / "x.zip", signer=signer, actor="t",
+                             sources=FakeSources())
+    assert not (tmp_path / "x.zip").exists()

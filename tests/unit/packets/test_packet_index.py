@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -131,3 +132,23 @@ def test_an_evaluated_period_says_from_when(packet_input: PacketInput, signer: E
     texts = _texts(data)
     assert "no applied evaluation run covered" not in texts["html"] + texts["pdf"]
     assert "Nothing evaluated the period before 2026-03-02" in texts["pdf"]
+
+
+def test_a_packet_made_before_its_period_ended_says_it_shows_the_period_up_to_then(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    early = packet_input.model_copy(update={"as_of": dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC)})
+    evaluation = json.loads((extracted(early, signer, tmp_path) / "packet.json").read_text())["summary"]["evaluation"]
+    assert evaluation["period_ended"] is False
+    assert "The period had not ended when this packet was made" in evaluation["note"]
+    assert "2026-01-01 to 2026-03-20 only" in evaluation["note"]
+    assert "Nothing evaluated the period after" not in evaluation["note"]  # it was not over: that is the reason
+
+
+def test_a_finished_period_whose_runs_stopped_early_says_after_when_nothing_evaluated_it(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    evaluation = json.loads((extracted(packet_input, signer, tmp_path) / "packet.json").read_text())["summary"][
+        "evaluation"]
+    assert evaluation["period_ended"] is True and "had not ended" not in evaluation["note"]
+    assert "Nothing evaluated the period after 2026-03-02" in evaluation["note"]
