@@ -56,7 +56,8 @@ def visible_rulesets(principal: Principal, items: Iterable[RulesetVersion]) -> l
 
 def packet_filter(principal: Principal) -> dict[str, Any]:
     """The keyword arguments that narrow `packets.service.list_packets`/`packet_file` to a grant:
-    its framework, packets whose period meets the window, and (for a grant naming establishments)
+    its framework, packets whose period lies inside the window (one reaching beyond it would show
+    findings of days outside the grant), and (for a grant naming establishments)
     only packets of those establishments; an org-wide packet (establishment null) covers every
     establishment, so it is outside such a grant."""
     scope = finding_scope(principal)

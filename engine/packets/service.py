@@ -190,13 +190,14 @@ def list_packets(session: Session, *, org_id: str, framework: str | None = None,
                  window: tuple[dt.date, dt.date] | None = None,
                  establishments: list[str] | None = None) -> list[PacketInfo]:
     """Packets of an organization; `framework`/`window`/`establishments` narrow it (an auditor's
-    grant, `engine.api.scope.packet_filter`). With `establishments`, only packets built for one of
-    them: an org-wide packet (establishment null) holds every establishment's findings."""
+    grant, `engine.api.scope.packet_filter`): only packets whose period lies inside the window, and
+    with `establishments` only packets built for one of them (an org-wide packet, establishment
+    null, holds every establishment's findings)."""
     stmt = select(PacketRow).where(PacketRow.org_id == org_id)
     if framework:
         stmt = stmt.where(PacketRow.framework == framework)
-    if window:
-        stmt = stmt.where(PacketRow.period_from <= window[1], PacketRow.period_to >= window[0])
+    if window:  # inside the window: a packet reaching beyond it holds findings of days outside the grant
+        stmt = stmt.where(PacketRow.period_from >= window[0], PacketRow.period_to <= window[1])
     if establishments is not None:
         stmt = stmt.where(PacketRow.establishment.is_not(None), PacketRow.establishment.in_(establishments))
     rows = session.scalars(stmt.order_by(PacketRow.built_at.desc()))

@@ -95,7 +95,7 @@ AUDITOR_ROUTES = {
     "GET /rulesets": "the granted framework's versions",
     "GET /rulesets/{framework}/diff": "404 for another framework",
     "GET /rulesets/{framework}/{version}": "404 for another framework",
-    "GET /packets": "framework, period meets the window, the granted establishments",
+    "GET /packets": "framework, period inside the window, the granted establishments",
     "GET /packets/{packet_id}/download": "404 outside the grant",
     "GET /packets/public-key": "nothing of the practice's data",
     "POST /packets/verify": "checks an uploaded file; reads nothing stored",
@@ -190,7 +190,7 @@ def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             r = c.post("/packets", headers=h, json={**body, **PERIOD})
             assert r.status_code == 201, r.text
             packets[name] = r.json()["id"]
-        yield {"client": c, "runs": runs, "waivers": waivers, "packets": packets}
+        yield {"client": c, "runs": runs, "waivers": waivers, "packets": packets, "officer": h}
 
 
 def test_an_auditor_reads_the_rulesets_of_the_granted_framework_only(scoped: dict[str, Any],
@@ -247,10 +247,16 @@ def test_an_establishment_auditor_gets_only_that_establishments_packets(scoped: 
     c, p = scoped["client"], scoped["packets"]
     listed = {x["id"] for x in c.get("/packets", headers=headers(api, "auditor")).json()}
     assert listed == {p["org-wide"], p["E1"], p["E2"]}
-    e1 = headers(api, "auditor_e1")
-    assert [x["id"] for x in c.get("/packets", headers=e1).json()] == [p["E1"]]
-    assert c.get(f"/packets/{p['E1']}/download", headers=e1).status_code == 200
-    for name in ("org-wide", "E2", "other"):  # an org-wide packet holds E2's findings too
+    e1 = headers(api, "auditor_e1")  # demo, from April 2026, E1
+    assert c.get("/packets", headers=e1).json() == []  # E1's packet reaches back to January: outside the window
+    with clock.frozen(dt.datetime(2026, 4, 10, tzinfo=dt.UTC)):
+        r = c.post("/packets", headers=headers(api, "officer"),
+                   json={"framework": "demo", "establishment": "E1", "from": "2026-04-01", "to": "2026-12-31"})
+        assert r.status_code == 201, r.text
+    april = r.json()["id"]
+    assert [x["id"] for x in c.get("/packets", headers=e1).json()] == [april]
+    assert c.get(f"/packets/{april}/download", headers=e1).status_code == 200
+    for name in ("E1", "org-wide", "E2", "other"):  # an org-wide packet holds E2's findings too
         assert c.get(f"/packets/{p[name]}/download", headers=e1).status_code == 404
     findings = c.get("/findings", headers=e1).json()["items"]
     assert findings and {x["establishment_id"] for x in findings} == {"E1"}
@@ -284,13 +290,16 @@ def test_the_web_audit_portal_lists_an_establishment_auditor_only_that_establish
     from fastapi.testclient import TestClient
 
     p = scoped["packets"]
+    with clock.frozen(dt.datetime(2026, 4, 10, tzinfo=dt.UTC)):
+        april = scoped["client"].post("/packets", headers=scoped["officer"], json={
+            "framework": "demo", "establishment": "E1", "from": "2026-04-01", "to": "2026-12-31"}).json()["id"]
     with TestClient(scoped["client"].app) as browser:
         assert browser.post("/auth/login", json={"username": "auditor_e1",
                                                  "password": "auditor_e1-password"}).status_code == 200
         with clock.frozen(SCOPED_NOW):
             page = browser.get("/ui/audit").text
-    assert p["E1"] in page
-    for name in ("org-wide", "E2", "other"):
+    assert april in page
+    for name in ("E1", "org-wide", "E2", "other"):  # E1's packet reaches back before the window
         assert p[name] not in page, name
 
 
