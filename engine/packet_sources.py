@@ -99,10 +99,13 @@ class DatabaseSources:
                     finding_id=owner,
                     rule_id=w.rule_id,
                     reason=w.reason,
-                    granted_by=w.approver,
+                    granted_by=w.created_by,
+                    approved_by=w.approver,
                     granted_at=w.created_at,
+                    starts_at=w.starts_at,
+                    ends_at=w.ends_at,
                     valid_from=w.starts_at.date(),
-                    valid_until=w.ends_at.date(),
+                    valid_until=_last_day(w.ends_at),
                     **({"revoked_at": w.revoked_at, "revoked_by": w.revoked_by, "revoke_reason": w.revoke_reason}
                        if w.revoked_at is not None and w.revoked_at <= known_at else {}),
                 )
@@ -204,3 +207,9 @@ class DatabaseSources:
                         if old.version in cited[record_id] and old.version != version
                     )
         return out
+
+
+def _last_day(ends_at: dt.datetime) -> dt.date:
+    """The last UTC day a waiver is in force: it ends at `ends_at`, exclusive (through 30 April ends
+    on 1 May 00:00), so the day of that instant counts only when the waiver ends after its start."""
+    return (ends_at - dt.timedelta(microseconds=1)).date()

@@ -124,7 +124,12 @@ def render_pdf(docs: PacketDocs) -> bytes:
                     indent=8,
                 )
         for w in group.waivers:
-            pdf.line_text(f"Waiver {w['id']} by {w['granted_by']} at {w['granted_at']}: {w['reason']}", size=8)
+            approved = f", approved by {w['approved_by']}" if w.get("approved_by") else ""
+            revoked = (f"; revoked {w['revoked_at']} by {w.get('revoked_by')}: {w.get('revoke_reason')}"
+                       if w.get("revoked_at") else "")
+            valid = f"{w.get('valid_from') or ''} to {w.get('valid_until') or ''}"
+            pdf.line_text(f"Waiver {w['id']} by {w['granted_by']} at {w['granted_at']}{approved}, valid {valid}"
+                          f"{revoked}: {w['reason']}", size=8)
         for t in group.tasks:
             pdf.line_text(f"Task {t['id']} [{t['state']}] {t['title']} due {t.get('due') or '-'}", size=8)
             for e in t["evidence"]:

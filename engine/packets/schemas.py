@@ -81,10 +81,13 @@ class PacketWaiver(BaseModel):
     finding_id: str | None = None
     rule_id: str | None = None
     reason: str
-    granted_by: str
+    granted_by: str  # who recorded the waiver
     granted_at: AwareDatetime
     valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    valid_until: dt.date | None = None  # the last UTC day in force (ends_at is exclusive)
+    approved_by: str | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None  # exclusive
 
 
 class FindingTransition(BaseModel):

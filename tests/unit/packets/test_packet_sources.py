@@ -47,3 +47,27 @@ def test_a_packets_runs_hold_only_its_framework(monkeypatch: pytest.MonkeyPatch)
     assert got[0]["params"] == {"hipaa": {"a": 1}} and got[0]["rulesets"] == [{"id": "hipaa", "version": "1"}]
     assert got[0]["counts"] == {} and got[0]["diff"] == {} and got[0]["frameworks"] == ["hipaa"]
     assert got[1]["counts"] == {"violations": 4} and got[1]["diff"]["held"] is True  # its own run, as stored
+
+
+def test_a_packets_waiver_names_who_granted_who_approved_and_its_last_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 15: `granted_by` showed the approver, and a waiver through 30 April read "valid until 1 May"."""
+    from engine.findings import service as findings_service
+    from engine.findings.schemas import Finding, Waiver
+
+    utc = dt.UTC
+    waiver = Waiver(id="W-1", org_id="o", rule_id="R", subject_type="t", subject_id="S", establishment_id=None,
+                    starts_at=dt.datetime(2026, 3, 11, 12, tzinfo=utc), ends_at=dt.datetime(2026, 5, 1, tzinfo=utc),
+                    reason="on leave", approver="Dr. Chen (CMO)", created_by="user:officer",
+                    created_at=dt.datetime(2026, 3, 11, 12, tzinfo=utc),
+                    revoked_at=dt.datetime(2026, 4, 2, tzinfo=utc), revoked_by="user:officer", revoke_reason="back")
+    finding = Finding.model_construct(id="F-1", waiver_id="W-1", history=[])
+    monkeypatch.setattr(findings_service, "get_finding", lambda *a, **k: finding)
+    monkeypatch.setattr(findings_service, "list_waivers", lambda *a, **k: [waiver])
+    (before,) = DatabaseSources().waivers(None, org_id="o", finding_ids=["F-1"],  # type: ignore[arg-type]
+                                          known_at=dt.datetime(2026, 4, 1, tzinfo=utc))
+    assert (before.granted_by, before.approved_by) == ("user:officer", "Dr. Chen (CMO)")
+    assert (before.valid_from, before.valid_until) == (dt.date(2026, 3, 11), dt.date(2026, 4, 30))
+    assert "revoked_at" not in before.model_dump()  # revoked after the packet's instant
+    (after,) = DatabaseSources().waivers(None, org_id="o", finding_ids=["F-1"],  # type: ignore[arg-type]
+                                         known_at=dt.datetime(2026, 4, 3, tzinfo=utc))
+    assert after.model_dump()["revoke_reason"] == "back"
