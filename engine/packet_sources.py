@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.audit.schemas import AuditEntry
+from engine.findings import known
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingScope
 from engine.packets.collect import CitedRef
@@ -75,6 +77,28 @@ class DatabaseSources:
     def finding_revisions(self, session: Session, *, org_id: str, finding_ids: list[str]) -> list[FindingRevision]:
         return [FindingRevision(finding_id=r.finding_id, replaced_at=r.replaced_at, content=r.content)
                 for r in findings_service.finding_revisions(session, org_id=org_id, finding_ids=finding_ids)]
+
+    def audit_frameworks(self, session: Session, *, org_id: str, entries: list[AuditEntry]) -> dict[int, list[str]]:
+        by_type: dict[str, set[str]] = defaultdict(set)
+        for e in entries:
+            by_type[_entity_type(e)].add(e.entity_id)
+        findings = findings_service.finding_frameworks(session, org_id=org_id, finding_ids=by_type["finding"])
+        tasks: dict[str, str | None] = {}
+        if by_type["task"]:
+            from engine.tasks import service as tasks_service
+
+            tasks = tasks_service.task_findings(session, org_id=org_id, task_ids=sorted(by_type["task"]))
+            findings |= findings_service.finding_frameworks(session, org_id=org_id,
+                                                            finding_ids={f for f in tasks.values() if f})
+        waiver_rules = {w.id: w.rule_id for w in findings_service.list_waivers(session, org_id=org_id)
+                        if w.id in by_type["waiver"]}
+        rules = known.ruleset_index().rules if waiver_rules else {}
+        out: dict[int, list[str]] = {}
+        for e in entries:
+            named = _entry_frameworks(e, findings=findings, tasks=tasks, waiver_rules=waiver_rules, rules=rules)
+            if named:
+                out[e.seq] = sorted(named)
+        return out
 
     def waivers(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
@@ -213,3 +237,30 @@ def _last_day(ends_at: dt.datetime) -> dt.date:
     """The last UTC day a waiver is in force: it ends at `ends_at`, exclusive (through 30 April ends
     on 1 May 00:00), so the day of that instant counts only when the waiver ends after its start."""
     return (ends_at - dt.timedelta(microseconds=1)).date()
+
+
+def _entry_frameworks(entry: AuditEntry, *, findings: dict[str, str], tasks: dict[str, str | None],
+                      waiver_rules: dict[str, str], rules: dict[str, known.RuleInfo]) -> set[str]:
+    """The frameworks an audit entry is about; empty for practice-wide entries (records, users,
+    grants, tokens, notifications, recurring obligations) and for what cannot be told."""
+    payload = entry.payload or {}
+    kind = _entity_type(entry)
+    if kind == "finding":
+        return {findings[entry.entity_id]} if entry.entity_id in findings else set()
+    if kind == "task":
+        finding = tasks.get(entry.entity_id)
+        return {findings[finding]} if finding in findings else set()
+    if kind == "waiver":
+        rule = waiver_rules.get(entry.entity_id)
+        return set(rules[rule].frameworks) if rule in rules else set()
+    if kind in ("ruleset", "parameter", "packet"):
+        framework = payload.get("framework")
+        return {framework} if isinstance(framework, str) and framework else set()
+    if kind == "evaluation_run":
+        return {str(r["id"]) for r in payload.get("rulesets") or [] if isinstance(r, dict) and r.get("id")}
+    return set()
+
+
+def _entity_type(entry: AuditEntry) -> str:
+    """What an entry is about; waiver entries written before 2026-12-01 said `finding`."""
+    return "waiver" if entry.action.startswith("waiver.") else entry.entity_type

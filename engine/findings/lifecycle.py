@@ -36,8 +36,10 @@ def _audit(
 ) -> None:
     from engine.audit import service as audit
 
+    entity_type = action.split(".", 1)[0]  # finding.* or waiver.* (entries before 2026-12-01 said finding for both)
     audit.append(
-        session, org_id=org_id, actor=actor, action=action, entity_type="finding", entity_id=entity_id, payload=payload
+        session, org_id=org_id, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+        payload=payload
     )
 
 

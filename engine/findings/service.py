@@ -489,6 +489,16 @@ def get_run(session: Session, *, org_id: str, run_id: str) -> EvaluationRun:
     return to_run(row)
 
 
+def finding_frameworks(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> dict[str, str]:
+    """The framework of each of the given findings, by id (unknown ids are left out)."""
+    wanted = sorted(set(finding_ids))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(FindingRow.id, FindingRow.framework).where(
+            FindingRow.org_id == org_id, FindingRow.id.in_(wanted[start:start + 500]))).tuples().all())
+    return out
+
+
 def finding_revisions(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> list[FindingRevision]:
     """The older contents of the given findings, oldest first per finding (see `_refresh`)."""
     wanted = sorted(set(finding_ids))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit import service as audit_service
 from engine.audit.chain import parse_instant
+from engine.audit.schemas import AuditEntry
 from engine.errors import NotFoundError
 from engine.packets.redact import record_identifiers
 from engine.packets.schemas import (
@@ -56,6 +57,10 @@ class PacketSources(Protocol):
       (finding history rows, if they are kept apart from `Finding.history`);
     - `finding_revisions(session, *, org_id, finding_ids) -> list[FindingRevision]`: what each
       finding said before a run refreshed it (findings_service.finding_revisions);
+    - `audit_frameworks(session, *, org_id, entries) -> dict[int, list[str]]`: for each audit entry
+      (by seq) about particular frameworks' things (their findings, tasks, waivers, rulesets,
+      parameters, packets, runs), those frameworks; practice-wide entries are left out. An entry
+      about other frameworks only is withheld from the packet (its place in the chain kept);
     - `waivers(session, *, org_id, finding_ids, known_at) -> list[PacketWaiver]`;
     - `tasks(session, *, org_id, finding_ids, known_at) -> list[PacketTask]`, each with its
       evidence as EvidenceRef (path, or `opener` over the content-addressed store, plus the
@@ -90,6 +95,8 @@ class PacketSources(Protocol):
     ) -> list[FindingTransition]: ...
 
     def finding_revisions(self, session: Session, *, org_id: str, finding_ids: list[str]) -> list[FindingRevision]: ...
+
+    def audit_frameworks(self, session: Session, *, org_id: str, entries: list[AuditEntry]) -> dict[int, list[str]]: ...
 
     def waivers(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
@@ -173,6 +180,7 @@ def collect_input(
                           src.finding_revisions(session, org_id=org_id, finding_ids=ids))
     ids = sorted(str(f["id"]) for f in findings)
     runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
+    excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
     return PacketInput(
         org_id=org_id,
         org_name=src.org_name(session, org_id=org_id),
@@ -190,7 +198,9 @@ def collect_input(
         rulesets=src.rulesets(session, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of),
         requirements=src.requirements(session, framework=framework, known_at=as_of),
         runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
-        audit=audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of),
+        audit=excerpt,
+        audit_withheld={seq: fws for seq, fws in src.audit_frameworks(
+            session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
         redact_phi=redact_phi,
         phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
         if redact_phi

@@ -103,7 +103,9 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
     )
     evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
     audit_entries = [
-        e.model_dump(mode="json") | {"at": format_instant(e.at)} for e in (inp.audit.entries if inp.audit else [])
+        _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld else entry
+        for e in (inp.audit.entries if inp.audit else [])
+        for entry in [e.model_dump(mode="json") | {"at": format_instant(e.at)}]
     ]
     if pseudonymizer is not None:
         pseudonymizer.learn(inp.phi_identifiers)
@@ -139,6 +141,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         "hash": "sha256 over canonical JSON of org_id, org_seq, at, actor, action, entity_type, "
         "entity_id, payload, prev_hash (sorted keys, no whitespace, UTF-8); see docs/audit.md",
         "redacted_entries": sum(1 for e in audit_entries if e.get("redacted")),
+        "withheld_entries": sum(1 for e in audit_entries if e.get("withheld")),
     }
     packet_id = inp.packet_id()
     meta = {
@@ -233,6 +236,14 @@ def _unfinished(inp: PacketInput) -> str:
     return (f" The period had not ended when this packet was made (as of {iso(inp.as_of)}): it shows "
             f"{inp.period_from.isoformat()} to {inp.as_of.date().isoformat()} only; build it again after "
             f"{inp.period_to.isoformat()} for the whole period.")
+
+
+def _withhold(entry: dict[str, Any], frameworks: list[str]) -> dict[str, Any]:
+    """An entry about other frameworks only: its place in the chain and what kind of change it was
+    stay (so the excerpt still links from anchor to head), its payload does not, for the packet goes
+    to an auditor of one framework. Like a PHI-redacted entry, its content hash cannot be rechecked."""
+    return entry | {"payload": {}, "redacted": True,
+                    "withheld": f"about {', '.join(frameworks)}, not this packet's framework"}
 
 
 def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:

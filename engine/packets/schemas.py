@@ -156,6 +156,11 @@ class PacketInput(BaseModel):
     runs: list[dict[str, Any]] = Field(default_factory=list)
     requirements: list[Requirement] = Field(default_factory=list)
     audit: AuditExcerpt | None = None
+    audit_withheld: dict[int, list[str]] = Field(
+        default_factory=dict,
+        description="audit entries (by seq) about other frameworks only, with those frameworks: the packet "
+        "keeps their place in the chain (hash, prev_hash) and withholds their payload",
+    )
     redact_phi: bool = False
     phi_identifiers: list[str] = Field(
         default_factory=list,

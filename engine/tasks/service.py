@@ -317,6 +317,16 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
     return out
 
 
+def task_findings(session: Session, *, org_id: str, task_ids: list[str]) -> dict[str, str | None]:
+    """The finding each task serves (None for a recurring obligation's task), by task id."""
+    out: dict[str, str | None] = {}
+    wanted = sorted(set(task_ids))
+    for start in range(0, len(wanted), 500):
+        out.update(session.execute(select(TaskRow.id, TaskRow.finding_id).where(
+            TaskRow.org_id == org_id, TaskRow.id.in_(wanted[start:start + 500]))).tuples().all())
+    return out
+
+
 def packet_tasks(session: Session, *, org_id: str, finding_ids: list[str],
                  known_at: dt.datetime | None = None) -> list[Any]:
     """`tasks_for_packet` as the packet builder's PacketTask objects, evidence opened from the store by hash."""

@@ -315,3 +315,31 @@ def test_the_audit_trail_over_rest(api: dict[str, Any]) -> None:
     assert c.get("/audit/entries", headers=headers(api, "auditor")).status_code == 403
     assert c.get("/audit/entries", headers=headers(api, "staff")).status_code == 403
     assert c.get("/audit/entries", headers=headers(api, "officer"), params={"limit": 0}).status_code == 422
+
+
+def test_a_packets_audit_excerpt_withholds_what_other_frameworks_did(scoped: dict[str, Any], tmp_path: Path) -> None:
+    """A demo packet goes to a demo auditor: the other framework's waiver and its run keep their
+    place in the chain (so it still verifies from anchor to head) but not their payload."""
+    import json
+    import zipfile
+
+    from engine.packets.verify import verify_packet
+
+    c, w, runs = scoped["client"], scoped["waivers"], scoped["runs"]
+    r = c.get(f"/packets/{scoped['packets']['org-wide']}/download", headers=scoped["officer"])
+    assert r.status_code == 200
+    (tmp_path / "p.zip").write_bytes(r.content)
+    assert verify_packet(tmp_path / "p.zip").ok
+    with zipfile.ZipFile(tmp_path / "p.zip") as z:
+        name = next(n for n in z.namelist() if n.endswith("data/audit-trail.jsonl"))
+        header, *entries = [json.loads(line) for line in z.read(name).decode().splitlines() if line.strip()]
+    by_entity = {(e["action"], e["entity_id"]): e for e in entries}
+    other = by_entity["waiver.create", w["other"]]
+    assert other["payload"] == {} and other["redacted"] is True and "about other" in other["withheld"]
+    assert by_entity["evaluation.run", runs["B"]["id"]]["payload"] == {}  # it evaluated "other" only
+    for name in ("subject E1", "site E2"):
+        assert by_entity["waiver.create", w[name]]["payload"]["reason"] == "test"
+    assert by_entity["evaluation.run", runs["A"]["id"]]["payload"]["rulesets"]  # demo and other: kept
+    assert header["withheld_entries"] == sum(1 for e in entries if e.get("withheld")) >= 2
+    imports = [e for e in entries if e["action"] == "records.import"]
+    assert imports and all(e["payload"] for e in imports)  # practice-wide: whole

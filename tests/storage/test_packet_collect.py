@@ -51,6 +51,9 @@ class FakeSources:
     def finding_revisions(self, session: Session, **_: Any) -> list[Any]:
         return []
 
+    def audit_frameworks(self, session: Session, **_: Any) -> dict[int, list[str]]:
+        return {}
+
     def finding_transitions(self, session: Session, **_: Any) -> list[FindingTransition]:
         return [
             FindingTransition(

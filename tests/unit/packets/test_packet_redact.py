@@ -126,6 +126,9 @@ class SubjectRecordSources:
     def finding_revisions(self, session: Session, **_: Any) -> list[Any]:
         return []
 
+    def audit_frameworks(self, session: Session, **_: Any) -> dict[int, list[str]]:
+        return {}
+
     def waivers(self, session: Session, **_: Any) -> list[Any]:
         return []
 
