@@ -126,11 +126,15 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
     except UnicodeDecodeError as exc:
         raise RulesetValidationError(f"{name}: not UTF-8 text", [ErrorDetail(reason=str(exc), file=name)]) from None
     spec = loaded.spec
+    target = root / spec.framework / file_name(spec.framework, spec.version)
+    if target.resolve().parent.parent != root.resolve():  # the spec's id check keeps this from happening
+        raise RulesetValidationError(f"{name}: framework {spec.framework!r} names no folder of {root}",
+                                     [ErrorDetail(reason="outside the rulesets folder", file=name, field="framework")],
+                                     code="ruleset.publish.outside")
     mine = [i for i in load_all(root) if i.spec.framework == spec.framework] if root.is_dir() else []
     _check_dates_and_version(loaded, mine, today, name)
     before = in_force(mine, spec.effective_from, [spec.framework])
     passed = _check_in_place(loaded, root, name, policies=policies, params_path=params_path)
-    target = root / spec.framework / file_name(spec.framework, spec.version)
     if target.exists():
         raise ConflictError(f"{target} already exists", [ErrorDetail(
             reason="a published file is never replaced; publish a new version", file=str(target))],

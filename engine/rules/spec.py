@@ -16,6 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+FRAMEWORK_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 DURATION_UNITS = ("days", "hours", "working_days", "months", "years", "year_end_days")
 
@@ -177,7 +178,9 @@ class RuleSpec(_Strict):
 class RulesetSpec(_Strict):
     """A versioned, effective-dated set of rules for one framework."""
 
-    framework: str
+    framework: str = Field(description="the framework's id, which is also its folder under rulesets/: lower-case "
+                           "letters, digits and underscores, starting with a letter",
+                           json_schema_extra={"pattern": FRAMEWORK_ID.pattern})
     version: str = Field(json_schema_extra={"pattern": SEMVER.pattern})
     title: str
     effective_from: dt.date
@@ -185,6 +188,15 @@ class RulesetSpec(_Strict):
     authority: str
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     rules: list[RuleSpec]
+
+    @field_validator("framework")
+    @classmethod
+    def _framework_id(cls, value: str) -> str:
+        # it names a folder: "../x" or "/tmp/x" would put a published file outside rulesets/
+        if not FRAMEWORK_ID.match(str(value)):
+            raise ValueError(f"framework {value!r} must be an id: lower-case letters, digits and underscores, "
+                             "starting with a letter, at most 40 characters (it is the folder's name)")
+        return str(value)
 
     @field_validator("version")
     @classmethod

@@ -139,6 +139,19 @@ def test_a_draft_that_fails_a_check_writes_nothing(root: Path, changes: dict[str
     assert files(root) == before
 
 
+@pytest.mark.parametrize("framework", ["../../evil", "/tmp/evil", "pub/../x", "Pub", "9x", "a b", "a" * 41])
+def test_a_framework_that_is_no_folder_id_is_refused_and_nothing_is_written_anywhere(
+        root: Path, tmp_path: Path, framework: str) -> None:
+    """Probe 16 #1: `framework: ../../evil` published /evil-2027.1.0.yaml, and a refused publish left folders."""
+    before = {p for p in tmp_path.parent.rglob("*")}
+    text = draft("1.1.0").replace(b"framework: pub", f"framework: '{framework}'".encode())
+    with pytest.raises(RulesetError, match="must be an id"):
+        publish.publish(text, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    assert {p for p in tmp_path.parent.rglob("*")} == before
+    for outside in (Path("/evil"), Path("/tmp/evil"), root.parent / "evil"):
+        assert not outside.exists()
+
+
 def test_a_draft_that_breaks_a_scenario_is_refused_naming_the_case(root: Path) -> None:
     before = files(root)
     with pytest.raises(RulesetError) as caught:  # 14 days, in force on the scenario's as_of (10 June)
