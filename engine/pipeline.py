@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import VigilError
+from engine.errors import ErrorDetail, InputError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
@@ -201,6 +201,24 @@ def _streamed(session: Session, *, org_id: str, actor: str, stream: bool,
 
 
 
+def _refuse_if_judged(session: Session, *, framework: str, day: dt.date, field: str, change: str) -> None:
+    """Refuse a liaison's change in force from `day` when runs already judged the framework as of that
+    day or later: rules and parameters are chosen by day, so those runs would no longer be
+    reproducible (the same reason a back-dated change is refused). Why here: the change is the
+    rules domain's, the runs the findings domain's."""
+    from engine.findings import service as findings_service
+
+    runs = findings_service.applied_runs_from(session, framework=framework, day=day)
+    if not runs:
+        return
+    last = max(r.as_of for r in runs).date()
+    named = ", ".join(r.id for r in runs[:3]) + (f" and {len(runs) - 3} more" if len(runs) > 3 else "")
+    raise InputError(f"{change} would change what runs already made found", [ErrorDetail(
+        reason=f"{len(runs)} evaluation run(s) judged {framework} as of {day} or later ({named}); they would no longer "
+               f"be reproducible: choose {last + dt.timedelta(days=1)} or later", field=field)],
+        code="ruleset.change.judged")
+
+
 def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, name: str,
                     effective_from: dt.date | None = None) -> Any:
     """Publish a ruleset version (`engine.rules.publish`) and record it in the audit trail.
@@ -213,6 +231,8 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
 
     plan = publish.plan_publication(draft, name=name, effective_from=effective_from)
     pub = plan.publication
+    _refuse_if_judged(session, framework=pub.framework, day=pub.effective_from, field="effective_from",
+                      change=f"{pub.framework} {pub.version} in force from {pub.effective_from}")
     audit.append(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
                  entity_id=f"{pub.framework}@{pub.version}",
                  payload=pub.model_dump(mode="json"))
@@ -229,6 +249,8 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
 
     version = version or publish.in_force_version(framework, on or clock.now().date())
     plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
+    _refuse_if_judged(session, framework=framework, day=max(plan.result.on, plan.effective_from), field="on",
+                      change=f"withdrawing {framework} {version} from {plan.result.on}")
     audit.append(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
                  entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
     publish.write_withdrawal(plan)
@@ -243,6 +265,8 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
 
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
                               effective_from=effective_from)
+    _refuse_if_judged(session, framework=framework, day=plan.change.effective_from, field="effective_from",
+                      change=f"{framework}.{name} = {value!r} from {plan.change.effective_from}")
     audit.append(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
                  entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))
     tuning.write_change(plan)

@@ -482,6 +482,21 @@ def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[Evaluat
     return [to_run(r) for r in rows]
 
 
+def applied_runs_from(session: Session, *, framework: str, day: dt.date) -> list[EvaluationRun]:
+    """The runs of any organization applied to the findings store that judged `framework` as of
+    `day` (UTC) or later, oldest first.
+
+    Ruleset versions and practice parameters are chosen by day: a change in force from a day on
+    which such a run was made would make that run's findings irreproducible (the same as-of would
+    now pick other rules), so the liaison's changes are checked against these."""
+    from engine.findings.currency import HELD
+
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    rows = session.scalars(select(EvaluationRunRow).where(EvaluationRunRow.as_of >= start)
+                           .order_by(EvaluationRunRow.as_of, EvaluationRunRow.id))
+    return [to_run(r) for r in rows if framework in (r.frameworks or []) and not (r.diff or {}).get(HELD)]
+
+
 def get_run(session: Session, *, org_id: str, run_id: str) -> EvaluationRun:
     row = session.get(EvaluationRunRow, run_id)
     if row is None or row.org_id != org_id:

@@ -94,6 +94,7 @@ class PlannedWithdrawal:
     result: WithdrawalResult
     folder: Path
     entry: withdrawals.Withdrawal
+    effective_from: dt.date  # the withdrawn version's: it changes nothing before max(on, this)
 
 
 def publish(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
@@ -264,7 +265,8 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
                               never_in_force=on <= item.spec.effective_from,
                               restores=left[0].spec.version if left and had and had[0] is item else None)
-    return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry)
+    return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry,
+                             effective_from=item.spec.effective_from)
 
 
 def in_force_version(framework: str, day: dt.date, root: Path | None = None) -> str:

@@ -128,3 +128,32 @@ def test_only_the_liaison_officer_and_admin_publish(liaison: dict[str, Any]) -> 
     for role, status in (("staff", 403), ("auditor", 403)):
         assert publish(liaison, liaison["draft"], role=role, effective_from="2027-01-01").status_code == status
     assert not (liaison["root"] / "demo" / "demo-3.0.0.yaml").exists()
+
+
+def test_a_change_in_force_from_a_day_already_judged_is_refused_naming_the_runs(liaison: dict[str, Any]) -> None:
+    """Probe 16 #3: a version published and rolled back on one day left that day's runs irreproducible
+    (the same as-of gave other findings); a parameter change is chosen by day the same way."""
+    c, h = liaison["client"], headers(liaison, "liaison")
+    officer = headers(liaison, "officer")
+    assert c.post("/records", headers=officer, json={"records": [
+        {"type": "establishment", "id": "E1", "name": "Main", "tz": "America/Chicago"}]}).status_code == 200
+    today = publish(liaison, liaison["draft"], effective_from="2026-11-30")  # no run as of today yet
+    assert today.status_code == 201, today.text
+    run = c.post("/evaluations", headers=officer, json={"as_of": "2026-11-30T14:00:00Z"})
+    assert run.status_code == 201, run.text
+    run_id = run.json()["run"]["id"]
+    assert run.json()["run"]["rulesets"][0]["version"] == "3.0.0"
+    before = files(liaison["root"])
+    four = liaison["draft"].replace("version: 3.0.0", "version: 4.0.0")
+    for r in (publish(liaison, four, effective_from="2026-11-30"),
+              c.post("/rulesets/demo/3.0.0/withdraw", headers=h, json={"reason": "bad rule", "on": "2026-11-30"}),
+              c.put("/params/demo/new_hire_days", headers=h,
+                    json={"value": 5, "approved_by": "a", "reason": "r", "effective_from": "2026-11-30"})):
+        assert r.status_code == 422, r.text
+        assert run_id in r.text and "choose 2026-12-01 or later" in r.text
+    assert files(liaison["root"]) == before
+    # a forecast (held, not applied) does not hold a later day back
+    assert c.post("/evaluations", headers=officer, json={"as_of": "2026-12-20T00:00:00Z"}).status_code == 201
+    later = c.post("/rulesets/demo/3.0.0/withdraw", headers=h, json={"reason": "bad rule", "on": "2026-12-01"})
+    assert later.status_code == 200, later.text
+    assert (later.json()["never_in_force"], later.json()["restores"]) == (False, "2.0.0")
