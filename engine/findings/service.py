@@ -195,12 +195,14 @@ def _apply(
         if row.state in ("open", "acknowledged", "waived"):
             clearing.append(row)
     now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    rules_changed = _rule_changes(session, run=run, rows=clearing)
     for row in clearing:
         row.resolved_at = now
         row.resolved_by_run = run.id
         row.waiver_id = None
         move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
-                              f"{_cleared_by(row, now_read)}")
+                              f"{rules_changed.get(row.id, '')}"
+                              f"{_cleared_by(row, now_read, rules_changed=row.id in rules_changed)}")
         diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
@@ -223,7 +225,41 @@ def _cited_versions(session: Session, *, org_id: str, rows: list[FindingRow],
     return found
 
 
-def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int]) -> str:
+def _rule_changes(session: Session, *, run: EvaluationRun, rows: list[FindingRow]) -> dict[str, str]:
+    """For findings a run resolves because the rules changed rather than the records (probe 16 #4:
+    a rule removed from a new version read "it cleared through other records or the passage of
+    time"): the version the run judged with, whether the rule is still in it, and the parameters
+    changed since the run that last saw the finding. Finding id -> what to add to its history."""
+    from engine.rules.catalog import load_all, rulesets_dir
+
+    judged = {str(r.get("id")): str(r.get("version")) for r in run.rulesets}
+    moved = [row for row in rows if judged.get(row.framework) not in (None, row.ruleset_version)]
+    rules: dict[tuple[str, str], set[str]] = {}
+    if moved:
+        rules = {(i.spec.framework, i.spec.version): {r.id for r in i.spec.rules} for i in load_all(rulesets_dir())}
+    seen_params: dict[str, dict[str, Any]] = {}
+    for run_id in sorted({row.last_seen_run for row in rows if row.last_seen_run and row.last_seen_run != run.id}):
+        last = session.get(EvaluationRunRow, run_id)
+        seen_params[run_id] = last.params if last is not None else {}
+    out: dict[str, str] = {}
+    for row in rows:
+        said = []
+        version = judged.get(row.framework)
+        if version is not None and version != row.ruleset_version:
+            kept = rules.get((row.framework, version))
+            gone = f": rule {row.rule_id} is not in {version}" if kept is not None and row.rule_id not in kept else ""
+            said.append(f"judged with {row.framework} {version}, not {row.ruleset_version} as when last seen{gone}")
+        before = (seen_params.get(row.last_seen_run or "") or {}).get(row.framework) or {}
+        now = (run.params or {}).get(row.framework) or {}
+        changed = [f"{k} {before[k]!r} -> {now.get(k)!r}" for k in sorted(before) if before[k] != now.get(k)]
+        if changed:
+            said.append("parameters changed since it was last seen: " + ", ".join(changed))
+        if said:
+            out[row.id] = "; the rules changed: " + "; ".join(said)
+    return out
+
+
+def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, rules_changed: bool = False) -> str:
     """What a resolution cites (PRODUCT: "with the evidence that cleared it"): each record the
     finding cited that has changed since, as the resolving run read it. When none has, the
     condition cleared through records it did not cite (a training recorded later) or the passage
@@ -235,6 +271,8 @@ def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int]) -> str:
             changed.append(f"{kind} {rid} v{version} -> v{now_read[kind, rid]}")
     if changed:
         return "; cited records since changed: " + ", ".join(changed)
+    if rules_changed:
+        return "; the records it cited are unchanged" if row.evidence else ""
     return "; the records it cited are unchanged (it cleared through other records or the passage of time)" \
         if row.evidence else ""
 

@@ -318,3 +318,40 @@ def test_a_revoked_waiver_reopens_at_once_stays_on_record_and_no_run_applies_it_
     assert [h.reason for h in reopened] == [f"waiver {waiver.id} revoked: approval withdrawn"]
     assert ("waiver.revoke", waiver.id) in actions and ("finding.reopen", fid) in actions
     assert kept.revoked_by == "officer"
+
+
+def test_a_finding_cleared_by_a_rule_change_says_so_not_that_it_cleared_by_itself(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 16 #4: findings closed by a new version without their rule, or by a parameter change,
+    read "cleared through other records or the passage of time"."""
+    import shutil
+
+    root = tmp_path / "rulesets"
+    shutil.copytree(FIXTURES, root)
+    second = root / "demo" / "demo-2.0.0.yaml"
+    text = second.read_text(encoding="utf-8")
+    start, end = text.index("  - id: DEMO-TRN-001"), text.index("  - id: DEMO-EXPORT-002")
+    second.write_text(text[:start] + text[end:], encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    params = tmp_path / "practice.yaml"
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(params))
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-05-01T09:00:00-05:00"),
+                     f.episode("EP2", "P2", "2026-05-01T09:00:00-05:00")])
+    _evaluate(engine, "2026-06-05T00:00:00+00:00")
+    assert [x[2:] for x in _open(engine)] == [("open", "overdue")] * 2
+    params.write_text("params:\n  demo: {new_hire_days: 90}\n", encoding="utf-8")
+    _evaluate(engine, "2026-06-06T00:00:00+00:00")
+    reasons = {}
+    with unit_of_work(engine) as s:
+        for row in s.scalars(select(FindingRow)):
+            reasons[row.subject_id] = findings.get_finding(s, org_id=ORG, finding_id=row.id).history[-1].reason or ""
+    assert all("parameters changed since it was last seen: new_hire_days 30 -> 90" in r for r in reasons.values())
+    assert all("passage of time" not in r for r in reasons.values())
+    params.write_text("params:\n  demo: {}\n", encoding="utf-8")
+    _evaluate(engine, "2026-06-20T00:00:00+00:00")  # 30 days again: both reopen
+    _evaluate(engine, "2026-07-02T00:00:00+00:00")  # 2.0.0 has no DEMO-TRN-001
+    with unit_of_work(engine) as s:
+        last = [findings.get_finding(s, org_id=ORG, finding_id=row.id).history[-1].reason or ""
+                for row in s.scalars(select(FindingRow))]
+    assert all("judged with demo 2.0.0, not 1.0.0 as when last seen: rule DEMO-TRN-001 is not in 2.0.0" in r
+               for r in last), last
