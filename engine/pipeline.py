@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import ErrorDetail, InputError, VigilError
+from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
@@ -121,9 +121,14 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     )
     from engine.rules.compiler.compile import compile_ruleset
     from engine.rules.loader import load_ruleset_bytes
+    from engine.rules.validate import validate_bytes
 
     instant = clock.ensure_utc(as_of) if as_of is not None else clock.now()
     day = instant.date()
+    report = validate_bytes(draft, name, params_path=params_path, today=day)
+    if not report.ok:
+        raise RulesetValidationError(f"{name}: the draft does not validate", report.problems,
+                                     code="ruleset.preview.invalid")
     loaded = load_ruleset_bytes(draft, name)
     framework = loaded.spec.framework
     source = str(params_path or practice_params_path())

@@ -133,9 +133,9 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
                                      [ErrorDetail(reason="outside the rulesets folder", file=name, field="framework")],
                                      code="ruleset.publish.outside")
     mine = [i for i in load_all(root) if i.spec.framework == spec.framework] if root.is_dir() else []
-    _check_dates_and_version(loaded, mine, today, name)
+    refused = _dates_and_version_problems(loaded, mine, today, name)
     before = in_force(mine, spec.effective_from, [spec.framework])
-    passed = _check_in_place(loaded, root, name, policies=policies, params_path=params_path)
+    passed = _check_in_place(loaded, root, name, policies=policies, params_path=params_path, refused=refused)
     if target.exists():
         raise ConflictError(f"{target} already exists", [ErrorDetail(
             reason="a published file is never replaced; publish a new version", file=str(target))],
@@ -146,7 +146,8 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
     return PlannedPublication(publication=publication, target=target, content=draft)
 
 
-def _check_dates_and_version(loaded: LoadedRuleset, mine: list[LoadedRuleset], today: dt.date, name: str) -> None:
+def _dates_and_version_problems(loaded: LoadedRuleset, mine: list[LoadedRuleset], today: dt.date,
+                                name: str) -> list[ErrorDetail]:
     spec = loaded.spec
     problems = []
     if spec.effective_from < today:
@@ -167,9 +168,7 @@ def _check_dates_and_version(loaded: LoadedRuleset, mine: list[LoadedRuleset], t
                        f"this version's effective_from {spec.effective_from}, and would replace it on that day; "
                        f"withdraw {other.spec.version} first, or publish this one effective on or after "
                        f"{other.spec.effective_from}", file=name, field="effective_from"))
-    if problems:
-        raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", problems,
-                         code="ruleset.publish.refused")
+    return problems
 
 
 def _cancelled(item: LoadedRuleset) -> bool:
@@ -177,9 +176,11 @@ def _cancelled(item: LoadedRuleset) -> bool:
 
 
 def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: Path | None,
-                    params_path: Path | None) -> int:
+                    params_path: Path | None, refused: list[ErrorDetail]) -> int:
     """Validate the draft and run the framework's scenarios with it beside the published versions,
-    in a copy of the framework's folder; returns the number of scenario cases that passed."""
+    in a copy of the framework's folder; returns the number of scenario cases that passed. The
+    problems already found (`refused`: dates, version) are reported with the draft's own, all at
+    once; the scenarios run only for a draft with none."""
     spec = loaded.spec
     with tempfile.TemporaryDirectory(prefix="vigil-publish-") as tmp:
         staged_root = Path(tmp)
@@ -191,8 +192,11 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
         staged = folder / file_name(spec.framework, spec.version)
         staged.write_bytes(loaded.content)
         report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from)
+        if refused and report.ok:
+            raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", refused,
+                             code="ruleset.publish.refused")
         if not report.ok:
-            raise RulesetValidationError(f"{name}: the draft does not validate", [
+            raise RulesetValidationError(f"{name}: the draft does not validate", refused + [
                 ErrorDetail(reason=d.reason, file=name, line=d.line, rule_id=d.rule_id, field=d.field)
                 for d in report.problems], code="ruleset.publish.invalid")
         passed, failed = 0, []

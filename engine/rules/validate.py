@@ -7,8 +7,11 @@ references (policies/sops/<SOP>.md must exist) and scenario files (they must loa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ErrorDetail, VigilError
 from engine.rules import withdrawals
@@ -20,7 +23,7 @@ from engine.rules.catalog import (
     params_in_force,
     policies_dir,
 )
-from engine.rules.loader import load_ruleset_file
+from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import load_scenario
 
 
@@ -65,30 +68,45 @@ def validate_paths(
         practice = {}
     for path in files:
         report.files.append(str(path))
-        try:
-            loaded = load_ruleset_file(path)
-            day = today or loaded.spec.effective_from
-            overrides = params_in_force(
-                practice, loaded.spec.framework, day, str(params_path or "policies/practice.yaml")
-            )
-            compiled = compile_for(loaded, overrides, str(params_path or "policies/practice.yaml"))
-        except VigilError as exc:
-            report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=str(path))])
-            continue
-        report.rules += len(compiled.rules)
-        for rule in compiled.rules:
-            if not sop_path(rule.spec.sop, policies).exists():
-                report.problems.append(
-                    ErrorDetail(
-                        reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",
-                        file=str(path),
-                        line=rule.spec.line,
-                        rule_id=rule.id,
-                    )
-                )
+        _check(report, partial(load_ruleset_file, path), str(path), practice=practice, policies=policies,
+               params_path=params_path, today=today)
     for path in scenarios:
         try:
             load_scenario(path)
         except VigilError as exc:
             report.problems.extend(exc.details)
     return report
+
+
+def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, params_path: Path | None = None,
+                   today: dt.date | None = None) -> ValidationReport:
+    """Validate a draft held in memory (a REST body, the web editor, a preview) exactly as
+    `validate_paths` validates a file: format, expressions, parameters with the practice's
+    overrides, SOP templates."""
+    report = ValidationReport(files=[name])
+    try:
+        practice = load_practice_params(params_path)
+    except VigilError as exc:
+        report.problems.extend(exc.details)
+        practice = {}
+    _check(report, lambda: load_ruleset_bytes(draft, name), name, practice=practice,
+           policies=policies or policies_dir(), params_path=params_path, today=today)
+    return report
+
+
+def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
+           policies: Path, params_path: Path | None, today: dt.date | None) -> None:
+    source = str(params_path or "policies/practice.yaml")
+    try:
+        loaded = load()
+        day = today or loaded.spec.effective_from
+        compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
+    except VigilError as exc:
+        report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
+        return
+    report.rules += len(compiled.rules)
+    for rule in compiled.rules:
+        if not sop_path(rule.spec.sop, policies).exists():
+            report.problems.append(ErrorDetail(
+                reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",
+                file=label, line=rule.spec.line, rule_id=rule.id))

@@ -157,3 +157,24 @@ def test_a_change_in_force_from_a_day_already_judged_is_refused_naming_the_runs(
     later = c.post("/rulesets/demo/3.0.0/withdraw", headers=h, json={"reason": "bad rule", "on": "2026-12-01"})
     assert later.status_code == 200, later.text
     assert (later.json()["never_in_force"], later.json()["restores"]) == (False, "2.0.0")
+
+
+def test_validate_and_preview_check_sop_templates_as_publish_does(liaison: dict[str, Any]) -> None:
+    """Probe 16 #5: `POST /rulesets/validate` said ok and preview ran for a draft naming no SOP template."""
+    c, h = liaison["client"], headers(liaison, "liaison") | {"Content-Type": "text/plain"}
+    bad = liaison["draft"].replace("sop: SOP-DEMO", "sop: SOP-NOWHERE").encode()
+    report = c.post("/rulesets/validate", headers=h, content=bad).json()
+    assert report["ok"] is False and "SOP SOP-NOWHERE has no template" in str(report["problems"])
+    assert c.post("/rulesets/validate", headers=h, content=liaison["draft"].encode()).json()["ok"] is True
+    preview = c.post("/rulesets/preview", headers=h, content=bad)
+    assert preview.status_code == 422 and "SOP SOP-NOWHERE has no template" in preview.text
+
+
+def test_publish_names_every_problem_at_once(liaison: dict[str, Any]) -> None:
+    """Probe 16 #13: the date and version problems were named, the draft's own only on the next attempt."""
+    draft = liaison["draft"].replace("version: 3.0.0", "version: 2.0.0").replace("sop: SOP-DEMO", "sop: SOP-NOWHERE")
+    r = publish(liaison, draft, effective_from="2026-11-01")
+    assert r.status_code == 422
+    said = str(r.json()["errors"])
+    for text in ("is before today", "is not above demo 2.0.0", "SOP SOP-NOWHERE has no template"):
+        assert text in said, text

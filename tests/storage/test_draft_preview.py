@@ -30,6 +30,7 @@ NOW = T("2026-03-05T18:00:00+00:00")
 @pytest.fixture(autouse=True)
 def _rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES.parent / "policies"))  # SOP-DEMO's template
 
 
 def _draft(days: int) -> bytes:

@@ -15,12 +15,10 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import VigilError
 from engine.findings.schemas import DraftImpact, InstantIn
 from engine.rules import versions
-from engine.rules.compiler.compile import compile_ruleset
-from engine.rules.loader import load_ruleset_bytes
 from engine.rules.publish import Publication, WithdrawalResult
+from engine.rules.validate import validate_bytes
 
 router = APIRouter(tags=["rulesets"])
 
@@ -75,12 +73,11 @@ def validate_draft(
     yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
 ) -> DraftReport:
-    """Validate a draft: format, expressions (safe subset), parameters, durable_rules limits."""
-    try:
-        compiled = compile_ruleset(load_ruleset_bytes(yaml_text.encode(), "draft.yaml"))
-    except VigilError as exc:
-        return DraftReport(ok=False, rules=0, problems=[d.to_dict() for d in exc.details] or [{"reason": exc.message}])
-    return DraftReport(ok=True, rules=len(compiled.rules), problems=[])
+    """Validate a draft as `vigil rules validate` does: format, expressions (safe subset), parameters
+    with the practice's overrides, durable_rules limits, SOP templates."""
+    report = validate_bytes(yaml_text.encode(), "draft.yaml")
+    return DraftReport(ok=report.ok, rules=report.rules if report.ok else 0,
+                       problems=[d.to_dict() for d in report.problems])
 
 
 @router.post("/rulesets/preview", response_model=DraftImpact)
