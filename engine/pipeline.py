@@ -141,13 +141,26 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
                              occurrence_key=v.occurrence_key, status=v.state, due=v.due, message=v.message)
                   for key, v in sorted(drafted.items()) if key not in stored]
     would_close = [ImpactItem(rule_id=r.rule_id, subject_type=r.subject_type, subject_id=r.subject_id,
-                              occurrence_key=r.occurrence_key, status=r.status, due=r.due, finding_id=r.id)
+                              occurrence_key=r.occurrence_key, status=r.status, due=r.due, message=r.message,
+                              finding_id=r.id)
                    for key, r in sorted(stored.items()) if key not in drafted]
+    would_change = []
+    for key, v in sorted(drafted.items()):
+        row = stored.get(key)
+        if row is None:
+            continue
+        changes = [f"{label} {old or '-'} -> {new or '-'}" for label, old, new in (
+            ("status", row.status, v.state), ("due", row.due, v.due), ("severity", row.severity, v.severity))
+            if old != new] + (["message"] if row.message != v.message else [])
+        if changes:
+            would_change.append(ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
+                                           occurrence_key=v.occurrence_key, status=v.state, due=v.due,
+                                           message=v.message, finding_id=row.id, changes=changes))
     published = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
     now_versions = [i.spec.version for i in in_force(published, day, [framework])]
     return DraftImpact(framework=framework, version=loaded.spec.version, as_of=instant, in_force_now=now_versions,
                        rules=len(compiled.rules), would_open=would_open, would_close=would_close,
-                       unchanged=len(drafted) - len(would_open))
+                       would_change=would_change, unchanged=len(drafted) - len(would_open) - len(would_change))
 
 
 def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:

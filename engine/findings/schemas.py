@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from engine.clock import refuse_epoch_number
 
@@ -125,11 +125,15 @@ class Waiver(BaseModel):
 class WaiverRevokeIn(BaseModel):
     """Why a waiver ends before its time (a mistake, the condition fixed, the approval withdrawn)."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     reason: str = Field(min_length=3, max_length=4000, examples=["approval withdrawn by the CMO"])
 
 
 class WaiverIn(BaseModel):
     """A waiver asked for; `engine.findings.waiver_checks` says what it must name and when it may run."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     rule_id: str | None = Field(default=None, max_length=60, examples=["HIPAA-SEC-TERM-004"])
     subject_type: str | None = Field(default=None, max_length=60, examples=["employment_episode"],
@@ -199,6 +203,8 @@ class ImpactItem(BaseModel):
     due: str | None = None
     message: str | None = None
     finding_id: str | None = None
+    changes: list[str] = Field(default_factory=list, description="for a finding that stays: what would change, "
+                               "e.g. 'severity medium -> critical', 'due 2026-12-01 -> 2026-11-20'")
 
 
 class DraftImpact(BaseModel):
@@ -212,4 +218,6 @@ class DraftImpact(BaseModel):
     rules: int
     would_open: list[ImpactItem]
     would_close: list[ImpactItem]
-    unchanged: int
+    would_change: list[ImpactItem] = Field(default_factory=list, description="findings that stay open with another "
+                                           "status, due date, severity or message")
+    unchanged: int = Field(description="findings that would stay exactly as they are")

@@ -63,7 +63,13 @@ def test_a_shorter_window_would_open_a_finding_and_nothing_is_stored(engine: Eng
     # 10 days from 1 March: due 11 March, inside the 7-day warning on 5 March
     assert [(i.rule_id, i.subject_id, i.status, i.due) for i in impact.would_open] == [
         ("DEMO-TRN-001", "EP2", "due_soon", "2026-03-11")]
-    assert impact.would_close == [] and impact.unchanged == 1  # EP1 is overdue either way
+    assert impact.would_close == [] and impact.unchanged == 0
+    # EP1 is overdue either way, but due earlier: a change, not "unchanged" (probe 16 #12)
+    assert [(i.subject_id, i.status, i.changes) for i in impact.would_change] == [
+        ("EP1", "overdue", ["due 2026-03-03 -> 2026-02-11", "message"])]
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        same = pipeline.preview_draft(s, org_id=ORG, draft=_draft(30), name="draft.yaml")
+    assert (same.would_change, same.unchanged) == ([], 1)
     assert _counts(engine) == before
 
 
