@@ -17,6 +17,17 @@ from tests.api.conftest import headers
 
 NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SCENARIO = """\
+name: a new hire untrained after 30 days
+framework: demo
+records:
+  - {type: establishment, id: E1, tz: America/Chicago}
+  - {type: employment_episode, id: EP1, person_id: P1, establishment_id: E1, start_at: "2026-02-01T09:00:00-06:00"}
+cases:
+  - as_of: "2026-03-10T12:00:00Z"
+    expect:
+      - {rule_id: DEMO-TRN-001, subject: employment_episode/EP1, state: overdue, due: "2026-03-03"}
+"""
 
 
 @pytest.fixture
@@ -178,3 +189,20 @@ def test_publish_names_every_problem_at_once(liaison: dict[str, Any]) -> None:
     said = str(r.json()["errors"])
     for text in ("is before today", "is not above demo 2.0.0", "SOP SOP-NOWHERE has no template"):
         assert text in said, text
+
+
+def test_the_liaison_runs_a_frameworks_scenario_tests_over_rest(liaison: dict[str, Any]) -> None:
+    """Probe 16 #10: the scenario tests ran only from the CLI and the web UI."""
+    c, h = liaison["client"], headers(liaison, "liaison")
+    (liaison["root"] / "demo" / "tests").mkdir(exist_ok=True)
+    (liaison["root"] / "demo" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
+    before = c.get("/rulesets/demo/checks", headers=h)
+    assert before.status_code == 200, before.text
+    assert before.json()["validation"]["ok"] is True and before.json()["scenarios"] is None
+    ran = c.post("/rulesets/demo/checks", headers=h)
+    assert ran.status_code == 200, ran.text
+    scenarios = ran.json()["scenarios"]
+    assert scenarios["error"] is None and scenarios["passed"] >= 1 and scenarios["failed"] == 0
+    assert c.get("/rulesets/demo/checks", headers=h).json()["scenarios"]["passed"] == scenarios["passed"]
+    assert c.post("/rulesets/demo/checks", headers=headers(liaison, "staff")).status_code == 403
+    assert c.get("/rulesets/nope/checks", headers=h).status_code == 404

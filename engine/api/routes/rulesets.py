@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -16,7 +16,7 @@ from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.findings.schemas import DraftImpact, InstantIn
-from engine.rules import versions
+from engine.rules import checks, versions
 from engine.rules.publish import Publication, WithdrawalResult
 from engine.rules.validate import validate_bytes
 
@@ -29,6 +29,8 @@ class RulesetText(BaseModel):
 
 
 class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     reason: str = Field(min_length=1, max_length=4000, examples=["2026.2.0 miscounts working days"])
     on: dt.date | None = Field(default=None, description="the first day it is no longer in force (default today)")
 
@@ -55,6 +57,32 @@ def diff(
     """Rules added, removed and changed between two versions, and the unified diff of the files."""
     scope.require_framework(principal, framework)
     return versions.diff_versions(framework, from_version, to_version)
+
+
+class FrameworkChecks(BaseModel):
+    """A framework's checks: validation of its files now, and its last scenario run on both backends
+    (null until one has run on the current files)."""
+
+    validation: checks.ValidationView
+    scenarios: checks.ScenarioRun | None
+
+
+@router.get("/rulesets/{framework}/checks", response_model=FrameworkChecks)
+def framework_checks(framework: str, principal: Principal = Depends(require(Permission.RULESETS_WRITE))
+                     ) -> FrameworkChecks:
+    """Validate the framework's ruleset files and scenario files (`vigil rules validate`), with the
+    result of the last scenario run if the files have not changed since."""
+    scope.require_framework(principal, framework)
+    return FrameworkChecks(validation=checks.validation(framework), scenarios=checks.scenario_results(framework))
+
+
+@router.post("/rulesets/{framework}/checks", response_model=FrameworkChecks)
+def run_framework_checks(framework: str, principal: Principal = Depends(require(Permission.RULESETS_WRITE))
+                         ) -> FrameworkChecks:
+    """Run the framework's scenario tests on both backends (`vigil rules test`), in a child process;
+    each case passes only when both backends give the expected findings. Takes seconds to a minute."""
+    scope.require_framework(principal, framework)
+    return FrameworkChecks(validation=checks.validation(framework), scenarios=checks.run_scenarios(framework))
 
 
 @router.get("/rulesets/{framework}/{version}", response_model=RulesetText)

@@ -20,10 +20,10 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, VigilError
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
-from engine.rules import tuning, versions
+from engine.rules import checks, tuning, versions
 from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir
 from engine.rules.scenarios import load_scenario, scenario_files
-from engine.web import checks, diffview, lookups
+from engine.web import diffview, lookups
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect

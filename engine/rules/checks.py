@@ -1,9 +1,10 @@
-"""Validation and scenario-test results of a framework's rulesets, for the liaison.
+"""Validation and scenario-test results of a framework's rulesets, for the liaison (the web
+UI's checks page and `GET`/`POST /rulesets/{framework}/checks` show them).
 
 Validation (format, expressions, parameters, SOP references, scenario files load) runs in the web
 process and is cached until a file under the framework's folder changes. Scenario tests run every
 case on both backends; they take seconds to minutes and drive the durable_rules engine, so they
-run in a child process (`python -m engine.web.checks_worker FRAMEWORK`) on request, and the result
+run in a child process (`python -m engine.rules.checks_worker FRAMEWORK`) on request, and the result
 is kept, with the fingerprint of the files it ran on, until those files change.
 """
 
@@ -119,7 +120,7 @@ def run_scenarios(framework: str) -> ScenarioRun:
     error = None
     cases: list[ScenarioCase] = []
     try:
-        done = subprocess.run([sys.executable, "-m", "engine.web.checks_worker", framework], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "engine.rules.checks_worker", framework], capture_output=True,
                               text=True, timeout=SCENARIO_TIMEOUT_S, check=False, env=dict(os.environ))
         cases = [ScenarioCase.model_validate(json.loads(line)) for line in done.stdout.splitlines()
                  if line.startswith("{")]

@@ -1,4 +1,4 @@
-"""Child process of engine.web.checks: run one framework's scenarios on both backends and print
+"""Child process of engine.rules.checks: run one framework's scenarios on both backends and print
 one JSON line per case as it finishes (a crash here cannot take the web server down, and the cases
 run before it are still reported)."""
 
