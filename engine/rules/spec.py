@@ -32,6 +32,9 @@ class ParamSpec(_Strict):
     default: Any
     unit: str | None = None
     description: str
+    minimum: float | None = Field(default=None, description="the smallest value allowed (int and number); with a "
+                                  "unit and no minimum, 0: a negative number of days, hours or cases means nothing")
+    maximum: float | None = Field(default=None, description="the largest value allowed (int and number)")
 
     @model_validator(mode="after")
     def _default_matches_type(self) -> ParamSpec:
@@ -50,6 +53,14 @@ def check_param_value(spec: ParamSpec, value: Any) -> None:
     }[spec.type]
     if not ok:
         raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
+    if spec.type in ("int", "number"):
+        low = spec.minimum if spec.minimum is not None else (0 if spec.unit else None)
+        if low is not None and value < low:
+            raise ValueError(f"{value!r} is below the smallest value allowed, {low:g}"
+                             + (f" ({spec.unit})" if spec.unit else ""))
+        if spec.maximum is not None and value > spec.maximum:
+            raise ValueError(f"{value!r} is above the largest value allowed, {spec.maximum:g}"
+                             + (f" ({spec.unit})" if spec.unit else ""))
 
 
 def _window_as_written(schema: dict[str, Any]) -> None:

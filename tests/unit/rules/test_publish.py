@@ -287,6 +287,7 @@ def test_a_plain_value_is_kept_for_the_days_before_the_change(root: Path, tmp_pa
 @pytest.mark.parametrize("framework, name, value, kwargs, error, text", [
     ("pub", "train_days", "ten", {}, InputError, "expected int"),
     ("pub", "train_days", True, {}, InputError, "expected int"),
+    ("pub", "train_days", -3, {}, InputError, "-3 is below the smallest value allowed, 0 .days."),
     ("pub", "train_dayz", 10, {}, NotFoundError, "declares no parameter 'train_dayz'"),
     ("nope", "train_days", 10, {}, NotFoundError, "no ruleset for framework 'nope'"),
     ("pub", "train_days", 10, {"effective_from": dt.date(2026, 5, 1)}, InputError, "before today"),
@@ -301,3 +302,11 @@ def test_a_bad_parameter_change_is_refused_and_writes_nothing(root: Path, tmp_pa
     with pytest.raises(error, match=text):
         tuning.set_param(framework, name, value, **args)  # type: ignore[arg-type]
     assert path.read_text(encoding="utf-8") == "params:\n  pub: {}\n"
+
+
+def test_a_parameter_declares_its_range_and_a_default_outside_it_is_refused(root: Path) -> None:
+    text = draft("1.1.0").replace(
+        b"train_days: {type: int, unit: days, default: 30, description: Days to train a new hire}",
+        b"train_days: {type: int, unit: days, default: 30, minimum: 1, maximum: 20, description: Days to train}")
+    with pytest.raises(RulesetError, match="30 is above the largest value allowed, 20"):
+        publish.publish(text, name="d.yaml", effective_from=dt.date(2026, 7, 1))
