@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,28 +66,43 @@ def evaluate(
 
     files = list(records or []) + list(extra or [])
 
-    def body() -> dict[str, Any]:
-        instant = parse_instant(as_of, "--as-of")
-        knowledge = parse_instant(known_at, "--known-at")
-        assert instant is not None
+    def options() -> tuple[Any, Any]:
+        """Check every option before any work, and name every problem at once (CONTRACT: exit 2
+        with every problem on stderr; one at a time took as many attempts as there were problems)."""
+        from engine.errors import ErrorDetail, InputError
+        from engine.rules.catalog import require_frameworks
+
+        problems: list[ErrorDetail] = []
+        checks: list[Callable[[], Any]] = [lambda: parse_instant(as_of, "--as-of"),
+                                           lambda: parse_instant(known_at, "--known-at")]
         if backend not in (None, "durable", "python"):
-            from engine.errors import InputError
-
-            raise InputError(f"--backend must be durable or python, not {backend!r}")
+            problems.append(ErrorDetail(reason=f"must be durable or python, not {backend!r}", field="--backend"))
         if params is not None and not params.is_file():
-            from engine.errors import InputError
-
-            raise InputError(f"--params: no such file {params}")
+            problems.append(ErrorDetail(reason=f"no such file {params}", field="--params"))
         if db is not None:
-            database_url(db)  # `--db ""` is refused, not taken for "no database"
+            checks.append(lambda: database_url(db))  # `--db ""` is refused, not taken for "no database"
         if not files and not db:
-            from engine.errors import InputError
-
-            raise InputError("give --records FILE (or --db URL to evaluate a database)")
+            problems.append(ErrorDetail(reason="give --records FILE (or --db URL to evaluate a database)",
+                                        field="--records"))
+        problems.extend(ErrorDetail(reason=f"no such file {f}", field="--records")
+                        for f in files if not Path(f).exists())
         if _names(framework):
-            from engine.rules.catalog import require_frameworks
+            checks.append(lambda: require_frameworks(_names(framework) or []))  # before a large import
+        values = []
+        for check in checks:
+            try:
+                values.append(check())
+            except InputError as exc:
+                said = "; ".join(d.reason for d in exc.details)
+                problems.append(ErrorDetail(reason=f"{exc.message}{': ' + said if said else ''}"))
+        if problems:
+            raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the options",
+                             problems, code="input.options")
+        return values[0], values[1]
 
-            require_frameworks(_names(framework) or [])  # before a large import, not after it
+    def body() -> dict[str, Any]:
+        instant, knowledge = options()
+        assert instant is not None
         if knowledge is not None and not db:
             # a fresh database holds only the records given, and those are simply all known (CONTRACT.md)
             err_console.print("note: --known-at picks a database's state (--db); the records given with --records "

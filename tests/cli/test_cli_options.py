@@ -238,3 +238,14 @@ def test_waivers_are_listed_and_one_is_revoked_with_a_reason(practice: Practice)
     again = vigil("findings", "revoke-waiver", wid, "--reason", "granted by mistake", *practice.args())
     assert again.exit_code == 1 and "already revoked" in said(again.stderr)  # a conflict (409), as reopen
     assert "revoked" in vigil("findings", "waivers", *practice.args()).stdout
+
+
+def test_evaluate_names_every_bad_option_at_once(cli_env: Path) -> None:
+    """Probe 16 #13: a bad --as-of hid a bad --framework, --backend and a missing records file."""
+    result = vigil("evaluate", "--records", str(cli_env / "nope.ndjson"), "--as-of", "2026-11-30T17:00:00",
+                   "--framework", "nope", "--backend", "x")
+    assert result.exit_code == 2 and not crashed(result)
+    text = said(result.stderr)
+    assert "4 problems with the options" in text
+    for part in ("must be durable or python, not 'x'", "no such file", "without an offset", "unknown framework 'nope'"):
+        assert part in text, part
