@@ -161,8 +161,13 @@ def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:
     from engine.rules.catalog import load_all, rulesets_dir
 
     starts = sorted((item.spec.effective_from, item.spec.framework) for item in load_all(rulesets_dir())
-                    if frameworks is None or item.spec.framework in frameworks)
-    later = [f"{fw} from {start}" for start, fw in starts if start > day]
+                    if (frameworks is None or item.spec.framework in frameworks)
+                    and item.in_force(item.spec.effective_from))  # a version withdrawn before its start never is
+    first: dict[str, Any] = {}
+    for start, fw in starts:
+        if start > day:
+            first.setdefault(fw, start)
+    later = [f"{fw} from {start}" for fw, start in sorted(first.items(), key=lambda kv: (kv[1], kv[0]))]
     err_console.print(f"warning: no ruleset is in force on {day} (the UTC date of --as-of), so nothing was judged"
                       + (f"; in force later: {', '.join(later)}" if later else ""), highlight=False, markup=False)
 

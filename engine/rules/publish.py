@@ -263,9 +263,12 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     had = in_force(mine, day, [framework])
     left = in_force(after, day, [framework])
     if had and had[0] is item and not left:
+        successors = sorted(i.spec.effective_from for i in mine
+                            if i.spec.effective_from > day and i.withdrawn_on is None and i is not item)
+        later = f", or withdraw from {successors[0]} when {framework}'s next version takes over" if successors else ""
         raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
-            ErrorDetail(reason=f"no other version of {framework} is in force on {day}: publish a replacement first, "
-                               "or withdraw from a later day", field="version")], code="ruleset.withdraw.last")
+            ErrorDetail(reason=f"no other version of {framework} is in force on {day}: publish a replacement first"
+                               f"{later}", field="version")], code="ruleset.withdraw.last")
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
                               never_in_force=on <= item.spec.effective_from,
                               restores=left[0].spec.version if left and had and had[0] is item else None)

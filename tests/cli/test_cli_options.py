@@ -249,3 +249,21 @@ def test_evaluate_names_every_bad_option_at_once(cli_env: Path) -> None:
     assert "4 problems with the options" in text
     for part in ("must be durable or python, not 'x'", "no such file", "without an offset", "unknown framework 'nope'"):
         assert part in text, part
+
+
+def test_an_evaluation_before_every_ruleset_names_each_frameworks_first_version_in_force(
+        cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe 16: versions withdrawn before their start were listed as "in force later"."""
+    import shutil
+
+    root = cli_env / "rulesets"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "rulesets", root)
+    (root / "demo" / "withdrawals.yaml").write_text(
+        "withdrawals:\n  - {version: 1.0.0, 'on': 2026-01-01, reason: never, by: t, at: '2025-12-01T00:00:00Z'}\n",
+        encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    records = cli_env / "r.ndjson"
+    records.write_text('{"type": "establishment", "id": "E1", "name": "Main", "tz": "America/Chicago"}\n')
+    result = vigil("evaluate", "--records", str(records), "--as-of", "2025-06-01T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert "in force later: demo from 2026-07-01" in said(result.stderr)
