@@ -10,6 +10,7 @@ comment kept). Recording the change in the audit trail is the pipeline's job."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ class ParamChange(BaseModel):
     effective_from: dt.date
     approved_by: str
     reason: str
+    replaces: dict[str, Any] | None = None  # a change already scheduled from the same day, which this one corrects
 
 
 @dataclass(frozen=True)
@@ -162,13 +164,15 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
     params[framework] = section
     before = params_in_force(load_practice_params(path, frameworks={i.spec.framework for i in loaded}),
                              framework, day, str(path)).get(name, declaring[0].spec.params[name].default)
+    replaced = next((dict(e) for e in _entries(section.get(name)) if _start(e) == day), None)
     entries = [e for e in _entries(section.get(name)) if _start(e) != day]
     entries.append({"value": value, "from": day, "approved_by": approved_by.strip(), "reason": reason.strip()})
     section[name] = sorted(entries, key=lambda e: _start(e) or dt.date.min)
     content = (_header(path) + yaml.safe_dump(raw_file, sort_keys=False, allow_unicode=True)).encode()
     _check_compiles(content, path, loaded, framework, day)
     change = ParamChange(framework=framework, name=name, value=value, before=before, effective_from=day,
-                         approved_by=approved_by.strip(), reason=reason.strip())
+                         approved_by=approved_by.strip(), reason=reason.strip(),
+                         replaces=json.loads(json.dumps(replaced, default=str)) if replaced else None)
     return PlannedChange(change=change, path=path, content=content)
 
 

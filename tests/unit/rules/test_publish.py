@@ -310,3 +310,15 @@ def test_a_parameter_declares_its_range_and_a_default_outside_it_is_refused(root
         b"train_days: {type: int, unit: days, default: 30, minimum: 1, maximum: 20, description: Days to train}")
     with pytest.raises(RulesetError, match="30 is above the largest value allowed, 20"):
         publish.publish(text, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+
+
+def test_a_second_change_from_the_same_day_corrects_the_first_and_says_so(root: Path, tmp_path: Path) -> None:
+    """Probe 16: a second PUT for the same day silently replaced the scheduled entry."""
+    path = tmp_path / "practice.yaml"
+    path.write_text("params:\n  pub: {}\n", encoding="utf-8")
+    first = tuning.set_param("pub", "train_days", 10, approved_by="CO", reason="r", effective_from=dt.date(2026, 6, 5))
+    assert first.replaces is None
+    second = tuning.set_param("pub", "train_days", 12, approved_by="CMO", reason="typo",
+                              effective_from=dt.date(2026, 6, 5))
+    assert second.replaces is not None and (second.replaces["value"], second.replaces["approved_by"]) == (10, "CO")
+    assert params_in_force(load_practice_params(path), "pub", dt.date(2026, 6, 5), "p") == {"train_days": 12}
