@@ -101,7 +101,8 @@ def ita_300a(
 @report_app.command("qpp")
 def qpp_submission(
     year: YearOpt,
-    tin: Annotated[str, typer.Option("--tin", help="the group's taxpayer identification number (9 digits)")],
+    tin: Annotated[str, typer.Option("--tin", help="the group's taxpayer identification number: 9 digits, "
+                                                   "with or without the dash (847102935 or 84-7102935)")],
     npi: Annotated[str | None, typer.Option("--npi", help="one clinician (individual submission, 10 digits)")] = None,
     method: Annotated[str, typer.Option("--submission-method",
                                         help="registry or electronicHealthRecord")] = "registry",

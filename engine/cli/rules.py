@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,7 +14,10 @@ from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
-from engine.rules.catalog import RULESETS_DIR
+from engine.rules.catalog import framework_files, rulesets_dir
+
+if TYPE_CHECKING:
+    from engine.rules.versions import RulesetVersion
 
 rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs.",
                         no_args_is_help=True)
@@ -21,15 +26,17 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("validate")
 def validate(
-    paths: list[Path] = typer.Argument(None, exists=True, help="ruleset files or folders (default: rulesets/)"),
+    paths: list[Path] = typer.Argument(None, exists=True, help="ruleset files or folders (default: the rulesets "
+                                                               "folder in use, VIGIL_RULESETS_DIR or rulesets/)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Check schema, expressions, parameters, SOP references and scenario files."""
     from engine.rules.validate import validate_paths
 
     def body() -> None:
-        _require_rulesets(paths or [])
-        report = validate_paths(paths or [RULESETS_DIR])
+        targets = paths or [_rulesets_in_use()]
+        _require_rulesets(targets)
+        report = validate_paths(targets)
         if as_json:
             emit_json(
                 {
@@ -53,34 +60,40 @@ def validate(
 
 @rules_app.command("test")
 def test(
-    paths: list[Path] = typer.Argument(None, exists=True, help="scenario files or ruleset folders (default: all)"),
+    paths: list[Path] = typer.Argument(None, exists=True, help="scenario files or ruleset folders (default: every "
+                                                               "scenario of the rulesets folder in use)"),
     backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
     as_json: bool = typer.Option(False, "--json", help="print passed, failed and every result as JSON"),
 ) -> None:
-    """Run ruleset scenarios on both backends; report like a test runner."""
+    """Run ruleset scenarios on both backends; report like a test runner.
+
+    A scenario is judged by the rulesets of the folder it lives in (<rulesets>/<framework>/tests/), as
+    it carries that version's tests; one from elsewhere by the rulesets folder in use."""
     from engine.rules.scenarios import run_scenario, scenario_files
 
     def body() -> None:
         bad = sorted(set(backend) - {"python", "durable"})
         if bad:
             raise InputError(f"--backend must be python or durable, not {', '.join(map(repr, bad))}")
-        files: list[Path] = []
+        files: list[tuple[Path, Path]] = []  # (scenario, the rulesets folder it runs against)
         empty: list[Path] = []
-        for p in paths or [RULESETS_DIR]:
+        for p in paths or [_rulesets_in_use()]:
             if p.is_dir():
-                found = sorted(p.glob("tests/*.yaml")) or scenario_files(p)
-                files.extend(found)
+                own = sorted(p.glob("tests/*.yaml"))  # a framework's folder, else a rulesets folder
+                found = own or scenario_files(p)
+                root = p.resolve().parent if own else p.resolve()
+                files.extend((f, root) for f in found)
                 if not found:
                     empty.append(p)
             else:
-                files.append(p)
+                files.append((p, _scenario_root(p)))
         if empty:
             raise InputError("no scenario to run in " + ", ".join(map(str, empty)),
                              [ErrorDetail(reason="a folder needs tests/*.yaml or */tests/*.yaml", file=str(p))
                               for p in empty], code="input.no_scenarios")
         results = []
-        for f in files:
-            for r in run_scenario(f, backends=tuple(backend)):
+        for f, root in files:
+            for r in run_scenario(f, root=root, backends=tuple(backend)):
                 results.append(r)
                 if not as_json:
                     mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
@@ -105,22 +118,31 @@ def list_rules(
     framework: str = typer.Option(None, "--framework", help="only this framework, e.g. hipaa"),
     as_json: bool = typer.Option(False, "--json", help="print one object per rule and version as JSON"),
 ) -> None:
-    """List every rule of every ruleset version."""
-    from engine.rules.catalog import load_all, rulesets_dir
+    """List every rule of every ruleset version, with where the version stands today (in force,
+    scheduled, superseded, ended or withdrawn) and its effective dates."""
+    from engine.rules.catalog import load_all
+    from engine.rules.versions import list_versions
 
     def body() -> None:
         rows: list[dict[str, str | bool | None]] = []
-        for loaded in load_all(rulesets_dir()):
+        loaded_all = load_all(rulesets_dir())
+        versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
+        for loaded in loaded_all:
             s = loaded.spec
             if framework and s.framework != framework:
                 continue
+            v = versions[(s.framework, s.version)]
             for r in s.rules:
                 ends = r.effective_to or s.effective_to
                 rows.append(  # JSON types as `rules show` gives them: dates as ISO text, advisory a boolean
                     {
                         "framework": s.framework,
                         "version": s.version,
+                        "status": v.status,  # the version's, on today's date (as GET /rulesets gives it)
                         "effective_from": s.effective_from.isoformat(),
+                        "effective_to": _iso(s.effective_to),
+                        "withdrawn_on": _iso(v.withdrawn_on),
+                        "withdrawal_reason": v.withdrawal_reason,
                         "rule_effective_from": (r.effective_from or s.effective_from).isoformat(),
                         "rule_effective_to": ends.isoformat() if ends else None,
                         "rule_id": r.id,
@@ -135,11 +157,14 @@ def list_rules(
         if as_json:
             emit_json(rows)
             return
-        listing = tables.table(tables.keep("framework"), tables.keep("version"), tables.keep("rule"),
-                               tables.keep("severity"), tables.squeeze("title"), stacked_rows=False)
+        listing = tables.table(tables.keep("framework\nversion"), tables.keep("status"), tables.keep("from\nto"),
+                               tables.keep("rule\nseverity"), tables.squeeze("title"))
         for row in rows:
-            listing.add_row(*(str(row[key]) for key in ("framework", "version", "rule_id", "severity")),
-                            tables.Clamp(str(row["title"])))
+            status = str(row["status"]) + (f"\n{row['withdrawn_on']}" if row["withdrawn_on"] else "")
+            listing.add_row(tables.stacked(str(row["framework"]), str(row["version"])), tables.stacked(status),
+                            tables.stacked(str(row["effective_from"]), _text(row["effective_to"])),
+                            tables.stacked(str(row["rule_id"]), str(row["severity"])),
+                            tables.Clamp(str(row["title"]), 2))
         console.print(listing)
 
     run(body)
@@ -148,26 +173,81 @@ def list_rules(
 @rules_app.command("show")
 def show(
     rule_id: str = typer.Argument(..., help="the rule id, e.g. HIPAA-BRN-001"),
+    version: str = typer.Option(None, "--version", help="as written in this version of its ruleset, e.g. 2026.1.0 "
+                                                        "(default: the newest version not withdrawn)"),
     as_json: bool = typer.Option(False, "--json", help="print the rule as JSON without colour"),
 ) -> None:
-    """Show one rule as written in its newest ruleset."""
+    """Show one rule as written in a version of its ruleset, and which version that is: by default the
+    newest that holds the rule and is not withdrawn (a withdrawn one only when no other holds it)."""
     from engine.errors import NotFoundError
-    from engine.rules.catalog import load_all, rulesets_dir
+    from engine.rules.catalog import load_all
+    from engine.rules.versions import list_versions
 
-    def body() -> None:
-        for loaded in sorted(load_all(rulesets_dir()), key=lambda x: x.spec.effective_from, reverse=True):
-            for r in loaded.spec.rules:
-                if r.id == rule_id:
-                    data = r.model_dump(mode="json", exclude_none=True)
-                    data["ruleset"] = loaded.spec.name
-                    if as_json:
-                        emit_json(data)
-                    else:
-                        console.print_json(json.dumps(data))
-                    return
-        raise NotFoundError(f"no rule {rule_id}")
+    def body() -> tuple[dict[str, object], RulesetVersion, list[RulesetVersion]]:
+        loaded_all = load_all(rulesets_dir())
+        versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
+        holding = sorted(((item, r) for item in loaded_all for r in item.spec.rules if r.id == rule_id),
+                         key=lambda x: (x[0].spec.effective_from, _version_key(x[0].spec.version)), reverse=True)
+        if not holding:
+            raise NotFoundError(f"no rule {rule_id}")
+        held = [versions[(item.spec.framework, item.spec.version)] for item, _ in holding]
+        if version is not None:
+            chosen = [(item, r) for item, r in holding if item.spec.version == version]
+            if not chosen:
+                raise InputError(f"--version: {rule_id} is not in version {version!r}",
+                                 [ErrorDetail(reason=f"the versions holding {rule_id} are: "
+                                                     f"{', '.join(_named(v) for v in held)}")],
+                                 code="input.version")
+        else:
+            chosen = [x for x, v in zip(holding, held, strict=True) if v.status != "withdrawn"] or holding
+        item, r = chosen[0]
+        data: dict[str, object] = r.model_dump(mode="json", exclude_none=True)
+        data["ruleset"] = item.spec.name
+        shown = versions[(item.spec.framework, item.spec.version)]
+        data["ruleset_version"] = _version_json(shown)
+        return data, shown, [v for v in held if v is not shown]
 
-    run(body)
+    data, shown, others = run(body)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"{rule_id} as written in {shown.framework} {shown.version}: {_standing(shown)}",
+                  highlight=False, markup=False, soft_wrap=True)
+    if others:
+        console.print(f"also in: {', '.join(_named(v) for v in others)} (--version to see one)",
+                      highlight=False, markup=False, soft_wrap=True)
+    console.print_json(json.dumps(data))
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def _named(v: RulesetVersion) -> str:
+    return f"{v.version} ({v.status})"
+
+
+def _version_json(v: RulesetVersion) -> dict[str, object]:
+    """Which ruleset version a rule is shown from, and where it stands today (as `rules list` says)."""
+    return {"framework": v.framework, "version": v.version, "status": v.status,
+            "effective_from": v.effective_from.isoformat(), "effective_to": _iso(v.effective_to),
+            "withdrawn_on": _iso(v.withdrawn_on), "withdrawal_reason": v.withdrawal_reason}
+
+
+def _standing(v: RulesetVersion) -> str:
+    """`in force, effective 2026-01-01 to 2027-01-01` and the withdrawal, for a person."""
+    out = f"{v.status}, effective {v.effective_from}" + (f" to {v.effective_to}" if v.effective_to else "")
+    if v.withdrawn_on is not None:
+        out += f"; withdrawn from {v.withdrawn_on}: {v.withdrawal_reason}"
+    return out
 
 
 @rules_app.command("docs")
@@ -251,6 +331,26 @@ def _param_change(before: object, after: object) -> str:
     return f"{json.dumps(before)} -> {json.dumps(after)}"
 
 
+def _rulesets_in_use() -> Path:
+    """The rulesets folder every command reads (VIGIL_RULESETS_DIR, else the repository's rulesets/):
+    validate and test check what evaluate, publish and the UI use."""
+    root = rulesets_dir()
+    if not root.is_dir():
+        raise InputError(f"the rulesets folder {root} does not exist",
+                         [ErrorDetail(reason="set VIGIL_RULESETS_DIR to a folder of rulesets, or give a path",
+                                      file=str(root))], code="input.path")
+    return root
+
+
+def _scenario_root(path: Path) -> Path:
+    """The rulesets folder a scenario file runs against: the one it lives in (<root>/<framework>/tests/
+    beside a ruleset), else the rulesets folder in use."""
+    folder = path.resolve().parent.parent
+    if path.resolve().parent.name == "tests" and framework_files(folder):
+        return folder.parent
+    return rulesets_dir()
+
+
 def _require_rulesets(paths: list[Path]) -> None:
     """A folder given to `rules validate` must hold a ruleset: an empty one would pass with nothing checked."""
     empty = [p for p in paths if p.is_dir() and not any(p.glob("*.yaml"))
@@ -326,7 +426,6 @@ def publish(
     place, written to rulesets/<framework>/ and recorded in the audit trail. Nothing is written if a check fails."""
     from engine import pipeline
     from engine.db import unit_of_work
-    from engine.rules.catalog import rulesets_dir
 
     def body():  # type: ignore[no-untyped-def]
         day = parse_date(effective_from, "--effective-from")

@@ -14,6 +14,11 @@ data completeness, as the rules count them. A multi-performance-rate measure (22
 reporting / performance / combinedPopulations) is left out: measure_case has no stratum field.
 The body is checked by the archived CMS schema with our small patch list and by the semantic
 layer of interop-formats.md section 2.
+
+TINs are compared in the 9-digit form QPP requires (`taxpayerIdentificationNumber`, interop-formats.md
+s.2): the request may write 847102935 or 84-7102935 (EIN) or 847-10-2935 (SSN), and so may each
+`measure_case` record (the contract's `tin` is free text), so a practice's dashed TINs are found and
+the submission carries the digits alone.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ErrorDetail, InputError
 from engine.reports.context import derive_context, instants, read, ruleset_params
 from engine.reports.schemas import QppReport, ReportNote
+from engine.rules.derive import RecordView
 from engine.rules.derive.cms._common import qpp_today
 from engine.rules.derive.cms.quality import dc_meets, measure_stats
 
@@ -71,12 +77,18 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     """The quality measurement set of `tin` (group; one clinician with `npi`) for performance year
     `year`, from the measure_case records known at `known_at` (default now)."""
     as_of, known = instants(known_at)
-    _check_inputs(tin, npi, submission_method)
+    tin = _check_inputs(tin, npi, submission_method)
     notes: list[ReportNote] = []
     params = ruleset_params("cms", as_of, notes)
     cases = read(session, org_id=org_id, record_type="measure_case", known_at=known,
-                 keep=lambda d: str(d.get("py")) == str(year) and str(d.get("tin")) == tin
+                 keep=lambda d: str(d.get("py")) == str(year) and normalize_tin(d.get("tin")) == tin
                  and (npi is None or str(d.get("clinician_npi")) == npi))
+    written = sorted({str(v.data["tin"]) for v in cases} - {tin})
+    if written:
+        notes.append(ReportNote(reason=f"the measure_case records write TIN {tin} as {', '.join(written)}: the "
+                                       f"submission carries the 9 digits QPP requires ({tin})"))
+        # one reporting entity whatever the form, as QPP sees it (the derivation groups by the text)
+        cases = [RecordView(v.type, v.id, v.version, dict(v.data, tin=tin)) for v in cases]
     orgs = read(session, org_id=org_id, record_type="organization", known_at=known)
     who = f"TIN {tin}" + (f" / NPI {npi}" if npi else "")
     if not cases:
@@ -145,17 +157,34 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     return report
 
 
-def _check_inputs(tin: str, npi: str | None, method: str) -> None:
+#: The ways a TIN is written: 9 digits, an EIN (12-3456789) or an SSN (123-45-6789).
+TIN_FORMS = re.compile(r"[0-9]{9}|[0-9]{2}-[0-9]{7}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+
+
+def normalize_tin(value: object) -> str | None:
+    """The 9-digit form QPP requires of a TIN written any usual way (84-7102935 -> 847102935), None
+    when `value` is not a TIN."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text.replace("-", "") if TIN_FORMS.fullmatch(text) else None
+
+
+def _check_inputs(tin: str, npi: str | None, method: str) -> str:
+    """The request's TIN in its 9-digit form, or InputError naming every bad value."""
     details = []
-    if not re.fullmatch(r"[0-9]{9}", tin):
-        details.append(ErrorDetail(reason="a TIN is 9 digits, no dash", field="tin"))
+    digits = normalize_tin(tin)
+    if digits is None:
+        details.append(ErrorDetail(reason="a TIN is 9 digits, with or without the dash (847102935 or 84-7102935)",
+                                   field="tin"))
     if npi is not None and not re.fullmatch(r"[0-9]{10}", npi):
         details.append(ErrorDetail(reason="an NPI is 10 digits", field="npi"))
     if method not in SUBMISSION_METHODS:
         details.append(ErrorDetail(reason=f"one of {', '.join(SUBMISSION_METHODS)}", field="submission_method"))
-    if details:
+    if details or digits is None:
         raise InputError("invalid report request: " + "; ".join(d.reason for d in details), details,
                          code="report.input")
+    return digits
 
 
 def check_submission(submission: dict[str, Any]) -> list[str]:
@@ -206,4 +235,5 @@ def render_json(report: QppReport) -> str:
     return json.dumps(report.submission, indent=2) + "\n"
 
 
-__all__ = ["build_qpp_submission", "catalog", "check_submission", "render_json", "submission_schema"]
+__all__ = ["build_qpp_submission", "catalog", "check_submission", "normalize_tin", "render_json",
+           "submission_schema"]

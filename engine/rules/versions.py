@@ -66,10 +66,13 @@ def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> R
                           withdrawal_reason=item.withdrawal.reason if item.withdrawal else None)
 
 
-def list_versions(day: dt.date | None = None) -> list[RulesetVersion]:
-    """Every version of every ruleset, oldest first per framework, with its status on `day` (today)."""
+def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | None = None) -> list[RulesetVersion]:
+    """Every version of every ruleset, oldest first per framework, with its status on `day` (today).
+
+    `loaded`: the versions already read from the rulesets folder in use (default: read them), so a
+    caller that holds them (`vigil rules list`) reads the folder once and shows the same statuses."""
     day = day or clock.now().date()
-    loaded = load_all(rulesets_dir())
+    loaded = load_all(rulesets_dir()) if loaded is None else loaded
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
     return sorted((_summary(i, live, day) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, _version_key(v.version)))

@@ -75,7 +75,8 @@ def ita_300a(
 @router.get("/reports/qpp", response_model=QppReport)
 def qpp_submission(
     year: int = YEAR,
-    tin: str = Query(..., description="the group's TIN, 9 digits"),
+    tin: str = Query(..., description="the group's TIN: 9 digits, with or without the dash "
+                                          "(847102935 or 84-7102935)"),
     npi: str | None = Query(None, description="one clinician (individual submission), 10 digits"),
     submission_method: Literal["registry", "electronicHealthRecord"] = Query("registry"),
     principal: Principal = Depends(require(Permission.PACKETS_READ)),

@@ -1,0 +1,170 @@
+"""`vigil rules ...` read the rulesets folder in use (VIGIL_RULESETS_DIR), as publish, preview,
+evaluate and the UI do; `rules list` and `rules show` say which version each rule comes from and
+where that version stands today."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import FIXTURES, said, vigil
+
+PASSING = """\
+name: nothing to judge, nothing found
+framework: demo
+records: []
+cases:
+  - as_of: "2026-03-05T12:00:00Z"
+    expect: []
+"""
+
+FAILING = """\
+name: a finding that cannot be there
+framework: demo
+records: []
+cases:
+  - as_of: "2026-03-05T12:00:00Z"
+    expect:
+      - {rule_id: DEMO-EXPORT-002, subject: access_event/AE-NONE, state: violation}
+"""
+
+WITHDRAWN = """\
+withdrawals:
+  - {version: 2.0.0, "on": 2026-03-01, reason: postponed, by: lee, at: "2026-02-27T10:00:00Z"}
+"""
+
+
+@pytest.fixture
+def rules(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private rulesets folder (the test `demo` framework, which the shipped folder does not have),
+    made the one in use."""
+    root = cli_env / "my-rulesets"
+    shutil.copytree(FIXTURES / "rulesets", root)
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    return root
+
+
+def _scenario(rules: Path, name: str, text: str) -> Path:
+    path = rules / "demo" / "tests" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- validate and test with no path: the rulesets folder in use -----------------------------------------
+
+
+def test_rules_validate_checks_the_rulesets_folder_in_use(rules: Path) -> None:
+    ok = vigil("rules", "validate", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert sorted(Path(f).name for f in json.loads(ok.stdout)["files"]) == ["demo-1.0.0.yaml", "demo-2.0.0.yaml"]
+    broken = rules / "demo" / "demo-2.0.0.yaml"
+    broken.write_text(broken.read_text().replace("severity: medium", "severity: dire"))
+    result = vigil("rules", "validate")
+    assert result.exit_code == 2, result.output
+    assert f"{broken}:25, rule DEMO-EXPORT-002: rules.1.severity" in said(result.stderr)
+
+
+def test_rules_test_runs_the_scenarios_of_the_rulesets_folder_in_use(rules: Path) -> None:
+    _scenario(rules, "passing.yaml", PASSING)
+    result = vigil("rules", "test", "--backend", "python")
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.stdout and "passing.yaml" in result.stdout
+    failing = _scenario(rules, "failing.yaml", FAILING)
+    result = vigil("rules", "test", "--backend", "python", "--json")
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    assert (body["passed"], body["failed"]) == (1, 1)
+    assert [r["scenario"] for r in body["results"] if not r["ok"]] == [str(failing)]
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_a_scenario_given_by_path_is_judged_by_the_ruleset_beside_it(rules: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     given: str) -> None:
+    """A scenario carries its version's tests: it runs against the rulesets of its own folder, even when
+    another folder is in use (the shipped one here, which has no `demo` framework)."""
+    path = _scenario(rules, "passing.yaml", PASSING)
+    monkeypatch.delenv("VIGIL_RULESETS_DIR")
+    result = vigil("rules", "test", str(rules / "demo" if given == "folder" else path), "--backend", "python")
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["validate", "test"])
+def test_a_rulesets_folder_in_use_that_does_not_exist(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      command: str) -> None:
+    missing = cli_env / "no-such-rulesets"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(missing))
+    result = vigil("rules", command)
+    assert result.exit_code == 2, result.output
+    assert f"the rulesets folder {missing} does not exist" in said(result.stderr)
+
+
+# --- list: each rule's version, with its status and effective dates --------------------------------------
+
+
+def test_rules_list_says_where_each_version_stands(rules: Path) -> None:
+    (rules / "demo" / "withdrawals.yaml").write_text(WITHDRAWN)
+    result = vigil("rules", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    by_version = {(r["version"], r["rule_id"]): r for r in rows}
+    assert len(by_version) == 4
+    v1, v2 = by_version["1.0.0", "DEMO-TRN-001"], by_version["2.0.0", "DEMO-TRN-001"]
+    assert (v1["status"], v1["effective_from"], v1["effective_to"], v1["withdrawn_on"]) == (
+        "in force", "2026-01-01", "2026-07-01", None)
+    assert (v2["status"], v2["effective_from"], v2["effective_to"], v2["withdrawn_on"], v2["withdrawal_reason"]) == (
+        "withdrawn", "2026-07-01", None, "2026-03-01", "postponed")
+    for key in ("framework", "rule_effective_from", "rule_effective_to", "title", "severity", "kind", "advisory",
+                "citation", "sop"):  # the keys it had
+        assert key in v1, key
+    table = vigil("rules", "list")
+    assert table.exit_code == 0, table.output
+    assert "in force" in table.stdout and "withdrawn" in table.stdout and "2026-07-01" in table.stdout
+
+
+def test_rules_list_statuses_match_get_rulesets(rules: Path) -> None:
+    from engine import clock
+    from engine.rules.versions import list_versions
+    from tests.cli.conftest import AT
+
+    rows = json.loads(vigil("rules", "list", "--json").stdout)
+    with clock.frozen(AT):
+        statuses = {v.version: v.status for v in list_versions()}
+    assert statuses == {"1.0.0": "in force", "2.0.0": "scheduled"}
+    assert {r["version"]: r["status"] for r in rows} == statuses
+
+
+# --- show: which version, and --version ----------------------------------------------------------------
+
+
+def test_rules_show_says_which_version_and_skips_a_withdrawn_one(rules: Path) -> None:
+    (rules / "demo" / "withdrawals.yaml").write_text(WITHDRAWN)
+    result = vigil("rules", "show", "DEMO-TRN-001", "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["id"] == "DEMO-TRN-001" and shown["ruleset"] == "demo@1.0.0"
+    assert shown["ruleset_version"] == {"framework": "demo", "version": "1.0.0", "status": "in force",
+                                        "effective_from": "2026-01-01", "effective_to": "2026-07-01",
+                                        "withdrawn_on": None, "withdrawal_reason": None}
+    text = vigil("rules", "show", "DEMO-TRN-001")
+    assert text.exit_code == 0, text.output
+    assert "DEMO-TRN-001 as written in demo 1.0.0: in force, effective 2026-01-01 to 2026-07-01" in text.stdout
+    assert "also in: 2.0.0 (withdrawn)" in text.stdout
+
+
+def test_rules_show_version_chooses_one(rules: Path) -> None:
+    newest = json.loads(vigil("rules", "show", "DEMO-TRN-001", "--json").stdout)
+    assert newest["ruleset_version"]["version"] == "2.0.0" and newest["ruleset_version"]["status"] == "scheduled"
+    older = vigil("rules", "show", "DEMO-TRN-001", "--version", "1.0.0", "--json")
+    assert older.exit_code == 0, older.output
+    body = json.loads(older.stdout)
+    assert body["ruleset"] == "demo@1.0.0" and body["ruleset_version"]["status"] == "in force"
+    assert body["obligation"]["within"]["amount"] == "params.new_hire_days"
+    missing = vigil("rules", "show", "DEMO-TRN-001", "--version", "3.0.0")
+    assert missing.exit_code == 2, missing.output
+    assert "--version: DEMO-TRN-001 is not in version '3.0.0'" in said(missing.stderr)
+    assert "2.0.0 (scheduled), 1.0.0 (in force)" in said(missing.stderr)
