@@ -370,7 +370,8 @@ def preview(
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Which findings a draft would open and close if it were published, on today's records; nothing is stored."""
+    """Which findings a draft would open, close or change if it were published, on today's records; nothing is
+    stored."""
     from engine import pipeline
     from engine.db import unit_of_work
 
@@ -391,12 +392,19 @@ def preview(
     now = ", ".join(impact.in_force_now) or "none"
     console.print(f"{impact.framework} {impact.version} (in force now: {now}), {impact.rules} rules, as of "
                   f"{impact.as_of.isoformat()}", highlight=False, markup=False)
-    for label, items in (("would open", impact.would_open), ("would close", impact.would_close)):
-        listing = tables.table(tables.keep("rule"), tables.keep("subject"), tables.keep("status"), tables.keep("due"),
-                               title=f"{label}: {len(items)}", stacked_rows=False)
+    for label, items in (("would open", impact.would_open), ("would close", impact.would_close),
+                         ("would change", impact.would_change)):
+        changing = items is impact.would_change
+        columns = [tables.keep("rule"), tables.keep("subject")] + (
+            [tables.squeeze("changes")] if changing else [tables.keep("status"), tables.keep("due")])
+        listing = tables.table(*columns, title=f"{label}: {len(items)}", stacked_rows=changing)
         for i in items:
             occurrence = f"#{i.occurrence_key}" if i.occurrence_key else ""
-            listing.add_row(i.rule_id, f"{i.subject_type}/{i.subject_id}{occurrence}", i.status or "", i.due or "")
+            subject = f"{i.subject_type}/{i.subject_id}{occurrence}"
+            if changing:
+                listing.add_row(i.rule_id, subject, tables.Clamp("; ".join(i.changes), 3))
+            else:
+                listing.add_row(i.rule_id, subject, i.status or "", i.due or "")
         console.print(listing)
     console.print(f"unchanged: {impact.unchanged}", highlight=False)
 

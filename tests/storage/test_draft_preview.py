@@ -102,6 +102,9 @@ def test_the_cli_previews_a_draft(tmp_path: Path) -> None:
                                           "--json"])
     assert result.exit_code == 0, result.output
     assert [i["subject_id"] for i in json.loads(result.stdout)["would_open"]] == ["EP2"]
+    with clock.frozen(NOW):
+        table = CliRunner().invoke(app, ["rules", "preview", str(draft), "--db", str(engine.url), "--org", ORG])
+    assert table.exit_code == 0 and "would change: 1" in table.stdout and "due 2026-03-03 -> 2026-02-11" in table.stdout
     missing = CliRunner().invoke(app, ["rules", "preview", str(tmp_path / "nope.yaml"), "--db", str(engine.url),
                                        "--org", ORG])
     assert missing.exit_code == 2 and "DRAFT: cannot read" in missing.output
