@@ -14,7 +14,7 @@ from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
-from engine.rules.catalog import framework_files, rulesets_dir
+from engine.rules.catalog import framework_files, rulesets_dir, version_key
 
 if TYPE_CHECKING:
     from engine.rules.versions import RulesetVersion
@@ -187,7 +187,7 @@ def show(
         loaded_all = load_all(rulesets_dir())
         versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
         holding = sorted(((item, r) for item in loaded_all for r in item.spec.rules if r.id == rule_id),
-                         key=lambda x: (x[0].spec.effective_from, _version_key(x[0].spec.version)), reverse=True)
+                         key=lambda x: (x[0].spec.effective_from, version_key(x[0].spec.version)), reverse=True)
         if not holding:
             raise NotFoundError(f"no rule {rule_id}")
         held = [versions[(item.spec.framework, item.spec.version)] for item, _ in holding]
@@ -225,10 +225,6 @@ def _iso(day: dt.date | None) -> str | None:
 
 def _text(value: object) -> str:
     return "-" if value is None else str(value)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
 
 
 def _named(v: RulesetVersion) -> str:

@@ -69,7 +69,8 @@ def with_withdrawals(loaded: list[LoadedRuleset]) -> list[LoadedRuleset]:
     return out
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A semantic version as numbers, so 2026.10.0 sorts after 2026.2.0."""
     return tuple(int(x) for x in version.split("."))
 
 
@@ -86,9 +87,9 @@ def in_force(
         if not item.in_force(day):
             continue
         cur = best.get(spec.framework)
-        if cur is None or (spec.effective_from, _version_key(spec.version)) > (
+        if cur is None or (spec.effective_from, version_key(spec.version)) > (
             cur.spec.effective_from,
-            _version_key(cur.spec.version),
+            version_key(cur.spec.version),
         ):
             best[spec.framework] = item
     return [best[k] for k in sorted(best)]

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from engine import clock
 from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError
 from engine.rules import withdrawals
-from engine.rules.catalog import in_force, load_all, rulesets_dir
+from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
 from engine.rules.scenarios import run_scenario
 from engine.rules.validate import validate_paths
@@ -59,10 +59,6 @@ class WithdrawalResult(BaseModel):
     by: str
     never_in_force: bool  # withdrawn before its effective_from: it never judged anything
     restores: str | None  # the version in force from `on` instead
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
 
 
 def file_name(framework: str, version: str) -> str:

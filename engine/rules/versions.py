@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from engine import clock
 from engine.errors import NotFoundError
-from engine.rules.catalog import in_force, load_all, rulesets_dir
+from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
 from engine.rules.loader import LoadedRuleset
 
 #: Where a version stands on a day: the one in force, one that starts later, one a later version
@@ -75,17 +75,13 @@ def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | N
     loaded = load_all(rulesets_dir()) if loaded is None else loaded
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
     return sorted((_summary(i, live, day) for i in loaded),
-                  key=lambda v: (v.framework, v.effective_from, _version_key(v.version)))
+                  key=lambda v: (v.framework, v.effective_from, version_key(v.version)))
 
 
 def _relative(path: str) -> str:
     """`framework/file.yaml` for a file under the rulesets folder, else the file's name."""
     p = Path(path)
     return f"{p.parent.name}/{p.name}"
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in version.split("."))
 
 
 def get_version(framework: str, version: str) -> LoadedRuleset:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,20 @@ def test_only_those_who_may_publish_see_the_forms(liaison_web: dict[str, Any],
         return
     assert 'id="withdraw"' not in version.text and 'id="change-demo"' not in params.text
     assert c.get("/ui/rulesets/draft").status_code == 403
+
+
+def test_the_rulesets_page_orders_versions_by_number_and_drafts_from_one_not_withdrawn(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Probe 16: the selectors read 2026.1.0, 2.0, 7.0, 3.0; "New version from" offered a withdrawn version."""
+    root = Path(os.environ["VIGIL_RULESETS_DIR"]) / "demo"
+    text = (root / "demo-2.0.0.yaml").read_text(encoding="utf-8")
+    for version, start in (("10.0.0", "2027-01-01"), ("3.0.0", "2026-12-01")):
+        (root / f"demo-{version}.yaml").write_text(text.replace("version: 2.0.0", f"version: {version}").replace(
+            "effective_from: 2026-07-01", f"effective_from: {start}"), encoding="utf-8")
+    (root / "withdrawals.yaml").write_text(
+        "withdrawals:\n  - {version: 10.0.0, 'on': 2026-12-15, reason: typo, by: t, at: '2026-11-30T00:00:00Z'}\n",
+        encoding="utf-8")
+    page = web_client("liaison").get("/ui/rulesets").text
+    options = re.findall(r'<select id="to-demo" name="to">(.*?)</select>', page, re.S)[0]
+    assert re.findall(r'value="([0-9.]+)"', options) == ["1.0.0", "2.0.0", "3.0.0", "10.0.0"]
+    assert "New version from 3.0.0" in page

@@ -21,7 +21,7 @@ from engine.errors import ErrorDetail, NotFoundError, VigilError
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
 from engine.rules import checks, tuning, versions
-from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir
+from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir, version_key
 from engine.rules.scenarios import load_scenario, scenario_files
 from engine.web import diffview, lookups
 from engine.web.deps import action, page, web_session
@@ -72,8 +72,12 @@ def list_rulesets(request: Request, principal: Principal = Depends(page(Permissi
     by_fw: dict[str, list[versions.RulesetVersion]] = {}
     for v in items:
         by_fw.setdefault(v.framework, []).append(v)
+    # the selectors list versions by number; a new draft starts from the newest version not withdrawn
+    # (the latest rules anyone meant to apply), not from the highest number, which may be withdrawn
+    choices = {fw: sorted(vs, key=lambda v: version_key(v.version)) for fw, vs in by_fw.items()}
+    bases = {fw: next((v for v in reversed(vs) if v.withdrawn_on is None), vs[-1]) for fw, vs in choices.items()}
     return render(request, "rulesets/list.html", principal=principal, title="Rulesets", active="rulesets",
-                  by_fw=by_fw, live=_in_force_today(), root=str(rulesets_dir()))
+                  by_fw=by_fw, choices=choices, bases=bases, live=_in_force_today(), root=str(rulesets_dir()))
 
 
 @router.get("/rulesets/{framework}/diff")
@@ -86,7 +90,8 @@ def diff(request: Request, framework: str, from_version: str = Query(..., alias=
     b = lookups.ruleset(framework, to_version).content.decode()
     return render(request, "rulesets/diff.html", principal=principal, active="rulesets",
                   title=f"{framework} {from_version} → {to_version}", framework=framework, s=summary,
-                  rows=diffview.side_by_side(a, b), all_versions=lookups.ruleset_versions(framework))
+                  rows=diffview.side_by_side(a, b),
+                  all_versions=sorted(lookups.ruleset_versions(framework), key=lambda v: version_key(v.version)))
 
 
 @router.get("/rulesets/{framework}/checks")
