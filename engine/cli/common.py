@@ -103,8 +103,11 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
+    except ValueError as exc:
+        if "out of range" in str(exc) or "must be in" in str(exc):
+            raise InputError(f"{option}: no such date or time: {value!r} ({exc})",
+                             [ErrorDetail(reason=str(exc), field=option)], code="input.instant") from None
         raise InputError(f"{option}: not an ISO 8601 instant: {value!r}",
                          [ErrorDetail(reason="expected e.g. 2026-03-07T21:00:00-08:00", field=option)],
                          code="input.instant") from None

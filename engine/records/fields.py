@@ -42,6 +42,11 @@ def parse_instant(value: Any) -> dt.datetime:
     """An ISO 8601 instant with an offset (or Z); naive and date-only values are refused."""
     parsed: dt.datetime | None = None
     if type(value) is str and len(value) > 10:  # the usual case first (a date alone is 10 characters)
+        if value[-1] == "z":  # RFC 3339 allows a lower-case z (and t, which fromisoformat takes)
+            value = value[:-1] + "Z"
+        if value[4] == "-" and value[10] not in "Tt ":  # fromisoformat takes any character: 2026-01-05x09:00Z
+            raise PydanticCustomError("instant_format", "not an ISO 8601 instant: '{value}': the date and the time "
+                                      "are separated by T; " + _INSTANT_HINT, {"value": _printable(value)})
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
@@ -120,7 +125,10 @@ def _instant_or_error(value: Any) -> dt.datetime:
         )
     try:
         return dt.datetime.fromisoformat(value)
-    except ValueError:
+    except ValueError as exc:
+        if "out of range" in str(exc) or "must be in" in str(exc):  # 2026-02-30, month 13, hour 25
+            raise PydanticCustomError("instant_no_such_time", "no such date or time: '{value}' ({why})",
+                                      {"value": _printable(value), "why": str(exc)}) from None
         raise PydanticCustomError(
             "instant_format", "not an ISO 8601 instant: '{value}'; " + _INSTANT_HINT, {"value": _printable(value)}
         ) from None

@@ -67,11 +67,25 @@ def test_a_bare_date_is_not_an_instant() -> None:
     assert "is a date" in detail.reason
 
 
-@pytest.mark.parametrize("value", [1772946000, "yesterday", "2026-13-01T00:00:00Z", True])
+@pytest.mark.parametrize("value", [1772946000, "yesterday", "2026-01-05x09:00:00Z", True])
 def test_instants_must_be_iso_strings(value: Any) -> None:
     (detail,) = problems(event(at=value))
     assert detail.field == "at"
     assert "ISO 8601" in detail.reason
+
+
+@pytest.mark.parametrize("value, why", [("2026-02-29T00:00:00Z", "day is out of range for month"),
+                                        ("2026-13-01T00:00:00Z", "month must be in 1..12"),
+                                        ("2026-01-05T24:30:00Z", "hour must be in 0..23")])
+def test_a_date_or_time_that_does_not_exist_is_named_so(value: str, why: str) -> None:
+    """Probe 16: 2026-02-29 read "not an ISO 8601 instant", as if the format were wrong."""
+    (detail,) = problems(event(at=value))
+    assert detail.reason == f"no such date or time: '{value}' ({why})"
+
+
+def test_rfc_3339_lower_case_t_and_z_are_instants() -> None:
+    model, _ = validate_record(event(at="2026-03-08t05:00:00z"))
+    assert isinstance(model, AccessEvent) and model.at == dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC)
 
 
 def test_unknown_field_is_named_with_a_suggestion() -> None:
