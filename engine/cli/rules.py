@@ -311,6 +311,10 @@ def diff(
                           highlight=False, markup=False, soft_wrap=True)
     else:
         console.print("  parameters: -", highlight=False)
+    for name, change in d.header_changed.items():
+        console.print(f"  {name}: {change['from'] if change['from'] is not None else '-'} -> "
+                      f"{change['to'] if change['to'] is not None else '-'}", highlight=False, markup=False,
+                      soft_wrap=True)
     if unified:
         typer.echo(d.unified, nl=False)
 

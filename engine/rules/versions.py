@@ -9,7 +9,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engine import clock
 from engine.errors import NotFoundError
@@ -43,6 +43,8 @@ class RulesetDiff(BaseModel):
     removed: list[str]
     changed: list[str]
     params_changed: dict[str, dict[str, Any]]
+    header_changed: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="top-level fields that differ (title, effective dates, authority)")
     unified: str
 
 
@@ -101,7 +103,10 @@ def diff_versions(framework: str, from_version: str, to_version: str) -> Ruleset
     unified = "".join(difflib.unified_diff(a.content.decode().splitlines(keepends=True),
                                            b.content.decode().splitlines(keepends=True),
                                            fromfile=f"{framework}@{from_version}", tofile=f"{framework}@{to_version}"))
+    ha = a.spec.model_dump(mode="json", exclude={"version", "params", "rules"})
+    hb = b.spec.model_dump(mode="json", exclude={"version", "params", "rules"})
+    header = {k: {"from": ha.get(k), "to": hb.get(k)} for k in sorted(set(ha) | set(hb)) if ha.get(k) != hb.get(k)}
     return RulesetDiff(framework=framework, from_version=from_version, to_version=to_version,
                        added=sorted(set(rb) - set(ra)), removed=sorted(set(ra) - set(rb)),
                        changed=sorted(k for k in set(ra) & set(rb) if ra[k] != rb[k]), params_changed=params,
-                       unified=unified)
+                       header_changed=header, unified=unified)

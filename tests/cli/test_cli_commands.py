@@ -24,6 +24,8 @@ def test_rules_diff_json(cli_env: Path) -> None:
     assert d["added"] == [] and d["removed"] == []
     assert d["params_changed"]["new_hire_days"]["from"]["default"] == 30
     assert d["params_changed"]["new_hire_days"]["to"]["default"] == 10
+    assert d["header_changed"]["effective_from"] == {"from": "2026-01-01", "to": "2026-07-01"}  # probe 16
+    assert d["header_changed"]["effective_to"] == {"from": "2026-07-01", "to": None}
     assert "+version: 2.0.0" in d["unified"]
 
 
