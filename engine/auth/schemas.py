@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from engine.clock import refuse_epoch_number
 
@@ -54,6 +54,8 @@ class Principal(BaseModel):
 
 
 class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=200)
     role: str
@@ -63,6 +65,8 @@ class UserIn(BaseModel):
 
 
 class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     framework: str = Field(max_length=40, examples=["hipaa"], description="a framework with a ruleset")
     window_from: dt.date
     window_to: dt.date

@@ -90,7 +90,7 @@ class PacketRequest(BaseModel):
     as_of: dt.datetime | None = Field(default=None, description="rebuild as the database stood at this instant")
     redact_phi: bool = False
 
-    model_config = {"populate_by_name": True}
+    model_config = {"populate_by_name": True, "extra": "forbid"}  # a misspelt field is a 422, not ignored
 
     @model_validator(mode="after")
     def _zip_dates(self) -> PacketRequest:

@@ -348,3 +348,33 @@ def test_revoking_a_waiver_needs_a_reason_reopens_its_finding_and_happens_once(w
     assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "open"
     again = c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "granted by mistake"})
     assert again.status_code == 409 and "already revoked" in again.text
+
+
+def _body_models(app: Any) -> list[tuple[str, type]]:
+    from fastapi.routing import APIRoute
+    from pydantic import BaseModel
+
+    from engine.api.deps import api_routes
+
+    out = []
+    for prefix, route in api_routes(app):
+        assert isinstance(route, APIRoute)
+        for param in route.dependant.body_params:
+            annotation = getattr(param.field_info, "annotation", None)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                out.append((f"{sorted(route.methods)[0]} {prefix}{route.path}", annotation))
+    return out
+
+
+def test_every_json_body_refuses_fields_it_does_not_know(api: dict[str, Any]) -> None:
+    """Probe 16 #8: `{"reason": ..., "onn": "2027-01-01"}` withdrew a version today, the misspelt day dropped."""
+    models = _body_models(api["app"])
+    assert len(models) >= 15
+    loose = [f"{route}: {model.__name__}" for route, model in models if model.model_config.get("extra") != "forbid"]
+    assert not loose, f"body models that drop unknown fields: {loose}"
+
+
+def test_a_misspelt_field_is_a_422_naming_it(world: dict[str, Any]) -> None:
+    c, h = world["client"], world["h"]
+    r = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z", "framwork": ["demo"]})
+    assert r.status_code == 422 and "framwork" in r.text

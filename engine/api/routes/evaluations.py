@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -21,6 +21,8 @@ router = APIRouter(tags=["evaluations"])
 
 
 class EvaluationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     as_of: InstantIn | None = Field(default=None, description="evaluation instant (default: now); needs an offset",
                                       examples=["2026-11-30T17:00:00Z"])
     frameworks: list[str] | None = Field(default=None, examples=[["hipaa", "osha"]])

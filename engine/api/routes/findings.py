@@ -4,7 +4,7 @@ transitions, comments, assignment and waivers."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine import pipeline
@@ -22,14 +22,20 @@ router = APIRouter(tags=["findings"])
 
 
 class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     reason: str | None = Field(default=None, max_length=4000, examples=["contractor account, not workforce"])
 
 
 class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     text: str = Field(min_length=1, max_length=4000, examples=["HR confirms the last day was 7 March"])
 
 
 class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     assignee: str = Field(min_length=1, max_length=200, examples=["security_officer"])
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine import pipeline
@@ -21,6 +21,8 @@ router = APIRouter(tags=["parameters"])
 
 
 class ParamChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     value: Any = Field(examples=[12])
     effective_from: dt.date | None = Field(default=None, description="the first day of the new value, today or "
                                                                      "later (default today)")

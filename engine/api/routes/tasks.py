@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
@@ -18,18 +18,26 @@ router = APIRouter(tags=["tasks"])
 
 
 class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     note: str | None = Field(default=None, max_length=4000, examples=["training booked and recorded"])
 
 
 class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     text: str = Field(min_length=1, max_length=4000, examples=["called HR, certificate on the way"])
 
 
 class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     done: bool = True
 
 
 class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
+
     owner: str = Field(min_length=1, max_length=200, examples=["P-0002"])
 
 
