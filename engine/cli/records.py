@@ -36,7 +36,7 @@ from engine.cli.common import (
 from engine.db import unit_of_work
 from engine.errors import InputError
 from engine.records import service
-from engine.records.connectors import leie_screen
+from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.schemas import ImportReport, StoredRecord
 
 records_app = typer.Typer(name="records", help="Read stored records and their history.", no_args_is_help=True)
@@ -84,10 +84,12 @@ def _database(db: str | None, *, must_exist: bool = True) -> Iterator[Engine]:
 def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON or CSV files.", show_default=False)],
     fmt: Annotated[str | None, typer.Option(
-        "--format", help="json, ndjson, csv, fhir or leie (default: by extension).")] = None,
+        "--format", help="json, ndjson, csv, fhir, leie or roster (default: by extension).")] = None,
     record_type: Annotated[str | None, typer.Option("--type", help="Record type of the file(s).")] = None,
     checked_at: Annotated[str | None, typer.Option(
         "--checked-at", help="With --format leie: when the screening was done (default: the file's date).")] = None,
+    roster_map: Annotated[Path | None, typer.Option(
+        "--map", help="With --format roster: a YAML or JSON file naming your columns, job titles and sites.")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who is importing (for history).")] = None,
@@ -101,14 +103,22 @@ def import_cmd(
         screened_at = parse_instant(checked_at, "--checked-at")
         if fmt == "leie" and record_type is not None:
             raise InputError("--type does not apply to --format leie (it writes screenings)", code="input.option")
+        if fmt == "roster" and record_type is not None:
+            raise InputError("--type does not apply to --format roster (it writes persons and employment episodes)",
+                             code="input.option")
         if checked_at is not None and fmt != "leie":
             raise InputError("--checked-at applies only to --format leie", code="input.option")
+        if roster_map is not None and fmt != "roster":
+            raise InputError("--map applies only to --format roster", code="input.option")
         with _database(db, must_exist=False) as engine, _progress(files, enabled=not as_json) as progress:
             org_id = org_to_write(engine, org)
             with unit_of_work(engine) as session:
                 if fmt == "leie":  # a connector: screens the workforce in the store (docs/records.md, Connectors)
                     return org_id, leie_screen.screen_files(session, org_id=org_id, paths=files, actor=who,
                                                             checked_at=screened_at, progress=progress)
+                if fmt == "roster":  # a connector: reads hire and termination days at the stored establishments
+                    return org_id, hr_roster_import.import_roster(session, org_id=org_id, paths=files, actor=who,
+                                                           mapping=roster_map, progress=progress)
                 # through the pipeline, as the API imports: events are checked by the event rules on arrival
                 return org_id, pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
                                                      record_type=record_type, actor=who, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
@@ -18,11 +19,13 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.findings.schemas import InstantIn
 from engine.records import service as records_service
-from engine.records.connectors import leie_screen
+from engine.records.connectors import hr_roster_import, leie_screen
+from engine.records.importers import detect_format
 from engine.records.schemas import ImportReport, StoredRecord
 
 router = APIRouter(tags=["records"])
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_MAP_BYTES = 1024 * 1024
 
 
 #: What a batch is, in the words the 422 for any other body uses (CONTRACT.md, "Envelope and file formats").
@@ -41,7 +44,7 @@ def _both_shapes(schema: dict[str, Any]) -> None:
 class RecordsIn(BaseModel):
     """A batch of records: a JSON array of them, or an object {"records": [...]}, as a JSON file may be."""
 
-    model_config = ConfigDict(json_schema_extra=_both_shapes)
+    model_config = ConfigDict(json_schema_extra=_both_shapes, extra="forbid")  # a misspelt field is a 422
 
     records: list[dict[str, Any]] = Field(
         description="records in the contract's format (type, id and fields)", examples=[EXAMPLE])
@@ -74,34 +77,58 @@ class ImportResult(ImportReport):
     warnings: list[str] = Field(default_factory=list)
 
 
+#: How an upload names its format when the extension does not tell it (the CLI says `--format`).
+FORMAT_HINT = "give the format query parameter (format=json, ndjson or csv; fhir, leie or roster for a connector)"
+
+
 @router.post("/records/import", response_model=ImportResult)
 def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV file (<type>.csv), FHIR "
-                                                             "AuditEvents (format=fhir) or an OIG LEIE list "
-                                                             "(format=leie)"),
-                format: str | None = Query(None, pattern="^(json|ndjson|csv|fhir|leie)$"),
+                                                             "AuditEvents (format=fhir), an OIG LEIE list "
+                                                             "(format=leie) or an HR roster CSV (format=roster)"),
+                roster_map: UploadFile | None = File(None, alias="map", description="format=roster: a YAML or JSON "
+                                                     "map of your columns, job titles and sites (docs/records.md)"),
+                format: str | None = Query(None, pattern="^(json|ndjson|csv|fhir|leie|roster)$"),
                 type: str | None = Query(None, description="record type of a CSV file"),
                 checked_at: InstantIn | None = Query(None, description="format=leie: when the screening was done "
-                                                                       "(default: now)"),
+                                                                       "(default: now; never later than now)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
     """Upload one file; streamed to disk, then imported like `vigil import`. A file that holds no
     records imports nothing and says so in `warnings`. `format=leie` screens the workforce against
-    the list and imports one screening per person (docs/records.md, Connectors)."""
+    the list and imports one screening per person; `format=roster` imports an HR roster's persons
+    and employment episodes, with an optional `map` part (docs/records.md, Connectors)."""
     if checked_at is not None and format != "leie":
         raise InputError("checked_at applies only to format=leie", [ErrorDetail(reason="not a LEIE upload",
                                                                                   field="checked_at")])
+    if roster_map is not None and format != "roster":
+        raise InputError("map applies only to format=roster", [ErrorDetail(reason="not a roster upload", field="map")])
+    if type is not None and format == "roster":
+        raise InputError("type does not apply to format=roster", [ErrorDetail(
+            reason="a roster writes persons and employment episodes", field="type")])
     with uploads.spooled(file, default="upload.json", limit=MAX_UPLOAD_BYTES) as (target, name):
         report: ImportReport
         if format == "leie":
             screened = clock.checked_utc(checked_at, field="checked_at") if checked_at else clock.now()
             report = leie_screen.screen_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
-                                              checked_at=screened)
+                                              checked_at=screened, checked_at_name="checked_at")
+        elif format == "roster":
+            report = _import_roster(session, principal, target, roster_map)
         else:
+            detect_format(target, format, option=FORMAT_HINT)  # the API's words for a file it cannot place
             report = pipeline.ingest_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
                                            fmt=format, record_type=type)
         sources = uploads.shown_sources(report.sources, target, name)
     warnings = [f"{name} holds no records: nothing was imported"] if report.total == 0 else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
+
+
+def _import_roster(session: Session, principal: Principal, target: Path, roster_map: UploadFile | None) -> ImportReport:
+    """An HR roster upload, with its map upload when there is one (each named as uploaded in errors)."""
+    if roster_map is None:
+        return hr_roster_import.import_roster(session, org_id=principal.org_id, paths=[target], actor=principal.actor)
+    with uploads.spooled(roster_map, default="roster-map.yaml", limit=MAX_MAP_BYTES) as (map_path, _):
+        return hr_roster_import.import_roster(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
+                                       mapping=map_path)
 
 
 @router.get("/records/{record_type}/{record_id}", response_model=StoredRecord)

@@ -12,7 +12,7 @@ the same file with the same check time is a no-op (every screening unchanged), a
 same check (a person's date of birth fixed) is a new version of it, and a later check is a record of
 its own, as the monthly-screening rule needs. `checked_at` is `--checked-at`, else the file's
 modification time (when it was downloaded; the newest of several files), never later than
-`engine.clock.now()`.
+`engine.clock.now()` (a later file date is taken as now; a later `--checked-at` is refused).
 
 File problems (a header that is not LEIE's, a row of the wrong width, an unreadable date on a row
 whose name matches) are collected by the import loop's `Ingest` and raised as one
@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.errors import ErrorDetail, InputError
 from engine.records import service
 from engine.records.connectors.leie import Screener, WorkforcePerson, read_rows
 from engine.records.fields import format_instant
@@ -49,11 +50,16 @@ def screen_files(
     paths: Sequence[str | Path],
     actor: str,
     checked_at: dt.datetime | None = None,
+    checked_at_name: str = "--checked-at",
     progress: service.ProgressFn | None = None,
 ) -> ImportReport:
-    """Screen the workforce against the LEIE files and import one screening per person screened."""
+    """Screen the workforce against the LEIE files and import one screening per person screened.
+
+    A `checked_at` later than now is refused (InputError naming `checked_at_name`, the caller's word
+    for it: the CLI's `--checked-at`, the API's `checked_at`): a screening not yet done would stand in
+    the store as done, and satisfy the monthly check until that instant came."""
     files = service.readable_files(paths)
-    when = _checked_at(files, checked_at)
+    when = _checked_at(files, checked_at, checked_at_name)
     advance = service.byte_progress(files, progress)
 
     people = workforce(session, org_id=org_id)
@@ -91,9 +97,13 @@ def screening_id(person_id: str, checked_at: dt.datetime) -> str:
     return prefix + hashlib.sha256(person_id.encode("utf-8")).hexdigest()
 
 
-def _checked_at(files: list[Path], given: dt.datetime | None) -> dt.datetime:
+def _checked_at(files: list[Path], given: dt.datetime | None, name: str) -> dt.datetime:
     if given is not None:
-        clock.checked_utc(given, field="--checked-at")
+        now = clock.now()
+        if clock.checked_utc(given, field=name) > now:
+            raise InputError(f"{name} is in the future", [ErrorDetail(
+                reason=f"{format_instant(given)} is later than now ({format_instant(now)}): a screening is recorded "
+                       "once it has been done; give the instant it was checked", field=name)], code="input.instant")
         return given
     newest = max(dt.datetime.fromtimestamp(p.stat().st_mtime, tz=dt.UTC) for p in files)
     return min(newest, clock.now()).replace(microsecond=0)

@@ -1,4 +1,5 @@
-"""Import formats: one reader per format, registered by name (json, ndjson, csv).
+"""Import formats: one reader per format, registered by name (json, ndjson, csv; the connectors fhir,
+leie and roster).
 
 A reader turns a file into a stream of `(Position, raw record)` pairs and reports file-level
 problems (bad JSON, an unknown CSV column) through `problem` instead of raising, so one pass finds
@@ -35,8 +36,11 @@ FORMATS: Registry[Reader] = Registry("import format")
 EXTENSIONS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"}
 
 
-def detect_format(path: Path, fmt: str | None = None) -> str:
-    """The format named by `fmt`, else the one the file's extension says."""
+def detect_format(path: Path, fmt: str | None = None, *, option: str = "pass --format") -> str:
+    """The format named by `fmt`, else the one the file's extension says.
+
+    `option` says, in the caller's words, how to name the format instead: the CLI's `--format`, or
+    the API's `format` query parameter."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise ImportFormatError(
@@ -50,7 +54,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             f"cannot tell the format of {path.name}",
             [
                 ErrorDetail(
-                    reason="unknown file extension; name it .json, .ndjson (or .jsonl) or .csv, or pass --format",
+                    reason=f"unknown file extension; name it .json, .ndjson (or .jsonl) or .csv, or {option}",
                     file=str(path),
                 )
             ],
@@ -83,10 +87,11 @@ def stamp_type(raw: Any, record_type: str | None, position: Position, problem: P
     return raw
 
 
-from engine.records.connectors import fhir_reader, leie  # noqa: E402
+from engine.records.connectors import fhir_reader, hr_roster, leie  # noqa: E402
 from engine.records.importers import csv_format, json_format, ndjson_format  # noqa: E402,F401
 
 FORMATS.add("fhir", fhir_reader.read_fhir)  # connectors keep their readers beside their mapping
 FORMATS.add("leie", leie.read_leie)
+FORMATS.add("roster", hr_roster.read_roster)
 
 FORMATS.freeze()

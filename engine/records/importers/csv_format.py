@@ -109,7 +109,8 @@ def read_csv(
             problem(
                 ErrorDetail(
                     reason=f"cannot tell the record type of {path.name}: name the file <type>.csv "
-                    f"(e.g. access_event.csv) or pass --type; valid types: {', '.join(RECORD_MODELS)}",
+                    "(e.g. access_event.csv) or give the type (--type; over REST the type query parameter); "
+                    f"valid types: {', '.join(RECORD_MODELS)}",
                     file=str(path),
                 )
             )
