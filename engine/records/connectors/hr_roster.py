@@ -35,13 +35,13 @@ and audited as any import). This module reads: values, the map, the file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from engine.errors import ErrorDetail, ImportFormatError
+from engine.records.connectors.csv_rows import numbered_rows
 from engine.records.fields import MIN_YEAR
 from engine.records.validation import Position
 
@@ -112,7 +113,6 @@ _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _US_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _MIDNIGHT = re.compile(r"^(?P<day>[0-9/-]+)[ T]0?0:00(:00(\.0+)?)?$")
-_PROGRESS_EVERY = 1000
 
 
 def fold(text: str) -> str:
@@ -376,55 +376,18 @@ def header_of(cells: list[str], roster_map: RosterMap, file: str, problem: Probl
 def read_rows(path: Path, roster_map: RosterMap, problem: ProblemFn, advance: AdvanceFn) -> Iterator[Row]:
     """Each data row of a roster file; a line is UTF-8 if it decodes as such, else latin-1."""
     name = str(path)
-    consumed = reported = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        with path.open("rb") as handle:
-            for raw in handle:
-                consumed += len(raw)
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield raw.decode("latin-1")
-
-    reader = csv.reader(lines())
-    try:
-        try:
-            header = header_of(next(reader), roster_map, name, problem)
-        except StopIteration:
-            problem(ErrorDetail(reason="empty file: expected a header row (employee id, hire date, ...)", file=name))
-            return
-        except csv.Error as exc:
-            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
-            return
+    with closing(numbered_rows(path, problem=problem, advance=advance,
+                               empty="expected a header row (employee id, hire date, ...)")) as rows:
+        first = next(rows, None)
+        header = header_of(first[1], roster_map, name, problem) if first is not None else None
         if header is None:
             return
-        last_line, rows = reader.line_num, 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
-                return
-            line_no, last_line = last_line + 1, reader.line_num
-            rows += 1
-            if rows % _PROGRESS_EVERY == 0:
-                advance(consumed - reported)
-                reported = consumed
-            if not any(c.strip() for c in cells):
-                continue
+        for line_no, cells in rows:
             if len(cells) != len(header.names):
                 problem(ErrorDetail(reason=f"the row has {len(cells)} cells but the header has {len(header.names)} "
                                            "columns", file=name, line=line_no, record_type=ROW))
                 continue
             yield Row(header, line_no, cells)
-    finally:
-        size = path.stat().st_size
-        if reported < size:  # a file given up on early still counts as read, for the progress bar
-            advance(size - reported)
 
 
 def read_roster(

@@ -25,16 +25,17 @@ is a problem only on a row whose name matches someone (another row's mistake can
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import ErrorDetail
+from engine.records.connectors.csv_rows import numbered_rows
 from engine.records.validation import Position
 
 if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so not the other way at run time
@@ -46,7 +47,6 @@ COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY"
            "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE")
 REQUIRED = ("LASTNAME", "FIRSTNAME", "DOB", "REINDATE")
 NO_DATE = frozenset({"", "00000000"})
-_PROGRESS_EVERY = 1000
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 
 
@@ -138,62 +138,24 @@ class Screener:
 def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, dict[str, str]]]:
     """Yield each data row of an LEIE file as {column: cell}, with its 1-based line; header is line 1."""
     name = str(path)
-    consumed = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        with path.open("rb") as handle:
-            for raw in handle:
-                consumed += len(raw)
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield raw.decode("latin-1")
-
-    reader = csv.reader(lines())
-    reported = 0
-    try:
-        try:
-            header = next(reader)
-        except StopIteration:
-            problem(ErrorDetail(reason="empty file: expected the LEIE header row (LASTNAME,FIRSTNAME,...)", file=name))
+    with closing(numbered_rows(path, problem=problem, advance=advance,
+                               empty="expected the LEIE header row (LASTNAME,FIRSTNAME,...)")) as rows:
+        first = next(rows, None)
+        if first is None:
             return
-        except csv.Error as exc:
-            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
-            return
-        columns = [h.strip().lstrip("\ufeff").upper() for h in header]
+        columns = [h.strip().lstrip("\ufeff").upper() for h in first[1]]
         missing = [c for c in REQUIRED if c not in columns]
         if missing:
             problem(ErrorDetail(reason=f"not an LEIE file: the header lacks {', '.join(missing)} (the LEIE layout "
                                        f"has the columns {','.join(COLUMNS)})", file=name, line=1))
             return
-        last_line = reader.line_num
-        rows = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
-                return
-            line_no, last_line = last_line + 1, reader.line_num
-            rows += 1
-            if rows % _PROGRESS_EVERY == 0:
-                advance(consumed - reported)
-                reported = consumed
-            if not any(c.strip() for c in cells):
-                continue
+        for line_no, cells in rows:
             position = Position(file=name, line=line_no)
             if len(cells) != len(columns):
                 problem(position.detail(f"the row has {len(cells)} cells but the header has {len(columns)} columns",
                                         record_type="LEIE row"))
                 continue
             yield position, dict(zip(columns, cells, strict=True))
-    finally:
-        size = path.stat().st_size
-        if reported < size:  # a file given up on early still counts as read, for the progress bar
-            advance(size - reported)
 
 
 def read_leie(
