@@ -548,7 +548,7 @@ def finding_frameworks(session: Session, *, org_id: str, finding_ids: Iterable[s
     out: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
         out.update(session.execute(select(FindingRow.id, FindingRow.framework).where(
-            FindingRow.org_id == org_id, FindingRow.id.in_(wanted[start:start + 500]))).tuples().all())
+            FindingRow.org_id == org_id, FindingRow.id.in_(wanted[start:start + 500]))).all())
     return out
 
 

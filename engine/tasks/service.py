@@ -323,7 +323,7 @@ def task_findings(session: Session, *, org_id: str, task_ids: list[str]) -> dict
     wanted = sorted(set(task_ids))
     for start in range(0, len(wanted), 500):
         out.update(session.execute(select(TaskRow.id, TaskRow.finding_id).where(
-            TaskRow.org_id == org_id, TaskRow.id.in_(wanted[start:start + 500]))).tuples().all())
+            TaskRow.org_id == org_id, TaskRow.id.in_(wanted[start:start + 500]))).all())
     return out
 
 
