@@ -10,23 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 import engine.cli.records  # noqa: F401  (registers the commands)
 from engine import clock, db
-from engine.api.app import create_app
 from engine.audit import service as audit
-from engine.auth import service as auth
-from engine.auth.schemas import UserIn
 from engine.cli.app import app
 from engine.errors import ImportFormatError, RecordValidationError
 from engine.records import service
 from engine.records.connectors import hr_roster_import
 from engine.records.schemas import ImportReport
 from engine.records.tables import record_version
+from tests.clients import bearer_client
 
 ORG = "clinic-a"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "roster"
@@ -134,21 +131,13 @@ def test_roster_options_are_refused_where_they_do_not_apply(engine: Engine, monk
     assert rows(engine) == 0
 
 
-def api_client(engine: Engine) -> tuple[TestClient, dict[str, str]]:
-    with db.unit_of_work(engine) as s:
-        user = auth.create_user(s, org_id=ORG, actor="test",
-                                data=UserIn(username="officer", password="officer-password", role="officer"))
-        token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
-    return TestClient(create_app(engine)), {"Authorization": f"Bearer {token}"}
-
-
 def upload(path: Path, name: str | None = None) -> tuple[str, bytes, str]:
     return (name or path.name, path.read_bytes(), "text/csv")
 
 
 def test_a_roster_imports_through_the_rest_api(engine: Engine) -> None:
     seed(engine)
-    client, bearer = api_client(engine)
+    client, bearer = bearer_client(engine, org_id=ORG)
     with clock.frozen(NOW):
         r = client.post("/records/import", headers=bearer, params={"format": "roster"},
                         files={"file": upload(ROSTER)})

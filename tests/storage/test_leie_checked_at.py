@@ -9,21 +9,18 @@ import json
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 import engine.cli.records  # noqa: F401  (registers the commands)
 from engine import clock, db
-from engine.api.app import create_app
-from engine.auth import service as auth
-from engine.auth.schemas import UserIn
 from engine.cli.app import app
 from engine.errors import InputError
 from engine.records import service
 from engine.records.connectors import leie_screen
 from engine.records.tables import record_version
+from tests.clients import bearer_client
 from tests.conftest import SHARED
 
 ORG = "clinic-a"
@@ -86,17 +83,9 @@ def test_the_service_names_the_option_its_caller_uses(engine: Engine) -> None:
     assert screenings(engine) == 0
 
 
-def api_client(engine: Engine) -> tuple[TestClient, dict[str, str]]:
-    with db.unit_of_work(engine) as s:
-        user = auth.create_user(s, org_id=ORG, actor="test",
-                                data=UserIn(username="officer", password="officer-password", role="officer"))
-        token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
-    return TestClient(create_app(engine)), {"Authorization": f"Bearer {token}"}
-
-
 def test_a_future_checked_at_is_a_422_over_rest(engine: Engine) -> None:
     seed(engine)
-    client, bearer = api_client(engine)
+    client, bearer = bearer_client(engine, org_id=ORG)
     upload = {"file": ("UPDATED.csv", LEIE.read_bytes(), "text/csv")}
     with clock.frozen(NOW):
         future = client.post("/records/import", headers=bearer,
@@ -111,7 +100,7 @@ def test_a_future_checked_at_is_a_422_over_rest(engine: Engine) -> None:
 
 
 def test_an_upload_of_unknown_format_is_told_of_the_format_parameter(engine: Engine, tmp_path: Path) -> None:
-    client, bearer = api_client(engine)
+    client, bearer = bearer_client(engine, org_id=ORG)
     r = client.post("/records/import", headers=bearer, files={"file": ("people.txt", b"[]", "text/plain")})
     assert r.status_code == 422 and r.json()["code"] == "input.format"
     (error,) = r.json()["errors"]

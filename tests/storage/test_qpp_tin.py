@@ -15,14 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from engine import clock
-from engine.api.app import create_app
-from engine.auth import service as auth
-from engine.auth.schemas import UserIn
 from engine.db import unit_of_work
 from engine.errors import InputError
 from engine.records import service as records_service
 from engine.reports import qpp
 from tests.cli.conftest import ENV_CLEARED, said, vigil
+from tests.clients import bearer_client
 from tests.conftest import REPO
 
 ORG = "clinic-tin"
@@ -124,11 +122,7 @@ def test_cli_report_qpp_with_a_dashed_tin(sqlite_engine: Engine, tmp_path: Path,
 @pytest.fixture
 def client(sqlite_engine: Engine) -> Iterator[tuple[TestClient, dict[str, str]]]:
     _load(sqlite_engine)
-    with unit_of_work(sqlite_engine) as s:
-        user = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="officer",
-                                                                         password="officer-password", role="officer"))
-        token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="test").token
-    yield TestClient(create_app(sqlite_engine)), {"Authorization": f"Bearer {token}"}
+    yield bearer_client(sqlite_engine, org_id=ORG)
 
 
 @pytest.mark.parametrize("asked", [DASHED, DIGITS])
