@@ -84,7 +84,19 @@ def _period(docs: PacketDocs) -> tuple[str, str]:
 
 
 def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str, str]]:
+    """What an auditor traces a finding to (PRODUCT, auditor): the ruleset file it was judged with (in
+    the packet, by its hash), the record versions it cites (in the practice's store: `vigil records
+    history TYPE ID`), and the evidence files of its tasks."""
     links = []
+    framework = docs.meta.get("framework")
+    for r in docs.rulesets:
+        if r["version"] == finding.get("ruleset_version") and r["ruleset_id"] in (None, framework):
+            links.append({"href": f"../{r['file']}",
+                          "description": _line(f"Ruleset {r['ruleset_id']} {r['version']}, sha256 {r['sha256']}")})
+    for ref in finding.get("evidence") or []:
+        if isinstance(ref, dict) and ref.get("type") and ref.get("id"):
+            version = f" version {ref['version']}" if ref.get("version") is not None else ""
+            links.append({"description": _line(f"Record {ref['type']} {ref['id']}{version}")})
     for task in docs.tasks:
         if task["id"] not in finding["task_ids"]:
             continue

@@ -82,6 +82,12 @@ def test_findings_trace_to_controls_citations_and_ruleset_bytes(oscal_dir: Path,
         next(p["value"] for p in f["props"] if p["name"] == "finding-id"): f for f in ar["results"][0]["findings"]
     }
     f1 = findings["F-1"]
+    observations = {o["uuid"]: o for o in ar["results"][0]["observations"]}
+    evidence = observations[oscal_uuid("org-demo", "observation", "F-1")]["relevant-evidence"]
+    assert evidence[0] == {"href": "../rulesets/hipaa/ruleset.yaml", "description":
+                           f"Ruleset hipaa 2026.1.0, sha256 {packet_input.rulesets[0].sha256}"}
+    assert {"description": "Record incident I-7 version 2"} in evidence
+    assert {"description": "Record patient P-10042"} in evidence
     assert f1["target"]["target-id"] == "hipaa-164.404-b"
     assert {"name": "label", "value": "45 CFR 164.404(b)"} in f1["props"]
     assert f1["target"]["status"]["state"] == "not-satisfied"
