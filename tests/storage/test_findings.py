@@ -14,7 +14,7 @@ from engine.db import unit_of_work
 from engine.errors import InvalidTransition
 from engine.findings import lifecycle
 from engine.findings import service as findings
-from engine.findings.schemas import FindingFilter, WaiverIn
+from engine.findings.schemas import FindingFilter, Waiver, WaiverIn
 from engine.findings.tables import FindingRow
 from tests import factories as f
 
@@ -42,6 +42,18 @@ def _open(engine: Engine, org: str = ORG) -> list[tuple[str, str, str, str]]:
     with unit_of_work(engine) as s:
         page = findings.list_findings(s, org_id=org, filters=FindingFilter(), limit=1000)
     return sorted((x.rule_id, x.subject_id, x.state, x.status) for x in page.items)
+
+
+def _waived_overdue_finding(engine: Engine, *, until: str) -> tuple[str, Waiver]:
+    """EP1 untrained, evaluated on 10 March (overdue), its finding waived at 01:00 that day until `until`."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    with unit_of_work(engine) as s:
+        fid = s.scalars(select(FindingRow.id)).one()
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        waiver = lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
+                                 data=WaiverIn(ends_at=T(until), reason="on leave", approver="CMO"))
+    return fid, waiver
 
 
 def test_rerun_creates_no_duplicates_and_fixing_data_resolves_citing_the_run(engine: Engine) -> None:
@@ -82,13 +94,7 @@ def test_a_resolution_cites_the_records_that_changed(engine: Engine) -> None:
 
 
 def test_expired_waiver_reopens_the_finding(engine: Engine) -> None:
-    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
-    _evaluate(engine, "2026-03-10T00:00:00+00:00")
-    with unit_of_work(engine) as s:
-        fid = s.scalars(select(FindingRow.id)).one()
-    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
-        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
-                        data=WaiverIn(ends_at=T("2026-03-20T00:00:00+00:00"), reason="on leave", approver="CMO"))
+    fid, _ = _waived_overdue_finding(engine, until="2026-03-20T00:00:00+00:00")
     assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
     _evaluate(engine, "2026-03-15T00:00:00+00:00")
     assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
@@ -256,13 +262,7 @@ def test_the_scheduler_reopens_a_finding_when_its_waiver_ends_without_waiting_fo
     from engine import scheduler
     from engine.audit import service as audit
 
-    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
-    _evaluate(engine, "2026-03-10T00:00:00+00:00")
-    with unit_of_work(engine) as s:
-        fid = s.scalars(select(FindingRow.id)).one()
-    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
-        lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
-                        data=WaiverIn(ends_at=T("2026-03-10T10:00:00+00:00"), reason="on leave", approver="CMO"))
+    fid, _ = _waived_overdue_finding(engine, until="2026-03-10T10:00:00+00:00")
     rt = scheduler.Runtime(engine=engine, orgs=[ORG])
     with clock.frozen(T("2026-03-10T09:59:00+00:00")):
         (before,) = scheduler.run_all_once(rt, ["waivers"])
@@ -286,14 +286,7 @@ def test_a_revoked_waiver_reopens_at_once_stays_on_record_and_no_run_applies_it_
     from engine.audit import service as audit
     from engine.errors import InputError, NotFoundError
 
-    _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")])
-    _evaluate(engine, "2026-03-10T00:00:00+00:00")
-    with unit_of_work(engine) as s:
-        fid = s.scalars(select(FindingRow.id)).one()
-    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
-        waiver = lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid,
-                                 data=WaiverIn(ends_at=T("2026-06-01T00:00:00+00:00"), reason="on leave",
-                                               approver="CMO"))
+    fid, waiver = _waived_overdue_finding(engine, until="2026-06-01T00:00:00+00:00")
     with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
         for bad, error in ((" x ", InputError), ):
             with pytest.raises(error):
