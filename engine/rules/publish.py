@@ -32,7 +32,7 @@ from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError,
 from engine.rules import withdrawals
 from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
-from engine.rules.scenarios import run_scenario
+from engine.rules.scenarios import BACKENDS, run_scenario
 from engine.rules.validate import validate_paths
 
 _EFFECTIVE_FROM = re.compile(r"^effective_from:[^\n]*$", re.MULTILINE)
@@ -174,7 +174,9 @@ def _cancelled(item: LoadedRuleset) -> bool:
 def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: Path | None,
                     params_path: Path | None, refused: list[ErrorDetail]) -> int:
     """Validate the draft and run the framework's scenarios with it beside the published versions,
-    in a copy of the framework's folder; returns the number of scenario cases that passed. The
+    in a copy of the framework's folder, on both backends (the sweeps run on one, the live stream on
+    durable_rules: a draft the two judge differently would give the stream other findings than the
+    night's sweep); returns the number of scenario cases that passed. The
     problems already found (`refused`: dates, version) are reported with the draft's own, all at
     once; the scenarios run only for a draft with none."""
     spec = loaded.spec
@@ -197,7 +199,7 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                 for d in report.problems], code="ruleset.publish.invalid")
         passed, failed = 0, []
         for path in sorted((folder / "tests").glob("*.yaml")):
-            for case in run_scenario(path, root=staged_root, backends=("python",)):
+            for case in run_scenario(path, root=staged_root, backends=BACKENDS):
                 if case.ok:
                     passed += 1
                 else:

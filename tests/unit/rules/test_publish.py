@@ -164,6 +164,29 @@ def test_a_draft_that_breaks_a_scenario_is_refused_naming_the_case(root: Path) -
     assert publish.publish(draft("1.1.0", days="14"), name="d.yaml", effective_from=dt.date(2026, 6, 11)).version
 
 
+def test_a_draft_the_two_backends_judge_differently_is_refused(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live stream matches on durable_rules and the sweeps may run on Python: a draft is
+    published only when its scenarios give the same findings on both."""
+    from engine.rules import scenarios
+
+    real = scenarios.evaluate_rules
+
+    def durable_loses_its_findings(*args: object, backend: str, **kwargs: object) -> object:
+        run = real(*args, backend=backend, **kwargs)  # type: ignore[arg-type]
+        if backend == "durable":
+            run.violations.clear()
+        return run
+
+    monkeypatch.setattr(scenarios, "evaluate_rules", durable_loses_its_findings)
+    before = files(root)
+    with pytest.raises(RulesetError) as caught:
+        publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 6, 1))
+    assert caught.value.code == "ruleset.publish.scenarios"
+    assert "backends disagree: only python: ['PUB-TRN-001 employment_episode/EP1 overdue']; only durable: []" in (
+        caught.value.details[0].reason)
+    assert files(root) == before
+
+
 def test_a_version_cannot_start_before_one_already_scheduled(root: Path) -> None:
     publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 9, 1))
     with pytest.raises(InputError, match="withdraw 1.1.0 first"):
