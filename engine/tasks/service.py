@@ -281,8 +281,10 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
     """The tasks of these findings as the database knew them at `known_at` (PacketTask shape), each with
     its evidence (name, sha256, size, media_type, attached_at, attached_by) attached by then, its
     history up to then (who completed, reopened, reassigned it, when and why: a task completed late
-    and reopened by the next run showed only `open` before), and each completion after the due
-    instant counted in `completed_late`."""
+    and reopened by the next run showed only `open` before), its assignee and due as they stood then
+    (each history entry keeps them; entries made before migration 0005 do not, and the task's
+    current ones stand in), and each completion after the due instant of its day counted in
+    `completed_late`."""
     known_at = clock.ensure_utc(known_at)
     out: list[dict[str, Any]] = []
     if not finding_ids:
@@ -292,11 +294,13 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
     for row in rows:
         state = "open"
         history, late = [], 0
-        due_at = utc(row.due_at)
+        owner, due, due_at = row.owner, row.due, utc(row.due_at)
         for ev in session.scalars(select(TaskEventRow).where(TaskEventRow.task_id == row.id,
                                                              TaskEventRow.at <= known_at).order_by(TaskEventRow.id)):
             at = utc(ev.at)
             state = ev.to_state or state
+            if ev.due_at is not None:  # else an entry older than these columns: the current values stand
+                owner, due, due_at = ev.owner, ev.due or due, utc(ev.due_at)
             if ev.to_state == "done" and at > due_at:
                 late += 1
             history.append({"at": at.isoformat(), "kind": ev.kind, "actor": ev.actor, "from_state": ev.from_state,
@@ -307,7 +311,7 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                                .order_by(TaskAttachmentRow.id))
         out.append({
             "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
-            "assignee": row.owner, "due": row.due.isoformat(), "sop": row.sop,
+            "assignee": owner, "due": due.isoformat(), "sop": row.sop,
             "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
             "evidence": [{"name": f"{a.id}-{a.filename}", "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),

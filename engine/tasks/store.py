@@ -45,11 +45,13 @@ def audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: 
 
 def record_event(session: Session, row: TaskRow, *, actor: str, kind: str, to_state: str | None = None,
                  reason: str | None = None, at: dt.datetime | None = None) -> None:
-    """Append a history entry and move the state (when `to_state` is given)."""
+    """Append a history entry and move the state (when `to_state` is given). The entry keeps the
+    task's owner and due as they are once it happened (callers change them first), so the task can
+    be shown as it stood at any instant."""
     at = at or clock.now()
     session.add(TaskEventRow(task_id=row.id, at=at, actor=actor, kind=kind,
                              from_state=row.state if to_state is not None else None, to_state=to_state,
-                             reason=reason))
+                             reason=reason, owner=row.owner, due=row.due, due_at=row.due_at))
     if to_state is not None:
         row.state = to_state
     row.updated_at = at

@@ -68,6 +68,11 @@ class TaskEventRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(10), nullable=True)
     to_state: Mapped[str | None] = mapped_column(String(10), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # who held the task and when it was due once this entry happened: a packet as of an earlier
+    # instant shows the assignee and due of then, not today's (null on entries before migration 0005)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TaskNoteRow(Base):

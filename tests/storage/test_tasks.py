@@ -239,6 +239,33 @@ def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine
     assert [h["to_state"] for h in later[0]["history"] if h["to_state"]][-2:] == ["done", "open"]
 
 
+def test_the_packet_builder_sees_the_assignee_and_due_a_task_had_then(engine: Engine) -> None:
+    """A packet as of 25 February named the task's owner and due of the day it was built: an
+    auditor read a reassignment and a moved deadline into a day before either happened."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     {"type": "person", "id": "P9", "first_name": "Dana", "last_name": "Lee"}])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")  # due soon: due 2026-03-03
+    task = _only(engine)
+    first_owner = task.owner
+    with clock.frozen(T("2026-02-26T12:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="P9", actor="officer")
+    _import(engine, [f.episode("EP1", "P1", "2026-02-10T09:00:00-06:00")])  # the start was wrong: due 12 March
+    _evaluate(engine, "2026-03-06T12:00:00+00:00")  # still open, due soon again
+    assert (_only(engine).state, _only(engine).owner, _only(engine).due) == ("open", "P9", dt.date(2026, 3, 12))
+
+    def as_of(instant: str) -> dict:
+        with unit_of_work(engine) as s:
+            return tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id or ""], known_at=T(instant))[0]
+
+    then, between, now = (as_of("2026-02-25T13:00:00+00:00"), as_of("2026-02-26T13:00:00+00:00"),
+                          as_of("2026-03-07T00:00:00+00:00"))
+    assert first_owner != "P9"
+    assert (then["assignee"], then["due"]) == (first_owner, "2026-03-03")
+    assert (between["assignee"], between["due"]) == ("P9", "2026-03-03")
+    assert (now["assignee"], now["due"]) == ("P9", "2026-03-12")
+    assert then["due_at"] < now["due_at"]
+
+
 def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_waived(engine: Engine) -> None:
     _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
     _evaluate(engine, "2026-02-25T12:00:00+00:00")
