@@ -36,14 +36,26 @@ class ParamSpec(_Strict):
                                   "unit and no minimum, 0: a negative number of days, hours or cases means nothing")
     maximum: float | None = Field(default=None, description="the largest value allowed (int and number)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _date_default_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "string" and type(data.get("default")) is dt.date:
+            return {**data, "default": data["default"].isoformat()}  # see check_param_value
+        return data
+
     @model_validator(mode="after")
     def _default_matches_type(self) -> ParamSpec:
         check_param_value(self, self.default)
         return self
 
 
-def check_param_value(spec: ParamSpec, value: Any) -> None:
-    """Raise ValueError when a value does not fit a parameter's declared type."""
+def check_param_value(spec: ParamSpec, value: Any) -> Any:
+    """The value as the parameter holds it; ValueError when it does not fit the declared type.
+
+    A date given to a string parameter is held as its ISO text: YAML reads an unquoted
+    `npp_version_date: 2026-02-01` as a date, and the liaison meant the text."""
+    if spec.type == "string" and type(value) is dt.date:
+        value = value.isoformat()
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool),
         "number": isinstance(value, int | float) and not isinstance(value, bool),
@@ -61,6 +73,7 @@ def check_param_value(spec: ParamSpec, value: Any) -> None:
         if spec.maximum is not None and value > spec.maximum:
             raise ValueError(f"{value!r} is above the largest value allowed, {spec.maximum:g}"
                              + (f" ({spec.unit})" if spec.unit else ""))
+    return value
 
 
 def _window_as_written(schema: dict[str, Any]) -> None:

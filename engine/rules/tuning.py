@@ -153,7 +153,7 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
             reason=f"the parameters of {framework} are: {', '.join(known) or 'none'}", field="name")])
     for v in declaring:
         try:
-            check_param_value(v.spec.params[name], value)
+            value = check_param_value(v.spec.params[name], value)
         except ValueError as exc:
             raise InputError(f"{framework}.{name}: {exc}", [ErrorDetail(
                 reason=f"{exc} ({v.spec.params[name].description})", field="value")], code="params.type") from None

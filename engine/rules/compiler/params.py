@@ -28,7 +28,7 @@ def resolve_params(spec: RulesetSpec, overrides: Mapping[str, Any], *, source: s
             )
             continue
         try:
-            check_param_value(spec.params[name], value)
+            value = check_param_value(spec.params[name], value)
         except ValueError as exc:
             problems.append(
                 ErrorDetail(reason=f"parameter {name}: {exc}", file=source, field=f"{spec.framework}.{name}")

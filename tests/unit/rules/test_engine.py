@@ -119,6 +119,20 @@ def test_practice_parameter_errors_name_file_and_key() -> None:
     assert any(field == "t.n" and "expected int" in reason for _, field, reason in reasons)
 
 
+def test_an_unquoted_yaml_date_is_the_text_of_a_string_parameter() -> None:
+    """Probe 17: `npp_version_date: 2026-02-01` in a practice file was refused with "expected string,
+    got date datetime.date(2026, 2, 1)"; YAML reads it as a date, the liaison meant the text."""
+    text = RULESET.replace("{cond}", "end_at != null").replace(
+        "  n: {type: int, default: 3, description: n}",
+        "  n: {type: int, default: 3, description: n}\n  since: {type: string, default: 2024-02-16, description: s}")
+    loaded = load_ruleset_bytes(text.encode(), "t.yaml")
+    assert loaded.spec.params["since"].default == "2024-02-16"
+    compiled = compile_ruleset(loaded, {"since": dt.date(2026, 2, 1)}, overrides_source="policies/practice.yaml")
+    assert compiled.params["since"] == "2026-02-01"
+    with pytest.raises(RulesetValidationError, match="invalid practice parameters"):  # a date is no int
+        compile_ruleset(loaded, {"n": dt.date(2026, 2, 1)}, overrides_source="policies/practice.yaml")
+
+
 def test_future_version_is_not_used_before_its_effective_date(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
     before = compile_in_force(T("2026-06-30T23:00:00+00:00"), frameworks=["demo"])
