@@ -24,7 +24,21 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
 from engine.rules.spec import RuleSpec
 
-TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
+#: An instant in UTC as Python writes it (`datetime.isoformat()`, derived values) rather than as
+#: records and deadlines are written (`Z`).
+_UTC_OFFSET_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?\+00:00")
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ ... }}` of a message: an instant in UTC reads `...Z` whichever way the value was
+    written (alone or inside a derived text), so one message does not say `16:00:00+00:00` of one
+    instant and `18:00:00Z` of the next."""
+    if type(value) is str and "+00:00" in value:
+        return _UTC_OFFSET_FORM.sub(lambda m: m.group(0)[:-6] + "Z", value)
+    return value
+
+
+TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
 
 
 def _local_filter(value: Any) -> str:

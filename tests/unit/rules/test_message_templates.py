@@ -175,3 +175,16 @@ def test_vigil_evaluate_says_which_rule_failed_and_exits_2(tmp_path: Path, monke
     err = " ".join(result.stderr.split())
     assert result.exit_code == 2, (result.exit_code, err, result.exception)
     assert "ruleset.message.render_failed" in err and "T-MSG-001" in err and "Traceback" not in err
+
+
+def test_an_instant_in_utc_reads_the_same_in_every_message_whatever_wrote_it() -> None:
+    """Probe 17: one message said `16:00:00+00:00` of a derived instant and `18:00:00Z` of a record's."""
+    from engine.rules.compiler.messages import TEMPLATES, render_message
+
+    template = TEMPLATES.from_string("{{ a }} / {{ b }} / {{ c }} / {{ d }} / {{ e }} / {{ 'x at ' ~ a }}")
+    text = render_message(template, {"a": "2026-03-01T16:00:00+00:00", "b": "2026-03-01T18:00:00Z",
+                                     "c": "2026-03-01T10:00:00-06:00", "d": "2026-03-01T16:00:00.250+00:00",
+                                     "e": "offset +00:00, 2026-03-01T16:00+00:00"},
+                          rule_id="T", ruleset="t", subject=("x", "1"))
+    assert text == ("2026-03-01T16:00:00Z / 2026-03-01T18:00:00Z / 2026-03-01T10:00:00-06:00 / "
+                    "2026-03-01T16:00:00.250Z / offset +00:00, 2026-03-01T16:00Z / x at 2026-03-01T16:00:00Z")
