@@ -256,9 +256,9 @@ class FactBuilder:
             "id": f"{DEADLINE}/{spec.rule_id}/{fid}", "t": DEADLINE, "rule": spec.rule_id,
             "of": fid.split("/", 1)[1],
             # the first second at which the obligation is overdue (and a completion late): within an hour
-            # window the deadline instant itself still counts (C3, the catalog's "now > due"); a day
-            # deadline ends at local midnight; a cut-off (QPP 20:00 ET) is closed at its instant
-            "overdue_s": int(deadline.overdue_after.timestamp()) + (1 if deadline.convention == "elapsed_hours" else 0),
+            # window or up to a cut-off (QPP 20:00 ET) the deadline instant itself still counts (C3, the
+            # catalog's "now > due"); a day deadline ends at local midnight
+            "overdue_s": int(deadline.overdue_after.timestamp()) + (1 if deadline.is_instant else 0),
         }
         if deadline.warn_from is not None:
             fact["warn_s"] = int(deadline.warn_from.timestamp())

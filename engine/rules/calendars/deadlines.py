@@ -9,7 +9,9 @@ Boundaries, fixed here once:
 - day-based deadlines are judged on the establishment's local date: an action dated on `due` is on
   time, and an unmet obligation is overdue from local midnight after `due` (`overdue_after`);
 - hour windows and cut-off times are judged on instants: an action at or before the deadline
-  instant is on time, and an unmet obligation is overdue from that instant.
+  instant is on time, and an unmet obligation is overdue once it has passed (the catalog's
+  "now > due"; a QPP upload stamped 8:00:00 p.m. Eastern is inside the window). Their `due` is that
+  instant in UTC, as the contract gives hour-based deadlines.
 """
 
 from __future__ import annotations
@@ -56,9 +58,10 @@ _TAGS = {
 class Deadline:
     """When an obligation is due, from when it is overdue and due soon, and how that was worked out.
 
-    `due` is a local date for day-based conventions and a UTC instant for hour windows (the contract's
-    `due`); `overdue_after` and `warn_from` are always UTC instants so callers compare them with the
-    run's `as_of` directly. `cutoff` is set when a day-based deadline closes at a local time of day
+    `due` is a local date for day-based conventions and a UTC instant for hour windows and cut-offs
+    (the contract's `due`); `overdue_after` and `warn_from` are always UTC instants so callers compare
+    them with the run's `as_of` directly (for an instant deadline `overdue_after` is the deadline
+    itself, still on time). `cutoff` is set when a day-based deadline closes at a local time of day
     (QPP: 20:00 America/New_York) instead of at local midnight.
     """
 
@@ -106,10 +109,12 @@ def compute_deadline(
     """The deadline `amount` `unit`s after `anchor` under `convention`, in the establishment zone `tz`.
 
     `warn` is in the deadline's own unit family: calendar days before `due` (from local midnight) for
-    day-based conventions, hours before the instant for `elapsed_hours`. `roll_forward` (C6) moves a
-    day-based due date off weekends and holidays of `holiday_calendar`; only rules whose agency is
-    documented to extend opt in. `fixed_date` ("2 March of the following year", OSHA ITA) takes
-    `on="MM-DD"` and `amount` years. `cutoff` closes a day-based deadline at a local time of day.
+    day-based conventions, hours before the instant for `elapsed_hours`, and days of 24 elapsed hours
+    before the closing instant for a `cutoff` (C3: the catalog's "7 days before" the QPP close).
+    `roll_forward` (C6) moves a day-based due date off weekends and holidays of `holiday_calendar`;
+    only rules whose agency is documented to extend opt in. `fixed_date` ("2 March of the following
+    year", OSHA ITA) takes `on="MM-DD"` and `amount` years. `cutoff` closes a day-based deadline at a
+    local time of day.
     `calendar` replaces the default service (tests, alternative holiday data).
     """
     _check_spec(anchor, amount, unit, convention, roll_forward, warn, on, cutoff)
@@ -163,21 +168,27 @@ def compute_deadline(
         math += ", no roll-forward"
 
     if cutoff is not None:
-        closes = dt.datetime.combine(due, cutoff, tzinfo=ar.zone(tz))
-        overdue_after = ensure_utc(closes)
-        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {ar.iso_instant(overdue_after)}"
-    else:
-        overdue_after = ar.end_of_local_day(due, tz)
+        closes = ensure_utc(dt.datetime.combine(due, cutoff, tzinfo=ar.zone(tz)))
+        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {ar.iso_instant(closes)}"
+        return Deadline(
+            due=closes,
+            due_text=ar.iso_instant(closes),
+            overdue_after=closes,
+            warn_from=None if warn is None else closes - dt.timedelta(days=warn),
+            convention=convention,
+            explanation=f"{math} ({_TAGS[convention]})",
+            tz=tz,
+            cutoff=cutoff,
+        )
     warn_from = None if warn is None else ar.start_of_local_day(due - dt.timedelta(days=warn), tz)
     return Deadline(
         due=due,
         due_text=due.isoformat(),
-        overdue_after=overdue_after,
+        overdue_after=ar.end_of_local_day(due, tz),
         warn_from=warn_from,
         convention=convention,
         explanation=f"{math} ({_TAGS[convention]})",
         tz=tz,
-        cutoff=cutoff,
     )
 
 
@@ -211,8 +222,7 @@ def met_on_time(met_at: dt.datetime | dt.date, deadline: Deadline) -> bool:
     if deadline.is_instant:
         if not isinstance(met_at, dt.datetime):
             raise TypeError(f"{deadline.convention} deadline needs an instant, not the date {met_at!r}")
-        limit = deadline.due if isinstance(deadline.due, dt.datetime) else deadline.overdue_after
-        return ensure_utc(met_at) <= limit
+        return ensure_utc(met_at) <= deadline.overdue_after
     day = ar.local_date(met_at, deadline.tz) if isinstance(met_at, dt.datetime) else met_at
     return day <= deadline.due
 
@@ -234,7 +244,11 @@ def obligation_state(
         )
         if happened:
             return "met" if met_on_time(met_at, deadline) else "met_late"
-    if now >= deadline.overdue_after:
+    if deadline.is_instant:
+        overdue = now > deadline.overdue_after  # the deadline instant itself is still on time
+    else:
+        overdue = now >= deadline.overdue_after  # from local midnight after the due day
+    if overdue:
         return "overdue"
     if deadline.warn_from is not None and now >= deadline.warn_from:
         return "due_soon"

@@ -92,8 +92,8 @@ def test_mips_years_around_the_eastern_new_year_and_the_close() -> None:
     assert after["2024"].sources == [("organization", "ORG-1", 1)]
     assert after["2024"].bundle_key == "org:*"
     closing = by_id(list(cms.mips_years(ctx("2026-04-01T00:00:00Z"), inputs)))
-    assert closing["2025"].data["open"] is False
-    assert by_id(list(cms.mips_years(ctx("2026-03-31T23:59:59Z"), inputs)))["2025"].data["open"] is True
+    assert closing["2025"].data["open"] is True  # 8:00:00 p.m. Eastern is still inside the window
+    assert by_id(list(cms.mips_years(ctx("2026-04-01T00:00:01Z"), inputs)))["2025"].data["open"] is False
 
 
 def test_mips_years_need_an_organization() -> None:

@@ -259,8 +259,8 @@ def test_qpp_cutoff_is_8pm_eastern_whatever_the_uploaders_zone(met_at: str, on_t
     deadline = cal.compute_deadline(
         D(2024, 12, 31), 1, "years", "fixed_date", NY, roll_forward=True, on="03-31", cutoff=dt.time(20)
     )
-    assert deadline.due == D(2025, 3, 31)
-    assert deadline.overdue_after == at("2025-04-01T00:00:00+00:00")
+    assert deadline.due == deadline.overdue_after == at("2025-04-01T00:00:00+00:00")  # the contract's UTC instant
+    assert deadline.due_text == "2025-04-01T00:00:00Z"
     assert cal.met_on_time(at(met_at), deadline) is on_time
 
 
@@ -297,11 +297,28 @@ def test_obligation_state_with_a_dated_record() -> None:
         ("2026-03-08T20:59:59+00:00", "pending"),
         ("2026-03-08T21:00:00+00:00", "due_soon"),
         ("2026-03-09T00:59:59+00:00", "due_soon"),
-        ("2026-03-09T01:00:00+00:00", "overdue"),
+        ("2026-03-09T01:00:00+00:00", "due_soon"),  # the deadline instant itself: "now > due" (C3)
+        ("2026-03-09T01:00:01+00:00", "overdue"),
     ],
 )
 def test_obligation_state_hours(as_of: str, state: str) -> None:
     deadline = cal.compute_deadline(at("2026-03-07T20:00:00-05:00"), 24, "hours", "elapsed_hours", NY, warn=4)
+    assert cal.obligation_state(deadline, at(as_of)) == state
+
+
+@pytest.mark.parametrize(
+    ("as_of", "state"),
+    [
+        ("2026-03-24T23:59:59+00:00", "pending"),
+        ("2026-03-25T00:00:00+00:00", "due_soon"),  # 7 x 24 h before the close, not local midnight
+        ("2026-04-01T00:00:00+00:00", "due_soon"),  # 8:00:00 p.m. EDT: the window is still open
+        ("2026-04-01T00:00:01+00:00", "overdue"),
+    ],
+)
+def test_obligation_state_at_a_cutoff(as_of: str, state: str) -> None:
+    deadline = cal.compute_deadline(
+        D(2025, 12, 31), 1, "years", "fixed_date", NY, roll_forward=True, warn=7, on="03-31", cutoff=dt.time(20)
+    )
     assert cal.obligation_state(deadline, at(as_of)) == state
 
 
@@ -387,9 +404,9 @@ def test_deadline_is_frozen_and_serialisable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         deadline.due = D(2030, 1, 1)  # type: ignore[misc]
     assert deadline.to_dict() == {
-        "due": "2024-04-01",
+        "due": "2024-04-02T00:00:00Z",
         "overdue_after": "2024-04-02T00:00:00Z",
-        "warn_from": "2024-03-25T04:00:00Z",
+        "warn_from": "2024-03-26T00:00:00Z",  # 7 x 24 elapsed hours before the close
         "convention": "fixed_date",
         "tz": NY,
         "cutoff": "20:00:00",

@@ -56,6 +56,7 @@ from engine.rules.derive.cms._common import (
     normalize_measure,
     org_today,
     pys_in_view,
+    qpp_local_text,
     qpp_today,
     submission_close,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "org_today",
     "pi_requirements",
     "pys_in_view",
+    "qpp_local_text",
     "qpp_today",
     "quality_sets",
     "submission_close",

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
@@ -111,6 +112,15 @@ def submission_close(py: int) -> dt.datetime:
     deadline = cal.compute_deadline(dt.date(py, 1, 1), 1, "years", "fixed_date", QPP_TZ,
                                     holiday_calendar=QPP_CALENDAR, roll_forward=True, on="03-31", cutoff=QPP_CLOSE)
     return deadline.overdue_after
+
+
+def qpp_local_text(instant: dt.datetime) -> str:
+    """A QPP instant as people in the practice read it: "31 March 2026 8:00 p.m. ET" (the window's own
+    zone, whatever the establishment's), for messages that also give the UTC instant as `due`."""
+    local = instant.astimezone(ZoneInfo(QPP_TZ))
+    hour = local.hour % 12 or 12
+    half = "a.m." if local.hour < 12 else "p.m."
+    return f"{local.day} {local:%B %Y} {hour}:{local.minute:02d} {half} ET"
 
 
 def qpp_today(ctx: DeriveContext) -> dt.date:

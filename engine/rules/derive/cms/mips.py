@@ -18,6 +18,7 @@ from engine.rules.derive.cms._common import (
     _status_by_py,
     normalize_category,
     pys_in_view,
+    qpp_local_text,
     qpp_today,
     submission_close,
 )
@@ -51,7 +52,7 @@ def mips_years(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
         yield DerivedFact(
             type="cms_mips_year", id=str(py),
             data={"py": py, "status_recorded": py in status, "required": status.get(py, False),
-                  "in_period": py == today.year, "open": ctx.as_of < closes, "final": today > dt.date(py, 12, 31),
+                  "in_period": py == today.year, "open": ctx.as_of <= closes, "final": today > dt.date(py, 12, 31),
                   "submission_closes": cal.iso_instant(closes)},
             sources=[_src(org)], bundle_key="org:*",
         )
@@ -65,14 +66,16 @@ def mips_years(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     inputs=("organization", "measure_case", "mips_submission"),
     output="cms_mips_category",
     fields={"py": "number", "tin": "string", "entity": "string", "category": "string", "category_label": "string",
-            "py_start": "date", "submitted_at": "instant", "submission_id": "string"},
+            "py_start": "date", "closes_local": "string", "submitted_at": "instant", "submission_id": "string"},
     family="org",
     example="cat: cms_mips_category (anchor cat.py_start, met_at cat.submitted_at)",
 )
 def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """For every PY the practice must report (status true), every TIN that reports for it (seen in
     measure cases or submissions) and every required category (`mips_required_categories`): the first
-    submission on record, so the rule can judge it against the QPP window."""
+    submission on record, so the rule can judge it against the QPP window (its own obligation: 31
+    March at 20:00 Eastern, rolled off a weekend). `closes_local` is that closing instant as the
+    practice reads it ("31 March 2026 8:00 p.m. ET"), for messages that give the UTC `due` too."""
     org = _org(inputs)
     if org is None:
         return
@@ -86,6 +89,7 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     for py in pys_in_view(ctx, org, tins):
         if not status.get(py):
             continue
+        closes = submission_close(py)
         tin_list: list[str | None] = [*sorted(tins.get(py, set()))] or [None]
         for tin in tin_list:
             for category in _required_categories(ctx):
@@ -97,7 +101,7 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
                     type="cms_mips_category", id=f"{py}/{tin or '*'}/{category}",
                     data={"py": py, "tin": tin, "entity": f"TIN {tin}" if tin else "the practice",
                           "category": category, "category_label": CATEGORY_LABELS.get(category, category),
-                          "py_start": dt.date(py, 1, 1).isoformat(),
+                          "py_start": dt.date(py, 1, 1).isoformat(), "closes_local": qpp_local_text(closes),
                           "submitted_at": first.data["submitted_at"] if first else None,
                           "submission_id": first.id if first else None},
                     sources=[_src(org)] + ([_src(first)] if first else []), bundle_key="org:*",
