@@ -76,7 +76,8 @@ def test_patient_flags_and_levels() -> None:
     assert surname["event_count"] == 2 and surname["event_id"] == "AE-SURNAME"
     assert facts["AE-ADDR:patient"].data["flags"] == "SAME_ADDRESS"  # normalised address, care link present
     assert facts["AE-ADDR:patient"].data["level"] == "medium"
-    assert facts["AE-SELF:patient"].data["flags"] == "SELF, NO_RELATIONSHIP"  # not also surname/address
+    # every flag judged on its own, as the catalog counts them: the own chart shares the surname too
+    assert facts["AE-SELF:patient"].data["flags"] == "SELF, SAME_SURNAME, NO_RELATIONSHIP"
     assert facts["AE-COWORK:patient"].data["flags"] == "COWORKER, NO_RELATIONSHIP"
     assert facts["AE-VIP:patient"].data["flags"] == "VIP"
     assert facts["AE-VIP:patient"].bundle_key == "access_event/AE-VIP"  # travels with its event

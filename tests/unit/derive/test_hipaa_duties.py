@@ -732,7 +732,7 @@ def test_vendor_duties() -> None:
 
 # ---- HIPAA-ADM-SAN-003 ---------------------------------------------------------------------------
 
-SAN_TYPES = ("investigation", "sanction_record")
+SAN_TYPES = ("investigation", "sanction_record", "employment_episode")
 
 
 def test_sanction_decision_and_repeat_window() -> None:

@@ -187,7 +187,9 @@ NPDB = [
 
 # INV-ONTIME/INV-LATE/INV-NONE closed 2026-03-01: a sanction decided by 2026-03-31; INV-LATE's came on
 # 2026-04-01, INV-NONE has none. P1 was sanctioned with a verbal warning twice within 12 months (INV-A1, INV-A2).
+# P1-P3 are workforce members (a sanction is owed by workforce only).
 SAN = [
+    *(episode(f"EP-{p}", p, "2024-01-02T08:00:00-05:00") for p in ("P1", "P2", "P3")),
     {"type": "investigation", "id": "INV-LATE", "subject_person_id": "P2", "opened_at": "2026-02-10T09:00:00-05:00",
      "closed_at": "2026-03-01T16:00:00-05:00", "outcome": "violation_confirmed"},
     {"type": "sanction_record", "id": "S2", "investigation_id": "INV-LATE", "person_id": "P2",
@@ -598,13 +600,13 @@ CASES = [
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T2", "overdue",
      ["AI tool Triage score (PCDST, high risk) needed its performance and bias review by 2026-06-01, 180 days "
       "after the last review on 2025-12-03T15:00:00Z, and has not had it."]),
-    ("osha", "OSHA-REC-ITA-005", ITA, "2026-02-20T12:00:00Z", "S25", "due_soon",
+    ("osha", "OSHA-REC-ITA-005", ITA, "2026-02-20T12:00:00Z", "E2#2025", "due_soon",
      ["Submit the 2025 Form 300A data of establishment E2 (50 employees, NAICS 622110) to OSHA's Injury Tracking "
       "Application by 2026-03-02."]),
-    ("osha", "OSHA-REC-ITA-005", ITA, "2026-03-03T12:00:00Z", "S25", "overdue",
+    ("osha", "OSHA-REC-ITA-005", ITA, "2026-03-03T12:00:00Z", "E2#2025", "overdue",
      ["The 2025 Form 300A data of establishment E2 (50 employees, NAICS 622110) had to be submitted to OSHA's "
       "Injury Tracking Application by 2026-03-02 and has not been submitted."]),
-    ("osha", "OSHA-REC-ITA-005", ITA_LATE, "2026-03-10T12:00:00Z", "S25", "violation",
+    ("osha", "OSHA-REC-ITA-005", ITA_LATE, "2026-03-10T12:00:00Z", "E2#2025", "violation",
      ["The 2025 ITA submission (S25) was made on 2026-03-05T10:00:00-05:00, after the 2026-03-02 deadline."]),
     ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-07T12:00:00Z", "C1#entry", "due_soon",
      ["Enter sharps injury C1 in the sharps injury log by 2026-03-08."]),

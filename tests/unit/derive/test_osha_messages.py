@@ -107,8 +107,8 @@ BBP_RECORDS: list[dict[str, object]] = [
 def test_bbp_annual_cycle_retaken_late_says_so(backend: str) -> None:
     overdue = _run(BBP_RECORDS, "2028-03-20T16:00:00Z", backend, "OSHA-BBP-TRN-009")
     assert {k: (v.state, v.message) for k, v in overdue.items()} == {
-        "EP-G:annual:TR-G1": ("overdue", "Annual bloodborne pathogens training of P-G is due 2028-03-08 (last trained "
-                                         "2027-03-08 (TR-G1))."),
+        "EP-G:annual:TR-G1": ("overdue", "Annual bloodborne pathogens training of P-G had to be repeated by "
+                                         "2028-03-08 (last trained 2027-03-08 (TR-G1)) and has not been."),
     }
     late = _run(BBP_RECORDS, "2028-04-05T16:00:00Z", backend, "OSHA-BBP-TRN-009")
     assert {k: (v.state, v.severity, v.message) for k, v in late.items()} == {

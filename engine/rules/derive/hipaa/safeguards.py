@@ -374,6 +374,27 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
 #: Compliance date of the NPP changes tied to 42 CFR Part 2 (2024 Part 2 final rule; [S]).
 NPP_PART2_COMPLIANCE_DATE = dt.date(2026, 2, 16)
+#: Publication of the 2024 Part 2 final rule (89 FR 12472), the default of npp_part2_rule_date.
+NPP_PART2_RULE_DATE = dt.date(2024, 2, 16)
+
+
+def _part2_revision(version: dt.date | None, rule_date: dt.date, today: dt.date) -> tuple[dt.date | None, str]:
+    """When the NPP in use met the Part 2 revision duty (None: not met), and why, in words.
+
+    A version is what the practice attests by its effective date alone, so the date is all there is
+    to judge by: a notice that took effect before the Part 2 final rule was published cannot carry
+    the changes that rule requires, however long before the compliance date it took effect. A
+    version dated on or after the rule meets the duty on its effective date (late, and so a finding,
+    when that is after the compliance date); one dated after today is not in use yet.
+    """
+    if version is None:
+        return None, "no NPP effective date is recorded (npp_version_date)"
+    if version > today:
+        return None, f"the NPP version recorded in npp_version_date takes effect only on {version}"
+    if version < rule_date:
+        return None, (f"the NPP in use (effective {version}) predates the Part 2 final rule of {rule_date} "
+                      f"(npp_part2_rule_date) and cannot carry its changes")
+    return version, f"the NPP in use took effect on {version}"
 
 
 @derivation(
@@ -390,7 +411,9 @@ def npp_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     The record contract carries no Notice of Privacy Practices data, so the practice attests the
     effective date of the NPP in use (npp_version_date) and the date it was posted at every site and
     on the website (npp_posted_date) in its effective-dated parameters. `part2_revision`: the NPP in
-    use must take effect by the Part 2 compliance date (16 Feb 2026), met on the version's date.
+    use must carry the Part 2 changes by their compliance date (16 Feb 2026); it is met on the
+    version's date only when that version is dated on or after the Part 2 final rule
+    (npp_part2_rule_date), since an older notice cannot carry them (see `_part2_revision`).
     `posting`: once a version date is recorded, that version must be posted by its effective date.
     """
     now = _AsOf(ctx)
@@ -402,13 +425,12 @@ def npp_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         return
     version = _date(ctx.param("npp_version_date", "") or None)
     posted = _date(ctx.param("npp_posted_date", "") or None)
+    rule_date = _date(ctx.param("npp_part2_rule_date", "") or None) or NPP_PART2_RULE_DATE
     tz = _tz(ctx, "hipaa_npp_duty", {})
     today = cal.local_date(now.at, tz)
-    recorded = f"NPP in use effective {version}" if version else "no NPP effective date recorded (npp_version_date)"
+    met_at, basis = _part2_revision(version, rule_date, today)
     yield _fact("hipaa_npp_duty", "part2_revision", {
-        "kind": "part2_revision", "due_at": NPP_PART2_COMPLIANCE_DATE,
-        "met_at": version if version is not None and version <= today else None,
-        "basis": f"NPP revised for the Part 2 changes by {NPP_PART2_COMPLIANCE_DATE}; {recorded}",
+        "kind": "part2_revision", "due_at": NPP_PART2_COMPLIANCE_DATE, "met_at": met_at, "basis": basis,
     }, [_src(org)], "org:*")
     if version is not None and version <= today:
         yield _fact("hipaa_npp_duty", "posting", {

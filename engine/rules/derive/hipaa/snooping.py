@@ -138,7 +138,8 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     One `patient` alert per user, patient and local day with a patient-specific flag (SELF ... VIP;
     it carries the activity flags of those events too); one `activity` alert per user and local day
-    for the remaining flagged events. Level high with two or more flags, else medium. `triaged_at`:
+    for the remaining flagged events. Level high with two or more flags (each judged on its own, so
+    SELF with the same surname and address is three), else medium. `triaged_at`:
     when the first investigation of the user's person open at or after the alert was (or already was)
     open.
 
@@ -288,7 +289,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     def patient_flags(person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
                       day: dt.date) -> set[str]:
-        """The flags that depend on the user, the patient and the day (not on the single event)."""
+        """The flags that depend on the user, the patient and the day (not on the single event).
+
+        Each flag is judged on its own, as the catalog lists them, and every one counts towards the
+        alert's level: a user opening their own chart also shares its surname and address, and
+        SELF with both is three flags (high), not one. Only COWORKER excludes the user's own chart
+        (the catalog's "p != u"); SAME_SURNAME still skips surname_common_list.
+        """
         user = persons.get(person_id)
         chart = patients.get(patient)
         flags: set[str] = set()
@@ -296,13 +303,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             chart is not None and chart.data.get("is_workforce_person_id") == person_id)
         if own:
             flags.add("SELF")
-        else:
-            if user is not None and chart is not None:
-                (surname, address), (p_surname, p_address) = names(user), names(chart)
-                if surname and surname == p_surname and surname not in common:
-                    flags.add("SAME_SURNAME")
-                if address and address == p_address:
-                    flags.add("SAME_ADDRESS")
+        if user is not None and chart is not None:
+            (surname, address), (p_surname, p_address) = names(user), names(chart)
+            if surname and surname == p_surname and surname not in common:
+                flags.add("SAME_SURNAME")
+            if address and address == p_address:
+                flags.add("SAME_ADDRESS")
+        if not own:
             other = workforce_of_patient.get(patient)
             if other and other != person_id and any(e.contains(at) for e in episodes.get(other, [])):
                 flags.add("COWORKER")

@@ -319,9 +319,25 @@ def account_issues(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 # ---- HIPAA-ADM-SAN-003: sanctions decided, and escalated on repeat ------------------------------
 
 
+def _workforce_episode(episodes: list[_Episode], closed: dt.datetime) -> _Episode | None:
+    """The episode that makes an investigation's subject a workforce member, or None.
+
+    164.530(e) sanctions workforce members, so a confirmed violation by anyone else (a visitor, a
+    vendor's staff, a patient) owes no sanction record. The subject counts as workforce when an
+    episode of theirs that exists as of the run started on or before the investigation closed; one
+    that has ended since still counts (a former member was workforce when investigated). Of those,
+    the latest started, cited as the finding's evidence. `episodes` is in start order (`_episodes`).
+    """
+    found = None
+    for ep in episodes:
+        if ep.start is None or ep.start <= closed:
+            found = ep
+    return found
+
+
 @derivation(
     name="hipaa.sanction_duties",
-    inputs=("investigation", "sanction_record"),
+    inputs=("investigation", "sanction_record", "employment_episode"),
     output="hipaa_sanction_duty",
     fields={"kind": "string", "investigation_id": "string", "person_id": "string", "due_at": "date",
             "met_at": "instant", "sanction_id": "string", "prior_investigation_id": "string", "basis": "string"},
@@ -331,10 +347,12 @@ def account_issues(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """Sanction duties of each investigation that confirmed a workforce member's violation.
 
-    `decision`: a sanction record with a level, decided within sanction_decision_days of the
-    closure. `no_escalation` (advisory): a second confirmed violation by the same person with both
-    closures inside the 12 months before the run whose sanction is not above the earlier one in
-    sanction_level_order; due on the later sanction's date.
+    Only investigations whose subject was workforce by the closure owe anything (`_workforce_episode`;
+    that episode is cited with the investigation). `decision`: a sanction record with a level,
+    decided within sanction_decision_days of the closure. `no_escalation` (advisory): a second
+    confirmed violation by the same person with both closures inside the 12 months before the run
+    whose sanction is not above the earlier one in sanction_level_order; due on the later
+    sanction's date.
     """
     now = _AsOf(ctx)
     confirmed = {str(x).lower() for x in ctx.param("sanction_confirmed_outcomes", ["violation_confirmed"])}
@@ -345,6 +363,7 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
         decided = now.happened(s.data.get("decided_at"))
         if decided is not None and s.data.get("investigation_id") and s.data.get("level"):
             sanctions[str(s.data["investigation_id"])].append((decided, s))
+    episodes = _episodes(inputs["employment_episode"], now)
     closed_by_person: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     for inv in sorted(inputs["investigation"], key=lambda v: v.id):
         d = inv.data
@@ -352,6 +371,9 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
         person = d.get("subject_person_id")
         if not now.exists(inv) or closed is None or str(d.get("outcome") or "").lower() not in confirmed or not person:
             continue
+        episode = _workforce_episode(episodes.get(str(person), []), closed)
+        if episode is None:
+            continue  # not a workforce member when investigated: no sanction is owed (164.530(e))
         closed_by_person[str(person)].append((closed, inv))
         data = {"investigation_id": inv.id, "person_id": person}
         tz = _tz(ctx, "hipaa_sanction_duty", data)
@@ -361,7 +383,7 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             "kind": "decision", "due_at": cal.add_days(day, days), "met_at": done[0][0] if done else None,
             "sanction_id": done[0][1].id if done else None,
             "basis": f"investigation closed {day} + {days} days (sanction_decision_days)",
-        }), [_src(inv)] + [_src(s) for _, s in done], f"person:{person}")
+        }), [_src(inv), _src(episode.view)] + [_src(s) for _, s in done], f"person:{person}")
     for person, closures in sorted(closed_by_person.items()):
         closures.sort(key=lambda x: (x[0], x[1].id))
         tz = _tz(ctx, "hipaa_sanction_duty", {"person_id": person})

@@ -24,13 +24,14 @@ future value survives the as_of filter.
     osha_post_report_action  osha_case  adverse action soon after an injury report (1904.35/.36)
     osha_300a_duty           establishment  300A preparation, certification and posting (1904.32)
     osha_ecp_duty            establishment  exposure control plan duties (1910.1030(c))
+    osha_ita_duty            establishment  ITA electronic submission by 2 March (1904.41), with or without a 300A
     osha_hepb_offer          person     hepatitis B vaccine offer after training (1910.1030(f)(2))
     osha_bbp_training_duty   person     initial, annual and record-content duties (1910.1030(g)(2), (h)(2))
     osha_hazcom_duty         person     HazCom training duties (1910.1200(h))
 
 Modules, imported below in the order their derivations were registered before the package was split
 (registration follows import order): `scope` (applicability), `cases` (the osha_case family),
-`establishment` (300A and ECP duties) and `employees` (hepatitis B offer, BBP and HazCom training);
+`establishment` (300A, ECP and ITA duties) and `employees` (hepatitis B offer, BBP and HazCom training);
 `_common` holds the shared helpers.
 """
 
@@ -60,8 +61,10 @@ from engine.rules.derive.osha.establishment import (
     POSTING_FROM,
     POSTING_UNTIL,
     certifier_allowed,
+    ITA_CYCLES,
     osha_300a_duty,
     osha_ecp_duty,
+    osha_ita_duty,
 )
 from engine.rules.derive.osha.employees import (
     BBP_RECORD_YEARS,
@@ -82,6 +85,7 @@ __all__ = [
     "HAZCOM_2024_SUBSTANCES_BY",
     "ITA_APPENDIX_A",
     "ITA_APPENDIX_B",
+    "ITA_CYCLES",
     "PARTIALLY_EXEMPT_NAICS",
     "POSTING_FROM",
     "POSTING_UNTIL",
@@ -96,6 +100,7 @@ __all__ = [
     "osha_exposure_followup",
     "osha_hazcom_duty",
     "osha_hepb_offer",
+    "osha_ita_duty",
     "osha_log_duty",
     "osha_post_report_action",
     "osha_scope",

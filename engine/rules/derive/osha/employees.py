@@ -128,7 +128,8 @@ def osha_bbp_training_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
     completed no earlier than 12 months before that day (so a current training from a previous
     assignment counts). `annual`: per cycle, see `_bbp_annual_cycles` (each training opens one, due
     12 months later, C5, 29 Feb -> 28 Feb; key `annual:<training id>`). `record`: a BBP training
-    record of the last three years without trainer or content summary (`content_version`).
+    record of the last three years without trainer or content summary (`content_version`); that
+    training record is among the fact's sources, so the finding cites it.
     """
     now = _Now(ctx.as_of)
     bbp = _trainings(inputs.get("training_record", ()), "BBP", now)
@@ -167,7 +168,7 @@ def osha_bbp_training_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
                     if not v.data.get(name)]
             if gaps:
                 yield duty("record", f"record:{v.id}", _local(t, tz), None,
-                           f"{v.id} lacks {', '.join(gaps)}")
+                           f"{v.id} lacks {', '.join(gaps)}", [v])
 
 
 @derivation(

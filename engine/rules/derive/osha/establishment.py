@@ -75,7 +75,8 @@ def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     was not prepared, so it cannot have been certified (or posted) by 1 Feb. Its `key`
     (`<year>:certify`) is the one a summary filed later carries, so the finding continues (late,
     or resolved) rather than being replaced. `ita_required` says whether that year's 300A is also
-    owed to OSHA's ITA (1904.41), which OSHA-REC-ITA-005 can only judge on a summary on file.
+    owed to OSHA's ITA (1904.41), for the message; OSHA-REC-ITA-005 judges that submission itself
+    (`osha_ita_duty`), with or without a summary on file.
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
@@ -197,3 +198,58 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                 continue  # reviewed since the position appeared
             yield duty("new_position", f"new_position:{role}", cal.add_days(_local(started, tz), change_days), latest,
                        f"position {role!r} first filled {_local(started, tz).isoformat()}", [first])
+
+
+#: OSHA-REC-ITA-005 judges the last two submission cycles (the years one and two before the current one).
+ITA_CYCLES = 2
+
+
+def _ita_summary(summaries: Sequence[RecordView], now: _Now) -> tuple[RecordView | None, dt.datetime | None]:
+    """The summary of one establishment-year that speaks for its ITA submission: the one submitted
+    first (as of the run), else the first on file by id; with the instant it was submitted."""
+    submitted = sorted((t, s.id, s) for s in summaries if (t := now.at(s.data.get("ita_submitted_at"))) is not None)
+    if submitted:
+        return submitted[0][2], submitted[0][0]
+    return (summaries[0] if summaries else None), None
+
+
+@derivation(
+    name="osha_ita_duty", inputs=("osha_summary", "establishment"), output="osha_ita_duty",
+    family="establishment",
+    fields={"establishment_id": "string", "year": "number", "key": "string", "year_start": "date",
+            "summary_id": "string", "done_at": "instant", "ita_employees": "number", "naics": "string",
+            "ita_case_data_required": "bool"},
+    example="osha_ita_duty where establishment_id == est.id and key != null",
+)
+def osha_ita_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
+    """The 1904.41 electronic submission owed for each establishment and year that must submit
+    (`osha_scope.ita_required`: records required and a size threshold met), for the last two
+    completed years, whether or not a Form 300A is on file: the duty is the establishment's, and a
+    year with no summary still owes its data by 2 March (the missing summary itself is
+    OSHA-REC-300A-003's). `done_at` is the first ITA submission on file for that year (as of the run),
+    `summary_id` the summary it was made for (else the summary on file, else null). The rule anchors
+    the fixed 2 March date on `year_start`; `key` (the year) keeps a summary filed later on the same
+    finding.
+    """
+    now = _Now(ctx.as_of)
+    ests = _establishments(ctx, inputs)
+    scopes = _ScopeCache(ctx, ests)
+    filed: dict[tuple[str, int], list[RecordView]] = {}
+    for summary in _by_id(inputs.get("osha_summary", ())):
+        est_id, year = summary.data.get("establishment_id"), summary.data.get("year")
+        if est_id is not None and year is not None:
+            filed.setdefault((str(est_id), int(year)), []).append(summary)
+    for est in ests:
+        this_year = now.today(_tz(ctx, est, est.id)).year
+        for year in range(this_year - ITA_CYCLES, this_year):
+            scope = scopes.get(est.id, year)
+            if scope is None or scope.ita_required is not True:
+                continue
+            on_file, submitted = _ita_summary(filed.get((est.id, year), []), now)
+            yield DerivedFact("osha_ita_duty", f"{est.id}:{year}:ita", {
+                "establishment_id": est.id, "year": year, "key": str(year),
+                "year_start": _day(dt.date(year, 1, 1)), "summary_id": on_file.id if on_file else None,
+                "done_at": on_file.data.get("ita_submitted_at") if submitted is not None and on_file else None,
+                "ita_employees": scope.ita_employees, "naics": scope.naics,
+                "ita_case_data_required": scope.ita_case_data_required,
+            }, _sources(est, on_file), f"establishment:{est.id}")

@@ -58,6 +58,9 @@ class Scope:
     ita_case_data_required: bool | None
     basis: str
     missing: list[str]
+    #: Ids of the establishments whose headcounts make up the company peak, when the answer rests on
+    #: that peak (1904.1 size): the facts cite them as evidence. Empty otherwise.
+    peak_from: tuple[str, ...] = ()
 
 
 def _count(est: RecordView, field: str, year: int) -> int | None:
@@ -78,7 +81,8 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
 
     The company's peak is the sum of every establishment's `max_concurrent_employees` for the
     previous year: an upper bound of the true company-wide peak (peaks at different sites need not
-    coincide), so a company is treated as small only when the sum is ten or fewer.
+    coincide), so a company is treated as small only when the sum is ten or fewer. When the answer
+    rests on that peak, `peak_from` names the establishments whose counts it adds up.
     """
     naics = est.data.get("naics")
     exempt_prefixes = params.get("partially_exempt_naics", PARTIALLY_EXEMPT_NAICS)
@@ -86,6 +90,7 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
     prev = year - 1
     counts = [_count(e, "max_concurrent_employees", prev) for e in establishments]
     known = [c for c in counts if c is not None]
+    counted = tuple(e.id for e, c in zip(establishments, counts, strict=True) if c is not None)
     if counts and len(known) == len(counts):
         peak: int | None = sum(known)
     elif sum(known) > SMALL_COMPANY_MAX:
@@ -99,16 +104,19 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
         missing.append("the establishment's NAICS code")
     if peak is None:
         missing.append(f"the {prev} peak headcount (max_concurrent_employees) of every establishment")
+    peak_from: tuple[str, ...] = ()
     if listed:
         required: bool | None = True
         basis = "listed by the practice (written OSHA/BLS request or state-plan rule)"
     elif size_exempt is True:
         required = False
         basis = f"partially exempt: company peak {peak} in {prev} is {SMALL_COMPANY_MAX} or fewer (1904.1)"
+        peak_from = counted
     elif industry_exempt is True:
         required, basis = False, f"partially exempt industry: NAICS {naics} (1904.2, Appendix A to Subpart B)"
     elif size_exempt is False and industry_exempt is False:
         required, basis = True, f"NAICS {naics} is not partially exempt and the company peak in {prev} was {peak}"
+        peak_from = counted
     else:
         required, basis = None, "cannot be determined: missing " + " and ".join(missing)
     if required is not None:
@@ -131,7 +139,7 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
         industry_exempt=industry_exempt, company_peak_prev_year=peak, size_exempt=size_exempt,
         listed_required=listed, records_required=required, ita_basis=basis_name, ita_employees=size,
         ita_appendix_a=app_a, ita_appendix_b=app_b, ita_required=ita, ita_case_data_required=ita_cases,
-        basis=basis, missing=missing,
+        basis=basis, missing=missing, peak_from=peak_from,
     )
 
 
@@ -180,11 +188,14 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     names what the practice must settle for the current and previous year (missing inputs, or a
     federal industry exemption relied on in a state plan that keeps its own list,
     `state_plans_with_own_exemption_list`, not yet confirmed in `state_plan_exemption_confirmed`).
+    A fact whose answer rests on the company-wide peak cites, besides its establishment, every
+    establishment whose headcount that peak adds up (`Scope.peak_from`).
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
     confirmed = {str(x) for x in (ctx.params.get("state_plan_exemption_confirmed") or [])}
     own_list = {str(x) for x in ctx.params.get("state_plans_with_own_exemption_list", DEFAULT_OWN_LIST_STATES)}
+    by_id = {e.id: e for e in ests}
     for est in ests:
         tz = _tz(ctx, est, est.id)
         this_year = now.today(tz).year
@@ -213,5 +224,5 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                 "ita_required": s.ita_required, "ita_case_data_required": s.ita_case_data_required,
                 "basis": s.basis, "open_question": "; ".join(questions) or None,
             }
-            yield DerivedFact(type="osha_scope", id=f"{est.id}:{year}", data=data, sources=_sources(est),
-                              bundle_key="org:*")
+            yield DerivedFact(type="osha_scope", id=f"{est.id}:{year}", data=data,
+                              sources=_sources(est, *(by_id[i] for i in s.peak_from)), bundle_key="org:*")
