@@ -148,11 +148,15 @@ def _status_by_py(org: RecordView | None) -> dict[int, bool]:
 def pys_in_view(ctx: DeriveContext, org: RecordView | None, seen: Iterable[int] = ()) -> list[int]:
     """Performance years the rules look at: the current one and the `mips_lookback_years` before it
     (a PY's payment adjustment applies two years later, so PY2024 still matters in 2026), limited to
-    years with a recorded status or MIPS data, plus the current year."""
+    years with a recorded status or MIPS data, plus the current year and, while its QPP window is
+    open, the year just ended: from January to 31 March its data is due, so a status not recorded
+    for it is a gap to flag then, not a reason for its checks to go quiet."""
     today = qpp_today(ctx)
     lookback = int(ctx.param("mips_lookback_years", 2))
     first = today.year - lookback
     years = {today.year} | set(_status_by_py(org)) | {int(y) for y in seen}
+    if ctx.as_of <= submission_close(today.year - 1):
+        years.add(today.year - 1)
     return sorted(y for y in years if first <= y <= today.year)
 
 
