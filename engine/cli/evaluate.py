@@ -46,6 +46,41 @@ def finding_json(v: Any) -> dict[str, Any]:
     return out
 
 
+def _params_problems(instant: Any, frameworks: list[str] | None, params: Path | None) -> list[Any]:
+    """What is wrong with the practice parameters for the rulesets in force at `instant` (the
+    compilation the evaluation makes anyway, and caches), so that they are named with the options'
+    and the records' problems instead of after them."""
+    from engine.errors import ErrorDetail, InputError, RulesetError
+    from engine.rules.catalog import compile_in_force
+
+    try:
+        compile_in_force(instant, frameworks=frameworks, params_path=params)
+    except (InputError, RulesetError) as exc:
+        return list(exc.details) or [ErrorDetail(reason=exc.message)]
+    return []
+
+
+def _record_problems(files: list[Path]) -> list[Any]:
+    """Every problem of the record files, read into a throwaway database: run only when the options
+    already failed, so one attempt lists the records' problems too (nothing is evaluated or kept)."""
+    from engine import db as dbmod
+    from engine.errors import InputError
+    from engine.records import service as records_service
+
+    if not files:
+        return []
+    engine = dbmod.make_engine("sqlite://")
+    dbmod.init_db(engine)
+    try:
+        with dbmod.unit_of_work(engine) as session:
+            records_service.import_files(session, org_id="check", paths=files, actor="cli:evaluate")
+    except InputError as exc:
+        return list(exc.details)
+    finally:
+        engine.dispose()
+    return []
+
+
 @app.command("evaluate")
 def evaluate(
     extra: list[Path] = typer.Argument(None, help="more record files (so `--records dir/*.ndjson` works)"),
@@ -86,17 +121,26 @@ def evaluate(
                                         field="--records"))
         problems.extend(ErrorDetail(reason=f"no such file {f}", field="--records")
                         for f in files if not Path(f).exists())
+        def frameworks_known() -> None:
+            require_frameworks(_names(framework) or [])  # before a large import
+
         if _names(framework):
-            checks.append(lambda: require_frameworks(_names(framework) or []))  # before a large import
-        values = []
+            checks.append(frameworks_known)
+        values: list[Any] = []
+        unknown_framework = False
         for check in checks:
             try:
                 values.append(check())
             except InputError as exc:
+                values.append(None)
+                unknown_framework = unknown_framework or check is frameworks_known
                 said = "; ".join(d.reason for d in exc.details)
                 problems.append(ErrorDetail(reason=f"{exc.message}{': ' + said if said else ''}"))
+        if values[0] is not None and not unknown_framework and (params is None or params.is_file()):
+            problems.extend(_params_problems(values[0], _names(framework), params))
         if problems:
-            raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the options",
+            problems.extend(_record_problems([Path(f) for f in files if Path(f).is_file()]))
+            raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the input",
                              problems, code="input.options")
         return values[0], values[1]
 

@@ -84,6 +84,8 @@ class Ingest:
     on_batch: OnBatch | None = None
     on_end: OnEnd | None = None
     batch_size: int = BATCH_SIZE
+    #: the files in the order they were given: problems are reported in that order, then by line
+    file_order: dict[str, int] = field(default_factory=dict)
     recorded_at: dt.datetime = field(default_factory=clock.now)
     tally: Counter[tuple[str, str]] = field(default_factory=Counter)
     problems: ErrorCollector = field(default_factory=lambda: ErrorCollector(limit=ERROR_LIMIT))
@@ -167,7 +169,9 @@ class Ingest:
         if not self.problem_count and self.on_end is not None:
             self.on_end()
         if self.problem_count:
-            details = sorted(self.problems.details, key=lambda d: (d.file or "", d.line or 0, d.index or 0))
+            last = len(self.file_order)
+            details = sorted(self.problems.details, key=lambda d: (
+                self.file_order.get(d.file or "", last), d.file or "", d.line or 0, d.index or 0))
             if self.problems.truncated:
                 details.append(
                     ErrorDetail(reason=f"... and {self.problem_count - len(details)} more problems not shown")

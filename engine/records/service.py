@@ -69,6 +69,23 @@ def readable_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
+def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tuple[Path, str]]:
+    """The files that can be read, with their formats; a missing file or one whose format cannot be
+    told is a problem of the import, reported with every problem the other files hold (so one run
+    lists them all), and the import then writes nothing."""
+    out = []
+    for path in files:
+        if not path.is_file():
+            ingest.problem(ErrorDetail(reason="no such file", file=str(path)))
+            continue
+        try:
+            out.append((path, detect_format(path, fmt)))
+        except ImportFormatError as exc:
+            for detail in exc.details:
+                ingest.problem(detail)
+    return out
+
+
 def byte_progress(files: Sequence[Path], progress: ProgressFn | None) -> Callable[[int], None]:
     """An `advance(nbytes)` for the readers that reports bytes done of the files' total to `progress`."""
     total = sum(p.stat().st_size for p in files)
@@ -99,17 +116,20 @@ def import_files(
     _check_org(org_id)
     if record_type is not None and record_type not in RECORD_MODELS:
         raise ImportFormatError(f"unknown record type {record_type!r}; valid types: {', '.join(RECORD_MODELS)}")
-    files = readable_files(paths)
-    formats = [detect_format(p, fmt) for p in files]
-    advance = byte_progress(files, progress)
-    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end)
+    if fmt is not None:
+        detect_format(Path("-"), fmt)  # an unknown --format is one problem, not one per file
+    files = [Path(p) for p in paths]
+    ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end,
+                    file_order={str(p): i for i, p in enumerate(files)})
+    readable = _readable(files, fmt, ingest)
+    advance = byte_progress([p for p, _ in readable], progress)
     with heap.frozen():
-        for path, file_format in zip(files, formats, strict=True):
+        for path, file_format in readable:
             reader = reader_for(file_format)
             for position, raw in reader(path, record_type=record_type, problem=ingest.problem, advance=advance):
                 ingest.add(raw, position, str(path))
         report = ingest.finish()
-    report.sources = [str(p) for p in files]
+    report.sources = [str(p) for p, _ in readable]
     _audit_import(session, org_id=org_id, actor=actor, report=report)
     return report
 

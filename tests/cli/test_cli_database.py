@@ -200,3 +200,23 @@ def test_the_scheduler_without_org_serves_the_only_organization(practice: Practi
     assert result.exit_code == 0, result.output
     jobs = [json.loads(line) for line in result.stdout.splitlines() if '"job"' in line]
     assert jobs and all(job["period"].startswith(f"{ORG}:") for job in jobs), result.stdout
+
+
+def test_an_import_with_a_missing_file_names_every_other_files_problems_too(cli_env: Path) -> None:
+    """Probe 17: a missing file hid every problem of the files that were there; problems are listed in
+    the order the files were given, and nothing is imported."""
+    bad = cli_env / "z-bad.ndjson"
+    bad.write_text('{"type": "person", "id": "X", "dob": "bad"}\n')
+    good = cli_env / "a-good.ndjson"
+    good.write_text('{"type": "organization", "id": "O1", "name": "X", "states": ["CA"]}\n')
+    odd = cli_env / "notes.txt"
+    odd.write_text("x")
+    url = f"sqlite:///{cli_env / 'x.db'}"
+    result = vigil("import", str(bad), str(cli_env / "gone.json"), str(good), str(odd), "--db", url, "--org", ORG)
+    assert result.exit_code == 2, result.output
+    text = said(result.stderr)
+    assert "nothing was imported" in text
+    where = [text.index(part) for part in ("field dob", "gone.json: no such file", "unknown file extension")]
+    assert where == sorted(where), text  # z-bad, gone, notes: as given, not by name
+    exported = vigil("export", "--out", str(cli_env / "out"), "--db", url, "--org", ORG)
+    assert exported.exit_code == 2 or not list((cli_env / "out").glob("*.ndjson"))

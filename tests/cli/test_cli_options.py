@@ -246,9 +246,34 @@ def test_evaluate_names_every_bad_option_at_once(cli_env: Path) -> None:
                    "--framework", "nope", "--backend", "x")
     assert result.exit_code == 2 and not crashed(result)
     text = said(result.stderr)
-    assert "4 problems with the options" in text
+    assert "4 problems with the input" in text
     for part in ("must be durable or python, not 'x'", "no such file", "without an offset", "unknown framework 'nope'"):
         assert part in text, part
+
+
+def test_evaluate_names_the_records_and_parameters_problems_with_the_options(cli_env: Path) -> None:
+    """Probe 17 (CONTRACT: "exit 2 with every problem on stderr"): a bad option hid a bad record, and a
+    bad record hid a bad parameter; a missing file hid the others' problems."""
+    bad = cli_env / "bad.ndjson"
+    bad.write_text('{"type": "person", "id": "X", "dob": "bad"}\n')
+    params = cli_env / "p.yaml"
+    params.write_text("params:\n  demo: {nope: 1}\n")
+    cases = {
+        "options and a record": (["--as-of", "2026-03-05T00:00:00", "--framework", "nope", "--backend", "x"],
+                                 ["durable or python", "without an offset", "unknown framework 'nope'", "field dob"]),
+        "a parameter and a record": (["--as-of", "2026-03-05T00:00:00Z", "--params", str(params)],
+                                     ["unknown parameter 'nope' for ruleset demo", "field dob"]),
+        "a missing file and a record": (["--as-of", "2026-03-05T00:00:00Z", "--records", str(cli_env / "gone.ndjson")],
+                                        ["no such file", "field dob"]),
+    }
+    for name, (args, parts) in cases.items():
+        result = vigil("evaluate", "--records", str(bad), *args, "--json")
+        assert result.exit_code == 2 and not crashed(result) and result.stdout == "", name
+        text = said(result.stderr)
+        assert f"{len(parts)} problems with the input" in text, (name, text)
+        for part in parts:
+            assert part in text, (name, part)
+        assert text.count("field dob") == 1 and text.count("unknown framework") <= 1, (name, text)
 
 
 def test_an_evaluation_before_every_ruleset_names_each_frameworks_first_version_in_force(
