@@ -71,7 +71,10 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
 
 def _fail(exc: VigilError) -> NoReturn:
     err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False)
-    for detail in exc.details:
+    details = exc.details
+    if len(details) == 1 and str(details[0]) == exc.message:  # the header already says it all
+        details = []
+    for detail in details:
         err_console.print(f"  - {detail}", highlight=False, markup=False)
     raise typer.Exit(code=exc.exit_code) from None
 

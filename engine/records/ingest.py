@@ -39,7 +39,7 @@ from engine.errors import (
     InputError,
     RecordValidationError,
 )
-from engine.records.history import latest_hashes
+from engine.records.history import find_version, latest_hashes
 from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
 from engine.records.validation import Position, PreparedRecord, prepare_record
@@ -134,14 +134,9 @@ class Ingest:
                 continue
             elif prepared.record_type in EVENT_TYPES:
                 self.bad_records += 1
-                self._note(
-                    prepared.position.detail(
-                        f"this {prepared.record_type} was already imported with different content "
-                        f"(version {previous[0]}); events are immutable and cannot be changed",
-                        record_type=prepared.record_type,
-                        record_id=prepared.record_id,
-                    )
-                )
+                self._note(prepared.position.detail(
+                    self._changed_event(prepared, previous[0]) + "; events are immutable and cannot be changed",
+                    record_type=prepared.record_type, record_id=prepared.record_id))
                 continue
             else:
                 version, outcome = previous[0] + 1, "updated"
@@ -162,6 +157,23 @@ class Ingest:
             ) from exc
         if self.on_batch is not None:
             self.on_batch(written)
+
+    def _changed_event(self, prepared: PreparedRecord, version: int) -> str:
+        """What differs between an event and the one with its id seen before (a rare error, so the
+        stored version is read here): which fields changed, and whether the earlier one was stored
+        by another import or given earlier in this one."""
+        stored = find_version(self.session, org_id=self.org_id, record_type=prepared.record_type,
+                              record_id=prepared.record_id, known_at=None)
+        if stored is None or stored.recorded_at == self.recorded_at:
+            said = f"this {prepared.record_type} is given twice in this import with different content"
+        else:
+            said = f"this {prepared.record_type} was already imported with different content (version {version})"
+        if stored is not None:
+            old, new = stored.data, prepared.data
+            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            if changed:
+                said += f"; changed: {', '.join(changed)}"
+        return said
 
     def finish(self) -> ImportReport:
         """Write the last batch; raise with every problem if there was any, else return the report."""

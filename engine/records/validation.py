@@ -159,7 +159,10 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
-        return f"{_show(value)} is not allowed here; expected one of {ctx.get('expected')}"
+        said = f"{_show(value)} is not allowed here; expected one of {ctx.get('expected')}"
+        if isinstance(value, str) and value.strip().lower() in ("null", "none"):
+            said += "; for no value leave the field out (an empty cell in CSV) or give JSON null"
+        return said
     if kind == "bool_type":
         return f"expected true or false, got {json_kind(value)}"
     if kind == "string_type":
@@ -177,7 +180,8 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
     if kind == "string_pattern_mismatch":
         return prefix + _pattern_reason(str(ctx.get("pattern")), value)
     if kind == "dict_type":
-        return f"expected an object, got {json_kind(value)}"
+        hint = ' (in a CSV cell, write the object as JSON text, e.g. {"2026": true})' if isinstance(value, str) else ""
+        return f"expected an object, got {json_kind(value)}{hint}"
     if kind == "list_type":
         return f"expected a list, got {json_kind(value)}"
     return prefix + str(err["msg"])

@@ -154,7 +154,8 @@ def test_events_are_immutable(engine: Engine) -> None:
         load(engine, [org_record(), {**event, "action": "export"}], at=T2)
     (detail,) = info.value.details
     assert (detail.record_type, detail.record_id, detail.index) == ("access_event", "AE-1", 1)
-    assert "events are immutable" in detail.reason
+    assert detail.reason == ("this access_event was already imported with different content (version 1); "
+                             "changed: action; events are immutable and cannot be changed")
     assert rows(engine) == 1, "the valid organization in the same import was not written either"
     assert get(engine, "access_event", "AE-1").data["action"] == "view"
 
@@ -164,8 +165,11 @@ def test_a_record_twice_in_one_import_is_taken_in_order(engine: Engine) -> None:
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
     assert get(engine, "organization", "ORG-1").data["name"] == "Renamed"
     event = {"type": "encounter", "id": "ENC-1", "modality": "telehealth"}
-    with pytest.raises(RecordValidationError, match="nothing was imported"):
+    with pytest.raises(RecordValidationError, match="nothing was imported") as info:
         load(engine, [event, {**event, "modality": "in_person"}], at=T2)
+    # not "already imported": nothing of it was (probe 17)
+    assert info.value.details[0].reason == ("this encounter is given twice in this import with different content; "
+                                            "events are immutable and cannot be changed")
 
 
 def test_iter_records_streams_latest_versions_in_type_then_id_order(engine: Engine) -> None:

@@ -121,6 +121,18 @@ def test_wrong_enum_value_lists_the_allowed_values() -> None:
     assert detail.reason == "'peek' is not allowed here; expected one of 'view', 'print', 'export' or 'edit'"
 
 
+def test_a_csv_writers_null_and_map_cells_are_told_what_to_write() -> None:
+    """Probe 17: 'null' in a CSV enum cell and `2026:true` in a map cell got messages that did not
+    say what to write instead."""
+    (null,) = problems({"type": "incident", "id": "I1", "determination": "null"})
+    assert null.reason.endswith("for no value leave the field out (an empty cell in CSV) or give JSON null")
+    (cell,) = problems({"type": "organization", "id": "O1", "mips_participant_by_py": "2026:true"})
+    assert cell.reason == ("expected an object, got the string '2026:true' (in a CSV cell, write the object as JSON "
+                           'text, e.g. {"2026": true})')
+    (number,) = problems({"type": "organization", "id": "O1", "mips_participant_by_py": 3})
+    assert "CSV" not in number.reason  # only a text could have been meant as one
+
+
 def test_missing_id_is_required() -> None:
     (detail,) = problems({"type": "person"})
     assert detail.field == "id" and detail.reason == "required field is missing"
