@@ -47,6 +47,13 @@ class FactInfo:
     raw: Mapping[str, Any]
     sources: list[tuple[str, str, int]] = field(default_factory=list)
     deadline: cal.Deadline | None = None
+    #: the record type a finding about this fact names as its subject (same id): the fact's own
+    #: type, or for a derived view of one record (`view_of`) that record's type
+    subject_type: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.subject_type:
+            self.subject_type = self.type
 
 
 @dataclass
@@ -130,6 +137,8 @@ class _Shape:
     needs: tuple[str, ...]
     #: whether its records can belong to an establishment (else their zone is the default one)
     zoned: bool
+    #: the type a finding about one of its facts names as the subject (see FactInfo.subject_type)
+    subject_type: str
 
 
 class FactBuilder:
@@ -179,6 +188,7 @@ class FactBuilder:
                 needs=tuple(sorted(n for n in self.needs.get(fact_type, ()) if n not in ("rid", "id")
                                    and not n.startswith("p_"))),
                 zoned=ft.derived or fact_type in ("establishment", "person") or not ZONE_KEYS.isdisjoint(ft.fields),
+                subject_type=ft.view_of or fact_type,
             )
         tz = self.zones.tz(fact_type, data) if shape.zoned else self.zones.default_tz
         local_today = self._today.get(tz)
@@ -230,7 +240,7 @@ class FactBuilder:
                         value = to_seconds(in_utc.get(name) or times[name], tz)
                     full[name] = value
             fact[flag.name] = flag.fn({"self": full}) is True
-        info = FactInfo(fact_type, record_id, version, raw, sources)
+        info = FactInfo(fact_type, record_id, version, raw, sources, subject_type=shape.subject_type)
         out = [(fact, info)]
         for spec in self.deadlines.get(fact_type, ()):
             anchor = times.get(spec.anchor_field)

@@ -25,6 +25,8 @@ class FactType:
     fields: dict[str, FieldKind]
     derived: bool = False
     event: bool = False
+    #: a derived type whose facts are views of records of this type, under the same ids
+    view_of: str | None = None
 
     def kind(self, field: str) -> FieldKind | None:
         if field in BUILTIN_FIELDS:
@@ -78,6 +80,7 @@ def all_fact_types() -> dict[str, FactType]:
     types = dict(record_fact_types())
     for _, derivation in DERIVATIONS:
         types[derivation.output] = FactType(
-            name=derivation.output, fields=dict(derivation.fields), derived=True, event=derivation.event
+            name=derivation.output, fields=dict(derivation.fields), derived=True, event=derivation.event,
+            view_of=derivation.view_of,
         )
     return types

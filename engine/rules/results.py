@@ -113,7 +113,7 @@ def _violation(
         context,
         rule_id=rule.id,
         ruleset=f"{rule.framework}@{rule.ruleset_version}",
-        subject=(subject.type, subject.record_id),
+        subject=(subject.subject_type, subject.record_id),
     )
     evidence: dict[tuple[str, str, int], None] = {}
     for alias in user_aliases + ([MET_ALIAS] if MET_ALIAS in env else []):
@@ -158,7 +158,7 @@ def _violation(
         state=variant.state,  # type: ignore[arg-type]
         variant=match.variant,
         due=due,
-        subject=SubjectRef(type=subject.type, id=subject.record_id),
+        subject=SubjectRef(type=subject.subject_type, id=subject.record_id),
         occurrence_key=occurrence,
         message=message,
         evidence=[EvidenceRef(type=t, id=i, version=v) for t, i, v in sorted(evidence)],

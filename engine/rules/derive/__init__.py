@@ -115,6 +115,9 @@ class Derivation:
     #: per streamed record, or moved there to even out the two processes (the screenings' readers);
     #: its results do not depend on where it runs.
     heavy: bool = False
+    #: The record type each fact is a view of, under the same id (an AI output with what its tool,
+    #: reviewer and site say about it): a finding about such a fact is about that record.
+    view_of: str | None = None
 
     @property
     def attaches_to_event(self) -> bool:
@@ -129,13 +132,15 @@ DERIVATIONS: Registry[Derivation] = Registry("derivation")
 def derivation(
     *, name: str, inputs: tuple[str, ...], output: str, fields: Mapping[str, FieldKind], family: str,
     reference: bool = False, event: bool = False, example: str = "", heavy: bool = False,
+    view_of: str | None = None,
 ) -> Callable[[DeriveFn], DeriveFn]:
     """Register a derivation function (decorator)."""
 
     def wrap(fn: DeriveFn) -> DeriveFn:
         DERIVATIONS.add(name, Derivation(name=name, inputs=inputs, output=output, fields=fields, fn=fn,
                                          family=family, reference=reference, event=event,
-                                         doc=(fn.__doc__ or "").strip(), example=example, heavy=heavy))
+                                         doc=(fn.__doc__ or "").strip(), example=example, heavy=heavy,
+                                         view_of=view_of))
         return fn
 
     return wrap
