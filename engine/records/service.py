@@ -80,9 +80,9 @@ def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tu
             continue
         try:
             out.append((path, detect_format(path, fmt)))
-        except ImportFormatError as exc:
+        except ImportFormatError as exc:  # "cannot tell the format of X: unknown file extension; ..."
             for detail in exc.details:
-                ingest.problem(detail)
+                ingest.problem(ErrorDetail(reason=f"{exc.message}: {detail.reason}", file=detail.file))
     return out
 
 
