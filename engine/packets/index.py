@@ -9,11 +9,10 @@ as-of instant, which (with fpdf2's content-derived file id) makes the PDF reprod
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from jinja2 import FileSystemLoader
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -48,33 +47,42 @@ def _latin1(text: Any) -> str:
     return str(text if text is not None else "").translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
 
 
-class _Pdf(FPDF):
-    def __init__(self, docs: PacketDocs) -> None:
-        super().__init__(orientation="P", unit="mm", format="Letter")
-        self.docs = docs
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(15, 15, 15)
+@cache
+def _pdf_class() -> type[Any]:
+    """The PDF writer, made on first use: fpdf2 (with fontTools) takes half a second to import, which
+    every CLI command paid at start-up though only a packet build writes a PDF."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=7)
-        self.cell(0, 5, _latin1(f"{self.docs.packet_id}  -  page {self.page_no()}"), align="C")
+    class _Pdf(FPDF):
+        def __init__(self, docs: PacketDocs) -> None:
+            super().__init__(orientation="P", unit="mm", format="Letter")
+            self.docs = docs
+            self.set_auto_page_break(auto=True, margin=15)
+            self.set_margins(15, 15, 15)
 
-    def line_text(self, text: Any, *, size: float = 9, style: str = "", indent: float = 0) -> None:
-        self.set_font("Helvetica", style=style, size=size)
-        self.set_x(self.l_margin + indent)
-        self.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=7)
+            self.cell(0, 5, _latin1(f"{self.docs.packet_id}  -  page {self.page_no()}"), align="C")
 
-    def heading(self, text: str, size: float = 13) -> None:
-        self.ln(2)
-        self.line_text(text, size=size, style="B")
-        self.ln(1)
+        def line_text(self, text: Any, *, size: float = 9, style: str = "", indent: float = 0) -> None:
+            self.set_font("Helvetica", style=style, size=size)
+            self.set_x(self.l_margin + indent)
+            self.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+        def heading(self, text: str, size: float = 13) -> None:
+            self.ln(2)
+            self.line_text(text, size=size, style="B")
+            self.ln(1)
+
+    return _Pdf
 
 
 def render_pdf(docs: PacketDocs) -> bytes:
     """index.pdf: the same report as the HTML, laid out for print."""
     meta, summary = docs.meta, docs.summary
-    pdf = _Pdf(docs)
+    pdf = _pdf_class()(docs)
     pdf.set_creation_date(parse_instant(meta["as_of"]))
     pdf.set_producer("Vigil")
     pdf.set_title(_latin1(f"Audit evidence packet {docs.packet_id}"))
