@@ -23,6 +23,7 @@ from engine.rules.catalog import (
     params_in_force,
     policies_dir,
 )
+from engine.rules.compiler.messages import check_compiles
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import load_scenario
 
@@ -106,6 +107,10 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
         return
     report.rules += len(compiled.rules)
     for rule in compiled.rules:
+        try:
+            check_compiles(rule.spec)
+        except VigilError as exc:
+            report.problems.extend(exc.details)
         if not sop_path(rule.spec.sop, policies).exists():
             report.problems.append(ErrorDetail(
                 reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Template
-
+from engine.rules.compiler.messages import MessageTemplate
 from engine.rules.lang import nodes as n
 from engine.rules.lang.evaluate import Fn
 from engine.rules.spec import RuleSpec
@@ -89,7 +88,7 @@ class CompiledRule:
     severity_when: tuple[tuple[str, Fn], ...]
     occurrence: Fn | None
     establishment: Fn | None
-    message: Template
+    message: MessageTemplate
     used_refs: tuple[n.Ref, ...]
     deadline: DeadlineSpec | None
 

@@ -76,6 +76,28 @@ def test_validate_reports_it_as_it_reports_an_unsafe_expression(tmp_path: Path) 
     assert "unknown name `acount`" in str(report.problems[0])
 
 
+def test_what_only_jinjas_compiler_notices_is_a_validation_problem_and_never_a_crash(tmp_path: Path) -> None:
+    """Messages are compiled when first rendered (an evaluation of a few records renders a few), so
+    `rules validate` compiles every one: a block defined twice parses and fails only to compile."""
+    from engine.rules.validate import validate_paths
+
+    message = "{% block a %}{% endblock %}{% block a %}{% endblock %}"
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (folder / "t-1.0.0.yaml").write_text(ruleset(message))
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    report = validate_paths([folder], policies=tmp_path / "policies")
+    assert [(d.rule_id, d.field) for d in report.problems] == [("T-MSG-001", "message")]
+    assert "message is not a valid template: block 'a' defined twice" in report.problems[0].reason
+    compiled = compile_ruleset(load_ruleset_bytes(ruleset(message).encode(), "t.yaml"))
+    source = ListSource([RecordView(r["type"], r["id"], 1, r)
+                         for r in (f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))])
+    with pytest.raises(RulesetError) as exc:  # a hand-edited file evaluated unvalidated: named, not a traceback
+        evaluate_rules(source, [compiled], AS_OF)
+    assert exc.value.code == "ruleset.message.render_failed" and exc.value.details[0].rule_id == "T-MSG-001"
+
+
 @pytest.mark.parametrize(
     "message, offence",
     [
