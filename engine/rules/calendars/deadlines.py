@@ -167,28 +167,23 @@ def compute_deadline(
     else:
         math += ", no roll-forward"
 
-    if cutoff is not None:
-        closes = ensure_utc(dt.datetime.combine(due, cutoff, tzinfo=ar.zone(tz)))
-        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {ar.iso_instant(closes)}"
-        return Deadline(
-            due=closes,
-            due_text=ar.iso_instant(closes),
-            overdue_after=closes,
-            warn_from=None if warn is None else closes - dt.timedelta(days=warn),
-            convention=convention,
-            explanation=f"{math} ({_TAGS[convention]})",
-            tz=tz,
-            cutoff=cutoff,
-        )
-    warn_from = None if warn is None else ar.start_of_local_day(due - dt.timedelta(days=warn), tz)
+    due_at: dt.date | dt.datetime = due
+    if cutoff is not None:  # an instant, judged as hour windows are (see the module doc)
+        due_at = overdue_after = ensure_utc(dt.datetime.combine(due, cutoff, tzinfo=ar.zone(tz)))
+        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {ar.iso_instant(overdue_after)}"
+        warn_from = None if warn is None else overdue_after - dt.timedelta(days=warn)
+    else:
+        overdue_after = ar.end_of_local_day(due, tz)
+        warn_from = None if warn is None else ar.start_of_local_day(due - dt.timedelta(days=warn), tz)
     return Deadline(
-        due=due,
-        due_text=due.isoformat(),
-        overdue_after=ar.end_of_local_day(due, tz),
+        due=due_at,
+        due_text=ar.iso_instant(due_at) if isinstance(due_at, dt.datetime) else due_at.isoformat(),
+        overdue_after=overdue_after,
         warn_from=warn_from,
         convention=convention,
         explanation=f"{math} ({_TAGS[convention]})",
         tz=tz,
+        cutoff=cutoff,
     )
 
 
