@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
@@ -13,6 +13,9 @@ from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, iso_z, nonblank, open_org, parse_instant
 from engine.errors import ErrorDetail, InputError
+
+if TYPE_CHECKING:
+    from engine.findings.schemas import Finding
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
@@ -63,8 +66,14 @@ def list_findings(
                            title=tables.counted(len(page.items), page.total, "finding"))
     for f in page.items:
         listing.add_row(tables.stacked(f.id, f.rule_id), tables.stacked(f.severity, f.status),
-                        tables.stacked(f.state, f.due), tables.Clamp(f.title, above=f"{f.subject_type}/{f.subject_id}"))
+                        tables.stacked(f.state, f.due), tables.Clamp(f.title, above=_subject(f)))
     console.print(listing)
+
+
+def _subject(f: Finding) -> str:
+    """The record a finding is about, and which of its findings of that rule (a clinician's
+    license in one state: `person/P1 · NV`)."""
+    return f"{f.subject_type}/{f.subject_id}" + (f" · {f.occurrence_key}" if f.occurrence_key else "")
 
 
 def _no_status_as_state(state: str | None) -> None:
@@ -101,7 +110,7 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
         emit_json(f.model_dump(mode="json"))
         return
     console.print(f"[bold]{f.rule_id}[/] {f.title}  ({f.citation})")
-    console.print(f"{f.severity} · {f.status} · {f.state} · due {f.due or '-'} · {f.subject_type}/{f.subject_id}")
+    console.print(f"{f.severity} · {f.status} · {f.state} · due {f.due or '-'} · {_subject(f)}")
     console.print(f.message)
     deadline = f.facts.get("deadline") if isinstance(f.facts, dict) else None
     if deadline:

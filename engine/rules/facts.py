@@ -47,13 +47,20 @@ class FactInfo:
     raw: Mapping[str, Any]
     sources: list[tuple[str, str, int]] = field(default_factory=list)
     deadline: cal.Deadline | None = None
-    #: the record type a finding about this fact names as its subject (same id): the fact's own
-    #: type, or for a derived view of one record (`view_of`) that record's type
+    #: the record a finding about this fact names as its subject: the fact's own type and id, or
+    #: for a derived fact the record it is about (`Derivation.about`)
     subject_type: str = ""
+    subject_id: str = ""
+    #: what tells this fact apart from the subject's other facts of its type (a derived fact's id
+    #: without the subject's id: the state of a license standing); the start of a finding's
+    #: occurrence key
+    occurrence: str = ""
 
     def __post_init__(self) -> None:
         if not self.subject_type:
             self.subject_type = self.type
+        if not self.subject_id:
+            self.subject_id = self.record_id
 
 
 @dataclass
@@ -111,6 +118,25 @@ class Zones:
         return cal.DEFAULT_CALENDAR_NAME
 
 
+def about(subject: tuple[str, str], fact_id: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The subject type, id and occurrence of a finding about a derived fact that names its record
+    (`Derivation.about`): ("person", "person_id") turns a standing `P1/NV` into person P1, occurrence
+    NV. A fact whose field is empty (an organization-wide fact with no organization on file) stays
+    its own subject, so no finding is lost for want of a record to name."""
+    record_type, id_field = subject
+    if id_field == "id":
+        return record_type, fact_id, ""
+    value = data.get(id_field)
+    if value is None or value == "":
+        return "", "", ""
+    record_id = str(value)
+    parts = fact_id.split("/")
+    if record_id in parts:
+        parts.remove(record_id)
+        return record_type, record_id, "/".join(parts)
+    return record_type, record_id, fact_id
+
+
 def parse_time(value: Any, kind: str) -> dt.datetime | dt.date | None:
     if value is None:
         return None
@@ -137,8 +163,8 @@ class _Shape:
     needs: tuple[str, ...]
     #: whether its records can belong to an establishment (else their zone is the default one)
     zoned: bool
-    #: the type a finding about one of its facts names as the subject (see FactInfo.subject_type)
-    subject_type: str
+    #: the record a finding about one of its facts names as the subject (see Derivation.about)
+    about: tuple[str, str] | None
 
 
 class FactBuilder:
@@ -188,7 +214,7 @@ class FactBuilder:
                 needs=tuple(sorted(n for n in self.needs.get(fact_type, ()) if n not in ("rid", "id")
                                    and not n.startswith("p_"))),
                 zoned=ft.derived or fact_type in ("establishment", "person") or not ZONE_KEYS.isdisjoint(ft.fields),
-                subject_type=ft.view_of or fact_type,
+                about=ft.about,
             )
         tz = self.zones.tz(fact_type, data) if shape.zoned else self.zones.default_tz
         local_today = self._today.get(tz)
@@ -240,7 +266,12 @@ class FactBuilder:
                         value = to_seconds(in_utc.get(name) or times[name], tz)
                     full[name] = value
             fact[flag.name] = flag.fn({"self": full}) is True
-        info = FactInfo(fact_type, record_id, version, raw, sources, subject_type=shape.subject_type)
+        if shape.about is None:
+            info = FactInfo(fact_type, record_id, version, raw, sources)
+        else:
+            subject_type, subject_id, occurrence = about(shape.about, record_id, raw)
+            info = FactInfo(fact_type, record_id, version, raw, sources, subject_type=subject_type,
+                            subject_id=subject_id, occurrence=occurrence)
         out = [(fact, info)]
         for spec in self.deadlines.get(fact_type, ()):
             anchor = times.get(spec.anchor_field)

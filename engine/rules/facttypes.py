@@ -25,8 +25,8 @@ class FactType:
     fields: dict[str, FieldKind]
     derived: bool = False
     event: bool = False
-    #: a derived type whose facts are views of records of this type, under the same ids
-    view_of: str | None = None
+    #: the record a finding about one of its facts names: (record type, field holding its id)
+    about: tuple[str, str] | None = None
 
     def kind(self, field: str) -> FieldKind | None:
         if field in BUILTIN_FIELDS:
@@ -81,6 +81,6 @@ def all_fact_types() -> dict[str, FactType]:
     for _, derivation in DERIVATIONS:
         types[derivation.output] = FactType(
             name=derivation.output, fields=dict(derivation.fields), derived=True, event=derivation.event,
-            view_of=derivation.view_of,
+            about=derivation.about,
         )
     return types

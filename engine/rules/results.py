@@ -61,10 +61,11 @@ def build_violations(
     for match in matches:
         env = {alias: facts[fid] for alias, fid in match.bindings}
         subject_info = infos[env[rule.spec.subject]["id"]]
-        occurrence = ""
+        occurrence = subject_info.occurrence
         if rule.occurrence is not None:
             value = rule.occurrence(env)
-            occurrence = "" if value is None else str(value)
+            if value is not None:
+                occurrence = f"{occurrence}/{value}" if occurrence else str(value)
         violation = _violation(rule, match, env, infos, params, as_of, subject_info, occurrence)
         rank = (
             VARIANT_ORDER.get(match.variant, 9),
@@ -113,7 +114,7 @@ def _violation(
         context,
         rule_id=rule.id,
         ruleset=f"{rule.framework}@{rule.ruleset_version}",
-        subject=(subject.subject_type, subject.record_id),
+        subject=(subject.subject_type, subject.subject_id),
     )
     evidence: dict[tuple[str, str, int], None] = {}
     for alias in user_aliases + ([MET_ALIAS] if MET_ALIAS in env else []):
@@ -158,7 +159,7 @@ def _violation(
         state=variant.state,  # type: ignore[arg-type]
         variant=match.variant,
         due=due,
-        subject=SubjectRef(type=subject.subject_type, id=subject.record_id),
+        subject=SubjectRef(type=subject.subject_type, id=subject.subject_id),
         occurrence_key=occurrence,
         message=message,
         evidence=[EvidenceRef(type=t, id=i, version=v) for t, i, v in sorted(evidence)],

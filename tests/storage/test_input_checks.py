@@ -38,8 +38,9 @@ LATER = NOW + dt.timedelta(days=60)
 @pytest.fixture
 def db(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
     """Records recorded on 1 March (establishment E1, person P1 on episode EP1), evaluated on 10 March:
-    one finding (DEMO-TRN-001, EP1) and its task; plus a finding of a derived subject, as the
-    credentialing rules open (subject type cred_monitoring, no record of that type exists)."""
+    one finding (DEMO-TRN-001, EP1) and its task; plus a finding whose subject is no stored record
+    (subject type cred_monitoring: as the credentialing rules opened them before their findings named
+    the person, and as a derived fact with no record to name still is)."""
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
     monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))

@@ -115,9 +115,12 @@ class Derivation:
     #: per streamed record, or moved there to even out the two processes (the screenings' readers);
     #: its results do not depend on where it runs.
     heavy: bool = False
-    #: The record type each fact is a view of, under the same id (an AI output with what its tool,
-    #: reviewer and site say about it): a finding about such a fact is about that record.
-    view_of: str | None = None
+    #: The record a finding about one of its facts names as its subject: (record type, the fact's
+    #: field holding that record's id; "id" for a view of one record under the same id, such as an
+    #: AI output with what its tool, reviewer and site say about it). A clinician's license standing
+    #: in one state is about the person: ("person", "person_id"), the state then being part of the
+    #: finding's occurrence. None: the fact itself (a register entry from the practice's policies).
+    about: tuple[str, str] | None = None
 
     @property
     def attaches_to_event(self) -> bool:
@@ -132,7 +135,7 @@ DERIVATIONS: Registry[Derivation] = Registry("derivation")
 def derivation(
     *, name: str, inputs: tuple[str, ...], output: str, fields: Mapping[str, FieldKind], family: str,
     reference: bool = False, event: bool = False, example: str = "", heavy: bool = False,
-    view_of: str | None = None,
+    about: tuple[str, str] | None = None,
 ) -> Callable[[DeriveFn], DeriveFn]:
     """Register a derivation function (decorator)."""
 
@@ -140,7 +143,7 @@ def derivation(
         DERIVATIONS.add(name, Derivation(name=name, inputs=inputs, output=output, fields=fields, fn=fn,
                                          family=family, reference=reference, event=event,
                                          doc=(fn.__doc__ or "").strip(), example=example, heavy=heavy,
-                                         view_of=view_of))
+                                         about=about))
         return fn
 
     return wrap

@@ -491,7 +491,7 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             "reviewed_by_person_id": "string", "reviewer_licensed": "bool", "licensed_review_at": "instant",
             "sent_at": "instant", "filed": "bool", "reviewed_before_send": "bool", "disclaimed": "bool",
             "due_at": "instant"},
-    family="event:ai_use_output", event=True, view_of="ai_output",
+    family="event:ai_use_output", event=True, about=("ai_output", "id"),
     example="out: ai_use_output where kind == 'PATIENT_MESSAGE' and state == 'CA' and not disclaimed",
 )
 def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -542,7 +542,7 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
             "recording_started_at": "instant", "recording_consent_at": "instant", "states": "list",
             "all_party_states": "list", "all_party_state_count": "number",
             "disclosure_at": "instant", "disclosed_by_service_date": "bool"},
-    family="event:ai_use_encounter", event=True, view_of="encounter",
+    family="event:ai_use_encounter", event=True, about=("encounter", "id"),
     example="enc: ai_use_encounter where ambient_recording and all_party_state_count > 0",
 )
 def encounters(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:

@@ -83,8 +83,9 @@ def test_mips_years_around_the_eastern_new_year_and_the_close() -> None:
     inputs = {"organization": [org(y2024=True, y2025=False)], "measure_case": [], "mips_submission": []}
     before = by_id(list(cms.mips_years(ctx("2026-01-01T04:59:59Z"), inputs)))
     assert sorted(before) == ["2024", "2025"]  # 2023 has neither status nor data
-    assert before["2025"].data == {"py": 2025, "status_recorded": True, "required": False, "in_period": True,
-                                   "open": True, "final": False, "submission_closes": "2026-04-01T00:00:00Z"}
+    assert before["2025"].data == {"org_id": "ORG-1", "py": 2025, "status_recorded": True, "required": False,
+                                   "in_period": True, "open": True, "final": False,
+                                   "submission_closes": "2026-04-01T00:00:00Z"}
     after = by_id(list(cms.mips_years(ctx("2026-01-01T05:00:00Z"), inputs)))
     assert sorted(after) == ["2024", "2025", "2026"]
     assert after["2025"].data["final"] and not after["2025"].data["in_period"]

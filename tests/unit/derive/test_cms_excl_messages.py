@@ -64,7 +64,8 @@ LOOKBACK = {"excl_lookback_months": 2}
 
 
 def run(records: list[dict[str, Any]], as_of: str, **params: Any) -> dict[str, tuple[str, str]]:
-    """{subject id: (state, message)} of the rule's findings; both backends must agree on every text."""
+    """{"<person>/<occurrence>": (state, message)} of the rule's findings (each is about a person, its
+    occurrence naming the duty: pre_hire/EP1, monthly/2026-02); both backends must agree on every text."""
     at = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     views = []
     for i, raw in enumerate(BASE + records):
@@ -75,7 +76,8 @@ def run(records: list[dict[str, Any]], as_of: str, **params: Any) -> dict[str, t
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for backend in ("python", "durable"):
         result = evaluate_rules(ListSource(views), [compiled], at, backend=backend)
-        out[backend] = {v.subject.id: (v.state, v.message) for v in result.violations if v.rule_id == RULE}
+        out[backend] = {f"{v.subject.id}/{v.occurrence_key}": (v.state, v.message)
+                        for v in result.violations if v.rule_id == RULE}
     assert out["python"] == out["durable"]
     for _, message in out["python"].values():
         assert_clean(message)

@@ -25,9 +25,9 @@ REVALIDATION_DEFAULT_YEARS = 5
     name="cms_enrollment",
     inputs=("organization",),
     output="cms_enrollment",
-    fields={"enrollment_id": "string", "label": "string", "form": "string", "due_at": "date",
+    fields={"org_id": "string", "enrollment_id": "string", "label": "string", "form": "string", "due_at": "date",
             "submitted_on": "date", "high_window": "bool", "due_basis": "string"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="enr: cms_enrollment (anchor enr.due_at, met_at enr.submitted_on)",
 )
 def enrollments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -54,7 +54,8 @@ def enrollments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
             submitted = None
         yield DerivedFact(
             type="cms_enrollment", id=str(e["id"]),
-            data={"enrollment_id": str(e["id"]), "label": str(e.get("label") or e["id"]), "form": form or None,
+            data={"org_id": org.id if org else None,
+                  "enrollment_id": str(e["id"]), "label": str(e.get("label") or e["id"]), "form": form or None,
                   "due_at": due.isoformat(), "submitted_on": _iso(submitted),
                   "high_window": cal.add_days(due, -high_days) <= today <= due, "due_basis": basis},
             sources=[_src(org)] if org else [], bundle_key="org:*",
@@ -65,9 +66,9 @@ def enrollments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     name="cms_enrollment_change",
     inputs=("organization",),
     output="cms_enrollment_change",
-    fields={"change_id": "string", "kind": "string", "description": "string", "occurred_on": "date",
+    fields={"org_id": "string", "change_id": "string", "kind": "string", "description": "string", "occurred_on": "date",
             "window_days": "number", "due_at": "date", "reported_on": "date"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="chg: cms_enrollment_change (anchor chg.due_at, met_at chg.reported_on)",
 )
 def enrollment_changes(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -88,7 +89,8 @@ def enrollment_changes(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordV
             reported = None
         yield DerivedFact(
             type="cms_enrollment_change", id=str(e["id"]),
-            data={"change_id": str(e["id"]), "kind": kind, "description": str(e.get("description") or kind),
+            data={"org_id": org.id if org else None,
+                  "change_id": str(e["id"]), "kind": kind, "description": str(e.get("description") or kind),
                   "occurred_on": occurred.isoformat(), "window_days": days,
                   "due_at": cal.add_days(occurred, days).isoformat(), "reported_on": _iso(reported)},
             sources=[_src(org)] if org else [], bundle_key="org:*",

@@ -126,7 +126,7 @@ class _Settings:
             "kind": "string", "sources": "string", "period": "string", "due_at": "date", "cleared_at": "instant",
             "cleared_on": "date", "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool",
             "ongoing": "bool", "started_on": "date", "source_checks": "list"},
-    family="person",
+    family="person", about=("person", "person_id"),
     example="duty: cms_excl_duty (anchor duty.due_at, met_at duty.cleared_at)",
     # in the derive process, with the other two readers of the screenings (credentialing's PSV items
     # and monitoring): the sweep's own process is the longer side on a large practice (bench/README.md)

@@ -30,9 +30,10 @@ from engine.rules.derive.cms._common import (
     name="cms_mips_year",
     inputs=("organization", "measure_case", "mips_submission"),
     output="cms_mips_year",
-    fields={"py": "number", "status_recorded": "bool", "required": "bool", "in_period": "bool", "open": "bool",
+    fields={"org_id": "string",
+            "py": "number", "status_recorded": "bool", "required": "bool", "in_period": "bool", "open": "bool",
             "final": "bool", "submission_closes": "string"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     reference=True,
     example="yr: cms_mips_year where required and open",
 )
@@ -51,7 +52,8 @@ def mips_years(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
         closes = submission_close(py)
         yield DerivedFact(
             type="cms_mips_year", id=str(py),
-            data={"py": py, "status_recorded": py in status, "required": status.get(py, False),
+            data={"org_id": org.id if org else None,
+                  "py": py, "status_recorded": py in status, "required": status.get(py, False),
                   "in_period": py == today.year, "open": ctx.as_of <= closes, "final": today > dt.date(py, 12, 31),
                   "submission_closes": cal.iso_instant(closes)},
             sources=[_src(org)], bundle_key="org:*",
@@ -65,9 +67,10 @@ def mips_years(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     name="cms_mips_category",
     inputs=("organization", "measure_case", "mips_submission"),
     output="cms_mips_category",
-    fields={"py": "number", "tin": "string", "entity": "string", "category": "string", "category_label": "string",
+    fields={"org_id": "string",
+            "py": "number", "tin": "string", "entity": "string", "category": "string", "category_label": "string",
             "py_start": "date", "closes_local": "string", "submitted_at": "instant", "submission_id": "string"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="cat: cms_mips_category (anchor cat.py_start, met_at cat.submitted_at)",
 )
 def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -99,7 +102,8 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
                 first = min(mine, key=lambda v: (_instant(v.data["submitted_at"]), v.id), default=None)
                 yield DerivedFact(
                     type="cms_mips_category", id=f"{py}/{tin or '*'}/{category}",
-                    data={"py": py, "tin": tin, "entity": f"TIN {tin}" if tin else "the practice",
+                    data={"org_id": org.id if org else None,
+                          "py": py, "tin": tin, "entity": f"TIN {tin}" if tin else "the practice",
                           "category": category, "category_label": CATEGORY_LABELS.get(category, category),
                           "py_start": dt.date(py, 1, 1).isoformat(), "closes_local": qpp_local_text(closes),
                           "submitted_at": first.data["submitted_at"] if first else None,

@@ -44,9 +44,10 @@ def _required_pys(ctx: DeriveContext, org: RecordView | None) -> list[int]:
     name="cms_pi_requirement",
     inputs=("organization", "risk_analysis", "mips_submission"),
     output="cms_pi_requirement",
-    fields={"py": "number", "requirement": "string", "label": "string", "due_at": "date", "met_on": "date",
+    fields={"org_id": "string",
+            "py": "number", "requirement": "string", "label": "string", "due_at": "date", "met_on": "date",
             "past_due": "bool", "detail": "string"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="pi: cms_pi_requirement (anchor pi.due_at, met_at pi.met_on)",
 )
 def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -80,7 +81,8 @@ def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
                  sources: list[tuple[str, str, int]], py: int = py) -> DerivedFact:
             return DerivedFact(
                 type="cms_pi_requirement", id=f"{py}/{req}",
-                data={"py": py, "requirement": req, "label": label, "due_at": due.isoformat(), "met_on": _iso(met),
+                data={"org_id": org.id if org else None,
+                      "py": py, "requirement": req, "label": label, "due_at": due.isoformat(), "met_on": _iso(met),
                       "past_due": today > due, "detail": detail},
                 sources=[_src(org)] + sources, bundle_key="org:*",
             )
@@ -137,9 +139,10 @@ def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     name="cms_ia_status",
     inputs=("organization", "mips_submission"),
     output="cms_ia_status",
-    fields={"py": "number", "due_at": "date", "ready_on": "date", "qualifying_n": "number", "required_n": "number",
+    fields={"org_id": "string",
+            "py": "number", "due_at": "date", "ready_on": "date", "qualifying_n": "number", "required_n": "number",
             "activities": "string", "detail": "string"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="ia: cms_ia_status (anchor ia.due_at, met_at ia.ready_on)",
 )
 def ia_status(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -188,7 +191,8 @@ def ia_status(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
             ready = start
         yield DerivedFact(
             type="cms_ia_status", id=str(py),
-            data={"py": py, "due_at": latest.isoformat(), "ready_on": _iso(ready), "qualifying_n": len(qualifying),
+            data={"org_id": org.id if org else None,
+                  "py": py, "due_at": latest.isoformat(), "ready_on": _iso(ready), "qualifying_n": len(qualifying),
                   "required_n": required, "activities": ", ".join(n for _, n in qualifying) or "none",
                   "detail": "; ".join(notes) if notes else ("no improvement activities recorded" if not mine else "")},
             sources=[_src(org)], bundle_key="org:*",

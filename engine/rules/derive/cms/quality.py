@@ -103,12 +103,13 @@ def _outcome_or_hp(ctx: DeriveContext) -> set[str]:
     name="cms_measure_stats",
     inputs=("organization", "measure_case"),
     output="cms_measure_stats",
-    fields={"py": "number", "tin": "string", "npi": "string", "entity": "string", "measure": "string",
+    fields={"org_id": "string",
+            "py": "number", "tin": "string", "npi": "string", "entity": "string", "measure": "string",
             "eligible_n": "number", "reported_n": "number", "excluded_n": "number", "exception_n": "number",
             "case_n": "number", "met_n": "number", "not_met_n": "number", "unknown_n": "number",
             "perf_den": "number", "perf_rate_pct": "number", "dc_pct": "number", "final": "bool",
             "case_check_from": "date", "outcome_or_hp": "bool"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="m: cms_measure_stats where reported_n * 100 < params.mips_dc_threshold_pct * eligible_n",
 )
 def measure_stats(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -126,7 +127,8 @@ def measure_stats(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
             perf_den = c.met + c.not_met
             yield DerivedFact(
                 type="cms_measure_stats", id=f"{py}/{tin or '-'}{'/' + npi if npi else ''}/{measure}",
-                data={"py": py, "tin": tin, "npi": npi, "entity": _entity_label(tin, npi), "measure": measure,
+                data={"org_id": org.id if org else None,
+                      "py": py, "tin": tin, "npi": npi, "entity": _entity_label(tin, npi), "measure": measure,
                       "eligible_n": c.eligible, "reported_n": c.reported, "excluded_n": c.excluded,
                       "exception_n": c.exception, "case_n": c.cases, "met_n": c.met, "not_met_n": c.not_met,
                       "unknown_n": c.unknown, "perf_den": perf_den,
@@ -142,10 +144,11 @@ def measure_stats(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     name="cms_quality_set",
     inputs=("organization", "measure_case"),
     output="cms_quality_set",
-    fields={"py": "number", "tin": "string", "npi": "string", "entity": "string", "measures_n": "number",
+    fields={"org_id": "string",
+            "py": "number", "tin": "string", "npi": "string", "entity": "string", "measures_n": "number",
             "dc_ok_n": "number", "outcome_hp_ok": "bool", "measures": "string", "dc_ok_measures": "string",
             "check_from": "date", "final": "bool"},
-    family="org",
+    family="org", about=("organization", "org_id"),
     example="qs: cms_quality_set where dc_ok_n < params.mips_quality_measures_required or not outcome_hp_ok",
 )
 def quality_sets(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -163,7 +166,8 @@ def quality_sets(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
         sources = ([_src(org)] if org else []) + [s for _, c in sorted(measures.items()) for s in c.sources]
         yield DerivedFact(
             type="cms_quality_set", id=f"{py}/{tin or '-'}{'/' + npi if npi else ''}",
-            data={"py": py, "tin": tin, "npi": npi, "entity": _entity_label(tin, npi), "measures_n": len(measures),
+            data={"org_id": org.id if org else None,
+                  "py": py, "tin": tin, "npi": npi, "entity": _entity_label(tin, npi), "measures_n": len(measures),
                   "dc_ok_n": len(ok), "outcome_hp_ok": any(m in hp for m in ok),
                   "measures": ", ".join(sorted(measures)), "dc_ok_measures": ", ".join(ok) or "none",
                   "check_from": cal.add_months(dt.date(py, 1, 1), months).isoformat(),

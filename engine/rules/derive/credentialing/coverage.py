@@ -38,7 +38,7 @@ MAL_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_malpractice_standing", inputs=("credential", "employment_episode", "encounter"),
-            output="cred_malpractice_standing", fields=MAL_FIELDS, family="person",
+            output="cred_malpractice_standing", fields=MAL_FIELDS, family="person", about=("person", "person_id"),
             example="mal: cred_malpractice_standing where uncovered_count > 0")
 def malpractice_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-MAL-010: professional liability coverage of each clinician, one fact per person.
@@ -88,7 +88,8 @@ CLIA_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_clia_standing", inputs=("credential", "employment_episode"), output="cred_clia_standing",
-            fields=CLIA_FIELDS, family="establishment", example="clia: cred_clia_standing where renewed_at == null")
+            fields=CLIA_FIELDS, family="establishment",
+            about=("establishment", "establishment_id"), example="clia: cred_clia_standing where renewed_at == null")
 def clia_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-CLIA-011: the latest CLIA certificate of each testing location, one fact per location.
 
@@ -136,7 +137,8 @@ def card_through(card: Cred, months: int) -> dt.date | None:
 
 
 @derivation(name="cred_card_standing", inputs=("credential", "employment_episode"), output="cred_card_standing",
-            fields=CARD_FIELDS, family="person", example="card: cred_card_standing where kind == 'BLS'")
+            fields=CARD_FIELDS, family="person",
+            about=("person", "person_id"), example="card: cred_card_standing where kind == 'BLS'")
 def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-BLS-012: each life-support card a person's active role requires, one fact per (person, kind).
 

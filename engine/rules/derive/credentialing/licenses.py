@@ -38,7 +38,7 @@ LICENSE_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_license_standing", inputs=("credential", "employment_episode", "encounter"),
-             output="cred_license_standing", fields=LICENSE_FIELDS, family="person",
+             output="cred_license_standing", fields=LICENSE_FIELDS, family="person", about=("person", "person_id"),
              example="lic: cred_license_standing where uncovered_count > 0")
 def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-LIC-001: a licensed clinician's standing in each state, one fact per (person, state).
@@ -108,7 +108,8 @@ DEA_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_dea_standing", inputs=("credential", "employment_episode"), output="cred_dea_standing",
-            fields=DEA_FIELDS, family="person", example="dea: cred_dea_standing where check == 'no_state_license'")
+            fields=DEA_FIELDS, family="person",
+            about=("person", "person_id"), example="dea: cred_dea_standing where check == 'no_state_license'")
 def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-DEA-002: each DEA registration of a person with an active episode, one fact per (person, state).
 
@@ -180,7 +181,8 @@ CSR_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_csr_standing", inputs=("credential", "employment_episode"), output="cred_csr_standing",
-            fields=CSR_FIELDS, family="person", example="csr: cred_csr_standing where check == 'missing'")
+            fields=CSR_FIELDS, family="person",
+            about=("person", "person_id"), example="csr: cred_csr_standing where check == 'missing'")
 def csr_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-CSR-003: the state controlled-substance registration behind each DEA registration held
     in a state of `states_requiring_csr`, for a person with an active episode.

@@ -76,7 +76,7 @@ def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt
 
 
 @derivation(name="cred_monitoring", inputs=("credential", "employment_episode", "screening"),
-            output="cred_monitoring", fields=MON_FIELDS, family="person",
+            output="cred_monitoring", fields=MON_FIELDS, family="person", about=("person", "person_id"),
             example="mon: cred_monitoring where check == 'exclusion'",
             heavy=True)  # in the derive process with the other two readers of the screenings (bench/README.md)
 def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:

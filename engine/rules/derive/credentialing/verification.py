@@ -39,7 +39,8 @@ BOARD_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_board_standing", inputs=("credential", "employment_episode"), output="cred_board_standing",
-            fields=BOARD_FIELDS, family="person", example="board: cred_board_standing where check == 'unverified'")
+            fields=BOARD_FIELDS, family="person",
+            about=("person", "person_id"), example="board: cred_board_standing where check == 'unverified'")
 def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-BOARD-004: board certification of active clinicians and of roles that require it.
 
@@ -101,7 +102,8 @@ CAQH_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_caqh_standing", inputs=("credential", "employment_episode"), output="cred_caqh_standing",
-            fields=CAQH_FIELDS, family="person", example="caqh: cred_caqh_standing where cycle_days == 180")
+            fields=CAQH_FIELDS, family="person",
+            about=("person", "person_id"), example="caqh: cred_caqh_standing where cycle_days == 180")
 def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-CAQH-006: the CAQH ProView re-attestation clock of each active person with a profile.
 
@@ -137,7 +139,7 @@ RECRED_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_recred_standing", inputs=("credential", "employment_episode"),
-            output="cred_recred_standing", fields=RECRED_FIELDS, family="person",
+            output="cred_recred_standing", fields=RECRED_FIELDS, family="person", about=("person", "person_id"),
             example="recred: cred_recred_standing where basis == 'start'")
 def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-NCQA-RECRED-007: when each active licensed clinician's next recredentialing is due.
@@ -185,7 +187,8 @@ PSV_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_psv_item", inputs=("credential", "employment_episode", "screening"), output="cred_psv_item",
-            fields=PSV_FIELDS, family="person", example="psv: cred_psv_item where verified_on == null",
+            fields=PSV_FIELDS, family="person",
+            about=("person", "person_id"), example="psv: cred_psv_item where verified_on == null",
             heavy=True)  # in the derive process with the other two readers of the screenings (bench/README.md)
 def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-NCQA-PSV-008: the age of each verification in an active clinician's initial credentialing file.
@@ -241,7 +244,8 @@ NPDB_FIELDS: dict[str, FieldKind] = {
 
 
 @derivation(name="cred_npdb_standing", inputs=("credential", "employment_episode"), output="cred_npdb_standing",
-            fields=NPDB_FIELDS, family="person", example="npdb: cred_npdb_standing where mode == 'CONTINUOUS'")
+            fields=NPDB_FIELDS, family="person",
+            about=("person", "person_id"), example="npdb: cred_npdb_standing where mode == 'CONTINUOUS'")
 def npdb_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-NPDB-005: when an active licensed clinician's next NPDB query (or enrollment renewal) is due.
 
