@@ -21,6 +21,7 @@ from engine.errors import ErrorDetail, InputError
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, WaiverIn
+from engine.records.schemas import RECORD_MODELS
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -126,7 +127,8 @@ def finding_detail(request: Request, finding_id: str, principal: Principal = Dep
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
                   rule_version=rule_version, default_until=default_until, cited=cited,
-                  framework_label=lookups.framework_label(finding.framework))
+                  framework_label=lookups.framework_label(finding.framework),
+                  subject_is_record=finding.subject_type in RECORD_MODELS)
 
 
 def _back(finding_id: str) -> str:
