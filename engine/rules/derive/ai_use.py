@@ -232,7 +232,7 @@ def practice(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> 
             "in_inventory": "bool", "approved_at": "instant", "owner_person_id": "string",
             "establishment_id": "string", "first_used_at": "instant", "last_used_at": "instant",
             "output_count": "number", "unapproved_output_count": "number", "licensed_title": "string"},
-    family="vendor",
+    family="vendor", about=("ai_tool", "tool_id"),
     example="tool: ai_use_tool where unapproved_output_count > 0",
 )
 def tool_status(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -275,7 +275,8 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     """The clocks of each inventoried AI tool, one fact per duty, each with its local due date (`due_at`).
 
     approval            first use of a tool with no approval before it (due the day of first use;
-                        met_at = approval)
+                        met_at = approval); also for a tool that outputs name but the inventory does
+                        not hold (no approval to meet it, and no other clock: it has no record)
     inventory           tool in use or approved whose inventory record lacks a field of
                         ai_inventory_required_fields, e.g. its owner (due the go-live day)
     performance_review  last performance review (or go-live) + ai_perf_review_days (180 high risk);
@@ -291,8 +292,24 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     """
     tools = _tools(inputs)
     usage = _usage(ctx, tools, inputs.get("ai_output", ()))
-    for tool_id in sorted(tools):
-        yield from _duties_of(ctx, tools[tool_id], usage.get(tool_id, _Usage()))
+    for tool_id in sorted(set(tools) | set(usage)):
+        if tool_id in tools:
+            yield from _duties_of(ctx, tools[tool_id], usage.get(tool_id, _Usage()))
+        else:
+            yield _unlisted_approval(ctx, tool_id, usage[tool_id])
+
+
+def _unlisted_approval(ctx: DeriveContext, tool_id: str, u: _Usage) -> DerivedFact:
+    """The approval duty of a tool seen in use that the inventory does not hold: due the local day of
+    its first output (at the establishment that made it), never met while it has no record."""
+    assert u.first is not None
+    base = {"tool_id": tool_id, "establishment_id": u.establishment_id}
+    tz = _zone(ctx, "ai_use_tool_duty", tool_id, base)
+    due = cal.local_date(u.first, tz)
+    fact = dict(base, kind="approval", due_at=due.isoformat(), met_at=None, basis_at=_iso(u.first),
+                go_live_at=_iso(u.first), high_risk=False, past_due=cal.local_date(ctx.as_of, tz) > due)
+    return DerivedFact(type="ai_use_tool_duty", id=f"{tool_id}/approval", data=fact, sources=u.sources(),
+                       bundle_key=bundles.bundle_key("ai_tool", tool_id, {}))
 
 
 def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[DerivedFact]:
