@@ -218,6 +218,33 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
         _audit(session, org_id=user.org_id, actor=actor, action="token.revoke", entity_id=row.id, payload={})
 
 
+def set_active(session: Session, *, org_id: str, username: str, active: bool, actor: str) -> User:
+    """Switch a user off (or back on). Switched off, they cannot sign in and every token and
+    web session they hold stops working at once (revoked, so switching them back on does not
+    revive a leaked one): how an admin withdraws a compromised account without its password."""
+    row = session.scalar(select(UserRow).where(UserRow.username == username, UserRow.org_id == org_id))
+    if row is None:
+        raise NotFoundError(f"no user {username!r}")
+    if row.active == active:
+        return to_user(row)
+    row.active = active
+    revoked = 0
+    if not active:
+        now = clock.now()
+        for token in session.scalars(select(TokenRow).where(TokenRow.user_id == row.id, TokenRow.revoked_at.is_(None))):
+            token.revoked_at = now
+            revoked += 1
+    _audit(session, org_id=row.org_id, actor=actor, action="user.activate" if active else "user.deactivate",
+           entity_id=row.id, payload={"user": row.username, "tokens_revoked": revoked})
+    return to_user(row)
+
+
+def token_owner(session: Session, *, token_id: str) -> UserRow | None:
+    """The user a token belongs to (None for an unknown token id)."""
+    row = session.get(TokenRow, token_id)
+    return session.get(UserRow, row.user_id) if row is not None else None
+
+
 def end_session(session: Session, *, token: str) -> None:
     """Sign out: the session token stops working now, not when its cookie would have expired."""
     row = session.scalar(select(TokenRow).where(TokenRow.token_hash == hash_secret(token)))

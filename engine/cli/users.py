@@ -1,4 +1,5 @@
-"""`vigil users add|list|grant|revoke|token`: accounts and auditor grants for setup and scripts."""
+"""`vigil users add|list|grant|revoke|token|deactivate|activate`: accounts and auditor grants for setup and
+scripts."""
 
 from __future__ import annotations
 
@@ -74,9 +75,10 @@ def list_users(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -
         emit_json([u.model_dump() for u in users])
         return
     listing = tables.table(tables.keep("username"), tables.keep("role"), tables.squeeze("name"), tables.keep("person"),
-                           stacked_rows=False)
+                           tables.keep("active"), stacked_rows=False)
     for u in users:
-        listing.add_row(u.username, u.role, tables.Clamp(u.display_name or ""), u.person_id or "")
+        listing.add_row(u.username, u.role, tables.Clamp(u.display_name or ""), u.person_id or "",
+                        "yes" if u.active else "no")
     console.print(listing)
 
 
@@ -153,3 +155,32 @@ def token(
     if issued.note:  # an auditor's token ends with their grant: say so, as it is shorter than asked for
         err_console.print(f"note: {issued.note}", highlight=False, markup=False, soft_wrap=True)
     emit_json(issued.model_dump(mode="json")) if as_json else console.print(issued.token)
+
+
+def _set_active(username: str, active: bool, org: str | None, db: str | None, as_json: bool) -> None:
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.set_active(s, org_id=org_id, username=username, active=active, actor="cli")
+
+    user = run(body)
+    if as_json:
+        emit_json(user.model_dump())
+        return
+    said = "active" if user.active else "switched off; their tokens and sessions are revoked"
+    console.print(f"{user.username} is {said}")
+
+
+@users_app.command("deactivate")
+def deactivate(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Switch a user off: they cannot sign in, and every token and web session they hold is revoked."""
+    _set_active(username, False, org, db, as_json)
+
+
+@users_app.command("activate")
+def activate(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Switch a user back on (revoked tokens stay revoked: they sign in and issue new ones)."""
+    _set_active(username, True, org, db, as_json)

@@ -179,16 +179,62 @@ def test_an_auditors_token_ends_with_the_grant(api: dict[str, Any]) -> None:
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31), expires_at=ends))
         first = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=90), actor="test")
     assert first.expires_at == ends and first.note is not None and "grant ends" in first.note
-    c = api["client"]
-    r = c.post("/tokens", headers={"Authorization": f"Bearer {first.token}"}, json={"name": "long", "days": 366})
+    c = _signed_in(api, "aud2")
+    r = c.post("/tokens", json={"name": "long", "days": 366})
     assert r.status_code == 201, r.text
     body = r.json()
     assert dt.datetime.fromisoformat(body["expires_at"]) == ends  # capped, and the response says why
     assert ends.isoformat() in body["note"] and "366 days" in body["note"]
-    listed = c.get("/tokens", headers={"Authorization": f"Bearer {body['token']}"}).json()
+    listed = api["client"].get("/tokens", headers={"Authorization": f"Bearer {body['token']}"}).json()
     assert all(dt.datetime.fromisoformat(t["expires_at"]) <= ends for t in listed)
-    short = c.post("/tokens", headers={"Authorization": f"Bearer {first.token}"}, json={"name": "short", "days": 1})
+    short = c.post("/tokens", json={"name": "short", "days": 1})
     assert short.status_code == 201 and short.json()["note"] is None  # within the grant: as asked
-    officer = c.post("/tokens", headers=headers(api, "officer"), json={"name": "long", "days": 366}).json()
+    officer = _signed_in(api, "officer").post("/tokens", json={"name": "long", "days": 366}).json()
     assert officer["note"] is None
     assert dt.datetime.fromisoformat(officer["expires_at"]) > clock.now() + dt.timedelta(days=365)
+
+
+def _signed_in(api: dict[str, Any], username: str) -> Any:
+    """A client of its own holding a web session of `username` (password `<username>-password`)."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(api["app"])
+    signed = client.post("/auth/login", json={"username": username, "password": f"{username}-password"})
+    assert signed.status_code == 200, signed.text
+    return client
+
+
+def test_a_token_cannot_issue_tokens_so_revoking_it_ends_what_it_gave(api: dict[str, Any]) -> None:
+    c = api["client"]
+    r = c.post("/tokens", headers=headers(api, "officer"), json={"name": "child", "days": 366})
+    assert r.status_code == 403 and r.json()["code"] == "auth.token_issues_token", r.text
+    assert "POST /auth/login" in r.json()["title"] + r.text
+    assert _signed_in(api, "officer").post("/tokens", json={"name": "script"}).status_code == 201
+
+
+def test_an_admin_revokes_anyones_token_and_switches_a_user_off(api: dict[str, Any]) -> None:
+    c, admin = api["client"], headers(api, "admin")
+    issued = _signed_in(api, "officer").post("/tokens", json={"name": "laptop"}).json()
+    mine = {"Authorization": f"Bearer {issued['token']}"}
+    listed = c.get("/users/officer/tokens", headers=admin).json()
+    assert issued["id"] in [t["id"] for t in listed] and all("token" not in t for t in listed)
+    assert c.get("/users/officer/tokens", headers=headers(api, "officer")).status_code == 403
+    # another non-admin cannot even see that the token exists
+    assert c.delete(f"/tokens/{issued['id']}", headers=headers(api, "liaison")).status_code == 404
+    assert c.get("/me", headers=mine).status_code == 200
+    assert c.delete(f"/tokens/{issued['id']}", headers=admin).status_code == 204
+    assert c.get("/me", headers=mine).status_code == 401
+    assert c.get("/me", headers=headers(api, "officer")).status_code == 200
+    # switched off: every token and session stops at once, and signing in is refused
+    session = _signed_in(api, "officer")
+    off = c.post("/users/officer/deactivate", headers=admin)
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert c.get("/me", headers=headers(api, "officer")).status_code == 401
+    assert session.get("/me").status_code == 401
+    assert c.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 401
+    assert c.post("/users/admin/deactivate", headers=admin).status_code == 422  # not yourself
+    assert c.post("/users/officer/activate", headers=admin).json()["active"] is True
+    assert c.get("/me", headers=headers(api, "officer")).status_code == 401  # revoked tokens stay revoked
+    assert _signed_in(api, "officer").get("/me").status_code == 200
+    actions = [e["action"] for e in c.get("/audit/entries", headers=admin, params={"limit": 50}).json()]
+    assert {"user.deactivate", "user.activate", "token.revoke"} <= set(actions)

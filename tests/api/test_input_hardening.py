@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from engine import clock
 from tests import factories as f
@@ -241,7 +242,9 @@ def test_blank_reasons_and_names_are_refused(world: dict[str, Any]) -> None:
     c, h, fnd = world["client"], world["h"], world["finding"]
     assert _fields(c.post(f"/findings/{fnd['id']}/false-positive", headers=h, json={"reason": "  "})) == ["reason"]
     assert c.get(f"/findings/{fnd['id']}", headers=h).json()["state"] == "open"
-    assert _fields(c.post("/tokens", headers=h, json={"name": "   "})) == ["name"]
+    session = TestClient(world["app"])  # tokens are issued from a signed-in session
+    assert session.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 200
+    assert _fields(session.post("/tokens", json={"name": "   "})) == ["name"]
     assert [t["name"] for t in c.get("/tokens", headers=h).json()] == ["t"]  # the fixture's own
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from engine.api.deps import SESSION_COOKIE, get_session, public, require
 from engine.auth import service as auth_service
-from engine.auth.roles import Permission
+from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import IssuedToken, Principal, TokenInfo, User
+from engine.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["auth"])
 
@@ -67,7 +68,13 @@ def me(principal: Principal = Depends(require(Permission.SELF))) -> Me:
 @router.post("/tokens", response_model=IssuedToken, status_code=201)
 def create_token(body: TokenIn, principal: Principal = Depends(require(Permission.SELF)),
                  session: Session = Depends(get_session, scope="function")) -> IssuedToken:
-    """Issue an API token for scripts; it is shown once and stored hashed."""
+    """Issue an API token for scripts; it is shown once and stored hashed. Only from a signed-in
+    session (`POST /auth/login`): a token may not issue tokens, or a leaked one could mint a
+    successor that outlives its own revocation."""
+    if principal.via != "session":
+        raise PermissionDeniedError(
+            "an API token cannot issue tokens: sign in with POST /auth/login and issue it from that session",
+            code="auth.token_issues_token")
     return auth_service.issue_token(session, user_id=principal.user.id, name=body.name,
                                     ttl=dt.timedelta(days=body.days), actor=principal.actor)
 
@@ -81,10 +88,12 @@ def list_tokens(principal: Principal = Depends(require(Permission.SELF)),
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: str, principal: Principal = Depends(require(Permission.SELF)),
                  session: Session = Depends(get_session, scope="function")) -> Response:
-    mine = {t.id for t in auth_service.list_tokens(session, user_id=principal.user.id)}
-    if token_id not in mine:
-        from engine.errors import NotFoundError
-
+    """Revoke one of your tokens; an admin may revoke any token of a user of the practice."""
+    owner = auth_service.token_owner(session, token_id=token_id)
+    mine = owner is not None and owner.id == principal.user.id
+    as_admin = (owner is not None and owner.org_id == principal.org_id
+                and allowed(principal.role, Permission.USERS_MANAGE))
+    if not (mine or as_admin):
         raise NotFoundError(f"no token {token_id}")
     auth_service.revoke_token(session, token_id=token_id, actor=principal.actor)
     return Response(status_code=204)

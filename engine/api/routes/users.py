@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from engine.api.deps import get_session, require
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission
-from engine.auth.schemas import Grant, GrantIn, Principal, User, UserIn
+from engine.auth.schemas import Grant, GrantIn, Principal, TokenInfo, User, UserIn
+from engine.errors import ErrorDetail, InputError, NotFoundError
 
 router = APIRouter(tags=["users"])
 
@@ -23,6 +24,39 @@ def create_user(body: UserIn, principal: Principal = Depends(require(Permission.
 def list_users(principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                session: Session = Depends(get_session, scope="function")) -> list[User]:
     return auth_service.list_users(session, org_id=principal.org_id)
+
+
+@router.get("/users/{username}/tokens", response_model=list[TokenInfo])
+def user_tokens(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                session: Session = Depends(get_session, scope="function")) -> list[TokenInfo]:
+    """A user's API tokens (never the secrets), so an admin can revoke one with `DELETE /tokens/{id}`."""
+    user = _user_of_practice(session, principal, username)
+    return auth_service.list_tokens(session, user_id=user.id)
+
+
+@router.post("/users/{username}/deactivate", response_model=User)
+def deactivate(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+               session: Session = Depends(get_session, scope="function")) -> User:
+    """Switch a user off: no sign-in, and every token and session they hold is revoked now."""
+    if username == principal.user.username:
+        raise InputError("you cannot switch yourself off", [ErrorDetail(reason="ask another admin", field="username")])
+    return auth_service.set_active(session, org_id=principal.org_id, username=username, active=False,
+                                   actor=principal.actor)
+
+
+@router.post("/users/{username}/activate", response_model=User)
+def activate(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+             session: Session = Depends(get_session, scope="function")) -> User:
+    """Switch a user back on (their old tokens stay revoked: they sign in and issue new ones)."""
+    return auth_service.set_active(session, org_id=principal.org_id, username=username, active=True,
+                                   actor=principal.actor)
+
+
+def _user_of_practice(session: Session, principal: Principal, username: str) -> User:
+    user = auth_service.get_user(session, username=username)
+    if user.org_id != principal.org_id:
+        raise NotFoundError(f"no user {username!r}")
+    return user
 
 
 @router.post("/users/{username}/grants", response_model=Grant, status_code=201)
