@@ -181,6 +181,8 @@ def collect_input(
     ids = sorted(str(f["id"]) for f in findings)
     runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
     excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
+    waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=as_of) if w.granted_at <= as_of]
+    tasks = [_task_as_of(t, as_of) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=as_of)]
     return PacketInput(
         org_id=org_id,
         org_name=src.org_name(session, org_id=org_id),
@@ -191,21 +193,37 @@ def collect_input(
         establishment=establishment,
         findings=findings,
         finding_transitions=[t for t in transitions if t.finding_id in ids],
-        waivers=[
-            w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=as_of) if w.granted_at <= as_of
-        ],
-        tasks=[_task_as_of(t, as_of) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=as_of)],
+        waivers=waivers,
+        tasks=tasks,
         rulesets=src.rulesets(session, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of),
         requirements=src.requirements(session, framework=framework, known_at=as_of),
         runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
         audit=excerpt,
         audit_withheld={seq: fws for seq, fws in src.audit_frameworks(
             session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
+        audit_out_of_scope=out_of_scope(excerpt.entries, finding_ids=set(ids), task_ids={t.id for t in tasks},
+                                        waiver_ids={w.id for w in waivers}) if establishment else [],
         redact_phi=redact_phi,
         phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
         if redact_phi
         else [],
     )
+
+
+def out_of_scope(entries: list[AuditEntry], *, finding_ids: set[str], task_ids: set[str],
+                 waiver_ids: set[str]) -> list[int]:
+    """The audit entries (by seq) about findings, tasks or waivers this packet does not hold.
+
+    For a packet of some establishments, the period's chain also holds the framework's other
+    findings: their owners, due dates and waivers belong to sites the auditor was not shown, so
+    their payload is withheld as other frameworks' is (practice-wide entries stay whole)."""
+    out = []
+    for e in entries:
+        kind = "waiver" if e.action.startswith("waiver.") else e.entity_type
+        held = {"finding": finding_ids, "task": task_ids, "waiver": waiver_ids}.get(kind)
+        if held is not None and e.entity_id not in held:
+            out.append(e.seq)
+    return out
 
 
 def cited_refs(findings: list[dict[str, Any]]) -> list[CitedRef]:

@@ -102,8 +102,10 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         (t.model_dump(mode="json", exclude={"evidence"}) | {"evidence": []} for t in inp.tasks), key=lambda t: t["id"]
     )
     evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
+    out_of_scope = set(inp.audit_out_of_scope)
     audit_entries = [
-        _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld else entry
+        _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld
+        else _withhold_outside(entry, inp.establishment) if e.seq in out_of_scope else entry
         for e in (inp.audit.entries if inp.audit else [])
         for entry in [e.model_dump(mode="json") | {"at": format_instant(e.at)}]
     ]
@@ -244,6 +246,13 @@ def _withhold(entry: dict[str, Any], frameworks: list[str]) -> dict[str, Any]:
     to an auditor of one framework. Like a PHI-redacted entry, its content hash cannot be rechecked."""
     return entry | {"payload": {}, "redacted": True,
                     "withheld": f"about {', '.join(frameworks)}, not this packet's framework"}
+
+
+def _withhold_outside(entry: dict[str, Any], establishment: str | None) -> dict[str, Any]:
+    """An entry about a finding (or its task or waiver) of another site or of the whole practice,
+    in a packet of some establishments: withheld as `_withhold` does."""
+    return entry | {"payload": {}, "redacted": True,
+                    "withheld": f"about a finding outside this packet's scope (establishment {establishment})"}
 
 
 def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:

@@ -161,6 +161,11 @@ class PacketInput(BaseModel):
         description="audit entries (by seq) about other frameworks only, with those frameworks: the packet "
         "keeps their place in the chain (hash, prev_hash) and withholds their payload",
     )
+    audit_out_of_scope: list[int] = Field(
+        default_factory=list,
+        description="audit entries (by seq) about this framework's findings, tasks or waivers outside the "
+        "packet's establishments: kept in the chain like audit_withheld, payload withheld",
+    )
     redact_phi: bool = False
     phi_identifiers: list[str] = Field(
         default_factory=list,

@@ -343,3 +343,34 @@ def test_a_packets_audit_excerpt_withholds_what_other_frameworks_did(scoped: dic
     assert header["withheld_entries"] == sum(1 for e in entries if e.get("withheld")) >= 2
     imports = [e for e in entries if e["action"] == "records.import"]
     assert imports and all(e["payload"] for e in imports)  # practice-wide: whole
+
+
+def test_a_packet_of_one_establishment_withholds_the_other_sites_findings_in_its_excerpt(
+        scoped: dict[str, Any], tmp_path: Path) -> None:
+    """The E1 packet goes to an auditor of E1: the chain's entries about E2's findings, their tasks
+    (owner, due, SOP) and E2's waivers keep their place but not their payload; E1's stay whole."""
+    import json
+    import zipfile
+
+    from engine.packets.verify import verify_packet
+
+    c, w = scoped["client"], scoped["waivers"]
+    r = c.get(f"/packets/{scoped['packets']['E1']}/download", headers=scoped["officer"])
+    assert r.status_code == 200
+    (tmp_path / "e1.zip").write_bytes(r.content)
+    assert verify_packet(tmp_path / "e1.zip").ok
+    with zipfile.ZipFile(tmp_path / "e1.zip") as z:
+        data = {n.rsplit("/", 1)[-1]: z.read(n) for n in z.namelist() if "/data/" in n}
+    header, *entries = [json.loads(line) for line in data["audit-trail.jsonl"].decode().splitlines() if line.strip()]
+    held = {f["id"] for f in json.loads(data["findings.json"])["findings"]}
+    tasks = {t["id"] for t in json.loads(data["tasks.json"])["tasks"]}
+    by_entity = {(e["action"], e["entity_id"]): e for e in entries}
+    for name in ("subject E2", "site E2"):
+        e2 = by_entity["waiver.create", w[name]]
+        assert e2["payload"] == {} and "outside this packet's scope (establishment E1)" in e2["withheld"]
+    assert by_entity["waiver.create", w["subject E1"]]["payload"]["reason"] == "test"
+    about = [e for e in entries if e["entity_type"] in ("finding", "task") and not e["action"].startswith("waiver.")]
+    outside = [e for e in about if e["entity_id"] not in held | tasks]
+    assert outside and all(e["payload"] == {} and e.get("withheld") for e in outside)
+    assert all(e["payload"] for e in about if e["entity_id"] in held | tasks and not e.get("withheld"))
+    assert header["withheld_entries"] == sum(1 for e in entries if e.get("withheld"))
