@@ -146,13 +146,17 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
 
 
 def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_id: str | None = None) -> Waiver:
-    """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers.
+    """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers;
+    the same request again returns the waiver it made (`_same_waiver`).
 
     Everything the waiver names must exist and its period must be able to apply (see
     `waiver_checks`): one that can never waive anything is refused, not stored."""
     now = clock.now()
     row = _load(session, org_id, finding_id) if finding_id else None
     checked = waiver_checks.check(session, org_id=org_id, data=data, finding=row, now=now)
+    twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
+    if twin is not None:
+        return to_waiver(twin)
     starts, ends = checked.starts_at, checked.ends_at
     waiver = WaiverRow(
         id=f"W-{uuid.uuid4().hex[:12]}",
@@ -195,6 +199,32 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
         if covers(waiver, row, now):
             apply_waiver(session, row, waiver, actor=actor)
     return to_waiver(waiver)
+
+
+def existing_waiver(session: Session, *, org_id: str, data: WaiverIn) -> Waiver | None:
+    """The waiver `waive` would return for this request without creating one, if any (so the REST
+    API can answer a repeated request 200 rather than 201)."""
+    now = clock.now()
+    checked = waiver_checks.check(session, org_id=org_id, data=data, finding=None, now=now)
+    twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
+    return to_waiver(twin) if twin is not None else None
+
+
+def _same_waiver(session: Session, org_id: str, checked: waiver_checks.CheckedWaiver, *, explicit_start: bool,
+                 now: dt.datetime) -> WaiverRow | None:
+    """A waiver not revoked and not yet ended that says exactly what this request says (rule, scope,
+    end, reason, approver; and start, when the request gives one): asking again, as a client that
+    retries does, finds it instead of stacking a second waiver that revoking the first would leave
+    in force."""
+    for w in session.scalars(select(WaiverRow).where(
+            WaiverRow.org_id == org_id, WaiverRow.rule_id == checked.rule_id, WaiverRow.revoked_at.is_(None))):
+        same = (w.subject_type, w.subject_id, w.establishment_id, w.reason, w.approver) == (
+            checked.subject_type, checked.subject_id, checked.establishment_id, checked.reason, checked.approver)
+        ends, starts = utc(w.ends_at), utc(w.starts_at)
+        if (same and ends == checked.ends_at and ends > now
+                and (not explicit_start or starts == checked.starts_at)):
+            return w
+    return None
 
 
 def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:

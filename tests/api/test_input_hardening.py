@@ -176,6 +176,23 @@ def test_a_sound_waiver_is_granted_and_a_subject_known_only_from_records_will_do
                                                "establishment_id": "E1"}).status_code == 201
 
 
+def test_the_same_waiver_asked_twice_is_made_once(world: dict[str, Any]) -> None:
+    """A client that retries a POST must not stack waivers: revoking one would leave the other in force."""
+    c, h = world["client"], world["h"]
+    body = {**GOOD, "rule_id": "DEMO-TRN-001", "subject_type": "employment_episode", "subject_id": "EP1"}
+    first = c.post("/waivers", headers=h, json=body)
+    again = c.post("/waivers", headers=h, json={**body, "subject_id": " EP1 "})  # the same, once trimmed
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = c.post("/waivers", headers=h, json={**body, "reason": "another reason"})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    ids = [w["id"] for w in c.get("/waivers", headers=h).json()]
+    assert ids.count(first.json()["id"]) == 1 and len(ids) == 2
+    revoked = c.post(f"/waivers/{first.json()['id']}/revoke", headers=h, json={"reason": "ended early"})
+    assert revoked.status_code == 200
+    assert c.post("/waivers", headers=h, json=body).json()["id"] != first.json()["id"]  # a new one after revoking
+
+
 @pytest.mark.parametrize("extra, field", [({"subject_type": "xxx"}, "subject_type"),
                                           ({"subject_type": "   "}, "subject_type"),
                                           ({"establishment_id": "EST-NOPE"}, "establishment_id"),

@@ -3,7 +3,7 @@ transitions, comments, assignment and waivers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -131,7 +131,13 @@ def revoke_waiver(waiver_id: str, body: WaiverRevokeIn,
 
 
 @router.post("/waivers", response_model=Waiver, status_code=201)
-def create_waiver(body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
+def create_waiver(body: WaiverIn, response: Response,
+                  principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
                   session: Session = Depends(get_session, scope="function")) -> Waiver:
-    """Waive a rule for a subject or an establishment for a period."""
+    """Waive a rule for a subject or an establishment for a period. The same request again (a retry)
+    answers 200 with the waiver already made instead of stacking a second one."""
+    existing = lifecycle.existing_waiver(session, org_id=principal.org_id, data=body)
+    if existing is not None:
+        response.status_code = 200
+        return existing
     return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor)
