@@ -225,6 +225,19 @@ def test_empty_evidence_is_refused(db: Engine) -> None:
         assert tasks.get_task(s, org_id=ORG, task_id=tid).attachments == []
 
 
+@pytest.mark.parametrize("filename, note", [("nul\x00.txt", None), ("e.pdf", "half \ud800 a character")])
+def test_evidence_whose_name_or_note_cannot_be_stored_is_refused(db: Engine, filename: str, note: str | None) -> None:
+    """A multipart file name is not a JSON or form field, so the API's request check does not see it."""
+    with unit_of_work(db) as s:
+        tid = tasks.list_tasks(s, org_id=ORG).items[0].id
+    with pytest.raises(InputError) as exc, unit_of_work(db) as s:
+        tasks.attach_evidence(s, org_id=ORG, task_id=tid, actor="u", stream=io.BytesIO(b"%PDF-1.4 x"),
+                              filename=filename, note=note)
+    assert _fields(exc) == (["file"] if note is None else ["note"]) and exc.value.code == "input.unstorable_text"
+    with unit_of_work(db) as s:
+        assert tasks.get_task(s, org_id=ORG, task_id=tid).attachments == []
+
+
 def test_an_evaluation_that_could_only_be_empty_is_refused(db: Engine) -> None:
     with unit_of_work(db) as s:
         cases = [({"known_at": dt.datetime(2026, 2, 28, tzinfo=dt.UTC)}, "input.before_first_record"),
