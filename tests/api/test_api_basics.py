@@ -238,3 +238,25 @@ def test_an_admin_revokes_anyones_token_and_switches_a_user_off(api: dict[str, A
     assert _signed_in(api, "officer").get("/me").status_code == 200
     actions = [e["action"] for e in c.get("/audit/entries", headers=admin, params={"limit": 50}).json()]
     assert {"user.deactivate", "user.activate", "token.revoke"} <= set(actions)
+
+
+def test_an_auditor_sees_the_file_a_cited_record_came_from_not_where_it_lay(api: dict[str, Any],
+                                                                             tmp_path: Any) -> None:
+    import json
+
+    from engine import pipeline
+    from engine.db import unit_of_work
+    from tests.api.conftest import ORG
+
+    path = tmp_path / "server" / "imports" / "people.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps([f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]))
+    with unit_of_work(api["engine"]) as s:
+        pipeline.ingest_files(s, org_id=ORG, paths=[path], actor="test", stream=False)
+    c, officer = api["client"], headers(api, "officer")
+    assert c.post("/evaluations", headers=officer, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    (finding,) = c.get("/findings", headers=officer).json()["items"]
+    cited = {role: c.get(f"/findings/{finding['id']}/records", headers=headers(api, role)).json()
+             for role in ("officer", "auditor")}
+    sources = {role: {r["source"] for r in records} for role, records in cited.items()}
+    assert sources == {"officer": {str(path)}, "auditor": {"people.json"}}

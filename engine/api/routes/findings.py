@@ -3,6 +3,8 @@ transitions, comments, assignment and waivers."""
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -64,9 +66,18 @@ def get_finding(finding_id: str, principal: Principal = Depends(require(Permissi
 def cited_records(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                   session: Session = Depends(get_session, scope="function")) -> list[StoredRecord]:
     """The record versions the finding cites as evidence, each as stored at that version: how an
-    auditor (who may not read the practice's records at large) traces a finding to its facts."""
-    return pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding_id,
-                                  scope=finding_scope(principal))
+    auditor (who may not read the practice's records at large) traces a finding to its facts. An
+    auditor sees the name of the file a version came from, not where it lay on the practice's server."""
+    cited = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding_id,
+                                   scope=finding_scope(principal))
+    if principal.role != "auditor":
+        return cited
+    return [r.model_copy(update={"source": _file_name(r.source)}) for r in cited]
+
+
+def _file_name(source: str) -> str:
+    """"/srv/imports/2026/incident.ndjson" -> "incident.ndjson"; "api" stays "api"."""
+    return PurePath(source).name or source if "/" in source or "\\" in source else source
 
 
 def _transition(action: str):  # type: ignore[no-untyped-def]
