@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from engine import __version__, storable_text
 from engine import db as dbmod
-from engine.api import errors
+from engine.api import errors, openapi
 from engine.api.deps import public
 from engine.api.routes import auth, evaluations, findings, records, rulesets, users
 from engine.errors import ErrorDetail
@@ -80,6 +80,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         def root() -> Response:
             return RedirectResponse("/docs")
 
+    openapi.install(app)
     return app
 
 

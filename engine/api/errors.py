@@ -28,8 +28,11 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict[s
 def install(app: FastAPI) -> None:
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
-        return problem(exc.http_status, type(exc).__name__, exc.message, exc.code,
-                       [d.to_dict() for d in exc.details], str(request.url.path))
+        response = problem(exc.http_status, type(exc).__name__, exc.message, exc.code,
+                           [d.to_dict() for d in exc.details], str(request.url.path))
+        if exc.http_status == 401:  # RFC 9110: a 401 names the scheme that would succeed
+            response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

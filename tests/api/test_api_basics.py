@@ -260,3 +260,25 @@ def test_an_auditor_sees_the_file_a_cited_record_came_from_not_where_it_lay(api:
              for role in ("officer", "auditor")}
     sources = {role: {r["source"] for r in records} for role, records in cited.items()}
     assert sources == {"officer": {str(path)}, "auditor": {"people.json"}}
+
+
+def test_the_openapi_document_describes_errors_and_authentication_as_answered(api: dict[str, Any]) -> None:
+    """A client generated from /openapi.json must expect problem documents and know how to sign in."""
+    import json
+
+    c = api["client"]
+    doc = c.get("/openapi.json").json()
+    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "sessionCookie"}
+    text = json.dumps(doc)
+    assert "HTTPValidationError" not in text
+    for ref in set(__import__("re").findall(r'"\$ref": "#/components/schemas/([^"]+)"', text)):
+        assert ref in doc["components"]["schemas"], ref
+    findings = doc["paths"]["/findings"]["get"]
+    assert findings["security"] and {"401", "403", "422"} <= set(findings["responses"])
+    assert "application/problem+json" in findings["responses"]["403"]["content"]
+    assert {"404", "409"} <= set(doc["paths"]["/findings/{finding_id}/acknowledge"]["post"]["responses"])
+    assert doc["paths"]["/health"]["get"]["security"] == [] and "401" not in doc["paths"]["/health"]["get"]["responses"]
+    # and the answers are what it says: a problem document, and a 401 names the scheme
+    r = c.get("/findings", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"]
