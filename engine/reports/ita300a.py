@@ -116,8 +116,8 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
                                     establishment_id=est.id))
             continue
         if scope.ita_required is not True:
-            state = "not required" if scope.ita_required is False else "cannot be determined (no headcount)"
-            notes.append(ReportNote(reason=f"electronic submission (1904.41) of the {year} 300A is {state}; "
+            state = "is not required" if scope.ita_required is False else "cannot be determined (no headcount)"
+            notes.append(ReportNote(reason=f"electronic submission (1904.41) of the {year} 300A {state}; "
                                            "the row is for the establishment's own records", establishment_id=est.id))
         ids = sorted(logged.get(est.id, []))
         counted[est.id] = ids

@@ -19,6 +19,9 @@ TINs are compared in the 9-digit form QPP requires (`taxpayerIdentificationNumbe
 s.2): the request may write 847102935 or 84-7102935 (EIN) or 847-10-2935 (SSN), and so may each
 `measure_case` record (the contract's `tin` is free text), so a practice's dashed TINs are found and
 the submission carries the digits alone.
+
+A performance year before 2017 is refused (MIPS began with PY2017; qpp-measures-data starts there), as
+is one not begun: either would otherwise come out as a submission ready to send.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from engine.rules.derive.cms.quality import dc_meets, measure_stats
 DATA = Path(__file__).resolve().parent / "data"
 SUBMISSION_METHODS = ("registry", "electronicHealthRecord")
 CATALOG_PY = 2026
+#: MIPS began with performance year 2017 (qpp-measures-data covers PY2017 onward, interop-formats.md s.2).
+FIRST_PY = 2017
 
 
 @cache
@@ -80,6 +85,10 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     tin = _check_inputs(tin, npi, submission_method)
     notes: list[ReportNote] = []
     params = ruleset_params("cms", as_of, notes)
+    orgs = read(session, org_id=org_id, record_type="organization", known_at=known)
+    ctx = derive_context({"organization": orgs}, as_of, params)
+    today = qpp_today(ctx)
+    _check_year(year, today, as_of)
     cases = read(session, org_id=org_id, record_type="measure_case", known_at=known,
                  keep=lambda d: str(d.get("py")) == str(year) and normalize_tin(d.get("tin")) == tin
                  and (npi is None or str(d.get("clinician_npi")) == npi))
@@ -89,17 +98,11 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
                                        f"submission carries the 9 digits QPP requires ({tin})"))
         # one reporting entity whatever the form, as QPP sees it (the derivation groups by the text)
         cases = [RecordView(v.type, v.id, v.version, dict(v.data, tin=tin)) for v in cases]
-    orgs = read(session, org_id=org_id, record_type="organization", known_at=known)
     who = f"TIN {tin}" + (f" / NPI {npi}" if npi else "")
     if not cases:
         raise InputError(f"no measure_case records for performance year {year} and {who}: nothing to submit",
                          [ErrorDetail(reason="import the quality-measure cases first", field="year")],
                          code="report.no_data")
-    ctx = derive_context({"organization": orgs}, as_of, params)
-    today = qpp_today(ctx)
-    if year > today.year:
-        raise InputError(f"performance year {year} has not begun as of {as_of.date().isoformat()}",
-                         code="report.year")
     ctx.params = dict(params, mips_reporting_level="individual" if npi else "group",
                       mips_lookback_years=today.year - year)
     if year == today.year:
@@ -168,6 +171,20 @@ def normalize_tin(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text.replace("-", "") if TIN_FORMS.fullmatch(text) else None
+
+
+def _check_year(year: int, today: dt.date, as_of: dt.datetime) -> None:
+    """InputError (field `year`) for a performance year MIPS never had or that has not begun: either
+    would otherwise be built into a submission that reads as ready to send. Checked before the cases
+    are read, so the answer is the year's fault and not "no measure cases"."""
+    if year < FIRST_PY:
+        raise InputError(f"performance year {year} is before MIPS, which began with PY{FIRST_PY}",
+                         [ErrorDetail(reason=f"give {FIRST_PY} or later: MIPS began with performance year "
+                                             f"{FIRST_PY}", field="year")], code="report.year")
+    if year > today.year:
+        raise InputError(f"performance year {year} has not begun as of {as_of.date().isoformat()}",
+                         [ErrorDetail(reason="give a performance year that has begun", field="year")],
+                         code="report.year")
 
 
 def _check_inputs(tin: str, npi: str | None, method: str) -> str:

@@ -85,3 +85,9 @@ def test_bad_input_is_422(rep: dict[str, Any]) -> None:
                          ("/reports/qpp", {"year": 2025, "tin": "12-3"}), ("/reports/qpp", {"year": 2024, "tin": TIN})):
         r = _get(rep, "officer", path, **params)
         assert r.status_code == 422, (path, params, r.text)
+
+
+def test_a_performance_year_before_mips_is_422_naming_year(rep: dict[str, Any]) -> None:
+    r = _get(rep, "officer", "/reports/qpp", year=2016, tin=TIN)
+    assert r.status_code == 422, r.text
+    assert "MIPS" in r.text and [e.get("field") for e in r.json().get("errors", [])] == ["year"]

@@ -61,6 +61,25 @@ def test_leie_screening_from_the_command_line(db_url: str, tmp_path: Path) -> No
     assert json.loads(vigil(*args).stdout)["unchanged"] == 1
 
 
+def test_an_leie_file_with_only_the_header_is_refused_and_writes_nothing(db_url: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.ndjson"
+    people.write_text(
+        json.dumps({"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"})
+        + "\n" + json.dumps({"type": "employment_episode", "id": "E-1", "person_id": "P-1"}) + "\n", encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    truncated = tmp_path / "UPDATED.csv"
+    truncated.write_text(LEIE_EXAMPLE.read_text(encoding="latin-1").splitlines()[0] + "\n", encoding="latin-1")
+    result = vigil("import", str(truncated), "--format", "leie", "--checked-at", "2026-03-02T09:00:00-08:00",
+                   "--db", db_url)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert str(truncated) in said and "holds no exclusion rows" in said and "download it again" in said
+    out = tmp_path / "out"
+    assert vigil("export", "--out", str(out), "--db", db_url).exit_code == 0
+    assert sorted(f.name for f in out.iterdir()) == ["employment_episode.ndjson", "person.ndjson"], \
+        "no screening was written"
+
+
 def test_checked_at_and_type_are_refused_where_they_do_not_apply(db_url: str) -> None:
     result = vigil("import", str(FHIR_EXAMPLE), "--format", "fhir", "--checked-at", "2026-03-02T09:00:00Z",
                    "--db", db_url)

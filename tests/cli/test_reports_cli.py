@@ -80,6 +80,7 @@ def test_qpp_submission_json(url: str) -> None:
 @pytest.mark.parametrize("args, said_text", [
     (["--year", "2025", "--tin", "12-3"], "9 digits"),
     (["--year", "2024", "--tin", TIN], "no measure_case records for performance year 2024"),
+    (["--year", "2016", "--tin", TIN], "performance year 2016 is before MIPS, which began with PY2017"),
 ])
 def test_qpp_bad_input_exits_2(url: str, args: list[str], said_text: str) -> None:
     r = vigil("report", "qpp", *args, "--db", url, at=NOW)

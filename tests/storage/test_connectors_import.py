@@ -163,3 +163,21 @@ def test_a_bad_leie_file_writes_no_screening(engine: Engine, tmp_path: Path) -> 
         screen(engine, path)
     assert [(d.line, d.field) for d in info.value.details] == [(2, "DOB"), (3, None)]
     assert rows(engine, "screening") == 0
+
+
+def test_an_leie_file_with_only_the_header_writes_no_screening(engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    path = tmp_path / "UPDATED.csv"
+    path.write_text(LEIE_HEADER + "\n", encoding="utf-8")
+    with pytest.raises(ImportFormatError) as info:
+        screen(engine, path)
+    (detail,) = info.value.details
+    assert detail.file == str(path) and "holds no exclusion rows" in detail.reason
+    assert rows(engine, "screening") == 0
+    supplement = tmp_path / "2603EXCL.csv"
+    supplement.write_text(LEIE_HEADER + "\n", encoding="utf-8")
+    with pytest.raises(ImportFormatError):  # beside a good file, an empty one is still refused
+        with clock.frozen(NOW), db.unit_of_work(engine) as session:
+            leie_screen.screen_files(session, org_id=ORG, paths=[leie_file(tmp_path), supplement], actor="user:ann",
+                                     checked_at=CHECKED)
+    assert rows(engine, "screening") == 0

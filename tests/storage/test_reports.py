@@ -160,6 +160,20 @@ def test_ita_300a_without_details_leaves_gaps_blank_and_names_each(db: Engine) -
                                                    "row 2, field total_hours_worked: required value missing"}
 
 
+def test_ita_300a_notes_why_a_row_need_not_or_may_not_be_submitted(db: Engine) -> None:
+    small = f.establishment("E4", name="Clinic E4", naics="622110", max_concurrent_employees={"2024": 15, "2025": 15})
+    unknown = f.establishment("E5", name="Clinic E5", naics="622110", max_concurrent_employees={"2024": 15})
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=[small, unknown], actor="test", source="test")
+    said = {e: [n.reason for n in _ita(db, year=2025, establishment_id=e).notes if "1904.41" in n.reason]
+            for e in ("E4", "E5")}
+    assert said == {
+        "E4": ["electronic submission (1904.41) of the 2025 300A is not required; the row is for the establishment's "
+               "own records"],
+        "E5": ["electronic submission (1904.41) of the 2025 300A cannot be determined (no headcount); the row is for "
+               "the establishment's own records"]}
+
+
 def test_ita_300a_cross_field_rule_is_checked() -> None:
     report = ita300a.Ita300AReport(year=2025, as_of=NOW, known_at=None, establishment_ids=["E1"], rows=[{
         c: None for c in ITA_300A_COLUMNS} | {"total_deaths": 1, "total_dafw_cases": 0, "total_djtr_cases": 0,
@@ -278,3 +292,18 @@ def test_qpp_refuses_bad_requests(db: Engine) -> None:
     with pytest.raises(InputError) as exc:
         _qpp(db, year=2024, tin=TIN)
     assert "no measure_case records for performance year 2024" in exc.value.message
+    for year, said in ((2016, "before MIPS, which began with PY2017"), (2027, "has not begun")):
+        with pytest.raises(InputError) as exc:
+            _qpp(db, year=year, tin=TIN)
+        assert exc.value.code == "report.year" and said in exc.value.message, year
+        assert [d.field for d in exc.value.details] == ["year"]
+
+
+def test_qpp_refuses_a_performance_year_before_mips_even_with_cases(db: Engine) -> None:
+    old = [_mcase(i, "236", py=2016) | {"id": f"MC2016-{i}"} for i in range(3)]
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=old, actor="test", source="test")
+    with pytest.raises(InputError) as exc:
+        _qpp(db, year=2016, tin=TIN)
+    assert exc.value.code == "report.year" and "give 2017 or later" in exc.value.details[0].reason
+    assert _qpp(db, year=2025, tin=TIN).ready, "a year MIPS has is still built"

@@ -7,7 +7,15 @@ a time, each row looked up by name. `leie_screen.py` turns the result into `scre
 Matching (interop-formats.md section 4, "Matching guidance"):
 
 - Names are compared after folding: accents dropped, upper case, only letters and digits kept
-  (`O'Brien-Smith` = `OBRIENSMITH`). Last and first name must both match; MIDNAME is not used.
+  (`O'Brien-Smith` = `OBRIENSMITH`). Letters that Unicode does not decompose into a base letter and
+  an accent are spelled out by a small table (`Łukasz` = `LUKASZ`, `Søren` = `SOREN`, `Ægir` =
+  `AEGIR`, `Guðmundsdóttir` = `GUDMUNDSDOTTIR`): without it such a name never matches the file's
+  ASCII spelling, a false `clear` on an exclusion check. Apostrophe-like modifier letters (the
+  Hawaiian okina in `Kaʻiulani`) are dropped as punctuation is.
+- Last and first name must both match. The first name may also match FIRSTNAME and MIDNAME
+  together (`Mary Ann` = FIRSTNAME `MARY`, MIDNAME `ANN`): a two-word first name is often written
+  in the file as a first and a middle name. MIDNAME is not otherwise used (a person's `Mary` still
+  matches FIRSTNAME `MARY` whatever MIDNAME says).
 - Same name and the same date of birth on both sides -> `excluded`.
 - Same name and a date of birth missing on either side -> `possible_match` (to be confirmed with
   the OIG online search, which verifies by SSN).
@@ -21,6 +29,9 @@ File rules: the first row is the header (columns found by name, in any order; LA
 DOB and REINDATE are required); dates are YYYYMMDD and `00000000` or empty means none; each line is
 UTF-8 if it decodes as such, else latin-1 (OIG files are commonly latin-1). A date that does not read
 is a problem only on a row whose name matches someone (another row's mistake cannot change a result).
+A file with the header and no row at all is refused: OIG's files are never empty (UPDATED.csv lists
+tens of thousands of exclusions), so it is a truncated download, and screening against it would
+record everyone `clear` for the month.
 """
 
 from __future__ import annotations
@@ -48,16 +59,29 @@ COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY"
 REQUIRED = ("LASTNAME", "FIRSTNAME", "DOB", "REINDATE")
 NO_DATE = frozenset({"", "00000000"})
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+#: Latin letters NFKD leaves whole (no base letter + accent to split), spelled as an ASCII file would.
+_SPELLED_OUT = str.maketrans({
+    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ð": "D", "ð": "d",
+    "Þ": "TH", "þ": "th", "Đ": "D", "đ": "d", "ı": "i", "Ŋ": "N", "ŋ": "n", "ß": "ss", "ẞ": "SS", "Ħ": "H",
+    "ħ": "h", "Ŧ": "T", "ŧ": "t", "ĸ": "k", "Ƒ": "F", "ƒ": "f", "Ɨ": "I", "ɨ": "i", "Ǥ": "G", "ǥ": "g",
+})
+#: The spacing modifier letters (U+02B0-U+02FF) NFKD keeps are apostrophes and tone marks, not letters
+#: of a name: `Kaʻiulani` (okina) = `KAIULANI`.
+_MODIFIERS = range(0x02B0, 0x0300)
 
 
 def name_key(text: str | None) -> str:
-    """A name folded for comparison: no accents, upper case, letters and digits only."""
+    """A name folded for comparison: no accents, upper case, letters and digits only.
+
+    NFKD splits `é` into `e` and an accent; the letters it leaves whole (`ł`, `ø`, `æ`, `ð`...) are
+    spelled out after it (`_SPELLED_OUT`), so that a decomposed `ǿ` (`ø` + accent) is caught too."""
     if not text:
         return ""
     if text.isascii():  # the usual case, once per row of an 80,000-row file
         return _NOT_ALNUM.sub("", text).upper()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).upper()
+    decomposed = unicodedata.normalize("NFKD", text).translate(_SPELLED_OUT)
+    return "".join(c for c in decomposed
+                   if c.isalnum() and not unicodedata.combining(c) and ord(c) not in _MODIFIERS).upper()
 
 
 def leie_date(text: str) -> dt.date | None:
@@ -110,7 +134,7 @@ class Screener:
 
     def row(self, cells: dict[str, str], position: Position, problem: ProblemFn) -> None:
         """Match one LEIE row against the workforce."""
-        candidates = self._by_name.get((name_key(cells.get("LASTNAME")), name_key(cells.get("FIRSTNAME"))))
+        candidates = self._candidates(cells)
         if not candidates:
             return
         dates: dict[str, dt.date | None] = {}
@@ -134,11 +158,31 @@ class Screener:
             if RANK[found] > RANK[self.results[person.id]]:
                 self.results[person.id] = found
 
+    def _candidates(self, cells: dict[str, str]) -> list[WorkforcePerson]:
+        """The people whose name is the row's: last name and first name, or last name and first +
+        middle name (`Mary Ann` is often FIRSTNAME MARY, MIDNAME ANN in the file). As names fold
+        without spaces, this also covers a first word equal to FIRSTNAME and a rest equal to MIDNAME."""
+        last, first = name_key(cells.get("LASTNAME")), name_key(cells.get("FIRSTNAME"))
+        found = self._by_name.get((last, first), [])
+        middle = name_key(cells.get("MIDNAME"))
+        if middle and first:
+            found = found + self._by_name.get((last, first + middle), [])
+        return found
+
 
 def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, dict[str, str]]]:
-    """Yield each data row of an LEIE file as {column: cell}, with its 1-based line; header is line 1."""
+    """Yield each data row of an LEIE file as {column: cell}, with its 1-based line; header is line 1.
+
+    A header with no row after it is a problem (a truncated download), unless the file already had one."""
     name = str(path)
-    with closing(numbered_rows(path, problem=problem, advance=advance,
+    reported = 0
+
+    def noted(detail: ErrorDetail) -> None:
+        nonlocal reported
+        reported += 1
+        problem(detail)
+
+    with closing(numbered_rows(path, problem=noted, advance=advance,
                                empty="expected the LEIE header row (LASTNAME,FIRSTNAME,...)")) as rows:
         first = next(rows, None)
         if first is None:
@@ -149,13 +193,19 @@ def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tu
             problem(ErrorDetail(reason=f"not an LEIE file: the header lacks {', '.join(missing)} (the LEIE layout "
                                        f"has the columns {','.join(COLUMNS)})", file=name, line=1))
             return
+        seen = 0
         for line_no, cells in rows:
+            seen += 1
             position = Position(file=name, line=line_no)
             if len(cells) != len(columns):
                 problem(position.detail(f"the row has {len(cells)} cells but the header has {len(columns)} columns",
                                         record_type="LEIE row"))
                 continue
             yield position, dict(zip(columns, cells, strict=True))
+        if not seen and not reported:
+            problem(ErrorDetail(reason="the LEIE file holds no exclusion rows, only the header: the real UPDATED.csv "
+                                       "lists tens of thousands, so this is a truncated or failed download; download "
+                                       "it again (a screening against it would find everyone clear)", file=name))
 
 
 def read_leie(

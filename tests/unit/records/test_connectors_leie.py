@@ -19,8 +19,8 @@ HEADER = ('"LASTNAME","FIRSTNAME","MIDNAME","BUSNAME","GENERAL","SPECIALTY","UPI
 DAY = dt.date(2026, 3, 1)
 
 
-def row(last: str, first: str, dob: str = "", reindate: str = "00000000") -> str:
-    cells = [last, first, "", "", "", "", "", "0000000000", dob, "", "", "", "", "1128b4", "20240115", reindate,
+def row(last: str, first: str, dob: str = "", reindate: str = "00000000", mid: str = "") -> str:
+    cells = [last, first, mid, "", "", "", "", "0000000000", dob, "", "", "", "", "1128b4", "20240115", reindate,
              "00000000", ""]
     return ",".join(f'"{c}"' for c in cells)
 
@@ -57,6 +57,47 @@ def test_names_are_folded_and_dates_read() -> None:
     for bad in ("1975-03-12", "19751332"):
         with pytest.raises(ValueError):
             leie_date(bad)
+
+
+@pytest.mark.parametrize("first, last, leie_last, leie_first", [
+    ("Łukasz", "Wałęsa", "WALESA", "LUKASZ"),
+    ("Søren", "Kierkegaard", "KIERKEGAARD", "SOREN"),
+    ("Ægir", "Ólafsson", "OLAFSSON", "AEGIR"),
+    ("Björk", "Guðmundsdóttir", "GUDMUNDSDOTTIR", "BJORK"),
+    ("Þóra", "Œhlenschläger", "OEHLENSCHLAGER", "THORA"),
+    ("Đorđe", "Straße", "STRASSE", "DORDE"),
+    ("Kaʻiulani", "Kaʻahumanu", "KAAHUMANU", "KAIULANI"),
+])
+def test_letters_nfkd_leaves_whole_are_spelled_out_and_match(first: str, last: str, leie_last: str,
+                                                            leie_first: str) -> None:
+    assert (name_key(first), name_key(last)) == (leie_first, leie_last)
+    people = [person("P1", first, last, "1975-03-12")]
+    assert screen(people, row(leie_last, leie_first, "19750312"))[0] == {"P1": "excluded"}
+    # and the other way round: a file that kept the letters matches a person written in ASCII
+    ascii_people = [person("P2", leie_first.title(), leie_last.title(), "1975-03-12")]
+    assert screen(ascii_people, row(last.upper(), first.upper(), "19750312"))[0] == {"P2": "excluded"}
+
+
+def test_letters_are_folded_in_either_case_and_after_decomposition() -> None:
+    assert name_key("ŁŁ łł ØØ øø ÆÆ ææ ŒŒ œœ ÐÐ ðð ÞÞ þþ ĐĐ đđ ı ŊŊ ŋŋ ß ẞ") == (
+        "LLLLOOOOAEAEAEAEOEOEOEOEDDDDTHTHTHTHDDDDINNNNSSSS")
+    assert name_key("Ǿ ǽ") == "OAE", "an accented ø or æ decomposes to the letter, which is then spelled out"
+
+
+@pytest.mark.parametrize("first", ["Mary Ann", "Mary-Ann", "Maryann", "MARY  ANN"])
+def test_a_two_word_first_name_matches_firstname_and_midname(first: str) -> None:
+    people = [person("P1", first, "Smith", "1975-03-12")]
+    assert screen(people, row("SMITH", "MARY", "19750312", mid="ANN"))[0] == {"P1": "excluded"}
+    assert screen(people, row("SMITH", "MARY", mid="ANN"))[0] == {"P1": "possible_match"}, "no DOB in the file"
+    assert screen(people, row("SMITH", "MARY", "19800101", mid="ANN"))[0] == {"P1": "clear"}, "another DOB"
+    assert screen(people, row("SMITH", "MARY", "19750312", mid="JO"))[0] == {"P1": "clear"}, "another middle name"
+    assert screen(people, row("SMITH", "MARY", "19750312"))[0] == {"P1": "clear"}, "no middle name: not Mary Ann"
+
+
+def test_midname_does_not_stop_a_first_name_match() -> None:
+    people = [person("P1", "Mary", "Smith", "1975-03-12"), person("P2", "Ann", "Smith", "1975-03-12")]
+    results, problems = screen(people, row("SMITH", "MARY", "19750312", mid="ANN"))
+    assert problems == [] and results == {"P1": "excluded", "P2": "clear"}
 
 
 def test_the_example_file_streams_its_three_rows() -> None:
@@ -120,6 +161,20 @@ def test_file_problems_are_located(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     assert read(empty)[1][0].reason.startswith("empty file")
+
+
+def test_a_file_with_only_the_header_is_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "UPDATED.csv"
+    path.write_text(HEADER + "\n\n", encoding="utf-8")
+    rows, problems = read(path)
+    assert rows == []
+    (detail,) = problems
+    assert detail.file == str(path) and detail.line is None
+    assert detail.reason.startswith("the LEIE file holds no exclusion rows") and "download it again" in detail.reason
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + '\n"A","B"\n', encoding="utf-8")
+    assert [d.reason for d in read(bad)[1]] == ["the row has 2 cells but the header has 18 columns"], \
+        "a file with a (bad) row is not empty"
 
 
 def test_screening_ids_are_the_check_instant_and_the_person() -> None:
