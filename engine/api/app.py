@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from engine import __version__, storable_text
 from engine import db as dbmod
 from engine.api import errors, openapi
-from engine.api.deps import public
+from engine.api.deps import public, reject_unknown_query
 from engine.api.routes import auth, evaluations, findings, records, rulesets, users
 from engine.errors import ErrorDetail
 
@@ -26,6 +26,7 @@ OPTIONAL_UI = "engine.web.app"
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        dependencies=[Depends(reject_unknown_query)],
         title="Vigil",
         version=__version__,
         description="Compliance and governance rules engine for US medical practices. Errors are RFC 9457 "

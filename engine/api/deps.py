@@ -13,7 +13,7 @@ from engine.auth import service as auth_service
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.db import unit_of_work
-from engine.errors import AuthenticationError, PermissionDeniedError
+from engine.errors import AuthenticationError, ErrorDetail, InputError, PermissionDeniedError
 
 SESSION_COOKIE = "vigil_session"
 
@@ -91,3 +91,35 @@ def route_permission(route: Any) -> str | None:
         if perm is not None:
             return str(perm)
     return None
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take (422 naming it and the ones it does):
+    `GET /tasks?assignee=P1` (the filter is `owner`) answered every task, as if filtered.
+    The web UI's pages (/ui) are left alone; they read forms, not filters."""
+    route = request.scope.get("route")
+    if route is None or not request.query_params or str(getattr(route, "path", "")).startswith("/ui"):
+        return
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = _QUERY_NAMES[id(route)] = frozenset(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        takes = ", ".join(sorted(names)) or "none"
+        raise InputError(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+                         [ErrorDetail(reason=f"not a parameter of {route.path}; it takes: {takes}", field=name)
+                          for name in unknown], code="input.unknown_parameter")
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

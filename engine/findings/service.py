@@ -442,11 +442,12 @@ def list_findings(
         ("status", f.status),
         ("establishment_id", f.establishment_id),
         ("rule_id", f.rule_id),
-        ("subject_id", f.subject_id),
     ):
         if value:
             values = value.split(",")
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
+    if f.subject_id:
+        stmt = stmt.where(or_(*(_subject_is(v) for v in f.subject_id.split(","))))
     if f.establishments is not None:
         stmt = stmt.where(FindingRow.establishment_id.in_(f.establishments))
     if scope is not None:
@@ -479,6 +480,15 @@ def list_findings(
 
 def _encode_cursor(row: FindingRow) -> str:
     return base64.urlsafe_b64encode(json.dumps([utc(row.opened_at).isoformat(), row.id]).encode()).decode()
+
+
+def _subject_is(value: str) -> Any:
+    """A subject as findings show it, `person/P1`, or its id alone (`P1`)."""
+    same_id = FindingRow.subject_id == value
+    record_type, slash, record_id = value.partition("/")
+    if not slash:
+        return same_id
+    return or_(same_id, and_(FindingRow.subject_type == record_type, FindingRow.subject_id == record_id))
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:

@@ -282,3 +282,26 @@ def test_the_openapi_document_describes_errors_and_authentication_as_answered(ap
     r = c.get("/findings", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"]
+
+
+def test_a_query_parameter_the_route_does_not_take_is_refused_not_ignored(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    r = c.get("/tasks", headers=h, params={"assignee": "P-NOPE"})  # the filter is `owner`
+    assert r.status_code == 422 and r.json()["code"] == "input.unknown_parameter", r.text
+    (problem,) = r.json()["errors"]
+    assert problem["field"] == "assignee" and "owner" in problem["reason"]
+    known = c.get("/tasks", headers=h, params={"owner": "P-NOPE"})  # a parameter it takes: checked as a filter
+    assert known.status_code == 422 and known.json()["errors"][0]["field"] == "owner", known.text
+    assert c.get("/findings", headers=h, params={"limit": 5}).status_code == 200  # declared ones still work
+
+
+def test_findings_filter_by_subject_as_findings_name_it_or_by_its_id(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]
+    assert c.post("/records", headers=h, json={"records": records}).status_code == 200
+    assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    (finding,) = c.get("/findings", headers=h).json()["items"]
+    named = f"{finding['subject_type']}/{finding['subject_id']}"
+    for subject in (named, finding["subject_id"], f"person/X,{named}"):
+        assert c.get("/findings", headers=h, params={"subject": subject}).json()["total"] == 1, subject
+    assert c.get("/findings", headers=h, params={"subject": "incident/EP1"}).json()["total"] == 0

@@ -44,7 +44,9 @@ class AssignIn(BaseModel):
 @router.get("/findings", response_model=FindingPage)
 def list_findings(framework: str | None = None, severity: str | None = None, state: str | None = None,
                   status: str | None = None, establishment: str | None = None, rule: str | None = None,
-                  subject: str | None = None, limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
+                  subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
+                                              "their ids alone (P1); comma-separated"),
+                  limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
                   principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                   session: Session = Depends(get_session, scope="function")) -> FindingPage:
     """Findings, newest first. Filters take comma-separated values; `cursor` continues a page."""
