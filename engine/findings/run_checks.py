@@ -14,11 +14,14 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import ErrorDetail, InputError
 from engine.findings import known
 
 #: The last year an evaluation may be as of (see `check_evaluation`).
 LAST_EVALUATION_YEAR = 9899
+#: How far ahead of this server's clock a `known_at` may be (a client's clock a little fast).
+KNOWN_AT_GRACE = dt.timedelta(minutes=5)
 
 
 def check_known_at(session: Session, *, org_id: str, known_at: dt.datetime, field: str = "known_at") -> None:
@@ -28,6 +31,10 @@ def check_known_at(session: Session, *, org_id: str, known_at: dt.datetime, fiel
     every open finding of the frameworks it ran ("condition no longer present"); a packet of it is a
     signed record of nothing. Neither is what anyone asking for an earlier state means, so it is an
     input error naming the field, not a clean-looking empty result."""
+    if known_at > clock.now() + KNOWN_AT_GRACE:
+        raise InputError(f"{field} {known_at.isoformat()} is in the future", [ErrorDetail(
+            reason="what the database knew at an instant that has not come yet is not known; give now or an earlier "
+                   "instant, or leave it out for the latest state", field=field)], code="input.instant")
     if not known.any_record_known(session, org_id=org_id, known_at=known_at):
         raise InputError(f"nothing was recorded for this organization at or before {field} "
                          f"{known_at.isoformat()}", [ErrorDetail(
@@ -53,6 +60,10 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
             reason=f"an evaluation instant must fall in {LAST_EVALUATION_YEAR} or earlier: the deadlines counted from "
                    f"it would run past the year 9999", field="as_of")], code="input.instant")
 
+    if frameworks is not None and not frameworks:
+        raise InputError("an empty list of frameworks evaluates nothing", [ErrorDetail(
+            reason="name at least one framework, or leave the field out to evaluate every framework",
+            field="frameworks")], code="input.invalid")
     loaded = load_all(rulesets_dir())
     if frameworks:
         require_frameworks(frameworks, loaded)

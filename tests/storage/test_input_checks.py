@@ -243,11 +243,14 @@ def test_an_evaluation_that_could_only_be_empty_is_refused(db: Engine) -> None:
         cases = [({"known_at": dt.datetime(2026, 2, 28, tzinfo=dt.UTC)}, "input.before_first_record"),
                  ({"as_of": dt.datetime(2025, 6, 1, tzinfo=dt.UTC)}, "input.nothing_in_force"),
                  ({"as_of": dt.datetime(2025, 6, 1, tzinfo=dt.UTC), "frameworks": ["demo"]}, "input.nothing_in_force"),
-                 ({"as_of": dt.datetime(9950, 1, 1, tzinfo=dt.UTC)}, "input.instant")]
+                 ({"as_of": dt.datetime(9950, 1, 1, tzinfo=dt.UTC)}, "input.instant"),
+                 ({"known_at": clock.now() + dt.timedelta(hours=1)}, "input.instant"),
+                 ({"frameworks": []}, "input.invalid")]
         for kw, code in cases:
             with pytest.raises(InputError) as exc:
                 run_checks.check_evaluation(s, org_id=ORG, **{"as_of": AS_OF, **kw})
-            assert exc.value.code == code and _fields(exc) in (["as_of"], ["known_at"])
+            assert exc.value.code == code and _fields(exc) in (["as_of"], ["known_at"], ["frameworks"])
+        run_checks.check_evaluation(s, org_id=ORG, as_of=AS_OF, known_at=clock.now() + dt.timedelta(minutes=1))
         run_checks.check_evaluation(s, org_id=ORG, as_of=AS_OF, known_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
                                     frameworks=["demo"])
 
