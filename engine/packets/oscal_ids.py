@@ -15,14 +15,33 @@ import uuid
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://vigil.dev/ns/packets")
 _CFR_PREFIX = re.compile(r"^\s*\d+\s*(CFR|C\.F\.R\.)\s*(§+\s*)?", re.IGNORECASE)
 _NON_TOKEN = re.compile(r"[^a-z0-9.]+")
+#: a section number and the parenthesised paragraphs right after it: 164.308(a)(1)(ii)(A)
+_SECTION = re.compile(r"\d+\.\d+(?:\([A-Za-z0-9]+\))*")
+#: a citation that is not a section number gives an id of at most this many characters
+MAX_TEXT_ID = 60
 
 
 def control_id(framework: str, citation: str | None, rule_id: str) -> str:
-    """`<framework>-<citation made token-safe>`, or from the rule id when there is no citation."""
-    body = _token(_CFR_PREFIX.sub("", citation)) if citation else ""
+    """`<framework>-<the citation's first provision, token-safe>`, or from the rule id when there is
+    no citation. A rule cites several provisions (`45 CFR 164.530(b)(1)-(2); 164.308(a)(5)(i)-(ii)`):
+    the control is the first, as a catalog would number it (`hipaa-164.530-b-1`), and the whole
+    citation stays in the `label` property; an id made of the whole text named no control anyone
+    has (`hipaa-164.308-a-1-ii-a-b-164.308-a-8-...-cms-qpp-pi-pphi-1`)."""
+    body = _token(_first_provision(citation)) if citation else ""
     body = body or _token(rule_id)
     prefix = _token(framework) or "control"
     return f"{prefix}-{body}" if body else prefix
+
+
+def _first_provision(citation: str) -> str:
+    """`164.308(a)(1)(ii)(A)` of `45 CFR 164.308(a)(1)(ii)(A)-(B); 164.308(a)(8)`; for a citation that
+    is not a section number (`Cal. Health & Safety Code 1339.75 (AB 3030)`), its text up to the first
+    parenthesis or comma."""
+    first = _CFR_PREFIX.sub("", citation.split(";")[0]).strip()
+    section = _SECTION.match(first)
+    if section:
+        return section.group(0)
+    return re.split(r"[(,]", first, maxsplit=1)[0][:MAX_TEXT_ID]
 
 
 def _token(text: str) -> str:

@@ -113,6 +113,13 @@ def test_findings_trace_to_controls_citations_and_ruleset_bytes(oscal_dir: Path,
         ("29 CFR § 1904.39(a)(2)", "R", "hipaa-1904.39-a-2"),
         (None, "HIPAA-BRN-IND-011", "hipaa-hipaa-brn-ind-011"),
         ("  ", "X.1", "hipaa-x.1"),
+        # several provisions: the first one is the control, as a catalog numbers it
+        ("45 CFR 164.308(a)(1)(ii)(A)-(B); 164.308(a)(8); 164.316(b)(2)(iii); CMS QPP PI_PPHI_1", "R",
+         "hipaa-164.308-a-1-ii-a"),
+        ("29 CFR 1904.41(a)(1)-(2), (c) (final rule of 21 July 2023, effective 1 January 2024)", "R",
+         "hipaa-1904.41-a-1"),
+        ("21 U.S.C. 822-824; 21 CFR 1301.12, 1301.13", "R", "hipaa-21-u.s.c.-822-824"),
+        ("Cal. Health & Safety Code 1339.75 (AB 3030)", "R", "hipaa-cal.-health-safety-code-1339.75"),
     ],
 )
 def test_control_ids_are_tokens(citation: str | None, rule_id: str, expected: str) -> None:
