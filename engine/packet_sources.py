@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine.audit.schemas import AuditEntry
+from engine.db import utc
+from engine.errors import VigilError
 from engine.findings import known
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingScope
@@ -202,6 +204,11 @@ class DatabaseSources:
             out.append(r.narrowed(framework).model_dump(mode="json"))  # no other framework's params or totals
         return sorted(out, key=lambda r: (r["as_of"], r["id"]))
 
+    def record_versions(
+        self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
+    ) -> list[dict[str, Any]]:
+        return _record_versions(session, org_id=org_id, refs=refs, known_at=known_at)
+
     def cited_records(
         self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
     ) -> list[dict[str, Any]]:
@@ -231,6 +238,29 @@ class DatabaseSources:
                         if old.version in cited[record_id] and old.version != version
                     )
         return out
+
+
+def _record_versions(session: Session, *, org_id: str, refs: list[CitedRef],
+                     known_at: dt.datetime) -> list[dict[str, Any]]:
+    wanted: dict[tuple[str, str], set[int | None]] = defaultdict(set)
+    for record_type, record_id, version in refs:
+        if record_type in RECORD_MODELS:
+            wanted[record_type, record_id].add(version)
+    out: list[dict[str, Any]] = []
+    for (record_type, record_id), versions in sorted(wanted.items()):
+        try:
+            stored = records_service.record_history(session, org_id=org_id, record_type=record_type,
+                                                    record_id=record_id)
+        except VigilError:  # a subject with no record behind it (a tool named only by its outputs)
+            continue
+        known = [v for v in stored if utc(v.recorded_at) <= known_at]
+        chosen = {v.version for v in known if v.version in versions}
+        if None in versions and known:
+            chosen.add(known[-1].version)
+        out.extend({"type": v.type, "id": v.id, "version": v.version, "content_hash": v.content_hash,
+                    "recorded_at": v.recorded_at.isoformat(), "source": PurePath(v.source).name or v.source,
+                    "data": v.data} for v in known if v.version in chosen)
+    return out
 
 
 def _last_day(ends_at: dt.datetime) -> dt.date:

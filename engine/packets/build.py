@@ -5,7 +5,7 @@ Zip layout (see docs/packets.md):
     <packet-id>/                 the BagIt bag (sha256 + sha512 manifests and tag manifests)
         bagit.txt  bag-info.txt  manifest-*.txt  tagmanifest-*.txt
         data/index.html  data/index.pdf  data/packet.json
-        data/findings.json  data/findings.csv  data/tasks.json  data/runs.json
+        data/findings.json  data/findings.csv  data/tasks.json  data/runs.json  data/records.json
         data/audit-trail.jsonl   data/rulesets/...  data/evidence/<task>/...
         data/oscal/assessment-results.json  data/oscal/poam.json
     signature/tagmanifest-sha256.txt.sig   Ed25519 over <packet-id>/tagmanifest-sha256.txt
@@ -142,6 +142,7 @@ def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, 
         "findings.csv": findings_csv(docs),
         "tasks.json": _json_bytes({"packet_id": docs.packet_id, "tasks": docs.tasks}),
         "runs.json": _json_bytes({"packet_id": docs.packet_id, "runs": docs.runs}),
+        "records.json": _json_bytes({"packet_id": docs.packet_id, "records": docs.records}),
         "audit-trail.jsonl": b"".join(
             canonical_json(line) + b"\n" for line in [docs.audit_header, *docs.audit_entries]
         ),

@@ -73,7 +73,11 @@ class PacketSources(Protocol):
     - `cited_records(session, *, org_id, refs, known_at) -> list[dict]`: the data (`type`, `id`
       and fields) of the records named by `refs`, (type, id, version or None) triples: the version
       cited, and the newest known at `known_at`; unknown types and ids are skipped. Asked only for
-      a PHI-redacted packet, to learn the patient identifiers a finding's message may name.
+      a PHI-redacted packet, to learn the patient identifiers a finding's message may name;
+    - `record_versions(session, *, org_id, refs, known_at) -> list[dict]`: each cited version as
+      stored (`type`, `id`, `version`, `content_hash`, `recorded_at`, `source` file name, `data`):
+      the evidence version a finding cites, and a subject's newest version known at `known_at`.
+      The packet ships them (`records.json`), so an auditor traces a finding to its facts offline.
     """
 
     def org_name(self, session: Session, *, org_id: str) -> str | None: ...
@@ -124,6 +128,10 @@ class PacketSources(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def cited_records(
+        self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
+    ) -> list[dict[str, Any]]: ...
+
+    def record_versions(
         self, session: Session, *, org_id: str, refs: list[CitedRef], known_at: dt.datetime
     ) -> list[dict[str, Any]]: ...
 
@@ -203,6 +211,7 @@ def collect_input(
             session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
         audit_out_of_scope=out_of_scope(excerpt.entries, finding_ids=set(ids), task_ids={t.id for t in tasks},
                                         waiver_ids={w.id for w in waivers}) if establishment else [],
+        records=src.record_versions(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of),
         redact_phi=redact_phi,
         phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
         if redact_phi

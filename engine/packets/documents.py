@@ -72,6 +72,8 @@ class PacketDocs:
     evidence: list[EvidenceFile]
     groups: list[CitationGroup]
     summary: dict[str, Any]
+    #: the record versions the findings cite, as stored (records.json)
+    records: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _history(finding: dict[str, Any], transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -109,9 +111,12 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         for e in (inp.audit.entries if inp.audit else [])
         for entry in [e.model_dump(mode="json") | {"at": format_instant(e.at)}]
     ]
+    records = sorted((dict(r) for r in inp.records), key=lambda r: (str(r["type"]), str(r["id"]), int(r["version"])))
     if pseudonymizer is not None:
         pseudonymizer.learn(inp.phi_identifiers)
-        pseudonymizer.collect([findings, waivers, tasks, runs, audit_entries])
+        pseudonymizer.collect([findings, waivers, tasks, runs, audit_entries, records])
+        # a redacted record's content no longer hashes to content_hash: flagged, as audit entries are
+        records = [pseudonymizer.scrub(r) | {"redacted": True} for r in records]
         findings = pseudonymizer.scrub(findings)
         waivers = pseudonymizer.scrub(waivers)
         tasks = pseudonymizer.scrub(tasks)
@@ -172,7 +177,8 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         evidence=evidence,
         groups=groups,
         summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
-        | {"evaluation": evaluation_coverage(inp, runs)},
+        | {"evaluation": evaluation_coverage(inp, runs), "records": len(records)},
+        records=records,
     )
 
 

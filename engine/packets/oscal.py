@@ -85,9 +85,10 @@ def _period(docs: PacketDocs) -> tuple[str, str]:
 
 def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str, str]]:
     """What an auditor traces a finding to (PRODUCT, auditor): the ruleset file it was judged with (in
-    the packet, by its hash), the record versions it cites (in the practice's store: `vigil records
-    history TYPE ID`), and the evidence files of its tasks."""
+    the packet, by its hash), the record versions it cites (in the packet's records.json, with the
+    content hash the store keeps), and the evidence files of its tasks."""
     links = []
+    shipped = {(r["type"], r["id"], r["version"]): r for r in docs.records}
     framework = docs.meta.get("framework")
     for r in docs.rulesets:
         if r["version"] == finding.get("ruleset_version") and r["ruleset_id"] in (None, framework):
@@ -96,7 +97,12 @@ def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str,
     for ref in finding.get("evidence") or []:
         if isinstance(ref, dict) and ref.get("type") and ref.get("id"):
             version = f" version {ref['version']}" if ref.get("version") is not None else ""
-            links.append({"description": _line(f"Record {ref['type']} {ref['id']}{version}")})
+            record = shipped.get((ref["type"], ref["id"], ref.get("version")))
+            if record is None:
+                links.append({"description": _line(f"Record {ref['type']} {ref['id']}{version}")})
+            else:
+                links.append({"href": "../records.json", "description": _line(
+                    f"Record {ref['type']} {ref['id']}{version}, content sha256 {record['content_hash']}")})
     for task in docs.tasks:
         if task["id"] not in finding["task_ids"]:
             continue

@@ -166,6 +166,11 @@ class PacketInput(BaseModel):
         description="audit entries (by seq) about this framework's findings, tasks or waivers outside the "
         "packet's establishments: kept in the chain like audit_withheld, payload withheld",
     )
+    records: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the record versions the findings cite, as stored (type, id, version, content_hash, "
+        "recorded_at, source, data): written to records.json",
+    )
     redact_phi: bool = False
     phi_identifiers: list[str] = Field(
         default_factory=list,

@@ -374,3 +374,33 @@ def test_a_packet_of_one_establishment_withholds_the_other_sites_findings_in_its
     assert outside and all(e["payload"] == {} and e.get("withheld") for e in outside)
     assert all(e["payload"] for e in about if e["entity_id"] in held | tasks and not e.get("withheld"))
     assert header["withheld_entries"] == sum(1 for e in entries if e.get("withheld"))
+
+
+def test_a_packet_carries_every_record_version_its_findings_cite(scoped: dict[str, Any], tmp_path: Path) -> None:
+    """PRODUCT (auditor): trace every finding to the records that produced it, offline: records.json
+    holds each cited version as stored, and its content hash can be recomputed from its data."""
+    import json
+    import zipfile
+
+    from engine.packets.verify import verify_packet
+    from engine.records.hashing import content_hash, stored_and_canonical
+    from engine.records.schemas import RECORD_MODELS
+
+    c = scoped["client"]
+    r = c.get(f"/packets/{scoped['packets']['E1']}/download", headers=scoped["officer"])
+    (tmp_path / "e1.zip").write_bytes(r.content)
+    assert verify_packet(tmp_path / "e1.zip").ok
+    with zipfile.ZipFile(tmp_path / "e1.zip") as z:
+        data = {n.rsplit("/data/", 1)[-1]: z.read(n) for n in z.namelist() if "/data/" in n}
+    findings = json.loads(data["findings.json"])["findings"]
+    records = {(x["type"], x["id"], x["version"]): x for x in json.loads(data["records.json"])["records"]}
+    assert findings and records
+    for finding in findings:
+        for ev in finding["evidence"]:
+            assert (ev["type"], ev["id"], ev["version"]) in records, ev
+        assert any(t == finding["subject_type"] and i == finding["subject_id"] for t, i, _ in records)
+    for record in records.values():
+        assert "/" not in record["source"] and not record.get("redacted")
+        model = RECORD_MODELS[record["type"]].model_validate(record["data"])
+        assert content_hash(stored_and_canonical(model)[1]) == record["content_hash"], record
+    assert json.loads(data["packet.json"])["summary"]["records"] == len(records)

@@ -73,6 +73,10 @@ class FakeSources:
     def requirements(self, session: Session, **_: Any) -> list[Requirement]:
         return []
 
+    def record_versions(self, session: Session, *, known_at: dt.datetime, **_: Any) -> list[dict[str, Any]]:
+        self.calls.append(("record_versions", known_at))
+        return []
+
     def runs(self, session: Session, **_: Any) -> list[dict[str, Any]]:
         return [{"id": "R-9", "as_of": "2026-03-01T00:00:00Z"}, {"id": "R-10", "as_of": "2026-03-25T00:00:00Z"}]
 
@@ -94,7 +98,7 @@ def test_collect_cuts_everything_at_as_of(engine: Engine) -> None:
             as_of=at(2, 20), sources=sources,
         )  # fmt: skip
         before = audit.list_entries(s, org_id="org-1", limit=10)[0]
-    assert sources.calls == [("findings", at(2, 20))]
+    assert sources.calls == [("findings", at(2, 20)), ("record_versions", at(2, 20))]
     assert inp.audit is not None
     assert [e.entity_id for e in inp.audit.entries] == ["jan", "feb"]
     assert inp.audit.anchor == before.hash  # the entry just before the period anchors the excerpt

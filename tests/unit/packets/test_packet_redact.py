@@ -148,6 +148,10 @@ class SubjectRecordSources:
         self.asked.extend(refs)
         return [dict(ACCESS_REQUEST)]
 
+    def record_versions(self, session: Session, **_: Any) -> list[dict[str, Any]]:
+        return [{"type": "access_request", "id": "AR-2", "version": 1, "content_hash": "0" * 64,
+                 "recorded_at": "2026-02-01T15:00:00+00:00", "source": "requests.json", "data": dict(ACCESS_REQUEST)}]
+
 
 def _unzipped_texts(zip_path: Path, into: Path) -> dict[str, str]:
     with zipfile.ZipFile(zip_path) as zf:
