@@ -35,6 +35,9 @@ class ParamSpec(_Strict):
     minimum: float | None = Field(default=None, description="the smallest value allowed (int and number); with a "
                                   "unit and no minimum, 0: a negative number of days, hours or cases means nothing")
     maximum: float | None = Field(default=None, description="the largest value allowed (int and number)")
+    allowed: list[str] | None = Field(default=None, description="the values a string may take, or a list's items "
+                                      "(a course code, a category): a misspelt value in practice.yaml is refused "
+                                      "rather than matching nothing")
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +68,11 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
     }[spec.type]
     if not ok:
         raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
+    if spec.allowed is not None and spec.type in ("string", "list"):
+        wrong = [v for v in (value if spec.type == "list" else [value]) if v not in spec.allowed]
+        if wrong:
+            raise ValueError(f"{', '.join(repr(v) for v in wrong)} {'is' if len(wrong) == 1 else 'are'} not among "
+                             f"the values allowed: {', '.join(spec.allowed)}")
     if spec.type in ("int", "number"):
         low = spec.minimum if spec.minimum is not None else (0 if spec.unit else None)
         if low is not None and value < low:

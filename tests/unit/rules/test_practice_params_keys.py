@@ -62,3 +62,16 @@ def test_an_unknown_parameter_of_a_known_framework_is_still_refused(tmp_path: Pa
     path = _practice(tmp_path, "params:\n  demo: {new_hire_dayz: 5}\n")
     with pytest.raises(RulesetValidationError, match="new_hire_dayz"):
         catalog.compile_in_force(AS_OF, params_path=path)
+
+
+def test_a_value_outside_a_parameters_allowed_values_is_refused_naming_the_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A course code misspelt in hipaa_training_courses would match no training record: everyone
+    would owe a course nobody can complete."""
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(catalog.RULESETS_DIR))
+    path = _practice(tmp_path, "params:\n  hipaa: {hipaa_training_courses: [HIPAA_PRIVACY, HIPAA]}\n")
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.compile_in_force(AS_OF, frameworks=["hipaa"], params_path=path)
+    (detail,) = exc.value.details
+    assert detail.file == str(path) and "hipaa_training_courses" in (detail.field or "")
+    assert "'HIPAA' is not among the values allowed: HIPAA_PRIVACY, HIPAA_SECURITY" in detail.reason

@@ -101,20 +101,22 @@ def _refresher_duties(
 def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """HIPAA privacy and security training owed by each active episode with PHI access (HIPAA-ADM-TRN-002).
 
-    Both courses (HIPAA_PRIVACY, HIPAA_SECURITY) are required; with rehire_counts_as_new_member only
-    completions on or after the episode's start count. Kinds (`key` is the finding's occurrence):
-    `new_hire` (not both done: due start + hipaa_new_hire_days), `before_access`
-    (hipaa_training_before_phi_access and the episode's first access event came before both courses
-    were done: due the day before that access, met when the training was done), `refresher` (per
+    The courses of hipaa_training_courses are required (by default both, HIPAA_PRIVACY and
+    HIPAA_SECURITY; a practice that teaches one combined course lists the code it records it under);
+    with rehire_counts_as_new_member only completions on or after the episode's start count. Kinds
+    (`key` is the finding's occurrence): `new_hire` (not all done: due start + hipaa_new_hire_days),
+    `before_access` (hipaa_training_before_phi_access and the episode's first access event came
+    before the courses were done: due the day before that access, met when the training was done), `refresher` (per
     course once it is done, per cycle: due its completion + hipaa_refresher_months, C5, met by the
     next completion; key `refresher:<course>:<completion id>`, see `_refresher_duties`).
     """
     now = _AsOf(ctx)
+    courses = tuple(c for c in HIPAA_COURSES if c in ctx.param("hipaa_training_courses", HIPAA_COURSES))
     episodes = _episodes(inputs["employment_episode"], now)
     trainings: dict[str, list[tuple[dt.datetime, str, RecordView]]] = defaultdict(list)
     for t in inputs["training_record"]:
         done = now.happened(t.data.get("completed_at"))
-        if done is not None and t.data.get("course") in HIPAA_COURSES and t.data.get("person_id"):
+        if done is not None and t.data.get("course") in courses and t.data.get("person_id"):
             trainings[str(t.data["person_id"])].append((done, str(t.data["course"]), t))
     accounts = _Accounts(inputs["account"], now)
     before_access = bool(ctx.param("hipaa_training_before_phi_access", True))
@@ -131,8 +133,8 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             start_day = cal.local_date(ep.start, tz)
             counted = [x for x in trainings.get(person, []) if not rehire_new or x[0] >= ep.start]
             firsts = {c: min((x for x in counted if x[1] == c), default=None, key=lambda x: (x[0], x[2].id))
-                      for c in HIPAA_COURSES}
-            missing = [c for c in HIPAA_COURSES if firsts[c] is None]
+                      for c in courses}
+            missing = [c for c in courses if firsts[c] is None]
             bundle = f"person:{person}"
             if missing:
                 yield _fact("hipaa_training_duty", f"{ep.id}:new_hire", dict(base, **{
@@ -142,7 +144,7 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
                 }), [_src(ep.view)] + [_src(x[2]) for x in counted], bundle)
                 trained_at = None
             else:
-                trained_at = max(firsts[c][0] for c in HIPAA_COURSES)  # type: ignore[index]
+                trained_at = max((firsts[c][0] for c in courses), default=ep.start)  # type: ignore[index]
             access = first_access.get(ep.id)
             if access is not None and (trained_at is None or access[0] < trained_at):
                 access_day = cal.local_date(access[0], tz)
@@ -153,7 +155,7 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
                     "basis": (f"first PHI access {cal.iso_instant(access[0])} ({access[1].id}) came before "
                               f"HIPAA training was complete (hipaa_training_before_phi_access)"),
                 }), [_src(ep.view), _src(access[1])] + [_src(x[2]) for x in counted], bundle)
-            for c in HIPAA_COURSES:
+            for c in courses:
                 done_c = [x for x in counted if x[1] == c]
                 if done_c:
                     yield from _refresher_duties(ep, ep.start, c, done_c, tz, refresher_months, base, bundle)
