@@ -11,9 +11,10 @@ officer sees what is missing, but it is not ready to file.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 #: The 28 columns of OSHA ITA's Form 300A summary CSV, in the documented order.
 ITA_300A_COLUMNS: tuple[str, ...] = (
@@ -30,6 +31,11 @@ CaseOutcome = Literal["death", "dafw", "djtr", "other"]
 restriction, other recordable case (1904.7)."""
 CaseKind = Literal["injury", "skin_disorder", "respiratory", "poisoning", "hearing_loss", "other_illness"]
 """Injury or one of the five illness columns (300 log column M)."""
+
+
+#: ITA's formats for an EIN and a ZIP code (digits only)
+EIN_PATTERN = r"^[0-9]{9}$"
+ZIP_PATTERN = r"^[0-9]{5}([0-9]{4})?$"
 
 
 class _Strict(BaseModel):
@@ -53,16 +59,30 @@ class ReportNote(BaseModel):
 class EstablishmentFiling(_Strict):
     """ITA 300A values of one establishment the record contract has no field for."""
 
-    ein: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
+    ein: str | None = Field(default=None, json_schema_extra={"pattern": EIN_PATTERN})
     company_name: str | None = Field(default=None, max_length=100)
     street_address: str | None = Field(default=None, max_length=100)
     city: str | None = Field(default=None, max_length=100)
-    zip: str | None = Field(default=None, pattern=r"^[0-9]{5}([0-9]{4})?$")
+    zip: str | None = Field(default=None, json_schema_extra={"pattern": ZIP_PATTERN})
     industry_description: str | None = Field(default=None, max_length=300)
     establishment_type: Literal[1, 2, 3] | None = None
     annual_average_employees: int | None = Field(default=None, ge=0)
     total_hours_worked: int | None = Field(default=None, ge=0)
     change_reason: str | None = None
+
+    @field_validator("ein")
+    @classmethod
+    def _ein(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(EIN_PATTERN, value):
+            raise ValueError(f"an EIN is 9 digits with no hyphen (12-3456789 is written 123456789); got {value!r}")
+        return value
+
+    @field_validator("zip")
+    @classmethod
+    def _zip(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(ZIP_PATTERN, value):
+            raise ValueError(f"a ZIP code is 5 or 9 digits with no hyphen (60601 or 606011234); got {value!r}")
+        return value
 
 
 class CaseFiling(_Strict):

@@ -64,6 +64,7 @@ def test_ita_300a_bad_details_file_exits_2(url: str, tmp_path: Path) -> None:
     details.write_text("establishments:\n  E1:\n    ein: 12-3456789\n    size: 3\n")
     r = vigil("report", "ita-300a", "--year", "2025", "--details", str(details), "--db", url, at=NOW)
     assert r.exit_code == 2 and "establishments.E1.ein" in said(r.stderr) and "establishments.E1.size" in r.stderr
+    assert "an EIN is 9 digits with no hyphen" in said(r.stderr) and "should match pattern" not in said(r.stderr)
 
 
 def test_qpp_submission_json(url: str) -> None:
