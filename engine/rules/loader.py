@@ -24,7 +24,40 @@ class _LineLoader(yaml.CSafeLoader):
     took 0.35 s of each for the five shipped ones."""
 
 
+def refuse_duplicate_keys(loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping is an error, not "the last one wins": a parameter declared
+    twice or a rule with two `message:` keys kept one of them without a word. Keys brought in by a
+    merge (`<<: *anchor`) may be overridden; that is what a merge is for."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: the constructor reports it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"found the key {key!r} twice (first on line {first}); keep one", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+
+
+class StrictSafeLoader(yaml.CSafeLoader):
+    """The safe loader, on libyaml, refusing a key written twice in one mapping (scenario files)."""
+
+
+def _construct_strict(loader: StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    refuse_duplicate_keys(loader, node)
+    return dict(loader.construct_mapping(node, deep=True))
+
+
+StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_strict)  # type: ignore[arg-type]
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    refuse_duplicate_keys(loader, node)
     mapping: dict[Any, Any] = dict(loader.construct_mapping(node, deep=True))
     mapping["__line__"] = node.start_mark.line + 1
     return mapping

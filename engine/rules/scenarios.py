@@ -31,7 +31,7 @@ import yaml
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_force, load_all, with_withdrawals
 from engine.rules.derive import RecordView
-from engine.rules.loader import load_ruleset_file
+from engine.rules.loader import StrictSafeLoader, load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.schemas import Violation
 
@@ -53,7 +53,7 @@ def scenario_files(root: Path = RULESETS_DIR) -> list[Path]:
 
 def load_scenario(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)  # noqa: S506 - the safe loader, on libyaml
+        raw = yaml.load(path.read_text(), Loader=StrictSafeLoader)  # noqa: S506 - the safe loader, on libyaml
     except yaml.YAMLError as exc:
         raise RulesetValidationError(
             f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=str(path))]

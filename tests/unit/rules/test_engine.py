@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.errors import EngineFailure, ExpressionError, RulesetValidationError
 from engine.rules.backends import durable as durable_backend
@@ -97,6 +98,25 @@ def test_the_loader_locates_yaml_mistakes_and_remembers_each_rules_line() -> Non
         load_ruleset_bytes(broken.encode(), "t.yaml")
     (detail,) = exc.value.details
     assert detail.file == "t.yaml" and detail.line is not None and detail.line > rule.line and detail.column
+
+
+def test_a_key_written_twice_is_refused_where_the_second_stands_but_a_merge_may_override() -> None:
+    """The last of two `title:` keys used to win without a word."""
+    from engine.errors import RulesetSyntaxError
+    from engine.rules.loader import StrictSafeLoader
+
+    text = RULESET.replace("{cond}", "end_at != null")
+    twice = text.replace("    title: t", "    title: t\n    title: u", 1)
+    with pytest.raises(RulesetSyntaxError) as exc:
+        load_ruleset_bytes(twice.encode(), "t.yaml")
+    (detail,) = exc.value.details
+    second = twice.splitlines().index("    title: u") + 1
+    assert (detail.file, detail.line) == ("t.yaml", second)
+    assert f"found the key 'title' twice (first on line {second - 1})" in detail.reason
+    merged = yaml.load("base: &b {a: 1, b: 2}\nover: {<<: *b, b: 3}\n", Loader=StrictSafeLoader)  # noqa: S506
+    assert merged["over"] == {"a": 1, "b": 3}
+    with pytest.raises(yaml.YAMLError, match="found the key 'met' twice"):
+        yaml.load("- {id: C1, met: true, met: false}\n", Loader=StrictSafeLoader)  # noqa: S506
 
 
 def test_a_join_inside_or_is_refused_at_validation() -> None:
