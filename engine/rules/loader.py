@@ -60,6 +60,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
     refuse_duplicate_keys(loader, node)
     mapping: dict[Any, Any] = dict(loader.construct_mapping(node, deep=True))
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__keys__"] = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     return mapping
 
 
@@ -131,31 +132,44 @@ def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
         raise RulesetSyntaxError(f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=path)]) from None
     if not isinstance(raw, dict):
         raise RulesetSyntaxError(f"{path}: a ruleset is a mapping", [ErrorDetail(reason="top level", file=path)])
-    lines = _rule_lines(raw)
+    lines, field_lines = _rule_lines(raw)
     clean = _strip_lines(raw)
     try:
         spec = RulesetSpec.model_validate(clean)
     except ValidationError as exc:
         raise RulesetValidationError(f"{path}: ruleset does not match the format", _details(exc, raw, path)) from None
-    rules = [r.model_copy(update={"line": lines.get(r.id)}) for r in spec.rules]
+    rules = [r.model_copy(update={"line": lines.get(r.id), "lines": field_lines.get(r.id, {})}) for r in spec.rules]
     spec = spec.model_copy(update={"rules": rules})
     return LoadedRuleset(spec=spec, path=path, content=content)
 
 
-def _rule_lines(raw: dict[str, Any]) -> dict[str, int | None]:
+def _rule_lines(raw: dict[str, Any]) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
+    """Per rule id: the line of the rule, and the line of each of its keys (`message`, `when`, and
+    `match.<alias>` for each pattern), so an error points at the line the mistake is on."""
     out: dict[str, int | None] = {}
+    fields: dict[str, dict[str, int]] = {}
     for rule in raw.get("rules") or []:
         if isinstance(rule, dict) and "id" in rule:
-            out[str(rule["id"])] = rule.get("__line__")
-    return out
+            rule_id = str(rule["id"])
+            out[rule_id] = rule.get("__line__")
+            keys = dict(rule.get("__keys__") or {})
+            for name in ("match", "obligation"):
+                inner = rule.get(name)
+                if isinstance(inner, dict):
+                    keys.update({f"{name}.{k}": line for k, line in (inner.get("__keys__") or {}).items()})
+            fields[rule_id] = keys
+    return out, fields
 
 
 def _strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+        return {k: _strip_lines(v) for k, v in value.items() if k not in ("__line__", "__keys__")}
     if isinstance(value, list):
         return [_strip_lines(v) for v in value]
     return value
+
+
+_TWICE = re.compile(r"rule id (\S+) appears twice")
 
 
 def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[ErrorDetail]:
@@ -163,7 +177,17 @@ def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[Error
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         line, rule_id = _locate(raw, err["loc"])
-        details.append(ErrorDetail(reason=f"{'.'.join(loc)}: {err['msg']}", file=path, line=line, rule_id=rule_id))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        twice = _TWICE.search(message)
+        if twice:  # a whole-ruleset check: point at the second rule with that id
+            rule_id = twice.group(1)
+            same = [r for r in raw.get("rules") or [] if isinstance(r, dict) and str(r.get("id")) == rule_id]
+            line = same[-1].get("__line__", line) if same else line
+        if loc == ["version"] and isinstance(err.get("input"), int | float):
+            message = (f"a semantic version is three numbers, e.g. {err['input']}.0, written as text: YAML reads "
+                       f"{err['input']} as a number; quote it (\"{err['input']}.0\")")
+        field = ".".join(loc) or None
+        details.append(ErrorDetail(reason=message, file=path, line=line, rule_id=rule_id, field=field))
     return details
 
 
@@ -171,6 +195,7 @@ def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, str | None]:
     line, rule_id, node = raw.get("__line__"), None, raw
     for part in loc:
         if isinstance(node, dict) and part in node:
+            line = (node.get("__keys__") or {}).get(part, line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]

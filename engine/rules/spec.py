@@ -181,6 +181,8 @@ class RuleSpec(_Strict):
     effective_to: dt.date | None = Field(
         default=None, description="the rule applies until this date (exclusive), when its law ends sooner")
     line: SkipJsonSchema[int | None] = Field(default=None, exclude=True)  # where the loader found it
+    #: the line of each of the rule's keys (`when`, `message`, `match.<alias>`), from the loader
+    lines: SkipJsonSchema[dict[str, int]] = Field(default_factory=dict, exclude=True)
 
     @field_validator("id")
     @classmethod

@@ -6,6 +6,7 @@ references (policies/sops/<SOP>.md must exist) and scenario files (they must loa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,21 +98,30 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
 
 def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
            policies: Path, params_path: Path | None, today: dt.date | None) -> None:
+    """Every problem of one file at once: a rule whose expression is refused still has its message
+    and its SOP checked (they do not depend on compiling), so fixing one mistake does not reveal the
+    next. Only a file that does not read as a ruleset at all stops here."""
     source = str(params_path or "policies/practice.yaml")
     try:
         loaded = load()
-        day = today or loaded.spec.effective_from
-        compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
     except VigilError as exc:
         report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         return
-    report.rules += len(compiled.rules)
-    for rule in compiled.rules:
+    found: list[ErrorDetail] = []
+    try:
+        day = today or loaded.spec.effective_from
+        compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
+        report.rules += len(compiled.rules)
+    except VigilError as exc:
+        found.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
+    for rule in loaded.spec.rules:
         try:
-            check_compiles(rule.spec)
+            check_compiles(rule)
         except VigilError as exc:
-            report.problems.extend(exc.details)
-        if not sop_path(rule.spec.sop, policies).exists():
-            report.problems.append(ErrorDetail(
-                reason=f"SOP {rule.spec.sop} has no template at {sop_path(rule.spec.sop, policies)}",
-                file=label, line=rule.spec.line, rule_id=rule.id))
+            found.extend(d if d.file else dataclasses.replace(d, file=label) for d in exc.details)
+        if not sop_path(rule.sop, policies).exists():
+            found.append(ErrorDetail(
+                reason=f"SOP {rule.sop} has no template at {sop_path(rule.sop, policies)}",
+                file=label, line=rule.lines.get("sop", rule.line), rule_id=rule.id, field="sop"))
+    found.sort(key=lambda d: (d.file != label, d.line or 0, d.rule_id or "", d.field or ""))
+    report.problems.extend(found)

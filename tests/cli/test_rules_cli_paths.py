@@ -65,7 +65,7 @@ def test_rules_validate_checks_the_rulesets_folder_in_use(rules: Path) -> None:
     broken.write_text(broken.read_text().replace("severity: medium", "severity: dire"))
     result = vigil("rules", "validate")
     assert result.exit_code == 2, result.output
-    assert f"{broken}:25, rule DEMO-EXPORT-002: rules.1.severity" in said(result.stderr)
+    assert f"{broken}:28, rule DEMO-EXPORT-002, field rules.1.severity: Input should be" in said(result.stderr)
 
 
 def test_rules_test_runs_the_scenarios_of_the_rulesets_folder_in_use(rules: Path) -> None:

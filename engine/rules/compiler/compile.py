@@ -128,8 +128,10 @@ def compile_ruleset(
     )
 
 
-def _err(rule: RuleSpec, reason: str) -> RulesetError:
-    return RulesetValidationError(reason, [ErrorDetail(reason=reason, rule_id=rule.id, line=rule.line)])
+def _err(rule: RuleSpec, reason: str, field: str | None = None) -> RulesetError:
+    """A problem with one rule, at the line of the key it is about (`field`) when the loader knows it."""
+    line = rule.lines.get(field, rule.line) if field else rule.line
+    return RulesetValidationError(reason, [ErrorDetail(reason=reason, rule_id=rule.id, line=line, field=field)])
 
 
 def _compile_rule(
@@ -147,18 +149,23 @@ def _compile_rule(
     is_event = rule.kind == "event"
     for alias, text in rule.match.items():
         if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in RESERVED_NAMES:
-            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})")
+            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})",
+                       f"match.{alias}")
         m = PATTERN_RE.match(str(text))
         if not m:
-            raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}")
+            raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}",
+                       f"match.{alias}")
         fact_type = m.group("type")
         if fact_type not in types:
             close = difflib.get_close_matches(fact_type, list(types), n=3)
             raise _err(
-                rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+                rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
+                f"match.{alias}",
             )
         negated = bool(m.group("no"))
-        scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path, line=rule.line)
+        where = f"match.{alias}"
+        scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path,
+                      line=rule.lines.get(where, rule.line), field=where)
         conds: tuple[n.Node, ...] = ()
         if m.group("cond"):
             conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
@@ -167,9 +174,10 @@ def _compile_rule(
         if not negated:
             positive.append(alias)
     if rule.subject not in positive:
-        raise _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern")
+        raise _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern", "subject")
     if rule.when:
-        when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path, rule.line))
+        when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path, rule.lines.get("when", rule.line),
+                                           "when"))
         patterns = _distribute(patterns, n.conjuncts(when), rule)
     full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
 
@@ -214,7 +222,8 @@ def _compile_rule(
             met_type = m.group("type")
             if met_type not in types:
                 raise _err(rule, f"unknown fact type {met_type!r} in met_by")
-            scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path, rule.line)
+            scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path,
+                          rule.lines.get("obligation.met_by", rule.line), "obligation.met_by")
             conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
             met_field = str(ob.met_at)
             if types[met_type].kind(met_field) not in ("instant", "date"):

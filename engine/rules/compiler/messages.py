@@ -125,7 +125,8 @@ def _invalid(rule: RuleSpec, reasons: Iterable[str]) -> RulesetValidationError:
     reasons = tuple(reasons)
     return RulesetValidationError(
         f"rule {rule.id}: {len(reasons)} problem(s) in its message",
-        [ErrorDetail(reason=r, rule_id=rule.id, line=rule.line, field="message") for r in reasons],
+        [ErrorDetail(reason=r, rule_id=rule.id, line=rule.lines.get("message", rule.line), field="message")
+         for r in reasons],
     )
 
 

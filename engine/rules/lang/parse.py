@@ -31,6 +31,8 @@ class Scope:
     rule_id: str | None = None
     file: str | None = None
     line: int | None = None
+    #: the rule key the expression is written under (`match.<alias>`, `when`), for error messages
+    field: str | None = None
 
 
 def parse_expr(text: str, scope: Scope) -> n.Node:
@@ -44,8 +46,10 @@ def parse_expr(text: str, scope: Scope) -> n.Node:
 
 
 def _error(scope: Scope, text: str, reason: str, column: int | None = None) -> ExpressionError:
-    detail = ErrorDetail(reason=f"{reason} in `{text}`", file=scope.file, line=scope.line, column=column,
-                         rule_id=scope.rule_id)
+    # the column counts within the expression (folded onto one line), not the file: said in the reason
+    at = f" (at character {column + 1})" if column is not None and len(text) > 40 else ""
+    detail = ErrorDetail(reason=f"{reason} in `{text}`{at}", file=scope.file, line=scope.line,
+                         rule_id=scope.rule_id, field=scope.field)
     return ExpressionError(f"unsafe or invalid expression: {reason}", [detail],
                            code="ruleset.expression.invalid")
 

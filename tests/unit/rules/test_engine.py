@@ -289,3 +289,39 @@ def test_a_broken_message_template_is_refused_every_time_it_is_compiled() -> Non
             compile_ruleset(load_ruleset_bytes(text.encode(), "t.yaml"))
         assert any("message is not a valid template" in d.reason and d.rule_id == "T-ONE-001"
                    for d in exc.value.details), exc.value.details
+
+
+def test_validate_reports_every_problem_of_a_rule_at_the_line_and_key_it_is_on(tmp_path: Path) -> None:
+    """An unsafe expression hid the same rule's broken message and missing SOP: fixing one mistake
+    revealed the next. Each is reported at once, on its own line, naming the key."""
+    from engine.rules.validate import validate_bytes
+
+    (tmp_path / "sops").mkdir()
+    text = (RULESET.replace("{cond}", "__import__('os') == 1").replace("    message: m", "    message: '{% if %}'")
+            .replace("sop: SOP-T", "sop: SOP-NONE"))
+    report = validate_bytes(text.encode(), "t.yaml", policies=tmp_path)
+    by_field = {d.field: d for d in report.problems}
+    assert set(by_field) == {"match.ep", "message", "sop"}, report.problems
+    lines = text.splitlines()
+    assert by_field["match.ep"].line == lines.index("      ep: employment_episode where __import__('os') == 1") + 1
+    assert by_field["message"].line == lines.index("    message: '{% if %}'") + 1
+    assert by_field["sop"].line == lines.index("    sop: SOP-NONE") + 1
+    assert all(d.rule_id == "T-ONE-001" and d.file == "t.yaml" for d in report.problems)
+
+
+def test_a_rule_id_given_twice_is_refused_at_the_second_rule() -> None:
+    text = RULESET.replace("{cond}", "end_at != null")
+    rule = text[text.index("  - id: T-ONE-001"):]
+    with pytest.raises(RulesetValidationError) as exc:
+        load_ruleset_bytes((text + rule).encode(), "t.yaml")
+    (detail,) = exc.value.details
+    assert (detail.rule_id, detail.reason) == ("T-ONE-001", "rule id T-ONE-001 appears twice")
+    assert detail.line == (text + rule).splitlines().index("  - id: T-ONE-001", len(text.splitlines()) - 1) + 1
+
+
+def test_an_unquoted_version_says_to_quote_it() -> None:
+    with pytest.raises(RulesetValidationError) as exc:
+        load_ruleset_bytes(RULESET.replace("{cond}", "end_at != null").replace("version: 1.0.0", "version: 1.2")
+                           .encode(), "t.yaml")
+    (detail,) = exc.value.details
+    assert detail.field == "version" and 'quote it ("1.2.0")' in detail.reason and detail.line == 3

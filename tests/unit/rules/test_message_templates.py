@@ -58,7 +58,7 @@ def problems(message: str) -> list[ErrorDetail]:
 def test_a_misspelt_name_is_refused_with_the_rule_the_field_the_text_and_a_hint() -> None:
     (detail,) = problems("Train {{ episod.person_id }} by {{ due }}.")
     assert (detail.rule_id, detail.field, detail.file) == ("T-MSG-001", "message", "t.yaml")
-    assert detail.line == RULESET.splitlines().index("  - id: T-MSG-001") + 1
+    assert detail.line == RULESET.splitlines().index("    message: MESSAGE") + 1  # the message key's line
     assert "unknown name `episod`" in detail.reason and "did you mean episode?" in detail.reason
     assert "in `{{ episod.person_id }}`" in detail.reason
 
