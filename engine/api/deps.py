@@ -101,7 +101,7 @@ def reject_unknown_query(request: Request) -> None:
     `GET /tasks?assignee=P1` (the filter is `owner`) answered every task, as if filtered.
     The web UI's pages (/ui) are left alone; they read forms, not filters."""
     route = request.scope.get("route")
-    if route is None or not request.query_params or str(getattr(route, "path", "")).startswith("/ui"):
+    if route is None or not request.query_params or request.url.path == "/ui" or request.url.path.startswith("/ui/"):
         return
     dependant = getattr(route, "dependant", None)
     if dependant is None:

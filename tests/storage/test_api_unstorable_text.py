@@ -25,7 +25,9 @@ def _client(engine: Engine) -> tuple[TestClient, dict[str, str]]:
         user = auth.create_user(s, org_id="clinic-a", actor="test",
                                 data=UserIn(username="officer", password="officer-password", role="officer"))
         token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
-    return TestClient(create_app(engine)), {"Authorization": f"Bearer {token}"}
+    client = TestClient(create_app(engine))  # signed in too: tokens are issued from a session
+    assert client.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 200
+    return client, {"Authorization": f"Bearer {token}"}
 
 
 def _fields(response: Any, reason: str = NUL_REASON) -> list[str]:
@@ -37,7 +39,7 @@ def _fields(response: Any, reason: str = NUL_REASON) -> list[str]:
 
 def test_a_nul_in_a_json_body_a_query_or_a_form_is_refused_by_name(engine: Engine) -> None:
     client, bearer = _client(engine)
-    assert _fields(client.post("/tokens", json={"name": "nightly\u0000", "days": 5}, headers=bearer)) == ["name"]
+    assert _fields(client.post("/tokens", json={"name": "nightly\u0000", "days": 5})) == ["name"]
     assert _fields(client.get("/findings", params={"rule": "R\u0000", "state": "open"}, headers=bearer)) == ["rule"]
     assert _fields(client.post("/auth/login", json={"username": "off\u0000icer", "password": "x"})) == ["username"]
     assert _fields(client.post("/ui/login", data={"username": "a\u0000", "password": "p"})) == ["username"]
@@ -45,9 +47,9 @@ def test_a_nul_in_a_json_body_a_query_or_a_form_is_refused_by_name(engine: Engin
 
 
 def test_half_a_character_in_a_json_body_is_refused_by_name(engine: Engine) -> None:
-    client, bearer = _client(engine)
+    client, _ = _client(engine)
     half = b'{"name": "party \\ud83c", "days": 5}'  # the first half of an emoji, its second half cut off
-    as_json = {**bearer, "content-type": "application/json"}
+    as_json = {"content-type": "application/json"}  # the session's cookie signs it
     assert _fields(client.post("/tokens", content=half, headers=as_json), SURROGATE_REASON) == ["name"]
     whole = b'{"name": "party \\ud83c\\udf89", "days": 5}'  # both halves: one character
     assert client.post("/tokens", content=whole, headers=as_json).status_code == 201
@@ -55,7 +57,7 @@ def test_half_a_character_in_a_json_body_is_refused_by_name(engine: Engine) -> N
 
 def test_text_that_only_looks_like_a_nul_is_kept(engine: Engine) -> None:
     client, bearer = _client(engine)
-    made = client.post("/tokens", json={"name": "a \\u0000 written out", "days": 5}, headers=bearer)
+    made = client.post("/tokens", json={"name": "a \\u0000 written out", "days": 5})
     assert made.status_code == 201, made.text
     names = [t["name"] for t in client.get("/tokens", headers=bearer).json()]
     assert "a \\u0000 written out" in names
@@ -64,7 +66,7 @@ def test_text_that_only_looks_like_a_nul_is_kept(engine: Engine) -> None:
 def test_a_body_over_the_limit_is_refused_before_it_is_read(engine: Engine, monkeypatch: Any) -> None:
     from engine.api import app as app_module
 
-    client, bearer = _client(engine)
+    client, _ = _client(engine)
     monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 20)
-    answer = client.post("/tokens", json={"name": "nightly\u0000 export script", "days": 5}, headers=bearer)
+    answer = client.post("/tokens", json={"name": "nightly\u0000 export script", "days": 5})
     assert answer.status_code == 413 and answer.json()["code"] == "input.too_large"
