@@ -29,10 +29,18 @@ def list_params(
     as_json: JsonOpt = False,
 ) -> None:
     """Every parameter of the ruleset versions in force on a day: default, the value in force, since when and
-    who approved it, and changes already scheduled."""
+    who approved it, and changes already scheduled. Practice values the rules cannot take are refused
+    (exit 2, every problem named) as `vigil evaluate` refuses them, never listed as in force."""
+    from engine import clock
     from engine.rules import tuning
+    from engine.rules.catalog import check_practice_params
 
-    rows = run(lambda: tuning.params_table(parse_date(on, "--on"), framework=framework))
+    def body() -> list[tuning.ParamRow]:
+        day = parse_date(on, "--on") or clock.now().date()
+        check_practice_params(day, frameworks=[framework] if framework else None)
+        return tuning.params_table(day, framework=framework)
+
+    rows = run(body)
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return
@@ -58,7 +66,8 @@ def list_params(
 def set_param(
     framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
     name: str = typer.Argument(..., help="the parameter, e.g. access_revoke_hours"),
-    value: str = typer.Argument(..., help="the new value, read as YAML: 12, 0.5, true, a string, [a, b]"),
+    value: str = typer.Argument(..., help="the new value, read as YAML: 12, 0.5, true, a string, \\[a, b]; a "
+                                          "negative number after --, which ends the options: -- -4"),
     reason: str = typer.Option(..., "--reason", help="why the value changes (kept in the file and the audit trail)"),
     approved_by: str = typer.Option(..., "--approved-by", help="who approved the change"),
     effective_from: str = typer.Option(None, "--from", help="the first day the value is in force, YYYY-MM-DD, today "
@@ -69,7 +78,10 @@ def set_param(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a practice parameter from a day on (policies/practice.yaml); the value in force on earlier days is
-    kept, so past evaluations stay reproducible. Checked against the parameter's type and by compiling the rules."""
+    kept, so past evaluations stay reproducible. Checked against the parameter's type and by compiling the rules.
+
+    A negative value would be read as an option: give it after `--`, which ends the options, e.g.
+    `vigil params set hipaa access_revoke_hours --approved-by WHO --reason WHY -- -4`."""
     from engine import pipeline
     from engine.db import unit_of_work
     from engine.rules.catalog import practice_params_path

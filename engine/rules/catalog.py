@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import ErrorDetail, InputError, RulesetSyntaxError, RulesetValidationError
+from engine.errors import ErrorDetail, InputError, RulesetError, RulesetSyntaxError, RulesetValidationError
 from engine.rules import withdrawals
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.compiler.model import CompiledRuleset
@@ -271,3 +271,24 @@ def compile_in_force(
         overrides = params_in_force(raw, item.spec.framework, day, source)
         out.append(compile_for(item, overrides, source, on=day))
     return out
+
+
+def check_practice_params(day: dt.date, *, frameworks: Iterable[str] | None = None, params_path: Path | None = None,
+                          root: Path | None = None) -> None:
+    """Refuse practice parameters that the versions in force on `day` cannot take, naming every problem.
+
+    The check `vigil evaluate` makes first (the compilation of `compile_in_force`, cached), but
+    collected over every framework instead of stopping at the first: a view of the parameters must
+    not show as in force a value no evaluation would accept, and one refusal names every fix."""
+    loaded = load_all(root or rulesets_dir())
+    raw = load_practice_params(params_path, frameworks={item.spec.framework for item in loaded})
+    source = str(params_path or practice_params_path())
+    problems: list[ErrorDetail] = []
+    for item in in_force(loaded, day, frameworks):
+        try:
+            compile_for(item, params_in_force(raw, item.spec.framework, day, source), source, on=day)
+        except RulesetError as exc:
+            problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=source)])
+    if problems:
+        raise RulesetValidationError(f"{source}: invalid practice parameters", problems,
+                                     code="ruleset.params.invalid")

@@ -135,6 +135,24 @@ def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> 
     assert c.get("/params", headers=headers(liaison, "auditor"), params={"framework": "hipaa"}).status_code == 404
 
 
+def test_params_are_a_422_naming_every_problem_when_the_rules_cannot_take_the_practice_values(
+        liaison: dict[str, Any]) -> None:
+    """Probe: GET /params listed `new_hire_days: seven` as the value in force and ignored an unknown
+    parameter, while `vigil evaluate` refused the file. Each is now a problem naming the file and the key."""
+    c = liaison["client"]
+    path = Path(os.environ["VIGIL_PRACTICE_PARAMS"])
+    path.write_text("params:\n  demo: {new_hire_days: seven, bogus_param: 3}\n", encoding="utf-8")
+    for role, query in (("liaison", {}), ("liaison", {"framework": "demo"}), ("auditor", {"on": "2026-12-15"})):
+        r = c.get("/params", headers=headers(liaison, role), params=query)
+        assert r.status_code == 422, r.text
+        assert [(e["file"], e["field"], e["reason"]) for e in r.json()["errors"]] == [
+            (str(path), "demo.bogus_param", "unknown parameter 'bogus_param' for ruleset demo"),
+            (str(path), "demo.new_hire_days", "parameter new_hire_days: expected int, got str 'seven'")]
+    path.write_text("params:\n  demo: {new_hire_days: 7}\n", encoding="utf-8")
+    rows = c.get("/params", headers=headers(liaison, "liaison")).json()
+    assert [(p["name"], p["value"], p["source"]) for p in rows] == [("new_hire_days", 7, "practice")]
+
+
 def test_only_the_liaison_officer_and_admin_publish(liaison: dict[str, Any]) -> None:
     for role, status in (("staff", 403), ("auditor", 403)):
         assert publish(liaison, liaison["draft"], role=role, effective_from="2027-01-01").status_code == status

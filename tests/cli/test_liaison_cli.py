@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import FIXTURES, Practice, said, vigil
+from tests.cli.conftest import FIXTURES, ORG, Practice, said, vigil
 
 TODAY = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)
 
@@ -80,3 +82,50 @@ def test_params_set_and_list(practice: Practice, rules: Path) -> None:
         ("new_hire_days", 5, "practice", "Dr. Rivera")]
     table = vigil("params", "list", "--framework", "demo", at=TODAY)
     assert table.exit_code == 0 and "new_hire_days" in table.stdout and "5 from 2026-12-15" in table.stdout
+
+
+def test_params_list_refuses_values_the_rules_cannot_take_as_evaluate_does(practice: Practice, rules: Path) -> None:
+    """Probe: with `new_hire_days: seven` and an unknown `bogus_param`, `params list` exited 0 showing "seven" as
+    the value in force while `vigil evaluate` refused the file. The listing refuses it as evaluate does (exit 2),
+    naming every problem (file, key, reason), and lists nothing."""
+    path = rules.parent / "practice.yaml"
+    path.write_text("params:\n  demo: {new_hire_days: seven, bogus_param: 3}\n", encoding="utf-8")
+    problems = [f"{path}, field demo.bogus_param: unknown parameter 'bogus_param' for ruleset demo",
+                f"{path}, field demo.new_hire_days: parameter new_hire_days: expected int, got str 'seven'"]
+    evaluated = vigil("evaluate", *practice.args(), "--as-of", "2026-11-30T15:00:00Z", at=TODAY)
+    assert evaluated.exit_code == 2 and all(p in said(evaluated.stderr) for p in problems), evaluated.output
+    for args in ([], ["--json"], ["--framework", "demo", "--json"], ["--on", "2026-12-15"]):
+        listed = vigil("params", "list", *args, at=TODAY)
+        assert listed.exit_code == 2, (args, listed.output)
+        assert all(p in said(listed.stderr) for p in problems), said(listed.stderr)
+        assert listed.stdout == ""
+
+
+def test_params_set_takes_a_negative_value_after_the_end_of_the_options(practice: Practice, rules: Path) -> None:
+    """Probe: the documented `params set ... -4` was an unknown option. After `--` the value reaches the
+    parameter's check and is refused naming the bound; --help says how to give one."""
+    refused = vigil("params", "set", "demo", "new_hire_days", "--approved-by", "C", "--reason", "t",
+                    *practice.args(), "--", "-4", at=TODAY)
+    assert refused.exit_code == 2, refused.output
+    assert "-4 is below the smallest value allowed, 0 (days)" in said(refused.stderr)
+    assert not (rules.parent / "practice.yaml").exists()
+    shown = said(vigil("params", "set", "--help").stdout)
+    assert "a negative number after --, which ends the options: -- -4" in shown and "[a, b]" in shown
+
+
+def test_the_documented_negative_value_example_is_refused_naming_the_bound(
+        practice: Practice, rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/rulesets.md's example of a refused negative value, run as written (the database and the
+    organization from the environment), over the shipped rulesets that declare hipaa.access_revoke_hours."""
+    from engine.rules.catalog import RULESETS_DIR
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rulesets.md").read_text(encoding="utf-8")
+    found = re.search(r"`(vigil params set hipaa access_revoke_hours [^`]*-4)`", " ".join(docs.split()))
+    assert found, "the example is gone from docs/rulesets.md"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(RULESETS_DIR))
+    monkeypatch.setenv("DATABASE_URL", practice.url)
+    monkeypatch.setenv("VIGIL_ORG", ORG)
+    refused = vigil(*shlex.split(found.group(1))[1:], at=TODAY)
+    assert refused.exit_code == 2, refused.output
+    assert "-4 is below the smallest value allowed, 0 (hours)" in said(refused.stderr)
+    assert not (rules.parent / "practice.yaml").exists()

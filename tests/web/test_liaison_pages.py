@@ -5,6 +5,7 @@ change; and the roles that may not do so do not see the forms."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -102,6 +103,55 @@ def test_a_parameter_change_is_scheduled_from_the_parameters_page(
     r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="five",
              approved_by="a", reason="r")
     assert r.status_code == 303 and "expected int" in c.get(r.headers["location"]).text
+
+
+def test_the_parameters_page_lists_each_scheduled_change_with_who_approved_it_and_why(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """docs/rulesets.md: the page shows changes already scheduled, as `params list` and GET /params do."""
+    c = web_client("liaison")
+    r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="5",
+             effective_from="2026-12-15", approved_by="Dr. Rivera", reason="policy 4.2")
+    assert r.status_code == 303
+    page = c.get("/ui/params").text
+    table = page[page.index('id="scheduled-demo"'):]
+    row = re.sub(r"<[^>]+>", "|", table[table.index("<tbody>"):table.index("</tbody>")])
+    assert [cell for cell in row.split("|") if cell.strip()] == [
+        "new_hire_days", "5", "2026-12-15", "Dr. Rivera", "policy 4.2"]
+
+
+def test_a_refused_parameter_change_says_its_reason_once(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Probe: the flash said the reason twice, the second time nested in parentheses."""
+    c = web_client("liaison")
+    r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="-4",
+             approved_by="a", reason="r")
+    assert r.status_code == 303 and r.headers["location"] == "/ui/params#pp-demo"
+    shown = c.get(r.headers["location"]).text
+    flash = re.search(r'class="flash flash-error"[^>]*>(.*?)</', shown, re.S)
+    assert flash, shown[:3000]
+    assert flash.group(1).strip() == "demo.new_hire_days: -4 is below the smallest value allowed, 0 (days)"
+    r = post(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", value="5",
+             effective_from="2020-01-01", approved_by="a", reason="r")
+    flash = re.search(r'class="flash flash-error"[^>]*>(.*?)</', c.get(r.headers["location"]).text, re.S)
+    assert flash and flash.group(1).strip().startswith("cannot change demo.new_hire_days: effective_from 2020-01-01 "
+                                                       "is before today (2026-11-30)")
+
+
+def test_the_parameters_page_names_the_problems_of_values_the_rules_cannot_take(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Probe: the page showed `new_hire_days: seven` as in force and ignored an unknown parameter,
+    with no warning, while `vigil evaluate` refused the file. It shows the problems instead."""
+    path = Path(os.environ["VIGIL_PRACTICE_PARAMS"])
+    path.write_text("params:\n  demo: {new_hire_days: seven, bogus_param: 3}\n", encoding="utf-8")
+    for role in ("liaison", "auditor"):
+        r = web_client(role).get("/ui/params")
+        assert r.status_code == 422
+        panel = r.text[r.text.index('id="params-problems"'):]
+        panel = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel[:panel.index("</section>")])).split())
+        assert f"{path}, field demo.bogus_param : unknown parameter 'bogus_param' for ruleset demo" in panel
+        assert f"{path}, field demo.new_hire_days : parameter new_hire_days: expected int, got str 'seven'" in panel
+        assert r.text.count("seven") == 1  # in the problem named, not as a value in force
+        assert 'id="pp-demo"' not in r.text and 'id="change-demo"' not in r.text
 
 
 @pytest.mark.parametrize("role", ["officer", "auditor", "staff"])

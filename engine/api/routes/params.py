@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from engine import pipeline
+from engine import clock, pipeline
 from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.rules import tuning
+from engine.rules.catalog import check_practice_params
 
 router = APIRouter(tags=["parameters"])
 
@@ -36,11 +37,16 @@ def list_params(
     on: dt.date | None = Query(None, description="the day (default today)"),
     principal: Principal = Depends(require(Permission.RULESETS_READ)),
 ) -> list[tuning.ParamRow]:
-    """Every parameter of the ruleset versions in force on a day, with its value and where it comes from."""
+    """Every parameter of the ruleset versions in force on a day, with its value and where it comes from.
+    Practice values the rules cannot take are a 422 naming each (file, key, reason), as `vigil evaluate`
+    refuses them: never listed as the value in force."""
     if framework is not None:
         scope.require_framework(principal, framework)
     granted = scope.finding_scope(principal)
-    rows = tuning.params_table(on, framework=framework)
+    day = on or clock.now().date()
+    shown = framework or (granted.framework if granted is not None else None)  # an auditor's problems: theirs
+    check_practice_params(day, frameworks=[shown] if shown else None)
+    rows = tuning.params_table(day, framework=framework)
     return [r for r in rows if granted is None or r.framework == granted.framework]
 
 

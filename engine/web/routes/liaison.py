@@ -103,17 +103,36 @@ def set_param(framework: str = Form(..., max_length=40), name: str = Form(..., m
               approved_by: str = Form(..., max_length=200), reason: str = Form(..., max_length=4000),
               principal: Principal = Depends(action(Permission.RULESETS_PUBLISH)),
               session: Session = Depends(web_session, scope="function")) -> Response:
-    """Schedule a parameter change; the value is read as YAML (12, 0.5, true, [a, b], text)."""
+    """Schedule a parameter change; the value is read as YAML (12, 0.5, true, [a, b], text). A refusal
+    comes back to the form with its reason said once (see `_refusal`)."""
     scope.require_framework(principal, framework)
     try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        raise InputError("the value is not a YAML value", [ErrorDetail(reason=value[:100], field="value")]) from None
-    change = pipeline.set_practice_param(session, org_id=principal.org_id, actor=principal.actor,
-                                         framework=framework, name=name, value=parsed, approved_by=approved_by,
-                                         reason=reason, effective_from=_day(effective_from, "effective_from"))
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise InputError("the value is not a YAML value",
+                             [ErrorDetail(reason=value[:100], field="value")]) from None
+        change = pipeline.set_practice_param(session, org_id=principal.org_id, actor=principal.actor,
+                                             framework=framework, name=name, value=parsed, approved_by=approved_by,
+                                             reason=reason, effective_from=_day(effective_from, "effective_from"))
+    except VigilError as exc:
+        if exc.http_status not in (409, 422):
+            raise
+        session.rollback()
+        return redirect(f"/ui/params#pp-{urllib.parse.quote(framework)}", flash=_refusal(exc), kind="error")
     return redirect(f"/ui/params#pp-{framework}",
                     flash=f"{framework}.{name}: {change.before!r} -> {change.value!r} from {change.effective_from}.")
+
+
+def _refusal(exc: VigilError) -> str:
+    """A refused change in one sentence: the message, then each reason it does not already give.
+
+    A wrong value's message and its detail both state why (the detail adds the parameter's meaning,
+    which the page shows beside it), so the usual "message (reasons)" said the reason twice, nested."""
+    said = exc.message.partition(": ")[2] or exc.message
+    reasons = [d.reason for d in exc.details
+               if d.reason and d.reason not in exc.message and not d.reason.startswith(said)]
+    return exc.message + (": " + "; ".join(reasons) if reasons else "")
 
 
 def _day(text: str, field: str) -> dt.date | None:

@@ -17,11 +17,18 @@ from engine import clock
 from engine.api import scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, NotFoundError, VigilError
+from engine.errors import ErrorDetail, NotFoundError, RulesetError, VigilError
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
 from engine.rules import checks, tuning, versions
-from engine.rules.catalog import in_force, load_practice_params, params_in_force, rulesets_dir, version_key
+from engine.rules.catalog import (
+    check_practice_params,
+    in_force,
+    load_practice_params,
+    params_in_force,
+    rulesets_dir,
+    version_key,
+)
 from engine.rules.scenarios import load_scenario, scenario_files
 from engine.web import diffview, lookups
 from engine.web.deps import action, page, web_session
@@ -191,7 +198,14 @@ def show_params(request: Request, principal: Principal = Depends(page(Permission
     live = sorted(_in_force_today())
     allowed = {v.framework for v in scope.visible_rulesets(principal, lookups.ruleset_versions())}
     live = [(fw, v) for fw, v in live if fw in allowed]
+    today = clock.now().date()
+    try:  # values the rules cannot take are not in force: the page names what to fix instead (as GET /params)
+        if allowed:
+            check_practice_params(today, frameworks=sorted(allowed))
+    except RulesetError as exc:
+        return render(request, "rulesets/params.html", principal=principal, title="Parameters in force",
+                      active="params", sections=[], today=today, rows={}, refused=exc, status=exc.http_status)
     sections = [(fw, v, _param_rows(fw, v)) for fw, v in live]
-    scheduled = {(r.framework, r.name): r for r in tuning.params_table(clock.now().date()) if r.framework in allowed}
+    scheduled = {(r.framework, r.name): r for r in tuning.params_table(today) if r.framework in allowed}
     return render(request, "rulesets/params.html", principal=principal, title="Parameters in force", active="params",
-                  sections=sections, today=clock.now().date(), rows=scheduled)
+                  sections=sections, today=today, rows=scheduled, refused=None)

@@ -75,3 +75,23 @@ def test_a_value_outside_a_parameters_allowed_values_is_refused_naming_the_key(
     (detail,) = exc.value.details
     assert detail.file == str(path) and "hipaa_training_courses" in (detail.field or "")
     assert "'HIPAA' is not among the values allowed: HIPAA_PRIVACY, HIPAA_SECURITY" in detail.reason
+
+
+def test_the_views_check_names_every_frameworks_problems_not_only_the_firsts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vigil params list`, GET /params and the parameters page refuse what `vigil evaluate` refuses,
+    and name every problem at once: the evaluation's check stops at the first framework that fails."""
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(catalog.RULESETS_DIR))
+    path = _practice(tmp_path, "params:\n  hipaa: {access_revoke_hours: -4}\n"
+                               "  osha: {ecp_change_days: seven, bogus_param: 3}\n")
+    day = dt.date(2026, 11, 30)
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.check_practice_params(day, params_path=path)
+    assert [(d.file, d.field) for d in exc.value.details] == [
+        (str(path), "hipaa.access_revoke_hours"), (str(path), "osha.bogus_param"), (str(path), "osha.ecp_change_days")]
+    assert exc.value.code == "ruleset.params.invalid"
+    with pytest.raises(RulesetValidationError) as only:
+        catalog.check_practice_params(day, frameworks=["osha"], params_path=path)
+    assert [d.field for d in only.value.details] == ["osha.bogus_param", "osha.ecp_change_days"]
+    catalog.check_practice_params(day, frameworks=["cms"], params_path=path)  # another framework's are not its own
+    catalog.check_practice_params(day, params_path=_practice(tmp_path, "params:\n  hipaa: {access_revoke_hours: 1}\n"))
