@@ -16,7 +16,7 @@ from engine.errors import ErrorDetail, InputError, RulesetError, RulesetSyntaxEr
 from engine.rules import withdrawals
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.compiler.model import CompiledRuleset
-from engine.rules.loader import LoadedRuleset, load_ruleset_file
+from engine.rules.loader import LoadedRuleset, StrictSafeLoader, load_ruleset_file
 
 REPO = Path(__file__).resolve().parents[2]
 RULESETS_DIR = REPO / "rulesets"
@@ -118,7 +118,7 @@ def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] 
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=StrictSafeLoader) or {}  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise RulesetSyntaxError(

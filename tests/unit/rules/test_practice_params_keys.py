@@ -95,3 +95,14 @@ def test_the_views_check_names_every_frameworks_problems_not_only_the_firsts(
     assert [d.field for d in only.value.details] == ["osha.bogus_param", "osha.ecp_change_days"]
     catalog.check_practice_params(day, frameworks=["cms"], params_path=path)  # another framework's are not its own
     catalog.check_practice_params(day, params_path=_practice(tmp_path, "params:\n  hipaa: {access_revoke_hours: 1}\n"))
+
+
+def test_a_parameter_given_twice_in_the_practice_file_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """The second value won without a word."""
+    from engine.errors import RulesetSyntaxError
+
+    path = _practice(tmp_path, "params:\n  demo:\n    new_hire_days: 5\n    new_hire_days: 50\n")
+    with pytest.raises(RulesetSyntaxError) as exc:
+        catalog.compile_in_force(AS_OF, params_path=path)
+    (detail,) = exc.value.details
+    assert (detail.file, detail.line) == (str(path), 4) and "found the key 'new_hire_days' twice" in detail.reason
