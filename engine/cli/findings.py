@@ -34,7 +34,7 @@ def list_findings(
     status: Annotated[str | None, typer.Option(
         "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
     establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
-    rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-001")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")] = None,
     limit: LimitOpt = 100,
     org: OrgOpt = None,
     db: DbOpt = None,

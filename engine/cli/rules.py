@@ -143,6 +143,8 @@ def list_rules(
                         "effective_to": _iso(s.effective_to),
                         "withdrawn_on": _iso(v.withdrawn_on),
                         "withdrawal_reason": v.withdrawal_reason,
+                        "superseded_by": v.superseded_by,
+                        "superseded_on": _iso(v.superseded_on),
                         "rule_effective_from": (r.effective_from or s.effective_from).isoformat(),
                         "rule_effective_to": ends.isoformat() if ends else None,
                         "rule_id": r.id,
@@ -162,7 +164,9 @@ def list_rules(
         for row in rows:
             status = str(row["status"]) + (f"\n{row['withdrawn_on']}" if row["withdrawn_on"] else "")
             listing.add_row(tables.stacked(str(row["framework"]), str(row["version"])), tables.stacked(status),
-                            tables.stacked(str(row["effective_from"]), _text(row["effective_to"])),
+                            tables.stacked(str(row["effective_from"]), _text(row["effective_to"]) if row["effective_to"]
+                                           or not row["superseded_on"]
+                                           else f"{row['superseded_on']} ({row['superseded_by']})"),
                             tables.stacked(str(row["rule_id"]), str(row["severity"])),
                             tables.Clamp(str(row["title"]), 2))
         console.print(listing)
@@ -172,7 +176,7 @@ def list_rules(
 
 @rules_app.command("show")
 def show(
-    rule_id: str = typer.Argument(..., help="the rule id, e.g. HIPAA-BRN-001"),
+    rule_id: str = typer.Argument(..., help="the rule id, e.g. HIPAA-BRN-IND-011"),
     version: str = typer.Option(None, "--version", help="as written in this version of its ruleset, e.g. 2026.1.0 "
                                                         "(default: the newest version not withdrawn)"),
     as_json: bool = typer.Option(False, "--json", help="print the rule as JSON without colour"),
@@ -235,12 +239,15 @@ def _version_json(v: RulesetVersion) -> dict[str, object]:
     """Which ruleset version a rule is shown from, and where it stands today (as `rules list` says)."""
     return {"framework": v.framework, "version": v.version, "status": v.status,
             "effective_from": v.effective_from.isoformat(), "effective_to": _iso(v.effective_to),
-            "withdrawn_on": _iso(v.withdrawn_on), "withdrawal_reason": v.withdrawal_reason}
+            "withdrawn_on": _iso(v.withdrawn_on), "withdrawal_reason": v.withdrawal_reason,
+            "superseded_by": v.superseded_by, "superseded_on": _iso(v.superseded_on)}
 
 
 def _standing(v: RulesetVersion) -> str:
     """`in force, effective 2026-01-01 to 2027-01-01` and the withdrawal, for a person."""
     out = f"{v.status}, effective {v.effective_from}" + (f" to {v.effective_to}" if v.effective_to else "")
+    if v.superseded_on is not None:
+        out += f"; {v.superseded_by} takes over from {v.superseded_on}"
     if v.withdrawn_on is not None:
         out += f"; withdrawn from {v.withdrawn_on}: {v.withdrawal_reason}"
     return out

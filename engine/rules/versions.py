@@ -33,6 +33,9 @@ class RulesetVersion(BaseModel):
     status: str = "in force"
     withdrawn_on: dt.date | None = None
     withdrawal_reason: str | None = None
+    #: the later version that takes over, and its first day: this one is in force until the day before
+    superseded_by: str | None = None
+    superseded_on: dt.date | None = None
 
 
 class RulesetDiff(BaseModel):
@@ -60,12 +63,15 @@ def status_on(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> 
     return "ended" if item.ends is not None and item.ends <= day else "superseded"
 
 
-def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> RulesetVersion:
+def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date,
+             successor: LoadedRuleset | None = None) -> RulesetVersion:
     s = item.spec
     return RulesetVersion(framework=s.framework, version=s.version, title=s.title, effective_from=s.effective_from,
                           effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules),
                           path=_relative(item.path), status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
-                          withdrawal_reason=item.withdrawal.reason if item.withdrawal else None)
+                          withdrawal_reason=item.withdrawal.reason if item.withdrawal else None,
+                          superseded_by=successor.spec.version if successor else None,
+                          superseded_on=successor.spec.effective_from if successor else None)
 
 
 def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | None = None) -> list[RulesetVersion]:
@@ -76,8 +82,24 @@ def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | N
     day = day or clock.now().date()
     loaded = load_all(rulesets_dir()) if loaded is None else loaded
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
-    return sorted((_summary(i, live, day) for i in loaded),
+    return sorted((_summary(i, live, day, _successor(i, loaded)) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, version_key(v.version)))
+
+
+def _successor(item: LoadedRuleset, loaded: list[LoadedRuleset]) -> LoadedRuleset | None:
+    """The version that takes over from `item` before it ends: the first later one of its framework
+    that comes into force (a version withdrawn from its first day never does). Without it a version
+    superseded next January read "effective 2026-01-01 to -", as if it ran on."""
+    s = item.spec
+    mine = (s.effective_from, version_key(s.version))
+    later = sorted((i for i in loaded if i.spec.framework == s.framework and i is not item
+                    and (i.spec.effective_from, version_key(i.spec.version)) > mine
+                    and i.in_force(i.spec.effective_from)),
+                   key=lambda i: (i.spec.effective_from, version_key(i.spec.version)))
+    nxt = next(iter(later), None)
+    if nxt is None or (item.ends is not None and item.ends <= nxt.spec.effective_from):
+        return None
+    return nxt
 
 
 def _relative(path: str) -> str:

@@ -149,7 +149,8 @@ def test_rules_show_says_which_version_and_skips_a_withdrawn_one(rules: Path) ->
     assert shown["id"] == "DEMO-TRN-001" and shown["ruleset"] == "demo@1.0.0"
     assert shown["ruleset_version"] == {"framework": "demo", "version": "1.0.0", "status": "in force",
                                         "effective_from": "2026-01-01", "effective_to": "2026-07-01",
-                                        "withdrawn_on": None, "withdrawal_reason": None}
+                                        "withdrawn_on": None, "withdrawal_reason": None,
+                                        "superseded_by": None, "superseded_on": None}
     text = vigil("rules", "show", "DEMO-TRN-001")
     assert text.exit_code == 0, text.output
     assert "DEMO-TRN-001 as written in demo 1.0.0: in force, effective 2026-01-01 to 2026-07-01" in text.stdout
@@ -168,3 +169,18 @@ def test_rules_show_version_chooses_one(rules: Path) -> None:
     assert missing.exit_code == 2, missing.output
     assert "--version: DEMO-TRN-001 is not in version '3.0.0'" in said(missing.stderr)
     assert "2.0.0 (scheduled), 1.0.0 (in force)" in said(missing.stderr)
+
+
+def test_rules_list_says_until_when_a_version_runs_before_the_next_takes_over(rules: Path) -> None:
+    """A version with no effective_to read "to -" although a later version was scheduled to replace it."""
+    first = rules / "demo" / "demo-1.0.0.yaml"
+    first.write_text(first.read_text().replace("effective_to: 2026-07-01", "effective_to: null"))
+    rows = json.loads(vigil("rules", "list", "--json").stdout)
+    v1 = next(r for r in rows if r["version"] == "1.0.0")
+    v2 = next(r for r in rows if r["version"] == "2.0.0")
+    assert (v1["effective_to"], v1["superseded_by"], v1["superseded_on"]) == (None, "2.0.0", "2026-07-01")
+    assert (v2["superseded_by"], v2["superseded_on"]) == (None, None)
+    assert "2026-07-01 (2.0.0)" in vigil("rules", "list").stdout
+    (rules / "demo" / "withdrawals.yaml").write_text(WITHDRAWN)  # 2.0.0 withdrawn before it began: 1.0.0 runs on
+    rows = json.loads(vigil("rules", "list", "--json").stdout)
+    assert next(r for r in rows if r["version"] == "1.0.0")["superseded_on"] is None
