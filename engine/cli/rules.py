@@ -282,12 +282,14 @@ def docs(
 def diff(
     framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
     from_version: str = typer.Argument(..., help="the older version, e.g. 2026.1.0"),
-    to_version: str = typer.Argument(..., help="the newer version"),
+    to_version: str = typer.Argument(..., help="the newer version, or a draft's YAML file (not yet published)"),
     unified: bool = typer.Option(False, "--unified", help="also print the YAML as a unified diff"),
     as_json: bool = typer.Option(False, "--json", help="print added, removed, changed and parameters as JSON"),
 ) -> None:
-    """Compare two versions of a ruleset: rules added, removed, changed, and parameter changes."""
-    from engine.rules.versions import diff_versions, list_versions
+    """Compare two versions of a ruleset, or a version and a draft file: rules added, removed and
+    changed (with the keys that changed), and parameter changes."""
+    from engine.rules.loader import load_ruleset_file
+    from engine.rules.versions import diff_loaded, get_version, list_versions
 
     def body():  # type: ignore[no-untyped-def]
         versions = list_versions()
@@ -297,20 +299,36 @@ def diff(
                              [ErrorDetail(reason=f"the frameworks are: {', '.join(frameworks)}")],
                              code="input.framework")
         known = [v.version for v in versions if v.framework == framework]
+        sides = []
         for name, version in (("FROM_VERSION", from_version), ("TO_VERSION", to_version)):
-            if version not in known:
-                raise InputError(f"{name}: {framework} has no version {version!r}",
-                                 [ErrorDetail(reason=f"the {framework} versions are: {', '.join(known)}")],
-                                 code="input.version")
-        return diff_versions(framework, from_version, to_version)
+            if version in known:
+                sides.append(get_version(framework, version))
+                continue
+            draft = Path(version)
+            if draft.suffix in (".yaml", ".yml") and draft.is_file():
+                loaded = load_ruleset_file(draft)
+                if loaded.spec.framework != framework:
+                    raise InputError(f"{name}: {draft} is a {loaded.spec.framework} ruleset, not {framework}",
+                                     [ErrorDetail(reason="compare versions of one framework", file=str(draft))],
+                                     code="input.version")
+                sides.append(loaded)
+                continue
+            raise InputError(f"{name}: {framework} has no version {version!r}",
+                             [ErrorDetail(reason=f"the {framework} versions are: {', '.join(known)}; or give a "
+                                                 "draft's .yaml file")],
+                             code="input.version")
+        return diff_loaded(sides[0], sides[1])
 
     d = run(body)
     if as_json:
         emit_json(d.model_dump(mode="json"))
         return
     console.print(f"{framework} {from_version} -> {to_version}", highlight=False, markup=False)
-    for label, ids in (("added", d.added), ("removed", d.removed), ("changed", d.changed)):
+    for label, ids in (("added", d.added), ("removed", d.removed)):
         console.print(f"  {label}: {', '.join(ids) if ids else '-'}", highlight=False, markup=False, soft_wrap=True)
+    changed = [f"{i} ({', '.join(d.changed_fields.get(i, []))})" for i in d.changed]
+    console.print(f"  changed: {', '.join(changed) if changed else '-'}", highlight=False, markup=False,
+                  soft_wrap=True)
     if d.params_changed:
         console.print("  parameters:", highlight=False)
         for name, change in d.params_changed.items():

@@ -46,6 +46,8 @@ class RulesetDiff(BaseModel):
     removed: list[str]
     changed: list[str]
     params_changed: dict[str, dict[str, Any]]
+    changed_fields: dict[str, list[str]] = Field(
+        default_factory=dict, description="per changed rule, the keys that differ (message, match, severity...)")
     header_changed: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="top-level fields that differ (title, effective dates, authority)")
     unified: str
@@ -116,7 +118,12 @@ def get_version(framework: str, version: str) -> LoadedRuleset:
 
 
 def diff_versions(framework: str, from_version: str, to_version: str) -> RulesetDiff:
-    a, b = get_version(framework, from_version), get_version(framework, to_version)
+    return diff_loaded(get_version(framework, from_version), get_version(framework, to_version))
+
+
+def diff_loaded(a: LoadedRuleset, b: LoadedRuleset) -> RulesetDiff:
+    """What changed from `a` to `b` (two versions, or a version and a draft file not yet published)."""
+    framework, from_version, to_version = a.spec.framework, a.spec.version, b.spec.version
     ra = {r.id: r.model_dump(mode="json", exclude={"line"}) for r in a.spec.rules}
     rb = {r.id: r.model_dump(mode="json", exclude={"line"}) for r in b.spec.rules}
     pa = {k: v.model_dump(mode="json") for k, v in a.spec.params.items()}
@@ -131,4 +138,6 @@ def diff_versions(framework: str, from_version: str, to_version: str) -> Ruleset
     return RulesetDiff(framework=framework, from_version=from_version, to_version=to_version,
                        added=sorted(set(rb) - set(ra)), removed=sorted(set(ra) - set(rb)),
                        changed=sorted(k for k in set(ra) & set(rb) if ra[k] != rb[k]), params_changed=params,
+                       changed_fields={k: sorted(f for f in set(ra[k]) | set(rb[k]) if ra[k].get(f) != rb[k].get(f))
+                                       for k in sorted(set(ra) & set(rb)) if ra[k] != rb[k]},
                        header_changed=header, unified=unified)

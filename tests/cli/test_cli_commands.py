@@ -45,6 +45,28 @@ def test_rules_diff_bad_arguments(cli_env: Path, args: list[str], says: str) -> 
     assert result.exit_code == 2 and says in said(result.stderr)
 
 
+def test_rules_diff_compares_a_version_with_a_draft_file_and_names_the_keys_changed(cli_env: Path,
+                                                                                      tmp_path: Path) -> None:
+    """A liaison diffs the draft before publishing it; a changed rule says what in it changed."""
+    from engine.rules.catalog import rulesets_dir
+
+    source = rulesets_dir() / "demo" / "demo-2.0.0.yaml"
+    draft = tmp_path / "demo-2.1.0.yaml"
+    draft.write_text(source.read_text().replace("version: 2.0.0", "version: 2.1.0")
+                     .replace("severity: medium", "severity: high", 1))
+    result = vigil("rules", "diff", "demo", "2.0.0", str(draft), "--json")
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["to_version"] == "2.1.0" and d["changed"] and all(d["changed_fields"][i] for i in d["changed"])
+    assert any("severity" in fields for fields in d["changed_fields"].values())
+    text = vigil("rules", "diff", "demo", "2.0.0", str(draft))
+    assert text.exit_code == 0 and "(severity" in text.stdout
+    wrong = tmp_path / "other.yaml"
+    wrong.write_text(source.read_text().replace("framework: demo", "framework: other"))
+    refused = vigil("rules", "diff", "demo", "2.0.0", str(wrong))
+    assert refused.exit_code == 2 and "is a other ruleset, not demo" in said(refused.stderr)
+
+
 def test_rules_help_lists_diff_and_it_exists(cli_env: Path) -> None:
     assert "diff" in vigil("rules", "--help").stdout
     assert vigil("rules", "diff", "--help").exit_code == 0
