@@ -39,7 +39,8 @@ def test_a_draft_is_previewed_then_published(liaison_web: dict[str, Any],
                                             web_client: Callable[[str], TestClient]) -> None:
     c = web_client("liaison")
     page = c.get("/ui/rulesets/draft?from=demo/2.0.0")
-    assert page.status_code == 200 and "framework: demo" in page.text and "version: 2.0.0" in page.text
+    # the draft starts as the next version, ready to edit
+    assert page.status_code == 200 and "framework: demo" in page.text and "version: 2.1.0" in page.text
     text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0",
                                                                                   "version: 3.0.0")
     # a shorter training window opens the finding of EP2 (started 2 Feb) on today's records

@@ -8,6 +8,7 @@ the UI's usual Post/Redirect/Get with the message flashed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 
 import yaml
@@ -20,6 +21,8 @@ from engine.api import scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError, PermissionDeniedError, VigilError
+from engine.rules import versions
+from engine.rules.catalog import version_key
 from engine.web import lookups
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -30,11 +33,17 @@ MAX_DRAFT = 400_000
 
 
 def _starting_text(start: str | None) -> str:
-    """The YAML of `framework/version` to start a new version from ('' for a blank draft)."""
+    """The YAML of `framework/version` to start a new version from ('' for a blank draft), its
+    version already the next minor after the framework's newest (2026.1.0 -> 2026.2.0): the draft is
+    a new version, and publishing one with the number it started from is refused."""
     if not start or "/" not in start:
         return ""
     framework, version = start.split("/", 1)
-    return lookups.ruleset(framework, version).content.decode()
+    text = lookups.ruleset(framework, version).content.decode()
+    newest = max((v.version for v in versions.list_versions() if v.framework == framework), key=version_key,
+                 default=version)
+    major, minor = (version_key(newest) + (0, 0))[:2]
+    return re.sub(r"(?m)^version:.*$", f"version: {major}.{minor + 1}.0", text, count=1)
 
 
 @router.get("/rulesets/draft")
