@@ -1,4 +1,5 @@
-"""`vigil tasks ...`: list, show, complete, attach evidence, add notes, check the SOP templates."""
+"""`vigil tasks ...`: list, show, tick checklist steps, complete, attach evidence, add notes, check the SOP
+templates."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
     if t.close_reason:
         console.print(f"closed: {t.close_reason}", markup=False)
     for item in t.checklist:
-        console.print(f"  [{'x' if item.done else ' '}] {item.index + 1}. {item.text}", markup=False)
+        console.print(f"  [{'x' if item.done else ' '}] {item.step}. {item.text}", markup=False)
     for n in t.notes:
         console.print(f"  note {n.at.isoformat()} {n.actor}: {n.text}", markup=False)
     for a in t.attachments:
@@ -95,6 +96,31 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
                       markup=False)
     for h in t.history:
         console.print(f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
+
+
+@tasks_app.command("check")
+def check(task_id: TaskArg,
+          step: Annotated[int, typer.Argument(metavar="STEP", help="the step's number, 1..N, as `vigil tasks show` "
+                                                                   "and the task page show it")],
+          undo: Annotated[bool, typer.Option("--undo", help="untick the step instead")] = False,
+          actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Tick a checklist step of an open task, or untick it with --undo (prints the task with --json)."""
+    from engine.db import unit_of_work
+    from engine.tasks import service
+
+    def body():  # type: ignore[no-untyped-def]
+        who = nonblank(actor, "--actor").strip()
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.check_item(s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo)
+
+    t = run(body)
+    if as_json:
+        emit_json(t.model_dump(mode="json"))
+        return
+    item = t.checklist[step - 1]
+    console.print(f"{t.id}: step {step} {'done' if item.done else 'not done'}: {item.text}", highlight=False,
+                  markup=False)
 
 
 @tasks_app.command("complete")

@@ -72,7 +72,7 @@ def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None =
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise EvidenceTooLarge(f"attachment over the {limit} byte limit",
+                    raise EvidenceTooLarge("the attachment is over the size limit",  # the detail says how much
                                            [ErrorDetail(reason=f"more than {limit} bytes", field="file")])
                 if len(head) < sniff.HEAD_BYTES:
                     head += chunk[: sniff.HEAD_BYTES - len(head)]
@@ -86,8 +86,9 @@ def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None =
         whole = tmp.read_bytes() if head[:4] == b"PK\x03\x04" else None
         media_type = sniff.sniff(head, whole)
         if media_type in sniff.EXECUTABLE_TYPES:
-            raise EvidenceTypeRefused(f"executable content ({media_type}) is not kept as evidence",
-                                      [ErrorDetail(reason=media_type, field="file")])
+            raise EvidenceTypeRefused("executable content is not kept as evidence",  # the detail names the type
+                                      [ErrorDetail(reason=f"the file's content is {media_type}, whatever its name "
+                                                          "says", field="file")])
         sha = digest.hexdigest()
         final = blob_path(sha, base)
         if final.exists():

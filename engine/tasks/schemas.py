@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -17,11 +17,17 @@ Channel = Literal["email", "webhook"]
 
 
 class ChecklistItem(BaseModel):
-    index: int
+    index: int  # the position in the list, from 0 (as stored)
     text: str
     done: bool = False
     done_by: str | None = None
     done_at: dt.datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def step(self) -> int:
+        """The step's number as every face shows and takes it (1..N): what `tasks check` and REST want."""
+        return self.index + 1
 
 
 class TaskNote(BaseModel):

@@ -51,7 +51,8 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     _check_filters(session, org_id=org_id, f=f)
     now = clock.now()
     stmt = select(TaskRow).where(TaskRow.org_id == org_id)
-    for column, value in (("state", f.state), ("owner", f.owner), ("kind", f.kind), ("sop", f.sop),
+    owners = _same_people(session, org_id=org_id, text=f.owner)
+    for column, value in (("state", f.state), ("owner", owners), ("kind", f.kind), ("sop", f.sop),
                           ("finding_id", f.finding_id), ("establishment_id", f.establishment_id)):
         if value:
             stmt = stmt.where(getattr(TaskRow, column).in_(value.split(",")))
@@ -68,6 +69,22 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     rows = list(session.scalars(stmt.order_by(TaskRow.due, TaskRow.id).limit(limit + 1)))
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor)
+
+
+def _same_people(session: Session, *, org_id: str, text: str | None) -> str | None:
+    """The owner filter's values, each with the other name of the same person: a task is owned by a
+    person id (roles.yaml) or by a username (a reassignment may give it one), and staff see both as
+    theirs (TaskViewer), so `owner=staff` must find what P-0001 owns, and the other way round."""
+    wanted = {v for v in (text or "").split(",") if v}
+    if not wanted:
+        return text
+    from engine.auth import service as auth_service
+
+    names = set(wanted)
+    for user in auth_service.list_users(session, org_id=org_id):
+        if user.person_id and wanted & {user.username, user.person_id}:
+            names |= {user.username, user.person_id}
+    return ",".join(sorted(names))
 
 
 def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
@@ -171,22 +188,25 @@ def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, vi
     return store.to_task(row, session=session, detail=True)
 
 
-def check_item(session: Session, *, org_id: str, task_id: str, index: int, actor: str, done: bool = True,
+def check_item(session: Session, *, org_id: str, task_id: str, step: int, actor: str, done: bool = True,
                viewer: TaskViewer | None = None) -> Task:
-    """Tick (or untick) one checklist step."""
+    """Tick (or untick) one checklist step. Steps are numbered 1..N on every face (the page, the
+    history, the CLI, REST), so `step` is that number, not a list index."""
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
     if row.state != "open":
         raise TaskTransitionRefused(f"the checklist of a {row.state} task is closed")
     items = [dict(i) for i in row.checklist]
-    if not 0 <= index < len(items):
-        raise InputError(f"no checklist step {index}", [ErrorDetail(reason=f"0..{len(items) - 1}", field="index")])
+    if not 1 <= step <= len(items):
+        why = f"the steps are 1..{len(items)}" if items else "this task has no checklist steps"
+        raise InputError(f"no checklist step {step}", [ErrorDetail(reason=why, field="step")])
     now = clock.now()
-    items[index].update(done=done, done_by=actor if done else None, done_at=now.isoformat() if done else None)
+    item = items[step - 1]
+    item.update(done=done, done_by=actor if done else None, done_at=now.isoformat() if done else None)
     row.checklist = items
-    what = f"step {index + 1} {'done' if done else 'not done'}: {items[index]['text'][:200]}"
+    what = f"step {step} {'done' if done else 'not done'}: {item['text'][:200]}"
     store.record_event(session, row, actor=actor, kind="checked", reason=what, at=now)
     store.audit(session, org_id=org_id, actor=actor, action="task.check", entity_id=row.id,
-                payload={"index": index, "done": done})
+                payload={"step": step, "done": done})
     session.flush()
     return store.to_task(row, session=session, detail=True)
 

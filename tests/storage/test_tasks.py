@@ -12,6 +12,8 @@ from sqlalchemy import Engine, func, select
 
 from engine import clock, pipeline
 from engine.audit import service as audit
+from engine.auth import service as auth
+from engine.auth.schemas import UserIn
 from engine.db import unit_of_work
 from engine.errors import InvalidTransition
 from engine.findings import lifecycle
@@ -284,7 +286,7 @@ def test_a_completion_with_steps_unticked_says_which(engine: Engine) -> None:
     _evaluate(engine, "2026-03-05T12:00:00+00:00")
     task = _only(engine)
     with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
-        tasks.check_item(s, org_id=ORG, task_id=task.id, index=1, actor="user:hr1")
+        tasks.check_item(s, org_id=ORG, task_id=task.id, step=2, actor="user:hr1")
         tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1", note="booked by phone")
     with unit_of_work(engine) as s:
         done = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id or ""],
@@ -292,3 +294,25 @@ def test_a_completion_with_steps_unticked_says_which(engine: Engine) -> None:
         entry = audit.list_entries(s, org_id=ORG, limit=1)[0]
     assert done["history"][-1]["reason"] == "booked by phone [2 of 3 checklist steps not ticked (1, 3)]"
     assert entry.action == "task.complete" and entry.payload["unticked_steps"] == [1, 3]
+
+
+def test_an_owner_filter_finds_a_persons_tasks_by_username_or_person_id(engine: Engine) -> None:
+    """Probe: `owner=staff` found nothing although user staff (person P-0001) owned 18 tasks. A task
+    given to the username (a reassignment may) is found by the person id too."""
+    _import(engine, [f.establishment(), f.establishment("E2"), f.episode("EP1", "P1", START),
+                     f.episode("EP2", "P2", START, est="E2"), f.episode("EP3", "P3", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    with unit_of_work(engine) as s:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="hr1", password="hr1-password!",
+                                                                  role="staff", person_id="P-HR1"))
+        by_person = tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(owner="P-HR1")).items
+        given = next(t for t in tasks.list_tasks(s, org_id=ORG).items if t.owner == "P-HR2")
+        tasks.reassign_task(s, org_id=ORG, task_id=given.id, owner="hr1", actor="user:officer")
+    with unit_of_work(engine) as s:
+        def owned(owner: str) -> list[tuple[str, str | None]]:
+            return [(t.id, t.owner) for t in tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(owner=owner)).items]
+
+        mine = owned("hr1")
+        assert len(by_person) == 2 and mine == owned("P-HR1") == owned("hr1,P-HR1")
+        assert sorted(mine) == sorted([(t.id, "P-HR1") for t in by_person] + [(given.id, "hr1")])
+        assert owned("P-HR2") == []

@@ -227,7 +227,7 @@ def test_staff_work_a_task_through_to_completion(web: dict[str, Any],
     page = f"/ui/tasks/{task.id}"
     text = c.get(page).text
     assert "SOP checklist" in text and "Book the training" in text
-    assert act(c, f"{page}/check", page, index="0", done="true").status_code == 303
+    assert act(c, f"{page}/check", page, step="1", done="true").status_code == 303
     token = csrf_of(c.get(page).text)
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     r = c.post(f"{page}/evidence", data={"csrf_token": token, "note": "certificate"},

@@ -3,7 +3,7 @@ reassignment. Staff see and act on their own tasks only; the services apply that
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -42,7 +42,10 @@ class AssignIn(BaseModel):
 
 
 @router.get("/tasks", response_model=TaskPage)
-def list_tasks(state: str | None = None, owner: str | None = None, sop: str | None = None, kind: str | None = None,
+def list_tasks(state: str | None = None,
+               owner: str | None = Query(None, description="person ids or usernames, comma-separated; either name "
+                                                           "of a person finds the tasks owned under both"),
+               sop: str | None = None, kind: str | None = None,
                finding: str | None = None, establishment: str | None = None, overdue: bool | None = None,
                limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
                principal: Principal = Depends(require(Permission.TASKS_READ)),
@@ -70,12 +73,18 @@ def complete_task(task_id: str, body: CompleteIn | None = None,
                                        viewer=TaskViewer.of(principal), note=body.note if body else None)
 
 
-@router.post("/tasks/{task_id}/checklist/{index}", response_model=Task)
-def check_item(task_id: str, index: int, body: CheckIn | None = None,
+@router.post("/tasks/{task_id}/steps/{step}", response_model=Task)
+def check_item(task_id: str,
+               step: int = Path(ge=1, description="the checklist step's number, 1..N, as the task page and the "
+                                                  "history number it (a checklist item's `step`)"),
+               body: CheckIn | None = None,
                principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
                session: Session = Depends(get_session, scope="function")) -> Task:
-    """Tick (or untick with `done: false`) checklist step `index` (0-based)."""
-    return tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index,
+    """Tick (or untick with `done: false`) checklist step `step`, numbered from 1.
+
+    Replaces `POST /tasks/{task_id}/checklist/{index}`, which counted from 0: that route is gone (404)
+    so an old client fails rather than tick the step after the one it meant."""
+    return tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, step=step,
                                     actor=principal.actor, done=body.done if body else True,
                                     viewer=TaskViewer.of(principal))
 

@@ -59,13 +59,12 @@ def _back(task_id: str) -> str:
 
 
 @router.post("/tasks/{task_id}/check")
-def check_item(task_id: str, index: int = Form(..., ge=0, le=1000), done: bool = Form(True),
+def check_item(task_id: str, step: int = Form(..., ge=1, le=1000), done: bool = Form(True),
                principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
                session: Session = Depends(web_session, scope="function")) -> Response:
-    tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, index=index, actor=principal.actor,
+    tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, step=step, actor=principal.actor,
                              done=done, viewer=taskviews.viewer(principal))
-    return redirect(_back(task_id) + f"#step-{index + 1}",
-                    flash=f"Step {index + 1} marked {'done' if done else 'not done'}.")
+    return redirect(_back(task_id) + f"#step-{step}", flash=f"Step {step} marked {'done' if done else 'not done'}.")
 
 
 @router.post("/tasks/{task_id}/complete")

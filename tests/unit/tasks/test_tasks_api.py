@@ -82,7 +82,7 @@ def test_complete_note_check_attach_and_download(api: dict[str, Any]) -> None:
     c = api["client"]
     task = c.get("/tasks", headers=_h(api, "hr1")).json()["items"][0]
     url = f"/tasks/{task['id']}"
-    checked = c.post(f"{url}/checklist/0", headers=_h(api, "hr1"), json={"done": True}).json()
+    checked = c.post(f"{url}/steps/1", headers=_h(api, "hr1"), json={"done": True}).json()
     assert checked["checklist"][0]["done"] and checked["checklist"][0]["done_by"] == "user:hr1"
     assert c.post(f"{url}/notes", headers=_h(api, "hr1"), json={"text": "booked"}).status_code == 201
     up = c.post(f"{url}/attachments", headers=_h(api, "hr1"), data={"note": "certificate"},
@@ -100,3 +100,46 @@ def test_complete_note_check_attach_and_download(api: dict[str, Any]) -> None:
     detail = c.get(url, headers=_h(api, "officer")).json()
     assert [n["text"] for n in detail["notes"]] == ["booked", "done"]
     assert [a["sha256"] for a in detail["attachments"]] == [att["sha256"]]
+
+
+def test_the_owner_filter_takes_a_username_as_well_as_a_person_id(api: dict[str, Any]) -> None:
+    """Probe: `owner=staff` found nothing although staff (person P-0001) owned 18 tasks."""
+    c = api["client"]
+    by_person = c.get("/tasks", headers=_h(api, "officer"), params={"owner": "P-HR1"}).json()
+    by_name = c.get("/tasks", headers=_h(api, "officer"), params={"owner": "hr1"}).json()
+    assert by_name["total"] == by_person["total"] == 1 and by_name["items"] == by_person["items"]
+    both = c.get("/tasks", headers=_h(api, "officer"), params={"owner": "hr1,P-HR2"}).json()
+    assert sorted(t["owner"] for t in both["items"]) == ["P-HR1", "P-HR2"]
+    assert "username" in c.get("/openapi.json").json()["paths"]["/tasks"]["get"]["parameters"][1]["description"]
+
+
+def test_checklist_steps_are_numbered_from_1(api: dict[str, Any]) -> None:
+    """Probe: an error said `no checklist step 99 (0..4)` while the page numbers the steps 1..5."""
+    c = api["client"]
+    task = c.get("/tasks", headers=_h(api, "hr1")).json()["items"][0]
+    url = f"/tasks/{task['id']}"
+    assert [i["step"] for i in task["checklist"]] == [1, 2, 3]
+    ticked = c.post(f"{url}/steps/3", headers=_h(api, "hr1")).json()
+    assert [i["done"] for i in ticked["checklist"]] == [False, False, True]
+    assert ticked["history"][-1]["reason"].startswith("step 3 done: ")
+    untick = c.post(f"{url}/steps/3", headers=_h(api, "hr1"), json={"done": False}).json()
+    assert not untick["checklist"][2]["done"]
+    beyond = c.post(f"{url}/steps/4", headers=_h(api, "hr1"))
+    assert beyond.status_code == 422 and beyond.json()["detail"] == "no checklist step 4"
+    assert beyond.json()["errors"] == [{"field": "step", "reason": "the steps are 1..3"}]
+    assert c.post(f"{url}/steps/0", headers=_h(api, "hr1")).status_code == 422
+    assert c.post(f"{url}/checklist/0", headers=_h(api, "hr1")).status_code == 404  # the 0-based route is gone
+    doc = c.get("/openapi.json").json()["paths"]["/tasks/{task_id}/steps/{step}"]["post"]
+    step = next(p for p in doc["parameters"] if p["name"] == "step")
+    assert "1..N" in step["description"] and step["schema"]["minimum"] == 1
+
+
+def test_an_executable_attachment_is_refused_naming_its_type_once(api: dict[str, Any]) -> None:
+    """Probe: `executable content (application/x-msdownload) is not kept as evidence (application/x-msdownload)`."""
+    c = api["client"]
+    task = c.get("/tasks", headers=_h(api, "hr1")).json()["items"][0]
+    r = c.post(f"/tasks/{task['id']}/attachments", headers=_h(api, "hr1"),
+               files={"file": ("invoice.pdf", b"MZ\x90\x00" * 8, "application/pdf")})
+    problem = r.json()
+    assert r.status_code == 422 and problem["code"] == "evidence.type_refused"
+    assert (problem["detail"] + str(problem["errors"])).count("application/x-msdownload") == 1

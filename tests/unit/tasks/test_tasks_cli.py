@@ -1,4 +1,4 @@
-"""`vigil tasks list|show|complete|attach|note|sops` and `vigil scheduler run --once` through Typer's runner."""
+"""`vigil tasks list|show|check|complete|attach|note|sops` and `vigil scheduler run --once` through Typer's runner."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import engine.cli.scheduler  # noqa: F401  (registers the commands)
 import engine.cli.tasks  # noqa: F401
 from engine import clock, pipeline
 from engine import db as dbmod
+from engine.auth import service as auth
+from engine.auth.schemas import UserIn
 from engine.cli.app import app
 from tests import factories as f
 
@@ -84,3 +86,54 @@ def test_sops_lists_the_templates_and_rejects_unknown_jobs(db_url: str) -> None:
     assert out.exit_code == 0 and "SOP-MONTHLY-CHECK" in [s["id"] for s in json.loads(out.output)]
     bad = vigil("scheduler", "run", "--once", "--db", db_url, "--only", "sweep,nope")
     assert bad.exit_code == 2 and "unknown jobs: nope" in bad.output
+
+
+def _one_task_owned_by_hr1(db_url: str) -> str:
+    """The sweep opens one task, owned by person P-HR1; user hr1 stands for that person."""
+    assert vigil("scheduler", "run", "--once", "--db", db_url, "--only", "sweep").exit_code == 0
+    engine = dbmod.make_engine(db_url)
+    with dbmod.unit_of_work(engine) as s:
+        auth.create_user(s, org_id=ORG, actor="t", data=UserIn(username="hr1", password="hr1-password!",
+                                                              role="staff", person_id="P-HR1"))
+    engine.dispose()
+    return str(json.loads(vigil("tasks", "list", "--db", db_url, "--json").output)["items"][0]["id"])
+
+
+def test_list_owner_takes_a_username_or_a_person_id(db_url: str) -> None:
+    """Probe: `tasks list --owner staff` said total 0 although staff (person P-0001) owned 18 tasks."""
+    task_id = _one_task_owned_by_hr1(db_url)
+    for owner in ("hr1", "P-HR1"):
+        page = json.loads(vigil("tasks", "list", "--owner", owner, "--db", db_url, "--json").output)
+        assert [t["id"] for t in page["items"]] == [task_id] and page["total"] == 1, owner
+    assert "only tasks owned by this person id or username" in vigil("tasks", "list", "--help").output
+
+
+def test_check_ticks_and_unticks_a_step_numbered_from_1(db_url: str) -> None:
+    """Probe: no command ticked a checklist step, and an error said `no checklist step 99 (0..4)`."""
+    task_id = _one_task_owned_by_hr1(db_url)
+    ticked = vigil("tasks", "check", task_id, "2", "--db", db_url, "--actor", "hr1", "--json")
+    assert ticked.exit_code == 0, ticked.output
+    task = json.loads(ticked.output)
+    assert [(i["step"], i["done"]) for i in task["checklist"]] == [(1, False), (2, True), (3, False)]
+    assert task["checklist"][1]["done_by"] == "hr1" and task["history"][-1]["reason"].startswith("step 2 done: ")
+    assert "[x] 2. " in vigil("tasks", "show", task_id, "--db", db_url).output
+    undone = vigil("tasks", "check", task_id, "2", "--undo", "--db", db_url)
+    assert undone.exit_code == 0 and undone.output.startswith(f"{task_id}: step 2 not done: ")
+    for wrong in ("0", "4", "99"):
+        refused = vigil("tasks", "check", task_id, wrong, "--db", db_url)
+        assert refused.exit_code == 2 and f"no checklist step {wrong}" in refused.output, refused.output
+        assert "field step: the steps are 1..3" in refused.output and "0.." not in refused.output
+    assert "1..N" in vigil("tasks", "check", "--help").output
+    vigil("tasks", "complete", task_id, "--db", db_url)
+    closed = vigil("tasks", "check", task_id, "1", "--db", db_url)
+    assert closed.exit_code == 1 and "the checklist of a done task is closed" in closed.output
+
+
+def test_attach_refuses_an_executable_naming_its_type_once(db_url: str, tmp_path: Path) -> None:
+    """Probe: `executable content (application/x-msdownload) is not kept as evidence (application/x-msdownload)`."""
+    task_id = _one_task_owned_by_hr1(db_url)
+    program = tmp_path / "invoice.pdf"
+    program.write_bytes(b"MZ\x90\x00" * 8)
+    refused = vigil("tasks", "attach", task_id, str(program), "--db", db_url)
+    assert refused.exit_code == 2 and "evidence.type_refused" in refused.output
+    assert refused.output.count("application/x-msdownload") == 1, refused.output
