@@ -41,7 +41,7 @@ from engine.errors import ErrorDetail, InputError
 from engine.reports.context import derive_context, instants, read, ruleset_params
 from engine.reports.schemas import QppReport, ReportNote
 from engine.rules.derive import RecordView
-from engine.rules.derive.cms._common import qpp_today
+from engine.rules.derive.cms._common import normalize_measure, qpp_today
 from engine.rules.derive.cms.quality import dc_meets, measure_stats
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -105,8 +105,19 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
                          code="report.no_data")
     ctx.params = dict(params, mips_reporting_level="individual" if npi else "group",
                       mips_lookback_years=today.year - year)
-    if year == today.year:
+    in_progress = year == today.year
+    if in_progress:
         notes.append(ReportNote(reason=f"performance year {year} is not over: counts to {today.isoformat()}"))
+    spelled: dict[str, set[str]] = {}
+    for v in cases:
+        raw = str(v.data.get("measure_id") or "")
+        spelled.setdefault(normalize_measure(raw), set()).add(raw)
+    for measure, spellings in sorted(spelled.items()):
+        other = sorted(w for w in spellings if w != measure)
+        if other:
+            notes.append(ReportNote(reason=f"measure_case records write Quality ID {measure} as "
+                                           f"{', '.join(repr(w) for w in other)}: read as {measure}",
+                                    record_id=measure))
     if year != CATALOG_PY:
         notes.append(ReportNote(reason=f"measures checked against the PY{CATALOG_PY} measure catalog "
                                        f"(no PY{year} catalog is shipped)"))
@@ -122,8 +133,7 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
         stats_out.append(dict(s))
         meta = known_measures.get(measure)
         if meta is None:
-            notes.append(ReportNote(reason=f"measure {measure!r} is not in the measure catalog: left out",
-                                    record_id=measure))
+            notes.append(ReportNote(reason=f"measure {measure!r} {_not_quality(measure)}: left out", record_id=measure))
             continue
         if meta["metricType"] != "singlePerformanceRate":
             notes.append(ReportNote(reason=f"measure {measure} is {meta['metricType']} (strata "
@@ -157,7 +167,22 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     report.problems = [ReportNote(reason=r) for r in check_submission(submission)]
     if not measurements:
         report.problems.append(ReportNote(reason="no measure could be submitted (see the notes)"))
+    if in_progress:  # the counts would change: QPP opens the year's window on 2 January after it
+        report.problems.append(ReportNote(reason=f"performance year {year} is still in progress: the submission "
+                                                 f"window opens 2 January {year + 1}; build it again then"))
     return report
+
+
+def _not_quality(measure: str) -> str:
+    """Why a measure id is not a quality measure QPP takes here: the other categories' ids are
+    recognisable (IA_..., PI_...), and their measurement sets are not built from records."""
+    upper = measure.upper()
+    if upper.startswith("IA_"):
+        return "is an Improvement Activity, not a quality measure (this report builds the quality category only)"
+    if upper.startswith("PI_"):
+        return ("is a Promoting Interoperability measure, not a quality measure (this report builds the quality "
+                "category only)")
+    return "is not in the quality measure catalog"
 
 
 #: The ways a TIN is written: 9 digits, an EIN (12-3456789) or an SSN (123-45-6789).

@@ -307,3 +307,19 @@ def test_qpp_refuses_a_performance_year_before_mips_even_with_cases(db: Engine) 
         _qpp(db, year=2016, tin=TIN)
     assert exc.value.code == "report.year" and "give 2017 or later" in exc.value.details[0].reason
     assert _qpp(db, year=2025, tin=TIN).ready, "a year MIPS has is still built"
+
+
+def test_qpp_a_year_in_progress_is_not_ready_and_odd_measure_ids_are_explained(db: Engine) -> None:
+    """PY2026 on 10 February 2026 built a submission marked ready; IA_/PI_ ids read as unknown quality
+    measures; a Quality ID written "1" became 001 without a word."""
+    cases = ([_mcase(i, "1", py=2026) | {"id": f"MC26-{i}"} for i in range(3)]
+             + [_mcase(9, "IA_BE_4", py=2026) | {"id": "MC26-IA"}, _mcase(8, "PI_PPHI_1", py=2026) | {"id": "MC26-PI"}])
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=cases, actor="test", source="test")
+    report = _qpp(db, year=2026, tin=TIN)
+    assert not report.ready and any("still in progress" in p.reason and "2 January 2027" in p.reason
+                                    for p in report.problems)
+    notes = [n.reason for n in report.notes]
+    assert any("write Quality ID 001 as '1'" in n for n in notes), notes
+    assert any("IA_BE_4" in n and "Improvement Activity" in n for n in notes), notes
+    assert any("PI_PPHI_1" in n and "Promoting Interoperability" in n for n in notes), notes
