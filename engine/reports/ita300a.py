@@ -126,6 +126,7 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
                            for s in summaries)
         row = _row(est, scope, year, filing, company, resubmission, notes)
         row.update(_counts(est.id, [cases[i] for i in ids], details.cases, as_of, notes))
+        _check_workload(est.id, row, len(ids), notes)
         rows.append(row)
     for unknown in sorted(set(details.cases) - {i for ids in counted.values() for i in ids}):
         notes.append(ReportNote(reason=f"filing details classify a case that is not on the {year} log of the "
@@ -140,6 +141,18 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
         row.pop("establishment_id")
     report.problems = check(report)
     return report
+
+
+def _check_workload(est_id: str, row: Mapping[str, Any], cases: int, notes: list[ReportNote]) -> None:
+    """An establishment whose log has cases cannot have had no employees or no hours worked: such a
+    filing detail is a slip (a blank read as 0), and OSHA's rates would divide by it."""
+    if not cases:
+        return
+    for column, what in (("annual_average_employees", "annual average number of employees"),
+                         ("total_hours_worked", "total hours worked")):
+        if row.get(column) == 0:
+            notes.append(ReportNote(reason=f"{what} is 0 while the log has {cases} case(s): check the filing "
+                                           "details", establishment_id=est_id, column=column))
 
 
 def _check_year(est: RecordView, year: int, as_of: dt.datetime, notes: list[ReportNote]) -> None:

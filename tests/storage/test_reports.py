@@ -323,3 +323,11 @@ def test_qpp_a_year_in_progress_is_not_ready_and_odd_measure_ids_are_explained(d
     assert any("write Quality ID 001 as '1'" in n for n in notes), notes
     assert any("IA_BE_4" in n and "Improvement Activity" in n for n in notes), notes
     assert any("PI_PPHI_1" in n and "Promoting Interoperability" in n for n in notes), notes
+
+
+def test_ita_300a_notes_no_employees_or_no_hours_beside_logged_cases(db: Engine) -> None:
+    details = copy.deepcopy(DETAILS)
+    details["establishments"]["E1"] |= {"annual_average_employees": 0, "total_hours_worked": 0}
+    report = _ita(db, year=2025, establishment_id="E1", details=Ita300ADetails.model_validate(details))
+    said = {(n.column, n.establishment_id) for n in report.notes if "while the log has" in n.reason}
+    assert said == {("annual_average_employees", "E1"), ("total_hours_worked", "E1")}
