@@ -79,8 +79,14 @@ def _metadata(docs: PacketDocs, title: str) -> dict[str, Any]:
 
 
 def _period(docs: PacketDocs) -> tuple[str, str]:
+    """The result's start and end: the period's UTC days, the end no later than the packet's as-of
+    (a packet made before its period ended assessed nothing after that instant)."""
     period = docs.meta["period"]
-    return f"{period['from']}T00:00:00Z", f"{period['to']}T23:59:59Z"
+    end = f"{period['to']}T23:59:59Z"
+    as_of = str(docs.meta.get("as_of") or "")
+    if as_of and parse_instant(as_of) < parse_instant(end):
+        end = as_of
+    return f"{period['from']}T00:00:00Z", end
 
 
 def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str, str]]:

@@ -167,3 +167,20 @@ def test_false_positive_closes_the_risk_without_a_completed_remediation(
     assert props["closure"] == "false-positive" and props["task-closed-without-remediation"].startswith("T-1")
     done = risks[oscal_uuid("org-demo", "risk", "F-3")]
     assert [r["lifecycle"] for r in done["remediations"]] == ["completed"]  # T-2 was really done
+
+
+def test_a_result_of_a_period_not_over_ends_at_the_packets_as_of(packet_input: PacketInput, signer: Ed25519Signer,
+                                                                   tmp_path: Path) -> None:
+    """A packet made on 10 April for April said it assessed until 30 April 23:59:59."""
+    april = packet_input.model_copy(update={"period_from": dt.date(2026, 4, 1), "period_to": dt.date(2026, 4, 30),
+                                            "as_of": dt.datetime(2026, 4, 10, 12, tzinfo=dt.UTC)})
+    report = build_packet(april, tmp_path / "a.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("oscal/assessment-results.json"))
+        (result,) = json.loads(zf.read(name))["assessment-results"]["results"]
+    assert (result["start"], result["end"]) == ("2026-04-01T00:00:00Z", "2026-04-10T12:00:00Z")
+    full = build_packet(packet_input, tmp_path / "q.zip", signer=signer)  # as of after its period: the whole of it
+    with zipfile.ZipFile(full.path) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("oscal/assessment-results.json"))
+        (result,) = json.loads(zf.read(name))["assessment-results"]["results"]
+    assert result["end"] == "2026-03-31T23:59:59Z"
