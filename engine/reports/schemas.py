@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, field_validator
 
 #: The 28 columns of OSHA ITA's Form 300A summary CSV, in the documented order.
 ITA_300A_COLUMNS: tuple[str, ...] = (
@@ -36,6 +36,10 @@ CaseKind = Literal["injury", "skin_disorder", "respiratory", "poisoning", "heari
 #: ITA's formats for an EIN and a ZIP code (digits only)
 EIN_PATTERN = r"^[0-9]{9}$"
 ZIP_PATTERN = r"^[0-9]{5}([0-9]{4})?$"
+_DIGIT_FIELDS = {
+    "ein": (EIN_PATTERN, "an EIN is 9 digits with no hyphen (12-3456789 is written 123456789)"),
+    "zip": (ZIP_PATTERN, "a ZIP code is 5 or 9 digits with no hyphen (60601 or 606011234)"),
+}
 
 
 class _Strict(BaseModel):
@@ -70,18 +74,13 @@ class EstablishmentFiling(_Strict):
     total_hours_worked: int | None = Field(default=None, ge=0)
     change_reason: str | None = None
 
-    @field_validator("ein")
+    @field_validator("ein", "zip")
     @classmethod
-    def _ein(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(EIN_PATTERN, value):
-            raise ValueError(f"an EIN is 9 digits with no hyphen (12-3456789 is written 123456789); got {value!r}")
-        return value
-
-    @field_validator("zip")
-    @classmethod
-    def _zip(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(ZIP_PATTERN, value):
-            raise ValueError(f"a ZIP code is 5 or 9 digits with no hyphen (60601 or 606011234); got {value!r}")
+    def _digits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Say what to write, not the regular expression pydantic would quote."""
+        pattern, says = _DIGIT_FIELDS[str(info.field_name)]
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ValueError(f"{says}; got {value!r}")
         return value
 
 
