@@ -54,7 +54,8 @@ class TaskAttachment(BaseModel):
 class TaskEvent(BaseModel):
     at: dt.datetime
     actor: str
-    kind: str  # created | completed | reopened | closed | confirmed | escalated | reassigned | due_changed | checked
+    kind: str  # created | completed | reopened | closed | confirmed | escalated | reassigned | due_changed |
+    # severity_changed | checked
     from_state: str | None = None
     to_state: str | None = None
     reason: str | None = None

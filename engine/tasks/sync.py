@@ -3,8 +3,13 @@
     finding open, no task            -> open one task from the rule's SOP (never a second one)
     finding resolved/waived/false +  task open   -> close it with that reason
     finding resolved/waived/false +  task done   -> confirm it (the work held)
-    finding still present (seen by the latest run) + task done -> reopen it with a note
+    finding still present (seen by the latest run) + task done -> reopen it with a note, unless
+                                                    the finding records a deadline met late (a fact
+                                                    no more work can change): confirm it then
     finding present again + task closed          -> reopen it
+    finding present + task open                  -> follow its due date (a later one starts the
+                                                    escalation over) and its severity (turning
+                                                    critical notifies as a critical opening does)
 
 Findings are read through the findings service only (never its tables). "Still present" needs the
 finding to have been seen by the latest run of its org, so a run over other frameworks neither
@@ -73,12 +78,22 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
         elif (row.state == "done" and latest_run is not None and finding.last_seen_run == latest_run
               and latest_started is not None and row.completed_at is not None
               and latest_started > utc(row.completed_at)):  # only a run after the completion judges it
+            if _late(finding):
+                if row.confirmed_at is None:
+                    _confirm(session, row, actor=actor,
+                             reason=f"confirmed: finding {finding.id} records a deadline met late ({finding.due}); "
+                                    "no further work changes that")
+                    counts["confirmed"] += 1
+                continue
             _reopen(session, row, actor=actor,
                     reason=f"completed, but the finding is still present in run {latest_run} "
                            f"(as of {as_of.isoformat()}): {finding.message}")
             counts["reopened"] += 1
         elif row.state == "open":
             counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)
+            if _refresh_severity(session, row, finding, actor=actor):
+                counts["notified"] += notify.notify_critical(session, task=row, finding_message=finding.message,
+                                                             policy=escalation, roles=roles, actor=actor)
     for finding_id, row in tasks.items():
         if finding_id is None or finding_id in seen or row.state == "closed":
             continue
@@ -110,12 +125,22 @@ def settle_task(session: Session, row: TaskRow, *, actor: str) -> str | None:
                     payload={"reason": reason})
         return "closed"
     if row.state == "done" and row.confirmed_at is None:
-        row.confirmed_at = clock.now()
-        store.record_event(session, row, actor=actor, kind="confirmed", reason=f"confirmed: {reason}")
-        store.audit(session, org_id=row.org_id, actor=actor, action="task.confirm", entity_id=row.id,
-                    payload={"reason": reason})
+        _confirm(session, row, actor=actor, reason=f"confirmed: {reason}")
         return "confirmed"
     return None
+
+
+def _confirm(session: Session, row: TaskRow, *, actor: str, reason: str) -> None:
+    row.confirmed_at = clock.now()
+    store.record_event(session, row, actor=actor, kind="confirmed", reason=reason)
+    store.audit(session, org_id=row.org_id, actor=actor, action="task.confirm", entity_id=row.id,
+                payload={"reason": reason})
+
+
+def _late(finding: Finding) -> bool:
+    """A finding that records an obligation met after its deadline (a `violation` with a due date):
+    it stays as long as the rule reports the lateness, and no work on the task can undo it."""
+    return finding.status == "violation" and bool(finding.due)
 
 
 def _present_findings(session: Session, org_id: str) -> Iterator[Finding]:
@@ -174,11 +199,31 @@ def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str
     if due == row.due and due_at == utc(row.due_at):
         return 0
     reason = f"due {row.due.isoformat()} -> {due.isoformat()} (the finding's deadline changed)"
+    later = due_at > utc(row.due_at)
     row.due, row.due_at = due, due_at
+    if later and row.escalation_level > 0:
+        # the steps taken count from the old date: a new cycle climbs the chain again from the new one
+        row.cycle += 1
+        row.cycle_started_at = clock.now()
+        row.escalation_level = 0
+        reason += "; escalation starts over from the new due date"
     store.record_event(session, row, actor=actor, kind="due_changed", reason=reason)
     store.audit(session, org_id=row.org_id, actor=actor, action="task.due_change", entity_id=row.id,
                 payload={"due": due.isoformat(), "reason": reason})
     return 1
+
+
+def _refresh_severity(session: Session, row: TaskRow, finding: Finding, *, actor: str) -> bool:
+    """Follow the finding's severity; True when it has just turned critical (notify as for a task
+    opened for a critical finding: a statutory deadline missed alerts the officer at once)."""
+    if row.severity == finding.severity:
+        return False
+    before, row.severity = row.severity, finding.severity
+    reason = f"severity {before} -> {finding.severity} (the finding's severity changed)"
+    store.record_event(session, row, actor=actor, kind="severity_changed", reason=reason)
+    store.audit(session, org_id=row.org_id, actor=actor, action="task.severity_change", entity_id=row.id,
+                payload={"severity": finding.severity, "reason": reason})
+    return finding.severity == "critical" and before != "critical"
 
 
 def _reopen(session: Session, row: TaskRow, *, actor: str, reason: str) -> None:
