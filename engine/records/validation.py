@@ -95,7 +95,23 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
         unstorable = _unstorable(model, data, position)
         if unstorable is not None:  # else a backslash and 'u0000' written out: only text
             raise unstorable
+    if model.type == "establishment" and data.get("holiday_calendar"):
+        _check_calendar(model.id, str(data["holiday_calendar"]), position)
     return PreparedRecord(model.type, model.id, model, data, digest, position, text)
+
+
+def _check_calendar(record_id: str, name: str, position: Position) -> None:
+    """An establishment's holiday calendar must be one the calendar service knows (built in, or in
+    policies/holidays.yaml): imported unchecked, it failed every sweep of the practice afterwards,
+    while the import itself had said nothing."""
+    from engine.rules.calendar import default_calendar
+    from engine.rules.calendars.errors import UnknownCalendarError
+
+    try:
+        default_calendar().holiday_list(name)
+    except UnknownCalendarError as exc:
+        raise RecordValidationError("invalid record", [position.detail(
+            exc.message, record_type="establishment", record_id=record_id, field="holiday_calendar")]) from None
 
 
 def _unstorable(model: Record, data: dict[str, Any], position: Position) -> RecordValidationError | None:

@@ -389,3 +389,14 @@ def test_record_types_taken_as_float_free_refuse_a_float_in_every_field() -> Non
                 continue
             with pytest.raises(RecordValidationError):
                 validate_record({"type": name, "id": "X-1", field: 1.5})
+
+
+def test_an_unknown_holiday_calendar_is_refused_at_import_naming_what_exists() -> None:
+    """Imported unchecked, it made every later sweep of the practice fail."""
+    establishment = {"type": "establishment", "id": "E1", "name": "Main", "naics": "621111", "state": "CO",
+                     "tz": "America/Denver"}
+    (detail,) = problems({**establishment, "holiday_calendar": "NO-SUCH-CAL"})
+    assert (detail.record_id, detail.field) == ("E1", "holiday_calendar")
+    assert "unknown holiday calendar 'NO-SUCH-CAL'" in detail.reason and "US-FEDERAL" in detail.reason
+    validate_record({**establishment, "holiday_calendar": "US-FEDERAL"})
+    validate_record({**establishment, "holiday_calendar": "us_federal"})  # the spellings people type
