@@ -266,15 +266,13 @@ def covers(waiver: WaiverRow, row: FindingRow, at: dt.datetime) -> bool:
 
 
 def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor: str) -> None:
+    """Waive one finding under `waiver`: its history says so, and the audit trail names the finding
+    (a waiver's own entry does not say which findings it reached; revoking it names each one)."""
     row.waiver_id = waiver.id
-    record_event(
-        session,
-        row,
-        actor=actor,
-        kind="transition",
-        to_state="waived",
-        reason=f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}",
-    )
+    reason = f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}"
+    record_event(session, row, actor=actor, kind="transition", to_state="waived", reason=reason)
+    _audit(session, org_id=row.org_id, actor=actor, action="finding.waive", entity_id=row.id,
+           payload={"to": "waived", "reason": reason, "waiver_id": waiver.id})
 
 
 def lapse(waiver: WaiverRow | None, at: dt.datetime) -> str | None:

@@ -398,3 +398,12 @@ def test_a_misspelt_field_is_a_422_naming_it(world: dict[str, Any]) -> None:
     c, h = world["client"], world["h"]
     r = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z", "framwork": ["demo"]})
     assert r.status_code == 422 and "framwork" in r.text
+
+
+def test_each_finding_a_waiver_waives_is_named_in_the_audit_trail(world: dict[str, Any]) -> None:
+    """Revoking named every finding it reopened; granting named none it waived."""
+    c, h, fnd = world["client"], world["h"], world["finding"]
+    made = c.post("/waivers", headers=h, json={**GOOD, "rule_id": "DEMO-TRN-001", "establishment_id": "E1"}).json()
+    entries = c.get("/audit/entries", headers=h, params={"limit": 20}).json()
+    waived = [e for e in entries if e["action"] == "finding.waive"]
+    assert [(e["entity_id"], e["payload"]["waiver_id"]) for e in waived] == [(fnd["id"], made["id"])]
