@@ -36,8 +36,29 @@ def current_principal(request: Request, session: Session = Depends(get_session, 
         raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
                                   code="auth.required")
     principal = auth_service.resolve_token(session, token=token)
+    if principal.via == "session" and request.method not in _SAFE_METHODS and _cross_site(request):
+        raise PermissionDeniedError(
+            "a request signed by the browser session cookie must come from this site's own pages; a script "
+            "sends an API token (Authorization: Bearer ...)", code="permission_denied.cross_site")
     request.state.principal = principal
     return principal
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cross_site(request: Request) -> bool:
+    """Whether a cookie-signed request came from another site's page (the browser says where from in
+    Origin, else Referer): the web forms carry a CSRF token, the REST API relies on this, so a page
+    elsewhere cannot make a signed-in officer's browser post a comment or a waiver. A request that
+    names no origin (curl, a script) is not a browser's cross-site request."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin == "null"
+    from urllib.parse import urlsplit
+
+    theirs = urlsplit(origin)
+    return (theirs.scheme, theirs.netloc) != (request.url.scheme, request.url.netloc)
 
 
 def require(permission: Permission) -> Callable[..., Principal]:

@@ -305,3 +305,16 @@ def test_findings_filter_by_subject_as_findings_name_it_or_by_its_id(api: dict[s
     for subject in (named, finding["subject_id"], f"person/X,{named}"):
         assert c.get("/findings", headers=h, params={"subject": subject}).json()["total"] == 1, subject
     assert c.get("/findings", headers=h, params={"subject": "incident/EP1"}).json()["total"] == 0
+
+
+def test_a_cookie_signed_request_from_another_site_is_refused(api: dict[str, Any]) -> None:
+    """A page elsewhere could make a signed-in officer's browser post to the API with their cookie."""
+    browser = _signed_in(api, "officer")
+    evil = {"Origin": "http://evil.example"}
+    r = browser.post("/evaluations", json={"as_of": "2026-03-10T00:00:00Z"}, headers=evil)
+    assert r.status_code == 403 and r.json()["code"] == "permission_denied.cross_site", r.text
+    assert browser.get("/me", headers=evil).status_code == 200  # reading is not what CSRF abuses
+    home = {"Origin": str(browser.base_url).rstrip("/")}
+    assert browser.post("/tokens", json={"name": "mine"}, headers=home).status_code == 201
+    bearer = {**headers(api, "officer"), **evil}  # a script's token is not a browser's ambient credential
+    assert api["client"].post("/evaluations", json={"as_of": "2026-03-10T00:00:00Z"}, headers=bearer).status_code != 403
