@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.api.deps import public
 from engine.web import errors
+from engine.web.head import HeadAsGet
 from engine.web.routes import audit, auth, dashboard, findings, liaison, records, rulesets, static, tasks
 
 ROUTERS = (static, auth, dashboard, findings, records, tasks, liaison, rulesets, audit)
@@ -18,6 +19,7 @@ def install(app: FastAPI) -> None:
     for module in ROUTERS:
         app.include_router(module.router, prefix="/ui", include_in_schema=False)
     errors.install(app)
+    app.add_middleware(HeadAsGet)
 
     @app.get("/", include_in_schema=False, dependencies=[Depends(public())])
     def root() -> Response:

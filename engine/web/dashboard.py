@@ -4,7 +4,8 @@ evaluation runs, and credentials about to expire.
 
 Counts come from `list_findings(...).total` (one COUNT per cell, on indexed columns), so the cost
 does not grow with the number of findings the way loading them would. Credential expiries are
-kept for five minutes (see `expiries`). Each panel is shown only to
+kept for five minutes (see `expiries`); the panel shows the soonest EXPIRY_ROWS of them with the
+count of all, and the page lists all of them on request. Each panel is shown only to
 roles holding the permission its data needs, and an auditor's grant scopes the findings panels.
 """
 
@@ -22,7 +23,6 @@ from engine import clock
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
-from engine.errors import NotFoundError
 from engine.findings import currency
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, FindingScope
@@ -38,11 +38,12 @@ from engine.web.charts import LineChart, trend
 
 DUE_SOON_DAYS = 14
 EXPIRY_DAYS = 90
+EXPIRY_ROWS = 12
 TREND_RUNS = 60
 TREND_TITLE = "Open findings (open or acknowledged) after each evaluation run"
 EXPIRY_TTL_S = 300.0
 _expiry_lock = threading.Lock()
-_expiry_cache: dict[tuple[str, str, int, int], tuple[float, list[Expiry]]] = {}
+_expiry_cache: dict[tuple[str, str, int], tuple[float, list[Expiry]]] = {}
 
 
 class HeatCell(BaseModel):
@@ -81,6 +82,14 @@ class Expiry(BaseModel):
     days_left: int
 
 
+class ExpiryList(BaseModel):
+    """The credentials shown and how many expire in all: a list cut at EXPIRY_ROWS without its total
+    read as if nothing else were expiring."""
+
+    total: int
+    items: list[Expiry]
+
+
 class WorkList(BaseModel):
     total: int
     items: list[Task]
@@ -97,7 +106,8 @@ class DashboardView(BaseModel):
     trend: LineChart | None
     overdue_tasks: WorkList | None
     due_soon_tasks: WorkList | None
-    expiries: list[Expiry] | None
+    expiries: ExpiryList | None
+    all_expiries: bool
     scoped: bool
 
 
@@ -176,28 +186,33 @@ def _tasks(session: Session, principal: Principal) -> tuple[WorkList, WorkList]:
     return WorkList(total=overdue.total, items=overdue.items), WorkList(total=len(soon), items=soon[:10])
 
 
-def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS, limit: int = 12) -> list[Expiry]:
-    """Credentials expiring in the next `within_days`, soonest first, with the holder's name.
+def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
+             limit: int | None = EXPIRY_ROWS) -> ExpiryList:
+    """Credentials expiring in the next `within_days`, soonest first, with the holder's name: the
+    first `limit` (None: all) and how many there are.
 
     Reading every credential's latest version takes a few hundred milliseconds on a large practice,
-    and the answer is day-grained, so it is kept for EXPIRY_TTL_S per organization and day."""
-    key = (org_id, clock.now().date().isoformat(), within_days, limit)
+    and the answer is day-grained, so the whole list is kept for EXPIRY_TTL_S per organization and
+    day; `limit` only cuts what is shown, so the full list costs no second read."""
+    key = (org_id, clock.now().date().isoformat(), within_days)
     with _expiry_lock:
         hit = _expiry_cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < EXPIRY_TTL_S:
-        return hit[1]
-    found = _expiries(session, org_id=org_id, within_days=within_days, limit=limit)
-    with _expiry_lock:
-        _expiry_cache.clear()
-        _expiry_cache[key] = (time.monotonic(), found)
-    return found
+        found = hit[1]
+    else:
+        found = _expiries(session, org_id=org_id, within_days=within_days)
+        with _expiry_lock:
+            _expiry_cache.clear()
+            _expiry_cache[key] = (time.monotonic(), found)
+    return ExpiryList(total=len(found), items=found if limit is None else found[:limit])
 
 
-def _expiries(session: Session, *, org_id: str, within_days: int, limit: int) -> list[Expiry]:
+def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry]:
     """Why not every credential whose `expires_at` is near: an early renewal leaves the old record
     expiring beside its successor (noise on the officer's front page), an `end_of_month` card printed
     1 December is valid to the 31st, and "days left" is counted in the holder's local days, as the
-    rules count them, not in 24-hour spans from this instant."""
+    rules count them, not in 24-hour spans from this instant. Holders' names are read in one query
+    per 500 people: the full list can run to hundreds of credentials on a large practice."""
     now = clock.now()
     reference = {t: [r.data | {"id": r.id} for r in records_service.iter_records(session, org_id=org_id, types=[t])]
                  for t in ("establishment", "employment_episode")}
@@ -219,24 +234,23 @@ def _expiries(session: Session, *, org_id: str, within_days: int, limit: int) ->
             chains[chain] = (rank, today, rec)
     found = sorted((rank[0], rec.id, today, rec) for rank, today, rec in chains.values()
                    if 0 <= (rank[0] - today).days <= within_days)
+    holders = {str(r.data["person_id"]) for *_, r in found if r.data.get("person_id")}
+    names = {pid: " ".join(str(data.get(k)) for k in ("first_name", "last_name") if data.get(k)) or pid
+             for pid, _, data in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type="person",
+                                                                        ids=holders)}
     out = []
-    for through, _, today, rec in found[:limit]:
+    for through, _, today, rec in found:
         person_id = rec.data.get("person_id")
-        name = person_id or "—"
-        if person_id:
-            try:
-                person = records_service.get_record(session, org_id=org_id, record_type="person", record_id=person_id)
-                name = " ".join(str(person.data.get(k)) for k in ("first_name", "last_name") if person.data.get(k)) \
-                    or person_id
-            except NotFoundError:  # a dangling person reference still lists the credential
-                name = person_id
+        # a dangling person reference still lists the credential, under the id it names
+        name = names.get(str(person_id), str(person_id)) if person_id else "—"
         out.append(Expiry(credential_id=rec.id, kind=str(rec.data.get("kind") or "credential"), person_id=person_id,
                           person_name=name, jurisdiction=rec.data.get("jurisdiction"), valid_through=through,
                           days_left=(through - today).days))
     return out
 
 
-def build(session: Session, principal: Principal) -> DashboardView:
+def build(session: Session, principal: Principal, *, all_expiries: bool = False) -> DashboardView:
+    """`all_expiries` lists every credential expiring in EXPIRY_DAYS instead of the soonest EXPIRY_ROWS."""
     org = principal.org_id
     scope = finding_scope(principal)
     heat, totals = _heat(session, org, scope)
@@ -251,5 +265,6 @@ def build(session: Session, principal: Principal) -> DashboardView:
         due_soon=due_soon, by_establishment=_establishments(session, org, scope, total_open, overdue),
         trend=_trend(session, org) if scope is None and allowed(principal.role, Permission.EVALUATIONS_READ) else None,
         overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks,
-        expiries=expiries(session, org_id=org) if allowed(principal.role, Permission.RECORDS_READ) else None,
-        scoped=scope is not None)
+        expiries=expiries(session, org_id=org, limit=None if all_expiries else EXPIRY_ROWS)
+        if allowed(principal.role, Permission.RECORDS_READ) else None,
+        all_expiries=all_expiries, scoped=scope is not None)

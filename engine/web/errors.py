@@ -4,7 +4,9 @@ The API's handlers (engine.api.errors) stay in charge of every path outside /ui;
 - not signed in (401): to the login page, coming back afterwards;
 - a refused form (409/422, or a form missing a field): back to the page it came from, with the
   message shown there, so nothing typed elsewhere on the page is lost to an error screen;
-- anything else (403, 404, ...): an error page with the same message the API would give.
+- anything else (403, 404, ...): an error page with the same message the API would give, with the
+  navigation of whoever is signed in (an address no route matches ran no dependency that read the
+  session, so the page reads it itself).
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from engine.api.deps import SESSION_COOKIE
+from engine.auth import service as auth_service
+from engine.auth.schemas import Principal
+from engine.db import unit_of_work
 from engine.errors import AuthenticationError, VigilError
 from engine.web.render import PREFIX, page, redirect, safe_next
 
@@ -44,9 +51,23 @@ def _login_redirect(request: Request) -> Response:
     return redirect(target, flash="Your session has ended; sign in again.", kind="error")
 
 
-def error_page(request: Request, *, status: int, title: str, message: str, code: str,
-               details: list[dict[str, Any]] | None = None) -> Response:
+def _signed_in(request: Request) -> Principal | None:
+    """Who the session cookie names, or None: for error pages of requests whose route never read it."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        with unit_of_work(request.app.state.engine) as session:
+            return auth_service.resolve_token(session, token=token)
+    except AuthenticationError:
+        return None
+
+
+async def error_page(request: Request, *, status: int, title: str, message: str, code: str,
+                     details: list[dict[str, Any]] | None = None) -> Response:
     principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await run_in_threadpool(_signed_in, request)
     return page(request, "errors/error.html", principal=principal, status=status, title=title,
                 message=message, code=code, details=details or [])
 
@@ -65,7 +86,7 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Wrap the API's exception handlers so that /ui paths answer with pages."""
+    """Wrap the API's exception handlers so that /ui paths answer with pages; answer HEAD there."""
     api_vigil = app.exception_handlers[VigilError]
     api_validation = app.exception_handlers[RequestValidationError]
     api_http = app.exception_handlers[StarletteHTTPException]
@@ -80,7 +101,7 @@ def install(app: FastAPI) -> None:
         if request.method == "POST" and exc.http_status in (409, 422):
             extra = "; ".join(str(d.get("reason")) for d in details if d.get("reason"))
             return redirect(_back(request), flash=exc.message + (f" ({extra})" if extra else ""), kind="error")
-        return error_page(request, status=exc.http_status, title=_titles(exc.http_status), message=exc.message,
+        return await error_page(request, status=exc.http_status, title=_titles(exc.http_status), message=exc.message,
                           code=exc.code, details=details)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
@@ -91,7 +112,7 @@ def install(app: FastAPI) -> None:
                    for e in exc.errors()]
         if request.method == "POST":
             return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons), kind="error")
-        return error_page(request, status=422, title=_titles(422), message="The address has invalid parameters.",
+        return await error_page(request, status=422, title=_titles(422), message="The address has invalid parameters.",
                           code="input.request", details=[{"reason": r} for r in reasons])
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -99,7 +120,7 @@ def install(app: FastAPI) -> None:
             return await _delegate(api_http, request, exc)
         assert isinstance(exc, StarletteHTTPException)
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,
+        return await error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,
                           code=f"http.{exc.status_code}")
 
     app.add_exception_handler(VigilError, vigil_error)

@@ -122,7 +122,8 @@ def test_waive_with_reason_approver_and_until(web: dict[str, Any], web_client: C
         waiver = next(w for w in findings_service.list_waivers(s, org_id=ORG) if w.id == f.waiver_id)
     assert waiver.ends_at == dt.datetime(2026, 5, 1, tzinfo=dt.UTC) and waiver.approver == "Dr. Chen (CMO)"
     assert waiver.subject_id == "EP1" and waiver.created_by == "user:officer"
-    text = c.get(page).text
+    with clock.frozen(dt.datetime(2026, 3, 11, 13, tzinfo=dt.UTC)):  # in force: before its end
+        text = c.get(page).text
     assert "Waiver in force" in text and "on leave until April" in text
 
 
@@ -134,8 +135,9 @@ def test_a_waiver_is_revoked_from_the_finding_page_with_a_reason(
     with clock.frozen(dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC)):
         act(c, f"{page}/waive", page, reason="on leave until April", approver="CMO", until="2026-04-30",
             scope="subject")
-    assert "Revoke this waiver now" in c.get(page).text
-    assert "Revoke this waiver now" not in web_client("liaison").get(page).text
+    with clock.frozen(dt.datetime(2026, 3, 11, 13, tzinfo=dt.UTC)):  # in force: before its end
+        assert "Revoke this waiver now" in c.get(page).text
+        assert "Revoke this waiver now" not in web_client("liaison").get(page).text
     assert act(web_client("liaison"), f"{page}/revoke-waiver", page, reason="nope").status_code == 403
     with clock.frozen(dt.datetime(2026, 3, 12, 12, tzinfo=dt.UTC)):
         r = act(c, f"{page}/revoke-waiver", page, reason="approval withdrawn")

@@ -13,14 +13,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from engine import pipeline
+from engine import clock, pipeline
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
-from engine.findings.schemas import Finding, FindingFilter, WaiverIn
+from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
 from engine.records.schemas import RECORD_MODELS
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
@@ -30,6 +30,9 @@ from engine.web.render import redirect
 router = APIRouter()
 PAGE_SIZES = (25, 50, 100, 200)
 HIDDEN_FACT_KEYS = {"deadline", "as_of"}
+#: the last day a waiver from the form can run through: it ends at midnight after the day, and the
+#: midnight after 9999-12-31 is no date
+LAST_UNTIL = dt.date.max - dt.timedelta(days=1)
 
 
 class FactRow(BaseModel):
@@ -40,6 +43,8 @@ class FactRow(BaseModel):
     id: str | None
     values: list[tuple[str, str]]
     version: int | None = None
+    #: a stored record (it has a history page); derived facts (cms_mips_year, osha_log_duty, ...) have none
+    is_record: bool = False
 
 
 def _values(value: Any) -> list[tuple[str, str]]:
@@ -69,7 +74,7 @@ def fact_rows(finding: Finding) -> list[FactRow]:
         rtype = value.get("type") if isinstance(value, dict) else None
         rid = value.get("id") if isinstance(value, dict) else None
         out.append(FactRow(alias=alias, type=rtype, id=rid, values=_values(value),
-                           version=versions.get((rtype, rid))))
+                           version=versions.get((rtype, rid)), is_record=rtype in RECORD_MODELS))
     return out
 
 
@@ -101,10 +106,29 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     fws = [scope.framework] if scope is not None else lookups.frameworks()
     return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
                   page=result, params=params, view_query=view_query, cursor=cursor, n=n, limit=limit,
+                  pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
                   establishments=lookups.establishments(session, org_id=principal.org_id),
                   rules=lookups.rules(scope.framework if scope is not None else None), page_sizes=PAGE_SIZES,
                   open_states=lookups.OPEN_STATES)
+
+
+def _page_links(view_query: str, result: FindingPage, *, cursor: str | None, n: int) -> dict[str, str | None]:
+    """The first, previous and next pages' addresses, each with every filter of this page.
+
+    They extend `view_query` (the filters as given, `state=` for "any" included) rather than going
+    through the templates' `query()`, which drops empty values: without `state=` the next page fell
+    back to the default "needs attention" list while its cursor still walked the "any" list."""
+
+    def at(**extra: str | int) -> str:
+        more = urllib.parse.urlencode(extra)
+        return "/ui/findings?" + "&".join(q for q in (view_query, more) if q)
+
+    prev = None
+    if result.has_prev:
+        prev = at(cursor=result.prev_cursor, n=max(n - 1, 0)) if result.prev_cursor else at()
+    return {"first": at() if cursor else None, "prev": prev,
+            "next": at(cursor=result.next_cursor, n=n + 1) if result.next_cursor else None}
 
 
 @router.get("/findings/{finding_id}")
@@ -121,14 +145,27 @@ def finding_detail(request: Request, finding_id: str, principal: Principal = Dep
                        if w.id == finding.waiver_id), None)
     rule_version = (lookups.rule_version_of(finding.framework, finding.rule_id, finding.ruleset_version)
                     if allowed(principal.role, Permission.RULESETS_READ) else None)
-    default_until = (finding.opened_at.date() + dt.timedelta(days=90)).isoformat()
+    today = clock.now().date()
+    default_until = min(max(finding.opened_at.date() + dt.timedelta(days=90), today), LAST_UNTIL).isoformat()
     cited = {(r.type, r.id, r.version): r for r in pipeline.cited_records(
         session, org_id=principal.org_id, finding_id=finding.id, scope=finding_scope(principal))}
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
                   rule_version=rule_version, default_until=default_until, cited=cited,
+                  first_until=today.isoformat(), last_until=LAST_UNTIL.isoformat(),
+                  waiver_ended=_waiver_ended(waiver),
                   framework_label=lookups.framework_label(finding.framework),
                   subject_is_record=finding.subject_type in RECORD_MODELS)
+
+
+def _waiver_ended(waiver: Waiver | None) -> dt.datetime | None:
+    """When the waiver a finding still names stopped applying, if it has: the finding stays waived
+    until the scheduler's waiver check or the next evaluation reopens it, and until then its page
+    must not call the waiver in force. Only shown; a GET changes nothing."""
+    if waiver is None:
+        return None
+    ended = min(waiver.ends_at, waiver.revoked_at) if waiver.revoked_at is not None else waiver.ends_at
+    return ended if ended <= clock.now() else None
 
 
 def _back(finding_id: str) -> str:
@@ -179,11 +216,16 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
           until: dt.date = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
           principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
           session: Session = Depends(web_session, scope="function")) -> Response:
-    """Waive through the end of `until` (UTC); scoped to this subject or to its establishment."""
+    """Waive through the end of `until` (UTC); scoped to this subject or to its establishment. The
+    message says how many findings the waiver waives: one for a subject or an establishment may
+    reach more than the finding it was granted from."""
+    if until > LAST_UNTIL:
+        raise InputError(f"a waiver cannot run through {until.isoformat()}", [ErrorDetail(
+            reason=f"the last day a waiver can run through is {LAST_UNTIL.isoformat()}", field="until")])
     ends_at = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
     establishment_id = None
     if scope == "establishment":
-        finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
         if finding.establishment_id is None:
             raise InputError("this finding belongs to no establishment; waive it for its subject",
                              [ErrorDetail(reason="no establishment", field="scope")])
@@ -195,7 +237,26 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
     data = WaiverIn(reason=reason.strip(), approver=approver.strip(), ends_at=ends_at,
                     establishment_id=establishment_id)
     waiver = lifecycle.waive(session, org_id=principal.org_id, data=data, actor=principal.actor, finding_id=finding_id)
-    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}.")
+    waives = _waives(session, org_id=principal.org_id, waiver=waiver, finding=finding)
+    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}: {waives}.")
+
+
+def _waives(session: Session, *, org_id: str, waiver: Waiver, finding: Finding) -> str:
+    """What `waiver` waives now, counted from the findings of its rule that name it (`lifecycle.waive`
+    answers with the waiver alone)."""
+    waived: list[Finding] = []
+    cursor = None
+    while True:
+        result = findings_service.list_findings(session, org_id=org_id, limit=1000, cursor=cursor,
+                                                filters=FindingFilter(rule_id=waiver.rule_id, state="waived"))
+        waived += [f for f in result.items if f.waiver_id == waiver.id]
+        cursor = result.next_cursor
+        if cursor is None:
+            break
+    if [f.id for f in waived] == [finding.id]:
+        return "it waives this finding"
+    where = f"at {waiver.establishment_id}" if waiver.subject_id is None else f"for {waiver.subject_id}"
+    return f"it waives {len(waived)} finding{'' if len(waived) == 1 else 's'} of {waiver.rule_id} {where}"
 
 
 @router.post("/findings/{finding_id}/revoke-waiver")

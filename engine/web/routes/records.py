@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, NotFoundError
 from engine.records import service as records_service
 from engine.records.schemas import StoredRecord
 from engine.web.deps import page, web_session
@@ -41,6 +42,12 @@ def record_history(request: Request, record_type: str, record_id: str, version: 
                    session: Session = Depends(web_session, scope="function")) -> Response:
     history = records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
                                              record_id=record_id)
+    versions = [rec.version for rec in history]
+    if version is not None and version not in versions:
+        # a link naming a version the record never had must not show the others as if they were it
+        has = f"version{'s' if len(versions) > 1 else ''} {', '.join(str(v) for v in versions)}"
+        raise NotFoundError(f"{record_type} {record_id} has no version {version}; it has {has}",
+                            [ErrorDetail(reason="not a version of this record", field="version")])
     views = version_views(history)
     latest = views[-1].record
     fields = sorted({k for v in views for k in v.record.data} - {"type", "id"},
