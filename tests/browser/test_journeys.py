@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from engine import clock
 from tests.browser.conftest import NEW_HIPAA, shot
 from tests.browser.pages import DashboardPage, FindingPage, FindingsPage, LoginPage, TaskPage
 
@@ -50,7 +51,7 @@ def test_officer_reviews_and_waives_a_finding(new_page: Any) -> None:
     shot(page, "officer-finding")
     finding = FindingPage(page)
     finding.comment("Reviewed with the privacy officer.")
-    until = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()  # the form takes today on
+    until = (clock.now().date() + dt.timedelta(days=30)).isoformat()  # the form takes today on
     finding.waive(reason="Compensating control in place until the new system goes live",
                   approver="Dr. Chen, CMO", until=until)
     expect(page.get_by_role("status")).to_contain_text(f"granted through {until}")
