@@ -55,6 +55,9 @@ class FactInfo:
     #: without the subject's id: the state of a license standing); the start of a finding's
     #: occurrence key
     occurrence: str = ""
+    #: the establishment the fact belongs to, directly or through its person's latest episode
+    #: (C7's lookup): a finding about an account belongs to its holder's site, not the whole practice
+    establishment: str | None = None
 
     def __post_init__(self) -> None:
         if not self.subject_type:
@@ -106,7 +109,9 @@ class Zones:
         return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
 
     def tz(self, fact_type: str, data: Mapping[str, Any]) -> str:
-        est = self.establishment_of(fact_type, data)
+        return self.tz_at(self.establishment_of(fact_type, data))
+
+    def tz_at(self, est: str | None) -> str:
         if est and est in self.establishments:
             return str(self.establishments[est].get("tz") or self.default_tz)
         return self.default_tz
@@ -216,7 +221,8 @@ class FactBuilder:
                 zoned=ft.derived or fact_type in ("establishment", "person") or not ZONE_KEYS.isdisjoint(ft.fields),
                 about=ft.about,
             )
-        tz = self.zones.tz(fact_type, data) if shape.zoned else self.zones.default_tz
+        est = self.zones.establishment_of(fact_type, data) if shape.zoned else None
+        tz = self.zones.tz_at(est) if shape.zoned else self.zones.default_tz
         local_today = self._today.get(tz)
         if local_today is None:
             local_today = self._today[tz] = cal.local_date(self.as_of, tz)
@@ -267,11 +273,11 @@ class FactBuilder:
                     full[name] = value
             fact[flag.name] = flag.fn({"self": full}) is True
         if shape.about is None:
-            info = FactInfo(fact_type, record_id, version, raw, sources)
+            info = FactInfo(fact_type, record_id, version, raw, sources, establishment=est)
         else:
             subject_type, subject_id, occurrence = about(shape.about, record_id, raw)
             info = FactInfo(fact_type, record_id, version, raw, sources, subject_type=subject_type,
-                            subject_id=subject_id, occurrence=occurrence)
+                            subject_id=subject_id, occurrence=occurrence, establishment=est)
         out = [(fact, info)]
         for spec in self.deadlines.get(fact_type, ()):
             anchor = times.get(spec.anchor_field)

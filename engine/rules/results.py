@@ -146,7 +146,7 @@ def _violation(
     if establishment is None:
         establishment = subject.raw.get("establishment_id") or (
             subject.record_id if subject.type == "establishment" else None
-        )
+        ) or subject.establishment
     return Violation(
         rule_id=rule.id,
         framework=rule.framework,

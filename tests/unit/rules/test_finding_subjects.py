@@ -78,3 +78,36 @@ def test_evaluate_names_the_clinician_and_the_state_of_a_lapsed_license(tmp_path
     assert [(f["subject"], f.get("occurrence_key"), f["state"], f["due"]) for f in found] == [
         ({"type": "person", "id": "P1"}, "NV", "overdue", "2026-05-31")]
     assert {"type": "credential", "id": "C1", "version": 1} in found[0]["evidence"]
+
+
+def test_a_finding_about_an_account_belongs_to_its_holders_site(tmp_path: Path) -> None:
+    """Account findings were organization-wide, so a site's view and an auditor of that site missed them."""
+    records = [
+        {"type": "establishment", "id": "E1", "name": "Main", "naics": "621111", "state": "CO",
+         "tz": "America/Denver"},
+        {"type": "establishment", "id": "E2", "name": "North", "naics": "621111", "state": "CO",
+         "tz": "America/Denver"},
+        {"type": "person", "id": "P1", "first_name": "Ana", "last_name": "Diaz"},
+        {"type": "employment_episode", "id": "EP1", "person_id": "P1", "establishment_id": "E2", "role": "front_desk",
+         "start_at": "2024-01-02T08:00:00-07:00", "phi_access_required": True},
+        {"type": "system", "id": "EHR", "name": "EHR", "stores_ephi": True, "audit_logging_enabled": True},
+        {"type": "account", "id": "A1", "system_id": "EHR", "user_id": "frontdesk", "person_id": "P1",
+         "interactive": True, "generic": True, "enabled_at": "2024-01-02T08:00:00-07:00"},
+    ]
+    import datetime as dt
+
+    from engine.records.validation import Position, validate_record
+    from engine.rules.catalog import compile_for, in_force
+    from engine.rules.derive import RecordView
+    from engine.rules.runner import ListSource, evaluate_rules
+
+    at = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    views = []
+    for i, raw in enumerate(records):
+        model, data = validate_record(raw, position=Position(file="t", index=i))
+        views.append(RecordView(model.type, model.id, 1, data))
+    hipaa = [r for r in SHIPPED if r.spec.framework == "hipaa"]
+    compiled = compile_for(in_force(hipaa, at.date(), ["hipaa"])[0], {}, "test", on=at.date())
+    found = [v for v in evaluate_rules(ListSource(views), [compiled], at, backend="python").violations
+             if v.subject.type == "account"]
+    assert found and {v.establishment_id for v in found} == {"E2"}, [(v.rule_id, v.establishment_id) for v in found]
