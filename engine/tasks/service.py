@@ -229,13 +229,11 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
                     viewer: TaskViewer | None = None, note: str | None = None,
                     root: Path | str | None = None, limit: int | None = None) -> TaskAttachment:
     """Store a file by content (size-limited, type sniffed) and record who attached it to the task, when."""
-    for text, field in ((filename or "", "file"), (note or "", "note")):
-        reason = storable_text.NUL_REASON if storable_text.has_nul(text) else (
-            storable_text.SURROGATE_REASON if storable_text.has_surrogate(text) else None)
-        if reason is not None:  # the multipart file name escapes the request checks (engine.api.app)
-            raise InputError(f"the attachment's {'file name' if field == 'file' else field} cannot be stored",
-                             [ErrorDetail(reason=f"the {'file name' if field == 'file' else field} {reason}",
-                                          field=field)], code="input.unstorable_text")
+    unstorable = storable_text.problems({"file": filename or "", "note": note or ""})
+    if unstorable:  # a multipart file name escapes the request checks (engine.api.app)
+        raise InputError("the attachment's name or note cannot be stored",
+                         [ErrorDetail(reason=reason, field=field) for field, reason in unstorable],
+                         code="input.unstorable_text")
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
     blob = evidence.put(stream, root=root, limit=limit)
     name = Path(filename or "evidence").name[:255] or "evidence"
