@@ -84,6 +84,18 @@ def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
     return None
 
 
+def cannot_act(session: Session, *, org_id: str, name: str) -> str | None:
+    """Why the user `name` (by username or linked person) cannot be given work, or None: an auditor
+    only reads, and a user switched off no longer signs in. Work given to either would sit unseen."""
+    for user in session.scalars(select(UserRow).where(
+            UserRow.org_id == org_id, (UserRow.username == name) | (UserRow.person_id == name))):
+        if user.role == "auditor":
+            return f"{user.username} is an auditor, with read-only access: give the work to the practice's own people"
+        if not user.active:
+            return f"{user.username} is switched off and can no longer sign in"
+    return None
+
+
 def examples(session: Session, *, org_id: str, roles: bool = True) -> str:
     """A few names that would do, for an error message: a username, a person (and a role)."""
     user = session.scalar(select(UserRow.username).where(UserRow.org_id == org_id).order_by(UserRow.username))

@@ -137,6 +137,10 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
         raise InputError(f"{assignee!r} is nobody in this organization", [ErrorDetail(
             reason=f"{assignee!r} is not a user, a person or a role of this organization; give one, e.g. "
                    f"{people.examples(session, org_id=org_id)}", field="assignee")], code="input.assignee")
+    unable = people.cannot_act(session, org_id=org_id, name=assignee)
+    if unable is not None:
+        raise InputError(f"cannot assign the finding to {assignee!r}", [ErrorDetail(reason=unable, field="assignee")],
+                         code="input.assignee")
     row.assignee = assignee
     record_event(session, row, actor=actor, kind="assign", reason=f"assigned to {assignee}")
     _audit(

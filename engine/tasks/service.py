@@ -272,6 +272,10 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
                f"{people.examples(session, org_id=org_id, roles=False)}")
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=why, field="owner")],
                          code="input.owner")
+    unable = people.cannot_act(session, org_id=org_id, name=owner)
+    if unable is not None:
+        raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=unable, field="owner")],
+                         code="input.owner")
     before = row.owner
     row.owner, row.owner_via = owner, f"reassigned by {actor}"[:200]
     store.record_event(session, row, actor=actor, kind="reassigned", reason=f"{before or '-'} -> {owner}")

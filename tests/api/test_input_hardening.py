@@ -407,3 +407,16 @@ def test_each_finding_a_waiver_waives_is_named_in_the_audit_trail(world: dict[st
     entries = c.get("/audit/entries", headers=h, params={"limit": 20}).json()
     waived = [e for e in entries if e["action"] == "finding.waive"]
     assert [(e["entity_id"], e["payload"]["waiver_id"]) for e in waived] == [(fnd["id"], made["id"])]
+
+
+def test_work_is_not_given_to_an_auditor_or_a_user_switched_off(world: dict[str, Any]) -> None:
+    """An auditor only reads: a finding assigned to one (and its task, reassigned with it) sat unseen."""
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+    r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "auditor"})
+    assert r.status_code == 422 and "read-only" in r.json()["errors"][0]["reason"], r.text
+    r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "auditor"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner", r.text
+    assert c.post("/users/staff/deactivate", headers=headers(world, "admin")).status_code == 200
+    r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "staff"})
+    assert r.status_code == 422 and "switched off" in r.json()["errors"][0]["reason"], r.text
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "officer"}).status_code == 200

@@ -183,7 +183,10 @@ def test_assignees_and_owners_must_be_somebody(db: Engine) -> None:
     with unit_of_work(db) as s:
         assert lifecycle.assign(s, org_id=ORG, finding_id=fid, actor="o", assignee="safety_lead").assignee == \
             "safety_lead"
-        assert tasks.reassign_task(s, org_id=ORG, task_id=tid, owner="auditor", actor="o").owner == "auditor"
+        assert tasks.reassign_task(s, org_id=ORG, task_id=tid, owner="P1", actor="o").owner == "P1"
+    with pytest.raises(InputError) as exc, unit_of_work(db) as s:  # a user, but one who only reads
+        tasks.reassign_task(s, org_id=ORG, task_id=tid, owner="auditor", actor="o")
+    assert _fields(exc) == ["owner"] and "read-only" in str(exc.value)
 
 
 def test_users_grants_and_tokens_refuse_what_names_nothing(db: Engine) -> None:
