@@ -121,6 +121,20 @@ def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> boo
     return session.execute(stmt).first() is not None
 
 
+def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until: dt.datetime | None,
+                     types: Sequence[str]) -> list[tuple[str, str, int, dict[str, Any], dt.datetime]]:
+    """(type, id, version, data, recorded_at) of every version of the given types recorded in (after, until]."""
+    out: list[tuple[str, str, int, dict[str, Any], dt.datetime]] = []
+    for record_type in sorted(set(types)):
+        stmt = select(_C.record_type, _C.record_id, _C.version, _C.data, _C.recorded_at).where(
+            _C.org_id == org_id, _C.record_type == record_type, _C.recorded_at > after)
+        if until is not None:
+            stmt = stmt.where(_C.recorded_at <= until)
+        out.extend((r.record_type, r.record_id, r.version, r.data, r.recorded_at)
+                   for r in session.execute(stmt.order_by(_C.record_id, _C.version)))
+    return out
+
+
 def find_version(
     session: Session, *, org_id: str, record_type: str, record_id: str, known_at: dt.datetime | None
 ) -> StoredRecord | None:

@@ -22,7 +22,7 @@ from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundEr
 from engine.records import history
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
-from engine.records.schemas import RECORD_MODELS, ImportReport, StoredRecord
+from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, StoredRecord
 from engine.records.validation import Position
 
 ProgressFn = Callable[[int, int], None]
@@ -198,6 +198,14 @@ def iter_record_data_by_ids(
     return history.latest_data_by_ids(
         session, org_id=org_id, record_type=record_type, ids=list(ids), known_at=_instant(known_at)
     )
+
+
+def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until: dt.datetime | None = None
+                     ) -> list[tuple[str, str, int, dict[str, Any], dt.datetime]]:
+    """(type, id, version, data, recorded_at) of the versions of records (not events) recorded after
+    `after` and by `until`: what the database learned between two evaluations."""
+    return history.recorded_between(session, org_id=org_id, after=ensure_utc(after), until=_instant(until),
+                                    types=[t for t in RECORD_MODELS if t not in EVENT_TYPES])
 
 
 def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> bool:
