@@ -151,7 +151,14 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
 
 def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_id: str | None = None) -> Waiver:
     """Create a waiver (rule x subject, or rule x establishment, for a period) and waive what it covers;
-    the same request again returns the waiver it made (`_same_waiver`).
+    the same request again returns the waiver it made (see `grant`)."""
+    return grant(session, org_id=org_id, data=data, actor=actor, finding_id=finding_id)[0]
+
+
+def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
+          finding_id: str | None = None) -> tuple[Waiver, bool]:
+    """`waive`, and whether the waiver is new (False: a waiver still in force already said exactly this,
+    `_same_waiver`, and is returned as it is, so the REST API answers a retry 200, not 201).
 
     Everything the waiver names must exist and its period must be able to apply (see
     `waiver_checks`): one that can never waive anything is refused, not stored."""
@@ -160,7 +167,7 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
     checked = waiver_checks.check(session, org_id=org_id, data=data, finding=row, now=now)
     twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
     if twin is not None:
-        return to_waiver(twin)
+        return to_waiver(twin), False
     starts, ends = checked.starts_at, checked.ends_at
     waiver = WaiverRow(
         id=f"W-{uuid.uuid4().hex[:12]}",
@@ -202,16 +209,7 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str, finding_
     ):
         if covers(waiver, row, now):
             apply_waiver(session, row, waiver, actor=actor)
-    return to_waiver(waiver)
-
-
-def existing_waiver(session: Session, *, org_id: str, data: WaiverIn) -> Waiver | None:
-    """The waiver `waive` would return for this request without creating one, if any (so the REST
-    API can answer a repeated request 200 rather than 201)."""
-    now = clock.now()
-    checked = waiver_checks.check(session, org_id=org_id, data=data, finding=None, now=now)
-    twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
-    return to_waiver(twin) if twin is not None else None
+    return to_waiver(waiver), True
 
 
 def _same_waiver(session: Session, org_id: str, checked: waiver_checks.CheckedWaiver, *, explicit_start: bool,

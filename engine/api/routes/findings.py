@@ -149,8 +149,7 @@ def create_waiver(body: WaiverIn, response: Response,
                   session: Session = Depends(get_session, scope="function")) -> Waiver:
     """Waive a rule for a subject or an establishment for a period. The same request again (a retry)
     answers 200 with the waiver already made instead of stacking a second one."""
-    existing = lifecycle.existing_waiver(session, org_id=principal.org_id, data=body)
-    if existing is not None:
+    waiver, created = lifecycle.grant(session, org_id=principal.org_id, data=body, actor=principal.actor)
+    if not created:
         response.status_code = 200
-        return existing
-    return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor)
+    return waiver
