@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -117,6 +118,19 @@ def load_ruleset_file(path: Path) -> LoadedRuleset:
 
 
 def load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
+    """The ruleset a file's bytes hold, read once per (content, path) in this process.
+
+    Why cached: every evaluation and every streamed import reads each ruleset version again (and
+    the practice parameters' check reads them a second time) to learn what is in force; parsing the
+    YAML was two fifths of starting a live stream. What is returned is immutable (frozen models, a
+    frozen dataclass), so sharing it is safe; a file that changes is new content, read anew; a file
+    that fails is not remembered and fails again, with the same message.
+    """
+    return _load_ruleset_bytes(content, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
     try:
         raw = yaml.load(content.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except UnicodeDecodeError as exc:
