@@ -8,7 +8,9 @@ Event findings are never auto-resolved; the nightly sweep remains the reference.
 Two parts with one job each:
 
 - `StreamMatcher` turns batches of events into violations: facts, event derivations, matching,
-  violations. It needs the session only to read the practice's reference records when it is made.
+  violations. Only the facts some event rule's own conditions admit reach the matcher
+  (`engine.rules.prefilter`): most events are read by no rule, and asserting them was half the
+  stream's matching time. It needs the session only to read the practice's reference records when it is made.
   Pipelined: durable_rules runs in a worker process, so a batch is submitted to it and the matcher
   returns at once; the matches of batch k are collected (and turned into violations) when batch k+1
   is submitted, and those of the last batch by `drain()`.
@@ -45,6 +47,7 @@ from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_fam
 from engine.rules.derive_process import can_fork
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types
+from engine.rules.prefilter import FactFilter
 from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
 
@@ -86,6 +89,8 @@ class StreamMatcher:
             rules = [r for r in rs.rules if r.event]
             if rules:
                 self.groups.append((rs, rules))
+        self.filter = FactFilter(r for _, rules in self.groups for r in rules)
+        self.held_back = 0  # facts of batches no pattern could bind, not sent to the matcher
         memory: dict[str, list[RecordView]] = {t: [] for t in REFERENCE_TYPES}
         for rec in records_service.iter_records(session, org_id=org_id, types=list(REFERENCE_TYPES)):
             memory[rec.type].append(RecordView(rec.type, rec.id, rec.version, rec.data))
@@ -119,10 +124,14 @@ class StreamMatcher:
         in order: with pipelining, the previous batch's)."""
         facts: list[dict[str, Any]] = []
         batch_infos: dict[str, FactInfo] = {}
+        admits = self.filter.admits
         for view in views:
             for fact, info in self.builder.record(view):
-                facts.append(fact)
-                batch_infos[fact["id"]] = info
+                if admits(fact):
+                    facts.append(fact)
+                    batch_infos[fact["id"]] = info
+                else:
+                    self.held_back += 1
         if self.event_derivations:
             ctx = DeriveContext(as_of=self.as_of, params={k: v for rs in self.rulesets for k, v in rs.params.items()},
                                 tz_of=lambda v: self.zones.tz(v.type, v.data),
@@ -133,8 +142,11 @@ class StreamMatcher:
                           for t in d.inputs}
                 for df in d.fn(ctx, inputs):
                     for fact, info in self.builder.derived(df):
-                        facts.append(fact)
-                        batch_infos[fact["id"]] = info
+                        if admits(fact):
+                            facts.append(fact)
+                            batch_infos[fact["id"]] = info
+                        else:
+                            self.held_back += 1
         self.batches += 1
         sid = f"stream:{self.org_id}:{self.batches}"
         bundle = self.reference + facts

@@ -195,6 +195,27 @@ def test_the_stream_process_matches_in_its_own_interpreter(engine: Engine, monke
         _stream(engine, "here", records, pipelined=True, process=False)
 
 
+def test_only_the_events_some_rule_could_match_reach_durable_rules_and_the_findings_are_the_same(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _events(BATCH_SIZE + 300, export_every=97)
+    sent: list[str] = []
+    real = durable_backend.DurableBackend.evaluate
+
+    def counting(self: Any, ruleset: Any, rule_ids: Any, sid: str, facts: list[dict[str, Any]], triggers: Any) -> Any:
+        sent.extend(f["id"] for f in facts if f["t"] == "access_event")
+        return real(self, ruleset, rule_ids, sid, facts, triggers)
+
+    monkeypatch.setattr(durable_backend.DurableBackend, "evaluate", counting)
+    filtered = _stream(engine, "filtered", records, pipelined=False, process=False)
+    assert sorted(sent) == sorted(f"access_event/{r['id']}" for r in records[::97])  # the exports, no view
+    sent.clear()
+    monkeypatch.setattr(stream_module.FactFilter, "admits", lambda self, fact: True)
+    everything = _stream(engine, "everything", records, pipelined=False, process=False)
+    assert len(sent) == len(records)
+    assert filtered == everything and filtered["findings"] == len(records[::97])
+    assert [x[1:] for x in _findings(engine, "filtered")] == [x[1:] for x in _findings(engine, "everything")]
+
+
 def test_the_pipeline_import_writes_every_finding_before_it_commits(engine: Engine, where: str) -> None:
     records = _events(BATCH_SIZE + 10, export_every=50)
     with clock.frozen(AS_OF):
