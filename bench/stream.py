@@ -11,7 +11,8 @@ Rules: bench/rulesets (20 event rules over access_event).
     wrapper raises an exception for every fact no rule reads, so it is slower than (a); the ratio
     against it is printed beside the one against (a), which is the stricter reference;
 (b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
-    store with history in SQLite, derive facts, match on durable_rules, persist findings).
+    store with history in SQLite, derive facts, hold back those no event rule's own conditions
+    admit, match the rest on durable_rules, persist findings).
 (a) and (b) alternate for several rounds (BENCH_ROUNDS, 3 by default): (a), (b), (a), (b), ... (a).
 Each round's ratio is (b) against the mean of the (a) runs on either side of it, and the figure
 printed is the median round (with every round's ratio beside it): on a shared machine the speed
