@@ -35,12 +35,15 @@ def list_findings(
         "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
     establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")
+    ] = "newest",
     limit: LimitOpt = 100,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List findings, newest first."""
+    """List findings, newest first (or as --sort says)."""
     from engine.db import unit_of_work
     from engine.findings import service
     from engine.findings.schemas import FindingFilter
@@ -55,6 +58,7 @@ def list_findings(
                 limit=limit,
                 filters=FindingFilter(framework=framework, severity=severity, state=state, status=status,
                                       establishment_id=establishment, rule_id=rule),
+                sort=sort,
             )
 
     page = run(body)

@@ -9,7 +9,6 @@ at the run's instant reopens what it covered.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import uuid
@@ -24,6 +23,7 @@ from engine.bulk_insert import insert_many
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import filter_checks, known, lifecycle
+from engine.findings.order import Order
 from engine.findings.schemas import (
     EvaluationRun,
     Finding,
@@ -468,8 +468,11 @@ def list_findings(
     limit: int = 50,
     cursor: str | None = None,
     scope: FindingScope | None = None,
+    sort: str | None = None,
 ) -> FindingPage:
-    """Findings, newest first, with keyset pagination (cursor = last (opened_at, id))."""
+    """Findings in the order `sort` names (newest first by default: `engine.findings.order`), with
+    keyset pagination (the cursor holds the last row's sort keys)."""
+    order = Order.named(sort)
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or FindingFilter()
@@ -503,23 +506,18 @@ def list_findings(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     has_prev, prev_cursor = False, None
     if cursor:
-        opened, fid = _decode_cursor(cursor)
+        values = order.read(cursor)
         # the previous page: up to `limit` rows just above this page; the row above those, if any,
         # is where it starts from (no such row: the previous page is the first page)
-        above = list(session.scalars(stmt.where(or_(
-            FindingRow.opened_at > opened, and_(FindingRow.opened_at == opened, FindingRow.id >= fid)))
-            .order_by(FindingRow.opened_at.asc(), FindingRow.id.asc()).limit(limit + 1)))
+        above = list(session.scalars(stmt.where(order.not_after(values))
+                                     .order_by(*order.clauses(reverse=True)).limit(limit + 1)))
         has_prev = bool(above)
-        prev_cursor = _encode_cursor(above[limit]) if len(above) > limit else None
-        stmt = stmt.where(or_(FindingRow.opened_at < opened, and_(FindingRow.opened_at == opened, FindingRow.id < fid)))
-    rows = list(session.scalars(stmt.order_by(FindingRow.opened_at.desc(), FindingRow.id.desc()).limit(limit + 1)))
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+        prev_cursor = order.cursor(above[limit]) if len(above) > limit else None
+        stmt = stmt.where(order.after(values))
+    rows = list(session.scalars(stmt.order_by(*order.clauses()).limit(limit + 1)))
+    next_cursor = order.cursor(rows[limit - 1]) if len(rows) > limit else None
     return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total,
                        has_prev=has_prev, prev_cursor=prev_cursor)
-
-
-def _encode_cursor(row: FindingRow) -> str:
-    return base64.urlsafe_b64encode(json.dumps([utc(row.opened_at).isoformat(), row.id]).encode()).decode()
 
 
 def _subject_is(value: str) -> Any:
@@ -529,15 +527,6 @@ def _subject_is(value: str) -> Any:
     if not slash:
         return same_id
     return or_(same_id, and_(FindingRow.subject_type == record_type, FindingRow.subject_id == record_id))
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        opened, fid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value = dt.datetime.fromisoformat(opened)
-        return value, str(fid)
-    except (ValueError, TypeError) as exc:
-        raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
 
 
 def unknown_establishments(session: Session, *, org_id: str, ids: Iterable[str]) -> list[str]:

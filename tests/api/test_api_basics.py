@@ -307,6 +307,23 @@ def test_findings_filter_by_subject_as_findings_name_it_or_by_its_id(api: dict[s
     assert c.get("/findings", headers=h, params={"subject": "incident/EP1"}).json()["total"] == 0
 
 
+def test_findings_sort_by_severity_or_due_and_a_cursor_keeps_to_its_order(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    records = [f.establishment()] + [f.episode(f"EP{i}", f"P{i}", "2026-02-01T09:00:00-06:00") for i in range(3)]
+    assert c.post("/records", headers=h, json={"records": records}).status_code == 200
+    assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    for sort in ("newest", "severity", "due"):
+        page = c.get("/findings", headers=h, params={"sort": sort, "limit": 2})
+        assert page.status_code == 200 and page.json()["total"] == 3, page.text
+        rest = c.get("/findings", headers=h, params={"sort": sort, "limit": 2, "cursor": page.json()["next_cursor"]})
+        assert len({x["id"] for x in page.json()["items"] + rest.json()["items"]}) == 3
+    cursor = c.get("/findings", headers=h, params={"sort": "due", "limit": 1}).json()["next_cursor"]
+    other = c.get("/findings", headers=h, params={"sort": "severity", "cursor": cursor})
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "cursor", other.text
+    unknown = c.get("/findings", headers=h, params={"sort": "worst"})
+    assert unknown.status_code == 422 and "sort" in unknown.text, unknown.text
+
+
 def test_a_cookie_signed_request_from_another_site_is_refused(api: dict[str, Any]) -> None:
     """A page elsewhere could make a signed-in officer's browser post to the API with their cookie."""
     browser = _signed_in(api, "officer")

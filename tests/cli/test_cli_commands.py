@@ -90,6 +90,17 @@ def test_rules_list_json_keeps_the_types_rules_show_gives(cli_env: Path, monkeyp
 # --- 10: --json on the act commands ---------------------------------------------------------------------
 
 
+def test_findings_list_sorts_by_severity_or_due_and_names_an_unknown_order(practice: Practice) -> None:
+    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    worst = json.loads(vigil("findings", "list", "--sort", "severity", *practice.args(), "--json").stdout)["items"]
+    assert [rank[x["severity"]] for x in worst] == sorted(rank[x["severity"]] for x in worst)
+    nearest = json.loads(vigil("findings", "list", "--sort", "due", *practice.args(), "--json").stdout)["items"]
+    dues = [x["due"] for x in nearest]
+    assert dues == sorted(dues, key=lambda d: (d is None, d or "")) and len(nearest) == len(worst)
+    wrong = vigil("findings", "list", "--sort", "worst", *practice.args())
+    assert wrong.exit_code == 2 and "newest, severity, due" in wrong.output, wrong.output
+
+
 def test_findings_ack_json(practice: Practice) -> None:
     result = vigil("findings", "ack", practice.findings[0], *practice.args(), "--json")
     assert result.exit_code == 0, result.output

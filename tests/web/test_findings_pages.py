@@ -87,11 +87,12 @@ def test_next_and_previous_keep_state_any_and_see_the_waived_findings(
 def test_page_links_keep_every_filter(web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
     first = finding_of(web, "EP1")
     filters = {"framework": "demo", "severity": first.severity, "state": "open", "status": first.status,
-               "establishment": "E1", "rule": first.rule_id, "subject": "EP1,EP2", "limit": "1"}
+               "establishment": "E1", "rule": first.rule_id, "subject": "EP1,EP2", "sort": "due", "limit": "1"}
     assert finding_of(web, "EP2").status == first.status
     c = web_client("officer")
     text = c.get("/ui/findings?" + urllib.parse.urlencode(filters)).text
-    assert "2 findings" in text
+    assert "2 findings" in text and "nearest due date first" in text
+    assert '<option value="due" selected>' in text
     nxt = link(NEXT, text)
     assert nxt is not None
     assert {k: v[0] for k, v in query_of(nxt).items() if k not in ("cursor", "n")} == filters

@@ -17,6 +17,7 @@ from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
+from engine.findings.order import SortName
 from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn, WaiverRevokeIn
 from engine.records.schemas import StoredRecord
 
@@ -46,14 +47,17 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
                   status: str | None = None, establishment: str | None = None, rule: str | None = None,
                   subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
                                               "their ids alone (P1); comma-separated"),
+                  sort: SortName = Query("newest", description="newest first (opened), the most severe first "
+                                         "(then newest), or the nearest due date first (undated last)"),
                   limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
                   principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                   session: Session = Depends(get_session, scope="function")) -> FindingPage:
-    """Findings, newest first. Filters take comma-separated values; `cursor` continues a page."""
+    """Findings, newest first unless `sort` says otherwise. Filters take comma-separated values;
+    `cursor` continues a page (in the order it was taken in)."""
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
                             establishment_id=establishment, rule_id=rule, subject_id=subject)
     return findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
-                                          cursor=cursor, scope=finding_scope(principal))
+                                          cursor=cursor, scope=finding_scope(principal), sort=sort)
 
 
 @router.get("/findings/{finding_id}", response_model=Finding)

@@ -78,34 +78,40 @@ def fact_rows(finding: Finding) -> list[FactRow]:
     return out
 
 
+#: The orders of the list (`engine.findings.order`), as the page names them.
+SORT_LABELS = {"newest": "newest first", "severity": "most severe first", "due": "nearest due date first"}
+
+
 @router.get("/findings")
 def list_findings(request: Request, framework: str | None = Query(None, max_length=40),
                   severity: str | None = Query(None, max_length=40), state: str | None = Query(None, max_length=80),
                   status: str | None = Query(None, max_length=40),
                   establishment: str | None = Query(None, max_length=100),
                   rule: str | None = Query(None, max_length=60),
-                  subject: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=200),
+                  subject: str | None = Query(None, max_length=200), sort: str = Query("newest", max_length=20),
+                  limit: int = Query(50, ge=1, le=200),
                   cursor: str | None = Query(None, max_length=400), n: int = Query(0, ge=0, le=100000),
                   principal: Principal = Depends(page(Permission.FINDINGS_READ)),
                   session: Session = Depends(web_session, scope="function")) -> Response:
-    """Findings newest first. Without a `state` parameter the list shows what needs attention
-    (open or acknowledged); `state=` (empty) shows every state."""
+    """Findings newest first, or in the order `sort` names. Without a `state` parameter the list
+    shows what needs attention (open or acknowledged); `state=` (empty) shows every state."""
     if "state" not in request.query_params:
         state = lookups.OPEN_STATES
     filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
                             status=status or None, establishment_id=establishment or None, rule_id=rule or None,
                             subject_id=subject or None)
     result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
-                                            cursor=cursor or None, scope=finding_scope(principal))
+                                            cursor=cursor or None, scope=finding_scope(principal), sort=sort or None)
     params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
               "status": status, "establishment": establishment, "rule": rule, "subject": subject,
-              "limit": limit if limit != 50 else None}
+              "sort": sort if sort != "newest" else None, "limit": limit if limit != 50 else None}
     view_query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")} |
                                         ({"state": ""} if state == "" else {}))
     scope = finding_scope(principal)
     fws = [scope.framework] if scope is not None else lookups.frameworks()
     return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
                   page=result, params=params, view_query=view_query, cursor=cursor, n=n, limit=limit,
+                  sort=sort or "newest", sorts=SORT_LABELS,
                   pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
                   establishments=lookups.establishments(session, org_id=principal.org_id),
