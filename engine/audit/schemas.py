@@ -92,3 +92,23 @@ class AuditExcerpt(BaseModel):
     anchor: str
     head: str
     entries: list[AuditEntry]
+
+
+class AuditQuery(BaseModel):
+    """Which entries to read: those older than `before` (a `seq`, to page back), by one actor, of
+    one action or family of actions (`finding` reads finding.ack, finding.waive, ...), about one
+    entity type or one entity (`finding/F-...`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    before: int | None = Field(default=None, ge=1)
+    actor: str | None = Field(default=None, max_length=200)
+    action: str | None = Field(default=None, max_length=100)
+    entity: str | None = Field(default=None, max_length=301)
+
+
+class AuditPage(BaseModel):
+    """Entries newest first; `older` is the `before` that reads the next older page (None: no more)."""
+
+    items: list[AuditEntry]
+    older: int | None = None

@@ -19,14 +19,22 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit.chain import GENESIS_HASH, Break, ChainWalker, entry_hash, normalise_payload
-from engine.audit.schemas import AuditEntry, AuditExcerpt, AuditVerifyReport, ChainBreak, ChainHead
+from engine.audit.schemas import (
+    AuditEntry,
+    AuditExcerpt,
+    AuditPage,
+    AuditQuery,
+    AuditVerifyReport,
+    ChainBreak,
+    ChainHead,
+)
 from engine.audit.tables import AuditEntryRow
-from engine.errors import InputError
+from engine.errors import ErrorDetail, InputError
 
 _COLUMNS = (
     AuditEntryRow.seq,
@@ -153,13 +161,47 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
     )
 
 
-def list_entries(session: Session, *, org_id: str | None = None, limit: int = 20) -> list[AuditEntry]:
-    """The newest `limit` entries (all organisations or one), oldest first."""
-    query = select(*_COLUMNS).order_by(AuditEntryRow.seq.desc()).limit(limit)
+def list_entries(session: Session, *, org_id: str | None = None, limit: int = 20,
+                 where: AuditQuery | None = None) -> list[AuditEntry]:
+    """The newest `limit` entries (all organisations or one) that `where` admits, oldest first."""
+    return list(reversed(entries_page(session, org_id=org_id, limit=limit, where=where).items))
+
+
+def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
+                 where: AuditQuery | None = None) -> AuditPage:
+    """The newest `limit` entries that `where` admits (before `where.before`, when given), newest
+    first, and where the next older page starts."""
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
+    q = where or AuditQuery()
+    query = select(*_COLUMNS).order_by(AuditEntryRow.seq.desc()).limit(limit + 1)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)
+    if q.before is not None:
+        query = query.where(AuditEntryRow.seq < q.before)
+    if q.actor:
+        query = query.where(AuditEntryRow.actor == q.actor)
+    if q.action:
+        query = query.where(or_(AuditEntryRow.action == q.action,
+                                AuditEntryRow.action.startswith(q.action.rstrip(".") + ".", autoescape=True)))
+    if q.entity:
+        entity_type, slash, entity_id = q.entity.partition("/")
+        query = query.where(AuditEntryRow.entity_type == entity_type)
+        if slash:
+            query = query.where(AuditEntryRow.entity_id == entity_id)
     rows = [AuditEntry(**row._asdict()) for row in session.execute(query)]
-    return list(reversed(rows))
+    older = rows[limit - 1].seq if len(rows) > limit else None
+    return AuditPage(items=rows[:limit], older=older)
+
+
+def chain_head(session: Session, *, org_id: str) -> ChainHead:
+    """Where one organisation's chain ends, as stored (no hash recomputed: `verify` does that)."""
+    row = session.execute(select(AuditEntryRow.org_seq, AuditEntryRow.seq, AuditEntryRow.hash)
+                          .where(AuditEntryRow.org_id == org_id)
+                          .order_by(AuditEntryRow.org_seq.desc()).limit(1)).first()
+    if row is None:
+        return ChainHead(org_id=org_id, entries=0, last_seq=None, head_hash=GENESIS_HASH)
+    return ChainHead(org_id=org_id, entries=row.org_seq, last_seq=row.seq, head_hash=row.hash)
 
 
 def excerpt(

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, inspect
 
 from engine import db
 from engine.audit import service as audit_service
-from engine.audit.schemas import AuditVerifyReport
+from engine.audit.schemas import AuditQuery, AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOption, open_database, require_org
@@ -65,13 +65,18 @@ def log_cmd(
     url: str | None = DbOption,
     org: str | None = typer.Option(None, "--org", help="One organisation only."),
     limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many of the newest entries (1-1000)."),
+    actor: str | None = typer.Option(None, "--actor", help="Only this actor's entries."),
+    action: str | None = typer.Option(None, "--action", help="One action (finding.waive) or a family (finding)."),
+    entity: str | None = typer.Option(None, "--entity", help="One entity type (finding) or entity (finding/F-...)."),
+    before: int | None = typer.Option(None, "--before", min=1, help="Only entries older than this seq (page back)."),
     as_json: bool = typer.Option(False, "--json", help="Print entries as JSON."),
 ) -> None:
-    """Show the newest entries, oldest first."""
+    """Show the newest entries that match, oldest first."""
 
     def body() -> None:
+        where = AuditQuery(before=before, actor=actor, action=action, entity=entity)
         with db.unit_of_work(_engine(url, org)) as session:
-            entries = audit_service.list_entries(session, org_id=org, limit=limit)
+            entries = audit_service.list_entries(session, org_id=org, limit=limit, where=where)
         if as_json:
             emit_json([e.model_dump(mode="json") for e in entries])
             return

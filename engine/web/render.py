@@ -42,6 +42,7 @@ _NAV: list[tuple[str, str, str, Permission, tuple[str, ...] | None]] = [
     ("rulesets", "Rulesets", "/ui/rulesets", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
     ("params", "Parameters", "/ui/params", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
     ("audit", "Audit portal", "/ui/audit", Permission.PACKETS_READ, None),
+    ("trail", "Audit trail", "/ui/audit/trail", Permission.AUDIT_READ, None),
 ]
 
 

@@ -112,6 +112,7 @@ AUDITOR_ROUTES = {
     "GET /reports/ita-300a": "404 unless osha and the year meets the window; the granted establishments only",
     "GET /reports/qpp": "404 unless cms and the year meets the window; 404 for an establishment grant (TIN-wide)",
     "GET /audit/verify": "whether the chain is whole and its length: no entry's content",
+    "GET /ui/audit/trail": "the chain's length, head and check, as GET /audit/verify; no entry (engine.web)",
     "GET /findings/{finding_id}/records": "the cited versions of a finding in the grant; 404 otherwise",
 }
 
@@ -315,6 +316,11 @@ def test_the_audit_trail_over_rest(api: dict[str, Any]) -> None:
     assert c.get("/audit/entries", headers=headers(api, "auditor")).status_code == 403
     assert c.get("/audit/entries", headers=headers(api, "staff")).status_code == 403
     assert c.get("/audit/entries", headers=headers(api, "officer"), params={"limit": 0}).status_code == 422
+    older = c.get("/audit/entries", headers=headers(api, "officer"),
+                  params={"before": entries[-1]["seq"], "action": "records", "limit": 5}).json()
+    assert all(e["seq"] < entries[-1]["seq"] and e["action"].startswith("records.") for e in older)
+    mine = c.get("/audit/entries", headers=headers(api, "officer"), params={"entity": "nothing/such"}).json()
+    assert mine == []
 
 
 def test_a_packets_audit_excerpt_withholds_what_other_frameworks_did(scoped: dict[str, Any], tmp_path: Path) -> None:

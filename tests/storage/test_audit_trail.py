@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from engine import clock, db
 from engine.audit import service as audit
 from engine.audit.chain import GENESIS_HASH
+from engine.audit.schemas import AuditQuery
 from engine.audit.tables import install_append_only_guard
 from engine.errors import AuditChainBroken, InputError
 
@@ -80,6 +82,30 @@ def test_appends_form_one_chain_per_org(filled: Engine) -> None:
     assert entries[0].payload["at"] == "2026-02-01T12:00:00.000000Z"
 
 
+def test_entries_are_read_by_actor_action_family_and_entity_and_paged_back(engine: Engine) -> None:
+    with db.unit_of_work(engine) as s:
+        add(s, 3)
+        add(s, 2, actor="user:bob")
+        audit.append(s, org_id="org-1", actor="user:bob", action="findings_export.run", entity_type="report",
+                     entity_id="R_1%", payload={})  # an action that only starts like the family's name
+        add(s, 1, org="org-2")
+    with db.unit_of_work(engine) as s:
+        page = audit.entries_page(s, org_id="org-1", limit=4)
+        assert [e.org_seq for e in page.items] == [6, 5, 4, 3] and page.older is not None
+        rest = audit.entries_page(s, org_id="org-1", limit=4, where=AuditQuery(before=page.older))
+        assert [e.org_seq for e in rest.items] == [2, 1] and rest.older is None
+        bob = audit.entries_page(s, org_id="org-1", where=AuditQuery(actor="user:bob", action="finding"))
+        assert [e.entity_id for e in bob.items] == ["F-1", "F-0"]  # finding.*, not findings_export.run
+        exact = audit.entries_page(s, org_id="org-1", where=AuditQuery(action="finding.transition"))
+        assert len(exact.items) == 5
+        one = audit.entries_page(s, org_id="org-1", where=AuditQuery(entity="finding/F-2"))
+        assert [(e.actor, e.entity_id) for e in one.items] == [("user:ann", "F-2")]
+        assert len(audit.entries_page(s, org_id="org-1", where=AuditQuery(entity="report/R_1%")).items) == 1
+        assert audit.chain_head(s, org_id="org-1").entries == 6
+        assert audit.chain_head(s, org_id="org-1").head_hash == page.items[0].hash
+        assert audit.chain_head(s, org_id="nobody").head_hash == GENESIS_HASH
+
+
 def test_rolled_back_transaction_leaves_no_entry(engine: Engine) -> None:
     with pytest.raises(RuntimeError), db.unit_of_work(engine) as s:
         add(s, 2)
@@ -140,6 +166,10 @@ def test_cli_verify_exit_codes(sqlite_engine: Engine) -> None:
     assert "intact: 3 entries" in ok.output
     log = runner.invoke(app, ["audit", "log", "--db", url, "--limit", "2", "--json"])
     assert log.exit_code == 0 and '"org_seq": 3' in log.output
+    older = runner.invoke(app, ["audit", "log", "--db", url, "--entity", "finding/F-1", "--action", "finding",
+                                "--actor", "user:ann", "--json"])
+    assert older.exit_code == 0 and [e["org_seq"] for e in json.loads(older.output)] == [2], older.output
+    assert runner.invoke(app, ["audit", "log", "--db", url, "--before", "0"]).exit_code == 2
     target = seq_of(sqlite_engine, "org-1", 2)
     tamper(sqlite_engine, "UPDATE audit_entries SET actor = 'user:mallory' WHERE seq = :s", s=target)
     bad = runner.invoke(app, ["audit", "verify", "--db", url])

@@ -35,6 +35,8 @@ PAGES = [
     ("/ui/rulesets/demo/checks", Permission.RULESETS_WRITE),
     ("/ui/params", Permission.RULESETS_READ),
     ("/ui/audit", Permission.PACKETS_READ),
+    ("/ui/audit/trail", Permission.AUDIT_READ),
+    ("/ui/audit/trail?verify=1&action=finding", Permission.AUDIT_READ),
 ]
 
 
@@ -81,7 +83,7 @@ def nav_links(html: str) -> list[str]:
 def test_the_nav_shows_only_what_the_role_may_open(web_client: Callable[[str], TestClient]) -> None:
     assert nav_links(web_client("staff").get("/ui/tasks").text) == ["/ui/tasks"]
     auditor = web_client("auditor").get("/ui/audit").text
-    assert nav_links(auditor) == ["/ui/findings", "/ui/audit"]
+    assert nav_links(auditor) == ["/ui/findings", "/ui/audit", "/ui/audit/trail"]
     assert "Read-only audit access" in auditor
     assert nav_links(web_client("liaison").get("/ui/rulesets").text) == [
         "/ui/dashboard", "/ui/findings", "/ui/rulesets", "/ui/params"]

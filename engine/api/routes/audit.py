@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
 from engine.audit import service as audit_service
-from engine.audit.schemas import AuditEntry, AuditVerifyReport
+from engine.audit.schemas import AuditEntry, AuditQuery, AuditVerifyReport
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 
@@ -29,8 +29,17 @@ def verify(principal: Principal = Depends(require(Permission.AUDIT_READ)),
 
 @router.get("/audit/entries", response_model=list[AuditEntry])
 def entries(limit: int = Query(20, ge=1, le=1000, description="how many of the newest entries, oldest first"),
+            before: int | None = Query(None, ge=1, description="only entries older than this `seq` (to page back: "
+                                       "the `seq` of the oldest entry you have)"),
+            actor: str | None = Query(None, max_length=200, description="only this actor's entries"),
+            action: str | None = Query(None, max_length=100, description="one action (finding.waive) or a family "
+                                       "of them (finding)"),
+            entity: str | None = Query(None, max_length=301, description="one entity type (finding) or one entity "
+                                       "(finding/F-...)"),
             principal: Principal = Depends(require(Permission.AUDIT_ENTRIES)),
             session: Session = Depends(get_session, scope="function")) -> list[AuditEntry]:
-    """The newest entries of the organization's chain (`vigil audit log`): admins and officers; an
-    auditor verifies the chain and reads the excerpt inside an evidence packet."""
-    return audit_service.list_entries(session, org_id=principal.org_id, limit=limit)
+    """The newest entries of the organization's chain that the filters admit (`vigil audit log`):
+    admins and officers; an auditor verifies the chain and reads the excerpt inside an evidence
+    packet."""
+    where = AuditQuery(before=before, actor=actor or None, action=action or None, entity=entity or None)
+    return audit_service.list_entries(session, org_id=principal.org_id, limit=limit, where=where)

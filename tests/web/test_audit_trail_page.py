@@ -1,0 +1,72 @@
+"""The audit trail page: entries newest first with filters and older pages for officers, the
+chain's check for anyone who may open it, and nothing of the entries for an auditor."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from engine.audit import service as audit_service
+from engine.db import unit_of_work
+from tests.web.conftest import ORG
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(org_seq, action) of each entry shown."""
+    table = html[html.index('id="audit-entries"'):]
+    return re.findall(r'<td class="num">(\d+)</td>.*?<td class="mono small">([^<]+)</td>', table, re.S)
+
+
+def test_officers_read_the_entries_newest_first_filter_them_and_page_back(
+        web: dict[str, Any], web_client: Callable[[str], TestClient], monkeypatch: Any) -> None:
+    with unit_of_work(web["engine"]) as s:
+        for i in range(7):
+            audit_service.append(s, org_id=ORG, actor="tester", action="probe.step", entity_type="probe",
+                                 entity_id=f"X{i}", payload={"i": i})
+        total = audit_service.chain_head(s, org_id=ORG).entries
+    c = web_client("officer")
+    page = c.get("/ui/audit/trail")
+    assert page.status_code == 200 and f"{total:,}" in page.text
+    shown = _rows(page.text)
+    assert [int(n) for n, _ in shown] == sorted((int(n) for n, _ in shown), reverse=True)
+    assert shown[0] == (str(total), "probe.step")
+    monkeypatch.setattr("engine.web.routes.audit.TRAIL_PAGE", 3)
+    first = c.get("/ui/audit/trail?action=probe&actor=tester")
+    assert [a for _, a in _rows(first.text)] == ["probe.step"] * 3
+    older = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert older is not None and "action=probe" in older.group(1) and "actor=tester" in older.group(1)
+    second = c.get(older.group(1).replace("&amp;", "&"))
+    assert [int(n) for n, _ in _rows(second.text)] == [total - 3, total - 4, total - 5]
+    assert "Newest entries" in second.text
+    one = c.get("/ui/audit/trail?entity=probe/X2")
+    assert len(_rows(one.text)) == 1 and "\"i\": 2" in one.text
+    assert "No entries match" in c.get("/ui/audit/trail?actor=nobody").text
+
+
+def test_verifying_says_intact_or_names_where_the_chain_breaks(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("officer")
+    assert 'id="chain-verdict"' not in c.get("/ui/audit/trail").text  # only on request
+    intact = c.get("/ui/audit/trail?verify=1").text
+    assert "Intact: all" in intact
+    with web["engine"].begin() as conn:  # tamper beneath the application, past its append-only guard
+        conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
+        triggers = [r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))]
+        for name in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
+        conn.execute(text("UPDATE audit_entries SET actor = 'someone else' WHERE org_seq = 2"))
+    broken = c.get("/ui/audit/trail?verify=1").text
+    assert "Broken." in broken and "entry #2" in broken
+
+
+def test_an_auditor_may_check_the_chain_but_reads_no_entry(web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("auditor")
+    page = c.get("/ui/audit/trail?verify=1&actor=officer")
+    assert page.status_code == 200 and "Intact: all" in page.text
+    assert 'id="audit-entries"' not in page.text and "audit-trail excerpt" in page.text
+    refused = c.get("/audit/entries")  # nor through the API, with the same browser session
+    assert refused.status_code == 403 and refused.json()["code"].startswith("permission_denied"), refused.text
