@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,5 +52,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "HTTPError", str(exc.detail), f"http.{exc.status_code}", None,
-                       str(request.url.path))
+        response = problem(exc.status_code, "HTTPError", str(exc.detail), f"http.{exc.status_code}", None,
+                           str(request.url.path))
+        response.headers.update(exc.headers or {})  # a 405's Allow (RFC 9110 15.5.6 requires it)
+        return response
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition header that names a download `filename`, whatever its characters.
+
+    HTTP header values are Latin-1: a name such as `报告.txt` written as is failed the response
+    (500, and the file could never be downloaded). RFC 6266: an ASCII `filename` for old clients
+    (the name with what it cannot hold replaced) and `filename*` (RFC 8187, UTF-8) with the name
+    itself, which every current browser prefers."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
+    if ascii_name == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"

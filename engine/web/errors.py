@@ -120,8 +120,10 @@ def install(app: FastAPI) -> None:
             return await _delegate(api_http, request, exc)
         assert isinstance(exc, StarletteHTTPException)
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return await error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,
-                          code=f"http.{exc.status_code}")
+        page = await error_page(request, status=exc.status_code, title=_titles(exc.status_code), message=message,
+                                code=f"http.{exc.status_code}")
+        page.headers.update(exc.headers or {})  # a 405's Allow
+        return page
 
     app.add_exception_handler(VigilError, vigil_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -4,6 +4,7 @@ never match or apply is refused instead of answering an empty 200 or being store
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -318,6 +319,31 @@ def test_empty_evidence_is_refused(world: dict[str, Any]) -> None:
     r = c.post(f"/tasks/{task['id']}/attachments", headers=h, files={"file": ("e.pdf", b"", "application/pdf")})
     assert _fields(r) == ["file"] and r.json()["code"] == "evidence.empty"
     assert c.get(f"/tasks/{task['id']}", headers=h).json()["attachments"] == []
+
+
+def test_evidence_named_in_any_script_downloads_under_its_name(world: dict[str, Any]) -> None:
+    """HTTP headers are Latin-1: a name such as 报告.txt failed every download of the file (500)."""
+    c, h, task = world["client"], world["h"], world["task"]
+    for name, ascii_name in (("报告 “final”.txt", "__ _final_.txt"), ("plain.txt", "plain.txt")):
+        up = c.post(f"/tasks/{task['id']}/attachments", headers=h, files={"file": (name, name.encode(), "text/plain")})
+        assert up.status_code == 201, up.text
+        down = c.get(f"/tasks/{task['id']}/attachments/{up.json()['sha256']}", headers=h)
+        assert down.status_code == 200 and down.content == name.encode()
+        disposition = down.headers["content-disposition"]
+        assert f'filename="{ascii_name}"' in disposition
+        if name != ascii_name:  # the name itself, for every current browser (RFC 8187)
+            assert urllib.parse.unquote(disposition.split("filename*=UTF-8''")[1]) == name
+        else:
+            assert "filename*" not in disposition
+
+
+def test_a_method_a_route_does_not_take_is_a_405_naming_those_it_takes(world: dict[str, Any]) -> None:
+    c, h = world["client"], world["h"]
+    r = c.put("/findings", headers=h)
+    assert r.status_code == 405 and r.headers["allow"] == "GET", r.headers
+    assert r.headers["content-type"].startswith("application/problem+json")
+    page = c.delete("/ui/findings", headers=h)
+    assert page.status_code == 405 and "GET" in page.headers["allow"]
 
 
 # -- A7 ----------------------------------------------------------------------------------------------------

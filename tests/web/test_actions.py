@@ -59,6 +59,33 @@ def test_a_token_from_another_browser_does_not_pass(web: dict[str, Any],
     assert r.status_code == 403
 
 
+def test_a_form_token_planted_in_the_cookie_does_not_pass_and_each_sign_in_has_its_own(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Whoever can set a cookie for the site (a sibling subdomain, plain HTTP) must not choose the
+    token the forms need: signed in, the token is the session's, not the cookie's."""
+    fid = finding_of(web, "EP1").id
+    victim = web_client("officer")
+    signed_in_token = csrf_of(victim.get(f"/ui/findings/{fid}").text)
+    victim.cookies.set("vigil_csrf", "attacker-chosen-token-0123456789")
+    r = victim.post(f"/ui/findings/{fid}/acknowledge", data={"csrf_token": "attacker-chosen-token-0123456789"},
+                    follow_redirects=False)
+    assert r.status_code == 403 and "permission_denied.csrf" in r.text
+    assert finding_of(web, "EP1").state == "open"
+    again = web_client("officer")  # another sign-in of the same user: another token
+    assert csrf_of(again.get(f"/ui/findings/{fid}").text) != signed_in_token
+    r = victim.post(f"/ui/findings/{fid}/acknowledge", data={"csrf_token": signed_in_token}, follow_redirects=False)
+    assert r.status_code == 303 and finding_of(web, "EP1").state == "acknowledged"
+
+
+def test_the_login_form_posts_whether_or_not_a_session_began_since_it_was_shown(web: dict[str, Any]) -> None:
+    client = TestClient(web["app"])
+    form = csrf_of(client.get("/ui/login").text)
+    for _ in range(2):  # the second time, a session cookie is already there
+        r = client.post("/ui/login", data={"username": "officer", "password": "officer-password", "csrf_token": form},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+
+
 def test_scripts_with_an_api_token_need_no_csrf_token(web: dict[str, Any]) -> None:
     fid = finding_of(web, "EP1").id
     with unit_of_work(web["engine"]) as s:

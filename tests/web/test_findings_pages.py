@@ -14,12 +14,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from engine import clock
+from engine.auth import service as auth
+from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, WaiverIn
 from engine.findings.tables import FindingRow
-from tests.web.conftest import ORG, csrf_of
+from tests.web.conftest import ORG, csrf_of, login
 
 GRANTED = dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC)
 NEXT = re.compile(r'href="(/ui/findings\?[^"]*)" rel="next"')
@@ -173,3 +175,20 @@ def test_only_record_types_link_to_a_record_history(web: dict[str, Any],
     assert "/ui/records/cms_mips_year" not in text and "/ui/records/hipaa_account_issue" not in text
     assert "cms_mips_year 2026" in text and "hipaa_account_issue P1/orphan" in text
     assert "71" in text and "orphan" in text
+
+
+def test_an_auditor_granted_some_establishments_is_offered_only_those(
+        web: dict[str, Any]) -> None:
+    with unit_of_work(web["engine"]) as s:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="east-auditor", password="east-password",
+                                                                  role="auditor"))
+        auth.grant_auditor(s, username="east-auditor", actor="test", data=GrantIn(
+            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
+            establishments=["E2"], expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    page = login(web["app"], "east-auditor", "east-password").get("/ui/findings").text
+    box = page[page.index('id="f-establishment"'):]
+    box = box[:box.index("</select>")]
+    assert 'value="E2"' in box and 'value="E1"' not in box
+    # the officer is offered every establishment
+    officer = login(web["app"], "officer").get("/ui/findings").text
+    assert 'value="E1"' in officer[officer.index('id="f-establishment"'):]

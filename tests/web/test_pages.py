@@ -186,3 +186,29 @@ def test_the_trend_counts_open_findings_as_the_headline_does(web: dict[str, Any]
     assert [p.label[:10] for p in chart.points] == [AS_OF.date().isoformat()] * 2
     page = web_client("officer").get("/ui/dashboard").text
     assert f"{len(found)} open findings at the first, {len(found) - 2} at the latest" in page
+
+
+def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
+        web: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answering an unknown name at once told anyone timing the login which usernames exist."""
+    from engine.auth import service as auth_service
+
+    checked: list[str] = []
+    real = auth_service._HASHER
+
+    class Counting:
+        def verify(self, stored: str, password: str) -> bool:
+            checked.append(stored)
+            return real.verify(stored, password)
+
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+    monkeypatch.setattr(auth_service, "_HASHER", Counting())
+    client = TestClient(web["app"])
+    for username in ("officer", "nobody-at-all"):
+        page = client.get("/ui/login")
+        r = client.post("/ui/login", data={"username": username, "password": "wrong-password",
+                                           "csrf_token": csrf_of(page.text), "next": "/ui/"})
+        assert r.status_code == 401 and "wrong username or password" in r.text
+    assert len(checked) == 2 and all(h.startswith("$argon2") for h in checked)

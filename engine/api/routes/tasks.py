@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from engine.api.deps import get_session, require
+from engine.api.errors import attachment
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.tasks import service as tasks_service
@@ -115,7 +116,7 @@ def download(task_id: str, sha256: str, principal: Principal = Depends(require(P
                                        viewer=TaskViewer.of(principal))
     stream = tasks_service.open_evidence(att.sha256)
     return StreamingResponse(stream, media_type=att.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{att.filename.replace(chr(34), "")}"',
+        "Content-Disposition": attachment(att.filename),
         "X-Content-Type-Options": "nosniff", "Content-Length": str(att.size)})
 
 

@@ -114,7 +114,8 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
                   sort=sort or "newest", sorts=SORT_LABELS,
                   pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
-                  establishments=lookups.establishments(session, org_id=principal.org_id),
+                  establishments=[e for e in lookups.establishments(session, org_id=principal.org_id)
+                                  if scope is None or scope.establishments is None or e.id in scope.establishments],
                   rules=lookups.rules(scope.framework if scope is not None else None), page_sizes=PAGE_SIZES,
                   open_states=lookups.OPEN_STATES)
 
