@@ -36,6 +36,7 @@ from engine.reports.schemas import (
 from engine.rules import calendar as cal
 from engine.rules.derive import RecordView
 from engine.rules.derive.osha import RETENTION_YEARS, Scope, determine_scope, osha_log_duty
+from engine.rules.state_zones import establishment_tz
 
 #: 1904.7(b)(3)(vii): days away or restricted are capped at 180 per case.
 MAX_CASE_DAYS = 180
@@ -156,7 +157,7 @@ def _check_workload(est_id: str, row: Mapping[str, Any], cases: int, notes: list
 
 
 def _check_year(est: RecordView, year: int, as_of: dt.datetime, notes: list[ReportNote]) -> None:
-    tz = str(est.data.get("tz") or "America/New_York")
+    tz = establishment_tz(est.data) or "America/New_York"
     this_year = cal.local_date(as_of, tz).year
     if year > this_year:
         raise InputError(f"year {year} has not begun at {est.id} ({tz}) as of {as_of.date().isoformat()}",

@@ -20,6 +20,7 @@ from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
 from engine.rules.facttypes import FactType
+from engine.rules.state_zones import establishment_tz
 
 #: The field that says when a record came to exist; a later value means "not yet" as of the run.
 EXISTENCE_FIELD: dict[str, str] = {
@@ -104,7 +105,7 @@ class Zones:
             person, est, start = data.get("person_id"), data.get("establishment_id"), str(data.get("start_at") or "")
             if person and est and (person not in latest or start >= latest[person][0]):
                 latest[str(person)] = (start, str(est))
-        default = next((str(establishments[k]["tz"]) for k in sorted(establishments) if establishments[k].get("tz")),
+        default = next((tz for k in sorted(establishments) if (tz := establishment_tz(establishments[k]))),
                        "America/New_York")
         return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
 
@@ -113,7 +114,7 @@ class Zones:
 
     def tz_at(self, est: str | None) -> str:
         if est and est in self.establishments:
-            return str(self.establishments[est].get("tz") or self.default_tz)
+            return establishment_tz(self.establishments[est]) or self.default_tz
         return self.default_tz
 
     def holiday_calendar(self, fact_type: str, data: Mapping[str, Any]) -> str:

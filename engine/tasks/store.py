@@ -15,6 +15,7 @@ from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail
 from engine.rules import calendar
+from engine.rules.state_zones import establishment_tz
 from engine.tasks.errors import TaskNotFound
 from engine.tasks.schemas import (
     ChecklistItem,
@@ -82,8 +83,7 @@ def establishment_zones(session: Session, *, org_id: str) -> dict[str, str]:
 
     zones: dict[str, str] = {}
     for rec in records_service.iter_records(session, org_id=org_id, types=["establishment"]):
-        tz = rec.data.get("tz")
-        zones[rec.id] = str(tz) if tz else ""
+        zones[rec.id] = establishment_tz(rec.data) or ""
     return zones
 
 

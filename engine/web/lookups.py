@@ -16,6 +16,7 @@ from engine.records import service as records_service
 from engine.rules import versions
 from engine.rules.catalog import load_all, rulesets_dir
 from engine.rules.loader import LoadedRuleset
+from engine.rules.state_zones import establishment_tz
 
 FRAMEWORK_NAMES = {"hipaa": "HIPAA", "osha": "OSHA", "cms": "CMS / MIPS", "credentialing": "Credentialing",
                    "ai_use": "AI use"}
@@ -124,7 +125,7 @@ def rule_version_of(framework: str, rule_id: str, version: str | None = None) ->
 def establishments(session: Session, *, org_id: str) -> list[Establishment]:
     out = []
     for rec in records_service.iter_records(session, org_id=org_id, types=["establishment"]):
-        out.append(Establishment(id=rec.id, name=str(rec.data.get("name") or rec.id), tz=rec.data.get("tz")))
+        out.append(Establishment(id=rec.id, name=str(rec.data.get("name") or rec.id), tz=establishment_tz(rec.data)))
     return sorted(out, key=lambda e: e.name)
 
 

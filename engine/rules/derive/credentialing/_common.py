@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
+from engine.rules.state_zones import establishment_tz
 
 #: Parameter defaults, mirrored from rulesets/credentialing (a unit test holds the two equal).
 DEFAULTS: dict[str, Any] = {
@@ -234,7 +235,7 @@ def days_left(ctx: DeriveContext, data: Mapping[str, Any], fallback_tz: str) -> 
     if not data.get("due_at"):
         return None
     est = ctx.establishments.get(str(data.get("establishment_id") or ""))
-    tz = str(est.data.get("tz") or fallback_tz) if est is not None else fallback_tz
+    tz = (establishment_tz(est.data) or fallback_tz) if est is not None else fallback_tz
     return (dt.date.fromisoformat(str(data["due_at"])) - today(ctx, tz)).days
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, RecordView
+from engine.rules.state_zones import establishment_tz
 
 # ---- defaults (the ruleset's params override them; these keep the derivations usable alone) ----
 
@@ -96,8 +97,8 @@ class _Now:
 
 def _tz(ctx: DeriveContext, view: RecordView | None, establishment_id: Any = None) -> str:
     est = ctx.establishments.get(str(establishment_id)) if establishment_id else None
-    if est is not None and est.data.get("tz"):
-        return str(est.data["tz"])
+    if est is not None and (tz := establishment_tz(est.data)):
+        return tz
     if view is not None:
         return ctx.tz_of(view)
     return "America/New_York"

@@ -1,0 +1,42 @@
+"""The IANA zone an establishment's local dates use when its record names none (C7).
+
+Why: the contract lists `tz` among an establishment's fields without requiring it. An establishment
+without one used to take the zone of the first establishment by id (or New York), so a Honolulu
+site could be judged on Anchorage dates, and a breach discovered on 31 December local time counted
+in the next year, depending on what other sites the practice had. Its `state` says far more: the
+zone that covers most of the state's people. States split between zones (Texas, Florida, Indiana,
+Kentucky, Tennessee, the Dakotas, ...) take their most populous zone; a site in the other part of
+such a state must name its `tz` (docs/records.md says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STATE_ZONES: dict[str, str] = {
+    "AL": "America/Chicago", "AK": "America/Anchorage", "AZ": "America/Phoenix", "AR": "America/Chicago",
+    "CA": "America/Los_Angeles", "CO": "America/Denver", "CT": "America/New_York", "DE": "America/New_York",
+    "DC": "America/New_York", "FL": "America/New_York", "GA": "America/New_York", "HI": "Pacific/Honolulu",
+    "ID": "America/Boise", "IL": "America/Chicago", "IN": "America/Indiana/Indianapolis", "IA": "America/Chicago",
+    "KS": "America/Chicago", "KY": "America/New_York", "LA": "America/Chicago", "ME": "America/New_York",
+    "MD": "America/New_York", "MA": "America/New_York", "MI": "America/Detroit", "MN": "America/Chicago",
+    "MS": "America/Chicago", "MO": "America/Chicago", "MT": "America/Denver", "NE": "America/Chicago",
+    "NV": "America/Los_Angeles", "NH": "America/New_York", "NJ": "America/New_York", "NM": "America/Denver",
+    "NY": "America/New_York", "NC": "America/New_York", "ND": "America/Chicago", "OH": "America/New_York",
+    "OK": "America/Chicago", "OR": "America/Los_Angeles", "PA": "America/New_York", "RI": "America/New_York",
+    "SC": "America/New_York", "SD": "America/Chicago", "TN": "America/Chicago", "TX": "America/Chicago",
+    "UT": "America/Denver", "VT": "America/New_York", "VA": "America/New_York", "WA": "America/Los_Angeles",
+    "WV": "America/New_York", "WI": "America/Chicago", "WY": "America/Denver",
+    "PR": "America/Puerto_Rico", "VI": "America/St_Thomas", "GU": "Pacific/Guam", "MP": "Pacific/Saipan",
+    "AS": "Pacific/Pago_Pago",
+}
+
+
+def establishment_tz(data: Mapping[str, Any]) -> str | None:
+    """The zone an establishment's record names, else its state's (`STATE_ZONES`), else None."""
+    tz = data.get("tz")
+    if tz:
+        return str(tz)
+    state = data.get("state")
+    return STATE_ZONES.get(str(state).upper()) if state else None
