@@ -59,6 +59,8 @@ class FactInfo:
     #: the establishment the fact belongs to, directly or through its person's latest episode
     #: (C7's lookup): a finding about an account belongs to its holder's site, not the whole practice
     establishment: str | None = None
+    #: the zone of that establishment (C7), in which a finding's message writes the fact's instants
+    tz: str | None = None
 
     def __post_init__(self) -> None:
         if not self.subject_type:
@@ -274,11 +276,11 @@ class FactBuilder:
                     full[name] = value
             fact[flag.name] = flag.fn({"self": full}) is True
         if shape.about is None:
-            info = FactInfo(fact_type, record_id, version, raw, sources, establishment=est)
+            info = FactInfo(fact_type, record_id, version, raw, sources, establishment=est, tz=tz)
         else:
             subject_type, subject_id, occurrence = about(shape.about, record_id, raw)
             info = FactInfo(fact_type, record_id, version, raw, sources, subject_type=subject_type,
-                            subject_id=subject_id, occurrence=occurrence, establishment=est)
+                            subject_id=subject_id, occurrence=occurrence, establishment=est, tz=tz)
         out = [(fact, info)]
         for spec in self.deadlines.get(fact_type, ()):
             anchor = times.get(spec.anchor_field)

@@ -115,6 +115,7 @@ def _violation(
         rule_id=rule.id,
         ruleset=f"{rule.framework}@{rule.ruleset_version}",
         subject=(subject.subject_type, subject.subject_id),
+        tz=deadline.tz if deadline else subject.tz,
     )
     evidence: dict[tuple[str, str, int], None] = {}
     for alias in user_aliases + ([MET_ALIAS] if MET_ALIAS in env else []):

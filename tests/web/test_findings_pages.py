@@ -192,3 +192,11 @@ def test_an_auditor_granted_some_establishments_is_offered_only_those(
     # the officer is offered every establishment
     officer = login(web["app"], "officer").get("/ui/findings").text
     assert 'value="E1"' in officer[officer.index('id="f-establishment"'):]
+
+
+def test_a_finding_s_tasks_name_the_zone_their_due_date_is_local_to(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """The footer says times are UTC unless a zone is named: a task's local due date names its zone."""
+    fid = finding_of(web, "EP1").id
+    page = web_client("officer").get(f"/ui/findings/{fid}").text
+    assert "(end of day, America/Chicago)" in page and "due dates are local dates of their establishment" in page

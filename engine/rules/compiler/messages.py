@@ -12,30 +12,51 @@ fails at render time (a field a record lacks, a filter given the wrong type) bec
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
+from engine.records.fields import format_instant
 from engine.rules.spec import RuleSpec
 
-#: An instant in UTC as Python writes it (`datetime.isoformat()`, derived values) rather than as
-#: records and deadlines are written (`Z`).
-_UTC_OFFSET_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?\+00:00")
+#: An instant as records, derivations and Python write them: with `Z` or an offset.
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)(?![\d:])")
+#: The zone the message being rendered writes its instants in (None: UTC).
+_ZONE: contextvars.ContextVar[str | None] = contextvars.ContextVar("message_zone", default=None)
+
+
+def _in_zone(match: re.Match[str]) -> str:
+    written = match.group(0)
+    try:
+        when = dt.datetime.fromisoformat(written)
+    except ValueError:
+        return written
+    zone = _ZONE.get()
+    if zone is None or zone == "UTC":
+        return written[:-6] + "Z" if written.endswith("+00:00") else (
+            written if written.endswith("Z") else format_instant(when.astimezone(dt.UTC)))
+    return when.astimezone(ZoneInfo(zone)).isoformat()
 
 
 def _finalize(value: Any) -> Any:
-    """Every `{{ ... }}` of a message: an instant in UTC reads `...Z` whichever way the value was
-    written (alone or inside a derived text), so one message does not say `16:00:00+00:00` of one
-    instant and `18:00:00Z` of the next."""
-    if type(value) is str and "+00:00" in value:
-        return _UTC_OFFSET_FORM.sub(lambda m: m.group(0)[:-6] + "Z", value)
+    """Every `{{ ... }}` of a message: an instant reads in the zone of the finding's site, with its
+    offset (in UTC, `...Z`, where no zone is known), whichever way the value was written (alone
+    or inside a derived text). Why: the deadlines are local dates (C7), so an instant written in
+    UTC named another day than the due date beside it (trained `2027-03-01T09:00:00Z`, due a
+    year after `2027-02-28`); the same instant read differently in two files written with other
+    offsets; and one message said `16:00:00+00:00` of one instant and `18:00:00Z` of the next."""
+    if type(value) is str and ":" in value:
+        return _INSTANT.sub(_in_zone, value)
     return value
 
 
@@ -132,7 +153,7 @@ def _invalid(rule: RuleSpec, reasons: Iterable[str]) -> RulesetValidationError:
 
 def render_message(
     template: MessageTemplate | Template, context: Mapping[str, Any], *, rule_id: str, ruleset: str,
-    subject: tuple[str, str]
+    subject: tuple[str, str], tz: str | None = None
 ) -> str:
     """The rendered message, whitespace collapsed; a failure is a RulesetError naming the rule.
 
@@ -140,6 +161,7 @@ def render_message(
     runs, and whatever it raises (Jinja2's UndefinedError or SecurityError, a filter's TypeError)
     is a fault of the ruleset, not of Vigil.
     """
+    zone = _ZONE.set(tz)
     try:
         text = template.render(context)
     except Exception as exc:  # translated at the boundary (see above)
@@ -152,6 +174,8 @@ def render_message(
                          record_id=subject[1])],
             code="ruleset.message.render_failed",
         ) from None
+    finally:
+        _ZONE.reset(zone)
     return " ".join(text.split())
 
 

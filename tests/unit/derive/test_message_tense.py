@@ -423,11 +423,12 @@ CASES = [
     ("hipaa", "HIPAA-BRN-HHS-012", HHS, "2026-03-05T12:00:00Z", "I4", "violation",
      ["HHS had to be notified on the OCR breach portal by 2026-03-01", "the notice was filed only at 2026-03-03"]),
     ("hipaa", "HIPAA-SEC-TERM-004", TERM, "2026-03-09T01:30:00Z", "A1", "due_soon",
-     ["Account u1 on S1 must be disabled by 2026-03-09T02:00:00Z"]),
+     ["Account u1 on S1 must be disabled by 2026-03-08T19:00:00-07:00"]),
     ("hipaa", "HIPAA-SEC-TERM-004", TERM, "2026-03-09T12:00:00Z", "A1", "overdue",
-     ["Account u1 on S1 had to be disabled by 2026-03-09T02:00:00Z", "and is still enabled"]),
+     ["Account u1 on S1 had to be disabled by 2026-03-08T19:00:00-07:00", "and is still enabled"]),
     ("hipaa", "HIPAA-SEC-TERM-004", TERM, "2026-03-09T12:00:00Z", "A2", "violation",
-     ["Account u2 on S1 had to be disabled by 2026-03-09T02:00:00Z", "it was disabled only at 2026-03-09T03:00:00Z."]),
+     ["Account u2 on S1 had to be disabled by 2026-03-08T19:00:00-07:00",
+      "it was disabled only at 2026-03-08T20:00:00-07:00."]),
     ("credentialing", "CRED-NCQA-RECRED-007", RECRED, "2026-05-20T12:00:00Z", "P1#RECRED", "due_soon",
      ["P1 is due for recredentialing by 2026-05-31: 36 months after"]),
     ("credentialing", "CRED-NCQA-RECRED-007", RECRED, "2026-06-01T12:00:00Z", "P1#RECRED", "overdue",
@@ -502,7 +503,7 @@ CASES = [
       "report by 2026-03-09; still missing: OSHA 300 log entry, OSHA 301 incident report."]),
     ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-12T12:00:00Z", "OC2", "violation",
      ["Case OC2 was entered on the 2026 OSHA 300 log / 301 report after the 7-day limit", "due 2026-03-09",
-      "complete 2026-03-11T17:00:00Z"]),
+      "complete 2026-03-11T10:00:00-07:00"]),
     ("osha", "OSHA-REC-LOG-002", OSHA_CASES, "2026-03-08T12:00:00Z", "OC3", "due_soon",
      ["Case OC3 is a needlestick/sharps injury on the 2026 OSHA 300 log but is not entered as a privacy case",
       "(due 2026-03-09)."]),
@@ -521,24 +522,24 @@ CASES = [
       "; no sanction has been recorded."]),
     ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-04-02T12:00:00Z", "INV-LATE#decision", "violation",
      ["a sanction had to be decided and recorded by 2026-03-31",
-      "; it was decided only at 2026-04-01T09:00:00-04:00."]),
+      "; it was decided only at 2026-04-01T06:00:00-07:00."]),
     ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-05-05T20:00:00Z", "INV-A2#no_escalation", "due_soon",
      ["Repeat violation by P1 without escalation: second confirmed violation within 12 months (INV-A1, INV-A2)"]),
     ("hipaa", "HIPAA-ADM-SAN-003", SAN, "2026-05-06T12:00:00Z", "INV-A2#no_escalation", "overdue",
      ["Repeat violation by P1 without escalation: second confirmed violation within 12 months (INV-A1, INV-A2)"]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-GOLIVE", "due_soon",
-     ["Patient portal: PHI is scheduled to flow 2026-04-01T13:00:00Z (F-V-GOLIVE); a signed BAA must be in effect "
+     ["Patient portal: PHI is scheduled to flow 2026-04-01T06:00:00-07:00 (F-V-GOLIVE); a signed BAA must be in effect "
       "by then; no signed BAA is in effect."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-02T20:00:00Z", "V-LATE", "due_soon",
-     ["Fax gateway: PHI first flowed 2026-02-02T14:00:00Z (F-V-LATE) and no signed BAA is in effect; one must be "
+     ["Fax gateway: PHI first flowed 2026-02-02T06:00:00-08:00 (F-V-LATE) and no signed BAA is in effect; one must be "
       "in effect by 2026-02-02."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-03T12:00:00Z", "V-NONE", "overdue",
-     ["Answering service: PHI first flowed 2026-02-02T23:00:00Z (F-V-NONE); a signed BAA had to be in effect by "
+     ["Answering service: PHI first flowed 2026-02-02T15:00:00-08:00 (F-V-NONE); a signed BAA had to be in effect by "
       "then; no signed BAA is in effect."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-02T08:00:00Z", "V-GOLIVE", "overdue",
-     ["PHI first flowed 2026-04-01T13:00:00Z (F-V-GOLIVE); a signed BAA had to be in effect by then"]),
+     ["PHI first flowed 2026-04-01T06:00:00-07:00 (F-V-GOLIVE); a signed BAA had to be in effect by then"]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-LATE", "violation",
-     ["a signed BAA had to be in effect by then; the BAA BAA-LATE took effect only at 2026-02-16T00:00:00-05:00."]),
+     ["a signed BAA had to be in effect by then; the BAA BAA-LATE took effect only at 2026-02-15T21:00:00-08:00."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2025-06-01T20:00:00Z", "V-CLAUSE", "due_soon",
      ["Transcription: BAA BAA-CLAUSE in effect since 2025-06-01 lacks SUBCONTRACTORS."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-CLAUSE", "overdue",
@@ -551,7 +552,7 @@ CASES = [
       "and has not been attested."]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-03T12:00:00Z", "V-EXIT", "violation",
      ["the return or destruction of PHI had to be attested by 2026-04-01",
-      "; it was attested only at 2026-04-02T10:00:00-04:00."]),
+      "; it was attested only at 2026-04-02T07:00:00-07:00."]),
     ("hipaa", "HIPAA-BRN-DET-010", DET, "2026-03-28T12:00:00Z", "I-OPEN", "due_soon",
      ["Incident I-OPEN needs a documented breach determination by 2026-03-31 (discovered 2026-03-01 + 30 days "
       "(breach_determination_days))."]),
@@ -569,37 +570,37 @@ CASES = [
      ["P-5 needed HazCom training before working with hazardous chemicals: it was due by 2026-11-20 and has not "
       "been done."]),
     ("osha", "OSHA-HAZ-012", HAZ, "2026-11-21T12:00:00Z", "EP-2", "violation",
-     ["P-2 began work with hazardous chemicals before HazCom training (trained 2026-03-03T16:00:00Z, needed by "
+     ["P-2 began work with hazardous chemicals before HazCom training (trained 2026-03-03T08:00:00-08:00, needed by "
       "2026-03-02)."]),
     ("ai_use", "AI-CO-009", CO, "2026-06-15T12:00:00Z", "T4", "due_soon",
      ["High-risk AI tool Sepsis watch (PREDICTIVE_DSI) needs a Colorado impact assessment by 2026-06-30 "
-      "(last review 2025-01-31T18:00:00Z)."]),
+      "(last review 2025-01-31T10:00:00-08:00)."]),
     ("ai_use", "AI-CO-009", CO, "2026-06-15T12:00:00Z", "T1", "due_soon",
      ["High-risk AI tool Triage score (PCDST) needs a Colorado impact assessment by 2026-06-30."]),
     ("ai_use", "AI-CO-009", CO, "2026-07-02T12:00:00Z", "T4", "overdue",
      ["High-risk AI tool Sepsis watch (PREDICTIVE_DSI) needed a Colorado impact assessment by 2026-06-30 "
-      "(last review 2025-01-31T18:00:00Z) and has not had one."]),
+      "(last review 2025-01-31T10:00:00-08:00) and has not had one."]),
     ("ai_use", "AI-CO-009", CO, "2026-07-02T12:00:00Z", "T1", "overdue",
      ["High-risk AI tool Triage score (PCDST) needed a Colorado impact assessment by 2026-06-30 and has not had "
       "one."]),
     ("ai_use", "AI-CO-009", CO, "2027-03-01T12:00:00Z", "T2", "overdue",
      ["Readmission model (PREDICTIVE_DSI) needed a Colorado impact assessment by 2027-02-28 (last review "
-      "2026-02-28T18:00:00Z) and has not had one."]),
+      "2026-02-28T10:00:00-08:00) and has not had one."]),
     ("ai_use", "AI-MON-012", MON, "2026-05-20T12:00:00Z", "T1", "due_soon",
      ["AI tool Reply drafter (GENAI_PATIENT_COMMS) needs its performance and bias review by 2026-06-01: 365 days "
-      "after go-live on 2025-06-01T15:00:00Z."]),
+      "after go-live on 2025-06-01T08:00:00-07:00."]),
     ("ai_use", "AI-MON-012", MON, "2026-05-20T12:00:00Z", "T2", "due_soon",
      ["AI tool Triage score (PCDST, high risk) needs its performance and bias review by 2026-06-01: 180 days "
-      "after the last review on 2025-12-03T15:00:00Z."]),
+      "after the last review on 2025-12-03T07:00:00-08:00."]),
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T1", "overdue",
      ["AI tool Reply drafter (GENAI_PATIENT_COMMS) needed its performance and bias review by 2026-06-01, 365 "
-      "days after go-live on 2025-06-01T15:00:00Z, and has not had it."]),
+      "days after go-live on 2025-06-01T08:00:00-07:00, and has not had it."]),
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T3", "overdue",
      ["AI tool Note summarizer (GENAI_PATIENT_COMMS) needed its performance and bias review by 2026-06-01, 365 "
-      "days after go-live on 2025-06-01T15:00:00Z, and has not had it."]),
+      "days after go-live on 2025-06-01T08:00:00-07:00, and has not had it."]),
     ("ai_use", "AI-MON-012", MON, "2026-06-03T12:00:00Z", "T2", "overdue",
      ["AI tool Triage score (PCDST, high risk) needed its performance and bias review by 2026-06-01, 180 days "
-      "after the last review on 2025-12-03T15:00:00Z, and has not had it."]),
+      "after the last review on 2025-12-03T07:00:00-08:00, and has not had it."]),
     ("osha", "OSHA-REC-ITA-005", ITA, "2026-02-20T12:00:00Z", "E2#2025", "due_soon",
      ["Submit the 2025 Form 300A data of establishment E2 (50 employees, NAICS 622110) to OSHA's Injury Tracking "
       "Application by 2026-03-02."]),
@@ -613,16 +614,16 @@ CASES = [
     ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C1#entry", "overdue",
      ["Sharps injury C1 was due in the sharps injury log by 2026-03-08 and has not been entered."]),
     ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C4#entry", "violation",
-     ["Case C4 was entered in the sharps injury log on 2026-03-09T14:00:00Z, after 2026-03-08."]),
+     ["Case C4 was entered in the sharps injury log on 2026-03-09T10:00:00-04:00, after 2026-03-08."]),
     ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-07T12:00:00Z", "C3#fields", "due_soon",
      ["The sharps injury log entry for case C3 lacks brand (due 2026-03-08)."]),
     ("osha", "OSHA-BBP-SIL-011", SIL, "2026-03-10T12:00:00Z", "C3#fields", "overdue",
      ["The sharps injury log entry for case C3 lacks brand (due 2026-03-08)."]),
     ("osha", "OSHA-BBP-ECP-007", ECP, "2026-03-05T12:00:00Z", "E2#review", "due_soon",
-     ["The exposure control plan of Hosp was last reviewed 2025-03-15T14:00:00Z; the next review is due "
+     ["The exposure control plan of Hosp was last reviewed 2025-03-15T10:00:00-04:00; the next review is due "
       "2026-03-15."]),
     ("osha", "OSHA-BBP-ECP-007", ECP, "2026-04-20T12:00:00Z", "E2#review", "overdue",
-     ["The exposure control plan of Hosp was last reviewed 2025-03-15T14:00:00Z; the next review was due by "
+     ["The exposure control plan of Hosp was last reviewed 2025-03-15T10:00:00-04:00; the next review was due by "
       "2026-03-15 and has not been done."]),
     ("osha", "OSHA-BBP-ECP-007", ECP, "2026-03-05T12:00:00Z", "E2#new_position:lab_technician", "due_soon",
      ["The exposure control plan of Hosp must be reviewed to cover the new exposed position 'lab_technician' "
@@ -642,7 +643,8 @@ CASES = [
      ["SAME_SURNAME, NO_RELATIONSHIP. Triage was due by 2026-02-23 and has not been recorded."]),
     ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-01-15T20:00:00Z", "D1#not_encrypted", "overdue",
      ["laptop D1 stores ePHI and is not verified as encrypted: its encryption status is recorded as verified, but "
-      "no encryption check is on file as of 2026-01-15T20:00:00Z (due since the hipaa_baseline_date 2026-01-01)."]),
+      "no encryption check is on file as of 2026-01-15T12:00:00-08:00 (due since the hipaa_baseline_date "
+      "2026-01-01)."]),
     ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-01-15T20:00:00Z", "D2#not_encrypted", "overdue",
      ["laptop D2 stores ePHI and is not verified as encrypted (encryption status none, never verified "
       "(hipaa_baseline_date 2026-01-01))."]),
@@ -654,10 +656,10 @@ CASES = [
     ("hipaa", "HIPAA-SEC-ENC-008", ENC, "2026-03-10T12:00:00Z", "D6#sanitization", "violation",
      ["media had to be sanitized or destroyed by then); sanitized only at 2026-02-21T10:00:00-08:00."]),
     ("ai_use", "AI-1557-ID-003", S1557, "2026-02-25T12:00:00Z", "T1", "due_soon",
-     ["Decision-support tool risk (PCDST) went live 2026-02-01T16:00:00Z and has no documented review",
+     ["Decision-support tool risk (PCDST) went live 2026-02-01T08:00:00-08:00 and has no documented review",
       "; the review is due 2026-03-03."]),
     ("ai_use", "AI-1557-ID-003", S1557, "2026-03-10T12:00:00Z", "T1", "overdue",
-     ["Decision-support tool risk (PCDST) went live 2026-02-01T16:00:00Z and has no documented review",
+     ["Decision-support tool risk (PCDST) went live 2026-02-01T08:00:00-08:00 and has no documented review",
       "; the review was due by 2026-03-03."]),
     ("ai_use", "AI-1557-MIT-004", S1557, "2026-02-20T12:00:00Z", "T2", "due_soon",
      ["Decision-support tool sepsis uses protected characteristics as inputs and has no approved mitigation",
@@ -668,20 +670,20 @@ CASES = [
 ]
 # (framework, rule, records, params, as_of, subject, state, phrases)
 PARAM_CASES = [
-    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-02-20T12:00:00Z", "P1#NPDB",
+    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-02-20T04:00:00-08:00", "P1#NPDB",
      "due_soon", ["The NPDB Continuous Query enrollment for P1 (last on 2024-02-29) must be renewed by 2025-02-28."]),
-    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-03-05T12:00:00Z", "P1#NPDB",
+    ("credentialing", "CRED-NPDB-005", NPDB, {"npdb_mode": "CONTINUOUS"}, "2025-03-05T04:00:00-08:00", "P1#NPDB",
      "overdue", ["The NPDB Continuous Query enrollment for P1 (last on 2024-02-29) had to be renewed by "
                  "2025-02-28 and has not been renewed."]),
-    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-20T17:00:00Z", "EP-4#revision_2024",
+    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-20T09:00:00-08:00", "EP-4#revision_2024",
      "due_soon", ["P-4 needs HazCom training on the 2024 revision's new hazard classifications by 2026-11-20."]),
-    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-21T12:00:00Z", "EP-4#revision_2024",
+    ("osha", "OSHA-HAZ-012", HAZ, {"hazcom_rev2024_retrain": True}, "2026-11-21T04:00:00-08:00", "EP-4#revision_2024",
      "overdue", ["P-4 needed HazCom training on the 2024 revision's new hazard classifications by 2026-11-20 and "
                  "has not had it."]),
-    ("osha", "OSHA-HAZ-012", HAZ_RETRAINED, {"hazcom_rev2024_retrain": True}, "2026-11-26T12:00:00Z",
+    ("osha", "OSHA-HAZ-012", HAZ_RETRAINED, {"hazcom_rev2024_retrain": True}, "2026-11-26T04:00:00-08:00",
      "EP-4#revision_2024", "violation",
      ["P-4 needed HazCom training on the 2024 revision's new hazard classifications by 2026-11-20",
-      "and was trained only at 2026-11-25T15:00:00Z."]),
+      "and was trained only at 2026-11-25T07:00:00-08:00."]),
 ]
 
 

@@ -44,7 +44,7 @@ PEP_RECORDS: list[dict[str, object]] = [
     _exposure("OC-DECLINED", "P-3"),
 ]
 PEP_ACTION = ("Start the confidential post-exposure evaluation, including hepatitis B prophylaxis per USPHS, "
-              "and offer the vaccine{again} by 2026-04-02T06:00:00Z; record the offer.")
+              "and offer the vaccine{again} by 2026-04-01T23:00:00-07:00; record the offer.")
 
 
 @pytest.mark.parametrize("backend", ["python", "durable"])
@@ -58,7 +58,7 @@ def test_pep_message_says_again_only_after_a_declination(backend: str) -> None:
         "OC-NOOFFER:": "Exposure incident OC-NOOFFER (P-2, reported 2026-04-01T21:00:00-07:00): the employee's "
         "hepatitis B records show no offer or declination of the vaccine. " + PEP_ACTION.format(again=""),
         "OC-DECLINED:": head.format(case="OC-DECLINED", person="P-3")
-        + "declined the hepatitis B vaccine on 2025-03-02T17:30:00Z. " + PEP_ACTION.format(again=" again"),
+        + "declined the hepatitis B vaccine on 2025-03-02T09:30:00-08:00. " + PEP_ACTION.format(again=" again"),
     }
 
 
@@ -113,8 +113,8 @@ def test_bbp_annual_cycle_retaken_late_says_so(backend: str) -> None:
     late = _run(BBP_RECORDS, "2028-04-05T16:00:00Z", backend, "OSHA-BBP-TRN-009")
     assert {k: (v.state, v.severity, v.message) for k, v in late.items()} == {
         "EP-G:annual:TR-G1": ("violation", "high", "P-G repeated the annual bloodborne pathogens training only on "
-                              "2028-04-02T14:00:00Z, after it was due 2028-03-08 (trained 2027-03-08 (TR-G1), next "
-                              "trained 2028-04-02 (TR-G2))."),
+                              "2028-04-02T10:00:00-04:00, after it was due 2028-03-08 (trained 2027-03-08 (TR-G1), "
+                              "next trained 2028-04-02 (TR-G2))."),
     }
     assert [(e.type, e.id) for e in late["EP-G:annual:TR-G1"].evidence] == [
         ("employment_episode", "EP-G"), ("training_record", "TR-G1"), ("training_record", "TR-G2")]

@@ -208,5 +208,22 @@ def test_an_instant_in_utc_reads_the_same_in_every_message_whatever_wrote_it() -
                                      "c": "2026-03-01T10:00:00-06:00", "d": "2026-03-01T16:00:00.250+00:00",
                                      "e": "offset +00:00, 2026-03-01T16:00+00:00"},
                           rule_id="T", ruleset="t", subject=("x", "1"))
-    assert text == ("2026-03-01T16:00:00Z / 2026-03-01T18:00:00Z / 2026-03-01T10:00:00-06:00 / "
+    assert text == ("2026-03-01T16:00:00Z / 2026-03-01T18:00:00Z / 2026-03-01T16:00:00Z / "
                     "2026-03-01T16:00:00.250Z / offset +00:00, 2026-03-01T16:00Z / x at 2026-03-01T16:00:00Z")
+
+
+def test_one_instant_reads_the_same_whatever_offset_the_source_wrote_it_with() -> None:
+    """Probe 19: an OSHA case learned at 23:30 on the 7th in Phoenix read `2026-03-07T23:30:00-07:00`
+    from one file and `2026-03-08T06:30:00Z` from another. A finding's message writes instants in
+    its site's zone (the zone its due dates are local to); dates are local already and stay."""
+    from engine.rules.compiler.messages import TEMPLATES, render_message
+
+    template = TEMPLATES.from_string("learned {{ case.learned_at }}, due {{ due }}")
+    texts = {render_message(template, {"case": {"learned_at": written}, "due": "2026-03-14"},
+                            rule_id="T", ruleset="t", subject=("x", "1"))
+             for written in ("2026-03-07T23:30:00-07:00", "2026-03-08T06:30:00Z", "2026-03-08T01:30:00-05:00")}
+    assert texts == {"learned 2026-03-08T06:30:00Z, due 2026-03-14"}  # no zone known: UTC
+    in_phoenix = {render_message(template, {"case": {"learned_at": written}, "due": "2026-03-14"},
+                                 rule_id="T", ruleset="t", subject=("x", "1"), tz="America/Phoenix")
+                  for written in ("2026-03-07T23:30:00-07:00", "2026-03-08T06:30:00Z", "2026-03-08T01:30:00-05:00")}
+    assert in_phoenix == {"learned 2026-03-07T23:30:00-07:00, due 2026-03-14"}  # the site's day, as the due date
