@@ -211,6 +211,7 @@ def collect_input(
             session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
         audit_out_of_scope=out_of_scope(excerpt.entries, finding_ids=set(ids), task_ids={t.id for t in tasks},
                                         waiver_ids={w.id for w in waivers}) if establishment else [],
+        audit_accounts=account_entries(excerpt.entries, framework=framework),
         records=src.record_versions(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of),
         redact_phi=redact_phi,
         phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
@@ -231,6 +232,22 @@ def out_of_scope(entries: list[AuditEntry], *, finding_ids: set[str], task_ids: 
         kind = "waiver" if e.action.startswith("waiver.") else e.entity_type
         held = {"finding": finding_ids, "task": task_ids, "waiver": waiver_ids}.get(kind)
         if held is not None and e.entity_id not in held:
+            out.append(e.seq)
+    return out
+
+
+def account_entries(entries: list[AuditEntry], *, framework: str) -> list[int]:
+    """The audit entries (by seq) about Vigil's own users and access: accounts, tokens, and the
+    auditor grants of other frameworks.
+
+    Why withheld: they are the compliance team's administration of this tool, not evidence about
+    the framework, and a packet goes to an auditor of one framework, who learnt from them every
+    user, role and token and the other auditors' grants (their frameworks, windows and sites). A
+    grant for this packet's framework stays whole: who was given the audit's access, and when."""
+    out = []
+    for e in entries:
+        family = e.action.partition(".")[0]
+        if family in ("user", "token") or (family == "grant" and e.payload.get("framework") != framework):
             out.append(e.seq)
     return out
 

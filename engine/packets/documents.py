@@ -104,10 +104,11 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         (t.model_dump(mode="json", exclude={"evidence"}) | {"evidence": []} for t in inp.tasks), key=lambda t: t["id"]
     )
     evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
-    out_of_scope = set(inp.audit_out_of_scope)
+    out_of_scope, accounts = set(inp.audit_out_of_scope), set(inp.audit_accounts)
     audit_entries = [
         _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld
-        else _withhold_outside(entry, inp.establishment) if e.seq in out_of_scope else entry
+        else _withhold_outside(entry, inp.establishment) if e.seq in out_of_scope
+        else _withhold_accounts(entry) if e.seq in accounts else entry
         for e in (inp.audit.entries if inp.audit else [])
         for entry in [e.model_dump(mode="json") | {"at": format_instant(e.at)}]
     ]
@@ -259,6 +260,13 @@ def _withhold_outside(entry: dict[str, Any], establishment: str | None) -> dict[
     in a packet of some establishments: withheld as `_withhold` does."""
     return entry | {"payload": {}, "redacted": True,
                     "withheld": f"about a finding outside this packet's scope (establishment {establishment})"}
+
+
+def _withhold_accounts(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry about Vigil's own users, tokens or another framework's auditor grant: withheld as
+    `_withhold` does (see `collect.account_entries`)."""
+    return entry | {"payload": {}, "redacted": True,
+                    "withheld": "about Vigil's own users and access, not this packet's framework"}
 
 
 def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[str, Any]:

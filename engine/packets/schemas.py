@@ -166,6 +166,11 @@ class PacketInput(BaseModel):
         description="audit entries (by seq) about this framework's findings, tasks or waivers outside the "
         "packet's establishments: kept in the chain like audit_withheld, payload withheld",
     )
+    audit_accounts: list[int] = Field(
+        default_factory=list,
+        description="audit entries (by seq) about Vigil's own users and access (accounts, tokens, other "
+        "frameworks' auditor grants): kept in the chain like audit_withheld, payload withheld",
+    )
     records: list[dict[str, Any]] = Field(
         default_factory=list,
         description="the record versions the findings cite, as stored (type, id, version, content_hash, "

@@ -351,6 +351,34 @@ def test_a_packets_audit_excerpt_withholds_what_other_frameworks_did(scoped: dic
     assert imports and all(e["payload"] for e in imports)  # practice-wide: whole
 
 
+def test_a_packets_audit_excerpt_withholds_vigils_own_users_tokens_and_other_frameworks_grants(
+        scoped: dict[str, Any], tmp_path: Path) -> None:
+    """Security probe 19: a packet for one framework's auditor listed every user, role and token and
+    the other auditors' grants. They keep their place in the chain; the grant of the packet's own
+    framework stays whole (who was given the audit's access)."""
+    import json
+    import zipfile
+
+    from engine.packets.verify import verify_packet
+
+    c = scoped["client"]
+
+    def excerpt(packet: str) -> dict[str, dict[str, Any]]:
+        r = c.get(f"/packets/{scoped['packets'][packet]}/download", headers=scoped["officer"])
+        (tmp_path / f"{packet}.zip").write_bytes(r.content)
+        assert verify_packet(tmp_path / f"{packet}.zip").ok
+        with zipfile.ZipFile(tmp_path / f"{packet}.zip") as z:
+            name = next(n for n in z.namelist() if n.endswith("data/audit-trail.jsonl"))
+            _, *entries = [json.loads(line) for line in z.read(name).decode().splitlines() if line.strip()]
+        return {e["action"]: e for e in entries}
+
+    demo, other = excerpt("org-wide"), excerpt("other")
+    for action in ("user.create", "token.issue"):
+        assert demo[action]["payload"] == {} and "Vigil's own users" in demo[action]["withheld"], action
+    assert demo["grant.create"]["payload"]["framework"] == "demo" and "withheld" not in demo["grant.create"]
+    assert other["grant.create"]["payload"] == {} and "Vigil's own users" in other["grant.create"]["withheld"]
+
+
 def test_a_packet_of_one_establishment_withholds_the_other_sites_findings_in_its_excerpt(
         scoped: dict[str, Any], tmp_path: Path) -> None:
     """The E1 packet goes to an auditor of E1: the chain's entries about E2's findings, their tasks
