@@ -35,6 +35,50 @@ def loads(text: bytes | str) -> Any:
     return value
 
 
+def loads_input(text: bytes | str) -> Any:
+    """`loads` for what a practice gives Vigil to import, which must not name one key twice in an
+    object: `json.JSONDecodeError` says which.
+
+    Why: both parsers keep the last value silently, so `{"id": "P-2", "id": "P-3"}` imported P-3
+    and nothing named P-2 (RFC 8259: names SHOULD be unique; an import must not drop what it was
+    given without saying so). Not for the database's own JSON columns, written by Vigil."""
+    return _checked(text, loads(text))
+
+
+def _checked(text: bytes | str, value: Any) -> Any:
+    """`value`, after making sure `text` names no key twice in one object.
+
+    Cheap when the text holds as many quoted strings as the value written out again (every key
+    and every string value is one pair of quotes, an escaped quote inside a string aside): a key
+    given twice leaves a pair the value does not hold. Only then is the text read again, slowly,
+    to find out which. (Counting the value's strings in Python cost as much as parsing the line.)"""
+    if type(value) is not dict and type(value) is not list:
+        return value
+    raw = text.encode() if isinstance(text, str) else text
+    try:
+        again = orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits: read again below
+        again = b""
+    if again and _quotes(raw) == _quotes(again):
+        return value
+    json.loads(text, object_pairs_hook=_unique)  # raises on a repeated key
+    return value
+
+
+def _quotes(raw: bytes) -> int:
+    """The quotes that open or close a string in a JSON text (an escaped one inside a string aside)."""
+    return raw.count(b'"') - raw.count(b'\\"') if b"\\" in raw else raw.count(b'"')
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in seen:
+            raise json.JSONDecodeError(f"the key {key!r} is given twice in one object", "", 0)
+        seen[key] = item
+    return seen
+
+
 def dumps(value: Any) -> str:
     """A JSON column's text (the engine's `json_serializer`): the standard library's values and
     errors, at orjson's speed. Where orjson would write something the standard library reads back

@@ -71,7 +71,7 @@ def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterat
     blob = path.read_bytes()
     advance(len(blob))
     try:
-        doc = json_codec.loads(blob)
+        doc = json_codec.loads_input(blob)
     except json.JSONDecodeError as exc:
         hint = " (one resource per line? name the file .ndjson)" if exc.msg == "Extra data" else ""
         problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}{hint}", file=name, line=exc.lineno, column=exc.colno))

@@ -26,7 +26,7 @@ def read_json(
     blob = path.read_bytes()
     advance(len(blob))
     try:
-        doc = json_codec.loads(blob)
+        doc = json_codec.loads_input(blob)
     except json.JSONDecodeError as exc:
         problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno))
         return

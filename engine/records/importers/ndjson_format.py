@@ -45,7 +45,7 @@ def json_lines(path: Path, *, problem: ProblemFn, advance: AdvanceFn) -> Iterato
             if not line.strip():
                 continue
             try:
-                value = json_codec.loads(line)
+                value = json_codec.loads_input(line)
             except json.JSONDecodeError as exc:
                 problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
                 continue
