@@ -70,12 +70,16 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
 
 
 def _fail(exc: VigilError) -> NoReturn:
-    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False)
+    # one line a problem when redirected: a file or a pipe is not 80 columns wide, and a script
+    # reading it found `field \nreceives_federal_financial_assistance` split across lines
+    wrap = err_console.is_terminal
+    err_console.print(f"[bold red]error[/] {escape(f'[{exc.code}]')} {escape(exc.message)}", highlight=False,
+                      soft_wrap=not wrap)
     details = exc.details
     if len(details) == 1 and str(details[0]) == exc.message:  # the header already says it all
         details = []
     for detail in details:
-        err_console.print(f"  - {detail}", highlight=False, markup=False)
+        err_console.print(f"  - {detail}", highlight=False, markup=False, soft_wrap=not wrap)
     raise typer.Exit(code=exc.exit_code) from None
 
 

@@ -72,6 +72,16 @@ def test_bad_input_exits_2_with_every_problem_and_imports_nothing(db_url: str, t
     assert after.exit_code == 2 and "holds no organization" in " ".join(after.stderr.split())
 
 
+def test_a_failed_import_writes_one_line_a_problem_when_stderr_is_not_a_terminal(db_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """Redirected, the problems were hard-wrapped at 80 columns (`field \nreceives_...`)."""
+    long_id = "AE-" + "9" * 90
+    path = ndjson(tmp_path / "bad.ndjson", ORG, {**EVENT, "id": long_id, "at": "2026-03-07T21:00:00"})
+    result = CliRunner().invoke(app, ["import", path, "--db", db_url, "--json"])  # 80 columns, not a terminal
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{path}:2, access_event {long_id}, field at: instant without an offset" in result.stderr.splitlines()[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
