@@ -173,22 +173,27 @@ def export_cmd(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export the latest known version of every record, one NDJSON file per type, sorted by id."""
+    """Export the latest known version of every record, one NDJSON file per type, sorted by id; the
+    <type>.ndjson files of types not exported this time are removed (and named)."""
 
-    def body() -> dict[str, int]:
+    def body() -> tuple[dict[str, int], list[Path]]:
         known_at = parse_instant(as_of, "--as-of")
         with _database(db) as engine:
             org_id = require_org(engine, org)
             out_dir(out, "--out")
             with unit_of_work(engine) as session:
-                return service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
+                counts = service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
+            return counts, service.remove_stale_exports(out, written=counts)
 
-    counts = run(body)
+    counts, removed = run(body)
     if as_json:
-        emit_json({"out": str(out), "counts": counts, "total": sum(counts.values())})
+        emit_json({"out": str(out), "counts": counts, "total": sum(counts.values()),
+                   "removed": [str(p) for p in removed]})
         return
     for name, count in counts.items():
         console.print(f"{out / (name + '.ndjson')}: {count}", highlight=False)
+    for path in removed:
+        console.print(f"{path}: removed (left by an earlier export; no {path.stem} records now)", highlight=False)
     console.print(f"{sum(counts.values())} records exported", highlight=False)
 
 

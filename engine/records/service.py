@@ -35,6 +35,7 @@ __all__ = [
     "import_records",
     "iter_records",
     "record_history",
+    "remove_stale_exports",
 ]
 
 
@@ -238,6 +239,25 @@ def export_records(
         if handle is not None:
             handle.close()
     return counts
+
+
+def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list[Path]:
+    """Remove the `<type>.ndjson` files in `out_dir` of record types an export did not write, so the
+    directory holds exactly that export; returns the files removed, by name.
+
+    Why: `vigil import DIR/*.ndjson` is the documented round trip, and a file left by an earlier
+    export (of another organization or database) was imported with it as if it were part of this
+    one. Only files named after a contract record type are touched; anything else in the directory
+    is the user's."""
+    out = Path(out_dir)
+    kept = set(written)
+    removed = []
+    for record_type in sorted(set(RECORD_MODELS) - kept):
+        path = out / f"{record_type}.ndjson"
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _check_org(org_id: str) -> None:

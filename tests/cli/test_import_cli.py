@@ -94,6 +94,28 @@ def test_export_then_reimport_is_unchanged(db_url: str, tmp_path: Path) -> None:
     assert json.loads(again.stdout)["unchanged"] == 2
 
 
+def test_export_removes_the_type_files_of_an_earlier_export_and_says_which(db_url: str, tmp_path: Path) -> None:
+    """Probe: an export into a directory holding an earlier export (of another database) left that
+    one's <type>.ndjson files there, and `vigil import DIR/*.ndjson` brought the foreign data in."""
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    vigil("import", ndjson(tmp_path / "o.ndjson", ORG, {"type": "person", "id": "FOREIGN"}), "--db", other)
+    out = tmp_path / "out"
+    assert vigil("export", "--out", str(out), "--db", other).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "person.csv").write_text("id\nP-9\n")
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG, EVENT), "--db", db_url)
+    result = vigil("export", "--out", str(out), "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert f"{out / 'person.ndjson'}: removed" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["access_event.ndjson", "notes.txt", "organization.ndjson",
+                                                     "person.csv"]
+    again = vigil("export", "--out", str(out), "--db", db_url, "--json")
+    assert json.loads(again.stdout)["removed"] == []
+    (out / "person.ndjson").write_text("")
+    assert json.loads(vigil("export", "--out", str(out), "--db", db_url, "--json").stdout)["removed"] == [
+        str(out / "person.ndjson")]
+
+
 def test_export_as_of(db_url: str, tmp_path: Path) -> None:
     vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
     vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "name": "Renamed"}), "--db", db_url, at=T2)
