@@ -29,7 +29,9 @@ US_STATES: tuple[str, ...] = (
     "UT", "VA", "VI", "VT", "WA", "WI", "WV", "WY",
 )  # fmt: skip
 _STATE_SET = frozenset(US_STATES)
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Digits here and in the patterns below are ASCII only: Python's `\d` and pydantic's (Rust) regex
+#: also take other scripts' digits (`٢٠٢٦`, full-width `２０２６`), which were stored as given.
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 #: Instants and dates before this year are refused. Exports write 0001-01-01 for "no date" (the
 #: smallest date .NET and others hold), and a time that early broke the sweep: the snooping alerts'
 #: relationship window, 30 days before it, is before the calendar begins (every evaluation of the
@@ -255,7 +257,7 @@ Number = Annotated[
     PlainValidator(parse_number),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_NUMBER}),
 ]
-YearKey = Annotated[str, Field(pattern=r"^\d{4}$", description="a calendar or performance year, e.g. 2026")]
+YearKey = Annotated[str, Field(pattern=r"^[0-9]{4}$", description="a calendar or performance year, e.g. 2026")]
 StateCode = Annotated[
     str,
     Strict(),
@@ -268,7 +270,7 @@ Zone = Annotated[
     AfterValidator(check_zone),
     WithJsonSchema({"type": "string", "description": "IANA time zone, e.g. America/Los_Angeles"}),
 ]
-Naics = Annotated[str, Strict(), Field(pattern=r"^\d{6}$", description="6-digit NAICS code")]
+Naics = Annotated[str, Strict(), Field(pattern=r"^[0-9]{6}$", description="6-digit NAICS code")]
 
 
 def base_type(annotation: Any) -> Any:

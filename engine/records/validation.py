@@ -204,9 +204,9 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
 
 
 def _pattern_reason(pattern: str, value: Any) -> str:
-    if pattern == r"^\d{6}$":
+    if pattern == r"^[0-9]{6}$":
         return f"expected a 6-digit NAICS code, got {_show(value)}"
-    if pattern == r"^\d{4}$":
+    if pattern == r"^[0-9]{4}$":
         return f"expected a 4-digit year, got {_show(value)}"
     return f"{_show(value)} does not match the pattern {pattern}"
 

@@ -34,7 +34,7 @@ from engine.records.schemas import RECORD_MODELS
 from engine.records.validation import Position
 
 Kind = Literal["bool", "int", "number", "list", "dict", "text"]
-_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_RE = re.compile(r"^[+-]?\d+$", re.ASCII)  # int() and float() also read other scripts' digits
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 _PROGRESS_EVERY = 1000
@@ -78,6 +78,8 @@ def convert_cell(kind: Kind, cell: str) -> Any:
         text = cell.strip()
         if _INT_RE.match(text):
             return int(text)
+        if not text.isascii():
+            return cell
         try:
             return float(text)
         except ValueError:

@@ -138,6 +138,13 @@ def test_convert_cell(kind: Any, cell: str, value: Any) -> None:
     assert convert_cell(kind, cell) == value
 
 
+@pytest.mark.parametrize(("kind", "cell"), [("int", "\uff12\uff10\uff12\uff16"), ("number", "\u0662\u0660"),
+                                           ("number", "\uff12.\uff15")])
+def test_a_cell_of_other_scripts_digits_is_not_a_number(kind: Any, cell: str) -> None:
+    """int() and float() read full-width and Arabic-Indic digits; the contract takes ASCII digits only."""
+    assert convert_cell(kind, cell) == cell
+
+
 def test_csv_rows_become_valid_records(tmp_path: Path) -> None:
     path = write(
         tmp_path,
