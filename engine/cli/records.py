@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -252,10 +252,7 @@ def history_cmd(
     table = Table(title=f"{record_type} {record_id}")
     for column in ("version", "recorded_at", "actor", "source", "changed"):
         table.add_column(column)
-    previous: dict[str, Any] = {}
-    for version in versions:
-        changed = sorted(k for k in set(previous) | set(version.data) if previous.get(k) != version.data.get(k))
+    for version, changed in zip(versions, service.version_changes(versions), strict=True):
         label = "(new)" if version.version == 1 else ", ".join(changed)
         table.add_row(str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label)
-        previous = version.data
     console.print(table)

@@ -20,6 +20,7 @@ from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history
+from engine.records.hashing import changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
 from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, StoredRecord
@@ -36,6 +37,7 @@ __all__ = [
     "iter_records",
     "record_history",
     "remove_stale_exports",
+    "version_changes",
 ]
 
 
@@ -156,6 +158,19 @@ def record_history(session: Session, *, org_id: str, record_type: str, record_id
     if not versions:
         raise NotFoundError(f"no {record_type} {record_id!r} in org {org_id!r}")
     return versions
+
+
+def version_changes(versions: Sequence[StoredRecord]) -> list[list[str]]:
+    """For each version of one record (oldest first, as `record_history` gives them), the fields
+    whose values differ from the version before it, sorted; none for the first. An instant written
+    with another offset is the same value (as for the content hash)."""
+    changes: list[list[str]] = []
+    previous: StoredRecord | None = None
+    for version in versions:
+        changes.append([] if previous is None else
+                       changed_fields(RECORD_MODELS[version.type], previous.data, version.data))
+        previous = version
+    return changes
 
 
 def iter_records(

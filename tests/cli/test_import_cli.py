@@ -153,6 +153,16 @@ def test_records_history(db_url: str, tmp_path: Path) -> None:
     assert missing.exit_code == 2  # an unknown record is bad input
 
 
+def test_records_history_names_only_fields_whose_values_changed(db_url: str, tmp_path: Path) -> None:
+    baa = {"type": "baa", "id": "B-1", "effective_at": "2026-03-07T21:00:00-08:00", "clauses": ["a"]}
+    vigil("import", ndjson(tmp_path / "a.ndjson", baa), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**baa, "effective_at": "2026-03-08T05:00:00Z", "clauses": ["b"]}),
+          "--db", db_url, at=T2)
+    table = vigil("records", "history", "baa", "B-1", "--db", db_url)
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[-2].split("│")[-2].strip() == "clauses", table.stdout
+
+
 def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:
     path = ndjson(tmp_path / "a.ndjson", ORG)
     assert vigil("import", path, "--db", db_url, "--org", "clinic-a").exit_code == 0
