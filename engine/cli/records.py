@@ -246,13 +246,15 @@ def history_cmd(
                 return service.record_history(session, org_id=org_id, record_type=record_type, record_id=record_id)
 
     versions = run(body)
-    if as_json:
-        emit_json([v.model_dump(mode="json") for v in versions])
+    changes = service.version_changes(versions)
+    if as_json:  # each version with the fields it changed, as the table's column (none for the first)
+        emit_json([{**v.model_dump(mode="json"), "changed": changed} for v, changed in zip(versions, changes,
+                                                                                           strict=True)])
         return
     table = Table(title=f"{record_type} {record_id}")
     for column in ("version", "recorded_at", "actor", "source", "changed"):
         table.add_column(column)
-    for version, changed in zip(versions, service.version_changes(versions), strict=True):
+    for version, changed in zip(versions, changes, strict=True):
         label = "(new)" if version.version == 1 else ", ".join(changed)
         table.add_row(str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label)
     console.print(table)

@@ -163,6 +163,17 @@ def test_records_history_names_only_fields_whose_values_changed(db_url: str, tmp
     assert table.stdout.splitlines()[-2].split("│")[-2].strip() == "clauses", table.stdout
 
 
+def test_records_history_json_gives_each_versions_changed_fields(db_url: str, tmp_path: Path) -> None:
+    """Probe: the table's changed column was left out of --json."""
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "fte_count": 7, "name": "Renamed"}), "--db", db_url, at=T2)
+    vigil("import", ndjson(tmp_path / "c.ndjson", {**ORG, "fte_count": 7}), "--db", db_url, at=T2)
+    result = vigil("records", "history", "organization", "ORG-1", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert [(v["version"], v["changed"]) for v in json.loads(result.stdout)] == [
+        (1, []), (2, ["fte_count", "name"]), (3, ["name"])]
+
+
 def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:
     path = ndjson(tmp_path / "a.ndjson", ORG)
     assert vigil("import", path, "--db", db_url, "--org", "clinic-a").exit_code == 0
