@@ -192,3 +192,14 @@ def test_a_null_record_is_refused_where_it_is_as_other_non_objects_are(
         (str(lines), None, 2, "a record must be a JSON object, got null"),
     ]
     assert rows(engine) == 0
+
+
+def test_a_padded_id_in_a_csv_cell_is_refused_not_a_second_record(engine: Engine, tmp_path: Path) -> None:
+    """Probe: ` P-1 ` in a spreadsheet's id column made a person beside P-1."""
+    path = tmp_path / "person.csv"
+    path.write_text("id,first_name\nP-1,Ann\n P-1 ,Ann\n  ,Bob\n", encoding="utf-8")
+    with pytest.raises(RecordValidationError) as caught:
+        import_files(engine, [path])
+    assert [(d.line, d.field, d.reason.split(";")[0]) for d in caught.value.details] == [
+        (3, "id", "' P-1 ' begins or ends with spaces"), (4, "id", "an id must not be blank (it holds only spaces)")]
+    assert rows(engine) == 0
