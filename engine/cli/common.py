@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DB_HELP = "database URL (default: $DATABASE_URL, else sqlite:///./vigil.db)"
-ORG_HELP = "organization id (default: $VIGIL_ORG, else the database's only organization, else 'default')"
+ORG_HELP = ("organization id (default: $VIGIL_ORG, else 'default' if the database has it, else the database's "
+            "only organization; a new database gets 'default')")
 
 DbOption = typer.Option(None, "--db", help=DB_HELP)
 DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
@@ -338,15 +339,22 @@ def _named(org: str | None) -> bool:
 
 def org_to_write(engine: Engine, org: str | None, option: str = "--org") -> str:
     """The organization a command that creates data writes to: --org, then VIGIL_ORG, then the
-    database's only organization (said on stderr, as what is stored depends on it), then 'default'.
+    database's only organization (said on stderr, as what is stored depends on it), then 'default'
+    when the database has it or holds no organization yet.
 
     So after `vigil demo` (org `demo`) `vigil import` adds to the demo practice rather than starting
-    a second one, while a new or empty database still starts with 'default'."""
+    a second one, while a new or empty database still starts with 'default'. With several
+    organizations and none named the write is refused, listing them, as reads are: it used to start
+    an organization 'default' beside them that no read would then choose."""
     org_id = org_or_default(org, option)
     if _named(org):
         return org_id
     only = sole_org(engine)
-    if only is None or only == org_id:
+    if only is None:
+        if org_exists(engine, org_id) or not known_orgs(engine):
+            return org_id
+        raise _no_such_org(engine, org, org_id, option)
+    if only == org_id:
         return org_id
     from engine.cli.app import err_console
 
@@ -368,6 +376,12 @@ def require_org(engine: Engine, org: str | None, option: str = "--org") -> str:
         only = sole_org(engine)
         if only is not None:
             return only
+    raise _no_such_org(engine, org, org_id, option)
+
+
+def _no_such_org(engine: Engine, org: str | None, org_id: str, option: str) -> InputError:
+    """The refusal of an organization the database does not hold, saying where the name came from
+    and listing the organizations it does hold."""
     orgs = known_orgs(engine)
     where = engine.url.render_as_string(hide_password=True)
     if org is not None:
@@ -382,7 +396,7 @@ def require_org(engine: Engine, org: str | None, option: str = "--org") -> str:
         reason = f"organizations in this database: {listed}"
     else:
         reason = "this database holds no organization yet (vigil import FILE --org ID)"
-    raise InputError(f"{option}: no organization {org_id!r} in {where}{how}; {reason}", code="input.org_unknown")
+    return InputError(f"{option}: no organization {org_id!r} in {where}{how}; {reason}", code="input.org_unknown")
 
 
 def open_org(url: str | None, org: str | None) -> tuple[Engine, str]:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -173,22 +173,27 @@ def export_cmd(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export the latest known version of every record, one NDJSON file per type, sorted by id."""
+    """Export the latest known version of every record, one NDJSON file per type, sorted by id; the
+    <type>.ndjson files of types not exported this time are removed (and named)."""
 
-    def body() -> dict[str, int]:
+    def body() -> tuple[dict[str, int], list[Path]]:
         known_at = parse_instant(as_of, "--as-of")
         with _database(db) as engine:
             org_id = require_org(engine, org)
             out_dir(out, "--out")
             with unit_of_work(engine) as session:
-                return service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
+                counts = service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
+            return counts, service.remove_stale_exports(out, written=counts)
 
-    counts = run(body)
+    counts, removed = run(body)
     if as_json:
-        emit_json({"out": str(out), "counts": counts, "total": sum(counts.values())})
+        emit_json({"out": str(out), "counts": counts, "total": sum(counts.values()),
+                   "removed": [str(p) for p in removed]})
         return
     for name, count in counts.items():
         console.print(f"{out / (name + '.ndjson')}: {count}", highlight=False)
+    for path in removed:
+        console.print(f"{path}: removed (left by an earlier export; no {path.stem} records now)", highlight=False)
     console.print(f"{sum(counts.values())} records exported", highlight=False)
 
 
@@ -241,16 +246,15 @@ def history_cmd(
                 return service.record_history(session, org_id=org_id, record_type=record_type, record_id=record_id)
 
     versions = run(body)
-    if as_json:
-        emit_json([v.model_dump(mode="json") for v in versions])
+    changes = service.version_changes(versions)
+    if as_json:  # each version with the fields it changed, as the table's column (none for the first)
+        emit_json([{**v.model_dump(mode="json"), "changed": changed} for v, changed in zip(versions, changes,
+                                                                                           strict=True)])
         return
     table = Table(title=f"{record_type} {record_id}")
     for column in ("version", "recorded_at", "actor", "source", "changed"):
         table.add_column(column)
-    previous: dict[str, Any] = {}
-    for version in versions:
-        changed = sorted(k for k in set(previous) | set(version.data) if previous.get(k) != version.data.get(k))
+    for version, changed in zip(versions, changes, strict=True):
         label = "(new)" if version.version == 1 else ", ".join(changed)
         table.add_row(str(version.version), version.recorded_at.isoformat(), version.actor, version.source, label)
-        previous = version.data
     console.print(table)

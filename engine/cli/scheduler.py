@@ -29,7 +29,8 @@ def _orgs(orgs: list[str] | None) -> list[str] | None:
 @scheduler_app.command("run")
 def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job once now, then exit"),
                   org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default: $VIGIL_ORGS, "
-                                                    "$VIGIL_ORG, the database's only one, else 'default')"),
+                                                    "$VIGIL_ORG, the database's only one, else 'default'; "
+                                                    "several and none named is refused)"),
                   only: str = typer.Option(None, "--only", help="comma-separated jobs: sweep,waivers,recurrence,"
                                                                 "escalation,digest,notify"),
                   tick: float = typer.Option(None, "--tick", help="fire every job every N seconds, 0 < N <= "

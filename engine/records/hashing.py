@@ -157,6 +157,41 @@ def stored_and_canonical(model: BaseModel, raw: Any = None) -> tuple[dict[str, A
     return stored, ({**stored, **changes} if changes else stored)
 
 
+def changed_fields(model: type[BaseModel], old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields whose canonical values differ between two stored forms of one record, sorted.
+
+    Why canonical: the stored form keeps each instant's offset, so `21:00:00-08:00` and
+    `05:00:00Z` differ as text though the hash (and so the import) takes them for the same instant;
+    comparing the stored texts named such a field as changed when only its offset was written
+    differently."""
+    before, after = _canonical_stored(model, old), _canonical_stored(model, new)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _canonical_stored(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """A stored form with its instants in UTC, as the canonical form has them (whole floats need no
+    change: Python compares 2.0 and 2 equal). Read from what was stored, not validated again."""
+    instants, instant_maps, _ = _special_fields(model)
+    out = dict(data)
+    for name in instants:
+        if name in out:
+            out[name] = _utc_text(out[name])
+    for name in instant_maps:
+        mapping = out.get(name)
+        if isinstance(mapping, dict):
+            out[name] = {k: _utc_text(v) for k, v in mapping.items()}
+    return out
+
+
+def _utc_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return format_instant(dt.datetime.fromisoformat(value).astimezone(UTC))
+    except ValueError:
+        return value
+
+
 @cache
 def _float_free(model: type[BaseModel]) -> bool:
     """Whether no valid record of `model` can hold a float: every field a strict string, integer,

@@ -39,6 +39,7 @@ from engine.errors import (
     InputError,
     RecordValidationError,
 )
+from engine.records.hashing import changed_fields
 from engine.records.history import find_version, latest_hashes
 from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
@@ -169,8 +170,7 @@ class Ingest:
         else:
             said = f"this {prepared.record_type} was already imported with different content (version {version})"
         if stored is not None:
-            old, new = stored.data, prepared.data
-            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            changed = changed_fields(type(prepared.model), stored.data, prepared.data)
             if changed:
                 said += f"; changed: {', '.join(changed)}"
         return said

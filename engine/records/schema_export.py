@@ -83,7 +83,7 @@ def _describe(prop: dict[str, Any]) -> str:
         return f"list of {_describe(p['items'])}"
     if kind == "object":
         names = p.get("propertyNames", {})
-        key = "year" if names.get("pattern") == r"^\d{4}$" else _describe({"type": "string", **names})
+        key = "year" if names.get("pattern") == r"^[0-9]{4}$" else _describe({"type": "string", **names})
         return f"map {key} → {_describe(p.get('additionalProperties', {}))}"
     if kind == "integer":
         if p.get("minimum") == 1900:

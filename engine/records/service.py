@@ -20,6 +20,7 @@ from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history
+from engine.records.hashing import changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
 from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, StoredRecord
@@ -35,6 +36,8 @@ __all__ = [
     "import_records",
     "iter_records",
     "record_history",
+    "remove_stale_exports",
+    "version_changes",
 ]
 
 
@@ -157,6 +160,19 @@ def record_history(session: Session, *, org_id: str, record_type: str, record_id
     return versions
 
 
+def version_changes(versions: Sequence[StoredRecord]) -> list[list[str]]:
+    """For each version of one record (oldest first, as `record_history` gives them), the fields
+    whose values differ from the version before it, sorted; none for the first. An instant written
+    with another offset is the same value (as for the content hash)."""
+    changes: list[list[str]] = []
+    previous: StoredRecord | None = None
+    for version in versions:
+        changes.append([] if previous is None else
+                       changed_fields(RECORD_MODELS[version.type], previous.data, version.data))
+        previous = version
+    return changes
+
+
 def iter_records(
     session: Session,
     *,
@@ -238,6 +254,25 @@ def export_records(
         if handle is not None:
             handle.close()
     return counts
+
+
+def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list[Path]:
+    """Remove the `<type>.ndjson` files in `out_dir` of record types an export did not write, so the
+    directory holds exactly that export; returns the files removed, by name.
+
+    Why: `vigil import DIR/*.ndjson` is the documented round trip, and a file left by an earlier
+    export (of another organization or database) was imported with it as if it were part of this
+    one. Only files named after a contract record type are touched; anything else in the directory
+    is the user's."""
+    out = Path(out_dir)
+    kept = set(written)
+    removed = []
+    for record_type in sorted(set(RECORD_MODELS) - kept):
+        path = out / f"{record_type}.ndjson"
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _check_org(org_id: str) -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from engine import storable_text
 from engine.errors import ErrorDetail, RecordValidationError
-from engine.records.fields import json_kind
+from engine.records.fields import ID_PATTERN, json_kind
 from engine.records.hashing import stored_form
 from engine.records.schemas import RECORD_MODELS, Record
 
@@ -204,10 +204,15 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
 
 
 def _pattern_reason(pattern: str, value: Any) -> str:
-    if pattern == r"^\d{6}$":
+    if pattern == r"^[0-9]{6}$":
         return f"expected a 6-digit NAICS code, got {_show(value)}"
-    if pattern == r"^\d{4}$":
+    if pattern == r"^[0-9]{4}$":
         return f"expected a 4-digit year, got {_show(value)}"
+    if pattern == ID_PATTERN:
+        if isinstance(value, str) and not value.strip():
+            return "an id must not be blank (it holds only spaces)"
+        return (f"{_show(value)} begins or ends with spaces; ids are compared exactly, so it is not the id "
+                f"'{str(value).strip()}': remove the spaces")
     return f"{_show(value)} does not match the pattern {pattern}"
 
 

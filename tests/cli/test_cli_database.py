@@ -171,6 +171,36 @@ def test_writes_without_org_go_to_the_only_organization_and_say_so(practice: Pra
     assert "carol" in [u["username"] for u in json.loads(listed.stdout)]
 
 
+@pytest.mark.parametrize("args", [["import", "FILE"], ["users", "add", "carol", "--role", "staff", "--password",
+                                                         "0123456789ab"],
+                                  ["evaluate", "--records", "FILE", "--as-of", "2026-03-05T12:00:00Z"],
+                                  ["scheduler", "run", "--once", "--only", "sweep"]])
+def test_writes_without_org_into_several_organizations_are_refused_listing_them(practice: Practice,
+                                                                                args: list[str]) -> None:
+    """Probe: with several organizations and no --org, an import started an organization 'default'
+    beside them (which no read would then choose) instead of refusing as reads do."""
+    _second_org(practice)
+    person = practice.path.parent / "person.ndjson"
+    person.write_text('{"type": "person", "id": "P-NEW"}\n')
+    result = vigil(*[str(person) if a == "FILE" else a for a in args], "--db", practice.url)
+    assert result.exit_code == 2, result.output
+    assert "no organization 'default'" in said(result.stderr) and "no --org given" in said(result.stderr)
+    assert f"organizations in this database: {ORG}, clinic-two" in said(result.stderr)
+    orgs = vigil("users", "list", "--db", practice.url, "--org", "default")
+    assert orgs.exit_code == 2 and "no organization 'default'" in said(orgs.stderr)  # nothing was written
+
+
+def test_writes_without_org_go_to_default_among_several_when_it_is_there(practice: Practice) -> None:
+    _second_org(practice)
+    added = vigil("users", "add", "dan", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+                  "--org", "default")
+    assert added.exit_code == 0, added.output
+    person = practice.path.parent / "person.ndjson"
+    person.write_text('{"type": "person", "id": "P-NEW"}\n')
+    result = vigil("import", str(person), "--db", practice.url)
+    assert result.exit_code == 0 and "Imported into default" in result.stdout, result.output
+
+
 def test_writes_into_a_new_database_keep_the_default_organization(cli_env: Path) -> None:
     url = f"sqlite:///{cli_env / 'new.db'}"
     added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", url)

@@ -104,6 +104,28 @@ def test_export_then_reimport_is_unchanged(db_url: str, tmp_path: Path) -> None:
     assert json.loads(again.stdout)["unchanged"] == 2
 
 
+def test_export_removes_the_type_files_of_an_earlier_export_and_says_which(db_url: str, tmp_path: Path) -> None:
+    """Probe: an export into a directory holding an earlier export (of another database) left that
+    one's <type>.ndjson files there, and `vigil import DIR/*.ndjson` brought the foreign data in."""
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    vigil("import", ndjson(tmp_path / "o.ndjson", ORG, {"type": "person", "id": "FOREIGN"}), "--db", other)
+    out = tmp_path / "out"
+    assert vigil("export", "--out", str(out), "--db", other).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "person.csv").write_text("id\nP-9\n")
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG, EVENT), "--db", db_url)
+    result = vigil("export", "--out", str(out), "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert f"{out / 'person.ndjson'}: removed" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["access_event.ndjson", "notes.txt", "organization.ndjson",
+                                                     "person.csv"]
+    again = vigil("export", "--out", str(out), "--db", db_url, "--json")
+    assert json.loads(again.stdout)["removed"] == []
+    (out / "person.ndjson").write_text("")
+    assert json.loads(vigil("export", "--out", str(out), "--db", db_url, "--json").stdout)["removed"] == [
+        str(out / "person.ndjson")]
+
+
 def test_export_as_of(db_url: str, tmp_path: Path) -> None:
     vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
     vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "name": "Renamed"}), "--db", db_url, at=T2)
@@ -139,6 +161,27 @@ def test_records_history(db_url: str, tmp_path: Path) -> None:
     assert table.exit_code == 0 and "fte_count" in table.stdout and "(new)" in table.stdout
     missing = vigil("records", "history", "organization", "nope", "--db", db_url)
     assert missing.exit_code == 2  # an unknown record is bad input
+
+
+def test_records_history_names_only_fields_whose_values_changed(db_url: str, tmp_path: Path) -> None:
+    baa = {"type": "baa", "id": "B-1", "effective_at": "2026-03-07T21:00:00-08:00", "clauses": ["a"]}
+    vigil("import", ndjson(tmp_path / "a.ndjson", baa), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**baa, "effective_at": "2026-03-08T05:00:00Z", "clauses": ["b"]}),
+          "--db", db_url, at=T2)
+    table = vigil("records", "history", "baa", "B-1", "--db", db_url)
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[-2].split("│")[-2].strip() == "clauses", table.stdout
+
+
+def test_records_history_json_gives_each_versions_changed_fields(db_url: str, tmp_path: Path) -> None:
+    """Probe: the table's changed column was left out of --json."""
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
+    vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "fte_count": 7, "name": "Renamed"}), "--db", db_url, at=T2)
+    vigil("import", ndjson(tmp_path / "c.ndjson", {**ORG, "fte_count": 7}), "--db", db_url, at=T2)
+    result = vigil("records", "history", "organization", "ORG-1", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert [(v["version"], v["changed"]) for v in json.loads(result.stdout)] == [
+        (1, []), (2, ["fte_count", "name"]), (3, ["name"])]
 
 
 def test_org_from_option_then_environment(db_url: str, tmp_path: Path) -> None:

@@ -171,3 +171,35 @@ def test_format_option_overrides_the_extension(engine: Engine, tmp_path: Path) -
     with pytest.raises(ImportFormatError, match="cannot tell the format"):
         import_files(engine, [path])
     assert import_files(engine, [path], fmt="ndjson").created == 1
+
+
+@pytest.mark.parametrize("record_type", [None, "person"])
+def test_a_null_record_is_refused_where_it_is_as_other_non_objects_are(
+    engine: Engine, tmp_path: Path, record_type: str | None
+) -> None:
+    """Probe: `[null, {...}, null]` imported one record and said nothing of the nulls, while `1`,
+    `"x"` and `[]` in the same place were refused."""
+    person = {"type": "person", "id": "P-1"}
+    array = tmp_path / "a.json"
+    array.write_text(json.dumps([None, person, None, 1]), encoding="utf-8")
+    lines = write_ndjson(tmp_path / "b.ndjson", [person, None])
+    with pytest.raises(RecordValidationError) as caught:
+        import_files(engine, [array, lines], record_type=record_type)
+    assert [(d.file, d.index, d.line, d.reason) for d in caught.value.details] == [
+        (str(array), 0, None, "a record must be a JSON object, got null"),
+        (str(array), 2, None, "a record must be a JSON object, got null"),
+        (str(array), 3, None, "a record must be a JSON object, got the number 1"),
+        (str(lines), None, 2, "a record must be a JSON object, got null"),
+    ]
+    assert rows(engine) == 0
+
+
+def test_a_padded_id_in_a_csv_cell_is_refused_not_a_second_record(engine: Engine, tmp_path: Path) -> None:
+    """Probe: ` P-1 ` in a spreadsheet's id column made a person beside P-1."""
+    path = tmp_path / "person.csv"
+    path.write_text("id,first_name\nP-1,Ann\n P-1 ,Ann\n  ,Bob\n", encoding="utf-8")
+    with pytest.raises(RecordValidationError) as caught:
+        import_files(engine, [path])
+    assert [(d.line, d.field, d.reason.split(";")[0]) for d in caught.value.details] == [
+        (3, "id", "' P-1 ' begins or ends with spaces"), (4, "id", "an id must not be blank (it holds only spaces)")]
+    assert rows(engine) == 0

@@ -160,6 +160,27 @@ def test_events_are_immutable(engine: Engine) -> None:
     assert get(engine, "access_event", "AE-1").data["action"] == "view"
 
 
+def test_changed_fields_are_those_whose_values_differ_not_their_offsets(engine: Engine) -> None:
+    """Probe: an event re-imported with its instant written in UTC and another field changed was
+    said to have changed `at` too (the stored texts differ; the instants, and the hash, do not);
+    `vigil records history` named such fields the same way."""
+    event = {"type": "access_event", "id": "AE-1", "at": "2026-03-07T21:00:00-08:00", "action": "view"}
+    load(engine, [event])
+    with pytest.raises(RecordValidationError) as info:
+        load(engine, [{**event, "at": "2026-03-08T05:00:00+00:00", "action": "export"}], at=T2)
+    assert info.value.details[0].reason == ("this access_event was already imported with different content "
+                                            "(version 1); changed: action; events are immutable and cannot be changed")
+    incident = {"type": "incident", "id": "I-1", "discovered_at": "2026-03-07T21:00:00-08:00",
+                "media_notice_at": {"CA": "2026-03-09T10:00:00-08:00"}, "exception_code": "a"}
+    load(engine, [incident])
+    load(engine, [{**incident, "discovered_at": "2026-03-08T05:00:00Z", "exception_code": "b",
+                   "media_notice_at": {"CA": "2026-03-09T18:00:00Z"}}], at=T2)
+    load(engine, [{**incident, "media_notice_at": {"CA": "2026-03-09T11:00:00-08:00"}}], at=T3)
+    with db.unit_of_work(engine) as session:
+        versions = service.record_history(session, org_id="org-a", record_type="incident", record_id="I-1")
+    assert service.version_changes(versions) == [[], ["exception_code"], ["exception_code", "media_notice_at"]]
+
+
 def test_a_record_twice_in_one_import_is_taken_in_order(engine: Engine) -> None:
     report = load(engine, [org_record(), org_record(name="Renamed"), org_record(name="Renamed")])
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)

@@ -136,3 +136,16 @@ def test_head_sends_no_body_down_the_wire(web: dict[str, Any]) -> None:
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 200 and int(dict(start["headers"])[b"content-length"]) > 0
     assert b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body") == b""
+
+
+def test_a_records_history_marks_only_values_that_changed_not_offsets() -> None:
+    from engine.records.schemas import StoredRecord
+    from engine.web.routes.records import version_views
+
+    def version(n: int, **data: Any) -> StoredRecord:
+        return StoredRecord(type="baa", id="B-1", version=n, data={"type": "baa", "id": "B-1", **data},
+                            content_hash=str(n), recorded_at=NOW, actor="t", source="t", establishment_id=None)
+
+    views = version_views([version(1, effective_at="2026-03-07T21:00:00-08:00", clauses=["a"], vendor_id="V"),
+                           version(2, effective_at="2026-03-08T05:00:00Z", clauses=["b"])])
+    assert [(v.changed, v.removed) for v in views] == [([], []), (["clauses"], ["vendor_id"])]

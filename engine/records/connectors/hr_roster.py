@@ -110,8 +110,8 @@ _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 _FOLD = re.compile(r"[^a-z0-9]+")
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_US_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)  # ASCII: int() would read ٢٠٢٦ and ２０２６
+_US_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 _MIDNIGHT = re.compile(r"^(?P<day>[0-9/-]+)[ T]0?0:00(:00(\.0+)?)?$")
 
 

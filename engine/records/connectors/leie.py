@@ -89,7 +89,7 @@ def leie_date(text: str) -> dt.date | None:
     text = text.strip()
     if text in NO_DATE:
         return None
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):  # isdigit() takes ٢ and ２
         raise ValueError(f"{text!r} is not a date written YYYYMMDD (00000000 for none)")
     try:
         return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))

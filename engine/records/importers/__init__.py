@@ -67,8 +67,14 @@ def reader_for(fmt: str) -> Reader:
     return FORMATS.get(fmt)
 
 
+#: What `stamp_type` returns for a record it refused (reported already): not None, since a JSON
+#: `null` in the input is a value to pass on, which the contract check refuses as not an object
+#: (a reader that dropped None skipped `[null, {...}]`'s null without a word).
+REFUSED: Any = object()
+
+
 def stamp_type(raw: Any, record_type: str | None, position: Position, problem: ProblemFn) -> Any:
-    """Apply `--type` to a JSON record: fill a missing `type`, flag a different one."""
+    """Apply `--type` to a JSON record: fill a missing `type`, flag a different one (`REFUSED`)."""
     if record_type is None or not isinstance(raw, dict):
         return raw
     given = raw.get("type")
@@ -83,7 +89,7 @@ def stamp_type(raw: Any, record_type: str | None, position: Position, problem: P
                 field="type",
             )
         )
-        return None
+        return REFUSED
     return raw
 
 

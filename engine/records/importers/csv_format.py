@@ -34,7 +34,7 @@ from engine.records.schemas import RECORD_MODELS
 from engine.records.validation import Position
 
 Kind = Literal["bool", "int", "number", "list", "dict", "text"]
-_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_RE = re.compile(r"^[+-]?\d+$", re.ASCII)  # int() and float() also read other scripts' digits
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 _PROGRESS_EVERY = 1000
@@ -78,6 +78,8 @@ def convert_cell(kind: Kind, cell: str) -> Any:
         text = cell.strip()
         if _INT_RE.match(text):
             return int(text)
+        if not text.isascii():
+            return cell
         try:
             return float(text)
         except ValueError:
@@ -132,7 +134,10 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
         except StopIteration:
             problem(ErrorDetail(reason="empty file: expected a header row of field names", file=name))
             return
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError:
+            problem(_not_utf8(path))
+            return
+        except csv.Error as exc:
             problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
             return
         columns = _check_header([h.strip() for h in header], record_type, kinds, name, problem)
@@ -144,7 +149,10 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 cells = next(reader)
             except StopIteration:
                 break
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError:
+                problem(_not_utf8(path))
+                return
+            except csv.Error as exc:
                 problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
                 return
             line_no, last_line = last_line + 1, reader.line_num
@@ -180,6 +188,31 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 continue
             yield position, raw
         advance(binary.tell() - last_pos)
+
+
+def _not_utf8(path: Path) -> ErrorDetail:
+    """The problem of a file that is not UTF-8, at the line and column of its first bad byte.
+
+    Why the file is read again: the text layer decodes thousands of bytes ahead of the CSV reader,
+    so the decoding error surfaces on an earlier row (the header, in a small file) and its position
+    is within that block. Reading again happens only for such a file, line by line in flat memory,
+    and counts lines as the CSV reader does (a lone CR ends a line too)."""
+    line_no = 1
+    with path.open("rb") as binary:
+        for chunk in binary:
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                before = chunk[: exc.start]  # holds no LF, and a CR in it is a lone one
+                line_no += before.count(b"\r")
+                start = before.rpartition(b"\r")[2].decode("utf-8").removeprefix("\ufeff")
+                part = "header" if line_no == 1 else "row"
+                return ErrorDetail(
+                    reason=f"unreadable {part}: not UTF-8 text: byte 0x{chunk[exc.start]:02x} ({exc.reason}); "
+                    "save the file as UTF-8",
+                    file=str(path), line=line_no, column=len(start) + 1)
+            line_no += chunk.count(b"\r") - chunk.endswith(b"\r\n") + chunk.endswith(b"\n")
+    return ErrorDetail(reason="not UTF-8 text; save the file as UTF-8", file=str(path))
 
 
 def _check_header(

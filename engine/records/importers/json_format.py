@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, AdvanceFn, ProblemFn, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, stamp_type
 from engine.records.validation import Position
 
 
@@ -46,5 +46,5 @@ def read_json(
     for index, raw in enumerate(records):
         position = Position(file=str(path), index=index)
         stamped = stamp_type(raw, record_type, position, problem)
-        if stamped is not None:
+        if stamped is not REFUSED:
             yield position, stamped

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, AdvanceFn, ProblemFn, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, stamp_type
 from engine.records.validation import Position
 
 _PROGRESS_EVERY = 1000
@@ -26,7 +26,7 @@ def read_ndjson(
     """Yield each line's record with its line number."""
     for position, raw in json_lines(path, problem=problem, advance=advance):
         stamped = stamp_type(raw, record_type, position, problem)
-        if stamped is not None:
+        if stamped is not REFUSED:
             yield position, stamped
 
 

@@ -27,12 +27,9 @@ class VersionView(BaseModel):
 
 def version_views(history: list[StoredRecord]) -> list[VersionView]:
     out: list[VersionView] = []
-    previous: dict[str, object] = {}
-    for rec in history:
-        changed = [k for k, v in rec.data.items() if previous.get(k, object()) != v] if out else []
-        removed = [k for k in previous if k not in rec.data]
-        out.append(VersionView(record=rec, changed=changed, removed=removed))
-        previous = rec.data
+    for rec, differ in zip(history, records_service.version_changes(history), strict=True):
+        changed = [k for k in rec.data if k in differ]  # the record's field order, for the page
+        out.append(VersionView(record=rec, changed=changed, removed=[k for k in differ if k not in rec.data]))
     return out
 
 

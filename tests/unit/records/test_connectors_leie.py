@@ -54,7 +54,7 @@ def test_names_are_folded_and_dates_read() -> None:
     assert name_key("José") == "JOSE"
     assert leie_date("19750312") == dt.date(1975, 3, 12)
     assert leie_date("00000000") is None and leie_date("") is None
-    for bad in ("1975-03-12", "19751332"):
+    for bad in ("1975-03-12", "19751332", "\uff11\uff19\uff17\uff15\uff10\uff13\uff11\uff12"):  # full-width digits
         with pytest.raises(ValueError):
             leie_date(bad)
 

@@ -98,6 +98,9 @@ def test_a_date_at_an_establishment_without_a_zone_is_refused_but_an_instant_is_
 
 def test_dates_flags_and_folding() -> None:
     assert parse_day("2026-03-08") == parse_day("03/08/2026") == parse_day("3/8/2026") == dt.date(2026, 3, 8)
+    for other_digits in ("\u0662\u0660\u0662\u0666-03-08", "03/08/\uff12\uff10\uff12\uff16"):
+        with pytest.raises(ValueError, match="is not a date"):
+            parse_day(other_digits)
     assert [parse_flag(t) for t in ("Yes", "y", "TRUE", "1", "no", "N", "false", "0")] == [True] * 4 + [False] * 4
     with pytest.raises(ValueError, match="not yes or no"):
         parse_flag("maybe")

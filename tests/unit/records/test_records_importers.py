@@ -138,6 +138,13 @@ def test_convert_cell(kind: Any, cell: str, value: Any) -> None:
     assert convert_cell(kind, cell) == value
 
 
+@pytest.mark.parametrize(("kind", "cell"), [("int", "\uff12\uff10\uff12\uff16"), ("number", "\u0662\u0660"),
+                                           ("number", "\uff12.\uff15")])
+def test_a_cell_of_other_scripts_digits_is_not_a_number(kind: Any, cell: str) -> None:
+    """int() and float() read full-width and Arabic-Indic digits; the contract takes ASCII digits only."""
+    assert convert_cell(kind, cell) == cell
+
+
 def test_csv_rows_become_valid_records(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -206,3 +213,24 @@ def test_csv_ragged_rows_and_type_column(tmp_path: Path) -> None:
         (3, "the row says type 'patient'"),
         (4, "the row has 2 cells"),
     ]
+
+
+@pytest.mark.parametrize(("head", "bad_line", "column", "part"), [
+    (b"id,first_name,last_name\nP-1,Ann,Lee\n", 3, 8, "row"),  # within the first block the text layer decodes
+    (b"id,first_name,last_name\r\n" + b"".join(b"P-%d,Ann,Lee\r\n" % i for i in range(20_000)), 20_002, 8, "row"),
+    (b"id,first_name,last_name\rP-1,Ann,Lee\r", 3, 8, "row"),  # lone CRs end lines, as for the CSV reader
+    (b"\xef\xbb\xbfid,first_name,last_name\nP-1,\"Ann\nMarie\",Lee\n", 4, 8, "row"),  # a BOM; a cell of two lines
+    (b"", 1, 8, "header"),
+])
+def test_csv_non_utf8_is_reported_at_the_line_of_the_bad_byte(
+    tmp_path: Path, head: bytes, bad_line: int, column: int, part: str
+) -> None:
+    """Probe: the bad byte of line 3 was reported on line 1 as an unreadable header (the text layer
+    decodes a block ahead of the CSV reader), and in a 20,000-row file on line 19357."""
+    path = tmp_path / "person.csv"
+    first = b"" if head else b"id,first_name,last_name\n"
+    path.write_bytes(head + (b"P-2,Jos\xe9,M\xfcller\n" if head else b"\xe9d,first_name\n") + first)
+    records, (problem,) = read(path, "csv")
+    assert (problem.line, problem.column) == (bad_line, column if head else 1)
+    assert problem.reason == (f"unreadable {part}: not UTF-8 text: byte 0xe9 (invalid continuation byte); "
+                              "save the file as UTF-8"), problem.reason

@@ -210,6 +210,46 @@ def test_value_rules(raw: dict[str, Any], field: str, reason: str) -> None:
     assert detail.reason.startswith(reason), detail.reason
 
 
+@pytest.mark.parametrize(
+    ("raw", "field", "reason"),
+    [
+        ({"type": "establishment", "id": "E", "naics": "\uff16\uff12\uff11\uff11\uff11\uff11"}, "naics",
+         "expected a 6-digit NAICS code, got '\uff16\uff12\uff11\uff11\uff11\uff11'"),
+        ({"type": "establishment", "id": "E", "naics": "\u0666\u0662\u0661\u0661\u0661\u0661"}, "naics",
+         "expected a 6-digit NAICS code"),
+        ({"type": "establishment", "id": "E", "max_concurrent_employees": {"\u0662\u0660\u0662\u0666": 5}},
+         "max_concurrent_employees.\u0662\u0660\u0662\u0666", "bad key: expected a 4-digit year"),
+        ({"type": "organization", "id": "O", "mips_participant_by_py": {"\uff12\uff10\uff12\uff16": True}},
+         "mips_participant_by_py.\uff12\uff10\uff12\uff16", "bad key: expected a 4-digit year"),
+        ({"type": "person", "id": "P", "dob": "\uff12\uff10\uff12\uff16-03-01"}, "dob",
+         "expected a date written YYYY-MM-DD"),
+    ],
+)
+def test_only_ascii_digits_are_digits(raw: dict[str, Any], field: str, reason: str) -> None:
+    """Probe: full-width and Arabic-Indic digits passed the NAICS and year-key checks (Python's and
+    pydantic's `\\d` take any script's digits) and were stored as given."""
+    (detail,) = problems(raw)
+    assert (detail.field, detail.reason[:len(reason)]) == (field, reason)
+
+
+@pytest.mark.parametrize(("raw", "field", "reason"), [
+    ({"type": "person", "id": "  "}, "id", "an id must not be blank (it holds only spaces)"),
+    ({"type": "person", "id": " P-1 "}, "id",
+     "' P-1 ' begins or ends with spaces; ids are compared exactly, so it is not the id 'P-1': remove the spaces"),
+    ({"type": "person", "id": "P-1\t"}, "id", "'P-1\t' begins or ends with spaces"),
+    (event(patient_id="\u00a0PT-1"), "patient_id", "'\u00a0PT-1' begins or ends with spaces"),
+    ({"type": "risk_analysis", "id": "R", "scope_system_ids": ["EHR", " "]}, "scope_system_ids[1]",
+     "an id must not be blank"),
+])
+def test_ids_that_are_blank_or_padded_are_refused(raw: dict[str, Any], field: str, reason: str) -> None:
+    """Probe: `"id": "  "` and a CSV cell ` P-1 ` were accepted as records of their own (only an empty
+    id was refused), so a spreadsheet's padding split one person into two."""
+    (detail,) = problems(raw)
+    assert (detail.field, detail.reason[:len(reason)]) == (field, reason)
+    inner = {**raw, field: "P 1"} if "[" not in field else {**raw, "scope_system_ids": ["A B"]}
+    assert validate_record(inner)  # a space inside an id is kept
+
+
 def test_json_array_position_is_an_index() -> None:
     (detail,) = problems(event(action="peek"), Position(file="a.json", index=4))
     assert detail.index == 4 and detail.line is None
