@@ -168,6 +168,29 @@ def test_officer_builds_an_evidence_packet_from_the_portal(new_page: Any) -> Non
     shot(page, "officer-packet-built")
 
 
+def test_officer_sorts_the_worst_first_and_checks_the_audit_trail(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.goto("/ui/findings")
+    page.get_by_label("Order").select_option("severity")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", name=re.compile("most severe first"))).to_be_visible()
+    ranks = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    cells = page.locator("#findings-table tbody tr td:first-child").all_inner_texts()
+    shown = [ranks[t.strip().lower()] for t in cells]
+    assert shown and shown == sorted(shown)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit trail").click()
+    expect(page).to_have_url(re.compile(r"/ui/audit/trail$"))
+    expect(page.locator("#audit-entries tbody tr").first).to_be_visible()
+    page.get_by_label("Action").fill("user")
+    page.get_by_role("button", name="Apply").click()
+    actions = page.locator("#audit-entries tbody tr td:nth-child(4)").all_inner_texts()
+    assert actions and all(a.strip().startswith("user.") for a in actions)
+    page.get_by_role("button", name="Verify the chain").click()
+    expect(page.locator("#chain-verdict")).to_contain_text("Intact")
+    shot(page, "officer-audit-trail")
+
+
 def test_auditor_downloads_a_packet_and_cannot_open_a_finding_outside_the_grant(
         new_page: Any, server: dict[str, Any]) -> None:
     page = new_page
