@@ -15,7 +15,7 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
-from engine.web import taskviews
+from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
 from engine.web.render import redirect
@@ -27,22 +27,27 @@ VIEWS = {"mine": "My tasks", "overdue": "Overdue", "open": "All open", "done": "
 
 @router.get("/tasks")
 def list_tasks(request: Request, view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
+               establishment: str | None = Query(None, max_length=100),
                cursor: str | None = Query(None, max_length=400),
                principal: Principal = Depends(page(Permission.TASKS_READ)),
                session: Session = Depends(web_session, scope="function")) -> Response:
+    """A manager of several sites works through one site's tasks at a time: `establishment` narrows
+    any list to that site's tasks (org-wide tasks belong to no site and drop out)."""
     viewer = taskviews.viewer(principal)
+    site = establishment or None
     if view == "mine":
         me = taskviews.mine(principal)
-        filters = TaskFilter(state="open", owner=me) if me else None
+        filters = TaskFilter(state="open", owner=me, establishment_id=site) if me else None
     elif view == "overdue":
-        filters = TaskFilter(overdue=True)
+        filters = TaskFilter(overdue=True, establishment_id=site)
     else:
-        filters = TaskFilter(state=view)
+        filters = TaskFilter(state=view, establishment_id=site)
     result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=viewer, limit=100,
                                        cursor=cursor or None)
               if filters is not None else None)
     return render(request, "tasks/list.html", principal=principal, title=VIEWS[view], active="tasks", view=view,
-                  views=VIEWS, page=result, cursor=cursor, manager=allowed(principal.role, Permission.TASKS_MANAGE))
+                  views=VIEWS, page=result, cursor=cursor, manager=allowed(principal.role, Permission.TASKS_MANAGE),
+                  establishment=site, establishments=lookups.establishments(session, org_id=principal.org_id))
 
 
 @router.get("/tasks/{task_id}")
