@@ -79,6 +79,54 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+class _Marked(dict[str, Any]):
+    """An object read by `repeated_keys`, with the keys its text gave more than once."""
+
+    repeated: list[str]
+
+
+def _marking(pairs: list[tuple[str, Any]]) -> _Marked:
+    marked = _Marked()
+    marked.repeated = []
+    for key, item in pairs:
+        if key in marked and key not in marked.repeated:
+            marked.repeated.append(key)
+        marked[key] = item
+    return marked
+
+
+def repeated_keys(text: bytes | str) -> list[tuple[tuple[int | str, ...], str]]:
+    """Every key `text` gives twice in one object, as (path to the object, key), in document order;
+    empty for text that is not JSON (the caller's parser says what is wrong with it).
+
+    For a caller that must name *where* (a batch's record index) rather than stop at the first, as
+    `loads_input` does; the same quote count answers the usual case without a second parse."""
+    try:
+        value = loads(text)
+    except ValueError:
+        return []
+    raw = text.encode() if isinstance(text, str) else text
+    try:
+        if _quotes(raw) == _quotes(orjson.dumps(value)):
+            return []
+    except TypeError:  # an integer beyond 64 bits
+        pass
+    found: list[tuple[tuple[int | str, ...], str]] = []
+
+    def walk(node: Any, path: tuple[int | str, ...]) -> None:
+        if isinstance(node, _Marked):
+            found.extend((path, key) for key in node.repeated)
+        if isinstance(node, dict):
+            for key, item in node.items():
+                walk(item, (*path, key))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, (*path, index))
+
+    walk(json.loads(text, object_pairs_hook=_marking), ())
+    return found
+
+
 def dumps(value: Any) -> str:
     """A JSON column's text (the engine's `json_serializer`): the standard library's values and
     errors, at orjson's speed. Where orjson would write something the standard library reads back

@@ -352,3 +352,18 @@ def test_a_cookie_signed_request_from_another_site_is_refused(api: dict[str, Any
     assert browser.post("/tokens", json={"name": "mine"}, headers=home).status_code == 201
     bearer = {**headers(api, "officer"), **evil}  # a script's token is not a browser's ambient credential
     assert api["client"].post("/evaluations", json={"as_of": "2026-03-10T00:00:00Z"}, headers=bearer).status_code != 403
+
+
+@pytest.mark.parametrize("prefix, suffix", [("[", "]"), ('{"records": [', "]}")])
+def test_a_field_given_twice_is_refused_at_its_record_and_nothing_is_imported(
+        api: dict[str, Any], prefix: str, suffix: str) -> None:
+    """As the file import: a parser keeps the last value, so P-2 would silently become P-3."""
+    c, h = api["client"], headers(api, "officer")
+    body = (prefix + '{"type": "establishment", "id": "E9", "name": "North", "state": "IL", "tz": "America/Chicago"},'
+            '{"type": "person", "id": "P-2", "id": "P-3", "first_name": "Ana", "last_name": "Diaz",'
+            ' "extra": {"a": 1, "a": 2}}' + suffix).encode()
+    r = c.post("/records", headers={**h, "Content-Type": "application/json"}, content=body)
+    assert r.status_code == 422, r.text
+    assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(1, "id"), (1, "extra.a")]
+    assert "given twice" in r.json()["errors"][0]["reason"]
+    assert c.get("/records/establishment/E9", headers=h).status_code == 404

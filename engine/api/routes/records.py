@@ -6,12 +6,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
-from engine import clock, pipeline
+from engine import clock, json_codec, pipeline
 from engine.api import uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
@@ -63,7 +63,22 @@ class RecordsIn(BaseModel):
         raise PydanticCustomError("records_body", RECORDS_BODY)
 
 
-@router.post("/records", response_model=ImportReport)
+async def _each_key_once(request: Request) -> None:
+    """A record naming a field twice is refused, at its index, as the file import refuses it: the JSON
+    parser would keep the last value and drop the first without a word (`json_codec.loads_input`)."""
+    problems = []
+    for path, key in json_codec.repeated_keys(await request.body()):
+        index = next((p for p in path[:2] if isinstance(p, int)), None)
+        inside = ".".join(str(p) for p in path[1 if path[:1] != ("records",) else 2:])
+        problems.append(ErrorDetail(
+            reason=f"the key {key!r} is given twice in one object; send each field once", index=index,
+            field=f"{inside}.{key}" if inside else key))
+    if problems:
+        raise InputError(f"{len(problems)} repeated key{'' if len(problems) == 1 else 's'} in the batch; "
+                         "nothing was imported", problems)
+
+
+@router.post("/records", response_model=ImportReport, dependencies=[Depends(_each_key_once)])
 def import_batch(body: RecordsIn = Body(description=RECORDS_BODY),
                  principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                  session: Session = Depends(get_session, scope="function")) -> ImportReport:
