@@ -367,3 +367,16 @@ def test_a_field_given_twice_is_refused_at_its_record_and_nothing_is_imported(
     assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(1, "id"), (1, "extra.a")]
     assert "given twice" in r.json()["errors"][0]["reason"]
     assert c.get("/records/establishment/E9", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("base, secure", [("http://testserver", False), ("https://testserver", True)])
+def test_the_session_cookie_is_secure_over_https(api: dict[str, Any], base: str, secure: bool) -> None:
+    """A session token sent back over plain HTTP could be read on the way: over HTTPS the cookie says Secure."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(api["client"].app, base_url=base)
+    r = client.post("/auth/login", json={"username": "officer", "password": "officer-password"})
+    assert r.status_code == 200, r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "path=/" in cookie
+    assert ("; secure" in cookie) is secure

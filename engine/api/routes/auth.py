@@ -37,13 +37,15 @@ class Me(BaseModel):
 
 
 @router.post("/auth/login", response_model=Me, dependencies=[Depends(public())])
-def login(body: LoginIn, response: Response, session: Session = Depends(get_session, scope="function")) -> Me:
-    """Check the password and start a web session (cookie). Failed logins are rate limited."""
+def login(body: LoginIn, request: Request, response: Response,
+          session: Session = Depends(get_session, scope="function")) -> Me:
+    """Check the password and start a web session (cookie, Secure when the request came over HTTPS, as
+    the login form's). Failed logins are rate limited."""
     user = auth_service.authenticate(session, username=body.username, password=body.password)
     issued = auth_service.issue_token(session, user_id=user.id, name="web session", ttl=auth_service.SESSION_TTL,
                                       kind="session", actor=f"user:{user.username}")
-    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, samesite="lax",
-                        max_age=int(auth_service.SESSION_TTL.total_seconds()))
+    response.set_cookie(SESSION_COOKIE, issued.token, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https", max_age=int(auth_service.SESSION_TTL.total_seconds()))
     grant = auth_service.active_grant(session, user_id=user.id)
     return Me(user=user, grant=grant.model_dump(mode="json") if grant else None)
 
