@@ -1,6 +1,8 @@
 """The officer's dashboard as one schema, built from the services: open findings by framework x
 severity and by establishment, overdue and due-soon work, the trend of open findings over the
-evaluation runs, and credentials about to expire.
+evaluation runs, and credentials about to expire. `establishment` focuses it on one site (a site
+manager's morning view): every panel but the trend counts that site only, and the by-establishment
+table still shows every site to compare with.
 
 Counts come from `list_findings(...).total` (one COUNT per cell, on indexed columns), so the cost
 does not grow with the number of findings the way loading them would. Credential expiries are
@@ -23,6 +25,7 @@ from engine import clock
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError
 from engine.findings import currency
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, FindingScope
@@ -67,6 +70,8 @@ class EstablishmentRow(BaseModel):
     open: int
     overdue: int
     href: str
+    #: the dashboard focused on this site (None for the organization-wide row)
+    focus: str | None = None
 
 
 class Expiry(BaseModel):
@@ -80,6 +85,8 @@ class Expiry(BaseModel):
     jurisdiction: str | None
     valid_through: dt.date
     days_left: int
+    #: the site the holder works at (their latest employment episode), as the rules place them
+    establishment_id: str | None = None
 
 
 class ExpiryList(BaseModel):
@@ -109,6 +116,9 @@ class DashboardView(BaseModel):
     expiries: ExpiryList | None
     all_expiries: bool
     scoped: bool
+    #: the site the dashboard is focused on (id, name), and the sites it can be focused on
+    establishment: tuple[str, str] | None = None
+    sites: list[tuple[str, str]] = []
 
 
 def _href(**params: str | None) -> str:
@@ -128,33 +138,40 @@ def _count(session: Session, org_id: str, scope: FindingScope | None, *, framewo
     return findings_service.list_findings(session, org_id=org_id, filters=f, limit=1, scope=scope).total
 
 
-def _heat(session: Session, org_id: str, scope: FindingScope | None) -> tuple[list[HeatRow], list[int]]:
+def _heat(session: Session, org_id: str, scope: FindingScope | None,
+          site: str | None) -> tuple[list[HeatRow], list[int]]:
     frameworks = [scope.framework] if scope is not None else lookups.frameworks()
-    grid = {(fw, sev): _count(session, org_id, scope, framework=fw, severity=sev)
+    grid = {(fw, sev): _count(session, org_id, scope, framework=fw, severity=sev, establishment_id=site)
             for fw in frameworks for sev in lookups.SEVERITIES}
     peak = max(grid.values(), default=0)
     rows = []
     for fw in frameworks:
         cells = [HeatCell(severity=sev, count=grid[(fw, sev)], level=_level(grid[(fw, sev)], peak),
-                          href=_href(framework=fw, severity=sev, state=lookups.OPEN_STATES))
+                          href=_href(framework=fw, severity=sev, state=lookups.OPEN_STATES, establishment=site))
                  for sev in lookups.SEVERITIES]
         rows.append(HeatRow(framework=fw, label=lookups.framework_label(fw), cells=cells,
-                            total=sum(c.count for c in cells), href=_href(framework=fw, state=lookups.OPEN_STATES)))
+                            total=sum(c.count for c in cells),
+                            href=_href(framework=fw, state=lookups.OPEN_STATES, establishment=site)))
     totals = [sum(grid[(fw, sev)] for fw in frameworks) for sev in lookups.SEVERITIES]
     return rows, totals
 
 
-def _establishments(session: Session, org_id: str, scope: FindingScope | None, total_open: int,
-                    total_overdue: int) -> list[EstablishmentRow]:
-    rows = []
+def _sites(session: Session, org_id: str, scope: FindingScope | None) -> list[tuple[str, str]]:
+    """The establishments this viewer may see (an auditor's grant may name some), as (id, name)."""
     known = lookups.establishments(session, org_id=org_id)
-    if scope is not None and scope.establishments is not None:
-        known = [e for e in known if e.id in scope.establishments]
-    for est in known:
+    return [(e.id, e.name) for e in known if scope is None or scope.establishments is None
+            or e.id in scope.establishments]
+
+
+def _establishments(session: Session, org_id: str, scope: FindingScope | None, sites: list[tuple[str, str]],
+                    total_open: int, total_overdue: int) -> list[EstablishmentRow]:
+    rows = []
+    for est_id, name in sites:
         rows.append(EstablishmentRow(
-            id=est.id, name=est.name, open=_count(session, org_id, scope, establishment_id=est.id),
-            overdue=_count(session, org_id, scope, establishment_id=est.id, status="overdue"),
-            href=_href(establishment=est.id, state=lookups.OPEN_STATES)))
+            id=est_id, name=name, open=_count(session, org_id, scope, establishment_id=est_id),
+            overdue=_count(session, org_id, scope, establishment_id=est_id, status="overdue"),
+            href=_href(establishment=est_id, state=lookups.OPEN_STATES),
+            focus="/ui/dashboard?" + urllib.parse.urlencode({"establishment": est_id})))
     rows.sort(key=lambda r: (-r.open, r.name))
     if scope is None or scope.establishments is None:
         rows.append(EstablishmentRow(id=None, name="Organization-wide (no establishment)",
@@ -175,25 +192,26 @@ def _trend(session: Session, org_id: str) -> LineChart:
     return trend(series, title=TREND_TITLE)
 
 
-def _tasks(session: Session, principal: Principal) -> tuple[WorkList, WorkList]:
+def _tasks(session: Session, principal: Principal, site: str | None) -> tuple[WorkList, WorkList]:
     viewer = taskviews.viewer(principal)
-    overdue = tasks_service.list_tasks(session, org_id=principal.org_id, filters=TaskFilter(overdue=True),
-                                       viewer=viewer, limit=10)
+    overdue = tasks_service.list_tasks(session, org_id=principal.org_id,
+                                       filters=TaskFilter(overdue=True, establishment_id=site), viewer=viewer, limit=10)
     upcoming = tasks_service.list_tasks(session, org_id=principal.org_id,
-                                        filters=TaskFilter(state="open", overdue=False), viewer=viewer, limit=50)
+                                        filters=TaskFilter(state="open", overdue=False, establishment_id=site),
+                                        viewer=viewer, limit=50)
     horizon = clock.now().date() + dt.timedelta(days=DUE_SOON_DAYS)
     soon = [t for t in upcoming.items if t.due <= horizon]
     return WorkList(total=overdue.total, items=overdue.items), WorkList(total=len(soon), items=soon[:10])
 
 
 def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
-             limit: int | None = EXPIRY_ROWS) -> ExpiryList:
+             limit: int | None = EXPIRY_ROWS, establishment: str | None = None) -> ExpiryList:
     """Credentials expiring in the next `within_days`, soonest first, with the holder's name: the
     first `limit` (None: all) and how many there are.
 
     Reading every credential's latest version takes a few hundred milliseconds on a large practice,
     and the answer is day-grained, so the whole list is kept for EXPIRY_TTL_S per organization and
-    day; `limit` only cuts what is shown, so the full list costs no second read."""
+    day; `limit` and `establishment` only cut what is shown, so neither costs a second read."""
     key = (org_id, clock.now().date().isoformat(), within_days)
     with _expiry_lock:
         hit = _expiry_cache.get(key)
@@ -204,6 +222,8 @@ def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
         with _expiry_lock:
             _expiry_cache.clear()
             _expiry_cache[key] = (time.monotonic(), found)
+    if establishment is not None:
+        found = [e for e in found if e.establishment_id == establishment]
     return ExpiryList(total=len(found), items=found if limit is None else found[:limit])
 
 
@@ -245,26 +265,41 @@ def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry
         name = names.get(str(person_id), str(person_id)) if person_id else "—"
         out.append(Expiry(credential_id=rec.id, kind=str(rec.data.get("kind") or "credential"), person_id=person_id,
                           person_name=name, jurisdiction=rec.data.get("jurisdiction"), valid_through=through,
-                          days_left=(through - today).days))
+                          days_left=(through - today).days,
+                          establishment_id=zones.establishment_of("credential", rec.data)))
     return out
 
 
-def build(session: Session, principal: Principal, *, all_expiries: bool = False) -> DashboardView:
-    """`all_expiries` lists every credential expiring in EXPIRY_DAYS instead of the soonest EXPIRY_ROWS."""
+def build(session: Session, principal: Principal, *, all_expiries: bool = False,
+          establishment: str | None = None) -> DashboardView:
+    """`all_expiries` lists every credential expiring in EXPIRY_DAYS instead of the soonest EXPIRY_ROWS;
+    `establishment` focuses the counts, the work and the expiries on one site the viewer may see (any
+    other is refused: a focus that silently showed nothing would read as "all is well there")."""
     org = principal.org_id
     scope = finding_scope(principal)
-    heat, totals = _heat(session, org, scope)
+    sites = _sites(session, org, scope)
+    focus = None
+    if establishment is not None:
+        focus = next((site for site in sites if site[0] == establishment), None)
+        if focus is None:
+            raise InputError(f"{establishment!r} is not an establishment you can see here",
+                             [ErrorDetail(reason="choose one of: " + (", ".join(i for i, _ in sites) or "none"),
+                                          field="establishment")])
+    heat, totals = _heat(session, org, scope, establishment)
     total_open = sum(totals)
-    overdue = _count(session, org, scope, status="overdue")
-    due_soon = _count(session, org, scope, status="due_soon")
+    overdue = _count(session, org, scope, status="overdue", establishment_id=establishment)
+    due_soon = _count(session, org, scope, status="due_soon", establishment_id=establishment)
     overdue_tasks = due_tasks = None
     if allowed(principal.role, Permission.TASKS_MANAGE):
-        overdue_tasks, due_tasks = _tasks(session, principal)
+        overdue_tasks, due_tasks = _tasks(session, principal, establishment)
+    everywhere_open = total_open if establishment is None else _count(session, org, scope)
+    everywhere_overdue = overdue if establishment is None else _count(session, org, scope, status="overdue")
     return DashboardView(
         severities=list(lookups.SEVERITIES), heat=heat, column_totals=totals, total_open=total_open, overdue=overdue,
-        due_soon=due_soon, by_establishment=_establishments(session, org, scope, total_open, overdue),
+        due_soon=due_soon,
+        by_establishment=_establishments(session, org, scope, sites, everywhere_open, everywhere_overdue),
         trend=_trend(session, org) if scope is None and allowed(principal.role, Permission.EVALUATIONS_READ) else None,
         overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks,
-        expiries=expiries(session, org_id=org, limit=None if all_expiries else EXPIRY_ROWS)
+        expiries=expiries(session, org_id=org, limit=None if all_expiries else EXPIRY_ROWS, establishment=establishment)
         if allowed(principal.role, Permission.RECORDS_READ) else None,
-        all_expiries=all_expiries, scoped=scope is not None)
+        all_expiries=all_expiries, scoped=scope is not None, establishment=focus, sites=sites)

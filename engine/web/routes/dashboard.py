@@ -19,10 +19,12 @@ router = APIRouter()
 
 @router.get("/dashboard")
 def show(request: Request, expiring: Literal["all"] | None = Query(None),
+         establishment: str | None = Query(None, max_length=100),
          principal: Principal = Depends(page(Permission.FINDINGS_READ)),
          session: Session = Depends(web_session, scope="function")) -> Response:
     """`?expiring=all` lists every credential expiring in the next 90 days, where the panel shows the
-    soonest few: the rest stay one click away instead of a page of their own."""
-    view = dashboard.build(session, principal, all_expiries=expiring == "all")
+    soonest few: the rest stay one click away instead of a page of their own. `?establishment=E1`
+    focuses the dashboard on one site."""
+    view = dashboard.build(session, principal, all_expiries=expiring == "all", establishment=establishment or None)
     return render(request, "dashboard/index.html", principal=principal, title="Dashboard", active="dashboard", d=view,
                   expiry_rows=dashboard.EXPIRY_ROWS)

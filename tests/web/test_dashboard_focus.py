@@ -1,0 +1,55 @@
+"""The dashboard focused on one establishment: a site manager's counts, work and expiries for their
+site, links that keep the site, every site still listed to compare, and a site the viewer cannot
+see refused rather than shown as empty."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from engine import clock
+from engine.web import dashboard
+
+AS_OF = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
+
+
+def _section(text: str, marker: str) -> str:
+    start = text.index(marker)
+    return text[start:text.index("</table>", start)]
+
+
+def test_focusing_on_a_site_counts_that_site_only(web_client: Callable[[str], TestClient]) -> None:
+    dashboard._expiry_cache.clear()
+    client = web_client("officer")
+    with clock.frozen(AS_OF):
+        everything = client.get("/ui/dashboard").text
+        east = client.get("/ui/dashboard?establishment=E2")
+        main = client.get("/ui/dashboard?establishment=E1").text
+    assert 'aria-label="3 high demo findings"' in _section(everything, 'id="heat"')
+    assert east.status_code == 200
+    assert "Compliance dashboard: East clinic" in east.text and 'id="focus-note"' in east.text
+    assert 'aria-label="1 high demo findings"' in _section(east.text, 'id="heat"')
+    assert 'aria-label="2 high demo findings"' in _section(main, 'id="heat"')
+    # the numbers lead to lists of the same site
+    assert 'href="/ui/findings?framework=demo&amp;severity=high&amp;state=open%2Cacknowledged&amp;establishment=E2"' \
+        in east.text
+    assert 'href="/ui/findings?status=overdue&amp;establishment=E2"' in east.text
+    # every site is still listed, the focused one marked, each name focusing the dashboard on it
+    table = _section(east.text, 'id="by-establishment"')
+    assert 'aria-current="true"' in table and 'href="/ui/dashboard?establishment=E1"' in table
+    # the credential expiring belongs to a holder working at E1
+    assert 'id="expiries"' in main and "Ana Diaz" in _section(main, 'id="expiries"')
+    assert "No credential expires in the next 90 days." in east.text
+
+
+def test_the_site_picker_lists_every_site_and_keeps_the_choice(web_client: Callable[[str], TestClient]) -> None:
+    text = web_client("officer").get("/ui/dashboard?establishment=E2").text
+    assert 'id="d-establishment"' in text and '<option value="E2" selected>East clinic</option>' in text
+
+
+def test_a_site_the_viewer_cannot_see_is_refused(web_client: Callable[[str], TestClient]) -> None:
+    r = web_client("officer").get("/ui/dashboard?establishment=NOPE")
+    assert r.status_code == 422
+    assert "NOPE" in r.text and "E1, E2" in r.text
