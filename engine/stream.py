@@ -95,7 +95,7 @@ class StreamMatcher:
         for rec in records_service.iter_records(session, org_id=org_id, types=list(REFERENCE_TYPES)):
             memory[rec.type].append(RecordView(rec.type, rec.id, rec.version, rec.data))
         establishments = {v.id: dict(v.data, id=v.id) for v in memory["establishment"]}
-        self.zones = Zones.of(establishments, (v.data for v in memory["employment_episode"]))
+        self.zones = Zones.of(establishments, (v.data for v in memory["employment_episode"]), as_of)
         self.builder = FactBuilder(self.rulesets, all_fact_types(), as_of, self.zones)
         self.reference: list[dict[str, Any]] = []
         self.infos: dict[str, FactInfo] = {}

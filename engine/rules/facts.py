@@ -92,21 +92,29 @@ class Zones:
         return None
 
     @classmethod
-    def of(cls, establishments: Mapping[str, Mapping[str, Any]],
-           episodes: Iterable[Mapping[str, Any]]) -> Zones:
-        """The zones of a practice from its establishments (id -> record data) and the data of its
-        employment episodes: a person's records take the zone of the establishment of their latest
-        episode, and a record tied to no establishment takes the zone of the first establishment by
-        id (America/New_York when none names one).
+    def of(cls, establishments: Mapping[str, Mapping[str, Any]], episodes: Iterable[Mapping[str, Any]],
+           as_of: dt.datetime) -> Zones:
+        """The zones of a practice as of `as_of`, from its establishments (id -> record data) and the
+        data of its employment episodes: a person's records take the zone of the establishment of their
+        latest episode begun by then, and a record tied to no establishment takes the zone of the first
+        establishment by id (America/New_York when none names one).
 
         One place for this, because every face that shows a local date (a sweep, the live stream, the
-        dashboard) must pick the same zone the rules judged in.
+        dashboard) must pick the same zone the rules judged in. An episode that starts after `as_of`
+        has not happened yet (CONTRACT), so a transfer booked for next month does not move today's
+        deadlines into the new site's zone; starts are compared as instants, since the same moment
+        written with two offsets sorts differently as text.
         """
-        latest: dict[str, tuple[str, str]] = {}
+        cutoff = ensure_utc(as_of)
+        latest: dict[str, tuple[dt.datetime, str]] = {}
         for data in episodes:
-            person, est, start = data.get("person_id"), data.get("establishment_id"), str(data.get("start_at") or "")
-            if person and est and (person not in latest or start >= latest[person][0]):
-                latest[str(person)] = (start, str(est))
+            person, est = data.get("person_id"), data.get("establishment_id")
+            start = _instant(data.get("start_at"))
+            if not (person and est) or (start is not None and start > cutoff):
+                continue
+            moment = start or dt.datetime.min.replace(tzinfo=dt.UTC)
+            if person not in latest or moment >= latest[str(person)][0]:
+                latest[str(person)] = (moment, str(est))
         default = next((tz for k in sorted(establishments) if (tz := establishment_tz(establishments[k]))),
                        "America/New_York")
         return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
@@ -124,6 +132,17 @@ class Zones:
         if est and est in self.establishments:
             return str(self.establishments[est].get("holiday_calendar") or cal.DEFAULT_CALENDAR_NAME)
         return cal.DEFAULT_CALENDAR_NAME
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """An episode's start as a UTC instant; None when absent or unreadable (the import refuses both,
+    so this only guards records written before that check)."""
+    try:
+        if isinstance(value, dt.datetime):
+            return ensure_utc(value)
+        return ensure_utc(dt.datetime.fromisoformat(str(value))) if value else None
+    except ValueError:
+        return None
 
 
 def about(subject: tuple[str, str], fact_id: str, data: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -336,7 +336,7 @@ def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[Comp
     """The establishments (id -> record data with its id), the time zones, and the derivations'
     context of a run over the records held in `memory` (establishments, episodes, organization)."""
     establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
-    zones = Zones.of(establishments, (ep.data for ep in memory.get("employment_episode", [])))
+    zones = Zones.of(establishments, (ep.data for ep in memory.get("employment_episode", [])), as_of)
     params: dict[str, Any] = {}
     for rs in rulesets:
         params.update(rs.params)

@@ -236,7 +236,7 @@ def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry
     now = clock.now()
     reference = {t: [r.data | {"id": r.id} for r in records_service.iter_records(session, org_id=org_id, types=[t])]
                  for t in ("establishment", "employment_episode")}
-    zones = Zones.of({d["id"]: d for d in reference["establishment"]}, reference["employment_episode"])
+    zones = Zones.of({d["id"]: d for d in reference["establishment"]}, reference["employment_episode"], now)
     chains: dict[tuple[str, str, str], tuple[tuple[dt.date, str, str], dt.date, StoredRecord]] = {}
     for rec in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000):
         data = rec.data

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 from engine.rules.facts import Zones
 from engine.rules.state_zones import STATE_ZONES, establishment_tz
+
+AS_OF = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
+SITES = {"E-CHI": {"id": "E-CHI", "tz": "America/Chicago"}, "E-NY": {"id": "E-NY", "tz": "America/New_York"}}
 
 
 def test_every_state_zone_is_a_zone() -> None:
@@ -20,7 +24,25 @@ def test_a_named_zone_wins_then_the_state_then_nothing() -> None:
 
 
 def test_a_site_without_tz_is_not_judged_in_another_site_s_zone() -> None:
-    zones = Zones.of({"E-A": {"id": "E-A", "tz": "America/New_York"}, "E-X": {"id": "E-X", "state": "AZ"}}, [])
+    zones = Zones.of({"E-A": {"id": "E-A", "tz": "America/New_York"}, "E-X": {"id": "E-X", "state": "AZ"}}, [], AS_OF)
     assert zones.tz_at("E-X") == "America/Phoenix" and zones.tz_at("E-A") == "America/New_York"
-    first_without = Zones.of({"E-0": {"id": "E-0", "state": "HI"}, "E-1": {"id": "E-1", "tz": "America/Denver"}}, [])
+    sites = {"E-0": {"id": "E-0", "state": "HI"}, "E-1": {"id": "E-1", "tz": "America/Denver"}}
+    first_without = Zones.of(sites, [], AS_OF)
     assert first_without.default_tz == "Pacific/Honolulu"  # org-wide records: the first site's zone, inferred too
+
+
+def test_a_transfer_booked_for_later_does_not_move_today_s_zone() -> None:
+    episodes = [{"person_id": "P1", "establishment_id": "E-CHI", "start_at": "2024-01-02T14:00:00Z"},
+                {"person_id": "P1", "establishment_id": "E-NY", "start_at": "2026-04-01T13:00:00Z"}]
+    assert Zones.of(SITES, episodes, AS_OF).person_establishment == {"P1": "E-CHI"}
+    later = dt.datetime(2026, 4, 1, 13, tzinfo=dt.UTC)  # the transfer's own instant: it has begun
+    assert Zones.of(SITES, episodes, later).tz("credential", {"person_id": "P1"}) == "America/New_York"
+    assert Zones.of(SITES, episodes[1:], AS_OF).person_establishment == {}  # not yet hired anywhere
+
+
+def test_episode_starts_are_compared_as_instants_not_text() -> None:
+    # 08:00 in Chicago (14:00Z) is later than 08:30 in New York (13:30Z), though "08:30" sorts after "08:00"
+    episodes = [{"person_id": "P1", "establishment_id": "E-CHI", "start_at": "2026-01-05T08:00:00-06:00"},
+                {"person_id": "P1", "establishment_id": "E-NY", "start_at": "2026-01-05T08:30:00-05:00"}]
+    assert Zones.of(SITES, episodes, AS_OF).person_establishment == {"P1": "E-CHI"}
+    assert Zones.of(SITES, episodes[::-1], AS_OF).person_establishment == {"P1": "E-CHI"}
