@@ -237,7 +237,8 @@ def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry
     reference = {t: [r.data | {"id": r.id} for r in records_service.iter_records(session, org_id=org_id, types=[t])]
                  for t in ("establishment", "employment_episode")}
     zones = Zones.of({d["id"]: d for d in reference["establishment"]}, reference["employment_episode"], now)
-    chains: dict[tuple[str, str, str], tuple[tuple[dt.date, str, str], dt.date, StoredRecord]] = {}
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    chains: dict[tuple[str, str, str], tuple[tuple[dt.date, dt.datetime, str], dt.date, StoredRecord]] = {}
     for rec in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000):
         data = rec.data
         expires = stored_instant(data.get("expires_at"))
@@ -249,7 +250,8 @@ def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry
         today = cal.local_date(now, tz)
         chain = (str(data.get("person_id") or ""), str(data.get("kind") or ""),
                  str(data.get("jurisdiction") or "").strip().upper())
-        rank = (through, str(data.get("issued_at") or ""), rec.id)
+        # of two valid through the same day, the later issued (an instant: text with offsets misorders)
+        rank = (through, issued or never, rec.id)
         if chain not in chains or rank > chains[chain][0]:
             chains[chain] = (rank, today, rec)
     found = sorted((rank[0], rec.id, today, rec) for rank, today, rec in chains.values()

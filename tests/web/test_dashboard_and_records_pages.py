@@ -149,3 +149,18 @@ def test_a_records_history_marks_only_values_that_changed_not_offsets() -> None:
     views = version_views([version(1, effective_at="2026-03-07T21:00:00-08:00", clauses=["a"], vendor_id="V"),
                            version(2, effective_at="2026-03-08T05:00:00Z", clauses=["b"])])
     assert [(v.changed, v.removed) for v in views] == [([], []), (["clauses"], ["vendor_id"])]
+
+
+def test_of_two_cards_valid_through_the_same_day_the_later_issued_is_listed(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    # 08:00 in Chicago (14:00Z) was issued after 08:30 in New York (13:30Z), though "08:30" sorts later
+    cards = [{"type": "credential", "id": "A-NY", "person_id": "P8", "kind": "ACLS",
+              "issued_at": "2026-01-05T08:30:00-05:00", "expires_at": "2026-04-20T00:00:00-05:00"},
+             {"type": "credential", "id": "A-CHI", "person_id": "P8", "kind": "ACLS",
+              "issued_at": "2026-01-05T08:00:00-06:00", "expires_at": "2026-04-20T00:00:00-05:00"}]
+    with clock.frozen(NOW), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=cards, actor="test", source="test", stream=False)
+    dashboard._expiry_cache.clear()
+    with clock.frozen(NOW):
+        rows = _expiry_rows(web_client("officer").get("/ui/dashboard").text)
+    assert "A-CHI" in rows and "A-NY" not in rows
