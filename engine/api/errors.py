@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +27,17 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict[s
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _reason(request: Request, error: Mapping[str, Any]) -> str:
+    """What to fix. A JSON body sent under another media type (a form, text/plain) is not read as
+    JSON, which is also what keeps a cross-site form from posting to the API; pydantic then calls
+    the whole body "not a valid dictionary", which sends the client looking at its fields."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if tuple(error.get("loc", ())) == ("body",) and media and media != "application/json" \
+            and not media.endswith("+json"):
+        return f"send the body as JSON with Content-Type: application/json (this request said {media})"
+    return str(error.get("msg", ""))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
@@ -37,7 +49,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "reason": _reason(request, e)}
                   for e in exc.errors()]
         return problem(422, "RequestValidationError", "the request does not match the schema", "input.request",
                        errors, str(request.url.path))

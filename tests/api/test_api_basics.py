@@ -31,6 +31,17 @@ def test_login_sets_a_session_and_failed_logins_are_limited(api: dict[str, Any])
     assert r.status_code == 401 and r.json()["code"] == "auth.locked"
 
 
+def test_the_api_reads_json_only_as_json_so_a_cross_site_form_cannot_sign_in(api: dict[str, Any]) -> None:
+    c = api["client"]
+    body = b'{"username": "officer", "password": "officer-password"}'
+    for media in ("text/plain", "application/x-www-form-urlencoded"):  # what a form on another site may send
+        r = c.post("/auth/login", content=body, headers={"content-type": media})
+        assert r.status_code == 422 and "set-cookie" not in r.headers
+        assert r.json()["errors"] == [{"field": "body", "reason": "send the body as JSON with Content-Type: "
+                                       f"application/json (this request said {media})"}]
+    assert c.get("/me").status_code == 401
+
+
 def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     c, h = api["client"], headers(api, "officer")
     bad = c.post(
