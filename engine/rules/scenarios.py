@@ -15,6 +15,10 @@ findings for the rules in scope, and byte-identical violation lists.
           - {rule_id: HIPAA-SEC-TERM-004, subject: account/A1, state: due_soon, due: "2026-03-08T23:00:00Z"}
       - as_of: 2026-03-11T00:00:00Z
         expect: []
+
+An expectation names its finding by rule and subject (and `occurrence_key` when the subject has
+several) and may pin `state`, `due`, `severity` and `establishment_id` (the site the finding cites,
+e.g. a clinician's current site after a transfer); what it leaves out is not compared.
 """
 
 from __future__ import annotations
@@ -158,11 +162,12 @@ def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: li
         exact = [
             v
             for v in candidates
-            if all(str(getattr(v, a)) == str(exp[a]) for a in ("state", "due", "severity") if a in exp)
+            if all(str(getattr(v, a)) == str(exp[a]) for a in ("state", "due", "severity", "establishment_id")
+                   if a in exp)
         ]
         v = (exact or candidates)[0]
         actual.remove(v)
-        for attr in ("state", "due", "severity", "occurrence_key"):
+        for attr in ("state", "due", "severity", "establishment_id", "occurrence_key"):
             if attr in exp and str(getattr(v, attr)) != str(exp[attr]):
                 result.ok = False
                 result.problems.append(

@@ -85,7 +85,7 @@ PARTIAL: dict[str, str] = {
         "(the credentialing ruleset's convention); planted as a license last verified 37 months ago."
     ),
     "CRED-NCQA-PSV-008": (
-        "No credentialing-decision record: the decision is the start of the current licensed episode "
+        "No credentialing-decision record: the decision is the start of the current licensed engagement "
         "(the credentialing ruleset's convention); planted as a board certification verified 150 days "
         "before it, and a claimed certification never verified."
     ),

@@ -32,6 +32,7 @@ from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.cms._common import _happened, _iso, _src  # the family's value helpers
+from engine.rules.derive.engagements import engagements
 
 SCREEN_FREQUENCIES = ("CALENDAR_MONTH", "EVERY_30_DAYS")
 INTERVAL_DAYS = 30
@@ -83,8 +84,12 @@ class _Episode:
     tz: str
 
     @property
-    def start_day(self) -> dt.date:
+    def start_on(self) -> dt.date:
         return cal.local_date(self.start, self.tz)
+
+    @property
+    def end_on(self) -> dt.date | None:
+        return cal.local_date(self.end, self.tz) if self.end else None
 
     def last_day(self, today: dt.date) -> dt.date:
         return cal.local_date(self.end, self.tz) if self.end else today
@@ -216,15 +221,9 @@ class _PersonScreening:
                              if person and person.data.get(k))
         self.still_employed = any(e.end is None for e in eps)
         self.base_sources = [_src(person)] if person else []
-        # engagements: an episode that starts while an earlier one runs or within a day of its end (a
-        # transfer, a back-to-back or concurrent episode) continues that engagement: no pre-hire duty
-        # and no new 30-day clock
-        self.stretches: list[list[_Episode]] = []
-        for i, ep in enumerate(eps):
-            if any(o.end is None or o.end >= ep.start - dt.timedelta(days=1) for o in eps[:i]):
-                self.stretches[-1].append(ep)
-            else:
-                self.stretches.append([ep])
+        # engagements: a transfer, a back-to-back or concurrent episode continues the engagement (no
+        # pre-hire duty, no new 30-day clock); see engine.rules.derive.engagements
+        self.stretches: list[list[_Episode]] = engagements(eps)
         self.excluded_spans = self._excluded_spans()
         self._covered: dict[str, dict[str, set[str]]] = {}
 
@@ -316,21 +315,21 @@ class _PersonScreening:
         each new engagement (C1 on local dates, C7)."""
         for stretch in self.stretches:
             ep = stretch[0]
-            start_day = ep.start_day
-            since = cal.add_days(start_day, -self.s.prehire_days)
+            start_on = ep.start_on
+            since = cal.add_days(start_on, -self.s.prehire_days)
             missing = [s for s in self.s.sources
-                       if not any(c.source == s and since <= c.day(ep.tz) <= start_day for c in self.checks)]
+                       if not any(c.source == s and since <= c.day(ep.tz) <= start_on for c in self.checks)]
             if not missing:
                 continue
             # the hire month is this duty's, in view or not: a monthly gap followed back past the
             # lookback (monthly()) must stop where it stops when the hire is inside the lookback
-            prehire_months.setdefault(_month_key(start_day), set()).update(missing)
-            if start_day < self.window:
+            prehire_months.setdefault(_month_key(start_on), set()).update(missing)
+            if start_on < self.window:
                 continue
             later = [self.next_check(s, after=ep.start) for s in missing]
             cleared = max(c.at for c in later) if all(later) else None  # type: ignore[union-attr]
-            yield self.duty("pre_hire", ep.view.id, due=start_day, missing=missing,
-                            period=f"before the start on {start_day}", cleared=cleared, ep=ep,
+            yield self.duty("pre_hire", ep.view.id, due=start_on, missing=missing,
+                            period=f"before the start on {start_on}", cleared=cleared, ep=ep,
                             used=[c for c in later if c is not None],
                             per_source=[(s, self.last_check(s, before=ep.start), nxt)
                                         for s, nxt in zip(missing, later, strict=True)])
@@ -344,7 +343,7 @@ class _PersonScreening:
         what is attached to it, persists) and its due date."""
         scope: dict[dt.date, _Episode] = {}
         for ep in self.eps:
-            for month in _months(max(ep.start_day, self.window), ep.last_day(self.today)):
+            for month in _months(max(ep.start_on, self.window), ep.last_day(self.today)):
                 scope[month] = ep
         runs: list[tuple[list[dt.date], list[str], _Episode]] = []
         for month in sorted(scope):
@@ -387,7 +386,7 @@ class _PersonScreening:
 
     def _scope_episode(self, month: dt.date) -> _Episode | None:
         """The episode a month is judged under (as in monthly(): the latest-starting one in it)."""
-        return next((e for e in reversed(self.eps) if e.start_day.replace(day=1) <= month <= e.last_day(self.today)),
+        return next((e for e in reversed(self.eps) if e.start_on.replace(day=1) <= month <= e.last_day(self.today)),
                     None)
 
     def _missing_in(self, month: dt.date, ep: _Episode, prehire_months: dict[str, set[str]]) -> list[str]:
@@ -426,10 +425,10 @@ class _PersonScreening:
         left_at = max(e.end for e in stretch if e.end is not None) if ended else None
         k = bisect.bisect_right([c.at for c in mine], first.start)  # checks at or before the start
         anchors: list[tuple[int, _Check | None, dt.date, str]] = []
-        if k and cal.add_days(mine[k - 1].day(first.tz), INTERVAL_DAYS) >= first.start_day:
+        if k and cal.add_days(mine[k - 1].day(first.tz), INTERVAL_DAYS) >= first.start_on:
             anchors.append((k, mine[k - 1], mine[k - 1].day(first.tz), first.tz))
         else:
-            anchors.append((k, None, first.start_day, first.tz))
+            anchors.append((k, None, first.start_on, first.tz))
         for j in range(k, len(mine)):
             c = mine[j]
             if left_at is not None and c.at > left_at:
@@ -448,7 +447,7 @@ class _PersonScreening:
                 continue
             if self.under_exclusion(source, day, due, zone):
                 continue
-            owner = next((e for e in reversed(stretch) if e.start_day <= due), first)
+            owner = next((e for e in reversed(stretch) if e.start_on <= due), first)
             cleared = nxt.at if nxt else None
             if check is not None:
                 yield self.duty("interval", f"{source}/{due.isoformat()}", due=due, missing=[source],

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
+from engine.rules.derive.engagements import engagement_of
 from engine.rules.state_zones import establishment_tz
 
 #: Parameter defaults, mirrored from rulesets/credentialing (a unit test holds the two equal).
@@ -183,6 +184,8 @@ def chains(creds: Iterable[Cred], kind: str) -> dict[str, list[Cred]]:
 
 @dataclass(frozen=True)
 class Episode:
+    """An employment episode as of the run: local first and last days in its establishment's zone."""
+
     view: RecordView
     person_id: str
     establishment_id: str
@@ -190,6 +193,7 @@ class Episode:
     start_at: dt.datetime
     start_on: dt.date
     end_at: dt.datetime | None
+    end_on: dt.date | None
     licensed: bool
 
     @property
@@ -209,10 +213,12 @@ def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, 
         if start is None or start > ctx.as_of:
             continue
         tz = ctx.tz_of(view)
+        end = happened(ctx, data.get("end_at"))
         out[str(data.get("person_id") or "")].append(Episode(
             view=view, person_id=str(data.get("person_id") or ""),
             establishment_id=str(data.get("establishment_id") or ""), role=str(data.get("role") or ""),
-            start_at=start, start_on=cal.local_date(start, tz), end_at=happened(ctx, data.get("end_at")),
+            start_at=start, start_on=cal.local_date(start, tz), end_at=end,
+            end_on=cal.local_date(end, tz) if end is not None else None,
             licensed=data.get("licensed_clinician") is True,
         ))
     for eps in out.values():
@@ -222,6 +228,21 @@ def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, 
 
 def active_episodes(ctx: DeriveContext, eps: Iterable[Episode], *, licensed: bool = False) -> list[Episode]:
     return [e for e in eps if e.active(ctx.as_of) and (e.licensed or not licensed)]
+
+
+def joined(eps: Sequence[Episode], current: Episode) -> Episode:
+    """The first episode of the engagement `current` belongs to, among `eps` (one person's episodes
+    that count for the duty, oldest first, ended ones included).
+
+    Clocks that run from joining (the initial credentialing decision, the recredentialing cycle
+    when no license verification dates it, the first monthly check, a card or certification
+    needed from the first day) run from this episode's start: a transfer to another site, a
+    back-to-back or concurrent episode continues the engagement and must neither restart those
+    clocks nor move an overdue duty to the move date, while a return after a gap is a new hire
+    (engine.rules.derive.engagements). Filter `eps` to the episodes the duty is about first (licensed
+    ones, a role that needs the card) so that only time in such episodes counts.
+    """
+    return engagement_of(eps, current)[0]
 
 
 def establishment_state(ctx: DeriveContext, est_id: str | None) -> str | None:

@@ -19,6 +19,7 @@ from engine.rules.derive.credentialing._common import (
     encounters_seen,
     fact,
     iso,
+    joined,
     lapse_before,
     latest,
     load_credentials,
@@ -143,8 +144,10 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     """CRED-BLS-012: each life-support card a person's active role requires, one fact per (person, kind).
 
     `check` is `expiry` (`due_at` = the latest card's last valid day, see `card_through`) or
-    `missing` (no card of that kind; due on the first day of the earliest active episode in a role
-    that requires it: the card is needed before the first clinical shift).
+    `missing` (no card of that kind; due on the first day of the engagement in a role that requires
+    it, see `joined`: the card is needed before the first clinical shift, a transfer to another site
+    does not move that day, a return after a gap is a new hire). Findings cite the role and
+    establishment of the latest episode in such a role, the person's current site.
     """
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
     months = int(param(ctx, "card_valid_months"))
@@ -157,7 +160,8 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
             needing = [e for e in eps if e.role in roles]
             if not needing:
                 continue
-            ep = needing[0]
+            ep = needing[-1]
+            first = joined([e for e in staff[pid] if e.role in roles], ep)
             cards = [c for c in creds.get(pid, []) if c.kind == kind and c.status not in inactive]
             dated = [(card_through(c, months), c) for c in cards]
             cur = max(((d, c) for d, c in dated if d is not None), key=lambda x: (x[0], x[1].id), default=None)
@@ -165,10 +169,10 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                                     "establishment_id": ep.establishment_id}
             if cur is None:
                 data.update(check="missing", credential_id=None, issued_on=None, expires_at=None,
-                            due_at=iso(ep.start_on))
+                            due_at=iso(first.start_on))
             else:
                 through, card = cur
                 data.update(check="expiry", credential_id=card.id, issued_on=iso(card.issued_on),
                             expires_at=iso(through), due_at=iso(through))
-            yield fact("cred_card_standing", f"{pid}/{kind}", data, [c.src for c in cards] + [ep.src],
+            yield fact("cred_card_standing", f"{pid}/{kind}", data, [c.src for c in cards] + [ep.src, first.src],
                        f"person:{pid}")

@@ -18,6 +18,7 @@ from engine.rules.derive.credentialing._common import (
     chains,
     fact,
     iso,
+    joined,
     latest,
     load_credentials,
     load_episodes,
@@ -88,18 +89,23 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     the rule's subject) and one fact per duty (`list_id` names the list fact, `key` is the
     finding's occurrence):
     - `monthly`: the open cycle, a check each calendar month: `due_at` = end of the month
-      `mon_interval_months` after the last check (or after the episode's start month), C5 end of
-      month; key `monthly:<the check that opened it>` (`monthly:<episode>` before the first);
+      `mon_interval_months` after the last check (or after the engagement's start month), C5 end of
+      month; key `monthly:<the check that opened it>` (`monthly:<first episode>` before the first);
     - `missed_month`: a cycle closed late (a month went by without a check and a later check
       resumed the chain): `due_at` is the missed deadline, `checked_late_on` the late check, the
       key that of the cycle (so the overdue finding becomes this late one); every such cycle due
       in the last `mon_lookback_months`;
-    - `missing`: a board with no verification on file; due on the first day of the episode;
+    - `missing`: a board with no verification on file; due on the first day of the engagement;
     - `exclusion` / `possible_match`: the latest screening found one; act the same day
       (`due_at` = check date; key `<check>:<screening id>`); `review_by` = + `adverse_review_days`
       for the committee; the open cycle is not reported beside it;
     - `restriction`: the license's status is adverse (restricted, on probation, suspended...);
-      due the day that status was verified.
+      due the day that status was verified (the engagement's first day when no date is on file).
+
+    Monitoring follows the engagement, not the episode (`joined`): after a transfer to another site
+    the running cycles, missed months and checks carry on (no fresh monthly clock, no duty moved to
+    the transfer date); after a return from a gap they start afresh, checks made before it are not
+    counted. Findings cite the establishment of the latest licensed episode, the current site.
     """
     adverse = _lower_set(param(ctx, "license_adverse_statuses"))
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
@@ -119,6 +125,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
         if not eps:
             continue
         ep = eps[-1]
+        first = joined([e for e in staff[pid] if e.licensed], ep)
         day = today(ctx, ctx.tz_of(ep.view))
         key = f"person:{pid}"
         base = {"person_id": pid, "establishment_id": ep.establishment_id, "review_by": None,
@@ -138,14 +145,14 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             data: dict[str, Any] = dict(base, source=src, last_checked_on=iso(last.checked_on) if last else None,
                                         result=last.result.lower() if last else None,
                                         record_id=last.view.id if last else None)
-            used = [ep.src] + ([src_of(last)] if last else [])
+            used = [ep.src, first.src] + ([src_of(last)] if last else [])
             yield anchor(list_id, src, used)
-            current, late = monthly_cycles(history, ep.start_on, ep.view.id, day, months, lookback)
+            current, late = monthly_cycles(history, first.start_on, first.view.id, day, months, lookback)
             for c in late:
                 assert c.closed is not None
                 yield duty(list_id, dict(data, check="missed_month", key=c.key, due_at=iso(c.due),
                                          checked_late_on=iso(c.closed.checked_on), record_id=c.closed.view.id),
-                           [ep.src] + [src_of(x) for x in (c.opened, c.closed) if x is not None])
+                           [ep.src, first.src] + [src_of(x) for x in (c.opened, c.closed) if x is not None])
             if last is not None and last.result.lower() in ("excluded", "possible_match"):
                 check = "exclusion" if last.result.lower() == "excluded" else "possible_match"
                 yield duty(list_id, dict(data, check=check, key=f"{check}:{last.view.id}", due_at=iso(last.checked_on),
@@ -157,16 +164,16 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             if cur is None or not (cur.in_force(day, inactive) or cur.status in adverse):
                 continue
             list_id = f"{pid}/MON/BOARD:{state}"
-            used = [cur.src, ep.src]
+            used = [cur.src, ep.src, first.src]
             yield anchor(list_id, f"BOARD:{state}", used)
             data = dict(base, source=f"BOARD:{state}", result=cur.status or None, record_id=cur.id,
                         last_checked_on=iso(cur.verified_on))
             if cur.status in adverse:
-                seen = cur.verified_on or ep.start_on
+                seen = cur.verified_on or first.start_on
                 data.update(check="restriction", key=f"restriction:{cur.id}", due_at=iso(seen),
                             review_by=iso(cal.add_days(seen, review)))
             elif cur.verified_on is None:
-                data.update(check="missing", key=f"missing:{cur.id}", due_at=iso(ep.start_on))
+                data.update(check="missing", key=f"missing:{cur.id}", due_at=iso(first.start_on))
             else:
                 data.update(check="monthly", key=f"monthly:{cur.id}:{iso(cur.verified_on)}",
                             due_at=iso(cal.end_of_month(cal.add_months(cur.verified_on, months))))

@@ -16,6 +16,7 @@ from engine.rules.derive.credentialing._common import (
     establishment_state,
     fact,
     iso,
+    joined,
     latest,
     load_credentials,
     load_episodes,
@@ -47,12 +48,18 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     One fact per duty (`check`):
     - `expiry`: the latest certificate's last valid day, met by a renewal filed in time;
     - `unverified`: the certificate has no primary-source verification; due on the later of its
-      issue date and the start of the current clinical episode (verified before practising);
+      issue date and the start of the current clinical engagement (verified before practising);
     - `not_in_good_standing`: its status is inactive or adverse; due on the day that was verified
-      (or the start of the current clinical episode when no verification date is on file);
+      (or the start of the current clinical engagement when no verification date is on file);
     - `not_certified`: the role requires certification and none is on file; due
       `board_eligibility_years` (C5) after the first episode in such a role began (the contract has
-      no training-completion date, so the window is counted from joining the practice).
+      no training-completion date, so the window is counted from first joining the practice in the
+      role, the earliest evidence of it: a return after a gap does not reopen the window).
+
+    The clinical engagement is the stretch of clinical episodes (licensed, or in a required role)
+    the current one continues (`joined`): a transfer to another site does not move a duty owed
+    since joining to the transfer date; a return after a gap is a new hire. Findings cite the
+    establishment of the latest clinical episode, the person's current site.
     """
     bad = _lower_set(param(ctx, "credential_inactive_statuses")) | _lower_set(param(ctx, "license_adverse_statuses"))
     required = frozenset(param(ctx, "board_cert_required_roles"))
@@ -66,6 +73,7 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
         if not clinical:
             continue
         ep = max(clinical, key=lambda e: (e.start_at, e.view.id))
+        first = joined([e for e in staff[pid] if e.licensed or e.role in required], ep)
         certs = creds.get(pid, [])
         cur = latest(certs)
         base: dict[str, Any] = {"person_id": pid, "role": ep.role, "establishment_id": ep.establishment_id,
@@ -74,19 +82,19 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
         key = f"person:{pid}"
         if cur is None:
             if in_role:
-                first = min(e.start_on for e in staff[pid] if e.role in required)
+                since = min(e.start_on for e in staff[pid] if e.role in required)
                 yield fact("cred_board_standing", f"{pid}/BOARD/not_certified",
-                           dict(base, check="not_certified", due_at=iso(cal.add_years(first, years))),
+                           dict(base, check="not_certified", due_at=iso(cal.add_years(since, years))),
                            [e.src for e in in_role], key)
             continue
-        sources = [c.src for c in certs] + [ep.src]
+        sources = [c.src for c in certs] + [ep.src, first.src]
         if cur.status in bad:
-            due = cur.verified_on or ep.start_on
+            due = cur.verified_on or first.start_on
             yield fact("cred_board_standing", f"{pid}/BOARD/not_in_good_standing",
                        dict(base, check="not_in_good_standing", due_at=iso(due)), sources, key)
             continue
         if cur.verified_on is None:
-            due = max(cur.issued_on or ep.start_on, ep.start_on)
+            due = max(cur.issued_on or first.start_on, first.start_on)
             yield fact("cred_board_standing", f"{pid}/BOARD/unverified",
                        dict(base, check="unverified", due_at=iso(due)), sources, key)
         if cur.valid_through is not None:
@@ -147,9 +155,11 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     The contract has no credentialing-decision record, so the cycle is counted from the evidence a
     decision leaves: the oldest primary-source verification among the clinician's state licenses
     in force today (`basis: license_verification`), or, when one of them was never verified (or
-    none is in force), the start of the current licensed episode (`basis: start`, the initial
-    credentialing). `due_at` = that date + `recred_months` (C5, clamped), or the end of that month
-    when `recred_count_to_month` is true.
+    none is in force), the start of the current licensed engagement (`basis: start`, the initial
+    credentialing; a transfer to another site continues the engagement and its cycle, a return after
+    a gap is credentialed anew, see `joined`). `due_at` = that date + `recred_months` (C5, clamped),
+    or the end of that month when `recred_count_to_month` is true. Findings cite the establishment
+    of the latest licensed episode.
     """
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
     months = int(param(ctx, "recred_months"))
@@ -161,20 +171,21 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
         if not eps:
             continue
         ep = eps[-1]
+        first = joined([e for e in staff[pid] if e.licensed], ep)
         day = today(ctx, ctx.tz_of(ep.view))
         current = [c for c in (latest(ch) for ch in chains(creds.get(pid, []), "STATE_LICENSE").values())
                    if c is not None and c.in_force(day, inactive)]
         if current and all(c.verified_on is not None for c in current):
             basis, last = "license_verification", min(c.verified_on for c in current if c.verified_on)
         else:
-            basis, last = "start", min(e.start_on for e in eps)
+            basis, last = "start", first.start_on
         due = cal.add_months(last, months)
         if to_month:
             due = cal.end_of_month(due)
         data = {"person_id": pid, "basis": basis, "last_on": iso(last), "due_at": iso(due),
                 "establishment_id": ep.establishment_id}
-        yield fact("cred_recred_standing", f"{pid}/RECRED", data, [c.src for c in current] + [e.src for e in eps],
-                   f"person:{pid}")
+        yield fact("cred_recred_standing", f"{pid}/RECRED", data,
+                   [c.src for c in current] + [e.src for e in eps] + [first.src], f"person:{pid}")
 
 
 PSV_LABELS = {"license": "state license verification", "dea": "DEA registration verification",
@@ -194,13 +205,16 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
     """CRED-NCQA-PSV-008: the age of each verification in an active clinician's initial credentialing file.
 
     The contract has no decision record, so the decision date is taken as the local start date of
-    the current licensed episode (a practitioner is credentialed before seeing patients), and only
-    files whose decision falls inside the current `recred_months` cycle are looked at. Items: the
-    license for the establishment's state, a DEA registration there, a board certificate, and the
+    the current licensed engagement (a practitioner is credentialed before seeing patients; a
+    transfer to another site continues the engagement and is no new decision, a return after a gap
+    is one, see `joined`), and only files whose decision falls inside the current `recred_months`
+    cycle are looked at. Items: the license for the state of the establishment joined at the
+    decision, a DEA registration there, a board certificate, and the
     LEIE and SAM exclusion checks. `verified_on` is the latest verification on or before the
     decision (the exact check history for screenings; a credential's `verified_at` only when it is
     not later than the decision: a later value means the item was re-verified since and the
     initial verification is not on file, so no fact). `age_days` = decision - verified_on.
+    Findings cite the establishment of the latest licensed episode, the person's current site.
     """
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
     months = int(param(ctx, "recred_months"))
@@ -212,10 +226,11 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
         if not eps:
             continue
         ep = eps[-1]
-        decision = ep.start_on
+        first = joined([e for e in staff[pid] if e.licensed], ep)
+        decision = first.start_on
         if cal.add_months(decision, months) < today(ctx, ctx.tz_of(ep.view)):
             continue
-        state = establishment_state(ctx, ep.establishment_id)
+        state = establishment_state(ctx, first.establishment_id)
         held = creds.get(pid, [])
         items: list[tuple[str, RecordView | None, dt.date | None]] = []
         for kind, label in (("STATE_LICENSE", "license"), ("DEA", "dea"), ("BOARD_CERT", "board_certification")):
@@ -233,7 +248,7 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
                     "record_id": view.id if view else None, "decision_on": iso(decision), "verified_on": iso(verified),
                     "age_days": (decision - verified).days if verified else None, "due_at": iso(decision),
                     "establishment_id": ep.establishment_id}
-            sources = [ep.src] + ([(view.type, view.id, view.version)] if view else [])
+            sources = [ep.src, first.src] + ([(view.type, view.id, view.version)] if view else [])
             yield fact("cred_psv_item", f"{pid}/PSV/{label}", data, sources, f"person:{pid}")
 
 

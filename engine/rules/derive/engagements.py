@@ -1,0 +1,63 @@
+"""Engagements: one person's continuous time with the practice, made of employment episodes.
+
+An episode that starts while an earlier episode of the same person still runs, or by the day after
+it ended, continues that engagement: a transfer between establishments, a back-to-back contract or
+a concurrent role is the same person still at work, not a new hire. An episode that starts later
+(left, came back months after) opens a new engagement and is a new hire.
+
+Duties owed once per engagement belong here, not to the episode a record happens to be cut into:
+the CMS pre-hire exclusion check and 30-day clock (cms.exclusion), and the credentialing clocks that
+run from joining (initial credentialing decision, recredentialing cycle, monthly monitoring, a
+missing life-support card or board certification). A per-episode reading would let a transfer
+demand a new initial credentialing, restart a cycle, or move a long-overdue duty to the move date.
+
+Days are local dates, each episode's in the zone of its own establishment (C7): a move from
+Honolulu to New York ends on Honolulu's calendar and starts on New York's, and "the next day"
+compares those two calendar dates (C1), whatever the hours of the end and the start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
+
+CONTINUES_WITHIN = dt.timedelta(days=1)
+"""A start at most this long after the engagement's last end day (the same day or the next) continues it."""
+
+
+class Stint(Protocol):
+    """What grouping needs of an episode: its first local day and its last (None while it runs)."""
+
+    @property
+    def start_on(self) -> dt.date: ...
+
+    @property
+    def end_on(self) -> dt.date | None: ...
+
+
+S = TypeVar("S", bound=Stint)
+
+
+def engagements(episodes: Iterable[S]) -> list[list[S]]:
+    """One person's episodes, given oldest first, grouped into engagements (each oldest first).
+
+    An episode joins the current engagement when that engagement has an episode still running, or
+    when it starts by the day after the latest end of the engagement's episodes; otherwise it opens
+    a new engagement.
+    """
+    out: list[list[S]] = []
+    reach: dt.date | None = None  # the current engagement's last end day; None while an episode runs
+    for ep in episodes:
+        if out and (reach is None or ep.start_on <= reach + CONTINUES_WITHIN):
+            out[-1].append(ep)
+            reach = None if reach is None or ep.end_on is None else max(reach, ep.end_on)
+        else:
+            out.append([ep])
+            reach = ep.end_on
+    return out
+
+
+def engagement_of(episodes: Sequence[S], episode: S) -> list[S]:
+    """The engagement `episode` belongs to among `episodes` (one person's, oldest first, including it)."""
+    return next(group for group in engagements(episodes) if any(e is episode for e in group))
