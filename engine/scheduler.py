@@ -303,8 +303,13 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | None = None,
         duration: float | None = None, poll: float = 5.0, names: list[str] | None = None,
-        policies: Path | str | None = None, report: Callable[[dict[str, Any]], None] | None = None) -> int:
-    """Run the scheduler (blocking). Returns 0, or 3 for `once` when another process is the leader."""
+        policies: Path | str | None = None, report: Callable[[dict[str, Any]], None] | None = None,
+        stop: threading.Event | None = None) -> int:
+    """Run the scheduler (blocking). Returns 0, or 3 for `once` when another process is the leader.
+
+    Without `stop` it runs in the foreground and SIGTERM/SIGINT end it. With `stop` it runs beside
+    something else that owns the signals (`vigil serve --scheduler`: uvicorn in the main thread) and
+    ends when that event is set; signal handlers can only be set from the main thread anyway."""
     global _runtime
     _check_seconds(tick=tick, duration=duration, poll=poll)
     names = names or list(JOBS)
@@ -314,9 +319,10 @@ def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | No
     rt = Runtime(engine=engine, orgs=orgs, tick=tick, policies=policies, report=report or _print, anytime=once)
     _runtime = rt
     lock = LeaderLock(engine)
-    stop = threading.Event()
+    owned = stop is None
+    stop = stop if stop is not None else threading.Event()
     deadline = time.perf_counter() + duration if duration else None
-    with _stop_on_signals(stop):
+    with _stop_on_signals(stop) if owned else contextlib.nullcontext():
         if once:
             if not lock.try_acquire():
                 rt.report({"event": "standby", "owner": jobs.owner_id(), "reason": "another process is the leader"})

@@ -17,7 +17,7 @@ scheduler_app = typer.Typer(help="The scheduler: sweeps, recurring tasks, escala
 app.add_typer(scheduler_app, name="scheduler")
 
 
-def _orgs(orgs: list[str] | None) -> list[str] | None:
+def orgs_named(orgs: list[str] | None) -> list[str] | None:
     """The practices named by --org or VIGIL_ORGS; None when neither names one (see `org_to_write`)."""
     if orgs:
         return [org_or_default(o) for o in orgs]  # an empty --org is refused
@@ -49,7 +49,7 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job
         finite(tick, "--tick", high=MAX_TICK)
         finite(duration, "--for")
         finite(poll, "--poll", high=MAX_POLL)
-        orgs = _orgs(org)
+        orgs = orgs_named(org)
         # the loop looks at the clock once per poll: a shorter --for would overrun to the next poll
         every = min(poll, duration) if duration is not None else poll
         engine = open_database(db, must_exist=False)

@@ -1,20 +1,29 @@
-"""`vigil serve`: the REST API and the web UI (what `make demo` runs after its set-up)."""
+"""`vigil serve`: the REST API and the web UI (what `make demo` runs after its set-up), and with
+`--scheduler` the scheduler beside them in the same process."""
 
 from __future__ import annotations
 
 import os
+import threading
 
 import typer
 
 from engine.cli.app import app, err_console, run
 from engine.cli.common import DbOpt, database_url, open_database, shown_url
 
+#: how long a stopping server waits for a scheduler job in flight before leaving it to its lease
+SCHEDULER_STOP_S = 60.0
 
-def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -> None:
+
+def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
+              scheduler_orgs: list[str] | None = None) -> None:
     """Serve the database `db` (default: $DATABASE_URL, else ./vigil.db), created and migrated if need be.
 
     The URL is also put in DATABASE_URL, so every part of the server that opens the database by
-    itself (background checks, the scheduler) opens this one."""
+    itself (background checks, the scheduler) opens this one. `scheduler_orgs` (an empty list: the
+    scheduler's own default) runs the scheduler in a thread for those practices: one process for a
+    small practice, where a second one to keep alive is one thing more to forget. It takes the same
+    leader lock as `vigil scheduler run`, so a separate scheduler process only stands by."""
     import uvicorn
 
     from engine.api.app import create_app
@@ -26,12 +35,38 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None) 
     url, engine = run(body)
     os.environ["DATABASE_URL"] = url
     err_console.print(f"database: {shown_url(url)}", highlight=False, markup=False, soft_wrap=True)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    stop = threading.Event()
+    worker = None
+    if scheduler_orgs is not None:
+        from engine import scheduler
+        from engine.cli.common import org_to_write
+
+        orgs = scheduler_orgs or [run(lambda: org_to_write(engine, None))]
+        err_console.print(f"scheduler: {', '.join(orgs)}", highlight=False, markup=False, soft_wrap=True)
+        worker = threading.Thread(target=scheduler.run, name="vigil-scheduler", daemon=True,
+                                  kwargs={"orgs": orgs, "stop": stop, "engine": engine})
+        worker.start()
+    try:
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(SCHEDULER_STOP_S)
 
 
 @app.command("serve")
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
           port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to listen on"),
+          with_scheduler: bool = typer.Option(False, "--scheduler", help="also run the scheduler (nightly sweep, "
+                                              "waivers, recurrence, escalation, digests, delivery) in this process"),
+          org: list[str] = typer.Option(None, "--org", help="with --scheduler: practice to serve (repeat; default as "
+                                                            "`vigil scheduler run`)"),
           db: DbOpt = None) -> None:
     """Serve the API (OpenAPI docs at /docs) and the web UI on HOST:PORT."""
-    serve_app(host=host, port=port, db=db)
+    from engine.cli.scheduler import orgs_named
+
+    if org and not with_scheduler:
+        err_console.print("[bold red]error[/] --org names the practices of --scheduler: add --scheduler",
+                          highlight=False)
+        raise typer.Exit(code=2)
+    serve_app(host=host, port=port, db=db, scheduler_orgs=(orgs_named(org) or []) if with_scheduler else None)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from engine import clock
 from engine.cli.main import app
-from tests.cli.conftest import AT, Practice, said, vigil
+from tests.cli.conftest import AT, ORG, Practice, said, vigil
 
 
 def narrow(*args: str, columns: int = 80) -> Result:
@@ -111,3 +111,33 @@ def test_serve_takes_db(practice: Practice, monkeypatch: pytest.MonkeyPatch, cli
     assert not (cli_env / "other.db").exists()
     bad = vigil("serve", "--db", "notaurl")
     assert bad.exit_code == 2 and "not a database URL" in said(bad.stderr)
+
+
+def test_serve_with_scheduler_runs_the_jobs_beside_the_server_and_stops_with_it(
+        practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    import sqlalchemy as sa
+    import uvicorn
+
+    ran: list[tuple[str, str]] = []
+
+    def server(app: Any, **kw: Any) -> None:
+        """Stands for uvicorn until the scheduler beside it has done a job of its own (waivers: due at
+        any hour), then returns as uvicorn does on Ctrl-C."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ran:
+            with app.state.engine.connect() as c:
+                ran.extend(c.execute(sa.text("SELECT job, period FROM job_run WHERE job = 'waivers' "
+                                             "AND state = 'done'")).tuples())
+            time.sleep(0.2)
+
+    monkeypatch.setattr(uvicorn, "run", server)
+    result = vigil("serve", "--scheduler", "--db", practice.url, "--org", ORG)
+    assert result.exit_code == 0, result.output
+    assert ran and ran[0][1].startswith(f"{ORG}:"), ran
+    assert f"scheduler: {ORG}" in said(result.stderr)
+    assert not any(t.name == "vigil-scheduler" for t in threading.enumerate())  # stopped with the server
+    alone = vigil("serve", "--db", practice.url, "--org", ORG)
+    assert alone.exit_code == 2 and "add --scheduler" in said(alone.stderr)
