@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.credentialing._common import (
+    Episode,
     Gap,
     _lower_set,
     active_episodes,
@@ -19,6 +20,7 @@ from engine.rules.derive.credentialing._common import (
     establishment_state,
     fact,
     iso,
+    joined,
     lapse_before,
     latest,
     load_credentials,
@@ -120,7 +122,11 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
       force today; `due_at` is the last day of the last license (or the registration's issue date
       when none was ever on file), so the lapse is overdue from the next day;
     - `no_registration`: the person holds a current DEA registration elsewhere but none for the
-      state of an establishment they work at (21 CFR 1301.12); `due_at` is that episode's start.
+      state of an establishment they work at (21 CFR 1301.12); `due_at` is the start of their
+      engagement in that state (see `joined`, over their episodes at establishments there): the
+      registration is needed before the first day of practice in the state, a transfer between two
+      sites in it does not move that day, a return after a gap is a new start. Time in other states
+      does not count. The fact cites the latest running episode in the state, the current site.
     """
     inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
     creds = load_credentials(ctx, inputs["credential"], ("DEA", "STATE_LICENSE"))
@@ -160,16 +166,22 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
             yield fact("cred_dea_standing", f"{pid}/DEA/{state}", data, sources, key)
         if not current_anywhere:
             continue
-        for ep in eps:
+        by_state: dict[str, list[Episode]] = defaultdict(list)
+        for ep in staff[pid]:
             where = establishment_state(ctx, ep.establishment_id)
-            if where is None or where in deas:
+            if where is not None and where not in deas:
+                by_state[where].append(ep)
+        for where, there in sorted(by_state.items()):
+            running = active_episodes(ctx, there)
+            if not running:
                 continue
-            deas[where] = []  # one finding per state, from the earliest active episode there
+            ep = running[-1]  # the site joined last in that state, the person's current one there
+            first = joined(there, ep)
             data = {"person_id": pid, "state": where, "check": "no_registration", "credential_id": None,
-                    "expires_at": None, "due_at": iso(ep.start_on), "renewed_at": None, "license_id": None,
+                    "expires_at": None, "due_at": iso(first.start_on), "renewed_at": None, "license_id": None,
                     "license_expires_at": None, "establishment_id": ep.establishment_id}
             data["days_left"] = days_left(ctx, data, ctx.tz_of(ep.view))
-            sources = [ep.src] + [c.src for c in held if c.kind == "DEA"]
+            sources = [ep.src, first.src] + [c.src for c in held if c.kind == "DEA"]
             yield fact("cred_dea_standing", f"{pid}/DEA/{where}", data, sources, key)
 
 
