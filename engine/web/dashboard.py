@@ -69,7 +69,9 @@ class EstablishmentRow(BaseModel):
     name: str
     open: int
     overdue: int
-    href: str
+    #: the site's open findings (None for the organization-wide row: the findings list cannot yet
+    #: filter to "no establishment", and a link to every finding would mislabel its count)
+    href: str | None
     #: the dashboard focused on this site (None for the organization-wide row)
     focus: str | None = None
 
@@ -177,7 +179,7 @@ def _establishments(session: Session, org_id: str, scope: FindingScope | None, s
         rows.append(EstablishmentRow(id=None, name="Organization-wide (no establishment)",
                                      open=max(0, total_open - sum(r.open for r in rows)),
                                      overdue=max(0, total_overdue - sum(r.overdue for r in rows)),
-                                     href=_href(state=lookups.OPEN_STATES)))
+                                     href=None))
     return rows
 
 

@@ -256,3 +256,24 @@ def test_liaison_previews_publishes_and_withdraws_a_version(new_page: Any) -> No
     page.get_by_role("button", name="Withdraw 2026.3.0").click()
     expect(page.locator("body")).to_contain_text("It never took effect.")
     expect(page.locator("body")).to_contain_text("published by mistake")
+
+
+def test_a_site_manager_focuses_the_dashboard_on_one_establishment(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    picker = page.get_by_label("Establishment", exact=True)
+    options = picker.locator("option").all()
+    assert len(options) > 2  # "all establishments" and every site
+    site_id, site_name = options[1].get_attribute("value"), options[1].inner_text().strip()
+    picker.select_option(site_id)
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"/ui/dashboard\?establishment={site_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Compliance dashboard: {site_name}")
+    expect(page.locator("#by-establishment tr[aria-current=true]")).to_contain_text(site_name)
+    shown = int(page.locator(".kpi").first.locator("strong").inner_text())
+    shot(page, "officer-dashboard-site")
+    page.locator(".kpi").first.click()
+    expect(page.get_by_label("Establishment", exact=True)).to_have_value(str(site_id))
+    expect(page.get_by_role("heading", name=re.compile(rf"^{shown} findings?"))).to_be_visible()
+    cells = page.locator("#findings-table tbody tr td:nth-child(4)").all_inner_texts()
+    assert cells and {c.strip() for c in cells} == {site_id}

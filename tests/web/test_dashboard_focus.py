@@ -5,6 +5,7 @@ see refused rather than shown as empty."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -53,3 +54,11 @@ def test_a_site_the_viewer_cannot_see_is_refused(web_client: Callable[[str], Tes
     r = web_client("officer").get("/ui/dashboard?establishment=NOPE")
     assert r.status_code == 422
     assert "NOPE" in r.text and "E1, E2" in r.text
+
+
+def test_the_organization_wide_count_is_not_a_link_to_every_finding(web_client: Callable[[str], TestClient]) -> None:
+    with clock.frozen(AS_OF):
+        table = _section(web_client("officer").get("/ui/dashboard").text, 'id="by-establishment"')
+    assert "Organization-wide (no establishment)" in table
+    assert "open findings at Organization-wide" not in table  # its count once led to all open findings
+    assert re.search(r'<a href="/ui/findings\?establishment=E1[^"]*" aria-label="\d+ open findings at ', table)
