@@ -34,6 +34,8 @@ def list_findings(
     status: Annotated[str | None, typer.Option(
         "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
     establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
+    org_wide: Annotated[bool, typer.Option("--org-wide", help="only findings tied to no establishment "
+                                                             "(practice-wide duties)")] = False,
     rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")] = None,
     sort: Annotated[str, typer.Option(
         "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")
@@ -57,7 +59,7 @@ def list_findings(
                 org_id=org_id,
                 limit=limit,
                 filters=FindingFilter(framework=framework, severity=severity, state=state, status=status,
-                                      establishment_id=establishment, rule_id=rule),
+                                      establishment_id=establishment, org_wide=org_wide, rule_id=rule),
                 sort=sort,
             )
 

@@ -44,6 +44,9 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
         unknown = _absent(session, org_id, FindingRow.establishment_id, [e for e in establishments if e not in records])
         problems += [ErrorDetail(reason=f"{e!r} is not an establishment of this organization", field="establishment")
                      for e in unknown]
+    if f.org_wide and establishments:
+        problems.append(ErrorDetail(reason="a finding is at an establishment or organization-wide, not both: "
+                                           "drop one of the two filters", field="org_wide"))
     if problems:
         raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
     if scope is None:
@@ -58,6 +61,9 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
         outside += [ErrorDetail(reason=f"establishment {e!r} is outside your grant "
                                        f"({', '.join(scope.establishments) or 'none'})", field="establishment")
                     for e in establishments if e not in scope.establishments]
+        if f.org_wide:
+            outside.append(ErrorDetail(reason="organization-wide findings are outside your grant, which names "
+                                              "establishments", field="org_wide"))
     if outside:
         raise PermissionDeniedError("the filter asks for findings outside your grant", outside,
                                     code="permission_denied.outside_grant")

@@ -81,6 +81,9 @@ class FindingFilter(BaseModel):
     state: str | None = None
     status: str | None = None
     establishment_id: str | None = None
+    #: only the findings tied to no establishment (practice-wide duties: the risk analysis, a
+    #: policy), which no establishment filter can select
+    org_wide: bool = False
     rule_id: str | None = None
     subject_id: str | None = None
     establishments: list[str] | None = None  # scope restriction (auditor grants)

@@ -491,6 +491,8 @@ def list_findings(
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
     if f.subject_id:
         stmt = stmt.where(or_(*(_subject_is(v) for v in f.subject_id.split(","))))
+    if f.org_wide:
+        stmt = stmt.where(FindingRow.establishment_id.is_(None))
     if f.establishments is not None:
         stmt = stmt.where(FindingRow.establishment_id.in_(f.establishments))
     if scope is not None:

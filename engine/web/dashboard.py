@@ -69,9 +69,8 @@ class EstablishmentRow(BaseModel):
     name: str
     open: int
     overdue: int
-    #: the site's open findings (None for the organization-wide row: the findings list cannot yet
-    #: filter to "no establishment", and a link to every finding would mislabel its count)
-    href: str | None
+    #: the open findings of the site (of no site, for the organization-wide row)
+    href: str
     #: the dashboard focused on this site (None for the organization-wide row)
     focus: str | None = None
 
@@ -179,7 +178,7 @@ def _establishments(session: Session, org_id: str, scope: FindingScope | None, s
         rows.append(EstablishmentRow(id=None, name="Organization-wide (no establishment)",
                                      open=max(0, total_open - sum(r.open for r in rows)),
                                      overdue=max(0, total_overdue - sum(r.overdue for r in rows)),
-                                     href=None))
+                                     href=_href(org_wide="1", state=lookups.OPEN_STATES)))
     return rows
 
 

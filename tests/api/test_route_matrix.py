@@ -438,3 +438,22 @@ def test_a_packet_carries_every_record_version_its_findings_cite(scoped: dict[st
         model = RECORD_MODELS[record["type"]].model_validate(record["data"])
         assert content_hash(stored_and_canonical(model)[1]) == record["content_hash"], record
     assert json.loads(data["packet.json"])["summary"]["records"] == len(records)
+
+
+def test_org_wide_lists_the_findings_of_no_establishment_and_an_establishment_grant_may_not_ask(
+        scoped: dict[str, Any], api: dict[str, Any]) -> None:
+    c, officer = scoped["client"], scoped["officer"]
+    with clock.frozen(SCOPED_NOW):
+        contractor = {"type": "employment_episode", "id": "EP9", "person_id": "P9",
+                      "start_at": "2026-02-01T09:00:00-06:00", "phi_access_required": True}  # names no site
+        assert c.post("/records", headers=officer, json={"records": [contractor]}).status_code == 200
+        assert c.post("/evaluations", headers=officer, json={"as_of": "2026-03-10T15:00:00Z"}).status_code == 201
+        everywhere = c.get("/findings", headers=officer, params={"limit": 1000}).json()["items"]
+        org_wide = c.get("/findings", headers=officer, params={"org_wide": "true", "limit": 1000}).json()["items"]
+        both = c.get("/findings", headers=officer, params={"org_wide": "true", "establishment": "E1"})
+        e1 = c.get("/findings", headers=headers(api, "auditor_e1"), params={"org_wide": "true"})
+    assert org_wide, [(f["subject_id"], f["establishment_id"], f["rule_id"]) for f in everywhere]
+    assert {f["id"] for f in org_wide} == {f["id"] for f in everywhere if f["establishment_id"] is None}
+    assert {f["subject_id"] for f in org_wide} == {"EP9"}
+    assert both.status_code == 422 and both.json()["errors"][0]["field"] == "org_wide"
+    assert e1.status_code == 403 and e1.json()["errors"][0]["field"] == "org_wide"

@@ -141,3 +141,13 @@ def test_serve_with_scheduler_runs_the_jobs_beside_the_server_and_stops_with_it(
     assert not any(t.name == "vigil-scheduler" for t in threading.enumerate())  # stopped with the server
     alone = vigil("serve", "--db", practice.url, "--org", ORG)
     assert alone.exit_code == 2 and "add --scheduler" in said(alone.stderr)
+
+
+def test_findings_list_org_wide_shows_the_findings_of_no_establishment(practice: Practice) -> None:
+    everything = _listed(practice, "findings", "list", "--limit", "1000")["items"]
+    org_wide = _listed(practice, "findings", "list", "--org-wide", "--limit", "1000")["items"]
+    assert {f["id"] for f in org_wide} == {f["id"] for f in everything if f["establishment_id"] is None}
+    sites = sorted({f["establishment_id"] for f in everything if f["establishment_id"]})
+    assert sites, "the practice has findings at an establishment"
+    both = vigil("findings", "list", "--org-wide", "--establishment", sites[0], *practice.args())
+    assert both.exit_code == 2 and "not both" in said(both.stderr)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 
-from engine import clock
+from engine import clock, pipeline
+from engine.db import unit_of_work
 from engine.web import dashboard
+from tests.web.conftest import ORG
 
 AS_OF = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
 
@@ -56,9 +59,23 @@ def test_a_site_the_viewer_cannot_see_is_refused(web_client: Callable[[str], Tes
     assert "NOPE" in r.text and "E1, E2" in r.text
 
 
-def test_the_organization_wide_count_is_not_a_link_to_every_finding(web_client: Callable[[str], TestClient]) -> None:
+def test_the_organization_wide_count_leads_to_the_findings_of_no_establishment(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    # a contractor's episode names no site: the untrained-hire finding about it is organization-wide
+    contractor = {"type": "employment_episode", "id": "EP9", "person_id": "P9", "start_at": "2026-02-03T09:00:00-06:00",
+                  "phi_access_required": True}
+    with clock.frozen(AS_OF), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[contractor], actor="test", source="test", stream=False)
+        pipeline.evaluate(s, org_id=ORG, as_of=AS_OF, actor="test")
+    client = web_client("officer")
     with clock.frozen(AS_OF):
-        table = _section(web_client("officer").get("/ui/dashboard").text, 'id="by-establishment"')
-    assert "Organization-wide (no establishment)" in table
-    assert "open findings at Organization-wide" not in table  # its count once led to all open findings
+        table = _section(client.get("/ui/dashboard").text, 'id="by-establishment"')
+        link = re.search(r'<a href="(/ui/findings\?org_wide=1[^"]*)" aria-label="(\d+) open findings tied to no '
+                         r'establishment"', table)
+        assert link, table
+        listed = client.get(link.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200 and 'id="f-org-wide" name="org_wide" value="1" checked' in listed.text
+    assert re.search(rf">\s*{link.group(2)} findings?\s", listed.text)
+    cells = re.findall(r'<td class="small">([^<]*)</td>', listed.text)
+    assert int(link.group(2)) > 0 and set(cells) == {"org-wide"} and len(cells) == int(link.group(2))
     assert re.search(r'<a href="/ui/findings\?establishment=E1[^"]*" aria-label="\d+ open findings at ', table)

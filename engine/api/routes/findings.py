@@ -44,7 +44,10 @@ class AssignIn(BaseModel):
 
 @router.get("/findings", response_model=FindingPage)
 def list_findings(framework: str | None = None, severity: str | None = None, state: str | None = None,
-                  status: str | None = None, establishment: str | None = None, rule: str | None = None,
+                  status: str | None = None, establishment: str | None = None,
+                  org_wide: bool = Query(False, description="only findings tied to no establishment "
+                                         "(practice-wide duties); not with `establishment`"),
+                  rule: str | None = None,
                   subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
                                               "their ids alone (P1); comma-separated"),
                   sort: SortName = Query("newest", description="newest first (opened), the most severe first "
@@ -55,7 +58,7 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
     """Findings, newest first unless `sort` says otherwise. Filters take comma-separated values;
     `cursor` continues a page (in the order it was taken in)."""
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
-                            establishment_id=establishment, rule_id=rule, subject_id=subject)
+                            establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject)
     return findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
                                           cursor=cursor, scope=finding_scope(principal), sort=sort)
 

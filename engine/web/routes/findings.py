@@ -86,7 +86,7 @@ SORT_LABELS = {"newest": "newest first", "severity": "most severe first", "due":
 def list_findings(request: Request, framework: str | None = Query(None, max_length=40),
                   severity: str | None = Query(None, max_length=40), state: str | None = Query(None, max_length=80),
                   status: str | None = Query(None, max_length=40),
-                  establishment: str | None = Query(None, max_length=100),
+                  establishment: str | None = Query(None, max_length=100), org_wide: bool = Query(False),
                   rule: str | None = Query(None, max_length=60),
                   subject: str | None = Query(None, max_length=200), sort: str = Query("newest", max_length=20),
                   limit: int = Query(50, ge=1, le=200),
@@ -98,12 +98,13 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     if "state" not in request.query_params:
         state = lookups.OPEN_STATES
     filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
-                            status=status or None, establishment_id=establishment or None, rule_id=rule or None,
-                            subject_id=subject or None)
+                            status=status or None, establishment_id=establishment or None, org_wide=org_wide,
+                            rule_id=rule or None, subject_id=subject or None)
     result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
                                             cursor=cursor or None, scope=finding_scope(principal), sort=sort or None)
     params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
-              "status": status, "establishment": establishment, "rule": rule, "subject": subject,
+              "status": status, "establishment": establishment, "org_wide": "1" if org_wide else None,
+              "rule": rule, "subject": subject,
               "sort": sort if sort != "newest" else None, "limit": limit if limit != 50 else None}
     view_query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")} |
                                         ({"state": ""} if state == "" else {}))
