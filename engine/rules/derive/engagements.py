@@ -11,6 +11,14 @@ run from joining (initial credentialing decision, recredentialing cycle, monthly
 missing life-support card or board certification). A per-episode reading would let a transfer
 demand a new initial credentialing, restart a cycle, or move a long-overdue duty to the move date.
 
+The same rule says how long an ended episode still counts as the person at work (`engaged_on`):
+through the day after its last day. Whatever happens after the evaluation instant has not happened
+yet (CONTRACT), so at 02:00, between "ends 17:00 on day D" and "starts 08:00 on day D+1", the next
+episode does not exist; yet it would continue the engagement when it comes. Counting the ended
+episode through D+1 keeps a duty owed by a person at work (a lapsing license, a missing card) from
+resolving in that night and reopening the next, while a departure with no new episode resolves it
+once the person has been gone a full local day.
+
 Days are local dates, each episode's in the zone of its own establishment (C7): a move from
 Honolulu to New York ends on Honolulu's calendar and starts on New York's, and "the next day"
 compares those two calendar dates (C1), whatever the hours of the end and the start.
@@ -37,6 +45,17 @@ class Stint(Protocol):
 
 
 S = TypeVar("S", bound=Stint)
+
+
+def engaged_on(stint: Stint, day: dt.date) -> bool:
+    """Whether `stint` still counts as the person at work on `day`, a local date in its zone.
+
+    A running stint does; an ended one does through the day after its last day, the last day a
+    next episode could start and continue the engagement (`CONTINUES_WITHIN`). Only for "is this
+    person at work now"; a deadline that runs from the end instant (access revocation) runs from
+    that instant, not from here.
+    """
+    return stint.end_on is None or day <= stint.end_on + CONTINUES_WITHIN
 
 
 def engagements(episodes: Iterable[S]) -> list[list[S]]:

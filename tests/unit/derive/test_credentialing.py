@@ -211,6 +211,32 @@ def test_license_standing_ignores_former_clinicians_without_uncovered_visits() -
     assert run("cred_license_standing", "2026-03-15T12:00:00Z", records) == {}
 
 
+def test_an_ended_episode_counts_through_the_next_local_day_of_its_own_zone() -> None:
+    # Honolulu: ends 17:00 HST on 1 March; 2 March HST ends at 10:00Z on 3 March, when it is
+    # already 3 March in Denver and New York: the grace day is Honolulu's
+    records = [episode("P1", "E5", "2024-01-08T08:00:00-10:00", end="2026-03-01T17:00:00-10:00"),
+               credential("L1", "P1", "STATE_LICENSE", jurisdiction="HI", issued_at="2024-04-01T09:00:00-10:00",
+                          expires_at="2026-04-30T17:00:00-10:00")]
+    gap = run("cred_license_standing", "2026-03-02T12:00:00Z", records)  # 02:00 HST on 2 March
+    assert gap["P1/HI"].data["active_clinician"] is True and gap["P1/HI"].data["establishment_id"] == "E5"
+    assert "P1/HI" in run("cred_license_standing", "2026-03-03T09:59:00Z", records)
+    assert run("cred_license_standing", "2026-03-03T10:00:00Z", records) == {}
+
+
+def test_an_episode_that_starts_after_as_of_is_not_used_in_the_gap() -> None:
+    # the night between two sites: the next episode does not exist yet, so the finding still cites
+    # the site just left (and its first day of engagement is unchanged)
+    role = "medical_assistant"
+    records = [episode("P1", "E1", "2025-06-02T08:00:00-06:00", end="2026-03-01T17:00:00-07:00", role=role,
+                       licensed=False, eid="EP-A"),
+               episode("P1", "E2", "2026-03-02T08:00:00-05:00", role=role, licensed=False, eid="EP-B")]
+    gap = run("cred_card_standing", "2026-03-02T09:00:00Z", records)["P1/BLS"]
+    assert (gap.data["due_at"], gap.data["establishment_id"]) == ("2025-06-02", "E1")
+    assert ("employment_episode", "EP-B", 1) not in gap.sources
+    after = run("cred_card_standing", "2026-03-02T16:00:00Z", records)["P1/BLS"]
+    assert (after.data["due_at"], after.data["establishment_id"]) == ("2025-06-02", "E2")
+
+
 # ---- CRED-DEA-002 / CRED-CSR-003 -------------------------------------------------------------------
 
 

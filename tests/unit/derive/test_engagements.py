@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.rules.derive.engagements import engagement_of, engagements
+from engine.rules.derive.engagements import engaged_on, engagement_of, engagements
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,16 @@ def test_engagement_of_finds_the_group_of_an_episode() -> None:
         Ep("C", d("2026-03-02"), None)
     assert engagement_of([a, b, c], c) == [b, c]
     assert engagement_of([a, b, c], a) == [a]
+
+
+@pytest.mark.parametrize(("day", "engaged"), [
+    ("2026-03-01", True),   # the last day
+    ("2026-03-02", True),   # the next day: a new episode starting today would continue the engagement
+    ("2026-03-03", False),  # gone a full day: a departure
+])
+def test_an_ended_episode_counts_as_at_work_through_the_day_after_its_end(day: str, engaged: bool) -> None:
+    assert engaged_on(Ep("A", d("2024-01-08"), d("2026-03-01")), d(day)) is engaged
+
+
+def test_a_running_episode_is_engaged() -> None:
+    assert engaged_on(Ep("A", d("2024-01-08"), None), d("2030-01-01"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
-from engine.rules.derive.engagements import engagement_of
+from engine.rules.derive.engagements import engaged_on, engagement_of
 from engine.rules.state_zones import establishment_tz
 
 #: Parameter defaults, mirrored from rulesets/credentialing (a unit test holds the two equal).
@@ -190,6 +190,7 @@ class Episode:
     person_id: str
     establishment_id: str
     role: str
+    tz: str
     start_at: dt.datetime
     start_on: dt.date
     end_at: dt.datetime | None
@@ -201,7 +202,13 @@ class Episode:
         return (self.view.type, self.view.id, self.view.version)
 
     def active(self, as_of: dt.datetime) -> bool:
-        return self.end_at is None or self.end_at > as_of
+        """Whether the person counts as at work in this episode at `as_of`: while it runs, and after
+        its end through the next local day (engagements.engaged_on), so that the night between
+        leaving one site and starting at the next resolves none of their findings.
+
+        A later end has already been nulled by `load_episodes` (it has not happened yet).
+        """
+        return self.end_on is None or engaged_on(self, cal.local_date(as_of, self.tz))
 
 
 def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, list[Episode]]:
@@ -216,7 +223,7 @@ def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, 
         end = happened(ctx, data.get("end_at"))
         out[str(data.get("person_id") or "")].append(Episode(
             view=view, person_id=str(data.get("person_id") or ""),
-            establishment_id=str(data.get("establishment_id") or ""), role=str(data.get("role") or ""),
+            establishment_id=str(data.get("establishment_id") or ""), role=str(data.get("role") or ""), tz=tz,
             start_at=start, start_on=cal.local_date(start, tz), end_at=end,
             end_on=cal.local_date(end, tz) if end is not None else None,
             licensed=data.get("licensed_clinician") is True,
@@ -227,6 +234,8 @@ def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, 
 
 
 def active_episodes(ctx: DeriveContext, eps: Iterable[Episode], *, licensed: bool = False) -> list[Episode]:
+    """The episodes that count as the person at work as of the run (`Episode.active`: running, or
+    ended no earlier than yesterday in their zone), oldest first; only licensed ones if asked."""
     return [e for e in eps if e.active(ctx.as_of) and (e.licensed or not licensed)]
 
 
