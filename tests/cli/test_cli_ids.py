@@ -129,8 +129,8 @@ def test_serve_with_scheduler_runs_the_jobs_beside_the_server_and_stops_with_it(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not ran:
             with app.state.engine.connect() as c:
-                ran.extend(c.execute(sa.text("SELECT job, period FROM job_run WHERE job = 'waivers' "
-                                             "AND state = 'done'")).tuples())
+                ran.extend((job, period) for job, period in c.execute(sa.text(
+                    "SELECT job, period FROM job_run WHERE job = 'waivers' AND state = 'done'")))
             time.sleep(0.2)
 
     monkeypatch.setattr(uvicorn, "run", server)
