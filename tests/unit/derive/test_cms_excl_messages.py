@@ -242,6 +242,19 @@ def test_excluded_open_left_and_cleared() -> None:
         "period and have counsel decide on OIG self-disclosure.")
 
 
+def test_the_night_after_an_episode_ends_the_person_is_still_employed() -> None:
+    """The night between a transfer's two episodes (ended 17:00, the next starts 08:00 the day after)
+    is no departure, as for the credentialing rules (engagements.engaged_on): the advice stays "remove
+    from work now" through the next local day, and is "no longer employed" the day after that."""
+    records = STEADY + monthly("P3", ["2026-05-03"]) + [check("P3", "LEIE", "2026-05-10T10:00:00-07:00", "excluded")]
+    left = [r if r["type"] != "employment_episode" else episode("EP3", "P3", r["start_at"], "2026-05-12T17:00:00-07:00")
+            for r in records]
+    key = "P3/excluded/S-P3-LEIE-2026-05-10-excluded"
+    assert "Still employed: remove" in run(left, "2026-05-13T02:00:00-07:00", **LOOKBACK)[key][1]
+    assert "Still employed: remove" in run(left, "2026-05-13T23:59:00-07:00", **LOOKBACK)[key][1]
+    assert "No longer employed" in run(left, "2026-05-14T00:00:00-07:00", **LOOKBACK)[key][1]
+
+
 @pytest.mark.parametrize("as_of", ["2026-05-11T12:00:00-07:00", "2026-06-01T00:00:00Z", "2026-06-02T12:00:00-07:00",
                                    "2026-06-10T12:00:00-07:00"])
 def test_the_scenario_people_get_clean_texts_at_every_step(as_of: str) -> None:

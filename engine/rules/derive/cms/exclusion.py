@@ -32,7 +32,7 @@ from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.cms._common import _happened, _iso, _src  # the family's value helpers
-from engine.rules.derive.engagements import engagements
+from engine.rules.derive.engagements import engaged_on, engagements
 
 SCREEN_FREQUENCIES = ("CALENDAR_MONTH", "EVERY_30_DAYS")
 INTERVAL_DAYS = 30
@@ -219,7 +219,9 @@ class _PersonScreening:
         self.checks = checks
         self.name = " ".join(str(person.data.get(k)) for k in ("first_name", "last_name")
                              if person and person.data.get(k))
-        self.still_employed = any(e.end is None for e in eps)
+        # at work, as the credentialing rules read it: an episode ended yesterday evening still counts
+        # today (the night between a transfer's two episodes is no departure)
+        self.still_employed = any(engaged_on(e, cal.local_date(ctx.as_of, e.tz)) for e in eps)
         self.base_sources = [_src(person)] if person else []
         # engagements: a transfer, a back-to-back or concurrent episode continues the engagement (no
         # pre-hire duty, no new 30-day clock); see engine.rules.derive.engagements
