@@ -6,10 +6,12 @@ a concurrent role is the same person still at work, not a new hire. An episode t
 (left, came back months after) opens a new engagement and is a new hire.
 
 Duties owed once per engagement belong here, not to the episode a record happens to be cut into:
-the CMS pre-hire exclusion check and 30-day clock (cms.exclusion), and the credentialing clocks that
+the CMS pre-hire exclusion check and 30-day clock (cms.exclusion), the credentialing clocks that
 run from joining (initial credentialing decision, recredentialing cycle, monthly monitoring, a
-missing life-support card or board certification). A per-episode reading would let a transfer
-demand a new initial credentialing, restart a cycle, or move a long-overdue duty to the move date.
+missing life-support card or board certification), HIPAA workforce training (hipaa.workforce) and
+the OSHA duties owed at initial assignment and yearly after it (osha.employees: the hepatitis B
+offer, BBP and HazCom training). A per-episode reading would let a transfer demand a new initial
+credentialing or training, restart a cycle, or move a long-overdue duty to the move date.
 
 The same rule says how long an ended episode still counts as the person at work (`engaged_on`):
 through the day after its last day. Whatever happens after the evaluation instant has not happened
@@ -27,7 +29,7 @@ compares those two calendar dates (C1), whatever the hours of the end and the st
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
 CONTINUES_WITHIN = dt.timedelta(days=1)
@@ -80,3 +82,20 @@ def engagements(episodes: Iterable[S]) -> list[list[S]]:
 def engagement_of(episodes: Sequence[S], episode: S) -> list[S]:
     """The engagement `episode` belongs to among `episodes` (one person's, oldest first, including it)."""
     return next(group for group in engagements(episodes) if any(e is episode for e in group))
+
+
+def at_work(episodes: Iterable[S], today: Callable[[S], dt.date]) -> list[tuple[list[S], S]]:
+    """The engagements of one person's episodes (given oldest first) in which the person is at work
+    today, each with the episode they work in now.
+
+    `today(episode)` is the evaluation's local date in that episode's own zone (C7). An engagement
+    counts while one of its episodes does (`engaged_on`); the episode worked in now is the latest
+    started of those (at two sites at once, the site joined last), so a finding about a duty of the
+    engagement, keyed by its first episode, cites the site the person is at now.
+    """
+    out: list[tuple[list[S], S]] = []
+    for group in engagements(episodes):
+        working = [ep for ep in group if engaged_on(ep, today(ep))]
+        if working:
+            out.append((group, working[-1]))
+    return out

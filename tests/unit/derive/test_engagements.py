@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.rules.derive.engagements import engaged_on, engagement_of, engagements
+from engine.rules.derive.engagements import at_work, engaged_on, engagement_of, engagements
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,16 @@ def test_an_ended_episode_counts_as_at_work_through_the_day_after_its_end(day: s
 
 def test_a_running_episode_is_engaged() -> None:
     assert engaged_on(Ep("A", d("2024-01-08"), None), d("2030-01-01"))
+
+
+def test_at_work_names_each_engagement_still_at_work_with_the_episode_worked_in_now() -> None:
+    """A transfer's engagement is at work through the day after the old site's last day (and names
+    the new site once it runs, or the one joined last while two run); an engagement that ended
+    more than a day ago is not."""
+    old = [Ep("gone", d("2023-01-09"), d("2025-05-30"))]
+    moved = [Ep("A", d("2025-06-02"), d("2026-03-01")), Ep("B", d("2026-02-15"), None)]
+    today = d("2026-03-02")
+    assert [(g[0].name, now.name) for g, now in at_work(old + moved, lambda e: today)] == [("A", "B")]
+    gap = [Ep("A", d("2025-06-02"), d("2026-03-01"))]
+    assert [(g[0].name, now.name) for g, now in at_work(gap, lambda e: d("2026-03-02"))] == [("A", "A")]
+    assert at_work(gap, lambda e: d("2026-03-03")) == []

@@ -458,7 +458,7 @@ CASES = [
     ("hipaa", "HIPAA-BRN-MEDIA-013", MEDIA, "2025-08-10T12:00:00Z", "M2", "violation",
      ["media serving CA had to be notified by 2025-07-31", "; they were notified only at 2025-08-05T10:00:00-07:00."]),
     ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-03-28T12:00:00Z", "EP2", "due_soon",
-     ["P2 (front_desk) must complete HIPAA_PRIVACY, HIPAA_SECURITY by 2026-04-01 (episode started 2026-03-02"]),
+     ["P2 (front_desk) must complete HIPAA_PRIVACY, HIPAA_SECURITY by 2026-04-01 (joined 2026-03-02 (EP2)"]),
     ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-04-05T12:00:00Z", "EP2", "overdue",
      ["P2 (front_desk) had to complete HIPAA_PRIVACY, HIPAA_SECURITY by 2026-04-01", "and has not done so."]),
     ("hipaa", "HIPAA-ADM-TRN-002", TRN, "2026-01-06T12:00:00Z", "EP3", "due_soon",

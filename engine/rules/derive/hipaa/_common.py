@@ -15,6 +15,7 @@ from typing import Any
 from engine.clock import ensure_utc
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
+from engine.rules.derive.engagements import at_work
 from engine.rules.facts import EXISTENCE_FIELD
 
 Inputs = Mapping[str, Iterable[RecordView]]
@@ -142,6 +143,40 @@ def _episodes(views: Iterable[RecordView], now: _AsOf) -> dict[str, list[_Episod
     for eps in out.values():
         eps.sort(key=lambda e: (e.start or dt.datetime.min.replace(tzinfo=dt.UTC), e.id))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Stint:
+    """An episode with its first and last local days and today, in its own establishment's zone
+    (C7), as engagements.at_work reads them."""
+
+    episode: _Episode
+    start_on: dt.date
+    end_on: dt.date | None
+    today: dt.date
+
+
+def _engagements_at_work(ctx: DeriveContext,
+                         episodes: Iterable[_Episode]) -> list[tuple[list[_Episode], _Episode]]:
+    """(its episodes, oldest first, and the episode worked in now) of each engagement of one
+    person's `episodes` (in start order, already narrowed to those the duty is about) in which the
+    person is at work as of the run.
+
+    Duties owed on joining (training within N days of hire) run from the first episode and are keyed
+    by it: a transfer between sites, a back-to-back or concurrent episode is the same engagement and
+    neither asks for the duty again nor moves its due date, while a return after a gap is a new
+    member (engine.rules.derive.engagements). An ended episode counts through the next local day, so
+    the night between leaving one site and starting at the next resolves nothing; the episode worked
+    in now names the site a finding cites.
+    """
+    stints: list[_Stint] = []
+    for ep in episodes:
+        if ep.start is None:
+            continue
+        tz = ctx.tz_of(ep.view)
+        stints.append(_Stint(ep, cal.local_date(ep.start, tz), cal.local_date(ep.end, tz) if ep.end else None,
+                             cal.local_date(ctx.as_of, tz)))
+    return [([s.episode for s in group], now.episode) for group, now in at_work(stints, lambda s: s.today)]
 
 
 def _episode_at(episodes: list[_Episode], at: dt.datetime) -> _Episode | None:

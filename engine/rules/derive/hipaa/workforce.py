@@ -18,6 +18,7 @@ from engine.rules.derive.hipaa._common import (
     Source,
     _Accounts,
     _AsOf,
+    _engagements_at_work,
     _Episode,
     _episodes,
     _event_account,
@@ -25,6 +26,7 @@ from engine.rules.derive.hipaa._common import (
     _instant,
     _src,
     _tz,
+    _utc,
 )
 
 HIPAA_COURSES = ("HIPAA_PRIVACY", "HIPAA_SECURITY")
@@ -57,13 +59,14 @@ def _first_access_by_episode(
 
 def _refresher_duties(
     ep: _Episode, start: dt.datetime, course: str, done: list[tuple[dt.datetime, str, RecordView]], tz: str,
-    months: int, base: Mapping[str, Any], bundle: str,
+    months: int, base: Mapping[str, Any], bundle: str, current: _Episode,
 ) -> Iterator[DerivedFact]:
-    """The refresher cycles of one HIPAA course in one episode (HIPAA-ADM-TRN-002).
+    """The refresher cycles of one HIPAA course in one engagement (HIPAA-ADM-TRN-002), keyed by its
+    first episode `ep`, which started at `start`; `current` is the episode worked in now.
 
     Each completion opens a cycle due `hipaa_refresher_months` after its local date (C5) and the next
     completion closes it. Yielded: the open cycle (after the latest completion; the engine reports it
-    due soon or overdue) and every cycle of the episode closed after its due day, with `met_at` the
+    due soon or overdue) and every cycle of the engagement closed after its due day, with `met_at` the
     late completion (the engine reports it as late). A cycle is keyed by the completion that opened
     it, so the finding of an overdue course stays the same finding when the course is repeated late,
     and each course and cycle is its own finding.
@@ -74,7 +77,7 @@ def _refresher_duties(
         due = cal.add_months(day, months)
         closed = seq[i + 1] if i + 1 < len(seq) else None
         if closed is not None and (cal.local_date(closed[0], tz) <= due or closed[0] < start):
-            continue  # repeated on time, or before this episode (rehire_counts_as_new_member = false)
+            continue  # repeated on time, or before this engagement (rehire_counts_as_new_member = false)
         basis = f"{course} training {day} ({opened.id}) + {months} months (hipaa_refresher_months)"
         if closed is not None:
             basis += f"; repeated {cal.local_date(closed[0], tz)} ({closed[2].id})"
@@ -82,7 +85,8 @@ def _refresher_duties(
         yield _fact("hipaa_training_duty", f"{ep.id}:{key}", dict(base, **{
             "kind": "refresher", "key": key, "course": course, "courses_missing": course, "due_at": due,
             "met_at": closed[0] if closed is not None else None, "basis": basis,
-        }), [_src(ep.view), _src(opened)] + ([_src(closed[2])] if closed is not None else []), bundle)
+        }), [_src(ep.view), _src(current.view), _src(opened)] + ([_src(closed[2])] if closed is not None else []),
+            bundle)
 
 
 @derivation(
@@ -99,16 +103,24 @@ def _refresher_duties(
                  # the same read of the log (bench/README.md)
 )
 def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
-    """HIPAA privacy and security training owed by each active episode with PHI access (HIPAA-ADM-TRN-002).
+    """HIPAA privacy and security training owed in each engagement with PHI access in which the
+    person is at work (HIPAA-ADM-TRN-002).
+
+    The unit is the engagement of episodes with PHI access (`_engagements_at_work`), not the
+    episode: the catalog's training "within N days of joining" is owed once, so a transfer between
+    sites (same day, next day, overlapping) neither asks for it again nor moves its due date, and
+    the refresher cycles keep running; a return after a gap is a new member. Facts are keyed by the
+    engagement's first episode (`episode_id`, the finding's subject), so a finding stays one finding
+    across a transfer, and name the site of the episode worked in now (`establishment_id`).
 
     The courses of hipaa_training_courses are required (by default both, HIPAA_PRIVACY and
     HIPAA_SECURITY; a practice that teaches one combined course lists the code it records it under);
-    with rehire_counts_as_new_member only completions on or after the episode's start count. Kinds
-    (`key` is the finding's occurrence): `new_hire` (not all done: due start + hipaa_new_hire_days),
-    `before_access` (hipaa_training_before_phi_access and the episode's first access event came
-    before the courses were done: due the day before that access, met when the training was done), `refresher` (per
-    course once it is done, per cycle: due its completion + hipaa_refresher_months, C5, met by the
-    next completion; key `refresher:<course>:<completion id>`, see `_refresher_duties`).
+    with rehire_counts_as_new_member only completions on or after the engagement's start count. Kinds
+    (`key` is the finding's occurrence): `new_hire` (not all done: due joining + hipaa_new_hire_days),
+    `before_access` (hipaa_training_before_phi_access and the engagement's first access event came
+    before the courses were done: due the day before that access, met when the training was done),
+    `refresher` (per course once it is done, per cycle: due its completion + hipaa_refresher_months,
+    C5, met by the next completion; key `refresher:<course>:<completion id>`, see `_refresher_duties`).
     """
     now = _AsOf(ctx)
     courses = tuple(c for c in HIPAA_COURSES if c in ctx.param("hipaa_training_courses", HIPAA_COURSES))
@@ -125,40 +137,46 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     refresher_months = int(ctx.param("hipaa_refresher_months", 12))
     rehire_new = bool(ctx.param("rehire_counts_as_new_member", True))
     for person, eps in sorted(episodes.items()):
-        for ep in eps:
-            if ep.end is not None or ep.view.data.get("phi_access_required") is not True or ep.start is None:
-                continue
-            base = {"episode_id": ep.id, "person_id": person, "establishment_id": ep.establishment_id}
-            tz = _tz(ctx, "hipaa_training_duty", base)
-            start_day = cal.local_date(ep.start, tz)
-            counted = [x for x in trainings.get(person, []) if not rehire_new or x[0] >= ep.start]
+        with_phi = [ep for ep in eps if ep.view.data.get("phi_access_required") is True]
+        for group, current in _engagements_at_work(ctx, with_phi):
+            first, start = group[0], group[0].start
+            if start is None:
+                continue  # not returned by _engagements_at_work; for the type checker
+            base = {"episode_id": first.id, "person_id": person, "establishment_id": current.establishment_id}
+            # dates in the zone of the site joined (C7), so a move to another zone re-dates nothing
+            tz = ctx.tz_of(first.view)
+            start_day = cal.local_date(start, tz)
+            views = [_src(first.view), _src(current.view)]
+            counted = [x for x in trainings.get(person, []) if not rehire_new or x[0] >= start]
             firsts = {c: min((x for x in counted if x[1] == c), default=None, key=lambda x: (x[0], x[2].id))
                       for c in courses}
             missing = [c for c in courses if firsts[c] is None]
             bundle = f"person:{person}"
             if missing:
-                yield _fact("hipaa_training_duty", f"{ep.id}:new_hire", dict(base, **{
+                yield _fact("hipaa_training_duty", f"{first.id}:new_hire", dict(base, **{
                     "kind": "new_hire", "key": "new_hire", "due_at": cal.add_days(start_day, new_hire_days),
                     "courses_missing": ", ".join(missing),
-                    "basis": f"episode started {start_day} + {new_hire_days} days (hipaa_new_hire_days)",
-                }), [_src(ep.view)] + [_src(x[2]) for x in counted], bundle)
+                    "basis": f"joined {start_day} ({first.id}) + {new_hire_days} days (hipaa_new_hire_days)",
+                }), views + [_src(x[2]) for x in counted], bundle)
                 trained_at = None
             else:
-                trained_at = max((firsts[c][0] for c in courses), default=ep.start)  # type: ignore[index]
-            access = first_access.get(ep.id)
+                trained_at = max((firsts[c][0] for c in courses), default=start)  # type: ignore[index]
+            access = min((first_access[ep.id] for ep in group if ep.id in first_access),
+                         default=None, key=lambda a: (_utc(a[0]), a[1].id))
             if access is not None and (trained_at is None or access[0] < trained_at):
                 access_day = cal.local_date(access[0], tz)
-                yield _fact("hipaa_training_duty", f"{ep.id}:before_access", dict(base, **{
+                yield _fact("hipaa_training_duty", f"{first.id}:before_access", dict(base, **{
                     "kind": "before_access", "key": "before_access", "due_at": cal.add_days(access_day, -1),
                     "met_at": trained_at, "first_access_at": access[0], "first_access_event_id": access[1].id,
                     "courses_missing": ", ".join(missing),
                     "basis": (f"first PHI access {cal.iso_instant(access[0])} ({access[1].id}) came before "
                               f"HIPAA training was complete (hipaa_training_before_phi_access)"),
-                }), [_src(ep.view), _src(access[1])] + [_src(x[2]) for x in counted], bundle)
+                }), views + [_src(access[1])] + [_src(x[2]) for x in counted], bundle)
             for c in courses:
                 done_c = [x for x in counted if x[1] == c]
                 if done_c:
-                    yield from _refresher_duties(ep, ep.start, c, done_c, tz, refresher_months, base, bundle)
+                    yield from _refresher_duties(first, start, c, done_c, tz, refresher_months, base, bundle,
+                                                 current)
 
 
 # ---- HIPAA-SEC-TERM-004: accounts disabled after employment ends, and not used after it ----------

@@ -4,12 +4,13 @@ zones, grouping of records, completed trainings, and the five-year retention per
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, RecordView
+from engine.rules.derive.engagements import at_work
 from engine.rules.state_zones import establishment_tz
 
 # ---- defaults (the ruleset's params override them; these keep the derivations usable alone) ----
@@ -104,10 +105,60 @@ def _tz(ctx: DeriveContext, view: RecordView | None, establishment_id: Any = Non
     return "America/New_York"
 
 
+def _holiday_calendar(ctx: DeriveContext, establishment_id: Any) -> str:
+    """The named holiday calendar of an establishment's working days (C4), else the default."""
+    est = ctx.establishments.get(str(establishment_id)) if establishment_id else None
+    if est is not None and est.data.get("holiday_calendar"):
+        return str(est.data["holiday_calendar"])
+    return cal.DEFAULT_CALENDAR_NAME
+
+
 def _active(ep: RecordView, now: _Now) -> bool:
     """An employment episode that has started and not ended as of the run."""
     start = now.at(ep.data.get("start_at"))
     return start is not None and now.at(ep.data.get("end_at")) is None
+
+
+@dataclass(frozen=True)
+class _Stint:
+    """An episode as of the run with its first and last local days and today, in its own
+    establishment's zone (C7), as engagements.at_work reads them."""
+
+    view: RecordView
+    start_at: dt.datetime
+    start_on: dt.date
+    end_on: dt.date | None
+    today: dt.date
+
+
+def _engagements_at_work(ctx: DeriveContext, episodes: Iterable[RecordView], now: _Now,
+                         wanted: Callable[[RecordView], bool]) -> Iterator[tuple[RecordView, RecordView]]:
+    """(first episode, episode worked in now) of each engagement in which a person is at work as
+    of the run, among the episodes `wanted` keeps (those the duty is about: exposure work, work
+    with hazardous chemicals), by first episode id.
+
+    The per-employee duties owed at initial assignment (the hepatitis B offer, BBP and HazCom
+    training) and the yearly cycles after it belong to the engagement (engine.rules.derive.
+    engagements), not to the episode: a transfer between sites (same day, next day, overlapping)
+    neither owes them again nor moves their due dates nor restarts a cycle, while a return after a
+    gap, or a move into such work, is an initial assignment. Keyed by the first episode, a finding
+    stays one finding across a transfer; the episode worked in now is the site it cites. An ended
+    episode counts through the next local day, so the night between two sites resolves nothing.
+    """
+    people: dict[str, list[_Stint]] = {}
+    for ep in _by_id(episodes):
+        start = now.at(ep.data.get("start_at"))
+        if start is None or ep.data.get("person_id") is None or not wanted(ep):
+            continue
+        tz = _tz(ctx, ep, ep.data.get("establishment_id"))
+        end = now.at(ep.data.get("end_at"))
+        people.setdefault(str(ep.data["person_id"]), []).append(
+            _Stint(ep, start, _local(start, tz), _local(end, tz) if end is not None else None, now.today(tz)))
+    found: list[tuple[RecordView, RecordView]] = []
+    for stints in people.values():
+        stints.sort(key=lambda s: (s.start_at, s.view.id))
+        found.extend((group[0].view, current.view) for group, current in at_work(stints, lambda s: s.today))
+    return iter(sorted(found, key=lambda pair: pair[0].id))
 
 
 def _assigned_at(ep: RecordView) -> dt.datetime | None:

@@ -10,13 +10,13 @@ from typing import Any
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.osha._common import (
-    _active,
     _assigned_at,
-    _by_id,
     _day,
+    _engagements_at_work,
     _flag,
     _group,
     _hbv_protected,
+    _holiday_calendar,
     _iso,
     _local,
     _Now,
@@ -33,26 +33,39 @@ BBP_RECORD_YEARS = 3
 #: 15 Jan 2026 rule [S].
 HAZCOM_2024_EFFECTIVE = dt.date(2024, 7, 19)
 HAZCOM_2024_SUBSTANCES_BY = dt.date(2026, 11, 20)
+#: 1910.1030(f)(2)(i): the vaccine is made available within 10 working days of initial assignment.
+HEPB_OFFER_WORKING_DAYS = 10
 
 
 # ---- person family ------------------------------------------------------------------------------
 
 
-def _exposed_episodes(episodes: Iterable[RecordView], now: _Now) -> Iterator[tuple[RecordView, dt.datetime]]:
-    """Active episodes with occupational exposure whose exposure work has begun, with its instant."""
-    for ep in _by_id(episodes):
-        if not _flag(ep, "occupational_exposure") or not _active(ep, now):
-            continue
-        assigned = _assigned_at(ep)
+def _exposed_engagements(
+    ctx: DeriveContext, episodes: Iterable[RecordView], now: _Now,
+) -> Iterator[tuple[RecordView, RecordView, dt.datetime]]:
+    """Engagements in exposure work in which the person is at work and exposure work has begun:
+    (first exposed episode, episode worked in now, when exposure work began in the first).
+
+    See `_engagements_at_work`: a transfer between exposed positions continues the engagement, a
+    move into exposure work (or a return after a gap) is an initial assignment.
+    """
+    for first, current in _engagements_at_work(ctx, episodes, now, lambda ep: _flag(ep, "occupational_exposure")):
+        assigned = _assigned_at(first)
         if assigned is not None and assigned <= now.as_of:
-            yield ep, assigned
+            yield first, current, assigned
+
+
+def _base(first: RecordView, current: RecordView, person: str) -> dict[str, Any]:
+    """The fields every per-employee duty carries: keyed by the engagement's first episode, citing
+    the site worked at now."""
+    return {"episode_id": first.id, "person_id": person, "establishment_id": current.data.get("establishment_id")}
 
 
 @derivation(
     name="osha_hepb_offer", inputs=("employment_episode", "hepb_vaccination", "training_record"),
     output="osha_hepb_offer", family="person",
     fields={"episode_id": "string", "person_id": "string", "establishment_id": "string", "assigned_at": "instant",
-            "done_at": "instant", "first_offer_at": "instant", "bbp_trained_at": "instant",
+            "due_at": "date", "done_at": "instant", "first_offer_at": "instant", "bbp_trained_at": "instant",
             "offered_before_training": "bool"},
     example="osha_hepb_offer where episode_id == episode.id",
 )
@@ -64,12 +77,15 @@ def osha_hepb_offer(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     `done_at` is the first offer (or signed declination, which documents one) made at or after the
     person's first BBP training: the vaccine must be made available after the training.
     `offered_before_training` is true when offers exist but none followed the training.
-    `assigned_at` is `exposure_assignment_at` (else the episode start): the C4 clock's anchor.
+    `assigned_at` is `exposure_assignment_at` (else the episode start) of the engagement's first
+    exposed episode, the initial assignment (`_exposed_engagements`); `due_at` is 10 working days
+    after its local date (C4) on the calendar and in the zone of the site it was made at, so a
+    transfer to a site with another calendar or zone re-dates nothing.
     """
     now = _Now(ctx.as_of)
     hepb = _group(inputs.get("hepb_vaccination", ()), "person_id")
     bbp = _trainings(inputs.get("training_record", ()), "BBP", now)
-    for ep, assigned in _exposed_episodes(inputs.get("employment_episode", ()), now):
+    for ep, current, assigned in _exposed_engagements(ctx, inputs.get("employment_episode", ()), now):
         person = str(ep.data.get("person_id"))
         records = hepb.get(person, [])
         if _hbv_protected(records, now) or any(_flag(h, "contraindicated") for h in records):
@@ -79,13 +95,15 @@ def osha_hepb_offer(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
         trained = bbp.get(person, [])
         first_training = trained[0] if trained else None
         qualifying = [(t, h) for t, h in offers if first_training is not None and t >= first_training[0]]
+        due = cal.add_working_days(_local(assigned, _tz(ctx, ep, ep.data.get("establishment_id"))),
+                                   HEPB_OFFER_WORKING_DAYS, _holiday_calendar(ctx, ep.data.get("establishment_id")))
         yield DerivedFact("osha_hepb_offer", f"{ep.id}:hepb", {
-            "episode_id": ep.id, "person_id": person, "establishment_id": ep.data.get("establishment_id"),
-            "assigned_at": _iso(assigned), "done_at": _iso(qualifying[0][0] if qualifying else None),
+            **_base(ep, current, person), "assigned_at": _iso(assigned), "due_at": _day(due),
+            "done_at": _iso(qualifying[0][0] if qualifying else None),
             "first_offer_at": _iso(offers[0][0] if offers else None),
             "bbp_trained_at": _iso(first_training[0] if first_training else None),
             "offered_before_training": bool(offers) and not qualifying,
-        }, _sources(ep, *[h for _, h in offers], first_training[1] if first_training else None),
+        }, _sources(ep, current, *[h for _, h in offers], first_training[1] if first_training else None),
             f"person:{person}")
 
 
@@ -133,21 +151,21 @@ def osha_bbp_training_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
     """
     now = _Now(ctx.as_of)
     bbp = _trainings(inputs.get("training_record", ()), "BBP", now)
-    for ep, assigned in _exposed_episodes(inputs.get("employment_episode", ()), now):
+    for ep, current, assigned in _exposed_engagements(ctx, inputs.get("employment_episode", ()), now):
         person = str(ep.data.get("person_id"))
-        tz = _tz(ctx, ep, ep.data.get("establishment_id"))
+        tz = _tz(ctx, ep, ep.data.get("establishment_id"))  # the site of the initial assignment (C7)
         day = _local(assigned, tz)
         window = cal.add_months(day, -12)
         trained = [(t, v) for t, v in bbp.get(person, []) if _local(t, tz) >= window]
-        base = {"episode_id": ep.id, "person_id": person, "establishment_id": ep.data.get("establishment_id")}
+        base = _base(ep, current, person)
 
         def duty(issue: str, key: str, due_at: dt.date, done: tuple[dt.datetime, RecordView] | None,
                  detail: str | None = None, extra: Sequence[RecordView] = (), *, _base: dict[str, Any] = base,
-                 _ep: RecordView = ep, _person: str = person) -> DerivedFact:
+                 _ep: RecordView = ep, _current: RecordView = current, _person: str = person) -> DerivedFact:
             return DerivedFact("osha_bbp_training_duty", f"{_ep.id}:{key}", dict(
                 _base, issue=issue, key=key, due_at=_day(due_at), done_at=_iso(done[0]) if done else None,
                 training_id=done[1].id if done else None, detail=detail,
-            ), _sources(_ep, *extra, done[1] if done else None), f"person:{_person}")
+            ), _sources(_ep, _current, *extra, done[1] if done else None), f"person:{_person}")
 
         first = trained[0] if trained else None
         yield duty("initial", "initial", day, first)
@@ -192,26 +210,23 @@ def osha_hazcom_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     roles = {str(r) for r in (ctx.params.get("hazcom_roles") or [])}
     retrain = ctx.params.get("hazcom_rev2024_retrain") is True
     hazcom = _trainings(inputs.get("training_record", ()), "HAZCOM", now)
-    for ep in _by_id(inputs.get("employment_episode", ())):
-        if not _active(ep, now):
-            continue
-        if not (_flag(ep, "occupational_exposure") or str(ep.data.get("role")) in roles):
-            continue
+    for ep, current in _engagements_at_work(ctx, inputs.get("employment_episode", ()), now, lambda v: (
+            _flag(v, "occupational_exposure") or str(v.data.get("role")) in roles)):
         assigned = _assigned_at(ep)
         if assigned is None or assigned > now.as_of:
             continue
         person = str(ep.data.get("person_id"))
-        tz = _tz(ctx, ep, ep.data.get("establishment_id"))
+        tz = _tz(ctx, ep, ep.data.get("establishment_id"))  # the site of the initial assignment (C7)
         trained = hazcom.get(person, [])
-        base = {"episode_id": ep.id, "person_id": person, "establishment_id": ep.data.get("establishment_id")}
+        base = _base(ep, current, person)
         first = trained[0] if trained else None
         yield DerivedFact("osha_hazcom_duty", f"{ep.id}:initial", dict(
             base, issue="initial", key="initial", due_at=_day(_local(assigned, tz)),
             done_at=_iso(first[0]) if first else None,
-        ), _sources(ep, first[1] if first else None), f"person:{person}")
+        ), _sources(ep, current, first[1] if first else None), f"person:{person}")
         if retrain and first is not None:  # untrained employees are the `initial` duty's
-            current = next(((t, v) for t, v in trained if _local(t, tz) >= HAZCOM_2024_EFFECTIVE), None)
+            revised = next(((t, v) for t, v in trained if _local(t, tz) >= HAZCOM_2024_EFFECTIVE), None)
             yield DerivedFact("osha_hazcom_duty", f"{ep.id}:revision_2024", dict(
                 base, issue="revision_2024", key="revision_2024", due_at=_day(HAZCOM_2024_SUBSTANCES_BY),
-                done_at=_iso(current[0]) if current else None,
-            ), _sources(ep, current[1] if current else None), f"person:{person}")
+                done_at=_iso(revised[0]) if revised else None,
+            ), _sources(ep, current, revised[1] if revised else None), f"person:{person}")
