@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.clock import ensure_utc
+from engine.records.fields import stored_instant
 from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
@@ -105,12 +106,11 @@ class Zones:
         deadlines into the new site's zone; starts are compared as instants, since the same moment
         written with two offsets sorts differently as text.
         """
-        cutoff = ensure_utc(as_of)
         latest: dict[str, tuple[dt.datetime, str]] = {}
         for data in episodes:
             person, est = data.get("person_id"), data.get("establishment_id")
-            start = _instant(data.get("start_at"))
-            if not (person and est) or (start is not None and start > cutoff):
+            start = stored_instant(data.get("start_at"))  # aware: compared as instants whatever the offsets
+            if not (person and est) or (start is not None and start > as_of):
                 continue
             moment = start or dt.datetime.min.replace(tzinfo=dt.UTC)
             if person not in latest or moment >= latest[str(person)][0]:
@@ -132,17 +132,6 @@ class Zones:
         if est and est in self.establishments:
             return str(self.establishments[est].get("holiday_calendar") or cal.DEFAULT_CALENDAR_NAME)
         return cal.DEFAULT_CALENDAR_NAME
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    """An episode's start as a UTC instant; None when absent or unreadable (the import refuses both,
-    so this only guards records written before that check)."""
-    try:
-        if isinstance(value, dt.datetime):
-            return ensure_utc(value)
-        return ensure_utc(dt.datetime.fromisoformat(str(value))) if value else None
-    except ValueError:
-        return None
 
 
 def about(subject: tuple[str, str], fact_id: str, data: Mapping[str, Any]) -> tuple[str, str, str]:
