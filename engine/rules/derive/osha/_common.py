@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, RecordView
-from engine.rules.derive.engagements import at_work
+from engine.rules.derive.engagements import at_work, engaged_on
 from engine.rules.state_zones import establishment_tz
 
 # ---- defaults (the ruleset's params override them; these keep the derivations usable alone) ----
@@ -113,12 +113,6 @@ def _holiday_calendar(ctx: DeriveContext, establishment_id: Any) -> str:
     return cal.DEFAULT_CALENDAR_NAME
 
 
-def _active(ep: RecordView, now: _Now) -> bool:
-    """An employment episode that has started and not ended as of the run."""
-    start = now.at(ep.data.get("start_at"))
-    return start is not None and now.at(ep.data.get("end_at")) is None
-
-
 @dataclass(frozen=True)
 class _Stint:
     """An episode as of the run with its first and last local days and today, in its own
@@ -129,6 +123,21 @@ class _Stint:
     start_on: dt.date
     end_on: dt.date | None
     today: dt.date
+
+
+def _still_at_work(ep: RecordView, now: _Now, tz: str) -> bool:
+    """An employment episode that has started and either runs or counts through the local day after
+    its end (engagements.engaged_on, in `tz`, its site's zone).
+
+    For a site's duties (the exposure control plan): read as "started and not ended", the 02:00
+    sweep between an episode ending at 17:00 and the next starting at 08:00 found nobody exposed,
+    resolved the duties and closed their tasks, and the morning's sweep reopened them."""
+    start = now.at(ep.data.get("start_at"))
+    if start is None:
+        return False
+    end = now.at(ep.data.get("end_at"))
+    stint = _Stint(ep, start, _local(start, tz), _local(end, tz) if end is not None else None, now.today(tz))
+    return engaged_on(stint, stint.today)
 
 
 def _engagements_at_work(ctx: DeriveContext, episodes: Iterable[RecordView], now: _Now,

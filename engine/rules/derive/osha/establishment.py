@@ -11,7 +11,6 @@ from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.osha._common import (
     RETENTION_YEARS,
-    _active,
     _assigned_at,
     _by_id,
     _date,
@@ -24,6 +23,7 @@ from engine.rules.derive.osha._common import (
     _local,
     _Now,
     _sources,
+    _still_at_work,
     _tz,
 )
 from engine.rules.derive.osha.scope import Scope, _ScopeCache
@@ -141,7 +141,9 @@ def osha_300a_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
 )
 def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Open exposure control plan duties of an establishment that has employees with occupational
-    exposure now (1910.1030(c)(1)-(2)); a duty exists only while it is open.
+    exposure now (1910.1030(c)(1)-(2)); a duty exists only while it is open. An ended episode counts
+    through the next local day (`_still_at_work`), so the night between two back-to-back episodes
+    resolves nothing and a site whose last exposed employee left stops owing a day later.
 
     `no_plan`: no ECP at all (due the day the longest-serving exposed employee was assigned).
     `review`: the next review, `ecp_review_interval` months (C5) after the latest one.
@@ -158,7 +160,7 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
         tz = _tz(ctx, est, est.id)
         exposed_all = [e for e in episodes.get(est.id, [])
                        if _flag(e, "occupational_exposure") and now.at(e.data.get("start_at")) is not None]
-        exposed = [e for e in exposed_all if _active(e, now)]
+        exposed = [e for e in exposed_all if _still_at_work(e, now, tz)]
         if not exposed:
             continue
         reviews = sorted(((t, p) for p in plans.get(est.id, []) if (t := now.at(p.data.get("reviewed_at")))),
