@@ -1,25 +1,40 @@
 """`vigil demo`: set up a synthetic practice end to end (what `make demo` runs).
 
-Generates the small practice, imports it into the embedded SQLite database, evaluates every
-ruleset as of now, creates one user per role (when accounts exist), prints a summary and where to
-look, then serves the web UI and API (unless --no-serve).
+Generates the small practice, imports it into the embedded SQLite database, replays the weekly
+sweeps of the past weeks and evaluates every ruleset as of now, creates one user per role (when
+accounts exist), prints a summary and where to look, then serves the web UI and API (unless
+--no-serve).
+
+Why replay: a practice meets Vigil after it has been sweeping for a while. Evaluated once, the demo
+showed a trend of one point, no finding resolved by a later run and no task closed by one. The
+records are imported as of the first replayed sweep and each sweep runs with the clock at its own
+instant, in order, applied to the findings store as the nightly sweep would have applied it, so
+findings, tasks and the audit trail carry the dates they would have had (a task opened eight weeks
+ago is overdue today), and today's findings are the ones a single evaluation as of now gives. The
+one liberty: the records, events to come included, are on file from the first sweep on (a
+`--known-at` look at those weeks sees them all).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from engine.cli.app import app, console, emit_json, run
+from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import open_database, out_dir
 
 DEMO_ORG = "demo"
+#: Weekly sweeps replayed before today's by default: two months of trend.
+REPLAY_WEEKS = 8
 
 
 @app.command("demo")
@@ -30,6 +45,8 @@ def demo(
     seed: int = typer.Option(1, "--seed", help="random seed of the synthetic practice"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to serve on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to serve on"),
+    weeks: int = typer.Option(REPLAY_WEEKS, "--weeks", min=0, max=52,
+                              help="weekly sweeps of the past weeks replayed before today's (the dashboard's trend)"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Generate, import and evaluate the synthetic practice, then serve the UI."""
@@ -45,15 +62,17 @@ def demo(
         anchor = clock.today_in("America/New_York")
         generator.write_practice(out=data_dir, size="small", seed=seed, anchor=anchor)
         files = sorted(data_dir.glob("*.ndjson"))
-        with dbmod.unit_of_work(engine) as session:
+        instants = sweep_instants(clock.now(), weeks)
+        with clock.frozen(instants[0]), dbmod.unit_of_work(engine) as session:
             report = pipeline.ingest_files(session, org_id=DEMO_ORG, paths=files, actor="demo", stream=False)
-        with dbmod.unit_of_work(engine) as session:
-            outcome = pipeline.evaluate(session, org_id=DEMO_ORG, as_of=clock.now(), actor="demo", trigger="demo")
+        for instant in _progress(instants, show=not as_json):
+            with clock.frozen(instant), dbmod.unit_of_work(engine) as session:
+                outcome = pipeline.evaluate(session, org_id=DEMO_ORG, as_of=instant, actor="demo", trigger="demo")
         users = _demo_users(engine)
         counts = Counter(v.framework for v in outcome.result.violations)
         return {
             "database": db, "org": DEMO_ORG, "records": report.total, "imported": report.created,
-            "run": outcome.run.id if outcome.run else None,
+            "run": outcome.run.id if outcome.run else None, "runs": weeks + 1,
             "findings": len(outcome.result.violations), "by_framework": dict(sorted(counts.items())),
             "rules_firing": len({v.rule_id for v in outcome.result.violations}),
             "users": users, "url": f"http://{host}:{port}/",
@@ -68,13 +87,33 @@ def demo(
             table.add_row(fw, str(n))
         console.print(table)
         console.print(f"{summary['records']} records imported into {summary['database']}; "
-                      f"{summary['findings']} findings from {summary['rules_firing']} rules.")
+                      f"{summary['findings']} findings from {summary['rules_firing']} rules "
+                      f"({summary['runs']} sweeps: {summary['runs'] - 1} weekly ones replayed, then today's).")
         for u in summary["users"]:
             console.print(f"  login [bold]{u['username']}[/] / {u['password']}  ({u['role']})")
     if not no_serve:
         serve = importlib.import_module("engine.cli.serve")
         console.print(f"Serving the UI at http://{host}:{port}/ and the API docs at http://{host}:{port}/docs")
         serve.serve_app(host=host, port=port, db=db)
+
+
+def sweep_instants(now: dt.datetime, weeks: int) -> list[dt.datetime]:
+    """The replayed weekly sweeps' instants, oldest first, then `now` (elapsed weeks: instants, not
+    wall-clock times, so a daylight-saving change in between moves nothing)."""
+    return [now - dt.timedelta(weeks=k) for k in range(weeks, 0, -1)] + [now]
+
+
+def _progress(instants: list[dt.datetime], *, show: bool) -> Iterator[dt.datetime]:
+    """`instants`, with a progress bar on a terminal (each sweep takes a second or two)."""
+    if not show or not err_console.is_terminal:
+        yield from instants
+        return
+    with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                  transient=True) as bar:
+        task = bar.add_task("sweeps", total=len(instants))
+        for instant in instants:
+            yield instant
+            bar.advance(task)
 
 
 def _demo_users(engine: Any) -> list[dict[str, str]]:

@@ -1,0 +1,100 @@
+"""`vigil demo` (what `make demo` runs), set up without serving: the synthetic practice imported,
+past weekly sweeps replayed, today's evaluated, one user per role.
+
+Two set-ups, built once: with two replayed weeks and with none. Replaying must leave today's
+findings exactly as a single evaluation gives them, while the store carries the weeks before: a
+trend point per sweep, findings and tasks dated by the sweep that opened them, an audit trail that
+verifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from engine import clock
+from engine import db as dbmod
+from engine.audit import service as audit_service
+from engine.cli.demo import sweep_instants
+from engine.cli.main import app
+from engine.findings import service as findings_service
+
+AT = dt.datetime(2026, 6, 15, 16, tzinfo=dt.UTC)
+WEEKS = 2
+ENV = ("DATABASE_URL", "VIGIL_ORG", "VIGIL_ORGS", "VIGIL_ACTOR", "VIGIL_RULESETS_DIR", "VIGIL_POLICIES_DIR")
+
+
+def _demo(folder: Path, weeks: int) -> dict[str, Any]:
+    db = f"sqlite:///{folder / 'vigil.db'}"
+    with clock.frozen(AT):
+        result = CliRunner().invoke(app, ["demo", "--no-serve", "--json", "--db", db, "--data",
+                                          str(folder / "data"), "--weeks", str(weeks)])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout), db_file=str(folder / "vigil.db"))
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, dict[str, Any]]]:
+    with pytest.MonkeyPatch.context() as mp:  # the demo sets DATABASE_URL and VIGIL_ORG for the server
+        for name in ENV:
+            mp.delenv(name, raising=False)
+        mp.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path_factory.mktemp("evidence")))
+        yield {weeks: _demo(tmp_path_factory.mktemp(f"demo{weeks}"), weeks) for weeks in (WEEKS, 0)}
+
+
+def _stored(instant: dt.datetime) -> str:
+    """An instant as SQLite holds it (UTC, no offset, microseconds)."""
+    return instant.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _rows(path: str, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_the_summary_names_findings_in_every_framework_and_a_user_per_role(demos: dict[int, dict[str, Any]]) -> None:
+    summary = demos[WEEKS]
+    assert summary["runs"] == WEEKS + 1 and summary["org"] == "demo"
+    assert set(summary["by_framework"]) == {"ai_use", "cms", "credentialing", "hipaa", "osha"}
+    assert all(n > 0 for n in summary["by_framework"].values())
+    assert sum(summary["by_framework"].values()) == summary["findings"]
+    assert {u["role"] for u in summary["users"]} == {"admin", "officer", "liaison", "auditor", "staff"}
+
+
+def test_replayed_weeks_leave_todays_findings_as_one_evaluation_gives_them(demos: dict[int, dict[str, Any]]) -> None:
+    query = ("select rule_id, subject_type, subject_id, occurrence_key, status, due from finding "
+             "where state = 'open' order by 1, 2, 3, 4")
+    replayed, once = _rows(demos[WEEKS]["db_file"], query), _rows(demos[0]["db_file"], query)
+    assert replayed == once and len(once) == demos[0]["findings"] == demos[WEEKS]["findings"]
+    assert _rows(demos[0]["db_file"], "select count(*) from finding where state = 'resolved'") == [(0,)]
+    assert _rows(demos[WEEKS]["db_file"], "select count(*) from finding where state = 'resolved'")[0][0] > 0
+
+
+def test_each_sweep_is_a_trend_point_and_dates_what_it_opened(demos: dict[int, dict[str, Any]]) -> None:
+    path = demos[WEEKS]["db_file"]
+    instants = sweep_instants(AT, WEEKS)
+    assert instants == [AT - dt.timedelta(weeks=2), AT - dt.timedelta(weeks=1), AT]
+    engine = dbmod.make_engine(f"sqlite:///{path}")
+    try:
+        with dbmod.unit_of_work(engine) as s:
+            runs = sorted(findings_service.list_runs(s, org_id="demo"), key=lambda r: r.as_of)
+            assert [r.as_of for r in runs] == instants and [r.started_at for r in runs] == instants
+            series = findings_service.open_after_runs(s, org_id="demo", runs=runs, open_states=("open",))
+            assert [at for at, _ in series] == instants and series[-1][1] == demos[WEEKS]["findings"]
+            assert audit_service.verify(s, org_id="demo").ok
+    finally:
+        engine.dispose()
+    stamp = _stored(instants[0])
+    assert _rows(path, "select distinct recorded_at from record_version") == [(stamp,)]
+    opened = dict(_rows(path, "select opened_at, count(*) from finding group by opened_at"))
+    assert set(opened) <= {_stored(i) for i in instants} and opened[stamp] > 0
+    # a task is created with its finding, by the sweep that opened it
+    assert _rows(path, "select count(*) from task t join finding f on f.id = t.finding_id "
+                       "where t.created_at != f.opened_at") == [(0,)]
