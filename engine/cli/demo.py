@@ -13,6 +13,11 @@ findings, tasks and the audit trail carry the dates they would have had (a task 
 ago is overdue today), and today's findings are the ones a single evaluation as of now gives. The
 one liberty: the records, events to come included, are on file from the first sweep on (a
 `--known-at` look at those weeks sees them all).
+
+Run again into the same database, the demo keeps the practice it set up and evaluates it as of now.
+Generated again for a later day, the practice's access events would differ under the same ids, and
+events are immutable: the second `make demo` failed with thousands of "already imported with
+different content" errors.
 """
 
 from __future__ import annotations
@@ -46,33 +51,40 @@ def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="address to serve on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to serve on"),
     weeks: int = typer.Option(REPLAY_WEEKS, "--weeks", min=0, max=52,
-                              help="weekly sweeps of the past weeks replayed before today's (the dashboard's trend)"),
+                              help="weekly sweeps of the past weeks replayed before today's (the dashboard's trend); "
+                                   "only into a new database"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Generate, import and evaluate the synthetic practice, then serve the UI."""
     from engine import clock, pipeline
     from engine import db as dbmod
+    from engine.records import service as records_service
 
     def body() -> dict[str, Any]:
         engine = open_database(db, must_exist=False)
         out_dir(data_dir, "--data")
         os.environ["DATABASE_URL"] = db
         os.environ.setdefault("VIGIL_ORG", DEMO_ORG)
-        generator = importlib.import_module("engine.demo.generator")
-        anchor = clock.today_in("America/New_York")
-        generator.write_practice(out=data_dir, size="small", seed=seed, anchor=anchor)
-        files = sorted(data_dir.glob("*.ndjson"))
-        instants = sweep_instants(clock.now(), weeks)
-        with clock.frozen(instants[0]), dbmod.unit_of_work(engine) as session:
-            report = pipeline.ingest_files(session, org_id=DEMO_ORG, paths=files, actor="demo", stream=False)
+        with dbmod.unit_of_work(engine) as session:
+            on_file = records_service.count_records(session, org_id=DEMO_ORG)
+        if on_file:  # set up before: kept as generated then (its events cannot change), evaluated as of now
+            instants, records, imported = [clock.now()], on_file, 0
+        else:
+            generator = importlib.import_module("engine.demo.generator")
+            generator.write_practice(out=data_dir, size="small", seed=seed, anchor=clock.today_in("America/New_York"))
+            instants = sweep_instants(clock.now(), weeks)
+            with clock.frozen(instants[0]), dbmod.unit_of_work(engine) as session:
+                report = pipeline.ingest_files(session, org_id=DEMO_ORG, paths=sorted(data_dir.glob("*.ndjson")),
+                                               actor="demo", stream=False)
+            records, imported = report.total, report.created
         for instant in _progress(instants, show=not as_json):
             with clock.frozen(instant), dbmod.unit_of_work(engine) as session:
                 outcome = pipeline.evaluate(session, org_id=DEMO_ORG, as_of=instant, actor="demo", trigger="demo")
         users = _demo_users(engine)
         counts = Counter(v.framework for v in outcome.result.violations)
         return {
-            "database": db, "org": DEMO_ORG, "records": report.total, "imported": report.created,
-            "run": outcome.run.id if outcome.run else None, "runs": weeks + 1,
+            "database": db, "org": DEMO_ORG, "records": records, "imported": imported, "existing": bool(on_file),
+            "run": outcome.run.id if outcome.run else None, "runs": len(instants),
             "findings": len(outcome.result.violations), "by_framework": dict(sorted(counts.items())),
             "rules_firing": len({v.rule_id for v in outcome.result.violations}),
             "users": users, "url": f"http://{host}:{port}/",
@@ -86,9 +98,14 @@ def demo(
         for fw, n in summary["by_framework"].items():
             table.add_row(fw, str(n))
         console.print(table)
-        console.print(f"{summary['records']} records imported into {summary['database']}; "
-                      f"{summary['findings']} findings from {summary['rules_firing']} rules "
-                      f"({summary['runs']} sweeps: {summary['runs'] - 1} weekly ones replayed, then today's).")
+        if summary["existing"]:
+            console.print(f"The demo practice already in {summary['database']} ({summary['records']} records), "
+                          f"evaluated as of now: {summary['findings']} findings from {summary['rules_firing']} rules. "
+                          f"Delete the database for a new one.")
+        else:
+            console.print(f"{summary['records']} records imported into {summary['database']}; "
+                          f"{summary['findings']} findings from {summary['rules_firing']} rules "
+                          f"({summary['runs'] - 1} weekly sweeps replayed, then today's).")
         for u in summary["users"]:
             console.print(f"  login [bold]{u['username']}[/] / {u['password']}  ({u['role']})")
     if not no_serve:

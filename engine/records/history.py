@@ -121,6 +121,13 @@ def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> boo
     return session.execute(stmt).first() is not None
 
 
+def count_records(session: Session, *, org_id: str) -> int:
+    """How many records (not versions) the org has."""
+    ids = select(record_version.c.record_type, record_version.c.record_id).where(
+        record_version.c.org_id == org_id).distinct().subquery()
+    return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
+
+
 def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until: dt.datetime | None,
                      types: Sequence[str]) -> list[tuple[str, str, int, dict[str, Any], dt.datetime]]:
     """(type, id, version, data, recorded_at) of every version of the given types recorded in (after, until]."""

@@ -224,6 +224,12 @@ def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until
                                     types=[t for t in RECORD_MODELS if t not in EVENT_TYPES])
 
 
+def count_records(session: Session, *, org_id: str) -> int:
+    """How many records (not versions) the org has, whatever their types."""
+    _check_org(org_id)
+    return history.count_records(session, org_id=org_id)
+
+
 def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> bool:
     """Whether any record version of the org was recorded after `instant` (what the database knew
     then is no longer all it knows)."""

@@ -31,9 +31,9 @@ WEEKS = 2
 ENV = ("DATABASE_URL", "VIGIL_ORG", "VIGIL_ORGS", "VIGIL_ACTOR", "VIGIL_RULESETS_DIR", "VIGIL_POLICIES_DIR")
 
 
-def _demo(folder: Path, weeks: int) -> dict[str, Any]:
+def _demo(folder: Path, weeks: int, at: dt.datetime = AT) -> dict[str, Any]:
     db = f"sqlite:///{folder / 'vigil.db'}"
-    with clock.frozen(AT):
+    with clock.frozen(at):
         result = CliRunner().invoke(app, ["demo", "--no-serve", "--json", "--db", db, "--data",
                                           str(folder / "data"), "--weeks", str(weeks)])
     assert result.exit_code == 0, result.output
@@ -47,6 +47,14 @@ def demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, dict[s
             mp.delenv(name, raising=False)
         mp.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path_factory.mktemp("evidence")))
         yield {weeks: _demo(tmp_path_factory.mktemp(f"demo{weeks}"), weeks) for weeks in (WEEKS, 0)}
+
+
+@pytest.fixture
+def plain_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    return tmp_path
 
 
 def _stored(instant: dt.datetime) -> str:
@@ -98,3 +106,18 @@ def test_each_sweep_is_a_trend_point_and_dates_what_it_opened(demos: dict[int, d
     # a task is created with its finding, by the sweep that opened it
     assert _rows(path, "select count(*) from task t join finding f on f.id = t.finding_id "
                        "where t.created_at != f.opened_at") == [(0,)]
+
+
+def test_run_again_a_week_later_it_keeps_its_practice_and_evaluates_it_as_of_now(plain_env: Path) -> None:
+    """The second `make demo`, a week on: generated again for the new day, the practice's events
+    would differ under the same ids (events are immutable) and the import failed; the demo keeps the
+    practice it set up and only evaluates it as of now."""
+    first = _demo(plain_env, 1)
+    again = _demo(plain_env, 1, at=AT + dt.timedelta(weeks=1))
+    assert (first["existing"], first["runs"], first["imported"]) == (False, 2, first["records"])
+    assert (again["existing"], again["runs"], again["imported"], again["records"]) == (True, 1, 0, first["records"])
+    path = first["db_file"]
+    assert _rows(path, "select max(version) from record_version") == [(1,)]
+    assert sorted(at for (at,) in _rows(path, "select as_of from evaluation_run")) == [
+        _stored(AT - dt.timedelta(weeks=1)), _stored(AT), _stored(AT + dt.timedelta(weeks=1))]
+    assert again["findings"] > 0
