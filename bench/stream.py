@@ -13,6 +13,9 @@ Rules: bench/rulesets (20 event rules over access_event).
 (b) vigil: the same events as an NDJSON file through `pipeline.ingest_files` (parse, validate,
     store with history in SQLite, derive facts, hold back those no event rule's own conditions
     admit, match the rest on durable_rules, persist findings).
+(i) import only: (b) without the stream (`stream=False`): parse, validate, store with history, and
+    nothing matched. Not a reference the target names, but the ceiling of (b): the stream adds its
+    work to the import's, so (b)/(a) cannot exceed (i)/(a), printed beside it.
 (a) and (b) alternate for several rounds (BENCH_ROUNDS, 3 by default): (a), (b), (a), (b), ... (a).
 Each round's ratio is (b) against the mean of the (a) runs on either side of it, and the figure
 printed is the median round (with every round's ratio beside it): on a shared machine the speed
@@ -141,7 +144,7 @@ def _match_raw(rulesets: list[Any], facts: list[dict[str, Any]]) -> tuple[float,
     return len(facts) / (time.perf_counter() - started), matches
 
 
-def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int, list[float]]:
+def vigil_rate(events: list[dict[str, Any]], *, stream: bool = True) -> tuple[float, int, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "access_event.ndjson"
         with path.open("w") as fh:
@@ -153,7 +156,7 @@ def vigil_rate(events: list[dict[str, Any]]) -> tuple[float, int, list[float]]:
             pipeline.ingest_records(s, org_id="bench", records=reference(), actor="bench", source="bench", stream=False)
         started, cpu = time.perf_counter(), _cpu()
         with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
-            pipeline.ingest_files(s, org_id="bench", paths=[path], actor="bench", stream=True)
+            pipeline.ingest_files(s, org_id="bench", paths=[path], actor="bench", stream=stream)
         elapsed = time.perf_counter() - started
         spent = [round((after - before) / len(events) * 1e6, 1) for before, after in zip(cpu, _cpu(), strict=True)]
         from sqlalchemy import func, select
@@ -192,6 +195,7 @@ def main(n: int, rounds: int | None = None) -> dict[str, Any]:
     raws: list[float] = []
     apis: list[float] = []
     runs: list[tuple[float, int, list[float]]] = []
+    imports: list[tuple[float, int, list[float]]] = []
     with _bench_rulesets():
         raw, raw_matches = raw_rate(events)
         raws.append(raw)
@@ -199,10 +203,12 @@ def main(n: int, rounds: int | None = None) -> dict[str, Any]:
         apis.append(api)
         for _ in range(rounds):
             runs.append(vigil_rate(events))
+            imports.append(vigil_rate(events, stream=False))
             raws.append(raw_rate(events)[0])
             apis.append(raw_api_rate(events)[0])
     ratios = [vig / ((raws[i] + raws[i + 1]) / 2) for i, (vig, _, _) in enumerate(runs)]
     api_ratios = [vig / ((apis[i] + apis[i + 1]) / 2) for i, (vig, _, _) in enumerate(runs)]
+    import_ratios = [imp / ((raws[i] + raws[i + 1]) / 2) for i, (imp, _, _) in enumerate(imports)]
     median = sorted(range(rounds), key=lambda i: ratios[i])[rounds // 2]
     vig, found, (main_cpu, children_cpu) = runs[median]
     out = {
@@ -217,6 +223,12 @@ def main(n: int, rounds: int | None = None) -> dict[str, Any]:
         "raw_durable_api_events_per_s": round((apis[median] + apis[median + 1]) / 2),
         "ratio_vigil_over_raw_api": round(api_ratios[median], 3),
         "ratio_api_rounds": [round(r, 3) for r in api_ratios],
+        "import_only_events_per_s": round(imports[median][0]),
+        "import_only_runs": [round(r[0]) for r in imports],
+        "ratio_import_only_over_raw": round(import_ratios[median], 3),
+        "ratio_import_only_rounds": [round(r, 3) for r in import_ratios],
+        "import_only_cpu_us_per_event": imports[median][2][0],
+        "import_only_findings": max(r[1] for r in imports),  # 0: nothing was matched
         "vigil_cpu_us_per_event_importer": main_cpu,
         "vigil_cpu_us_per_event_stream_processes": children_cpu,
         "raw_matches": raw_matches,

@@ -13,6 +13,8 @@ def test_the_stream_benchmark_finds_what_raw_durable_rules_matches() -> None:
     assert out["raw_api_matches"] == out["raw_matches"]  # durable_rules' own API: the same matches
     assert out["vigil_findings"] == out["vigil_findings_max"] == out["raw_matches"]  # in every round
     assert len(out["ratio_rounds"]) == 2 and len(out["raw_runs"]) == 3
+    assert out["import_only_findings"] == 0 and len(out["import_only_runs"]) == 2  # the ceiling: stored, not matched
     assert set(out) >= {"raw_durable_events_per_s", "vigil_stream_events_per_s", "ratio_vigil_over_raw",
                         "vigil_cpu_us_per_event_importer", "vigil_cpu_us_per_event_stream_processes",
-                        "raw_durable_api_events_per_s", "ratio_vigil_over_raw_api"}
+                        "raw_durable_api_events_per_s", "ratio_vigil_over_raw_api",
+                        "import_only_events_per_s", "ratio_import_only_over_raw"}
