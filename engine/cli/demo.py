@@ -2,8 +2,8 @@
 
 Generates the small practice, imports it into the embedded SQLite database, replays the weekly
 sweeps of the past weeks and evaluates every ruleset as of now, creates one user per role (when
-accounts exist), prints a summary and where to look, then serves the web UI and API (unless
---no-serve).
+accounts exist) and the evidence packet of the demo auditor's window, prints a summary and where to
+look, then serves the web UI and API (unless --no-serve).
 
 Why replay: a practice meets Vigil after it has been sweeping for a while. Evaluated once, the demo
 showed a trend of one point, no finding resolved by a later run and no task closed by one. The
@@ -81,13 +81,14 @@ def demo(
             with clock.frozen(instant), dbmod.unit_of_work(engine) as session:
                 outcome = pipeline.evaluate(session, org_id=DEMO_ORG, as_of=instant, actor="demo", trigger="demo")
         users = _demo_users(engine)
+        packet = None if on_file else _auditor_packet(engine)
         counts = Counter(v.framework for v in outcome.result.violations)
         return {
             "database": db, "org": DEMO_ORG, "records": records, "imported": imported, "existing": bool(on_file),
             "run": outcome.run.id if outcome.run else None, "runs": len(instants),
             "findings": len(outcome.result.violations), "by_framework": dict(sorted(counts.items())),
             "rules_firing": len({v.rule_id for v in outcome.result.violations}),
-            "users": users, "url": f"http://{host}:{port}/",
+            "users": users, "packet": packet, "url": f"http://{host}:{port}/",
         }
 
     summary = run(body)
@@ -106,6 +107,9 @@ def demo(
             console.print(f"{summary['records']} records imported into {summary['database']}; "
                           f"{summary['findings']} findings from {summary['rules_firing']} rules "
                           f"({summary['runs'] - 1} weekly sweeps replayed, then today's).")
+        if summary["packet"]:
+            console.print(f"Evidence packet {summary['packet']} built for the auditor's window (audit portal).",
+                          highlight=False)
         for u in summary["users"]:
             console.print(f"  login [bold]{u['username']}[/] / {u['password']}  ({u['role']})")
     if not no_serve:
@@ -131,6 +135,30 @@ def _progress(instants: list[dt.datetime], *, show: bool) -> Iterator[dt.datetim
         for instant in instants:
             yield instant
             bar.advance(task)
+
+
+def _auditor_packet(engine: Any) -> str | None:
+    """Build the evidence packet of the demo auditor's grant (framework and window) into the packet
+    store, as an officer would from the audit page, so the auditor's portal has one to download and
+    verify; its id, or None when there is no auditor with a grant."""
+    from engine import db as dbmod
+    from engine.auth import service as auth
+    from engine.errors import NotFoundError
+    from engine.packet_sources import DatabaseSources
+    from engine.packets import service as packets
+
+    with dbmod.unit_of_work(engine) as session:
+        try:
+            auditor = auth.get_user(session, username="auditor")
+        except NotFoundError:
+            return None
+        grant = auth.active_grant(session, user_id=auditor.id)
+        if grant is None:
+            return None
+        request = packets.PacketRequest.model_validate(
+            {"framework": grant.framework, "from": grant.window_from, "to": grant.window_to})
+        return packets.build_stored(session, org_id=DEMO_ORG, request=request, actor="demo",
+                                    sources=DatabaseSources()).id
 
 
 def _demo_users(engine: Any) -> list[dict[str, str]]:

@@ -31,6 +31,14 @@ WEEKS = 2
 ENV = ("DATABASE_URL", "VIGIL_ORG", "VIGIL_ORGS", "VIGIL_ACTOR", "VIGIL_RULESETS_DIR", "VIGIL_POLICIES_DIR")
 
 
+def _private_dirs(mp: pytest.MonkeyPatch, folder: Path) -> None:
+    """No DATABASE_URL or org from the shell; evidence, packets and the signing key in `folder`."""
+    for name in ENV:
+        mp.delenv(name, raising=False)
+    for name, sub in (("VIGIL_EVIDENCE_DIR", "evidence"), ("VIGIL_PACKET_DIR", "packets"), ("VIGIL_KEY_DIR", "keys")):
+        mp.setenv(name, str(folder / sub))
+
+
 def _demo(folder: Path, weeks: int, at: dt.datetime = AT) -> dict[str, Any]:
     db = f"sqlite:///{folder / 'vigil.db'}"
     with clock.frozen(at):
@@ -43,17 +51,13 @@ def _demo(folder: Path, weeks: int, at: dt.datetime = AT) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, dict[str, Any]]]:
     with pytest.MonkeyPatch.context() as mp:  # the demo sets DATABASE_URL and VIGIL_ORG for the server
-        for name in ENV:
-            mp.delenv(name, raising=False)
-        mp.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path_factory.mktemp("evidence")))
+        _private_dirs(mp, tmp_path_factory.mktemp("dirs"))
         yield {weeks: _demo(tmp_path_factory.mktemp(f"demo{weeks}"), weeks) for weeks in (WEEKS, 0)}
 
 
 @pytest.fixture
 def plain_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    _private_dirs(monkeypatch, tmp_path)
     return tmp_path
 
 
@@ -74,6 +78,18 @@ def test_the_summary_names_findings_in_every_framework_and_a_user_per_role(demos
     assert all(n > 0 for n in summary["by_framework"].values())
     assert sum(summary["by_framework"].values()) == summary["findings"]
     assert {u["role"] for u in summary["users"]} == {"admin", "officer", "liaison", "auditor", "staff"}
+
+
+def test_the_auditor_finds_a_packet_of_their_window_that_verifies(demos: dict[int, dict[str, Any]]) -> None:
+    """The auditor's job is to download a packet and verify it offline: the demo builds the one of
+    the auditor's grant (HIPAA, 1 January to today) into the packet store."""
+    packet_id = demos[WEEKS]["packet"]
+    assert packet_id.startswith(f"hipaa-{AT.year}0101-{AT:%Y%m%d}-")
+    (path,) = _rows(demos[WEEKS]["db_file"], f"select path from packet where id = '{packet_id}'")[0]
+    with clock.frozen(AT):
+        verified = CliRunner().invoke(app, ["packet", "verify", path, "--json"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["ok"] is True
 
 
 def test_replayed_weeks_leave_todays_findings_as_one_evaluation_gives_them(demos: dict[int, dict[str, Any]]) -> None:
@@ -120,4 +136,4 @@ def test_run_again_a_week_later_it_keeps_its_practice_and_evaluates_it_as_of_now
     assert _rows(path, "select max(version) from record_version") == [(1,)]
     assert sorted(at for (at,) in _rows(path, "select as_of from evaluation_run")) == [
         _stored(AT - dt.timedelta(weeks=1)), _stored(AT), _stored(AT + dt.timedelta(weeks=1))]
-    assert again["findings"] > 0
+    assert again["findings"] > 0 and again["packet"] is None  # the one built at set-up stays
