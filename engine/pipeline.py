@@ -22,6 +22,7 @@ from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
 from engine.records import service as records_service
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
+from engine.rules.reads import record_types_read
 from engine.rules.runner import Progress, evaluate_rules
 from engine.rules.schemas import RunResult
 
@@ -84,7 +85,8 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     if held is not None:  # a look back: recorded and returned, the store keeps the present
         return Evaluation(findings_service.hold_run(session, org_id=org_id, run=run, reason=held, actor=actor),
                           result, RunDiff())
-    diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor)
+    diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor,
+                                      read=record_types_read(rulesets))
     tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
     return Evaluation(run, result, diff, tasks)
 

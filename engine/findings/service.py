@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select
@@ -22,7 +22,7 @@ from engine import clock
 from engine.bulk_insert import insert_many
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
-from engine.findings import filter_checks, known, lifecycle
+from engine.findings import cleared, filter_checks, known, lifecycle
 from engine.findings.order import Order
 from engine.findings.schemas import (
     EvaluationRun,
@@ -77,15 +77,20 @@ def apply_run(
     violations: Iterable[Violation],
     actor: str,
     stream: bool = False,
+    read: Mapping[str, frozenset[str]] | None = None,
 ) -> RunDiff:
-    """Diff a run's violations against the stored findings of the frameworks it evaluated."""
+    """Diff a run's violations against the stored findings of the frameworks it evaluated.
+
+    `read` (rule id -> the record types the rule reads, `engine.rules.reads`) lets a resolution
+    name the records dated since the finding was last seen among those types (`cleared`)."""
     now = clock.now()
     violations = list(violations)
     if stream:
         fast = _open_new_stream_findings(session, org_id=org_id, run=run, violations=violations, actor=actor, now=now)
         if fast is not None:
             return fast
-    return _apply(session, org_id=org_id, run=run, violations=violations, actor=actor, stream=stream, now=now)
+    return _apply(session, org_id=org_id, run=run, violations=violations, actor=actor, stream=stream, now=now,
+                  read=read or {})
 
 
 def _open_new_stream_findings(
@@ -133,6 +138,7 @@ def _apply(
     actor: str,
     stream: bool,
     now: dt.datetime,
+    read: Mapping[str, frozenset[str]],
 ) -> RunDiff:
     as_of = run.as_of
     diff = RunDiff()
@@ -197,14 +203,18 @@ def _apply(
     now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
     rules_changed = _rule_changes(session, run=run, rows=clearing)
     learned = _learned_since(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read)
     for row in clearing:
         row.resolved_at = now
         row.resolved_by_run = run.id
         row.waiver_id = None
+        recorded = _recorded_since(row, learned)
+        came = cleared.describe(dated.get(row.id), set(recorded))
+        explained = row.id in rules_changed or bool(recorded or came)
         move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
                               f"{rules_changed.get(row.id, '')}"
-                              f"{_cleared_by(row, now_read, rules_changed=row.id in rules_changed)}"
-                              f"{_recorded_since(row, learned)}")
+                              f"{_cleared_by(row, now_read, explained=explained)}"
+                              f"{_named(recorded, 'recorded since it was last seen')}{came}")
         diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
@@ -277,33 +287,36 @@ def _learned_since(session: Session, *, org_id: str, rows: list[FindingRow], kno
     return seen, records_service.recorded_between(session, org_id=org_id, after=min(seen.values()), until=known_at)
 
 
-def _recorded_since(row: FindingRow, learned: Learned) -> str:
+def _recorded_since(row: FindingRow, learned: Learned) -> list[tuple[str, str, int]]:
     """The records recorded since the finding was last seen that name what it was about (its
     subject, the records it cited, the people and places its facts name): most likely what cleared
-    it (PRODUCT: "with the evidence that cleared it"); at most three named."""
+    it (PRODUCT: "with the evidence that cleared it"), by type and id."""
     seen, versions = learned
     since = seen.get(row.last_seen_run or "")
     if since is None or not versions:
-        return ""
-    names = {row.subject_id} | {str(ref.get("id")) for ref in row.evidence or []}
-    for fact in (row.facts or {}).values():
-        if isinstance(fact, dict):
-            names |= {str(v) for k, v in fact.items() if k.endswith("_id") and isinstance(v, str)}
+        return []
+    names = cleared.names_of(row)
     cited = {(str(ref.get("type")), str(ref.get("id"))) for ref in row.evidence or []}
-    hits = sorted({(t, i, v) for t, i, v, data, at in versions if utc(at) > since and (t, i) not in cited
+    return sorted({(t, i, v) for t, i, v, data, at in versions if utc(at) > since and (t, i) not in cited
                    and any(isinstance(val, str) and val in names for k, val in data.items() if k.endswith("_id"))})
+
+
+def _named(hits: list[tuple[str, str, int]], what: str) -> str:
+    """The history's words for records named as having cleared a finding (at most three)."""
     if not hits:
         return ""
     shown = ", ".join(f"{t} {i} v{v}" for t, i, v in hits[:3])
     more = f" and {len(hits) - 3} more" if len(hits) > 3 else ""
-    return f"; recorded since it was last seen: {shown}{more}"
+    return f"; {what}: {shown}{more}"
 
 
-def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, rules_changed: bool = False) -> str:
+def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, explained: bool = False) -> str:
     """What a resolution cites (PRODUCT: "with the evidence that cleared it"): each record the
     finding cited that has changed since, as the resolving run read it. When none has, the
     condition cleared through records it did not cite (a training recorded later) or the passage
-    of time, and the history says that instead of suggesting a change that did not happen."""
+    of time, and the history says that instead of suggesting a change that did not happen; unless
+    the resolution goes on to say what else changed (`explained`: the rules, records recorded or
+    dated since)."""
     changed = []
     for ref in row.evidence or []:
         kind, rid, version = str(ref.get("type")), str(ref.get("id")), ref.get("version")
@@ -311,7 +324,7 @@ def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, rules_
             changed.append(f"{kind} {rid} v{version} -> v{now_read[kind, rid]}")
     if changed:
         return "; cited records since changed: " + ", ".join(changed)
-    if rules_changed:
+    if explained:
         return "; the records it cited are unchanged" if row.evidence else ""
     return "; the records it cited are unchanged (it cleared through other records or the passage of time)" \
         if row.evidence else ""

@@ -1,0 +1,145 @@
+"""The records dated between the run that last saw a finding and the run that resolved it: what a
+resolution names as what most likely cleared it (PRODUCT, capability 4: "with the evidence that
+cleared it").
+
+The service names the records the database *learned of* in between (recorded since the finding was
+last seen). Most findings clear otherwise: the record was on file before it took effect, and what
+cleared the finding is that its date came. A BLS card issued on the 22nd and imported the week
+before, an employment episode whose end was entered in advance, a training booked as completed on a
+day between two sweeps. Their history said only "it cleared through other records or the passage of
+time"; now it names the record and the date that came.
+
+Only records of the types the rule could have read are candidates: the types its patterns match
+(expanded to the record types behind derived facts), the types the finding cited and the inputs of
+the derivations behind its facts. Read by the ids they name alone, a clinician's
+credential finding named every care link of that clinician dated in the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.db import utc
+from engine.findings.tables import EvaluationRunRow, FindingRow
+from engine.records import service as records_service
+from engine.records.fields import base_type
+from engine.records.schemas import EVENT_TYPES, RECORD_MODELS
+from engine.rules import reads
+
+#: At most this many records are named in one history line.
+SHOWN = 3
+
+#: (type, id, version) of a record, and the (field, value as written) of its dates inside the window.
+Dated = tuple[tuple[str, str, int], list[tuple[str, str]]]
+
+
+def names_of(row: FindingRow) -> set[str]:
+    """The ids a finding is about: its subject, the records it cited, the people and places its
+    facts name (every `*_id` value)."""
+    names = {row.subject_id} | {str(ref.get("id")) for ref in row.evidence or []}
+    for fact in (row.facts or {}).values():
+        if isinstance(fact, dict):
+            names |= {str(v) for k, v in fact.items() if k.endswith("_id") and isinstance(v, str)}
+    return names
+
+
+def relevant_types(row: FindingRow, read: frozenset[str]) -> frozenset[str]:
+    """The record types (not events) whose records could have decided the finding: those its rule
+    reads (`read`, see `engine.rules.reads`), those it cited, and those its facts were derived from."""
+    types = set(read) | {str(ref.get("type")) for ref in row.evidence or []}
+    for fact in (row.facts or {}).values():
+        if isinstance(fact, dict) and isinstance(fact.get("type"), str):
+            types |= reads.inputs_of(fact["type"])
+    return frozenset(t for t in types if t in RECORD_MODELS and t not in EVENT_TYPES)
+
+
+@cache
+def _dated_fields(record_type: str) -> tuple[str, ...]:
+    """The fields of a record type holding one instant or one date."""
+    model = RECORD_MODELS[record_type]
+    return tuple(name for name, info in model.model_fields.items()
+                 if base_type(info.annotation) in (dt.datetime, dt.date))
+
+
+def _within(text: Any, after: dt.datetime, until: dt.datetime) -> bool:
+    """Whether a stored instant (with its offset) lies in (after, until], or a stored date in the
+    UTC days after `after`'s through `until`'s."""
+    if not isinstance(text, str):
+        return False
+    try:
+        if len(text) == 10:
+            return after.date() < dt.date.fromisoformat(text) <= until.date()
+        instant = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return instant.tzinfo is not None and after < instant <= until
+
+
+def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: dt.datetime | None,
+                rows: Iterable[FindingRow], read: Mapping[str, frozenset[str]]
+                ) -> dict[str, tuple[dt.datetime, list[Dated]]]:
+    """Finding id -> (the as-of instant of the run that last saw it, the records (not events)
+    naming what the finding was about with a date after that and by `as_of`, by type and id).
+
+    Reads the newest version (as known at `known_at`) of every record of the types the findings
+    could have read (`relevant_types`), once, keeping only those that name one of the findings'
+    ids: called for the findings a run resolves, which a sweep with nothing resolved skips."""
+    rows = [row for row in rows if row.last_seen_run]
+    seen: dict[str, dt.datetime] = {}
+    for run_id in {row.last_seen_run for row in rows}:
+        last = session.get(EvaluationRunRow, run_id)
+        if last is not None and utc(last.as_of) < as_of:
+            seen[str(run_id)] = utc(last.as_of)
+    rows = [row for row in rows if row.last_seen_run in seen]
+    if not rows:
+        return {}
+    wanted = {row.id: names_of(row) for row in rows}
+    types = {row.id: relevant_types(row, read.get(row.rule_id, frozenset())) for row in rows}
+    every = set().union(*wanted.values())
+    by_name: dict[str, list[tuple[tuple[str, str, int], Mapping[str, Any]]]] = defaultdict(list)
+    for record_type in sorted(set().union(*types.values())):
+        fields = _dated_fields(record_type)
+        if not fields:
+            continue
+        for rid, version, data in records_service.iter_record_data(session, org_id=org_id, record_type=record_type,
+                                                                   known_at=known_at):
+            named = {v for k, v in data.items() if k.endswith("_id") and isinstance(v, str) and v in every}
+            if rid in every:
+                named.add(rid)
+            dates = {f: data[f] for f in fields if data.get(f)}
+            for name in named if dates else ():
+                by_name[name].append(((record_type, rid, version), dates))
+    out: dict[str, tuple[dt.datetime, list[Dated]]] = {}
+    for row in rows:
+        after = seen[str(row.last_seen_run)]
+        found: dict[tuple[str, str, int], list[tuple[str, str]]] = {}
+        for name in wanted[row.id]:
+            for key, held in by_name.get(name, ()):
+                if key[0] not in types[row.id]:
+                    continue
+                inside = [(f, str(text)) for f, text in held.items() if _within(text, after, as_of)]
+                if inside:
+                    found[key] = inside
+        if found:
+            out[row.id] = (after, sorted(found.items()))
+    return out
+
+
+def describe(found: tuple[dt.datetime, list[Dated]] | None, skip: set[tuple[str, str, int]]) -> str:
+    """The history's words for what `dated_since` found for one finding (records in `skip` already
+    named), or "" for none."""
+    if found is None:
+        return ""
+    after, dated = found
+    shown = [(key, fields) for key, fields in dated if key not in skip]
+    if not shown:
+        return ""
+    parts = [f"{t} {i} v{v} ({', '.join(f'{f} {text}' for f, text in fields)})" for (t, i, v), fields in shown[:SHOWN]]
+    more = f" and {len(shown) - SHOWN} more" if len(shown) > SHOWN else ""
+    return f"; dated since it was last seen (as of {after.isoformat(timespec='seconds')}): {', '.join(parts)}{more}"
