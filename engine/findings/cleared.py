@@ -99,7 +99,9 @@ def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: 
     rows = [row for row in rows if row.last_seen_run in seen]
     if not rows:
         return {}
-    wanted = {row.id: names_of(row) for row in rows}
+    people = _people_cited(session, org_id=org_id, known_at=known_at, rows=rows)
+    wanted = {row.id: names_of(row) | set().union(*(people.get(_ref(ref), set()) for ref in row.evidence or []))
+              for row in rows}
     types = {row.id: relevant_types(row, read.get(row.rule_id, frozenset())) for row in rows}
     every = set().union(*wanted.values())
     by_name: dict[str, list[tuple[tuple[str, str, int], Mapping[str, Any]]]] = defaultdict(list)
@@ -128,6 +130,33 @@ def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: 
                     found[key] = inside
         if found:
             out[row.id] = (after, sorted(found.items()))
+    return out
+
+
+def _ref(ref: Mapping[str, Any]) -> tuple[str, str]:
+    return str(ref.get("type")), str(ref.get("id"))
+
+
+def _people_cited(session: Session, *, org_id: str, known_at: dt.datetime | None,
+                  rows: list[FindingRow]) -> dict[tuple[str, str], set[str]]:
+    """(type, id) of each record the findings cite -> the people it names (`*person_id` values).
+
+    A finding about an employment episode is about its person: the next training of that person
+    names the person, not the episode. Only people: the establishment an episode names would bring
+    in every record of that site dated in the window."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        for ref in row.evidence or []:
+            record_type, rid = _ref(ref)
+            if record_type in RECORD_MODELS and record_type not in EVENT_TYPES:
+                wanted[record_type].add(rid)
+    out: dict[tuple[str, str], set[str]] = {}
+    for record_type, ids in sorted(wanted.items()):
+        for rid, _, data in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type=record_type,
+                                                                    ids=sorted(ids), known_at=known_at):
+            named = {v for k, v in data.items() if k.endswith("person_id") and isinstance(v, str)}
+            if named:
+                out[record_type, rid] = named
     return out
 
 

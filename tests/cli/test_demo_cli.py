@@ -137,3 +137,17 @@ def test_run_again_a_week_later_it_keeps_its_practice_and_evaluates_it_as_of_now
     assert sorted(at for (at,) in _rows(path, "select as_of from evaluation_run")) == [
         _stored(AT - dt.timedelta(weeks=1)), _stored(AT), _stored(AT + dt.timedelta(weeks=1))]
     assert again["findings"] > 0 and again["packet"] is None  # the one built at set-up stays
+
+
+def test_the_replayed_resolutions_name_what_cleared_them(demos: dict[int, dict[str, Any]]) -> None:
+    """Records are all on file from the first sweep, so what clears a finding is a date coming (a
+    card issued, a training of the episode's person completed): the history names it rather than
+    "the passage of time"."""
+    reasons = [r for (r,) in _rows(demos[WEEKS]["db_file"],
+                                   "select reason from finding_event where to_state = 'resolved'")]
+    named = [r for r in reasons if "dated since it was last seen" in r]
+    assert reasons and len(named) >= 0.9 * len(reasons), [r for r in reasons if r not in named][:5]
+    training = _rows(demos[WEEKS]["db_file"], "select e.reason from finding_event e join finding f on f.id = "
+                     "e.finding_id where e.to_state = 'resolved' and f.subject_type = 'employment_episode' "
+                     "and e.reason like '%training_record%'")
+    assert training  # an episode's finding, cleared by a training that names the episode's person
