@@ -1,15 +1,15 @@
-"""The records dated between the run that last saw a finding and the run that resolved it: what a
-resolution names as what most likely cleared it (PRODUCT, capability 4: "with the evidence that
-cleared it").
+"""What a resolution names as what most likely cleared a finding (PRODUCT, capability 4: "with the
+evidence that cleared it"), besides the cited records that changed: the records recorded between the
+run that last saw it and the run that resolved it, and those dated in between.
 
-The service names the records the database *learned of* in between (recorded since the finding was
-last seen). Most findings clear otherwise: the record was on file before it took effect, and what
+Recorded since (`recorded_since`): what the database *learned of* in between. Dated since
+(`dated_since`): most findings clear otherwise: the record was on file before it took effect, and what
 cleared the finding is that its date came. A BLS card issued on the 22nd and imported the week
 before, an employment episode whose end was entered in advance, a training booked as completed on a
 day between two sweeps. Their history said only "it cleared through other records or the passage of
 time"; now it names the record and the date that came.
 
-Only records of the types the rule could have read are candidates: the types its patterns match
+For both, only records of the types the rule could have read are candidates: the types its patterns match
 (expanded to the record types behind derived facts), the types the finding cited and the inputs of
 the derivations behind its facts. Read by the ids they name alone, a clinician's
 credential finding named every care link of that clinician dated in the week.
@@ -79,6 +79,42 @@ def _within(text: Any, after: dt.datetime, until: dt.datetime) -> bool:
     except ValueError:
         return False
     return instant.tzinfo is not None and after < instant <= until
+
+
+def recorded_since(session: Session, *, org_id: str, known_at: dt.datetime | None, rows: Iterable[FindingRow],
+                   read: Mapping[str, frozenset[str]]) -> dict[str, list[tuple[str, str, int]]]:
+    """Finding id -> the record versions (not events) recorded since the run that last saw it
+    started, of the types its rule could have read, naming what it was about (in an `*_id` field),
+    not among those it cited; by type, id and version.
+
+    The versions recorded since the earliest of those runs are read once and indexed by the ids
+    they name: matched finding by finding, a sweep resolving 511 findings after a re-import of
+    200,000 records took 10 minutes."""
+    rows = [row for row in rows if row.last_seen_run]
+    seen: dict[str, dt.datetime] = {}
+    for run_id in {row.last_seen_run for row in rows}:
+        last = session.get(EvaluationRunRow, run_id)
+        if last is not None:
+            seen[str(run_id)] = utc(last.started_at)
+    if not seen:
+        return {}
+    by_name: dict[str, list[tuple[str, str, int, dt.datetime]]] = defaultdict(list)
+    for t, i, v, data, at in records_service.recorded_between(session, org_id=org_id, after=min(seen.values()),
+                                                               until=known_at):
+        for name in {val for k, val in data.items() if k.endswith("_id") and isinstance(val, str)}:
+            by_name[name].append((t, i, v, utc(at)))
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for row in rows:
+        since = seen.get(str(row.last_seen_run))
+        if since is None:
+            continue
+        types = relevant_types(row, read.get(row.rule_id, frozenset()))
+        cited = {_ref(ref) for ref in row.evidence or []}
+        hits = {(t, i, v) for name in names_of(row) for t, i, v, at in by_name.get(name, ())
+                if at > since and t in types and (t, i) not in cited}
+        if hits:
+            out[row.id] = sorted(hits)
+    return out
 
 
 def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: dt.datetime | None,

@@ -202,13 +202,13 @@ def _apply(
             clearing.append(row)
     now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
     rules_changed = _rule_changes(session, run=run, rows=clearing)
-    learned = _learned_since(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, read=read)
     dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read)
     for row in clearing:
         row.resolved_at = now
         row.resolved_by_run = run.id
         row.waiver_id = None
-        recorded = _recorded_since(row, learned)
+        recorded = learned.get(row.id, [])
         came = cleared.describe(dated.get(row.id), set(recorded))
         explained = row.id in rules_changed or bool(recorded or came)
         move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
@@ -269,36 +269,6 @@ def _rule_changes(session: Session, *, run: EvaluationRun, rows: list[FindingRow
         if said:
             out[row.id] = "; the rules changed: " + "; ".join(said)
     return out
-
-
-Learned = tuple[dict[str, dt.datetime], list[tuple[str, str, int, dict[str, Any], dt.datetime]]]
-
-
-def _learned_since(session: Session, *, org_id: str, rows: list[FindingRow], known_at: dt.datetime | None) -> Learned:
-    """When each clearing finding was last seen (by its run's start), and the record versions (not
-    events) recorded since the earliest of those: read once per run, sorted out per finding."""
-    seen: dict[str, dt.datetime] = {}
-    for run_id in {row.last_seen_run for row in rows if row.last_seen_run}:
-        last = session.get(EvaluationRunRow, run_id)
-        if last is not None:
-            seen[run_id] = utc(last.started_at)
-    if not seen:
-        return {}, []
-    return seen, records_service.recorded_between(session, org_id=org_id, after=min(seen.values()), until=known_at)
-
-
-def _recorded_since(row: FindingRow, learned: Learned) -> list[tuple[str, str, int]]:
-    """The records recorded since the finding was last seen that name what it was about (its
-    subject, the records it cited, the people and places its facts name): most likely what cleared
-    it (PRODUCT: "with the evidence that cleared it"), by type and id."""
-    seen, versions = learned
-    since = seen.get(row.last_seen_run or "")
-    if since is None or not versions:
-        return []
-    names = cleared.names_of(row)
-    cited = {(str(ref.get("type")), str(ref.get("id"))) for ref in row.evidence or []}
-    return sorted({(t, i, v) for t, i, v, data, at in versions if utc(at) > since and (t, i) not in cited
-                   and any(isinstance(val, str) and val in names for k, val in data.items() if k.endswith("_id"))})
 
 
 def _named(hits: list[tuple[str, str, int]], what: str) -> str:
