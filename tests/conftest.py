@@ -17,6 +17,19 @@ SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_output_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Signing keys, packets and evidence go to a temporary folder unless a test says where: their
+    defaults are under ./var, and a test that signed a packet without saying left a key in the
+    checkout."""
+    root = tmp_path_factory.mktemp("vigil-var")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, sub in (("VIGIL_KEY_DIR", "keys"), ("VIGIL_PACKET_DIR", "packets"), ("VIGIL_EVIDENCE_DIR", "evidence")):
+            if name not in os.environ:
+                mp.setenv(name, str(root / sub))
+        yield
+
+
 def _pg_available() -> bool:
     try:
         eng = create_engine(PG_URL)
