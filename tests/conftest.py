@@ -24,7 +24,8 @@ def _private_output_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     checkout."""
     root = tmp_path_factory.mktemp("vigil-var")
     with pytest.MonkeyPatch.context() as mp:
-        for name, sub in (("VIGIL_KEY_DIR", "keys"), ("VIGIL_PACKET_DIR", "packets"), ("VIGIL_EVIDENCE_DIR", "evidence")):
+        dirs = (("VIGIL_KEY_DIR", "keys"), ("VIGIL_PACKET_DIR", "packets"), ("VIGIL_EVIDENCE_DIR", "evidence"))
+        for name, sub in dirs:
             if name not in os.environ:
                 mp.setenv(name, str(root / sub))
         yield
