@@ -202,8 +202,11 @@ def _apply(
             clearing.append(row)
     now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
     rules_changed = _rule_changes(session, run=run, rows=clearing)
-    learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, read=read)
-    dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read)
+    names = cleared.about(session, org_id=org_id, known_at=run.known_at, rows=clearing) if clearing else {}
+    learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, read=read,
+                                     names=names)
+    dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read,
+                                names=names)
     for row in clearing:
         row.resolved_at = now
         row.resolved_by_run = run.id
