@@ -61,6 +61,8 @@ def demo(
     from engine.records import service as records_service
 
     def body() -> dict[str, Any]:
+        if not no_serve:  # before the set-up, not after it
+            importlib.import_module("engine.cli.serve").check_listen(host, port)
         engine = open_database(db, must_exist=False)
         out_dir(data_dir, "--data")
         os.environ["DATABASE_URL"] = db

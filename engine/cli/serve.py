@@ -3,16 +3,45 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import threading
 
 import typer
 
 from engine.cli.app import app, err_console, run
 from engine.cli.common import DbOpt, database_url, open_database, shown_url
+from engine.errors import ErrorDetail, InputError
 
 #: how long a stopping server waits for a scheduler job in flight before leaving it to its lease
 SCHEDULER_STOP_S = 60.0
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise InputError when this process could not listen on HOST:PORT (another program holds the
+    port, or the address is not this machine's), before anything is set up.
+
+    Why: uvicorn found out only after start-up, logged "[Errno 98] ... address already in use" and
+    exited with 3; `make demo` had spent its whole set-up first. A port taken between this check and
+    uvicorn's own bind is still reported by uvicorn."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise InputError(f"cannot listen on {host!r}", [ErrorDetail(
+            field="host", reason=f"not an address of this machine ({exc.strerror}); try 127.0.0.1")]) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                detail = ErrorDetail(field="port", reason=f"port {port} on {host} is in use by another program: "
+                                                          f"stop it, or pass another --port")
+            else:
+                detail = ErrorDetail(field="host", reason=f"cannot listen on {host}:{port}: {exc.strerror}")
+            raise InputError(f"cannot serve on {host}:{port}", [detail]) from None
 
 
 def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
@@ -29,6 +58,7 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
     from engine.api.app import create_app
 
     def body():  # type: ignore[no-untyped-def]
+        check_listen(host, port)
         url = database_url(db)
         return url, open_database(url, must_exist=False)
 

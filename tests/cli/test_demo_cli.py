@@ -151,3 +151,21 @@ def test_the_replayed_resolutions_name_what_cleared_them(demos: dict[int, dict[s
                      "e.finding_id where e.to_state = 'resolved' and f.subject_type = 'employment_episode' "
                      "and e.reason like '%training_record%'")
     assert training  # an episode's finding, cleared by a training that names the episode's person
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_port_in_use_is_a_clear_error_before_anything_is_set_up(plain_env: Path, command: list[str]) -> None:
+    """uvicorn found out after start-up (exit code 3, "[Errno 98] ... address already in use"), and
+    `make demo` only after its whole set-up."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        db = plain_env / "vigil.db"
+        result = CliRunner().invoke(app, [*command, "--port", str(port), "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"port {port} on 127.0.0.1 is in use by another program: stop it, or pass another --port" in said
+    assert not db.exists()  # nothing set up
