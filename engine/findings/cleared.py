@@ -39,13 +39,43 @@ SHOWN = 3
 Dated = tuple[tuple[str, str, int], list[tuple[str, str]]]
 
 
-def about(session: Session, *, org_id: str, known_at: dt.datetime | None,
-          rows: Iterable[FindingRow]) -> dict[str, set[str]]:
-    """Finding id -> the ids it is about (`names_of`), with the people the records it cited name."""
-    rows = list(rows)
-    people = _people_cited(session, org_id=org_id, known_at=known_at, rows=rows)
-    return {row.id: names_of(row) | set().union(*(people.get(_ref(ref), set()) for ref in row.evidence or []))
-            for row in rows}
+def cited_records(session: Session, *, org_id: str, rows: Iterable[FindingRow],
+                  known_at: dt.datetime | None) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """The records the given findings cite as the resolving run reads them (known at `known_at`):
+    (type, id) -> (version, data). Read once for both uses: which cited records changed, and which
+    people they name (`about`)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        for ref in row.evidence or []:
+            wanted[str(ref.get("type"))].add(str(ref.get("id")))
+    found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for record_type, ids in sorted(wanted.items()):
+        if record_type not in RECORD_MODELS:  # a derived fact's own id, not a stored record
+            continue
+        for rid, version, data in records_service.iter_record_data_by_ids(session, org_id=org_id,
+                                                                          record_type=record_type, ids=ids,
+                                                                          known_at=known_at):
+            found[record_type, rid] = (version, data)
+    return found
+
+
+def about(rows: Iterable[FindingRow], cited: Mapping[tuple[str, str], tuple[int, dict[str, Any]]]
+          ) -> dict[str, set[str]]:
+    """Finding id -> the ids it is about (`names_of`), with the people its cited records (not
+    events; `cited`, see `cited_records`) name in a `*person_id` field.
+
+    A finding about an employment episode is about its person: the next training of that person
+    names the person, not the episode. Only people: the establishment an episode names would bring
+    in every record of that site."""
+    out = {}
+    for row in rows:
+        names = names_of(row)
+        for ref in row.evidence or []:
+            key = _ref(ref)
+            if key in cited and key[0] not in EVENT_TYPES:
+                names |= {v for k, v in cited[key][1].items() if k.endswith("person_id") and isinstance(v, str)}
+        out[row.id] = names
+    return out
 
 
 def names_of(row: FindingRow) -> set[str]:
@@ -180,29 +210,6 @@ def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: 
 
 def _ref(ref: Mapping[str, Any]) -> tuple[str, str]:
     return str(ref.get("type")), str(ref.get("id"))
-
-
-def _people_cited(session: Session, *, org_id: str, known_at: dt.datetime | None,
-                  rows: list[FindingRow]) -> dict[tuple[str, str], set[str]]:
-    """(type, id) of each record the findings cite -> the people it names (`*person_id` values).
-
-    A finding about an employment episode is about its person: the next training of that person
-    names the person, not the episode. Only people: the establishment an episode names would bring
-    in every record of that site dated in the window."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        for ref in row.evidence or []:
-            record_type, rid = _ref(ref)
-            if record_type in RECORD_MODELS and record_type not in EVENT_TYPES:
-                wanted[record_type].add(rid)
-    out: dict[tuple[str, str], set[str]] = {}
-    for record_type, ids in sorted(wanted.items()):
-        for rid, _, data in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type=record_type,
-                                                                    ids=sorted(ids), known_at=known_at):
-            named = {v for k, v in data.items() if k.endswith("person_id") and isinstance(v, str)}
-            if named:
-                out[record_type, rid] = named
-    return out
 
 
 def describe(found: tuple[dt.datetime, list[Dated]] | None, skip: set[tuple[str, str, int]]) -> str:

@@ -36,8 +36,6 @@ from engine.findings.schemas import (
     Waiver,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRevisionRow, FindingRow, WaiverRow
-from engine.records import service as records_service
-from engine.records.schemas import RECORD_MODELS
 from engine.rules.schemas import RunResult, Violation
 
 OPEN_STATES = ("open", "acknowledged")
@@ -200,9 +198,10 @@ def _apply(
             continue
         if row.state in ("open", "acknowledged", "waived"):
             clearing.append(row)
-    now_read = _cited_versions(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    cited = cleared.cited_records(session, org_id=org_id, rows=clearing, known_at=run.known_at)
+    now_read = {key: version for key, (version, _) in cited.items()}
     rules_changed = _rule_changes(session, run=run, rows=clearing)
-    names = cleared.about(session, org_id=org_id, known_at=run.known_at, rows=clearing) if clearing else {}
+    names = cleared.about(clearing, cited)
     learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, read=read,
                                      names=names)
     dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read,
@@ -221,23 +220,6 @@ def _apply(
         diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
-
-
-def _cited_versions(session: Session, *, org_id: str, rows: list[FindingRow],
-                    known_at: dt.datetime | None) -> dict[tuple[str, str], int]:
-    """The versions a run read of the records the given findings cite (type, id -> version)."""
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        for ref in row.evidence or []:
-            wanted.setdefault(str(ref.get("type")), set()).add(str(ref.get("id")))
-    found: dict[tuple[str, str], int] = {}
-    for record_type, ids in sorted(wanted.items()):
-        if record_type not in RECORD_MODELS:  # a derived fact's own id, not a stored record
-            continue
-        for rid, version, _ in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type=record_type,
-                                                                       ids=ids, known_at=known_at):
-            found[record_type, rid] = version
-    return found
 
 
 def _rule_changes(session: Session, *, run: EvaluationRun, rows: list[FindingRow]) -> dict[str, str]:
