@@ -212,6 +212,14 @@ def _ref(ref: Mapping[str, Any]) -> tuple[str, str]:
     return str(ref.get("type")), str(ref.get("id"))
 
 
+def describe_recorded(hits: list[tuple[str, str, int]]) -> str:
+    """The history's words for what `recorded_since` found for one finding, or "" for none."""
+    if not hits:
+        return ""
+    more = f" and {len(hits) - SHOWN} more" if len(hits) > SHOWN else ""
+    return f"; recorded since it was last seen: {', '.join(f'{t} {i} v{v}' for t, i, v in hits[:SHOWN])}{more}"
+
+
 def describe(found: tuple[dt.datetime, list[Dated]] | None, skip: set[tuple[str, str, int]]) -> str:
     """The history's words for what `dated_since` found for one finding (records in `skip` already
     named), or "" for none."""

@@ -216,7 +216,7 @@ def _apply(
         move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
                               f"{rules_changed.get(row.id, '')}"
                               f"{_cleared_by(row, now_read, explained=explained)}"
-                              f"{_named(recorded, 'recorded since it was last seen')}{came}")
+                              f"{cleared.describe_recorded(recorded)}{came}")
         diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
@@ -254,15 +254,6 @@ def _rule_changes(session: Session, *, run: EvaluationRun, rows: list[FindingRow
         if said:
             out[row.id] = "; the rules changed: " + "; ".join(said)
     return out
-
-
-def _named(hits: list[tuple[str, str, int]], what: str) -> str:
-    """The history's words for records named as having cleared a finding (at most three)."""
-    if not hits:
-        return ""
-    shown = ", ".join(f"{t} {i} v{v}" for t, i, v in hits[:3])
-    more = f" and {len(hits) - 3} more" if len(hits) > 3 else ""
-    return f"; {what}: {shown}{more}"
 
 
 def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, explained: bool = False) -> str:
