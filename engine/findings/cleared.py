@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from engine.db import utc
 from engine.findings.tables import EvaluationRunRow, FindingRow
 from engine.records import service as records_service
-from engine.records.fields import base_type
+from engine.records.fields import base_type, stored_instant
 from engine.records.schemas import EVENT_TYPES, RECORD_MODELS
 from engine.rules import reads
 
@@ -99,43 +99,50 @@ def relevant_types(row: FindingRow, read: frozenset[str]) -> frozenset[str]:
 
 
 @cache
-def _dated_fields(record_type: str) -> tuple[str, ...]:
-    """The fields of a record type holding one instant or one date."""
+def _dated_fields(record_type: str) -> tuple[tuple[str, bool], ...]:
+    """(field, whether it is a date rather than an instant) of each field of a record type holding
+    one instant or one date."""
     model = RECORD_MODELS[record_type]
-    return tuple(name for name, info in model.model_fields.items()
-                 if base_type(info.annotation) in (dt.datetime, dt.date))
+    kinds = ((name, base_type(info.annotation)) for name, info in model.model_fields.items())
+    return tuple((name, kind is dt.date) for name, kind in kinds if kind in (dt.datetime, dt.date))
 
 
-def _within(text: Any, after: dt.datetime, until: dt.datetime) -> bool:
-    """Whether a stored instant (with its offset) lies in (after, until], or a stored date in the
-    UTC days after `after`'s through `until`'s."""
-    if not isinstance(text, str):
-        return False
-    try:
-        if len(text) == 10:
-            return after.date() < dt.date.fromisoformat(text) <= until.date()
-        instant = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return instant.tzinfo is not None and after < instant <= until
+def _within(value: Any, is_date: bool, after: dt.datetime, until: dt.datetime) -> bool:
+    """Whether a stored instant lies in (after, until], or a stored date in the UTC days after
+    `after`'s through `until`'s (stored values were validated on import)."""
+    if is_date:
+        return after.date() < dt.date.fromisoformat(str(value)) <= until.date()
+    instant = stored_instant(value)
+    return instant is not None and after < instant <= until
+
+
+def last_seen(session: Session, rows: Iterable[FindingRow]) -> dict[str, EvaluationRunRow]:
+    """Run id -> the run that last saw each of `rows` (read once for both kinds of records named)."""
+    runs = {}
+    for run_id in {row.last_seen_run for row in rows if row.last_seen_run}:
+        last = session.get(EvaluationRunRow, run_id)
+        if last is not None:
+            runs[str(run_id)] = last
+    return runs
+
+
+def types_read(rows: Iterable[FindingRow], read: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Finding id -> `relevant_types` (`read`: rule id -> the record types the rule reads)."""
+    return {row.id: relevant_types(row, read.get(row.rule_id, frozenset())) for row in rows}
 
 
 def recorded_since(session: Session, *, org_id: str, known_at: dt.datetime | None, rows: Iterable[FindingRow],
-                   read: Mapping[str, frozenset[str]], names: Mapping[str, set[str]]
-                   ) -> dict[str, list[tuple[str, str, int]]]:
+                   runs: Mapping[str, EvaluationRunRow], types: Mapping[str, frozenset[str]],
+                   names: Mapping[str, set[str]]) -> dict[str, list[tuple[str, str, int]]]:
     """Finding id -> the record versions (not events) recorded since the run that last saw it
-    started, of the types its rule could have read, naming what it was about (`names`, see
-    `about`; in an `*_id` field), not among those it cited; by type, id and version.
+    (`runs`, see `last_seen`) started, of the types its rule could have read (`types`, see
+    `types_read`), naming what it was about (`names`, see `about`; in an `*_id` field), not among
+    those it cited; by type, id and version.
 
     The versions recorded since the earliest of those runs are read once and indexed by the ids
     they name: matched finding by finding, a large-practice sweep resolving 511 findings after its
     897,478 records (not events) were recorded again took 667.6 s, 45.6 s indexed."""
-    rows = [row for row in rows if row.last_seen_run]
-    seen: dict[str, dt.datetime] = {}
-    for run_id in {row.last_seen_run for row in rows}:
-        last = session.get(EvaluationRunRow, run_id)
-        if last is not None:
-            seen[str(run_id)] = utc(last.started_at)
+    seen = {run_id: utc(run.started_at) for run_id, run in runs.items()}
     if not seen:
         return {}
     by_name: dict[str, list[tuple[str, str, int, dt.datetime]]] = defaultdict(list)
@@ -148,39 +155,34 @@ def recorded_since(session: Session, *, org_id: str, known_at: dt.datetime | Non
         since = seen.get(str(row.last_seen_run))
         if since is None:
             continue
-        types = relevant_types(row, read.get(row.rule_id, frozenset()))
+        wanted = types.get(row.id, frozenset())
         cited = {_ref(ref) for ref in row.evidence or []}
         hits = {(t, i, v) for name in names.get(row.id, ()) for t, i, v, at in by_name.get(name, ())
-                if at > since and t in types and (t, i) not in cited}
+                if at > since and t in wanted and (t, i) not in cited}
         if hits:
             out[row.id] = sorted(hits)
     return out
 
 
 def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: dt.datetime | None,
-                rows: Iterable[FindingRow], read: Mapping[str, frozenset[str]], names: Mapping[str, set[str]]
+                rows: Iterable[FindingRow], runs: Mapping[str, EvaluationRunRow],
+                types: Mapping[str, frozenset[str]], names: Mapping[str, set[str]]
                 ) -> dict[str, tuple[dt.datetime, list[Dated]]]:
     """Finding id -> (the as-of instant of the run that last saw it, the records (not events)
     naming what the finding was about (`names`, see `about`) with a date after that and by
     `as_of`, by type and id).
 
     Reads the newest version (as known at `known_at`) of every record of the types the findings
-    could have read (`relevant_types`), once, keeping only those that name one of the findings'
+    could have read (`types`), once, keeping only those that name one of the findings'
     ids: called for the findings a run resolves, which a sweep with nothing resolved skips."""
-    rows = [row for row in rows if row.last_seen_run]
-    seen: dict[str, dt.datetime] = {}
-    for run_id in {row.last_seen_run for row in rows}:
-        last = session.get(EvaluationRunRow, run_id)
-        if last is not None and utc(last.as_of) < as_of:
-            seen[str(run_id)] = utc(last.as_of)
+    seen = {run_id: utc(run.as_of) for run_id, run in runs.items() if utc(run.as_of) < as_of}
     rows = [row for row in rows if row.last_seen_run in seen]
     if not rows:
         return {}
     wanted = {row.id: names.get(row.id, set()) for row in rows}
-    types = {row.id: relevant_types(row, read.get(row.rule_id, frozenset())) for row in rows}
     every = set().union(*wanted.values())
-    by_name: dict[str, list[tuple[tuple[str, str, int], Mapping[str, Any]]]] = defaultdict(list)
-    for record_type in sorted(set().union(*types.values())):
+    by_name: dict[str, list[tuple[tuple[str, str, int], Mapping[tuple[str, bool], Any]]]] = defaultdict(list)
+    for record_type in sorted(set().union(*(types.get(row.id, frozenset()) for row in rows))):
         fields = _dated_fields(record_type)
         if not fields:
             continue
@@ -189,7 +191,7 @@ def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: 
             named = {v for k, v in data.items() if k.endswith("_id") and isinstance(v, str) and v in every}
             if rid in every:
                 named.add(rid)
-            dates = {f: data[f] for f in fields if data.get(f)}
+            dates = {(f, is_date): data[f] for f, is_date in fields if data.get(f)}
             for name in named if dates else ():
                 by_name[name].append(((record_type, rid, version), dates))
     out: dict[str, tuple[dt.datetime, list[Dated]]] = {}
@@ -198,9 +200,10 @@ def dated_since(session: Session, *, org_id: str, as_of: dt.datetime, known_at: 
         found: dict[tuple[str, str, int], list[tuple[str, str]]] = {}
         for name in wanted[row.id]:
             for key, held in by_name.get(name, ()):
-                if key[0] not in types[row.id]:
+                if key[0] not in types.get(row.id, frozenset()):
                     continue
-                inside = [(f, str(text)) for f, text in held.items() if _within(text, after, as_of)]
+                inside = [(f, str(value)) for (f, is_date), value in held.items()
+                          if _within(value, is_date, after, as_of)]
                 if inside:
                     found[key] = inside
         if found:

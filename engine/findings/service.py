@@ -202,10 +202,12 @@ def _apply(
     now_read = {key: version for key, (version, _) in cited.items()}
     rules_changed = _rule_changes(session, run=run, rows=clearing)
     names = cleared.about(clearing, cited)
-    learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, read=read,
-                                     names=names)
-    dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, read=read,
-                                names=names)
+    types = cleared.types_read(clearing, read)
+    runs = cleared.last_seen(session, clearing)
+    learned = cleared.recorded_since(session, org_id=org_id, known_at=run.known_at, rows=clearing, runs=runs,
+                                     types=types, names=names)
+    dated = cleared.dated_since(session, org_id=org_id, as_of=as_of, known_at=run.known_at, rows=clearing, runs=runs,
+                                types=types, names=names)
     for row in clearing:
         row.resolved_at = now
         row.resolved_by_run = run.id
