@@ -3,14 +3,19 @@
     stream: raw durable_rules vs Vigil's full streaming path on the same rules and events
     nightly: the large practice's next-day sweep applied to the findings store, against the same
              sweep not applied
-    sweep:  the large synthetic practice on each backend at 1x and 10x (BENCH_SCALES to change)
+    machine: a bare dict lookup at the large practice's 1x and 10x table sizes, and the sweep growth
+             it implies (the reference for "time grows no faster than the data")
+    sweep:  the large synthetic practice on each backend at 1x and 10x (BENCH_SCALES to change),
+            then each backend's growth beside the machine's
 """
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
-from bench import nightly, stream, sweep
+from bench import machine, nightly, stream, sweep
 
 
 def main() -> None:
@@ -18,9 +23,26 @@ def main() -> None:
     stream.main(int(os.environ.get("BENCH_EVENTS", "50000")))
     print("== nightly (the next day's sweep applied to the store, against the same sweep not applied)")
     nightly.main()
+    scales = [float(x) for x in os.environ.get("BENCH_SCALES", "1,10").split(",")]
+    print("== machine (ns per lookup at the 1x and 10x table sizes; the sweep growth they imply)")
+    reference = machine.main(scales=(scales[0], scales[-1])) if len(scales) > 1 else None
     print("== sweep (seconds and peak RSS per backend; targets: large practice < 60 s and < 2 GB)")
-    for k in [float(x) for x in os.environ.get("BENCH_SCALES", "1,10").split(",")]:
-        sweep.run_scale(k, ["python", "durable"])
+    rows = [row for k in scales for row in sweep.run_scale(k, ["python", "durable"])]
+    if reference is not None:
+        print("== growth (each backend's sweep at the largest scale against the smallest, beside the machine's)")
+        print(json.dumps(growth(rows, reference)))
+
+
+def growth(rows: list[dict[str, Any]], reference: dict[str, Any]) -> dict[str, Any]:
+    """Each backend's sweep seconds at the largest scale over the smallest, with the data's growth
+    and the growth a sweep of bare lookups would show on this machine (`bench.machine`)."""
+    out: dict[str, Any] = {"expected_sweep_growth": reference["expected_sweep_growth"]}
+    for backend in sorted({r["backend"] for r in rows}):
+        mine = sorted((r for r in rows if r["backend"] == backend), key=lambda r: r["scale"])
+        first, last = mine[0], mine[-1]
+        out[backend] = {"sweep_growth": round(last["sweep_s"] / first["sweep_s"], 1),
+                        "data_growth": round(last["records"] / first["records"], 1)}
+    return out
 
 
 if __name__ == "__main__":
