@@ -14,7 +14,8 @@ then the same lookups in key order, as a log read grouped by patient would make 
 patient comes up about 17 times in a row, at 10x about twice: the figures say what ordering buys at
 each size, not a growth).
 
-Printed: ns per lookup at each size, their growth from 1x to 10x (`lookup_growth`), and
+Printed: ns per lookup at each size, their growth from 1x to 10x (`lookup_growth`, the median of
+three rounds, each round's beside it), and
 `expected_sweep_growth` = 10 x that growth, what a sweep made of such lookups takes at 10x against
 1x however its code is written. `make bench` prints it before the sweeps it bounds.
 """
@@ -56,18 +57,22 @@ def _patient_id(i: int) -> str:
     return f"PT-{i:07d}"
 
 
-def main(lookups: int = 1_000_000, *, scales: tuple[float, float] = (1, 10)) -> dict[str, Any]:
+def main(lookups: int = 1_000_000, *, scales: tuple[float, float] = (1, 10), rounds: int = 3) -> dict[str, Any]:
+    """Time the lookups at both sizes `rounds` times, alternating (this machine's speed swings by a
+    third within minutes); the growth printed is the median round's, every round's beside it."""
     small, large = (round(SIZES["large"].patients * k) for k in scales)
-    random_small, random_large = lookup_ns(small, lookups), lookup_ns(large, lookups)
+    pairs = [(lookup_ns(small, lookups), lookup_ns(large, lookups)) for _ in range(rounds)]
+    growths = [big / little for little, big in pairs]
+    median = sorted(range(rounds), key=lambda i: growths[i])[rounds // 2]
     ordered_small = lookup_ns(small, lookups, in_key_order=True)
     ordered_large = lookup_ns(large, lookups, in_key_order=True)
-    growth = random_large / random_small
     out = {
         "lookups": lookups,
         "table_sizes": [small, large],
-        "random_ns": [round(random_small), round(random_large)],
-        "lookup_growth": round(growth, 2),
-        "expected_sweep_growth": round(growth * scales[1] / scales[0], 1),
+        "random_ns": [round(x) for x in pairs[median]],
+        "lookup_growth": round(growths[median], 2),
+        "lookup_growth_rounds": [round(g, 2) for g in growths],
+        "expected_sweep_growth": round(growths[median] * scales[1] / scales[0], 1),
         "key_order_ns": [round(ordered_small), round(ordered_large)],
     }
     print(json.dumps(out), flush=True)

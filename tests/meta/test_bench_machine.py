@@ -10,10 +10,11 @@ from engine.demo.world import SIZES
 
 
 def test_the_machine_reference_times_lookups_at_both_sizes_of_the_practice() -> None:
-    out = machine.main(2000)
+    out = machine.main(2000, rounds=3)
     assert out["table_sizes"] == [SIZES["large"].patients, SIZES["large"].patients * 10]
     assert len(out["random_ns"]) == len(out["key_order_ns"]) == 2 and min(out["random_ns"]) > 0
     assert out["expected_sweep_growth"] == pytest.approx(10 * out["lookup_growth"], abs=0.06)
+    assert len(out["lookup_growth_rounds"]) == 3 and out["lookup_growth"] in out["lookup_growth_rounds"]
 
 
 def test_every_lookup_finds_its_patient() -> None:
