@@ -5,8 +5,9 @@
              sweep not applied
     machine: a bare dict lookup at the large practice's 1x and 10x table sizes, and the sweep growth
              it implies (the reference for "time grows no faster than the data")
-    sweep:  the large synthetic practice on each backend at 1x and 10x (BENCH_SCALES to change),
-            then each backend's growth beside the machine's
+    sweep:  the large synthetic practice at 1x and 10x (BENCH_SCALES to change), both imported
+            first, then per backend 1x, 10x and 1x again, one after the other; then each backend's
+            growth beside the machine's
 """
 
 from __future__ import annotations
@@ -27,22 +28,29 @@ def main() -> None:
     print("== machine (ns per lookup at the 1x and 10x table sizes; the sweep growth they imply)")
     reference = machine.main(scales=(scales[0], scales[-1])) if len(scales) > 1 else None
     print("== sweep (seconds and peak RSS per backend; targets: large practice < 60 s and < 2 GB)")
-    rows = [row for k in scales for row in sweep.run_scale(k, ["python", "durable"])]
+    rows = sweep.alternating(scales, ["python", "durable"])
     if reference is not None:
         print("== growth (each backend's sweep at the largest scale against the smallest, beside the machine's)")
         print(json.dumps(growth(rows, reference)))
 
 
 def growth(rows: list[dict[str, Any]], reference: dict[str, Any]) -> dict[str, Any]:
-    """Each backend's sweep seconds at the largest scale over the smallest, with the data's growth
-    and the growth a sweep of bare lookups would show on this machine (`bench.machine`)."""
+    """Each backend's sweep seconds at the largest scale over the smallest (the mean of its runs at
+    each: `sweep.alternating` sweeps the smallest before and after the largest), with the data's
+    growth and the growth a sweep of bare lookups would show on this machine (`bench.machine`)."""
     out: dict[str, Any] = {"expected_sweep_growth": reference["expected_sweep_growth"]}
     for backend in sorted({r["backend"] for r in rows}):
-        mine = sorted((r for r in rows if r["backend"] == backend), key=lambda r: r["scale"])
-        first, last = mine[0], mine[-1]
-        out[backend] = {"sweep_growth": round(last["sweep_s"] / first["sweep_s"], 1),
-                        "data_growth": round(last["records"] / first["records"], 1)}
+        mine = [r for r in rows if r["backend"] == backend]
+        small = [r for r in mine if r["scale"] == min(r["scale"] for r in mine)]
+        large = [r for r in mine if r["scale"] == max(r["scale"] for r in mine)]
+        out[backend] = {"sweep_growth": round(_mean(large, "sweep_s") / _mean(small, "sweep_s"), 1),
+                        "data_growth": round(large[0]["records"] / small[0]["records"], 1),
+                        "sweep_s": [r["sweep_s"] for r in mine]}
     return out
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    return sum(float(r[key]) for r in rows) / len(rows)
 
 
 if __name__ == "__main__":

@@ -43,62 +43,72 @@ def _child(cmd: list[str]) -> tuple[float, float, str]:
 
 
 def run_scale(scale: float, backends: list[str], size: str = "large") -> list[dict[str, object]]:
-    out = []
+    """Generate and import the practice at `scale` into a temporary database, then sweep it once on
+    each backend; one JSON line each."""
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        gen_s, gen_mb, _ = _child(
-            VIGIL
-            + [
-                "demo-data",
-                "--size",
-                size,
-                "--seed",
-                "1",
-                "--anchor",
-                ANCHOR,
-                "--scale",
-                str(scale),
-                "--out",
-                str(data),
-            ]
-        )
-        files = sorted(str(p) for p in data.glob("*.ndjson"))
-        lines = sum(sum(1 for _ in open(f)) for f in files)
-        db = f"sqlite:///{tmp}/sweep.db"
-        imp_s, imp_mb, _ = _child(VIGIL + ["import", *files, "--db", db, "--org", "bench", "--json"])
-        base = {
-            "size": size,
-            "scale": scale,
-            "records": lines,
-            "generate_s": round(gen_s, 1),
-            "import_s": round(imp_s, 1),
-            "import_records_per_s": round(lines / imp_s),
-            "import_peak_rss_mb": round(imp_mb),
-        }
-        print(json.dumps(base), flush=True)
+        base = build(scale, Path(tmp), size)
+        return [sweep_row(base, backend) for backend in backends]
+
+
+def alternating(scales: list[float], backends: list[str], size: str = "large") -> list[dict[str, object]]:
+    """Every scale generated and imported first, then per backend the smallest scale swept, the
+    largest, and the smallest again, one after the other.
+
+    Why: this machine's speed swings by a third within the hour (the same 1x sweep took 23.8 s and
+    41.1 s in one afternoon), and `run_scale` one scale after the other puts the 10x generation and
+    import (15 minutes) between the 1x and 10x sweeps, so their ratio said as much about the machine
+    as about the sweep (8.4x and 10.5x one run, 14.0x and 14.1x adjacent). The growth is judged on
+    sweeps next to each other in time: the largest against both smallest runs around it."""
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        built = [build(k, Path(tmp) / f"x{k:g}", size) for k in sorted(scales)]
         for backend in backends:
-            result = sweep_db(db, backend)
-            row = {
-                "size": size,
-                "scale": scale,
-                "backend": backend,
-                "records": lines,
-                "sweep_s": result["seconds"],
-                "records_per_s": round(lines / max(result["seconds"], 1e-9)),
-                "peak_rss_mb": result["rss_mb"],
-                "worker_peak_rss_mb": result["worker_rss_mb"] or None,  # durable_rules' worker process
-                # the derive process (heavy derivations): its peak counts pages shared with the
-                # sweep since the fork; its private memory at the end is what it adds
-                "derive_peak_rss_mb": result["derive_rss_mb"] or None,
-                "derive_private_mb": result["derive_private_mb"] or None,
-                "derive_cpu_s": result["derive_cpu_s"] or None,
-                "violations": result["violations"],
-                "events": result["counts"].get("events"),
-                "bundles": result["counts"].get("bundles"),
-            }
-            print(json.dumps(row), flush=True)
-            out.append(row)
-    return out
+            order = [built[0], built[-1], built[0]] if len(built) > 1 else built
+            rows += [sweep_row(base, backend) for base in order]
+    return rows
+
+
+def build(scale: float, where: Path, size: str = "large") -> dict[str, Any]:
+    """Generate the practice at `scale` into `where` and import it into a SQLite database there
+    (timed, peak RSS); the practice's figures and the database's URL (`db`)."""
+    data = where / "data"
+    gen_s, _, _ = _child(VIGIL + ["demo-data", "--size", size, "--seed", "1", "--anchor", ANCHOR,
+                                  "--scale", str(scale), "--out", str(data)])
+    files = sorted(str(p) for p in data.glob("*.ndjson"))
+    lines = sum(sum(1 for _ in open(f)) for f in files)
+    db = f"sqlite:///{where}/sweep.db"
+    imp_s, imp_mb, _ = _child(VIGIL + ["import", *files, "--db", db, "--org", "bench", "--json"])
+    for f in files:  # the database holds it now (10x: 4 GB of NDJSON)
+        os.remove(f)
+    base = {"size": size, "scale": scale, "records": lines, "generate_s": round(gen_s, 1), "import_s": round(imp_s, 1),
+            "import_records_per_s": round(lines / imp_s), "import_peak_rss_mb": round(imp_mb)}
+    print(json.dumps(base), flush=True)
+    return {**base, "db": db}
+
+
+def sweep_row(base: dict[str, Any], backend: str) -> dict[str, object]:
+    """One sweep of a built practice on `backend`, as the JSON line printed."""
+    result = sweep_db(base["db"], backend)
+    row = {
+        "size": base["size"],
+        "scale": base["scale"],
+        "backend": backend,
+        "records": base["records"],
+        "sweep_s": result["seconds"],
+        "records_per_s": round(base["records"] / max(result["seconds"], 1e-9)),
+        "peak_rss_mb": result["rss_mb"],
+        "worker_peak_rss_mb": result["worker_rss_mb"] or None,  # durable_rules' worker process
+        # the derive process (heavy derivations): its peak counts pages shared with the
+        # sweep since the fork; its private memory at the end is what it adds
+        "derive_peak_rss_mb": result["derive_rss_mb"] or None,
+        "derive_private_mb": result["derive_private_mb"] or None,
+        "derive_cpu_s": result["derive_cpu_s"] or None,
+        "violations": result["violations"],
+        "events": result["counts"].get("events"),
+        "bundles": result["counts"].get("bundles"),
+    }
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def sweep_db(db: str, backend: str) -> dict[str, Any]:

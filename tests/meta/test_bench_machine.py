@@ -26,10 +26,10 @@ def test_make_bench_sets_each_backends_sweep_growth_beside_the_machines() -> Non
     from bench.run_all import growth
 
     rows = [{"backend": b, "scale": k, "sweep_s": s, "records": n} for b, k, s, n in [
-        ("python", 10.0, 620.0, 21_545_334), ("python", 1.0, 42.4, 2_155_568),
+        ("python", 1.0, 40.0, 2_155_568), ("python", 10.0, 620.0, 21_545_334), ("python", 1.0, 44.0, 2_155_568),
         ("durable", 1.0, 46.3, 2_155_568), ("durable", 10.0, 698.5, 21_545_334)]]
     assert growth(rows, {"expected_sweep_growth": 17.8}) == {
         "expected_sweep_growth": 17.8,
-        "durable": {"sweep_growth": 15.1, "data_growth": 10.0},
-        "python": {"sweep_growth": 14.6, "data_growth": 10.0},
+        "durable": {"sweep_growth": 15.1, "data_growth": 10.0, "sweep_s": [46.3, 698.5]},
+        "python": {"sweep_growth": 14.8, "data_growth": 10.0, "sweep_s": [40.0, 620.0, 44.0]},  # 620 / 42
     }
