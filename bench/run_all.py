@@ -5,9 +5,9 @@
              sweep not applied
     machine: a bare dict lookup at the large practice's 1x and 10x table sizes, and the sweep growth
              it implies (the reference for "time grows no faster than the data")
-    sweep:  the large synthetic practice at 1x and 10x (BENCH_SCALES to change), both imported
-            first, then per backend 1x, 10x and 1x again, one after the other; then each backend's
-            growth beside the machine's
+    sweep:  the large synthetic practice at 1x and 10x (BENCH_SCALES to change), every scale
+            imported first, then per backend 1x, 10x and 1x again, one after the other; then each
+            backend's growth beside the machine's
 """
 
 from __future__ import annotations

@@ -51,20 +51,19 @@ def run_scale(scale: float, backends: list[str], size: str = "large") -> list[di
 
 
 def alternating(scales: list[float], backends: list[str], size: str = "large") -> list[dict[str, object]]:
-    """Every scale generated and imported first, then per backend the smallest scale swept, the
-    largest, and the smallest again, one after the other.
+    """Every scale generated and imported first, then per backend each scale swept from the smallest
+    up, and the smallest again, one after the other.
 
     Why: this machine's speed swings by a third within the hour (the same 1x sweep took 23.8 s and
     41.1 s in one afternoon), and `run_scale` one scale after the other puts the 10x generation and
     import (15 minutes) between the 1x and 10x sweeps, so their ratio said as much about the machine
-    as about the sweep (8.4x and 10.5x one run, 14.0x and 14.1x adjacent). The growth is judged on
-    sweeps next to each other in time: the largest against both smallest runs around it."""
+    as about the sweep (8.4x and 10.5x in one such run; 11.9x to 15.3x back to back). The growth is
+    judged on sweeps close in time: the largest against the smallest runs on either side of it."""
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         built = [build(k, Path(tmp) / f"x{k:g}", size) for k in sorted(scales)]
         for backend in backends:
-            order = [built[0], built[-1], built[0]] if len(built) > 1 else built
-            rows += [sweep_row(base, backend) for base in order]
+            rows += [sweep_row(base, backend) for base in (built + built[:1] if len(built) > 1 else built)]
     return rows
 
 
