@@ -162,10 +162,7 @@ def _match_raw(rulesets: list[Any], facts: list[dict[str, Any]]) -> tuple[float,
 
 def vigil_rate(events: list[dict[str, Any]], *, stream: bool = True) -> tuple[float, int, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "access_event.ndjson"
-        with path.open("w") as fh:
-            for e in events:
-                fh.write(json.dumps(e) + "\n")
+        path = _ndjson(events, Path(tmp))
         engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
         db.init_db(engine)
         with clock.frozen(AS_OF), db.unit_of_work(engine) as s:
@@ -183,6 +180,15 @@ def vigil_rate(events: list[dict[str, Any]], *, stream: bool = True) -> tuple[fl
     return len(events) / elapsed, found, spent
 
 
+def _ndjson(events: list[dict[str, Any]], where: Path) -> Path:
+    """The events as the NDJSON file (b), (i) and (f) read: the same bytes for each."""
+    path = where / "access_event.ndjson"
+    with path.open("w") as fh:
+        for e in events:
+            fh.write(json.dumps(e) + "\n")
+    return path
+
+
 def floor_row(raw: dict[str, Any]) -> ingest.WrittenVersion:
     """The version (f) stores for a valid event: its canonical text (sorted keys; an event generated
     here has nothing the canonical form changes) and that text's SHA-256, as the import computes them."""
@@ -195,8 +201,7 @@ def floor_rate(events: list[dict[str, Any]]) -> tuple[float, int, float]:
     """(f): events/s, rows stored and CPU us per event of the import's floor (see the module's doc)."""
     batch_model = TypeAdapter(list[AccessEvent])
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "access_event.ndjson"
-        path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+        path = _ndjson(events, Path(tmp))
         engine = db.make_engine(f"sqlite:///{tmp}/floor.db")
         db.init_db(engine)
 
