@@ -26,7 +26,7 @@ def main() -> None:
     nightly.main()
     scales = [float(x) for x in os.environ.get("BENCH_SCALES", "1,10").split(",")]
     print("== machine (ns per lookup at the 1x and 10x table sizes; the sweep growth they imply)")
-    reference = machine.main(scales=(scales[0], scales[-1])) if len(scales) > 1 else None
+    reference = machine.main(scales=(min(scales), max(scales))) if len(scales) > 1 else None
     print("== sweep (seconds and peak RSS per backend; targets: large practice < 60 s and < 2 GB)")
     rows = sweep.alternating(scales, ["python", "durable"])
     if reference is not None:
@@ -41,8 +41,9 @@ def growth(rows: list[dict[str, Any]], reference: dict[str, Any]) -> dict[str, A
     out: dict[str, Any] = {"expected_sweep_growth": reference["expected_sweep_growth"]}
     for backend in sorted({r["backend"] for r in rows}):
         mine = [r for r in rows if r["backend"] == backend]
-        small = [r for r in mine if r["scale"] == min(r["scale"] for r in mine)]
-        large = [r for r in mine if r["scale"] == max(r["scale"] for r in mine)]
+        lo, hi = min(r["scale"] for r in mine), max(r["scale"] for r in mine)
+        small = [r for r in mine if r["scale"] == lo]
+        large = [r for r in mine if r["scale"] == hi]
         out[backend] = {"sweep_growth": round(_mean(large, "sweep_s") / _mean(small, "sweep_s"), 1),
                         "data_growth": round(large[0]["records"] / small[0]["records"], 1),
                         "sweep_s": [r["sweep_s"] for r in mine]}
