@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import derivation
+from bench import derivation, order
 from engine import db, pipeline
 from engine.demo.generator import generate
 from engine.rules import runner
@@ -68,3 +68,17 @@ def test_an_unknown_derivation_is_named_with_the_registered_ones(practice: tuple
 def test_the_tool_is_documented_where_the_benchmarks_are() -> None:
     readme = (Path(__file__).parents[2] / "bench" / "README.md").read_text(encoding="utf-8")
     assert "python -m bench.derivation" in readme
+
+
+def test_every_order_of_the_log_derives_the_same(practice: tuple[str, int]) -> None:
+    """`bench.order` hands the derivation the whole log in each order; the alerts and duties must
+    not depend on it (only their time may)."""
+    url, events = practice
+    names = ["hipaa.access_alerts", "hipaa.training_duties"]
+    rows = order.run(url, names, list(order.ORDERS), as_of=AS_OF)
+    assert [(r["order"], r["derivation"]) for r in rows] == [(o, n) for o in order.ORDERS for n in names]
+    assert all(r["events"] == events for r in rows)
+    for name in names:
+        assert {r["facts"] for r in rows if r["derivation"] == name} == {len(_sweep_facts(url, name))}
+    with pytest.raises(SystemExit, match="no order sideways"):
+        order.run(url, names, ["log", "sideways"], as_of=AS_OF)
