@@ -190,9 +190,7 @@ def test_events_of_unnamed_accounts_and_future_events_are_left_out() -> None:
     assert run(h.access_alerts, TYPES, "2026-11-20T12:00:00Z", records) == []
 
 
-def test_the_alerts_are_the_same_however_the_patients_are_parted(monkeypatch: Any) -> None:
-    """The chart side is judged one part of the patients at a time (`_ChartParts`): one part, or
-    one per patient, gives the same alerts."""
+def test_a_full_flag_memo_is_emptied_without_changing_any_alert(monkeypatch: Any) -> None:
     records = BASE + [
         event(f"AE-{i:03d}", user, patient, f"2026-11-{16 + i % 4}T{9 + i % 8:02d}:{i % 60:02d}:00-05:00",
               "export" if i % 9 == 0 else "view")
@@ -205,10 +203,8 @@ def test_the_alerts_are_the_same_however_the_patients_are_parted(monkeypatch: An
         return [(f.id, f.data, f.sources) for f in run(h.access_alerts, TYPES, "2026-11-21T12:00:00Z", records)]
 
     kept = alerts()
-    monkeypatch.setattr(snooping, "PATIENTS_PER_PART", 1)  # a part per patient
+    monkeypatch.setattr(snooping, "STATIC_FLAGS_KEPT", 1)  # emptied before nearly every new entry
     assert alerts() == kept and len(kept) > 5
-    monkeypatch.setattr(snooping, "PATIENTS_PER_PART", 10**6)  # one part
-    assert alerts() == kept
 
 
 def test_bulk_finds_each_patients_first_access_whatever_order_the_log_is_read_in() -> None:
@@ -227,24 +223,3 @@ def test_bulk_finds_each_patients_first_access_whatever_order_the_log_is_read_in
     assert firsts["PT-05"] == (hour + 300, "AE-05-a", 1)
     assert firsts["PT-00"] == (hour + 30, "AE-00-late", 1)
     assert list(firsts)[:2] == ["PT-25", "PT-24"]  # in the order first seen
-
-
-def test_an_instant_kept_in_the_chart_parts_comes_back_as_written() -> None:
-    """An alert names its events' instants as written (offset and microseconds); the parts keep
-    them as integers."""
-    parts, instants = snooping._ChartParts(1), snooping._Instants()
-    written = [
-        dt.datetime.fromisoformat("2026-03-08T01:59:59.999999-05:00"),
-        dt.datetime.fromisoformat("2026-03-08T03:00:00-04:00"),
-        dt.datetime.fromisoformat("2026-11-30T10:00:00.5+05:30"),
-        dt.datetime.fromisoformat("2026-11-30T10:00:00Z"),
-        dt.datetime.fromisoformat("1969-12-31T23:59:59.25-10:00"),
-        dt.datetime.fromisoformat("2026-11-30T10:00:00"),  # no offset: read as UTC, named as written
-    ]
-    for at in written:
-        utc = at.astimezone(dt.UTC) if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
-        parts.add(0, "PT-1", at, utc, "AE", 1, False)
-    (part,) = parts.parts
-    back = [instants.written(m, o) for m, o in zip(part.micros, part.offsets, strict=True)]
-    assert back == written and [b.isoformat() for b in back] == [w.isoformat() for w in written]
-    assert [instants.utc(m) for m in part.micros][:-1] == [w.astimezone(dt.UTC) for w in written[:-1]]

@@ -10,7 +10,6 @@ import re
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +31,8 @@ from engine.rules.derive.hipaa._common import (
     _tz,
 )
 
-#: Patients per part of the access log the snooping alerts judge together (see `_ChartParts`).
-PATIENTS_PER_PART = 2048
+#: Entries of the snooping alerts' per-visit flag memo kept at most (see access_alerts).
+STATIC_FLAGS_KEPT = 200_000
 
 
 # ---- HIPAA-PRV-SNOOP-007: inappropriate access patterns -----------------------------------------
@@ -60,7 +59,7 @@ class _Group:
     patients: set[str] = field(default_factory=set)
     extra: list[Source] = field(default_factory=list)
 
-    def add(self, at: dt.datetime, src: Source, flags: AbstractSet[str], patient: str) -> None:
+    def add(self, at: dt.datetime, src: Source, flags: set[str], patient: str) -> None:
         self.events.setdefault(src[1], (at, src))
         self.flags |= flags
         self.patients.add(patient)
@@ -109,94 +108,6 @@ class _UserAccesses:
         for hour, firsts in by_hour.items():
             if len(firsts) > most:
                 yield hour, {p: (epochs[i], ids[i], self.versions[i]) for p, i in firsts.items()}
-
-
-class _ChartParts:
-    """The access log's events split by patient into parts, each held as columns, so that the
-    alerts can judge the log one part at a time, each part's events in patient order, once the
-    log is read.
-
-    Why: at 10x the large practice the tables an event is looked up in hold 600,000 patients and
-    15,000 users, far beyond the CPU's cache, and in the log's order nearly every lookup misses it:
-    the alerts cost 22 us an event there against 15 us at 1x. Over the same 10 million events
-    sorted by patient they took 147 s instead of 221 s, the 1x cost per event (bench/README.md,
-    twenty-fourth session): a patient's chart, care links and flags are then looked up for all of
-    its events in a row, and mostly by the same few users. Sorting the whole log would hold every
-    event as the derivation got it; here an event keeps only what the alerts need, about 45 bytes
-    beside the id and patient strings BULK holds anyway, and each part of `PATIENTS_PER_PART`
-    patients (by hash: which part a patient lands in changes nothing but speed) is sorted alone.
-    """
-
-    __slots__ = ("count", "parts")
-
-    class Part:
-        """One part's events, in the order read: the account (index), the patient, the instant
-        (microseconds since 1970 UTC, and its UTC offset as written, in seconds), the event's id
-        and version, and whether it prints or exports."""
-
-        __slots__ = ("accounts", "patients", "micros", "offsets", "ids", "versions", "exports")
-
-        def __init__(self) -> None:
-            self.accounts = array("i")
-            self.patients: list[str] = []
-            self.micros = array("q")
-            self.offsets = array("i")
-            self.ids: list[str] = []
-            self.versions = array("q")
-            self.exports = bytearray()
-
-        def in_patient_order(self) -> list[int]:
-            """The indexes of the part's events by patient, each patient's in the order read."""
-            return sorted(range(len(self.patients)), key=self.patients.__getitem__)
-
-    def __init__(self, patients: int) -> None:
-        self.count = max(1, -(-patients // PATIENTS_PER_PART))
-        self.parts = [self.Part() for _ in range(self.count)]
-
-    def add(self, account: int, patient: str, at: dt.datetime, utc: dt.datetime, event_id: str, version: int,
-            exports: bool) -> None:
-        part = self.parts[hash(patient) % self.count]
-        part.accounts.append(account)
-        part.patients.append(patient)
-        part.micros.append((utc - _EPOCH) // _ONE_MICROSECOND)
-        offset = at.utcoffset()
-        part.offsets.append(_NAIVE if offset is None else offset // _ONE_SECOND)
-        part.ids.append(event_id)
-        part.versions.append(version)
-        part.exports.append(exports)
-
-    def drain(self) -> Iterator[_ChartParts.Part]:
-        """Each part once, let go of as soon as the next is asked for."""
-        while self.parts:
-            yield self.parts.pop()
-
-
-_ONE_SECOND = dt.timedelta(seconds=1)
-_ONE_MICROSECOND = dt.timedelta(microseconds=1)
-_NAIVE = -(1 << 31)  # the offset of an instant written without one (read as UTC)
-
-
-class _Instants:
-    """An event's instant as written (its offset, to the microsecond) from `_ChartParts`' columns,
-    for the few events an alert names; one zone object per offset."""
-
-    def __init__(self) -> None:
-        self.zones: dict[int, dt.tzinfo] = {}
-
-    def utc(self, micros: int) -> dt.datetime:
-        return _EPOCH + dt.timedelta(microseconds=micros)
-
-    def written(self, micros: int, offset: int) -> dt.datetime:
-        utc = self.utc(micros)
-        if offset == _NAIVE:
-            return utc.replace(tzinfo=None)
-        zone = self.zones.get(offset)
-        if zone is None:
-            zone = self.zones[offset] = dt.timezone(dt.timedelta(seconds=offset))
-        return utc.astimezone(zone)
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @derivation(
@@ -368,7 +279,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}
     activity: dict[tuple[str, str, dt.date], _Group] = {}
     accesses: dict[tuple[str, str], _UserAccesses] = {}  # (system, user) -> every access, for BULK
+    patient_ids: dict[str, str] = {}  # one string per patient id, shared by every access to it
     roles: dict[tuple[str, str], str] = {}
+
+    # the flags of (account, patient, local day), which repeat within a visit: 43% of the large
+    # practice's events hit an entry, and as many with only the latest 100k entries kept; emptied
+    # when full so it does not grow with the log (a pure memo: the flags are the same either way)
+    static: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
 
     def patient_flags(person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
                       day: dt.date) -> set[str]:
@@ -404,75 +321,48 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             flags.add("NO_RELATIONSHIP")
         return flags
 
-    # the log is read into parts of its patients, then judged a part at a time in patient order
-    charts = _ChartParts(len(patients))
-    held: list[RecordView] = []  # the accounts events resolve to, by their index in the parts
-    held_index: dict[str, int] = {}
     for ev in inputs["access_event"]:
         d = ev.data
         at, acct, utc = _event_account(ev, accounts, now)
         patient = d.get("patient_id")
         if at is None or utc is None or utc > now.at or not patient:
             continue
+        patient = str(patient)
+        key = (str(d.get("system_id")), str(d.get("user_id")))
         if acct is None or not acct.data.get("person_id"):
             continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
-        account = held_index.get(acct.id)
-        if account is None:
-            account = held_index[acct.id] = len(held)
-            held.append(acct)
-        charts.add(account, str(patient), at, utc, ev.id, ev.version, d.get("action") in ("print", "export"))
-
-    instants = _Instants()
-    keys = [(str(a.data.get("system_id")), str(a.data.get("user_id"))) for a in held]
-    no_exemption: frozenset[str] = frozenset()
-    exempt_of = {role: frozenset(flags) for role, flags in exempt.items()}
-    for part in charts.drain():
-        # the flags of (account, patient, local day) repeat within a visit: judged once, on its
-        # first event read (a user's episode, and so role, changes only at a transfer)
-        flags_of: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
-        shared = ""  # one string per patient id, shared by its accesses that BULK holds
-        for i in part.in_patient_order():
-            acct = held[part.accounts[i]]
-            key = keys[part.accounts[i]]
-            patient = part.patients[i]
-            if patient != shared:
-                shared = patient
-            patient = shared
-            utc = instants.utc(part.micros[i])
-            _, person_id, ep, tz, role = user_context(key, utc, acct)
-            roles[key] = role
-            epoch = cal.epoch_seconds(utc)
-            day, local_hour = local_day_and_hour(tz, epoch)
-            event_id, version = part.ids[i], part.versions[i]
-            user_accesses = accesses.get(key)
-            if user_accesses is None:
-                user_accesses = accesses[key] = _UserAccesses()
-            user_accesses.add(epoch, patient, event_id, version)
-            cached = flags_of.get((acct.id, patient, day))
-            if cached is None:
-                cached = flags_of[(acct.id, patient, day)] = (
-                    frozenset(patient_flags(person_id, ep, role, patient, utc, day)), patients.get(patient))
-            flags = cached[0]
-            if part.exports[i]:
-                wk = working.get((tz, day))
-                if wk is None:
-                    est = ep.establishment_id if ep is not None else None
-                    wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
-                if not wk or not (open_hour <= local_hour < close_hour):
-                    flags = flags | {"AFTER_HOURS_EXPORT"}
-            flags = flags - exempt_of.get(role, no_exemption)
-            if not flags:
-                continue
-            at = instants.written(part.micros[i], part.offsets[i])
-            src = ("access_event", event_id, version)
-            if flags & PATIENT_FLAG_SET:
-                g = patient_groups.setdefault((key[0], key[1], patient, day), _Group())
-                g.add(at, src, flags, patient)
-                chart = cached[1]
-                if chart is not None and _src(chart) not in g.extra:
-                    g.extra.append(_src(chart))
-            else:
-                activity.setdefault((key[0], key[1], day), _Group()).add(at, src, flags, patient)
+        _, person_id, ep, tz, role = user_context(key, utc, acct)
+        roles[key] = role
+        epoch = cal.epoch_seconds(utc)
+        day, local_hour = local_day_and_hour(tz, epoch)
+        src = _src(ev)
+        cached = static.get((acct.id, patient, day))
+        if cached is None:
+            if len(static) >= STATIC_FLAGS_KEPT:
+                static.clear()
+            cached = static[(acct.id, patient, day)] = (
+                frozenset(patient_flags(person_id, ep, role, patient, utc, day)), patients.get(patient))
+        flags = set(cached[0])
+        if d.get("action") in ("print", "export"):
+            wk = working.get((tz, day))
+            if wk is None:
+                est = ep.establishment_id if ep is not None else None
+                wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
+            if not wk or not (open_hour <= local_hour < close_hour):
+                flags.add("AFTER_HOURS_EXPORT")
+        flags -= exempt.get(role, set())
+        user_accesses = accesses.get(key)
+        if user_accesses is None:
+            user_accesses = accesses[key] = _UserAccesses()
+        user_accesses.add(epoch, patient_ids.setdefault(patient, patient), src[1], src[2])
+        if flags & PATIENT_FLAG_SET:
+            g = patient_groups.setdefault((key[0], key[1], patient, day), _Group())
+            g.add(at, src, flags, patient)
+            chart = cached[1]
+            if chart is not None and _src(chart) not in g.extra:
+                g.extra.append(_src(chart))
+        elif flags:
+            activity.setdefault((key[0], key[1], day), _Group()).add(at, src, flags, patient)
 
     # (system, user, clock hour) -> patient -> (epoch seconds, id and version of the first access)
     bulk: dict[tuple[str, str, int], dict[str, tuple[int, str, int]]] = {}
