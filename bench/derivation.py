@@ -27,7 +27,7 @@ from typing import Any
 from bench.sweep import AS_OF
 from engine import db, heap, pipeline
 from engine.rules import runner
-from engine.rules.derive import DERIVATIONS, RecordView, load_families
+from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_families
 
 #: Types every sweep holds (zones come from them), whatever the derivation reads.
 HELD = ("organization", "establishment", "employment_episode", "person")
@@ -57,8 +57,7 @@ def run(url: str, name: str, *, org: str = "bench", as_of: str = AS_OF, streamed
     instant = dt.datetime.fromisoformat(as_of)
     with db.unit_of_work(db.make_engine(url)) as session, heap.collector_paused():
         source = pipeline.StoreSource(session, org)
-        memory = {t: list(source.iter_type(t)) for t in sorted(set(derivation.inputs) | set(HELD)) if t != streamed}
-        _, _, ctx = runner.derive_setup(memory, pipeline.compile_in_force(instant), instant)
+        memory, ctx = held(source, derivation.inputs, instant, streamed)
         stream: Iterable[RecordView] = source.iter_type(streamed)
         if limit is not None:
             stream = itertools.islice(stream, limit)
@@ -70,6 +69,15 @@ def run(url: str, name: str, *, org: str = "bench", as_of: str = AS_OF, streamed
     return {"derivation": name, "read_only": read_only, "limit": limit, "facts": facts,
             "records_read": records, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def held(source: pipeline.StoreSource, inputs: Iterable[str], instant: dt.datetime,
+         streamed: str) -> tuple[dict[str, list[RecordView]], DeriveContext]:
+    """The records of `inputs` and `HELD` but the streamed type, loaded as a sweep holds them,
+    and the derivations' context a sweep builds over them."""
+    memory = {t: list(source.iter_type(t)) for t in sorted(set(inputs) | set(HELD)) if t != streamed}
+    _, _, ctx = runner.derive_setup(memory, pipeline.compile_in_force(instant), instant)
+    return memory, ctx
 
 
 if __name__ == "__main__":

@@ -27,11 +27,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bench.derivation import HELD
+from bench.derivation import held
 from bench.sweep import AS_OF
 from engine import db, heap, pipeline
-from engine.rules import runner
-from engine.rules.derive import DERIVATIONS, Derivation, RecordView, load_families
+from engine.rules.derive import DERIVATIONS, Derivation, DeriveContext, RecordView, load_families
 
 #: An access event as kept here: its patient, its (system, user), its id, and its pickled record.
 Kept = tuple[str, str, str, bytes]
@@ -71,9 +70,7 @@ def run(url: str, names: list[str], orders: list[str], *, org: str = "bench", as
     rows: list[dict[str, Any]] = []
     with db.unit_of_work(db.make_engine(url)) as session, heap.collector_paused():
         source = pipeline.StoreSource(session, org)
-        types = {t for d in derivations for t in d.inputs} | set(HELD)
-        memory = {t: list(source.iter_type(t)) for t in sorted(types) if t != "access_event"}
-        _, _, ctx = runner.derive_setup(memory, pipeline.compile_in_force(instant), instant)
+        memory, ctx = held(source, [t for d in derivations for t in d.inputs], instant, "access_event")
         log = [(str(v.data.get("patient_id")), f"{v.data.get('system_id')}\x00{v.data.get('user_id')}", v.id,
                 pickle.dumps((v.id, v.version, v.data), pickle.HIGHEST_PROTOCOL))
                for v in source.iter_type("access_event")]
@@ -86,7 +83,7 @@ def run(url: str, names: list[str], orders: list[str], *, org: str = "bench", as
     return rows
 
 
-def _timed(d: Derivation, ctx: Any, memory: dict[str, list[RecordView]], events: list[Kept],
+def _timed(d: Derivation, ctx: DeriveContext, memory: dict[str, list[RecordView]], events: list[Kept],
            order: str) -> dict[str, Any]:
     def fresh() -> Iterator[RecordView]:
         loads = pickle.loads
