@@ -71,3 +71,23 @@ def bundle_key(fact_type: str, record_id: str, data: Mapping[str, Any]) -> str:
     if key is None:
         return f"{family}:{fact_type}/{record_id}"
     return f"{family}:{key}"
+
+
+#: Family prefixes followed by a second part ("event:access_event", "own:incident").
+_TWO_PART = ("event", "own")
+
+
+def family_of_key(key: str) -> str:
+    """The family of a bundle key: "person" of "person:P-1", "event:access_event" of
+    "event:access_event:AE-1". Split from the left, as a family is one name or one of `_TWO_PART`
+    and a name: record ids may themselves hold colons ("E:1"), and splitting from the right
+    had put such an establishment's bundle in a family no rule reads, dropping its findings."""
+    head, _, rest = key.partition(":")
+    if head in _TWO_PART:
+        return f"{head}:{rest.partition(':')[0]}"
+    return head
+
+
+def subject_of_key(key: str) -> str:
+    """The part of a bundle key after its family: "E:1" of "establishment:E:1"."""
+    return key[len(family_of_key(key)) + 1:]

@@ -202,12 +202,12 @@ def _evaluate_rules(
         # the reference facts are complete here: every derivation that yields them has been placed
         store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
         for key in sorted(store.facts):
-            family = key.rsplit(":", 1)[0]
+            family = bundles.family_of_key(key)
             if family not in by_family or not families(family):
                 continue
             reference = store.by_family[family]
             if family == "establishment":
-                own = f"establishment/{key.split(':', 1)[1]}"
+                own = f"establishment/{bundles.subject_of_key(key)}"
                 reference = [f for f in reference if f["t"] != "establishment" or f["id"] == own]
             facts = reference + store.facts[key]
             counts["bundles"] += 1
@@ -247,7 +247,7 @@ def _evaluate_rules(
     for i in deferred:
         d = nonevent[i]
         if late is not None and not d.attaches_to_event:
-            stray = sorted({df.bundle_key for df in produced[i] if df.bundle_key.rsplit(":", 1)[0] not in late})
+            stray = sorted({df.bundle_key for df in produced[i] if bundles.family_of_key(df.bundle_key) not in late})
             if stray:  # its bundles were matched already: a missed match must not pass silently
                 raise EngineFailure(f"derivation {d.name} (family {d.family}) produced facts for other families' "
                                     "bundles", [ErrorDetail(reason=f"bundle {key}") for key in stray[:10]])
