@@ -100,6 +100,9 @@ class Cred:
     valid_through: dt.date | None
     renewal_on: dt.date | None
     verified_on: dt.date | None
+    #: the local date of `verified_at` even when that is after the run's instant: an inactive status
+    #: verified later was not yet known then, so the credential was still in force
+    status_from: dt.date | None = None
 
     @property
     def id(self) -> str:
@@ -117,19 +120,22 @@ class Cred:
         """Whether the credential authorises `day` (a local date).
 
         A status in `inactive` is a snapshot without a start date: it is taken to apply from the
-        day the status was verified (or throughout, when nobody recorded a verification).
+        day the status was verified (or throughout, when nobody recorded a verification). A
+        verification after the run's instant had not happened then (CONTRACT: later has not
+        happened yet), so until that day the credential is judged by its dates alone.
         """
         if self.issued_on is not None and day < self.issued_on:
             return False
         if self.valid_through is not None and day > self.valid_through:
             return False
         if self.status in inactive:
-            return self.verified_on is not None and day < self.verified_on
+            return self.status_from is not None and day < self.status_from
         return True
 
     def timely_renewal(self) -> dt.date | None:
         """The renewal filing date when it was filed on or before the expiry (else None)."""
-        if self.renewal_on is None or self.status == "denied":
+        denied = self.status == "denied" and (self.verified_on is not None or self.status_from is None)
+        if self.renewal_on is None or denied:  # a denial verified after the run was not known then
             return None
         if self.valid_through is not None and self.renewal_on > self.valid_through:
             return None
@@ -155,7 +161,8 @@ def load_credentials(ctx: DeriveContext, views: Iterable[RecordView],
         if expires is not None:
             through = cal.valid_through(cal.local_date(expires, tz), str(data.get("expiry_rule") or "exact"))
         renewal = happened(ctx, data.get("renewal_submitted_at"))
-        verified = happened(ctx, data.get("verified_at"))
+        verified_any = parse_instant(data.get("verified_at"))
+        verified = verified_any if verified_any is not None and verified_any <= ctx.as_of else None
         out[str(data.get("person_id") or "")].append(Cred(
             view=view, kind=kind, person_id=str(data.get("person_id") or ""),
             jurisdiction=str(data.get("jurisdiction") or "").strip().upper(),
@@ -163,6 +170,7 @@ def load_credentials(ctx: DeriveContext, views: Iterable[RecordView],
             issued_on=cal.local_date(issued, tz) if issued else None, valid_through=through,
             renewal_on=cal.local_date(renewal, tz) if renewal else None,
             verified_on=cal.local_date(verified, tz) if verified else None,
+            status_from=cal.local_date(verified_any, tz) if verified_any else None,
         ))
     return out
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.credentialing._common import (
     Episode,
@@ -105,7 +106,8 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
 DEA_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "state": "string", "check": "string", "credential_id": "string",
     "expires_at": "date", "due_at": "date", "renewed_at": "date", "license_id": "string",
-    "license_expires_at": "date", "establishment_id": "string", "days_left": "number",
+    "license_expires_at": "date", "establishment_id": "string", "days_left": "number", "status": "string",
+    "verified_at": "date",
 }
 
 
@@ -118,6 +120,10 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
     `check` says which duty the fact tracks:
     - `expiry`: the registration's last valid day (`due_at`); a renewal filed on or before it
       (`renewed_at`) lets the registrant keep operating until DEA acts, unless DEA denied it;
+    - `inactive`: the latest registration's status is one of `credential_inactive_statuses`
+      (revoked, suspended, denied...): due the day before that status was verified (else before its
+      issue date), so it is overdue at once; it was skipped before, which left a revoked registration unmentioned
+      while a mere lapse was critical;
     - `no_state_license`: the registration is current but no STATE_LICENSE for its state is in
       force today; `due_at` is the last day of the last license (or the registration's issue date
       when none was ever on file), so the lapse is overdue from the next day;
@@ -142,7 +148,7 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
         current_anywhere = False
         for state, chain in sorted(deas.items()):
             reg = latest(chain)
-            if reg is None or reg.status in inactive:
+            if reg is None:
                 continue
             day = today(ctx, reg.tz)
             current = reg.in_force(day, inactive) or reg.timely_renewal() is not None
@@ -152,9 +158,15 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
             data: dict[str, Any] = {"person_id": pid, "state": state, "credential_id": reg.id,
                                     "expires_at": iso(reg.valid_through), "license_id": lic.id if lic else None,
                                     "license_expires_at": iso(lic.valid_through) if lic else None,
-                                    "establishment_id": eps[-1].establishment_id}
+                                    "establishment_id": eps[-1].establishment_id, "status": reg.status or None}
             sources = [reg.src] + [c.src for c in lic_chain] + [eps[-1].src]
-            if current and not any(c.in_force(day, inactive) for c in lic_chain):
+            if reg.status in inactive and not current:
+                # revoked, suspended, denied...: as serious as a lapse, in force through the day
+                # before that status was verified (never, when nobody recorded a verification)
+                since = reg.verified_on or reg.issued_on or day
+                data.update(check="inactive", due_at=iso(cal.add_days(since, -1)), renewed_at=None,
+                            verified_at=iso(reg.verified_on))
+            elif current and not any(c.in_force(day, inactive) for c in lic_chain):
                 ended = lapse_before(lic_chain, day)
                 due = ended.valid_through if ended else (reg.issued_on or day)
                 data.update(check="no_state_license", due_at=iso(due), renewed_at=None)
@@ -177,7 +189,7 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
                 continue
             ep = running[-1]  # the site joined last in that state, the person's current one there
             first = joined(there, ep)
-            data = {"person_id": pid, "state": where, "check": "no_registration", "credential_id": None,
+            data = {"person_id": pid, "state": where, "check": "no_registration", "credential_id": None, "status": None,
                     "expires_at": None, "due_at": iso(first.start_on), "renewed_at": None, "license_id": None,
                     "license_expires_at": None, "establishment_id": ep.establishment_id}
             data["days_left"] = days_left(ctx, data, ctx.tz_of(ep.view))
