@@ -155,12 +155,27 @@ def quality_sets(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
     """Per PY and reporting entity: the quality measures with data, how many meet data completeness
     (`mips_dc_threshold_pct`, exact), and whether one that does is an outcome or high-priority
     measure (`mips_outcome_or_hp_measures`). `check_from` is when the measure set should be fixed
-    (`mips_measure_set_months` into the PY)."""
+    (`mips_measure_set_months` into the PY).
+
+    A PY in view with no measure case at all gets one empty set for the practice: a practice that
+    must report and has recorded no quality data is the furthest from six measures, and had no
+    set, so the count rule said nothing. (The rule joins the set to a year that must report.)"""
     org, groups = _grouped_cases(ctx, inputs)
     today = qpp_today(ctx)
     threshold = ctx.param("mips_dc_threshold_pct", 75)
     hp = _outcome_or_hp(ctx)
     months = int(ctx.param("mips_measure_set_months", 3))
+    for py in pys_in_view(ctx, org, {py for py, _, _ in groups}):
+        if not any(key[0] == py for key in groups):
+            yield DerivedFact(
+                type="cms_quality_set", id=f"{py}/-",
+                data={"org_id": org.id if org else None, "py": py, "tin": None, "npi": None,
+                      "entity": "the practice (no quality data recorded)", "measures_n": 0, "dc_ok_n": 0,
+                      "outcome_hp_ok": False, "measures": "none", "dc_ok_measures": "none",
+                      "check_from": cal.add_months(dt.date(py, 1, 1), months).isoformat(),
+                      "final": today > dt.date(py, 12, 31)},
+                sources=[_src(org)] if org else [], bundle_key="org:*",
+            )
     for (py, tin, npi), measures in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2] or "")):
         ok = [m for m, c in sorted(measures.items()) if dc_meets(c.reported, c.eligible, threshold)]
         sources = ([_src(org)] if org else []) + [s for _, c in sorted(measures.items()) for s in c.sources]
