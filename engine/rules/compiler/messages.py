@@ -54,7 +54,12 @@ def _finalize(value: Any) -> Any:
     or inside a derived text). Why: the deadlines are local dates (C7), so an instant written in
     UTC named another day than the due date beside it (trained `2027-03-01T09:00:00Z`, due a
     year after `2027-02-28`); the same instant read differently in two files written with other
-    offsets; and one message said `16:00:00+00:00` of one instant and `18:00:00Z` of the next."""
+    offsets; and one message said `16:00:00+00:00` of one instant and `18:00:00Z` of the next.
+
+    A missing value reads "not recorded": a field left empty in the records had printed as Python's
+    `None` ("issued None") wherever a template did not guard it."""
+    if value is None:
+        return "not recorded"
     if type(value) is str and ":" in value:
         return _INSTANT.sub(_in_zone, value)
     return value

@@ -227,3 +227,11 @@ def test_one_instant_reads_the_same_whatever_offset_the_source_wrote_it_with() -
                                  rule_id="T", ruleset="t", subject=("x", "1"), tz="America/Phoenix")
                   for written in ("2026-03-07T23:30:00-07:00", "2026-03-08T06:30:00Z", "2026-03-08T01:30:00-05:00")}
     assert in_phoenix == {"learned 2026-03-07T23:30:00-07:00, due 2026-03-14"}  # the site's day, as the due date
+
+
+def test_a_missing_value_reads_not_recorded_rather_than_none() -> None:
+    from engine.rules.compiler.messages import TEMPLATES
+
+    rendered = TEMPLATES.from_string("issued {{ card.issued_on }}, role {{ card.role }}").render(
+        card={"issued_on": None, "role": "physician"})
+    assert rendered == "issued not recorded, role physician"
