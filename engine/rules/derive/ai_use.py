@@ -506,7 +506,8 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             "establishment_id": "string",
             "state": "string", "clinical": "bool", "created_at": "instant", "reviewed_at": "instant",
             "reviewed_by_person_id": "string", "reviewer_licensed": "bool", "licensed_review_at": "instant",
-            "sent_at": "instant", "filed": "bool", "reviewed_before_send": "bool", "disclaimed": "bool",
+            "sent_at": "instant", "filed": "bool", "filed_unsigned": "bool", "reviewed_before_send": "bool",
+            "disclaimed": "bool",
             "due_at": "instant"},
     family="event:ai_use_output", event=True, about=("ai_output", "id"),
     example="out: ai_use_output where kind == 'PATIENT_MESSAGE' and state == 'CA' and not disclaimed",
@@ -515,7 +516,8 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
     """Each AI output created by `as_of`, with the state of its establishment, whether a licensed
     clinician (an employment episode with licensed_clinician, active at the review) reviewed it and
     whether before it was sent, and for a NOTE_DRAFT the sign-off due instant: created_at +
-    ai_note_signoff_hours elapsed (C3), or the send (filing) instant when it was filed unsigned before."""
+    ai_note_signoff_hours elapsed (C3), or the send (filing) instant when it was filed unsigned before.
+    `filed_unsigned`: it was filed (sent) before any licensed review, even if one came afterwards."""
     tools = _tools(inputs)
     licences = _Licences.of(inputs.get("employment_episode", ()))
     hours = float(_param(ctx, "ai_note_signoff_hours"))
@@ -546,6 +548,7 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
                   "reviewed_at": _iso(reviewed), "reviewed_by_person_id": o.data.get("reviewed_by_person_id"),
                   "reviewer_licensed": licensed, "licensed_review_at": _iso(licensed_at), "sent_at": _iso(sent),
                   "filed": sent is not None,
+                  "filed_unsigned": sent is not None and not (licensed_at is not None and licensed_at <= sent),
                   "reviewed_before_send": before_send, "disclaimed": o.data.get("disclaimer_present") is True,
                   "due_at": _iso(due)},
             sources=[(o.type, o.id, o.version)], bundle_key=f"event:ai_use_output:{o.id}",
