@@ -375,14 +375,23 @@ def revoke_grant(session: Session, *, grant_id: str, actor: str, org_id: str | N
     user = session.get(UserRow, row.user_id) if row is not None else None
     if row is None or (org_id is not None and (user is None or user.org_id != org_id)):
         raise NotFoundError(f"no grant {grant_id}")
-    row.revoked_at = clock.now()
+    now = row.revoked_at = clock.now()
+    session.flush()
+    revoked = 0
+    if user is not None and _grant_end(session, user) is None:
+        # no grant left in force: the auditor's tokens and web sessions end with the access they
+        # were for (docs/api.md). Left alive, a token came back to life with the next grant given.
+        for token in session.scalars(select(TokenRow).where(TokenRow.user_id == user.id,
+                                                            TokenRow.revoked_at.is_(None))):
+            token.revoked_at = now
+            revoked += 1
     _audit(
         session,
         org_id=user.org_id if user else "default",
         actor=actor,
         action="grant.revoke",
         entity_id=row.id,
-        payload={"framework": row.framework, "username": user.username if user else None},
+        payload={"framework": row.framework, "username": user.username if user else None, "tokens_revoked": revoked},
     )
 
 

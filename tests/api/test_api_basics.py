@@ -391,3 +391,33 @@ def test_the_session_cookie_is_secure_over_https(api: dict[str, Any], base: str,
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "path=/" in cookie
     assert ("; secure" in cookie) is secure
+
+
+def test_revoking_an_auditors_last_grant_ends_their_tokens_for_good(api: dict[str, Any]) -> None:
+    """Left alive, the token answered 403 'no grant', then worked again with the next grant given."""
+    client = api["client"]
+    admin = {"Authorization": f"Bearer {api['tokens']['admin']}"}
+    auditor = {"Authorization": f"Bearer {api['tokens']['auditor']}"}
+    assert client.get("/me", headers=auditor).status_code == 200
+    second = client.post("/users/auditor/grants", headers=admin, json={
+        "framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
+        "expires_at": "2098-01-01T00:00:00Z"})
+    assert second.status_code == 201, second.text
+    from sqlalchemy import select
+
+    from engine.auth.tables import GrantRow
+    from engine.db import unit_of_work
+
+    with unit_of_work(api["engine"]) as s:
+        grants = list(s.scalars(select(GrantRow.id)))
+    assert len(grants) == 2, grants
+    assert client.delete(f"/grants/{second.json()['id']}", headers=admin).status_code == 204
+    assert client.get("/me", headers=auditor).status_code == 200  # another grant is still in force
+    first = next(g for g in grants if g != second.json()["id"])
+    assert client.delete(f"/grants/{first}", headers=admin).status_code == 204
+    assert client.get("/me", headers=auditor).status_code == 401
+    again = client.post("/users/auditor/grants", headers=admin, json={
+        "framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
+        "expires_at": "2098-01-01T00:00:00Z"})
+    assert again.status_code == 201, again.text
+    assert client.get("/me", headers=auditor).status_code == 401  # a new grant revives no old token
