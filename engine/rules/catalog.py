@@ -101,10 +101,13 @@ PRACTICE_KEYS = ("params",)
 
 def practice_params_path() -> Path:
     """Where the practice parameters are read from and written to: VIGIL_PRACTICE_PARAMS, else
-    policies/practice.yaml in the repository."""
+    practice.yaml in the policies directory (`policies_dir`). A server pointed at its own
+    policies with VIGIL_POLICIES_DIR had still read, and written, the repository's file."""
     import os
 
-    return Path(os.environ["VIGIL_PRACTICE_PARAMS"]) if os.environ.get("VIGIL_PRACTICE_PARAMS") else PRACTICE_PARAMS
+    if os.environ.get("VIGIL_PRACTICE_PARAMS"):
+        return Path(os.environ["VIGIL_PRACTICE_PARAMS"])
+    return policies_dir() / PRACTICE_PARAMS.name
 
 
 def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None) -> dict[str, Any]:

@@ -106,3 +106,16 @@ def test_a_parameter_given_twice_in_the_practice_file_is_refused_naming_the_line
         catalog.compile_in_force(AS_OF, params_path=path)
     (detail,) = exc.value.details
     assert (detail.file, detail.line) == (str(path), 4) and "found the key 'new_hire_days' twice" in detail.reason
+
+
+def test_the_practice_file_lives_in_the_policies_directory_in_use(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server pointed at its own policies had still read, and written, the repository's file."""
+    monkeypatch.delenv("VIGIL_PRACTICE_PARAMS", raising=False)
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path))
+    assert catalog.practice_params_path() == tmp_path / "practice.yaml"
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "elsewhere.yaml"))
+    assert catalog.practice_params_path() == tmp_path / "elsewhere.yaml"
+    monkeypatch.delenv("VIGIL_PRACTICE_PARAMS")
+    monkeypatch.delenv("VIGIL_POLICIES_DIR")
+    assert catalog.practice_params_path() == catalog.REPO / "policies" / "practice.yaml"
