@@ -138,7 +138,8 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     compiled = compile_ruleset(loaded, params_in_force(raw, framework, day, source), overrides_source=source, on=day)
     result = evaluate_rules(StoreSource(session, org_id), [compiled], instant, backend="python")
     stored = findings_service.open_identities(session, org_id=org_id, framework=framework)
-    drafted = {v.identity: v for v in result.violations}
+    dismissed = findings_service.false_positive_identities(session, org_id=org_id, framework=framework)
+    drafted = {v.identity: v for v in result.violations if v.identity not in dismissed}
     would_open = [ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
                              occurrence_key=v.occurrence_key, status=v.state, due=v.due, message=v.message)
                   for key, v in sorted(drafted.items()) if key not in stored]
@@ -162,7 +163,8 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     now_versions = [i.spec.version for i in in_force(published, day, [framework])]
     return DraftImpact(framework=framework, version=loaded.spec.version, as_of=instant, in_force_now=now_versions,
                        rules=len(compiled.rules), would_open=would_open, would_close=would_close,
-                       would_change=would_change, unchanged=len(drafted) - len(would_open) - len(would_change))
+                       would_change=would_change,
+                       unchanged=len(result.violations) - len(would_open) - len(would_change))
 
 
 def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:

@@ -278,6 +278,16 @@ def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, explai
         if row.evidence else ""
 
 
+def false_positive_identities(session: Session, *, org_id: str, framework: str) -> set[tuple[str, str, str, str]]:
+    """The framework's state findings marked false positive: a sweep that raises one again keeps it
+    as it is, so a preview must not count it as opening."""
+    rows = session.execute(select(FindingRow.rule_id, FindingRow.subject_type, FindingRow.subject_id,
+                                  FindingRow.occurrence_key).where(
+        FindingRow.org_id == org_id, FindingRow.framework == framework, FindingRow.kind != "event",
+        FindingRow.state == "false_positive"))
+    return {(r[0], r[1], r[2], r[3]) for r in rows}
+
+
 def open_identities(session: Session, *, org_id: str, framework: str) -> dict[tuple[str, str, str, str], FindingRow]:
     """The framework's findings a sweep could resolve (open, acknowledged or waived state findings),
     by identity (rule id, subject type, subject id, occurrence key)."""

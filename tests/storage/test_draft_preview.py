@@ -108,3 +108,18 @@ def test_the_cli_previews_a_draft(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["rules", "preview", str(tmp_path / "nope.yaml"), "--db", str(engine.url),
                                        "--org", ORG])
     assert missing.exit_code == 2 and "DRAFT: cannot read" in missing.output
+
+
+def test_a_finding_marked_false_positive_is_not_one_the_draft_would_open(engine: Engine) -> None:
+    """An evaluation keeps a false positive as it is when raised again; the preview had listed it as
+    opening (probe 25)."""
+    from engine.findings import lifecycle
+
+    _practice(engine)
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        ep1 = s.scalars(select(FindingRow.id).where(FindingRow.subject_id == "EP1")).one()
+        lifecycle.transition(s, org_id=ORG, finding_id=ep1, action="false_positive", actor="officer",
+                             reason="P1 trained elsewhere; the record is in the LMS import backlog")
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        impact = pipeline.preview_draft(s, org_id=ORG, draft=_draft(30), name="draft.yaml")
+    assert (impact.would_open, impact.would_close, impact.would_change, impact.unchanged) == ([], [], [], 1)
