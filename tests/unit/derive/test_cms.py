@@ -178,11 +178,15 @@ def test_quality_set_counts_measures_meeting_completeness() -> None:
     for m in ("001", "236", "226", "134", "130"):
         cases += _cases(2025, m, "T", 3) + _cases(2025, m, "T", 1, met=None, reported=False)  # 75%: ok
     cases += _cases(2025, "110", "T", 2) + _cases(2025, "110", "T", 1, met=None, reported=False)  # 66.7%
-    (fact,) = cms.quality_sets(ctx("2026-02-01T00:00:00Z"), {"organization": [org()], "measure_case": cases})
+    empty, fact = cms.quality_sets(ctx("2026-02-01T00:00:00Z"), {"organization": [org()], "measure_case": cases})
+    # PY 2026 has no measure case yet: one empty set for the practice, which the count rule judges
+    # only for a year the practice must report, from the end of its first quarter
+    assert (empty.id, empty.data["measures_n"], empty.data["tin"], empty.data["check_from"]) == (
+        "2026/-", 0, None, "2026-04-01")
     assert fact.data["measures_n"] == 6 and fact.data["dc_ok_n"] == 5
     assert fact.data["dc_ok_measures"] == "001, 130, 134, 226, 236" and fact.data["outcome_hp_ok"] is True
     assert fact.data["check_from"] == "2025-04-01"
-    (none_hp,) = cms.quality_sets(ctx("2026-02-01T00:00:00Z", mips_outcome_or_hp_measures=["047"]),
+    _, none_hp = cms.quality_sets(ctx("2026-02-01T00:00:00Z", mips_outcome_or_hp_measures=["047"]),
                                   {"organization": [org()], "measure_case": cases})
     assert none_hp.data["outcome_hp_ok"] is False
 
