@@ -72,6 +72,9 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
         json={"ends_at": "2099-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"},
     )
     assert waived.status_code == 201, waived.text
+    retry = c.post(f"/findings/{fid}/waive", headers=h,
+                   json={"ends_at": "2099-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"})
+    assert (retry.status_code, retry.json()["id"]) == (200, waived.json()["id"])  # a retry, as POST /waivers
     assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"
     assert c.get("/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1
     # staff may not read findings; the auditor reads only the granted framework

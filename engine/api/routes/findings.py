@@ -125,11 +125,17 @@ def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(requi
 
 
 @router.post("/findings/{finding_id}/waive", response_model=Waiver, status_code=201)
-def waive(finding_id: str, body: WaiverIn, principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
+def waive(finding_id: str, body: WaiverIn, response: Response,
+          principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
           session: Session = Depends(get_session, scope="function")) -> Waiver:
     """Waive this finding's rule for its subject (or for an establishment) until `ends_at`; needs a reason
-    and an approver; the finding reopens when the waiver expires."""
-    return lifecycle.waive(session, org_id=principal.org_id, data=body, actor=principal.actor, finding_id=finding_id)
+    and an approver; the finding reopens when the waiver expires. The same request again (a retry)
+    answers 200 with the waiver already made, as `POST /waivers` does."""
+    waiver, created = lifecycle.grant(session, org_id=principal.org_id, data=body, actor=principal.actor,
+                                      finding_id=finding_id)
+    if not created:
+        response.status_code = 200
+    return waiver
 
 
 @router.get("/waivers", response_model=list[Waiver])
