@@ -64,6 +64,21 @@ def nonblank(value: str, option: str) -> str:
     return value
 
 
+def framework_option(value: str | None, option: str = "--framework") -> str | None:
+    """A --framework naming one framework with a ruleset, lower-cased; None when not given.
+
+    An empty value is refused rather than read as "every framework": a script's `--framework "$FW"`
+    with FW unset had widened its scope silently."""
+    if value is None:
+        return None
+    nonblank(value, option)
+    from engine.rules.catalog import require_frameworks
+
+    name = value.strip().lower()
+    require_frameworks([name])
+    return name
+
+
 def choices(value: str | None, option: str, allowed: tuple[str, ...]) -> str | None:
     """A comma-separated list of allowed words (e.g. --state open,done), refusing any unknown one."""
     if value is None:

@@ -121,10 +121,12 @@ def evaluate(
                                         field="--records"))
         problems.extend(ErrorDetail(reason=f"no such file {f}", field="--records")
                         for f in files if not Path(f).exists())
+        problems.extend(ErrorDetail(reason=f"{f} is a folder: give its files (e.g. {Path(f) / '*.ndjson'})",
+                                    field="--records") for f in files if Path(f).is_dir())
         def frameworks_known() -> None:
             require_frameworks(_names(framework) or [])  # before a large import
 
-        if _names(framework):
+        if framework:
             checks.append(frameworks_known)
         values: list[Any] = []
         unknown_framework = False
@@ -195,8 +197,15 @@ def evaluate(
 
 
 def _names(values: list[str] | None) -> list[str] | None:
-    """--framework hipaa --framework osha, or --framework hipaa,osha."""
+    """--framework hipaa --framework osha, or --framework hipaa,osha. Given but naming nothing
+    (`--framework ""`) is refused, not read as every framework."""
     names = [name.strip().lower() for value in values or [] for name in value.split(",") if name.strip()]
+    if values and not names:
+        from engine.errors import ErrorDetail, InputError
+
+        raise InputError("--framework must name a framework", [ErrorDetail(
+            reason="empty: name one (e.g. hipaa), or leave the option out for every framework", field="--framework")],
+            code="input.blank")
     return names or None
 
 

@@ -52,6 +52,8 @@ def list_findings(
 
     def body():  # type: ignore[no-untyped-def]
         _no_status_as_state(state)
+        if framework is not None:
+            nonblank(framework, "--framework")  # "" is no framework, not every framework
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.list_findings(  # the service checks every value, as for the API's filters

@@ -9,7 +9,7 @@ import yaml
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, parse_date
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, framework_option, open_org, parse_date
 from engine.cli.rules import ByOpt, _actor
 from engine.errors import ErrorDetail, InputError
 
@@ -37,8 +37,9 @@ def list_params(
 
     def body() -> list[tuning.ParamRow]:
         day = parse_date(on, "--on") or clock.now().date()
-        check_practice_params(day, frameworks=[framework] if framework else None)
-        return tuning.params_table(day, framework=framework)
+        named = framework_option(framework)
+        check_practice_params(day, frameworks=[named] if named else None)
+        return tuning.params_table(day, framework=named)
 
     rows = run(body)
     if as_json:

@@ -12,7 +12,7 @@ import typer
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_dir, parse_date, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, framework_option, open_org, out_dir, parse_date, parse_instant
 from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import framework_files, rulesets_dir, version_key
 
@@ -78,7 +78,10 @@ def test(
         files: list[tuple[Path, Path]] = []  # (scenario, the rulesets folder it runs against)
         empty: list[Path] = []
         for p in paths or [_rulesets_in_use()]:
-            if p.is_dir():
+            if p.is_dir() and p.resolve().name == "tests" and any(p.glob("*.yaml")):
+                # a framework's tests folder itself: each scenario runs as it would from its framework
+                files.extend((f, _scenario_root(f)) for f in sorted(p.glob("*.yaml")))
+            elif p.is_dir():
                 own = sorted(p.glob("tests/*.yaml"))  # a framework's folder, else a rulesets folder
                 found = own or scenario_files(p)
                 root = p.resolve().parent if own else p.resolve()
@@ -89,7 +92,8 @@ def test(
                 files.append((p, _scenario_root(p)))
         if empty:
             raise InputError("no scenario to run in " + ", ".join(map(str, empty)),
-                             [ErrorDetail(reason="a folder needs tests/*.yaml or */tests/*.yaml", file=str(p))
+                             [ErrorDetail(reason="a folder needs *.yaml scenarios in a tests folder: tests/*.yaml, "
+                                                 "*/tests/*.yaml or the tests folder itself", file=str(p))
                               for p in empty], code="input.no_scenarios")
         results = []
         for f, root in files:
@@ -125,11 +129,12 @@ def list_rules(
 
     def body() -> None:
         rows: list[dict[str, str | bool | None]] = []
+        named = framework_option(framework)
         loaded_all = load_all(rulesets_dir())
         versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
         for loaded in loaded_all:
             s = loaded.spec
-            if framework and s.framework != framework:
+            if named and s.framework != named:
                 continue
             v = versions[(s.framework, s.version)]
             for r in s.rules:

@@ -66,10 +66,17 @@ def import_records(
 def readable_files(paths: Sequence[str | Path]) -> list[Path]:
     """The input files, or an ImportFormatError naming every one that does not exist."""
     files = [Path(p) for p in paths]
-    missing = [ErrorDetail(reason="no such file", file=str(p)) for p in files if not p.is_file()]
+    missing = [ErrorDetail(reason=_not_a_file(p), file=str(p)) for p in files if not p.is_file()]
     if missing:
         raise ImportFormatError("cannot read the input files", missing)
     return files
+
+
+def _not_a_file(path: Path) -> str:
+    """Why `path` cannot be read as an input file: a folder is named as one, not as missing."""
+    if path.is_dir():
+        return f"a folder, not a file: give the files in it (e.g. {path / '*.ndjson'})"
+    return "no such file"
 
 
 def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tuple[Path, str]]:
@@ -79,7 +86,7 @@ def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tu
     out = []
     for path in files:
         if not path.is_file():
-            ingest.problem(ErrorDetail(reason="no such file", file=str(path)))
+            ingest.problem(ErrorDetail(reason=_not_a_file(path), file=str(path)))
             continue
         try:
             out.append((path, detect_format(path, fmt)))

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ORG, Practice, crashed, said, vigil
+from tests.cli.conftest import FIXTURES, ORG, Practice, crashed, said, vigil
+
+FIXTURES_RULESETS = FIXTURES / "rulesets"
 
 # --- 3: pydantic's refusals, named by option -------------------------------------------------------
 
@@ -292,3 +294,52 @@ def test_an_evaluation_before_every_ruleset_names_each_frameworks_first_version_
     result = vigil("evaluate", "--records", str(records), "--as-of", "2025-06-01T00:00:00Z")
     assert result.exit_code == 0, result.output
     assert "in force later: demo from 2026-07-01" in said(result.stderr)
+
+
+# --- probe 25: an empty --framework, a folder given as a file, the tests folder itself ----------------
+
+
+@pytest.mark.parametrize("command", [("findings", "list"), ("rules", "list"), ("params", "list")])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_framework_is_refused_not_read_as_every_framework(practice: Practice, command: tuple[str, ...],
+                                                                   value: str) -> None:
+    """A script's `--framework "$FW"` with FW unset had widened its scope silently."""
+    extra = practice.args() if command[0] == "findings" else []
+    result = vigil(*command, "--framework", value, *extra, "--json")
+    assert result.exit_code == 2 and not crashed(result) and result.stdout == ""
+    assert "--framework must not be blank" in said(result.stderr)
+
+
+def test_an_unknown_framework_is_refused_by_rules_list(cli_env: Path) -> None:
+    result = vigil("rules", "list", "--framework", "nosuch", "--json")
+    assert result.exit_code == 2 and "unknown framework 'nosuch'" in said(result.stderr)
+
+
+def test_evaluate_refuses_an_empty_framework_and_a_folder_of_records(cli_env: Path) -> None:
+    records = cli_env / "records"
+    records.mkdir()
+    result = vigil("evaluate", "--records", str(records), "--framework", ",", "--as-of", "2026-03-05T12:00:00Z",
+                   "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    text = said(result.stderr)
+    assert "--framework must name a framework" in text and "is a folder: give its files" in text
+
+
+def test_import_names_a_folder_as_a_folder(practice: Practice) -> None:
+    result = vigil("import", str(practice.path.parent), *practice.args(), "--json")
+    assert result.exit_code == 2 and "a folder, not a file" in said(result.stderr)
+
+
+def test_rules_test_takes_a_frameworks_tests_folder_itself(cli_env: Path) -> None:
+    import shutil
+
+    framework = cli_env / "rules" / "demo"
+    (framework / "tests").mkdir(parents=True)
+    shutil.copy(FIXTURES_RULESETS / "demo" / "demo-1.0.0.yaml", framework)
+    (framework / "tests" / "quiet.yaml").write_text(
+        "name: no records, no findings\nframework: demo\nrecords: []\n"
+        "cases:\n  - as_of: '2026-03-05T12:00:00Z'\n    expect: []\n")
+    result = vigil("rules", "test", str(framework / "tests"), "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["passed"], body["failed"]) == (1, 0)
