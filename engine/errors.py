@@ -193,3 +193,11 @@ class ErrorCollector:
 
     def __bool__(self) -> bool:
         return bool(self.details)
+
+
+def invalid_cursor() -> InputError:
+    """A page cursor that no list gave out (edited, truncated, or from another list): one message
+    for every paged list, saying what to pass instead of the decoder's own words ("Incorrect padding")."""
+    return InputError("invalid cursor", [ErrorDetail(
+        reason="not a cursor this list gave out: pass next_cursor or prev_cursor as it came, or start again "
+               "without it", field="cursor")])

@@ -41,11 +41,13 @@ def list_findings(
         "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")
     ] = "newest",
     limit: LimitOpt = 100,
+    cursor: Annotated[str | None, typer.Option(
+        "--cursor", help="the next page: next_cursor (or prev_cursor) of the --json output before")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List findings, newest first (or as --sort says)."""
+    """List findings, newest first (or as --sort says); more than --limit page on with --cursor."""
     from engine.db import unit_of_work
     from engine.findings import service
     from engine.findings.schemas import FindingFilter
@@ -63,6 +65,7 @@ def list_findings(
                 filters=FindingFilter(framework=framework, severity=severity, state=state, status=status,
                                       establishment_id=establishment, org_wide=org_wide, rule_id=rule),
                 sort=sort,
+                cursor=cursor,
             )
 
     page = run(body)

@@ -34,11 +34,13 @@ def list_tasks(
                                                            "recurring SOP")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="open tasks past their due date only")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many tasks (1-1000)")] = 200,
+    cursor: Annotated[str | None, typer.Option(
+        "--cursor", help="the next page: next_cursor of the --json output before")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List tasks by due date."""
+    """List tasks by due date; more than --limit page on with --cursor."""
     from engine.db import unit_of_work
     from engine.tasks import service
     from engine.tasks.schemas import TaskFilter
@@ -48,7 +50,7 @@ def list_tasks(
                              kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.list_tasks(s, org_id=org_id, limit=limit, filters=filters)
+            return service.list_tasks(s, org_id=org_id, limit=limit, filters=filters, cursor=cursor)
 
     page = run(body)
     if as_json:

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from engine.db import utc
-from engine.errors import ErrorDetail, InputError
+from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.findings.tables import FindingRow
 
 SortName = Literal["newest", "severity", "due"]
@@ -100,14 +100,14 @@ class Order:
             name, values = raw["sort"], raw["after"]
             if not isinstance(values, list) or len(values) != len(KEYS.get(name, ())):
                 raise ValueError("not a findings cursor")
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+        except (ValueError, TypeError, KeyError):
+            raise invalid_cursor() from None
         if name != self.name:
             raise InputError("the cursor belongs to another order of the list", [ErrorDetail(
                 reason=f"it pages the list sorted by {name}, not by {self.name}; start again without it",
                 field="cursor")])
         try:
             values[-2] = dt.datetime.fromisoformat(values[-2])  # opened_at, every order's last key but one
-        except (ValueError, TypeError) as exc:
-            raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+        except (ValueError, TypeError):
+            raise invalid_cursor() from None
         return [str(v) if isinstance(v, str) else v for v in values]

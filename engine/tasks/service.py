@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, storable_text
 from engine.db import utc
-from engine.errors import ErrorDetail, InputError
+from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.tasks import evidence, store, templates
 from engine.tasks.errors import PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
@@ -155,8 +155,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
     try:
         due, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return dt.date.fromisoformat(due), str(tid)
-    except (ValueError, TypeError) as exc:
-        raise InputError("invalid cursor", [ErrorDetail(reason=str(exc), field="cursor")]) from None
+    except (ValueError, TypeError):
+        raise invalid_cursor() from None
 
 
 # -- acting ----------------------------------------------------------------------------------------

@@ -343,3 +343,23 @@ def test_rules_test_takes_a_frameworks_tests_folder_itself(cli_env: Path) -> Non
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert (body["passed"], body["failed"]) == (1, 0)
+
+
+def test_findings_list_pages_on_with_the_cursor_its_json_gives(practice: Practice) -> None:
+    """The JSON offered next_cursor, but no command took one: past --limit 1000 nothing more could be listed."""
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = vigil("findings", "list", "--limit", "1", *practice.args(), "--json",
+                     *(["--cursor", cursor] if cursor else []))
+        assert page.exit_code == 0, page.output
+        body = json.loads(page.stdout)
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(practice.findings) and len(seen) == len(set(seen)) > 1
+    bad = vigil("findings", "list", "--cursor", "garbage", *practice.args(), "--json")
+    assert bad.exit_code == 2 and "not a cursor this list gave out" in said(bad.stderr)
+    tasks = vigil("tasks", "list", "--cursor", "garbage", *practice.args(), "--json")
+    assert tasks.exit_code == 2 and "not a cursor this list gave out" in said(tasks.stderr)
