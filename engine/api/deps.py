@@ -3,6 +3,8 @@ permission every route must declare (`require(...)`; `public()` for the few open
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -115,6 +117,7 @@ def route_permission(route: Any) -> str | None:
 
 
 _QUERY_NAMES: dict[int, frozenset[str]] = {}
+_LIST_NAMES: dict[int, frozenset[str]] = {}
 
 
 def reject_unknown_query(request: Request) -> None:
@@ -136,11 +139,32 @@ def reject_unknown_query(request: Request) -> None:
         raise InputError(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
                          [ErrorDetail(reason=f"not a parameter of {route.path}; it takes: {takes}", field=name)
                           for name in unknown], code="input.unknown_parameter")
+    lists = _LIST_NAMES.get(id(route))
+    if lists is None:
+        lists = _LIST_NAMES[id(route)] = frozenset(_query_names(dependant, lists_only=True))
+    given = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in given if given.count(name) > 1} - lists)
+    if repeated:  # `?framework=hipaa&framework=osha` had kept the last value alone, silently
+        raise InputError(f"query parameter{'s' if len(repeated) > 1 else ''} given more than once: "
+                         f"{', '.join(repeated)}",
+                         [ErrorDetail(reason="give it once; for several values separate them with commas "
+                                             "(framework=hipaa,osha)", field=name) for name in repeated],
+                         code="input.repeated_parameter")
 
 
-def _query_names(dependant: Any) -> set[str]:
-    """The query parameters a route reads, its dependencies' included."""
-    names = {p.alias for p in dependant.query_params}
+def _is_list(annotation: Any) -> bool:
+    """A list, tuple or set annotation, optional or not (`list[str] | None`)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return origin in (typing.Union, types.UnionType) and any(_is_list(a) for a in typing.get_args(annotation))
+
+
+def _query_names(dependant: Any, *, lists_only: bool = False) -> set[str]:
+    """The query parameters a route reads, its dependencies' included (with `lists_only`, those
+    declared as lists, which may be given more than once)."""
+    names = {p.alias for p in dependant.query_params
+             if not lists_only or _is_list(p.field_info.annotation)}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, lists_only=lists_only)
     return names

@@ -111,6 +111,26 @@ def test_a_finding_filter_naming_nothing_is_a_422(world: dict[str, Any], param: 
     assert c.get("/findings", headers=h, params={param: good}).json()["total"] == 1
 
 
+@pytest.mark.parametrize("param", ["framework", "severity", "state", "status", "establishment", "rule", "subject"])
+@pytest.mark.parametrize("value", ["", ",", " "])
+def test_an_empty_finding_filter_is_a_422_not_every_finding(world: dict[str, Any], param: str, value: str) -> None:
+    """`framework=` (a script's unset variable) had listed every framework, and `severity=,` nothing."""
+    c, h = world["client"], world["h"]
+    r = c.get("/findings", headers=h, params={param: value})
+    assert r.status_code == 422 and _fields(r) == [param], r.text
+    assert "empty" in r.json()["errors"][0]["reason"]
+
+
+def test_a_query_parameter_given_twice_is_a_422_not_the_last_value(world: dict[str, Any]) -> None:
+    """`framework=hipaa&framework=osha` had answered OSHA's findings alone; `limit=1&limit=2` two."""
+    c, h = world["client"], world["h"]
+    r = c.get("/findings?framework=demo&framework=demo&limit=1&limit=2", headers=h)
+    assert r.status_code == 422 and sorted(_fields(r)) == ["framework", "limit"], r.text
+    assert "comma" in r.json()["errors"][0]["reason"]
+    assert c.get("/tasks?state=open&state=done", headers=h).status_code == 422
+    assert c.get("/findings?framework=demo&limit=1", headers=h).status_code == 200
+
+
 def test_an_auditor_asking_beyond_the_grant_is_told_so(world: dict[str, Any], tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import os
