@@ -97,12 +97,17 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
     from engine.findings import service as findings_service
 
     def values(text: str | None) -> list[str]:
-        return [v for v in (text or "").split(",") if v]
+        return [v for v in (text or "").split(",") if v.strip()]
 
     problems = [ErrorDetail(reason=f"{v!r} is not a task {name}; the {name} values are: {', '.join(allowed)}",
                             field=name)
                 for name, allowed in (("state", get_args(TaskState)), ("kind", get_args(TaskKind)))
                 for v in values(getattr(f, name)) if v not in allowed]
+    # `owner=` (a script's unset variable) had listed everybody's tasks: an empty filter is refused
+    problems += [ErrorDetail(reason="empty: give a value, or leave the filter out", field=shown)
+                 for attr, shown in (("state", "state"), ("kind", "kind"), ("owner", "owner"), ("sop", "sop"),
+                                     ("finding_id", "finding"), ("establishment_id", "establishment"))
+                 if getattr(f, attr) is not None and not values(getattr(f, attr))]
     named: list[tuple[str, str, Any, Callable[[list[str]], set[str]], str]] = [
         ("owner", f.owner or "", TaskRow.owner,
          lambda vs: {v for v in vs if people.kind_of(session, org_id=org_id, name=v) in ("user", "person")},
@@ -124,7 +129,7 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
         found = exists(rest) if rest else set()
         problems += [ErrorDetail(reason=f"{v!r} {why}", field=name) for v in rest if v not in found]
     if problems:
-        raise InputError("unknown filter value" + ("s" if len(problems) > 1 else ""), problems)
+        raise InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the filters", problems)
 
 
 def _sop_exists(sop_id: str) -> bool:

@@ -121,6 +121,13 @@ def test_an_empty_finding_filter_is_a_422_not_every_finding(world: dict[str, Any
     assert "empty" in r.json()["errors"][0]["reason"]
 
 
+@pytest.mark.parametrize("param", ["state", "kind", "owner", "sop", "finding", "establishment"])
+def test_an_empty_task_filter_is_a_422_not_every_task(world: dict[str, Any], param: str) -> None:
+    c, h = world["client"], world["h"]
+    r = c.get("/tasks", headers=h, params={param: ""})
+    assert r.status_code == 422 and _fields(r) == [param], r.text
+
+
 def test_a_query_parameter_given_twice_is_a_422_not_the_last_value(world: dict[str, Any]) -> None:
     """`framework=hipaa&framework=osha` had answered OSHA's findings alone; `limit=1&limit=2` two."""
     c, h = world["client"], world["h"]
