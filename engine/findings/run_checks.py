@@ -66,7 +66,7 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
             field="frameworks")], code="input.invalid")
     loaded = load_all(rulesets_dir())
     if frameworks:
-        require_frameworks(frameworks, loaded)
+        require_frameworks(frameworks, loaded, field="frameworks")
     live = {item.spec.framework for item in in_force(loaded, as_of.date(), frameworks)}
     idle = [fw for fw in frameworks or sorted({i.spec.framework for i in loaded}) if fw not in live]
     if idle and (frameworks or not live):

@@ -239,15 +239,17 @@ def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str
     return _COMPILED[key]
 
 
-def require_frameworks(frameworks: Iterable[str], loaded: list[LoadedRuleset] | None = None) -> None:
-    """Raise InputError naming every framework that has no ruleset in any version."""
+def require_frameworks(frameworks: Iterable[str], loaded: list[LoadedRuleset] | None = None, *,
+                       field: str = "framework") -> None:
+    """Raise InputError naming every framework that has no ruleset in any version (under `field`,
+    the name the caller gave them: `frameworks` in an evaluation's body)."""
     loaded = load_all(rulesets_dir()) if loaded is None else loaded
     known = sorted({item.spec.framework for item in loaded})
     unknown = [fw for fw in frameworks if fw not in known]
     if unknown:
         raise InputError(
             f"unknown framework{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-            [ErrorDetail(reason=f"no ruleset for {fw!r}; the frameworks are: {', '.join(known)}", field="framework")
+            [ErrorDetail(reason=f"no ruleset for {fw!r}; the frameworks are: {', '.join(known)}", field=field)
              for fw in unknown])
 
 
