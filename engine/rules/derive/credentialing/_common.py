@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "compact_privileges_allowed": [],
     "credential_inactive_statuses": ["revoked", "suspended", "surrendered", "denied", "inactive",
                                      "relinquished", "retired", "void"],
+    "credential_pending_statuses": ["pending", "applied", "application_pending", "in_process", "under_review"],
     "license_adverse_statuses": ["restricted", "probation", "probationary", "conditional", "suspended",
                                  "revoked"],
     "states_requiring_csr": ["AL", "CT", "DC", "DE", "HI", "IA", "ID", "IL", "IN", "LA", "MA", "MD", "MI",
@@ -103,6 +104,8 @@ class Cred:
     #: the local date of `verified_at` even when that is after the run's instant: an inactive status
     #: verified later was not yet known then, so the credential was still in force
     status_from: dt.date | None = None
+    #: an application not yet granted (`credential_pending_statuses`): in force on no day
+    pending: bool = False
 
     @property
     def id(self) -> str:
@@ -124,7 +127,7 @@ class Cred:
         verification after the run's instant had not happened then (CONTRACT: later has not
         happened yet), so until that day the credential is judged by its dates alone.
         """
-        if self.issued_on is not None and day < self.issued_on:
+        if self.pending or (self.issued_on is not None and day < self.issued_on):
             return False
         if self.valid_through is not None and day > self.valid_through:
             return False
@@ -146,6 +149,7 @@ def load_credentials(ctx: DeriveContext, views: Iterable[RecordView],
                      kinds: Iterable[str] | None = None) -> dict[str, list[Cred]]:
     """Credentials by person (kinds filtered), as of the run; end_of_month expiry applied (C5)."""
     wanted = frozenset(kinds) if kinds is not None else None
+    pending = _lower_set(param(ctx, "credential_pending_statuses"))
     out: dict[str, list[Cred]] = defaultdict(list)
     for view in views:
         data = view.data
@@ -171,6 +175,7 @@ def load_credentials(ctx: DeriveContext, views: Iterable[RecordView],
             renewal_on=cal.local_date(renewal, tz) if renewal else None,
             verified_on=cal.local_date(verified, tz) if verified else None,
             status_from=cal.local_date(verified_any, tz) if verified_any else None,
+            pending=str(data.get("status") or "").strip().lower() in pending,
         ))
     return out
 

@@ -75,7 +75,7 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     for pid in active:
         for state, chain in chains(creds.get(pid, []), "STATE_LICENSE").items():
             cur = latest(chain)
-            if cur is not None and cur.valid_through is not None and cur.status not in inactive:
+            if cur is not None and cur.valid_through is not None and cur.status not in inactive and not cur.pending:
                 keys.add((pid, state))
     for pid, state in sorted(keys):
         chain = [c for c in creds.get(pid, []) if c.jurisdiction == state]
