@@ -97,8 +97,7 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
     params = ruleset_params("osha", as_of, notes)
     orgs = read(session, org_id=org_id, record_type="organization", known_at=known)
     ctx = derive_context({"establishment": ests, "organization": orgs}, as_of, params)
-    for est in selected:
-        _check_year(est, year, as_of, notes)
+    in_progress = [est.id for est in selected if _check_year(est, year, as_of)]
     cases = {c.id: c for c in read(session, org_id=org_id, record_type="osha_case", known_at=known)}
     logged: dict[str, list[str]] = {}
     for fact in osha_log_duty(ctx, {"osha_case": list(cases.values()), "establishment": ests}):
@@ -141,6 +140,11 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
     for row in rows:
         row.pop("establishment_id")
     report.problems = check(report)
+    # a summary of a year still running counts cases to date: fit to look at, not to file (as QPP)
+    report.problems += [ReportNote(reason=f"{year} is not over at {as_of.date().isoformat()}: the 300A covers the "
+                                          f"whole year; these are counts to date, to file from 1 January {year + 1} "
+                                          f"(due 2 March)", establishment_id=est_id)
+                        for est_id in in_progress if est_id in report.establishment_ids]
     return report
 
 
@@ -156,7 +160,8 @@ def _check_workload(est_id: str, row: Mapping[str, Any], cases: int, notes: list
                                            "details", establishment_id=est_id, column=column))
 
 
-def _check_year(est: RecordView, year: int, as_of: dt.datetime, notes: list[ReportNote]) -> None:
+def _check_year(est: RecordView, year: int, as_of: dt.datetime) -> bool:
+    """Refuse a year not begun or past retention at `est`; True when it is still in progress there."""
     tz = establishment_tz(est.data) or "America/New_York"
     this_year = cal.local_date(as_of, tz).year
     if year > this_year:
@@ -166,9 +171,7 @@ def _check_year(est: RecordView, year: int, as_of: dt.datetime, notes: list[Repo
         raise InputError(f"year {year} is past the {RETENTION_YEARS}-year retention (1904.33): the rules no longer "
                          "read its cases", [ErrorDetail(reason=f"give {this_year - RETENTION_YEARS} or later",
                                                         field="year")], code="report.year")
-    if year == this_year:
-        notes.append(ReportNote(reason=f"{year} is not over at {as_of.date().isoformat()}: counts to date",
-                                establishment_id=est.id))
+    return year == this_year
 
 
 def _happened(value: Any, as_of: dt.datetime) -> bool:
@@ -300,6 +303,13 @@ def check(report: Ita300AReport) -> list[ReportNote]:
             if left != right:
                 problems.append(ReportNote(reason=f"row {number}: deaths + DAFW + DJTR + other = {left}, but injuries "
                                                   f"+ illnesses = {right}", establishment_id=est_id))
+        blank = [c for c in (*_OUTCOME_COLUMNS.values(), *_KIND_COLUMNS.values(), "total_dafw_days",
+                             "total_djtr_days") if row.get(c) is None]
+        if row.get("no_injuries_illnesses") == 1 and blank:
+            # ITA needs every total of a summary with cases; blank, the cross-field rule cannot hold
+            problems.append(ReportNote(reason=f"row {number}: cases are counted but {', '.join(blank)} left blank "
+                                              "until they are classified (see the notes)", establishment_id=est_id,
+                                       column=",".join(blank)))
         if row.get("no_injuries_illnesses") == 2 and any(v for v in outcomes if isinstance(v, int)):
             problems.append(ReportNote(reason=f"row {number}: no_injuries_illnesses is 2 but cases are counted",
                                        establishment_id=est_id))

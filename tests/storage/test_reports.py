@@ -160,6 +160,24 @@ def test_ita_300a_without_details_leaves_gaps_blank_and_names_each(db: Engine) -
                                                    "row 2, field total_hours_worked: required value missing"}
 
 
+def test_ita_300a_of_a_year_still_running_is_not_ready(db: Engine) -> None:
+    """2026 on 10 February 2026 had come out ready to file, with a note alone (probe 25)."""
+    details = Ita300ADetails.model_validate({**DETAILS, "cases": {}})
+    report = _ita(db, year=2026, establishment_id="E2", details=details)
+    assert not report.ready
+    assert any("2026 is not over" in p.reason and "1 January 2027" in p.reason for p in report.problems)
+
+
+def test_ita_300a_with_cases_not_classified_is_not_ready(db: Engine) -> None:
+    """Totals left blank until the cases are classified: ITA needs them, and the cross-field rule
+    cannot hold; the report had said ready because the schema leaves those columns optional."""
+    details = Ita300ADetails.model_validate({**DETAILS, "cases": {}})
+    report = _ita(db, year=2025, establishment_id="E1", details=details)
+    assert not report.ready
+    (blank,) = [p for p in report.problems if "left blank" in p.reason]
+    assert blank.establishment_id == "E1" and "total_dafw_cases" in blank.reason and "total_injuries" in blank.reason
+
+
 def test_ita_300a_notes_why_a_row_need_not_or_may_not_be_submitted(db: Engine) -> None:
     small = f.establishment("E4", name="Clinic E4", naics="622110", max_concurrent_employees={"2024": 15, "2025": 15})
     unknown = f.establishment("E5", name="Clinic E5", naics="622110", max_concurrent_employees={"2024": 15})
