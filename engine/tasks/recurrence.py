@@ -27,6 +27,7 @@ from engine import clock
 from engine.db import utc
 from engine.rules import calendar
 from engine.tasks import store, templates
+from engine.tasks.applicability import Applicability
 from engine.tasks.errors import PolicyError
 from engine.tasks.opening import OpenSpec, SopCache, open_task
 from engine.tasks.policy import load_roles, policies_dir
@@ -83,6 +84,7 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
     roles = load_roles(policies)
     cache = SopCache(policies)
     zones = store.establishment_zones(session, org_id=org_id)
+    where = Applicability(session, org_id, as_of)
     counts = {"created": 0, "series": 0, "sop_problems": len(problems)}
     for sop in sops:
         rec = sop.recurrence
@@ -98,6 +100,8 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
             if period is None:
                 continue
             n, start = period
+            if not where.applies(rec.only_where, est, start):
+                continue  # e.g. no 300A to post at a partially exempt site
             due = calendar.add_days(start, sop.default_due_days)
             if due < calendar.local_date(utc(series.created_at), tz):
                 continue  # due before the series existed: not a task to do now (see the module's docstring)

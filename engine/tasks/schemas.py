@@ -150,6 +150,8 @@ class Recurrence(BaseModel):
     unit: Literal["days", "weeks", "months", "years"]
     start: dt.date | None = None  # the series anchor; default: the day the series is first scheduled
     scope: Literal["establishment", "org"] = "establishment"
+    #: only at establishments where this test holds for the period (`engine.tasks.applicability`)
+    only_where: Literal["osha_records_required", "osha_ita_required"] | None = None
 
 
 class Sop(BaseModel):

@@ -146,3 +146,37 @@ def test_evidence_is_content_addressed_immutable_and_recorded(engine: Engine, tm
     assert [a.sha256 for a in detail.attachments] == [first.sha256] * 2 and detail.notes[0].text == "tags initialled"
     assert [h.kind for h in detail.history] == ["created", "attached", "attached"]
     assert not list((tmp_path / "evidence" / "incoming").iterdir())  # refused uploads leave nothing behind
+
+
+def test_osha_filing_series_open_only_where_the_rules_say_records_are_kept(engine: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 300A posting and ITA series had opened at every site, the partially exempt ones too,
+    whose own 300A report said 'no 300A row' (probe 25). They follow the rules' scope now."""
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(Path(__file__).resolve().parents[2] / "policies"))
+    sites = [f.establishment("E-HOSP", naics="622110", max_concurrent_employees={"2025": 30, "2026": 30},
+                             employees_any_time={"2025": 30, "2026": 30}),
+             f.establishment("E-OFFICE", naics="621111", max_concurrent_employees={"2025": 30, "2026": 30},
+                             employees_any_time={"2025": 30, "2026": 30})]
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=sites, actor="t", source="t", stream=False)
+
+    def opened(sop: str) -> list[str]:
+        with unit_of_work(engine) as s:
+            page = tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(sop=sop))
+        return sorted(t.establishment_id or "" for t in page.items)
+
+    _recur(engine, "2027-01-18T18:00:00+00:00")
+    assert opened("SOP-OSHA-300A-POSTING") == ["E-HOSP"]  # offices of physicians keep no 300 log (1904.2)
+    _recur(engine, "2027-02-16T18:00:00+00:00")
+    assert opened("SOP-OSHA-ITA-SUBMISSION") == ["E-HOSP"]  # a hospital of 20+ submits (1904.41, appendix A)
+    assert set(opened("SOP-OSHA-FIRE-EXTINGUISHER")) == {"E-HOSP", "E-OFFICE"}  # no `only_where`: every site
+
+
+def test_every_only_where_an_sop_may_name_has_its_test() -> None:
+    from typing import get_args
+
+    from engine.tasks.applicability import TESTS
+    from engine.tasks.schemas import Recurrence
+
+    named = get_args(get_args(Recurrence.model_fields["only_where"].annotation)[0])
+    assert set(named) == set(TESTS)
