@@ -30,6 +30,8 @@ from engine.packets.schemas import (
     Requirement,
     RulesetFile,
 )
+from engine.records import service as records_service
+from engine.rules.state_zones import establishment_tz
 
 #: the fact a finding's `facts` hold of the instant its last run judged as of (findings service)
 RUN_INSTANT_FACT = "as_of"
@@ -191,7 +193,10 @@ def collect_input(
     excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
     waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=as_of) if w.granted_at <= as_of]
     tasks = [_task_as_of(t, as_of) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=as_of)]
+    zones = {record_id: establishment_tz(data) or "" for record_id, _, data in records_service.iter_record_data(
+        session, org_id=org_id, record_type="establishment", known_at=as_of)}
     return PacketInput(
+        zones=zones,
         org_id=org_id,
         org_name=src.org_name(session, org_id=org_id),
         framework=framework,

@@ -74,6 +74,8 @@ class PacketDocs:
     summary: dict[str, Any]
     #: the record versions the findings cite, as stored (records.json)
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: establishment id -> IANA zone (`PacketInput.zones`)
+    zones: dict[str, str] = field(default_factory=dict)
 
 
 def _history(finding: dict[str, Any], transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,6 +182,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
         | {"evaluation": evaluation_coverage(inp, runs), "records": len(records)},
         records=records,
+        zones=dict(inp.zones),
     )
 
 

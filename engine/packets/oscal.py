@@ -11,12 +11,15 @@ least one item), every date-time is UTC with `Z`, and free-text props are squeez
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from engine.audit.chain import parse_instant
 from engine.packets.documents import CLOSED_STATES, PacketDocs, iso
 from engine.packets.oscal_ids import oscal_uuid
+from engine.rules.calendar import end_of_local_day
+from engine.tasks.store import zone_of
 
 OSCAL_VERSION = "1.2.1"
 VIGIL_NS = "https://vigil.dev/ns/oscal"
@@ -269,7 +272,11 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     waivers = [w for w in docs.waivers if w["id"] in f["waiver_ids"]]
     false_positive = f.get("state") == "false_positive"
     due = f.get("due")
-    deadline = f"{due}T23:59:59Z" if isinstance(due, str) and len(due) == 10 else _instant(due, None)
+    if isinstance(due, str) and len(due) == 10:  # a local date (C7): its end in the finding's zone, as its task's
+        end = end_of_local_day(dt.date.fromisoformat(due), zone_of(docs.zones, f.get("establishment_id")))
+        deadline: str | None = iso(end)
+    else:
+        deadline = _instant(due, None)
     return _compact(
         {
             "uuid": oscal_uuid(org, "risk", f["id"]),

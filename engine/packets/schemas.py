@@ -148,6 +148,9 @@ class PacketInput(BaseModel):
     period_to: dt.date
     as_of: AwareDatetime
     establishment: str | None = None
+    #: establishment id -> IANA zone as known at `as_of`: a date-only deadline ends at the end of
+    #: that local day, as the finding's task does
+    zones: dict[str, str] = Field(default_factory=dict)
     findings: list[dict[str, Any]] = Field(default_factory=list)
     finding_transitions: list[FindingTransition] = Field(default_factory=list)
     waivers: list[PacketWaiver] = Field(default_factory=list)

@@ -184,3 +184,18 @@ def test_a_result_of_a_period_not_over_ends_at_the_packets_as_of(packet_input: P
         name = next(n for n in zf.namelist() if n.endswith("oscal/assessment-results.json"))
         (result,) = json.loads(zf.read(name))["assessment-results"]["results"]
     assert result["end"] == "2026-03-31T23:59:59Z"
+
+
+def test_a_risk_deadline_ends_with_the_local_due_day_as_its_task(packet_input: PacketInput, signer: Ed25519Signer,
+                                                                  tmp_path: Path) -> None:
+    """POA&M wrote every date-only deadline as `<due>T23:59:59Z`: five hours early in Chicago, ten
+    in Honolulu, against the same finding's task in the same packet (probe 25)."""
+    chicago = packet_input.model_copy(update={"zones": {"E-main": "America/Chicago"}})
+    report = build_packet(chicago, tmp_path / "c.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("oscal/poam.json"))
+        risks = json.loads(zf.read(name))["plan-of-action-and-milestones"]["risks"]
+    finding = next(f for f in packet_input.findings if f.get("establishment_id") == "E-main" and f.get("due"))
+    assert finding["due"] == "2026-03-01"
+    risk = next(r for r in risks if r["uuid"] == oscal_uuid("org-demo", "risk", finding["id"]))
+    assert risk["deadline"] == "2026-03-02T06:00:00Z"  # midnight ending 1 March in Chicago (CST)
