@@ -18,7 +18,7 @@ from engine import clock
 from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
-from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff
+from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff, Waiver, WaiverIn
 from engine.records import service as records_service
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
@@ -165,6 +165,41 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
                        rules=len(compiled.rules), would_open=would_open, would_close=would_close,
                        would_change=would_change,
                        unchanged=len(result.violations) - len(would_open) - len(would_change))
+
+
+def act_on_finding(session: Session, *, org_id: str, finding_id: str, action: str, actor: str,
+                   reason: str | None = None) -> None:
+    """Acknowledge, mark false positive or reopen a finding, and let its SOP task follow at once
+    (`engine.tasks.sync.follow_findings`): a false positive's task closes now, not at the next sweep."""
+    from engine.findings import lifecycle
+    from engine.tasks import sync
+
+    lifecycle.transition(session, org_id=org_id, finding_id=finding_id, action=action, actor=actor, reason=reason)
+    sync.follow_findings(session, org_id=org_id, finding_ids=[finding_id], actor=actor)
+
+
+def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str,
+          finding_id: str | None = None) -> tuple[Waiver, bool]:
+    """Grant a waiver (`lifecycle.grant`: the waiver, and whether it is new) and close the open tasks
+    of every finding it waives now."""
+    from engine.findings import lifecycle
+    from engine.tasks import sync
+
+    waiver, created = lifecycle.grant(session, org_id=org_id, data=data, actor=actor, finding_id=finding_id)
+    sync.follow_findings(session, org_id=org_id, actor=actor,
+                         finding_ids=findings_service.ids_of_rule(session, org_id=org_id, rule_id=waiver.rule_id))
+    return waiver, created
+
+
+def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
+    """End a waiver now; the findings it waived reopen, and their closed tasks with them."""
+    from engine.findings import lifecycle
+    from engine.tasks import sync
+
+    waiver = lifecycle.revoke_waiver(session, org_id=org_id, waiver_id=waiver_id, actor=actor, reason=reason)
+    sync.follow_findings(session, org_id=org_id, actor=actor,
+                         finding_ids=findings_service.ids_of_rule(session, org_id=org_id, rule_id=waiver.rule_id))
+    return waiver
 
 
 def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:

@@ -122,7 +122,8 @@ _LIST_NAMES: dict[int, frozenset[str]] = {}
 
 def reject_unknown_query(request: Request) -> None:
     """Refuse a query parameter the route does not take (422 naming it and the ones it does):
-    `GET /tasks?assignee=P1` (the filter is `owner`) answered every task, as if filtered.
+    `GET /tasks?assignee=P1` (the filter is `owner`) answered every task, as if filtered. So are
+    one given empty and one given twice (unless declared a list): each read as something else.
     The web UI's pages (/ui) are left alone; they read forms, not filters."""
     route = request.scope.get("route")
     if route is None or not request.query_params or request.url.path == "/ui" or request.url.path.startswith("/ui/"):
@@ -139,6 +140,11 @@ def reject_unknown_query(request: Request) -> None:
         raise InputError(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
                          [ErrorDetail(reason=f"not a parameter of {route.path}; it takes: {takes}", field=name)
                           for name in unknown], code="input.unknown_parameter")
+    empty = sorted({name for name, value in request.query_params.multi_items() if not value.replace(",", "").strip()})
+    if empty:  # `framework=` (a script's unset variable) had listed every framework's findings, `severity=,` none
+        raise InputError(f"query parameter{'s' if len(empty) > 1 else ''} given empty: {', '.join(empty)}",
+                         [ErrorDetail(reason="empty: give a value, or leave the parameter out", field=name)
+                          for name in empty], code="input.empty_parameter")
     lists = _LIST_NAMES.get(id(route))
     if lists is None:
         lists = _LIST_NAMES[id(route)] = frozenset(_query_names(dependant, lists_only=True))

@@ -134,9 +134,9 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
 
 
 def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
-    from engine.findings import lifecycle
+    from engine import pipeline
 
-    _change(finding_id, lambda s, org_id: lifecycle.transition(
+    _change(finding_id, lambda s, org_id: pipeline.act_on_finding(
         s, org_id=org_id, finding_id=finding_id, action=action, actor="cli", reason=reason), f"{action} done",
         org, db, as_json)
 
@@ -238,8 +238,8 @@ def waive(
     as_json: JsonOpt = False,
 ) -> None:
     """Waive a finding's rule for its subject (or an establishment) until an instant."""
+    from engine import pipeline
     from engine.db import unit_of_work
-    from engine.findings import lifecycle
     from engine.findings.schemas import WaiverIn
 
     def body():  # type: ignore[no-untyped-def]
@@ -262,7 +262,7 @@ def waive(
         data = WaiverIn(ends_at=ends, reason=reason.strip(), approver=approver.strip(), establishment_id=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return lifecycle.waive(s, org_id=org_id, actor="cli", finding_id=finding_id, data=data)
+            return pipeline.waive(s, org_id=org_id, actor="cli", finding_id=finding_id, data=data)[0]
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} until {w.ends_at.isoformat()}")
@@ -308,13 +308,13 @@ def revoke_waiver(
     as_json: JsonOpt = False,
 ) -> None:
     """End a waiver now: the findings it waives reopen at once."""
+    from engine import pipeline
     from engine.db import unit_of_work
-    from engine.findings import lifecycle
 
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return lifecycle.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor="cli", reason=reason)
+            return pipeline.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor="cli", reason=reason)
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} revoked", highlight=False)

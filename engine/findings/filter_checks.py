@@ -29,9 +29,7 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
         ErrorDetail(reason=f"{value!r} is not a {name}; the {name} values are: {', '.join(allowed)}", field=name)
         for name, allowed in _CLOSED_FILTERS.items() for value in _values(getattr(f, name)) if value not in allowed
     ]
-    # `framework=` (a script's unset variable) had listed every framework's findings, and `severity=,` none
-    problems += [ErrorDetail(reason="empty: give a value, or leave the filter out", field=shown)
-                 for name, shown in _NAMED.items() if getattr(f, name) is not None and not _values(getattr(f, name))]
+
     index = known.ruleset_index() if frameworks or rules else None
     if index is not None:
         unknown = _absent(session, org_id, FindingRow.framework, [x for x in frameworks if x not in index.frameworks])
@@ -77,11 +75,6 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
 _CLOSED_FILTERS: dict[str, tuple[str, ...]] = {
     "severity": tuple(SEVERITY_ORDER), "state": get_args(LifecycleState), "status": get_args(DeadlineStatus),
 }
-
-
-#: Each filter as the caller names it (the REST query parameter and the CLI option).
-_NAMED = {"framework": "framework", "severity": "severity", "state": "state", "status": "status",
-          "establishment_id": "establishment", "rule_id": "rule", "subject_id": "subject"}
 
 
 def _values(text: str | None) -> list[str]:

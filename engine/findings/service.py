@@ -278,6 +278,12 @@ def _cleared_by(row: FindingRow, now_read: dict[tuple[str, str], int], *, explai
         if row.evidence else ""
 
 
+def ids_of_rule(session: Session, *, org_id: str, rule_id: str) -> list[str]:
+    """The ids of every finding of one rule (a waiver names a rule, and may cover many)."""
+    return list(session.scalars(select(FindingRow.id).where(FindingRow.org_id == org_id,
+                                                            FindingRow.rule_id == rule_id)))
+
+
 def false_positive_identities(session: Session, *, org_id: str, framework: str) -> set[tuple[str, str, str, str]]:
     """The framework's state findings marked false positive: a sweep that raises one again keeps it
     as it is, so a preview must not count it as opening."""

@@ -103,11 +103,7 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
                             field=name)
                 for name, allowed in (("state", get_args(TaskState)), ("kind", get_args(TaskKind)))
                 for v in values(getattr(f, name)) if v not in allowed]
-    # `owner=` (a script's unset variable) had listed everybody's tasks: an empty filter is refused
-    problems += [ErrorDetail(reason="empty: give a value, or leave the filter out", field=shown)
-                 for attr, shown in (("state", "state"), ("kind", "kind"), ("owner", "owner"), ("sop", "sop"),
-                                     ("finding_id", "finding"), ("establishment_id", "establishment"))
-                 if getattr(f, attr) is not None and not values(getattr(f, attr))]
+
     named: list[tuple[str, str, Any, Callable[[list[str]], set[str]], str]] = [
         ("owner", f.owner or "", TaskRow.owner,
          lambda vs: {v for v in vs if people.kind_of(session, org_id=org_id, name=v) in ("user", "person")},

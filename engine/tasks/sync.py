@@ -19,7 +19,7 @@ confirms nor reopens anything it did not evaluate.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,34 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
         outcome = settle_task(session, row, actor=actor)
         if outcome is not None:
             counts[outcome] += 1
+    return counts
+
+
+def follow_findings(session: Session, *, org_id: str, finding_ids: Iterable[str], actor: str) -> dict[str, int]:
+    """The tasks of these findings follow a change an officer just made, without waiting for the
+    next evaluation: waived or judged a false positive, an open task closes (a done one is
+    confirmed); reopened (a waiver revoked, a false positive taken back), a closed task reopens.
+
+    Why now: the task's owner was still chased, and the dashboard still counted the task overdue,
+    for work that had been waived, until the nightly sweep ran."""
+    wanted = sorted(set(finding_ids))
+    counts = {"closed": 0, "confirmed": 0, "reopened": 0}
+    if not wanted:
+        return counts
+    rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.kind == "finding",
+                                                 TaskRow.finding_id.in_(wanted)))
+    for row in rows:
+        assert row.finding_id is not None
+        finding = findings_service.get_finding(session, org_id=org_id, finding_id=row.finding_id)
+        if finding.state in GONE:
+            outcome = settle_task(session, row, actor=actor)
+            if outcome is not None:
+                counts[outcome] += 1
+        elif finding.state in PRESENT and row.state == "closed":
+            last = next((h for h in reversed(finding.history) if h.to_state == finding.state), None)
+            _reopen(session, row, actor=actor, reason=f"finding {finding.id} is {finding.state} again"
+                    + (f": {last.reason}" if last is not None and last.reason else ""))
+            counts["reopened"] += 1
     return counts
 
 

@@ -115,7 +115,7 @@ def test_evaluating_an_unknown_framework_is_a_422_that_names_the_known_ones(api:
     c, h = api["client"], headers(api, "officer")
     r = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z", "frameworks": ["demo", "dmeo"]})
     assert r.status_code == 422, r.text
-    assert r.json()["errors"][0]["field"] == "framework" and "'dmeo'" in r.json()["errors"][0]["reason"]
+    assert r.json()["errors"][0]["field"] == "frameworks" and "'dmeo'" in r.json()["errors"][0]["reason"]
 
 
 def test_half_a_surrogate_pair_in_a_posted_record_is_a_422_not_a_crash(api: dict[str, Any]) -> None:

@@ -473,3 +473,23 @@ def test_work_is_not_given_to_an_auditor_or_a_user_switched_off(world: dict[str,
     r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "staff"})
     assert r.status_code == 422 and "switched off" in r.json()["errors"][0]["reason"], r.text
     assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "officer"}).status_code == 200
+
+
+def test_a_findings_task_follows_a_waiver_or_false_positive_at_once(world: dict[str, Any]) -> None:
+    """The task stayed open and overdue, its owner chased, until the next evaluation (probe 25)."""
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+
+    def task_state() -> str:
+        return str(c.get(f"/tasks/{task['id']}", headers=h).json()["state"])
+
+    assert task_state() == "open"
+    assert c.post(f"/findings/{fnd['id']}/false-positive", headers=h,
+                  json={"reason": "trained at the previous employer"}).status_code == 200
+    assert task_state() == "closed"
+    assert c.post(f"/findings/{fnd['id']}/reopen", headers=h, json={"reason": "no certificate"}).status_code == 200
+    assert task_state() == "open"
+    waiver = c.post(f"/findings/{fnd['id']}/waive", headers=h, json=GOOD).json()
+    assert task_state() == "closed"
+    revoked = c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "approval withdrawn"})
+    assert revoked.status_code == 200
+    assert task_state() == "open"

@@ -93,8 +93,8 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, body: ReasonIn | None = None,
                  principal: Principal = Depends(require(Permission.FINDINGS_UPDATE)),
                  session: Session = Depends(get_session, scope="function")) -> Finding:
-        lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=action,
-                             actor=principal.actor, reason=body.reason if body else None)
+        pipeline.act_on_finding(session, org_id=principal.org_id, finding_id=finding_id, action=action,
+                                actor=principal.actor, reason=body.reason if body else None)
         return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
 
     endpoint.__name__ = f"{action}_finding"
@@ -131,8 +131,8 @@ def waive(finding_id: str, body: WaiverIn, response: Response,
     """Waive this finding's rule for its subject (or for an establishment) until `ends_at`; needs a reason
     and an approver; the finding reopens when the waiver expires. The same request again (a retry)
     answers 200 with the waiver already made, as `POST /waivers` does."""
-    waiver, created = lifecycle.grant(session, org_id=principal.org_id, data=body, actor=principal.actor,
-                                      finding_id=finding_id)
+    waiver, created = pipeline.waive(session, org_id=principal.org_id, data=body, actor=principal.actor,
+                                     finding_id=finding_id)
     if not created:
         response.status_code = 200
     return waiver
@@ -152,7 +152,7 @@ def revoke_waiver(waiver_id: str, body: WaiverRevokeIn,
                   session: Session = Depends(get_session, scope="function")) -> Waiver:
     """End a waiver now, with a reason: the findings it waives reopen at once (409 when it has
     already ended or been revoked)."""
-    return lifecycle.revoke_waiver(session, org_id=principal.org_id, waiver_id=waiver_id, actor=principal.actor,
+    return pipeline.revoke_waiver(session, org_id=principal.org_id, waiver_id=waiver_id, actor=principal.actor,
                                    reason=body.reason)
 
 
@@ -162,7 +162,7 @@ def create_waiver(body: WaiverIn, response: Response,
                   session: Session = Depends(get_session, scope="function")) -> Waiver:
     """Waive a rule for a subject or an establishment for a period. The same request again (a retry)
     answers 200 with the waiver already made instead of stacking a second one."""
-    waiver, created = lifecycle.grant(session, org_id=principal.org_id, data=body, actor=principal.actor)
+    waiver, created = pipeline.waive(session, org_id=principal.org_id, data=body, actor=principal.actor)
     if not created:
         response.status_code = 200
     return waiver

@@ -184,8 +184,8 @@ def _transition(name: str, done: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, reason: str = Form("", max_length=4000),
                  principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
                  session: Session = Depends(web_session, scope="function")) -> Response:
-        lifecycle.transition(session, org_id=principal.org_id, finding_id=finding_id, action=name,
-                             actor=principal.actor, reason=reason.strip() or None)
+        pipeline.act_on_finding(session, org_id=principal.org_id, finding_id=finding_id, action=name,
+                                actor=principal.actor, reason=reason.strip() or None)
         return redirect(_back(finding_id), flash=done)
 
     endpoint.__name__ = f"ui_{name}_finding"
@@ -244,7 +244,8 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
         raise InputError("a waiver needs an approver", [ErrorDetail(reason="empty", field="approver")])
     data = WaiverIn(reason=reason.strip(), approver=approver.strip(), ends_at=ends_at,
                     establishment_id=establishment_id)
-    waiver = lifecycle.waive(session, org_id=principal.org_id, data=data, actor=principal.actor, finding_id=finding_id)
+    waiver, _ = pipeline.waive(session, org_id=principal.org_id, data=data, actor=principal.actor,
+                               finding_id=finding_id)
     waives = _waives(session, org_id=principal.org_id, waiver=waiver, finding=finding)
     return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}: {waives}.")
 
@@ -276,6 +277,6 @@ def revoke_waiver(finding_id: str, reason: str = Form(..., max_length=4000),
     if finding.waiver_id is None:
         raise InputError("this finding is under no waiver", [ErrorDetail(reason="no waiver in force",
                                                                          record_id=finding_id)])
-    waiver = lifecycle.revoke_waiver(session, org_id=principal.org_id, waiver_id=finding.waiver_id,
-                                     actor=principal.actor, reason=reason)
+    waiver = pipeline.revoke_waiver(session, org_id=principal.org_id, waiver_id=finding.waiver_id,
+                                    actor=principal.actor, reason=reason)
     return redirect(_back(finding_id), flash=f"Waiver {waiver.id} revoked; the finding is open again.")
