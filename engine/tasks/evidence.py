@@ -89,6 +89,10 @@ def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None =
             raise EvidenceTypeRefused("executable content is not kept as evidence",  # the detail names the type
                                       [ErrorDetail(reason=f"the file's content is {media_type}, whatever its name "
                                                           "says", field="file")])
+        if media_type == sniff.OCTET:  # binary of no known kind: the upload form promises documents
+            raise EvidenceTypeRefused("the file is not a kind kept as evidence", [ErrorDetail(
+                reason="its content is binary of no known kind; attach a PDF, an image, text, an office document, "
+                       "a ZIP, audio or video", field="file")])
         sha = digest.hexdigest()
         final = blob_path(sha, base)
         if final.exists():

@@ -22,7 +22,7 @@ from engine import clock, storable_text
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.tasks import evidence, store, templates
-from engine.tasks.errors import PolicyError, TaskNotFound, TaskTransitionRefused
+from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
 
@@ -226,6 +226,12 @@ def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: s
     return store.to_task(row, session=session, detail=True)
 
 
+#: File name endings a desktop runs when the file is opened: refused whatever the content is.
+RUNNABLE_SUFFIXES = frozenset({".exe", ".dll", ".com", ".bat", ".cmd", ".ps1", ".vbs", ".vbe", ".js", ".jse",
+                               ".wsf", ".wsh", ".scr", ".msi", ".msp", ".jar", ".sh", ".app", ".lnk", ".hta",
+                               ".cpl", ".pif", ".reg"})
+
+
 def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, stream: BinaryIO, filename: str,
                     viewer: TaskViewer | None = None, note: str | None = None,
                     root: Path | str | None = None, limit: int | None = None) -> TaskAttachment:
@@ -236,8 +242,11 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
                          [ErrorDetail(reason=reason, field=field) for field, reason in unstorable],
                          code="input.unstorable_text")
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
-    blob = evidence.put(stream, root=root, limit=limit)
     name = Path(filename or "evidence").name[:255] or "evidence"
+    if Path(name).suffix.lower() in RUNNABLE_SUFFIXES:  # whatever the bytes: downloaded, it would run on a click
+        raise EvidenceTypeRefused("a file named to run is not kept as evidence", [ErrorDetail(
+            reason=f"{name!r} ends in {Path(name).suffix}; save it as a PDF, image or text file", field="file")])
+    blob = evidence.put(stream, root=root, limit=limit)
     now = clock.now()
     att = TaskAttachmentRow(task_id=row.id, org_id=org_id, sha256=blob.sha256, size=blob.size,
                             media_type=blob.media_type, filename=name, attached_by=actor, attached_at=now, note=note)

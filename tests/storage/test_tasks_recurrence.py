@@ -140,6 +140,13 @@ def test_evidence_is_content_addressed_immutable_and_recorded(engine: Engine, tm
     with pytest.raises(EvidenceTypeRefused), unit_of_work(engine) as s:
         tasks.attach_evidence(s, org_id=ORG, task_id=task_id, actor="u", stream=io.BytesIO(b"MZ\x90\x00" * 8),
                               filename="invoice.pdf")
+    # binary of no known kind, and a name a desktop would run whatever the bytes (probe 25: accepted)
+    with pytest.raises(EvidenceTypeRefused, match="not a kind kept"), unit_of_work(engine) as s:
+        tasks.attach_evidence(s, org_id=ORG, task_id=task_id, actor="u", stream=io.BytesIO(bytes(range(256)) * 8),
+                              filename="evidence.dat")
+    with pytest.raises(EvidenceTypeRefused, match="named to run"), unit_of_work(engine) as s:
+        tasks.attach_evidence(s, org_id=ORG, task_id=task_id, actor="u", stream=io.BytesIO(b"echo hi\n"),
+                              filename="notes.BAT")
     with unit_of_work(engine) as s:
         detail = tasks.get_task(s, org_id=ORG, task_id=task_id)
         assert s.scalar(select(func.count()).select_from(TaskAttachmentRow)) == 2
