@@ -67,6 +67,22 @@ def test_officer_reviews_and_waives_a_finding(new_page: Any) -> None:
     shot(page, "officer-record-history")
 
 
+def test_a_refused_form_comes_back_with_what_was_typed(new_page: Any) -> None:
+    """The waive form came back empty after the server refused a blank reason: approver and date
+    had to be typed again (probe 25)."""
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.goto("/ui/findings")
+    FindingsPage(page).open_first()
+    until = (clock.now().date() + dt.timedelta(days=30)).isoformat()
+    FindingPage(page).waive(reason="   ", approver="Dr. Chen, CMO", until=until)
+    expect(page.locator(".flash-error")).to_contain_text("reason")
+    expect(page.get_by_label("Approved by")).to_have_value("Dr. Chen, CMO")
+    expect(page.get_by_label("Until (end of the day, UTC)")).to_have_value(until)
+    page.reload()  # only the round trip of a refusal brings them back
+    expect(page.get_by_label("Approved by")).to_have_value("")
+
+
 def test_the_keyboard_reaches_everything_with_a_visible_focus(new_page: Any) -> None:
     page = new_page
     LoginPage(page).sign_in("officer")

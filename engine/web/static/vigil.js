@@ -69,7 +69,77 @@
     renderViews(box);
   }
 
+  // A refused form comes back to its page with the error shown (engine/web/errors.py), but as a
+  // fresh page: what was typed was gone. Each form's fields are kept for the round trip in this
+  // tab (sessionStorage) and put back only when the page shows an error: never passwords, files or
+  // hidden fields (the CSRF token stays the server's).
+  var FORM_KEY = "vigil.refusedForm";
+
+  function formKey(form) {
+    return form.getAttribute("action") || window.location.pathname;
+  }
+
+  function sameKind(form) {
+    var key = formKey(form);
+    return Array.prototype.filter.call(document.querySelectorAll("form"), function (f) { return formKey(f) === key; });
+  }
+
+  function keepable(el) {
+    return el.name && ["password", "hidden", "file", "submit", "button", "reset"].indexOf(el.type) < 0;
+  }
+
+  function rememberForms() {
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
+      if ((form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+      form.addEventListener("submit", function () {
+        var values = {};
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (!keepable(el)) { return; }
+          if (el.type === "checkbox" || el.type === "radio") {
+            values[el.name + "=" + el.value] = el.checked;
+          } else {
+            values[el.name] = el.value;
+          }
+        });
+        try {
+          window.sessionStorage.setItem(FORM_KEY, JSON.stringify({
+            page: window.location.pathname + window.location.search, action: formKey(form),
+            index: sameKind(form).indexOf(form), values: values
+          }));
+        } catch (e) { /* storage off: the form simply comes back empty */ }
+      });
+    });
+  }
+
+  function restoreRefusedForm() {
+    var saved = null;
+    try {
+      saved = JSON.parse(window.sessionStorage.getItem(FORM_KEY) || "null");
+      window.sessionStorage.removeItem(FORM_KEY);
+    } catch (e) { return; }
+    if (!saved || !document.querySelector(".flash-error")) { return; }
+    if (saved.page !== window.location.pathname + window.location.search) { return; }
+    var form = Array.prototype.filter.call(document.querySelectorAll("form"), function (f) {
+      return formKey(f) === saved.action;
+    })[saved.index];
+    if (!form) { return; }
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!keepable(el)) { return; }
+      if (el.type === "checkbox" || el.type === "radio") {
+        var k = el.name + "=" + el.value;
+        if (k in saved.values) { el.checked = saved.values[k]; }
+      } else if (el.name in saved.values) {
+        el.value = saved.values[el.name];
+      }
+    });
+    for (var d = form.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
+      d.open = true;  // a form folded away (a parameter's change form) opens again with its input
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     initViews();
+    restoreRefusedForm();
+    rememberForms();
   });
 })();
