@@ -200,3 +200,18 @@ def test_a_finding_s_tasks_name_the_zone_their_due_date_is_local_to(
     fid = finding_of(web, "EP1").id
     page = web_client("officer").get(f"/ui/findings/{fid}").text
     assert "(end of day, America/Chicago)" in page and "due dates are local dates of their establishment" in page
+
+
+def test_a_filter_that_can_match_nothing_is_said_on_the_list_page_with_the_form_kept(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """A typo in the Rule field replaced the page with a bare 422 page, the form gone; a rule id in
+    lower case matched nothing (probe 25)."""
+    rule = finding_of(web, "EP1").rule_id
+    c = web_client("officer")
+    lower = c.get("/ui/findings?" + urllib.parse.urlencode({"rule": rule.lower(), "state": ""}))
+    assert lower.status_code == 200 and "0 findings" not in lower.text and f'value="{rule}"' in lower.text
+    assert "can match no finding" not in lower.text
+    typo = c.get("/ui/findings?" + urllib.parse.urlencode({"rule": rule + "X", "framework": "demo"}))
+    assert typo.status_code == 200, typo.text
+    assert 'role="alert"' in typo.text and "can match no finding" in typo.text and f"{rule}X" in typo.text
+    assert 'id="f-rule"' in typo.text and '<option value="demo" selected' in typo.text

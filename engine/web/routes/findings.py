@@ -97,11 +97,18 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     shows what needs attention (open or acknowledged); `state=` (empty) shows every state."""
     if "state" not in request.query_params:
         state = lookups.OPEN_STATES
+    rule = rule.strip().upper() if rule else rule  # rule ids are upper case; typed in lower case they matched nothing
     filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
                             status=status or None, establishment_id=establishment or None, org_wide=org_wide,
                             rule_id=rule or None, subject_id=subject or None)
-    result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
-                                            cursor=cursor or None, scope=finding_scope(principal), sort=sort or None)
+    problems: list[str] = []
+    try:
+        result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
+                                                cursor=cursor or None, scope=finding_scope(principal),
+                                                sort=sort or None)
+    except InputError as exc:  # a filter that can never match: said above the list, the form kept as typed
+        result = FindingPage(items=[], total=0)
+        problems = [d.reason for d in exc.details] or [exc.message]
     params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
               "status": status, "establishment": establishment, "org_wide": "1" if org_wide else None,
               "rule": rule, "subject": subject,
@@ -111,7 +118,7 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     scope = finding_scope(principal)
     fws = [scope.framework] if scope is not None else lookups.frameworks()
     return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
-                  page=result, params=params, view_query=view_query, cursor=cursor, n=n, limit=limit,
+                  page=result, params=params, problems=problems, view_query=view_query, cursor=cursor, n=n, limit=limit,
                   sort=sort or "newest", sorts=SORT_LABELS,
                   pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
