@@ -36,11 +36,11 @@ class NavItem(BaseModel):
 
 # (key, label, href, permission, roles that see it; None = any role with the permission)
 _NAV: list[tuple[str, str, str, Permission, tuple[str, ...] | None]] = [
-    ("dashboard", "Dashboard", "/ui/dashboard", Permission.FINDINGS_READ, ("admin", "officer", "liaison")),
+    ("dashboard", "Dashboard", "/ui/dashboard", Permission.FINDINGS_READ, ("admin", "officer", "liaison", "auditor")),
     ("findings", "Findings", "/ui/findings", Permission.FINDINGS_READ, None),
     ("tasks", "Tasks", "/ui/tasks", Permission.TASKS_READ, None),
-    ("rulesets", "Rulesets", "/ui/rulesets", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
-    ("params", "Parameters", "/ui/params", Permission.RULESETS_READ, ("admin", "officer", "liaison")),
+    ("rulesets", "Rulesets", "/ui/rulesets", Permission.RULESETS_READ, ("admin", "officer", "liaison", "auditor")),
+    ("params", "Parameters", "/ui/params", Permission.RULESETS_READ, ("admin", "officer", "liaison", "auditor")),
     ("audit", "Audit portal", "/ui/audit", Permission.PACKETS_READ, None),
     ("trail", "Audit trail", "/ui/audit/trail", Permission.AUDIT_READ, None),
 ]

@@ -82,8 +82,12 @@ def nav_links(html: str) -> list[str]:
 
 def test_the_nav_shows_only_what_the_role_may_open(web_client: Callable[[str], TestClient]) -> None:
     assert nav_links(web_client("staff").get("/ui/tasks").text) == ["/ui/tasks"]
-    auditor = web_client("auditor").get("/ui/audit").text
-    assert nav_links(auditor) == ["/ui/findings", "/ui/audit", "/ui/audit/trail"]
+    client = web_client("auditor")
+    auditor = client.get("/ui/audit").text
+    # the dashboard, rulesets and parameters open scoped to the grant: linked, not found by address only
+    assert nav_links(auditor) == ["/ui/dashboard", "/ui/findings", "/ui/rulesets", "/ui/params", "/ui/audit",
+                                  "/ui/audit/trail"]
+    assert all(client.get(link).status_code == 200 for link in nav_links(auditor))
     assert "Read-only audit access" in auditor
     assert nav_links(web_client("liaison").get("/ui/rulesets").text) == [
         "/ui/dashboard", "/ui/findings", "/ui/rulesets", "/ui/params"]
