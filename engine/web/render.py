@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from engine import __version__, clock
@@ -123,11 +125,22 @@ def _fw_options(values: list[str]) -> list[tuple[str, str]]:
     return [(v, _fw_label(v)) for v in values]
 
 
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _inline_code(text: Any) -> Markup:
+    """SOP text with Markdown's `code` spans as <code> (everything else escaped): a checklist step
+    read "Record the training (`course: FIRE_EXT`, ...)" with its backticks showing."""
+    parts = _CODE.split(str(text))
+    return Markup("").join(Markup("<code>{}</code>").format(part) if i % 2 else escape(part)
+                           for i, part in enumerate(parts))
+
+
 def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
-                       fw=_fw_label, fw_options=_fw_options)
+                       fw=_fw_label, fw_options=_fw_options, code=_inline_code)
     env.globals.update(query=_query, vigil_version=__version__)
     return env
 

@@ -216,3 +216,10 @@ def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
                                            "csrf_token": csrf_of(page.text), "next": "/ui/"})
         assert r.status_code == 401 and "wrong username or password" in r.text
     assert len(checked) == 2 and all(h.startswith("$argon2") for h in checked)
+
+
+def test_sop_code_spans_render_as_code_and_everything_else_is_escaped() -> None:
+    from engine.web.render import ENV
+
+    out = ENV.from_string("{{ t | code }}").render(t="Record (`course: FIRE_EXT`) <b>now</b> `a<b`")
+    assert out == "Record (<code>course: FIRE_EXT</code>) &lt;b&gt;now&lt;/b&gt; <code>a&lt;b</code>"
