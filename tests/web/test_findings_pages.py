@@ -215,3 +215,13 @@ def test_a_filter_that_can_match_nothing_is_said_on_the_list_page_with_the_form_
     assert typo.status_code == 200, typo.text
     assert 'role="alert"' in typo.text and "can match no finding" in typo.text and f"{rule}X" in typo.text
     assert 'id="f-rule"' in typo.text and '<option value="demo" selected' in typo.text
+
+
+def test_a_waived_findings_deadline_status_is_shown_quiet(web: dict[str, Any],
+                                                          web_client: Callable[[str], TestClient]) -> None:
+    """A red "overdue" beside "waived" read as work still owed (probe 25)."""
+    fid = finding_of(web, "EP1").id
+    c = web_client("officer")
+    assert 'class="status status-settled"' not in c.get(f"/ui/findings/{fid}").text
+    waive_now(web, "EP1", dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+    assert 'class="status status-settled"' in c.get(f"/ui/findings/{fid}").text
