@@ -74,6 +74,16 @@ def _instant(value: dt.datetime | str | None) -> str:
     return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _until(value: dt.datetime) -> str:
+    """A period's exclusive end as the form took it: midnight UTC reads "the end of <the day
+    before> (UTC)". The waive form asks for the last day and confirmed "through 2027-01-31" while
+    the card said "Until 2027-02-01 00:00 UTC"."""
+    end = clock.ensure_utc(value)
+    if end.time() == dt.time(0, 0):
+        return f"the end of {(end - dt.timedelta(days=1)).date().isoformat()} (UTC)"
+    return _instant(end)
+
+
 def _day(value: dt.date | dt.datetime | str | None) -> str:
     if value is None or value == "":
         return "—"
@@ -140,7 +150,8 @@ def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
-                       fw=_fw_label, fw_options=_fw_options, code=_inline_code)
+                       fw=_fw_label, fw_options=_fw_options, code=_inline_code,
+                       until=_until)
     env.globals.update(query=_query, vigil_version=__version__)
     return env
 

@@ -224,4 +224,6 @@ def test_a_waived_findings_deadline_status_is_shown_quiet(web: dict[str, Any],
     c = web_client("officer")
     assert 'class="status status-settled"' not in c.get(f"/ui/findings/{fid}").text
     waive_now(web, "EP1", dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
-    assert 'class="status status-settled"' in c.get(f"/ui/findings/{fid}").text
+    text = c.get(f"/ui/findings/{fid}").text
+    assert 'class="status status-settled"' in text
+    assert "the end of 2098-12-31 (UTC)" in text  # the last day, as the form asked for it
