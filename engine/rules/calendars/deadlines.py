@@ -132,7 +132,8 @@ def compute_deadline(
 
     if convention == "calendar_days":
         raw = ar.add_days(local, amount)
-        math = f"{anchor_text} + {amount} calendar days = {raw}"
+        math = (f"{anchor_text} + {amount} calendar days = {raw}" if amount else
+                f"due on {raw}, {anchor_text}: the date the rule's own facts name (see why it fired)")
     elif convention == "year_end":
         raw = ar.year_end_plus(local.year, amount)
         math = f"31 Dec {local.year} (year of {anchor_text}) + {amount} calendar days = {raw}"
@@ -200,7 +201,10 @@ def _hours_deadline(anchor: dt.datetime, hours: int, tz: str, warn: int | None) 
         convention="elapsed_hours",
         explanation=(
             f"{ar.iso_instant(start)} ({local} {tz}) + {hours} elapsed hours = {ar.iso_instant(due)}, "
-            "measured in UTC (C3)"
+            "measured in UTC (C3)" if hours else
+            # "+ 0 elapsed hours" hid where the hours went: the facts hold the instant already counted
+            f"due at {ar.iso_instant(due)} ({local} {tz}): the instant the rule's own facts name, their hours "
+            "already counted in UTC (see why it fired; C3)"
         ),
         tz=tz,
     )

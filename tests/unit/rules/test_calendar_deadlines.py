@@ -418,3 +418,14 @@ def test_public_names_are_exported() -> None:
     for name in cal.__all__:
         assert hasattr(cal, name), name
     assert len(set(cal.__all__)) == len(cal.__all__)
+
+
+def test_a_zero_window_says_the_due_date_comes_from_the_facts() -> None:
+    """"+ 0 elapsed hours" hid the 24 hours an account has to be disabled in (probe 25): a rule whose
+    facts already hold the deadline says so instead of adding nothing to it."""
+    at = dt.datetime(2026, 11, 24, 22, tzinfo=dt.UTC)
+    hours = cal.compute_deadline(at, 0, "hours", "elapsed_hours", "America/New_York")
+    assert "+ 0" not in hours.explanation and "the instant the rule's own facts name" in hours.explanation
+    assert hours.due_text == "2026-11-24T22:00:00Z"
+    days = cal.compute_deadline(dt.date(2026, 3, 1), 0, "days", "calendar_days", "America/Chicago")
+    assert "+ 0" not in days.explanation and days.explanation.startswith("due on 2026-03-01")
