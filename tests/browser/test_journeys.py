@@ -83,6 +83,16 @@ def test_a_refused_form_comes_back_with_what_was_typed(new_page: Any) -> None:
     expect(page.get_by_label("Approved by")).to_have_value("")
 
 
+def test_a_finding_leads_back_to_the_list_as_it_was_filtered(new_page: Any) -> None:
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.goto("/ui/findings?framework=hipaa&sort=severity")
+    FindingsPage(page).open_first()
+    page.get_by_role("link", name="« Findings").click()
+    expect(page).to_have_url(re.compile(r"/ui/findings\?framework=hipaa&sort=severity$"))
+    expect(page.get_by_label("Framework")).to_have_value("hipaa")
+
+
 def test_the_keyboard_reaches_everything_with_a_visible_focus(new_page: Any) -> None:
     page = new_page
     LoginPage(page).sign_in("officer")

@@ -137,9 +137,25 @@
     }
   }
 
+  // A finding's "« Findings" link goes back to the list as it was filtered, not to the plain list:
+  // the list's address is kept in this tab when it is shown.
+  var LIST_KEY = "vigil.findingsList";
+
+  function backToList() {
+    try {
+      if (window.location.pathname === "/ui/findings") {
+        window.sessionStorage.setItem(LIST_KEY, window.location.pathname + window.location.search);
+      }
+      var back = document.querySelector("a[data-back-to-list]");
+      var url = window.sessionStorage.getItem(LIST_KEY);
+      if (back && url && url.indexOf("/ui/findings") === 0) { back.href = url; }
+    } catch (e) { /* storage off: the plain list */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     initViews();
     restoreRefusedForm();
     rememberForms();
+    backToList();
   });
 })();
