@@ -78,7 +78,8 @@ def trend(series: list[tuple[dt.datetime, int]], *, title: str, width: int = 640
     if pts:
         first, last = pts[0][1], pts[-1][1]
         summary = (f"{len(pts)} evaluation runs from {pts[0][0]:%Y-%m-%d} to {pts[-1][0]:%Y-%m-%d}: "
-                   f"{first} open findings at the first, {last} at the latest.")
+                   f"{first} open findings at the first, {last} at the latest run (the tiles above count "
+                   "findings as they stand now, after any review since).")
     else:
         summary = "No evaluation runs yet."
     return LineChart(width=width, height=height, left=left, top=top, right=right, bottom=bottom, points=points,
