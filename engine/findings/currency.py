@@ -48,7 +48,10 @@ def why_held(session: Session, *, org_id: str, run: EvaluationRun) -> str | None
     later = session.execute(
         select(EvaluationRunRow.id, EvaluationRunRow.as_of, EvaluationRunRow.frameworks, EvaluationRunRow.diff)
         .where(EvaluationRunRow.org_id == org_id, EvaluationRunRow.id != run.id,
-               EvaluationRunRow.as_of > run.as_of, EvaluationRunRow.as_of <= now)
+               EvaluationRunRow.as_of > run.as_of, EvaluationRunRow.as_of <= now,
+               # a stream run judges only the events of one import: an import landing while a sweep ran
+               # had made the whole sweep a "look back" and thrown its changes away
+               EvaluationRunRow.trigger != "stream")
         .order_by(EvaluationRunRow.as_of.desc())
     ).all()
     mine = set(run.frameworks)

@@ -134,3 +134,18 @@ def test_the_cli_says_a_look_back_was_not_applied(tmp_path: Path, monkeypatch: p
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout)["findings"] == []  # the contract's output is the look back's own findings
     assert "was recorded but not applied to the findings store" in back.stderr
+
+
+def test_an_import_streamed_while_a_sweep_ran_does_not_hold_the_sweep(engine: Engine) -> None:
+    """A stream run judges one import's events: one landing while a sweep ran (its as-of a moment
+    later than the sweep's) made the whole sweep a "look back" and threw its changes away (probe 25)."""
+    _import(engine, RECORDS, "2026-01-15T00:00:00+00:00")
+    _evaluate(engine, "2026-03-10T00:00:00+00:00", now="2026-03-10T00:00:00+00:00")
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.access("AE-9", "U1", "PT1", "2026-03-09T18:00:00-06:00",
+                                                                 action="export")],
+                                actor="test", source="test", stream=True)
+    with unit_of_work(engine) as s:
+        assert sorted(r.trigger for r in s.scalars(select(EvaluationRunRow))) == ["manual", "stream"]
+    sweep = _evaluate(engine, "2026-03-10T00:30:00+00:00", now="2026-03-10T02:00:00+00:00")
+    assert sweep.run is not None and "held" not in sweep.run.diff, sweep.run.diff
