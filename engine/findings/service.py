@@ -194,7 +194,11 @@ def _apply(
                 row.waiver_id = None
                 move(row, "open", lapsed)
                 diff.reopened.append(row.id)
-        if key in seen or stream or row.kind == "event":
+        # a sweep judges every event of its frameworks on the whole record: an event finding it no
+        # longer raises resolves like any other. A stream judges one import's events alone (a consent
+        # recorded on the patient's earlier encounter is not in it), so its findings had stayed open
+        # for ever when the sweep disagreed; a stream run resolves nothing.
+        if key in seen or stream:
             continue
         if row.state in ("open", "acknowledged", "waived"):
             clearing.append(row)
