@@ -68,6 +68,15 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
     }[spec.type]
     if not ok:
         raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
+    if spec.type == "string" and spec.unit == "date" and value != "":
+        # a date kept as text (empty = not recorded): "last spring" had passed every check, then
+        # crashed every evaluation from the day it took effect
+        try:
+            if len(value) != 10:
+                raise ValueError
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD, or \"\" for not recorded") from None
     if spec.allowed is not None and spec.type in ("string", "list"):
         wrong = [v for v in (value if spec.type == "list" else [value]) if v not in spec.allowed]
         if wrong:

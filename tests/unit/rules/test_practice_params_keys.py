@@ -119,3 +119,16 @@ def test_the_practice_file_lives_in_the_policies_directory_in_use(tmp_path: Path
     monkeypatch.delenv("VIGIL_PRACTICE_PARAMS")
     monkeypatch.delenv("VIGIL_POLICIES_DIR")
     assert catalog.practice_params_path() == catalog.REPO / "policies" / "practice.yaml"
+
+
+@pytest.mark.parametrize("value", ["last spring", "2026-02-30", "2026-2-1", "20260201"])
+def test_a_date_parameter_takes_only_a_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """npp_version_date: "last spring" passed every check, then crashed every evaluation from its day."""
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(catalog.RULESETS_DIR))
+    path = _practice(tmp_path, f'params:\n  hipaa: {{npp_version_date: "{value}"}}\n')
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.compile_in_force(AS_OF, frameworks=["hipaa"], params_path=path)
+    (detail,) = exc.value.details
+    assert "npp_version_date" in (detail.field or "") and "is not a date: write YYYY-MM-DD" in detail.reason
+    fine = _practice(tmp_path, 'params:\n  hipaa: {npp_version_date: "2026-02-01", npp_posted_date: ""}\n')
+    assert catalog.compile_in_force(AS_OF, frameworks=["hipaa"], params_path=fine)
