@@ -67,6 +67,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
 
+def _construct_date(loader: yaml.CSafeLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML date or timestamp, or a marked error naming the line: `effective_from: 2025-02-30`
+    matches YAML's date pattern, and PyYAML's own ValueError ("day is out of range for month") had
+    escaped every handler as a traceback."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({exc}): write YYYY-MM-DD", node.start_mark) from None
+
+
+for _loader in (StrictSafeLoader, _LineLoader):
+    _loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_date)  # type: ignore[arg-type]
+
 # YAML 1.2 booleans only: `on:` / `yes` / `no` are words in a ruleset (e.g. `on: "03-02"`), not true/false.
 _LineLoader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
                                        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}

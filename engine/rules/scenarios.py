@@ -92,6 +92,20 @@ def _instant(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+def _case_instant(value: Any, path: Path, case: int) -> dt.datetime:
+    """A case's `as_of`, or an error naming the file and the case: an instant without an offset (or
+    no instant at all) had stopped `rules test` with a traceback."""
+    try:
+        instant = _instant(value)
+    except (TypeError, ValueError):
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise RulesetValidationError(f"{path}: case {case} has no usable as_of", [ErrorDetail(
+            reason=f"as_of {value!r}: give an instant with an offset, e.g. 2026-03-01T12:00:00Z",
+            file=str(path), field=f"cases[{case}].as_of")])
+    return instant
+
+
 def _key(v: Violation) -> str:
     return f"{v.rule_id} {v.subject.type}/{v.subject.id} {v.state}"
 
@@ -110,7 +124,7 @@ def run_scenario(
         else with_withdrawals([load_ruleset_file(f) for f in framework_files(folder)])
     )
     for i, case in enumerate(raw["cases"]):
-        as_of = _instant(case["as_of"])
+        as_of = _case_instant(case.get("as_of"), path, i)
         result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
         chosen = in_force(loaded_all, as_of.date(), [framework])
         if not chosen:

@@ -33,11 +33,17 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
                 raise ExpressionError(f"{node.name}() needs constant arguments",
                                       [ErrorDetail(reason=n.unparse(node), rule_id=rule_id)])
             values.append(a.value)
-        return n.Lit(FUNCTIONS.get(node.name).impl(*values))
+        try:
+            return n.Lit(FUNCTIONS.get(node.name).impl(*values))
+        except (ValueError, TypeError, ArithmeticError) as exc:  # date('2025-13-45'): refused, not a traceback
+            raise _cannot_compute(node, exc, rule_id) from None
     if isinstance(node, n.Arith):
         left, right = fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id)
         if isinstance(left, n.Lit) and isinstance(right, n.Lit) and _numeric(left.value, right.value):
-            return n.Lit(_arith(node.op, left.value, right.value))
+            try:
+                return n.Lit(_arith(node.op, left.value, right.value))
+            except ArithmeticError as exc:  # 1/0, or a product past a float's range
+                raise _cannot_compute(node, exc, rule_id) from None
         return n.Arith(node.op, left, right)
     if isinstance(node, n.Cmp):
         return n.Cmp(node.op, fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id))
@@ -49,6 +55,13 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
     if isinstance(node, n.Not):
         return n.Not(fold(node.value, params, rule_id=rule_id))
     return node
+
+
+def _cannot_compute(node: n.Node, exc: BaseException, rule_id: str | None) -> ExpressionError:
+    reason = str(exc) or type(exc).__name__
+    return ExpressionError(f"cannot compute {n.unparse(node)}: {reason}",
+                           [ErrorDetail(reason=f"`{n.unparse(node)}` cannot be computed: {reason}", rule_id=rule_id)],
+                           code="ruleset.expression.invalid")
 
 
 def _numeric(a: Any, b: Any) -> bool:

@@ -16,6 +16,8 @@ from engine.rules.lang.functions import FUNCTIONS
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CONSTANT_NAMES = {"null": None, "None": None, "true": True, "True": True, "false": False, "False": False}
+#: A condition a liaison can read aloud is a few lines; 20,000 terms was a parser crash.
+MAX_EXPRESSION_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,17 @@ class Scope:
 def parse_expr(text: str, scope: Scope) -> n.Node:
     """Parse one expression; raise ExpressionError naming the rule, the text and the reason."""
     text = " ".join(str(text).split())
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise _error(scope, text[:80] + "...", f"longer than {MAX_EXPRESSION_CHARS} characters: split the rule, or "
+                                                "compute the condition in a derivation")
     try:
         tree = ast.parse(text, mode="eval")
+        return _Converter(scope, text).convert(tree.body)
     except SyntaxError as exc:
         raise _error(scope, text, f"not a valid expression: {exc.msg}", exc.offset) from None
-    return _Converter(scope, text).convert(tree.body)
+    except (RecursionError, MemoryError):  # 3,000 `not`s: Python's own parser gives up
+        raise _error(scope, text[:80] + "...", "nested too deeply to read: split the rule, or compute the "
+                                               "condition in a derivation") from None
 
 
 def _error(scope: Scope, text: str, reason: str, column: int | None = None) -> ExpressionError:

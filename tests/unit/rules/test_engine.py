@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import EngineFailure, ExpressionError, RulesetValidationError
+from engine.errors import EngineFailure, ExpressionError, RulesetError, RulesetValidationError
 from engine.rules.backends import durable as durable_backend
 from engine.rules.catalog import compile_in_force
 from engine.rules.compiler.compile import compile_ruleset
@@ -325,3 +325,41 @@ def test_an_unquoted_version_says_to_quote_it() -> None:
                            .encode(), "t.yaml")
     (detail,) = exc.value.details
     assert detail.field == "version" and 'quote it ("1.2.0")' in detail.reason and detail.line == 3
+
+
+@pytest.mark.parametrize("cond, said", [
+    ("end_at == null and 1/0 == 1", "`(1 / 0)` cannot be computed: division by zero"),
+    ("start_at > date('2025-13-45')", "cannot be computed: month must be in 1..12"),
+    ("start_at > instant('2025-01-01T00:00:00')", "cannot be computed: instant without an offset"),
+    ("not " * 990 + "end_at == null", "nested too deeply to read"),
+    ("-".join(["1"] * 3000) + " == n", "longer than 4000 characters"),
+])
+def test_a_condition_python_cannot_compute_or_read_is_refused_not_a_traceback(tmp_path: Path, cond: str,
+                                                                                said: str) -> None:
+    """Each of these stopped validation with a Python traceback and exit 1 (probe 25)."""
+    from engine.rules.validate import validate_bytes
+
+    (tmp_path / "sops").mkdir()
+    (tmp_path / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\nowner_role: officer\ndefault_due_days: 1\n"
+                                                 "---\nbody\n")
+    report = validate_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml", policies=tmp_path)
+    assert any(said in d.reason and d.rule_id == "T-ONE-001" for d in report.problems), report.problems
+
+
+def test_a_date_yaml_cannot_hold_is_refused_at_its_line() -> None:
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset_bytes(RULESET.replace("{cond}", "end_at == null").replace("2026-01-01", "2025-02-30").encode(),
+                           "t.yaml")
+    assert "'2025-02-30' is not a real date" in str(exc.value.details[0].reason)
+    assert exc.value.details[0].line == 5
+
+
+def test_a_scenario_case_without_an_offset_is_refused_naming_the_case(tmp_path: Path) -> None:
+    from engine.rules.scenarios import run_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nframework: ai_use\nrecords: []\n"
+                    "cases:\n  - as_of: '2026-06-01T00:00:00'\n    expect: []\n")
+    with pytest.raises(RulesetValidationError) as exc:
+        list(run_scenario(path))
+    assert exc.value.details[0].field == "cases[0].as_of" and "with an offset" in exc.value.details[0].reason
