@@ -52,8 +52,38 @@ def framework_files(folder: Path) -> list[Path]:
 
 
 def load_all(root: Path = RULESETS_DIR) -> list[LoadedRuleset]:
-    """Every ruleset version under `root`, each with its withdrawal applied."""
-    return with_withdrawals([load_ruleset_file(p) for p in ruleset_files(root)])
+    """Every ruleset version under `root`, each with its withdrawal applied; refused (naming each
+    file) when a file is not where its content says it belongs (`placement_problems`)."""
+    loaded = [load_ruleset_file(p) for p in ruleset_files(root)]
+    problems = placement_problems(loaded)
+    if problems:
+        raise RulesetValidationError(f"{len(problems)} ruleset file(s) not where their content says they belong",
+                                     problems, code="ruleset.placement")
+    return with_withdrawals(loaded)
+
+
+def placement_problems(loaded: list[LoadedRuleset]) -> list[ErrorDetail]:
+    """Files that are not `<framework>/<framework>-<version>.yaml` of what they hold, and versions held
+    twice. A file in one folder declaring another framework had silently replaced that framework's
+    rules (and skipped every publishing check); a second file of one version was used at random."""
+    problems: list[ErrorDetail] = []
+    seen: dict[tuple[str, str], str] = {}
+    for item in loaded:
+        path = Path(item.path)
+        framework, version = item.spec.framework, item.spec.version
+        if path.parent.name != framework:
+            problems.append(ErrorDetail(reason=f"declares framework {framework!r} but lies in the folder "
+                                               f"{path.parent.name!r}: a framework's versions live in "
+                                               f"rulesets/{framework}/", file=str(path), field="framework"))
+        elif path.name != f"{framework}-{version}.yaml":
+            problems.append(ErrorDetail(reason=f"holds version {version}: name the file {framework}-{version}.yaml "
+                                               "(a version number names one file for ever)", file=str(path),
+                                        field="version"))
+        first = seen.setdefault((framework, version), str(path))
+        if first != str(path):
+            problems.append(ErrorDetail(reason=f"{framework} {version} is also in {first}: a version is one file",
+                                        file=str(path), field="version"))
+    return problems
 
 
 def with_withdrawals(loaded: list[LoadedRuleset]) -> list[LoadedRuleset]:

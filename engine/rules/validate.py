@@ -22,6 +22,7 @@ from engine.rules.catalog import (
     framework_files,
     load_practice_params,
     params_in_force,
+    placement_problems,
     policies_dir,
 )
 from engine.rules.compiler.messages import check_compiles
@@ -72,6 +73,13 @@ def validate_paths(
         report.files.append(str(path))
         _check(report, partial(load_ruleset_file, path), str(path), practice=practice, policies=policies,
                params_path=params_path, today=today)
+    loadable = []
+    for path in files:
+        try:
+            loadable.append(load_ruleset_file(path))
+        except VigilError:
+            pass  # reported by _check above
+    report.problems.extend(placement_problems(loadable))
     for path in scenarios:
         try:
             load_scenario(path)

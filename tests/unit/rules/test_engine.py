@@ -363,3 +363,25 @@ def test_a_scenario_case_without_an_offset_is_refused_naming_the_case(tmp_path: 
     with pytest.raises(RulesetValidationError) as exc:
         list(run_scenario(path))
     assert exc.value.details[0].field == "cases[0].as_of" and "with an offset" in exc.value.details[0].reason
+
+
+def test_a_ruleset_file_not_where_its_content_belongs_is_refused(tmp_path: Path) -> None:
+    """A file in another framework's folder silently replaced that framework's rules, and a second
+    file of one version was used at random (probe 25)."""
+    from engine.rules import catalog
+    from engine.rules.validate import validate_paths
+
+    text = RULESET.replace("{cond}", "end_at == null")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "t-1.0.0.yaml").write_text(text)
+    assert [i.spec.version for i in catalog.load_all(tmp_path)] == ["1.0.0"]
+    (tmp_path / "t" / "t-2.0.0.yaml").write_text(text)  # still says 1.0.0
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "probe-9.0.0.yaml").write_text(text)  # says framework t
+    with pytest.raises(RulesetValidationError) as exc:
+        catalog.load_all(tmp_path)
+    reasons = " | ".join(d.reason for d in exc.value.details)
+    assert "name the file t-1.0.0.yaml" in reasons and "lies in the folder 'probe'" in reasons
+    assert "t 1.0.0 is also in" in reasons
+    report = validate_paths([tmp_path], policies=tmp_path)
+    assert {d.field for d in report.problems if d.field in ("framework", "version")} == {"framework", "version"}
