@@ -473,6 +473,52 @@ def _check_fields(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type
             close = difflib.get_close_matches(ref.field, list(ft.fields), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise _err(rule, f"{ft.name} has no field {ref.field!r}{hint}")
+    _check_kinds(node, rule, types, type_of)
+
+
+#: Kinds that are numbers to both backends (instants and dates are compared as numbers).
+_NUMERIC_KINDS = frozenset({"number", "instant", "date"})
+
+
+def _kind_of(node: n.Node, types: dict[str, FactType], type_of: dict[str, str]) -> str | None:
+    """What a value is, where the rule says (None: not known before the facts are read)."""
+    if isinstance(node, n.Lit):
+        value = node.value
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int | float):
+            return "number"
+        return "string" if isinstance(value, str) else None
+    if isinstance(node, n.Ref):
+        ft = types.get(type_of.get(node.alias, ""))
+        kind = ft.kind(node.field) if ft is not None else None
+        return None if kind in (None, "any") else kind
+    if isinstance(node, n.Arith | n.Now) or (isinstance(node, n.Call) and node.name in ("days", "hours", "date",
+                                                                                          "instant")):
+        return "number"
+    return None
+
+
+def _check_kinds(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type_of: dict[str, str]) -> None:
+    """Refuse arithmetic on text or true/false, and ordering text against a number: durable_rules and
+    the Python backend answer those differently (`dev.kind > 5` matched on one and not the other),
+    and no rule means them."""
+    if isinstance(node, n.Arith):
+        for side in (node.left, node.right):
+            kind = _kind_of(side, types, type_of)
+            if kind in ("string", "bool", "list", "dict"):
+                raise _err(rule, f"`{n.unparse(node)}` does arithmetic on {kind} `{n.unparse(side)}`: only numbers, "
+                                 "instants and dates can be added or subtracted")
+    if isinstance(node, n.Cmp) and node.op in ("<", "<=", ">", ">="):
+        kinds = {k for k in (_kind_of(node.left, types, type_of), _kind_of(node.right, types, type_of)) if k}
+        if len(kinds) > 1 and not kinds <= _NUMERIC_KINDS:
+            raise _err(rule, f"`{n.unparse(node)}` orders {' against '.join(sorted(kinds))}: compare like with like "
+                             "(text with text, numbers, instants and dates with each other)")
+        if kinds & {"bool", "list", "dict"}:
+            raise _err(rule, f"`{n.unparse(node)}` orders a {sorted(kinds & {'bool', 'list', 'dict'})[0]}: use "
+                             "== or != (or `in` for a list)")
+    for child in n.children(node):
+        _check_kinds(child, rule, types, type_of)
 
 
 def _prepare_variant(

@@ -385,3 +385,20 @@ def test_a_ruleset_file_not_where_its_content_belongs_is_refused(tmp_path: Path)
     assert "t 1.0.0 is also in" in reasons
     report = validate_paths([tmp_path], policies=tmp_path)
     assert {d.field for d in report.problems if d.field in ("framework", "version")} == {"framework", "version"}
+
+
+@pytest.mark.parametrize("cond, said", [
+    ("role > 5", "orders number against string"),
+    ("-phi_access_required < 0", "does arithmetic on bool"),
+    ("licensed_clinician >= true", "orders a bool"),
+])
+def test_a_comparison_the_two_backends_would_judge_differently_is_refused(cond: str, said: str) -> None:
+    """`dev.kind > 5` validated and was published; durable_rules then matched what Python did not."""
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(load_ruleset_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml"))
+    assert any(said in d.reason for d in exc.value.details), exc.value.details
+
+
+def test_like_with_like_still_compiles() -> None:
+    for cond in ("start_at < now - days(30)", "role == 'nurse'", "start_at >= instant('2025-01-01T00:00:00Z')"):
+        compile_ruleset(load_ruleset_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml"))
