@@ -30,6 +30,8 @@ work rolls every batch back.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.orm import Session
@@ -205,6 +207,9 @@ class EventStream:
         self.violations: list[Violation] = []
         self.run: EvaluationRun | None = None
         self._unwritten: list[list[Violation]] = []  # one list per batch, each merged
+        # the run's input: every event judged, in import order (one hash update a batch)
+        self._input = hashlib.sha256()
+        self._started = time.perf_counter()
 
     def on_batch(self, records: list[WrittenVersion]) -> None:
         events = [r for r in records if r.type in EVENT_TYPES]
@@ -215,6 +220,7 @@ class EventStream:
             return
         self.batches += 1
         self.events += len(events)
+        self._input.update("\n".join(f"{r.type}|{r.id}|{r.version}" for r in events).encode() + b"\n")
         if self.process is not None:
             done = self.process.exchange([(r.type, r.id, r.version, r.text) for r in events])
         else:
@@ -290,4 +296,10 @@ class EventStream:
             self.drain()
         finally:
             self.close()
-        return {"batches": self.batches, "events": self.events, "findings": len(self.violations)}
+        counts = {"batches": self.batches, "events": self.events, "findings": len(self.violations)}
+        if self.run is not None:  # recorded at its first findings: now say what it judged, and how long it took
+            findings_service.complete_stream_run(
+                self.session, run_id=self.run.id, input_hash=self._input.hexdigest(),
+                counts=counts,
+                duration_ms=round((time.perf_counter() - self._started) * 1000))
+        return counts

@@ -325,6 +325,16 @@ def hold_run(session: Session, *, org_id: str, run: EvaluationRun, reason: str, 
     return to_run(run_row)
 
 
+def complete_stream_run(session: Session, *, run_id: str, input_hash: str, counts: dict[str, int],
+                        duration_ms: int) -> None:
+    """A stream run is recorded when it first opens something, before its import ends; at the end it
+    gets what every run has: the hash of the events it judged, its counts and its duration (it had
+    kept "stream", {} and 0, so nothing said what it had seen)."""
+    row = session.get(EvaluationRunRow, run_id)
+    if row is not None:
+        row.input_hash, row.counts, row.duration_ms = input_hash, dict(counts), duration_ms
+
+
 def _finish_run(session: Session, *, org_id: str, run: EvaluationRun, diff: RunDiff, actor: str, stream: bool) -> None:
     """Store the run's diff counts and write its audit entry (a stream batch only when it opened something)."""
     from engine.audit import service as audit

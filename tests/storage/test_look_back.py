@@ -149,3 +149,23 @@ def test_an_import_streamed_while_a_sweep_ran_does_not_hold_the_sweep(engine: En
         assert sorted(r.trigger for r in s.scalars(select(EvaluationRunRow))) == ["manual", "stream"]
     sweep = _evaluate(engine, "2026-03-10T00:30:00+00:00", now="2026-03-10T02:00:00+00:00")
     assert sweep.run is not None and "held" not in sweep.run.diff, sweep.run.diff
+
+
+def test_a_stream_run_records_what_it_judged_and_how_long_it_took(engine: Engine) -> None:
+    """Stream runs kept input_hash 'stream', counts {} and duration 0 (probe 25)."""
+    _import(engine, RECORDS, "2026-01-15T00:00:00+00:00")
+    events = [f.access(f"AE-{i}", "U1", "PT1", "2026-03-09T18:00:00-06:00", action="export") for i in range(3)]
+
+    def stream(records: list[dict]) -> EvaluationRunRow:
+        with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+            pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=True)
+        with unit_of_work(engine) as s:
+            row = s.scalars(select(EvaluationRunRow).where(EvaluationRunRow.trigger == "stream")
+                            .order_by(EvaluationRunRow.started_at.desc())).first()
+            assert row is not None
+            s.expunge(row)
+            return row
+
+    first = stream(events)
+    assert first.counts == {"batches": 1, "events": 3, "findings": 3}
+    assert len(first.input_hash) == 64 and first.input_hash != "stream" and first.duration_ms >= 0
