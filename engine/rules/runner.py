@@ -255,6 +255,7 @@ def _evaluate_rules(
     run_bundles(lambda family: late is None or family in late)
     run_event_types(lambda family: late is None or family in late)
     result = merge(matcher.close())
+    counts["matches"] = matcher.matches  # it had stayed 0 on every run
     counts["violations"] = len(result)
     counts["records"] = hashing.count
     return RunResult(
@@ -402,11 +403,15 @@ class _Matcher:
         self.batch: list[tuple[tuple[Any, ...], Callable[[list[Match]], list[Violation]]]] = []
         self.batch_facts = 0
         self.pending: tuple[Any, list[Callable[[list[Match]], list[Violation]]]] | None = None
+        #: raw matches the backend returned (before one violation is kept per identity): the run's count
+        self.matches = 0
 
     def add(self, rs: CompiledRuleset, rule_ids: frozenset[str], sid: str, facts: list[dict[str, Any]],
             triggers: list[dict[str, Any]], finish: Callable[[list[Match]], list[Violation]]) -> None:
         if self.submit is None:
-            self.violations.extend(finish(self.backend.evaluate(rs, rule_ids, sid, facts, triggers)))
+            found = self.backend.evaluate(rs, rule_ids, sid, facts, triggers)
+            self.matches += len(found)
+            self.violations.extend(finish(found))
             return
         self.batch.append(((rs, rule_ids, sid, facts, triggers), finish))
         self.batch_facts += len(facts) + len(triggers)
@@ -427,6 +432,7 @@ class _Matcher:
         pending, finishes = self.pending
         self.pending = None
         for matches, finish in zip(pending.result(), finishes, strict=True):
+            self.matches += len(matches)
             self.violations.extend(finish(matches))
 
     def close(self) -> list[Violation]:

@@ -52,6 +52,7 @@ def test_evaluating_an_earlier_instant_leaves_todays_findings_and_tasks(engine: 
     _import(engine, RECORDS, "2026-01-15T00:00:00+00:00")
     today = _evaluate(engine, "2026-03-10T00:00:00+00:00", now="2026-03-10T00:00:00+00:00")
     assert today.diff is not None and len(today.diff.opened) == 1
+    assert today.run is not None and today.run.counts["matches"] >= today.run.counts["violations"] == 1
     before = _store(engine)
     assert before[0] == [("DEMO-TRN-001", "open", "overdue")] and before[1]
     # "how did we stand on 20 January?": nothing was due then
