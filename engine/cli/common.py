@@ -56,6 +56,19 @@ def org_or_default(org: str | None, option: str = "--org") -> str:
     return os.environ.get("VIGIL_ORG") or "default"
 
 
+def cli_actor() -> str:
+    """Who acts from the command line, for the audit trail and the finding history: VIGIL_ACTOR, else
+    the login name (`cli:<login>`, as imports say). Findings and users had named every act "cli"."""
+    import getpass
+
+    if os.environ.get("VIGIL_ACTOR"):
+        return os.environ["VIGIL_ACTOR"]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def nonblank(value: str, option: str) -> str:
     """A text option that must say something: empty or only spaces is refused."""
     if not value.strip():

@@ -11,7 +11,7 @@ import typer
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, iso_z, nonblank, open_org, parse_instant
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, cli_actor, iso_z, nonblank, open_org, parse_instant
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: 
     from engine import pipeline
 
     _change(finding_id, lambda s, org_id: pipeline.act_on_finding(
-        s, org_id=org_id, finding_id=finding_id, action=action, actor="cli", reason=reason), f"{action} done",
+        s, org_id=org_id, finding_id=finding_id, action=action, actor=cli_actor(), reason=reason), f"{action} done",
         org, db, as_json)
 
 
@@ -161,9 +161,12 @@ def _change(finding_id: str, work: Callable[[Any, str], object], done: str, org:
 
 
 @findings_app.command("ack")
-def ack(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def ack(finding_id: IdArg,
+        reason: Annotated[str | None, typer.Option("--reason", help="why, or what happens next (kept in the "
+                                                                    "finding's history)")] = None,
+        org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Acknowledge a finding (prints the finding as it is now with --json)."""
-    _act(finding_id, "acknowledge", None, org, db, as_json)
+    _act(finding_id, "acknowledge", reason.strip() if reason and reason.strip() else None, org, db, as_json)
 
 
 @findings_app.command("false-positive")
@@ -204,8 +207,8 @@ def assign(
     from engine import pipeline
 
     _change(finding_id, lambda s, org_id: pipeline.assign_finding(
-        s, org_id=org_id, finding_id=finding_id, actor="cli", assignee=assignee), f"assigned to {assignee.strip()}",
-        org, db, as_json)
+        s, org_id=org_id, finding_id=finding_id, actor=cli_actor(), assignee=assignee),
+        f"assigned to {assignee.strip()}", org, db, as_json)
 
 
 @findings_app.command("comment")
@@ -221,7 +224,8 @@ def comment(
 
     run(lambda: nonblank(text, "TEXT"))
     _change(finding_id, lambda s, org_id: lifecycle.comment(
-        s, org_id=org_id, finding_id=finding_id, actor="cli", text=text.strip()), "comment added", org, db, as_json)
+        s, org_id=org_id, finding_id=finding_id, actor=cli_actor(), text=text.strip()), "comment added", org, db,
+        as_json)
 
 
 @findings_app.command("waive")
@@ -262,7 +266,7 @@ def waive(
         data = WaiverIn(ends_at=ends, reason=reason.strip(), approver=approver.strip(), establishment_id=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return pipeline.waive(s, org_id=org_id, actor="cli", finding_id=finding_id, data=data)[0]
+            return pipeline.waive(s, org_id=org_id, actor=cli_actor(), finding_id=finding_id, data=data)[0]
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} until {w.ends_at.isoformat()}")
@@ -314,7 +318,7 @@ def revoke_waiver(
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return pipeline.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor="cli", reason=reason)
+            return pipeline.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor=cli_actor(), reason=reason)
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} revoked", highlight=False)

@@ -7,8 +7,6 @@ leaves nothing behind) and renders the result; no business logic lives here. Err
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +23,7 @@ from engine.cli.common import (
     DbOpt,
     JsonOpt,
     OrgOpt,
+    cli_actor,
     nonblank,
     open_database,
     org_or_default,
@@ -63,12 +62,7 @@ def actor_of(actor: str | None) -> str:
     """Who is importing: --actor, then VIGIL_ACTOR, then the login name."""
     if actor is not None:
         return nonblank(actor, "--actor").strip()
-    if os.environ.get("VIGIL_ACTOR"):
-        return os.environ["VIGIL_ACTOR"]
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+    return cli_actor()
 
 
 @contextmanager

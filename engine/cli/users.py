@@ -14,6 +14,7 @@ from engine.cli.common import (
     DbOpt,
     JsonOpt,
     OrgOpt,
+    cli_actor,
     open_database,
     open_org,
     org_or_default,
@@ -53,7 +54,7 @@ def add(
         engine = open_database(db, must_exist=False)
         org_id = org_to_write(engine, org)
         with unit_of_work(engine) as s:
-            return service.create_user(s, org_id=org_id, actor="cli", data=data)
+            return service.create_user(s, org_id=org_id, actor=cli_actor(), data=data)
 
     user = run(body)
     emit_json(user.model_dump()) if as_json else console.print(f"created {user.username} ({user.role})")
@@ -107,7 +108,7 @@ def grant(
         data = GrantIn(framework=framework, window_from=start, window_to=end, establishments=establishment or None,
                        expires_at=ends)
         with unit_of_work(open_database(db, must_exist=True)) as s:
-            return service.grant_auditor(s, username=username, actor="cli", data=data)
+            return service.grant_auditor(s, username=username, actor=cli_actor(), data=data)
 
     g = run(body)
     emit_json(g.model_dump(mode="json")) if as_json else console.print(
@@ -124,7 +125,7 @@ def revoke(grant_id: Annotated[str, typer.Argument(metavar="GRANT_ID", help="the
 
     def body() -> None:
         with unit_of_work(open_database(db, must_exist=True)) as s:
-            service.revoke_grant(s, grant_id=grant_id, actor="cli")
+            service.revoke_grant(s, grant_id=grant_id, actor=cli_actor())
 
     run(body)
     if as_json:  # revoke_grant returns nothing to print; say what was done
@@ -149,7 +150,7 @@ def token(
     def body():  # type: ignore[no-untyped-def]
         with unit_of_work(open_database(db, must_exist=True)) as s:
             user = service.get_user(s, username=username)
-            return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor="cli")
+            return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor=cli_actor())
 
     issued = run(body)
     if issued.note:  # an auditor's token ends with their grant: say so, as it is shorter than asked for
@@ -164,7 +165,7 @@ def _set_active(username: str, active: bool, org: str | None, db: str | None, as
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.set_active(s, org_id=org_id, username=username, active=active, actor="cli")
+            return service.set_active(s, org_id=org_id, username=username, active=active, actor=cli_actor())
 
     user = run(body)
     if as_json:

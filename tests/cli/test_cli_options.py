@@ -363,3 +363,15 @@ def test_findings_list_pages_on_with_the_cursor_its_json_gives(practice: Practic
     assert bad.exit_code == 2 and "not a cursor this list gave out" in said(bad.stderr)
     tasks = vigil("tasks", "list", "--cursor", "garbage", *practice.args(), "--json")
     assert tasks.exit_code == 2 and "not a cursor this list gave out" in said(tasks.stderr)
+
+
+def test_acting_on_a_finding_names_who_and_why(practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acknowledging had no --reason, and every act from the CLI was recorded as plain 'cli' (probe 25)."""
+    monkeypatch.setenv("VIGIL_ACTOR", "cli:dana")
+    fid = practice.findings[0]
+    r = vigil("findings", "ack", fid, "--reason", "reviewing with HR on Monday", *practice.args(), "--json")
+    assert r.exit_code == 0, r.output
+    shown = json.loads(vigil("findings", "show", fid, *practice.args(), "--json").stdout)
+    last = shown["history"][-1]
+    assert (last["actor"], last["reason"], last["to_state"]) == ("cli:dana", "reviewing with HR on Monday",
+                                                                 "acknowledged")
