@@ -279,9 +279,12 @@ def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor:
 
 def lapse(waiver: WaiverRow | None, at: dt.datetime) -> str | None:
     """Why a waived finding is waived no longer at `at` ("waiver expired", "waiver revoked"), or None."""
-    if waiver is None or waiver.revoked_at is not None:
+    if waiver is None:
         return "waiver revoked"
-    return "waiver expired" if utc(waiver.ends_at) <= at else None
+    if waiver.revoked_at is not None:
+        return f"waiver {waiver.id} revoked"
+    # the finding's waiver_id is cleared when it reopens: the history names the waiver that ended
+    return f"waiver {waiver.id} expired at {utc(waiver.ends_at).isoformat()}" if utc(waiver.ends_at) <= at else None
 
 
 def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str,
@@ -300,7 +303,7 @@ def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str
         lapsed = lapse(waiver, at)
         if lapsed is None:
             continue
-        said = reason if reason is not None and lapsed == "waiver revoked" else lapsed
+        said = reason if reason is not None and " revoked" in lapsed else lapsed
         row.waiver_id = None
         record_event(session, row, actor=actor, kind="transition", to_state="open", reason=said, at=at)
         _audit(session, org_id=org_id, actor=actor, action="finding.reopen", entity_id=row.id,

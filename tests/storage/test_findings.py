@@ -104,7 +104,7 @@ def test_expired_waiver_reopens_the_finding(engine: Engine) -> None:
     assert _open(engine) == [("DEMO-TRN-001", "EP1", "open", "overdue")]
     with unit_of_work(engine) as s:
         detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
-    assert any(h.reason == "waiver expired" for h in detail.history)
+    assert any(h.reason and h.reason.startswith("waiver W-") and " expired at " in h.reason for h in detail.history)
 
 
 def test_transitions_are_checked_and_recorded(engine: Engine) -> None:
@@ -277,8 +277,9 @@ def test_the_scheduler_reopens_a_finding_when_its_waiver_ends_without_waiting_fo
         detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
         (entry,) = [e for e in audit.list_entries(s, org_id=ORG, limit=50) if e.action == "finding.reopen"]
     last = detail.history[-1]
-    assert (last.to_state, last.reason, detail.waiver_id) == ("open", "waiver expired", None)
-    assert entry.entity_id == fid and entry.actor == "system:scheduler" and entry.payload["reason"] == "waiver expired"
+    assert (last.to_state, detail.waiver_id) == ("open", None)
+    assert last.reason == f"waiver {entry.payload['waiver_id']} expired at 2026-03-10T10:00:00+00:00"  # names it
+    assert entry.entity_id == fid and entry.actor == "system:scheduler" and entry.payload["reason"] == last.reason
     with clock.frozen(T("2026-03-10T10:20:00+00:00")):
         (later,) = scheduler.run_all_once(rt, ["waivers"])
     assert later.summary == {"reopened": []}
