@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
@@ -48,7 +49,7 @@ def validate(
             )
         else:
             for d in report.problems:
-                err_console.print(f"[red]✗[/] {d}", highlight=False)
+                err_console.print(f"[red]✗[/] {escape(str(d))}", highlight=False)  # `[x for x ...]` is no markup
             console.print(
                 f"{len(report.files)} ruleset file(s), {report.rules} rules, {len(report.problems)} problem(s)"
             )
@@ -102,7 +103,7 @@ def test(
                 if not as_json:
                     mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
                     shown = f.relative_to(Path.cwd()) if f.is_absolute() and Path.cwd() in f.parents else f
-                    console.print(f"{mark} {shown} case {r.case} as of {r.as_of}", highlight=False)
+                    console.print(f"{mark} {escape(str(shown))} case {r.case} as of {r.as_of}", highlight=False)
                     for problem in r.problems:
                         console.print(f"    {problem}", highlight=False, markup=False)
         passed = sum(r.ok for r in results)

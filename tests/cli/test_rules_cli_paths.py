@@ -184,3 +184,16 @@ def test_rules_list_says_until_when_a_version_runs_before_the_next_takes_over(ru
     (rules / "demo" / "withdrawals.yaml").write_text(WITHDRAWN)  # 2.0.0 withdrawn before it began: 1.0.0 runs on
     rows = json.loads(vigil("rules", "list", "--json").stdout)
     assert next(r for r in rows if r["version"] == "1.0.0")["superseded_on"] is None
+
+
+def test_validate_shows_the_offending_text_even_in_square_brackets(tmp_path: Path, cli_env: Path) -> None:
+    """`[x for x in ...]` was read as terminal markup: the message said "... in ``" (probe 25)."""
+    folder = tmp_path / "rules" / "demo"
+    folder.mkdir(parents=True)
+    text = (FIXTURES / "rulesets" / "demo" / "demo-1.0.0.yaml").read_text().replace(
+        "episode: employment_episode where end_at == null",
+        "episode: employment_episode where [x for x in params.new_hire_days]", 1)
+    (folder / "demo-1.0.0.yaml").write_text(text)
+    result = vigil("rules", "validate", str(tmp_path / "rules"))
+    assert result.exit_code == 2
+    assert "[x for x in params.new_hire_days]" in " ".join(result.stderr.split())
