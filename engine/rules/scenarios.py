@@ -136,6 +136,11 @@ def run_scenario(
         params.update(case.get("params") or {})
         compiled = compile_for(chosen[0], params, str(path), on=as_of.date())
         scope = set(raw.get("rules") or [r.id for r in compiled.rules])
+        unknown = sorted(scope - {r.id for r in chosen[0].spec.rules})
+        if unknown:  # a misspelt id scoped the case to nothing, and `expect: []` passed
+            result.ok = False
+            result.problems.append(f"rules names {', '.join(unknown)}, which {framework} {chosen[0].spec.version} "
+                                   "does not have")
         if case.get("ruleset_version") and compiled.version != case["ruleset_version"]:
             result.ok = False
             result.problems.append(f"expected ruleset version {case['ruleset_version']}, in force: {compiled.version}")

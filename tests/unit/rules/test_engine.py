@@ -402,3 +402,14 @@ def test_a_comparison_the_two_backends_would_judge_differently_is_refused(cond: 
 def test_like_with_like_still_compiles() -> None:
     for cond in ("start_at < now - days(30)", "role == 'nurse'", "start_at >= instant('2025-01-01T00:00:00Z')"):
         compile_ruleset(load_ruleset_bytes(RULESET.replace("{cond}", cond).encode(), "t.yaml"))
+
+
+def test_a_scenario_scoped_to_a_rule_the_ruleset_lacks_fails(tmp_path: Path) -> None:
+    """`rules: [PROBE-002]` (no such rule) with `expect: []` passed (probe 25)."""
+    from engine.rules.scenarios import run_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nframework: ai_use\nrules: [AI-NOPE-999]\nrecords: []\n"
+                    "cases:\n  - as_of: '2026-06-01T00:00:00Z'\n    expect: []\n")
+    (result,) = run_scenario(path, backends=("python",))
+    assert not result.ok and "AI-NOPE-999" in result.problems[0]
