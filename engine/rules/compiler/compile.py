@@ -493,8 +493,7 @@ def _kind_of(node: n.Node, types: dict[str, FactType], type_of: dict[str, str]) 
         ft = types.get(type_of.get(node.alias, ""))
         kind = ft.kind(node.field) if ft is not None else None
         return None if kind in (None, "any") else kind
-    if isinstance(node, n.Arith | n.Now) or (isinstance(node, n.Call) and node.name in ("days", "hours", "date",
-                                                                                          "instant")):
+    if isinstance(node, n.Arith | n.Now | n.Call):  # every registered function gives a duration or a time
         return "number"
     return None
 
