@@ -188,7 +188,8 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     output="hipaa_term_duty",
     fields={"kind": "string", "episode_id": "string", "account_id": "string", "person_id": "string",
             "establishment_id": "string", "end_at": "instant", "due_at": "instant", "met_at": "instant",
-            "first_use_at": "instant", "first_use_event_id": "string", "use_count": "number", "basis": "string"},
+            "first_use_at": "instant", "first_use_event_id": "string", "use_count": "number", "basis": "string",
+            "rehired_at": "instant"},
     family="person",
     example="kind=revoke account_id=A1 end_at=2026-03-07T23:00:00Z due_at=2026-03-08T23:00:00Z",
     heavy=True,  # reads every access event (3 us each): the sweep's own process was the busier one, so
@@ -198,7 +199,9 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
     """Per ended episode and each account enabled during it (HIPAA-SEC-TERM-004).
 
     `revoke`: disable within access_revoke_hours of the end (elapsed UTC hours, C3); met when the
-    account was disabled. `used_after_end`: the account made access events after the end (and before
+    account was disabled, or when the person was rehired with it still enabled (`rehired_at`: the
+    lapse stays on record as a late revocation, but nobody is told to disable a current employee's
+    account). `used_after_end`: the account made access events after the end (and before
     any later episode of the same person); due at the end itself, never met. An episode followed
     within the window by another episode of the same person (a transfer), or overlapped by one, is
     not a departure and owes nothing. Events are attributed
@@ -249,14 +252,16 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
                     uses[(owner.id, ep.id)].append((at, ev))
     for acct_id in sorted(pairs):
         acct = accounts.by_id[acct_id]
-        for ep, _ in pairs[acct_id]:
+        for ep, nxt in pairs[acct_id]:
             assert ep.end is not None
             base = {"episode_id": ep.id, "account_id": acct_id, "person_id": ep.person_id,
                     "establishment_id": ep.establishment_id, "end_at": ep.end}
             bundle = bundles.bundle_key("account", acct_id, acct.data)
             disabled = now.happened(acct.data.get("disabled_at"))
+            rehired = nxt if nxt is not None and nxt <= now.at and (disabled is None or disabled > nxt) else None
             yield _fact("hipaa_term_duty", f"{ep.id}:{acct_id}:revoke", dict(base, **{
-                "kind": "revoke", "due_at": cal.add_hours(ep.end, hours), "met_at": disabled,
+                "kind": "revoke", "due_at": cal.add_hours(ep.end, hours),
+                "met_at": rehired if rehired is not None else disabled, "rehired_at": rehired,
                 "basis": f"employment ended {cal.iso_instant(ep.end)} + {hours:g} elapsed hours (access_revoke_hours)",
             }), [_src(ep.view), _src(acct)], bundle)
             used = sorted(uses.get((acct_id, ep.id), []), key=lambda x: (x[0], x[1].id))
