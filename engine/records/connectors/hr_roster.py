@@ -54,6 +54,7 @@ from engine.errors import ErrorDetail, ImportFormatError
 from engine.records.connectors.csv_rows import numbered_rows
 from engine.records.fields import MIN_YEAR
 from engine.records.validation import Position
+from engine.records.vocab import ROLE_ABBREVIATIONS, fold
 
 if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so not the other way at run time
     from engine.records.importers import AdvanceFn, ProblemFn
@@ -98,9 +99,6 @@ KNOWN_ROLES = frozenset({
     "practice_manager", "site_administrator", "it_support", "facilities", "environmental_services",
     "chief_executive_officer", "compliance_officer", "security_officer",
 })
-ABBREVIATIONS = {"md": "physician", "do": "physician", "np": "nurse_practitioner", "pa": "physician_assistant",
-                 "pa_c": "physician_assistant", "rn": "registered_nurse", "lpn": "licensed_practical_nurse",
-                 "lvn": "licensed_practical_nurse", "ma": "medical_assistant", "cma": "medical_assistant"}
 
 ROW = "roster row"
 MAX_ID = 255
@@ -108,16 +106,10 @@ NO_END = dt.date.max  # 9999-12-31, which exports write for "no termination"
 MAP_KEYS = ("columns", "roles", "establishments")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
-_FOLD = re.compile(r"[^a-z0-9]+")
 _ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)  # ASCII: int() would read ٢٠٢٦ and ２０２６
 _US_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 _MIDNIGHT = re.compile(r"^(?P<day>[0-9/-]+)[ T]0?0:00(:00(\.0+)?)?$")
-
-
-def fold(text: str) -> str:
-    """A header, job title or site as compared: lower case, each run of other characters one `_`."""
-    return _FOLD.sub("_", text.strip().lstrip("\ufeff").lower()).strip("_")
 
 
 # ---- values ----------------------------------------------------------------------------------------
@@ -197,8 +189,8 @@ def resolve_role(title: str, roster_map: RosterMap) -> str:
     key = fold(title)
     if key in roster_map.roles:
         return roster_map.roles[key]
-    if key in ABBREVIATIONS:
-        return ABBREVIATIONS[key]
+    if key in ROLE_ABBREVIATIONS:
+        return ROLE_ABBREVIATIONS[key]
     known = KNOWN_ROLES | set(roster_map.roles.values())
     if key in known:
         return key

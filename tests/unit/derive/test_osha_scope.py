@@ -106,11 +106,18 @@ def test_open_questions_for_missing_inputs_and_own_list_state_plans() -> None:
     assert confirmed["E-WA:2026"].data["open_question"] is None
 
 
-def test_certifier_titles_match_at_a_word_boundary() -> None:
-    allowed = ["site administrator", "corporate officer", "ceo"]
+def test_certifier_titles_match_whole_or_with_a_qualifier_set_off() -> None:
+    allowed = ["site administrator", "corporate officer", "ceo", "owner"]
     assert certifier_allowed("Site Administrator (highest-ranking official at the establishment)", allowed)
     assert certifier_allowed("CEO & President", allowed)
     assert not certifier_allowed("Safety Coordinator", allowed)
     assert not certifier_allowed("Safety Officer", allowed)
     assert not certifier_allowed("CEOs assistant", allowed)
+    assert certifier_allowed("CEO, Acme Family Medicine", allowed)
+    assert certifier_allowed("ceo", allowed)
+    assert certifier_allowed("Owner / Physician", allowed)
+    # a title that starts with an allowed one but names someone else
+    assert not certifier_allowed("CEO Assistant", allowed)
+    assert not certifier_allowed("Owner's assistant", allowed)
+    assert not certifier_allowed("Site Administrator Deputy", allowed)
     assert not certifier_allowed(None, allowed)

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from engine.records.vocab import fold
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.cms._common import _entries, _entry_day, _iso, _org, _param_error, _src, org_today
 
 ENROLLMENT_SHORT_CHANGES = frozenset({"OWNERSHIP", "ADVERSE_LEGAL_ACTION", "PRACTICE_LOCATION"})
 """42 CFR 424.516(d)(1)(i)-(iii): reported within 30 days; every other change within 90."""
+#: other ways a practice's log names the three 30-day changes (compared folded and upper-cased)
+ENROLLMENT_KIND_ALIASES = {
+    "CHOW": "OWNERSHIP", "CHANGE_OF_OWNERSHIP": "OWNERSHIP", "OWNERSHIP_CHANGE": "OWNERSHIP",
+    "CONTROL": "OWNERSHIP", "CHANGE_OF_CONTROL": "OWNERSHIP",
+    "ADVERSE_ACTION": "ADVERSE_LEGAL_ACTION", "FINAL_ADVERSE_ACTION": "ADVERSE_LEGAL_ACTION",
+    "ADVERSE_LEGAL_ACTIONS": "ADVERSE_LEGAL_ACTION",
+    "LOCATION": "PRACTICE_LOCATION", "CHANGE_OF_LOCATION": "PRACTICE_LOCATION",
+    "CHANGE_OF_PRACTICE_LOCATION": "PRACTICE_LOCATION", "PRACTICE_LOCATION_CHANGE": "PRACTICE_LOCATION",
+}
 ENROLLMENT_SHORT_DAYS = 30
 ENROLLMENT_OTHER_DAYS = 90
 REVALIDATION_YEARS = {"855S": 3}
@@ -62,6 +72,14 @@ def enrollments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
         )
 
 
+def enrollment_kind(raw: object) -> str:
+    """A logged change's kind as the 30-day list names it: "change of ownership", "CHOW" and
+    "practice-location" are OWNERSHIP and PRACTICE_LOCATION; a kind read otherwise would fall to the
+    90-day window silently."""
+    key = fold(raw).upper()
+    return ENROLLMENT_KIND_ALIASES.get(key, key)
+
+
 @derivation(
     name="cms_enrollment_change",
     inputs=("organization",),
@@ -78,7 +96,7 @@ def enrollment_changes(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordV
     org = _org(inputs)
     today = org_today(ctx, org)
     for i, e in _entries(ctx, "cms_enrollment_changes", ("id", "kind", "occurred_on")):
-        kind = str(e["kind"]).strip().upper().replace(" ", "_")
+        kind = enrollment_kind(e["kind"])
         occurred = _entry_day("cms_enrollment_changes", i, e, "occurred_on")
         assert occurred is not None
         if occurred > today:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.records.vocab import role_key
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
 from engine.rules.derive.engagements import engaged_on, engagement_of
@@ -213,6 +214,12 @@ class Episode:
     @property
     def src(self) -> Source:
         return (self.view.type, self.view.id, self.view.version)
+
+    @property
+    def role_key(self) -> str:
+        """The role as the role-list parameters are compared with it ("Registered Nurse", "RN" ->
+        registered_nurse; see engine.records.vocab)."""
+        return role_key(self.role)
 
     def active(self, as_of: dt.datetime) -> bool:
         """Whether the person counts as at work in this episode at `as_of`: while it runs, and after

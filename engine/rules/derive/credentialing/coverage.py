@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from engine.records.vocab import role_set
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.credentialing._common import (
@@ -156,12 +157,12 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     for pid in sorted(staff):
         eps = active_episodes(ctx, staff[pid])
         for kind, roles_param in CARD_KINDS:
-            roles = frozenset(param(ctx, roles_param))
-            needing = [e for e in eps if e.role in roles]
+            roles = role_set(param(ctx, roles_param))
+            needing = [e for e in eps if e.role_key in roles]
             if not needing:
                 continue
             ep = needing[-1]
-            first = joined([e for e in staff[pid] if e.role in roles], ep)
+            first = joined([e for e in staff[pid] if e.role_key in roles], ep)
             cards = [c for c in creds.get(pid, []) if c.kind == kind and c.status not in inactive]
             dated = [(card_through(c, months), c) for c in cards]
             cur = max(((d, c) for d, c in dated if d is not None), key=lambda x: (x[0], x[1].id), default=None)

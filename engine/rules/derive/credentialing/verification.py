@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from engine.records.vocab import role_set
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.credentialing._common import (
@@ -62,18 +63,18 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     establishment of the latest clinical episode, the person's current site.
     """
     bad = _lower_set(param(ctx, "credential_inactive_statuses")) | _lower_set(param(ctx, "license_adverse_statuses"))
-    required = frozenset(param(ctx, "board_cert_required_roles"))
+    required = role_set(param(ctx, "board_cert_required_roles"))
     years = int(param(ctx, "board_eligibility_years"))
     creds = load_credentials(ctx, inputs["credential"], ("BOARD_CERT",))
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
         eps = active_episodes(ctx, staff[pid])
-        in_role = [e for e in eps if e.role in required]
+        in_role = [e for e in eps if e.role_key in required]
         clinical = [e for e in eps if e.licensed] + in_role
         if not clinical:
             continue
         ep = max(clinical, key=lambda e: (e.start_at, e.view.id))
-        first = joined([e for e in staff[pid] if e.licensed or e.role in required], ep)
+        first = joined([e for e in staff[pid] if e.licensed or e.role_key in required], ep)
         certs = creds.get(pid, [])
         cur = latest(certs)
         base: dict[str, Any] = {"person_id": pid, "role": ep.role, "establishment_id": ep.establishment_id,
@@ -82,7 +83,7 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
         key = f"person:{pid}"
         if cur is None:
             if in_role:
-                since = min(e.start_on for e in staff[pid] if e.role in required)
+                since = min(e.start_on for e in staff[pid] if e.role_key in required)
                 yield fact("cred_board_standing", f"{pid}/BOARD/not_certified",
                            dict(base, check="not_certified", due_at=iso(cal.add_years(since, years))),
                            [e.src for e in in_role], key)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from engine.records.vocab import fold, fold_set
 from engine.rules import bundles
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
@@ -29,6 +30,34 @@ RISK_RATINGS_HIGH = ("high", "critical")
 
 
 # ---- HIPAA-SEC-RA-001: risk analysis coverage, age, change triggers, MIPS year, risk items -------
+
+
+class RiskAnalyses:
+    """The risk analyses completed by the run's instant and which of them count: those whose scope
+    covers every ePHI system in service when they were completed. HIPAA-SEC-RA-001 and the MIPS
+    attestation of CMS-MIPS-PI-006 (PI_PPHI_1) read the same ones, so they cannot disagree."""
+
+    def __init__(self, ctx: DeriveContext, systems: Iterable[RecordView], analyses: Iterable[RecordView]) -> None:
+        now = _AsOf(ctx)
+        self.systems = [s for s in systems if s.data.get("stores_ephi") is True and now.exists(s)]
+        self.added = {s.id: _instant(s.data.get("added_at")) for s in self.systems}
+        done = [(at, ra) for ra in analyses if (at := now.happened(ra.data.get("completed_at"))) is not None]
+        #: every analysis completed by as_of, oldest first
+        self.analyses = sorted(done, key=lambda x: (x[0], x[1].id))
+        #: those covering every ePHI system in service when completed, oldest first
+        self.covering = [(at, ra) for at, ra in self.analyses if self.needed(at) <= self.scope(ra)]
+
+    def needed(self, at: dt.datetime) -> set[str]:
+        """The ePHI systems in service at `at` (one with no `added_at` always was)."""
+        return {s.id for s in self.systems if (when := self.added[s.id]) is None or when <= at}
+
+    @staticmethod
+    def scope(ra: RecordView) -> set[str]:
+        return {str(x) for x in ra.data.get("scope_system_ids") or []}
+
+    def omitted(self, at: dt.datetime, ra: RecordView) -> list[str]:
+        """The ePHI systems in service at `at` that `ra` leaves out."""
+        return sorted(self.needed(at) - self.scope(ra))
 
 
 @derivation(
@@ -50,25 +79,11 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     no covering analysis completed in it: due 31 Dec of that year), `risk_item` (an open high or
     critical risk item: its own due date).
     """
-    now = _AsOf(ctx)
     tz = _tz(ctx, "hipaa_ra_duty", {})
     today = cal.local_date(ctx.as_of, tz)
-    systems = [s for s in inputs["system"] if s.data.get("stores_ephi") is True and now.exists(s)]
-    added = {s.id: _instant(s.data.get("added_at")) for s in systems}
-    analyses = []
-    for ra in inputs["risk_analysis"]:
-        done = now.happened(ra.data.get("completed_at"))
-        if done is not None:
-            analyses.append((done, ra))
-    analyses.sort(key=lambda x: (x[0], x[1].id))
-
-    def needed(at: dt.datetime) -> set[str]:
-        return {s.id for s in systems if added[s.id] is None or added[s.id] <= at}  # type: ignore[operator]
-
-    def scope(ra: RecordView) -> set[str]:
-        return {str(x) for x in ra.data.get("scope_system_ids") or []}
-
-    covering = [(at, ra) for at, ra in analyses if needed(at) <= scope(ra)]
+    found = RiskAnalyses(ctx, inputs["system"], inputs["risk_analysis"])
+    systems, added, analyses, covering = found.systems, found.added, found.analyses, found.covering
+    needed, scope = found.needed, found.scope
     out_bundle = "org:*"
     all_systems = [_src(s) for s in systems]
     if not covering:
@@ -225,7 +240,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     """
     now = _AsOf(ctx)
     check_days = int(ctx.param("encryption_check_days", 30))
-    required = {str(k).lower() for k in ctx.param("encryption_required_types", [])}
+    required = fold_set(ctx.param("encryption_required_types", []))
     tz = _tz(ctx, "hipaa_device_duty", {})
     for dev in sorted(inputs["device"], key=lambda v: v.id):
         d = dev.data
@@ -241,7 +256,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 "basis": f"disposed {day}; media must be sanitized or destroyed by then",
             }, [_src(dev)], bundle)
             continue
-        kind = str(d.get("kind") or "").lower()
+        kind = fold(d.get("kind"))
         if required and kind and kind not in required:
             continue
         status = d.get("encryption_status")
@@ -279,14 +294,16 @@ def clause_codes(values: Iterable[Any] | None) -> list[str]:
     return list(dict.fromkeys(c for c in out if c))
 
 
-def _baa_in_place(baa: RecordView, now: _AsOf) -> dt.datetime | None:
-    """When an executed BAA took effect (signed, and effective if a later effective date is given)."""
-    signed = now.happened(baa.data.get("signed_at"))
-    if signed is None:
+def baa_in_place(baa: RecordView, as_of: dt.datetime) -> dt.datetime | None:
+    """When an executed BAA took effect (signed, and effective if a later effective date is given),
+    if that is by `as_of`. An agreement with an effective date but no signature is not executed: it
+    covers nothing (both BAA rules, HIPAA-BA-BAA-009 and AI-BAA-002, read it here)."""
+    signed = _instant(baa.data.get("signed_at"))
+    if signed is None or signed > as_of:
         return None
     effective = _instant(baa.data.get("effective_at"))
     start = max(signed, effective) if effective is not None else signed
-    return start if start <= now.at else None
+    return start if start <= as_of else None
 
 
 @derivation(
@@ -326,7 +343,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             continue
         bundle = bundles.bundle_key("vendor", v.id, v.data)
         mine = sorted(baas.get(v.id, []), key=lambda b: b.id)
-        executed = [(start, b) for b in mine if (start := _baa_in_place(b, now)) is not None]
+        executed = [(start, b) for b in mine if (start := baa_in_place(b, now.at)) is not None]
         executed.sort(key=lambda x: (x[0], x[1].id))
         flowing = any(first <= now.at for first, _ in flows.get(v.id, []))
         if flows.get(v.id):

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from engine.records.vocab import role_key, role_set
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.osha._common import (
@@ -207,11 +208,11 @@ def osha_hazcom_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     (substances).
     """
     now = _Now(ctx.as_of)
-    roles = {str(r) for r in (ctx.params.get("hazcom_roles") or [])}
+    roles = role_set(ctx.params.get("hazcom_roles"))
     retrain = ctx.params.get("hazcom_rev2024_retrain") is True
     hazcom = _trainings(inputs.get("training_record", ()), "HAZCOM", now)
     for ep, current in _engagements_at_work(ctx, inputs.get("employment_episode", ()), now, lambda v: (
-            _flag(v, "occupational_exposure") or str(v.data.get("role")) in roles)):
+            _flag(v, "occupational_exposure") or role_key(v.data.get("role")) in roles)):
         assigned = _assigned_at(ep)
         if assigned is None or assigned > now.as_of:
             continue

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from engine.records.vocab import role_key
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.osha._common import (
@@ -44,15 +45,23 @@ DEFAULT_CERTIFIER_TITLES = (
 
 
 def certifier_allowed(title: str | None, allowed: Iterable[str]) -> bool:
-    """Whether a certifier title names a company executive: it starts (case-insensitively, at a word
-    boundary) with one of the allowed titles, so "Site Administrator (highest-ranking official)"
-    matches "site administrator" but "Safety Officer" does not match "corporate officer"."""
+    """Whether a certifier title names a company executive: one of the allowed titles
+    (case-insensitively), alone or followed by a qualifier set off by punctuation, so "Site
+    Administrator (highest-ranking official)" and "CEO, Acme Family Medicine" match, while "CEO
+    Assistant", "Owner's assistant" and "Safety Officer" (against "corporate officer") do not."""
     text = " ".join(str(title or "").lower().split())
     for option in allowed:
         want = " ".join(str(option).lower().split())
-        if want and text.startswith(want) and (len(text) == len(want) or not text[len(want)].isalnum()):
+        if not want or not text.startswith(want):
+            continue
+        rest = text[len(want):].lstrip()
+        if not rest or rest[0] in _QUALIFIER_MARKS:
             return True
     return False
+
+
+#: what may set a qualifier off an allowed certifier title ("CEO - Acme", "Owner / Physician", "CEO & President")
+_QUALIFIER_MARKS = frozenset("(,;:/&-\u2013\u2014|")
 
 
 @derivation(
@@ -189,9 +198,9 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
         if gaps:
             yield duty("content", "content", _local(latest[0], tz), latest, ", ".join(gaps))
         first_review = reviews[0][0]
-        active_roles = {str(e.data.get("role")) for e in exposed if e.data.get("role")}
+        active_roles = {key for e in exposed if (key := role_key(e.data.get("role")))}
         for role in sorted(active_roles):
-            holders = [e for e in exposed_all if e.data.get("role") == role]
+            holders = [e for e in exposed_all if role_key(e.data.get("role")) == role]
             first = min(holders, key=lambda e: (_instant(e.data.get("start_at")) or ctx.as_of, e.id))
             started = _instant(first.data.get("start_at"))
             if started is None or started < first_review:
