@@ -28,7 +28,7 @@ from typing import Any
 from engine.rules import bundles
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
-from engine.rules.derive.hipaa import clause_codes
+from engine.rules.derive.hipaa import baa_in_place, clause_codes
 from engine.rules.facttypes import record_fact_types
 
 #: 45 CFR 92.210(b)-(c) compliance date (Section 1557 final rule, 89 FR 37522).
@@ -280,7 +280,9 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
     inventory           tool in use or approved whose inventory record lacks a field of
                         ai_inventory_required_fields, e.g. its owner (due the go-live day)
     performance_review  last performance review (or go-live) + ai_perf_review_days (180 high risk);
-                        not for ai_low_risk_categories
+                        not for ai_low_risk_categories (AI-MON-012)
+    inventory_review    the same clock for a tool in ai_low_risk_categories: the periodic inventory
+                        review every tool owes (AI-GOV-INV-001), which AI-MON-012 leaves out
     input_review        PCDST/PREDICTIVE_DSI whose protected-characteristic inputs are unrecorded:
                         go-live + pcdst_review_days, never before 1 May 2025 (92.210(b))
     mitigation          PCDST/PREDICTIVE_DSI that uses protected characteristics: go-live +
@@ -342,10 +344,10 @@ def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[Deri
     missing = [f for f in _param(ctx, "ai_inventory_required_fields") if f in known and data.get(f) in (None, "")]
     if missing:
         yield duty("inventory", live_day, basis=go_live, missing_fields=missing)
-    if category not in set(_param(ctx, "ai_low_risk_categories")):
-        days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
-        basis = reviewed or go_live
-        yield duty("performance_review", cal.add_days(cal.local_date(basis, tz), days), basis=basis, interval=days)
+    days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
+    basis = reviewed or go_live
+    review = "inventory_review" if category in set(_param(ctx, "ai_low_risk_categories")) else "performance_review"
+    yield duty(review, cal.add_days(cal.local_date(basis, tz), days), basis=basis, interval=days)
     if category in DST_CATEGORIES:
         review_days = int(_param(ctx, "pcdst_review_days"))
         protected = data.get("uses_protected_characteristics")
@@ -398,9 +400,9 @@ def ai_vendors(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
         """BAAs signed and effective at `at` and not terminated by then (latest effective last)."""
         out = []
         for b in baas.get(vendor_id, []):
-            starts = [x for x in (_instant(b.data.get("effective_at")), _instant(b.data.get("signed_at"))) if x]
+            start = baa_in_place(b, ctx.as_of)
             ended = _seen(b.data.get("terminated_at"), ctx.as_of)
-            if starts and max(starts) <= at and (ended is None or ended > at):
+            if start is not None and start <= at and (ended is None or ended > at):
                 out.append(b)
         return sorted(out, key=lambda b: (_instant(b.data.get("effective_at")) or at, b.id))
 

@@ -10,7 +10,6 @@ from typing import Any
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.cms._common import (
-    QPP_TZ,
     _entries,
     _entry_day,
     _happened,
@@ -23,6 +22,7 @@ from engine.rules.derive.cms._common import (
     org_today,
     pys_in_view,
 )
+from engine.rules.derive.hipaa import RiskAnalyses
 
 # ---- MIPS: Promoting Interoperability and Improvement Activities --------------------------------
 
@@ -42,7 +42,7 @@ def _required_pys(ctx: DeriveContext, org: RecordView | None) -> list[int]:
 
 @derivation(
     name="cms_pi_requirement",
-    inputs=("organization", "risk_analysis", "mips_submission"),
+    inputs=("organization", "system", "risk_analysis", "mips_submission"),
     output="cms_pi_requirement",
     fields={"org_id": "string",
             "py": "number", "requirement": "string", "label": "string", "due_at": "date", "met_on": "date",
@@ -52,7 +52,9 @@ def _required_pys(ctx: DeriveContext, org: RecordView | None) -> list[int]:
 )
 def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Promoting Interoperability duties of each required PY (when the category is required):
-    `sra` - a security risk analysis completed or reviewed inside the PY (PI_PPHI_1), due 31 Dec;
+    `sra` - a security risk analysis completed or reviewed inside the PY (PI_PPHI_1), due 31 Dec:
+    one that HIPAA-SEC-RA-001 counts (covering every ePHI system in service when completed, its
+    day in the practice's zone, C7), so the two rules never disagree about the same analysis;
     `period` - a PI performance period of `mips_pi_min_days` continuous days inside the PY, run on a
     certified EHR with its CEHRT ID recorded, starting by the latest feasible day (5 July for 180);
     `safer` - the SAFER Guides self-assessment (PI_PPHI_2) dated inside the PY, due 31 Dec.
@@ -64,12 +66,9 @@ def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     today = org_today(ctx, org)
     min_days = int(ctx.param("mips_pi_min_days", 180))
     submitted = _submitted_categories(ctx, inputs)
-    analyses = []
-    for v in inputs.get("risk_analysis", ()):
-        at = _happened(v.data.get("completed_at"), ctx.as_of)
-        if at is not None:
-            analyses.append((cal.local_date(at, QPP_TZ), v.id, v))
-    analyses.sort(key=lambda x: (x[0], x[1]))
+    found = RiskAnalyses(ctx, inputs.get("system", ()), inputs.get("risk_analysis", ()))
+    tz = ctx.tz_of(org)
+    analyses = [(cal.local_date(at, tz), v.id, v, found.omitted(at, v)) for at, v in found.analyses]
     plans: dict[int, tuple[int, dict[str, Any]]] = {}
     for i, entry in _entries(ctx, "mips_pi_periods", ("py",)):
         plans[int(entry["py"])] = (i, entry)
@@ -87,19 +86,26 @@ def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
                 sources=[_src(org)] + sources, bundle_key="org:*",
             )
 
-        inside = [a for a in analyses if start <= a[0] <= end]
-        after = [a for a in analyses if a[0] > end]
+        covering = [a for a in analyses if not a[3]]
+        inside = [a for a in covering if start <= a[0] <= end]
+        partial = [a for a in analyses if a[3] and start <= a[0] <= end]
+        after = [a for a in covering if a[0] > end]
         if inside:
             ra = inside[0]
             yield fact("sra", "security risk analysis (PI_PPHI_1)", end, ra[0],
                        f"risk analysis {ra[1]} completed {ra[0]}", [_src(ra[2])])
+        elif partial:
+            ra = partial[-1]
+            yield fact("sra", "security risk analysis (PI_PPHI_1)", end, None,
+                       f"the risk analysis of {py}, {ra[1]} completed {ra[0]}, omits the ePHI system(s) "
+                       f"{', '.join(ra[3])}; none completed in {py} covers every ePHI system", [_src(ra[2])])
         elif after:
             ra = after[0]
             yield fact("sra", "security risk analysis (PI_PPHI_1)", end, ra[0],
                        f"no risk analysis inside {py}; the next one ({ra[1]}) was completed {ra[0]}, after the year",
                        [_src(ra[2])])
         else:
-            last = [a for a in analyses if a[0] < start]
+            last = [a for a in covering if a[0] < start]
             note = f"latest earlier analysis {last[-1][1]} completed {last[-1][0]}" if last else "none on record"
             yield fact("sra", "security risk analysis (PI_PPHI_1)", end, None,
                        f"no risk analysis completed or reviewed in {py} ({note})", [_src(last[-1][2])] if last else [])

@@ -40,7 +40,9 @@ from engine.rules.derive.hipaa._common import Inputs, Source
 from engine.rules.derive.hipaa.safeguards import (
     NPP_PART2_COMPLIANCE_DATE,
     RISK_RATINGS_HIGH,
+    RiskAnalyses,
     audit_duties,
+    baa_in_place,
     clause_codes,
     device_duties,
     npp_duties,
@@ -90,6 +92,8 @@ __all__ = [
     "audit_duties",
     "breach_clock",
     "breach_duties",
+    "RiskAnalyses",
+    "baa_in_place",
     "clause_codes",
     "device_duties",
     "npp_duties",
