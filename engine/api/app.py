@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from engine import __version__, storable_text
 from engine import db as dbmod
 from engine.api import errors, openapi
+from engine.api.body_limit import BodyLimit
 from engine.api.deps import public, reject_unknown_query
 from engine.api.routes import auth, evaluations, findings, records, rulesets, users
 from engine.errors import ErrorDetail
@@ -39,7 +40,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
 
-    # added before limit_body, so it runs inside it: a body over the limit is refused unread
+    # inside BodyLimit: a body over the limit is refused before this reads it
     @app.middleware("http")
     async def refuse_unstorable_text(request: Request, call_next):  # type: ignore[no-untyped-def]
         found = await _unstorable_text(request)
@@ -49,14 +50,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                                   str(request.url.path))
         return await call_next(request)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return errors.problem(
-                413, "PayloadTooLarge", f"request body over {MAX_BODY_BYTES} bytes", "input.too_large"
-            )
-        return await call_next(request)
+    # outermost: counts the body's bytes as they arrive, chunked or not (engine.api.body_limit)
+    app.add_middleware(BodyLimit, limit=lambda: MAX_BODY_BYTES)
 
     @app.get("/health", tags=["health"], dependencies=[Depends(public())])
     def health() -> JSONResponse:

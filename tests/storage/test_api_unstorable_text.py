@@ -8,6 +8,7 @@ one reached the database there and failed with a 500, while SQLite stored it. Ha
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -70,3 +71,52 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(engine: Engine, monk
     monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 20)
     answer = client.post("/tokens", json={"name": "nightly\u0000 export script", "days": 5})
     assert answer.status_code == 413 and answer.json()["code"] == "input.too_large"
+
+
+
+def test_a_chunked_body_over_the_limit_is_refused(engine: Engine, monkeypatch: Any) -> None:
+    """No Content-Length to check: the bytes are counted as they come, signed in or not."""
+    from engine.api import app as app_module
+
+    client, bearer = _client(engine)
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 1000)
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(50):
+            yield b" " * 100
+
+    for headers in ({"Content-Type": "application/json"}, {"Content-Type": "application/json", **bearer}):
+        answer = client.post("/records", content=chunks(), headers=headers)
+        assert "content-length" not in answer.request.headers
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["code"] == "input.too_large"
+    small = client.post("/tokens", content=iter([b'{"name": "n", ', b'"days": 5}']),
+                        headers={"Content-Type": "application/json"})
+    assert small.status_code == 201, small.text
+
+
+def test_the_body_limit_stops_reading_at_the_limit() -> None:
+    """The part past the limit is never asked for (the server does not hold it)."""
+    import asyncio
+
+    from engine.api.body_limit import BodyLimit
+
+    asked: list[int] = []
+    answer: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        asked.append(1)
+        return {"type": "http.request", "body": b"x" * 100, "more_body": len(asked) < 50}
+
+    async def send(message: dict[str, Any]) -> None:
+        answer.append(message)
+
+    async def reads_everything(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        raise AssertionError("read past the limit")
+
+    limited = BodyLimit(reads_everything, limit=lambda: 1000)
+    asyncio.run(limited({"type": "http", "headers": []}, receive, send))  # type: ignore[arg-type]
+    assert len(asked) == 11
+    assert answer[0]["status"] == 413

@@ -1,0 +1,71 @@
+"""The request body limit, enforced on the bytes that arrive and not only on what a client declares.
+
+A body sent with `Transfer-Encoding: chunked` carries no Content-Length: checking the header alone
+let any caller, signed in or not, make the server hold gigabytes while the JSON checks read it.
+This sits outside every other middleware and counts what `receive` hands on; past the limit the
+request ends with a 413 and the rest of the body is never read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from engine.api import errors
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    """Raised out of `receive` once the body passes the limit; caught by `BodyLimit` alone."""
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over `limit()` bytes, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+        self.app = app
+        self.limit = limit  # read per request, so a test can lower it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit()
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:  # a response already under way cannot become a 413: end the connection
+                raise
+            await self._refuse(scope, receive, send, limit)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = errors.problem(413, "PayloadTooLarge", f"request body over {limit} bytes: send less in one request",
+                                  "input.too_large")
+        await response(scope, receive, send)
