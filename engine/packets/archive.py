@@ -20,6 +20,11 @@ from pathlib import Path, PurePosixPath
 from engine.errors import InputError
 
 CHUNK = 1 << 20
+#: A packet unpacks to at most this many times the archive's size, plus the floor: evidence is
+#: stored, text deflates ~5-20x, and a "zip bomb" (2 MB of zeros holding 2 GiB) must not fill the
+#: disk of whoever checks it, least of all the server, where a read-only auditor may upload one.
+MAX_EXPANSION = 100
+EXPANSION_FLOOR = 32 << 20
 # Text compresses well; evidence is mostly scans, images and PDFs that are compressed already, where
 # deflate gains nothing and costs most of the build time (30 s of 31 s for 1 GB of such data).
 DEFLATE_SUFFIXES = {".json", ".jsonl", ".csv", ".txt", ".html", ".htm", ".xml", ".yaml", ".yml", ".md", ".pem", ".log"}
@@ -52,19 +57,35 @@ def write_zip(root: Path, out: Path, *, when: dt.datetime) -> None:
         partial.unlink(missing_ok=True)
 
 
+def unpack_budget(archive_bytes: int) -> int:
+    """How many bytes an archive of `archive_bytes` may unpack to."""
+    return EXPANSION_FLOOR + MAX_EXPANSION * archive_bytes
+
+
 def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """Extract a packet zip into `dest`, refusing entries that would land outside it.
 
     Returns the extracted names and the entries whose bytes fail the zip's own CRC check
-    (name, reason): those are reported as altered files rather than crashing the check.
+    (name, reason): those are reported as altered files rather than crashing the check. An archive
+    that declares more than `unpack_budget` bytes is refused before anything is written.
     """
     try:
         zf = zipfile.ZipFile(zip_path)
+        budget = unpack_budget(zip_path.stat().st_size)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{zip_path}: not a readable zip file ({exc})", code="packet.zip") from None
     names: list[str] = []
     corrupt: list[tuple[str, str]] = []
+
+    def too_big() -> InputError:
+        return InputError(f"{zip_path}: unpacks to more than {budget} bytes ({MAX_EXPANSION} times its size): "
+                          "not a packet Vigil wrote", code="packet.zip")
+
     with zf:
+        # zipfile reads each entry up to the central directory's size and no further (a longer
+        # stream fails its CRC), so the sizes declared there bound what can be written
+        if sum(info.file_size for info in zf.infolist()) > budget:
+            raise too_big()
         for info in zf.infolist():
             if info.is_dir():
                 continue

@@ -221,10 +221,17 @@ def _check_packet_meta(bag: Path, key_fingerprint: str, key_source: str | None, 
 def _check_audit(bag: Path, found: _Findings) -> int:
     """Walk the excerpt from its anchor; returns how many entries were checked."""
     name = f"{bag.name}/data/audit-trail.jsonl"
+    path = bag / "data" / "audit-trail.jsonl"
+    if not path.is_file():
+        found.add(name, "missing")
+        return 0
     try:
-        lines = (bag / "data" / "audit-trail.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # the reason only: the path is where this machine unpacked it
+        found.add(name, f"unreadable audit trail ({exc.strerror or type(exc).__name__})")
+        return 0
+    except ValueError as exc:
         found.add(name, f"unreadable audit trail ({exc})")
         return 0
     if not records or records[0].get("type") != "anchor":

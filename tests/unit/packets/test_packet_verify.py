@@ -171,3 +171,30 @@ def test_unsafe_entry_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unsafe"):
         verify_packet(evil)
     assert not (tmp_path / "outside.txt").exists()
+
+
+def test_an_archive_that_unpacks_far_past_its_size_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zip bomb is refused by its declared sizes before anything is written (the check runs on
+    the server too, for any signed-in user)."""
+    from engine.packets import archive
+
+    monkeypatch.setattr(archive, "EXPANSION_FLOOR", 1 << 20)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bag/data/zeros.bin", b"\0" * (8 << 20))
+    assert bomb.stat().st_size < 64 << 10
+    with pytest.raises(InputError, match="unpacks to more than"):
+        verify_packet(bomb)
+
+    assert not any((tmp_path / "x").glob("*"))
+
+
+def test_a_missing_audit_trail_is_named_without_the_servers_paths(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
+    def drop(tree: Path) -> None:
+        next(tree.rglob("audit-trail.jsonl")).unlink()
+
+    report = verify_packet(rezip(packet, tmp_path / "t.zip", drop))
+    reasons = {p.file: p.reason for p in report.problems}
+    trail = next(f for f in reasons if f.endswith("data/audit-trail.jsonl") and reasons[f] == "missing")
+    assert trail
+    assert not any("vigil-verify-" in p.reason or "/tmp" in p.reason for p in report.problems), report.problems
