@@ -71,6 +71,17 @@ def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
     return found | (set(wanted) & directory().people)
 
 
+def names_someone(session: Session, *, org_id: str, name: str) -> bool:
+    """Whether `name` already stands for somebody tasks can be owned by: a person of the org, or the
+    owner of a task (an episode's person with no `person` record owns their tasks by id alone)."""
+    from engine.tasks.tables import TaskRow
+
+    if person_ids(session, org_id=org_id, ids=[name]):
+        return True
+    owned = select(TaskRow.id).where(TaskRow.org_id == org_id, TaskRow.owner == name).limit(1)
+    return session.scalar(owned) is not None
+
+
 def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
     """What `name` is in the org: a user, a person, a role, or nothing (None)."""
     user = session.scalar(select(UserRow.id).where(UserRow.org_id == org_id, UserRow.username == name))

@@ -61,6 +61,14 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
                 reason="not a person record of the organization, nor a person policies/roles.yaml names; import "
                        "the person first", field="person_id")], code="input.person_id")
         data = data.model_copy(update={"person_id": person})
+    if data.username != data.person_id and people.names_someone(session, org_id=org_id, name=data.username):
+        # tasks are owned by a person id or a username, and an account sees the tasks of both
+        raise InputError(
+            f"username {data.username!r} is the id of a person of this organization (or owns their tasks)",
+            [ErrorDetail(reason=f"this account would see and act on every task of person {data.username}: link it "
+                                f"to that person (person_id {data.username}) if it is theirs, or choose another "
+                                "username", field="username")],
+            code="input.username")
     if session.scalar(select(UserRow).where(UserRow.username == data.username)) is not None:
         raise ConflictError(f"user {data.username!r} exists", [ErrorDetail(reason="username taken", field="username")])
     row = UserRow(
@@ -221,6 +229,9 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
     row = session.get(TokenRow, token_id)
     if row is None:
         raise NotFoundError(f"no token {token_id}")
+    if row.revoked_at is not None:  # kept as it was: when it was revoked is the record
+        raise ConflictError(f"token {token_id} was revoked on {utc(row.revoked_at).isoformat()}",
+                            [ErrorDetail(reason="already revoked", field="token_id")], code="state.revoked")
     row.revoked_at = clock.now()
     user = session.get(UserRow, row.user_id)
     if user is not None and row.kind == "api":
@@ -335,6 +346,9 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
     assert expires_at is not None
     data = data.model_copy(update={"framework": framework, "establishments": establishments,
                                    "expires_at": expires_at})
+    now = clock.now()
+    superseded = [old for old in session.scalars(select(GrantRow).where(
+        GrantRow.user_id == user.id, GrantRow.revoked_at.is_(None))) if utc(old.expires_at) > now]
     row = GrantRow(
         id=f"G-{uuid.uuid4().hex[:12]}",
         user_id=user.id,
@@ -354,9 +368,26 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
         actor=actor,
         action="grant.create",
         entity_id=row.id,
-        payload=data.model_dump(mode="json") | {"username": username},
+        payload=data.model_dump(mode="json") | {"username": username, "supersedes": [g.id for g in superseded]},
     )
+    # one grant in force per auditor: the new one replaces what they held, said in the trail. Kept in
+    # force, an older grant had been hidden while the new one ran and come back when it ended.
+    for old in superseded:
+        old.revoked_at = now
+        _audit(session, org_id=user.org_id, actor=actor, action="grant.revoke", entity_id=old.id,
+               payload={"framework": old.framework, "username": username, "tokens_revoked": 0,
+                        "superseded_by": row.id})
     return to_grant(row)
+
+
+def list_grants(session: Session, *, username: str, org_id: str | None = None) -> list[Grant]:
+    """Every grant an auditor was given, newest first, in force or not (`revoked_at`, `expires_at`)."""
+    user = session.scalar(select(UserRow).where(UserRow.username == username))
+    if user is None or (org_id is not None and user.org_id != org_id):
+        raise NotFoundError(f"no user {username!r}")
+    rows = session.scalars(select(GrantRow).where(GrantRow.user_id == user.id)
+                           .order_by(GrantRow.created_at.desc(), GrantRow.id))
+    return [to_grant(r) for r in rows]
 
 
 def _establishments(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
@@ -375,6 +406,9 @@ def revoke_grant(session: Session, *, grant_id: str, actor: str, org_id: str | N
     user = session.get(UserRow, row.user_id) if row is not None else None
     if row is None or (org_id is not None and (user is None or user.org_id != org_id)):
         raise NotFoundError(f"no grant {grant_id}")
+    if row.revoked_at is not None:
+        raise ConflictError(f"grant {grant_id} was revoked on {utc(row.revoked_at).isoformat()}",
+                            [ErrorDetail(reason="already revoked", field="grant_id")], code="state.revoked")
     now = row.revoked_at = clock.now()
     session.flush()
     revoked = 0

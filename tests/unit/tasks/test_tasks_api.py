@@ -143,3 +143,19 @@ def test_an_executable_attachment_is_refused_naming_its_type_once(api: dict[str,
     problem = r.json()
     assert r.status_code == 422 and problem["code"] == "evidence.type_refused"
     assert (problem["detail"] + str(problem["errors"])).count("application/x-msdownload") == 1
+
+
+def test_a_username_that_is_a_persons_id_needs_the_link_to_that_person(api: dict[str, Any],
+                                                                       sqlite_engine: Engine) -> None:
+    """Tasks are owned by a person id or a username: an unlinked account named after a person would
+    see and act on all of that person's tasks."""
+    from engine.errors import InputError
+
+    with unit_of_work(sqlite_engine) as s, pytest.raises(InputError, match="is the id of a person") as refused:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+            username="P-HR2", password="p1-password-long!", role="staff"))
+    assert refused.value.details[0].field == "username"
+    with unit_of_work(sqlite_engine) as s:
+        user = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+            username="P-HR2", password="p1-password-long!", role="staff", person_id="P-HR2"))
+        assert user.person_id == "P-HR2"
