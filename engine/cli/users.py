@@ -4,7 +4,7 @@ scripts."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -111,9 +111,38 @@ def grant(
             return service.grant_auditor(s, username=username, actor=cli_actor(), data=data)
 
     g = run(body)
+    where = f" at {', '.join(g.establishments)}" if g.establishments else ""
     emit_json(g.model_dump(mode="json")) if as_json else console.print(
-        f"grant {g.id}: {framework} {window_from}..{window_to}"
+        f"grant {g.id}: {framework} {window_from}..{window_to}{where}, until {g.expires_at.isoformat()} "
+        f"(replaces any grant {username} held)"
     )
+
+
+@users_app.command("grants")
+def grants(username: UserArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List an auditor's grants, newest first: the one in force and those that ended."""
+    from engine import clock
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body() -> list[Any]:
+        with unit_of_work(open_database(db, must_exist=True)) as s:
+            return service.list_grants(s, username=username)
+
+    found = run(body)
+    if as_json:
+        emit_json([g.model_dump(mode="json") for g in found])
+        return
+    now = clock.now()
+    listing = tables.table(tables.keep("grant"), tables.keep("framework"), tables.keep("window"),
+                           tables.squeeze("establishments"), tables.squeeze("status"), stacked_rows=False)
+    for g in found:
+        status = (f"revoked {g.revoked_at:%Y-%m-%d %H:%M}Z" if g.revoked_at is not None
+                  else f"expired {g.expires_at:%Y-%m-%d}" if g.expires_at <= now
+                  else f"in force until {g.expires_at.isoformat()}")
+        listing.add_row(g.id, g.framework, f"{g.window_from}..{g.window_to}",
+                        ", ".join(g.establishments) if g.establishments else "all", status)
+    console.print(listing if found else f"{username} has no grants")
 
 
 @users_app.command("revoke")

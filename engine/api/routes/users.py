@@ -67,6 +67,14 @@ def grant(username: str, body: GrantIn, principal: Principal = Depends(require(P
                                       org_id=principal.org_id)
 
 
+@router.get("/users/{username}/grants", response_model=list[Grant])
+def grants(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+           session: Session = Depends(get_session, scope="function")) -> list[Grant]:
+    """Every grant the auditor was given, newest first: the one in force (not revoked, not expired),
+    and those that ended (`revoked_at`, including grants a newer one superseded, or `expires_at`)."""
+    return auth_service.list_grants(session, username=username, org_id=principal.org_id)
+
+
 @router.delete("/grants/{grant_id}", status_code=204)
 def revoke_grant(grant_id: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                  session: Session = Depends(get_session, scope="function")) -> Response:

@@ -1,0 +1,79 @@
+"""An auditor holds one grant in force: a new grant replaces the old (said in the trail), every
+grant can be listed, and revoking a grant or token twice is a conflict that keeps the first time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine import clock
+from engine.auth import service as auth
+from engine.auth.schemas import GrantIn
+from engine.db import unit_of_work
+from tests.api.conftest import headers
+
+
+def _grant(api: dict[str, Any], **over: Any) -> dict[str, Any]:
+    body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-06-30",
+            "expires_at": "2099-01-01T00:00:00Z"} | over
+    made = api["client"].post("/users/auditor/grants", headers=headers(api, "admin"), json=body)
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def test_a_new_grant_replaces_the_one_in_force_and_revoking_it_ends_access(api: dict[str, Any]) -> None:
+    c = api["client"]
+    before = c.get("/users/auditor/grants", headers=headers(api, "admin")).json()
+    assert len(before) == 1 and before[0]["revoked_at"] is None
+    narrow = _grant(api, window_to="2026-03-31", expires_at=(clock.now() + dt.timedelta(days=2))
+                    .isoformat())
+    listed = c.get("/users/auditor/grants", headers=headers(api, "admin")).json()
+    assert [g["id"] for g in listed][0] == narrow["id"]
+    assert listed[1]["id"] == before[0]["id"] and listed[1]["revoked_at"] is not None  # superseded, not hidden
+    assert c.get("/me", headers=headers(api, "auditor")).json()["grant"]["id"] == narrow["id"]
+    # revoking the grant in force leaves the auditor with none (the old one does not come back)
+    assert c.delete(f"/grants/{narrow['id']}", headers=headers(api, "admin")).status_code == 204
+    assert c.get("/findings", headers=headers(api, "auditor")).status_code == 401
+    with unit_of_work(api["engine"]) as s:
+        assert auth.active_grant(s, user_id=auth.get_user(s, username="auditor").id) is None
+    trail = c.get("/audit/entries", headers=headers(api, "admin"), params={"action": "grant"})
+    assert trail.status_code == 200, trail.text
+    said = [(e["action"], e["entity_id"], e["payload"]) for e in trail.json()]
+    assert ("grant.revoke", before[0]["id"], {"framework": "demo", "username": "auditor", "tokens_revoked": 0,
+                                              "superseded_by": narrow["id"]}) in said
+
+
+def test_revoking_twice_is_a_conflict_that_keeps_when_it_was_revoked(api: dict[str, Any]) -> None:
+    c = api["client"]
+    grant = _grant(api)
+    assert c.delete(f"/grants/{grant['id']}", headers=headers(api, "admin")).status_code == 204
+    first = c.get("/users/auditor/grants", headers=headers(api, "admin")).json()[0]["revoked_at"]
+    again = c.delete(f"/grants/{grant['id']}", headers=headers(api, "admin"))
+    assert again.status_code == 409 and "was revoked on" in again.json()["detail"]
+    assert c.get("/users/auditor/grants", headers=headers(api, "admin")).json()[0]["revoked_at"] == first
+    made = c.post("/tokens", headers=headers(api, "officer"), json={"name": "x", "days": 1})
+    if made.status_code == 403:  # tokens are issued from a session
+        login = c.post("/auth/login", json={"username": "officer", "password": "officer-password"})
+        assert login.status_code == 200
+        made = c.post("/tokens", json={"name": "x", "days": 1})
+    assert made.status_code == 201, made.text
+    token_id = made.json()["id"]
+    assert c.delete(f"/tokens/{token_id}").status_code == 204
+    again = c.delete(f"/tokens/{token_id}")
+    assert again.status_code == 409 and "was revoked on" in again.json()["detail"]
+
+
+def test_grants_of_an_unknown_user_are_not_found_and_only_admins_list_them(api: dict[str, Any]) -> None:
+    c = api["client"]
+    assert c.get("/users/nobody/grants", headers=headers(api, "admin")).status_code == 404
+    for role in ("officer", "auditor", "staff", "liaison"):
+        assert c.get("/users/auditor/grants", headers=headers(api, role)).status_code == 403
+
+
+def test_the_cli_lists_grants(api: dict[str, Any]) -> None:
+    with unit_of_work(api["engine"]) as s:
+        auth.grant_auditor(s, username="auditor", actor="t", data=GrantIn(
+            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 3, 31),
+            establishments=None, expires_at=dt.datetime(2098, 1, 1, tzinfo=dt.UTC)))
+        grants = auth.list_grants(s, username="auditor")
+    assert len(grants) == 2 and grants[0].revoked_at is None and grants[1].revoked_at is not None
