@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
 
-from engine.errors import ErrorDetail, ImportFormatError, VigilError
+from engine.errors import ErrorDetail, ImportFormatError, InputError, VigilError
 
 CHUNK = 1024 * 1024
 
@@ -68,3 +68,24 @@ def hide_path(exc: VigilError, names: dict[str, str]) -> None:
 def shown_sources(sources: list[str], path: Path, name: str) -> list[str]:
     """A report's source list with the temporary path replaced by the uploaded name."""
     return [name if s == str(path) else s for s in sources]
+
+
+def single_parts(*names: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency refusing a multipart body that gives one of `names` more than once (422).
+
+    FastAPI binds a repeated part to a single parameter by keeping the last: two evidence files sent
+    in one request stored one of them and answered 201, and the other was lost without a word."""
+
+    async def check(request: Request) -> None:
+        if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            return
+        form = await request.form()
+        counts: dict[str, int] = {}
+        for key, _ in form.multi_items():
+            counts[key] = counts.get(key, 0) + 1
+        repeated = [n for n in names if counts.get(n, 0) > 1]
+        if repeated:
+            raise InputError("a part is given more than once", [ErrorDetail(
+                reason=f"sent {counts[n]} times: send one (one file per request)", field=n) for n in repeated])
+
+    return check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,9 +101,12 @@ FORMAT_HINT = "give the format query parameter (format=json, ndjson or csv; fhir
 
 
 @router.post("/records/import", response_model=ImportResult)
-def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV file (<type>.csv), FHIR "
-                                                             "AuditEvents (format=fhir), an OIG LEIE list "
-                                                             "(format=leie) or an HR roster CSV (format=roster)"),
+def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON or CSV file (<type>.csv), FHIR "
+                                                                   "AuditEvents (format=fhir), an OIG LEIE list "
+                                                                   "(format=leie) or an HR roster CSV (format=roster); "
+                                                                   "repeat the part for several files, imported "
+                                                                   "together (all or nothing) as `vigil import A B` "
+                                                                   "does (a roster is one file)"),
                 roster_map: UploadFile | None = File(None, alias="map", description="format=roster: a YAML or JSON "
                                                      "map of your columns, job titles and sites (docs/records.md)"),
                 format: str | None = Query(None, pattern="^(json|ndjson|csv|fhir|leie|roster)$"),
@@ -110,8 +114,10 @@ def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV 
                 checked_at: InstantIn | None = Query(None, description="format=leie: when the screening was done "
                                                                        "(default: now; never later than now)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
+                _single: None = Depends(uploads.single_parts("map")),  # after the sign-in check
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
-    """Upload one file; streamed to disk, then imported like `vigil import`. A file that holds no
+    """Upload one file or several (`file` parts); streamed to disk, then imported together like
+    `vigil import A B`: all or nothing, and several LEIE files are one screening. A file that holds no
     records imports nothing and says so in `warnings`. `format=leie` screens the workforce against
     the list and imports one screening per person; `format=roster` imports an HR roster's persons
     and employment episodes, with an optional `map` part (docs/records.md, Connectors)."""
@@ -123,20 +129,31 @@ def import_file(file: UploadFile = File(..., description="a JSON, NDJSON or CSV 
     if type is not None and format == "roster":
         raise InputError("type does not apply to format=roster", [ErrorDetail(
             reason="a roster writes persons and employment episodes", field="type")])
-    with uploads.spooled(file, default="upload.json", limit=MAX_UPLOAD_BYTES) as (target, name):
+    if format == "roster" and len(file) > 1:
+        raise InputError("a roster is one file", [ErrorDetail(
+            reason=f"{len(file)} file parts were sent: send the roster alone", field="file")])
+    with contextlib.ExitStack() as stack:
+        spooled = [stack.enter_context(uploads.spooled(part, default="upload.json", limit=MAX_UPLOAD_BYTES))
+                   for part in file]
+        targets = [target for target, _ in spooled]
         report: ImportReport
         if format == "leie":
             screened = clock.checked_utc(checked_at, field="checked_at") if checked_at else clock.now()
-            report = leie_screen.screen_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
+            report = leie_screen.screen_files(session, org_id=principal.org_id, paths=targets, actor=principal.actor,
                                               checked_at=screened, checked_at_name="checked_at")
         elif format == "roster":
-            report = _import_roster(session, principal, target, roster_map)
+            report = _import_roster(session, principal, targets[0], roster_map)
         else:
-            detect_format(target, format, option=FORMAT_HINT)  # the API's words for a file it cannot place
-            report = pipeline.ingest_files(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
+            for target in targets:
+                detect_format(target, format, option=FORMAT_HINT)  # the API's words for a file it cannot place
+            report = pipeline.ingest_files(session, org_id=principal.org_id, paths=targets, actor=principal.actor,
                                            fmt=format, record_type=type)
-        sources = uploads.shown_sources(report.sources, target, name)
-    warnings = [f"{name} holds no records: nothing was imported"] if report.total == 0 else []
+        sources = report.sources
+        for target, name in spooled:
+            sources = uploads.shown_sources(sources, target, name)
+    names = ", ".join(name for _, name in spooled)
+    warnings = [f"{names} {'holds' if len(spooled) == 1 else 'hold'} no records: nothing was imported"] \
+        if report.total == 0 else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
 
 

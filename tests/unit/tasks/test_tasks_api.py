@@ -159,3 +159,15 @@ def test_a_username_that_is_a_persons_id_needs_the_link_to_that_person(api: dict
         user = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
             username="P-HR2", password="p1-password-long!", role="staff", person_id="P-HR2"))
         assert user.person_id == "P-HR2"
+
+
+def test_two_files_in_one_attachment_request_are_refused_and_neither_is_kept(api: dict[str, Any]) -> None:
+    """A repeated part had been bound to the last one: one file stored, the other lost, 201."""
+    c = api["client"]
+    task = c.get("/tasks", headers=_h(api, "hr1")).json()["items"][0]
+    url = f"/tasks/{task['id']}/attachments"
+    two = c.post(url, headers=_h(api, "hr1"),
+                 files=[("file", ("a.pdf", PDF, "application/pdf")), ("file", ("b.pdf", PDF + b"b", "application/pdf"))])
+    assert two.status_code == 422, two.text
+    assert two.json()["errors"][0]["field"] == "file" and "2 times" in two.json()["errors"][0]["reason"]
+    assert c.get(f"/tasks/{task['id']}", headers=_h(api, "hr1")).json()["attachments"] == []

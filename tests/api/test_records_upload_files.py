@@ -1,0 +1,46 @@
+"""POST /records/import takes several `file` parts and imports them together, as `vigil import A B`
+does; a repeated part had been bound to the last file alone and the others dropped without a word."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.api.conftest import headers
+
+
+def _ndjson(*records: dict[str, Any]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+def test_several_files_are_imported_together(api: dict[str, Any]) -> None:
+    c = api["client"]
+    one = _ndjson({"type": "person", "id": "MF-1", "last_name": "One"})
+    two = _ndjson({"type": "person", "id": "MF-2", "last_name": "Two"})
+    done = c.post("/records/import", headers=headers(api, "officer"),
+                  files=[("file", ("mf1.ndjson", one, "application/x-ndjson")),
+                         ("file", ("mf2.ndjson", two, "application/x-ndjson"))])
+    assert done.status_code == 200, done.text
+    assert sorted(done.json()["sources"]) == ["mf1.ndjson", "mf2.ndjson"]
+    for rid in ("MF-1", "MF-2"):
+        assert c.get(f"/records/person/{rid}", headers=headers(api, "officer")).status_code == 200
+
+
+def test_a_bad_second_file_imports_nothing_and_is_named(api: dict[str, Any]) -> None:
+    c = api["client"]
+    good = _ndjson({"type": "person", "id": "MF-3", "last_name": "Three"})
+    bad = b'{"type": "person", "id": "MF-4", "dob": "not a date"}\n'
+    refused = c.post("/records/import", headers=headers(api, "officer"),
+                     files=[("file", ("good.ndjson", good, "application/x-ndjson")),
+                            ("file", ("bad.ndjson", bad, "application/x-ndjson"))])
+    assert refused.status_code == 422, refused.text
+    assert any(e.get("file") == "bad.ndjson" for e in refused.json()["errors"]), refused.json()
+    assert "/tmp" not in refused.text
+    assert c.get("/records/person/MF-3", headers=headers(api, "officer")).status_code == 404
+
+
+def test_a_roster_is_one_file(api: dict[str, Any]) -> None:
+    c = api["client"]
+    refused = c.post("/records/import", headers=headers(api, "officer"), params={"format": "roster"},
+                     files=[("file", ("a.csv", b"x\n", "text/csv")), ("file", ("b.csv", b"x\n", "text/csv"))])
+    assert refused.status_code == 422 and "one file" in refused.json()["detail"]
