@@ -10,7 +10,7 @@ import typer
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, nonblank, open_org
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, nonblank, open_org
 from engine.tasks.schemas import TaskKind, TaskState
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
@@ -21,7 +21,8 @@ STATES: tuple[str, ...] = get_args(TaskState)
 KINDS: tuple[str, ...] = get_args(TaskKind)
 
 TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
-ActorOpt = Annotated[str, typer.Option("--actor", help="who is acting, for the history and audit trail")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail "
+                                                            "(default: VIGIL_ACTOR, else cli:<login>)")]
 
 
 @tasks_app.command("list")
@@ -105,13 +106,13 @@ def check(task_id: TaskArg,
           step: Annotated[int, typer.Argument(metavar="STEP", help="the step's number, 1..N, as `vigil tasks show` "
                                                                    "and the task page show it")],
           undo: Annotated[bool, typer.Option("--undo", help="untick the step instead")] = False,
-          actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+          actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Tick a checklist step of an open task, or untick it with --undo (prints the task with --json)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip()
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.check_item(s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo)
@@ -128,13 +129,13 @@ def check(task_id: TaskArg,
 @tasks_app.command("complete")
 def complete(task_id: TaskArg,
              note: Annotated[str | None, typer.Option("--note", help="a note kept with the task")] = None,
-             actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+             actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Mark a task done (the next evaluation confirms it or reopens it)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip()
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.complete_task(s, org_id=org_id, task_id=task_id, actor=who, note=note)
@@ -148,13 +149,13 @@ def attach(task_id: TaskArg,
            file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
                                                 help="the evidence file")],
            note: Annotated[str | None, typer.Option("--note", help="a note kept with the evidence")] = None,
-           actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+           actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Attach a file as evidence (kept by content hash, never overwritten)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip()
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s, file.open("rb") as fh:
             return service.attach_evidence(s, org_id=org_id, task_id=task_id, actor=who, stream=fh,
@@ -170,13 +171,13 @@ def attach(task_id: TaskArg,
 
 @tasks_app.command("note")
 def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (not blank)")],
-         actor: ActorOpt = "cli", org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+         actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Add a note to a task (prints the task as it is now with --json)."""
     from engine.db import unit_of_work
     from engine.tasks import service
 
     def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip()
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
         nonblank(text, "TEXT")
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:

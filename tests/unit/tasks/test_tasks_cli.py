@@ -137,3 +137,14 @@ def test_attach_refuses_an_executable_naming_its_type_once(db_url: str, tmp_path
     refused = vigil("tasks", "attach", task_id, str(program), "--db", db_url)
     assert refused.exit_code == 2 and "evidence.type_refused" in refused.output
     assert refused.output.count("application/x-msdownload") == 1, refused.output
+
+
+def test_task_acts_name_who_did_them(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --actor a note is VIGIL_ACTOR's (as findings and users are), not a plain 'cli'."""
+    task_id = _one_task_owned_by_hr1(db_url)
+    monkeypatch.setenv("VIGIL_ACTOR", "user:alice")
+    noted = vigil("tasks", "note", task_id, "called the vendor", "--db", db_url, "--json")
+    assert noted.exit_code == 0, noted.output
+    assert json.loads(noted.output)["notes"][-1]["actor"] == "user:alice"
+    checked = json.loads(vigil("tasks", "check", task_id, "1", "--db", db_url, "--json").output)
+    assert checked["checklist"][0]["done_by"] == "user:alice"
