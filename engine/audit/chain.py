@@ -139,6 +139,15 @@ class ChainWalker:
         self.head = anchor
         self.unverifiable = 0
 
+    def skip(self, entry: Mapping[str, Any]) -> None:
+        """Step past an entry that cannot be checked at all (reported by the caller): the next one
+        links to its stored hash, so only this entry is named."""
+        self.count += 1
+        self.expected_prev = self.head = str(entry.get("hash", ""))
+        org_seq = entry.get("org_seq")
+        if isinstance(org_seq, int) and not isinstance(org_seq, bool):
+            self.expected_org_seq = org_seq + 1
+
     def feed(self, entry: Mapping[str, Any], *, redacted: bool = False) -> Break | None:
         """Check the next entry; return the problem with it, or None when it fits."""
         seq = entry.get("seq")

@@ -67,8 +67,10 @@ class AuditVerifyReport(BaseModel):
 
     @property
     def first_broken(self) -> ChainBreak | None:
-        known = [b for b in self.broken if b.seq is not None]
-        return min(known, key=lambda b: b.seq or 0) if known else (self.broken[0] if self.broken else None)
+        """The first break in chain order (`broken` is listed as the chain was walked). Not the
+        lowest `seq`: an entry forged into the middle has a high seq, and the genuine entry it
+        displaced was named instead."""
+        return self.broken[0] if self.broken else None
 
     def raise_if_broken(self) -> None:
         """Raise `AuditChainBroken` naming the first bad entry (the CLI maps it to exit 1)."""

@@ -19,11 +19,12 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit.chain import GENESIS_HASH, Break, ChainWalker, entry_hash, normalise_payload
+from engine.audit.lenient import Lenient, unreadable_fields
 from engine.audit.schemas import (
     AuditEntry,
     AuditExcerpt,
@@ -129,7 +130,9 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
 
     Streams rows in chain order, so memory does not grow with the table.
     """
-    query = select(*_COLUMNS).order_by(AuditEntryRow.org_id, AuditEntryRow.org_seq)
+    lenient = {AuditEntryRow.at.key, AuditEntryRow.payload.key}
+    columns = [type_coerce(c, Lenient(c.type)).label(c.key) if c.key in lenient else c for c in _COLUMNS]
+    query = select(*columns).order_by(AuditEntryRow.org_id, AuditEntryRow.org_seq)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)
     heads: list[ChainHead] = []
@@ -147,7 +150,15 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
         if walker is None or walker.org_id != entry["org_id"]:
             close(walker)
             walker = ChainWalker(entry["org_id"])
-        problem = walker.feed(entry)
+        unreadable = unreadable_fields(entry)
+        if unreadable:  # altered in place with what its column cannot hold (SQLite)
+            walker.skip(entry)
+            problem: Break | None = Break(seq=_whole(entry["seq"]), org_id=entry["org_id"],
+                                          org_seq=_whole(entry["org_seq"]),
+                                          reason=f"{'; '.join(unreadable)}: this entry was altered after it was "
+                                                 "written")
+        else:
+            problem = walker.feed(entry)
         if problem is not None and len(breaks) < max_breaks:
             breaks.append(problem)
         last_seq = entry["seq"]
@@ -157,8 +168,15 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
         ok=not breaks,
         entries_checked=checked,
         chains=heads,
-        broken=[ChainBreak(seq=b.seq, org_id=b.org_id, org_seq=b.org_seq, reason=b.reason) for b in breaks],
+        broken=[ChainBreak(seq=_whole(b.seq), org_id=b.org_id, org_seq=_whole(b.org_seq),
+                           reason=b.reason if _whole(b.org_seq) == b.org_seq else f"org_seq {b.org_seq!r}: {b.reason}")
+                for b in breaks],
     )
+
+
+def _whole(value: Any) -> int | None:
+    """A sequence number as reported: None when a tampered row holds something else there."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def list_entries(session: Session, *, org_id: str | None = None, limit: int = 20,

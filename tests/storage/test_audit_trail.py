@@ -64,8 +64,8 @@ def tamper(engine: Engine, sql: str, **params: object) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL session_replication_role = replica"))  # superuser: triggers off
         else:
-            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
-            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_delete"))
         conn.execute(text(sql), params)
 
 
@@ -228,8 +228,8 @@ def test_guard_can_be_installed_by_a_migration(filled: Engine) -> None:
             conn.execute(text("DROP TRIGGER audit_entries_append_only ON audit_entries"))
             conn.execute(text("DROP TRIGGER audit_entries_no_truncate ON audit_entries"))
         else:
-            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
-            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_delete"))
         install_append_only_guard(conn)
         install_append_only_guard(conn)
     with pytest.raises(exc.DBAPIError, match="append-only"), engine.begin() as conn:
@@ -251,3 +251,48 @@ def test_excerpt_is_contiguous_and_anchored(filled: Engine) -> None:
     assert full.anchor == GENESIS_HASH
     assert [e.org_seq for e in as_of.entries] == [1, 2, 3]
     assert empty.entries == [] and empty.anchor == empty.head == full.head
+
+
+@pytest.mark.parametrize(("column", "value"), [("payload", "{not json"), ("at", "yesterday"), ("org_seq", "x")])
+def test_a_value_its_column_cannot_read_is_named_as_altered(sqlite_engine: Engine, column: str, value: str) -> None:
+    """SQLite stores what a direct UPDATE writes; verify had raised (a traceback, a 500, or exit 2
+    'invalid value for field org_seq') instead of naming the entry."""
+    with clock.frozen(T0), db.unit_of_work(sqlite_engine) as s:
+        add(s, 4)
+    target = seq_of(sqlite_engine, "org-1", 2)
+    tamper(sqlite_engine, f"UPDATE audit_entries SET {column} = :v WHERE seq = :s", v=value, s=target)
+    with db.unit_of_work(sqlite_engine) as s:
+        report = audit.verify(s)
+    assert not report.ok and report.first_broken is not None
+    named = next(b for b in report.broken if b.seq == target)
+    assert "altered" in named.reason and repr(value)[:10] in named.reason
+    if column != "org_seq":  # text sorts after numbers, so that row is walked last
+        assert report.first_broken.seq == target, report.broken
+    from engine.cli.main import app
+
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", sqlite_engine.url.render_as_string()])
+    assert result.exit_code == 1, result.output
+    assert f"audit_entry {target}: " in result.output
+
+
+def test_an_entry_forged_into_the_middle_is_named_first(engine: Engine) -> None:
+    """The forged row has the highest seq; the genuine entry it displaced (lower seq) had been
+    named first. The first break is the first in chain order."""
+    with clock.frozen(T0), db.unit_of_work(engine) as s:
+        add(s, 5)
+    tamper(engine, "UPDATE audit_entries SET org_seq = org_seq + 100 WHERE org_id = 'org-1' AND org_seq >= 3")
+    tamper(engine, "UPDATE audit_entries SET org_seq = org_seq - 99 WHERE org_id = 'org-1' AND org_seq >= 103")
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM audit_entries WHERE org_id = 'org-1' AND org_seq = 2")).mappings().one()
+        forged = {k: v for k, v in row.items() if k != "seq"} | {"org_seq": 3, "actor": "user:mallory",
+                                                                  "hash": "f" * 64}
+        if engine.dialect.name == "postgresql":
+            forged["payload"] = json.dumps(forged["payload"]) if not isinstance(forged["payload"], str) \
+                else forged["payload"]
+        cols = ", ".join(forged)
+        conn.execute(text(f"INSERT INTO audit_entries ({cols}) VALUES ({', '.join(':' + k for k in forged)})"),
+                     forged)
+    forged_seq = seq_of(engine, "org-1", 3)
+    with db.unit_of_work(engine) as s:
+        report = audit.verify(s, org_id="org-1")
+    assert report.first_broken is not None and report.first_broken.seq == forged_seq, report.broken
