@@ -25,11 +25,17 @@ def read_json(
     """Yield each record of a JSON file with its array index."""
     blob = path.read_bytes()
     advance(len(blob))
+    repeated: dict[int, list[str]] = {}
     try:
         doc = json_codec.loads_input(blob)
     except json.JSONDecodeError as exc:
-        problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, column=exc.colno))
-        return
+        found = json_codec.repeated_keys(blob)
+        where = _records_with_repeated_keys(found)
+        if where is None:
+            problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno,
+                                column=exc.colno))
+            return
+        doc, repeated = json_codec.loads(blob), where  # named per record below, beside every other problem
     except UnicodeDecodeError as exc:
         problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=str(path)))
         return
@@ -45,6 +51,23 @@ def read_json(
         return
     for index, raw in enumerate(records):
         position = Position(file=str(path), index=index)
+        if index in repeated:
+            for key in repeated[index]:
+                problem(ErrorDetail(reason=f"the key {key!r} is given twice in one object; give each field once",
+                                    file=str(path), index=index, field=key))
+            continue
         stamped = stamp_type(raw, record_type, position, problem)
         if stamped is not REFUSED:
             yield position, stamped
+
+
+def _records_with_repeated_keys(found: list[tuple[tuple[int | str, ...], str]]) -> dict[int, list[str]] | None:
+    """The record indexes whose objects repeat a key (and which keys), from `repeated_keys` paths;
+    None when a repeat lies outside the records (the document itself: not JSON we can place)."""
+    out: dict[int, list[str]] = {}
+    for where, key in found:
+        rest = where[1:] if where[:1] == ("records",) else where
+        if not rest or not isinstance(rest[0], int):
+            return None
+        out.setdefault(rest[0], []).append(key if len(rest) == 1 else ".".join(map(str, (*rest[1:], key))))
+    return out or None

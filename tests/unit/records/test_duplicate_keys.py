@@ -47,3 +47,23 @@ def test_an_ndjson_import_with_a_repeated_key_names_the_line_and_imports_nothing
     assert detail.line == 2 and "'id' is given twice" in detail.reason
     with unit_of_work(engine) as s:  # type: ignore[arg-type]
         assert list(records_service.iter_records(s, org_id="o", types=["person"])) == []
+
+
+def test_a_json_array_with_a_repeated_key_names_that_record_and_every_other_problem(engine: object,
+                                                                                 tmp_path: Path) -> None:
+    """It had said `file:1:1` and nothing else: no record, and the other records' problems hidden."""
+    from engine.db import unit_of_work
+
+    records = [{"type": "person", "id": f"P-{i}", "last_name": "X"} for i in range(12)]
+    records[10]["dob"] = "bad"
+    lines = [json.dumps(r) for r in records]
+    lines[7] = lines[7][:-1] + ', "last_name": "Y"}'
+    path = tmp_path / "people.json"
+    path.write_text("[\n" + ",\n".join(lines) + "\n]\n")
+    with pytest.raises(InputError) as raised, unit_of_work(engine) as s:  # type: ignore[arg-type]
+        records_service.import_files(s, org_id="o", paths=[path], actor="t")
+    said = {(d.index, d.field): d.reason for d in raised.value.details}
+    assert "'last_name' is given twice" in said[(7, "last_name")]
+    assert any(index == 10 and field == "dob" for index, field in said), said
+    with unit_of_work(engine) as s:  # type: ignore[arg-type]
+        assert list(records_service.iter_records(s, org_id="o", types=["person"])) == []
