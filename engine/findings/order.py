@@ -47,7 +47,18 @@ _ID = Key(FindingRow.id, True, lambda r: r.id)
 _RANK = Key(case(SEVERITY_RANK, value=FindingRow.severity, else_=len(SEVERITY_RANK)), False,
             lambda r: SEVERITY_RANK.get(r.severity, len(SEVERITY_RANK)))
 _UNDATED = Key(case((FindingRow.due.is_(None), 1), else_=0), False, lambda r: 1 if r.due is None else 0)
-_DUE = Key(func.coalesce(FindingRow.due, ""), False, lambda r: r.due or "")
+def _overdue_after(row: FindingRow) -> str:
+    deadline = row.facts.get("deadline") if isinstance(row.facts, dict) else None
+    passed = deadline.get("overdue_after") if isinstance(deadline, dict) else None
+    return str(passed or row.due or "")
+
+
+#: When the deadline passes, in UTC (`facts.deadline.overdue_after`, ISO text with Z, so text order is
+#: time order). Not `due`: a local date ("2026-12-03", passing at local midnight) and an instant
+#: ("2026-12-03T01:00:00Z") compared as text put a deadline a day later first. A finding written
+#: before the fact existed falls back to `due` until its next run refreshes it.
+_DUE = Key(func.coalesce(FindingRow.facts[("deadline", "overdue_after")].as_string(), FindingRow.due, ""), False,
+           _overdue_after)
 
 KEYS: dict[str, tuple[Key, ...]] = {
     "newest": (_OPENED, _ID),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.rules.backends import Match
+from engine.rules.calendars.arithmetic import iso_instant
 from engine.rules.compiler.messages import MessageContext, render_message
 from engine.rules.compiler.model import (
     DL_ALIAS,
@@ -136,6 +137,9 @@ def _violation(
     if deadline is not None:
         facts_used["deadline"] = {
             "due": deadline.due_text,
+            # the instant the due day (or instant) has passed, in UTC: what orders a list by deadline,
+            # since `due` is a local date for some rules and an instant for others
+            "overdue_after": iso_instant(deadline.overdue_after),
             "explanation": deadline.explanation,
             "convention": deadline.convention,
         }

@@ -94,3 +94,24 @@ def test_a_cursor_of_the_first_form_still_opens_its_page(engine: Engine, stored:
         old = base64.urlsafe_b64encode(json.dumps([last.opened_at.isoformat(), last.id]).encode()).decode()
         assert [x.id for x in findings.list_findings(s, org_id=ORG, limit=4, cursor=old).items] == \
             _expected(stored, "newest")[4:8]
+
+
+def test_due_order_is_when_each_deadline_passes_not_the_text_of_due(engine: Engine) -> None:
+    """A date passes at local midnight after it, an instant at the instant: as text, the Los Angeles
+    date 2026-12-02 (passing 2026-12-03T08:00Z) sorted before an instant passing seven hours sooner."""
+    def row(fid: str, due: str, passes: str) -> FindingRow:
+        return FindingRow(id=fid, org_id=ORG, rule_id="R-1", framework="demo", ruleset_version="1.0.0", title="t",
+                          citation="c", severity="high", subject_type="person", subject_id=fid, occurrence_key="",
+                          status="overdue", due=due, message="m", evidence=[],
+                          facts={"deadline": {"due": due, "overdue_after": passes}}, sop="SOP-X", state="open",
+                          opened_at=BASE, updated_at=BASE)
+
+    with unit_of_work(engine) as s:
+        s.add_all([row("F-DAY", "2026-12-02", "2026-12-03T08:00:00Z"),
+                   row("F-HOUR", "2026-12-03T01:00:00Z", "2026-12-03T01:00:00Z"),
+                   row("F-NYC", "2026-12-02", "2026-12-03T05:00:00Z")])
+    with unit_of_work(engine) as s:
+        first = findings.list_findings(s, org_id=ORG, limit=2, sort="due")
+        assert [f.id for f in first.items] == ["F-HOUR", "F-NYC"]
+        rest = findings.list_findings(s, org_id=ORG, limit=2, sort="due", cursor=first.next_cursor)
+        assert [f.id for f in rest.items] == ["F-DAY"]
