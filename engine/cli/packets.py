@@ -21,6 +21,12 @@ from engine.packets.verify import verify_packet
 packet_app = typer.Typer(help="Audit evidence packets (BagIt + OSCAL, signed).", no_args_is_help=True)
 app.add_typer(packet_app, name="packet")
 
+#: printed under a packet verified with its own embedded key: that proves the packet intact, and a
+#: forger who re-signs an edited packet embeds their own key, so it says nothing of who signed it
+EMBEDDED_KEY_NOTE = (
+    "  checked with the key embedded in the packet: this proves the packet is intact, not who signed it; "
+    "verify with --public-key practice.pub.pem (the practice's key) to prove that"
+)
 KeyDirOption = typer.Option(None, "--key-dir", help="Signing key directory (default: VIGIL_KEY_DIR, ./var/keys).")
 
 
@@ -138,6 +144,8 @@ def verify_cmd(
                 highlight=False,
                 soft_wrap=True,
             )
+            if report.key_source == "embedded":
+                console.print(EMBEDDED_KEY_NOTE, highlight=False, soft_wrap=True, markup=False)
             return
         report.raise_if_failed()
 

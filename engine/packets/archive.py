@@ -65,9 +65,11 @@ def unpack_budget(archive_bytes: int) -> int:
 def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """Extract a packet zip into `dest`, refusing entries that would land outside it.
 
-    Returns the extracted names and the entries whose bytes fail the zip's own CRC check
-    (name, reason): those are reported as altered files rather than crashing the check. An archive
-    that declares more than `unpack_budget` bytes is refused before anything is written.
+    Returns the names of the entries (directory entries too, ending in "/", though nothing is
+    created for them: packets hold none, and the caller reports them) and the entries whose bytes
+    fail the zip's own CRC check (name, reason): those are reported as altered files rather than
+    crashing the check. An archive that declares more than `unpack_budget` bytes is refused before
+    anything is written.
     """
     try:
         zf = zipfile.ZipFile(zip_path)
@@ -87,13 +89,14 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
         if sum(info.file_size for info in zf.infolist()) > budget:
             raise too_big()
         for info in zf.infolist():
-            if info.is_dir():
-                continue
             path = PurePosixPath(info.filename)
             if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
                 raise InputError(f"{zip_path}: unsafe entry name {info.filename!r}", code="packet.zip")
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise InputError(f"{zip_path}: symbolic link entry {info.filename!r}", code="packet.zip")
+            if info.is_dir():  # named (with its trailing slash) for the caller to judge, not created
+                names.append(info.filename)
+                continue
             target = dest.joinpath(*path.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:

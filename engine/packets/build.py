@@ -17,7 +17,8 @@ the how-to for auditors without Vigil is data/VERIFY.txt (inside the signed bag)
 
 The same PacketInput and key give the same bytes: every document is sorted, the bag's dates
 are the as-of date, Ed25519 signatures are deterministic, and the zip is written with fixed
-timestamps and permissions. Evidence is streamed in chunks and re-hashed on the way in.
+timestamps and permissions. Evidence is streamed in chunks and re-hashed on the way in, and
+each ruleset file must still be the bytes (SHA-256) the packet's evaluation runs recorded.
 """
 
 from __future__ import annotations
@@ -32,16 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.chain import ChainWalker, canonical_json
-from engine.errors import AuditChainBroken, ErrorDetail, InputError
+from engine.errors import AuditChainBroken, ErrorDetail, InputError, IntegrityError
 from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
 from engine.packets.archive import CHUNK, write_zip
 from engine.packets.documents import EvidenceFile, PacketDocs, prepare
 from engine.packets.redact import Pseudonymizer
-from engine.packets.schemas import PacketBuildReport, PacketInput
+from engine.packets.schemas import PacketBuildReport, PacketInput, RulesetFile
 from engine.packets.sign import Signer
 
 SIGNATURE_DIR = "signature"
+#: the files `_sign` writes into SIGNATURE_DIR, and the only ones verify accepts there: anything else
+#: beside them would ride along in the zip without any signature covering it
+SIGNATURE_FILES = ("manifest-sha256.txt", "manifest-sha256.txt.sig", "signer.pub.pem", "tagmanifest-sha256.txt.sig")
 # the BagIt profile packets conform to (the project's draft, audit-packet.bagit-profile.json in the
 # shared formats folder); bagit-profile validators require a bag to name it in bag-info.txt
 BAGIT_PROFILE = "https://example.org/compliance-engine/bagit-profile/audit-packet-v0.1.json"
@@ -74,6 +78,7 @@ With Vigil: vigil packet verify PACKET.zip --public-key practice.pub.pem
 def build_packet(inp: PacketInput, out: Path, *, signer: Signer, work_dir: Path | None = None) -> PacketBuildReport:
     """Write the packet for `inp` to `out` and describe what was written."""
     _check_audit_excerpt(inp)
+    _check_rulesets_match_runs(inp)
     packet_id = inp.packet_id()
     pseudonymizer = Pseudonymizer(signer.derive_key(b"phi-pseudonym|" + packet_id.encode())) if inp.redact_phi else None
     docs = prepare(inp, fingerprint=signer.fingerprint(), pseudonymizer=pseudonymizer)
@@ -111,6 +116,56 @@ def _check_audit_excerpt(inp: PacketInput) -> None:
             f"the audit trail for {inp.org_id} is broken; no packet was built",
             details=[ErrorDetail(reason=b.reason, record_type="audit_entry", record_id=str(b.seq)) for b in breaks],
         )
+
+
+def _check_rulesets_match_runs(inp: PacketInput) -> None:
+    """Refuse to ship ruleset bytes other than the ones the packet's runs evaluated with.
+
+    The rulesets are read from disk when the packet is built; each run recorded the SHA-256 of the
+    bytes it used. A file edited since without a new version number would be shipped (and signed)
+    as what the runs applied while runs.json names other bytes, and the packet would still verify.
+    """
+    problems = [p for ruleset in sorted(inp.rulesets, key=lambda r: r.name) for p in _ruleset_mismatches(inp, ruleset)]
+    if problems:
+        raise IntegrityError(
+            f"{len(problems)} ruleset file(s) differ from the bytes the packet's evaluation runs used; "
+            "no packet was built",
+            details=problems,
+            code="integrity.ruleset_changed",
+        )
+
+
+def _ruleset_mismatches(inp: PacketInput, ruleset: RulesetFile) -> list[ErrorDetail]:
+    """One problem per other hash the runs recorded for this file's framework and version."""
+    if ruleset.version is None:
+        return []
+    framework = ruleset.ruleset_id or inp.framework
+    return [
+        ErrorDetail(
+            reason=f"ruleset {framework} version {ruleset.version}: {_runs_named(run_ids)} evaluated it with "
+            f"sha256 {recorded}, but the file on disk now has sha256 {ruleset.sha256}: the ruleset changed under "
+            "the same version; publish the change as a new version or restore the file the runs used",
+            file=f"rulesets/{ruleset.name}",
+        )
+        for recorded, run_ids in sorted(_recorded_hashes(inp.runs, framework, ruleset.version).items())
+        if recorded != ruleset.sha256
+    ]
+
+
+def _recorded_hashes(runs: list[dict[str, Any]], framework: str, version: str) -> dict[str, list[str]]:
+    """sha256 -> ids of the runs that recorded evaluating `framework` at `version` with those bytes."""
+    by_hash: dict[str, list[str]] = {}
+    for run in runs:
+        for used in run.get("rulesets") or []:
+            if isinstance(used, dict) and used.get("id") == framework and used.get("version") == version:
+                by_hash.setdefault(str(used.get("sha256")), []).append(str(run.get("id")))
+    return by_hash
+
+
+def _runs_named(run_ids: list[str], shown: int = 3) -> str:
+    """'run R-1', 'runs R-1, R-2' or 'runs R-1, R-2, R-3 and 7 more'."""
+    names = ", ".join(run_ids[:shown]) + (f" and {len(run_ids) - shown} more" if len(run_ids) > shown else "")
+    return f"run{'s' if len(run_ids) > 1 else ''} {names}"
 
 
 def _json_bytes(value: Any) -> bytes:

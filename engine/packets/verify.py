@@ -8,6 +8,9 @@ Four independent checks, all run even when an earlier one fails, so the report i
 3. the signed copy of the payload manifest, so that even a bag whose manifests were rewritten
    after a change still names the payload file that changed;
 4. the audit-trail excerpt's hash chain, from its anchor to its head.
+Besides, every zip entry must be one the format defines (the bag's files, the signature files; no
+directory entries), and the bag's folder name must be the packet id its signed files hold: the
+signature covers the files, not the folder's name, so a renamed folder would pass for another packet.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -23,7 +27,7 @@ from engine.audit.chain import ChainWalker
 from engine.errors import InputError
 from engine.packets import bagit as packet_bag
 from engine.packets.archive import CHUNK, safe_extract
-from engine.packets.build import SIGNATURE_DIR
+from engine.packets.build import SIGNATURE_DIR, SIGNATURE_FILES
 from engine.packets.schemas import PacketProblem, PacketVerifyReport
 from engine.packets.sign import fingerprint, load_public_key, signature_valid
 
@@ -58,20 +62,36 @@ def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> Pac
             found.add(str(zip_path), f"expected one BagIt bag in the zip, found {len(bags)}")
             return report.model_copy(update={"problems": found.items})
         bag = bags[0]
-        report.packet_id = bag.name
-        for name in names:
-            top = name.split("/", 1)[0]
-            if top not in (bag.name, SIGNATURE_DIR):
-                found.add(name, "file outside the bag and the signature folder: not covered by the signature")
+        _check_entries(names, bag.name, found)
         payload_sha256, report.files_checked = _check_checksums(bag, found)
         _bagit_second_opinion(bag, found)
+        meta = _read_packet_json(bag, found)
+        report.packet_id = _check_packet_id(bag, meta, found)
         key, report.key_source = _choose_key(root, public_key, found)
         if key is not None:
             report.fingerprint = fingerprint(key)
             _check_signatures(root, bag, key, payload_sha256, found)
-            _check_packet_meta(bag, report.fingerprint, report.key_source, found)
+            if meta is not None:
+                _check_packet_meta(bag, meta, report.fingerprint, report.key_source, found)
         report.audit_entries_checked = _check_audit(bag, found)
     return report.model_copy(update={"problems": found.items, "ok": not found.items})
+
+
+def _check_entries(names: list[str], bag_name: str, found: _Findings) -> None:
+    """Every zip entry is a file of the bag or one of the signature files the format defines.
+
+    The bag's own files are judged by the manifests; anything else in the zip (a note under
+    signature/, a folder beside the bag, a directory entry) is covered by no checksum or signature.
+    """
+    for name in names:
+        top, _, rest = name.partition("/")
+        if name.endswith("/"):
+            found.add(name, "directory entry: packets hold none")
+        elif top == SIGNATURE_DIR and rest not in SIGNATURE_FILES:
+            found.add(name, f"not one of the signature files ({', '.join(SIGNATURE_FILES)}): "
+                            "not covered by the signature")
+        elif top not in (bag_name, SIGNATURE_DIR):
+            found.add(name, "file outside the bag and the signature folder: not covered by the signature")
 
 
 def _hash_file(path: Path) -> dict[str, str]:
@@ -122,7 +142,9 @@ def _check_checksums(bag: Path, found: _Findings) -> tuple[dict[str, str], int]:
             for name in names:
                 found.add(prefix + name, f"its entry for {rel} does not match the file: the manifest was altered")
     payload = {rel for rel in on_disk if rel.startswith("data/")}
-    tag_files = on_disk - payload - {n for n in on_disk if n.startswith("tagmanifest-")}
+    # the tag manifests cannot list themselves; any other (tagmanifest-md5.txt ...) is a tag file
+    # like the rest, so one added beside them is named as not listed rather than passed unsigned
+    tag_files = on_disk - payload - {f"tagmanifest-{alg}.txt" for alg in ALGORITHMS}
     for name, entries in manifests.items():
         expected_files = payload if name.startswith("manifest-") else tag_files
         for rel in sorted(expected_files - set(entries)):
@@ -199,14 +221,68 @@ def _check_signatures(
         found.add(f"{bag.name}/{rel}", "added after the packet was signed")
 
 
-def _check_packet_meta(bag: Path, key_fingerprint: str, key_source: str | None, found: _Findings) -> None:
-    """The packet names its signing key (packet.json, index): it must be the key that verifies it."""
-    path = bag / "data" / "packet.json"
+def _read_packet_json(bag: Path, found: _Findings) -> dict[str, Any] | None:
+    """data/packet.json as a mapping, or None (named as a problem) when it is missing or not JSON."""
     try:
-        claimed = json.loads(path.read_text(encoding="utf-8")).get("signing_key_fingerprint")
-    except (OSError, ValueError, AttributeError):
+        meta = json.loads((bag / "data" / "packet.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):
         found.add(f"{bag.name}/data/packet.json", "missing or not JSON")
-        return
+        return None
+    return meta
+
+
+def _bag_info(bag: Path) -> dict[str, str]:
+    """bag-info.txt's tags (the first value of each; continuation lines joined), {} if unreadable."""
+    tags: dict[str, str] = {}
+    last = None
+    try:
+        lines = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return tags
+    for line in lines:
+        if line[:1] in (" ", "\t") and last is not None:
+            tags[last] += " " + line.strip()
+        elif ":" in line:
+            last, _, value = line.partition(":")
+            last = last.strip()
+            tags.setdefault(last, value.strip())
+    return tags
+
+
+def _check_packet_id(bag: Path, meta: dict[str, Any] | None, found: _Findings) -> str:
+    """The bag folder must carry the packet id its signed files hold; returns that signed id.
+
+    The signature covers the files inside the folder, not its name: renamed, a packet would verify
+    under an id (framework, period) it never had. packet.json (in the signed payload manifest) and
+    bag-info.txt (in the signed tag manifest) both name the packet.
+    """
+    claims = {"bag-info.txt External-Identifier": _bag_info(bag).get("External-Identifier")}
+    if meta is not None:  # otherwise already named as missing or not JSON
+        claims = {"data/packet.json packet_id": meta.get("packet_id")} | claims
+    by_id: dict[str, list[str]] = {}
+    for where, value in claims.items():
+        if isinstance(value, str) and value:
+            by_id.setdefault(value, []).append(where)
+        else:
+            file, _, field = where.partition(" ")
+            found.add(f"{bag.name}/{file}", f"names no packet id ({field})")
+    for signed_id, wheres in by_id.items():
+        if signed_id != bag.name:
+            found.add(
+                bag.name,
+                f"the bag folder is named {bag.name}, but the packet's signed id is {signed_id} "
+                f"({', '.join(wheres)}): the folder was renamed; the signature does not cover its name",
+            )
+    return next(iter(by_id), bag.name)
+
+
+def _check_packet_meta(
+    bag: Path, meta: dict[str, Any], key_fingerprint: str, key_source: str | None, found: _Findings
+) -> None:
+    """The packet names its signing key (packet.json, index): it must be the key that verifies it."""
+    claimed = meta.get("signing_key_fingerprint")
     if claimed == key_fingerprint:
         return
     if key_source == "embedded":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +72,76 @@ def test_a_packet_of_nothing_is_refused(api: dict[str, Any], tmp_path: Path, mon
     assert r.json()["errors"][0]["field"] == field
     assert not list((tmp_path / "packets").glob("*.zip"))
 
+
+
+def _evaluated(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Packets and keys in tmp_path, one establishment's records evaluated; the officer's headers."""
+    monkeypatch.setenv("VIGIL_PACKET_DIR", str(tmp_path / "packets"))
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    c, h = api["client"], headers(api, "officer")
+    records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]
+    assert c.post("/records", headers=h, json={"records": records}).status_code == 200
+    assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    return h
+
+
+def test_the_server_verifies_against_the_practice_key_not_the_embedded_one(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packet signed by another key carries that key; checked against it, a forgery would pass."""
+    h = _evaluated(api, tmp_path, monkeypatch)
+    c, auditor = api["client"], headers(api, "auditor")
+    period = {"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"}
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "forger-keys"))  # a server with someone else's key
+    forged = c.post("/packets", headers=h, json=period)
+    assert forged.status_code == 201, forged.text
+    forger_fingerprint = forged.json()["fingerprint"]
+    zip_bytes = c.get(f"/packets/{forged.json()['id']}/download", headers=auditor).content
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))  # the practice's own
+    practice_fingerprint = c.get("/packets/public-key", headers=auditor).json()["fingerprint"]
+    assert practice_fingerprint != forger_fingerprint
+
+    r = c.post("/packets/verify", headers=auditor, files={"file": ("p.zip", zip_bytes, "application/zip")})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["ok"] is False and report["key_source"] == "given"
+    assert report["fingerprint"] == practice_fingerprint
+    mismatch = [p for p in report["problems"] if p["file"] == "signature/signer.pub.pem"]
+    assert mismatch and forger_fingerprint in mismatch[0]["reason"] and practice_fingerprint in mismatch[0]["reason"]
+
+
+def test_the_portal_tells_the_auditor_to_verify_against_the_practice_key(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    c, auditor = api["client"], headers(api, "auditor")
+    key = c.get("/packets/public-key", headers=auditor).json()
+    page = c.get("/ui/audit", headers=auditor)
+    assert page.status_code == 200
+    html = page.text
+    assert "vigil packet verify PACKET.zip --public-key practice.pub.pem" in html
+    assert 'download="practice.pub.pem"' in html and 'id="public-key-download"' in html
+    link = html.split('id="public-key-download" href="', 1)[1].split('"', 1)[0]
+    assert urllib.parse.unquote(link.removeprefix("data:application/x-pem-file,")) == key["pem"]
+    assert key["fingerprint"] in html
+
+
+def test_a_ruleset_edited_under_its_version_after_the_runs_stops_the_build(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run recorded the file's hash; a packet built after the file changed (same version) would
+    ship other bytes than the run applied, under runs.json naming the old hash."""
+    h = _evaluated(api, tmp_path, monkeypatch)
+    ruleset = Path(os.environ["VIGIL_RULESETS_DIR"]) / "demo" / "demo-1.0.0.yaml"
+    before = hashlib.sha256(ruleset.read_bytes()).hexdigest()
+    ruleset.write_bytes(ruleset.read_bytes() + b"# edited after the run, version unchanged\n")
+    after = hashlib.sha256(ruleset.read_bytes()).hexdigest()
+
+    r = api["client"].post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["code"] == "integrity.ruleset_changed"
+    (detail,) = body["errors"]
+    assert detail["file"] == "rulesets/demo/demo-1.0.0.yaml"
+    assert "1.0.0" in detail["reason"] and before in detail["reason"] and after in detail["reason"]
+    assert not list((tmp_path / "packets").glob("*.zip"))

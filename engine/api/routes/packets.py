@@ -69,6 +69,12 @@ def verify(
     file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ))
 ) -> PacketVerifyReport:
     """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt. Errors
-    name the uploaded file, never where the server kept it."""
+    name the uploaded file, never where the server kept it.
+
+    The signature is checked against the practice's own public key, never the key inside the
+    upload: anyone can re-sign an edited packet with a key of their own and embed it, and the
+    server's "ok" would then vouch for a forgery. A packet signed by another key (a forger's, or
+    the practice's before its key was replaced) fails, naming both fingerprints."""
+    practice_key = load_or_create_signer().public_key_pem()
     with uploads.spooled(file, default="packet.zip") as (target, _name):
-        return verify_packet(target)
+        return verify_packet(target, public_key=practice_key)

@@ -14,7 +14,7 @@ import bagit
 import pytest
 
 from engine.audit.chain import entry_hash
-from engine.errors import AuditChainBroken, InputError
+from engine.errors import AuditChainBroken, InputError, IntegrityError
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketInput, load_input
 from engine.packets.sign import Ed25519Signer, load_or_create_signer
@@ -151,6 +151,34 @@ def test_broken_audit_excerpt_stops_the_build(packet_input: PacketInput, signer:
     with pytest.raises(AuditChainBroken) as info:
         build_packet(bad, tmp_path / "p.zip", signer=signer)
     assert info.value.details[0].record_id == str(entries[2].seq)
+
+
+def test_a_ruleset_changed_under_the_same_version_stops_the_build(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """The packet ships ruleset bytes read at build time; they must be the bytes the runs recorded."""
+    (original,) = packet_input.rulesets
+    edited = original.content + b"  - id: HIPAA-NEW-RULE-999\n"
+    old_sha, new_sha = original.sha256, hashlib.sha256(edited).hexdigest()
+    changed = packet_input.model_copy(update={"rulesets": [original.model_copy(update={"content": edited,
+                                                                                       "sha256": new_sha})]})
+    with pytest.raises(IntegrityError, match="no packet was built") as info:
+        build_packet(changed, tmp_path / "p.zip", signer=signer)
+    assert info.value.code == "integrity.ruleset_changed"
+    (detail,) = info.value.details
+    assert detail.file == "rulesets/hipaa/ruleset.yaml"
+    for part in ("2026.1.0", "run R-2", old_sha, new_sha, "new version"):
+        assert part in detail.reason, (part, detail.reason)
+    assert not (tmp_path / "p.zip").exists()
+
+
+def test_runs_of_another_version_do_not_stop_the_build(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Only the hashes recorded for the shipped file's own framework and version are compared."""
+    other = {"id": "hipaa", "version": "2025.4.0", "sha256": "0" * 64}
+    runs = [packet_input.runs[0] | {"rulesets": [*packet_input.runs[0]["rulesets"], other]}]
+    assert build_packet(packet_input.model_copy(update={"runs": runs}), tmp_path / "p.zip", signer=signer).path.exists()
 
 
 def test_evidence_from_an_opener(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> None:

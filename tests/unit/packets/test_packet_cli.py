@@ -144,3 +144,32 @@ def test_a_packet_of_nothing_is_refused_with_exit_2(tmp_path: Path) -> None:
     assert "no ruleset for 'hipa'" in " ".join(misspelt.stderr.split())
     assert "the period ends (2025-01-01) before it starts" in " ".join(backwards.stderr.split())
     assert not (tmp_path / "p.zip").exists()
+
+
+def test_verify_with_the_embedded_key_says_it_proves_integrity_not_the_signer(
+    packet_input: PacketInput, tmp_path: Path
+) -> None:
+    out, keys = build(packet_input, tmp_path)
+    plain = runner.invoke(app, ["packet", "verify", str(out)])
+    assert plain.exit_code == 0, plain.output
+    assert "embedded key" in plain.output and "intact, not who signed it" in plain.output
+    assert "--public-key practice.pub.pem" in plain.output
+    pem = tmp_path / "practice.pub.pem"
+    assert runner.invoke(app, ["packet", "key", "--key-dir", str(keys), "--out", str(pem)]).exit_code == 0
+    pinned = runner.invoke(app, ["packet", "verify", str(out), "--public-key", str(pem)])
+    assert pinned.exit_code == 0 and "not who signed it" not in pinned.output
+
+
+def test_verify_of_a_renamed_packet_folder_exits_1_naming_the_signed_id(
+    packet_input: PacketInput, tmp_path: Path, rezip: Callable[[Path, Path, Callable[[Path], None]], Path]
+) -> None:
+    out, _ = build(packet_input, tmp_path)
+    signed_id = packet_input.packet_id()
+
+    def rename(tree: Path) -> None:
+        (tree / signed_id).rename(tree / "hipaa-20250101-20251231-0000000000")
+
+    result = runner.invoke(app, ["packet", "verify", str(rezip(out, tmp_path / "renamed.zip", rename))])
+    assert result.exit_code == 1, result.output
+    assert "verified" not in result.output
+    assert "hipaa-20250101-20251231-0000000000" in result.output and signed_id in result.output

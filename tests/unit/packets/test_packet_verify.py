@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable
@@ -198,3 +199,77 @@ def test_a_missing_audit_trail_is_named_without_the_servers_paths(packet: Path, 
     trail = next(f for f in reasons if f.endswith("data/audit-trail.jsonl") and reasons[f] == "missing")
     assert trail
     assert not any("vigil-verify-" in p.reason or "/tmp" in p.reason for p in report.problems), report.problems
+
+
+def the_bag(tree: Path) -> Path:
+    (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+    return bag
+
+
+def test_an_extra_file_under_signature_is_not_covered(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
+    """signature/ holds the four files the format defines; the signature covers nothing else there."""
+
+    def add(tree: Path) -> None:
+        sig = tree / "signature"
+        (sig / "notes.txt").write_text("the practice says this packet is fine")
+        (sig / "old").mkdir()
+        (sig / "old" / "signer.pub.pem").write_bytes((sig / "signer.pub.pem").read_bytes())
+
+    report = verify_packet(rezip(packet, tmp_path / "extra.zip", add))
+    reasons = {p.file: p.reason for p in report.problems}
+    assert not report.ok
+    assert set(reasons) == {"signature/notes.txt", "signature/old/signer.pub.pem"}, report.problems
+    assert all("not covered by the signature" in r for r in reasons.values())
+
+
+def test_an_extra_tag_manifest_in_the_bag_is_named(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
+    """bagit checks a tagmanifest-md5.txt it finds, but no signature covers one a forger adds."""
+
+    def add(tree: Path) -> None:
+        bag = the_bag(tree)
+        lines = [f"{hashlib.md5((bag / n).read_bytes()).hexdigest()}  {n}\n" for n in ("bagit.txt", "bag-info.txt")]
+        (bag / "tagmanifest-md5.txt").write_text("".join(lines))
+
+    report = verify_packet(rezip(packet, tmp_path / "md5.zip", add))
+    assert not report.ok
+    assert any(p.file.endswith("/tagmanifest-md5.txt") and "not listed" in p.reason for p in report.problems)
+
+
+def test_directory_entries_are_named(packet: Path, tmp_path: Path) -> None:
+    """Packets are written without directory entries; any in the zip is extra and named."""
+    bag_name = names_in(packet)[0].split("/", 1)[0]
+    with_dirs = tmp_path / "dirs.zip"
+    with zipfile.ZipFile(packet) as src, zipfile.ZipFile(with_dirs, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("extra-dir/", b"")
+        dst.writestr(f"{bag_name}/data/", b"")
+
+    report = verify_packet(with_dirs)
+    reasons = {p.file: p.reason for p in report.problems}
+    assert not report.ok
+    assert reasons == {
+        "extra-dir/": "directory entry: packets hold none",
+        f"{bag_name}/data/": "directory entry: packets hold none",
+    }, report.problems
+
+
+def test_a_renamed_bag_folder_is_named_and_the_packet_keeps_its_signed_id(
+    packet: Path, tmp_path: Path, rezip: Rezip
+) -> None:
+    """The signature covers the files in the folder, not its name: a renamed folder must not pass
+    for a packet of another period."""
+    signed_id = verify_packet(packet).packet_id
+    assert signed_id and signed_id.startswith("hipaa-20260101-20260331-")
+    fake_id = "hipaa-20250101-20251231-0000000000"
+
+    def rename(tree: Path) -> None:
+        the_bag(tree).rename(tree / fake_id)
+
+    report = verify_packet(rezip(packet, tmp_path / "renamed.zip", rename))
+    assert not report.ok
+    assert report.packet_id == signed_id
+    (problem,) = report.problems
+    assert problem.file == fake_id
+    assert signed_id in problem.reason and "renamed" in problem.reason
+    assert "data/packet.json packet_id" in problem.reason and "bag-info.txt External-Identifier" in problem.reason
