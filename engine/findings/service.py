@@ -36,6 +36,7 @@ from engine.findings.schemas import (
     Waiver,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRevisionRow, FindingRow, WaiverRow
+from engine.rules import blobs
 from engine.rules.schemas import RunResult, Violation
 
 OPEN_STATES = ("open", "acknowledged")
@@ -64,6 +65,7 @@ def record_run(
     )
     session.add(row)
     session.flush()
+    blobs.keep(session, ((r.id, r.version, r.sha256) for r in result.rulesets))  # for packets to ship
     return to_run(row)
 
 

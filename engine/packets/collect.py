@@ -31,6 +31,7 @@ from engine.packets.schemas import (
     RulesetFile,
 )
 from engine.records import service as records_service
+from engine.rules import blobs
 from engine.rules.state_zones import establishment_tz
 
 #: the fact a finding's `facts` hold of the instant its last run judged as of (findings service)
@@ -208,7 +209,8 @@ def collect_input(
         finding_transitions=[t for t in transitions if t.finding_id in ids],
         waivers=waivers,
         tasks=tasks,
-        rulesets=src.rulesets(session, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of),
+        rulesets=as_runs_used(session, src.rulesets(session, framework=framework, date_from=date_from,
+                                                     date_to=date_to, known_at=as_of), runs, framework),
         requirements=src.requirements(session, framework=framework, known_at=as_of),
         runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
         audit=excerpt,
@@ -365,3 +367,40 @@ def _task_as_of(task: PacketTask, as_of: dt.datetime) -> PacketTask:
     evidence = [e for e in task.evidence if e.attached_at is None or e.attached_at <= as_of]
     completed = task.completed_at if task.completed_at is not None and task.completed_at <= as_of else None
     return task.model_copy(update={"evidence": evidence, "completed_at": completed})
+
+
+def as_runs_used(session: Session, files: list[RulesetFile], runs: list[dict[str, Any]],
+                 framework: str) -> list[RulesetFile]:
+    """The ruleset files to ship: the bytes the packet's runs recorded (kept in `ruleset_blob`),
+    not those on disk now where they differ.
+
+    A file changed under the same version (a new release of Vigil, an edit) is shipped as the runs
+    used it; where the period's runs used both, the bytes no run used now are left out and the
+    earlier ones ship beside them as `<name>@<sha256[:12]>`. Bytes never kept (runs older than the
+    store) stay as on disk, and the build refuses the mismatch, naming it."""
+    recorded: dict[str, set[str]] = {}
+    for run in runs:
+        for used in run.get("rulesets") or []:
+            if isinstance(used, dict) and used.get("id") == framework and used.get("version") and used.get("sha256"):
+                recorded.setdefault(str(used["version"]), set()).add(str(used["sha256"]))
+    kept = blobs.fetch(session, {sha for shas in recorded.values() for sha in shas})
+    out: list[RulesetFile] = []
+    for f in files:
+        shas = recorded.get(f.version or "", set())
+        older = sorted(sha for sha in shas - {f.sha256} if sha in kept)
+        if not older:
+            out.append(f)
+            continue
+        if f.sha256 in shas:  # the current bytes were used too: both ship
+            out.append(f)
+            out += [_blob_file(f.name, kept[sha], suffix=True) for sha in older]
+        else:
+            out += [_blob_file(f.name, kept[sha], suffix=len(older) > 1) for sha in older]
+    return sorted(out, key=lambda r: r.name)
+
+
+def _blob_file(name: str, blob: Any, *, suffix: bool) -> RulesetFile:
+    stem, dot, ext = name.rpartition(".")
+    shown = f"{stem}@{blob.sha256[:12]}{dot}{ext}" if suffix else name
+    return RulesetFile(name=shown, ruleset_id=blob.framework, version=blob.version, content=blob.content,
+                       sha256=blob.sha256)

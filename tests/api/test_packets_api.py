@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 import os
 import urllib.parse
 from pathlib import Path
@@ -126,12 +127,38 @@ def test_the_portal_tells_the_auditor_to_verify_against_the_practice_key(
     assert key["fingerprint"] in html
 
 
-def test_a_ruleset_edited_under_its_version_after_the_runs_stops_the_build(
+def test_a_ruleset_edited_under_its_version_after_the_runs_ships_what_the_runs_used(
     api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run recorded the file's hash; a packet built after the file changed (same version) would
-    ship other bytes than the run applied, under runs.json naming the old hash."""
+    """The run kept the bytes it evaluated (ruleset_blob): a packet built after the file changed under
+    the same version ships those, not the file on disk, and runs.json names their hash."""
     h = _evaluated(api, tmp_path, monkeypatch)
+    ruleset = Path(os.environ["VIGIL_RULESETS_DIR"]) / "demo" / "demo-1.0.0.yaml"
+    original = ruleset.read_bytes()
+    ruleset.write_bytes(original + b"# edited after the run, version unchanged\n")
+
+    r = api["client"].post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"})
+    assert r.status_code == 201, r.text
+    (zip_path,) = (tmp_path / "packets").glob("*.zip")
+    with zipfile.ZipFile(zip_path) as zf:
+        shipped = [n for n in zf.namelist() if n.endswith("rulesets/demo/demo-1.0.0.yaml")]
+        assert len(shipped) == 1 and zf.read(shipped[0]) == original
+        assert not any("@" in n for n in zf.namelist() if "/rulesets/" in n)
+
+
+def test_a_ruleset_edited_after_runs_whose_bytes_were_never_kept_stops_the_build(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs made before the bytes were kept (an older database): the file on disk is not what they
+    recorded, and shipping it would put other bytes under runs.json's hash. Nothing is built."""
+    from sqlalchemy import delete
+
+    from engine.db import unit_of_work
+    from engine.rules.tables import RulesetBlobRow
+
+    h = _evaluated(api, tmp_path, monkeypatch)
+    with unit_of_work(api["engine"]) as s:
+        s.execute(delete(RulesetBlobRow))
     ruleset = Path(os.environ["VIGIL_RULESETS_DIR"]) / "demo" / "demo-1.0.0.yaml"
     before = hashlib.sha256(ruleset.read_bytes()).hexdigest()
     ruleset.write_bytes(ruleset.read_bytes() + b"# edited after the run, version unchanged\n")

@@ -186,3 +186,29 @@ def test_a_period_that_has_not_begun_is_refused(engine: Engine, tmp_path: Path) 
                              date_to=dt.date(2026, 5, 31), out=tmp_path / "x.zip", signer=signer, actor="t",
                              sources=FakeSources())
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_period_whose_runs_used_two_versions_of_one_file_ships_both(engine: Engine) -> None:
+    """Runs before and after an edit under the same version: the current bytes under the file's name,
+    the earlier ones beside them as <name>@<sha12>; bytes no run used are not shipped."""
+    from engine.packets.collect import as_runs_used
+    from engine.rules.tables import RulesetBlobRow
+
+    old, new = b"version: 1.0.0\n# before\n", b"version: 1.0.0\n# after\n"
+    sha = {b: hashlib.sha256(b).hexdigest() for b in (old, new)}
+    current = RulesetFile(name="demo/demo-1.0.0.yaml", ruleset_id="demo", version="1.0.0", content=new,
+                          sha256=sha[new])
+    with db.unit_of_work(engine) as s:
+        s.add(RulesetBlobRow(sha256=sha[old], framework="demo", version="1.0.0", name="demo-1.0.0.yaml",
+                             content=old, stored_at=at(1, 1)))
+    runs = [{"id": "R-1", "rulesets": [{"id": "demo", "version": "1.0.0", "sha256": sha[old]}]},
+            {"id": "R-2", "rulesets": [{"id": "demo", "version": "1.0.0", "sha256": sha[new]}]}]
+    with db.unit_of_work(engine) as s:
+        both = as_runs_used(s, [current], runs, "demo")
+        only_old = as_runs_used(s, [current], runs[:1], "demo")
+        never_kept = as_runs_used(s, [current], [{"id": "R-3", "rulesets": [
+            {"id": "demo", "version": "1.0.0", "sha256": "0" * 64}]}], "demo")
+    assert [(f.name, f.content) for f in both] == [("demo/demo-1.0.0.yaml", new),
+                                                   (f"demo/demo-1.0.0@{sha[old][:12]}.yaml", old)]
+    assert [(f.name, f.content) for f in only_old] == [("demo/demo-1.0.0.yaml", old)]
+    assert never_kept == [current]  # the build refuses it, naming the mismatch

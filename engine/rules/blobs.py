@@ -1,0 +1,44 @@
+"""Keeping and reading the ruleset bytes runs used (`ruleset_blob`), by SHA-256."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.rules.tables import RulesetBlobRow
+
+
+def keep(session: Session, used: Iterable[tuple[str, str, str]]) -> None:
+    """Store the bytes of each (framework, version, sha256) a run used, once.
+
+    The run has just compiled them from the rulesets folder, so the file with that hash is there
+    now; one that is not (changed between the compile and this call) is left out, and a packet
+    that needs it says so when it is built."""
+    wanted = {sha: (framework, version) for framework, version, sha in used}
+    if not wanted:
+        return
+    held = set(session.scalars(select(RulesetBlobRow.sha256).where(RulesetBlobRow.sha256.in_(wanted))))
+    missing = {sha: fv for sha, fv in wanted.items() if sha not in held}
+    if not missing:
+        return
+    from engine.rules.catalog import load_all, rulesets_dir
+
+    now = clock.now()
+    for item in load_all(rulesets_dir()):
+        if item.sha256 in missing:
+            framework, version = missing.pop(item.sha256)
+            session.add(RulesetBlobRow(sha256=item.sha256, framework=framework, version=version,
+                                       name=Path(item.path).name, content=item.content, stored_at=now))
+    session.flush()
+
+
+def fetch(session: Session, sha256s: Iterable[str]) -> dict[str, RulesetBlobRow]:
+    """The kept bytes of these hashes (those never kept are absent)."""
+    wanted = sorted(set(sha256s))
+    if not wanted:
+        return {}
+    return {row.sha256: row for row in session.scalars(select(RulesetBlobRow).where(RulesetBlobRow.sha256.in_(wanted)))}
