@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import zipfile
 import os
 import urllib.parse
+import zipfile
 from pathlib import Path
 from typing import Any
 
