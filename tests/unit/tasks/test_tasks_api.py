@@ -166,8 +166,8 @@ def test_two_files_in_one_attachment_request_are_refused_and_neither_is_kept(api
     c = api["client"]
     task = c.get("/tasks", headers=_h(api, "hr1")).json()["items"][0]
     url = f"/tasks/{task['id']}/attachments"
-    two = c.post(url, headers=_h(api, "hr1"),
-                 files=[("file", ("a.pdf", PDF, "application/pdf")), ("file", ("b.pdf", PDF + b"b", "application/pdf"))])
+    two = c.post(url, headers=_h(api, "hr1"), files=[("file", ("a.pdf", PDF, "application/pdf")),
+                                                     ("file", ("b.pdf", PDF + b"b", "application/pdf"))])
     assert two.status_code == 422, two.text
     assert two.json()["errors"][0]["field"] == "file" and "2 times" in two.json()["errors"][0]["reason"]
     assert c.get(f"/tasks/{task['id']}", headers=_h(api, "hr1")).json()["attachments"] == []
