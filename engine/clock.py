@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -101,9 +103,10 @@ def checked_utc(instant: dt.datetime, *, field: str) -> dt.datetime:
     there, 0001-01-01T00:00:00+05:00 in the year 0. What a use needs beyond that (a waiver ending
     after now, an evaluation leaving room for its deadlines) its service checks."""
     if instant.tzinfo is None or instant.utcoffset() is None:
+        written = instant.isoformat()  # a date alone never gets here (`refuse_epoch_number`)
         raise InputError(f"{field} needs an offset", [ErrorDetail(
-            reason=f"{instant.isoformat()} has no UTC offset; give it with one, e.g. 2026-11-30T17:00:00Z or "
-                   f"2026-11-30T09:00:00-08:00", field=field)], code="input.instant")
+            reason=f"{written} has no UTC offset; give it with one, e.g. {written}Z (UTC) or "
+                   f"{written}{EXAMPLE_OFFSET} (the establishment's)", field=field)], code="input.instant")
     try:
         return instant.astimezone(UTC)
     except OverflowError:
@@ -113,11 +116,90 @@ def checked_utc(instant: dt.datetime, *, field: str) -> dt.datetime:
 
 
 def refuse_epoch_number(value: object) -> object:
-    """A pydantic BeforeValidator for instants from outside: a number (or a string of digits) would be
-    read as seconds since 1970 (12345 -> 1970-01-01T03:25:45Z), which no caller means."""
+    """A pydantic BeforeValidator for instants from outside, refusing what pydantic would misread: a
+    number (or a string of digits) as seconds since 1970 (12345 -> 1970-01-01T03:25:45Z), and a date
+    (2026-12-03) as its midnight without an offset, which `checked_utc` then refused as
+    "2026-12-03T00:00:00 has no UTC offset", a time the user never wrote."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if number or (isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()):
         raise ValueError("give an ISO 8601 instant with an offset, e.g. 2026-11-30T17:00:00Z, not a number "
                          "(it would be read as seconds since 1970)")
+    if isinstance(value, str):
+        problem = _day_problem(value.strip())
+        if problem is not None:
+            raise ValueError(str(problem))
     return value
+
+
+# --- what is wrong with an instant as written ----------------------------------------------------------------
+
+#: The offset an example suggests beside Z: the establishment's own is meant (US Eastern standard time here).
+EXAMPLE_OFFSET = "-05:00"
+_DAY_RE = re.compile(r"(\d{4}-\d{2}-\d{2})([Zz]|[+-]\d{2}(?::?\d{2})?)?", re.ASCII)
+_DAY_FIRST_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class InstantProblem:
+    """Why a text is not an instant with an offset (`what`, naming what was written), and a full
+    instant to write instead (`advice`); said together as "what: advice"."""
+
+    what: str
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.advice}"
+
+
+def instant_problem(text: str) -> InstantProblem | None:
+    """What is wrong with `text` as an instant with an offset (ISO 8601), or None when it is one or
+    is no ISO 8601 date-time at all (the caller says that in its own words).
+
+    The one place the CLI options, the API and the scenario files explain a time they refuse. Each
+    had its own guess: "2026-03-08Z" was told to add a Z ("e.g. 2026-03-08ZZ"), "2026-03-08-05:00",
+    read by Python as 05:00 on the 8th, was told to add one too, and a date alone came back as a
+    midnight the user never wrote. Python also reads any character between the date and the time
+    (2026-03-08x10:00Z), so that is refused here rather than guessed."""
+    return _day_problem(text) or _separator_problem(text) or _offset_problem(text)
+
+
+def _day_problem(text: str) -> InstantProblem | None:
+    """A date, with or without an offset, where an instant is asked for."""
+    m = _DAY_RE.fullmatch(text)
+    if m is None:
+        return None
+    day, offset = m.groups()
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        return None  # 2026-02-30: no such date, which the caller says
+    if offset is None:
+        return InstantProblem(f"{text} is a date, not an instant",
+                              f"write {day}T00:00:00Z or with the establishment's offset, e.g. "
+                              f"{day}T00:00:00{EXAMPLE_OFFSET}")
+    offset = "Z" if offset in "Zz" else offset
+    return InstantProblem(f"{text} is a date with an offset but no time, not an instant",
+                          f"write the time between them, e.g. {day}T00:00:00{offset} for midnight")
+
+
+def _separator_problem(text: str) -> InstantProblem | None:
+    """A date and a time joined by something other than T (or a space)."""
+    if len(text) > 10 and _DAY_FIRST_RE.match(text) and text[10] not in "Tt ":
+        return InstantProblem(f"{text} is not an ISO 8601 instant",
+                              f"the date and the time are separated by T, e.g. {text[:10]}T{text[11:]}")
+    return None
+
+
+def _offset_problem(text: str) -> InstantProblem | None:
+    """A date and a time without the offset that makes them one instant."""
+    try:
+        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None and parsed.utcoffset() is not None:
+        return None
+    written = text[:10] + "T" + text[11:] if len(text) > 10 else text
+    return InstantProblem(f"instant without an offset: {text} does not say which time zone it is in",
+                          f"give it with an offset, e.g. {written}Z (UTC) or {written}{EXAMPLE_OFFSET} (the "
+                          "establishment's)")
 

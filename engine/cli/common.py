@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from engine import clock
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
@@ -131,6 +132,10 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
     """An ISO 8601 instant with an offset (or Z); a naive value is refused (C7: never guess a zone)."""
     if value is None:
         return None
+    problem = clock.instant_problem(value)  # a date, a date with an offset, no offset: said alike everywhere
+    if problem is not None:
+        raise InputError(f"{option}: {problem.what}", [ErrorDetail(reason=problem.advice, field=option)],
+                         code="input.instant")
     try:
         parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
     except ValueError as exc:
@@ -140,11 +145,6 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
         raise InputError(f"{option}: not an ISO 8601 instant: {value!r}",
                          [ErrorDetail(reason="expected e.g. 2026-03-07T21:00:00-08:00", field=option)],
                          code="input.instant") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        example = f"{value}T00:00:00Z" if len(value) == 10 else f"{value}Z"
-        raise InputError(f"{option}: instant without an offset: {value!r}",
-                         [ErrorDetail(reason=f"add Z or an offset, e.g. {example}", field=option)],
-                         code="input.instant")
     try:
         utc = parsed.astimezone(dt.UTC)
     except (OverflowError, ValueError):  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC

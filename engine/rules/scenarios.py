@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from engine import clock
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_force, load_all, with_withdrawals
 from engine.rules.derive import RecordView
@@ -86,24 +87,42 @@ def _records(raw: list[dict[str, Any]], path: Path) -> list[RecordView]:
     return views
 
 
+def _as_written(value: Any) -> str:
+    """A case's `as_of` as its file has it: YAML reads an unquoted 2026-04-02 as a date and an
+    unquoted time as a datetime, which the message must not show as Python (datetime.date(2026, 4, 2))."""
+    if isinstance(value, dt.date):  # a datetime too
+        return value.isoformat()
+    return str(value)
+
+
 def _instant(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    """A case's `as_of` as an aware datetime, or ValueError saying what was written and a full
+    instant to write instead (`engine.clock.instant_problem`, as the CLI and the API say it). An
+    unquoted time without an offset is refused too: it had been taken for UTC."""
+    if value is None:
+        raise ValueError("as_of is missing: write an instant with an offset, e.g. 2026-03-01T12:00:00Z")
+    written = _as_written(value)
+    problem = clock.instant_problem(written)
+    if problem is not None:
+        raise ValueError(f"as_of: {problem}")
+    try:
+        instant = dt.datetime.fromisoformat(written.replace("Z", "+00:00"))
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ValueError(f"as_of {written!r} is not an ISO 8601 instant: write an instant with an offset, "
+                         "e.g. 2026-03-01T12:00:00Z")
+    return instant
 
 
 def _case_instant(value: Any, path: Path, case: int) -> dt.datetime:
-    """A case's `as_of`, or an error naming the file and the case: an instant without an offset (or
-    no instant at all) had stopped `rules test` with a traceback."""
+    """A case's `as_of`, or an error naming the file and the case (it had stopped `rules test` with
+    a traceback, then shown a date as "datetime.date(2026, 4, 2)")."""
     try:
-        instant = _instant(value)
-    except (TypeError, ValueError):
-        instant = None
-    if instant is None or instant.tzinfo is None:
+        return _instant(value)
+    except ValueError as exc:
         raise RulesetValidationError(f"{path}: case {case} has no usable as_of", [ErrorDetail(
-            reason=f"as_of {value!r}: give an instant with an offset, e.g. 2026-03-01T12:00:00Z",
-            file=str(path), field=f"cases[{case}].as_of")])
-    return instant
+            reason=str(exc), file=str(path), field=f"cases[{case}].as_of")]) from None
 
 
 def _key(v: Violation) -> str:

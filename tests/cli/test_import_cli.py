@@ -145,7 +145,7 @@ def test_records_show_and_as_of(db_url: str, tmp_path: Path) -> None:
     before = vigil("records", "show", "organization", "ORG-1", "--known-at", "2026-02-01T00:00:00Z", "--db", db_url)
     assert before.exit_code == 2 and "no organization 'ORG-1'" in before.stderr
     naive = vigil("records", "show", "organization", "ORG-1", "--as-of", "2026-03-01", "--db", db_url)
-    assert naive.exit_code == 2 and "instant without an offset" in naive.stderr
+    assert naive.exit_code == 2 and "is a date, not an instant" in naive.stderr
 
 
 def test_records_history(db_url: str, tmp_path: Path) -> None:
