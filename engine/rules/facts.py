@@ -304,11 +304,12 @@ class FactBuilder:
         if spec.convention == "elapsed_hours" and not isinstance(anchor, dt.datetime):
             anchor = cal.start_of_local_day(anchor, zone)
         cutoff = dt.time.fromisoformat(spec.cutoff) if spec.cutoff else None
+        # the amounts as compiled: exact hours (0.5 is thirty minutes), whole numbers of anything else
+        # (`engine.rules.spec.window_amount`); rounding them here had made a 1.5-hour window one hour
         deadline = cal.compute_deadline(
-            anchor, int(spec.amount), unit, spec.convention, zone,
+            anchor, spec.amount, unit, spec.convention, zone,
             holiday_calendar=spec.holiday_calendar or self.zones.holiday_calendar(fact_type, data),
-            roll_forward=spec.roll_forward, warn=int(spec.warn_amount) if spec.warn_amount is not None else None,
-            on=spec.on, cutoff=cutoff,
+            roll_forward=spec.roll_forward, warn=spec.warn_amount, on=spec.on, cutoff=cutoff,
         )
         fact: dict[str, Any] = {
             "id": f"{DEADLINE}/{spec.rule_id}/{fid}", "t": DEADLINE, "rule": spec.rule_id,

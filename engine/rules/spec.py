@@ -7,11 +7,15 @@ The JSON Schema in docs/schema/ruleset.schema.json is generated from these model
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
+
+from engine.records.fields import US_STATES
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -19,6 +23,21 @@ SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 FRAMEWORK_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 DURATION_UNITS = ("days", "hours", "working_days", "months", "years", "year_end_days")
+#: The one window unit that measures elapsed time (C3) and so takes a fraction: {hours: 1.5} is 90
+#: minutes. The others count whole calendar units (days, working days, months, years).
+ELAPSED_UNITS = ("hours",)
+#: The `unit` of a list parameter whose items are state-law deadlines, "ST:N:UNIT" (e.g.
+#: access_state_overrides: ["TX:15:business_days"]): each item is checked where every value is.
+STATE_DEADLINES = "state deadlines"
+#: What a state deadline counts in: calendar days (C1), or business days on the establishment's
+#: holiday calendar (C4); `working_days` is the catalog's other name for business days.
+STATE_DEADLINE_UNITS = ("days", "business_days", "working_days")
+#: The longest state deadline: one longer than a year could never be sooner than HIPAA's own (and a
+#: count of millions of days is past the calendar's end).
+MAX_STATE_DEADLINE = 365
+_STATE_DEADLINE_FORM = ("Write STATE:N:UNIT, e.g. TX:15:business_days: STATE a two-letter USPS code, N a whole "
+                        f"number from 1 to {MAX_STATE_DEADLINE}, UNIT days (calendar days) or business_days (on the "
+                        "establishment's holiday calendar)")
 
 
 class _Strict(BaseModel):
@@ -77,6 +96,8 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
             dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a date: write YYYY-MM-DD, or \"\" for not recorded") from None
+    if spec.type == "list" and spec.unit == STATE_DEADLINES:
+        _check_state_deadlines(value)
     if spec.allowed is not None and spec.type in ("string", "list"):
         wrong = [v for v in (value if spec.type == "list" else [value]) if v not in spec.allowed]
         if wrong:
@@ -93,6 +114,52 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class StateDeadline:
+    """One state law's deadline, parsed from "ST:N:UNIT" (catalog HIPAA-PRV-ACC-014: "Texas 15
+    business days"). `unit` is "days" or "business_days" (`working_days` is read as the latter)."""
+
+    state: str
+    count: int
+    unit: str
+
+    @property
+    def words(self) -> str:
+        """The deadline as a finding's message says it: "TX law: 15 business days"."""
+        return f"{self.state} law: {self.count} {self.unit.replace('_', ' ')}"
+
+
+def parse_state_deadline(entry: Any) -> StateDeadline:
+    """A state deadline from its text "ST:N:UNIT"; ValueError naming the entry and what is wrong.
+
+    Every part is checked, because each mistake had been silent: an unknown unit counted calendar
+    days, a misspelt state or a missing part matched no establishment, a negative count gave a due
+    date before the request, and a count in words crashed every evaluation."""
+    parts = str(entry).split(":") if isinstance(entry, str) else []
+    if len(parts) != 3:
+        raise ValueError(f"{entry!r} is not STATE:N:UNIT (three parts separated by colons)")
+    state, count, unit = (p.strip() for p in parts)
+    if state.upper() not in US_STATES:
+        raise ValueError(f"{entry!r}: {state!r} is not a US state or territory code (use the USPS code, e.g. TX)")
+    if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= MAX_STATE_DEADLINE:
+        raise ValueError(f"{entry!r}: the count {count!r} is not a whole number from 1 to {MAX_STATE_DEADLINE}")
+    if unit not in STATE_DEADLINE_UNITS:
+        raise ValueError(f"{entry!r}: unknown unit {unit!r} (days or business_days)")
+    return StateDeadline(state.upper(), int(count), "days" if unit == "days" else "business_days")
+
+
+def _check_state_deadlines(value: list[Any]) -> None:
+    """Every bad item of a `state deadlines` list, said at once with the form to write."""
+    wrong = []
+    for entry in value:
+        try:
+            parse_state_deadline(entry)
+        except ValueError as exc:
+            wrong.append(str(exc))
+    if wrong:
+        raise ValueError(f"{'; '.join(wrong)}. {_STATE_DEADLINE_FORM}")
+
+
 def _window_as_written(schema: dict[str, Any]) -> None:
     """The schema of a window as a liaison writes it ({days: 30}), not as it is held (unit, amount)."""
     amount = {"anyOf": [{"type": "number"},
@@ -101,6 +168,59 @@ def _window_as_written(schema: dict[str, Any]) -> None:
     schema.clear()
     schema.update({"type": "object", "description": description, "minProperties": 1, "maxProperties": 1,
                    "additionalProperties": False, "properties": {unit: amount for unit in DURATION_UNITS}})
+
+
+#: How an error names what a window of each unit counts.
+_UNIT_WORDS = {"days": "days", "working_days": "working days", "months": "months", "years": "years",
+               "year_end_days": "days after the year end", "hours": "hours"}
+
+
+def window_amount(unit: str, amount: int | float, *, hours_hint: bool = True) -> int | float:
+    """The amount a window of `unit` counts, or ValueError saying what to write instead.
+
+    Hours are elapsed time (C3) and keep their fraction exactly: 0.5 is thirty minutes. Every other
+    unit counts whole days, months or years, so a fraction has no meaning there: it is refused, never
+    cut off (the deadline code had read {hours: 1.5} as one hour and a 0.5-hour parameter as none).
+    A whole float (30.0) is read as the whole number it is. `hours_hint` suggests the window in
+    hours instead (for the liaison writing the rule, not for a practice setting a parameter)."""
+    words = _UNIT_WORDS.get(unit, unit)
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"{amount!r} is not a number of {words} a window can count: write a number of 0 or more")
+    if unit in ELAPSED_UNITS or amount == int(amount):
+        return amount if unit in ELAPSED_UNITS else int(amount)
+    hint = hours_hint and unit == "days"
+    instead = f", or count elapsed time in hours ({{hours: {amount * 24:g}}})" if hint else ""
+    raise ValueError(f"{amount:g} is not a whole number of {words}, and {words} are counted whole (a fraction "
+                     f"is refused, not cut off): write a whole number, e.g. {math.floor(amount)} or "
+                     f"{math.ceil(amount)}" + instead)
+
+
+def window_params(rules: list[RuleSpec]) -> list[tuple[str, str, str, str]]:
+    """(parameter, rule id, key, unit) for each obligation window whose amount is params.NAME in a
+    unit counted whole: the values such a parameter may take depend on how the rules count it."""
+    uses = []
+    for rule in rules:
+        ob = rule.obligation
+        for key, win in (("within", ob.within if ob else None), ("warn", ob.warn if ob else None)):
+            if win is not None and isinstance(win.amount, str) and win.unit not in ELAPSED_UNITS:
+                uses.append((win.amount.removeprefix("params."), rule.id, key, win.unit))
+    return uses
+
+
+def check_window_param(rules: list[RuleSpec], name: str, value: Any) -> list[str]:
+    """Why `value` cannot be parameter `name`, one reason per window that counts it in whole units."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return []  # not a number: the compiler says so where the window reads it
+    problems = []
+    for param, rule_id, key, unit in window_params(rules):
+        if param != name:
+            continue
+        try:
+            window_amount(unit, value, hours_hint=False)
+        except ValueError as exc:
+            problems.append(f"rule {rule_id} counts it in {_UNIT_WORDS.get(unit, unit)} "
+                            f"({key}: {{{unit}: params.{name}}}): {exc}")
+    return problems
 
 
 class Window(_Strict):
@@ -124,6 +244,8 @@ class Window(_Strict):
             raise ValueError("amount must be a number or params.NAME")
         if isinstance(amount, str) and not amount.startswith("params."):
             raise ValueError("amount must be a number or params.NAME")
+        if not isinstance(amount, str):
+            amount = window_amount(unit, amount)  # {days: 1.5} is refused here, before anything runs
         return cls(unit=unit, amount=amount)
 
 
@@ -263,6 +385,16 @@ class RulesetSpec(_Strict):
                 raise ValueError(
                     f"rule {rule.id} is never in force: its dates ({rule.effective_from} .. {rule.effective_to}) "
                     f"fall outside the ruleset's ({self.effective_from} .. {self.effective_to})")
+        return self
+
+    @model_validator(mode="after")
+    def _window_defaults(self) -> RulesetSpec:
+        """A parameter's default must fit every window that counts it (a fraction of a day is refused)."""
+        problems = [f"params.{name} defaults to {self.params[name].default!r}: {reason}"
+                    for name in sorted({use[0] for use in window_params(self.rules)} & set(self.params))
+                    for reason in check_window_param(self.rules, name, self.params[name].default)]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any, Literal
 
 from engine.clock import ensure_utc
@@ -94,13 +95,13 @@ class Deadline:
 
 def compute_deadline(
     anchor: dt.datetime | dt.date,
-    amount: int,
+    amount: int | float,
     unit: str,
     convention: str,
     tz: str,
     holiday_calendar: str = DEFAULT_CALENDAR_NAME,
     roll_forward: bool = False,
-    warn: int | None = None,
+    warn: int | float | None = None,
     *,
     on: str | None = None,
     cutoff: dt.time | None = None,
@@ -108,6 +109,9 @@ def compute_deadline(
 ) -> Deadline:
     """The deadline `amount` `unit`s after `anchor` under `convention`, in the establishment zone `tz`.
 
+    `amount` and `warn` are whole numbers, except for `elapsed_hours`, which takes a fraction of an
+    hour exactly (1.5 is ninety minutes): elapsed time has no reason to round, and the days, months
+    and years of the other conventions are never split.
     `warn` is in the deadline's own unit family: calendar days before `due` (from local midnight) for
     day-based conventions, hours before the instant for `elapsed_hours`, and days of 24 elapsed hours
     before the closing instant for a `cutoff` (C3: the catalog's "7 days before" the QPP close).
@@ -122,8 +126,8 @@ def compute_deadline(
     if convention == "elapsed_hours":
         assert isinstance(anchor, dt.datetime)
         return _hours_deadline(anchor, amount, tz, warn)
+    assert isinstance(amount, int) and (warn is None or isinstance(warn, int))  # said by _check_spec
 
-    cal = calendar if calendar is not None else default_calendar()
     local = anchor if not isinstance(anchor, dt.datetime) else ar.local_date(anchor, tz)
     anchor_text = f"{local.isoformat()} ({tz})"
     if isinstance(anchor, dt.datetime):
@@ -138,7 +142,7 @@ def compute_deadline(
         raw = ar.year_end_plus(local.year, amount)
         math = f"31 Dec {local.year} (year of {anchor_text}) + {amount} calendar days = {raw}"
     elif convention == "working_days":
-        raw, skipped = count_working_days(local, amount, holiday_calendar, cal)
+        raw, skipped = count_working_days(local, amount, holiday_calendar, _service(calendar))
         holidays = f"skipped {', '.join(skipped)}" if skipped else "no holidays in between"
         math = (
             f"{anchor_text} + {amount} working days on {holiday_calendar} "
@@ -159,6 +163,7 @@ def compute_deadline(
 
     due = raw
     if roll_forward:
+        cal = _service(calendar)
         due = roll_to_working_day(raw, holiday_calendar, cal)
         if due != raw:
             reason = cal.non_working_reason(raw, holiday_calendar)
@@ -188,8 +193,14 @@ def compute_deadline(
     )
 
 
-def _hours_deadline(anchor: dt.datetime, hours: int, tz: str, warn: int | None) -> Deadline:
-    """C3: elapsed UTC hours; the zone only labels the explanation."""
+def _service(calendar: Calendar | None) -> Calendar:
+    """`calendar`, else the default service, asked for only when a working day is counted: finding
+    it reads the environment (the policies directory), which most deadlines have no need of."""
+    return calendar if calendar is not None else default_calendar()
+
+
+def _hours_deadline(anchor: dt.datetime, hours: int | float, tz: str, warn: int | float | None) -> Deadline:
+    """C3: elapsed UTC hours, a fraction included; the zone only labels the explanation."""
     start = ensure_utc(anchor)
     due = ar.add_hours(start, hours)
     local = anchor.astimezone(ar.zone(tz)).isoformat()
@@ -200,7 +211,7 @@ def _hours_deadline(anchor: dt.datetime, hours: int, tz: str, warn: int | None) 
         warn_from=None if warn is None else due - dt.timedelta(hours=warn),
         convention="elapsed_hours",
         explanation=(
-            f"{ar.iso_instant(start)} ({local} {tz}) + {hours} elapsed hours = {ar.iso_instant(due)}, "
+            f"{ar.iso_instant(start)} ({local} {tz}) + {_number(hours)} elapsed hours = {ar.iso_instant(due)}, "
             "measured in UTC (C3)" if hours else
             # "+ 0 elapsed hours" hid where the hours went: the facts hold the instant already counted
             f"due at {ar.iso_instant(due)} ({local} {tz}): the instant the rule's own facts name, their hours "
@@ -272,10 +283,10 @@ def _check_spec(
     if unit not in CONVENTION_UNITS[convention]:
         allowed = ", ".join(sorted(CONVENTION_UNITS[convention]))
         raise DeadlineSpecError(f"convention {convention!r} counts in {allowed}, not {unit!r}")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-        raise DeadlineSpecError(f"deadline amount must be a whole number >= 0, got {amount!r}")
-    if warn is not None and (not isinstance(warn, int) or isinstance(warn, bool) or warn < 0):
-        raise DeadlineSpecError(f"warn must be a whole number >= 0, got {warn!r}")
+    hours = convention == "elapsed_hours"
+    _check_amount("deadline amount", amount, fraction=hours)
+    if warn is not None:
+        _check_amount("warn", warn, fraction=hours)
     if isinstance(anchor, dt.datetime):
         ensure_utc(anchor)  # naive -> ValueError
     elif not isinstance(anchor, dt.date):
@@ -289,6 +300,22 @@ def _check_spec(
         raise DeadlineSpecError("'on' (MM-DD) is required by, and only allowed with, convention 'fixed_date'")
     if on is not None:
         _month_day(on)
+
+
+def _check_amount(label: str, amount: object, *, fraction: bool) -> None:
+    """A number of units >= 0: whole, or with `fraction` (elapsed hours) any finite number."""
+    number = isinstance(amount, int | float) and not isinstance(amount, bool) and isfinite(amount)
+    if fraction and number and amount >= 0:  # type: ignore[operator]
+        return
+    if not fraction and isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0:
+        return
+    kind = "a number >= 0 (hours may have a fraction)" if fraction else "a whole number >= 0"
+    raise DeadlineSpecError(f"{label} must be {kind}, got {amount!r}")
+
+
+def _number(value: int | float) -> str:
+    """An amount as the explanation says it: 24, 1.5 (never 24.0)."""
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def _month_day(on: str) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Loads org holiday calendars from `policies/holidays.yaml` into `ExtendedHolidays` lists.
+"""Loads org holiday calendars from `holidays.yaml` in the policies directory (VIGIL_POLICIES_DIR,
+else the repository's policies/) into `ExtendedHolidays` lists.
 
 The file is data a practice edits, so every problem is reported at once, each with file, line and
 column (a YAML mark becomes `HolidayPolicySyntaxError`, a bad entry a `HolidayPolicyError` detail).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -61,21 +63,39 @@ def _timestamp_as_text(loader: _PolicyLoader, node: yaml.Node) -> str:
 _PolicyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
+def policy_path() -> Path:
+    """The holiday policy in use: holidays.yaml in the policies directory, found as practice.yaml is
+    (`engine.rules.catalog.policies_dir`: VIGIL_POLICIES_DIR, else the repository's policies/). The
+    repository's file had been read whatever that said, so a practice's own calendar was unknown."""
+    from engine.rules.catalog import policies_dir  # here: the catalog imports the compiler, which imports us
+
+    return policies_dir() / DEFAULT_POLICY_PATH.name
+
+
 def calendar_service(path: Path | str | None = None) -> CalendarService:
     """A calendar service with the built-ins and the org calendars of one policy file.
 
-    With no path, the repository's `policies/holidays.yaml` is read if it exists; a path that is given
-    explicitly must exist.
+    With no path, the policy in use (`policy_path`) is read if it exists (a policies directory
+    without one has the built-in calendars only); a path that is given explicitly must exist.
     """
     if path is None:
-        exists = DEFAULT_POLICY_PATH.exists()
-        return CalendarService(load_holiday_policy(DEFAULT_POLICY_PATH) if exists else [])
-    return CalendarService(load_holiday_policy(path))
+        path = policy_path()
+        return CalendarService(load_holiday_policy(path) if path.exists() else [], source=str(path))
+    return CalendarService(load_holiday_policy(path), source=str(path))
 
 
-@lru_cache(maxsize=1)
 def default_calendar() -> CalendarService:
-    """The process-wide calendar service (read once; call `default_calendar.cache_clear()` after edits)."""
+    """The process-wide calendar service of the policy in use, read once per policies directory.
+
+    Keyed by VIGIL_POLICIES_DIR as it is now rather than read once for the process, so a server or a
+    test pointed at another directory gets that directory's calendars; an environment read is the
+    whole cost per call (resolving the path each time cost as much as a deadline)."""
+    return _service_for(os.environ.get("VIGIL_POLICIES_DIR") or None)
+
+
+@lru_cache(maxsize=8)
+def _service_for(policies_dir: str | None) -> CalendarService:
+    """The service for one value of VIGIL_POLICIES_DIR (`cache_clear()` after editing holidays.yaml)."""
     return calendar_service()
 
 

@@ -171,11 +171,13 @@ class CalendarService:
     Immutable after construction; one instance is shared by every rule evaluation (`default_calendar`).
     """
 
-    def __init__(self, lists: Iterable[HolidayList] = ()) -> None:
+    def __init__(self, lists: Iterable[HolidayList] = (), *, source: str = "policies/holidays.yaml") -> None:
         by_name: dict[str, HolidayList] = {US_FEDERAL: UsFederalHolidays(), NO_HOLIDAYS: NoHolidays()}
         for item in lists:
             by_name[item.name] = item
         self._lists = by_name
+        #: the policy file the org calendars come from, named when a calendar is unknown
+        self.source = source
 
     def calendar_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._lists))
@@ -197,7 +199,7 @@ class CalendarService:
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UnknownCalendarError(
                 f"unknown holiday calendar {calendar_name!r}{hint} "
-                f"(known: {', '.join(known)}; org calendars are defined in policies/holidays.yaml)"
+                f"(known: {', '.join(known)}; org calendars are defined in {self.source})"
             ) from None
 
     def non_working_reason(self, day: dt.date, calendar_name: str) -> str | None:

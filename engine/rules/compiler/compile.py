@@ -42,7 +42,7 @@ from engine.rules.lang.evaluate import Fn, compile_expr
 from engine.rules.lang.fold import fold
 from engine.rules.lang.parse import Scope, parse_expr
 from engine.rules.loader import LoadedRuleset
-from engine.rules.spec import RuleSpec
+from engine.rules.spec import RuleSpec, Window, window_amount
 
 PATTERN_RE = re.compile(r"^\s*(?P<no>no\s+)?(?P<type>[a-z_][a-z0-9_]*)(?:\s+where\s+(?P<cond>.+))?\s*$", re.S)
 ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -193,11 +193,11 @@ def _compile_rule(
         kind = types[type_of[anchor_alias]].kind(anchor_field)
         if kind not in ("instant", "date"):
             raise _err(rule, f"obligation anchor {ob.anchor!r} must be an instant or date field (is {kind})")
-        amount = _amount(ob.within.amount, params, rule)
+        amount = _amount(ob.within, params, rule)
         unit = ob.within.unit
         warn_unit = warn_amount = None
         if ob.warn:
-            warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn.amount, params, rule)
+            warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn, params, rule)
         deadline = DeadlineSpec(
             rule_id=rule.id,
             anchor_type=type_of[anchor_alias],
@@ -411,16 +411,25 @@ def _check_deadline(spec: DeadlineSpec, rule: RuleSpec) -> None:
         raise _err(rule, "convention fixed_date needs on: MM-DD")
 
 
-def _amount(raw: Any, params: dict[str, Any], rule: RuleSpec) -> float:
+def _amount(window: Window, params: dict[str, Any], rule: RuleSpec) -> float:
+    """The amount a window counts, its parameter resolved: exact in hours, whole in any other unit.
+
+    The spec and the parameter checks refuse a fraction of a whole unit first; this is the last
+    line, so that no path ever hands the deadline code an amount it would have to round."""
+    raw = window.amount
+    value: Any = raw
+    said = f"{{{window.unit}: {raw}}}"
     if isinstance(raw, str):
         name = raw.removeprefix("params.")
         if name not in params:
             raise _err(rule, f"unknown parameter params.{name}")
-        value = params[name]
+        value, said = params[name], f"params.{name} = {params[name]!r}"
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise _err(rule, f"params.{name} must be a number to be used as a window")
-        return value
-    return raw
+    try:
+        return window_amount(window.unit, value)
+    except ValueError as exc:
+        raise _err(rule, f"{said}: {exc}") from None
 
 
 def _distribute(patterns: list[Pattern], conjuncts: list[n.Node], rule: RuleSpec) -> list[Pattern]:

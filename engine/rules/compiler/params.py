@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ErrorDetail, RulesetValidationError
-from engine.rules.spec import RulesetSpec, check_param_value
+from engine.rules.spec import RulesetSpec, check_param_value, check_window_param
 
 
 def resolve_params(spec: RulesetSpec, overrides: Mapping[str, Any], *, source: str) -> dict[str, Any]:
@@ -33,6 +33,11 @@ def resolve_params(spec: RulesetSpec, overrides: Mapping[str, Any], *, source: s
             problems.append(
                 ErrorDetail(reason=f"parameter {name}: {exc}", file=source, field=f"{spec.framework}.{name}")
             )
+            continue
+        windows = check_window_param(spec.rules, name, value)  # 1.5 for a window counted in whole days
+        problems.extend(ErrorDetail(reason=f"parameter {name} = {value!r}: {reason}", file=source,
+                                    field=f"{spec.framework}.{name}") for reason in windows)
+        if windows:
             continue
         values[name] = value
     if problems:

@@ -193,3 +193,41 @@ def test_malformed_shapes_are_policy_errors(text: str) -> None:
 def test_self_extension_is_a_cycle() -> None:
     with pytest.raises(cal.HolidayPolicyError, match="ME -> ME"):
         cal.parse_holiday_policy("calendars:\n  ME:\n    extends: ME\n")
+
+
+# -- the policy in use follows VIGIL_POLICIES_DIR, as practice.yaml does ---------------------------
+
+ACME = ("calendars:\n  ACME-CLOSURES:\n    extends: US-FEDERAL\n"
+        "    dates:\n      - {date: 2026-12-07, name: Founder's day}\n")
+
+
+def test_the_policies_directory_holds_the_holiday_policy_in_use(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's holidays.yaml had been read whatever VIGIL_POLICIES_DIR said, so a practice's
+    own calendar there was an 'unknown holiday calendar'."""
+    (tmp_path / "holidays.yaml").write_text(ACME, encoding="utf-8")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path))
+    assert cal.default_calendar().non_working_reason(D(2026, 12, 7), "ACME-CLOSURES") == "Founder's day"
+    assert cal.add_working_days(D(2026, 12, 4), 1, "ACME-CLOSURES") == D(2026, 12, 8)
+    assert "US-FEDERAL+WINTER-CLOSURES" not in cal.default_calendar().calendar_names()
+    monkeypatch.delenv("VIGIL_POLICIES_DIR")
+    assert "ACME-CLOSURES" not in cal.default_calendar().calendar_names()  # the repository's again
+    assert "US-FEDERAL+WINTER-CLOSURES" in cal.default_calendar().calendar_names()
+
+
+def test_a_policies_directory_without_a_holiday_policy_has_the_built_ins_and_says_where_to_define_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path))
+    assert cal.default_calendar().calendar_names() == ("NONE", "US-FEDERAL")
+    with pytest.raises(cal.UnknownCalendarError, match=f"defined in {tmp_path / 'holidays.yaml'}"):
+        cal.add_working_days(D(2026, 12, 4), 1, "ACME-CLOSURES")
+
+
+def test_an_establishment_naming_the_practice_calendar_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.records.validation import validate_record
+
+    (tmp_path / "holidays.yaml").write_text(ACME, encoding="utf-8")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path))
+    model, _ = validate_record({"type": "establishment", "id": "NYC", "tz": "America/New_York", "state": "NY",
+                                "holiday_calendar": "ACME-CLOSURES"})
+    assert model.id == "NYC"

@@ -19,6 +19,7 @@ from engine.rules.derive.hipaa._common import (
     _src,
     _tz,
 )
+from engine.rules.spec import parse_state_deadline
 
 #: 164.524(b)(2), 164.526(b)(2), 164.528(c)(1): days to act on a request, and the single extension.
 REQUEST_DAYS = {"access": 30, "amendment": 60, "accounting": 60}
@@ -30,19 +31,25 @@ REQUEST_EXTENSION_DAYS = 30
 
 def _state_override(ctx: DeriveContext, state: str | None, received: dt.date,
                     calendar_name: str) -> tuple[dt.date, str] | None:
-    """The earliest state-law due date for an access request (access_state_overrides: "ST:N:unit")."""
+    """The earliest state-law due date for an access request (access_state_overrides: "ST:N:UNIT"),
+    with its working for the finding's message.
+
+    The entries were checked when the parameter was set (`engine.rules.spec.parse_state_deadline`);
+    business days are counted by the calendar service on the establishment's holiday calendar (C4),
+    as every other business-day deadline is, so a practice closure lengthens them too."""
     best = None
     for entry in ctx.param("access_state_overrides", []):
-        parts = str(entry).split(":")
-        if len(parts) != 3 or parts[0].upper() != (state or "").upper():
+        law = parse_state_deadline(entry)
+        if law.state != (state or "").upper():
             continue
-        n, unit = int(parts[1]), parts[2]
-        if unit == "working_days":
-            due = cal.add_working_days(received, n, calendar_name)
+        if law.unit == "business_days":
+            due, skipped = cal.count_working_days(received, law.count, calendar_name)
+            holidays = f", skipping {', '.join(skipped)}" if skipped else ""
+            words = f"{law.words} (on the {calendar_name} calendar{holidays})"
         else:
-            due = cal.add_days(received, n)
+            due, words = cal.add_days(received, law.count), law.words
         if best is None or due < best[0]:
-            best = (due, f"{parts[0].upper()} law: {n} {unit.replace('_', ' ')}")
+            best = (due, words)
     return best
 
 
