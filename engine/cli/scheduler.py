@@ -7,7 +7,7 @@ import os
 import typer
 
 from engine.cli.app import app, err_console, run
-from engine.cli.common import DbOption, finite, open_database, org_or_default, org_to_write
+from engine.cli.common import DbOption, finite, open_database, org_or_default, org_to_write, require_org
 
 MAX_POLL = 3600.0
 MAX_TICK = 86400.0
@@ -53,6 +53,9 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job
         # the loop looks at the clock once per poll: a shorter --for would overrun to the next poll
         every = min(poll, duration) if duration is not None else poll
         engine = open_database(db, must_exist=False)
+        # a named practice must be one the database holds: a typo had been swept as a new, empty
+        # practice (a run and a year of recurring tasks for nobody) while the real one went unswept
+        orgs = [require_org(engine, o, "--org" if org else "VIGIL_ORGS") for o in orgs] if orgs else None
         # none named: VIGIL_ORG, else the database's only practice (after `vigil demo`), else 'default'
         orgs = orgs or [org_to_write(engine, None)]
         return scheduler.run(engine, orgs=orgs, once=once, tick=tick, duration=duration, poll=every,

@@ -151,6 +151,24 @@ def test_the_negative_tick_that_hung_now_exits_at_once(practice: Practice) -> No
     assert done.returncode == 2 and "--tick must be a finite number more than 0" in said(done.stderr)
 
 
+def test_the_scheduler_refuses_a_practice_the_database_does_not_hold(practice: Practice,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo had been swept as a new practice: a run and recurring tasks for nobody, exit 0."""
+    import sqlite3
+
+    with sqlite3.connect(practice.path) as conn:
+        runs = conn.execute("SELECT count(*) FROM evaluation_run").fetchone()[0]
+    typo = vigil("scheduler", "run", "--once", "--only", "sweep,recurrence", "--db", practice.url, "--org", "dmeo")
+    assert typo.exit_code == 2 and "no organization 'dmeo'" in said(typo.stderr), typo.stderr
+    assert ORG in said(typo.stderr)  # the ones it holds are listed
+    monkeypatch.setenv("VIGIL_ORGS", "dmeo")
+    from_env = vigil("scheduler", "run", "--once", "--only", "sweep", "--db", practice.url)
+    assert from_env.exit_code == 2 and "dmeo" in said(from_env.stderr)
+    with sqlite3.connect(practice.path) as conn:
+        assert conn.execute("SELECT count(*) FROM evaluation_run").fetchone()[0] == runs
+        assert conn.execute("SELECT count(*) FROM task WHERE org_id = 'dmeo'").fetchone()[0] == 0
+
+
 # --- 10, 12: blank text and unknown words -------------------------------------------------------------
 
 
