@@ -72,8 +72,10 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
         from engine.cli.common import org_to_write, require_org
 
         # a named practice must be one the database holds (`vigil scheduler run` refuses a typo too)
-        orgs = [run(lambda o=o: require_org(engine, o)) for o in scheduler_orgs] if scheduler_orgs \
-            else [run(lambda: org_to_write(engine, None))]
+        def held(name: str) -> str:
+            return run(lambda: require_org(engine, name))
+
+        orgs = [held(o) for o in scheduler_orgs] if scheduler_orgs else [run(lambda: org_to_write(engine, None))]
         err_console.print(f"scheduler: {', '.join(orgs)}", highlight=False, markup=False, soft_wrap=True)
         worker = threading.Thread(target=scheduler.run, name="vigil-scheduler", daemon=True,
                                   kwargs={"orgs": orgs, "stop": stop, "engine": engine})
