@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit import service as audit_service
 from engine.db import utc
-from engine.errors import ErrorDetail, InputError, NotFoundError
+from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput
@@ -213,8 +214,35 @@ def packet_file(session: Session, *, org_id: str, packet_id: str, framework: str
         if info.id == packet_id:
             row = session.get(PacketRow, packet_id)
             assert row is not None
-            return info, Path(row.path)
+            return info, _checked_file(row)
     raise NotFoundError(f"no packet {packet_id}")
+
+
+def _checked_file(row: PacketRow) -> Path:
+    """The packet's zip, if it is still the one that was built.
+
+    A packet built from the command line stays where `--out` put it, in the user's hands: moved, it
+    had made the download a 500; replaced, the portal served whatever lay there under the packet's
+    name. The size and SHA-256 recorded at build time are checked before anything is sent (the
+    messages name the file, not the server's folders)."""
+    path = Path(row.path)
+    if not path.is_file():
+        raise NotFoundError(f"packet {row.id}: its file {path.name} is no longer where it was built", [ErrorDetail(
+            reason="moved or deleted since it was built: build the packet again", record_id=row.id)],
+            code="packet.file_missing")
+    if path.stat().st_size != row.size or _sha256(path) != row.sha256:
+        raise IntegrityError(f"packet {row.id}: the file {path.name} is not the packet that was built", [ErrorDetail(
+            reason=f"its size or SHA-256 differs from the recorded {row.sha256}: it was replaced or altered; "
+                   "build the packet again", record_id=row.id)], code="integrity.packet_file")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _info(r: PacketRow) -> PacketInfo:

@@ -172,3 +172,28 @@ def test_a_ruleset_edited_after_runs_whose_bytes_were_never_kept_stops_the_build
     assert detail["file"] == "rulesets/demo/demo-1.0.0.yaml"
     assert "1.0.0" in detail["reason"] and before in detail["reason"] and after in detail["reason"]
     assert not list((tmp_path / "packets").glob("*.zip"))
+
+
+def test_a_packet_file_replaced_or_moved_since_it_was_built_is_not_served(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CLI build stays at its --out path: replaced, the portal had served whatever lay there;
+    deleted, the download was a 500."""
+    h = _evaluated(api, tmp_path, monkeypatch)
+    built = api["client"].post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01",
+                                                             "to": "2026-12-31"})
+    assert built.status_code == 201, built.text
+    pid = built.json()["id"]
+    (zip_path,) = (tmp_path / "packets").glob("*.zip")
+    original = zip_path.read_bytes()
+    zip_path.write_bytes(b"hello")
+    replaced = api["client"].get(f"/packets/{pid}/download", headers=h)
+    assert replaced.status_code == 409 and replaced.json()["code"] == "integrity.packet_file", replaced.text
+    assert str(tmp_path) not in replaced.text
+    zip_path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # same size, one bit
+    assert api["client"].get(f"/packets/{pid}/download", headers=h).status_code == 409
+    zip_path.unlink()
+    gone = api["client"].get(f"/packets/{pid}/download", headers=h)
+    assert gone.status_code == 404 and gone.json()["code"] == "packet.file_missing", gone.text
+    zip_path.write_bytes(original)
+    assert api["client"].get(f"/packets/{pid}/download", headers=h).content == original
