@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
+from engine.cli import once
 from engine.errors import ErrorDetail, InputError, VigilError
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+once.install()  # a single-value option given twice is an error, not the last one kept
 console = Console()
 err_console = Console(stderr=True)
 

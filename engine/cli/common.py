@@ -78,6 +78,19 @@ def nonblank(value: str, option: str) -> str:
     return value
 
 
+def filter_value(value: str | None, option: str) -> str | None:
+    """A list filter's value (one, or several comma-separated): None when not given; blank, or with
+    a blank item (`--state ','`), refused. The API refuses an empty filter (422), and here "" had
+    listed everything while ",", matching nothing, listed nothing, both with exit 0."""
+    if value is None:
+        return None
+    if not value.strip() or any(not item.strip() for item in value.split(",")):
+        raise InputError(f"{option}: {value!r} names nothing", [ErrorDetail(
+            reason="give a value (several comma-separated, none empty), or leave the option out for all",
+            field=option)], code="input.blank")
+    return value
+
+
 def framework_option(value: str | None, option: str = "--framework") -> str | None:
     """A --framework naming one framework with a ruleset, lower-cased; None when not given.
 

@@ -11,7 +11,17 @@ import typer
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, cli_actor, iso_z, nonblank, open_org, parse_instant
+from engine.cli.common import (
+    DbOpt,
+    JsonOpt,
+    OrgOpt,
+    cli_actor,
+    filter_value,
+    iso_z,
+    nonblank,
+    open_org,
+    parse_instant,
+)
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
@@ -56,6 +66,9 @@ def list_findings(
         _no_status_as_state(state)
         if framework is not None:
             nonblank(framework, "--framework")  # "" is no framework, not every framework
+        for value, option in ((severity, "--severity"), (state, "--state"), (status, "--status"),
+                              (establishment, "--establishment"), (rule, "--rule")):
+            filter_value(value, option)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.list_findings(  # the service checks every value, as for the API's filters

@@ -10,7 +10,7 @@ import typer
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, nonblank, open_org
+from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
 from engine.tasks.schemas import TaskKind, TaskState
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
@@ -47,6 +47,8 @@ def list_tasks(
     from engine.tasks.schemas import TaskFilter
 
     def body():  # type: ignore[no-untyped-def]
+        for value, option in ((owner, "--owner"), (sop, "--sop"), (finding, "--finding")):
+            filter_value(value, option)
         filters = TaskFilter(state=choices(state, "--state", STATES), owner=owner, sop=sop, finding_id=finding,
                              kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None)
         engine, org_id = open_org(db, org)

@@ -169,6 +169,30 @@ def test_the_scheduler_refuses_a_practice_the_database_does_not_hold(practice: P
         assert conn.execute("SELECT count(*) FROM task WHERE org_id = 'dmeo'").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("option", ["--state", "--severity", "--status", "--establishment", "--rule"])
+@pytest.mark.parametrize("value", ["", " ", ",", "open,"])
+def test_a_findings_filter_naming_nothing_is_refused(practice: Practice, option: str, value: str) -> None:
+    """'' had listed every finding and ',' none, both with exit 0 (the API answers 422)."""
+    result = vigil("findings", "list", option, value, *practice.args())
+    assert result.exit_code == 2 and f"{option}: {value!r} names nothing" in said(result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("option", ["--owner", "--sop", "--finding"])
+def test_a_task_filter_naming_nothing_is_refused(practice: Practice, option: str) -> None:
+    result = vigil("tasks", "list", option, "", *practice.args())
+    assert result.exit_code == 2 and "names nothing" in said(result.stderr)
+
+
+@pytest.mark.parametrize("args", [["--status", "overdue", "--status", "violation"],
+                                  ["--status=overdue", "--status", "violation"], ["--limit", "5", "--limit", "9"]])
+def test_a_single_value_option_given_twice_is_refused(practice: Practice, args: list[str]) -> None:
+    """The last value had been kept: 'overdue' then 'violation' listed violations alone."""
+    result = vigil("findings", "list", *args, *practice.args())
+    assert result.exit_code == 2 and "given more than once" in said(result.stderr + result.output), result.output
+    repeated = vigil("findings", "list", "--status", "overdue,violation", *practice.args())
+    assert repeated.exit_code == 0
+
+
 # --- 10, 12: blank text and unknown words -------------------------------------------------------------
 
 
