@@ -31,7 +31,8 @@ def validate(
                                                                "folder in use, VIGIL_RULESETS_DIR or rulesets/)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Check schema, expressions, parameters, SOP references and scenario files."""
+    """Check schema, expressions, parameters, SOP references, and the scenario files' records, as_of and
+    rule ids (without running them: `vigil rules test` runs them)."""
     from engine.rules.validate import validate_paths
 
     def body() -> None:
@@ -43,6 +44,7 @@ def validate(
                 {
                     "ok": report.ok,
                     "files": report.files,
+                    "scenarios": report.scenarios,
                     "rules": report.rules,
                     "problems": [d.to_dict() for d in report.problems],
                 }
@@ -51,7 +53,8 @@ def validate(
             for d in report.problems:
                 err_console.print(f"[red]✗[/] {escape(str(d))}", highlight=False)  # `[x for x ...]` is no markup
             console.print(
-                f"{len(report.files)} ruleset file(s), {report.rules} rules, {len(report.problems)} problem(s)"
+                f"{len(report.files)} ruleset file(s), {report.rules} rules, {len(report.scenarios)} scenario "
+                f"file(s), {len(report.problems)} problem(s)"
             )
         if not report.ok:
             raise typer.Exit(code=2)

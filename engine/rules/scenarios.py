@@ -70,6 +70,39 @@ def load_scenario(path: Path) -> dict[str, Any]:
     return raw
 
 
+def scenario_problems(path: Path, rule_ids: dict[str, set[str]]) -> list[ErrorDetail]:
+    """What `rules validate` finds wrong with a scenario without running it: its shape, its records
+    (as an import would check them), each case's `as_of`, and rule ids its framework's rulesets lack
+    (`rule_ids`: framework -> every rule id of its versions). `rules test` runs it."""
+    try:
+        raw = load_scenario(path)
+    except VigilError as exc:
+        return list(exc.details)
+    problems: list[ErrorDetail] = []
+    if not isinstance(raw["records"], list) or not isinstance(raw["cases"], list):
+        return [ErrorDetail(reason="records and cases must be lists", file=str(path))]
+    try:
+        _records(raw["records"], path)
+    except VigilError as exc:
+        problems.extend(exc.details)
+    for i, case in enumerate(raw["cases"]):
+        try:
+            _case_instant(case.get("as_of") if isinstance(case, dict) else None, path, i)
+        except VigilError as exc:
+            problems.extend(exc.details)
+    framework = str(raw.get("framework") or path.parent.parent.name)
+    known = rule_ids.get(framework)
+    if known is None:
+        problems.append(ErrorDetail(reason=f"framework {framework!r} has no ruleset here", file=str(path),
+                                    field="framework"))
+    else:
+        unknown = sorted(str(r) for r in raw.get("rules") or [] if str(r) not in known)
+        if unknown:
+            problems.append(ErrorDetail(reason=f"rules names {', '.join(unknown)}, which no {framework} ruleset has",
+                                        file=str(path), field="rules"))
+    return problems
+
+
 def _records(raw: list[dict[str, Any]], path: Path) -> list[RecordView]:
     from engine.records.validation import Position, validate_record
 

@@ -20,19 +20,22 @@ from engine.rules.catalog import (
     POLICIES_DIR,
     compile_for,
     framework_files,
+    load_all,
     load_practice_params,
     params_in_force,
     placement_problems,
     policies_dir,
+    rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
-from engine.rules.scenarios import load_scenario
+from engine.rules.scenarios import scenario_problems
 
 
 @dataclass
 class ValidationReport:
     files: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
     rules: int = 0
     problems: list[ErrorDetail] = field(default_factory=list)
 
@@ -55,7 +58,9 @@ def validate_paths(
     files: list[Path] = []
     scenarios: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() and p.name == "tests":  # a framework's scenarios (read as rulesets: hundreds of false problems)
+            scenarios.extend(sorted(p.glob("*.yaml")))
+        elif p.is_dir():
             files.extend(framework_files(p))
             files.extend(sorted(x for x in p.glob("*/*.yaml")
                                 if x.parent.name != "tests" and x.name != withdrawals.FILE_NAME))
@@ -80,11 +85,15 @@ def validate_paths(
         except VigilError:
             pass  # reported by _check above
     report.problems.extend(placement_problems(loadable))
+    rule_ids: dict[str, set[str]] = {}
+    for item in loadable:
+        rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
+    if scenarios and not files:  # scenario files alone: check them against the rulesets in use
+        for item in load_all(rulesets_dir()):
+            rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
     for path in scenarios:
-        try:
-            load_scenario(path)
-        except VigilError as exc:
-            report.problems.extend(exc.details)
+        report.scenarios.append(str(path))
+        report.problems.extend(scenario_problems(path, rule_ids))
     return report
 
 

@@ -197,3 +197,30 @@ def test_validate_shows_the_offending_text_even_in_square_brackets(tmp_path: Pat
     result = vigil("rules", "validate", str(tmp_path / "rules"))
     assert result.exit_code == 2
     assert "[x for x in params.new_hire_days]" in " ".join(result.stderr.split())
+
+
+def test_validate_checks_scenario_files_without_running_them(tmp_path: Path) -> None:
+    """Its help promised scenario files; a scenario with an unknown field, an as_of that is no
+    instant and a rule id its ruleset lacks had passed validation (0 problems)."""
+    from typer.testing import CliRunner
+
+    from engine.cli.main import app
+
+    root = tmp_path / "rulesets"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "rulesets", root)
+    broken = root / "hipaa" / "tests" / "zz-broken.yaml"
+    broken.write_text("name: broken\nframework: hipaa\nrules: [HIPAA-NOPE-999]\n"
+                      "records:\n  - {type: person, id: P1, bogus: 1}\n"
+                      "cases:\n  - as_of: 'not a date'\n    expect: []\n")
+    runner = CliRunner()
+    for target in ([str(root)], [str(broken)], [str(root / "hipaa" / "tests")]):
+        result = runner.invoke(app, ["rules", "validate", *target, "--json"], env={"VIGIL_RULESETS_DIR": str(root)})
+        assert result.exit_code == 2, (target, result.output)
+        report = json.loads(result.stdout)
+        reasons = " | ".join(p["reason"] for p in report["problems"])
+        assert "unknown field 'bogus'" in reasons and "not a date" in reasons and "HIPAA-NOPE-999" in reasons, reasons
+        assert len(report["problems"]) == 3, reasons  # a tests folder is read as scenarios, not rulesets
+    broken.unlink()
+    clean = runner.invoke(app, ["rules", "validate", str(root / "hipaa" / "tests")],
+                          env={"VIGIL_RULESETS_DIR": str(root)})
+    assert clean.exit_code == 0 and "0 problem(s)" in clean.output
