@@ -429,16 +429,18 @@ def preview(
     for label, items in (("would open", impact.would_open), ("would close", impact.would_close),
                          ("would change", impact.would_change)):
         changing = items is impact.would_change
-        columns = [tables.keep("rule"), tables.keep("subject")] + (
-            [tables.squeeze("changes")] if changing else [tables.keep("status"), tables.keep("due")])
-        listing = tables.table(*columns, title=f"{label}: {len(items)}", stacked_rows=changing)
+        # rule ids, statuses and dues kept whole; the long subject (and changes) take what is left, so
+        # an 80-column terminal had shown 'HIPAA-' and no status at all
+        columns = [tables.keep("rule\nstatus") if not changing else tables.keep("rule")] + (
+            [tables.squeeze("subject\nchanges")] if changing else [tables.keep("due"), tables.squeeze("subject")])
+        listing = tables.table(*columns, title=f"{label}: {len(items)}")
         for i in items:
-            occurrence = f"#{i.occurrence_key}" if i.occurrence_key else ""
+            occurrence = f" · {i.occurrence_key}" if i.occurrence_key else ""
             subject = f"{i.subject_type}/{i.subject_id}{occurrence}"
             if changing:
-                listing.add_row(i.rule_id, subject, tables.Clamp("; ".join(i.changes), 3))
+                listing.add_row(i.rule_id, tables.Clamp("; ".join(i.changes), 3, above=subject))
             else:
-                listing.add_row(i.rule_id, subject, i.status or "", i.due or "")
+                listing.add_row(tables.stacked(i.rule_id, i.status or ""), i.due or "", tables.Clamp(subject, 3))
         console.print(listing)
     console.print(f"unchanged: {impact.unchanged}", highlight=False)
 
