@@ -13,6 +13,7 @@ import re
 import urllib.parse
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -94,6 +95,32 @@ def _day(value: dt.date | dt.datetime | str | None) -> str:
     return str(value)[:10]
 
 
+def _due(value: str | None) -> str:
+    """A finding's `due`: a local date as written, an hour deadline's instant with its time in UTC
+    (it had been cut to its UTC date, a day later than the local one in the Americas' evenings)."""
+    if not value:
+        return "—"
+    text = str(value)
+    if "T" not in text:
+        return text[:10]
+    try:
+        return _instant(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return text
+
+
+def _task_due(task: Any) -> str:
+    """When a task falls due, as its establishment reads it: "2026-12-02 (end of day, America/Denver)"
+    for a day deadline, "2026-12-02 17:00 PST (America/Los_Angeles)" for an hour one (whose task had
+    said "end of day" while it went overdue at 17:00)."""
+    from engine.rules import calendar
+
+    if task.due_at == calendar.end_of_local_day(task.due, task.tz):
+        return f"{task.due.isoformat()} (end of day, {task.tz})"
+    local = clock.ensure_utc(task.due_at).astimezone(ZoneInfo(task.tz))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({task.tz})"
+
+
 def _label(value: str | None) -> str:
     return "—" if not value else str(value).replace("_", " ")
 
@@ -151,7 +178,7 @@ def _build_env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
                        fw=_fw_label, fw_options=_fw_options, code=_inline_code,
-                       until=_until)
+                       until=_until, due=_due, task_due=_task_due)
     env.globals.update(query=_query, vigil_version=__version__)
     return env
 
