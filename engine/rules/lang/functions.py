@@ -57,7 +57,9 @@ def _minutes(n: float) -> float:
     return n * 60
 
 
-@_declare("date", ("string",), "time", "Midnight UTC at the start of an ISO date (for effective-date gates).",
+@_declare("date", ("string",), "time", "Midnight UTC at the start of an ISO date (for effective-date gates on "
+          "instants such as `now`). A date field is its local midnight at the establishment: to compare one with "
+          "a fixed day, let the derivation compare the days (east of UTC, local midnight is before UTC's).",
           "now >= date('2025-05-01')")
 def _date(text: str) -> float:
     d = dt.date.fromisoformat(text)

@@ -195,7 +195,13 @@ PSV_LABELS = {"license": "state license verification", "dea": "DEA registration 
 PSV_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "item": "string", "item_label": "string", "record_id": "string", "decision_on": "date",
     "verified_on": "date", "age_days": "number", "due_at": "date", "establishment_id": "string",
+    "decided_from_2025_07": "bool",
 }
+#: NCQA's 2025 standards shortened the verification window (180 -> 120 days) for decisions from
+#: this day on, a local date at the practice: `date("2025-07-01")` in a condition is midnight UTC,
+#: and a date field is its local midnight, so a Guam (UTC+10) decision on 1 July had compared as
+#: before it. The derivation compares the days and hands the rule a flag.
+PSV_2025_CUTOVER = dt.date(2025, 7, 1)
 
 
 @derivation(name="cred_psv_item", inputs=("credential", "employment_episode", "screening"), output="cred_psv_item",
@@ -248,7 +254,7 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
             data = {"person_id": pid, "item": label, "item_label": PSV_LABELS[label],
                     "record_id": view.id if view else None, "decision_on": iso(decision), "verified_on": iso(verified),
                     "age_days": (decision - verified).days if verified else None, "due_at": iso(decision),
-                    "establishment_id": ep.establishment_id}
+                    "establishment_id": ep.establishment_id, "decided_from_2025_07": decision >= PSV_2025_CUTOVER}
             sources = [ep.src, first.src] + ([(view.type, view.id, view.version)] if view else [])
             yield fact("cred_psv_item", f"{pid}/PSV/{label}", data, sources, f"person:{pid}")
 
