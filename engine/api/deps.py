@@ -131,6 +131,11 @@ def reject_unknown_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
+    if route_permission(route) != "public" and not _credentials(request):
+        # the sign-in check first: a 422 listing the parameters a route takes had told anyone who
+        # asked, signed in or not (the route's own dependency says the same 401 otherwise)
+        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
+                                  code="auth.required")
     names = _QUERY_NAMES.get(id(route))
     if names is None:
         names = _QUERY_NAMES[id(route)] = frozenset(_query_names(dependant))

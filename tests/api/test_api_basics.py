@@ -424,3 +424,13 @@ def test_revoking_an_auditors_last_grant_ends_their_tokens_for_good(api: dict[st
         "expires_at": "2098-01-01T00:00:00Z"})
     assert again.status_code == 201, again.text
     assert client.get("/me", headers=auditor).status_code == 401  # a new grant revives no old token
+
+
+def test_an_anonymous_caller_is_asked_to_sign_in_before_anything_about_the_query(api: dict[str, Any]) -> None:
+    """A 422 listing the parameters a route takes had answered callers with no credentials."""
+    c = api["client"]
+    for path in ("/users?x=1", "/findings?framework=", "/tasks?owner=a&owner=b"):
+        r = c.get(path)
+        assert r.status_code == 401 and r.json()["code"] == "auth.required", (path, r.text)
+        assert "it takes" not in r.text
+    assert c.get("/health?x=1").status_code == 422  # a public route still checks its query
