@@ -74,12 +74,11 @@ def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
 def names_someone(session: Session, *, org_id: str, name: str) -> bool:
     """Whether `name` already stands for somebody tasks can be owned by: a person of the org, or the
     owner of a task (an episode's person with no `person` record owns their tasks by id alone)."""
-    from engine.tasks.tables import TaskRow
+    from engine.tasks import store as task_store
 
     if person_ids(session, org_id=org_id, ids=[name]):
         return True
-    owned = select(TaskRow.id).where(TaskRow.org_id == org_id, TaskRow.owner == name).limit(1)
-    return session.scalar(owned) is not None
+    return task_store.owns_any(session, org_id=org_id, owner=name)
 
 
 def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:

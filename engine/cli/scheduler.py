@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
 from engine.cli.app import app, err_console, run
-from engine.cli.common import DbOption, finite, open_database, org_or_default, org_to_write, require_org
+from engine.cli.common import (
+    DbOption,
+    finite,
+    known_orgs,
+    open_database,
+    org_exists,
+    org_or_default,
+    org_to_write,
+    require_org,
+)
 
 MAX_POLL = 3600.0
 MAX_TICK = 86400.0
@@ -24,6 +34,14 @@ def orgs_named(orgs: list[str] | None) -> list[str] | None:
     env = os.environ.get("VIGIL_ORGS")
     named = [o.strip() for o in env.split(",") if o.strip()] if env else []
     return named or None
+
+
+def held_org(engine: Any, name: str, option: str) -> str:
+    """A practice the scheduler is told to serve: one the database holds, or any name while it holds
+    none yet (a practice being set up, whose recurring tasks may start before its first import)."""
+    if org_exists(engine, name) or not known_orgs(engine):
+        return name
+    return require_org(engine, name, option)  # refused, listing the practices it holds
 
 
 @scheduler_app.command("run")
@@ -55,7 +73,7 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job
         engine = open_database(db, must_exist=False)
         # a named practice must be one the database holds: a typo had been swept as a new, empty
         # practice (a run and a year of recurring tasks for nobody) while the real one went unswept
-        orgs = [require_org(engine, o, "--org" if org else "VIGIL_ORGS") for o in orgs] if orgs else None
+        orgs = [held_org(engine, o, "--org" if org else "VIGIL_ORGS") for o in orgs] if orgs else None
         # none named: VIGIL_ORG, else the database's only practice (after `vigil demo`), else 'default'
         orgs = orgs or [org_to_write(engine, None)]
         return scheduler.run(engine, orgs=orgs, once=once, tick=tick, duration=duration, poll=every,

@@ -69,11 +69,12 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
     worker = None
     if scheduler_orgs is not None:
         from engine import scheduler
-        from engine.cli.common import org_to_write, require_org
+        from engine.cli.common import org_to_write
+        from engine.cli.scheduler import held_org
 
         # a named practice must be one the database holds (`vigil scheduler run` refuses a typo too)
         def held(name: str) -> str:
-            return run(lambda: require_org(engine, name))
+            return run(lambda: held_org(engine, name, "--org"))
 
         orgs = [held(o) for o in scheduler_orgs] if scheduler_orgs else [run(lambda: org_to_write(engine, None))]
         err_console.print(f"scheduler: {', '.join(orgs)}", highlight=False, markup=False, soft_wrap=True)

@@ -101,6 +101,12 @@ def zone_of(zones: dict[str, str], establishment_id: str | None) -> str:
     return default_zone(zones)
 
 
+def owns_any(session: Session, *, org_id: str, owner: str) -> bool:
+    """Whether some task of the org is owned by `owner` (a person id or a username)."""
+    found = select(TaskRow.id).where(TaskRow.org_id == org_id, TaskRow.owner == owner).limit(1)
+    return session.scalar(found) is not None
+
+
 def is_overdue(row: TaskRow, now: dt.datetime) -> bool:
     return row.state == "open" and now >= utc(row.due_at)
 
