@@ -36,7 +36,7 @@ from engine.audit.chain import ChainWalker, canonical_json
 from engine.errors import AuditChainBroken, ErrorDetail, InputError, IntegrityError
 from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
-from engine.packets.archive import CHUNK, write_zip
+from engine.packets.archive import CHUNK, file_sha256, write_zip
 from engine.packets.documents import EvidenceFile, PacketDocs, prepare
 from engine.packets.redact import Pseudonymizer
 from engine.packets.schemas import PacketBuildReport, PacketInput, RulesetFile
@@ -95,7 +95,7 @@ def build_packet(inp: PacketInput, out: Path, *, signer: Signer, work_dir: Path 
     return PacketBuildReport(
         path=out,
         packet_id=packet_id,
-        sha256=_file_sha256(out),
+        sha256=file_sha256(out),
         size=out.stat().st_size,
         payload_files=files,
         payload_bytes=size,
@@ -282,11 +282,3 @@ def _sign(root: Path, bag: Path, signer: Signer) -> None:
     (sig_dir / "manifest-sha256.txt").write_bytes(manifest)
     (sig_dir / "manifest-sha256.txt.sig").write_bytes(signer.sign(manifest))
     (sig_dir / "signer.pub.pem").write_bytes(signer.public_key_pem())
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from engine import clock
 from engine.audit import service as audit_service
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError
+from engine.packets.archive import file_sha256
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
 from engine.packets.schemas import PacketBuildReport, PacketInput
@@ -230,19 +230,11 @@ def _checked_file(row: PacketRow) -> Path:
         raise NotFoundError(f"packet {row.id}: its file {path.name} is no longer where it was built", [ErrorDetail(
             reason="moved or deleted since it was built: build the packet again", record_id=row.id)],
             code="packet.file_missing")
-    if path.stat().st_size != row.size or _sha256(path) != row.sha256:
+    if path.stat().st_size != row.size or file_sha256(path) != row.sha256:
         raise IntegrityError(f"packet {row.id}: the file {path.name} is not the packet that was built", [ErrorDetail(
             reason=f"its size or SHA-256 differs from the recorded {row.sha256}: it was replaced or altered; "
                    "build the packet again", record_id=row.id)], code="integrity.packet_file")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _info(r: PacketRow) -> PacketInfo:
