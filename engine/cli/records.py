@@ -119,6 +119,7 @@ def import_cmd(
 
     org_id, report = run(body)
     _warn_empty(files, report)
+    _warn_references(report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -140,6 +141,21 @@ def _warn_empty(files: list[Path], report: ImportReport) -> None:
     empty = files if report.total == 0 else [p for p in files if p.is_file() and p.stat().st_size == 0]
     for path in empty:
         err_console.print(f"warning: no records in {path}", highlight=False, markup=False, soft_wrap=True)
+
+
+#: How many unknown references the table output lists on stderr (--json carries up to 100).
+_REFERENCES_SHOWN = 20
+
+
+def _warn_references(report: ImportReport) -> None:
+    """Records that name a record the organization does not hold: imported, but said on stderr."""
+    for unknown in report.unknown_references[:_REFERENCES_SHOWN]:
+        err_console.print(f"warning: {unknown.record_type} {unknown.record_id!r} {unknown.field}: {unknown.reason}",
+                          highlight=False, markup=False, soft_wrap=True)
+    hidden = report.unknown_references_total - _REFERENCES_SHOWN
+    if hidden > 0:
+        err_console.print(f"warning: ... and {hidden} more unknown references (--json lists up to "
+                          f"{len(report.unknown_references)})", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager

@@ -41,6 +41,7 @@ from engine.errors import (
 )
 from engine.records.hashing import changed_fields
 from engine.records.history import find_version, latest_hashes
+from engine.records.references import References
 from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
 from engine.records.validation import Position, PreparedRecord, prepare_record
@@ -93,6 +94,7 @@ class Ingest:
     bad_records: int = 0
     problem_count: int = 0
     format_problems: int = 0
+    references: References = field(default_factory=References)
     _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
     _started: float = field(default_factory=time.perf_counter)
 
@@ -149,6 +151,9 @@ class Ingest:
                                           self.actor, source[:1024], establishment, prepared.text))
         if self.problem_count or not written:
             return
+        note_references = self.references.add
+        for version_written in written:
+            note_references(version_written.type, version_written.id, version_written.data)
         try:
             _insert_versions(self.session, self.org_id, written)
         except SAIntegrityError as exc:
@@ -198,9 +203,12 @@ class Ingest:
                 f"{_plural(self.problem_count, 'problem')} ({'; '.join(parts)}); nothing was imported",
                 details,
             )
-        return ImportReport.from_tally(
+        report = ImportReport.from_tally(
             self.tally, duration_s=time.perf_counter() - self._started, recorded_at=self.recorded_at
         )
+        report.unknown_references, report.unknown_references_total = self.references.unknown(
+            self.session, org_id=self.org_id)
+        return report
 
 
 #: The columns written, each with where its value comes from: a field of WrittenVersion (`data` takes

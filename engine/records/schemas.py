@@ -168,6 +168,19 @@ class TypeCounts(BaseModel):
         return self.created + self.updated + self.unchanged
 
 
+class UnknownReference(BaseModel):
+    """A reference a successful import wrote to a record the organization does not hold (yet): the
+    first record that made it, by type, id and field, and how many of the import's records did."""
+
+    record_type: str
+    record_id: str
+    field: str
+    names_type: str
+    names_id: str
+    records: int
+    reason: str
+
+
 class ImportReport(BaseModel):
     """The outcome of one successful import call: counts per type, total and duration."""
 
@@ -179,6 +192,9 @@ class ImportReport(BaseModel):
     duration_s: float = 0.0
     recorded_at: dt.datetime | None = None
     sources: list[str] = Field(default_factory=list)
+    #: at most `engine.records.references.SHOWN` of them; `unknown_references_total` counts them all
+    unknown_references: list[UnknownReference] = Field(default_factory=list)
+    unknown_references_total: int = 0
 
     @classmethod
     def from_tally(

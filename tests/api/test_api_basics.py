@@ -434,3 +434,12 @@ def test_an_anonymous_caller_is_asked_to_sign_in_before_anything_about_the_query
         assert r.status_code == 401 and r.json()["code"] == "auth.required", (path, r.text)
         assert "it takes" not in r.text
     assert c.get("/health?x=1").status_code == 422  # a public route still checks its query
+
+
+def test_an_import_names_references_to_records_the_practice_does_not_hold(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    ok = c.post("/records", headers=h, json={"records": [f.training("T1", "P-404", "2026-01-05T15:00:00Z")]})
+    assert ok.status_code == 200, ok.text
+    (warning,) = ok.json()["unknown_references"]
+    assert (warning["record_id"], warning["field"], warning["names_id"]) == ("T1", "person_id", "P-404")
+    assert "names person 'P-404'" in warning["reason"]
