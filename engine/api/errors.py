@@ -35,7 +35,7 @@ def _reason(request: Request, error: Mapping[str, Any]) -> str:
     if tuple(error.get("loc", ())) == ("body",) and media and media != "application/json" \
             and not media.endswith("+json"):
         return f"send the body as JSON with Content-Type: application/json (this request said {media})"
-    return str(error.get("msg", ""))
+    return str(error.get("msg", "")).removeprefix("Value error, ")  # a validator's own words
 
 
 def install(app: FastAPI) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from engine.auth.roles import ROLES
 from engine.clock import refuse_epoch_number
 
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
@@ -58,10 +59,18 @@ class UserIn(BaseModel):
 
     username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=200)
-    role: str
+    role: str = Field(description=f"one of {', '.join(ROLES)}")
     display_name: str | None = None
     person_id: str | None = Field(default=None, description="the person record this user is (staff: whose tasks "
                                   "they see); a person of the org")
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        """Checked here, with the other fields, so a form or command with several mistakes hears of all."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role[:40]!r}: one of {', '.join(ROLES)}")
+        return role
 
 
 class GrantIn(BaseModel):

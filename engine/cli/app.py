@@ -98,7 +98,8 @@ def validation_error(exc: ValidationError, options: Mapping[str, str]) -> InputE
         if loc[1:] and first in options:
             name += "[" + "].[".join(loc[1:]) + "]"
         names.append(name)
-        details.append(ErrorDetail(reason=f"{name}: {error.get('msg', 'invalid')}"))
+        # a validator's own words, without the "Value error, " pydantic puts before them
+        details.append(ErrorDetail(reason=f"{name}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"))
     unique = list(dict.fromkeys(names))
     return InputError(f"invalid value{'s' if len(unique) > 1 else ''} for {', '.join(unique)}", details,
                       code="input.invalid_option")

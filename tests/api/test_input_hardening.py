@@ -256,6 +256,13 @@ def test_a_user_is_a_person_of_the_org_or_no_one(world: dict[str, Any]) -> None:
     assert c.post("/users", headers=admin, json={**body, "username": "hr1", "person_id": "P-HR1"}).status_code == 201
 
 
+def test_an_unknown_role_is_named_with_every_other_refused_field(world: dict[str, Any]) -> None:
+    c, admin = world["client"], headers(world, "admin")
+    r = c.post("/users", headers=admin, json={"username": "x", "password": "short", "role": "boss"})
+    assert r.status_code == 422 and _fields(r) == ["body.username", "body.password", "body.role"], r.text
+    assert r.json()["errors"][2]["reason"] == "unknown role 'boss': one of admin, officer, liaison, auditor, staff"
+
+
 def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
     c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
     assert _fields(c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "nobody-at-all"})) == [

@@ -58,6 +58,13 @@ def test_every_refused_field_is_listed(cli_env: Path) -> None:
     assert result.exit_code == 2 and "invalid values for USERNAME, --password" in text
 
 
+def test_an_unknown_role_is_listed_with_the_other_refused_fields(cli_env: Path) -> None:
+    result = vigil("users", "add", "b", "--role", "boss", "--password", "x", "--db", f"sqlite:///{cli_env / 'u.db'}")
+    text = said(result.stderr)
+    assert result.exit_code == 2 and "invalid values for USERNAME, --password, --role" in text
+    assert "--role: unknown role 'boss': one of admin, officer, liaison, auditor, staff" in text
+
+
 # --- 4: dates out of range ---------------------------------------------------------------------------
 
 
