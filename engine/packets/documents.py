@@ -180,7 +180,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         evidence=evidence,
         groups=groups,
         summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
-        | {"evaluation": evaluation_coverage(inp, runs), "records": len(records)},
+        | {"evaluation": evaluation_coverage(inp, runs, findings=len(findings)), "records": len(records)},
         records=records,
         zones=dict(inp.zones),
     )
@@ -192,18 +192,26 @@ def held(run: dict[str, Any]) -> bool:
     return isinstance(diff, dict) and bool(diff.get("held"))
 
 
-def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def evaluation_coverage(inp: PacketInput, runs: list[dict[str, Any]], *, findings: int = 0) -> dict[str, Any]:
     """Whether an applied evaluation run covered the period, in words an auditor cannot misread.
 
     Findings exist only from the moment a run applied them to the store. A period no applied run
     fell in therefore shows no findings although nobody judged it, and a held look-back run left
     its findings out of the store (they are only counted in runs.json). Either way "no findings"
-    would read as a clean period, so the index and packet.json say which case this is.
+    would read as a clean period, so the index and packet.json say which case this is. A period no
+    run fell in can still show `findings` that runs before it raised and that were open during it;
+    the note then says where they came from, so they are not read as the period's judgement.
     """
     applied = [r for r in runs if not held(r)]
     held_runs = len(runs) - len(applied)
     period = f"{inp.period_from.isoformat()} to {inp.period_to.isoformat()}"
     not_compliance = "The absence of findings in this packet is not evidence of compliance for the period."
+    if findings:
+        not_compliance = (
+            f"The {findings} finding(s) shown were raised by evaluation runs before the period and were open "
+            "during it; nothing judged the period itself, so a condition that arose in it is not among them, "
+            "and the absence of other findings is not evidence of compliance for the period."
+        )
     unfinished = _unfinished(inp)
     if not applied:
         status = "held_only" if held_runs else "not_evaluated"

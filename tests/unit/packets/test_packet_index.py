@@ -124,6 +124,22 @@ def test_an_unevaluated_period_is_not_presented_as_clean(
     assert "No applied evaluation run covered this period" in poam["poam-items"][0]["description"]
 
 
+def test_findings_of_a_period_no_run_fell_in_are_said_to_come_from_before_it(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Findings raised before the period and open in it are shown; the notice said "the absence of
+    findings is not evidence" beside them, as though there were none."""
+    data = extracted(packet_input.model_copy(update={"runs": []}), signer, tmp_path)
+    meta = json.loads((data / "packet.json").read_text())
+    shown = meta["summary"]["findings"]
+    assert shown > 0 and meta["summary"]["evaluation"]["status"] == "not_evaluated"
+    said = (f"The {shown} finding(s) shown were raised by evaluation runs before the period and were open during "
+            "it; nothing judged the period itself")
+    for name, text in _texts(data).items():
+        assert said in text, name
+        assert "The absence of findings in this packet" not in text, name
+
+
 def test_an_evaluated_period_says_from_when(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path) -> None:
     data = extracted(packet_input, signer, tmp_path)
     evaluation = json.loads((data / "packet.json").read_text())["summary"]["evaluation"]
