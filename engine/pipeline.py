@@ -276,6 +276,27 @@ def _refuse_if_judged(session: Session, *, framework: str, day: dt.date, field: 
         code="ruleset.change.judged")
 
 
+#: The tables whose rows say an organization exists in the database (records, users, runs, a trail).
+_ORG_TABLES = ("record_version", "app_user", "evaluation_run", "audit_entries")
+
+
+def _append_everywhere(session: Session, *, org_id: str, actor: str, action: str, entity_type: str,
+                       entity_id: str, payload: dict[str, Any]) -> None:
+    """Record a liaison's change in the trail of every organization of the database, not only the
+    one it was made from: rulesets and `policies/practice.yaml` are one per deployment, so the change
+    applies to each, and each practice's auditor must find it in that practice's chain. Each entry
+    names the organization the change was made from and all it was recorded for."""
+    from sqlalchemy import column, select, table, union
+
+    from engine.audit import service as audit
+
+    held = session.scalars(union(*(select(table(t, column("org_id")).c.org_id) for t in _ORG_TABLES)))
+    orgs = sorted({str(o) for o in held} | {org_id})
+    for org in [org_id] + [o for o in orgs if o != org_id]:
+        audit.append(session, org_id=org, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
+                     payload={**payload, "made_in_org": org_id, "recorded_for_orgs": orgs})
+
+
 def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, name: str,
                     effective_from: dt.date | None = None) -> Any:
     """Publish a ruleset version (`engine.rules.publish`) and record it in the audit trail.
@@ -283,16 +304,14 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
     Why here: the file is the rules domain's and the trail is the audit domain's. The entry is
     appended before the file is written, in the caller's transaction, so a failed write leaves no
     entry behind (the transaction rolls back) and a written file always has its entry."""
-    from engine.audit import service as audit
     from engine.rules import publish
 
     plan = publish.plan_publication(draft, name=name, effective_from=effective_from)
     pub = plan.publication
     _refuse_if_judged(session, framework=pub.framework, day=pub.effective_from, field="effective_from",
                       change=f"{pub.framework} {pub.version} in force from {pub.effective_from}")
-    audit.append(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
-                 entity_id=f"{pub.framework}@{pub.version}",
-                 payload=pub.model_dump(mode="json"))
+    _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
+                       entity_id=f"{pub.framework}@{pub.version}", payload=pub.model_dump(mode="json"))
     publish.write_publication(plan)
     return pub
 
@@ -301,15 +320,14 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
                      reason: str, on: dt.date | None = None) -> Any:
     """Withdraw a version from `on` (default today); with no version, the one in force that day (a
     rollback to the version before it). Recorded in the audit trail, as `publish_ruleset` is."""
-    from engine.audit import service as audit
     from engine.rules import publish
 
     version = version or publish.in_force_version(framework, on or clock.now().date())
     plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
     _refuse_if_judged(session, framework=framework, day=max(plan.result.on, plan.effective_from), field="on",
                       change=f"withdrawing {framework} {version} from {plan.result.on}")
-    audit.append(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
-                 entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
+    _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
+                       entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
     publish.write_withdrawal(plan)
     return plan.result
 
@@ -317,15 +335,14 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
 def set_practice_param(session: Session, *, org_id: str, actor: str, framework: str, name: str, value: Any,
                        approved_by: str, reason: str, effective_from: dt.date | None = None) -> Any:
     """Change a practice parameter from a day on (`engine.rules.tuning`), recorded in the audit trail."""
-    from engine.audit import service as audit
     from engine.rules import tuning
 
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
                               effective_from=effective_from)
     _refuse_if_judged(session, framework=framework, day=plan.change.effective_from, field="effective_from",
                       change=f"{framework}.{name} = {value!r} from {plan.change.effective_from}")
-    audit.append(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
-                 entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))
+    _append_everywhere(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
+                       entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))
     tuning.write_change(plan)
     return plan.change
 
