@@ -3,6 +3,8 @@
     open ──acknowledge──> acknowledged
     open|acknowledged ──false_positive──> false_positive ──reopen──> open
     open|acknowledged ──waive (waiver)──> waived ──(waiver expires or is revoked)──> open
+    (a waived finding is not reopened by hand: its waiver would waive it again at the next run, so
+    the waiver is revoked instead; and one in force is not stacked with a second of the same scope)
     open|acknowledged|waived ──(condition clears, run)──> resolved ──(condition back, run)──> open
 
 Every transition records who, when and why, and an audit-trail entry in the same transaction.
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db import utc
-from engine.errors import ErrorDetail, InputError, InvalidTransition, NotFoundError
+from engine.errors import ConflictError, ErrorDetail, InputError, InvalidTransition, NotFoundError
 from engine.findings import waiver_checks
 from engine.findings.schemas import Waiver, WaiverIn
 from engine.findings.tables import FindingEventRow, FindingRow, WaiverRow
@@ -27,7 +29,7 @@ from engine.findings.tables import FindingEventRow, FindingRow, WaiverRow
 ALLOWED: dict[str, dict[str, set[str]]] = {
     "acknowledge": {"from": {"open"}, "to": {"acknowledged"}},
     "false_positive": {"from": {"open", "acknowledged"}, "to": {"false_positive"}},
-    "reopen": {"from": {"false_positive", "acknowledged", "waived"}, "to": {"open"}},
+    "reopen": {"from": {"false_positive", "acknowledged"}, "to": {"open"}},
 }
 
 
@@ -90,6 +92,13 @@ def transition(
         raise InputError(f"unknown action {action!r} (allowed: {', '.join(sorted(ALLOWED))}, waive)")
     row = _load(session, org_id, finding_id)
     rule = ALLOWED[action]
+    if action == "reopen" and row.state == "waived":
+        raise InvalidTransition(
+            f"finding {row.id} is waived by {row.waiver_id}: revoke the waiver to reopen it",
+            [ErrorDetail(reason=f"reopened by hand, the waiver would waive it again at the next evaluation; revoke "
+                                f"{row.waiver_id} with a reason (vigil findings revoke-waiver {row.waiver_id}, "
+                                f"POST /waivers/{row.waiver_id}/revoke, or the finding's page)", record_id=row.id)],
+        )
     if row.state not in rule["from"]:
         raise InvalidTransition(
             f"cannot {action} a finding that is {row.state}",
@@ -101,8 +110,6 @@ def transition(
             "marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")]
         )
     to_state = next(iter(rule["to"]))
-    if action == "reopen" and row.waiver_id:
-        row.waiver_id = None
     record_event(session, row, actor=actor, kind="transition", to_state=to_state, reason=reason)
     _audit(
         session,
@@ -168,6 +175,10 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
     if twin is not None:
         return to_waiver(twin), False
+    if row is not None and row.state == "waived":  # a page opened before it was waived
+        raise InvalidTransition(f"finding {row.id} is already waived by {row.waiver_id}", [ErrorDetail(
+            reason=f"revoke {row.waiver_id} first to waive it on other terms", record_id=row.id)])
+    _refuse_overlap(session, org_id, checked, now=now)
     starts, ends = checked.starts_at, checked.ends_at
     waiver = WaiverRow(
         id=f"W-{uuid.uuid4().hex[:12]}",
@@ -212,6 +223,27 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     return to_waiver(waiver), True
 
 
+def _refuse_overlap(session: Session, org_id: str, checked: waiver_checks.CheckedWaiver, *,
+                    now: dt.datetime) -> None:
+    """Refuse a second waiver of the same scope (rule and subject, or rule and establishment) whose
+    period meets one not revoked: revoking either would leave the other waiving the findings, out of
+    sight of whoever revoked it. To change a waiver's terms, revoke it and grant the new one."""
+    for w in session.scalars(select(WaiverRow).where(
+            WaiverRow.org_id == org_id, WaiverRow.rule_id == checked.rule_id, WaiverRow.revoked_at.is_(None),
+            WaiverRow.subject_id.is_(None) if checked.subject_id is None
+            else WaiverRow.subject_id == checked.subject_id,
+            WaiverRow.establishment_id.is_(None) if checked.establishment_id is None
+            else WaiverRow.establishment_id == checked.establishment_id).order_by(WaiverRow.created_at)):
+        if w.subject_type not in (None, checked.subject_type) and checked.subject_type is not None:
+            continue
+        starts, ends = utc(w.starts_at), utc(w.ends_at)
+        if ends > now and starts < checked.ends_at and checked.starts_at < ends:
+            raise ConflictError(f"waiver {w.id} already waives this from {starts.isoformat()} to {ends.isoformat()}",
+                                [ErrorDetail(reason=f"revoke {w.id} first to waive it on other terms (a second "
+                                                    "waiver would stay in force when either is revoked)",
+                                             record_id=w.id)], code="conflict.waiver_overlaps")
+
+
 def _same_waiver(session: Session, org_id: str, checked: waiver_checks.CheckedWaiver, *, explicit_start: bool,
                  now: dt.datetime) -> WaiverRow | None:
     """A waiver not revoked and not yet ended that says exactly what this request says (rule, scope,
@@ -253,8 +285,27 @@ def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, 
 
     audit.append(session, org_id=org_id, actor=actor, action="waiver.revoke", entity_type="waiver",
                  entity_id=waiver.id, payload={"reason": reason})
-    expire_waivers(session, org_id=org_id, at=now, actor=actor, reason=f"waiver {waiver.id} revoked: {reason}")
+    reopened = expire_waivers(session, org_id=org_id, at=now, actor=actor,
+                              reason=f"waiver {waiver.id} revoked: {reason}")
+    _waive_again_if_covered(session, org_id=org_id, finding_ids=reopened, actor=actor, at=now)
     return to_waiver(waiver)
+
+
+def _waive_again_if_covered(session: Session, *, org_id: str, finding_ids: list[str], actor: str,
+                            at: dt.datetime) -> None:
+    """A finding the revoked waiver reopened that another waiver in force also covers (one of its
+    subject, one of its establishment) is waived by that one at once, with its history saying so,
+    rather than by the next run, out of sight of whoever revoked the first."""
+    if not finding_ids:
+        return
+    rows = list(session.scalars(select(FindingRow).where(FindingRow.id.in_(finding_ids)).order_by(FindingRow.id)))
+    others = list(session.scalars(select(WaiverRow).where(
+        WaiverRow.org_id == org_id, WaiverRow.revoked_at.is_(None), WaiverRow.rule_id.in_({r.rule_id for r in rows}))
+        .order_by(WaiverRow.created_at, WaiverRow.id)))
+    for row in rows:
+        other = next((w for w in others if covers(w, row, at)), None)
+        if other is not None:
+            apply_waiver(session, row, other, actor=actor)
 
 
 def covers(waiver: WaiverRow, row: FindingRow, at: dt.datetime) -> bool:

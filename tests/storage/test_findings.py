@@ -351,3 +351,46 @@ def test_a_finding_cleared_by_a_rule_change_says_so_not_that_it_cleared_by_itsel
                 for row in s.scalars(select(FindingRow))]
     assert all("judged with demo 2.0.0, not 1.0.0 as when last seen: rule DEMO-TRN-001 is not in 2.0.0" in r
                for r in last), last
+
+
+def test_a_waived_finding_is_reopened_by_revoking_its_waiver_not_by_hand(engine: Engine) -> None:
+    """Web probe: "Reopen" on a waived finding left its waiver in force, and the next sweep waived it again."""
+    fid, waiver = _waived_overdue_finding(engine, until="2026-06-01T00:00:00+00:00")
+    with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
+        with pytest.raises(InvalidTransition, match=f"waived by {waiver.id}: revoke the waiver to reopen it"):
+            lifecycle.transition(s, org_id=ORG, finding_id=fid, action="reopen", actor="officer")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
+
+
+def test_a_second_waiver_of_the_same_scope_is_refused_while_the_first_is_in_force(engine: Engine) -> None:
+    """Web probe: a stale tab waived a waived finding again; revoking the waiver on its page left the
+    other one in force, and the next sweep waived the finding again."""
+    from engine.errors import ConflictError
+
+    fid, waiver = _waived_overdue_finding(engine, until="2026-06-01T00:00:00+00:00")
+    other_terms = WaiverIn(ends_at=T("2026-07-01T00:00:00+00:00"), reason="longer leave", approver="CMO")
+    with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
+        with pytest.raises(InvalidTransition, match=f"already waived by {waiver.id}"):
+            lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid, data=other_terms)
+        by_scope = other_terms.model_copy(update={"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode",
+                                                  "subject_id": "EP1"})
+        with pytest.raises(ConflictError, match=f"waiver {waiver.id} already waives this"):
+            lifecycle.waive(s, org_id=ORG, actor="officer", data=by_scope)
+        later = by_scope.model_copy(update={"starts_at": T("2026-06-01T00:00:00+00:00")})  # after it: allowed
+        assert lifecycle.waive(s, org_id=ORG, actor="officer", data=later).id != waiver.id
+
+
+def test_revoking_a_waiver_hands_its_finding_to_another_in_force_at_once(engine: Engine) -> None:
+    """A subject's waiver and its establishment's both cover the finding: revoking one leaves it waived
+    by the other, said in its history now, not by the next run out of sight."""
+    fid, waiver = _waived_overdue_finding(engine, until="2026-06-01T00:00:00+00:00")
+    with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
+        site = lifecycle.waive(s, org_id=ORG, actor="officer", data=WaiverIn(
+            rule_id="DEMO-TRN-001", establishment_id="E1", ends_at=T("2026-05-01T00:00:00+00:00"),
+            reason="site closed for works", approver="CMO"))
+        lifecycle.revoke_waiver(s, org_id=ORG, waiver_id=waiver.id, actor="officer", reason="back from leave")
+        detail = findings.get_finding(s, org_id=ORG, finding_id=fid)
+    assert (detail.state, detail.waiver_id) == ("waived", site.id)
+    assert [h.to_state for h in detail.history if h.kind == "transition"][-2:] == ["open", "waived"]
+    _evaluate(engine, "2026-03-12T00:00:00+00:00")
+    assert _open(engine) == [("DEMO-TRN-001", "EP1", "waived", "overdue")]
