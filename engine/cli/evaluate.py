@@ -60,7 +60,7 @@ def _params_problems(instant: Any, frameworks: list[str] | None, params: Path | 
     return []
 
 
-def _record_problems(files: list[Path]) -> list[Any]:
+def _record_problems(files: list[Path], fmt: str | None = None, record_type: str | None = None) -> list[Any]:
     """Every problem of the record files, read into a throwaway database: run only when the options
     already failed, so one attempt lists the records' problems too (nothing is evaluated or kept)."""
     from engine import db as dbmod
@@ -73,7 +73,8 @@ def _record_problems(files: list[Path]) -> list[Any]:
     dbmod.init_db(engine)
     try:
         with dbmod.unit_of_work(engine) as session:
-            records_service.import_files(session, org_id="check", paths=files, actor="cli:evaluate")
+            records_service.import_files(session, org_id="check", paths=files, actor="cli:evaluate", fmt=fmt,
+                                         record_type=record_type)
     except InputError as exc:
         return list(exc.details)
     finally:
@@ -85,6 +86,9 @@ def _record_problems(files: list[Path]) -> list[Any]:
 def evaluate(
     extra: list[Path] = typer.Argument(None, help="more record files (so `--records dir/*.ndjson` works)"),
     records: list[Path] = typer.Option(None, "--records", help="record files (JSON, NDJSON, CSV); repeatable"),
+    fmt: str = typer.Option(None, "--format", help="json, ndjson or csv: the records' format when the file "
+                                                  "extension does not tell it"),
+    record_type: str = typer.Option(None, "--type", help="the record type of CSV files not named <type>.csv"),
     as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset"),
     framework: list[str] = typer.Option(None, "--framework",
                                         help="limit to these frameworks; repeatable or comma-separated"),
@@ -116,6 +120,13 @@ def evaluate(
             problems.append(ErrorDetail(reason=f"no such file {params}", field="--params"))
         if db is not None:
             checks.append(lambda: database_url(db))  # `--db ""` is refused, not taken for "no database"
+        if fmt is not None and fmt not in ("json", "ndjson", "csv"):
+            problems.append(ErrorDetail(reason=f"must be json, ndjson or csv, not {fmt!r}", field="--format"))
+        if known_at is not None and db is not None and files:
+            problems.append(ErrorDetail(
+                reason="the records given with --records are imported now, after the --known-at instant, so they "
+                       "would be left out of the evaluation: import them first (vigil import), or leave out "
+                       "--known-at", field="--known-at"))
         if not files and not db:
             problems.append(ErrorDetail(reason="give --records FILE (or --db URL to evaluate a database)",
                                         field="--records"))
@@ -141,7 +152,8 @@ def evaluate(
         if values[0] is not None and not unknown_framework and (params is None or params.is_file()):
             problems.extend(_params_problems(values[0], _names(framework), params))
         if problems:
-            problems.extend(_record_problems([Path(f) for f in files if Path(f).is_file()]))
+            if fmt in (None, "json", "ndjson", "csv"):
+                problems.extend(_record_problems([Path(f) for f in files if Path(f).is_file()], fmt, record_type))
             raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the input",
                              problems, code="input.options")
         return values[0], values[1]
@@ -166,7 +178,8 @@ def evaluate(
             org_id = require_org(engine, org)
         with dbmod.unit_of_work(engine) as session:
             if files:
-                pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False)
+                pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False,
+                                      fmt=fmt, record_type=record_type)
             outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor="cli:evaluate",
                                         frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
