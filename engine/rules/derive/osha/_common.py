@@ -203,9 +203,26 @@ def _establishments(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     return _by_id(views) if views else _by_id(ctx.establishments.values())
 
 
+#: The dates a hepatitis B record can carry; its flags (immune, contraindicated) have none of their own.
+_HBV_DATES = ("offered_at", "declined_at", "series_completed_at")
+
+
+def _hbv_said_by(record: RecordView, now: _Now) -> bool:
+    """Whether a hepatitis B record's flags count at as_of: a record all of whose dates are still to
+    come says what will be known then, not now (CONTRACT: whatever a record says happened after the
+    evaluation instant has not happened yet); a record with no date at all counts."""
+    dates = [record.data.get(name) for name in _HBV_DATES if record.data.get(name) is not None]
+    return not dates or any(now.at(value) is not None for value in dates)
+
+
 def _hbv_protected(records: Sequence[RecordView], now: _Now) -> bool:
-    return any(_flag(h, "antibody_immune") or now.at(h.data.get("series_completed_at")) is not None
-               for h in records)
+    """Immune, or the series completed, by as_of."""
+    return any((_flag(h, "antibody_immune") and _hbv_said_by(h, now))
+               or now.at(h.data.get("series_completed_at")) is not None for h in records)
+
+
+def _hbv_contraindicated(records: Sequence[RecordView], now: _Now) -> bool:
+    return any(_flag(h, "contraindicated") and _hbv_said_by(h, now) for h in records)
 
 
 def _local(instant: dt.datetime, tz: str) -> dt.date:

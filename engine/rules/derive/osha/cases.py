@@ -14,6 +14,7 @@ from engine.rules.derive.osha._common import (
     _establishments,
     _flag,
     _group,
+    _hbv_contraindicated,
     _hbv_protected,
     _instant,
     _iso,
@@ -207,7 +208,7 @@ def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
         incident = _instant(case.data["incident_at"])
         assert incident is not None
         records = hepb.get(str(person), [])
-        if _hbv_protected(records, now) or any(_flag(h, "contraindicated") for h in records):
+        if _hbv_protected(records, now) or _hbv_contraindicated(records, now):
             continue
         offered_before = [h for h in records if (t := now.at(h.data.get("offered_at"))) is not None and t < incident]
         if any(now.at(h.data.get("declined_at")) is None for h in offered_before):

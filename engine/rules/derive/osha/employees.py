@@ -16,6 +16,7 @@ from engine.rules.derive.osha._common import (
     _engagements_at_work,
     _flag,
     _group,
+    _hbv_contraindicated,
     _hbv_protected,
     _holiday_calendar,
     _iso,
@@ -89,7 +90,7 @@ def osha_hepb_offer(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     for ep, current, assigned in _exposed_engagements(ctx, inputs.get("employment_episode", ()), now):
         person = str(ep.data.get("person_id"))
         records = hepb.get(person, [])
-        if _hbv_protected(records, now) or any(_flag(h, "contraindicated") for h in records):
+        if _hbv_protected(records, now) or _hbv_contraindicated(records, now):
             continue
         offers = sorted((t, h) for h in records
                         if (t := now.at(h.data.get("offered_at")) or now.at(h.data.get("declined_at"))) is not None)
