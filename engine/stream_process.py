@@ -26,6 +26,7 @@ and the bundle retried, as in the parent) and sends it the unanswered batch agai
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import queue
 import threading
@@ -34,7 +35,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
-from engine import heap, json_codec
+from engine import forked, heap, json_codec
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.backends import durable
 from engine.rules.derive import RecordView
@@ -186,15 +187,17 @@ def _fork(matcher: StreamMatcher, inline: bool) -> tuple[BaseProcess, Connection
     mp = multiprocessing.get_context("fork")
     parent_end, child_end = mp.Pipe(duplex=True)
     planted = durable.host_plant() if inline else None  # taken here: a replacement is not planted again
-    process = mp.Process(target=_child_main, args=(child_end, matcher, inline, planted), name="vigil-stream",
-                         daemon=True)
+    process = mp.Process(target=_child_main, args=(child_end, matcher, inline, planted, os.getpid(), parent_end),
+                         name="vigil-stream", daemon=True)
     with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
         process.start()
     child_end.close()
     return process, parent_end
 
 
-def _child_main(conn: Connection, matcher: StreamMatcher, inline: bool, planted: str | None) -> None:
+def _child_main(conn: Connection, matcher: StreamMatcher, inline: bool, planted: str | None, parent_pid: int,
+                parent_end: Connection) -> None:
+    forked.guard(parent_pid, parent_end)
     durable.forget_worker()
     crashes = durable.CRASHES["count"]
     try:

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import IO, NoReturn, TypeVar
 
-from engine import heap
+from engine import forked, heap
 from engine.errors import EngineFailure, ErrorDetail
 from engine.rules.derive import Derivation, DeriveContext, DerivedFact, DeriveFn, RecordView
 from engine.rules.feeds import read_shared
@@ -86,8 +86,8 @@ class DeriveProcess:
         mp = multiprocessing.get_context("fork")
         parent_end, child_end = mp.Pipe(duplex=True)
         spool = tempfile.TemporaryFile(prefix="vigil-derive-")
-        process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types),
-                             name="vigil-derive", daemon=True)
+        process = mp.Process(target=_child_main, args=(child_end, spool.fileno(), jobs, ctx, memory, types,
+                                                       os.getpid(), parent_end), name="vigil-derive", daemon=True)
         with heap.frozen():  # the inherited heap stays out of the child's collections (and so is not copied)
             process.start()
         child_end.close()
@@ -191,7 +191,9 @@ class _Spool:
 
 
 def _child_main(conn: Connection, spool_fd: int, jobs: list[tuple[int, Derivation]], ctx: DeriveContext,
-                memory: Mapping[str, list[RecordView]], types: list[str]) -> None:
+                memory: Mapping[str, list[RecordView]], types: list[str], parent_pid: int,
+                parent_end: Connection) -> None:
+    forked.guard(parent_pid, parent_end)
     try:
         # No cyclic garbage collection here: the derivations build large structures that live until
         # the end, and the collector kept re-scanning them (a quarter of the snooping alerts' time at
