@@ -10,12 +10,13 @@ at the run's instant reopens what it covered.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -83,6 +84,7 @@ def apply_run(
 
     `read` (rule id -> the record types the rule reads, `engine.rules.reads`) lets a resolution
     name the records dated since the finding was last seen among those types (`cleared`)."""
+    _one_writer(session, org_id)
     now = clock.now()
     violations = list(violations)
     if stream:
@@ -91,6 +93,18 @@ def apply_run(
             return fast
     return _apply(session, org_id=org_id, run=run, violations=violations, actor=actor, stream=stream, now=now,
                   read=read or {})
+
+
+def _one_writer(session: Session, org_id: str) -> None:
+    """Hold the organization's findings for this transaction: on PostgreSQL a second writer (a sweep
+    and an officer's evaluation at once, or an import's stream) waits here until the first commits,
+    then diffs against what it wrote. Without it both inserted the same new findings and the later
+    one failed on the primary key (a traceback, or a 500 saying retrying would not help). SQLite
+    has one writer at a time anyway. The lock ends with the transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(f"vigil-findings:{org_id}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _open_new_stream_findings(

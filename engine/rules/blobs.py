@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -28,12 +30,15 @@ def keep(session: Session, used: Iterable[tuple[str, str, str]]) -> None:
     from engine.rules.catalog import load_all, rulesets_dir
 
     now = clock.now()
+    rows = []
     for item in load_all(rulesets_dir()):
         if item.sha256 in missing:
             framework, version = missing.pop(item.sha256)
-            session.add(RulesetBlobRow(sha256=item.sha256, framework=framework, version=version,
-                                       name=Path(item.path).name, content=item.content, stored_at=now))
-    session.flush()
+            rows.append({"sha256": item.sha256, "framework": framework, "version": version,
+                         "name": Path(item.path).name, "content": item.content, "stored_at": now})
+    if rows:  # another organization's run may keep the same bytes at the same moment: one row, no error
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(RulesetBlobRow).values(rows).on_conflict_do_nothing(index_elements=["sha256"]))
 
 
 def fetch(session: Session, sha256s: Iterable[str]) -> dict[str, RulesetBlobRow]:

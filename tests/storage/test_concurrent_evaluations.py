@@ -1,0 +1,63 @@
+"""Two evaluations of one organization at once (a sweep and an officer's click): the second waits
+for the first and diffs against what it wrote, instead of inserting the same new findings and
+failing on the primary key (the operations probe: a traceback on the CLI, a 500 from the API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine import clock, pipeline
+from engine.db import unit_of_work
+from engine.findings.tables import FindingRow
+from tests import factories as f
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
+AS_OF = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+ORG = "clinic-a"
+
+
+def test_a_second_evaluation_waits_for_the_first_and_adds_nothing(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES))
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, actor="t", source="t", stream=False, records=[
+            f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+            f.episode("EP2", "P2", "2026-02-01T09:00:00-06:00")])
+    first_wrote, let_first_commit = threading.Event(), threading.Event()
+    sync = pipeline._sync_tasks
+
+    def held_sync(session: Any, **kw: Any) -> Any:  # the first run pauses after writing, before committing
+        out = sync(session, **kw)
+        if threading.current_thread().name == "first":
+            first_wrote.set()
+            let_first_commit.wait(20)
+        return out
+
+    monkeypatch.setattr(pipeline, "_sync_tasks", held_sync)
+    errors: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            with clock.frozen(AS_OF), unit_of_work(engine) as s:
+                pipeline.evaluate(s, org_id=ORG, as_of=AS_OF, actor="t")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    first = threading.Thread(target=evaluate, name="first")
+    second = threading.Thread(target=evaluate, name="second")
+    first.start()
+    assert first_wrote.wait(20)
+    second.start()
+    second.join(1.0)  # it waits for the first (a lock on PostgreSQL, the write lock on SQLite)
+    let_first_commit.set()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    with unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(FindingRow)) == 2
