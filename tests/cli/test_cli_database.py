@@ -250,3 +250,16 @@ def test_an_import_with_a_missing_file_names_every_other_files_problems_too(cli_
     assert where == sorted(where), text  # z-bad, gone, notes: as given, not by name
     exported = vigil("export", "--out", str(cli_env / "out"), "--db", url, "--org", ORG)
     assert exported.exit_code == 2 or not list((cli_env / "out").glob("*.ndjson"))
+
+
+@pytest.mark.parametrize("args", [["findings", "list"], ["evaluate", "--as-of", "2026-03-05T12:00:00Z"]])
+def test_a_database_from_a_newer_vigil_is_named_not_a_traceback(practice: Practice, args: list[str]) -> None:
+    """Operations probe: Alembic's "Can't locate revision" traceback, ~100 lines, exit 1."""
+    import sqlite3
+
+    with sqlite3.connect(practice.path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_future'")
+    result = vigil(*args, *practice.args())
+    assert result.exit_code == 1 and not crashed(result)
+    assert "[database.schema_unknown] this database is at schema revision '0099_future', which this Vigil does " \
+           "not know" in said(result.stderr)
