@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import VigilError
@@ -53,6 +55,23 @@ def install(app: FastAPI) -> None:
                   for e in exc.errors()]
         return problem(422, "RequestValidationError", "the request does not match the schema", "input.request",
                        errors, str(request.url.path))
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        """The database is locked by another writer, or unreachable: a moment's condition, so a 503
+        that says to retry (the safety net's 500 said retrying would not help). Nothing of the
+        request was kept: its unit of work rolled back."""
+        response = problem(503, "ServiceUnavailable", "the database is busy or unreachable; nothing was changed: "
+                           "retry in a few seconds", "unavailable.database", None, str(request.url.path))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(DatabaseIntegrityError)
+    async def concurrent_change(request: Request, exc: DatabaseIntegrityError) -> JSONResponse:
+        """Another request wrote the same rows at the same moment (the checks that refuse a duplicate
+        ran before it committed): nothing of this request was kept, and a retry sees its work."""
+        return problem(409, "Conflict", "another request changed the same data at the same moment; nothing was "
+                       "changed: retry", "conflict.concurrent", None, str(request.url.path))
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

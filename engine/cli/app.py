@@ -66,7 +66,11 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         _fail(validation_error(exc, {**OPTION_FOR_FIELD, **(fields or {})}))
     except OperationalError as exc:
         reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["database error"]
-        _fail(VigilError(f"database error: {reason[0]}", code="database.operational"))
+        said = reason[0]
+        if "locked" in said:  # SQLite waited 5 s for another writer
+            said += (": another process (a Vigil command, the server, the scheduler or a backup tool) holds a write "
+                     "transaction on it; nothing was changed, retry when it ends")
+        _fail(VigilError(f"database error: {said}", code="database.operational"))
     except OSError as exc:
         _fail(path_error(exc))
 
