@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit import service as audit_service
 from engine.db import utc
-from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError
+from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
 from engine.packets.archive import file_sha256
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
@@ -115,24 +116,44 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     as_of = check_scope(session, org_id=org_id, establishment=request.establishment, as_of=request.as_of)
     request = request.model_copy(update={"as_of": as_of})
     directory = packet_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
-        target = Path(tmp.name)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, suffix=".zip", delete=False) as tmp:
+            target = Path(tmp.name)
+    except OSError as exc:
+        raise _store_failed(exc) from None
     try:
         report = build(session, org_id=org_id, framework=request.framework, date_from=request.date_from,
                        date_to=request.date_to, establishment=request.establishment, as_of=request.as_of,
                        redact_phi=request.redact_phi, out=target, signer=load_or_create_signer(), actor=actor,
                        sources=sources)
-    except BaseException:
+        final = directory / f"{report.packet_id}.zip"
+        target.replace(final)
+    except BaseException as exc:
         target.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and (exc.errno in _STORE_ERRNOS
+                                         or (exc.filename is not None and str(directory) in str(exc.filename))):
+            raise _store_failed(exc) from None
         raise
-    final = directory / f"{report.packet_id}.zip"
-    target.replace(final)
     session.flush()
     row = session.get(PacketRow, report.packet_id)
     assert row is not None
     row.path = str(final)
     return _info(row)
+
+
+#: Failures of the disk itself (full, over quota, read-only), wherever the build was writing.
+_STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _store_failed(exc: OSError) -> VigilError:
+    """The packet store cannot be written (read-only, full, not permitted): the operator's to fix,
+    so say where, by the setting that names it (a caller of the API sees the setting, not the
+    server's path); nothing was recorded."""
+    return VigilError(
+        f"the packet store cannot be written ({exc.strerror or type(exc).__name__}): the folder VIGIL_PACKET_DIR "
+        "names must exist or be creatable, be writable and have room; nothing was built or recorded",
+        code="server.packet_store")
 
 
 def check_scope(session: Session, *, org_id: str, establishment: str | None,

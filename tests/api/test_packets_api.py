@@ -197,3 +197,20 @@ def test_a_packet_file_replaced_or_moved_since_it_was_built_is_not_served(
     assert gone.status_code == 404 and gone.json()["code"] == "packet.file_missing", gone.text
     zip_path.write_bytes(original)
     assert api["client"].get(f"/packets/{pid}/download", headers=h).content == original
+
+
+def test_a_packet_store_that_cannot_be_written_is_named_by_its_setting(
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Operations probe: a read-only or full packet folder was a 500 naming nothing."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("VIGIL_PACKET_DIR", str(blocker / "packets"))
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    c, h = api["client"], headers(api, "officer")
+    assert c.post("/records", headers=h, json={"records": [f.establishment(), f.episode(
+        "EP1", "P1", "2026-02-01T09:00:00-06:00")]}).status_code == 200
+    assert c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    r = c.post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"})
+    assert r.status_code == 500 and r.json()["code"] == "server.packet_store", r.text
+    assert "VIGIL_PACKET_DIR" in r.json()["detail"] and str(tmp_path) not in r.text
+    assert c.get("/packets", headers=h).json() == []  # nothing recorded
