@@ -260,6 +260,7 @@ def _bag_info(inp: PacketInput, docs: PacketDocs) -> dict[str, str]:
         version = "0"
     return {
         "Source-Organization": inp.org_name or inp.org_id,
+        "Vigil-Organization-Id": inp.org_id,
         "External-Identifier": docs.packet_id,
         "External-Description": f"Vigil audit evidence packet: {inp.framework} {inp.period_from} to {inp.period_to}",
         "Bagging-Date": docs.meta["as_of"][:10],

@@ -257,6 +257,12 @@ class PacketVerifyReport(BaseModel):
 
     ok: bool
     packet_id: str | None = None
+    #: whose packet it says it is, from its signed packet.json: every organization of a deployment
+    #: signs with the deployment's key, so the auditor checks these too (docs/packets.md)
+    org_id: str | None = None
+    org_name: str | None = None
+    framework: str | None = None
+    period: str | None = None
     fingerprint: str | None = None
     key_source: str | None = None
     files_checked: int = 0

@@ -67,6 +67,12 @@ def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> Pac
         _bagit_second_opinion(bag, found)
         meta = _read_packet_json(bag, found)
         report.packet_id = _check_packet_id(bag, meta, found)
+        if meta is not None:  # whose packet: with one key per deployment, the signature alone does not say
+            report.org_id = str(meta.get("org_id") or "") or None
+            report.org_name = str(meta.get("org_name") or "") or None
+            report.framework = str(meta.get("framework") or "") or None
+            period = meta.get("period") if isinstance(meta.get("period"), dict) else {}
+            report.period = f"{period.get('from')}/{period.get('to')}" if period else None
         key, report.key_source = _choose_key(root, public_key, found)
         if key is not None:
             report.fingerprint = fingerprint(key)

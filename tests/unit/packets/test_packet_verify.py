@@ -40,6 +40,8 @@ def test_genuine_packet_verifies(packet: Path, signer: Ed25519Signer) -> None:
     assert report.ok, report.problems
     assert report.key_source == "embedded" and report.fingerprint == signer.fingerprint()
     assert report.audit_entries_checked == 5 and report.files_checked >= 20
+    # whose packet, from its signed packet.json: one key signs for every organization of a deployment
+    assert (report.org_id, report.org_name, report.framework) == ("org-demo", "Example Family Practice", "hipaa")
     pinned = verify_packet(packet, public_key=signer.public_key_pem())
     assert pinned.ok and pinned.key_source == "given"
 
