@@ -389,6 +389,7 @@ def org_to_write(engine: Engine, org: str | None, option: str = "--org") -> str:
     an organization 'default' beside them that no read would then choose."""
     org_id = org_or_default(org, option)
     if _named(org):
+        _say_if_new(engine, org_id, option)
         return org_id
     only = sole_org(engine)
     if only is None:
@@ -403,6 +404,23 @@ def org_to_write(engine: Engine, org: str | None, option: str = "--org") -> str:
                       f"{engine.url.render_as_string(hide_password=True)}", highlight=False, markup=False,
                       soft_wrap=True)
     return only
+
+
+def _say_if_new(engine: Engine, org_id: str, option: str) -> None:
+    """A named organization the database does not hold is created by the write, which is how a
+    second practice is added; but a typo (`--org alhpa`) did it silently, and every later read of
+    the real one missed what was written. So the write says so, naming those already there."""
+    if org_exists(engine, org_id):
+        return
+    others = known_orgs(engine)
+    if not others:
+        return
+    from engine.cli.app import err_console
+
+    shown = ", ".join(others[:ORGS_SHOWN]) + (f" and {len(others) - ORGS_SHOWN} more" if len(others) > ORGS_SHOWN
+                                               else "")
+    err_console.print(f"note: {option} {org_id!r} names no organization in this database (it holds {shown}): "
+                      "this creates it", highlight=False, markup=False, soft_wrap=True)
 
 
 def require_org(engine: Engine, org: str | None, option: str = "--org") -> str:

@@ -263,3 +263,16 @@ def test_a_database_from_a_newer_vigil_is_named_not_a_traceback(practice: Practi
     assert result.exit_code == 1 and not crashed(result)
     assert "[database.schema_unknown] this database is at schema revision '0099_future', which this Vigil does " \
            "not know" in said(result.stderr)
+
+
+def test_a_write_to_an_organization_not_there_says_it_creates_it(practice: Practice, tmp_path: Path) -> None:
+    """Multi-org probe: `--org alhpa` (a typo) silently started a new practice."""
+    path = tmp_path / "e.ndjson"
+    path.write_text(json.dumps({"type": "establishment", "id": "E1", "tz": "America/Chicago"}) + "\n")
+    typo = vigil("import", str(path), "--db", practice.url, "--org", "clinic-cil")
+    assert typo.exit_code == 0
+    assert f"note: --org 'clinic-cil' names no organization in this database (it holds {ORG}): this creates it" \
+        in said(typo.stderr)
+    again = vigil("import", str(path), "--db", practice.url, "--org", "clinic-cil")
+    assert "names no organization" not in said(again.stderr)  # it is there now
+    assert "names no organization" not in said(vigil("import", str(path), *practice.args()).stderr)
