@@ -258,21 +258,28 @@ def _streamed(session: Session, *, org_id: str, actor: str, stream: bool,
 
 
 
-def _refuse_if_judged(session: Session, *, framework: str, day: dt.date, field: str, change: str) -> None:
+def _refuse_if_judged(session: Session, *, org_id: str, framework: str, day: dt.date, field: str,
+                      change: str) -> None:
     """Refuse a liaison's change in force from `day` when runs already judged the framework as of that
     day or later: rules and parameters are chosen by day, so those runs would no longer be
-    reproducible (the same reason a back-dated change is refused). Why here: the change is the
-    rules domain's, the runs the findings domain's."""
+    reproducible (the same reason a back-dated change is refused). The rulesets and parameters are
+    the deployment's, so every organization's runs count; the caller's are named, the others only
+    counted (their ids are another practice's). Why here: the change is the rules domain's, the
+    runs the findings domain's."""
     from engine.findings import service as findings_service
 
     runs = findings_service.applied_runs_from(session, framework=framework, day=day)
     if not runs:
         return
     last = max(r.as_of for r in runs).date()
-    named = ", ".join(r.id for r in runs[:3]) + (f" and {len(runs) - 3} more" if len(runs) > 3 else "")
+    own = [r.id for r in runs if r.org_id == org_id]
+    others = len(runs) - len(own)
+    said = [", ".join(own[:3]) + (f" and {len(own) - 3} more" if len(own) > 3 else "")] if own else []
+    if others:
+        said.append(f"{others} of other organizations of this deployment")
     raise InputError(f"{change} would change what runs already made found", [ErrorDetail(
-        reason=f"{len(runs)} evaluation run(s) judged {framework} as of {day} or later ({named}); they would no longer "
-               f"be reproducible: choose {last + dt.timedelta(days=1)} or later", field=field)],
+        reason=f"{len(runs)} evaluation run(s) judged {framework} as of {day} or later ({'; '.join(said)}); they would "
+               f"no longer be reproducible: choose {last + dt.timedelta(days=1)} or later", field=field)],
         code="ruleset.change.judged")
 
 
@@ -308,7 +315,7 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
 
     plan = publish.plan_publication(draft, name=name, effective_from=effective_from)
     pub = plan.publication
-    _refuse_if_judged(session, framework=pub.framework, day=pub.effective_from, field="effective_from",
+    _refuse_if_judged(session, org_id=org_id, framework=pub.framework, day=pub.effective_from, field="effective_from",
                       change=f"{pub.framework} {pub.version} in force from {pub.effective_from}")
     _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
                        entity_id=f"{pub.framework}@{pub.version}", payload=pub.model_dump(mode="json"))
@@ -324,8 +331,8 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
 
     version = version or publish.in_force_version(framework, on or clock.now().date())
     plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
-    _refuse_if_judged(session, framework=framework, day=max(plan.result.on, plan.effective_from), field="on",
-                      change=f"withdrawing {framework} {version} from {plan.result.on}")
+    _refuse_if_judged(session, org_id=org_id, framework=framework, day=max(plan.result.on, plan.effective_from),
+                      field="on", change=f"withdrawing {framework} {version} from {plan.result.on}")
     _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
                        entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
     publish.write_withdrawal(plan)
@@ -339,7 +346,8 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
 
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
                               effective_from=effective_from)
-    _refuse_if_judged(session, framework=framework, day=plan.change.effective_from, field="effective_from",
+    _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.change.effective_from,
+                      field="effective_from",
                       change=f"{framework}.{name} = {value!r} from {plan.change.effective_from}")
     _append_everywhere(session, org_id=org_id, actor=actor, action="parameter.changed", entity_type="parameter",
                        entity_id=f"{framework}.{name}", payload=plan.change.model_dump(mode="json"))

@@ -57,3 +57,19 @@ def test_each_change_lands_in_every_organizations_chain(engine: Engine, two_prac
         (entry,) = audit.list_entries(session, org_id="org-b", limit=1, where=audit.AuditQuery(action="parameter"))
         assert entry.payload["recorded_for_orgs"] == ["org-a", "org-b"] and entry.actor == "user:lee"
         assert audit.verify(session).ok
+
+
+def test_a_day_another_organization_judged_is_refused_without_naming_its_runs(engine: Engine,
+                                                                             two_practices: Path) -> None:
+    """Multi-org probe: the refusal listed another practice's run ids."""
+    from engine.errors import InputError
+
+    with clock.frozen(TODAY), db.unit_of_work(engine) as session:
+        theirs = pipeline.evaluate(session, org_id="org-b", as_of=TODAY, actor="t").run
+    assert theirs is not None
+    with clock.frozen(TODAY), db.unit_of_work(engine) as session, pytest.raises(InputError) as refused:
+        pipeline.set_practice_param(session, org_id="org-a", actor="user:lee", framework="demo",
+                                    name="new_hire_days", value=5, approved_by="Dr. Rivera", reason="policy 4.2")
+    reason = refused.value.details[0].reason
+    assert "1 evaluation run(s) judged demo as of 2026-11-30 or later (1 of other organizations of this " \
+           "deployment)" in reason and theirs.id not in reason
