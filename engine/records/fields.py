@@ -47,8 +47,17 @@ def parse_instant(value: Any) -> dt.datetime:
         if value[-1] == "z":  # RFC 3339 allows a lower-case z (and t, which fromisoformat takes)
             value = value[:-1] + "Z"
         if value[4] == "-" and value[10] not in "Tt ":  # fromisoformat takes any character: 2026-01-05x09:00Z
+            if value[8:9] in ("T", "t"):  # 2025-062T10:00:00Z, an ordinal date
+                raise PydanticCustomError("instant_format", "not read: '{value}' gives the day of the year "
+                                          "(YYYY-DDD); write the calendar date instead, e.g. 2026-03-07T21:00:00-08:00",
+                                          {"value": _printable(value)})
             raise PydanticCustomError("instant_format", "not an ISO 8601 instant: '{value}': the date and the time "
                                       "are separated by T; " + _INSTANT_HINT, {"value": _printable(value)})
+        seconds_offset = value[-9] in "+-" and value[-6] == ":"  # +05:30:15
+        if seconds_offset or value[-7] == " ":  # or 10:00:00 -08:00: not ISO 8601, read all the same
+            raise PydanticCustomError("instant_format", "not an ISO 8601 instant: '{value}': " + (
+                "an offset is hours and minutes (+05:30)" if seconds_offset else "nothing comes between the time "
+                "and its offset") + "; " + _INSTANT_HINT, {"value": _printable(value)})
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:

@@ -83,6 +83,18 @@ def test_a_date_or_time_that_does_not_exist_is_named_so(value: str, why: str) ->
     assert detail.reason == f"no such date or time: '{value}' ({why})"
 
 
+@pytest.mark.parametrize("value, said", [
+    ("2025-03-03T10:00:00+05:30:15", "an offset is hours and minutes (+05:30)"),
+    ("2025-03-03T10:00:00 -08:00", "nothing comes between the time and its offset"),
+    ("2025-062T10:00:00Z", "gives the day of the year (YYYY-DDD); write the calendar date instead"),
+])
+def test_forms_that_are_not_iso_8601_are_refused_saying_what_is_wrong(value: str, said: str) -> None:
+    """Contract probe: an offset with seconds was stored and exported as given, a space before the
+    offset was read, and an ordinal date was told its date and time are not separated by T."""
+    (detail,) = problems(event(at=value))
+    assert said in detail.reason and value in detail.reason
+
+
 def test_rfc_3339_lower_case_t_and_z_are_instants() -> None:
     model, _ = validate_record(event(at="2026-03-08t05:00:00z"))
     assert isinstance(model, AccessEvent) and model.at == dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC)
