@@ -42,22 +42,23 @@ def test_a_second_evaluation_waits_for_the_first_and_adds_nothing(
     monkeypatch.setattr(pipeline, "_sync_tasks", held_sync)
     errors: list[BaseException] = []
 
-    def evaluate() -> None:
+    def evaluate() -> None:  # under the clock frozen below: the clock is the process's, not a thread's
         try:
-            with clock.frozen(AS_OF), unit_of_work(engine) as s:
+            with unit_of_work(engine) as s:
                 pipeline.evaluate(s, org_id=ORG, as_of=AS_OF, actor="t")
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     first = threading.Thread(target=evaluate, name="first")
     second = threading.Thread(target=evaluate, name="second")
-    first.start()
-    assert first_wrote.wait(20)
-    second.start()
-    second.join(1.0)  # it waits for the first (a lock on PostgreSQL, the write lock on SQLite)
-    let_first_commit.set()
-    first.join(30)
-    second.join(30)
+    with clock.frozen(AS_OF):
+        first.start()
+        assert first_wrote.wait(20)
+        second.start()
+        second.join(1.0)  # it waits for the first (a lock on PostgreSQL, the write lock on SQLite)
+        let_first_commit.set()
+        first.join(30)
+        second.join(30)
     assert errors == []
     with unit_of_work(engine) as s:
         assert s.scalar(select(func.count()).select_from(FindingRow)) == 2
