@@ -322,7 +322,9 @@ def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor:
     """Waive one finding under `waiver`: its history says so, and the audit trail names the finding
     (a waiver's own entry does not say which findings it reached; revoking it names each one)."""
     row.waiver_id = waiver.id
-    reason = f"waiver {waiver.id} until {utc(waiver.ends_at).isoformat()}: {waiver.reason}"
+    # the end as the waive form took it and the finding's page shows it ("through 2027-01-31 (UTC)");
+    # the audit payload's waiver entry keeps the instant (`ends_at`)
+    reason = f"waiver {waiver.id} {waiver_checks.end_text(utc(waiver.ends_at))}: {waiver.reason}"
     record_event(session, row, actor=actor, kind="transition", to_state="waived", reason=reason)
     _audit(session, org_id=row.org_id, actor=actor, action="finding.waive", entity_id=row.id,
            payload={"to": "waived", "reason": reason, "waiver_id": waiver.id})

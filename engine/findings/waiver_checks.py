@@ -17,6 +17,14 @@ problem at once, with the field it is about:
   It may not start before it is granted (5 minutes' grace for clocks): a waiver is an exception
   approved now, and a back-dated one would make a re-run of a past instant, and the packets that
   show its `starts_at` as "valid from", say the exception held before anyone approved it.
+- a waiver is time-boxed (PRODUCT): it runs at most `MAX_DAYS` (366) days from its start, a year
+  with a leap day in it; the refusal names the latest end allowed. One to 9999-12-30 was an
+  exception for good.
+
+Ends are said as the waive form takes them (`end_text`): a UTC midnight is the end of the day
+before, "through 2027-01-31 (UTC)"; any other instant exactly, "until 2027-02-01T12:00:00+00:00".
+The form's "until 2027-01-31" had come back as "2027-02-01T00:00:00+00:00 is already past" and in
+the finding's history as "until 2027-02-01T00:00:00+00:00", a day later than the card showed.
 
 Waiving through a finding (`finding_id`) takes the rule and subject from the finding; a subject
 given must be the finding's, and an establishment must be the finding's own (one elsewhere would
@@ -38,6 +46,37 @@ from engine.findings.schemas import WaiverIn
 from engine.findings.tables import FindingRow
 
 BACKDATE_GRACE = dt.timedelta(minutes=5)
+#: the longest a waiver may run, from its start
+MAX_DAYS = 366
+
+
+def last_day(ends: dt.datetime) -> dt.date | None:
+    """The day a waiver ending at `ends` runs through, when `ends` is a UTC midnight (the waive
+    form's "until 2027-01-31" ends at 2027-02-01T00:00Z); None for any other instant."""
+    end = clock.ensure_utc(ends)
+    return (end - dt.timedelta(days=1)).date() if end.time() == dt.time(0, 0) and end.date() > dt.date.min else None
+
+
+def end_text(ends: dt.datetime) -> str:
+    """How a waiver's end reads in messages and histories: "through 2027-01-31 (UTC)" for a UTC
+    midnight (as the form took it and the finding's page shows it), else "until <the instant>"."""
+    day = last_day(ends)
+    return f"through {day.isoformat()} (UTC)" if day is not None else f"until {clock.ensure_utc(ends).isoformat()}"
+
+
+def latest_end(starts: dt.datetime) -> dt.datetime:
+    """The latest a waiver starting at `starts` may end (`MAX_DAYS` later; the calendar's end at most)."""
+    start = clock.ensure_utc(starts)
+    try:
+        return start + dt.timedelta(days=MAX_DAYS)
+    except OverflowError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def latest_last_day(starts: dt.datetime) -> dt.date:
+    """The last day a waiver starting at `starts` can run through when it ends at a midnight (UTC),
+    as the waive form's "until" asks: the day before the one `latest_end` falls on."""
+    return latest_end(starts).date() - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -172,8 +211,16 @@ def _period(data: WaiverIn, now: dt.datetime,
                    f"waiver applies from when it is approved and recorded, and cannot be back-dated",
             field="starts_at"))
     if ends is not None and ends <= now:
-        problems.append(ErrorDetail(reason=f"{ends.isoformat()} is already past: a waiver that has ended can never "
+        problems.append(ErrorDetail(reason=f"a waiver {end_text(ends)} would be over already: it could never "
                                            f"apply", field="ends_at"))
     elif ends is not None and starts is not None and ends <= starts:
         problems.append(ErrorDetail(reason="a waiver must end after it starts (ends_at <= starts_at)", field="ends_at"))
+    elif ends is not None and starts is not None and ends > latest_end(starts):
+        latest = latest_end(starts)
+        problems.append(ErrorDetail(
+            reason=f"a waiver is time-boxed: it runs at most {MAX_DAYS} days from its start "
+                   f"({starts.isoformat(timespec='seconds')}), so it can end at {latest.isoformat(timespec='seconds')} "
+                   f"at the latest (to the end of a day: through {latest_last_day(starts).isoformat()} (UTC)), not "
+                   f"{end_text(ends).removeprefix('until ')}; grant a new waiver when this one ends",
+            field="ends_at"))
     return starts, ends

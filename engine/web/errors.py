@@ -72,6 +72,52 @@ async def error_page(request: Request, *, status: int, title: str, message: str,
                 message=message, code=code, details=details or [])
 
 
+#: How the forms' fields are labelled on the pages, for the few whose name is not their label.
+_FIELD_LABELS = {"until": "Until", "approver": "Approved by", "approved_by": "Approved by", "assignee": "Assign to",
+                 "step": "Checklist step", "file": "File", "from": "Period from", "to": "Period to",
+                 "as_of": "As of", "redact_phi": "Redact patient identifiers", "scope": "Covers",
+                 "effective_from": "Effective from", "on": "From", "value": "New value", "name": "Parameter"}
+#: `text` is the comment on a finding, the note on a task, the YAML of a draft ruleset
+_TEXT_LABELS = {"comment": "Comment", "note": "Note", "draft": "Ruleset YAML"}
+
+
+def _label(request: Request, field: str) -> str:
+    if field == "text":
+        return next((v for k, v in _TEXT_LABELS.items() if request.url.path.rstrip("/").endswith(k)), "Text")
+    return _FIELD_LABELS.get(field, field.replace("_", " ").capitalize() if field else "The form")
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """What is wrong with one field, in plain words rather than pydantic's ("Field required", "Input
+    should be a valid date or datetime, month value is outside expected range of 1-12")."""
+    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    if kind == "missing":
+        return "required"
+    if kind.startswith(("date_", "datetime_")):
+        return "not a valid date"
+    if kind.startswith("int_"):
+        return "not a whole number"
+    if kind.startswith("bool_"):
+        return "not yes or no"
+    if kind == "string_too_long":
+        return f"too long (at most {ctx.get('max_length')} characters)"
+    if kind == "string_too_short":
+        return f"too short (at least {ctx.get('min_length')} characters)"
+    if kind == "string_pattern_mismatch":
+        return "not one of the choices offered"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"at most {ctx.get('le', ctx.get('lt'))}"
+    return str(error.get("msg", "not valid")).removeprefix("Value error, ")
+
+
+def plain_reason(request: Request, error: dict[str, Any]) -> str:
+    """"Until: not a valid date", "Reason: required": a refused form's field by its label on the page."""
+    loc = [str(p) for p in error.get("loc", ())[1:]]
+    return f"{_label(request, loc[0] if loc else '')}: {_problem(error)}"
+
+
 def _titles(status: int) -> str:
     return {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Cannot do that", 401: "Sign in"}.get(
         status, "Something went wrong")
@@ -108,10 +154,9 @@ def install(app: FastAPI) -> None:
         if not is_ui(request):
             return await _delegate(api_validation, request, exc)
         assert isinstance(exc, RequestValidationError)
-        reasons = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'form'}: {e.get('msg', '')}"
-                   for e in exc.errors()]
+        reasons = [plain_reason(request, e) for e in exc.errors()]
         if request.method == "POST":
-            return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons), kind="error")
+            return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons) + ".", kind="error")
         return await error_page(request, status=422, title=_titles(422), message="The address has invalid parameters.",
                           code="input.request", details=[{"reason": r} for r in reasons])
 

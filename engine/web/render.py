@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from engine import __version__, clock
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
+from engine.findings import waiver_checks
 from engine.web import csrf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -79,10 +80,8 @@ def _until(value: dt.datetime) -> str:
     """A period's exclusive end as the form took it: midnight UTC reads "the end of <the day
     before> (UTC)". The waive form asks for the last day and confirmed "through 2027-01-31" while
     the card said "Until 2027-02-01 00:00 UTC"."""
-    end = clock.ensure_utc(value)
-    if end.time() == dt.time(0, 0):
-        return f"the end of {(end - dt.timedelta(days=1)).date().isoformat()} (UTC)"
-    return _instant(end)
+    day = waiver_checks.last_day(value)  # the same day the finding's history and the form's messages name
+    return f"the end of {day.isoformat()} (UTC)" if day is not None else _instant(value)
 
 
 def _day(value: dt.date | dt.datetime | str | None) -> str:
@@ -107,6 +106,20 @@ def _due(value: str | None) -> str:
         return _instant(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         return text
+
+
+_SAME_DAY_TWICE = re.compile(r"\bdue on (\d{4}-\d{2}-\d{2}), \1 \(")
+
+
+def _deadline_math(deadline: dict[str, Any]) -> str:
+    """A finding's deadline arithmetic (`facts.deadline.explanation`) as the page shows it. A deadline
+    on the very date the rule's facts name was explained "due on 2026-11-28, 2026-11-28
+    (America/Denver): ..." (the due date, then the anchor it equals); said once here, for the findings
+    already stored with it too: "due on 2026-11-28 (America/Denver): ..."."""
+    text = deadline.get("explanation")
+    if not text:
+        return f"due {deadline.get('due')}"
+    return _SAME_DAY_TWICE.sub(r"due on \1 (", str(text))
 
 
 def _task_due(task: Any) -> str:
@@ -137,7 +150,10 @@ def _query(base: dict[str, Any], **changes: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
+    """JSON shown as text (an audit entry's payload): plain characters, escaped by the page's autoescape
+    like any other text. Jinja's `tojson` is for a <script>: it writes ' as \\u0027 and < as \\u003c,
+    and a note read "patient\\u0027s"."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
 def _scalar(value: Any) -> str:
@@ -178,7 +194,8 @@ def _build_env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
                        fw=_fw_label, fw_options=_fw_options, code=_inline_code,
-                       until=_until, due=_due, task_due=_task_due)
+                       until=_until, due=_due, task_due=_task_due,
+                       deadline_math=_deadline_math)
     env.globals.update(query=_query, vigil_version=__version__)
     return env
 

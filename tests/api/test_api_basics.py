@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 from typing import Any
 
 import pytest
 
-from engine import stream_process
+from engine import clock, stream_process
 from tests import factories as f
 from tests.api.conftest import headers
+
+#: a waiver ends within 366 days of its start; these tests run on the real clock
+SOON = (clock.now() + dt.timedelta(days=180)).strftime("%Y-%m-%dT00:00:00Z")
 
 
 def test_only_health_login_and_openapi_answer_anonymously(api: dict[str, Any]) -> None:
@@ -69,11 +73,11 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     waived = c.post(
         f"/findings/{fid}/waive",
         headers=h,
-        json={"ends_at": "2099-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"},
+        json={"ends_at": SOON, "reason": "leave", "approver": "CMO"},
     )
     assert waived.status_code == 201, waived.text
     retry = c.post(f"/findings/{fid}/waive", headers=h,
-                   json={"ends_at": "2099-12-01T00:00:00Z", "reason": "leave", "approver": "CMO"})
+                   json={"ends_at": SOON, "reason": "leave", "approver": "CMO"})
     assert (retry.status_code, retry.json()["id"]) == (200, waived.json()["id"])  # a retry, as POST /waivers
     assert c.get(f"/findings/{fid}", headers=h).json()["state"] == "waived"
     assert c.get("/records/employment_episode/EP1/history", headers=h).json()[0]["version"] == 1

@@ -19,7 +19,9 @@ from tests.api.conftest import headers
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NAIVE, PAST_Y10K, BEFORE_Y1 = "2027-01-01T00:00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+05:00"
 BAD_INSTANTS = [NAIVE, PAST_Y10K, BEFORE_Y1]
-GOOD = {"ends_at": "2099-01-01T00:00:00Z", "reason": "on leave", "approver": "CMO"}
+#: a waiver ends within 366 days of its start (a waiver is time-boxed); these tests run on the real clock
+SOON = (clock.now() + dt.timedelta(days=180)).strftime("%Y-%m-%dT00:00:00Z")
+GOOD = {"ends_at": SOON, "reason": "on leave", "approver": "CMO"}
 
 
 @pytest.fixture

@@ -173,16 +173,20 @@ def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             runs[name] = c.get(f"/evaluations/{r.json()['run']['id']}", headers=h).json()  # with its diff
         assert runs["A"]["frameworks"] == ["demo", "other"] and runs["A"]["counts"] and runs["A"]["diff"]["opened"]
         waivers = {}
-        forever, march = "2099-12-01T00:00:00Z", "2026-03-20T00:00:00Z"
-        for name, rule, target, ends in (
-                ("subject E1", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, forever),
-                ("subject E2", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP2"}, forever),
-                ("other", "OTH-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, forever),
-                ("site E1", "DEMO-TRN-001", {"establishment_id": "E1"}, forever),
-                ("site E2", "DEMO-TRN-001", {"establishment_id": "E2"}, forever),
-                ("site E1 in March", "DEMO-TRN-001", {"establishment_id": "E1"}, march)):
+        # a waiver runs at most 366 days; two of one scope may not overlap, so the site's later one
+        # starts when its March one ends
+        december, march = "2026-12-01T00:00:00Z", "2026-03-20T00:00:00Z"
+        for name, rule, target, ends, starts in (
+                ("subject E1", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, december,
+                 None),
+                ("subject E2", "DEMO-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP2"}, december,
+                 None),
+                ("other", "OTH-TRN-001", {"subject_type": "employment_episode", "subject_id": "EP1"}, december, None),
+                ("site E1", "DEMO-TRN-001", {"establishment_id": "E1"}, december, march),
+                ("site E2", "DEMO-TRN-001", {"establishment_id": "E2"}, december, None),
+                ("site E1 in March", "DEMO-TRN-001", {"establishment_id": "E1"}, march, None)):
             r = c.post("/waivers", headers=h, json={"rule_id": rule, **target, "ends_at": ends, "reason": "test",
-                                                     "approver": "CMO"})
+                                                     "approver": "CMO", **({"starts_at": starts} if starts else {})})
             assert r.status_code == 201, r.text
             waivers[name] = r.json()["id"]
         packets = {}

@@ -129,9 +129,9 @@ def test_refused_actions_come_back_with_the_reason(web: dict[str, Any],
     assert "marking a false positive needs a reason" in c.get(page).text
     assert act(c, f"{page}/acknowledge", page).status_code == 303
     r = act(c, f"{page}/acknowledge", page)  # already acknowledged: a conflict, shown on the page
-    assert r.status_code == 303 and "cannot acknowledge a finding that is acknowledged" in c.get(page).text
+    assert r.status_code == 303 and "this finding is already acknowledged" in c.get(page).text
     r = act(c, f"{page}/waive", page, reason="ok", approver="CMO")  # no date: the form is incomplete
-    assert r.status_code == 303 and "Please check the form" in c.get(page).text
+    assert r.status_code == 303 and "Please check the form: Until: required." in c.get(page).text
     assert finding_of(web, "EP2").state == "acknowledged"
 
 

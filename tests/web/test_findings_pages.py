@@ -106,20 +106,22 @@ def test_page_links_keep_every_filter(web: dict[str, Any], web_client: Callable[
 
 def test_a_date_the_waiver_cannot_end_on_is_refused_on_the_form(
         web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """The last day offered is the last one a time-boxed waiver (366 days) granted now can run through;
+    a date past it, the calendar's last day included (its midnight after is no date), is refused."""
     fid = finding_of(web, "EP1").id
     page = f"/ui/findings/{fid}"
     c = web_client("officer")
     with clock.frozen(GRANTED):
         text = c.get(page).text
         assert re.search(r'id="waive-until" name="until" type="date" required value="[0-9-]+" '
-                         r'min="2026-03-11" max="9999-12-30"', text)
+                         r'min="2026-03-11" max="2027-03-11"', text)
         r = act(c, f"{page}/waive", page, reason="forever", approver="CMO", until="9999-12-31", scope="subject")
     assert r.status_code == 303 and r.headers["location"] == page
     text = c.get(page).text
-    assert "flash-error" in text and "9999-12-31" in text and "9999-12-30" in text
+    assert "flash-error" in text and "9999-12-31" in text and "2027-03-11" in text
     assert finding_of(web, "EP1").state == "open"
     with clock.frozen(GRANTED):  # the last day that can be used still works
-        r = act(c, f"{page}/waive", page, reason="forever", approver="CMO", until="9999-12-30", scope="subject")
+        r = act(c, f"{page}/waive", page, reason="a year", approver="CMO", until="2027-03-11", scope="subject")
     assert r.status_code == 303 and finding_of(web, "EP1").state == "waived"
     assert "Waiver in force" in c.get(page).text
 
@@ -223,7 +225,7 @@ def test_a_waived_findings_deadline_status_is_shown_quiet(web: dict[str, Any],
     fid = finding_of(web, "EP1").id
     c = web_client("officer")
     assert 'class="status status-settled"' not in c.get(f"/ui/findings/{fid}").text
-    waive_now(web, "EP1", dt.datetime(2099, 1, 1, tzinfo=dt.UTC))
+    waive_now(web, "EP1", dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
     text = c.get(f"/ui/findings/{fid}").text
     assert 'class="status status-settled"' in text
-    assert "the end of 2098-12-31 (UTC)" in text  # the last day, as the form asked for it
+    assert "the end of 2026-12-31 (UTC)" in text  # the last day, as the form asked for it

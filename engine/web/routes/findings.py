@@ -5,6 +5,7 @@ same lifecycle functions as the REST API and redirect back (Post/Redirect/Get)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 from typing import Any
 
@@ -17,8 +18,8 @@ from engine import clock, pipeline
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, InputError
-from engine.findings import lifecycle
+from engine.errors import ErrorDetail, InputError, InvalidTransition
+from engine.findings import lifecycle, waiver_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
 from engine.records.schemas import RECORD_MODELS
@@ -30,9 +31,15 @@ from engine.web.render import redirect
 router = APIRouter()
 PAGE_SIZES = (25, 50, 100, 200)
 HIDDEN_FACT_KEYS = {"deadline", "as_of"}
-#: the last day a waiver from the form can run through: it ends at midnight after the day, and the
-#: midnight after 9999-12-31 is no date
+#: the last day a waiver from the form can ever run through: it ends at midnight after the day, and
+#: the midnight after 9999-12-31 is no date
 LAST_UNTIL = dt.date.max - dt.timedelta(days=1)
+
+
+def last_until(now: dt.datetime) -> dt.date:
+    """The last day a waiver granted at `now` can run through: a waiver is time-boxed
+    (`waiver_checks.MAX_DAYS` from its start), and the form's end is the midnight after the day."""
+    return min(waiver_checks.latest_last_day(now), LAST_UNTIL)
 
 
 class FactRow(BaseModel):
@@ -160,14 +167,15 @@ def finding_detail(request: Request, finding_id: str, principal: Principal = Dep
                        if w.id == finding.waiver_id), None)
     rule_version = (lookups.rule_version_of(finding.framework, finding.rule_id, finding.ruleset_version)
                     if allowed(principal.role, Permission.RULESETS_READ) else None)
-    today = clock.now().date()
-    default_until = min(max(finding.opened_at.date() + dt.timedelta(days=90), today), LAST_UNTIL).isoformat()
+    now = clock.now()
+    today, latest = now.date(), last_until(now)
+    default_until = min(max(finding.opened_at.date() + dt.timedelta(days=90), today), latest).isoformat()
     cited = {(r.type, r.id, r.version): r for r in pipeline.cited_records(
         session, org_id=principal.org_id, finding_id=finding.id, scope=finding_scope(principal))}
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
                   rule_version=rule_version, default_until=default_until, cited=cited,
-                  first_until=today.isoformat(), last_until=LAST_UNTIL.isoformat(),
+                  first_until=today.isoformat(), last_until=latest.isoformat(), max_days=waiver_checks.MAX_DAYS,
                   waiver_ended=_waiver_ended(waiver),
                   framework_label=lookups.framework_label(finding.framework),
                   subject_is_record=finding.subject_type in RECORD_MODELS)
@@ -187,12 +195,43 @@ def _back(finding_id: str) -> str:
     return f"/ui/findings/{urllib.parse.quote(finding_id, safe='')}"
 
 
+#: The lifecycle's refusals ("cannot false_positive a finding that is waived") in the page's words.
+_REFUSED = re.compile(r"^cannot (?P<action>\w+) a finding that is (?P<state>\w+)$")
+_STATE_WORDS = {"open": "open", "acknowledged": "acknowledged", "waived": "waived", "resolved": "resolved",
+                "false_positive": "false-positive"}
+_CANNOT = {"acknowledge": "cannot acknowledge {a} {state} finding", "reopen": "cannot reopen {a} {state} finding",
+           "false_positive": "cannot mark {a} {state} finding as a false positive"}
+_DONE = {"acknowledge": "acknowledged", "reopen": "open", "false_positive": "marked as a false positive"}
+_CAN_BE = {"acknowledge": "acknowledged", "reopen": "reopened", "false_positive": "marked as a false positive"}
+
+
+def plain_refusal(exc: InvalidTransition, *, action_name: str) -> InvalidTransition:
+    """`exc` reworded for the page: "cannot mark a waived finding as a false positive", "this finding
+    is already acknowledged". The lifecycle's own words, which the API and CLI keep, name the action
+    and the state by their codes. Any other refusal is returned as it is."""
+    said = _REFUSED.match(exc.message)
+    rule = lifecycle.ALLOWED.get(action_name)
+    if said is None or said["action"] != action_name or action_name not in _CANNOT or rule is None:
+        return exc
+    state = said["state"]
+    if state in rule["to"]:
+        return InvalidTransition(f"this finding is already {_DONE[action_name]}", code=exc.code)
+    word = _STATE_WORDS.get(state, state.replace("_", " "))
+    message = _CANNOT[action_name].format(a="an" if word[0] in "aeiou" else "a", state=word)
+    allowed = " or ".join(_STATE_WORDS.get(s, s) for s in sorted(rule["from"]))
+    return InvalidTransition(message, [ErrorDetail(reason=f"only {allowed} findings can be {_CAN_BE[action_name]}")],
+                             code=exc.code)
+
+
 def _transition(name: str, done: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, reason: str = Form("", max_length=4000),
                  principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
                  session: Session = Depends(web_session, scope="function")) -> Response:
-        pipeline.act_on_finding(session, org_id=principal.org_id, finding_id=finding_id, action=name,
-                                actor=principal.actor, reason=reason.strip() or None)
+        try:
+            pipeline.act_on_finding(session, org_id=principal.org_id, finding_id=finding_id, action=name,
+                                    actor=principal.actor, reason=reason.strip() or None)
+        except InvalidTransition as exc:
+            raise plain_refusal(exc, action_name=name) from exc
         return redirect(_back(finding_id), flash=done)
 
     endpoint.__name__ = f"ui_{name}_finding"
@@ -234,9 +273,11 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
     """Waive through the end of `until` (UTC); scoped to this subject or to its establishment. The
     message says how many findings the waiver waives: one for a subject or an establishment may
     reach more than the finding it was granted from."""
-    if until > LAST_UNTIL:
+    latest = last_until(clock.now())
+    if until > latest:  # said in days, as the form asks; `waiver_checks` refuses it for the API and CLI too
         raise InputError(f"a waiver cannot run through {until.isoformat()}", [ErrorDetail(
-            reason=f"the last day a waiver can run through is {LAST_UNTIL.isoformat()}", field="until")])
+            reason=f"a waiver is time-boxed to {waiver_checks.MAX_DAYS} days: granted now, it can run through "
+                   f"{latest.isoformat()} (UTC) at the latest", field="until")])
     ends_at = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
     establishment_id = None

@@ -76,9 +76,15 @@ def check_item(task_id: str, step: int = Form(..., ge=1, le=1000), done: bool = 
 def complete(task_id: str, note: str = Form("", max_length=4000),
              principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
              session: Session = Depends(web_session, scope="function")) -> Response:
-    tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
-                                viewer=taskviews.viewer(principal), note=note.strip() or None)
-    return redirect(_back(task_id), flash="Task completed; the next evaluation confirms it.")
+    """Steps left unticked do not block completion; the message says how many, as the history does
+    (it had said only "Task completed" while the history recorded "5 of 5 checklist steps not ticked")."""
+    task = tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
+                                       viewer=taskviews.viewer(principal), note=note.strip() or None)
+    unticked = sum(1 for item in task.checklist if not item.done)
+    said = (f"Task completed; {unticked} of {len(task.checklist)} checklist step"
+            f"{'' if len(task.checklist) == 1 else 's'} {'was' if unticked == 1 else 'were'} not ticked"
+            if unticked else "Task completed")
+    return redirect(_back(task_id), flash=f"{said}. The next evaluation confirms it.")
 
 
 @router.post("/tasks/{task_id}/note")

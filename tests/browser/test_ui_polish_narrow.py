@@ -1,0 +1,97 @@
+"""At a phone's width (375 px) the page itself never scrolls sideways: the dashboard had scrolled to
+515 px (its heat table and trend cut off), a task page by 16 px, and on the auditor portal the
+packets' Download column sat off-screen inside a table scrolled sideways. A wide table may scroll
+inside its own box, but the auditor's Download link is reachable without any sideways scrolling."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import shot
+from tests.browser.pages import LoginPage
+
+pytestmark = pytest.mark.browser
+
+PHONE = 375
+WIDTH = "document.documentElement.scrollWidth"
+
+
+@pytest.fixture
+def phone(browser: Any, server: dict[str, Any]) -> Any:
+    context = browser.new_context(viewport={"width": PHONE, "height": 740}, base_url=server["base"],
+                                  accept_downloads=True)
+    context.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _fits(page: Any, where: str) -> None:
+    width = page.evaluate(WIDTH)
+    wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > {PHONE} + 0.5 && !e.closest('.table-wrap')
+                && !e.closest('details:not([open])'))
+        .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' '
+                         + Math.round(e.getBoundingClientRect().right))""")
+    assert width <= PHONE, f"{where} scrolls sideways to {width} px at {PHONE} px; too wide: {wide}"
+
+
+def test_the_dashboard_and_a_task_page_fit_a_phone(phone: Any) -> None:
+    LoginPage(phone).sign_in("officer")
+    phone.goto("/ui/dashboard")
+    expect(phone.get_by_role("heading", name="Compliance dashboard")).to_be_visible()
+    _fits(phone, "the dashboard")
+    expect(phone.locator("#heat")).to_be_visible()
+    shot(phone, "phone-dashboard")
+    phone.goto("/ui/tasks?view=open")
+    _fits(phone, "the task list")
+    phone.locator("#tasks-table tbody tr").first.locator("a").first.click()
+    expect(phone.get_by_role("heading", name=re.compile("^SOP checklist"))).to_be_visible()
+    _fits(phone, "a task page")
+    shot(phone, "phone-task")
+    phone.goto("/ui/findings")
+    _fits(phone, "the findings list")
+    phone.locator("#findings-table tbody tr").first.locator("td:nth-child(2) a").click()
+    expect(phone.get_by_role("heading", name="Why it fired")).to_be_visible()
+    _fits(phone, "a finding page")
+
+
+def test_the_auditor_reaches_the_download_link_on_a_phone(phone: Any, server: dict[str, Any]) -> None:
+    LoginPage(phone).sign_in("auditor")
+    expect(phone).to_have_url(re.compile(r"/ui/audit$"))
+    _fits(phone, "the auditor portal")
+    link = phone.locator("#packets").get_by_role("link", name=re.compile(f"Download {server['packet']['id']}"))
+    expect(link).to_be_visible()
+    box = link.bounding_box()  # where it is with nothing scrolled sideways, the page's or the table's
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE, box
+    shot(phone, "phone-auditor-portal")
+    with phone.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith(".zip")
+
+
+def test_a_misspelt_rule_or_framework_is_said_on_the_demo_findings_list(phone: Any) -> None:
+    LoginPage(phone).sign_in("officer")
+    for query, said in (("rule=HIPAA-SEC-TERM-04", "HIPAA-SEC-TERM-04"), ("framework=nope", "nope"),
+                        ("establishment=NOPE-9", "NOPE-9")):
+        phone.goto(f"/ui/findings?{query}")
+        alert = phone.get_by_role("alert")
+        expect(alert).to_contain_text("can match no finding")
+        expect(alert).to_contain_text(said)
+        expect(phone.get_by_role("heading", name=re.compile(r"^0 findings"))).to_have_count(0)
+
+
+def test_the_officers_other_pages_fit_a_phone(phone: Any) -> None:
+    """The rulesets list had its versions table unwrapped (498 px)."""
+    LoginPage(phone).sign_in("officer")
+    for path in ("/ui/rulesets", "/ui/params", "/ui/audit/trail", "/ui/audit", "/ui/tasks",
+                 "/ui/rulesets/hipaa/2026.1.0", "/ui/rulesets/hipaa/diff?from=2026.1.0&to=2026.2.0",
+                 "/ui/findings?state=&limit=200", "/ui/rulesets/hipaa/checks"):
+        response = phone.goto(path)
+        assert response is not None and response.status == 200, path
+        _fits(phone, path)
