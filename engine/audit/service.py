@@ -51,6 +51,9 @@ _COLUMNS = (
     AuditEntryRow.hash,
 )
 _LIMITS = {"org_id": 64, "actor": 200, "action": 100, "entity_type": 100, "entity_id": 200}
+#: The largest `seq` a page may start before: sequence numbers are 64-bit signed integers in the
+#: database, and a larger `before` overflowed the driver (a 500 on every face) instead of being refused.
+MAX_SEQ = 2**63 - 1
 
 
 def _lock_key(org_id: str) -> int:
@@ -192,6 +195,10 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     q = where or AuditQuery()
+    if q.before is not None and not 1 <= q.before <= MAX_SEQ:
+        raise InputError(f"before must be a seq between 1 and {MAX_SEQ}",
+                         [ErrorDetail(reason=f"{q.before} is not an entry's seq", field="before")],
+                         code="input.range")
     query = select(*_COLUMNS).order_by(AuditEntryRow.seq.desc()).limit(limit + 1)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)

@@ -68,7 +68,9 @@ def log_cmd(
     actor: str | None = typer.Option(None, "--actor", help="Only this actor's entries."),
     action: str | None = typer.Option(None, "--action", help="One action (finding.waive) or a family (finding)."),
     entity: str | None = typer.Option(None, "--entity", help="One entity type (finding) or entity (finding/F-...)."),
-    before: int | None = typer.Option(None, "--before", min=1, help="Only entries older than this seq (page back)."),
+    before: int | None = typer.Option(None, "--before", min=1, max=audit_service.MAX_SEQ,
+                                      help="Only entries older than this seq (page back): the seq of the oldest "
+                                           "entry shown."),
     as_json: bool = typer.Option(False, "--json", help="Print entries as JSON."),
 ) -> None:
     """Show the newest entries that match, oldest first."""

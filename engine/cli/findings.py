@@ -25,7 +25,7 @@ from engine.cli.common import (
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
-    from engine.findings.schemas import Finding
+    from engine.findings.schemas import EvaluationRun, Finding, Waiver
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
@@ -40,7 +40,9 @@ def list_findings(
     severity: Annotated[str | None, typer.Option(
         "--severity", help="low, medium, high or critical (comma-separated)")] = None,
     state: Annotated[str | None, typer.Option(
-        "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive")] = None,
+        "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive, or "
+                        "all; default open,acknowledged (what needs attention, as the web list and the "
+                        "dashboard count)")] = None,
     status: Annotated[str | None, typer.Option(
         "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
     establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
@@ -57,17 +59,19 @@ def list_findings(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List findings, newest first (or as --sort says); more than --limit page on with --cursor."""
+    """List findings, newest first (or as --sort says): the open and acknowledged ones unless --state
+    says otherwise (--state all for every state); more than --limit page on with --cursor."""
     from engine.db import unit_of_work
     from engine.findings import service
     from engine.findings.schemas import FindingFilter
 
     def body():  # type: ignore[no-untyped-def]
         _no_status_as_state(state)
+        states = _states(state)
         if framework is not None:
             nonblank(framework, "--framework")  # "" is no framework, not every framework
-        for value, option in ((severity, "--severity"), (state, "--state"), (status, "--status"),
-                              (establishment, "--establishment"), (rule, "--rule")):
+        for value, option in ((severity, "--severity"), (status, "--status"), (establishment, "--establishment"),
+                              (rule, "--rule")):
             filter_value(value, option)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
@@ -75,7 +79,7 @@ def list_findings(
                 s,
                 org_id=org_id,
                 limit=limit,
-                filters=FindingFilter(framework=framework, severity=severity, state=state, status=status,
+                filters=FindingFilter(framework=framework, severity=severity, state=states, status=status,
                                       establishment_id=establishment, org_wide=org_wide, rule_id=rule),
                 sort=sort,
                 cursor=cursor,
@@ -86,12 +90,57 @@ def list_findings(
         emit_json(page.model_dump(mode="json"))
         return
     listing = tables.table(tables.keep("id\nrule"), tables.keep("severity\nstatus"), tables.keep("state\ndue"),
-                           tables.squeeze("subject\ntitle"),
-                           title=tables.counted(len(page.items), page.total, "finding"))
+                           tables.squeeze("subject\ntitle"), title=paged_title(len(page.items), page.total, "finding"))
     for f in page.items:
         listing.add_row(tables.stacked(f.id, f.rule_id), tables.stacked(f.severity, f.status),
                         tables.stacked(f.state, f.due), tables.Clamp(f.title, above=_subject(f)))
     console.print(listing)
+    if state is None:
+        console.print("open and acknowledged findings only; --state all lists every state", highlight=False,
+                      markup=False)
+    print_pages("vigil findings list", "the same filters and --sort", next_cursor=page.next_cursor,
+                has_prev=page.has_prev, prev_cursor=page.prev_cursor)
+
+
+#: What `vigil findings list` lists without --state: what needs attention, as the web list and the
+#: dashboard count it (`engine.findings.service.OPEN_STATES`).
+DEFAULT_STATES = "open,acknowledged"
+
+
+def _states(state: str | None) -> str | None:
+    """The --state filter for the service: the default open,acknowledged when not given, None (every
+    state) for `all`, else the states as given (the service checks each)."""
+    if state is None:
+        return DEFAULT_STATES
+    filter_value(state, "--state")
+    words = [w.strip() for w in state.split(",")]
+    if "all" in words:
+        if len(words) > 1:
+            raise InputError("--state all stands alone", [ErrorDetail(
+                reason="all is every state: give it alone, or name the states", field="--state")],
+                code="input.choice")
+        return None
+    return state
+
+
+def paged_title(shown: int, total: int, noun: str) -> str:
+    """A listing's title: how many there are, and how many of them this page shows (the next page is
+    printed under the table, see `print_pages`)."""
+    word = noun if total == 1 else noun + "s"
+    return f"{total} {word}" if shown >= total else f"{shown} of {total} {word}"
+
+
+def print_pages(command: str, same: str, *, next_cursor: str | None, has_prev: bool = False,
+                prev_cursor: str | None = None) -> None:
+    """Under a listing cut by --limit: the command for the next page (and the previous one), ready to
+    paste; the cursor is whole on one line."""
+    if next_cursor:
+        console.print(f"next page: {command} --cursor {next_cursor} (with {same})", highlight=False,
+                      markup=False, soft_wrap=True)
+    if has_prev:
+        back = f"--cursor {prev_cursor}" if prev_cursor else "without --cursor"
+        console.print(f"previous page: {command} {back} (with {same})", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 def _subject(f: Finding) -> str:
@@ -120,30 +169,63 @@ def _no_status_as_state(state: str | None) -> None:
 
 @findings_app.command("show")
 def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Show a finding: why it fired, its evidence and its history."""
+    """Show a finding: why it fired, its evidence, who it is assigned to, the waiver that sets it aside,
+    its SOP tasks and its history."""
     from engine.db import unit_of_work
     from engine.findings import service
+    from engine.tasks import service as tasks_service
+    from engine.tasks.schemas import TaskFilter
 
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.get_finding(s, org_id=org_id, finding_id=finding_id)
+            f = service.get_finding(s, org_id=org_id, finding_id=finding_id)
+            if as_json:
+                return f, None, []
+            waiver = next((w for w in service.list_waivers(s, org_id=org_id) if w.id == f.waiver_id), None) \
+                if f.waiver_id else None
+            tasks = tasks_service.list_tasks(s, org_id=org_id, filters=TaskFilter(finding_id=f.id), limit=20).items
+            return f, waiver, tasks
 
-    f = run(body)
+    f, waiver, tasks = run(body)
     if as_json:
         emit_json(f.model_dump(mode="json"))
         return
     console.print(f"[bold]{f.rule_id}[/] {f.title}  ({f.citation})")
     console.print(f"{f.severity} · {f.status} · {f.state} · due {f.due or '-'} · {_subject(f)}")
+    console.print(f"assigned to {f.assignee or '-'}", highlight=False, markup=False)
     console.print(f.message)
     deadline = f.facts.get("deadline") if isinstance(f.facts, dict) else None
     if deadline:
         console.print(f"deadline: {deadline.get('explanation')}")
     console.print("evidence: " + ", ".join(f"{e['type']}/{e['id']} v{e['version']}" for e in f.evidence))
+    if waiver is not None:
+        console.print(_waiver_line(waiver), highlight=False, markup=False, soft_wrap=True)
+    elif f.waiver_id:
+        console.print(f"waiver {f.waiver_id}", highlight=False, markup=False)
+    for t in tasks:
+        console.print(f"SOP task {t.id} ({t.sop}): {t.state}{' (overdue)' if t.overdue else ''}, due "
+                      f"{t.due.isoformat()}, owner {t.owner or '-'}: {t.title}", highlight=False, markup=False,
+                      soft_wrap=True)
+    if not tasks:
+        console.print(f"SOP task: none ({f.sop or 'no SOP'})", highlight=False, markup=False)
     for h in f.history:
         console.print(
             f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.from_state or ''}->{h.to_state or ''} {h.reason or ''}"
         )
+
+
+def _waiver_line(w: Waiver) -> str:
+    """The waiver a finding names, as its web page says it: in force until when, or ended (the finding
+    reopens at the next evaluation or waiver check)."""
+    from engine import clock
+
+    ended = min(w.ends_at, w.revoked_at) if w.revoked_at is not None else w.ends_at
+    said = f"approved by {w.approver}, granted by {w.created_by}: {w.reason}"
+    if ended <= clock.now():
+        return (f"waiver {w.id} ended {iso_z(ended.replace(microsecond=0))} ({said}); the finding reopens at the "
+                "next evaluation or waiver check")
+    return f"waiver in force: {w.id} until {iso_z(w.ends_at.replace(microsecond=0))} ({said})"
 
 
 def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
@@ -337,27 +419,71 @@ def revoke_waiver(
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} revoked", highlight=False)
 
 
+RunActionArg = Annotated[str | None, typer.Argument(
+    metavar="show", show_default=False,
+    help="`show RUN_ID`: one run in full, as GET /evaluations/{id} gives it; leave out to list the runs")]
+RunIdArg = Annotated[str | None, typer.Argument(
+    metavar="RUN_ID", show_default=False, help="with show: the run's id (see `vigil runs`)")]
+
+
 @app.command("runs")
 def runs(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many runs, newest first (1-1000)")] = 20,
+    action: RunActionArg = None,
+    run_id: RunIdArg = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, max=1000, help="how many runs, newest first (1-1000; default 20)")] = None,
+    before: Annotated[str | None, typer.Option(
+        "--before", help="the next page: the runs after this run id (the last one listed)")] = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List evaluation runs with their ruleset versions, input hashes and counts."""
+    """List evaluation runs, newest first, with their ruleset versions, input hashes and counts
+    (--before pages on); `vigil runs show RUN_ID` shows one run in full."""
     from engine.db import unit_of_work
     from engine.findings import service
 
-    def body():  # type: ignore[no-untyped-def]
+    def check() -> str | None:
+        if action is None:
+            return None
+        if action != "show":
+            raise InputError(f"no runs action {action!r}", [ErrorDetail(
+                reason="`vigil runs` lists the runs, `vigil runs show RUN_ID` shows one (--json for all of it)",
+                field="show")], code="input.choice")
+        if run_id is None or not run_id.strip():
+            raise InputError("show needs a RUN_ID", [ErrorDetail(reason="give the run's id (see `vigil runs`)",
+                                                                field="RUN_ID")], code="input.blank")
+        given = [name for name, value in (("--limit", limit), ("--before", before)) if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to the list of runs, "
+                             "not to one run", [ErrorDetail(reason="leave it out with show", field=given[0])],
+                             code="input.invalid_option")
+        return run_id.strip()
+
+    def one(wanted: str):  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.list_runs(s, org_id=org_id, limit=limit)
+            return service.get_run(s, org_id=org_id, run_id=wanted)
 
-    items = run(body)
+    shown = limit or RUNS_SHOWN
+
+    def many():  # type: ignore[no-untyped-def]
+        if before is not None:
+            nonblank(before, "--before")
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:  # one more than shown: is there a next page?
+            return service.list_runs(s, org_id=org_id, limit=shown + 1, before=before)
+
+    wanted = run(check)
+    if wanted is not None:
+        _show_run(run(lambda: one(wanted)), as_json)
+        return
+    items = run(many)
+    more, items = len(items) > shown, items[:shown]
     if as_json:
         emit_json([r.model_dump(mode="json") for r in items])
         return
-    title = f"the newest {limit} runs (raise --limit to see older ones)" if len(items) == limit else None
+    title = f"the newest {shown} runs" + (f" after {before}" if before else "") if more else None
     listing = tables.table(tables.keep("run\nas of"), tables.keep("backend\ntrigger"), tables.keep("rulesets"),
                            tables.squeeze("violations\nchanges"), title=title)
     for r in items:
@@ -365,14 +491,58 @@ def runs(
             tables.stacked(r.id, iso_z(r.as_of.replace(microsecond=0))),
             tables.stacked(r.backend, r.trigger),
             tables.stacked(*(f"{x['id']}@{x['version']}" for x in r.rulesets)),
-            tables.stacked(str(r.counts.get("violations", "")), _changes(r.diff)),
+            tables.stacked(str(r.counts.get("violations", "")), _changes(r)),
         )
     console.print(listing)
+    if more:
+        console.print(f"next page: vigil runs --limit {shown} --before {items[-1].id}", highlight=False,
+                      markup=False, soft_wrap=True)
 
 
-def _changes(diff: dict[str, Any]) -> str:
+#: How many runs `vigil runs` lists without --limit.
+RUNS_SHOWN = 20
+
+
+def _show_run(r: EvaluationRun, as_json: bool) -> None:
+    """One run as `vigil runs show` prints it: what it judged, on what, and what it did to the store."""
+    from engine.findings.currency import is_held
+
+    if as_json:
+        emit_json(r.model_dump(mode="json"))
+        return
+    say = [
+        f"run {r.id} as of {iso_z(r.as_of)}" + (f", records as known at {iso_z(r.known_at)}" if r.known_at else ""),
+        f"  started {iso_z(r.started_at)} by {r.actor} ({r.trigger}), {r.duration_ms} ms, backend {r.backend}",
+        "  rulesets: " + (", ".join(f"{x['id']}@{x['version']} sha256 {x.get('sha256', '-')}" for x in r.rulesets)
+                          or "none"),
+        f"  input hash: {r.input_hash}",
+        "  counts: " + (", ".join(f"{k} {v}" for k, v in r.counts.items()) or "-"),
+        f"  changes: {_changes(r)}",
+    ]
+    if is_held(r) and r.diff.get("reason"):
+        say.append(f"  why: {r.diff['reason']}")
+    for line in say:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _held_as(r: EvaluationRun) -> str:
+    """What a held run was, as `findings.currency.why_held` decided it: a forecast (as of an instant
+    after the moment it ran), a reproduction of what the database knew earlier, or a look back."""
+    from engine.findings.currency import FORECAST_GRACE
+
+    reason = str(r.diff.get("reason") or "")
+    if r.as_of > r.started_at + FORECAST_GRACE or "a forecast" in reason:
+        return "a forecast"
+    if "a reproduction" in reason:
+        return "a reproduction of an earlier state"
+    return "a look back"
+
+
+def _changes(r: EvaluationRun) -> str:
     """A run's diff in words: what changed in the findings store, or why nothing did."""
-    if diff.get("held"):
-        return "held (a look back, not applied)"
-    said = [f"{kind} {n}" for kind, n in diff.items() if isinstance(n, int) and not isinstance(n, bool) and n]
+    from engine.findings.currency import is_held
+
+    if is_held(r):
+        return f"held ({_held_as(r)}, not applied)"
+    said = [f"{kind} {n}" for kind, n in r.diff.items() if isinstance(n, int) and not isinstance(n, bool) and n]
     return ", ".join(said) or "no change"

@@ -1,4 +1,4 @@
-"""`vigil packet ...`: build, verify and key management for audit evidence packets."""
+"""`vigil packet ...`: build, list, verify and key management for audit evidence packets."""
 
 from __future__ import annotations
 
@@ -9,8 +9,19 @@ from pathlib import Path
 import typer
 
 from engine import db
+from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import ORG_HELP, DbOption, cannot_write, open_org, out_file, parse_date, parse_instant
+from engine.cli.common import (
+    ORG_HELP,
+    DbOption,
+    cannot_write,
+    framework_option,
+    iso_z,
+    open_org,
+    out_file,
+    parse_date,
+    parse_instant,
+)
 from engine.errors import ErrorDetail, InputError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
@@ -117,6 +128,37 @@ def _print_build(report: PacketBuildReport, as_json: bool) -> None:
         soft_wrap=True,
         markup=False,
     )
+
+
+@packet_app.command("list")
+def list_cmd(
+    framework: str | None = typer.Option(None, "--framework", help="Only packets of this framework, e.g. hipaa."),
+    org: str | None = typer.Option(None, "--org", help=ORG_HELP),
+    url: str | None = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the packets as JSON (as GET /packets lists them)."),
+) -> None:
+    """List the packets built and stored for the organization, newest first (as GET /packets)."""
+
+    def body() -> list[packet_service.PacketInfo]:
+        wanted = framework_option(framework)
+        engine, org_id = open_org(url, org)
+        with db.unit_of_work(engine) as session:
+            return packet_service.list_packets(session, org_id=org_id, framework=wanted)
+
+    items = run(body)
+    if as_json:
+        emit_json([p.model_dump(mode="json") for p in items])
+        return
+    listing = tables.table(tables.keep("packet\nbuilt"), tables.keep("framework\nperiod"),
+                           tables.keep("establishment\nas of"), tables.squeeze("sha256\nbuilt by"),
+                           title=f"{len(items)} packet{'' if len(items) == 1 else 's'}")
+    for p in items:
+        listing.add_row(tables.stacked(p.id, iso_z(p.built_at.replace(microsecond=0))),
+                        tables.stacked(p.framework, f"{p.period_from} .. {p.period_to}"),
+                        tables.stacked((p.establishment or "all") + (" (PHI redacted)" if p.redacted else ""),
+                                       iso_z(p.as_of.replace(microsecond=0))),
+                        tables.stacked(p.sha256, f"{p.built_by}, {p.size:,} bytes"))
+    console.print(listing)
 
 
 @packet_app.command("verify")

@@ -1,5 +1,5 @@
-"""`vigil tasks ...`: list, show, tick checklist steps, complete, attach evidence, add notes, check the SOP
-templates."""
+"""`vigil tasks ...`: list, show, tick checklist steps, complete, attach evidence, add notes, give a task to
+another person, check the SOP templates."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
+from engine.cli.findings import paged_title, print_pages
 from engine.tasks.schemas import TaskKind, TaskState
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
@@ -60,13 +61,14 @@ def list_tasks(
         emit_json(page.model_dump(mode="json"))
         return
     listing = tables.table(tables.keep("id\nowner"), tables.keep("due\nstate"), tables.squeeze("sop\ntitle"),
-                           title=tables.counted(len(page.items), page.total, "task"))
+                           title=paged_title(len(page.items), page.total, "task"))
     for t in page.items:
         due = tables.stacked(t.due.isoformat() + (" overdue" if t.overdue else ""), t.state)
         if t.overdue:
             due.stylize("red", 0, len(t.due.isoformat()))
         listing.add_row(tables.stacked(t.id, t.owner), due, tables.Clamp(t.title, lines=2, above=t.sop))
     console.print(listing)
+    print_pages("vigil tasks list", "the same filters", next_cursor=page.next_cursor)
 
 
 @tasks_app.command("show")
@@ -190,6 +192,29 @@ def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (n
         emit_json(t.model_dump(mode="json"))
         return
     console.print(f"{task_id}: note added")
+
+
+@tasks_app.command("assign")
+def assign(task_id: TaskArg,
+           owner: Annotated[str, typer.Argument(metavar="OWNER", show_default=False,
+                                                help="who takes the task: a person id (e.g. P-0002) or a username; "
+                                                     "not a role")],
+           actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Give a task to another person (as POST /tasks/{id}/assign; prints the task with --json)."""
+    from engine.db import unit_of_work
+    from engine.tasks import service
+
+    def body():  # type: ignore[no-untyped-def]
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.reassign_task(s, org_id=org_id, task_id=task_id, owner=owner, actor=who)
+
+    t = run(body)
+    if as_json:
+        emit_json(t.model_dump(mode="json"))
+        return
+    console.print(f"{t.id}: assigned to {t.owner}", highlight=False, markup=False)
 
 
 @tasks_app.command("sops")

@@ -558,12 +558,20 @@ def finding_ids(session: Session, *, org_id: str, ids: Iterable[str]) -> set[str
     return set(session.scalars(select(FindingRow.id).where(FindingRow.org_id == org_id, FindingRow.id.in_(wanted))))
 
 
-def list_runs(session: Session, *, org_id: str, limit: int = 50) -> list[EvaluationRun]:
+def list_runs(session: Session, *, org_id: str, limit: int = 50, before: str | None = None) -> list[EvaluationRun]:
+    """The org's `limit` newest runs (by start, then id), newest first; with `before` (a run's id, the
+    last of the page one has) the runs that come after it in that order, so every run can be reached."""
+    query = select(EvaluationRunRow).where(EvaluationRunRow.org_id == org_id)
+    if before is not None:
+        after = session.get(EvaluationRunRow, before)
+        if after is None or after.org_id != org_id:
+            raise InputError(f"no evaluation run {before}", [ErrorDetail(
+                reason="not a run of this organization: give the id of the last run of the page you have",
+                field="before")], code="input.cursor")
+        query = query.where(or_(EvaluationRunRow.started_at < after.started_at,
+                                and_(EvaluationRunRow.started_at == after.started_at, EvaluationRunRow.id < after.id)))
     rows = session.scalars(
-        select(EvaluationRunRow)
-        .where(EvaluationRunRow.org_id == org_id)
-        .order_by(EvaluationRunRow.started_at.desc())
-        .limit(limit)
+        query.order_by(EvaluationRunRow.started_at.desc(), EvaluationRunRow.id.desc()).limit(limit)
     )
     return [to_run(r) for r in rows]
 

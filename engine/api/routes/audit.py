@@ -29,8 +29,9 @@ def verify(principal: Principal = Depends(require(Permission.AUDIT_READ)),
 
 @router.get("/audit/entries", response_model=list[AuditEntry])
 def entries(limit: int = Query(20, ge=1, le=1000, description="how many of the newest entries, oldest first"),
-            before: int | None = Query(None, ge=1, description="only entries older than this `seq` (to page back: "
-                                       "the `seq` of the oldest entry you have)"),
+            before: int | None = Query(None, ge=1, le=audit_service.MAX_SEQ,
+                                       description="only entries older than this `seq` (to page back: the `seq` "
+                                       "of the oldest entry you have)"),
             actor: str | None = Query(None, max_length=200, description="only this actor's entries"),
             action: str | None = Query(None, max_length=100, description="one action (finding.waive) or a family "
                                        "of them (finding)"),

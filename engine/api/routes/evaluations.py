@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -13,8 +13,9 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, InputError
+from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import run_checks
+from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, InstantIn, RunDiff
 
 router = APIRouter(tags=["evaluations"])
@@ -64,11 +65,42 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
 
 
 @router.get("/evaluations", response_model=list[EvaluationRun])
-def list_runs(principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
+def list_runs(limit: int = Query(50, ge=1, le=1000, description="how many runs, newest first"),
+              before: str | None = Query(None, min_length=1, max_length=40,
+                                         description="the next page: the runs after this one, newest first (the "
+                                                     "`id` of the last run of the page you have)"),
+              principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
               session: Session = Depends(get_session, scope="function")) -> list[EvaluationRun]:
-    """The latest runs, newest first. An auditor sees the runs of the granted framework as of an
-    instant in the window, stripped to that framework (`engine.api.scope.visible_runs`)."""
-    return scope.list_runs(session, principal, limit=50)
+    """The newest runs first (by start); `before` pages on, so every run can be reached. An auditor
+    sees the runs of the granted framework as of an instant in the window, stripped to that
+    framework (`engine.api.scope.visible_runs`)."""
+    if scope.finding_scope(principal) is None:
+        return findings_service.list_runs(session, org_id=principal.org_id, limit=limit, before=before)
+    if before is not None:
+        try:  # a run outside the grant is no cursor, the same answer as a run that does not exist
+            scope.get_run(session, principal, run_id=before)
+        except NotFoundError:
+            raise InputError(f"no evaluation run {before}", [ErrorDetail(
+                reason="not a run you can see: give the id of the last run of the page you have",
+                field="before")], code="input.cursor") from None
+    return _scoped_runs(session, principal, limit=limit, before=before)
+
+
+def _scoped_runs(session: Session, principal: Principal, *, limit: int, before: str | None) -> list[EvaluationRun]:
+    """An auditor's page: the runs service knows no grant, so the runs after `before` are read in
+    growing batches and narrowed (`scope.visible_runs`) until `limit` are in the grant, the store
+    runs out, or `scope.SCOPED_RUNS_READ` runs were read (an audit window long past is still
+    listed, and the cost of one page stays bounded)."""
+    shown: list[EvaluationRun] = []
+    read, batch, cursor = 0, max(limit * 5, 250), before
+    while len(shown) < limit and read < scope.SCOPED_RUNS_READ:
+        runs = findings_service.list_runs(session, org_id=principal.org_id, limit=batch, before=cursor)
+        shown.extend(scope.visible_runs(principal, runs))
+        read += len(runs)
+        if len(runs) < batch:
+            break
+        cursor, batch = runs[-1].id, min(batch * 5, scope.SCOPED_RUNS_READ)
+    return shown[:limit]
 
 
 @router.get("/evaluations/{run_id}", response_model=EvaluationRun)

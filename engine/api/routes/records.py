@@ -175,11 +175,22 @@ def get_record(record_type: str, record_id: str,
                                       record_id=record_id, known_at=_aware(as_of))
 
 
-@router.get("/records/{record_type}/{record_id}/history", response_model=list[StoredRecord])
+class RecordVersion(StoredRecord):
+    """One version of a record in its history, with the fields it changed (as `vigil records history
+    --json` gives them): none for the first version."""
+
+    changed: list[str] = Field(default_factory=list, description="the fields whose values differ from the "
+                                                                  "version before, sorted (empty for version 1)")
+
+
+@router.get("/records/{record_type}/{record_id}/history", response_model=list[RecordVersion])
 def history(record_type: str, record_id: str, principal: Principal = Depends(require(Permission.RECORDS_READ)),
-            session: Session = Depends(get_session, scope="function")) -> list[StoredRecord]:
-    return records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
-                                          record_id=record_id)
+            session: Session = Depends(get_session, scope="function")) -> list[RecordVersion]:
+    """Every version of one record, oldest first, each with the fields it changed."""
+    versions = records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
+                                              record_id=record_id)
+    return [RecordVersion(**v.model_dump(), changed=changed)
+            for v, changed in zip(versions, records_service.version_changes(versions), strict=True)]
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -15,8 +15,10 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, NotFoundError
 from engine.findings.schemas import DraftImpact, InstantIn
 from engine.rules import checks, versions
+from engine.rules.catalog import rulesets_dir
 from engine.rules.publish import Publication, WithdrawalResult
 from engine.rules.validate import validate_bytes
 
@@ -73,6 +75,7 @@ def framework_checks(framework: str, principal: Principal = Depends(require(Perm
     """Validate the framework's ruleset files and scenario files (`vigil rules validate`), with the
     result of the last scenario run if the files have not changed since."""
     scope.require_framework(principal, framework)
+    _require_folder(framework)
     return FrameworkChecks(validation=checks.validation(framework), scenarios=checks.scenario_results(framework))
 
 
@@ -82,7 +85,22 @@ def run_framework_checks(framework: str, principal: Principal = Depends(require(
     """Run the framework's scenario tests on both backends (`vigil rules test`), in a child process;
     each case passes only when both backends give the expected findings. Takes seconds to a minute."""
     scope.require_framework(principal, framework)
+    _require_folder(framework)
     return FrameworkChecks(validation=checks.validation(framework), scenarios=checks.run_scenarios(framework))
+
+
+def _require_folder(framework: str) -> None:
+    """A 404 naming the frameworks there are, for a framework with no ruleset folder: the checks
+    module's own error says where it looked, a path on the server the caller has no business with."""
+    try:
+        checks.framework_dir(framework)
+    except NotFoundError:
+        root = rulesets_dir()
+        known = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.replace("_", "").isalnum()) \
+            if root.is_dir() else []
+        raise NotFoundError(f"no ruleset {framework}", [ErrorDetail(
+            reason=f"unknown framework; the frameworks are: {', '.join(known) or 'none'}",
+            field="framework")]) from None
 
 
 @router.get("/rulesets/{framework}/{version}", response_model=RulesetText)
