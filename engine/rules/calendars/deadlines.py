@@ -137,7 +137,7 @@ def compute_deadline(
     if convention == "calendar_days":
         raw = ar.add_days(local, amount)
         math = (f"{anchor_text} + {amount} calendar days = {raw}" if amount else
-                f"due on {raw}, {anchor_text}: the date the rule's own facts name (see why it fired)")
+                f"due on {anchor_text}: the date the rule's own facts name (see why it fired)")
     elif convention == "year_end":
         raw = ar.year_end_plus(local.year, amount)
         math = f"31 Dec {local.year} (year of {anchor_text}) + {amount} calendar days = {raw}"

@@ -429,3 +429,5 @@ def test_a_zero_window_says_the_due_date_comes_from_the_facts() -> None:
     assert hours.due_text == "2026-11-24T22:00:00Z"
     days = cal.compute_deadline(dt.date(2026, 3, 1), 0, "days", "calendar_days", "America/Chicago")
     assert "+ 0" not in days.explanation and days.explanation.startswith("due on 2026-03-01")
+    # the date once (the web probe: "due on 2026-11-28, 2026-11-28 (America/Denver)")
+    assert days.explanation.startswith("due on 2026-03-01 (America/Chicago): the date the rule's own facts name")
