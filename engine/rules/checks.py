@@ -70,8 +70,12 @@ def framework_dir(framework: str) -> Path:
     root = rulesets_dir()
     path = root / framework
     if not framework.replace("_", "").isalnum() or not path.is_dir():
-        raise NotFoundError(f"no ruleset folder for {framework!r}",
-                            [ErrorDetail(reason=f"expected {root}/{framework}/", field="framework")])
+        known = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
+            if root.is_dir() else []
+        # the frameworks there, not the server's path (a web page and the API show this to their callers)
+        raise NotFoundError(f"no ruleset folder for {framework[:40]!r}",
+                            [ErrorDetail(reason=f"the frameworks are: {', '.join(known) or 'none'}",
+                                         field="framework")])
     return path
 
 
