@@ -186,6 +186,10 @@ def verify_cmd(
                 highlight=False,
                 soft_wrap=True,
             )
+            whose = f"{report.org_name} ({report.org_id})" if report.org_name else str(report.org_id)
+            console.print(f"  it says it is {whose}'s packet for {report.framework}, {report.period}: the key "
+                          "signs for every organization of its deployment, so check these too",
+                          highlight=False, soft_wrap=True, markup=False)
             if report.key_source == "embedded":
                 console.print(EMBEDDED_KEY_NOTE, highlight=False, soft_wrap=True, markup=False)
             return

@@ -39,6 +39,8 @@ def test_build_verify_and_key(packet_input: PacketInput, tmp_path: Path) -> None
     ok = runner.invoke(app, ["packet", "verify", str(out), "--public-key", str(pem)])
     assert ok.exit_code == 0, ok.output
     assert "verified" in ok.output and "given key" in ok.output
+    said = " ".join(ok.output.split())
+    assert "it says it is Example Family Practice (org-demo)'s packet for hipaa, 2026-01-01/2026-03-31" in said
     as_json = runner.invoke(app, ["packet", "verify", str(out), "--json"])
     assert as_json.exit_code == 0 and json.loads(as_json.output)["ok"] is True
 
