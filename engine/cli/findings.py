@@ -329,7 +329,9 @@ def waive(
     until: Annotated[str, typer.Option("--until", help="when the waiver ends: ISO 8601 instant with an offset, "
                                                       "e.g. 2027-01-01T00:00:00Z")],
     reason: Annotated[str, typer.Option("--reason", help="why the rule may be set aside (at least 3 characters)")],
-    approver: Annotated[str, typer.Option("--approver", help="who approved the waiver (not blank)")],
+    approver: Annotated[str, typer.Option("--approver", "--approved-by",
+                                          help="who approved the waiver (not blank; --approved-by as `params set` "
+                                               "says it)")],
     establishment: Annotated[str | None, typer.Option("--establishment",
                                                       help="waive for a whole establishment")] = None,
     org: OrgOpt = None,

@@ -424,3 +424,11 @@ def test_acting_on_a_finding_names_who_and_why(practice: Practice, monkeypatch: 
     last = shown["history"][-1]
     assert (last["actor"], last["reason"], last["to_state"]) == ("cli:dana", "reviewing with HR on Monday",
                                                                  "acknowledged")
+
+
+def test_a_waivers_approver_may_be_given_as_params_set_names_it(practice: Practice) -> None:
+    """Faces probe: `findings waive --approver` but `params set --approved-by`."""
+    granted = vigil("findings", "waive", practice.findings[0], "--until", "2026-12-01T00:00:00Z", "--reason",
+                    "on leave", "--approved-by", "CMO", "--json", *practice.args())
+    assert granted.exit_code == 0, granted.output
+    assert json.loads(granted.stdout)["approver"] == "CMO"
