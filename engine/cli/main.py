@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "engine.cli.params",
     "engine.cli.evaluate",
     "engine.cli.findings",
+    "engine.cli.runs",
     "engine.cli.tasks",
     "engine.cli.packets",
     "engine.cli.audit",

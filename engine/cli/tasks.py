@@ -11,7 +11,7 @@ import typer
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
-from engine.cli.findings import paged_title, print_pages
+from engine.cli.pages import paged_title, print_pages
 from engine.tasks.schemas import TaskKind, TaskState
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
