@@ -70,9 +70,9 @@ class FindingPage(BaseModel):
     items: list[Finding]
     next_cursor: str | None = None
     total: int
-    #: a page before this one exists; `prev_cursor` opens it (None: the previous page is the first)
-    has_prev: bool = False
-    prev_cursor: str | None = None
+    has_prev: bool = Field(default=False, description="a page before this one exists")
+    prev_cursor: str | None = Field(default=None, description="the cursor of the page before this one; null with "
+                                    "has_prev true when that page is the first: ask again without a cursor")
 
 
 class FindingFilter(BaseModel):
