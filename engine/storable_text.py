@@ -20,6 +20,42 @@ from typing import Any
 NUL_REASON = "contains a NUL character (\\u0000), which no text field can store; remove it"
 SURROGATE_REASON = ("contains half of a character (an unpaired UTF-16 surrogate such as \\ud800, as when an "
                     "export cuts an emoji in two), which cannot be stored; export the text again")
+#: Characters that text may not carry although a database could store them: the C0 controls but tab,
+#: line feed and carriage return (NUL is refused above, with its own reason), DEL, the C1 controls, and
+#: the bidirectional overrides and isolates. They are instructions, not text: an ESC in a vendor's
+#: name cleared or reset the terminal of whoever listed findings, and U+202E showed a tool's name
+#: reversed. A regular-expression class, for Python and for JSON Schema readers alike.
+CONTROL_CLASS = r"\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{CONTROL_CLASS}]")
+
+
+def first_control(text: str) -> str | None:
+    """The first control character in `text` (see CONTROL_CLASS), or None; fast when there is none."""
+    if text.isprintable():
+        return None
+    found = _CONTROL.search(text)
+    return found.group() if found else None
+
+
+def control_reason(char: str) -> str:
+    return (f"contains the control character U+{ord(char):04X}, an instruction to a terminal or to text layout "
+            "rather than text (it could clear a screen or show a name reversed); remove it")
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as its escape (`\\x1b`, `\\u202e`), for quoting a
+    refused value, such as a record's id, in an error message without acting on it."""
+    if first_control(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def without_controls(text: str) -> str:
+    """`text` with each control character replaced by '_' (for names that are labels, such as an
+    uploaded file's)."""
+    return _CONTROL.sub("_", text)
+
+
 #: JSON's escape for U+0000, not itself escaped (`\\u0000` in JSON is a backslash and 'u0000').
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 

@@ -177,12 +177,18 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> str:
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
     text = "" if value is None else str(value)
-    # a cell starting like a formula would run when the CSV is opened in a spreadsheet
-    return "'" + text if text[:1] in ("=", "+", "@", "\t", "\r") else text
+    # a cell starting like a formula would run when the CSV is opened in a spreadsheet (OWASP's list:
+    # = + - @ tab CR); a number, negative or not, is left as it is
+    if text[:1] in _FORMULA_START and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return "'" + text
+    return text
 
 
 def findings_csv(docs: PacketDocs) -> bytes:

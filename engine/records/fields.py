@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from engine.storable_text import CONTROL_CLASS
+
 US_STATES: tuple[str, ...] = (
     "AK", "AL", "AR", "AS", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "GU", "HI", "IA", "ID",
     "IL", "IN", "KS", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MP", "MS", "MT", "NC", "ND",
@@ -256,11 +258,16 @@ Date = Annotated[
     PlainSerializer(dt.date.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date", "description": "calendar date YYYY-MM-DD"}),
 ]
-Text = Annotated[str, Strict()]
-#: An id neither blank nor padded with spaces: ids are compared exactly, so a spreadsheet's ` P-1 `
-#: made a second record beside `P-1`. A pattern (checked in pydantic's Rust core) rather than a
-#: Python validator: an access event holds three ids, and the import of events is benchmarked.
-ID_PATTERN = r"^\S([\s\S]*\S)?$"  # ECMA-262 too, for the JSON Schema's readers (no inline flags)
+#: Text without control characters (`storable_text.CONTROL_CLASS`): checked as a pattern, in
+#: pydantic's Rust core, for the reason the id pattern below is.
+TEXT_PATTERN = f"^[^{CONTROL_CLASS}]*$"
+Text = Annotated[str, Strict(), Field(pattern=TEXT_PATTERN,
+                                      description="text (no control characters but tab and line breaks)")]
+#: An id neither blank nor padded with spaces, nor holding a control character: ids are compared
+#: exactly, so a spreadsheet's ` P-1 ` made a second record beside `P-1`. A pattern (checked in
+#: pydantic's Rust core) rather than a Python validator: an access event holds three ids, and the
+#: import of events is benchmarked. ECMA-262 too, for the JSON Schema's readers (no inline flags).
+ID_PATTERN = f"^[^\\s{CONTROL_CLASS}]([^{CONTROL_CLASS}]*[^\\s{CONTROL_CLASS}])?$"
 RecordId = Annotated[str, Strict(), Field(min_length=1, max_length=255, pattern=ID_PATTERN,
                                           description="record id (no spaces at either end)")]
 Flag = Annotated[bool, Strict()]

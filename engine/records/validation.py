@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from engine import storable_text
 from engine.errors import ErrorDetail, RecordValidationError
-from engine.records.fields import ID_PATTERN, json_kind
+from engine.records.fields import ID_PATTERN, TEXT_PATTERN, json_kind
 from engine.records.hashing import stored_form
 from engine.records.schemas import RECORD_MODELS, Record
 
@@ -71,7 +71,7 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
     try:
         model = model_cls.model_validate(raw)
     except ValidationError as exc:
-        record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        record_id = storable_text.visible(raw["id"]) if isinstance(raw.get("id"), str) else None
         raise RecordValidationError(
             "invalid record",
             [
@@ -131,7 +131,7 @@ def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:
     if not isinstance(raw, dict):
         return [position.detail(f"a record must be a JSON object, got {json_kind(raw)}")]
     record_type = raw.get("type")
-    record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    record_id = storable_text.visible(raw["id"]) if isinstance(raw.get("id"), str) else None
     valid = ", ".join(RECORD_MODELS)
     if record_type is None:
         reason = f"the record has no type; give one of: {valid}"
@@ -165,6 +165,8 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
     ctx = err.get("ctx") or {}
     loc = err["loc"]
     prefix = "bad key: " if loc and loc[-1] == "[key]" else ""
+    if kind == "string_unicode":  # a pattern's regex cannot read half a character
+        return prefix + storable_text.SURROGATE_REASON
     if kind == "extra_forbidden":
         name = str(loc[-1])
         fields = [f for f in model_cls.model_fields if f not in ("type", "id")]
@@ -208,6 +210,10 @@ def _pattern_reason(pattern: str, value: Any) -> str:
         return f"expected a 6-digit NAICS code, got {_show(value)}"
     if pattern == r"^[0-9]{4}$":
         return f"expected a 4-digit year, got {_show(value)}"
+    if pattern in (ID_PATTERN, TEXT_PATTERN) and isinstance(value, str):
+        control = storable_text.first_control(value)
+        if control is not None:
+            return storable_text.control_reason(control)
     if pattern == ID_PATTERN:
         if isinstance(value, str) and not value.strip():
             return "an id must not be blank (it holds only spaces)"

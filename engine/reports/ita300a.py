@@ -313,4 +313,16 @@ def check(report: Ita300AReport) -> list[ReportNote]:
         if row.get("no_injuries_illnesses") == 2 and any(v for v in outcomes if isinstance(v, int)):
             problems.append(ReportNote(reason=f"row {number}: no_injuries_illnesses is 2 but cases are counted",
                                        establishment_id=est_id))
+        # The file goes to OSHA as the records say (a prefix would change what is filed), so a text
+        # cell a spreadsheet would run as a formula is a problem to fix in the records instead.
+        for column, value in row.items():
+            if isinstance(value, str) and value[:1] in _FORMULA_START:
+                problems.append(ReportNote(
+                    reason=f"row {number}: {column} starts with {value[:1]!r}, which a spreadsheet opening this file "
+                           "would run as a formula; correct it in the records before filing",
+                    establishment_id=est_id, column=column))
     return problems
+
+
+#: What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

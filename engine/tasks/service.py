@@ -242,7 +242,9 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
                          [ErrorDetail(reason=reason, field=field) for field, reason in unstorable],
                          code="input.unstorable_text")
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
-    name = Path(filename or "evidence").name[:255] or "evidence"
+    # a label: a control character in it (an ESC clearing the terminal of whoever lists the task, a
+    # U+202E turning "txt.exe" round) is shown as '_' rather than refusing the evidence itself
+    name = storable_text.without_controls(Path(filename or "evidence").name[:255]) or "evidence"
     if Path(name).suffix.lower() in RUNNABLE_SUFFIXES:  # whatever the bytes: downloaded, it would run on a click
         raise EvidenceTypeRefused("a file named to run is not kept as evidence", [ErrorDetail(
             reason=f"{name!r} ends in {Path(name).suffix}; save it as a PDF, image or text file", field="file")])

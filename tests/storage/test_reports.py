@@ -349,3 +349,17 @@ def test_ita_300a_notes_no_employees_or_no_hours_beside_logged_cases(db: Engine)
     report = _ita(db, year=2025, establishment_id="E1", details=Ita300ADetails.model_validate(details))
     said = {(n.column, n.establishment_id) for n in report.notes if "while the log has" in n.reason}
     assert said == {("annual_average_employees", "E1"), ("total_hours_worked", "E1")}
+
+
+def test_ita_300a_text_a_spreadsheet_would_run_as_a_formula_is_a_problem_not_rewritten(engine: Engine) -> None:
+    """Injection probe: an establishment named =HYPERLINK(...) went into the CSV raw, ready to run when
+    opened; a prefix would change what OSHA receives, so the report is not ready until the name is fixed."""
+    evil = '=HYPERLINK("http://evil.example","y")'
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        records_service.import_records(s, org_id=ORG, records=[_est("E1") | {"name": evil}, *RECORDS[2:6]],
+                                       actor="test", source="test")
+    report = _ita(engine, year=2025, establishment_id="E1", details=Ita300ADetails.model_validate(DETAILS))
+    (row,) = _rows(ita300a.render_csv(report))
+    assert row["establishment_name"] == evil  # as the records say
+    assert not report.ready
+    assert any(p.column == "establishment_name" and "would run as a formula" in p.reason for p in report.problems)

@@ -316,3 +316,17 @@ def test_an_owner_filter_finds_a_persons_tasks_by_username_or_person_id(engine: 
         assert len(by_person) == 2 and mine == owned("P-HR1") == owned("hr1,P-HR1")
         assert sorted(mine) == sorted([(t.id, "P-HR1") for t in by_person] + [(given.id, "hr1")])
         assert owned("P-HR2") == []
+
+
+def test_an_attachments_name_keeps_no_control_character(engine: Engine, tmp_path: Path) -> None:
+    """Injection probe: an evidence file named "\\x1b[2Jesc.txt" cleared the terminal of whoever ran
+    `vigil tasks show`; the name is a label, so the control character becomes '_'."""
+    import io
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    task = _only(engine)
+    with clock.frozen(T("2026-03-05T13:00:00+00:00")), unit_of_work(engine) as s:
+        kept = tasks.attach_evidence(s, org_id=ORG, task_id=task.id, actor="user:hr1", root=tmp_path,
+                                     stream=io.BytesIO(b"plain text"), filename="\x1b[2Jesc\u202etxt.pdf")
+    assert kept.filename == "_[2Jesc_txt.pdf"

@@ -211,12 +211,14 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(
 ) -> None:
     findings = [dict(f) for f in packet_input.findings]
     findings[0]["message"] = "=HYPERLINK(\"http://x\")"
+    findings[1]["message"] = "-2+3+cmd|' /C calc'!A0"  # the injection probe: '-' was not neutralized
     bag = unzip(
         build_packet(packet_input.model_copy(update={"findings": findings}), tmp_path / "p.zip", signer=signer).path,
         tmp_path / "x",
     )
     rows = list(csv.DictReader((bag / "data/findings.csv").open(newline="")))
     assert next(r for r in rows if r["id"] == "F-1")["message"] == "'=HYPERLINK(\"http://x\")"
+    assert next(r for r in rows if r["id"] == findings[1]["id"])["message"] == "'-2+3+cmd|' /C calc'!A0"
 
 
 BAGIT_PROFILE_FILE = SHARED / "formats" / "evidence-packet" / "audit-packet.bagit-profile.json"

@@ -452,3 +452,21 @@ def test_an_unknown_holiday_calendar_is_refused_at_import_naming_what_exists() -
     assert "unknown holiday calendar 'NO-SUCH-CAL'" in detail.reason and "US-FEDERAL" in detail.reason
     validate_record({**establishment, "holiday_calendar": "US-FEDERAL"})
     validate_record({**establishment, "holiday_calendar": "us_federal"})  # the spellings people type
+
+
+@pytest.mark.parametrize("field, value, code", [
+    ("user_id", "u1\x1b[2J", "U+001B"),  # an id: an ESC cleared the terminal of whoever listed it
+    ("system_id", "EHR\u202e", "U+202E"),  # a right-to-left override shows a name reversed
+    ("id", "AE-\x9b1", "U+009B"),  # a C1 control
+])
+def test_control_characters_are_refused_naming_them(field: str, value: str, code: str) -> None:
+    """Injection probe: ESC sequences in records reached the terminal through the CLI's tables."""
+    (detail,) = problems(event(**{field: value}))
+    assert detail.field == field and f"contains the control character {code}" in detail.reason
+    if field == "id":
+        assert detail.record_id == "AE-\\x9b1"  # quoted, not acted on
+
+
+def test_tabs_and_line_breaks_stay_text() -> None:
+    model, _ = validate_record({"type": "vendor", "id": "V-1", "name": "Acme\tMedical\r\nBilling"})
+    assert model.name == "Acme\tMedical\r\nBilling"  # type: ignore[attr-defined]
