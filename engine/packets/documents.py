@@ -288,6 +288,20 @@ def _redact_entry(entry: dict[str, Any], pseudonymizer: Pseudonymizer) -> dict[s
     return scrubbed
 
 
+#: Evidence a browser would run when an auditor opens it from the unpacked packet (the index links
+#: every file): HTML, SVG and XML documents can carry script, and `file://` pages run it. Such a file
+#: is shipped with `.txt` added, so it opens as the text it is; its name, hash and size are unchanged.
+_ACTIVE_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".xml", ".xsl", ".mht", ".mhtml")
+
+
+_ACTIVE_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml")
+
+
+def _inert(name: str, media_type: str | None) -> str:
+    active = name.lower().endswith(_ACTIVE_SUFFIXES) or (media_type or "").split(";")[0].strip() in _ACTIVE_TYPES
+    return name + ".txt" if active else name
+
+
 def _evidence(
     inp: PacketInput, tasks: list[dict[str, Any]], names: dict[tuple[str, int], str], *, redact: bool
 ) -> list[EvidenceFile]:
@@ -297,7 +311,8 @@ def _evidence(
         for i, ref in enumerate(task.evidence):
             name = names[(task.id, i)]
             withheld = redact and ref.contains_phi
-            path = None if withheld else f"evidence/{safe_name(task.id)}/{ref.sha256[:12]}-{safe_name(name)}"
+            shipped = _inert(safe_name(name), ref.media_type)
+            path = None if withheld else f"evidence/{safe_name(task.id)}/{ref.sha256[:12]}-{shipped}"
             item = EvidenceFile(task_id=task.id, ref=ref, name=name, file=path)
             if path is not None:
                 files.setdefault(path, item)

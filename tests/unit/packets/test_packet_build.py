@@ -249,3 +249,22 @@ def test_bag_validates_with_bagit_profile(packet_input: PacketInput, signer: Ed2
     bag = bagit.Bag(str(unzip(report.path, tmp_path / "x")))
     assert profile.validate(bag), profile.report
     assert profile.validate_serialization(str(report.path))
+
+
+def test_evidence_a_browser_would_run_is_shipped_as_text(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Injection probe: an auditor opening the unpacked packet's index clicked through to an HTML and
+    an SVG evidence file, and their script ran (file:// pages run it)."""
+    from tests.unit.packets.conftest import ref
+
+    src = tmp_path / "evidence-src"
+    (src / "report.html").write_text("<script>alert(1)</script>")
+    (src / "chart").write_text("<svg onload=alert(2)></svg>")
+    tasks = [t.model_copy(update={"evidence": [*t.evidence, ref(src / "report.html", media_type="text/html"),
+                                               ref(src / "chart", media_type="image/svg+xml")]})
+             if t.id == "T-2" else t for t in packet_input.tasks]
+    bag = unzip(build_packet(packet_input.model_copy(update={"tasks": tasks}), tmp_path / "p.zip",
+                             signer=signer).path, tmp_path / "x")
+    shipped = sorted(p.name.split("-", 1)[1] for p in (bag / "data" / "evidence" / "T-2").iterdir())
+    assert shipped == ["chart.txt", "report.html.txt", "training-roster.csv"]
