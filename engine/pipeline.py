@@ -191,6 +191,19 @@ def waive(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     return waiver, created
 
 
+def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str) -> list[str]:
+    """Reopen the findings whose waiver has ended by `at`, and their closed tasks with them (the
+    scheduler's quarter-hourly job; it had reopened the findings only, leaving their tasks closed
+    until the night's sweep)."""
+    from engine.findings import lifecycle
+    from engine.tasks import sync
+
+    reopened = lifecycle.expire_waivers(session, org_id=org_id, at=at, actor=actor)
+    if reopened:
+        sync.follow_findings(session, org_id=org_id, actor=actor, finding_ids=reopened)
+    return reopened
+
+
 def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
     """End a waiver now; the findings it waived reopen, and their closed tasks with them."""
     from engine.findings import lifecycle

@@ -185,11 +185,11 @@ def _sweep(rt: Runtime, org_id: str) -> dict[str, Any]:
 
 
 def _expire_waivers(rt: Runtime, org_id: str) -> dict[str, Any]:
+    from engine import pipeline
     from engine.db import unit_of_work
-    from engine.findings import lifecycle
 
     with unit_of_work(rt.engine) as session:
-        reopened = lifecycle.expire_waivers(session, org_id=org_id, at=clock.now(), actor="system:scheduler")
+        reopened = pipeline.expire_waivers(session, org_id=org_id, at=clock.now(), actor="system:scheduler")
     return {"reopened": reopened}
 
 

@@ -111,3 +111,24 @@ def test_a_finding_that_turns_critical_alerts_at_once_and_the_task_says_critical
     assert {n.recipient for n in sent} == {"P-HR1", "P-CO"}
     again = _evaluate(engine, "2026-03-06T12:00:00+00:00")
     assert again["notified"] == 0  # said once
+
+
+def test_a_waiver_that_runs_out_reopens_its_task_with_the_finding(engine: Engine) -> None:
+    """Scheduler probe: the quarter-hourly waiver job reopened the finding, but its task stayed closed
+    ("finding waived") until the night's sweep, so nobody was chased for it."""
+    from engine import scheduler
+    from engine.findings.schemas import WaiverIn
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-10T00:00:00+00:00")
+    finding_id = _task(engine).finding_id
+    assert finding_id is not None
+    with clock.frozen(T("2026-03-10T01:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.waive(s, org_id=ORG, actor="officer", finding_id=finding_id,
+                       data=WaiverIn(ends_at=T("2026-03-10T10:00:00+00:00"), reason="on leave", approver="CMO"))
+    assert _task(engine).state == "closed"
+    rt = scheduler.Runtime(engine=engine, orgs=[ORG])
+    with clock.frozen(T("2026-03-10T10:05:00+00:00")):
+        (done,) = scheduler.run_all_once(rt, ["waivers"])
+    assert done.summary == {"reopened": [finding_id]}
+    assert _task(engine).state == "open"
