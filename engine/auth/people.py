@@ -59,6 +59,15 @@ def directory() -> Directory:
     return Directory(roles=roles)
 
 
+def linked_persons(session: Session, *, org_id: str) -> dict[str, str]:
+    """username -> the person id that user's account stands for, for every linked user of the org: a
+    user and their person are one owner (docs/tasks.md), so work given to either reaches the same
+    person, by the same address."""
+    rows = session.execute(select(UserRow.username, UserRow.person_id).where(
+        UserRow.org_id == org_id, UserRow.person_id.is_not(None)))
+    return {str(username): str(person) for username, person in rows}
+
+
 def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
     """Which of `ids` are people of the org: `person` records, or people roles.yaml names."""
     from engine.records import service as records_service

@@ -70,11 +70,13 @@ def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list
     """Queue a message for each person (email) and for the webhook; returns how many rows were new."""
     now = clock.now()
     wanted = channels if channels is not None else list(policy.channels)
-    people = list(dict.fromkeys(p for p in persons if p))
+    linked = _linked(session, org_id)  # a user's account and the person it stands for are one recipient
+    people = list(dict.fromkeys(linked.get(p, p) for p in persons if p))
     added = 0
     if "email" in wanted:
+        by_person = {person: user for user, person in linked.items()}
         for person in people:
-            address = (policy.contacts.get(person) or {}).get("email")
+            address = (policy.contacts.get(person) or policy.contacts.get(by_person.get(person, "")) or {}).get("email")
             added += _add(session, org_id=org_id, key=key, kind=kind, channel="email", recipient=person,
                           address=address, subject=subject, body=body, payload=payload, now=now)
     if "webhook" in wanted and policy.webhook_url:
@@ -84,6 +86,12 @@ def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list
         added += _add(session, org_id=org_id, key=key, kind=kind, channel="webhook", recipient=policy.webhook_url,
                       address=policy.webhook_url, subject=subject, body=body, payload=full, now=now)
     return added
+
+
+def _linked(session: Session, org_id: str) -> dict[str, str]:
+    from engine.auth import people
+
+    return people.linked_persons(session, org_id=org_id)
 
 
 def _add(session: Session, *, org_id: str, key: str, kind: str, channel: str, recipient: str, address: str | None,
@@ -292,11 +300,12 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
     local = as_of.astimezone(ZoneInfo(tz))
     if local.hour < policy.digest_hour:
         return 0
+    linked = _linked(session, org_id)
     by_owner: dict[str, list[TaskRow]] = {}
     for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
                                .order_by(TaskRow.due, TaskRow.id)):
-        if row.owner:
-            by_owner.setdefault(row.owner, []).append(row)
+        if row.owner:  # a task given to a user's login is in the digest of the person it stands for
+            by_owner.setdefault(linked.get(row.owner, row.owner), []).append(row)
     added = 0
     for person, rows in sorted(by_owner.items()):
         overdue = [r for r in rows if store.is_overdue(r, as_of)]

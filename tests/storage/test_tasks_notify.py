@@ -127,3 +127,26 @@ def test_a_daily_digest_per_person(engine: Engine, monkeypatch: pytest.MonkeyPat
     assert (early, first, again) == (0, 1, 0)
     assert [(d.recipient, d.key) for d in digests] == [("P-HR1", "digest:P-HR1:2026-03-09")]
     assert "OVERDUE 2026-03-03" in digests[0].body
+
+
+def test_a_task_given_to_a_users_login_reaches_the_person_that_user_stands_for(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduler probe: a task reassigned to the `hr1` login (linked to P-HR1) left P-HR1's digest, and
+    its digest and escalations to `hr1` were skipped: no address. A user and their person are one owner."""
+    from engine.auth import service as auth
+    from engine.auth.schemas import UserIn
+    from engine.tasks import service as tasks
+
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    _overdue_task_with_three_escalations(engine)
+    with unit_of_work(engine) as s:
+        auth.create_user(s, org_id=ORG, actor="t", data=UserIn(username="hr1", password="hr1-password-x",
+                                                                role="staff", person_id="P-HR1"))
+        (task,) = tasks.list_tasks(s, org_id=ORG).items
+        tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="hr1", actor="officer")
+    policy = load_escalation()
+    with unit_of_work(engine) as s:
+        notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=policy)
+        (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
+    assert (digest.recipient, digest.address, digest.state) == ("P-HR1", "hr1@test.invalid", "pending")
+    assert task.id in digest.body
