@@ -14,6 +14,7 @@ otherwise the one way a receiver could see a message twice).
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import json
@@ -147,6 +148,7 @@ class SmtpNotifier:
         msg["From"] = self.sender
         msg["To"] = notification.address or ""
         msg["Subject"] = notification.subject
+        msg["Date"] = email.utils.format_datetime(clock.now())  # RFC 5322 3.6 requires it
         msg["Message-ID"] = f"<{notification.id}@vigil>"
         msg["X-Vigil-Notification"] = notification.id
         msg.set_content(notification.body)
@@ -296,10 +298,6 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
     """Queue today's digest for every owner of open tasks, once per person per local day."""
     as_of = clock.ensure_utc(as_of)
     zones = store.establishment_zones(session, org_id=org_id)
-    tz = store.default_zone(zones)
-    local = as_of.astimezone(ZoneInfo(tz))
-    if local.hour < policy.digest_hour:
-        return 0
     linked = _linked(session, org_id)
     by_owner: dict[str, list[TaskRow]] = {}
     for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
@@ -308,6 +306,12 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
             by_owner.setdefault(linked.get(row.owner, row.owner), []).append(row)
     added = 0
     for person, rows in sorted(by_owner.items()):
+        # the person's day is that of the site their work is at (the soonest task's), not the
+        # organization's first site: a Honolulu nurse's 07:00 digest had come at 03:30 their time
+        tz = store.zone_of(zones, next((r.establishment_id for r in rows if r.establishment_id), None))
+        local = as_of.astimezone(ZoneInfo(tz))
+        if local.hour < policy.digest_hour:
+            continue
         overdue = [r for r in rows if store.is_overdue(r, as_of)]
         lines = [f"{'OVERDUE ' if r in overdue else ''}{r.due.isoformat()}  {r.id}  {r.title}" for r in rows]
         body = f"Your open compliance tasks on {local.date().isoformat()} ({len(rows)}, {len(overdue)} overdue):\n\n"

@@ -150,3 +150,33 @@ def test_a_task_given_to_a_users_login_reaches_the_person_that_user_stands_for(
         (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
     assert (digest.recipient, digest.address, digest.state) == ("P-HR1", "hr1@test.invalid", "pending")
     assert task.id in digest.body
+
+
+def test_a_digest_comes_at_the_hour_of_the_site_the_persons_work_is_at(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduler probe: every digest followed the first establishment's zone; a Honolulu nurse's 07:00
+    digest came at 03:30 their time."""
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, actor="t", source="t", stream=False, records=[
+            f.establishment("E1"), f.establishment("E9", tz="Pacific/Honolulu", state="HI"),
+            f.episode("EP9", "P9", "2026-02-01T09:00:00-10:00", est="E9")])
+    with clock.frozen(T("2026-02-25T12:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id=ORG, as_of=clock.now(), actor="t")
+    policy = load_escalation()
+    with unit_of_work(engine) as s:  # 07:00 in Chicago is 03:00 in Honolulu; 17:00Z is 07:00 there
+        chicago_morning = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=policy)
+        honolulu_morning = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T17:00:00+00:00"), policy=policy)
+        (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
+    assert (chicago_morning, honolulu_morning) == (0, 1) and digest.key.endswith(":2026-03-09")
+
+
+def test_mail_carries_a_date(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduler probe: none of 572 messages had the Date header RFC 5322 requires."""
+    with smtp_sink() as sink:
+        monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+        monkeypatch.setenv("VIGIL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("VIGIL_SMTP_PORT", str(sink.server_address[1]))
+        _overdue_task_with_three_escalations(engine)
+        _deliver(engine, T("2026-03-08T16:00:00+00:00"))
+    assert sink.messages and all(b"\nDate: Sun, 08 Mar 2026 16:00:00 +0000" in m["data"] for m in sink.messages)
