@@ -44,8 +44,12 @@ def held_org(engine: Any, name: str, option: str) -> str:
     return require_org(engine, name, option)  # refused, listing the practices it holds
 
 
+ONCE_HELP = ("run every job once now, then exit; a job runs at most once a period, so a sweep run now is that "
+             "day's sweep (the 02:00 one then finds it done)")
+
+
 @scheduler_app.command("run")
-def run_scheduler(once: bool = typer.Option(False, "--once", help="run every job once now, then exit"),
+def run_scheduler(once: bool = typer.Option(False, "--once", help=ONCE_HELP),
                   org: list[str] = typer.Option(None, "--org", help="practice to serve (repeat; default: $VIGIL_ORGS, "
                                                     "$VIGIL_ORG, the database's only one, else 'default'; "
                                                     "several and none named is refused)"),
