@@ -7,17 +7,23 @@ from typing import Any
 
 import typer
 
-from engine.cli.app import app, err_console, run
+from engine.cli import tables
+from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
+    ORG_HELP,
     DbOption,
+    cli_actor,
     finite,
+    iso_z,
     known_orgs,
     open_database,
+    open_org,
     org_exists,
     org_or_default,
     org_to_write,
     require_org,
 )
+from engine.errors import ErrorDetail, InputError
 
 MAX_POLL = 3600.0
 MAX_TICK = 86400.0
@@ -90,3 +96,71 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help=ONCE_HELP),
         raise typer.Exit(code=2) from None
     if code:
         raise typer.Exit(code=code)
+
+
+NOTIFICATION_STATES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+@scheduler_app.command("notifications")
+def notifications(
+    state: str = typer.Option(None, "--state", help=f"only these: {', '.join(NOTIFICATION_STATES)}"),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000, help="how many, newest first (1-1000)"),
+    org: str = typer.Option(None, "--org", help=ORG_HELP),
+    db: str = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="print them as JSON"),
+) -> None:
+    """List the notifications (mail and webhook) with their state, attempts and last error: a failed
+    one is given up after the policy's retries; `vigil scheduler resend` sends it again."""
+    from engine.db import unit_of_work
+    from engine.tasks import notify
+
+    def body() -> list[Any]:
+        if state is not None and state not in NOTIFICATION_STATES:
+            raise InputError(f"unknown state {state!r}", [ErrorDetail(
+                reason=f"one of {', '.join(NOTIFICATION_STATES)}", field="--state")], code="input.choice")
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return notify.list_notifications(s, org_id=org_id, state=state)[::-1][:limit]
+
+    items = run(body)
+    if as_json:
+        emit_json([n.model_dump(mode="json", exclude={"body", "payload"}) for n in items])
+        return
+    listing = tables.table(tables.keep("id\ncreated"), tables.keep("kind\nchannel"), tables.keep("to\nstate"),
+                           tables.squeeze("subject\nlast error"), title=f"{len(items)} notification(s)")
+    for n in items:
+        listing.add_row(tables.stacked(n.id, iso_z(n.created_at.replace(microsecond=0))),
+                        tables.stacked(n.kind, n.channel), tables.stacked(n.recipient, f"{n.state} ({n.attempts})"),
+                        tables.stacked(n.subject, n.last_error or ""))
+    console.print(listing)
+
+
+@scheduler_app.command("resend")
+def resend(
+    ids: list[str] = typer.Argument(None, metavar="[NOTIFICATION_ID]...", help="failed notifications to send again",
+                                    show_default=False),
+    all_failed: bool = typer.Option(False, "--failed", help="every failed notification of the practice"),
+    org: str = typer.Option(None, "--org", help=ORG_HELP),
+    db: str = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="print the ids queued again as JSON"),
+) -> None:
+    """Queue failed notifications again (after an outage longer than the retries): the next delivery
+    tries each once more; each resend is in the audit trail."""
+    from engine.db import unit_of_work
+    from engine.tasks import notify
+
+    def body() -> list[str]:
+        if bool(ids) == all_failed:
+            raise InputError("name the notifications to send again, or give --failed for all", [ErrorDetail(
+                reason="give NOTIFICATION_IDs or --failed, not both and not neither", field="--failed")],
+                code="input.option")
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return notify.resend(s, org_id=org_id, ids=None if all_failed else list(ids), actor=cli_actor())
+
+    queued = run(body)
+    if as_json:
+        emit_json(queued)
+        return
+    console.print(f"{len(queued)} notification(s) queued again; the scheduler's delivery sends them",
+                  highlight=False)

@@ -285,11 +285,40 @@ def to_notification(row: NotificationRow) -> Notification:
                         sent_at=utc(row.sent_at), last_error=row.last_error)
 
 
-def list_notifications(session: Session, *, org_id: str, key_prefix: str | None = None) -> list[Notification]:
+def list_notifications(session: Session, *, org_id: str, key_prefix: str | None = None,
+                       state: str | None = None) -> list[Notification]:
     stmt = select(NotificationRow).where(NotificationRow.org_id == org_id)
     if key_prefix:
         stmt = stmt.where(NotificationRow.key.startswith(key_prefix))
+    if state:
+        stmt = stmt.where(NotificationRow.state == state)
     return [to_notification(r) for r in session.scalars(stmt.order_by(NotificationRow.created_at, NotificationRow.id))]
+
+
+def resend(session: Session, *, org_id: str, ids: list[str] | None, actor: str) -> list[str]:
+    """Put failed notifications back in the queue (`ids`, or every failed one when None): the next
+    delivery tries each once more, and a failure leaves it failed again. Why: after an outage longer
+    than the retries' half hour, the alerts and digests of that time were lost for good, with no way
+    to send them once the receiver was back. Each resend is in the audit trail."""
+    from engine.errors import ErrorDetail, InputError
+
+    stmt = select(NotificationRow).where(NotificationRow.org_id == org_id, NotificationRow.state == "failed")
+    if ids is not None:
+        stmt = stmt.where(NotificationRow.id.in_(ids))
+    rows = list(session.scalars(stmt.order_by(NotificationRow.created_at, NotificationRow.id)))
+    if ids is not None:
+        unknown = sorted(set(ids) - {r.id for r in rows})
+        if unknown:
+            raise InputError("only failed notifications are sent again", [ErrorDetail(
+                reason="no failed notification with this id in the organization (see `vigil scheduler "
+                       "notifications --state failed`)", record_id=i) for i in unknown], code="input.notification")
+    now = clock.now()
+    for row in rows:
+        row.state, row.next_attempt_at, row.lease_until = "pending", now, None
+        store.audit(session, org_id=org_id, actor=actor, action="notification.resend", entity_type="notification",
+                    entity_id=row.id, payload={"kind": row.kind, "channel": row.channel,
+                                               "attempts": row.attempts, "error": row.last_error})
+    return [r.id for r in rows]
 
 
 # -- digest ----------------------------------------------------------------------------------------

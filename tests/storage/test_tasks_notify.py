@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from engine import clock, pipeline
 from engine.db import unit_of_work
+from engine.errors import InputError
 from engine.tasks import escalation, notify
 from engine.tasks.policy import load_escalation
 from engine.tasks.tables import NotificationAttemptRow, NotificationRow
@@ -95,6 +96,19 @@ def test_delivery_gives_up_after_the_policy_s_attempts_with_exponential_backoff(
             at = row.next_attempt_at.replace(tzinfo=dt.UTC)
     assert outcomes == ["retry", "retry", "retry", "failed"] and waits == [60, 120, 240]
     assert row.state == "failed" and row.attempts == 4 and row.last_error
+    # the receiver is back: sent again by hand (scheduler probe: failed ones had no way out)
+    with webhook_receiver(SECRET, fail_first=False) as (url, hook):
+        monkeypatch.setenv("VIGIL_WEBHOOK_URL", url)
+        with unit_of_work(engine) as s:
+            s.execute(NotificationRow.__table__.update().values(address=url))
+        with clock.frozen(at + dt.timedelta(hours=3)), unit_of_work(engine) as s:
+            assert notify.resend(s, org_id=ORG, ids=None, actor="cli:ops") == [row.id]
+            assert notify.resend(s, org_id=ORG, ids=None, actor="cli:ops") == []  # queued already
+        assert _deliver(engine, at + dt.timedelta(hours=3)) == {"sent": 1, "retry": 0, "failed": 0}
+    assert len(hook.accepted) == 1
+    with unit_of_work(engine) as s:
+        with pytest.raises(InputError, match="only failed notifications"):
+            notify.resend(s, org_id=ORG, ids=[row.id], actor="cli:ops")  # it was sent
 
 
 def test_a_sender_that_died_mid_delivery_is_resumed_after_its_lease(engine: Engine,
