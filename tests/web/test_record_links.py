@@ -1,0 +1,26 @@
+"""A cited record's link on a finding's page encodes its id, as the other record links do (the
+injection probe: an id holding '?' or '#' gave a link to another address)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import clock, pipeline
+from engine.db import unit_of_work
+from tests import factories as f
+from tests.web.conftest import AS_OF, ORG, login
+
+
+def test_an_evidence_record_link_encodes_the_id(web: dict[str, Any]) -> None:
+    odd = "EP?x=1#frag"
+    with clock.frozen(AS_OF), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.episode(odd, "P9", "2026-02-01T09:00:00-06:00")],
+                                actor="test", source="test", stream=False)
+        pipeline.evaluate(s, org_id=ORG, as_of=AS_OF, actor="test")
+    officer = login(web["app"], "officer")
+    listing = officer.get("/ui/findings", params={"rule": "DEMO-TRN-001"}).text
+    ids = [part.split('"')[0] for part in listing.split('href="/ui/findings/')[1:]]
+    pages = [officer.get(f"/ui/findings/{i}").text for i in ids if i.startswith("F-")]
+    (page,) = [p for p in pages if "EP?x=1#frag" in p]
+    assert "/ui/records/employment_episode/EP%3Fx%3D1%23frag?version=1" in page
+    assert 'href="/ui/records/employment_episode/EP?x=1#frag' not in page
