@@ -35,7 +35,19 @@ UNDONE_TASK_STATES = {"closed", "cancelled"}
 
 
 def _line(value: Any) -> str:
-    return re.sub(r"\s+", " ", str(value)).strip()
+    """One line of literal text for a markup-line field (titles, link descriptions)."""
+    return _md(re.sub(r"\s+", " ", str(value)).strip())
+
+
+#: OSCAL's titles and descriptions are Markdown (markup-line, markup-multiline): text taken from
+#: records (a vendor's or a tool's name inside a finding's message) must stay text in an OSCAL
+#: viewer, not become a link, an image, emphasis or HTML. A backslash escapes any ASCII punctuation
+#: in CommonMark, so the text reads the same once rendered.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!])")
+
+
+def _md(value: Any) -> str:
+    return _MARKDOWN.sub(r"\\\1", str(value))
 
 
 def _instant(value: Any, default: str | None) -> str | None:
@@ -126,7 +138,7 @@ def _observation(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(docs.meta["org_id"], "observation", f["id"]),
             "title": _line(f.get("title") or f["rule_id"]),
-            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
             "props": _props(
                 ("rule-id", f["rule_id"]),
                 ("ruleset-version", f.get("ruleset_version")),
@@ -149,7 +161,7 @@ def _finding(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(docs.meta["org_id"], "finding", f["id"]),
             "title": _line(f.get("title") or f["rule_id"]),
-            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
             "props": _props(("label", f.get("citation")), ns=None)
             + _props(("finding-id", f["id"]), ("state", f.get("state"))),
             "target": {
@@ -229,7 +241,7 @@ def _remediation(org: str, f: dict[str, Any], task: dict[str, Any]) -> dict[str,
             "uuid": oscal_uuid(org, "remediation", f["id"], task["id"]),
             "lifecycle": "completed" if task.get("state") in DONE_TASK_STATES else "planned",
             "title": _line(task["title"]),
-            "description": str(task.get("sop") or task["title"]),
+            "description": _md(task.get("sop") or task["title"]),
             "props": _props(
                 ("task-id", task["id"]),
                 ("task-state", task.get("state")),
@@ -254,7 +266,7 @@ def _false_positive_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(org, "risk-log", f["id"], "false_positive", str(judged.get("at") or "")),
             "title": "Closed as a false positive; nothing was remediated",
-            "description": f"Judged a false positive by {judged.get('actor') or 'an unknown actor'}: {reason}",
+            "description": _md(f"Judged a false positive by {judged.get('actor') or 'an unknown actor'}: {reason}"),
             "start": _instant(judged.get("at"), None) or _instant(f.get("updated_at"), docs.meta["as_of"]),
             "status-change": "closed",
         }
@@ -281,7 +293,7 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(org, "risk", f["id"]),
             "title": _line(f.get("title") or f["rule_id"]),
-            "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
             "statement": f"Requirement {f.get('citation') or f['rule_id']} is not met for "
             f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
             "props": _props(
@@ -306,7 +318,7 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
             {
                 "uuid": oscal_uuid(org, "poam-item", f["id"]),
                 "title": _line(f.get("title") or f["rule_id"]),
-                "description": str(f.get("message") or f.get("title") or f["rule_id"]),
+                "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
                 "props": _props(("label", f.get("citation")), ns=None) + _props(("finding-id", f["id"])),
                 "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
                 "related-risks": [{"risk-uuid": oscal_uuid(org, "risk", f["id"])}],
@@ -317,7 +329,7 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(docs.packet_id, "poam-item", "none"),
             "title": "No findings in the period",
-            "description": docs.summary["evaluation"]["note"]
+            "description": _md(docs.summary["evaluation"]["note"])
             if docs.summary["evaluation"]["status"] != "evaluated"
             else "The rulesets in force raised no finding for this scope and period.",
         }

@@ -199,3 +199,17 @@ def test_a_risk_deadline_ends_with_the_local_due_day_as_its_task(packet_input: P
     assert finding["due"] == "2026-03-01"
     risk = next(r for r in risks if r["uuid"] == oscal_uuid("org-demo", "risk", finding["id"]))
     assert risk["deadline"] == "2026-03-02T06:00:00Z"  # midnight ending 1 March in Chicago (CST)
+
+
+def test_record_text_stays_text_in_markdown_fields(packet_input: PacketInput, signer: Ed25519Signer,
+                                                  tmp_path: Path) -> None:
+    """Injection probe: OSCAL descriptions are Markdown, and a vendor named `<svg onload=...>` or
+    `[x](javascript:...)` reached them raw, to be rendered by an OSCAL viewer."""
+    findings = [dict(f) for f in packet_input.findings]
+    findings[0]["message"] = '<svg onload=alert("v")> [x](javascript:alert(1)) *bold*'
+    report = build_packet(packet_input.model_copy(update={"findings": findings}), tmp_path / "p.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        text = zf.read(f"{report.packet_id}/data/oscal/assessment-results.json").decode()
+    said = json.loads(text)["assessment-results"]["results"][0]["findings"]
+    description = next(f["description"] for f in said if "svg" in f["description"])
+    assert description == '\\<svg onload=alert("v")\\> \\[x\\](javascript:alert(1)) \\*bold\\*'
