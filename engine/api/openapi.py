@@ -55,8 +55,10 @@ ERRORS = {
     401: "not signed in, or the token or session has expired or been revoked",
     403: "signed in, but the role (or an auditor's grant) does not allow this",
     404: "no such resource, or one outside the caller's scope",
-    409: "the resource is not in a state that allows this (e.g. an invalid finding transition)",
+    409: "the resource is not in a state that allows this (e.g. an invalid finding transition), or another "
+         "request changed the same data at the same moment (`conflict.concurrent`: retry)",
     422: "the request or its records are invalid: every problem is listed in `errors`",
+    503: "the database is busy or unreachable (`Retry-After`); nothing was changed: retry",
 }
 
 
@@ -95,8 +97,9 @@ def describe(app: FastAPI) -> dict[str, Any]:
             statuses = [422] if is_public else [401, 403, 422]
             if "{" in path:
                 statuses.append(404)
-            if method in ("post", "put", "patch", "delete") and "{" in path:
-                statuses.append(409)
+            if method in ("post", "put", "patch", "delete"):
+                statuses.append(409)  # a state that refuses it, or a concurrent write of the same rows
+            statuses.append(503)
             for status in sorted(statuses):
                 op["responses"][str(status)] = {
                     "description": ERRORS[status],

@@ -312,6 +312,9 @@ def test_the_openapi_document_describes_errors_and_authentication_as_answered(ap
     assert findings["security"] and {"401", "403", "422"} <= set(findings["responses"])
     assert "application/problem+json" in findings["responses"]["403"]["content"]
     assert {"404", "409"} <= set(doc["paths"]["/findings/{finding_id}/acknowledge"]["post"]["responses"])
+    # as answered (faces probe): a waiver asked again is a 200, a username taken a 409, a busy database a 503
+    assert {"200", "201"} <= set(doc["paths"]["/waivers"]["post"]["responses"])
+    assert {"409", "503"} <= set(doc["paths"]["/users"]["post"]["responses"])
     assert doc["paths"]["/health"]["get"]["security"] == [] and "401" not in doc["paths"]["/health"]["get"]["responses"]
     # and the answers are what it says: a problem document, and a 401 names the scheme
     r = c.get("/findings", headers={"Authorization": "Bearer nope"})

@@ -4,6 +4,7 @@ transitions, comments, assignment and waivers."""
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,7 +125,13 @@ def assign(finding_id: str, body: AssignIn, principal: Principal = Depends(requi
     return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
 
 
-@router.post("/findings/{finding_id}/waive", response_model=Waiver, status_code=201)
+#: a waiver asked for again while it is in force is answered 200 with the waiver made before
+_ASKED_AGAIN: dict[int | str, dict[str, Any]] = {
+    200: {"model": Waiver, "description": "the same waiver asked again while it is in force: the one made before"}}
+
+
+@router.post("/findings/{finding_id}/waive", response_model=Waiver, status_code=201,
+             responses=_ASKED_AGAIN)
 def waive(finding_id: str, body: WaiverIn, response: Response,
           principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
           session: Session = Depends(get_session, scope="function")) -> Waiver:
@@ -156,7 +163,8 @@ def revoke_waiver(waiver_id: str, body: WaiverRevokeIn,
                                    reason=body.reason)
 
 
-@router.post("/waivers", response_model=Waiver, status_code=201)
+@router.post("/waivers", response_model=Waiver, status_code=201,
+             responses=_ASKED_AGAIN)
 def create_waiver(body: WaiverIn, response: Response,
                   principal: Principal = Depends(require(Permission.FINDINGS_WAIVE)),
                   session: Session = Depends(get_session, scope="function")) -> Waiver:
