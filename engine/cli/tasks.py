@@ -3,8 +3,9 @@ another person, check the SOP templates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 
@@ -13,6 +14,8 @@ from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
 from engine.cli.pages import paged_title, print_pages
 from engine.tasks.schemas import TaskKind, TaskState
+
+_T = TypeVar("_T")
 
 tasks_app = typer.Typer(help="SOP tasks: the owned, dated work that findings and recurring obligations create.",
                         no_args_is_help=True)
@@ -105,6 +108,23 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
         console.print(f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
 
 
+def _acting(actor: str | None, org: str | None, db: str | None, work: Callable[[Any, str, str], _T],
+            check: Callable[[], object] | None = None) -> _T:
+    """Run `work(session, org_id, who)` in one unit of work, as the actor named (--actor, else the
+    login), after `check` of the command's own input; every act on a task goes through here."""
+    from engine.db import unit_of_work
+
+    def body() -> _T:
+        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
+        if check is not None:
+            check()
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return work(s, org_id, who)
+
+    return run(body)
+
+
 @tasks_app.command("check")
 def check(task_id: TaskArg,
           step: Annotated[int, typer.Argument(metavar="STEP", help="the step's number, 1..N, as `vigil tasks show` "
@@ -112,16 +132,10 @@ def check(task_id: TaskArg,
           undo: Annotated[bool, typer.Option("--undo", help="untick the step instead")] = False,
           actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Tick a checklist step of an open task, or untick it with --undo (prints the task with --json)."""
-    from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.check_item(s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo)
-
-    t = run(body)
+    t = _acting(actor, org, db, lambda s, org_id, who: service.check_item(
+        s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -135,16 +149,10 @@ def complete(task_id: TaskArg,
              note: Annotated[str | None, typer.Option("--note", help="a note kept with the task")] = None,
              actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Mark a task done (the next evaluation confirms it or reopens it)."""
-    from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.complete_task(s, org_id=org_id, task_id=task_id, actor=who, note=note)
-
-    t = run(body)
+    t = _acting(actor, org, db, lambda s, org_id, who: service.complete_task(
+        s, org_id=org_id, task_id=task_id, actor=who, note=note))
     emit_json(t.model_dump(mode="json")) if as_json else console.print(f"{t.id}: done")
 
 
@@ -155,17 +163,14 @@ def attach(task_id: TaskArg,
            note: Annotated[str | None, typer.Option("--note", help="a note kept with the evidence")] = None,
            actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Attach a file as evidence (kept by content hash, never overwritten)."""
-    from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s, file.open("rb") as fh:
+    def attach_file(s: Any, org_id: str, who: str) -> Any:
+        with file.open("rb") as fh:
             return service.attach_evidence(s, org_id=org_id, task_id=task_id, actor=who, stream=fh,
                                            filename=file.name, note=note)
 
-    a = run(body)
+    a = _acting(actor, org, db, attach_file)
     if as_json:
         emit_json(a.model_dump(mode="json"))
         return
@@ -177,17 +182,10 @@ def attach(task_id: TaskArg,
 def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (not blank)")],
          actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Add a note to a task (prints the task as it is now with --json)."""
-    from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
-        nonblank(text, "TEXT")
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.add_note(s, org_id=org_id, task_id=task_id, actor=who, text=text)
-
-    t = run(body)
+    t = _acting(actor, org, db, lambda s, org_id, who: service.add_note(
+        s, org_id=org_id, task_id=task_id, actor=who, text=text), check=lambda: nonblank(text, "TEXT"))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -201,16 +199,10 @@ def assign(task_id: TaskArg,
                                                      "not a role")],
            actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Give a task to another person (as POST /tasks/{id}/assign; prints the task with --json)."""
-    from engine.db import unit_of_work
     from engine.tasks import service
 
-    def body():  # type: ignore[no-untyped-def]
-        who = nonblank(actor, "--actor").strip() if actor is not None else cli_actor()
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.reassign_task(s, org_id=org_id, task_id=task_id, owner=owner, actor=who)
-
-    t = run(body)
+    t = _acting(actor, org, db, lambda s, org_id, who: service.reassign_task(
+        s, org_id=org_id, task_id=task_id, owner=owner, actor=who))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return

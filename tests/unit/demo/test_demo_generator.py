@@ -17,40 +17,12 @@ from typer.testing import CliRunner
 from engine.demo import generate
 from engine.demo.model import RECORD_TYPES
 from engine.demo.plants import CATALOG_RULES
+from engine.records.references import REFERENCES
 from engine.records.schemas import RECORD_MODELS
 from tests.unit.demo.support import ANCHORS, Practice, load
 
 CATALOG = Path(__file__).resolve().parents[3].parent / "shared" / "spec" / "regulatory-catalog.md"
 
-# field -> record type it references (list fields hold several ids)
-REFS: dict[str, dict[str, str]] = {
-    "establishment": {"org_id": "organization"},
-    "person": {"patient_id": "patient"},
-    "employment_episode": {"person_id": "person", "establishment_id": "establishment"},
-    "patient": {"is_workforce_person_id": "person"},
-    "account": {"system_id": "system", "person_id": "person"},
-    "access_event": {"system_id": "system", "patient_id": "patient"},
-    "care_link": {"patient_id": "patient", "person_id": "person"},
-    "training_record": {"person_id": "person"},
-    "hepb_vaccination": {"person_id": "person"},
-    "investigation": {"subject_person_id": "person"},
-    "sanction_record": {"investigation_id": "investigation", "person_id": "person"},
-    "risk_analysis": {"scope_system_ids": "system"},
-    "risk_item": {"risk_analysis_id": "risk_analysis", "owner_person_id": "person"},
-    "baa": {"vendor_id": "vendor"},
-    "phi_flow": {"vendor_id": "vendor"},
-    "incident": {"establishment_id": "establishment", "ba_vendor_id": "vendor"},
-    "access_request": {"patient_id": "patient", "establishment_id": "establishment"},
-    "osha_case": {"establishment_id": "establishment", "person_id": "person"},
-    "osha_summary": {"establishment_id": "establishment"},
-    "exposure_control_plan": {"establishment_id": "establishment"},
-    "credential": {"person_id": "person"},
-    "screening": {"person_id": "person"},
-    "ai_tool": {"vendor_id": "vendor", "owner_person_id": "person"},
-    "ai_output": {"tool_id": "ai_tool", "establishment_id": "establishment", "reviewed_by_person_id": "person"},
-    "encounter": {"patient_id": "patient", "clinician_person_id": "person", "establishment_id": "establishment"},
-    "measure_case": {"patient_id": "patient"},
-}
 # instants allowed after the evaluation instant: expiries, due dates and scheduled things
 FUTURE_OK = {("credential", "expires_at"), ("risk_item", "due_at"), ("incident", "le_delay_until"),
              ("phi_flow", "first_at")}
@@ -135,7 +107,7 @@ def test_ids_are_unique_per_type(practice: Practice) -> None:
 
 def test_references_point_at_existing_records(practice: Practice) -> None:
     missing = []
-    for t, fields in REFS.items():
+    for t, fields in REFERENCES.items():  # the map imports check references by
         for r in practice.records[t]:
             for fld, target in fields.items():
                 value = r.get(fld)
