@@ -11,7 +11,10 @@ Steps missed while nothing ran are taken in order on the next run, each recorded
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +51,7 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
     rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open",
                                                  TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
     counts["closed"] = 0
+    mail: dict[str, list[_Mail]] = {}  # person -> this run's escalations to them, sent as one message
     for task in list(rows):
         if not store.is_overdue(task, as_of):
             continue
@@ -60,21 +64,57 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
         for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
             if when > today or step in taken:
                 continue
-            steps, notes = _escalate(session, task, step=step, target=target, when=when, policy=policy, roles=roles,
-                                     actor=actor)
+            steps, notes, message = _escalate(session, task, step=step, target=target, when=when, policy=policy,
+                                              roles=roles, actor=actor)
             counts["steps"] += steps
             counts["notifications"] += notes
+            if message is not None:
+                mail.setdefault(message.person, []).append(message)
+    for person, messages in sorted(mail.items()):
+        counts["notifications"] += _mail(session, org_id=org_id, person=person, messages=messages, policy=policy)
     return counts
 
 
+@dataclass(frozen=True)
+class _Mail:
+    """One escalation step's mail, held until the run has taken every step due."""
+
+    person: str
+    key: str
+    subject: str
+    body: str
+    payload: dict[str, Any]
+
+
+def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], policy: EscalationPolicy) -> int:
+    """One message to `person` for all the steps this run escalated to them: a practice with many
+    overdue tasks had sent its compliance officer one message per task and step (43 to 397 a day
+    on the demo practice). A single step keeps its own message and key. The webhook still gets one
+    delivery per step (`_escalate`): a machine wants the events, a person the list."""
+    channels: list[str] = [c for c in policy.channels if c == "email"]
+    if not channels:
+        return 0
+    if len(messages) == 1:
+        (one,) = messages
+        return notify.enqueue(session, org_id=org_id, key=one.key, kind="escalation", persons=[person],
+                              subject=one.subject, body=one.body, payload=one.payload, policy=policy,
+                              channels=channels)
+    keys = sorted(m.key for m in messages)
+    key = f"escalations:{person}:{hashlib.sha256(chr(10).join(keys).encode()).hexdigest()[:16]}"
+    body = f"{len(messages)} overdue tasks were escalated to you:\n\n" + "\n".join(m.body for m in messages)
+    return notify.enqueue(session, org_id=org_id, key=key, kind="escalation", persons=[person],
+                          subject=f"[Vigil] {len(messages)} overdue tasks escalated to you", body=body,
+                          payload={"escalations": [m.payload for m in messages]}, policy=policy, channels=channels)
+
+
 def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: dt.date, policy: EscalationPolicy,
-              roles: RolePolicy, actor: str) -> tuple[int, int]:
+              roles: RolePolicy, actor: str) -> tuple[int, int, _Mail | None]:
     person = notify.recipients([target], task=task, roles=roles)[0]
     now = clock.now()
     row = TaskEscalationRow(task_id=task.id, cycle=task.cycle, step=step, target=target, person=person,
                             scheduled_for=when, at=now)
     if not store.insert_once(session, row):
-        return 0, 0
+        return 0, 0, None
     task.escalation_level = max(task.escalation_level, step + 1)
     reason = (f"overdue since {task.due.isoformat()}: step {step + 1} of {len(policy.chain)} -> {target} "
               f"({person or 'nobody'})")
@@ -86,7 +126,8 @@ def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: 
     body = (f"Task {task.id} was due {task.due.isoformat()} and is still open.\nOwner: {task.owner or '-'}\n"
             f"Escalated to {target} ({person or 'nobody assigned'}), step {step + 1} of {len(policy.chain)}.\n")
     payload = notify.task_payload(task) | {"step": step, "target": target, "person": person, "cycle": task.cycle}
-    sent = notify.enqueue(session, org_id=task.org_id, key=f"escalation:{task.id}:{task.cycle}:{step}",
-                          kind="escalation", persons=[person], subject=subject, body=body, payload=payload,
-                          policy=policy)
-    return 1, sent
+    key = f"escalation:{task.id}:{task.cycle}:{step}"
+    webhooks: list[str] = [c for c in policy.channels if c == "webhook"]
+    sent = notify.enqueue(session, org_id=task.org_id, key=key, kind="escalation", persons=[person], subject=subject,
+                          body=body, payload=payload, policy=policy, channels=webhooks) if webhooks else 0
+    return 1, sent, _Mail(person, key, subject, body, payload) if person else None

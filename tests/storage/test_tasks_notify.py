@@ -194,3 +194,25 @@ def test_mail_carries_a_date(engine: Engine, monkeypatch: pytest.MonkeyPatch) ->
         _overdue_task_with_three_escalations(engine)
         _deliver(engine, T("2026-03-08T16:00:00+00:00"))
     assert sink.messages and all(b"\nDate: Sun, 08 Mar 2026 16:00:00 +0000" in m["data"] for m in sink.messages)
+
+
+def test_one_runs_escalations_to_a_person_are_one_message(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scheduler probe: one message per task and step, 43 to 397 a day to the compliance officer on the
+    demo practice. A run's escalations to one person are one message; the webhook keeps one per step."""
+    monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, actor="t", source="t", stream=False, records=[
+            f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
+            f.episode("EP2", "P2", "2026-02-01T09:00:00-06:00")])
+    with clock.frozen(T("2026-02-25T12:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id=ORG, as_of=clock.now(), actor="t")
+    with clock.frozen(T("2026-03-04T15:00:00+00:00")), unit_of_work(engine) as s:
+        counts = escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+        mail = [n for n in notify.list_notifications(s, org_id=ORG) if n.channel == "email"]
+        hooks = [n for n in notify.list_notifications(s, org_id=ORG) if n.channel == "webhook"]
+    assert counts["steps"] == 2 and len(hooks) == 2
+    (message,) = mail
+    assert message.recipient == "P-HR1" and message.subject == "[Vigil] 2 overdue tasks escalated to you"
+    assert message.body.startswith("2 overdue tasks were escalated to you:") and message.body.count("Task T-") == 2
+    with clock.frozen(T("2026-03-04T16:00:00+00:00")), unit_of_work(engine) as s:  # the job again: nothing new
+        assert escalation.run_escalations(s, org_id=ORG, as_of=clock.now())["notifications"] == 0
