@@ -296,22 +296,16 @@ def _refuse_if_judged(session: Session, *, org_id: str, framework: str, day: dt.
         code="ruleset.change.judged")
 
 
-#: The tables whose rows say an organization exists in the database (records, users, runs, a trail).
-_ORG_TABLES = ("record_version", "app_user", "evaluation_run", "audit_entries")
-
-
 def _append_everywhere(session: Session, *, org_id: str, actor: str, action: str, entity_type: str,
                        entity_id: str, payload: dict[str, Any]) -> None:
     """Record a liaison's change in the trail of every organization of the database, not only the
     one it was made from: rulesets and `policies/practice.yaml` are one per deployment, so the change
     applies to each, and each practice's auditor must find it in that practice's chain. Each entry
     names the organization the change was made from and all it was recorded for."""
-    from sqlalchemy import column, select, table, union
-
     from engine.audit import service as audit
+    from engine.db import org_ids
 
-    held = session.scalars(union(*(select(table(t, column("org_id")).c.org_id) for t in _ORG_TABLES)))
-    orgs = sorted({str(o) for o in held} | {org_id})
+    orgs = sorted(set(org_ids(session.connection())) | {org_id})
     for org in [org_id] + [o for o in orgs if o != org_id]:
         audit.append(session, org_id=org, actor=actor, action=action, entity_type=entity_type, entity_id=entity_id,
                      payload={**payload, "made_in_org": org_id, "recorded_for_orgs": orgs})

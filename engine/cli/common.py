@@ -36,8 +36,6 @@ MIN_DAY = dt.date(1900, 1, 1)
 MAX_DAY = dt.date(2199, 12, 31)
 RANGE_TEXT = f"{MIN_DAY.isoformat()} .. {MAX_DAY.isoformat()}"
 
-#: Tables whose org_id says an organization has something in the database (records, users, runs).
-ORG_TABLES = ("record_version", "app_user", "evaluation_run")
 ORGS_SHOWN = 20
 
 
@@ -328,20 +326,22 @@ def _unknown_kind(url: str) -> str:
 
 
 def known_orgs(engine: Engine) -> list[str]:
-    """Every organization with records, users or evaluation runs in the database, sorted."""
-    from sqlalchemy import column, inspect, select, table, union
+    """Every organization with records, users or evaluation runs in the database, sorted (a
+    database not set up yet has none of the tables, and so no organization)."""
+    from sqlalchemy import inspect
+
+    from engine.db import ORG_TABLES, org_ids
 
     present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
-    if not present:
-        return []
-    query = union(*(select(table(t, column("org_id")).c.org_id) for t in present))
     with engine.connect() as conn:
-        return sorted(str(v) for v in conn.execute(query).scalars())
+        return org_ids(conn, present)
 
 
 def org_exists(engine: Engine, org_id: str) -> bool:
     """Whether the organization has anything: one indexed probe per table, no scan."""
     from sqlalchemy import column, inspect, literal, select, table
+
+    from engine.db import ORG_TABLES
 
     present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
     with engine.connect() as conn:
@@ -358,6 +358,8 @@ def sole_org(engine: Engine) -> str | None:
     The least and greatest org_id of each table, each one probe of an index that starts with org_id
     (SQLite answers a lone min() or max() from the index, so they are asked apart): no scan."""
     from sqlalchemy import column, func, inspect, select, table
+
+    from engine.db import ORG_TABLES
 
     present = [t for t in ORG_TABLES if inspect(engine).has_table(t)]
     seen: set[str] = set()

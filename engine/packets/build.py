@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.chain import ChainWalker, canonical_json
+from engine.cells import starts_formula
 from engine.errors import AuditChainBroken, ErrorDetail, InputError, IntegrityError
 from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
@@ -177,16 +178,13 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _csv_cell(value: Any) -> str:
     if isinstance(value, list):
         value = " ".join(str(v) for v in value)
     text = "" if value is None else str(value)
     # a cell starting like a formula would run when the CSV is opened in a spreadsheet (OWASP's list:
     # = + - @ tab CR); a number, negative or not, is left as it is
-    if text[:1] in _FORMULA_START and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+    if starts_formula(text) and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return "'" + text
     return text
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.cells import starts_formula
 from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.reports import tableschema
 from engine.reports.context import derive_context, instants, read, ruleset_params
@@ -316,13 +317,10 @@ def check(report: Ita300AReport) -> list[ReportNote]:
         # The file goes to OSHA as the records say (a prefix would change what is filed), so a text
         # cell a spreadsheet would run as a formula is a problem to fix in the records instead.
         for column, value in row.items():
-            if isinstance(value, str) and value[:1] in _FORMULA_START:
+            if isinstance(value, str) and starts_formula(value):
                 problems.append(ReportNote(
                     reason=f"row {number}: {column} starts with {value[:1]!r}, which a spreadsheet opening this file "
                            "would run as a formula; correct it in the records before filing",
                     establishment_id=est_id, column=column))
     return problems
 
-
-#: What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -52,6 +52,7 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
                                                  TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
     counts["closed"] = 0
     mail: dict[str, list[_Mail]] = {}  # person -> this run's escalations to them, sent as one message
+    linked = notify.linked_persons(session, org_id)
     for task in list(rows):
         if not store.is_overdue(task, as_of):
             continue
@@ -65,13 +66,14 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
             if when > today or step in taken:
                 continue
             steps, notes, message = _escalate(session, task, step=step, target=target, when=when, policy=policy,
-                                              roles=roles, actor=actor)
+                                              roles=roles, actor=actor, linked=linked)
             counts["steps"] += steps
             counts["notifications"] += notes
             if message is not None:
                 mail.setdefault(message.person, []).append(message)
     for person, messages in sorted(mail.items()):
-        counts["notifications"] += _mail(session, org_id=org_id, person=person, messages=messages, policy=policy)
+        counts["notifications"] += _mail(session, org_id=org_id, person=person, messages=messages, policy=policy,
+                                         linked=linked)
     return counts
 
 
@@ -86,7 +88,8 @@ class _Mail:
     payload: dict[str, Any]
 
 
-def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], policy: EscalationPolicy) -> int:
+def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], policy: EscalationPolicy,
+          linked: dict[str, str]) -> int:
     """One message to `person` for all the steps this run escalated to them: a practice with many
     overdue tasks had sent its compliance officer one message per task and step (43 to 397 a day
     on the demo practice). A single step keeps its own message and key. The webhook still gets one
@@ -98,17 +101,18 @@ def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], 
         (one,) = messages
         return notify.enqueue(session, org_id=org_id, key=one.key, kind="escalation", persons=[person],
                               subject=one.subject, body=one.body, payload=one.payload, policy=policy,
-                              channels=channels)
+                              channels=channels, linked=linked)
     keys = sorted(m.key for m in messages)
     key = f"escalations:{person}:{hashlib.sha256(chr(10).join(keys).encode()).hexdigest()[:16]}"
     body = f"{len(messages)} overdue tasks were escalated to you:\n\n" + "\n".join(m.body for m in messages)
     return notify.enqueue(session, org_id=org_id, key=key, kind="escalation", persons=[person],
                           subject=f"[Vigil] {len(messages)} overdue tasks escalated to you", body=body,
-                          payload={"escalations": [m.payload for m in messages]}, policy=policy, channels=channels)
+                          payload={"escalations": [m.payload for m in messages]}, policy=policy, channels=channels,
+                          linked=linked)
 
 
 def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: dt.date, policy: EscalationPolicy,
-              roles: RolePolicy, actor: str) -> tuple[int, int, _Mail | None]:
+              roles: RolePolicy, actor: str, linked: dict[str, str]) -> tuple[int, int, _Mail | None]:
     person = notify.recipients([target], task=task, roles=roles)[0]
     now = clock.now()
     row = TaskEscalationRow(task_id=task.id, cycle=task.cycle, step=step, target=target, person=person,
@@ -128,6 +132,7 @@ def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: 
     payload = notify.task_payload(task) | {"step": step, "target": target, "person": person, "cycle": task.cycle}
     key = f"escalation:{task.id}:{task.cycle}:{step}"
     webhooks: list[str] = [c for c in policy.channels if c == "webhook"]
-    sent = notify.enqueue(session, org_id=task.org_id, key=key, kind="escalation", persons=[person], subject=subject,
-                          body=body, payload=payload, policy=policy, channels=webhooks) if webhooks else 0
+    sent = notify.enqueue(session, org_id=task.org_id, key=key, kind="escalation", persons=[person],
+                          subject=subject, body=body, payload=payload, policy=policy, channels=webhooks,
+                          linked=linked) if webhooks else 0
     return 1, sent, _Mail(person, key, subject, body, payload) if person else None

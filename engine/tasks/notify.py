@@ -67,11 +67,12 @@ def verify_signature(body: bytes, secret: bytes, header: str | None) -> bool:
 
 def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list[str | None], subject: str,
             body: str, payload: dict[str, Any], policy: EscalationPolicy,
-            channels: list[str] | None = None) -> int:
+            channels: list[str] | None = None, linked: Mapping[str, str] | None = None) -> int:
     """Queue a message for each person (email) and for the webhook; returns how many rows were new."""
     now = clock.now()
     wanted = channels if channels is not None else list(policy.channels)
-    linked = _linked(session, org_id)  # a user's account and the person it stands for are one recipient
+    if linked is None:  # a user's account and the person it stands for are one recipient
+        linked = _linked(session, org_id)
     people = list(dict.fromkeys(linked.get(p, p) for p in persons if p))
     added = 0
     if "email" in wanted:
@@ -87,6 +88,11 @@ def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list
         added += _add(session, org_id=org_id, key=key, kind=kind, channel="webhook", recipient=policy.webhook_url,
                       address=policy.webhook_url, subject=subject, body=body, payload=full, now=now)
     return added
+
+
+def linked_persons(session: Session, org_id: str) -> dict[str, str]:
+    """username -> person id of the org's linked users (`enqueue`'s `linked`, read once per run)."""
+    return _linked(session, org_id)
 
 
 def _linked(session: Session, org_id: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ def test_domains_do_not_import_faces_or_other_domains_tables() -> None:
 
 def test_core_modules_import_no_domain() -> None:
     """The core every domain builds on (engine.db, JSON, text checks, errors, clock, collector)."""
-    core = ["db", "json_codec", "storable_text", "heap", "clock", "errors", "bulk_insert", "registry"]
+    core = ["db", "json_codec", "storable_text", "cells", "heap", "clock", "errors", "bulk_insert", "registry"]
     problems = [f"engine/{name}.py imports {imported}" for name in core for imported in _imports(ENGINE / f"{name}.py")
                 if any(imported.startswith(f"engine.{d}") for d in DOMAINS)]
     assert not problems, problems
