@@ -68,6 +68,30 @@ def linked_persons(session: Session, *, org_id: str) -> dict[str, str]:
     return {str(username): str(person) for username, person in rows}
 
 
+class Names:
+    """How a message names a person: "Dana Reyes (P-0003)", from the org's `person` record, read once
+    per id. Why: mail had named everyone by id alone, and staff reading "Owner: P-0003" had to look
+    themselves up. An id with no record or no name is shown as the id; None as `nobody`."""
+
+    def __init__(self, session: Session, *, org_id: str, nobody: str = "-") -> None:
+        self._session, self._org_id, self._nobody = session, org_id, nobody
+        self._known: dict[str, str] = {}
+
+    def __call__(self, person: str | None) -> str:
+        if not person:
+            return self._nobody
+        if person not in self._known:
+            from engine.records import service as records_service
+
+            name = person
+            for _rid, _v, data in records_service.iter_record_data_by_ids(
+                    self._session, org_id=self._org_id, record_type="person", ids=[person]):
+                full = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k))
+                name = f"{full} ({person})" if full else person
+            self._known[person] = name
+        return self._known[person]
+
+
 def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
     """Which of `ids` are people of the org: `person` records, or people roles.yaml names."""
     from engine.records import service as records_service

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.auth import people
 from engine.db import utc
 from engine.rules import calendar
 from engine.tasks import notify, store, sync
@@ -53,6 +54,7 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
     counts["closed"] = 0
     mail: dict[str, list[_Mail]] = {}  # person -> this run's escalations to them, sent as one message
     linked = notify.linked_persons(session, org_id)
+    named = notify.names(session, org_id)
     for task in list(rows):
         if not store.is_overdue(task, as_of):
             continue
@@ -66,7 +68,7 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
             if when > today or step in taken:
                 continue
             steps, notes, message = _escalate(session, task, step=step, target=target, when=when, policy=policy,
-                                              roles=roles, actor=actor, linked=linked)
+                                              roles=roles, actor=actor, linked=linked, named=named)
             counts["steps"] += steps
             counts["notifications"] += notes
             if message is not None:
@@ -112,7 +114,8 @@ def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], 
 
 
 def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: dt.date, policy: EscalationPolicy,
-              roles: RolePolicy, actor: str, linked: dict[str, str]) -> tuple[int, int, _Mail | None]:
+              roles: RolePolicy, actor: str, linked: dict[str, str],
+              named: people.Names) -> tuple[int, int, _Mail | None]:
     person = notify.recipients([target], task=task, roles=roles)[0]
     now = clock.now()
     row = TaskEscalationRow(task_id=task.id, cycle=task.cycle, step=step, target=target, person=person,
@@ -127,8 +130,10 @@ def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: 
                 payload={"cycle": task.cycle, "step": step, "target": target, "person": person,
                          "scheduled_for": when.isoformat()})
     subject = f"[Vigil] Overdue (step {step + 1}): {task.title}"
-    body = (f"Task {task.id} was due {task.due.isoformat()} and is still open.\nOwner: {task.owner or '-'}\n"
-            f"Escalated to {target} ({person or 'nobody assigned'}), step {step + 1} of {len(policy.chain)}.\n")
+    body = (f"Task {task.id} was due {task.due.isoformat()} and is still open: {task.title}\n"
+            f"Owner: {named(task.owner)}\n"
+            f"Escalated to {target} ({named(person) if person else 'nobody assigned'}), "
+            f"step {step + 1} of {len(policy.chain)}.\n{notify.task_link(policy, task.id)}")
     payload = notify.task_payload(task) | {"step": step, "target": target, "person": person, "cycle": task.cycle}
     key = f"escalation:{task.id}:{task.cycle}:{step}"
     webhooks: list[str] = [c for c in policy.channels if c == "webhook"]

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any, Protocol
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -30,6 +31,7 @@ from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.auth import people
 from engine.db import unit_of_work, utc
 from engine.tasks import store
 from engine.tasks.policy import RolePolicy, load_escalation, webhook_secret
@@ -120,13 +122,25 @@ def recipients(targets: list[str], *, task: TaskRow, roles: RolePolicy) -> list[
     return [task.owner if t == "owner" else roles.resolve(t, task.establishment_id).person for t in targets]
 
 
+def task_link(policy: EscalationPolicy, task_id: str) -> str:
+    """The task's page in the web UI as a line of its own (mail readers make it a link), or nothing
+    when the policy does not say where the UI is."""
+    return f"  {policy.app_url}/tasks/{quote(task_id, safe='')}\n" if policy.app_url else ""
+
+
+def names(session: Session, org_id: str) -> people.Names:
+    """How this message names people (person records read once per id)."""
+    return people.Names(session, org_id=org_id)
+
+
 def notify_critical(session: Session, *, task: TaskRow, finding_message: str, policy: EscalationPolicy,
                     roles: RolePolicy, actor: str) -> int:
     """A critical finding's task is announced at once to the owner and the compliance officer."""
     persons = recipients(policy.critical_notify, task=task, roles=roles)
     subject = f"[Vigil] CRITICAL: {task.title}"
-    body = (f"A critical finding needs action now.\n\n{finding_message}\n\nTask {task.id}, owner {task.owner or '-'}, "
-            f"due {task.due.isoformat()}.\n")
+    owner = names(session, task.org_id)(task.owner)
+    body = (f"A critical finding needs action now.\n\n{finding_message}\n\nTask {task.id}, owner {owner}, "
+            f"due {task.due.isoformat()}.\n{task_link(policy, task.id)}")
     return enqueue(session, org_id=task.org_id, key=f"critical:{task.id}", kind="critical", persons=persons,
                    subject=subject, body=body, payload=_task_payload(task), policy=policy)
 
@@ -334,6 +348,7 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
     as_of = clock.ensure_utc(as_of)
     zones = store.establishment_zones(session, org_id=org_id)
     linked = _linked(session, org_id)
+    named = names(session, org_id)
     by_owner: dict[str, list[TaskRow]] = {}
     for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
                                .order_by(TaskRow.due, TaskRow.id)):
@@ -348,9 +363,10 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
         if local.hour < policy.digest_hour:
             continue
         overdue = [r for r in rows if store.is_overdue(r, as_of)]
-        lines = [f"{'OVERDUE ' if r in overdue else ''}{r.due.isoformat()}  {r.id}  {r.title}" for r in rows]
-        body = f"Your open compliance tasks on {local.date().isoformat()} ({len(rows)}, {len(overdue)} overdue):\n\n"
-        body += "\n".join(lines) + "\n"
+        lines = [f"{'OVERDUE ' if r in overdue else ''}{r.due.isoformat()}  {r.id}  {r.title}\n"
+                 f"{task_link(policy, r.id)}" for r in rows]
+        body = (f"{named(person)}: your open compliance tasks on {local.date().isoformat()} "
+                f"({len(rows)}, {len(overdue)} overdue):\n\n") + "".join(lines)
         added += enqueue(session, org_id=org_id, key=f"digest:{person}:{local.date().isoformat()}", kind="digest",
                          persons=[person], subject=f"[Vigil] {len(rows)} open task(s), {len(overdue)} overdue",
                          body=body, payload={"person": person, "date": local.date().isoformat(),

@@ -103,7 +103,7 @@ def load_roles(directory: Path | str | None = None) -> RolePolicy:
 
 
 def load_escalation(directory: Path | str | None = None) -> EscalationPolicy:
-    """escalation.yaml, then the environment (VIGIL_SMTP_HOST/PORT/FROM, VIGIL_WEBHOOK_URL) on top."""
+    """escalation.yaml, then the environment (VIGIL_SMTP_HOST/PORT/FROM, VIGIL_WEBHOOK_URL, VIGIL_APP_URL) on top."""
     path = policies_dir(directory) / "escalation.yaml"
     data = read_yaml(path)
     esc = data.get("escalation") or {}
@@ -130,6 +130,7 @@ def load_escalation(directory: Path | str | None = None) -> EscalationPolicy:
         "backoff_base_seconds": retry.get("base_seconds"),
         "backoff_max_seconds": retry.get("max_seconds"),
         "contacts": data.get("contacts"),
+        "app_url": os.environ.get("VIGIL_APP_URL") or notif.get("app_url"),
     }
     try:
         return EscalationPolicy.model_validate({k: v for k, v in flat.items() if v is not None})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -199,6 +199,13 @@ class EscalationPolicy(BaseModel):
     backoff_base_seconds: int = Field(default=60, ge=1)
     backoff_max_seconds: int = Field(default=3600, ge=1)
     contacts: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # where people open the web UI: mail links each task there (`<app_url>/tasks/<id>`); None, no links
+    app_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+    @field_validator("app_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
 
 class Notification(BaseModel):

@@ -216,3 +216,49 @@ def test_one_runs_escalations_to_a_person_are_one_message(engine: Engine, monkey
     assert message.body.startswith("2 overdue tasks were escalated to you:") and message.body.count("Task T-") == 2
     with clock.frozen(T("2026-03-04T16:00:00+00:00")), unit_of_work(engine) as s:  # the job again: nothing new
         assert escalation.run_escalations(s, org_id=ORG, as_of=clock.now())["notifications"] == 0
+
+
+def test_mail_names_people_and_links_each_task_when_the_ui_address_is_known(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail named everyone by id ("Owner: P1") with no way to the task: staff had to look themselves
+    up and then find the task. People are named from their records; with `app_url` (or
+    VIGIL_APP_URL) every task is linked to its page."""
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("VIGIL_APP_URL", "https://vigil.clinic.test/")
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, actor="t", source="t", stream=False, records=[
+            {"type": "person", "id": "P1", "first_name": "Dana", "last_name": "Reyes"},
+            {"type": "person", "id": "P-HR1", "first_name": "Sam", "last_name": "Okafor"}])
+    _overdue_task_with_three_escalations(engine)
+    policy = load_escalation()
+    assert policy.app_url == "https://vigil.clinic.test"
+    with unit_of_work(engine) as s:
+        notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=policy)
+        (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
+        escalations = [n for n in notify.list_notifications(s, org_id=ORG, key_prefix="escalation:")
+                       if n.channel == "email"]
+    (task_id,) = {n.payload["task_id"] for n in escalations}
+    link = f"https://vigil.clinic.test/tasks/{task_id}"
+    assert digest.body.startswith("Sam Okafor (P-HR1): your open compliance tasks on 2026-03-09")
+    assert f"{task_id}  " in digest.body and f"  {link}\n" in digest.body
+    assert escalations and all("Owner: Sam Okafor (P-HR1)" in n.body and link in n.body for n in escalations)
+
+
+def test_without_an_app_url_mail_has_no_links_and_an_unnamed_person_is_their_id(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("VIGIL_APP_URL", raising=False)
+    _overdue_task_with_three_escalations(engine)
+    with unit_of_work(engine) as s:
+        notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=load_escalation())
+        (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
+    assert digest.body.startswith("P-HR1: your open compliance tasks") and "http" not in digest.body
+
+
+def test_an_app_url_that_is_not_a_web_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.tasks.errors import PolicyError
+
+    monkeypatch.setenv("VIGIL_APP_URL", "vigil.clinic.test")
+    with pytest.raises(PolicyError) as caught:
+        load_escalation()
+    assert caught.value.details[0].field == "app_url"
