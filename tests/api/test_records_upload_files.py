@@ -44,3 +44,18 @@ def test_a_roster_is_one_file(api: dict[str, Any]) -> None:
     refused = c.post("/records/import", headers=headers(api, "officer"), params={"format": "roster"},
                      files=[("file", ("a.csv", b"x\n", "text/csv")), ("file", ("b.csv", b"x\n", "text/csv"))])
     assert refused.status_code == 422 and "one file" in refused.json()["detail"]
+
+
+def test_a_record_whose_id_holds_a_slash_is_read_with_its_history(api: dict[str, Any]) -> None:
+    """Ids are any string (CONTRACT.md); "2026/P-1" had been imported but answered 404 by URL. The
+    history route is matched first, so an id's own ".../history" asks for its history."""
+    c = api["client"]
+    done = c.post("/records/import", headers=headers(api, "officer"),
+                  files=[("file", ("p.ndjson", _ndjson({"type": "person", "id": "2026/P-1", "last_name": "Slash"}),
+                                   "application/x-ndjson"))])
+    assert done.status_code == 200, done.text
+    record = c.get("/records/person/2026/P-1", headers=headers(api, "officer"))
+    assert record.status_code == 200 and record.json()["id"] == "2026/P-1"
+    history = c.get("/records/person/2026/P-1/history", headers=headers(api, "officer"))
+    assert history.status_code == 200 and [v["id"] for v in history.json()] == ["2026/P-1"]
+    assert c.get("/records/person/2026", headers=headers(api, "officer")).status_code == 404

@@ -166,15 +166,6 @@ def _import_roster(session: Session, principal: Principal, target: Path, roster_
                                        mapping=map_path)
 
 
-@router.get("/records/{record_type}/{record_id}", response_model=StoredRecord)
-def get_record(record_type: str, record_id: str,
-               as_of: InstantIn | None = Query(None, description="what the database knew at this instant"),
-               principal: Principal = Depends(require(Permission.RECORDS_READ)),
-               session: Session = Depends(get_session, scope="function")) -> StoredRecord:
-    return records_service.get_record(session, org_id=principal.org_id, record_type=record_type,
-                                      record_id=record_id, known_at=_aware(as_of))
-
-
 class RecordVersion(StoredRecord):
     """One version of a record in its history, with the fields it changed (as `vigil records history
     --json` gives them): none for the first version."""
@@ -183,14 +174,25 @@ class RecordVersion(StoredRecord):
                                                                   "version before, sorted (empty for version 1)")
 
 
-@router.get("/records/{record_type}/{record_id}/history", response_model=list[RecordVersion])
+@router.get("/records/{record_type}/{record_id:path}/history", response_model=list[RecordVersion])
 def history(record_type: str, record_id: str, principal: Principal = Depends(require(Permission.RECORDS_READ)),
             session: Session = Depends(get_session, scope="function")) -> list[RecordVersion]:
-    """Every version of one record, oldest first, each with the fields it changed."""
+    """Every version of one record, oldest first, each with the fields it changed. Routed before the
+    record itself: an id may hold `/` (the contract's ids are any string), so both take the rest of
+    the path, and `.../history` at the end asks for the history."""
     versions = records_service.record_history(session, org_id=principal.org_id, record_type=record_type,
                                               record_id=record_id)
     return [RecordVersion(**v.model_dump(), changed=changed)
             for v, changed in zip(versions, records_service.version_changes(versions), strict=True)]
+
+
+@router.get("/records/{record_type}/{record_id:path}", response_model=StoredRecord)
+def get_record(record_type: str, record_id: str,
+               as_of: InstantIn | None = Query(None, description="what the database knew at this instant"),
+               principal: Principal = Depends(require(Permission.RECORDS_READ)),
+               session: Session = Depends(get_session, scope="function")) -> StoredRecord:
+    return records_service.get_record(session, org_id=principal.org_id, record_type=record_type,
+                                      record_id=record_id, known_at=_aware(as_of))
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

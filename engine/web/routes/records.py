@@ -33,7 +33,7 @@ def version_views(history: list[StoredRecord]) -> list[VersionView]:
     return out
 
 
-@router.get("/records/{record_type}/{record_id}")
+@router.get("/records/{record_type}/{record_id:path}")  # ids may hold "/"
 def record_history(request: Request, record_type: str, record_id: str, version: int | None = Query(None, ge=1),
                    principal: Principal = Depends(page(Permission.RECORDS_READ)),
                    session: Session = Depends(web_session, scope="function")) -> Response:
