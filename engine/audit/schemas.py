@@ -41,8 +41,9 @@ class ChainBreak(BaseModel):
     reason: str
 
     def detail(self) -> ErrorDetail:
+        where = f"entry #{self.org_seq}" if self.org_seq is not None else "chain"
         return ErrorDetail(
-            reason=f"org {self.org_id} entry #{self.org_seq}: {self.reason}",
+            reason=f"org {self.org_id} {where}: {self.reason}",
             record_type="audit_entry",
             record_id=str(self.seq) if self.seq is not None else None,
         )
@@ -77,8 +78,10 @@ class AuditVerifyReport(BaseModel):
         first = self.first_broken
         if first is None:
             return
+        where = (f"at entry seq {first.seq} (org {first.org_id}, #{first.org_seq})" if first.seq is not None
+                 else f"(org {first.org_id}): it is missing entries that other records name")
         raise AuditChainBroken(
-            f"audit chain broken at entry seq {first.seq} (org {first.org_id}, #{first.org_seq})",
+            f"audit chain broken {where}",
             details=[b.detail() for b in self.broken],
         )
 

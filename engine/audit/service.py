@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit import anchors
 from engine.audit.chain import GENESIS_HASH, Break, ChainWalker, entry_hash, normalise_payload
 from engine.audit.lenient import Lenient, unreadable_fields
 from engine.audit.schemas import (
@@ -129,7 +130,8 @@ def append(
 
 
 def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100) -> AuditVerifyReport:
-    """Recompute every chain (or one organisation's) and name where each stops matching.
+    """Recompute every chain (or one organisation's) and name where each stops matching, then name
+    every packet or run whose entry is gone (`anchors`: a chain cut short still links up).
 
     Streams rows in chain order, so memory does not grow with the table.
     """
@@ -167,13 +169,14 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
         last_seq = entry["seq"]
         checked += 1
     close(walker)
+    cut = anchors.missing(session, org_id=org_id, limit=max(0, max_breaks - len(breaks)))
     return AuditVerifyReport(
-        ok=not breaks,
+        ok=not breaks and not cut,
         entries_checked=checked,
         chains=heads,
         broken=[ChainBreak(seq=_whole(b.seq), org_id=b.org_id, org_seq=_whole(b.org_seq),
                            reason=b.reason if _whole(b.org_seq) == b.org_seq else f"org_seq {b.org_seq!r}: {b.reason}")
-                for b in breaks],
+                for b in breaks] + cut,
     )
 
 

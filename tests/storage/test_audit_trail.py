@@ -296,3 +296,33 @@ def test_an_entry_forged_into_the_middle_is_named_first(engine: Engine) -> None:
     with db.unit_of_work(engine) as s:
         report = audit.verify(s, org_id="org-1")
     assert report.first_broken is not None and report.first_broken.seq == forged_seq, report.broken
+
+
+def test_a_chain_cut_short_is_named_by_the_run_it_no_longer_records(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The newest entries deleted, a chain still links up from its first entry to its new last one,
+    and verify said "intact" (the security probe: a packet.build entry gone, its packet still listed).
+    Runs and packets are written with their entries; one whose entry is gone names the cut."""
+    from pathlib import Path
+
+    from engine import pipeline
+    from tests import factories as f
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(fixtures / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(fixtures / "policies"))
+    with clock.frozen(T0), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="org-1", actor="t", source="t", stream=False, records=[
+            f.establishment(), f.episode("EP1", "P1", "2026-01-05T09:00:00-06:00")])
+        run = pipeline.evaluate(s, org_id="org-1", as_of=T0, actor="t").run
+    with db.unit_of_work(engine) as s:
+        assert audit.verify(s, org_id="org-1").ok
+    with engine.connect() as conn:
+        cut = conn.execute(text("SELECT org_seq FROM audit_entries WHERE action = 'evaluation.run'")).scalar_one()
+    tamper(engine, "DELETE FROM audit_entries WHERE org_id = 'org-1' AND org_seq >= :n", n=cut)
+    with db.unit_of_work(engine) as s:
+        report = audit.verify(s, org_id="org-1")
+    assert not report.ok and [b.org_seq for b in report.broken] == [None]
+    assert f"evaluation run {run.id}" in report.broken[0].reason and "removed" in report.broken[0].reason
+    with pytest.raises(AuditChainBroken, match="missing entries that other records name"):
+        report.raise_if_broken()
