@@ -14,6 +14,7 @@ Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
-from engine.cli import once
+from engine.cli import common, once
 from engine.errors import ErrorDetail, InputError, VigilError
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
 
     `fields` names the option of a schema field where it differs from `OPTION_FOR_FIELD`.
     """
+    started = common.forget_outputs()  # one command's outputs: a test runner calls many in one process
     try:
         return fn()
     except VigilError as exc:
@@ -73,6 +75,8 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         _fail(VigilError(f"database error: {said}", code="database.operational"))
     except OSError as exc:
         _fail(path_error(exc))
+    finally:
+        common.restore_outputs(started)
 
 
 def _fail(exc: VigilError) -> NoReturn:
@@ -109,11 +113,21 @@ def validation_error(exc: ValidationError, options: Mapping[str, str]) -> InputE
                       code="input.invalid_option")
 
 
+#: failures of the machine, not of what the user gave: exit 1, as any failure that retrying elsewhere fixes
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+
+
 def path_error(exc: OSError) -> VigilError:
-    """A file-system failure on a path the user gave: the path and the system's reason."""
+    """A file-system failure on a path the user gave: the path and the system's reason. A write that
+    fails once under way (a full disk) names no file: the output the command was told to write is
+    named instead, and it is exit 1, not bad input."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     if exc.filename is None:
-        return InputError(f"file system error: {reason}", code="input.path")
+        written = common.outputs()
+        where = f"cannot write {written[-1]}: {reason}" if written else f"file system error: {reason}"
+        if exc.errno in _MACHINE_ERRNOS:
+            return VigilError(f"{where} (what was written there is incomplete)", code="io.write")
+        return InputError(where, code="input.path")
     path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
     return InputError(f"cannot use {path}: {reason}", code="input.path")
 

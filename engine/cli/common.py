@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import os
 import re
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -187,6 +188,28 @@ def iso_z(value: dt.datetime) -> str:
 # --- output paths ------------------------------------------------------------------------------------
 
 
+#: the places this command was told to write (--out), in the order they were checked: a write
+#: that fails later (a full disk) raises an OSError naming no file, and the error names these
+_OUTPUTS: ContextVar[tuple[Path, ...]] = ContextVar("vigil_cli_outputs", default=())
+
+
+def outputs() -> tuple[Path, ...]:
+    return _OUTPUTS.get()
+
+
+def forget_outputs() -> Token[tuple[Path, ...]]:
+    return _OUTPUTS.set(())
+
+
+def restore_outputs(token: Token[tuple[Path, ...]]) -> None:
+    _OUTPUTS.reset(token)
+
+
+def _writing_to(path: Path) -> Path:
+    _OUTPUTS.set((*_OUTPUTS.get(), path))
+    return path
+
+
 def cannot_write(path: Path, reason: str, option: str) -> InputError:
     return InputError(f"{option}: cannot write {path}: {reason}", code="input.output_path")
 
@@ -200,7 +223,7 @@ def out_dir(path: Path, option: str = "--out") -> Path:
     if path.exists() and not path.is_dir():
         raise cannot_write(path, "it is a file, not a directory", option)
     _writable_dir(path, path, option)
-    return path
+    return _writing_to(path)
 
 
 def out_file(path: Path, option: str = "--out") -> Path:
@@ -211,7 +234,7 @@ def out_file(path: Path, option: str = "--out") -> Path:
     if parent.exists() and not parent.is_dir():
         raise cannot_write(path, f"{parent} is a file, not a directory", option)
     _writable_dir(parent, path, option)
-    return path
+    return _writing_to(path)
 
 
 def _writable_dir(folder: Path, given: Path, option: str) -> None:

@@ -86,3 +86,11 @@ def test_qpp_submission_json(url: str) -> None:
 def test_qpp_bad_input_exits_2(url: str, args: list[str], said_text: str) -> None:
     r = vigil("report", "qpp", *args, "--db", url, at=NOW)
     assert r.exit_code == 2 and said_text in said(r.stderr), r.output
+
+
+def test_a_full_disk_names_the_file_being_written_and_is_not_bad_input(url: str) -> None:
+    """A write failing under way (ENOSPC) names no file: the CLI said "file system error: No space
+    left on device" and exit 2, as if the user had typed something wrong."""
+    r = vigil("report", "ita-300a", "--year", "2025", "--out", "/dev/full", "--db", url, at=NOW)
+    assert r.exit_code == 1, r.output
+    assert "cannot write /dev/full: No space left on device" in said(r.stderr)
