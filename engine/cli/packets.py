@@ -38,7 +38,8 @@ EMBEDDED_KEY_NOTE = (
     "  checked with the key embedded in the packet: this proves the packet is intact, not who signed it; "
     "verify with --public-key practice.pub.pem (the practice's key) to prove that"
 )
-KeyDirOption = typer.Option(None, "--key-dir", help="Signing key directory (default: VIGIL_KEY_DIR, ./var/keys).")
+KeyDirOption = typer.Option(None, "--key-dir", help="Signing key directory (default: VIGIL_KEY_DIR, else keys/ in "
+                            "VIGIL_VAR_DIR, else in the installation's var/).")
 
 
 def _period(date_from: str | None, date_to: str | None) -> tuple[dt.date, dt.date]:

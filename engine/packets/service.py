@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import os
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, paths
 from engine.audit import service as audit_service
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
@@ -78,8 +77,8 @@ def build(
 
 
 def packet_dir() -> Path:
-    """Where built packets are kept (VIGIL_PACKET_DIR, default var/packets)."""
-    return Path(os.environ.get("VIGIL_PACKET_DIR", "var/packets")).resolve()
+    """Where built packets are kept (VIGIL_PACKET_DIR, default the deployment's var/packets)."""
+    return paths.under_var("VIGIL_PACKET_DIR", "packets").resolve()
 
 
 class PacketRequest(BaseModel):

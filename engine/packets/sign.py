@@ -1,8 +1,8 @@
 """The packet signing key: Ed25519, generated on first use, kept outside the database.
 
 Why outside: whoever can write the database must not also be able to forge packets. The
-private key lives in a key directory (`--key-dir`, else VIGIL_KEY_DIR, else ./var/keys) as an
-unencrypted PKCS#8 PEM with mode 0600; a key file readable by others is refused, as ssh does.
+private key lives in a key directory (`--key-dir`, else VIGIL_KEY_DIR, else the deployment's
+var/keys) as an unencrypted PKCS#8 PEM with mode 0600; a key file readable by others is refused, as ssh does.
 The public key (SPKI PEM) sits beside it and in every packet; its fingerprint (sha256 of the
 32 raw public-key bytes) is printed in the packet index so an auditor can compare it with the
 one the practice published.
@@ -20,11 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from engine import paths
 from engine.errors import InputError, VigilError
 
 PRIVATE_KEY_FILE = "packet-signing.key"
 PUBLIC_KEY_FILE = "packet-signing.pub.pem"
-DEFAULT_KEY_DIR = Path("var/keys")
 
 
 class SigningKeyError(VigilError):
@@ -82,8 +82,8 @@ class Ed25519Signer:
 
 
 def resolve_key_dir(key_dir: Path | str | None = None) -> Path:
-    """The key directory as an absolute path: argument, then VIGIL_KEY_DIR, then ./var/keys."""
-    chosen = Path(key_dir) if key_dir else Path(os.environ.get("VIGIL_KEY_DIR") or DEFAULT_KEY_DIR)
+    """The key directory as an absolute path: argument, then VIGIL_KEY_DIR, then the deployment's var/keys."""
+    chosen = Path(key_dir) if key_dir else paths.under_var("VIGIL_KEY_DIR", "keys")
     return chosen.expanduser().resolve()
 
 

@@ -2,10 +2,11 @@
 
     <root>/sha256/ab/cd/abcdef...   read-only (0444); the same bytes attached twice are stored once
 
-`root` is VIGIL_EVIDENCE_DIR (default ./var/evidence). A file is streamed into a temporary file in
-the store while it is hashed and counted (so an upload over the limit is refused without being
-held in memory), sniffed from its first bytes, then moved into place with an atomic rename; if
-the path already exists its bytes are the same by construction, and the existing file is kept.
+`root` is VIGIL_EVIDENCE_DIR (default: the deployment's var/evidence, `engine.paths`). A file is
+streamed into a temporary file in the store while it is hashed and counted (so an upload over the
+limit is refused without being held in memory), sniffed from its first bytes, then moved into
+place with an atomic rename; if the path already exists its bytes are the same by construction,
+and the existing file is kept.
 `open_blob` re-checks nothing but existence: the packet builder re-hashes what it reads.
 """
 
@@ -19,18 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from engine import paths
 from engine.errors import ErrorDetail, NotFoundError
 from engine.tasks import sniff
 from engine.tasks.errors import EvidenceEmpty, EvidenceTooLarge, EvidenceTypeRefused
 
-DEFAULT_DIR = "./var/evidence"
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 CHUNK = 1024 * 1024
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 def evidence_dir(override: Path | str | None = None) -> Path:
-    return Path(override) if override is not None else Path(os.environ.get("VIGIL_EVIDENCE_DIR") or DEFAULT_DIR)
+    return Path(override) if override is not None else paths.under_var("VIGIL_EVIDENCE_DIR", "evidence")
 
 
 def max_bytes() -> int:
@@ -112,6 +113,7 @@ def open_blob(sha256: str, *, root: Path | str | None = None) -> BinaryIO:
     """Open stored evidence for reading by its sha256 (the packet builder's opener)."""
     path = blob_path(sha256, root)
     if not path.exists():
-        raise NotFoundError(f"no evidence with sha256 {sha256}",
-                            [ErrorDetail(reason="not in the store", field="sha256")])
+        raise NotFoundError(f"no evidence with sha256 {sha256}", [ErrorDetail(
+            reason=f"not in the evidence store {path.parents[2]} (VIGIL_EVIDENCE_DIR): was it attached with "
+                   "another VIGIL_EVIDENCE_DIR or VIGIL_VAR_DIR?", field="sha256")])
     return path.open("rb")

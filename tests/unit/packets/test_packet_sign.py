@@ -43,8 +43,8 @@ def test_key_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "env-keys"))
     assert resolve_key_dir() == tmp_path / "env-keys"
     monkeypatch.delenv("VIGIL_KEY_DIR")
-    monkeypatch.chdir(tmp_path)
-    assert resolve_key_dir() == tmp_path / "var" / "keys"
+    monkeypatch.setenv("VIGIL_VAR_DIR", str(tmp_path / "var"))
+    assert resolve_key_dir() == tmp_path / "var" / "keys"  # the deployment's var/, not the current directory's
 
 
 def test_not_a_key_is_an_input_error() -> None:
