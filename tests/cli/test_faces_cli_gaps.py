@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 from pathlib import Path
 
-from tests.cli.conftest import AT, Practice, crashed, said, vigil
+from tests.cli.conftest import AT, ORG, Practice, crashed, said, vigil
 
 TOO_BIG = str(2**63)  # one past the largest seq the database can hold
 
@@ -143,22 +144,44 @@ def test_findings_list_shows_open_and_acknowledged_unless_state_says_otherwise(p
     assert "default open,acknowledged" in said(vigil("findings", "list", "--help").stdout)
 
 
+def _printed(text: str, label: str) -> list[str]:
+    """The command printed after `label` ("next page:"), as words, without the leading `vigil`."""
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(label)]
+    words = shlex.split(line.removeprefix(label))
+    assert words[0] == "vigil"
+    return words[1:]
+
+
 def test_findings_list_says_how_to_get_the_next_page(practice: Practice) -> None:
     first = vigil("findings", "list", "--limit", "2", *practice.args())
     text = said(first.stdout)
     assert "2 of 3 findings" in text and "raise --limit" not in text
     cursor = json.loads(vigil("findings", "list", "--limit", "2", *practice.args(), "--json").stdout)["next_cursor"]
-    assert f"next page: vigil findings list --cursor {cursor}" in text
-    second = said(vigil("findings", "list", "--limit", "2", "--cursor", cursor, *practice.args()).stdout)
-    assert "next page" not in second and "previous page: vigil findings list without --cursor" in second
+    assert f"next page: vigil findings list --limit 2 --org {ORG} --db " in text and f"--cursor {cursor}" in text
+    second = vigil(*_printed(first.stdout, "next page:")).stdout
+    assert "next page" not in second
+    assert "--cursor" not in _printed(second, "previous page:") and "--limit 2" in second
     last = _ids(practice, "--limit", "2", "--cursor", cursor)
     assert len(last) == 1 and last[0] not in _ids(practice, "--limit", "2")
 
 
+def test_the_next_page_keeps_the_filters_it_was_given(practice: Practice) -> None:
+    """The docs probe ran the printed command, `--cursor X` alone, and got the next page of an
+    unfiltered list: the hint now carries the options given."""
+    framework = json.loads(vigil("findings", "list", *practice.args(), "--json").stdout)["items"][0]["framework"]
+    first = vigil("findings", "list", "--framework", framework, "--limit", "1", *practice.args())
+    words = _printed(first.stdout, "next page:")
+    assert words[words.index("--framework") + 1] == framework
+    again = vigil(*words, "--json")
+    assert again.exit_code == 0 and all(f["framework"] == framework for f in json.loads(again.stdout)["items"])
+
+
 def test_tasks_list_says_how_to_get_the_next_page(practice: Practice) -> None:
-    text = said(vigil("tasks", "list", "--limit", "2", *practice.args()).stdout)
+    raw = vigil("tasks", "list", "--limit", "2", *practice.args()).stdout
+    text = said(raw)
     cursor = json.loads(vigil("tasks", "list", "--limit", "2", *practice.args(), "--json").stdout)["next_cursor"]
-    assert cursor and "2 of 3 tasks" in text and f"next page: vigil tasks list --cursor {cursor}" in text
+    assert cursor and "2 of 3 tasks" in text and f"--cursor {cursor}" in text
+    assert _printed(raw, "next page:")[:4] == ["tasks", "list", "--limit", "2"]
     assert "raise --limit" not in text
     rest = said(vigil("tasks", "list", "--limit", "2", "--cursor", cursor, *practice.args()).stdout)
     assert "next page" not in rest
