@@ -10,7 +10,7 @@ from engine.audit import service as audit_service
 from engine.audit.schemas import AuditQuery, AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOption, open_database, require_org
+from engine.cli.common import DbOption, nonblank, open_database, require_org
 from engine.errors import NotFoundError
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
@@ -76,12 +76,18 @@ def log_cmd(
     """Show the newest entries that match, oldest first."""
 
     def body() -> None:
+        for value, option in ((actor, "--actor"), (action, "--action"), (entity, "--entity")):
+            if value is not None:  # "" had listed every entry, where the API answers 422
+                nonblank(value, option)
         where = AuditQuery(before=before, actor=actor, action=action, entity=entity)
         with db.unit_of_work(_engine(url, org)) as session:
             entries = audit_service.list_entries(session, org_id=org, limit=limit, where=where)
         if as_json:
             emit_json([e.model_dump(mode="json") for e in entries])
             return
+        if not entries:  # a filter that matched nothing had printed nothing at all
+            console.print("0 entries" + (" match" if (actor or action or entity or before) else ""),
+                          highlight=False, markup=False)
         for e in entries:
             console.print(
                 f"{e.seq:>6} {e.at.isoformat()} {e.org_id} #{e.org_seq} {e.actor} {e.action} "

@@ -137,6 +137,18 @@ def test_a_limit_in_range_limits(practice: Practice) -> None:
     assert result.exit_code == 0 and result.stdout.count('"seq"') == 1
 
 
+@pytest.mark.parametrize("option", ["--actor", "--action", "--entity"])
+def test_audit_log_refuses_an_empty_filter_as_the_api_does(practice: Practice, option: str) -> None:
+    """The docs probe: `--action ''` exited 0 listing the newest entries unfiltered."""
+    result = vigil("audit", "log", option, "", "--db", practice.url)
+    assert result.exit_code == 2 and not crashed(result) and option in said(result.stderr)
+
+
+def test_audit_log_says_when_nothing_matches(practice: Practice) -> None:
+    result = vigil("audit", "log", "--action", "no.such.action", "--db", practice.url)
+    assert result.exit_code == 0 and said(result.stdout) == "0 entries match"
+
+
 # --- 8: the scheduler's numbers ----------------------------------------------------------------------
 
 
