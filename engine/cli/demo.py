@@ -36,6 +36,7 @@ from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import open_database, out_dir
+from engine.cli.demo_data import DEMO_SEED
 
 DEMO_ORG = "demo"
 #: Weekly sweeps replayed before today's by default: two months of trend.
@@ -47,7 +48,7 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="set up and print a summary, do not serve"),
     db: str = typer.Option("sqlite:///./vigil.db", "--db", help="database to set up"),
     data_dir: Path = typer.Option(Path("var/demo-data"), "--data", help="where the synthetic practice is written"),
-    seed: int = typer.Option(1, "--seed", help="random seed of the synthetic practice"),
+    seed: int = typer.Option(DEMO_SEED, "--seed", help="random seed of the synthetic practice"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to serve on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="port to serve on"),
     weeks: int = typer.Option(REPLAY_WEEKS, "--weeks", min=0, max=52,

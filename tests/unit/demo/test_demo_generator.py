@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from engine.demo import generate
@@ -191,6 +192,22 @@ def test_cli_writes_the_practice(tmp_path: Path) -> None:
     assert (tmp_path / "planted.json").exists()
     bad = CliRunner().invoke(app, ["demo-data", "--out", str(tmp_path), "--anchor", "15/07/2026"])
     assert bad.exit_code == 2
+
+
+def test_demo_data_writes_the_demos_practice_by_default(tmp_path: Path) -> None:
+    """The docs probe: the README's `vigil demo-data --out var/demo-data` wrote seed 7's practice over
+    the files `vigil demo` (seed 1) had loaded, and re-importing them failed on every event."""
+    from engine.cli.main import app
+
+    def demo_option(command: str) -> object:
+        (param,) = [p for p in typer.main.get_command(app).commands[command].params if p.name == "seed"]
+        return param.default
+
+    result = CliRunner().invoke(app, ["demo-data", "--anchor", "2026-07-15", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert demo_option("demo-data") == demo_option("demo") == 1
+    generate(tmp_path / "seed1", size="small", seed=1, anchor=dt.date(2026, 7, 15))
+    assert (tmp_path / "person.ndjson").read_bytes() == (tmp_path / "seed1" / "person.ndjson").read_bytes()
 
 
 @pytest.mark.parametrize("anchor", ["2024-02-29", "2026-11-01", "2026-12-31"])
