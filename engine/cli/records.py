@@ -192,6 +192,10 @@ def export_cmd(
             org_id = require_org(engine, org)
             out_dir(out, "--out")
             with unit_of_work(engine) as session:
+                if known_at is not None:  # before the first record: an export of nothing, as evaluations refuse
+                    from engine.findings.run_checks import check_known_at
+
+                    check_known_at(session, org_id=org_id, known_at=known_at, field="--as-of")
                 counts = service.export_records(session, org_id=org_id, out_dir=out, known_at=known_at)
             return counts, service.remove_stale_exports(out, written=counts)
 

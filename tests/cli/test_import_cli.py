@@ -129,9 +129,13 @@ def test_export_removes_the_type_files_of_an_earlier_export_and_says_which(db_ur
 def test_export_as_of(db_url: str, tmp_path: Path) -> None:
     vigil("import", ndjson(tmp_path / "a.ndjson", ORG), "--db", db_url, at=T1)
     vigil("import", ndjson(tmp_path / "b.ndjson", {**ORG, "name": "Renamed"}), "--db", db_url, at=T2)
-    result = vigil("export", "--out", str(tmp_path / "old"), "--as-of", "2026-03-01T12:00:00Z", "--db", db_url)
+    result = vigil("export", "--out", str(tmp_path / "old"), "--as-of", "2026-03-01T12:00:00Z", "--db", db_url, at=T2)
     assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "old" / "organization.ndjson").read_text())["name"] == "Sunrise Family Medicine"
+    # the docs probe: the README's --as-of, before the demo's first import, exported nothing with exit 0
+    empty = vigil("export", "--out", str(tmp_path / "none"), "--as-of", "2026-02-01T00:00:00Z", "--db", db_url, at=T2)
+    assert empty.exit_code == 2 and "nothing was recorded" in empty.stderr and "--as-of" in empty.stderr
+    assert not (tmp_path / "none").exists() or not any((tmp_path / "none").iterdir())
 
 
 def test_records_show_and_as_of(db_url: str, tmp_path: Path) -> None:
