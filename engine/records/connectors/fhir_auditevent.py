@@ -125,7 +125,9 @@ def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Probl
     agents = resource.get("agent")
     if not isinstance(agents, list) or not agents:
         problems.append(Problem("agent", "missing: the agents say who accessed the record (required in FHIR R4)"
-                                if agents is None else f"expected an array of agents, got {_kind(agents)}"))
+                                if agents is None else "the agents array is empty: FHIR R4 requires at least one "
+                                "agent, the one who accessed the record" if agents == []
+                                else f"expected an array of agents, got {_kind(agents)}"))
         return []
     requestors = [(i, a) for i, a in enumerate(agents) if isinstance(a, dict) and a.get("requestor") is True]
     if not requestors:

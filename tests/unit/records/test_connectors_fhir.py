@@ -125,6 +125,11 @@ def test_every_problem_of_a_resource_is_named_with_its_element() -> None:
     assert found["outcome"].startswith("outcome '8' (serious failure): the access failed")
 
 
+def test_an_empty_agent_array_is_named_as_empty() -> None:
+    """The docs probe: `"agent": []` was "expected an array of agents, got an array"."""
+    assert problems_of(example(agent=[]))["agent"].startswith("the agents array is empty")
+
+
 def test_missing_recorded_two_users_and_two_patients_are_errors() -> None:
     resource = example(recorded=None)
     resource["agent"][0]["requestor"] = True  # the workstation also claims to be the requestor
