@@ -297,6 +297,7 @@ def diff(
 ) -> None:
     """Compare two versions of a ruleset, or a version and a draft file: rules added, removed and
     changed (with the keys that changed), and parameter changes."""
+    from engine.rules.catalog import frameworks_said
     from engine.rules.loader import load_ruleset_file
     from engine.rules.versions import diff_loaded, get_version, list_versions
 
@@ -305,7 +306,7 @@ def diff(
         frameworks = sorted({v.framework for v in versions})
         if framework not in frameworks:
             raise InputError(f"FRAMEWORK: no ruleset for {framework!r}",
-                             [ErrorDetail(reason=f"the frameworks are: {', '.join(frameworks)}")],
+                             [ErrorDetail(reason=f"the frameworks are: {frameworks_said(frameworks)}")],
                              code="input.framework")
         known = [v.version for v in versions if v.framework == framework]
         sides = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ def rulesets_dir() -> Path:
     import os
 
     return Path(os.environ["VIGIL_RULESETS_DIR"]) if os.environ.get("VIGIL_RULESETS_DIR") else RULESETS_DIR
+
+
+def frameworks_said(known: Iterable[str]) -> str:
+    """The frameworks there are, for an error message; when there are none, why (without the path,
+    which an API answer must not show): `VIGIL_RULESETS_DIR=tests/fixtures/rulesets` given from
+    another folder had answered "the frameworks are: " and nothing more."""
+    names = sorted(set(known))
+    if names:
+        return ", ".join(names)
+    root = rulesets_dir()
+    why = "does not exist" if not root.is_dir() else "holds no ruleset files"
+    setting = "VIGIL_RULESETS_DIR" if os.environ.get("VIGIL_RULESETS_DIR") else "the installation's rulesets/"
+    return f"none: the rulesets folder ({setting}) {why}"
 
 
 POLICIES_DIR = REPO / "policies"
@@ -279,7 +293,7 @@ def require_frameworks(frameworks: Iterable[str], loaded: list[LoadedRuleset] | 
     if unknown:
         raise InputError(
             f"unknown framework{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-            [ErrorDetail(reason=f"no ruleset for {fw!r}; the frameworks are: {', '.join(known)}", field=field)
+            [ErrorDetail(reason=f"no ruleset for {fw!r}; the frameworks are: {frameworks_said(known)}", field=field)
              for fw in unknown])
 
 

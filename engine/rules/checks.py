@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from engine import clock
 from engine.errors import ErrorDetail, NotFoundError
-from engine.rules.catalog import rulesets_dir
+from engine.rules.catalog import frameworks_said, rulesets_dir
 from engine.rules.validate import validate_paths
 
 SCENARIO_TIMEOUT_S = 900
@@ -74,7 +74,7 @@ def framework_dir(framework: str) -> Path:
             if root.is_dir() else []
         # the frameworks there, not the server's path (a web page and the API show this to their callers)
         raise NotFoundError(f"no ruleset folder for {framework[:40]!r}",
-                            [ErrorDetail(reason=f"the frameworks are: {', '.join(known) or 'none'}",
+                            [ErrorDetail(reason=f"the frameworks are: {frameworks_said(known)}",
                                          field="framework")])
     return path
 

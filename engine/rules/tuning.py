@@ -24,6 +24,7 @@ from engine.rules import withdrawals
 from engine.rules.catalog import (
     compile_for,
     entry_in_force,
+    frameworks_said,
     in_force,
     is_dated,
     load_all,
@@ -107,7 +108,7 @@ def params_table(day: dt.date | None = None, *, framework: str | None = None, ro
                            for e in entries if (_start(e) or dt.date.min) > day]))
     if framework and not rows and not any(i.spec.framework == framework for i in loaded):
         raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
-            reason=f"the frameworks are: {', '.join(sorted({i.spec.framework for i in loaded}))}",
+            reason=f"the frameworks are: {frameworks_said(i.spec.framework for i in loaded)}",
             field="framework")])
     return rows
 
@@ -181,7 +182,7 @@ def _versions_from(loaded: list[LoadedRuleset], framework: str, day: dt.date) ->
     mine = [i for i in loaded if i.spec.framework == framework]
     if not mine:
         raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
-            reason=f"the frameworks are: {', '.join(sorted({i.spec.framework for i in loaded}))}",
+            reason=f"the frameworks are: {frameworks_said(i.spec.framework for i in loaded)}",
             field="framework")])
     return [i for i in mine if i.in_force(day) or i.spec.effective_from > day]
 

@@ -18,7 +18,7 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError
 from engine.findings.schemas import DraftImpact, InstantIn
 from engine.rules import checks, versions
-from engine.rules.catalog import rulesets_dir
+from engine.rules.catalog import frameworks_said, rulesets_dir
 from engine.rules.publish import Publication, WithdrawalResult
 from engine.rules.validate import validate_bytes
 
@@ -99,7 +99,7 @@ def _require_folder(framework: str) -> None:
         known = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.replace("_", "").isalnum()) \
             if root.is_dir() else []
         raise NotFoundError(f"no ruleset {framework}", [ErrorDetail(
-            reason=f"unknown framework; the frameworks are: {', '.join(known) or 'none'}",
+            reason=f"unknown framework; the frameworks are: {frameworks_said(known)}",
             field="framework")]) from None
 
 
