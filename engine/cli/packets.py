@@ -150,15 +150,16 @@ def list_cmd(
     if as_json:
         emit_json([p.model_dump(mode="json") for p in items])
         return
-    listing = tables.table(tables.keep("packet\nbuilt"), tables.keep("framework\nperiod"),
-                           tables.keep("establishment\nas of"), tables.squeeze("sha256\nbuilt by"),
+    # three short values a cell: four columns of two had been over 80 wide, and rich cut the packet id
+    listing = tables.table(tables.keep("packet\nframework, period\nscope"), tables.keep("built\nas of\nby"),
+                           tables.squeeze("sha256\n\nsize"),
                            title=f"{len(items)} packet{'' if len(items) == 1 else 's'}")
     for p in items:
-        listing.add_row(tables.stacked(p.id, iso_z(p.built_at.replace(microsecond=0))),
-                        tables.stacked(p.framework, f"{p.period_from} .. {p.period_to}"),
-                        tables.stacked((p.establishment or "all") + (" (PHI redacted)" if p.redacted else ""),
-                                       iso_z(p.as_of.replace(microsecond=0))),
-                        tables.stacked(p.sha256, f"{p.built_by}, {p.size:,} bytes"))
+        listing.add_row(tables.stacked(p.id, f"{p.framework} {p.period_from}..{p.period_to}",
+                                       (p.establishment or "all sites") + (", PHI redacted" if p.redacted else "")),
+                        tables.stacked(iso_z(p.built_at.replace(microsecond=0)), iso_z(p.as_of.replace(microsecond=0)),
+                                       p.built_by),
+                        tables.stacked(p.sha256, f"{p.size:,} bytes"))
     console.print(listing)
 
 
