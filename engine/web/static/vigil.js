@@ -116,13 +116,13 @@
     try {
       saved = JSON.parse(window.sessionStorage.getItem(FORM_KEY) || "null");
       window.sessionStorage.removeItem(FORM_KEY);
-    } catch (e) { return; }
-    if (!saved || !document.querySelector(".flash-error")) { return; }
-    if (saved.page !== window.location.pathname + window.location.search) { return; }
+    } catch (e) { return null; }
+    if (!saved || !document.querySelector(".flash-error")) { return null; }
+    if (saved.page !== window.location.pathname + window.location.search) { return null; }
     var form = Array.prototype.filter.call(document.querySelectorAll("form"), function (f) {
       return formKey(f) === saved.action;
     })[saved.index];
-    if (!form) { return; }
+    if (!form) { return null; }
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!keepable(el)) { return; }
       if (el.type === "checkbox" || el.type === "radio") {
@@ -135,6 +135,68 @@
     for (var d = form.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
       d.open = true;  // a form folded away (a parameter's change form) opens again with its input
     }
+    return form;
+  }
+
+  // The refusal is said at the top of the page (base.html's #refusal), far from the form: focus had
+  // stayed on the page itself, and a keyboard user tabbed back through the page to the field. The
+  // fields of the refused form that the message names are marked invalid, described by the message
+  // and the first is focused, as the login page does; when it names none (or the form is not known),
+  // the message itself takes focus. A field is named by its label ("Reason: required", "a waiver
+  // needs a reason") or by the words in its data-refusal-name ("Approved by|approver"): never by its
+  // `name`, whose short words ("on", "to") are in any sentence.
+  function refusalNames(el) {
+    var declared = el.getAttribute("data-refusal-name");
+    if (declared) { return declared.split("|"); }
+    var label = el.labels && el.labels[0];
+    if (!label) { return []; }
+    var own = Array.prototype.filter.call(label.childNodes, function (n) { return n.nodeType === 3; })
+      .map(function (n) { return n.nodeValue; }).join(" ");
+    own = own.split("(")[0].replace(/[:?]\s*$/, "").trim();
+    return own ? [own] : [];
+  }
+
+  function namedIn(text, name) {
+    var escaped = name.trim().replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+");
+    return new RegExp("(^|[^\\w])" + escaped + "($|[^\\w])", "i").test(text);
+  }
+
+  function refusedFields(form, text) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      if (!el.name || el.disabled || ["hidden", "submit", "button", "reset", "checkbox", "radio"].indexOf(el.type) >= 0) {
+        return false;
+      }
+      return refusalNames(el).some(function (name) { return namedIn(text, name); });
+    });
+  }
+
+  function pointAtRefusal(form) {
+    var box = document.getElementById("refusal");
+    if (!box) { return; }
+    var fields = form ? refusedFields(form, box.textContent) : [];
+    fields.forEach(function (el) {
+      el.setAttribute("aria-invalid", "true");
+      var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      if (ids.indexOf(box.id) < 0) { ids.unshift(box.id); }
+      el.setAttribute("aria-describedby", ids.join(" "));
+    });
+    if (fields.length) {
+      fields[0].focus();
+    } else if (!document.querySelector("[autofocus]")) {  // the login page puts its own field first
+      box.focus();
+    }
+  }
+
+  // A table's scroll box is a tab stop (so its hidden columns can be scrolled to from the keyboard)
+  // only while it has something to scroll: a table that fits is no stop at all.
+  function scrollBoxes() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-wrap[role=region]"), function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+      } else if (box !== document.activeElement) {
+        box.removeAttribute("tabindex");
+      }
+    });
   }
 
   // A finding's "« Findings" link goes back to the list as it was filtered, not to the plain list:
@@ -154,8 +216,14 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     initViews();
-    restoreRefusedForm();
+    pointAtRefusal(restoreRefusedForm());
     rememberForms();
     backToList();
+    scrollBoxes();
+    var pending = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(scrollBoxes, 150);
+    });
   });
 })();
