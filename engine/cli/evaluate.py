@@ -92,7 +92,8 @@ def evaluate(
     as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset"),
     framework: list[str] = typer.Option(None, "--framework",
                                         help="limit to these frameworks; repeatable or comma-separated"),
-    params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: policies/practice.yaml)"),
+    params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: practice.yaml in "
+                                "VIGIL_POLICIES_DIR, else in the installation's policies/)"),
     backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
     db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),

@@ -78,8 +78,9 @@ def set_param(
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a practice parameter from a day on (policies/practice.yaml); the value in force on earlier days is
-    kept, so past evaluations stay reproducible. Checked against the parameter's type and by compiling the rules.
+    """Change a practice parameter from a day on (practice.yaml in VIGIL_POLICIES_DIR, else in the
+    installation's policies/); the value in force on earlier days is kept, so past evaluations stay
+    reproducible. Checked against the parameter's type and by compiling the rules.
 
     A negative value would be read as an option: give it after `--`, which ends the options, e.g.
     `vigil params set hipaa access_revoke_hours --approved-by WHO --reason WHY -- -4`."""

@@ -468,7 +468,8 @@ def publish(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish a ruleset version with an effective date: validated, the framework's scenarios run with it in
-    place, written to rulesets/<framework>/ and recorded in the audit trail. Nothing is written if a check fails."""
+    place, written to <framework>/ of VIGIL_RULESETS_DIR (else of the installation's rulesets/) and
+    recorded in the audit trail. Nothing is written if a check fails."""
     from engine import pipeline
     from engine.db import unit_of_work
 
