@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,20 +157,32 @@ def browser(server: dict[str, Any]) -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def new_page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
-    """A fresh browser context (no cookies) at a laptop's screen size."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server["base"],
+@contextmanager
+def page_sized(browser: Any, server: dict[str, Any], width: int, height: int) -> Iterator[Any]:
+    """A page in a fresh browser context (no cookies) with a screen of this size, closed after."""
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=server["base"],
                                   accept_downloads=True)
     context.set_default_timeout(30_000)
     expect.set_options(timeout=30_000)
-    page = context.new_page()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    """A fresh browser context (no cookies) at a laptop's screen size."""
+    with page_sized(browser, server, 1366, 768) as page:
+        yield from _watched(page)
+
+
+def _watched(page: Any) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"script error: {exc}"))
     page.on("response", lambda r: errors.append(f"{r.status} for {r.url}")
             if r.status >= 400 and r.request.resource_type not in ("document",) else None)
     yield page
-    context.close()
     assert not errors, f"script errors or failed stylesheets, scripts or images: {errors}"
 
 

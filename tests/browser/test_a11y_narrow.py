@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import page_sized
 from tests.browser.pages import LoginPage
 
 pytestmark = pytest.mark.browser
@@ -27,13 +29,9 @@ SCROLLS = "() => [document.documentElement.scrollWidth, document.documentElement
 
 
 @pytest.fixture
-def narrow(browser: Any, server: dict[str, Any]) -> Any:
-    context = browser.new_context(viewport={"width": NARROW, "height": 640}, base_url=server["base"])
-    context.set_default_timeout(30_000)
-    expect.set_options(timeout=30_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def narrow(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    with page_sized(browser, server, NARROW, 640) as page:
+        yield page
 
 
 def _fits(page: Any, where: str) -> None:

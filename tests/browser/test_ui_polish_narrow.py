@@ -6,12 +6,13 @@ inside its own box, but the auditor's Download link is reachable without any sid
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import page_sized, shot
 from tests.browser.pages import LoginPage
 
 pytestmark = pytest.mark.browser
@@ -21,14 +22,9 @@ WIDTH = "document.documentElement.scrollWidth"
 
 
 @pytest.fixture
-def phone(browser: Any, server: dict[str, Any]) -> Any:
-    context = browser.new_context(viewport={"width": PHONE, "height": 740}, base_url=server["base"],
-                                  accept_downloads=True)
-    context.set_default_timeout(30_000)
-    expect.set_options(timeout=30_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def phone(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    with page_sized(browser, server, PHONE, 740) as page:
+        yield page
 
 
 def _fits(page: Any, where: str) -> None:
