@@ -71,7 +71,8 @@ def list_tasks(
             due.stylize("red", 0, len(t.due.isoformat()))
         listing.add_row(tables.stacked(t.id, t.owner), due, tables.Clamp(t.title, lines=2, above=t.sop))
     console.print(listing)
-    print_pages("vigil tasks list", "the same filters", next_cursor=page.next_cursor)
+    print_pages("vigil tasks list", "the same filters", next_cursor=page.next_cursor, has_prev=page.has_prev,
+                prev_cursor=page.prev_cursor)
 
 
 @tasks_app.command("show")

@@ -143,6 +143,9 @@ class TaskPage(BaseModel):
     items: list[Task]
     total: int
     next_cursor: str | None = None
+    has_prev: bool = Field(default=False, description="a page before this one exists")
+    prev_cursor: str | None = Field(default=None, description="the cursor of the page before this one; null with "
+                                    "has_prev true when that page is the first: ask again without a cursor")
 
 
 class Recurrence(BaseModel):

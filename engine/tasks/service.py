@@ -63,12 +63,20 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     if viewer is not None and viewer.owners is not None:
         stmt = stmt.where(TaskRow.owner.in_(sorted(viewer.owners)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    has_prev, prev_cursor = False, None
     if cursor:
         due, tid = _decode_cursor(cursor)
+        # the page before: up to `limit` rows up to the cursor, read backwards; the row above those,
+        # if any, is its cursor (none: it is the first page), as findings page (docs/api.md)
+        above = list(session.scalars(stmt.where(or_(TaskRow.due < due, and_(TaskRow.due == due, TaskRow.id <= tid)))
+                                     .order_by(TaskRow.due.desc(), TaskRow.id.desc()).limit(limit + 1)))
+        has_prev = bool(above)
+        prev_cursor = _encode_cursor(above[limit]) if len(above) > limit else None
         stmt = stmt.where(or_(TaskRow.due > due, and_(TaskRow.due == due, TaskRow.id > tid)))
     rows = list(session.scalars(stmt.order_by(TaskRow.due, TaskRow.id).limit(limit + 1)))
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor)
+    return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor,
+                    has_prev=has_prev, prev_cursor=prev_cursor)
 
 
 def _same_people(session: Session, *, org_id: str, text: str | None) -> str | None:

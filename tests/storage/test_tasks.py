@@ -330,3 +330,20 @@ def test_an_attachments_name_keeps_no_control_character(engine: Engine, tmp_path
         kept = tasks.attach_evidence(s, org_id=ORG, task_id=task.id, actor="user:hr1", root=tmp_path,
                                      stream=io.BytesIO(b"plain text"), filename="\x1b[2Jesc\u202etxt.pdf")
     assert kept.filename == "_[2Jesc_txt.pdf"
+
+
+def test_tasks_page_back_as_findings_do(engine: Engine) -> None:
+    """The docs probe: docs/api.md promises `prev_cursor` on lists, and GET /tasks had none, so a
+    client paging forward had no way back."""
+    _import(engine, [f.establishment()] + [f.episode(f"EP{i}", f"P{i}", START) for i in range(5)])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    with unit_of_work(engine) as s:
+        every = [t.id for t in tasks.list_tasks(s, org_id=ORG).items]
+        first = tasks.list_tasks(s, org_id=ORG, limit=2)
+        second = tasks.list_tasks(s, org_id=ORG, limit=2, cursor=first.next_cursor)
+        third = tasks.list_tasks(s, org_id=ORG, limit=2, cursor=second.next_cursor)
+        back = tasks.list_tasks(s, org_id=ORG, limit=2, cursor=third.prev_cursor)
+    assert len(every) == 5 and not first.has_prev
+    assert [t.id for t in first.items + second.items + third.items] == every
+    assert second.has_prev and second.prev_cursor is None  # the page before it is the first: no cursor
+    assert third.has_prev and [t.id for t in back.items] == [t.id for t in second.items]
