@@ -9,12 +9,14 @@ import datetime as dt
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit.schemas import AuditVerifyReport
 from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
@@ -364,6 +366,18 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
 
 #: The most cited records a finding's page or GET /findings/{id}/records returns.
 CITED_RECORDS_LIMIT = 200
+
+
+def verify_audit(session: Session, *, org_id: str | None) -> AuditVerifyReport:
+    """The audit chain recomputed (one org's, or every one), and every packet and evaluation run
+    checked for the entry written with it: a chain whose newest entries were deleted still links
+    up, but those rows still name them (docs/audit.md)."""
+    from engine.audit import service as audit_service
+    from engine.packets import service as packets_service
+
+    anchored = chain(findings_service.audit_anchors(session, org_id=org_id),
+                     packets_service.audit_anchors(session, org_id=org_id))
+    return audit_service.verify(session, org_id=org_id, anchored=anchored)
 
 
 def cited_records(session: Session, *, org_id: str, finding_id: str, scope: Any = None) -> list[Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, type_coerce
@@ -129,9 +129,11 @@ def append(
     return _entry(row)
 
 
-def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100) -> AuditVerifyReport:
+def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100,
+           anchored: Iterable[anchors.Anchored] = ()) -> AuditVerifyReport:
     """Recompute every chain (or one organisation's) and name where each stops matching, then name
-    every packet or run whose entry is gone (`anchors`: a chain cut short still links up).
+    every `anchored` row (a packet, a run) whose entry is gone: a chain cut short still links up.
+    The faces verify through `pipeline.verify_audit`, which lists those rows.
 
     Streams rows in chain order, so memory does not grow with the table.
     """
@@ -169,7 +171,7 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
         last_seq = entry["seq"]
         checked += 1
     close(walker)
-    cut = anchors.missing(session, org_id=org_id, limit=max(0, max_breaks - len(breaks)))
+    cut = anchors.missing(session, anchored, org_id=org_id, limit=max_breaks - len(breaks))
     return AuditVerifyReport(
         ok=not breaks and not cut,
         entries_checked=checked,

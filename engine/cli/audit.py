@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import Engine, inspect
 
-from engine import db
+from engine import db, pipeline
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditQuery, AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
@@ -38,7 +38,7 @@ def verify_cmd(
 
     def body() -> None:
         with db.unit_of_work(_engine(url, org)) as session:
-            report = audit_service.verify(session, org_id=org)
+            report = pipeline.verify_audit(session, org_id=org)
         if as_json:
             emit_json(report.model_dump(mode="json") | {"first_broken": _first(report)})
             if not report.ok:

@@ -13,13 +13,14 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.audit.anchors import Anchored
 from engine.bulk_insert import insert_many
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
@@ -339,6 +340,16 @@ def hold_run(session: Session, *, org_id: str, run: EvaluationRun, reason: str, 
                                             "held": reason})
     session.flush()
     return to_run(run_row)
+
+
+def audit_anchors(session: Session, *, org_id: str | None) -> Iterator[Anchored]:
+    """Every stored run, with the `evaluation.run` entry written with it (`audit.verify`'s check for a
+    chain cut short): a stream run is stored only once it opens something, and then has its entry."""
+    stmt = select(EvaluationRunRow.org_id, EvaluationRunRow.id, EvaluationRunRow.started_at, EvaluationRunRow.actor)
+    if org_id is not None:
+        stmt = stmt.where(EvaluationRunRow.org_id == org_id)
+    for row in session.execute(stmt):
+        yield Anchored(row.org_id, "evaluation run", row.id, "evaluation.run", utc(row.started_at), row.actor)
 
 
 def complete_stream_run(session: Session, *, run_id: str, input_hash: str, counts: dict[str, int],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, paths
 from engine.audit import service as audit_service
+from engine.audit.anchors import Anchored
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
 from engine.packets.archive import file_sha256
@@ -205,6 +207,16 @@ class PacketInfo(BaseModel):
     fingerprint: str
     built_at: dt.datetime
     built_by: str
+
+
+def audit_anchors(session: Session, *, org_id: str | None) -> Iterator[Anchored]:
+    """Every stored packet, with the `packet.build` entry written with it (`audit.verify`'s check
+    for a chain cut short)."""
+    stmt = select(PacketRow.org_id, PacketRow.id, PacketRow.built_at, PacketRow.built_by)
+    if org_id is not None:
+        stmt = stmt.where(PacketRow.org_id == org_id)
+    for row in session.execute(stmt):
+        yield Anchored(row.org_id, "packet", row.id, "packet.build", utc(row.built_at), row.built_by)
 
 
 def list_packets(session: Session, *, org_id: str, framework: str | None = None,

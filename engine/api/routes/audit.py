@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from engine import pipeline
 from engine.api.deps import get_session, require
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditEntry, AuditQuery, AuditVerifyReport
@@ -24,7 +25,7 @@ router = APIRouter(tags=["audit"])
 def verify(principal: Principal = Depends(require(Permission.AUDIT_READ)),
            session: Session = Depends(get_session, scope="function")) -> AuditVerifyReport:
     """Recompute the organization's chain and name where it stops matching (`vigil audit verify`)."""
-    return audit_service.verify(session, org_id=principal.org_id)
+    return pipeline.verify_audit(session, org_id=principal.org_id)
 
 
 @router.get("/audit/entries", response_model=list[AuditEntry])

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, pipeline
 from engine.api import scope
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditQuery
@@ -90,7 +90,7 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
     """The organization's audit trail: where its chain ends, the recomputed check on request, and
     (for those who may read entries) the entries newest first, filtered and paged back by `before`."""
     head = audit_service.chain_head(session, org_id=principal.org_id)
-    report = audit_service.verify(session, org_id=principal.org_id) if verify else None
+    report = pipeline.verify_audit(session, org_id=principal.org_id) if verify else None
     readable = allowed(principal.role, Permission.AUDIT_ENTRIES)
     where = AuditQuery(before=before, actor=actor or None, action=action_name or None, entity=entity or None)
     found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
