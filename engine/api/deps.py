@@ -37,7 +37,11 @@ def current_principal(request: Request, session: Session = Depends(get_session, 
     if not token:
         raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
                                   code="auth.required")
-    principal = auth_service.resolve_token(session, token=token)
+    # a GET writes a session's last use (at most once a minute, for the idle timeout); a POST does
+    # not, so a form that checks a password (its own short transaction) never waits on this one's
+    principal = auth_service.resolve_token(session, token=token, touch=request.method in ("GET", "HEAD"))
+    if session.dirty:  # that last use, committed now (nothing else is in this transaction yet): the
+        session.commit()  # request must not hold SQLite's write lock while its page is built
     if principal.via == "session" and request.method not in _SAFE_METHODS and _cross_site(request):
         raise PermissionDeniedError(
             "a request signed by the browser session cookie must come from this site's own pages; a script "

@@ -11,11 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import VigilError
 
 PROBLEM = "application/problem+json"
+#: seconds a 503 asks the client to wait before retrying
+RETRY_AFTER = "5"
 
 
 def problem(status: int, title: str, detail: str, code: str, errors: list[dict[str, Any]] | None = None,
@@ -47,6 +50,8 @@ def install(app: FastAPI) -> None:
                            [d.to_dict() for d in exc.details], str(request.url.path))
         if exc.http_status == 401:  # RFC 9110: a 401 names the scheme that would succeed
             response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
+        if exc.http_status == 503:  # a moment's condition (too many sign-ins at once): say when to retry
+            response.headers["Retry-After"] = RETRY_AFTER
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -57,13 +62,15 @@ def install(app: FastAPI) -> None:
                        errors, str(request.url.path))
 
     @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        """The database is locked by another writer, or unreachable: a moment's condition, so a 503
-        that says to retry (the safety net's 500 said retrying would not help). Nothing of the
-        request was kept: its unit of work rolled back."""
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, exc: OperationalError | PoolTimeout) -> JSONResponse:
+        """The database is locked by another writer, or unreachable, or every pooled connection is in
+        use (SQLAlchemy's pool timeout): a moment's condition, so a 503 that says to retry (the
+        safety net's 500 said retrying would not help). Nothing of the request was kept: its unit
+        of work rolled back."""
         response = problem(503, "ServiceUnavailable", "the database is busy or unreachable; nothing was changed: "
                            "retry in a few seconds", "unavailable.database", None, str(request.url.path))
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = RETRY_AFTER
         return response
 
     @app.exception_handler(DatabaseIntegrityError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.auth.roles import ROLES
 from engine.clock import refuse_epoch_number
@@ -54,11 +54,25 @@ class Principal(BaseModel):
         return f"user:{self.user.username}"
 
 
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+def password_problem(password: str, *, username: str) -> str | None:
+    """Why `password` may not be anyone's password (None when it may): all blanks, or the
+    username again (in any case). The length is checked by the field itself."""
+    if not password.strip():
+        return "a password of spaces only is not a password: choose one with letters, digits or signs"
+    if username.strip() and password.strip().casefold() == username.strip().casefold():
+        return "the password is the username: anyone who knows the one knows the other; choose another"
+    return None
+
+
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
     display_name: str | None = None
     person_id: str | None = Field(default=None, description="the person record this user is (staff: whose tasks "
@@ -71,6 +85,41 @@ class UserIn(BaseModel):
         if role not in ROLES:
             raise ValueError(f"unknown role {role[:40]!r}: one of {', '.join(ROLES)}")
         return role
+
+    @field_validator("password")
+    @classmethod
+    def _guessable_password(cls, password: str, info: ValidationInfo) -> str:
+        """Named by its field: a model-wide error had said "body" (username comes first, so it is here)."""
+        problem = password_problem(password, username=str(info.data.get("username") or ""))
+        if problem is not None:
+            raise ValueError(problem)
+        return password
+
+
+class PasswordChange(BaseModel):
+    """A signed-in user's new password, with the current one (a session left open on a shared
+    screen must not be enough to take the account over)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class PasswordReset(BaseModel):
+    """An admin's reset: the user's new password (tell it to them; they change it themselves)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class Unlocked(BaseModel):
+    """What `unlock` did: the failed logins it cleared (0 when the account was not locked)."""
+
+    user: User
+    failures_cleared: int
+    was_locked: bool
 
 
 class GrantIn(BaseModel):

@@ -1,48 +1,56 @@
-"""Accounts: argon2 password hashes, hashed API tokens and web sessions, auditor grants, and a
-limit on failed logins."""
+"""Accounts: users, hashed API tokens and web sessions, auditor grants. Signing in and passwords
+(argon2, the limit on failed logins) are `login`'s, and reached here too, as the faces call them."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
+import os
 import secrets
+import threading
 import uuid
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.auth import people
+from engine.auth import login, people
+from engine.auth.login import (  # noqa: F401  (the domain's use cases, for the faces: see login.py)
+    FAILED_LOGIN_WINDOW,
+    MAX_FAILED_LOGINS,
+    SignInBusy,
+    authenticate,
+    change_password,
+    reset_password,
+    unlock_user,
+)
 from engine.auth.roles import ROLES
-from engine.auth.schemas import Grant, GrantIn, IssuedToken, Principal, TokenInfo, User, UserIn
-from engine.auth.tables import GrantRow, LoginAttemptRow, TokenRow, UserRow
+from engine.auth.rows import audit_user as _audit
+from engine.auth.rows import hash_secret, to_user
+from engine.auth.schemas import (
+    Grant,
+    GrantIn,
+    IssuedToken,
+    Principal,
+    TokenInfo,
+    User,
+    UserIn,
+)
+from engine.auth.tables import GrantRow, TokenRow, UserRow
 from engine.db import utc
-from engine.errors import AuthenticationError, ConflictError, ErrorDetail, InputError, NotFoundError
+from engine.errors import (
+    AuthenticationError,
+    ConflictError,
+    ErrorDetail,
+    InputError,
+    NotFoundError,
+)
 from engine.rules.catalog import require_frameworks
 
-_HASHER = PasswordHasher()
-MAX_FAILED_LOGINS = 5
-FAILED_LOGIN_WINDOW = dt.timedelta(minutes=15)
 SESSION_TTL = dt.timedelta(hours=12)
-
-
-def _audit(
-    session: Session, *, org_id: str, actor: str, action: str, entity_id: str, payload: dict[str, object]
-) -> None:
-    from engine.audit import service as audit
-
-    audit.append(
-        session, org_id=org_id, actor=actor, action=action, entity_type="user", entity_id=entity_id, payload=payload
-    )
-
-
-def hash_secret(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
+#: a web session unused this long ends (VIGIL_SESSION_IDLE_MINUTES; 0 turns it off)
+SESSION_IDLE_MINUTES = 30
+#: how often a session's last use is written: at most once a minute, not on every request
+LAST_SEEN_EVERY = dt.timedelta(minutes=1)
 def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> User:
     """Create an account. Its `person_id`, when given, must be a person of the org (a `person`
     record, or someone policies/roles.yaml names): a staff user sees the tasks owned by that person,
@@ -75,7 +83,7 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
         id=f"U-{uuid.uuid4().hex[:12]}",
         org_id=org_id,
         username=data.username,
-        password_hash=_HASHER.hash(data.password),
+        password_hash=login.HASHER.hash(data.password),
         role=data.role,
         display_name=data.display_name or data.username,
         person_id=data.person_id,
@@ -95,18 +103,6 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
     return to_user(row)
 
 
-def to_user(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        org_id=row.org_id,
-        username=row.username,
-        role=row.role,
-        display_name=row.display_name,
-        person_id=row.person_id,
-        active=row.active,
-    )
-
-
 def get_user(session: Session, *, username: str) -> User:
     row = session.scalar(select(UserRow).where(UserRow.username == username))
     if row is None:
@@ -118,52 +114,6 @@ def list_users(session: Session, *, org_id: str) -> list[User]:
     return [
         to_user(r) for r in session.scalars(select(UserRow).where(UserRow.org_id == org_id).order_by(UserRow.username))
     ]
-
-
-def authenticate(session: Session, *, username: str, password: str) -> User:
-    """Check a password; after 5 failures in 15 minutes the account refuses logins for a while."""
-    now = clock.now()
-    failures = (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttemptRow)
-            .where(
-                LoginAttemptRow.username == username,
-                LoginAttemptRow.ok.is_(False),
-                LoginAttemptRow.at >= now - FAILED_LOGIN_WINDOW,
-            )
-        )
-        or 0
-    )
-    if failures >= MAX_FAILED_LOGINS:
-        raise AuthenticationError("too many failed logins; try again in 15 minutes", code="auth.locked")
-    row = session.scalar(select(UserRow).where(UserRow.username == username))
-    ok = False
-    try:
-        # the same argon2 work for every attempt: answering an unknown or switched-off name at once
-        # (60 ms against 250 ms) told anyone timing the login which usernames exist
-        checked = _HASHER.verify(row.password_hash if row is not None else _decoy_hash(), password)
-        ok = checked and row is not None and row.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    _record_attempt(session, username=username, at=now, ok=ok)
-    if not ok or row is None:
-        raise AuthenticationError("wrong username or password", code="auth.invalid_credentials")
-    return to_user(row)
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """A hash of no one's password, with the same parameters as the real ones."""
-    return _HASHER.hash(secrets.token_urlsafe(32))
-
-
-def _record_attempt(session: Session, *, username: str, at: dt.datetime, ok: bool) -> None:
-    """Log a login attempt in its own transaction: a failed login raises, and the caller's
-    transaction rolls back, but the failure must still count toward the limit."""
-    with Session(bind=session.get_bind()) as own:
-        own.add(LoginAttemptRow(username=username, at=at, ok=ok))
-        own.commit()
 
 
 def issue_token(
@@ -287,17 +237,57 @@ def list_tokens(session: Session, *, user_id: str) -> list[TokenInfo]:
     ]
 
 
-def resolve_token(session: Session, *, token: str) -> Principal:
-    """Who a bearer token or session cookie belongs to; expired, revoked or unknown tokens fail."""
+def resolve_token(session: Session, *, token: str, touch: bool = False) -> Principal:
+    """Who a bearer token or session cookie belongs to; expired, revoked or unknown tokens fail,
+    and so does a web session unused for longer than the idle timeout. With `touch` (a GET) a
+    session's last use is written, at most once a minute: not a write on every request."""
     row = session.scalar(select(TokenRow).where(TokenRow.token_hash == hash_secret(token)))
     now = clock.now()
     if row is None or row.revoked_at is not None or utc(row.expires_at) <= now:
         raise AuthenticationError("invalid or expired credentials", code="auth.invalid_token")
+    if row.kind == "session":
+        idle = session_idle()
+        last = utc(row.last_seen_at) or utc(row.created_at)
+        if idle is not None and now - last > idle:
+            raise AuthenticationError(f"the session ended after {int(idle.total_seconds() // 60)} minutes without "
+                                      "use; sign in again", code="auth.session_idle")
+        if touch and now - last >= LAST_SEEN_EVERY and _TOUCHES.due(row.id, now):
+            row.last_seen_at = now
     user = session.get(UserRow, row.user_id)
     if user is None or not user.active:
         raise AuthenticationError("account disabled", code="auth.disabled")
     grant = active_grant(session, user_id=user.id) if user.role == "auditor" else None
     return Principal(user=to_user(user), grant=grant, via="session" if row.kind == "session" else "token")
+
+
+def session_idle() -> dt.timedelta | None:
+    """How long a web session may go unused (VIGIL_SESSION_IDLE_MINUTES, default 30; 0: no limit).
+    A value that is not a whole number keeps the default: a typo must not switch the logoff off."""
+    raw = os.environ.get("VIGIL_SESSION_IDLE_MINUTES", "").strip()
+    minutes = int(raw) if raw.isdigit() else SESSION_IDLE_MINUTES
+    return dt.timedelta(minutes=minutes) if minutes > 0 else None
+
+
+class _Touches:
+    """When this process last wrote each session's last use: parallel requests of one session
+    write it once, not each (on SQLite every write waits for the one write lock)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._at: dict[str, dt.datetime] = {}
+
+    def due(self, token_id: str, now: dt.datetime) -> bool:
+        with self._guard:
+            last = self._at.get(token_id)
+            if last is not None and dt.timedelta(0) <= now - last < LAST_SEEN_EVERY:
+                return False
+            if len(self._at) > 10_000:
+                self._at.clear()
+            self._at[token_id] = now
+            return True
+
+
+_TOUCHES = _Touches()
 
 
 def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str, org_id: str | None = None) -> Grant:

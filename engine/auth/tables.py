@@ -38,6 +38,8 @@ class TokenRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: a web session's last use, written at most once a minute (the idle timeout reads it)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class GrantRow(Base):
@@ -58,6 +60,9 @@ class GrantRow(Base):
 
 
 class LoginAttemptRow(Base):
+    """One password check. A row is written as a failure before the password is checked (so
+    parallel guesses are counted as they start) and turned to ok once it matched."""
+
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -65,3 +70,5 @@ class LoginAttemptRow(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ok: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: when an admin unlocked the account: a cleared failure no longer counts toward the lock
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

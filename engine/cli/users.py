@@ -1,5 +1,5 @@
-"""`vigil users add|list|grant|revoke|token|deactivate|activate`: accounts and auditor grants for setup and
-scripts."""
+"""`vigil users add|list|grant|revoke|token|deactivate|activate|passwd|unlock`: accounts and auditor
+grants for setup and scripts."""
 
 from __future__ import annotations
 
@@ -214,3 +214,52 @@ def deactivate(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json:
 def activate(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Switch a user back on (revoked tokens stay revoked: they sign in and issue new ones)."""
     _set_active(username, True, org, db, as_json)
+
+
+@users_app.command("passwd")
+def passwd(
+    username: UserArg,
+    password: Annotated[str, typer.Option("--password", prompt="New password", hide_input=True,
+                                          confirmation_prompt=True,
+                                          help="the new password, 10 or more characters, not the username "
+                                               "(prompted twice when left out)")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a user's password (an admin's reset): every web session and API token they hold ends."""
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.reset_password(s, username=username, password=password, actor=cli_actor(),
+                                          org_id=org_id)
+
+    user = run(body)
+    if as_json:
+        emit_json(user.model_dump())
+        return
+    console.print(f"password of {user.username} set; their sessions and API tokens are revoked")
+
+
+@users_app.command("unlock")
+def unlock(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Clear a user's failed logins: an account locked after 5 of them signs in again now."""
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.unlock_user(s, username=username, actor=cli_actor(), org_id=org_id)
+
+    done = run(body)
+    if as_json:
+        emit_json(done.model_dump())
+        return
+    console.print(f"{done.user.username} unlocked ({done.failures_cleared} failed login"
+                  f"{'s' if done.failures_cleared != 1 else ''} cleared)" if done.was_locked
+                  else f"{done.user.username} was not locked ({done.failures_cleared} recent failed login"
+                       f"{'s' if done.failures_cleared != 1 else ''} cleared)")

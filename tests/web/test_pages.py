@@ -195,10 +195,10 @@ def test_the_trend_counts_open_findings_as_the_headline_does(web: dict[str, Any]
 def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
         web: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """Answering an unknown name at once told anyone timing the login which usernames exist."""
-    from engine.auth import service as auth_service
+    from engine.auth import login
 
     checked: list[str] = []
-    real = auth_service._HASHER
+    real = login.HASHER
 
     class Counting:
         def verify(self, stored: str, password: str) -> bool:
@@ -208,7 +208,7 @@ def test_an_unknown_username_costs_the_same_password_check_as_a_known_one(
         def hash(self, password: str) -> str:
             return real.hash(password)
 
-    monkeypatch.setattr(auth_service, "_HASHER", Counting())
+    monkeypatch.setattr(login, "HASHER", Counting())
     client = TestClient(web["app"])
     for username in ("officer", "nobody-at-all"):
         page = client.get("/ui/login")

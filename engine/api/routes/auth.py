@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from engine.api.deps import SESSION_COOKIE, get_session, public, require
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission, allowed
-from engine.auth.schemas import IssuedToken, Principal, TokenInfo, User
+from engine.auth.schemas import IssuedToken, PasswordChange, Principal, TokenInfo, User
 from engine.errors import NotFoundError, PermissionDeniedError
 
 router = APIRouter(tags=["auth"])
@@ -65,6 +65,21 @@ def logout(request: Request, response: Response, principal: Principal = Depends(
 @router.get("/me", response_model=Me)
 def me(principal: Principal = Depends(require(Permission.SELF))) -> Me:
     return Me(user=principal.user, grant=principal.grant.model_dump(mode="json") if principal.grant else None)
+
+
+@router.post("/me/password", response_model=User)
+def change_password(body: PasswordChange, request: Request, principal: Principal = Depends(require(Permission.SELF)),
+                    session: Session = Depends(get_session, scope="function")) -> User:
+    """Change your own password, giving the current one; only from a signed-in session (a leaked
+    API token must not be a way to take the account). Your other sessions and every API token you
+    hold end; this session goes on. A wrong current password counts toward the login lock."""
+    if principal.via != "session":
+        raise PermissionDeniedError(
+            "an API token cannot change the password: sign in with POST /auth/login and change it from that "
+            "session", code="auth.token_changes_password")
+    return auth_service.change_password(session, user_id=principal.user.id, current_password=body.current_password,
+                                        new_password=body.new_password, keep_token=request.cookies.get(SESSION_COOKIE),
+                                        actor=principal.actor)
 
 
 @router.post("/tokens", response_model=IssuedToken, status_code=201)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from engine.api.deps import get_session, require
+from engine.api.deps import SESSION_COOKIE, get_session, require
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission
-from engine.auth.schemas import Grant, GrantIn, Principal, TokenInfo, User, UserIn
+from engine.auth.schemas import Grant, GrantIn, PasswordReset, Principal, TokenInfo, Unlocked, User, UserIn
 from engine.errors import ErrorDetail, InputError, NotFoundError
 
 router = APIRouter(tags=["users"])
@@ -50,6 +50,25 @@ def activate(username: str, principal: Principal = Depends(require(Permission.US
     """Switch a user back on (their old tokens stay revoked: they sign in and issue new ones)."""
     return auth_service.set_active(session, org_id=principal.org_id, username=username, active=True,
                                    actor=principal.actor)
+
+
+@router.post("/users/{username}/password", response_model=User)
+def reset_password(username: str, body: PasswordReset, request: Request,
+                   principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+                   session: Session = Depends(get_session, scope="function")) -> User:
+    """Set a user's password (a forgotten one): every web session and API token they hold ends now.
+    In the audit trail as `user.password_reset`, without the password."""
+    keep = request.cookies.get(SESSION_COOKIE) if principal.via == "session" else None
+    return auth_service.reset_password(session, username=username, password=body.password, actor=principal.actor,
+                                       org_id=principal.org_id, keep_token=keep)
+
+
+@router.post("/users/{username}/unlock", response_model=Unlocked)
+def unlock(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
+           session: Session = Depends(get_session, scope="function")) -> Unlocked:
+    """Clear a user's failed logins, so an account locked after 5 of them signs in again now (`auth.unlock`
+    in the audit trail; the attempts stay on record)."""
+    return auth_service.unlock_user(session, username=username, actor=principal.actor, org_id=principal.org_id)
 
 
 def _user_of_practice(session: Session, principal: Principal, username: str) -> User:
