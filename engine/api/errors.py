@@ -27,8 +27,7 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict[s
                             "detail": detail, "code": code}
     if instance:
         body["instance"] = instance
-    if errors:
-        body["errors"] = errors
+    body["errors"] = errors or []  # always there (docs/api.md): a client reads one shape, whatever the status
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 

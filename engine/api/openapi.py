@@ -21,7 +21,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "type": "object",
     "description": "RFC 9457 problem details; `errors` lists every problem found (all at once, never the first only).",
-    "required": ["type", "title", "status", "detail", "code"],
+    "required": ["type", "title", "status", "detail", "code", "errors"],
     "properties": {
         "type": {"type": "string", "format": "uri", "examples": ["https://vigil.invalid/problems/input.request"]},
         "title": {"type": "string", "description": "the error class, e.g. InputError, PermissionDeniedError"},
