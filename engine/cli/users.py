@@ -22,6 +22,7 @@ from engine.cli.common import (
     parse_date,
     parse_instant,
 )
+from engine.errors import NotFoundError
 
 users_app = typer.Typer(help="Users, roles, auditor grants and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -169,22 +170,81 @@ def token(
     name: Annotated[str, typer.Option("--name", help="a label for the token (shown in token lists)")] = "cli",
     days: Annotated[int, typer.Option("--days", min=1, max=MAX_TOKEN_DAYS,
                                       help=f"days until the token expires (1-{MAX_TOKEN_DAYS})")] = 90,
+    org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Issue an API token for a user (printed once; stored hashed)."""
+    """Issue an API token for a user of the organization (printed once; stored hashed)."""
     from engine.auth import service
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
-        with unit_of_work(open_database(db, must_exist=True)) as s:
-            user = service.get_user(s, username=username)
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            user = _org_user(s, username, org_id)
             return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor=cli_actor())
 
     issued = run(body)
     if issued.note:  # an auditor's token ends with their grant: say so, as it is shorter than asked for
         err_console.print(f"note: {issued.note}", highlight=False, markup=False, soft_wrap=True)
     emit_json(issued.model_dump(mode="json")) if as_json else console.print(issued.token)
+
+
+def _org_user(session: Any, username: str, org_id: str) -> Any:
+    """The user of that name in the organization: one of another organization does not exist here."""
+    from engine.auth import service
+
+    user = service.get_user(session, username=username)
+    if user.org_id != org_id:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+@users_app.command("tokens")
+def tokens(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List a user's API tokens, never their secrets (as GET /users/{username}/tokens); revoke one
+    with `vigil users revoke-token TOKEN_ID`."""
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body() -> list[Any]:
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return service.list_tokens(s, user_id=_org_user(s, username, org_id).id)
+
+    found = run(body)
+    if as_json:
+        emit_json([t.model_dump(mode="json") for t in found])
+        return
+    listing = tables.table(tables.keep("token"), tables.squeeze("name"), tables.keep("expires"),
+                           tables.keep("state"), stacked_rows=False)
+    for t in found:
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "in force"
+        listing.add_row(t.id, t.name, f"{t.expires_at:%Y-%m-%d %H:%M}Z", state)
+    console.print(listing if found else f"{username} has no API tokens")
+
+
+@users_app.command("revoke-token")
+def revoke_token(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", help="the token's id (`vigil users "
+                                                                                  "tokens USERNAME`)")],
+                 org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke a user's API token now (as DELETE /tokens/{id}); a token already revoked is a conflict."""
+    from engine.auth import service
+    from engine.db import unit_of_work
+
+    def body() -> None:
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            owner = service.token_owner(s, token_id=token_id)
+            if owner is None or owner.org_id != org_id:
+                raise NotFoundError(f"no token {token_id!r}")
+            service.revoke_token(s, token_id=token_id, actor=cli_actor())
+
+    run(body)
+    if as_json:
+        emit_json({"id": token_id, "revoked": True})
+        return
+    console.print(f"revoked {token_id}")
 
 
 def _set_active(username: str, active: bool, org: str | None, db: str | None, as_json: bool) -> None:

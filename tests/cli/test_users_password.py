@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from engine import db as dbmod
@@ -65,3 +67,22 @@ def test_unlock_clears_the_lockout(practice: Practice) -> None:
     assert r.exit_code == 0 and "unlocked (5 failed logins cleared)" in r.stdout, r.output
     assert _login(practice, "first-password-1") == "ok"
     assert vigil("users", "unlock", "nobody", "--db", practice.url, "--org", ORG).exit_code == 2
+
+
+def test_an_admin_lists_and_revokes_a_users_tokens(practice: Practice) -> None:
+    """The docs probe: tokens could be listed and revoked only over the API (GET /users/{u}/tokens,
+    DELETE /tokens/{id}); the CLI could issue them and nothing more."""
+    _add_pat(practice)
+    issued = vigil("users", "token", "pat", "--name", "nightly export", "--json", *practice.args())
+    assert issued.exit_code == 0, issued.output
+    token_id = json.loads(issued.stdout)["id"]
+    listed = vigil("users", "tokens", "pat", "--json", *practice.args())
+    assert listed.exit_code == 0 and [(t["id"], t["name"]) for t in json.loads(listed.stdout)] == [
+        (token_id, "nightly export")]
+    assert "vgl_" not in listed.stdout and token_id in vigil("users", "tokens", "pat", *practice.args()).stdout
+    assert vigil("users", "revoke-token", token_id, *practice.args()).exit_code == 0
+    again = vigil("users", "revoke-token", token_id, *practice.args())
+    assert again.exit_code == 1 and "revoked" in said(again.stderr)  # a conflict: the first revocation stands
+    assert json.loads(vigil("users", "tokens", "pat", "--json", *practice.args()).stdout)[0]["revoked_at"]
+    unknown = vigil("users", "revoke-token", "T-nothing", *practice.args())
+    assert unknown.exit_code == 2 and "no token" in said(unknown.stderr)
