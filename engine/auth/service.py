@@ -138,7 +138,7 @@ def issue_token(
         note = (f"the token expires at {grant_ends.isoformat()}, when {user.username}'s auditor grant ends, "
                 f"not in the {_lifetime(ttl)} asked for")
     row = TokenRow(
-        id=f"T-{uuid.uuid4().hex[:12]}",
+        id=f"TK-{uuid.uuid4().hex[:12]}",  # not T-: that is a task's (the docs probe mixed them up)
         user_id=user_id,
         token_hash=hash_secret(token),
         name=name,

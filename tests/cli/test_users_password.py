@@ -84,5 +84,12 @@ def test_an_admin_lists_and_revokes_a_users_tokens(practice: Practice) -> None:
     again = vigil("users", "revoke-token", token_id, *practice.args())
     assert again.exit_code == 1 and "revoked" in said(again.stderr)  # a conflict: the first revocation stands
     assert json.loads(vigil("users", "tokens", "pat", "--json", *practice.args()).stdout)[0]["revoked_at"]
-    unknown = vigil("users", "revoke-token", "T-nothing", *practice.args())
+    unknown = vigil("users", "revoke-token", "TK-nothing", *practice.args())
     assert unknown.exit_code == 2 and "no token" in said(unknown.stderr)
+
+
+def test_token_ids_are_not_task_ids(practice: Practice) -> None:
+    """The docs probe: API token ids began T-, as task ids do."""
+    _add_pat(practice)
+    issued = vigil("users", "token", "pat", "--json", *practice.args())
+    assert json.loads(issued.stdout)["id"].startswith("TK-")
