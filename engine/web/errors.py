@@ -146,7 +146,8 @@ def install(app: FastAPI) -> None:
         details = [d.to_dict() for d in exc.details]
         if request.method == "POST" and exc.http_status in (409, 422):
             extra = "; ".join(str(d.get("reason")) for d in details if d.get("reason"))
-            return redirect(_back(request), flash=exc.message + (f" ({extra})" if extra else ""), kind="error")
+            return redirect(_back(request), flash=exc.message + (f" ({extra})" if extra else ""), kind="error",
+                            fields=[str(d["field"]) for d in details if d.get("field")])
         return await error_page(request, status=exc.http_status, title=_titles(exc.http_status), message=exc.message,
                           code=exc.code, details=details)
 
@@ -156,7 +157,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         reasons = [plain_reason(request, e) for e in exc.errors()]
         if request.method == "POST":
-            return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons) + ".", kind="error")
+            return redirect(_back(request), flash="Please check the form: " + "; ".join(reasons) + ".", kind="error",
+                            fields=[str(e["loc"][-1]) for e in exc.errors() if len(e.get("loc", ())) > 1])
         return await error_page(request, status=422, title=_titles(422), message="The address has invalid parameters.",
                           code="input.request", details=[{"reason": r} for r in reasons])
 

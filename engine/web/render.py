@@ -29,6 +29,9 @@ from engine.web import csrf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FLASH_COOKIE = "vigil_flash"
+#: a refused form's field names carried to the next page (a form field's `name`: letters, digits, _)
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")
+MAX_FLASH_FIELDS = 10
 PREFIX = "/ui"
 
 
@@ -213,7 +216,10 @@ def _flash(request: Request) -> dict[str, str] | None:
         return None
     if not isinstance(data, dict):
         return None
-    return {"kind": str(data.get("kind", "info"))[:20], "text": str(data.get("text", ""))[:500]}
+    fields = data.get("fields")
+    named = [str(f) for f in fields if isinstance(f, str) and _FIELD.match(f)] if isinstance(fields, list) else []
+    return {"kind": str(data.get("kind", "info"))[:20], "text": str(data.get("text", ""))[:500],
+            "fields": " ".join(named[:MAX_FLASH_FIELDS])}
 
 
 def page(request: Request, template: str, *, principal: Principal | None, status: int = 200, title: str,
@@ -239,11 +245,14 @@ def page(request: Request, template: str, *, principal: Principal | None, status
     return response
 
 
-def redirect(url: str, *, flash: str | None = None, kind: str = "success") -> RedirectResponse:
-    """303 See Other after a form POST (Post/Redirect/Get), optionally with a one-shot message."""
+def redirect(url: str, *, flash: str | None = None, kind: str = "success",
+             fields: list[str] | None = None) -> RedirectResponse:
+    """303 See Other after a form POST (Post/Redirect/Get), optionally with a one-shot message and
+    the form fields it refuses (their `name`s: the page marks them invalid and focuses the first)."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        value = urllib.parse.quote(json.dumps({"kind": kind, "text": flash[:500]}))
+        named = [f for f in dict.fromkeys(fields or []) if _FIELD.match(f)][:MAX_FLASH_FIELDS]
+        value = urllib.parse.quote(json.dumps({"kind": kind, "text": flash[:500], "fields": named}))
         response.set_cookie(FLASH_COOKIE, value, path=PREFIX, httponly=True, samesite="lax", max_age=60)
     return response
 

@@ -43,6 +43,22 @@ def test_a_refused_waiver_comes_back_with_its_message_focusable(
     assert shown.by_id("waive-approver").attrs["data-refusal-name"].split("|") == ["Approved by", "approver"]
 
 
+def test_a_refusal_names_the_fields_it_refuses_by_their_form_names(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """vigil.js had only the message's wording to find the field by; the error's own field now rides
+    along (data-fields), and the wording is the fallback."""
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    with clock.frozen(GRANTED):
+        assert act(c, f"{page}/waive", page, reason="   ", approver="CMO", until="2026-04-30",
+                   scope="subject").status_code == 303
+        shown = dom(c.get(page).text)
+    named = _refusal(shown).attrs.get("data-fields", "").split()
+    form_names = {n.attrs.get("name") for n in shown.walk() if n.tag in ("input", "textarea", "select")}
+    assert named and set(named) <= form_names and "reason" in named
+
+
 def test_a_success_is_a_status_not_a_focus_target(web: dict[str, Any],
                                                     web_client: Callable[[str], TestClient]) -> None:
     fid = finding_of(web, "EP1").id

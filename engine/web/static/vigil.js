@@ -161,19 +161,25 @@
     return new RegExp("(^|[^\\w])" + escaped + "($|[^\\w])", "i").test(text);
   }
 
-  function refusedFields(form, text) {
-    return Array.prototype.filter.call(form.elements, function (el) {
-      if (!el.name || el.disabled || ["hidden", "submit", "button", "reset", "checkbox", "radio"].indexOf(el.type) >= 0) {
-        return false;
-      }
-      return refusalNames(el).some(function (name) { return namedIn(text, name); });
+  // The fields the server refused, by name (data-fields, from the error's own field), else those
+  // the message's wording names.
+  function refusedFields(form, text, named) {
+    var fields = Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && ["hidden", "submit", "button", "reset"].indexOf(el.type) < 0;
+    });
+    var byName = fields.filter(function (el) { return named.indexOf(el.name) >= 0; });
+    if (byName.length) { return byName; }
+    return fields.filter(function (el) {
+      return ["checkbox", "radio"].indexOf(el.type) < 0 &&
+        refusalNames(el).some(function (name) { return namedIn(text, name); });
     });
   }
 
   function pointAtRefusal(form) {
     var box = document.getElementById("refusal");
     if (!box) { return; }
-    var fields = form ? refusedFields(form, box.textContent) : [];
+    var named = (box.getAttribute("data-fields") || "").split(/\s+/).filter(Boolean);
+    var fields = form ? refusedFields(form, box.textContent, named) : [];
     fields.forEach(function (el) {
       el.setAttribute("aria-invalid", "true");
       var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
