@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/vigil demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
