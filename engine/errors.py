@@ -16,6 +16,7 @@
     ├── IntegrityError                  409 / exit 1   tampering detected
     │   ├── AuditChainBroken
     │   └── PacketVerificationFailed
+    ├── UnavailableError                503 / exit 1   a moment's condition: retry (Retry-After)
     └── EngineFailure                   500 / exit 1   a rule action failed: the run is void
 
 Each error has a stable dotted `code`, a human `message` and `details`, a list of
@@ -171,6 +172,14 @@ class AuditChainBroken(IntegrityError):
 
 class PacketVerificationFailed(IntegrityError):
     code = "integrity.packet"
+
+
+class UnavailableError(VigilError):
+    """The server cannot take this now (too many sign-ins at once): nothing was changed, retry in a
+    moment; the API sends Retry-After."""
+
+    code = "unavailable"
+    http_status = 503
 
 
 class EngineFailure(VigilError):

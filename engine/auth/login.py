@@ -33,7 +33,7 @@ from engine.auth.rows import hash_secret, to_user
 from engine.auth.rows import user_row as _user_row
 from engine.auth.schemas import Unlocked, User, password_problem
 from engine.auth.tables import LoginAttemptRow, TokenRow, UserRow
-from engine.errors import AuthenticationError, ErrorDetail, InputError, NotFoundError, VigilError
+from engine.errors import AuthenticationError, ErrorDetail, InputError, NotFoundError, UnavailableError
 
 HASHER = PasswordHasher()
 MAX_FAILED_LOGINS = 5
@@ -45,13 +45,10 @@ PASSWORD_QUEUE = 8 * PASSWORD_CHECKS
 PASSWORD_WAIT_S = 10.0
 
 
-class SignInBusy(VigilError):
-    """More sign-ins at once than the server checks passwords for: 503, retry in a moment.
-
-    Belongs in engine/errors.py's tree (an `UnavailableError` branch, 503); kept here until then."""
+class SignInBusy(UnavailableError):
+    """More sign-ins at once than the server checks passwords for: 503, retry in a moment."""
 
     code = "unavailable.sign_in"
-    http_status = 503
 
 
 class _PasswordGate:
