@@ -4,7 +4,8 @@ grants for setup and scripts."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -29,6 +30,7 @@ app.add_typer(users_app, name="users")
 
 UserArg = Annotated[str, typer.Argument(metavar="USERNAME", help="the login name")]
 MAX_TOKEN_DAYS = 3650
+_T = TypeVar("_T")
 
 
 @users_app.command("add")
@@ -65,14 +67,8 @@ def add(
 def list_users(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List users of the organization."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body():  # type: ignore[no-untyped-def]
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.list_users(s, org_id=org_id)
-
-    users = run(body)
+    users = _in_org(db, org, lambda s, org_id: service.list_users(s, org_id=org_id))
     if as_json:
         emit_json([u.model_dump() for u in users])
         return
@@ -176,18 +172,25 @@ def token(
 ) -> None:
     """Issue an API token for a user of the organization (printed once; stored hashed)."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body():  # type: ignore[no-untyped-def]
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            user = _org_user(s, username, org_id)
-            return service.issue_token(s, user_id=user.id, name=name, ttl=dt.timedelta(days=days), actor=cli_actor())
-
-    issued = run(body)
+    issued = _in_org(db, org, lambda s, org_id: service.issue_token(
+        s, user_id=_org_user(s, username, org_id).id, name=name, ttl=dt.timedelta(days=days), actor=cli_actor()))
     if issued.note:  # an auditor's token ends with their grant: say so, as it is shorter than asked for
         err_console.print(f"note: {issued.note}", highlight=False, markup=False, soft_wrap=True)
     emit_json(issued.model_dump(mode="json")) if as_json else console.print(issued.token)
+
+
+def _in_org(db: str | None, org: str | None, work: Callable[[Any, str], _T]) -> _T:
+    """`work(session, org_id)` in one unit of work on the organization the options name, its errors
+    reported as every command's are (`run`)."""
+    from engine.db import unit_of_work
+
+    def body() -> _T:
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return work(s, org_id)
+
+    return run(body)
 
 
 def _org_user(session: Any, username: str, org_id: str) -> Any:
@@ -205,14 +208,8 @@ def tokens(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: Jso
     """List a user's API tokens, never their secrets (as GET /users/{username}/tokens); revoke one
     with `vigil users revoke-token TOKEN_ID`."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body() -> list[Any]:
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.list_tokens(s, user_id=_org_user(s, username, org_id).id)
-
-    found = run(body)
+    found = _in_org(db, org, lambda s, org_id: service.list_tokens(s, user_id=_org_user(s, username, org_id).id))
     if as_json:
         emit_json([t.model_dump(mode="json") for t in found])
         return
@@ -230,17 +227,14 @@ def revoke_token(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", hel
                  org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Revoke a user's API token now (as DELETE /tokens/{id}); a token already revoked is a conflict."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body() -> None:
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            owner = service.token_owner(s, token_id=token_id)
-            if owner is None or owner.org_id != org_id:
-                raise NotFoundError(f"no token {token_id!r}")
-            service.revoke_token(s, token_id=token_id, actor=cli_actor())
+    def revoke(s: Any, org_id: str) -> None:
+        owner = service.token_owner(s, token_id=token_id)
+        if owner is None or owner.org_id != org_id:
+            raise NotFoundError(f"no token {token_id!r}")
+        service.revoke_token(s, token_id=token_id, actor=cli_actor())
 
-    run(body)
+    _in_org(db, org, revoke)
     if as_json:
         emit_json({"id": token_id, "revoked": True})
         return
@@ -249,14 +243,9 @@ def revoke_token(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", hel
 
 def _set_active(username: str, active: bool, org: str | None, db: str | None, as_json: bool) -> None:
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body():  # type: ignore[no-untyped-def]
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.set_active(s, org_id=org_id, username=username, active=active, actor=cli_actor())
-
-    user = run(body)
+    user = _in_org(db, org, lambda s, org_id: service.set_active(s, org_id=org_id, username=username, active=active,
+                                                                  actor=cli_actor()))
     if as_json:
         emit_json(user.model_dump())
         return
@@ -289,15 +278,9 @@ def passwd(
 ) -> None:
     """Set a user's password (an admin's reset): every web session and API token they hold ends."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body():  # type: ignore[no-untyped-def]
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.reset_password(s, username=username, password=password, actor=cli_actor(),
-                                          org_id=org_id)
-
-    user = run(body)
+    user = _in_org(db, org, lambda s, org_id: service.reset_password(s, username=username, password=password,
+                                                                      actor=cli_actor(), org_id=org_id))
     if as_json:
         emit_json(user.model_dump())
         return
@@ -308,14 +291,9 @@ def passwd(
 def unlock(username: UserArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Clear a user's failed logins: an account locked after 5 of them signs in again now."""
     from engine.auth import service
-    from engine.db import unit_of_work
 
-    def body():  # type: ignore[no-untyped-def]
-        engine, org_id = open_org(db, org)
-        with unit_of_work(engine) as s:
-            return service.unlock_user(s, username=username, actor=cli_actor(), org_id=org_id)
-
-    done = run(body)
+    done = _in_org(db, org, lambda s, org_id: service.unlock_user(s, username=username, actor=cli_actor(),
+                                                                   org_id=org_id))
     if as_json:
         emit_json(done.model_dump())
         return
