@@ -26,15 +26,20 @@ def _refusal(page: Node) -> Node:
     return box
 
 
-def test_a_refused_waiver_comes_back_with_its_message_focusable(
-        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+def _refused_waiver(web: dict[str, Any], web_client: Callable[[str], TestClient]) -> Node:
+    """The finding's page after an officer's waiver with a blank reason was refused."""
     fid = finding_of(web, "EP1").id
     page = f"/ui/findings/{fid}"
     c = web_client("officer")
     with clock.frozen(GRANTED):
         assert act(c, f"{page}/waive", page, reason="   ", approver="CMO", until="2026-04-30",
                    scope="subject").status_code == 303
-        shown = dom(c.get(page).text)
+        return dom(c.get(page).text)
+
+
+def test_a_refused_waiver_comes_back_with_its_message_focusable(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    shown = _refused_waiver(web, web_client)
     assert "a waiver needs a reason" in _refusal(shown).text()
     # the field the message names is found by its label (vigil.js), and the others by what they declare
     reason = shown.by_id("waive-reason")
@@ -47,13 +52,7 @@ def test_a_refusal_names_the_fields_it_refuses_by_their_form_names(
         web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
     """vigil.js had only the message's wording to find the field by; the error's own field now rides
     along (data-fields), and the wording is the fallback."""
-    fid = finding_of(web, "EP1").id
-    page = f"/ui/findings/{fid}"
-    c = web_client("officer")
-    with clock.frozen(GRANTED):
-        assert act(c, f"{page}/waive", page, reason="   ", approver="CMO", until="2026-04-30",
-                   scope="subject").status_code == 303
-        shown = dom(c.get(page).text)
+    shown = _refused_waiver(web, web_client)
     named = _refusal(shown).attrs.get("data-fields", "").split()
     form_names = {n.attrs.get("name") for n in shown.walk() if n.tag in ("input", "textarea", "select")}
     assert named and set(named) <= form_names and "reason" in named
