@@ -16,6 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+# pytest-xdist sets COLUMNS=80 in its workers, and rich's Console fixes its width from COLUMNS when it is
+# made (engine.cli.app makes it at import): the CLI tests' own COLUMNS (250 for wide tables, 60 for a
+# narrow terminal) would then be ignored in a worker and not in a plain run.
+os.environ.pop("COLUMNS", None)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_output_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
