@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, MetaData, column, create_engine, event, select, table, union
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from engine import json_codec
+
+if TYPE_CHECKING:
+    from engine.migrate import SchemaChange
 
 DEFAULT_URL = "sqlite:///./vigil.db"
 
@@ -84,11 +88,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def init_db(engine: Engine) -> None:
-    """Bring the schema to the current version (Alembic upgrade to head)."""
+def init_db(engine: Engine) -> SchemaChange | None:
+    """Bring the schema to the current version (Alembic upgrade to head); what it changed, if anything."""
     from engine import migrate
 
-    migrate.upgrade(engine)
+    return migrate.upgrade(engine)
 
 
 _factories: dict[int, sessionmaker[Session]] = {}

@@ -182,6 +182,14 @@ class UnavailableError(VigilError):
     http_status = 503
 
 
+class DatabaseSchemaError(VigilError):
+    """The database's schema cannot be brought to this Vigil's: it was written by a newer Vigil
+    (`database.schema_unknown`), or a step of the upgrade failed (`database.upgrade_failed`; each
+    step is its own transaction, so the database stays whole at the last step that completed)."""
+
+    code = "database.schema"
+
+
 class EngineFailure(VigilError):
     code = "engine.failure"
 

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -27,6 +28,9 @@ from engine.rules.derive import RecordView
 from engine.rules.reads import record_types_read
 from engine.rules.runner import Progress, evaluate_rules
 from engine.rules.schemas import RunResult
+
+if TYPE_CHECKING:
+    from engine.migrate import SchemaChange
 
 #: Sweeps run on the backend bench/ measures faster for them (plain Python: 41.5 s against 44.6 s
 #: on the large practice, bench/README.md); the live event stream runs on durable_rules.
@@ -378,6 +382,25 @@ def verify_audit(session: Session, *, org_id: str | None) -> AuditVerifyReport:
     anchored = chain(findings_service.audit_anchors(session, org_id=org_id),
                      packets_service.audit_anchors(session, org_id=org_id))
     return audit_service.verify(session, org_id=org_id, anchored=anchored)
+
+
+def upgrade_database(engine: Engine) -> SchemaChange | None:
+    """Bring the database's schema to this Vigil's and, when an existing database moved, record it in
+    the trail of every organization in it: an auditor reading a practice's chain sees from which
+    entry on a newer Vigil wrote it (the upgrade is the deployment's, like a published ruleset)."""
+    from engine import __version__, db
+    from engine.audit import service as audit_service
+
+    change = db.init_db(engine)
+    if change is None:
+        return None
+    with db.unit_of_work(engine) as session:
+        for org in db.org_ids(session.connection()):
+            audit_service.append(session, org_id=org, actor="system:upgrade", action="database.upgraded",
+                                 entity_type="database", entity_id=change.after,
+                                 payload={"from_revision": change.before, "to_revision": change.after,
+                                          "vigil_version": __version__})
+    return change
 
 
 def cited_records(session: Session, *, org_id: str, finding_id: str, scope: Any = None) -> list[Any]:

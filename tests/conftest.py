@@ -59,10 +59,12 @@ def pg_ok() -> bool:
     return _PG_OK
 
 
-def make_test_engine(kind: str, tmp_path: Path) -> Iterator[Engine]:
+def make_test_engine(kind: str, tmp_path: Path, *, migrate: bool = True) -> Iterator[Engine]:
+    """A database of `kind` (PostgreSQL: a schema of its own), at the newest revision, or empty."""
     if kind == "sqlite":
         eng = dbmod.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-        dbmod.init_db(eng)
+        if migrate:
+            dbmod.init_db(eng)
         yield eng
         eng.dispose()
         return
@@ -74,7 +76,8 @@ def make_test_engine(kind: str, tmp_path: Path) -> Iterator[Engine]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     eng = dbmod.make_engine(PG_URL, schema=schema)
     try:
-        dbmod.init_db(eng)
+        if migrate:
+            dbmod.init_db(eng)
         yield eng
     finally:
         eng.dispose()

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import importlib
 import json
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,8 +45,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         "`Authorization: Bearer <token>` (POST /tokens).",
     )
     if engine is None:
+        from engine import pipeline
+
         engine = dbmod.make_engine()
-        dbmod.init_db(engine)
+        change = pipeline.upgrade_database(engine)
+        if change is not None:
+            logging.getLogger("vigil").warning("upgraded the database's schema from %s to %s (Vigil %s)",
+                                               change.before, change.after, __version__)
     app.state.engine = engine
     errors.install(app)
 

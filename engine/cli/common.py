@@ -22,6 +22,8 @@ from engine.errors import ErrorDetail, InputError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from engine.migrate import SchemaChange
+
 DB_HELP = "database URL (default: $DATABASE_URL, else sqlite:///./vigil.db)"
 ORG_HELP = ("organization id (default: $VIGIL_ORG, else 'default' if the database has it, else the database's "
             "only organization; a new database gets 'default')")
@@ -305,7 +307,7 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
     """
     from sqlalchemy import exc as sa_exc
 
-    from engine import db
+    from engine import db, pipeline
 
     full = database_url(url)
     try:
@@ -333,7 +335,7 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
         raise _cannot_open(full, f"its driver is not installed ({exc})") from None
     try:
         if migrate:
-            db.init_db(engine)
+            _say_upgraded(pipeline.upgrade_database(engine))
         else:
             with engine.connect():
                 pass
@@ -341,6 +343,19 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
         engine.dispose()
         raise _cannot_open(full, _first_line(exc)) from None
     return engine
+
+
+def _say_upgraded(change: SchemaChange | None) -> None:
+    """An upgrade is for good (there is no downgrade): the person who ran the command hears of it."""
+    if change is None:
+        return
+    from engine import __version__
+    from engine.cli.app import err_console
+
+    before = repr(change.before) if change.before else "no revision (made before migrations)"
+    err_console.print(f"Upgraded this database's schema from {before} to {change.after!r} (Vigil {__version__}); "
+                      "an older Vigil can no longer open it. Recorded in each organization's audit trail.",
+                      highlight=False, markup=False)
 
 
 def _unknown_kind(url: str) -> str:
