@@ -149,8 +149,11 @@ def _ruleset_mismatches(inp: PacketInput, ruleset: RulesetFile) -> list[ErrorDet
     return [
         ErrorDetail(
             reason=f"ruleset {framework} version {ruleset.version}: {_runs_named(run_ids)} evaluated it with "
-            f"sha256 {recorded}, but the file on disk now has sha256 {ruleset.sha256}: the ruleset changed under "
-            "the same version; publish the change as a new version or restore the file the runs used",
+            f"sha256 {recorded}, but the file on disk now has sha256 {ruleset.sha256} and this database does not "
+            "hold those bytes (runs made before schema revision 0006 did not keep them): the ruleset changed under "
+            "the same version. Put the file those runs used (from the Vigil release or the rulesets folder they "
+            "were made with) in a copy of the rulesets folder named by VIGIL_RULESETS_DIR, and the packet ships "
+            "both; a change of your own belongs in a new version",
             file=f"rulesets/{ruleset.name}",
         )
         for recorded, run_ids in sorted(_recorded_hashes(inp.runs, framework, ruleset.version).items())

@@ -167,7 +167,7 @@ def test_a_ruleset_changed_under_the_same_version_stops_the_build(
     assert info.value.code == "integrity.ruleset_changed"
     (detail,) = info.value.details
     assert detail.file == "rulesets/hipaa/ruleset.yaml"
-    for part in ("2026.1.0", "run R-2", old_sha, new_sha, "new version"):
+    for part in ("2026.1.0", "run R-2", old_sha, new_sha, "new version", "VIGIL_RULESETS_DIR", "revision 0006"):
         assert part in detail.reason, (part, detail.reason)
     assert not (tmp_path / "p.zip").exists()
 
