@@ -347,7 +347,13 @@ def waive(
             return pipeline.waive(s, org_id=org_id, actor=cli_actor(), finding_id=finding_id, data=data)[0]
 
     w = run(body)
-    emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} until {w.ends_at.isoformat()}")
+    if as_json:
+        emit_json(w.model_dump(mode="json"))
+        return
+    from engine.findings.lifecycle import reach
+
+    console.print(f"waiver {w.id} until {w.ends_at.isoformat()}: {reach(w, finding_id)}", highlight=False,
+                  markup=False)
 
 
 @findings_app.command("waivers")
@@ -374,7 +380,8 @@ def waivers(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> N
             until = f"revoked {iso_z(w.revoked_at.replace(microsecond=0))} by {w.revoked_by}: {w.revoke_reason}"
         listing.add_row(tables.stacked(w.id, w.rule_id),
                         tables.stacked(f"{w.subject_type or ''} {w.subject_id}".strip() if w.subject_id
-                                       else f"establishment {w.establishment_id}"),
+                                       else f"establishment {w.establishment_id}",
+                                       f"waives {len(w.findings)} finding{'' if len(w.findings) == 1 else 's'}"),
                         tables.stacked(iso_z(w.starts_at.replace(microsecond=0)), until),
                         tables.Clamp(f"{w.reason} (approved by {w.approver})", 2))
     console.print(listing)

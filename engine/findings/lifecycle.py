@@ -174,7 +174,7 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     checked = waiver_checks.check(session, org_id=org_id, data=data, finding=row, now=now)
     twin = _same_waiver(session, org_id, checked, explicit_start=data.starts_at is not None, now=now)
     if twin is not None:
-        return to_waiver(twin), False
+        return to_waiver(twin, findings=waived_by(session, [twin.id]).get(twin.id, [])), False
     if row is not None and row.state == "waived":  # a page opened before it was waived
         raise InvalidTransition(f"finding {row.id} is already waived by {row.waiver_id}", [ErrorDetail(
             reason=f"revoke {row.waiver_id} first to waive it on other terms", record_id=row.id)])
@@ -211,6 +211,7 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
             "approver": checked.approver,
         },
     )
+    waived: list[str] = []
     for row in session.scalars(
         select(FindingRow).where(
             FindingRow.org_id == org_id,
@@ -220,7 +221,8 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     ):
         if covers(waiver, row, now):
             apply_waiver(session, row, waiver, actor=actor)
-    return to_waiver(waiver), True
+            waived.append(row.id)
+    return to_waiver(waiver, findings=sorted(waived)), True
 
 
 def _refuse_overlap(session: Session, org_id: str, checked: waiver_checks.CheckedWaiver, *,
@@ -365,7 +367,31 @@ def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str
     return reopened
 
 
-def to_waiver(row: WaiverRow) -> Waiver:
+def waived_by(session: Session, waiver_ids: list[str]) -> dict[str, list[str]]:
+    """The findings each of `waiver_ids` waives now (their `waiver_id`), by id, sorted."""
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(waiver_ids), 500):
+        part = waiver_ids[start:start + 500]
+        for waiver_id, fid in session.execute(
+                select(FindingRow.waiver_id, FindingRow.id)
+                .where(FindingRow.waiver_id.in_(part), FindingRow.state == "waived").order_by(FindingRow.id)):
+            out.setdefault(str(waiver_id), []).append(fid)
+    return out
+
+
+def reach(waiver: Waiver, finding_id: str | None) -> str:
+    """What a new waiver waives, in words for the person who granted it from `finding_id`: the
+    waiver's scope is the rule for the subject (or establishment) in its period, so it may waive
+    other findings of the rule too (other years, other occurrences), and they should hear which."""
+    if waiver.findings == [finding_id]:
+        return "it waives this finding"
+    where = f"at {waiver.establishment_id}" if waiver.subject_id is None else f"for {waiver.subject_id}"
+    n = len(waiver.findings)
+    listed = f": {', '.join(waiver.findings[:10])}{f' and {n - 10} more' if n > 10 else ''}" if n else ""
+    return f"it waives {n} finding{'' if n == 1 else 's'} of {waiver.rule_id} {where}{listed}"
+
+
+def to_waiver(row: WaiverRow, *, findings: list[str] | None = None) -> Waiver:
     return Waiver(
         id=row.id,
         org_id=row.org_id,
@@ -382,6 +408,7 @@ def to_waiver(row: WaiverRow) -> Waiver:
         revoked_at=utc(row.revoked_at),
         revoked_by=row.revoked_by,
         revoke_reason=row.revoke_reason,
+        findings=list(findings or []),
     )
 
 

@@ -198,8 +198,9 @@ def finding_revisions(session: Session, *, org_id: str, finding_ids: Iterable[st
 
 
 def list_waivers(session: Session, *, org_id: str) -> list[Waiver]:
-    rows = session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id).order_by(WaiverRow.created_at))
-    return [lifecycle.to_waiver(r) for r in rows]
+    rows = list(session.scalars(select(WaiverRow).where(WaiverRow.org_id == org_id).order_by(WaiverRow.created_at)))
+    waived = lifecycle.waived_by(session, [r.id for r in rows])
+    return [lifecycle.to_waiver(r, findings=waived.get(r.id, [])) for r in rows]
 
 
 def to_finding(row: FindingRow, events: list[FindingEventRow]) -> Finding:

@@ -123,6 +123,10 @@ class Waiver(BaseModel):
     revoked_at: dt.datetime | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    findings: list[str] = Field(
+        default_factory=list,
+        description="the findings this waiver waives now, by id: every open finding of its rule for its subject "
+        "(or at its establishment) in its period, not only the one it was asked from; empty once revoked or ended")
 
 
 class WaiverRevokeIn(BaseModel):

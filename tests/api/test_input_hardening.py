@@ -214,13 +214,15 @@ def test_the_same_waiver_asked_twice_is_made_once(world: dict[str, Any]) -> None
     again = c.post("/waivers", headers=h, json={**body, "subject_id": " EP1 "})  # the same, once trimmed
     assert (first.status_code, again.status_code) == (201, 200), again.text
     assert again.json()["id"] == first.json()["id"]
+    waived = [f["id"] for f in c.get("/findings?state=waived", headers=h).json()["items"]]
+    assert waived and first.json()["findings"] == again.json()["findings"] == sorted(waived)  # what it reaches
     other = c.post("/waivers", headers=h, json={**body, "reason": "another reason"})  # other terms, same scope
     assert other.status_code == 409 and other.json()["code"] == "conflict.waiver_overlaps", other.text
     assert f"revoke {first.json()['id']} first" in other.json()["errors"][0]["reason"]
     ids = [w["id"] for w in c.get("/waivers", headers=h).json()]
     assert ids == [first.json()["id"]]
     revoked = c.post(f"/waivers/{first.json()['id']}/revoke", headers=h, json={"reason": "ended early"})
-    assert revoked.status_code == 200
+    assert revoked.status_code == 200 and revoked.json()["findings"] == []
     assert c.post("/waivers", headers=h, json=body).json()["id"] != first.json()["id"]  # a new one after revoking
 
 

@@ -303,6 +303,27 @@ def test_waivers_are_listed_and_one_is_revoked_with_a_reason(practice: Practice)
     assert "revoked" in vigil("findings", "waivers", *practice.args()).stdout
 
 
+def test_a_waiver_says_which_findings_it_waives(practice: Practice) -> None:
+    """A waiver's scope is the rule for the subject (or establishment) in its period, so it can waive
+    findings other than the one it was asked from (other years of a duty): the reports probe waived
+    "2024 300A posted late" and five more findings went with it, unsaid."""
+    fid = practice.findings[0]
+    granted = vigil("findings", "waive", fid, "--until", "2026-12-01T00:00:00Z", "--reason", "on leave",
+                    "--approver", "CMO", *practice.args())
+    assert granted.exit_code == 0, granted.output
+    listed = json.loads(vigil("findings", "waivers", "--json", *practice.args()).stdout)
+    (waiver,) = listed
+    shown = json.loads(vigil("findings", "list", "--state", "waived", "--json", *practice.args()).stdout)["items"]
+    assert fid in waiver["findings"] and waiver["findings"] == sorted(f["id"] for f in shown
+                                                                      if f["waiver_id"] == waiver["id"])
+    n = len(waiver["findings"])
+    reach = ("it waives this finding" if n == 1 else
+             f"it waives {n} findings of {waiver['rule_id']} for {waiver['subject_id']}: {', '.join(waiver['findings'])}")
+    assert f"waiver {waiver['id']} until 2026-12-01T00:00:00+00:00: {reach}" in " ".join(granted.stdout.split())
+    table = vigil("findings", "waivers", *practice.args())
+    assert f"waives {n} finding" in table.stdout
+
+
 def test_evaluate_names_every_bad_option_at_once(cli_env: Path) -> None:
     """Probe 16 #13: a bad --as-of hid a bad --framework, --backend and a missing records file."""
     result = vigil("evaluate", "--records", str(cli_env / "nope.ndjson"), "--as-of", "2026-11-30T17:00:00",

@@ -137,7 +137,8 @@ def test_the_flash_says_how_many_findings_the_waiver_waives(
     waiver = finding_of(web, "EP1").waiver_id
     assert waiver and finding_of(web, "EP2").waiver_id == waiver and finding_of(web, "EP3").state == "open"
     text = c.get(page).text
-    assert f"Waiver {waiver} granted through 2026-04-30: it waives 2 findings of DEMO-TRN-001 at E1." in text
+    both = ", ".join(sorted([fid, finding_of(web, "EP2").id]))  # named, not only counted (the reports probe)
+    assert f"Waiver {waiver} granted through 2026-04-30: it waives 2 findings of DEMO-TRN-001 at E1: {both}." in text
     one = finding_of(web, "EP3").id
     page = f"/ui/findings/{one}"
     with clock.frozen(GRANTED):

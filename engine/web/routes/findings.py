@@ -294,26 +294,8 @@ def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: s
                     establishment_id=establishment_id)
     waiver, _ = pipeline.waive(session, org_id=principal.org_id, data=data, actor=principal.actor,
                                finding_id=finding_id)
-    waives = _waives(session, org_id=principal.org_id, waiver=waiver, finding=finding)
-    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}: {waives}.")
-
-
-def _waives(session: Session, *, org_id: str, waiver: Waiver, finding: Finding) -> str:
-    """What `waiver` waives now, counted from the findings of its rule that name it (`lifecycle.waive`
-    answers with the waiver alone)."""
-    waived: list[Finding] = []
-    cursor = None
-    while True:
-        result = findings_service.list_findings(session, org_id=org_id, limit=1000, cursor=cursor,
-                                                filters=FindingFilter(rule_id=waiver.rule_id, state="waived"))
-        waived += [f for f in result.items if f.waiver_id == waiver.id]
-        cursor = result.next_cursor
-        if cursor is None:
-            break
-    if [f.id for f in waived] == [finding.id]:
-        return "it waives this finding"
-    where = f"at {waiver.establishment_id}" if waiver.subject_id is None else f"for {waiver.subject_id}"
-    return f"it waives {len(waived)} finding{'' if len(waived) == 1 else 's'} of {waiver.rule_id} {where}"
+    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} granted through {until.isoformat()}: "
+                                             f"{lifecycle.reach(waiver, finding_id)}.")
 
 
 @router.post("/findings/{finding_id}/revoke-waiver")
