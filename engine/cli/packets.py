@@ -61,8 +61,10 @@ def build_cmd(
     input_file: Path | None = typer.Option(None, "--input", exists=True, dir_okay=False,
                                            help="Build from a serialized PacketInput (JSON)."),
     framework: str | None = typer.Option(None, "--framework", help="The framework audited, e.g. hipaa."),
-    date_from: str | None = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD, a UTC day: from 00:00Z)."),
-    date_to: str | None = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD, a UTC day: to 23:59:59Z)."),
+    date_from: str | None = typer.Option(None, "--from",
+                                         help="First day of the period (YYYY-MM-DD, a UTC day: from 00:00Z)."),
+    date_to: str | None = typer.Option(None, "--to",
+                                       help="Last day of the period (YYYY-MM-DD, a UTC day: to 23:59:59Z)."),
     establishment: str | None = typer.Option(None, "--establishment", help="One establishment id only."),
     as_of: str | None = typer.Option(None, "--as-of", help="Rebuild as the database stood at this instant "
                                                            "(ISO 8601 with offset)."),

@@ -317,8 +317,9 @@ def test_a_waiver_says_which_findings_it_waives(practice: Practice) -> None:
     assert fid in waiver["findings"] and waiver["findings"] == sorted(f["id"] for f in shown
                                                                       if f["waiver_id"] == waiver["id"])
     n = len(waiver["findings"])
+    named = ", ".join(waiver["findings"])
     reach = ("it waives this finding" if n == 1 else
-             f"it waives {n} findings of {waiver['rule_id']} for {waiver['subject_id']}: {', '.join(waiver['findings'])}")
+             f"it waives {n} findings of {waiver['rule_id']} for {waiver['subject_id']}: {named}")
     assert f"waiver {waiver['id']} until 2026-12-01T00:00:00+00:00: {reach}" in " ".join(granted.stdout.split())
     table = vigil("findings", "waivers", *practice.args())
     assert f"waives {n} finding" in table.stdout
