@@ -21,13 +21,13 @@ from engine.audit.schemas import AuditVerifyReport
 from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
-from engine.findings.schemas import DraftImpact, EvaluationRun, RunDiff, Waiver, WaiverIn
+from engine.findings.schemas import DraftEffect, DraftImpact, EvaluationRun, ImpactItem, RunDiff, Waiver, WaiverIn
 from engine.records import service as records_service
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
 from engine.rules.reads import record_types_read
 from engine.rules.runner import Progress, evaluate_rules
-from engine.rules.schemas import RunResult
+from engine.rules.schemas import RunResult, Violation
 
 if TYPE_CHECKING:
     from engine.migrate import SchemaChange
@@ -118,8 +118,8 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     with the practice parameters in force that day, and run on the plain-Python backend (the
     reference; both backends agree on every scenario). Rules of the draft not yet in force that day
     are left out, as an evaluation would leave them out."""
-    from engine.findings.schemas import ImpactItem
     from engine.rules.catalog import (
+        compile_for,
         in_force,
         load_all,
         load_practice_params,
@@ -146,9 +146,7 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     stored = findings_service.open_identities(session, org_id=org_id, framework=framework)
     dismissed = findings_service.false_positive_identities(session, org_id=org_id, framework=framework)
     drafted = {v.identity: v for v in result.violations if v.identity not in dismissed}
-    would_open = [ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
-                             occurrence_key=v.occurrence_key, status=v.state, due=v.due, message=v.message)
-                  for key, v in sorted(drafted.items()) if key not in stored]
+    would_open = [_impact(v) for key, v in sorted(drafted.items()) if key not in stored]
     would_close = [ImpactItem(rule_id=r.rule_id, subject_type=r.subject_type, subject_id=r.subject_id,
                               occurrence_key=r.occurrence_key, status=r.status, due=r.due, message=r.message,
                               finding_id=r.id)
@@ -158,19 +156,42 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
         row = stored.get(key)
         if row is None:
             continue
-        changes = [f"{label} {old or '-'} -> {new or '-'}" for label, old, new in (
-            ("status", row.status, v.state), ("due", row.due, v.due), ("severity", row.severity, v.severity))
-            if old != new] + (["message"] if row.message != v.message else [])
+        changes = _changes(row.status, row.due, row.severity, row.message, v)
         if changes:
-            would_change.append(ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
-                                           occurrence_key=v.occurrence_key, status=v.state, due=v.due,
-                                           message=v.message, finding_id=row.id, changes=changes))
+            would_change.append(_impact(v, changes=changes).model_copy(update={"finding_id": row.id}))
     published = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
-    now_versions = [i.spec.version for i in in_force(published, day, [framework])]
-    return DraftImpact(framework=framework, version=loaded.spec.version, as_of=instant, in_force_now=now_versions,
+    current = in_force(published, day, [framework])
+    baseline = evaluate_rules(StoreSource(session, org_id), [
+        compile_for(item, params_in_force(raw, framework, day, source), source, on=day) for item in current],
+        instant, backend="python") if current else None
+    before = {v.identity: v for v in (baseline.violations if baseline else []) if v.identity not in dismissed}
+    effect = DraftEffect(
+        against=[i.spec.version for i in current],
+        opens=[_impact(v) for key, v in sorted(drafted.items()) if key not in before],
+        closes=[_impact(v) for key, v in sorted(before.items()) if key not in drafted],
+        changes=[_impact(v, changes=c) for key, v in sorted(drafted.items())
+                 if key in before and (c := _changes(before[key].state, before[key].due, before[key].severity,
+                                                     before[key].message, v))])
+    return DraftImpact(framework=framework, version=loaded.spec.version, as_of=instant,
+                       in_force_now=[i.spec.version for i in current],
                        rules=len(compiled.rules), would_open=would_open, would_close=would_close,
                        would_change=would_change,
-                       unchanged=len(result.violations) - len(would_open) - len(would_change))
+                       unchanged=len(result.violations) - len(would_open) - len(would_change), draft_effect=effect)
+
+
+def _impact(v: Violation, *, changes: list[str] | None = None) -> ImpactItem:
+    """A violation as an item of a draft's impact."""
+    return ImpactItem(rule_id=v.rule_id, subject_type=v.subject.type, subject_id=v.subject.id,
+                      occurrence_key=v.occurrence_key, status=v.state, due=v.due, message=v.message,
+                      changes=changes or [])
+
+
+def _changes(status: str | None, due: str | None, severity: str | None, message: str | None,
+             v: Violation) -> list[str]:
+    """What differs between a finding (or a violation) as it is and violation `v`, in words."""
+    return [f"{label} {old or '-'} -> {new or '-'}" for label, old, new in (
+        ("status", status, v.state), ("due", due, v.due), ("severity", severity, v.severity))
+        if old != new] + (["message"] if message != v.message else [])
 
 
 def act_on_finding(session: Session, *, org_id: str, finding_id: str, action: str, actor: str,

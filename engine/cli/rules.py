@@ -267,11 +267,12 @@ def docs(
     out: Path = typer.Option(Path("docs/rules"), "--out", help="folder for the generated pages"),
     check: bool = typer.Option(False, "--check", help="fail if the pages are not current"),
 ) -> None:
-    """Generate the rules catalog pages (rule id, title, citation, what it checks, parameters, SOP)."""
+    """Generate the rules catalog pages (rule id, title, citation, what it checks, parameters, SOP) of the
+    rulesets folder in use (VIGIL_RULESETS_DIR, else rulesets/), as every other `rules` command reads it."""
     from engine.rules.docs import render_all
 
     def body() -> None:
-        pages = render_all()
+        pages = render_all(_rulesets_in_use())
         stale = [name for name, text in pages.items() if not (out / name).exists() or (out / name).read_text() != text]
         if check:
             if stale:
@@ -405,8 +406,8 @@ def preview(
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Which findings a draft would open, close or change if it were published, on today's records; nothing is
-    stored."""
+    """Which findings a draft would open, close or change if it were published, on today's records, and what the
+    draft itself changes against the version in force at that instant; nothing is stored."""
     from engine import pipeline
     from engine.db import unit_of_work
 
@@ -444,6 +445,17 @@ def preview(
                 listing.add_row(tables.stacked(i.rule_id, i.status or ""), i.due or "", tables.Clamp(subject, 3))
         console.print(listing)
     console.print(f"unchanged: {impact.unchanged}", highlight=False)
+    own = impact.draft_effect
+    if own is not None:
+        against = ", ".join(own.against) or "no version"
+        console.print(f"the draft's own effect, against {against} at the same instant (what time alone changes left "
+                      f"out): {len(own.opens)} would open, {len(own.closes)} would close, {len(own.changes)} would "
+                      "change", highlight=False, markup=False)
+        for verb, items in (("opens", own.opens), ("closes", own.closes), ("changes", own.changes)):
+            for i in items:
+                said = f": {'; '.join(i.changes)}" if i.changes else ""
+                console.print(f"  {verb} {i.rule_id} {i.subject_type}/{i.subject_id}{said}", highlight=False,
+                              markup=False, soft_wrap=True)
 
 
 ByOpt = typer.Option(None, "--by", help="who does it, for the audit trail (default: $USER)")
@@ -490,7 +502,7 @@ def publish(
         return
     console.print(f"published {pub.framework} {pub.version} ({pub.rules} rules), in force from {pub.effective_from}"
                   + (f", replacing {pub.replaces}" if pub.replaces else "")
-                  + f"; {pub.scenarios_passed} scenario cases passed\n  {rulesets_dir() / pub.path}"
+                  + f"; {pub.scenarios_said()}\n  {rulesets_dir() / pub.path}"
                   + f"\n  sha256 {pub.sha256}",
                   highlight=False, markup=False, soft_wrap=True)
 

@@ -214,6 +214,18 @@ class ImpactItem(BaseModel):
                                "e.g. 'severity medium -> critical', 'due 2026-12-01 -> 2026-11-20'")
 
 
+class DraftEffect(BaseModel):
+    """The draft's own effect: its violations against those of the version(s) in force at the same
+    instant, judged on the same records. At a later day the comparison with the findings store
+    also holds what time alone would change (deadlines passing, new records due); this does not
+    (the liaison probe: a no-op draft previewed at its effective day "would open 16")."""
+
+    against: list[str] = Field(description="the versions in force at the instant, compared with")
+    opens: list[ImpactItem] = Field(default_factory=list)
+    closes: list[ImpactItem] = Field(default_factory=list)
+    changes: list[ImpactItem] = Field(default_factory=list)
+
+
 class DraftImpact(BaseModel):
     """What publishing a draft would do to the findings store today (PRODUCT: the liaison sees
     "which findings would open or close" before publishing). Nothing is stored."""
@@ -228,3 +240,5 @@ class DraftImpact(BaseModel):
     would_change: list[ImpactItem] = Field(default_factory=list, description="findings that stay open with another "
                                            "status, due date, severity or message")
     unchanged: int = Field(description="findings that would stay exactly as they are")
+    draft_effect: DraftEffect | None = Field(default=None, description="what the draft itself changes at the "
+                                             "instant, against the version in force then (time passing left out)")

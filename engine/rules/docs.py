@@ -1,4 +1,9 @@
-"""Generate the rules catalog pages (docs/rules/<framework>.md) from the rulesets themselves."""
+"""Generate the rules catalog pages (docs/rules/<framework>.md) from the rulesets themselves.
+
+The pages describe the rulesets folder in use (VIGIL_RULESETS_DIR, else the installation's
+rulesets/) and its SOP titles come from the policies in use (VIGIL_POLICIES_DIR): `vigil rules docs`
+had documented the installation's rulesets while every other `rules` command, evaluation and
+publishing read the folder set, so a liaison's catalog left out the versions they had published."""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from pathlib import Path
 
 import yaml
 
-from engine.rules.catalog import POLICIES_DIR, load_all
+from engine.rules.catalog import load_all, policies_dir, rulesets_dir
 from engine.rules.loader import LoadedRuleset
 from engine.rules.spec import RuleSpec
 
 
-def _sop_title(sop: str) -> str:
-    path = POLICIES_DIR / "sops" / f"{sop}.md"
+def _sop_title(sop: str, policies: Path) -> str:
+    path = policies / "sops" / f"{sop}.md"
     if not path.exists():
         return "(missing template)"
     text = path.read_text()
@@ -42,7 +47,9 @@ def _checks(rule: RuleSpec) -> list[str]:
     return lines
 
 
-def render_framework(items: list[LoadedRuleset]) -> str:
+def render_framework(items: list[LoadedRuleset], policies: Path | None = None) -> str:
+    """One framework's page: its versions, and the newest version's parameters and rules."""
+    policies = policies or policies_dir()
     items = sorted(items, key=lambda x: x.spec.effective_from)
     newest = items[-1].spec
     out = [
@@ -80,16 +87,19 @@ def render_framework(items: list[LoadedRuleset]) -> str:
         if r.description:
             out.append(f"- what it checks: {' '.join(r.description.split())}")
         out += _checks(r)
-        out.append(f"- SOP: `{r.sop}` {_sop_title(r.sop)}")
+        out.append(f"- SOP: `{r.sop}` {_sop_title(r.sop, policies)}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_all() -> dict[str, str]:
+def render_all(root: Path | None = None, policies: Path | None = None) -> dict[str, str]:
+    """Every page, by file name: one per framework of `root` (default: the rulesets folder in use,
+    `rulesets_dir`) and the README index."""
+    policies = policies or policies_dir()
     by_framework: dict[str, list[LoadedRuleset]] = {}
-    for item in load_all():
+    for item in load_all(root or rulesets_dir()):
         by_framework.setdefault(item.spec.framework, []).append(item)
-    pages = {f"{fw}.md": render_framework(items) for fw, items in sorted(by_framework.items())}
+    pages = {f"{fw}.md": render_framework(items, policies) for fw, items in sorted(by_framework.items())}
     index = [
         "# Rules catalog",
         "",

@@ -49,6 +49,19 @@ class Publication(BaseModel):
     rules: int
     replaces: str | None  # the version in force on effective_from until now
     scenarios_passed: int
+    #: of those, the cases as of effective_from or later: the only ones this version judged (the
+    #: others were judged by the versions before it, so "105 passed" had said nothing of a draft
+    #: none of whose cases reached its effective date)
+    scenarios_judged_by_new: int
+
+    def scenarios_said(self) -> str:
+        """The scenario count for a person, saying how many cases judged this version and, when none
+        did, what to do about it."""
+        judged = (f"{self.scenarios_judged_by_new} of them as of {self.effective_from} or later, judged by the "
+                  "new version")
+        if not self.scenarios_judged_by_new:
+            judged += ": add scenarios dated then to test it"
+        return f"{self.scenarios_passed} scenario cases passed ({judged})"
 
 
 class WithdrawalResult(BaseModel):
@@ -131,14 +144,16 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
     mine = [i for i in load_all(root) if i.spec.framework == spec.framework] if root.is_dir() else []
     refused = _dates_and_version_problems(loaded, mine, today, name)
     before = in_force(mine, spec.effective_from, [spec.framework])
-    passed = _check_in_place(loaded, root, name, policies=policies, params_path=params_path, refused=refused)
+    passed, judged = _check_in_place(loaded, root, name, policies=policies, params_path=params_path,
+                                     refused=refused)
     if target.exists():
         raise ConflictError(f"{target} already exists", [ErrorDetail(
             reason="a published file is never replaced; publish a new version", file=str(target))],
             code="ruleset.publish.exists")
     publication = Publication(framework=spec.framework, version=spec.version, effective_from=spec.effective_from,
                               sha256=loaded.sha256, path=f"{spec.framework}/{target.name}", rules=len(spec.rules),
-                              replaces=before[0].spec.version if before else None, scenarios_passed=passed)
+                              replaces=before[0].spec.version if before else None, scenarios_passed=passed,
+                              scenarios_judged_by_new=judged)
     return PlannedPublication(publication=publication, target=target, content=draft)
 
 
@@ -172,11 +187,12 @@ def _cancelled(item: LoadedRuleset) -> bool:
 
 
 def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: Path | None,
-                    params_path: Path | None, refused: list[ErrorDetail]) -> int:
+                    params_path: Path | None, refused: list[ErrorDetail]) -> tuple[int, int]:
     """Validate the draft and run the framework's scenarios with it beside the published versions,
     in a copy of the framework's folder, on both backends (the sweeps run on one, the live stream on
     durable_rules: a draft the two judge differently would give the stream other findings than the
-    night's sweep); returns the number of scenario cases that passed. The
+    night's sweep); returns the number of scenario cases that passed, and how many of those are as
+    of the draft's effective_from or later (judged by the draft itself, not by the versions before). The
     problems already found (`refused`: dates, version) are reported with the draft's own, all at
     once; the scenarios run only for a draft with none."""
     spec = loaded.spec
@@ -189,7 +205,8 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
             folder.mkdir()
         staged = folder / file_name(spec.framework, spec.version)
         staged.write_bytes(loaded.content)
-        report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from)
+        report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from,
+                                rulesets=root)
         if refused and report.ok:
             raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", refused,
                              code="ruleset.publish.refused")
@@ -197,11 +214,13 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
             raise RulesetValidationError(f"{name}: the draft does not validate", refused + [
                 ErrorDetail(reason=d.reason, file=name, line=d.line, rule_id=d.rule_id, field=d.field)
                 for d in report.problems], code="ruleset.publish.invalid")
-        passed, failed = 0, []
+        passed, judged, failed = 0, 0, []
         for path in sorted((folder / "tests").glob("*.yaml")):
             for case in run_scenario(path, root=staged_root, backends=BACKENDS):
                 if case.ok:
                     passed += 1
+                    # the day in the case's own offset, as `run_scenario` chooses the version by it
+                    judged += dt.datetime.fromisoformat(case.as_of).date() >= spec.effective_from
                 else:
                     failed.append(ErrorDetail(
                         reason=f"case {case.case} (as of {case.as_of}): {'; '.join(case.problems)}",
@@ -211,7 +230,7 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                 f"{name}: {len(failed)} scenario case{'s' if len(failed) > 1 else ''} of {spec.framework} fail with "
                 f"{spec.version} in place; fix the draft, or change the scenarios in rulesets/{spec.framework}/tests/ "
                 "if the new behaviour is intended", failed, code="ruleset.publish.scenarios")
-    return passed
+    return passed, judged
 
 
 def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date | None = None,

@@ -1,14 +1,16 @@
 """`vigil rules validate`: every check a ruleset must pass before it can be published.
 
 Schema and expressions (by compiling), parameters (defaults and the practice's overrides), SOP
-references (policies/sops/<SOP>.md must exist) and scenario files (they must load).
+references (policies/sops/<SOP>.md must exist), citations (not blank), rule ids (not another
+framework's) and scenario files (they must load).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,6 +27,7 @@ from engine.rules.catalog import (
     params_in_force,
     placement_problems,
     policies_dir,
+    ruleset_files,
     rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
@@ -49,10 +52,13 @@ def sop_path(sop: str, policies: Path = POLICIES_DIR) -> Path:
 
 
 def validate_paths(
-    paths: list[Path], *, policies: Path | None = None, params_path: Path | None = None, today: dt.date | None = None
+    paths: list[Path], *, policies: Path | None = None, params_path: Path | None = None, today: dt.date | None = None,
+    rulesets: Path | None = None,
 ) -> ValidationReport:
     """Validate ruleset files (and folders of them, with their scenarios); SOP references are looked
-    up in `policies`, default the policies in use (VIGIL_POLICIES_DIR, else the repository's)."""
+    up in `policies`, default the policies in use (VIGIL_POLICIES_DIR, else the repository's). Rule
+    ids are checked against the other frameworks of the files and of `rulesets`, default the
+    rulesets folder in use (the one the files are published into)."""
     policies = policies or policies_dir()
     report = ValidationReport()
     files: list[Path] = []
@@ -85,6 +91,7 @@ def validate_paths(
         except VigilError:
             pass  # reported by _check above
     report.problems.extend(placement_problems(loadable))
+    report.problems.extend(rule_id_clashes(loadable, _in_use(rulesets or rulesets_dir(), besides=files)))
     rule_ids: dict[str, set[str]] = {}
     for item in loadable:
         rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
@@ -110,7 +117,79 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
         practice = {}
     _check(report, lambda: load_ruleset_bytes(draft, name), name, practice=practice,
            policies=policies or policies_dir(), params_path=params_path, today=today)
+    try:
+        loaded = [load_ruleset_bytes(draft, name)]
+    except VigilError:
+        loaded = []  # reported by _check above
+    report.problems.extend(rule_id_clashes(loaded, _in_use(rulesets_dir())))
     return report
+
+
+def rule_id_clashes(checked: list[LoadedRuleset], others: Iterable[LoadedRuleset]) -> list[ErrorDetail]:
+    """Each rule of `checked` whose id is a rule of another framework (in `checked` or `others`).
+
+    Why: a finding is known by its rule id, so one id in two frameworks gave findings of one rule
+    in both, and packets, waivers and `rules show` could no longer tell whose regulation it cites.
+    An id repeated across versions of one framework is that rule's history, and stays allowed."""
+    in_checked: dict[str, set[str]] = {}
+    in_others: dict[str, set[str]] = {}
+    for items, holders in ((checked, in_checked), (others, in_others)):
+        for item in items:
+            for rule in item.spec.rules:
+                holders.setdefault(rule.id, set()).add(item.spec.framework)
+    problems = []
+    for item in checked:
+        mine = {item.spec.framework}
+        for rule in item.spec.rules:
+            published = in_others.get(rule.id, set()) - mine
+            beside = in_checked.get(rule.id, set()) - mine - published
+            said = [f"already a rule of {', '.join(sorted(published))} in the rulesets in use"] if published else []
+            said += [f"also a rule of {', '.join(sorted(beside))} in the files checked"] if beside else []
+            if said:
+                problems.append(ErrorDetail(
+                    reason=f"rule id {rule.id} is {' and '.join(said)}: a rule id names one rule of one framework "
+                           "(its findings would be filed under both); give "
+                           + (f"the {item.spec.framework} rule" if published else "one of them") + " an id of its own",
+                    file=item.path, line=rule.lines.get("id", rule.line), rule_id=rule.id, field="id"))
+    return problems
+
+
+def _in_use(root: Path, besides: Iterable[Path] = ()) -> list[LoadedRuleset]:
+    """The ruleset versions of the folder `root` other than the files `besides` (checked already),
+    leaving out files that do not load (their own validation says why)."""
+    skip = {p.resolve() for p in besides}
+    out = []
+    for path in ruleset_files(root) if root.is_dir() else []:
+        if path.resolve() in skip:
+            continue
+        try:
+            out.append(load_ruleset_file(path))
+        except VigilError:
+            pass
+    return out
+
+
+def _blank_citations(loaded: LoadedRuleset, label: str) -> list[ErrorDetail]:
+    """A blank rule `citation` or ruleset `authority`: every finding of the rule would cite no
+    regulation, and a packet would show an auditor a finding with nothing to check it against."""
+    found = []
+    if not loaded.spec.authority.strip():
+        found.append(ErrorDetail(reason="authority is blank: name the regulation the ruleset implements, e.g. "
+                                        "45 CFR Parts 160 and 164", file=label,
+                                 line=_top_level_line(loaded, "authority"), field="authority"))
+    for rule in loaded.spec.rules:
+        if not rule.citation.strip():
+            found.append(ErrorDetail(reason=f"rule {rule.id} has a blank citation: name the provision it enforces, "
+                                            "e.g. 45 CFR 164.308(a)(3)(ii)(C)", file=label,
+                                     line=rule.lines.get("citation", rule.line), rule_id=rule.id, field="citation"))
+    return found
+
+
+def _top_level_line(loaded: LoadedRuleset, key: str) -> int | None:
+    """The line of a top-level key of the file (the loader keeps lines for rules only)."""
+    text = loaded.content.decode("utf-8", errors="replace")
+    found = re.search(rf"^{re.escape(key)}:", text, re.MULTILINE)
+    return text[: found.start()].count("\n") + 1 if found else None
 
 
 def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
@@ -124,7 +203,7 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
     except VigilError as exc:
         report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         return
-    found: list[ErrorDetail] = []
+    found: list[ErrorDetail] = _blank_citations(loaded, label)
     try:
         day = today or loaded.spec.effective_from
         compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)

@@ -105,6 +105,9 @@ def test_the_cli_previews_a_draft(tmp_path: Path) -> None:
     with clock.frozen(NOW):
         table = CliRunner().invoke(app, ["rules", "preview", str(draft), "--db", str(engine.url), "--org", ORG])
     assert table.exit_code == 0 and "would change: 1" in table.stdout and "due 2026-03-03 -> 2026-02-11" in table.stdout
+    said = " ".join(table.stdout.split())
+    assert "the draft's own effect, against 1.0.0 at the same instant" in said
+    assert "1 would open, 0 would close, 1 would change" in said and "opens DEMO-TRN-001 employment_episode/EP2" in said
     missing = CliRunner().invoke(app, ["rules", "preview", str(tmp_path / "nope.yaml"), "--db", str(engine.url),
                                        "--org", ORG])
     assert missing.exit_code == 2 and "DRAFT: cannot read" in missing.output
@@ -123,3 +126,20 @@ def test_a_finding_marked_false_positive_is_not_one_the_draft_would_open(engine:
     with clock.frozen(NOW), unit_of_work(engine) as s:
         impact = pipeline.preview_draft(s, org_id=ORG, draft=_draft(30), name="draft.yaml")
     assert (impact.would_open, impact.would_close, impact.would_change, impact.unchanged) == ([], [], [], 1)
+
+
+def test_a_later_instant_tells_the_drafts_own_effect_from_time_passing(engine: Engine) -> None:
+    """The liaison probe: previewed at its effective day, a draft identical to the version in force
+    "would open 16" (deadlines passed since the store's last run); its own effect is nothing."""
+    _practice(engine)
+    later = T("2026-04-20T18:00:00+00:00")  # EP2's 30 days ran out on 31 March
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        same = pipeline.preview_draft(s, org_id=ORG, draft=_draft(30), name="draft.yaml", as_of=later)
+        shorter = pipeline.preview_draft(s, org_id=ORG, draft=_draft(10), name="draft.yaml", as_of=later)
+    assert [(i.subject_id, i.status) for i in same.would_open] == [("EP2", "overdue")]  # the store's view: time
+    assert same.draft_effect is not None and same.draft_effect.against == ["1.0.0"]
+    assert (same.draft_effect.opens, same.draft_effect.closes, same.draft_effect.changes) == ([], [], [])
+    assert shorter.draft_effect is not None and shorter.draft_effect.opens == shorter.draft_effect.closes == []
+    # both overdue either way; 10 days instead of 30 moves each due date 20 days earlier
+    assert [(i.subject_id, i.changes[0]) for i in shorter.draft_effect.changes] == [
+        ("EP1", "due 2026-03-03 -> 2026-02-11"), ("EP2", "due 2026-03-31 -> 2026-03-11")]

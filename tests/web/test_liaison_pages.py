@@ -48,12 +48,18 @@ def test_a_draft_is_previewed_then_published(liaison_web: dict[str, Any],
                            "new_hire_days: {type: int, unit: days, default: 1")
     preview = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=shorter, do="preview")
     assert preview.status_code == 200 and 'id="impact"' in preview.text, preview.text[:2000]
-    assert "demo 3.0.0 on today" in preview.text
+    assert "demo 3.0.0 on today" in preview.text and 'id="draft-effect"' in preview.text
+    assert "2026-11-30 15:00 UTC" in preview.text  # no effective date typed: today
+    # the effective date typed in is the day previewed (the liaison probe: it had previewed today)
+    dated = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=shorter, do="preview",
+                 effective_from="2027-01-01")
+    assert dated.status_code == 200 and "2027-01-01 00:00 UTC" in dated.text, dated.text[:2000]
     assert not (liaison_web["root"] / "demo" / "demo-3.0.0.yaml").exists()
     done = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish", effective_from="2027-01-01")
     assert done.status_code == 303 and done.headers["location"] == "/ui/rulesets/demo/3.0.0"
     shown = c.get(done.headers["location"]).text
     assert "Published demo 3.0.0, in force from 2027-01-01, replacing 2.0.0" in shown and "scheduled" in shown
+    assert "judged by the new version" in shown  # how many scenario cases tested the version itself
     assert b"effective_from: 2027-01-01" in (liaison_web["root"] / "demo" / "demo-3.0.0.yaml").read_bytes()
     listing = c.get("/ui/rulesets").text
     assert "<td>scheduled</td>" in listing and '<span class="ok">in force</span>' in listing

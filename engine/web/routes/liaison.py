@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine import pipeline
+from engine import clock, pipeline
 from engine.api import scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -82,8 +82,12 @@ def draft_action(request: Request, text: str = Form(..., max_length=MAX_DRAFT), 
             then = f", replacing {pub.replaces} from that day" if pub.replaces else ""
             return redirect(f"/ui/rulesets/{pub.framework}/{urllib.parse.quote(pub.version)}",
                             flash=f"Published {pub.framework} {pub.version}, in force from {pub.effective_from}{then}; "
-                                  f"{pub.scenarios_passed} scenario cases passed.")
-        impact = pipeline.preview_draft(session, org_id=principal.org_id, draft=text.encode(), name="draft.yaml")
+                                  f"{pub.scenarios_said()}.")
+        # the effective date typed in is the day the draft would start judging: preview it then (it had
+        # previewed today whatever the form said: the liaison probe)
+        when = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day is not None else None
+        impact = pipeline.preview_draft(session, org_id=principal.org_id, draft=text.encode(), name="draft.yaml",
+                                        as_of=when if when is not None and when > clock.now() else None)
         return _draft(request, principal, text=text, effective_from=effective_from, status=200, impact=impact)
     except PermissionDeniedError:
         raise
