@@ -219,8 +219,8 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
             for case in run_scenario(path, root=staged_root, backends=BACKENDS):
                 if case.ok:
                     passed += 1
-                    # the day in the case's own offset, as `run_scenario` chooses the version by it
-                    judged += dt.datetime.fromisoformat(case.as_of).date() >= spec.effective_from
+                    # the instant's UTC day, as `run_scenario` and evaluations choose the version by it
+                    judged += clock.ensure_utc(dt.datetime.fromisoformat(case.as_of)).date() >= spec.effective_from
                 else:
                     failed.append(ErrorDetail(
                         reason=f"case {case.case} (as of {case.as_of}): {'; '.join(case.problems)}",

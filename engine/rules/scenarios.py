@@ -178,15 +178,18 @@ def run_scenario(
     for i, case in enumerate(raw["cases"]):
         as_of = _case_instant(case.get("as_of"), path, i)
         result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
-        chosen = in_force(loaded_all, as_of.date(), [framework])
+        # the version (and rules) in force on the instant's UTC day, as `pipeline.evaluate` chooses them:
+        # the case's own offset's day had chosen another version near midnight than an evaluation would
+        day = clock.ensure_utc(as_of).date()
+        chosen = in_force(loaded_all, day, [framework])
         if not chosen:
             result.ok = False
-            result.problems.append(f"no {framework} ruleset in force on {as_of.date()}")
+            result.problems.append(f"no {framework} ruleset in force on {day} (UTC)")
             yield result
             continue
         params = dict(raw.get("params") or {})
         params.update(case.get("params") or {})
-        compiled = compile_for(chosen[0], params, str(path), on=as_of.date())
+        compiled = compile_for(chosen[0], params, str(path), on=day)
         scope = set(raw.get("rules") or [r.id for r in compiled.rules])
         unknown = sorted(scope - {r.id for r in chosen[0].spec.rules})
         if unknown:  # a misspelt id scoped the case to nothing, and `expect: []` passed

@@ -91,12 +91,28 @@ def test_cases_all_before_the_effective_date_judged_none_and_it_says_so(root: Pa
 
 
 def test_cases_on_or_after_the_effective_date_are_counted(root: Path) -> None:
-    # the last is 2026-06-30 in UTC but 2026-07-01 in its own offset, the day the version is chosen by
+    # the last is 2026-07-01 in its own offset but 2026-06-30 in UTC, the day versions are chosen by (as an
+    # evaluation of that instant chooses them): the version before judged it
     pub = publish_v2(root, "2026-06-10T12:00:00Z", "2026-07-01T00:00:00Z", "2026-08-01T12:00:00Z",
                      "2026-07-01T02:00:00+05:00")
-    assert (pub.scenarios_passed, pub.scenarios_judged_by_new) == (4, 3)
-    assert pub.scenarios_said() == ("4 scenario cases passed (3 of them as of 2026-07-01 or later, judged by the "
+    assert (pub.scenarios_passed, pub.scenarios_judged_by_new) == (4, 2)
+    assert pub.scenarios_said() == ("4 scenario cases passed (2 of them as of 2026-07-01 or later, judged by the "
                                     "new version)")
+
+
+def test_a_case_is_judged_by_the_version_an_evaluation_of_its_instant_would_use(root: Path) -> None:
+    """Versions are chosen by the instant's UTC day (`pipeline.evaluate`); the scenario runner had
+    chosen by the day in the case's own offset, so near midnight a scenario and an evaluation of
+    the same instant were judged by different versions."""
+    from engine.rules.scenarios import run_scenario
+
+    v2 = V1.replace("version: 1.0.0", "version: 2.0.0").replace("effective_from: 2026-01-01",
+                                                                "effective_from: 2026-07-01")
+    (root / "pub" / "pub-2.0.0.yaml").write_text(v2.replace("within: {days: 30}", "within: {days: 10}"))
+    path = root / "pub" / "tests" / "train.yaml"
+    path.write_text(scenario("2026-07-01T02:00:00+05:00"))  # 2026-06-30T21:00Z: 1.0.0's 30 days
+    (case,) = run_scenario(path, root=root, backends=("python",))
+    assert case.ok, case.problems
 
 
 def test_the_api_publish_response_carries_the_count() -> None:
