@@ -125,6 +125,7 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     known_measures = catalog()
     measurements: list[dict[str, Any]] = []
     stats_out: list[dict[str, Any]] = []
+    minimum = int(params.get("mips_case_minimum", 20))
     for fact in measure_stats(ctx, {"organization": orgs, "measure_case": cases}):
         s = fact.data
         if s["py"] != year or s["tin"] != tin or s["npi"] != npi:
@@ -146,6 +147,16 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
         if s["unknown_n"]:
             notes.append(ReportNote(reason=f"measure {measure}: {s['unknown_n']} case(s) with performance not "
                                            "recorded (met null) are in neither met nor not met", record_id=measure))
+        if s["perf_den"] == 0:
+            notes.append(ReportNote(reason=f"measure {measure}: no case is performance met or not met (all "
+                                           f"{s['eligible_n']} are exclusions, exceptions or unrecorded), so its "
+                                           "performance rate has no denominator and CMS cannot score it: check the "
+                                           "cases before submitting it", record_id=measure))
+        elif minimum and s["case_n"] < minimum:
+            notes.append(ReportNote(reason=f"measure {measure}: {s['case_n']} denominator case(s), fewer than the "
+                                           f"{minimum}-case minimum for benchmark scoring (CMS-MIPS-Q-CASE-005): it "
+                                           "may be submitted, but is not scored against a benchmark",
+                                    record_id=measure))
         if not dc_meets(s["reported_n"], s["eligible_n"], threshold):
             notes.append(ReportNote(reason=f"measure {measure}: data completeness {s['dc_pct']}% is below "
                                            f"{threshold}%", record_id=measure))

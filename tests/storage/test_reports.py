@@ -363,3 +363,18 @@ def test_ita_300a_text_a_spreadsheet_would_run_as_a_formula_is_a_problem_not_rew
     assert row["establishment_name"] == evil  # as the records say
     assert not report.ready
     assert any(p.column == "establishment_name" and "would run as a formula" in p.reason for p in report.problems)
+
+
+def test_qpp_notes_a_measure_cms_cannot_score_and_one_under_the_case_minimum(db: Engine) -> None:
+    """The reports probe: a measure whose every case was excluded went out "ready" with no word that its
+    performance rate has no denominator; nor was the 20-case minimum for benchmark scoring said."""
+    excluded = [_mcase(i, "001", excluded=True, met=None) for i in range(3)]
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=excluded, actor="test", source="test")
+    notes = [n for n in _qpp(db, year=2025, tin=TIN).notes]
+    unscored = [n.reason for n in notes if n.record_id == "001"]
+    assert any("performance rate has no denominator and CMS cannot score it" in r for r in unscored), unscored
+    assert not any("case minimum" in r or "-case minimum" in r for r in unscored)  # one reason is enough
+    small = {n.record_id: n.reason for n in notes if "-case minimum for benchmark scoring" in n.reason}
+    assert set(small) == {"134", "236"}  # 8 and 9 denominator cases
+    assert "9 denominator case(s), fewer than the 20-case minimum" in small["236"]
