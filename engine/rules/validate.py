@@ -190,6 +190,38 @@ def _blank_citations(loaded: LoadedRuleset, label: str) -> list[ErrorDetail]:
     return found
 
 
+#: A parameter's declared unit, as liaisons write it, read as the window unit it counts in.
+_UNIT_AS_WINDOW = {"day": "days", "days": "days", "calendar day": "days", "calendar days": "days",
+                   "working day": "working_days", "working days": "working_days", "business day": "working_days",
+                   "business days": "working_days", "hour": "hours", "hours": "hours", "month": "months",
+                   "months": "months", "year": "years", "years": "years"}
+
+
+def _window_units(loaded: LoadedRuleset, label: str) -> list[ErrorDetail]:
+    """A window counting a parameter in another unit than the one it is declared in: `{days:
+    params.pep_eval_start_hours}` validated clean and made a 4-hour window 4 days (the liaison probe).
+    A parameter with no unit, or one that names no duration, is left to its description."""
+    found = []
+    for rule in loaded.spec.rules:
+        ob = rule.obligation
+        for key, win in (("within", ob.within if ob else None), ("warn", ob.warn if ob else None)):
+            if win is None or not isinstance(win.amount, str):
+                continue
+            name = win.amount.removeprefix("params.")
+            declared = loaded.spec.params.get(name)
+            unit = " ".join((declared.unit or "").lower().split()) if declared else ""
+            counts = _UNIT_AS_WINDOW.get(unit)
+            if counts is None or counts == win.unit or (win.unit == "year_end_days" and counts == "days"):
+                continue
+            found.append(ErrorDetail(
+                reason=f"rule {rule.id} counts params.{name} in {win.unit} ({key}: {{{win.unit}: params.{name}}}), "
+                       f"but {name} is declared in {declared.unit if declared else unit}: write "
+                       f"{{{counts}: params.{name}}}, or declare the parameter in {win.unit}",
+                file=label, line=rule.lines.get("obligation", rule.line), rule_id=rule.id,
+                field=f"obligation.{key}"))
+    return found
+
+
 def _top_level_line(loaded: LoadedRuleset, key: str) -> int | None:
     """The line of a top-level key of the file (the loader keeps lines for rules only)."""
     text = loaded.content.decode("utf-8", errors="replace")
@@ -208,7 +240,7 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
     except VigilError as exc:
         report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         return
-    found: list[ErrorDetail] = _blank_citations(loaded, label)
+    found: list[ErrorDetail] = _blank_citations(loaded, label) + _window_units(loaded, label)
     try:
         day = today or loaded.spec.effective_from
         compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
