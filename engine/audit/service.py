@@ -62,8 +62,14 @@ def _lock_key(org_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _lock_chain(session: Session, org_id: str) -> None:
+def hold_chain(session: Session, org_id: str) -> None:
     """Hold the chain's lock until commit, before its tail is read.
+
+    Every transaction that changes an organization's data appends to its chain, so this lock is
+    the first of the organization's locks a transaction takes: a domain that serialises its own
+    writers (the findings' one writer) takes this one before its own. Taken the other way round,
+    `vigil evaluate FILES --db` (the import's entry, then the findings) and a sweep (the findings,
+    then its entry) deadlocked on PostgreSQL, and one of them failed.
 
     SQLite: Python's sqlite3 runs SELECTs outside any transaction until the first write, so the
     tail read could be stale by the time the INSERT gets the write lock. Starting the transaction
@@ -108,7 +114,7 @@ def append(
     }
     _check_fields(fields)
     clean_payload = normalise_payload(payload)
-    _lock_chain(session, org_id)
+    hold_chain(session, org_id)
     session.flush()  # earlier appends in this transaction must be visible as the tail
     tail = session.execute(
         select(AuditEntryRow.org_seq, AuditEntryRow.hash)

@@ -54,7 +54,13 @@ OPEN_STATES = ("open", "acknowledged")
 def record_run(
     session: Session, *, org_id: str, result: RunResult, frameworks: list[str], actor: str, trigger: str = "manual"
 ) -> EvaluationRun:
-    """Store a run's metadata (C9): backend, ruleset versions and hashes, params, input hash, counts."""
+    """Store a run's metadata (C9): backend, ruleset versions and hashes, params, input hash, counts.
+
+    A run is the start of a findings write, so the writer's locks are taken here, before the ruleset
+    bytes are stored: a second run storing the same bytes waits on this transaction's row, and
+    when it held the audit chain's lock meanwhile (an import and an evaluation in one transaction,
+    as `vigil evaluate FILES --db` does) the two deadlocked."""
+    _one_writer(session, org_id)
     row = EvaluationRunRow(
         id=f"R-{uuid.uuid4().hex[:12]}",
         org_id=org_id,
@@ -108,7 +114,14 @@ def _one_writer(session: Session, org_id: str) -> None:
     and an officer's evaluation at once, or an import's stream) waits here until the first commits,
     then diffs against what it wrote. Without it both inserted the same new findings and the later
     one failed on the primary key (a traceback, or a 500 saying retrying would not help). SQLite
-    has one writer at a time anyway. The lock ends with the transaction."""
+    has one writer at a time anyway. The lock ends with the transaction.
+
+    The audit chain's lock comes first (`audit.hold_chain`): a writer appends to the chain anyway,
+    and a transaction that imported before it evaluates already holds that lock, so taking the two
+    in the other order deadlocked it against a sweep."""
+    from engine.audit import service as audit
+
+    audit.hold_chain(session, org_id)
     if session.get_bind().dialect.name != "postgresql":
         return
     key = int.from_bytes(hashlib.sha256(f"vigil-findings:{org_id}".encode()).digest()[:8], "big", signed=True)
