@@ -36,34 +36,34 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """The app over a small evaluated database, and an admin token; on SQLite and on PostgreSQL,
     which refuses some values SQLite stores (a NUL character in text made a 500 there)."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    mp = pytest.MonkeyPatch()
-    shutil.copytree(FIXTURES / "rulesets", tmp / "rulesets")  # the liaison's routes write there
-    for name, value in (("VIGIL_RULESETS_DIR", tmp / "rulesets"), ("VIGIL_PRACTICE_PARAMS", tmp / "practice.yaml"),
-                        ("VIGIL_POLICIES_DIR", FIXTURES / "policies"),
-                        ("VIGIL_EVIDENCE_DIR", tmp / "evidence"), ("VIGIL_PACKET_DIR", tmp / "packets"),
-                        ("VIGIL_KEY_DIR", tmp / "keys")):
-        mp.setenv(name, str(value))
-    mp.delenv("VIGIL_WEBHOOK_URL", raising=False)
-    engines = make_test_engine(str(request.param), tmp)
-    engine = next(engines)
-    as_of = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
-    with dbmod.unit_of_work(engine) as s:
-        admin = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="admin", password="admin-password",
-                                                                          role="admin"))
-        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="auditor", password="auditor-password",
-                                                                  role="auditor"))
-        auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
-            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
-        token = auth.issue_token(s, user_id=admin.id, name="fuzz", ttl=dt.timedelta(days=1), actor="test").token
-    with clock.frozen(as_of), dbmod.unit_of_work(engine) as s:
-        records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]
-        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
-        pipeline.evaluate(s, org_id=ORG, as_of=as_of, actor="test")
-    app = create_app(engine)
-    yield {"app": app, "token": token}
-    mp.undo()
-    next(engines, None)  # drops the PostgreSQL schema
+    with pytest.MonkeyPatch.context() as mp:  # undone even when the set-up fails (CI: a leaked
+        # VIGIL_POLICIES_DIR had reached the browser tests' server started later in the worker)
+        shutil.copytree(FIXTURES / "rulesets", tmp / "rulesets")  # the liaison's routes write there
+        for name, value in (("VIGIL_RULESETS_DIR", tmp / "rulesets"), ("VIGIL_PRACTICE_PARAMS", tmp / "practice.yaml"),
+                            ("VIGIL_POLICIES_DIR", FIXTURES / "policies"),
+                            ("VIGIL_EVIDENCE_DIR", tmp / "evidence"), ("VIGIL_PACKET_DIR", tmp / "packets"),
+                            ("VIGIL_KEY_DIR", tmp / "keys")):
+            mp.setenv(name, str(value))
+        mp.delenv("VIGIL_WEBHOOK_URL", raising=False)
+        engines = make_test_engine(str(request.param), tmp)
+        engine = next(engines)
+        as_of = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
+        with dbmod.unit_of_work(engine) as s:
+            admin = auth.create_user(s, org_id=ORG, actor="test",
+                                     data=UserIn(username="admin", password="admin-password", role="admin"))
+            auth.create_user(s, org_id=ORG, actor="test",
+                             data=UserIn(username="auditor", password="auditor-password", role="auditor"))
+            auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
+                framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
+                expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            token = auth.issue_token(s, user_id=admin.id, name="fuzz", ttl=dt.timedelta(days=1), actor="test").token
+        with clock.frozen(as_of), dbmod.unit_of_work(engine) as s:
+            records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]
+            pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
+            pipeline.evaluate(s, org_id=ORG, as_of=as_of, actor="test")
+        app = create_app(engine)
+        yield {"app": app, "token": token}
+        next(engines, None)  # drops the PostgreSQL schema
 
 
 def test_no_operation_answers_with_a_server_error(fuzzed: dict[str, Any]) -> None:

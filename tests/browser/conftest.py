@@ -113,21 +113,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     rulesets = tmp / "rulesets"
     shutil.copytree(REPO / "rulesets", rulesets)
     _second_hipaa_version(rulesets)
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'vigil.db'}", VIGIL_ORG=ORG,
-               VIGIL_RULESETS_DIR=str(rulesets), VIGIL_EVIDENCE_DIR=str(tmp / "evidence"),
+    # the server's settings are all this fixture's: a VIGIL_* variable left set in this process (a
+    # fixture that failed before undoing its monkeypatch) had given it the test policies, and four
+    # pages failed in CI for a reason far from them
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp / 'vigil.db'}", VIGIL_ORG=ORG, VIGIL_RULESETS_DIR=str(rulesets),
+               VIGIL_POLICIES_DIR=str(REPO / "policies"), VIGIL_EVIDENCE_DIR=str(tmp / "evidence"),
                VIGIL_PACKET_DIR=str(tmp / "packets"), VIGIL_KEY_DIR=str(tmp / "keys"),
                VIGIL_PRACTICE_PARAMS=str(tmp / "practice.yaml"))  # the liaison's pages write there
-    env.pop("VIGIL_WEBHOOK_URL", None)
-    saved = {k: os.environ.get(k) for k in ("VIGIL_RULESETS_DIR", "VIGIL_EVIDENCE_DIR")}
-    os.environ.update(VIGIL_RULESETS_DIR=env["VIGIL_RULESETS_DIR"], VIGIL_EVIDENCE_DIR=env["VIGIL_EVIDENCE_DIR"])
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the set-up in this process reads the same settings
+        for name in [k for k in os.environ if k.startswith("VIGIL_")]:
+            mp.delenv(name)
+        for name, value in env.items():
+            if name.startswith("VIGIL_"):
+                mp.setenv(name, value)
         _prepare(tmp, env)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "server.log"

@@ -22,6 +22,7 @@ from engine import clock, pipeline
 from engine import db as dbmod
 from engine.cli.main import app
 from tests import factories as f
+from tests.envs import forget
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ORG = "clinic-cli"
@@ -46,8 +47,7 @@ def crashed(result: Result) -> bool:
 
 
 def _setenv(mp: pytest.MonkeyPatch, evidence: Path) -> None:
-    for name in ENV_CLEARED:
-        mp.delenv(name, raising=False)
+    forget(mp, *ENV_CLEARED)
     mp.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
     mp.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
     mp.setenv("VIGIL_EVIDENCE_DIR", str(evidence))

@@ -25,6 +25,7 @@ from engine.audit import service as audit_service
 from engine.cli.demo import sweep_instants
 from engine.cli.main import app
 from engine.findings import service as findings_service
+from tests.envs import forget
 
 AT = dt.datetime(2026, 6, 15, 16, tzinfo=dt.UTC)
 WEEKS = 2
@@ -33,8 +34,7 @@ ENV = ("DATABASE_URL", "VIGIL_ORG", "VIGIL_ORGS", "VIGIL_ACTOR", "VIGIL_RULESETS
 
 def _private_dirs(mp: pytest.MonkeyPatch, folder: Path) -> None:
     """No DATABASE_URL or org from the shell; evidence, packets and the signing key in `folder`."""
-    for name in ENV:
-        mp.delenv(name, raising=False)
+    forget(mp, *ENV)
     for name, sub in (("VIGIL_EVIDENCE_DIR", "evidence"), ("VIGIL_PACKET_DIR", "packets"), ("VIGIL_KEY_DIR", "keys")):
         mp.setenv(name, str(folder / sub))
 
@@ -50,7 +50,7 @@ def _demo(folder: Path, weeks: int, at: dt.datetime = AT) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, dict[str, Any]]]:
-    with pytest.MonkeyPatch.context() as mp:  # the demo sets DATABASE_URL and VIGIL_ORG for the server
+    with pytest.MonkeyPatch.context() as mp:  # the demo sets DATABASE_URL and VIGIL_ORG for the server: undone
         _private_dirs(mp, tmp_path_factory.mktemp("dirs"))
         yield {weeks: _demo(tmp_path_factory.mktemp(f"demo{weeks}"), weeks) for weeks in (WEEKS, 0)}
 
