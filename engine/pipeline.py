@@ -80,11 +80,22 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     if known_at is not None:
         run_checks.check_known_at(session, org_id=org_id, known_at=clock.ensure_utc(known_at))
     rulesets = compile_in_force(as_of, frameworks=frameworks, params_path=params_path)
-    source = StoreSource(session, org_id, clock.ensure_utc(known_at) if known_at else None)
-    result = evaluate_rules(source, rulesets, as_of, backend=backend or SWEEP_BACKEND, known_at=known_at,
-                            progress=progress)
+
+    def judge() -> RunResult:
+        source = StoreSource(session, org_id, clock.ensure_utc(known_at) if known_at else None)
+        return evaluate_rules(source, rulesets, as_of, backend=backend or SWEEP_BACKEND, known_at=known_at,
+                              progress=progress)
+
     if not persist:
-        return Evaluation(None, result, None)
+        return Evaluation(None, judge(), None)
+    versions = records_service.count_versions(session, org_id=org_id)
+    result = judge()
+    findings_service.hold_writers(session, org_id=org_id)
+    if records_service.count_versions(session, org_id=org_id) != versions:
+        # an import committed while this run read the records, maybe with the findings of its own
+        # evaluation: judged again, now that no writer can come between, on the records as they stand.
+        # Diffed as read, the run resolved the findings of records it never saw (the concurrency probe)
+        result = judge()
     run = findings_service.record_run(session, org_id=org_id, result=result,
                                       frameworks=[rs.framework for rs in rulesets], actor=actor, trigger=trigger)
     held = currency.why_held(session, org_id=org_id, run=run)

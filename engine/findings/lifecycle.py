@@ -77,8 +77,22 @@ def record_event(
     row.updated_at = at
 
 
+def hold(session: Session, org_id: str) -> None:
+    """Take the organization's chain lock (`audit.hold_chain`) before reading what a change changes.
+
+    A sweep holds that lock while it diffs and writes the findings and their tasks, so a change
+    that read first and waited at its audit entry acted on the finding as it was before the sweep
+    (an acknowledgement written over a resolution), and a change that wrote its row first and then
+    waited deadlocked with a writer holding the lock (the escalation job, a note: the concurrency
+    probe). Taken first, the lock orders every writer of the organization the same way."""
+    from engine.audit import service as audit
+
+    audit.hold_chain(session, org_id)
+
+
 def _load(session: Session, org_id: str, finding_id: str) -> FindingRow:
-    row = session.get(FindingRow, finding_id)
+    hold(session, org_id)
+    row = session.get(FindingRow, finding_id, populate_existing=True)
     if row is None or row.org_id != org_id:
         raise NotFoundError(f"no finding {finding_id}", [ErrorDetail(reason="unknown finding", record_id=finding_id)])
     return row
@@ -169,6 +183,7 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
 
     Everything the waiver names must exist and its period must be able to apply (see
     `waiver_checks`): one that can never waive anything is refused, not stored."""
+    hold(session, org_id)
     now = clock.now()
     row = _load(session, org_id, finding_id) if finding_id else None
     checked = waiver_checks.check(session, org_id=org_id, data=data, finding=row, now=now)
@@ -272,7 +287,8 @@ def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, 
     if len(reason) < 3:
         raise InputError("revoking a waiver needs a reason",
                          [ErrorDetail(reason="at least 3 characters: why does the waiver end early?", field="reason")])
-    waiver = session.get(WaiverRow, waiver_id)
+    hold(session, org_id)
+    waiver = session.get(WaiverRow, waiver_id, populate_existing=True)
     if waiver is None or waiver.org_id != org_id:
         raise NotFoundError(f"no waiver {waiver_id}", [ErrorDetail(reason="unknown waiver", record_id=waiver_id)])
     now = clock.now()
@@ -348,6 +364,7 @@ def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str
 
     A sweep does this too, but a waiver ending at 10:00 must not keep a finding out of the
     officer's open list until the next night: the scheduler calls this every quarter hour."""
+    hold(session, org_id)
     rows = list(session.scalars(select(FindingRow).where(
         FindingRow.org_id == org_id, FindingRow.state == "waived").order_by(FindingRow.id)))
     waivers = {w.id: w for w in session.scalars(select(WaiverRow).where(

@@ -109,6 +109,12 @@ def apply_run(
                   read=read or {})
 
 
+def hold_writers(session: Session, *, org_id: str) -> None:
+    """Wait for the organization's other findings writers and keep them waiting until this
+    transaction ends (an evaluation takes this before it checks that its reading is current)."""
+    _one_writer(session, org_id)
+
+
 def _one_writer(session: Session, org_id: str) -> None:
     """Hold the organization's findings for this transaction: on PostgreSQL a second writer (a sweep
     and an officer's evaluation at once, or an import's stream) waits here until the first commits,

@@ -128,6 +128,12 @@ def count_records(session: Session, *, org_id: str) -> int:
     return int(session.execute(select(func.count()).select_from(ids)).scalar_one())
 
 
+def count_versions(session: Session, *, org_id: str) -> int:
+    """How many record versions the org has (versions are never updated or deleted, so this only grows)."""
+    return int(session.execute(select(func.count()).select_from(record_version).where(
+        record_version.c.org_id == org_id)).scalar_one())
+
+
 def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until: dt.datetime | None,
                      types: Sequence[str]) -> list[tuple[str, str, int, dict[str, Any], dt.datetime]]:
     """(type, id, version, data, recorded_at) of every version of the given types recorded in (after, until]."""

@@ -237,6 +237,12 @@ def count_records(session: Session, *, org_id: str) -> int:
     return history.count_records(session, org_id=org_id)
 
 
+def count_versions(session: Session, *, org_id: str) -> int:
+    """How many record versions the org has: it changes whenever an import commits, and only then."""
+    _check_org(org_id)
+    return history.count_versions(session, org_id=org_id)
+
+
 def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> bool:
     """Whether any record version of the org was recorded after `instant` (what the database knew
     then is no longer all it knows)."""

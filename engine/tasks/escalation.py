@@ -49,6 +49,7 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
     policy = load_escalation(policies)
     roles = load_roles(policies)
     counts = {"steps": 0, "notifications": 0}
+    store.hold(session, org_id)  # the tasks as staff left them, and no note half-written meanwhile
     rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open",
                                                  TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
     counts["closed"] = 0

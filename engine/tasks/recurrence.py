@@ -80,6 +80,7 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
                    policies: Path | str | None = None) -> dict[str, int]:
     """Open the current period's task of every recurring series that has none yet."""
     as_of = clock.ensure_utc(as_of)
+    store.hold(session, org_id)  # the series as the other writers left them
     sops, problems = recurring_sops(policies)
     roles = load_roles(policies)
     cache = SopCache(policies)

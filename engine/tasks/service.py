@@ -177,7 +177,7 @@ def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, vi
     Steps left unticked do not block the completion (a step may not apply this time), but the
     history and the audit trail say which, so an auditor reading the task does not take an
     incomplete checklist for a complete one."""
-    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     if row.state != "open":
         raise TaskTransitionRefused(f"cannot complete a task that is {row.state}",
                                     [ErrorDetail(reason="only open tasks can be completed", record_id=task_id)])
@@ -201,7 +201,7 @@ def check_item(session: Session, *, org_id: str, task_id: str, step: int, actor:
                viewer: TaskViewer | None = None) -> Task:
     """Tick (or untick) one checklist step. Steps are numbered 1..N on every face (the page, the
     history, the CLI, REST), so `step` is that number, not a list index."""
-    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     if row.state != "open":
         raise TaskTransitionRefused(f"the checklist of a {row.state} task is closed")
     items = [dict(i) for i in row.checklist]
@@ -225,7 +225,7 @@ def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: s
     """Add a note (notes are never edited or removed)."""
     if not text.strip():
         raise InputError("a note needs text", [ErrorDetail(reason="empty note", field="text")])
-    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     note = store.add_note(session, row, actor=actor, text=text)
     row.updated_at = note.at
     session.flush()
@@ -249,7 +249,7 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
         raise InputError("the attachment's name or note cannot be stored",
                          [ErrorDetail(reason=reason, field=field) for field, reason in unstorable],
                          code="input.unstorable_text")
-    row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
+    row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     # a label: a control character in it (an ESC clearing the terminal of whoever lists the task, a
     # U+202E turning "txt.exe" round) is shown as '_' rather than refusing the evidence itself
     name = storable_text.without_controls(Path(filename or "evidence").name[:255]) or "evidence"
@@ -282,7 +282,7 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
     owner = owner.strip()
     if not owner:
         raise InputError("an owner is required", [ErrorDetail(reason="empty owner", field="owner")])
-    row = store.load(session, org_id=org_id, task_id=task_id)
+    row = store.load_for_change(session, org_id=org_id, task_id=task_id)
     kind = people.kind_of(session, org_id=org_id, name=owner)
     if kind not in ("user", "person"):
         holders = people.directory().holders(owner) if kind == "role" else []

@@ -72,6 +72,26 @@ def insert_once(session: Session, row: object) -> bool:
 def load(session: Session, *, org_id: str, task_id: str, viewer: TaskViewer | None = None) -> TaskRow:
     """A task row the viewer may see; any other is reported as not found (no leak)."""
     row = session.get(TaskRow, task_id)
+    return _visible(row, org_id=org_id, task_id=task_id, viewer=viewer)
+
+
+def load_for_change(session: Session, *, org_id: str, task_id: str, viewer: TaskViewer | None = None) -> TaskRow:
+    """`load` for a change: once the organization's writers are held (`hold`), as it stands then."""
+    hold(session, org_id)
+    row = session.get(TaskRow, task_id, populate_existing=True)
+    return _visible(row, org_id=org_id, task_id=task_id, viewer=viewer)
+
+
+def hold(session: Session, org_id: str) -> None:
+    """Wait for the organization's other writers and keep them waiting until this transaction ends
+    (the audit chain's lock, `engine.findings.lifecycle.hold`): a change taking its task's row
+    first deadlocked with the escalation job, which holds the lock and then updates task rows."""
+    from engine.audit import service as audit_service
+
+    audit_service.hold_chain(session, org_id)
+
+
+def _visible(row: TaskRow | None, *, org_id: str, task_id: str, viewer: TaskViewer | None) -> TaskRow:
     if row is None or row.org_id != org_id or (viewer is not None and not viewer.admits(row.owner)):
         raise TaskNotFound(f"no task {task_id}", [ErrorDetail(reason="unknown task", record_id=task_id)])
     return row

@@ -7,18 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from engine import clock, pipeline
 from engine.db import unit_of_work
 from engine.findings import service as findings_service
 from engine.findings.tables import FindingRow
 from tests import factories as f
+from tests.concurrency import until_waiting
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
 AS_OF = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
@@ -112,7 +112,7 @@ def test_an_import_and_evaluation_beside_a_sweep_waits_instead_of_deadlocking(
         sweep.start()
         assert sweep_holds.wait(20)
         load.start()
-        _until_waiting(engine, load)  # the import is blocked on a lock the sweep holds
+        until_waiting(engine, load)  # the import is blocked on a lock the sweep holds
         let_sweep_go.set()
         sweep.join(30)
         load.join(30)
@@ -120,17 +120,3 @@ def test_an_import_and_evaluation_beside_a_sweep_waits_instead_of_deadlocking(
     with unit_of_work(engine) as s:
         assert s.scalar(select(func.count()).select_from(FindingRow)) >= 1
 
-
-def _until_waiting(engine: Engine, thread: threading.Thread) -> None:
-    """Until a session waits on a lock (PostgreSQL: pg_locks; SQLite's write lock cannot be seen
-    from outside, so a second)."""
-    if engine.dialect.name != "postgresql":
-        thread.join(1.0)
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and thread.is_alive():
-        with engine.connect() as c:
-            if c.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
-                return
-        time.sleep(0.05)
-    raise AssertionError("the import never waited on the sweep's locks")
