@@ -73,6 +73,7 @@ class Runtime:
     report: Callable[[dict[str, Any]], None] = lambda event: None
     outcomes: list[jobs.JobOutcome] = field(default_factory=list)
     anytime: bool = False  # --once: a daily job runs whatever the hour
+    failures: int = 0  # jobs that raised for some practice (reported as job_failed)
 
 
 _runtime: Runtime | None = None
@@ -227,6 +228,7 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
         try:
             outcome = jobs.run_once(rt.engine, job=spec.name, period=f"{org}:{period}", body=body)
         except Exception as exc:  # a failing practice must not stop the others
+            rt.failures += 1
             rt.report({"event": "job_failed", "job": spec.name, "org": org, "period": period,
                        "error": f"{type(exc).__name__}: {exc}"})
             continue
@@ -305,7 +307,9 @@ def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | No
         duration: float | None = None, poll: float = 5.0, names: list[str] | None = None,
         policies: Path | str | None = None, report: Callable[[dict[str, Any]], None] | None = None,
         stop: threading.Event | None = None) -> int:
-    """Run the scheduler (blocking). Returns 0, or 3 for `once` when another process is the leader.
+    """Run the scheduler (blocking). Returns 0; for `once`, 1 when a job failed for some practice (its
+    `job_failed` event says why: a cron line or a script had read 0 as "all done") and 3 when another
+    process is the leader.
 
     Without `stop` it runs in the foreground and SIGTERM/SIGINT end it. With `stop` it runs beside
     something else that owns the signals (`vigil serve --scheduler`: uvicorn in the main thread) and
@@ -332,7 +336,7 @@ def run(engine: Engine, *, orgs: list[str], once: bool = False, tick: float | No
                 run_all_once(rt, names)
             finally:
                 lock.release()
-            return 0
+            return 1 if rt.failures else 0
         announced = False
         while not lock.try_acquire():
             if not announced:

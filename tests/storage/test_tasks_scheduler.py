@@ -184,3 +184,22 @@ def test_the_scheduler_service_refuses_a_period_that_is_not_above_zero(engine: E
     """Not only the CLI: a tick of 0 once made every job due at every poll, a loop that ignored SIGTERM."""
     with pytest.raises(ValueError, match=rf"^{option} must be a finite number of seconds above 0"):
         scheduler.run(engine, orgs=["acme"], **{option: value})  # type: ignore[arg-type]
+
+
+def test_a_run_once_in_which_a_job_failed_says_so_in_its_exit_code(engine: Engine,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vigil scheduler run --once` from cron: a job that raised (a deadlock, a full disk) was reported
+    in a JSON line but the run still exited 0, so the cron job looked fine. The other jobs still run."""
+    def broken(*args: Any, **kw: Any) -> dict[str, Any]:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(jobs, "escalation_job", broken)
+    events: list[dict[str, Any]] = []
+    with clock.frozen(T("2026-03-05T08:10:00+00:00")):
+        code = scheduler.run(engine, orgs=[ORG], once=True, report=events.append)
+        assert scheduler.run(engine, orgs=[ORG], once=True, names=["recurrence"], report=events.append) == 0
+    assert code == 1
+    failed = [e for e in events if e["event"] == "job_failed"]
+    assert [(e["job"], e["org"], e["error"]) for e in failed] == [("escalation", ORG, "RuntimeError: the disk is full")]
+    assert [e["job"] for e in events if e["event"] == "job"] == ["sweep", "waivers", "recurrence", "digest", "notify",
+                                                               "recurrence"]
