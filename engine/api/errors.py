@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import VigilError
+
+log = logging.getLogger("vigil.api")
 
 PROBLEM = "application/problem+json"
 #: seconds a 503 asks the client to wait before retrying
@@ -66,7 +69,11 @@ def install(app: FastAPI) -> None:
         """The database is locked by another writer, or unreachable, or every pooled connection is in
         use (SQLAlchemy's pool timeout): a moment's condition, so a 503 that says to retry (the
         safety net's 500 said retrying would not help). Nothing of the request was kept: its unit
-        of work rolled back."""
+        of work rolled back. The cause goes to the server log: a deadlock or a lost connection had
+        left the operator nothing to go on but the client's 503."""
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("%s %s answered 503: %s: %s", request.method, request.url.path, type(cause).__name__,
+                    " | ".join(line.strip() for line in str(cause).splitlines() if line.strip()))
         response = problem(503, "ServiceUnavailable", "the database is busy or unreachable; nothing was changed: "
                            "retry in a few seconds", "unavailable.database", None, str(request.url.path))
         response.headers["Retry-After"] = RETRY_AFTER
