@@ -86,8 +86,9 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
                     counts["confirmed"] += 1
                 continue
             _reopen(session, row, actor=actor,
-                    reason=f"completed, but the finding is still present in run {latest_run} "
-                           f"(as of {as_of.isoformat()}): {finding.message}")
+                    reason=f"completed, but the finding is still present in run {latest_run}, which read the "
+                           f"records at {utc(latest_started).isoformat()}, after the completion (evaluated as of "
+                           f"{as_of.isoformat()}): {finding.message}")
             counts["reopened"] += 1
         elif row.state == "open":
             counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)

@@ -133,6 +133,10 @@ def test_completing_then_re_evaluating_reopens_until_the_finding_resolves(engine
     task = _only(engine)
     assert task.state == "open" and task.cycle == 1
     assert "still present" in task.notes[-1].text and "still present" in (task.history[-1].reason or "")
+    # which run, and that it read the records after the completion (a sweep waits for other writers,
+    # so its as-of instant can come before a completion it has seen)
+    assert f"in run {again.run.id}, which read the records at 2026-03-05T14:00:00+00:00, after the completion " \
+           "(evaluated as of 2026-03-05T14:00:00+00:00)" in (task.history[-1].reason or "")  # type: ignore[union-attr]
     with clock.frozen(T("2026-03-06T13:00:00+00:00")), unit_of_work(engine) as s:
         tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
     _import(engine, [f.training("TR1", "P1", "2026-03-06T09:00:00-06:00")])
