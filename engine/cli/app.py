@@ -7,7 +7,8 @@ one place (`run`), so a user's mistake is a sentence on stderr, never a tracebac
   errors exit 1;
 - a pydantic `ValidationError` (an option a schema refuses) exits 2 naming each option and why;
 - an `OSError` on a path (a file that cannot be read or written) exits 2 naming the path;
-- a database that fails mid-command (locked, connection lost) exits 1 with the driver's reason.
+- a database that fails mid-command (locked, a deadlock, connection lost) exits 1 with the driver's
+  reason, and says to retry where a retry will do.
 
 Anything else is a bug and keeps its traceback.
 """
@@ -72,6 +73,10 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         if "locked" in said:  # SQLite waited 5 s for another writer
             said += (": another process (a Vigil command, the server, the scheduler or a backup tool) holds a write "
                      "transaction on it; nothing was changed, retry when it ends")
+        elif str(getattr(exc.orig, "sqlstate", "") or "").startswith("40"):
+            # PostgreSQL rolled this transaction back (a deadlock, a serialization failure): two
+            # imports of the same records at once, crossing, end this way; a retry sees the other's work
+            said += ": another writer changed the same data at the same moment; nothing was changed, retry"
         _fail(VigilError(f"database error: {said}", code="database.operational"))
     except OSError as exc:
         _fail(path_error(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg.errors
 import pytest
 import typer
 from pydantic import BaseModel, Field
@@ -44,6 +45,25 @@ def test_a_database_failure_mid_command_is_one_line(capsys: pytest.CaptureFixtur
 
     code, err = _fails(locked, capsys)
     assert code == 1 and "database error: database is locked" in err
+
+
+def test_a_transaction_postgresql_rolled_back_says_to_retry(capsys: pytest.CaptureFixture[str]) -> None:
+    """A deadlock (SQLSTATE 40P01) had been printed as "database error: deadlock detected" alone."""
+    def deadlocked() -> None:
+        raise OperationalError("INSERT x", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+    code, err = _fails(deadlocked, capsys)
+    assert code == 1
+    assert ("database error: deadlock detected: another writer changed the same data at the same moment; "
+            "nothing was changed, retry") in err
+
+
+def test_a_lost_connection_is_not_told_to_retry_as_a_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    def gone() -> None:
+        raise OperationalError("SELECT 1", {}, psycopg.errors.AdminShutdown("terminating connection"))
+
+    code, err = _fails(gone, capsys)
+    assert code == 1 and "database error: terminating connection" in err and "same moment" not in err
 
 
 def test_a_bug_keeps_its_traceback() -> None:
