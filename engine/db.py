@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, MetaData, column, create_engine, event, select, table, union
+from sqlalchemy import Connection, Engine, MetaData, column, create_engine, event, select, table, text, union
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from engine import json_codec
@@ -66,6 +66,26 @@ def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def hold_lock(connection: Connection, name: str) -> None:
+    """Hold the lock called `name` until this transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the name *and the schema*: advisory
+    locks are the whole database's, so two deployments (or two test runs) in schemas of one
+    database, each with a practice called "clinic-a", had waited on each other's locks.
+    SQLite: the write lock, taken by starting the transaction with BEGIN IMMEDIATE (when none is
+    open yet), since Python's sqlite3 runs SELECTs outside any transaction until the first write
+    and what was read could be stale by the time the write lock came; a transaction that has
+    already written holds it anyway.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name || '@' || current_schema(), 0))"),
+                           {"name": name})
+    elif connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -15,11 +15,10 @@ one chain are serialised by the database, not by Python, so several processes ca
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, type_coerce
+from sqlalchemy import func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -36,6 +35,7 @@ from engine.audit.schemas import (
     ChainHead,
 )
 from engine.audit.tables import AuditEntryRow
+from engine.db import hold_lock
 from engine.errors import ErrorDetail, InputError
 
 _COLUMNS = (
@@ -57,11 +57,6 @@ _LIMITS = {"org_id": 64, "actor": 200, "action": 100, "entity_type": 100, "entit
 MAX_SEQ = 2**63 - 1
 
 
-def _lock_key(org_id: str) -> int:
-    digest = hashlib.sha256(b"vigil.audit:" + org_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def hold_chain(session: Session, org_id: str) -> None:
     """Hold the chain's lock until commit, before its tail is read.
 
@@ -71,18 +66,10 @@ def hold_chain(session: Session, org_id: str) -> None:
     `vigil evaluate FILES --db` (the import's entry, then the findings) and a sweep (the findings,
     then its entry) deadlocked on PostgreSQL, and one of them failed.
 
-    SQLite: Python's sqlite3 runs SELECTs outside any transaction until the first write, so the
-    tail read could be stale by the time the INSERT gets the write lock. Starting the transaction
-    with BEGIN IMMEDIATE (when none is open yet) takes the write lock first; a transaction that
-    has already written holds it anyway.
+    PostgreSQL: an advisory lock on the organization (in this schema); SQLite: the write lock,
+    taken before the tail is read (`engine.db.hold_lock`).
     """
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(org_id)})
-    elif connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    hold_lock(session.connection(), f"vigil.audit:{org_id}")
 
 
 def _check_fields(fields: Mapping[str, str]) -> None:

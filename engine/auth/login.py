@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import os
 import secrets
 import threading
@@ -24,7 +23,7 @@ from collections.abc import Iterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -33,6 +32,7 @@ from engine.auth.rows import hash_secret, to_user
 from engine.auth.rows import user_row as _user_row
 from engine.auth.schemas import Unlocked, User, password_problem
 from engine.auth.tables import LoginAttemptRow, TokenRow, UserRow
+from engine.db import hold_lock
 from engine.errors import AuthenticationError, ErrorDetail, InputError, NotFoundError, UnavailableError
 
 HASHER = PasswordHasher()
@@ -203,15 +203,7 @@ def _failures(session: Session, *, username: str, now: dt.datetime) -> int:
 
 def _lock_login(session: Session, username: str) -> None:
     """Hold the name's login lock until this transaction ends (as engine.audit locks a chain)."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(b"vigil.login:" + username.encode("utf-8")).digest()[:8], "big",
-                             signed=True)
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    elif connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    hold_lock(session.connection(), f"vigil.login:{username}")
 
 
 def _record_failure(bind: Engine | Connection, *, username: str, claim: _Claim) -> None:

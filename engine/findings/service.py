@@ -10,19 +10,18 @@ at the run's instant reopens what it covered.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit.anchors import Anchored
 from engine.bulk_insert import insert_many
-from engine.db import utc
+from engine.db import hold_lock, utc
 from engine.errors import NotFoundError
 from engine.findings import cleared, lifecycle
 from engine.findings.reads import (  # noqa: F401  (the domain's read use cases, for the faces: see reads.py)
@@ -128,10 +127,7 @@ def _one_writer(session: Session, org_id: str) -> None:
     from engine.audit import service as audit
 
     audit.hold_chain(session, org_id)
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = int.from_bytes(hashlib.sha256(f"vigil-findings:{org_id}".encode()).digest()[:8], "big", signed=True)
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    hold_lock(session.connection(), f"vigil-findings:{org_id}")
 
 
 def _open_new_stream_findings(
