@@ -219,7 +219,11 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
                        lambda: jobs.notify_job(rt.engine, policies=rt.policies)))
     else:
         for org in rt.orgs:
-            tz = _org_zone(rt, org) if spec.daily_at_hour is not None else "UTC"
+            try:  # the practice's zone is read from its records: that can fail too, for this practice only
+                tz = _org_zone(rt, org) if spec.daily_at_hour is not None else "UTC"
+            except Exception as exc:
+                _failed(rt, spec, org, None, exc)
+                continue
             bodies.append((org, period_of(spec, now, tz=tz, tick=rt.tick, anytime=rt.anytime),
                            _body(rt, spec.name, org)))
     for org, period, body in bodies:
@@ -228,15 +232,19 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
         try:
             outcome = jobs.run_once(rt.engine, job=spec.name, period=f"{org}:{period}", body=body)
         except Exception as exc:  # a failing practice must not stop the others
-            rt.failures += 1
-            rt.report({"event": "job_failed", "job": spec.name, "org": org, "period": period,
-                       "error": f"{type(exc).__name__}: {exc}"})
+            _failed(rt, spec, org, period, exc)
             continue
         out.append(outcome)
         rt.outcomes.append(outcome)
         rt.report({"event": "job", "job": spec.name, "period": outcome.period, "ran": outcome.ran,
                    "reason": outcome.reason, "owner": jobs.owner_id(), "summary": outcome.summary})
     return out
+
+
+def _failed(rt: Runtime, spec: JobSpec, org: str, period: str | None, exc: Exception) -> None:
+    rt.failures += 1
+    rt.report({"event": "job_failed", "job": spec.name, "org": org, "period": period,
+               "error": f"{type(exc).__name__}: {exc}"})
 
 
 def _body(rt: Runtime, name: str, org: str) -> Callable[[], dict[str, Any]]:

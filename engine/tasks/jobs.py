@@ -34,7 +34,7 @@ class JobOutcome:
     job: str
     period: str
     ran: bool
-    reason: str  # ran | done | running | lost_race | failed
+    reason: str  # ran | taken_over | done | running | lost_race | failed
     summary: dict[str, Any]
 
 
@@ -54,7 +54,8 @@ def run_once(engine: Engine, *, job: str, period: str, body: Callable[[], dict[s
     except Exception as exc:
         _finish(engine, job=job, period=period, state="failed", summary={"error": f"{type(exc).__name__}: {exc}"})
         raise
-    _finish(engine, job=job, period=period, state="done", summary=summary)
+    if not _finish(engine, job=job, period=period, state="done", summary=summary):
+        return JobOutcome(job, period, True, "taken_over", summary)
     return JobOutcome(job, period, True, "ran", summary)
 
 
@@ -79,10 +80,19 @@ def _claim(engine: Engine, *, job: str, period: str, lease: dt.timedelta) -> str
         return "claimed"
 
 
-def _finish(engine: Engine, *, job: str, period: str, state: str, summary: dict[str, Any]) -> None:
+def _finish(engine: Engine, *, job: str, period: str, state: str, summary: dict[str, Any]) -> bool:
+    """Record how the run ended, if the row is still this process's. A run that outlived its lease
+    may have been taken over by another process; the later run's record stands (the first to
+    finish had overwritten it: "failed" over "done", or the reverse)."""
     with unit_of_work(engine) as session:
-        row = session.scalars(select(JobRunRow).where(JobRunRow.job == job, JobRunRow.period == period)).one()
+        stmt = select(JobRunRow).where(JobRunRow.job == job, JobRunRow.period == period)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = session.scalars(stmt).one()
+        if row.owner != owner_id() or row.state != "running":
+            return False
         row.state, row.finished_at, row.summary = state, clock.now(), summary
+        return True
 
 
 def list_job_runs(engine: Engine, *, job: str | None = None) -> list[dict[str, Any]]:

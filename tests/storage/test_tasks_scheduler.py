@@ -87,6 +87,30 @@ def test_a_crashed_run_is_resumed_after_its_lease_and_a_live_one_is_left_alone(e
     assert runs["x:1"]["takeovers"] == 1 and runs["x:1"]["owner"] == jobs.owner_id() and runs["x:1"]["state"] == "done"
 
 
+def test_a_run_that_outlived_its_lease_leaves_the_record_of_the_run_that_took_it_over(engine: Engine) -> None:
+    """A body ran past its lease; another process took the period over and finished it. The first
+    run's end had overwritten the second's record (its state, summary and time)."""
+    at = T("2026-03-05T12:00:00+00:00")
+
+    def slow_body() -> dict[str, Any]:
+        later = at + jobs.DEFAULT_LEASE + dt.timedelta(minutes=1)
+        with clock.frozen(later):  # meanwhile, another scheduler finds the lease gone and runs the period
+            with unit_of_work(engine) as s:
+                row = s.scalars(select(JobRunRow).where(JobRunRow.period == "x:slow")).one()
+                row.owner, row.takeovers, row.started_at = "other:9", row.takeovers + 1, later
+                row.lease_until = later + jobs.DEFAULT_LEASE
+            with unit_of_work(engine) as s:
+                row = s.scalars(select(JobRunRow).where(JobRunRow.period == "x:slow")).one()
+                row.state, row.finished_at, row.summary = "done", later, {"by": "other"}
+        return {"by": "me"}
+
+    with clock.frozen(at):
+        outcome = jobs.run_once(engine, job="escalation", period="x:slow", body=slow_body)
+    assert (outcome.ran, outcome.reason) == (True, "taken_over")
+    run = jobs.list_job_runs(engine, job="escalation")[0]
+    assert (run["owner"], run["state"], run["summary"], run["takeovers"]) == ("other:9", "done", {"by": "other"}, 1)
+
+
 def test_the_leader_lock_admits_one_holder_at_a_time(engine: Engine) -> None:
     first, second = scheduler.LeaderLock(engine), scheduler.LeaderLock(engine)
     try:
@@ -203,3 +227,25 @@ def test_a_run_once_in_which_a_job_failed_says_so_in_its_exit_code(engine: Engin
     assert [(e["job"], e["org"], e["error"]) for e in failed] == [("escalation", ORG, "RuntimeError: the disk is full")]
     assert [e["job"] for e in events if e["event"] == "job"] == ["sweep", "waivers", "recurrence", "digest", "notify",
                                                                "recurrence"]
+
+
+def test_a_practice_whose_zone_cannot_be_read_does_not_stop_the_nightly_sweep_of_the_others(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nightly sweep reads each practice's zone before its run: one that raised there had ended
+    the job for every practice in that tick, although a failing practice must not stop the others."""
+    real_zone = scheduler._org_zone
+
+    def zone(rt: scheduler.Runtime, org_id: str) -> str:
+        if org_id == "broken":
+            raise RuntimeError("the records could not be read")
+        return real_zone(rt, org_id)
+
+    monkeypatch.setattr(scheduler, "_org_zone", zone)
+    events: list[dict[str, Any]] = []
+    with clock.frozen(T("2026-03-05T08:10:00+00:00")):
+        code = scheduler.run(engine, orgs=["broken", ORG], once=True, names=["sweep"], report=events.append)
+    assert code == 1
+    assert [(e["org"], e["error"]) for e in events if e["event"] == "job_failed"] == [
+        ("broken", "RuntimeError: the records could not be read")]
+    assert [(e["job"], e["period"].split(":")[0], e["ran"]) for e in events if e["event"] == "job"] == [
+        ("sweep", ORG, True)]
