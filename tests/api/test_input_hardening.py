@@ -341,6 +341,9 @@ def test_connectors_upload_through_the_api_as_through_the_cli(world: dict[str, A
     r = c.post("/records/import", headers=h, params={"format": "json", "checked_at": "2026-03-10T12:00:00Z"},
                files={"file": ("x.json", b"[]", "application/json")})
     assert _fields(r) == ["checked_at"]
+    r = c.post("/records/import", headers=h, params={"format": "leie", "type": "person"},
+               files={"file": ("UPDATED.csv", leie, "text/csv")})
+    assert _fields(r) == ["type"] and "type does not apply to format=leie" in r.text  # the CLI refuses it too
 
 
 # -- A4, A5 ------------------------------------------------------------------------------------------------

@@ -129,6 +129,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     if type is not None and format == "roster":
         raise InputError("type does not apply to format=roster", [ErrorDetail(
             reason="a roster writes persons and employment episodes", field="type")])
+    if type is not None and format == "leie":  # as `vigil import --format leie --type` is refused
+        raise InputError("type does not apply to format=leie", [ErrorDetail(
+            reason="a LEIE file is the exclusion list: it writes one screening per person", field="type")])
     if format == "roster" and len(file) > 1:
         raise InputError("a roster is one file", [ErrorDetail(
             reason=f"{len(file)} file parts were sent: send the roster alone", field="file")])
