@@ -6,7 +6,6 @@ Faces (CLI, REST, web UI, scheduler) call these functions; the domains never imp
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 #: Sweeps run on the backend bench/ measures faster for them (plain Python: 41.5 s against 44.6 s
 #: on the large practice, bench/README.md); the live event stream runs on durable_rules.
 SWEEP_BACKEND = "python"
-STREAM_BACKEND = "durable"
 
 
 @dataclass
@@ -108,16 +106,12 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     return Evaluation(run, result, diff, tasks)
 
 
-def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any] | None:
-    """Open, close or confirm SOP tasks for the findings (when the tasks domain is installed)."""
-    try:
-        tasks_service = importlib.import_module("engine.tasks.service")
-    except ModuleNotFoundError:
-        return None
-    sync: Callable[..., Any] | None = getattr(tasks_service, "sync_from_findings", None)
-    if sync is None:
-        return None
-    return dict(sync(session, org_id=org_id, actor=actor, as_of=as_of))
+def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any]:
+    """Open, close or confirm SOP tasks for the findings. Imported here, not at the top: the tasks
+    domain's import chain is long, and most commands never evaluate."""
+    from engine.tasks import service as tasks_service
+
+    return dict(tasks_service.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of))
 
 
 def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_of: dt.datetime | None = None,

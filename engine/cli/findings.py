@@ -266,7 +266,7 @@ def reopen(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reopen an acknowledged, waived or false-positive finding."""
+    """Reopen an acknowledged or false-positive finding (a waived one is reopened by revoking its waiver)."""
     _act(finding_id, "reopen", reason.strip() if reason else None, org, db, as_json)
 
 

@@ -11,10 +11,8 @@ snooping rule should stay quiet on it and fire on the planted events only.
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import json
 from array import array
-from collections.abc import Callable
 from typing import IO, Any
 
 from engine.demo import names
@@ -412,10 +410,6 @@ class Activity:
         for t in ("encounter", "care_link", "ai_output"):
             for record in self.w.records.get(t, []):
                 self.sink.write(record)
-
-
-def merge_sorted(*iters: Any, key: Callable[[Any], Any]) -> Any:  # pragma: no cover - helper kept tiny
-    return heapq.merge(*iters, key=key)
 
 
 def tz_of(est_id: str) -> str:

@@ -60,14 +60,6 @@ def end_of_month(day: dt.date) -> dt.date:
     return dt.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
 
 
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def next_month(day: dt.date) -> dt.date:
-    return add_months(day.replace(day=1), 1)
-
-
 @lru_cache(maxsize=32)
 def federal_holidays(year: int) -> frozenset[dt.date]:
     """The US federal holidays (observed dates) of a year: the "US-FEDERAL" calendar."""
@@ -110,5 +102,3 @@ def last_dst_change(tz: str, before: dt.date, *, spring: bool) -> dt.date | None
     return None
 
 
-def utc_day_start(day: dt.date, tz: str) -> dt.datetime:
-    return local(day, 0, tz=tz).astimezone(UTC)

@@ -2,6 +2,7 @@
 
     open ──acknowledge──> acknowledged
     open|acknowledged ──false_positive──> false_positive ──reopen──> open
+    acknowledged ──reopen──> open
     open|acknowledged ──waive (waiver)──> waived ──(waiver expires or is revoked)──> open
     (a waived finding is not reopened by hand: its waiver would waive it again at the next run, so
     the waiver is revoked instead; and one in force is not stacked with a second of the same scope)

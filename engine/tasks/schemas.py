@@ -177,10 +177,6 @@ class RenderedSop(BaseModel):
     checklist: list[str]
 
 
-class ChainStep(BaseModel):
-    target: str  # "owner" or a role name of policies/roles.yaml
-
-
 class EscalationPolicy(BaseModel):
     """policies/escalation.yaml: who hears of an overdue task, and when; where notifications go."""
 
@@ -228,18 +224,6 @@ class Notification(BaseModel):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     last_error: str | None
-
-
-class DeliveryAttempt(BaseModel):
-    notification_id: str
-    number: int
-    at: dt.datetime
-    channel: str
-    target: str
-    ok: bool
-    status_code: int | None = None
-    error: str | None = None
-    duration_ms: int = 0
 
 
 class DeliveryResult(BaseModel):

@@ -44,6 +44,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import subprocess
 import sys
@@ -168,10 +169,12 @@ def _discard_worker() -> None:
         try:
             _WORKER.process.kill()
             _WORKER.process.wait(timeout=5)
-            _WORKER.writer.close()
-            _WORKER.reader.close()
-        except Exception:  # noqa: BLE001 - it is already gone
+        except Exception:  # noqa: BLE001 - it is already gone (or will be reaped by init)
             pass
+        finally:  # the pipes are ours whatever became of the process: up to 8 crash retries a bundle
+            for end in (_WORKER.writer, _WORKER.reader):
+                with contextlib.suppress(OSError):
+                    end.close()
         _WORKER = None
 
 
