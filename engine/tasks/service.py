@@ -1,5 +1,6 @@
-"""Tasks use cases: sync with findings, list, show, complete, check off, note, attach evidence, reassign;
-and what the packet builder reads (tasks with evidence as of an instant, evidence bytes by hash).
+"""Tasks use cases: sync with findings, list (and count what is due soon), show, complete, check off,
+note, attach evidence, reassign; and what the packet builder reads (tasks with evidence as of an
+instant, evidence bytes by hash).
 
 Every function takes the session first and keyword arguments, never commits, and records history
 plus an audit entry for each change. `viewer` narrows what a caller sees and may act on (staff:
@@ -21,14 +22,15 @@ from sqlalchemy.orm import Session
 from engine import clock, storable_text
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, invalid_cursor
+from engine.rules import calendar
 from engine.tasks import evidence, store, templates
 from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
 
 __all__ = [
-    "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_tasks",
-    "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings", "tasks_for_packet",
+    "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_due_soon",
+    "list_tasks", "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings", "tasks_for_packet",
 ]
 
 
@@ -77,6 +79,40 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor,
                     has_prev=has_prev, prev_cursor=prev_cursor)
+
+
+def list_due_soon(session: Session, *, org_id: str, within_days: int, establishment_id: str | None = None,
+                  viewer: TaskViewer | None = None, limit: int = 10) -> TaskPage:
+    """Open tasks not overdue yet and due within `within_days` of today, today being the task's own:
+    all of them counted (`total`), the soonest `limit` listed (by due date, then id).
+
+    A task's `due` is a local date in its own zone (`TaskRow.tz`, its establishment's), and it turns
+    overdue when that day ends there (`store.is_overdue`), so "within N days" is judged the same way:
+    from `store.local_today` in that zone. A horizon counted from UTC's date reached one day too far
+    every evening in the Americas, and a count made from a page of rows stopped at the page. The
+    zones are the few the organization's tasks are written in: one condition each, in one COUNT.
+    """
+    if within_days < 0:
+        raise InputError("within_days must not be negative", [ErrorDetail(reason=str(within_days),
+                                                                          field="within_days")])
+    if not 1 <= limit <= 1000:
+        raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
+    _check_filters(session, org_id=org_id, f=TaskFilter(establishment_id=establishment_id))
+    now = clock.now()
+    stmt = select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open", TaskRow.due_at > now)
+    if establishment_id:
+        stmt = stmt.where(TaskRow.establishment_id == establishment_id)
+    if viewer is not None and viewer.owners is not None:
+        stmt = stmt.where(TaskRow.owner.in_(sorted(viewer.owners)))
+    zones = sorted(session.scalars(stmt.with_only_columns(TaskRow.tz).distinct()))
+    if not zones:
+        return TaskPage(items=[], total=0)
+    stmt = stmt.where(or_(*(and_(TaskRow.tz == tz,
+                                 TaskRow.due <= calendar.add_days(store.local_today(tz, now), within_days))
+                            for tz in zones)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(TaskRow.due, TaskRow.id).limit(limit))
+    return TaskPage(items=[store.to_task(r, now=now) for r in rows], total=total)
 
 
 def _same_people(session: Session, *, org_id: str, text: str | None) -> str | None:

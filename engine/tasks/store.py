@@ -131,6 +131,12 @@ def is_overdue(row: TaskRow, now: dt.datetime) -> bool:
     return row.state == "open" and now >= utc(row.due_at)
 
 
+def local_today(tz: str, now: dt.datetime) -> dt.date:
+    """A task's today: the date of `now` in the task's own zone (`TaskRow.tz`), the zone its `due` is
+    a date of and whose end of that day is its `due_at` (C7: never UTC's date)."""
+    return calendar.local_date(now, tz)
+
+
 def end_of_day(day: dt.date, tz: str) -> dt.datetime:
     return calendar.end_of_local_day(day, tz)
 

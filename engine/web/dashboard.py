@@ -30,10 +30,9 @@ from engine.findings import currency
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, FindingScope
 from engine.records import service as records_service
-from engine.records.fields import stored_instant
-from engine.records.schemas import StoredRecord
-from engine.rules import calendar as cal
-from engine.rules.facts import Zones
+from engine.rules.derive import RecordView
+from engine.rules.derive.credentialing import _common as credentialing
+from engine.rules.runner import derive_setup
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskFilter
 from engine.web import lookups, taskviews
@@ -114,6 +113,8 @@ class DashboardView(BaseModel):
     trend: LineChart | None
     overdue_tasks: WorkList | None
     due_soon_tasks: WorkList | None
+    #: the days `due_soon_tasks` looks ahead, for the heading to name the horizon the count used
+    due_soon_days: int = DUE_SOON_DAYS
     expiries: ExpiryList | None
     all_expiries: bool
     scoped: bool
@@ -194,15 +195,16 @@ def _trend(session: Session, org_id: str) -> LineChart:
 
 
 def _tasks(session: Session, principal: Principal, site: str | None) -> tuple[WorkList, WorkList]:
+    """The overdue tasks and those due in the next DUE_SOON_DAYS, each the first ten with the count of
+    all. The tasks service counts the due-soon ones, each in its own zone (`list_due_soon`): counted
+    here from a page of 50 by UTC's date, 120 such tasks read as 50, and every evening in the
+    Americas one day too many was counted."""
     viewer = taskviews.viewer(principal)
     overdue = tasks_service.list_tasks(session, org_id=principal.org_id,
                                        filters=TaskFilter(overdue=True, establishment_id=site), viewer=viewer, limit=10)
-    upcoming = tasks_service.list_tasks(session, org_id=principal.org_id,
-                                        filters=TaskFilter(state="open", overdue=False, establishment_id=site),
-                                        viewer=viewer, limit=50)
-    horizon = clock.now().date() + dt.timedelta(days=DUE_SOON_DAYS)
-    soon = [t for t in upcoming.items if t.due <= horizon]
-    return WorkList(total=overdue.total, items=overdue.items), WorkList(total=len(soon), items=soon[:10])
+    soon = tasks_service.list_due_soon(session, org_id=principal.org_id, within_days=DUE_SOON_DAYS,
+                                       establishment_id=site, viewer=viewer, limit=10)
+    return WorkList(total=overdue.total, items=overdue.items), WorkList(total=soon.total, items=soon.items)
 
 
 def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
@@ -230,46 +232,35 @@ def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
 
 def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry]:
     """Why not every credential whose `expires_at` is near: an early renewal leaves the old record
-    expiring beside its successor (noise on the officer's front page), an `end_of_month` card printed
-    1 December is valid to the 31st, and "days left" is counted in the holder's local days, as the
-    rules count them, not in 24-hour spans from this instant. Holders' names are read in one query
+    expiring beside its successor (noise on the officer's front page), a renewal without an end
+    date never lapses, an `end_of_month` card printed 1 December is valid to the 31st, and "days
+    left" is counted in the holder's local days, not in 24-hour spans from this instant. All of that
+    is the credentialing rules' to say: `credentialing.expiring` picks each chain's credential with
+    their loader and `latest`, in the context the runner builds (`derive_setup`: the same zones), so
+    the panel never lists a credential the rules see replaced. Holders' names are read in one query
     per 500 people: the full list can run to hundreds of credentials on a large practice."""
     now = clock.now()
-    reference = {t: [r.data | {"id": r.id} for r in records_service.iter_records(session, org_id=org_id, types=[t])]
-                 for t in ("establishment", "employment_episode")}
-    zones = Zones.of({d["id"]: d for d in reference["establishment"]}, reference["employment_episode"], now)
-    never = dt.datetime.min.replace(tzinfo=dt.UTC)
-    chains: dict[tuple[str, str, str], tuple[tuple[dt.date, dt.datetime, str], dt.date, StoredRecord]] = {}
-    for rec in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000):
-        data = rec.data
-        expires = stored_instant(data.get("expires_at"))
-        issued = stored_instant(data.get("issued_at"))
-        if expires is None or (issued is not None and issued > now):
-            continue
-        tz = zones.tz("credential", data)
-        through = cal.valid_through(cal.local_date(expires, tz), str(data.get("expiry_rule") or "exact"))
-        today = cal.local_date(now, tz)
-        chain = (str(data.get("person_id") or ""), str(data.get("kind") or ""),
-                 str(data.get("jurisdiction") or "").strip().upper())
-        # of two valid through the same day, the later issued (an instant: text with offsets misorders)
-        rank = (through, issued or never, rec.id)
-        if chain not in chains or rank > chains[chain][0]:
-            chains[chain] = (rank, today, rec)
-    found = sorted((rank[0], rec.id, today, rec) for rank, today, rec in chains.values()
-                   if 0 <= (rank[0] - today).days <= within_days)
-    holders = {str(r.data["person_id"]) for *_, r in found if r.data.get("person_id")}
+    memory = {t: [RecordView(r.type, r.id, r.version, r.data)
+                  for r in records_service.iter_records(session, org_id=org_id, types=[t])]
+              for t in ("establishment", "employment_episode")}
+    _, zones, ctx = derive_setup(memory, [], now)
+    views = (RecordView(r.type, r.id, r.version, r.data)
+             for r in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000))
+    found = credentialing.expiring(ctx, views, within_days=within_days)
+    holders = {c.person_id for c, _ in found if c.person_id}
     names = {pid: " ".join(str(data.get(k)) for k in ("first_name", "last_name") if data.get(k)) or pid
              for pid, _, data in records_service.iter_record_data_by_ids(session, org_id=org_id, record_type="person",
                                                                         ids=holders)}
     out = []
-    for through, _, today, rec in found:
-        person_id = rec.data.get("person_id")
+    for cred, days_left in found:
+        data = cred.view.data
+        person_id = data.get("person_id")
+        assert cred.valid_through is not None  # `expiring` lists only credentials that lapse
         # a dangling person reference still lists the credential, under the id it names
         name = names.get(str(person_id), str(person_id)) if person_id else "—"
-        out.append(Expiry(credential_id=rec.id, kind=str(rec.data.get("kind") or "credential"), person_id=person_id,
-                          person_name=name, jurisdiction=rec.data.get("jurisdiction"), valid_through=through,
-                          days_left=(through - today).days,
-                          establishment_id=zones.establishment_of("credential", rec.data)))
+        out.append(Expiry(credential_id=cred.id, kind=str(data.get("kind") or "credential"), person_id=person_id,
+                          person_name=name, jurisdiction=data.get("jurisdiction"), valid_through=cred.valid_through,
+                          days_left=days_left, establishment_id=zones.establishment_of("credential", data)))
     return out
 
 
@@ -302,7 +293,7 @@ def build(session: Session, principal: Principal, *, all_expiries: bool = False,
         due_soon=due_soon,
         by_establishment=_establishments(session, org, scope, sites, everywhere_open, everywhere_overdue),
         trend=_trend(session, org) if scope is None and allowed(principal.role, Permission.EVALUATIONS_READ) else None,
-        overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks,
+        overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks, due_soon_days=DUE_SOON_DAYS,
         expiries=expiries(session, org_id=org, limit=None if all_expiries else EXPIRY_ROWS, establishment=establishment)
         if allowed(principal.role, Permission.RECORDS_READ) else None,
         all_expiries=all_expiries, scoped=scope is not None, establishment=focus, sites=sites)

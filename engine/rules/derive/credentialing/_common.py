@@ -196,6 +196,39 @@ def chains(creds: Iterable[Cred], kind: str) -> dict[str, list[Cred]]:
     return out
 
 
+def expiring(ctx: DeriveContext, views: Iterable[RecordView], *, within_days: int) -> list[tuple[Cred, int]]:
+    """The chains (holder, kind, jurisdiction) about to lapse: the `latest` credential of each whose
+    last valid local day is today or within `within_days` after it, with the local days left,
+    soonest first (then by id).
+
+    For the officer's dashboard, which chose a chain's current credential a second way (among the
+    credentials with an expiry only) and so listed a license as expiring when the rules saw it
+    replaced by one without an expiry (`latest`: it never lapses). Here the rules' own loader and
+    `latest` decide, so the panel and the findings cannot disagree on whether or when a chain lapses.
+    Links `latest` ranks equal (valid through the same day, issued the same local day), which it
+    tells apart by id, are told apart here by the later issue instant: the later issued card is the
+    one to list, and the choice never moves the day the chain lapses.
+    """
+    by_chain: dict[tuple[str, str, str], list[Cred]] = defaultdict(list)
+    for held in load_credentials(ctx, views).values():
+        for c in held:
+            by_chain[(c.person_id, c.kind, c.jurisdiction)].append(c)
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    out: list[tuple[Cred, int]] = []
+    for chain in by_chain.values():
+        cur = latest(chain)
+        if cur is None or cur.valid_through is None:
+            continue
+        same = [c for c in chain if (c.valid_through, c.issued_on) == (cur.valid_through, cur.issued_on)]
+        cur = max(same, key=lambda c: (parse_instant(c.view.data.get("issued_at")) or never, c.id))
+        assert cur.valid_through is not None
+        left = (cur.valid_through - today(ctx, cur.tz)).days
+        if 0 <= left <= within_days:
+            out.append((cur, left))
+    out.sort(key=lambda x: (x[0].valid_through or dt.date.max, x[0].id))
+    return out
+
+
 @dataclass(frozen=True)
 class Episode:
     """An employment episode as of the run: local first and last days in its establishment's zone."""
