@@ -4,8 +4,9 @@ back empty is refused, rather than run and answered with nothing that reads as "
 An evaluation of the database before its first record sees an empty practice and, persisted,
 resolves every open finding of the frameworks it ran; one at an instant when no ruleset is in
 force evaluates nothing; one within a century of the calendar's end counts its deadlines past the
-year 9999. The REST face calls `check_evaluation` before `pipeline.evaluate`; the packet service
-calls `check_known_at` for the database state a packet shows.
+year 9999. The REST face and `vigil evaluate --db` call `check_evaluation` before `pipeline.evaluate`
+(without --db the CLI is CONTRACT.md's: it prints the empty result and a warning on stderr); the
+packet service calls `check_known_at` for the database state a packet shows.
 """
 
 from __future__ import annotations

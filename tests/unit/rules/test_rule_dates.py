@@ -130,3 +130,27 @@ def test_evaluating_before_any_ruleset_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"as_of": "2012-01-01T00:00:00Z", "rulesets": [], "findings": []}
     assert "no ruleset is in force on 2012-01-01" in " ".join(result.stderr.split())
+
+
+def test_evaluating_into_a_database_before_any_ruleset_is_refused_as_the_api_refuses_it(tmp_path: Path) -> None:
+    """`vigil evaluate --db` had recorded a run that judged nothing (exit 0, a warning), where
+    POST /evaluations refuses it (422 input.nothing_in_force); nothing is imported or recorded."""
+    from sqlalchemy import func, select
+
+    from engine import db as dbmod
+    from engine.findings.tables import EvaluationRunRow
+    from engine.records.tables import RecordVersionRow
+
+    records = tmp_path / "r.json"
+    records.write_text(json.dumps([{"type": "organization", "id": "O1", "name": "X", "states": ["CA"]}]))
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    result = CliRunner().invoke(app, ["evaluate", "--records", str(records), "--as-of", "2012-01-01T00:00:00Z",
+                                      "--db", url, "--json"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert "no ruleset is in force on 2012-01-01 for" in said and "hipaa has versions in force from 2013-09-23" in said
+    engine = dbmod.make_engine(url)
+    with dbmod.unit_of_work(engine) as s:
+        assert s.scalar(select(func.count()).select_from(EvaluationRunRow)) == 0
+        assert s.scalar(select(func.count()).select_from(RecordVersionRow)) == 0
+    engine.dispose()
