@@ -13,8 +13,9 @@
    The trigger is a fact, not an event: an event is consumed by the first match it completes
    (measured: a posted trigger yielded one match where a bundle held two violating accounts).
 8. Limits are checked by the compiler before anything is registered.
-9. One sid per bundle, never reused, emptied (facts retracted) when the bundle is done, so memory
-   stays flat; `delete_state` itself crashed the process here.
+9. One session ("0") for every bundle, emptied (facts retracted) when the bundle is done, so memory
+   stays flat; `delete_state` itself crashed the process here, and so did evicting sessions from
+   durable_rules' state cache (`durable_host.SESSION`). The caller's sid names the bundle in logs.
 10. Threads: the host never starts durable's background dispatcher, so every action runs inside
     the `assert_fact` call that caused it, on the worker's one thread.
 11. No durable timers: deadlines come from the calendar service.

@@ -35,7 +35,8 @@ class _Host(durable_engine.Host):
     def __init__(self) -> None:
         self.recorded: dict[tuple[str, str], list[Match]] = {}
         self.errors: list[str] = []
-        self.action_aliases: dict[str, tuple[str, ...]] = {}
+        #: the aliases of the ruleset being registered, read as its actions are bound (`get_action`)
+        self.binding: dict[str, tuple[str, ...]] = {}
         self.registered: set[str] = set()
         self.lock = threading.RLock()
         super().__init__()
@@ -44,12 +45,16 @@ class _Host(durable_engine.Host):
         return
 
     def get_action(self, action_name: str) -> Callable[[Any], None]:
+        """Bind an action of the ruleset being registered to its own aliases. Action names are
+        `rule|variant`, the same in every version of a ruleset: a map shared by all of them had let
+        a later version's aliases overwrite an earlier one's, in a worker that had registered both
+        (the earlier one's matches failed, or lost their subject)."""
         rule_id, _, variant = action_name.partition("|")
+        aliases = self.binding[action_name]
 
         def action(c: Any) -> None:
             try:
                 _on_action(action_name)
-                aliases = self.action_aliases[action_name]
                 bindings = tuple(sorted((alias, getattr(c, alias)["id"]) for alias in aliases))
                 sid = c.s["sid"]
                 ruleset = c._ruleset._name
@@ -84,8 +89,11 @@ def register(name: str, definition: dict[str, Any], aliases: dict[str, tuple[str
     with h.lock:
         if name in h.registered:
             return
-        h.action_aliases.update(aliases)
-        h.set_rulesets({name: copy.deepcopy(definition)})
+        h.binding = aliases
+        try:
+            h.set_rulesets({name: copy.deepcopy(definition)})
+        finally:
+            h.binding = {}
         h.registered.add(name)
 
 
@@ -115,6 +123,13 @@ def evaluate(name: str, rule_ids: frozenset[str], sid: str, facts: list[dict[str
             _raise_if_failed(h, state, name, sid)
             return [Match(m.rule_id, m.variant, tuple((a, long_ids.get(i, i)) for a, i in m.bindings))
                     for m in h.recorded.pop(key, []) if m.rule_id in rule_ids]
+        except EngineFailure:
+            raise
+        except Exception as exc:
+            # durable_rules' own refusal (e.g. "Could not assert fact, error code: 311"): the same on
+            # every attempt, so a failure to report, not a crash for the worker's supervisor to retry
+            raise EngineFailure(f"durable_rules failed on a bundle of {name}: {type(exc).__name__}: {exc}",
+                                [ErrorDetail(reason=f"rules {', '.join(sorted(rule_ids))}")]) from exc
         finally:
             h.recorded.pop(key, None)
             _clear(h, rules, name, sid, sent)
@@ -175,6 +190,8 @@ def serve(conn: Any) -> None:
                 conn.send(("error", "engine.failure", f"unknown request {op!r}", []))
         except EngineFailure as exc:
             conn.send(("error", exc.code, exc.message, [d.reason for d in exc.details]))
+        except Exception as exc:  # a worker that died of it would be restarted, and fail the same way
+            conn.send(("error", "engine.failure", f"durable_rules worker: {op}: {type(exc).__name__}: {exc}", []))
 
 
 def _clear(h: _Host, rules: durable_engine.Ruleset, name: str, sid: str, sent: list[str]) -> None:
@@ -192,7 +209,8 @@ def _clear(h: _Host, rules: durable_engine.Ruleset, name: str, sid: str, sent: l
     h.errors.clear()
 
 
-def _apply(rules: durable_engine.Ruleset, op: Callable[[Any, str], Any], text: str) -> int:
+def _apply(rules: durable_engine.Ruleset, op: Callable[[Any, str], Any], text: str,
+           on_held: Callable[[], object] | None = None) -> int:
     """Assert or retract one JSON message as durable_rules' `Host.assert_fact` does (the actions it
     completes run now; an error it reports is raised), but answer with durable's code.
 
@@ -201,10 +219,15 @@ def _apply(rules: durable_engine.Ruleset, op: Callable[[Any, str], Any], text: s
     With the wrappers around it, that was half the time of matching a stream event (`evaluate` on
     the bench rules: 36.7 us an event through them, 20 us this way); the C core does the same work
     either way.
+
+    `on_held` is told that a rule holds the message before its actions run: an action that fails
+    must not leave the message unnoted, and so never retracted, in the session every bundle uses.
     """
     result = op(rules._handle, text)
     code = int(result[0])
     if code in (_HANDLED, _QUEUED):
+        if on_held is not None:
+            on_held()
         error: list[BaseException] = []
         rules.do_actions(result[1] if code == _HANDLED else 0, lambda e, _state: error.append(e) if e else None)
         if error:
@@ -216,11 +239,8 @@ def _send(rules: durable_engine.Ruleset, sent: list[str], payload: dict[str, Any
     """Assert one message; when some rule holds it, note it (as sent, salt included) in `sent`."""
     for attempt in range(MAX_SALT_RETRIES + 1):
         text = json.dumps(payload, ensure_ascii=False)
-        code = _apply(rules, durable_rules_engine.assert_fact, text)
-        if code == _NOT_HANDLED:  # trap 6
-            return
-        if code != _OBSERVED:
-            sent.append(text)
+        code = _apply(rules, durable_rules_engine.assert_fact, text, on_held=lambda: sent.append(text))  # noqa: B023
+        if code != _OBSERVED:  # held (noted in `sent`), or read by no rule (trap 6)
             return
         # trap 4: a 32-bit hash collision with a message already in the session
         if attempt == MAX_SALT_RETRIES:
