@@ -7,6 +7,7 @@ storage, from files, or from a scenario test.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -118,9 +119,9 @@ def evaluate_rules(
     when the practice is large enough, see DERIVE_PROCESS_MIN_RECORDS). Same results either way.
     Cyclic garbage collection is paused meanwhile (see `engine.heap`: the sweep holds what it reads).
     """
-    with heap.collector_paused():
+    with heap.collector_paused(), contextlib.ExitStack() as cleanup:
         return _evaluate_rules(source, rulesets, as_of, backend=backend, known_at=known_at, progress=progress,
-                               derive_process=derive_process)
+                               derive_process=derive_process, cleanup=cleanup)
 
 
 def _evaluate_rules(
@@ -132,6 +133,7 @@ def _evaluate_rules(
     known_at: dt.datetime | None,
     progress: Progress | None,
     derive_process: bool | None,
+    cleanup: contextlib.ExitStack,
 ) -> RunResult:
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
@@ -165,6 +167,7 @@ def _evaluate_rules(
 
     nonevent = [d for d in derivations if not d.event]
     derived = start_derivations(nonevent, ctx, memory, hashing.iter_type, fork=fork)
+    cleanup.callback(derived.close)  # a sweep that fails before collecting it leaves no derive process behind
     store = _Bundles()
     for est_id in establishments:
         store.facts.setdefault(f"establishment:{est_id}", [])

@@ -138,3 +138,10 @@ class DerivationRun:
         if self._remote is None:
             self._remote = self.child.collect()
         return self._remote
+
+    def close(self) -> None:
+        """Stop the derive process if its facts were never collected: a sweep that failed before
+        `remote()` had left the forked child, its spool and its pipe to the garbage collector
+        (paused during a sweep), the child blocked sending its answer."""
+        if self.child is not None and self._remote is None:
+            self.child.stop()

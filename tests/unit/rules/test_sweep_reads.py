@@ -139,3 +139,26 @@ def test_no_finding_depends_on_the_order_of_a_records_keys(
     assert len(as_given.violations) > 50
     assert [v.model_dump_json() for v in turned.violations] == [v.model_dump_json() for v in as_given.violations]
     assert turned.input_hash == as_given.input_hash and turned.counts == as_given.counts
+
+
+def test_a_sweep_that_fails_before_collecting_the_derive_process_stops_it(
+        demo_practice: tuple[list[RecordView], dt.datetime, list[Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bundle that failed while the derive process worked had left the forked child, its spool
+    and its pipe behind (collected only by the garbage collector, which a sweep pauses)."""
+    records, as_of, compiled = demo_practice
+    started: list[DeriveProcess] = []
+    real_start = DeriveProcess.start
+
+    def spy(*args: Any) -> DeriveProcess:
+        started.append(real_start(*args))
+        return started[-1]
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bundle failed")
+
+    monkeypatch.setattr(DeriveProcess, "start", spy)
+    monkeypatch.setattr(runner, "_run_bundle", broken)
+    with pytest.raises(RuntimeError, match="a bundle failed"):
+        evaluate_rules(ListSource(records), compiled, as_of, derive_process=True)
+    (child,) = started
+    assert not child.process.is_alive() and child.conn.closed and child.spool.closed
