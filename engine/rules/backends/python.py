@@ -8,6 +8,7 @@ join costs the matches, not the product of the two fact lists.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,9 @@ class PythonBackend:
                             bound.add(p.alias)
                     out.append((rule.id, v.name, steps))
             self._cache[key] = out
+            # keyed by id(): the entry must go with its ruleset, or a draft compiled per preview
+            # grows the cache for ever, and a later ruleset at a freed address would get its steps
+            weakref.finalize(ruleset, self._cache.pop, key, None)
         return self._cache[key]
 
     def evaluate(
