@@ -37,7 +37,7 @@ from engine.reports.schemas import (
 from engine.rules import calendar as cal
 from engine.rules.derive import RecordView
 from engine.rules.derive.osha import RETENTION_YEARS, Scope, determine_scope, osha_log_duty
-from engine.rules.state_zones import establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
 #: 1904.7(b)(3)(vii): days away or restricted are capped at 180 per case.
 MAX_CASE_DAYS = 180
@@ -163,7 +163,7 @@ def _check_workload(est_id: str, row: Mapping[str, Any], cases: int, notes: list
 
 def _check_year(est: RecordView, year: int, as_of: dt.datetime) -> bool:
     """Refuse a year not begun or past retention at `est`; True when it is still in progress there."""
-    tz = establishment_tz(est.data) or "America/New_York"
+    tz = establishment_tz(est.data) or DEFAULT_ZONE
     this_year = cal.local_date(as_of, tz).year
     if year > this_year:
         raise InputError(f"year {year} has not begun at {est.id} ({tz}) as of {as_of.date().isoformat()}",

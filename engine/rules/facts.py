@@ -21,7 +21,7 @@ from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
 from engine.rules.facttypes import FactType
-from engine.rules.state_zones import establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
 #: The field that says when a record came to exist; a later value means "not yet" as of the run.
 EXISTENCE_FIELD: dict[str, str] = {
@@ -76,7 +76,7 @@ class Zones:
 
     establishments: Mapping[str, Mapping[str, Any]]
     person_establishment: dict[str, str]
-    default_tz: str = "America/New_York"
+    default_tz: str = DEFAULT_ZONE
 
     def establishment_of(self, fact_type: str, data: Mapping[str, Any]) -> str | None:
         if fact_type == "establishment":
@@ -116,7 +116,7 @@ class Zones:
             if person not in latest or moment >= latest[str(person)][0]:
                 latest[str(person)] = (moment, str(est))
         default = next((tz for k in sorted(establishments) if (tz := establishment_tz(establishments[k]))),
-                       "America/New_York")
+                       DEFAULT_ZONE)
         return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
 
     def tz(self, fact_type: str, data: Mapping[str, Any]) -> str:

@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: The zone of a practice none of whose establishments names a zone or a state (the US's most
+#: populous): one constant, read by the rules, the tasks and the reports alike.
+DEFAULT_ZONE = "America/New_York"
+
 STATE_ZONES: dict[str, str] = {
     "AL": "America/Chicago", "AK": "America/Anchorage", "AZ": "America/Phoenix", "AR": "America/Chicago",
     "CA": "America/Los_Angeles", "CO": "America/Denver", "CT": "America/New_York", "DE": "America/New_York",

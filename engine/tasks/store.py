@@ -15,7 +15,7 @@ from engine import clock
 from engine.db import utc
 from engine.errors import ErrorDetail
 from engine.rules import calendar
-from engine.rules.state_zones import establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 from engine.tasks.errors import TaskNotFound
 from engine.tasks.schemas import (
     ChecklistItem,
@@ -28,7 +28,7 @@ from engine.tasks.schemas import (
 )
 from engine.tasks.tables import TaskAttachmentRow, TaskEscalationRow, TaskEventRow, TaskNoteRow, TaskRow
 
-DEFAULT_TZ = "America/New_York"
+DEFAULT_TZ = DEFAULT_ZONE
 
 
 def task_id(org_id: str, key: str) -> str:

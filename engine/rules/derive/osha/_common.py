@@ -11,7 +11,7 @@ from typing import Any
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, RecordView
 from engine.rules.derive.engagements import at_work, engaged_on
-from engine.rules.state_zones import establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
 # ---- defaults (the ruleset's params override them; these keep the derivations usable alone) ----
 
@@ -102,7 +102,7 @@ def _tz(ctx: DeriveContext, view: RecordView | None, establishment_id: Any = Non
         return tz
     if view is not None:
         return ctx.tz_of(view)
-    return "America/New_York"
+    return DEFAULT_ZONE
 
 
 def _holiday_calendar(ctx: DeriveContext, establishment_id: Any) -> str:
