@@ -17,7 +17,10 @@
     │   ├── AuditChainBroken
     │   └── PacketVerificationFailed
     ├── UnavailableError                503 / exit 1   a moment's condition: retry (Retry-After)
-    └── EngineFailure                   500 / exit 1   a rule action failed: the run is void
+    ├── DatabaseSchemaError             500 / exit 1   a schema from a newer Vigil, or a failed upgrade
+    ├── EngineFailure                   500 / exit 1   a rule action failed: the run is void
+    ├── SigningKeyError (packets.sign)  500 / exit 1   the packet signing key is unusable
+    └── UnknownNameError (registry)     422 / exit 2   a name no registry entry has (format, function)
 
 Each error has a stable dotted `code`, a human `message` and `details`, a list of
 `ErrorDetail` naming where (file/line/column or record/field) and why.

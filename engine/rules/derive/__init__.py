@@ -150,11 +150,14 @@ def derivation(
 
 
 def load_families() -> None:
-    """Import the derivation family modules (explicit registration, never a directory scan)."""
+    """Import the derivation family modules (explicit registration, never a directory scan), then
+    close the registry, as FORMATS and FUNCTIONS are: a derivation registered later, by a module
+    imported by chance, would change what a sweep derives from one run to the next."""
     import importlib
 
     for module in FAMILY_MODULES:
         importlib.import_module(module)
+    DERIVATIONS.freeze()
 
 
 FAMILY_MODULES: list[str] = [
