@@ -19,7 +19,8 @@ from typing import Any
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError, VigilError
 from engine.rules import bundles
 from engine.rules.compiler import limits
-from engine.rules.compiler.lower import Lowerer, rename_alias
+from engine.rules.compiler.kinds import check_condition, check_kinds
+from engine.rules.compiler.lower import Lowerer, rename_alias, require_join_fields
 from engine.rules.compiler.messages import RESERVED_NAMES, compile_message
 from engine.rules.compiler.model import (
     DEADLINE,
@@ -482,51 +483,7 @@ def _check_fields(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type
             close = difflib.get_close_matches(ref.field, list(ft.fields), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise _err(rule, f"{ft.name} has no field {ref.field!r}{hint}")
-    _check_kinds(node, rule, types, type_of)
-
-
-#: Kinds that are numbers to both backends (instants and dates are compared as numbers).
-_NUMERIC_KINDS = frozenset({"number", "instant", "date"})
-
-
-def _kind_of(node: n.Node, types: dict[str, FactType], type_of: dict[str, str]) -> str | None:
-    """What a value is, where the rule says (None: not known before the facts are read)."""
-    if isinstance(node, n.Lit):
-        value = node.value
-        if isinstance(value, bool):
-            return "bool"
-        if isinstance(value, int | float):
-            return "number"
-        return "string" if isinstance(value, str) else None
-    if isinstance(node, n.Ref):
-        ft = types.get(type_of.get(node.alias, ""))
-        kind = ft.kind(node.field) if ft is not None else None
-        return None if kind in (None, "any") else kind
-    if isinstance(node, n.Arith | n.Now | n.Call):  # every registered function gives a duration or a time
-        return "number"
-    return None
-
-
-def _check_kinds(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type_of: dict[str, str]) -> None:
-    """Refuse arithmetic on text or true/false, and ordering text against a number: durable_rules and
-    the Python backend answer those differently (`dev.kind > 5` matched on one and not the other),
-    and no rule means them."""
-    if isinstance(node, n.Arith):
-        for side in (node.left, node.right):
-            kind = _kind_of(side, types, type_of)
-            if kind in ("string", "bool", "list", "dict"):
-                raise _err(rule, f"`{n.unparse(node)}` does arithmetic on {kind} `{n.unparse(side)}`: only numbers, "
-                                 "instants and dates can be added or subtracted")
-    if isinstance(node, n.Cmp) and node.op in ("<", "<=", ">", ">="):
-        kinds = {k for k in (_kind_of(node.left, types, type_of), _kind_of(node.right, types, type_of)) if k}
-        if len(kinds) > 1 and not kinds <= _NUMERIC_KINDS:
-            raise _err(rule, f"`{n.unparse(node)}` orders {' against '.join(sorted(kinds))}: compare like with like "
-                             "(text with text, numbers, instants and dates with each other)")
-        if kinds & {"bool", "list", "dict"}:
-            raise _err(rule, f"`{n.unparse(node)}` orders a {sorted(kinds & {'bool', 'list', 'dict'})[0]}: use "
-                             "== or != (or `in` for a list)")
-    for child in n.children(node):
-        _check_kinds(child, rule, types, type_of)
+    check_kinds(node, rule_id=rule.id, types=types, type_of=type_of)
 
 
 def _prepare_variant(
@@ -542,11 +499,13 @@ def _prepare_variant(
         conds = []
         for c in p.conds:
             _check_fields(c, rule, types, type_of)
+            check_condition(c, rule_id=rule.id, types=types, type_of=type_of)
             if is_event and n.uses_now(c):
                 raise _err(rule, "event rules are judged on the event alone and cannot read `now`")
             conds.append(_special_fields(fold(c, params, rule_id=rule.id)))
         out.append(Pattern(p.alias, p.fact_type, p.negated, tuple(conds)))
-    return Variant(variant.name, variant.state, tuple(out))
+    # both backends judge the same patterns: durable_rules stops on a join reading a missing field
+    return require_join_fields(Variant(variant.name, variant.state, tuple(out)))
 
 
 def _expr_fn(

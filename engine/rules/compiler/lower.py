@@ -5,18 +5,28 @@ being matched, the right side a constant, a field of an earlier pattern, or arit
 This module rewrites comparisons into that shape (moving terms across `+`/`-`), and turns what
 cannot be expressed natively but reads only the message itself into precomputed `Flag` fields.
 Anything else is a compile error naming the rule and the expression.
+
+A join test reading a field the earlier record lacks is an error inside durable_rules (311, "could
+not assert fact"), where the Python backend finds the comparison false; facts drop empty fields, so
+a missing field is normal. `require_join_fields` therefore makes the earlier pattern require each
+field a later pattern compares with (see there). Arithmetic in a join is durable_rules' own, in C:
+`/` divides whole numbers as whole numbers (3 / 2 is 1) and kills the process on a zero divisor,
+and a product of two fields overflows 64 bits; both are refused (`rhs`). `+`, `-` and a product
+by a constant are the same on both backends for every number a rule and a record hold.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from engine.errors import ErrorDetail, ExpressionError
-from engine.rules.compiler.model import Flag, Pattern, Variant
+from engine.rules.compiler.model import DL_ALIAS, TRIG_ALIAS, Flag, Pattern, Variant
 from engine.rules.lang import nodes as n
 from engine.rules.lang.evaluate import compile_expr
+from engine.rules.lang.numbers import number_problem, shown
 
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -49,6 +59,7 @@ class Lowerer:
         )
 
     def variant(self, variant: Variant, action: str) -> dict[str, Any]:
+        variant = require_join_fields(variant)  # the compiler has done it; a direct caller gets it too
         clauses = []
         self.names = durable_aliases(variant)
         positive = [self.names[p.alias] for p in variant.patterns if not p.negated]
@@ -151,7 +162,7 @@ class Lowerer:
         assert isinstance(field_ref, n.Ref)
         rest = [(-s if sign > 0 else s, t) for s, t in terms if t is not field_ref]
         op = node.op if sign > 0 else _FLIP[node.op]
-        rhs = self.rhs(_sum(rest), node)
+        rhs = self.rhs(_sum(rest, lambda why: self.fail(node, why)), node)
         if op == "==":
             return {field_ref.field: rhs}
         return {_OPS[op]: {field_ref.field: rhs}}
@@ -175,6 +186,13 @@ class Lowerer:
         if isinstance(node, n.Ref):
             return {self.names[node.alias]: node.field}
         if isinstance(node, n.Arith):
+            if node.op == "/":
+                raise self.fail(whole, "durable_rules divides whole numbers as whole numbers (3 / 2 is 1) and stops "
+                                       "on a zero divisor, so `/` cannot divide another record's field: compute the "
+                                       "ratio in a derivation, or multiply by a constant (`y.a * 0.5`)")
+            if node.op == "*" and n.refs(node.left) and n.refs(node.right):
+                raise self.fail(whole, "durable_rules multiplies whole numbers in 64 bits, and a product of two "
+                                       "fields can overflow: compute the product in a derivation")
             return {_ARITH[node.op]: {"$l": self.rhs(node.left, whole), "$r": self.rhs(node.right, whole)}}
         raise self.fail(whole, f"cannot use {n.unparse(node)} on the right of a comparison")
 
@@ -192,6 +210,56 @@ class Lowerer:
 
 
 _ALIAS_NAME = re.compile(r"^p[0-9]+$")
+#: Fields every fact has, and patterns of facts the engine builds with every field a rule reads.
+_ALWAYS_PRESENT = frozenset({"id", "rid", "t"})
+_ENGINE_ALIASES = frozenset({TRIG_ALIAS, DL_ALIAS})
+
+
+def require_join_fields(variant: Variant) -> Variant:
+    """Make each pattern require the fields later patterns compare with (`field != null`).
+
+    durable_rules stops with an error (311) on a join test that reads a field the earlier fact
+    lacks; the Python backend finds the comparison false. For a positive later pattern the
+    requirement changes nothing: with the field missing, the later pattern can match no record,
+    so neither can the rule. For a `no` pattern it does: the absence then no longer holds for an
+    earlier record without the field (the Python backend found no record to match, so the absence
+    held, and durable_rules stopped). A `no` pattern's `==` with the bare field is left alone:
+    durable_rules reads it without error, as no match, and agrees with the Python backend.
+    """
+    needed: dict[str, list[str]] = {}
+    for p in variant.patterns:
+        for c in p.conds:
+            for ref in sorted(n.refs(c), key=lambda r: (r.alias, r.field)):
+                if ref.alias == p.alias or ref.alias in _ENGINE_ALIASES or ref.field in _ALWAYS_PRESENT:
+                    continue
+                if p.negated and isinstance(c, n.Cmp) and c.op == "==" and ref in (c.left, c.right):
+                    continue
+                fields = needed.setdefault(ref.alias, [])
+                if ref.field not in fields:
+                    fields.append(ref.field)
+    if not needed:
+        return variant
+    out = []
+    for p in variant.patterns:
+        extra = tuple(n.Cmp("!=", n.Ref(p.alias, f), n.Lit(None)) for f in needed.get(p.alias, ())
+                      if not _requires(p, f))
+        out.append(Pattern(p.alias, p.fact_type, p.negated, p.conds + extra) if extra else p)
+    return Variant(variant.name, variant.state, tuple(out))
+
+
+def _requires(pattern: Pattern, field: str) -> bool:
+    """Does one of the pattern's conjuncts already fail, on both backends, when `field` is missing?"""
+    ref = n.Ref(pattern.alias, field)
+    for c in pattern.conds:
+        if c == ref:
+            return True
+        if isinstance(c, n.Cmp) and ref in (c.left, c.right):
+            other = c.right if c.left == ref else c.left
+            if not _is_null(other) or c.op == "!=":
+                return True
+        if isinstance(c, n.In) and c.item == ref:
+            return True
+    return False
 
 
 def _names_pattern(test: Any) -> bool:
@@ -215,16 +283,22 @@ def _linear(node: n.Node, sign: int) -> list[tuple[int, n.Node]]:
     return [(sign, node)]
 
 
-def _sum(terms: list[tuple[int, n.Node]]) -> n.Node:
-    """Rebuild signed terms into one expression, folding the constants into a single number."""
-    constant = 0.0
+def _sum(terms: list[tuple[int, n.Node]], fail: Callable[[str], ExpressionError]) -> n.Node:
+    """Rebuild signed terms into one expression, folding the constants into a single number.
+
+    Whole numbers are summed as integers, so the sum is exact (a float sum had rounded
+    9007199254740993 to ...992); a sum past what durable_rules holds exactly is refused."""
+    constant: int | float = 0
     parts: list[tuple[int, n.Node]] = []
     for sign, term in terms:
         if isinstance(term, n.Lit) and isinstance(term.value, int | float) and not isinstance(term.value, bool):
             constant += sign * term.value
         else:
             parts.append((sign, term))
-    if constant == int(constant):
+    why = number_problem(constant)
+    if why is not None:
+        raise fail(f"the constants sum to {shown(constant)}, which {why}")
+    if isinstance(constant, float) and constant.is_integer():
         constant = int(constant)
     if not parts:
         return n.Lit(constant)

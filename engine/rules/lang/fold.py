@@ -12,6 +12,7 @@ from typing import Any
 from engine.errors import ErrorDetail, ExpressionError
 from engine.rules.lang import nodes as n
 from engine.rules.lang.functions import FUNCTIONS
+from engine.rules.lang.numbers import number_problem, shown
 
 
 def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None) -> n.Node:
@@ -24,6 +25,8 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
                 code="ruleset.expression.unknown_parameter",
             )
         value = params[node.name]
+        for item in value if isinstance(value, list | tuple) else (value,):
+            _check_number(node, item, rule_id)
         return n.ListLit(tuple(value)) if isinstance(value, list | tuple) else n.Lit(value)
     if isinstance(node, n.Call):
         args = [fold(a, params, rule_id=rule_id) for a in node.args]
@@ -34,16 +37,19 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
                                       [ErrorDetail(reason=n.unparse(node), rule_id=rule_id)])
             values.append(a.value)
         try:
-            return n.Lit(FUNCTIONS.get(node.name).impl(*values))
+            result = FUNCTIONS.get(node.name).impl(*values)
         except (ValueError, TypeError, ArithmeticError) as exc:  # date('2025-13-45'): refused, not a traceback
             raise _cannot_compute(node, exc, rule_id) from None
+        return n.Lit(_check_number(node, result, rule_id))
     if isinstance(node, n.Arith):
         left, right = fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id)
         if isinstance(left, n.Lit) and isinstance(right, n.Lit) and _numeric(left.value, right.value):
             try:
-                return n.Lit(_arith(node.op, left.value, right.value))
-            except ArithmeticError as exc:  # 1/0, or a product past a float's range
+                result = _arith(node.op, left.value, right.value)
+            except ArithmeticError as exc:  # 1/0, or an integer quotient past a float's range
                 raise _cannot_compute(node, exc, rule_id) from None
+            # a float product past the range is inf, not an error; 2**53 + 2**53 is exact but too large
+            return n.Lit(_check_number(node, result, rule_id))
         return n.Arith(node.op, left, right)
     if isinstance(node, n.Cmp):
         return n.Cmp(node.op, fold(node.left, params, rule_id=rule_id), fold(node.right, params, rule_id=rule_id))
@@ -55,6 +61,17 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
     if isinstance(node, n.Not):
         return n.Not(fold(node.value, params, rule_id=rule_id))
     return node
+
+
+def _check_number(node: n.Node, value: Any, rule_id: str | None) -> Any:
+    """`value`, or the rule-level error saying why no rule may hold it (see `numbers`)."""
+    why = number_problem(value)
+    if why is None:
+        return value
+    said = f"params.{node.name} = {shown(value)}" if isinstance(node, n.Param) else \
+        f"`{n.unparse(node)}` = {shown(value)}"
+    raise ExpressionError(f"{said} {why}", [ErrorDetail(reason=f"{said} {why}", rule_id=rule_id)],
+                          code="ruleset.expression.invalid")
 
 
 def _cannot_compute(node: n.Node, exc: BaseException, rule_id: str | None) -> ExpressionError:

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from engine.errors import ErrorDetail, ExpressionError
 from engine.rules.lang import nodes as n
 from engine.rules.lang.functions import FUNCTIONS
+from engine.rules.lang.numbers import number_problem, shown
 
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _CONSTANT_NAMES = {"null": None, "None": None, "true": True, "True": True, "false": False, "False": False}
 #: A condition a liaison can read aloud is a few lines; 20,000 terms was a parser crash.
 MAX_EXPRESSION_CHARS = 4000
+#: Levels of nesting (operators within operators) a condition may have. Folding, lowering and the
+#: Python evaluator recurse once or twice per level: 700 chained `+ 1`s fit in 4,000 characters and
+#: overflowed the evaluator's stack. The shipped rulesets nest at most 8 deep.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,24 @@ class _Converter:
     def __init__(self, scope: Scope, text: str) -> None:
         self.scope = scope
         self.text = text
+        self.depth = 0
 
     def fail(self, node: ast.AST, reason: str) -> ExpressionError:
         return _error(self.scope, self.text, reason, getattr(node, "col_offset", None))
 
     def convert(self, node: ast.AST) -> n.Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                shown_text = self.text if len(self.text) <= 80 else self.text[:80] + "..."
+                raise _error(self.scope, shown_text, f"nested too deeply to read: more than {MAX_DEPTH} levels of "
+                                                     "operators within operators; split the rule, or compute the "
+                                                     "condition in a derivation")
+            return self._convert(node)
+        finally:
+            self.depth -= 1
+
+    def _convert(self, node: ast.AST) -> n.Node:
         if isinstance(node, ast.BoolOp):
             op = "and" if isinstance(node.op, ast.And) else "or"
             return n.BoolOp(op, tuple(self.convert(v) for v in node.values))
@@ -91,6 +109,10 @@ class _Converter:
                 raise self.fail(node, f"arithmetic operator {type(node.op).__name__} is not allowed")
             return n.Arith(arith, self.convert(node.left), self.convert(node.right))
         if isinstance(node, ast.Constant):
+            why = number_problem(node.value)
+            if why is not None:
+                written = ast.get_source_segment(self.text, node) or shown(node.value)
+                raise self.fail(node, f"the number {written if len(written) <= 24 else shown(node.value)} {why}")
             if node.value is None or isinstance(node.value, bool | int | float | str):
                 return n.Lit(node.value)
             raise self.fail(node, f"literal of type {type(node.value).__name__} is not allowed")
