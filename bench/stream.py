@@ -129,8 +129,9 @@ def raw_api_rate(events: list[dict[str, Any]]) -> tuple[float, int]:
     rulesets, facts = _compiled_facts(events)
     api_host = durable_host.new_host()
     for rs in rulesets:
-        api_host.action_aliases.update(action_aliases(rs))
+        api_host.binding = action_aliases(rs)  # read as the actions are bound, as `durable_host.register` does
         api_host.set_rulesets({rs.durable_name: copy.deepcopy(rs.durable_definition)})
+        api_host.binding = {}
     matches = 0
     with heap.frozen():
         started = time.perf_counter()
