@@ -67,9 +67,16 @@ def _pdf_class() -> type[Any]:
             self.cell(0, 5, _latin1(f"{self.docs.packet_id}  -  page {self.page_no()}"), align="C")
 
         def line_text(self, text: Any, *, size: float = 9, style: str = "", indent: float = 0) -> None:
+            """One paragraph. A line that fits is a `cell`: `multi_cell` measures and breaks every
+            line (about 1 ms each, 15 x `cell`), which was two thirds of building a packet of
+            1,500 findings (22 s)."""
             self.set_font("Helvetica", style=style, size=size)
             self.set_x(self.l_margin + indent)
-            self.multi_cell(0, size * 0.5, _latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            line = _latin1(text)
+            if "\n" not in line and self.get_string_width(line) <= self.epw - indent - 2 * self.c_margin:
+                self.cell(0, size * 0.5, line, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                return
+            self.multi_cell(0, size * 0.5, line, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
         def heading(self, text: str, size: float = 13) -> None:
             self.ln(2)

@@ -168,3 +168,32 @@ def test_a_finished_period_whose_runs_stopped_early_says_after_when_nothing_eval
         "evaluation"]
     assert evaluation["period_ended"] is True and "had not ended" not in evaluation["note"]
     assert "Nothing evaluated the period after 2026-03-02" in evaluation["note"]
+
+
+def test_a_pdf_line_that_fits_stays_whole_and_a_long_one_wraps_within_the_page(tmp_path: Path) -> None:
+    """A line that fits is written as one cell (`multi_cell` for every line was two thirds of a
+    large packet's build); one that does not still wraps, and no text leaves the page."""
+    from engine.packets.index import _pdf_class
+
+    class Docs:
+        packet_id = "P-test"
+
+    pdf = _pdf_class()(Docs())
+    pdf.add_page()
+    short = "F-000001 HIPAA-SEC-TERM-004 high open"
+    long = " ".join(f"word{i}" for i in range(80))
+    pdf.line_text(short, indent=4)
+    pdf.line_text(long, indent=4)
+    pdf.line_text("first line\nsecond line", indent=4)
+    (tmp_path / "t.pdf").write_bytes(bytes(pdf.output()))
+    text = subprocess.run([poppler("pdftotext"), "-layout", str(tmp_path / "t.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert lines[0] == short
+    wrapped = [line for line in lines if line.startswith("word") or " word" in line]
+    assert len(wrapped) >= 3 and " ".join(wrapped).split() == long.split()  # every word, in order, on 3+ lines
+    assert "first line" in lines and "second line" in lines
+    width = subprocess.run([poppler("pdftotext"), "-bbox", str(tmp_path / "t.pdf"), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    right_edges = [float(part.split('"')[1]) for part in width.split("xMax=")[1:]]
+    assert max(right_edges) <= (pdf.w - pdf.r_margin) * 72 / 25.4 + 1  # nothing past the right margin (pt)
