@@ -153,9 +153,17 @@ def _page_links(view_query: str, result: FindingPage, *, cursor: str | None, n: 
             "next": at(cursor=result.next_cursor, n=n + 1) if result.next_cursor else None}
 
 
+#: Evidence records a finding's page lists before "and N more" (as many as it shows in full).
+EVIDENCE_SHOWN = pipeline.CITED_RECORDS_LIMIT
+
+
 @router.get("/findings/{finding_id}")
-def finding_detail(request: Request, finding_id: str, principal: Principal = Depends(page(Permission.FINDINGS_READ)),
+def finding_detail(request: Request, finding_id: str, evidence: str = Query("", pattern="^(all)?$"),
+                   principal: Principal = Depends(page(Permission.FINDINGS_READ)),
                    session: Session = Depends(web_session, scope="function")) -> Response:
+    """A finding in full. Its evidence list stops at EVIDENCE_SHOWN records unless `evidence=all`:
+    a measure rule's finding cites every case of the year (12,501 on the large practice), and the
+    page was 2.3 MB of HTML, half a second to render."""
     finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
                                            scope=finding_scope(principal))
     deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
@@ -174,6 +182,7 @@ def finding_detail(request: Request, finding_id: str, principal: Principal = Dep
         session, org_id=principal.org_id, finding_id=finding.id, scope=finding_scope(principal))}
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
+                  evidence=finding.evidence if evidence == "all" else finding.evidence[:EVIDENCE_SHOWN],
                   rule_version=rule_version, default_until=default_until, cited=cited,
                   first_until=today.isoformat(), last_until=latest.isoformat(), max_days=waiver_checks.MAX_DAYS,
                   waiver_ended=_waiver_ended(waiver),
