@@ -240,12 +240,14 @@ def _expiries(session: Session, *, org_id: str, within_days: int) -> list[Expiry
     the panel never lists a credential the rules see replaced. Holders' names are read in one query
     per 500 people: the full list can run to hundreds of credentials on a large practice."""
     now = clock.now()
-    memory = {t: [RecordView(r.type, r.id, r.version, r.data)
-                  for r in records_service.iter_records(session, org_id=org_id, types=[t])]
+    # the sweep's lean read (id, version, data): through `iter_records` (a validated StoredRecord a
+    # row) a cold dashboard took 0.6-0.9 s on the large practice's 7,988 credentials
+    memory = {t: [RecordView(t, rid, version, data)
+                  for rid, version, data in records_service.iter_record_data(session, org_id=org_id, record_type=t)]
               for t in ("establishment", "employment_episode")}
     _, zones, ctx = derive_setup(memory, [], now)
-    views = (RecordView(r.type, r.id, r.version, r.data)
-             for r in records_service.iter_records(session, org_id=org_id, types=["credential"], batch_size=10000))
+    views = (RecordView("credential", rid, version, data) for rid, version, data
+             in records_service.iter_record_data(session, org_id=org_id, record_type="credential", batch_size=10000))
     found = credentialing.expiring(ctx, views, within_days=within_days)
     holders = {c.person_id for c, _ in found if c.person_id}
     names = {pid: " ".join(str(data.get(k)) for k in ("first_name", "last_name") if data.get(k)) or pid
