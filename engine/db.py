@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, MetaData, column, create_engine, event, select, table, text, union
@@ -66,6 +66,18 @@ def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+#: ids per `IN (...)` list in the batch reads (`in_chunks`): SQLite builds before 3.32 take 999
+#: bound parameters at most
+IN_CHUNK = 500
+
+
+def in_chunks(ids: Iterable[str]) -> list[list[str]]:
+    """`ids` without repeats or empty ones, sorted, in lists of `IN_CHUNK` at most: one
+    `IN (...)` statement each, for the reads that replaced one statement per item."""
+    wanted = sorted({i for i in ids if i})
+    return [wanted[start:start + IN_CHUNK] for start in range(0, len(wanted), IN_CHUNK)]
 
 
 def hold_lock(connection: Connection, name: str) -> None:

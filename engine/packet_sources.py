@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from engine.audit.schemas import AuditEntry
 from engine.db import utc
-from engine.errors import VigilError
+from engine.errors import ErrorDetail, NotFoundError
 from engine.findings import known
 from engine.findings import service as findings_service
-from engine.findings.schemas import FindingScope
+from engine.findings.schemas import Finding, FindingScope
 from engine.packets.collect import CitedRef
 from engine.packets.schemas import (
     FindingRevision,
@@ -36,7 +36,16 @@ from engine.rules.catalog import load_all, rulesets_dir
 
 
 class DatabaseSources:
-    """PacketSources over the services; `known_at` cuts are applied by collect_input itself."""
+    """PacketSources over the services; `known_at` cuts are applied by collect_input itself.
+
+    Every read is a constant number of statements per 500 findings, tasks or cited records, never
+    one per item: a credentialing packet of 1,492 findings issued 11,060 statements (3.9 s of
+    collecting on PostgreSQL), a cms packet 12,529 for its record versions alone.
+    """
+
+    def __init__(self) -> None:
+        # what `findings` read, for `waivers` of the same build (same session and org) to reuse
+        self._read: tuple[Session, str, dict[str, Finding]] | None = None
 
     def org_name(self, session: Session, *, org_id: str) -> str | None:
         for rec in records_service.iter_records(session, org_id=org_id, types=["organization"]):
@@ -60,16 +69,19 @@ class DatabaseSources:
             window_to=date_to,
             establishments=[establishment] if establishment else None,
         )
-        out: list[dict[str, Any]] = []
+        items: list[Finding] = []
         cursor = None
         while True:
             page = findings_service.list_findings(session, org_id=org_id, limit=500, cursor=cursor, scope=scope)
-            for item in page.items:
-                full = findings_service.get_finding(session, org_id=org_id, finding_id=item.id)
-                out.append(full.model_dump(mode="json"))
+            items.extend(page.items)
             cursor = page.next_cursor
             if not cursor:
-                return sorted(out, key=lambda f: f["id"])
+                break
+        # the rows the pages read, each with its history (read in batches): what `get_finding` gave
+        histories = findings_service.finding_histories(session, org_id=org_id, finding_ids=[f.id for f in items])
+        full = [f.model_copy(update={"history": histories.get(f.id, [])}) for f in items]
+        self._read = (session, org_id, {f.id: f for f in full})
+        return sorted((f.model_dump(mode="json") for f in full), key=lambda f: f["id"])
 
     def finding_transitions(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
@@ -107,8 +119,7 @@ class DatabaseSources:
     ) -> list[PacketWaiver]:
         wanted = set(finding_ids)
         by_waiver: dict[str, str] = {}  # waiver id -> finding id
-        for fid in finding_ids:
-            f = findings_service.get_finding(session, org_id=org_id, finding_id=fid)
+        for fid, f in self._findings(session, org_id=org_id, finding_ids=finding_ids):
             if f.waiver_id:
                 by_waiver[f.waiver_id] = fid
             for h in f.history:
@@ -137,6 +148,18 @@ class DatabaseSources:
                 )
             )
         return out
+
+    def _findings(self, session: Session, *, org_id: str, finding_ids: list[str]) -> list[tuple[str, Finding]]:
+        """(id, finding with history) for each id, in the order given: those `findings` read in this
+        session reused, any other read in one batch; an id that is no finding of the org is not found."""
+        read = dict(self._read[2]) if self._read and self._read[0] is session and self._read[1] == org_id else {}
+        missing = [fid for fid in finding_ids if fid not in read]
+        if missing:
+            read.update((f.id, f) for f in findings_service.get_findings(session, org_id=org_id, finding_ids=missing))
+        for fid in finding_ids:
+            if fid not in read:
+                raise NotFoundError(f"no finding {fid}", [ErrorDetail(reason="unknown finding", record_id=fid)])
+        return [(fid, read[fid]) for fid in finding_ids]
 
     def tasks(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
@@ -225,18 +248,15 @@ class DatabaseSources:
         out: list[dict[str, Any]] = []
         for record_type in sorted(wanted):
             cited = wanted[record_type]
-            for record_id, version, data in records_service.iter_record_data_by_ids(
-                session, org_id=org_id, record_type=record_type, ids=sorted(cited), known_at=known_at
-            ):
+            newest = list(records_service.iter_record_data_by_ids(
+                session, org_id=org_id, record_type=record_type, ids=sorted(cited), known_at=known_at))
+            older = records_service.record_histories(
+                session, org_id=org_id, record_type=record_type,
+                record_ids=[record_id for record_id, version, _ in newest if cited[record_id] - {version}])
+            for record_id, version, data in newest:
                 out.append(data)
-                if cited[record_id] - {version}:
-                    out.extend(
-                        old.data
-                        for old in records_service.record_history(
-                            session, org_id=org_id, record_type=record_type, record_id=record_id
-                        )
-                        if old.version in cited[record_id] and old.version != version
-                    )
+                out.extend(old.data for old in older.get(record_id, [])
+                           if old.version in cited[record_id] and old.version != version)
         return out
 
 
@@ -246,12 +266,16 @@ def _record_versions(session: Session, *, org_id: str, refs: list[CitedRef],
     for record_type, record_id, version in refs:
         if record_type in RECORD_MODELS:
             wanted[record_type, record_id].add(version)
+    ids_by_type: dict[str, list[str]] = defaultdict(list)
+    for record_type, record_id in wanted:
+        ids_by_type[record_type].append(record_id)
+    histories = {record_type: records_service.record_histories(session, org_id=org_id, record_type=record_type,
+                                                               record_ids=ids)
+                 for record_type, ids in sorted(ids_by_type.items())}
     out: list[dict[str, Any]] = []
     for (record_type, record_id), versions in sorted(wanted.items()):
-        try:
-            stored = records_service.record_history(session, org_id=org_id, record_type=record_type,
-                                                    record_id=record_id)
-        except VigilError:  # a subject with no record behind it (a tool named only by its outputs)
+        stored = histories[record_type].get(record_id)
+        if not stored:  # a subject with no record behind it (a tool named only by its outputs)
             continue
         known = [v for v in stored if utc(v.recorded_at) <= known_at]
         chosen = {v.version for v in known if v.version in versions}

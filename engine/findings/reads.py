@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.db import utc
+from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import filter_checks, known, lifecycle
 from engine.findings.currency import HELD
@@ -42,6 +42,43 @@ def get_finding(session: Session, *, org_id: str, finding_id: str, scope: Findin
         select(FindingEventRow).where(FindingEventRow.finding_id == finding_id).order_by(FindingEventRow.id)
     )
     return to_finding(row, list(events))
+
+
+def get_findings(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> list[Finding]:
+    """The given findings with their history, each as `get_finding` gives it, by id; ids that are not
+    findings of the org are left out.
+
+    Why: a packet reads every finding of its period, and one `get_finding` each was two statements
+    a finding (2,989 for a credentialing packet of 1,492); here it is two per `engine.db.IN_CHUNK` ids.
+    """
+    rows: list[FindingRow] = []
+    for chunk in in_chunks(finding_ids):
+        rows.extend(session.scalars(select(FindingRow).where(FindingRow.org_id == org_id, FindingRow.id.in_(chunk))))
+    events = _events_of(session, org_id=org_id, finding_ids=[r.id for r in rows])
+    return sorted((to_finding(r, events.get(r.id, [])) for r in rows), key=lambda f: f.id)
+
+
+def finding_histories(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> dict[str, list[FindingEvent]]:
+    """The history of each of the given findings of the org (oldest first, as `get_finding` orders
+    it), by id; a finding with none, or not of the org, is left out.
+
+    For callers that already hold the findings (a page of `list_findings`) and need only their
+    histories: one statement per `engine.db.IN_CHUNK` ids instead of one per finding.
+    """
+    return {fid: [to_event(e) for e in rows]
+            for fid, rows in _events_of(session, org_id=org_id, finding_ids=finding_ids).items()}
+
+
+def _events_of(session: Session, *, org_id: str, finding_ids: Iterable[str]) -> dict[str, list[FindingEventRow]]:
+    out: dict[str, list[FindingEventRow]] = {}
+    for chunk in in_chunks(finding_ids):
+        rows = session.scalars(
+            select(FindingEventRow).join(FindingRow, FindingRow.id == FindingEventRow.finding_id)
+            .where(FindingRow.org_id == org_id, FindingEventRow.finding_id.in_(chunk))
+            .order_by(FindingEventRow.finding_id, FindingEventRow.id))
+        for e in rows:
+            out.setdefault(e.finding_id, []).append(e)
+    return out
 
 
 def list_findings(
@@ -234,18 +271,19 @@ def to_finding(row: FindingRow, events: list[FindingEventRow]) -> Finding:
         last_seen_run=row.last_seen_run,
         updated_at=utc(row.updated_at),
         waiver_id=row.waiver_id,
-        history=[
-            FindingEvent(
-                at=utc(e.at),
-                actor=e.actor,
-                kind=e.kind,
-                from_state=e.from_state,
-                to_state=e.to_state,
-                reason=e.reason,
-                run_id=e.run_id,
-            )
-            for e in events
-        ],
+        history=[to_event(e) for e in events],
+    )
+
+
+def to_event(e: FindingEventRow) -> FindingEvent:
+    return FindingEvent(
+        at=utc(e.at),
+        actor=e.actor,
+        kind=e.kind,
+        from_state=e.from_state,
+        to_state=e.to_state,
+        reason=e.reason,
+        run_id=e.run_id,
     )
 
 

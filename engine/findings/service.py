@@ -27,9 +27,11 @@ from engine.findings import cleared, lifecycle
 from engine.findings.reads import (  # noqa: F401  (the domain's read use cases, for the faces: see reads.py)
     applied_runs_from,
     finding_frameworks,
+    finding_histories,
     finding_ids,
     finding_revisions,
     get_finding,
+    get_findings,
     get_run,
     list_findings,
     list_runs,

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from engine import json_codec
+from engine.db import in_chunks
 from engine.records.schemas import RECORD_MODELS, StoredRecord
 from engine.records.tables import record_version
 
@@ -166,6 +167,22 @@ def all_versions(session: Session, *, org_id: str, record_type: str, record_id: 
         .order_by(_C.version)
     )
     return [to_stored(row) for row in session.execute(stmt)]
+
+
+def versions_by_ids(
+    session: Session, *, org_id: str, record_type: str, ids: Sequence[str]
+) -> dict[str, list[StoredRecord]]:
+    """Every version of each of the given records of one type, oldest first, by id: `all_versions`
+    for many records, one statement per `engine.db.IN_CHUNK` ids. Unknown ids are left out.
+
+    Why: a packet cites thousands of records, and one `all_versions` each was 12,529 statements
+    and 30% of a cms packet's build."""
+    out: dict[str, list[StoredRecord]] = {}
+    for chunk in in_chunks(ids):
+        stmt = select(*_COLUMNS).where(_C.org_id == org_id, _C.record_type == record_type, _C.record_id.in_(chunk))
+        for row in session.execute(stmt.order_by(_C.record_id, _C.version)):
+            out.setdefault(row.record_id, []).append(to_stored(row))
+    return out
 
 
 def walk_latest(

@@ -20,13 +20,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock, storable_text
-from engine.db import utc
+from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.rules import calendar
 from engine.tasks import evidence, store, templates
 from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
-from engine.tasks.tables import TaskAttachmentRow, TaskEventRow, TaskRow
+from engine.tasks.tables import TaskAttachmentRow, TaskRow
 
 __all__ = [
     "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_due_soon",
@@ -369,19 +369,25 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
     and reopened by the next run showed only `open` before), its assignee and due as they stood then
     (each history entry keeps them; entries made before migration 0005 do not, and the task's
     current ones stand in), and each completion after the due instant of its day counted in
-    `completed_late`."""
+    `completed_late`.
+
+    Read in three statements per `engine.db.IN_CHUNK` findings or tasks, not two per task: a
+    credentialing packet of 1,492 tasks spent 2,984 statements here."""
     known_at = clock.ensure_utc(known_at)
     out: list[dict[str, Any]] = []
-    if not finding_ids:
-        return out
-    rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.finding_id.in_(finding_ids),
-                                                 TaskRow.created_at <= known_at).order_by(TaskRow.id))
+    rows: list[TaskRow] = []
+    for chunk in in_chunks(finding_ids):
+        rows.extend(session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.finding_id.in_(chunk),
+                                                          TaskRow.created_at <= known_at)))
+    rows.sort(key=lambda r: r.id)  # ids are "T-" and hex digits: the same order on every database
+    ids = [r.id for r in rows]
+    events = store.events_by_task(session, task_ids=ids, known_at=known_at)
+    attachments = store.attachments_by_task(session, task_ids=ids, known_at=known_at)
     for row in rows:
         state = "open"
         history, late = [], 0
         owner, due, due_at = row.owner, row.due, utc(row.due_at)
-        for ev in session.scalars(select(TaskEventRow).where(TaskEventRow.task_id == row.id,
-                                                             TaskEventRow.at <= known_at).order_by(TaskEventRow.id)):
+        for ev in events.get(row.id, []):
             at = utc(ev.at)
             state = ev.to_state or state
             if ev.due_at is not None:  # else an entry older than these columns: the current values stand
@@ -391,16 +397,13 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
             history.append({"at": at.isoformat(), "kind": ev.kind, "actor": ev.actor, "from_state": ev.from_state,
                             "to_state": ev.to_state, "reason": ev.reason})
         completed = utc(row.completed_at)
-        atts = session.scalars(select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id,
-                                                               TaskAttachmentRow.attached_at <= known_at)
-                               .order_by(TaskAttachmentRow.id))
         out.append({
             "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
             "assignee": owner, "due": due.isoformat(), "sop": row.sop,
             "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
             "evidence": [{"name": f"{a.id}-{a.filename}", "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
-                          "attached_by": a.attached_by} for a in atts],
+                          "attached_by": a.attached_by} for a in attachments.get(row.id, [])],
             "due_at": due_at.isoformat(), "completed_late": late, "history": history,
         })
     return out

@@ -61,7 +61,7 @@ def test_a_packets_waiver_names_who_granted_who_approved_and_its_last_day(monkey
                     created_at=dt.datetime(2026, 3, 11, 12, tzinfo=utc),
                     revoked_at=dt.datetime(2026, 4, 2, tzinfo=utc), revoked_by="user:officer", revoke_reason="back")
     finding = Finding.model_construct(id="F-1", waiver_id="W-1", history=[])
-    monkeypatch.setattr(findings_service, "get_finding", lambda *a, **k: finding)
+    monkeypatch.setattr(findings_service, "get_findings", lambda *a, **k: [finding])
     monkeypatch.setattr(findings_service, "list_waivers", lambda *a, **k: [waiver])
     (before,) = DatabaseSources().waivers(None, org_id="o", finding_ids=["F-1"],  # type: ignore[arg-type]
                                           known_at=dt.datetime(2026, 4, 1, tzinfo=utc))
