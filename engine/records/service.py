@@ -261,26 +261,30 @@ def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> boo
 def export_records(
     session: Session, *, org_id: str, out_dir: str | Path, known_at: dt.datetime | None = None
 ) -> dict[str, int]:
-    """Write `<type>.ndjson` per record type, sorted by id, that `import_files` reads back unchanged."""
+    """Write `<type>.ndjson` per record type, sorted by id, that `import_files` reads back unchanged.
+
+    Each record's fields in contract order, as `iter_records` gives them, but read as the sweep
+    reads (id, version, data): through a validated `StoredRecord` a row, with the provenance
+    columns it does not write, 2.16M records took 45 s (SQLite) and 55 s (PostgreSQL)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    handle = None
-    current = None
-    try:
-        for record in iter_records(session, org_id=org_id, known_at=known_at):
-            if record.type != current:
-                if handle is not None:
-                    handle.close()
-                current = record.type
-                handle = (out / f"{current}.ndjson").open("w", encoding="utf-8", newline="\n")
-                counts[current] = 0
-            assert handle is not None
-            handle.write(json.dumps(record.data, ensure_ascii=False, separators=(",", ":")) + "\n")
-            counts[record.type] += 1
-    finally:
-        if handle is not None:
-            handle.close()
+    instant = _instant(known_at)
+    for record_type in sorted(RECORD_MODELS):
+        order = tuple(RECORD_MODELS[record_type].model_fields)
+        handle = None
+        try:
+            for _, _, raw in history.walk_latest_data(session, org_id=org_id, record_type=record_type,
+                                                      known_at=instant, batch_size=5000):
+                if handle is None:
+                    handle = (out / f"{record_type}.ndjson").open("w", encoding="utf-8", newline="\n")
+                    counts[record_type] = 0
+                data = {k: raw[k] for k in order if k in raw}
+                handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+                counts[record_type] += 1
+        finally:
+            if handle is not None:
+                handle.close()
     return counts
 
 
