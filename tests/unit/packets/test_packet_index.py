@@ -197,3 +197,16 @@ def test_a_pdf_line_that_fits_stays_whole_and_a_long_one_wraps_within_the_page(t
                            capture_output=True, text=True).stdout
     right_edges = [float(part.split('"')[1]) for part in width.split("xMax=")[1:]]
     assert max(right_edges) <= (pdf.w - pdf.r_margin) * 72 / 25.4 + 1  # nothing past the right margin (pt)
+
+
+def test_lines_break_at_spaces_cut_only_a_word_wider_than_the_line_and_keep_empty_ones() -> None:
+    from engine.packets.index import _lines
+
+    def width(text: str) -> float:
+        return float(len(text))  # one unit a character
+
+    assert _lines("aa bb cc dd", width, 5) == ["aa bb", "cc dd"]
+    assert _lines("abcdefghij", width, 4) == ["abcd", "efgh", "ij"]
+    assert _lines("a\n\nb", width, 4) == ["a", "", "b"]
+    assert _lines("", width, 4) == [""]
+    assert all(width(line) <= 7 for line in _lines("the quick brown fox jumps over the lazy dog", width, 7))
