@@ -25,7 +25,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import OperationalError
 
 from engine.cli import common, once
 from engine.errors import ErrorDetail, InputError, VigilError
@@ -38,6 +37,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 once.install()  # a single-value option given twice is an error, not the last one kept
+
+
+@app.callback()
+def _group() -> None:
+    """Keep `vigil` a group of commands when only one command module is loaded (engine.cli.entry):
+    Typer runs an app with a single command as that command, so `vigil runs` would read `runs`
+    as the command's own argument."""
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -67,21 +74,37 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         _fail(exc)
     except ValidationError as exc:
         _fail(validation_error(exc, {**OPTION_FOR_FIELD, **(fields or {})}))
-    except OperationalError as exc:
-        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["database error"]
-        said = reason[0]
-        if "locked" in said:  # SQLite waited 5 s for another writer
-            said += (": another process (a Vigil command, the server, the scheduler or a backup tool) holds a write "
-                     "transaction on it; nothing was changed, retry when it ends")
-        elif str(getattr(exc.orig, "sqlstate", "") or "").startswith("40"):
-            # PostgreSQL rolled this transaction back (a deadlock, a serialization failure): two
-            # imports of the same records at once, crossing, end this way; a retry sees the other's work
-            said += ": another writer changed the same data at the same moment; nothing was changed, retry"
-        _fail(VigilError(f"database error: {said}", code="database.operational"))
     except OSError as exc:
         _fail(path_error(exc))
+    except Exception as exc:
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        _fail(failure)
     finally:
         common.restore_outputs(started)
+
+
+def database_failure(exc: Exception) -> VigilError | None:
+    """The sentence for a database that failed mid-command (locked, a deadlock, connection lost),
+    or None for any other exception.
+
+    SQLAlchemy is looked up rather than imported: importing it takes a third of a second that
+    `--help` and the commands without a database need not pay, and an exception raised before
+    anything imported it cannot be one of its errors."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None or not isinstance(exc, errors.OperationalError):
+        return None
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["database error"]
+    said = reason[0]
+    if "locked" in said:  # SQLite waited 5 s for another writer
+        said += (": another process (a Vigil command, the server, the scheduler or a backup tool) holds a write "
+                 "transaction on it; nothing was changed, retry when it ends")
+    elif str(getattr(exc.orig, "sqlstate", "") or "").startswith("40"):
+        # PostgreSQL rolled this transaction back (a deadlock, a serialization failure): two
+        # imports of the same records at once, crossing, end this way; a retry sees the other's work
+        said += ": another writer changed the same data at the same moment; nothing was changed, retry"
+    return VigilError(f"database error: {said}", code="database.operational")
 
 
 def _fail(exc: VigilError) -> NoReturn:

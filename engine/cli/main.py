@@ -1,35 +1,14 @@
-"""Console entry point `vigil`: imports every CLI module so their commands register."""
+"""The whole `vigil` application, every command registered: what tests, `python -m engine.cli.main`
+and anything else that wants every command import. The console script starts from
+`engine.cli.entry`, which loads only the command being run.
+"""
 
 from __future__ import annotations
 
-import importlib
-
 from engine.cli.app import app
+from engine.cli.entry import COMMAND_MODULES, load
 
-COMMAND_MODULES = [
-    "engine.cli.records",
-    "engine.cli.demo",
-    "engine.cli.demo_data",
-    "engine.cli.rules",
-    "engine.cli.params",
-    "engine.cli.evaluate",
-    "engine.cli.findings",
-    "engine.cli.runs",
-    "engine.cli.tasks",
-    "engine.cli.packets",
-    "engine.cli.audit",
-    "engine.cli.users",
-    "engine.cli.serve",
-    "engine.cli.scheduler",
-    "engine.cli.reports",
-]
-
-for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # a domain not built yet
-        if exc.name != _name:
-            raise
+load(list(dict.fromkeys(COMMAND_MODULES.values())))
 
 __all__ = ["app"]
 

@@ -86,7 +86,7 @@ def test_the_password_is_hidden_and_the_url_named(cli_env: Path) -> None:
 
 def test_a_real_process_prints_no_traceback(cli_env: Path) -> None:
     """Outside the test runner too: the console entry point, as a user runs it."""
-    done = subprocess.run([sys.executable, "-m", "engine.cli.main", "runs", "--db", "notaurl"],
+    done = subprocess.run([sys.executable, "-m", "engine.cli.entry", "runs", "--db", "notaurl"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "cannot open database notaurl: not a database URL" in said(done.stderr)
