@@ -348,25 +348,29 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
         establishments=data.establishments,
         expires_at=data.expires_at,
         created_by=actor,
-        created_at=clock.now(),
+        created_at=now,
     )
     session.add(row)
     session.flush()
+    # a token or session was made for the grant in force then (its expiry capped at that grant's
+    # end): left alive, one made for a HIPAA engagement read OSHA once the new grant said so, and
+    # one idle since its grant lapsed came back to life. The auditor signs in again.
+    ended = _end_access(session, user, now)
     _audit(
         session,
         org_id=user.org_id,
         actor=actor,
         action="grant.create",
         entity_id=row.id,
-        payload=data.model_dump(mode="json") | {"username": username, "supersedes": [g.id for g in superseded]},
+        payload=data.model_dump(mode="json") | {"username": username, "supersedes": [g.id for g in superseded]}
+        | ended,
     )
     # one grant in force per auditor: the new one replaces what they held, said in the trail. Kept in
     # force, an older grant had been hidden while the new one ran and come back when it ended.
     for old in superseded:
         old.revoked_at = now
         _audit(session, org_id=user.org_id, actor=actor, action="grant.revoke", entity_id=old.id,
-               payload={"framework": old.framework, "username": username, "tokens_revoked": 0,
-                        "superseded_by": row.id})
+               payload={"framework": old.framework, "username": username, "superseded_by": row.id})
     return to_grant(row)
 
 
@@ -401,22 +405,28 @@ def revoke_grant(session: Session, *, grant_id: str, actor: str, org_id: str | N
                             [ErrorDetail(reason="already revoked", field="grant_id")], code="state.revoked")
     now = row.revoked_at = clock.now()
     session.flush()
-    revoked = 0
+    ended = {"sessions_ended": 0, "tokens_revoked": 0}
     if user is not None and _grant_end(session, user) is None:
         # no grant left in force: the auditor's tokens and web sessions end with the access they
         # were for (docs/api.md). Left alive, a token came back to life with the next grant given.
-        for token in session.scalars(select(TokenRow).where(TokenRow.user_id == user.id,
-                                                            TokenRow.revoked_at.is_(None))):
-            token.revoked_at = now
-            revoked += 1
+        ended = _end_access(session, user, now)
     _audit(
         session,
         org_id=user.org_id if user else "default",
         actor=actor,
         action="grant.revoke",
         entity_id=row.id,
-        payload={"framework": row.framework, "username": user.username if user else None, "tokens_revoked": revoked},
+        payload={"framework": row.framework, "username": user.username if user else None} | ended,
     )
+
+
+def _end_access(session: Session, user: UserRow, now: dt.datetime) -> dict[str, int]:
+    """Revoke every live web session and API token of an auditor; how many of each, for the trail."""
+    ended = {"sessions_ended": 0, "tokens_revoked": 0}
+    for token in session.scalars(select(TokenRow).where(TokenRow.user_id == user.id, TokenRow.revoked_at.is_(None))):
+        token.revoked_at = now
+        ended["sessions_ended" if token.kind == "session" else "tokens_revoked"] += 1
+    return ended
 
 
 def active_grant(session: Session, *, user_id: str) -> Grant | None:

@@ -111,7 +111,7 @@ def grant(
     where = f" at {', '.join(g.establishments)}" if g.establishments else ""
     emit_json(g.model_dump(mode="json")) if as_json else console.print(
         f"grant {g.id}: {framework} {window_from}..{window_to}{where}, until {g.expires_at.isoformat()} "
-        f"(replaces any grant {username} held)"
+        f"(replaces any grant {username} held, and ends their sessions and tokens made before it)"
     )
 
 

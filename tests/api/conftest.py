@@ -28,13 +28,15 @@ def api(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
     tokens: dict[str, str] = {}
     with unit_of_work(sqlite_engine) as s:
-        for role in ROLES:
-            user = auth.create_user(s, org_id=ORG, actor="test",
-                                    data=UserIn(username=role, password=f"{role}-password", role=role))
-            tokens[role] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
+        users = {role: auth.create_user(s, org_id=ORG, actor="test",
+                                        data=UserIn(username=role, password=f"{role}-password", role=role))
+                 for role in ROLES}
+        # the grant first: giving one ends the auditor's tokens made before it
         auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2099, 12, 31),  # findings open "now"
             expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+        for role, user in users.items():
+            tokens[role] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
     app = create_app(sqlite_engine)
     yield {"client": TestClient(app), "tokens": tokens, "engine": sqlite_engine, "app": app}
 

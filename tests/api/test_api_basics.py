@@ -416,13 +416,20 @@ def test_revoking_an_auditors_last_grant_ends_their_tokens_for_good(api: dict[st
     assert second.status_code == 201, second.text
     from sqlalchemy import select
 
-    from engine.auth.tables import GrantRow
+    from engine.auth import service as auth
+    from engine.auth.tables import GrantRow, UserRow
     from engine.db import unit_of_work
 
     with unit_of_work(api["engine"]) as s:
         grants = list(s.scalars(select(GrantRow.id)))
     assert len(grants) == 2, grants
-    assert client.get("/me", headers=auditor).status_code == 200  # the new grant replaced the first
+    # the new grant replaced the first, and the token made for the first ended with it
+    assert client.get("/me", headers=auditor).status_code == 401
+    with unit_of_work(api["engine"]) as s:
+        user_id = s.scalar(select(UserRow.id).where(UserRow.username == "auditor"))
+        auditor = {"Authorization": "Bearer " + auth.issue_token(
+            s, user_id=user_id, name="t2", ttl=dt.timedelta(days=1), actor="t").token}
+    assert client.get("/me", headers=auditor).status_code == 200
     first = next(g for g in grants if g != second.json()["id"])
     assert client.delete(f"/grants/{first}", headers=admin).status_code == 409  # superseded already
     assert client.delete(f"/grants/{second.json()['id']}", headers=admin).status_code == 204

@@ -30,17 +30,45 @@ def test_a_new_grant_replaces_the_one_in_force_and_revoking_it_ends_access(api: 
     listed = c.get("/users/auditor/grants", headers=headers(api, "admin")).json()
     assert [g["id"] for g in listed][0] == narrow["id"]
     assert listed[1]["id"] == before[0]["id"] and listed[1]["revoked_at"] is not None  # superseded, not hidden
-    assert c.get("/me", headers=headers(api, "auditor")).json()["grant"]["id"] == narrow["id"]
+    # the token was made for the grant replaced: it ends with it, and one made now reads the new one
+    assert c.get("/me", headers=headers(api, "auditor")).status_code == 401
+    fresh = _token(api)
+    assert c.get("/me", headers=fresh).json()["grant"]["id"] == narrow["id"]
     # revoking the grant in force leaves the auditor with none (the old one does not come back)
     assert c.delete(f"/grants/{narrow['id']}", headers=headers(api, "admin")).status_code == 204
-    assert c.get("/findings", headers=headers(api, "auditor")).status_code == 401
+    assert c.get("/findings", headers=fresh).status_code == 401
     with unit_of_work(api["engine"]) as s:
         assert auth.active_grant(s, user_id=auth.get_user(s, username="auditor").id) is None
     trail = c.get("/audit/entries", headers=headers(api, "admin"), params={"action": "grant"})
     assert trail.status_code == 200, trail.text
     said = [(e["action"], e["entity_id"], e["payload"]) for e in trail.json()]
-    assert ("grant.revoke", before[0]["id"], {"framework": "demo", "username": "auditor", "tokens_revoked": 0,
+    assert ("grant.revoke", before[0]["id"], {"framework": "demo", "username": "auditor",
                                               "superseded_by": narrow["id"]}) in said
+    created = next(p for a, e, p in said if a == "grant.create" and e == narrow["id"])
+    assert (created["supersedes"], created["tokens_revoked"], created["sessions_ended"]) == ([before[0]["id"]], 1, 0)
+    revoked = next(p for a, e, p in said if a == "grant.revoke" and e == narrow["id"])
+    assert (revoked["tokens_revoked"], revoked["sessions_ended"]) == (1, 0)
+
+
+def _token(api: dict[str, Any]) -> dict[str, str]:
+    """A fresh API token of the auditor (as signing in and asking for one gives)."""
+    with unit_of_work(api["engine"]) as s:
+        user = auth.get_user(s, username="auditor")
+        made = auth.issue_token(s, user_id=user.id, name="again", ttl=dt.timedelta(days=1), actor="auditor")
+    return {"Authorization": f"Bearer {made.token}"}
+
+
+def test_a_token_idle_since_its_grant_lapsed_stays_dead_under_the_next_grant(api: dict[str, Any]) -> None:
+    """Nothing revokes a token when its grant merely expires; the next grant must not revive it."""
+    c = api["client"]
+    _grant(api, expires_at=(clock.now() + dt.timedelta(hours=1)).isoformat())
+    token = _token(api)
+    assert c.get("/findings", headers=token).status_code == 200
+    with clock.frozen(clock.now() + dt.timedelta(hours=2)):
+        assert c.get("/findings", headers=token).status_code in (401, 403)  # the grant lapsed
+        _grant(api)
+        assert c.get("/findings", headers=token).status_code == 401
+        assert c.get("/findings", headers=_token(api)).status_code == 200
 
 
 def test_revoking_twice_is_a_conflict_that_keeps_when_it_was_revoked(api: dict[str, Any]) -> None:

@@ -31,11 +31,11 @@ def rep(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                                           ("aud_cms", "cms", None)):
                 user = auth.create_user(s, org_id=ORG, actor="t", data=UserIn(
                     username=name, password=f"{name}-password", role="auditor"))
-                api["tokens"][name] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1),
-                                                       actor="t").token
                 auth.grant_auditor(s, username=name, actor="t", data=GrantIn(
                     framework=framework, window_from=dt.date(2025, 1, 1), window_to=dt.date(2025, 12, 31),
                     establishments=ests, expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+                api["tokens"][name] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1),
+                                                       actor="t").token
     return api
 
 

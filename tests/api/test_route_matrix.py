@@ -153,8 +153,6 @@ def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         with unit_of_work(api["engine"]) as s:
             user = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
                 username="auditor_e1", password="auditor_e1-password", role="auditor"))
-            api["tokens"]["auditor_e1"] = auth.issue_token(  # type: ignore[index]
-                s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
         c, h = api["client"], headers(api, "officer")
         records = [f.establishment("E1"), f.establishment("E2"), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
                    f.episode("EP2", "P2", "2026-02-01T09:00:00-06:00", est="E2")]
@@ -163,6 +161,8 @@ def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             auth.grant_auditor(s, username="auditor_e1", actor="test", data=GrantIn(
                 framework="demo", window_from=dt.date(2026, 4, 1), window_to=dt.date(2099, 12, 31),
                 establishments=["E1"], expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            api["tokens"]["auditor_e1"] = auth.issue_token(  # type: ignore[index]  # after: a grant ends older tokens
+                s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
         runs = {}
         for name, as_of, frameworks in (("D", "2026-02-10T00:00:00Z", None), ("A", "2026-03-10T00:00:00Z", None),
                                         ("B", "2026-03-10T06:00:00Z", ["other"]),
