@@ -416,7 +416,7 @@ def revoke_grant(session: Session, *, grant_id: str, actor: str, org_id: str | N
         actor=actor,
         action="grant.revoke",
         entity_id=row.id,
-        payload={"framework": row.framework, "username": user.username if user else None} | ended,
+        payload={"framework": row.framework, "username": user.username if user else None, **ended},
     )
 
 
