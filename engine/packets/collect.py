@@ -243,9 +243,13 @@ def out_of_scope(entries: list[AuditEntry], *, finding_ids: set[str], task_ids: 
     return out
 
 
+#: Action families (the part before the dot) about Vigil's own accounts and their access.
+ACCOUNT_FAMILIES = frozenset({"user", "token", "auth"})
+
+
 def account_entries(entries: list[AuditEntry], *, framework: str) -> list[int]:
-    """The audit entries (by seq) about Vigil's own users and access: accounts, tokens, and the
-    auditor grants of other frameworks.
+    """The audit entries (by seq) about Vigil's own users and access: accounts, tokens, sign-ins
+    (`auth.*`: logins, failed ones, lock-outs), and the auditor grants of other frameworks.
 
     Why withheld: they are the compliance team's administration of this tool, not evidence about
     the framework, and a packet goes to an auditor of one framework, who learnt from them every
@@ -254,7 +258,7 @@ def account_entries(entries: list[AuditEntry], *, framework: str) -> list[int]:
     out = []
     for e in entries:
         family = e.action.partition(".")[0]
-        if family in ("user", "token") or (family == "grant" and e.payload.get("framework") != framework):
+        if family in ACCOUNT_FAMILIES or (family == "grant" and e.payload.get("framework") != framework):
             out.append(e.seq)
     return out
 
