@@ -50,7 +50,7 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
     f = filters or TaskFilter()
-    _check_filters(session, org_id=org_id, f=f)
+    _check_filters(session, org_id=org_id, f=f, viewer=viewer)
     now = clock.now()
     stmt = select(TaskRow).where(TaskRow.org_id == org_id)
     owners = _same_people(session, org_id=org_id, text=f.owner)
@@ -97,7 +97,7 @@ def list_due_soon(session: Session, *, org_id: str, within_days: int, establishm
                                                                           field="within_days")])
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
-    _check_filters(session, org_id=org_id, f=TaskFilter(establishment_id=establishment_id))
+    _check_filters(session, org_id=org_id, f=TaskFilter(establishment_id=establishment_id), viewer=viewer)
     now = clock.now()
     stmt = select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open", TaskRow.due_at > now)
     if establishment_id:
@@ -131,12 +131,17 @@ def _same_people(session: Session, *, org_id: str, text: str | None) -> str | No
     return ",".join(sorted(names))
 
 
-def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
+def _check_filters(session: Session, *, org_id: str, f: TaskFilter, viewer: TaskViewer | None = None) -> None:
     """A filter value that can never match would answer "no tasks", which reads as "nothing to do":
     refused, every one at once. `state` and `kind` take their values only; an owner, SOP, finding or
     establishment must be one the org has (a user or person; an SOP template; a finding; an
     establishment record), or else be on some task of the org (so a value that matches is never
-    refused, whatever the policies and records say now)."""
+    refused, whatever the policies and records say now).
+
+    A viewer who sees their own tasks only (staff) is answered from those alone: an owner must be
+    one of their own names, anything else must be on one of their tasks. Judged against the whole
+    practice, "not a user" against an empty list told staff which accounts, people and findings
+    exist."""
     from engine.auth import people
     from engine.findings import service as findings_service
 
@@ -160,13 +165,22 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter) -> None:
         ("establishment", f.establishment_id or "", TaskRow.establishment_id,
          lambda vs: _establishments(session, org_id=org_id, ids=vs), "is not an establishment of this organization"),
     ]
+    mine = viewer.owners if viewer is not None else None
     for name, text, column, exists, why in named:
         wanted = sorted(set(values(text)))
         if not wanted:
             continue
-        on_tasks = set(session.scalars(select(column).where(TaskRow.org_id == org_id, column.in_(wanted)).distinct()))
+        stmt = select(column).where(TaskRow.org_id == org_id, column.in_(wanted))
+        if mine is not None:
+            stmt = stmt.where(TaskRow.owner.in_(sorted(mine)))
+        on_tasks = set(session.scalars(stmt.distinct()))
         rest = [v for v in wanted if v not in on_tasks]
-        found = exists(rest) if rest else set()
+        if mine is None:
+            found = exists(rest) if rest else set()
+        elif name == "owner":
+            found, why = set(mine & set(rest)), "is not you: you see your own tasks only"
+        else:
+            found, why = set(), "is not on any of your tasks"
         problems += [ErrorDetail(reason=f"{v!r} {why}", field=name) for v in rest if v not in found]
     if problems:
         raise InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the filters", problems)

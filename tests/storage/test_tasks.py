@@ -15,7 +15,7 @@ from engine.audit import service as audit
 from engine.auth import service as auth
 from engine.auth.schemas import UserIn
 from engine.db import unit_of_work
-from engine.errors import InvalidTransition
+from engine.errors import InputError, InvalidTransition
 from engine.findings import lifecycle
 from engine.findings.schemas import WaiverIn
 from engine.tasks import escalation, notify
@@ -186,6 +186,40 @@ def test_staff_see_and_act_on_their_own_tasks_only(engine: Engine) -> None:
             tasks.complete_task(s, org_id=ORG, task_id=other.id, actor="user:hr1", viewer=hr1)
         overdue = tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(overdue=True, owner="P-HR2")).items
     assert [t.owner for t in mine] == ["P-HR1"] and len(everyone) == 2 and [t.id for t in overdue] == [other.id]
+
+
+def test_a_staff_viewers_filters_are_judged_on_their_own_tasks_and_reveal_nothing_else(engine: Engine) -> None:
+    """Probe: as staff, `owner=admin` answered an empty list and `owner=zzz` "not a user": the 422
+    told staff which accounts, people and findings exist. Now the answer is the same for another
+    person as for no one, and for another's finding as for no finding."""
+    _import(engine, [f.establishment(), f.establishment("E2"), f.episode("EP1", "P1", START),
+                     f.episode("EP2", "P2", START, est="E2")])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    hr1 = TaskViewer(actor="user:hr1", owners=frozenset({"P-HR1", "hr1"}))
+    with unit_of_work(engine) as s:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(username="hr1", password="hr1-password!",
+                                                                  role="staff", person_id="P-HR1"))
+    with unit_of_work(engine) as s:
+        everyone = tasks.list_tasks(s, org_id=ORG).items
+        mine = next(t for t in everyone if t.owner == "P-HR1")
+        other = next(t for t in everyone if t.owner == "P-HR2")
+
+        def refused(**filters: str) -> list[str]:
+            with pytest.raises(InputError) as caught:
+                tasks.list_tasks(s, org_id=ORG, viewer=hr1, filters=TaskFilter(**filters))
+            return [d.reason for d in caught.value.details]
+
+        assert refused(owner="P-HR2")[0].removeprefix("'P-HR2'") == refused(owner="P-NOBODY")[0].removeprefix(
+            "'P-NOBODY'") == " is not you: you see your own tasks only"
+        assert refused(finding_id=other.finding_id)[0].endswith(" is not on any of your tasks")
+        assert refused(finding_id="F-nothing")[0].endswith(" is not on any of your tasks")
+        assert refused(establishment_id="E2")[0].endswith(" is not on any of your tasks")
+        for filters in ({"owner": "hr1"}, {"owner": "P-HR1"}, {"finding_id": mine.finding_id or ""},
+                        {"establishment_id": "E1"}):
+            assert [t.id for t in tasks.list_tasks(s, org_id=ORG, viewer=hr1, filters=TaskFilter(**filters)).items] \
+                == [mine.id], filters
+        # a manager is still answered from the whole practice
+        assert [t.id for t in tasks.list_tasks(s, org_id=ORG, filters=TaskFilter(owner="P-HR2")).items] == [other.id]
 
 
 def test_escalation_restarts_after_a_reopen(engine: Engine) -> None:
