@@ -114,6 +114,22 @@ def names_someone(session: Session, *, org_id: str, name: str) -> bool:
     return task_store.owns_any(session, org_id=org_id, owner=name)
 
 
+def person_like(session: Session, *, org_id: str, name: str) -> str | None:
+    """A person id of the org that `name` differs from only in case ('p-0001' for P-0001), or None:
+    read aloud or typed in a hurry, the two name one person, and work given to the one would go to
+    an account that is not theirs."""
+    from engine.records import service as records_service
+
+    if name in person_ids(session, org_id=org_id, ids=[name]):
+        return None  # the same id, not a look-alike
+    folded = name.casefold()
+    for pid in sorted(directory().people):
+        if pid.casefold() == folded:
+            return pid
+    found = records_service.ids_ignoring_case(session, org_id=org_id, record_type="person", name=name)
+    return found[0] if found else None
+
+
 def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
     """What `name` is in the org: a user, a person, a role, or nothing (None)."""
     user = session.scalar(select(UserRow.id).where(UserRow.org_id == org_id, UserRow.username == name))

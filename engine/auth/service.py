@@ -9,7 +9,7 @@ import secrets
 import threading
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -69,6 +69,19 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
                 reason="not a person record of the organization, nor a person policies/roles.yaml names; import "
                        "the person first", field="person_id")], code="input.person_id")
         data = data.model_copy(update={"person_id": person})
+    taken = session.scalar(select(UserRow).where(func.lower(UserRow.username) == data.username.lower()))
+    if taken is not None:
+        same = "" if taken.username == data.username else f" as {taken.username!r}"
+        raise ConflictError(f"user {data.username!r} exists{same}", [ErrorDetail(
+            reason="username taken (usernames are told apart without regard to case)", field="username")])
+    like = people.person_like(session, org_id=org_id, name=data.username)
+    if like is not None and like != data.person_id:
+        raise InputError(
+            f"username {data.username!r} reads as person {like}",
+            [ErrorDetail(reason=f"work given to {data.username!r} would go to this account, not to {like}: choose "
+                                f"another username, or link the account to {like} (person_id {like}) if it is "
+                                "theirs", field="username")],
+            code="input.username")
     if data.username != data.person_id and people.names_someone(session, org_id=org_id, name=data.username):
         # tasks are owned by a person id or a username, and an account sees the tasks of both
         raise InputError(
@@ -77,8 +90,6 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
                                 f"to that person (person_id {data.username}) if it is theirs, or choose another "
                                 "username", field="username")],
             code="input.username")
-    if session.scalar(select(UserRow).where(UserRow.username == data.username)) is not None:
-        raise ConflictError(f"user {data.username!r} exists", [ErrorDetail(reason="username taken", field="username")])
     row = UserRow(
         id=f"U-{uuid.uuid4().hex[:12]}",
         org_id=org_id,

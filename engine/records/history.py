@@ -270,6 +270,14 @@ def latest_data_by_ids(
     return _newest(rows())
 
 
+def ids_ignoring_case(session: Session, *, org_id: str, record_type: str, name: str) -> list[str]:
+    """The ids of records of one type that equal `name` but for (ASCII) case, in id order."""
+    stmt = (select(_C.record_id).distinct()
+            .where(_C.org_id == org_id, _C.record_type == record_type, func.lower(_C.record_id) == name.lower())
+            .order_by(_C.record_id))
+    return list(session.connection().execute(stmt).scalars())
+
+
 def _newest(rows: Iterable[Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """From (id, version, JSON) rows ordered by id then version: the last version of each id, its
     data decoded (PostgreSQL hands JSONB back decoded)."""

@@ -232,6 +232,12 @@ def iter_record_data_by_ids(
     )
 
 
+def ids_ignoring_case(session: Session, *, org_id: str, record_type: str, name: str) -> list[str]:
+    """Ids of records of one type equal to `name` but for case: a username that reads as a person id."""
+    _check_type(record_type)
+    return history.ids_ignoring_case(session, org_id=org_id, record_type=record_type, name=name)
+
+
 def recorded_between(session: Session, *, org_id: str, after: dt.datetime, until: dt.datetime | None = None
                      ) -> list[tuple[str, str, int, dict[str, Any], dt.datetime]]:
     """(type, id, version, data, recorded_at) of the versions of records (not events) recorded after

@@ -161,6 +161,28 @@ def test_a_username_that_is_a_persons_id_needs_the_link_to_that_person(api: dict
         assert user.person_id == "P-HR2"
 
 
+def test_usernames_are_told_apart_without_case_and_none_reads_as_a_persons_id(sqlite_engine: Engine,
+                                                                              api: dict[str, Any]) -> None:
+    """Probe: 'OFFICER' was created beside 'officer', and 'p-hr2' beside person P-HR2: work given to
+    the look-alike went to another account. An existing username is 'taken' before anything else."""
+    from engine.errors import ConflictError, InputError
+
+    def add(username: str, person_id: str | None = None) -> Any:
+        with unit_of_work(sqlite_engine) as s:
+            return auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+                username=username, password="a-long-password-9!", role="staff", person_id=person_id))
+
+    with pytest.raises(ConflictError, match="user 'OFFICER' exists as 'officer'") as taken:
+        add("OFFICER")
+    assert taken.value.details[0].field == "username" and "without regard to case" in taken.value.details[0].reason
+    with pytest.raises(ConflictError, match="user 'hr1' exists\n"):
+        add("hr1", person_id="P-HR1")
+    with pytest.raises(InputError, match="username 'p-hr2' reads as person P-HR2") as like:
+        add("p-hr2")
+    assert like.value.details[0].field == "username"
+    assert add("p-hr2", person_id="P-HR2").person_id == "P-HR2"  # theirs, linked: allowed
+
+
 def test_two_files_in_one_attachment_request_are_refused_and_neither_is_kept(api: dict[str, Any]) -> None:
     """A repeated part had been bound to the last one: one file stored, the other lost, 201."""
     c = api["client"]
