@@ -16,10 +16,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from engine.errors import ErrorDetail, RulesetError, RulesetValidationError, VigilError
+from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules import bundles
 from engine.rules.compiler import limits
-from engine.rules.compiler.kinds import check_condition, check_kinds
+from engine.rules.compiler.checks import (
+    check_fields,
+    check_names,
+    check_written,
+    located,
+    require_time_field,
+)
+from engine.rules.compiler.checks import rule_error as _err
+from engine.rules.compiler.kinds import ParamInfo, check_condition, check_kinds
 from engine.rules.compiler.lower import Lowerer, rename_alias, require_join_fields
 from engine.rules.compiler.messages import RESERVED_NAMES, compile_message
 from engine.rules.compiler.model import (
@@ -74,6 +82,7 @@ def compile_ruleset(
     spec = loaded.spec
     left_out = sorted(r.id for r in spec.rules if on is not None and not r.in_force(on))
     params = resolve_params(spec, overrides or {}, source=overrides_source)
+    declared = {name: ParamInfo(p.type, params.get(name, p.default), p.unit) for name, p in spec.params.items()}
     types = all_fact_types()
     from engine.rules.derive import DERIVATIONS
 
@@ -87,7 +96,7 @@ def compile_ruleset(
             continue
         try:
             compiled, lowered, rule_flags = _compile_rule(
-                rule, spec.framework, spec.version, params, types, derived_families, loaded.path
+                rule, spec.framework, spec.version, params, types, derived_families, loaded.path, declared
             )
         except VigilError as exc:
             for d in exc.details or [ErrorDetail(reason=exc.message)]:
@@ -129,12 +138,6 @@ def compile_ruleset(
     )
 
 
-def _err(rule: RuleSpec, reason: str, field: str | None = None) -> RulesetError:
-    """A problem with one rule, at the line of the key it is about (`field`) when the loader knows it."""
-    line = rule.lines.get(field, rule.line) if field else rule.line
-    return RulesetValidationError(reason, [ErrorDetail(reason=reason, rule_id=rule.id, line=line, field=field)])
-
-
 def _compile_rule(
     rule: RuleSpec,
     framework: str,
@@ -143,6 +146,7 @@ def _compile_rule(
     types: dict[str, FactType],
     derived_families: dict[str, str],
     path: str,
+    declared: Mapping[str, ParamInfo] | None = None,
 ) -> tuple[CompiledRule, dict[str, Any], list[Flag]]:
     positive: list[str] = []
     type_of: dict[str, str] = {}
@@ -171,6 +175,7 @@ def _compile_rule(
         if m.group("cond"):
             conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
         type_of[alias] = fact_type
+        check_written(conds, rule, where, params, types, type_of, declared)
         patterns.append(Pattern(alias, fact_type, negated, conds))
         if not negated:
             positive.append(alias)
@@ -179,6 +184,7 @@ def _compile_rule(
     if rule.when:
         when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path, rule.lines.get("when", rule.line),
                                            "when"))
+        check_written(n.conjuncts(when), rule, "when", params, types, type_of, declared)
         patterns = _distribute(patterns, n.conjuncts(when), rule)
     full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
 
@@ -189,11 +195,11 @@ def _compile_rule(
     if rule.obligation:
         ob = rule.obligation
         anchor_alias, _, anchor_field = ob.anchor.partition(".")
-        if anchor_alias not in positive:
-            raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern")
-        kind = types[type_of[anchor_alias]].kind(anchor_field)
-        if kind not in ("instant", "date"):
-            raise _err(rule, f"obligation anchor {ob.anchor!r} must be an instant or date field (is {kind})")
+        if anchor_alias not in positive or not anchor_field:
+            raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern",
+                       "obligation.anchor")
+        require_time_field(rule, f"obligation anchor {ob.anchor!r}", types[type_of[anchor_alias]], anchor_field,
+                            "obligation.anchor")
         amount = _amount(ob.within, params, rule)
         unit = ob.within.unit
         warn_unit = warn_amount = None
@@ -227,16 +233,16 @@ def _compile_rule(
                           rule.lines.get("obligation.met_by", rule.line), "obligation.met_by")
             conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
             met_field = str(ob.met_at)
-            if types[met_type].kind(met_field) not in ("instant", "date"):
-                raise _err(rule, f"met_at {met_field!r} must be an instant or date field of {met_type}")
+            require_time_field(rule, f"met_at {met_field!r}", types[met_type], met_field, "obligation.met_at")
             met = Pattern(MET_ALIAS, met_type, False, conds)
             type_of[MET_ALIAS] = met_type
+            check_written(conds, rule, "obligation.met_by", params, types, type_of, declared)
         elif ob.met_at:
             alias, _, fld = str(ob.met_at).partition(".")
             if alias not in positive or not fld:
-                raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)")
-            if types[type_of[alias]].kind(fld) not in ("instant", "date"):
-                raise _err(rule, f"met_at {ob.met_at!r} must be an instant or date field")
+                raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)",
+                           "obligation.met_at")
+            require_time_field(rule, f"met_at {ob.met_at!r}", types[type_of[alias]], fld, "obligation.met_at")
             same_record = (alias, fld)
             if alias == anchor_alias:
                 deadline = dataclasses.replace(deadline, met_field=fld)
@@ -262,7 +268,7 @@ def _compile_rule(
         )
         if met is not None:
             type_of[MET2_ALIAS] = met.fact_type
-    variants = [_prepare_variant(v, params, rule, is_event, types, type_of) for v in variants]
+    variants = [_prepare_variant(v, params, rule, is_event, types, type_of, declared) for v in variants]
 
     family = _family(rule, variants, derived_families, types)
     lowerer = Lowerer(rule.id, type_of)
@@ -274,14 +280,15 @@ def _compile_rule(
     severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
     extra_refs: set[n.Ref] = set()
 
-    def expr(text: str) -> Fn:
-        fn, node = _expr_fn(text, full_scope, params, rule, types, type_of, is_event)
+    def expr(text: str, key: str) -> Fn:
+        with located(rule, key):
+            fn, node = _expr_fn(text, full_scope, params, rule, types, type_of, is_event, declared)
         extra_refs.update(n.refs(node))
         return fn
 
-    sev_when = tuple((s.severity, expr(s.when)) for s in rule.severity_when)
-    occurrence = expr(rule.occurrence) if rule.occurrence else None
-    establishment = expr(rule.establishment) if rule.establishment else None
+    sev_when = tuple((s.severity, expr(s.when, "severity_when")) for s in rule.severity_when)
+    occurrence = expr(rule.occurrence, "occurrence") if rule.occurrence else None
+    establishment = expr(rule.establishment, "establishment") if rule.establishment else None
     template = compile_message(rule, positive)
     # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
     used = tuple(
@@ -423,7 +430,9 @@ def _amount(window: Window, params: dict[str, Any], rule: RuleSpec) -> float:
     if isinstance(raw, str):
         name = raw.removeprefix("params.")
         if name not in params:
-            raise _err(rule, f"unknown parameter params.{name}")
+            close = difflib.get_close_matches(name, list(params), n=3)
+            hint = f" (did you mean {', '.join(f'params.{c}' for c in close)}?)" if close else ""
+            raise _err(rule, f"unknown parameter params.{name}: the ruleset declares no parameter {name!r}{hint}")
         value, said = params[name], f"params.{name} = {params[name]!r}"
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise _err(rule, f"params.{name} must be a number to be used as a window")
@@ -472,20 +481,6 @@ def _special_fields(node: n.Node) -> n.Node:
     return node
 
 
-def _check_fields(node: n.Node, rule: RuleSpec, types: dict[str, FactType], type_of: dict[str, str]) -> None:
-    for ref in n.refs(node):
-        if ref.alias in (TRIG_ALIAS, DL_ALIAS) or ref.field in ("id", "fid", "rid"):
-            continue
-        ft = types.get(type_of.get(ref.alias, ""))
-        if ft is None:
-            continue
-        if ft.kind(ref.field) is None:
-            close = difflib.get_close_matches(ref.field, list(ft.fields), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise _err(rule, f"{ft.name} has no field {ref.field!r}{hint}")
-    check_kinds(node, rule_id=rule.id, types=types, type_of=type_of)
-
-
 def _prepare_variant(
     variant: Variant,
     params: dict[str, Any],
@@ -493,13 +488,14 @@ def _prepare_variant(
     is_event: bool,
     types: dict[str, FactType],
     type_of: dict[str, str],
+    declared: Mapping[str, ParamInfo] | None = None,
 ) -> Variant:
     out = []
     for p in variant.patterns:
         conds = []
         for c in p.conds:
-            _check_fields(c, rule, types, type_of)
-            check_condition(c, rule_id=rule.id, types=types, type_of=type_of)
+            check_fields(c, rule, types, type_of, declared)
+            check_condition(c, rule_id=rule.id, types=types, type_of=type_of, params=declared)
             if is_event and n.uses_now(c):
                 raise _err(rule, "event rules are judged on the event alone and cannot read `now`")
             conds.append(_special_fields(fold(c, params, rule_id=rule.id)))
@@ -516,12 +512,15 @@ def _expr_fn(
     types: dict[str, FactType],
     type_of: dict[str, str],
     is_event: bool,
+    declared: Mapping[str, ParamInfo] | None = None,
 ) -> tuple[Fn, n.Node]:
     node = parse_expr(str(text), scope)
-    _check_fields(node, rule, types, type_of)
+    check_names(node, rule, types, type_of)
+    folded = fold(node, params, rule_id=rule.id)  # unknown parameters and numbers no backend holds first
+    check_kinds(node, rule_id=rule.id, types=types, type_of=type_of, params=declared)
     if is_event and n.uses_now(node):
         raise _err(rule, "event rules cannot read `now`")
-    prepared = _special_fields(fold(node, params, rule_id=rule.id))
+    prepared = _special_fields(folded)
     return compile_expr(prepared), prepared
 
 

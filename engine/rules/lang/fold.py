@@ -6,6 +6,7 @@ either backend has to understand.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +20,12 @@ def fold(node: n.Node, params: Mapping[str, Any], *, rule_id: str | None = None)
     """Replace params by their values and constant sub-trees by their result."""
     if isinstance(node, n.Param):
         if node.name not in params:
+            close = difflib.get_close_matches(node.name, list(params), n=3)
+            hint = f" (did you mean {', '.join(f'params.{c}' for c in close)}?)" if close else ""
             raise ExpressionError(
                 f"unknown parameter params.{node.name}",
-                [ErrorDetail(reason=f"params.{node.name} is not declared by the ruleset", rule_id=rule_id)],
+                [ErrorDetail(reason=f"unknown parameter params.{node.name}: the ruleset declares no parameter "
+                                    f"{node.name!r}{hint}", rule_id=rule_id)],
                 code="ruleset.expression.unknown_parameter",
             )
         value = params[node.name]
