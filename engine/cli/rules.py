@@ -73,7 +73,8 @@ def test(
 
     A scenario is judged by the rulesets of the folder it lives in (<rulesets>/<framework>/tests/), as
     it carries that version's tests; one from elsewhere by the rulesets folder in use."""
-    from engine.rules.scenarios import run_scenario, scenario_files
+    from engine.errors import RulesetValidationError
+    from engine.rules.scenarios import run_scenario, scenario_file_problems, scenario_files
 
     def body() -> None:
         bad = sorted(set(backend) - {"python", "durable"})
@@ -99,6 +100,14 @@ def test(
                              [ErrorDetail(reason="a folder needs *.yaml scenarios in a tests folder: tests/*.yaml, "
                                                  "*/tests/*.yaml or the tests folder itself", file=str(p))
                               for p in empty], code="input.no_scenarios")
+        # every file's format, records and instants first, all said at once (exit 2): a misspelt key had
+        # stopped the run with a traceback, or been ignored and let a failing case pass
+        problems = [d for f, _ in files for d in scenario_file_problems(f)]
+        if problems:
+            broken = len({d.file for d in problems})
+            raise RulesetValidationError(f"{broken} scenario file{'s' if broken > 1 else ''} cannot be run; nothing "
+                                         "was run",
+                                         problems, code="ruleset.scenario.invalid")
         results = []
         for f, root in files:
             for r in run_scenario(f, root=root, backends=tuple(backend)):

@@ -211,12 +211,24 @@ def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[Error
             rule_id = twice.group(1)
             same = [r for r in raw.get("rules") or [] if isinstance(r, dict) and str(r.get("id")) == rule_id]
             line = same[-1].get("__line__", line) if same else line
+        if err["type"].startswith("date_") and loc:
+            message = _not_a_date(loc[-1], err.get("input"), message)
         if loc == ["version"] and isinstance(err.get("input"), int | float):
             message = (f"a semantic version is three numbers, e.g. {err['input']}.0, written as text: YAML reads "
                        f"{err['input']} as a number; quote it (\"{err['input']}.0\")")
         field = ".".join(loc) or None
         details.append(ErrorDetail(reason=message, file=path, line=line, rule_id=rule_id, field=field))
     return details
+
+
+def _not_a_date(key: str, written: Any, message: str) -> str:
+    """A date field's refusal naming the key and what was written: pydantic's own ("Input should be a
+    valid date or datetime, invalid character in year") had named neither."""
+    why = message.removeprefix("Input should be a valid date or datetime, ").removeprefix("Input should be ")
+    why = "" if why == message or why == "a valid date" else f" ({why})"
+    shown = (str(written).lower() if isinstance(written, bool)  # as YAML writes it, not Python's True
+             else f"{written!r}" if isinstance(written, str | int | float) else "the value")
+    return f"{key} {shown} is not a date{why}: write YYYY-MM-DD, e.g. 2026-07-01"
 
 
 def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[int | None, str | None]:

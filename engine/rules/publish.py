@@ -18,17 +18,18 @@ Recording who did it in the audit trail is the pipeline's job (`pipeline.publish
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from engine import clock
-from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError
+from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError, VigilError
 from engine.rules import withdrawals
 from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
@@ -205,18 +206,25 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
             folder.mkdir()
         staged = folder / file_name(spec.framework, spec.version)
         staged.write_bytes(loaded.content)
+        # the copy is nobody's to see: a problem is said of the draft, or of the file it copies
+        # (a refusal had named /tmp/vigil-publish-_lu8f9b5/hipaa/tests/x.yaml, deleted by then)
+        real = _Unstaged(staged=staged, draft=name, staged_root=staged_root, root=root)
         report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from,
                                 rulesets=root)
         if refused and report.ok:
             raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", refused,
                              code="ruleset.publish.refused")
         if not report.ok:
-            raise RulesetValidationError(f"{name}: the draft does not validate", refused + [
-                ErrorDetail(reason=d.reason, file=name, line=d.line, rule_id=d.rule_id, field=d.field)
-                for d in report.problems], code="ruleset.publish.invalid")
+            raise RulesetValidationError(f"{name}: the draft does not validate",
+                                         refused + [real.detail(d) for d in report.problems],
+                                         code="ruleset.publish.invalid")
         passed, judged, failed = 0, 0, []
         for path in sorted((folder / "tests").glob("*.yaml")):
-            for case in run_scenario(path, root=staged_root, backends=BACKENDS):
+            try:
+                cases = list(run_scenario(path, root=staged_root, backends=BACKENDS))
+            except VigilError as exc:  # e.g. a scenario's params the draft cannot take
+                raise real.error(exc) from None
+            for case in cases:
                 if case.ok:
                     passed += 1
                     # the instant's UTC day, as `run_scenario` and evaluations choose the version by it
@@ -231,6 +239,29 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                 f"{spec.version} in place; fix the draft, or change the scenarios in rulesets/{spec.framework}/tests/ "
                 "if the new behaviour is intended", failed, code="ruleset.publish.scenarios")
     return passed, judged
+
+
+@dataclass(frozen=True)
+class _Unstaged:
+    """Problems found in the staged copy of a framework's folder, said of the files they are about:
+    the draft by its name, any other file by its path in the rulesets folder."""
+
+    staged: Path  # the draft's copy
+    draft: str
+    staged_root: Path
+    root: Path
+
+    def path(self, text: str) -> str:
+        return text.replace(str(self.staged), self.draft).replace(str(self.staged_root), str(self.root))
+
+    def detail(self, d: ErrorDetail) -> ErrorDetail:
+        return replace(d, file=self.path(d.file) if d.file else d.file, reason=self.path(d.reason))
+
+    def error(self, exc: VigilError) -> VigilError:
+        said = copy.copy(exc)
+        said.message, said.details = self.path(exc.message), [self.detail(d) for d in exc.details]
+        said.args = (said.message,)
+        return said
 
 
 def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date | None = None,

@@ -19,11 +19,16 @@ findings for the rules in scope, and byte-identical violation lists.
 An expectation names its finding by rule and subject (and `occurrence_key` when the subject has
 several) and may pin `state`, `due`, `severity` and `establishment_id` (the site the finding cites,
 e.g. a clinician's current site after a transfer); what it leaves out is not compared.
+
+The file is read strictly (`ScenarioSpec`): a key it does not know is refused, not ignored. A
+misspelt `subjct:` had stopped `rules test` with a KeyError traceback, and a misspelt `severty:` or a
+top-level `param:` had been ignored, so a case that should have failed passed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from engine import clock
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
@@ -38,7 +45,8 @@ from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_
 from engine.rules.derive import RecordView
 from engine.rules.loader import StrictSafeLoader, load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
-from engine.rules.schemas import Violation
+from engine.rules.schemas import DeadlineStatus, Violation
+from engine.rules.spec import Severity
 
 BACKENDS = ("python", "durable")
 
@@ -56,47 +64,252 @@ def scenario_files(root: Path = RULESETS_DIR) -> list[Path]:
     return sorted(root.glob("*/tests/*.yaml"))
 
 
-def load_scenario(path: Path) -> dict[str, Any]:
+class _Strict(BaseModel):
+    # a number where text is meant (`occurrence_key: 2026`) is read as the text it is
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class Expectation(_Strict):
+    """One finding a case expects: its rule and subject, and what of it is compared."""
+
+    rule_id: str
+    subject: str = Field(description="TYPE/ID of the record the finding is about, e.g. account/A1")
+    occurrence_key: str | None = None
+    state: DeadlineStatus | None = None
+    due: str | None = None
+    severity: Severity | None = None
+    establishment_id: str | None = None
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _due_as_written(cls, value: Any) -> Any:
+        """An unquoted date or instant, as a finding's `due` says it (an instant in UTC, with Z)."""
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return clock.ensure_utc(value).isoformat().replace("+00:00", "Z")
+        return _as_written(value) if isinstance(value, dt.date) else value
+
+    @field_validator("subject")
+    @classmethod
+    def _type_slash_id(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(f"{value!r} is not TYPE/ID: write the record's type and id, e.g. account/A1")
+        return value
+
+
+class CaseSpec(_Strict):
+    """One instant to judge the records at, and exactly the findings expected then."""
+
+    as_of: Any = Field(description="an instant with an offset (`_instant` checks it)")
+    params: dict[str, Any] | None = None
+    expect: list[Expectation] | None = Field(description="the findings expected, [] for none")
+    ruleset_version: str | None = None
+
+
+class ScenarioSpec(_Strict):
+    """A scenario file as written (the module's docstring shows one)."""
+
+    name: str = Field(min_length=1)
+    framework: str | None = None
+    rules: list[str] | None = None
+    params: dict[str, Any] | None = None
+    records: list[Any]  # each checked as an import checks it (`_records`)
+    cases: list[CaseSpec] = Field(min_length=1)
+
+
+#: What each part of a scenario is called in a message.
+_PART_WORDS: dict[type[BaseModel], str] = {ScenarioSpec: "a scenario", CaseSpec: "a case",
+                                           Expectation: "an expectation"}
+#: What to write, for each key a scenario requires.
+_REQUIRED_HINTS = {
+    "name": "what the scenario shows, in a sentence",
+    "records": "the records to judge, a list (records: [] for none)",
+    "cases": "a list of cases, each with as_of and expect",
+    "as_of": "an instant with an offset, e.g. 2026-03-01T12:00:00Z",
+    "expect": "the findings expected at as_of, a list (expect: [] for none)",
+    "rule_id": "the rule the finding is of, e.g. HIPAA-SEC-TERM-004",
+    "subject": "TYPE/ID of the record the finding is about, e.g. account/A1",
+}
+
+
+def _read(path: Path) -> Any:
     try:
-        raw = yaml.load(path.read_text(), Loader=StrictSafeLoader)  # noqa: S506 - the safe loader, on libyaml
+        return yaml.load(path.read_text(), Loader=StrictSafeLoader)  # noqa: S506 - the safe loader, on libyaml
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise RulesetValidationError(f"{path}: not valid YAML", [ErrorDetail(
+            reason=str(exc.problem or exc), file=str(path), line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None)]) from None
     except yaml.YAMLError as exc:
         raise RulesetValidationError(
             f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=str(path))]
         ) from None
-    if not isinstance(raw, dict) or "records" not in raw or "cases" not in raw:
+
+
+def looks_like_scenario(path: Path) -> bool:
+    """Whether a YAML file has a scenario's shape (records or cases, and none of a ruleset's own keys),
+    so `rules validate` checks it as one rather than list the keys a ruleset would miss."""
+    try:
+        raw = _read(path)
+    except (VigilError, OSError, UnicodeDecodeError):
+        return False
+    return (isinstance(raw, dict) and bool({"records", "cases"} & set(raw))
+            and not {"version", "authority", "effective_from"} & set(raw))
+
+
+def _shape(path: Path, raw: Any) -> tuple[ScenarioSpec | None, list[ErrorDetail]]:
+    """The scenario `raw` holds, or every key it gets wrong, each with its file, line, key and reason."""
+    if not isinstance(raw, dict):
+        return None, [ErrorDetail(reason="a scenario is a mapping with name, records and cases (docs/rulesets.md, "
+                                         "Scenario tests)", file=str(path))]
+    try:
+        return ScenarioSpec.model_validate(raw), []
+    except ValidationError as exc:
+        name = raw.get("name") if isinstance(raw.get("name"), str) and raw.get("name") else path.name
+        nodes = _nodes(path)
+        errors = exc.errors()
+        # `subjct:` is one mistake: the unknown key says "did you mean 'subject'?", so the missing
+        # `subject` is not said a second time
+        misspelt = {(err["loc"][:-1], close) for err in errors if err["type"] == "extra_forbidden"
+                    for close in difflib.get_close_matches(str(err["loc"][-1]),
+                                                           list(_holder(err["loc"][:-1]).model_fields), n=1)}
+        errors = [err for err in errors if not (err["type"] == "missing" and (err["loc"][:-1], str(err["loc"][-1]))
+                                                in misspelt)]
+        found = [ErrorDetail(reason=f"scenario {name!r}: {_said(err)}", file=str(path),
+                             line=_line(nodes, err["loc"]), field=_field(err["loc"])) for err in errors]
+        return None, sorted(found, key=lambda d: d.line or 0)
+
+
+def _said(err: ErrorDetails) -> str:
+    """One pydantic error about a scenario, in the scenario's words."""
+    loc = err["loc"]
+    key = str(loc[-1]) if loc else ""
+    holder = _holder(loc[:-1])
+    if err["type"] == "extra_forbidden":
+        keys = list(holder.model_fields)
+        close = difflib.get_close_matches(key, keys, n=1)
+        return (f"unknown key {key!r} in {_PART_WORDS[holder]}" + (f": did you mean {close[0]!r}?" if close else "")
+                + f" (its keys are {', '.join(keys)})")
+    if err["type"] == "missing":
+        hint = _REQUIRED_HINTS.get(key)
+        return f"{_PART_WORDS[holder]} needs {key!r}" + (f": {hint}" if hint else "")
+    if err["type"] == "too_short" and key == "cases":
+        return "a scenario with no cases tests nothing: add one"
+    if err["type"] == "too_short" and key == "name":
+        return "name is blank: say what the scenario shows"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    written = err.get("input")
+    if isinstance(written, str | int | float | bool) and repr(written) not in message:
+        return f"{key} {written!r}: {message}"
+    return f"{key}: {message}"
+
+
+def _holder(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model whose key the last part of an error's location is."""
+    model: type[BaseModel] = ScenarioSpec
+    for part in loc:
+        if part == "cases" and model is ScenarioSpec:
+            model = CaseSpec
+        elif part == "expect" and model is CaseSpec:
+            model = Expectation
+    return model
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """`cases[0].expect[1].subjct`, as the other scenario problems name their key."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out
+
+
+def _nodes(path: Path) -> yaml.Node | None:
+    try:
+        return yaml.compose(path.read_text(), Loader=yaml.CSafeLoader)  # noqa: S506 - the safe loader
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None
+
+
+def _line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the key an error is about (of its mapping, for a key that is missing)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)),
+                         None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def read_scenario(path: Path) -> tuple[dict[str, Any], ScenarioSpec]:
+    """The scenario file as written and as checked; a RulesetValidationError naming every key it
+    gets wrong (the file, the line, the scenario, the key and why)."""
+    raw = _read(path)
+    spec, problems = _shape(path, raw)
+    if spec is None:
+        name = raw.get("name") if isinstance(raw, dict) else None
         raise RulesetValidationError(
-            f"{path}: a scenario needs records and cases", [ErrorDetail(reason="missing records/cases", file=str(path))]
-        )
-    return raw
+            f"{path}: " + (f"scenario {name!r}" if isinstance(name, str) and name else "the scenario")
+            + " does not match the scenario format (docs/rulesets.md, Scenario tests)", problems)
+    return raw, spec
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    """The scenario file as written, once it has the scenario format (`read_scenario`)."""
+    return read_scenario(path)[0]
+
+
+def scenario_file_problems(path: Path) -> list[ErrorDetail]:
+    """Every problem of a scenario file that running it would meet: its format (strictly: a key it does
+    not know is refused), its records (as an import would check them) and each case's `as_of`."""
+    try:
+        raw = _read(path)
+    except VigilError as exc:
+        return list(exc.details)
+    _, problems = _shape(path, raw)
+    if not isinstance(raw, dict):
+        return problems
+    if isinstance(raw.get("records"), list):
+        try:
+            _records(raw["records"], path)
+        except VigilError as exc:
+            problems.extend(exc.details)
+    for i, case in enumerate(raw["cases"] if isinstance(raw.get("cases"), list) else []):
+        if isinstance(case, dict) and "as_of" in case:  # a missing one is said above
+            try:
+                _case_instant(case["as_of"], path, i)
+            except VigilError as exc:
+                problems.extend(exc.details)
+    return problems
 
 
 def scenario_problems(path: Path, rule_ids: dict[str, set[str]]) -> list[ErrorDetail]:
-    """What `rules validate` finds wrong with a scenario without running it: its shape, its records
-    (as an import would check them), each case's `as_of`, and rule ids its framework's rulesets lack
-    (`rule_ids`: framework -> every rule id of its versions). `rules test` runs it."""
+    """What `rules validate` finds wrong with a scenario without running it: `scenario_file_problems`,
+    and rule ids its framework's rulesets lack (`rule_ids`: framework -> every rule id of its
+    versions). `rules test` runs it."""
+    problems = scenario_file_problems(path)
     try:
-        raw = load_scenario(path)
-    except VigilError as exc:
-        return list(exc.details)
-    problems: list[ErrorDetail] = []
-    if not isinstance(raw["records"], list) or not isinstance(raw["cases"], list):
-        return [ErrorDetail(reason="records and cases must be lists", file=str(path))]
-    try:
-        _records(raw["records"], path)
-    except VigilError as exc:
-        problems.extend(exc.details)
-    for i, case in enumerate(raw["cases"]):
-        try:
-            _case_instant(case.get("as_of") if isinstance(case, dict) else None, path, i)
-        except VigilError as exc:
-            problems.extend(exc.details)
+        raw = _read(path)
+    except VigilError:
+        return problems
+    if not isinstance(raw, dict):
+        return problems
     framework = str(raw.get("framework") or path.parent.parent.name)
     known = rule_ids.get(framework)
     if known is None:
         problems.append(ErrorDetail(reason=f"framework {framework!r} has no ruleset here", file=str(path),
                                     field="framework"))
     else:
-        unknown = sorted(str(r) for r in raw.get("rules") or [] if str(r) not in known)
+        rules = raw["rules"] if isinstance(raw.get("rules"), list) else []
+        unknown = sorted(str(r) for r in rules if str(r) not in known)
         if unknown:
             problems.append(ErrorDetail(reason=f"rules names {', '.join(unknown)}, which no {framework} ruleset has",
                                         file=str(path), field="rules"))
@@ -166,17 +379,17 @@ def run_scenario(
     path: Path, *, root: Path = RULESETS_DIR, backends: tuple[str, ...] = BACKENDS
 ) -> Iterator[CaseResult]:
     """Run every case of one scenario file on each backend and compare."""
-    raw = load_scenario(path)
-    framework = raw.get("framework") or path.parent.parent.name
-    records = _records(raw["records"], path)
+    _, spec = read_scenario(path)
+    framework = spec.framework or path.parent.parent.name
+    records = _records(spec.records, path)
     folder = root / framework
     loaded_all = (
         load_all(root)
         if not folder.is_dir()
         else with_withdrawals([load_ruleset_file(f) for f in framework_files(folder)])
     )
-    for i, case in enumerate(raw["cases"]):
-        as_of = _case_instant(case.get("as_of"), path, i)
+    for i, case in enumerate(spec.cases):
+        as_of = _case_instant(case.as_of, path, i)
         result = CaseResult(scenario=str(path), case=i, as_of=as_of.isoformat(), ok=True)
         # the version (and rules) in force on the instant's UTC day, as `pipeline.evaluate` chooses them:
         # the case's own offset's day had chosen another version near midnight than an evaluation would
@@ -187,27 +400,31 @@ def run_scenario(
             result.problems.append(f"no {framework} ruleset in force on {day} (UTC)")
             yield result
             continue
-        params = dict(raw.get("params") or {})
-        params.update(case.get("params") or {})
+        params = dict(spec.params or {})
+        params.update(case.params or {})
         compiled = compile_for(chosen[0], params, str(path), on=day)
-        scope = set(raw.get("rules") or [r.id for r in compiled.rules])
+        scope = set(spec.rules or [r.id for r in compiled.rules])
         unknown = sorted(scope - {r.id for r in chosen[0].spec.rules})
         if unknown:  # a misspelt id scoped the case to nothing, and `expect: []` passed
             result.ok = False
             result.problems.append(f"rules names {', '.join(unknown)}, which {framework} {chosen[0].spec.version} "
                                    "does not have")
-        if case.get("ruleset_version") and compiled.version != case["ruleset_version"]:
+        if case.ruleset_version and compiled.version != case.ruleset_version:
             result.ok = False
-            result.problems.append(f"expected ruleset version {case['ruleset_version']}, in force: {compiled.version}")
+            result.problems.append(f"expected ruleset version {case.ruleset_version}, in force: {compiled.version}")
         outputs: dict[str, list[Violation]] = {}
         for backend in backends:
             run = evaluate_rules(ListSource(records), [compiled], as_of, backend=backend)
             outputs[backend] = [v for v in run.violations if v.rule_id in scope]
-        _compare(result, outputs, case.get("expect") or [])
+        _compare(result, outputs, case.expect or [])
         yield result
 
 
-def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: list[dict[str, Any]]) -> None:
+#: What an expectation may pin of its finding besides its occurrence; what it leaves out (None) is not compared.
+_PINNED = ("state", "due", "severity", "establishment_id")
+
+
+def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: list[Expectation]) -> None:
     dumps = {b: json.dumps([v.model_dump(mode="json") for v in vs], sort_keys=True) for b, vs in outputs.items()}
     if len(set(dumps.values())) > 1:
         result.ok = False
@@ -221,31 +438,31 @@ def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: li
         )
     actual = list(outputs[next(iter(outputs))])
     for exp in expect:
-        rule_id, subject = exp["rule_id"], str(exp["subject"])
+        rule_id, subject = exp.rule_id, exp.subject
         candidates = [
             v
             for v in actual
             if v.rule_id == rule_id
             and f"{v.subject.type}/{v.subject.id}" == subject
-            and ("occurrence_key" not in exp or v.occurrence_key == str(exp["occurrence_key"]))
+            and (exp.occurrence_key is None or v.occurrence_key == exp.occurrence_key)
         ]
         if not candidates:
             result.ok = False
-            result.problems.append(f"missing finding {rule_id} on {subject} (expected {exp.get('state')})")
+            result.problems.append(f"missing finding {rule_id} on {subject} (expected {exp.state})")
             continue
         exact = [
             v
             for v in candidates
-            if all(str(getattr(v, a)) == str(exp[a]) for a in ("state", "due", "severity", "establishment_id")
-                   if a in exp)
+            if all(str(getattr(v, a)) == getattr(exp, a) for a in _PINNED if getattr(exp, a) is not None)
         ]
         v = (exact or candidates)[0]
         actual.remove(v)
-        for attr in ("state", "due", "severity", "establishment_id", "occurrence_key"):
-            if attr in exp and str(getattr(v, attr)) != str(exp[attr]):
+        for attr in (*_PINNED, "occurrence_key"):
+            wanted = getattr(exp, attr)
+            if wanted is not None and str(getattr(v, attr)) != wanted:
                 result.ok = False
                 result.problems.append(
-                    f"{rule_id} on {subject}: {attr} is {getattr(v, attr)!r}, expected {exp[attr]!r}"
+                    f"{rule_id} on {subject}: {attr} is {getattr(v, attr)!r}, expected {wanted!r}"
                 )
         if not v.evidence:
             result.ok = False

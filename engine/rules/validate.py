@@ -1,8 +1,12 @@
 """`vigil rules validate`: every check a ruleset must pass before it can be published.
 
 Schema and expressions (by compiling), parameters (defaults and the practice's overrides), SOP
-references (policies/sops/<SOP>.md must exist), citations (not blank), rule ids (not another
-framework's) and scenario files (they must load).
+references (an SOP id, as the task engine reads it, whose policies/sops/<SOP>.md exists), citations
+(not blank), rules (at least one; not another framework's id) and scenario files (their format,
+records, instants and rule ids; `vigil rules test` runs them).
+
+Each problem is said once: one found checking several versions (a practice value none of them can
+take) names the versions, rather than print the same line once for each.
 """
 
 from __future__ import annotations
@@ -22,17 +26,20 @@ from engine.rules.catalog import (
     POLICIES_DIR,
     compile_for,
     framework_files,
-    load_all,
     load_practice_params,
     params_in_force,
     placement_problems,
     policies_dir,
+    practice_params_path,
     ruleset_files,
     rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
-from engine.rules.scenarios import scenario_problems
+from engine.rules.scenarios import looks_like_scenario, scenario_problems
+from engine.rules.spec import RuleSpec
+from engine.tasks import templates
+from engine.tasks.errors import PolicyError
 
 
 @dataclass
@@ -48,7 +55,10 @@ class ValidationReport:
 
 
 def sop_path(sop: str, policies: Path = POLICIES_DIR) -> Path:
-    return policies / "sops" / f"{sop}.md"
+    """Where the template of SOP `sop` is, or PolicyError when `sop` is no SOP id: the task engine's
+    own rule (`engine.tasks.templates.sop_path`), so a reference it would refuse when opening a task
+    (`../sops/SOP-X`, and then generic steps) is refused here, before publishing."""
+    return templates.sop_path(sop, policies)
 
 
 def validate_paths(
@@ -71,19 +81,27 @@ def validate_paths(
             files.extend(sorted(x for x in p.glob("*/*.yaml")
                                 if x.parent.name != "tests" and x.name != withdrawals.FILE_NAME))
             scenarios.extend(sorted(p.glob("tests/*.yaml")) + sorted(p.glob("*/tests/*.yaml")))
-        elif p.parent.name == "tests":
+        elif p.parent.name == "tests" or looks_like_scenario(p):
+            # a scenario kept anywhere else (drafts/x.yaml) is one too: read as a ruleset, it had
+            # given eight problems about keys a ruleset has, none of them the scenario's
             scenarios.append(p)
         else:
             files.append(p)
+            # a version in a framework's folder carries that framework's scenarios (`rules test` and
+            # publishing run them): a broken one had validated clean, then stopped both
+            scenarios.extend(sorted((p.parent / "tests").glob("*.yaml")) if framework_files(p.parent) else [])
+    scenarios = list(dict.fromkeys(scenarios))
     try:
         practice = load_practice_params(params_path)
     except VigilError as exc:
         report.problems.extend(exc.details)
         practice = {}
+    elsewhere: dict[ErrorDetail, list[str]] = {}
     for path in files:
         report.files.append(str(path))
         _check(report, partial(load_ruleset_file, path), str(path), practice=practice, policies=policies,
-               params_path=params_path, today=today)
+               params_path=params_path, today=today, elsewhere=elsewhere)
+    report.problems.extend(_naming_versions(elsewhere))
     loadable = []
     for path in files:
         try:
@@ -98,14 +116,17 @@ def validate_paths(
     report.problems.extend(placement_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
     report.problems.extend(rule_id_clashes(loadable, _in_use(rulesets or rulesets_dir(), besides=files)))
     rule_ids: dict[str, set[str]] = {}
-    for item in loadable:
+    # a scenario names rules of its framework's versions: those checked, those of the framework folder
+    # its tests/ folder is in, and (for scenarios checked alone, or kept elsewhere) those in use
+    beside = {p.resolve().parent.parent for p in scenarios if p.parent.name == "tests"}
+    alone = not files or any(p.parent.name != "tests" for p in scenarios)
+    for item in [*loadable, *(_in_use(rulesets or rulesets_dir()) if scenarios and alone else []),
+                 *(i for folder in sorted(beside) for i in _versions_in(folder))]:
         rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
-    if scenarios and not files:  # scenario files alone: check them against the rulesets in use
-        for item in load_all(rulesets_dir()):
-            rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
     for path in scenarios:
         report.scenarios.append(str(path))
         report.problems.extend(scenario_problems(path, rule_ids))
+    report.problems[:] = list(dict.fromkeys(report.problems))  # each once
     return report
 
 
@@ -120,8 +141,10 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
     except VigilError as exc:
         report.problems.extend(exc.details)
         practice = {}
+    elsewhere: dict[ErrorDetail, list[str]] = {}
     _check(report, lambda: load_ruleset_bytes(draft, name), name, practice=practice,
-           policies=policies or policies_dir(), params_path=params_path, today=today)
+           policies=policies or policies_dir(), params_path=params_path, today=today, elsewhere=elsewhere)
+    report.problems.extend(_naming_versions(elsewhere))
     try:
         loaded = [load_ruleset_bytes(draft, name)]
     except VigilError:
@@ -159,6 +182,25 @@ def rule_id_clashes(checked: list[LoadedRuleset], others: Iterable[LoadedRuleset
     return problems
 
 
+def _versions_in(folder: Path) -> list[LoadedRuleset]:
+    """The versions in a framework's folder that load (their own validation says why others do not)."""
+    out = []
+    for path in framework_files(folder) if folder.is_dir() else []:
+        try:
+            out.append(load_ruleset_file(path))
+        except VigilError:
+            pass
+    return out
+
+
+def _naming_versions(elsewhere: dict[ErrorDetail, list[str]]) -> list[ErrorDetail]:
+    """Each problem found outside the version checked (in practice.yaml) once, naming the versions it
+    was found checking: with two versions of a framework, the same line had been printed twice, with
+    nothing telling them apart."""
+    return [dataclasses.replace(d, reason=f"{d.reason} (checking {' and '.join(names)})")
+            for d, names in elsewhere.items()]
+
+
 def _in_use(root: Path, besides: Iterable[Path] = ()) -> list[LoadedRuleset]:
     """The ruleset versions of the folder `root` other than the files `besides` (checked already),
     leaving out files that do not load (their own validation says why)."""
@@ -172,6 +214,20 @@ def _in_use(root: Path, besides: Iterable[Path] = ()) -> list[LoadedRuleset]:
         except VigilError:
             pass
     return out
+
+
+def _no_rules(loaded: LoadedRuleset, label: str) -> list[ErrorDetail]:
+    """A version with `rules: []`: it validated and published ("(0 rules)"), and every evaluation
+    after it found nothing for the framework, without a word."""
+    if loaded.spec.rules:
+        return []
+    return [ErrorDetail(
+        reason=f"{loaded.spec.name} has no rules: a ruleset version with no rules would judge nothing, and "
+               f"evaluations would report no {loaded.spec.framework} findings without a word. Nor would it retire "
+               f"{loaded.spec.framework}: Vigil has no way to yet (withdrawing the last version in force is refused, "
+               "and a version's effective_to puts the version before it back in force; docs/rulesets.md, "
+               "Publishing, withdrawing and rolling back)",
+        file=label, line=_top_level_line(loaded, "rules"), field="rules")]
 
 
 def _blank_citations(loaded: LoadedRuleset, label: str) -> list[ErrorDetail]:
@@ -230,17 +286,19 @@ def _top_level_line(loaded: LoadedRuleset, key: str) -> int | None:
 
 
 def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
-           policies: Path, params_path: Path | None, today: dt.date | None) -> None:
+           policies: Path, params_path: Path | None, today: dt.date | None,
+           elsewhere: dict[ErrorDetail, list[str]]) -> None:
     """Every problem of one file at once: a rule whose expression is refused still has its message
     and its SOP checked (they do not depend on compiling), so fixing one mistake does not reveal the
-    next. Only a file that does not read as a ruleset at all stops here."""
-    source = str(params_path or "policies/practice.yaml")
+    next. Only a file that does not read as a ruleset at all stops here. A problem in another file
+    (practice.yaml) goes into `elsewhere`, with the version it was found checking."""
+    source = str(params_path or practice_params_path())  # the file the values come from, wherever it is
     try:
         loaded = load()
     except VigilError as exc:
         report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         return
-    found: list[ErrorDetail] = _blank_citations(loaded, label) + _window_units(loaded, label)
+    found: list[ErrorDetail] = _no_rules(loaded, label) + _blank_citations(loaded, label) + _window_units(loaded, label)
     try:
         day = today or loaded.spec.effective_from
         compiled = compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
@@ -252,9 +310,28 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
             check_compiles(rule)
         except VigilError as exc:
             found.extend(d if d.file else dataclasses.replace(d, file=label) for d in exc.details)
-        if not sop_path(rule.sop, policies).exists():
-            found.append(ErrorDetail(
-                reason=f"SOP {rule.sop} has no template at {sop_path(rule.sop, policies)}",
-                file=label, line=rule.lines.get("sop", rule.line), rule_id=rule.id, field="sop"))
+        found.extend(_sop_problems(rule, label, policies))
     found.sort(key=lambda d: (d.file != label, d.line or 0, d.rule_id or "", d.field or ""))
-    report.problems.extend(found)
+    for d in dict.fromkeys(found):  # compiling and check_compiles both refuse a bad message: say it once
+        if d.file == label:
+            report.problems.append(d)
+        else:
+            elsewhere.setdefault(d, []).append(loaded.spec.name)
+
+
+def _sop_problems(rule: RuleSpec, label: str, policies: Path) -> list[ErrorDetail]:
+    """A rule's `sop` that is no SOP id, or names no template: either way the task engine would open
+    the rule's tasks with generic steps."""
+    line = rule.lines.get("sop", rule.line)
+    try:
+        path = sop_path(rule.sop, policies)
+    except PolicyError as exc:  # the task engine's own words, and what to write instead
+        return [ErrorDetail(
+            reason=f"{exc.message}: the task engine would refuse it and open the rule's tasks with generic steps; "
+                   "write the SOP's id alone, not a path (e.g. SOP-ACCESS-REVOKE, whose template is "
+                   "policies/sops/SOP-ACCESS-REVOKE.md)",
+            file=label, line=line, rule_id=rule.id, field="sop")]
+    if not path.exists():
+        return [ErrorDetail(reason=f"SOP {rule.sop} has no template at {path}", file=label, line=line,
+                            rule_id=rule.id, field="sop")]
+    return []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import FIXTURES, said, vigil
+from tests.cli.conftest import FIXTURES, crashed, said, vigil
 
 PASSING = """\
 name: nothing to judge, nothing found
@@ -224,3 +224,40 @@ def test_validate_checks_scenario_files_without_running_them(tmp_path: Path) -> 
     clean = runner.invoke(app, ["rules", "validate", str(root / "hipaa" / "tests")],
                           env={"VIGIL_RULESETS_DIR": str(root)})
     assert clean.exit_code == 0 and "0 problem(s)" in clean.output
+
+
+# --- scenario files are read strictly ---------------------------------------------------------------------
+
+
+def test_rules_test_refuses_a_misspelt_key_naming_it_with_no_traceback(rules: Path) -> None:
+    """`subjct:` had stopped `rules test` with `KeyError: 'subject'` (exit 1), and `rules validate` had
+    found nothing wrong; `severty:` had been ignored."""
+    _scenario(rules, "passing.yaml", PASSING)
+    typo = _scenario(rules, "typo.yaml", FAILING.replace("subject:", "subjct:").replace(
+        "state: violation}", "state: violation, severty: low}"))
+    result = vigil("rules", "test", "--backend", "python")
+    assert result.exit_code == 2 and not crashed(result), result.output
+    err = said(result.stderr)
+    assert f"{typo}:7, field cases[0].expect[0].subjct: scenario 'a finding that cannot be there': unknown key " \
+           "'subjct' in an expectation: did you mean 'subject'?" in err
+    assert "field cases[0].expect[0].severty" in err and "KeyError" not in result.output
+    assert "passing.yaml" not in result.stdout  # nothing ran: every file is checked first
+    result = vigil("rules", "validate", "--json")
+    assert result.exit_code == 2, result.output
+    assert [p["field"] for p in json.loads(result.stdout)["problems"]] == [
+        "cases[0].expect[0].subjct", "cases[0].expect[0].severty"]
+
+
+def test_rules_validate_checks_a_scenario_kept_elsewhere_as_a_scenario(rules: Path, cli_env: Path) -> None:
+    """It had been read as a ruleset: `field version: Field required` and seven more like it."""
+    draft = cli_env / "drafts" / "some-scenario.yaml"
+    draft.parent.mkdir()
+    draft.write_text(PASSING)
+    result = vigil("rules", "validate", str(draft))
+    assert result.exit_code == 0, result.output
+    assert "0 ruleset file(s), 0 rules, 1 scenario file(s), 0 problem(s)" in said(result.stdout)
+    draft.write_text(PASSING.replace("records: []", "record: []"))
+    result = vigil("rules", "validate", str(draft))
+    assert result.exit_code == 2, result.output
+    err = said(result.stderr)
+    assert "unknown key 'record' in a scenario: did you mean 'records'?" in err and "field version" not in err

@@ -1,0 +1,208 @@
+"""What `rules validate` and `rules publish` say when they refuse, from a black-box pass:
+
+- a publication refused for a scenario names the scenario's real file, not the deleted staging copy;
+- a problem is said once: a practice value two versions cannot take names both versions, and a
+  message that does not parse is not printed twice;
+- an SOP reference written as a path is refused by the task engine's own SOP-id rule (it had passed,
+  and the task engine then opened the rule's tasks with generic steps);
+- a version with no rules is refused (it had published, and evaluations found nothing after it);
+- a date that is not one names its field and what was written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine import clock
+from engine.errors import ErrorDetail, RulesetError, VigilError
+from engine.rules import publish
+from engine.rules.loader import load_ruleset_bytes
+from engine.rules.validate import validate_bytes, validate_paths
+from engine.tasks import templates
+from engine.tasks.errors import PolicyError
+
+TODAY = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+
+V1 = """\
+framework: pub
+version: 1.0.0
+title: Published rules
+effective_from: 2026-01-01
+authority: t
+params:
+  train_days: {type: int, unit: days, default: 30, description: Days to train a new hire}
+rules:
+  - id: PUB-TRN-001
+    title: New hires are trained
+    citation: c 1
+    severity: high
+    match:
+      episode: employment_episode where end_at == null
+    subject: episode
+    obligation:
+      anchor: episode.start_at
+      within: {days: params.train_days}
+      met_by: training_record where person_id == episode.person_id and completed_at >= episode.start_at
+      met_at: completed_at
+    message: Train {{ episode.person_id }} by {{ due }}.
+    sop: SOP-T
+"""
+
+SCENARIO = """\
+name: a new hire untrained after 30 days
+framework: pub
+records:
+  - {type: establishment, id: E1, tz: America/Chicago}
+  - {type: employment_episode, id: EP1, person_id: P1, establishment_id: E1, start_at: "2026-05-04T09:00:00-05:00"}
+cases:
+  - as_of: "2026-06-10T12:00:00Z"
+    expect:
+      - {rule_id: PUB-TRN-001, subject: employment_episode/EP1, state: overdue, due: "2026-06-03"}
+"""
+
+
+def version(number: str, text: str = V1) -> str:
+    return text.replace("version: 1.0.0", f"version: {number}")
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    rules = tmp_path / "rulesets"
+    (rules / "pub" / "tests").mkdir(parents=True)
+    (rules / "pub" / "pub-1.0.0.yaml").write_text(V1, encoding="utf-8")
+    (rules / "pub" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
+    with clock.frozen(TODAY):
+        yield rules
+
+
+def refusal(draft: str) -> VigilError:
+    with pytest.raises(VigilError) as exc:
+        publish.plan_publication(draft.encode(), name="draft.yaml", effective_from=dt.date(2026, 7, 1))
+    return exc.value
+
+
+def everything_said(exc: VigilError) -> str:
+    return " | ".join([exc.message, *(str(d) for d in exc.details)])
+
+
+# -- a refusal names the real file ------------------------------------------------------------------------
+
+
+def test_a_publication_refused_for_a_scenarios_records_names_the_scenario_where_it_is(root: Path) -> None:
+    """It had said /tmp/vigil-publish-_lu8f9b5/pub/tests/bad.yaml, deleted by the time it was read."""
+    bad = root / "pub" / "tests" / "bad.yaml"
+    bad.write_text(SCENARIO.replace('start_at: "2026-05-04T09:00:00-05:00"', 'start_at: "not a time"'))
+    exc = refusal(version("1.1.0"))
+    assert exc.code == "ruleset.publish.invalid"
+    assert [d.file for d in exc.details] == [str(bad)], exc.details
+    assert "vigil-publish-" not in everything_said(exc)
+
+
+def test_a_publication_refused_running_a_scenario_names_the_scenario_where_it_is(root: Path) -> None:
+    """A scenario's params the draft cannot take are met only when it runs."""
+    bad = root / "pub" / "tests" / "bad.yaml"
+    bad.write_text(SCENARIO.replace("records:", "params: {train_days: thirty}\nrecords:"))
+    exc = refusal(version("1.1.0"))
+    assert isinstance(exc, RulesetError) and "vigil-publish-" not in everything_said(exc), everything_said(exc)
+    assert str(bad) in everything_said(exc)
+
+
+# -- each problem once ----------------------------------------------------------------------------------
+
+
+def test_a_practice_value_no_version_can_take_is_said_once_naming_the_versions(root: Path, tmp_path: Path) -> None:
+    (root / "pub" / "pub-1.1.0.yaml").write_text(version("1.1.0").replace("2026-01-01", "2026-07-01"))
+    (tmp_path / "practice.yaml").write_text("params:\n  pub: {train_days: thirty}\n", encoding="utf-8")
+    for target in (root, root / "pub"):
+        report = validate_paths([target])
+        (problem,) = report.problems
+        assert problem.file == str(tmp_path / "practice.yaml")  # the file in use, not "policies/practice.yaml"
+        assert problem.field == "pub.train_days" and "'thirty'" in problem.reason
+        assert "(checking pub@1.0.0 and pub@1.1.0)" in problem.reason
+
+
+def test_a_message_that_does_not_parse_is_said_once(root: Path) -> None:
+    broken = V1.replace("message: Train {{ episode.person_id }} by {{ due }}.", 'message: "{% if %} Train"')
+    report = validate_bytes(version("1.1.0", broken).encode(), "draft.yaml")
+    messages = [d for d in report.problems if d.field == "message"]
+    assert len(messages) == 1 and len(report.problems) == 1, report.problems
+    assert messages[0].rule_id == "PUB-TRN-001"
+
+
+# -- an SOP reference is an SOP id, by the task engine's rule ----------------------------------------------
+
+
+def sop_problems(sop: str) -> list[ErrorDetail]:
+    report = validate_bytes(version("1.1.0", V1.replace("sop: SOP-T", f"sop: {sop}")).encode(), "draft.yaml")
+    return [d for d in report.problems if d.field == "sop"]
+
+
+@pytest.mark.parametrize("sop", ["../sops/SOP-T", "../../../../work/main/README", "sops/SOP-T", "SOP..T"])
+def test_an_sop_written_as_a_path_is_refused_naming_the_rule(root: Path, sop: str) -> None:
+    """`../sops/SOP-T` found the template and passed; the task engine then refused it ("not an SOP id")."""
+    (problem,) = sop_problems(sop)
+    assert (problem.rule_id, problem.file, problem.line) == ("PUB-TRN-001", "draft.yaml", 22)
+    assert f"not an SOP id: {sop!r}" in problem.reason and "generic steps" in problem.reason
+    exc = refusal(version("1.1.0", V1.replace("sop: SOP-T", f"sop: {sop}")))
+    assert exc.code == "ruleset.publish.invalid" and "not an SOP id" in everything_said(exc)
+
+
+@pytest.mark.parametrize("sop", ["SOP-T", "SOP-T.v2", "../sops/SOP-T", "a/b", "SOP T", "SOP..T", "SOP-MISSING"])
+def test_validation_takes_an_sop_id_exactly_when_the_task_engine_does(root: Path, sop: str) -> None:
+    try:
+        templates.sop_path(sop)
+        engine_takes = True
+    except PolicyError:
+        engine_takes = False
+    said = " ".join(d.reason for d in sop_problems(sop))
+    assert ("not an SOP id" not in said) == engine_takes, said
+
+
+# -- a version with no rules -----------------------------------------------------------------------------
+
+
+def test_a_version_with_no_rules_is_refused(root: Path) -> None:
+    """`rules: []` had published ("(0 rules)"), and every evaluation after it found nothing."""
+    empty = version("1.1.0", V1[:V1.index("rules:")] + "rules: []\n")
+    (problem,) = validate_bytes(empty.encode(), "draft.yaml").problems
+    assert (problem.field, problem.line) == ("rules", 8)
+    assert "pub@1.1.0 has no rules" in problem.reason and "judge nothing" in problem.reason
+    assert "withdraw" in problem.reason and "docs/rulesets.md" in problem.reason
+    exc = refusal(empty)
+    assert exc.code == "ruleset.publish.invalid" and "has no rules" in everything_said(exc)
+    assert not (root / "pub" / "pub-1.1.0.yaml").exists()
+
+
+# -- a date that is not one -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, written, said", [
+    ("effective_from", "next spring", "effective_from 'next spring' is not a date (invalid character in year)"),
+    ("effective_from", "2026/07/01", "effective_from '2026/07/01' is not a date"),
+    ("effective_to", "soon", "effective_to 'soon' is not a date"),
+    ("effective_from", "true", "effective_from true is not a date"),
+])
+def test_a_date_that_is_not_one_names_the_field_and_what_was_written(key: str, written: str, said: str) -> None:
+    text = V1.replace("effective_from: 2026-01-01", "effective_from: 2026-01-01\neffective_to: 2027-01-01")
+    text = text.replace(f"{key}: 20{'26' if key == 'effective_from' else '27'}-01-01", f"{key}: {written}")
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset_bytes(text.encode(), "draft.yaml")
+    (detail,) = exc.value.details
+    assert detail.field == key and detail.reason.startswith(said) and "YYYY-MM-DD" in detail.reason, detail
+
+
+def test_a_rules_own_date_that_is_not_one_names_it_too() -> None:
+    text = V1.replace("    sop: SOP-T\n", "    sop: SOP-T\n    effective_from: when the law passes\n")
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset_bytes(text.encode(), "draft.yaml")
+    (detail,) = exc.value.details
+    assert detail.field == "rules.0.effective_from"
+    assert detail.reason.startswith("effective_from 'when the law passes' is not a date"), detail
