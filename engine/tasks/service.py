@@ -138,10 +138,11 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter, viewer: Task
     establishment record), or else be on some task of the org (so a value that matches is never
     refused, whatever the policies and records say now).
 
-    A viewer who sees their own tasks only (staff) is answered from those alone: an owner must be
-    one of their own names, anything else must be on one of their tasks. Judged against the whole
-    practice, "not a user" against an empty list told staff which accounts, people and findings
-    exist."""
+    A viewer who sees their own tasks only (staff) is answered about people and findings from those
+    tasks alone: an owner must be one of their own names, a finding on one of their tasks. Judged
+    against the whole practice, "not a user" against an empty list told staff which accounts,
+    people and findings exist. The practice's sites and SOP templates are no secret to its staff:
+    judged as for anyone (another site is an empty list, not an error)."""
     from engine.auth import people
     from engine.findings import service as findings_service
 
@@ -171,14 +172,15 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter, viewer: Task
         if not wanted:
             continue
         stmt = select(column).where(TaskRow.org_id == org_id, column.in_(wanted))
-        if mine is not None:
-            stmt = stmt.where(TaskRow.owner.in_(sorted(mine)))
+        private = mine is not None and name in ("owner", "finding")
+        if private:
+            stmt = stmt.where(TaskRow.owner.in_(sorted(mine or ())))
         on_tasks = set(session.scalars(stmt.distinct()))
         rest = [v for v in wanted if v not in on_tasks]
-        if mine is None:
+        if not private:
             found = exists(rest) if rest else set()
         elif name == "owner":
-            found, why = set(mine & set(rest)), "is not you: you see your own tasks only"
+            found, why = set((mine or frozenset()) & set(rest)), "is not you: you see your own tasks only"
         else:
             found, why = set(), "is not on any of your tasks"
         problems += [ErrorDetail(reason=f"{v!r} {why}", field=name) for v in rest if v not in found]

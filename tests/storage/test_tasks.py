@@ -213,7 +213,8 @@ def test_a_staff_viewers_filters_are_judged_on_their_own_tasks_and_reveal_nothin
             "'P-NOBODY'") == " is not you: you see your own tasks only"
         assert refused(finding_id=other.finding_id)[0].endswith(" is not on any of your tasks")
         assert refused(finding_id="F-nothing")[0].endswith(" is not on any of your tasks")
-        assert refused(establishment_id="E2")[0].endswith(" is not on any of your tasks")
+        assert tasks.list_tasks(s, org_id=ORG, viewer=hr1, filters=TaskFilter(establishment_id="E2")).items == []
+        assert refused(establishment_id="E9")[0] == "'E9' is not an establishment of this organization"
         for filters in ({"owner": "hr1"}, {"owner": "P-HR1"}, {"finding_id": mine.finding_id or ""},
                         {"establishment_id": "E1"}):
             assert [t.id for t in tasks.list_tasks(s, org_id=ORG, viewer=hr1, filters=TaskFilter(**filters)).items] \
