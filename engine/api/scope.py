@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, NotFoundError, VigilError
+from engine.errors import ErrorDetail, NotFoundError, PermissionDeniedError, VigilError
 from engine.findings import known
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, FindingFilter, FindingScope, Waiver
+from engine.rules.catalog import require_frameworks
 from engine.rules.versions import RulesetVersion
 
 
@@ -54,15 +55,26 @@ def visible_rulesets(principal: Principal, items: Iterable[RulesetVersion]) -> l
 # -- evidence packets ------------------------------------------------------------------------------
 
 
-def packet_filter(principal: Principal) -> dict[str, Any]:
+def packet_filter(principal: Principal, *, framework: str | None = None) -> dict[str, Any]:
     """The keyword arguments that narrow `packets.service.list_packets`/`packet_file` to a grant:
     its framework, packets whose period lies inside the window (one reaching beyond it would show
     findings of days outside the grant), and (for a grant naming establishments)
     only packets of those establishments; an org-wide packet (establishment null) covers every
-    establishment, so it is outside such a grant."""
+    establishment, so it is outside such a grant.
+
+    `framework` is the caller's own filter (`GET /packets?framework=`), refused as the findings'
+    filter is when it can never match: a framework with no ruleset (422, a typo had read as "no
+    packets"), or for an auditor one other than the grant's (403, naming the grant's only)."""
     scope = finding_scope(principal)
+    if framework is not None:
+        if scope is not None and framework != scope.framework:
+            raise PermissionDeniedError(
+                "the filter asks for packets outside your grant",
+                [ErrorDetail(reason=f"framework {framework!r} is outside your grant ({scope.framework})",
+                             field="framework")], code="permission_denied.outside_grant")
+        require_frameworks([framework])
     if scope is None:
-        return {}
+        return {"framework": framework} if framework is not None else {}
     return {"framework": scope.framework, "window": (scope.window_from, scope.window_to),
             "establishments": scope.establishments}
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 
 from engine.auth.roles import ROLES
 from engine.clock import refuse_epoch_number
+from engine.json_body import JsonBody
 
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
 InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
@@ -68,7 +69,7 @@ def password_problem(password: str, *, username: str) -> str | None:
     return None
 
 
-class UserIn(BaseModel):
+class UserIn(JsonBody):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
@@ -96,7 +97,7 @@ class UserIn(BaseModel):
         return password
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(JsonBody):
     """A signed-in user's new password, with the current one (a session left open on a shared
     screen must not be enough to take the account over)."""
 
@@ -106,7 +107,7 @@ class PasswordChange(BaseModel):
     new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
-class PasswordReset(BaseModel):
+class PasswordReset(JsonBody):
     """An admin's reset: the user's new password (tell it to them; they change it themselves)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -122,7 +123,7 @@ class Unlocked(BaseModel):
     was_locked: bool
 
 
-class GrantIn(BaseModel):
+class GrantIn(JsonBody):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     framework: str = Field(max_length=40, examples=["hipaa"], description="a framework with a ruleset")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine import clock
+from engine import clock, filter_values
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def filter_value(value: str | None, option: str) -> str | None:
         raise InputError(f"{option}: {value!r} names nothing", [ErrorDetail(
             reason="give a value (several comma-separated, none empty), or leave the option out for all",
             field=option)], code="input.blank")
+    filter_values.check_count(option, [value])  # the API's cap: 1000 values had failed in the database
     return value
 
 
@@ -111,6 +112,7 @@ def choices(value: str | None, option: str, allowed: tuple[str, ...]) -> str | N
     """A comma-separated list of allowed words (e.g. --state open,done), refusing any unknown one."""
     if value is None:
         return None
+    filter_values.check_count(option, [value])
     words = [w.strip() for w in value.split(",")]
     bad = [w for w in words if w not in allowed]
     if bad or not words:

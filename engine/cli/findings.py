@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
+from engine import filter_values
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import (
@@ -71,6 +72,7 @@ def list_findings(
         states = _states(state)
         if framework is not None:
             nonblank(framework, "--framework")  # "" is no framework, not every framework
+            filter_values.check_count("--framework", [framework])
         for value, option in ((severity, "--severity"), (status, "--status"), (establishment, "--establishment"),
                               (rule, "--rule")):
             filter_value(value, option)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.db import in_chunks, utc
@@ -111,7 +111,7 @@ def list_findings(
             values = value.split(",")
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
     if f.subject_id:
-        stmt = stmt.where(or_(*(_subject_is(v) for v in f.subject_id.split(","))))
+        stmt = stmt.where(_subject_in(f.subject_id.split(",")))
     if f.org_wide:
         stmt = stmt.where(FindingRow.establishment_id.is_(None))
     if f.establishments is not None:
@@ -143,13 +143,18 @@ def list_findings(
                        has_prev=has_prev, prev_cursor=prev_cursor)
 
 
-def _subject_is(value: str) -> Any:
-    """A subject as findings show it, `person/P1`, or its id alone (`P1`)."""
-    same_id = FindingRow.subject_id == value
-    record_type, slash, record_id = value.partition("/")
-    if not slash:
-        return same_id
-    return or_(same_id, and_(FindingRow.subject_type == record_type, FindingRow.subject_id == record_id))
+def _subject_in(values: list[str]) -> Any:
+    """Any of the subjects, each as findings show it, `person/P1`, or its id alone (`P1`).
+
+    Two INs, one of ids and one of (type, id) pairs: an OR of comparisons for each value had made
+    the statement one level deeper a value, and SQLite refuses an expression tree deeper than 1000
+    (a subject filter of about 500 `type/id` values failed there)."""
+    cond = FindingRow.subject_id.in_(values)
+    pairs = [(record_type, record_id) for record_type, slash, record_id in (v.partition("/") for v in values)
+             if slash]
+    if not pairs:
+        return cond
+    return or_(cond, tuple_(FindingRow.subject_type, FindingRow.subject_id).in_(pairs))
 
 
 def unknown_establishments(session: Session, *, org_id: str, ids: Iterable[str]) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from engine.clock import refuse_epoch_number
+from engine.json_body import JsonBody
 
 LifecycleState = Literal["open", "acknowledged", "resolved", "waived", "false_positive"]
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
@@ -129,18 +130,14 @@ class Waiver(BaseModel):
         "(or at its establishment) in its period, not only the one it was asked from; empty once revoked or ended")
 
 
-class WaiverRevokeIn(BaseModel):
+class WaiverRevokeIn(JsonBody):
     """Why a waiver ends before its time (a mistake, the condition fixed, the approval withdrawn)."""
-
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     reason: str = Field(min_length=3, max_length=4000, examples=["approval withdrawn by the CMO"])
 
 
-class WaiverIn(BaseModel):
+class WaiverIn(JsonBody):
     """A waiver asked for; `engine.findings.waiver_checks` says what it must name and when it may run."""
-
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     rule_id: str | None = Field(default=None, max_length=60, examples=["HIPAA-SEC-TERM-004"])
     subject_type: str | None = Field(default=None, max_length=60, examples=["employment_episode"],

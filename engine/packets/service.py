@@ -17,6 +17,7 @@ from engine.audit import service as audit_service
 from engine.audit.anchors import Anchored
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
+from engine.json_body import JsonBody
 from engine.packets.archive import file_sha256
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
@@ -83,7 +84,7 @@ def packet_dir() -> Path:
     return paths.under_var("VIGIL_PACKET_DIR", "packets").resolve()
 
 
-class PacketRequest(BaseModel):
+class PacketRequest(JsonBody):
     """What an officer asks for: a framework, an audit period and how to scope the packet."""
 
     framework: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=40, examples=["hipaa"])

@@ -214,3 +214,32 @@ def test_a_packet_store_that_cannot_be_written_is_named_by_its_setting(
     assert r.status_code == 500 and r.json()["code"] == "server.packet_store", r.text
     assert "VIGIL_PACKET_DIR" in r.json()["detail"] and str(tmp_path) not in r.text
     assert c.get("/packets", headers=h).json() == []  # nothing recorded
+
+
+def test_the_list_takes_a_framework_as_the_cli_does_and_an_auditor_stays_in_the_grant(
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`GET /packets?framework=` was refused ("it takes: none") while `vigil packet list --framework`
+    filtered; an auditor's other framework must neither widen the list nor say what it holds."""
+    _with_a_second_framework(tmp_path / "rulesets", monkeypatch)
+    h = _evaluated(api, tmp_path, monkeypatch)
+    c = api["client"]
+    ids = {}
+    for framework in ("demo", "other"):
+        r = c.post("/packets", headers=h, json={"framework": framework, "from": "2026-01-01", "to": "2026-12-31"})
+        assert r.status_code == 201, r.text
+        ids[framework] = r.json()["id"]
+    for framework, packet_id in ids.items():
+        listed = c.get("/packets", headers=h, params={"framework": framework})
+        assert listed.status_code == 200, listed.text
+        assert [p["id"] for p in listed.json()] == [packet_id]
+    assert {p["id"] for p in c.get("/packets", headers=h).json()} == set(ids.values())
+    typo = c.get("/packets", headers=h, params={"framework": "dmeo"})
+    assert typo.status_code == 422 and typo.json()["errors"][0]["field"] == "framework", typo.text
+
+    auditor = headers(api, "auditor")  # the grant is for framework demo
+    assert [p["id"] for p in c.get("/packets", headers=auditor, params={"framework": "demo"}).json()] == [ids["demo"]]
+    outside = c.get("/packets", headers=auditor, params={"framework": "other"})
+    assert outside.status_code == 403, outside.text
+    assert outside.json()["code"] == "permission_denied.outside_grant" and ids["other"] not in outside.text
+    unknown = c.get("/packets", headers=auditor, params={"framework": "dmeo"})
+    assert unknown.status_code == 403 and "other" not in unknown.text  # no other framework is named to them

@@ -466,3 +466,17 @@ def test_a_waivers_approver_may_be_given_as_params_set_names_it(practice: Practi
                     "on leave", "--approved-by", "CMO", "--json", *practice.args())
     assert granted.exit_code == 0, granted.output
     assert json.loads(granted.stdout)["approver"] == "CMO"
+
+
+@pytest.mark.parametrize("command, option", [(("findings", "list"), "--state"), (("findings", "list"), "--rule"),
+                                             (("findings", "list"), "--framework"), (("tasks", "list"), "--owner"),
+                                             (("tasks", "list"), "--state")])
+def test_a_filter_takes_as_many_values_as_the_api_does(practice: Practice, command: tuple[str, str],
+                                                       option: str) -> None:
+    """The API's cap (`engine.filter_values`), with the exit code of any other bad option."""
+    from engine.filter_values import MAX_FILTER_VALUES
+
+    value = ",".join(["open"] * (MAX_FILTER_VALUES + 1))
+    result = vigil(*command, option, value, *practice.args())
+    assert result.exit_code == 2 and not crashed(result), result.stderr
+    assert f"{option}: too many values (at most {MAX_FILTER_VALUES})" in said(result.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine.api.deps import SESSION_COOKIE, get_session, public, require
@@ -13,20 +13,17 @@ from engine.auth import service as auth_service
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import IssuedToken, PasswordChange, Principal, TokenInfo, User
 from engine.errors import NotFoundError, PermissionDeniedError
+from engine.json_body import JsonBody
 
 router = APIRouter(tags=["auth"])
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class LoginIn(JsonBody):
     username: str = Field(min_length=1, max_length=120)
     password: str = Field(min_length=1, max_length=200)
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class TokenIn(JsonBody):
     name: str = Field(min_length=1, max_length=200, examples=["nightly export script"])
     days: int = Field(default=90, ge=1, le=366, description="lifetime in days")
 

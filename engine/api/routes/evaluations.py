@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -17,13 +17,12 @@ from engine.errors import ErrorDetail, InputError, NotFoundError
 from engine.findings import run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, InstantIn, RunDiff
+from engine.json_body import JsonBody
 
 router = APIRouter(tags=["evaluations"])
 
 
-class EvaluationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class EvaluationIn(JsonBody):
     as_of: InstantIn | None = Field(default=None, description="evaluation instant (default: now); needs an offset",
                                       examples=["2026-11-30T17:00:00Z"])
     frameworks: list[str] | None = Field(default=None, examples=[["hipaa", "osha"]])

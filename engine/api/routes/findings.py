@@ -7,7 +7,7 @@ from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from engine import pipeline
@@ -20,26 +20,21 @@ from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.order import SortName
 from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn, WaiverRevokeIn
+from engine.json_body import JsonBody
 from engine.records.schemas import StoredRecord
 
 router = APIRouter(tags=["findings"])
 
 
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class ReasonIn(JsonBody):
     reason: str | None = Field(default=None, max_length=4000, examples=["contractor account, not workforce"])
 
 
-class CommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class CommentIn(JsonBody):
     text: str = Field(min_length=1, max_length=4000, examples=["HR confirms the last day was 7 March"])
 
 
-class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class AssignIn(JsonBody):
     assignee: str = Field(min_length=1, max_length=200, examples=["security_officer"])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -38,11 +38,15 @@ def build(
 
 @router.get("/packets", response_model=list[packet_service.PacketInfo])
 def list_packets(
+    framework: str | None = Query(None, max_length=40, description="only packets of this framework, e.g. hipaa "
+                                  "(`vigil packet list --framework`)"),
     principal: Principal = Depends(require(Permission.PACKETS_READ)),
     session: Session = Depends(get_session, scope="function"),
 ) -> list[packet_service.PacketInfo]:
-    """Built packets, newest first; an auditor's grant narrows them (framework, window, establishments)."""
-    return packet_service.list_packets(session, org_id=principal.org_id, **scope.packet_filter(principal))
+    """Built packets, newest first (`vigil packet list`); an auditor's grant narrows them (framework,
+    window, establishments), and a `framework` beyond the grant is refused (403)."""
+    return packet_service.list_packets(session, org_id=principal.org_id,
+                                       **scope.packet_filter(principal, framework=framework))
 
 
 @router.get("/packets/public-key", response_model=PublicKey)

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -15,15 +15,14 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.json_body import JsonBody
 from engine.rules import tuning
 from engine.rules.catalog import check_practice_params
 
 router = APIRouter(tags=["parameters"])
 
 
-class ParamChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class ParamChangeIn(JsonBody):
     value: Any = Field(examples=[12])
     effective_from: dt.date | None = Field(default=None, description="the first day of the new value, today or "
                                                                      "later (default today)")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.findings.schemas import InstantIn
+from engine.json_body import JsonBody
 from engine.records import service as records_service
 from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.importers import detect_format
@@ -42,7 +43,7 @@ def _both_shapes(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [as_array, {**as_object, "title": 'an object {"records": [...]}'}]
 
 
-class RecordsIn(BaseModel):
+class RecordsIn(JsonBody):
     """A batch of records: a JSON array of them, or an object {"records": [...]}, as a JSON file may be."""
 
     model_config = ConfigDict(json_schema_extra=_both_shapes, extra="forbid")  # a misspelt field is a 422

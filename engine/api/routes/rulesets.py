@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -17,6 +17,7 @@ from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError
 from engine.findings.schemas import DraftImpact, InstantIn
+from engine.json_body import JsonBody
 from engine.rules import checks, versions
 from engine.rules.catalog import frameworks_said, rulesets_dir
 from engine.rules.publish import Publication, WithdrawalResult
@@ -30,9 +31,7 @@ class RulesetText(BaseModel):
     yaml: str
 
 
-class WithdrawalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class WithdrawalIn(JsonBody):
     reason: str = Field(min_length=1, max_length=4000, examples=["2026.2.0 miscounts working days"])
     on: dt.date | None = Field(default=None, description="the first day it is no longer in force (default today)")
 

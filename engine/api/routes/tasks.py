@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from engine.api import uploads
@@ -13,33 +13,26 @@ from engine.api.deps import get_session, require
 from engine.api.errors import attachment
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.json_body import JsonBody
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
 
 router = APIRouter(tags=["tasks"])
 
 
-class CompleteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class CompleteIn(JsonBody):
     note: str | None = Field(default=None, max_length=4000, examples=["training booked and recorded"])
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class NoteIn(JsonBody):
     text: str = Field(min_length=1, max_length=4000, examples=["called HR, certificate on the way"])
 
 
-class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class CheckIn(JsonBody):
     done: bool = True
 
 
-class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
-
+class AssignIn(JsonBody):
     owner: str = Field(min_length=1, max_length=200, examples=["P-0002"])
 
 
