@@ -134,8 +134,9 @@ def run_scenarios(framework: str) -> ScenarioRun:
     except subprocess.TimeoutExpired:
         error = f"the scenarios did not finish within {SCENARIO_TIMEOUT_S} s"
     root = str(rulesets_dir()) + os.sep
-    for c in cases:
+    for c in cases:  # the folder below the rulesets root, not the server's path
         c.scenario = c.scenario.replace(root, "")
+        c.problems = [text.replace(root, "") for text in c.problems]
     run = ScenarioRun(framework=framework, fingerprint=current, ran_at=ran_at,
                       seconds=round(time.perf_counter() - started, 1), passed=sum(c.ok for c in cases),
                       failed=sum(not c.ok for c in cases), cases=cases, error=error)

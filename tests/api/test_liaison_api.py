@@ -224,3 +224,21 @@ def test_the_liaison_runs_a_frameworks_scenario_tests_over_rest(liaison: dict[st
     assert c.get("/rulesets/demo/checks", headers=h).json()["scenarios"]["passed"] == scenarios["passed"]
     assert c.post("/rulesets/demo/checks", headers=headers(liaison, "staff")).status_code == 403
     assert c.get("/rulesets/nope/checks", headers=h).status_code == 404
+
+
+def test_a_scenario_file_that_cannot_run_fails_its_own_line_and_the_others_run(liaison: dict[str, Any]) -> None:
+    """A scenario with a key the format does not know had stopped the child runner: the checks page
+    said "the scenario runner stopped" with a traceback, and no case was reported."""
+    c, h = liaison["client"], headers(liaison, "liaison")
+    tests = liaison["root"] / "demo" / "tests"
+    tests.mkdir(exist_ok=True)
+    (tests / "a_bad.yaml").write_text(SCENARIO.replace("cases:", "severty: low\ncases:", 1), encoding="utf-8")
+    (tests / "train.yaml").write_text(SCENARIO, encoding="utf-8")
+    ran = c.post("/rulesets/demo/checks", headers=h)
+    assert ran.status_code == 200, ran.text
+    scenarios = ran.json()["scenarios"]
+    assert scenarios["error"] is None and scenarios["failed"] == 1 and scenarios["passed"] >= 1
+    bad = next(case for case in scenarios["cases"] if not case["ok"])
+    assert bad["scenario"] == "demo/tests/a_bad.yaml"
+    said = " ".join(bad["problems"])
+    assert "severty" in said and str(liaison["root"]) not in said
