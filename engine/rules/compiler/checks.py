@@ -58,7 +58,7 @@ def check_written(
         for c in conds:
             check_names(c, rule, types, type_of)
             fold(c, params, rule_id=rule.id)
-            check_condition(c, rule_id=rule.id, types=types, type_of=type_of, params=declared)
+            check_condition(c, rule_id=rule.id, types=types, type_of=type_of, params=declared, written=True)
 
 
 def require_time_field(rule: RuleSpec, said: str, ft: FactType, field: str, key: str) -> None:

@@ -15,7 +15,10 @@ true/false with true/false, numbers and durations with each other, instants and 
 other. An instant compared with a number parameter or field (`x.at > params.days`) agrees on both
 backends and means nothing (seconds since 1970 against a count of days), so it is refused with the
 rest, as are an instant moved by such a count (`x.at + params.days`) and a duration compared with
-one (`now - x.at > params.days`); a number written in the rule is seconds and stays allowed. `in`
+one (`now - x.at > params.days`). So is a number written in the rule against an instant (`x.at > 30`,
+read as 30 seconds after 1970): a liaison writes a moment date('...') or instant('...'). Only the
+conditions the compiler builds by folding those (`x.at > 1767225600`) compare an instant with a
+number literal, and those are checked with `written=False`. `in`
 needs a list: a list literal, a list parameter or a list field; its members must be comparable
 with the item. The shipped fact types declare every field.
 """
@@ -57,10 +60,12 @@ class ParamInfo:
 
 
 def check_condition(node: n.Node, *, rule_id: str | None, types: dict[str, FactType],
-                    type_of: dict[str, str], params: Mapping[str, ParamInfo] | None = None) -> None:
-    """Check a condition (a pattern's, or `when`): its truth tests, then its kinds."""
+                    type_of: dict[str, str], params: Mapping[str, ParamInfo] | None = None,
+                    written: bool = False) -> None:
+    """Check a condition (a pattern's, or `when`): its truth tests, then its kinds; `written` for a
+    condition as the rule writes it, before folding."""
     _check_truth(node, rule_id, types, type_of)
-    check_kinds(node, rule_id=rule_id, types=types, type_of=type_of, params=params)
+    check_kinds(node, rule_id=rule_id, types=types, type_of=type_of, params=params, written=written)
 
 
 def kind_of(node: n.Node, types: dict[str, FactType], type_of: dict[str, str],
@@ -152,7 +157,7 @@ def _check_truth(node: n.Node, rule_id: str | None, types: dict[str, FactType], 
 
 
 def check_kinds(node: n.Node, *, rule_id: str | None, types: dict[str, FactType], type_of: dict[str, str],
-                params: Mapping[str, ParamInfo] | None = None) -> None:
+                params: Mapping[str, ParamInfo] | None = None, written: bool = False) -> None:
     """Refuse arithmetic on text or true/false, comparisons of kinds that cannot be compared,
     `in` without a list, and ordering, arithmetic or a join on a field of undeclared kind:
     durable_rules and the Python backend answer those differently (`dev.kind > 5` matched on one
@@ -177,15 +182,15 @@ def check_kinds(node: n.Node, *, rule_id: str | None, types: dict[str, FactType]
             raise _fail(rule_id, f"`{n.unparse(node)}` {problem}: an instant minus an instant is a duration, and an "
                                  "instant plus or minus a duration (`days(n)`, `hours(n)`) is an instant")
     if isinstance(node, n.Cmp):
-        _check_cmp(node, rule_id, kind, type_of, params)
+        _check_cmp(node, rule_id, kind, type_of, params, written)
     if isinstance(node, n.In):
-        _check_in(node, rule_id, kind, params)
+        _check_in(node, rule_id, kind, params, written)
     for child in n.children(node):
-        check_kinds(child, rule_id=rule_id, types=types, type_of=type_of, params=params)
+        check_kinds(child, rule_id=rule_id, types=types, type_of=type_of, params=params, written=written)
 
 
 def _check_cmp(node: n.Cmp, rule_id: str | None, kind: KindOf, type_of: dict[str, str],
-               params: Mapping[str, ParamInfo] | None) -> None:
+               params: Mapping[str, ParamInfo] | None, written: bool) -> None:
     sides = (node.left, node.right)
     found = [(side, kind(side)) for side in sides]
     joined = all(n.refs(s) for s in sides) and n.aliases(node.left) != n.aliases(node.right)
@@ -204,9 +209,9 @@ def _check_cmp(node: n.Cmp, rule_id: str | None, kind: KindOf, type_of: dict[str
     if _GROUP.get(lk, lk) == _GROUP.get(rk, rk):
         _check_duration(node, rule_id, found, params)
         return
-    if {_GROUP.get(lk), _GROUP.get(rk)} == {"time", "number"} and any(
+    if not written and {_GROUP.get(lk), _GROUP.get(rk)} == {"time", "number"} and any(
             k == "number" and _constant(side) for side, k in found):
-        return  # a number written in the rule is an instant as both backends hold one: seconds since 1970
+        return  # a moment the compiler folded (date('...')) is a number: seconds since 1970
     named = sorted((lk, rk))
     verb = f"orders {named[0]} against {named[1]}" if ordering else f"compares {named[0]} with {named[1]}"
     fix = _fix(node, lk, rk)
@@ -267,7 +272,8 @@ def _check_duration(node: n.Cmp, rule_id: str | None, found: list[tuple[n.Node, 
                          f"of time; {hint}")
 
 
-def _check_in(node: n.In, rule_id: str | None, kind: KindOf, params: Mapping[str, ParamInfo] | None) -> None:
+def _check_in(node: n.In, rule_id: str | None, kind: KindOf, params: Mapping[str, ParamInfo] | None,
+              written: bool) -> None:
     item, container = node.item, node.container
     text, op = n.unparse(node), "not in" if node.negate else "in"
     container_kind = kind(container)
@@ -292,7 +298,7 @@ def _check_in(node: n.In, rule_id: str | None, kind: KindOf, params: Mapping[str
         return
     group = _GROUP.get(item_kind, item_kind)
     wrong = [m for m in members if m is not None and _GROUP.get(_value_kind(m) or "", _value_kind(m)) != group
-             and not (group == "time" and _value_kind(m) == "number")]  # seconds since 1970, as written
+             and not (group == "time" and _value_kind(m) == "number" and not written)]  # folded moments
     if not wrong:
         return
     said = ", ".join(f"{m!r} ({SAID.get(_value_kind(m) or '', type(m).__name__)})" for m in wrong[:5])

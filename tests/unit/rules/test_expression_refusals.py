@@ -115,6 +115,9 @@ REFUSED_KINDS = [
     ({"cond": "start_at == 'yesterday'"}, "match.ep", ["compares instant with string", "'yesterday' is text"]),
     ({"cond": "start_at == '2026-01-01'"}, "match.ep", ["write `ep.start_at == date('2026-01-01')`"]),
     ({"cond": "start_at >= params.s"}, "match.ep", ["orders instant against string"]),
+    # a number written against an instant is seconds after 1970, not the days or moment the liaison meant
+    ({"cond": "start_at > 30"}, "match.ep", ["orders instant against number", "30 is a number", "not a count"]),
+    ({"cond": "30 * 86400 <= end_at"}, "match.ep", ["orders instant against number", "(30 * 86400) is a number"]),
     ({"cond": "now - start_at > params.n"}, "match.ep",
      ["compares a duration with a number", "params.n is a number of days",
       "write `(now - ep.start_at) > days(params.n)`"]),
@@ -131,7 +134,7 @@ REFUSED_KINDS = [
     ({"cond": "phi_access_required in ['true', 'false']"}, "match.ep",
      ["ep.phi_access_required is a boolean", "the list holds 'true' (text), 'false' (text)",
       "write `ep.phi_access_required in [true, false]`"]),
-    ({"cond": "start_at not in [1, 'x']"}, "match.ep", ["the list holds 'x' (text):"]),
+    ({"cond": "start_at not in [1, 'x']"}, "match.ep", ["the list holds 1 (a number), 'x' (text):"]),
     ({"cond": "start_at in params.codes"}, "match.ep", ["ep.start_at is an instant, but params.codes holds 'A'"]),
     # the same in a join, in `when` and in severity_when
     ({"join": "completed_at == ep.role"}, "match.tr", ["compares instant with string across records"]),
@@ -162,7 +165,7 @@ ACCEPTED_KINDS = [
     {"cond": "phi_access_required == true and licensed_clinician != false and params.flag == true"},
     {"cond": "start_at < now - days(params.n) and now - start_at > hours(params.n) and end_at - start_at > 0"},
     {"cond": "start_at >= date('2025-01-01') and end_at > instant('2025-01-01T00:00:00Z') and end_at == null"},
-    {"cond": "start_at < 9007199254740992 and start_at != null and role != null"},
+    {"cond": "end_at - start_at < 9007199254740992 and start_at != null and role != null"},
     {"join": "completed_at >= ep.start_at and completed_at < ep.start_at + days(params.n) and course in params.codes"},
     {"when": "tr.completed_at > ep.start_at - hours(1) and 'A' != tr.course"},
 ]
