@@ -176,6 +176,10 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
             for column, cell in zip(columns, cells, strict=True):
                 if column is not None and cell != "":
                     raw[column] = convert_cell(kinds[column], cell)
+            empty = _empty_list_item(columns, cells, kinds)
+            if empty is not None:
+                problem(position.detail(empty[1], record_type=record_type, record_id=raw.get("id"), field=empty[0]))
+                continue
             if raw["type"] != record_type:
                 problem(
                     position.detail(
@@ -188,6 +192,24 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 continue
             yield position, raw
         advance(binary.tell() - last_pos)
+
+
+def _empty_list_item(columns: list[str | None], cells: list[str], kinds: dict[str, Kind]) -> tuple[str, str] | None:
+    """The first list cell with an empty item (`a;;b`, `;a`), and what to say: dropping the item
+    would store a list other than the one the export meant (a missing value, or items moved along
+    one place), so the row is refused instead. One `;` at the end is how some exports close a list,
+    and is kept allowed."""
+    for column, cell in zip(columns, cells, strict=True):
+        if column is None or kinds[column] != "list" or not cell.strip():
+            continue
+        items = cell.split(";")
+        if len(items) > 1 and not items[-1].strip():
+            items.pop()
+        for i, item in enumerate(items, 1):
+            if not item.strip():
+                return column, (f"item {i} of {len(items)} in {cell.strip()!r} is empty: list items are separated "
+                                "by ';', one value between each pair (leave the cell empty for no list)")
+    return None
 
 
 def _not_utf8(path: Path) -> ErrorDetail:

@@ -234,3 +234,16 @@ def test_csv_non_utf8_is_reported_at_the_line_of_the_bad_byte(
     assert (problem.line, problem.column) == (bad_line, column if head else 1)
     assert problem.reason == (f"unreadable {part}: not UTF-8 text: byte 0xe9 (invalid continuation byte); "
                               "save the file as UTF-8"), problem.reason
+
+
+@pytest.mark.parametrize(("cell", "said"), [("CA;;NV", "item 2 of 3 in 'CA;;NV' is empty"),
+                                            ("; CA", "item 1 of 2 in '; CA' is empty"),
+                                            ("CA; ;NV;", "item 2 of 3 in 'CA; ;NV;' is empty")])
+def test_a_csv_list_with_an_empty_item_is_refused_naming_the_row_and_field(tmp_path: Path, cell: str,
+                                                                           said: str) -> None:
+    """An empty item had been dropped: `CA;;NV` stored two states, and any item after it moved a place."""
+    path = write(tmp_path, "organization.csv", f'id,name,states\nO1,Acme,"{cell}"\nO2,Beta,CA;NV;\n')
+    records, (problem,) = read(path, "csv")
+    assert [raw["id"] for _, raw in records] == ["O2"] and records[0][1]["states"] == ["CA", "NV"]
+    assert (problem.line, problem.record_id, problem.field) == (2, "O1", "states")
+    assert said in problem.reason
