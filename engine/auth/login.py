@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.auth.rows import audit_user as _audit
-from engine.auth.rows import hash_secret, to_user
+from engine.auth.rows import find_user, hash_secret, to_user
 from engine.auth.rows import user_row as _user_row
 from engine.auth.schemas import Unlocked, User, password_problem
 from engine.auth.tables import LoginAttemptRow, TokenRow, UserRow
@@ -125,6 +125,7 @@ class _Claim:
     """A password check about to run: its attempt row (a failure until it matches), the failures
     counted before it, and the account the name is (None for an unknown name)."""
 
+    username: str
     attempt_id: int
     failures: int
     user_id: str | None
@@ -149,7 +150,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
         ok = (check_password(claim.password_hash or _decoy_hash(), password)
               and claim.user_id is not None and claim.active)
     if not ok:
-        _record_failure(bind, username=username, claim=claim)
+        _record_failure(bind, username=claim.username, claim=claim)
         raise AuthenticationError("wrong username or password", code="auth.invalid_credentials")
     assert claim.user_id is not None and claim.org_id is not None
     session.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == claim.attempt_id).values(ok=True))
@@ -176,21 +177,32 @@ def _claim_attempt(bind: Engine | Connection, *, username: str, now: dt.datetime
     processes PostgreSQL's advisory lock on the name (SQLite: the write lock, BEGIN IMMEDIATE).
     12 parallel wrong guesses had all been checked, as each counted the failures before any
     was written."""
-    with _NAME_LOCKS.hold(username), Session(bind=bind) as own:
-        _lock_login(own, username)
-        failures = _failures(own, username=username, now=now)
-        if failures >= MAX_FAILED_LOGINS:
-            own.rollback()
-            raise AuthenticationError("too many failed logins; try again in 15 minutes", code="auth.locked")
-        user = own.scalar(select(UserRow).where(UserRow.username == username))
-        attempt = LoginAttemptRow(username=username, at=now, ok=False)
-        own.add(attempt)
-        own.flush()
-        claim = _Claim(attempt_id=attempt.id, failures=failures, user_id=user.id if user else None,
-                       org_id=user.org_id if user else None, password_hash=user.password_hash if user else None,
-                       active=bool(user.active) if user else False)
-        own.commit()
+    with Session(bind=bind) as own:
+        username = _counted_as(own, username)
+        own.rollback()  # the lock below starts the transaction (SQLite: BEGIN IMMEDIATE)
+        with _NAME_LOCKS.hold(username):
+            _lock_login(own, username)
+            failures = _failures(own, username=username, now=now)
+            if failures >= MAX_FAILED_LOGINS:
+                own.rollback()
+                raise AuthenticationError("too many failed logins; try again in 15 minutes", code="auth.locked")
+            user = find_user(own, username)
+            attempt = LoginAttemptRow(username=username, at=now, ok=False)
+            own.add(attempt)
+            own.flush()
+            claim = _Claim(username=username, attempt_id=attempt.id, failures=failures,
+                           user_id=user.id if user else None, org_id=user.org_id if user else None,
+                           password_hash=user.password_hash if user else None,
+                           active=bool(user.active) if user else False)
+            own.commit()
     return claim
+
+
+def _counted_as(session: Session, typed: str) -> str:
+    """The name a login's failures are counted and locked under: the account's own (so `Alice`
+    and `alice` share one count of five), or the typed name in lower case for no account."""
+    user = find_user(session, typed)
+    return user.username if user is not None else typed.lower()
 
 
 def _failures(session: Session, *, username: str, now: dt.datetime) -> int:

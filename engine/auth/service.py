@@ -25,7 +25,7 @@ from engine.auth.login import (  # noqa: F401  (the domain's use cases, for the 
 )
 from engine.auth.roles import ROLES
 from engine.auth.rows import audit_user as _audit
-from engine.auth.rows import hash_secret, to_user
+from engine.auth.rows import find_user, hash_secret, to_user
 from engine.auth.schemas import (
     Grant,
     GrantIn,
@@ -115,7 +115,7 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
 
 
 def get_user(session: Session, *, username: str) -> User:
-    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    row = find_user(session, username)
     if row is None:
         raise NotFoundError(f"no user {username!r}")
     return to_user(row)
@@ -203,7 +203,7 @@ def set_active(session: Session, *, org_id: str, username: str, active: bool, ac
     """Switch a user off (or back on). Switched off, they cannot sign in and every token and
     web session they hold stops working at once (revoked, so switching them back on does not
     revive a leaked one): how an admin withdraws a compromised account without its password."""
-    row = session.scalar(select(UserRow).where(UserRow.username == username, UserRow.org_id == org_id))
+    row = find_user(session, username, org_id=org_id)
     if row is None:
         raise NotFoundError(f"no user {username!r}")
     if row.active == active:
@@ -307,8 +307,8 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
     framework with no ruleset, an establishment that is not one of the org's, an empty list of
     establishments, a window that ends before it starts, an expiry already past. With `org_id`
     (the API: the admin's org) a user of another org does not exist."""
-    user = session.scalar(select(UserRow).where(UserRow.username == username))
-    if user is None or (org_id is not None and user.org_id != org_id):
+    user = find_user(session, username, org_id=org_id)
+    if user is None:
         raise NotFoundError(f"no user {username!r}")
     if user.role != "auditor":
         raise InputError(
@@ -387,8 +387,8 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
 
 def list_grants(session: Session, *, username: str, org_id: str | None = None) -> list[Grant]:
     """Every grant an auditor was given, newest first, in force or not (`revoked_at`, `expires_at`)."""
-    user = session.scalar(select(UserRow).where(UserRow.username == username))
-    if user is None or (org_id is not None and user.org_id != org_id):
+    user = find_user(session, username, org_id=org_id)
+    if user is None:
         raise NotFoundError(f"no user {username!r}")
     rows = session.scalars(select(GrantRow).where(GrantRow.user_id == user.id)
                            .order_by(GrantRow.created_at.desc(), GrantRow.id))

@@ -123,3 +123,20 @@ def test_an_admin_unlocks_the_account(account: Engine) -> None:
     with pytest.raises(Exception) as other_org, unit_of_work(account) as s:
         auth.unlock_user(s, username="ann", actor="user:boss", org_id="another-org")
     assert getattr(other_org.value, "code", "") == "not_found"
+
+
+def test_a_username_in_other_case_signs_in_and_shares_the_count(account: Engine, checks: list[str]) -> None:
+    """Usernames are unique ignoring case, so `ANN` is ann: it had been an unknown name, and each
+    spelling (`Ann`, `aNN`, ...) had its own five guesses."""
+    with unit_of_work(account) as s:
+        assert auth.authenticate(s, username="ANN", password="right-password-1").username == "ann"
+    out = _parallel(account, "ann", ["wrong-a", "wrong-b", "wrong-c"])
+    out += _parallel(account, "Ann", ["wrong-d", "wrong-e"])
+    assert out.count("auth.invalid_credentials") == 5
+    with pytest.raises(AuthenticationError) as locked, unit_of_work(account) as s:
+        auth.authenticate(s, username="aNN", password="right-password-1")
+    assert locked.value.code == "auth.locked" and len(checks) == 6
+    with unit_of_work(account) as s:
+        names = set(s.scalars(select(LoginAttemptRow.username)))
+        assert names == {"ann"}
+        assert auth.unlock_user(s, username="ANN", actor="user:boss", org_id=ORG).failures_cleared == 5
