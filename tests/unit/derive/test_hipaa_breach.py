@@ -75,6 +75,19 @@ def test_breach_clock_delay_statement_not_yet_made_is_ignored() -> None:
     assert clock is not None and clock.delay_days == 0
 
 
+@pytest.mark.parametrize(("start", "delay", "due"), [("2026-03-12T09:00:00-04:00", 0, D(2026, 3, 11)),
+                                                   ("2026-03-11T23:00:00-04:00", 30, D(2026, 4, 10))])
+def test_breach_clock_delay_stated_after_the_notice_was_due_moves_nothing(start: str, delay: int,
+                                                                          due: dt.date) -> None:
+    """The miss of 11 March stays: a statement of 12 March for 30 days had made the notice due 10 April."""
+    incident = {"discovered_at": "2026-01-10T10:00:00-05:00", "le_delay_kind": "written", "le_delay_start": start,
+                "le_delay_until": (dt.datetime.fromisoformat(start) + dt.timedelta(days=30)).isoformat()}
+    clock = h.breach_clock(incident, NY, as_of=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    assert clock is not None and (clock.delay_days, clock.notice_due) == (delay, due)
+    if not delay:
+        assert "after the notice was due 2026-03-11: a deadline already missed is not moved" in clock.delay_note
+
+
 INC = ("incident",)
 EST = rec("establishment", "E1", tz=NY)
 

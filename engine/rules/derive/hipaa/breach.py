@@ -58,7 +58,9 @@ def breach_clock(incident: Mapping[str, Any], tz: str, *, as_of: dt.datetime,
     agent, else the practice's own. Law-enforcement delay (164.412), when `tolling`: a written
     statement delays for the period stated (start to until); an oral one for at most 30 days from the
     statement; a written one with no end date delays nothing (the period was not stated). The delay
-    is added to the 60 days (the catalog's tolling reading, [U]).
+    is added to the 60 days (the catalog's tolling reading, [U]). A statement made after the notice
+    was already due moves nothing: the deadline was missed before it (adding its days had erased the
+    miss, and made the notice due again before the delay ended).
     """
     discovered = _instant(incident.get("discovered_at"))
     if discovered is None:
@@ -83,6 +85,11 @@ def breach_clock(incident: Mapping[str, Any], tz: str, *, as_of: dt.datetime,
             note = f"written law-enforcement delay {cal.local_date(start, tz)} to {end}: {delay} days"
         else:
             note = "written law-enforcement delay with no end date: no delay counted"
+        missed = cal.add_days(day, BREACH_NOTICE_DAYS)
+        if cal.local_date(start, tz) > missed:
+            delay = 0
+            note = (f"{kind} law-enforcement delay from {cal.local_date(start, tz)}, after the notice was due "
+                    f"{missed}: a deadline already missed is not moved")
     clock_start = cal.add_days(day, delay)
     return BreachClock(discovered, source, day, delay, note, clock_start,
                        cal.add_days(clock_start, BREACH_NOTICE_DAYS))
@@ -175,7 +182,8 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
                     break
     if not _notifiable(d, determined):
         return
-    delay = f" + {clock.delay_days} days ({clock.delay_note})" if clock.delay_note else ""
+    delay = (f" + {clock.delay_days} days ({clock.delay_note})" if clock.delay_days
+             else f" ({clock.delay_note})" if clock.delay_note else "")
     notice_basis = f"{found} + {BREACH_NOTICE_DAYS} days{delay}"
     yield duty("HIPAA-BRN-IND-011", "individual_notice", "individual_notice", due_at=clock.notice_due,
                met_at=now.happened(d.get("individual_notice_at")), basis=notice_basis)
