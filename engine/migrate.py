@@ -6,6 +6,7 @@ changed, so the faces can tell the person and the trail can keep it (`pipeline.u
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from engine import models
 from engine.db import Base
@@ -76,11 +78,14 @@ def upgrade(engine: Engine) -> SchemaChange | None:
     if current is not None:
         _refuse_unknown_revision(cfg, current)
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    if existing and current is None:
-        # a database made before migrations existed: add what is missing and adopt it at head
-        Base.metadata.create_all(engine)
-        command.stamp(cfg, "head")
-        return SchemaChange(before=None, after=str(head))
+    # tables of Vigil's in a database with no revision: one made before migrations (another
+    # application's tables alone are a new database's setting up, not an upgrade)
+    adopted = current is None and bool(existing) and bool(existing & _vigil_tables())
+    if adopted:
+        # a database made before migrations existed: adopted at the revision its tables are
+        current = _adopt(cfg, engine)
+        if current == head:
+            return SchemaChange(before=None, after=str(head))
     if current == head:
         return None
     try:
@@ -93,4 +98,63 @@ def upgrade(engine: Engine) -> SchemaChange | None:
             f"the upgrade of this database's schema from {current!r} to {head!r} stopped at {reached!r}: {reason}; "
             f"the database is whole at {reached!r} (each step is one transaction): remove the cause and run the "
             "command again to finish it", code="database.upgrade_failed") from None
-    return SchemaChange(before=current, after=str(head)) if existing else None
+    return SchemaChange(before=None if adopted else current, after=str(head)) if adopted or current else None
+
+
+Shape = dict[str, frozenset[str]]
+
+
+def _shape(engine: Engine, tables: set[str]) -> Shape:
+    """The columns of each of `tables` the database holds."""
+    found = inspect(engine)
+    return {name: frozenset(c["name"] for c in found.get_columns(name))
+            for name in sorted(set(found.get_table_names()) & tables)}
+
+
+@functools.cache
+def _shapes_by_revision() -> list[tuple[str, Shape]]:
+    """Each revision, oldest first, with the tables and columns it leaves: the revisions run one by
+    one on a scratch in-memory SQLite database (table and column names are the same on PostgreSQL).
+    Only a database with no revision needs them."""
+    scratch = create_engine("sqlite://", poolclass=StaticPool)
+    try:
+        scratch_cfg = alembic_config(scratch)
+        revisions = [r.revision for r in reversed(list(ScriptDirectory.from_config(scratch_cfg).walk_revisions()))]
+        shapes = []
+        for revision in revisions:
+            command.upgrade(scratch_cfg, revision)
+            shapes.append((revision, _shape(scratch, set(inspect(scratch).get_table_names()) - {"alembic_version"})))
+        return shapes
+    finally:
+        scratch.dispose()
+
+
+def _vigil_tables() -> set[str]:
+    """Every table any revision has: a database's other tables (another application's) are not Vigil's."""
+    return set(Base.metadata.tables) | {name for _, shape in _shapes_by_revision() for name in shape}
+
+
+def _adopt(cfg: Config, engine: Engine) -> str:
+    """Stamp a database made before Vigil had migrations with the newest revision whose tables and
+    columns it has exactly, so the upgrade from there adds what it lacks. It had been stamped at
+    head after creating only the missing tables: the columns later revisions add to existing tables
+    were never added, every later command failed on them, and running again changed nothing. One
+    that matches no revision is refused, naming what differs from this Vigil's schema."""
+    shapes = _shapes_by_revision()
+    mine = _shape(engine, {name for _, shape in shapes for name in shape})
+    matches = [revision for revision, shape in shapes if shape == mine]
+    if not matches:
+        head = shapes[-1][1]
+        missing = sorted(f"{t}.{c}" for t, cols in head.items() for c in cols - mine.get(t, cols))
+        extra = sorted(f"{t}.{c}" for t, cols in mine.items() for c in cols - head.get(t, frozenset()))
+        absent = sorted(set(head) - set(mine))
+        said = "; ".join(part for part in (
+            f"missing columns {', '.join(missing[:12])}" if missing else "",
+            f"missing tables {', '.join(absent[:12])}" if absent else "",
+            f"columns this Vigil does not have {', '.join(extra[:12])}" if extra else "") if part)
+        raise DatabaseSchemaError(
+            f"this database records no schema revision and its tables match none this Vigil knows ({said}): it "
+            "cannot be upgraded safely; export its records with the Vigil that made it (`vigil export`) and import "
+            "them into a new database", code="database.schema_unknown")
+    command.stamp(cfg, matches[-1])
+    return matches[-1]

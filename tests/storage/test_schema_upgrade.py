@@ -95,3 +95,51 @@ def test_a_step_that_fails_leaves_the_database_at_the_last_step_that_completed_a
     assert finished.exit_code == 0, finished.output  # type: ignore[attr-defined]
     assert "from '0005'" in " ".join(finished.stderr.split())  # type: ignore[attr-defined]
     assert _revision(blank) == HEAD
+
+
+def _unversioned(engine: Engine, revision: str) -> None:
+    """The database as a Vigil from before migrations left it: the schema of `revision`, no revision table."""
+    _at(engine, revision)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+
+
+def test_a_database_made_before_migrations_is_adopted_at_its_own_revision_and_upgraded(blank: Engine) -> None:
+    """Ops probe: one at 0001's schema had been stamped at head after only its missing tables were
+    made, without the columns later revisions add (waiver.revoked_by, ...): every later command failed
+    on them, and running again changed nothing."""
+    _unversioned(blank, "0001")
+    first = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o", "--json")
+    assert first.exit_code == 0, first.output  # type: ignore[attr-defined]
+    said = " ".join(first.stderr.split())  # type: ignore[attr-defined]
+    assert f"from no revision (made before migrations) to '{HEAD}'" in said, said
+    assert _revision(blank) == HEAD
+    from sqlalchemy import inspect
+    assert {"revoked_by", "revoked_at"} <= {c["name"] for c in inspect(blank).get_columns("waiver")}
+    assert "cleared_at" in {c["name"] for c in inspect(blank).get_columns("login_attempt")}
+    listed = _vigil("findings", "waivers", "--db", _url(blank), "--org", "o", "--json")
+    assert listed.exit_code == 0, listed.output  # type: ignore[attr-defined]
+
+
+def test_a_database_with_no_revision_that_matches_none_is_refused_naming_what_differs(blank: Engine) -> None:
+    _unversioned(blank, "0004")
+    with blank.begin() as conn:
+        conn.execute(text("ALTER TABLE waiver DROP COLUMN revoked_by"))
+    refused = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o", "--json")
+    assert refused.exit_code == 1, refused.output  # type: ignore[attr-defined]
+    said = " ".join(refused.stderr.replace("│", " ").split())  # type: ignore[attr-defined]
+    assert "[database.schema_unknown]" in said and "missing columns" in said and "waiver.revoked_by" in said, said
+    assert "Traceback" not in refused.output  # type: ignore[attr-defined]
+    with blank.connect() as conn:  # nothing stamped
+        assert "alembic_version" not in {r[0] for r in conn.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            if blank.dialect.name == "postgresql" else "SELECT name FROM sqlite_master WHERE type = 'table'"))}
+
+
+def test_another_applications_tables_alone_are_a_new_database(blank: Engine) -> None:
+    with blank.begin() as conn:
+        conn.execute(text("CREATE TABLE their_table (x integer)"))
+    made = _vigil("users", "add", "dana", "--role", "officer", "--password", "correct horse battery",
+                  "--db", _url(blank))
+    assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
+    assert "Upgraded" not in made.stderr and _revision(blank) == HEAD  # type: ignore[attr-defined]
