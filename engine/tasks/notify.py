@@ -209,7 +209,9 @@ class WebhookNotifier:
             return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= resp.status_code < 300:
             return DeliveryResult(ok=True, status_code=resp.status_code)
-        return DeliveryResult(ok=False, status_code=resp.status_code, error=resp.text[:500] or None)
+        said = " ".join(resp.text.split())[:400]  # the receiver's words after the status, which they had hidden
+        return DeliveryResult(ok=False, status_code=resp.status_code,
+                              error=f"HTTP {resp.status_code}" + (f": {said}" if said else ""))
 
 
 def default_senders(policy: EscalationPolicy) -> dict[str, Notifier]:
@@ -234,7 +236,7 @@ def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None
     senders = senders or default_senders(policy)
     counts = {"sent": 0, "retry": 0, "failed": 0}
     try:
-        for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id):
+        for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id, policy=policy):
             sender = senders.get(note.channel)
             started = time.perf_counter()
             result = sender.send(note) if sender else DeliveryResult(ok=False, error=f"no sender for {note.channel}")
@@ -250,7 +252,9 @@ def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None
     return counts
 
 
-def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None) -> list[Notification]:
+def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None,
+           policy: EscalationPolicy) -> list[Notification]:
+    """Lease what is due, each to the address the policy gives now (`_readdress`)."""
     now = clock.now()
     with unit_of_work(engine) as session:
         stmt = select(NotificationRow).where(or_(
@@ -263,10 +267,28 @@ def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(session.scalars(stmt))
+        linked: dict[str, dict[str, str]] = {}
         for row in rows:
             row.state = "sending"
             row.lease_until = now + dt.timedelta(seconds=lease_seconds)
+            if row.org_id not in linked and row.channel == "email":
+                linked[row.org_id] = _linked(session, row.org_id)
+            _readdress(row, policy, linked.get(row.org_id, {}))
         return [to_notification(r) for r in rows]
+
+
+def _readdress(row: NotificationRow, policy: EscalationPolicy, linked: Mapping[str, str]) -> None:
+    """Send to the address the policy gives now, not the one it gave when the message was queued:
+    162 webhooks queued while VIGIL_WEBHOOK_URL named a wrong port had failed again after it was
+    fixed and they were resent. A policy that no longer gives one keeps the old address."""
+    if row.channel == "webhook":
+        current = policy.webhook_url
+    else:
+        by_person = {person: user for user, person in linked.items()}
+        contact = policy.contacts.get(row.recipient) or policy.contacts.get(by_person.get(row.recipient, "")) or {}
+        current = contact.get("email")
+    if current and current != row.address:
+        row.address = current
 
 
 def _record(session: Session, nid: str, result: DeliveryResult, elapsed_ms: int, policy: EscalationPolicy) -> str:

@@ -136,8 +136,23 @@ def load_escalation(directory: Path | str | None = None) -> EscalationPolicy:
         return EscalationPolicy.model_validate({k: v for k, v in flat.items() if v is not None})
     except ValidationError as exc:
         raise PolicyError(f"{path}: invalid escalation policy", [
-            ErrorDetail(reason=e["msg"], file=str(path), field=".".join(str(p) for p in e["loc"]))
-            for e in exc.errors()]) from None
+            _policy_problem(e, path) for e in exc.errors()]) from None
+
+
+#: The policy fields the environment sets over escalation.yaml.
+_FROM_ENV = {"smtp_host": "VIGIL_SMTP_HOST", "smtp_port": "VIGIL_SMTP_PORT", "smtp_from": "VIGIL_SMTP_FROM",
+             "webhook_url": "VIGIL_WEBHOOK_URL", "app_url": "VIGIL_APP_URL"}
+
+
+def _policy_problem(error: Any, path: Path) -> ErrorDetail:
+    """A bad value where it was written: the environment variable that set it (VIGIL_SMTP_PORT=abc
+    had been blamed on escalation.yaml, which was fine), else the file's field."""
+    field = ".".join(str(p) for p in error["loc"])
+    variable = _FROM_ENV.get(field)
+    if variable and os.environ.get(variable):
+        return ErrorDetail(reason=f"{error['msg']} (the environment variable {variable} is "
+                                  f"{os.environ[variable][:80]!r})", field=variable)
+    return ErrorDetail(reason=error["msg"], file=str(path), field=field)
 
 
 def webhook_secret(policy: EscalationPolicy) -> bytes | None:

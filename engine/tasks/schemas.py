@@ -192,7 +192,7 @@ class EscalationPolicy(BaseModel):
     smtp_port: int = 25
     smtp_from: str = "vigil@localhost"
     smtp_starttls: bool = False
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s]*)?$")
     webhook_secret_env: str = "VIGIL_WEBHOOK_SECRET"
     max_attempts: int = Field(default=6, ge=1)
     backoff_base_seconds: int = Field(default=60, ge=1)

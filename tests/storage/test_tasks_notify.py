@@ -96,17 +96,17 @@ def test_delivery_gives_up_after_the_policy_s_attempts_with_exponential_backoff(
             at = row.next_attempt_at.replace(tzinfo=dt.UTC)
     assert outcomes == ["retry", "retry", "retry", "failed"] and waits == [60, 120, 240]
     assert row.state == "failed" and row.attempts == 4 and row.last_error
-    # the receiver is back: sent again by hand (scheduler probe: failed ones had no way out)
+    # the receiver is back at the address the policy now gives: sent again by hand (scheduler probe:
+    # failed ones had no way out; ops probe: they had gone to the address they were queued with again)
     with webhook_receiver(SECRET, fail_first=False) as (url, hook):
         monkeypatch.setenv("VIGIL_WEBHOOK_URL", url)
-        with unit_of_work(engine) as s:
-            s.execute(NotificationRow.__table__.update().values(address=url))
         with clock.frozen(at + dt.timedelta(hours=3)), unit_of_work(engine) as s:
             assert notify.resend(s, org_id=ORG, ids=None, actor="cli:ops") == [row.id]
             assert notify.resend(s, org_id=ORG, ids=None, actor="cli:ops") == []  # queued already
         assert _deliver(engine, at + dt.timedelta(hours=3)) == {"sent": 1, "retry": 0, "failed": 0}
     assert len(hook.accepted) == 1
     with unit_of_work(engine) as s:
+        assert s.scalars(select(NotificationRow)).one().address == url
         with pytest.raises(InputError, match="only failed notifications"):
             notify.resend(s, org_id=ORG, ids=[row.id], actor="cli:ops")  # it was sent
 
@@ -121,7 +121,8 @@ def test_a_sender_that_died_mid_delivery_is_resumed_after_its_lease(engine: Engi
             notify.enqueue(s, org_id=ORG, key="test:2", kind="test", persons=[], subject="s", body="b",
                            payload={"n": 1}, policy=policy, channels=["webhook"])
         with clock.frozen(at):
-            claimed = notify._claim(engine, limit=10, lease_seconds=300, org_id=None)  # then the process "dies"
+            claimed = notify._claim(engine, limit=10, lease_seconds=300, org_id=None,  # then the process "dies"
+                                    policy=policy)
         assert len(claimed) == 1
         assert _deliver(engine, at + dt.timedelta(seconds=299))["sent"] == 0  # still leased
         assert _deliver(engine, at + dt.timedelta(seconds=301))["sent"] == 1
@@ -261,4 +262,29 @@ def test_an_app_url_that_is_not_a_web_address_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setenv("VIGIL_APP_URL", "vigil.clinic.test")
     with pytest.raises(PolicyError) as caught:
         load_escalation()
-    assert caught.value.details[0].field == "app_url"
+    (problem,) = caught.value.details  # named where it was written: the environment, not escalation.yaml
+    assert problem.field == "VIGIL_APP_URL" and problem.file is None and "'vigil.clinic.test'" in problem.reason
+
+
+@pytest.mark.parametrize("variable, value", [("VIGIL_WEBHOOK_URL", "notaurl"), ("VIGIL_SMTP_PORT", "abc")])
+def test_a_bad_environment_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str,
+                                                                value: str) -> None:
+    """An address that is not http(s) had been taken, and every webhook then failed."""
+    from engine.tasks.errors import PolicyError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(PolicyError) as caught:
+        load_escalation()
+    assert [(d.field, d.file) for d in caught.value.details] == [(variable, None)]
+
+
+def test_a_refused_webhook_says_its_http_status_beside_the_receivers_words(engine: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with webhook_receiver(SECRET, fail_first=True) as (url, _hook):
+        monkeypatch.setenv("VIGIL_WEBHOOK_URL", url)
+        with clock.frozen(T("2026-03-01T00:00:00+00:00")), unit_of_work(engine) as s:
+            notify.enqueue(s, org_id=ORG, key="test:1", kind="test", persons=[], subject="s", body="b", payload={},
+                           policy=load_escalation(), channels=["webhook"])
+        assert _deliver(engine, T("2026-03-01T00:00:00+00:00")) == {"sent": 0, "retry": 1, "failed": 0}
+    with unit_of_work(engine) as s:
+        assert (s.scalars(select(NotificationRow)).one().last_error or "").startswith("HTTP 503")
