@@ -70,8 +70,15 @@ def verify_signature(body: bytes, secret: bytes, header: str | None) -> bool:
 def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list[str | None], subject: str,
             body: str, payload: dict[str, Any], policy: EscalationPolicy,
             channels: list[str] | None = None, linked: Mapping[str, str] | None = None) -> int:
-    """Queue a message for each person (email) and for the webhook; returns how many rows were new."""
+    """Queue a message for each person (email) and for the webhook; returns how many rows were new.
+
+    Every message names its practice (subject and first line): a compliance officer of two
+    practices in one deployment had had "171 overdue tasks escalated to you" from each, with the
+    same person and system ids in both and nothing to tell them apart."""
     now = clock.now()
+    practice = store.practice_label(session, org_id=org_id)
+    subject = subject.replace("[Vigil]", f"[Vigil] {practice}:", 1) if subject.startswith("[Vigil]") else subject
+    body = f"Practice: {practice}\n\n{body}"
     wanted = channels if channels is not None else list(policy.channels)
     if linked is None:  # a user's account and the person it stands for are one recipient
         linked = _linked(session, org_id)
@@ -85,7 +92,8 @@ def enqueue(session: Session, *, org_id: str, key: str, kind: str, persons: list
                           address=address, subject=subject, body=body, payload=payload, now=now)
     if "webhook" in wanted and policy.webhook_url:
         nid = notification_id(org_id, key, "webhook", policy.webhook_url)
-        full = {"id": nid, "kind": kind, "org_id": org_id, "key": key, "created_at": clock.ensure_utc(now).isoformat(),
+        full = {"id": nid, "kind": kind, "org_id": org_id, "practice": practice, "key": key,
+                "created_at": clock.ensure_utc(now).isoformat(),
                 "subject": subject, "text": body, "recipients": people, "data": payload}
         added += _add(session, org_id=org_id, key=key, kind=kind, channel="webhook", recipient=policy.webhook_url,
                       address=policy.webhook_url, subject=subject, body=body, payload=full, now=now)

@@ -107,6 +107,19 @@ def establishment_zones(session: Session, *, org_id: str) -> dict[str, str]:
     return zones
 
 
+def practice_label(session: Session, *, org_id: str) -> str:
+    """How a message names the practice: its organization record's name and the org id, or the id
+    alone. Read once per session (a run queues many messages)."""
+    cache: dict[str, str] = session.info.setdefault("vigil.practice_label", {})
+    if org_id not in cache:
+        from engine.records import service as records_service
+
+        name = next((str(rec.data.get("name") or "") for rec in
+                     records_service.iter_records(session, org_id=org_id, types=["organization"])), "")
+        cache[org_id] = f"{name} ({org_id})" if name and name != org_id else org_id
+    return cache[org_id]
+
+
 def default_zone(zones: dict[str, str]) -> str:
     """The org's zone where no establishment is named: the first establishment's, as the runner does."""
     for est in sorted(zones):

@@ -66,7 +66,8 @@ def test_webhook_and_email_each_arrive_once_though_the_first_webhook_delivery_fa
     assert sorted(a["data"]["step"] for a in hook.accepted) == [0, 1, 2]
     assert sorted(m["to"][0] for m in sink.messages) == ["<co@test.invalid>", "<hr1@test.invalid>",
                                                          "<mgr@test.invalid>"]
-    assert b"Subject: [Vigil] Overdue (step 1)" in next(m["data"] for m in sink.messages if "hr1" in m["to"][0])
+    to_hr1 = next(m["data"] for m in sink.messages if "hr1" in m["to"][0])
+    assert b"Subject: [Vigil] clinic-n: Overdue (step 1)" in to_hr1
     with unit_of_work(engine) as s:
         rows = {r.id: r for r in s.scalars(select(NotificationRow).where(NotificationRow.channel == "webhook"))}
         attempts = s.execute(select(NotificationAttemptRow.notification_id, NotificationAttemptRow.number,
@@ -213,8 +214,9 @@ def test_one_runs_escalations_to_a_person_are_one_message(engine: Engine, monkey
         hooks = [n for n in notify.list_notifications(s, org_id=ORG) if n.channel == "webhook"]
     assert counts["steps"] == 2 and len(hooks) == 2
     (message,) = mail
-    assert message.recipient == "P-HR1" and message.subject == "[Vigil] 2 overdue tasks escalated to you"
-    assert message.body.startswith("2 overdue tasks were escalated to you:") and message.body.count("Task T-") == 2
+    assert message.recipient == "P-HR1" and message.subject == "[Vigil] clinic-n: 2 overdue tasks escalated to you"
+    assert message.body.startswith("Practice: clinic-n\n\n2 overdue tasks were escalated to you:")
+    assert message.body.count("Task T-") == 2
     with clock.frozen(T("2026-03-04T16:00:00+00:00")), unit_of_work(engine) as s:  # the job again: nothing new
         assert escalation.run_escalations(s, org_id=ORG, as_of=clock.now())["notifications"] == 0
 
@@ -240,7 +242,7 @@ def test_mail_names_people_and_links_each_task_when_the_ui_address_is_known(
                        if n.channel == "email"]
     (task_id,) = {n.payload["task_id"] for n in escalations}
     link = f"https://vigil.clinic.test/tasks/{task_id}"
-    assert digest.body.startswith("Sam Okafor (P-HR1): your open compliance tasks on 2026-03-09")
+    assert digest.body.startswith("Practice: clinic-n\n\nSam Okafor (P-HR1): your open compliance tasks on 2026-03-09")
     assert f"{task_id}  " in digest.body and f"  {link}\n" in digest.body
     assert escalations and all("Owner: Sam Okafor (P-HR1)" in n.body and link in n.body for n in escalations)
 
@@ -253,7 +255,25 @@ def test_without_an_app_url_mail_has_no_links_and_an_unnamed_person_is_their_id(
     with unit_of_work(engine) as s:
         notify.send_digests(s, org_id=ORG, as_of=T("2026-03-09T12:00:00+00:00"), policy=load_escalation())
         (digest,) = notify.list_notifications(s, org_id=ORG, key_prefix="digest:")
-    assert digest.body.startswith("P-HR1: your open compliance tasks") and "http" not in digest.body
+    assert digest.body.startswith("Practice: clinic-n\n\nP-HR1: your open compliance tasks")
+    assert "http" not in digest.body
+
+
+def test_every_message_names_its_practice_by_its_organization_record(engine: Engine,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ops probe: an officer of two practices had had "171 overdue tasks escalated to you" from each,
+    with nothing in the subject, body or links to say which."""
+    monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, actor="t", source="t", stream=False, records=[
+            {"type": "organization", "id": "O1", "name": "North Family Medicine"}])
+    _overdue_task_with_three_escalations(engine)
+    with unit_of_work(engine) as s:
+        sent = notify.list_notifications(s, org_id=ORG)
+    label = "North Family Medicine (clinic-n)"
+    assert sent and all(n.subject.startswith(f"[Vigil] {label}: ") for n in sent)
+    assert all(n.body.startswith(f"Practice: {label}\n") for n in sent)
+    assert {n.payload["practice"] for n in sent if n.channel == "webhook"} == {label}
 
 
 def test_an_app_url_that_is_not_a_web_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
