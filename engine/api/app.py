@@ -16,7 +16,9 @@ import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import __version__, storable_text
@@ -69,9 +71,21 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=lambda: MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders)
 
-    @app.get("/health", tags=["health"], dependencies=[Depends(public())])
+    @app.get("/health", tags=["health"], dependencies=[Depends(public())],
+             responses={503: {"description": "the database does not answer (`Retry-After`)"}})
     def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__})
+        """Whether the server can serve: it answers, and so does its database. A load balancer or
+        monitor had seen 200 "ok" with the database gone, while every other request was a 503."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (OperationalError, PoolTimeout) as exc:
+            cause = getattr(exc, "orig", None) or exc
+            logging.getLogger("vigil").warning("/health: the database does not answer: %s",
+                                               str(cause).splitlines()[0] if str(cause) else type(cause).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable", "version": __version__},
+                                status_code=503, headers={"Retry-After": errors.RETRY_AFTER})
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     for module in (auth, records, evaluations, findings, rulesets, users):
         app.include_router(module.router)

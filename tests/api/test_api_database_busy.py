@@ -81,3 +81,20 @@ def test_a_lock_deadlock_or_lost_connection_stays_a_503(api: dict[str, Any], mon
     r = _failing_list(api, monkeypatch, cause)
     assert r.status_code == 503, r.text
     assert r.json()["code"] == "unavailable.database" and r.headers["Retry-After"] == "5"
+
+
+def test_health_says_when_the_database_does_not_answer(api: dict[str, Any]) -> None:
+    """Ops probe: /health had answered 200 "ok" with the database gone, while every other request was a 503."""
+    from fastapi.testclient import TestClient
+
+    from engine import db as dbmod
+    from engine.api.app import create_app
+
+    assert api["client"].get("/health").json()["database"] == "ok"
+    gone = dbmod.make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+    try:
+        r = TestClient(create_app(engine=gone)).get("/health")
+    finally:
+        gone.dispose()
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert r.json()["status"] == "unavailable" and r.json()["database"] == "unreachable"
