@@ -44,11 +44,10 @@ JOB_TABLE = "apscheduler_jobs"
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A scheduled job: how often, and whether it runs per practice."""
+    """A scheduled job, run for each practice the scheduler serves: how often."""
 
     name: str
     every: dt.timedelta
-    per_org: bool = True
     daily_at_hour: int | None = None  # run once a local day from this hour on (the nightly sweep)
 
 
@@ -58,7 +57,8 @@ JOBS: dict[str, JobSpec] = {
     "recurrence": JobSpec("recurrence", dt.timedelta(hours=1)),
     "escalation": JobSpec("escalation", dt.timedelta(minutes=15)),
     "digest": JobSpec("digest", dt.timedelta(hours=1)),
-    "notify": JobSpec("notify", dt.timedelta(minutes=1), per_org=False),
+    # each practice's own: a scheduler started for one practice had sent every practice's mail
+    "notify": JobSpec("notify", dt.timedelta(minutes=1)),
 }
 
 
@@ -214,18 +214,14 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
     now = clock.now()
     out: list[jobs.JobOutcome] = []
     bodies: list[tuple[str, str | None, Callable[[], dict[str, Any]]]] = []
-    if not spec.per_org:
-        bodies.append(("*", period_of(spec, now, tz="UTC", tick=rt.tick),
-                       lambda: jobs.notify_job(rt.engine, policies=rt.policies)))
-    else:
-        for org in rt.orgs:
-            try:  # the practice's zone is read from its records: that can fail too, for this practice only
-                tz = _org_zone(rt, org) if spec.daily_at_hour is not None else "UTC"
-            except Exception as exc:
-                _failed(rt, spec, org, None, exc)
-                continue
-            bodies.append((org, period_of(spec, now, tz=tz, tick=rt.tick, anytime=rt.anytime),
-                           _body(rt, spec.name, org)))
+    for org in rt.orgs:
+        try:  # the practice's zone is read from its records: that can fail too, for this practice only
+            tz = _org_zone(rt, org) if spec.daily_at_hour is not None else "UTC"
+        except Exception as exc:
+            _failed(rt, spec, org, None, exc)
+            continue
+        bodies.append((org, period_of(spec, now, tz=tz, tick=rt.tick, anytime=rt.anytime),
+                       _body(rt, spec.name, org)))
     for org, period, body in bodies:
         if period is None:
             continue
@@ -258,6 +254,8 @@ def _body(rt: Runtime, name: str, org: str) -> Callable[[], dict[str, Any]]:
         return lambda: jobs.escalation_job(rt.engine, org_id=org, policies=rt.policies)
     if name == "digest":
         return lambda: jobs.digest_job(rt.engine, org_id=org, policies=rt.policies)
+    if name == "notify":
+        return lambda: jobs.notify_job(rt.engine, org_id=org, policies=rt.policies)
     raise KeyError(name)
 
 

@@ -123,5 +123,5 @@ def digest_job(engine: Engine, *, org_id: str, policies: Path | str | None = Non
     return {"queued": added}
 
 
-def notify_job(engine: Engine, *, policies: Path | str | None = None) -> dict[str, Any]:
-    return notify.deliver_due(engine, policy=load_escalation(policies))
+def notify_job(engine: Engine, *, org_id: str, policies: Path | str | None = None) -> dict[str, Any]:
+    return notify.deliver_due(engine, policy=load_escalation(policies), org_id=org_id)

@@ -249,3 +249,22 @@ def test_a_practice_whose_zone_cannot_be_read_does_not_stop_the_nightly_sweep_of
         ("broken", "RuntimeError: the records could not be read")]
     assert [(e["job"], e["period"].split(":")[0], e["ran"]) for e in events if e["event"] == "job"] == [
         ("sweep", ORG, True)]
+
+
+def test_a_scheduler_for_one_practice_delivers_only_that_practices_messages(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ops probe: one started with --org south had delivered east's notifications too."""
+    from engine.tasks import notify
+    from engine.tasks.policy import load_escalation
+
+    monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens: each try fails
+    with clock.frozen(T("2026-03-05T12:00:00+00:00")):
+        with unit_of_work(engine) as s:
+            for org in (ORG, "clinic-east"):
+                notify.enqueue(s, org_id=org, key="test:1", kind="test", persons=[], subject="s", body="b",
+                               payload={}, policy=load_escalation(), channels=["webhook"])
+        outcomes = scheduler.run_all_once(scheduler.Runtime(engine=engine, orgs=[ORG]), names=["notify"])
+    assert [(o.job, o.period.split(":")[0], o.summary["retry"]) for o in outcomes] == [("notify", ORG, 1)]
+    with unit_of_work(engine) as s:
+        tried = dict(s.execute(select(NotificationRow.org_id, NotificationRow.attempts)).tuples().all())
+    assert tried == {ORG: 1, "clinic-east": 0}
