@@ -1,5 +1,10 @@
 """A small ruleset and a scenario for it, shared by the tests of publishing, validation and the scenario
-format: framework `pub`, one rule (PUB-TRN-001: a new hire is trained within `train_days`, 30 by default)."""
+format: framework `pub`, one rule (PUB-TRN-001: a new hire is trained within `train_days`, 30 by default),
+and the rulesets folder those tests set up with them."""
+
+from pathlib import Path
+
+import pytest
 
 PUB_RULESET = """\
 framework: pub
@@ -38,3 +43,18 @@ cases:
     expect:
       - {rule_id: PUB-TRN-001, subject: employment_episode/EP1, state: overdue, due: "2026-06-03"}
 """
+
+
+def pub_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ruleset: str = PUB_RULESET) -> Path:
+    """A rulesets folder in use holding `pub` 1.0.0 (`ruleset`) and its scenario, SOP-T's template
+    and an empty practice parameters file; returns the rulesets folder."""
+    rules = tmp_path / "rulesets"
+    (rules / "pub" / "tests").mkdir(parents=True)
+    (rules / "pub" / "pub-1.0.0.yaml").write_text(ruleset, encoding="utf-8")
+    (rules / "pub" / "tests" / "train.yaml").write_text(PUB_SCENARIO, encoding="utf-8")
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
+    return rules

@@ -24,7 +24,7 @@ from engine.rules.catalog import (
 from engine.rules.derive import RecordView
 from engine.rules.runner import ListSource, evaluate_rules
 from tests import factories as f
-from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO
+from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO, pub_folder
 
 TODAY = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -43,17 +43,8 @@ def draft(version: str, *, effective_from: str = "2026-01-01", days: str = "para
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    rules = tmp_path / "rulesets"
-    (rules / "pub" / "tests").mkdir(parents=True)
-    (rules / "pub" / "pub-1.0.0.yaml").write_text(V1, encoding="utf-8")
-    (rules / "pub" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
-    (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
-    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
     with clock.frozen(TODAY):
-        yield rules
+        yield pub_folder(tmp_path, monkeypatch, V1)
 
 
 def files(root: Path) -> dict[str, bytes]:

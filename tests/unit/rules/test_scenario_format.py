@@ -17,7 +17,7 @@ from engine import clock
 from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules.scenarios import Expectation, run_scenario, scenario_file_problems, scenario_files
 from engine.rules.validate import validate_paths
-from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO
+from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO, pub_folder
 
 RULESET = PUB_RULESET
 
@@ -27,17 +27,8 @@ NAME = "a new hire untrained after 30 days"
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    rules = tmp_path / "rulesets"
-    (rules / "pub" / "tests").mkdir(parents=True)
-    (rules / "pub" / "pub-1.0.0.yaml").write_text(RULESET, encoding="utf-8")
-    (rules / "pub" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
-    (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
-    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
     with clock.frozen(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)):
-        yield rules
+        yield pub_folder(tmp_path, monkeypatch)
 
 
 def scenario(root: Path, text: str, name: str = "zz.yaml") -> Path:

@@ -23,7 +23,7 @@ from engine.rules.loader import load_ruleset_bytes
 from engine.rules.validate import validate_bytes, validate_paths
 from engine.tasks import templates
 from engine.tasks.errors import PolicyError
-from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO
+from tests.ruleset_texts import PUB_RULESET, PUB_SCENARIO, pub_folder
 
 TODAY = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 
@@ -38,17 +38,8 @@ def version(number: str, text: str = V1) -> str:
 
 @pytest.fixture
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    rules = tmp_path / "rulesets"
-    (rules / "pub" / "tests").mkdir(parents=True)
-    (rules / "pub" / "pub-1.0.0.yaml").write_text(V1, encoding="utf-8")
-    (rules / "pub" / "tests" / "train.yaml").write_text(SCENARIO, encoding="utf-8")
-    (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
-    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
     with clock.frozen(TODAY):
-        yield rules
+        yield pub_folder(tmp_path, monkeypatch)
 
 
 def refusal(draft: str) -> VigilError:
