@@ -152,40 +152,30 @@ def _compile_rule(
     type_of: dict[str, str] = {}
     patterns: list[Pattern] = []
     is_event = rule.kind == "event"
+    # each pattern, `when` and the message are checked apart, so a liaison sees every one of their
+    # problems in one validation (the first had hidden the rest until it was fixed)
+    found: list[ErrorDetail] = []
     for alias, text in rule.match.items():
-        if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in RESERVED_NAMES:
-            raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})",
-                       f"match.{alias}")
-        m = PATTERN_RE.match(str(text))
-        if not m:
-            raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}",
-                       f"match.{alias}")
-        fact_type = m.group("type")
-        if fact_type not in types:
-            close = difflib.get_close_matches(fact_type, list(types), n=3)
-            raise _err(
-                rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
-                f"match.{alias}",
-            )
-        negated = bool(m.group("no"))
-        where = f"match.{alias}"
-        scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path,
-                      line=rule.lines.get(where, rule.line), field=where)
-        conds: tuple[n.Node, ...] = ()
-        if m.group("cond"):
-            conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
-        type_of[alias] = fact_type
-        check_written(conds, rule, where, params, types, type_of, declared)
-        patterns.append(Pattern(alias, fact_type, negated, conds))
-        if not negated:
-            positive.append(alias)
-    if rule.subject not in positive:
-        raise _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern", "subject")
-    if rule.when:
-        when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path, rule.lines.get("when", rule.line),
-                                           "when"))
-        check_written(n.conjuncts(when), rule, "when", params, types, type_of, declared)
-        patterns = _distribute(patterns, n.conjuncts(when), rule)
+        try:
+            _match_pattern(rule, alias, str(text), path, types, type_of, positive, patterns, params, declared)
+        except VigilError as exc:
+            found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
+    if not found and rule.subject not in positive:
+        found += _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern", "subject").details
+    if rule.when and not found:
+        try:
+            when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path,
+                                               rule.lines.get("when", rule.line), "when"))
+            check_written(n.conjuncts(when), rule, "when", params, types, type_of, declared)
+            patterns = _distribute(patterns, n.conjuncts(when), rule)
+        except VigilError as exc:
+            found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
+    try:
+        template = compile_message(rule, positive)
+    except VigilError as exc:
+        found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
+    if found:
+        raise RulesetValidationError(f"{len(found)} problem(s) in rule {rule.id}", found)
     full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
 
     # obligation -> deadline spec + variants
@@ -289,7 +279,6 @@ def _compile_rule(
     sev_when = tuple((s.severity, expr(s.when, "severity_when")) for s in rule.severity_when)
     occurrence = expr(rule.occurrence, "occurrence") if rule.occurrence else None
     establishment = expr(rule.establishment, "establishment") if rule.establishment else None
-    template = compile_message(rule, positive)
     # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
     used = tuple(
         sorted(
@@ -312,6 +301,39 @@ def _compile_rule(
         deadline=deadline,
     )
     return compiled, lowered, lowerer.flags
+
+
+def _match_pattern(rule: RuleSpec, alias: str, text: str, path: str, types: dict[str, FactType],
+                   type_of: dict[str, str], positive: list[str], patterns: list[Pattern], params: dict[str, Any],
+                   declared: Mapping[str, ParamInfo] | None) -> None:
+    """Check and add one `match` pattern. The alias is bound before its condition is checked, so a
+    later pattern that joins on it is checked too when this one's condition has a problem."""
+    if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in RESERVED_NAMES:
+        raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})",
+                   f"match.{alias}")
+    m = PATTERN_RE.match(text)
+    if not m:
+        raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}",
+                   f"match.{alias}")
+    fact_type = m.group("type")
+    negated = bool(m.group("no"))
+    if not negated:
+        positive.append(alias)
+    if fact_type not in types:
+        close = difflib.get_close_matches(fact_type, list(types), n=3)
+        raise _err(
+            rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
+            f"match.{alias}",
+        )
+    type_of[alias] = fact_type
+    where = f"match.{alias}"
+    scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path,
+                  line=rule.lines.get(where, rule.line), field=where)
+    conds: tuple[n.Node, ...] = ()
+    if m.group("cond"):
+        conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
+    check_written(conds, rule, where, params, types, type_of, declared)
+    patterns.append(Pattern(alias, fact_type, negated, conds))
 
 
 def _obligation_variants(

@@ -239,3 +239,14 @@ def test_a_met_at_typo_names_the_missing_field() -> None:
     (problem,) = _aud_006(AUD_OBLIGATION, AUD_OBLIGATION + "      met_at: sys.reviewed_att\n")
     assert problem.reason.startswith("met_at 'sys.reviewed_att': system has no field 'reviewed_att' ("), problem
     assert "last_audit_review_at" in problem.reason and problem.field == "obligation.met_at"
+
+
+def test_every_pattern_and_the_message_of_a_rule_are_checked_in_one_validation() -> None:
+    """The first problem of a rule had hidden the rest: a liaison fixed `ep`'s condition, validated, and
+    only then learnt of `tr`'s and of the message's."""
+    text = _kind_ruleset(cond="role == 5", join="completed_at == ep.role").replace(b"message: m",
+                                                                                   b"message: '{{ nobody.name }}'")
+    with pytest.raises(RulesetValidationError) as exc:
+        compile_ruleset(load_ruleset_bytes(text, "t.yaml"))
+    assert [d.field for d in exc.value.details] == ["match.ep", "match.tr", "message"], exc.value.details
+    assert "nobody" in exc.value.details[2].reason
