@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from engine.errors import InputError
+from engine.errors import ErrorDetail, InputError
 
 CHUNK = 1 << 20
 #: A packet unpacks to at most this many times the archive's size, plus the floor: evidence is
@@ -76,43 +76,64 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
     """Extract a packet zip into `dest`, refusing entries that would land outside it.
 
     Returns the names of the entries (directory entries too, ending in "/", though nothing is
-    created for them: packets hold none, and the caller reports them) and the entries whose bytes
-    fail the zip's own CRC check (name, reason): those are reported as altered files rather than
-    crashing the check. An archive that declares more than `unpack_budget` bytes is refused before
-    anything is written.
+    created for them: packets hold none, and the caller reports them) and the entries to report
+    (name, reason): those whose bytes fail the zip's own CRC check, reported as altered files rather
+    than crashing the check, and every entry after the first of one path (`duplicate`). An archive
+    that declares more than `unpack_budget` bytes is refused before anything is written, and one
+    that is no zip, names a path outside `dest` or holds a symbolic link is refused naming the
+    entry (an InputError whose details say it).
     """
     try:
         zf = zipfile.ZipFile(zip_path)
         budget = unpack_budget(zip_path.stat().st_size)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{zip_path}: not a readable zip file ({exc})", code="packet.zip") from None
+        raise _refused(zip_path, f"not a readable zip file ({exc})") from None
     names: list[str] = []
-    corrupt: list[tuple[str, str]] = []
-
-    def too_big() -> InputError:
-        return InputError(f"{zip_path}: unpacks to more than {budget} bytes ({MAX_EXPANSION} times its size): "
-                          "not a packet Vigil wrote", code="packet.zip")
+    problems: list[tuple[str, str]] = []
+    first_of: dict[tuple[str, ...], str] = {}  # each path unpacked, by its parts: the entry that gave it
 
     with zf:
         # zipfile reads each entry up to the central directory's size and no further (a longer
         # stream fails its CRC), so the sizes declared there bound what can be written
         if sum(info.file_size for info in zf.infolist()) > budget:
-            raise too_big()
+            raise _refused(zip_path, f"unpacks to more than {budget} bytes ({MAX_EXPANSION} times its size): "
+                                     "not a packet Vigil wrote")
         for info in zf.infolist():
             path = PurePosixPath(info.filename)
             if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
-                raise InputError(f"{zip_path}: unsafe entry name {info.filename!r}", code="packet.zip")
+                raise _refused(zip_path, f"unsafe entry name {info.filename!r}")
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise InputError(f"{zip_path}: symbolic link entry {info.filename!r}", code="packet.zip")
+                raise _refused(zip_path, f"symbolic link entry {info.filename!r}")
             if info.is_dir():  # named (with its trailing slash) for the caller to judge, not created
                 names.append(info.filename)
                 continue
+            names.append(info.filename)
+            if path.parts in first_of:
+                problems.append((info.filename, _duplicate(info.filename, first_of[path.parts])))
+                continue
+            first_of[path.parts] = info.filename
             target = dest.joinpath(*path.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with zf.open(info) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                corrupt.append((info.filename, f"zip entry is damaged ({exc})"))
-            names.append(info.filename)
-    return sorted(names), corrupt
+                problems.append((info.filename, f"zip entry is damaged ({exc})"))
+    return sorted(names), problems
+
+
+def _duplicate(name: str, first: str) -> str:
+    """Why a second entry of one path fails a packet: which copy is "the" file depends on the tool.
+
+    The checks read one copy (the first); `unzip` asks which to keep, `unzip -o` keeps the last and
+    `unzip -n` the first, so a forged copy beside the genuine one would reach some auditors while
+    the packet verified."""
+    twin = "of this name" if name == first else f"unpacking to the same file as {first!r}"
+    return (f"duplicate zip entry: a second entry {twin}; an unzip tool may extract either copy, so what "
+            "the packet holds is ambiguous (packets hold one entry a file)")
+
+
+def _refused(zip_path: Path, reason: str) -> InputError:
+    """An archive that cannot be checked at all: the problem in the message and in its details,
+    on the file, so every face lists it where it lists problems (the API's `errors`)."""
+    return InputError(f"{zip_path}: {reason}", [ErrorDetail(reason=reason, file=str(zip_path))], code="packet.zip")

@@ -9,8 +9,10 @@ Four independent checks, all run even when an earlier one fails, so the report i
    after a change still names the payload file that changed;
 4. the audit-trail excerpt's hash chain, from its anchor to its head.
 Besides, every zip entry must be one the format defines (the bag's files, the signature files; no
-directory entries), and the bag's folder name must be the packet id its signed files hold: the
-signature covers the files, not the folder's name, so a renamed folder would pass for another packet.
+directory entries), once (a second entry of one name is named: the checks read one copy, and an
+unzip tool may extract the other), and the bag's folder name must be the packet id its signed files
+hold: the signature covers the files, not the folder's name, so a renamed folder would pass for
+another packet.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ def verify_packet(zip_path: Path, public_key: bytes | Path | None = None) -> Pac
     report = PacketVerifyReport(ok=False)
     with tempfile.TemporaryDirectory(prefix="vigil-verify-") as tmp:
         root = Path(tmp)
-        names, corrupt = safe_extract(Path(zip_path), root)
-        for name, reason in corrupt:
+        names, unpacked_badly = safe_extract(Path(zip_path), root)  # damaged entries, second copies of one
+        for name, reason in unpacked_badly:
             found.add(name, reason)
         bags = sorted(d for d in root.iterdir() if d.is_dir() and (d / "bagit.txt").is_file())
         if len(bags) != 1:

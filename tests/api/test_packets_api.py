@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import stat
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -243,3 +245,47 @@ def test_the_list_takes_a_framework_as_the_cli_does_and_an_auditor_stays_in_the_
     assert outside.json()["code"] == "permission_denied.outside_grant" and ids["other"] not in outside.text
     unknown = c.get("/packets", headers=auditor, params={"framework": "dmeo"})
     assert unknown.status_code == 403 and "other" not in unknown.text  # no other framework is named to them
+
+
+def test_two_packets_in_one_verify_request_are_a_422_on_file(
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `file` parts: the last had been checked alone and answered, the other passed over, so a
+    tampered packet sent first went unchecked beside a genuine one."""
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    c, auditor = api["client"], headers(api, "auditor")
+    files = [("file", ("tampered.zip", b"PK\x05\x06" + b"\0" * 18, "application/zip")),
+             ("file", ("genuine.zip", b"PK\x05\x06" + b"\0" * 18, "application/zip"))]
+    r = c.post("/packets/verify", headers=auditor, files=files)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["file"], r.text
+
+
+
+def _zip_of(entries: dict[str, bytes], *, link: str | None = None) -> bytes:
+    """A zip of `entries`, and a symbolic link entry named `link` (to /etc/passwd) when given."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        if link is not None:
+            info = zipfile.ZipInfo(link)
+            info.create_system, info.external_attr = 3, (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("upload, said", [(b"not a zip at all", "not a readable zip file"),
+                                          (_zip_of({"../../evil.txt": b"x"}), "unsafe entry name '../../evil.txt'"),
+                                          (_zip_of({}, link="bag/data/index.html"), "symbolic link entry")],
+                         ids=["not a zip", "an entry outside", "a symbolic link"])
+def test_an_upload_that_cannot_be_checked_lists_the_problem_in_errors(
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upload: bytes, said: str) -> None:
+    """The problem had been in `detail` only, with `"errors": []`: every problem is listed in
+    `errors` with where it is (the `file` part, by the name it was sent under)."""
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    r = api["client"].post("/packets/verify", headers=headers(api, "auditor"),
+                           files={"file": ("sent.zip", upload, "application/zip")})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "file" and error["file"] == "sent.zip" and said in error["reason"], error
+    assert "/tmp" not in r.text and str(tmp_path) not in r.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
@@ -11,6 +13,7 @@ from engine.api import scope, uploads
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.errors import ErrorDetail, InputError
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.schemas import PacketVerifyReport
@@ -70,10 +73,12 @@ def download(
 
 @router.post("/packets/verify", response_model=PacketVerifyReport)
 def verify(
-    file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ))
+    file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ)),
+    _single: None = Depends(uploads.single_parts("file")),  # after the sign-in check
 ) -> PacketVerifyReport:
     """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt. Errors
-    name the uploaded file, never where the server kept it.
+    name the uploaded file, never where the server kept it. One packet a request: a second `file`
+    part is a 422 (the last had been checked alone, the other passed over without a word).
 
     The signature is checked against the practice's own public key, never the key inside the
     upload: anyone can re-sign an edited packet with a key of their own and embed it, and the
@@ -81,4 +86,15 @@ def verify(
     the practice's before its key was replaced) fails, naming both fingerprints."""
     practice_key = load_or_create_signer().public_key_pem()
     with uploads.spooled(file, default="packet.zip") as (target, _name):
-        return verify_packet(target, public_key=practice_key)
+        try:
+            return verify_packet(target, public_key=practice_key)
+        except InputError as exc:  # not a zip, an unsafe entry: the upload cannot be checked at all
+            _on_part(exc, "file")
+            raise
+
+
+def _on_part(exc: InputError, part: str) -> None:
+    """Put each of the error's problems on the multipart `part` that carried the upload, in place:
+    the service knows the file, the route the field the caller sent it in (docs/api.md, Errors)."""
+    exc.details = [replace(d, field=d.field or part) for d in exc.details] or [ErrorDetail(reason=exc.message,
+                                                                                           field=part)]

@@ -275,3 +275,35 @@ def test_a_renamed_bag_folder_is_named_and_the_packet_keeps_its_signed_id(
     assert problem.file == fake_id
     assert signed_id in problem.reason and "renamed" in problem.reason
     assert "data/packet.json packet_id" in problem.reason and "bag-info.txt External-Identifier" in problem.reason
+
+
+def _with_a_second_copy(packet: Path, dest: Path, *, name_of: Callable[[str], str], forged_first: bool) -> str:
+    """The packet's entries with a forged findings.json beside the genuine one (before or after it,
+    under `name_of` its name); returns the genuine entry's name."""
+    with zipfile.ZipFile(packet) as src:
+        entries = [(info.filename, src.read(info)) for info in src.infolist()]
+    genuine = next(n for n, _ in entries if n.endswith("/data/findings.json"))
+    forged = (name_of(genuine), dict(entries)[genuine].replace(b'"acknowledged"', b'"resolved"', 1))
+    assert forged[1] != dict(entries)[genuine]
+    with zipfile.ZipFile(dest, "w") as dst:
+        for name, data in [forged, *entries] if forged_first else [*entries, forged]:
+            dst.writestr(name, data)
+    return genuine
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # zipfile's, writing the forgery
+@pytest.mark.parametrize("forged_first", [True, False])
+@pytest.mark.parametrize("name_of", [lambda n: n, lambda n: n.replace("/data/", "/data//")],
+                         ids=["same name", "same file"])
+def test_a_second_entry_of_one_name_is_named_whichever_copy_comes_first(
+    packet: Path, tmp_path: Path, signer: Ed25519Signer, forged_first: bool, name_of: Callable[[str], str]
+) -> None:
+    """`unzip -n` keeps the first copy, `unzip -o` the last: with a forged copy first, the checks had
+    read the genuine last one and passed the packet while an auditor's unzip gave the forgery."""
+    doubled = tmp_path / "doubled.zip"
+    genuine = _with_a_second_copy(packet, doubled, name_of=name_of, forged_first=forged_first)
+    report = verify_packet(doubled, public_key=signer.public_key_pem())
+    assert not report.ok
+    second = genuine if forged_first or name_of(genuine) == genuine else name_of(genuine)
+    duplicate = [p for p in report.problems if "duplicate zip entry" in p.reason]
+    assert [p.file for p in duplicate] == [second], report.problems
