@@ -4,7 +4,9 @@ The audit excerpt comes from engine.audit; findings, tasks, waivers, rulesets an
 the other domains through `PacketSources`, a seam the lead wires once those stores exist
 (`database_sources`). Whatever the sources return, `collect_input` applies the as-of cut itself,
 so `--as-of` means the same thing for every domain: nothing that happened after the instant is
-in the packet, and each finding shows the state it had then.
+in the packet, and each finding shows the state it had then. For a period that ended before the
+as-of, "then" is the period's end (`shown_at`): the period bounds runs and the audit excerpt, so
+it bounds what the findings, their waivers and tasks show too.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class PacketSources(Protocol):
       stored (`type`, `id`, `version`, `content_hash`, `recorded_at`, `source` file name, `data`):
       the evidence version a finding cites, and a subject's newest version known at `known_at`.
       The packet ships them (`records.json`), so an auditor traces a finding to its facts offline.
+
+    `finding_transitions`, `waivers` and `tasks` are asked as of the instant the packet shows them
+    (`shown_at`: the period's end when it is over), the others as of the packet's `as_of`.
     """
 
     def org_name(self, session: Session, *, org_id: str) -> str | None: ...
@@ -158,6 +163,17 @@ def period_window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt
     return start, dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
+def shown_at(date_to: dt.date, as_of: dt.datetime) -> dt.datetime:
+    """The instant a packet shows its findings, waivers and tasks as of: the period's last instant
+    (date_to 23:59:59.999999Z), or `as_of` when that is earlier (a period not over yet).
+
+    The one place that decides it. The period's UTC days bound the runs and the audit excerpt; a
+    packet of October to 4 December built on 5 December had shown findings resolved, re-rated and
+    re-dated by a run of 5 December that neither runs.json nor the excerpt held, and OSCAL judged a
+    control `satisfied` in a period it was not."""
+    return min(clock.ensure_utc(as_of), period_window(date_to, date_to)[1] - dt.timedelta(microseconds=1))
+
+
 def collect_input(
     session: Session,
     *,
@@ -170,8 +186,11 @@ def collect_input(
     redact_phi: bool = False,
     sources: PacketSources | None = None,
 ) -> PacketInput:
-    """Everything the packet for this scope holds, as the database stood at `as_of` (default: now)."""
+    """Everything the packet for this scope holds, as the database stood at `as_of` (default: now):
+    its findings, their waivers and tasks as they stood at the period's end, or at `as_of` when that
+    is earlier (`shown_at`)."""
     as_of = clock.ensure_utc(as_of) if as_of is not None else clock.now()
+    shown = shown_at(date_to, as_of)
     src = sources if sources is not None else database_sources()
     start, end = period_window(date_from, date_to)
     findings = src.findings(
@@ -185,15 +204,15 @@ def collect_input(
     )
     ids = sorted(str(f["id"]) for f in findings)
     transitions = [
-        t for t in src.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=as_of) if t.at <= as_of
+        t for t in src.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=shown) if t.at <= shown
     ]
-    findings = as_of_view(findings, transitions, as_of,
+    findings = as_of_view(findings, transitions, shown,
                           src.finding_revisions(session, org_id=org_id, finding_ids=ids))
     ids = sorted(str(f["id"]) for f in findings)
     runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
     excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
-    waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=as_of) if w.granted_at <= as_of]
-    tasks = [_task_as_of(t, as_of) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=as_of)]
+    waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=shown) if w.granted_at <= shown]
+    tasks = [_task_as_of(t, shown) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=shown)]
     zones = {record_id: establishment_tz(data) or "" for record_id, _, data in records_service.iter_record_data(
         session, org_id=org_id, record_type="establishment", known_at=as_of)}
     return PacketInput(
@@ -308,11 +327,12 @@ def as_of_view(
 
     A finding's state at the instant is the target of its last transition at or before it; with
     no such transition it was `open` then, and a resolution after the instant had not happened.
-    Its content (status, due, message, evidence, facts) is the revision that was current then,
-    its assignee the last assignment by then. Which run last saw it, and the instant that run
-    judged as of (`facts.as_of`), are left out: a run that changes nothing of a finding leaves
-    no trace on it, so neither could be stated as of an earlier instant (the packet's runs list
-    has every run of the period).
+    Its resolution (`resolved_at`, `resolved_by_run`) and waiver (`waiver_id`) are those of the
+    transition that put it in that state, its content (status, severity, due, message, evidence,
+    facts) is the revision that was current then, its assignee the last assignment by then. Which
+    run last saw it, and the instant that run judged as of (`facts.as_of`), are left out: a run
+    that changes nothing of a finding leaves no trace on it, so neither could be stated as of an
+    earlier instant (the packet's runs list has every run of the period).
     """
     extra: dict[str, list[dict[str, Any]]] = {}
     for t in transitions:
@@ -323,33 +343,60 @@ def as_of_view(
     view = []
     for finding in findings:
         opened = _instant(finding.get("opened_at"))
-        if opened is not None and opened > as_of:
-            continue
-        history = finding.get("history") or []
-        own = [h for h in history if _happened(h, as_of)]
-        known = sorted(own + [h for h in extra.get(str(finding["id"]), []) if _happened(h, as_of)], key=_at)
-        changed = dict(finding, history=own)
-        changed.pop("last_seen_run", None)
-        resolved = _instant(finding.get("resolved_at"))
-        moves = [h for h in known if h.get("to_state")]  # events such as "seen" change no state
-        if moves:
-            changed["state"] = moves[-1]["to_state"]
-        elif finding.get("history") or finding["id"] in extra or (resolved is not None and resolved > as_of):
-            changed["state"] = "open"
-        if resolved is not None and resolved > as_of:
-            changed.update(resolved_at=None, resolved_by_run=None)
-        then = next((r for r in replaced.get(str(finding["id"]), []) if r.replaced_at > as_of), None)
-        if then is not None:
-            changed.update(then.content)
-        if isinstance(changed.get("facts"), dict):  # the instant of the run that last judged it: see above
-            changed["facts"] = {k: v for k, v in changed["facts"].items() if k != RUN_INSTANT_FACT}
-        if len(own) < len(history) or then is not None:  # something after the instant was undone
-            assigned = [h for h in own if h.get("kind") == "assign"]
-            changed["assignee"] = _assignee(assigned[-1]) if assigned else None
-            changed["updated_at"] = max((h["at"] for h in own), key=lambda a: _instant(a) or as_of,
-                                        default=finding.get("opened_at"))
-        view.append(changed)
+        if opened is None or opened <= as_of:
+            fid = str(finding["id"])
+            view.append(_finding_then(finding, extra.get(fid, []), replaced.get(fid, []), as_of))
     return view
+
+
+def _finding_then(finding: dict[str, Any], extra: list[dict[str, Any]], replaced: list[FindingRevision],
+                  as_of: dt.datetime) -> dict[str, Any]:
+    """One finding as it stood at `as_of` (see `as_of_view`)."""
+    history = finding.get("history") or []
+    own = [h for h in history if _happened(h, as_of)]
+    known = sorted(own + [h for h in extra if _happened(h, as_of)], key=_at)
+    changed = dict(finding, history=own)
+    changed.pop("last_seen_run", None)
+    resolved = _instant(finding.get("resolved_at"))
+    resolved_later = resolved is not None and resolved > as_of
+    moves = [h for h in known if h.get("to_state")]  # events such as "seen" change no state
+    if moves:
+        changed["state"] = moves[-1]["to_state"]
+    elif history or extra or resolved_later:
+        changed["state"] = "open"
+    then = next((r for r in replaced if r.replaced_at > as_of), None)
+    if then is not None:
+        changed.update(then.content)
+    if isinstance(changed.get("facts"), dict):  # the instant of the run that last judged it: see above
+        changed["facts"] = {k: v for k, v in changed["facts"].items() if k != RUN_INSTANT_FACT}
+    undone = len(own) < len(history) or then is not None  # something after the instant was undone
+    if undone or resolved_later:
+        changed.update(_standing(str(changed["state"]), moves[-1] if moves else {}))
+    if undone:
+        assigned = [h for h in own if h.get("kind") == "assign"]
+        changed["assignee"] = _assignee(assigned[-1]) if assigned else None
+        changed["updated_at"] = max((h["at"] for h in own), key=lambda a: _instant(a) or as_of,
+                                    default=finding.get("opened_at"))
+    return changed
+
+
+def _standing(state: str, move: dict[str, Any]) -> dict[str, Any]:
+    """The resolution and waiver of a finding in `state`, read from the transition into it (`move`).
+
+    A run's resolution sets `resolved_at` and `resolved_by_run`, a waiver sets `waiver_id`, and the
+    next transition clears them (engine.findings), so each holds exactly while the finding is in
+    that state: the stored ones are the latest, which a later resolution or waiver overwrote, and a
+    later reopening cleared."""
+    resolved = state == "resolved"
+    return {"resolved_at": move.get("at") if resolved else None,
+            "resolved_by_run": move.get("run_id") if resolved else None,
+            "waiver_id": _waiver_named(move) if state == "waived" else None}
+
+
+def _waiver_named(move: dict[str, Any]) -> str | None:
+    """The waiver a transition to `waived` names ("waiver W-... through ...: reason")."""
+    words = str(move.get("reason") or "").split()
+    return words[1] if len(words) > 1 and words[0] == "waiver" else None
 
 
 def _assignee(entry: dict[str, Any]) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,16 @@ from engine import clock, db
 from engine.audit import service as audit
 from engine.errors import NotFoundError
 from engine.packets import service as packet_service
+from engine.packets.build import build_packet
 from engine.packets.collect import as_of_view, collect_input
-from engine.packets.schemas import FindingTransition, PacketTask, PacketWaiver, Requirement, RulesetFile
+from engine.packets.schemas import (
+    FindingTransition,
+    PacketInput,
+    PacketTask,
+    PacketWaiver,
+    Requirement,
+    RulesetFile,
+)
 from engine.packets.sign import load_or_create_signer
 from engine.packets.verify import verify_packet
 
@@ -177,6 +187,38 @@ def test_as_of_view_shows_the_content_and_assignee_of_then() -> None:
     assert now["updated_at"] == "2026-03-01T00:00:00Z"
 
 
+
+def test_as_of_view_reads_the_resolution_and_waiver_of_then_from_the_history() -> None:
+    """The stored resolution and waiver are the latest: a later reopening clears them, a later
+    resolution or waiver overwrites them. At an earlier instant they are the transition's into the
+    state the finding was in."""
+    history = [{"at": "2026-01-01T00:00:00Z", "kind": "transition", "to_state": "open", "run_id": "R-1"},
+               {"at": "2026-01-10T00:00:00Z", "kind": "transition", "from_state": "open", "to_state": "resolved",
+                "run_id": "R-2", "reason": "condition no longer present in run R-2"},
+               {"at": "2026-02-01T00:00:00Z", "kind": "transition", "from_state": "resolved", "to_state": "open",
+                "run_id": "R-3"},
+               {"at": "2026-02-05T00:00:00Z", "kind": "transition", "from_state": "open", "to_state": "waived",
+                "reason": "waiver W-7 through 2026-02-28 (UTC): on leave"},
+               {"at": "2026-03-01T00:00:00Z", "kind": "transition", "from_state": "waived", "to_state": "open",
+                "reason": "waiver W-7 expired at 2026-03-01T00:00:00+00:00"},
+               {"at": "2026-03-10T00:00:00Z", "kind": "transition", "from_state": "open", "to_state": "resolved",
+                "run_id": "R-4"}]  # fmt: skip
+    finding = {"id": "F", "rule_id": "R", "state": "resolved", "opened_at": "2026-01-01T00:00:00Z",
+               "resolved_at": "2026-03-10T00:00:00Z", "resolved_by_run": "R-4", "waiver_id": None,
+               "history": history}  # fmt: skip
+
+    def standing(month: int, day: int) -> tuple[Any, ...]:
+        (view,) = as_of_view([finding], [], at(month, day))
+        return view["state"], view["resolved_at"], view["resolved_by_run"], view["waiver_id"]
+
+    assert standing(1, 5) == ("open", None, None, None)
+    assert standing(1, 20) == ("resolved", "2026-01-10T00:00:00Z", "R-2", None)
+    assert standing(2, 3) == ("open", None, None, None)
+    assert standing(2, 20) == ("waived", None, None, "W-7")
+    assert standing(3, 5) == ("open", None, None, None)
+    assert standing(3, 20) == ("resolved", "2026-03-10T00:00:00Z", "R-4", None)
+
+
 def test_a_period_that_has_not_begun_is_refused(engine: Engine, tmp_path: Path) -> None:
     from engine.errors import InputError
 
@@ -212,3 +254,85 @@ def test_a_period_whose_runs_used_two_versions_of_one_file_ships_both(engine: En
                                                    (f"demo/demo-1.0.0@{sha[old][:12]}.yaml", old)]
     assert [(f.name, f.content) for f in only_old] == [("demo/demo-1.0.0.yaml", old)]
     assert never_kept == [current]  # the build refuses it, naming the mismatch
+
+
+
+# -- a finished period: its findings, waivers and tasks as they stood at its end ----------------------
+
+FIXTURE_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"
+FEBRUARY = {"org_id": "clinic", "framework": "demo", "date_from": dt.date(2026, 2, 1),
+            "date_to": dt.date(2026, 2, 28)}
+
+
+def _february_then_march(engine: Engine) -> PacketInput:
+    """Two untrained new hires judged on 25 February (due 3 March, due soon), one finding acknowledged
+    and the other commented on the next day; returns February's packet input as of 28 February 23:00.
+    Then, after February: P1 trained and a run of 5 March resolves EP1's finding and finds EP2's
+    overdue, and EP2's finding is waived on 6 March."""
+    from engine import pipeline
+    from engine.findings import lifecycle
+    from engine.findings import service as findings_service
+    from engine.findings.schemas import WaiverIn
+    from engine.packet_sources import DatabaseSources
+    from tests import factories as f
+
+    start = "2026-02-01T09:00:00-06:00"
+    with clock.frozen(at(2, 1)), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="clinic", records=[f.establishment(), f.episode("EP1", "P1", start),
+                                                            f.episode("EP2", "P2", start)],
+                                actor="t", source="t", stream=False)
+    with clock.frozen(at(2, 25)), db.unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id="clinic", as_of=at(2, 25), actor="t")
+    with clock.frozen(at(2, 26)), db.unit_of_work(engine) as s:
+        ids = {x.subject_id: x.id for x in findings_service.list_findings(s, org_id="clinic", limit=10).items}
+        lifecycle.transition(s, org_id="clinic", finding_id=ids["EP1"], action="acknowledge", actor="user:po")
+        lifecycle.comment(s, org_id="clinic", finding_id=ids["EP2"], actor="user:po", text="asked HR")
+    end_of_february = dt.datetime(2026, 2, 28, 23, tzinfo=UTC)
+    with clock.frozen(end_of_february), db.unit_of_work(engine) as s:
+        then = collect_input(s, **FEBRUARY, sources=DatabaseSources())  # type: ignore[arg-type]
+    with clock.frozen(at(3, 4)), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="clinic", records=[f.training("TR1", "P1", "2026-03-04T09:00:00-06:00")],
+                                actor="t", source="t", stream=False)
+    with clock.frozen(at(3, 5)), db.unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id="clinic", as_of=at(3, 5), actor="t")
+    with clock.frozen(at(3, 6)), db.unit_of_work(engine) as s:
+        lifecycle.waive(s, org_id="clinic", actor="user:po", finding_id=ids["EP2"],
+                        data=WaiverIn(ends_at=dt.datetime(2026, 6, 1, tzinfo=UTC), reason="on leave", approver="CMO"))
+    return then
+
+
+def test_a_finished_periods_packet_shows_its_findings_waivers_and_tasks_as_at_its_end(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """February's packet built on 7 March had shown a finding resolved, another overdue and waived, and
+    history entries of March, from a run of 5 March that neither runs.json nor the audit excerpt held;
+    OSCAL judged EP1's control satisfied in February. Built after the period, it shows what a packet
+    built at its end showed."""
+    from engine.packet_sources import DatabaseSources
+
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURE_RULES))
+    then = _february_then_march(engine)
+    with clock.frozen(at(3, 7)), db.unit_of_work(engine) as s:
+        later = collect_input(s, **FEBRUARY, sources=DatabaseSources())  # type: ignore[arg-type]
+    shown = {x["subject_id"]: x for x in later.findings}
+    assert (shown["EP1"]["state"], shown["EP1"]["resolved_at"], shown["EP1"]["resolved_by_run"]) == (
+        "acknowledged", None, None)
+    assert (shown["EP2"]["state"], shown["EP2"]["status"], shown["EP2"]["waiver_id"]) == ("open", "due_soon", None)
+    assert all(h["at"] < "2026-03" for x in later.findings for h in x["history"])
+    assert all(h["at"] < "2026-03" for t in later.tasks for h in t.model_dump()["history"])
+    assert later.waivers == [] and [t.state for t in later.tasks] == ["open", "open"]
+    assert [r["as_of"][:10] for r in later.runs] == ["2026-02-25"]
+    # the same as at the period's end, in every file built from them
+    assert json.dumps(later.findings, sort_keys=True) == json.dumps(then.findings, sort_keys=True)
+    assert [t.model_dump(mode="json") for t in later.tasks] == [t.model_dump(mode="json") for t in then.tasks]
+
+    report = build_packet(later, tmp_path / "p.zip", signer=load_or_create_signer(tmp_path / "keys"))
+    with zipfile.ZipFile(report.path) as zf:
+        def read(name: str) -> Any:
+            return json.loads(zf.read(f"{report.packet_id}/data/{name}"))
+
+        results = read("oscal/assessment-results.json")["assessment-results"]["results"][0]["findings"]
+        risks = read("oscal/poam.json")["plan-of-action-and-milestones"]["risks"]
+        text = zf.read(f"{report.packet_id}/data/index.html").decode()
+    assert {x["target"]["status"]["state"] for x in results} == {"not-satisfied"}
+    assert sorted(r["status"] for r in risks) == ["investigating", "open"]
+    assert "2026-03-05" not in text and "overdue" not in text and "resolved" not in text

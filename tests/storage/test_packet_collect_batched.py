@@ -5,7 +5,8 @@ The latency probe counted 11,060 statements collecting a credentialing packet of
 versions one query each). `PerItemSources` keeps those per-item reads (the service calls of the
 adapter as it was) as the reference: on the small demo practice, with history, waivers, evidence
 and re-imported records added, the batched adapter's `PacketInput` is the same to the byte, on
-SQLite and PostgreSQL, with the batches at their size and cut small (several chunks per read).
+SQLite and PostgreSQL, with the batches at their size and cut small (several chunks per read), for
+a period still running and for one that ended before the last sweep (shown as at its end).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ class PerItemSources(DatabaseSources):
         out = []
         for t in _tasks_per_item(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at):
             refs = [EvidenceRef(name=e["name"], sha256=e["sha256"], size=e["size"], media_type=e["media_type"],
-                                attached_at=e["attached_at"], opener=partial(tasks_service.open_evidence, e["sha256"]))
+                                attached_at=e["attached_at"], attachment_id=e["id"], attached_by=e["attached_by"],
+                                opener=partial(tasks_service.open_evidence, e["sha256"]))
                     for e in t["evidence"]]
             out.append(PacketTask.model_validate({**t, "evidence": refs}))
         return out
@@ -171,7 +173,7 @@ def _tasks_per_item(session: Any, *, org_id: str, finding_ids: list[str],
             "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
             "assignee": owner, "due": due.isoformat(), "sop": row.sop,
             "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
-            "evidence": [{"name": a.filename, "sha256": a.sha256, "size": a.size,
+            "evidence": [{"id": a.id, "name": a.filename, "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
                           "attached_by": a.attached_by} for a in atts],
             "due_at": due_at.isoformat(), "completed_late": late, "history": history,
@@ -180,10 +182,10 @@ def _tasks_per_item(session: Any, *, org_id: str, finding_ids: list[str],
 
 
 def _collect(engine: Engine, sources: DatabaseSources, *, framework: str, as_of: dt.datetime,
-             redact: bool, org_id: str = ORG) -> str:
+             redact: bool, org_id: str = ORG, date_to: dt.date = dt.date(2026, 12, 31)) -> str:
     with db.unit_of_work(engine) as s:
         got = collect_input(s, org_id=org_id, framework=framework, date_from=dt.date(2026, 1, 1),
-                            date_to=dt.date(2026, 12, 31), as_of=as_of, redact_phi=redact, sources=sources)
+                            date_to=date_to, as_of=as_of, redact_phi=redact, sources=sources)
     return got.model_dump_json()
 
 
@@ -246,19 +248,31 @@ def _demo_practice(engine: Engine, tmp_path: Path) -> None:
 def test_batched_collection_matches_the_per_item_reads_on_the_demo_practice(
         engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _demo_practice(engine, tmp_path)
-    seen = {"waivers": 0, "revoked": 0, "evidence": 0, "done": 0, "history": 0, "older_versions": 0}
+    seen = {"waivers": 0, "revoked": 0, "evidence": 0, "done": 0, "history": 0, "older_versions": 0, "cut": 0}
     between, after = CHANGES + dt.timedelta(hours=1), LAST_SWEEP + dt.timedelta(hours=1)
-    cases = [(fw, as_of, redact) for fw in FRAMEWORKS for as_of, redact in ((between, False), (after, False),
-                                                                             (after, True))]
-    for framework, as_of, redact in cases:
-        want = _collect(engine, PerItemSources(), framework=framework, as_of=as_of, redact=redact)
+    year, ended = dt.date(2026, 12, 31), (CHANGES + dt.timedelta(days=2)).date()  # a period over before the sweep
+    cases = [(fw, as_of, redact, to) for fw in FRAMEWORKS for as_of, redact, to in (
+        (between, False, year), (after, False, year), (after, True, year), (after, False, ended))]
+    findings_of: dict[tuple[str, dt.date], str] = {}
+    for framework, as_of, redact, to in cases:
+        want = _collect(engine, PerItemSources(), framework=framework, as_of=as_of, redact=redact, date_to=to)
         with monkeypatch.context() as m:
-            assert _collect(engine, DatabaseSources(), framework=framework, as_of=as_of, redact=redact) == want, (
-                framework, as_of, redact)
+            assert _collect(engine, DatabaseSources(), framework=framework, as_of=as_of, redact=redact,
+                            date_to=to) == want, (framework, as_of, redact, to)
             _small_chunks(m, 3)  # every batched read in several chunks
-            assert _collect(engine, DatabaseSources(), framework=framework, as_of=as_of, redact=redact) == want, (
-                framework, as_of, redact, "chunks of 3")
+            assert _collect(engine, DatabaseSources(), framework=framework, as_of=as_of, redact=redact,
+                            date_to=to) == want, (framework, as_of, redact, to, "chunks of 3")
         packet = json.loads(want)
+        if as_of == after and not redact:
+            findings_of[framework, to] = json.dumps(packet["findings"])
+        if to == ended:  # shown as at the period's end: the last sweep's changes undone
+            assert all(h["at"][:10] <= to.isoformat() for x in packet["findings"] for h in x["history"])
+            assert all(h["at"][:10] <= to.isoformat() for t in packet["tasks"] for h in t["history"])
+            # built after the sweep, the packet of a period over before it is the one built before it
+            before = json.loads(_collect(engine, DatabaseSources(), framework=framework, as_of=between,
+                                         redact=False, date_to=to))
+            assert packet | {"as_of": None} == before | {"as_of": None}, framework
+            seen["cut"] += findings_of[framework, to] != findings_of[framework, year]
         seen["waivers"] += len(packet["waivers"])
         seen["revoked"] += sum(1 for w in packet["waivers"] if w.get("revoked_at"))
         seen["evidence"] += sum(len(t["evidence"]) for t in packet["tasks"])
