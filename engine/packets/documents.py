@@ -128,7 +128,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         evidence_names = {k: pseudonymizer.scrub_text(v) for k, v in evidence_names.items()}
     findings.sort(key=_finding_key)
 
-    evidence = _evidence(inp, tasks, evidence_names, redact=pseudonymizer is not None)
+    evidence = _evidence(inp, tasks, evidence_names, pseudonymizer=pseudonymizer)
     _link(inp.framework, findings, waivers, tasks)
     rulesets = [
         {
@@ -303,23 +303,42 @@ def _inert(name: str, media_type: str | None) -> str:
 
 
 def _evidence(
-    inp: PacketInput, tasks: list[dict[str, Any]], names: dict[tuple[str, int], str], *, redact: bool
+    inp: PacketInput, tasks: list[dict[str, Any]], names: dict[tuple[str, int], str], *,
+    pseudonymizer: Pseudonymizer | None
 ) -> list[EvidenceFile]:
+    """The evidence files to ship, and each task's `evidence` entries (one per attachment).
+
+    Files are content-addressed within their task, `evidence/<task>/<sha256[:12]>-<name>`: the
+    same bytes attached twice under one name are one file, which both entries name. So each entry
+    also says which attachment it is: `attachment`, its number within the task (1, 2, ... in the
+    order attached), and, where the store gave them, `attachment_id` (the id `GET /tasks/{id}` and
+    the `task.attach` audit entry carry), who attached it and when."""
     by_id = {t["id"]: t for t in tasks}
     files: dict[str, EvidenceFile] = {}
     for task in sorted(inp.tasks, key=lambda t: t.id):
         for i, ref in enumerate(task.evidence):
             name = names[(task.id, i)]
-            withheld = redact and ref.contains_phi
+            withheld = pseudonymizer is not None and ref.contains_phi
             shipped = _inert(safe_name(name), ref.media_type)
             path = None if withheld else f"evidence/{safe_name(task.id)}/{ref.sha256[:12]}-{shipped}"
             item = EvidenceFile(task_id=task.id, ref=ref, name=name, file=path)
             if path is not None:
                 files.setdefault(path, item)
-            entry = {"name": name, "sha256": ref.sha256, "size": ref.size, "media_type": ref.media_type}
+            entry = {"attachment": i + 1, "name": name, "sha256": ref.sha256, "size": ref.size,
+                     "media_type": ref.media_type} | _attached(ref, pseudonymizer)
             entry |= {"file": path} if path else {"withheld": "may contain PHI; available from the practice"}
             by_id[task.id]["evidence"].append(entry)
     return [files[p] for p in sorted(files)]
+
+
+def _attached(ref: EvidenceRef, pseudonymizer: Pseudonymizer | None) -> dict[str, Any]:
+    """What the store recorded of an attachment beyond its file: its id, when and by whom (redacted
+    as the task's history, where the same actor is named, is)."""
+    by = ref.attached_by if ref.attached_by is None or pseudonymizer is None else pseudonymizer.scrub_text(
+        ref.attached_by)
+    known = {"attachment_id": ref.attachment_id, "attached_by": by,
+             "attached_at": iso(ref.attached_at) if ref.attached_at is not None else None}
+    return {k: v for k, v in known.items() if v is not None}
 
 
 def _link(

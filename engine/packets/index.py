@@ -30,6 +30,44 @@ _LATIN1 = str.maketrans(
 )  # fmt: skip
 
 
+#: shown where a value is absent (a finding or task with no due date): Python's `None` had been printed
+NONE_SHOWN = "\u2014"
+
+
+def history_text(entry: dict[str, Any]) -> str:
+    """One finding-history entry in words, the same in the HTML and the PDF.
+
+    Only a transition moves the state: written as one (`acknowledged -> None`), a comment, an
+    assignment or a run's update read as a move to a state called None. Each kind is said as what
+    it is; findings.json keeps the entry as stored (`kind`, `to_state` null)."""
+    kind, reason = entry.get("kind"), entry.get("reason")
+    if entry.get("to_state"):  # a transition (those from FindingTransition carry no kind)
+        said = f"{entry.get('from_state') or NONE_SHOWN} \u2192 {entry['to_state']}"
+        said += f" ({reason})" if reason else ""
+    elif kind == "comment":
+        said = f"comment: {reason or ''}"
+    elif kind == "assign":
+        said = str(reason or "assigned")  # "assigned to P-0002"
+    elif kind == "update":
+        said = f"updated by {reason}" if str(reason or "").startswith("run ") else f"updated: {reason or ''}"
+    else:
+        said = f"{kind or 'entry'}" + (f": {reason}" if reason else "")
+    return f"{entry.get('at')} {entry.get('actor')}: {said}"
+
+
+def attachment_text(entry: dict[str, Any]) -> str:
+    """Which attachment of its task an evidence entry is ("attachment 2 (id 5), by user:po at ..."):
+    two attachments of the same bytes and name share one file, so the file alone does not say."""
+    said = f"attachment {entry.get('attachment')}"
+    said += f" (id {entry['attachment_id']})" if entry.get("attachment_id") is not None else ""
+    said += f", by {entry['attached_by']}" if entry.get("attached_by") else ""
+    return said + (f" at {entry['attached_at']}" if entry.get("attached_at") else "")
+
+
+_env.filters["history_text"] = history_text
+_env.filters["attachment_text"] = attachment_text
+
+
 def render_html(docs: PacketDocs) -> bytes:
     """index.html as UTF-8 bytes."""
     template = _env.get_template("index.html")
@@ -160,18 +198,13 @@ def render_pdf(docs: PacketDocs) -> bytes:
         for f in group.findings:
             pdf.line_text(
                 f"[{f.get('state')}] {f['id']}  {f['rule_id']}  {f.get('subject_type')} {f.get('subject_id')}  "
-                f"status {f.get('status')}  due {f.get('due') or '-'}  severity {f.get('severity')}",
+                f"status {f.get('status')}  due {f.get('due') or NONE_SHOWN}  severity {f.get('severity')}",
                 style="B",
                 size=8.5,
             )
             pdf.line_text(f.get("message") or f.get("title") or "", size=8, indent=4)
             for h in f["history"]:
-                pdf.line_text(
-                    f"{h['at']} {h['actor']}: {h['from_state'] or '-'} -> {h['to_state']}"
-                    + (f" ({h['reason']})" if h.get("reason") else ""),
-                    size=7.5,
-                    indent=8,
-                )
+                pdf.line_text(history_text(h), size=7.5, indent=8)
         for w in group.waivers:
             approved = f", approved by {w['approved_by']}" if w.get("approved_by") else ""
             revoked = (f"; revoked {w['revoked_at']} by {w.get('revoked_by')}: {w.get('revoke_reason')}"
@@ -180,10 +213,11 @@ def render_pdf(docs: PacketDocs) -> bytes:
             pdf.line_text(f"Waiver {w['id']} by {w['granted_by']} at {w['granted_at']}{approved}, valid {valid}"
                           f"{revoked}: {w['reason']}", size=8)
         for t in group.tasks:
-            pdf.line_text(f"Task {t['id']} [{t['state']}] {t['title']} due {t.get('due') or '-'}", size=8)
+            pdf.line_text(f"Task {t['id']} [{t['state']}] {t['title']} due {t.get('due') or NONE_SHOWN}", size=8)
             for e in t["evidence"]:
                 where = e.get("file") or "withheld"
-                pdf.line_text(f"{e['name']} ({e['size']} bytes) sha256 {e['sha256']} - {where}", size=7, indent=6)
+                pdf.line_text(f"{attachment_text(e)}: {e['name']} ({e['size']} bytes) sha256 {e['sha256']} - {where}",
+                              size=7, indent=6)
     if not docs.groups and evaluation["status"] == "evaluated":
         pdf.line_text("The applied evaluation runs raised no finding for this scope and period.")
     elif not docs.groups:

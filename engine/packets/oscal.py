@@ -273,6 +273,15 @@ def _false_positive_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _waiver_props(waiver: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A waiver as its risk's props: which one and why, and who approved the deviation (no prop
+    when none is recorded). The approver is what makes an accepted risk an approved deviation, so a
+    POA&M read alone must name them, as findings.json and the index do."""
+    approver = waiver.get("approved_by")
+    return [("waiver", f"{waiver['id']}: {waiver['reason']}"),
+            ("waiver-approved-by", f"{waiver['id']}: {approver}" if approver else None)]
+
+
 def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     """A finding as a POA&M risk. Only tasks someone completed are `completed` remediations: a task
     closed because its finding was waived, judged a false positive or cleared by itself was not
@@ -297,7 +306,7 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
             "statement": f"Requirement {f.get('citation') or f['rule_id']} is not met for "
             f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
             "props": _props(
-                *(("waiver", f"{w['id']}: {w['reason']}") for w in waivers),
+                *(prop for w in waivers for prop in _waiver_props(w)),
                 ("closure", "false-positive" if false_positive else None),
                 *(("task-closed-without-remediation", f"{t['id']}: {t['title']}") for t in unremediated),
             ),

@@ -29,7 +29,9 @@ class EvidenceRef(BaseModel):
     Give `path`, or `opener` (for a content-addressed store: a callable returning a binary
     stream; not serialised). `sha256` and `size` are what was recorded when the file was
     attached; a file that no longer matches them stops the build. `contains_phi` files are
-    withheld (listed with their hash) from a PHI-redacted packet.
+    withheld (listed with their hash) from a PHI-redacted packet. `attachment_id` is the task
+    attachment's id in the store (`GET /tasks/{id}`, the `task.attach` audit entry): two
+    attachments of the same bytes share one file in the bag, so tasks.json names each by it.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -42,6 +44,8 @@ class EvidenceRef(BaseModel):
     opener: Callable[[], BinaryIO] | None = Field(default=None, exclude=True)
     contains_phi: bool = False
     attached_at: AwareDatetime | None = None
+    attachment_id: int | None = None
+    attached_by: str | None = None
 
     @model_validator(mode="after")
     def _has_a_source(self) -> EvidenceRef:

@@ -380,7 +380,7 @@ def open_evidence(sha256: str, *, root: Path | str | None = None) -> BinaryIO:
 def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
                      known_at: dt.datetime) -> list[dict[str, Any]]:
     """The tasks of these findings as the database knew them at `known_at` (PacketTask shape), each with
-    its evidence (name, sha256, size, media_type, attached_at, attached_by) attached by then, its
+    its evidence (id, name, sha256, size, media_type, attached_at, attached_by) attached by then, its
     history up to then (who completed, reopened, reassigned it, when and why: a task completed late
     and reopened by the next run showed only `open` before), its assignee and due as they stood then
     (each history entry keeps them; entries made before migration 0005 do not, and the task's
@@ -417,7 +417,7 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
             "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
             "assignee": owner, "due": due.isoformat(), "sop": row.sop,
             "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
-            "evidence": [{"name": a.filename, "sha256": a.sha256, "size": a.size,
+            "evidence": [{"id": a.id, "name": a.filename, "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
                           "attached_by": a.attached_by} for a in attachments.get(row.id, [])],
             "due_at": due_at.isoformat(), "completed_late": late, "history": history,
@@ -445,7 +445,8 @@ def packet_tasks(session: Session, *, org_id: str, finding_ids: list[str],
     out = []
     for t in tasks_for_packet(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at or clock.now()):
         refs = [EvidenceRef(name=e["name"], sha256=e["sha256"], size=e["size"], media_type=e["media_type"],
-                            attached_at=e["attached_at"], opener=partial(open_evidence, e["sha256"]))
+                            attached_at=e["attached_at"], attachment_id=e["id"], attached_by=e["attached_by"],
+                            opener=partial(open_evidence, e["sha256"]))
                 for e in t["evidence"]]
         out.append(PacketTask.model_validate({**t, "evidence": refs}))
     return out

@@ -268,3 +268,33 @@ def test_evidence_a_browser_would_run_is_shipped_as_text(
                              signer=signer).path, tmp_path / "x")
     shipped = sorted(p.name.split("-", 1)[1] for p in (bag / "data" / "evidence" / "T-2").iterdir())
     assert shipped == ["chart.txt", "report.html.txt", "training-roster.csv"]
+
+
+def test_each_attachment_is_named_though_the_same_bytes_share_one_file(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """The same bytes attached twice as dup.txt (attachments 4 and 5) and once as other.txt: the bag
+    holds one file per content and name, and tasks.json says which attachment each entry is (it had
+    listed two identical entries, and the docs a `<n>` no file name carried)."""
+    from tests.unit.packets.conftest import ref
+
+    (tmp_path / "dup.txt").write_bytes(b"signed attestation\n")
+    (tmp_path / "other.txt").write_bytes(b"signed attestation\n")
+    at = dt.datetime(2026, 3, 20, 9, tzinfo=dt.UTC)
+    refs = [ref(tmp_path / name).model_copy(update={"attachment_id": n, "attached_by": "user:po",
+                                                    "attached_at": at + dt.timedelta(minutes=n)})
+            for name, n in (("dup.txt", 4), ("dup.txt", 5), ("other.txt", 6))]
+    tasks = [t.model_copy(update={"evidence": refs}) if t.id == "T-2" else t for t in packet_input.tasks]
+    bag = unzip(build_packet(packet_input.model_copy(update={"tasks": tasks}), tmp_path / "p.zip",
+                             signer=signer).path, tmp_path / "x")
+    task = next(t for t in json.loads((bag / "data/tasks.json").read_text())["tasks"] if t["id"] == "T-2")
+    sha12 = hashlib.sha256(b"signed attestation\n").hexdigest()[:12]
+    assert [(e["attachment"], e["attachment_id"], e["name"], e["file"], e["attached_by"], e["attached_at"])
+            for e in task["evidence"]] == [
+        (1, 4, "dup.txt", f"evidence/T-2/{sha12}-dup.txt", "user:po", "2026-03-20T09:04:00Z"),
+        (2, 5, "dup.txt", f"evidence/T-2/{sha12}-dup.txt", "user:po", "2026-03-20T09:05:00Z"),
+        (3, 6, "other.txt", f"evidence/T-2/{sha12}-other.txt", "user:po", "2026-03-20T09:06:00Z")]
+    shipped = sorted(p.relative_to(bag / "data").as_posix() for p in (bag / "data/evidence/T-2").iterdir())
+    assert shipped == [f"evidence/T-2/{sha12}-dup.txt", f"evidence/T-2/{sha12}-other.txt"]
+    html = (bag / "data/index.html").read_text()
+    assert "attachment 2 (id 5), by user:po at 2026-03-20T09:05:00Z" in html

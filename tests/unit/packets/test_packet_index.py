@@ -210,3 +210,29 @@ def test_lines_break_at_spaces_cut_only_a_word_wider_than_the_line_and_keep_empt
     assert _lines("a\n\nb", width, 4) == ["a", "", "b"]
     assert _lines("", width, 4) == [""]
     assert all(width(line) <= 7 for line in _lines("the quick brown fox jumps over the lazy dog", width, 7))
+
+
+def test_history_entries_say_their_kind_and_a_missing_due_date_is_a_dash(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """A comment, an assignment and a run's update read `acknowledged → None (...)` in the report, a
+    move to a state called None, and a finding with no due date showed `None` in the Due column."""
+    findings = [dict(f) for f in packet_input.findings]
+    findings[0]["history"] = [*findings[0]["history"],
+        {"at": "2026-03-04T10:00:00Z", "actor": "user:po", "kind": "comment", "from_state": "acknowledged",
+         "to_state": None, "reason": "Called the patient's daughter"},
+        {"at": "2026-03-04T11:00:00Z", "actor": "user:po", "kind": "assign", "from_state": "acknowledged",
+         "to_state": None, "reason": "assigned to P-0002"},
+        {"at": "2026-03-09T06:00:00Z", "actor": "scheduler", "kind": "update", "from_state": None, "to_state": None,
+         "reason": "run R-3: severity high -> critical; due 2026-02-28 -> 2026-03-01", "run_id": "R-3"}]  # fmt: skip
+    assert any(f.get("due") is None for f in findings)
+    texts = _texts(extracted(packet_input.model_copy(update={"findings": findings}), signer, tmp_path))
+    html, pdf = texts["html"], texts["pdf"]
+    assert "None" not in html and "None" not in pdf
+    for said in ("user:po: comment: Called the patient", "user:po: assigned to P-0002",
+                 "scheduler: updated by run R-3: severity high -> critical; due 2026-02-28 -> 2026-03-01"):
+        assert said in pdf, said
+        assert said.replace("'", "&#39;").replace(">", "&gt;") in html, said
+    assert "user:privacy-officer: open \u2192 acknowledged (letters being prepared)" in html
+    assert "user:privacy-officer: open -> acknowledged (letters being prepared)" in pdf
+    assert "<td>\u2014</td>" in html  # F-2's Due

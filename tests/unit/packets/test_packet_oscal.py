@@ -213,3 +213,23 @@ def test_record_text_stays_text_in_markdown_fields(packet_input: PacketInput, si
     said = json.loads(text)["assessment-results"]["results"][0]["findings"]
     description = next(f["description"] for f in said if "svg" in f["description"])
     assert description == '\\<svg onload=alert("v")\\> \\[x\\](javascript:alert(1)) \\*bold\\*'
+
+
+def test_a_waived_risk_names_its_waiver_reason_and_approver(packet_input: PacketInput, signer: Ed25519Signer,
+                                                            tmp_path: Path, oscal_schema_dir: Path) -> None:
+    """The POA&M named a waiver's id and reason but not who approved the deviation (findings.json and
+    the index did)."""
+    waivers = [w.model_copy(update={"approved_by": "Dr. A. Chief Medical Officer"}) for w in packet_input.waivers]
+    report = build_packet(packet_input.model_copy(update={"waivers": waivers}), tmp_path / "w.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        zf.extractall(tmp_path / "w")
+    path = tmp_path / "w" / report.packet_id / "data" / "oscal" / "poam.json"
+    doc = json.loads(path.read_text())
+    assert schema_errors(doc, oscal_schema_dir / SCHEMAS["poam.json"]) == []
+    assert PlanOfActionAndMilestones.oscal_read(path) is not None
+    risk = next(r for r in doc["plan-of-action-and-milestones"]["risks"]
+                if r["uuid"] == oscal_uuid("org-demo", "risk", "F-2"))
+    props = {p["name"]: p["value"] for p in risk["props"]}
+    assert risk["status"] == "deviation-approved"
+    assert props["waiver"].startswith("W-1: Covering physician")
+    assert props["waiver-approved-by"] == "W-1: Dr. A. Chief Medical Officer"
