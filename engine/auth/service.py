@@ -70,6 +70,10 @@ def create_user(session: Session, *, org_id: str, data: UserIn, actor: str) -> U
                        "the person first", field="person_id")], code="input.person_id")
         data = data.model_copy(update={"person_id": person})
     taken = session.scalar(select(UserRow).where(func.lower(UserRow.username) == data.username.lower()))
+    if taken is not None and taken.org_id != org_id:  # says nothing of the other practice's account
+        raise ConflictError(f"username {data.username!r} is taken", [ErrorDetail(
+            reason="usernames are unique across the deployment, in every practice it serves: choose another",
+            field="username")])
     if taken is not None:
         same = "" if taken.username == data.username else f" as {taken.username!r}"
         raise ConflictError(f"user {data.username!r} exists{same}", [ErrorDetail(

@@ -193,3 +193,20 @@ def test_two_files_in_one_attachment_request_are_refused_and_neither_is_kept(api
     assert two.status_code == 422, two.text
     assert two.json()["errors"][0]["field"] == "file" and "2 times" in two.json()["errors"][0]["reason"]
     assert c.get(f"/tasks/{task['id']}", headers=_h(api, "hr1")).json()["attachments"] == []
+
+
+def test_a_username_another_practice_holds_is_taken_without_naming_it(sqlite_engine: Any) -> None:
+    """Ops probe: north's admin learnt from "user 'bob' exists" that south has a bob, while GET
+    /users/bob/tokens answered 404 "no user"."""
+    from engine.errors import ConflictError
+
+    for org, name in (("south", "bob"), ("north", "BOB")):
+        try:
+            with unit_of_work(sqlite_engine) as s:
+                auth.create_user(s, org_id=org, actor="test", data=UserIn(
+                    username=name, password="a-long-password-9!", role="staff"))
+        except ConflictError as exc:
+            assert org == "north" and str(exc).startswith("username 'BOB' is taken")
+            assert "bob" not in str(exc).replace("BOB", "") and "exists" not in str(exc)
+            return
+    raise AssertionError("north's BOB was created beside south's bob")
