@@ -79,7 +79,8 @@ def import_cmd(
     files: Annotated[list[Path], typer.Argument(help="JSON, NDJSON or CSV files.", show_default=False)],
     fmt: Annotated[str | None, typer.Option(
         "--format", help="json, ndjson, csv, fhir, leie or roster (default: by extension).")] = None,
-    record_type: Annotated[str | None, typer.Option("--type", help="Record type of the file(s).")] = None,
+    record_type: Annotated[str | None, typer.Option(
+        "--type", help="The record type of CSV files not named <type>.csv.")] = None,
     checked_at: Annotated[str | None, typer.Option(
         "--checked-at", help="With --format leie: when the screening was done (default: the file's date).")] = None,
     roster_map: Annotated[Path | None, typer.Option(

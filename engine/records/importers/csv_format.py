@@ -105,7 +105,9 @@ def read_csv(
         reported += nbytes
         advance(nbytes)
 
-    record_type = record_type or path.stem
+    # a file named <type>.csv holds that type; the type given (--type) is the others': several files
+    # of one import or evaluation, one named for its type and one not, had all been read as the given type
+    record_type = path.stem if path.stem in RECORD_MODELS else record_type
     try:
         if record_type not in RECORD_MODELS:
             problem(

@@ -247,3 +247,14 @@ def test_a_csv_list_with_an_empty_item_is_refused_naming_the_row_and_field(tmp_p
     assert [raw["id"] for _, raw in records] == ["O2"] and records[0][1]["states"] == ["CA", "NV"]
     assert (problem.line, problem.record_id, problem.field) == (2, "O1", "states")
     assert said in problem.reason
+
+
+def test_a_csv_file_named_for_its_type_keeps_it_and_the_given_type_is_the_others(tmp_path: Path) -> None:
+    """`vigil evaluate --records establishment.csv --records inc.csv --type incident` had read the
+    establishments as incidents (three unknown fields); --type is for files not named <type>.csv."""
+    named = write(tmp_path, "establishment.csv", "id,name\nE-1,Clinic\n")
+    other = write(tmp_path, "inc.csv", "id,establishment_id\nI-1,E-1\n")
+    (first,), no_problems = read(named, "csv", record_type="incident")
+    (second,), none_either = read(other, "csv", record_type="incident")
+    assert no_problems == none_either == []
+    assert (first[1]["type"], second[1]["type"]) == ("establishment", "incident")
