@@ -16,7 +16,7 @@ from engine.records import service as records_service
 from engine.rules import versions
 from engine.rules.catalog import load_all, rulesets_dir
 from engine.rules.loader import LoadedRuleset
-from engine.rules.state_zones import establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
 FRAMEWORK_NAMES = {"hipaa": "HIPAA", "osha": "OSHA", "cms": "CMS / MIPS", "credentialing": "Credentialing",
                    "ai_use": "AI use"}
@@ -30,6 +30,23 @@ class Establishment(BaseModel):
     id: str
     name: str
     tz: str | None = None
+
+
+class Zones(BaseModel):
+    """The zone each establishment's deadlines are local to, and the practice's for what belongs to
+    no establishment: the first establishment's that names one, as a task's zone is chosen
+    (`tasks.store.zone_of`), so a finding's hour deadline reads as its task's does."""
+
+    by_site: dict[str, str]
+    default: str = DEFAULT_ZONE
+
+    def of(self, establishment_id: str | None) -> str:
+        return self.by_site.get(establishment_id or "") or self.default
+
+
+def zones(sites: list[Establishment]) -> Zones:
+    by_site = {e.id: e.tz for e in sites if e.tz}
+    return Zones(by_site=by_site, default=next((by_site[k] for k in sorted(by_site)), DEFAULT_ZONE))
 
 
 class RuleRef(BaseModel):

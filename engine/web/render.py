@@ -25,6 +25,7 @@ from engine import __version__, clock
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.findings import waiver_checks
+from engine.tasks import evidence
 from engine.web import csrf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -97,18 +98,36 @@ def _day(value: dt.date | dt.datetime | str | None) -> str:
     return str(value)[:10]
 
 
-def _due(value: str | None) -> str:
-    """A finding's `due`: a local date as written, an hour deadline's instant with its time in UTC
-    (it had been cut to its UTC date, a day later than the local one in the Americas' evenings)."""
+def _local_time(when: dt.datetime, tz: str | None) -> str:
+    """An instant as its establishment reads it, "2026-11-15 17:00 PST"; in UTC without a zone."""
+    if not tz:
+        return _instant(when)
+    local = clock.ensure_utc(when).astimezone(ZoneInfo(tz))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _due_text(value: str | None, tz: str | None = None) -> str:
+    """A finding's `due`: a local date as written; an hour deadline's instant in the local time of
+    `tz`, its establishment's zone, with the zone's abbreviation. It had been cut to its UTC date (a
+    day later than the local one in the Americas' evenings), then shown in UTC: a list sorted by
+    due date read "2026-11-16 01:00 UTC, 2026-11-15, 2026-11-15", in order by instant but not to
+    the eye, among local dates."""
     if not value:
         return "—"
     text = str(value)
     if "T" not in text:
         return text[:10]
     try:
-        return _instant(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return _local_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
     except ValueError:
         return text
+
+
+def _due(value: str | None, tz: str | None = None) -> Markup:
+    """`_due_text` in a <time> whose `datetime` keeps the stored value (a date, or the UTC instant)."""
+    if not value:
+        return Markup("—")
+    return Markup('<time datetime="{}">{}</time>').format(str(value), _due_text(value, tz))
 
 
 _SAME_DAY_TWICE = re.compile(r"\bdue on (\d{4}-\d{2}-\d{2}), \1 \(")
@@ -129,12 +148,30 @@ def _task_due(task: Any) -> str:
     """When a task falls due, as its establishment reads it: "2026-12-02 (end of day, America/Denver)"
     for a day deadline, "2026-12-02 17:00 PST (America/Los_Angeles)" for an hour one (whose task had
     said "end of day" while it went overdue at 17:00)."""
+    if _by_day(task):
+        return f"{task.due.isoformat()} (end of day, {task.tz})"
+    return f"{_local_time(task.due_at, task.tz)} ({task.tz})"
+
+
+def _by_day(task: Any) -> bool:
     from engine.rules import calendar
 
-    if task.due_at == calendar.end_of_local_day(task.due, task.tz):
-        return f"{task.due.isoformat()} (end of day, {task.tz})"
-    local = clock.ensure_utc(task.due_at).astimezone(ZoneInfo(task.tz))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({task.tz})"
+    return bool(task.due_at == calendar.end_of_local_day(task.due, task.tz))
+
+
+def _task_due_short(task: Any) -> Markup:
+    """A task's due date in a list (the dashboard's work, the task lists): its local date, or for an
+    hour deadline its local time, "2026-12-02 17:00 PST", as the findings list says it; the instant
+    in the <time>'s `datetime`."""
+    if _by_day(task):
+        return Markup('<time datetime="{}">{}</time>').format(task.due.isoformat(), task.due.isoformat())
+    return Markup('<time datetime="{}">{}</time>').format(
+        clock.ensure_utc(task.due_at).isoformat().replace("+00:00", "Z"), _local_time(task.due_at, task.tz))
+
+
+def _filesize(size: int) -> Markup:
+    """An attachment's size as a person reads it, the exact bytes on hover."""
+    return Markup('<span title="{} bytes">{}</span>').format(size, evidence.size_text(size))
 
 
 def _label(value: str | None) -> str:
@@ -198,6 +235,7 @@ def _build_env() -> Environment:
     env.filters.update(instant=_instant, day=_day, label=_label, tojson_pretty=_json, scalar=_scalar, options=_options,
                        fw=_fw_label, fw_options=_fw_options, code=_inline_code,
                        until=_until, due=_due, task_due=_task_due,
+                       task_due_short=_task_due_short, filesize=_filesize,
                        deadline_math=_deadline_math)
     env.globals.update(query=_query, vigil_version=__version__)
     return env

@@ -124,13 +124,15 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
                                         ({"state": ""} if state == "" else {}))
     scope = finding_scope(principal)
     fws = [scope.framework] if scope is not None else lookups.frameworks()
+    sites = lookups.establishments(session, org_id=principal.org_id)
     return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
                   page=result, params=params, problems=problems, view_query=view_query, cursor=cursor, n=n, limit=limit,
                   sort=sort or "newest", sorts=SORT_LABELS,
                   pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
-                  establishments=[e for e in lookups.establishments(session, org_id=principal.org_id)
+                  establishments=[e for e in sites
                                   if scope is None or scope.establishments is None or e.id in scope.establishments],
+                  zones=lookups.zones(sites),
                   rules=lookups.rules(scope.framework if scope is not None else None), page_sizes=PAGE_SIZES,
                   open_states=lookups.OPEN_STATES)
 
@@ -186,6 +188,8 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
                   rule_version=rule_version, default_until=default_until, cited=cited,
                   first_until=today.isoformat(), last_until=latest.isoformat(), max_days=waiver_checks.MAX_DAYS,
                   waiver_ended=_waiver_ended(waiver),
+                  zone=lookups.zones(lookups.establishments(session, org_id=principal.org_id)).of(
+                      finding.establishment_id),
                   framework_label=lookups.framework_label(finding.framework),
                   subject_is_record=finding.subject_type in RECORD_MODELS)
 
