@@ -39,6 +39,33 @@ def max_bytes() -> int:
     return int(value) if value and value.isdigit() else DEFAULT_MAX_BYTES
 
 
+def size_text(size: int) -> str:
+    """A file's size as a person reads it: "25 MB", "27.3 MB", "512 KB", "900 bytes" (MB = 1,048,576 bytes)."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} byte{'' if size == 1 else 's'}"
+
+
+def whole_size(stream: BinaryIO) -> int | None:
+    """How big the whole upload is, when the stream can tell without being read (an upload spooled
+    to disk, an open file); None for a pipe. Only for the refusal's words: reading stops at the limit."""
+    try:
+        return stream.seek(0, os.SEEK_END) if stream.seekable() else None
+    except (OSError, ValueError):
+        return None
+
+
+def too_large(limit: int, size: int | None) -> EvidenceTooLarge:
+    """The refusal of a file over the limit, for every face (web, API, CLI), in the units a person
+    uses and saying what to do. It had said "the attachment is over the size limit (more than
+    26214400 bytes)" to front-desk staff holding a 27 MB scan."""
+    how_big = f"it is {size_text(size)}" if size is not None and size > limit else f"it is over {size_text(limit)}"
+    return EvidenceTooLarge(f"the file is too large to keep as evidence: at most {size_text(limit)}", [ErrorDetail(
+        reason=f"{how_big}; make it smaller (save or scan it at a lower resolution, compress the PDF) or split it "
+               f"into parts of at most {size_text(limit)} each", field="file")])
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str
@@ -73,8 +100,7 @@ def put(stream: BinaryIO, *, root: Path | str | None = None, limit: int | None =
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise EvidenceTooLarge("the attachment is over the size limit",  # the detail says how much
-                                           [ErrorDetail(reason=f"more than {limit} bytes", field="file")])
+                    raise too_large(limit, whole_size(stream))
                 if len(head) < sniff.HEAD_BYTES:
                     head += chunk[: sniff.HEAD_BYTES - len(head)]
                 digest.update(chunk)

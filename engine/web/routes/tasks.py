@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
+from engine.tasks import evidence
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
 from engine.web import lookups, taskviews
@@ -105,4 +106,4 @@ def attach(task_id: str, file: UploadFile = File(...), note: str = Form("", max_
     att = tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                         stream=file.file, filename=file.filename, note=note.strip() or None,
                                         viewer=taskviews.viewer(principal))
-    return redirect(_back(task_id), flash=f"Attached {att.filename} ({att.size} bytes).")
+    return redirect(_back(task_id), flash=f"Attached {att.filename} ({evidence.size_text(att.size)}).")
