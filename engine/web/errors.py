@@ -43,12 +43,39 @@ def _back(request: Request) -> str:
     return safe_next(target, default=safe_next(request.url.path.rsplit("/", 1)[0]))
 
 
+#: What a form did not do when it arrived after the session had ended, by the last part of its path.
+_NOT_DONE = {"waive": "the waiver was not granted", "revoke-waiver": "the waiver was not revoked",
+             "comment": "your comment was not saved", "note": "your note was not saved",
+             "evidence": "the file was not attached", "check": "the checklist step was not changed",
+             "complete": "the task was not marked complete", "acknowledge": "the finding was not acknowledged",
+             "assign": "nothing was assigned", "false-positive": "the finding was not marked as a false positive",
+             "reopen": "the finding was not reopened", "password": "your password was not changed",
+             "packets": "no packet was built", "checks": "the checks were not run",
+             "withdraw": "the version was not withdrawn", "params": "no parameter was changed",
+             "draft": "the draft was not previewed or published"}
+
+
+def session_ended(path: str) -> str:
+    """Why a form sent after the session had ended did nothing, and what to do: it had said only
+    "Your session has ended; sign in again.", and back on the page after signing in the form was
+    empty with nothing saying the waiver had not been granted. The refusal comes from the sign-in
+    check, before the CSRF check and before anything is done."""
+    if path.rstrip("/").endswith("/logout"):
+        return "Your session had already ended: you are signed out."
+    not_done = _NOT_DONE.get(path.rstrip("/").rsplit("/", 1)[-1], "what you sent was not saved")
+    return f"Your session had ended, so {not_done}. Sign in again, then send it again."
+
+
+def _ended_kind(path: str) -> str:
+    return "info" if path.rstrip("/").endswith("/logout") else "error"
+
+
 def _login_redirect(request: Request) -> Response:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     target = "/ui/login?" + urllib.parse.urlencode({"next": here if request.method == "GET" else _back(request)})
     if request.method == "GET":
         return redirect(target)
-    return redirect(target, flash="Your session has ended; sign in again.", kind="error")
+    return redirect(target, flash=session_ended(request.url.path), kind=_ended_kind(request.url.path))
 
 
 def _signed_in(request: Request) -> Principal | None:

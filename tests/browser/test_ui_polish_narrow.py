@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import page_sized, shot
-from tests.browser.pages import LoginPage
+from tests.browser.pages import LoginPage, TaskPage
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,46 @@ def test_the_dashboard_and_a_task_page_fit_a_phone(phone: Any) -> None:
     phone.locator("#findings-table tbody tr").first.locator("td:nth-child(2) a").click()
     expect(phone.get_by_role("heading", name="Why it fired")).to_be_visible()
     _fits(phone, "a finding page")
+
+
+LONG_NAME = ("Fire_extinguisher_annual_inspection_certificate_SanDiego_Clinic_2026_signed_by_facilities_manager"
+             "_final_v3.pdf")
+LONG_URL = "https://intranet.example.org/facilities/inspections/2026/sandiego/extinguisher/certificate-final-v3-signed.pdf"
+
+
+def test_long_file_names_and_links_wrap_on_a_task_page(phone: Any, server: dict[str, Any]) -> None:
+    """A phone's file name of 120 characters and a link pasted into a note had widened a staff
+    member's task page to 869 px (and a note's link alone to 547 px); they wrap, as the history does."""
+    LoginPage(phone).sign_in("staff")
+    phone.goto("/ui/tasks?view=open")
+    phone.locator("#tasks-table tbody tr").last.locator("td:nth-child(2) a").click()
+    expect(phone.get_by_role("heading", name=re.compile("^SOP checklist"))).to_be_visible()
+    evidence = server["tmp"] / LONG_NAME
+    evidence.write_bytes(b"%PDF-1.4\n% certificate\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    TaskPage(phone).attach(str(evidence), note=LONG_URL)
+    expect(phone.get_by_role("status")).to_contain_text(f"Attached {LONG_NAME}")
+    _fits(phone, "a task page with a long file name")
+    phone.get_by_label("Add a note").fill(f"See {LONG_URL}")
+    phone.get_by_role("button", name="Add note").click()
+    expect(phone.get_by_role("status")).to_have_text("Note added.")
+    expect(phone.locator("#attachments")).to_contain_text(LONG_NAME)
+    _fits(phone, "a task page with a link in a note")
+    shot(phone, "phone-task-long-names")
+
+
+def test_long_links_and_names_wrap_on_a_finding_page(phone: Any) -> None:
+    LoginPage(phone).sign_in("officer")
+    phone.goto("/ui/findings?state=open")
+    phone.locator("#findings-table tbody tr").nth(1).locator("td:nth-child(2) a").click()
+    expect(phone.get_by_role("heading", name="Why it fired")).to_be_visible()
+    phone.get_by_label("Comment").fill(f"Certificate: {LONG_URL}")
+    phone.get_by_role("button", name="Add comment").click()
+    expect(phone.get_by_role("status")).to_have_text("Comment added.")
+    _fits(phone, "a finding page with a link in a comment")
+    phone.locator("#ack-reason").fill(LONG_URL + LONG_URL)
+    phone.get_by_role("button", name="Acknowledge").click()
+    expect(phone.get_by_role("status")).to_have_text("Finding acknowledged.")
+    _fits(phone, "a finding page with a link in its history")
 
 
 def test_the_auditor_reaches_the_download_link_on_a_phone(phone: Any, server: dict[str, Any]) -> None:

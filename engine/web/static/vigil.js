@@ -74,6 +74,15 @@
   // tab (sessionStorage) and put back only when the page shows an error: never passwords, files or
   // hidden fields (the CSRF token stays the server's).
   var FORM_KEY = "vigil.refusedForm";
+  // A form sent after the session had ended (the idle timeout, signed out in another tab) is refused
+  // before anything is done, and the person is sent to sign in (errors.py says what was not saved).
+  // What they typed had been lost on the way: it is kept in this tab through the sign-in, for the
+  // same user only (a shared front-desk browser: another person signing in never sees it) and for a
+  // few hours, then put back in the form on the page they return to, with a word that it was not
+  // saved. It is never sent by itself: sending it again is the person's own submit, with the new
+  // session's CSRF token.
+  var UNSENT_KEY = "vigil.unsentForm";
+  var UNSENT_MS = 4 * 3600 * 1000;
 
   function formKey(form) {
     return form.getAttribute("action") || window.location.pathname;
@@ -86,6 +95,15 @@
 
   function keepable(el) {
     return el.name && ["password", "hidden", "file", "submit", "button", "reset"].indexOf(el.type) < 0;
+  }
+
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
+  // who is signed in (base.html's data-user), "" on the sign-in page
+  function signedInAs() {
+    return document.body.getAttribute("data-user") || "";
   }
 
   function rememberForms() {
@@ -103,39 +121,93 @@
         });
         try {
           window.sessionStorage.setItem(FORM_KEY, JSON.stringify({
-            page: window.location.pathname + window.location.search, action: formKey(form),
-            index: sameKind(form).indexOf(form), values: values
+            page: here(), action: formKey(form), index: sameKind(form).indexOf(form), values: values,
+            user: signedInAs()
           }));
         } catch (e) { /* storage off: the form simply comes back empty */ }
       });
     });
   }
 
-  function restoreRefusedForm() {
-    var saved = null;
+  function takeSaved(key) {
     try {
-      saved = JSON.parse(window.sessionStorage.getItem(FORM_KEY) || "null");
-      window.sessionStorage.removeItem(FORM_KEY);
+      var saved = JSON.parse(window.sessionStorage.getItem(key) || "null");
+      window.sessionStorage.removeItem(key);
+      return saved;
     } catch (e) { return null; }
-    if (!saved || !document.querySelector(".flash-error")) { return null; }
-    if (saved.page !== window.location.pathname + window.location.search) { return null; }
-    var form = Array.prototype.filter.call(document.querySelectorAll("form"), function (f) {
+  }
+
+  function formOf(saved) {
+    return Array.prototype.filter.call(document.querySelectorAll("form"), function (f) {
       return formKey(f) === saved.action;
-    })[saved.index];
-    if (!form) { return null; }
+    })[saved.index] || null;
+  }
+
+  function fill(form, values) {
+    var filled = 0;
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!keepable(el)) { return; }
       if (el.type === "checkbox" || el.type === "radio") {
         var k = el.name + "=" + el.value;
-        if (k in saved.values) { el.checked = saved.values[k]; }
-      } else if (el.name in saved.values) {
-        el.value = saved.values[el.name];
+        if (k in values) { el.checked = values[k]; }
+      } else if (el.name in values) {
+        el.value = values[el.name];
+        filled += values[el.name] ? 1 : 0;
       }
     });
     for (var d = form.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
       d.open = true;  // a form folded away (a parameter's change form) opens again with its input
     }
+    return filled;
+  }
+
+  function restoreRefusedForm() {
+    var saved = takeSaved(FORM_KEY);
+    var refused = document.getElementById("refusal");
+    if (saved && refused && saved.user && !signedInAs() && saved.page !== here()) {
+      // the sign-in page after a form sent by a signed-in person: their session had ended
+      saved.kept = Date.now();
+      try { window.sessionStorage.setItem(UNSENT_KEY, JSON.stringify(saved)); } catch (e) { /* lost */ }
+      return null;
+    }
+    if (!saved || !document.querySelector(".flash-error")) { return null; }
+    if (saved.page !== here()) { return null; }
+    var form = formOf(saved);
+    if (form) { fill(form, saved.values); }
     return form;
+  }
+
+  function firstField(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && ["hidden", "submit", "button", "reset"].indexOf(el.type) < 0;
+    })[0] || null;
+  }
+
+  // Back from signing in: the form sent when the session had ended is filled in again and says it
+  // was not saved (only on a signed-in page: the sign-in page keeps it through a mistyped password).
+  function restoreUnsentForm() {
+    if (!signedInAs()) { return; }
+    var saved = takeSaved(UNSENT_KEY);
+    if (!saved || saved.user !== signedInAs() || saved.page !== here() ||
+        !(Date.now() - saved.kept < UNSENT_MS)) { return; }
+    var form = formOf(saved);
+    var upload = form && form.querySelector("input[type=file]");
+    if (!form || !(fill(form, saved.values) || upload)) { return; }  // a tick: the sign-in page said it
+    var field = firstField(form);
+    if (!field) { return; }
+    var notice = document.createElement("p");
+    notice.id = "unsent";
+    notice.className = "flash flash-info unsent";
+    notice.setAttribute("role", "status");
+    notice.textContent = "Not saved yet: your session had ended when you sent this. What you typed is back " +
+      "in the form; check it and send it again." +
+      (upload ? " Choose the file again too." : "");
+    var label = field.labels && field.labels[0];
+    var before = label && form.contains(label) ? label : fieldAnchor(field);
+    before.parentNode.insertBefore(notice, before);
+    describe(field, notice.id);
+    field.focus({ preventScroll: true });
+    bringIntoView(notice, field);
   }
 
   // The refusal is said at the top of the page (base.html's #refusal), far from the form: focus had
@@ -145,6 +217,10 @@
   // the message itself takes focus. A field is named by its label ("Reason: required", "a waiver
   // needs a reason") or by the words in its data-refusal-name ("Approved by|approver"): never by its
   // `name`, whose short words ("on", "to") are in any sentence.
+  // Focusing a field scrolls to it, and on a phone (where every form of a task page is below the
+  // fold) the message at the top was then off the screen: the person saw their field as they had
+  // left it and never the reason. So the message moves next to the field it names (after its
+  // label, before the field), and both are brought into view together.
   function refusalNames(el) {
     var declared = el.getAttribute("data-refusal-name");
     if (declared) { return declared.split("|"); }
@@ -175,6 +251,28 @@
     });
   }
 
+  // where a message about a field goes: before the field, or before the group a radio belongs to
+  function fieldAnchor(el) {
+    var group = el.closest("fieldset");
+    if (group) { return group; }
+    return ["checkbox", "radio"].indexOf(el.type) >= 0 && el.closest("label") || el;
+  }
+
+  function describe(el, id) {
+    var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    if (ids.indexOf(id) < 0) { ids.unshift(id); }
+    el.setAttribute("aria-describedby", ids.join(" "));
+  }
+
+  // Scroll so that everything from `top` down to `bottom` is on the screen (centred when it fits,
+  // else its top): focus() alone centres the field and leaves what is above it out of sight.
+  function bringIntoView(top, bottom) {
+    var a = top.getBoundingClientRect(), b = bottom.getBoundingClientRect(), room = window.innerHeight;
+    var upper = Math.min(a.top, b.top), lower = Math.max(a.bottom, b.bottom), height = lower - upper;
+    if (upper >= 0 && lower <= room) { return; }
+    window.scrollBy(0, height <= room - 32 ? upper - (room - height) / 2 : upper - 16);
+  }
+
   function pointAtRefusal(form) {
     var box = document.getElementById("refusal");
     if (!box) { return; }
@@ -182,12 +280,15 @@
     var fields = form ? refusedFields(form, box.textContent, named) : [];
     fields.forEach(function (el) {
       el.setAttribute("aria-invalid", "true");
-      var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
-      if (ids.indexOf(box.id) < 0) { ids.unshift(box.id); }
-      el.setAttribute("aria-describedby", ids.join(" "));
+      describe(el, box.id);
     });
     if (fields.length) {
-      fields[0].focus();
+      var anchor = fieldAnchor(fields[0]);
+      anchor.parentNode.insertBefore(box, anchor);
+      box.classList.add("refusal-at-field");
+      var label = fields[0].labels && fields[0].labels[0];
+      fields[0].focus({ preventScroll: true });
+      bringIntoView(label && form.contains(label) && !label.contains(fields[0]) ? label : box, fields[0]);
     } else if (!document.querySelector("[autofocus]")) {  // the login page puts its own field first
       box.focus();
     }
@@ -205,24 +306,29 @@
     });
   }
 
-  // A finding's "« Findings" link goes back to the list as it was filtered, not to the plain list:
-  // the list's address is kept in this tab when it is shown.
-  var LIST_KEY = "vigil.findingsList";
+  // A finding's "« Findings" link goes back to the list as it was filtered, not to the plain list,
+  // and a task's "« Tasks" link to the task list's view and site (an officer working through
+  // /ui/tasks?view=overdue&establishment=EST-NYC had come back to "My tasks", empty): each list's
+  // address is kept in this tab when it is shown, and a link marked data-back-to-list="<list path>"
+  // takes it.
+  var LIST_KEYS = { "/ui/findings": "vigil.findingsList", "/ui/tasks": "vigil.tasksList" };
 
   function backToList() {
     try {
-      if (window.location.pathname === "/ui/findings") {
-        window.sessionStorage.setItem(LIST_KEY, window.location.pathname + window.location.search);
-      }
-      var back = document.querySelector("a[data-back-to-list]");
-      var url = window.sessionStorage.getItem(LIST_KEY);
-      if (back && url && url.indexOf("/ui/findings") === 0) { back.href = url; }
+      var shown = LIST_KEYS[window.location.pathname];
+      if (shown) { window.sessionStorage.setItem(shown, here()); }
+      Array.prototype.forEach.call(document.querySelectorAll("a[data-back-to-list]"), function (back) {
+        var list = back.getAttribute("data-back-to-list") || back.getAttribute("href");
+        var url = LIST_KEYS[list] && window.sessionStorage.getItem(LIST_KEYS[list]);
+        if (url && (url === list || url.indexOf(list + "?") === 0)) { back.href = url; }
+      });
     } catch (e) { /* storage off: the plain list */ }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     initViews();
     pointAtRefusal(restoreRefusedForm());
+    restoreUnsentForm();
     rememberForms();
     backToList();
     scrollBoxes();
