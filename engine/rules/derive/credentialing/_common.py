@@ -59,6 +59,21 @@ def _lower_set(values: Iterable[Any]) -> frozenset[str]:
     return frozenset(str(v).strip().lower() for v in values)
 
 
+#: Statuses that say a credential ended before its printed expiry, whatever
+#: `credential_inactive_statuses` lists: the catalog asks for a credential "with status ACTIVE", and a
+#: malpractice policy cancelled or lapsed for non-payment, or a license terminated, had counted as in
+#: force to its printed date (the list names revocations and surrenders, and a practice's override
+#: replaces it whole). "expired" is not among them: it is the status a credential carries once its
+#: own date has passed, and an export made later says it of a credential that was valid then (the
+#: expiry date, `expiry_rule`, decides when it ended).
+ENDED_STATUSES = frozenset({"lapsed", "cancelled", "canceled", "terminated", "closed"})
+
+
+def inactive_statuses(ctx: DeriveContext) -> frozenset[str]:
+    """The statuses (lower case) under which a credential is not in force: the parameter's and the ended ones."""
+    return _lower_set(param(ctx, "credential_inactive_statuses")) | ENDED_STATUSES
+
+
 # ---- records as of the evaluation instant ---------------------------------------------------------
 
 

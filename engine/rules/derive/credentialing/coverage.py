@@ -15,10 +15,10 @@ from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivati
 from engine.rules.derive.credentialing._common import (
     Cred,
     Gap,
-    _lower_set,
     active_episodes,
     encounters_seen,
     fact,
+    inactive_statuses,
     iso,
     joined,
     lapse_before,
@@ -50,7 +50,7 @@ def malpractice_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[Recor
     that encounter's date when none did), else `expiry` for a person with an active episode who
     holds a policy (`due_at` = the latest policy's last day: coverage must continue past it).
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     creds = load_credentials(ctx, inputs["credential"], ("MALPRACTICE",))
     staff = load_episodes(ctx, inputs["employment_episode"])
     gaps: dict[str, Gap] = defaultdict(Gap)
@@ -100,7 +100,7 @@ def clia_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     certificate's last valid day; `renewed_at` is a renewal (fee paid, reissue requested) filed on
     or before it.
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     creds = load_credentials(ctx, inputs["credential"], ("CLIA",))
     staff = load_episodes(ctx, inputs["employment_episode"])
     by_location: dict[str, list[Cred]] = defaultdict(list)
@@ -150,7 +150,7 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     does not move that day, a return after a gap is a new hire). Findings cite the role and
     establishment of the latest episode in such a role, the person's current site.
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     months = int(param(ctx, "card_valid_months"))
     creds = load_credentials(ctx, inputs["credential"], ("BLS", "ACLS", "PALS"))
     staff = load_episodes(ctx, inputs["employment_episode"])

@@ -13,13 +13,13 @@ from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivati
 from engine.rules.derive.credentialing._common import (
     Episode,
     Gap,
-    _lower_set,
     active_episodes,
     chains,
     days_left,
     encounters_seen,
     establishment_state,
     fact,
+    inactive_statuses,
     iso,
     joined,
     lapse_before,
@@ -53,7 +53,7 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     that state, the local date of the first one; `renewed_at` is a renewal filed in time, and is
     null once an encounter went uncovered (a later renewal does not cure it).
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     compact = frozenset(str(s).upper() for s in param(ctx, "compact_privileges_allowed"))
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
     staff = load_episodes(ctx, inputs["employment_episode"])
@@ -134,7 +134,7 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
       sites in it does not move that day, a return after a gap is a new start. Time in other states
       does not count. The fact cites the latest running episode in the state, the current site.
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     creds = load_credentials(ctx, inputs["credential"], ("DEA", "STATE_LICENSE"))
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
@@ -216,7 +216,7 @@ def csr_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
     the day the inactive status was verified) or `expiry` (the latest CSR's last valid day, met by
     a renewal filed on or before it).
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     csr_states = frozenset(str(s).upper() for s in param(ctx, "states_requiring_csr"))
     creds = load_credentials(ctx, inputs["credential"], ("DEA", "STATE_CSR"))
     staff = load_episodes(ctx, inputs["employment_episode"])

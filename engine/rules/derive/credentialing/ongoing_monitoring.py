@@ -17,6 +17,7 @@ from engine.rules.derive.credentialing._common import (
     active_episodes,
     chains,
     fact,
+    inactive_statuses,
     iso,
     joined,
     latest,
@@ -108,7 +109,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     counted. Findings cite the establishment of the latest licensed episode, the current site.
     """
     adverse = _lower_set(param(ctx, "license_adverse_statuses"))
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     months = int(param(ctx, "mon_interval_months"))
     lookback = int(param(ctx, "mon_lookback_months"))
     review = int(param(ctx, "adverse_review_days"))

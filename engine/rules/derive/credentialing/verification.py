@@ -16,6 +16,7 @@ from engine.rules.derive.credentialing._common import (
     chains,
     establishment_state,
     fact,
+    inactive_statuses,
     iso,
     joined,
     latest,
@@ -62,7 +63,7 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     since joining to the transfer date; a return after a gap is a new hire. Findings cite the
     establishment of the latest clinical episode, the person's current site.
     """
-    bad = _lower_set(param(ctx, "credential_inactive_statuses")) | _lower_set(param(ctx, "license_adverse_statuses"))
+    bad = inactive_statuses(ctx) | _lower_set(param(ctx, "license_adverse_statuses"))
     required = role_set(param(ctx, "board_cert_required_roles"))
     years = int(param(ctx, "board_eligibility_years"))
     creds = load_credentials(ctx, inputs["credential"], ("BOARD_CERT",))
@@ -162,7 +163,7 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     or the end of that month when `recred_count_to_month` is true. Findings cite the establishment
     of the latest licensed episode.
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     months = int(param(ctx, "recred_months"))
     to_month = bool(param(ctx, "recred_count_to_month"))
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
@@ -223,7 +224,7 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
     initial verification is not on file, so no fact). `age_days` = decision - verified_on.
     Findings cite the establishment of the latest licensed episode, the person's current site.
     """
-    inactive = _lower_set(param(ctx, "credential_inactive_statuses"))
+    inactive = inactive_statuses(ctx)
     months = int(param(ctx, "recred_months"))
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE", "DEA", "BOARD_CERT"))
     staff = load_episodes(ctx, inputs["employment_episode"])
