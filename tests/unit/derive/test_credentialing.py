@@ -384,8 +384,9 @@ def test_monitoring_monthly_exclusion_restriction_and_missing() -> None:
     assert (leie["check"], leie["key"], leie["due_at"]) == ("monthly", "monthly:S1", "2026-04-30")
     sam = facts["P1/MON/SAM/exclusion:S2"].data
     assert (sam["check"], sam["due_at"], sam["review_by"]) == ("exclusion", "2026-04-10", "2026-05-10")
-    medicaid = facts["P1/MON/STATE_MEDICAID/monthly:EP-P1"].data  # never checked: due after the start month
-    assert (medicaid["check"], medicaid["due_at"], medicaid["last_checked_on"]) == ("monthly", "2024-02-29", None)
+    # never checked: due after the start month, but never before the rule's first month (July 2025)
+    medicaid = facts["P1/MON/STATE_MEDICAID/monthly:EP-P1"].data
+    assert (medicaid["check"], medicaid["due_at"], medicaid["last_checked_on"]) == ("monthly", "2025-07-31", None)
     board = facts["P1/MON/BOARD:IL/restriction:L1"].data
     assert (board["check"], board["due_at"]) == ("restriction", "2026-04-20")
 

@@ -31,6 +31,17 @@ from engine.rules.facttypes import FieldKind
 
 # ---- ongoing monitoring ---------------------------------------------------------------------------
 
+#: The day monthly monitoring became required (NCQA's 2025 standards; CRED-MON-009's effective_from).
+#: The first check the rule can ask for is due by the end of that month: on 1 July 2025 a clinician
+#: hired in 2024 had been reported as "never checked, due by 2024-02-29", and a June cycle as missed.
+MONTHLY_FROM = dt.date(2025, 7, 1)
+FIRST_DUE = cal.end_of_month(MONTHLY_FROM)
+
+
+def _from_rule_start(due: dt.date) -> dt.date:
+    """A monthly check's due date, never before the first one the rule requires."""
+    return max(due, FIRST_DUE)
+
 
 MON_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "source": "string", "check": "string", "key": "string", "list_id": "string",
@@ -149,7 +160,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             used = [ep.src, first.src] + ([src_of(last)] if last else [])
             yield anchor(list_id, src, used)
             current, late = monthly_cycles(history, first.start_on, first.view.id, day, months, lookback)
-            for c in late:
+            for c in (c for c in late if c.due >= MONTHLY_FROM):  # a month before the rule owed nothing
                 assert c.closed is not None
                 yield duty(list_id, dict(data, check="missed_month", key=c.key, due_at=iso(c.due),
                                          checked_late_on=iso(c.closed.checked_on), record_id=c.closed.view.id),
@@ -159,7 +170,8 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                 yield duty(list_id, dict(data, check=check, key=f"{check}:{last.view.id}", due_at=iso(last.checked_on),
                                          review_by=iso(cal.add_days(last.checked_on, review))), used)
             else:
-                yield duty(list_id, dict(data, check="monthly", key=current.key, due_at=iso(current.due)), used)
+                yield duty(list_id, dict(data, check="monthly", key=current.key,
+                                         due_at=iso(_from_rule_start(current.due))), used)
         for state, chain in sorted(chains(creds.get(pid, []), "STATE_LICENSE").items()):
             cur = latest(chain)
             if cur is None or not (cur.in_force(day, inactive) or cur.status in adverse):
@@ -174,8 +186,8 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                 data.update(check="restriction", key=f"restriction:{cur.id}", due_at=iso(seen),
                             review_by=iso(cal.add_days(seen, review)))
             elif cur.verified_on is None:
-                data.update(check="missing", key=f"missing:{cur.id}", due_at=iso(first.start_on))
+                data.update(check="missing", key=f"missing:{cur.id}", due_at=iso(max(first.start_on, FIRST_DUE)))
             else:
                 data.update(check="monthly", key=f"monthly:{cur.id}:{iso(cur.verified_on)}",
-                            due_at=iso(cal.end_of_month(cal.add_months(cur.verified_on, months))))
+                            due_at=iso(_from_rule_start(cal.end_of_month(cal.add_months(cur.verified_on, months)))))
             yield duty(list_id, data, used)
