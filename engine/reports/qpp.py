@@ -3,15 +3,18 @@ cms rules judge: the report runs the `cms_measure_stats` derivation and maps its
 QPP single-performance-rate value, so the submission and the data-completeness findings can never
 disagree about a measure.
 
-    eligiblePopulation           eligible_n   (eligible cases)
-    eligiblePopulationExclusion  excluded_n
-    eligiblePopulationException  exception_n
-    performanceMet               met_n
-    performanceNotMet            not_met_n
+    eligiblePopulation           eligible_n          (eligible cases)
+    eligiblePopulationExclusion  submit_excluded_n   (the reported cases of each outcome)
+    eligiblePopulationException  submit_exception_n
+    performanceMet               submit_met_n
+    performanceNotMet            submit_not_met_n
 
-Cases whose performance is not recorded (`met` null) are in none of the four: they count against
-data completeness, as the rules count them. A multi-performance-rate measure (226, strata
-reporting / performance / combinedPopulations) is left out: measure_case has no stratum field.
+Cases whose performance is not recorded (`met` null) are in none of the four, nor are eligible
+cases not reported: CMS computes the reporting rate as the four over the eligible population, so
+they count against data completeness there, as the rules count them (30 met cases of which 10 were
+reported had gone as 30 met, a 100% reporting rate beside the report's own 33.3% note). A
+multi-performance-rate measure (226, strata reporting / performance / combinedPopulations) is left
+out: measure_case has no stratum field.
 The body is checked by the archived CMS schema with our small patch list and by the semantic
 layer of interop-formats.md section 2.
 
@@ -161,9 +164,9 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
             notes.append(ReportNote(reason=f"measure {measure}: data completeness {s['dc_pct']}% is below "
                                            f"{threshold}%", record_id=measure))
         measurements.append({"measureId": measure, "value": {
-            "isEndToEndReported": False, "performanceMet": s["met_n"], "performanceNotMet": s["not_met_n"],
-            "eligiblePopulationExclusion": s["excluded_n"], "eligiblePopulationException": s["exception_n"],
-            "eligiblePopulation": s["eligible_n"]}})
+            "isEndToEndReported": False, "performanceMet": s["submit_met_n"],
+            "performanceNotMet": s["submit_not_met_n"], "eligiblePopulationExclusion": s["submit_excluded_n"],
+            "eligiblePopulationException": s["submit_exception_n"], "eligiblePopulation": s["eligible_n"]}})
     submission: dict[str, Any] = {"entityType": "individual" if npi else "group", "taxpayerIdentificationNumber": tin}
     if npi:
         submission["nationalProviderIdentifier"] = npi

@@ -378,3 +378,19 @@ def test_qpp_notes_a_measure_cms_cannot_score_and_one_under_the_case_minimum(db:
     small = {n.record_id: n.reason for n in notes if "-case minimum for benchmark scoring" in n.reason}
     assert set(small) == {"134", "236"}  # 8 and 9 denominator cases
     assert "9 denominator case(s), fewer than the 20-case minimum" in small["236"]
+
+
+def test_qpp_sends_the_outcomes_of_reported_cases_only(db: Engine) -> None:
+    """Interop probe: 30 met cases of which 10 were reported had gone as performanceMet 30, which CMS
+    reads as a 100% reporting rate, beside the report's own note of 33.3% data completeness."""
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, actor="test", source="test", records=[
+            _mcase(i, "001", reported=i < 10, excluded=i == 0, exception=i == 1, met=i % 3 != 0)
+            for i in range(30)])
+    report = _qpp(db, year=2025, tin=TIN)
+    (value,) = [m["value"] for m in report.submission["measurementSets"][0]["measurements"] if m["measureId"] == "001"]
+    # of the 10 reported: one exclusion, one exception, and of the 8 others met unless i % 3 == 0 (3, 6, 9)
+    assert value == {"isEndToEndReported": False, "performanceMet": 5, "performanceNotMet": 3,
+                     "eligiblePopulationExclusion": 1, "eligiblePopulationException": 1, "eligiblePopulation": 30}
+    assert qpp.check_submission(report.submission) == []
+    assert any("001" in n.reason and "data completeness 33.3%" in n.reason for n in report.notes)

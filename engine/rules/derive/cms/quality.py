@@ -26,6 +26,10 @@ class _Counts:
     not_met: int = 0
     unknown: int = 0
     cases: int = 0
+    #: what a submission sends of the reported cases alone: an eligible case that was not reported is
+    #: missing data to CMS (its reportingRate is these four over the eligible population)
+    submitted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("excluded", "exception", "met",
+                                                                             "not_met"), 0))
     sources: list[tuple[str, str, int]] = field(default_factory=list)
 
     def add(self, v: RecordView) -> None:
@@ -35,22 +39,29 @@ class _Counts:
             return
         self.eligible += 1
         excluded, exception = _flag(d.get("excluded")), _flag(d.get("exception"))
-        if _flag(d.get("reported")):
-            self.reported += 1
+        reported = _flag(d.get("reported"))
+        self.reported += reported
+        outcome = self._outcome(excluded, exception, d.get("met"))
+        if reported and outcome in self.submitted:
+            self.submitted[outcome] += 1
+
+    def _outcome(self, excluded: bool, exception: bool, met: object) -> str:
+        """Count an eligible case under its outcome, and say which."""
         if excluded:
             self.excluded += 1
-            return
+            return "excluded"
         self.cases += 1
         if exception:
             self.exception += 1
-            return
-        met = d.get("met")
+            return "exception"
         if met is True:
             self.met += 1
-        elif met is False:
+            return "met"
+        if met is False:
             self.not_met += 1
-        else:
-            self.unknown += 1
+            return "not_met"
+        self.unknown += 1
+        return "unknown"
 
 
 def dc_meets(reported: int, eligible: int, threshold_pct: float) -> bool:
@@ -107,6 +118,8 @@ def _outcome_or_hp(ctx: DeriveContext) -> set[str]:
             "py": "number", "tin": "string", "npi": "string", "entity": "string", "measure": "string",
             "eligible_n": "number", "reported_n": "number", "excluded_n": "number", "exception_n": "number",
             "case_n": "number", "met_n": "number", "not_met_n": "number", "unknown_n": "number",
+            "submit_excluded_n": "number", "submit_exception_n": "number", "submit_met_n": "number",
+            "submit_not_met_n": "number",
             "perf_den": "number", "perf_rate_pct": "number", "dc_pct": "number", "final": "bool",
             "case_check_from": "date", "outcome_or_hp": "bool"},
     family="org", about=("organization", "org_id"),
@@ -132,6 +145,7 @@ def measure_stats(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                       "eligible_n": c.eligible, "reported_n": c.reported, "excluded_n": c.excluded,
                       "exception_n": c.exception, "case_n": c.cases, "met_n": c.met, "not_met_n": c.not_met,
                       "unknown_n": c.unknown, "perf_den": perf_den,
+                      **{f"submit_{k}_n": n for k, n in c.submitted.items()},
                       "perf_rate_pct": _pct_floor(c.met, perf_den), "dc_pct": _pct_floor(c.reported, c.eligible),
                       "final": today > dt.date(py, 12, 31),
                       "case_check_from": cal.add_months(dt.date(py, 1, 1), months).isoformat(),
