@@ -187,7 +187,8 @@ def _row(est: RecordView, scope: Scope, year: int, filing: EstablishmentFiling, 
     d = est.data
     given = filing.model_dump()
     row: dict[str, Cell] = {c: None for c in ITA_300A_COLUMNS}
-    row.update(establishment_id=est.id, establishment_name=d.get("name"), company_name=filing.company_name or company,
+    name = str(d["name"]).strip() or None if d.get("name") is not None else None  # "Main Clinic " is Main Clinic
+    row.update(establishment_id=est.id, establishment_name=name, company_name=filing.company_name or company,
                state=d.get("state"), naics_code=d.get("naics"), year_filing_for=year)
     for column in _FILING_COLUMNS:
         row[column] = given[column]
@@ -292,10 +293,31 @@ def render_csv(report: Ita300AReport) -> str:
     return buf.getvalue()
 
 
+def _same_names(report: Ita300AReport) -> list[ReportNote]:
+    """Rows whose establishment name another row has, ignoring case and spaces: ITA takes a name
+    unique per account (interop-formats.md s.3), and two "Main Clinic" rows had been ready to file."""
+    first: dict[str, int] = {}
+    problems = []
+    for number, (est_id, row) in enumerate(zip(report.establishment_ids, report.rows, strict=True), start=2):
+        name = row.get("establishment_name")
+        if not isinstance(name, str):
+            continue
+        key = " ".join(name.split()).casefold()
+        if key in first:
+            problems.append(ReportNote(reason=f"row {number}: establishment name {name!r} is also row {first[key]}'s; "
+                                              "ITA needs a name unique per account: rename one in its establishment "
+                                              "record (e.g. by its city)", establishment_id=est_id,
+                                       column="establishment_name"))
+        else:
+            first[key] = number
+    return problems
+
+
 def check(report: Ita300AReport) -> list[ReportNote]:
     """The checks the CSV must pass before filing: the Table Schema (types, required, patterns,
     codes) and the cross-field rule deaths + DAFW + DJTR + other == injuries + the five illnesses."""
     problems = [ReportNote(reason=reason) for reason in tableschema.check_csv(render_csv(report), tableschema.load())]
+    problems += _same_names(report)
     for number, (est_id, row) in enumerate(zip(report.establishment_ids, report.rows, strict=True), start=2):
         outcomes = [row.get(c) for c in _OUTCOME_COLUMNS.values()]
         kinds = [row.get(c) for c in _KIND_COLUMNS.values()]

@@ -236,6 +236,20 @@ def test_ita_300a_reads_the_records_as_known_at(db: Engine) -> None:
         assert then.cases_counted["E1"] == ["C1", "C2"]
 
 
+def test_ita_300a_refuses_two_establishments_of_one_name(db: Engine) -> None:
+    """Interop probe: two "Main Clinic" rows (and "Size 250" beside "size 250 ") had been ready to
+    file; ITA takes a name unique per account, and the trailing space went into the file."""
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, actor="test", source="test", records=[
+            _est("E1") | {"name": "Main Clinic"}, _est("E2", peak=150, tz="America/New_York", state="NY")
+            | {"name": " main  clinic "}])
+    report = _ita(db, year=2025, details=Ita300ADetails.model_validate(DETAILS))
+    assert not report.ready
+    (same,) = [p for p in report.problems if p.column == "establishment_name"]
+    assert same.establishment_id == "E2" and "is also row 2's" in same.reason and "unique per account" in same.reason
+    assert [r["establishment_name"] for r in _rows(ita300a.render_csv(report))] == ["Main Clinic", "main  clinic"]
+
+
 # ---- QPP ------------------------------------------------------------------------------------------
 
 
