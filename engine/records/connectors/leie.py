@@ -84,6 +84,21 @@ def name_key(text: str | None) -> str:
                    if c.isalnum() and not unicodedata.combining(c) and ord(c) not in _MODIFIERS).upper()
 
 
+#: Generational suffixes written after a last name ("Johnson Jr.", LEIE's "JOHNSON JR"): not part of it.
+_SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV"})
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def last_name_key(text: str | None) -> str:
+    """A last name folded as `name_key`, without a generational suffix word at its end: a person
+    recorded as "Johnson Jr." had been screened clear against the LEIE row JOHNSON of the same date
+    of birth (and JOHNSON JR against a recorded "Johnson"). A name of one word is kept whole."""
+    words = _WORDS.findall(text or "")
+    if len(words) > 1 and words[-1].upper() in _SUFFIXES:
+        return name_key(" ".join(words[:-1]))
+    return name_key(text)
+
+
 def leie_date(text: str) -> dt.date | None:
     """A YYYYMMDD date of the file; `00000000` or empty is None; anything else raises ValueError."""
     text = text.strip()
@@ -109,7 +124,7 @@ class WorkforcePerson:
     @classmethod
     def of(cls, person_id: str, data: dict[str, Any]) -> WorkforcePerson | None:
         """From a stored person record; None when it lacks a first or last name (it cannot be screened)."""
-        last, first = name_key(data.get("last_name")), name_key(data.get("first_name"))
+        last, first = last_name_key(data.get("last_name")), name_key(data.get("first_name"))
         if not last or not first:
             return None
         dob = data.get("dob")
@@ -162,7 +177,7 @@ class Screener:
         """The people whose name is the row's: last name and first name, or last name and first +
         middle name (`Mary Ann` is often FIRSTNAME MARY, MIDNAME ANN in the file). As names fold
         without spaces, this also covers a first word equal to FIRSTNAME and a rest equal to MIDNAME."""
-        last, first = name_key(cells.get("LASTNAME")), name_key(cells.get("FIRSTNAME"))
+        last, first = last_name_key(cells.get("LASTNAME")), name_key(cells.get("FIRSTNAME"))
         found = self._by_name.get((last, first), [])
         middle = name_key(cells.get("MIDNAME"))
         if middle and first:

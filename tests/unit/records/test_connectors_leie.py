@@ -94,6 +94,20 @@ def test_a_two_word_first_name_matches_firstname_and_midname(first: str) -> None
     assert screen(people, row("SMITH", "MARY", "19750312"))[0] == {"P1": "clear"}, "no middle name: not Mary Ann"
 
 
+@pytest.mark.parametrize(("recorded", "listed"), [("Johnson Jr.", "JOHNSON"), ("Johnson", "JOHNSON JR"),
+                                                  ("Johnson, III", "JOHNSON SR")])
+def test_a_generational_suffix_does_not_hide_a_match(recorded: str, listed: str) -> None:
+    """Interop probe: a person recorded as "Johnson Jr." had been screened clear against the LEIE
+    row JOHNSON of the same date of birth: an excluded person passed."""
+    people = [person("P1", "Mark", recorded, "1970-05-01")]
+    assert screen(people, row(listed, "MARK", "19700501"))[0] == {"P1": "excluded"}
+
+
+def test_a_last_name_that_is_only_a_suffix_word_is_kept() -> None:
+    assert screen([person("P1", "Kenji", "Ii", "1970-05-01")], row("II", "KENJI", "19700501"))[0] == {
+        "P1": "excluded"}
+
+
 def test_midname_does_not_stop_a_first_name_match() -> None:
     people = [person("P1", "Mary", "Smith", "1975-03-12"), person("P2", "Ann", "Smith", "1975-03-12")]
     results, problems = screen(people, row("SMITH", "MARY", "19750312", mid="ANN"))
