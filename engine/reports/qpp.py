@@ -44,7 +44,13 @@ from engine.errors import ErrorDetail, InputError
 from engine.reports.context import derive_context, instants, read, ruleset_params
 from engine.reports.schemas import QppReport, ReportNote
 from engine.rules.derive import RecordView
-from engine.rules.derive.cms._common import normalize_measure, qpp_today
+from engine.rules.derive.cms._common import (
+    _status_by_py,
+    normalize_measure,
+    qpp_local_text,
+    qpp_today,
+    submission_close,
+)
 from engine.rules.derive.cms.quality import dc_meets, measure_stats
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -111,6 +117,7 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
     in_progress = year == today.year
     if in_progress:
         notes.append(ReportNote(reason=f"performance year {year} is not over: counts to {today.isoformat()}"))
+    notes += _standing_notes(orgs[0] if orgs else None, year, as_of)
     spelled: dict[str, set[str]] = {}
     for v in cases:
         raw = str(v.data.get("measure_id") or "")
@@ -185,6 +192,21 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
         report.problems.append(ReportNote(reason=f"performance year {year} is still in progress: the submission "
                                                  f"window opens 2 January {year + 1}; build it again then"))
     return report
+
+
+def _standing_notes(org: RecordView | None, year: int, as_of: dt.datetime) -> list[ReportNote]:
+    """What the practice should know before sending a submission that is otherwise ready: its
+    organization record says it is not a MIPS participant that year, or the year's window has
+    closed (a PY2024 submission had read as ready in December 2026, with nothing said of either)."""
+    out = []
+    if _status_by_py(org).get(year) is False:
+        out.append(ReportNote(reason=f"the organization record says the practice is not a MIPS participant in "
+                                     f"performance year {year} (mips_participant_by_py): no submission is required"))
+    close = submission_close(year)
+    if as_of > close:
+        out.append(ReportNote(reason=f"the performance year {year} submission window closed {qpp_local_text(close)}: "
+                                     "QPP no longer takes this submission; keep it as a record"))
+    return out
 
 
 def _not_quality(measure: str) -> str:

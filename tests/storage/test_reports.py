@@ -408,3 +408,18 @@ def test_qpp_sends_the_outcomes_of_reported_cases_only(db: Engine) -> None:
                      "eligiblePopulationExclusion": 1, "eligiblePopulationException": 1, "eligiblePopulation": 30}
     assert qpp.check_submission(report.submission) == []
     assert any("001" in n.reason and "data completeness 33.3%" in n.reason for n in report.notes)
+
+
+def test_qpp_notes_a_closed_window_and_a_practice_that_is_not_a_participant(db: Engine) -> None:
+    """Interop probe: PY2025 read as ready with nothing said, after its window closed on 31 March 2026,
+    and for a practice whose organization record says it is not a MIPS participant that year."""
+    assert not any("window closed" in n.reason or "not a MIPS participant" in n.reason
+                   for n in _qpp(db, year=2025, tin=TIN).notes)
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, actor="test", source="test", records=[
+            {"type": "organization", "id": "ORG", "name": "Example Health Partners LLC",
+             "mips_participant_by_py": {"2025": False}}])
+    with clock.frozen(dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)), unit_of_work(db) as s:
+        notes = [n.reason for n in qpp.build_qpp_submission(s, org_id=ORG, year=2025, tin=TIN).notes]
+    assert any("not a MIPS participant in performance year 2025" in n for n in notes), notes
+    assert any("window closed 31 March 2026 8:00 p.m. ET" in n for n in notes), notes
