@@ -45,6 +45,7 @@ from engine.reports.context import derive_context, instants, read, ruleset_param
 from engine.reports.schemas import QppReport, ReportNote
 from engine.rules.derive import RecordView
 from engine.rules.derive.cms._common import (
+    TIN_FORMS,
     _status_by_py,
     normalize_measure,
     qpp_local_text,
@@ -219,10 +220,6 @@ def _not_quality(measure: str) -> str:
         return ("is a Promoting Interoperability measure, not a quality measure (this report builds the quality "
                 "category only)")
     return "is not in the quality measure catalog"
-
-
-#: The ways a TIN is written: 9 digits, an EIN (12-3456789) or an SSN (123-45-6789).
-TIN_FORMS = re.compile(r"[0-9]{9}|[0-9]{2}-[0-9]{7}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
 
 
 def normalize_tin(value: object) -> str | None:

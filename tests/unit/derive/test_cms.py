@@ -11,6 +11,7 @@ import pytest
 
 from engine.errors import RulesetValidationError
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, cms
+from engine.rules.derive.cms._common import tin_key
 
 UTC = dt.UTC
 TZ = {"E-NYC": "America/New_York", "E-HNL": "Pacific/Honolulu", "E-CHI": "America/Chicago"}
@@ -122,6 +123,36 @@ def test_mips_categories_first_submission_per_tin_and_category() -> None:
     assert ("mips_submission", "S1", 1) in facts["2025/11/quality"].sources
 
 
+def test_a_tin_written_with_or_without_its_dash_is_one_entity() -> None:
+    """A registry's measure cases say 11-1111111 and the QPP submission 111111111: one TIN, submitted."""
+    subs = [rv("mips_submission", "S1", py=2025, tin="111111111", category="quality",
+               submitted_at="2026-03-01T10:00:00-05:00")]
+    cases = [rv("measure_case", "M1", py=2025, tin=" 11-1111111", measure_id="001", eligible=True)]
+    inputs = {"organization": [org(y2025=True)], "measure_case": cases, "mips_submission": subs}
+    facts = by_id(list(cms.mips_categories(ctx("2026-04-15T00:00:00Z", mips_required_categories=["quality"]),
+                                           inputs)))
+    assert list(facts) == ["2025/111111111/quality"]
+    assert facts["2025/111111111/quality"].data["submission_id"] == "S1"
+    assert facts["2025/111111111/quality"].data["entity"] == "TIN 111111111"
+    mixed = _cases(2025, "001", "11-1111111", 3) + _cases(2025, "001", "111111111", 1, reported=False)
+    (stats,) = cms.measure_stats(ctx("2026-02-01T00:00:00Z"), {"organization": [org()], "measure_case": mixed})
+    assert (stats.id, stats.data["eligible_n"], stats.data["reported_n"]) == ("2025/111111111/001", 4, 3)
+
+
+@pytest.mark.parametrize(("raw", "key"), [
+    ("111111111", "111111111"), ("11-1111111", "111111111"), ("111-11-1111", "111111111"),
+    (" 11-1111111 ", "111111111"), ("T", "T"), ("", None), (None, None), ("11-11", "11-11"),
+])
+def test_tin_key(raw: object, key: str | None) -> None:
+    assert tin_key(raw) == key
+
+
+def test_performance_rate_is_rounded_half_up() -> None:
+    cases = _cases(2025, "226", "T", 2) + _cases(2025, "226", "T", 1, met=False)
+    (fact,) = cms.measure_stats(ctx("2026-02-01T00:00:00Z"), {"organization": [org()], "measure_case": cases})
+    assert fact.data["perf_rate_pct"] == 66.7
+
+
 def test_mips_categories_only_for_required_years_and_chosen_categories() -> None:
     inputs = {"organization": [org(y2025=False, y2026=True)], "measure_case": [], "mips_submission": []}
     facts = list(cms.mips_categories(ctx("2026-06-01T00:00:00Z", mips_required_categories=["Quality"]), inputs))
@@ -151,7 +182,7 @@ def test_measure_stats_counts_and_exact_completeness() -> None:
     assert (d["eligible_n"], d["reported_n"], d["excluded_n"], d["exception_n"]) == (1000, 749, 4, 5)
     assert (d["case_n"], d["met_n"], d["not_met_n"], d["unknown_n"], d["perf_den"]) == (996, 700, 40, 251, 740)
     assert d["dc_pct"] == 74.9 and d["final"] is True and d["case_check_from"] == "2025-07-01"
-    assert d["perf_rate_pct"] == 94.5  # 700/740 = 94.59...: cut, not rounded
+    assert d["perf_rate_pct"] == 94.6  # 700/740 = 94.59...: rounded, as a rate is read
     assert len(facts["2025/T/226"].sources) == 1 + len(cases)
 
 

@@ -100,6 +100,20 @@ def normalize_measure(raw: Any) -> str:
     return text
 
 
+TIN_FORMS = re.compile(r"[0-9]{9}|[0-9]{2}-[0-9]{7}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+"""A TIN as practices write it: nine digits, an EIN (84-7102935) or an SSN (123-45-6789)."""
+
+
+def tin_key(raw: Any) -> str | None:
+    """The reporting entity a TIN names: its nine digits when written any usual way, so a registry's
+    11-1111111 and a submission's 111111111 are one entity as QPP reads them; other text as written
+    (trimmed), None when there is none."""
+    text = str(raw).strip() if raw is not None else ""
+    if not text:
+        return None
+    return text.replace("-", "") if TIN_FORMS.fullmatch(text) else text
+
+
 def normalize_category(raw: Any) -> str:
     """A QPP performance category name ("PI", "Promoting Interoperability" -> promoting_interoperability)."""
     key = re.sub(r"[\s-]+", "_", str(raw or "").strip().lower())

@@ -21,6 +21,7 @@ from engine.rules.derive.cms._common import (
     qpp_local_text,
     qpp_today,
     submission_close,
+    tin_key,
 )
 
 # ---- MIPS: performance years ---------------------------------------------------------------------
@@ -87,8 +88,9 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     tins: dict[int, set[str]] = {}
     for t in ("measure_case", "mips_submission"):
         for v in inputs.get(t, ()):
-            if v.data.get("py") is not None and v.data.get("tin"):
-                tins.setdefault(int(v.data["py"]), set()).add(str(v.data["tin"]))
+            tin = tin_key(v.data.get("tin"))
+            if v.data.get("py") is not None and tin:
+                tins.setdefault(int(v.data["py"]), set()).add(tin)
     for py in pys_in_view(ctx, org, tins):
         if not status.get(py):
             continue
@@ -98,7 +100,7 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
             for category in _required_categories(ctx):
                 mine = [v for v in subs if v.data.get("py") is not None and int(v.data["py"]) == py
                         and normalize_category(v.data.get("category")) == category
-                        and (tin is None or not v.data.get("tin") or str(v.data["tin"]) == tin)]
+                        and (tin is None or tin_key(v.data.get("tin")) in (None, tin))]
                 first = min(mine, key=lambda v: (_instant(v.data["submitted_at"]), v.id), default=None)
                 yield DerivedFact(
                     type="cms_mips_category", id=f"{py}/{tin or '*'}/{category}",

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
-from engine.rules.derive.cms._common import _flag, _org, _src, normalize_measure, pys_in_view, qpp_today
+from engine.rules.derive.cms._common import _flag, _org, _src, normalize_measure, pys_in_view, qpp_today, tin_key
 
 # ---- MIPS: quality measures ----------------------------------------------------------------------
 
@@ -78,8 +78,17 @@ def _pct_floor(num: int, den: int) -> float | None:
     return math.floor(Fraction(num * 1000, den)) / 10
 
 
+def _pct_rounded(num: int, den: int) -> float | None:
+    """A performance rate for messages, rounded half up to one decimal (2 of 3 met reads 66.7%):
+    unlike data completeness no threshold hangs on it, and a cut rate would read better than it is
+    for an inverse measure such as 001, where lower is better."""
+    if den <= 0:
+        return None
+    return math.floor(Fraction(num * 1000, den) + Fraction(1, 2)) / 10
+
+
 def _entity(ctx: DeriveContext, v: RecordView) -> tuple[str | None, str | None]:
-    tin = str(v.data["tin"]) if v.data.get("tin") else None
+    tin = tin_key(v.data.get("tin"))
     if str(ctx.param("mips_reporting_level", "group")).lower() == "individual":
         npi = str(v.data["clinician_npi"]) if v.data.get("clinician_npi") else None
         return tin, npi
@@ -146,7 +155,7 @@ def measure_stats(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                       "exception_n": c.exception, "case_n": c.cases, "met_n": c.met, "not_met_n": c.not_met,
                       "unknown_n": c.unknown, "perf_den": perf_den,
                       **{f"submit_{k}_n": n for k, n in c.submitted.items()},
-                      "perf_rate_pct": _pct_floor(c.met, perf_den), "dc_pct": _pct_floor(c.reported, c.eligible),
+                      "perf_rate_pct": _pct_rounded(c.met, perf_den), "dc_pct": _pct_floor(c.reported, c.eligible),
                       "final": today > dt.date(py, 12, 31),
                       "case_check_from": cal.add_months(dt.date(py, 1, 1), months).isoformat(),
                       "outcome_or_hp": measure in hp},
