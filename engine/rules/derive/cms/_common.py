@@ -107,11 +107,25 @@ TIN_FORMS = re.compile(r"[0-9]{9}|[0-9]{2}-[0-9]{7}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
 def tin_key(raw: Any) -> str | None:
     """The reporting entity a TIN names: its nine digits when written any usual way, so a registry's
     11-1111111 and a submission's 111111111 are one entity as QPP reads them; other text as written
-    (trimmed), None when there is none."""
+    (trimmed), None when there is none. Findings name the entity by `tin_names`."""
     text = str(raw).strip() if raw is not None else ""
     if not text:
         return None
     return text.replace("-", "") if TIN_FORMS.fullmatch(text) else text
+
+
+def tin_names(views: Iterable[RecordView]) -> dict[str, str]:
+    """Each TIN's entity key (`tin_key`) -> the form the entity is named by: the records' own
+    (trimmed) writing, the first in sort order when they write it more than one way. A practice that
+    writes its TIN one way keeps the occurrence keys of its findings as they were before forms were
+    merged (11-1111111 stays 11-1111111, not 111111111), so no finding resolves and reopens anew."""
+    names: dict[str, str] = {}
+    for v in views:
+        key = tin_key(v.data.get("tin"))
+        if key is not None:
+            text = str(v.data["tin"]).strip()
+            names[key] = min(names.get(key, text), text)
+    return names
 
 
 def normalize_category(raw: Any) -> str:

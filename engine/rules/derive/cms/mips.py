@@ -22,6 +22,7 @@ from engine.rules.derive.cms._common import (
     qpp_today,
     submission_close,
     tin_key,
+    tin_names,
 )
 
 # ---- MIPS: performance years ---------------------------------------------------------------------
@@ -86,11 +87,12 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     status = _status_by_py(org)
     subs = [v for v in inputs.get("mips_submission", ()) if _happened(v.data.get("submitted_at"), ctx.as_of)]
     tins: dict[int, set[str]] = {}
-    for t in ("measure_case", "mips_submission"):
-        for v in inputs.get(t, ()):
-            tin = tin_key(v.data.get("tin"))
-            if v.data.get("py") is not None and tin:
-                tins.setdefault(int(v.data["py"]), set()).add(tin)
+    reporting = [v for t in ("measure_case", "mips_submission") for v in inputs.get(t, ())]
+    names = tin_names(reporting)
+    for v in reporting:
+        key = tin_key(v.data.get("tin"))
+        if v.data.get("py") is not None and key:
+            tins.setdefault(int(v.data["py"]), set()).add(names[key])
     for py in pys_in_view(ctx, org, tins):
         if not status.get(py):
             continue
@@ -100,7 +102,7 @@ def mips_categories(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
             for category in _required_categories(ctx):
                 mine = [v for v in subs if v.data.get("py") is not None and int(v.data["py"]) == py
                         and normalize_category(v.data.get("category")) == category
-                        and (tin is None or tin_key(v.data.get("tin")) in (None, tin))]
+                        and (tin is None or tin_key(v.data.get("tin")) in (None, tin_key(tin)))]
                 first = min(mine, key=lambda v: (_instant(v.data["submitted_at"]), v.id), default=None)
                 yield DerivedFact(
                     type="cms_mips_category", id=f"{py}/{tin or '*'}/{category}",

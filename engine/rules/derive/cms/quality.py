@@ -11,7 +11,16 @@ from fractions import Fraction
 
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
-from engine.rules.derive.cms._common import _flag, _org, _src, normalize_measure, pys_in_view, qpp_today, tin_key
+from engine.rules.derive.cms._common import (
+    _flag,
+    _org,
+    _src,
+    normalize_measure,
+    pys_in_view,
+    qpp_today,
+    tin_key,
+    tin_names,
+)
 
 # ---- MIPS: quality measures ----------------------------------------------------------------------
 
@@ -87,8 +96,9 @@ def _pct_rounded(num: int, den: int) -> float | None:
     return math.floor(Fraction(num * 1000, den) + Fraction(1, 2)) / 10
 
 
-def _entity(ctx: DeriveContext, v: RecordView) -> tuple[str | None, str | None]:
-    tin = tin_key(v.data.get("tin"))
+def _entity(ctx: DeriveContext, v: RecordView, names: Mapping[str, str]) -> tuple[str | None, str | None]:
+    key = tin_key(v.data.get("tin"))
+    tin = names[key] if key is not None else None
     if str(ctx.param("mips_reporting_level", "group")).lower() == "individual":
         npi = str(v.data["clinician_npi"]) if v.data.get("clinician_npi") else None
         return tin, npi
@@ -106,10 +116,11 @@ def _grouped_cases(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     cases = list(inputs.get("measure_case", ()))
     pys = set(pys_in_view(ctx, org, {int(v.data["py"]) for v in cases if v.data.get("py") is not None}))
     groups: dict[tuple[int, str | None, str | None], dict[str, _Counts]] = {}
+    names = tin_names(cases)
     for v in sorted(cases, key=lambda v: v.id):
         if v.data.get("py") is None or int(v.data["py"]) not in pys:
             continue
-        tin, npi = _entity(ctx, v)
+        tin, npi = _entity(ctx, v, names)
         measure = normalize_measure(v.data.get("measure_id"))
         groups.setdefault((int(v.data["py"]), tin, npi), {}).setdefault(measure, _Counts()).add(v)
     return org, groups
