@@ -40,6 +40,16 @@ _STATE_DEADLINE_FORM = ("Write STATE:N:UNIT, e.g. TX:15:business_days: STATE a t
                         "establishment's holiday calendar)")
 
 
+#: The largest magnitude of a number parameter: past it a float no longer holds every whole number
+#: (the compiler refuses such literals in conditions for the same reason).
+MAX_NUMBER = 2**53
+#: The longest period a parameter in these units may give when its ruleset declares no maximum: a
+#: century. Past it a date computed from the value leaves the calendar (year 9999), and every
+#: evaluation from the day the value took effect had crashed ("1e999 hours" had been stored).
+IMPLICIT_MAXIMUM = {"days": 36_525, "working days": 26_100, "business days": 26_100, "hours": 876_600,
+                    "months": 1_200, "years": 100}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,12 +114,17 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
             raise ValueError(f"{', '.join(repr(v) for v in wrong)} {'is' if len(wrong) == 1 else 'are'} not among "
                              f"the values allowed: {', '.join(spec.allowed)}")
     if spec.type in ("int", "number"):
-        low = spec.minimum if spec.minimum is not None else (0 if spec.unit else None)
-        if low is not None and value < low:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a number a deadline or count can use: give a finite value")
+        high = spec.maximum if spec.maximum is not None else IMPLICIT_MAXIMUM.get(spec.unit or "", MAX_NUMBER)
+        if value > high:
+            raise ValueError(f"{value!r} is above the largest value allowed, {high:g}"
+                             + (f" ({spec.unit})" if spec.unit else "")
+                             + ("" if spec.maximum is not None else
+                                ": longer than a century" if spec.unit in IMPLICIT_MAXIMUM else ""))
+        low = spec.minimum if spec.minimum is not None else (0 if spec.unit else -MAX_NUMBER)
+        if value < low:
             raise ValueError(f"{value!r} is below the smallest value allowed, {low:g}"
-                             + (f" ({spec.unit})" if spec.unit else ""))
-        if spec.maximum is not None and value > spec.maximum:
-            raise ValueError(f"{value!r} is above the largest value allowed, {spec.maximum:g}"
                              + (f" ({spec.unit})" if spec.unit else ""))
     return value
 
