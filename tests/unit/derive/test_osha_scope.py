@@ -32,6 +32,19 @@ def test_company_size_is_the_sum_of_every_establishment() -> None:
     assert determine_scope(b, [a, b], 2026, {}).records_required is False  # exempt industry
 
 
+def test_a_summed_peak_is_stated_as_an_upper_bound_with_the_way_out() -> None:
+    """Two sites of six each add up to twelve, which need not be twelve people at once."""
+    a, b = est("E-A", naics="621910", peak={"2025": 6}), est("E-B", naics="621910", peak={"2025": 6})
+    s = determine_scope(a, [a, b], 2026, {})
+    assert s.records_required is True
+    assert "the 2 establishments' peaks in 2025 add up to 12" in s.basis
+    assert "at most that" in s.basis and "waive this for the site" in s.basis
+    alone = determine_scope(a, [a], 2026, {})
+    assert alone.records_required is False
+    one = est("E-C", naics="621910", peak={"2025": 30})
+    assert determine_scope(one, [one], 2026, {}).basis.endswith("the company peak in 2025 was 30")
+
+
 def test_partially_exempt_industry_by_naics_prefix() -> None:
     for naics, exempt in [("621111", True), ("621210", True), ("621498", True), ("621511", True),
                           ("624410", True), ("621610", False), ("621999", False), ("622110", False)]:

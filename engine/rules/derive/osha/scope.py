@@ -74,6 +74,18 @@ def _listed(params: Mapping[str, Any], name: str, est_id: str, year: int | None 
     return est_id in entries or (year is not None and f"{est_id}:{year}" in entries)
 
 
+def _peak_text(peak: int | None, counted: tuple[str, ...], prev: int) -> str:
+    """The company's peak as the records support it: one site's peak is the company's; several
+    sites' peaks add up to at most the company's (sites that peaked on different days may never have
+    had more than ten employees at once, which only the practice knows: it waives the finding for
+    the site, citing its payroll)."""
+    if len(counted) <= 1:
+        return f"the company peak in {prev} was {peak}"
+    return (f"the {len(counted)} establishments' peaks in {prev} add up to {peak} (the company-wide peak is at most "
+            f"that: if it never had more than {SMALL_COMPANY_MAX} employees at once, waive this for the site "
+            "citing payroll records)")
+
+
 def determine_scope(est: RecordView, establishments: Sequence[RecordView], year: int,
                     params: Mapping[str, Any]) -> Scope:
     """Apply 1904.1 (size, whole company, previous year), 1904.2 (industry, by NAICS prefix), a
@@ -115,7 +127,7 @@ def determine_scope(est: RecordView, establishments: Sequence[RecordView], year:
     elif industry_exempt is True:
         required, basis = False, f"partially exempt industry: NAICS {naics} (1904.2, Appendix A to Subpart B)"
     elif size_exempt is False and industry_exempt is False:
-        required, basis = True, f"NAICS {naics} is not partially exempt and the company peak in {prev} was {peak}"
+        required, basis = True, f"NAICS {naics} is not partially exempt and {_peak_text(peak, counted, prev)}"
         peak_from = counted
     else:
         required, basis = None, "cannot be determined: missing " + " and ".join(missing)
