@@ -166,7 +166,9 @@ def test_breach_duties_determination_and_applicability() -> None:
     # a determination recorded after as_of has not been made yet
     assert ("I-LATER", "HIPAA-BRN-DET-010", "determination") in rules
     assert ("I-WEAK", "HIPAA-BRN-DET-010", "unsupported_not_breach") in rules
-    assert not any(k.startswith(("I-WEAK:HIPAA-BRN-IND", "I-SECURED", "I-NOPHI")) for k in facts)
+    # an unsupported not_breach leaves the presumed breach's notice clocks running (164.402)
+    assert ("I-WEAK", "HIPAA-BRN-IND-011", "individual_notice") in rules
+    assert not any(k.startswith(("I-SECURED", "I-NOPHI")) for k in facts)
 
 
 def test_breach_duties_business_associate_report_lag() -> None:

@@ -58,7 +58,9 @@ def breach_clock(incident: Mapping[str, Any], tz: str, *, as_of: dt.datetime,
     agent, else the practice's own. Law-enforcement delay (164.412), when `tolling`: a written
     statement delays for the period stated (start to until); an oral one for at most 30 days from the
     statement; a written one with no end date delays nothing (the period was not stated). The delay
-    is added to the 60 days (the catalog's tolling reading, [U]). A statement made after the notice
+    is added to the 60 days (the catalog's tolling reading, [U]), but only the part of its period
+    after discovery: the clock it holds starts at discovery, so days before it hold nothing (a
+    period ended by then adds none; `_delay_after_discovery`). A statement made after the notice
     was already due moves nothing: the deadline was missed before it (adding its days had erased the
     miss, and made the notice due again before the delay ended).
     """
@@ -85,6 +87,8 @@ def breach_clock(incident: Mapping[str, Any], tz: str, *, as_of: dt.datetime,
             note = f"written law-enforcement delay {cal.local_date(start, tz)} to {end}: {delay} days"
         else:
             note = "written law-enforcement delay with no end date: no delay counted"
+        if delay:
+            delay, note = _delay_after_discovery(kind, cal.local_date(start, tz), delay, day, note)
         missed = cal.add_days(day, BREACH_NOTICE_DAYS)
         if cal.local_date(start, tz) > missed:
             delay = 0
@@ -95,14 +99,56 @@ def breach_clock(incident: Mapping[str, Any], tz: str, *, as_of: dt.datetime,
                        cal.add_days(clock_start, BREACH_NOTICE_DAYS))
 
 
+def _delay_after_discovery(kind: str, start: dt.date, days: int, discovery: dt.date, note: str) -> tuple[int, str]:
+    """The days of a law-enforcement delay (`days` from local date `start`) that fall after
+    `discovery`, with its note: only those hold the notice clock, which starts at discovery. A
+    delay stated before discovery that ran past it adds the days after discovery; one over by then
+    adds none (adding them all had moved the deadline by days the clock was not yet running)."""
+    if start >= discovery:
+        return days, note
+    end = cal.add_days(start, days)
+    after = max((end - discovery).days, 0)
+    period = f"{kind} law-enforcement delay {start} to {end}"
+    if not after:
+        return 0, f"{period}, over by discovery on {discovery}: no delay counted"
+    return after, f"{period}: {after} days after discovery on {discovery}"
+
+
+def _supported_not_breach(d: Mapping[str, Any]) -> bool:
+    """Whether a not_breach determination is backed (164.402, 164.414(b)): a four-factor assessment,
+    an exception code, or evidence that the PHI was secured."""
+    return d.get("four_factor_documented") is True or bool(d.get("exception_code")) or d.get("unsecured") is False
+
+
 def _notifiable(d: Mapping[str, Any], determined: bool) -> bool:
     """Breach notice duties run for a determined breach, and (presumed breach, 164.402) while an
-    incident with PHI is undetermined, unless the PHI was secured."""
+    incident with PHI is undetermined, unless the PHI was secured. A not_breach determination ends
+    them only when it is backed (`_supported_not_breach`): the practice bears the burden of proof
+    (164.414(b)), so an unsupported one leaves the presumption, and the notice clocks, running
+    (HIPAA-BRN-DET-010 reports the determination itself)."""
     if determined and d.get("determination") == "breach":
         return True
-    if determined and d.get("determination") == "not_breach":
+    if determined and d.get("determination") == "not_breach" and _supported_not_breach(d):
         return False
     return d.get("phi_involved") is True and d.get("unsecured") is not False
+
+
+def _affected(d: Mapping[str, Any]) -> tuple[Any, str]:
+    """The number affected that routes the HHS notice (HIPAA-BRN-HHS-012), and a note when it is
+    not affected_total.
+
+    affected_total, or the sum of affected_by_state when that is larger: two counts that disagree
+    are both on record, and the larger is the one the practice cannot rule out; reading the total
+    alone had sent 501 residents of one State (a media duty, HIPAA-BRN-MEDIA-013) to the annual
+    under-500 route. None (unknown) when affected_total is not recorded.
+    """
+    total = d.get("affected_total")
+    if total is None:
+        return None, ""
+    by_state = sum(c for c in (d.get("affected_by_state") or {}).values() if isinstance(c, int | float))
+    if by_state > total:
+        return by_state, f"; the sum of affected_by_state, larger than affected_total {total}"
+    return total, ""
 
 
 @derivation(
@@ -160,8 +206,7 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
             yield duty("HIPAA-BRN-DET-010", "determination", "determination",
                        due_at=cal.add_days(clock.discovery_on, det_days),
                        basis=f"{found} + {det_days} days (breach_determination_days)")
-        elif d.get("determination") == "not_breach" and not (
-                d.get("four_factor_documented") is True or d.get("exception_code") or d.get("unsecured") is False):
+        elif d.get("determination") == "not_breach" and not _supported_not_breach(d):
             when = cal.local_date(determined_at, tz) if determined_at is not None else clock.discovery_on
             yield duty("HIPAA-BRN-DET-010", "unsupported_not_breach", "unsupported_not_breach", due_at=when,
                        basis=(f"determined not a breach on {when} without a four-factor assessment, an "
@@ -185,18 +230,21 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
     delay = (f" + {clock.delay_days} days ({clock.delay_note})" if clock.delay_days
              else f" ({clock.delay_note})" if clock.delay_note else "")
     notice_basis = f"{found} + {BREACH_NOTICE_DAYS} days{delay}"
+    if determined and d.get("determination") == "not_breach":
+        notice_basis = (f"presumed a breach, the not_breach determination being unsupported (164.402); "
+                        f"{notice_basis}")
     yield duty("HIPAA-BRN-IND-011", "individual_notice", "individual_notice", due_at=clock.notice_due,
                met_at=now.happened(d.get("individual_notice_at")), basis=notice_basis)
-    total = d.get("affected_total")
+    total, larger = _affected(d)
     hhs_met = now.happened(d.get("hhs_notice_at"))
     if total is None or total >= HHS_IMMEDIATE_THRESHOLD:
-        who = "number affected unknown" if total is None else f"{total} affected (500 or more)"
+        who = "number affected unknown" if total is None else f"{total} affected (500 or more{larger})"
         yield duty("HIPAA-BRN-HHS-012", "hhs_immediate", "hhs", due_at=clock.notice_due, met_at=hhs_met,
                    count=total, route="immediate",
                    basis=f"{who}: HHS notice with the individual notices, {notice_basis}")
     else:
         due = cal.year_end_plus(clock.discovery_on.year, HHS_LOG_DAYS_AFTER_YEAR_END)
-        basis = (f"{total} affected (fewer than 500): annual log report, 31 Dec {clock.discovery_on.year} + "
+        basis = (f"{total} affected (fewer than 500{larger}): annual log report, 31 Dec {clock.discovery_on.year} + "
                  f"{HHS_LOG_DAYS_AFTER_YEAR_END} days")
         if clock.delay_days and clock.clock_start > due:
             due = clock.clock_start

@@ -30,6 +30,9 @@ from engine.rules.derive.hipaa._common import (
 )
 
 HIPAA_COURSES = ("HIPAA_PRIVACY", "HIPAA_SECURITY")
+#: Local days before an engagement's start from which a HIPAA course completed counts for it as
+#: onboarding (with rehire_counts_as_new_member): see `_counts_for_engagement`.
+PRE_START_TRAINING_DAYS = 30
 
 
 # ---- HIPAA-ADM-TRN-002: new-member training, training before PHI access, refresher ---------------
@@ -55,6 +58,25 @@ def _first_access_by_episode(
                     first[ep.id] = (utc, ev, at)
                 break
     return {episode: (at, ev) for episode, (_, ev, at) in first.items()}
+
+
+def _counts_for_engagement(done: dt.datetime, start: dt.datetime, start_day: dt.date, tz: str,
+                           earlier_end: dt.datetime | None) -> bool:
+    """Whether a HIPAA course completed at `done` counts for an engagement that started at `start`
+    (local day `start_day` in `tz`), when rehire_counts_as_new_member keeps earlier engagements'
+    training out; `earlier_end` is when the person's previous engagement with PHI access ended.
+
+    On or after the start, it does. Before it, it does when it is onboarding for this engagement:
+    on a local day at most PRE_START_TRAINING_DAYS before the start day (the same morning, or the
+    days of hiring before the first shift) and after any earlier engagement ended, so it belongs
+    to no earlier engagement. Counting only completions at or after the start instant had left a
+    member trained at 07:30 for an 08:00 start owing the training.
+    """
+    if done >= start:
+        return True
+    if earlier_end is not None and done <= earlier_end:
+        return False
+    return cal.local_date(done, tz) >= cal.add_days(start_day, -PRE_START_TRAINING_DAYS)
 
 
 def _refresher_duties(
@@ -115,7 +137,9 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
 
     The courses of hipaa_training_courses are required (by default both, HIPAA_PRIVACY and
     HIPAA_SECURITY; a practice that teaches one combined course lists the code it records it under);
-    with rehire_counts_as_new_member only completions on or after the engagement's start count. Kinds
+    with rehire_counts_as_new_member only completions for the engagement count: on or after its
+    start, or onboarding before it (at most PRE_START_TRAINING_DAYS local days before the start day
+    and after any earlier engagement ended; `_counts_for_engagement`). Kinds
     (`key` is the finding's occurrence): `new_hire` (not all done: due joining + hipaa_new_hire_days),
     `before_access` (hipaa_training_before_phi_access and the engagement's first access event came
     before the courses were done: due the day before that access, met when the training was done),
@@ -147,7 +171,10 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             tz = ctx.tz_of(first.view)
             start_day = cal.local_date(start, tz)
             views = [_src(first.view), _src(current.view)]
-            counted = [x for x in trainings.get(person, []) if not rehire_new or x[0] >= start]
+            # episodes ended by the start are those of earlier engagements (a gap parts them)
+            earlier_end = max((ep.end for ep in with_phi if ep.end is not None and ep.end <= start), default=None)
+            counted = [x for x in trainings.get(person, [])
+                       if not rehire_new or _counts_for_engagement(x[0], start, start_day, tz, earlier_end)]
             firsts = {c: min((x for x in counted if x[1] == c), default=None, key=lambda x: (x[0], x[2].id))
                       for c in courses}
             missing = [c for c in courses if firsts[c] is None]
@@ -321,7 +348,9 @@ def account_issues(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 continue
             person = d.get("person_id")
             if d.get("interactive") is not False and (not person or d.get("generic") is True):
-                why = "flagged generic" if d.get("generic") is True else "no person assigned"
+                # the message calls it a shared log-in: say why one with no person is read as one
+                why = ("flagged generic" if d.get("generic") is True
+                       else "no person assigned, so nothing ties it to one user")
                 yield emit(acct, "shared", {"detail": why}, [])
             if person:
                 earlier = [r[2] for r in rows[:i] if r[2].data.get("person_id") and r[2].data["person_id"] != person]
@@ -360,6 +389,14 @@ def _workforce_episode(episodes: list[_Episode], closed: dt.datetime) -> _Episod
     return found
 
 
+def _unfinished_sanction(record: RecordView) -> str:
+    """What a sanction record on file lacks to count as a decided sanction, for the finding's basis:
+    without it the message's "no sanction has been recorded" read as if the record were not there."""
+    missing = [what for field, what in (("level", "a level"), ("decided_at", "a decision date (decided_at)"))
+               if not record.data.get(field)]
+    return f"; sanction record {record.id} is on file without {' or '.join(missing)}, so it is no sanction yet"
+
+
 @derivation(
     name="hipaa.sanction_duties",
     inputs=("investigation", "sanction_record", "employment_episode"),
@@ -374,7 +411,8 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
 
     Only investigations whose subject was workforce by the closure owe anything (`_workforce_episode`;
     that episode is cited with the investigation). `decision`: a sanction record with a level,
-    decided within sanction_decision_days of the closure. `no_escalation` (advisory): a second
+    decided within sanction_decision_days of the closure (a record on file with no level or no
+    decision date is none, and the basis names it: `_unfinished_sanction`). `no_escalation` (advisory): a second
     confirmed violation by the same person with both closures inside the 12 months before the run
     whose sanction is not above the earlier one in sanction_level_order; due on the later
     sanction's date.
@@ -384,10 +422,15 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     days = int(ctx.param("sanction_decision_days", 30))
     order = [str(x).lower() for x in ctx.param("sanction_level_order", [])]
     sanctions: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
+    incomplete: dict[str, list[RecordView]] = defaultdict(list)  # on file, but no decided sanction
     for s in inputs["sanction_record"]:
+        if not s.data.get("investigation_id"):
+            continue
         decided = now.happened(s.data.get("decided_at"))
-        if decided is not None and s.data.get("investigation_id") and s.data.get("level"):
+        if decided is not None and s.data.get("level"):
             sanctions[str(s.data["investigation_id"])].append((decided, s))
+        elif decided is not None or s.data.get("decided_at") is None:
+            incomplete[str(s.data["investigation_id"])].append(s)
     episodes = _episodes(inputs["employment_episode"], now)
     closed_by_person: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     for inv in sorted(inputs["investigation"], key=lambda v: v.id):
@@ -404,11 +447,14 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
         tz = _tz(ctx, "hipaa_sanction_duty", data)
         day = cal.local_date(closed, tz)
         done = sorted(sanctions.get(inv.id, []), key=lambda x: (x[0], x[1].id))
+        unfinished = [] if done else sorted(incomplete.get(inv.id, []), key=lambda v: v.id)
         yield _fact("hipaa_sanction_duty", f"{inv.id}:decision", dict(data, **{
             "kind": "decision", "due_at": cal.add_days(day, days), "met_at": done[0][0] if done else None,
             "sanction_id": done[0][1].id if done else None,
-            "basis": f"investigation closed {day} + {days} days (sanction_decision_days)",
-        }), [_src(inv), _src(episode.view)] + [_src(s) for _, s in done], f"person:{person}")
+            "basis": f"investigation closed {day} + {days} days (sanction_decision_days)"
+                     + "".join(_unfinished_sanction(s) for s in unfinished),
+        }), [_src(inv), _src(episode.view)] + [_src(s) for _, s in done] + [_src(s) for s in unfinished],
+            f"person:{person}")
     for person, closures in sorted(closed_by_person.items()):
         closures.sort(key=lambda x: (x[0], x[1].id))
         tz = _tz(ctx, "hipaa_sanction_duty", {"person_id": person})
