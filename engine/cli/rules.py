@@ -333,6 +333,11 @@ def diff(
                                      code="input.version")
                 sides.append(loaded)
                 continue
+            if draft.suffix in (".yaml", ".yml") or "/" in version:  # a file was meant: say it is not there
+                raise InputError(f"{name}: {draft}: file not found",
+                                 [ErrorDetail(reason=f"no draft file at {draft}; or give a {framework} version: "
+                                                     f"{', '.join(known)}", file=str(draft))],
+                                 code="input.version")
             raise InputError(f"{name}: {framework} has no version {version!r}",
                              [ErrorDetail(reason=f"the {framework} versions are: {', '.join(known)}; or give a "
                                                  "draft's .yaml file")],

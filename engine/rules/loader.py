@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import re
@@ -12,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
-from engine.rules.spec import RulesetSpec
+from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, SeverityWhen
 from engine.rules.withdrawals import Withdrawal
 
 
@@ -166,6 +167,9 @@ def _load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
         spec = RulesetSpec.model_validate(clean)
     except ValidationError as exc:
         raise RulesetValidationError(f"{path}: ruleset does not match the format", _details(exc, raw, path)) from None
+    defaults = _window_default_details(spec, raw, path)
+    if defaults:
+        raise RulesetValidationError(f"{path}: ruleset does not match the format", defaults)
     rules = [r.model_copy(update={"line": lines.get(r.id), "lines": field_lines.get(r.id, {})}) for r in spec.rules]
     spec = spec.model_copy(update={"rules": rules})
     return LoadedRuleset(spec=spec, path=path, content=content)
@@ -198,11 +202,25 @@ def _strip_lines(value: Any) -> Any:
 
 
 _TWICE = re.compile(r"rule id (\S+) appears twice")
+_NEVER = re.compile(r"rule (\S+) is never in force: its (effective_from|effective_to)")
+#: The models of a ruleset's nested keys: (holder, key) -> (model, whether a list index or a name follows).
+_NESTED: dict[tuple[type[BaseModel], str], tuple[type[BaseModel], bool]] = {
+    (RulesetSpec, "rules"): (RuleSpec, True), (RulesetSpec, "params"): (ParamSpec, True),
+    (RuleSpec, "obligation"): (ObligationSpec, False), (RuleSpec, "severity_when"): (SeverityWhen, True)}
+#: What each model is called in a message.
+_PART_WORDS: dict[type[BaseModel], str] = {RulesetSpec: "a ruleset", RuleSpec: "a rule", ParamSpec: "a parameter",
+                                           ObligationSpec: "an obligation", SeverityWhen: "a severity_when entry"}
 
 
 def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[ErrorDetail]:
     details = []
-    for err in exc.errors():
+    errors = exc.errors()
+    # `sopp:` is one mistake: the unknown key says "did you mean 'sop'?", so the missing `sop` is not
+    # said a second time (as a scenario's keys are read)
+    meant = {(err["loc"][:-1], _close_key(err["loc"])) for err in errors if err["type"] == "extra_forbidden"}
+    for err in errors:
+        if err["type"] == "missing" and (err["loc"][:-1], str(err["loc"][-1])) in meant:
+            continue
         loc = [str(p) for p in err["loc"]]
         line, rule_id = _locate(raw, err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
@@ -211,13 +229,86 @@ def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[Error
             rule_id = twice.group(1)
             same = [r for r in raw.get("rules") or [] if isinstance(r, dict) and str(r.get("id")) == rule_id]
             line = same[-1].get("__line__", line) if same else line
+        never = _NEVER.search(message)
+        if never:  # a whole-ruleset check about one rule: point at that rule's own dates
+            rule_id, (line, loc) = never.group(1), _rule_dates(raw, never.group(1), never.group(2), line)
         if err["type"].startswith("date_") and loc:
             message = _not_a_date(loc[-1], err.get("input"), message)
         if loc == ["version"] and isinstance(err.get("input"), int | float):
-            message = (f"a semantic version is three numbers, e.g. {err['input']}.0, written as text: YAML reads "
-                       f"{err['input']} as a number; quote it (\"{err['input']}.0\")")
+            message = _version_hint(err["input"])
+        if err["type"] in ("extra_forbidden", "missing"):
+            message = _key_said(err["type"], err["loc"])
         field = ".".join(loc) or None
         details.append(ErrorDetail(reason=message, file=path, line=line, rule_id=rule_id, field=field))
+    return details
+
+
+def _version_hint(written: float) -> str:
+    """A version YAML read as a number (`version: 2027` or `2027.1`), and the version to write: the
+    hint had suggested `2027.0`, which is refused in turn for having two numbers."""
+    parts = (str(written).split(".") + ["0", "0"])[:3]
+    meant = ".".join(parts)
+    return (f"a semantic version is three numbers, MAJOR.MINOR.PATCH, written as text: YAML reads {written} as a "
+            f"number; quote it (\"{meant}\")")
+
+
+def _holder(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model whose key the last part of an error's location is (None where it is no model's)."""
+    model: type[BaseModel] = RulesetSpec
+    i = 0
+    while i < len(loc) - 1:
+        nested = _NESTED.get((model, str(loc[i])))
+        if nested is None:
+            return None
+        model, named = nested
+        i += 2 if named else 1
+    return model
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    """The keys a liaison may write in `model` (not the lines the loader records)."""
+    return [k for k in model.model_fields if k not in ("line", "lines")]
+
+
+def _close_key(loc: tuple[int | str, ...]) -> str | None:
+    holder = _holder(loc)
+    close = difflib.get_close_matches(str(loc[-1]), _keys(holder), n=1) if holder else []
+    return close[0] if close else None
+
+
+def _key_said(kind: str, loc: tuple[int | str, ...]) -> str:
+    """An unknown or missing key in the ruleset's words, with the key meant when it is close (pydantic's
+    own "Extra inputs are not permitted" and "Field required" had named neither)."""
+    holder = _holder(loc)
+    key = str(loc[-1])
+    if holder is None:
+        return f"unknown key {key!r}" if kind == "extra_forbidden" else f"{key!r} is required"
+    words = _PART_WORDS[holder]
+    if kind == "missing":
+        return f"{words} needs {key!r}"
+    close = _close_key(loc)
+    return (f"unknown key {key!r} in {words}" + (f": did you mean {close!r}?" if close else "")
+            + f" (its keys are {', '.join(_keys(holder))})")
+
+
+def _rule_dates(raw: dict[str, Any], rule_id: str, key: str, line: int | None) -> tuple[int | None, list[str]]:
+    """The line and location of a rule's date `key` (the check of the whole ruleset had pointed at the
+    file's first line)."""
+    for i, rule in enumerate(raw.get("rules") or []):
+        if isinstance(rule, dict) and str(rule.get("id")) == rule_id:
+            return (rule.get("__keys__") or {}).get(key, rule.get("__line__", line)), ["rules", str(i), key]
+    return line, []
+
+
+def _window_default_details(spec: RulesetSpec, raw: dict[str, Any], path: str) -> list[ErrorDetail]:
+    """Each parameter default a window cannot count, once per rule, at the parameter's `default`."""
+    details = []
+    for name, rule_id, reason in spec.window_default_problems():
+        declared = (raw.get("params") or {}).get(name)
+        line = ((declared.get("__keys__") or {}).get("default", declared.get("__line__"))
+                if isinstance(declared, dict) else None)
+        details.append(ErrorDetail(reason=reason, file=path, line=line or _locate(raw, ("params",))[0],
+                                   rule_id=rule_id, field=f"params.{name}.default"))
     return details
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,9 @@ from pydantic_core import ErrorDetails
 from engine import clock
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_force, load_all, with_withdrawals
+from engine.rules.compiler.params import resolve_params
 from engine.rules.derive import RecordView
-from engine.rules.loader import StrictSafeLoader, load_ruleset_file
+from engine.rules.loader import LoadedRuleset, StrictSafeLoader, load_ruleset_file
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.schemas import DeadlineStatus, Violation
 from engine.rules.spec import Severity
@@ -291,10 +292,12 @@ def scenario_file_problems(path: Path) -> list[ErrorDetail]:
     return problems
 
 
-def scenario_problems(path: Path, rule_ids: dict[str, set[str]]) -> list[ErrorDetail]:
-    """What `rules validate` finds wrong with a scenario without running it: `scenario_file_problems`,
-    and rule ids its framework's rulesets lack (`rule_ids`: framework -> every rule id of its
-    versions). `rules test` runs it."""
+def scenario_problems(path: Path, versions: Mapping[str, Sequence[LoadedRuleset]]) -> list[ErrorDetail]:
+    """What `rules validate` finds wrong with a scenario without running it: `scenario_file_problems`;
+    rule ids its framework's rulesets lack, in `rules` and in an expectation (or an expectation of a
+    rule `rules` leaves out); and `params` the version judging a case cannot take (`versions`:
+    framework -> its versions). `rules test` runs it. A misspelt rule id in an expectation had
+    validated clean, and so had a parameter `rules test` then refused."""
     problems = scenario_file_problems(path)
     try:
         raw = _read(path)
@@ -303,17 +306,72 @@ def scenario_problems(path: Path, rule_ids: dict[str, set[str]]) -> list[ErrorDe
     if not isinstance(raw, dict):
         return problems
     framework = str(raw.get("framework") or path.parent.parent.name)
-    known = rule_ids.get(framework)
-    if known is None:
+    loaded = versions.get(framework)
+    if not loaded:
         problems.append(ErrorDetail(reason=f"framework {framework!r} has no ruleset here", file=str(path),
                                     field="framework"))
-    else:
-        rules = raw["rules"] if isinstance(raw.get("rules"), list) else []
-        unknown = sorted(str(r) for r in rules if str(r) not in known)
-        if unknown:
-            problems.append(ErrorDetail(reason=f"rules names {', '.join(unknown)}, which no {framework} ruleset has",
-                                        file=str(path), field="rules"))
+        return problems
+    known = {rule.id for item in loaded for rule in item.spec.rules}
+    rules = [str(r) for r in raw["rules"]] if isinstance(raw.get("rules"), list) else None
+    unknown = sorted(r for r in rules or [] if r not in known)
+    if unknown:
+        problems.append(ErrorDetail(reason=f"rules names {', '.join(unknown)}, which no {framework} ruleset has"
+                                           + _did_you_mean(unknown[0], known), file=str(path), field="rules"))
+    nodes = _nodes(path)
+    cases = [c for c in raw["cases"] if isinstance(c, dict)] if isinstance(raw.get("cases"), list) else []
+    for i, case in enumerate(cases):
+        for j, exp in enumerate(case["expect"] if isinstance(case.get("expect"), list) else []):
+            if isinstance(exp, dict) and "rule_id" in exp:
+                loc = ("cases", i, "expect", j, "rule_id")
+                reason = _expected_rule(str(exp["rule_id"]), framework, known, rules)
+                if reason:
+                    problems.append(ErrorDetail(reason=reason, file=str(path), line=_line(nodes, loc),
+                                                field=_field(loc)))
+    problems.extend(_param_problems(path, raw, cases, framework, loaded, nodes))
     return problems
+
+
+def _did_you_mean(written: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(written, sorted(known), n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _expected_rule(rule_id: str, framework: str, known: set[str], rules: list[str] | None) -> str | None:
+    """Why an expectation's rule can never be found: no such rule, or one the scenario leaves out."""
+    if rule_id not in known:
+        return f"the expectation names rule {rule_id}, which no {framework} ruleset has" + _did_you_mean(rule_id, known)
+    if rules is not None and rule_id not in rules:
+        return (f"the expectation names rule {rule_id}, which is not among the scenario's rules "
+                f"({', '.join(rules) or 'none'}): its findings are left out, so the case cannot pass; add it to "
+                "rules or drop the expectation")
+    return None
+
+
+def _param_problems(path: Path, raw: dict[str, Any], cases: list[dict[str, Any]], framework: str,
+                    loaded: Sequence[LoadedRuleset], nodes: yaml.Node | None) -> list[ErrorDetail]:
+    """The scenario's and each case's `params` checked as practice values are (names, types, bounds,
+    windows), against the version in force on each case's day, as `rules test` will compile them."""
+    problems: list[ErrorDetail] = []
+    for i, case in enumerate(cases):
+        try:
+            day = clock.ensure_utc(_instant(case.get("as_of"))).date()
+        except ValueError:
+            continue  # said by scenario_file_problems
+        chosen = in_force(loaded, day, [framework])
+        if not chosen:
+            continue  # `rules test` says no version is in force
+        for loc, given in ((("params",), raw.get("params")), (("cases", i, "params"), case.get("params"))):
+            if not isinstance(given, dict):
+                continue  # absent, or said by the format check
+            try:
+                resolve_params(chosen[0].spec, given, source=str(path))
+            except VigilError as exc:
+                for d in exc.details:
+                    name = (d.field or "").removeprefix(f"{framework}.")
+                    where = (*loc, name)
+                    problems.append(ErrorDetail(reason=d.reason, file=str(path), line=_line(nodes, where),
+                                                field=_field(where)))
+    return list(dict.fromkeys(problems))  # the scenario's own params are checked with each case
 
 
 def _records(raw: list[dict[str, Any]], path: Path) -> list[RecordView]:
@@ -448,7 +506,8 @@ def _compare(result: CaseResult, outputs: dict[str, list[Violation]], expect: li
         ]
         if not candidates:
             result.ok = False
-            result.problems.append(f"missing finding {rule_id} on {subject} (expected {exp.state})")
+            result.problems.append(f"missing finding {rule_id} on {subject}"
+                                   + (f" (expected {exp.state})" if exp.state else ""))
             continue
         exact = [
             v

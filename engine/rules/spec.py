@@ -7,12 +7,14 @@ The JSON Schema in docs/schema/ruleset.schema.json is generated from these model
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from engine.records.fields import US_STATES
@@ -54,8 +56,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _after_start(value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    """An `effective_to` after its `effective_from`, refused at the `effective_to` key (as a check of
+    the whole model it had pointed at the file's first line, naming no key)."""
+    start = info.data.get("effective_from")
+    if value is not None and isinstance(start, dt.date) and value <= start:
+        raise ValueError(f"effective_to must be after effective_from ({value} is not after {start}): a rule or "
+                         "ruleset is in force from effective_from up to the day before effective_to")
+    return value
+
+
 class ParamSpec(_Strict):
     """A practice-tunable value with a default (catalog: 'Param')."""
+
+    # the schema refuses a bound on a parameter that is not a number, as `_bounds_of_numbers` does
+    model_config = ConfigDict(json_schema_extra={"allOf": [{
+        "if": {"properties": {"type": {"enum": ["bool", "string", "list"]}}, "required": ["type"]},
+        "then": {"properties": {"minimum": {"type": "null"}, "maximum": {"type": "null"}}}}]})
 
     type: Literal["int", "number", "bool", "string", "list"]
     default: Any
@@ -75,10 +92,38 @@ class ParamSpec(_Strict):
             return {**data, "default": data["default"].isoformat()}  # see check_param_value
         return data
 
+    @field_validator("minimum", "maximum", mode="before")
+    @classmethod
+    def _bound_is_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """A bound is a number as written: `minimum: '3'` had been read as 3 here while the JSON Schema
+        refused it, so an editor and `rules validate` disagreed."""
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            raise ValueError(f"{info.field_name} {shown} is not a number: write it unquoted, e.g. "
+                             f"{info.field_name}: 3")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_of_numbers(self) -> ParamSpec:
+        """`minimum`/`maximum` bound an int or a number; on any other type they had been accepted and
+        meant nothing."""
+        given = [k for k in ("minimum", "maximum") if getattr(self, k) is not None]
+        if given and self.type not in ("int", "number"):
+            raise ValueError(f"{' and '.join(given)} bound an int or a number, not a {self.type} parameter: remove "
+                             + ("them" if len(given) > 1 else "it")
+                             + ("" if self.type == "bool" else " (`allowed` lists the values a string or a list's "
+                                "items may take)"))
+        return self
+
     @model_validator(mode="after")
     def _default_matches_type(self) -> ParamSpec:
         check_param_value(self, self.default)
         return self
+
+
+def _number_text(value: float) -> str:
+    """A bound as a person writes it: 48, 2.5, 9007199254740992 (not 48.0 or 9.0072e+15)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def check_param_value(spec: ParamSpec, value: Any) -> Any:
@@ -118,13 +163,13 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
             raise ValueError(f"{value!r} is not a number a deadline or count can use: give a finite value")
         high = spec.maximum if spec.maximum is not None else IMPLICIT_MAXIMUM.get(spec.unit or "", MAX_NUMBER)
         if value > high:
-            raise ValueError(f"{value!r} is above the largest value allowed, {high:g}"
+            raise ValueError(f"{value!r} is above the largest value allowed, {_number_text(high)}"
                              + (f" ({spec.unit})" if spec.unit else "")
                              + ("" if spec.maximum is not None else
                                 ": longer than a century" if spec.unit in IMPLICIT_MAXIMUM else ""))
         low = spec.minimum if spec.minimum is not None else (0 if spec.unit else -MAX_NUMBER)
         if value < low:
-            raise ValueError(f"{value!r} is below the smallest value allowed, {low:g}"
+            raise ValueError(f"{value!r} is below the smallest value allowed, {_number_text(low)}"
                              + (f" ({spec.unit})" if spec.unit else ""))
     return value
 
@@ -264,6 +309,49 @@ class Window(_Strict):
         return cls(unit=unit, amount=amount)
 
 
+#: How an obligation's `cutoff`, `on` and `tz` are written (the JSON Schema says the same).
+CUTOFF = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+
+
+def _check_cutoff(value: Any) -> Any:
+    """A cut-off is HH:MM on the 24-hour clock. An unquoted 20:00 is the number 1200 to YAML (base
+    60), so that mistake is named with the text to write."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        raise ValueError(f"cutoff {value} is a number: YAML reads an unquoted time as minutes; quote it, "
+                         f"cutoff: \"{value // 60:02d}:{value % 60:02d}\"")
+    if not isinstance(value, str) or not CUTOFF.match(value):
+        raise ValueError(f"cutoff {value!r} is not a time of day: write HH:MM on the 24-hour clock, quoted, "
+                         "e.g. cutoff: \"20:00\" (8 p.m.)")
+    return value
+
+
+def _check_month_day(value: Any) -> Any:
+    """`on` is a day of the year as MM-DD that every year has (02-29 is clamped in common years)."""
+    if isinstance(value, str) and MONTH_DAY.match(value):
+        try:
+            dt.date(2024, int(value[:2]), int(value[3:]))  # a leap year, as the calendar service reads it
+            return value
+        except ValueError:
+            pass
+    raise ValueError(f"on {value!r} is not a month and day: write MM-DD, quoted, e.g. \"on\": \"03-02\" (2 March)")
+
+
+def _check_zone(value: Any) -> Any:
+    """`tz` is an IANA zone name, with the close names when it is not one."""
+    try:
+        if isinstance(value, str) and ZONE_NAME.match(value):
+            ZoneInfo(value)
+            return value
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise ValueError(f"tz {value!r} is not an IANA time zone{hint}: write the zone the deadline is kept in, "
+                     "e.g. America/New_York")
+
+
 class ObligationSpec(_Strict):
     """Something must happen within a window after an anchor (see ARCHITECTURE decision 3)."""
 
@@ -271,10 +359,16 @@ class ObligationSpec(_Strict):
     within: Window
     convention: str | None = Field(default=None, description="calendar convention; derived from the unit")
     roll_forward: bool = False
-    holiday_calendar: str | None = None
-    on: str | None = Field(default=None, description="MM-DD for fixed_date deadlines (e.g. 03-02)")
-    cutoff: str | None = Field(default=None, description="local closing time HH:MM on the due day")
-    tz: str | None = Field(default=None, description="zone of the deadline when not the establishment's")
+    holiday_calendar: str | None = Field(
+        default=None, description="the holiday calendar working days and roll_forward skip: US-FEDERAL, NONE, or "
+        "an org calendar of the policies' holidays.yaml (checked by `vigil rules validate`)",
+        json_schema_extra={"examples": ["US-FEDERAL", "NONE"]})
+    on: str | None = Field(default=None, description="MM-DD for fixed_date deadlines (e.g. 03-02)",
+                           json_schema_extra={"pattern": MONTH_DAY.pattern})
+    cutoff: str | None = Field(default=None, description="local closing time HH:MM on the due day",
+                               json_schema_extra={"pattern": CUTOFF.pattern})
+    tz: str | None = Field(default=None, description="IANA zone of the deadline when not the establishment's "
+                           "(e.g. America/New_York)", json_schema_extra={"pattern": ZONE_NAME.pattern})
     met_by: str | None = Field(default=None, description="pattern of the record that meets the obligation")
     met_at: str | None = Field(default=None, description="field of the met_by record that says when")
     warn: Window | None = None
@@ -285,6 +379,15 @@ class ObligationSpec(_Strict):
     @classmethod
     def _window(cls, raw: Any) -> Any:
         return None if raw is None else Window.from_mapping(raw)
+
+    @field_validator("cutoff", "on", "tz", mode="before")
+    @classmethod
+    def _written_form(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each in its form, refused here: a cut-off of 25:00, a zone Mars/Base or an `on` of 13-45
+        had validated and published, then stopped every evaluation with a message naming no rule."""
+        if value is None:
+            return None
+        return {"cutoff": _check_cutoff, "on": _check_month_day, "tz": _check_zone}[str(info.field_name)](value)
 
     @model_validator(mode="after")
     def _met_pair(self) -> ObligationSpec:
@@ -345,9 +448,12 @@ class RuleSpec(_Strict):
             raise ValueError(f"subject {self.subject!r} is not one of the match aliases {list(self.match)}")
         if self.tag == "U" and not self.advisory:
             raise ValueError("rules tagged [U] ship as advisory: set advisory: true")
-        if self.effective_from and self.effective_to and self.effective_to <= self.effective_from:
-            raise ValueError("effective_to must be after effective_from")
         return self
+
+    @field_validator("effective_to")
+    @classmethod
+    def _ends_after_start(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        return _after_start(value, info)
 
     def in_force(self, day: dt.date) -> bool:
         """Whether the rule's own dates admit `day` (the ruleset's dates are checked apart)."""
@@ -385,6 +491,11 @@ class RulesetSpec(_Strict):
             raise ValueError(f"version {value!r} must be semantic (MAJOR.MINOR.PATCH)")
         return str(value)
 
+    @field_validator("effective_to")
+    @classmethod
+    def _ends_after_start(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        return _after_start(value, info)
+
     @model_validator(mode="after")
     def _consistent(self) -> RulesetSpec:
         seen: set[str] = set()
@@ -392,25 +503,29 @@ class RulesetSpec(_Strict):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id} appears twice")
             seen.add(rule.id)
-        if self.effective_to and self.effective_to <= self.effective_from:
-            raise ValueError("effective_to must be after effective_from")
         for rule in self.rules:
             first = max(self.effective_from, rule.effective_from or self.effective_from)  # of the overlap
             if not (self.in_force(first) and rule.in_force(first)):
-                raise ValueError(
-                    f"rule {rule.id} is never in force: its dates ({rule.effective_from} .. {rule.effective_to}) "
-                    f"fall outside the ruleset's ({self.effective_from} .. {self.effective_to})")
+                # the rule ends by the ruleset's start, or starts once it has ended (each date is after
+                # its own start, so there is no other way); the loader points at the key named
+                if rule.effective_to is not None and rule.effective_to <= self.effective_from:
+                    why = (f"its effective_to {rule.effective_to} is not after the ruleset's effective_from "
+                           f"{self.effective_from}")
+                else:
+                    why = (f"its effective_from {rule.effective_from} is not before the ruleset's effective_to "
+                           f"{self.effective_to}")
+                raise ValueError(f"rule {rule.id} is never in force: {why}; a rule's dates must overlap its "
+                                 "ruleset's")
         return self
 
-    @model_validator(mode="after")
-    def _window_defaults(self) -> RulesetSpec:
-        """A parameter's default must fit every window that counts it (a fraction of a day is refused)."""
-        problems = [f"params.{name} defaults to {self.params[name].default!r}: {reason}"
-                    for name in sorted({use[0] for use in window_params(self.rules)} & set(self.params))
-                    for reason in check_window_param(self.rules, name, self.params[name].default)]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+    def window_default_problems(self) -> list[tuple[str, str, str]]:
+        """(parameter, rule id, reason) for each window a parameter's default does not fit (a fraction
+        of a day is refused): one per rule, so the loader says each at the parameter's line (three
+        rules' reasons had been joined into one problem at the file's first line)."""
+        return [(name, rule.id, f"params.{name} defaults to {self.params[name].default!r}: {reason}")
+                for rule in self.rules
+                for name in sorted({use[0] for use in window_params([rule])} & set(self.params))
+                for reason in check_window_param([rule], name, self.params[name].default)]
 
     @property
     def name(self) -> str:

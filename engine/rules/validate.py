@@ -41,6 +41,9 @@ from engine.rules.spec import RuleSpec
 from engine.tasks import templates
 from engine.tasks.errors import PolicyError
 
+#: The SOP a hint names as an example (the template of HIPAA-SEC-TERM-004, shipped in policies/sops/).
+EXAMPLE_SOP = "SOP-HIPAA-ACCESS-REVOKE"
+
 
 @dataclass
 class ValidationReport:
@@ -115,17 +118,18 @@ def validate_paths(
     # at once with none of publishing's checks (the liaison probe)
     report.problems.extend(placement_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
     report.problems.extend(rule_id_clashes(loadable, _in_use(rulesets or rulesets_dir(), besides=files)))
-    rule_ids: dict[str, set[str]] = {}
-    # a scenario names rules of its framework's versions: those checked, those of the framework folder
-    # its tests/ folder is in, and (for scenarios checked alone, or kept elsewhere) those in use
+    versions: dict[str, dict[str, LoadedRuleset]] = {}
+    # a scenario names rules and parameters of its framework's versions: those checked, those of the
+    # framework folder its tests/ folder is in, and (for scenarios checked alone, or kept elsewhere)
+    # those in use
     beside = {p.resolve().parent.parent for p in scenarios if p.parent.name == "tests"}
     alone = not files or any(p.parent.name != "tests" for p in scenarios)
     for item in [*loadable, *(_in_use(rulesets or rulesets_dir()) if scenarios and alone else []),
                  *(i for folder in sorted(beside) for i in _versions_in(folder))]:
-        rule_ids.setdefault(item.spec.framework, set()).update(r.id for r in item.spec.rules)
+        versions.setdefault(item.spec.framework, {}).setdefault(str(Path(item.path).resolve()), item)
     for path in scenarios:
         report.scenarios.append(str(path))
-        report.problems.extend(scenario_problems(path, rule_ids))
+        report.problems.extend(scenario_problems(path, {fw: list(v.values()) for fw, v in versions.items()}))
     report.problems[:] = list(dict.fromkeys(report.problems))  # each once
     return report
 
@@ -328,10 +332,22 @@ def _sop_problems(rule: RuleSpec, label: str, policies: Path) -> list[ErrorDetai
     except PolicyError as exc:  # the task engine's own words, and what to write instead
         return [ErrorDetail(
             reason=f"{exc.message}: the task engine would refuse it and open the rule's tasks with generic steps; "
-                   "write the SOP's id alone, not a path (e.g. SOP-ACCESS-REVOKE, whose template is "
-                   "policies/sops/SOP-ACCESS-REVOKE.md)",
+                   f"write the SOP's id alone, not a path ({_sop_meant(rule.sop, policies)})",
             file=label, line=line, rule_id=rule.id, field="sop")]
     if not path.exists():
         return [ErrorDetail(reason=f"SOP {rule.sop} has no template at {path}", file=label, line=line,
                             rule_id=rule.id, field="sop")]
     return []
+
+
+def _sop_meant(written: str, policies: Path) -> str:
+    """The SOP id a path-like `sop` names when its template exists (`../sops/SOP-HIPAA-NPP.md` is
+    SOP-HIPAA-NPP), else an id that has one: the hint had named SOP-ACCESS-REVOKE, which has none."""
+    name = Path(written.replace("\\", "/")).name.removesuffix(".md")
+    try:
+        if sop_path(name, policies).exists():
+            return f"sop: {name}, whose template is policies/sops/{name}.md"
+    except PolicyError:
+        pass
+    return f"e.g. sop: {EXAMPLE_SOP}, whose template is policies/sops/{EXAMPLE_SOP}.md"
+

@@ -28,8 +28,8 @@ from engine.rules.compiler.checks import (
 )
 from engine.rules.compiler.checks import rule_error as _err
 from engine.rules.compiler.kinds import ParamInfo, check_condition, check_kinds
-from engine.rules.compiler.lower import Lowerer, rename_alias, require_join_fields
-from engine.rules.compiler.messages import RESERVED_NAMES, compile_message
+from engine.rules.compiler.lower import Lowerer, check_lowerable, rename_alias, require_join_fields
+from engine.rules.compiler.messages import RESERVED_NAMES, RULE_FIELDS, Shape, compile_message
 from engine.rules.compiler.model import (
     DEADLINE,
     DL_ALIAS,
@@ -45,7 +45,7 @@ from engine.rules.compiler.model import (
     Variant,
 )
 from engine.rules.compiler.params import resolve_params
-from engine.rules.facttypes import FactType, all_fact_types
+from engine.rules.facttypes import BUILTIN_FIELDS, FactType, all_fact_types
 from engine.rules.lang import nodes as n
 from engine.rules.lang.evaluate import Fn, compile_expr
 from engine.rules.lang.fold import fold
@@ -162,16 +162,20 @@ def _compile_rule(
             found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
     if not found and rule.subject not in positive:
         found += _err(rule, f"subject {rule.subject!r} must be a positive (not 'no') pattern", "subject").details
+    written_when: list[n.Node] = []
     if rule.when and not found:
         try:
             when = parse_expr(rule.when, Scope(frozenset(positive), None, rule.id, path,
                                                rule.lines.get("when", rule.line), "when"))
             check_written(n.conjuncts(when), rule, "when", params, types, type_of, declared)
-            patterns = _distribute(patterns, n.conjuncts(when), rule)
+            written_when = n.conjuncts(when)
+            patterns = _distribute(patterns, written_when, rule)
         except VigilError as exc:
             found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
+    if not found:
+        found.extend(_unlowerable(rule, patterns, written_when, params, is_event))
     try:
-        template = compile_message(rule, positive)
+        template = compile_message(rule, positive, _message_shapes(rule, positive, type_of, types, params))
     except VigilError as exc:
         found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
     if found:
@@ -303,6 +307,38 @@ def _compile_rule(
     return compiled, lowered, lowerer.flags
 
 
+def _unlowerable(rule: RuleSpec, patterns: list[Pattern], written_when: list[n.Node], params: dict[str, Any],
+                 is_event: bool) -> list[ErrorDetail]:
+    """Each written condition durable_rules cannot test (a join inside `or`, a condition mixing
+    records), at the key it is written under (`when`, or the pattern's `match.<alias>`)."""
+    aliases = ([] if is_event else [TRIG_ALIAS]) + [p.alias for p in patterns]
+    found: list[ErrorDetail] = []
+    for pattern in patterns:
+        for cond in pattern.conds:
+            key = "when" if any(cond is w for w in written_when) else f"match.{pattern.alias}"
+            try:
+                with located(rule, key):
+                    check_lowerable(rule.id, _special_fields(fold(cond, params, rule_id=rule.id)), pattern, aliases)
+            except VigilError as exc:
+                found.extend(exc.details)
+    return found
+
+
+def _message_shapes(rule: RuleSpec, positive: list[str], type_of: dict[str, str], types: dict[str, FactType],
+                    params: Mapping[str, Any]) -> dict[str, Shape]:
+    """The fields of each name a message reads: a positive alias's record (and `met`, the record
+    `met_by` matches) as its fact type declares them, the ruleset's parameters, and `rule`."""
+    shapes = {"params": Shape("params", frozenset(params), params=True), "rule": Shape("rule", RULE_FIELDS)}
+    record_types = {alias: type_of[alias] for alias in positive if alias in type_of}
+    met = PATTERN_RE.match(rule.obligation.met_by) if rule.obligation and rule.obligation.met_by else None
+    if met is not None:
+        record_types["met"] = met.group("type")
+    for alias, name in record_types.items():
+        if name in types:
+            shapes[alias] = Shape(name, frozenset(types[name].fields) | frozenset(BUILTIN_FIELDS))
+    return shapes
+
+
 def _match_pattern(rule: RuleSpec, alias: str, text: str, path: str, types: dict[str, FactType],
                    type_of: dict[str, str], positive: list[str], patterns: list[Pattern], params: dict[str, Any],
                    declared: Mapping[str, ParamInfo] | None) -> None:
@@ -425,20 +461,57 @@ def _obligation_variants(
 
 
 def _check_deadline(spec: DeadlineSpec, rule: RuleSpec) -> None:
-    """Check the window against the calendar service's conventions before anything runs."""
+    """Check the window against the calendar service's conventions before anything runs: what the
+    deadline code would refuse had stopped every evaluation, with a message naming no rule."""
     from engine.rules.calendar import CONVENTION_UNITS
 
     unit = "days" if spec.unit == "year_end_days" else spec.unit
     if spec.convention not in CONVENTION_UNITS:
-        raise _err(rule, f"unknown calendar convention {spec.convention!r} (known: {', '.join(CONVENTION_UNITS)})")
+        raise _err(rule, f"unknown calendar convention {spec.convention!r} (known: {', '.join(CONVENTION_UNITS)})",
+                   "obligation.convention")
     if unit not in CONVENTION_UNITS[spec.convention]:
-        raise _err(rule, f"convention {spec.convention} does not take {spec.unit}")
+        raise _err(rule, f"convention {spec.convention} does not take {spec.unit}", "obligation.within")
     if spec.warn_unit:
         family = "hours" if spec.convention == "elapsed_hours" else "days"
         if spec.warn_unit != family:
-            raise _err(rule, f"warn must be given in {family} for convention {spec.convention}")
+            raise _err(rule, f"warn must be given in {family} for convention {spec.convention}", "obligation.warn")
     if spec.convention == "fixed_date" and not spec.on:
-        raise _err(rule, "convention fixed_date needs on: MM-DD")
+        raise _err(rule, "convention fixed_date needs on: MM-DD", "obligation.convention")
+    if spec.on and spec.convention != "fixed_date":
+        raise _err(rule, f"on {spec.on!r} is read only by convention fixed_date (e.g. within: {{years: 1}}, "
+                         "convention: fixed_date): add the convention, or remove on", "obligation.on")
+    if spec.convention == "elapsed_hours":
+        for key, given in (("cutoff", spec.cutoff), ("roll_forward", spec.roll_forward)):
+            if given:
+                raise _err(rule, f"an hour window counts elapsed time and takes no {key} (C3, C6): remove it, or "
+                                 "count the window in days", f"obligation.{key}")
+    if spec.holiday_calendar is not None:
+        _check_holiday_calendar(spec.holiday_calendar, rule)
+
+
+def _check_holiday_calendar(name: str, rule: RuleSpec) -> None:
+    """An obligation's holiday calendar is one the calendar service knows: a built-in one, or an org
+    calendar of the policies in use (`US-FEDRAL` had validated, then stopped every evaluation)."""
+    from engine.rules.calendar import (
+        CalendarService,
+        HolidayPolicyError,
+        HolidayPolicySyntaxError,
+        UnknownCalendarError,
+        default_calendar,
+    )
+
+    try:
+        CalendarService().holiday_list(name)  # the built-ins, whatever holidays.yaml holds
+        return
+    except UnknownCalendarError:
+        pass
+    try:
+        default_calendar().holiday_list(name)
+    except UnknownCalendarError as exc:
+        raise _err(rule, f"holiday_calendar: {exc.message}", "obligation.holiday_calendar") from None
+    except (HolidayPolicyError, HolidayPolicySyntaxError) as exc:
+        raise _err(rule, f"holiday_calendar {name!r} is not built in (US-FEDERAL, NONE), and the holiday policy "
+                         f"that would define it cannot be read: {exc.message}", "obligation.holiday_calendar") from None
 
 
 def _amount(window: Window, params: dict[str, Any], rule: RuleSpec) -> float:

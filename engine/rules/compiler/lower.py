@@ -43,6 +43,15 @@ def durable_aliases(variant: Variant) -> dict[str, str]:
     return {p.alias: f"p{i}" for i, p in enumerate(variant.patterns)}
 
 
+def check_lowerable(rule_id: str, cond: n.Node, pattern: Pattern, aliases: list[str]) -> None:
+    """Lower one condition as written, alone in its pattern (`aliases`: every pattern's, in order), so
+    a condition durable_rules cannot test is refused at the key it is written under; lowering the
+    whole variant had said it naming no key. Raises the ExpressionError lowering raises."""
+    lowerer = Lowerer(rule_id, {})
+    lowerer.names = {alias: f"p{i}" for i, alias in enumerate(aliases)}
+    lowerer.guard_sequence([{"t": pattern.fact_type}, lowerer.cond(cond, pattern)], "p0")
+
+
 class Lowerer:
     """Lowers the variants of one rule; collects the flags it needs."""
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from jinja2 import Template, TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
@@ -57,8 +57,12 @@ def _finalize(value: Any) -> Any:
     offsets; and one message said `16:00:00+00:00` of one instant and `18:00:00Z` of the next.
 
     A missing value reads "not recorded": a field left empty in the records had printed as Python's
-    `None` ("issued None") wherever a template did not guard it."""
-    if value is None:
+    `None` ("issued None") wherever a template did not guard it, and one the record leaves out (a
+    record keeps no empty field) as nothing at all ("(user , ...)"). Validation refuses a field the
+    record's type does not have (`compile_message`), so what is undefined here is a field left empty.
+    An inline `x if cond` whose condition is false is undefined too, with no name: it prints nothing,
+    as its writer meant."""
+    if value is None or (isinstance(value, Undefined) and value._undefined_name is not None):
         return "not recorded"
     if type(value) is str and ":" in value:
         return _INSTANT.sub(_in_zone, value)
@@ -129,10 +133,31 @@ class MessageTemplate:
         return _template(self.source).render(context)
 
 
-def compile_message(rule: RuleSpec, aliases: Iterable[str]) -> MessageTemplate:
-    """The rule's checked message template; raise RulesetValidationError listing every problem."""
+#: The fields of what a message reads that is no record: `rule`, as `results` passes it.
+RULE_FIELDS = frozenset({"id", "title", "citation"})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a name a message reads holds: the fields of its record (as its fact type declares them,
+    `label` naming the type) or of a parameter table (`params`), so `{{ account.usr_id }}` or
+    `{{ params.require_mfa_remot }}` is refused when the ruleset is validated, rather than print
+    nothing in every finding."""
+
+    label: str
+    fields: frozenset[str]
+    params: bool = False
+
+
+def compile_message(rule: RuleSpec, aliases: Iterable[str],
+                    shapes: Mapping[str, Shape] | None = None) -> MessageTemplate:
+    """The rule's checked message template; raise RulesetValidationError listing every problem.
+
+    `shapes` gives the fields of the names whose fields are known (an alias's fact type, `met`,
+    `params`, `rule`); a field or parameter they lack is a problem, with the close names."""
     bound = frozenset(aliases)
-    reasons = _problems(rule.message, context_names(rule, bound), bound)
+    reasons = _problems(rule.message, context_names(rule, bound), bound,
+                        tuple(sorted((shapes or {}).items(), key=lambda kv: kv[0])))
     if not reasons:
         return MessageTemplate(rule.message)
     raise _invalid(rule, reasons)
@@ -200,13 +225,14 @@ def _syntax_reason(exc: TemplateSyntaxError) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _problems(source: str, known: frozenset[str], aliases: frozenset[str]) -> tuple[str, ...]:
+def _problems(source: str, known: frozenset[str], aliases: frozenset[str],
+              shapes: tuple[tuple[str, Shape], ...] = ()) -> tuple[str, ...]:
     """Why a message cannot be rendered safely, each reason once (cached: see `_template`)."""
     try:
         tree = TEMPLATES.parse(source)
     except TemplateSyntaxError as exc:
         return (_syntax_reason(exc),)
-    checker = _Checker(source, known, aliases)
+    checker = _Checker(source, known, aliases, dict(shapes))
     checker.check(tree)
     return tuple(dict.fromkeys(checker.reasons))
 
@@ -239,10 +265,12 @@ class _Checker:
     `kwargs` and whatever its template assigns, and is checked last, as it runs when called.
     """
 
-    def __init__(self, source: str, known: frozenset[str], aliases: frozenset[str]) -> None:
+    def __init__(self, source: str, known: frozenset[str], aliases: frozenset[str],
+                 shapes: Mapping[str, Shape] | None = None) -> None:
         self.source = source
         self.known = known
         self.aliases = aliases
+        self.shapes = shapes or {}
         self.reasons: list[str] = []
         self.deferred: list[tuple[list[nodes.Node], _Scope]] = []
 
@@ -369,6 +397,9 @@ class _Checker:
             chain.append(base)
             base = base.node
         self.visit(base, scope)
+        # the first step from a name the context gives (not one the template assigns) reads a field
+        shape = (self.shapes.get(base.name) if isinstance(base, nodes.Name) and not scope.knows(base.name)
+                 else None)
         for link in reversed(chain):
             if isinstance(link, nodes.Getattr):
                 key: object = link.attr
@@ -377,6 +408,22 @@ class _Checker:
                 self.visit(link.arg, scope)
             if self._key(key, link):
                 return
+            if shape is not None and isinstance(base, nodes.Name) and isinstance(key, str):
+                self._field(base.name, shape, key, link)
+            shape = None
+
+    def _field(self, name: str, shape: Shape, key: str, node: nodes.Node) -> None:
+        """A field `name` does not have, worded as a condition's unknown field or parameter is."""
+        if key in shape.fields:
+            return
+        close = difflib.get_close_matches(key, sorted(shape.fields), n=3)
+        where = rf"(?<![\w.]){re.escape(name)}\s*(?:\.\s*{re.escape(key)}\b|\[\s*['\"]{re.escape(key)}['\"])"
+        if shape.params:
+            hint = f" (did you mean {', '.join(f'params.{c}' for c in close)}?)" if close else ""
+            self.fail(f"unknown parameter params.{key}: the ruleset declares no parameter {key!r}{hint}", node, where)
+        else:
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            self.fail(f"{shape.label} has no field {key!r}{hint}", node, where)
 
     def _filter_or_test(self, node: nodes.Filter | nodes.Test, scope: _Scope) -> None:
         kind, table = ("filter", TEMPLATES.filters) if isinstance(node, nodes.Filter) else ("test", TEMPLATES.tests)

@@ -147,12 +147,21 @@ def conjuncts(node: Node) -> list[Node]:
     return [node]
 
 
+def _literal(value: object) -> str:
+    """A constant as a rule writes it: `true`, `false` and `null`, not Python's True and None."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
 def unparse(node: Node) -> str:
     """Readable text of a node (for messages and the rules docs)."""
     if isinstance(node, Lit):
-        return "null" if node.value is None else repr(node.value)
+        return _literal(node.value)
     if isinstance(node, ListLit):
-        return "[" + ", ".join(repr(i) for i in node.items) + "]"
+        return "[" + ", ".join(_literal(i) for i in node.items) + "]"
     if isinstance(node, Ref):
         return f"{node.alias}.{node.field}"
     if isinstance(node, Param):

@@ -235,3 +235,14 @@ def test_a_missing_value_reads_not_recorded_rather_than_none() -> None:
     rendered = TEMPLATES.from_string("issued {{ card.issued_on }}, role {{ card.role }}").render(
         card={"issued_on": None, "role": "physician"})
     assert rendered == "issued not recorded, role physician"
+
+
+def test_a_field_left_out_reads_not_recorded_and_a_false_inline_if_prints_nothing() -> None:
+    """Both are undefined to Jinja; only the first is a missing fact (AI-MON-012's optional
+    '(last review ...)' had printed 'not recorded' glued to the tool's category)."""
+    from engine.rules.compiler.messages import MessageTemplate
+
+    source = "{{ tool.category }}{{ ' (last review ' ~ tool.last ~ ')' if tool.last }}; owner {{ tool.owner }}"
+    assert MessageTemplate(source).render({"tool": {"category": "GENAI"}}) == "GENAI; owner not recorded"
+    assert MessageTemplate(source).render({"tool": {"category": "GENAI", "last": "2026-01-02", "owner": "P-1"}}
+                                          ) == "GENAI (last review 2026-01-02); owner P-1"
