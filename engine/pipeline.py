@@ -30,6 +30,7 @@ from engine.rules.schemas import RunResult, Violation
 
 if TYPE_CHECKING:
     from engine.migrate import SchemaChange
+    from engine.rules.loader import LoadedRuleset
 
 #: Sweeps run on the backend bench/ measures faster for them (plain Python: 41.5 s against 44.6 s
 #: on the large practice, bench/README.md); the live event stream runs on durable_rules.
@@ -352,10 +353,14 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
     entry behind (the transaction rolls back) and a written file always has its entry."""
     from engine.rules import publish
 
-    plan = publish.plan_publication(draft, name=name, effective_from=effective_from)
+    def judged(loaded: LoadedRuleset) -> None:  # named with the draft's other problems, not after them
+        spec = loaded.spec
+        _refuse_if_judged(session, org_id=org_id, framework=spec.framework, day=spec.effective_from,
+                          field="effective_from", change=f"{spec.framework} {spec.version} in force from "
+                                                         f"{spec.effective_from}")
+
+    plan = publish.plan_publication(draft, name=name, effective_from=effective_from, check=judged)
     pub = plan.publication
-    _refuse_if_judged(session, org_id=org_id, framework=pub.framework, day=pub.effective_from, field="effective_from",
-                      change=f"{pub.framework} {pub.version} in force from {pub.effective_from}")
     _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
                        entity_id=f"{pub.framework}@{pub.version}", payload=pub.model_dump(mode="json"))
     publish.write_publication(plan)
@@ -398,16 +403,21 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
 CITED_RECORDS_LIMIT = 200
 
 
-def verify_audit(session: Session, *, org_id: str | None) -> AuditVerifyReport:
+def verify_audit(session: Session, *, org_id: str | None,
+                 progress: Callable[[int, int], None] | None = None) -> AuditVerifyReport:
     """The audit chain recomputed (one org's, or every one), and every packet and evaluation run
     checked for the entry written with it: a chain whose newest entries were deleted still links
-    up, but those rows still name them (docs/audit.md)."""
+    up, but those rows still name them (docs/audit.md). Then every stored record version against
+    its content hash and its import's entry (`progress(versions_done, versions_total)`)."""
     from engine.audit import service as audit_service
     from engine.packets import service as packets_service
 
     anchored = chain(findings_service.audit_anchors(session, org_id=org_id),
                      packets_service.audit_anchors(session, org_id=org_id))
-    return audit_service.verify(session, org_id=org_id, anchored=anchored)
+    report = audit_service.verify(session, org_id=org_id, anchored=anchored)
+    checked, altered = records_service.verify_versions(session, org_id=org_id, progress=progress,
+                                                       limit=max(0, 100 - len(report.broken)))
+    return report.with_records(checked, altered)
 
 
 def upgrade_database(engine: Engine) -> SchemaChange | None:

@@ -56,7 +56,8 @@ def list_params(
             source = "default" if r.source == "default" else (
                 f"practice{' since ' + str(r.since) if r.since else ''}"
                 f"{', ' + r.approved_by if r.approved_by else ''}")
-            later = "; ".join(f"{_shown(s.value)} from {s.starts}" for s in r.scheduled)
+            later = "; ".join(f"{_shown(s.value)} from {s.starts}" + (f" ({s.reason})" if s.version else "")
+                              for s in r.scheduled)
             unit = f" {r.unit}" if r.unit else ""
             listing.add_row(r.name, tables.Clamp(_shown(r.value) + unit, 2), tables.Clamp(_shown(r.default), 2),
                             tables.Clamp(source, 2), tables.Clamp(later, 2))

@@ -55,6 +55,7 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
     in 9999 would count past the year 9999. A `known_at` must not be before the first record
     (`check_known_at`)."""
     from engine.rules.catalog import in_force, load_all, require_frameworks, rulesets_dir
+    from engine.rules.versions import said_in_force, spans_in_force
 
     if as_of.year > LAST_EVALUATION_YEAR:
         raise InputError(f"as_of {as_of.isoformat()} is too far ahead", [ErrorDetail(
@@ -71,13 +72,10 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
     live = {item.spec.framework for item in in_force(loaded, as_of.date(), frameworks)}
     idle = [fw for fw in frameworks or sorted({i.spec.framework for i in loaded}) if fw not in live]
     if idle and (frameworks or not live):
-        dated = {fw: sorted((i.spec.effective_from, i.ends) for i in loaded if i.spec.framework == fw)
-                 for fw in idle}
         raise InputError(f"no ruleset is in force on {as_of.date().isoformat()} for "
                          f"{', '.join(idle)}", [ErrorDetail(
-                             reason=f"{fw} has versions in force from {spans[0][0].isoformat()}"
-                                    + (f" until {spans[-1][1].isoformat()}" if spans[-1][1] else "")
-                                    + "; the evaluation would find nothing", field="as_of")
-                             for fw, spans in dated.items() if spans], code="input.nothing_in_force")
+                             reason=f"{fw} {said_in_force(spans_in_force(loaded, fw))}; the evaluation would find "
+                                    "nothing", field="as_of") for fw in idle], code="input.nothing_in_force")
     if known_at is not None:
         check_known_at(session, org_id=org_id, known_at=known_at)
+

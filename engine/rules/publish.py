@@ -23,6 +23,7 @@ import datetime as dt
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from pydantic import BaseModel
 
 from engine import clock
 from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError, VigilError
-from engine.rules import withdrawals
+from engine.rules import versions, withdrawals
 from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
 from engine.rules.scenarios import BACKENDS, run_scenario
@@ -107,11 +108,17 @@ class PlannedWithdrawal:
     effective_from: dt.date  # the withdrawn version's: it changes nothing before max(on, this)
 
 
+#: A caller's own check of a draft about to be published (the pipeline's: no run already made has
+#: judged its days), raising a VigilError whose details are named with the draft's other problems.
+DraftCheck = Callable[[LoadedRuleset], None]
+
+
 def publish(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
-            policies: Path | None = None, params_path: Path | None = None) -> Publication:
+            policies: Path | None = None, params_path: Path | None = None,
+            check: DraftCheck | None = None) -> Publication:
     """Check the draft as described above and write it as `<framework>/<framework>-<version>.yaml`."""
     plan = plan_publication(draft, name=name, effective_from=effective_from, root=root, policies=policies,
-                            params_path=params_path)
+                            params_path=params_path, check=check)
     write_publication(plan)
     return plan.publication
 
@@ -126,8 +133,10 @@ def write_publication(plan: PlannedPublication) -> None:
 
 
 def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
-                     policies: Path | None = None, params_path: Path | None = None) -> PlannedPublication:
-    """Every check of a publication, writing nothing."""
+                     policies: Path | None = None, params_path: Path | None = None,
+                     check: DraftCheck | None = None) -> PlannedPublication:
+    """Every check of a publication, writing nothing; a draft that fails several is refused once,
+    naming every problem (`check`'s too), so the liaison does not fix one only to meet the next."""
     root = root or rulesets_dir()
     today = clock.now().date()
     try:
@@ -143,10 +152,17 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
                                      [ErrorDetail(reason="outside the rulesets folder", file=name, field="framework")],
                                      code="ruleset.publish.outside")
     mine = [i for i in load_all(root) if i.spec.framework == spec.framework] if root.is_dir() else []
-    refused = _dates_and_version_problems(loaded, mine, today, name)
+    own = _dates_and_version_problems(loaded, mine, today, name)
+    theirs = _caller_refusal(check, loaded)
+    refused = own + (theirs.details if theirs is not None else [])
     before = in_force(mine, spec.effective_from, [spec.framework])
     passed, judged = _check_in_place(loaded, root, name, policies=policies, params_path=params_path,
                                      refused=refused)
+    if own:
+        raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", refused,
+                         code="ruleset.publish.refused")
+    if theirs is not None:  # the only problem: raised as the caller made it (its own code)
+        raise theirs
     if target.exists():
         raise ConflictError(f"{target} already exists", [ErrorDetail(
             reason="a published file is never replaced; publish a new version", file=str(target))],
@@ -156,6 +172,19 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
                               replaces=before[0].spec.version if before else None, scenarios_passed=passed,
                               scenarios_judged_by_new=judged)
     return PlannedPublication(publication=publication, target=target, content=draft)
+
+
+def _caller_refusal(check: DraftCheck | None, loaded: LoadedRuleset) -> VigilError | None:
+    """The caller's check's refusal of the draft, kept to be named with the others."""
+    if check is None:
+        return None
+    try:
+        check(loaded)
+    except VigilError as exc:
+        if not exc.details:
+            exc.details = [ErrorDetail(reason=exc.message)]
+        return exc
+    return None
 
 
 def _dates_and_version_problems(loaded: LoadedRuleset, mine: list[LoadedRuleset], today: dt.date,
@@ -194,8 +223,10 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
     durable_rules: a draft the two judge differently would give the stream other findings than the
     night's sweep); returns the number of scenario cases that passed, and how many of those are as
     of the draft's effective_from or later (judged by the draft itself, not by the versions before). The
-    problems already found (`refused`: dates, version) are reported with the draft's own, all at
-    once; the scenarios run only for a draft with none."""
+    problems already found (`refused`: dates, version, the caller's) are reported with the draft's
+    own and its scenarios' failures, all at once; the caller raises them when nothing else fails.
+    The scenarios run for a draft that validates, refused or not: a refusal that named only the
+    date had the liaison move it, only to learn then that a scenario fails."""
     spec = loaded.spec
     with tempfile.TemporaryDirectory(prefix="vigil-publish-") as tmp:
         staged_root = Path(tmp)
@@ -211,9 +242,6 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
         real = _Unstaged(staged=staged, draft=name, staged_root=staged_root, root=root)
         report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from,
                                 rulesets=root)
-        if refused and report.ok:
-            raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}", refused,
-                             code="ruleset.publish.refused")
         if not report.ok:
             raise RulesetValidationError(f"{name}: the draft does not validate",
                                          refused + [real.detail(d) for d in report.problems],
@@ -223,7 +251,9 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
             try:
                 cases = list(run_scenario(path, root=staged_root, backends=BACKENDS))
             except VigilError as exc:  # e.g. a scenario's params the draft cannot take
-                raise real.error(exc) from None
+                said = real.error(exc)
+                said.details = refused + said.details
+                raise said from None
             for case in cases:
                 if case.ok:
                     passed += 1
@@ -234,10 +264,11 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                         reason=f"case {case.case} (as of {case.as_of}): {'; '.join(case.problems)}",
                         file=f"{spec.framework}/tests/{path.name}"))
         if failed:
+            more = f"; and {len(refused)} other problem{'s' if len(refused) > 1 else ''}" if refused else ""
             raise RulesetValidationError(
                 f"{name}: {len(failed)} scenario case{'s' if len(failed) > 1 else ''} of {spec.framework} fail with "
                 f"{spec.version} in place; fix the draft, or change the scenarios in rulesets/{spec.framework}/tests/ "
-                "if the new behaviour is intended", failed, code="ruleset.publish.scenarios")
+                f"if the new behaviour is intended{more}", refused + failed, code="ruleset.publish.scenarios")
     return passed, judged
 
 
@@ -308,20 +339,32 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
     after = [i.withdrawn(entry) if i is item else i for i in mine]
     day = max(on, item.spec.effective_from)
+    _refuse_a_gap(item, mine, after, day)
     had = in_force(mine, day, [framework])
     left = in_force(after, day, [framework])
-    if had and had[0] is item and not left:
-        successors = sorted(i.spec.effective_from for i in mine
-                            if i.spec.effective_from > day and i.withdrawn_on is None and i is not item)
-        later = f", or withdraw from {successors[0]} when {framework}'s next version takes over" if successors else ""
-        raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
-            ErrorDetail(reason=f"no other version of {framework} is in force on {day}: publish a replacement first"
-                               f"{later}", field="version")], code="ruleset.withdraw.last")
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
                               never_in_force=on <= item.spec.effective_from,
                               restores=left[0].spec.version if left and had and had[0] is item else None)
     return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry,
                              effective_from=item.spec.effective_from)
+
+
+def _refuse_a_gap(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[LoadedRuleset], day: dt.date) -> None:
+    """Refuse a withdrawal after which some day from `day` on (the first it changes) would have no
+    version of the framework in force where one was before. Why every day and not only `day`: the
+    version before it may itself end later (withdrawn from a later day, or an effective_to), and
+    evaluations of the days after that would then drop the framework without a word."""
+    framework, version = item.spec.framework, item.spec.version
+    gap = next((d for d in versions.change_days(mine, framework, day)
+                if in_force(mine, d, [framework]) and not in_force(after, d, [framework])), None)
+    if gap is None:
+        return
+    successors = sorted(i.spec.effective_from for i in mine
+                        if i.spec.effective_from > gap and i is not item and i.in_force(i.spec.effective_from))
+    later = f", or withdraw from {successors[0]} when {framework}'s next version takes over" if successors else ""
+    raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
+        ErrorDetail(reason=f"no other version of {framework} is in force on {gap}: publish a replacement first{later}",
+                    field="version")], code="ruleset.withdraw.last")
 
 
 def in_force_version(framework: str, day: dt.date, root: Path | None = None) -> str:

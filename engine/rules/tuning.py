@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from engine import clock
 from engine.errors import ErrorDetail, InputError, NotFoundError, VigilError
-from engine.rules import withdrawals
+from engine.rules import versions, withdrawals
 from engine.rules.catalog import (
     compile_for,
     entry_in_force,
@@ -41,10 +41,14 @@ _HEADER = ("# Practice parameters: override the defaults a ruleset declares (see
 
 
 class ScheduledValue(BaseModel):
+    """A change of a parameter's value after the day shown: a practice value that starts later, or
+    the default of a later version (`version`), where no practice value is in force then."""
+
     value: Any
     starts: dt.date | None
     approved_by: str | None = None
     reason: str | None = None
+    version: str | None = None  # the ruleset version whose default the value is (None: a practice value)
 
 
 class ParamRow(BaseModel):
@@ -61,7 +65,7 @@ class ParamRow(BaseModel):
     source: str  # "default" or "practice"
     since: dt.date | None  # the day the practice's value took effect, when it is effective-dated
     approved_by: str | None
-    scheduled: list[ScheduledValue]  # practice values that take effect after the day
+    scheduled: list[ScheduledValue]  # values that take effect after the day (practice values, later versions' defaults)
 
 
 class ParamChange(BaseModel):
@@ -94,6 +98,7 @@ def params_table(day: dt.date | None = None, *, framework: str | None = None, ro
         fw = item.spec.framework
         practice = params_in_force(raw, fw, day, str(path))
         section = raw.get(fw) or {}
+        later = versions.in_force_from(loaded, fw, day)[1:]
         for name, spec in sorted(item.spec.params.items()):
             entries = _entries(section.get(name))
             current = entry_in_force(entries, day, str(path), f"{fw}.{name}")
@@ -103,14 +108,34 @@ def params_table(day: dt.date | None = None, *, framework: str | None = None, ro
                 source="practice" if name in practice else "default",
                 since=_start(current) if current else None,
                 approved_by=current.get("approved_by") if current else None,
-                scheduled=[ScheduledValue(value=e["value"], starts=_start(e), approved_by=e.get("approved_by"),
-                                          reason=e.get("reason"))
-                           for e in entries if (_start(e) or dt.date.min) > day]))
+                scheduled=_scheduled(entries, later, raw, loaded, fw, name, day, str(path))))
     if framework and not rows and not any(i.spec.framework == framework for i in loaded):
         raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
             reason=f"the frameworks are: {frameworks_said(i.spec.framework for i in loaded)}",
             field="framework")])
     return rows
+
+
+def _scheduled(entries: list[dict[str, Any]], later: list[tuple[dt.date, LoadedRuleset | None]],
+               raw: dict[str, Any], loaded: list[LoadedRuleset], framework: str, name: str, day: dt.date,
+               source: str) -> list[ScheduledValue]:
+    """The changes of the value after `day`, in order: the practice's entries that start later, and
+    each later version (`later`: from `versions.in_force_from`) whose default changes the value in
+    force, the practice having none then. Why the versions too: a version published for next month
+    with a new default changes what the rules use as surely as a practice entry, and the table had
+    shown the old default with nothing scheduled."""
+    out = [ScheduledValue(value=e["value"], starts=_start(e), approved_by=e.get("approved_by"), reason=e.get("reason"))
+           for e in entries if (_start(e) or dt.date.min) > day]
+    for start, item in later:
+        if item is None or name in params_in_force(raw, framework, start, source):
+            continue
+        now = _value_on(raw, loaded, framework, name, start, source)
+        if now == _value_on(raw, loaded, framework, name, start - dt.timedelta(days=1), source):
+            continue
+        said = (f"the default of {framework} {item.spec.version}" if name in item.spec.params
+                else f"{framework} {item.spec.version} does not declare it")
+        out.append(ScheduledValue(value=now, starts=start, reason=said, version=item.spec.version))
+    return sorted(out, key=lambda v: v.starts or dt.date.min)
 
 
 def set_param(framework: str, name: str, value: Any, *, approved_by: str, reason: str,
@@ -146,10 +171,10 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
                                         field=label))
     if problems:
         raise InputError(f"cannot change {framework}.{name}", problems, code="params.refused")
-    versions = _versions_from(loaded, framework, day)
-    declaring = [v for v in versions if name in v.spec.params]
+    meets = _versions_from(loaded, framework, day)
+    declaring = [v for v in meets if name in v.spec.params]
     if not declaring:
-        known = sorted({n for v in versions for n in v.spec.params})
+        known = sorted({n for v in meets for n in v.spec.params})
         raise NotFoundError(f"{framework} declares no parameter {name!r} from {day}", [ErrorDetail(
             reason=f"the parameters of {framework} are: {', '.join(known) or 'none'}", field="name")])
     for v in declaring:
@@ -163,8 +188,8 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
     raw_file["params"] = params
     section = params.get(framework) or {}
     params[framework] = section
-    before = params_in_force(load_practice_params(path, frameworks={i.spec.framework for i in loaded}),
-                             framework, day, str(path)).get(name, declaring[0].spec.params[name].default)
+    before = _value_on(load_practice_params(path, frameworks={i.spec.framework for i in loaded}), loaded, framework,
+                       name, day, str(path))
     replaced = next((dict(e) for e in _entries(section.get(name)) if _start(e) == day), None)
     entries = [e for e in _entries(section.get(name)) if _start(e) != day]
     entries.append({"value": value, "from": day, "approved_by": approved_by.strip(), "reason": reason.strip()})
@@ -177,25 +202,53 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
     return PlannedChange(change=change, path=path, content=content)
 
 
+def _value_on(raw: dict[str, Any], loaded: list[LoadedRuleset], framework: str, name: str, day: dt.date,
+              source: str) -> Any:
+    """The value of `name` in force on `day`, as `params_table` shows it: the practice's value then
+    (`raw`: the practice file read), else the default of the version in force then (None when that
+    version does not declare it). Not the first declaring version's default: a version published
+    since may have changed it."""
+    practice = params_in_force(raw, framework, day, source)
+    if name in practice:
+        return practice[name]
+    current = in_force(loaded, day, [framework])
+    spec = current[0].spec.params.get(name) if current else None
+    return spec.default if spec is not None else None
+
+
 def _versions_from(loaded: list[LoadedRuleset], framework: str, day: dt.date) -> list[LoadedRuleset]:
-    """The framework's versions in force on `day` or later (the ones the new value will meet)."""
-    mine = [i for i in loaded if i.spec.framework == framework]
-    if not mine:
+    """The framework's versions in force on some day from `day` on (the ones the new value will
+    meet), oldest first: a version superseded before `day`, or withdrawn before it would take over,
+    never meets it, though its own dates may cover those days."""
+    out: list[LoadedRuleset] = []
+    for _, item in _in_force_from(loaded, framework, day):
+        if item is not None and all(item is not seen for seen in out):
+            out.append(item)
+    return out
+
+
+def _in_force_from(loaded: list[LoadedRuleset], framework: str,
+                   day: dt.date) -> list[tuple[dt.date, LoadedRuleset | None]]:
+    """`versions.in_force_from`, refusing a framework with no ruleset at all."""
+    if not any(i.spec.framework == framework for i in loaded):
         raise NotFoundError(f"no ruleset for framework {framework!r}", [ErrorDetail(
             reason=f"the frameworks are: {frameworks_said(i.spec.framework for i in loaded)}",
             field="framework")])
-    return [i for i in mine if i.in_force(day) or i.spec.effective_from > day]
+    return versions.in_force_from(loaded, framework, day)
 
 
 def _check_compiles(content: bytes, path: Path, loaded: list[LoadedRuleset], framework: str, day: dt.date) -> None:
+    """Compile each version the new value meets with the values in force on each first day it is in
+    force from `day` on."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="vigil-params-") as tmp:
         staged = Path(tmp) / path.name
         staged.write_bytes(content)
         raw = load_practice_params(staged, frameworks={i.spec.framework for i in loaded})
-        for item in _versions_from(loaded, framework, day):
-            on = max(day, item.spec.effective_from)
+        for on, item in _in_force_from(loaded, framework, day):
+            if item is None:
+                continue
             try:
                 compile_for(item, params_in_force(raw, framework, on, str(path)), str(path))
             except VigilError as exc:

@@ -1,4 +1,5 @@
-"""Ruleset versions for the liaison: list (with where each stands today), read and diff two versions.
+"""Ruleset versions for the liaison: list (with where each stands today), read and diff two versions,
+and which version is in force on each day from a day on (`in_force_from`).
 
 Publishing and withdrawing are `engine.rules.publish`; a draft's impact is `pipeline.preview_draft`."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,55 @@ def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | N
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
     return sorted((_summary(i, live, day, _successor(i, loaded)) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, version_key(v.version)))
+
+
+def change_days(loaded: Iterable[LoadedRuleset], framework: str, day: dt.date) -> list[dt.date]:
+    """`day` and every later day on which the version of `framework` in force may change (a version's
+    first day, or the first day after its end or withdrawal), in order. Between two of them the same
+    version is in force (or none is), so a question about every day from `day` on is answered by
+    asking it of these days."""
+    later = {d for i in loaded if i.spec.framework == framework
+             for d in (i.spec.effective_from, i.ends) if d is not None and d > day}
+    return sorted({day} | later)
+
+
+def in_force_from(loaded: Iterable[LoadedRuleset], framework: str,
+                  day: dt.date) -> list[tuple[dt.date, LoadedRuleset | None]]:
+    """The versions of `framework` in force from `day` on, as (first day, version or None when no
+    version is in force) at each day that changes, oldest first. What `in_force` chooses day by day,
+    so a later version supersedes an earlier one and a withdrawal puts the one before back in force:
+    a version scheduled later, or one in force before `day` and superseded since, is not said to be
+    in force because its own dates cover a day."""
+    mine = [i for i in loaded if i.spec.framework == framework]
+    out: list[tuple[dt.date, LoadedRuleset | None]] = []
+    for d in change_days(mine, framework, day):
+        chosen = next(iter(in_force(mine, d, [framework])), None)
+        if not out or out[-1][1] is not chosen:
+            out.append((d, chosen))
+    return out
+
+
+def spans_in_force(loaded: Iterable[LoadedRuleset], framework: str) -> list[tuple[dt.date, dt.date | None]]:
+    """The stretches of days on which some version of `framework` is in force, as (first day, first
+    day after, None when open-ended), oldest first: the framework's real time in force, withdrawals
+    and supersession applied (a version withdrawn before its start adds nothing)."""
+    spans: list[tuple[dt.date, dt.date | None]] = []
+    for start, item in in_force_from(loaded, framework, dt.date.min):
+        if item is not None and (not spans or spans[-1][1] is not None):
+            spans.append((start, None))
+        elif item is None and spans and spans[-1][1] is None:
+            spans[-1] = (spans[-1][0], start)
+    return spans
+
+
+def said_in_force(spans: list[tuple[dt.date, dt.date | None]]) -> str:
+    """`spans_in_force` for a person, each stretch from its first day to its last: "has versions in
+    force from 2013-09-23 to 2026-12-31, and from 2027-03-01"."""
+    if not spans:
+        return "has no version in force on any day (each was withdrawn before it took effect)"
+    said = [f"from {start.isoformat()}" + (f" to {(end - dt.timedelta(days=1)).isoformat()}" if end else "")
+            for start, end in spans]
+    return "has versions in force " + ", and ".join(said)
 
 
 def _successor(item: LoadedRuleset, loaded: list[LoadedRuleset]) -> LoadedRuleset | None:

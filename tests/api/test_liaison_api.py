@@ -119,7 +119,7 @@ def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> 
     rows = c.get("/params", headers=headers(liaison, "liaison"), params={"framework": "demo"}).json()
     assert [(p["name"], p["value"], p["source"]) for p in rows] == [("new_hire_days", 10, "default")]
     assert rows[0]["scheduled"][0] | {} == {"value": 5, "starts": "2026-12-15", "approved_by": "Dr. Rivera",
-                                           "reason": "policy 4.2"}
+                                           "reason": "policy 4.2", "version": None}  # a practice value
     later = c.get("/params", headers=headers(liaison, "auditor"), params={"on": "2026-12-15"}).json()
     assert [(p["name"], p["value"], p["since"]) for p in later] == [("new_hire_days", 5, "2026-12-15")]
     assert entries(liaison)[-1]["action"] == "parameter.changed"
