@@ -68,6 +68,8 @@ class ErrorDetail:
             parts.append(where)
         if self.index is not None and self.line is None:
             parts.append(f"record #{self.index}")
+        elif self.index is not None:  # a JSON file's record, at the line it starts on: counted from 1 there
+            parts.append(f"record {self.index + 1}")
         if self.record_type or self.record_id:  # either alone is named as it is, without a placeholder
             parts.append(" ".join(p for p in (self.record_type, self.record_id) if p))
         if self.rule_id:

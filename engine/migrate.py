@@ -139,7 +139,9 @@ def _adopt(cfg: Config, engine: Engine) -> str:
     columns it has exactly, so the upgrade from there adds what it lacks. It had been stamped at
     head after creating only the missing tables: the columns later revisions add to existing tables
     were never added, every later command failed on them, and running again changed nothing. One
-    that matches no revision is refused, naming what differs from this Vigil's schema."""
+    that matches no revision is refused, naming what differs from this Vigil's schema. The
+    append-only triggers are installed too: a revision that only adds triggers (0008) leaves the
+    columns as they were, so the database is stamped past it without it having run."""
     shapes = _shapes_by_revision()
     mine = _shape(engine, {name for _, shape in shapes for name in shape})
     matches = [revision for revision, shape in shapes if shape == mine]
@@ -157,4 +159,8 @@ def _adopt(cfg: Config, engine: Engine) -> str:
             "cannot be upgraded safely; export its records with the Vigil that made it (`vigil export`) and import "
             "them into a new database", code="database.schema_unknown")
     command.stamp(cfg, matches[-1])
+    from engine.audit.guard import install_every_guard  # after models.load_all: every guarded table named
+
+    with engine.begin() as connection:  # the triggers a revision adds (0008's) leave no mark on the columns
+        install_every_guard(connection)
     return matches[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,21 +32,50 @@ class AuditEntry(BaseModel):
     hash: str
 
 
+BreakKind = Literal["chain", "import", "record"]
+
+
 class ChainBreak(BaseModel):
-    """The first place an organisation's chain stops matching."""
+    """One place the trail stops matching what was written, by `kind`:
+
+    - `chain`: an entry of the chain (`seq`, `org_seq`), or entries missing (both None);
+    - `import`: a `records.import` entry (`seq`, `org_seq`) whose record versions no longer match it
+      (deleted, added, or rewritten with their content hashes);
+    - `record`: one stored record version (`record_type`, `record_id`, `version`) whose data no
+      longer matches its content hash, or that no import wrote.
+    """
 
     seq: int | None
     org_id: str
     org_seq: int | None
     reason: str
+    kind: BreakKind = "chain"
+    record_type: str | None = None
+    record_id: str | None = None
+    version: int | None = None
 
     def detail(self) -> ErrorDetail:
+        if self.kind == "record":
+            return ErrorDetail(reason=f"version {self.version} (org {self.org_id}): {self.reason}",
+                               record_type=self.record_type, record_id=self.record_id)
         where = f"entry #{self.org_seq}" if self.org_seq is not None else "chain"
         return ErrorDetail(
             reason=f"org {self.org_id} {where}: {self.reason}",
             record_type="audit_entry",
             record_id=str(self.seq) if self.seq is not None else None,
         )
+
+    def headline(self) -> str:
+        """The one line that says what is broken, for the error's message."""
+        if self.kind == "record":
+            return (f"stored record {self.record_type} {self.record_id} version {self.version} (org {self.org_id}) "
+                    "does not match what was imported")
+        if self.kind == "import":
+            return (f"the record versions of the import at audit entry seq {self.seq} (org {self.org_id}, "
+                    f"#{self.org_seq}) do not match that entry")
+        if self.seq is not None:
+            return f"audit chain broken at entry seq {self.seq} (org {self.org_id}, #{self.org_seq})"
+        return f"audit chain broken (org {self.org_id}): it is missing entries that other records name"
 
 
 class ChainHead(BaseModel):
@@ -59,12 +88,21 @@ class ChainHead(BaseModel):
 
 
 class AuditVerifyReport(BaseModel):
-    """Outcome of recomputing the chain; `first_broken` names the earliest bad entry."""
+    """Outcome of recomputing the chain; `first_broken` names the earliest bad entry.
+
+    `records_checked` counts the stored record versions checked against their content hashes and
+    their imports' entries (`pipeline.verify_audit`); None when only the chain was checked."""
 
     ok: bool
     entries_checked: int
     chains: list[ChainHead]
     broken: list[ChainBreak]
+    records_checked: int | None = None
+
+    def with_records(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
+        """This report with the record store's check added (its breaks after the chain's)."""
+        return self.model_copy(update={"records_checked": checked, "broken": self.broken + broken,
+                                       "ok": self.ok and not broken})
 
     @property
     def first_broken(self) -> ChainBreak | None:
@@ -78,12 +116,7 @@ class AuditVerifyReport(BaseModel):
         first = self.first_broken
         if first is None:
             return
-        where = (f"at entry seq {first.seq} (org {first.org_id}, #{first.org_seq})" if first.seq is not None
-                 else f"(org {first.org_id}): it is missing entries that other records name")
-        raise AuditChainBroken(
-            f"audit chain broken {where}",
-            details=[b.detail() for b in self.broken],
-        )
+        raise AuditChainBroken(first.headline(), details=[b.detail() for b in self.broken])
 
 
 class AuditExcerpt(BaseModel):

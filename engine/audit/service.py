@@ -15,9 +15,10 @@ one chain are serialised by the database, not by Python, so several processes ca
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -139,6 +140,7 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
     breaks: list[Break] = []
     walker: ChainWalker | None = None
     last_seq: int | None = None
+    before: dict[str, Any] | None = None  # the previous entry of this chain, for its seq
     checked = 0
 
     def close(w: ChainWalker | None) -> None:
@@ -150,6 +152,7 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
         if walker is None or walker.org_id != entry["org_id"]:
             close(walker)
             walker = ChainWalker(entry["org_id"])
+            before = None
         unreadable = unreadable_fields(entry)
         if unreadable:  # altered in place with what its column cannot hold (SQLite)
             walker.skip(entry)
@@ -158,9 +161,10 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
                                           reason=f"{'; '.join(unreadable)}: this entry was altered after it was "
                                                  "written")
         else:
-            problem = walker.feed(entry)
+            problem = walker.feed(entry) or _out_of_order(before, entry)
         if problem is not None and len(breaks) < max_breaks:
             breaks.append(problem)
+        before = entry
         last_seq = entry["seq"]
         checked += 1
     close(walker)
@@ -173,6 +177,45 @@ def verify(session: Session, *, org_id: str | None = None, max_breaks: int = 100
                            reason=b.reason if _whole(b.org_seq) == b.org_seq else f"org_seq {b.org_seq!r}: {b.reason}")
                 for b in breaks] + cut,
     )
+
+
+def _out_of_order(before: dict[str, Any] | None, entry: dict[str, Any]) -> Break | None:
+    """The break of an entry whose `seq` is not above the one before it in its chain.
+
+    Appends to one chain are serialised (`hold_chain`), so `seq` grows with `org_seq`. Neither
+    number's order is in the hash, so swapping two entries' `seq` left every hash and link intact
+    while `vigil audit log` (which lists by seq) showed the two out of order."""
+    if before is None:
+        return None
+    seq, previous = _whole(entry["seq"]), _whole(before["seq"])
+    if seq is None or previous is None or seq > previous:
+        return None
+    return Break(seq=seq, org_id=entry["org_id"], org_seq=_whole(entry["org_seq"]), reason=(
+        f"seq {seq} is not above seq {previous} of entry #{before['org_seq']}, which comes before it in the chain: "
+        "the entries' seq were changed (swapped or rewritten) after they were written, so `vigil audit log`, "
+        "which lists by seq, shows them out of order"))
+
+
+def entries_of_action(session: Session, *, org_id: str | None, action: str) -> Iterator[AuditEntry]:
+    """The entries of one action (all organisations' or one's), in chain order, streamed; an entry
+    whose `at` or payload no longer reads (altered in place on SQLite) is left out: `verify` names
+    it. For a domain that checks its own rows against the entries written with them (the record
+    store's imports, `engine.records.integrity`)."""
+    lenient = {AuditEntryRow.at.key, AuditEntryRow.payload.key}
+    columns = [type_coerce(c, Lenient(c.type)).label(c.key) if c.key in lenient else c for c in _COLUMNS]
+    query = select(*columns).where(AuditEntryRow.action == action).order_by(AuditEntryRow.org_id,
+                                                                           AuditEntryRow.org_seq)
+    if org_id is not None:
+        query = query.where(AuditEntryRow.org_id == org_id)
+    for row in session.execute(query.execution_options(yield_per=1000)):
+        entry = row._asdict()
+        if unreadable_fields(entry) or not isinstance(entry["payload"], dict):
+            continue
+        try:
+            read = AuditEntry(**entry)
+        except ValidationError:  # a column rewritten with another type of value (SQLite keeps it)
+            continue
+        yield read
 
 
 def _whole(value: Any) -> int | None:

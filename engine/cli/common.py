@@ -58,13 +58,25 @@ def org_or_default(org: str | None, option: str = "--org") -> str:
     return os.environ.get("VIGIL_ORG") or "default"
 
 
-def cli_actor() -> str:
-    """Who acts from the command line, for the audit trail and the finding history: VIGIL_ACTOR, else
-    the login name (`cli:<login>`, as imports say). Findings and users had named every act "cli"."""
+def cli_actor(given: str | None = None, option: str = "--actor") -> str:
+    """Who acts from the command line, for the audit trail and the finding history: the command's
+    own option (`given`, its --actor), else VIGIL_ACTOR, else the login name (`cli:<login>`, as
+    imports say). Findings and users had named every act "cli".
+
+    Either one blank is refused and either is trimmed: `VIGIL_ACTOR="   "` had been stored as the
+    actor of every act, where `--actor "  "` is refused. An empty VIGIL_ACTOR is taken as unset, as
+    an empty VIGIL_ORG is."""
     import getpass
 
-    if os.environ.get("VIGIL_ACTOR"):
-        return os.environ["VIGIL_ACTOR"]
+    if given is not None:
+        return nonblank(given, option).strip()
+    said = os.environ.get("VIGIL_ACTOR")
+    if said:
+        if not said.strip():
+            raise InputError("VIGIL_ACTOR must not be blank", [ErrorDetail(
+                reason="only spaces: set it to who acts, or unset it for the login name", field="VIGIL_ACTOR")],
+                code="input.blank")
+        return said.strip()
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):

@@ -7,10 +7,12 @@ leaves nothing behind) and renders the result; no business logic lives here. Err
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -24,7 +26,6 @@ from engine.cli.common import (
     JsonOpt,
     OrgOpt,
     cli_actor,
-    nonblank,
     open_database,
     org_or_default,
     org_to_write,
@@ -59,10 +60,8 @@ def org_of(org: str | None) -> str:
 
 
 def actor_of(actor: str | None) -> str:
-    """Who is importing: --actor, then VIGIL_ACTOR, then the login name."""
-    if actor is not None:
-        return nonblank(actor, "--actor").strip()
-    return cli_actor()
+    """Who is importing: --actor, then VIGIL_ACTOR, then the login name (blank refused, trimmed)."""
+    return cli_actor(actor)
 
 
 @contextmanager
@@ -92,7 +91,10 @@ def import_cmd(
 ) -> None:
     """Import records; a file with any invalid record imports nothing (exit 2, every problem listed)."""
 
+    committed = False
+
     def body() -> tuple[str, ImportReport]:
+        nonlocal committed
         org_of(org)  # an empty --org is refused before the database is opened
         who = actor_of(actor)
         screened_at = parse_instant(checked_at, "--checked-at")
@@ -109,16 +111,23 @@ def import_cmd(
             org_id = org_to_write(engine, org)
             with unit_of_work(engine) as session:
                 if fmt == "leie":  # a connector: screens the workforce in the store (docs/records.md, Connectors)
-                    return org_id, leie_screen.screen_files(session, org_id=org_id, paths=files, actor=who,
-                                                            checked_at=screened_at, progress=progress)
-                if fmt == "roster":  # a connector: reads hire and termination days at the stored establishments
-                    return org_id, hr_roster_import.import_roster(session, org_id=org_id, paths=files, actor=who,
-                                                           mapping=roster_map, progress=progress)
-                # through the pipeline, as the API imports: events are checked by the event rules on arrival
-                return org_id, pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
-                                                     record_type=record_type, actor=who, progress=progress)
+                    report = leie_screen.screen_files(session, org_id=org_id, paths=files, actor=who,
+                                                      checked_at=screened_at, progress=progress)
+                elif fmt == "roster":  # a connector: reads hire and termination days at the stored establishments
+                    report = hr_roster_import.import_roster(session, org_id=org_id, paths=files, actor=who,
+                                                            mapping=roster_map, progress=progress)
+                else:  # through the pipeline, as the API imports: events are checked by the event rules on arrival
+                    report = pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
+                                                   record_type=record_type, actor=who, progress=progress)
+                with _sigint_held():  # so that what is said about an interrupted import is true
+                    session.commit()
+                    committed = True
+            return org_id, report
 
-    org_id, report = run(body)
+    try:
+        org_id, report = run(body)
+    except KeyboardInterrupt:
+        _say_interrupted(committed=committed)
     _warn_empty(files, report)
     _warn_references(report)
     if as_json:
@@ -135,6 +144,33 @@ def import_cmd(
         f"{report.total} records in {report.duration_s:.2f} s ({report.records_per_second:,.0f} records/s)",
         highlight=False,
     )
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) until the block ends, then raise it: a commit interrupted as it
+    returned would otherwise be said to have imported nothing. Only the main thread handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _say_interrupted(*, committed: bool) -> NoReturn:
+    """One line on stderr for an import stopped by Ctrl-C, then exit 130 as a shell expects. It had
+    exited 130 without a word (Typer's handling), leaving the person to wonder what was kept."""
+    said = ("interrupted after the import was committed: its records were imported" if committed else
+            "import interrupted: nothing was imported (every record read so far was rolled back); run it again "
+            "to import the files")
+    err_console.print(said, highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code=130)
 
 
 def _warn_empty(files: list[Path], report: ImportReport) -> None:

@@ -39,7 +39,7 @@ from engine.errors import (
     InputError,
     RecordValidationError,
 )
-from engine.records.hashing import changed_fields
+from engine.records.hashing import VersionsDigest, changed_fields
 from engine.records.history import find_version, latest_hashes
 from engine.records.references import References
 from engine.records.schemas import EVENT_TYPES, ImportReport
@@ -95,6 +95,8 @@ class Ingest:
     problem_count: int = 0
     format_problems: int = 0
     references: References = field(default_factory=References)
+    #: what this import wrote, for its audit entry (`records.import`'s `versions_sha256`)
+    digest: VersionsDigest = field(default_factory=VersionsDigest)
     _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
     _started: float = field(default_factory=time.perf_counter)
 
@@ -161,6 +163,9 @@ class Ingest:
                 "another import wrote the same records at the same time; nothing was imported, retry",
                 code="conflict.concurrent_import",
             ) from exc
+        take = self.digest.add
+        for v in written:
+            take(v.type, v.id, v.version, v.content_hash)
         if self.on_batch is not None:
             self.on_batch(written)
 

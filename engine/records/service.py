@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -19,11 +19,14 @@ from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history
-from engine.records.hashing import changed_fields
+from engine.records.hashing import VersionsDigest, changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
 from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, StoredRecord
 from engine.records.validation import Position
+
+if TYPE_CHECKING:
+    from engine.audit.schemas import ChainBreak
 
 ProgressFn = Callable[[int, int], None]
 """progress(bytes_done, bytes_total), called as the files are read."""
@@ -37,6 +40,7 @@ __all__ = [
     "record_histories",
     "record_history",
     "remove_stale_exports",
+    "verify_versions",
     "version_changes",
 ]
 
@@ -59,7 +63,7 @@ def import_records(
             ingest.add(raw, Position(index=index), source)
         report = ingest.finish()
     report.sources = [source]
-    _audit_import(session, org_id=org_id, actor=actor, report=report)
+    _audit_import(session, org_id=org_id, actor=actor, report=report, written=ingest.digest)
     return report
 
 
@@ -140,7 +144,7 @@ def import_files(
                 ingest.add(raw, position, str(path))
         report = ingest.finish()
     report.sources = [str(p) for p, _ in readable]
-    _audit_import(session, org_id=org_id, actor=actor, report=report)
+    _audit_import(session, org_id=org_id, actor=actor, report=report, written=ingest.digest)
     return report
 
 
@@ -264,6 +268,16 @@ def written_since(session: Session, *, org_id: str, instant: dt.datetime) -> boo
     return history.written_since(session, org_id=org_id, instant=ensure_utc(instant))
 
 
+def verify_versions(session: Session, *, org_id: str | None, limit: int = 100,
+                    progress: ProgressFn | None = None) -> tuple[int, list[ChainBreak]]:
+    """Every stored version (one org's, or all) checked against its content hash and against the
+    audit entry of the import that wrote it: (versions checked, what does not match, at most
+    `limit`). `progress(versions_done, versions_total)`. See `engine.records.integrity`."""
+    from engine.records import integrity  # reads the audit trail: loaded only when verifying
+
+    return integrity.check_versions(session, org_id=org_id, limit=limit, progress=progress)
+
+
 def export_records(
     session: Session, *, org_id: str, out_dir: str | Path, known_at: dt.datetime | None = None
 ) -> dict[str, int]:
@@ -335,8 +349,11 @@ def _instant(value: dt.datetime | None) -> dt.datetime | None:
         raise InputError(f"{exc}; give the instant with an offset or Z", code="input.instant") from None
 
 
-def _audit_import(session: Session, *, org_id: str, actor: str, report: ImportReport) -> None:
-    """One audit-trail entry per import, in the import's transaction."""
+def _audit_import(session: Session, *, org_id: str, actor: str, report: ImportReport,
+                  written: VersionsDigest) -> None:
+    """One audit-trail entry per import, in the import's transaction: what it did, and the digest of
+    the versions it wrote (`versions_sha256`, see `VersionsDigest`), by which `vigil audit verify`
+    finds one of them deleted or rewritten afterwards."""
     from engine.audit import service as audit  # the audit domain imports no other: no cycle, only load time
 
     recorded_at = report.recorded_at.isoformat() if report.recorded_at else ""
@@ -355,5 +372,6 @@ def _audit_import(session: Session, *, org_id: str, actor: str, report: ImportRe
             "updated": report.updated,
             "unchanged": report.unchanged,
             "counts": {t: c.model_dump() for t, c in sorted(report.counts.items())},
+            "versions_sha256": written.hexdigest(),
         },
     )

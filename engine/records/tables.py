@@ -10,6 +10,11 @@ Reading the latest version is a walk of the unique index (org_id, record_type, r
 version); no separate "current" table is kept, so an import writes one row per new version and
 nothing else. `record_id` and `record_type` sort bytewise on both databases (collation "C" on
 PostgreSQL, SQLite's default BINARY), so exports come out in the same order everywhere.
+
+Append-only in the database too: the audit table's triggers (`engine.audit.guard`) refuse UPDATE
+and DELETE (and TRUNCATE on PostgreSQL) on it, so a version cannot be rewritten in place without
+first dropping them; `vigil audit verify` recomputes every version's content hash and checks the
+versions each import wrote against its audit entry (`engine.records.integrity`) for that case.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from engine.audit.guard import guard_append_only
 from engine.clock import ensure_utc
 from engine.db import Base
 
@@ -85,3 +91,4 @@ class RecordVersionRow(Base):
 
 
 record_version = cast(Table, RecordVersionRow.__table__)
+guard_append_only(record_version.name)

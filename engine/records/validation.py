@@ -9,6 +9,7 @@ the field (dotted, with list positions: `states[2]`, `affected_by_state.XX`), wh
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -27,15 +28,31 @@ class Position:
 
     Not frozen, though never changed: one is made per record imported, and a frozen dataclass
     costs three times as much to make (1 us).
+
+    `locate(index)` finds the line a record of a JSON document starts on, when one of its problems
+    is told: the document is parsed whole, without positions, and looking for the lines costs a
+    second parse that only a file with a problem should pay.
     """
 
     file: str | None = None
     line: int | None = None
     index: int | None = None
+    locate: Callable[[int], int | None] | None = None
 
     def detail(self, reason: str, **where: Any) -> ErrorDetail:
         """An ErrorDetail at this position."""
-        return ErrorDetail(reason=reason, file=self.file, line=self.line, index=self.index, **where)
+        line = self.line
+        if line is None and self.locate is not None and self.index is not None:
+            line = self.locate(self.index)
+        return ErrorDetail(reason=reason, file=self.file, line=line, index=self.index, **where)
+
+
+class Refused(NamedTuple):
+    """A record a reader found invalid for a reason the contract check cannot see (a CSV list cell
+    with an empty item, `CA;;NV`), passed on in its place: validating it raises its problems, so it
+    counts as an invalid record like a bad value in any other cell, not as a problem of the file."""
+
+    details: tuple[ErrorDetail, ...]
 
 
 class PreparedRecord(NamedTuple):
@@ -127,7 +144,10 @@ def _unstorable(model: Record, data: dict[str, Any], position: Position) -> Reco
 
 
 def _envelope_problems(raw: Any, position: Position) -> list[ErrorDetail]:
-    """Problems that stop us from even choosing a model: not an object, no or unknown `type`."""
+    """Problems that stop us from even choosing a model: not an object, no or unknown `type`; or
+    those a reader found (`Refused`)."""
+    if type(raw) is Refused:
+        return list(raw.details)
     if not isinstance(raw, dict):
         return [position.detail(f"a record must be a JSON object, got {json_kind(raw)}")]
     record_type = raw.get("type")

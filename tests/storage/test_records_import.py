@@ -85,7 +85,7 @@ def test_every_bad_record_in_every_file_is_reported(engine: Engine, tmp_path: Pa
         ("bad.ndjson", 1, None, "action"),
         ("bad.ndjson", 2, None, None),
         ("bad.ndjson", 4, None, "type"),
-        ("bad.json", None, 1, "colour"),
+        ("bad.json", 1, 1, "colour"),  # the line the record starts on, beside its index
         ("person.csv", 3, None, "dob"),
     ]
     assert "4 invalid records" in info.value.message and "1 problem in the files themselves" in info.value.message
@@ -186,9 +186,9 @@ def test_a_null_record_is_refused_where_it_is_as_other_non_objects_are(
     with pytest.raises(RecordValidationError) as caught:
         import_files(engine, [array, lines], record_type=record_type)
     assert [(d.file, d.index, d.line, d.reason) for d in caught.value.details] == [
-        (str(array), 0, None, "a record must be a JSON object, got null"),
-        (str(array), 2, None, "a record must be a JSON object, got null"),
-        (str(array), 3, None, "a record must be a JSON object, got the number 1"),
+        (str(array), 0, 1, "a record must be a JSON object, got null"),  # all on line 1 of the array
+        (str(array), 2, 1, "a record must be a JSON object, got null"),
+        (str(array), 3, 1, "a record must be a JSON object, got the number 1"),
         (str(lines), None, 2, "a record must be a JSON object, got null"),
     ]
     assert rows(engine) == 0

@@ -67,6 +67,20 @@ def reader_for(fmt: str) -> Reader:
     return FORMATS.get(fmt)
 
 
+def not_utf8(exc: UnicodeDecodeError, file: str, *, first_line: int | None = None) -> ErrorDetail:
+    """The problem of JSON text that is not UTF-8, at the line and column of its first bad byte, as
+    the CSV reader says it (`exc.object` is the text decoded: a whole document, or one NDJSON line
+    starting at `first_line`). JSON had said only "not UTF-8 text: invalid continuation byte"."""
+    data = exc.object
+    if not (exc.encoding or "").lower().replace("_", "-").startswith("utf-8") or not isinstance(data, bytes):
+        return ErrorDetail(reason=f"not UTF-8 text: {exc.reason}; save the file as UTF-8", file=file, line=first_line)
+    before = data[: exc.start]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", "replace")) + 1
+    return ErrorDetail(reason=f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason}); save the file as UTF-8",
+                       file=file, line=(first_line or 1) + before.count(b"\n"), column=column)
+
+
 #: What `stamp_type` returns for a record it refused (reported already): not None, since a JSON
 #: `null` in the input is a value to pass on, which the contract check refuses as not an object
 #: (a reader that dropped None skipped `[null, {...}]`'s null without a word).

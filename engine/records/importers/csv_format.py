@@ -31,7 +31,7 @@ from engine.errors import ErrorDetail
 from engine.records.fields import base_type
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn
 from engine.records.schemas import RECORD_MODELS
-from engine.records.validation import Position
+from engine.records.validation import Position, Refused
 
 Kind = Literal["bool", "int", "number", "list", "dict", "text"]
 _INT_RE = re.compile(r"^[+-]?\d+$", re.ASCII)  # int() and float() also read other scripts' digits
@@ -142,6 +142,13 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
         except csv.Error as exc:
             problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
             return
+        separator = _other_separator(header, kinds)
+        if separator is not None:  # one column named 'id;first_name': every row would be misread too
+            problem(ErrorDetail(
+                reason=f"the header {separator[1]!r} looks {separator[0]}-separated: Vigil reads comma-separated CSV; "
+                       "save the file with commas between the cells (quote a cell that holds a comma)",
+                file=name, line=1, record_type=record_type))
+            return
         columns = _check_header([h.strip() for h in header], record_type, kinds, name, problem)
         last_line = reader.line_num
         last_pos = 0
@@ -179,8 +186,9 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 if column is not None and cell != "":
                     raw[column] = convert_cell(kinds[column], cell)
             empty = _empty_list_item(columns, cells, kinds)
-            if empty is not None:
-                problem(position.detail(empty[1], record_type=record_type, record_id=raw.get("id"), field=empty[0]))
+            if empty is not None:  # a bad cell, so an invalid record, as one the contract check refuses
+                yield position, Refused((position.detail(empty[1], record_type=record_type, record_id=raw.get("id"),
+                                                         field=empty[0]),))
                 continue
             if raw["type"] != record_type:
                 problem(
@@ -194,6 +202,24 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 continue
             yield position, raw
         advance(binary.tell() - last_pos)
+
+
+#: Separators other than the comma that spreadsheets write CSV with (a semicolon where the comma is
+#: the decimal mark; a tab for "text" exports), by name.
+_OTHER_SEPARATORS = (("semicolon", ";"), ("tab", "\t"))
+
+
+def _other_separator(header: list[str], kinds: dict[str, Kind]) -> tuple[str, str] | None:
+    """(separator's name, the header) when the header is one cell that another separator splits
+    into field names of the type: read with commas, such a file gave an unknown field named
+    'id;first_name', no 'id' column and every row's id missing, and no hint of the cause."""
+    if len(header) != 1:
+        return None
+    for label, separator in _OTHER_SEPARATORS:
+        names = [n.strip() for n in header[0].split(separator)]
+        if len(names) > 1 and any(n in kinds for n in names):
+            return label, header[0]
+    return None
 
 
 def _empty_list_item(columns: list[str | None], cells: list[str], kinds: dict[str, Kind]) -> tuple[str, str] | None:

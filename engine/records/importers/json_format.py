@@ -1,20 +1,23 @@
 """JSON import: an array of records, or an object `{"records": [...]}`.
 
 A JSON document cannot be read record by record with the standard library, so this format loads
-the whole file; NDJSON is the streaming format for large inputs. Positions are 0-based array
-indexes, as in a JSON Pointer (`/records/3`).
+the whole file; NDJSON is the streaming format for large inputs. A record's position is its
+0-based array index, as in a JSON Pointer (`/records/3`), which its problems are told with
+together with the line the record starts on (`a.json:3, record 2`). orjson gives no positions, so
+the lines are found only when a record has a problem, by reading the document again (`_Starts`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, not_utf8, stamp_type
 from engine.records.validation import Position
 
 
@@ -37,7 +40,7 @@ def read_json(
             return
         doc, repeated = json_codec.loads(blob), where  # named per record below, beside every other problem
     except UnicodeDecodeError as exc:
-        problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=str(path)))
+        problem(not_utf8(exc, str(path)))
         return
     records = doc.get("records") if isinstance(doc, dict) else doc
     if not isinstance(records, list):
@@ -49,12 +52,13 @@ def read_json(
                                    f"{', '.join(map(repr, extra))}; the object holds only \"records\"",
                             file=str(path)))
         return
+    starts = _Starts(blob)
     for index, raw in enumerate(records):
-        position = Position(file=str(path), index=index)
+        position = Position(file=str(path), index=index, locate=starts)
         if index in repeated:
             for key in repeated[index]:
-                problem(ErrorDetail(reason=f"the key {key!r} is given twice in one object; give each field once",
-                                    file=str(path), index=index, field=key))
+                problem(position.detail(f"the key {key!r} is given twice in one object; give each field once",
+                                        field=key))
             continue
         stamped = stamp_type(raw, record_type, position, problem)
         if stamped is not REFUSED:
@@ -71,3 +75,75 @@ def _records_with_repeated_keys(found: list[tuple[tuple[int | str, ...], str]]) 
             return None
         out.setdefault(rest[0], []).append(key if len(rest) == 1 else ".".join(map(str, (*rest[1:], key))))
     return out or None
+
+
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
+class _Starts:
+    """The 1-based line each record of a JSON document starts on, found the first time a record's
+    line is asked for (when it has a problem): a file without problems never pays for it."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._lines: list[int] | None = None
+
+    def __call__(self, index: int) -> int | None:
+        if self._lines is None:
+            self._lines = record_lines(self._blob)
+            self._blob = b""
+        return self._lines[index] if 0 <= index < len(self._lines) else None
+
+
+def record_lines(blob: bytes) -> list[int]:
+    """The line each element of the records array starts on (the document's own array, or its
+    `records` member's); empty when the text does not read (its problem is told elsewhere).
+
+    The standard library's decoder reads one element at a time from an offset (`raw_decode`), so
+    each element's first character is known; lines are counted as the decoder counts them (LF)."""
+    try:
+        text = blob.decode("utf-8-sig")
+        decoder = json.JSONDecoder()
+        pos = _skip(text, 0)
+        if text.startswith("{", pos):
+            pos = _member(text, pos, "records", decoder)
+        if pos < 0 or not text.startswith("[", pos):
+            return []
+        pos = _skip(text, pos + 1)
+        lines: list[int] = []
+        line, counted = 1, 0
+        while pos < len(text) and text[pos] != "]":
+            line += text.count("\n", counted, pos)
+            counted = pos
+            lines.append(line)
+            _, pos = decoder.raw_decode(text, pos)
+            pos = _skip(text, pos)
+            if text.startswith(",", pos):
+                pos = _skip(text, pos + 1)
+        return lines if pos < len(text) else []  # the array must close
+    except (ValueError, UnicodeDecodeError):
+        return []
+
+
+def _member(text: str, pos: int, name: str, decoder: json.JSONDecoder) -> int:
+    """Where the value of the object's member `name` starts (the object opening at `pos`), or -1."""
+    pos = _skip(text, pos + 1)
+    while text.startswith('"', pos):
+        key, pos = decoder.raw_decode(text, pos)
+        pos = _skip(text, pos)
+        if not text.startswith(":", pos):
+            return -1
+        pos = _skip(text, pos + 1)
+        if key == name:
+            return pos
+        _, pos = decoder.raw_decode(text, pos)
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+    return -1
+
+
+def _skip(text: str, pos: int) -> int:
+    """The first offset from `pos` that is not JSON whitespace."""
+    found = _BLANK.match(text, pos)
+    return found.end() if found else pos

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, not_utf8, stamp_type
 from engine.records.validation import Position
 
 _PROGRESS_EVERY = 1000
@@ -50,7 +50,7 @@ def json_lines(path: Path, *, problem: ProblemFn, advance: AdvanceFn) -> Iterato
                 problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
                 continue
             except UnicodeDecodeError as exc:
-                problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name, line=line_no))
+                problem(not_utf8(exc, name, first_line=line_no))
                 continue
             yield Position(file=name, line=line_no), value
     advance(pending)

@@ -10,7 +10,7 @@ import pytest
 from engine.errors import ErrorDetail, ImportFormatError
 from engine.records.importers import detect_format, reader_for
 from engine.records.importers.csv_format import convert_cell, field_kinds
-from engine.records.validation import Position, validate_record
+from engine.records.validation import Position, Refused, validate_record
 
 
 def read(path: Path, fmt: str, record_type: str | None = None) -> tuple[list[tuple[Position, Any]], list[ErrorDetail]]:
@@ -243,8 +243,10 @@ def test_a_csv_list_with_an_empty_item_is_refused_naming_the_row_and_field(tmp_p
                                                                            said: str) -> None:
     """An empty item had been dropped: `CA;;NV` stored two states, and any item after it moved a place."""
     path = write(tmp_path, "organization.csv", f'id,name,states\nO1,Acme,"{cell}"\nO2,Beta,CA;NV;\n')
-    records, (problem,) = read(path, "csv")
-    assert [raw["id"] for _, raw in records] == ["O2"] and records[0][1]["states"] == ["CA", "NV"]
+    ((_, refused), (_, kept)), problems = read(path, "csv")
+    assert problems == []  # refused as a record (an invalid one), not as a problem of the file
+    assert isinstance(refused, Refused) and kept["id"] == "O2" and kept["states"] == ["CA", "NV"]
+    (problem,) = refused.details
     assert (problem.line, problem.record_id, problem.field) == (2, "O1", "states")
     assert said in problem.reason
 

@@ -1,0 +1,139 @@
+"""`vigil import` and `vigil evaluate --db` after the session 35 black-box pass: who acts, what an
+interrupted import says, where a JSON file's problems are, and how a CSV file written with another
+separator (or a list with an empty item) is told."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from engine import db as dbmod
+from engine import pipeline
+from engine.cli import records as records_cli
+from tests.cli.conftest import said, vigil
+
+AS_OF = "2026-03-05T12:00:00Z"
+SITE = {"type": "establishment", "id": "E1", "tz": "America/Chicago", "state": "IL"}
+HIRE = {"type": "employment_episode", "id": "EP1", "person_id": "P1", "establishment_id": "E1",
+        "start_at": "2026-02-01T09:00:00-06:00", "phi_access_required": True}
+
+
+def _ndjson(path: Path, *records: dict[str, Any]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def _actors(url: str) -> dict[str, set[str]]:
+    engine = dbmod.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = set(conn.execute(text("SELECT DISTINCT actor FROM record_version")).scalars())
+            entries = {f"{action}:{actor}" for action, actor in conn.execute(
+                text("SELECT action, actor FROM audit_entries WHERE action IN ('records.import', 'evaluation.run')"))}
+    finally:
+        engine.dispose()
+    return {"versions": versions, "entries": entries}
+
+
+def test_evaluate_into_a_database_records_the_actor_every_command_records(cli_env: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """It had recorded `cli:evaluate` for the import, the run and the versions, whatever VIGIL_ACTOR said."""
+    url = f"sqlite:///{cli_env / 'e.db'}"
+    files = _ndjson(cli_env / "a.ndjson", SITE, HIRE)
+    monkeypatch.setenv("VIGIL_ACTOR", "alice")
+    done = vigil("evaluate", "--records", files, "--db", url, "--as-of", AS_OF, "--json")
+    assert done.exit_code == 0, done.stderr
+    assert _actors(url) == {"versions": {"alice"}, "entries": {"records.import:alice", "evaluation.run:alice"}}
+    monkeypatch.delenv("VIGIL_ACTOR")
+    again = vigil("evaluate", "--db", url, "--as-of", "2026-03-06T12:00:00Z", "--actor", " bob ", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert "evaluation.run:bob" in _actors(url)["entries"]
+    blank = vigil("evaluate", "--db", url, "--as-of", AS_OF, "--actor", "  ")
+    assert blank.exit_code == 2 and "--actor must not be blank" in said(blank.stderr)
+
+
+def test_a_blank_vigil_actor_is_refused_and_one_with_spaces_around_is_trimmed(cli_env: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{cli_env / 'i.db'}"
+    files = _ndjson(cli_env / "a.ndjson", SITE)
+    monkeypatch.setenv("VIGIL_ACTOR", "   ")
+    refused = vigil("import", files, "--db", url)
+    assert refused.exit_code == 2, refused.output
+    assert "[input.blank] VIGIL_ACTOR must not be blank" in said(refused.stderr)
+    monkeypatch.setenv("VIGIL_ACTOR", "  alice ")
+    assert vigil("import", files, "--db", url).exit_code == 0
+    assert _actors(url) == {"versions": {"alice"}, "entries": {"records.import:alice"}}
+
+
+def test_an_import_stopped_by_ctrl_c_says_nothing_was_imported(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It had exited 130 without a word."""
+    url = f"sqlite:///{cli_env / 'c.db'}"
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "ingest_files", interrupted)
+    result = vigil("import", _ndjson(cli_env / "a.ndjson", SITE), "--db", url)
+    assert result.exit_code == 130
+    assert said(result.stderr).startswith("import interrupted: nothing was imported")
+    assert result.stdout == ""
+
+
+def test_ctrl_c_during_the_commit_is_held_until_it_ends() -> None:
+    """So what is said is true: an interrupt as the commit returns is raised after it, when the
+    import is known to be committed."""
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with records_cli._sigint_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("committed")
+    assert done == ["committed"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_json_files_problems_name_the_line_the_record_starts_on_and_count_records_from_1(cli_env: Path) -> None:
+    path = cli_env / "a.json"
+    path.write_text('{"records": [\n {"type":"person","id":"J-1"},\n'
+                    ' {"type":"person","id":"J-2","dob":"2026-02-30"}\n]}', encoding="utf-8")
+    result = vigil("import", str(path), "--db", f"sqlite:///{cli_env / 'j.db'}")
+    assert result.exit_code == 2
+    assert f"{path}:3, record 2, person J-2, field dob: no such date: '2026-02-30'" in said(result.stderr)
+
+
+def test_a_json_file_that_is_not_utf8_is_told_at_its_line_column_and_byte(cli_env: Path) -> None:
+    path = cli_env / "latin1.json"
+    path.write_bytes(b'[\n{"type":"person","id":"L-1",\n "first_name":"Ren\xe9e"}]')
+    result = vigil("import", str(path), "--db", f"sqlite:///{cli_env / 'l.db'}")
+    assert result.exit_code == 2
+    assert (f"{path}:3:19: not UTF-8 text: byte 0xe9 (invalid continuation byte); save the file as UTF-8"
+            in said(result.stderr)), result.stderr
+
+
+@pytest.mark.parametrize(("header", "row", "separator"), [("id;first_name", "S-1;Ann", "semicolon"),
+                                                           ("id\tfirst_name", "S-1\tAnn", "tab")])
+def test_a_csv_file_written_with_another_separator_is_one_problem_that_says_so(cli_env: Path, header: str,
+                                                                               row: str, separator: str) -> None:
+    folder = cli_env / "c"
+    folder.mkdir()
+    (folder / "person.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    result = vigil("import", str(folder / "person.csv"), "--db", f"sqlite:///{cli_env / 'c.db'}")
+    text_said = said(result.stderr)
+    assert result.exit_code == 2
+    assert "1 problem (1 problem in the files themselves)" in text_said
+    assert f"looks {separator}-separated: Vigil reads comma-separated CSV" in text_said
+    assert "unknown field" not in text_said and "no 'id' column" not in text_said
+
+
+def test_an_empty_item_in_a_csv_list_counts_as_an_invalid_record(cli_env: Path) -> None:
+    path = cli_env / "organization.csv"
+    path.write_text('id,name,states\nO1,Acme,"CA;;NV"\nO2,Beta,"CA;XX"\n', encoding="utf-8")
+    result = vigil("import", str(path), "--db", f"sqlite:///{cli_env / 'o.db'}")
+    assert result.exit_code == 2
+    assert "[input.record_invalid] 2 problems (2 invalid records); nothing was imported" in said(result.stderr)
+
