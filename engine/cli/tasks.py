@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 
@@ -14,6 +14,9 @@ from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
 from engine.cli.pages import paged_title, print_pages
 from engine.tasks.schemas import TaskKind, TaskState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _T = TypeVar("_T")
 
@@ -25,8 +28,10 @@ STATES: tuple[str, ...] = get_args(TaskState)
 KINDS: tuple[str, ...] = get_args(TaskKind)
 
 TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail "
-                                                            "(default: VIGIL_ACTOR, else cli:<login>)")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail: a "
+                                                            "username or person id, any other name is recorded "
+                                                            "as cli:<name> (default: VIGIL_ACTOR, else "
+                                                            "cli:<login>)")]
 
 
 @tasks_app.command("list")
@@ -121,9 +126,28 @@ def _acting(actor: str | None, org: str | None, db: str | None, work: Callable[[
             check()
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return work(s, org_id, who)
+            return work(s, org_id, who if actor is None else _named_actor(s, org_id, who))
 
     return run(body)
+
+
+def _named_actor(session: Session, org_id: str, who: str) -> str:
+    """Who --actor names, as the history and audit trail record it: a user (by username) or person of
+    the organization as given, once their role may work tasks; any other name as a `cli:` label, like
+    the default `cli:<login>`. `--actor nosuchuser` had been written into `done_by` and the history
+    as if a user of that name had ticked the step."""
+    from engine.auth import people
+    from engine.errors import ErrorDetail, InputError
+
+    if who.startswith("cli:"):
+        return who
+    if people.kind_of(session, org_id=org_id, name=who) not in ("user", "person"):
+        return f"cli:{who}"
+    unable = people.cannot_act(session, org_id=org_id, name=who, work="task")
+    if unable is not None:
+        raise InputError(f"--actor {who!r} cannot act on tasks", [ErrorDetail(reason=unable, field="--actor")],
+                         code="input.actor")
+    return who
 
 
 @tasks_app.command("check")
@@ -135,14 +159,17 @@ def check(task_id: TaskArg,
     """Tick a checklist step of an open task, or untick it with --undo (prints the task with --json)."""
     from engine.tasks import service
 
-    t = _acting(actor, org, db, lambda s, org_id, who: service.check_item(
+    t, changed = _acting(actor, org, db, lambda s, org_id, who: service.check_step(
         s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
     item = t.checklist[step - 1]
-    console.print(f"{t.id}: step {step} {'done' if item.done else 'not done'}: {item.text}", highlight=False,
-                  markup=False)
+    state = "done" if item.done else "not done"
+    if not changed:  # a step already so keeps who did it, and the history gains nothing
+        by = f" by {item.done_by} at {item.done_at.isoformat()}" if item.done and item.done_at else ""
+        state = f"was already {state}{by}, nothing changed"
+    console.print(f"{t.id}: step {step} {state}: {item.text}", highlight=False, markup=False)
 
 
 @tasks_app.command("complete")

@@ -59,8 +59,14 @@ def whole_size(stream: BinaryIO) -> int | None:
 def too_large(limit: int, size: int | None) -> EvidenceTooLarge:
     """The refusal of a file over the limit, for every face (web, API, CLI), in the units a person
     uses and saying what to do. It had said "the attachment is over the size limit (more than
-    26214400 bytes)" to front-desk staff holding a 27 MB scan."""
-    how_big = f"it is {size_text(size)}" if size is not None and size > limit else f"it is over {size_text(limit)}"
+    26214400 bytes)" to front-desk staff holding a 27 MB scan. A size that rounds to the limit's
+    figure is given in bytes: "at most 25 MB ... it is 25 MB" read as a refusal of an allowed file."""
+    how_big = f"it is over {size_text(limit)}"
+    if size is not None and size > limit:
+        how_big = f"it is {size_text(size)}"
+        if size_text(size) == size_text(limit):
+            over = size - limit
+            how_big = f"it is {size:,} bytes, {over:,} byte{'' if over == 1 else 's'} over the limit of {limit:,}"
     return EvidenceTooLarge(f"the file is too large to keep as evidence: at most {size_text(limit)}", [ErrorDetail(
         reason=f"{how_big}; make it smaller (save or scan it at a lower resolution, compress the PDF) or split it "
                f"into parts of at most {size_text(limit)} each", field="file")])

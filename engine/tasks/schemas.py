@@ -154,7 +154,7 @@ class Recurrence(BaseModel):
     start: dt.date | None = None  # the series anchor; default: the day the series is first scheduled
     scope: Literal["establishment", "org"] = "establishment"
     #: only at establishments where this test holds for the period (`engine.tasks.applicability`)
-    only_where: Literal["osha_records_required", "osha_ita_required"] | None = None
+    only_where: Literal["osha_records_required", "osha_ita_required", "in_colorado"] | None = None
 
 
 class Sop(BaseModel):

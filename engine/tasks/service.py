@@ -23,14 +23,15 @@ from engine import clock, storable_text
 from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.rules import calendar
-from engine.tasks import evidence, store, templates
+from engine.tasks import evidence, filenames, store, templates
 from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskRow
 
 __all__ = [
-    "add_note", "attach_evidence", "check_item", "complete_task", "get_attachment", "get_task", "list_due_soon",
-    "list_tasks", "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings", "tasks_for_packet",
+    "add_note", "attach_evidence", "check_item", "check_step", "complete_task", "get_attachment", "get_task",
+    "list_due_soon", "list_tasks", "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings",
+    "tasks_for_packet",
 ]
 
 
@@ -253,6 +254,16 @@ def check_item(session: Session, *, org_id: str, task_id: str, step: int, actor:
                viewer: TaskViewer | None = None) -> Task:
     """Tick (or untick) one checklist step. Steps are numbered 1..N on every face (the page, the
     history, the CLI, REST), so `step` is that number, not a list index."""
+    return check_step(session, org_id=org_id, task_id=task_id, step=step, actor=actor, done=done, viewer=viewer)[0]
+
+
+def check_step(session: Session, *, org_id: str, task_id: str, step: int, actor: str, done: bool = True,
+               viewer: TaskViewer | None = None) -> tuple[Task, bool]:
+    """`check_item`, and whether the step changed (False: it was already so, and nothing is written).
+
+    A step already ticked keeps who ticked it and when: a second tick from a page loaded earlier
+    (another person's, or a double click) had overwritten `done_by` and added a second "done" to the
+    history; unticking a step not ticked had likewise recorded "not done" again and again."""
     row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     if row.state != "open":
         raise TaskTransitionRefused(f"the checklist of a {row.state} task is closed")
@@ -260,8 +271,10 @@ def check_item(session: Session, *, org_id: str, task_id: str, step: int, actor:
     if not 1 <= step <= len(items):
         why = f"the steps are 1..{len(items)}" if items else "this task has no checklist steps"
         raise InputError(f"no checklist step {step}", [ErrorDetail(reason=why, field="step")])
-    now = clock.now()
     item = items[step - 1]
+    if bool(item.get("done")) == done:
+        return store.to_task(row, session=session, detail=True), False
+    now = clock.now()
     item.update(done=done, done_by=actor if done else None, done_at=now.isoformat() if done else None)
     row.checklist = items
     what = f"step {step} {'done' if done else 'not done'}: {item['text'][:200]}"
@@ -269,7 +282,7 @@ def check_item(session: Session, *, org_id: str, task_id: str, step: int, actor:
     store.audit(session, org_id=org_id, actor=actor, action="task.check", entity_id=row.id,
                 payload={"step": step, "done": done})
     session.flush()
-    return store.to_task(row, session=session, detail=True)
+    return store.to_task(row, session=session, detail=True), True
 
 
 def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: str,
@@ -286,12 +299,6 @@ def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: s
     return store.to_task(row, session=session, detail=True)
 
 
-#: File name endings a desktop runs when the file is opened: refused whatever the content is.
-RUNNABLE_SUFFIXES = frozenset({".exe", ".dll", ".com", ".bat", ".cmd", ".ps1", ".vbs", ".vbe", ".js", ".jse",
-                               ".wsf", ".wsh", ".scr", ".msi", ".msp", ".jar", ".sh", ".app", ".lnk", ".hta",
-                               ".cpl", ".pif", ".reg"})
-
-
 def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, stream: BinaryIO, filename: str,
                     viewer: TaskViewer | None = None, note: str | None = None,
                     root: Path | str | None = None, limit: int | None = None) -> TaskAttachment:
@@ -304,10 +311,11 @@ def attach_evidence(session: Session, *, org_id: str, task_id: str, actor: str, 
     row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     # a label: a control character in it (an ESC clearing the terminal of whoever lists the task, a
     # U+202E turning "txt.exe" round) is shown as '_' rather than refusing the evidence itself
-    name = storable_text.without_controls(Path(filename or "evidence").name[:255]) or "evidence"
-    if Path(name).suffix.lower() in RUNNABLE_SUFFIXES:  # whatever the bytes: downloaded, it would run on a click
+    name = filenames.clean(filename)
+    if filenames.runnable(name):  # whatever the bytes: downloaded, it would run on a click
+        given = repr(name) if name == filename else f"{filename!r}, kept as {name!r},"
         raise EvidenceTypeRefused("a file named to run is not kept as evidence", [ErrorDetail(
-            reason=f"{name!r} ends in {Path(name).suffix}; save it as a PDF, image or text file", field="file")])
+            reason=f"{given} ends in {filenames.suffix(name)}; save it as a PDF, image or text file", field="file")])
     blob = evidence.put(stream, root=root, limit=limit)
     now = clock.now()
     att = TaskAttachmentRow(task_id=row.id, org_id=org_id, sha256=blob.sha256, size=blob.size,
@@ -344,7 +352,7 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
                f"{people.examples(session, org_id=org_id, roles=False)}")
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=why, field="owner")],
                          code="input.owner")
-    unable = people.cannot_act(session, org_id=org_id, name=owner)
+    unable = people.cannot_act(session, org_id=org_id, name=owner, work="task")
     if unable is not None:
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=unable, field="owner")],
                          code="input.owner")
@@ -357,16 +365,23 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
     return store.to_task(row, session=session, detail=True)
 
 
-def get_attachment(session: Session, *, org_id: str, task_id: str, sha256: str,
-                   viewer: TaskViewer | None = None) -> TaskAttachment:
-    """An attachment of a task the viewer may see (for downloads): the first one with these bytes."""
+def get_attachment(session: Session, *, org_id: str, task_id: str, sha256: str | None = None,
+                   attachment_id: int | None = None, viewer: TaskViewer | None = None) -> TaskAttachment:
+    """An attachment of a task the viewer may see (for downloads), by its id (`TaskAttachment.id`), or
+    by its bytes' sha256: the first attachment of those bytes.
+
+    The same bytes attached twice under two names are stored once, so a download by hash could only
+    ever carry the first name (`b.html` came down as `a.txt`); the id names the one attachment."""
     row = store.load(session, org_id=org_id, task_id=task_id, viewer=viewer)
-    att = session.scalars(select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id,
-                                                          TaskAttachmentRow.sha256 == sha256)
-                          .order_by(TaskAttachmentRow.id)).first()
+    query = select(TaskAttachmentRow).where(TaskAttachmentRow.task_id == row.id)
+    if attachment_id is not None:
+        query, asked, field = query.where(TaskAttachmentRow.id == attachment_id), str(attachment_id), "attachment"
+    else:
+        query, asked, field = query.where(TaskAttachmentRow.sha256 == sha256), str(sha256), "sha256"
+    att = session.scalars(query.order_by(TaskAttachmentRow.id)).first()
     if att is None:
-        raise TaskNotFound(f"task {task_id} has no attachment {sha256}",
-                           [ErrorDetail(reason="unknown attachment", record_id=task_id, field="sha256")])
+        raise TaskNotFound(f"task {task_id} has no attachment {asked}",
+                           [ErrorDetail(reason="unknown attachment", record_id=task_id, field=field)])
     return store.to_attachment(att)
 
 

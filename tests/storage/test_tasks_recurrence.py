@@ -129,7 +129,7 @@ def test_evidence_is_content_addressed_immutable_and_recorded(engine: Engine, tm
                                       filename="../../etc/same.png")
         tasks.add_note(s, org_id=ORG, task_id=task_id, actor="user:co", text="tags initialled")
     assert first.media_type == "image/png" and first.sha256 == again.sha256 and first.id != again.id
-    assert again.filename == "same.png" and again.attached_by == "user:mgr"
+    assert again.filename == ".._.._etc_same.png" and again.attached_by == "user:mgr"  # one name, never a path
     path = evidence.blob_path(first.sha256)
     assert path.read_bytes() == PNG and not path.stat().st_mode & 0o222  # read-only
     with tasks.open_evidence(first.sha256) as fh:

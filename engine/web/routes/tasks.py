@@ -15,7 +15,7 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.tasks import evidence
 from engine.tasks import service as tasks_service
-from engine.tasks.schemas import TaskFilter
+from engine.tasks.schemas import Task, TaskFilter
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -68,9 +68,22 @@ def _back(task_id: str) -> str:
 def check_item(task_id: str, step: int = Form(..., ge=1, le=1000), done: bool = Form(True),
                principal: Principal = Depends(action(Permission.TASKS_UPDATE)),
                session: Session = Depends(web_session, scope="function")) -> Response:
-    tasks_service.check_item(session, org_id=principal.org_id, task_id=task_id, step=step, actor=principal.actor,
-                             done=done, viewer=taskviews.viewer(principal))
-    return redirect(_back(task_id) + f"#step-{step}", flash=f"Step {step} marked {'done' if done else 'not done'}.")
+    """A step already so (ticked from another page a moment ago) is left as it is, and the message says
+    by whom it was ticked rather than claim this request marked it."""
+    task, changed = tasks_service.check_step(session, org_id=principal.org_id, task_id=task_id, step=step,
+                                             actor=principal.actor, done=done, viewer=taskviews.viewer(principal))
+    return redirect(_back(task_id) + f"#step-{step}", flash=_step_said(task, step, changed=changed))
+
+
+def _step_said(task: Task, step: int, *, changed: bool) -> str:
+    """What a tick did: "Step 2 marked done.", or that it was already so (by whom, since when)."""
+    item = task.checklist[step - 1]
+    state = "done" if item.done else "not done"
+    if changed:
+        return f"Step {step} marked {state}."
+    by = (f" (by {item.done_by}, {item.done_at:%Y-%m-%d %H:%M} UTC)"
+          if item.done and item.done_by and item.done_at else "")
+    return f"Step {step} was already {state}{by}; nothing changed."
 
 
 @router.post("/tasks/{task_id}/complete")
