@@ -25,9 +25,9 @@ from engine import __version__, storable_text
 from engine import db as dbmod
 from engine.api import errors, openapi
 from engine.api.body_limit import BodyLimit
-from engine.api.deps import public, reject_unknown_query
+from engine.api.deps import public, reject_repeated_keys, reject_unknown_query
 from engine.api.routes import auth, evaluations, findings, records, rulesets, users
-from engine.errors import ErrorDetail, NotFoundError
+from engine.errors import ErrorDetail, InputError, NotFoundError
 
 MAX_BODY_BYTES = 200 * 1024 * 1024
 OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit",
@@ -39,7 +39,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         docs_url=None,  # served from this package's own copy below (install_docs), not a CDN
         redoc_url=None,
-        dependencies=[Depends(reject_unknown_query)],
+        dependencies=[Depends(reject_unknown_query), Depends(reject_repeated_keys)],
         title="Vigil",
         version=__version__,
         description="Compliance and governance rules engine for US medical practices. Errors are RFC 9457 "
@@ -62,7 +62,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def refuse_unstorable_text(request: Request, call_next):  # type: ignore[no-untyped-def]
         found = await _unstorable_text(request)
         if found:
-            return errors.problem(422, "InputError", f"the request {found[0][1]}", "input.unstorable_text",
+            return errors.problem(422, errors.TITLES[InputError], f"the request {found[0][1]}", "input.unstorable_text",
                                   [ErrorDetail(reason=reason, field=f).to_dict() for f, reason in found],
                                   str(request.url.path))
         return await call_next(request)
@@ -216,7 +216,7 @@ async def _unstorable_text(request: Request) -> list[tuple[str, str]]:
         if storable_text.in_json(body):
             try:
                 return storable_text.problems(json.loads(body))
-            except ValueError:  # not JSON: the route's own validation says so
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply: the route's own parse says so
                 return []
     elif kind == "application/x-www-form-urlencoded":
         body = await request.body()

@@ -66,6 +66,7 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = errors.problem(413, "PayloadTooLarge", f"request body over {limit} bytes: send less in one request",
-                                  "input.too_large")
+        response = errors.problem(413, "Request body too large",
+                                  f"request body over {limit} bytes: send less in one request", "input.too_large",
+                                  instance=str(scope.get("path") or "") or None)
         await response(scope, receive, send)

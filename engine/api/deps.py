@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from engine import filter_values
+from engine import filter_values, json_codec
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -137,11 +137,9 @@ def reject_unknown_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    if route_permission(route) != "public" and not _credentials(request):
-        # the sign-in check first: a 422 listing the parameters a route takes had told anyone who
-        # asked, signed in or not (the route's own dependency says the same 401 otherwise)
-        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
-                                  code="auth.required")
+    # the sign-in check first: a 422 listing the parameters a route takes had told anyone who
+    # asked, signed in or not (the route's own dependency says the same 401 otherwise)
+    signed_in_first(request)
     names = _QUERY_NAMES.get(id(route))
     if names is None:
         names = _QUERY_NAMES[id(route)] = frozenset(_query_names(dependant))
@@ -175,6 +173,44 @@ def reject_unknown_query(request: Request) -> None:
         crowded = ", ".join(str(p.field) for p in too_many)
         raise InputError(f"too many values in query parameter{'s' if len(too_many) > 1 else ''} {crowded} "
                          f"(at most {filter_values.MAX_FILTER_VALUES} each)", too_many, code="input.too_many_values")
+
+
+def signed_in_first(request: Request) -> None:
+    """401 for a request to a route that is not public and carries no credentials at all, before a
+    check of its input runs: what a route takes is told to those signed in only. (Whether the
+    credentials are good is the route's own `require(...)`.)"""
+    route = request.scope.get("route")
+    if route is not None and route_permission(route) != "public" and not _credentials(request):
+        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
+                                  code="auth.required")
+
+
+async def reject_repeated_keys(request: Request) -> None:
+    """Refuse a JSON body that gives a key twice in one object (422 naming each, as `body.<path>.<key>`).
+
+    The parser keeps the last value and drops the first without a word: `{"text": "a", "text": "b"}`
+    on a comment stored "b" as if "a" had never been sent, while `POST /records` refused the same
+    mistake by name. Checked here, in one place, for every route that reads a JSON body; a route
+    that names the place in its own words (`/records`, by record index) marks its own check with
+    `names_repeated_keys`. The sign-in check comes first (`signed_in_first`)."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if route is None or field is None or field.field_info.media_type != "application/json" \
+            or not (media == "application/json" or media.endswith("+json")):
+        return
+    if any(getattr(dep.call, "names_repeated_keys", False) for dep in route.dependant.dependencies):
+        return
+    signed_in_first(request)
+    try:
+        repeated = json_codec.repeated_keys(await request.body())
+    except RecursionError:  # nested past what the parser follows: FastAPI's own parse says so
+        return
+    if repeated:
+        raise InputError(
+            f"{len(repeated)} repeated key{'' if len(repeated) == 1 else 's'} in the JSON body; nothing was done",
+            [ErrorDetail(reason=f"the key {key!r} is given twice in one object; send each field once",
+                         field=".".join(str(p) for p in ("body", *path, key))) for path, key in repeated])
 
 
 def _is_list(annotation: Any) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http
 import logging
+import sys
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -15,7 +17,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine import errors as vigil_errors
 from engine.errors import VigilError
+from engine.registry import UnknownNameError
 
 log = logging.getLogger("vigil.api")
 
@@ -34,17 +38,100 @@ def problem(status: int, title: str, detail: str, code: str, errors: list[dict[s
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+#: Each problem's `title`, a short summary of its kind (RFC 9457 3.1.3), by the Vigil error's class:
+#: the first of an error's classes (its own, then its bases) listed here. A status with no class
+#: listed (a 405 from the router) is titled by its HTTP reason phrase.
+TITLES: dict[type[VigilError], str] = {
+    vigil_errors.RecordValidationError: "Invalid records",
+    vigil_errors.ImportFormatError: "Unreadable file",
+    vigil_errors.InputError: "Invalid input",
+    vigil_errors.RulesetError: "Invalid ruleset",
+    vigil_errors.NotFoundError: "Not found",
+    vigil_errors.InvalidTransition: "Not allowed in this state",
+    vigil_errors.ConflictError: "Conflict",
+    vigil_errors.PermissionDeniedError: "Forbidden",
+    vigil_errors.AuthenticationError: "Authentication required",
+    vigil_errors.IntegrityError: "Integrity check failed",
+    vigil_errors.UnavailableError: "Service unavailable",
+    vigil_errors.DatabaseSchemaError: "Database schema mismatch",
+    vigil_errors.EngineFailure: "Evaluation failed",
+    UnknownNameError: "Unknown name",
+}
+#: the title of a request that does not match its route's schema (body, query or path)
+INVALID_REQUEST = "Invalid request"
+
+
+def title_of(exc: VigilError) -> str:
+    """The problem title for a Vigil error: its class's summary (`TITLES`), else its status's."""
+    for cls in type(exc).__mro__:
+        if cls in TITLES:
+            return TITLES[cls]  # type: ignore[index]
+    return status_title(exc.http_status)
+
+
+def status_title(status: int) -> str:
+    """"Not Found", "Method Not Allowed": the HTTP reason phrase, for a problem no Vigil error raised."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _reason(request: Request, error: Mapping[str, Any], document: Any = None) -> str:
     """What to fix. A JSON body sent under another media type (a form, text/plain) is not read as
     JSON, which is also what keeps a cross-site form from posting to the API; pydantic then calls
-    the whole body "not a valid dictionary", which sends the client looking at its fields."""
+    the whole body "not a valid dictionary", which sends the client looking at its fields.
+
+    A route whose body is not JSON says what it does take (`_other_body`): the rulesets' YAML text,
+    an upload's multipart parts. Told to send JSON, a client had sent it and been told it was not
+    valid JSON; an upload sent raw had heard only that `body.file` was required."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if tuple(error.get("loc", ())) == ("body",) and media and media != "application/json" \
-            and not media.endswith("+json"):
+    taken = _route_body(request)
+    loc = tuple(error.get("loc", ()))
+    if taken is not None and loc[:1] == ("body",) and not _is_json(taken.media_type):
+        advice = _other_body(taken, error, media)
+        if advice is not None:
+            return advice
+    if loc == ("body",) and media and not _is_json(media):
         return f"send the body as JSON with Content-Type: application/json (this request said {media})"
     if _unparsed_body(error):
         return _json_problem(error, document)
     return str(error.get("msg", "")).removeprefix("Value error, ")  # a validator's own words
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def _route_body(request: Request) -> Any:
+    """The body parameter (field info: media type, description) of the route the request matched;
+    None for a route that reads no body."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    return None if field is None else field.field_info
+
+
+def _other_body(taken: Any, error: Mapping[str, Any], media: str) -> str | None:
+    """What a route that reads no JSON wants instead, for an error about its body: multipart parts
+    for an upload, text for a ruleset's YAML (never "send JSON"). None: the error's own words say it
+    (a multipart part that is there but wrong, a web form's field)."""
+    loc = tuple(error.get("loc", ()))
+    said = f"this request said {media}" if media else "this request gave no Content-Type"
+    if taken.media_type == "multipart/form-data":
+        if error.get("type") != "missing" or len(loc) != 2:
+            return None
+        if media != "multipart/form-data":
+            return f"send the body as multipart/form-data with a part named {loc[1]} ({said})"
+        return f"a part named {loc[1]} is required in the multipart/form-data body"
+    if taken.media_type == "application/x-www-form-urlencoded":
+        return None
+    what = taken.description or "the body"
+    if _is_json(media):
+        return f"send {what} as text with Content-Type: {taken.media_type}, not as JSON ({said})"
+    if error.get("type") == "missing":
+        return f"the body is empty: send {what} as text (Content-Type: {taken.media_type})"
+    if error.get("type") == "string_unicode":
+        return f"not UTF-8 text: send {what} as UTF-8 text (Content-Type: {taken.media_type})"
+    return str(error.get("msg", ""))
 
 
 def _field(error: Mapping[str, Any]) -> str:
@@ -75,17 +162,26 @@ def _json_problem(error: Mapping[str, Any], document: Any) -> str:
     return f"not valid JSON: {said} at line {line} column {column}"
 
 
-def _undecodable(exc: StarletteHTTPException) -> UnicodeDecodeError | None:
-    """The decoding failure behind FastAPI's 400 "There was an error parsing the body", if that is
-    what it was: a JSON body that is not UTF-8 text (FastAPI says nothing of why, and lists nothing)."""
+def _unparsable(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not read a JSON body, behind its 400 "There was an error parsing the body"
+    (which says nothing of why, and lists nothing): a body that is not UTF-8 text names the first
+    byte that is not; one nested deeper than the parser follows (`[[[[...]]]]`, a recursion error
+    in the standard library's decoder) says so. None for any other 400."""
     cause = exc.__cause__
-    return cause if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError) else None
+    if exc.status_code != 400:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not UTF-8 text at byte {cause.start}: send JSON as UTF-8"
+    if isinstance(cause, RecursionError):
+        return (f"not valid JSON: arrays and objects nested too deeply to read (the parser follows fewer than "
+                f"{sys.getrecursionlimit()} levels): nest them less deeply")
+    return None
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
-        response = problem(exc.http_status, type(exc).__name__, exc.message, exc.code,
+        response = problem(exc.http_status, title_of(exc), exc.message, exc.code,
                            [d.to_dict() for d in exc.details], str(request.url.path))
         if exc.http_status == 401:  # RFC 9110: a 401 names the scheme that would succeed
             response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
@@ -96,7 +192,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field(e), "reason": _reason(request, e, exc.body)} for e in exc.errors()]
-        return problem(422, "RequestValidationError", "the request does not match the schema", "input.request",
+        return problem(422, INVALID_REQUEST, "the request does not match the schema", "input.request",
                        errors, str(request.url.path))
 
     @app.exception_handler(OperationalError)
@@ -115,11 +211,11 @@ def install(app: FastAPI) -> None:
         said = " | ".join(line.strip() for line in str(cause).splitlines() if line.strip())
         if database_limit(cause):
             log.error("%s %s answered 500: %s: %s", request.method, request.url.path, type(cause).__name__, said)
-            return problem(500, "InternalServerError", "the request needs a database statement larger than the "
+            return problem(500, status_title(500), "the request needs a database statement larger than the "
                            "database accepts; nothing was changed, and retrying will not help: narrow the request "
                            "(fewer values, a smaller batch)", "server.database_limit", None, str(request.url.path))
         log.warning("%s %s answered 503: %s: %s", request.method, request.url.path, type(cause).__name__, said)
-        response = problem(503, "ServiceUnavailable", "the database is busy or unreachable; nothing was changed: "
+        response = problem(503, status_title(503), "the database is busy or unreachable; nothing was changed: "
                            "retry in a few seconds", "unavailable.database", None, str(request.url.path))
         response.headers["Retry-After"] = RETRY_AFTER
         return response
@@ -128,26 +224,25 @@ def install(app: FastAPI) -> None:
     async def concurrent_change(request: Request, exc: DatabaseIntegrityError) -> JSONResponse:
         """Another request wrote the same rows at the same moment (the checks that refuse a duplicate
         ran before it committed): nothing of this request was kept, and a retry sees its work."""
-        return problem(409, "Conflict", "another request changed the same data at the same moment; nothing was "
+        return problem(409, status_title(409), "another request changed the same data at the same moment; nothing was "
                        "changed: retry", "conflict.concurrent", None, str(request.url.path))
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         """The safety net: a failure nobody mapped is still a problem body, not plain text. It says
         nothing of the failure itself (that goes to the server log, as Starlette re-raises it)."""
-        return problem(500, "InternalServerError", "the server failed to handle this request; it has been logged, "
+        return problem(500, status_title(500), "the server failed to handle this request; it has been logged, "
                        "and retrying will not help until it is fixed", "server.unexpected", None,
                        str(request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        undecodable = _undecodable(exc)
-        if undecodable is not None:
-            return problem(422, "RequestValidationError", "the request does not match the schema", "input.request",
-                           [{"field": "body", "reason": f"not UTF-8 text at byte {undecodable.start}: send JSON as "
-                                                        "UTF-8"}], str(request.url.path))
-        response = problem(exc.status_code, "HTTPError", str(exc.detail), f"http.{exc.status_code}", None,
-                           str(request.url.path))
+        unparsable = _unparsable(exc)
+        if unparsable is not None:
+            return problem(422, INVALID_REQUEST, "the request does not match the schema", "input.request",
+                           [{"field": "body", "reason": unparsable}], str(request.url.path))
+        response = problem(exc.status_code, status_title(exc.status_code), str(exc.detail), f"http.{exc.status_code}",
+                           None, str(request.url.path))
         response.headers.update(exc.headers or {})  # a 405's Allow (RFC 9110 15.5.6 requires it)
         return response
 

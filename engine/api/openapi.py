@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from engine.api.deps import SESSION_COOKIE, api_routes, route_permission
+from engine.auth.roles import PERMISSION_NOTES, ROLES, Permission, allowed
 
 PROBLEM_MEDIA = "application/problem+json"
 
@@ -24,7 +25,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status", "detail", "code", "errors"],
     "properties": {
         "type": {"type": "string", "format": "uri", "examples": ["https://vigil.invalid/problems/input.request"]},
-        "title": {"type": "string", "description": "the error class, e.g. InputError, PermissionDeniedError"},
+        "title": {"type": "string", "description": "a short summary of the kind of problem, e.g. Invalid input, "
+                  "Not found, Forbidden (`code` says which problem exactly)"},
         "status": {"type": "integer"},
         "detail": {"type": "string", "description": "what went wrong, in a sentence"},
         "code": {"type": "string", "description": "stable machine-readable code, e.g. permission_denied"},
@@ -86,23 +88,79 @@ def describe(app: FastAPI) -> dict[str, Any]:
         "sessionCookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
                           "description": "the web session set by POST /auth/login"},
     }
-    public = {(method, prefix + route.path) for prefix, route in api_routes(app)
-              for method in route.methods if route_permission(route) == "public"}
+    # by the document's path: `{id}` where the route says `{id:path}`
+    permissions = {(method, prefix + route.path_format): route_permission(route)
+                   for prefix, route in api_routes(app) for method in route.methods}
     for path, operations in doc.get("paths", {}).items():
         for method, op in operations.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
-            is_public = (method.upper(), path) in public
-            op["security"] = [] if is_public else [{"bearerAuth": []}, {"sessionCookie": []}]
-            statuses = [422] if is_public else [401, 403, 422]
+            permission = permissions.get((method.upper(), path))
+            is_public = permission == "public"
+            _state_permission(op, permission)
+            # a route may name its own credentials (`openapi_extra`): the session-only ones
+            op.setdefault("security", [] if is_public else [{"bearerAuth": []}, {"sessionCookie": []}])
+            statuses = {422} if is_public else {401, 403, 422}
             if "{" in path:
-                statuses.append(404)
+                statuses.add(404)
             if method in ("post", "put", "patch", "delete"):
-                statuses.append(409)  # a state that refuses it, or a concurrent write of the same rows
-            statuses.append(503)
-            for status in sorted(statuses):
+                statuses.add(409)  # a state that refuses it, or a concurrent write of the same rows
+            statuses.add(503)
+            for status in sorted(statuses | _own_errors(op)):
+                said = op["responses"].get(str(status), {}).get("description")
                 op["responses"][str(status)] = {
-                    "description": ERRORS[status],
+                    "description": said if said and said != FASTAPI_422 else ERRORS[status],
                     "content": {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 }
     return doc
+
+
+#: the description FastAPI gives the 422 it documents on its own (replaced by `ERRORS[422]`)
+FASTAPI_422 = "Validation Error"
+
+
+def _own_errors(op: dict[str, Any]) -> set[int]:
+    """The error statuses a route declared itself (`responses={404: {"description": ...}}`), each
+    answered as a problem document with the route's own description."""
+    return {int(code) for code in op["responses"] if code.isdigit() and int(code) >= 400}
+
+
+def _state_permission(op: dict[str, Any], permission: str | None) -> None:
+    """Say the permission an operation needs, from the route's own `require(...)`: as `x-permission`
+    for a client to read and at the end of its description with the roles that hold it (the same
+    table docs/api.md prints: `permission_table`)."""
+    if permission is None:
+        return
+    op["x-permission"] = permission
+    said = op.get("description", "").rstrip()
+    op["description"] = f"{said}\n\n{_permission_said(permission)}".lstrip()
+
+
+def _permission_said(permission: str) -> str:
+    if permission == "public":
+        return "**Permission:** none (public)."
+    roles = ", ".join(role for role in ROLES if allowed(role, Permission(permission)))
+    return f"**Permission:** `{permission}` (roles: {roles})."
+
+
+def permission_table(app: FastAPI) -> str:
+    """docs/api.md's role table, as Markdown: each permission, the roles that hold it
+    (`engine.auth.roles.ROLE_PERMISSIONS`), what it allows and the operations of the OpenAPI
+    document that ask for it (their `x-permission`, from each route's `require(...)`).
+    tests/api/test_api_fixes_permissions.py compares it with the page, so the page cannot drift
+    from the code."""
+    operations: dict[str, list[str]] = {}
+    for path, ops in app.openapi().get("paths", {}).items():
+        for method, op in ops.items():
+            if isinstance(op, dict) and "x-permission" in op:
+                operations.setdefault(op["x-permission"], []).append(f"`{method.upper()} {path}`")
+    lines = ["| permission | " + " | ".join(ROLES) + " | allows | operations |",
+             "|---|" + "---|" * len(ROLES) + "---|---|"]
+    for permission in Permission:
+        marks = " | ".join("yes" if allowed(role, permission) else "-" for role in ROLES)
+        ops = ", ".join(sorted(operations.get(permission.value, []))) or "-"
+        lines.append(f"| `{permission.value}` | {marks} | {PERMISSION_NOTES[permission]} | {ops} |")
+    public = ", ".join(sorted(operations.get("public", []))) or "-"
+    everyone = " | ".join("yes" for _ in ROLES)
+    lines.append(f"| none (public) | {everyone} | anyone, signed in or not | {public} |")
+    return "\n".join(lines) + "\n"

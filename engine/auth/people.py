@@ -22,9 +22,12 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.auth.roles import ROLES, Permission, allowed
 from engine.auth.tables import UserRow
 
 Kind = Literal["user", "person", "role"]
+#: what is being given: a task to own, or a finding to act on
+Work = Literal["task", "finding"]
 ROLE_PREFIX = "role:"
 
 
@@ -143,16 +146,43 @@ def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
     return None
 
 
-def cannot_act(session: Session, *, org_id: str, name: str) -> str | None:
-    """Why the user `name` (by username or linked person) cannot be given work, or None: an auditor
-    only reads, and a user switched off no longer signs in. Work given to either would sit unseen."""
+#: What a user's role must allow for work given to them to be theirs to do: any one of the sets, whole.
+#: A task is opened and completed (tasks.read, tasks.update); a finding is acted on itself
+#: (findings.read, findings.update) or through its SOP tasks, which move to its assignee
+#: (`engine.pipeline.assign_finding`), so staff may be given one and a liaison may not.
+WORK_NEEDS: dict[Work, tuple[frozenset[Permission], ...]] = {
+    "task": (frozenset({Permission.TASKS_READ, Permission.TASKS_UPDATE}),),
+    "finding": (frozenset({Permission.FINDINGS_READ, Permission.FINDINGS_UPDATE}),
+                frozenset({Permission.TASKS_READ, Permission.TASKS_UPDATE})),
+}
+
+
+def cannot_act(session: Session, *, org_id: str, name: str, work: Work) -> str | None:
+    """Why the user `name` (by username or linked person) cannot be given `work`, or None: an auditor
+    only reads, a role without the permissions the work needs (a liaison given a task: 403 on
+    opening it) never sees it, and a user switched off no longer signs in. Work given to any of them
+    would sit unseen."""
     for user in session.scalars(select(UserRow).where(
             UserRow.org_id == org_id, (UserRow.username == name) | (UserRow.person_id == name))):
         if user.role == "auditor":
             return f"{user.username} is an auditor, with read-only access: give the work to the practice's own people"
+        if not can_do(user.role, work):
+            return (f"{user.username} is a {user.role}, whose role may not {_lacking(user.role, work)}: they could "
+                    f"never open or complete this {work}; give it to one of the practice's people whose role "
+                    f"may ({', '.join(r for r in ROLES if can_do(r, work))})")
         if not user.active:
             return f"{user.username} is switched off and can no longer sign in"
     return None
+
+
+def can_do(role: str, work: Work) -> bool:
+    """Whether `role` holds every permission of one of the ways to do `work` (an auditor never does)."""
+    return role != "auditor" and any(all(allowed(role, p) for p in needs) for needs in WORK_NEEDS[work])
+
+
+def _lacking(role: str, work: Work) -> str:
+    """"tasks.read and tasks.update": what the role lacks of each way to do the work ("..., nor ...")."""
+    return ", nor ".join(" and ".join(sorted(p for p in needs if not allowed(role, p))) for needs in WORK_NEEDS[work])
 
 
 def examples(session: Session, *, org_id: str, roles: bool = True) -> str:

@@ -15,20 +15,45 @@ class Permission(StrEnum):
     EVALUATIONS_READ = "evaluations.read"
     EVALUATIONS_RUN = "evaluations.run"
     FINDINGS_READ = "findings.read"
-    FINDINGS_UPDATE = "findings.update"  # acknowledge, assign, comment, false positive, reopen
+    FINDINGS_UPDATE = "findings.update"
     FINDINGS_WAIVE = "findings.waive"
-    TASKS_READ = "tasks.read"  # staff: their own tasks only
-    TASKS_UPDATE = "tasks.update"  # complete, attach evidence (staff: their own)
-    TASKS_MANAGE = "tasks.manage"  # every task, reassign, run escalations
+    TASKS_READ = "tasks.read"
+    TASKS_UPDATE = "tasks.update"
+    TASKS_MANAGE = "tasks.manage"
     RULESETS_READ = "rulesets.read"
-    RULESETS_WRITE = "rulesets.write"  # validate drafts, preview impact
-    RULESETS_PUBLISH = "rulesets.publish"  # publish or withdraw a version, change a practice parameter
+    RULESETS_WRITE = "rulesets.write"
+    RULESETS_PUBLISH = "rulesets.publish"
     PACKETS_READ = "packets.read"
     PACKETS_BUILD = "packets.build"
-    AUDIT_READ = "audit.read"  # verify the hash chain (whole or broken, and its length)
-    AUDIT_ENTRIES = "audit.entries"  # read the raw trail: every framework's changes, so not an auditor's
+    AUDIT_READ = "audit.read"
+    AUDIT_ENTRIES = "audit.entries"
     USERS_MANAGE = "users.manage"
-    SELF = "self"  # any signed-in user: who am I, my tokens
+    SELF = "self"
+
+
+#: What each permission allows, in a sentence: docs/api.md's role table and the OpenAPI document
+#: (`engine.api.openapi`) print it beside the routes that ask for it.
+PERMISSION_NOTES: dict[Permission, str] = {
+    Permission.RECORDS_READ: "read records and their history",
+    Permission.RECORDS_WRITE: "import records",
+    Permission.EVALUATIONS_READ: "read evaluation runs",
+    Permission.EVALUATIONS_RUN: "run an evaluation",
+    Permission.FINDINGS_READ: "read findings, the records they cite, and waivers",
+    Permission.FINDINGS_UPDATE: "acknowledge, assign, comment, mark false positive, close, reopen",
+    Permission.FINDINGS_WAIVE: "grant and revoke waivers",
+    Permission.TASKS_READ: "read tasks and their evidence (staff: their own tasks only)",
+    Permission.TASKS_UPDATE: "complete, tick steps, add notes, attach evidence (staff: their own)",
+    Permission.TASKS_MANAGE: "every task: reassign, run escalations",
+    Permission.RULESETS_READ: "read ruleset versions and diffs",
+    Permission.RULESETS_WRITE: "validate drafts, preview their impact, run a framework's checks",
+    Permission.RULESETS_PUBLISH: "publish or withdraw a version, change a practice parameter",
+    Permission.PACKETS_READ: "list, download and verify evidence packets; the regulators' reports",
+    Permission.PACKETS_BUILD: "build an evidence packet",
+    Permission.AUDIT_READ: "verify the audit trail's hash chain (whole or broken, and its length)",
+    Permission.AUDIT_ENTRIES: "read the raw audit trail: every framework's changes, so not an auditor's",
+    Permission.USERS_MANAGE: "manage user accounts, their tokens and auditor grants",
+    Permission.SELF: "any signed-in user: who am I, my password, my tokens, sign out",
+}
 
 
 ROLES = ("admin", "officer", "liaison", "auditor", "staff")

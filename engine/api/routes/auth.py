@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -33,7 +34,9 @@ class Me(BaseModel):
     grant: dict[str, object] | None = None
 
 
-@router.post("/auth/login", response_model=Me, dependencies=[Depends(public())])
+@router.post("/auth/login", response_model=Me, dependencies=[Depends(public())], responses={
+    401: {"description": "wrong username or password, or an account switched off (`auth.invalid_credentials`); "
+                         "an account locked after five failed logins (`auth.locked`)"}})
 def login(body: LoginIn, request: Request, response: Response,
           session: Session = Depends(get_session, scope="function")) -> Me:
     """Check the password and start a web session (cookie, Secure when the request came over HTTPS, as
@@ -47,12 +50,25 @@ def login(body: LoginIn, request: Request, response: Response,
     return Me(user=user, grant=grant.model_dump(mode="json") if grant else None)
 
 
-@router.post("/auth/logout", status_code=204)
+#: the session cookie is the only credential a route so marked takes: the OpenAPI document names it alone
+SESSION_ONLY: dict[str, Any] = {"security": [{"sessionCookie": []}]}
+
+
+@router.post("/auth/logout", status_code=204, openapi_extra=SESSION_ONLY, responses={
+    403: {"description": "sent with an API token (`auth.token_logout`): a token is ended with `DELETE /tokens/{id}` "
+                         "(`vigil users revoke-token`), not by signing out"}})
 def logout(request: Request, response: Response, principal: Principal = Depends(require(Permission.SELF)),
            session: Session = Depends(get_session, scope="function")) -> Response:
-    """End the web session: its token is revoked, not only the cookie dropped."""
+    """End the web session: its token is revoked, not only the cookie dropped. An API token is not
+    a session: signing out with one had answered 204 and left the token working, so it is refused
+    with the way to end it."""
+    if principal.via != "session":
+        raise PermissionDeniedError(
+            "POST /auth/logout ends a web session, not an API token: the token still works; end it with "
+            "DELETE /tokens/{id} (its id from GET /tokens) or `vigil users revoke-token TOKEN_ID`",
+            code="auth.token_logout")
     token = request.cookies.get(SESSION_COOKIE)
-    if token and principal.via == "session":
+    if token:
         auth_service.end_session(session, token=token)
     response.delete_cookie(SESSION_COOKIE)
     response.status_code = 204
@@ -64,7 +80,9 @@ def me(principal: Principal = Depends(require(Permission.SELF))) -> Me:
     return Me(user=principal.user, grant=principal.grant.model_dump(mode="json") if principal.grant else None)
 
 
-@router.post("/me/password", response_model=User)
+@router.post("/me/password", response_model=User, openapi_extra=SESSION_ONLY, responses={
+    403: {"description": "sent with an API token (`auth.token_changes_password`): sign in and change it from that "
+                         "session"}})
 def change_password(body: PasswordChange, request: Request, principal: Principal = Depends(require(Permission.SELF)),
                     session: Session = Depends(get_session, scope="function")) -> User:
     """Change your own password, giving the current one; only from a signed-in session (a leaked
@@ -79,7 +97,8 @@ def change_password(body: PasswordChange, request: Request, principal: Principal
                                         actor=principal.actor)
 
 
-@router.post("/tokens", response_model=IssuedToken, status_code=201)
+@router.post("/tokens", response_model=IssuedToken, status_code=201, openapi_extra=SESSION_ONLY, responses={
+    403: {"description": "sent with an API token (`auth.token_issues_token`): a token cannot issue tokens"}})
 def create_token(body: TokenIn, principal: Principal = Depends(require(Permission.SELF)),
                  session: Session = Depends(get_session, scope="function")) -> IssuedToken:
     """Issue an API token for scripts; it is shown once and stored hashed. Only from a signed-in

@@ -1,5 +1,5 @@
 """Findings: list with filters and keyset pagination, detail with evidence and history,
-transitions, comments, assignment and waivers."""
+transitions (acknowledge, false positive, close, reopen), comments, assignment and waivers."""
 
 from __future__ import annotations
 
@@ -103,6 +103,12 @@ router.add_api_route("/findings/{finding_id}/acknowledge", _transition("acknowle
 router.add_api_route("/findings/{finding_id}/false-positive", _transition("false_positive"), methods=["POST"],
                      response_model=Finding)
 router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen"), methods=["POST"], response_model=Finding)
+router.add_api_route("/findings/{finding_id}/close", _transition("close"), methods=["POST"], response_model=Finding,
+                     description="Close a finding about something that has happened and cannot be undone (an "
+                     "event rule's finding, a deadline met late) once it has been dealt with; `reason` is required. "
+                     "It stays resolved while the rule reports the same thing, and its SOP task closes (a done one "
+                     "is confirmed). Any other finding is refused (409): it resolves when its records show the "
+                     "obligation met.")
 
 
 @router.post("/findings/{finding_id}/comments", response_model=Finding)

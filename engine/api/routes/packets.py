@@ -59,7 +59,9 @@ def public_key(principal: Principal = Depends(require(Permission.PACKETS_READ)))
     return PublicKey(fingerprint=signer.fingerprint(), pem=signer.public_key_pem().decode())
 
 
-@router.get("/packets/{packet_id}/download", response_class=FileResponse)
+@router.get("/packets/{packet_id}/download", response_class=FileResponse, responses={
+    200: {"description": "the packet's zip", "content": {"application/zip": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}})
 def download(
     packet_id: str,
     principal: Principal = Depends(require(Permission.PACKETS_READ)),

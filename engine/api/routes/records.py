@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, json_codec, pipeline
 from engine.api import uploads
-from engine.api.deps import get_session, require
+from engine.api.deps import get_session, require, signed_in_first
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
@@ -68,6 +68,7 @@ class RecordsIn(JsonBody):
 async def _each_key_once(request: Request) -> None:
     """A record naming a field twice is refused, at its index, as the file import refuses it: the JSON
     parser would keep the last value and drop the first without a word (`json_codec.loads_input`)."""
+    signed_in_first(request)  # runs before the route's `require(...)`
     problems = []
     for path, key in json_codec.repeated_keys(await request.body()):
         index = next((p for p in path[:2] if isinstance(p, int)), None)
@@ -78,6 +79,9 @@ async def _each_key_once(request: Request) -> None:
     if problems:
         raise InputError(f"{len(problems)} repeated key{'' if len(problems) == 1 else 's'} in the batch; "
                          "nothing was imported", problems)
+
+
+_each_key_once.names_repeated_keys = True  # type: ignore[attr-defined]  # engine.api.deps.reject_repeated_keys
 
 
 @router.post("/records", response_model=ImportReport, dependencies=[Depends(_each_key_once)])

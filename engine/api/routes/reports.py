@@ -41,7 +41,9 @@ def _granted(principal: Principal, framework: str, year: int, *, org_wide: bool)
     grant = scope.finding_scope(principal)
     if grant is None:
         return None
-    scope.require_framework(principal, framework)
+    if framework != grant.framework:  # the report has no framework parameter: nothing of the caller's is wrong
+        raise NotFoundError(f"no {framework} report for {year}", [ErrorDetail(
+            reason=f"outside the audit grant: the report is for {framework}, the grant for {grant.framework}")])
     if dt.date(year, 12, 31) < grant.window_from or dt.date(year, 1, 1) > grant.window_to:
         raise NotFoundError(f"no {framework} report for {year}", [ErrorDetail(reason="outside the audit window",
                                                                              field="year")])
@@ -51,8 +53,14 @@ def _granted(principal: Principal, framework: str, year: int, *, org_wide: bool)
     return grant.establishments
 
 
+#: an auditor's 404: the grant's framework, window or establishments do not cover the report
+OUTSIDE_GRANT = "an auditor whose grant does not cover the report (another framework, a year outside the audit " \
+                "window, establishments outside the grant): the same status as for a report that does not exist"
+
+
 @router.get("/reports/ita-300a", response_model=Ita300AOut,
-            responses={200: {"content": {"text/csv": {}}, "description": "the report, or its CSV (format=csv)"}})
+            responses={200: {"content": {"text/csv": {}}, "description": "the report, or its CSV (format=csv)"},
+                       404: {"description": OUTSIDE_GRANT}})
 def ita_300a(
     year: int = YEAR,
     establishment: str | None = Query(None, min_length=1, description="one establishment id only"),
@@ -72,7 +80,7 @@ def ita_300a(
     return Ita300AOut(**report.model_dump(exclude={"ready"}), csv=text)
 
 
-@router.get("/reports/qpp", response_model=QppReport)
+@router.get("/reports/qpp", response_model=QppReport, responses={404: {"description": OUTSIDE_GRANT}})
 def qpp_submission(
     year: int = YEAR,
     tin: str = Query(..., description="the group's TIN: 9 digits, with or without the dash "

@@ -103,11 +103,19 @@ def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(d
                                          viewer=TaskViewer.of(principal))
 
 
-@router.get("/tasks/{task_id}/attachments/{sha256}")
-def download(task_id: str, sha256: str, principal: Principal = Depends(require(Permission.TASKS_READ)),
+@router.get("/tasks/{task_id}/attachments/{ref}", response_class=StreamingResponse, responses={
+    200: {"description": "the file, with the media type sniffed when it was stored",
+          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
+def download(task_id: str,
+             ref: str = Path(description="the attachment's `id`, or the sha256 of its bytes (the first "
+                                         "attachment of those bytes, as older links name it)"),
+             principal: Principal = Depends(require(Permission.TASKS_READ)),
              session: Session = Depends(get_session, scope="function")) -> StreamingResponse:
-    """The bytes of an attachment, as a download with the media type sniffed when it was stored."""
-    att = tasks_service.get_attachment(session, org_id=principal.org_id, task_id=task_id, sha256=sha256,
+    """The bytes of an attachment, as a download with the media type sniffed when it was stored, under
+    the name it was attached with (by id: the same bytes attached under two names are stored once)."""
+    by_id = ref.isascii() and ref.isdigit() and len(ref) <= 18  # "²" is a digit to isdigit(), not to int()
+    att = tasks_service.get_attachment(session, org_id=principal.org_id, task_id=task_id,
+                                       attachment_id=int(ref) if by_id else None, sha256=None if by_id else ref,
                                        viewer=TaskViewer.of(principal))
     stream = tasks_service.open_evidence(att.sha256)
     return StreamingResponse(stream, media_type=att.media_type, headers={

@@ -1,0 +1,81 @@
+"""Work goes only to someone whose role can do it: a task given to a liaison answered 200, and the
+liaison then got 403 "role liaison may not tasks.read" opening it; a finding given to a liaison
+(who may not findings.update) was accepted too. The API and the CLI refuse it as they refuse an
+auditor, saying what the role lacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import engine.cli.findings  # noqa: F401  (registers the commands)
+import engine.cli.tasks  # noqa: F401
+from engine.auth import people
+from engine.auth.roles import ROLES, Permission, allowed
+from engine.cli.app import app as cli
+from tests.api import test_input_hardening
+from tests.api.conftest import ORG, headers
+
+world = test_input_hardening.world  # the fixture: a finding of EP1 and its task
+
+
+def test_a_task_is_not_given_to_a_liaison_who_could_never_open_it(world: dict[str, Any]) -> None:
+    c, h, task = world["client"], world["h"], world["task"]
+    r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "liaison"})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "owner" and r.json()["code"] == "input.owner"
+    assert "liaison is a liaison, whose role may not tasks.read and tasks.update" in error["reason"], error
+    assert "(admin, officer, staff)" in error["reason"]
+    assert c.get(f"/tasks/{task['id']}", headers=h).json()["owner"] == task["owner"]  # unchanged
+    assert c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "staff"}).status_code == 200
+
+
+def test_a_finding_is_not_given_to_a_liaison_but_is_to_staff_through_its_task(world: dict[str, Any]) -> None:
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+    r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "liaison"})
+    assert r.status_code == 422 and r.json()["code"] == "input.assignee", r.text
+    reason = r.json()["errors"][0]["reason"]
+    assert "may not findings.update, nor tasks.read and tasks.update" in reason, reason
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["assignee"] is None
+    assert c.get(f"/tasks/{task['id']}", headers=h).json()["owner"] == task["owner"]  # its task did not move
+    # staff act on a finding through its tasks, which move to them
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "staff"}).status_code == 200
+    assert c.get(f"/tasks/{task['id']}", headers=headers(world, "staff")).json()["owner"] == "staff"
+
+
+def test_the_person_a_liaisons_account_stands_for_is_refused_too(world: dict[str, Any]) -> None:
+    """A user and the person they are linked to are one owner (docs/tasks.md)."""
+    from engine.auth import service as auth
+    from engine.auth.schemas import UserIn
+    from engine.db import unit_of_work
+
+    with unit_of_work(world["engine"]) as s:
+        auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+            username="rl", password="rl-password-long", role="liaison", person_id="P-MGR"))
+    r = world["client"].post(f"/tasks/{world['task']['id']}/assign", headers=world["h"], json={"owner": "P-MGR"})
+    assert r.status_code == 422 and "rl is a liaison" in r.json()["errors"][0]["reason"], r.text
+
+
+@pytest.mark.parametrize("command", [["tasks", "assign"], ["findings", "assign"]])
+def test_the_cli_refuses_the_same(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                                  command: list[str]) -> None:
+    monkeypatch.setenv("VIGIL_ORG", ORG)
+    target = world["task"]["id"] if command[0] == "tasks" else world["finding"]["id"]
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(
+        cli, [*command, target, "liaison", "--db", world["engine"].url.render_as_string(hide_password=False)])
+    assert result.exit_code == 2, result.output
+    assert "liaison is a liaison, whose role may not" in " ".join(result.output.split()), result.output
+
+
+def test_who_can_do_the_work_follows_the_role_table() -> None:
+    """From ROLE_PERMISSIONS, not a list of role names: a role that gains tasks.update can own tasks."""
+    for role in ROLES:
+        task = allowed(role, Permission.TASKS_READ) and allowed(role, Permission.TASKS_UPDATE)
+        finding = task or allowed(role, Permission.FINDINGS_UPDATE)
+        assert people.can_do(role, "task") is (task and role != "auditor"), role
+        assert people.can_do(role, "finding") is (finding and role != "auditor"), role
+    assert [r for r in ROLES if people.can_do(r, "task")] == ["admin", "officer", "staff"]
+    assert not people.can_do("liaison", "finding") and not people.can_do("auditor", "finding")

@@ -1,0 +1,166 @@
+"""Request bodies the routes cannot read say what the route takes, and every problem has a title for
+people: the YAML routes had told a client to send JSON, a raw upload heard only `body.file: Field
+required`, a body nested 100000 deep was a bare 400, a key given twice was silently last-wins
+outside /records, and titles were Python class names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.api import app as app_module
+from engine.api.deps import api_routes
+from tests.api import test_request_bodies
+from tests.api.conftest import headers
+
+task = test_request_bodies.task  # the fixture: one finding's task
+
+YAML_ROUTES = ["/rulesets/validate", "/rulesets/preview", "/rulesets/publish"]
+
+
+def _errors(r: Any) -> list[dict[str, Any]]:
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["title"] == "Invalid request" and body["code"] == "input.request", body
+    return list(body["errors"])
+
+
+@pytest.mark.parametrize("path", YAML_ROUTES)
+@pytest.mark.parametrize("media", ["text/plain", "text/yaml"])
+def test_an_empty_yaml_body_is_told_to_send_yaml_text_not_json(api: dict[str, Any], path: str, media: str) -> None:
+    r = api["client"].post(path, headers=headers(api, "liaison") | {"content-type": media}, content=b"")
+    (error,) = _errors(r)
+    assert error["field"] == "body" and error["reason"].startswith("the body is empty: send "), error
+    assert "(YAML) as text (Content-Type: text/plain)" in error["reason"] and "JSON" not in error["reason"]
+
+
+@pytest.mark.parametrize("path", YAML_ROUTES)
+@pytest.mark.parametrize("content", [b"", b"framework: demo\n", b"{}"])
+def test_yaml_sent_as_json_is_told_to_send_text(api: dict[str, Any], path: str, content: bytes) -> None:
+    """Following the old advice ("send the body as JSON") gave "not valid JSON"."""
+    r = api["client"].post(path, headers=headers(api, "liaison") | {"content-type": "application/json"},
+                           content=content)
+    (error,) = _errors(r)
+    assert error["field"] == "body", error
+    assert "as text with Content-Type: text/plain, not as JSON (this request said application/json)" in \
+        error["reason"], error
+
+
+def test_yaml_that_is_not_utf8_is_told_so_not_to_send_json(api: dict[str, Any]) -> None:
+    r = api["client"].post("/rulesets/validate", headers=headers(api, "liaison") | {"content-type": "text/plain"},
+                           content=b"title: Caf\xe9\n")
+    assert _errors(r) == [{"field": "body", "reason": "not UTF-8 text: send a ruleset draft (YAML) as UTF-8 text "
+                                                      "(Content-Type: text/plain)"}]
+
+
+def test_yaml_text_under_text_yaml_is_read(api: dict[str, Any]) -> None:
+    r = api["client"].post("/rulesets/validate", headers=headers(api, "liaison") | {"content-type": "text/yaml"},
+                           content=b"framework: demo\n")
+    assert r.status_code == 200 and r.json()["ok"] is False, r.text  # read and judged, not refused as a body
+
+
+@pytest.mark.parametrize("media", ["application/x-ndjson", "application/json", None])
+def test_a_raw_upload_is_told_to_send_multipart_with_a_file_part(api: dict[str, Any], task: dict[str, Any],
+                                                                 media: str | None) -> None:
+    h = headers(api, "officer") | ({"content-type": media} if media else {})
+    for path in ("/records/import", f"/tasks/{task['id']}/attachments", "/packets/verify"):
+        (error,) = _errors(api["client"].post(path, headers=h, content=b'{"type": "person", "id": "P1"}\n'))
+        said = f"this request said {media}" if media else "this request gave no Content-Type"
+        assert error == {"field": "body.file", "reason": "send the body as multipart/form-data with a part named "
+                                                         f"file ({said})"}, (path, error)
+
+
+def test_a_multipart_body_without_its_file_part_says_which_part(api: dict[str, Any]) -> None:
+    r = api["client"].post("/records/import", headers=headers(api, "officer"), files={"other": ("a.json", b"[]")})
+    assert _errors(r) == [{"field": "body.file", "reason": "a part named file is required in the "
+                                                         "multipart/form-data body"}]
+
+
+def test_a_json_body_nested_too_deeply_is_a_422_on_body_saying_so(api: dict[str, Any]) -> None:
+    deep = b"[" * 100000 + b"]" * 100000
+    r = api["client"].post("/records", headers=headers(api, "officer") | {"content-type": "application/json"},
+                           content=deep)
+    (error,) = _errors(r)
+    assert error["field"] == "body" and error["reason"].startswith("not valid JSON: arrays and objects nested too "
+                                                                   "deeply to read"), error
+    assert "levels" in error["reason"] and r.json()["instance"] == "/records"
+
+
+# -- a key given twice ------------------------------------------------------------------------------
+
+
+def test_a_comment_naming_its_text_twice_is_refused_naming_the_key(api: dict[str, Any], task: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer") | {"content-type": "application/json"}
+    finding = task["finding_id"]
+    before = c.get(f"/findings/{finding}", headers=h).json()["history"]
+    r = c.post(f"/findings/{finding}/comments", headers=h, content=b'{"text": "a", "text": "b"}')
+    assert r.status_code == 422 and r.json()["title"] == "Invalid input", r.text
+    assert r.json()["errors"] == [{"reason": "the key 'text' is given twice in one object; send each field once",
+                                   "field": "body.text"}]
+    assert c.get(f"/findings/{finding}", headers=h).json()["history"] == before  # nothing was written
+    r = c.post(f"/tasks/{task['id']}/notes", headers=h, content=b'{"text": "a", "text": "b"}')
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.text", r.text
+
+
+def test_a_key_twice_in_a_nested_object_names_its_path(api: dict[str, Any]) -> None:
+    r = api["client"].post("/packets", headers=headers(api, "officer") | {"content-type": "application/json"},
+                           content=b'{"framework": "demo", "redaction": {"x": 1, "x": 2}, "from": "2026-01-01"}')
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.redaction.x", r.text
+
+
+def test_every_json_body_route_refuses_a_repeated_key(api: dict[str, Any]) -> None:
+    """One check for every route that reads a JSON body (an anonymous caller hears 401 first)."""
+    c = api["client"]
+    checked = 0
+    for prefix, route in api_routes(api["app"]):
+        field = route.body_field
+        if field is None or field.field_info.media_type != "application/json":
+            continue
+        url = prefix + route.path_format.replace("{", "").replace("}", "")
+        for method in route.methods:
+            h = {"content-type": "application/json"}
+            body = b'{"zz": 1, "zz": 2}'
+            anonymous = c.request(method, url, headers=h, content=body)
+            if url != "/auth/login":
+                assert anonymous.status_code == 401, (url, anonymous.text)
+            r = c.request(method, url, headers=h | headers(api, "admin"), content=body)
+            assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("zz"), (method, url, r.text)
+            checked += 1
+    assert checked >= 20
+
+
+def test_records_keep_naming_the_record_index_of_a_repeated_key(api: dict[str, Any]) -> None:
+    r = api["client"].post("/records", headers=headers(api, "officer") | {"content-type": "application/json"},
+                           content=b'[{"type": "person", "id": "P1", "id": "P2"}]')
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"reason": "the key 'id' is given twice in one object; send each field once", "field": "id", "index": 0}]
+
+
+# -- titles and instance ----------------------------------------------------------------------------
+
+
+def test_titles_summarise_the_kind_of_problem(api: dict[str, Any]) -> None:
+    c = api["client"]
+    said = {
+        "not found": c.get("/findings/F-nope", headers=headers(api, "officer")),
+        "forbidden": c.get("/users", headers=headers(api, "officer")),
+        "anonymous": c.get("/findings"),
+        "no route": c.get("/nowhere", headers=headers(api, "officer")),
+        "method": c.put("/findings", headers=headers(api, "officer")),
+        "query": c.get("/findings", headers=headers(api, "officer"), params={"nope": "1"}),
+    }
+    titles = {name: r.json()["title"] for name, r in said.items()}
+    assert titles == {"not found": "Not found", "forbidden": "Forbidden", "anonymous": "Authentication required",
+                      "no route": "Not Found", "method": "Method Not Allowed", "query": "Invalid input"}, titles
+    assert said["forbidden"].json()["code"] == "permission_denied"  # the code is as it was
+
+
+def test_a_body_over_the_limit_has_a_title_and_its_instance(api: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 10)
+    r = api["client"].post("/records", headers=headers(api, "officer"), json=[{"type": "person", "id": "P1"}])
+    assert r.status_code == 413, r.text
+    assert {k: r.json()[k] for k in ("title", "code", "instance")} == {
+        "title": "Request body too large", "code": "input.too_large", "instance": "/records"}
