@@ -12,6 +12,7 @@ from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     ORG_HELP,
+    cli_actor,
     database_url,
     iso_z,
     open_database,
@@ -98,6 +99,8 @@ def evaluate(
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
     db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),
     org: str = typer.Option(None, "--org", help=ORG_HELP),
+    actor: str = typer.Option(None, "--actor", help="who evaluates, for the records' history and the audit trail "
+                              "(default: $VIGIL_ACTOR, else cli:<login>)"),
     as_json: bool = typer.Option(False, "--json", help="print the findings as JSON (the contract's format)"),
 ) -> None:
     """Evaluate records as of an instant with the rulesets in force then; exit 0 whatever was found."""
@@ -106,7 +109,7 @@ def evaluate(
 
     files = list(records or []) + list(extra or [])
 
-    def options() -> tuple[Any, Any]:
+    def options() -> tuple[Any, Any, str]:
         """Check every option before any work, and name every problem at once (CONTRACT: exit 2
         with every problem on stderr; one at a time took as many attempts as there were problems)."""
         from engine.errors import ErrorDetail, InputError
@@ -114,7 +117,8 @@ def evaluate(
 
         problems: list[ErrorDetail] = []
         checks: list[Callable[[], Any]] = [lambda: parse_instant(as_of, "--as-of"),
-                                           lambda: parse_instant(known_at, "--known-at")]
+                                           lambda: parse_instant(known_at, "--known-at"),
+                                           lambda: cli_actor(actor)]  # as every command names who acts
         if backend not in (None, "durable", "python"):
             problems.append(ErrorDetail(reason=f"must be durable or python, not {backend!r}", field="--backend"))
         if params is not None and not params.is_file():
@@ -157,10 +161,12 @@ def evaluate(
                 problems.extend(_record_problems([Path(f) for f in files if Path(f).is_file()], fmt, record_type))
             raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the input",
                              problems, code="input.options")
-        return values[0], values[1]
+        return values[0], values[1], values[2]
+
+    zones: dict[str, str] = {}
 
     def body() -> dict[str, Any]:
-        instant, knowledge = options()
+        instant, knowledge, who = options()
         assert instant is not None
         if knowledge is not None and not db:
             # a fresh database holds only the records given, and those are simply all known (CONTRACT.md)
@@ -181,17 +187,20 @@ def evaluate(
             if db is not None:  # a run kept in the database: refused as POST /evaluations refuses it
                 run_checks.check_evaluation(session, org_id=org_id, as_of=instant, frameworks=_names(framework))
             if files:
-                pipeline.ingest_files(session, org_id=org_id, paths=files, actor="cli:evaluate", stream=False,
+                pipeline.ingest_files(session, org_id=org_id, paths=files, actor=who, stream=False,
                                       fmt=fmt, record_type=record_type)
-            outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor="cli:evaluate",
+            outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor=who,
                                         frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
+            zones.update(tables.due_zones(session, org_id))  # the table's hour deadlines, in local time
         result = outcome.result
         if outcome.run is not None and currency.is_held(outcome.run):
             err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
                               f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
         if not result.rulesets:
             _say_none_in_force(instant.date(), _names(framework))
+        else:
+            _say_not_judged(instant.date(), _names(framework), {r.id for r in result.rulesets})
         return {
             "as_of": iso_z(instant),
             "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
@@ -205,7 +214,8 @@ def evaluate(
     listing = tables.table(tables.keep("rule\nseverity"), tables.keep("state\ndue"), tables.squeeze("subject\nmessage"),
                            title=f"Findings as of {payload['as_of']}")
     for f in payload["findings"]:
-        listing.add_row(tables.stacked(f["rule_id"], f["severity"]), tables.stacked(f["state"], f.get("due")),
+        due = tables.due_shown(f.get("due"), zones, f.get("establishment_id"))
+        listing.add_row(tables.stacked(f["rule_id"], f["severity"]), tables.stacked(f["state"], due),
                         tables.Clamp(f["message"], lines=2, above=f"{f['subject']['type']}/{f['subject']['id']}"))
     console.print(listing)
     console.print(f"{len(payload['findings'])} finding(s); rulesets: "
@@ -223,6 +233,21 @@ def _names(values: list[str] | None) -> list[str] | None:
             reason="empty: name one (e.g. hipaa), or leave the option out for every framework", field="--framework")],
             code="input.blank")
     return names or None
+
+
+def _say_not_judged(day: Any, frameworks: list[str] | None, judged: set[str]) -> None:
+    """A framework that has had versions in force but has none on the day is left out of the result
+    (CONTRACT.md's JSON lists the rulesets used): say so on stderr, or a framework whose last version
+    was withdrawn or ended drops out of every later evaluation without a word."""
+    from engine.rules.catalog import load_all, rulesets_dir
+    from engine.rules.versions import said_in_force, spans_in_force
+
+    loaded = load_all(rulesets_dir())
+    for fw in sorted(set(frameworks or (i.spec.framework for i in loaded)) - judged):
+        spans = spans_in_force(loaded, fw)
+        if spans:
+            err_console.print(f"warning: no {fw} ruleset is in force on {day} (the UTC date of --as-of), so {fw} was "
+                              f"not judged: {fw} {said_in_force(spans)}", highlight=False, markup=False)
 
 
 def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:

@@ -1,5 +1,5 @@
-"""`vigil findings ...`: list, show, acknowledge, comment, mark false positive, waive, list and revoke
-waivers (`vigil runs` is in `engine.cli.runs`)."""
+"""`vigil findings ...`: list, show, acknowledge, comment, mark false positive, close, waive, list and
+revoke waivers (`vigil runs` is in `engine.cli.runs`)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def list_findings(
             filter_value(value, option)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.list_findings(  # the service checks every value, as for the API's filters
+            found = service.list_findings(  # the service checks every value, as for the API's filters
                 s,
                 org_id=org_id,
                 limit=limit,
@@ -87,8 +87,9 @@ def list_findings(
                 sort=sort,
                 cursor=cursor,
             )
+            return found, tables.due_zones(s, org_id)
 
-    page = run(body)
+    page, zones = run(body)
     if as_json:
         emit_json(page.model_dump(mode="json"))
         return
@@ -96,7 +97,8 @@ def list_findings(
                            tables.squeeze("subject\ntitle"), title=paged_title(len(page.items), page.total, "finding"))
     for f in page.items:
         listing.add_row(tables.stacked(f.id, f.rule_id), tables.stacked(f.severity, f.status),
-                        tables.stacked(f.state, f.due), tables.Clamp(f.title, above=_subject(f)))
+                        tables.stacked(f.state, tables.due_shown(f.due, zones, f.establishment_id)),
+                        tables.Clamp(f.title, above=_subject(f)))
     console.print(listing)
     if state is None:
         console.print("open and acknowledged findings only; --state all lists every state", highlight=False,
@@ -164,18 +166,21 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
         with unit_of_work(engine) as s:
             f = service.get_finding(s, org_id=org_id, finding_id=finding_id)
             if as_json:
-                return f, None, []
+                return f, None, [], {}
             waiver = next((w for w in service.list_waivers(s, org_id=org_id) if w.id == f.waiver_id), None) \
                 if f.waiver_id else None
             tasks = tasks_service.list_tasks(s, org_id=org_id, filters=TaskFilter(finding_id=f.id), limit=20).items
-            return f, waiver, tasks
+            return f, waiver, tasks, tables.due_zones(s, org_id)
 
-    f, waiver, tasks = run(body)
+    f, waiver, tasks, zones = run(body)
     if as_json:
         emit_json(f.model_dump(mode="json"))
         return
     console.print(f"[bold]{f.rule_id}[/] {f.title}  ({f.citation})")
-    console.print(f"{f.severity} · {f.status} · {f.state} · due {f.due or '-'} · {_subject(f)}")
+    due = tables.due_shown(f.due, zones, f.establishment_id)
+    console.print(f"{f.severity} · {f.status} · {f.state} · due {due} · {_subject(f)}")
+    if f.state == "resolved":
+        console.print(_resolution(f), highlight=False, markup=False, soft_wrap=True)
     console.print(f"assigned to {f.assignee or '-'}", highlight=False, markup=False)
     console.print(f.message)
     deadline = f.facts.get("deadline") if isinstance(f.facts, dict) else None
@@ -198,17 +203,32 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
         )
 
 
-def _waiver_line(w: Waiver) -> str:
-    """The waiver a finding names, as its web page says it: in force until when, or ended (the finding
-    reopens at the next evaluation or waiver check)."""
-    from engine import clock
+def _resolution(f: Finding) -> str:
+    """Who resolved a finding: the run whose records cleared it, or the person who closed it (and why)."""
+    if f.resolved_by_run:
+        return f"resolved {iso_z(f.resolved_at.replace(microsecond=0)) if f.resolved_at else ''} by run " \
+               f"{f.resolved_by_run}"
+    closed = next((h for h in reversed(f.history) if h.to_state == "resolved"), None)
+    if closed is None:
+        return "resolved"
+    return f"closed {iso_z(closed.at.replace(microsecond=0))} by {closed.actor}: {closed.reason or ''}".rstrip(": ")
 
-    ended = min(w.ends_at, w.revoked_at) if w.revoked_at is not None else w.ends_at
+
+def _waiver_line(w: Waiver) -> str:
+    """The waiver a finding names, as its web page says it: in force through which day (a UTC
+    midnight end reads as the day it runs through, `waiver_checks.end_text`, as the finding's
+    history says it), or ended (the finding reopens at the next evaluation or waiver check)."""
+    from engine import clock
+    from engine.findings.waiver_checks import end_text
+
     said = f"approved by {w.approver}, granted by {w.created_by}: {w.reason}"
-    if ended <= clock.now():
-        return (f"waiver {w.id} ended {iso_z(ended.replace(microsecond=0))} ({said}); the finding reopens at the "
-                "next evaluation or waiver check")
-    return f"waiver in force: {w.id} until {iso_z(w.ends_at.replace(microsecond=0))} ({said})"
+    if w.revoked_at is not None and w.revoked_at <= clock.now():
+        return (f"waiver {w.id} revoked {iso_z(w.revoked_at.replace(microsecond=0))} ({said}); the finding reopens "
+                "at the next evaluation or waiver check")
+    if w.ends_at <= clock.now():
+        return (f"waiver {w.id} ended: it ran {end_text(w.ends_at)} ({said}); the finding reopens at the next "
+                "evaluation or waiver check")
+    return f"waiver in force: {w.id} {end_text(w.ends_at)} ({said})"
 
 
 def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
@@ -268,8 +288,26 @@ def reopen(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reopen an acknowledged or false-positive finding (a waived one is reopened by revoking its waiver)."""
+    """Reopen an acknowledged, false-positive or closed finding (a waived one is reopened by revoking its
+    waiver)."""
     _act(finding_id, "reopen", reason.strip() if reason else None, org, db, as_json)
+
+
+@findings_app.command("close")
+def close(
+    finding_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="what was done about it (required, not blank; kept in the "
+                                                        "finding's history)")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Close a finding about something that has happened and cannot be undone (an event rule's finding,
+    a deadline met late) once it has been dealt with: it stays resolved while the rule reports the
+    same thing, and its SOP task closes (a done one is confirmed). Any other finding resolves by
+    itself when its records show the obligation met."""
+    run(lambda: nonblank(reason, "--reason"))
+    _act(finding_id, "close", reason.strip(), org, db, as_json)
 
 
 @findings_app.command("assign")
@@ -353,9 +391,9 @@ def waive(
         emit_json(w.model_dump(mode="json"))
         return
     from engine.findings.lifecycle import reach
+    from engine.findings.waiver_checks import end_text
 
-    console.print(f"waiver {w.id} until {w.ends_at.isoformat()}: {reach(w, finding_id)}", highlight=False,
-                  markup=False)
+    console.print(f"waiver {w.id} {end_text(w.ends_at)}: {reach(w, finding_id)}", highlight=False, markup=False)
 
 
 @findings_app.command("waivers")
@@ -376,8 +414,10 @@ def waivers(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> N
     listing = tables.table(tables.keep("waiver\nrule"), tables.keep("covers"), tables.keep("from\nuntil"),
                            tables.squeeze("reason\napproved by"),
                            title=tables.counted(len(items), len(items), "waiver"))
+    from engine.findings.waiver_checks import end_text
+
     for w in items:
-        until = iso_z(w.ends_at.replace(microsecond=0))
+        until = end_text(w.ends_at)  # "through 2026-12-09 (UTC)", as the finding's history says it
         if w.revoked_at is not None:
             until = f"revoked {iso_z(w.revoked_at.replace(microsecond=0))} by {w.revoked_by}: {w.revoke_reason}"
         listing.add_row(tables.stacked(w.id, w.rule_id),

@@ -14,6 +14,7 @@ A listing cut by --limit says so in its title ("3 of 179 findings").
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -82,3 +83,21 @@ class Clamp:
             last = Text(kept[-1].plain[: max(width - 1, 0)].rstrip() + ELLIPSIS)
         yield from kept[:-1]
         yield last
+
+
+def due_zones(session: Any, org_id: str) -> dict[str, str]:
+    """The zone of each establishment of the org, by id (`due_shown` reads an hour deadline in it)."""
+    from engine.tasks import store
+
+    return store.establishment_zones(session, org_id=org_id)
+
+
+def due_shown(due: str | None, zones: dict[str, str], establishment_id: str | None) -> str:
+    """A finding's due date as the web pages show it (`engine.timefmt`): a local date as written, an
+    hour deadline in its establishment's local time with the zone ("2026-11-27 16:00 EST"; an
+    org-wide finding in the practice's zone, as its task's), not the UTC instant stored ("2026-11-27T21:00:00Z")
+    among local dates. `--json` keeps the stored value."""
+    from engine import timefmt
+    from engine.tasks import store
+
+    return timefmt.due_text(due, store.zone_of(zones, establishment_id), missing="-")

@@ -7,6 +7,10 @@
     (a waived finding is not reopened by hand: its waiver would waive it again at the next run, so
     the waiver is revoked instead; and one in force is not stacked with a second of the same scope)
     open|acknowledged|waived ──(condition clears, run)──> resolved ──(condition back, run)──> open
+    open|acknowledged ──close (reason; only a finished finding, `schemas.finished`)──> resolved
+    (closed by a person: `resolved_by_run` stays empty. The rule goes on reporting what happened, and
+    the run keeps it closed while it does; a run reopens it only when it reports something that is
+    no longer finished, an obligation unmet again. A person may reopen it.)
 
 Every transition records who, when and why, and an audit-trail entry in the same transaction.
 """
@@ -24,14 +28,23 @@ from engine import clock
 from engine.db import utc
 from engine.errors import ConflictError, ErrorDetail, InputError, InvalidTransition, NotFoundError
 from engine.findings import waiver_checks
-from engine.findings.schemas import Waiver, WaiverIn
+from engine.findings.schemas import Waiver, WaiverIn, finished
 from engine.findings.tables import FindingEventRow, FindingRow, WaiverRow
 
 ALLOWED: dict[str, dict[str, set[str]]] = {
     "acknowledge": {"from": {"open"}, "to": {"acknowledged"}},
     "false_positive": {"from": {"open", "acknowledged"}, "to": {"false_positive"}},
-    "reopen": {"from": {"false_positive", "acknowledged"}, "to": {"open"}},
+    "reopen": {"from": {"false_positive", "acknowledged", "resolved"}, "to": {"open"}},
+    "close": {"from": {"open", "acknowledged"}, "to": {"resolved"}},
 }
+#: The actions that need a reason (who reads the history later must learn why).
+NEEDS_REASON = {"false_positive": "marking a false positive", "close": "closing a finding"}
+
+
+def closed_by_person(row: FindingRow) -> bool:
+    """Whether a resolved finding was closed by a person (`close`) rather than resolved by a run:
+    a run's resolution names the run (`resolved_by_run`), a person's names none."""
+    return row.state == "resolved" and row.resolved_by_run is None
 
 
 def _audit(
@@ -102,11 +115,17 @@ def _load(session: Session, org_id: str, finding_id: str) -> FindingRow:
 def transition(
     session: Session, *, org_id: str, finding_id: str, action: str, actor: str, reason: str | None = None
 ) -> FindingRow:
-    """Acknowledge, mark false positive or reopen a finding; refuses transitions that make no sense."""
+    """Acknowledge, mark false positive, close or reopen a finding; refuses transitions that make no sense."""
     if action not in ALLOWED:
         raise InputError(f"unknown action {action!r} (allowed: {', '.join(sorted(ALLOWED))}, waive)")
     row = _load(session, org_id, finding_id)
     rule = ALLOWED[action]
+    if action == "reopen" and row.state == "resolved" and not closed_by_person(row):
+        raise InvalidTransition(
+            f"cannot {action} a finding that is {row.state}",
+            [ErrorDetail(reason=f"run {row.resolved_by_run} resolved it, its condition cleared: the next evaluation "
+                                "reopens it if the condition is back (only a finding a person closed is reopened "
+                                "by hand)", record_id=row.id)])
     if action == "reopen" and row.state == "waived":
         raise InvalidTransition(
             f"finding {row.id} is waived by {row.waiver_id}: revoke the waiver to reopen it",
@@ -120,11 +139,17 @@ def transition(
             [ErrorDetail(reason=f"allowed from: {', '.join(sorted(rule['from']))}", record_id=finding_id)],
         )
     reason = reason.strip() if reason is not None and reason.strip() else None
-    if action == "false_positive" and not reason:
+    if action in NEEDS_REASON and not reason:
         raise InputError(
-            "marking a false positive needs a reason", [ErrorDetail(reason="reason is required", field="reason")]
+            f"{NEEDS_REASON[action]} needs a reason", [ErrorDetail(reason="reason is required", field="reason")]
         )
+    if action == "close":
+        _refuse_unfinished(row)
     to_state = next(iter(rule["to"]))
+    if action == "close":
+        row.resolved_at, row.resolved_by_run = clock.now(), None
+    elif row.state == "resolved":  # a person's closing, taken back
+        row.resolved_at = None
     record_event(session, row, actor=actor, kind="transition", to_state=to_state, reason=reason)
     _audit(
         session,
@@ -135,6 +160,21 @@ def transition(
         payload={"to": to_state, "reason": reason},
     )
     return row
+
+
+def _refuse_unfinished(row: FindingRow) -> None:
+    """Only a finding about something that has happened is closed by hand (`schemas.finished`): any
+    other reports a condition that still holds, which the next run would find again; the records
+    are fixed (and the run resolves it), or it is a false positive, or it is waived."""
+    if finished(row.kind, row.status, row.due):
+        return
+    raise InvalidTransition(
+        f"finding {row.id} reports a condition that still holds ({row.rule_id}, {row.status}): it is not closed by "
+        "hand", [ErrorDetail(reason="only an event rule's finding or a deadline met late is closed by a person; "
+                                    "this one resolves by itself once the records show the obligation met (fix "
+                                    "them, then evaluate), or mark it a false positive, or waive it",
+                             record_id=row.id)],
+        code="conflict.finding_not_finished")
 
 
 def comment(session: Session, *, org_id: str, finding_id: str, actor: str, text: str) -> FindingRow:
@@ -159,7 +199,7 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
         raise InputError(f"{assignee!r} is nobody in this organization", [ErrorDetail(
             reason=f"{assignee!r} is not a user, a person or a role of this organization; give one, e.g. "
                    f"{people.examples(session, org_id=org_id)}", field="assignee")], code="input.assignee")
-    unable = people.cannot_act(session, org_id=org_id, name=assignee)
+    unable = people.cannot_act(session, org_id=org_id, name=assignee, work="finding")
     if unable is not None:
         raise InputError(f"cannot assign the finding to {assignee!r}", [ErrorDetail(reason=unable, field="assignee")],
                          code="input.assignee")

@@ -15,6 +15,17 @@ LifecycleState = Literal["open", "acknowledged", "resolved", "waived", "false_po
 InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
 
 
+def finished(kind: str, status: str, due: str | None) -> bool:
+    """Whether a finding reports something that has happened and that no later record can undo: an
+    event rule's finding (`kind: event`: a recording made without consent stays made) or a deadline
+    met late (a `violation` with a due date: the late training stays late).
+
+    The rule keeps reporting such a finding for as long as the records hold, so it never resolves by
+    itself: a person closes it once it has been dealt with (`lifecycle.transition`, "close"), and
+    completing its task confirms the task instead of reopening it (`engine.tasks.sync`)."""
+    return kind == "event" or (status == "violation" and bool(due))
+
+
 class FindingEvent(BaseModel):
     at: dt.datetime
     actor: str

@@ -1,10 +1,12 @@
 """Findings use cases: record a run, diff its violations against the open findings (reads: `reads`).
 
 A run yields the complete set of current violations for the frameworks it evaluated. Diffing:
-new identities open, vanished state findings resolve (citing the run), persisting ones are kept
-(their status, due date and message refreshed), resolved ones that come back reopen. Event
-findings stay until a person closes them. Waivers are checked here too: a waiver that has expired
-at the run's instant reopens what it covered.
+new identities open, vanished findings resolve (citing the run), persisting ones are kept (their
+status, due date and message refreshed), resolved ones that come back reopen. A finding about
+something finished (an event, a deadline met late) stays until a person closes it, and stays
+closed while the run keeps reporting it; a false positive whose run cites new records reopens.
+Waivers are checked here too: a waiver that has expired at the run's instant reopens what it
+covered.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -44,6 +46,7 @@ from engine.findings.reads import (  # noqa: F401  (the domain's read use cases,
 from engine.findings.schemas import (
     EvaluationRun,
     RunDiff,
+    finished,
 )
 from engine.findings.tables import EvaluationRunRow, FindingEventRow, FindingRevisionRow, FindingRow, WaiverRow
 from engine.rules import blobs
@@ -209,11 +212,19 @@ def _apply(
             existing[key] = row
             diff.opened.append(row.id)
         else:
+            grown = _new_citations(row, v) if row.state == "false_positive" else []
             _refresh(session, row, v, run.id, now, actor)
-            if row.state == "resolved":
+            if row.state == "resolved" and not _stays_closed(row, v):
+                closed = lifecycle.closed_by_person(row)
                 row.resolved_at = None
                 row.resolved_by_run = None
-                move(row, "open", f"condition present again in run {run.id}")
+                move(row, "open", f"reported as {v.state} in run {run.id}, no longer a finished event or deadline "
+                                  "met late: closed by hand, it is open again" if closed
+                     else f"condition present again in run {run.id}")
+                diff.reopened.append(row.id)
+            elif grown:
+                move(row, "open", f"run {run.id} cites {_records_text(grown)} not cited when it was marked a false "
+                                  "positive: judge it again")
                 diff.reopened.append(row.id)
             else:
                 diff.persisted.append(row.id)
@@ -267,6 +278,30 @@ def _apply(
         diff.resolved.append(row.id)
     _finish_run(session, org_id=org_id, run=run, diff=diff, actor=actor, stream=stream)
     return diff
+
+
+def _stays_closed(row: FindingRow, v: Violation) -> bool:
+    """A finding a person closed stays closed while the run reports what they closed: something
+    finished (`schemas.finished`: the event, the deadline met late). The rule reports it for as long
+    as the records hold, so "present again" is no news, and reopening it after each run had left no
+    way to close it at all."""
+    return lifecycle.closed_by_person(row) and finished(v.kind, v.state, v.due)
+
+
+def _new_citations(row: FindingRow, v: Violation) -> list[tuple[str, str]]:
+    """The records `v` cites that the false-positive finding `row` did not (a new version of a record
+    it cited is not new). A false positive is a judgement of the records it was made on: more chart
+    accesses by the same account had been added to it silently ("message now: ... 5 access events"),
+    and the officer never heard of them."""
+    before = {(str(e.get("type")), str(e.get("id"))) for e in row.evidence or []}
+    return sorted({(e.type, e.id) for e in v.evidence} - before)
+
+
+def _records_text(refs: list[tuple[str, str]], shown: int = 5) -> str:
+    """`[("access_event", "AE-1"), ...]` -> "1 record (access_event AE-1)", the first few named."""
+    named = ", ".join(f"{kind} {rid}" for kind, rid in refs[:shown])
+    more = f" and {len(refs) - shown} more" if len(refs) > shown else ""
+    return f"{len(refs)} record{'' if len(refs) == 1 else 's'} ({named}{more})"
 
 
 def _rule_changes(session: Session, *, run: EvaluationRun, rows: list[FindingRow]) -> dict[str, str]:
@@ -330,12 +365,13 @@ def ids_of_rule(session: Session, *, org_id: str, rule_id: str) -> list[str]:
 
 
 def false_positive_identities(session: Session, *, org_id: str, framework: str) -> set[tuple[str, str, str, str]]:
-    """The framework's state findings marked false positive: a sweep that raises one again keeps it
-    as it is, so a preview must not count it as opening."""
+    """The framework's state findings marked false positive, and the findings a person closed: a
+    sweep that raises one again keeps it as it is, so a preview must not count it as opening."""
     rows = session.execute(select(FindingRow.rule_id, FindingRow.subject_type, FindingRow.subject_id,
                                   FindingRow.occurrence_key).where(
-        FindingRow.org_id == org_id, FindingRow.framework == framework, FindingRow.kind != "event",
-        FindingRow.state == "false_positive"))
+        FindingRow.org_id == org_id, FindingRow.framework == framework,
+        or_(and_(FindingRow.kind != "event", FindingRow.state == "false_positive"),
+            and_(FindingRow.state == "resolved", FindingRow.resolved_by_run.is_(None)))))
     return {(r[0], r[1], r[2], r[3]) for r in rows}
 
 

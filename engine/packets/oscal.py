@@ -155,8 +155,19 @@ def _observation(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _closed_by_person(f: dict[str, Any]) -> bool:
+    """A finding a person closed (an event, a deadline met late, dealt with: `engine.findings`'s
+    `close`): resolved by a history entry that names no run. What it reports happened, so its
+    control is not satisfied; the risk is closed by the person's entry, as a false positive's is."""
+    if f.get("state") != "resolved" or f.get("resolved_by_run"):
+        return False
+    history: list[dict[str, Any]] = f.get("history") or []
+    closed = next((h for h in reversed(history) if h.get("to_state") == "resolved"), None)
+    return closed is not None and not closed.get("run_id")
+
+
 def _finding(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
-    satisfied = f.get("state") in CLOSED_STATES
+    satisfied = f.get("state") in CLOSED_STATES and not _closed_by_person(f)
     return _compact(
         {
             "uuid": oscal_uuid(docs.meta["org_id"], "finding", f["id"]),
@@ -273,6 +284,23 @@ def _false_positive_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _closed_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
+    """The risk-log entry of a finding a person closed: who, when and what was done about it."""
+    org = docs.meta["org_id"]
+    history: list[dict[str, Any]] = f.get("history") or []
+    closed: dict[str, Any] = next((h for h in reversed(history) if h.get("to_state") == "resolved"), {})
+    return _compact(
+        {
+            "uuid": oscal_uuid(org, "risk-log", f["id"], "closed", str(closed.get("at") or "")),
+            "title": "Closed by a person: what it reports happened and cannot be undone",
+            "description": _md(f"Closed by {closed.get('actor') or 'an unknown actor'}: "
+                               f"{closed.get('reason') or 'no reason recorded'}"),
+            "start": _instant(closed.get("at"), None) or _instant(f.get("updated_at"), docs.meta["as_of"]),
+            "status-change": "closed",
+        }
+    )
+
+
 def _waiver_props(waiver: dict[str, Any]) -> list[tuple[str, Any]]:
     """A waiver as its risk's props: which one and why, and who approved the deviation (no prop
     when none is recorded). The approver is what makes an accepted risk an approved deviation, so a
@@ -292,6 +320,7 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     unremediated = [t for t in tasks if t.get("state") in UNDONE_TASK_STATES]
     waivers = [w for w in docs.waivers if w["id"] in f["waiver_ids"]]
     false_positive = f.get("state") == "false_positive"
+    closed = _closed_by_person(f)
     due = f.get("due")
     if isinstance(due, str) and len(due) == 10:  # a local date (C7): its end in the finding's zone, as its task's
         end = end_of_local_day(dt.date.fromisoformat(due), zone_of(docs.zones, f.get("establishment_id")))
@@ -307,13 +336,14 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
             f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
             "props": _props(
                 *(prop for w in waivers for prop in _waiver_props(w)),
-                ("closure", "false-positive" if false_positive else None),
+                ("closure", "false-positive" if false_positive else "closed-by-person" if closed else None),
                 *(("task-closed-without-remediation", f"{t['id']}: {t['title']}") for t in unremediated),
             ),
             "status": RISK_STATUS.get(str(f.get("state")), "open"),
             "deadline": deadline,
             "remediations": remediations,
-            "risk-log": {"entries": [_false_positive_log(docs, f)]} if false_positive else None,
+            "risk-log": {"entries": [_false_positive_log(docs, f)]} if false_positive
+            else {"entries": [_closed_log(docs, f)]} if closed else None,
             "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
         }
     )

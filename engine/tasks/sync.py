@@ -4,9 +4,10 @@
     finding resolved/waived/false +  task open   -> close it with that reason
     finding resolved/waived/false +  task done   -> confirm it (the work held)
     finding still present (seen by the latest run) + task done -> reopen it with a note, unless
-                                                    the finding records a deadline met late (a fact
-                                                    no more work can change): confirm it then
-    finding present again + task closed          -> reopen it
+                                                    the finding is finished (an event, a deadline
+                                                    met late: a fact no more work can change):
+                                                    confirm it then
+    finding present again + task closed          -> reopen it, due and severity as the finding's now
     finding present + task open                  -> follow its due date (a later one starts the
                                                     escalation over) and its severity (turning
                                                     critical notifies as a critical opening does)
@@ -30,7 +31,7 @@ from engine import clock
 from engine.db import utc
 from engine.errors import NotFoundError
 from engine.findings import service as findings_service
-from engine.findings.schemas import Finding, FindingFilter
+from engine.findings.schemas import Finding, FindingFilter, finished
 from engine.rules import calendar
 from engine.tasks import notify, store
 from engine.tasks.errors import PolicyError
@@ -73,28 +74,30 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
                                                                  policy=escalation, roles=roles, actor=actor)
             continue
         if row.state == "closed":
-            _reopen(session, row, actor=actor, reason=f"finding {finding.id} is {finding.state} again")
+            counts["due_changed"] += _reopen(session, row, finding, actor=actor, sops=sops,
+                                             reason=f"finding {finding.id} is {finding.state} again")
             counts["reopened"] += 1
         elif (row.state == "done" and latest_run is not None and finding.last_seen_run == latest_run
               and latest_started is not None and row.completed_at is not None
               and latest_started > utc(row.completed_at)):  # only a run after the completion judges it
-            if _late(finding):
+            if finished(finding.kind, finding.status, finding.due):
                 if row.confirmed_at is None:
-                    _confirm(session, row, actor=actor,
-                             reason=f"confirmed: finding {finding.id} records a deadline met late ({finding.due}); "
-                                    "no further work changes that")
+                    _confirm(session, row, actor=actor, reason=f"confirmed: {_finished_reason(finding)}")
                     counts["confirmed"] += 1
                 continue
-            _reopen(session, row, actor=actor,
-                    reason=f"completed, but the finding is still present in run {latest_run}, which read the "
-                           f"records at {utc(latest_started).isoformat()}, after the completion (evaluated as of "
-                           f"{as_of.isoformat()}): {finding.message}")
+            counts["due_changed"] += _reopen(
+                session, row, finding, actor=actor,
+                reason=f"completed, but the finding is still present in run {latest_run}, which read the "
+                       f"records at {utc(latest_started).isoformat()}, after the completion (evaluated as of "
+                       f"{as_of.isoformat()}): {finding.message}")
             counts["reopened"] += 1
         elif row.state == "open":
             counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)
-            if _refresh_severity(session, row, finding, actor=actor):
-                counts["notified"] += notify.notify_critical(session, task=row, finding_message=finding.message,
-                                                             policy=escalation, roles=roles, actor=actor)
+        else:
+            continue
+        if _refresh_severity(session, row, finding, actor=actor):  # an open task, or one reopened just now
+            counts["notified"] += notify.notify_critical(session, task=row, finding_message=finding.message,
+                                                         policy=escalation, roles=roles, actor=actor)
     for finding_id, row in tasks.items():
         if finding_id is None or finding_id in seen or row.state == "closed":
             continue
@@ -108,17 +111,20 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
 
 def follow_findings(session: Session, *, org_id: str, finding_ids: Iterable[str], actor: str) -> dict[str, int]:
     """The tasks of these findings follow a change an officer just made, without waiting for the
-    next evaluation: waived or judged a false positive, an open task closes (a done one is
-    confirmed); reopened (a waiver revoked, a false positive taken back), a closed task reopens.
+    next evaluation: waived, judged a false positive or closed, an open task closes (a done one is
+    confirmed); reopened (a waiver revoked or expired, a false positive taken back), a closed task
+    reopens, and a finding that never had a task (waived when it first appeared) gets one.
 
     Why now: the task's owner was still chased, and the dashboard still counted the task overdue,
-    for work that had been waived, until the nightly sweep ran."""
+    for work that had been waived, until the nightly sweep ran; and a finding whose waiver ended was
+    open and overdue with no task for anyone until then."""
     wanted = sorted(set(finding_ids))
-    counts = {"closed": 0, "confirmed": 0, "reopened": 0}
+    counts = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0}
     if not wanted:
         return counts
-    rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.kind == "finding",
-                                                 TaskRow.finding_id.in_(wanted)))
+    rows = list(session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.kind == "finding",
+                                                      TaskRow.finding_id.in_(wanted))))
+    sops = SopCache()
     for row in rows:
         assert row.finding_id is not None
         finding = findings_service.get_finding(session, org_id=org_id, finding_id=row.finding_id)
@@ -128,10 +134,38 @@ def follow_findings(session: Session, *, org_id: str, finding_ids: Iterable[str]
                 counts[outcome] += 1
         elif finding.state in PRESENT and row.state == "closed":
             last = next((h for h in reversed(finding.history) if h.to_state == finding.state), None)
-            _reopen(session, row, actor=actor, reason=f"finding {finding.id} is {finding.state} again"
+            _reopen(session, row, finding, actor=actor, sops=sops,
+                    reason=f"finding {finding.id} is {finding.state} again"
                     + (f": {last.reason}" if last is not None and last.reason else ""))
+            _refresh_severity(session, row, finding, actor=actor)
             counts["reopened"] += 1
+    counts["created"] = _open_missing(session, org_id=org_id, actor=actor, sops=sops,
+                                      finding_ids=set(wanted) - {r.finding_id for r in rows})
     return counts
+
+
+def _open_missing(session: Session, *, org_id: str, actor: str, sops: SopCache, finding_ids: set[str]) -> int:
+    """Open the task of each of these findings that is open or acknowledged (and has none): a
+    finding waived when it first appeared never had one, and `follow_findings` only reopened tasks
+    that existed, so its waiver's end left it overdue with nobody's task until the next evaluation.
+    A critical one alerts as at a sweep."""
+    present = [f for f in findings_service.get_findings(session, org_id=org_id, finding_ids=sorted(finding_ids))
+               if f.state in PRESENT] if finding_ids else []
+    if not present:
+        return 0
+    roles, escalation = load_roles(None), load_escalation(None)
+    zones = store.establishment_zones(session, org_id=org_id)
+    opened = 0
+    for finding in present:
+        row = _open_for(session, finding, org_id=org_id, actor=actor, as_of=clock.now(), zones=zones, sops=sops,
+                        roles=roles)
+        if row is None:
+            continue
+        opened += 1
+        if finding.severity == "critical":
+            notify.notify_critical(session, task=row, finding_message=finding.message, policy=escalation, roles=roles,
+                                   actor=actor)
+    return opened
 
 
 def settle_task(session: Session, row: TaskRow, *, actor: str) -> str | None:
@@ -166,10 +200,13 @@ def _confirm(session: Session, row: TaskRow, *, actor: str, reason: str) -> None
                 payload={"reason": reason})
 
 
-def _late(finding: Finding) -> bool:
-    """A finding that records an obligation met after its deadline (a `violation` with a due date):
-    it stays as long as the rule reports the lateness, and no work on the task can undo it."""
-    return finding.status == "violation" and bool(finding.due)
+def _finished_reason(finding: Finding) -> str:
+    """Why a done task of a finding still present holds (`schemas.finished`): the rule reports
+    something that happened, for as long as the records hold, and no work on the task undoes it."""
+    what = (f"records a deadline met late ({finding.due})" if finding.kind != "event"
+            else "reports an event that has happened")
+    return (f"finding {finding.id} {what}; no further work changes that (close the finding with a reason once it "
+            f"has been dealt with: vigil findings close {finding.id} --reason ...)")
 
 
 def _present_findings(session: Session, org_id: str) -> Iterator[Finding]:
@@ -221,13 +258,19 @@ def _open_for(session: Session, finding: Finding, *, org_id: str, actor: str, as
     return open_task(session, spec, sops=sops, roles=roles, actor=actor)
 
 
-def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str) -> int:
-    if not finding.due:
+def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str,
+                 window: tuple[dt.datetime, int] | None = None) -> int:
+    """Follow the finding's deadline; returns 1 when the task's due date moved. A finding with no
+    deadline keeps the task's date, unless `window` (from, SOP default days) gives it a new one, as
+    a task opened then would have."""
+    if not finding.due and window is None:
         return 0
-    due, due_at = due_of(finding, tz=row.tz, as_of=utc(row.created_at), default_days=0)
+    start, days = window or (utc(row.created_at), 0)
+    due, due_at = due_of(finding, tz=row.tz, as_of=start, default_days=days)
     if due == row.due and due_at == utc(row.due_at):
         return 0
-    reason = f"due {row.due.isoformat()} -> {due.isoformat()} (the finding's deadline changed)"
+    why = "the finding's deadline changed" if finding.due else "the SOP's window from the reopening"
+    reason = f"due {row.due.isoformat()} -> {due.isoformat()} ({why})"
     later = due_at > utc(row.due_at)
     row.due, row.due_at = due, due_at
     if later and row.escalation_level > 0:
@@ -255,7 +298,15 @@ def _refresh_severity(session: Session, row: TaskRow, finding: Finding, *, actor
     return finding.severity == "critical" and before != "critical"
 
 
-def _reopen(session: Session, row: TaskRow, *, actor: str, reason: str) -> None:
+def _reopen(session: Session, row: TaskRow, finding: Finding, *, actor: str, reason: str,
+            sops: SopCache | None = None) -> int:
+    """Reopen a task for its finding, with a new escalation cycle and the due date the finding has
+    now; returns 1 when that date changed. The caller follows the severity (`_refresh_severity`).
+
+    The task had kept the due date of its first opening: a credential renewed and lapsed again,
+    due 2027-01-31, reopened its task "overdue, due 2026-12-31" and escalated it at once. A finding
+    with no deadline that comes back (`sops` given: the task was closed) gets the SOP's window from
+    now, as a new task would; one whose task was completed too soon keeps the date it had."""
     now = clock.now()
     row.close_reason = None
     row.confirmed_at = None
@@ -266,6 +317,10 @@ def _reopen(session: Session, row: TaskRow, *, actor: str, reason: str) -> None:
     store.add_note(session, row, actor=actor, text=reason, at=now)
     store.audit(session, org_id=row.org_id, actor=actor, action="task.reopen", entity_id=row.id,
                 payload={"reason": reason, "cycle": row.cycle})
+    window = None
+    if sops is not None and not finding.due:
+        window = (now, getattr(sops.get(finding.sop), "default_due_days", 7))
+    return _refresh_due(session, row, finding, actor=actor, window=window)
 
 
 def _gone_reason(finding: Finding | None, finding_id: str) -> str:

@@ -13,7 +13,6 @@ import re
 import urllib.parse
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -21,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
-from engine import __version__, clock
+from engine import __version__, clock, timefmt
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.findings import waiver_checks
@@ -100,27 +99,16 @@ def _day(value: dt.date | dt.datetime | str | None) -> str:
 
 def _local_time(when: dt.datetime, tz: str | None) -> str:
     """An instant as its establishment reads it, "2026-11-15 17:00 PST"; in UTC without a zone."""
-    if not tz:
-        return _instant(when)
-    local = clock.ensure_utc(when).astimezone(ZoneInfo(tz))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return timefmt.local_time(when, tz)
 
 
 def _due_text(value: str | None, tz: str | None = None) -> str:
     """A finding's `due`: a local date as written; an hour deadline's instant in the local time of
-    `tz`, its establishment's zone, with the zone's abbreviation. It had been cut to its UTC date (a
-    day later than the local one in the Americas' evenings), then shown in UTC: a list sorted by
-    due date read "2026-11-16 01:00 UTC, 2026-11-15, 2026-11-15", in order by instant but not to
-    the eye, among local dates."""
-    if not value:
-        return "—"
-    text = str(value)
-    if "T" not in text:
-        return text[:10]
-    try:
-        return _local_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
-    except ValueError:
-        return text
+    `tz`, its establishment's zone, with the zone's abbreviation (`engine.timefmt`, which the CLI's
+    tables use too). It had been cut to its UTC date (a day later than the local one in the
+    Americas' evenings), then shown in UTC: a list sorted by due date read "2026-11-16 01:00 UTC,
+    2026-11-15, 2026-11-15", in order by instant but not to the eye, among local dates."""
+    return timefmt.due_text(value, tz)
 
 
 def _due(value: str | None, tz: str | None = None) -> Markup:

@@ -206,7 +206,7 @@ def test_findings_show_names_the_assignee_the_waiver_and_the_sop_task(practice: 
     assert shown.exit_code == 0, shown.output
     text = said(shown.stdout)
     assert "assigned to P-MGR" in text
-    assert f"waiver in force: {waiver} until 2026-06-01T00:00:00Z" in text and "approved by CMO" in text
+    assert f"waiver in force: {waiver} through 2026-05-31 (UTC)" in text and "approved by CMO" in text
     assert f"SOP task {practice.task} ({task['sop']})" in text
     as_json = json.loads(vigil("findings", "show", finding, *practice.args(), "--json").stdout)
     assert as_json["assignee"] == "P-MGR" and as_json["waiver_id"] == waiver  # --json as it was

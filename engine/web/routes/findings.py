@@ -21,7 +21,7 @@ from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError, InvalidTransition
 from engine.findings import lifecycle, waiver_checks
 from engine.findings import service as findings_service
-from engine.findings.schemas import Finding, FindingFilter, FindingPage, Waiver, WaiverIn
+from engine.findings.schemas import Finding, FindingEvent, FindingFilter, FindingPage, Waiver, WaiverIn, finished
 from engine.records.schemas import RECORD_MODELS
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
@@ -190,8 +190,17 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
                   waiver_ended=_waiver_ended(waiver),
                   zone=lookups.zones(lookups.establishments(session, org_id=principal.org_id)).of(
                       finding.establishment_id),
+                  closable=finished(finding.kind, finding.status, finding.due), closed=_closed_by(finding),
                   framework_label=lookups.framework_label(finding.framework),
                   subject_is_record=finding.subject_type in RECORD_MODELS)
+
+
+def _closed_by(finding: Finding) -> FindingEvent | None:
+    """The history entry of the person who closed a resolved finding (a run's resolution names its
+    run instead), for the page's "Closed ... by ...: why"."""
+    if finding.state != "resolved" or finding.resolved_by_run:
+        return None
+    return next((h for h in reversed(finding.history) if h.to_state == "resolved"), None)
 
 
 def _waiver_ended(waiver: Waiver | None) -> dt.datetime | None:
@@ -213,9 +222,12 @@ _REFUSED = re.compile(r"^cannot (?P<action>\w+) a finding that is (?P<state>\w+)
 _STATE_WORDS = {"open": "open", "acknowledged": "acknowledged", "waived": "waived", "resolved": "resolved",
                 "false_positive": "false-positive"}
 _CANNOT = {"acknowledge": "cannot acknowledge {a} {state} finding", "reopen": "cannot reopen {a} {state} finding",
-           "false_positive": "cannot mark {a} {state} finding as a false positive"}
-_DONE = {"acknowledge": "acknowledged", "reopen": "open", "false_positive": "marked as a false positive"}
-_CAN_BE = {"acknowledge": "acknowledged", "reopen": "reopened", "false_positive": "marked as a false positive"}
+           "false_positive": "cannot mark {a} {state} finding as a false positive",
+           "close": "cannot close {a} {state} finding"}
+_DONE = {"acknowledge": "acknowledged", "reopen": "open", "false_positive": "marked as a false positive",
+         "close": "closed"}
+_CAN_BE = {"acknowledge": "acknowledged", "reopen": "reopened", "false_positive": "marked as a false positive",
+           "close": "closed"}
 
 
 def plain_refusal(exc: InvalidTransition, *, action_name: str) -> InvalidTransition:
@@ -227,6 +239,8 @@ def plain_refusal(exc: InvalidTransition, *, action_name: str) -> InvalidTransit
     if said is None or said["action"] != action_name or action_name not in _CANNOT or rule is None:
         return exc
     state = said["state"]
+    if state in rule["from"]:  # refused for another reason (a run's resolution, not a person's): its own words
+        return exc
     if state in rule["to"]:
         return InvalidTransition(f"this finding is already {_DONE[action_name]}", code=exc.code)
     word = _STATE_WORDS.get(state, state.replace("_", " "))
@@ -256,6 +270,9 @@ router.add_api_route("/findings/{finding_id}/acknowledge", _transition("acknowle
 router.add_api_route("/findings/{finding_id}/false-positive",
                      _transition("false_positive", "Finding marked as a false positive."), methods=["POST"])
 router.add_api_route("/findings/{finding_id}/reopen", _transition("reopen", "Finding reopened."), methods=["POST"])
+router.add_api_route("/findings/{finding_id}/close",
+                     _transition("close", "Finding closed; it stays closed while the rule reports the same thing."),
+                     methods=["POST"])
 
 
 @router.post("/findings/{finding_id}/comment")

@@ -1,0 +1,44 @@
+"""How deadlines read to people, on every face: an hour deadline in its establishment's local time.
+
+A finding's `due` is a local date ("2026-11-15") or, for an hour deadline, a UTC instant. Shown as
+the instant among local dates, a list sorted by due date looked unsorted and an evening deadline in
+the Americas read as the next day; the web pages, then the CLI's tables, show it as the
+establishment reads it, "2026-11-15 17:00 PST". The faces keep the stored value where a program
+reads it (the page's `<time datetime>`, `--json`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from engine import clock
+
+
+def utc_text(when: dt.datetime) -> str:
+    """An instant in UTC, named: "2026-11-16 01:00 UTC" (a naive one as written, with no zone)."""
+    if when.tzinfo is None:
+        return when.strftime("%Y-%m-%d %H:%M")
+    return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_time(when: dt.datetime, tz: str | None) -> str:
+    """An instant as its establishment reads it, "2026-11-15 17:00 PST"; in UTC without a zone."""
+    if not tz:
+        return utc_text(when)
+    local = clock.ensure_utc(when).astimezone(ZoneInfo(tz))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def due_text(value: str | None, tz: str | None = None, *, missing: str = "—") -> str:
+    """A finding's `due`: a local date as written; an hour deadline's instant in the local time of
+    `tz`, its establishment's zone, with the zone's abbreviation; `missing` when it has none."""
+    if not value:
+        return missing
+    text = str(value)
+    if "T" not in text:
+        return text[:10]
+    try:
+        return local_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
+    except ValueError:
+        return text
