@@ -6,7 +6,10 @@ changed, so the faces can tell the person and the trail can keep it (`pipeline.u
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -73,11 +76,55 @@ def upgrade(engine: Engine) -> SchemaChange | None:
         Base.metadata.create_all(engine)
         return None
     cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    if _revision(engine) == head:  # every command's case: nothing to do, no lock taken
+        return None
+    with _upgrade_lock(engine):
+        return _upgrade_locked(engine, cfg, head)
+
+
+@contextlib.contextmanager
+def _upgrade_lock(engine: Engine) -> Iterator[None]:
+    """Held by one process at a time around reading the revision and upgrading from it: several
+    commands opening a new database at once had each seen it empty and created the same tables
+    (PostgreSQL: a duplicate key in pg_type), or seen another's tables without a revision yet and
+    "adopted" it as made before migrations, with a false `database.upgraded` entry. The one that
+    waited then reads the revision the other left and does nothing.
+    PostgreSQL: a session advisory lock keyed by the schema (held on a connection of its own while
+    the steps run on others, each its own transaction). SQLite: an exclusive lock on a file beside
+    the database; SQLite's own write lock cannot span the steps (each step commits) nor be held by
+    a connection other than the one running them."""
+    if engine.dialect.name == "postgresql":
+        key = text("SELECT hashtextextended('vigil.schema-upgrade@' || current_schema(), 0)")
+        with engine.connect() as conn:
+            held = conn.execute(key).scalar_one()
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": held})
+            conn.commit()  # the session lock stays; no transaction stays open while the steps run
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": held})
+                    conn.commit()
+                except SQLAlchemyError:  # a connection lost has let go of its locks: it is not pooled again
+                    conn.invalidate()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":  # in memory: this process's alone
+        yield
+        return
+    with open(f"{database}-upgrade-lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file is closed, or the process ends
+        yield
+
+
+def _upgrade_locked(engine: Engine, cfg: Config, head: str | None) -> SchemaChange | None:
+    """`upgrade` once this process holds the upgrade lock: the revision is read again, as another
+    process may have upgraded the database while this one waited."""
     existing = set(inspect(engine).get_table_names()) - {"alembic_version"}
     current = _revision(engine)
     if current is not None:
         _refuse_unknown_revision(cfg, current)
-    head = ScriptDirectory.from_config(cfg).get_current_head()
     # tables of Vigil's in a database with no revision: one made before migrations (another
     # application's tables alone are a new database's setting up, not an upgrade)
     adopted = current is None and bool(existing) and bool(existing & _vigil_tables())
