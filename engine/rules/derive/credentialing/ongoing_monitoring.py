@@ -64,7 +64,7 @@ class Cycle:
 
 
 def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt.date, months: int,
-                   lookback: int) -> tuple[Cycle, list[Cycle]]:
+                   lookback: int, not_before: dt.date = dt.date.min) -> tuple[Cycle, list[Cycle]]:
     """Walk an episode's checks of one list: each is due by the end of the month `months` after the
     previous one (the first, after the episode's start month). Returns the open cycle (after the
     last check) and the cycles closed late (a month went by without a check and a later check
@@ -72,9 +72,13 @@ def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt
 
     A cycle is keyed by what opened it, `monthly:<check id>` (`monthly:<opener>`, the episode, for
     the first), so an overdue cycle stays the same finding when the check is made late, and each
-    missed month is its own finding."""
+    missed month is its own finding.
+
+    No cycle is due before `not_before` (the rule's first due date): the same clamped date makes a
+    cycle overdue and, once a check closes it after that date, late; judging lateness by the
+    unclamped date dropped a first-ever check made late, its due date seeming older than the rule."""
     def next_due(day: dt.date) -> dt.date:
-        return cal.end_of_month(cal.add_months(day, months))
+        return max(cal.end_of_month(cal.add_months(day, months)), not_before)
 
     cycle = Cycle(f"monthly:{opener}", next_due(start), None, None)
     late: list[Cycle] = []
@@ -106,7 +110,8 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     - `missed_month`: a cycle closed late (a month went by without a check and a later check
       resumed the chain): `due_at` is the missed deadline, `checked_late_on` the late check, the
       key that of the cycle (so the overdue finding becomes this late one); every such cycle due
-      in the last `mon_lookback_months`;
+      in the last `mon_lookback_months`, a first-ever check made late included (its due date, like
+      the open cycle's, never before the rule's first month);
     - `missing`: a board with no verification on file; due on the first day of the engagement;
     - `exclusion` / `possible_match`: the latest screening found one; act the same day
       (`due_at` = check date; key `<check>:<screening id>`); `review_by` = + `adverse_review_days`
@@ -159,8 +164,9 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                                         record_id=last.view.id if last else None)
             used = [ep.src, first.src] + ([src_of(last)] if last else [])
             yield anchor(list_id, src, used)
-            current, late = monthly_cycles(history, first.start_on, first.view.id, day, months, lookback)
-            for c in (c for c in late if c.due >= MONTHLY_FROM):  # a month before the rule owed nothing
+            current, late = monthly_cycles(history, first.start_on, first.view.id, day, months, lookback,
+                                           not_before=FIRST_DUE)  # a month before the rule owed nothing
+            for c in late:
                 assert c.closed is not None
                 yield duty(list_id, dict(data, check="missed_month", key=c.key, due_at=iso(c.due),
                                          checked_late_on=iso(c.closed.checked_on), record_id=c.closed.view.id),
