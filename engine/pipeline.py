@@ -254,19 +254,44 @@ def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str
     Why here: the finding's assignee and its task's owner are two domains' fields, and an assignee
     whose task list never shows the work (the task kept its role-picked owner) has not been given
     anything. A role cannot own a task (nobody would see it as theirs), so a finding given to a role
-    keeps its tasks' owners; so does a task its assignee already owns."""
+    hands each open task to the person policies/roles.yaml gives that role at the task's establishment
+    (as a task opened for the role would be owned); a role with nobody there is refused rather than
+    leaving the finding and its task with two owners. A task its owner already holds stays as it is."""
     from engine.auth import people
     from engine.findings import lifecycle
     from engine.tasks import service as tasks_service
     from engine.tasks.schemas import TaskFilter
 
     row = lifecycle.assign(session, org_id=org_id, finding_id=finding_id, actor=actor, assignee=assignee)
-    if people.kind_of(session, org_id=org_id, name=row.assignee or "") not in ("person", "user"):
+    kind = people.kind_of(session, org_id=org_id, name=row.assignee or "")
+    if kind not in ("person", "user", "role"):
         return []
     page = tasks_service.list_tasks(session, org_id=org_id, filters=TaskFilter(finding_id=finding_id, state="open"),
                                     limit=1000)
-    return [tasks_service.reassign_task(session, org_id=org_id, task_id=t.id, owner=row.assignee or "", actor=actor).id
-            for t in page.items if t.owner != row.assignee]
+    owners = {t.id: _owner_for(row.assignee or "", kind, t.establishment_id or row.establishment_id)
+              for t in page.items}
+    return [tasks_service.reassign_task(session, org_id=org_id, task_id=t.id, owner=owners[t.id], actor=actor).id
+            for t in page.items if t.owner != owners[t.id]]
+
+
+def _owner_for(assignee: str, kind: str, establishment_id: str | None) -> str:
+    """Who owns a task of a finding given to `assignee`: a person or user themself; a role's holder
+    at the establishment, as roles.yaml picks a new task's owner (no fallback role: that would give
+    the task to someone the finding was not given to). A role held by nobody there is refused."""
+    from engine.auth.people import ROLE_PREFIX
+    from engine.tasks.policy import load_roles
+
+    if kind != "role":
+        return assignee
+    role = assignee.removeprefix(ROLE_PREFIX)
+    person = load_roles(None).person_for(role, establishment_id)
+    if not person:
+        where = f"establishment {establishment_id}" if establishment_id else "every establishment"
+        raise InputError(f"cannot assign the finding to {assignee!r}", [ErrorDetail(
+            reason=f"policies/roles.yaml gives the role {role} to nobody at {where}, so its open task could not "
+                   f"go along; assign a person or a user instead, or name who holds {role} there",
+            field="assignee")], code="input.assignee")
+    return person
 
 
 def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,

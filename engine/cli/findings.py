@@ -319,7 +319,8 @@ def assign(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Give a finding to someone; given to a person or user, its open SOP tasks go with it."""
+    """Give a finding to someone; its open SOP tasks go with it (given to a role, to the role's holder at
+    the finding's establishment per policies/roles.yaml; a role held by nobody there is refused)."""
     from engine import pipeline
 
     _change(finding_id, lambda s, org_id: pipeline.assign_finding(

@@ -70,6 +70,8 @@ class EstablishmentRow(BaseModel):
     overdue: int
     #: the open findings of the site (of no site, for the organization-wide row)
     href: str
+    #: the overdue ones among them: every number of the table links to its list (docs/ui.md)
+    overdue_href: str = ""
     #: the dashboard focused on this site (None for the organization-wide row)
     focus: str | None = None
 
@@ -106,6 +108,9 @@ class DashboardView(BaseModel):
     severities: list[str]
     heat: list[HeatRow]
     column_totals: list[int]
+    #: the list each "All" count (per severity, then the grand total) links to
+    column_hrefs: list[str] = []
+    total_href: str = ""
     total_open: int
     overdue: int
     due_soon: int
@@ -173,13 +178,15 @@ def _establishments(session: Session, org_id: str, scope: FindingScope | None, s
             id=est_id, name=name, open=_count(session, org_id, scope, establishment_id=est_id),
             overdue=_count(session, org_id, scope, establishment_id=est_id, status="overdue"),
             href=_href(establishment=est_id, state=lookups.OPEN_STATES),
+            overdue_href=_href(establishment=est_id, state=lookups.OPEN_STATES, status="overdue"),
             focus="/ui/dashboard?" + urllib.parse.urlencode({"establishment": est_id})))
     rows.sort(key=lambda r: (-r.open, r.name))
     if scope is None or scope.establishments is None:
         rows.append(EstablishmentRow(id=None, name="Organization-wide (no establishment)",
                                      open=max(0, total_open - sum(r.open for r in rows)),
                                      overdue=max(0, total_overdue - sum(r.overdue for r in rows)),
-                                     href=_href(org_wide="1", state=lookups.OPEN_STATES)))
+                                     href=_href(org_wide="1", state=lookups.OPEN_STATES),
+                                     overdue_href=_href(org_wide="1", state=lookups.OPEN_STATES, status="overdue")))
     return rows
 
 
@@ -292,6 +299,9 @@ def build(session: Session, principal: Principal, *, all_expiries: bool = False,
     everywhere_overdue = overdue if establishment is None else _count(session, org, scope, status="overdue")
     return DashboardView(
         severities=list(lookups.SEVERITIES), heat=heat, column_totals=totals, total_open=total_open, overdue=overdue,
+        column_hrefs=[_href(severity=sev, state=lookups.OPEN_STATES, establishment=establishment)
+                      for sev in lookups.SEVERITIES],
+        total_href=_href(state=lookups.OPEN_STATES, establishment=establishment),
         due_soon=due_soon,
         by_establishment=_establishments(session, org, scope, sites, everywhere_open, everywhere_overdue),
         trend=_trend(session, org) if scope is None and allowed(principal.role, Permission.EVALUATIONS_READ) else None,

@@ -108,7 +108,13 @@ _FIELD_LABELS = {"until": "Until", "approver": "Approved by", "approved_by": "Ap
 _TEXT_LABELS = {"comment": "Comment", "note": "Note", "draft": "Ruleset YAML"}
 
 
+#: `from` and `to` are a packet's period, but a ruleset diff's versions ("Period from" named the wrong form)
+_DIFF_LABELS = {"from": "From version", "to": "To version"}
+
+
 def _label(request: Request, field: str) -> str:
+    if field in _DIFF_LABELS and request.url.path.rstrip("/").endswith("/diff"):
+        return _DIFF_LABELS[field]
     if field == "text":
         return next((v for k, v in _TEXT_LABELS.items() if request.url.path.rstrip("/").endswith(k)), "Text")
     return _FIELD_LABELS.get(field, field.replace("_", " ").capitalize() if field else "The form")

@@ -79,3 +79,39 @@ def test_who_can_do_the_work_follows_the_role_table() -> None:
         assert people.can_do(role, "finding") is (finding and role != "auditor"), role
     assert [r for r in ROLES if people.can_do(r, "task")] == ["admin", "officer", "staff"]
     assert not people.can_do("liaison", "finding") and not people.can_do("auditor", "finding")
+
+
+def _policies_with(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, extra: str) -> None:
+    """The fixture policies with `extra` roles added to roles.yaml."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(test_input_hardening.FIXTURES / "policies")
+    dst = tmp_path / "policies-role"
+    shutil.copytree(src, dst)
+    (dst / "roles.yaml").write_text((src / "roles.yaml").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(dst))
+
+
+def test_a_finding_given_to_a_role_held_by_nobody_there_is_refused(world: dict[str, Any], tmp_path: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given to a role, the open task goes to the role's holder at the establishment (E1); a role with
+    nobody at E1 had left the finding with the role and the task with its old owner: refused instead."""
+    _policies_with(tmp_path, monkeypatch, "  dpo: {E2: P-DPO}\n")
+    c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
+    r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "dpo"})
+    assert r.status_code == 422 and r.json()["code"] == "input.assignee", r.text
+    assert "gives the role dpo to nobody at establishment E1" in r.json()["errors"][0]["reason"], r.text
+    assert c.get(f"/findings/{fnd['id']}", headers=h).json()["assignee"] is None  # nothing half-done
+    assert c.get(f"/tasks/{task['id']}", headers=h).json()["owner"] == task["owner"]
+
+
+def test_the_cli_hands_the_task_to_the_roles_holder(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_ORG", ORG)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, [
+        "findings", "assign", world["finding"]["id"], "role:safety_lead",
+        "--db", world["engine"].url.render_as_string(hide_password=False)])
+    assert result.exit_code == 0, result.output
+    moved = world["client"].get(f"/tasks/{world['task']['id']}", headers=world["h"]).json()
+    assert moved["owner"] == "P-SAFE" and moved["owner_via"].startswith("reassigned by"), moved
+    assert moved["history"][-1]["kind"] == "reassigned", moved["history"]

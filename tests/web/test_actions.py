@@ -126,7 +126,7 @@ def test_refused_actions_come_back_with_the_reason(web: dict[str, Any],
     c = web_client("officer")
     r = act(c, f"{page}/false-positive", page, reason="")
     assert r.status_code == 303 and r.headers["location"] == page
-    assert "marking a false positive needs a reason" in c.get(page).text
+    assert "Please check the form: Reason: required." in c.get(page).text  # as the other forms say it
     assert act(c, f"{page}/acknowledge", page).status_code == 303
     r = act(c, f"{page}/acknowledge", page)  # already acknowledged: a conflict, shown on the page
     assert r.status_code == 303 and "this finding is already acknowledged" in c.get(page).text

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from engine import clock, pipeline
@@ -79,3 +80,33 @@ def test_the_organization_wide_count_leads_to_the_findings_of_no_establishment(
     cells = re.findall(r'<td class="small">([^<]*)</td>', listed.text)
     assert int(link.group(2)) > 0 and set(cells) == {"org-wide"} and len(cells) == int(link.group(2))
     assert re.search(r'<a href="/ui/findings\?establishment=E1[^"]*" aria-label="\d+ open findings at ', table)
+
+
+def _listed_count(client: TestClient, href: str) -> int:
+    """How many findings the list at `href` says it holds."""
+    page = client.get(href.replace("&amp;", "&"))
+    assert page.status_code == 200, page.text
+    found = re.search(r">\s*(\d+) findings?\s", page.text)
+    return int(found.group(1)) if found else len(re.findall(r'<tr>\s*<td', page.text.split("<tbody>")[1]))
+
+
+@pytest.mark.parametrize("site", [None, "E1"])
+def test_every_total_and_overdue_number_links_to_its_list(web_client: Callable[[str], TestClient],
+                                                          site: str | None) -> None:
+    """The heat table's Total column, its "All" row and the by-establishment Overdue column had been
+    plain numbers, though the caption says each number links to the list: each now does, to a list
+    of as many findings as it counts."""
+    dashboard._expiry_cache.clear()
+    client = web_client("officer")
+    with clock.frozen(AS_OF):
+        text = client.get("/ui/dashboard" + (f"?establishment={site}" if site else "")).text
+        heat, by_site = _section(text, 'id="heat"'), _section(text, 'id="by-establishment"')
+        totals = re.findall(r'<td class="num"><a href="([^"]+)" aria-label="[^"]*"><strong>(\d+)</strong></a></td>',
+                            heat)
+        rows = heat.count('<tr><th scope="row"><a ')
+        assert len(totals) == rows + len(re.findall(r"<th scope=\"col\" class=\"num\">", heat)), heat
+        overdue = re.findall(r'<a href="([^"]+)" aria-label="(\d+) overdue findings [^"]*">', by_site)
+        assert len(overdue) == by_site.count('<th scope="row">'), by_site
+        assert any(int(n) for _, n in totals) and any(int(n) for _, n in overdue)
+        for href, count in [*totals, *overdue]:
+            assert _listed_count(client, href) == int(count), (href, count)

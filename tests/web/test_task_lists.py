@@ -52,3 +52,20 @@ def test_staff_filtering_their_own_tasks_see_only_theirs(web_client: Callable[[s
     assert _sites_listed(client.get("/ui/tasks?view=mine&establishment=E1").text) == ["E1", "E1"]
     elsewhere = client.get("/ui/tasks?view=mine&establishment=E2")
     assert elsewhere.status_code == 200 and "No tasks here." in elsewhere.text
+
+
+def test_a_reassigned_tasks_owner_cell_says_who_reassigned_it(web: dict[str, Any],
+                                                               web_client: Callable[[str], TestClient]) -> None:
+    """The Owner cell had shown the new owner over the old owner's SOP role ("P-0003 / it admin"); it
+    says what the task page says: who reassigned it."""
+    with unit_of_work(web["engine"]) as s:
+        task = tasks_service.list_tasks(s, org_id=ORG).items[0]
+        new_owner = "staff" if task.owner != "staff" else "officer"
+        tasks_service.reassign_task(s, org_id=ORG, task_id=task.id, owner=new_owner, actor="user:officer")
+    html = web_client("officer").get("/ui/tasks?view=open").text
+    (row,) = [r for r in ROW.findall(html.split("<tbody>")[1]) if f"/ui/tasks/{task.id}\"" in r]
+    owner_cell = re.findall(r'<td class="small">(.*?)</td>', row, re.S)[0]
+    assert new_owner in owner_cell and "reassigned by user:officer" in owner_cell, owner_cell
+    assert task.owner_role.replace("_", " ") not in owner_cell, owner_cell
+    detail = web_client("officer").get(f"/ui/tasks/{task.id}").text
+    assert "(reassigned by user:officer)" in detail

@@ -10,6 +10,7 @@ import urllib.parse
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -250,10 +251,19 @@ def plain_refusal(exc: InvalidTransition, *, action_name: str) -> InvalidTransit
                              code=exc.code)
 
 
+#: the actions whose form needs a reason (the lifecycle refuses them without one)
+_NEEDS_REASON = ("false_positive", "close")
+
+
 def _transition(name: str, done: str):  # type: ignore[no-untyped-def]
     def endpoint(finding_id: str, reason: str = Form("", max_length=4000),
                  principal: Principal = Depends(action(Permission.FINDINGS_UPDATE)),
                  session: Session = Depends(web_session, scope="function")) -> Response:
+        if name in _NEEDS_REASON and not reason.strip():
+            # refused as every other form refuses a blank required field ("Please check the form: Reason:
+            # required."), not in the lifecycle's own words, which name the API's field
+            raise RequestValidationError([{"type": "missing", "loc": ("body", "reason"), "msg": "Field required",
+                                           "input": reason}])
         try:
             pipeline.act_on_finding(session, org_id=principal.org_id, finding_id=finding_id, action=name,
                                     actor=principal.actor, reason=reason.strip() or None)
