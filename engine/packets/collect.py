@@ -209,7 +209,8 @@ def collect_input(
     findings = as_of_view(findings, transitions, shown,
                           src.finding_revisions(session, org_id=org_id, finding_ids=ids))
     ids = sorted(str(f["id"]) for f in findings)
-    runs = src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to, known_at=as_of)
+    runs = [r for r in src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to,
+                                known_at=as_of) if _known_run(r, as_of)]
     excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
     waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=shown) if w.granted_at <= shown]
     tasks = [_task_as_of(t, shown) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=shown)]
@@ -231,7 +232,7 @@ def collect_input(
         rulesets=as_runs_used(session, src.rulesets(session, framework=framework, date_from=date_from,
                                                      date_to=date_to, known_at=as_of), runs, framework),
         requirements=src.requirements(session, framework=framework, known_at=as_of),
-        runs=[r for r in runs if (ran := _instant(r.get("as_of"))) is None or ran <= as_of],
+        runs=runs,
         audit=excerpt,
         audit_withheld={seq: fws for seq, fws in src.audit_frameworks(
             session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
@@ -307,6 +308,15 @@ def _phi_identifiers(
     for record in src.cited_records(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of):
         found |= record_identifiers(record)
     return sorted(found)
+
+
+def _known_run(run: dict[str, Any], as_of: dt.datetime) -> bool:
+    """Whether the database knew of `run` at `as_of`: recorded (`started_at`) by then, and judging an
+    instant not after it. Why recorded time: a run as of 16:03:02.25 that waited for a lock and was
+    recorded at 16:03:07 was absent from a packet built at 16:03:02.67 yet present in its rebuild
+    with that `--as-of`, so the same as-of gave different bytes."""
+    ran, recorded = _instant(run.get("as_of")), _instant(run.get("started_at"))
+    return (ran is None or ran <= as_of) and (recorded is None or recorded <= as_of)
 
 
 def _instant(value: Any) -> dt.datetime | None:

@@ -107,10 +107,12 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
     )
     evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
     out_of_scope, accounts = set(inp.audit_out_of_scope), set(inp.audit_accounts)
+    held = {str(f["id"]) for f in inp.findings}
     audit_entries = [
         _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld
         else _withhold_outside(entry, inp.establishment) if e.seq in out_of_scope
-        else _withhold_accounts(entry) if e.seq in accounts else entry
+        else _withhold_accounts(entry) if e.seq in accounts
+        else _narrow_run(entry, inp.framework, held) if e.action == "evaluation.run" else entry
         for e in (inp.audit.entries if inp.audit else [])
         for entry in [e.model_dump(mode="json") | {"at": format_instant(e.at)}]
     ]
@@ -271,6 +273,26 @@ def _withhold_outside(entry: dict[str, Any], establishment: str | None) -> dict[
     in a packet of some establishments: withheld as `_withhold` does."""
     return entry | {"payload": {}, "redacted": True,
                     "withheld": f"about a finding outside this packet's scope (establishment {establishment})"}
+
+
+def _narrow_run(entry: dict[str, Any], framework: str, held: set[str]) -> dict[str, Any]:
+    """A run's entry, as a reader of this packet sees the run (`EvaluationRun.narrowed`): its payload
+    kept but for the rulesets of other frameworks and the ids of findings the packet does not hold.
+
+    Why: one run usually evaluates every framework at every site, and its entry listed each opened
+    and resolved finding and every ruleset, which `GET /evaluations` hides from this auditor. Narrowed,
+    it is flagged as a withheld entry is (its hash and links kept, its content not recomputable)."""
+    payload = entry.get("payload") or {}
+    narrowed = dict(payload)
+    if isinstance(payload.get("rulesets"), list):
+        narrowed["rulesets"] = [r for r in payload["rulesets"] if isinstance(r, dict) and r.get("id") == framework]
+    if isinstance(payload.get("diff"), dict):
+        narrowed["diff"] = {k: [i for i in v if str(i) in held] if isinstance(v, list) else v
+                            for k, v in payload["diff"].items()}
+    if narrowed == payload:
+        return entry
+    return entry | {"payload": narrowed, "redacted": True,
+                    "withheld": "in part: other frameworks' rulesets and findings outside this packet's scope"}
 
 
 def _withhold_accounts(entry: dict[str, Any]) -> dict[str, Any]:

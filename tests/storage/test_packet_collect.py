@@ -336,3 +336,57 @@ def test_a_finished_periods_packet_shows_its_findings_waivers_and_tasks_as_at_it
     assert {x["target"]["status"]["state"] for x in results} == {"not-satisfied"}
     assert sorted(r["status"] for r in risks) == ["investigating", "open"]
     assert "2026-03-05" not in text and "overdue" not in text and "resolved" not in text
+
+
+def test_a_run_recorded_after_the_packets_as_of_is_not_in_it(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run as of 16:03:02.25 that waited for a lock was recorded at 16:03:07: a packet built at
+    16:03:02.67 had left it out, and its rebuild with that --as-of later held it (different bytes)."""
+    from engine import pipeline
+    from engine.packet_sources import DatabaseSources
+    from tests import factories as f
+
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURE_RULES))
+    with clock.frozen(at(2, 1)), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="clinic", records=[f.establishment(), f.episode(
+            "EP1", "P1", "2026-02-01T09:00:00-06:00")], actor="t", source="t", stream=False)
+    ran = dt.datetime(2026, 2, 25, 16, 3, 2, 250000, tzinfo=UTC)
+    built = dt.datetime(2026, 2, 25, 16, 3, 2, 676429, tzinfo=UTC)
+    with clock.frozen(dt.datetime(2026, 2, 25, 16, 3, 7, tzinfo=UTC)), db.unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id="clinic", as_of=ran, actor="t")
+    with db.unit_of_work(engine) as s:
+        inp = collect_input(s, **FEBRUARY, as_of=built, sources=DatabaseSources())  # type: ignore[arg-type]
+        later = collect_input(s, **FEBRUARY, as_of=built + dt.timedelta(seconds=5),  # type: ignore[arg-type]
+                              sources=DatabaseSources())
+    assert inp.runs == []
+    assert [r["as_of"][:10] for r in later.runs] == ["2026-02-25"]
+
+
+def test_a_scoped_packet_narrows_run_entries_to_its_findings_and_framework(
+        engine: Engine, tmp_path: Path) -> None:
+    """A run's audit entry listed every framework's rulesets and every site's opened and resolved
+    findings; a packet of one framework (and of one establishment) now keeps only its own, and the
+    excerpt still verifies."""
+    with clock.frozen(at(3, 2)), db.unit_of_work(engine) as s:
+        audit.append(s, org_id="org-1", actor="run", action="evaluation.run", entity_type="evaluation_run",
+                     entity_id="R-9", payload={
+                         "as_of": "2026-03-01T00:00:00+00:00", "backend": "sweep", "input_hash": "abc",
+                         "rulesets": [{"id": "hipaa", "version": "1"}, {"id": "osha", "version": "2"}],
+                         "diff": {"opened": ["F-2", "F-OTHER-SITE"], "resolved": ["F-1", "F-OSHA-9"]}})
+    signer = load_or_create_signer(tmp_path / "keys")
+    for establishment in ("EST-NYC", None):
+        with db.unit_of_work(engine) as s:
+            inp = collect_input(s, org_id="org-1", framework="hipaa", date_from=dt.date(2026, 1, 1),
+                                date_to=dt.date(2026, 3, 31), as_of=at(4, 2), establishment=establishment,
+                                sources=FakeSources())
+        report = build_packet(inp, tmp_path / f"{establishment}.zip", signer=signer)
+        assert verify_packet(report.path).ok
+        with zipfile.ZipFile(report.path) as zf:
+            every = b"".join(zf.read(n) for n in zf.namelist())
+            lines = zf.read(f"{report.packet_id}/data/audit-trail.jsonl").decode().splitlines()
+        for leaked in (b"F-OTHER-SITE", b"F-OSHA-9", b"osha"):
+            assert leaked not in every
+        (entry,) = [json.loads(x) for x in lines[1:] if json.loads(x)["action"] == "evaluation.run"]
+        assert entry["redacted"] is True and entry["withheld"].startswith("in part")
+        assert entry["payload"]["diff"] == {"opened": ["F-2"], "resolved": ["F-1"]}
+        assert entry["payload"]["rulesets"] == [{"id": "hipaa", "version": "1"}]
