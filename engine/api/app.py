@@ -87,6 +87,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                                 status_code=503, headers={"Retry-After": errors.RETRY_AFTER})
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
+    @app.head("/health", include_in_schema=False, dependencies=[Depends(public())])
+    def health_head() -> Response:
+        """GET /health's status and headers without its body: the operations guide checks a server
+        with `curl -skI https://HOST/health`, which had been answered 405."""
+        answer = health()
+        return Response(status_code=answer.status_code, headers=dict(answer.headers))
+
     for module in (auth, records, evaluations, findings, rulesets, users):
         app.include_router(module.router)
     for name in OPTIONAL_ROUTERS:

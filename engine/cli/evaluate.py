@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ def evaluate(
                                 "VIGIL_POLICIES_DIR, else in the installation's policies/)"),
     backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
-    db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: fresh in-memory)"),
+    db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: with --records, a "
+                           "fresh in-memory one even when $DATABASE_URL is set, as CONTRACT.md says; without "
+                           "--records, $DATABASE_URL)"),
     org: str = typer.Option(None, "--org", help=ORG_HELP),
     actor: str = typer.Option(None, "--actor", help="who evaluates, for the records' history and the audit trail "
                               "(default: $VIGIL_ACTOR, else cli:<login>)"),
@@ -108,17 +111,22 @@ def evaluate(
     from engine import pipeline
 
     files = list(records or []) + list(extra or [])
+    if db is None and not files and os.environ.get("DATABASE_URL"):
+        db = os.environ["DATABASE_URL"]  # evaluate the database in use; records given go to a fresh one
 
     def options() -> tuple[Any, Any, str]:
         """Check every option before any work, and name every problem at once (CONTRACT: exit 2
         with every problem on stderr; one at a time took as many attempts as there were problems)."""
         from engine.errors import ErrorDetail, InputError
-        from engine.rules.catalog import require_frameworks
+        from engine.rules.catalog import policies_dir, require_frameworks, require_practice_params
 
         problems: list[ErrorDetail] = []
         checks: list[Callable[[], Any]] = [lambda: parse_instant(as_of, "--as-of"),
                                            lambda: parse_instant(known_at, "--known-at"),
-                                           lambda: cli_actor(actor)]  # as every command names who acts
+                                           lambda: cli_actor(actor),  # as every command names who acts
+                                           policies_dir]  # a mistyped VIGIL_POLICIES_DIR had meant no policies
+        if params is None:
+            checks.append(require_practice_params)  # ... and a mistyped VIGIL_PRACTICE_PARAMS the defaults
         if backend not in (None, "durable", "python"):
             problems.append(ErrorDetail(reason=f"must be durable or python, not {backend!r}", field="--backend"))
         if params is not None and not params.is_file():
@@ -133,7 +141,8 @@ def evaluate(
                        "would be left out of the evaluation: import them first (vigil import), or leave out "
                        "--known-at", field="--known-at"))
         if not files and not db:
-            problems.append(ErrorDetail(reason="give --records FILE (or --db URL to evaluate a database)",
+            problems.append(ErrorDetail(reason="give --records FILE (or --db URL, or set $DATABASE_URL, to evaluate "
+                                               "a database)",
                                         field="--records"))
         problems.extend(ErrorDetail(reason=f"no such file {f}", field="--records")
                         for f in files if not Path(f).exists())
@@ -145,16 +154,18 @@ def evaluate(
         if framework:
             checks.append(frameworks_known)
         values: list[Any] = []
-        unknown_framework = False
+        unknown_framework = missing_setting = False
         for check in checks:
             try:
                 values.append(check())
             except InputError as exc:
                 values.append(None)
                 unknown_framework = unknown_framework or check is frameworks_known
+                missing_setting = missing_setting or check in (policies_dir, require_practice_params)
                 said = "; ".join(d.reason for d in exc.details)
                 problems.append(ErrorDetail(reason=f"{exc.message}{': ' + said if said else ''}"))
-        if values[0] is not None and not unknown_framework and (params is None or params.is_file()):
+        if values[0] is not None and not unknown_framework and (params is None or params.is_file()) \
+                and not missing_setting:  # the policies and parameters in use are there
             problems.extend(_params_problems(values[0], _names(framework), params))
         if problems:
             if fmt in (None, "json", "ndjson", "csv"):

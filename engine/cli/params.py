@@ -33,9 +33,10 @@ def list_params(
     (exit 2, every problem named) as `vigil evaluate` refuses them, never listed as in force."""
     from engine import clock
     from engine.rules import tuning
-    from engine.rules.catalog import check_practice_params
+    from engine.rules.catalog import check_practice_params, require_practice_params
 
     def body() -> list[tuning.ParamRow]:
+        require_practice_params()  # a mistyped VIGIL_PRACTICE_PARAMS had listed the defaults as in force
         day = parse_date(on, "--on") or clock.now().date()
         named = framework_option(framework)
         check_practice_params(day, frameworks=[named] if named else None)

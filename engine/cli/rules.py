@@ -143,7 +143,7 @@ def list_rules(
     def body() -> None:
         rows: list[dict[str, str | bool | None]] = []
         named = framework_option(framework)
-        loaded_all = load_all(rulesets_dir())
+        loaded_all = load_all(_rulesets_in_use())  # a mistyped VIGIL_RULESETS_DIR had listed nothing
         versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
         for loaded in loaded_all:
             s = loaded.spec
@@ -206,7 +206,7 @@ def show(
     from engine.rules.versions import list_versions
 
     def body() -> tuple[dict[str, object], RulesetVersion, list[RulesetVersion]]:
-        loaded_all = load_all(rulesets_dir())
+        loaded_all = load_all(_rulesets_in_use())  # a mistyped VIGIL_RULESETS_DIR had listed nothing
         versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
         holding = sorted(((item, r) for item in loaded_all for r in item.spec.rules if r.id == rule_id),
                          key=lambda x: (x[0].spec.effective_from, version_key(x[0].spec.version)), reverse=True)
@@ -386,7 +386,8 @@ def _rulesets_in_use() -> Path:
     validate and test check what evaluate, publish and the UI use."""
     root = rulesets_dir()
     if not root.is_dir():
-        raise InputError(f"the rulesets folder {root} does not exist",
+        setting = " (VIGIL_RULESETS_DIR)" if os.environ.get("VIGIL_RULESETS_DIR") else ""
+        raise InputError(f"the rulesets folder{setting} {root} does not exist",
                          [ErrorDetail(reason="set VIGIL_RULESETS_DIR to a folder of rulesets, or give a path",
                                       file=str(root))], code="input.path")
     return root

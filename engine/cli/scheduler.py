@@ -74,6 +74,9 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help=ONCE_HELP),
     from engine import scheduler
 
     def body() -> int:
+        from engine.cli.serve import settings_in_use
+
+        settings_in_use()  # as `vigil serve`: a mistyped policies folder had run with none
         finite(tick, "--tick", high=MAX_TICK)
         finite(duration, "--for")
         finite(poll, "--poll", high=MAX_POLL)

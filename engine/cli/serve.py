@@ -44,6 +44,16 @@ def check_listen(host: str, port: int) -> None:
             raise InputError(f"cannot serve on {host}:{port}", [detail]) from None
 
 
+def settings_in_use() -> None:
+    """Refuse to start on a VIGIL_POLICIES_DIR that does not exist, or a VIGIL_PRACTICE_PARAMS in a
+    folder that does not exist: both had been read as "none" (no SOPs, default parameters) while the
+    server answered normally. (A parameters file not there yet is made by the first change.)"""
+    from engine.rules.catalog import policies_dir, practice_params_path
+
+    policies_dir()
+    practice_params_path()
+
+
 def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
               scheduler_orgs: list[str] | None = None) -> None:
     """Serve the database `db` (default: $DATABASE_URL, else ./vigil.db), created and migrated if need be.
@@ -59,6 +69,7 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, db: str | None = None,
 
     def body():  # type: ignore[no-untyped-def]
         check_listen(host, port)
+        settings_in_use()
         url = database_url(db)
         return url, open_database(url, must_exist=False)
 

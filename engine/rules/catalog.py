@@ -50,9 +50,15 @@ PRACTICE_PARAMS = POLICIES_DIR / "practice.yaml"
 def policies_dir() -> Path:
     """Where policies (SOP templates, roles, escalation) are read from: VIGIL_POLICIES_DIR, else
     the repository's policies/. The rules check SOP references there; the tasks render them."""
-    import os
-
-    return Path(os.environ["VIGIL_POLICIES_DIR"]) if os.environ.get("VIGIL_POLICIES_DIR") else POLICIES_DIR
+    if not os.environ.get("VIGIL_POLICIES_DIR"):
+        return POLICIES_DIR
+    root = Path(os.environ["VIGIL_POLICIES_DIR"])
+    if not root.is_dir():  # a mistyped folder had been read as "no policies": 0 SOPs, all valid
+        raise InputError(f"the policies folder (VIGIL_POLICIES_DIR) {root} does not exist",
+                         [ErrorDetail(reason="set VIGIL_POLICIES_DIR to a folder of policies, or unset it for the "
+                                             "installation's policies/", file=str(root), field="VIGIL_POLICIES_DIR")],
+                         code="input.path")
+    return root
 
 
 def ruleset_files(root: Path = RULESETS_DIR) -> list[Path]:
@@ -146,12 +152,35 @@ PRACTICE_KEYS = ("params",)
 def practice_params_path() -> Path:
     """Where the practice parameters are read from and written to: VIGIL_PRACTICE_PARAMS, else
     practice.yaml in the policies directory (`policies_dir`). A server pointed at its own
-    policies with VIGIL_POLICIES_DIR had still read, and written, the repository's file."""
-    import os
+    policies with VIGIL_POLICIES_DIR had still read, and written, the repository's file.
 
-    if os.environ.get("VIGIL_PRACTICE_PARAMS"):
-        return Path(os.environ["VIGIL_PRACTICE_PARAMS"])
-    return policies_dir() / PRACTICE_PARAMS.name
+    A VIGIL_PRACTICE_PARAMS whose folder does not exist, or that names a folder, is refused (it can
+    be neither read nor written); a file not there yet is the defaults, and the first change made
+    (`vigil params set`, the liaison's pages) creates it. Commands that only read refuse a missing
+    file too (`require_practice_params`)."""
+    if not os.environ.get("VIGIL_PRACTICE_PARAMS"):
+        return policies_dir() / PRACTICE_PARAMS.name
+    path = Path(os.environ["VIGIL_PRACTICE_PARAMS"])
+    if path.is_dir() or not path.parent.is_dir():
+        why = "is a folder" if path.is_dir() else f"is in a folder that does not exist ({path.parent})"
+        raise InputError(f"the practice parameters file (VIGIL_PRACTICE_PARAMS) {path} {why}",
+                         [ErrorDetail(reason="set VIGIL_PRACTICE_PARAMS to a YAML file, or unset it for "
+                                             "practice.yaml in the policies folder", file=str(path),
+                                      field="VIGIL_PRACTICE_PARAMS")], code="input.path")
+    return path
+
+
+def require_practice_params() -> Path:
+    """`practice_params_path`, and a file VIGIL_PRACTICE_PARAMS names must exist: for the commands
+    that only read the parameters (`vigil evaluate`, `vigil params list`, the scheduler), where a
+    mistyped name had silently meant the defaults. (The default practice.yaml may be absent.)"""
+    path = practice_params_path()
+    if os.environ.get("VIGIL_PRACTICE_PARAMS") and not path.is_file():
+        raise InputError(f"the practice parameters file (VIGIL_PRACTICE_PARAMS) {path} does not exist",
+                         [ErrorDetail(reason="set VIGIL_PRACTICE_PARAMS to an existing YAML file (an empty one "
+                                             "means the defaults), or unset it", file=str(path),
+                                      field="VIGIL_PRACTICE_PARAMS")], code="input.path")
+    return path
 
 
 def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None) -> dict[str, Any]:

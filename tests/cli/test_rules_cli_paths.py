@@ -93,14 +93,15 @@ def test_a_scenario_given_by_path_is_judged_by_the_ruleset_beside_it(rules: Path
     assert "1 passed, 0 failed" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["validate", "test"])
+@pytest.mark.parametrize("command", [["validate"], ["test"], ["list"], ["show", "DEMO-EXPORT-002"]])
 def test_a_rulesets_folder_in_use_that_does_not_exist(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      command: str) -> None:
+                                                      command: list[str]) -> None:
+    """`rules list` had printed an empty table and exited 0."""
     missing = cli_env / "no-such-rulesets"
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(missing))
-    result = vigil("rules", command)
+    result = vigil("rules", *command)
     assert result.exit_code == 2, result.output
-    assert f"the rulesets folder {missing} does not exist" in said(result.stderr)
+    assert f"the rulesets folder (VIGIL_RULESETS_DIR) {missing} does not exist" in said(result.stderr)
 
 
 # --- list: each rule's version, with its status and effective dates --------------------------------------

@@ -1,0 +1,86 @@
+"""A VIGIL_POLICIES_DIR or VIGIL_PRACTICE_PARAMS that is not there is refused, naming the variable and
+the path, as a bad VIGIL_RULESETS_DIR is: both had been read as "none" (0 SOPs, all valid; the
+default parameters) while every command answered normally. And `vigil evaluate` without --records
+evaluates $DATABASE_URL, as README says; with --records it stays in a fresh in-memory database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Practice, said, vigil
+
+AS_OF = "2026-03-05T12:00:00Z"
+
+
+def _records(tmp: Path) -> Path:
+    path = tmp / "establishment.ndjson"
+    path.write_text(json.dumps({"type": "establishment", "id": "E1", "tz": "America/Chicago"}) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("command", [["tasks", "sops"], ["params", "list"], ["evaluate", "--as-of", AS_OF],
+                                     ["scheduler", "run", "--once"]])
+def test_a_policies_folder_that_does_not_exist_is_refused(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          command: list[str]) -> None:
+    missing = cli_env / "no-such-policies"
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(missing))
+    args = [*command, "--records", str(_records(cli_env))] if command[0] == "evaluate" else command
+    if command[0] == "scheduler":
+        args = [*command, "--db", f"sqlite:///{cli_env / 's.db'}"]
+    result = vigil(*args)
+    assert result.exit_code == 2, result.output
+    assert f"the policies folder (VIGIL_POLICIES_DIR) {missing} does not exist" in said(result.stderr)
+
+
+@pytest.mark.parametrize("command", [["params", "list"], ["evaluate", "--as-of", AS_OF]])
+def test_a_practice_parameters_file_that_does_not_exist_is_refused_by_readers(
+        cli_env: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    missing = cli_env / "no-such-practice.yaml"
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(missing))
+    args = [*command, "--records", str(_records(cli_env))] if command[0] == "evaluate" else command
+    result = vigil(*args)
+    assert result.exit_code == 2, result.output
+    assert f"the practice parameters file (VIGIL_PRACTICE_PARAMS) {missing} does not exist" in said(result.stderr)
+    missing.write_text("")  # an empty file is the defaults
+    assert vigil(*args).exit_code == 0
+
+
+def test_a_practice_parameters_file_in_a_folder_that_does_not_exist_is_refused_by_the_scheduler(
+        cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server and the scheduler make the file on the first change, but not its folder."""
+    missing = cli_env / "no-such-folder" / "practice.yaml"
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(missing))
+    result = vigil("scheduler", "run", "--once", "--db", f"sqlite:///{cli_env / 's.db'}")
+    assert result.exit_code == 2, result.output
+    assert f"(VIGIL_PRACTICE_PARAMS) {missing} is in a folder that does not exist" in said(result.stderr)
+
+
+def test_serve_refuses_a_policies_folder_that_does_not_exist(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.cli.serve import settings_in_use
+    from engine.errors import InputError
+
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(cli_env / "nope"))
+    with pytest.raises(InputError, match="VIGIL_POLICIES_DIR"):
+        settings_in_use()
+
+
+def test_evaluate_without_records_evaluates_database_url(practice: Practice, monkeypatch: pytest.MonkeyPatch) -> None:
+    without = vigil("evaluate", "--as-of", AS_OF, "--org", "clinic-cli", "--json")
+    assert without.exit_code == 2 and "give --records FILE" in said(without.stderr)
+    monkeypatch.setenv("DATABASE_URL", practice.url)
+    result = vigil("evaluate", "--as-of", AS_OF, "--org", "clinic-cli", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["findings"]  # the practice's records, from the database
+
+
+def test_evaluate_with_records_stays_in_memory_even_with_database_url(cli_env: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONTRACT.md: --records evaluates into a fresh in-memory database unless --db is given."""
+    db = cli_env / "untouched.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db}")
+    result = vigil("evaluate", "--records", str(_records(cli_env)), "--as-of", AS_OF, "--json")
+    assert result.exit_code == 0, result.output
+    assert not db.exists()
