@@ -285,14 +285,15 @@ def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
 
 def test_a_finding_given_to_a_person_takes_its_open_task_along(world: dict[str, Any]) -> None:
     """The assignee must see the work in their task list; a role cannot own a task, so it goes to the
-    role's holder at the finding's establishment (hr_manager at E1: P-HR1), with a history entry."""
+    role's holder at the finding's establishment (practice_manager anywhere: P-MGR), with a history entry.
+    The SOP's own role (hr_manager at E1) already gave the task to P-HR1."""
     c, h, fnd, task = world["client"], world["h"], world["finding"], world["task"]
     owner = task["owner"]
-    assert owner != "P-HR1"
-    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "hr_manager"}).status_code == 200
+    assert owner == "P-HR1"
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "practice_manager"}).status_code == 200
     held = c.get(f"/tasks/{task['id']}", headers=h).json()
-    assert held["owner"] == "P-HR1", held  # a role: its holder at E1
-    assert any(e["kind"] == "reassigned" and "P-HR1" in (e.get("reason") or "") for e in held["history"]), held
+    assert held["owner"] == "P-MGR", held  # a role: its holder at E1
+    assert any(e["kind"] == "reassigned" and "P-MGR" in (e.get("reason") or "") for e in held["history"]), held
     assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "P1"}).status_code == 200
     moved = c.get(f"/tasks/{task['id']}", headers=h).json()
     assert moved["owner"] == "P1" and moved["owner"] != owner

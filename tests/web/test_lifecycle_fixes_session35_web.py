@@ -47,7 +47,7 @@ def test_an_event_finding_is_closed_from_its_page_and_reopened_by_mistake(
     assert f'action="{page}/close"' not in web_client("liaison").get(page).text
 
     r = act(officer, f"{page}/close", page, reason="")
-    assert r.status_code == 303 and "closing a finding needs a reason" in officer.get(page).text
+    assert r.status_code == 303 and "Please check the form: Reason: required." in officer.get(page).text
     r = act(officer, f"{page}/close", page, reason="export recalled, patient told")
     assert r.status_code == 303
     shown = officer.get(page).text
