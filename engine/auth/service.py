@@ -277,10 +277,24 @@ def resolve_token(session: Session, *, token: str, touch: bool = False) -> Princ
 
 def session_idle() -> dt.timedelta | None:
     """How long a web session may go unused (VIGIL_SESSION_IDLE_MINUTES, default 30; 0: no limit).
-    A value that is not a whole number keeps the default: a typo must not switch the logoff off."""
+    A value that is not a whole number keeps the default here: a typo must not switch the logoff
+    off. `vigil serve` refuses such a value before it starts (`check_session_idle_setting`)."""
     raw = os.environ.get("VIGIL_SESSION_IDLE_MINUTES", "").strip()
     minutes = int(raw) if raw.isdigit() else SESSION_IDLE_MINUTES
     return dt.timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def check_session_idle_setting() -> None:
+    """Refuse a VIGIL_SESSION_IDLE_MINUTES that is not a whole number of minutes: it had been
+    accepted and quietly replaced by the default, so an administrator who set "45m" never learned
+    the sessions still end after 30."""
+    raw = os.environ.get("VIGIL_SESSION_IDLE_MINUTES", "").strip()
+    if raw and not raw.isdigit():
+        raise InputError(f"VIGIL_SESSION_IDLE_MINUTES={raw!r} is not a whole number of minutes",
+                         [ErrorDetail(field="VIGIL_SESSION_IDLE_MINUTES",
+                                      reason=f"set it to minutes such as {SESSION_IDLE_MINUTES} (0: sessions "
+                                             f"never time out), or unset it for {SESSION_IDLE_MINUTES}")],
+                         code="input.setting")
 
 
 class _Touches:

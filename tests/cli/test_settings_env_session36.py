@@ -5,7 +5,9 @@ evaluates $DATABASE_URL, as README says; with --records it stays in a fresh in-m
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,26 @@ def test_evaluate_with_records_stays_in_memory_even_with_database_url(cli_env: P
     result = vigil("evaluate", "--records", str(_records(cli_env)), "--as-of", AS_OF, "--json")
     assert result.exit_code == 0, result.output
     assert not db.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "45m", "-5", "1.5"])
+def test_serve_refuses_an_idle_timeout_that_is_not_minutes(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           value: str) -> None:
+    """It had been replaced by the default in silence: sessions still ended after 30 minutes."""
+    monkeypatch.setenv("VIGIL_SESSION_IDLE_MINUTES", value)
+    with socket.socket() as free:  # a port nobody holds, so only the setting can refuse
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    result = vigil("serve", "--port", str(port), "--db", f"sqlite:///{cli_env / 's.db'}")
+    assert result.exit_code == 2, result.output
+    assert f"VIGIL_SESSION_IDLE_MINUTES={value!r} is not a whole number of minutes" in said(result.stderr)
+    assert not (cli_env / "s.db").exists()  # refused before anything was made
+
+
+@pytest.mark.parametrize("value", ["0", "45", " 45 "])
+def test_an_idle_timeout_in_minutes_is_taken(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from engine.auth.service import check_session_idle_setting, session_idle
+
+    monkeypatch.setenv("VIGIL_SESSION_IDLE_MINUTES", value)
+    check_session_idle_setting()
+    assert session_idle() == (None if value == "0" else dt.timedelta(minutes=45))
