@@ -35,7 +35,7 @@ from engine.cli.common import (
 )
 from engine.db import unit_of_work
 from engine.errors import InputError
-from engine.records import service
+from engine.records import service, undated
 from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.schemas import ImportReport, StoredRecord
 
@@ -130,6 +130,7 @@ def import_cmd(
         _say_interrupted(committed=committed)
     _warn_empty(files, report)
     _warn_references(report)
+    _warn_undated(report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -193,6 +194,21 @@ def _warn_references(report: ImportReport) -> None:
     if hidden > 0:
         err_console.print(f"warning: ... and {hidden} more unknown references (--json lists up to "
                           f"{len(report.unknown_references)})", highlight=False, markup=False, soft_wrap=True)
+
+
+#: How many undated records the table output lists on stderr (--json carries up to 100).
+_UNDATED_SHOWN = 20
+
+
+def _warn_undated(report: ImportReport) -> None:
+    """Records with no date their deadlines count from: imported, but every rule anchored on the date
+    passes them over without a finding, so said on stderr."""
+    for record in report.undated_records[:_UNDATED_SHOWN]:
+        err_console.print(f"warning: {record.message}", highlight=False, markup=False, soft_wrap=True)
+    more = undated.more_line(shown=_UNDATED_SHOWN, listed=len(report.undated_records),
+                             total=report.undated_records_total, listed_in="--json")
+    if more is not None:
+        err_console.print(f"warning: {more}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from engine.records.history import find_version, latest_hashes
 from engine.records.references import References
 from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
+from engine.records.undated import Undated
 from engine.records.validation import Position, PreparedRecord, prepare_record
 
 BATCH_SIZE = 1000
@@ -95,6 +96,8 @@ class Ingest:
     problem_count: int = 0
     format_problems: int = 0
     references: References = field(default_factory=References)
+    #: every valid record read, written or unchanged: a null deadline field stays worth saying each time
+    undated: Undated = field(default_factory=Undated)
     #: what this import wrote, for its audit entry (`records.import`'s `versions_sha256`)
     digest: VersionsDigest = field(default_factory=VersionsDigest)
     _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
@@ -119,6 +122,7 @@ class Ingest:
                 self._note(detail)
             return
         self._pending.append((prepared, source))
+        self.undated.add(prepared.record_type, prepared.record_id, prepared.data)
         if len(self._pending) >= self.batch_size:
             self.flush()
 
@@ -213,6 +217,7 @@ class Ingest:
         )
         report.unknown_references, report.unknown_references_total = self.references.unknown(
             self.session, org_id=self.org_id)
+        report.undated_records, report.undated_records_total = self.undated.report()
         return report
 
 

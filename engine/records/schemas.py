@@ -181,6 +181,16 @@ class UnknownReference(BaseModel):
     reason: str
 
 
+class UndatedRecord(BaseModel):
+    """A record a successful import wrote or read unchanged whose field a deadline counts from is null
+    (engine/records/undated.py): the rules anchored on it skip the record until it is given."""
+
+    record_type: str
+    record_id: str
+    field: str
+    message: str
+
+
 class ImportReport(BaseModel):
     """The outcome of one successful import call: counts per type, total and duration."""
 
@@ -195,6 +205,9 @@ class ImportReport(BaseModel):
     #: at most `engine.records.references.SHOWN` of them; `unknown_references_total` counts them all
     unknown_references: list[UnknownReference] = Field(default_factory=list)
     unknown_references_total: int = 0
+    #: at most `engine.records.undated.SHOWN` of them; `undated_records_total` counts them all
+    undated_records: list[UndatedRecord] = Field(default_factory=list)
+    undated_records_total: int = 0
 
     @classmethod
     def from_tally(

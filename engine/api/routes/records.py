@@ -21,6 +21,7 @@ from engine.errors import ErrorDetail, InputError
 from engine.findings.schemas import InstantIn
 from engine.json_body import JsonBody
 from engine.records import service as records_service
+from engine.records import undated
 from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.importers import detect_format
 from engine.records.schemas import ImportReport, StoredRecord
@@ -101,6 +102,9 @@ class ImportResult(ImportReport):
     warnings: list[str] = Field(default_factory=list)
 
 
+#: How many undated records (engine/records/undated.py) `warnings` names; `undated_records` lists up to 100.
+UNDATED_WARNINGS = 20
+
 #: How an upload names its format when the extension does not tell it (the CLI says `--format`).
 FORMAT_HINT = "give the format query parameter (format=json, ndjson or csv; fhir, leie or roster for a connector)"
 
@@ -123,7 +127,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
     """Upload one file or several (`file` parts); streamed to disk, then imported together like
     `vigil import A B`: all or nothing, and several LEIE files are one screening. A file that holds no
-    records imports nothing and says so in `warnings`. `format=leie` screens the workforce against
+    records imports nothing and says so in `warnings`, which also names (the first 20) records imported
+    with no date their deadlines count from, such as an incident with no discovered_at, as the rules
+    pass them over without a finding (`undated_records`). `format=leie` screens the workforce against
     the list and imports one screening per person; `format=roster` imports an HR roster's persons
     and employment episodes, with an optional `map` part (docs/records.md, Connectors)."""
     if checked_at is not None and format != "leie":
@@ -162,6 +168,11 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     names = ", ".join(name for _, name in spooled)
     warnings = [f"{names} {'holds' if len(spooled) == 1 else 'hold'} no records: nothing was imported"] \
         if report.total == 0 else []
+    warnings += [record.message for record in report.undated_records[:UNDATED_WARNINGS]]
+    more = undated.more_line(shown=UNDATED_WARNINGS, listed=len(report.undated_records),
+                             total=report.undated_records_total, listed_in="undated_records")
+    if more is not None:
+        warnings.append(more)
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
 
 
