@@ -1,6 +1,7 @@
 """Signing in: the password check, bounded and counted.
 
-    authenticate(session, username, password)   a User, or AuthenticationError (SignInBusy: 503)
+    authenticate(session, username, password)   a User, or AuthenticationError (SignInBusy: 503;
+                                                NoGrantSignIn: 403, an auditor with no grant in force)
     unlock_user(session, username, actor)        clear a locked account's failures (audited)
     HASHER                                      the argon2 hasher every password goes through
 
@@ -31,9 +32,16 @@ from engine.auth.rows import audit_user as _audit
 from engine.auth.rows import find_user, hash_secret, to_user
 from engine.auth.rows import user_row as _user_row
 from engine.auth.schemas import Unlocked, User, password_problem
-from engine.auth.tables import LoginAttemptRow, TokenRow, UserRow
-from engine.db import hold_lock
-from engine.errors import AuthenticationError, ErrorDetail, InputError, NotFoundError, UnavailableError
+from engine.auth.tables import GrantRow, LoginAttemptRow, TokenRow, UserRow
+from engine.db import hold_lock, utc
+from engine.errors import (
+    AuthenticationError,
+    ErrorDetail,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 
 HASHER = PasswordHasher()
 MAX_FAILED_LOGINS = 5
@@ -86,6 +94,16 @@ class _PasswordGate:
             self._slots.release()
 
 
+class NoGrantSignIn(PermissionDeniedError):
+    """An auditor's right password while no grant is in force: 403, saying why and whom to ask.
+
+    Signing in had succeeded and every page after it answered a bare 403 "no grant in force", so
+    the auditor never learned their access had ended nor what to do. Raised only after the password
+    matched: a wrong one says nothing about grants."""
+
+    code = "auth.no_grant"
+
+
 def _busy() -> SignInBusy:
     return SignInBusy("too many sign-ins at this moment; nothing was changed: retry in a few seconds")
 
@@ -132,6 +150,7 @@ class _Claim:
     org_id: str | None
     password_hash: str | None
     active: bool
+    role: str | None
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
@@ -142,7 +161,9 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     guesses cannot all slip under the limit), the hash is checked with no transaction open, and
     only a success writes to `session` (the attempt turned ok, `auth.login` in the audit trail).
     A failure is in the audit trail of the account's organization (`auth.login_failed`, and
-    `auth.locked` for the one that locks it); an unknown name is in none."""
+    `auth.locked` for the one that locks it); an unknown name is in none. An auditor with no grant
+    in force is refused once the password matched (`NoGrantSignIn`, `auth.login_refused` in the
+    trail): the attempt counts as no failed guess, the password being right."""
     bind = session.get_bind()
     now = clock.now()
     with GATE.slot():  # before any connection is taken
@@ -153,6 +174,8 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
         _record_failure(bind, username=claim.username, claim=claim)
         raise AuthenticationError("wrong username or password", code="auth.invalid_credentials")
     assert claim.user_id is not None and claim.org_id is not None
+    if claim.role == "auditor":
+        _refuse_without_grant(bind, claim=claim, now=now)
     session.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == claim.attempt_id).values(ok=True))
     row = session.get(UserRow, claim.user_id)
     if row is None:  # deleted between the check and now
@@ -193,7 +216,7 @@ def _claim_attempt(bind: Engine | Connection, *, username: str, now: dt.datetime
             claim = _Claim(username=username, attempt_id=attempt.id, failures=failures,
                            user_id=user.id if user else None, org_id=user.org_id if user else None,
                            password_hash=user.password_hash if user else None,
-                           active=bool(user.active) if user else False)
+                           active=bool(user.active) if user else False, role=user.role if user else None)
             own.commit()
     return claim
 
@@ -232,6 +255,42 @@ def _record_failure(bind: Engine | Connection, *, username: str, claim: _Claim) 
                    payload={"user": username, "failures": failures,
                             "minutes": int(FAILED_LOGIN_WINDOW.total_seconds() // 60)})
         own.commit()
+
+
+def _refuse_without_grant(bind: Engine | Connection, *, claim: _Claim, now: dt.datetime) -> None:
+    """Refuse an auditor's sign-in while no grant of theirs is in force, saying what became of the
+    last one. The refusal and its attempt (turned ok: the password was right, so no guess toward
+    the lock) are written in a transaction of their own, as the caller's rolls back with the error."""
+    assert claim.user_id is not None and claim.org_id is not None
+    with Session(bind=bind) as own:
+        grants = list(own.scalars(select(GrantRow).where(GrantRow.user_id == claim.user_id)
+                                  .order_by(GrantRow.created_at.desc(), GrantRow.id)))
+        if any(g.revoked_at is None and utc(g.expires_at) > now for g in grants):
+            return
+        last = grants[0] if grants else None
+        message, last_id = _no_grant_message(last), last.id if last else None
+        own.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == claim.attempt_id)
+                    .values(ok=True, detail={"refused": NoGrantSignIn.code}))
+        _audit(own, org_id=claim.org_id, actor=f"user:{claim.username}", action="auth.login_refused",
+               entity_id=claim.user_id, payload={"user": claim.username, "reason": NoGrantSignIn.code,
+                                                 "grant": last_id})
+        own.commit()
+    raise NoGrantSignIn(message, [ErrorDetail(
+        reason="an auditor signs in only while a grant of theirs is in force; an admin gives one "
+               "(POST /users/{username}/grants, vigil users grant)", field="username")])
+
+
+def _no_grant_message(last: GrantRow | None) -> str:
+    ask = "ask an administrator of the practice's Vigil for a new grant"
+    if last is None:
+        return f"no audit access has been granted to this account yet; {ask}"
+    expires_at, revoked_at = utc(last.expires_at), utc(last.revoked_at)
+    assert expires_at is not None
+    if revoked_at is not None and revoked_at < expires_at:
+        ended = f"was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC"
+    else:
+        ended = f"ended on {expires_at:%Y-%m-%d %H:%M} UTC"
+    return f"your audit access {ended} (grant {last.id} for {last.framework}); {ask}"
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from engine.auth import login, people
 from engine.auth.login import (  # noqa: F401  (the domain's use cases, for the faces: see login.py)
     FAILED_LOGIN_WINDOW,
     MAX_FAILED_LOGINS,
+    NoGrantSignIn,
     SignInBusy,
     authenticate,
     change_password,

@@ -36,7 +36,10 @@ class Me(BaseModel):
 
 @router.post("/auth/login", response_model=Me, dependencies=[Depends(public())], responses={
     401: {"description": "wrong username or password, or an account switched off (`auth.invalid_credentials`); "
-                         "an account locked after five failed logins (`auth.locked`)"}})
+                         "an account locked after five failed logins (`auth.locked`)"},
+    403: {"description": "an auditor's right password while no grant of theirs is in force (`auth.no_grant`): the "
+                         "detail says whether the last grant ended or was revoked, and when, or that none was "
+                         "ever given; an admin gives a new one"}})
 def login(body: LoginIn, request: Request, response: Response,
           session: Session = Depends(get_session, scope="function")) -> Me:
     """Check the password and start a web session (cookie, Secure when the request came over HTTPS, as

@@ -1,7 +1,8 @@
 """Signing in and out of the web UI, and each role's landing page.
 
 The login form calls the same service functions as POST /auth/login (authenticate, then a session
-token in the `vigil_session` cookie); failed attempts count toward the same lock-out.
+token in the `vigil_session` cookie); failed attempts count toward the same lock-out, and an
+auditor with no grant in force is refused on the form with the reason, as the API's 403 says it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def login(request: Request, username: str = Form(..., max_length=120), password:
           session: Session = Depends(web_session, scope="function")) -> Response:
     try:
         user = auth_service.authenticate(session, username=username, password=password)
-    except (AuthenticationError, auth_service.SignInBusy) as exc:
+    except (AuthenticationError, auth_service.SignInBusy, auth_service.NoGrantSignIn) as exc:
         return render(request, "auth/login.html", principal=None, title="Sign in", next=safe_next(next),
                       error=exc.message, username=username, status=exc.http_status)
     issued = auth_service.issue_token(session, user_id=user.id, name="web session", ttl=auth_service.SESSION_TTL,
