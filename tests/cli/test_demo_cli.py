@@ -169,3 +169,41 @@ def test_a_port_in_use_is_a_clear_error_before_anything_is_set_up(plain_env: Pat
     said = " ".join(result.output.split())
     assert f"port {port} on 127.0.0.1 is in use by another program: stop it, or pass another --port" in said
     assert not db.exists()  # nothing set up
+
+
+@pytest.mark.parametrize("username", ["officer", "staff"])
+def test_a_demo_user_finds_the_tasks_of_their_person_under_my_tasks(demos: dict[int, dict[str, Any]],
+                                                                     username: str) -> None:
+    """Someone trying the demo as the compliance officer expects their work on the Tasks page ("My
+    tasks"): the SOP tasks policies/roles.yaml gives the compliance_officer role's person. The
+    officer's account was linked to no person, so the page was empty."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from engine.api.app import create_app
+    from engine.tasks.policy import load_roles
+    from tests.web.conftest import csrf_of
+
+    summary = demos[WEEKS]
+    ((linked,),) = _rows(summary["db_file"], f"select person_id from app_user where username = '{username}'")
+    person = load_roles().person_for("compliance_officer", None) if username == "officer" else linked
+    theirs = {tid for (tid,) in _rows(summary["db_file"],
+                                      f"select id from task where state = 'open' and owner = '{person}'")}
+    assert theirs  # the demo gives each of them work
+    engine = dbmod.make_engine(f"sqlite:///{summary['db_file']}")
+    try:
+        with clock.frozen(AT), TestClient(create_app(engine)) as client:
+            form = client.get("/ui/login")
+            signed_in = client.post("/ui/login", follow_redirects=False, data={
+                "username": username, "password": f"{username}-demo-pass", "csrf_token": csrf_of(form.text),
+                "next": "/ui/"})
+            assert signed_in.status_code == 303, signed_in.text[:500]
+            page = client.get("/ui/tasks", params={"view": "mine"})
+    finally:
+        engine.dispose()
+    assert page.status_code == 200, page.text[:500]
+    listed = set(re.findall(r'href="/ui/tasks/([^"?#]+)"', page.text))
+    assert listed and listed <= theirs
+    assert len(listed) == min(len(theirs), 100)  # the page's first 100
+    assert linked == person  # the account is that person's (what the page's "me" is made of)
