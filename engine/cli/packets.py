@@ -15,8 +15,10 @@ from engine.cli.common import (
     ORG_HELP,
     DbOption,
     cannot_write,
+    cli_actor,
     framework_option,
     iso_z,
+    open_database,
     open_org,
     out_file,
     parse_date,
@@ -82,7 +84,8 @@ def build_cmd(
             if redact_phi:
                 inp = inp.model_copy(update={"redact_phi": True})
             out_file(out, "--out")
-            report = build_packet(inp, out, signer=load_or_create_signer(key_dir))
+            signer = load_or_create_signer(key_dir)  # no database: nothing says which key signed before
+            report = build_packet(inp, out, signer=signer)
         else:
             if framework is None:
                 raise InputError("--framework is required when building from the database")
@@ -94,9 +97,9 @@ def build_cmd(
             require_frameworks([framework])  # before the database: a misspelt framework is the likelier mistake
             engine, org_id = open_org(url, org)
             out_file(out, "--out")
-            signer = load_or_create_signer(key_dir)
             sources = DatabaseSources()
             with db.unit_of_work(engine) as session:
+                signer = packet_service.practice_signer(session, key_dir)  # refused if the key signing before is gone
                 instant = packet_service.check_scope(session, org_id=org_id, establishment=establishment,
                                                      as_of=instant)  # as the REST face does
                 report = packet_service.build(
@@ -113,6 +116,10 @@ def build_cmd(
                     actor=f"cli:{getpass.getuser()}",
                     sources=sources,
                 )
+        if signer.created and not as_json:
+            console.print(f"a new packet signing key was made in {resolve_key_dir(key_dir)} (fingerprint "
+                          f"{signer.fingerprint()}): back that folder up, and give auditors `vigil packet key`",
+                          highlight=False, soft_wrap=True, markup=False)
         _print_build(report, as_json)
 
     run(body)
@@ -233,3 +240,44 @@ def key_cmd(
         typer.echo(f"fingerprint: {signer.fingerprint()}")
 
     run(body)
+
+
+@packet_app.command("rotate-key")
+def rotate_key_cmd(
+    yes: bool = typer.Option(False, "--yes", help="Confirm: replace the key that signs every new packet."),
+    key_dir: Path | None = KeyDirOption,
+    url: str | None = DbOption,
+    actor: str | None = typer.Option(None, "--actor", help="Who rotates, for the audit trail (default: "
+                                                             "VIGIL_ACTOR, else cli:<login>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the old and new fingerprints as JSON."),
+) -> None:
+    """Replace the packet signing key on purpose; the old public key is kept so earlier packets verify.
+
+    Recorded in every organization's audit trail (`packet.key_rotated`). Give auditors the new public
+    key (`vigil packet key`) before the next packet. Refused without --yes: a key replaced by mistake
+    leaves auditors with packets signed by a key they do not hold.
+    """
+
+    def body() -> packet_service.KeyRotation:
+        if not yes:
+            raise InputError("rotating the packet signing key needs --yes: new packets will be signed by a new key, "
+                             "whose public key auditors must then be given (`vigil packet key`); if the key folder "
+                             "was lost, restoring it from the backup keeps the key auditors already hold",
+                             [ErrorDetail(reason="not confirmed", field="--yes")], code="input.confirm")
+        who = cli_actor(actor)
+        engine = open_database(url)
+        with db.unit_of_work(engine) as session:
+            return packet_service.rotate_signing_key(session, actor=who, key_dir=key_dir)
+
+    done = run(body)
+    if as_json:
+        emit_json(done.model_dump(mode="json"))
+        return
+    console.print(f"packet signing key replaced in {resolve_key_dir(key_dir)}: new fingerprint {done.new_fingerprint}",
+                  highlight=False, soft_wrap=True, markup=False)
+    if done.old_fingerprint:
+        kept = ("its public key is kept in retired/, so packets it signed still verify" if done.old_key_kept
+                else "its key file was already gone: verify older packets with the public key auditors hold")
+        console.print(f"  was {done.old_fingerprint}; {kept}", highlight=False, soft_wrap=True, markup=False)
+    console.print(f"  recorded in the audit trail of {len(done.recorded_for_orgs)} organization(s); give auditors "
+                  "the new public key (`vigil packet key`)", highlight=False, soft_wrap=True, markup=False)

@@ -8,22 +8,26 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, paths
+from engine import clock, db, paths
 from engine.audit import service as audit_service
 from engine.audit.anchors import Anchored
+from engine.audit.guard import TABLE_NAME as AUDIT_TABLE
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
 from engine.json_body import JsonBody
+from engine.packets import sign
 from engine.packets.archive import file_sha256
 from engine.packets.build import build_packet
 from engine.packets.collect import PacketSources, collect_input
-from engine.packets.schemas import PacketBuildReport, PacketInput
-from engine.packets.sign import Signer, load_or_create_signer
+from engine.packets.schemas import PacketBuildReport, PacketInput, PacketVerifyReport
+from engine.packets.sign import Ed25519Signer, Signer
 from engine.packets.tables import PacketRow
+from engine.packets.verify import verify_packet
 from engine.rules.catalog import require_frameworks
 
 
@@ -127,7 +131,7 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     try:
         report = build(session, org_id=org_id, framework=request.framework, date_from=request.date_from,
                        date_to=request.date_to, establishment=request.establishment, as_of=request.as_of,
-                       redact_phi=request.redact_phi, out=target, signer=load_or_create_signer(), actor=actor,
+                       redact_phi=request.redact_phi, out=target, signer=practice_signer(session), actor=actor,
                        sources=sources)
         final = directory / f"{report.packet_id}.zip"
         target.replace(final)
@@ -142,6 +146,90 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     assert row is not None
     row.path = str(final)
     return _info(row)
+
+
+def last_signed_with(session: Session) -> str | None:
+    """The fingerprint of the key the latest packet was signed with, in any organization (the key is
+    the deployment's); None before the first packet."""
+    return session.scalar(select(PacketRow.fingerprint).order_by(PacketRow.built_at.desc()).limit(1))
+
+
+def practice_signer(session: Session, key_dir: Path | str | None = None) -> Ed25519Signer:
+    """The deployment's signing key, made only if no packet was signed yet.
+
+    Once packets exist, a missing key is refused (`MissingSigningKeyError`) instead of silently
+    replaced, and so is a key that is neither the one the latest packet was signed with nor one
+    rotated away from (a VIGIL_KEY_DIR naming another deployment's folder, or a key made by a
+    read before this check existed): either way auditors would receive packets of a key they do
+    not hold, and nobody would have chosen it.
+    """
+    before = last_signed_with(session)
+    signer = sign.load_or_create_signer(key_dir, signed_before=before)
+    if before is not None and signer.fingerprint() != before and before not in sign.retired_fingerprints(key_dir):
+        folder = sign.resolve_key_dir(key_dir)
+        raise sign.SigningKeyError(
+            f"the packet signing key in {folder} (the folder VIGIL_KEY_DIR names, else var/keys) is "
+            f"{signer.fingerprint()}, but the latest packet was signed with {before} and that key was never "
+            "rotated away from: restore the key folder that signed it (or set VIGIL_KEY_DIR to it); to move to "
+            "this key on purpose, run `vigil packet rotate-key --yes`",
+            code="packet.signing_key.unexpected")
+    return signer
+
+
+class KeyRotation(BaseModel):
+    """A deliberate replacement of the signing key, as recorded in every organization's trail."""
+
+    old_fingerprint: str | None
+    old_key_kept: bool
+    new_fingerprint: str
+    public_key_pem: str
+    recorded_for_orgs: list[str]
+
+
+def rotate_signing_key(session: Session, *, actor: str, key_dir: Path | str | None = None) -> KeyRotation:
+    """Replace the signing key and record it (never commits).
+
+    The entry goes into every organization's trail, as the key is the deployment's, and is written
+    before the files change: a trail that cannot be written leaves the old key in place. When the
+    key file is gone (the case a refused build points here for), the old fingerprint is the one the
+    latest packet records, and its public key is not kept (each packet still carries it).
+    """
+    key_file = sign.resolve_key_dir(key_dir) / sign.PRIVATE_KEY_FILE
+    old_kept = key_file.exists()
+    latest = last_signed_with(session)
+    previous = sign.load_or_create_signer(key_dir).fingerprint() if old_kept else latest
+    new_private = Ed25519PrivateKey.generate()
+    new_key = Ed25519Signer(new_private, created=True)
+    # organizations with packets or a trail count too: an org whose packets the key signed may hold no records
+    orgs = db.org_ids(session.connection(), (*db.ORG_TABLES, PacketRow.__tablename__, AUDIT_TABLE))
+    for org in orgs:
+        audit_service.append(session, org_id=org, actor=actor, action="packet.key_rotated",
+                             entity_type="signing_key", entity_id=new_key.fingerprint(),
+                             payload={"old_fingerprint": previous, "old_key_kept": old_kept,
+                                      "latest_packet_fingerprint": latest,
+                                      "new_fingerprint": new_key.fingerprint(), "recorded_for_orgs": orgs})
+    sign.rotate(key_dir, new_key=new_private, previous=latest)
+    return KeyRotation(old_fingerprint=previous, old_key_kept=old_kept, new_fingerprint=new_key.fingerprint(),
+                       public_key_pem=new_key.public_key_pem().decode(), recorded_for_orgs=orgs)
+
+
+def practice_public_keys(session: Session, key_dir: Path | str | None = None) -> list[bytes]:
+    """The practice's public keys: the current one first, then those set aside by rotations."""
+    return [practice_signer(session, key_dir).public_key_pem(), *sign.retired_public_keys(key_dir)]
+
+
+def verify_as_practice(session: Session, path: Path, key_dir: Path | str | None = None) -> PacketVerifyReport:
+    """Verify a packet against the practice's key, or a key it rotated away from: a packet signed
+    before a rotation is still the practice's. Never against the key inside the upload alone."""
+    keys = practice_public_keys(session, key_dir)
+    report = verify_packet(path, public_key=keys[0])
+    for earlier in keys[1:]:
+        if report.ok:
+            break
+        again = verify_packet(path, public_key=earlier)
+        if again.ok:
+            return again
+    return report
 
 
 #: Failures of the disk itself (full, over quota, read-only), wherever the build was writing.

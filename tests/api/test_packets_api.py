@@ -100,6 +100,15 @@ def test_the_server_verifies_against_the_practice_key_not_the_embedded_one(
     assert forged.status_code == 201, forged.text
     forger_fingerprint = forged.json()["fingerprint"]
     zip_bytes = c.get(f"/packets/{forged.json()['id']}/download", headers=auditor).content
+    # the forger's server is another deployment: its packet is not in the practice's database (were it,
+    # a practice key other than the one that signed it would be refused, packet.signing_key.unexpected)
+    from sqlalchemy import delete
+
+    from engine.db import unit_of_work
+    from engine.packets.tables import PacketRow
+
+    with unit_of_work(api["engine"]) as s:
+        s.execute(delete(PacketRow))
     monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))  # the practice's own
     practice_fingerprint = c.get("/packets/public-key", headers=auditor).json()["fingerprint"]
     assert practice_fingerprint != forger_fingerprint

@@ -17,8 +17,6 @@ from engine.errors import ErrorDetail, InputError
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.schemas import PacketVerifyReport
-from engine.packets.sign import load_or_create_signer
-from engine.packets.verify import verify_packet
 
 router = APIRouter(tags=["packets"])
 
@@ -53,9 +51,10 @@ def list_packets(
 
 
 @router.get("/packets/public-key", response_model=PublicKey)
-def public_key(principal: Principal = Depends(require(Permission.PACKETS_READ))) -> PublicKey:
+def public_key(principal: Principal = Depends(require(Permission.PACKETS_READ)),
+               session: Session = Depends(get_session, scope="function")) -> PublicKey:
     """The Ed25519 public key packets are signed with, and its fingerprint (printed in every index)."""
-    signer = load_or_create_signer()
+    signer = packet_service.practice_signer(session)  # never a silent new key once packets were signed
     return PublicKey(fingerprint=signer.fingerprint(), pem=signer.public_key_pem().decode())
 
 
@@ -77,6 +76,7 @@ def download(
 def verify(
     file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ)),
     _single: None = Depends(uploads.single_parts("file")),  # after the sign-in check
+    session: Session = Depends(get_session, scope="function"),
 ) -> PacketVerifyReport:
     """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt. Errors
     name the uploaded file, never where the server kept it. One packet a request: a second `file`
@@ -85,11 +85,12 @@ def verify(
     The signature is checked against the practice's own public key, never the key inside the
     upload: anyone can re-sign an edited packet with a key of their own and embed it, and the
     server's "ok" would then vouch for a forgery. A packet signed by another key (a forger's, or
-    the practice's before its key was replaced) fails, naming both fingerprints."""
-    practice_key = load_or_create_signer().public_key_pem()
+    a key it has not held) fails, naming both fingerprints; one signed with a key the practice
+    rotated away from (`vigil packet rotate-key`) still verifies."""
+    packet_service.practice_public_keys(session)  # a missing key is said before the upload is read
     with uploads.spooled(file, default="packet.zip") as (target, _name):
         try:
-            return verify_packet(target, public_key=practice_key)
+            return packet_service.verify_as_practice(session, target)
         except InputError as exc:  # not a zip, an unsafe entry: the upload cannot be checked at all
             _on_part(exc, "file")
             raise

@@ -27,7 +27,7 @@ from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
-from engine.packets.sign import load_or_create_signer
+from engine.packets.sign import retired_fingerprints
 from engine.web import lookups
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -44,10 +44,11 @@ def portal(request: Request, principal: Principal = Depends(page(Permission.PACK
            session: Session = Depends(web_session, scope="function")) -> Response:
     g = principal.grant
     packets = packet_service.list_packets(session, org_id=principal.org_id, **scope.packet_filter(principal))
-    signer = load_or_create_signer()
+    signer = packet_service.practice_signer(session)  # never a silent new key once packets were signed
     today = clock.now().date()
     return render(request, "audit/portal.html", principal=principal, title="Audit portal", active="audit",
                   packets=packets, fingerprint=signer.fingerprint(), pem=signer.public_key_pem().decode(), grant=g,
+                  retired=retired_fingerprints(),
                   frameworks=lookups.frameworks(),
                   establishments=lookups.establishments(session, org_id=principal.org_id) if g is None else [],
                   default_from=dt.date(today.year, 1, 1), default_to=today)
