@@ -382,8 +382,11 @@ def apply_waiver(session: Session, row: FindingRow, waiver: WaiverRow, *, actor:
     (a waiver's own entry does not say which findings it reached; revoking it names each one)."""
     row.waiver_id = waiver.id
     # the end as the waive form took it and the finding's page shows it ("through 2027-01-31 (UTC)");
-    # the audit payload's waiver entry keeps the instant (`ends_at`)
-    reason = f"waiver {waiver.id} {waiver_checks.end_text(utc(waiver.ends_at))}: {waiver.reason}"
+    # the audit payload's waiver entry keeps the instant (`ends_at`). The period's start and the
+    # approver are said too: the history outlives the waiver card, and an auditor reading it had
+    # seen who granted the exception but not who approved it, nor since when it held
+    reason = (f"waiver {waiver.id} from {waiver_checks.start_text(utc(waiver.starts_at))} "
+              f"{waiver_checks.end_text(utc(waiver.ends_at))}, approved by {waiver.approver}: {waiver.reason}")
     record_event(session, row, actor=actor, kind="transition", to_state="waived", reason=reason)
     _audit(session, org_id=row.org_id, actor=actor, action="finding.waive", entity_id=row.id,
            payload={"to": "waived", "reason": reason, "waiver_id": waiver.id})

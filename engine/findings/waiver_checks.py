@@ -64,6 +64,13 @@ def end_text(ends: dt.datetime) -> str:
     return f"through {day.isoformat()} (UTC)" if day is not None else f"until {clock.ensure_utc(ends).isoformat()}"
 
 
+def start_text(starts: dt.datetime) -> str:
+    """How a waiver's start reads in histories: the day for a UTC midnight ("2027-01-01"), as a
+    start date from the form is stored, else the instant (a waiver granted now starts at once)."""
+    start = clock.ensure_utc(starts)
+    return start.date().isoformat() if start.time() == dt.time(0) else start.isoformat()
+
+
 def latest_end(starts: dt.datetime) -> dt.datetime:
     """The latest a waiver starting at `starts` may end (`MAX_DAYS` later; the calendar's end at most)."""
     start = clock.ensure_utc(starts)

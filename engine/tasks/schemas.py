@@ -55,7 +55,7 @@ class TaskEvent(BaseModel):
     at: dt.datetime
     actor: str
     kind: str  # created | completed | reopened | closed | confirmed | escalated | reassigned | due_changed |
-    # severity_changed | checked
+    # severity_changed | checked | note (a note added, its text the reason)
     from_state: str | None = None
     to_state: str | None = None
     reason: str | None = None

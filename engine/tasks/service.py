@@ -287,12 +287,14 @@ def check_step(session: Session, *, org_id: str, task_id: str, step: int, actor:
 
 def add_note(session: Session, *, org_id: str, task_id: str, actor: str, text: str,
              viewer: TaskViewer | None = None) -> Task:
-    """Add a note (notes are never edited or removed)."""
+    """Add a note (notes are never edited or removed). The note is also a history entry (kind
+    "note"): the history is what `GET /tasks/{id}`, the task page and the evidence packet read, and
+    a note kept only in the notes list was missing from the task's record as an auditor sees it."""
     if not text.strip():
         raise InputError("a note needs text", [ErrorDetail(reason="empty note", field="text")])
     row = store.load_for_change(session, org_id=org_id, task_id=task_id, viewer=viewer)
     note = store.add_note(session, row, actor=actor, text=text)
-    row.updated_at = note.at
+    store.record_event(session, row, actor=actor, kind="note", reason=text, at=note.at)
     session.flush()
     store.audit(session, org_id=org_id, actor=actor, action="task.note", entity_id=row.id,
                 payload={"note_id": note.id, "text": text})

@@ -151,7 +151,7 @@ def test_evidence_is_content_addressed_immutable_and_recorded(engine: Engine, tm
         detail = tasks.get_task(s, org_id=ORG, task_id=task_id)
         assert s.scalar(select(func.count()).select_from(TaskAttachmentRow)) == 2
     assert [a.sha256 for a in detail.attachments] == [first.sha256] * 2 and detail.notes[0].text == "tags initialled"
-    assert [h.kind for h in detail.history] == ["created", "attached", "attached"]
+    assert [h.kind for h in detail.history] == ["created", "attached", "attached", "note"]
     assert not list((tmp_path / "evidence" / "incoming").iterdir())  # refused uploads leave nothing behind
 
 

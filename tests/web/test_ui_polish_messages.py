@@ -60,8 +60,9 @@ def test_the_history_names_the_last_day_of_a_waiver_as_the_card_does(
         text = html.unescape(c.get(page).text)
     finding = finding_of(web, "EP1")
     (waived,) = [e for e in finding.history if e.to_state == "waived"]
-    assert waived.reason == f"waiver {finding.waiver_id} through 2026-04-30 (UTC): on leave"
-    assert "the end of 2026-04-30 (UTC)" in text and "through 2026-04-30 (UTC): on leave" in text
+    assert waived.reason == (f"waiver {finding.waiver_id} from {GRANTED.astimezone(UTC).isoformat()} "
+                             "through 2026-04-30 (UTC), approved by CMO: on leave")
+    assert "the end of 2026-04-30 (UTC)" in text and "through 2026-04-30 (UTC), approved by CMO: on leave" in text
     assert "2026-05-01T00:00:00" not in text
     with unit_of_work(web["engine"]) as s:
         entries = audit_service.list_entries(s, org_id=ORG, limit=1000)
