@@ -23,11 +23,16 @@ from engine.records.schemas import UndatedRecord
 
 #: record type -> {field a deadline counts from -> what is lost while it is null}. Read from the
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
-#: requests.py `request_duties`), which skip a record whose field is null.
+#: requests.py `request_duties`) and rulesets/osha (osha/cases.py), which skip a record whose
+#: field is null. (An OSHA case's `learned_at` is not here: null there means "not learned yet".)
 ANCHORS: Mapping[str, Mapping[str, str]] = {
     "incident": {"discovered_at": "its breach determination and notification deadlines (HIPAA-BRN-DET-010, "
                                   "IND-011, HHS-012 and MEDIA-013)"},
     "access_request": {"received_at": "its response deadline (HIPAA-PRV-ACC-014)"},
+    # engine/rules/derive/osha/cases.py `_live_cases`: a case with no incident date is no case yet
+    "osha_case": {"incident_at": "its OSHA 300/301 recording, severe-injury report, sharps log, exposure "
+                                 "follow-up and post-report duties (OSHA-REC-LOG-002, REP-SEVERE-006, "
+                                 "BBP-PEP-010, BBP-SIL-011 and POST-015)"},
 }
 
 #: How many undated records an import report lists; the rest are counted.

@@ -1,7 +1,8 @@
-"""An import accepts an incident with no `discovered_at` and an access request with no `received_at`
-(the contract allows the nulls), but says so: every rule whose deadline counts from that field passes
-such a record over without a finding, so the person importing must hear of it, by record and field,
-on SQLite and PostgreSQL, through the service, the CLI and the API."""
+"""An import accepts an incident with no `discovered_at`, an access request with no `received_at` and
+an OSHA case with no `incident_at` (the contract allows the nulls), but says so: every rule whose
+deadline counts from that field passes such a record over without a finding, so the person importing
+must hear of it, by record and field, on SQLite and PostgreSQL, through the service, the CLI and the
+API."""
 
 from __future__ import annotations
 
@@ -56,6 +57,17 @@ def test_an_access_request_with_no_received_date_is_named_even_when_the_field_is
     assert [(w.record_type, w.record_id, w.field) for w in report.undated_records] == [
         ("access_request", "AR-1", "received_at"), ("access_request", "AR-2", "received_at")]
     assert "HIPAA-PRV-ACC-014" in report.undated_records[0].message
+
+
+def test_an_osha_case_with_no_incident_date_is_named_but_one_not_learned_of_yet_is_not(engine: Engine) -> None:
+    """Every OSHA case duty skips a case with no incident date; a null `learned_at` only means the
+    practice has not learned of it yet, which the rules judge themselves."""
+    case = {"type": "osha_case", "establishment_id": "E-1", "person_id": "P-1", "recordable": True}
+    report = imported(engine, [EST, {**case, "id": "C-1", "incident_at": None, "learned_at": None},
+                               {**case, "id": "C-2", "incident_at": "2026-01-05T15:00:00Z", "learned_at": None}])
+    assert [(w.record_type, w.record_id, w.field) for w in report.undated_records] == [
+        ("osha_case", "C-1", "incident_at")]
+    assert "OSHA-REC-LOG-002" in report.undated_records[0].message
 
 
 def test_the_record_is_named_again_when_imported_again_unchanged(engine: Engine) -> None:
