@@ -95,3 +95,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     yield from make_test_engine("sqlite", tmp_path)
+
+
+@pytest.fixture
+def fixture_rules_and_policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The test rulesets and policies (fixed roles and SOPs), evidence in the test's folder, no webhook:
+    what a storage test of findings and tasks runs against instead of the practice's real ones."""
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(fixtures / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(fixtures / "policies"))
+    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)

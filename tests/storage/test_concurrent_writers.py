@@ -4,7 +4,6 @@ change reads what it changes only once the other writers are done, and none dead
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +21,12 @@ from engine.tasks.tables import TaskRow
 from tests import factories as f
 from tests.concurrency import Pause, in_thread, until_waiting
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)  # two new hires' training due 2026-03-03: overdue
 ORG = "clinic-a"
 START = "2026-02-01T09:00:00-06:00"
 
 
-@pytest.fixture(autouse=True)
-def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
 
 def _import(s: Any, records: list[dict[str, Any]]) -> None:

@@ -9,7 +9,6 @@ at E1 (the day has not ended there) and is at E2.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -23,19 +22,13 @@ from engine.tasks.schemas import TaskViewer
 from engine.web import dashboard
 from tests import factories as f
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ORG = "clinic-a"
 NOW = dt.datetime(2026, 3, 5, 3, 30, tzinfo=dt.UTC)
 EVALUATED = dt.datetime(2026, 3, 12, 15, tzinfo=dt.UTC)  # every hire below is found by then (7 days ahead)
 SITES = {"E1": "-06:00", "E2": "+10:00"}
 
 
-@pytest.fixture(autouse=True)
-def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
 
 def _hire(est: str, due: dt.date) -> dict[str, str]:

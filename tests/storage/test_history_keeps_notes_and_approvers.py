@@ -5,7 +5,6 @@ waiver's approver and its period, not only who granted it and why."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -18,18 +17,12 @@ from engine.findings.schemas import WaiverIn
 from engine.tasks import service as tasks
 from tests import factories as f
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T = dt.datetime.fromisoformat
 ORG = "clinic-history"
 START = "2026-02-01T09:00:00-06:00"
 
 
-@pytest.fixture(autouse=True)
-def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
 
 def _one_task(engine: Engine) -> str:

@@ -4,7 +4,6 @@ a training recorded after the run that last saw the finding is named, though the
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -15,17 +14,11 @@ from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter
 from tests import factories as f
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T = dt.datetime.fromisoformat
 ORG = "clinic-a"
 
 
-@pytest.fixture(autouse=True)
-def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
 
 def _import(engine: Engine, records: list[dict], at: str) -> None:

@@ -25,18 +25,12 @@ from engine.tasks.schemas import Task, TaskFilter, TaskViewer
 from engine.tasks.tables import TaskEscalationRow, TaskRow
 from tests import factories as f
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T = dt.datetime.fromisoformat
 ORG = "clinic-a"
 START = "2026-02-01T09:00:00-06:00"  # new hire in America/Chicago: training due 2026-03-03 (30 days, C1)
 
 
-@pytest.fixture(autouse=True)
-def _policies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURES / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
-    monkeypatch.setenv("VIGIL_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
 
 def _import(engine: Engine, records: list[dict]) -> None:
