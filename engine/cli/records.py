@@ -119,15 +119,16 @@ def import_cmd(
                 else:  # through the pipeline, as the API imports: events are checked by the event rules on arrival
                     report = pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
                                                    record_type=record_type, actor=who, progress=progress)
-                with _sigint_held():  # so that what is said about an interrupted import is true
+                with _stop_signals_held():  # so that what is said about an interrupted import is true
                     session.commit()
                     committed = True
             return org_id, report
 
     try:
-        org_id, report = run(body)
-    except KeyboardInterrupt:
-        _say_interrupted(committed=committed)
+        with _sigterm_as_interrupt():
+            org_id, report = run(body)
+    except KeyboardInterrupt as exc:
+        _say_interrupted(committed=committed, signum=exc.signum if isinstance(exc, _Terminated) else signal.SIGINT)
     _warn_empty(files, report)
     _warn_references(report)
     _warn_undated(report)
@@ -147,31 +148,65 @@ def import_cmd(
     )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, systemd, `docker stop`) raised as Ctrl-C is, so that the same code unwinds it:
+    the unit of work rolls back and the person is told, where SIGTERM's default had ended the
+    process without a word. It carries the signal's number for the exit code."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
+
+
 @contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) until the block ends, then raise it: a commit interrupted as it
-    returned would otherwise be said to have imported nothing. Only the main thread handles signals."""
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into `_Terminated` until the block ends. Only the main thread handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) and SIGTERM until the block ends, then raise the first: a commit
+    interrupted as it returned would otherwise be said to have imported nothing. Only the main
+    thread handles signals."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+
+    def hold(signum: int, _frame: object) -> None:
+        caught.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if caught:
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt if caught[0] == signal.SIGINT else _Terminated(caught[0])
 
 
-def _say_interrupted(*, committed: bool) -> NoReturn:
-    """One line on stderr for an import stopped by Ctrl-C, then exit 130 as a shell expects. It had
-    exited 130 without a word (Typer's handling), leaving the person to wonder what was kept."""
+def _say_interrupted(*, committed: bool, signum: int) -> NoReturn:
+    """One line on stderr for an import stopped by Ctrl-C or SIGTERM, then exit 128 + the signal's
+    number as a shell expects (130, 143). Ctrl-C had exited 130 without a word (Typer's handling) and
+    SIGTERM had ended the process without one, leaving the person to wonder what was kept."""
     said = ("interrupted after the import was committed: its records were imported" if committed else
             "import interrupted: nothing was imported (every record read so far was rolled back); run it again "
             "to import the files")
     err_console.print(said, highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(code=130)
+    raise typer.Exit(code=128 + signum)
 
 
 def _warn_empty(files: list[Path], report: ImportReport) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +92,68 @@ def test_ctrl_c_during_the_commit_is_held_until_it_ends() -> None:
     import is known to be committed."""
     done = []
     with pytest.raises(KeyboardInterrupt):
-        with records_cli._sigint_held():
+        with records_cli._stop_signals_held():
             os.kill(os.getpid(), signal.SIGINT)
             done.append("committed")
     assert done == ["committed"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigterm_during_the_commit_is_held_until_it_ends_and_keeps_its_number() -> None:
+    """As Ctrl-C is: raised after the commit, as the interrupt that exits 143."""
+    done = []
+    with records_cli._sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt) as raised:
+        with records_cli._stop_signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            done.append("committed")
+    assert done == ["committed"]
+    assert getattr(raised.value, "signum", None) == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+#: `vigil import` in a process of its own whose import stops after its first batch of versions is
+#: written (inside the import's transaction) and says so on stdout, then waits for stdin: the test
+#: sends the signal while the import is known to be mid-way, with no sleep.
+_STOPPED_MIDWAY = """
+import sys
+from engine.cli.main import app
+from engine.records import ingest
+written = ingest._insert_versions
+def insert_then_wait(*args, **kw):
+    written(*args, **kw)
+    print("batch written", flush=True)
+    sys.stdin.readline()
+ingest._insert_versions = insert_then_wait
+app(sys.argv[1:], prog_name="vigil")
+"""
+
+
+def test_an_import_stopped_by_sigterm_says_nothing_was_imported_and_keeps_nothing(cli_env: Path) -> None:
+    """SIGTERM (`kill`, systemd, `docker stop`) had ended the import without a word; it is told as
+    Ctrl-C is, and exits 128 + 15."""
+    url = f"sqlite:///{cli_env / 't.db'}"
+    people = [{"type": "person", "id": f"P-{i}"} for i in range(2500)]  # three batches of versions
+    child = subprocess.Popen([sys.executable, "-c", _STOPPED_MIDWAY, "import", _ndjson(cli_env / "p.ndjson", *people),
+                              "--db", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "batch written\n"
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 143, err
+    assert said(err).startswith("import interrupted: nothing was imported"), err
+    assert out == ""
+    engine = dbmod.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM record_version")).scalar() == 0
+            imports = "SELECT count(*) FROM audit_entries WHERE action = 'records.import'"
+            assert conn.execute(text(imports)).scalar() == 0
+    finally:
+        engine.dispose()
 
 
 def test_a_json_files_problems_name_the_line_the_record_starts_on_and_count_records_from_1(cli_env: Path) -> None:

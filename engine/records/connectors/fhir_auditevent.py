@@ -8,7 +8,9 @@ cannot become an access event is collected, so one pass names every problem of a
 | access_event | from the AuditEvent |
 |---|---|
 | `id` | `id` (so re-importing the same export is a no-op) |
-| `at` | `recorded` (an instant with an offset, kept as given) |
+| `at` | `period.start` when given, else `recorded` (an instant with an offset, kept as given): |
+|  | `period` is when the access happened, `recorded` when it was written down, which an EHR |
+|  | that batches its audit writes does minutes or hours later |
 | `user_id` | the agent with `requestor: true`: `who.identifier.value`, else the id of `who.reference` |
 | `patient_id` | the entity with role `1` (object-role Patient) or `what` = `Patient/<id>`: that id, else |
 |  | `what.identifier.value` |
@@ -17,8 +19,9 @@ cannot become an access event is collected, so one pass names every problem of a
 | `break_glass` | `BTG` among the requestor's `purposeOfUse` or the event's `purposeOfEvent` codes |
 
 Refused (each a problem naming the element): a resource that is not an AuditEvent, no `id`, no or
-a naive `recorded`, no requestor or two requestors naming different users, no patient or several,
-an action that cannot be told, an `outcome` other than `0` (a failed attempt is not an access that
+a naive `recorded` (required in FHIR R4 even when `period` is given), a `period` that is not an
+object or a naive `period.start`, no requestor or two requestors naming different users, no patient
+or several, an action that cannot be told, an `outcome` other than `0` (a failed attempt is not an access that
 happened), no `source.observer`.
 """
 
@@ -86,7 +89,7 @@ def map_audit_event(resource: Any) -> tuple[dict[str, Any] | None, list[Problem]
     else:
         problems.append(Problem("id", "missing: the resource id becomes the access_event id (so that "
                                       "re-importing the same export is a no-op)"))
-    _recorded(resource, record, problems)
+    _at(resource, record, problems)
     requestors = _user(resource, record, problems)
     _patient(resource, record, problems)
     _action(resource, record, problems)
@@ -107,17 +110,34 @@ def reference_id(reference: str) -> tuple[str | None, str]:
     return None, reference
 
 
-def _recorded(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
-    recorded = resource.get("recorded")
-    if recorded is None:
-        problems.append(Problem("recorded", "missing: when the access happened (required in FHIR R4)"))
-        return
+def _at(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+    """`at` from `period.start`, else `recorded`. FHIR R4's `period` is "the period during which the
+    activity occurred" and `recorded` the time the event was recorded: an EHR that batches its audit
+    writes records them minutes or hours after the access, and the rules judge when the access
+    happened. `recorded` is required (and checked) either way."""
+    found: list[Problem] = []
+    at = resource.get("recorded")
+    if at is None:
+        found.append(Problem("recorded", "missing: when the event was recorded (required in FHIR R4)"))
+    else:
+        _instant(at, "recorded", found)
+    period = resource.get("period")
+    if period is not None and not isinstance(period, dict):
+        found.append(Problem("period", f"expected an object (start, end), got {_kind(period)}"))
+    elif isinstance(period, dict) and period.get("start") is not None:
+        at = period["start"]
+        _instant(at, "period.start", found)
+    problems.extend(found)
+    if not found:
+        record["at"] = at
+
+
+def _instant(value: Any, field: str, problems: list[Problem]) -> None:
+    """A problem naming `field` unless `value` is an instant with an offset."""
     try:
-        parse_instant(recorded)
+        parse_instant(value)
     except PydanticCustomError as exc:
-        problems.append(Problem("recorded", exc.message()))
-        return
-    record["at"] = recorded
+        problems.append(Problem(field, exc.message()))
 
 
 def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:

@@ -140,6 +140,25 @@ def test_missing_recorded_two_users_and_two_patients_are_errors() -> None:
     assert "several patients (entity[0] 'p456', entity[2] 'p999')" in found["entity"]
 
 
+def test_at_is_when_the_access_happened_period_start_not_when_it_was_recorded() -> None:
+    """An EHR that batches its audit writes records an access hours after it; `at` had been `recorded`."""
+    resource = example(period={"start": "2026-01-14T19:02:55-05:00", "end": "2026-01-14T19:03:10-05:00"})
+    assert mapped(resource)["at"] == "2026-01-14T19:02:55-05:00"
+
+
+def test_a_period_without_a_start_falls_back_to_recorded() -> None:
+    assert mapped(example(period={"end": "2026-01-14T19:03:10-05:00"}))["at"] == EXAMPLE["recorded"]
+
+
+def test_a_bad_period_start_is_a_problem_naming_it_and_recorded_stays_required() -> None:
+    found = problems_of(example(period={"start": "2026-01-14T19:02:55"}))
+    assert set(found) == {"period.start"}
+    assert found["period.start"].startswith("instant without an offset: '2026-01-14T19:02:55'")
+    assert problems_of(example(period="2026-01-14"))["period"] == "expected an object (start, end), got a string"
+    missing = problems_of(example(recorded=None, period={"start": "2026-01-14T19:02:55-05:00"}))
+    assert set(missing) == {"recorded"} and missing["recorded"].startswith("missing")
+
+
 def test_a_requestor_without_a_user_names_its_agent() -> None:
     resource = example()
     user_agent(resource)["who"] = {"display": "Jane Roe"}
