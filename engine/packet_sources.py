@@ -34,6 +34,9 @@ from engine.records import service as records_service
 from engine.records.schemas import RECORD_MODELS
 from engine.rules.catalog import load_all, rulesets_dir
 
+#: why a run that evaluated other frameworks too shows no counts as stored (`EvaluationRun.narrowed`)
+SHARED_RUN = "totals over every framework the run evaluated; not kept per framework"
+
 
 class DatabaseSources:
     """PacketSources over the services; `known_at` cuts are applied by collect_input itself.
@@ -224,7 +227,10 @@ class DatabaseSources:
                 continue
             if not (date_from <= r.as_of.date() <= date_to):
                 continue
-            out.append(r.narrowed(framework).model_dump(mode="json"))  # no other framework's params or totals
+            run = r.narrowed(framework).model_dump(mode="json")  # no other framework's params or totals
+            if r.frameworks != [framework]:  # said, so the packet recounts or withholds them (`scope_run`)
+                run["withheld"] = {"counts": SHARED_RUN, "diff": SHARED_RUN}
+            out.append(run)
         return sorted(out, key=lambda r: (r["as_of"], r["id"]))
 
     def record_versions(

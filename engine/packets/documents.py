@@ -16,6 +16,7 @@ from typing import Any
 from engine.audit.chain import format_instant, normalise_payload, parse_instant
 from engine.packets.oscal_ids import control_id
 from engine.packets.redact import Pseudonymizer
+from engine.packets.run_scope import scoped_runs
 from engine.packets.schemas import EvidenceRef, PacketInput
 
 CLOSED_STATES = {"resolved", "false_positive"}
@@ -101,13 +102,13 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
     for f in findings:
         f["history"] = _history(f, transitions.get(f["id"], []))
     waivers = sorted((w.model_dump(mode="json") for w in inp.waivers), key=lambda w: w["id"])
-    runs = sorted((normalise_payload(r) for r in inp.runs), key=lambda r: (str(r.get("as_of")), str(r.get("id"))))
+    held = {str(f["id"]) for f in inp.findings}
+    runs = scoped_runs(inp, held=held)
     tasks = sorted(
         (t.model_dump(mode="json", exclude={"evidence"}) | {"evidence": []} for t in inp.tasks), key=lambda t: t["id"]
     )
     evidence_names = {(t.id, i): ref.name for t in inp.tasks for i, ref in enumerate(t.evidence)}
     out_of_scope, accounts = set(inp.audit_out_of_scope), set(inp.audit_accounts)
-    held = {str(f["id"]) for f in inp.findings}
     audit_entries = [
         _withhold(entry, inp.audit_withheld[e.seq]) if e.seq in inp.audit_withheld
         else _withhold_outside(entry, inp.establishment) if e.seq in out_of_scope

@@ -64,7 +64,21 @@ def attachment_text(entry: dict[str, Any]) -> str:
     return said + (f" at {entry['attached_at']}" if entry.get("attached_at") else "")
 
 
+def run_changes(run: dict[str, Any]) -> str:
+    """What a run changed among the findings, as runs.json gives it for this packet's scope
+    (`run_scope.scope_run`): its non-zero diff counts, and each count withheld said as withheld,
+    never the run's total over other sites or frameworks."""
+    diff, withheld = run.get("diff") or {}, run.get("withheld") or {}
+    if diff.get("held"):
+        return "none: held look-back"
+    if "diff" in withheld:
+        return "withheld: " + str(withheld["diff"])
+    said = ", ".join(f"{k} {v}" for k, v in diff.items() if v) or ("none" if diff else NONE_SHOWN)
+    return said + "".join(f"; {k.removeprefix('diff.')} withheld" for k in withheld if k.startswith("diff."))
+
+
 _env.filters["history_text"] = history_text
+_env.filters["run_changes"] = run_changes
 _env.filters["attachment_text"] = attachment_text
 
 

@@ -390,3 +390,106 @@ def test_a_scoped_packet_narrows_run_entries_to_its_findings_and_framework(
         assert entry["redacted"] is True and entry["withheld"].startswith("in part")
         assert entry["payload"]["diff"] == {"opened": ["F-2"], "resolved": ["F-1"]}
         assert entry["payload"]["rulesets"] == [{"id": "hipaa", "version": "1"}]
+
+
+def test_a_one_site_packets_runs_count_that_sites_findings_and_withhold_the_rest(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of one framework at two sites: a packet of site E1 showed the run's totals in runs.json
+    (3 opened, 3 violations: E2's two as well), which did not match its one finding. Now it counts
+    E1's finding and marks each count it cannot split as withheld; the practice's packet keeps the
+    totals. Both verify, and a rebuild is the same bytes."""
+    from engine import pipeline
+    from engine.packet_sources import DatabaseSources
+    from tests import factories as f
+
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(FIXTURE_RULES))
+    start = "2026-02-01T09:00:00-06:00"
+    with clock.frozen(at(2, 1)), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="clinic", records=[
+            f.establishment(), f.establishment("E2"), f.episode("EP1", "P1", start),
+            f.episode("EP2", "P2", start, est="E2"), f.episode("EP3", "P3", start, est="E2")],
+            actor="t", source="t", stream=False)
+    with clock.frozen(at(2, 25)), db.unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id="clinic", as_of=at(2, 25), actor="t")
+    signer = load_or_create_signer(tmp_path / "keys")
+    built: dict[str | None, dict[str, Any]] = {}
+    for establishment in ("E1", None):
+        zips = []
+        for again in ("a", "b"):
+            with db.unit_of_work(engine) as s:
+                inp = collect_input(s, **FEBRUARY, establishment=establishment, as_of=at(3, 2),  # type: ignore[arg-type]
+                                    sources=DatabaseSources())
+            report = build_packet(inp, tmp_path / again / f"{establishment}.zip", signer=signer)
+            assert verify_packet(report.path).ok
+            zips.append(report.path.read_bytes())
+        assert zips[0] == zips[1]
+        with zipfile.ZipFile(report.path) as zf:
+            read = {name: zf.read(f"{report.packet_id}/data/{name}")
+                    for name in ("runs.json", "findings.json", "index.html")}
+        built[establishment] = {"runs": json.loads(read["runs.json"])["runs"],
+                                "findings": json.loads(read["findings.json"])["findings"],
+                                "index": read["index.html"].decode()}
+    (site_run,) = built["E1"]["runs"]
+    assert [x["subject_id"] for x in built["E1"]["findings"]] == ["EP1"]
+    assert site_run["diff"] == {"opened": 1, "reopened": 0, "resolved": 0, "waived": 0}
+    assert site_run["counts"] == {}
+    assert set(site_run["withheld"]) == {"counts", "diff.persisted"}
+    assert "establishment E1" in site_run["withheld"]["counts"]
+    assert "<td>opened 1; persisted withheld</td>" in built["E1"]["index"]
+    assert "<td>opened 3</td>" in built[None]["index"]
+    (whole_run,) = built[None]["runs"]
+    assert len(built[None]["findings"]) == 3
+    assert whole_run["diff"]["opened"] == 3 and whole_run["counts"]["violations"] == 3
+    assert "withheld" not in whole_run
+
+
+class _SharedRunSources(FakeSources):
+    """R-9 evaluated hipaa and osha at every site (totals over both); R-8 hipaa alone, R-7 held."""
+
+    def runs(self, session: Session, **_: Any) -> list[dict[str, Any]]:
+        return [{"id": "R-9", "as_of": "2026-03-01T00:00:00Z", "frameworks": ["hipaa", "osha"],
+                 "counts": {"violations": 9}, "diff": {"opened": 2, "reopened": 0, "resolved": 2, "persisted": 5,
+                                                       "waived": 0}},
+                {"id": "R-8", "as_of": "2026-02-01T00:00:00Z", "frameworks": ["hipaa"],
+                 "counts": {"violations": 4}, "diff": {"opened": 1, "reopened": 0, "resolved": 0, "persisted": 3,
+                                                       "waived": 0}},
+                {"id": "R-7", "as_of": "2026-01-01T00:00:00Z", "frameworks": ["hipaa"],
+                 "counts": {"violations": 4}, "diff": {"held": True, "reason": "a look-back"}}]
+
+
+def test_runs_json_counts_a_shared_run_for_the_packets_framework_and_site(engine: Engine, tmp_path: Path) -> None:
+    """A hipaa packet showed R-9's totals over hipaa and osha at every site; now its diff counts are
+    those of the findings the packet holds (as its narrowed audit entry lists them), the rest marked
+    withheld with a reason. A run of hipaa alone keeps its totals in the practice's packet, not in a
+    site's; a held run keeps its marker; a run whose audit entry is not in the excerpt is withheld."""
+    with clock.frozen(at(3, 2)), db.unit_of_work(engine) as s:
+        audit.append(s, org_id="org-1", actor="run", action="evaluation.run", entity_type="evaluation_run",
+                     entity_id="R-9", payload={
+                         "as_of": "2026-03-01T00:00:00+00:00", "backend": "sweep", "input_hash": "abc",
+                         "rulesets": [{"id": "hipaa", "version": "1"}, {"id": "osha", "version": "2"}],
+                         "diff": {"opened": ["F-2", "F-OTHER-SITE"], "reopened": [],
+                                  "resolved": ["F-1", "F-OSHA-9"], "waived": []}})
+    signer = load_or_create_signer(tmp_path / "keys")
+    shown = {}
+    for establishment in ("EST-NYC", None):
+        with db.unit_of_work(engine) as s:
+            inp = collect_input(s, org_id="org-1", framework="hipaa", date_from=dt.date(2026, 1, 1),
+                                date_to=dt.date(2026, 3, 31), as_of=at(4, 2), establishment=establishment,
+                                sources=_SharedRunSources())
+        report = build_packet(inp, tmp_path / f"{establishment}.zip", signer=signer)
+        assert verify_packet(report.path).ok
+        with zipfile.ZipFile(report.path) as zf:
+            shown[establishment] = {r["id"]: r for r in json.loads(
+                zf.read(f"{report.packet_id}/data/runs.json"))["runs"]}
+    for establishment, runs in shown.items():
+        assert runs["R-9"]["diff"] == {"opened": 1, "reopened": 0, "resolved": 1, "waived": 0}  # F-2, F-1
+        assert runs["R-9"]["counts"] == {} and set(runs["R-9"]["withheld"]) == {"counts", "diff.persisted"}
+        assert runs["R-7"]["diff"] == {"held": True, "reason": "a look-back"}
+        if establishment is None:
+            assert runs["R-8"]["counts"] == {"violations": 4} and runs["R-8"]["diff"]["opened"] == 1
+            assert "withheld" not in runs["R-8"] and runs["R-7"]["counts"] == {"violations": 4}
+        else:
+            assert runs["R-8"]["counts"] == {} and runs["R-8"]["diff"] == {}
+            assert set(runs["R-8"]["withheld"]) == {"counts", "diff"}
+            assert "audit excerpt" in runs["R-8"]["withheld"]["diff"]
+            assert runs["R-7"]["counts"] == {} and "counts" in runs["R-7"]["withheld"]

@@ -47,6 +47,8 @@ def test_a_packets_runs_hold_only_its_framework(monkeypatch: pytest.MonkeyPatch)
     assert got[0]["params"] == {"hipaa": {"a": 1}} and got[0]["rulesets"] == [{"id": "hipaa", "version": "1"}]
     assert got[0]["counts"] == {} and got[0]["diff"] == {} and got[0]["frameworks"] == ["hipaa"]
     assert got[1]["counts"] == {"violations": 4} and got[1]["diff"]["held"] is True  # its own run, as stored
+    # said, not silent: the packet recounts R-all's diff for its scope or gives the reason (`scope_run`)
+    assert set(got[0]["withheld"]) == {"counts", "diff"} and "withheld" not in got[1]
 
 
 def test_a_packets_waiver_names_who_granted_who_approved_and_its_last_day(monkeypatch: pytest.MonkeyPatch) -> None:
