@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from engine import filter_values, json_codec
+from engine.audit import service as audit_service
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -68,16 +69,24 @@ def _cross_site(request: Request) -> bool:
     return (theirs.scheme, theirs.netloc) != (request.url.scheme, request.url.netloc)
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    """A dependency that admits callers whose role has `permission`."""
+def require(permission: Permission) -> Callable[..., AsyncIterator[Principal]]:
+    """A dependency that admits callers whose role has `permission`.
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    For a request signed with an API token, every audit entry the request writes names the token
+    (`via_token` in its payload, `engine.audit.service.acting_with_token`), reset when the request
+    ends. A web session's entries do not: sessions are listed nowhere and their issue is not in
+    the trail, so their id would lead nowhere. The dependency is async so that the value is set in
+    the request's own context, which the route's thread copies (one set in a sync dependency stays
+    in that dependency's thread)."""
+
+    async def dependency(principal: Principal = Depends(current_principal)) -> AsyncIterator[Principal]:
         if not allowed(principal.role, permission):
             raise PermissionDeniedError(f"role {principal.role} may not {permission.value}",
                                         code="permission_denied")
         if principal.role == "auditor" and principal.grant is None:
             raise PermissionDeniedError("this auditor has no grant in force", code="permission_denied.no_grant")
-        return principal
+        with audit_service.acting_with_token(principal.token_id if principal.via == "token" else None):
+            yield principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency

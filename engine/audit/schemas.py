@@ -135,7 +135,7 @@ class AuditExcerpt(BaseModel):
 class AuditQuery(BaseModel):
     """Which entries to read: those older than `before` (a `seq`, to page back), by one actor, of
     one action or family of actions (`finding` reads finding.ack, finding.waive, ...), about one
-    entity type or one entity (`finding/F-...`)."""
+    entity type or one entity (`finding/F-...`), written with one API token (`TK-...`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -143,6 +143,8 @@ class AuditQuery(BaseModel):
     actor: str | None = Field(default=None, max_length=200)
     action: str | None = Field(default=None, max_length=100)
     entity: str | None = Field(default=None, max_length=301)
+    #: written with one API token (the `via_token` of the entry's payload, `TK-...`)
+    token: str | None = Field(default=None, max_length=100)
 
 
 class AuditPage(BaseModel):

@@ -14,6 +14,8 @@ one chain are serialised by the database, not by Python, so several processes ca
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -73,6 +75,28 @@ def hold_chain(session: Session, org_id: str) -> None:
     hold_lock(session.connection(), f"vigil.audit:{org_id}")
 
 
+#: The payload key naming the API token a request was signed with (`acting_with_token`).
+VIA_TOKEN = "via_token"
+_VIA_TOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("vigil_audit_via_token", default=None)
+
+
+@contextlib.contextmanager
+def acting_with_token(token_id: str | None) -> Iterator[None]:
+    """While it is open, every entry appended carries `token_id` in its payload (`via_token`).
+
+    Set by the API's permission dependency for a request signed with an API token, and reset when
+    the request ends. Without it, entries written by a script named only the user (`user:NAME`), so
+    after a token leaked nobody could list what that token had done. A request-scoped value, not an
+    argument: every service function that appends would have had to pass it on. It goes in the
+    payload, which the entry hash covers as written, so the actor string (and filters by actor)
+    stays as it was and chains holding entries without it still verify."""
+    reset = _VIA_TOKEN.set(token_id)
+    try:
+        yield
+    finally:
+        _VIA_TOKEN.reset(reset)
+
+
 def _check_fields(fields: Mapping[str, str]) -> None:
     for name, limit in _LIMITS.items():
         value = fields[name]
@@ -92,7 +116,8 @@ def append(
     entity_id: str,
     payload: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add one entry at the end of the organisation's chain (flushes, never commits)."""
+    """Add one entry at the end of the organisation's chain (flushes, never commits). Within
+    `acting_with_token` (a request signed with an API token) the payload names the token."""
     fields = {
         "org_id": org_id,
         "actor": actor,
@@ -101,6 +126,9 @@ def append(
         "entity_id": str(entity_id),
     }
     _check_fields(fields)
+    via_token = _VIA_TOKEN.get()
+    if via_token is not None and not (payload and VIA_TOKEN in payload):
+        payload = {**(payload or {}), VIA_TOKEN: via_token}
     clean_payload = normalise_payload(payload)
     hold_chain(session, org_id)
     session.flush()  # earlier appends in this transaction must be visible as the tail
@@ -247,6 +275,8 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
         query = query.where(AuditEntryRow.seq < q.before)
     if q.actor:
         query = query.where(AuditEntryRow.actor == q.actor)
+    if q.token:
+        query = query.where(AuditEntryRow.payload[VIA_TOKEN].as_string() == q.token)
     if q.action:
         query = query.where(or_(AuditEntryRow.action == q.action,
                                 AuditEntryRow.action.startswith(q.action.rstrip(".") + ".", autoescape=True)))

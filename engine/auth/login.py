@@ -284,13 +284,17 @@ def _no_grant_message(last: GrantRow | None) -> str:
     ask = "ask an administrator of the practice's Vigil for a new grant"
     if last is None:
         return f"no audit access has been granted to this account yet; {ask}"
+    return f"your audit access {grant_ended(last)} (grant {last.id} for {last.framework}); {ask}"
+
+
+def grant_ended(last: GrantRow) -> str:
+    """How a grant no longer in force ended ("was revoked on ..." or "ended on ..."), worded once
+    for the sign-in refusal and for the refusal to issue such an auditor an API token."""
     expires_at, revoked_at = utc(last.expires_at), utc(last.revoked_at)
     assert expires_at is not None
     if revoked_at is not None and revoked_at < expires_at:
-        ended = f"was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC"
-    else:
-        ended = f"ended on {expires_at:%Y-%m-%d %H:%M} UTC"
-    return f"your audit access {ended} (grant {last.id} for {last.framework}); {ask}"
+        return f"was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC"
+    return f"ended on {expires_at:%Y-%m-%d %H:%M} UTC"
 
 
 @functools.cache

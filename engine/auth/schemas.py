@@ -41,6 +41,8 @@ class Principal(BaseModel):
     user: User
     grant: Grant | None = None
     via: str = "token"  # token | session
+    #: the id (TK-...) of the API token or web session the request was signed with
+    token_id: str | None = None
 
     @property
     def org_id(self) -> str:

@@ -8,6 +8,7 @@ import os
 import secrets
 import threading
 import uuid
+from typing import NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -145,10 +146,12 @@ def issue_token(
     user = session.get(UserRow, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
+    grant_ends = _grant_end(session, user) if user.role == "auditor" else None
+    if kind == "api" and user.role == "auditor" and grant_ends is None:
+        _refuse_token_without_grant(session, user)
     token = ("vgl_" if kind == "api" else "vgs_") + secrets.token_urlsafe(32)
     now = clock.now()
     expires_at, note = now + ttl, None
-    grant_ends = _grant_end(session, user) if user.role == "auditor" else None
     if grant_ends is not None and grant_ends < expires_at:
         expires_at = grant_ends
         note = (f"the token expires at {grant_ends.isoformat()}, when {user.username}'s auditor grant ends, "
@@ -170,6 +173,25 @@ def issue_token(
             payload["capped_at_grant_end"] = True
         _audit(session, org_id=user.org_id, actor=actor, action="token.issue", entity_id=row.id, payload=payload)
     return IssuedToken(id=row.id, token=token, expires_at=row.expires_at, note=note)
+
+
+def _refuse_token_without_grant(session: Session, user: UserRow) -> NoReturn:
+    """Refuse an API token to an auditor with no grant in force (422 / exit 2, `input.no_grant`).
+
+    Such a token had been issued and then answered 403 to every request, so whoever set up the
+    auditor's script learned nothing of why. Sign-in refuses the same auditor (`auth.no_grant`);
+    here the one asking is an administrator, told which grant ended and to give one first. A web
+    session is not refused here: sign-in has refused before one is made."""
+    last = session.scalar(select(GrantRow).where(GrantRow.user_id == user.id)
+                          .order_by(GrantRow.created_at.desc(), GrantRow.id).limit(1))
+    past = ("no grant has ever been given to them" if last is None
+            else f"their last grant {last.id} for {last.framework} {login.grant_ended(last)}")
+    raise InputError(
+        f"auditor {user.username!r} has no grant in force ({past}): an API token would be refused on every "
+        "request", [ErrorDetail(
+            reason=f"grant {user.username} access first (vigil users grant {user.username} --framework ... --from "
+                   "... --to ... --expires ..., or POST /users/{username}/grants), then issue the token",
+            field="username")], code="input.no_grant")
 
 
 def _grant_end(session: Session, user: UserRow) -> dt.datetime | None:
@@ -273,7 +295,8 @@ def resolve_token(session: Session, *, token: str, touch: bool = False) -> Princ
     if user is None or not user.active:
         raise AuthenticationError("account disabled", code="auth.disabled")
     grant = active_grant(session, user_id=user.id) if user.role == "auditor" else None
-    return Principal(user=to_user(user), grant=grant, via="session" if row.kind == "session" else "token")
+    return Principal(user=to_user(user), grant=grant, via="session" if row.kind == "session" else "token",
+                     token_id=row.id)
 
 
 def session_idle() -> dt.timedelta | None:

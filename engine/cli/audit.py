@@ -91,6 +91,8 @@ def log_cmd(
     actor: str | None = typer.Option(None, "--actor", help="Only this actor's entries."),
     action: str | None = typer.Option(None, "--action", help="One action (finding.waive) or a family (finding)."),
     entity: str | None = typer.Option(None, "--entity", help="One entity type (finding) or entity (finding/F-...)."),
+    token: str | None = typer.Option(None, "--token", help="Only entries written with this API token (TK-..., "
+                                                           "`vigil users tokens USERNAME`)."),
     before: int | None = typer.Option(None, "--before", min=1, max=audit_service.MAX_SEQ,
                                       help="Only entries older than this seq (page back): the seq of the oldest "
                                            "entry shown."),
@@ -99,17 +101,17 @@ def log_cmd(
     """Show the newest entries that match, oldest first."""
 
     def body() -> None:
-        for value, option in ((actor, "--actor"), (action, "--action"), (entity, "--entity")):
+        for value, option in ((actor, "--actor"), (action, "--action"), (entity, "--entity"), (token, "--token")):
             if value is not None:  # "" had listed every entry, where the API answers 422
                 nonblank(value, option)
-        where = AuditQuery(before=before, actor=actor, action=action, entity=entity)
+        where = AuditQuery(before=before, actor=actor, action=action, entity=entity, token=token)
         with db.unit_of_work(_engine(url, org)) as session:
             entries = audit_service.list_entries(session, org_id=org, limit=limit, where=where)
         if as_json:
             emit_json([e.model_dump(mode="json") for e in entries])
             return
         if not entries:  # a filter that matched nothing had printed nothing at all
-            console.print("0 entries" + (" match" if (actor or action or entity or before) else ""),
+            console.print("0 entries" + (" match" if (actor or action or entity or token or before) else ""),
                           highlight=False, markup=False)
         for e in entries:
             console.print(

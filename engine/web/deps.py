@@ -4,7 +4,7 @@ form. Each carries `.permission`, so the route x role matrix test reads them lik
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ def web_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def page(permission: Permission) -> Callable[..., Principal]:
+def page(permission: Permission) -> Callable[..., AsyncIterator[Principal]]:
     """A page is readable by the roles that hold `permission` (the same check as the API)."""
     return require(permission)
 

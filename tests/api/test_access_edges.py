@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from engine import clock
 from engine.auth import service as auth
 from engine.auth.schemas import GrantIn, UserIn
+from engine.auth.tables import GrantRow
 from engine.db import unit_of_work
 from engine.errors import AuthenticationError
 from tests.api.conftest import ORG, headers
@@ -46,7 +47,14 @@ def test_a_token_issued_to_a_deactivated_user_is_refused_as_account_disabled(api
 
 def test_an_auditor_without_a_grant_in_force_is_denied_with_no_grant(api: dict[str, Any]) -> None:
     engine, client = api["engine"], api["client"]
-    token = _token(engine, _user(engine, "auditor2", "auditor"))
+    user_id = _user(engine, "auditor2", "auditor")
+    with unit_of_work(engine) as s:  # no token is issued without a grant (input.no_grant): one is given
+        grant = auth.grant_auditor(s, username="auditor2", actor="test", data=GrantIn(
+            framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
+            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+    token = _token(engine, user_id)
+    with unit_of_work(engine) as s:  # the grant ends behind the token's back (as in a database of a Vigil
+        s.get(GrantRow, grant.id).revoked_at = clock.now()  # that left tokens alive when a grant ended)
     r = client.get("/findings", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403, r.text
     assert r.json()["code"] == "permission_denied.no_grant"

@@ -42,8 +42,9 @@ def test_a_new_grant_replaces_the_one_in_force_and_revoking_it_ends_access(api: 
     trail = c.get("/audit/entries", headers=headers(api, "admin"), params={"action": "grant"})
     assert trail.status_code == 200, trail.text
     said = [(e["action"], e["entity_id"], e["payload"]) for e in trail.json()]
+    [admin_token] = [t["id"] for t in c.get("/tokens", headers=headers(api, "admin")).json()]
     assert ("grant.revoke", before[0]["id"], {"framework": "demo", "username": "auditor",
-                                              "superseded_by": narrow["id"]}) in said
+                                              "superseded_by": narrow["id"], "via_token": admin_token}) in said
     created = next(p for a, e, p in said if a == "grant.create" and e == narrow["id"])
     assert (created["supersedes"], created["tokens_revoked"], created["sessions_ended"]) == ([before[0]["id"]], 1, 0)
     revoked = next(p for a, e, p in said if a == "grant.revoke" and e == narrow["id"])
