@@ -12,14 +12,17 @@ Callers without a grant (every other role) get everything, unchanged.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.audit import service as audit_service
+from engine.audit.schemas import AuditEntry
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError, PermissionDeniedError, VigilError
-from engine.findings import known
+from engine.findings import known, run_counts
 from engine.findings import service as findings_service
 from engine.findings.schemas import EvaluationRun, FindingFilter, FindingScope, Waiver
 from engine.rules.catalog import require_frameworks
@@ -96,16 +99,62 @@ def _narrowed_run(scope: FindingScope, run: EvaluationRun) -> EvaluationRun:
     """A run as a scoped reader sees it (`EvaluationRun.narrowed`): hiding each run that also covers
     a framework outside the grant would hide nearly all of them, and with them what an auditor needs
     to trace a finding (`opened_by_run`) to the ruleset versions and the parameters in force. A grant
-    limited to some establishments also loses the totals."""
+    limited to some establishments also loses the totals (`_counted` says so)."""
     return run.narrowed(scope.framework, whole=scope.establishments is None)
 
 
-def visible_runs(principal: Principal, runs: Iterable[EvaluationRun]) -> list[EvaluationRun]:
-    """The runs a caller may see, each narrowed to the grant (see `_narrowed_run`)."""
+#: completes "no audit entry of the run listing its findings ..." for the API (`run_counts.scope_run`)
+_NO_ENTRY = "is in the audit trail (a stream run that opened nothing writes none)"
+
+
+def _counted(session: Session, principal: Principal, scope: FindingScope,
+             runs: list[EvaluationRun]) -> list[EvaluationRun]:
+    """The runs narrowed to the grant, each whose totals it lost recounted or marked withheld.
+
+    `narrowed` leaves `counts` and `diff` as `{}`, which an auditor read as "this run found
+    nothing". As a packet's runs.json does (`run_counts.scope_run`), the diff counts are recounted
+    from the run's `evaluation.run` audit entry (it lists the findings opened, reopened, resolved
+    and waived) as those the grant shows (`FindingScope.admits`), and what cannot be split (`counts`,
+    the findings seen again) is named in `withheld` with the reason. One read of the page's runs'
+    entries and one of the findings they list, for the whole page; none when no run needs a recount."""
+    shown = [(r, _narrowed_run(scope, r)) for r in runs]
+    wanted = {r.id for r, n in shown if n is not r and not r.diff.get("held")}  # a held run changed nothing
+    entries: dict[str, list[AuditEntry]] = defaultdict(list)
+    if wanted:
+        for e in audit_service.entries_of_action(session, org_id=principal.org_id, action="evaluation.run",
+                                                 entity_ids=wanted):
+            entries[e.entity_id].append(e)
+    listed = run_counts.listed_ids(e for es in entries.values() for e in es)
+    held = {f.id for f in findings_service.get_findings(session, org_id=principal.org_id, finding_ids=listed)
+            if scope.admits(f)} if listed else set()
+    out = []
+    for run, narrowed in shown:
+        if narrowed is run:
+            out.append(run)
+            continue
+        said = run_counts.scope_run(
+            {"frameworks": narrowed.frameworks, "counts": narrowed.counts, "diff": narrowed.diff},
+            framework=scope.framework, establishments=scope.establishments, held=held,
+            entries=entries.get(run.id, []), shared=run.frameworks != [scope.framework],
+            holder="the findings your grant shows", no_entry=_NO_ENTRY)
+        out.append(narrowed.model_copy(update={k: said.get(k) for k in ("counts", "diff", "withheld", "diff_counted")}))
+    return out
+
+
+def in_scope_runs(principal: Principal, runs: Iterable[EvaluationRun]) -> list[EvaluationRun]:
+    """The runs a caller may see, as stored (`shown_runs` narrows them): with a grant, those of its
+    framework as of an instant in its window."""
+    scope = finding_scope(principal)
+    return list(runs) if scope is None else [r for r in runs if _run_in_scope(scope, r)]
+
+
+def shown_runs(session: Session, principal: Principal, runs: Iterable[EvaluationRun]) -> list[EvaluationRun]:
+    """The runs a caller may see (`in_scope_runs`), each narrowed to the grant with its totals
+    recounted or withheld for it (see `_narrowed_run`, `_counted`); unchanged without a grant."""
     scope = finding_scope(principal)
     if scope is None:
         return list(runs)
-    return [_narrowed_run(scope, r) for r in runs if _run_in_scope(scope, r)]
+    return _counted(session, principal, scope, in_scope_runs(principal, runs))
 
 
 def list_runs(session: Session, principal: Principal, *, limit: int = 50) -> list[EvaluationRun]:
@@ -119,9 +168,9 @@ def list_runs(session: Session, principal: Principal, *, limit: int = 50) -> lis
     wanted = max(limit * 5, 250)
     while True:
         runs = findings_service.list_runs(session, org_id=principal.org_id, limit=wanted)
-        shown = visible_runs(principal, runs)
-        if len(shown) >= limit or len(runs) < wanted or wanted >= SCOPED_RUNS_READ:
-            return shown[:limit]
+        kept = in_scope_runs(principal, runs)
+        if len(kept) >= limit or len(runs) < wanted or wanted >= SCOPED_RUNS_READ:
+            return shown_runs(session, principal, kept[:limit])
         wanted = min(wanted * 5, SCOPED_RUNS_READ)
 
 
@@ -133,7 +182,7 @@ def get_run(session: Session, principal: Principal, *, run_id: str) -> Evaluatio
         return run
     if not _run_in_scope(scope, run):
         raise NotFoundError(f"no evaluation run {run_id}")
-    return _narrowed_run(scope, run)
+    return _counted(session, principal, scope, [run])[0]
 
 
 # -- waivers ---------------------------------------------------------------------------------------

@@ -17,14 +17,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, type_coerce
+from sqlalchemy import Select, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, db
 from engine.audit import anchors
 from engine.audit.chain import GENESIS_HASH, Break, ChainWalker, entry_hash, normalise_payload
 from engine.audit.lenient import Lenient, unreadable_fields
@@ -224,17 +224,28 @@ def _out_of_order(before: dict[str, Any] | None, entry: dict[str, Any]) -> Break
         "which lists by seq, shows them out of order"))
 
 
-def entries_of_action(session: Session, *, org_id: str | None, action: str) -> Iterator[AuditEntry]:
+def entries_of_action(session: Session, *, org_id: str | None, action: str,
+                      entity_ids: Collection[str] | None = None) -> Iterator[AuditEntry]:
     """The entries of one action (all organisations' or one's), in chain order, streamed; an entry
     whose `at` or payload no longer reads (altered in place on SQLite) is left out: `verify` names
     it. For a domain that checks its own rows against the entries written with them (the record
-    store's imports, `engine.records.integrity`)."""
+    store's imports, `engine.records.integrity`). With `entity_ids`, only those entities' entries
+    (in chain order within each chunk of ids): a reader after a page's runs parses their entries,
+    not every run's of the organisation."""
     lenient = {AuditEntryRow.at.key, AuditEntryRow.payload.key}
     columns = [type_coerce(c, Lenient(c.type)).label(c.key) if c.key in lenient else c for c in _COLUMNS]
     query = select(*columns).where(AuditEntryRow.action == action).order_by(AuditEntryRow.org_id,
                                                                            AuditEntryRow.org_seq)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)
+    if entity_ids is None:
+        yield from _readable(session, query)
+        return
+    for chunk in db.in_chunks(entity_ids):
+        yield from _readable(session, query.where(AuditEntryRow.entity_id.in_(chunk)))
+
+
+def _readable(session: Session, query: Select[Any]) -> Iterator[AuditEntry]:
     for row in session.execute(query.execution_options(yield_per=1000)):
         entry = row._asdict()
         if unreadable_fields(entry) or not isinstance(entry["payload"], dict):

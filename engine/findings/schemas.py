@@ -177,6 +177,19 @@ class EvaluationRun(BaseModel):
     duration_ms: int
     actor: str
     trigger: str
+    #: Set only on a run narrowed for a scoped reader (`engine.api.scope`, `run_counts.scope_run`);
+    #: absent, not null, everywhere else, so a run reads (and runs.json hashes) as before.
+    withheld: dict[str, str] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="only for a reader limited to one framework or to some establishments (an auditor's grant): "
+                    "each part of the run's totals left out for that scope (`counts`, `diff`, `diff.persisted`), "
+                    "with why. The run's `counts` and `diff` are totals over every framework and establishment "
+                    "it evaluated and are not kept per framework or establishment; `{}` or a missing count "
+                    "named here means withheld, not zero")
+    diff_counted: str | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="when `diff` was recounted for a scoped reader: which findings it counts (those the reader "
+                    "may see among the ones the run's `evaluation.run` audit entry lists)")
 
     def narrowed(self, framework: str, *, whole: bool = True) -> EvaluationRun:
         """The run as a reader of one framework sees it (an auditor's grant, a packet of that framework).

@@ -76,7 +76,7 @@ class PacketSources(Protocol):
     - `runs(session, *, org_id, framework, date_from, date_to, known_at) -> list[dict]`: the
       EvaluationRuns in the period, with their input hashes; a run narrowed to `framework` (it
       evaluated others too) says so in `withheld` (the packet then recounts or withholds its
-      counts for its scope: `run_scope.scope_run`);
+      counts for its scope: `run_counts.scope_run`);
     - `cited_records(session, *, org_id, refs, known_at) -> list[dict]`: the data (`type`, `id`
       and fields) of the records named by `refs`, (type, id, version or None) triples: the version
       cited, and the newest known at `known_at`; unknown types and ids are skipped. Asked only for

@@ -66,7 +66,7 @@ def attachment_text(entry: dict[str, Any]) -> str:
 
 def run_changes(run: dict[str, Any]) -> str:
     """What a run changed among the findings, as runs.json gives it for this packet's scope
-    (`run_scope.scope_run`): its non-zero diff counts, and each count withheld said as withheld,
+    (`run_counts.scope_run`): its non-zero diff counts, and each count withheld said as withheld,
     never the run's total over other sites or frameworks."""
     diff, withheld = run.get("diff") or {}, run.get("withheld") or {}
     if diff.get("held"):

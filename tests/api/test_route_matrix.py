@@ -229,8 +229,10 @@ def test_an_auditor_lists_the_runs_of_the_grant_stripped_to_it(scoped: dict[str,
     for name in "DA":  # every framework: stripped to demo, without the totals of the others
         r = seen[runs[name]["id"]]
         assert r["frameworks"] == ["demo"] and [x["id"] for x in r["rulesets"]] == ["demo"]
-        assert set(r["params"]) == {"demo"} and r["counts"] == {} and r["diff"] == {}
+        assert set(r["params"]) == {"demo"} and r["counts"] == {} and set(r["withheld"]) == {"counts", "diff.persisted"}
         assert r["input_hash"] == runs[name]["input_hash"] and r["as_of"] == runs[name]["as_of"]
+    # A opened 4 findings, 2 of demo: its diff recounted for the grant from its audit entry
+    assert seen[runs["A"]["id"]]["diff"] == {"opened": 2, "reopened": 0, "resolved": 0, "waived": 0}
     for name in "CE":  # demo only, and the grant covers every establishment: as stored
         assert seen[runs[name]["id"]] == runs[name]
     assert c.get(f"/evaluations/{runs['A']['id']}", headers=headers(api, "auditor")).json() == seen[runs["A"]["id"]]
@@ -240,6 +242,8 @@ def test_an_auditor_lists_the_runs_of_the_grant_stripped_to_it(scoped: dict[str,
     seen = {r["id"]: r for r in c.get("/evaluations", headers=e1).json()}
     assert set(seen) == {runs["E"]["id"]}
     assert seen[runs["E"]["id"]]["counts"] == {} and seen[runs["E"]["id"]]["params"] == runs["E"]["params"]
+    assert "establishment E1" in seen[runs["E"]["id"]]["withheld"]["counts"]  # said, not a silent {}
+    assert seen[runs["E"]["id"]]["diff"] == {k: v for k, v in runs["E"]["diff"].items() if k in ("held", "reason")}
     for name in "DABC":
         assert c.get(f"/evaluations/{runs[name]['id']}", headers=e1).status_code == 404
 

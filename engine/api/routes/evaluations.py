@@ -72,12 +72,15 @@ def list_runs(limit: int = Query(50, ge=1, le=1000, description="how many runs, 
               session: Session = Depends(get_session, scope="function")) -> list[EvaluationRun]:
     """The newest runs first (by start); `before` pages on, so every run can be reached. An auditor
     sees the runs of the granted framework as of an instant in the window, stripped to that
-    framework (`engine.api.scope.visible_runs`)."""
+    framework, with the totals that are not the grant's recounted for it or named in `withheld`
+    (`engine.api.scope.shown_runs`)."""
     if scope.finding_scope(principal) is None:
         return findings_service.list_runs(session, org_id=principal.org_id, limit=limit, before=before)
     if before is not None:
         try:  # a run outside the grant is no cursor, the same answer as a run that does not exist
-            scope.get_run(session, principal, run_id=before)
+            if not scope.in_scope_runs(principal, [findings_service.get_run(session, org_id=principal.org_id,
+                                                                            run_id=before)]):
+                raise NotFoundError(f"no evaluation run {before}")
         except NotFoundError:
             raise InputError(f"no evaluation run {before}", [ErrorDetail(
                 reason="not a run you can see: give the id of the last run of the page you have",
@@ -87,23 +90,25 @@ def list_runs(limit: int = Query(50, ge=1, le=1000, description="how many runs, 
 
 def _scoped_runs(session: Session, principal: Principal, *, limit: int, before: str | None) -> list[EvaluationRun]:
     """An auditor's page: the runs service knows no grant, so the runs after `before` are read in
-    growing batches and narrowed (`scope.visible_runs`) until `limit` are in the grant, the store
+    growing batches and kept (`scope.in_scope_runs`) until `limit` are in the grant, the store
     runs out, or `scope.SCOPED_RUNS_READ` runs were read (an audit window long past is still
-    listed, and the cost of one page stays bounded)."""
+    listed, and the cost of one page stays bounded); the page's runs are then narrowed, their
+    totals recounted or withheld (`scope.shown_runs`)."""
     shown: list[EvaluationRun] = []
     read, batch, cursor = 0, max(limit * 5, 250), before
     while len(shown) < limit and read < scope.SCOPED_RUNS_READ:
         runs = findings_service.list_runs(session, org_id=principal.org_id, limit=batch, before=cursor)
-        shown.extend(scope.visible_runs(principal, runs))
+        shown.extend(scope.in_scope_runs(principal, runs))
         read += len(runs)
         if len(runs) < batch:
             break
         cursor, batch = runs[-1].id, min(batch * 5, scope.SCOPED_RUNS_READ)
-    return shown[:limit]
+    return scope.shown_runs(session, principal, shown[:limit])
 
 
 @router.get("/evaluations/{run_id}", response_model=EvaluationRun)
 def get_run(run_id: str, principal: Principal = Depends(require(Permission.EVALUATIONS_READ)),
             session: Session = Depends(get_session, scope="function")) -> EvaluationRun:
-    """One run; outside an auditor's grant it is not found, inside it is stripped to the grant."""
+    """One run; outside an auditor's grant it is not found, inside it is stripped to the grant (its
+    totals recounted for it or named in `withheld`, as in the list)."""
     return scope.get_run(session, principal, run_id=run_id)
