@@ -343,12 +343,19 @@ class _Touches:
 _TOUCHES = _Touches()
 
 
+#: The longest an auditor grant may run from when it is given. PRODUCT: auditors are read-only and
+#: scoped, and their access time-boxed; a grant of years (a typo in the year, or "just in case")
+#: had been taken as given, and with it every token issued under it. A year, as a waiver's limit.
+GRANT_MAX = dt.timedelta(days=366)
+
+
 def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str, org_id: str | None = None) -> Grant:
     """Give an auditor read access to one framework, an audit window and (optionally) some
     establishments, until `expires_at`. A grant that could never show anything is refused: a
     framework with no ruleset, an establishment that is not one of the org's, an empty list of
-    establishments, a window that ends before it starts, an expiry already past. With `org_id`
-    (the API: the admin's org) a user of another org does not exist."""
+    establishments, a window that ends before it starts, an expiry already past; and one that runs
+    longer than `GRANT_MAX` from now. With `org_id` (the API: the admin's org) a user of another org
+    does not exist."""
     user = find_user(session, username, org_id=org_id)
     if user is None:
         raise NotFoundError(f"no user {username!r}")
@@ -384,6 +391,12 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
     if expires_at is not None and expires_at <= clock.now():
         problems.append(ErrorDetail(reason=f"{expires_at.isoformat()} is already past: the grant would never be in "
                                            f"force", field="expires_at"))
+    elif expires_at is not None and expires_at > clock.now() + GRANT_MAX:
+        problems.append(ErrorDetail(
+            reason=f"{expires_at.isoformat()} is more than {GRANT_MAX.days} days away: an auditor's access is "
+                   f"time-boxed to an engagement; give an expiry within {GRANT_MAX.days} days (by "
+                   f"{(clock.now() + GRANT_MAX).isoformat(timespec='seconds')}) and grant again if the audit runs on",
+            field="expires_at"))
     if problems:
         raise InputError("the grant cannot be given", problems, code="input.grant")
     assert expires_at is not None

@@ -15,6 +15,7 @@ from engine.api.app import create_app
 from engine.auth import service as auth
 from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
+from tests.factories import grant_expiry
 
 ROLES = ["admin", "officer", "liaison", "auditor", "staff"]
 ORG = "clinic-a"
@@ -34,7 +35,7 @@ def api(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         # the grant first: giving one ends the auditor's tokens made before it
         auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2099, 12, 31),  # findings open "now"
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=grant_expiry()))
         for role, user in users.items():
             tokens[role] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
     app = create_app(sqlite_engine)

@@ -16,6 +16,7 @@ from engine.auth.tables import GrantRow
 from engine.db import unit_of_work
 from engine.errors import AuthenticationError
 from tests.api.conftest import ORG, headers
+from tests.factories import grant_expiry
 
 T0 = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -51,7 +52,7 @@ def test_an_auditor_without_a_grant_in_force_is_denied_with_no_grant(api: dict[s
     with unit_of_work(engine) as s:  # no token is issued without a grant (input.no_grant): one is given
         grant = auth.grant_auditor(s, username="auditor2", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=grant_expiry()))
     token = _token(engine, user_id)
     with unit_of_work(engine) as s:  # the grant ends behind the token's back (as in a database of a Vigil
         s.get(GrantRow, grant.id).revoked_at = clock.now()  # that left tokens alive when a grant ended)

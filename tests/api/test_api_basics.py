@@ -412,7 +412,7 @@ def test_revoking_an_auditors_last_grant_ends_their_tokens_for_good(api: dict[st
     assert client.get("/me", headers=auditor).status_code == 200
     second = client.post("/users/auditor/grants", headers=admin, json={
         "framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
-        "expires_at": "2098-01-01T00:00:00Z"})
+        "expires_at": f.grant_expiry().isoformat()})
     assert second.status_code == 201, second.text
     from sqlalchemy import select
 
@@ -436,7 +436,7 @@ def test_revoking_an_auditors_last_grant_ends_their_tokens_for_good(api: dict[st
     assert client.get("/me", headers=auditor).status_code == 401
     again = client.post("/users/auditor/grants", headers=admin, json={
         "framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
-        "expires_at": "2098-01-01T00:00:00Z"})
+        "expires_at": f.grant_expiry().isoformat()})
     assert again.status_code == 201, again.text
     assert client.get("/me", headers=auditor).status_code == 401  # a new grant revives no old token
 

@@ -97,7 +97,7 @@ def test_an_auditors_cursor_outside_the_grant_is_no_cursor(api: dict[str, Any]) 
                                 data=UserIn(username="aud2", password="aud2-password-x", role="auditor"))
         auth.grant_auditor(s, username="aud2", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 3, 1), window_to=dt.date(2026, 3, 5),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=f.grant_expiry()))
         token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
     c, h = api["client"], {"Authorization": f"Bearer {token}"}
     every = c.get("/evaluations", headers=headers(api, "officer")).json()

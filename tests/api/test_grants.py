@@ -4,18 +4,26 @@ grant can be listed, and revoking a grant or token twice is a conflict that keep
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
 from engine import clock
+from engine.api.app import create_app
 from engine.auth import service as auth
-from engine.auth.schemas import GrantIn
+from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
-from tests.api.conftest import headers
+from tests.api.conftest import ORG, headers
+from tests.factories import grant_expiry
 
 
 def _grant(api: dict[str, Any], **over: Any) -> dict[str, Any]:
     body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-06-30",
-            "expires_at": "2099-01-01T00:00:00Z"} | over
+            "expires_at": grant_expiry().isoformat()} | over
     made = api["client"].post("/users/auditor/grants", headers=headers(api, "admin"), json=body)
     assert made.status_code == 201, made.text
     return made.json()
@@ -103,6 +111,41 @@ def test_the_cli_lists_grants(api: dict[str, Any]) -> None:
     with unit_of_work(api["engine"]) as s:
         auth.grant_auditor(s, username="auditor", actor="t", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 3, 31),
-            establishments=None, expires_at=dt.datetime(2098, 1, 1, tzinfo=dt.UTC)))
+            establishments=None, expires_at=grant_expiry()))
         grants = auth.list_grants(s, username="auditor")
     assert len(grants) == 2 and grants[0].revoked_at is None and grants[1].revoked_at is not None
+
+
+GIVEN = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def admin_api(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """An admin's client and token and an auditor with no grant, on SQLite and PostgreSQL, at GIVEN."""
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(Path(__file__).resolve().parents[1] / "fixtures" / "rulesets"))
+    with clock.frozen(GIVEN), unit_of_work(engine) as s:
+        admin = auth.create_user(s, org_id=ORG, actor="test",
+                                 data=UserIn(username="admin", password="admin-password", role="admin"))
+        auth.create_user(s, org_id=ORG, actor="test",
+                         data=UserIn(username="auditor", password="auditor-password", role="auditor"))
+        token = auth.issue_token(s, user_id=admin.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
+    yield TestClient(create_app(engine)), {"Authorization": f"Bearer {token}"}
+
+
+def test_a_grant_runs_at_most_366_days_from_when_it_is_given(admin_api: tuple[TestClient, dict[str, str]]) -> None:
+    """A grant of years (a typo in the year, or "just in case") had been given as asked."""
+    c, admin = admin_api
+    body = {"framework": "demo", "window_from": "2030-01-01", "window_to": "2030-06-30"}
+    with clock.frozen(GIVEN):
+        far = c.post("/users/auditor/grants", headers=admin,
+                     json=body | {"expires_at": (GIVEN + dt.timedelta(days=367)).isoformat()})
+        assert far.status_code == 422, far.text
+        assert far.json()["code"] == "input.grant"
+        [problem] = far.json()["errors"]
+        assert problem["field"] == "expires_at" and "more than 366 days away" in problem["reason"]
+        assert "by 2031-06-02T12:00:00+00:00" in problem["reason"]  # the latest expiry that is given
+        assert c.get("/users/auditor/grants", headers=admin).json() == []
+        last = GIVEN + dt.timedelta(days=366, minutes=-1)
+        made = c.post("/users/auditor/grants", headers=admin, json=body | {"expires_at": last.isoformat()})
+        assert made.status_code == 201, made.text
+        assert dt.datetime.fromisoformat(made.json()["expires_at"]) == last

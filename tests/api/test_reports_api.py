@@ -15,6 +15,7 @@ from engine.auth.schemas import GrantIn, UserIn
 from engine.db import unit_of_work
 from tests.api.conftest import ORG, headers
 from tests.conftest import REPO
+from tests.factories import grant_expiry
 from tests.storage.test_reports import NOW, RECORDS, TIN
 
 
@@ -33,7 +34,7 @@ def rep(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                     username=name, password=f"{name}-password", role="auditor"))
                 auth.grant_auditor(s, username=name, actor="t", data=GrantIn(
                     framework=framework, window_from=dt.date(2025, 1, 1), window_to=dt.date(2025, 12, 31),
-                    establishments=ests, expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+                    establishments=ests, expires_at=grant_expiry()))
                 api["tokens"][name] = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1),
                                                        actor="t").token
     return api

@@ -166,7 +166,7 @@ def scoped(api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         with unit_of_work(api["engine"]) as s:
             auth.grant_auditor(s, username="auditor_e1", actor="test", data=GrantIn(
                 framework="demo", window_from=dt.date(2026, 4, 1), window_to=dt.date(2099, 12, 31),
-                establishments=["E1"], expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+                establishments=["E1"], expires_at=f.grant_expiry()))
             api["tokens"]["auditor_e1"] = auth.issue_token(  # type: ignore[index]  # after: a grant ends older tokens
                 s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
         runs = {}

@@ -55,7 +55,7 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                              data=UserIn(username="auditor", password="auditor-password", role="auditor"))
             auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
                 framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
-                expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+                expires_at=f.grant_expiry()))
             token = auth.issue_token(s, user_id=admin.id, name="fuzz", ttl=dt.timedelta(days=1), actor="test").token
         with clock.frozen(as_of), dbmod.unit_of_work(engine) as s:
             records = [f.establishment(), f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00")]

@@ -48,7 +48,7 @@ def app(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
                 if role == "auditor":  # the establishments first: a grant names known ones only
                     auth.grant_auditor(s, username=name, actor="test", data=GrantIn(
                         framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2099, 12, 31),
-                        establishments=establishments, expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+                        establishments=establishments, expires_at=f.grant_expiry()))
                 token = auth.issue_token(s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token
                 tokens[name] = {"Authorization": f"Bearer {token}"}
             if role == "officer":

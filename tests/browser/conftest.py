@@ -29,6 +29,7 @@ from engine import clock, pipeline
 from engine import db as dbmod
 from engine.auth import service as auth_service
 from engine.auth.schemas import GrantIn
+from tests.factories import grant_expiry
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -77,7 +78,7 @@ def _prepare(tmp: Path, env: dict[str, str]) -> None:
         auth_service.ensure_demo_users(s, org_id=ORG)
         auth_service.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
             framework="hipaa", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 6, 30),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=grant_expiry()))
     engine.dispose()
 
 

@@ -11,7 +11,7 @@ import pytest
 import typer
 
 from engine.cli.main import app
-from tests.cli.conftest import Practice, said, vigil
+from tests.cli.conftest import Practice, crashed, said, vigil
 
 # --- 9: rules diff -------------------------------------------------------------------------------------
 
@@ -163,12 +163,29 @@ def test_users_revoke_json(practice: Practice) -> None:
     assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab", *practice.args()
                  ).exit_code == 0
     granted = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
-                    "--expires", "2099-12-31T00:00:00Z", *url, "--json")
+                    "--expires", "2026-12-31T00:00:00Z", *url, "--json")  # within a year of AT
     assert granted.exit_code == 0, granted.output
     grant_id = json.loads(granted.stdout)["id"]
     revoked = vigil("users", "revoke", grant_id, *url, "--json", at=dt.datetime(2026, 3, 6, tzinfo=dt.UTC))
     assert revoked.exit_code == 0, revoked.output
     assert json.loads(revoked.stdout) == {"id": grant_id, "revoked": True}
+
+
+def test_users_grant_runs_at_most_366_days(practice: Practice) -> None:
+    """A grant of years (a typo in the year) had been given as asked: exit 2 naming the latest expiry."""
+    url = ["--db", practice.url]
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+                 *practice.args()).exit_code == 0
+    grant = ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31"]
+    far = vigil(*grant, "--expires", "2027-03-07T12:00:00Z", *url)  # 367 days after AT (2026-03-05 12:00Z)
+    assert far.exit_code == 2 and not crashed(far), far.output
+    assert "expires_at" in said(far.stderr) and "more than 366 days away" in said(far.stderr)
+    assert "by 2027-03-06T12:00:00+00:00" in said(far.stderr)
+    assert json.loads(vigil("users", "grants", "aud", *url, "--json").stdout) == []
+    last = vigil(*grant, "--expires", "2027-03-06T11:59:00Z", *url, "--json")  # 366 days less a minute
+    assert last.exit_code == 0, last.output
+    assert dt.datetime.fromisoformat(json.loads(last.stdout)["expires_at"]) == dt.datetime(2027, 3, 6, 11, 59,
+                                                                                          tzinfo=dt.UTC)
 
 
 # --- 11: every option says what it is for ---------------------------------------------------------------

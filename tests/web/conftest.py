@@ -59,7 +59,7 @@ def _prepare(engine: Engine) -> None:
                 person_id="P-HR1" if role == "staff" else None))
         auth.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=f.grant_expiry()))
     records = [f.establishment("E1"), f.establishment("E2", tz="America/New_York", state="NY", name="East clinic"),
                f.episode("EP1", "P1", "2026-02-01T09:00:00-06:00"),
                f.episode("EP2", "P2", "2026-02-02T09:00:00-06:00"),

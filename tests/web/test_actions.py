@@ -20,6 +20,7 @@ from engine.packets import service as packet_service
 from engine.packets.verify import verify_packet
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
+from tests.factories import grant_expiry
 from tests.web.conftest import ORG, csrf_of, login
 
 
@@ -233,7 +234,7 @@ def test_auditor_sees_only_the_grant(web: dict[str, Any]) -> None:
                                                                   role="auditor"))
         auth.grant_auditor(s, username="auditor2", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2025, 1, 1), window_to=dt.date(2025, 12, 31),
-            expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            expires_at=grant_expiry()))
     inside = login(web["app"], "auditor")
     assert inside.get(f"/ui/findings/{fid}").status_code == 200
     outside = login(web["app"], "auditor2")

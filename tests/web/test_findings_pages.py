@@ -21,6 +21,7 @@ from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import FindingFilter, WaiverIn
 from engine.findings.tables import FindingRow
+from tests.factories import grant_expiry
 from tests.web.conftest import ORG, csrf_of, login
 
 GRANTED = dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC)
@@ -187,7 +188,7 @@ def test_an_auditor_granted_some_establishments_is_offered_only_those(
                                                                   role="auditor"))
         auth.grant_auditor(s, username="east-auditor", actor="test", data=GrantIn(
             framework="demo", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
-            establishments=["E2"], expires_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)))
+            establishments=["E2"], expires_at=grant_expiry()))
     page = login(web["app"], "east-auditor", "east-password").get("/ui/findings").text
     box = page[page.index('id="f-establishment"'):]
     box = box[:box.index("</select>")]
