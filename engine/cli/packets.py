@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -28,8 +30,11 @@ from engine.errors import ErrorDetail, InputError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketBuildReport, load_input
-from engine.packets.sign import load_or_create_signer, resolve_key_dir
+from engine.packets.sign import resolve_key_dir
 from engine.packets.verify import verify_packet
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 packet_app = typer.Typer(help="Audit evidence packets (BagIt + OSCAL, signed).", no_args_is_help=True)
 app.add_typer(packet_app, name="packet")
@@ -42,6 +47,21 @@ EMBEDDED_KEY_NOTE = (
 )
 KeyDirOption = typer.Option(None, "--key-dir", help="Signing key directory (default: VIGIL_KEY_DIR, else keys/ in "
                             "VIGIL_VAR_DIR, else in the installation's var/).")
+
+
+def _deployment_database(url: str | None) -> Engine | None:
+    """The database that says whether packets were signed before, for a command that may have to
+    make a missing key (`standalone_signer`): --db, else DATABASE_URL, else ./vigil.db if that file
+    exists. None when none is named and there is no ./vigil.db: an offline build or a deployment's
+    first key has no database to ask. One that is named and cannot be opened is an error, as for
+    every command: making a key without the check is what lost auditors the key."""
+    if url is None and not os.environ.get("DATABASE_URL"):
+        from sqlalchemy.engine import make_url
+
+        default = make_url(db.DEFAULT_URL).database
+        if not default or not Path(default).exists():
+            return None
+    return open_database(url)
 
 
 def _period(date_from: str | None, date_to: str | None) -> tuple[dt.date, dt.date]:
@@ -84,7 +104,8 @@ def build_cmd(
             if redact_phi:
                 inp = inp.model_copy(update={"redact_phi": True})
             out_file(out, "--out")
-            signer = load_or_create_signer(key_dir)  # no database: nothing says which key signed before
+            # a missing key is made only if the deployment's database (if any) holds no packet signed before
+            signer = packet_service.standalone_signer(key_dir, lambda: _deployment_database(url))
             report = build_packet(inp, out, signer=signer)
         else:
             if framework is None:
@@ -212,15 +233,20 @@ def verify_cmd(
 @packet_app.command("key")
 def key_cmd(
     key_dir: Path | None = KeyDirOption,
+    url: str | None = DbOption,
     out: Path | None = typer.Option(None, "--out", help="Also write the public key PEM to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print the key, fingerprint and key folder as JSON."),
 ) -> None:
-    """Print the packet signing public key (PEM) and its fingerprint; creates the key on first use."""
+    """Print the packet signing public key (PEM) and its fingerprint; creates the key on first use.
+
+    A missing key is made only if the database (--db, else DATABASE_URL, else ./vigil.db if it
+    exists) holds no packet signed before; otherwise it is refused: restore the key folder.
+    """
 
     def body() -> None:
         if out is not None:
             out_file(out, "--out")
-        signer = load_or_create_signer(key_dir)
+        signer = packet_service.standalone_signer(key_dir, lambda: _deployment_database(url))
         pem = signer.public_key_pem()
         if out is not None:
             try:

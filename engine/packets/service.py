@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from engine import clock, db, paths
@@ -174,6 +174,28 @@ def practice_signer(session: Session, key_dir: Path | str | None = None) -> Ed25
             "this key on purpose, run `vigil packet rotate-key --yes`",
             code="packet.signing_key.unexpected")
     return signer
+
+
+def standalone_signer(key_dir: Path | str | None,
+                      deployment_database: Callable[[], Engine | None]) -> Ed25519Signer:
+    """The signing key for a command that does not build from the database (`vigil packet key`,
+    `vigil packet build --input`): the key in the folder, or, when it is missing, a new one only
+    if `deployment_database()` holds no packet signed before (else refused as `practice_signer` does).
+
+    Why: these commands made a missing key without asking. After a restore without the key folder,
+    `vigil packet key` handed auditors a brand-new key no packet was signed with, and the next build
+    from the database was then refused as an unexpected key. So a missing key is made only once the
+    deployment's database says no packet was signed yet. `deployment_database` is called only then
+    (a key that is there is printed or used without any database); it returns None when there is no
+    database to ask, a deployment's first key, and raises when the one it was told of cannot be opened.
+    """
+    if (sign.resolve_key_dir(key_dir) / sign.PRIVATE_KEY_FILE).exists():
+        return sign.load_or_create_signer(key_dir)
+    engine = deployment_database()
+    if engine is None:
+        return sign.load_or_create_signer(key_dir)
+    with db.unit_of_work(engine) as session:
+        return practice_signer(session, key_dir)
 
 
 class KeyRotation(BaseModel):

@@ -7,12 +7,21 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.packets.schemas import PacketInput
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_database_around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DATABASE_URL and no ./vigil.db: a missing key is made only if the database they name holds no
+    packet, so a developer's own database must not decide whether these tests get a key."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
 
 
 def build(packet_input: PacketInput, tmp_path: Path, *extra: str) -> tuple[Path, Path]:
@@ -43,6 +52,29 @@ def test_build_verify_and_key(packet_input: PacketInput, tmp_path: Path) -> None
     assert "it says it is Example Family Practice (org-demo)'s packet for hipaa, 2026-01-01/2026-03-31" in said
     as_json = runner.invoke(app, ["packet", "verify", str(out), "--json"])
     assert as_json.exit_code == 0 and json.loads(as_json.output)["ok"] is True
+
+
+def test_with_no_database_anywhere_key_makes_the_first_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    made = runner.invoke(app, ["packet", "key", "--key-dir", str(keys)])
+    assert made.exit_code == 0, made.output
+    assert (keys / "packet-signing.key").is_file() and "fingerprint: sha256:" in made.stdout
+
+
+def test_a_named_database_that_cannot_be_opened_makes_no_key(packet_input: PacketInput, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making a key without asking the database is what handed auditors a key no packet was signed with."""
+    keys, gone = tmp_path / "keys", f"sqlite:///{tmp_path / 'gone.db'}"
+    source = tmp_path / "input.json"
+    source.write_text(packet_input.model_dump_json())
+    key = runner.invoke(app, ["packet", "key", "--key-dir", str(keys), "--db", gone])
+    monkeypatch.setenv("DATABASE_URL", gone)
+    offline = runner.invoke(app, ["packet", "build", "--input", str(source), "--out", str(tmp_path / "p.zip"),
+                                  "--key-dir", str(keys)])
+    for result in (key, offline):
+        assert result.exit_code == 2, result.output
+        assert "cannot open database" in result.stderr and "gone.db" in result.stderr
+    assert not (keys / "packet-signing.key").exists() and not (tmp_path / "p.zip").exists()
 
 
 def test_verify_failure_exits_1_naming_the_file(
