@@ -40,8 +40,11 @@ def current_principal(request: Request, session: Session = Depends(get_session, 
         raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
                                   code="auth.required")
     # a GET writes a session's last use (at most once a minute, for the idle timeout); a POST does
-    # not, so a form that checks a password (its own short transaction) never waits on this one's
-    principal = auth_service.resolve_token(session, token=token, touch=request.method in ("GET", "HEAD"))
+    # not, so a form that checks a password (its own short transaction) never waits on this one's.
+    # A request that may write holds its token FOR SHARE until it commits, so a revoke waits for its
+    # writes and none lands after the revoke (`resolve_token`); a read takes no lock
+    reads = request.method in ("GET", "HEAD")
+    principal = auth_service.resolve_token(session, token=token, touch=reads, for_write=not reads)
     if session.dirty:  # that last use, committed now (nothing else is in this transaction yet): the
         session.commit()  # request must not hold SQLite's write lock while its page is built
     if principal.via == "session" and request.method not in _SAFE_METHODS and _cross_site(request):

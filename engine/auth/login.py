@@ -379,7 +379,6 @@ def reset_password(session: Session, *, username: str, password: str, actor: str
 
 def _set_password(session: Session, row: UserRow, new_hash: str, *, keep_token: str | None, actor: str,
                   action: str) -> User:
-    row.password_hash = new_hash
     keep = hash_secret(keep_token) if keep_token else None
     now = clock.now()
     sessions = tokens = 0
@@ -391,6 +390,11 @@ def _set_password(session: Session, row: UserRow, new_hash: str, *, keep_token: 
             sessions += 1
         else:
             tokens += 1
+    # the tokens flushed first, before the user row and the audit trail's lock: each update waits
+    # for the requests writing under that token (`service.resolve_token` holds it FOR SHARE), and one
+    # holding the user row or the trail's lock meanwhile deadlocks with them on PostgreSQL
+    session.flush()
+    row.password_hash = new_hash
     _audit(session, org_id=row.org_id, actor=actor, action=action, entity_id=row.id,
            payload={"user": row.username, "sessions_ended": sessions, "tokens_revoked": tokens})
     return to_user(row)

@@ -221,6 +221,10 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
         raise ConflictError(f"token {token_id} was revoked on {utc(row.revoked_at).isoformat()}",
                             [ErrorDetail(reason="already revoked", field="token_id")], code="state.revoked")
     row.revoked_at = clock.now()
+    # the row now, before the audit trail's lock: a request writing under the token holds it FOR
+    # SHARE (`resolve_token`) and may append to the trail before it commits; taken the other way
+    # round, the two transactions deadlock on PostgreSQL
+    session.flush()
     user = session.get(UserRow, row.user_id)
     if user is not None and row.kind == "api":
         _audit(session, org_id=user.org_id, actor=actor, action="token.revoke", entity_id=row.id, payload={})
@@ -235,13 +239,17 @@ def set_active(session: Session, *, org_id: str, username: str, active: bool, ac
         raise NotFoundError(f"no user {username!r}")
     if row.active == active:
         return to_user(row)
-    row.active = active
     revoked = 0
     if not active:
+        # the tokens first, flushed before the user row and the audit trail's lock are taken: each
+        # update waits for the requests writing under that token (`resolve_token` holds it FOR SHARE),
+        # and one holding the user row or the trail's lock meanwhile deadlocks with them
         now = clock.now()
         for token in session.scalars(select(TokenRow).where(TokenRow.user_id == row.id, TokenRow.revoked_at.is_(None))):
             token.revoked_at = now
             revoked += 1
+        session.flush()
+    row.active = active
     _audit(session, org_id=row.org_id, actor=actor, action="user.activate" if active else "user.deactivate",
            entity_id=row.id, payload={"user": row.username, "tokens_revoked": revoked})
     return to_user(row)
@@ -275,11 +283,22 @@ def list_tokens(session: Session, *, user_id: str) -> list[TokenInfo]:
     ]
 
 
-def resolve_token(session: Session, *, token: str, touch: bool = False) -> Principal:
+def resolve_token(session: Session, *, token: str, touch: bool = False, for_write: bool = False) -> Principal:
     """Who a bearer token or session cookie belongs to; expired, revoked or unknown tokens fail,
     and so does a web session unused for longer than the idle timeout. With `touch` (a GET) a
-    session's last use is written, at most once a minute: not a write on every request."""
-    row = session.scalar(select(TokenRow).where(TokenRow.token_hash == hash_secret(token)))
+    session's last use is written, at most once a minute: not a write on every request.
+
+    With `for_write` (a request that may change data: not a GET or HEAD) the token's row is read
+    FOR SHARE and stays locked until the request's transaction ends. Read plainly, a revoke that
+    committed between this check and the request's commit let the request write under a token
+    already revoked (PostgreSQL, READ COMMITTED). Locked, a revoke (an UPDATE of the row: revoking
+    it, switching the user off, resetting their password) waits for the writes under way, and a
+    write that starts after the revoke committed finds the token revoked. Reads take no lock.
+    SQLite has no row locks; SQLAlchemy leaves the clause out there."""
+    query = select(TokenRow).where(TokenRow.token_hash == hash_secret(token))
+    if for_write:
+        query = query.with_for_update(read=True)
+    row = session.scalar(query)
     now = clock.now()
     if row is None or row.revoked_at is not None or utc(row.expires_at) <= now:
         raise AuthenticationError("invalid or expired credentials", code="auth.invalid_token")
@@ -492,6 +511,7 @@ def _end_access(session: Session, user: UserRow, now: dt.datetime) -> dict[str, 
     for token in session.scalars(select(TokenRow).where(TokenRow.user_id == user.id, TokenRow.revoked_at.is_(None))):
         token.revoked_at = now
         ended["sessions_ended" if token.kind == "session" else "tokens_revoked"] += 1
+    session.flush()  # before the audit trail's lock, as in `revoke_token`
     return ended
 
 

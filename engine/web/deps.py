@@ -4,24 +4,27 @@ form. Each carries `.permission`, so the route x role matrix test reads them lik
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from engine.api.deps import public, require
+from engine.api.deps import get_session, public, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.db import unit_of_work
 from engine.web import csrf
 
 
-def web_session(request: Request) -> Iterator[Session]:
+def web_session(session: Session = Depends(get_session, scope="function")) -> Session:
     """The page's unit of work. Used with `scope="function"`, it commits when the route returns and
     before the response leaves: a browser follows a form's redirect at once, and the next page must
-    see what the form changed (with the default request scope the commit races that request)."""
-    with unit_of_work(request.app.state.engine) as session:
-        yield session
+    see what the form changed (with the default request scope the commit races that request).
+
+    It is the transaction the caller was resolved in (`current_principal`'s), not one of its own: a
+    form POST holds its session token FOR SHARE there until it commits (`resolve_token`), so that a
+    revoke waits for the form's writes. In a second transaction the form's writes were not covered,
+    and sign-out (an update of that very row) waited on its own request's lock for ever."""
+    return session
 
 
 def page(permission: Permission) -> Callable[..., AsyncIterator[Principal]]:
