@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
@@ -13,6 +14,23 @@ from engine.json_body import JsonBody
 
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
 InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
+
+#: An API token's id as issued: `TK-` and 12 hex digits; tokens issued before 2026-12-03 keep their
+#: `T-...` ids and still sign requests (and their `via_token`), so a filter by token takes both.
+TOKEN_ID = re.compile(r"^TK?-[0-9a-f]{12}$")
+#: the longest token id a filter takes (the token table's id column)
+TOKEN_ID_MAX = 40
+
+
+def check_token_id(value: str | None) -> str | None:
+    """A filter's token id, refused in words when it could name no token (blank: no filter).
+
+    A typo (`tk-...`, a token's secret `vgl_...` pasted instead of its id) had matched nothing and
+    read as "this token did nothing", the wrong answer when a leaked token is being looked into."""
+    if value and not TOKEN_ID.match(value):
+        raise ValueError("not an API token's id: TK- and 12 hex digits, as `vigil users tokens USERNAME` "
+                         "or GET /users/{username}/tokens lists them (not the token's secret)")
+    return value
 
 
 class Grant(BaseModel):

@@ -103,7 +103,8 @@ async def error_page(request: Request, *, status: int, title: str, message: str,
 _FIELD_LABELS = {"until": "Until", "approver": "Approved by", "approved_by": "Approved by", "assignee": "Assign to",
                  "step": "Checklist step", "file": "File", "from": "Period from", "to": "Period to",
                  "as_of": "As of", "redact_phi": "Redact patient identifiers", "scope": "Covers",
-                 "effective_from": "Effective from", "on": "From", "value": "New value", "name": "Parameter"}
+                 "effective_from": "Effective from", "on": "From", "value": "New value", "name": "Parameter",
+                 "token": "API token"}
 #: `text` is the comment on a finding, the note on a task, the YAML of a draft ruleset
 _TEXT_LABELS = {"comment": "Comment", "note": "Note", "draft": "Ruleset YAML"}
 

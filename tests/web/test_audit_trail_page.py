@@ -70,3 +70,44 @@ def test_an_auditor_may_check_the_chain_but_reads_no_entry(web_client: Callable[
     assert 'id="audit-entries"' not in page.text and "audit-trail excerpt" in page.text
     refused = c.get("/audit/entries")  # nor through the API, with the same browser session
     assert refused.status_code == 403 and refused.json()["code"].startswith("permission_denied"), refused.text
+
+
+LEAKED, OTHER = "TK-0123456789ab", "TK-ba9876543210"
+
+
+def test_the_token_filter_shows_only_what_that_api_token_wrote_and_pages_back(
+        web: dict[str, Any], web_client: Callable[[str], TestClient], monkeypatch: Any) -> None:
+    c = web_client("officer")
+    with unit_of_work(web["engine"]) as s:
+        for i, token in enumerate([LEAKED, OTHER, LEAKED, None, LEAKED, OTHER, LEAKED]):
+            with audit_service.acting_with_token(token):
+                audit_service.append(s, org_id=ORG, actor="user:admin", action="probe.step", entity_type="probe",
+                                     entity_id=f"X{i}", payload={"i": i})
+    form = c.get("/ui/audit/trail").text
+    assert '<label for="a-token">API token</label>' in form and 'name="token"' in form
+    monkeypatch.setattr("engine.web.routes.audit.TRAIL_PAGE", 3)
+    first = c.get("/ui/audit/trail", params={"token": LEAKED})
+    assert first.status_code == 200, first.text[:500]
+    assert f'name="token" value="{LEAKED}"' in first.text  # the form keeps the filter
+    assert [a for _, a in _rows(first.text)] == ["probe.step"] * 3
+    assert re.findall(r"&#34;i&#34;: (\d)", first.text) == ["6", "4", "2"]
+    assert first.text.count(f"&#34;via_token&#34;: &#34;{LEAKED}&#34;") == 3 and OTHER not in first.text
+    older = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert older is not None and f"token={LEAKED}" in older.group(1)
+    second = c.get(older.group(1).replace("&amp;", "&")).text
+    assert re.findall(r"&#34;i&#34;: (\d)", second) == ["0"] and 'rel="next"' not in second
+    assert "No entries match" in c.get("/ui/audit/trail", params={"token": "TK-000000000000"}).text
+
+
+def test_a_token_filter_that_names_no_token_is_refused_in_words(web_client: Callable[[str], TestClient]) -> None:
+    page = web_client("officer").get("/ui/audit/trail", params={"token": "vgl_secret-pasted-here"})
+    assert page.status_code == 422 and "API token: not an API token&#39;s id" in page.text, page.text[:800]
+
+
+def test_an_auditor_reads_no_entry_by_token_either(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    with unit_of_work(web["engine"]) as s, audit_service.acting_with_token(LEAKED):
+        audit_service.append(s, org_id=ORG, actor="user:admin", action="probe.step", entity_type="probe",
+                             entity_id="X1", payload={"secret": "other framework"})
+    page = web_client("auditor").get("/ui/audit/trail", params={"token": LEAKED})
+    assert page.status_code == 200 and 'id="audit-entries"' not in page.text and "other framework" not in page.text

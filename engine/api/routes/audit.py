@@ -8,7 +8,10 @@ concern the granted framework reach the auditor as the excerpt inside an evidenc
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from engine import pipeline
@@ -16,7 +19,7 @@ from engine.api.deps import get_session, require
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditEntry, AuditQuery, AuditVerifyReport
 from engine.auth.roles import Permission
-from engine.auth.schemas import Principal
+from engine.auth.schemas import TOKEN_ID_MAX, Principal, check_token_id
 
 router = APIRouter(tags=["audit"])
 
@@ -38,10 +41,16 @@ def entries(limit: int = Query(20, ge=1, le=1000, description="how many of the n
                                        "of them (finding)"),
             entity: str | None = Query(None, max_length=301, description="one entity type (finding) or one entity "
                                        "(finding/F-...)"),
+            token: Annotated[str | None, Query(
+                max_length=TOKEN_ID_MAX, description="only the entries written by requests signed with this API "
+                "token (its id, TK-..., from GET /users/{username}/tokens: the `via_token` of their payload)"),
+                AfterValidator(check_token_id)] = None,
             principal: Principal = Depends(require(Permission.AUDIT_ENTRIES)),
             session: Session = Depends(get_session, scope="function")) -> list[AuditEntry]:
     """The newest entries of the organization's chain that the filters admit (`vigil audit log`):
     admins and officers; an auditor verifies the chain and reads the excerpt inside an evidence
-    packet."""
-    where = AuditQuery(before=before, actor=actor or None, action=action or None, entity=entity or None)
+    packet. `token` lists what one API token did (after it leaked, say): an auditor holds no
+    `audit.entries`, so it widens nothing for them."""
+    where = AuditQuery(before=before, actor=actor or None, action=action or None, entity=entity or None,
+                       token=token or None)
     return audit_service.list_entries(session, org_id=principal.org_id, limit=limit, where=where)

@@ -3,20 +3,21 @@ An auditor sees only the packets of the granted framework whose period meets the
 as GET /packets applies it; officers see every packet and build new ones here, as POST /packets does.
 
 And the audit trail itself (`/audit/trail`): admins and officers read the organization's entries,
-newest first, by actor, action or entity, as GET /audit/entries gives them; anyone who may read
-the portal may have the chain recomputed (`?verify=1`, as GET /audit/verify), which says only
-whether it is whole and how long it is, so an auditor can check it without reading other
-frameworks' changes."""
+newest first, by actor, action, entity or the API token that wrote them, as GET /audit/entries
+gives them; anyone who may read the portal may have the chain recomputed (`?verify=1`, as GET
+/audit/verify), which says only whether it is whole and how long it is, so an auditor can check
+it without reading other frameworks' changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -24,7 +25,7 @@ from engine.api import scope
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditQuery
 from engine.auth.roles import Permission, allowed
-from engine.auth.schemas import Principal
+from engine.auth.schemas import TOKEN_ID_MAX, Principal, check_token_id
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.sign import retired_fingerprints
@@ -84,19 +85,24 @@ def _utc(text: str) -> str:
 
 @router.get("/audit/trail")
 def trail(request: Request, actor: str = Query("", max_length=200), action_name: str = Query("", alias="action",
-          max_length=100), entity: str = Query("", max_length=301), before: int | None = Query(None, ge=1),
+          max_length=100), entity: str = Query("", max_length=301),
+          token: Annotated[str, Query(max_length=TOKEN_ID_MAX), AfterValidator(check_token_id)] = "",
+          before: int | None = Query(None, ge=1),
           verify: bool = Query(False),
           principal: Principal = Depends(page(Permission.AUDIT_READ)),
           session: Session = Depends(web_session, scope="function")) -> Response:
     """The organization's audit trail: where its chain ends, the recomputed check on request, and
-    (for those who may read entries) the entries newest first, filtered and paged back by `before`."""
+    (for those who may read entries) the entries newest first, filtered and paged back by `before`.
+    An auditor reads no entry whatever the filters say: `token` narrows what is read, never who reads."""
     head = audit_service.chain_head(session, org_id=principal.org_id)
     report = pipeline.verify_audit(session, org_id=principal.org_id) if verify else None
     readable = allowed(principal.role, Permission.AUDIT_ENTRIES)
-    where = AuditQuery(before=before, actor=actor or None, action=action_name or None, entity=entity or None)
+    where = AuditQuery(before=before, actor=actor or None, action=action_name or None, entity=entity or None,
+                       token=token or None)
     found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
         if readable else None
-    filters = {k: v for k, v in (("actor", actor), ("action", action_name), ("entity", entity)) if v}
+    filters = {k: v for k, v in (("actor", actor), ("action", action_name), ("entity", entity), ("token", token))
+               if v}
     older = None if found is None or found.older is None else \
         "/ui/audit/trail?" + urllib.parse.urlencode(filters | {"before": found.older})
     return render(request, "audit/trail.html", principal=principal, title="Audit trail", active="trail",
