@@ -13,9 +13,10 @@ from engine import db, pipeline
 from engine.audit import service as audit_service
 from engine.audit.schemas import AuditQuery, AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
+from engine.auth.schemas import check_token_id
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import DbOption, nonblank, open_database, require_org
-from engine.errors import NotFoundError
+from engine.errors import ErrorDetail, InputError, NotFoundError
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -104,6 +105,11 @@ def log_cmd(
         for value, option in ((actor, "--actor"), (action, "--action"), (entity, "--entity"), (token, "--token")):
             if value is not None:  # "" had listed every entry, where the API answers 422
                 nonblank(value, option)
+        try:  # the API's check: a mistyped id had listed nothing, read as "this token did nothing"
+            check_token_id(token)
+        except ValueError as exc:
+            raise InputError(f"--token {token!r} names no token", [ErrorDetail(reason=str(exc), field="--token")],
+                             code="input.token") from None
         where = AuditQuery(before=before, actor=actor, action=action, entity=entity, token=token)
         with db.unit_of_work(_engine(url, org)) as session:
             entries = audit_service.list_entries(session, org_id=org, limit=limit, where=where)

@@ -120,5 +120,8 @@ def test_entries_written_with_an_api_token_name_it_and_the_chain_still_verifies(
     assert [e["payload"]["username"] for e in json.loads(by_actor.stdout)] == ["by_token", "by_session"]
     none = vigil("audit", "log", *where, "--token", "TK-000000000000")
     assert none.exit_code == 0 and "0 entries match" in none.stdout
+    secret = vigil("audit", "log", *where, "--token", "vgl_pasted-secret")  # the secret, not the id: named, not "0"
+    assert secret.exit_code == 2 and "0 entries" not in secret.stdout
+    assert "not an API token's id" in " ".join(secret.stderr.split()), secret.stderr
     verified = vigil("audit", "verify", *where)
     assert verified.exit_code == 0, verified.output
