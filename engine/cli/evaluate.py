@@ -247,18 +247,12 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def _say_not_judged(day: Any, frameworks: list[str] | None, judged: set[str]) -> None:
-    """A framework that has had versions in force but has none on the day is left out of the result
-    (CONTRACT.md's JSON lists the rulesets used): say so on stderr, or a framework whose last version
-    was withdrawn or ended drops out of every later evaluation without a word."""
-    from engine.rules.catalog import load_all, rulesets_dir
-    from engine.rules.versions import said_in_force, spans_in_force
+    """A framework with no version in force on the day is left out of the result: said on stderr
+    (`run_checks.not_judged`)."""
+    from engine.findings.run_checks import not_judged
 
-    loaded = load_all(rulesets_dir())
-    for fw in sorted(set(frameworks or (i.spec.framework for i in loaded)) - judged):
-        spans = spans_in_force(loaded, fw)
-        if spans:
-            err_console.print(f"warning: no {fw} ruleset is in force on {day} (the UTC date of --as-of), so {fw} was "
-                              f"not judged: {fw} {said_in_force(spans)}", highlight=False, markup=False)
+    for line in not_judged(day, frameworks, judged, field="--as-of"):
+        err_console.print(f"warning: {line}", highlight=False, markup=False)
 
 
 def _say_none_in_force(day: Any, frameworks: list[str] | None) -> None:

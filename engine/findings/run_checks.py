@@ -79,3 +79,23 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
     if known_at is not None:
         check_known_at(session, org_id=org_id, known_at=known_at)
 
+
+def not_judged(day: dt.date, frameworks: list[str] | None, judged: set[str], *, field: str) -> list[str]:
+    """What to say of each framework asked for (every one, with None) that has had or will have
+    versions in force but has none on `day`, so that an evaluation left it out: one sentence each,
+    naming `field` (the caller's word for the instant: the CLI's `--as-of`, the API's `as_of`).
+
+    An evaluation of every framework runs when some are in force; the others are simply not in
+    its result (CONTRACT.md's JSON lists the rulesets used). Without a word, a framework whose
+    last version was withdrawn or ended, or which starts later, dropped out unnoticed."""
+    from engine.rules.catalog import load_all, rulesets_dir
+    from engine.rules.versions import said_in_force, spans_in_force
+
+    loaded = load_all(rulesets_dir())
+    said = []
+    for fw in sorted(set(frameworks or (i.spec.framework for i in loaded)) - judged):
+        spans = spans_in_force(loaded, fw)
+        if spans:
+            said.append(f"no {fw} ruleset is in force on {day} (the UTC date of {field}), so {fw} was not judged: "
+                        f"{fw} {said_in_force(spans)}")
+    return said

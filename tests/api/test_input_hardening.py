@@ -513,3 +513,23 @@ def test_a_findings_task_follows_a_waiver_or_false_positive_at_once(world: dict[
     revoked = c.post(f"/waivers/{waiver['id']}/revoke", headers=h, json={"reason": "approval withdrawn"})
     assert revoked.status_code == 200
     assert task_state() == "open"
+
+
+def test_an_evaluation_of_every_framework_names_each_one_not_in_force(world: dict[str, Any], tmp_path: Path) -> None:
+    """POST /evaluations of every framework runs on those in force and says which were left out and
+    when they are in force; the answer had been silent (only the CLI said it, on stderr)."""
+    demo = (FIXTURES / "rulesets" / "demo" / "demo-1.0.0.yaml").read_text()
+    later = (demo.replace("framework: demo", "framework: later").replace("DEMO-", "LATER-")
+             .replace("effective_from: 2026-01-01", "effective_from: 2030-01-01")
+             .replace("effective_to: 2026-07-01", "effective_to: null"))
+    (tmp_path / "api-rulesets" / "later").mkdir()
+    (tmp_path / "api-rulesets" / "later" / "later-1.0.0.yaml").write_text(later)
+    c, h = world["client"], world["h"]
+    every = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T12:00:00Z"})
+    assert every.status_code == 201, every.text
+    assert [r["id"] for r in every.json()["run"]["rulesets"]] == ["demo"]
+    (said,) = every.json()["warnings"]
+    assert said.startswith("no later ruleset is in force on 2026-03-10 (the UTC date of as_of), so later was not "
+                           "judged: later ") and "2030-01-01" in said, said
+    named = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T12:00:00Z", "frameworks": ["demo"]})
+    assert named.status_code == 201 and named.json()["warnings"] == [], named.text

@@ -35,6 +35,10 @@ class EvaluationOut(BaseModel):
     run: EvaluationRun
     diff: RunDiff
     findings: int
+    warnings: list[str] = Field(default_factory=list, description=(
+        "each framework left out because no version of it is in force on as_of's UTC date (it has had "
+        "or will have one), with the dates it is in force; an evaluation of every framework runs when "
+        "some are in force, and the others are not in its result"))
 
 
 @router.post("/evaluations", response_model=EvaluationOut, status_code=201)
@@ -60,7 +64,9 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
                                 actor=principal.actor, frameworks=body.frameworks, backend=body.backend,
                                 known_at=known_at)
     assert outcome.run is not None and outcome.diff is not None
-    return EvaluationOut(run=outcome.run, diff=outcome.diff, findings=len(outcome.result.violations))
+    judged = {str(r.get("id")) for r in outcome.run.rulesets}
+    return EvaluationOut(run=outcome.run, diff=outcome.diff, findings=len(outcome.result.violations),
+                         warnings=run_checks.not_judged(as_of.date(), body.frameworks, judged, field="as_of"))
 
 
 @router.get("/evaluations", response_model=list[EvaluationRun])
