@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
 import engine.cli.records  # noqa: F401  (registers the commands)
@@ -24,6 +23,7 @@ from engine.records.connectors import hr_roster_import
 from engine.records.schemas import ImportReport
 from engine.records.tables import record_version
 from tests.clients import bearer_client
+from tests.db_urls import cli_url
 
 ORG = "clinic-a"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "roster"
@@ -73,16 +73,6 @@ def rows(engine: Engine, *types: str) -> int:
 
 # ---- end to end ---------------------------------------------------------------------------------
 
-
-def cli_url(engine: Engine) -> str:
-    """The URL the command line opens for this test's database (on PostgreSQL, with its schema)."""
-    url = engine.url
-    if url.get_backend_name() != "postgresql":
-        return url.render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def vigil(*args: str) -> Result:

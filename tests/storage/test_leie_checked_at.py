@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
 import engine.cli.records  # noqa: F401  (registers the commands)
@@ -22,6 +21,7 @@ from engine.records.connectors import leie_screen
 from engine.records.tables import record_version
 from tests.clients import bearer_client
 from tests.conftest import SHARED
+from tests.db_urls import cli_url
 
 ORG = "clinic-a"
 LEIE = SHARED / "formats" / "leie" / "leie-UPDATED-format-example.csv"
@@ -40,15 +40,6 @@ def screenings(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
-
-def cli_url(engine: Engine) -> str:
-    """The URL the command line opens for this test's database (on PostgreSQL, with its schema)."""
-    if engine.url.get_backend_name() != "postgresql":
-        return engine.url.render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-    return make_url(engine.url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def vigil(*args: str) -> Result:

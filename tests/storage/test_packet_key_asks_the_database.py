@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from engine import clock, db
@@ -19,6 +18,7 @@ from engine.auth.schemas import UserIn
 from engine.cli.main import app
 from engine.packets import service as packet_service
 from engine.packets.collect import collect_input
+from tests.db_urls import cli_url
 from tests.storage.test_packet_collect import FakeSources, at, trail
 
 PRIVATE_KEY = "packet-signing.key"
@@ -30,15 +30,6 @@ def _no_database_around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
 
-
-def cli_url(engine: Engine) -> str:
-    """The URL the command line opens for this test's database (on PostgreSQL, with its schema)."""
-    if engine.url.get_backend_name() != "postgresql":
-        return engine.url.render_as_string(hide_password=False)
-    with engine.connect() as conn:
-        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-    return make_url(engine.url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def signed_packet(engine: Engine, keys: Path, tmp_path: Path) -> Path:

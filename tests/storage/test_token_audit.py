@@ -22,7 +22,7 @@ from engine.auth.tables import TokenRow
 from engine.cli.app import app
 from engine.errors import InputError
 from tests.clients import bearer_client
-from tests.storage.test_leie_checked_at import cli_url
+from tests.db_urls import cli_url
 
 ORG = "clinic-a"
 NOW = dt.datetime(2030, 6, 1, 12, 0, tzinfo=dt.UTC)
