@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, Index, MetaData, Table, create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -188,7 +188,8 @@ def _adopt(cfg: Config, engine: Engine) -> str:
     were never added, every later command failed on them, and running again changed nothing. One
     that matches no revision is refused, naming what differs from this Vigil's schema. The
     append-only triggers are installed too: a revision that only adds triggers (0008) leaves the
-    columns as they were, so the database is stamped past it without it having run."""
+    columns as they were, so the database is stamped past it without it having run; and so are the
+    indexes of the revision it is stamped at that it lacks, for the same reason (0009's)."""
     shapes = _shapes_by_revision()
     mine = _shape(engine, {name for _, shape in shapes for name in shape})
     matches = [revision for revision, shape in shapes if shape == mine]
@@ -210,4 +211,41 @@ def _adopt(cfg: Config, engine: Engine) -> str:
 
     with engine.begin() as connection:  # the triggers a revision adds (0008's) leave no mark on the columns
         install_every_guard(connection)
+        _create_missing_indexes(connection, _indexes_at(matches[-1]))
     return matches[-1]
+
+
+Indexes = dict[str, dict[str, tuple[list[str], bool]]]
+
+
+@functools.cache
+def _indexes_at(revision: str) -> Indexes:
+    """The indexes (columns, unique) of each table `revision` leaves, by name: run on a scratch
+    in-memory SQLite database as `_shapes_by_revision` does. Only a database adopted needs them."""
+    scratch = create_engine("sqlite://", poolclass=StaticPool)
+    try:
+        command.upgrade(alembic_config(scratch), revision)
+        found = inspect(scratch)
+        return {table: {str(i["name"]): ([str(c) for c in i["column_names"]], bool(i["unique"]))
+                        for i in found.get_indexes(table)}
+                for table in found.get_table_names() if table != "alembic_version"}
+    finally:
+        scratch.dispose()
+
+
+def _create_missing_indexes(connection: Connection, wanted: Indexes) -> None:
+    """Create the indexes of `wanted` the database's tables lack: an index added by a revision
+    (0009's on the audit entries' entity) leaves no mark on the columns either, and a database
+    stamped past that revision would otherwise never get it."""
+    found = inspect(connection)
+    present = set(found.get_table_names())
+    for table_name, indexes in sorted(wanted.items()):
+        if table_name not in present:
+            continue
+        have = {i["name"] for i in found.get_indexes(table_name)}
+        missing = {name: spec for name, spec in indexes.items() if name not in have}
+        if not missing:
+            continue
+        table = Table(table_name, MetaData(), autoload_with=connection)
+        for name, (columns, unique) in sorted(missing.items()):
+            Index(name, *(table.c[c] for c in columns), unique=unique).create(connection)

@@ -229,9 +229,12 @@ def entries_of_action(session: Session, *, org_id: str | None, action: str,
     """The entries of one action (all organisations' or one's), in chain order, streamed; an entry
     whose `at` or payload no longer reads (altered in place on SQLite) is left out: `verify` names
     it. For a domain that checks its own rows against the entries written with them (the record
-    store's imports, `engine.records.integrity`). With `entity_ids`, only those entities' entries
-    (in chain order within each chunk of ids): a reader after a page's runs parses their entries,
-    not every run's of the organisation."""
+    store's imports, `engine.records.integrity`). With `entity_ids`, only those entities' entries,
+    by entity and in chain order within each: a reader after a page's runs parses their entries,
+    not every run's of the organisation. Ordered so, SQLite reads them through the (org_id,
+    entity_id, action) index; ordered by chain alone, it walked the organisation's whole chain by
+    the (org_id, org_seq) constraint to skip a sort, and a scoped run list took 0.3 s per page on a
+    trail of a million entries (docs/audit.md, Reading by entity)."""
     lenient = {AuditEntryRow.at.key, AuditEntryRow.payload.key}
     columns = [type_coerce(c, Lenient(c.type)).label(c.key) if c.key in lenient else c for c in _COLUMNS]
     query = select(*columns).where(AuditEntryRow.action == action).order_by(AuditEntryRow.org_id,
@@ -241,8 +244,9 @@ def entries_of_action(session: Session, *, org_id: str | None, action: str,
     if entity_ids is None:
         yield from _readable(session, query)
         return
+    by_entity = query.order_by(None).order_by(AuditEntryRow.org_id, AuditEntryRow.entity_id, AuditEntryRow.org_seq)
     for chunk in db.in_chunks(entity_ids):
-        yield from _readable(session, query.where(AuditEntryRow.entity_id.in_(chunk)))
+        yield from _readable(session, by_entity.where(AuditEntryRow.entity_id.in_(chunk)))
 
 
 def _readable(session: Session, query: Select[Any]) -> Iterator[AuditEntry]:

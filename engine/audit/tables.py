@@ -59,6 +59,9 @@ class AuditEntryRow(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "org_seq"),
         Index(None, "org_id", "at"),
+        # the entries about given entities: a scoped run list's recount (`service.entries_of_action`
+        # with `entity_ids`), the trail filtered by entity (`entries_page`); revision 0009
+        Index(None, "org_id", "entity_id", "action"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
