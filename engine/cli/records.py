@@ -132,6 +132,7 @@ def import_cmd(
     _warn_empty(files, report)
     _warn_references(report)
     _warn_undated(report)
+    _warn_incomplete(report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -242,6 +243,17 @@ def _warn_undated(report: ImportReport) -> None:
         err_console.print(f"warning: {record.message}", highlight=False, markup=False, soft_wrap=True)
     more = undated.more_line(shown=_UNDATED_SHOWN, listed=len(report.undated_records),
                              total=report.undated_records_total, listed_in="--json")
+    if more is not None:
+        err_console.print(f"warning: {more}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _warn_incomplete(report: ImportReport) -> None:
+    """Records missing a field (not a date) some rule needs: imported, but that rule passes them over
+    or counts them for nothing, so said on stderr like undated ones."""
+    for record in report.incomplete_records[:_UNDATED_SHOWN]:
+        err_console.print(f"warning: {record.message}", highlight=False, markup=False, soft_wrap=True)
+    more = undated.more_incomplete_line(shown=_UNDATED_SHOWN, listed=len(report.incomplete_records),
+                                        total=report.incomplete_records_total, listed_in="--json")
     if more is not None:
         err_console.print(f"warning: {more}", highlight=False, markup=False, soft_wrap=True)
 

@@ -44,7 +44,7 @@ from engine.records.history import find_version, latest_hashes
 from engine.records.references import References
 from engine.records.schemas import EVENT_TYPES, ImportReport
 from engine.records.tables import record_version
-from engine.records.undated import Undated
+from engine.records.undated import Incomplete, Undated
 from engine.records.validation import Position, PreparedRecord, prepare_record
 
 BATCH_SIZE = 1000
@@ -98,6 +98,8 @@ class Ingest:
     references: References = field(default_factory=References)
     #: every valid record read, written or unchanged: a null deadline field stays worth saying each time
     undated: Undated = field(default_factory=Undated)
+    #: likewise, a null field (not a date) a rule needs to judge or count the record
+    incomplete: Incomplete = field(default_factory=Incomplete)
     #: what this import wrote, for its audit entry (`records.import`'s `versions_sha256`)
     digest: VersionsDigest = field(default_factory=VersionsDigest)
     _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
@@ -123,6 +125,7 @@ class Ingest:
             return
         self._pending.append((prepared, source))
         self.undated.add(prepared.record_type, prepared.record_id, prepared.data)
+        self.incomplete.add(prepared.record_type, prepared.record_id, prepared.data)
         if len(self._pending) >= self.batch_size:
             self.flush()
 
@@ -218,6 +221,7 @@ class Ingest:
         report.unknown_references, report.unknown_references_total = self.references.unknown(
             self.session, org_id=self.org_id)
         report.undated_records, report.undated_records_total = self.undated.report()
+        report.incomplete_records, report.incomplete_records_total = self.incomplete.report()
         return report
 
 

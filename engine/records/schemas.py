@@ -191,6 +191,17 @@ class UndatedRecord(BaseModel):
     message: str
 
 
+class IncompleteRecord(BaseModel):
+    """A record a successful import wrote or read unchanged whose field, not a date, some rule needs is
+    null (engine/records/undated.py GAPS): that rule passes the record over, or counts it for nothing,
+    until the field is given."""
+
+    record_type: str
+    record_id: str
+    field: str
+    message: str
+
+
 class ImportReport(BaseModel):
     """The outcome of one successful import call: counts per type, total and duration."""
 
@@ -208,6 +219,9 @@ class ImportReport(BaseModel):
     #: at most `engine.records.undated.SHOWN` of them; `undated_records_total` counts them all
     undated_records: list[UndatedRecord] = Field(default_factory=list)
     undated_records_total: int = 0
+    #: at most `engine.records.undated.SHOWN` of them; `incomplete_records_total` counts them all
+    incomplete_records: list[IncompleteRecord] = Field(default_factory=list)
+    incomplete_records_total: int = 0
 
     @classmethod
     def from_tally(

@@ -103,6 +103,7 @@ class ImportResult(ImportReport):
 
 
 #: How many undated records (engine/records/undated.py) `warnings` names; `undated_records` lists up to 100.
+#: The same number of incomplete records follows them (`incomplete_records`).
 UNDATED_WARNINGS = 20
 
 #: How an upload names its format when the extension does not tell it (the CLI says `--format`).
@@ -129,9 +130,11 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     `vigil import A B`: all or nothing, and several LEIE files are one screening. A file that holds no
     records imports nothing and says so in `warnings`, which also names (the first 20) records imported
     with no date their deadlines count from, such as an incident with no discovered_at, as the rules
-    pass them over without a finding (`undated_records`). `format=leie` screens the workforce against
-    the list and imports one screening per person; `format=roster` imports an HR roster's persons
-    and employment episodes, with an optional `map` part (docs/records.md, Connectors)."""
+    pass them over without a finding (`undated_records`), then (the first 20) records missing another
+    field a rule needs, such as an OSHA case with no establishment_id (`incomplete_records`).
+    `format=leie` screens the workforce against the list and imports one screening per person;
+    `format=roster` imports an HR roster's persons and employment episodes, with an optional `map`
+    part (docs/records.md, Connectors)."""
     if checked_at is not None and format != "leie":
         raise InputError("checked_at applies only to format=leie", [ErrorDetail(reason="not a LEIE upload",
                                                                                   field="checked_at")])
@@ -171,6 +174,11 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     warnings += [record.message for record in report.undated_records[:UNDATED_WARNINGS]]
     more = undated.more_line(shown=UNDATED_WARNINGS, listed=len(report.undated_records),
                              total=report.undated_records_total, listed_in="undated_records")
+    if more is not None:
+        warnings.append(more)
+    warnings += [record.message for record in report.incomplete_records[:UNDATED_WARNINGS]]
+    more = undated.more_incomplete_line(shown=UNDATED_WARNINGS, listed=len(report.incomplete_records),
+                                        total=report.incomplete_records_total, listed_in="incomplete_records")
     if more is not None:
         warnings.append(more)
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)

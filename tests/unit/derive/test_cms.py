@@ -165,6 +165,20 @@ def test_mips_categories_only_for_required_years_and_chosen_categories() -> None
     assert facts[0].data["entity"] == "the practice"
 
 
+def test_a_submission_with_no_year_or_no_category_counts_for_none() -> None:
+    """What an import's `incomplete_records` warning says of a mips_submission with no py or no
+    category (engine/records/undated.py GAPS): SUB-002 reads the category as not submitted. Should
+    this change, change the warning."""
+    at = "2026-03-01T10:00:00-05:00"
+    subs = [rv("mips_submission", "S1", py=None, tin="11", category="quality", submitted_at=at),
+            rv("mips_submission", "S2", py=2025, tin="11", category=None, submitted_at=at)]
+    inputs = {"organization": [org(y2025=True)], "measure_case": [], "mips_submission": subs}
+    facts = by_id(list(cms.mips_categories(ctx("2026-03-15T00:00:00Z", mips_required_categories=["quality"]),
+                                           inputs)))
+    assert list(facts) == ["2025/11/quality"]
+    assert facts["2025/11/quality"].data["submission_id"] is None
+
+
 # ---- quality measures ----------------------------------------------------------------------------
 
 

@@ -190,3 +190,30 @@ def test_adverse_actions_within_the_review_window() -> None:
                                            {"osha_case": [report], "sanction_record": sanctions,
                                             "employment_episode": episodes}))
     assert set(narrow) == set()
+
+
+def test_a_case_with_no_establishment_loses_its_log_duty_only() -> None:
+    """What an import's `incomplete_records` warning says of an osha_case with no establishment_id
+    (engine/records/undated.py GAPS): no 300 log duty, the sharps log only as encouraged (no device
+    fields check), while the severe-injury clock still runs. Should this change, change the warning."""
+    sharps = case("OC-N1", establishment_id=None, sharps=True, amputation=True,
+                  sharps_log_at="2025-12-02T09:00:00-07:00")
+    unlogged = case("OC-N2", establishment_id=None, recordable=True, sharps=True)
+    records = {"osha_case": [sharps, unlogged]}
+    assert run(osha_log_duty, "2025-12-10T00:00:00Z", records) == {}
+    sil = run(osha_sharps_duty, "2025-12-10T00:00:00Z", records)
+    assert set(sil) == {"OC-N2:entry"} and sil["OC-N2:entry"].data["records_required"] is False
+    assert set(run(osha_severe_report, "2025-12-10T00:00:00Z", records)) == {"OC-N1:24h"}
+
+
+def test_a_case_with_no_person_has_no_exposure_followup_nor_post_report_review() -> None:
+    """What an import's `incomplete_records` warning says of an osha_case with no person_id."""
+    c = case("OC-P1", person_id=None, sharps=True)
+    sanction = rec("sanction_record", "SR-1", person_id="P-1", decided_at="2025-12-05T10:00:00-07:00")
+    records = {"osha_case": [c], "hepb_vaccination": [], "sanction_record": [sanction], "employment_episode": []}
+    assert run(osha_exposure_followup, "2025-12-10T00:00:00Z", records) == {}
+    assert run(osha_post_report_action, "2025-12-10T00:00:00Z", records) == {}
+    named = case("OC-P2", sharps=True)
+    records = {**records, "osha_case": [named]}
+    assert set(run(osha_exposure_followup, "2025-12-10T00:00:00Z", records)) == {"OC-P2:hbv"}
+    assert len(run(osha_post_report_action, "2025-12-10T00:00:00Z", records)) == 1
