@@ -61,9 +61,10 @@ def visible_rulesets(principal: Principal, items: Iterable[RulesetVersion]) -> l
 def packet_filter(principal: Principal, *, framework: str | None = None) -> dict[str, Any]:
     """The keyword arguments that narrow `packets.service.list_packets`/`packet_file` to a grant:
     its framework, packets whose period lies inside the window (one reaching beyond it would show
-    findings of days outside the grant), and (for a grant naming establishments)
+    findings of days outside the grant), (for a grant naming establishments)
     only packets of those establishments; an org-wide packet (establishment null) covers every
-    establishment, so it is outside such a grant.
+    establishment, so it is outside such a grant; and (for a pseudonymised grant) only packets built
+    with PHI redacted, since any other would show the patients the grant hides.
 
     `framework` is the caller's own filter (`GET /packets?framework=`), refused as the findings'
     filter is when it can never match: a framework with no ruleset (422, a typo had read as "no
@@ -78,8 +79,9 @@ def packet_filter(principal: Principal, *, framework: str | None = None) -> dict
         require_frameworks([framework])
     if scope is None:
         return {"framework": framework} if framework is not None else {}
+    assert principal.grant is not None
     return {"framework": scope.framework, "window": (scope.window_from, scope.window_to),
-            "establishments": scope.establishments}
+            "establishments": scope.establishments, "redacted_only": principal.grant.phi == "pseudonymised"}
 
 
 # -- evaluation runs -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -14,6 +14,10 @@ from engine.json_body import JsonBody
 
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
 InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
+
+#: What an auditor's grant shows of patients: everything (`full`), or each patient identifier replaced by
+#: a pseudonym stable for the grant (`pseudonymised`: HIPAA's minimum necessary, 45 CFR 164.502(b)).
+PhiAccess = Literal["full", "pseudonymised"]
 
 #: An API token's id as issued: `TK-` and 12 hex digits; tokens issued before 2026-12-03 keep their
 #: `T-...` ids and still sign requests (and their `via_token`), so a filter by token takes both.
@@ -41,6 +45,7 @@ class Grant(BaseModel):
     establishments: list[str] | None = None
     expires_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    phi: PhiAccess = "full"
 
 
 class User(BaseModel):
@@ -152,6 +157,9 @@ class GrantIn(JsonBody):
     establishments: list[str] | None = Field(default=None, description="establishment records of the org; "
                                              "leave out for all")
     expires_at: InstantIn = Field(description="with an offset; in the future", examples=["2027-06-30T23:59:59Z"])
+    phi: PhiAccess = Field(default="full", description="`pseudonymised`: every patient identifier the auditor "
+                           "reads (findings, the records they cite, waivers) is a pseudonym stable for this "
+                           "grant, and only PHI-redacted packets are listed and downloadable")
 
 
 class IssuedToken(BaseModel):

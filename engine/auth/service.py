@@ -432,6 +432,8 @@ def grant_auditor(session: Session, *, username: str, data: GrantIn, actor: str,
         window_to=data.window_to,
         establishments=data.establishments,
         expires_at=data.expires_at,
+        phi=data.phi,
+        pseudonym_key=secrets.token_hex(32) if data.phi == "pseudonymised" else None,
         created_by=actor,
         created_at=now,
     )
@@ -537,7 +539,18 @@ def to_grant(row: GrantRow) -> Grant:
         establishments=row.establishments,
         expires_at=utc(row.expires_at),
         revoked_at=utc(row.revoked_at),
+        phi="pseudonymised" if row.phi == "pseudonymised" else "full",
     )
+
+
+def pseudonym_key(session: Session, grant_id: str) -> bytes:
+    """A pseudonymised grant's secret (engine/api/pseudonyms.py), read where it is used and never
+    carried in a Grant or a Principal, so no response or log can hold it. A pseudonymised grant
+    without one (a row written by hand) is refused rather than shown in the clear."""
+    row = session.get(GrantRow, grant_id)
+    if row is None or not row.pseudonym_key:
+        raise NotFoundError(f"grant {grant_id} has no pseudonym key: give the auditor a new grant")
+    return bytes.fromhex(row.pseudonym_key)
 
 
 DEMO_USERS = [

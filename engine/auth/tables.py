@@ -55,6 +55,11 @@ class GrantRow(Base):
     establishments: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: what the auditor sees of patients: `full`, or `pseudonymised` (engine/api/pseudonyms.py)
+    phi: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
+    #: the grant's own secret for patient pseudonyms (hex; pseudonymised grants only): a keyed HMAC,
+    #: so a guessed MRN cannot be tested against a pseudonym, and two grants' pseudonyms never join
+    pseudonym_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

@@ -90,6 +90,9 @@ def grant(
                                                          "e.g. 2026-12-31T23:59:59Z")],
     establishment: Annotated[list[str] | None, typer.Option(
         "--establishment", help="limit to these establishment ids (repeatable; default: all)")] = None,
+    phi: Annotated[str, typer.Option(
+        "--phi", help="what the auditor sees of patients: full, or pseudonymised (every patient identifier a "
+                      "pseudonym stable for the grant; only PHI-redacted packets)")] = "full",
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -102,13 +105,15 @@ def grant(
         ends = parse_instant(expires, "--expires")
         start, end = parse_date(window_from, "--from"), parse_date(window_to, "--to")
         assert ends is not None and start is not None and end is not None
-        data = GrantIn(framework=framework, window_from=start, window_to=end, establishments=establishment or None,
-                       expires_at=ends)
+        # validated as the API's body is: a value other than full/pseudonymised exits 2 naming --phi
+        data = GrantIn.model_validate({"framework": framework, "window_from": start, "window_to": end,
+                                       "establishments": establishment or None, "expires_at": ends, "phi": phi})
         with unit_of_work(open_database(db, must_exist=True)) as s:
             return service.grant_auditor(s, username=username, actor=cli_actor(), data=data)
 
-    g = run(body)
+    g = run(body, fields={"phi": "--phi"})
     where = f" at {', '.join(g.establishments)}" if g.establishments else ""
+    where += ", patients pseudonymised" if g.phi == "pseudonymised" else ""
     emit_json(g.model_dump(mode="json")) if as_json else console.print(
         f"grant {g.id}: {framework} {window_from}..{window_to}{where}, until {g.expires_at.isoformat()} "
         f"(replaces any grant {username} held, and ends their sessions and tokens made before it)"
@@ -132,13 +137,14 @@ def grants(username: UserArg, db: DbOpt = None, as_json: JsonOpt = False) -> Non
         return
     now = clock.now()
     listing = tables.table(tables.keep("grant"), tables.keep("framework"), tables.keep("window"),
-                           tables.squeeze("establishments"), tables.squeeze("status"), stacked_rows=False)
+                           tables.squeeze("establishments"), tables.keep("patients"), tables.squeeze("status"),
+                           stacked_rows=False)
     for g in found:
         status = (f"revoked {g.revoked_at:%Y-%m-%d %H:%M}Z" if g.revoked_at is not None
                   else f"expired {g.expires_at:%Y-%m-%d}" if g.expires_at <= now
                   else f"in force until {g.expires_at.isoformat()}")
         listing.add_row(g.id, g.framework, f"{g.window_from}..{g.window_to}",
-                        ", ".join(g.establishments) if g.establishments else "all", status)
+                        ", ".join(g.establishments) if g.establishments else "all", g.phi, status)
     console.print(listing if found else f"{username} has no grants")
 
 

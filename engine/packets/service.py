@@ -332,12 +332,15 @@ def audit_anchors(session: Session, *, org_id: str | None) -> Iterator[Anchored]
 
 def list_packets(session: Session, *, org_id: str, framework: str | None = None,
                  window: tuple[dt.date, dt.date] | None = None,
-                 establishments: list[str] | None = None) -> list[PacketInfo]:
-    """Packets of an organization; `framework`/`window`/`establishments` narrow it (an auditor's
-    grant, `engine.api.scope.packet_filter`): only packets whose period lies inside the window, and
-    with `establishments` only packets built for one of them (an org-wide packet, establishment
-    null, holds every establishment's findings)."""
+                 establishments: list[str] | None = None, redacted_only: bool = False) -> list[PacketInfo]:
+    """Packets of an organization; `framework`/`window`/`establishments`/`redacted_only` narrow it
+    (an auditor's grant, `engine.api.scope.packet_filter`): only packets whose period lies inside the
+    window, with `establishments` only packets built for one of them (an org-wide packet,
+    establishment null, holds every establishment's findings), and with `redacted_only` (a
+    pseudonymised grant) only packets built with `--redact-phi`."""
     stmt = select(PacketRow).where(PacketRow.org_id == org_id)
+    if redacted_only:
+        stmt = stmt.where(PacketRow.redacted.is_(True))
     if framework:
         stmt = stmt.where(PacketRow.framework == framework)
     if window:  # inside the window: a packet reaching beyond it holds findings of days outside the grant
@@ -350,10 +353,10 @@ def list_packets(session: Session, *, org_id: str, framework: str | None = None,
 
 def packet_file(session: Session, *, org_id: str, packet_id: str, framework: str | None = None,
                 window: tuple[dt.date, dt.date] | None = None,
-                establishments: list[str] | None = None) -> tuple[PacketInfo, Path]:
+                establishments: list[str] | None = None, redacted_only: bool = False) -> tuple[PacketInfo, Path]:
     """A packet's description and file; outside the narrowing (as `list_packets`) it does not exist."""
     for info in list_packets(session, org_id=org_id, framework=framework, window=window,
-                             establishments=establishments):
+                             establishments=establishments, redacted_only=redacted_only):
         if info.id == packet_id:
             row = session.get(PacketRow, packet_id)
             assert row is not None

@@ -188,6 +188,23 @@ def test_users_grant_runs_at_most_366_days(practice: Practice) -> None:
                                                                                           tzinfo=dt.UTC)
 
 
+def test_users_grant_phi_pseudonymised_is_listed_and_a_wrong_value_exits_2(practice: Practice) -> None:
+    """`--phi pseudonymised` gives an auditor pseudonyms for patients (engine/api/pseudonyms.py); the
+    grants list says which way each grant shows them; any other value is refused naming --phi."""
+    url = ["--db", practice.url]
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+                 *practice.args()).exit_code == 0
+    grant = ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
+             "--expires", "2026-12-31T00:00:00Z", *url]
+    wrong = vigil(*grant, "--phi", "anonymous")
+    assert wrong.exit_code == 2 and not crashed(wrong) and "--phi" in said(wrong.stderr), wrong.output
+    given = vigil(*grant, "--phi", "pseudonymised")
+    assert given.exit_code == 0 and "patients pseudonymised" in said(given.stdout), given.output
+    listed = json.loads(vigil("users", "grants", "aud", *url, "--json").stdout)
+    assert [g["phi"] for g in listed] == ["pseudonymised"] and "pseudonym_key" not in str(listed)
+    assert "pseudonymised" in said(vigil("users", "grants", "aud", *url).stdout)
+
+
 # --- 11: every option says what it is for ---------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import pipeline
 from engine.api import scope
 from engine.api.deps import get_session, require
+from engine.api.pseudonyms import PatientPseudonyms
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
@@ -55,16 +56,20 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
     `cursor` continues a page (in the order it was taken in)."""
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
                             establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject)
-    return findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
+    page = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
                                           cursor=cursor, scope=finding_scope(principal), sort=sort)
+    shield = PatientPseudonyms.for_principal(session, principal)
+    return page if shield is None else page.model_copy(update={"items": shield.findings(page.items)})
 
 
 @router.get("/findings/{finding_id}", response_model=Finding)
 def get_finding(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                 session: Session = Depends(get_session, scope="function")) -> Finding:
     """A finding with why it fired (facts, deadline math), its evidence records and its history."""
-    return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
-                                        scope=finding_scope(principal))
+    finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
+                                           scope=finding_scope(principal))
+    shield = PatientPseudonyms.for_principal(session, principal)
+    return finding if shield is None else shield.findings([finding])[0]
 
 
 @router.get("/findings/{finding_id}/records", response_model=list[StoredRecord])
@@ -77,7 +82,9 @@ def cited_records(finding_id: str, principal: Principal = Depends(require(Permis
                                    scope=finding_scope(principal))
     if principal.role != "auditor":
         return cited
-    return [r.model_copy(update={"source": _file_name(r.source)}) for r in cited]
+    shown = [r.model_copy(update={"source": _file_name(r.source)}) for r in cited]
+    shield = PatientPseudonyms.for_principal(session, principal)
+    return shown if shield is None else shield.records(shown)
 
 
 def _file_name(source: str) -> str:
@@ -151,7 +158,9 @@ def list_waivers(principal: Principal = Depends(require(Permission.FINDINGS_READ
                  session: Session = Depends(get_session, scope="function")) -> list[Waiver]:
     """Waivers, oldest first. An auditor sees those of the granted framework in force during the
     window (and at the granted establishments: `engine.api.scope.visible_waivers`)."""
-    return scope.list_waivers(session, principal)
+    waivers = scope.list_waivers(session, principal)
+    shield = PatientPseudonyms.for_principal(session, principal)
+    return waivers if shield is None else shield.waivers(waivers)
 
 
 @router.post("/waivers/{waiver_id}/revoke", response_model=Waiver)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
+from engine.api.pseudonyms import PatientPseudonyms
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -117,6 +118,9 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     except InputError as exc:  # a filter that can never match: said above the list, the form kept as typed
         result = FindingPage(items=[], total=0)
         problems = [d.reason for d in exc.details] or [exc.message]
+    shield = PatientPseudonyms.for_principal(session, principal)
+    if shield is not None:
+        result = result.model_copy(update={"items": shield.findings(result.items)})
     params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
               "status": status, "establishment": establishment, "org_wide": "1" if org_wide else None,
               "rule": rule, "subject": subject,
@@ -169,7 +173,6 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
     page was 2.3 MB of HTML, half a second to render."""
     finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id,
                                            scope=finding_scope(principal))
-    deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
     tasks = (taskviews.tasks_of_finding(session, principal=principal, finding_id=finding.id)
              if allowed(principal.role, Permission.TASKS_READ) else [])
     waiver = None
@@ -181,8 +184,14 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
     now = clock.now()
     today, latest = now.date(), last_until(now)
     default_until = min(max(finding.opened_at.date() + dt.timedelta(days=90), today), latest).isoformat()
-    cited = {(r.type, r.id, r.version): r for r in pipeline.cited_records(
-        session, org_id=principal.org_id, finding_id=finding.id, scope=finding_scope(principal))}
+    records = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding.id,
+                                     scope=finding_scope(principal))
+    shield = PatientPseudonyms.for_principal(session, principal)
+    if shield is not None:
+        finding, records = shield.findings([finding])[0], shield.records(records)
+        waiver = shield.waivers([waiver])[0] if waiver is not None else None
+    cited = {(r.type, r.id, r.version): r for r in records}
+    deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
                   evidence=finding.evidence if evidence == "all" else finding.evidence[:EVIDENCE_SHOWN],
