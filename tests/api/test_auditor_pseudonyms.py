@@ -145,6 +145,7 @@ def test_the_web_pages_show_a_pseudonymised_auditor_no_patient(app: dict[str, An
             html = {page: c.get(page).text for page in pages}
         assert (PATIENT in html[pages[1]]) is clear
         assert (app["packets"][False] in html["/ui/audit"]) is clear
+        assert ("shown by pseudonyms" in html["/ui/audit"]) is not clear
         if not clear:
             assert all(PATIENT not in text and PATIENT_NAME not in text for text in html.values())
             assert PSEUDONYM.search(html[pages[1]])  # the list shows no message, the detail does
