@@ -1,10 +1,11 @@
-"""Free text the record contract leaves open (job titles, device kinds, change kinds) as the rules
-compare it with the snake_case names in their parameters.
+"""Free text the record contract leaves open (job titles, device kinds, change kinds, MIPS
+categories) as the rules compare it with the snake_case names in their parameters.
 
-The contract types `employment_episode.role` and `device.kind` as text, and practices write
-"Registered Nurse", "RN" or "removable media" where a ruleset lists `registered_nurse` or
-`removable_media`. Compared as written, such a record escapes every rule that lists names, silently.
-Both sides are therefore folded the same way before they are compared; the record keeps its text.
+The contract types `employment_episode.role`, `device.kind` and `mips_submission.category` as
+text, and practices write "Registered Nurse", "RN", "removable media" or "PI" where a ruleset lists
+`registered_nurse` or `removable_media` and CMS names `promoting_interoperability`. Compared as
+written, such a record escapes every rule that lists names, silently. Both sides are therefore
+folded the same way before they are compared; the record keeps its text.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ROLE_ABBREVIATIONS", "fold", "fold_set", "role_key", "role_set"]
+__all__ = ["MIPS_CATEGORY_ALIASES", "ROLE_ABBREVIATIONS", "fold", "fold_set", "mips_category", "role_key", "role_set"]
 
 _FOLD = re.compile(r"[^a-z0-9]+")
 
@@ -21,6 +22,18 @@ _FOLD = re.compile(r"[^a-z0-9]+")
 ROLE_ABBREVIATIONS = {"md": "physician", "do": "physician", "np": "nurse_practitioner", "pa": "physician_assistant",
                       "pa_c": "physician_assistant", "rn": "registered_nurse", "lpn": "licensed_practical_nurse",
                       "lvn": "licensed_practical_nurse", "ma": "medical_assistant", "cma": "medical_assistant"}
+
+#: The names practices and QPP exports give a MIPS performance category, folded, -> its QPP name. Read
+#: here by the cms derivations and by the import's check (engine/records/undated.py) that a
+#: submission's category is one of them: an unknown one counts for no category, silently.
+MIPS_CATEGORY_ALIASES = {
+    "q": "quality", "quality": "quality",
+    "pi": "promoting_interoperability", "aci": "promoting_interoperability",
+    "advancing_care_information": "promoting_interoperability",
+    "promoting_interoperability": "promoting_interoperability",
+    "ia": "improvement_activities", "improvement_activities": "improvement_activities",
+    "cost": "cost",
+}  # fmt: skip
 
 
 def fold(text: Any) -> str:
@@ -45,3 +58,10 @@ def role_key(title: Any) -> str:
 def role_set(values: Iterable[Any] | None) -> frozenset[str]:
     """A role-list parameter, each name read as `role_key` reads a title."""
     return frozenset(k for v in values or () if (k := role_key(v)))
+
+
+def mips_category(raw: Any) -> str:
+    """A MIPS performance category as QPP names it ("PI", "Promoting Interoperability" ->
+    promoting_interoperability); a name it does not know, folded."""
+    key = fold(raw)
+    return MIPS_CATEGORY_ALIASES.get(key, key)

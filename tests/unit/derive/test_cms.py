@@ -182,7 +182,7 @@ def test_a_submission_with_no_year_or_no_category_counts_for_none() -> None:
 # ---- quality measures ----------------------------------------------------------------------------
 
 
-def _cases(py: int, measure: str, tin: str, n: int, npi: str = "1", **fields: Any) -> list[RecordView]:
+def _cases(py: int | None, measure: str | None, tin: str, n: int, npi: str = "1", **fields: Any) -> list[RecordView]:
     base = {"py": py, "measure_id": measure, "tin": tin, "clinician_npi": npi, "eligible": True, "reported": True,
             "met": True}
     base.update(fields)
@@ -239,6 +239,19 @@ def test_quality_set_counts_measures_meeting_completeness() -> None:
     _, none_hp = cms.quality_sets(ctx("2026-02-01T00:00:00Z", mips_outcome_or_hp_measures=["047"]),
                                   {"organization": [org()], "measure_case": cases})
     assert none_hp.data["outcome_hp_ok"] is False
+
+
+
+def test_a_case_of_no_measure_counts_for_no_measure_and_one_of_no_year_for_no_year() -> None:
+    """A case whose measure_id is null is no measure's: counted, it made a nameless measure, a false
+    credit towards the six Quality measures (Q-COUNT-003). A case with no py is in no year. Both are
+    what an import's `incomplete_records` warning says of them (engine/records/undated.py GAPS)."""
+    cases = _cases(2025, "001", "T", 3) + _cases(2025, None, "T", 4) + _cases(None, "236", "T", 2)
+    inputs = {"organization": [org()], "measure_case": cases}
+    stats = by_id(list(cms.measure_stats(ctx("2026-02-01T00:00:00Z"), inputs)))
+    assert sorted(stats) == ["2025/T/001"] and stats["2025/T/001"].data["eligible_n"] == 3
+    (fact,) = [f for f in cms.quality_sets(ctx("2026-02-01T00:00:00Z"), inputs) if f.id == "2025/T"]
+    assert fact.data["measures_n"] == 1 and fact.data["measures"] == "001"
 
 
 # ---- Promoting Interoperability and Improvement Activities --------------------------------------

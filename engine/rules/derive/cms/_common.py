@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.errors import ErrorDetail, RulesetValidationError
+from engine.records.vocab import mips_category as normalize_category
 from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, RecordView
 
@@ -27,13 +28,6 @@ CATEGORY_LABELS = {
     "improvement_activities": "Improvement Activities",
     "cost": "Cost",
 }
-_CATEGORY_ALIASES = {
-    "q": "quality", "quality": "quality",
-    "pi": "promoting_interoperability", "aci": "promoting_interoperability",
-    "promoting_interoperability": "promoting_interoperability",
-    "ia": "improvement_activities", "improvement_activities": "improvement_activities",
-    "cost": "cost",
-}  # fmt: skip
 
 ECQM_TO_QUALITY_ID = {"CMS122": "001", "CMS165": "236", "CMS138": "226", "CMS2": "134", "CMS68": "130"}
 """eCQM identifiers (any version) of the catalog's measures -> MIPS Quality ID."""
@@ -126,12 +120,6 @@ def tin_names(views: Iterable[RecordView]) -> dict[str, str]:
             text = str(v.data["tin"]).strip()
             names[key] = min(names.get(key, text), text)
     return names
-
-
-def normalize_category(raw: Any) -> str:
-    """A QPP performance category name ("PI", "Promoting Interoperability" -> promoting_interoperability)."""
-    key = re.sub(r"[\s-]+", "_", str(raw or "").strip().lower())
-    return _CATEGORY_ALIASES.get(key, key)
 
 
 def submission_close(py: int) -> dt.datetime:

@@ -120,8 +120,10 @@ def _grouped_cases(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     for v in sorted(cases, key=lambda v: v.id):
         if v.data.get("py") is None or int(v.data["py"]) not in pys:
             continue
-        tin, npi = _entity(ctx, v, names)
         measure = normalize_measure(v.data.get("measure_id"))
+        if not measure:
+            continue  # a case of no measure is no measure's: counted, it made a nameless one (Q-COUNT-003)
+        tin, npi = _entity(ctx, v, names)
         groups.setdefault((int(v.data["py"]), tin, npi), {}).setdefault(measure, _Counts()).add(v)
     return org, groups
 
