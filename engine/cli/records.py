@@ -131,8 +131,7 @@ def import_cmd(
         _say_interrupted(committed=committed, signum=exc.signum if isinstance(exc, _Terminated) else signal.SIGINT)
     _warn_empty(files, report)
     _warn_references(report)
-    _warn_undated(report)
-    _warn_incomplete(report)
+    _warn_passed_over(report)
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -236,26 +235,11 @@ def _warn_references(report: ImportReport) -> None:
 _UNDATED_SHOWN = 20
 
 
-def _warn_undated(report: ImportReport) -> None:
-    """Records with no date their deadlines count from: imported, but every rule anchored on the date
-    passes them over without a finding, so said on stderr."""
-    for record in report.undated_records[:_UNDATED_SHOWN]:
-        err_console.print(f"warning: {record.message}", highlight=False, markup=False, soft_wrap=True)
-    more = undated.more_line(shown=_UNDATED_SHOWN, listed=len(report.undated_records),
-                             total=report.undated_records_total, listed_in="--json")
-    if more is not None:
-        err_console.print(f"warning: {more}", highlight=False, markup=False, soft_wrap=True)
-
-
-def _warn_incomplete(report: ImportReport) -> None:
-    """Records missing a field (not a date) some rule needs: imported, but that rule passes them over
-    or counts them for nothing, so said on stderr like undated ones."""
-    for record in report.incomplete_records[:_UNDATED_SHOWN]:
-        err_console.print(f"warning: {record.message}", highlight=False, markup=False, soft_wrap=True)
-    more = undated.more_incomplete_line(shown=_UNDATED_SHOWN, listed=len(report.incomplete_records),
-                                        total=report.incomplete_records_total, listed_in="--json")
-    if more is not None:
-        err_console.print(f"warning: {more}", highlight=False, markup=False, soft_wrap=True)
+def _warn_passed_over(report: ImportReport) -> None:
+    """Records with no date their deadlines count from, or missing a field some rule needs: imported,
+    but the rules pass them over or count them for nothing without a word, so said on stderr."""
+    for line in undated.warning_lines(report, shown=_UNDATED_SHOWN, listed_in="--json"):
+        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager

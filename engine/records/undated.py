@@ -1,6 +1,7 @@
 """Records an import accepts although a deadline cannot be computed for them: the field the rules'
 clock counts from is null (`Undated`, ANCHORS); and records some rule cannot judge or count because
-another field it needs is null (`Incomplete`, GAPS).
+another field it needs is null (`Incomplete`, GAPS) or holds a name the rules do not know
+(`Incomplete`, VOCABULARIES).
 
 Why a warning and not an error: the contract lets these fields be null (an incident is logged before
 anyone has settled when it was discovered; a request is entered before its receipt date is looked
@@ -20,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.records.schemas import IncompleteRecord, UndatedRecord
+from engine.records import vocab
+from engine.records.schemas import ImportReport, IncompleteRecord, UndatedRecord
 
 #: record type -> {field a deadline counts from -> what is lost while it is null}. Read from the
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
@@ -68,15 +70,6 @@ class Undated:
         return shown, len(every)
 
 
-def more_line(*, shown: int, listed: int, total: int, listed_in: str) -> str | None:
-    """The line standing for the undated records past the first `shown` (the report lists `listed`
-    of `total`), or None when none are left out."""
-    hidden = total - shown
-    if hidden <= 0:
-        return None
-    return f"... and {hidden} more records with no date their deadlines count from ({listed_in} lists up to {listed})"
-
-
 # ---- fields other than a date ---------------------------------------------------------------------
 
 #: What a record loses while one field is null, worded to follow "has no <field>: " and to precede
@@ -114,8 +107,103 @@ def _uncounted(rules: str, what: str) -> Lost:
     return lambda data: text
 
 
+#: training_record.course -> the rules that count a completed course for the person who took it
+#: (engine/rules/derive/osha/employees.py `_trainings` and hipaa/workforce.py skip a training with no
+#: person; OSHA-EAP-013 and FIRE-014 join it by person_id in rulesets/osha). HEPB-008 reads the first
+#: BBP training because the vaccine must be offered after it. S1557 and AI_USE are read by no rule.
+_COURSE_RULES = {
+    "BBP": "OSHA-BBP-TRN-009 and HEPB-008", "HAZCOM": "OSHA-HAZ-012", "EAP": "OSHA-EAP-013",
+    "FIRE_EXT": "OSHA-FIRE-014", "HIPAA_PRIVACY": "HIPAA-ADM-TRN-002", "HIPAA_SECURITY": "HIPAA-ADM-TRN-002",
+}
+
+
+def _training_person(data: Mapping[str, Any]) -> str | None:
+    """The training counts for nobody, so the trainee's duty reads unmet: a false finding."""
+    course = str(data.get("course") or "")
+    rules = _COURSE_RULES.get(course)
+    return None if rules is None else f"{rules} cannot count it as any person's {course} training"
+
+
+def _screening_person(data: Mapping[str, Any]) -> str:
+    """engine/rules/derive/cms/exclusion.py skips a check with no person and credentialing/_common.py
+    `load_screenings` files it under nobody: the person's check reads as not run (a false finding)
+    and, worse, an exclusion it found is raised against no one."""
+    rules = "CMS-EXCL-LEIE-015, CRED-NCQA-PSV-008 and CRED-MON-009"
+    result = str(data.get("result") or "").strip().lower()
+    if result in ("excluded", "possible_match"):
+        return (f"the {result.replace('_', ' ')} it found is raised against no one, and {rules} cannot count "
+                "it as any person's exclusion check")
+    return f"{rules} cannot count it as any person's exclusion check"
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+#: credential.kind -> what its holder's duties lose while it has no person. engine/rules/derive/
+#: credentialing/_common.py `load_credentials` files such a credential under nobody: the holder's
+#: duties that it meets read as unmet (a false finding) and its own expiry is judged for no one.
+_CREDENTIAL_LOST = {
+    "STATE_LICENSE": "CRED-LIC-001 and DEA-002 cannot count it as its holder's license, so their encounters and "
+                     "DEA registration in that state read as unlicensed, and its expiry and verification "
+                     "(CRED-LIC-001, MON-009, NCQA-PSV-008 and NCQA-RECRED-007) cannot be judged",
+    "DEA": "its expiry and verification (CRED-DEA-002, CSR-003 and NCQA-PSV-008) cannot be judged",
+    "STATE_CSR": "CRED-CSR-003 cannot count it as any person's state controlled-substance registration",
+    "BOARD_CERT": "its expiry and verification (CRED-BOARD-004 and NCQA-PSV-008) cannot be judged, and a role "
+                  "that must be certified reads as not certified",
+    "MALPRACTICE": "CRED-MAL-010 cannot count it as any person's malpractice coverage",
+    "BLS": "CRED-BLS-012 cannot count it as any person's life-support card",
+    "ACLS": "CRED-BLS-012 cannot count it as any person's life-support card",
+    "PALS": "CRED-BLS-012 cannot count it as any person's life-support card",
+    "CAQH_ATTESTATION": "its re-attestation clock (CRED-CAQH-006) cannot be judged",
+}
+
+
+def _credential_person(data: Mapping[str, Any]) -> str | None:
+    """A CLIA certificate is the laboratory's: `clia_standing` places it by its jurisdiction, and only
+    with none does it need the holder (the laboratory director) to find the site."""
+    kind = str(data.get("kind") or "")
+    if kind == "CLIA":
+        return None if data.get("jurisdiction") else "its CLIA renewal (CRED-CLIA-011) is judged for no testing site"
+    return _CREDENTIAL_LOST.get(kind)
+
+
+def _episode_person(data: Mapping[str, Any]) -> str:
+    """An episode of no one is nobody's employment: the derivations skip it (osha/_common.py
+    `_engagements`, hipaa/_common.py, cms/exclusion.py) or file it under nobody (credentialing), and a
+    rule that joins trainings to it by person (OSHA-EAP-013) finds none. Only the rules whose filters
+    the episode passes are named."""
+    current, ended = data.get("end_at") is None, data.get("end_at") is not None
+    unjudged = ["CMS-EXCL-LEIE-015"]
+    unmeetable: list[str] = []
+    if data.get("phi_access_required") is True:
+        unjudged.append("HIPAA-ADM-TRN-002")
+    if ended:
+        unjudged.append("HIPAA-SEC-TERM-004")
+    if data.get("occupational_exposure") is True:
+        unjudged += ["OSHA-BBP-HEPB-008", "OSHA-BBP-TRN-009", "OSHA-HAZ-012"]
+    if current:
+        unjudged.append("OSHA-FIRE-014")
+        unmeetable.append("OSHA-EAP-013")
+    if data.get("licensed_clinician") is True:
+        unjudged.append("the credential rules (CRED-*)")
+        unmeetable += ["CRED-MON-009", "CRED-NCQA-PSV-008", "CRED-NCQA-RECRED-007"]
+    text = f"it is nobody's employment, so its holder's duties under {_listed(unjudged)} cannot be judged"
+    if unmeetable:
+        verb = "reports" if len(unmeetable) == 1 else "report"
+        text += f", and {_listed(unmeetable)} {verb} for it duties no record can meet"
+    if data.get("licensed_clinician") is True:  # engine/rules/derive/ai_use.py `_Licences` skips it
+        text += ("; AI-CA-3030-006, AI-HITL-011 and AI-STATE-MH-013 do not read its holder's reviews as a "
+                 "licensed clinician's")
+    return text
+
+
+_QUALITY_RULES = "CMS-MIPS-Q-COUNT-003, Q-DC-004, Q-CASE-005 and CMS-QM-001-008 to QM-130-012"
+
 #: record type -> {field -> what is lost while it is null}. Read from the derivations of
-#: rulesets/osha and rulesets/cms; date fields are ANCHORS' business.
+#: rulesets/hipaa, rulesets/osha, rulesets/cms and rulesets/credentialing (and, for the two person
+#: fields at the end, checked with scenarios on both backends); date fields are ANCHORS'
+#: business.
 GAPS: Mapping[str, Mapping[str, Lost]] = {
     "osha_case": {"establishment_id": _osha_case_establishment, "person_id": _osha_case_person},
     # engine/rules/derive/cms/mips.py `mips_categories` (SUB-002: the category's first submission) and
@@ -125,6 +213,11 @@ GAPS: Mapping[str, Mapping[str, Lost]] = {
         "py": _uncounted("CMS-MIPS-SUB-002, PI-006 and IA-007", "performance year's submission"),
         "category": _uncounted("CMS-MIPS-SUB-002, PI-006 and IA-007", "performance category's submission"),
     },
+    # engine/rules/derive/cms/quality.py `_grouped_cases` groups cases by `py` and measure
+    "measure_case": {
+        "py": _uncounted(_QUALITY_RULES, "performance year's case"),
+        "measure_id": _uncounted(_QUALITY_RULES, "measure's case"),
+    },
     # engine/rules/derive/osha/establishment.py `osha_300a_duty` and `osha_ita_duty` skip a summary
     # with no establishment or year; RET-004 matches summaries by both
     "osha_summary": {
@@ -133,24 +226,72 @@ GAPS: Mapping[str, Mapping[str, Lost]] = {
     },
     # `osha_ecp_duty` groups plans by establishment_id
     "exposure_control_plan": {"establishment_id": _uncounted("OSHA-BBP-ECP-007", "establishment's plan")},
+    # osha/employees.py `osha_hepb_offer` and cases.py `osha_exposure_followup` group by person_id
+    "hepb_vaccination": {"person_id": _uncounted("OSHA-BBP-HEPB-008 and PEP-010", "person's vaccination record")},
+    "training_record": {"person_id": _training_person},
+    # hipaa/workforce.py `sanction_duties` skips a sanction with no investigation (the investigation's
+    # decision then reads as not made); osha/cases.py `osha_post_report_action` groups by person_id
+    # (an adverse action against a reporter goes unseen)
+    "sanction_record": {
+        "investigation_id": _uncounted("HIPAA-ADM-SAN-003", "investigation's sanction"),
+        "person_id": _uncounted("OSHA-POST-015", "person's adverse action"),
+    },
+    "screening": {"person_id": _screening_person},
+    "credential": {"person_id": _credential_person},
+    "employment_episode": {"person_id": _episode_person},
 }
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names the rules read in one free-text field: any other value counts for nothing, as a null
+    would, and the person importing should hear of it the same way."""
+
+    known: Callable[[Any], bool]
+    names: str  # the names accepted, as the message lists them
+    lost: str  # what is lost while the value is unknown, worded like GAPS'
+
+
+#: record type -> {field -> the names the rules know there}.
+VOCABULARIES: Mapping[str, Mapping[str, Vocabulary]] = {
+    "mips_submission": {"category": Vocabulary(
+        known=lambda raw: vocab.mips_category(raw) in set(vocab.MIPS_CATEGORY_ALIASES.values()),
+        names="quality (Q), promoting_interoperability (PI, ACI), improvement_activities (IA) or cost",
+        lost="CMS-MIPS-SUB-002, PI-006 and IA-007 cannot count it as any performance category's submission",
+    )},
+}
+
+
+def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(field, message) for each field of GAPS null and each of VOCABULARIES holding an unknown name."""
+    out: list[tuple[str, str]] = []
+    for name, says in GAPS.get(record_type, {}).items():
+        if data.get(name) is None and (lost := says(data)) is not None:
+            out.append((name, f"{record_type} {record_id!r} has no {name}: {lost} until it is given; "
+                              f"give {name} and import the {record_type} again"))
+    for name, words in VOCABULARIES.get(record_type, {}).items():
+        value = data.get(name)
+        if value is not None and not words.known(value):
+            out.append((name, f"{record_type} {record_id!r} has {name} {value!r}, which is none of {words.names}: "
+                              f"{words.lost} until it is corrected; correct {name} and import the {record_type} "
+                              "again"))
+    return tuple(out)
 
 
 @dataclass
 class Incomplete:
     """The records of one import (by type and id, the last version given winning) that lack a field,
-    not a date, some rule needs to judge or count them (GAPS), each with what is lost. Why a warning
-    and not an error, as for Undated: the contract lets these fields be null, but the rules pass the
-    record over (or under-count it) without a word, so the person importing should hear of it."""
+    not a date, some rule needs to judge or count them (GAPS), or hold a name there the rules do not
+    know (VOCABULARIES), each with its message. Why a warning and not an error, as for Undated: the
+    contract lets these fields be null or free text, but the rules pass the record over (or under-count
+    it) without a word, so the person importing should hear of it."""
 
     missing: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
-        fields = GAPS.get(record_type)
-        if not fields:
+        if record_type not in GAPS and record_type not in VOCABULARIES:
             return
-        lacking = tuple((name, lost) for name, says in fields.items()
-                        if data.get(name) is None and (lost := says(data)) is not None)
+        lacking = _gap_messages(record_type, record_id, data)
         if lacking:
             self.missing[record_type, record_id] = lacking
         else:
@@ -159,17 +300,24 @@ class Incomplete:
     def report(self) -> tuple[list[IncompleteRecord], int]:
         """At most SHOWN incomplete fields, ordered by record type and id, and how many there are in all."""
         every = [(key, gap) for key in sorted(self.missing) for gap in self.missing[key]]
-        shown = [IncompleteRecord(record_type=record_type, record_id=record_id, field=name,
-                                  message=f"{record_type} {record_id!r} has no {name}: {lost} until it is given; "
-                                          f"give {name} and import the {record_type} again")
-                 for (record_type, record_id), (name, lost) in every[:SHOWN]]
+        shown = [IncompleteRecord(record_type=record_type, record_id=record_id, field=name, message=message)
+                 for (record_type, record_id), (name, message) in every[:SHOWN]]
         return shown, len(every)
 
 
-def more_incomplete_line(*, shown: int, listed: int, total: int, listed_in: str) -> str | None:
-    """The line standing for the incomplete records past the first `shown`, as more_line does."""
-    hidden = total - shown
-    if hidden <= 0:
-        return None
-    return (f"... and {hidden} more records missing a field the rules need ({listed_in} lists up to "
-            f"{listed})")
+def warning_lines(report: ImportReport, *, shown: int, listed_in: str | None = None) -> list[str]:
+    """An import's warnings as a person reads them: the first `shown` undated records, a line counting
+    the rest, then the same for incomplete records. `listed_in` is where the full lists are (the CLI's
+    `--json`); by default the report's own field names (the API's body holds them)."""
+    lines: list[str] = []
+    for name, listed, total in (("undated_records", report.undated_records, report.undated_records_total),
+                                ("incomplete_records", report.incomplete_records, report.incomplete_records_total)):
+        lines += [record.message for record in listed[:shown]]
+        if total > shown:
+            lines.append(f"... and {total - shown} more {_WHAT[name]} ({listed_in or name} lists up to {len(listed)})")
+    return lines
+
+
+#: How the line counting the records past those shown names them.
+_WHAT = {"undated_records": "records with no date their deadlines count from",
+         "incomplete_records": "records missing a field the rules need"}

@@ -1,9 +1,10 @@
-"""An import accepts an OSHA case with no `establishment_id`, a MIPS submission with no `py` or no
-`category`, an OSHA summary with no `establishment_id` or `year` and an exposure control plan with no
-`establishment_id` (the contract allows the nulls), but says so: the OSHA 300 log duty passes such a
-case over (and the sharps injury log judges it only as encouraged), and the rules count such a
-submission, summary or plan for no one, all without a word. The person importing must hear of it,
-by record and field, on SQLite and PostgreSQL, through the service, the CLI and the API; the
+"""An import accepts records the contract lets leave a field null, or hold free text, although some
+rule then passes them over or counts them for no one, without a word: an OSHA case with no
+`establishment_id` or person, a MIPS submission with no `py` or `category` (or a category that is no
+MIPS category), an OSHA summary with no `establishment_id` or `year`, an exposure control plan with no
+`establishment_id`, a training, vaccination, screening, credential or employment episode with no
+person, a sanction with no person or investigation, and a measure case with no year or measure. It
+says so, by record and field, on SQLite and PostgreSQL, through the service, the CLI and the API; the
 undated-record warnings (test_import_undated_records.py) stay as they were."""
 
 from __future__ import annotations
@@ -116,6 +117,126 @@ def test_an_osha_summary_or_exposure_control_plan_with_no_owner_is_named(engine:
     assert "OSHA-REC-300A-003, ITA-005 and RET-004 cannot count it as any year's summary" in \
         report.incomplete_records[2].message
 
+
+
+def test_a_training_with_no_person_is_named_by_the_rules_its_course_counts_for(engine: Engine) -> None:
+    """S1557 and AI_USE trainings are read by no rule, so nothing is lost while they have no person."""
+    def training(record_id: str, course: str, person: str | None = None) -> dict[str, Any]:
+        return {"type": "training_record", "id": record_id, "person_id": person, "course": course,
+                "completed_at": "2026-01-05T15:00:00Z"}
+
+    report = imported(engine, [training("T-1", "BBP"), training("T-2", "HIPAA_SECURITY"), training("T-3", "FIRE_EXT"),
+                               training("T-4", "S1557"), training("T-5", "AI_USE"), training("T-6", "BBP", "P-1")])
+    assert named(report) == [("training_record", "T-1", "person_id"), ("training_record", "T-2", "person_id"),
+                             ("training_record", "T-3", "person_id")]
+    assert report.incomplete_records[0].message == (
+        "training_record 'T-1' has no person_id: OSHA-BBP-TRN-009 and HEPB-008 cannot count it as any person's "
+        "BBP training until it is given; give person_id and import the training_record again")
+    assert "HIPAA-ADM-TRN-002 cannot count it as any person's HIPAA_SECURITY training" in \
+        report.incomplete_records[1].message
+    assert "OSHA-FIRE-014" in report.incomplete_records[2].message
+
+
+def test_an_exclusion_found_for_no_person_says_it_is_raised_against_no_one(engine: Engine) -> None:
+    def screening(record_id: str, result: str, person: str | None = None) -> dict[str, Any]:
+        return {"type": "screening", "id": record_id, "person_id": person, "source": "LEIE",
+                "checked_at": "2026-01-05T15:00:00Z", "result": result}
+
+    report = imported(engine, [screening("X-1", "excluded"), screening("X-2", "clear"),
+                               screening("X-3", "possible_match"), screening("X-4", "excluded", "P-1")])
+    assert named(report) == [("screening", "X-1", "person_id"), ("screening", "X-2", "person_id"),
+                             ("screening", "X-3", "person_id")]
+    assert report.incomplete_records[0].message == (
+        "screening 'X-1' has no person_id: the excluded it found is raised against no one, and CMS-EXCL-LEIE-015, "
+        "CRED-NCQA-PSV-008 and CRED-MON-009 cannot count it as any person's exclusion check until it is given; "
+        "give person_id and import the screening again")
+    assert report.incomplete_records[1].message.startswith(
+        "screening 'X-2' has no person_id: CMS-EXCL-LEIE-015, CRED-NCQA-PSV-008 and CRED-MON-009 cannot count")
+    assert "the possible match it found is raised against no one" in report.incomplete_records[2].message
+
+
+def test_a_vaccination_or_sanction_of_no_one_is_named(engine: Engine) -> None:
+    sanction = {"type": "sanction_record", "level": "written_warning", "decided_at": "2026-01-05T15:00:00Z"}
+    report = imported(engine, [
+        {"type": "hepb_vaccination", "id": "V-1", "person_id": None, "offered_at": "2026-01-05T15:00:00Z"},
+        {**sanction, "id": "SN-1", "investigation_id": None, "person_id": "P-1"},
+        {**sanction, "id": "SN-2", "investigation_id": "INV-1", "person_id": None},
+        {**sanction, "id": "SN-3", "investigation_id": "INV-1", "person_id": "P-1"},
+    ])
+    assert named(report) == [("hepb_vaccination", "V-1", "person_id"), ("sanction_record", "SN-1", "investigation_id"),
+                             ("sanction_record", "SN-2", "person_id")]
+    messages = [w.message for w in report.incomplete_records]
+    assert "OSHA-BBP-HEPB-008 and PEP-010 cannot count it as any person's vaccination record" in messages[0]
+    assert "HIPAA-ADM-SAN-003 cannot count it as any investigation's sanction" in messages[1]
+    assert "OSHA-POST-015 cannot count it as any person's adverse action" in messages[2]
+
+
+
+def test_a_credential_of_no_one_is_named_by_what_its_kind_meets(engine: Engine) -> None:
+    """A CLIA certificate placed by its jurisdiction needs no holder."""
+    def credential(record_id: str, kind: str, **fields: Any) -> dict[str, Any]:
+        return {"type": "credential", "id": record_id, "person_id": None, "kind": kind,
+                "expires_at": "2027-01-31T00:00:00Z", **fields}
+
+    report = imported(engine, [credential("CR-1", "STATE_LICENSE", jurisdiction="CO"), credential("CR-2", "BLS"),
+                               credential("CR-3", "CLIA", jurisdiction="E-1"), credential("CR-4", "CLIA"),
+                               credential("CR-5", "DEA", person_id="P-1")])
+    assert named(report) == [("credential", "CR-1", "person_id"), ("credential", "CR-2", "person_id"),
+                             ("credential", "CR-4", "person_id")]
+    messages = [w.message for w in report.incomplete_records]
+    assert messages[0].startswith("credential 'CR-1' has no person_id: CRED-LIC-001 and DEA-002 cannot count it as "
+                                  "its holder's license, so their encounters and DEA registration in that state "
+                                  "read as unlicensed")
+    assert "CRED-BLS-012 cannot count it as any person's life-support card" in messages[1]
+    assert "its CLIA renewal (CRED-CLIA-011) is judged for no testing site" in messages[2]
+
+
+def test_an_employment_episode_of_no_one_names_the_rules_its_flags_bring_in(engine: Engine) -> None:
+    """Checked with scenarios on both backends: the derivations skip such an episode, and EAP-013
+    (a current episode) reports a training duty no training can meet, since none joins a null person."""
+    episode = {"type": "employment_episode", "person_id": None, "establishment_id": "E-1", "role": "front_desk",
+               "start_at": "2026-01-05T15:00:00Z"}
+    report = imported(engine, [EST, {**episode, "id": "EP-1"},
+                               {**episode, "id": "EP-2", "end_at": "2026-06-30T23:00:00Z",
+                                "occupational_exposure": True, "phi_access_required": True, "licensed_clinician": True},
+                               {**episode, "id": "EP-3", "person_id": "P-1"}])
+    assert named(report) == [("employment_episode", "EP-1", "person_id"), ("employment_episode", "EP-2", "person_id")]
+    current, ended = (w.message for w in report.incomplete_records)
+    assert current == (
+        "employment_episode 'EP-1' has no person_id: it is nobody's employment, so its holder's duties under "
+        "CMS-EXCL-LEIE-015 and OSHA-FIRE-014 cannot be judged, and OSHA-EAP-013 reports for it duties no record can "
+        "meet until it is given; give person_id and import the employment_episode again")
+    assert ("duties under CMS-EXCL-LEIE-015, HIPAA-ADM-TRN-002, HIPAA-SEC-TERM-004, OSHA-BBP-HEPB-008, "
+            "OSHA-BBP-TRN-009, OSHA-HAZ-012 and the credential rules (CRED-*) cannot be judged, and CRED-MON-009, "
+            "CRED-NCQA-PSV-008 and CRED-NCQA-RECRED-007 report for it duties no record can meet; AI-CA-3030-006, "
+            "AI-HITL-011 and AI-STATE-MH-013 do not read its holder's reviews as a licensed clinician's") in ended
+
+def test_a_measure_case_with_no_year_or_measure_is_named(engine: Engine) -> None:
+    case_ = {"type": "measure_case", "tin": "123456789", "eligible": True, "reported": True, "met": True}
+    report = imported(engine, [{**case_, "id": "M-1", "py": None, "measure_id": "001"},
+                               {**case_, "id": "M-2", "py": 2026, "measure_id": None},
+                               {**case_, "id": "M-3", "py": 2026, "measure_id": "001"}])
+    assert named(report) == [("measure_case", "M-1", "py"), ("measure_case", "M-2", "measure_id")]
+    assert report.incomplete_records[1].message == (
+        "measure_case 'M-2' has no measure_id: CMS-MIPS-Q-COUNT-003, Q-DC-004, Q-CASE-005 and CMS-QM-001-008 to "
+        "QM-130-012 cannot count it as any measure's case until it is given; give measure_id and import the "
+        "measure_case again")
+
+
+def test_a_submission_of_no_mips_category_is_named_and_the_names_cms_uses_are_not(engine: Engine) -> None:
+    """The categories are free text: the derivations read QPP's names and their usual short forms, and
+    anything else counts for no category, as a null would."""
+    names = ("quality", "Q", "PI", "ACI", "Promoting Interoperability", "improvement-activities", "IA", "Cost")
+    report = imported(engine, [submission(f"S-{i}", py=2025, category=c) for i, c in enumerate(names)]
+                      + [submission("S-9", py=2025, category="Quality Measures")])
+    assert named(report) == [("mips_submission", "S-9", "category")]
+    assert report.incomplete_records[0].message == (
+        "mips_submission 'S-9' has category 'Quality Measures', which is none of quality (Q), "
+        "promoting_interoperability (PI, ACI), improvement_activities (IA) or cost: CMS-MIPS-SUB-002, PI-006 and "
+        "IA-007 cannot count it as any performance category's submission until it is corrected; correct category "
+        "and import the mips_submission again")
+    fixed = imported(engine, [submission("S-9", py=2025, category="quality")])
+    assert fixed.incomplete_records == []
 
 def test_named_again_unchanged_and_not_once_a_later_version_gives_the_field(engine: Engine) -> None:
     imported(engine, [EST, case("C-7", recordable=True)])

@@ -171,16 +171,7 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     names = ", ".join(name for _, name in spooled)
     warnings = [f"{names} {'holds' if len(spooled) == 1 else 'hold'} no records: nothing was imported"] \
         if report.total == 0 else []
-    warnings += [record.message for record in report.undated_records[:UNDATED_WARNINGS]]
-    more = undated.more_line(shown=UNDATED_WARNINGS, listed=len(report.undated_records),
-                             total=report.undated_records_total, listed_in="undated_records")
-    if more is not None:
-        warnings.append(more)
-    warnings += [record.message for record in report.incomplete_records[:UNDATED_WARNINGS]]
-    more = undated.more_incomplete_line(shown=UNDATED_WARNINGS, listed=len(report.incomplete_records),
-                                        total=report.incomplete_records_total, listed_in="incomplete_records")
-    if more is not None:
-        warnings.append(more)
+    warnings += undated.warning_lines(report, shown=UNDATED_WARNINGS)
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
 
 

@@ -149,6 +149,19 @@ def test_exclusion_is_one_duty_until_cleared_and_suppresses_monthly_gaps() -> No
     assert "P1/monthly/2026-10" in gap and gap["P1/monthly/2026-10"].data["sources"] == "LEIE"
 
 
+def test_a_check_of_no_person_is_nobody_s_and_its_exclusion_is_raised_against_no_one() -> None:
+    """What an import's `incomplete_records` warning says of a screening with no person_id
+    (engine/records/undated.py GAPS): the exclusion it found raises nothing, and the month it would
+    have covered reads as unchecked."""
+    eps = [ep("E1", "P1", "E-NYC", "2024-05-06T08:00:00-04:00")]
+    checks = monthly("P1", ["2026-06-02", "2026-07-02"]) + [scr("P1", "2026-08-12", "LEIE", "excluded")]
+    with_person = duties("2026-09-05T12:00:00Z", eps, checks)
+    assert "P1/excluded/P1-LEIE-2026-08-12-excluded" in with_person
+    nameless = rv("screening", "S-X", person_id=None, source="LEIE", checked_at="2026-08-12T06:30:00-04:00",
+                  result="excluded")
+    facts = duties("2026-09-05T12:00:00Z", eps, checks[:-1] + [nameless])
+    assert sorted(facts) == ["P1/monthly/2026-08"]
+
 def test_excluded_at_pre_hire_and_hired_anyway() -> None:
     eps = [ep("E1", "P1", "E-NYC", "2026-08-10T08:00:00-04:00")]
     checks = [scr("P1", "2026-08-01", "LEIE", "excluded"), scr("P1", "2026-08-01", "SAM")]
