@@ -38,36 +38,47 @@ ANCHORS: Mapping[str, Mapping[str, str]] = {
                                  "BBP-PEP-010, BBP-SIL-011 and POST-015)"},
 }
 
-#: How many undated records an import report lists; the rest are counted.
+#: How many undated (or incomplete) records an import report lists; the rest are counted.
 SHOWN = 100
 
 
+#: (field, message) for each field of one record that the rules pass over.
+Named = tuple[tuple[str, str], ...]
+
+
 @dataclass
-class Undated:
-    """The records of one import (by type and id, the last version given winning) that lack a field a
-    deadline counts from. Only the few types of ANCHORS are held, so the map stays small."""
+class _Passed:
+    """The records of one import (by type and id, the last version given winning) with fields the rules
+    pass over, each with its message; only records with one are held, so the map stays small."""
 
-    missing: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    missing: dict[tuple[str, str], Named] = field(default_factory=dict)
 
-    def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
-        fields = ANCHORS.get(record_type)
-        if not fields:
-            return
-        lacking = tuple(name for name in fields if data.get(name) is None)
-        if lacking:
-            self.missing[record_type, record_id] = lacking
+    def _note(self, record_type: str, record_id: str, named: Named) -> None:
+        if named:
+            self.missing[record_type, record_id] = named
         else:
             self.missing.pop((record_type, record_id), None)
 
+    def _shown(self) -> tuple[list[tuple[str, str, str, str]], int]:
+        """At most SHOWN (type, id, field, message), ordered by record type and id, and how many in all."""
+        every = [(*key, name, message) for key in sorted(self.missing) for name, message in self.missing[key]]
+        return every[:SHOWN], len(every)
+
+
+class Undated(_Passed):
+    """The records lacking a field a deadline counts from (ANCHORS)."""
+
+    def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
+        fields = ANCHORS.get(record_type)
+        if fields:
+            self._note(record_type, record_id, tuple(
+                (name, f"{record_type} {record_id!r} has no {name}: {lost} cannot be computed until it is given; "
+                       f"give {name} and import the {record_type} again")
+                for name, lost in fields.items() if data.get(name) is None))
+
     def report(self) -> tuple[list[UndatedRecord], int]:
-        """At most SHOWN undated fields, ordered by record type and id, and how many there are in all."""
-        every = [(key, name) for key in sorted(self.missing) for name in self.missing[key]]
-        shown = [UndatedRecord(record_type=record_type, record_id=record_id, field=name,
-                               message=f"{record_type} {record_id!r} has no {name}: {ANCHORS[record_type][name]} "
-                                       f"cannot be computed until it is given; give {name} and import the "
-                                       f"{record_type} again")
-                 for (record_type, record_id), name in every[:SHOWN]]
-        return shown, len(every)
+        shown, total = self._shown()
+        return [UndatedRecord(record_type=t, record_id=i, field=f, message=m) for t, i, f, m in shown], total
 
 
 # ---- fields other than a date ---------------------------------------------------------------------
@@ -262,7 +273,7 @@ VOCABULARIES: Mapping[str, Mapping[str, Vocabulary]] = {
 }
 
 
-def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> Named:
     """(field, message) for each field of GAPS null and each of VOCABULARIES holding an unknown name."""
     out: list[tuple[str, str]] = []
     for name, says in GAPS.get(record_type, {}).items():
@@ -278,31 +289,19 @@ def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> 
     return tuple(out)
 
 
-@dataclass
-class Incomplete:
-    """The records of one import (by type and id, the last version given winning) that lack a field,
-    not a date, some rule needs to judge or count them (GAPS), or hold a name there the rules do not
-    know (VOCABULARIES), each with its message. Why a warning and not an error, as for Undated: the
-    contract lets these fields be null or free text, but the rules pass the record over (or under-count
-    it) without a word, so the person importing should hear of it."""
-
-    missing: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+class Incomplete(_Passed):
+    """The records lacking a field, not a date, some rule needs to judge or count them (GAPS), or
+    holding a name there the rules do not know (VOCABULARIES). Why a warning and not an error, as for
+    Undated: the contract lets these fields be null or free text, but the rules pass the record over
+    (or under-count it) without a word, so the person importing should hear of it."""
 
     def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
-        if record_type not in GAPS and record_type not in VOCABULARIES:
-            return
-        lacking = _gap_messages(record_type, record_id, data)
-        if lacking:
-            self.missing[record_type, record_id] = lacking
-        else:
-            self.missing.pop((record_type, record_id), None)
+        if record_type in GAPS or record_type in VOCABULARIES:
+            self._note(record_type, record_id, _gap_messages(record_type, record_id, data))
 
     def report(self) -> tuple[list[IncompleteRecord], int]:
-        """At most SHOWN incomplete fields, ordered by record type and id, and how many there are in all."""
-        every = [(key, gap) for key in sorted(self.missing) for gap in self.missing[key]]
-        shown = [IncompleteRecord(record_type=record_type, record_id=record_id, field=name, message=message)
-                 for (record_type, record_id), (name, message) in every[:SHOWN]]
-        return shown, len(every)
+        shown, total = self._shown()
+        return [IncompleteRecord(record_type=t, record_id=i, field=f, message=m) for t, i, f, m in shown], total
 
 
 def warning_lines(report: ImportReport, *, shown: int, listed_in: str | None = None) -> list[str]:
