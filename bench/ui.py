@@ -1,5 +1,6 @@
 """UI render time on the large synthetic practice: the median of ~30 requests each to the findings
-list and the dashboard (signed in as the officer), against the 300 ms target.
+list and the dashboard (signed in as the officer), against the 300 ms target; and, with no target,
+a filtered findings list and the Data gaps page (which reads every record of the checked types).
 
     python -m bench.ui                      # generate, import and evaluate the large practice first
     python -m bench.ui --db sqlite:///x.db  # reuse a prepared database (org `bench`)
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         total = client.get("/findings", params={"limit": 1}).json()["total"]
         print(json.dumps({"findings": total, "database": db}), flush=True)
         results = [measure(client, "/ui/findings", args.n), measure(client, "/ui/dashboard", args.n)]
-        extra = [measure(client, "/ui/findings?state=&severity=high,critical&limit=100", max(5, args.n // 3))]
+        extra = [measure(client, "/ui/findings?state=&severity=high,critical&limit=100", max(5, args.n // 3)),
+                 measure(client, "/ui/records/gaps", max(5, args.n // 3))]  # reads every checked record
         for r in results + extra:
             print(json.dumps(r), flush=True)
         ok = all(r["ok"] for r in results)

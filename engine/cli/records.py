@@ -37,7 +37,7 @@ from engine.db import unit_of_work
 from engine.errors import InputError
 from engine.records import service, undated
 from engine.records.connectors import hr_roster_import, leie_screen
-from engine.records.schemas import ImportReport, StoredRecord
+from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
 records_app = typer.Typer(name="records", help="Read stored records and their history.", no_args_is_help=True)
 app.add_typer(records_app, name="records")
@@ -293,6 +293,29 @@ def export_cmd(
     for path in removed:
         console.print(f"{path}: removed (left by an earlier export; no {path.stem} records now)", highlight=False)
     console.print(f"{sum(counts.values())} records exported", highlight=False)
+
+
+@records_app.command("gaps")
+def gaps_cmd(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List the records held now that the rules pass over: a null date a deadline counts from, or a
+    null or unknown field some rule needs (the import's warnings, read again from the store)."""
+
+    def body() -> PassedOver:
+        with _database(db) as engine:
+            org_id = require_org(engine, org)
+            with unit_of_work(engine) as session:
+                return service.passed_over(session, org_id=org_id)
+
+    found = run(body)
+    if as_json:
+        emit_json(found.model_dump(mode="json"))
+        return
+    for line in undated.warning_lines(found, shown=undated.SHOWN, listed_in="--json"):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    total = found.undated_records_total + found.incomplete_records_total
+    console.print(f"{found.checked} records checked: {found.undated_records_total} missing dates deadlines count "
+                  f"from, {found.incomplete_records_total} missing or unknown fields the rules need"
+                  + ("" if total else "; the rules pass over none"), highlight=False)
 
 
 @records_app.command("show")

@@ -202,6 +202,19 @@ class IncompleteRecord(BaseModel):
     message: str
 
 
+class PassedOver(BaseModel):
+    """The records an organization holds now that the rules pass over, or count for no one, for a
+    missing date a deadline counts from or a missing (or unknown) field some rule needs: what each
+    import said of them (engine/records/undated.py), read again from the store, so the list is still
+    there after the import's warnings have scrolled by and empties as later versions fill the fields."""
+
+    checked: int = Field(0, description="current records of the checked types read")
+    undated_records: list[UndatedRecord] = Field(default_factory=list)
+    undated_records_total: int = 0
+    incomplete_records: list[IncompleteRecord] = Field(default_factory=list)
+    incomplete_records_total: int = 0
+
+
 class ImportReport(BaseModel):
     """The outcome of one successful import call: counts per type, total and duration."""
 

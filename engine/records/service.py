@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
-from engine.records import history
+from engine.records import history, undated
 from engine.records.hashing import VersionsDigest, changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
-from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, StoredRecord
+from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, PassedOver, StoredRecord
 from engine.records.validation import Position
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = [
     "import_files",
     "import_records",
     "iter_records",
+    "passed_over",
     "record_histories",
     "record_history",
     "remove_stale_exports",
@@ -234,6 +235,24 @@ def iter_record_data_by_ids(
     return history.latest_data_by_ids(
         session, org_id=org_id, record_type=record_type, ids=list(ids), known_at=_instant(known_at)
     )
+
+
+def passed_over(session: Session, *, org_id: str) -> PassedOver:
+    """The current records the rules pass over, as an import names them (engine/records/undated.py),
+    for the person who missed the import's warnings or fixed some since. Reads only the types a check
+    applies to, by the sweep's lean path."""
+    _check_org(org_id)
+    dates, fields = undated.Undated(), undated.Incomplete()
+    checked = 0
+    for record_type in undated.CHECKED_TYPES:
+        for record_id, _, data in history.walk_latest_data(session, org_id=org_id, record_type=record_type,
+                                                          known_at=None, batch_size=5000):
+            dates.add(record_type, record_id, data)
+            fields.add(record_type, record_id, data)
+            checked += 1
+    (undated_shown, undated_total), (incomplete_shown, incomplete_total) = dates.report(), fields.report()
+    return PassedOver(checked=checked, undated_records=undated_shown, undated_records_total=undated_total,
+                      incomplete_records=incomplete_shown, incomplete_records_total=incomplete_total)
 
 
 def ids_ignoring_case(session: Session, *, org_id: str, record_type: str, name: str) -> list[str]:

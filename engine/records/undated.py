@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.records import vocab
-from engine.records.schemas import ImportReport, IncompleteRecord, UndatedRecord
+from engine.records.schemas import ImportReport, IncompleteRecord, PassedOver, UndatedRecord
 
 #: record type -> {field a deadline counts from -> what is lost while it is null}. Read from the
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
@@ -304,10 +304,14 @@ class Incomplete(_Passed):
         return [IncompleteRecord(record_type=t, record_id=i, field=f, message=m) for t, i, f, m in shown], total
 
 
-def warning_lines(report: ImportReport, *, shown: int, listed_in: str | None = None) -> list[str]:
-    """An import's warnings as a person reads them: the first `shown` undated records, a line counting
-    the rest, then the same for incomplete records. `listed_in` is where the full lists are (the CLI's
-    `--json`); by default the report's own field names (the API's body holds them)."""
+#: Every record type some check here applies to (the store's gap list reads only these).
+CHECKED_TYPES = tuple(sorted(set(ANCHORS) | set(GAPS) | set(VOCABULARIES)))
+
+
+def warning_lines(report: ImportReport | PassedOver, *, shown: int, listed_in: str | None = None) -> list[str]:
+    """An import's warnings (or the store's gap list) as a person reads them: the first `shown` undated
+    records, a line counting the rest, then the same for incomplete records. `listed_in` is where the
+    full lists are (the CLI's `--json`); by default the report's own field names (the API's body)."""
     lines: list[str] = []
     for name, listed, total in (("undated_records", report.undated_records, report.undated_records_total),
                                 ("incomplete_records", report.incomplete_records, report.incomplete_records_total)):

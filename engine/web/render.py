@@ -50,6 +50,7 @@ _NAV: list[tuple[str, str, str, Permission, tuple[str, ...] | None]] = [
     ("params", "Parameters", "/ui/params", Permission.RULESETS_READ, ("admin", "officer", "liaison", "auditor")),
     ("audit", "Audit portal", "/ui/audit", Permission.PACKETS_READ, None),
     ("trail", "Audit trail", "/ui/audit/trail", Permission.AUDIT_READ, None),
+    ("gaps", "Data gaps", "/ui/records/gaps", Permission.RECORDS_READ, None),
 ]
 
 

@@ -90,7 +90,7 @@ def test_the_nav_shows_only_what_the_role_may_open(web_client: Callable[[str], T
     assert all(client.get(link).status_code == 200 for link in nav_links(auditor))
     assert "Read-only audit access" in auditor
     assert nav_links(web_client("liaison").get("/ui/rulesets").text) == [
-        "/ui/dashboard", "/ui/findings", "/ui/rulesets", "/ui/params"]
+        "/ui/dashboard", "/ui/findings", "/ui/rulesets", "/ui/params", "/ui/records/gaps"]
 
 
 def test_anonymous_visitors_go_to_the_login_form_and_come_back(web: dict[str, Any]) -> None:

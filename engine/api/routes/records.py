@@ -24,7 +24,7 @@ from engine.records import service as records_service
 from engine.records import undated
 from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.importers import detect_format
-from engine.records.schemas import ImportReport, StoredRecord
+from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
 router = APIRouter(tags=["records"])
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -190,6 +190,16 @@ class RecordVersion(StoredRecord):
 
     changed: list[str] = Field(default_factory=list, description="the fields whose values differ from the "
                                                                   "version before, sorted (empty for version 1)")
+
+
+@router.get("/records/gaps", response_model=PassedOver)
+def gaps(principal: Principal = Depends(require(Permission.RECORDS_READ)),
+         session: Session = Depends(get_session, scope="function")) -> PassedOver:
+    """The records held now that the rules pass over, or count for no one: a null date a deadline
+    counts from (`undated_records`), or a null or unknown field some rule needs (`incomplete_records`),
+    up to 100 of each with the totals, each message saying what is lost and what to give. The same
+    messages an import warns with; a record leaves the list when a later version gives the field."""
+    return records_service.passed_over(session, org_id=principal.org_id)
 
 
 @router.get("/records/{record_type}/{record_id:path}/history", response_model=list[RecordVersion])

@@ -1,5 +1,5 @@
 """A record's history: every stored version, what changed in each, and which version a finding
-used (evidence links land here with ?version=N)."""
+used (evidence links land here with ?version=N); and the records the rules pass over (data gaps)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ def version_views(history: list[StoredRecord]) -> list[VersionView]:
         changed = [k for k in rec.data if k in differ]  # the record's field order, for the page
         out.append(VersionView(record=rec, changed=changed, removed=[k for k in differ if k not in rec.data]))
     return out
+
+
+@router.get("/records/gaps")
+def record_gaps(request: Request, principal: Principal = Depends(page(Permission.RECORDS_READ)),
+                session: Session = Depends(web_session, scope="function")) -> Response:
+    """The records the rules pass over (engine/records/undated.py), which raise no finding and so show
+    nowhere else: the import's warnings, kept in view."""
+    found = records_service.passed_over(session, org_id=principal.org_id)
+    return render(request, "records/gaps.html", principal=principal, title="Data gaps", active="gaps", found=found)
 
 
 @router.get("/records/{record_type}/{record_id:path}")  # ids may hold "/"
