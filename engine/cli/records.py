@@ -35,7 +35,7 @@ from engine.cli.common import (
 )
 from engine.db import unit_of_work
 from engine.errors import InputError
-from engine.records import service, undated
+from engine.records import references, service, undated
 from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
@@ -222,13 +222,8 @@ _REFERENCES_SHOWN = 20
 
 def _warn_references(report: ImportReport) -> None:
     """Records that name a record the organization does not hold: imported, but said on stderr."""
-    for unknown in report.unknown_references[:_REFERENCES_SHOWN]:
-        err_console.print(f"warning: {unknown.record_type} {unknown.record_id!r} {unknown.field}: {unknown.reason}",
-                          highlight=False, markup=False, soft_wrap=True)
-    hidden = report.unknown_references_total - _REFERENCES_SHOWN
-    if hidden > 0:
-        err_console.print(f"warning: ... and {hidden} more unknown references (--json lists up to "
-                          f"{len(report.unknown_references)})", highlight=False, markup=False, soft_wrap=True)
+    for line in references.reference_lines(report, shown=_REFERENCES_SHOWN):
+        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 #: How many undated records the table output lists on stderr (--json carries up to 100).
@@ -297,8 +292,9 @@ def export_cmd(
 
 @records_app.command("gaps")
 def gaps_cmd(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List the records held now that the rules pass over: a null date a deadline counts from, or a
-    null or unknown field some rule needs (the import's warnings, read again from the store)."""
+    """List the records held now that the rules pass over: an id naming no record held, a null date a
+    deadline counts from, or a null or unknown field some rule needs (the import's warnings, read
+    again from the store)."""
 
     def body() -> PassedOver:
         with _database(db) as engine:
@@ -310,11 +306,14 @@ def gaps_cmd(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
     if as_json:
         emit_json(found.model_dump(mode="json"))
         return
-    for line in undated.warning_lines(found, shown=undated.SHOWN, listed_in="--json"):
+    lines = (references.reference_lines(found, shown=undated.SHOWN)
+             + undated.warning_lines(found, shown=undated.SHOWN, listed_in="--json"))
+    for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
-    total = found.undated_records_total + found.incomplete_records_total
-    console.print(f"{found.checked} records checked: {found.undated_records_total} missing dates deadlines count "
-                  f"from, {found.incomplete_records_total} missing or unknown fields the rules need"
+    total = found.unknown_references_total + found.undated_records_total + found.incomplete_records_total
+    console.print(f"{found.checked} records checked: {found.unknown_references_total} ids naming no record held, "
+                  f"{found.undated_records_total} missing dates deadlines count from, "
+                  f"{found.incomplete_records_total} missing or unknown fields the rules need"
                   + ("" if total else "; the rules pass over none"), highlight=False)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.records.schemas import UnknownReference
+from engine.records.schemas import ImportReport, PassedOver, UnknownReference
 from engine.records.tables import record_version
 
 #: record type -> {field -> the record type its value names}. `access_event.user_id` names an
@@ -115,3 +115,14 @@ def _held(session: Session, org_id: str, keys: Iterable[tuple[str, str]]) -> set
             )
             held.update((record_type, row[0]) for row in rows)
     return held
+
+
+def reference_lines(report: ImportReport | PassedOver, *, shown: int, listed_in: str = "--json") -> list[str]:
+    """The first `shown` unknown references as a person reads them, and a line counting the rest."""
+    lines = [f"{unknown.record_type} {unknown.record_id!r} {unknown.field}: {unknown.reason}"
+             for unknown in report.unknown_references[:shown]]
+    hidden = report.unknown_references_total - shown
+    if hidden > 0:
+        lines.append(f"... and {hidden} more unknown references ({listed_in} lists up to "
+                     f"{len(report.unknown_references)})")
+    return lines

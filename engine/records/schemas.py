@@ -204,11 +204,16 @@ class IncompleteRecord(BaseModel):
 
 class PassedOver(BaseModel):
     """The records an organization holds now that the rules pass over, or count for no one, for a
-    missing date a deadline counts from or a missing (or unknown) field some rule needs: what each
-    import said of them (engine/records/undated.py), read again from the store, so the list is still
-    there after the import's warnings have scrolled by and empties as later versions fill the fields."""
+    missing date a deadline counts from, a missing (or unknown) field some rule needs, or an id naming
+    no record: what each import said of them (engine/records/undated.py, references.py), read again
+    from the store, so the list is still there after the import's warnings have scrolled by and
+    empties as later versions fill the fields (or the named records are imported)."""
 
     checked: int = Field(0, description="current records of the checked types read")
+    #: ids those records name that the organization holds no record of (a typo in a person_id makes a
+    #: training count for nobody as surely as a null does), as an import's `unknown_references`
+    unknown_references: list[UnknownReference] = Field(default_factory=list)
+    unknown_references_total: int = 0
     undated_records: list[UndatedRecord] = Field(default_factory=list)
     undated_records_total: int = 0
     incomplete_records: list[IncompleteRecord] = Field(default_factory=list)

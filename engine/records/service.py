@@ -22,6 +22,7 @@ from engine.records import history, undated
 from engine.records.hashing import VersionsDigest, changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
+from engine.records.references import References
 from engine.records.schemas import EVENT_TYPES, RECORD_MODELS, ImportReport, PassedOver, StoredRecord
 from engine.records.validation import Position
 
@@ -238,20 +239,24 @@ def iter_record_data_by_ids(
 
 
 def passed_over(session: Session, *, org_id: str) -> PassedOver:
-    """The current records the rules pass over, as an import names them (engine/records/undated.py),
-    for the person who missed the import's warnings or fixed some since. Reads only the types a check
-    applies to, by the sweep's lean path."""
+    """The current records the rules pass over, as an import names them (engine/records/undated.py,
+    and references.py for ids naming no record held), for the person who missed the import's
+    warnings or fixed some since. Reads only the types a check of undated.py applies to (not the
+    million access events), by the sweep's lean path."""
     _check_org(org_id)
-    dates, fields = undated.Undated(), undated.Incomplete()
+    named, dates, fields = References(), undated.Undated(), undated.Incomplete()
     checked = 0
     for record_type in undated.CHECKED_TYPES:
         for record_id, _, data in history.walk_latest_data(session, org_id=org_id, record_type=record_type,
                                                           known_at=None, batch_size=5000):
+            named.add(record_type, record_id, data)
             dates.add(record_type, record_id, data)
             fields.add(record_type, record_id, data)
             checked += 1
+    unknown_shown, unknown_total = named.unknown(session, org_id=org_id)
     (undated_shown, undated_total), (incomplete_shown, incomplete_total) = dates.report(), fields.report()
-    return PassedOver(checked=checked, undated_records=undated_shown, undated_records_total=undated_total,
+    return PassedOver(checked=checked, unknown_references=unknown_shown, unknown_references_total=unknown_total,
+                      undated_records=undated_shown, undated_records_total=undated_total,
                       incomplete_records=incomplete_shown, incomplete_records_total=incomplete_total)
 
 

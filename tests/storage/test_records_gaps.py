@@ -1,6 +1,7 @@
 """The records the rules pass over stay in view after the import (GET /records/gaps, `vigil records
 gaps`, the web's Data gaps page): read again from the store, on SQLite and PostgreSQL, with the same
-messages the import warned with, per organization, and gone once a later version gives the field."""
+messages the import warned with (an id naming no record held too), per organization, and gone once a
+later version gives the field or the named record is imported."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ NAMELESS = {"type": "screening", "id": "X-1", "person_id": None, "source": "LEIE
             "checked_at": "2026-01-05T15:00:00Z", "result": "excluded"}
 FINE = {"type": "training_record", "id": "T-1", "person_id": "P-1", "course": "BBP",
         "completed_at": "2026-01-05T15:00:00Z"}
+PERSON = {"type": "person", "id": "P-1", "first_name": "Ana", "last_name": "Diaz"}
 
 
 def imported(engine: Engine, records: list[dict[str, Any]], org_id: str = ORG) -> None:
@@ -44,12 +46,18 @@ def test_the_store_names_what_the_imports_said_until_a_later_version_gives_the_f
     assert (gap.record_type, gap.record_id, gap.field) == ("screening", "X-1", "person_id")
     assert gap.message.startswith("screening 'X-1' has no person_id: the excluded it found is raised against no one")
     assert (found.undated_records_total, found.incomplete_records_total) == (1, 1)
+    (unknown,) = found.unknown_references  # the training names a person not held; the incident's site is held
+    assert (unknown.record_type, unknown.record_id, unknown.field, unknown.names_type, unknown.names_id) == (
+        "training_record", "T-1", "person_id", "person", "P-1")
+    assert found.unknown_references_total == 1
 
-    imported(engine, [{**UNDATED, "discovered_at": "2026-01-06T15:00:00Z"}, {**NAMELESS, "person_id": "P-1"}])
+    imported(engine, [{**UNDATED, "discovered_at": "2026-01-06T15:00:00Z"}, {**NAMELESS, "person_id": "P-1"},
+                      PERSON])
     with db.unit_of_work(engine) as session:
         fixed = service.passed_over(session, org_id=ORG)
-    assert fixed.undated_records == fixed.incomplete_records == []
-    assert fixed.undated_records_total == fixed.incomplete_records_total == 0 and fixed.checked == 3
+    assert fixed.undated_records == fixed.incomplete_records == fixed.unknown_references == []
+    assert fixed.undated_records_total == fixed.incomplete_records_total == fixed.unknown_references_total == 0
+    assert fixed.checked == 3
 
 
 def test_past_the_shown_number_the_rest_are_counted(engine: Engine) -> None:
@@ -73,22 +81,27 @@ def test_the_api_lists_them(engine: Engine) -> None:
 def test_the_cli_lists_them_and_says_when_there_are_none(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     path = tmp_path / "r.ndjson"
-    path.write_text("".join(json.dumps(r) + "\n" for r in (EST, FINE)), encoding="utf-8")
+    path.write_text("".join(json.dumps(r) + "\n" for r in (EST, PERSON, FINE)), encoding="utf-8")
     assert CliRunner().invoke(app, ["import", str(path), "--db", url, "--org", ORG]).exit_code == 0
     clean = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG])
     assert clean.exit_code == 0, clean.output
-    assert "1 records checked: 0 missing dates deadlines count from, 0 missing or unknown fields the rules need; " \
-           "the rules pass over none" in " ".join(clean.stdout.split())
+    assert "1 records checked: 0 ids naming no record held, 0 missing dates deadlines count from, 0 missing or " \
+           "unknown fields the rules need; the rules pass over none" in " ".join(clean.stdout.split())
 
-    path.write_text("".join(json.dumps(r) + "\n" for r in (UNDATED, NAMELESS)), encoding="utf-8")
+    path.write_text("".join(json.dumps(r) + "\n" for r in (UNDATED, NAMELESS, {**FINE, "id": "T-2",
+                                                                                  "person_id": "P-2"})),
+                    encoding="utf-8")
     assert CliRunner().invoke(app, ["import", str(path), "--db", url, "--org", ORG]).exit_code == 0
     shown = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG])
     assert shown.exit_code == 0, shown.output
     text = " ".join(shown.stdout.split())
     assert "incident 'I-7' has no discovered_at: its breach determination" in text
     assert "screening 'X-1' has no person_id" in text
-    assert "3 records checked: 1 missing dates deadlines count from, 1 missing or unknown fields" in text
+    assert "training_record 'T-2' person_id: names person 'P-2', which this organization holds no record of" in text
+    assert "4 records checked: 1 ids naming no record held, 1 missing dates deadlines count from, 1 missing or " \
+           "unknown fields" in text
     as_json = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG, "--json"])
     assert as_json.exit_code == 0, as_json.output
     body = json.loads(as_json.stdout)
-    assert (body["undated_records_total"], body["incomplete_records_total"], body["checked"]) == (1, 1, 3)
+    assert (body["unknown_references_total"], body["undated_records_total"], body["incomplete_records_total"],
+            body["checked"]) == (1, 1, 1, 4)
