@@ -202,7 +202,7 @@ def test_every_table_wrap_is_a_focusable_region_named_by_its_caption(
         finding = next(a.attrs["href"] for a in get(officer, "/ui/findings").find_all("a")
                        if a.attrs.get("href", "").startswith("/ui/findings/F-"))
         pages = [(officer, u) for u in [*DASHBOARDS, "/ui/findings", finding, "/ui/tasks", "/ui/records/credential/C1",
-                                        "/ui/audit", "/ui/audit/trail", "/ui/rulesets"]]
+                                        "/ui/audit", "/ui/audit/trail", "/ui/rulesets", "/ui/records/gaps"]]
         pages += [(liaison, u) for u in ["/ui/params", "/ui/rulesets/demo/2.0.0", "/ui/rulesets/demo/checks",
                                          "/ui/rulesets/demo/2.0.0/rules/DEMO-TRN-001",
                                          "/ui/rulesets/demo/diff?from=1.0.0&to=2.0.0"]]
