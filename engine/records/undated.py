@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.records import vocab
+from engine.records.fields import US_STATES
 from engine.records.schemas import ImportReport, IncompleteRecord, PassedOver, UndatedRecord
 
 #: record type -> {field a deadline counts from -> what is lost while it is null}. Read from the
@@ -170,6 +171,30 @@ _CREDENTIAL_LOST = {
 }
 
 
+#: credential.kind -> what is lost while a state-held credential names no state a derivation can
+#: match: licenses.py keys STATE_LICENSE, DEA and STATE_CSR by `jurisdiction` (upper case) and
+#: compares it with encounter and establishment states, so "Colorado" or a null counts for no state.
+_STATE_LOST = {
+    "STATE_LICENSE": "CRED-LIC-001 and DEA-002 cannot count it as a license in any state, so the holder's "
+                     "encounters and DEA registration there read as unlicensed",
+    "DEA": "CRED-DEA-002 and CSR-003 cannot place it in any state, so it reads as having no state license "
+           "behind it, the holder as unregistered where they work, and no state controlled-substance "
+           "registration is looked for",
+    "STATE_CSR": "CRED-CSR-003 cannot count it as a registration in any state, so the DEA registration it "
+                 "stands behind reads as lacking one",
+}
+
+
+def _credential_state(data: Mapping[str, Any]) -> str | None:
+    return _STATE_LOST.get(str(data.get("kind") or ""))
+
+
+def _is_state_code(value: Any, data: Mapping[str, Any]) -> bool:
+    """Only the state-held kinds need a state: a CLIA certificate's jurisdiction names an
+    establishment, and the others' is read, if at all, as a hint."""
+    return str(data.get("kind") or "") not in _STATE_LOST or str(value).strip().upper() in US_STATES
+
+
 def _credential_person(data: Mapping[str, Any]) -> str | None:
     """A CLIA certificate is the laboratory's: `clia_standing` places it by its jurisdiction, and only
     with none does it need the holder (the laboratory director) to find the site."""
@@ -248,7 +273,7 @@ GAPS: Mapping[str, Mapping[str, Lost]] = {
         "person_id": _uncounted("OSHA-POST-015", "person's adverse action"),
     },
     "screening": {"person_id": _screening_person},
-    "credential": {"person_id": _credential_person},
+    "credential": {"person_id": _credential_person, "jurisdiction": _credential_state},
     "employment_episode": {"person_id": _episode_person},
 }
 
@@ -258,17 +283,20 @@ class Vocabulary:
     """The names the rules read in one free-text field: any other value counts for nothing, as a null
     would, and the person importing should hear of it the same way."""
 
-    known: Callable[[Any], bool]
+    known: Callable[[Any, Mapping[str, Any]], bool]  # (value, the record): some fields' names depend on its kind
     names: str  # the names accepted, as the message lists them
-    lost: str  # what is lost while the value is unknown, worded like GAPS'
+    lost: Lost  # what is lost while the value is unknown, worded like GAPS'
 
 
 #: record type -> {field -> the names the rules know there}.
 VOCABULARIES: Mapping[str, Mapping[str, Vocabulary]] = {
     "mips_submission": {"category": Vocabulary(
-        known=lambda raw: vocab.mips_category(raw) in set(vocab.MIPS_CATEGORY_ALIASES.values()),
+        known=lambda raw, _: vocab.mips_category(raw) in set(vocab.MIPS_CATEGORY_ALIASES.values()),
         names="quality (Q), promoting_interoperability (PI, ACI), improvement_activities (IA) or cost",
-        lost="CMS-MIPS-SUB-002, PI-006 and IA-007 cannot count it as any performance category's submission",
+        lost=_uncounted("CMS-MIPS-SUB-002, PI-006 and IA-007", "performance category's submission"),
+    )},
+    "credential": {"jurisdiction": Vocabulary(
+        known=_is_state_code, names="the two-letter USPS state codes (CO, NY, ...)", lost=_credential_state,
     )},
 }
 
@@ -282,10 +310,9 @@ def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> 
                               f"give {name} and import the {record_type} again"))
     for name, words in VOCABULARIES.get(record_type, {}).items():
         value = data.get(name)
-        if value is not None and not words.known(value):
+        if value is not None and not words.known(value, data) and (lost := words.lost(data)) is not None:
             out.append((name, f"{record_type} {record_id!r} has {name} {value!r}, which is none of {words.names}: "
-                              f"{words.lost} until it is corrected; correct {name} and import the {record_type} "
-                              "again"))
+                              f"{lost} until it is corrected; correct {name} and import the {record_type} again"))
     return tuple(out)
 
 

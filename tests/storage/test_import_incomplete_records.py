@@ -3,9 +3,10 @@ rule then passes them over or counts them for no one, without a word: an OSHA ca
 `establishment_id` or person, a MIPS submission with no `py` or `category` (or a category that is no
 MIPS category), an OSHA summary with no `establishment_id` or `year`, an exposure control plan with no
 `establishment_id`, a training, vaccination, screening, credential or employment episode with no
-person, a sanction with no person or investigation, and a measure case with no year or measure. It
-says so, by record and field, on SQLite and PostgreSQL, through the service, the CLI and the API; the
-undated-record warnings (test_import_undated_records.py) stay as they were."""
+person, a license or registration naming no state code, a sanction with no person or investigation,
+and a measure case with no year or measure. It says so, by record and field, on SQLite and
+PostgreSQL, through the service, the CLI and the API; the undated-record warnings
+(test_import_undated_records.py) stay as they were."""
 
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def test_a_credential_of_no_one_is_named_by_what_its_kind_meets(engine: Engine) 
 
     report = imported(engine, [credential("CR-1", "STATE_LICENSE", jurisdiction="CO"), credential("CR-2", "BLS"),
                                credential("CR-3", "CLIA", jurisdiction="E-1"), credential("CR-4", "CLIA"),
-                               credential("CR-5", "DEA", person_id="P-1")])
+                               credential("CR-5", "DEA", person_id="P-1", jurisdiction="CO")])
     assert named(report) == [("credential", "CR-1", "person_id"), ("credential", "CR-2", "person_id"),
                              ("credential", "CR-4", "person_id")]
     messages = [w.message for w in report.incomplete_records]
@@ -190,6 +191,26 @@ def test_a_credential_of_no_one_is_named_by_what_its_kind_meets(engine: Engine) 
     assert "CRED-BLS-012 cannot count it as any person's life-support card" in messages[1]
     assert "its CLIA renewal (CRED-CLIA-011) is judged for no testing site" in messages[2]
 
+
+
+def test_a_state_held_credential_naming_no_state_code_is_named(engine: Engine) -> None:
+    """A license, DEA or state CSR registration is matched to encounters and sites by its state code;
+    a CLIA certificate's jurisdiction names an establishment, and a board certificate needs none."""
+    def credential(record_id: str, kind: str, jurisdiction: str | None) -> dict[str, Any]:
+        return {"type": "credential", "id": record_id, "person_id": "P-1", "kind": kind, "jurisdiction": jurisdiction,
+                "expires_at": "2027-01-31T00:00:00Z"}
+
+    report = imported(engine, [credential("CR-1", "STATE_LICENSE", "Colorado"), credential("CR-2", "DEA", None),
+                               credential("CR-3", "STATE_CSR", " co "), credential("CR-4", "STATE_LICENSE", "ny"),
+                               credential("CR-5", "CLIA", "E-1"), credential("CR-6", "BOARD_CERT", None)])
+    assert named(report) == [("credential", "CR-1", "jurisdiction"), ("credential", "CR-2", "jurisdiction")]
+    assert report.incomplete_records[0].message == (
+        "credential 'CR-1' has jurisdiction 'Colorado', which is none of the two-letter USPS state codes (CO, NY, "
+        "...): CRED-LIC-001 and DEA-002 cannot count it as a license in any state, so the holder's encounters and "
+        "DEA registration there read as unlicensed until it is corrected; correct jurisdiction and import the "
+        "credential again")
+    assert report.incomplete_records[1].message.startswith(
+        "credential 'CR-2' has no jurisdiction: CRED-DEA-002 and CSR-003 cannot place it in any state")
 
 def test_an_employment_episode_of_no_one_names_the_rules_its_flags_bring_in(engine: Engine) -> None:
     """Checked with scenarios on both backends: the derivations skip such an episode, and EAP-013

@@ -185,6 +185,21 @@ def test_license_standing_groups_uncovered_encounters_by_state() -> None:
     assert ut.data["credential_id"] is None
 
 
+
+def test_a_license_naming_its_state_in_words_covers_no_state() -> None:
+    """What an import's `incomplete_records` warning says of a STATE_LICENSE whose jurisdiction is no
+    USPS code (engine/records/undated.py VOCABULARIES): "co" is CO, "Colorado" is no state."""
+    lower = [r if r.id != "L1" else credential("L1", "P1", "STATE_LICENSE", jurisdiction=" co ",
+                                                   issued_at="2024-04-01T09:00:00-06:00",
+                                                   expires_at="2026-03-31T17:00:00-06:00") for r in lic_records()]
+    assert run("cred_license_standing", "2026-04-10T12:00:00Z", lower)["P1/CO"].data["encounter_ids"] == ["ENC2"]
+    words = [r if r.id != "L1" else credential("L1", "P1", "STATE_LICENSE", jurisdiction="Colorado",
+                                                   issued_at="2024-04-01T09:00:00-06:00",
+                                                   expires_at="2026-03-31T17:00:00-06:00") for r in lic_records()]
+    facts = run("cred_license_standing", "2026-04-10T12:00:00Z", words)
+    assert facts["P1/CO"].data["encounter_ids"] == ["ENC1", "ENC2"]  # the covered visit reads as unlicensed too
+    assert facts["P1/CO"].data["credential_id"] is None
+
 def test_license_standing_expiry_clock_and_days_left() -> None:
     records = [r for r in lic_records() if r.type != "encounter"]
     facts = run("cred_license_standing", "2026-03-01T07:00:00Z", records)  # 00:00 MST 1 March
