@@ -1,7 +1,7 @@
 """Each role's main job, end to end in Chromium against a real server: the officer reviews and
-waives a finding and builds an evidence packet; a staff member completes a task with an
-attachment; the liaison reads a diff of two ruleset versions; the auditor downloads a packet and
-cannot open a finding outside the grant. A screenshot of each main page is written to
+waives a finding, builds an evidence packet and finds a record the rules pass over; a staff member
+completes a task with an attachment; the liaison reads a diff of two ruleset versions; the auditor
+downloads a packet and cannot open a finding outside the grant. A screenshot of each main page is written to
 tests/artifacts/."""
 
 from __future__ import annotations
@@ -303,3 +303,24 @@ def test_a_site_manager_focuses_the_dashboard_on_one_establishment(new_page: Any
     expect(page.get_by_role("heading", name=re.compile(rf"^{shown} findings?"))).to_be_visible()
     cells = page.locator("#findings-table tbody tr td:nth-child(4)").all_inner_texts()
     assert cells and {c.strip() for c in cells} == {site_id}
+
+
+def test_officer_finds_a_record_the_rules_pass_over_and_opens_it(new_page: Any, server: dict[str, Any]) -> None:
+    """A vaccination record imported with no person raises no finding; the Data gaps page is where the
+    officer sees it, says what is lost, and leads to the record."""
+    with httpx.Client(base_url=server["base"], timeout=60) as c:
+        assert c.post("/auth/login", json={"username": "officer", "password": "officer-demo-pass"}).status_code == 200
+        r = c.post("/records", json={"records": [{"type": "hepb_vaccination", "id": "HBV-GAP-1", "person_id": None,
+                                                  "offered_at": "2026-01-05T15:00:00Z"}]})
+        assert r.status_code == 200, r.text
+        assert [w["record_id"] for w in r.json()["incomplete_records"]] == ["HBV-GAP-1"]
+    page = new_page
+    LoginPage(page).sign_in("officer")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Data gaps").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data gaps")
+    row = page.locator("#incomplete tbody tr", has_text="HBV-GAP-1")
+    expect(row).to_contain_text("OSHA-BBP-HEPB-008 and PEP-010 cannot count it as any person's vaccination record")
+    shot(page, "officer-data-gaps")
+    row.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/ui/records/hepb_vaccination/HBV-GAP-1$"))
+    expect(page.locator("#versions")).to_contain_text("offered_at")
