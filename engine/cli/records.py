@@ -291,7 +291,13 @@ def export_cmd(
 
 
 @records_app.command("gaps")
-def gaps_cmd(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def gaps_cmd(
+    record_types: Annotated[list[str] | None, typer.Option(
+        "--type", help="Only these record types (comma-separated or repeated), e.g. credential,screening.")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List the records held now that the rules pass over: an id naming no record held, a null date a
     deadline counts from, or a null or unknown field some rule needs (the import's warnings, read
     again from the store)."""
@@ -300,7 +306,7 @@ def gaps_cmd(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
         with _database(db) as engine:
             org_id = require_org(engine, org)
             with unit_of_work(engine) as session:
-                return service.passed_over(session, org_id=org_id)
+                return service.passed_over(session, org_id=org_id, types=record_types)
 
     found = run(body)
     if as_json:

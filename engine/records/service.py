@@ -238,15 +238,16 @@ def iter_record_data_by_ids(
     )
 
 
-def passed_over(session: Session, *, org_id: str) -> PassedOver:
+def passed_over(session: Session, *, org_id: str, types: Iterable[str] | None = None) -> PassedOver:
     """The current records the rules pass over, as an import names them (engine/records/undated.py,
     and references.py for ids naming no record held), for the person who missed the import's
     warnings or fixed some since. Reads only the types a check of undated.py applies to (not the
-    million access events), by the sweep's lean path."""
+    million access events), by the sweep's lean path; `types` narrows it to some of them, so that a
+    list past the 100 shown can be read type by type."""
     _check_org(org_id)
     named, dates, fields = References(), undated.Undated(), undated.Incomplete()
     checked = 0
-    for record_type in undated.CHECKED_TYPES:
+    for record_type in undated.CHECKED_TYPES if types is None else _checked_types(types):
         for record_id, _, data in history.walk_latest_data(session, org_id=org_id, record_type=record_type,
                                                           known_at=None, batch_size=5000):
             named.add(record_type, record_id, data)
@@ -354,6 +355,19 @@ def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list
 def _check_org(org_id: str) -> None:
     if not org_id or len(org_id) > 64:
         raise InputError("an organization id must be 1 to 64 characters", code="input.org_id")
+
+
+def _checked_types(types: Iterable[str]) -> list[str]:
+    """The record types asked for, each one a gap check applies to (else the 422 names those)."""
+    wanted = sorted({t.strip() for text in types for t in text.split(",") if t.strip()})
+    wrong = [t for t in wanted if t not in undated.CHECKED_TYPES]
+    if wrong:
+        raise InputError(
+            f"no gap check applies to {', '.join(repr(t) for t in wrong)}; the types checked are "
+            f"{', '.join(undated.CHECKED_TYPES)}",
+            [ErrorDetail(field="type", reason=f"{t!r} is not a record type the gap checks read") for t in wrong],
+            code="input.record_type")
+    return wanted
 
 
 def _check_type(record_type: str) -> None:

@@ -105,3 +105,34 @@ def test_the_cli_lists_them_and_says_when_there_are_none(tmp_path: Path) -> None
     body = json.loads(as_json.stdout)
     assert (body["unknown_references_total"], body["undated_records_total"], body["incomplete_records_total"],
             body["checked"]) == (1, 1, 1, 4)
+
+
+def test_a_type_filter_reads_only_those_types_and_refuses_a_type_no_check_reads(engine: Engine) -> None:
+    imported(engine, [EST, UNDATED, NAMELESS, FINE])
+    with db.unit_of_work(engine) as session:
+        found = service.passed_over(session, org_id=ORG, types=["screening,training_record"])
+    assert found.checked == 2 and found.undated_records_total == 0
+    assert [g.record_id for g in found.incomplete_records] == ["X-1"]
+    assert [u.record_id for u in found.unknown_references] == ["T-1"]
+    client, bearer = bearer_client(engine, org_id=ORG)
+    r = client.get("/records/gaps", params=[("type", "incident")], headers=bearer)
+    assert r.status_code == 200 and r.json()["checked"] == 1 and r.json()["undated_records_total"] == 1
+    refused = client.get("/records/gaps", params={"type": "patient,nope"}, headers=bearer)
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["code"] == "input.record_type"
+    assert body["detail"].startswith("no gap check applies to 'nope', 'patient'; the types checked are access_request")
+    assert [e["field"] for e in body["errors"]] == ["type", "type"]
+
+
+def test_the_cli_takes_a_type_and_refuses_an_unchecked_one_with_exit_2(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    path = tmp_path / "r.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (EST, UNDATED, NAMELESS)), encoding="utf-8")
+    assert CliRunner().invoke(app, ["import", str(path), "--db", url, "--org", ORG]).exit_code == 0
+    one = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG, "--type", "screening", "--json"])
+    assert one.exit_code == 0, one.output
+    body = json.loads(one.stdout)
+    assert (body["checked"], body["undated_records_total"], body["incomplete_records_total"]) == (1, 0, 1)
+    refused = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG, "--type", "patient"])
+    assert refused.exit_code == 2 and "no gap check applies to 'patient'" in refused.stderr, refused.output

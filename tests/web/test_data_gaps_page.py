@@ -55,3 +55,12 @@ def test_only_the_roles_that_read_records_see_it(web_client: Callable[[str], Tes
         client = web_client(role)
         assert 'href="/ui/records/gaps"' not in client.get("/ui/findings").text, role
         assert client.get("/ui/records/gaps").status_code == 403, role
+
+
+def test_a_record_type_narrows_the_page(web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    _plant(web)
+    client = web_client("officer")
+    text = client.get("/ui/records/gaps?type=screening").text
+    assert '<option value="screening" selected>' in text and "1 record (screening) checked" in text
+    assert 'href="/ui/records/screening/X/1"' in text and "I-7" not in text and "P-404" not in text
+    assert client.get("/ui/records/gaps?type=patient").status_code == 422

@@ -193,14 +193,16 @@ class RecordVersion(StoredRecord):
 
 
 @router.get("/records/gaps", response_model=PassedOver)
-def gaps(principal: Principal = Depends(require(Permission.RECORDS_READ)),
+def gaps(type: list[str] | None = Query(None, description="only these record types (comma-separated or "
+                                                          "repeated), e.g. credential,screening"),
+         principal: Principal = Depends(require(Permission.RECORDS_READ)),
          session: Session = Depends(get_session, scope="function")) -> PassedOver:
     """The records held now that the rules pass over, or count for no one: an id naming no record held
     (`unknown_references`), a null date a deadline counts from (`undated_records`), or a null or
     unknown field some rule needs (`incomplete_records`), up to 100 of each with the totals, each
     message saying what is lost and what to give. The same messages an import warns with; a record
     leaves the list when a later version gives the field or the named record is imported."""
-    return records_service.passed_over(session, org_id=principal.org_id)
+    return records_service.passed_over(session, org_id=principal.org_id, types=type)
 
 
 @router.get("/records/{record_type}/{record_id:path}/history", response_model=list[RecordVersion])

@@ -12,6 +12,7 @@ from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, NotFoundError
 from engine.records import service as records_service
+from engine.records import undated
 from engine.records.schemas import StoredRecord
 from engine.web.deps import page, web_session
 from engine.web.render import page as render
@@ -34,12 +35,15 @@ def version_views(history: list[StoredRecord]) -> list[VersionView]:
 
 
 @router.get("/records/gaps")
-def record_gaps(request: Request, principal: Principal = Depends(page(Permission.RECORDS_READ)),
+def record_gaps(request: Request, type: str | None = Query(None),
+                principal: Principal = Depends(page(Permission.RECORDS_READ)),
                 session: Session = Depends(web_session, scope="function")) -> Response:
     """The records the rules pass over (engine/records/undated.py), which raise no finding and so show
-    nowhere else: the import's warnings, kept in view."""
-    found = records_service.passed_over(session, org_id=principal.org_id)
-    return render(request, "records/gaps.html", principal=principal, title="Data gaps", active="gaps", found=found)
+    nowhere else: the import's warnings, kept in view; `?type=` narrows them to one record type."""
+    chosen = type or None
+    found = records_service.passed_over(session, org_id=principal.org_id, types=[chosen] if chosen else None)
+    return render(request, "records/gaps.html", principal=principal, title="Data gaps", active="gaps", found=found,
+                  types=undated.CHECKED_TYPES, chosen=chosen)
 
 
 @router.get("/records/{record_type}/{record_id:path}")  # ids may hold "/"
