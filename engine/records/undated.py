@@ -189,10 +189,11 @@ def _credential_state(data: Mapping[str, Any]) -> str | None:
     return _STATE_LOST.get(str(data.get("kind") or ""))
 
 
-def _is_state_code(value: Any, data: Mapping[str, Any]) -> bool:
-    """Only the state-held kinds need a state: a CLIA certificate's jurisdiction names an
-    establishment, and the others' is read, if at all, as a hint."""
-    return str(data.get("kind") or "") not in _STATE_LOST or str(value).strip().upper() in US_STATES
+def _is_state_code(value: Any) -> bool:
+    """Checked only for the state-held kinds (`_credential_state` says nothing for the others): a
+    CLIA certificate's jurisdiction names an establishment, and the others' is read, if at all, as a
+    hint."""
+    return str(value).strip().upper() in US_STATES
 
 
 def _credential_person(data: Mapping[str, Any]) -> str | None:
@@ -283,15 +284,15 @@ class Vocabulary:
     """The names the rules read in one free-text field: any other value counts for nothing, as a null
     would, and the person importing should hear of it the same way."""
 
-    known: Callable[[Any, Mapping[str, Any]], bool]  # (value, the record): some fields' names depend on its kind
+    known: Callable[[Any], bool]
     names: str  # the names accepted, as the message lists them
-    lost: Lost  # what is lost while the value is unknown, worded like GAPS'
+    lost: Lost  # what is lost while the value is unknown, worded like GAPS' (None: nothing, for this record)
 
 
 #: record type -> {field -> the names the rules know there}.
 VOCABULARIES: Mapping[str, Mapping[str, Vocabulary]] = {
     "mips_submission": {"category": Vocabulary(
-        known=lambda raw, _: vocab.mips_category(raw) in set(vocab.MIPS_CATEGORY_ALIASES.values()),
+        known=lambda raw: vocab.mips_category(raw) in vocab.MIPS_CATEGORIES,
         names="quality (Q), promoting_interoperability (PI, ACI), improvement_activities (IA) or cost",
         lost=_uncounted("CMS-MIPS-SUB-002, PI-006 and IA-007", "performance category's submission"),
     )},
@@ -310,7 +311,7 @@ def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> 
                               f"give {name} and import the {record_type} again"))
     for name, words in VOCABULARIES.get(record_type, {}).items():
         value = data.get(name)
-        if value is not None and not words.known(value, data) and (lost := words.lost(data)) is not None:
+        if value is not None and (lost := words.lost(data)) is not None and not words.known(value):
             out.append((name, f"{record_type} {record_id!r} has {name} {value!r}, which is none of {words.names}: "
                               f"{lost} until it is corrected; correct {name} and import the {record_type} again"))
     return tuple(out)

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MIPS_CATEGORY_ALIASES", "ROLE_ABBREVIATIONS", "fold", "fold_set", "mips_category", "role_key", "role_set"]
+__all__ = ["MIPS_CATEGORIES", "MIPS_CATEGORY_ALIASES", "ROLE_ABBREVIATIONS", "fold", "fold_set", "mips_category",
+           "role_key", "role_set"]
 
 _FOLD = re.compile(r"[^a-z0-9]+")
 
@@ -34,6 +35,8 @@ MIPS_CATEGORY_ALIASES = {
     "ia": "improvement_activities", "improvement_activities": "improvement_activities",
     "cost": "cost",
 }  # fmt: skip
+#: The QPP names themselves.
+MIPS_CATEGORIES = frozenset(MIPS_CATEGORY_ALIASES.values())
 
 
 def fold(text: Any) -> str:
