@@ -97,9 +97,9 @@ def assert_clean(message: str) -> None:
 def test_the_reported_case_names_each_list_with_its_own_dates() -> None:
     """One LEIE check (15 May), no SAM check: only SAM is missing now, and LEIE's date is given."""
     found = run(PER_SOURCE, "2026-06-01T00:00:00Z")
-    assert found["P1/monthly/2026-02"] == (
+    assert found["P1/monthly/2026-01"] == (
         "overdue",
-        "No LEIE or SAM exclusion check for Ann Smith (P1) in 2026-02 to 2026-04: LEIE was first checked on "
+        "No LEIE or SAM exclusion check for Ann Smith (P1) in 2026-01 to 2026-04: LEIE was first checked on "
         "2026-05-15; SAM has never been checked.")
     assert found["P1/monthly/2026-05"] == (
         "due_soon",
@@ -109,6 +109,11 @@ def test_the_reported_case_names_each_list_with_its_own_dates() -> None:
         "overdue",
         "Ann Smith (P1, episode EP1) started on 2026-01-05 with no LEIE or SAM exclusion check in the 30 days "
         "before starting: LEIE was first checked on 2026-05-15; SAM has never been checked.")
+    # P2's hire month: SAM was checked after the start (20 May), LEIE not until 8 June
+    assert found["P2/monthly/2026-05"] == (
+        "due_soon",
+        "No LEIE exclusion check for Bo Reyes (P2) in 2026-05 so far (the month ends 2026-05-31): LEIE has not "
+        "been checked since 2026-03-01.")
     for _, message in found.values():
         assert "not checked since." not in message and "still not been checked" not in message
 

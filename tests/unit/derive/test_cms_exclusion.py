@@ -198,7 +198,7 @@ def test_sources_and_lookback_are_parameters() -> None:
     assert medicaid["P1/monthly/2026-05"].data["period"] == "2026-05 to 2026-08"
     shorter = duties("2026-08-10T12:00:00Z", eps, checks, excl_screen_sources=["STATE_MEDICAID"],
                      excl_lookback_months=0)
-    assert sorted(shorter) == ["P1/monthly/2025-02"]  # never checked: from the month after the hire month
+    assert sorted(shorter) == ["P1/monthly/2025-01"]  # never checked: from the hire month
 
 
 # ---- an unresolved match stays in view; the lookback bounds gaps in checking only -----------------
@@ -382,20 +382,26 @@ def test_two_gaps_are_two_duties_and_a_gap_is_followed_back_only_while_it_misses
         "P1/monthly/2025-08", "P1/monthly/2025-09"]
 
 
-def test_a_gap_followed_back_stops_at_the_hire_month_left_to_the_pre_hire_duty() -> None:
-    """Hired with no check at all: the hire month is the pre-hire duty's, in view or not, so the gap is
-    named by the month after the hire both before and after the hire leaves the lookback."""
+def test_a_hire_month_that_ends_unchecked_is_a_gap_beside_the_pre_hire_duty() -> None:
+    """Hired with no check at all: the start lacked its pre-hire check and the hire month ended with
+    none (catalog: each is high), so the gap is named by the hire month, both before and after the
+    hire leaves the lookback."""
     eps = [ep("E1", "P1", "E-NYC", "2025-06-09T08:00:00-04:00")]
     early = duties("2025-08-20T16:00:00Z", eps, [])  # window from June: the pre-hire duty is in view
-    assert sorted(early) == ["P1/monthly/2025-07", "P1/pre_hire/E1"]
+    assert sorted(early) == ["P1/monthly/2025-06", "P1/pre_hire/E1"]
+    assert early["P1/monthly/2025-06"].data["due_at"] == "2025-06-30"
     later = duties("2025-10-20T16:00:00Z", eps, [])  # window from August: it is not
-    assert sorted(later) == ["P1/monthly/2025-07"]
-    assert later["P1/monthly/2025-07"].data["period"] == "2025-07 to 2025-10"
+    assert sorted(later) == ["P1/monthly/2025-06"]
+    assert later["P1/monthly/2025-06"].data["period"] == "2025-06 to 2025-10"
+    # a late pre-hire check inside the hire month leaves no gap: the month did not end unchecked
+    late = [scr("P1", "2025-06-20", "LEIE"), scr("P1", "2025-06-20", "SAM")] + monthly(
+        "P1", ["2025-07-07", "2025-08-04"])
+    assert sorted(duties("2025-08-20T16:00:00Z", eps, late)) == ["P1/pre_hire/E1"]
     # a transfer before the window: the gap keeps the episode (and zone) of its first month
     moved = [ep("E1", "P1", "E-HNL", "2025-06-09T08:00:00-10:00", "2025-08-31T17:00:00-10:00"),
              ep("E2", "P1", "E-NYC", "2025-09-01T08:00:00-04:00")]
-    d = duties("2025-11-20T16:00:00Z", moved, [])["P1/monthly/2025-07"].data
-    assert (d["establishment_id"], d["episode_id"], d["due_at"]) == ("E-HNL", "E1", "2025-07-31")
+    d = duties("2025-11-20T16:00:00Z", moved, [])["P1/monthly/2025-06"].data
+    assert (d["establishment_id"], d["episode_id"], d["due_at"]) == ("E-HNL", "E1", "2025-06-30")
 
 
 def test_an_exclusion_cleared_before_the_person_was_employed_is_no_duty() -> None:

@@ -150,7 +150,8 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     - `monthly` (`excl_screen_frequency: CALENDAR_MONTH`): calendar months the person was in scope
       with no check of a required source; consecutive months missing the same sources form one
       duty, due on the last day of its first month; cleared when every missing source was checked
-      again. The hire month is left to the pre-hire duty when the start lacked a pre-hire check. A
+      again. The hire month is one of them: a start with no pre-hire check is one duty, a hire month
+      that then ends with no check is another (catalog: each is high). A
       run reaching into the lookback is followed back past its start, so that its id, due date and
       period are those of its true first month wherever the lookback starts (an ongoing gap keeps
       one id, month after month).
@@ -230,10 +231,9 @@ class _PersonScreening:
         self._covered: dict[str, dict[str, set[str]]] = {}
 
     def duties(self) -> Iterator[DerivedFact]:
-        prehire_months: dict[str, set[str]] = {}
-        yield from self.pre_hire(prehire_months)
+        yield from self.pre_hire()
         if self.s.frequency == "CALENDAR_MONTH":
-            yield from self.monthly(prehire_months)
+            yield from self.monthly()
         else:
             yield from self.interval()
         yield from self.matches()
@@ -312,7 +312,7 @@ class _PersonScreening:
 
     # ---- pre-hire ------------------------------------------------------------------------------
 
-    def pre_hire(self, prehire_months: dict[str, set[str]]) -> Iterator[DerivedFact]:
+    def pre_hire(self) -> Iterator[DerivedFact]:
         """A check of every required source on the local start date or the days just before it, for
         each new engagement (C1 on local dates, C7)."""
         for stretch in self.stretches:
@@ -323,9 +323,6 @@ class _PersonScreening:
                        if not any(c.source == s and since <= c.day(ep.tz) <= start_on for c in self.checks)]
             if not missing:
                 continue
-            # the hire month is this duty's, in view or not: a monthly gap followed back past the
-            # lookback (monthly()) must stop where it stops when the hire is inside the lookback
-            prehire_months.setdefault(_month_key(start_on), set()).update(missing)
             if start_on < self.window:
                 continue
             later = [self.next_check(s, after=ep.start) for s in missing]
@@ -338,7 +335,7 @@ class _PersonScreening:
 
     # ---- periodic checks -----------------------------------------------------------------------
 
-    def monthly(self, prehire_months: dict[str, set[str]]) -> Iterator[DerivedFact]:
+    def monthly(self) -> Iterator[DerivedFact]:
         """Runs of consecutive months missing the same lists, found over the lookback; the run that
         reaches the window's first month is followed back to its true first month, which names and
         dates it: as the window moves month by month, an ongoing gap keeps its id (its finding, with
@@ -350,7 +347,7 @@ class _PersonScreening:
         runs: list[tuple[list[dt.date], list[str], _Episode]] = []
         for month in sorted(scope):
             ep = scope[month]
-            missing = self._missing_in(month, ep, prehire_months)
+            missing = self._missing_in(month, ep)
             if not missing:
                 continue
             if runs and runs[-1][1] == missing and cal.add_months(runs[-1][0][-1], 1) == month:
@@ -358,7 +355,7 @@ class _PersonScreening:
             else:
                 runs.append(([month], missing, ep))
         if runs and runs[0][0][0] == min(scope):
-            runs[0] = self._from_its_start(runs[0], prehire_months)
+            runs[0] = self._from_its_start(runs[0])
         for months, missing, ep in runs:
             first_end = cal.end_of_month(months[0])
             later = [self.next_check(s, after_day=first_end, tz=ep.tz) for s in missing]
@@ -370,7 +367,7 @@ class _PersonScreening:
                                         for s, nxt in zip(missing, later, strict=True)],
                             ongoing=months[-1] == self.today.replace(day=1))
 
-    def _from_its_start(self, run: tuple[list[dt.date], list[str], _Episode], prehire_months: dict[str, set[str]]
+    def _from_its_start(self, run: tuple[list[dt.date], list[str], _Episode]
                         ) -> tuple[list[dt.date], list[str], _Episode]:
         """The run that begins at the window's first month, with the months before the window that
         continue it (in scope, missing the same lists), back to where it truly began."""
@@ -379,7 +376,7 @@ class _PersonScreening:
         month = cal.add_months(months[0], -1)
         while True:
             owner = self._scope_episode(month)
-            if owner is None or self._missing_in(month, owner, prehire_months) != missing:
+            if owner is None or self._missing_in(month, owner) != missing:
                 break
             earlier.append(month)
             ep = owner
@@ -391,12 +388,12 @@ class _PersonScreening:
         return next((e for e in reversed(self.eps) if e.start_on.replace(day=1) <= month <= e.last_day(self.today)),
                     None)
 
-    def _missing_in(self, month: dt.date, ep: _Episode, prehire_months: dict[str, set[str]]) -> list[str]:
+    def _missing_in(self, month: dt.date, ep: _Episode) -> list[str]:
         """The required lists with no check in a month (local dates in the zone of its episode), less
-        those of the pre-hire duty in the hire month and those under an unresolved exclusion."""
+        those under an unresolved exclusion."""
         key = _month_key(month)
         covered = self._covered_in(ep.tz).get(key, set())
-        return [s for s in self.s.sources if s not in covered and s not in prehire_months.get(key, set())
+        return [s for s in self.s.sources if s not in covered
                 and not self.under_exclusion(s, month, cal.end_of_month(month), ep.tz)]
 
     def _covered_in(self, tz: str) -> dict[str, set[str]]:
