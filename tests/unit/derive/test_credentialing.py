@@ -186,6 +186,26 @@ def test_license_standing_groups_uncovered_encounters_by_state() -> None:
 
 
 
+def test_a_telehealth_visit_without_patient_state_is_placed_by_the_patient_record() -> None:
+    """A telehealth encounter with no patient_state is in the state of the patient record, which is
+    cited; with neither it cannot be placed. An in-person one is at the establishment."""
+    visits = [episode("P1", "E2", "2023-01-02T09:00:00-05:00"),
+              credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", issued_at="2022-01-01T00:00:00-05:00",
+                         expires_at="2028-06-15T00:00:00-04:00"),
+              rec("patient", "PT-NJ", last_name="X", first_name="Y", state="NJ"),
+              rec("patient", "PT-NONE", last_name="X", first_name="Z"),
+              encounter("TEL1", "P1", "2026-05-20T10:00:00-04:00", state=None, est="E2", modality="telehealth"),
+              encounter("TEL2", "P1", "2026-05-21T10:00:00-04:00", state=None, est="E2", modality="telehealth"),
+              encounter("VIS1", "P1", "2026-05-22T10:00:00-04:00", state=None, est="E2")]
+    visits[4].data["patient_id"], visits[5].data["patient_id"] = "PT-NJ", "PT-NONE"
+    facts = run("cred_license_standing", "2026-06-01T12:00:00Z", visits)
+    assert set(facts) == {"P1/NJ", "P1/NY"}
+    nj = facts["P1/NJ"]
+    assert (nj.data["uncovered_count"], nj.data["encounter_ids"], nj.data["due_at"]) == (1, ["TEL1"], "2026-05-20")
+    assert ("patient", "PT-NJ", 1) in nj.sources and ("encounter", "TEL1", 1) in nj.sources
+    assert facts["P1/NY"].data["uncovered_count"] == 0  # the in-person visit is in New York, licensed
+
+
 def test_a_license_naming_its_state_in_words_covers_no_state() -> None:
     """What an import's `incomplete_records` warning says of a STATE_LICENSE whose jurisdiction is no
     USPS code (engine/records/undated.py VOCABULARIES): "co" is CO, "Colorado" is no state."""
@@ -439,6 +459,25 @@ def test_clia_location_from_jurisdiction_or_director() -> None:
     ])
     assert facts["CLIA/E5"].bundle_key == "establishment:E5"
     assert facts["CLIA/E1"].data["renewed_at"] == "2026-05-15"
+
+
+def test_a_revoked_clia_certificate_leaves_its_location_uncovered() -> None:
+    """Revoked (an inactive status) before its printed expiry: in force through the day before the
+    revocation was verified, so the location has no certificate from then on, as after a lapse."""
+    revoked = [episode("P1", "E5", "2022-01-10T08:00:00-10:00"),
+               credential("CL1", "P1", "CLIA", jurisdiction="E5", issued_at="2024-09-01T09:00:00-10:00",
+                          expires_at="2026-12-31T12:00:00-10:00", status="revoked",
+                          verified_at="2026-05-01T10:00:00-10:00")]
+    data = run("cred_clia_standing", "2026-06-02T10:00:00Z", revoked)["CLIA/E5"].data
+    assert (data["due_at"], data["renewed_at"], data["status"]) == ("2026-04-30", None, "revoked")
+    # before the revocation was verified it was not yet known: the certificate's own dates decide
+    before = run("cred_clia_standing", "2026-04-20T10:00:00Z", revoked)["CLIA/E5"].data
+    assert before["due_at"] == "2026-12-31"
+    # lapsed first, revoked later: uncovered since its last printed day
+    lapsed = [revoked[0], credential("CL1", "P1", "CLIA", jurisdiction="E5", issued_at="2024-09-01T09:00:00-10:00",
+                                     expires_at="2026-03-31T12:00:00-10:00", status="suspended",
+                                     verified_at="2026-05-01T10:00:00-10:00")]
+    assert run("cred_clia_standing", "2026-06-02T10:00:00Z", lapsed)["CLIA/E5"].data["due_at"] == "2026-03-31"
 
 
 def test_card_validity_end_of_month_plus_24_and_printed_expiry() -> None:

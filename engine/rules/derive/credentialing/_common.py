@@ -356,10 +356,14 @@ class Gap:
     last_on: dt.date | None = None
     establishment_id: str = ""
     encounters: list[Source] = field(default_factory=list)
+    #: the patient records that placed telehealth visits in the state (see encounters_seen)
+    patients: list[Source] = field(default_factory=list)
 
-    def add(self, view: RecordView, at: dt.datetime, day: dt.date) -> None:
+    def add(self, view: RecordView, at: dt.datetime, day: dt.date, placed_by: RecordView | None = None) -> None:
         self.count += 1
         self.encounters.append((view.type, view.id, view.version))
+        if placed_by is not None:
+            self.patients.append((placed_by.type, placed_by.id, placed_by.version))
         if self.first_at is None or at < self.first_at:
             self.first_at, self.first_on = at, day
             self.establishment_id = str(view.data.get("establishment_id") or "")
@@ -373,12 +377,17 @@ class Gap:
                 "encounter_ids": [e[1] for e in sorted(self.encounters, key=lambda s: s[1])[:20]]}
 
 
-def encounters_seen(ctx: DeriveContext, views: Iterable[RecordView]) -> Iterator[tuple[RecordView, str, dt.datetime,
-                                                                                         dt.date, str | None]]:
-    """(encounter, clinician, instant, local date, patient's state) for each encounter up to `as_of`.
+def encounters_seen(ctx: DeriveContext, views: Iterable[RecordView],
+                    patients: Mapping[str, RecordView] | None = None
+                    ) -> Iterator[tuple[RecordView, str, dt.datetime, dt.date, str | None, RecordView | None]]:
+    """(encounter, clinician, instant, local date, patient's state, patient record that placed it)
+    for each encounter up to `as_of`.
 
     The patient's state is `patient_state`; an in-person visit without one is in the
-    establishment's state; a telehealth visit without one cannot be placed and is skipped.
+    establishment's state; a telehealth visit without one is in the state of the patient record
+    (`patients`, by id), which is then returned for the evidence: a telehealth visit of a patient
+    recorded in New Jersey had been skipped, so a clinician with no license anywhere went
+    unreported for it. With neither, the visit cannot be placed and its state is None.
     """
     for view in views:
         data = view.data
@@ -387,9 +396,15 @@ def encounters_seen(ctx: DeriveContext, views: Iterable[RecordView]) -> Iterator
         if at is None or at > ctx.as_of or not clinician:
             continue
         state = data.get("patient_state")
+        placed_by = None
         if not state and data.get("modality") != "telehealth":
             state = establishment_state(ctx, data.get("establishment_id"))
-        yield view, str(clinician), at, cal.local_date(at, ctx.tz_of(view)), str(state).upper() if state else None
+        elif not state and patients is not None:
+            placed_by = patients.get(str(data.get("patient_id") or ""))
+            state = placed_by.data.get("state") if placed_by is not None else None
+            placed_by = placed_by if state else None
+        yield (view, str(clinician), at, cal.local_date(at, ctx.tz_of(view)), str(state).upper() if state else None,
+               placed_by)
 
 
 def lapse_before(creds: Iterable[Cred], day: dt.date) -> Cred | None:

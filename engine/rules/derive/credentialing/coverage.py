@@ -26,6 +26,7 @@ from engine.rules.derive.credentialing._common import (
     load_credentials,
     load_episodes,
     param,
+    today,
 )
 from engine.rules.facttypes import FieldKind
 
@@ -55,7 +56,7 @@ def malpractice_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[Recor
     staff = load_episodes(ctx, inputs["employment_episode"])
     gaps: dict[str, Gap] = defaultdict(Gap)
     memo: dict[tuple[str, dt.date], bool] = {}
-    for view, pid, at, day, _state in encounters_seen(ctx, inputs["encounter"]):
+    for view, pid, at, day, _state, _placed_by in encounters_seen(ctx, inputs["encounter"]):
         if (pid, day) not in memo:
             memo[(pid, day)] = any(c.in_force(day, inactive) for c in creds.get(pid, []))
         if not memo[(pid, day)]:
@@ -98,7 +99,10 @@ def clia_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     A certificate's location is its `jurisdiction` when that names an establishment, else the
     establishment of its holder's (the laboratory director's) latest episode. `due_at` is the
     certificate's last valid day; `renewed_at` is a renewal (fee paid, reissue requested) filed on
-    or before it.
+    or before it. A certificate whose status is inactive (revoked, suspended ...) was in force
+    through the day before that status was verified (never, when nobody recorded a verification),
+    as DEA registrations are read: it leaves the location with no certificate, as a lapse does; it
+    had been skipped, so a revoked certificate went unreported while a lapsed one was critical.
     """
     inactive = inactive_statuses(ctx)
     creds = load_credentials(ctx, inputs["credential"], ("CLIA",))
@@ -113,12 +117,21 @@ def clia_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     for location in sorted(by_location):
         chain = by_location[location]
         cur = latest(chain)
-        if cur is None or cur.valid_through is None or cur.status in inactive:
+        if cur is None:
             continue
+        day = today(ctx, cur.tz)
+        if cur.status in inactive and not cur.in_force(day, inactive):
+            # in force through the day before the status was verified, or its printed last day if earlier
+            due = cal.add_days(cur.verified_on or cur.issued_on or day, -1)
+            due, renewed = min(due, cur.valid_through or due), None
+        elif cur.valid_through is None:
+            continue
+        else:
+            due, renewed = cur.valid_through, cur.timely_renewal()
         est = location if location in ctx.establishments else None
         data = {"establishment_id": est, "location": location, "credential_id": cur.id,
                 "number": cur.view.data.get("number"), "expires_at": iso(cur.valid_through),
-                "due_at": iso(cur.valid_through), "renewed_at": iso(cur.timely_renewal()), "status": cur.status}
+                "due_at": iso(due), "renewed_at": iso(renewed), "status": cur.status}
         yield fact("cred_clia_standing", f"CLIA/{location}", data, [c.src for c in chain],
                    f"establishment:{est or 'unassigned'}")
 

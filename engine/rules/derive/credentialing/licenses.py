@@ -40,7 +40,7 @@ LICENSE_FIELDS: dict[str, FieldKind] = {
 }
 
 
-@derivation(name="cred_license_standing", inputs=("credential", "employment_episode", "encounter"),
+@derivation(name="cred_license_standing", inputs=("credential", "employment_episode", "encounter", "patient"),
              output="cred_license_standing", fields=LICENSE_FIELDS, family="person", about=("person", "person_id"),
              example="lic: cred_license_standing where uncovered_count > 0")
 def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -59,7 +59,8 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     staff = load_episodes(ctx, inputs["employment_episode"])
     gaps: dict[tuple[str, str], Gap] = defaultdict(Gap)
     memo: dict[tuple[str, str, dt.date], bool] = {}
-    for view, pid, at, day, state in encounters_seen(ctx, inputs["encounter"]):
+    patients = {v.id: v for v in inputs.get("patient", ())}
+    for view, pid, at, day, state, placed_by in encounters_seen(ctx, inputs["encounter"], patients):
         if state is None:
             continue
         key = (pid, state, day)
@@ -68,7 +69,7 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
             memo[key] = any(c.jurisdiction == state and c.in_force(day, inactive) for c in held) or (
                 state in compact and any(c.jurisdiction in compact and c.in_force(day, inactive) for c in held))
         if not memo[key]:
-            gaps[(pid, state)].add(view, at, day)
+            gaps[(pid, state)].add(view, at, day, placed_by)
 
     active = {pid for pid, eps in staff.items() if active_episodes(ctx, eps, licensed=True)}
     keys = set(gaps)
@@ -93,7 +94,7 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
             lapsed = lapse_before(chain, gap.first_on)
             data.update(gap.data(), due_at=iso(lapsed.valid_through if lapsed else gap.first_on), renewed_at=None,
                         establishment_id=data["establishment_id"] or gap.establishment_id)
-            sources += gap.encounters
+            sources += gap.encounters + gap.patients
         else:
             assert cur is not None and cur.valid_through is not None
             data.update(due_at=iso(cur.valid_through), renewed_at=iso(cur.timely_renewal()))
