@@ -29,7 +29,7 @@ from engine.records.schemas import ImportReport, IncompleteRecord, PassedOver, U
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
 #: requests.py `request_duties`) and rulesets/osha (osha/cases.py), which skip a record whose
 #: field is null. (An OSHA case's `learned_at` is not here: null there means "not learned yet".)
-ANCHORS: Mapping[str, Mapping[str, str]] = {
+ANCHORS: Mapping[str, Mapping[str, str | Callable[[Mapping[str, Any]], str | None]]] = {
     "incident": {"discovered_at": "its breach determination and notification deadlines (HIPAA-BRN-DET-010, "
                                   "IND-011, HHS-012 and MEDIA-013)"},
     "access_request": {"received_at": "its response deadline (HIPAA-PRV-ACC-014)"},
@@ -37,6 +37,10 @@ ANCHORS: Mapping[str, Mapping[str, str]] = {
     "osha_case": {"incident_at": "its OSHA 300/301 recording, severe-injury report, sharps log, exposure "
                                  "follow-up and post-report duties (OSHA-REC-LOG-002, REP-SEVERE-006, "
                                  "BBP-PEP-010, BBP-SIL-011 and POST-015)"},
+    # engine/rules/derive/credentialing/verification.py `caqh_standing` starts the clock at the latest
+    # attestation's issued_at and passes over one without it (the holder then reads as never attested)
+    "credential": {"issued_at": lambda data: "its re-attestation clock (CRED-CAQH-006)"
+                   if data.get("kind") == "CAQH_ATTESTATION" else None},
 }
 
 #: How many undated (or incomplete) records an import report lists; the rest are counted.
@@ -72,10 +76,12 @@ class Undated(_Passed):
     def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
         fields = ANCHORS.get(record_type)
         if fields:
+            lost_by_field = ((name, says if isinstance(says, str) else says(data))
+                             for name, says in fields.items() if data.get(name) is None)
             self._note(record_type, record_id, tuple(
                 (name, f"{record_type} {record_id!r} has no {name}: {lost} cannot be computed until it is given; "
                        f"give {name} and import the {record_type} again")
-                for name, lost in fields.items() if data.get(name) is None))
+                for name, lost in lost_by_field if lost is not None))
 
     def report(self) -> tuple[list[UndatedRecord], int]:
         shown, total = self._shown()
