@@ -90,7 +90,11 @@ def _violation(
     occurrence: str,
 ) -> Violation:
     variant = next(v for v in rule.variants if v.name == match.variant)
-    severity = rule.base_severity[match.variant]
+    standing = _standing_condition(rule, env, infos)
+    # a standing condition's finding is judged as an unmet obligation (overdue), whichever side of its
+    # first day the instant falls
+    judged_as = "overdue" if standing and match.variant == "due_soon" else match.variant
+    severity = rule.base_severity[judged_as]
     for sev, test in rule.severity_when:
         if test(env) is True:
             severity = sev
@@ -101,7 +105,7 @@ def _violation(
     given: MessageContext = {
         "due": due,
         "params": dict(params),
-        "state": variant.state,
+        "state": "overdue" if judged_as == "overdue" else variant.state,
         "variant": match.variant,
         "now": as_of.isoformat(),
         "rule": {"id": rule.id, "title": rule.spec.title, "citation": rule.spec.citation},
@@ -134,7 +138,7 @@ def _violation(
         facts_used.setdefault(
             ref.alias, {"type": infos[env[ref.alias]["id"]].type, "id": infos[env[ref.alias]["id"]].record_id}
         )[field] = _json_value(raw.get(field))
-    if deadline is not None:
+    if deadline is not None and not standing:
         facts_used["deadline"] = {
             "due": deadline.due_text,
             # the instant the due day (or instant) has passed, in UTC: what orders a list by deadline,
@@ -161,9 +165,9 @@ def _violation(
         severity=severity,  # type: ignore[arg-type]
         advisory=rule.spec.advisory,
         kind=rule.spec.kind,
-        state=variant.state,  # type: ignore[arg-type]
+        state="violation" if standing else variant.state,  # type: ignore[arg-type]
         variant=match.variant,
-        due=due,
+        due=None if standing else due,
         subject=SubjectRef(type=subject.subject_type, id=subject.subject_id),
         occurrence_key=occurrence,
         message=message,
@@ -172,6 +176,20 @@ def _violation(
         establishment_id=establishment,
         sop=rule.spec.sop,
     )
+
+
+def _standing_condition(rule: CompiledRule, env: dict[str, dict[str, Any]], infos: Mapping[str, FactInfo]) -> bool:
+    """Whether the fact an obligation's clock runs from says it is a standing condition, with no
+    deadline (`no_deadline`): an unencrypted laptop, a confirmed exclusion, visits by an unlicensed
+    clinician. Such a duty shares its rule with real deadlines (a re-verification, a monthly check),
+    so the derivation, which knows which is which, says so per fact; the finding is then a
+    `violation` with no `due` (CONTRACT: a condition with no deadline), while its message still reads
+    the day the condition began as `due`."""
+    obligation = rule.spec.obligation
+    if obligation is None:
+        return False
+    alias = obligation.anchor.split(".", 1)[0]
+    return alias in env and infos[env[alias]["id"]].raw.get("no_deadline") is True
 
 
 def merge(violations: list[Violation]) -> list[Violation]:

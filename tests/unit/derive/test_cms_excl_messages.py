@@ -229,14 +229,14 @@ def test_excluded_open_left_and_cleared() -> None:
     records = STEADY + monthly("P3", ["2026-05-03"]) + [check("P3", "LEIE", "2026-05-10T10:00:00-07:00", "excluded")]
     sid = "S-P3-LEIE-2026-05-10-excluded"
     assert run(records, "2026-05-10T12:00:00-07:00", **LOOKBACK)[f"P3/excluded/{sid}"] == (
-        "due_soon",
+        "violation",
         f"LEIE match on 2026-05-10: Cy Tran (P3, check {sid}) is excluded, with no clear LEIE result since. Still "
         "employed: remove from all federally reimbursed work now, quantify claims since the exclusion and have "
         "counsel decide on OIG self-disclosure.")
     left = [r if r["type"] != "employment_episode" else episode("EP3", "P3", r["start_at"], "2026-05-12T17:00:00-07:00")
             for r in records]
     assert run(left, "2026-05-20T12:00:00-07:00", **LOOKBACK)[f"P3/excluded/{sid}"] == (
-        "overdue",
+        "violation",
         f"LEIE match on 2026-05-10: Cy Tran (P3, check {sid}) is excluded, with no clear LEIE result since. No "
         "longer employed: quantify claims since the exclusion and have counsel decide on OIG self-disclosure.")
     cleared = records + [check("P3", "LEIE", "2026-05-14T10:00:00-07:00")]
@@ -301,7 +301,7 @@ def test_an_exclusion_older_than_the_lookback_is_reported_until_cleared() -> Non
     sid = "S-P3-LEIE-2025-04-10-excluded"
     found = run(records, "2026-04-20T12:00:00-07:00", **LOOKBACK)  # window from 1 February 2026
     assert found == {f"P3/excluded/{sid}": (
-        "overdue",
+        "violation",
         f"LEIE match on 2025-04-10: Cy Tran (P3, check {sid}) is excluded, with no clear LEIE result since. Still "
         "employed: remove from all federally reimbursed work now, quantify claims since the exclusion and have "
         "counsel decide on OIG self-disclosure.")}

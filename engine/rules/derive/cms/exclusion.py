@@ -130,7 +130,7 @@ class _Settings:
     fields={"person_id": "string", "person_name": "string", "establishment_id": "string", "episode_id": "string",
             "kind": "string", "sources": "string", "period": "string", "due_at": "date", "cleared_at": "instant",
             "cleared_on": "date", "last_checked_at": "instant", "screening_id": "string", "still_employed": "bool",
-            "ongoing": "bool", "started_on": "date", "source_checks": "list"},
+            "ongoing": "bool", "started_on": "date", "source_checks": "list", "no_deadline": "bool"},
     family="person", about=("person", "person_id"),
     example="duty: cms_excl_duty (anchor duty.due_at, met_at duty.cleared_at)",
     # in the derive process, with the other two readers of the screenings (credentialing's PSV items
@@ -167,7 +167,8 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
       corrected match). Consecutive excluded results are one duty. Reported while unresolved, however
       old (for a person no longer employed too: claims must still be quantified), and when cleared
       inside the lookback, unless it was cleared before the person was employed (found and cleared
-      before the hire, or between two engagements): no claims were made while it stood.
+      before the hire, or between two engagements): no claims were made while it stood. A standing
+      condition, not a deadline (`no_deadline`: a violation with no due; the catalog gives none).
 
     For messages: `sources` names the lists in prose, `cleared_on` is the local date of `cleared_at`,
     `ongoing` says a monthly run reaches the current (unfinished) month, and `source_checks` has one
@@ -264,7 +265,8 @@ class _PersonScreening:
                   "last_checked_at": _iso(last), "screening_id": screening.view.id if screening else None,
                   "still_employed": self.still_employed, "ongoing": ongoing, "started_on": _iso(started_on),
                   "source_checks": [{"source": s, "last_on": _iso(prev.day(zone)) if prev else None,
-                                     "next_on": _iso(nxt.day(zone)) if nxt else None} for s, prev, nxt in per_source]},
+                                     "next_on": _iso(nxt.day(zone)) if nxt else None} for s, prev, nxt in per_source],
+                  "no_deadline": kind == "excluded"},
             sources=sorted(set(evidence)), bundle_key=f"person:{self.pid}",
         )
 

@@ -36,7 +36,7 @@ MAL_FIELDS: dict[str, FieldKind] = {
     "person_id": "string", "check": "string", "credential_id": "string", "expires_at": "date", "due_at": "date",
     "uncovered_count": "number", "first_uncovered_at": "instant", "first_uncovered_on": "date",
     "last_uncovered_at": "instant", "last_uncovered_on": "date", "encounter_ids": "list",
-    "establishment_id": "string",
+    "establishment_id": "string", "no_deadline": "bool",
 }
 
 
@@ -74,8 +74,9 @@ def malpractice_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[Recor
         if gap is not None:
             assert gap.first_on is not None
             lapsed = lapse_before(policies, gap.first_on)
+            # a standing condition (the catalog judges each encounter, with no deadline): no due
             data.update(gap.data(), check="uncovered", due_at=iso(lapsed.valid_through if lapsed else gap.first_on),
-                        establishment_id=data["establishment_id"] or gap.establishment_id)
+                        establishment_id=data["establishment_id"] or gap.establishment_id, no_deadline=True)
             sources += gap.encounters
         elif cur is not None and cur.valid_through is not None and cur.status not in inactive:
             data.update(check="expiry", due_at=iso(cur.valid_through))

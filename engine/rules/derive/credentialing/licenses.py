@@ -36,7 +36,7 @@ LICENSE_FIELDS: dict[str, FieldKind] = {
     "due_at": "date", "renewed_at": "date", "uncovered_count": "number", "first_uncovered_at": "instant",
     "first_uncovered_on": "date", "last_uncovered_at": "instant", "last_uncovered_on": "date",
     "encounter_ids": "list",
-    "establishment_id": "string", "active_clinician": "bool", "days_left": "number",
+    "establishment_id": "string", "active_clinician": "bool", "days_left": "number", "no_deadline": "bool",
 }
 
 
@@ -51,7 +51,9 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     license of a clinician with an active licensed episode (its expiry clock). `due_at` is the
     license's last valid day, or, when there are uncovered encounters and no earlier license for
     that state, the local date of the first one; `renewed_at` is a renewal filed in time, and is
-    null once an encounter went uncovered (a later renewal does not cure it).
+    null once an encounter went uncovered (a later renewal does not cure it). Uncovered encounters
+    are a standing condition (`no_deadline`: a violation with no due; the catalog judges each
+    encounter, with no deadline), the expiry clock a deadline.
     """
     inactive = inactive_statuses(ctx)
     compact = frozenset(str(s).upper() for s in param(ctx, "compact_privileges_allowed"))
@@ -93,7 +95,7 @@ def license_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
             assert gap.first_on is not None
             lapsed = lapse_before(chain, gap.first_on)
             data.update(gap.data(), due_at=iso(lapsed.valid_through if lapsed else gap.first_on), renewed_at=None,
-                        establishment_id=data["establishment_id"] or gap.establishment_id)
+                        establishment_id=data["establishment_id"] or gap.establishment_id, no_deadline=True)
             sources += gap.encounters + gap.patients
         else:
             assert cur is not None and cur.valid_through is not None

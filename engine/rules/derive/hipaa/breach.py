@@ -157,7 +157,8 @@ def _affected(d: Mapping[str, Any]) -> tuple[Any, str]:
     output="hipaa_breach_duty",
     fields={"rule": "string", "kind": "string", "incident_id": "string", "establishment_id": "string",
             "due_at": "date", "met_at": "instant", "state": "string", "count": "number", "route": "string",
-            "discovery_on": "date", "discovery_source": "string", "delay_days": "number", "basis": "string"},
+            "discovery_on": "date", "discovery_source": "string", "delay_days": "number", "basis": "string",
+            "no_deadline": "bool"},
     family="incident",
     example="rule=HIPAA-BRN-IND-011 kind=individual_notice due_at=2025-03-11 discovery_on=2025-01-10",
 )
@@ -166,8 +167,9 @@ def breach_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     DET-010 `determination` (discovery + breach_determination_days; met by determination_at) and
     `unsupported_not_breach` (not_breach without a four-factor assessment, an exception code or
-    secured PHI). IND-011 `individual_notice` (discovery + 60 days + law-enforcement delay),
-    `ba_report_contract` / `ba_report_regulatory` (the business associate told the practice more than
+    secured PHI: a standing condition, `no_deadline`, reported as a violation with no due). IND-011
+    `individual_notice` (discovery + 60 days + law-enforcement delay), `ba_report_contract` /
+    `ba_report_regulatory` (the business associate told the practice more than
     ba_breach_report_days_contract / 60 days after its own discovery). HHS-012 `hhs_immediate` (500 or
     more affected: with the individual notice) or `hhs_annual` (fewer: 60 days after the end of the
     discovery year, C2). MEDIA-013 `media` per State with more than 500 residents affected.
@@ -209,6 +211,7 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
         elif d.get("determination") == "not_breach" and not _supported_not_breach(d):
             when = cal.local_date(determined_at, tz) if determined_at is not None else clock.discovery_on
             yield duty("HIPAA-BRN-DET-010", "unsupported_not_breach", "unsupported_not_breach", due_at=when,
+                       no_deadline=True,
                        basis=(f"determined not a breach on {when} without a four-factor assessment, an "
                               f"exception code or evidence the PHI was secured"))
         ba_at = _instant(d.get("ba_discovered_at"))

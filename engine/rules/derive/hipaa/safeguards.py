@@ -174,7 +174,7 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     name="hipaa.audit_duties",
     inputs=("system",),
     output="hipaa_audit_duty",
-    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string"},
+    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool"},
     family="org",
     example="kind=review system_id=SYS-PM due_at=2026-11-15",
 )
@@ -183,7 +183,9 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     `review`: last_audit_review_at (or, never reviewed, added_at; or hipaa_baseline_date) +
     audit_review_interval_days. `logging`: audit_logging_enabled is false; due since the system was
-    added. `retention`: log_retention_days below audit_log_retention_days; due since added.
+    added. `retention`: log_retention_days below audit_log_retention_days; due since added. Both are
+    standing conditions (`no_deadline`: a violation with no due), the day they began kept for the
+    message.
     """
     now = _AsOf(ctx)
     interval = int(ctx.param("audit_review_interval_days", 30))
@@ -208,13 +210,13 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         }, [_src(s)], "org:*")
         if d.get("audit_logging_enabled") is False:
             yield _fact("hipaa_audit_duty", f"{s.id}:logging", {
-                "kind": "logging", "system_id": s.id, "due_at": since,
+                "kind": "logging", "system_id": s.id, "due_at": since, "no_deadline": True,
                 "basis": f"audit logging is disabled; required since the system was {since_text}",
             }, [_src(s)], "org:*")
         kept = d.get("log_retention_days")
         if isinstance(kept, int | float) and kept < retention:
             yield _fact("hipaa_audit_duty", f"{s.id}:retention", {
-                "kind": "retention", "system_id": s.id, "due_at": since,
+                "kind": "retention", "system_id": s.id, "due_at": since, "no_deadline": True,
                 "basis": f"logs kept {kept:g} days, below audit_log_retention_days {retention}",
             }, [_src(s)], "org:*")
 
@@ -226,7 +228,8 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     name="hipaa.device_duties",
     inputs=("device",),
     output="hipaa_device_duty",
-    fields={"kind": "string", "device_id": "string", "due_at": "date", "met_at": "instant", "basis": "string"},
+    fields={"kind": "string", "device_id": "string", "due_at": "date", "met_at": "instant", "basis": "string",
+            "no_deadline": "bool"},
     family="device",
     example="kind=encryption_check device_id=DEV-3 due_at=2026-11-14",
 )
@@ -237,6 +240,8 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     check + encryption_check_days) or `not_encrypted` (status none, unverified or unknown: due since
     the last check, or hipaa_baseline_date). Status alternative_documented passes (addressable safeguard with
     a documented equivalent). Disposed: `sanitization` due on the disposal date, met when sanitized.
+    `not_encrypted` and `sanitization` are standing conditions (`no_deadline`: a violation with no
+    due; the catalog gives them no deadline), `encryption_check` a deadline.
     """
     now = _AsOf(ctx)
     check_days = int(ctx.param("encryption_check_days", 30))
@@ -251,7 +256,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         if disposed is not None:
             day = cal.local_date(disposed, tz)
             yield _fact("hipaa_device_duty", f"{dev.id}:sanitization", {
-                "kind": "sanitization", "device_id": dev.id, "due_at": day,
+                "kind": "sanitization", "device_id": dev.id, "due_at": day, "no_deadline": True,
                 "met_at": now.happened(d.get("sanitized_at")),
                 "basis": f"disposed {day}; media must be sanitized or destroyed by then",
             }, [_src(dev)], bundle)
@@ -274,7 +279,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         found = (f"found on the check of {since}" if checked is not None
                  else f"never verified (hipaa_baseline_date {since})")
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
-            "kind": "not_encrypted", "device_id": dev.id, "due_at": since,
+            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True,
             "basis": f"encryption status {status or 'unknown'}, {found}",
         }, [_src(dev)], bundle)
 
@@ -311,7 +316,8 @@ def baa_in_place(baa: RecordView, as_of: dt.datetime) -> dt.datetime | None:
     inputs=("vendor", "baa", "phi_flow"),
     output="hipaa_vendor_duty",
     fields={"kind": "string", "vendor_id": "string", "baa_id": "string", "due_at": "date", "met_at": "instant",
-            "flowing": "bool", "first_flow_at": "instant", "clauses_missing": "string", "basis": "string"},
+            "flowing": "bool", "first_flow_at": "instant", "clauses_missing": "string", "basis": "string",
+            "no_deadline": "bool"},
     family="vendor",
     example="kind=before_flow vendor_id=V-CLOUDFAX due_at=2026-05-14 met_at=2026-07-03T04:00:00Z",
 )
@@ -322,7 +328,9 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     flow scheduled for a later date (go-live); met when one took effect. `clauses`: an executed, not
     terminated BAA lacks a clause of baa_required_clauses, compared case-insensitively (`clause_codes`;
     due since signature). `exit`: a terminated BAA needs a return-or-destroy attestation within
-    baa_exit_days, unless another BAA of the vendor is in force at termination.
+    baa_exit_days, unless another BAA of the vendor is in force at termination. PHI that has flowed
+    with no BAA and missing clauses are standing conditions (`no_deadline`: a violation with no due);
+    a flow still to come, and the exit attestation, are deadlines.
     """
     now = _AsOf(ctx)
     baas: dict[str, list[RecordView]] = defaultdict(list)
@@ -358,6 +366,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 yield _fact("hipaa_vendor_duty", f"{v.id}:before_flow", {
                     "kind": "before_flow", "vendor_id": v.id, "baa_id": met_baa.id if met_baa else None,
                     "due_at": day, "met_at": met_at, "flowing": first <= now.at, "first_flow_at": first,
+                    "no_deadline": first <= now.at,
                     "basis": (f"PHI {'first flowed' if first <= now.at else 'is scheduled to flow'} "
                               f"{cal.iso_instant(first)} ({flow.id}); a signed BAA must be in effect by then"),
                 }, [_src(v), _src(flow)] + [_src(b) for b in mine], bundle)
@@ -370,6 +379,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 if missing:
                     yield _fact("hipaa_vendor_duty", f"{v.id}:clauses:{b.id}", {
                         "flowing": flowing, "kind": "clauses", "vendor_id": v.id, "baa_id": b.id, "due_at": signed_day,
+                        "no_deadline": True,
                         "clauses_missing": ", ".join(missing),
                         "basis": f"BAA {b.id} in effect since {signed_day} lacks {', '.join(missing)}",
                     }, [_src(v), _src(b)], bundle)

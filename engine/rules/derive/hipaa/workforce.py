@@ -216,7 +216,7 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     fields={"kind": "string", "episode_id": "string", "account_id": "string", "person_id": "string",
             "establishment_id": "string", "end_at": "instant", "due_at": "instant", "met_at": "instant",
             "first_use_at": "instant", "first_use_event_id": "string", "use_count": "number", "basis": "string",
-            "rehired_at": "instant"},
+            "rehired_at": "instant", "no_deadline": "bool"},
     family="person",
     example="kind=revoke account_id=A1 end_at=2026-03-07T23:00:00Z due_at=2026-03-08T23:00:00Z",
     heavy=True,  # reads every access event (3 us each): the sweep's own process was the busier one, so
@@ -229,7 +229,8 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
     account was disabled, or when the person was rehired with it still enabled (`rehired_at`: the
     lapse stays on record as a late revocation, but nobody is told to disable a current employee's
     account). `used_after_end`: the account made access events after the end (and before
-    any later episode of the same person); due at the end itself, never met. An episode followed
+    any later episode of the same person); due at the end itself, never met: a standing condition
+    (`no_deadline`), reported as a violation with no due. An episode followed
     within the window by another episode of the same person (a transfer), or overlapped by one, is
     not a departure and owes nothing. Events are attributed
     to the account holding that user id at the time, so a re-assigned user id does not count against
@@ -294,7 +295,7 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
             used = sorted(uses.get((acct_id, ep.id), []), key=lambda x: (x[0], x[1].id))
             if used:
                 yield _fact("hipaa_term_duty", f"{ep.id}:{acct_id}:used_after_end", dict(base, **{
-                    "kind": "used_after_end", "due_at": ep.end, "first_use_at": used[0][0],
+                    "kind": "used_after_end", "due_at": ep.end, "no_deadline": True, "first_use_at": used[0][0],
                     "first_use_event_id": used[0][1].id, "use_count": len(used),
                     "basis": (f"{len(used)} access event(s) after employment ended, first {used[0][1].id} at "
                               f"{cal.iso_instant(used[0][0])}"),
@@ -402,7 +403,8 @@ def _unfinished_sanction(record: RecordView) -> str:
     inputs=("investigation", "sanction_record", "employment_episode"),
     output="hipaa_sanction_duty",
     fields={"kind": "string", "investigation_id": "string", "person_id": "string", "due_at": "date",
-            "met_at": "instant", "sanction_id": "string", "prior_investigation_id": "string", "basis": "string"},
+            "met_at": "instant", "sanction_id": "string", "prior_investigation_id": "string", "basis": "string",
+            "no_deadline": "bool"},
     family="person",
     example="kind=decision investigation_id=INV-0001 due_at=2026-11-15",
 )
@@ -414,8 +416,8 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     decided within sanction_decision_days of the closure (a record on file with no level or no
     decision date is none, and the basis names it: `_unfinished_sanction`). `no_escalation` (advisory): a second
     confirmed violation by the same person with both closures inside the 12 months before the run
-    whose sanction is not above the earlier one in sanction_level_order; due on the later
-    sanction's date.
+    whose sanction is not above the earlier one in sanction_level_order; a standing condition
+    (`no_deadline`: a violation with no due) dated by the later sanction.
     """
     now = _AsOf(ctx)
     confirmed = {str(x).lower() for x in ctx.param("sanction_confirmed_outcomes", ["violation_confirmed"])}
@@ -471,7 +473,8 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
                 continue
             yield _fact("hipaa_sanction_duty", f"{cur.id}:no_escalation", {
                 "kind": "no_escalation", "investigation_id": cur.id, "person_id": person,
-                "due_at": cal.local_date(c_at, tz), "sanction_id": c_rec.id, "prior_investigation_id": prev.id,
+                "due_at": cal.local_date(c_at, tz), "no_deadline": True, "sanction_id": c_rec.id,
+                "prior_investigation_id": prev.id,
                 "basis": (f"second confirmed violation within 12 months ({prev.id}, {cur.id}); sanction "
                           f"{c_level} is not above the earlier {p_level}"),
             }, [_src(prev), _src(cur), _src(p_rec), _src(c_rec)], f"person:{person}")
