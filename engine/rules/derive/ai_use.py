@@ -510,7 +510,7 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             "reviewed_by_person_id": "string", "reviewer_licensed": "bool", "licensed_review_at": "instant",
             "sent_at": "instant", "filed": "bool", "filed_unsigned": "bool", "reviewed_before_send": "bool",
             "disclaimed": "bool",
-            "due_at": "instant"},
+            "due_at": "instant", "no_deadline": "bool"},
     family="event:ai_use_output", event=True, about=("ai_output", "id"),
     example="out: ai_use_output where kind == 'PATIENT_MESSAGE' and state == 'CA' and not disclaimed",
 )
@@ -519,7 +519,9 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
     clinician (an employment episode with licensed_clinician, active at the review) reviewed it and
     whether before it was sent, and for a NOTE_DRAFT the sign-off due instant: created_at +
     ai_note_signoff_hours elapsed (C3), or the send (filing) instant when it was filed unsigned before.
-    `filed_unsigned`: it was filed (sent) before any licensed review, even if one came afterwards."""
+    `filed_unsigned`: it was filed (sent) before any licensed review, even if one came afterwards.
+    A note filed unsigned before its sign-off window ended is a standing condition, the catalog's
+    "final without signature" (`no_deadline`: a violation with no due), not a deadline missed."""
     tools = _tools(inputs)
     licences = _Licences.of(inputs.get("employment_episode", ()))
     hours = float(_param(ctx, "ai_note_signoff_hours"))
@@ -534,11 +536,11 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
         # AI-CA-3030-006 exempts a message read by a licensed clinician before it went out: the
         # catalog's `reviewed_at < sent_at`, so a review stamped at the sending instant is not one
         before_send = licensed_at is not None and sent is not None and licensed_at < sent
-        due = None
+        due, filed_early = None, False
         if o.data.get("kind") == "NOTE_DRAFT":
             due = cal.add_hours(created, hours)
             if sent is not None and sent < due and not (licensed_at is not None and licensed_at <= sent):
-                due = sent
+                due, filed_early = sent, True
         tool = tools.get(str(o.data.get("tool_id") or ""))
         yield DerivedFact(
             type="ai_use_output", id=o.id,
@@ -552,7 +554,7 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
                   "filed": sent is not None,
                   "filed_unsigned": sent is not None and not (licensed_at is not None and licensed_at <= sent),
                   "reviewed_before_send": before_send, "disclaimed": o.data.get("disclaimer_present") is True,
-                  "due_at": _iso(due)},
+                  "due_at": _iso(due), "no_deadline": filed_early},
             sources=[(o.type, o.id, o.version)], bundle_key=f"event:ai_use_output:{o.id}",
         )
 
