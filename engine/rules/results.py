@@ -163,7 +163,7 @@ def _violation(
         title=rule.spec.title,
         citation=rule.spec.citation,
         severity=severity,  # type: ignore[arg-type]
-        advisory=rule.spec.advisory,
+        advisory=rule.spec.advisory or _advisory_fact(env, user_aliases, infos),
         kind=rule.spec.kind,
         state="violation" if standing else variant.state,  # type: ignore[arg-type]
         variant=match.variant,
@@ -190,6 +190,13 @@ def _standing_condition(rule: CompiledRule, env: dict[str, dict[str, Any]], info
         return False
     alias = obligation.anchor.split(".", 1)[0]
     return alias in env and infos[env[alias]["id"]].raw.get("no_deadline") is True
+
+
+def _advisory_fact(env: dict[str, dict[str, Any]], aliases: list[str], infos: Mapping[str, FactInfo]) -> bool:
+    """Whether a fact the match used says its finding is advisory (`advisory`): a rule the catalog
+    holds binding in one case and advisory in another (OSHA-BBP-SIL-011: a sharps log where Part 1904
+    records are required, "else low advisory") has the derivation, which knows the case, say so."""
+    return any(infos[env[a]["id"]].raw.get("advisory") is True for a in aliases)
 
 
 def merge(violations: list[Violation]) -> list[Violation]:

@@ -1,13 +1,17 @@
-"""A duty a derivation marks `no_deadline` (a standing condition the catalog gives no deadline) is a
-`violation` with no `due`, at the rule's overdue severity, on both backends, from the day it began;
-a real deadline of the same rule keeps `due_soon` / `overdue` and its `due`. The contract: `state` is
-`violation` for "a condition with no deadline", and `due` is present whenever the rule has a deadline.
+"""What a derivation says of one finding of a rule that holds several cases: a duty marked `no_deadline`
+(a standing condition the catalog gives no deadline) is a `violation` with no `due`, at the rule's
+overdue severity, on both backends, from the day it began, while a real deadline of the same rule keeps
+`due_soon` / `overdue` and its `due` (the contract: `state` is `violation` for "a condition with no
+deadline", and `due` is present whenever the rule has a deadline); a duty marked `advisory` gives an
+advisory finding.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+
+import yaml
 
 from engine.records.validation import Position, validate_record
 from engine.rules.catalog import RULESETS_DIR, compile_for, in_force
@@ -67,3 +71,21 @@ def test_a_standing_condition_is_a_violation_with_no_due_and_a_deadline_keeps_it
     later = findings("2026-06-25T20:00:00Z")
     assert (later["D2#encryption_check"].state, later["D2#encryption_check"].due) == ("overdue", "2026-06-19")
     assert (later["V2#V2:before_flow"].state, later["V2#V2:before_flow"].due) == ("violation", None)
+
+
+def test_a_sharps_log_only_encouraged_is_an_advisory_finding_on_both_backends() -> None:
+    """OSHA-BBP-SIL-011: binding where Part 1904 records are required, "else low advisory" (catalog); the
+    derivation marks the duty `advisory`, and the finding is flagged so, the binding one not."""
+    scenario = yaml.safe_load((RULESETS_DIR / "osha" / "tests" / "bbp-sil-011.yaml").read_text(encoding="utf-8"))
+    views = []
+    for i, raw in enumerate(scenario["records"]):
+        model, data = validate_record(raw, position=Position(file="test", index=i))
+        views.append(RecordView(model.type, model.id, 1, data))
+    at = dt.datetime(2026, 4, 9, 5, tzinfo=dt.UTC)
+    osha = [load_ruleset_file(p) for p in sorted((RULESETS_DIR / "osha").glob("*.yaml"))]
+    compiled = compile_for(in_force(osha, at.date(), ["osha"])[0], {}, "test", on=at.date())
+    for backend in ("python", "durable"):
+        found = {v.subject.id: v for v in evaluate_rules(ListSource(views), [compiled], at, backend=backend).violations
+                 if v.rule_id == "OSHA-BBP-SIL-011"}
+        assert (found["OC-4"].severity, found["OC-4"].advisory) == ("low", True)
+        assert (found["OC-2"].severity, found["OC-2"].advisory) == ("medium", False)

@@ -140,7 +140,7 @@ def osha_severe_report(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordV
 @derivation(
     name="osha_sharps_duty", inputs=("osha_case", "establishment"), output="osha_sharps_duty", family="osha_case",
     fields={"case_id": "string", "establishment_id": "string", "issue": "string", "records_required": "bool",
-            "done_at": "instant", "missing": "string"},
+            "done_at": "instant", "missing": "string", "advisory": "bool"},
     example="osha_sharps_duty where case_id == case.id",
 )
 def osha_sharps_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
@@ -149,7 +149,8 @@ def osha_sharps_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
     Where Part 1904 records are required for the incident's year: issue `entry` (`done_at` =
     `sharps_log_at`) and, once entered, issue `fields` while device type, brand or work area is
     missing. Elsewhere the log is only encouraged: issue `entry` exists only while there is no
-    entry at all, with `records_required` false (the rule reports it at low severity).
+    entry at all, with `records_required` false (the rule reports it at low severity) and `advisory`
+    (the catalog's "else low advisory": the finding is flagged advisory).
     """
     now = _Now(ctx.as_of)
     scopes = _ScopeCache(ctx, _establishments(ctx, inputs))
@@ -163,7 +164,7 @@ def osha_sharps_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
         required = scope is not None and scope.records_required is True
         logged = now.at(case.data.get("sharps_log_at"))
         base = {"case_id": case.id, "establishment_id": case.data.get("establishment_id"),
-                "records_required": required}
+                "records_required": required, "advisory": not required}
         if required or logged is None:
             yield DerivedFact("osha_sharps_duty", f"{case.id}:entry",
                               dict(base, issue="entry", done_at=_iso(logged), missing=None),
