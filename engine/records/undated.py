@@ -38,9 +38,10 @@ ANCHORS: Mapping[str, Mapping[str, str | Callable[[Mapping[str, Any]], str | Non
                                  "follow-up and post-report duties (OSHA-REC-LOG-002, REP-SEVERE-006, "
                                  "BBP-PEP-010, BBP-SIL-011 and POST-015)"},
     # engine/rules/derive/credentialing/verification.py `caqh_standing` starts the clock at the latest
-    # attestation's issued_at and passes over one without it (the holder then reads as never attested)
+    # attestation's issued_at (else its verified_at) and passes over one with neither (the holder then
+    # reads as never attested)
     "credential": {"issued_at": lambda data: "its re-attestation clock (CRED-CAQH-006)"
-                   if data.get("kind") == "CAQH_ATTESTATION" else None},
+                   if data.get("kind") == "CAQH_ATTESTATION" and data.get("verified_at") is None else None},
 }
 
 #: How many undated (or incomplete) records an import report lists; the rest are counted.

@@ -71,11 +71,14 @@ def test_an_osha_case_with_no_incident_date_is_named_but_one_not_learned_of_yet_
 
 
 def test_a_caqh_attestation_with_no_date_is_named_but_other_undated_credentials_are_not(engine: Engine) -> None:
-    """CRED-CAQH-006's clock starts at the attestation's issued_at and passes over one without it, so
-    the holder reads as never attested (no finding at all); other kinds are judged by their expiry."""
+    """CRED-CAQH-006's clock starts at the attestation's issued_at (else its verified_at) and passes over
+    one with neither, so the holder reads as never attested (no finding at all); other kinds are judged
+    by their expiry."""
     cred = {"type": "credential", "person_id": "P-1", "issued_at": None}
-    report = imported(engine, [EST, {**cred, "id": "CQ-1", "kind": "CAQH_ATTESTATION",
-                                     "verified_at": "2026-01-31T10:00:00-08:00"},
+    report = imported(engine, [EST, {**cred, "id": "CQ-1", "kind": "CAQH_ATTESTATION"},
+                               # seen current on 31 January: the clock runs from that day
+                               {**cred, "id": "CQ-3", "kind": "CAQH_ATTESTATION",
+                                "verified_at": "2026-01-31T10:00:00-08:00"},
                                {**cred, "id": "CQ-2", "kind": "CAQH_ATTESTATION", "issued_at": "2026-01-31T10:00:00Z"},
                                {**cred, "id": "ML-1", "kind": "MALPRACTICE", "expires_at": "2027-01-31T10:00:00Z"}])
     assert [(w.record_type, w.record_id, w.field) for w in report.undated_records] == [

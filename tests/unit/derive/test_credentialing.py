@@ -352,6 +352,19 @@ def test_caqh_cycle_is_180_days_in_illinois_from_the_local_date() -> None:
     assert (facts["P2/CAQH"].data["credential_id"], facts["P2/CAQH"].data["due_at"]) == ("Q2B", "2026-05-10")
 
 
+def test_caqh_attestation_with_no_issue_date_runs_from_its_verification() -> None:
+    """An export that gives only the day the attestation was seen current: the clock runs from it
+    (a record with neither date is named by the import and judged for no one)."""
+    facts = run("cred_caqh_standing", "2026-06-01T12:00:00Z", [
+        episode("P1", "E2", "2024-01-08T08:00:00-05:00"),
+        credential("Q1", "P1", "CAQH_ATTESTATION", verified_at="2026-01-31T10:00:00-05:00"),
+        episode("P2", "E2", "2024-01-08T08:00:00-05:00"),
+        credential("Q2", "P2", "CAQH_ATTESTATION"),
+    ])
+    assert (facts["P1/CAQH"].data["attested_on"], facts["P1/CAQH"].data["due_at"]) == ("2026-01-31", "2026-05-31")
+    assert "P2/CAQH" not in facts
+
+
 @pytest.mark.parametrize(("to_month", "due"), [(False, "2026-03-15"), (True, "2026-03-31")])
 def test_recred_counts_36_months_to_the_day_or_month(to_month: bool, due: str) -> None:
     facts = run("cred_recred_standing", "2026-01-15T12:00:00Z", [

@@ -117,7 +117,9 @@ CAQH_FIELDS: dict[str, FieldKind] = {
 def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-CAQH-006: the CAQH ProView re-attestation clock of each active person with a profile.
 
-    The latest CAQH_ATTESTATION (by its `issued_at`, the attestation instant) starts the clock:
+    The latest CAQH_ATTESTATION (by its `issued_at`, the attestation instant, or, when an export
+    gives none, its `verified_at`: an attestation seen current on that day was made by then, and one
+    with neither date had left the holder reading as never attested) starts the clock:
     `due_at` = local attestation date + `caqh_reattest_days_long` (180) when the practice state is
     in `caqh_long_cycle_states` (Illinois), else + `caqh_reattest_days` (120), C1. The practice
     state is the attestation's jurisdiction, else the state of the person's latest active
@@ -129,16 +131,15 @@ def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
         eps = active_episodes(ctx, staff[pid])
-        attested = [c for c in creds.get(pid, []) if c.issued_on is not None]
+        attested = [(on, c) for c in creds.get(pid, []) if (on := c.issued_on or c.verified_on) is not None]
         if not eps or not attested:
             continue
-        cur = max(attested, key=lambda c: (c.issued_on or dt.date.min, parse_instant(c.view.data.get("issued_at")),
-                                           c.id))
-        assert cur.issued_on is not None
+        on, cur = max(attested, key=lambda x: (x[0], parse_instant(x[1].view.data.get("issued_at")
+                                                                   or x[1].view.data.get("verified_at")), x[1].id))
         state = cur.jurisdiction or establishment_state(ctx, eps[-1].establishment_id) or ""
         cycle = long_ if state in long_states else short
-        data = {"person_id": pid, "state": state, "credential_id": cur.id, "attested_on": iso(cur.issued_on),
-                "cycle_days": cycle, "due_at": iso(cal.add_days(cur.issued_on, cycle)),
+        data = {"person_id": pid, "state": state, "credential_id": cur.id, "attested_on": iso(on),
+                "cycle_days": cycle, "due_at": iso(cal.add_days(on, cycle)),
                 "establishment_id": eps[-1].establishment_id}
         yield fact("cred_caqh_standing", f"{pid}/CAQH", data, [cur.src, eps[-1].src], f"person:{pid}")
 
