@@ -206,6 +206,22 @@ def test_a_telehealth_visit_without_patient_state_is_placed_by_the_patient_recor
     assert facts["P1/NY"].data["uncovered_count"] == 0  # the in-person visit is in New York, licensed
 
 
+def test_a_license_said_expired_with_no_expiry_date_covers_no_day_after_it_was_seen() -> None:
+    """`expired` is left to the expiry date when there is one (an export made later says it of a license
+    valid then); with none, the status decides, from the day it was verified (or throughout)."""
+    visits = [episode("P1", "E2", "2023-01-02T09:00:00-05:00"),
+              credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", issued_at="2022-01-01T00:00:00-05:00",
+                         status="expired", verified_at="2026-05-21T09:00:00-04:00"),
+              encounter("V1", "P1", "2026-05-20T10:00:00-04:00", state="NY", est="E2"),
+              encounter("V2", "P1", "2026-05-22T10:00:00-04:00", state="NY", est="E2")]
+    lic = run("cred_license_standing", "2026-06-01T12:00:00Z", visits)["P1/NY"].data
+    assert (lic["uncovered_count"], lic["encounter_ids"]) == (1, ["V2"])
+    dated = [*visits[:1], credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", status="expired",
+                                     issued_at="2022-01-01T00:00:00-05:00", expires_at="2027-01-31T00:00:00-05:00",
+                                     verified_at="2026-05-21T09:00:00-04:00"), *visits[2:]]
+    assert run("cred_license_standing", "2026-06-01T12:00:00Z", dated)["P1/NY"].data["uncovered_count"] == 0
+
+
 def test_a_license_naming_its_state_in_words_covers_no_state() -> None:
     """What an import's `incomplete_records` warning says of a STATE_LICENSE whose jurisdiction is no
     USPS code (engine/records/undated.py VOCABULARIES): "co" is CO, "Colorado" is no state."""

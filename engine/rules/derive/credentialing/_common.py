@@ -65,7 +65,8 @@ def _lower_set(values: Iterable[Any]) -> frozenset[str]:
 #: force to its printed date (the list names revocations and surrenders, and a practice's override
 #: replaces it whole). "expired" is not among them: it is the status a credential carries once its
 #: own date has passed, and an export made later says it of a credential that was valid then (the
-#: expiry date, `expiry_rule`, decides when it ended).
+#: expiry date, `expiry_rule`, decides when it ended; with no expiry date the status does, see
+#: `Cred.in_force`).
 ENDED_STATUSES = frozenset({"lapsed", "cancelled", "canceled", "terminated", "closed"})
 
 
@@ -147,7 +148,9 @@ class Cred:
             return False
         if self.valid_through is not None and day > self.valid_through:
             return False
-        if self.status in inactive:
+        if self.status in inactive or (self.status == "expired" and self.valid_through is None):
+            # "expired" with no expiry date: no date says when it ended, so the status does, as an
+            # inactive one (it had covered every day, the contrary of what it says)
             return self.status_from is not None and day < self.status_from
         return True
 
