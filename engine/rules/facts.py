@@ -294,11 +294,13 @@ class FactBuilder:
             anchor = times.get(spec.anchor_field)
             if anchor is None:
                 continue
-            out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info))
+            began = times.get("began_at") if raw.get("no_deadline") is True else None
+            out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info, began))
         return out
 
     def _deadline(self, spec: DeadlineSpec, fid: str, anchor: dt.datetime | dt.date, fact_type: str,
-                  data: Mapping[str, Any], tz: str, source: FactInfo) -> tuple[dict[str, Any], FactInfo]:
+                  data: Mapping[str, Any], tz: str, source: FactInfo, began: dt.datetime | dt.date | None = None
+                  ) -> tuple[dict[str, Any], FactInfo]:
         zone = spec.tz or tz
         unit = "days" if spec.unit == "year_end_days" else spec.unit
         if spec.convention == "elapsed_hours" and not isinstance(anchor, dt.datetime):
@@ -319,6 +321,11 @@ class FactBuilder:
             # catalog's "now > due"); a day deadline ends at local midnight
             "overdue_s": int(deadline.overdue_after.timestamp()) + (1 if deadline.is_instant else 0),
         }
+        if began is not None:
+            # a standing condition (`no_deadline`) that says when it began is in force from that instant,
+            # not from the end of its first day: PHI that flowed at 09:00 with no BAA is a finding at
+            # 10:00, and a BAA that took effect at 15:00 the same day came late
+            fact["overdue_s"] = to_seconds(began, tz)
         if deadline.warn_from is not None:
             fact["warn_s"] = int(deadline.warn_from.timestamp())
         if spec.met_field is not None:

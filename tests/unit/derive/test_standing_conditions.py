@@ -35,6 +35,15 @@ RECORDS: list[dict[str, Any]] = [
     {"type": "phi_flow", "id": "F1", "vendor_id": "V1", "first_at": "2026-06-01T09:00:00-07:00"},
     {"type": "vendor", "id": "V2", "name": "Portal", "handles_phi": True, "relationship_type": "business_associate"},
     {"type": "phi_flow", "id": "F2", "vendor_id": "V2", "first_at": "2026-06-10T09:00:00-07:00"},
+    # found unencrypted this morning: in force from the check, not from tomorrow
+    {"type": "device", "id": "D3", "kind": "laptop", "stores_ephi": True, "encryption_status": "none",
+     "encryption_checked_at": "2026-06-01T08:00:00-07:00"},
+    # PHI flowed at 09:00 on 15 January; the BAA took effect at 12:00 that day: late, however close
+    {"type": "vendor", "id": "V3", "name": "Billing", "handles_phi": True, "relationship_type": "business_associate"},
+    {"type": "phi_flow", "id": "F3", "vendor_id": "V3", "first_at": "2026-01-15T09:00:00-08:00"},
+    {"type": "baa", "id": "B3", "vendor_id": "V3", "signed_at": "2026-01-15T12:00:00-08:00",
+     "clauses": ["PERMITTED_USES", "SAFEGUARDS", "BREACH_REPORTING", "SUBCONTRACTORS", "INDIVIDUAL_RIGHTS",
+                 "HHS_ACCESS", "RETURN_DESTROY"]},
 ]
 
 
@@ -64,6 +73,12 @@ def test_a_standing_condition_is_a_violation_with_no_due_and_a_deadline_keeps_it
     flowed = found["V1#V1:before_flow"]
     assert (flowed.state, flowed.due, flowed.severity) == ("violation", None, "critical")
     assert "had to be in effect by then" in flowed.message
+    found_today = found["D3#not_encrypted"]
+    assert (found_today.state, found_today.due) == ("violation", None)
+    late_same_day = found["V3#V3:before_flow"]
+    assert (late_same_day.state, late_same_day.due, late_same_day.severity) == ("violation", None, "critical")
+    assert "took effect only at 2026-01-15T12:00:00-08:00" in late_same_day.message
+    assert not any(k.startswith("V3#V3:clauses") for k in found)
     # a flow still to come is a deadline, and so is the re-verification
     golive = found["V2#V2:before_flow"]
     assert (golive.state, golive.due) == ("due_soon", "2026-06-10")

@@ -229,7 +229,7 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     inputs=("device",),
     output="hipaa_device_duty",
     fields={"kind": "string", "device_id": "string", "due_at": "date", "met_at": "instant", "basis": "string",
-            "no_deadline": "bool"},
+            "no_deadline": "bool", "began_at": "instant"},
     family="device",
     example="kind=encryption_check device_id=DEV-3 due_at=2026-11-14",
 )
@@ -241,7 +241,8 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     the last check, or hipaa_baseline_date). Status alternative_documented passes (addressable safeguard with
     a documented equivalent). Disposed: `sanitization` due on the disposal date, met when sanitized.
     `not_encrypted` and `sanitization` are standing conditions (`no_deadline`: a violation with no
-    due; the catalog gives them no deadline), `encryption_check` a deadline.
+    due; the catalog gives them no deadline), `encryption_check` a deadline. `began_at`: the check that
+    found a device not encrypted, from which instant the finding stands (not from the next day).
     """
     now = _AsOf(ctx)
     check_days = int(ctx.param("encryption_check_days", 30))
@@ -279,7 +280,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         found = (f"found on the check of {since}" if checked is not None
                  else f"never verified (hipaa_baseline_date {since})")
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
-            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True,
+            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True, "began_at": checked,
             "basis": f"encryption status {status or 'unknown'}, {found}",
         }, [_src(dev)], bundle)
 
@@ -317,7 +318,7 @@ def baa_in_place(baa: RecordView, as_of: dt.datetime) -> dt.datetime | None:
     output="hipaa_vendor_duty",
     fields={"kind": "string", "vendor_id": "string", "baa_id": "string", "due_at": "date", "met_at": "instant",
             "flowing": "bool", "first_flow_at": "instant", "clauses_missing": "string", "basis": "string",
-            "no_deadline": "bool"},
+            "no_deadline": "bool", "began_at": "instant"},
     family="vendor",
     example="kind=before_flow vendor_id=V-CLOUDFAX due_at=2026-05-14 met_at=2026-07-03T04:00:00Z",
 )
@@ -330,7 +331,8 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     due since signature). `exit`: a terminated BAA needs a return-or-destroy attestation within
     baa_exit_days, unless another BAA of the vendor is in force at termination. PHI that has flowed
     with no BAA and missing clauses are standing conditions (`no_deadline`: a violation with no due);
-    a flow still to come, and the exit attestation, are deadlines.
+    a flow still to come, and the exit attestation, are deadlines. `began_at`: the first flow, from
+    which instant PHI was unprotected, so a BAA taking effect later the same day came late.
     """
     now = _AsOf(ctx)
     baas: dict[str, list[RecordView]] = defaultdict(list)
@@ -366,7 +368,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 yield _fact("hipaa_vendor_duty", f"{v.id}:before_flow", {
                     "kind": "before_flow", "vendor_id": v.id, "baa_id": met_baa.id if met_baa else None,
                     "due_at": day, "met_at": met_at, "flowing": first <= now.at, "first_flow_at": first,
-                    "no_deadline": first <= now.at,
+                    "no_deadline": first <= now.at, "began_at": first if first <= now.at else None,
                     "basis": (f"PHI {'first flowed' if first <= now.at else 'is scheduled to flow'} "
                               f"{cal.iso_instant(first)} ({flow.id}); a signed BAA must be in effect by then"),
                 }, [_src(v), _src(flow)] + [_src(b) for b in mine], bundle)
