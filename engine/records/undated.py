@@ -29,7 +29,7 @@ from engine.records.schemas import ImportReport, IncompleteRecord, PassedOver, U
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
 #: requests.py `request_duties`) and rulesets/osha (osha/cases.py), which skip a record whose
 #: field is null. (An OSHA case's `learned_at` is not here: null there means "not learned yet".)
-ANCHORS: Mapping[str, Mapping[str, str | Callable[[Mapping[str, Any]], str | None]]] = {
+ANCHORS: Mapping[str, Mapping[str, str | Lost]] = {
     "incident": {"discovered_at": "its breach determination and notification deadlines (HIPAA-BRN-DET-010, "
                                   "IND-011, HHS-012 and MEDIA-013)"},
     "access_request": {"received_at": "its response deadline (HIPAA-PRV-ACC-014)"},

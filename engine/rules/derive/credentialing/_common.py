@@ -154,6 +154,12 @@ class Cred:
             return self.status_from is not None and day < self.status_from
         return True
 
+    def inactive_through(self, day: dt.date) -> dt.date:
+        """The last day an inactive status (revoked, suspended ...) left the credential in force: the
+        day before that status was verified, else before its issue (never in force), else before
+        `day` (DEA-002 and CLIA-011 date their findings by it)."""
+        return cal.add_days(self.verified_on or self.issued_on or day, -1)
+
     def timely_renewal(self) -> dt.date | None:
         """The renewal filing date when it was filed on or before the expiry (else None)."""
         denied = self.status == "denied" and (self.verified_on is not None or self.status_from is None)

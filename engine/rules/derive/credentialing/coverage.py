@@ -123,8 +123,8 @@ def clia_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
         day = today(ctx, cur.tz)
         if cur.status in inactive and not cur.in_force(day, inactive):
             # in force through the day before the status was verified, or its printed last day if earlier
-            due = cal.add_days(cur.verified_on or cur.issued_on or day, -1)
-            due, renewed = min(due, cur.valid_through or due), None
+            due, renewed = cur.inactive_through(day), None
+            due = min(due, cur.valid_through or due)
         elif cur.valid_through is None:
             continue
         else:

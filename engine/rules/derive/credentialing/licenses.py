@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine.rules import calendar as cal
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivation
 from engine.rules.derive.credentialing._common import (
     Episode,
@@ -166,8 +165,7 @@ def dea_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]])
             if reg.status in inactive and not current:
                 # revoked, suspended, denied...: as serious as a lapse, in force through the day
                 # before that status was verified (never, when nobody recorded a verification)
-                since = reg.verified_on or reg.issued_on or day
-                data.update(check="inactive", due_at=iso(cal.add_days(since, -1)), renewed_at=None,
+                data.update(check="inactive", due_at=iso(reg.inactive_through(day)), renewed_at=None,
                             verified_at=iso(reg.verified_on))
             elif current and not any(c.in_force(day, inactive) for c in lic_chain):
                 ended = lapse_before(lic_chain, day)
