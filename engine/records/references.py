@@ -4,7 +4,7 @@ organization holds no record of.
 Why a warning and not an error: a practice's exports arrive in any order and in several imports
 (the training log before the roster, say), so a reference to a record not stored yet is normal for
 a while. But a typo in `person_id` silently makes a training count for nobody, and an episode at an
-unknown site is judged in the first establishment's zone; the person importing should hear of it
+unknown site is judged in the practice's zone; the person importing should hear of it
 at once, by record and field, while the file is still in front of them.
 """
 

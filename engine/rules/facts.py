@@ -21,7 +21,7 @@ from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
 from engine.rules.facttypes import FactType
-from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz, practice_zone
 
 #: The field that says when a record came to exist; a later value means "not yet" as of the run.
 EXISTENCE_FIELD: dict[str, str] = {
@@ -97,8 +97,8 @@ class Zones:
            as_of: dt.datetime) -> Zones:
         """The zones of a practice as of `as_of`, from its establishments (id -> record data) and the
         data of its employment episodes: a person's records take the zone of the establishment of their
-        latest episode begun by then, and a record tied to no establishment takes the zone of the first
-        establishment by id (America/New_York when none names one).
+        latest episode begun by then, and a record tied to no establishment takes the practice's zone
+        (`practice_zone`: where most of its establishments are).
 
         One place for this, because every face that shows a local date (a sweep, the live stream, the
         dashboard) must pick the same zone the rules judged in. An episode that starts after `as_of`
@@ -115,8 +115,7 @@ class Zones:
             moment = start or dt.datetime.min.replace(tzinfo=dt.UTC)
             if person not in latest or moment >= latest[str(person)][0]:
                 latest[str(person)] = (moment, str(est))
-        default = next((tz for k in sorted(establishments) if (tz := establishment_tz(establishments[k]))),
-                       DEFAULT_ZONE)
+        default = practice_zone(establishment_tz(e) for e in establishments.values())
         return cls(establishments, {p: est for p, (_, est) in latest.items()}, default)
 
     def tz(self, fact_type: str, data: Mapping[str, Any]) -> str:

@@ -11,8 +11,11 @@ such a state must name its `tz` (docs/records.md says so).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 #: The zone of a practice none of whose establishments names a zone or a state (the US's most
 #: populous): one constant, read by the rules, the tasks and the reports alike.
@@ -44,3 +47,28 @@ def establishment_tz(data: Mapping[str, Any]) -> str | None:
         return str(tz)
     state = data.get("state")
     return STATE_ZONES.get(str(state).upper()) if state else None
+
+
+#: The instant at which zones are compared east to west: a fixed winter day, so the choice does not
+#: change with daylight saving (Phoenix and Denver share an offset in winter and tie on it).
+_COMPARED_AT = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
+
+
+def practice_zone(zones: Iterable[str | None]) -> str:
+    """The zone of what belongs to no establishment (a risk analysis, an incident or an access request
+    naming no site), given each establishment's zone: the zone most of them are in, a tie going to
+    the zone whose day ends first (the easternmost), so such a deadline is never later than in any of
+    the tied sites. None named: America/New_York.
+
+    Why not the first establishment by id, as before: renaming a Honolulu site from E-HNL to Z-HNL
+    moved a practice's risk-analysis due date by a day and an incident's annual breach report by a
+    year. The practice's zone must follow from where its sites are, not from what they are called."""
+    counts = Counter(z for z in zones if z)
+    if not counts:
+        return DEFAULT_ZONE
+
+    def rank(zone: str) -> tuple[int, float, str]:
+        offset = _COMPARED_AT.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta(0)
+        return (-counts[zone], -offset.total_seconds(), zone)
+
+    return min(counts, key=rank)

@@ -15,7 +15,7 @@ from engine import clock
 from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail
 from engine.rules import calendar
-from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz, practice_zone
 from engine.tasks.errors import TaskNotFound
 from engine.tasks.schemas import (
     ChecklistItem,
@@ -121,11 +121,8 @@ def practice_label(session: Session, *, org_id: str) -> str:
 
 
 def default_zone(zones: dict[str, str]) -> str:
-    """The org's zone where no establishment is named: the first establishment's, as the runner does."""
-    for est in sorted(zones):
-        if zones[est]:
-            return zones[est]
-    return DEFAULT_TZ
+    """The org's zone where no establishment is named, as the rules judged it (`practice_zone`)."""
+    return practice_zone(zones.values())
 
 
 def zone_of(zones: dict[str, str], establishment_id: str | None) -> str:

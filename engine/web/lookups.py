@@ -16,7 +16,7 @@ from engine.records import service as records_service
 from engine.rules import versions
 from engine.rules.catalog import load_all, rulesets_dir
 from engine.rules.loader import LoadedRuleset
-from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz, practice_zone
 
 FRAMEWORK_NAMES = {"hipaa": "HIPAA", "osha": "OSHA", "cms": "CMS / MIPS", "credentialing": "Credentialing",
                    "ai_use": "AI use"}
@@ -34,7 +34,7 @@ class Establishment(BaseModel):
 
 class Zones(BaseModel):
     """The zone each establishment's deadlines are local to, and the practice's for what belongs to
-    no establishment: the first establishment's that names one, as a task's zone is chosen
+    no establishment (`practice_zone`), as the rules and a task's zone choose it
     (`tasks.store.zone_of`), so a finding's hour deadline reads as its task's does."""
 
     by_site: dict[str, str]
@@ -46,7 +46,7 @@ class Zones(BaseModel):
 
 def zones(sites: list[Establishment]) -> Zones:
     by_site = {e.id: e.tz for e in sites if e.tz}
-    return Zones(by_site=by_site, default=next((by_site[k] for k in sorted(by_site)), DEFAULT_ZONE))
+    return Zones(by_site=by_site, default=practice_zone(by_site.values()))
 
 
 class RuleRef(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from engine.rules.facts import Zones
-from engine.rules.state_zones import STATE_ZONES, establishment_tz
+from engine.rules.state_zones import DEFAULT_ZONE, STATE_ZONES, establishment_tz, practice_zone
 
 AS_OF = dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)
 SITES = {"E-CHI": {"id": "E-CHI", "tz": "America/Chicago"}, "E-NY": {"id": "E-NY", "tz": "America/New_York"}}
@@ -28,7 +28,9 @@ def test_a_site_without_tz_is_not_judged_in_another_site_s_zone() -> None:
     assert zones.tz_at("E-X") == "America/Phoenix" and zones.tz_at("E-A") == "America/New_York"
     sites = {"E-0": {"id": "E-0", "state": "HI"}, "E-1": {"id": "E-1", "tz": "America/Denver"}}
     first_without = Zones.of(sites, [], AS_OF)
-    assert first_without.default_tz == "Pacific/Honolulu"  # org-wide records: the first site's zone, inferred too
+    assert first_without.default_tz == "America/Denver"  # org-wide: a tie goes east; an inferred zone counts too
+    three = {**sites, "E-2": {"id": "E-2", "tz": "Pacific/Honolulu"}}
+    assert Zones.of(three, [], AS_OF).default_tz == "Pacific/Honolulu"  # where most of the sites are
 
 
 def test_a_transfer_booked_for_later_does_not_move_today_s_zone() -> None:
@@ -46,3 +48,14 @@ def test_episode_starts_are_compared_as_instants_not_text() -> None:
                 {"person_id": "P1", "establishment_id": "E-NY", "start_at": "2026-01-05T08:30:00-05:00"}]
     assert Zones.of(SITES, episodes, AS_OF).person_establishment == {"P1": "E-CHI"}
     assert Zones.of(SITES, episodes[::-1], AS_OF).person_establishment == {"P1": "E-CHI"}
+
+
+def test_the_practice_zone_follows_where_its_sites_are_not_what_they_are_called() -> None:
+    assert practice_zone([]) == practice_zone([None]) == DEFAULT_ZONE
+    assert practice_zone(["Pacific/Honolulu", "America/New_York"]) == "America/New_York"  # a tie: day ends first
+    assert practice_zone(["America/Los_Angeles"] * 3 + ["America/New_York"]) == "America/Los_Angeles"
+    # Phoenix and Denver share an offset in January; the choice does not change with the season
+    assert practice_zone(["America/Phoenix", "America/Denver"]) == "America/Denver"
+    for names in (("E-HNL", "E-NYC"), ("Z-HNL", "E-NYC")):
+        sites = {names[0]: {"id": names[0], "tz": "Pacific/Honolulu"}, names[1]: {"id": names[1], "state": "NY"}}
+        assert Zones.of(sites, [], AS_OF).default_tz == "America/New_York", names
