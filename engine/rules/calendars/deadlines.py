@@ -183,7 +183,7 @@ def compute_deadline(
         warn_from = None if warn is None else ar.start_of_local_day(due - dt.timedelta(days=warn), tz)
     return Deadline(
         due=due_at,
-        due_text=ar.iso_instant(due_at) if isinstance(due_at, dt.datetime) else due_at.isoformat(),
+        due_text=_due_text(due_at) if isinstance(due_at, dt.datetime) else due_at.isoformat(),
         overdue_after=overdue_after,
         warn_from=warn_from,
         convention=convention,
@@ -206,7 +206,7 @@ def _hours_deadline(anchor: dt.datetime, hours: int | float, tz: str, warn: int 
     local = anchor.astimezone(ar.zone(tz)).isoformat()
     return Deadline(
         due=due,
-        due_text=ar.iso_instant(due),
+        due_text=_due_text(due),
         overdue_after=due,
         warn_from=None if warn is None else due - dt.timedelta(hours=warn),
         convention="elapsed_hours",
@@ -326,3 +326,10 @@ def _month_day(on: str) -> tuple[int, int]:
     except (ValueError, AttributeError):
         raise DeadlineSpecError(f"'on' must be a month and day as MM-DD, got {on!r}") from None
     return month, day
+
+
+def _due_text(due: dt.datetime) -> str:
+    """An instant `due` in whole seconds, as the contract writes it (`2026-11-01T13:30:00Z`): a fact
+    stamped 01:30:00.123456789 had given a due of 13:30:00.123456Z, which readers comparing the
+    text trip on. The deadline itself keeps the fraction; within that second nothing is yet late."""
+    return ar.iso_instant(due.replace(microsecond=0))

@@ -35,3 +35,12 @@ def test_an_action_dated_on_the_local_today_has_happened_and_meets_the_deadline(
     assert cal.obligation_state(deadline, at("2025-03-11T15:00:00+00:00"), D(2025, 3, 11)) == "met"
     # the next local day's date has not happened yet at that moment
     assert cal.obligation_state(deadline, at("2025-03-11T15:00:00+00:00"), D(2025, 3, 12)) == "due_soon"
+
+
+def test_an_instant_due_is_written_in_whole_seconds_and_still_judged_to_the_fraction() -> None:
+    # a time black-box probe: learned at 01:30:00.123456 gave a due of ...13:30:00.123456Z
+    anchor = at("2026-11-01T01:30:00.123456-04:00")
+    deadline = cal.compute_deadline(anchor, 12, "hours", "elapsed_hours", NY, "NONE")
+    assert deadline.due_text == "2026-11-01T17:30:00Z"
+    assert cal.obligation_state(deadline, at("2026-11-01T17:30:00.100000+00:00")) != "overdue"
+    assert cal.obligation_state(deadline, at("2026-11-01T17:30:00.200000+00:00")) == "overdue"
