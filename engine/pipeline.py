@@ -31,6 +31,7 @@ from engine.rules.schemas import RunResult, Violation
 if TYPE_CHECKING:
     from engine.migrate import SchemaChange
     from engine.rules.loader import LoadedRuleset
+    from engine.tasks.policy import RolePolicy
 
 #: Sweeps run on the backend bench/ measures faster for them (plain Python: 41.5 s against 44.6 s
 #: on the large practice, bench/README.md); the live event stream runs on durable_rules.
@@ -260,6 +261,7 @@ def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str
     from engine.auth import people
     from engine.findings import lifecycle
     from engine.tasks import service as tasks_service
+    from engine.tasks.policy import staffed_roles
     from engine.tasks.schemas import TaskFilter
 
     row = lifecycle.assign(session, org_id=org_id, finding_id=finding_id, actor=actor, assignee=assignee)
@@ -268,27 +270,30 @@ def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str
         return []
     page = tasks_service.list_tasks(session, org_id=org_id, filters=TaskFilter(finding_id=finding_id, state="open"),
                                     limit=1000)
-    owners = {t.id: _owner_for(row.assignee or "", kind, t.establishment_id or row.establishment_id)
+    roles = staffed_roles(session, org_id=org_id, as_of=clock.now()) if kind == "role" else None
+    owners = {t.id: _owner_for(row.assignee or "", roles, t.establishment_id or row.establishment_id)
               for t in page.items}
     return [tasks_service.reassign_task(session, org_id=org_id, task_id=t.id, owner=owners[t.id], actor=actor).id
             for t in page.items if t.owner != owners[t.id]]
 
 
-def _owner_for(assignee: str, kind: str, establishment_id: str | None) -> str:
-    """Who owns a task of a finding given to `assignee`: a person or user themself; a role's holder
-    at the establishment, as roles.yaml picks a new task's owner (no fallback role: that would give
-    the task to someone the finding was not given to). A role held by nobody there is refused."""
+def _owner_for(assignee: str, roles: RolePolicy | None, establishment_id: str | None) -> str:
+    """Who owns a task of a finding given to `assignee`: a person or user themself (`roles` None); a
+    role's holder at the establishment, as roles.yaml picks a new task's owner (no fallback role: that
+    would give the task to someone the finding was not given to). A role held by nobody there, or by
+    someone who has left, is refused."""
     from engine.auth.people import ROLE_PREFIX
-    from engine.tasks.policy import load_roles
 
-    if kind != "role":
+    if roles is None:
         return assignee
     role = assignee.removeprefix(ROLE_PREFIX)
-    person = load_roles(None).person_for(role, establishment_id)
-    if not person:
+    person = roles.person_for(role, establishment_id)
+    left = roles.gone(person)
+    if not person or left:
         where = f"establishment {establishment_id}" if establishment_id else "every establishment"
+        holder = f"at {where} to {person}, who {left}" if left else f"to nobody at {where}"
         raise InputError(f"cannot assign the finding to {assignee!r}", [ErrorDetail(
-            reason=f"policies/roles.yaml gives the role {role} to nobody at {where}, so its open task could not "
+            reason=f"policies/roles.yaml gives the role {role} {holder}, so its open task could not "
                    f"go along; assign a person or a user instead, or name who holds {role} there",
             field="assignee")], code="input.assignee")
     return person

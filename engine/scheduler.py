@@ -234,6 +234,9 @@ def run_spec(rt: Runtime, spec: JobSpec) -> list[jobs.JobOutcome]:
         rt.outcomes.append(outcome)
         rt.report({"event": "job", "job": spec.name, "period": outcome.period, "ran": outcome.ran,
                    "reason": outcome.reason, "owner": jobs.owner_id(), "summary": outcome.summary})
+        for warning in outcome.summary.get("warnings", []):  # work that reaches no one: said on its own line
+            rt.report({"event": "warning", "job": spec.name, "org": org, "period": outcome.period,
+                       "warning": warning})
     return out
 
 

@@ -13,7 +13,8 @@ from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
 from engine.cli.pages import paged_title, print_pages
-from engine.tasks.schemas import TaskKind, TaskState
+from engine.errors import ErrorDetail, InputError
+from engine.tasks.schemas import TaskKind, TaskState, TaskViewer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,9 +30,10 @@ KINDS: tuple[str, ...] = get_args(TaskKind)
 
 TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail: a "
-                                                            "username or person id, any other name is recorded "
-                                                            "as cli:<name> (default: VIGIL_ACTOR, else "
-                                                            "cli:<login>)")]
+                                                            "username or person id, acting with that user's "
+                                                            "access (staff: their own tasks), or a cli:<label>; "
+                                                            "any other name is refused (default: VIGIL_ACTOR, "
+                                                            "else cli:<login>)")]
 
 
 @tasks_app.command("list")
@@ -114,10 +116,13 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
         console.print(f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
 
 
-def _acting(actor: str | None, org: str | None, db: str | None, work: Callable[[Any, str, str], _T],
-            check: Callable[[], object] | None = None) -> _T:
-    """Run `work(session, org_id, who)` in one unit of work, as the actor named (--actor, else the
-    login), after `check` of the command's own input; every act on a task goes through here."""
+def _acting(actor: str | None, org: str | None, db: str | None,
+            work: Callable[[Any, str, str, TaskViewer | None], _T], check: Callable[[], object] | None = None,
+            manage: bool = False) -> _T:
+    """Run `work(session, org_id, who, viewer)` in one unit of work, as the actor named (--actor, else
+    the login), after `check` of the command's own input; every act on a task goes through here.
+    `manage`: the act is a manager's (giving a task to someone), refused to an actor who only works
+    their own tasks."""
     from engine.db import unit_of_work
 
     def body() -> _T:
@@ -126,28 +131,53 @@ def _acting(actor: str | None, org: str | None, db: str | None, work: Callable[[
             check()
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return work(s, org_id, who if actor is None else _named_actor(s, org_id, who))
+            if actor is None:
+                return work(s, org_id, who, None)
+            named, viewer = _named_actor(s, org_id, who)
+            if manage and viewer is not None and viewer.owners is not None:
+                raise InputError(f"--actor {who!r} cannot give tasks to others", [ErrorDetail(
+                    reason=f"{who}'s role may not manage tasks (tasks.manage): only the compliance officer or an "
+                           "admin gives a task to someone else", field="--actor")], code="input.actor")
+            return work(s, org_id, named, viewer)
 
     return run(body)
 
 
-def _named_actor(session: Session, org_id: str, who: str) -> str:
-    """Who --actor names, as the history and audit trail record it: a user (by username) or person of
-    the organization as given, once their role may work tasks; any other name as a `cli:` label, like
-    the default `cli:<login>`. `--actor nosuchuser` had been written into `done_by` and the history
-    as if a user of that name had ticked the step."""
+def _named_actor(session: Session, org_id: str, who: str) -> tuple[str, TaskViewer | None]:
+    """Who --actor names, as the history and audit trail record them, and what they may act on.
+
+    A user (by username, or by the person their account stands for) is recorded as `user:<name>`,
+    as the API and the web record them, and acts with their role's access (staff: their own tasks
+    only); a person with no account is recorded by id and acts on their own tasks; a `cli:` label
+    acts for the operator, on any task. Any other name is refused: `--actor nosuchuser` had been
+    written into the history (as `cli:nosuchuser`), `--actor staff` and the same user on the web
+    were two actors in the audit trail, and staff could note a task the web hides from them."""
+    from sqlalchemy import select
+
     from engine.auth import people
-    from engine.errors import ErrorDetail, InputError
+    from engine.auth.roles import Permission, allowed
+    from engine.auth.tables import UserRow
 
     if who.startswith("cli:"):
-        return who
-    if people.kind_of(session, org_id=org_id, name=who) not in ("user", "person"):
-        return f"cli:{who}"
+        return who, None
+    kind = people.kind_of(session, org_id=org_id, name=who)
+    if kind not in ("user", "person"):
+        raise InputError(f"--actor {who!r} is nobody in this organization", [ErrorDetail(
+            reason=f"{who!r} is not a user or a person of this organization; give a username or a person id "
+                   f"(e.g. {people.examples(session, org_id=org_id, roles=False)}), or a label written "
+                   f"cli:{who} for work done on someone's behalf", field="--actor")], code="input.actor")
     unable = people.cannot_act(session, org_id=org_id, name=who, work="task")
     if unable is not None:
         raise InputError(f"--actor {who!r} cannot act on tasks", [ErrorDetail(reason=unable, field="--actor")],
                          code="input.actor")
-    return who
+    user = session.scalars(select(UserRow).where(UserRow.org_id == org_id, (UserRow.username == who) | (
+        UserRow.person_id == who)).order_by(UserRow.username)).first()
+    if user is None:
+        return who, TaskViewer(actor=who, owners=frozenset({who}))
+    actor = f"user:{user.username}"
+    if allowed(user.role, Permission.TASKS_MANAGE):
+        return actor, TaskViewer.everyone(actor)
+    return actor, TaskViewer(actor=actor, owners=frozenset(x for x in (user.person_id, user.username) if x))
 
 
 @tasks_app.command("check")
@@ -159,8 +189,8 @@ def check(task_id: TaskArg,
     """Tick a checklist step of an open task, or untick it with --undo (prints the task with --json)."""
     from engine.tasks import service
 
-    t, changed = _acting(actor, org, db, lambda s, org_id, who: service.check_step(
-        s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo))
+    t, changed = _acting(actor, org, db, lambda s, org_id, who, viewer: service.check_step(
+        s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo, viewer=viewer))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -179,8 +209,8 @@ def complete(task_id: TaskArg,
     """Mark a task done (the next evaluation confirms it or reopens it)."""
     from engine.tasks import service
 
-    t = _acting(actor, org, db, lambda s, org_id, who: service.complete_task(
-        s, org_id=org_id, task_id=task_id, actor=who, note=note))
+    t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.complete_task(
+        s, org_id=org_id, task_id=task_id, actor=who, note=note, viewer=viewer))
     emit_json(t.model_dump(mode="json")) if as_json else console.print(f"{t.id}: done")
 
 
@@ -193,10 +223,10 @@ def attach(task_id: TaskArg,
     """Attach a file as evidence (kept by content hash, never overwritten)."""
     from engine.tasks import service
 
-    def attach_file(s: Any, org_id: str, who: str) -> Any:
+    def attach_file(s: Any, org_id: str, who: str, viewer: TaskViewer | None) -> Any:
         with file.open("rb") as fh:
             return service.attach_evidence(s, org_id=org_id, task_id=task_id, actor=who, stream=fh,
-                                           filename=file.name, note=note)
+                                           filename=file.name, note=note, viewer=viewer)
 
     a = _acting(actor, org, db, attach_file)
     if as_json:
@@ -212,8 +242,8 @@ def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (n
     """Add a note to a task (prints the task as it is now with --json)."""
     from engine.tasks import service
 
-    t = _acting(actor, org, db, lambda s, org_id, who: service.add_note(
-        s, org_id=org_id, task_id=task_id, actor=who, text=text), check=lambda: nonblank(text, "TEXT"))
+    t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.add_note(
+        s, org_id=org_id, task_id=task_id, actor=who, text=text, viewer=viewer), check=lambda: nonblank(text, "TEXT"))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -229,8 +259,8 @@ def assign(task_id: TaskArg,
     """Give a task to another person (as POST /tasks/{id}/assign; prints the task with --json)."""
     from engine.tasks import service
 
-    t = _acting(actor, org, db, lambda s, org_id, who: service.reassign_task(
-        s, org_id=org_id, task_id=task_id, owner=owner, actor=who))
+    t = _acting(actor, org, db, lambda s, org_id, who, _viewer: service.reassign_task(
+        s, org_id=org_id, task_id=task_id, owner=owner, actor=who), manage=True)
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return

@@ -190,6 +190,7 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
     """Give a finding to someone: a user of the org, a person, or a role of policies/roles.yaml
     (see `engine.auth.people`); a name that is none of them would leave the finding with no one."""
     from engine.auth import people
+    from engine.tasks import workforce
 
     assignee = assignee.strip()
     if not assignee:
@@ -199,7 +200,8 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
         raise InputError(f"{assignee!r} is nobody in this organization", [ErrorDetail(
             reason=f"{assignee!r} is not a user, a person or a role of this organization; give one, e.g. "
                    f"{people.examples(session, org_id=org_id)}", field="assignee")], code="input.assignee")
-    unable = people.cannot_act(session, org_id=org_id, name=assignee, work="finding")
+    unable = people.cannot_act(session, org_id=org_id, name=assignee, work="finding") or workforce.refusal(
+        session, org_id=org_id, name=assignee)
     if unable is not None:
         raise InputError(f"cannot assign the finding to {assignee!r}", [ErrorDetail(reason=unable, field="assignee")],
                          code="input.assignee")

@@ -23,8 +23,8 @@ from engine import clock
 from engine.auth import people
 from engine.db import utc
 from engine.rules import calendar
-from engine.tasks import notify, store, sync
-from engine.tasks.policy import RolePolicy, load_escalation, load_roles
+from engine.tasks import notify, store, sync, workforce
+from engine.tasks.policy import RolePolicy, load_escalation, staffed_roles
 from engine.tasks.schemas import EscalationPolicy
 from engine.tasks.tables import TaskEscalationRow, TaskRow
 
@@ -43,13 +43,16 @@ def step_dates(task: TaskRow, policy: EscalationPolicy) -> list[dt.date]:
 
 
 def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor: str = "system:escalation",
-                    policies: Path | str | None = None) -> dict[str, int]:
-    """Take every escalation step that is due at `as_of` for the org's overdue open tasks."""
+                    policies: Path | str | None = None) -> dict[str, Any]:
+    """Take every escalation step that is due at `as_of` for the org's overdue open tasks; steps that
+    would reach nobody are left untaken and named in `warnings`."""
     as_of = clock.ensure_utc(as_of)
     policy = load_escalation(policies)
-    roles = load_roles(policies)
-    counts = {"steps": 0, "notifications": 0}
+    roles = staffed_roles(session, org_id=org_id, as_of=as_of, directory=policies)
+    counts: dict[str, Any] = {"steps": 0, "notifications": 0}
+    nobody: dict[str, list[str]] = {}  # why a step reaches no one -> the tasks it holds up
     store.hold(session, org_id)  # the tasks as staff left them, and no note half-written meanwhile
+    counts["handed_over"] = workforce.hand_over_departed(session, org_id=org_id, roles=roles, actor=actor)
     rows = session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open",
                                                  TaskRow.due_at <= as_of).order_by(TaskRow.due, TaskRow.id))
     counts["closed"] = 0
@@ -68,6 +71,9 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
         for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
             if when > today or step in taken:
                 continue
+            if notify.recipients([target], task=task, roles=roles)[0] is None:
+                nobody.setdefault(_nobody_there(task, target, roles), []).append(task.id)
+                continue  # not taken: it is, in order, once someone holds the role
             steps, notes, message = _escalate(session, task, step=step, target=target, when=when, policy=policy,
                                               roles=roles, actor=actor, linked=linked, named=named)
             counts["steps"] += steps
@@ -77,7 +83,18 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
     for person, messages in sorted(mail.items()):
         counts["notifications"] += _mail(session, org_id=org_id, person=person, messages=messages, policy=policy,
                                          linked=linked)
-    return counts
+    counts["to_nobody"] = sum(len(ids) for ids in nobody.values())
+    return counts | ({"warnings": [f"{len(ids)} escalation step(s) of overdue tasks ({', '.join(sorted(ids)[:5])}"
+                                   f"{', ...' if len(ids) > 5 else ''}) have nobody to go to: {why}"
+                                   for why, ids in sorted(nobody.items())]} if nobody else {})
+
+
+def _nobody_there(task: TaskRow, target: str, roles: RolePolicy) -> str:
+    """Why an escalation step of `task` reaches no one, for the job's warning: steps to nobody had
+    been recorded as taken ("-> owner (nobody)") and the chain used up with no one told."""
+    if target == "owner":
+        return f"the task has no owner ({task.owner_via})"
+    return f"{target}: {roles.resolve(target, task.establishment_id).via}"
 
 
 @dataclass(frozen=True)

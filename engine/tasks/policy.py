@@ -12,13 +12,16 @@ the webhook secret is read from the environment variable the policy names.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from engine.errors import ErrorDetail
 from engine.tasks.errors import PolicyError
@@ -62,10 +65,16 @@ class Assignment:
 
 @dataclass(frozen=True)
 class RolePolicy:
-    """roles.yaml: `roles: {role: {establishment_id | "*": person_id}}`, `fallback_role`."""
+    """roles.yaml: `roles: {role: {establishment_id | "*": person_id}}`, `fallback_role`; and, once
+    `staffed` by the records, who of the people it names has left (`engine.tasks.workforce`)."""
 
     roles: dict[str, dict[str, str]]
     fallback_role: str = FALLBACK_ROLE
+    departed: Mapping[str, dt.datetime] = field(default_factory=dict)
+
+    def staffed(self, departed: Mapping[str, dt.datetime]) -> RolePolicy:
+        """This policy, knowing who has left: their roles go to the fallback role's holder."""
+        return replace(self, departed=dict(departed))
 
     def person_for(self, role: str, establishment_id: str | None) -> str | None:
         table = self.roles.get(role) or {}
@@ -73,16 +82,31 @@ class RolePolicy:
             return table[establishment_id]
         return table.get("*")
 
+    def gone(self, person: str | None) -> str | None:
+        """"left on 2026-12-01" when `person` has left, else None."""
+        from engine.tasks.workforce import left_on
+
+        end = self.departed.get(person) if person else None
+        return None if end is None else left_on(end)
+
     def resolve(self, role: str, establishment_id: str | None) -> Assignment:
-        """The person holding `role` at the establishment, else the fallback role's holder."""
+        """The person holding `role` at the establishment, else the fallback role's holder; a holder
+        who has left is passed over, and `via` says so."""
         where = establishment_id or "*"
         person = self.person_for(role, establishment_id)
-        if person:
+        left = self.gone(person)
+        if person and not left:
             return Assignment(person, f"{role}@{where}")
-        person = self.person_for(self.fallback_role, establishment_id)
-        if person:
-            return Assignment(person, f"fallback {self.fallback_role}@{where} ({role} unassigned)")
-        return Assignment(None, f"unassigned ({role} and {self.fallback_role} have nobody at {where})")
+        why = f"{role} {person} {left}" if person else f"{role} unassigned"
+        fallback = self.person_for(self.fallback_role, establishment_id)
+        fallback_left = self.gone(fallback)
+        if fallback and not fallback_left:
+            return Assignment(fallback, f"fallback {self.fallback_role}@{where} ({why})")
+        if not person and not fallback:
+            return Assignment(None, f"unassigned ({role} and {self.fallback_role} have nobody at {where})")
+        nobody = f"{self.fallback_role} {fallback} {fallback_left}" if fallback else \
+            f"{self.fallback_role} has nobody at {where}"
+        return Assignment(None, f"unassigned ({why}; {nobody})")
 
 
 def load_roles(directory: Path | str | None = None) -> RolePolicy:
@@ -100,6 +124,14 @@ def load_roles(directory: Path | str | None = None) -> RolePolicy:
                               [ErrorDetail(reason=f"role {role}", file=str(path), field=str(role))])
         roles[str(role)] = {str(k): str(v) for k, v in table.items() if v is not None}
     return RolePolicy(roles=roles, fallback_role=str(data.get("fallback_role") or FALLBACK_ROLE))
+
+
+def staffed_roles(session: Session, *, org_id: str, as_of: dt.datetime,
+                  directory: Path | str | None = None) -> RolePolicy:
+    """roles.yaml as it stands for the org at `as_of`: who has left is given nothing new."""
+    from engine.tasks.workforce import departures
+
+    return load_roles(directory).staffed(departures(session, org_id=org_id, as_of=as_of))
 
 
 def load_escalation(directory: Path | str | None = None) -> EscalationPolicy:

@@ -30,7 +30,7 @@ from engine.tasks import store, templates
 from engine.tasks.applicability import Applicability
 from engine.tasks.errors import PolicyError
 from engine.tasks.opening import OpenSpec, SopCache, open_task
-from engine.tasks.policy import load_roles, policies_dir
+from engine.tasks.policy import policies_dir, staffed_roles
 from engine.tasks.schemas import Recurrence, Sop
 from engine.tasks.tables import TaskSeriesRow
 
@@ -82,7 +82,7 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
     as_of = clock.ensure_utc(as_of)
     store.hold(session, org_id)  # the series as the other writers left them
     sops, problems = recurring_sops(policies)
-    roles = load_roles(policies)
+    roles = staffed_roles(session, org_id=org_id, as_of=as_of, directory=policies)
     cache = SopCache(policies)
     zones = store.establishment_zones(session, org_id=org_id)
     where = Applicability(session, org_id, as_of)

@@ -23,7 +23,7 @@ from engine import clock, storable_text
 from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.rules import calendar
-from engine.tasks import evidence, filenames, store, templates
+from engine.tasks import evidence, filenames, store, templates, workforce
 from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
 from engine.tasks.tables import TaskAttachmentRow, TaskRow
@@ -354,7 +354,8 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
                f"{people.examples(session, org_id=org_id, roles=False)}")
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=why, field="owner")],
                          code="input.owner")
-    unable = people.cannot_act(session, org_id=org_id, name=owner, work="task")
+    unable = people.cannot_act(session, org_id=org_id, name=owner, work="task") or workforce.refusal(
+        session, org_id=org_id, name=owner)
     if unable is not None:
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=unable, field="owner")],
                          code="input.owner")

@@ -33,10 +33,10 @@ from engine.errors import NotFoundError
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, finished
 from engine.rules import calendar
-from engine.tasks import notify, store
+from engine.tasks import notify, store, workforce
 from engine.tasks.errors import PolicyError
 from engine.tasks.opening import OpenSpec, SopCache, open_task
-from engine.tasks.policy import load_escalation, load_roles
+from engine.tasks.policy import load_escalation, staffed_roles
 from engine.tasks.tables import TaskRow
 
 PRESENT = ("open", "acknowledged")
@@ -49,7 +49,7 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
     as_of = clock.ensure_utc(as_of)
     counts = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0, "notified": 0,
               "sop_problems": 0}
-    roles = load_roles(policies)
+    roles = staffed_roles(session, org_id=org_id, as_of=as_of, directory=policies)
     escalation = load_escalation(policies)
     sops = SopCache(policies)
     zones = store.establishment_zones(session, org_id=org_id)
@@ -106,6 +106,8 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
         outcome = settle_task(session, row, actor=actor)
         if outcome is not None:
             counts[outcome] += 1
+    # after the findings: a task that just closed stays with whoever had it
+    counts["handed_over"] = workforce.hand_over_departed(session, org_id=org_id, roles=roles, actor=actor)
     return counts
 
 
@@ -153,7 +155,8 @@ def _open_missing(session: Session, *, org_id: str, actor: str, sops: SopCache, 
                if f.state in PRESENT] if finding_ids else []
     if not present:
         return 0
-    roles, escalation = load_roles(None), load_escalation(None)
+    roles = staffed_roles(session, org_id=org_id, as_of=clock.now())
+    escalation = load_escalation(None)
     zones = store.establishment_zones(session, org_id=org_id)
     opened = 0
     for finding in present:

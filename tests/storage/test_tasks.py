@@ -308,7 +308,8 @@ def test_an_escalation_check_closes_rather_than_chases_a_task_whose_finding_was_
     with clock.frozen(T("2026-03-04T12:00:00+00:00")), unit_of_work(engine) as s:
         lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=task.finding_id,
                         data=WaiverIn(ends_at=T("2026-06-01T00:00:00+00:00"), reason="on leave", approver="CMO"))
-    assert _escalate(engine, "2026-03-04T15:00:00+00:00") == {"steps": 0, "notifications": 0, "closed": 1}
+    assert _escalate(engine, "2026-03-04T15:00:00+00:00") == {"steps": 0, "notifications": 0, "closed": 1,
+                                                              "handed_over": 0, "to_nobody": 0}
     task = _only(engine)
     assert task.state == "closed" and task.escalations == [] and "on leave" in (task.close_reason or "")
 

@@ -63,7 +63,8 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
 
     evidence = tmp_path / "cert.txt"
     evidence.write_text("certificate of completion\n")
-    attached = vigil("tasks", "attach", task["id"], str(evidence), "--db", db_url, "--json", "--actor", "hr1")
+    assert vigil("tasks", "attach", task["id"], str(evidence), "--db", db_url, "--actor", "hr1").exit_code == 2
+    attached = vigil("tasks", "attach", task["id"], str(evidence), "--db", db_url, "--json", "--actor", "cli:hr1")
     assert attached.exit_code == 0, attached.output
     assert json.loads(attached.output)["media_type"] == "text/plain"
     assert vigil("tasks", "note", task["id"], "called HR", "--db", db_url).exit_code == 0
@@ -74,7 +75,7 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
 
     shown = json.loads(vigil("tasks", "show", task["id"], "--db", db_url, "--json").output)
     assert shown["state"] == "done" and [n["text"] for n in shown["notes"]] == ["called HR", "trained"]
-    # hr1 is no user here: a name typed at the CLI is recorded as a cli: label (session 35)
+    # hr1 is no user here: a name that is nobody is refused (session 42), a cli: label is kept
     assert shown["attachments"][0]["attached_by"] == "cli:hr1" and shown["escalations"][0]["target"] == "owner"
     text = vigil("tasks", "show", task["id"], "--db", db_url).output
     assert "[ ] 1. Book the training" in text and "evidence cert.txt text/plain" in text
@@ -116,7 +117,7 @@ def test_check_ticks_and_unticks_a_step_numbered_from_1(db_url: str) -> None:
     assert ticked.exit_code == 0, ticked.output
     task = json.loads(ticked.output)
     assert [(i["step"], i["done"]) for i in task["checklist"]] == [(1, False), (2, True), (3, False)]
-    assert task["checklist"][1]["done_by"] == "hr1" and task["history"][-1]["reason"].startswith("step 2 done: ")
+    assert task["checklist"][1]["done_by"] == "user:hr1" and task["history"][-1]["reason"].startswith("step 2 done: ")
     assert "[x] 2. " in vigil("tasks", "show", task_id, "--db", db_url).output
     undone = vigil("tasks", "check", task_id, "2", "--undo", "--db", db_url)
     assert undone.exit_code == 0 and undone.output.startswith(f"{task_id}: step 2 not done: ")

@@ -1,0 +1,105 @@
+"""Who has left the practice, as the records say: nobody who has left is given work.
+
+policies/roles.yaml names each role's holder by person id and is changed by hand, often late. A
+safety lead whose employment ended on 1 December went on receiving the site's new tasks, its daily
+digest and "escalated to you" mail, and `tasks assign` accepted them without a word. The records
+know better: a person whose every employment episode has ended by the instant has left. A person
+with no episode at all (a consultant roles.yaml names, or records not imported yet) is taken as
+present, as is one with an episode still running or one starting later (a rehire): nothing says
+they are gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+
+if TYPE_CHECKING:
+    from engine.tasks.policy import RolePolicy
+
+
+def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str, dt.datetime]:
+    """person id -> when their last employment ended, for each person who has left by `as_of`."""
+    from engine.records import service as records_service
+
+    as_of = clock.ensure_utc(as_of)
+    ended: dict[str, dt.datetime] = {}
+    present: set[str] = set()
+    for _rid, _version, data in records_service.iter_record_data(
+            session, org_id=org_id, record_type="employment_episode"):
+        person = data.get("person_id")
+        if not person:
+            continue
+        end = _instant(data.get("end_at"))
+        if end is None or end > as_of:
+            present.add(str(person))
+        elif str(person) not in ended or end > ended[str(person)]:
+            ended[str(person)] = end
+    return {person: end for person, end in ended.items() if person not in present}
+
+
+def left_on(end: dt.datetime) -> str:
+    """"left on 2026-12-01": how a history line or an error names a departure (the UTC day the
+    last episode ended; the instant itself is on the episode record)."""
+    return f"left on {end.date().isoformat()}"
+
+
+def _instant(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
+    except ValueError:
+        return None
+    return clock.ensure_utc(parsed) if parsed.tzinfo is not None else None
+
+
+def hand_over_departed(session: Session, *, org_id: str, roles: RolePolicy, actor: str) -> int:
+    """Give each open task owned by someone who has left (by person id, or by the username of a user
+    linked to them) to whoever now holds its SOP role at its site; returns how many moved. A task
+    whose role nobody present holds stays where it is: the escalation chain still reaches the
+    managers above its owner."""
+    from sqlalchemy import select
+
+    from engine.auth import people
+    from engine.tasks import store
+    from engine.tasks.tables import TaskRow
+
+    if not roles.departed:
+        return 0
+    person_of = people.linked_persons(session, org_id=org_id)
+    gone_owners = {p for p in roles.departed} | {u for u, p in person_of.items() if p in roles.departed}
+    moved = 0
+    for row in session.scalars(select(TaskRow).where(
+            TaskRow.org_id == org_id, TaskRow.state == "open", TaskRow.owner.in_(sorted(gone_owners)))
+            .order_by(TaskRow.id)):
+        before = str(row.owner)
+        left = roles.gone(person_of.get(before, before))
+        now_holds = roles.resolve(row.owner_role, row.establishment_id)
+        if now_holds.person is None or now_holds.person in (before, person_of.get(before)):
+            continue
+        row.owner, row.owner_via = now_holds.person, now_holds.via[:200]
+        store.record_event(session, row, actor=actor, kind="reassigned",
+                           reason=f"{before} -> {now_holds.person}: {before} {left}; {now_holds.via}")
+        store.audit(session, org_id=org_id, actor=actor, action="task.reassign", entity_id=row.id,
+                    payload={"from": before, "to": now_holds.person, "reason": f"{before} {left}"})
+        moved += 1
+    return moved
+
+
+def refusal(session: Session, *, org_id: str, name: str) -> str | None:
+    """Why work cannot be given to `name` (a person id, or a user's username) because they have left,
+    or None: an assignment by hand is held to the same test as one by role."""
+    from engine.auth import people
+
+    person = people.linked_persons(session, org_id=org_id).get(name, name)
+    end = departures(session, org_id=org_id, as_of=clock.now()).get(person)
+    if end is None:
+        return None
+    who = person if person == name else f"{name} ({person})"
+    return (f"{who} {left_on(end)} (their last employment episode ended {end.isoformat()}): work given to them "
+            "would sit with no one; give it to someone at the practice now")

@@ -1,0 +1,129 @@
+"""Nobody who has left the practice is given work, and an escalation that reaches no one says so.
+
+Found by a task-assignee black-box pass: a safety lead whose employment had ended went on owning the
+site's new tasks and receiving "escalated to you" mail, `tasks assign` gave them more without a
+word, and with no compliance officer named the chain was recorded as climbed ("-> owner (nobody)")
+with no one told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from engine import clock, pipeline
+from engine.db import unit_of_work
+from engine.errors import InputError
+from engine.tasks import escalation
+from engine.tasks import service as tasks
+from engine.tasks.schemas import Task
+from engine.tasks.tables import TaskEscalationRow
+from tests import factories as f
+
+T = dt.datetime.fromisoformat
+ORG = "clinic-d"
+START = "2026-02-01T09:00:00-06:00"  # training due 2026-03-03 in Chicago; the SOP's role is hr_manager (P-HR1 at E1)
+
+pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
+
+
+def _import(engine: Engine, records: list[dict]) -> None:
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
+
+
+def _evaluate(engine: Engine, as_of: str) -> pipeline.Evaluation:
+    with clock.frozen(T(as_of)), unit_of_work(engine) as s:
+        return pipeline.evaluate(s, org_id=ORG, as_of=T(as_of), actor="test")
+
+
+def _task(engine: Engine) -> Task:
+    """The task of P1's new-hire training (episode EP1)."""
+    with unit_of_work(engine) as s:
+        (item,) = [t for t in tasks.list_tasks(s, org_id=ORG).items if t.title.endswith("episode EP1")]
+        return tasks.get_task(s, org_id=ORG, task_id=item.id)
+
+
+def test_a_role_holder_who_has_left_is_passed_over_for_the_fallback(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2026-01-31T17:00:00-06:00")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _task(engine)
+    assert task.owner == "P-CO"
+    assert task.owner_via == "fallback compliance_officer@E1 (hr_manager P-HR1 left on 2026-01-31)"
+
+
+def test_a_rehire_or_an_episode_still_running_keeps_the_role(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2025-06-30T17:00:00-05:00"),
+                     f.episode("EP-HR1b", "P-HR1", "2025-09-01T09:00:00-05:00")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    assert (_task(engine).owner, _task(engine).owner_via) == ("P-HR1", "hr_manager@E1")
+
+
+def test_open_tasks_of_someone_who_leaves_go_to_who_holds_the_role_now(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    assert _task(engine).owner == "P-HR1"
+    _import(engine, [f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2026-02-26T17:00:00-06:00")])
+    assert _evaluate(engine, "2026-02-26T22:00:00+00:00").tasks["handed_over"] == 0  # 16:00: still there
+    run = _evaluate(engine, "2026-02-27T12:00:00+00:00")
+    assert run.tasks is not None and run.tasks["handed_over"] == 1
+    task = _task(engine)
+    assert task.owner == "P-CO" and task.owner_via.startswith("fallback compliance_officer@E1 (hr_manager P-HR1 left")
+    moved = [h for h in task.history if h.kind == "reassigned"]
+    assert len(moved) == 1 and moved[0].reason is not None and moved[0].reason.startswith(
+        "P-HR1 -> P-CO: P-HR1 left on 2026-02-26")
+    assert _evaluate(engine, "2026-02-28T12:00:00+00:00").tasks["handed_over"] == 0  # once
+
+
+def test_work_given_by_hand_to_someone_who_has_left_is_refused(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     {"type": "person", "id": "P-OLD", "first_name": "Old", "last_name": "Hand"},
+                     f.episode("EP-OLD", "P-OLD", "2024-01-02T09:00:00-06:00", "2026-01-31T17:00:00-06:00")])
+    run = _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _task(engine)
+    with clock.frozen(T("2026-02-25T13:00:00+00:00")), unit_of_work(engine) as s:
+        with pytest.raises(InputError) as refused:
+            tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="P-OLD", actor="user:officer")
+        assert "P-OLD left on 2026-01-31" in str(refused.value.details[0].reason)
+        assert run.diff is not None
+        with pytest.raises(InputError) as refused:
+            pipeline.assign_finding(s, org_id=ORG, finding_id=run.diff.opened[0], actor="user:officer",
+                                    assignee="P-OLD")
+        assert "left on 2026-01-31" in str(refused.value.details[0].reason)
+    assert _task(engine).owner == "P-HR1"
+
+
+@pytest.fixture
+def nobody_policies(fixture_rules_and_policies: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test policies with roles.yaml naming only a practice manager: no hr_manager, no officer."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
+    mine = tmp_path / "policies"
+    shutil.copytree(fixtures, mine)
+    (mine / "roles.yaml").write_text("fallback_role: compliance_officer\nroles:\n  practice_manager: {'*': P-MGR}\n")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(mine))
+
+
+@pytest.mark.usefixtures("nobody_policies")
+def test_an_escalation_step_to_nobody_is_not_taken_and_is_named(engine: Engine) -> None:
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _task(engine)
+    assert task.owner is None
+    with clock.frozen(T("2026-03-06T18:00:00+00:00")), unit_of_work(engine) as s:
+        counts = escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+    # the owner's step and the officer's reach no one; the practice manager's is taken
+    assert counts["steps"] == 1 and counts["to_nobody"] == 1
+    assert counts["warnings"] == [
+        f"1 escalation step(s) of overdue tasks ({task.id}) have nobody to go to: the task has no owner "
+        "(unassigned (hr_manager and compliance_officer have nobody at E1))"]
+    with unit_of_work(engine) as s:
+        taken = s.execute(select(TaskEscalationRow.step, TaskEscalationRow.person)
+                          .where(TaskEscalationRow.task_id == task.id)).all()
+    assert [tuple(row) for row in taken] == [(1, "P-MGR")]
