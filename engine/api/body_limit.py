@@ -7,6 +7,7 @@ request ends with a 413 and the rest of the body is never read."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -17,6 +18,23 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+#: Routes that take files or many records: the whole upload limit. A ruleset draft (YAML text) takes
+#: up to `DOCUMENT_BYTES`, and every other body (a sign-in, a comment, a waiver, a web form) up to
+#: `FORM_BYTES`: one 200 MB limit for all had let an anonymous `POST /auth/login` of 40 MB of `{}`
+#: take 2.7 GB while the JSON checks parsed it (about 55 bytes held per byte sent).
+BULK_PATHS = re.compile(r"^/(records|records/import|packets/verify|tasks/[^/]+/attachments|ui/tasks/[^/]+/evidence)$")
+DOCUMENT_PATHS = re.compile(r"^/rulesets/")
+DOCUMENT_BYTES = 16 * 1024 * 1024
+FORM_BYTES = 1024 * 1024
+
+
+def limit_for(path: str, upload_limit: int) -> int:
+    """The body limit of a request to `path`, given the upload limit (never above it)."""
+    if BULK_PATHS.match(path):
+        return upload_limit
+    return min(upload_limit, DOCUMENT_BYTES if DOCUMENT_PATHS.match(path) else FORM_BYTES)
 
 
 class _TooLarge(Exception):
@@ -34,7 +52,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit()
+        limit = limit_for(str(scope.get("path") or ""), self.limit())
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)

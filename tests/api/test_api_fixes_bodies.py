@@ -164,3 +164,23 @@ def test_a_body_over_the_limit_has_a_title_and_its_instance(api: dict[str, Any],
     assert r.status_code == 413, r.text
     assert {k: r.json()[k] for k in ("title", "code", "instance")} == {
         "title": "Request body too large", "code": "input.too_large", "instance": "/records"}
+
+
+def test_a_small_route_takes_a_small_body_and_an_upload_route_a_large_one() -> None:
+    """Security probe (session 42): an anonymous POST /auth/login of 40 MB of `{}` took the server
+    from 0.5 GB to 2.7 GB before its 422, under the one 200 MB limit every route had."""
+    from engine.api.body_limit import limit_for
+
+    mb = 1024 * 1024
+    assert limit_for("/auth/login", 200 * mb) == limit_for("/ui/login", 200 * mb) == mb
+    assert limit_for("/tasks/T-1/notes", 200 * mb) == mb
+    assert limit_for("/rulesets/validate", 200 * mb) == 16 * mb
+    for path in ("/records", "/records/import", "/packets/verify", "/tasks/T-1/attachments", "/ui/tasks/T-1/evidence"):
+        assert limit_for(path, 200 * mb) == 200 * mb, path
+    assert limit_for("/auth/login", 10) == 10  # never above the upload limit
+
+
+def test_an_anonymous_sign_in_over_a_megabyte_is_refused_unread(api: dict[str, Any]) -> None:
+    body = b'{"username": "admin", "password": "x", "z": [' + b"{}," * 400_000 + b"{}]}"
+    r = api["client"].post("/auth/login", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "input.too_large", r.text
