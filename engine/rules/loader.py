@@ -19,8 +19,50 @@ from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationErro
 from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, SeverityWhen
 from engine.rules.withdrawals import Withdrawal
 
+#: The most nodes a YAML document may stand for once its aliases are expanded. A ruleset is a few
+#: thousand; a 1 KB "billion laughs" (ten levels of anchors, each aliasing the one before ten times)
+#: stands for 10**10, and its level 7 alone took 6 s and 175 MB to validate.
+MAX_EXPANDED_NODES = 1_000_000
 
-class _LineLoader(yaml.CSafeLoader):
+
+def expanded_size(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> int:
+    """How many nodes `root` stands for with every alias expanded (counted once per node, so in
+    linear time), stopping past `limit`; an alias inside itself counts as past the limit."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = (
+            list(node.value) if isinstance(node, yaml.SequenceNode)
+            else [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+        if ready:
+            visiting.discard(id(node))
+            sizes[id(node)] = min(limit + 1, 1 + sum(sizes[id(c)] for c in children))
+            continue
+        if id(node) in visiting:
+            return limit + 1
+        visiting.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+class _Bounded:
+    """A loader refusing a document whose aliases expand past `MAX_EXPANDED_NODES`, before anything
+    is built from it."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if expanded_size(node) > MAX_EXPANDED_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the document's anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} "
+                "values; write it out without aliases nested in aliases", node.start_mark)
+        return super().construct_document(node)  # type: ignore[misc]
+
+
+class _LineLoader(_Bounded, yaml.CSafeLoader):
     """The safe loader, on libyaml's parser, that remembers the line of every mapping (as key
     `__line__`). libyaml: every evaluation and import reads the rulesets, and the pure-Python parser
     took 0.35 s of each for the five shipped ones."""
@@ -46,7 +88,7 @@ def refuse_duplicate_keys(loader: yaml.constructor.SafeConstructor, node: yaml.M
         seen[key] = key_node.start_mark.line + 1
 
 
-class StrictSafeLoader(yaml.CSafeLoader):
+class StrictSafeLoader(_Bounded, yaml.CSafeLoader):
     """The safe loader, on libyaml, refusing a key written twice in one mapping (scenario files)."""
 
 

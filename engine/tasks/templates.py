@@ -30,7 +30,7 @@ _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 
 
 def sop_path(sop_id: str, directory: Path | str | None = None) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", sop_id) or ".." in sop_id:
+    if len(sop_id) > 120 or not re.fullmatch(r"[A-Za-z0-9_.-]+", sop_id) or ".." in sop_id:  # past 120: no file name
         raise PolicyError(f"not an SOP id: {sop_id!r}", [ErrorDetail(reason="bad SOP id", field="sop")])
     return policies_dir(directory) / "sops" / f"{sop_id}.md"
 

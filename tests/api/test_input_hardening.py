@@ -533,3 +533,10 @@ def test_an_evaluation_of_every_framework_names_each_one_not_in_force(world: dic
                            "judged: later ") and "2030-01-01" in said, said
     named = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T12:00:00Z", "frameworks": ["demo"]})
     assert named.status_code == 201 and named.json()["warnings"] == [], named.text
+
+
+def test_a_task_filter_too_long_for_a_file_name_is_a_422_not_a_500(world: dict[str, Any]) -> None:
+    """Security probe (session 42): `GET /tasks?sop=AAAA...` (5,000 characters) was a 500, from
+    'File name too long' while looking for the SOP's template."""
+    c, h = world["client"], world["h"]
+    assert _fields(c.get("/tasks", headers=h, params={"sop": "A" * 5000})) == ["sop"]

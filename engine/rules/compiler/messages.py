@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
@@ -69,7 +70,43 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-TEMPLATES = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
+#: What one message may cost: the longest text a `*` may repeat into, the largest exponent of `**`,
+#: the longest `range`, and the largest number written in a message. A message is a sentence or a
+#: short list; these are far above any the rulesets write and far below what hurts.
+MAX_REPEAT = 10_000
+MAX_EXPONENT = 64
+MAX_RANGE = 1_000
+MAX_CONSTANT = 100_000
+
+
+class _MessageSandbox(SandboxedEnvironment):
+    """The sandbox with a cost limit. Jinja2's sandbox stops attribute walking, not work: a liaison's
+    `{{ 'A' * 300000000 }}` was folded while the template compiled (1.3 GB taken by a validate
+    that then said ok), `{{ 9**99999999 }}` never finished compiling, and two nested `range(12000)`
+    loops held a preview for 26 s. `*` and `**` are intercepted (so never folded at compile time)
+    and bounded here; `range` is shorter; the checker refuses large numbers and nested loops."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent above {MAX_EXPONENT} in a message")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"a repetition longer than {MAX_REPEAT} in a message")
+        return super().call_binop(context, operator, left, right)
+
+
+def _short_range(*args: int) -> range:
+    found = range(*args)
+    if len(found) > MAX_RANGE:
+        raise SecurityError(f"a range longer than {MAX_RANGE} in a message")
+    return found
+
+
+TEMPLATES = _MessageSandbox(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
+TEMPLATES.globals["range"] = _short_range
 
 
 def _local_filter(value: Any) -> str:
@@ -273,6 +310,7 @@ class _Checker:
         self.shapes = shapes or {}
         self.reasons: list[str] = []
         self.deferred: list[tuple[list[nodes.Node], _Scope]] = []
+        self.loops = 0  # how many `for` bodies the node being visited is inside
 
     def check(self, tree: nodes.Template) -> None:
         self.body(tree.body, _Scope())
@@ -307,7 +345,13 @@ class _Checker:
         scope.names.update(name.name for name in names if isinstance(name, nodes.Name))
 
     def visit(self, node: nodes.Node, scope: _Scope) -> None:
-        if isinstance(node, nodes.Name):
+        if isinstance(node, nodes.Pow | nodes.Mul):
+            self._cost(node)
+        if isinstance(node, nodes.Const) and isinstance(node.value, int | float) and not isinstance(node.value, bool) \
+                and abs(node.value) > MAX_CONSTANT:
+            self.fail(f"the number {node.value!r} is larger than a message needs (at most {MAX_CONSTANT})", node,
+                      re.escape(str(node.value)))
+        elif isinstance(node, nodes.Name):
             if node.ctx == "load" and node.name not in self.known and not scope.knows(node.name):
                 self._unknown(node.name, node, rf"(?<![\w.]){re.escape(node.name)}\b")
         elif isinstance(node, nodes.Assign):
@@ -322,12 +366,17 @@ class _Checker:
             self.body(node.body, scope)
             self.bind(node.target, scope)
         elif isinstance(node, nodes.For):
+            if self.loops:
+                self.fail("a loop inside a loop is not allowed: a message loops once at most (its cost would "
+                          "grow with the square of the records)", node, r"\{%-?\s*for\b")
             self.visit(node.iter, scope)
             inner = _Scope(scope, ["loop"])
             self.bind(node.target, inner)
             if node.test is not None:
                 self.visit(node.test, inner)
+            self.loops += 1
             self.body(node.body, inner)
+            self.loops -= 1
             self.body(node.else_, _Scope(scope))
         elif isinstance(node, nodes.If):
             branches: list[_Scope] = []
@@ -374,6 +423,17 @@ class _Checker:
         else:
             for child in node.iter_child_nodes():
                 self.visit(child, scope)
+
+    def _cost(self, node: nodes.Pow | nodes.Mul) -> None:
+        """Refuse what the renderer would refuse anyway (`_MessageSandbox`), where the text shows it."""
+        left, right = (n.value if isinstance(n, nodes.Const) else None for n in (node.left, node.right))
+        if isinstance(node, nodes.Pow) and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            self.fail(f"an exponent above {MAX_EXPONENT} is not allowed in a message", node, r"\*\*")
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(node, nodes.Mul) and isinstance(seq, str) and isinstance(times, int) \
+                    and len(seq) * times > MAX_REPEAT:
+                self.fail(f"a repetition longer than {MAX_REPEAT} characters is not allowed in a message", node,
+                          r"\*")
 
     def _unknown(self, name: str, node: nodes.Node, pattern: str, *, read: bool = True) -> None:
         close = difflib.get_close_matches(name, sorted(self.known), n=1)

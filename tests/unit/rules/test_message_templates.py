@@ -246,3 +246,30 @@ def test_a_field_left_out_reads_not_recorded_and_a_false_inline_if_prints_nothin
     assert MessageTemplate(source).render({"tool": {"category": "GENAI"}}) == "GENAI; owner not recorded"
     assert MessageTemplate(source).render({"tool": {"category": "GENAI", "last": "2026-01-02", "owner": "P-1"}}
                                           ) == "GENAI (last review 2026-01-02); owner P-1"
+
+
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        ("{{ 'A' * 300000000 }}", "the number 300000000 is larger than a message needs"),
+        ("{{ 'AAAAAAAAAA' * 5000 }}", "a repetition longer than 10000 characters"),
+        ("{{ 9 ** 99999 }}", "an exponent above 64"),
+        ("{% for i in range(12) %}{% for j in range(12) %}.{% endfor %}{% endfor %}", "a loop inside a loop"),
+    ],
+)
+def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str, reason: str) -> None:
+    """Security probe (session 42): `{{ 'A' * 300000000 }}` was folded while the template compiled
+    (1.3 GB, and validation said ok), `{{ 9**99999999 }}` never finished compiling, and two nested
+    `range(12000)` loops held a preview for 26 s."""
+    assert any(reason in d.reason for d in problems(message)), problems(message)
+
+
+@pytest.mark.parametrize("message", ["{{ 'ab' * params.n * 9999 }}", "{{ params.n ** (params.n * 99) }}",
+                                     "{{ range(params.n * 9999) | list | length }}"])
+def test_what_only_the_data_makes_costly_fails_the_render_naming_the_rule(message: str) -> None:
+    compiled = compile_ruleset(load_ruleset_bytes(ruleset(message).encode(), "t.yaml"))
+    source = ListSource([RecordView(r["type"], r["id"], 1, r)
+                         for r in (f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))])
+    with pytest.raises(RulesetError) as failed:
+        evaluate_rules(source, [compiled], AS_OF)
+    assert failed.value.details[0].rule_id == "T-MSG-001" and "SecurityError" in failed.value.details[0].reason
