@@ -360,12 +360,25 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
         raise InputError(f"cannot give the task to {owner!r}", [ErrorDetail(reason=unable, field="owner")],
                          code="input.owner")
     before = row.owner
+    if before is not None and _same_owner(session, org_id=org_id, a=before, b=owner):
+        return store.to_task(row, session=session, detail=True)  # nothing changes, and nothing is written
     row.owner, row.owner_via = owner, f"reassigned by {actor}"[:200]
-    store.record_event(session, row, actor=actor, kind="reassigned", reason=f"{before or '-'} -> {owner}")
+    reason = f"{before or '-'} -> {owner}" + ("; escalation starts over with the new owner"
+                                              if store.restart_escalation(row) else "")
+    store.record_event(session, row, actor=actor, kind="reassigned", reason=reason)
     store.audit(session, org_id=org_id, actor=actor, action="task.reassign", entity_id=row.id,
                 payload={"from": before, "to": owner})
     session.flush()
     return store.to_task(row, session=session, detail=True)
+
+
+def _same_owner(session: Session, *, org_id: str, a: str, b: str) -> bool:
+    """Whether two owner names are one person: the same name, or a username and the person its user
+    account stands for. Giving a task to its owner had written a history row and an audit entry."""
+    from engine.auth import people
+
+    linked = people.linked_persons(session, org_id=org_id)
+    return a == b or linked.get(a, a) == linked.get(b, b)
 
 
 def get_attachment(session: Session, *, org_id: str, task_id: str, sha256: str | None = None,

@@ -44,6 +44,19 @@ def audit(session: Session, *, org_id: str, actor: str, action: str, entity_id: 
                          entity_id=entity_id, payload=payload)
 
 
+def restart_escalation(row: TaskRow) -> bool:
+    """Start a new escalation cycle for a task that has climbed its chain and now has a new owner:
+    the new owner gets their first day before anyone is told again (steps count from the cycle's
+    start). Without it a task handed on after its third step was never chased again. Returns
+    whether a new cycle began."""
+    if row.state != "open" or row.escalation_level == 0:
+        return False
+    row.cycle += 1
+    row.cycle_started_at = clock.now()
+    row.escalation_level = 0
+    return True
+
+
 def record_event(session: Session, row: TaskRow, *, actor: str, kind: str, to_state: str | None = None,
                  reason: str | None = None, at: dt.datetime | None = None) -> None:
     """Append a history entry and move the state (when `to_state` is given). The entry keeps the

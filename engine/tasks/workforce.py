@@ -83,8 +83,9 @@ def hand_over_departed(session: Session, *, org_id: str, roles: RolePolicy, acto
         if now_holds.person is None or now_holds.person in (before, person_of.get(before)):
             continue
         row.owner, row.owner_via = now_holds.person, now_holds.via[:200]
+        again = "; escalation starts over with the new owner" if store.restart_escalation(row) else ""
         store.record_event(session, row, actor=actor, kind="reassigned",
-                           reason=f"{before} -> {now_holds.person}: {before} {left}; {now_holds.via}")
+                           reason=f"{before} -> {now_holds.person}: {before} {left}; {now_holds.via}{again}")
         store.audit(session, org_id=org_id, actor=actor, action="task.reassign", entity_id=row.id,
                     payload={"from": before, "to": now_holds.person, "reason": f"{before} {left}"})
         moved += 1

@@ -127,3 +127,27 @@ def test_an_escalation_step_to_nobody_is_not_taken_and_is_named(engine: Engine) 
         taken = s.execute(select(TaskEscalationRow.step, TaskEscalationRow.person)
                           .where(TaskEscalationRow.task_id == task.id)).all()
     assert [tuple(row) for row in taken] == [(1, "P-MGR")]
+
+
+def test_a_task_handed_on_after_its_chain_is_chased_again_and_a_same_owner_assign_writes_nothing(
+        engine: Engine) -> None:
+    """Probe (session 42): a task given to someone else after its third step stayed at level 3 and
+    was never chased again; giving a task to its own owner wrote a history row and an audit entry."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    for day in ("2026-03-04", "2026-03-06", "2026-03-08"):
+        with clock.frozen(T(f"{day}T18:00:00+00:00")), unit_of_work(engine) as s:
+            escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+    task = _task(engine)
+    assert task.escalation_level == 3
+    with clock.frozen(T("2026-03-09T15:00:00+00:00")), unit_of_work(engine) as s:
+        same = tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="P-HR1", actor="user:officer")
+        assert len(same.history) == len(task.history)
+        moved = tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="P-MGR", actor="user:officer")
+    assert (moved.escalation_level, moved.cycle) == (0, 1)
+    assert moved.history[-1].reason == "P-HR1 -> P-MGR; escalation starts over with the new owner"
+    # the chain climbs again from the handover: the new owner is told at once, their manager two days on
+    for day, steps in (("2026-03-09", 1), ("2026-03-10", 0), ("2026-03-11", 1)):
+        with clock.frozen(T(f"{day}T18:00:00+00:00")), unit_of_work(engine) as s:
+            assert escalation.run_escalations(s, org_id=ORG, as_of=clock.now())["steps"] == steps, day
+    assert [(e.step, e.person) for e in _task(engine).escalations if e.cycle == 1] == [(0, "P-MGR"), (1, "P-MGR")]
