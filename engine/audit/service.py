@@ -272,6 +272,13 @@ def list_entries(session: Session, *, org_id: str | None = None, limit: int = 20
     return list(reversed(entries_page(session, org_id=org_id, limit=limit, where=where).items))
 
 
+def actor_names(actor: str) -> list[str]:
+    """What an actor filter matches: the name as written and, for a bare username, the `user:` form
+    the API, the web and the CLI record a user by (`officer` had matched nothing while the page's own
+    hint said "e.g. officer"; entries the CLI wrote before it named users so keep their bare name)."""
+    return [actor] if ":" in actor else [actor, f"user:{actor}"]
+
+
 def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
                  where: AuditQuery | None = None) -> AuditPage:
     """The newest `limit` entries that `where` admits (before `where.before`, when given), newest
@@ -289,7 +296,7 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
     if q.before is not None:
         query = query.where(AuditEntryRow.seq < q.before)
     if q.actor:
-        query = query.where(AuditEntryRow.actor == q.actor)
+        query = query.where(AuditEntryRow.actor.in_(actor_names(q.actor)))
     if q.token:
         query = query.where(AuditEntryRow.payload[VIA_TOKEN].as_string() == q.token)
     if q.action:

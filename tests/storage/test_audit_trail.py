@@ -96,6 +96,10 @@ def test_entries_are_read_by_actor_action_family_and_entity_and_paged_back(engin
         assert [e.org_seq for e in rest.items] == [2, 1] and rest.older is None
         bob = audit.entries_page(s, org_id="org-1", where=AuditQuery(actor="user:bob", action="finding"))
         assert [e.entity_id for e in bob.items] == ["F-1", "F-0"]  # finding.*, not findings_export.run
+        # a bare username finds the user's entries (the web page's hint says "e.g. officer")
+        assert [e.entity_id for e in audit.entries_page(
+            s, org_id="org-1", where=AuditQuery(actor="bob", action="finding")).items] == ["F-1", "F-0"]
+        assert audit.entries_page(s, org_id="org-1", where=AuditQuery(actor="user:bo")).items == []
         exact = audit.entries_page(s, org_id="org-1", where=AuditQuery(action="finding.transition"))
         assert len(exact.items) == 5
         one = audit.entries_page(s, org_id="org-1", where=AuditQuery(entity="finding/F-2"))
