@@ -458,3 +458,29 @@ def test_an_import_names_references_to_records_the_practice_does_not_hold(api: d
     (warning,) = ok.json()["unknown_references"]
     assert (warning["record_id"], warning["field"], warning["names_id"]) == ("T1", "person_id", "P-404")
     assert "names person 'P-404'" in warning["reason"]
+
+
+def test_the_records_a_finding_cites_are_paged_and_counted(api: dict[str, Any]) -> None:
+    """Large-practice probe (session 42): a measure finding citing 12,501 cases listed 200 of them with
+    no word of the rest, one query per record."""
+    from types import SimpleNamespace
+
+    from engine import pipeline
+    from engine.db import unit_of_work
+    from tests.api.conftest import ORG
+
+    episodes = [f.episode(f"EP{i}", f"P{i}", "2026-02-01T09:00:00-06:00") for i in range(5)]
+    with unit_of_work(api["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment(), *episodes], actor="t", source="t",
+                                stream=False)
+        many = SimpleNamespace(evidence=[{"type": "employment_episode", "id": f"EP{i}", "version": 1}
+                                         for i in (4, 2, 0, 3, 1)] + [{"type": "person", "id": "NOBODY"}])
+        page, total = pipeline.cited_records(s, org_id=ORG, finding_id="-", finding=many, offset=1, limit=3)
+    assert [r.id for r in page] == ["EP2", "EP0", "EP3"] and total == 6  # in the order cited
+    c, officer = api["client"], headers(api, "officer")
+    assert c.post("/evaluations", headers=officer, json={"as_of": "2026-03-10T00:00:00Z"}).status_code == 201
+    finding = c.get("/findings", headers=officer).json()["items"][0]
+    first = c.get(f"/findings/{finding['id']}/records", headers=officer, params={"limit": 1})
+    assert first.status_code == 200 and first.headers["X-Total-Count"] == str(len(finding["evidence"]))
+    assert len(first.json()) == 1
+    assert c.get(f"/findings/{finding['id']}/records", headers=officer, params={"limit": 0}).status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
@@ -73,13 +74,24 @@ def get_finding(finding_id: str, principal: Principal = Depends(require(Permissi
 
 
 @router.get("/findings/{finding_id}/records", response_model=list[StoredRecord])
-def cited_records(finding_id: str, principal: Principal = Depends(require(Permission.FINDINGS_READ)),
+def cited_records(response: Response, finding_id: str,
+                  offset: int = Query(0, ge=0, le=10**7, description="the first citation to return (0-based)"),
+                  limit: int = Query(pipeline.CITED_RECORDS_LIMIT, ge=1, le=1000,
+                                     description="how many citations to return"),
+                  principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                   session: Session = Depends(get_session, scope="function")) -> list[StoredRecord]:
     """The record versions the finding cites as evidence, each as stored at that version: how an
     auditor (who may not read the practice's records at large) traces a finding to its facts. An
-    auditor sees the name of the file a version came from, not where it lay on the practice's server."""
-    cited = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding_id,
-                                   scope=finding_scope(principal))
+    auditor sees the name of the file a version came from, not where it lay on the practice's server.
+    A measure finding cites every case of its year (thousands): `offset` and `limit` page through
+    them, `X-Total-Count` says how many the finding cites and `Link: <...>; rel="next"` where the
+    next page starts."""
+    cited, total = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding_id,
+                                          scope=finding_scope(principal), offset=offset, limit=limit)
+    response.headers["X-Total-Count"] = str(total)
+    if offset + limit < total:
+        nxt = f"/findings/{quote(finding_id, safe='')}/records?offset={offset + limit}&limit={limit}"
+        response.headers["Link"] = f'<{nxt}>; rel="next"'
     if principal.role != "auditor":
         return cited
     shown = [r.model_copy(update={"source": _file_name(r.source)}) for r in cited]

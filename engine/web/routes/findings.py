@@ -184,8 +184,8 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
     now = clock.now()
     today, latest = now.date(), last_until(now)
     default_until = min(max(finding.opened_at.date() + dt.timedelta(days=90), today), latest).isoformat()
-    records = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding.id,
-                                     scope=finding_scope(principal))
+    records, _cited = pipeline.cited_records(session, org_id=principal.org_id, finding_id=finding.id, finding=finding,
+                                             limit=len(finding.evidence) if evidence == "all" else EVIDENCE_SHOWN)
     shield = PatientPseudonyms.for_principal(session, principal)
     if shield is not None:
         finding, records = shield.findings([finding])[0], shield.records(records)
