@@ -51,6 +51,8 @@ def list_findings(
     org_wide: Annotated[bool, typer.Option("--org-wide", help="only findings tied to no establishment "
                                                              "(practice-wide duties)")] = False,
     rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")] = None,
+    assignee: Annotated[str | None, typer.Option(
+        "--assignee", help="assigned to these users, people or roles (comma-separated); none: to nobody")] = None,
     sort: Annotated[str, typer.Option(
         "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")
     ] = "newest",
@@ -74,7 +76,7 @@ def list_findings(
             nonblank(framework, "--framework")  # "" is no framework, not every framework
             filter_values.check_count("--framework", [framework])
         for value, option in ((severity, "--severity"), (status, "--status"), (establishment, "--establishment"),
-                              (rule, "--rule")):
+                              (rule, "--rule"), (assignee, "--assignee")):
             filter_value(value, option)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
@@ -83,7 +85,8 @@ def list_findings(
                 org_id=org_id,
                 limit=limit,
                 filters=FindingFilter(framework=framework, severity=severity, state=states, status=status,
-                                      establishment_id=establishment, org_wide=org_wide, rule_id=rule),
+                                      establishment_id=establishment, org_wide=org_wide, rule_id=rule,
+                                      assignee=assignee),
                 sort=sort,
                 cursor=cursor,
             )

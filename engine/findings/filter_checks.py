@@ -45,6 +45,14 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
         unknown = _absent(session, org_id, FindingRow.establishment_id, [e for e in establishments if e not in records])
         problems += [ErrorDetail(reason=f"{e!r} is not an establishment of this organization", field="establishment")
                      for e in unknown]
+    assignees = [a for a in _values(f.assignee) if a != "none"]
+    if assignees:
+        from engine.auth import people
+
+        unknown = _absent(session, org_id, FindingRow.assignee,
+                          [a for a in assignees if people.kind_of(session, org_id=org_id, name=a) is None])
+        problems += [ErrorDetail(reason=f"{a!r} is not a user, a person or a role of this organization (none: "
+                                        "findings assigned to nobody)", field="assignee") for a in unknown]
     if f.org_wide and establishments:
         problems.append(ErrorDetail(reason="a finding is at an establishment or organization-wide, not both: "
                                            "drop one of the two filters", field="org_wide"))

@@ -112,6 +112,8 @@ def list_findings(
             stmt = stmt.where(getattr(FindingRow, column).in_(values))
     if f.subject_id:
         stmt = stmt.where(_subject_in(f.subject_id.split(",")))
+    if f.assignee:
+        stmt = stmt.where(_assigned_to(session, org_id, f.assignee.split(",")))
     if f.org_wide:
         stmt = stmt.where(FindingRow.establishment_id.is_(None))
     if f.establishments is not None:
@@ -141,6 +143,19 @@ def list_findings(
     next_cursor = order.cursor(rows[limit - 1]) if len(rows) > limit else None
     return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total,
                        has_prev=has_prev, prev_cursor=prev_cursor)
+
+
+def _assigned_to(session: Session, org_id: str, values: list[str]) -> Any:
+    """Findings assigned to any of `values`, a user and the person their account stands for being
+    one assignee (as for tasks' owners); `none` is a finding assigned to nobody."""
+    from engine.auth import people
+
+    linked = people.linked_persons(session, org_id=org_id)
+    names = {v for v in values if v != "none"}
+    names |= {linked[v] for v in names if v in linked} | {u for u, p in linked.items() if p in names}
+    names |= {v.removeprefix(people.ROLE_PREFIX) for v in names} | {people.ROLE_PREFIX + v for v in names}
+    cond = FindingRow.assignee.in_(sorted(names))
+    return or_(cond, FindingRow.assignee.is_(None)) if "none" in values else cond
 
 
 def _subject_in(values: list[str]) -> Any:

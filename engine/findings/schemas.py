@@ -98,6 +98,9 @@ class FindingFilter(BaseModel):
     org_wide: bool = False
     rule_id: str | None = None
     subject_id: str | None = None
+    #: who the findings are assigned to (usernames, person ids or roles, comma-separated; `none`:
+    #: assigned to nobody); a user and the person their account stands for are one assignee
+    assignee: str | None = None
     establishments: list[str] | None = None  # scope restriction (auditor grants)
 
 

@@ -115,3 +115,23 @@ def test_the_cli_hands_the_task_to_the_roles_holder(world: dict[str, Any], monke
     moved = world["client"].get(f"/tasks/{world['task']['id']}", headers=world["h"]).json()
     assert moved["owner"] == "P-SAFE" and moved["owner_via"].startswith("reassigned by"), moved
     assert moved["history"][-1]["kind"] == "reassigned", moved["history"]
+
+
+def test_findings_are_found_by_whom_they_are_assigned_to(world: dict[str, Any]) -> None:
+    """Large-practice probe (session 42): `/findings?assignee=P-0002` was a 422 and the web page
+    ignored it, listing every finding."""
+    c, h, fnd = world["client"], world["h"], world["finding"]
+
+    def ids(value: str) -> list[str]:
+        r = c.get("/findings", headers=h, params={"assignee": value})
+        assert r.status_code == 200, r.text
+        return [x["id"] for x in r.json()["items"]]
+
+    assert ids("none") == [fnd["id"]] and ids("staff") == []
+    assert fnd["id"] in c.get("/ui/findings", headers=h, params={"assignee": "none"}).text
+    assert c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "staff"}).status_code == 200
+    assert ids("staff") == [fnd["id"]] and ids("none") == [] and ids("staff,officer") == [fnd["id"]]
+    refused = c.get("/findings", headers=h, params={"assignee": "nobody-at-all"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "assignee", refused.text
+    page = c.get("/ui/findings", headers=h, params={"assignee": "none"})
+    assert page.status_code == 200 and fnd["id"] not in page.text

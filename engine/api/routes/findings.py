@@ -48,6 +48,8 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
                   rule: str | None = None,
                   subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
                                               "their ids alone (P1); comma-separated"),
+                  assignee: str | None = Query(None, description="assigned to these users, people or roles "
+                                               "(comma-separated; `none`: to nobody)"),
                   sort: SortName = Query("newest", description="newest first (opened), the most severe first "
                                          "(then newest), or the nearest due date first (undated last)"),
                   limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
@@ -56,7 +58,8 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
     """Findings, newest first unless `sort` says otherwise. Filters take comma-separated values;
     `cursor` continues a page (in the order it was taken in)."""
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
-                            establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject)
+                            establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject,
+                            assignee=assignee)
     page = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
                                           cursor=cursor, scope=finding_scope(principal), sort=sort)
     shield = PatientPseudonyms.for_principal(session, principal)

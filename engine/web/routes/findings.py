@@ -97,7 +97,8 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
                   status: str | None = Query(None, max_length=40),
                   establishment: str | None = Query(None, max_length=100), org_wide: bool = Query(False),
                   rule: str | None = Query(None, max_length=60),
-                  subject: str | None = Query(None, max_length=200), sort: str = Query("newest", max_length=20),
+                  subject: str | None = Query(None, max_length=200), assignee: str | None = Query(None, max_length=200),
+                  sort: str = Query("newest", max_length=20),
                   limit: int = Query(50, ge=1, le=200),
                   cursor: str | None = Query(None, max_length=400), n: int = Query(0, ge=0, le=100000),
                   principal: Principal = Depends(page(Permission.FINDINGS_READ)),
@@ -109,7 +110,7 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
     rule = rule.strip().upper() if rule else rule  # rule ids are upper case; typed in lower case they matched nothing
     filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
                             status=status or None, establishment_id=establishment or None, org_wide=org_wide,
-                            rule_id=rule or None, subject_id=subject or None)
+                            rule_id=rule or None, subject_id=subject or None, assignee=(assignee or "").strip() or None)
     problems: list[str] = []
     try:
         result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
@@ -123,7 +124,7 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
         result = result.model_copy(update={"items": shield.findings(result.items)})
     params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
               "status": status, "establishment": establishment, "org_wide": "1" if org_wide else None,
-              "rule": rule, "subject": subject,
+              "rule": rule, "subject": subject, "assignee": assignee,
               "sort": sort if sort != "newest" else None, "limit": limit if limit != 50 else None}
     view_query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")} |
                                         ({"state": ""} if state == "" else {}))
