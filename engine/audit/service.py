@@ -290,7 +290,11 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
         raise InputError(f"before must be a seq between 1 and {MAX_SEQ}",
                          [ErrorDetail(reason=f"{q.before} is not an entry's seq", field="before")],
                          code="input.range")
-    query = select(*_COLUMNS).order_by(AuditEntryRow.seq.desc()).limit(limit + 1)
+    # one org's page in its chain's order, which its (org_id, org_seq) index gives without a sort; it is
+    # `seq` order too (each org's entries are appended under its lock), so `before` still pages it.
+    # Ordered by seq, each page had sorted the org's whole trail: 1.0 s a page on a million entries.
+    order = AuditEntryRow.seq.desc() if org_id is None else AuditEntryRow.org_seq.desc()
+    query = select(*_COLUMNS).order_by(order).limit(limit + 1)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)
     if q.before is not None:
