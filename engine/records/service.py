@@ -238,13 +238,42 @@ def iter_record_data_by_ids(
     )
 
 
+#: The Data gaps answers this process has worked out, by (database, org, types): the newest record
+#: version they read and the answer. Kept for a few (org, types) pairs only.
+_GAPS: dict[tuple[str, str, tuple[str, ...] | None], tuple[tuple[int, str], PassedOver]] = {}
+_GAPS_KEPT = 32
+
+
 def passed_over(session: Session, *, org_id: str, types: Iterable[str] | None = None) -> PassedOver:
     """The current records the rules pass over, as an import names them (engine/records/undated.py,
     and references.py for ids naming no record held), for the person who missed the import's
     warnings or fixed some since. Reads only the types a check of undated.py applies to (not the
     million access events), by the sweep's lean path; `types` narrows it to some of them, so that a
-    list past the 100 shown can be read type by type."""
+    list past the 100 shown can be read type by type.
+
+    The answer is worked out again only once something was written since: a record version (they
+    are never changed or deleted, so the newest one's key says whether anything is new), or an
+    entry of the org's audit chain (every import writes one, and the head's hash, which covers all
+    before it, also tells a database built anew from one that happens to reach the same key).
+    Every load of the Data gaps page had read the 250,000 checked records of the large practice
+    (2.4 s)."""
+    from engine.audit import service as audit
+
     _check_org(org_id)
+    wanted = None if types is None else tuple(_checked_types(types))
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), org_id, wanted)
+    newest = (history.newest_version_key(session), audit.chain_head(session, org_id=org_id).head_hash)
+    held = _GAPS.get(key)
+    if held is not None and held[0] == newest:
+        return held[1].model_copy(deep=True)
+    found = _passed_over(session, org_id=org_id, types=wanted)
+    if len(_GAPS) >= _GAPS_KEPT:
+        _GAPS.pop(next(iter(_GAPS)))
+    _GAPS[key] = (newest, found.model_copy(deep=True))
+    return found
+
+
+def _passed_over(session: Session, *, org_id: str, types: Iterable[str] | None) -> PassedOver:
     named, dates, fields = References(), undated.Undated(), undated.Incomplete()
     checked = 0
     for record_type in undated.CHECKED_TYPES if types is None else _checked_types(types):

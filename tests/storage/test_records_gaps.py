@@ -136,3 +136,26 @@ def test_the_cli_takes_a_type_and_refuses_an_unchecked_one_with_exit_2(tmp_path:
     assert (body["checked"], body["undated_records_total"], body["incomplete_records_total"]) == (1, 0, 1)
     refused = CliRunner().invoke(app, ["records", "gaps", "--db", url, "--org", ORG, "--type", "patient"])
     assert refused.exit_code == 2 and "no gap check applies to 'patient'" in refused.stderr, refused.output
+
+
+def test_the_gaps_are_worked_out_again_only_after_something_was_written(engine: Engine,
+                                                                         monkeypatch: Any) -> None:
+    """Large-practice probe (session 42): every load of the Data gaps page read the 250,000 checked
+    records again (2.4 s)."""
+    walks: list[str] = []
+    real = service._passed_over
+
+    def counted(session: Any, *, org_id: str, types: Any) -> Any:
+        walks.append(org_id)
+        return real(session, org_id=org_id, types=types)
+
+    monkeypatch.setattr(service, "_passed_over", counted)
+    imported(engine, [EST, UNDATED])
+    for _ in range(3):
+        with db.unit_of_work(engine) as session:
+            first = service.passed_over(session, org_id=ORG)
+    assert walks == [ORG] and first.undated_records_total == 1
+    imported(engine, [{**UNDATED, "discovered_at": "2026-01-05T15:00:00Z"}])  # a later version gives the date
+    with db.unit_of_work(engine) as session:
+        assert service.passed_over(session, org_id=ORG).undated_records_total == 0
+    assert walks == [ORG, ORG]
