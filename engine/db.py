@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, MetaData, column, create_engine, event, select, table, text, union
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -65,7 +65,23 @@ def make_engine(url: str | None = None, *, schema: str | None = None, echo: bool
     engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_settings)
     return engine
+
+
+#: How long a PostgreSQL statement waits for a lock (a practice's writer lock held by a sweep or an
+#: import, a row another request is changing) before giving up, in ms (VIGIL_PG_LOCK_TIMEOUT_MS). It
+#: had waited for ever: a stuck session froze every writer of the practice with no word, and a web
+#: user's change went through a minute after their browser had given up. SQLite gives up after 5 s.
+PG_LOCK_TIMEOUT_MS = 60_000
+
+
+def _postgresql_settings(dbapi_connection: Any, _record: Any) -> None:
+    wait = int(os.environ.get("VIGIL_PG_LOCK_TIMEOUT_MS") or PG_LOCK_TIMEOUT_MS)
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {max(0, wait)}")
+    dbapi_connection.commit()
 
 
 #: ids per `IN (...)` list in the batch reads (`in_chunks`): SQLite builds before 3.32 take 999

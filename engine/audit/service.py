@@ -293,7 +293,10 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
     # one org's page in its chain's order, which its (org_id, org_seq) index gives without a sort; it is
     # `seq` order too (each org's entries are appended under its lock), so `before` still pages it.
     # Ordered by seq, each page had sorted the org's whole trail: 1.0 s a page on a million entries.
-    order = AuditEntryRow.seq.desc() if org_id is None else AuditEntryRow.org_seq.desc()
+    # One entity's entries are few and found by (org_id, entity_id, action): sorting them is nothing,
+    # and the chain's order would have SQLite walk the whole chain to spare that sort.
+    chain_order = org_id is not None and not q.entity
+    order = AuditEntryRow.org_seq.desc() if chain_order else AuditEntryRow.seq.desc()
     query = select(*_COLUMNS).order_by(order).limit(limit + 1)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)

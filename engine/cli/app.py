@@ -83,6 +83,7 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         _fail(failure)
     finally:
         common.restore_outputs(started)
+        common.JSON_ASKED.set(False)  # the next command in this process (a test runner's) says its own
 
 
 def database_failure(exc: Exception) -> VigilError | None:
@@ -100,6 +101,10 @@ def database_failure(exc: Exception) -> VigilError | None:
     if "locked" in said:  # SQLite waited 5 s for another writer
         said += (": another process (a Vigil command, the server, the scheduler or a backup tool) holds a write "
                  "transaction on it; nothing was changed, retry when it ends")
+    elif str(getattr(exc.orig, "sqlstate", "") or "") == "55P03":  # PostgreSQL's lock_timeout (engine.db)
+        said += (": another process (a sweep, an import, the server or a stuck session) held the practice's lock "
+                 "longer than VIGIL_PG_LOCK_TIMEOUT_MS allows (60 s by default); nothing was changed, retry when "
+                 "it ends")
     elif str(getattr(exc.orig, "sqlstate", "") or "").startswith("40"):
         # PostgreSQL rolled this transaction back (a deadlock, a serialization failure): two
         # imports of the same records at once, crossing, end this way; a retry sees the other's work
@@ -108,6 +113,10 @@ def database_failure(exc: Exception) -> VigilError | None:
 
 
 def _fail(exc: VigilError) -> NoReturn:
+    if _wants_json():  # a script asked for JSON: its error is JSON too, on stderr, with the same exit code
+        sys.stderr.write(json.dumps({"error": {"code": exc.code, "message": exc.message,
+                                               "details": [d.to_dict() for d in exc.details]}}) + "\n")
+        raise typer.Exit(code=exc.exit_code) from None
     # one line a problem when redirected: a file or a pipe is not 80 columns wide, and a script
     # reading it found `field \nreceives_federal_financial_assistance` split across lines
     wrap = err_console.is_terminal
@@ -119,6 +128,12 @@ def _fail(exc: VigilError) -> NoReturn:
     for detail in details:
         err_console.print(f"  - {detail}", highlight=False, markup=False, soft_wrap=not wrap)
     raise typer.Exit(code=exc.exit_code) from None
+
+
+def _wants_json() -> bool:
+    """Whether the command that failed was given --json (a script reading its output): its error had
+    been the same plain text as a person's."""
+    return common.JSON_ASKED.get()
 
 
 def validation_error(exc: ValidationError, options: Mapping[str, str]) -> InputError:

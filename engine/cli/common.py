@@ -31,7 +31,18 @@ ORG_HELP = ("organization id (default: $VIGIL_ORG, else 'default' if the databas
 DbOption = typer.Option(None, "--db", help=DB_HELP)
 DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
 OrgOpt = Annotated[str | None, typer.Option("--org", help=ORG_HELP)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout")]
+#: Whether the command being run was given --json, for its error (`engine.cli.app.run`): set while
+#: the options are read, as no click context is current when the command's body fails.
+JSON_ASKED: ContextVar[bool] = ContextVar("json_asked", default=False)
+
+
+def _note_json(value: bool) -> bool:
+    JSON_ASKED.set(bool(value))
+    return value
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout (and an error as "
+                                                      "JSON on stderr)", callback=_note_json)]
 
 #: Instants and dates the CLI accepts. Wide enough for any real audit window, narrow enough that
 #: lookbacks and deadlines computed from them (retention of decades) stay inside what Python can date.
@@ -355,8 +366,26 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
                 pass
     except sa_exc.SQLAlchemyError as exc:
         engine.dispose()
+        if _unreachable(exc):
+            from engine.errors import UnavailableError
+
+            raise UnavailableError(
+                f"cannot reach database {shown_url(full)}: {_first_line(exc)}; nothing was changed. Is the "
+                "database server running, and reachable at that host and port? Run the command again once it "
+                "answers", code="database.unreachable") from None
         raise _cannot_open(full, _first_line(exc)) from None
     return engine
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A server that did not answer at all (refused, down, timed out), as against one that answered
+    no (a wrong password, no such database): an outage, exit 1 like a connection lost mid-command,
+    not bad input (exit 2) for a script that retries on the one and stops on the other."""
+    from sqlalchemy import exc as sa_exc
+
+    orig = getattr(exc, "orig", None)
+    return (isinstance(exc, sa_exc.OperationalError) and orig is not None
+            and getattr(orig, "sqlstate", None) is None and type(orig).__module__.startswith("psycopg"))
 
 
 def _say_upgraded(change: SchemaChange | None) -> None:

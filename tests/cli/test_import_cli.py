@@ -77,9 +77,14 @@ def test_a_failed_import_writes_one_line_a_problem_when_stderr_is_not_a_terminal
     """Redirected, the problems were hard-wrapped at 80 columns (`field \nreceives_...`)."""
     long_id = "AE-" + "9" * 90
     path = ndjson(tmp_path / "bad.ndjson", ORG, {**EVENT, "id": long_id, "at": "2026-03-07T21:00:00"})
-    result = CliRunner().invoke(app, ["import", path, "--db", db_url, "--json"])  # 80 columns, not a terminal
-    assert result.exit_code == 2 and result.stdout == ""
+    result = CliRunner().invoke(app, ["import", path, "--db", db_url])  # 80 columns, not a terminal
+    assert result.exit_code == 2
     assert f"{path}:2, access_event {long_id}, field at: instant without an offset" in result.stderr.splitlines()[1]
+    # asked for JSON, a script gets the same problems as JSON on stderr (session 42), and nothing on stdout
+    scripted = CliRunner().invoke(app, ["import", path, "--db", db_url, "--json"])
+    assert scripted.exit_code == 2 and scripted.stdout == ""
+    (problem,) = json.loads(scripted.stderr)["error"]["details"]
+    assert (problem["file"], problem["line"], problem["record_id"], problem["field"]) == (path, 2, long_id, "at")
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,13 @@ def test_params_list_refuses_values_the_rules_cannot_take_as_evaluate_does(pract
     for args in ([], ["--json"], ["--framework", "demo", "--json"], ["--on", "2026-12-15"]):
         listed = vigil("params", "list", *args, at=TODAY)
         assert listed.exit_code == 2, (args, listed.output)
-        assert all(p in said(listed.stderr) for p in problems), said(listed.stderr)
+        if "--json" in args:  # the error as JSON on stderr, each problem with its file, field and reason
+            details = json.loads(listed.stderr)["error"]["details"]
+            assert [(d["file"], d["field"]) for d in details] == [(str(path), "demo.bogus_param"),
+                                                                   (str(path), "demo.new_hire_days")], details
+            assert all(p.split(": ", 1)[1] in [d["reason"] for d in details] for p in problems), details
+        else:
+            assert all(p in said(listed.stderr) for p in problems), said(listed.stderr)
         assert listed.stdout == ""
 
 

@@ -82,7 +82,7 @@ def test_a_step_that_fails_leaves_the_database_at_the_last_step_that_completed_a
     _at(blank, "0004")
     with blank.begin() as conn:  # revision 0006 creates this table: its step fails
         conn.execute(text("CREATE TABLE ruleset_blob (x integer)"))
-    failed = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o", "--json")
+    failed = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o")
     assert failed.exit_code == 1, failed.output  # type: ignore[attr-defined]
     said = " ".join(failed.stderr.replace("│", " ").split())  # type: ignore[attr-defined]
     assert f"[database.upgrade_failed] the upgrade of this database's schema from '0004' to '{HEAD}' stopped at " \
@@ -125,7 +125,7 @@ def test_a_database_with_no_revision_that_matches_none_is_refused_naming_what_di
     _unversioned(blank, "0004")
     with blank.begin() as conn:
         conn.execute(text("ALTER TABLE waiver DROP COLUMN revoked_by"))
-    refused = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o", "--json")
+    refused = _vigil("records", "show", "system", "S-1", "--db", _url(blank), "--org", "o")
     assert refused.exit_code == 1, refused.output  # type: ignore[attr-defined]
     said = " ".join(refused.stderr.replace("│", " ").split())  # type: ignore[attr-defined]
     assert "[database.schema_unknown]" in said and "missing columns" in said and "waiver.revoked_by" in said, said

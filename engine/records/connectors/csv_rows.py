@@ -1,7 +1,8 @@
 """The rows of a connector's CSV file, numbered by the line each starts on, with byte progress.
 
 An export from another system (the OIG's LEIE file, an HR roster) is read a line at a time, each
-line as UTF-8 if it decodes as such, else as latin-1 (both occur, sometimes in one file). A quoted
+line as UTF-8 if it decodes as such, else as Windows-1252 (Excel's "CSV" on Windows: its curly
+apostrophe in O’Brien and its dashes), else latin-1 (all occur, sometimes in one file). A quoted
 cell may hold a line break, so a row is numbered by the line it starts on, which is the line a
 person opens the file at. Blank rows are skipped. A file given up on early still counts as read,
 for the progress bar.
@@ -38,10 +39,7 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
         with path.open("rb") as handle:
             for raw in handle:
                 consumed += len(raw)
-                try:
-                    yield raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield raw.decode("latin-1")
+                yield _decoded(raw)
 
     reader = csv.reader(lines())
     try:
@@ -51,7 +49,12 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
             problem(ErrorDetail(reason=f"empty file: {empty}", file=name))
             return
         except csv.Error as exc:
-            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
+            problem(ErrorDetail(reason=f"unreadable header: {_unreadable(path, exc)}", file=name, line=1))
+            return
+        separator = _separator(header)
+        if separator is not None:
+            problem(ErrorDetail(reason=f"the header looks {separator}-separated; the file is read as comma-separated "
+                                       "CSV: save it as CSV (comma delimited), or as CSV UTF-8", file=name, line=1))
             return
         yield 1, header
         last_line, rows = reader.line_num, 0
@@ -61,7 +64,7 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
             except StopIteration:
                 break
             except csv.Error as exc:
-                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
+                problem(ErrorDetail(reason=f"unreadable row: {_unreadable(path, exc)}", file=name, line=last_line + 1))
                 return
             line_no, last_line = last_line + 1, reader.line_num
             rows += 1
@@ -74,3 +77,36 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
         size = path.stat().st_size
         if reported < size:
             advance(size - reported)
+
+
+def _decoded(raw: bytes) -> str:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")  # the five bytes cp1252 leaves undefined
+
+
+def _separator(header: list[str]) -> str | None:
+    """"semicolon" or "tab" when the header is one cell another separator splits (a regional Excel's
+    export); read with commas it had given a missing-column error for every column."""
+    if len(header) != 1:
+        return None
+    return next((name for name, sep in (("semicolon", ";"), ("tab", "\t")) if len(header[0].split(sep)) > 2), None)
+
+
+def _unreadable(path: Path, exc: csv.Error) -> str:
+    """What a file the csv module cannot read is, for a person (it had said "new-line character
+    seen in unquoted field - do you need to open the file in universal-newline mode?" of a ZIP,
+    of UTF-16 text and of lone-CR line endings alike)."""
+    with path.open("rb") as handle:
+        start = handle.read(4096)
+    if start.startswith(b"PK\x03\x04"):
+        return "the file is a ZIP archive: unzip it and give the CSV file inside"
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16 text (Excel's \"Unicode Text\"): save it as CSV UTF-8 (comma delimited)"
+    if b"\r" in start and b"\n" not in start:
+        return ("its lines end in a lone carriage return (an old Mac format): save it as CSV UTF-8, whose lines "
+                "end as other files' do")
+    return str(exc)
