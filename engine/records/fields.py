@@ -267,7 +267,9 @@ Text = Annotated[str, Strict(), Field(pattern=TEXT_PATTERN,
 #: exactly, so a spreadsheet's ` P-1 ` made a second record beside `P-1`. A pattern (checked in
 #: pydantic's Rust core) rather than a Python validator: an access event holds three ids, and the
 #: import of events is benchmarked. ECMA-262 too, for the JSON Schema's readers (no inline flags).
-ID_PATTERN = f"^[^\\s{CONTROL_CLASS}]([^{CONTROL_CLASS}]*[^\\s{CONTROL_CLASS}])?$"
+#: Nor may it begin with `'` or `=`: Excel's ways of keeping a cell as text (`'002`, `="001"`), which
+#: exports carry into the file and which had made person `'002` beside person `002`.
+ID_PATTERN = f"^[^\\s'={CONTROL_CLASS}]([^{CONTROL_CLASS}]*[^\\s{CONTROL_CLASS}])?$"
 RecordId = Annotated[str, Strict(), Field(min_length=1, max_length=255, pattern=ID_PATTERN,
                                           description="record id (no spaces at either end)")]
 Flag = Annotated[bool, Strict()]

@@ -237,6 +237,10 @@ def _pattern_reason(pattern: str, value: Any) -> str:
     if pattern == ID_PATTERN:
         if isinstance(value, str) and not value.strip():
             return "an id must not be blank (it holds only spaces)"
+        if isinstance(value, str) and value[:1] in ("'", "="):
+            kept = value[2:-1] if value.startswith('="') and value.endswith('"') else value.lstrip("'=")
+            return (f"{_show(value)} begins with {value[0]!r}, the way Excel keeps a cell as text, not part of the "
+                    f"id: write the id itself ('{kept}'), e.g. by formatting the column as Text before saving")
         return (f"{_show(value)} begins or ends with spaces; ids are compared exactly, so it is not the id "
                 f"'{str(value).strip()}': remove the spaces")
     return f"{_show(value)} does not match the pattern {pattern}"

@@ -196,8 +196,12 @@ def resolve_role(title: str, roster_map: RosterMap) -> str:
         return key
     close = difflib.get_close_matches(key, sorted(known), n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
+    # the example names the closest role, or the title's own folded name: a fixed `registered_nurse`
+    # had invited copying a janitor onto RN license duties
+    example = close[0] if close else key
     raise ValueError(f"{title!r} is not a role the rulesets know{hint}: map the job title to one under roles: in "
-                     f"--map (e.g. '{title}: registered_nurse'); known roles: {', '.join(sorted(known))}")
+                     f"--map (e.g. '{title}: {example}', with the role that holds its duties); known roles: "
+                     f"{', '.join(sorted(known))}")
 
 
 def episode_id(employee_id: str, establishment_id: str, hire_day: dt.date) -> str:

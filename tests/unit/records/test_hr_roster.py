@@ -117,6 +117,10 @@ def test_roles_are_known_roles_abbreviations_or_mapped() -> None:
     with pytest.raises(ValueError, match=r"'Phlebotomy' is not a role the rulesets know \(did you mean "
                                          r"phlebotomist\?\)"):
         resolve_role("Phlebotomy", plain)
+    # an import pass (session 42): every unknown title's example had mapped it to registered_nurse
+    with pytest.raises(ValueError) as janitor:
+        resolve_role("Janitor", plain)
+    assert "e.g. 'Janitor: janitor'" in str(janitor.value) and "registered_nurse'" not in str(janitor.value)
 
 
 def _ruleset_roles() -> set[str]:

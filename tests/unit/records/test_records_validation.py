@@ -252,6 +252,10 @@ def test_only_ascii_digits_are_digits(raw: dict[str, Any], field: str, reason: s
     (event(patient_id="\u00a0PT-1"), "patient_id", "'\u00a0PT-1' begins or ends with spaces"),
     ({"type": "risk_analysis", "id": "R", "scope_system_ids": ["EHR", " "]}, "scope_system_ids[1]",
      "an id must not be blank"),
+    # an import pass (session 42): Excel's text-keeping `'002` and `="001"` had been stored as ids
+    ({"type": "person", "id": "'002"}, "id", "''002' begins with \"'\", the way Excel keeps a cell as text, not "
+                                             "part of the id: write the id itself ('002')"),
+    (event(patient_id='="PT-1"'), "patient_id", "'=\"PT-1\"' begins with '=', the way Excel keeps a cell as text"),
 ])
 def test_ids_that_are_blank_or_padded_are_refused(raw: dict[str, Any], field: str, reason: str) -> None:
     """Probe: `"id": "  "` and a CSV cell ` P-1 ` were accepted as records of their own (only an empty
