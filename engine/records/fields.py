@@ -136,6 +136,11 @@ def _instant_or_error(value: Any) -> dt.datetime:
             "offset, e.g. {value}T00:00:00-05:00",
             {"value": _printable(value)},
         )
+    if value.isdigit() and len(value) > 8:  # ISO's basic form YYYYMMDD is 8 digits at most without a time
+        raise PydanticCustomError(
+            "instant_type",
+            "'{value}' looks like a Unix timestamp (seconds or milliseconds since 1970), not an ISO 8601 "
+            "instant; " + _INSTANT_HINT, {"value": _printable(value)})
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError as exc:

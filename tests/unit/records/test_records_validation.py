@@ -474,3 +474,12 @@ def test_control_characters_are_refused_naming_them(field: str, value: str, code
 def test_tabs_and_line_breaks_stay_text() -> None:
     model, _ = validate_record({"type": "vendor", "id": "V-1", "name": "Acme\tMedical\r\nBilling"})
     assert model.name == "Acme\tMedical\r\nBilling"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["1798729200", "1798729200000"])
+def test_a_unix_timestamp_written_as_text_is_named_as_such(value: str) -> None:
+    """An import pass (session 42): a 13-digit epoch-milliseconds cell was refused with 'no such date or
+    time: ... (month must be in 1..12)'."""
+    (detail,) = problems({"type": "training_record", "id": "T-1", "person_id": "P-1", "course": "BBP",
+                          "completed_at": value})
+    assert detail.field == "completed_at" and f"'{value}' looks like a Unix timestamp" in detail.reason
