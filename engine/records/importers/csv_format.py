@@ -150,6 +150,8 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 file=name, line=1, record_type=record_type))
             return
         columns = _check_header([h.strip() for h in header], record_type, kinds, name, problem)
+        if "id" not in columns:  # every row would say its id is missing (10,000 problems for a header `ID`)
+            return
         last_line = reader.line_num
         last_pos = 0
         rows = 0
@@ -280,8 +282,10 @@ def _check_header(
             continue
         seen.add(column)
         if column not in kinds:
-            close = difflib.get_close_matches(column, fields, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            same = next((f for f in fields if f.lower() == column.lower()), None)  # `ID`, `Last_Name`
+            close = [same] if same else difflib.get_close_matches(column, fields, n=1)
+            hint = f" (did you mean {close[0]}? field names are written in lower case)" if same else \
+                f" (did you mean {close[0]}?)" if close else ""
             problem(
                 _with(
                     where,

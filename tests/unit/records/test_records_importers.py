@@ -205,6 +205,15 @@ def test_csv_needs_an_id_column_and_a_known_type(tmp_path: Path) -> None:
     assert problems == [] and records[0][1] == {"type": "person", "id": "P1"}
 
 
+def test_a_header_id_in_capitals_is_one_problem_that_says_so(tmp_path: Path) -> None:
+    """An import pass (session 42): a header `ID` gave 10,002 problems, one per row, and no hint."""
+    path = write(tmp_path, "person.csv", "ID,first_name\n" + "".join(f"P{i},Ann\n" for i in range(500)))
+    _, problems = read(path, "csv")
+    assert [p.reason.split(";")[0] for p in problems] == [
+        "unknown field 'ID' for person (did you mean id? field names are written in lower case)",
+        "the header has no 'id' column"]
+
+
 def test_csv_ragged_rows_and_type_column(tmp_path: Path) -> None:
     path = write(tmp_path, "person.csv", "type,id,first_name\nperson,P1,Dana\npatient,P2,Lee\nperson,P3\n")
     records, problems = read(path, "csv")
