@@ -307,8 +307,12 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
     if q.token:
         query = query.where(AuditEntryRow.payload[VIA_TOKEN].as_string() == q.token)
     if q.action:
-        query = query.where(or_(AuditEntryRow.action == q.action,
-                                AuditEntryRow.action.startswith(q.action.rstrip(".") + ".", autoescape=True)))
+        # actions are lower-case dotted names; the family is compared by its exact characters, since
+        # SQLite's LIKE ignores case and PostgreSQL's does not (`TASK` had found 180 entries on one, 0 on the other)
+        action = q.action.strip().lower()
+        family = action.rstrip(".") + "."
+        query = query.where(or_(AuditEntryRow.action == action,
+                                func.substr(AuditEntryRow.action, 1, len(family)) == family))
     if q.entity:
         entity_type, slash, entity_id = q.entity.partition("/")
         query = query.where(AuditEntryRow.entity_type == entity_type)

@@ -102,6 +102,10 @@ def test_entries_are_read_by_actor_action_family_and_entity_and_paged_back(engin
         assert audit.entries_page(s, org_id="org-1", where=AuditQuery(actor="user:bo")).items == []
         exact = audit.entries_page(s, org_id="org-1", where=AuditQuery(action="finding.transition"))
         assert len(exact.items) == 5
+        # the same on SQLite and PostgreSQL whatever the case typed (a PostgreSQL parity pass, session 42)
+        assert len(audit.entries_page(s, org_id="org-1", where=AuditQuery(action="FINDING.Transition")).items) == 5
+        assert [e.entity_id for e in audit.entries_page(
+            s, org_id="org-1", where=AuditQuery(actor="user:bob", action="FINDING")).items] == ["F-1", "F-0"]
         one = audit.entries_page(s, org_id="org-1", where=AuditQuery(entity="finding/F-2"))
         assert [(e.actor, e.entity_id) for e in one.items] == [("user:ann", "F-2")]
         assert len(audit.entries_page(s, org_id="org-1", where=AuditQuery(entity="report/R_1%")).items) == 1
