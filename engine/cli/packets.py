@@ -99,6 +99,7 @@ def build_cmd(
     """Build a signed, deterministic packet."""
 
     def body() -> None:
+        first_signed = False
         if input_file is not None:
             inp = load_input(input_file)
             if redact_phi:
@@ -121,6 +122,9 @@ def build_cmd(
             sources = DatabaseSources()
             with db.unit_of_work(engine) as session:
                 signer = packet_service.practice_signer(session, key_dir)  # refused if the key signing before is gone
+                # the first packet a key signs is when to say so, whether this build made the key or one
+                # refused before it did (a build refused for its --as-of had made it, and no build said so)
+                first_signed = packet_service.last_signed_with(session) is None
                 instant = packet_service.check_scope(session, org_id=org_id, establishment=establishment,
                                                      as_of=instant)  # as the REST face does
                 report = packet_service.build(
@@ -137,7 +141,7 @@ def build_cmd(
                     actor=f"cli:{getpass.getuser()}",
                     sources=sources,
                 )
-        if signer.created and not as_json:
+        if (signer.created or (input_file is None and first_signed)) and not as_json:
             console.print(f"a new packet signing key was made in {resolve_key_dir(key_dir)} (fingerprint "
                           f"{signer.fingerprint()}): back that folder up, and give auditors `vigil packet key`",
                           highlight=False, soft_wrap=True, markup=False)

@@ -119,3 +119,26 @@ def test_a_key_that_is_there_needs_no_database(sqlite_engine: Engine, tmp_path: 
     shown = vigil("packet", "key", "--key-dir", str(keys), env={"DATABASE_URL": f"sqlite:///{tmp_path / 'gone.db'}"})
     assert shown.exit_code == 0, shown.output
     assert "fingerprint: sha256:" in shown.stdout
+
+
+def test_the_first_packet_a_key_signs_says_so_though_a_refused_build_made_the_key(engine: Engine,
+                                                                                   tmp_path: Path) -> None:
+    """A PostgreSQL parity pass (session 42): a build refused for an as-of later than now had made the
+    key, and the next build, which used it, never said a new key was made and must be backed up."""
+    from engine.records import service as records_service
+
+    trail(engine)
+    with clock.frozen(at(4, 1)), db.unit_of_work(engine) as s:
+        auth.create_user(s, org_id="org-1", actor="test",
+                         data=UserIn(username="officer", password="officer-password", role="officer"))
+        records_service.import_records(s, org_id="org-1", actor="test", source="test", records=[
+            {"type": "person", "id": "P-1", "first_name": "Ann", "last_name": "Lee"}])
+    keys = tmp_path / "keys"
+    later = vigil("packet", "build", "--framework", "hipaa", "--from", "2026-01-01", "--to", "2026-03-31",
+                  "--as-of", "2027-01-01T00:00:00Z", "--org", "org-1", "--db", cli_url(engine), "--out",
+                  str(tmp_path / "x.zip"), "--key-dir", str(keys))
+    assert later.exit_code == 2 and "later than now" in later.output, later.output
+    built = database_build(cli_url(engine), keys, tmp_path)
+    assert built.exit_code == 0 and "a new packet signing key was made" in built.output, built.output
+    again = database_build(cli_url(engine), keys, tmp_path)
+    assert again.exit_code == 0 and "a new packet signing key was made" not in again.output, again.output
