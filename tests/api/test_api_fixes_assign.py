@@ -135,3 +135,12 @@ def test_findings_are_found_by_whom_they_are_assigned_to(world: dict[str, Any]) 
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "assignee", refused.text
     page = c.get("/ui/findings", headers=h, params={"assignee": "none"})
     assert page.status_code == 200 and fnd["id"] not in page.text
+
+
+
+def test_state_all_means_every_state_as_the_cli_says_it(world: dict[str, Any]) -> None:
+    """A PostgreSQL parity pass (session 42): `GET /findings?state=all` was a 422 while `vigil findings
+    list --state all` listed every state."""
+    c, h = world["client"], world["h"]
+    every = c.get("/findings", headers=h).json()["total"]
+    assert c.get("/findings", headers=h, params={"state": "all"}).json()["total"] == every

@@ -57,6 +57,8 @@ def list_findings(framework: str | None = None, severity: str | None = None, sta
                   session: Session = Depends(get_session, scope="function")) -> FindingPage:
     """Findings, newest first unless `sort` says otherwise. Filters take comma-separated values;
     `cursor` continues a page (in the order it was taken in)."""
+    if state is not None and state.strip() == "all":  # every state, as `vigil findings list --state all`
+        state = None
     filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
                             establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject,
                             assignee=assignee)
