@@ -66,8 +66,10 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
             counts["closed"] += 1  # waived or marked false positive since the last evaluation: nobody to chase
             continue
         today = calendar.local_date(as_of, task.tz)
-        taken = set(session.scalars(select(TaskEscalationRow.step).where(
-            TaskEscalationRow.task_id == task.id, TaskEscalationRow.cycle == task.cycle)))
+        steps_taken = session.execute(select(TaskEscalationRow.step, TaskEscalationRow.person).where(
+            TaskEscalationRow.task_id == task.id, TaskEscalationRow.cycle == task.cycle)).all()
+        taken = {row.step for row in steps_taken}
+        told = {row.person for row in steps_taken if row.person}  # mailed already this cycle
         for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
             if when > today or step in taken:
                 continue
@@ -78,8 +80,11 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
                                               roles=roles, actor=actor, linked=linked, named=named)
             counts["steps"] += steps
             counts["notifications"] += notes
-            if message is not None:
+            # a person who holds two places in the chain (the officer owning a task the chain ends at) is
+            # mailed once a cycle: "escalated to you" of their own task, again, told them nothing
+            if message is not None and message.person not in told:
                 mail.setdefault(message.person, []).append(message)
+                told.add(message.person)
     for person, messages in sorted(mail.items()):
         counts["notifications"] += _mail(session, org_id=org_id, person=person, messages=messages, policy=policy,
                                          linked=linked)

@@ -21,7 +21,7 @@ from engine.errors import InputError
 from engine.tasks import escalation
 from engine.tasks import service as tasks
 from engine.tasks.schemas import Task
-from engine.tasks.tables import TaskEscalationRow
+from engine.tasks.tables import NotificationRow, TaskEscalationRow
 from tests import factories as f
 
 T = dt.datetime.fromisoformat
@@ -151,3 +151,8 @@ def test_a_task_handed_on_after_its_chain_is_chased_again_and_a_same_owner_assig
         with clock.frozen(T(f"{day}T18:00:00+00:00")), unit_of_work(engine) as s:
             assert escalation.run_escalations(s, org_id=ORG, as_of=clock.now())["steps"] == steps, day
     assert [(e.step, e.person) for e in _task(engine).escalations if e.cycle == 1] == [(0, "P-MGR"), (1, "P-MGR")]
+    with unit_of_work(engine) as s:  # P-MGR, owner and manager both, is mailed once for the cycle
+        mails = s.scalars(select(NotificationRow.key).where(
+            NotificationRow.recipient == "P-MGR", NotificationRow.channel == "email",
+            NotificationRow.key.contains(f"{task.id}:1:"))).all()
+    assert mails == [f"escalation:{task.id}:1:0"], mails
