@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 
+from engine import timefmt
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
@@ -98,8 +99,11 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
         emit_json(t.model_dump(mode="json"))
         return
     console.print(f"[bold]{t.id}[/] {t.title}", highlight=False)
-    console.print(f"{t.state}{' (overdue)' if t.overdue else ''} · due {t.due.isoformat()} · owner {t.owner or '-'} "
-                  f"({t.owner_via}) · {t.sop} · finding {t.finding_id or '-'}", highlight=False, markup=False)
+    # the local day and the instant it ends, as the task page says it ("end of day, America/Los_Angeles")
+    by = f" (late from {timefmt.local_time(t.due_at, t.tz)})"
+    console.print(f"{t.state}{' (overdue)' if t.overdue else ''} · due {t.due.isoformat()}{by} · "
+                  f"owner {t.owner or '-'} ({t.owner_via}) · {t.sop} · finding {t.finding_id or '-'}",
+                  highlight=False, markup=False)
     if t.close_reason:
         console.print(f"closed: {t.close_reason}", markup=False)
     for item in t.checklist:

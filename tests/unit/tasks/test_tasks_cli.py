@@ -79,6 +79,8 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
     assert shown["attachments"][0]["attached_by"] == "cli:hr1" and shown["escalations"][0]["target"] == "owner"
     text = vigil("tasks", "show", task["id"], "--db", db_url).output
     assert "[ ] 1. Book the training" in text and "evidence cert.txt text/plain" in text
+    # the local day and when it ends there, as the task page says it (a task-assignee pass, session 42)
+    assert "due 2026-03-03 (late from 2026-03-04 00:00 CST)" in " ".join(text.split())
     missing = vigil("tasks", "show", "T-nope", "--db", db_url)
     assert missing.exit_code == 2 and "not_found.task" in missing.output  # an unknown id is bad input
 
