@@ -8,7 +8,6 @@ with no one told.
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -23,22 +22,11 @@ from engine.tasks import service as tasks
 from engine.tasks.schemas import Task
 from engine.tasks.tables import NotificationRow, TaskEscalationRow
 from tests import factories as f
+from tests.storage.test_tasks import ORG, START, T, _evaluate, _import
 
-T = dt.datetime.fromisoformat
-ORG = "clinic-d"
-START = "2026-02-01T09:00:00-06:00"  # training due 2026-03-03 in Chicago; the SOP's role is hr_manager (P-HR1 at E1)
+# START: a new hire's training due 2026-03-03 in Chicago; the SOP's role is hr_manager (P-HR1 at E1)
 
 pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
-
-
-def _import(engine: Engine, records: list[dict]) -> None:
-    with unit_of_work(engine) as s:
-        pipeline.ingest_records(s, org_id=ORG, records=records, actor="test", source="test", stream=False)
-
-
-def _evaluate(engine: Engine, as_of: str) -> pipeline.Evaluation:
-    with clock.frozen(T(as_of)), unit_of_work(engine) as s:
-        return pipeline.evaluate(s, org_id=ORG, as_of=T(as_of), actor="test")
 
 
 def _task(engine: Engine) -> Task:
