@@ -92,6 +92,8 @@ def test_complete_note_check_attach_and_download(api: dict[str, Any]) -> None:
     assert att["media_type"] == "application/pdf" and att["attached_by"] == "user:hr1" and att["size"] == len(PDF)
     down = c.get(f"{url}/attachments/{att['sha256']}", headers=_h(api, "hr1"))
     assert down.status_code == 200 and down.content == PDF and down.headers["content-type"] == "application/pdf"
+    # opened in a browser, an attachment runs nothing (a security pass, session 42)
+    assert down.headers["content-security-policy"] == "sandbox; default-src 'none'"
     assert c.get(f"{url}/attachments/{'0' * 64}", headers=_h(api, "hr1")).status_code == 404
     done = c.post(f"{url}/complete", headers=_h(api, "hr1"), json={"note": "done"})
     assert done.status_code == 200 and done.json()["state"] == "done"
