@@ -183,6 +183,10 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                     )
                 )
                 continue
+            if [c.strip() for c in cells] == [h.strip() for h in header]:  # it had become a record with id 'id'
+                problem(position.detail("the row repeats the header (two exports pasted into one file?): remove it",
+                                        record_type=record_type))
+                continue
             raw: dict[str, Any] = {"type": record_type}
             for column, cell in zip(columns, cells, strict=True):
                 if column is not None and cell != "":

@@ -269,3 +269,12 @@ def test_a_csv_file_named_for_its_type_keeps_it_and_the_given_type_is_the_others
     (second,), none_either = read(other, "csv", record_type="incident")
     assert no_problems == none_either == []
     assert (first[1]["type"], second[1]["type"]) == ("establishment", "incident")
+
+
+
+def test_a_header_repeated_inside_the_file_is_named(tmp_path: Path) -> None:
+    """An import pass (session 42): two exports pasted together made a person whose id was 'id'."""
+    path = write(tmp_path, "person.csv", "id,first_name\nP1,Ann\nid,first_name\nP2,Bo\n")
+    records, problems = read(path, "csv")
+    assert [(p.line, p.reason) for p in problems] == [
+        (3, "the row repeats the header (two exports pasted into one file?): remove it")]
