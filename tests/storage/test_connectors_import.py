@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from engine import clock, db
-from engine.errors import ImportFormatError
+from engine.errors import ImportFormatError, InputError
 from engine.records import service
 from engine.records.connectors import leie_screen
 from engine.records.schemas import ImportReport
@@ -181,3 +181,12 @@ def test_an_leie_file_with_only_the_header_writes_no_screening(engine: Engine, t
             leie_screen.screen_files(session, org_id=ORG, paths=[leie_file(tmp_path), supplement], actor="user:ann",
                                      checked_at=CHECKED)
     assert rows(engine, "screening") == 0
+
+
+def test_an_leie_file_with_no_workforce_to_screen_is_refused_saying_so(engine: Engine, tmp_path: Path) -> None:
+    """An import pass (session 42): into a database with no workforce yet it exited 0 with 'no records in
+    UPDATED.csv', of a file of rows."""
+    with pytest.raises(InputError) as refused:
+        screen(engine, leie_file(tmp_path))
+    assert refused.value.code == "input.no_workforce" and "nobody to screen" in refused.value.message
+    assert _all_screenings(engine) == []

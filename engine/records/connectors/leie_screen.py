@@ -63,6 +63,12 @@ def screen_files(
     advance = service.byte_progress(files, progress)
 
     people = workforce(session, org_id=org_id)
+    if not people:  # it had said "no records in UPDATED.csv", of a file of 80,000 rows
+        raise InputError("nobody to screen: the organization holds no person with an employment episode and a "
+                         "first and last name; nothing was imported", [ErrorDetail(
+                             reason="import the workforce first (persons, and their employment episodes: an HR roster "
+                                    "with `--format roster` gives both), then screen it against the LEIE file",
+                             file=str(files[0]) if files else None)], code="input.no_workforce")
     screener = Screener(people, checked_on=when.date())
     reading = Ingest(session=session, org_id=org_id, actor=actor)
     for path in files:
