@@ -73,11 +73,12 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
         for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
             if when > today or step in taken:
                 continue
-            if notify.recipients([target], task=task, roles=roles)[0] is None:
+            person = notify.recipients([target], task=task, roles=roles)[0]
+            if person is None:
                 nobody.setdefault(_nobody_there(task, target, roles), []).append(task.id)
                 continue  # not taken: it is, in order, once someone holds the role
-            steps, notes, message = _escalate(session, task, step=step, target=target, when=when, policy=policy,
-                                              roles=roles, actor=actor, linked=linked, named=named)
+            steps, notes, message = _escalate(session, task, step=step, target=target, person=person, when=when,
+                                              policy=policy, actor=actor, linked=linked, named=named)
             counts["steps"] += steps
             counts["notifications"] += notes
             # a person who holds two places in the chain (the officer owning a task the chain ends at) is
@@ -136,10 +137,9 @@ def _mail(session: Session, *, org_id: str, person: str, messages: list[_Mail], 
                           linked=linked)
 
 
-def _escalate(session: Session, task: TaskRow, *, step: int, target: str, when: dt.date, policy: EscalationPolicy,
-              roles: RolePolicy, actor: str, linked: dict[str, str],
+def _escalate(session: Session, task: TaskRow, *, step: int, target: str, person: str, when: dt.date,
+              policy: EscalationPolicy, actor: str, linked: dict[str, str],
               named: people.Names) -> tuple[int, int, _Mail | None]:
-    person = notify.recipients([target], task=task, roles=roles)[0]
     now = clock.now()
     row = TaskEscalationRow(task_id=task.id, cycle=task.cycle, step=step, target=target, person=person,
                             scheduled_for=when, at=now)

@@ -15,7 +15,7 @@ from engine import clock
 from engine.db import in_chunks, utc
 from engine.errors import ErrorDetail
 from engine.rules import calendar
-from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz, practice_zone
+from engine.rules.state_zones import establishment_tz, practice_zone
 from engine.tasks.errors import TaskNotFound
 from engine.tasks.schemas import (
     ChecklistItem,
@@ -27,8 +27,6 @@ from engine.tasks.schemas import (
     TaskViewer,
 )
 from engine.tasks.tables import TaskAttachmentRow, TaskEscalationRow, TaskEventRow, TaskNoteRow, TaskRow
-
-DEFAULT_TZ = DEFAULT_ZONE
 
 
 def task_id(org_id: str, key: str) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.records.fields import stored_instant
 
 if TYPE_CHECKING:
     from engine.tasks.policy import RolePolicy
@@ -34,7 +35,8 @@ def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str
         person = data.get("person_id")
         if not person:
             continue
-        end = _instant(data.get("end_at"))
+        written = stored_instant(data.get("end_at"))  # validated on import: only parsed here
+        end = None if written is None else clock.ensure_utc(written)
         if end is None or end > as_of:
             present.add(str(person))
         elif str(person) not in ended or end > ended[str(person)]:
@@ -46,16 +48,6 @@ def left_on(end: dt.datetime) -> str:
     """"left on 2026-12-01": how a history line or an error names a departure (the UTC day the
     last episode ended; the instant itself is on the episode record)."""
     return f"left on {end.date().isoformat()}"
-
-
-def _instant(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
-    except ValueError:
-        return None
-    return clock.ensure_utc(parsed) if parsed.tzinfo is not None else None
 
 
 def hand_over_departed(session: Session, *, org_id: str, roles: RolePolicy, actor: str) -> int:
