@@ -36,6 +36,21 @@ def _private_output_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """argon2 at the server's cost takes about 130 ms a hash, on purpose. The fixtures make a user per
+    role for each test (five hashes) and most tests sign some in: about a third of the suite's time
+    went on argon2. Tests hash with argon2id at its smallest cost instead; the hashes are still
+    argon2 and verify through the same calls. A test of the server's own cost uses `PasswordHasher()`."""
+    from argon2 import PasswordHasher
+
+    from engine.auth import login
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(login, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
 def _pg_available() -> bool:
     try:
         eng = create_engine(PG_URL)
