@@ -231,7 +231,7 @@ def check_state(value: str) -> str:
 def _zone_exists(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'America' names tzdata's folder
         return False
     return True
 

@@ -344,7 +344,7 @@ def _check_zone(value: Any) -> Any:
         if isinstance(value, str) and ZONE_NAME.match(value):
             ZoneInfo(value)
             return value
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'America' names tzdata's folder
         pass
     close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""

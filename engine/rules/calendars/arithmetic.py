@@ -36,7 +36,7 @@ def zone(tz: str) -> ZoneInfo:
     """The `ZoneInfo` for an IANA name, or `UnknownTimeZoneError` naming the bad value."""
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:  # OSError: a tzdata folder
         raise UnknownTimeZoneError(f"unknown IANA time zone {tz!r}") from exc
 
 

@@ -190,6 +190,9 @@ def test_every_problem_of_a_record_is_reported() -> None:
     [
         ({"type": "establishment", "id": "E", "naics": "62111"}, "naics", "expected a 6-digit NAICS code"),
         ({"type": "establishment", "id": "E", "tz": "Pacific Time"}, "tz", "'Pacific Time' is not an IANA time zone"),
+        # a region alone names a folder of tzdata: ZoneInfo raised IsADirectoryError, which had crashed the import
+        ({"type": "establishment", "id": "E", "tz": "America"}, "tz", "'America' is not an IANA time zone"),
+        ({"type": "establishment", "id": "E", "tz": "Pacific"}, "tz", "'Pacific' is not an IANA time zone"),
         ({"type": "establishment", "id": "E", "state": "Calif"}, "state", "'Calif' is not a US state"),
         ({"type": "organization", "id": "O", "states": ["CA", "ZZ"]}, "states[1]", "'ZZ' is not a US state"),
         ({"type": "organization", "id": "O", "fte_count": -2}, "fte_count", "must be a number of at least 0"),

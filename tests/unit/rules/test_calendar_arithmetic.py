@@ -392,5 +392,10 @@ def test_unknown_time_zone_is_an_input_error() -> None:
     assert info.value.exit_code == 2
 
 
+def test_a_region_alone_is_an_unknown_time_zone_not_an_os_error() -> None:
+    with pytest.raises(cal.UnknownTimeZoneError, match="'America'"):  # tzdata's folder: IsADirectoryError
+        cal.local_date(at("2026-01-01T00:00:00+00:00"), "America")
+
+
 def test_iso_instant_spells_utc_with_z() -> None:
     assert cal.iso_instant(at("2026-03-31T23:30:00-10:00")) == "2026-04-01T09:30:00Z"

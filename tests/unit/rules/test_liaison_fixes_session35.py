@@ -105,6 +105,8 @@ def problems_of(text: str) -> list[ErrorDetail]:
      'quote it, cutoff: "20:00"'),
     ("{anchor: episode.start_at, within: {days: 3}, tz: Mars/Base}", "rules.0.obligation.tz",
      "tz 'Mars/Base' is not an IANA time zone"),
+    ("{anchor: episode.start_at, within: {days: 3}, tz: America}", "rules.0.obligation.tz",
+     "tz 'America' is not an IANA time zone"),
     ("{anchor: episode.start_at, within: {days: 3}, tz: America/New_Yrok}", "rules.0.obligation.tz",
      "did you mean America/New_York"),
     ("{anchor: episode.start_at, within: {years: 1}, convention: fixed_date, 'on': '13-45'}",
