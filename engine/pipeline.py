@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,8 @@ class Evaluation:
     result: RunResult
     diff: RunDiff | None
     tasks: dict[str, Any] | None = None
+    #: what the person who ran it should hear: roles.yaml giving work to someone the practice lacks
+    warnings: list[str] = field(default_factory=list)
 
 
 def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, frameworks: Sequence[str] | None = None,
@@ -105,7 +107,7 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor,
                                       read=record_types_read(rulesets))
     tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
-    return Evaluation(run, result, diff, tasks)
+    return Evaluation(run, result, diff, tasks, warnings=_role_warnings(session, org_id=org_id, as_of=as_of))
 
 
 def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any]:
@@ -114,6 +116,13 @@ def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime
     from engine.tasks import service as tasks_service
 
     return dict(tasks_service.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of))
+
+
+def _role_warnings(session: Session, *, org_id: str, as_of: dt.datetime) -> list[str]:
+    """Role holders roles.yaml names whom the practice has no record or user of (`tasks.holders`)."""
+    from engine.tasks import holders
+
+    return holders.not_on_file_lines(holders.role_holders(session, org_id=org_id, as_of=as_of), org_id=org_id)
 
 
 def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_of: dt.datetime | None = None,

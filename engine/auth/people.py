@@ -107,6 +107,24 @@ def person_ids(session: Session, *, org_id: str, ids: list[str]) -> set[str]:
     return found | (set(wanted) & directory().people)
 
 
+def on_file(session: Session, *, org_id: str, names: list[str]) -> set[str]:
+    """Which of `names` the org itself knows: `person` records, usernames and the person ids users
+    stand for; unlike `person_ids`, a name only roles.yaml gives is not counted (that is the question
+    `engine.tasks.holders` asks of roles.yaml)."""
+    from engine.records import service as records_service
+
+    wanted = sorted({n for n in names if n})
+    if not wanted:
+        return set()
+    found = {rid for rid, _v, _d in records_service.iter_record_data_by_ids(
+        session, org_id=org_id, record_type="person", ids=wanted)}
+    found |= set(session.scalars(select(UserRow.username).where(UserRow.org_id == org_id,
+                                                                UserRow.username.in_(wanted))))
+    found |= {str(p) for p in session.scalars(select(UserRow.person_id).where(UserRow.org_id == org_id,
+                                                                              UserRow.person_id.in_(wanted)))}
+    return found
+
+
 def names_someone(session: Session, *, org_id: str, name: str) -> bool:
     """Whether `name` already stands for somebody tasks can be owned by: a person of the org, or the
     owner of a task (an episode's person with no `person` record owns their tasks by id alone)."""

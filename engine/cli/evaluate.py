@@ -208,6 +208,8 @@ def evaluate(
         if outcome.run is not None and currency.is_held(outcome.run):
             err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
                               f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
+        for line in outcome.warnings:
+            err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
         if not result.rulesets:
             _say_none_in_force(instant.date(), _names(framework))
         else:

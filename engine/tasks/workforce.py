@@ -44,6 +44,15 @@ def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str
     return {person: end for person, end in ended.items() if person not in present}
 
 
+def with_episodes(session: Session, *, org_id: str, names: set[str]) -> set[str]:
+    """Which of `names` are the person of some employment episode: workforce the records know,
+    with or without a `person` record of their own."""
+    from engine.records import service as records_service
+
+    return {str(data["person_id"]) for _rid, _version, data in records_service.iter_record_data(
+        session, org_id=org_id, record_type="employment_episode") if data.get("person_id") in names}
+
+
 def left_on(end: dt.datetime) -> str:
     """"left on 2026-12-01": how a history line or an error names a departure (the UTC day the
     last episode ended; the instant itself is on the episode record)."""

@@ -38,7 +38,8 @@ class EvaluationOut(BaseModel):
     warnings: list[str] = Field(default_factory=list, description=(
         "each framework left out because no version of it is in force on as_of's UTC date (it has had "
         "or will have one), with the dates it is in force; an evaluation of every framework runs when "
-        "some are in force, and the others are not in its result"))
+        "some are in force, and the others are not in its result. Then each role holder policies/roles.yaml "
+        "names whom the practice has no person record or user of: that role's tasks reach no one"))
 
 
 @router.post("/evaluations", response_model=EvaluationOut, status_code=201)
@@ -66,7 +67,8 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
     assert outcome.run is not None and outcome.diff is not None
     judged = {str(r.get("id")) for r in outcome.run.rulesets}
     return EvaluationOut(run=outcome.run, diff=outcome.diff, findings=len(outcome.result.violations),
-                         warnings=run_checks.not_judged(as_of.date(), body.frameworks, judged, field="as_of"))
+                         warnings=run_checks.not_judged(as_of.date(), body.frameworks, judged, field="as_of")
+                         + outcome.warnings)
 
 
 @router.get("/evaluations", response_model=list[EvaluationRun])
