@@ -146,6 +146,8 @@ def import_cmd(
         f"{report.total} records in {report.duration_s:.2f} s ({report.records_per_second:,.0f} records/s)",
         highlight=False,
     )
+    if report.screened is not None:
+        console.print(leie_screen.screened_line(report.screened), highlight=False, markup=False)
 
 
 class _Terminated(KeyboardInterrupt):

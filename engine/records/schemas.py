@@ -240,6 +240,9 @@ class ImportReport(BaseModel):
     #: at most `engine.records.undated.SHOWN` of them; `incomplete_records_total` counts them all
     incomplete_records: list[IncompleteRecord] = Field(default_factory=list)
     incomplete_records_total: int = 0
+    #: an LEIE screening (`--format leie`): how many people came out clear, possible_match and excluded
+    screened: dict[str, int] | None = Field(default=None, description=(
+        "format=leie: the people screened, by result (clear, possible_match, excluded); null for other imports"))
 
     @classmethod
     def from_tally(

@@ -59,6 +59,26 @@ def test_leie_screening_from_the_command_line(db_url: str, tmp_path: Path) -> No
     shown = vigil("records", "show", "screening", "LEIE-20260302T170000Z-P-1", "--db", db_url, "--json")
     assert json.loads(shown.stdout)["data"]["result"] == "excluded"
     assert json.loads(vigil(*args).stdout)["unchanged"] == 1
+    assert json.loads(result.stdout)["screened"] == {"clear": 0, "possible_match": 0, "excluded": 1}
+    # the table says who matched at once (it had said only "1 records"; the match was found by export)
+    table = vigil(*args[:-1])
+    assert table.exit_code == 0 and "1 person screened: 0 clear, 0 excluded" not in table.stdout
+    assert "1 person screened: 0 clear, 1 excluded" in table.stdout, table.stdout
+
+
+def test_a_possible_match_is_counted_and_said_to_be_confirmed(db_url: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.ndjson"
+    rows = [{"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example"},  # no date of birth
+            {"type": "employment_episode", "id": "E-1", "person_id": "P-1"},
+            {"type": "person", "id": "P-2", "first_name": "Sam", "last_name": "Clearly", "dob": "1980-01-01"},
+            {"type": "employment_episode", "id": "E-2", "person_id": "P-2"}]
+    people.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    result = vigil("import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at", "2026-03-02T09:00:00-08:00",
+                   "--db", db_url)
+    assert result.exit_code == 0, result.output
+    assert ("2 people screened: 1 clear, 1 possible match (the same name with no date of birth to tell them apart: "
+            "confirm it), 0 excluded") in " ".join(result.stdout.split())
 
 
 def test_an_leie_file_with_only_the_header_is_refused_and_writes_nothing(db_url: str, tmp_path: Path) -> None:

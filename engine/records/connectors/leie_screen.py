@@ -82,8 +82,24 @@ def screen_files(
          "checked_at": stamp, "result": result}
         for person_id, result in sorted(screener.results.items())
     ]
-    return service.import_records(session, org_id=org_id, records=screenings, actor=actor,
-                                  source=" + ".join(str(p) for p in files))
+    report = service.import_records(session, org_id=org_id, records=screenings, actor=actor,
+                                    source=" + ".join(str(p) for p in files))
+    # the records alone said "14 screenings created", and who matched had to be looked up by export
+    report.screened = {result: sum(1 for r in screener.results.values() if r == result)
+                       for result in ("clear", "possible_match", "excluded")}
+    return report
+
+
+def screened_line(screened: dict[str, int]) -> str:
+    """"12 people screened: 10 clear, 1 possible match (...), 1 excluded": who matched, at once."""
+    total = sum(screened.values())
+    parts = [f"{screened.get('clear', 0)} clear"]
+    if screened.get("possible_match"):
+        n = screened["possible_match"]
+        parts.append(f"{n} possible match{'es' if n != 1 else ''} (the same name with no date of birth to tell "
+                     f"them apart: confirm {'each' if n != 1 else 'it'})")
+    parts.append(f"{screened.get('excluded', 0)} excluded")
+    return f"{total} {'person' if total == 1 else 'people'} screened: {', '.join(parts)}"
 
 
 def workforce(session: Session, *, org_id: str) -> list[WorkforcePerson]:
