@@ -22,6 +22,14 @@ def utc_text(when: dt.datetime) -> str:
     return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def iso_utc(when: dt.datetime | None) -> str | None:
+    """An instant in UTC to the second, ISO 8601 with Z ("2026-03-10T15:00:00Z"), as the JSON lists
+    write it: the exports' instants (a column a program sorts and parses); None stays None."""
+    if when is None:
+        return None
+    return clock.ensure_utc(when).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def local_time(when: dt.datetime, tz: str | None) -> str:
     """An instant as its establishment reads it, "2026-11-15 17:00 PST"; in UTC without a zone."""
     if not tz:

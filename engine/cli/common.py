@@ -10,6 +10,8 @@ import datetime as dt
 import math
 import os
 import re
+import sys
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -262,6 +264,25 @@ def out_file(path: Path, option: str = "--out") -> Path:
         raise cannot_write(path, f"{parent} is a file, not a directory", option)
     _writable_dir(parent, path, option)
     return _writing_to(path)
+
+
+def write_lines(lines: Iterable[str], target: Path | None) -> None:
+    """Text made a line at a time (an export's CSV) written as it is made, in UTF-8, to `target`
+    (checked with `out_file` first), or to stdout: a list of thousands is never held whole, and a
+    CSV's CRLF line ends are written as they are."""
+    if target is not None:
+        with target.open("w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+        return
+    raw = getattr(sys.stdout, "buffer", None)
+    if raw is None:  # a stdout that takes text only
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    for line in lines:
+        raw.write(line.encode("utf-8"))
+    raw.flush()
 
 
 def _writable_dir(folder: Path, given: Path, option: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
@@ -21,41 +22,50 @@ from engine.cli.common import (
     iso_z,
     nonblank,
     open_org,
+    out_file,
     parse_instant,
+    write_lines,
 )
 from engine.cli.pages import paged_title, print_pages
 from engine.errors import ErrorDetail, InputError
 
 if TYPE_CHECKING:
-    from engine.findings.schemas import Finding, Waiver
+    from engine.findings.schemas import Finding, FindingFilter, Waiver
 
 findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
 
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many, newest first (1-1000)")]
 IdArg = Annotated[str, typer.Argument(metavar="FINDING_ID", help="the finding's id (see `vigil findings list`)")]
+FrameworkOpt = Annotated[str | None, typer.Option("--framework", help="only this framework, e.g. hipaa")]
+SeverityOpt = Annotated[str | None, typer.Option("--severity", help="low, medium, high or critical (comma-separated)")]
+StateOpt = Annotated[str | None, typer.Option(
+    "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive, or "
+                    "all; default open,acknowledged (what needs attention, as the web list and the "
+                    "dashboard count)")]
+StatusOpt = Annotated[str | None, typer.Option(
+    "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")]
+EstablishmentOpt = Annotated[str | None, typer.Option("--establishment", help="only this establishment id")]
+OrgWideOpt = Annotated[bool, typer.Option("--org-wide", help="only findings tied to no establishment "
+                                                             "(practice-wide duties)")]
+RuleOpt = Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")]
+AssigneeOpt = Annotated[str | None, typer.Option(
+    "--assignee", help="assigned to these users, people or roles (comma-separated); none: to nobody")]
+SortOpt = Annotated[str, typer.Option(
+    "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")]
 
 
 @findings_app.command("list")
 def list_findings(
-    framework: Annotated[str | None, typer.Option("--framework", help="only this framework, e.g. hipaa")] = None,
-    severity: Annotated[str | None, typer.Option(
-        "--severity", help="low, medium, high or critical (comma-separated)")] = None,
-    state: Annotated[str | None, typer.Option(
-        "--state", help="lifecycle states, comma-separated: open,acknowledged,resolved,waived,false_positive, or "
-                        "all; default open,acknowledged (what needs attention, as the web list and the "
-                        "dashboard count)")] = None,
-    status: Annotated[str | None, typer.Option(
-        "--status", help="deadline statuses, comma-separated: due_soon,overdue,violation")] = None,
-    establishment: Annotated[str | None, typer.Option("--establishment", help="only this establishment id")] = None,
-    org_wide: Annotated[bool, typer.Option("--org-wide", help="only findings tied to no establishment "
-                                                             "(practice-wide duties)")] = False,
-    rule: Annotated[str | None, typer.Option("--rule", help="only this rule id, e.g. HIPAA-BRN-IND-011")] = None,
-    assignee: Annotated[str | None, typer.Option(
-        "--assignee", help="assigned to these users, people or roles (comma-separated); none: to nobody")] = None,
-    sort: Annotated[str, typer.Option(
-        "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")
-    ] = "newest",
+    framework: FrameworkOpt = None,
+    severity: SeverityOpt = None,
+    state: StateOpt = None,
+    status: StatusOpt = None,
+    establishment: EstablishmentOpt = None,
+    org_wide: OrgWideOpt = False,
+    rule: RuleOpt = None,
+    assignee: AssigneeOpt = None,
+    sort: SortOpt = "newest",
     limit: LimitOpt = 100,
     cursor: Annotated[str | None, typer.Option(
         "--cursor", help="the next page: next_cursor (or prev_cursor) of the --json output before")] = None,
@@ -67,29 +77,14 @@ def list_findings(
     says otherwise (--state all for every state); more than --limit page on with --cursor."""
     from engine.db import unit_of_work
     from engine.findings import service
-    from engine.findings.schemas import FindingFilter
 
     def body():  # type: ignore[no-untyped-def]
-        _no_status_as_state(state)
-        states = _states(state)
-        if framework is not None:
-            nonblank(framework, "--framework")  # "" is no framework, not every framework
-            filter_values.check_count("--framework", [framework])
-        for value, option in ((severity, "--severity"), (status, "--status"), (establishment, "--establishment"),
-                              (rule, "--rule"), (assignee, "--assignee")):
-            filter_value(value, option)
+        filters = _filters(framework=framework, severity=severity, state=state, status=status,
+                           establishment=establishment, org_wide=org_wide, rule=rule, assignee=assignee)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             found = service.list_findings(  # the service checks every value, as for the API's filters
-                s,
-                org_id=org_id,
-                limit=limit,
-                filters=FindingFilter(framework=framework, severity=severity, state=states, status=status,
-                                      establishment_id=establishment, org_wide=org_wide, rule_id=rule,
-                                      assignee=assignee),
-                sort=sort,
-                cursor=cursor,
-            )
+                s, org_id=org_id, limit=limit, filters=filters, sort=sort, cursor=cursor)
             return found, tables.due_zones(s, org_id)
 
     page, zones = run(body)
@@ -129,6 +124,57 @@ def _states(state: str | None) -> str | None:
                 code="input.choice")
         return None
     return state
+
+
+def _filters(*, framework: str | None, severity: str | None, state: str | None, status: str | None,
+             establishment: str | None, org_wide: bool, rule: str | None, assignee: str | None) -> FindingFilter:
+    """The options of `findings list` (and `findings export`) as the service's filter, after the
+    checks only the command line needs (a blank value, --state all, a status given as a state); the
+    service checks every value as for the API's filters."""
+    from engine.findings.schemas import FindingFilter
+
+    _no_status_as_state(state)
+    states = _states(state)
+    if framework is not None:
+        nonblank(framework, "--framework")  # "" is no framework, not every framework
+        filter_values.check_count("--framework", [framework])
+    for value, option in ((severity, "--severity"), (status, "--status"), (establishment, "--establishment"),
+                          (rule, "--rule"), (assignee, "--assignee")):
+        filter_value(value, option)
+    return FindingFilter(framework=framework, severity=severity, state=states, status=status,
+                         establishment_id=establishment, org_wide=org_wide, rule_id=rule, assignee=assignee)
+
+
+@findings_app.command("export")
+def export(
+    framework: FrameworkOpt = None,
+    severity: SeverityOpt = None,
+    state: StateOpt = None,
+    status: StatusOpt = None,
+    establishment: EstablishmentOpt = None,
+    org_wide: OrgWideOpt = False,
+    rule: RuleOpt = None,
+    assignee: AssigneeOpt = None,
+    sort: SortOpt = "newest",
+    out: Annotated[Path | None, typer.Option("--out", help="write the CSV here (default: stdout)")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every finding `vigil findings list` would list with the same options as CSV (UTF-8, a
+    header row; columns in docs/api.md), however many there are: to --out, or to stdout."""
+    from engine.db import unit_of_work
+    from engine.findings import export as findings_export
+
+    def body() -> None:
+        filters = _filters(framework=framework, severity=severity, state=state, status=status,
+                           establishment=establishment, org_wide=org_wide, rule=rule, assignee=assignee)
+        target = out_file(out) if out is not None else None
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            lines = findings_export.findings_csv(s, org_id=org_id, filters=filters, sort=sort)  # checks the filters
+            write_lines(lines, target)
+
+    run(body)
 
 
 def _subject(f: Finding) -> str:

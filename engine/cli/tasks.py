@@ -12,10 +12,21 @@ import typer
 from engine import timefmt
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, choices, cli_actor, filter_value, nonblank, open_org
+from engine.cli.common import (
+    DbOpt,
+    JsonOpt,
+    OrgOpt,
+    choices,
+    cli_actor,
+    filter_value,
+    nonblank,
+    open_org,
+    out_file,
+    write_lines,
+)
 from engine.cli.pages import paged_title, print_pages
 from engine.errors import ErrorDetail, InputError
-from engine.tasks.schemas import TaskKind, TaskState, TaskViewer
+from engine.tasks.schemas import TaskFilter, TaskKind, TaskSeverity, TaskState, TaskViewer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,6 +39,7 @@ app.add_typer(tasks_app, name="tasks")
 
 STATES: tuple[str, ...] = get_args(TaskState)
 KINDS: tuple[str, ...] = get_args(TaskKind)
+SEVERITIES: tuple[str, ...] = get_args(TaskSeverity)
 
 TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail: a "
@@ -35,17 +47,27 @@ ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, fo
                                                             "access (staff: their own tasks), or a cli:<label>; "
                                                             "any other name is refused (default: VIGIL_ACTOR, "
                                                             "else cli:<login>)")]
+StateOpt = Annotated[str | None, typer.Option("--state", help=f"{','.join(STATES)} (comma-separated)")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="only tasks owned by this person id or username")]
+SopOpt = Annotated[str | None, typer.Option("--sop", help="only tasks of this SOP id (see `vigil tasks sops`)")]
+FindingOpt = Annotated[str | None, typer.Option("--finding", help="only the task of this finding id")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help=f"{' or '.join(KINDS)}: from a finding, or from a "
+                                                            "recurring SOP")]
+OverdueOpt = Annotated[bool, typer.Option("--overdue", help="open tasks past their due date only")]
+SeverityOpt = Annotated[str | None, typer.Option(
+    "--severity", help=f"{','.join(SEVERITIES)}: the severity of the task's finding (comma-separated; a recurring "
+                       "task has none)")]
 
 
 @tasks_app.command("list")
 def list_tasks(
-    state: Annotated[str | None, typer.Option("--state", help=f"{','.join(STATES)} (comma-separated)")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="only tasks owned by this person id or username")] = None,
-    sop: Annotated[str | None, typer.Option("--sop", help="only tasks of this SOP id (see `vigil tasks sops`)")] = None,
-    finding: Annotated[str | None, typer.Option("--finding", help="only the task of this finding id")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help=f"{' or '.join(KINDS)}: from a finding, or from a "
-                                                           "recurring SOP")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="open tasks past their due date only")] = False,
+    state: StateOpt = None,
+    owner: OwnerOpt = None,
+    sop: SopOpt = None,
+    finding: FindingOpt = None,
+    kind: KindOpt = None,
+    overdue: OverdueOpt = False,
+    severity: SeverityOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many tasks (1-1000)")] = 200,
     cursor: Annotated[str | None, typer.Option(
         "--cursor", help="the next page: next_cursor of the --json output before")] = None,
@@ -56,13 +78,10 @@ def list_tasks(
     """List tasks by due date; more than --limit page on with --cursor."""
     from engine.db import unit_of_work
     from engine.tasks import service
-    from engine.tasks.schemas import TaskFilter
 
     def body():  # type: ignore[no-untyped-def]
-        for value, option in ((owner, "--owner"), (sop, "--sop"), (finding, "--finding")):
-            filter_value(value, option)
-        filters = TaskFilter(state=choices(state, "--state", STATES), owner=owner, sop=sop, finding_id=finding,
-                             kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None)
+        filters = _filters(state=state, owner=owner, sop=sop, finding=finding, kind=kind, overdue=overdue,
+                           severity=severity)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.list_tasks(s, org_id=org_id, limit=limit, filters=filters, cursor=cursor)
@@ -81,6 +100,47 @@ def list_tasks(
     console.print(listing)
     print_pages("vigil tasks list", "the same filters", next_cursor=page.next_cursor, has_prev=page.has_prev,
                 prev_cursor=page.prev_cursor)
+
+
+def _filters(*, state: str | None, owner: str | None, sop: str | None, finding: str | None, kind: str | None,
+             overdue: bool, severity: str | None) -> TaskFilter:
+    """The options of `tasks list` (and `tasks export`) as the service's filter, after the checks
+    only the command line needs (a blank value, an unknown state, kind or severity)."""
+    for value, option in ((owner, "--owner"), (sop, "--sop"), (finding, "--finding")):
+        filter_value(value, option)
+    return TaskFilter(state=choices(state, "--state", STATES), owner=owner, sop=sop, finding_id=finding,
+                      kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None,
+                      severity=choices(severity, "--severity", SEVERITIES))
+
+
+@tasks_app.command("export")
+def export(
+    state: StateOpt = None,
+    owner: OwnerOpt = None,
+    sop: SopOpt = None,
+    finding: FindingOpt = None,
+    kind: KindOpt = None,
+    overdue: OverdueOpt = False,
+    severity: SeverityOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the CSV here (default: stdout)")] = None,
+    org: OrgOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write every task `vigil tasks list` would list with the same options as CSV (UTF-8, a header
+    row, by due date; columns in docs/tasks.md), however many there are: to --out, or to stdout."""
+    from engine.db import unit_of_work
+    from engine.tasks import export as tasks_export
+
+    def body() -> None:
+        filters = _filters(state=state, owner=owner, sop=sop, finding=finding, kind=kind, overdue=overdue,
+                           severity=severity)
+        target = out_file(out) if out is not None else None
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            lines = tasks_export.tasks_csv(s, org_id=org_id, filters=filters)  # checks the filters first
+            write_lines(lines, target)
+
+    run(body)
 
 
 @tasks_app.command("show")
@@ -289,3 +349,4 @@ def sops(policies: Annotated[Path | None, typer.Option(
         rec = f"every {s.recurrence.every} {s.recurrence.unit}" if s.recurrence else "-"
         listing.add_row(tables.Clamp(s.title, above=s.id), tables.stacked(s.owner_role, rec), str(s.default_due_days))
     console.print(listing)
+

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.db import in_chunks, utc
@@ -96,6 +96,29 @@ def list_findings(
     order = Order.named(sort)
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
+    stmt = filtered(session, org_id=org_id, filters=filters, scope=scope)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    has_prev, prev_cursor = False, None
+    if cursor:
+        values = order.read(cursor)
+        # the previous page: up to `limit` rows just above this page; the row above those, if any,
+        # is where it starts from (no such row: the previous page is the first page)
+        above = list(session.scalars(stmt.where(order.not_after(values))
+                                     .order_by(*order.clauses(reverse=True)).limit(limit + 1)))
+        has_prev = bool(above)
+        prev_cursor = order.cursor(above[limit]) if len(above) > limit else None
+        stmt = stmt.where(order.after(values))
+    rows = list(session.scalars(stmt.order_by(*order.clauses()).limit(limit + 1)))
+    next_cursor = order.cursor(rows[limit - 1]) if len(rows) > limit else None
+    return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total,
+                       has_prev=has_prev, prev_cursor=prev_cursor)
+
+
+def filtered(session: Session, *, org_id: str, filters: FindingFilter | None = None,
+             scope: FindingScope | None = None) -> Select[FindingRow]:
+    """The statement selecting the org's findings that `filters` and `scope` admit, unordered, after
+    `filter_checks.check` (a value that can never match is refused): what a page of `list_findings`
+    and the CSV export (`engine.findings.export`) both read, so the two cannot disagree."""
     f = filters or FindingFilter()
     stmt = select(FindingRow).where(FindingRow.org_id == org_id)
     filter_checks.check(session, org_id=org_id, f=f, scope=scope)
@@ -128,21 +151,7 @@ def list_findings(
         )
         if scope.establishments is not None:
             stmt = stmt.where(FindingRow.establishment_id.in_(scope.establishments))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    has_prev, prev_cursor = False, None
-    if cursor:
-        values = order.read(cursor)
-        # the previous page: up to `limit` rows just above this page; the row above those, if any,
-        # is where it starts from (no such row: the previous page is the first page)
-        above = list(session.scalars(stmt.where(order.not_after(values))
-                                     .order_by(*order.clauses(reverse=True)).limit(limit + 1)))
-        has_prev = bool(above)
-        prev_cursor = order.cursor(above[limit]) if len(above) > limit else None
-        stmt = stmt.where(order.after(values))
-    rows = list(session.scalars(stmt.order_by(*order.clauses()).limit(limit + 1)))
-    next_cursor = order.cursor(rows[limit - 1]) if len(rows) > limit else None
-    return FindingPage(items=[to_finding(r, []) for r in rows[:limit]], next_cursor=next_cursor, total=total,
-                       has_prev=has_prev, prev_cursor=prev_cursor)
+    return stmt
 
 
 def _assigned_to(session: Session, org_id: str, values: list[str]) -> Any:

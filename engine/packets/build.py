@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.chain import ChainWalker, canonical_json
-from engine.cells import starts_formula
+from engine.cells import csv_cell
 from engine.errors import AuditChainBroken, ErrorDetail, InputError, IntegrityError
 from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
@@ -181,23 +181,12 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, list):
-        value = " ".join(str(v) for v in value)
-    text = "" if value is None else str(value)
-    # a cell starting like a formula would run when the CSV is opened in a spreadsheet (OWASP's list:
-    # = + - @ tab CR); a number, negative or not, is left as it is
-    if starts_formula(text) and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return "'" + text
-    return text
-
-
 def findings_csv(docs: PacketDocs) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for f in docs.findings:
-        writer.writerow([_csv_cell(f.get(column)) for column in CSV_COLUMNS])
+        writer.writerow([csv_cell(f.get(column)) for column in CSV_COLUMNS])
     return buffer.getvalue().encode("utf-8")
 
 

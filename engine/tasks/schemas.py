@@ -13,6 +13,9 @@ from engine.auth.schemas import Principal
 
 TaskState = Literal["open", "done", "closed"]
 TaskKind = Literal["finding", "recurring"]
+#: a task's severity, its finding's (engine.rules.spec.SEVERITY_ORDER), the most severe first; a
+#: recurring task has none
+TaskSeverity = Literal["critical", "high", "medium", "low"]
 Channel = Literal["email", "webhook"]
 
 
@@ -114,6 +117,9 @@ class TaskFilter(BaseModel):
     finding_id: str | None = None
     establishment_id: str | None = None
     overdue: bool | None = None
+    #: the severities of the tasks' findings (critical, high, medium, low; comma-separated); a
+    #: recurring task has none, so this filter leaves every recurring task out
+    severity: str | None = None
 
 
 class TaskViewer(BaseModel):

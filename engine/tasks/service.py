@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, get_args
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock, storable_text
@@ -25,13 +25,26 @@ from engine.errors import ErrorDetail, InputError, invalid_cursor
 from engine.rules import calendar
 from engine.tasks import evidence, filenames, store, templates, workforce
 from engine.tasks.errors import EvidenceTypeRefused, PolicyError, TaskNotFound, TaskTransitionRefused
-from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskKind, TaskPage, TaskState, TaskViewer
+from engine.tasks.schemas import (
+    Task,
+    TaskAttachment,
+    TaskFilter,
+    TaskKind,
+    TaskPage,
+    TaskSeverity,
+    TaskState,
+    TaskViewer,
+)
 from engine.tasks.tables import TaskAttachmentRow, TaskRow
 
+#: the values of the severity filter, the most severe first (a recurring task has none: a severity
+#: filter leaves it out)
+SEVERITIES: tuple[str, ...] = get_args(TaskSeverity)
+
 __all__ = [
-    "add_note", "attach_evidence", "check_item", "check_step", "complete_task", "get_attachment", "get_task",
-    "list_due_soon", "list_tasks", "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings",
-    "tasks_for_packet",
+    "add_note", "attach_evidence", "check_item", "check_step", "complete_task", "filtered", "get_attachment",
+    "get_task", "list_due_soon", "list_tasks", "open_evidence", "packet_tasks", "reassign_task", "sync_from_findings",
+    "task_owners", "tasks_for_packet",
 ]
 
 
@@ -50,21 +63,8 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     """Tasks by due date (then id), keyset-paged; staff viewers see their own only."""
     if not 1 <= limit <= 1000:
         raise InputError("limit must be between 1 and 1000", [ErrorDetail(reason=str(limit), field="limit")])
-    f = filters or TaskFilter()
-    _check_filters(session, org_id=org_id, f=f, viewer=viewer)
     now = clock.now()
-    stmt = select(TaskRow).where(TaskRow.org_id == org_id)
-    owners = _same_people(session, org_id=org_id, text=f.owner)
-    for column, value in (("state", f.state), ("owner", owners), ("kind", f.kind), ("sop", f.sop),
-                          ("finding_id", f.finding_id), ("establishment_id", f.establishment_id)):
-        if value:
-            stmt = stmt.where(getattr(TaskRow, column).in_(value.split(",")))
-    if f.overdue is True:
-        stmt = stmt.where(TaskRow.state == "open", TaskRow.due_at <= now)
-    elif f.overdue is False:
-        stmt = stmt.where(or_(TaskRow.state != "open", TaskRow.due_at > now))
-    if viewer is not None and viewer.owners is not None:
-        stmt = stmt.where(TaskRow.owner.in_(sorted(viewer.owners)))
+    stmt = filtered(session, org_id=org_id, filters=filters, viewer=viewer, now=now)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     has_prev, prev_cursor = False, None
     if cursor:
@@ -80,6 +80,36 @@ def list_tasks(session: Session, *, org_id: str, filters: TaskFilter | None = No
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return TaskPage(items=[store.to_task(r, now=now) for r in rows[:limit]], total=total, next_cursor=next_cursor,
                     has_prev=has_prev, prev_cursor=prev_cursor)
+
+
+def filtered(session: Session, *, org_id: str, filters: TaskFilter | None = None, viewer: TaskViewer | None = None,
+             now: dt.datetime) -> Select[TaskRow]:
+    """The statement selecting the org's tasks that `filters` admit and `viewer` may see, unordered,
+    after `_check_filters` (a value that can never match is refused); `now` decides what is overdue.
+    What a page of `list_tasks` and the CSV export (`engine.tasks.export`) both read."""
+    f = filters or TaskFilter()
+    _check_filters(session, org_id=org_id, f=f, viewer=viewer)
+    stmt = select(TaskRow).where(TaskRow.org_id == org_id)
+    owners = _same_people(session, org_id=org_id, text=f.owner)
+    for column, value in (("state", f.state), ("owner", owners), ("kind", f.kind), ("sop", f.sop),
+                          ("finding_id", f.finding_id), ("establishment_id", f.establishment_id),
+                          ("severity", f.severity)):
+        if value:
+            stmt = stmt.where(getattr(TaskRow, column).in_(value.split(",")))
+    if f.overdue is True:
+        stmt = stmt.where(TaskRow.state == "open", TaskRow.due_at <= now)
+    elif f.overdue is False:
+        stmt = stmt.where(or_(TaskRow.state != "open", TaskRow.due_at > now))
+    if viewer is not None and viewer.owners is not None:
+        stmt = stmt.where(TaskRow.owner.in_(sorted(viewer.owners)))
+    return stmt
+
+
+def task_owners(session: Session, *, org_id: str) -> list[str]:
+    """Everyone who owns some task of the org (person ids and usernames, as the tasks hold them),
+    sorted: what a manager picks from to see one person's tasks (the web tasks page's Owner)."""
+    return sorted(session.scalars(select(TaskRow.owner).where(TaskRow.org_id == org_id,
+                                                              TaskRow.owner.is_not(None)).distinct()))
 
 
 def list_due_soon(session: Session, *, org_id: str, within_days: int, establishment_id: str | None = None,
@@ -134,7 +164,7 @@ def _same_people(session: Session, *, org_id: str, text: str | None) -> str | No
 
 def _check_filters(session: Session, *, org_id: str, f: TaskFilter, viewer: TaskViewer | None = None) -> None:
     """A filter value that can never match would answer "no tasks", which reads as "nothing to do":
-    refused, every one at once. `state` and `kind` take their values only; an owner, SOP, finding or
+    refused, every one at once. `state`, `kind` and `severity` take their values only; an owner, SOP, finding or
     establishment must be one the org has (a user or person; an SOP template; a finding; an
     establishment record), or else be on some task of the org (so a value that matches is never
     refused, whatever the policies and records say now).
@@ -152,7 +182,8 @@ def _check_filters(session: Session, *, org_id: str, f: TaskFilter, viewer: Task
 
     problems = [ErrorDetail(reason=f"{v!r} is not a task {name}; the {name} values are: {', '.join(allowed)}",
                             field=name)
-                for name, allowed in (("state", get_args(TaskState)), ("kind", get_args(TaskKind)))
+                for name, allowed in (("state", get_args(TaskState)), ("kind", get_args(TaskKind)),
+                                      ("severity", SEVERITIES))
                 for v in values(getattr(f, name)) if v not in allowed]
 
     named: list[tuple[str, str, Any, Callable[[list[str]], set[str]], str]] = [

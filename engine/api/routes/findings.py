@@ -7,17 +7,19 @@ from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
 from engine import pipeline
-from engine.api import scope
+from engine.api import downloads, scope
 from engine.api.deps import get_session, require
 from engine.api.pseudonyms import PatientPseudonyms
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.findings import export as findings_export
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.order import SortName
@@ -40,32 +42,71 @@ class AssignIn(JsonBody):
     assignee: str = Field(min_length=1, max_length=200, examples=["security_officer"])
 
 
+def finding_filters(
+        framework: str | None = None, severity: str | None = None, state: str | None = None,
+        status: str | None = None, establishment: str | None = None,
+        org_wide: bool = Query(False, description="only findings tied to no establishment "
+                               "(practice-wide duties); not with `establishment`"),
+        rule: str | None = None,
+        subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
+                                    "their ids alone (P1); comma-separated"),
+        assignee: str | None = Query(None, description="assigned to these users, people or roles "
+                                     "(comma-separated; `none`: to nobody)")) -> FindingFilter:
+    """The findings list's filters, as `GET /findings` and its CSV export both take them."""
+    if state is not None and state.strip() == "all":  # every state, as `vigil findings list --state all`
+        state = None
+    return FindingFilter(framework=framework, severity=severity, state=state, status=status,
+                         establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject,
+                         assignee=assignee)
+
+
+def finding_order(sort: SortName = Query("newest", description="newest first (opened), the most severe first "
+                                         "(then newest), or the nearest due date first (undated last)")) -> SortName:
+    """The list's order, as `GET /findings` and its CSV export both take it."""
+    return sort
+
+
+def findings_page(limit: int = Query(50, ge=1, le=1000), cursor: str | None = None) -> tuple[int, str | None]:
+    """Which page of the list (`limit`, `cursor`): `GET /findings` pages, its CSV export does not.
+
+    The filters, the order and the page are dependencies, in this order, so that the OpenAPI document
+    lists the query parameters as the list always has (a route's own parameters come first)."""
+    return limit, cursor
+
+
 @router.get("/findings", response_model=FindingPage)
-def list_findings(framework: str | None = None, severity: str | None = None, state: str | None = None,
-                  status: str | None = None, establishment: str | None = None,
-                  org_wide: bool = Query(False, description="only findings tied to no establishment "
-                                         "(practice-wide duties); not with `establishment`"),
-                  rule: str | None = None,
-                  subject: str | None = Query(None, description="subjects as findings name them (person/P1), or "
-                                              "their ids alone (P1); comma-separated"),
-                  assignee: str | None = Query(None, description="assigned to these users, people or roles "
-                                               "(comma-separated; `none`: to nobody)"),
-                  sort: SortName = Query("newest", description="newest first (opened), the most severe first "
-                                         "(then newest), or the nearest due date first (undated last)"),
-                  limit: int = Query(50, ge=1, le=1000), cursor: str | None = None,
+def list_findings(filters: FindingFilter = Depends(finding_filters), sort: SortName = Depends(finding_order),
+                  paging: tuple[int, str | None] = Depends(findings_page),
                   principal: Principal = Depends(require(Permission.FINDINGS_READ)),
                   session: Session = Depends(get_session, scope="function")) -> FindingPage:
     """Findings, newest first unless `sort` says otherwise. Filters take comma-separated values;
     `cursor` continues a page (in the order it was taken in)."""
-    if state is not None and state.strip() == "all":  # every state, as `vigil findings list --state all`
-        state = None
-    filters = FindingFilter(framework=framework, severity=severity, state=state, status=status,
-                            establishment_id=establishment, org_wide=org_wide, rule_id=rule, subject_id=subject,
-                            assignee=assignee)
+    limit, cursor = paging
     page = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
                                           cursor=cursor, scope=finding_scope(principal), sort=sort)
     shield = PatientPseudonyms.for_principal(session, principal)
     return page if shield is None else page.model_copy(update={"items": shield.findings(page.items)})
+
+
+@router.get("/findings/export.csv", response_class=StreamingResponse, responses=downloads.CSV_RESPONSE)
+def export_findings(request: Request, filters: FindingFilter = Depends(finding_filters),
+                    sort: SortName = Depends(finding_order),
+                    principal: Principal = Depends(require(Permission.FINDINGS_READ))) -> StreamingResponse:
+    """Every finding `GET /findings` would list with the same filters and `sort`, as one CSV download
+    (`findings-<org>-<date>.csv`; columns in docs/api.md), read in batches however many there are. An
+    auditor gets the grant's findings, with patient identifiers pseudonymised where the grant says so.
+    A filter that can match nothing is a 422 before the download starts, as on the list."""
+    return downloads.csv_download(
+        request.app.state.engine, name=downloads.file_name("findings", principal.org_id),
+        lines=lambda s: findings_export.findings_csv(s, org_id=principal.org_id, filters=filters,
+                                                     scope=finding_scope(principal), sort=sort,
+                                                     shown=_shown(s, principal)))
+
+
+def _shown(session: Session, principal: Principal) -> findings_export.Shown | None:
+    """What an auditor with a pseudonymised grant reads of each batch (None: the findings as they are)."""
+    shield = PatientPseudonyms.for_principal(session, principal)
+    return None if shield is None else shield.findings
 
 
 @router.get("/findings/{finding_id}", response_model=Finding)

@@ -3,17 +3,18 @@ reassignment. Staff see and act on their own tasks only; the services apply that
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from engine.api import uploads
+from engine.api import downloads, uploads
 from engine.api.deps import get_session, require
 from engine.api.errors import attachment
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
 from engine.json_body import JsonBody
+from engine.tasks import export as tasks_export
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
 
@@ -36,20 +37,46 @@ class AssignIn(JsonBody):
     owner: str = Field(min_length=1, max_length=200, examples=["P-0002"])
 
 
+def task_filters(state: str | None = None,
+                 owner: str | None = Query(None, description="person ids or usernames, comma-separated; either "
+                                                             "name of a person finds the tasks owned under both"),
+                 sop: str | None = None, kind: str | None = None,
+                 finding: str | None = None, establishment: str | None = None, overdue: bool | None = None,
+                 severity: str | None = Query(None, description="the severities of the tasks' findings, "
+                                                                "comma-separated: critical, high, medium, low "
+                                                                "(a recurring task has none)")) -> TaskFilter:
+    """The tasks list's filters, as `GET /tasks` and its CSV export both take them."""
+    return TaskFilter(state=state, owner=owner, sop=sop, kind=kind, finding_id=finding,
+                      establishment_id=establishment, overdue=overdue, severity=severity)
+
+
+def tasks_page(limit: int = Query(100, ge=1, le=1000), cursor: str | None = None) -> tuple[int, str | None]:
+    """Which page of the list (`limit`, `cursor`): `GET /tasks` pages, its CSV export does not. A
+    dependency after the filters', so the OpenAPI document lists the filters first, as it always has."""
+    return limit, cursor
+
+
 @router.get("/tasks", response_model=TaskPage)
-def list_tasks(state: str | None = None,
-               owner: str | None = Query(None, description="person ids or usernames, comma-separated; either name "
-                                                           "of a person finds the tasks owned under both"),
-               sop: str | None = None, kind: str | None = None,
-               finding: str | None = None, establishment: str | None = None, overdue: bool | None = None,
-               limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
+def list_tasks(filters: TaskFilter = Depends(task_filters), paging: tuple[int, str | None] = Depends(tasks_page),
                principal: Principal = Depends(require(Permission.TASKS_READ)),
                session: Session = Depends(get_session, scope="function")) -> TaskPage:
     """Tasks by due date; filters take comma-separated values; `overdue=true` for open tasks past due."""
-    filters = TaskFilter(state=state, owner=owner, sop=sop, kind=kind, finding_id=finding,
-                         establishment_id=establishment, overdue=overdue)
+    limit, cursor = paging
     return tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=TaskViewer.of(principal),
                                     limit=limit, cursor=cursor)
+
+
+@router.get("/tasks/export.csv", response_class=StreamingResponse, responses=downloads.CSV_RESPONSE)
+def export_tasks(request: Request, filters: TaskFilter = Depends(task_filters),
+                 principal: Principal = Depends(require(Permission.TASKS_READ))) -> StreamingResponse:
+    """Every task `GET /tasks` would list with the same filters, by due date, as one CSV download
+    (`tasks-<org>-<date>.csv`; columns in docs/tasks.md), read in batches however many there are.
+    Staff get their own tasks only, as on the list; a filter that can match nothing is a 422 before
+    the download starts."""
+    viewer = TaskViewer.of(principal)
+    return downloads.csv_download(
+        request.app.state.engine, name=downloads.file_name("tasks", principal.org_id),
+        lines=lambda s: tasks_export.tasks_csv(s, org_id=principal.org_id, filters=filters, viewer=viewer))
 
 
 @router.get("/tasks/{task_id}", response_model=Task)

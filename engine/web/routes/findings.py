@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -16,11 +18,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
+from engine.api import downloads
 from engine.api.pseudonyms import PatientPseudonyms
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError, InvalidTransition
+from engine.findings import export as findings_export
 from engine.findings import lifecycle, waiver_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingEvent, FindingFilter, FindingPage, Waiver, WaiverIn, finished
@@ -91,49 +95,81 @@ def fact_rows(finding: Finding) -> list[FactRow]:
 SORT_LABELS = {"newest": "newest first", "severity": "most severe first", "due": "nearest due date first"}
 
 
+@dataclass(frozen=True)
+class ListFilters:
+    """The findings page's filters as the page was asked for them: what the list, its page links and
+    its CSV download (`/ui/findings/export.csv`) all read, so the download is the list on screen."""
+
+    framework: str | None
+    severity: str | None
+    #: "" (given empty) is every state; None (not given) the default, what needs attention
+    state: str | None
+    status: str | None
+    establishment: str | None
+    org_wide: bool
+    rule: str | None
+    subject: str | None
+    assignee: str | None
+    sort: str
+
+    def filters(self) -> FindingFilter:
+        return FindingFilter(framework=self.framework or None, severity=self.severity or None,
+                             state=self.state or None, status=self.status or None,
+                             establishment_id=self.establishment or None, org_wide=self.org_wide,
+                             rule_id=self.rule or None, subject_id=self.subject or None,
+                             assignee=(self.assignee or "").strip() or None)
+
+
+def list_filters(request: Request, framework: str | None = Query(None, max_length=40),
+                 severity: str | None = Query(None, max_length=40), state: str | None = Query(None, max_length=80),
+                 status: str | None = Query(None, max_length=40),
+                 establishment: str | None = Query(None, max_length=100), org_wide: bool = Query(False),
+                 rule: str | None = Query(None, max_length=60),
+                 subject: str | None = Query(None, max_length=200), assignee: str | None = Query(None, max_length=200),
+                 sort: str = Query("newest", max_length=20)) -> ListFilters:
+    """Without a `state` parameter the list shows what needs attention (open or acknowledged);
+    `state=` (empty) shows every state."""
+    if "state" not in request.query_params:
+        state = lookups.OPEN_STATES
+    rule = rule.strip().upper() if rule else rule  # rule ids are upper case; typed in lower case they matched nothing
+    return ListFilters(framework=framework, severity=severity, state=state, status=status,
+                       establishment=establishment, org_wide=org_wide, rule=rule, subject=subject, assignee=assignee,
+                       sort=sort)
+
+
 @router.get("/findings")
-def list_findings(request: Request, framework: str | None = Query(None, max_length=40),
-                  severity: str | None = Query(None, max_length=40), state: str | None = Query(None, max_length=80),
-                  status: str | None = Query(None, max_length=40),
-                  establishment: str | None = Query(None, max_length=100), org_wide: bool = Query(False),
-                  rule: str | None = Query(None, max_length=60),
-                  subject: str | None = Query(None, max_length=200), assignee: str | None = Query(None, max_length=200),
-                  sort: str = Query("newest", max_length=20),
+def list_findings(request: Request, q: ListFilters = Depends(list_filters),
                   limit: int = Query(50, ge=1, le=200),
                   cursor: str | None = Query(None, max_length=400), n: int = Query(0, ge=0, le=100000),
                   principal: Principal = Depends(page(Permission.FINDINGS_READ)),
                   session: Session = Depends(web_session, scope="function")) -> Response:
-    """Findings newest first, or in the order `sort` names. Without a `state` parameter the list
-    shows what needs attention (open or acknowledged); `state=` (empty) shows every state."""
-    if "state" not in request.query_params:
-        state = lookups.OPEN_STATES
-    rule = rule.strip().upper() if rule else rule  # rule ids are upper case; typed in lower case they matched nothing
-    filters = FindingFilter(framework=framework or None, severity=severity or None, state=state or None,
-                            status=status or None, establishment_id=establishment or None, org_wide=org_wide,
-                            rule_id=rule or None, subject_id=subject or None, assignee=(assignee or "").strip() or None)
+    """Findings newest first, or in the order `sort` names (filters: `list_filters`)."""
     problems: list[str] = []
     try:
-        result = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=limit,
+        result = findings_service.list_findings(session, org_id=principal.org_id, filters=q.filters(), limit=limit,
                                                 cursor=cursor or None, scope=finding_scope(principal),
-                                                sort=sort or None)
+                                                sort=q.sort or None)
     except InputError as exc:  # a filter that can never match: said above the list, the form kept as typed
         result = FindingPage(items=[], total=0)
         problems = [d.reason for d in exc.details] or [exc.message]
     shield = PatientPseudonyms.for_principal(session, principal)
     if shield is not None:
         result = result.model_copy(update={"items": shield.findings(result.items)})
-    params = {"framework": framework, "severity": severity, "state": state if state is not None else "",
-              "status": status, "establishment": establishment, "org_wide": "1" if org_wide else None,
-              "rule": rule, "subject": subject, "assignee": assignee,
-              "sort": sort if sort != "newest" else None, "limit": limit if limit != 50 else None}
+    params = {"framework": q.framework, "severity": q.severity, "state": q.state if q.state is not None else "",
+              "status": q.status, "establishment": q.establishment, "org_wide": "1" if q.org_wide else None,
+              "rule": q.rule, "subject": q.subject, "assignee": q.assignee,
+              "sort": q.sort if q.sort != "newest" else None, "limit": limit if limit != 50 else None}
     view_query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")} |
-                                        ({"state": ""} if state == "" else {}))
+                                        ({"state": ""} if q.state == "" else {}))
+    # the download takes the list's filters and order, not its page size: it holds every finding
+    export_query = "&".join(part for part in view_query.split("&") if part and not part.startswith("limit="))
     scope = finding_scope(principal)
     fws = [scope.framework] if scope is not None else lookups.frameworks()
     sites = lookups.establishments(session, org_id=principal.org_id)
     return render(request, "findings/list.html", principal=principal, title="Findings", active="findings",
                   page=result, params=params, problems=problems, view_query=view_query, cursor=cursor, n=n, limit=limit,
-                  sort=sort or "newest", sorts=SORT_LABELS,
+                  sort=q.sort or "newest", sorts=SORT_LABELS, export_url="/ui/findings/export.csv" + (
+                      f"?{export_query}" if export_query else ""),
                   pages=_page_links(view_query, result, cursor=cursor, n=n),
                   frameworks=fws, severities=lookups.SEVERITIES, states=lookups.STATES, statuses=lookups.STATUSES,
                   establishments=[e for e in sites
@@ -141,6 +177,23 @@ def list_findings(request: Request, framework: str | None = Query(None, max_leng
                   zones=lookups.zones(sites),
                   rules=lookups.rules(scope.framework if scope is not None else None), page_sizes=PAGE_SIZES,
                   open_states=lookups.OPEN_STATES)
+
+
+@router.get("/findings/export.csv")
+def export_findings(request: Request, q: ListFilters = Depends(list_filters),
+                    principal: Principal = Depends(page(Permission.FINDINGS_READ))) -> Response:
+    """The list's "Download CSV": every finding the page's filters admit, in its order, as the REST
+    API's `GET /findings/export.csv` writes it (the same function, scope and pseudonyms). A filter
+    that can match nothing is the error page, as the list says it above the table."""
+    scope = finding_scope(principal)
+
+    def lines(session: Session) -> Iterator[str]:
+        shield = PatientPseudonyms.for_principal(session, principal)
+        return findings_export.findings_csv(session, org_id=principal.org_id, filters=q.filters(), scope=scope,
+                                            sort=q.sort or None, shown=shield.findings if shield else None)
+
+    return downloads.csv_download(request.app.state.engine, name=downloads.file_name("findings", principal.org_id),
+                                  lines=lines)
 
 
 def _page_links(view_query: str, result: FindingPage, *, cursor: str | None, n: int) -> dict[str, str | None]:

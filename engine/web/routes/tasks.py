@@ -5,17 +5,21 @@ staff only ever see their own tasks (the service's TaskViewer)."""
 from __future__ import annotations
 
 import urllib.parse
+from dataclasses import dataclass, replace
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from engine.api import downloads
+from engine.auth import people
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.errors import ErrorDetail, InputError
 from engine.tasks import evidence
+from engine.tasks import export as tasks_export
 from engine.tasks import service as tasks_service
-from engine.tasks.schemas import Task, TaskFilter
+from engine.tasks.schemas import Task, TaskFilter, TaskPage
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -24,31 +28,108 @@ from engine.web.render import redirect
 router = APIRouter()
 VIEWS = {"mine": "My tasks", "overdue": "Overdue", "open": "All open", "done": "Done, awaiting confirmation",
          "closed": "Closed"}
+#: tasks a page of a list shows
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The tasks page's list and filters as asked for: what the list, its page links and its CSV
+    download (`/ui/tasks/export.csv`) all read, so the download is the list on screen.
+
+    A manager of several sites works through one site's tasks at a time (`establishment`: org-wide
+    tasks belong to no site and drop out), through one person's (`owner`, managers only: anyone else
+    sees their own tasks), or through the most severe first (`severity`, comma-separated)."""
+
+    view: str
+    establishment: str | None
+    owner: str | None
+    severity: str | None
+
+    def query(self, **changes: str | None) -> dict[str, str]:
+        """The query parameters that ask for this list again (with `changes`), empty ones left out."""
+        values = {"view": self.view, "establishment": self.establishment, "owner": self.owner,
+                  "severity": self.severity} | changes
+        return {k: v for k, v in values.items() if v}
+
+    def filters(self, principal: Principal) -> TaskFilter | None:
+        """The service's filter for this list; None for "My tasks" of an account that is nobody."""
+        site, severity = self.establishment, self.severity
+        if self.view == "mine":
+            me = taskviews.mine(principal)
+            return TaskFilter(state="open", owner=me, establishment_id=site, severity=severity) if me else None
+        if self.view == "overdue":
+            return TaskFilter(overdue=True, establishment_id=site, owner=self.owner, severity=severity)
+        return TaskFilter(state=self.view, establishment_id=site, owner=self.owner, severity=severity)
+
+    def seen_by(self, principal: Principal) -> ListFilters:
+        """The filters as `principal` may use them: the owner filter is a manager's; anyone else's
+        list is their own tasks, whatever `owner` says."""
+        return self if allowed(principal.role, Permission.TASKS_MANAGE) else replace(self, owner=None)
+
+
+def list_filters(view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
+                 establishment: str | None = Query(None, max_length=100),
+                 owner: str | None = Query(None, max_length=200),
+                 severity: str | None = Query(None, max_length=60)) -> ListFilters:
+    return ListFilters(view=view, establishment=establishment or None, owner=owner or None, severity=severity or None)
 
 
 @router.get("/tasks")
-def list_tasks(request: Request, view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
-               establishment: str | None = Query(None, max_length=100),
+def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
                cursor: str | None = Query(None, max_length=400),
                principal: Principal = Depends(page(Permission.TASKS_READ)),
                session: Session = Depends(web_session, scope="function")) -> Response:
-    """A manager of several sites works through one site's tasks at a time: `establishment` narrows
-    any list to that site's tasks (org-wide tasks belong to no site and drop out)."""
-    viewer = taskviews.viewer(principal)
-    site = establishment or None
-    if view == "mine":
-        me = taskviews.mine(principal)
-        filters = TaskFilter(state="open", owner=me, establishment_id=site) if me else None
-    elif view == "overdue":
-        filters = TaskFilter(overdue=True, establishment_id=site)
-    else:
-        filters = TaskFilter(state=view, establishment_id=site)
-    result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters, viewer=viewer, limit=100,
-                                       cursor=cursor or None)
+    """One of the task lists (`VIEWS`), narrowed by the filters of `list_filters`, `PAGE_SIZE` a page."""
+    q = q.seen_by(principal)
+    filters = q.filters(principal)
+    result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters,
+                                       viewer=taskviews.viewer(principal), limit=PAGE_SIZE, cursor=cursor or None)
               if filters is not None else None)
-    return render(request, "tasks/list.html", principal=principal, title=VIEWS[view], active="tasks", view=view,
-                  views=VIEWS, page=result, cursor=cursor, manager=allowed(principal.role, Permission.TASKS_MANAGE),
-                  establishment=site, establishments=lookups.establishments(session, org_id=principal.org_id))
+    manager = allowed(principal.role, Permission.TASKS_MANAGE)
+    return render(request, "tasks/list.html", principal=principal, title=VIEWS[q.view], active="tasks", view=q.view,
+                  views=VIEWS, page=result, cursor=cursor, manager=manager, q=q,
+                  pages=_page_links(q, result, cursor=cursor),
+                  export_url="/ui/tasks/export.csv?" + urllib.parse.urlencode(q.query()),
+                  owners=_owners(session, principal.org_id) if manager else [],
+                  severities=tasks_service.SEVERITIES, establishment=q.establishment,
+                  establishments=lookups.establishments(session, org_id=principal.org_id))
+
+
+def _owners(session: Session, org_id: str) -> list[tuple[str, str]]:
+    """Who owns tasks, as the Owner filter offers them: (owner, "Ana Diaz (P-0001)")."""
+    named = people.Names(session, org_id=org_id)
+    return [(owner, named(owner)) for owner in tasks_service.task_owners(session, org_id=org_id)]
+
+
+def _page_links(q: ListFilters, result: TaskPage | None, *, cursor: str | None) -> dict[str, str | None]:
+    """The first, previous and next pages' addresses, each with every filter of this list."""
+
+    def at(**extra: str | None) -> str:
+        return "/ui/tasks?" + urllib.parse.urlencode(q.query(**extra))
+
+    if result is None:
+        return {"first": None, "prev": None, "next": None}
+    prev = None
+    if result.has_prev:  # a null prev_cursor: the page before is the first
+        prev = at(cursor=result.prev_cursor) if result.prev_cursor else at()
+    return {"first": at() if cursor else None, "prev": prev,
+            "next": at(cursor=result.next_cursor) if result.next_cursor else None}
+
+
+@router.get("/tasks/export.csv")
+def export_tasks(request: Request, q: ListFilters = Depends(list_filters),
+                 principal: Principal = Depends(page(Permission.TASKS_READ))) -> Response:
+    """The tasks page's "Download CSV": every task of the list on screen (its view and filters), as
+    the REST API's `GET /tasks/export.csv` writes it (the same function; staff get their own)."""
+    filters = q.seen_by(principal).filters(principal)
+    if filters is None:
+        raise InputError("no task is assigned to you: your account is not linked to a person",
+                         [ErrorDetail(reason="ask an administrator to link it", field="view")])
+    viewer = taskviews.viewer(principal)
+    return downloads.csv_download(
+        request.app.state.engine, name=downloads.file_name("tasks", principal.org_id),
+        lines=lambda s: tasks_export.tasks_csv(s, org_id=principal.org_id, filters=filters, viewer=viewer))
 
 
 @router.get("/tasks/{task_id}")

@@ -57,7 +57,8 @@ def _h(api: dict[str, Any], who: str) -> dict[str, str]:
 
 def test_every_task_route_declares_a_tasks_permission(api: dict[str, Any]) -> None:
     perms = {(tuple(sorted(r.methods)), r.path): route_permission(r) for r in task_routes.router.routes}
-    assert len(perms) == 8 and all(p is not None and p.startswith("tasks.") for p in perms.values())
+    assert len(perms) == 9 and all(p is not None and p.startswith("tasks.") for p in perms.values())
+    assert perms[(("GET",), "/tasks/export.csv")] == "tasks.read"
     assert perms[(("POST",), "/tasks/{task_id}/assign")] == "tasks.manage"
 
 

@@ -1,0 +1,87 @@
+"""`vigil findings export` and `vigil tasks export`: the list's options, its rows as CSV on stdout
+or in --out, and the list's refusals word for word (exit 2); `vigil tasks list --severity`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.findings import export as findings_export
+from engine.tasks import export as tasks_export
+from tests.cli.conftest import Practice, said, vigil
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _listed(practice: Practice, group: str, *options: str) -> list[str]:
+    result = vigil(group, "list", *practice.args(), "--json", "--limit", "1000", *options)
+    assert result.exit_code == 0, result.output
+    return [x["id"] for x in json.loads(result.stdout)["items"]]
+
+
+@pytest.mark.parametrize("options", [(), ("--state", "all", "--sort", "severity"), ("--severity", "medium"),
+                                     ("--state", "open", "--sort", "due", "--org-wide")])
+def test_findings_export_writes_the_lists_findings_as_csv(practice: Practice, options: tuple[str, ...]) -> None:
+    result = vigil("findings", "export", *practice.args(), *options)
+    assert result.exit_code == 0, result.output
+    text = result.stdout_bytes.decode("utf-8")  # `stdout` turns CRLF into LF
+    assert text.startswith(",".join(findings_export.COLUMNS) + "\r\n")
+    expected = _listed(practice, "findings", *options)
+    assert expected and [r["id"] for r in _rows(text)] == expected
+
+
+def test_findings_export_to_a_file_leaves_stdout_alone(practice: Practice, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "findings.csv"
+    result = vigil("findings", "export", *practice.args(), "--state", "all", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert out.read_bytes().startswith(b"id,rule_id,") and b"\r\n" in out.read_bytes()
+    assert [r["id"] for r in _rows(out.read_text(encoding="utf-8"))] == _listed(practice, "findings", "--state", "all")
+
+
+@pytest.mark.parametrize("options", [("--severity", "urgent"), ("--state", "due_soon"), ("--state", "all,open"),
+                                     ("--framework", ""), ("--establishment", ","), ("--sort", "oldest"),
+                                     ("--rule", "NOPE-1", "--status", "late")])
+def test_findings_export_refuses_what_the_list_refuses_in_the_same_words(practice: Practice, tmp_path: Path,
+                                                                         options: tuple[str, ...]) -> None:
+    out = tmp_path / "not-written.csv"
+    listed = vigil("findings", "list", *practice.args(), *options)
+    exported = vigil("findings", "export", *practice.args(), *options, "--out", str(out))
+    assert listed.exit_code == exported.exit_code == 2, exported.output
+    assert said(exported.stderr) == said(listed.stderr) and exported.stdout == ""
+    assert not out.exists()
+
+
+def test_tasks_export_writes_the_lists_tasks_as_csv(practice: Practice, tmp_path: Path) -> None:
+    result = vigil("tasks", "export", *practice.args())
+    assert result.exit_code == 0, result.output
+    text = result.stdout_bytes.decode("utf-8")  # `stdout` turns CRLF into LF
+    assert text.startswith(",".join(tasks_export.COLUMNS) + "\r\n")
+    rows = _rows(text)
+    assert [r["id"] for r in rows] == _listed(practice, "tasks") and practice.task in {r["id"] for r in rows}
+    shown = vigil("tasks", "show", practice.task, *practice.args())
+    task = next(r for r in rows if r["id"] == practice.task)
+    assert f"(late from {task['late_from']})" in said(shown.stdout)  # the instant `tasks show` names
+    severity = task["severity"]
+    assert severity and _listed(practice, "tasks", "--severity", severity) == [
+        r["id"] for r in rows if r["severity"] == severity]
+    out = tmp_path / "tasks.csv"
+    assert vigil("tasks", "export", *practice.args(), "--severity", severity, "--out", str(out)).exit_code == 0
+    assert [r["id"] for r in _rows(out.read_text(encoding="utf-8"))] == _listed(practice, "tasks", "--severity",
+                                                                                 severity)
+
+
+@pytest.mark.parametrize("options", [("--severity", "urgent"), ("--severity", "high,"), ("--state", "late"),
+                                     ("--owner", "nobody-here")])
+def test_tasks_export_refuses_what_the_list_refuses_in_the_same_words(practice: Practice,
+                                                                      options: tuple[str, ...]) -> None:
+    listed = vigil("tasks", "list", *practice.args(), *options)
+    exported = vigil("tasks", "export", *practice.args(), *options)
+    assert listed.exit_code == exported.exit_code == 2, exported.output
+    assert said(exported.stderr) == said(listed.stderr) and exported.stdout == ""
