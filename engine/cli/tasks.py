@@ -11,7 +11,7 @@ import typer
 
 from engine import timefmt
 from engine.cli import tables
-from engine.cli.app import app, console, emit_json, run
+from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     DbOpt,
     JsonOpt,
@@ -350,3 +350,30 @@ def sops(policies: Annotated[Path | None, typer.Option(
         listing.add_row(tables.Clamp(s.title, above=s.id), tables.stacked(s.owner_role, rec), str(s.default_due_days))
     console.print(listing)
 
+
+@tasks_app.command("roles")
+def roles(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Who policies/roles.yaml gives each role to (per site; * = every site), and where each holder
+    stands: present, left on a day (their work goes to the fallback role), or not on file (no
+    record or user names them: their tasks reach no one)."""
+    from dataclasses import asdict
+
+    from engine.db import unit_of_work
+    from engine.tasks import holders
+
+    def body():  # type: ignore[no-untyped-def]
+        engine, org_id = open_org(db, org)
+        with unit_of_work(engine) as s:
+            return org_id, holders.role_holders(s, org_id=org_id)
+
+    org_id, found = run(body)
+    if as_json:
+        emit_json([asdict(h) for h in found])
+        return
+    listing = tables.table(tables.keep("role"), tables.keep("site"), tables.squeeze("holder"), tables.keep("standing"),
+                           title=f"{len(found)} role holder{'s' if len(found) != 1 else ''} (policies/roles.yaml)")
+    for h in found:
+        listing.add_row(h.role, h.establishment, f"{h.name} ({h.holder})" if h.name else h.holder, h.standing)
+    console.print(listing)
+    for line in holders.not_on_file_lines(found, org_id=org_id):
+        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)

@@ -1,0 +1,47 @@
+"""`vigil tasks roles`: who roles.yaml gives each role to, and which holders the practice's records
+and users do not know (their tasks would reach no one); `vigil evaluate --db` warns of the same.
+Found by a new-practice black-box pass (the shipped roles.yaml names the demo's people)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Practice, said, vigil
+
+# the practice holds P1's episode only; tests/fixtures/policies/roles.yaml names P-CO, P-MGR, P-HR1,
+# P-HR2 and P-SAFE, none of whom its records or users know
+
+
+def test_roles_lists_every_holder_with_their_standing(practice: Practice) -> None:
+    listed = vigil("tasks", "roles", *practice.args(), "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert [(r["role"], r["establishment"], r["holder"], r["standing"]) for r in rows] == [
+        ("compliance_officer", "*", "P-CO", "not on file"),
+        ("hr_manager", "E1", "P-HR1", "not on file"),
+        ("hr_manager", "E2", "P-HR2", "not on file"),
+        ("practice_manager", "*", "P-MGR", "not on file"),
+        ("safety_lead", "E1", "P-SAFE", "not on file"),
+    ]
+    table = vigil("tasks", "roles", *practice.args())
+    assert table.exit_code == 0, table.output
+    assert "compliance_officer" in table.stdout and "not on file" in table.stdout
+    warned = said(table.stderr)
+    assert warned.count("warning: ") == 5
+    assert "gives compliance_officer to P-CO, whom clinic-cli's records and users do not know" in warned
+
+
+def test_a_holder_becomes_present_once_the_records_name_them(practice: Practice, tmp_path) -> None:
+    person = tmp_path / "person.json"
+    person.write_text(json.dumps([{"type": "person", "id": "P-CO", "first_name": "Ana", "last_name": "Lee"}]))
+    assert vigil("import", str(person), *practice.args()).exit_code == 0
+    rows = json.loads(vigil("tasks", "roles", *practice.args(), "--json").stdout)
+    assert (rows[0]["holder"], rows[0]["standing"], rows[0]["name"]) == ("P-CO", "present", "Ana Lee")
+
+
+def test_evaluate_warns_of_each_holder_not_on_file(practice: Practice) -> None:
+    ran = vigil("evaluate", *practice.args(), "--as-of", "2026-03-05T12:00:00Z", "--json")
+    assert ran.exit_code == 0, ran.output
+    json.loads(ran.stdout)  # stdout stays the contract's JSON
+    warned = said(ran.stderr)
+    assert "gives safety_lead at E1 to P-SAFE" in warned and "vigil tasks roles" in warned
