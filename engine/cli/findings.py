@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args
 import typer
 
 from engine import filter_values
+from engine.auth.roles import Permission
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import (
@@ -53,6 +54,14 @@ AssigneeOpt = Annotated[str | None, typer.Option(
     "--assignee", help="assigned to these users, people or roles (comma-separated); none: to nobody")]
 SortOpt = Annotated[str, typer.Option(
     "--sort", help="newest (first opened last), severity (critical first) or due (nearest due date first)")]
+
+
+#: --actor on a command that acts: a user whose role may do it (recorded user:<name>), or a cli: label
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail: a "
+                                                            "username (or the person id their account stands for) "
+                                                            "whose role may do it, recorded user:<name>, or a "
+                                                            "cli:<label>; any other name is refused (default: "
+                                                            "VIGIL_ACTOR, else cli:<login>)")]
 
 
 @findings_app.command("list")
@@ -280,24 +289,36 @@ def _waiver_line(w: Waiver) -> str:
     return f"waiver in force: {w.id} {end_text(w.ends_at)} ({said})"
 
 
-def _act(finding_id: str, action: str, reason: str | None, org: str | None, db: str | None, as_json: bool) -> None:
+def _act(finding_id: str, action: str, reason: str | None, actor: str | None, org: str | None, db: str | None,
+         as_json: bool) -> None:
     from engine import pipeline
 
-    _change(finding_id, lambda s, org_id: pipeline.act_on_finding(
-        s, org_id=org_id, finding_id=finding_id, action=action, actor=cli_actor(), reason=reason), f"{action} done",
-        org, db, as_json)
+    _change(finding_id, lambda s, org_id, who: pipeline.act_on_finding(
+        s, org_id=org_id, finding_id=finding_id, action=action, actor=who, reason=reason), f"{action} done",
+        actor, org, db, as_json)
 
 
-def _change(finding_id: str, work: Callable[[Any, str], object], done: str, org: str | None, db: str | None,
-            as_json: bool) -> None:
-    """Do one change to a finding in one transaction, then print the finding as it is now (--json) or a line."""
+def _who(session: Any, org_id: str, actor: str | None, permission: Permission) -> str:
+    """The actor recorded: --actor as `engine.cli.actors.finding_actor` reads it, else VIGIL_ACTOR or
+    the login (`cli_actor`)."""
+    if actor is None:
+        return cli_actor()
+    from engine.cli.actors import finding_actor
+
+    return finding_actor(session, org_id=org_id, who=nonblank(actor, "--actor").strip(), permission=permission)
+
+
+def _change(finding_id: str, work: Callable[[Any, str, str], object], done: str, actor: str | None,
+            org: str | None, db: str | None, as_json: bool) -> None:
+    """Do one change to a finding in one transaction, as the actor, then print the finding as it is
+    now (--json) or a line."""
     from engine.db import unit_of_work
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            work(s, org_id)
+            work(s, org_id, _who(s, org_id, actor, Permission.FINDINGS_UPDATE))
             return service.get_finding(s, org_id=org_id, finding_id=finding_id)
 
     f = run(body)
@@ -311,35 +332,37 @@ def _change(finding_id: str, work: Callable[[Any, str], object], done: str, org:
 def ack(finding_id: IdArg,
         reason: Annotated[str | None, typer.Option("--reason", help="why, or what happens next (kept in the "
                                                                     "finding's history)")] = None,
-        org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+        actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Acknowledge a finding (prints the finding as it is now with --json)."""
-    _act(finding_id, "acknowledge", reason.strip() if reason and reason.strip() else None, org, db, as_json)
+    _act(finding_id, "acknowledge", reason.strip() if reason and reason.strip() else None, actor, org, db, as_json)
 
 
 @findings_app.command("false-positive")
 def false_positive(
     finding_id: IdArg,
     reason: Annotated[str, typer.Option("--reason", help="why the finding is wrong (required, not blank)")],
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Mark a finding as a false positive (a reason is required)."""
     run(lambda: nonblank(reason, "--reason"))
-    _act(finding_id, "false_positive", reason.strip(), org, db, as_json)
+    _act(finding_id, "false_positive", reason.strip(), actor, org, db, as_json)
 
 
 @findings_app.command("reopen")
 def reopen(
     finding_id: IdArg,
     reason: Annotated[str | None, typer.Option("--reason", help="why the finding is open again")] = None,
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Reopen an acknowledged, false-positive or closed finding (a waived one is reopened by revoking its
     waiver)."""
-    _act(finding_id, "reopen", reason.strip() if reason else None, org, db, as_json)
+    _act(finding_id, "reopen", reason.strip() if reason else None, actor, org, db, as_json)
 
 
 @findings_app.command("close")
@@ -347,6 +370,7 @@ def close(
     finding_id: IdArg,
     reason: Annotated[str, typer.Option("--reason", help="what was done about it (required, not blank; kept in the "
                                                         "finding's history)")],
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -356,7 +380,7 @@ def close(
     same thing, and its SOP task closes (a done one is confirmed). Any other finding resolves by
     itself when its records show the obligation met."""
     run(lambda: nonblank(reason, "--reason"))
-    _act(finding_id, "close", reason.strip(), org, db, as_json)
+    _act(finding_id, "close", reason.strip(), actor, org, db, as_json)
 
 
 @findings_app.command("assign")
@@ -364,6 +388,7 @@ def assign(
     finding_id: IdArg,
     assignee: Annotated[str, typer.Argument(help="a user, a person id or a role of policies/roles.yaml",
                                             show_default=False)],
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -372,15 +397,16 @@ def assign(
     the finding's establishment per policies/roles.yaml; a role held by nobody there is refused)."""
     from engine import pipeline
 
-    _change(finding_id, lambda s, org_id: pipeline.assign_finding(
-        s, org_id=org_id, finding_id=finding_id, actor=cli_actor(), assignee=assignee),
-        f"assigned to {assignee.strip()}", org, db, as_json)
+    _change(finding_id, lambda s, org_id, who: pipeline.assign_finding(
+        s, org_id=org_id, finding_id=finding_id, actor=who, assignee=assignee),
+        f"assigned to {assignee.strip()}", actor, org, db, as_json)
 
 
 @findings_app.command("comment")
 def comment(
     finding_id: IdArg,
     text: Annotated[str, typer.Argument(help="the comment (not blank)", show_default=False)],
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -389,8 +415,8 @@ def comment(
     from engine.findings import lifecycle
 
     run(lambda: nonblank(text, "TEXT"))
-    _change(finding_id, lambda s, org_id: lifecycle.comment(
-        s, org_id=org_id, finding_id=finding_id, actor=cli_actor(), text=text.strip()), "comment added", org, db,
+    _change(finding_id, lambda s, org_id, who: lifecycle.comment(
+        s, org_id=org_id, finding_id=finding_id, actor=who, text=text.strip()), "comment added", actor, org, db,
         as_json)
 
 
@@ -405,6 +431,7 @@ def waive(
                                                "says it)")],
     establishment: Annotated[str | None, typer.Option("--establishment",
                                                       help="waive for a whole establishment")] = None,
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -434,7 +461,8 @@ def waive(
         data = WaiverIn(ends_at=ends, reason=reason.strip(), approver=approver.strip(), establishment_id=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return pipeline.waive(s, org_id=org_id, actor=cli_actor(), finding_id=finding_id, data=data)[0]
+            return pipeline.waive(s, org_id=org_id, actor=_who(s, org_id, actor, Permission.FINDINGS_WAIVE),
+                                  finding_id=finding_id, data=data)[0]
 
     w = run(body)
     if as_json:
@@ -484,6 +512,7 @@ def revoke_waiver(
     waiver_id: Annotated[str, typer.Argument(metavar="WAIVER_ID",
                                              help="the waiver's id (see `vigil findings waivers`)")],
     reason: Annotated[str, typer.Option("--reason", help="why the waiver ends early (at least 3 characters)")],
+    actor: ActorOpt = None,
     org: OrgOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -495,7 +524,8 @@ def revoke_waiver(
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return pipeline.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id, actor=cli_actor(), reason=reason)
+            return pipeline.revoke_waiver(s, org_id=org_id, waiver_id=waiver_id,
+                                          actor=_who(s, org_id, actor, Permission.FINDINGS_WAIVE), reason=reason)
 
     w = run(body)
     emit_json(w.model_dump(mode="json")) if as_json else console.print(f"waiver {w.id} revoked", highlight=False)

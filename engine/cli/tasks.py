@@ -208,40 +208,28 @@ def _acting(actor: str | None, org: str | None, db: str | None,
 
 
 def _named_actor(session: Session, org_id: str, who: str) -> tuple[str, TaskViewer | None]:
-    """Who --actor names, as the history and audit trail record them, and what they may act on.
-
-    A user (by username, or by the person their account stands for) is recorded as `user:<name>`,
-    as the API and the web record them, and acts with their role's access (staff: their own tasks
-    only); a person with no account is recorded by id and acts on their own tasks; a `cli:` label
-    acts for the operator, on any task. Any other name is refused: `--actor nosuchuser` had been
-    written into the history (as `cli:nosuchuser`), `--actor staff` and the same user on the web
-    were two actors in the audit trail, and staff could note a task the web hides from them."""
-    from sqlalchemy import select
-
+    """Who --actor names, as the history and audit trail record them (`engine.cli.actors`), and what
+    they may act on: a user with their role's access (staff: their own tasks only), a person with no
+    account on their own tasks, a `cli:` label for the operator on any task. Staff had been able to
+    note a task the web hides from them."""
     from engine.auth import people
     from engine.auth.roles import Permission, allowed
-    from engine.auth.tables import UserRow
+    from engine.cli.actors import named
 
-    if who.startswith("cli:"):
+    actor = named(session, org_id=org_id, who=who)
+    if actor.label:
         return who, None
-    kind = people.kind_of(session, org_id=org_id, name=who)
-    if kind not in ("user", "person"):
-        raise InputError(f"--actor {who!r} is nobody in this organization", [ErrorDetail(
-            reason=f"{who!r} is not a user or a person of this organization; give a username or a person id "
-                   f"(e.g. {people.examples(session, org_id=org_id, roles=False)}), or a label written "
-                   f"cli:{who} for work done on someone's behalf", field="--actor")], code="input.actor")
     unable = people.cannot_act(session, org_id=org_id, name=who, work="task")
     if unable is not None:
         raise InputError(f"--actor {who!r} cannot act on tasks", [ErrorDetail(reason=unable, field="--actor")],
                          code="input.actor")
-    user = session.scalars(select(UserRow).where(UserRow.org_id == org_id, (UserRow.username == who) | (
-        UserRow.person_id == who)).order_by(UserRow.username)).first()
+    user = actor.user
     if user is None:
         return who, TaskViewer(actor=who, owners=frozenset({who}))
-    actor = f"user:{user.username}"
     if allowed(user.role, Permission.TASKS_MANAGE):
-        return actor, TaskViewer.everyone(actor)
-    return actor, TaskViewer(actor=actor, owners=frozenset(x for x in (user.person_id, user.username) if x))
+        return actor.recorded, TaskViewer.everyone(actor.recorded)
+    return actor.recorded, TaskViewer(actor=actor.recorded, owners=frozenset(
+        x for x in (user.person_id, user.username) if x))
 
 
 @tasks_app.command("check")
