@@ -263,7 +263,15 @@ def complete(task_id: TaskArg,
 
     t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.complete_task(
         s, org_id=org_id, task_id=task_id, actor=who, note=note, viewer=viewer))
-    emit_json(t.model_dump(mode="json")) if as_json else console.print(f"{t.id}: done")
+    if as_json:
+        emit_json(t.model_dump(mode="json"))
+        return
+    # the completion's history says which steps were left; so does this line, while it can still be undone
+    left = [str(item.step) for item in t.checklist if not item.done]
+    unticked = (f" ({len(left)} of {len(t.checklist)} checklist steps not ticked: {', '.join(left)})"
+                if left else "")
+    console.print(f"{t.id}: done{unticked}; the next evaluation confirms it, or reopens it if the finding is still "
+                  "there", highlight=False, markup=False)
 
 
 @tasks_app.command("attach")

@@ -70,6 +70,10 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
     assert vigil("tasks", "note", task["id"], "called HR", "--db", db_url).exit_code == 0
     done = vigil("tasks", "complete", task["id"], "--db", db_url, "--note", "trained")
     assert done.exit_code == 0 and "done" in done.output
+    steps = len(json.loads(vigil("tasks", "show", task["id"], "--db", db_url, "--json").output)["checklist"])
+    # nothing was ticked: the line says so, as the completion's history does
+    assert f"of {steps} checklist steps not ticked: {', '.join(str(n) for n in range(1, steps + 1))})" in \
+        " ".join(done.output.split()), done.output
     twice = vigil("tasks", "complete", task["id"], "--db", db_url)
     assert twice.exit_code == 1 and "conflict.task_transition" in twice.output
 
