@@ -231,3 +231,21 @@ def test_a_waived_findings_deadline_status_is_shown_quiet(web: dict[str, Any],
     text = c.get(f"/ui/findings/{fid}").text
     assert 'class="status status-settled"' in text
     assert "the end of 2026-12-31 (UTC)" in text  # the last day, as the form asked for it
+
+
+def test_the_waiver_form_names_what_else_each_scope_would_waive(web: dict[str, Any]) -> None:
+    """A waiver is the rule for the subject (or site): waiving one finding waives the rule's others
+    in that scope. A new-practice pass waived "logs kept 365 days" and so "audit logging disabled"
+    (high) with it, told only by the answer. The form now says it before the button."""
+    mine, other = finding_of(web, "EP1"), finding_of(web, "EP2")  # the same rule, both at E1
+    assert (mine.rule_id, mine.establishment_id) == (other.rule_id, other.establishment_id)
+    with clock.frozen(GRANTED):
+        page = login(web["app"], "officer").get(f"/ui/findings/{mine.id}").text
+    said = {m.group(1): " ".join(html.unescape(re.sub(r"<[^>]+>", "", m.group(2))).split())
+            for m in re.finditer(r'<span id="waive-also-(\w+)"[^>]*>(.*?)</span>', page, re.S)}
+    assert said["subject"] == ": this finding only"
+    assert said["establishment"].startswith(f": this finding and 1 more of the rule, waived with it: {other.id} (")
+    assert 'aria-describedby="waive-also-establishment"' in page
+    with clock.frozen(GRANTED):
+        liaison = login(web["app"], "liaison").get(f"/ui/findings/{mine.id}").text  # no waive form, no lookup
+    assert "waive-also-" not in liaison

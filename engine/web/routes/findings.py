@@ -216,6 +216,8 @@ def _page_links(view_query: str, result: FindingPage, *, cursor: str | None, n: 
 
 #: Evidence records a finding's page lists before "and N more" (as many as it shows in full).
 EVIDENCE_SHOWN = pipeline.CITED_RECORDS_LIMIT
+#: how many of the rule's other findings the waiver form names for each scope (the rest are counted)
+ALSO_SHOWN = 10
 
 
 @router.get("/findings/{finding_id}")
@@ -246,6 +248,7 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
         waiver = shield.waivers([waiver])[0] if waiver is not None else None
     cited = {(r.type, r.id, r.version): r for r in records}
     deadline = finding.facts.get("deadline") if isinstance(finding.facts.get("deadline"), dict) else None
+    also = _also_waived(session, principal, finding) if allowed(principal.role, Permission.FINDINGS_WAIVE) else {}
     return render(request, "findings/detail.html", principal=principal, title=finding.title, active="findings",
                   f=finding, facts=fact_rows(finding), deadline=deadline, tasks=tasks, waiver=waiver,
                   evidence=finding.evidence if evidence == "all" else finding.evidence[:EVIDENCE_SHOWN],
@@ -256,7 +259,27 @@ def finding_detail(request: Request, finding_id: str, evidence: str = Query("", 
                       finding.establishment_id),
                   closable=finished(finding.kind, finding.status, finding.due), closed=_closed_by(finding),
                   framework_label=lookups.framework_label(finding.framework),
-                  subject_is_record=finding.subject_type in RECORD_MODELS)
+                  subject_is_record=finding.subject_type in RECORD_MODELS, also=also)
+
+
+def _also_waived(session: Session, principal: Principal, finding: Finding) -> dict[str, FindingPage]:
+    """The rule's other open findings a waiver from this page would waive too, per scope the form
+    offers ("subject", "establishment"): a waiver is the rule for the subject (or site) in its period,
+    so waiving "logs kept 365 days" also waived that system's "audit logging disabled", high, and the
+    officer learned it only from the answer."""
+    if finding.state not in ("open", "acknowledged"):
+        return {}
+    scopes = {"subject": FindingFilter(rule_id=finding.rule_id, state="open,acknowledged",
+                                       subject_id=f"{finding.subject_type}/{finding.subject_id}")}
+    if finding.establishment_id:
+        scopes["establishment"] = FindingFilter(rule_id=finding.rule_id, state="open,acknowledged",
+                                                establishment_id=finding.establishment_id)
+    found: dict[str, FindingPage] = {}
+    for scope_name, filters in scopes.items():
+        page = findings_service.list_findings(session, org_id=principal.org_id, filters=filters, limit=ALSO_SHOWN + 1)
+        others = [f for f in page.items if f.id != finding.id][:ALSO_SHOWN]
+        found[scope_name] = page.model_copy(update={"items": others, "total": page.total - 1})
+    return found
 
 
 def _closed_by(finding: Finding) -> FindingEvent | None:
