@@ -37,6 +37,7 @@ from engine.reports.schemas import (
 from engine.rules import calendar as cal
 from engine.rules.derive import RecordView
 from engine.rules.derive.osha import RETENTION_YEARS, Scope, determine_scope, osha_log_duty
+from engine.rules.derive.osha.scope import state_plan_question
 from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
 #: 1904.7(b)(3)(vii): days away or restricted are capped at 180 per case.
@@ -113,6 +114,9 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
         scope = determine_scope(est, ests, year, params)
         if scope.records_required is not True:
             why = "not required" if scope.records_required is False else "cannot be determined"
+            unsettled = state_plan_question(est, scope, params) if scope.records_required is False else None
+            if unsettled:  # as OSHA-REC-SCOPE-001 says it: not settled until the practice confirms it
+                why = f"not required under the federal exemption, which is not settled: {unsettled}"
             notes.append(ReportNote(reason=f"Part 1904 records for {year} {why} ({scope.basis}): no 300A row",
                                     establishment_id=est.id))
             continue

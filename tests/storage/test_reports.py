@@ -192,6 +192,26 @@ def test_ita_300a_notes_why_a_row_need_not_or_may_not_be_submitted(db: Engine) -
                "the establishment's own records"]}
 
 
+def test_ita_300a_says_an_exemption_a_state_plan_may_not_follow_is_not_settled(db: Engine) -> None:
+    """Washington keeps its own list of exempt industries: an office of physicians there is not
+    freed of Part 1904 records by the federal exemption until the practice confirms it, as
+    OSHA-REC-SCOPE-001 says. A new-practice pass had the 300A report say 'not required' of Seattle
+    while the rule said 'not settled'."""
+    seattle = f.establishment("E6", tz="America/Los_Angeles", state="WA", name="Clinic E6", naics="621111",
+                              osha_state_plan=True, max_concurrent_employees={"2024": 45, "2025": 45})
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, records=[seattle], actor="test", source="test")
+    said = {}
+    for est in ("E6", "E3"):  # neither has a row to file: the refusal says why, per establishment
+        with pytest.raises(InputError) as refused:
+            _ita(db, year=2025, establishment_id=est)
+        (said[est],) = [d.reason for d in refused.value.details]
+    assert said["E6"].startswith("E6: Part 1904 records for 2025 not required under the federal exemption, which is "
+                                 "not settled: confirm that the WA state plan exempts NAICS 621111 as federal OSHA "
+                                 "does"), said
+    assert said["E3"].startswith("E3: Part 1904 records for 2025 not required ("), said  # Illinois: federal list
+
+
 def test_ita_300a_cross_field_rule_is_checked() -> None:
     report = ita300a.Ita300AReport(year=2025, as_of=NOW, known_at=None, establishment_ids=["E1"], rows=[{
         c: None for c in ITA_300A_COLUMNS} | {"total_deaths": 1, "total_dafw_cases": 0, "total_djtr_cases": 0,

@@ -86,6 +86,21 @@ def _peak_text(peak: int | None, counted: tuple[str, ...], prev: int) -> str:
             "citing payroll records)")
 
 
+def state_plan_question(est: RecordView, s: Scope, params: Mapping[str, Any]) -> str | None:
+    """What the practice must confirm before a federal industry exemption frees `est` of Part 1904
+    records: its state plan keeps its own list (`state_plans_with_own_exemption_list`) and the
+    practice has not confirmed it follows the federal one (`state_plan_exemption_confirmed`); None
+    when nothing is open. OSHA-REC-SCOPE-001 asks it of the current year; the 300A report says it of
+    any year it is told the records were not required."""
+    confirmed = {str(x) for x in (params.get("state_plan_exemption_confirmed") or [])}
+    own_list = {str(x) for x in params.get("state_plans_with_own_exemption_list", DEFAULT_OWN_LIST_STATES)}
+    if (s.state_plan and str(est.data.get("state")) in own_list and s.industry_exempt is True
+            and s.size_exempt is not True and not s.listed_required and est.id not in confirmed):
+        return (f"confirm that the {est.data.get('state')} state plan exempts NAICS {s.naics} as federal OSHA does "
+                "(it keeps its own list)")
+    return None
+
+
 def determine_scope(est: RecordView, establishments: Sequence[RecordView], year: int,
                     params: Mapping[str, Any]) -> Scope:
     """Apply 1904.1 (size, whole company, previous year), 1904.2 (industry, by NAICS prefix), a
@@ -205,8 +220,6 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     """
     now = _Now(ctx.as_of)
     ests = _establishments(ctx, inputs)
-    confirmed = {str(x) for x in (ctx.params.get("state_plan_exemption_confirmed") or [])}
-    own_list = {str(x) for x in ctx.params.get("state_plans_with_own_exemption_list", DEFAULT_OWN_LIST_STATES)}
     by_id = {e.id: e for e in ests}
     for est in ests:
         tz = _tz(ctx, est, est.id)
@@ -221,11 +234,9 @@ def osha_scope(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
                 if age == 1 and s.records_required is True and s.ita_employees is None:
                     field = "employees_any_time" if s.ita_basis == "any_time" else "max_concurrent_employees"
                     questions.append(f"record the {year} headcount ({field}) for the ITA thresholds")
-                if (age == 0 and s.state_plan and str(est.data.get("state")) in own_list
-                        and s.industry_exempt is True and s.size_exempt is not True
-                        and not s.listed_required and est.id not in confirmed):
-                    questions.append(f"confirm that the {est.data.get('state')} state plan exempts NAICS {s.naics} "
-                                     "as federal OSHA does (it keeps its own list)")
+                unsettled = state_plan_question(est, s, ctx.params) if age == 0 else None
+                if unsettled:
+                    questions.append(unsettled)
             data = {
                 "establishment_id": est.id, "year": year, "age": age,
                 "year_start": _day(dt.date(year, 1, 1)), "naics": s.naics, "state_plan": s.state_plan,
