@@ -56,6 +56,10 @@ def finding_actor(session: Session, *, org_id: str, who: str, permission: Permis
             reason=f"{who} has no user account: findings are acted on by users whose role allows it "
                    f"({permission.value}); give their username, or cli:{who} for work done on their behalf",
             field="--actor")], code="input.actor")
+    if not actor.user.active:  # as on the tasks commands (`people.cannot_act`): their sign-in is off
+        raise InputError(f"--actor {who!r} cannot act on findings", [ErrorDetail(
+            reason=f"{actor.user.username} is switched off and can no longer sign in: give the user who acts now",
+            field="--actor")], code="input.actor")
     if not allowed(actor.user.role, permission):
         raise InputError(f"--actor {who!r} cannot act on findings", [ErrorDetail(
             reason=f"{actor.user.username}'s role ({actor.user.role}) does not allow {permission.value}",

@@ -43,7 +43,13 @@ once.install()  # a single-value option given twice is an error, not the last on
 def _group() -> None:
     """Keep `vigil` a group of commands when only one command module is loaded (engine.cli.entry):
     Typer runs an app with a single command as that command, so `vigil runs` would read `runs`
-    as the command's own argument."""
+    as the command's own argument.
+
+    It also forgets the last command's --json (a test runner runs many in one process): this runs
+    before a command's options are read, so --json holds for every `run` of the command. `run` had
+    reset it after its first call, and `findings comment --json`, which checks its text in a run of
+    its own first, wrote its errors as plain text."""
+    common.JSON_ASKED.set(False)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -83,7 +89,6 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
         _fail(failure)
     finally:
         common.restore_outputs(started)
-        common.JSON_ASKED.set(False)  # the next command in this process (a test runner's) says its own
 
 
 def database_failure(exc: Exception) -> VigilError | None:
