@@ -85,6 +85,14 @@ def test_managers_filter_tasks_by_owner_and_severity_across_views(web: dict[str,
     assert refused.status_code == 422 and "is not a task severity" in refused.text
 
 
+def test_my_tasks_drop_an_owner_filter_rather_than_carry_it(web_client: Callable[[str], TestClient]) -> None:
+    """Black-box pass: "My tasks" with owner=P-HR1 listed the officer's own tasks while its links and
+    its download still named P-HR1."""
+    page = web_client("officer").get("/ui/tasks?view=mine&owner=P-HR1&severity=high").text
+    assert "owner=P-HR1" not in page and 'id="t-owner"' not in page
+    assert 'href="/ui/tasks?view=open&amp;severity=high"' in page  # the other filters go along
+
+
 def test_staff_see_no_owner_filter_and_download_their_own_tasks(web_client: Callable[[str], TestClient]) -> None:
     client = web_client("staff")
     page = client.get("/ui/tasks?view=open&owner=P-HR2").text  # the owner filter is a manager's: ignored

@@ -249,3 +249,16 @@ def test_the_waiver_form_names_what_else_each_scope_would_waive(web: dict[str, A
     with clock.frozen(GRANTED):
         liaison = login(web["app"], "liaison").get(f"/ui/findings/{mine.id}").text  # no waive form, no lookup
     assert "waive-also-" not in liaison
+
+
+def test_state_all_lists_every_state_as_the_api_and_cli_read_it(web: dict[str, Any]) -> None:
+    """Black-box pass: /ui/findings?state=all said "'all' is not a state", where GET /findings and
+    `vigil findings list --state all` list every state; the web's own "any" is `state=`."""
+    waive_now(web, "EP1", dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    with clock.frozen(GRANTED):
+        client = login(web["app"], "officer")
+        every, empty = client.get("/ui/findings?state=all"), client.get("/ui/findings?state=")
+    assert every.status_code == 200 and "is not a state" not in every.text
+    assert finding_of(web, "EP1").id in every.text
+    listed = re.findall(r'href="/ui/findings/(F-[^"?#]+)"', every.text)
+    assert listed and listed == re.findall(r'href="/ui/findings/(F-[^"?#]+)"', empty.text)

@@ -128,9 +128,11 @@ def list_filters(request: Request, framework: str | None = Query(None, max_lengt
                  subject: str | None = Query(None, max_length=200), assignee: str | None = Query(None, max_length=200),
                  sort: str = Query("newest", max_length=20)) -> ListFilters:
     """Without a `state` parameter the list shows what needs attention (open or acknowledged);
-    `state=` (empty) shows every state."""
+    `state=` (empty) shows every state, and so does `state=all`, as the API and the CLI read it."""
     if "state" not in request.query_params:
         state = lookups.OPEN_STATES
+    elif state is not None and state.strip() == "all":
+        state = ""
     rule = rule.strip().upper() if rule else rule  # rule ids are upper case; typed in lower case they matched nothing
     return ListFilters(framework=framework, severity=severity, state=state, status=status,
                        establishment=establishment, org_wide=org_wide, rule=rule, subject=subject, assignee=assignee,

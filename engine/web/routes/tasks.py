@@ -63,9 +63,13 @@ class ListFilters:
         return TaskFilter(state=self.view, establishment_id=site, owner=self.owner, severity=severity)
 
     def seen_by(self, principal: Principal) -> ListFilters:
-        """The filters as `principal` may use them: the owner filter is a manager's; anyone else's
-        list is their own tasks, whatever `owner` says."""
-        return self if allowed(principal.role, Permission.TASKS_MANAGE) else replace(self, owner=None)
+        """The filters as `principal` may use them: the owner filter is a manager's, on a list other
+        than "My tasks"; anyone else's list is their own tasks, whatever `owner` says. Dropped, not
+        carried: "My tasks" with owner=P-0001 had listed the officer's own tasks while its links and
+        its CSV download still named P-0001."""
+        if self.view == "mine" or not allowed(principal.role, Permission.TASKS_MANAGE):
+            return replace(self, owner=None)
+        return self
 
 
 def list_filters(view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
