@@ -275,14 +275,21 @@ def write_lines(lines: Iterable[str], target: Path | None) -> None:
             fh.writelines(lines)
         return
     raw = getattr(sys.stdout, "buffer", None)
-    if raw is None:  # a stdout that takes text only
-        sys.stdout.writelines(lines)
+    try:
+        if raw is None:  # a stdout that takes text only
+            sys.stdout.writelines(lines)
+            sys.stdout.flush()
+            return
         sys.stdout.flush()
-        return
-    sys.stdout.flush()
-    for line in lines:
-        raw.write(line.encode("utf-8"))
-    raw.flush()
+        for line in lines:
+            raw.write(line.encode("utf-8"))
+        raw.flush()
+    except BrokenPipeError:
+        # the reader took what it wanted (`| head`) and left: done, as any Unix filter is; stdout is
+        # pointed at /dev/null so that the interpreter's own flush at exit finds no pipe to break
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _writable_dir(folder: Path, given: Path, option: str) -> None:

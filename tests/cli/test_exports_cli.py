@@ -85,3 +85,41 @@ def test_tasks_export_refuses_what_the_list_refuses_in_the_same_words(practice: 
     exported = vigil("tasks", "export", *practice.args(), *options)
     assert listed.exit_code == exported.exit_code == 2, exported.output
     assert said(exported.stderr) == said(listed.stderr) and exported.stdout == ""
+
+
+
+def test_an_export_whose_reader_leaves_ends_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Black-box pass: `vigil findings export | head` said 'file system error: Broken pipe' and
+    exited 2. The reader leaving is the end of the export, as for any Unix filter."""
+    import sys
+
+    from engine.cli.common import write_lines
+
+    class Left:  # the pipe `head` closed after its first line
+        def __init__(self, fd: int) -> None:
+            self.fd, self.written = fd, 0
+
+        def write(self, data: bytes) -> int:
+            if self.written:
+                raise BrokenPipeError(32, "Broken pipe")
+            self.written += len(data)
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    class Stdout:
+        def __init__(self, fd: int) -> None:
+            self.buffer, self._fd = Left(fd), fd
+
+        def flush(self) -> None:
+            pass
+
+        def fileno(self) -> int:
+            return self._fd
+
+    with (tmp_path / "out").open("wb") as target:
+        fake = Stdout(target.fileno())
+        monkeypatch.setattr(sys, "stdout", fake)
+        write_lines(iter(["a\r\n", "b\r\n", "c\r\n"]), None)  # no BrokenPipeError escapes
+        assert fake.buffer.written == 3
