@@ -366,8 +366,11 @@ def roles(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> Non
     if as_json:
         emit_json([asdict(h) for h in found])
         return
+    from engine.tasks.policy import policies_dir
+
     listing = tables.table(tables.keep("role"), tables.keep("site"), tables.squeeze("holder"), tables.keep("standing"),
-                           title=f"{len(found)} role holder{'s' if len(found) != 1 else ''} (policies/roles.yaml)")
+                           title=f"{len(found)} role holder{'s' if len(found) != 1 else ''} "
+                                 f"({policies_dir() / 'roles.yaml'})")
     for h in found:
         listing.add_row(h.role, h.establishment, f"{h.name} ({h.holder})" if h.name else h.holder, h.standing)
     console.print(listing)

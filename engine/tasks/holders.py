@@ -31,6 +31,7 @@ class Holder:
     holder: str
     standing: str  # "present", "left on 2026-12-01", or "not on file"
     name: str | None  # the person's name as their record gives it, when there is one
+    site_known: bool = True  # False: `establishment` names no establishment of the practice
 
     @property
     def on_file(self) -> bool:
@@ -54,6 +55,8 @@ def role_holders(session: Session, *, org_id: str, as_of: dt.datetime | None = N
     persons = {rid: data for rid, _, data in records_service.iter_record_data_by_ids(
         session, org_id=org_id, record_type="person", ids=sorted({person_of.get(n, n) for n in named}))}
     left = departures(session, org_id=org_id, as_of=clock.ensure_utc(as_of or clock.now()))
+    sites = {rid for rid, _, _ in records_service.iter_record_data(session, org_id=org_id,
+                                                                   record_type="establishment")}
     holders: list[Holder] = []
     order = sorted(policy.roles, key=lambda role: (role != policy.fallback_role, role))
     for role in order:
@@ -67,20 +70,30 @@ def role_holders(session: Session, *, org_id: str, as_of: dt.datetime | None = N
                 standing = "present"
             data = persons.get(person) or {}
             name = " ".join(str(data[k]) for k in ("first_name", "last_name") if data.get(k)) or None
-            holders.append(Holder(role, where, holder, standing, name))
+            holders.append(Holder(role, where, holder, standing, name, site_known=where == "*" or where in sites))
     return holders
 
 
 def not_on_file_lines(holders: list[Holder], *, org_id: str, directory: Path | str | None = None) -> list[str]:
-    """One warning per holder the practice has no record or user of, naming the roles they hold."""
+    """One warning per holder the practice has no record or user of, naming the roles they hold;
+    then one per site roles.yaml names that is no establishment of the practice (its lines are
+    never used: a typo there sends the site's work to the "*" holder), and one when the fallback
+    role, where every role nobody holds ends, has no holder at all."""
     roles: dict[str, list[str]] = {}
     for h in holders:
         if not h.on_file:
             where = "" if h.establishment == "*" else f" at {h.establishment}"
             roles.setdefault(h.holder, []).append(f"{h.role}{where}")
     path = policies_dir(directory) / "roles.yaml"
+    unknown_sites = sorted({h.establishment for h in holders if not h.site_known})
+    sites = [f"{path} names the site {site}, which is no establishment of {org_id}: its lines are never used "
+             "(the \"*\" holder gets that work); write an establishment id" for site in unknown_sites]
+    fallback = load_roles(directory).fallback_role
+    nobody = [] if any(h.role == fallback for h in holders) else [
+        f"{path} gives the fallback role {fallback}, where the work of every role nobody holds goes, to nobody: "
+        "such tasks are left unassigned"]
     return [f"{path} gives {', '.join(held)} to {holder}, whom {org_id}'s records and users do not know: tasks of "
             f"{'that role' if len(held) == 1 else 'those roles'} go to no one here. Put the id of the person "
             f"who holds {'it' if len(held) == 1 else 'them'} in roles.yaml (vigil tasks roles lists every "
             "holder; docs/tasks.md, 'Your practice's roles')"
-            for holder, held in sorted(roles.items())]
+            for holder, held in sorted(roles.items())] + sites + nobody

@@ -27,7 +27,8 @@ def test_roles_lists_every_holder_with_their_standing(practice: Practice) -> Non
     assert table.exit_code == 0, table.output
     assert "compliance_officer" in table.stdout and "not on file" in table.stdout
     warned = said(table.stderr)
-    assert warned.count("warning: ") == 5
+    assert warned.count("warning: ") == 6  # the five holders, and the site E2 the practice does not have
+    assert "names the site E2, which is no establishment of clinic-cli" in warned
     assert "gives compliance_officer to P-CO, whom clinic-cli's records and users do not know" in warned
 
 

@@ -53,8 +53,22 @@ def test_each_holder_is_present_gone_or_not_on_file(engine: Engine) -> None:
 def test_an_evaluation_names_each_holder_not_on_file_once_with_their_roles(engine: Engine) -> None:
     _people(engine)
     outcome = _evaluate(engine, "2026-02-25T12:00:00+00:00")
-    assert len(outcome.warnings) == 2
-    hr2, safe = outcome.warnings
+    assert len(outcome.warnings) == 3
+    hr2, safe, site = outcome.warnings
+    assert "names the site E2, which is no establishment of clinic-a: its lines are never used" in site
     assert "gives hr_manager at E2 to P-HR2, whom clinic-a's records and users do not know" in hr2
     assert "gives safety_lead at E1 to P-SAFE" in safe and "tasks of that role go to no one here" in safe
     assert "roles.yaml" in safe and "vigil tasks roles" in safe
+
+
+def test_a_fallback_role_held_by_nobody_is_named(engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "roles.yaml").write_text("fallback_role: compliance_officer\n"
+                                                  "roles:\n  hr_manager: {'*': P-CO}\n")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "pol"))
+    _import(engine, [f.establishment(), {"type": "person", "id": "P-CO", "first_name": "Ana", "last_name": "Lee"}])
+    with unit_of_work(engine) as s:
+        found = holders.role_holders(s, org_id=ORG)
+    assert [(h.role, h.standing) for h in found] == [("hr_manager", "present")]
+    (line,) = holders.not_on_file_lines(found, org_id=ORG)
+    assert "gives the fallback role compliance_officer" in line and "to nobody" in line
