@@ -54,6 +54,8 @@ FindingOpt = Annotated[str | None, typer.Option("--finding", help="only the task
 KindOpt = Annotated[str | None, typer.Option("--kind", help=f"{' or '.join(KINDS)}: from a finding, or from a "
                                                             "recurring SOP")]
 OverdueOpt = Annotated[bool, typer.Option("--overdue", help="open tasks past their due date only")]
+EstablishmentOpt = Annotated[str | None, typer.Option(
+    "--establishment", help="only tasks at these establishments (comma-separated ids; org-wide tasks belong to none)")]
 SeverityOpt = Annotated[str | None, typer.Option(
     "--severity", help=f"{','.join(SEVERITIES)}: the severity of the task's finding (comma-separated; a recurring "
                        "task has none)")]
@@ -66,6 +68,7 @@ def list_tasks(
     sop: SopOpt = None,
     finding: FindingOpt = None,
     kind: KindOpt = None,
+    establishment: EstablishmentOpt = None,
     overdue: OverdueOpt = False,
     severity: SeverityOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many tasks (1-1000)")] = 200,
@@ -81,7 +84,7 @@ def list_tasks(
 
     def body():  # type: ignore[no-untyped-def]
         filters = _filters(state=state, owner=owner, sop=sop, finding=finding, kind=kind, overdue=overdue,
-                           severity=severity)
+                           severity=severity, establishment=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
             return service.list_tasks(s, org_id=org_id, limit=limit, filters=filters, cursor=cursor)
@@ -103,14 +106,15 @@ def list_tasks(
 
 
 def _filters(*, state: str | None, owner: str | None, sop: str | None, finding: str | None, kind: str | None,
-             overdue: bool, severity: str | None) -> TaskFilter:
+             overdue: bool, severity: str | None, establishment: str | None = None) -> TaskFilter:
     """The options of `tasks list` (and `tasks export`) as the service's filter, after the checks
     only the command line needs (a blank value, an unknown state, kind or severity)."""
-    for value, option in ((owner, "--owner"), (sop, "--sop"), (finding, "--finding")):
+    for value, option in ((owner, "--owner"), (sop, "--sop"), (finding, "--finding"),
+                          (establishment, "--establishment")):
         filter_value(value, option)
     return TaskFilter(state=choices(state, "--state", STATES), owner=owner, sop=sop, finding_id=finding,
                       kind=choices(kind, "--kind", KINDS), overdue=True if overdue else None,
-                      severity=choices(severity, "--severity", SEVERITIES))
+                      severity=choices(severity, "--severity", SEVERITIES), establishment_id=establishment)
 
 
 @tasks_app.command("export")
@@ -120,6 +124,7 @@ def export(
     sop: SopOpt = None,
     finding: FindingOpt = None,
     kind: KindOpt = None,
+    establishment: EstablishmentOpt = None,
     overdue: OverdueOpt = False,
     severity: SeverityOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="write the CSV here (default: stdout)")] = None,
@@ -133,7 +138,7 @@ def export(
 
     def body() -> None:
         filters = _filters(state=state, owner=owner, sop=sop, finding=finding, kind=kind, overdue=overdue,
-                           severity=severity)
+                           severity=severity, establishment=establishment)
         target = out_file(out) if out is not None else None
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:

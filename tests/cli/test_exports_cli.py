@@ -123,3 +123,15 @@ def test_an_export_whose_reader_leaves_ends_quietly(tmp_path: Path, monkeypatch:
         monkeypatch.setattr(sys, "stdout", fake)
         write_lines(iter(["a\r\n", "b\r\n", "c\r\n"]), None)  # no BrokenPipeError escapes
         assert fake.buffer.written == 3
+
+
+def test_tasks_list_and_export_narrow_to_an_establishment(practice: Practice) -> None:
+    """REST and the web narrowed tasks to a site; the CLI's list and export had no --establishment."""
+    every = json.loads(vigil("tasks", "list", *practice.args(), "--json").stdout)["items"]
+    at_e1 = json.loads(vigil("tasks", "list", "--establishment", "E1", *practice.args(), "--json").stdout)["items"]
+    assert at_e1 and [t["id"] for t in at_e1] == [t["id"] for t in every if t["establishment_id"] == "E1"]
+    exported = vigil("tasks", "export", "--establishment", "E1", *practice.args())
+    assert exported.exit_code == 0, exported.output
+    assert [r["id"] for r in csv.DictReader(io.StringIO(exported.stdout))] == [t["id"] for t in at_e1]
+    refused = vigil("tasks", "export", "--establishment", "E-NOPE", *practice.args())
+    assert refused.exit_code == 2 and "'E-NOPE' is not an establishment of this organization" in said(refused.stderr)
