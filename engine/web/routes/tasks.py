@@ -87,12 +87,16 @@ def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
     """One of the task lists (`VIEWS`), narrowed by the filters of `list_filters`, `PAGE_SIZE` a page."""
     q = q.seen_by(principal)
     filters = q.filters(principal)
-    result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters,
-                                       viewer=taskviews.viewer(principal), limit=PAGE_SIZE, cursor=cursor or None)
-              if filters is not None else None)
+    problems: list[str] = []
+    try:
+        result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters,
+                                           viewer=taskviews.viewer(principal), limit=PAGE_SIZE, cursor=cursor or None)
+                  if filters is not None else None)
+    except InputError as exc:  # a filter that can never match: said above the list, the form kept, as findings do
+        result, problems = TaskPage(items=[], total=0), [d.reason for d in exc.details] or [exc.message]
     manager = allowed(principal.role, Permission.TASKS_MANAGE)
     return render(request, "tasks/list.html", principal=principal, title=VIEWS[q.view], active="tasks", view=q.view,
-                  views=VIEWS, page=result, cursor=cursor, manager=manager, q=q,
+                  views=VIEWS, page=result, cursor=cursor, manager=manager, q=q, problems=problems,
                   pages=_page_links(q, result, cursor=cursor),
                   export_url="/ui/tasks/export.csv?" + urllib.parse.urlencode(q.query()),
                   owners=_owners(session, principal.org_id) if manager else [],
