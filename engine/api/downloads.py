@@ -27,20 +27,29 @@ def file_name(kind: str, org_id: str) -> str:
     return f"{kind}-{org_id}-{clock.now().date().isoformat()}.csv"
 
 
-def csv_download(engine: Engine, *, name: str, lines: Callable[[Session], Iterator[str]]) -> StreamingResponse:
+#: UTF-8's byte order mark: how Excel knows a CSV is UTF-8 (without it, Windows Excel reads
+#: "Zoë" and "O’Brien" as "ZoÃ«" and "Oâ€™Brien")
+BOM = "\ufeff"
+
+
+def csv_download(engine: Engine, *, name: str, lines: Callable[[Session], Iterator[str]],
+                 spreadsheet: bool = False) -> StreamingResponse:
     """The lines `lines(session)` makes, streamed as the download `name`, read in a session of its own.
 
     Why its own: the route's session (`get_session`, function scope) ends when the route returns,
     before a streamed body is sent, and the export reads its batches while it is sent; so it holds
     one unit of work of its own until the last line. The first line is made here, before the
     response starts: the export checks its filters then, so a bad one is the route's 422 (403
-    outside a grant) rather than a download that breaks after it began."""
+    outside a grant) rather than a download that breaks after it began.
+
+    `spreadsheet`: the file starts with the UTF-8 byte order mark, for the web's "Download CSV", which
+    a person opens in a spreadsheet; the REST API's export, read by programs, has none."""
 
     def body() -> Iterator[bytes]:
         with unit_of_work(engine) as session:
             produced = lines(session)
             yield b""  # the filters are checked: the response may start
-            buffered: list[str] = []
+            buffered: list[str] = [BOM] if spreadsheet else []
             size = 0
             for line in produced:
                 buffered.append(line)

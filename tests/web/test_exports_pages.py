@@ -33,7 +33,8 @@ def _csv(client: TestClient, url: str) -> list[dict[str, str]]:
     assert r.status_code == 200, r.text[:500]
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.headers["content-disposition"].startswith('attachment; filename="')
-    return list(csv.DictReader(io.StringIO(r.text, newline="")))
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the UTF-8 byte order mark: Excel reads the file as UTF-8
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
 
 
 def _listed(page: str, kind: str) -> list[str]:

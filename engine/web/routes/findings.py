@@ -195,7 +195,7 @@ def export_findings(request: Request, q: ListFilters = Depends(list_filters),
                                             sort=q.sort or None, shown=shield.findings if shield else None)
 
     return downloads.csv_download(request.app.state.engine, name=downloads.file_name("findings", principal.org_id),
-                                  lines=lines)
+                                  lines=lines, spreadsheet=True)
 
 
 def _page_links(view_query: str, result: FindingPage, *, cursor: str | None, n: int) -> dict[str, str | None]:

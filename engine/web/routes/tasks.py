@@ -137,7 +137,8 @@ def export_tasks(request: Request, q: ListFilters = Depends(list_filters),
     viewer = taskviews.viewer(principal)
     return downloads.csv_download(
         request.app.state.engine, name=downloads.file_name("tasks", principal.org_id),
-        lines=lambda s: tasks_export.tasks_csv(s, org_id=principal.org_id, filters=filters, viewer=viewer))
+        lines=lambda s: tasks_export.tasks_csv(s, org_id=principal.org_id, filters=filters, viewer=viewer),
+        spreadsheet=True)
 
 
 @router.get("/tasks/{task_id}")
