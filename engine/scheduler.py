@@ -181,8 +181,10 @@ def _sweep(rt: Runtime, org_id: str) -> dict[str, Any]:
         result = pipeline.evaluate(session, org_id=org_id, as_of=clock.now(), actor="system:scheduler",
                                    trigger="schedule")
     diff = result.diff.model_dump() if result.diff is not None else {}
+    # roles.yaml giving work to someone the practice lacks: a warning line each, as escalation's
     return {"run_id": result.run.id if result.run else None,
-            "diff": {k: len(v) for k, v in diff.items()}, "tasks": result.tasks or {}}
+            "diff": {k: len(v) for k, v in diff.items()}, "tasks": result.tasks or {}} | (
+        {"warnings": result.warnings} if result.warnings else {})
 
 
 def _expire_waivers(rt: Runtime, org_id: str) -> dict[str, Any]:

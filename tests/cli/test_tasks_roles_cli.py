@@ -4,6 +4,7 @@ Found by a new-practice black-box pass (the shipped roles.yaml names the demo's 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from tests.cli.conftest import Practice, said, vigil
@@ -46,3 +47,13 @@ def test_evaluate_warns_of_each_holder_not_on_file(practice: Practice) -> None:
     json.loads(ran.stdout)  # stdout stays the contract's JSON
     warned = said(ran.stderr)
     assert "gives safety_lead at E1 to P-SAFE" in warned and "vigil tasks roles" in warned
+
+
+def test_the_nightly_sweep_names_holders_not_on_file_in_warning_lines(practice: Practice) -> None:
+    """The operator reads the scheduler's lines, not an evaluation's stderr: the sweep says it too."""
+    next_day = dt.datetime(2026, 3, 6, 12, tzinfo=dt.UTC)  # the practice's own sweep ran on the 5th
+    swept = vigil("scheduler", "run", "--once", "--only", "sweep", *practice.args(), at=next_day)
+    assert swept.exit_code == 0, swept.output
+    lines = [json.loads(line) for line in swept.stdout.splitlines() if line.startswith("{")]
+    warned = [e["warning"] for e in lines if e.get("event") == "warning" and e.get("job") == "sweep"]
+    assert len(warned) == 6 and any("gives safety_lead at E1 to P-SAFE" in w for w in warned), swept.stdout
