@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.tasks.policy import load_roles, policies_dir
-from engine.tasks.workforce import departures, left_on, with_episodes
+from engine.tasks.workforce import episode_people, left_on
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,11 @@ def role_holders(session: Session, *, org_id: str, as_of: dt.datetime | None = N
 
     policy = load_roles(directory)
     named = sorted({person for table in policy.roles.values() for person in table.values()})
-    known = people.on_file(session, org_id=org_id, names=named) | with_episodes(session, org_id=org_id,
-                                                                                 names=set(named))
+    employed, left = episode_people(session, org_id=org_id, as_of=clock.ensure_utc(as_of or clock.now()))
+    known = people.on_file(session, org_id=org_id, names=named) | (employed & set(named))
     person_of = people.linked_persons(session, org_id=org_id)
     persons = {rid: data for rid, _, data in records_service.iter_record_data_by_ids(
         session, org_id=org_id, record_type="person", ids=sorted({person_of.get(n, n) for n in named}))}
-    left = departures(session, org_id=org_id, as_of=clock.ensure_utc(as_of or clock.now()))
     sites = {rid for rid, _, _ in records_service.iter_record_data(session, org_id=org_id,
                                                                    record_type="establishment")}
     holders: list[Holder] = []

@@ -25,9 +25,17 @@ if TYPE_CHECKING:
 
 def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str, dt.datetime]:
     """person id -> when their last employment ended, for each person who has left by `as_of`."""
+    return episode_people(session, org_id=org_id, as_of=as_of)[1]
+
+
+def episode_people(session: Session, *, org_id: str,
+                   as_of: dt.datetime) -> tuple[set[str], dict[str, dt.datetime]]:
+    """Everyone some employment episode names (workforce the records know, with or without a `person`
+    record), and of them who has left by `as_of` with when: one read of the episodes for both."""
     from engine.records import service as records_service
 
     as_of = clock.ensure_utc(as_of)
+    named: set[str] = set()
     ended: dict[str, dt.datetime] = {}
     present: set[str] = set()
     for _rid, _version, data in records_service.iter_record_data(
@@ -35,22 +43,14 @@ def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str
         person = data.get("person_id")
         if not person:
             continue
+        named.add(str(person))
         written = stored_instant(data.get("end_at"))  # validated on import: only parsed here
         end = None if written is None else clock.ensure_utc(written)
         if end is None or end > as_of:
             present.add(str(person))
         elif str(person) not in ended or end > ended[str(person)]:
             ended[str(person)] = end
-    return {person: end for person, end in ended.items() if person not in present}
-
-
-def with_episodes(session: Session, *, org_id: str, names: set[str]) -> set[str]:
-    """Which of `names` are the person of some employment episode: workforce the records know,
-    with or without a `person` record of their own."""
-    from engine.records import service as records_service
-
-    return {str(data["person_id"]) for _rid, _version, data in records_service.iter_record_data(
-        session, org_id=org_id, record_type="employment_episode") if data.get("person_id") in names}
+    return named, {person: end for person, end in ended.items() if person not in present}
 
 
 def left_on(end: dt.datetime) -> str:
