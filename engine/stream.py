@@ -49,6 +49,7 @@ from engine.rules.derive import DERIVATIONS, DeriveContext, RecordView, load_fam
 from engine.rules.derive_process import can_fork
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types
+from engine.rules.param_history import merged
 from engine.rules.prefilter import FactFilter
 from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
@@ -138,7 +139,8 @@ class StreamMatcher:
             ctx = DeriveContext(as_of=self.as_of, params={k: v for rs in self.rulesets for k, v in rs.params.items()},
                                 tz_of=lambda v: self.zones.tz(v.type, v.data),
                                 establishments={k: RecordView("establishment", k, 0, v)
-                                                for k, v in self.zones.establishments.items()})
+                                                for k, v in self.zones.establishments.items()},
+                                history=merged(rs.history for rs in self.rulesets))
             for d in self.event_derivations:
                 inputs = {t: ([v for v in views if v.type == t] if t in EVENT_TYPES else self.derived_inputs.get(t, []))
                           for t in d.inputs}

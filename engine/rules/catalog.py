@@ -4,6 +4,7 @@ policies/practice.yaml (effective-dated)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from engine.rules import withdrawals
 from engine.rules.compiler.compile import compile_ruleset
 from engine.rules.compiler.model import CompiledRuleset
 from engine.rules.loader import LoadedRuleset, StrictSafeLoader, load_ruleset_file
+from engine.rules.param_history import NO_HISTORY, ParamHistory, history_of
 
 REPO = Path(__file__).resolve().parents[2]
 RULESETS_DIR = REPO / "rulesets"
@@ -284,6 +286,12 @@ def entry_in_force(entries: list[dict[str, Any]], day: dt.date, source: str, key
     return chosen[1] if chosen is not None else None
 
 
+def entry_bounds(entries: list[dict[str, Any]], source: str, key: str) -> set[dt.date]:
+    """The days on which an entry of a dated value starts or ends: the only days its value can change."""
+    return {day for entry in entries for end in ("from", "to")
+            if (day := _date(entry.get(end), source, f"{key}.{end}")) is not None}
+
+
 def _date(value: Any, source: str, key: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -296,19 +304,23 @@ def _date(value: Any, source: str, key: str) -> dt.date | None:
         ) from None
 
 
-_COMPILED: dict[tuple[str, str, str, frozenset[str] | None], CompiledRuleset] = {}
+_COMPILED: dict[tuple[str, str, str, frozenset[str] | None, str], CompiledRuleset] = {}
 
 
 def compile_for(loaded: LoadedRuleset, overrides: Mapping[str, Any], source: str,
-                on: dt.date | None = None) -> CompiledRuleset:
-    """Compile once per (file content, parameter values, rules in force): evaluation never re-parses
-    YAML. With `on`, only the rules in force that day (see `compile_ruleset`)."""
+                on: dt.date | None = None, history: ParamHistory = NO_HISTORY) -> CompiledRuleset:
+    """Compile once per (file content, parameter values, rules in force, parameter history):
+    evaluation never re-parses YAML. With `on`, only the rules in force that day (see
+    `compile_ruleset`). The compiled object lives as long as the cache: the Python backend keys its
+    own steps by the object's identity."""
     in_force_ids = None if on is None else frozenset(r.id for r in loaded.spec.rules if r.in_force(on))
     if in_force_ids is not None and len(in_force_ids) == len(loaded.spec.rules):
         on, in_force_ids = None, None  # every rule: the same compilation as without a day
-    key = (loaded.path, loaded.sha256, json.dumps(overrides, sort_keys=True, default=str), in_force_ids)
+    key = (loaded.path, loaded.sha256, json.dumps(overrides, sort_keys=True, default=str), in_force_ids,
+           history.key() if history else "")
     if key not in _COMPILED:
-        _COMPILED[key] = compile_ruleset(loaded, dict(overrides), overrides_source=source, on=on)
+        compiled = compile_ruleset(loaded, dict(overrides), overrides_source=source, on=on)
+        _COMPILED[key] = dataclasses.replace(compiled, history=history) if history else compiled
     return _COMPILED[key]
 
 
@@ -347,7 +359,8 @@ def compile_in_force(
     out = []
     for item in in_force(loaded, day, frameworks):
         overrides = params_in_force(raw, item.spec.framework, day, source)
-        out.append(compile_for(item, overrides, source, on=day))
+        history = history_of(item.spec, raw.get(item.spec.framework) or {}, source)
+        out.append(compile_for(item, overrides, source, on=day, history=history))
     return out
 
 

@@ -21,6 +21,8 @@ from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import DerivedFact, RecordView
 from engine.rules.facttypes import FactType
+from engine.rules.param_history import ParamHistory
+from engine.rules.spec import window_amount
 from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz, practice_zone
 
 #: The field that says when a record came to exist; a later value means "not yet" as of the run.
@@ -195,7 +197,13 @@ class FactBuilder:
         self.needs: dict[str, set[str]] = {}
         self.flags: dict[str, list[Flag]] = {}
         self.deadlines: dict[str, list[DeadlineSpec]] = {}
+        #: rule id -> its ruleset's parameter history, for the rules whose window is a parameter the
+        #: practice changed over time
+        self._history: dict[str, ParamHistory] = {}
         for rs in rulesets:
+            for d in rs.deadlines:
+                if d.amount_param is not None and d.amount_param in rs.history.steps:
+                    self._history[d.rule_id] = rs.history
             for t, fields in rs.field_needs.items():
                 self.needs.setdefault(t, set()).update(fields)
             for f in rs.flags:
@@ -307,8 +315,15 @@ class FactBuilder:
         cutoff = dt.time.fromisoformat(spec.cutoff) if spec.cutoff else None
         # the amounts as compiled: exact hours (0.5 is thirty minutes), whole numbers of anything else
         # (`engine.rules.spec.window_amount`); rounding them here had made a 1.5-hour window one hour
+        amount = spec.amount
+        history = self._history.get(spec.rule_id)
+        if history is not None and spec.amount_param is not None:
+            # the window in force on the day the obligation arose (the history's values were checked
+            # as windows when it was resolved)
+            arose = cal.local_date(anchor, zone) if isinstance(anchor, dt.datetime) else anchor
+            amount = window_amount(spec.unit, history.value_on(spec.amount_param, arose, amount))
         deadline = cal.compute_deadline(
-            anchor, spec.amount, unit, spec.convention, zone,
+            anchor, amount, unit, spec.convention, zone,
             holiday_calendar=spec.holiday_calendar or self.zones.holiday_calendar(fact_type, data),
             roll_forward=spec.roll_forward, warn=spec.warn_amount, on=spec.on, cutoff=cutoff,
         )

@@ -25,6 +25,7 @@ from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRule, Compile
 from engine.rules.derive import DERIVATIONS, Derivation, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.facts import FactBuilder, FactInfo, Zones
 from engine.rules.facttypes import all_fact_types, record_fact_types
+from engine.rules.param_history import merged
 from engine.rules.results import merge, violations_of
 from engine.rules.schemas import RulesetRef, RunResult, Violation
 from engine.rules.shared_scan import start_derivations
@@ -341,6 +342,7 @@ def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[Comp
     context of a run over the records held in `memory` (establishments, episodes, organization)."""
     establishments = {v.id: dict(v.data, id=v.id) for v in memory.get("establishment", [])}
     zones = Zones.of(establishments, (ep.data for ep in memory.get("employment_episode", [])), as_of)
+    rulesets = list(rulesets)
     params: dict[str, Any] = {}
     for rs in rulesets:
         params.update(rs.params)
@@ -351,6 +353,7 @@ def derive_setup(memory: Mapping[str, list[RecordView]], rulesets: Iterable[Comp
         tz_of=lambda v: zones.tz(v.type, v.data),
         establishments={k: RecordView("establishment", k, 0, v) for k, v in establishments.items()},
         organization=orgs[0] if orgs else None,
+        history=merged(rs.history for rs in rulesets),
     )
     return establishments, zones, ctx
 

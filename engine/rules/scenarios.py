@@ -7,7 +7,7 @@ findings for the rules in scope, and byte-identical violation lists.
     name: access revoked within 24 h
     framework: hipaa
     rules: [HIPAA-SEC-TERM-004]          # rules in scope (default: every rule of the framework)
-    params: {access_revoke_hours: 24}    # optional overrides
+    params: {access_revoke_hours: 24}    # optional overrides, plain or dated as in policies/practice.yaml
     records: [{type: establishment, id: E1, tz: America/Chicago}, ...]
     cases:
       - as_of: 2026-03-09T20:00:00Z
@@ -41,10 +41,19 @@ from pydantic_core import ErrorDetails
 
 from engine import clock
 from engine.errors import ErrorDetail, RulesetValidationError, VigilError
-from engine.rules.catalog import RULESETS_DIR, compile_for, framework_files, in_force, load_all, with_withdrawals
+from engine.rules.catalog import (
+    RULESETS_DIR,
+    compile_for,
+    framework_files,
+    in_force,
+    load_all,
+    params_in_force,
+    with_withdrawals,
+)
 from engine.rules.compiler.params import resolve_params
 from engine.rules.derive import RecordView
 from engine.rules.loader import LoadedRuleset, StrictSafeLoader, load_ruleset_file
+from engine.rules.param_history import history_of
 from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.schemas import DeadlineStatus, Violation
 from engine.rules.spec import Severity
@@ -364,7 +373,9 @@ def _param_problems(path: Path, raw: dict[str, Any], cases: list[dict[str, Any]]
             if not isinstance(given, dict):
                 continue  # absent, or said by the format check
             try:
-                resolve_params(chosen[0].spec, given, source=str(path))
+                resolve_params(chosen[0].spec, params_in_force({framework: given}, framework, day, str(path)),
+                               source=str(path))
+                history_of(chosen[0].spec, given, str(path))
             except VigilError as exc:
                 for d in exc.details:
                     name = (d.field or "").removeprefix(f"{framework}.")
@@ -458,9 +469,13 @@ def run_scenario(
             result.problems.append(f"no {framework} ruleset in force on {day} (UTC)")
             yield result
             continue
-        params = dict(spec.params or {})
-        params.update(case.params or {})
-        compiled = compile_for(chosen[0], params, str(path), on=day)
+        given = dict(spec.params or {})
+        given.update(case.params or {})
+        # a value may be dated as in policies/practice.yaml: the case's day picks the value compiled,
+        # and each obligation's window is the value of the day it arose (engine.rules.param_history)
+        params = params_in_force({framework: given}, framework, day, str(path))
+        history = history_of(chosen[0].spec, given, str(path))
+        compiled = compile_for(chosen[0], params, str(path), on=day, history=history)
         scope = set(spec.rules or [r.id for r in compiled.rules])
         unknown = sorted(scope - {r.id for r in chosen[0].spec.rules})
         if unknown:  # a misspelt id scoped the case to nothing, and `expect: []` passed

@@ -213,6 +213,7 @@ def _compile_rule(
             on=ob.on,
             cutoff=ob.cutoff,
             tz=ob.tz,
+            amount_param=ob.within.amount.removeprefix("params.") if isinstance(ob.within.amount, str) else None,
         )
         _check_deadline(deadline, rule)
         same_record: tuple[str, str] | None = None

@@ -13,6 +13,7 @@ from typing import Any
 from engine.rules.compiler.messages import MessageTemplate
 from engine.rules.lang import nodes as n
 from engine.rules.lang.evaluate import Fn
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 from engine.rules.spec import RuleSpec
 
 TRIGGER = "__trigger"
@@ -64,6 +65,9 @@ class DeadlineSpec:
     cutoff: str | None = None
     tz: str | None = None
     met_field: str | None = None  # set when the anchor record itself says when it was met
+    #: the parameter `amount` was read from (`params.NAME`): the derive step counts the window with
+    #: the value in force on the anchor's day when the practice changed it (engine.rules.param_history)
+    amount_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class CompiledRuleset:
     effective_from: Any = None
     effective_to: Any = None
     content: bytes = field(default=b"", repr=False)
+    #: the practice's dated parameters over time (set by `catalog.compile_for`)
+    history: ParamHistory = field(default=NO_HISTORY, repr=False)
 
     @property
     def name(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from engine.registry import Registry
 from engine.rules.facttypes import FieldKind
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 
 
 class RecordView:
@@ -88,9 +89,34 @@ class DeriveContext:
     establishments: Mapping[str, RecordView]
     organization: RecordView | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the values of the parameters the practice changed over time (see `param_on`)
+    history: ParamHistory = NO_HISTORY
 
     def param(self, name: str, default: Any) -> Any:
+        """The value in force at the evaluation's instant: for what is judged about the present."""
         return self.params.get(name, default)
+
+    def param_on(self, name: str, day: dt.date, default: Any) -> Any:
+        """The value in force on `day`, the local date an obligation arose: a window counted from an
+        anchor keeps the value the practice had then, though it has changed since."""
+        return self.history.value_on(name, day, self.param(name, default))
+
+    def then_said(self, name: str, used: Any, default: Any) -> str:
+        """`, in force then; 4 since 2026-12-07`: said after a parameter's name in a basis when the
+        value used is not today's, so the officer sees why the window is not the one set now."""
+        now = self.param(name, default)
+        if used == now:
+            return ""
+        since = max((start for start, value in self.history.steps.get(name, ()) if value == now), default=None)
+        return f", in force then; {now!r} since {since}" if since else f", in force then; {now!r} now"
+
+    def day_of(self, view: RecordView, when: dt.datetime | dt.date) -> dt.date:
+        """The local date of `when` at `view`'s establishment: the day an obligation arose there."""
+        if isinstance(when, dt.datetime):
+            from engine.rules.calendars.arithmetic import local_date
+
+            return local_date(when, self.tz_of(view))
+        return when
 
 
 DeriveFn = Callable[[DeriveContext, Mapping[str, Iterable[RecordView]]], Iterator[DerivedFact]]
