@@ -183,8 +183,6 @@ def breach_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterator[DerivedFact]:
     d = inc.data
     tolling = bool(ctx.param("le_delay_extends_deadline", True))
-    det_days = int(ctx.param("breach_determination_days", 30))
-    contract_days = int(ctx.param("ba_breach_report_days_contract", 10))
     base: dict[str, Any] = {"incident_id": inc.id, "establishment_id": d.get("establishment_id")}
     tz = _tz(ctx, "hipaa_breach_duty", base)
     clock = breach_clock(d, tz, as_of=ctx.as_of, tolling=tolling)
@@ -205,9 +203,11 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
 
     if d.get("phi_involved") is not False:
         if not determined:
+            det_days = int(ctx.param_on("breach_determination_days", clock.discovery_on, 30))
             yield duty("HIPAA-BRN-DET-010", "determination", "determination",
                        due_at=cal.add_days(clock.discovery_on, det_days),
-                       basis=f"{found} + {det_days} days (breach_determination_days)")
+                       basis=f"{found} + {det_days} days (breach_determination_days"
+                             f"{ctx.then_said('breach_determination_days', det_days, 30)})")
         elif d.get("determination") == "not_breach" and not _supported_not_breach(d):
             when = cal.local_date(determined_at, tz) if determined_at is not None else clock.discovery_on
             yield duty("HIPAA-BRN-DET-010", "unsupported_not_breach", "unsupported_not_breach", due_at=when,
@@ -220,6 +220,7 @@ def _incident_duties(ctx: DeriveContext, now: _AsOf, inc: RecordView) -> Iterato
             assert told is not None
             ba_day, told_day = cal.local_date(ba_at, tz), cal.local_date(told, tz)
             lag = (told_day - ba_day).days
+            contract_days = int(ctx.param_on("ba_breach_report_days_contract", ba_day, 10))
             limits = (("ba_report_regulatory", BREACH_NOTICE_DAYS), ("ba_report_contract", contract_days))
             for kind, limit in limits:
                 if lag > limit:

@@ -38,7 +38,7 @@ def _state_override(ctx: DeriveContext, state: str | None, received: dt.date,
     business days are counted by the calendar service on the establishment's holiday calendar (C4),
     as every other business-day deadline is, so a practice closure lengthens them too."""
     best = None
-    for entry in ctx.param("access_state_overrides", []):
+    for entry in ctx.param_on("access_state_overrides", received, []):
         law = parse_state_deadline(entry)
         if law.state != (state or "").upper():
             continue

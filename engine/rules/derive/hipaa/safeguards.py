@@ -103,12 +103,12 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     else:
         base_at, base = covering[-1]
         base_day = cal.local_date(base_at, tz)
-        max_age = int(ctx.param("ra_max_age_days", 365))
+        max_age = int(ctx.param_on("ra_max_age_days", base_day, 365))
         yield _fact("hipaa_ra_duty", f"stale:{base.id}", {
             "kind": "stale", "ra_id": base.id, "due_at": cal.add_days(base_day, max_age),
-            "basis": f"risk analysis {base.id} completed {base_day} + {max_age} days (ra_max_age_days)",
+            "basis": f"risk analysis {base.id} completed {base_day} + {max_age} days (ra_max_age_days"
+                     f"{ctx.then_said('ra_max_age_days', max_age, 365)})",
         }, [_src(base)], out_bundle)
-        trigger = int(ctx.param("ra_change_trigger_days", 90))
         for s in sorted(systems, key=lambda v: v.id):
             when = added[s.id]
             if when is None or when <= base_at:
@@ -116,11 +116,13 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
             if any(at >= when and s.id in scope(ra) for at, ra in analyses):
                 continue
             day = cal.local_date(when, tz)
+            trigger = int(ctx.param_on("ra_change_trigger_days", day, 90))
             yield _fact("hipaa_ra_duty", f"new_system:{s.id}", {
                 "kind": "new_system", "system_id": s.id, "ra_id": base.id,
                 "due_at": cal.add_days(day, trigger),
                 "basis": (f"ePHI system {s.id} added {day}, after risk analysis {base.id} ({base_day}), "
-                          f"+ {trigger} days (ra_change_trigger_days)"),
+                          f"+ {trigger} days (ra_change_trigger_days"
+                          f"{ctx.then_said('ra_change_trigger_days', trigger, 90)})"),
             }, [_src(s), _src(base)], out_bundle)
 
     org = ctx.organization
@@ -143,7 +145,6 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
 
     known = {ra.id for ra in inputs["risk_analysis"]}
     completed = {ra.id: at for at, ra in analyses}
-    remediation = int(ctx.param("risk_high_remediation_days", 90))
     for item in sorted(inputs["risk_item"], key=lambda v: v.id):
         d = item.data
         if d.get("rating") not in RISK_RATINGS_HIGH or d.get("status") == "closed":
@@ -157,9 +158,10 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
             due_day, basis = cal.local_date(due_at, tz), f"{state}; its due date"
         elif parent in completed:
             start = cal.local_date(completed[parent], tz)
+            remediation = int(ctx.param_on("risk_high_remediation_days", start, 90))
             due_day = cal.add_days(start, remediation)
             basis = (f"{state}; no due date, so analysis {parent} ({start}) + {remediation} days "
-                     f"(risk_high_remediation_days)")
+                     f"(risk_high_remediation_days{ctx.then_said('risk_high_remediation_days', remediation, 90)})")
         else:
             continue
         yield _fact("hipaa_ra_duty", f"risk_item:{item.id}", {
@@ -188,7 +190,6 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     message.
     """
     now = _AsOf(ctx)
-    interval = int(ctx.param("audit_review_interval_days", 30))
     retention = int(ctx.param("audit_log_retention_days", 2190))
     tz = _tz(ctx, "hipaa_audit_duty", {})
     for s in sorted(inputs["system"], key=lambda v: v.id):
@@ -199,12 +200,14 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         since = cal.local_date(added, tz) if added is not None else _baseline(ctx)
         since_text = f"added {since}" if added is not None else f"in service (no added_at; hipaa_baseline_date {since})"
         reviewed = now.happened(d.get("last_audit_review_at"))
+        day = cal.local_date(reviewed, tz) if reviewed is not None else since
+        interval = int(ctx.param_on("audit_review_interval_days", day, 30))
+        window = (f"{interval} days (audit_review_interval_days"
+                  f"{ctx.then_said('audit_review_interval_days', interval, 30)})")
         if reviewed is not None:
-            day = cal.local_date(reviewed, tz)
-            basis = f"last audit review {day} + {interval} days (audit_review_interval_days)"
+            basis = f"last audit review {day} + {window}"
         else:
-            day = since
-            basis = f"never reviewed; {since_text} + {interval} days (audit_review_interval_days)"
+            basis = f"never reviewed; {since_text} + {window}"
         yield _fact("hipaa_audit_duty", f"{s.id}:review", {
             "kind": "review", "system_id": s.id, "due_at": cal.add_days(day, interval), "basis": basis,
         }, [_src(s)], "org:*")
@@ -245,7 +248,6 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     found a device not encrypted, from which instant the finding stands (not from the next day).
     """
     now = _AsOf(ctx)
-    check_days = int(ctx.param("encryption_check_days", 30))
     required = fold_set(ctx.param("encryption_required_types", []))
     tz = _tz(ctx, "hipaa_device_duty", {})
     for dev in sorted(inputs["device"], key=lambda v: v.id):
@@ -271,9 +273,11 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             continue
         if status == "verified" and checked is not None:
             day = cal.local_date(checked, tz)
+            check_days = int(ctx.param_on("encryption_check_days", day, 30))
             yield _fact("hipaa_device_duty", f"{dev.id}:encryption_check", {
                 "kind": "encryption_check", "device_id": dev.id, "due_at": cal.add_days(day, check_days),
-                "basis": f"encryption last verified {day} + {check_days} days (encryption_check_days)",
+                "basis": f"encryption last verified {day} + {check_days} days (encryption_check_days"
+                         f"{ctx.then_said('encryption_check_days', check_days, 30)})",
             }, [_src(dev)], bundle)
             continue
         since = cal.local_date(checked, tz) if checked is not None else _baseline(ctx)
@@ -345,7 +349,6 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         if f.data.get("vendor_id") and first is not None:
             flows[str(f.data["vendor_id"])].append((first, f))
     required = clause_codes(ctx.param("baa_required_clauses", []))
-    exit_days = int(ctx.param("baa_exit_days", 30))
     exempt = {str(x) for x in ctx.param("baa_exempt_relationships", ["treatment_provider", "conduit"])}
     tz = _tz(ctx, "hipaa_vendor_duty", {})
     for v in sorted(inputs["vendor"], key=lambda x: x.id):
@@ -386,16 +389,18 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                         "basis": f"BAA {b.id} in effect since {signed_day} lacks {', '.join(missing)}",
                     }, [_src(v), _src(b)], bundle)
                 continue
+            day = cal.local_date(terminated, tz)
+            exit_days = int(ctx.param_on("baa_exit_days", day, 30))
             successor = [x for s, x in executed if x.id != b.id and s <= cal.add_hours(terminated, 24 * exit_days)
                          and (now.happened(x.data.get("terminated_at")) is None)]
             if successor:
                 continue
-            day = cal.local_date(terminated, tz)
             yield _fact("hipaa_vendor_duty", f"{v.id}:exit:{b.id}", {
                 "flowing": flowing, "kind": "exit", "vendor_id": v.id, "baa_id": b.id,
                 "due_at": cal.add_days(day, exit_days),
                 "met_at": now.happened(b.data.get("return_or_destroy_attested_at")),
-                "basis": f"BAA {b.id} terminated {day} + {exit_days} days (baa_exit_days) for return or destruction",
+                "basis": f"BAA {b.id} terminated {day} + {exit_days} days (baa_exit_days"
+                         f"{ctx.then_said('baa_exit_days', exit_days, 30)}) for return or destruction",
             }, [_src(v), _src(b)], bundle)
 
 

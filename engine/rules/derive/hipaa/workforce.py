@@ -80,8 +80,9 @@ def _counts_for_engagement(done: dt.datetime, start: dt.datetime, start_day: dt.
 
 
 def _refresher_duties(
-    ep: _Episode, start: dt.datetime, course: str, done: list[tuple[dt.datetime, str, RecordView]], tz: str,
-    months: int, base: Mapping[str, Any], bundle: str, current: _Episode,
+    ctx: DeriveContext, ep: _Episode, start: dt.datetime, course: str,
+    done: list[tuple[dt.datetime, str, RecordView]], tz: str, base: Mapping[str, Any], bundle: str,
+    current: _Episode,
 ) -> Iterator[DerivedFact]:
     """The refresher cycles of one HIPAA course in one engagement (HIPAA-ADM-TRN-002), keyed by its
     first episode `ep`, which started at `start`; `current` is the episode worked in now.
@@ -91,16 +92,19 @@ def _refresher_duties(
     due soon or overdue) and every cycle of the engagement closed after its due day, with `met_at` the
     late completion (the engine reports it as late). A cycle is keyed by the completion that opened
     it, so the finding of an overdue course stays the same finding when the course is repeated late,
-    and each course and cycle is its own finding.
+    and each course and cycle is its own finding. A cycle's length is the one in force on the day it
+    opened.
     """
     seq = sorted(done, key=lambda x: (x[0], x[2].id))
     for i, (at, _, opened) in enumerate(seq):
         day = cal.local_date(at, tz)
+        months = int(ctx.param_on("hipaa_refresher_months", day, 12))
         due = cal.add_months(day, months)
         closed = seq[i + 1] if i + 1 < len(seq) else None
         if closed is not None and (cal.local_date(closed[0], tz) <= due or closed[0] < start):
             continue  # repeated on time, or before this engagement (rehire_counts_as_new_member = false)
-        basis = f"{course} training {day} ({opened.id}) + {months} months (hipaa_refresher_months)"
+        basis = (f"{course} training {day} ({opened.id}) + {months} months (hipaa_refresher_months"
+                 f"{ctx.then_said('hipaa_refresher_months', months, 12)})")
         if closed is not None:
             basis += f"; repeated {cal.local_date(closed[0], tz)} ({closed[2].id})"
         key = f"refresher:{course}:{opened.id}"
@@ -157,8 +161,6 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     accounts = _Accounts(inputs["account"], now)
     before_access = bool(ctx.param("hipaa_training_before_phi_access", True))
     first_access = _first_access_by_episode(inputs["access_event"], accounts, episodes, now) if before_access else {}
-    new_hire_days = int(ctx.param("hipaa_new_hire_days", 30))
-    refresher_months = int(ctx.param("hipaa_refresher_months", 12))
     rehire_new = bool(ctx.param("rehire_counts_as_new_member", True))
     for person, eps in sorted(episodes.items()):
         with_phi = [ep for ep in eps if ep.view.data.get("phi_access_required") is True]
@@ -180,10 +182,12 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             missing = [c for c in courses if firsts[c] is None]
             bundle = f"person:{person}"
             if missing:
+                new_hire_days = int(ctx.param_on("hipaa_new_hire_days", start_day, 30))
                 yield _fact("hipaa_training_duty", f"{first.id}:new_hire", dict(base, **{
                     "kind": "new_hire", "key": "new_hire", "due_at": cal.add_days(start_day, new_hire_days),
                     "courses_missing": ", ".join(missing),
-                    "basis": f"joined {start_day} ({first.id}) + {new_hire_days} days (hipaa_new_hire_days)",
+                    "basis": f"joined {start_day} ({first.id}) + {new_hire_days} days (hipaa_new_hire_days"
+                             f"{ctx.then_said('hipaa_new_hire_days', new_hire_days, 30)})",
                 }), views + [_src(x[2]) for x in counted], bundle)
                 trained_at = None
             else:
@@ -202,8 +206,7 @@ def training_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
             for c in courses:
                 done_c = [x for x in counted if x[1] == c]
                 if done_c:
-                    yield from _refresher_duties(first, start, c, done_c, tz, refresher_months, base, bundle,
-                                                 current)
+                    yield from _refresher_duties(ctx, first, start, c, done_c, tz, base, bundle, current)
 
 
 # ---- HIPAA-SEC-TERM-004: accounts disabled after employment ends, and not used after it ----------
@@ -243,12 +246,13 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
     for acct in accounts.by_id.values():
         if acct.data.get("person_id"):
             by_person[str(acct.data["person_id"])].append(acct)
-    hours = float(ctx.param("access_revoke_hours", 24))
+    hours_of: dict[str, float] = {}  # episode id -> the window in force on the day it ended
     pairs: dict[str, list[tuple[_Episode, dt.datetime | None]]] = defaultdict(list)  # account id -> episodes
     for person, eps in episodes.items():
         for i, ep in enumerate(eps):
             if ep.end is None:
                 continue
+            hours = hours_of[ep.id] = float(ctx.param_on("access_revoke_hours", ctx.day_of(ep.view, ep.end), 24))
             grace_end = cal.add_hours(ep.end, hours)
             if any(other is not ep and (other.start is None or other.start <= grace_end)
                    and (other.end is None or other.end > ep.end) for other in eps):
@@ -282,6 +286,7 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
         acct = accounts.by_id[acct_id]
         for ep, nxt in pairs[acct_id]:
             assert ep.end is not None
+            hours = hours_of[ep.id]
             base = {"episode_id": ep.id, "account_id": acct_id, "person_id": ep.person_id,
                     "establishment_id": ep.establishment_id, "end_at": ep.end}
             bundle = bundles.bundle_key("account", acct_id, acct.data)
@@ -290,7 +295,8 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
             yield _fact("hipaa_term_duty", f"{ep.id}:{acct_id}:revoke", dict(base, **{
                 "kind": "revoke", "due_at": cal.add_hours(ep.end, hours),
                 "met_at": rehired if rehired is not None else disabled, "rehired_at": rehired,
-                "basis": f"employment ended {cal.iso_instant(ep.end)} + {hours:g} elapsed hours (access_revoke_hours)",
+                "basis": f"employment ended {cal.iso_instant(ep.end)} + {hours:g} elapsed hours (access_revoke_hours"
+                         f"{ctx.then_said('access_revoke_hours', hours, 24)})",
             }), [_src(ep.view), _src(acct)], bundle)
             used = sorted(uses.get((acct_id, ep.id), []), key=lambda x: (x[0], x[1].id))
             if used:
@@ -421,7 +427,6 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
     """
     now = _AsOf(ctx)
     confirmed = {str(x).lower() for x in ctx.param("sanction_confirmed_outcomes", ["violation_confirmed"])}
-    days = int(ctx.param("sanction_decision_days", 30))
     order = [str(x).lower() for x in ctx.param("sanction_level_order", [])]
     sanctions: dict[str, list[tuple[dt.datetime, RecordView]]] = defaultdict(list)
     incomplete: dict[str, list[RecordView]] = defaultdict(list)  # on file, but no decided sanction
@@ -448,12 +453,14 @@ def sanction_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]
         data = {"investigation_id": inv.id, "person_id": person}
         tz = _tz(ctx, "hipaa_sanction_duty", data)
         day = cal.local_date(closed, tz)
+        days = int(ctx.param_on("sanction_decision_days", day, 30))
         done = sorted(sanctions.get(inv.id, []), key=lambda x: (x[0], x[1].id))
         unfinished = [] if done else sorted(incomplete.get(inv.id, []), key=lambda v: v.id)
         yield _fact("hipaa_sanction_duty", f"{inv.id}:decision", dict(data, **{
             "kind": "decision", "due_at": cal.add_days(day, days), "met_at": done[0][0] if done else None,
             "sanction_id": done[0][1].id if done else None,
-            "basis": f"investigation closed {day} + {days} days (sanction_decision_days)"
+            "basis": f"investigation closed {day} + {days} days (sanction_decision_days"
+                     f"{ctx.then_said('sanction_decision_days', days, 30)})"
                      + "".join(_unfinished_sanction(s) for s in unfinished),
         }), [_src(inv), _src(episode.view)] + [_src(s) for _, s in done] + [_src(s) for s in unfinished],
             f"person:{person}")
