@@ -64,6 +64,12 @@ def _param(ctx: DeriveContext, name: str) -> Any:
     return ctx.param(name, DEFAULTS[name])
 
 
+def _param_on(ctx: DeriveContext, name: str, day: dt.date) -> Any:
+    """The value in force on `day`, the local date a clock starts (a review, a go-live, a note's
+    creation): a window keeps the length it had then, though the practice changed it since."""
+    return ctx.param_on(name, day, DEFAULTS[name])
+
+
 # ---- time helpers (every date goes through the calendar service) ----------------------------------
 
 
@@ -290,7 +296,8 @@ def tool_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) 
                         met_at = the tool's recorded performance (subgroup) review
     impact_assessment   high-risk tool: last performance review + 12 months (C5), or go-live,
                         never before co_ai_act_effective_date (Colorado 6-1-1703)
-    Go-live is the earlier of approval and first use.
+    Go-live is the earlier of approval and first use. Each window in days is the value in force on
+    the local day its clock starts (the last review, or go-live); `interval_days` is the one used.
     """
     tools = _tools(inputs)
     usage = _usage(ctx, tools, inputs.get("ai_output", ()))
@@ -344,18 +351,19 @@ def _duties_of(ctx: DeriveContext, tool: RecordView, u: _Usage) -> Iterator[Deri
     missing = [f for f in _param(ctx, "ai_inventory_required_fields") if f in known and data.get(f) in (None, "")]
     if missing:
         yield duty("inventory", live_day, basis=go_live, missing_fields=missing)
-    days = int(_param(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days"))
     basis = reviewed or go_live
+    basis_day = cal.local_date(basis, tz)
+    days = int(_param_on(ctx, "ai_perf_review_high_risk_days" if is_high else "ai_perf_review_days", basis_day))
     review = "inventory_review" if category in set(_param(ctx, "ai_low_risk_categories")) else "performance_review"
-    yield duty(review, cal.add_days(cal.local_date(basis, tz), days), basis=basis, interval=days)
+    yield duty(review, cal.add_days(basis_day, days), basis=basis, interval=days)
     if category in DST_CATEGORIES:
-        review_days = int(_param(ctx, "pcdst_review_days"))
+        review_days = int(_param_on(ctx, "pcdst_review_days", live_day))
         protected = data.get("uses_protected_characteristics")
         if protected is None:
             due = max(cal.add_days(live_day, review_days), S1557_COMPLIANCE_DATE)
             yield duty("input_review", due, basis=go_live, interval=review_days)
         elif protected is True:
-            days = review_days + int(_param(ctx, "pcdst_mitigation_days"))
+            days = review_days + int(_param_on(ctx, "pcdst_mitigation_days", live_day))
             due = max(cal.add_days(live_day, days), S1557_COMPLIANCE_DATE)
             yield duty("mitigation", due, met=reviewed, basis=go_live, interval=days)
     if is_high:
@@ -518,13 +526,13 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
     """Each AI output created by `as_of`, with the state of its establishment, whether a licensed
     clinician (an employment episode with licensed_clinician, active at the review) reviewed it and
     whether before it was sent, and for a NOTE_DRAFT the sign-off due instant: created_at +
-    ai_note_signoff_hours elapsed (C3), or the send (filing) instant when it was filed unsigned before.
+    ai_note_signoff_hours elapsed (C3; as in force on the local day of creation), or the send
+    (filing) instant when it was filed unsigned before.
     `filed_unsigned`: it was filed (sent) before any licensed review, even if one came afterwards.
     A note filed unsigned before its sign-off window ended is a standing condition, the catalog's
     "final without signature" (`no_deadline`: a violation with no due), not a deadline missed."""
     tools = _tools(inputs)
     licences = _Licences.of(inputs.get("employment_episode", ()))
-    hours = float(_param(ctx, "ai_note_signoff_hours"))
     for o in inputs.get("ai_output", ()):
         created = _seen(o.data.get("created_at"), ctx.as_of)
         if created is None:
@@ -538,7 +546,7 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
         before_send = licensed_at is not None and sent is not None and licensed_at < sent
         due, filed_early = None, False
         if o.data.get("kind") == "NOTE_DRAFT":
-            due = cal.add_hours(created, hours)
+            due = cal.add_hours(created, float(_param_on(ctx, "ai_note_signoff_hours", ctx.day_of(o, created))))
             if sent is not None and sent < due and not (licensed_at is not None and licensed_at <= sent):
                 due, filed_early = sent, True
         tool = tools.get(str(o.data.get("tool_id") or ""))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.rules.derive import DeriveContext, DerivedFact, RecordView
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 
 DEFAULT_TZ = "America/Denver"
 
@@ -29,7 +30,8 @@ def instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def context(as_of: str, establishments: Iterable[RecordView], params: Mapping[str, Any] | None = None) -> DeriveContext:
+def context(as_of: str, establishments: Iterable[RecordView], params: Mapping[str, Any] | None = None,
+            history: ParamHistory = NO_HISTORY) -> DeriveContext:
     ests = {e.id: e for e in establishments}
 
     def tz_of(view: RecordView) -> str:
@@ -38,7 +40,8 @@ def context(as_of: str, establishments: Iterable[RecordView], params: Mapping[st
             return str(ests[est_id].data.get("tz") or DEFAULT_TZ)
         return DEFAULT_TZ
 
-    return DeriveContext(as_of=instant(as_of), params=dict(params or {}), tz_of=tz_of, establishments=ests)
+    return DeriveContext(as_of=instant(as_of), params=dict(params or {}), tz_of=tz_of, establishments=ests,
+                         history=history)
 
 
 def by_id(facts: Iterable[DerivedFact]) -> dict[str, DerivedFact]:

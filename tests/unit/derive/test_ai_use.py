@@ -12,6 +12,7 @@ from engine.rules.catalog import RULESETS_DIR
 from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, ai_use, load_families
 from engine.rules.facts import Zones
 from engine.rules.loader import load_ruleset_file
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 
 
 def at(text: str) -> dt.datetime:
@@ -33,7 +34,7 @@ OWNER = [rv("employment_episode", "EP1", person_id="P1", establishment_id="E1", 
 
 
 def make_ctx(as_of: str, records: Iterable[RecordView] = (), params: Mapping[str, Any] | None = None,
-             organization: RecordView | None = None) -> DeriveContext:
+             organization: RecordView | None = None, history: ParamHistory = NO_HISTORY) -> DeriveContext:
     recs = list(records)
     ests: dict[str, Mapping[str, Any]] = {v.id: dict(v.data, id=v.id) for v in recs if v.type == "establishment"}
     people = {str(v.data["person_id"]): str(v.data["establishment_id"]) for v in recs
@@ -41,7 +42,7 @@ def make_ctx(as_of: str, records: Iterable[RecordView] = (), params: Mapping[str
     zones = Zones(establishments=ests, person_establishment=people, default_tz="America/New_York")
     return DeriveContext(as_of=at(as_of), params=dict(params or {}), tz_of=lambda v: zones.tz(v.type, v.data),
                          establishments={k: RecordView("establishment", k, 0, v) for k, v in ests.items()},
-                         organization=organization)
+                         organization=organization, history=history)
 
 
 def run(fn: Any, ctx: DeriveContext, records: Iterable[RecordView]) -> list[DerivedFact]:
@@ -52,9 +53,14 @@ def run(fn: Any, ctx: DeriveContext, records: Iterable[RecordView]) -> list[Deri
 
 
 def duties(as_of: str, tools: list[RecordView], outputs: Iterable[RecordView] = (),
-           params: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+           params: Mapping[str, Any] | None = None, history: ParamHistory = NO_HISTORY) -> dict[str, dict[str, Any]]:
     recs = ESTABLISHMENTS + OWNER + tools + list(outputs)
-    return {f.id: f.data for f in run(ai_use.tool_duties, make_ctx(as_of, recs, params), recs)}
+    return {f.id: f.data for f in run(ai_use.tool_duties, make_ctx(as_of, recs, params, history=history), recs)}
+
+
+def changed(on: dt.date, **steps: tuple[Any, Any]) -> ParamHistory:
+    """A history in which each named parameter went from its first value to its second on `on`."""
+    return ParamHistory({name: ((dt.date.min, old), (on, new)) for name, (old, new) in steps.items()})
 
 
 # ---- registration ----------------------------------------------------------------------------------
@@ -193,6 +199,39 @@ def test_performance_review_counts_from_the_last_review() -> None:
     # a review recorded after the run has not happened yet: the clock runs from go-live
     d = duties("2026-02-01T00:00:00Z", [tool])
     assert d["T1/performance_review"]["due_at"] == "2026-06-01" and d["T1/performance_review"]["past_due"] is False
+
+
+def test_review_windows_are_the_ones_in_force_when_the_clock_started() -> None:
+    # from 1 January 2026: 180 days (was 365), 90 for high risk (was 180); today's values are the new ones
+    history = changed(dt.date(2026, 1, 1), ai_perf_review_days=(365, 180), ai_perf_review_high_risk_days=(180, 90))
+    params = {"ai_perf_review_days": 180, "ai_perf_review_high_risk_days": 90}
+    live = rv("ai_tool", "TG", name="g", category="GENAI_PATIENT_COMMS", owner_person_id="P1",
+              approved_at="2025-03-10T15:00:00Z")
+    eve = rv("ai_tool", "TE", name="e", category="GENAI_PATIENT_COMMS", owner_person_id="P1",
+             approved_at="2026-01-01T03:00:00Z")  # 21:00 on 31 December in Chicago, the tool's zone
+    reviewed = rv("ai_tool", "TR", name="r", category="GENAI_PATIENT_COMMS", owner_person_id="P1",
+                  approved_at="2025-03-10T15:00:00Z", last_perf_review_at="2026-02-10T15:00:00Z")
+    model = rv("ai_tool", "TM", name="m", category="PREDICTIVE_DSI", owner_person_id="P1",
+               approved_at="2025-12-31T15:00:00Z", uses_protected_characteristics=False)
+    d = duties("2026-03-01T00:00:00Z", [live, eve, reviewed, model], params=params, history=history)
+    got = {k: (v["interval_days"], v["due_at"]) for k, v in d.items() if k.endswith("/performance_review")}
+    assert got == {"TG/performance_review": (365, "2026-03-10"), "TE/performance_review": (365, "2026-12-31"),
+                   "TR/performance_review": (180, "2026-08-09"), "TM/performance_review": (180, "2026-06-29")}
+
+
+def test_pcdst_windows_are_the_ones_in_force_on_go_live() -> None:
+    # from 1 March 2026: 60 days to review inputs (was 30), 45 more to mitigate (was 30)
+    history = changed(dt.date(2026, 3, 1), pcdst_review_days=(30, 60), pcdst_mitigation_days=(30, 45))
+    params = {"pcdst_review_days": 60, "pcdst_mitigation_days": 45}
+    before = rv("ai_tool", "T1", name="x", category="PCDST", owner_person_id="P1", approved_at="2026-01-15T15:00:00Z",
+                uses_protected_characteristics=True)
+    unknown = rv("ai_tool", "T2", name="y", category="PCDST", owner_person_id="P1", approved_at="2026-03-02T15:00:00Z")
+    uses = rv("ai_tool", "T3", name="z", category="PREDICTIVE_DSI", owner_person_id="P1",
+              approved_at="2026-03-02T15:00:00Z", uses_protected_characteristics=True)
+    d = duties("2026-03-17T12:00:00Z", [before, unknown, uses], params=params, history=history)
+    assert (d["T1/mitigation"]["interval_days"], d["T1/mitigation"]["due_at"]) == (60, "2026-03-16")
+    assert (d["T2/input_review"]["interval_days"], d["T2/input_review"]["due_at"]) == (60, "2026-05-01")
+    assert (d["T3/mitigation"]["interval_days"], d["T3/mitigation"]["due_at"]) == (105, "2026-06-15")
 
 
 def test_input_review_never_due_before_the_1557_compliance_date() -> None:
@@ -357,13 +396,14 @@ def test_chatbot_use_by_state() -> None:
 # ---- outputs -------------------------------------------------------------------------------------------
 
 
-def output_facts(as_of: str, outs: list[RecordView], params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def output_facts(as_of: str, outs: list[RecordView], params: Mapping[str, Any] | None = None,
+                 history: ParamHistory = NO_HISTORY) -> dict[str, Any]:
     recs = ESTABLISHMENTS + OWNER + [
         rv("employment_episode", "EP2", person_id="P2", establishment_id="E1", start_at="2024-01-02T15:00:00Z",
            licensed_clinician=False),
         rv("ai_tool", "T1", category="AMBIENT_SCRIBE"),
     ] + outs
-    return {f.id: f.data for f in run(ai_use.outputs, make_ctx(as_of, recs, params), recs)}
+    return {f.id: f.data for f in run(ai_use.outputs, make_ctx(as_of, recs, params, history=history), recs)}
 
 
 def test_note_signoff_due_is_72_elapsed_hours_across_dst() -> None:
@@ -375,6 +415,19 @@ def test_note_signoff_due_is_72_elapsed_hours_across_dst() -> None:
     assert n1["licensed_review_at"] is None and n1["filed"] is False
     (n1,) = output_facts("2026-03-07T00:00:00Z", [note], {"ai_note_signoff_hours": 24}).values()
     assert n1["due_at"] == "2026-03-07T20:00:00Z"
+
+
+def test_note_signoff_window_is_the_one_in_force_on_the_local_day_of_creation() -> None:
+    # 24 hours from 7 March 2026 (was 72); the notes are at an Illinois site
+    def note(id_: str, created: str) -> RecordView:
+        return rv("ai_output", id_, tool_id="T1", kind="NOTE_DRAFT", establishment_id="E1", created_at=created)
+
+    notes = [note("N1", "2026-03-06T20:00:00Z"), note("N2", "2026-03-07T05:00:00Z"),  # 23:00 on 6 March in Chicago
+             note("N3", "2026-03-07T12:00:00Z")]
+    f = output_facts("2026-03-08T00:00:00Z", notes, {"ai_note_signoff_hours": 24},
+                     history=changed(dt.date(2026, 3, 7), ai_note_signoff_hours=(72, 24)))
+    assert {k: v["due_at"] for k, v in f.items()} == {"N1": "2026-03-09T20:00:00Z", "N2": "2026-03-10T05:00:00Z",
+                                                      "N3": "2026-03-08T12:00:00Z"}
 
 
 def test_note_filed_unsigned_is_due_at_filing() -> None:

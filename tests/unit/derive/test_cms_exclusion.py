@@ -12,6 +12,7 @@ import pytest
 from engine.errors import RulesetValidationError
 from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.derive.cms import exclusion as cms_exclusion
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 
 TZ = {"E-NYC": "America/New_York", "E-HNL": "Pacific/Honolulu", "E-LAX": "America/Los_Angeles"}
 
@@ -20,13 +21,14 @@ def rv(type_: str, id_: str, **data: Any) -> RecordView:
     return RecordView(type_, id_, 1, {"type": type_, "id": id_, **data})
 
 
-def ctx(as_of: str, default_tz: str = "America/New_York", **params: Any) -> DeriveContext:
+def ctx(as_of: str, default_tz: str = "America/New_York", history: ParamHistory = NO_HISTORY,
+        **params: Any) -> DeriveContext:
     def tz_of(view: RecordView) -> str:
         est = view.data.get("establishment_id")
         return TZ.get(str(est), default_tz) if est else default_tz
 
     return DeriveContext(as_of=dt.datetime.fromisoformat(as_of.replace("Z", "+00:00")), params=params, tz_of=tz_of,
-                         establishments={})
+                         establishments={}, history=history)
 
 
 def by_id(facts: list[DerivedFact]) -> dict[str, DerivedFact]:
@@ -49,11 +51,11 @@ def scr(pid: str, day: str, source: str, result: str = "clear", time: str = "06:
 
 
 def duties(as_of: str, episodes: list[RecordView], screenings: list[RecordView],
-           **params: Any) -> dict[str, DerivedFact]:
+           history: ParamHistory = NO_HISTORY, **params: Any) -> dict[str, DerivedFact]:
     params.setdefault("excl_lookback_months", 2)
     people = [rv("person", p, first_name="Pat", last_name=p) for p in {e.data["person_id"] for e in episodes}]
     inputs = {"person": people, "employment_episode": episodes, "screening": screenings}
-    return by_id(list(cms_exclusion.exclusion_duties(ctx(as_of, **params), inputs)))
+    return by_id(list(cms_exclusion.exclusion_duties(ctx(as_of, history=history, **params), inputs)))
 
 
 def monthly(pid: str, days: list[str], sources: tuple[str, ...] = ("LEIE", "SAM"), time: str = "06:30:00-04:00"
@@ -128,6 +130,26 @@ def test_possible_match_review_window() -> None:
                                                                   "P1-SAM-2026-07-10-possible_match")
     open_ = duties("2026-07-11T12:00:00Z", eps, base[:4] + [pm])
     assert open_["P1/possible_match/P1-SAM-2026-07-10-possible_match"].data["cleared_at"] is None
+
+
+def test_a_possible_match_keeps_the_review_window_in_force_on_its_local_date() -> None:
+    # 3 days until 12 July 2026, 10 from then on (today's value): a match found before the change
+    # keeps its 3 days, one found on the day of the change has 10
+    history = ParamHistory({"excl_match_review_days": ((dt.date.min, 3), (dt.date(2026, 7, 12), 10))})
+    eps = [ep("E1", "P1", "E-NYC", "2025-01-06T08:00:00-05:00")]
+    base = monthly("P1", ["2026-06-02", "2026-07-02", "2026-08-03"])
+    before = scr("P1", "2026-07-10", "SAM", "possible_match")
+    late_evening = scr("P1", "2026-07-11", "LEIE", "possible_match", time="21:30:00-04:00")  # 12 July in UTC
+    after = scr("P1", "2026-07-12", "SAM", "possible_match")
+    facts = duties("2026-08-10T12:00:00Z", eps, base + [before, late_evening, after], history=history,
+                   excl_match_review_days=10)
+    due = {k.rsplit("/", 1)[1]: f.data["due_at"] for k, f in facts.items() if "/possible_match/" in k}
+    assert due == {"P1-SAM-2026-07-10-possible_match": "2026-07-13",
+                   "P1-LEIE-2026-07-11-possible_match": "2026-07-14",
+                   "P1-SAM-2026-07-12-possible_match": "2026-07-22"}
+    # with no history every match has today's value
+    plain = duties("2026-08-10T12:00:00Z", eps, base + [before], excl_match_review_days=10)
+    assert plain["P1/possible_match/P1-SAM-2026-07-10-possible_match"].data["due_at"] == "2026-07-20"
 
 
 def test_exclusion_is_one_duty_until_cleared_and_suppresses_monthly_gaps() -> None:

@@ -17,6 +17,7 @@ import yaml
 
 from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.derive import credentialing as cred
+from engine.rules.param_history import NO_HISTORY, ParamHistory
 
 REPO = Path(__file__).resolve().parents[3]
 RULESET = REPO / "rulesets" / "credentialing" / "credentialing-2026.1.0.yaml"
@@ -37,7 +38,8 @@ def rec(rtype: str, rid: str, **data: Any) -> RecordView:
     return RecordView(rtype, rid, 1, dict(data, id=rid))
 
 
-def make_ctx(as_of: str, records: Iterable[RecordView], **params: Any) -> DeriveContext:
+def make_ctx(as_of: str, records: Iterable[RecordView], history: ParamHistory = NO_HISTORY,
+             **params: Any) -> DeriveContext:
     """A context whose zones follow the engine's rule: the record's establishment, else its person's."""
     person_est: dict[str, str] = {}
     for r in sorted((r for r in records if r.type == "employment_episode"), key=lambda r: str(r.data["start_at"])):
@@ -48,14 +50,16 @@ def make_ctx(as_of: str, records: Iterable[RecordView], **params: Any) -> Derive
         return str(ESTABLISHMENTS.get(str(est), {}).get("tz") or "America/New_York")
 
     return DeriveContext(as_of=utc(as_of), params=dict(cred.DEFAULTS, **params), tz_of=tz_of,
-                         establishments={k: RecordView("establishment", k, 1, v) for k, v in ESTABLISHMENTS.items()})
+                         establishments={k: RecordView("establishment", k, 1, v) for k, v in ESTABLISHMENTS.items()},
+                         history=history)
 
 
-def run(name: str, as_of: str, records: list[RecordView], **params: Any) -> dict[str, DerivedFact]:
+def run(name: str, as_of: str, records: list[RecordView], history: ParamHistory = NO_HISTORY,
+        **params: Any) -> dict[str, DerivedFact]:
     load_families()
     derivation = DERIVATIONS.get(name)
     inputs = {t: [r for r in records if r.type == t] for t in derivation.inputs}
-    facts = list(derivation.fn(make_ctx(as_of, records, **params), inputs))
+    facts = list(derivation.fn(make_ctx(as_of, records, history, **params), inputs))
     for f in facts:
         assert f.type == derivation.output
         assert set(f.data) <= set(derivation.fields), set(f.data) - set(derivation.fields)
@@ -570,3 +574,133 @@ def test_monitoring_reports_a_skipped_month_made_up_later() -> None:
     kept = leie(run("cred_monitoring", "2026-02-27T12:00:00Z", base + checks("2025-07-05", "2025-09-05"),
                     mon_lookback_months=6))
     assert kept["monthly:S0"]["due_at"] == "2025-08-31"  # 31 Aug is not before 27 Aug (6 months back)
+
+
+# ---- windows counted from an anchor keep the value in force on its day --------------------------------
+
+
+def changed(name: str, old: Any, new: Any, on: str) -> ParamHistory:
+    """A history in which `name` went from `old` to `new` on the local date `on`."""
+    return ParamHistory({name: ((dt.date.min, old), (dt.date.fromisoformat(on), new))})
+
+
+def test_param_on_reads_the_history_with_the_credentialing_default() -> None:
+    ctx = make_ctx("2026-03-01T12:00:00Z", [], history=changed("recred_months", 36, 24, "2025-01-01"))
+    assert (cred.param_on(ctx, "recred_months", dt.date(2024, 12, 31)),
+            cred.param_on(ctx, "recred_months", dt.date(2025, 1, 1))) == (36, 24)
+    bare = make_ctx("2026-03-01T12:00:00Z", [])
+    assert cred.param_on(bare, "caqh_reattest_days", dt.date(2024, 1, 1)) == 120  # no history: today's value
+
+
+def test_board_eligibility_window_is_the_one_in_force_when_the_role_began() -> None:
+    facts = run("cred_board_standing", "2026-03-01T12:00:00Z", [
+        episode("P1", "E1", "2024-02-29T08:00:00-07:00"),
+        episode("P2", "E1", "2025-03-03T08:00:00-07:00"),
+    ], history=changed("board_eligibility_years", 5, 3, "2025-01-01"), board_eligibility_years=3)
+    assert facts["P1/BOARD/not_certified"].data["due_at"] == "2029-02-28"  # 5 years, in force in 2024
+    assert facts["P2/BOARD/not_certified"].data["due_at"] == "2028-03-03"  # 3 years, in force since
+
+
+def test_caqh_cycle_is_the_one_in_force_on_the_attestation_date() -> None:
+    history = ParamHistory({"caqh_reattest_days": ((dt.date.min, 120), (dt.date(2026, 1, 15), 90)),
+                            "caqh_reattest_days_long": ((dt.date.min, 180), (dt.date(2026, 1, 15), 150))})
+    facts = run("cred_caqh_standing", "2026-02-01T12:00:00Z", [
+        episode("P1", "E4", "2024-01-08T08:00:00-06:00"),
+        credential("Q1", "P1", "CAQH_ATTESTATION", jurisdiction="IL", issued_at="2026-01-10T23:30:00-06:00"),
+        episode("P2", "E2", "2024-01-08T08:00:00-05:00"),
+        credential("Q2", "P2", "CAQH_ATTESTATION", jurisdiction="NY", issued_at="2026-01-10T10:00:00-05:00"),
+        episode("P3", "E2", "2024-01-08T08:00:00-05:00"),
+        credential("Q3", "P3", "CAQH_ATTESTATION", jurisdiction="NY", issued_at="2026-01-15T10:00:00-05:00"),
+        episode("P4", "E4", "2024-01-08T08:00:00-06:00"),
+        credential("Q4", "P4", "CAQH_ATTESTATION", jurisdiction="IL", issued_at="2026-01-20T10:00:00-06:00"),
+    ], history=history, caqh_reattest_days=90, caqh_reattest_days_long=150)
+    got = {pid: (facts[f"{pid}/CAQH"].data["cycle_days"], facts[f"{pid}/CAQH"].data["due_at"])
+           for pid in ("P1", "P2", "P3", "P4")}
+    assert got == {"P1": (180, "2026-07-09"), "P2": (120, "2026-05-10"),
+                   "P3": (90, "2026-04-15"), "P4": (150, "2026-06-19")}
+
+
+def test_recred_cycle_is_the_one_in_force_on_the_last_decision() -> None:
+    facts = run("cred_recred_standing", "2026-01-15T12:00:00Z", [
+        episode("P1", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("L1", "P1", "STATE_LICENSE", jurisdiction="NY", issued_at="2021-01-01T09:00:00-05:00",
+                   expires_at="2028-12-31T12:00:00-05:00", verified_at="2023-03-15T11:00:00-04:00"),
+        episode("P2", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("L2", "P2", "STATE_LICENSE", jurisdiction="NY", issued_at="2021-01-01T09:00:00-05:00",
+                   expires_at="2028-12-31T12:00:00-05:00", verified_at="2024-05-15T11:00:00-04:00"),
+    ], history=changed("recred_months", 36, 24, "2024-01-01"), recred_months=24)
+    assert facts["P1/RECRED"].data["due_at"] == "2026-03-15"  # 36 months from 2023
+    assert facts["P2/RECRED"].data["due_at"] == "2026-05-15"  # 24 months from 2024
+
+
+def test_psv_looks_at_a_decision_inside_the_cycle_it_started() -> None:
+    facts = run("cred_psv_item", "2026-03-01T12:00:00Z", [
+        episode("P1", "E2", "2023-06-05T08:00:00-04:00"),  # + 36 months: 2026-06-05, still current
+        episode("P2", "E2", "2024-02-05T08:00:00-05:00"),  # + 24 months: 2026-02-05, over
+    ], history=changed("recred_months", 36, 24, "2024-01-01"), recred_months=24)
+    assert {k.split("/")[0] for k in facts} == {"P1"}
+    assert facts["P1/PSV/leie"].data["decision_on"] == "2023-06-05"
+
+
+def test_npdb_interval_is_the_one_in_force_on_the_last_query() -> None:
+    facts = run("cred_npdb_standing", "2026-01-15T12:00:00Z", [
+        episode("P1", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("M1", "P1", "MALPRACTICE", jurisdiction="NY", source="NPDB query",
+                   issued_at="2023-07-01T00:01:00-04:00", verified_at="2024-02-29T11:00:00-05:00"),
+        episode("P2", "E2", "2022-01-10T08:00:00-05:00"),
+        credential("M2", "P2", "MALPRACTICE", jurisdiction="NY", source="NPDB query",
+                   issued_at="2023-07-01T00:01:00-04:00", verified_at="2025-05-15T11:00:00-04:00"),
+    ], history=changed("npdb_interval_months", 24, 12, "2025-01-01"), npdb_interval_months=12)
+    assert (facts["P1/NPDB"].data["interval_months"], facts["P1/NPDB"].data["due_at"]) == (24, "2026-02-28")
+    assert (facts["P2/NPDB"].data["interval_months"], facts["P2/NPDB"].data["due_at"]) == (12, "2026-05-15")
+
+
+def test_monitoring_cycles_keep_the_interval_in_force_when_they_opened() -> None:
+    def leie(pid: str, day: str, i: int) -> RecordView:
+        return rec("screening", f"S{i}", person_id=pid, source="LEIE", checked_at=f"{day}T10:00:00-05:00",
+                   result="clear")
+
+    records = [episode("P1", "E4", "2026-01-12T08:00:00-06:00"), leie("P1", "2026-02-03", 0),
+               leie("P1", "2026-04-10", 1),
+               episode("P2", "E4", "2024-01-08T08:00:00-06:00"),
+               credential("L2", "P2", "STATE_LICENSE", jurisdiction="IL", issued_at="2020-01-01T09:00:00-06:00",
+                          expires_at="2027-12-31T12:00:00-06:00", verified_at="2026-02-10T10:00:00-06:00"),
+               episode("P3", "E4", "2024-01-08T08:00:00-06:00"),
+               credential("L3", "P3", "STATE_LICENSE", jurisdiction="IL", issued_at="2020-01-01T09:00:00-06:00",
+                          expires_at="2027-12-31T12:00:00-06:00", verified_at="2026-03-20T10:00:00-05:00")]
+    facts = run("cred_monitoring", "2026-05-20T12:00:00Z", records, mon_sources=["LEIE"], mon_interval_months=2,
+                history=changed("mon_interval_months", 1, 2, "2026-03-01"))
+    p1 = {k.removeprefix("P1/MON/LEIE/"): (f.data["check"], f.data["due_at"], f.data["checked_late_on"])
+          for k, f in facts.items() if k.startswith("P1/MON/LEIE/")}
+    # opened on 3 February under 1 month: due 31 March, missed; opened on 10 April under 2: due 30 June
+    assert p1 == {"monthly:S0": ("missed_month", "2026-03-31", "2026-04-10"),
+                  "monthly:S1": ("monthly", "2026-06-30", None)}
+    assert facts["P2/MON/BOARD:IL/monthly:L2:2026-02-10"].data["due_at"] == "2026-03-31"
+    assert facts["P3/MON/BOARD:IL/monthly:L3:2026-03-20"].data["due_at"] == "2026-05-31"
+
+
+def test_monitoring_review_by_is_the_window_in_force_when_the_result_was_seen() -> None:
+    records = [episode("P1", "E4", "2024-01-08T08:00:00-06:00"),
+               rec("screening", "S1", person_id="P1", source="SAM", checked_at="2026-04-10T10:00:00-05:00",
+                   result="excluded"),
+               rec("screening", "S2", person_id="P1", source="LEIE", checked_at="2026-04-15T10:00:00-05:00",
+                   result="possible_match"),
+               credential("L1", "P1", "STATE_LICENSE", jurisdiction="IL", issued_at="2020-01-01T09:00:00-06:00",
+                          expires_at="2027-12-31T12:00:00-06:00", status="probation",
+                          verified_at="2026-04-20T10:00:00-05:00")]
+    facts = run("cred_monitoring", "2026-04-25T12:00:00Z", records, mon_sources=["LEIE", "SAM"],
+                adverse_review_days=10, history=changed("adverse_review_days", 30, 10, "2026-04-15"))
+    assert facts["P1/MON/SAM/exclusion:S1"].data["review_by"] == "2026-05-10"  # 30 days, in force on 10 April
+    assert facts["P1/MON/LEIE/possible_match:S2"].data["review_by"] == "2026-04-25"  # 10 from 15 April
+    assert facts["P1/MON/BOARD:IL/restriction:L1"].data["review_by"] == "2026-04-30"
+
+
+def test_a_card_keeps_the_validity_it_was_issued_with() -> None:
+    facts = run("cred_card_standing", "2026-01-06T07:00:00Z", [
+        episode("P1", "E1", "2023-05-01T08:00:00-06:00", role="medical_assistant", licensed=False),
+        credential("C1", "P1", "BLS", issued_at="2024-03-15T12:00:00-06:00"),
+        episode("P2", "E1", "2023-05-01T08:00:00-06:00", role="medical_assistant", licensed=False),
+        credential("C2", "P2", "BLS", issued_at="2025-02-10T12:00:00-07:00"),
+    ], history=changed("card_valid_months", 24, 12, "2025-01-01"), card_valid_months=12)
+    assert facts["P1/BLS"].data["due_at"] == "2026-03-31"  # end of March 2024 + 24 months
+    assert facts["P2/BLS"].data["due_at"] == "2026-02-28"  # end of February 2025 + 12 months

@@ -3,6 +3,8 @@ adverse actions after a report."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.rules.derive.osha import (
     osha_exposure_followup,
     osha_log_duty,
@@ -10,6 +12,7 @@ from engine.rules.derive.osha import (
     osha_severe_report,
     osha_sharps_duty,
 )
+from engine.rules.param_history import ParamHistory
 
 from .osha_support import by_id, context, est, rec
 
@@ -190,6 +193,23 @@ def test_adverse_actions_within_the_review_window() -> None:
                                            {"osha_case": [report], "sanction_record": sanctions,
                                             "employment_episode": episodes}))
     assert set(narrow) == set()
+
+
+def test_the_review_window_is_the_one_in_force_on_the_report_day() -> None:
+    # 30 days until 15 April 2026, 7 from then on (today's value)
+    history = ParamHistory({"retaliation_review_days": ((dt.date.min, 30), (dt.date(2026, 4, 15), 7))})
+    cases = [case("OC-R", learned_at="2026-04-01T10:00:00-06:00", incident_at="2026-04-01T09:00:00-06:00"),
+             case("OC-S", person_id="P-2", learned_at="2026-04-15T10:00:00-06:00",
+                  incident_at="2026-04-15T09:00:00-06:00")]
+    sanctions = [rec("sanction_record", "SR-30", person_id="P-1", decided_at="2026-05-01T23:00:00-06:00"),
+                 rec("sanction_record", "SR-31", person_id="P-1", decided_at="2026-05-02T00:30:00-06:00"),
+                 rec("sanction_record", "SR-7", person_id="P-2", decided_at="2026-04-22T23:00:00-06:00"),
+                 rec("sanction_record", "SR-8", person_id="P-2", decided_at="2026-04-23T08:00:00-06:00")]
+    facts = by_id(osha_post_report_action(
+        context("2026-06-01T00:00:00Z", [DEN], {"retaliation_review_days": 7}, history),
+        {"osha_case": cases, "sanction_record": sanctions, "employment_episode": []}))
+    assert {k: f.data["days_after"] for k, f in facts.items()} == {"OC-R:sanction_record:SR-30": 30,
+                                                                   "OC-S:sanction_record:SR-7": 7}
 
 
 def test_a_case_with_no_establishment_loses_its_log_duty_only() -> None:

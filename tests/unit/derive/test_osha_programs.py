@@ -3,6 +3,8 @@ HazCom training duties."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.rules.derive.osha import (
     osha_300a_duty,
     osha_bbp_training_duty,
@@ -10,6 +12,7 @@ from engine.rules.derive.osha import (
     osha_hazcom_duty,
     osha_hepb_offer,
 )
+from engine.rules.param_history import ParamHistory
 
 from .osha_support import by_id, context, est, rec
 
@@ -105,6 +108,33 @@ def test_ecp_duties() -> None:
     six = by_id(osha_ecp_duty(context("2028-10-01T12:00:00Z", ESTS, {"ecp_review_interval": 6}),
                               {"exposure_control_plan": plans, "employment_episode": eps, "establishment": ESTS}))
     assert six["E-1:review"].data["due_at"] == "2028-08-29"
+
+
+def test_ecp_windows_are_the_ones_in_force_on_the_day_they_run_from() -> None:
+    # from 1 June 2028 the practice reviews every 6 months (was 12) and covers a new position in 14
+    # days (was 30): a review or a position before that day keeps the old window
+    change = dt.date(2028, 6, 1)
+    history = ParamHistory({"ecp_review_interval": ((dt.date.min, 12), (change, 6)),
+                            "ecp_change_days": ((dt.date.min, 30), (change, 14))})
+    eps = [
+        rec("employment_episode", "EP-1", person_id="P-1", establishment_id="E-1", role="registered_nurse",
+            start_at="2027-01-04T08:00:00-07:00", occupational_exposure=True),
+        rec("employment_episode", "EP-2", person_id="P-2", establishment_id="E-1", role="medical_assistant",
+            start_at="2028-04-03T08:00:00-06:00", occupational_exposure=True),
+        rec("employment_episode", "EP-3", person_id="P-3", establishment_id="E-1", role="phlebotomist",
+            start_at="2028-09-01T08:00:00-06:00", occupational_exposure=True),
+        rec("employment_episode", "EP-4", person_id="P-4", establishment_id="E-MD", role="medical_assistant",
+            start_at="2028-01-03T08:00:00-05:00", occupational_exposure=True),
+    ]
+    plans = [rec("exposure_control_plan", "ECP-1", establishment_id="E-1", reviewed_at="2028-02-29T10:00:00-07:00"),
+             rec("exposure_control_plan", "ECP-2", establishment_id="E-MD", reviewed_at="2028-06-01T09:00:00-04:00")]
+    facts = by_id(osha_ecp_duty(context("2028-10-01T12:00:00Z", ESTS, {"ecp_review_interval": 6,
+                                                                      "ecp_change_days": 14}, history),
+                                {"exposure_control_plan": plans, "employment_episode": eps, "establishment": ESTS}))
+    assert facts["E-1:review"].data["due_at"] == "2029-02-28"  # 12 months, in force on 29 Feb 2028
+    assert facts["E-MD:review"].data["due_at"] == "2028-12-01"  # 6 months, in force from 1 June
+    assert facts["E-1:new_position:medical_assistant"].data["due_at"] == "2028-05-03"  # 30 days
+    assert facts["E-1:new_position:phlebotomist"].data["due_at"] == "2028-09-15"  # 14 days
 
 
 def _exposed(ep_id: str, person: str, start: str = "2026-11-20T08:00:00-07:00", **data: object) -> object:

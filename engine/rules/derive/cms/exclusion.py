@@ -100,11 +100,13 @@ class _Episode:
 
 @dataclass(frozen=True)
 class _Settings:
+    """The parameters judged as of the evaluation; `excl_match_review_days`, a window counted from
+    each possible match, is read per match (`_PersonScreening.review_days`), and
+    `excl_prehire_lookback_days` per engagement, on its start day (`pre_hire`)."""
+
     sources: list[str]
     frequency: str
     lookback: int
-    prehire_days: int
-    review_days: int
 
     @classmethod
     def of(cls, ctx: DeriveContext) -> _Settings:
@@ -115,9 +117,7 @@ class _Settings:
                 [ErrorDetail(reason=f"got {frequency!r}", field="cms.excl_screen_frequency")],
                 code="ruleset.params.invalid")
         return cls(sources=[str(s).upper() for s in ctx.param("excl_screen_sources", ["LEIE", "SAM"])],
-                   frequency=frequency, lookback=int(ctx.param("excl_lookback_months", 12)),
-                   prehire_days=int(ctx.param("excl_prehire_lookback_days", 30)),
-                   review_days=int(ctx.param("excl_match_review_days", 3)))
+                   frequency=frequency, lookback=int(ctx.param("excl_lookback_months", 12)))
 
 
 # ---- The derivation ------------------------------------------------------------------------------
@@ -159,9 +159,10 @@ def exclusion_duties(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordVie
       for a list not checked in the 30 days before an engagement started (never checked, or last
       checked long before), since the start (`started_on`). A gap is reported while it reaches into
       the lookback, however long ago it began.
-    - `possible_match`: a near match to review within `excl_match_review_days`; cleared by the next
-      check of that source with a determination (clear or excluded). Reported while unresolved,
-      however old, and when resolved inside the lookback.
+    - `possible_match`: a near match to review within `excl_match_review_days` (the value in force
+      on the match's local date); cleared by the next check of that source with a determination
+      (clear or excluded). Reported while unresolved, however old, and when resolved inside the
+      lookback.
     - `excluded`: a confirmed match (any source) for a person employed then or hired later; due the
       day of the check; cleared only by a later clear result from that source (reinstatement or a
       corrected match). Consecutive excluded results are one duty. Reported while unresolved, however
@@ -206,6 +207,7 @@ class _PersonScreening:
 
     def __init__(self, ctx: DeriveContext, settings: _Settings, pid: str, person: RecordView | None,
                  eps: list[_Episode], raw_checks: list[RecordView]) -> None:
+        self.ctx = ctx
         self.s = settings
         self.pid = pid
         self.eps = eps
@@ -320,7 +322,8 @@ class _PersonScreening:
         for stretch in self.stretches:
             ep = stretch[0]
             start_on = ep.start_on
-            since = cal.add_days(start_on, -self.s.prehire_days)
+            # the look-back in force on the start day: a hire judged by the policy it was made under
+            since = cal.add_days(start_on, -int(self.ctx.param_on("excl_prehire_lookback_days", start_on, 30)))
             missing = [s for s in self.s.sources
                        if not any(c.source == s and since <= c.day(ep.tz) <= start_on for c in self.checks)]
             if not missing:
@@ -481,12 +484,18 @@ class _PersonScreening:
                 zone = in_scope.tz
                 if resolved is not None and resolved.day(zone) < self.window:
                     continue
-                yield self.duty("possible_match", c.view.id, due=cal.add_days(c.day(zone), self.s.review_days),
-                                missing=[c.source], period=f"{c.source} possible match on {c.day(zone)}",
+                found_on = c.day(zone)
+                yield self.duty("possible_match", c.view.id, due=cal.add_days(found_on, self.review_days(found_on)),
+                                missing=[c.source], period=f"{c.source} possible match on {found_on}",
                                 cleared=resolved.at if resolved else None, ep=in_scope,
                                 used=[c] + ([resolved] if resolved else []), screening=c)
         for source in sorted(open_excluded):
             yield self._excluded(open_excluded[source], None)
+
+    def review_days(self, day: dt.date) -> int:
+        """`excl_match_review_days` in force on `day`, the local date of a possible match: a review
+        window keeps the length it had when the match was found, though the practice changed it since."""
+        return int(self.ctx.param_on("excl_match_review_days", day, 3))
 
     def employed_between(self, start: dt.datetime, end: dt.datetime) -> bool:
         """Whether an episode overlaps [start, end): an exclusion found and cleared before the hire

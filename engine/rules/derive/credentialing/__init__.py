@@ -84,6 +84,7 @@ from engine.rules.derive.credentialing._common import (
     load_episodes,
     load_screenings,
     param,
+    param_on,
     parse_instant,
     today,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "monthly_cycles",
     "npdb_standing",
     "param",
+    "param_on",
     "parse_instant",
     "psv_items",
     "recred_standing",

@@ -55,6 +55,12 @@ def param(ctx: DeriveContext, name: str) -> Any:
     return ctx.param(name, DEFAULTS[name])
 
 
+def param_on(ctx: DeriveContext, name: str, day: dt.date) -> Any:
+    """A parameter's value in force on `day` (a local date), or its default: for a window counted
+    from an anchor (a verification, an attestation, a check), which keeps the length it had then."""
+    return ctx.param_on(name, day, DEFAULTS[name])
+
+
 def _lower_set(values: Iterable[Any]) -> frozenset[str]:
     return frozenset(str(v).strip().lower() for v in values)
 

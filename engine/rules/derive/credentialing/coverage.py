@@ -26,6 +26,7 @@ from engine.rules.derive.credentialing._common import (
     load_credentials,
     load_episodes,
     param,
+    param_on,
     today,
 )
 from engine.rules.facttypes import FieldKind
@@ -152,20 +153,28 @@ def card_through(card: Cred, months: int) -> dt.date | None:
     return min(dates) if dates else None
 
 
+def card_months(ctx: DeriveContext, card: Cred) -> int:
+    """`card_valid_months` in force on the card's issue date: a card keeps the validity it was issued
+    with, though the practice changed the parameter since (no issue date: today's, unused then)."""
+    if card.issued_on is None:
+        return int(param(ctx, "card_valid_months"))
+    return int(param_on(ctx, "card_valid_months", card.issued_on))
+
+
 @derivation(name="cred_card_standing", inputs=("credential", "employment_episode"), output="cred_card_standing",
             fields=CARD_FIELDS, family="person",
             about=("person", "person_id"), example="card: cred_card_standing where kind == 'BLS'")
 def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """CRED-BLS-012: each life-support card a person's active role requires, one fact per (person, kind).
 
-    `check` is `expiry` (`due_at` = the latest card's last valid day, see `card_through`) or
-    `missing` (no card of that kind; due on the first day of the engagement in a role that requires
-    it, see `joined`: the card is needed before the first clinical shift, a transfer to another site
-    does not move that day, a return after a gap is a new hire). Findings cite the role and
-    establishment of the latest episode in such a role, the person's current site.
+    `check` is `expiry` (`due_at` = the latest card's last valid day, see `card_through`, with the
+    `card_valid_months` the card was issued under, see `card_months`) or `missing` (no card of that
+    kind; due on the first day of the engagement in a role that requires it, see `joined`: the card
+    is needed before the first clinical shift, a transfer to another site does not move that day, a
+    return after a gap is a new hire). Findings cite the role and establishment of the latest
+    episode in such a role, the person's current site.
     """
     inactive = inactive_statuses(ctx)
-    months = int(param(ctx, "card_valid_months"))
     creds = load_credentials(ctx, inputs["credential"], ("BLS", "ACLS", "PALS"))
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
@@ -178,7 +187,7 @@ def card_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
             ep = needing[-1]
             first = joined([e for e in staff[pid] if e.role_key in roles], ep)
             cards = [c for c in creds.get(pid, []) if c.kind == kind and c.status not in inactive]
-            dated = [(card_through(c, months), c) for c in cards]
+            dated = [(card_through(c, card_months(ctx, c)), c) for c in cards]
             cur = max(((d, c) for d, c in dated if d is not None), key=lambda x: (x[0], x[1].id), default=None)
             data: dict[str, Any] = {"person_id": pid, "kind": kind, "role": ep.role,
                                     "establishment_id": ep.establishment_id}

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from engine.rules.derive.credentialing._common import (
     load_episodes,
     load_screenings,
     param,
+    param_on,
     today,
 )
 from engine.rules.facttypes import FieldKind
@@ -55,7 +56,8 @@ MON_FIELDS: dict[str, FieldKind] = {
 @dataclass(frozen=True)
 class Cycle:
     """One monthly check cycle of a list: opened by a check (or by the episode's start), due by the
-    end of the month `mon_interval_months` later, and closed by the next check (None while open)."""
+    end of the month `mon_interval_months` (as in force on the opening day) later, and closed by the
+    next check (None while open)."""
 
     key: str
     due: dt.date
@@ -63,12 +65,15 @@ class Cycle:
     closed: Check | None
 
 
-def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt.date, months: int,
-                   lookback: int, not_before: dt.date = dt.date.min) -> tuple[Cycle, list[Cycle]]:
-    """Walk an episode's checks of one list: each is due by the end of the month `months` after the
-    previous one (the first, after the episode's start month). Returns the open cycle (after the
-    last check) and the cycles closed late (a month went by without a check and a later check
-    resumed the chain) whose due date is inside the last `lookback` months, oldest first.
+def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt.date,
+                   months: Callable[[dt.date], int], lookback: int,
+                   not_before: dt.date = dt.date.min) -> tuple[Cycle, list[Cycle]]:
+    """Walk an episode's checks of one list: each is due by the end of the month `months(day)` after
+    the previous one, made on `day` (the first, after the episode's start month). `months` gives the
+    interval in force on a cycle's opening day, so a cycle keeps the length it had when it opened.
+    Returns the open cycle (after the last check) and the cycles closed late (a month went by
+    without a check and a later check resumed the chain) whose due date is inside the last
+    `lookback` months, oldest first.
 
     A cycle is keyed by what opened it, `monthly:<check id>` (`monthly:<opener>`, the episode, for
     the first), so an overdue cycle stays the same finding when the check is made late, and each
@@ -78,7 +83,7 @@ def monthly_cycles(history: list[Check], start: dt.date, opener: str, today_: dt
     cycle overdue and, once a check closes it after that date, late; judging lateness by the
     unclamped date dropped a first-ever check made late, its due date seeming older than the rule."""
     def next_due(day: dt.date) -> dt.date:
-        return max(cal.end_of_month(cal.add_months(day, months)), not_before)
+        return max(cal.end_of_month(cal.add_months(day, months(day))), not_before)
 
     cycle = Cycle(f"monthly:{opener}", next_due(start), None, None)
     late: list[Cycle] = []
@@ -107,6 +112,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     - `monthly`: the open cycle, a check each calendar month: `due_at` = end of the month
       `mon_interval_months` after the last check (or after the engagement's start month), C5 end of
       month; key `monthly:<the check that opened it>` (`monthly:<first episode>` before the first);
+      each cycle, a board's included, counts the interval in force on the day it opened;
     - `missed_month`: a cycle closed late (a month went by without a check and a later check
       resumed the chain): `due_at` is the missed deadline, `checked_late_on` the late check, the
       key that of the cycle (so the overdue finding becomes this late one); every such cycle due
@@ -115,9 +121,10 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     - `missing`: a board with no verification on file; due on the first day of the engagement;
     - `exclusion` / `possible_match`: the latest screening found one; act the same day
       (`due_at` = check date; key `<check>:<screening id>`); `review_by` = + `adverse_review_days`
-      for the committee; the open cycle is not reported beside it;
+      (in force on the check date) for the committee; the open cycle is not reported beside it;
     - `restriction`: the license's status is adverse (restricted, on probation, suspended...);
-      due the day that status was verified (the engagement's first day when no date is on file).
+      due the day that status was verified (the engagement's first day when no date is on file);
+      `review_by` as for an exclusion, counted from that day.
 
     Monitoring follows the engagement, not the episode (`joined`): after a transfer to another site
     the running cycles, missed months and checks carry on (no fresh monthly clock, no duty moved to
@@ -126,9 +133,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     """
     adverse = _lower_set(param(ctx, "license_adverse_statuses"))
     inactive = inactive_statuses(ctx)
-    months = int(param(ctx, "mon_interval_months"))
     lookback = int(param(ctx, "mon_lookback_months"))
-    review = int(param(ctx, "adverse_review_days"))
     sources = [str(s) for s in param(ctx, "mon_sources")]
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
     staff = load_episodes(ctx, inputs["employment_episode"])
@@ -136,6 +141,14 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
 
     def src_of(check: Check) -> Source:
         return (check.view.type, check.view.id, check.view.version)
+
+    def months(day: dt.date) -> int:
+        """The interval of a cycle opened on `day` (a check's or the engagement start's local date)."""
+        return int(param_on(ctx, "mon_interval_months", day))
+
+    def review_by(day: dt.date) -> str | None:
+        """The committee's review date for an adverse result seen on `day`: the window in force then."""
+        return iso(cal.add_days(day, int(param_on(ctx, "adverse_review_days", day))))
 
     for pid in sorted(staff):
         eps = active_episodes(ctx, staff[pid], licensed=True)
@@ -174,7 +187,7 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             if last is not None and last.result.lower() in ("excluded", "possible_match"):
                 check = "exclusion" if last.result.lower() == "excluded" else "possible_match"
                 yield duty(list_id, dict(data, check=check, key=f"{check}:{last.view.id}", due_at=iso(last.checked_on),
-                                         review_by=iso(cal.add_days(last.checked_on, review))), used)
+                                         review_by=review_by(last.checked_on)), used)
             else:
                 yield duty(list_id, dict(data, check="monthly", key=current.key,
                                          due_at=iso(_from_rule_start(current.due))), used)
@@ -190,10 +203,11 @@ def monitoring(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
             if cur.status in adverse:
                 seen = cur.verified_on or first.start_on
                 data.update(check="restriction", key=f"restriction:{cur.id}", due_at=iso(seen),
-                            review_by=iso(cal.add_days(seen, review)))
+                            review_by=review_by(seen))
             elif cur.verified_on is None:
                 data.update(check="missing", key=f"missing:{cur.id}", due_at=iso(max(first.start_on, FIRST_DUE)))
             else:
                 data.update(check="monthly", key=f"monthly:{cur.id}:{iso(cur.verified_on)}",
-                            due_at=iso(_from_rule_start(cal.end_of_month(cal.add_months(cur.verified_on, months)))))
+                            due_at=iso(_from_rule_start(cal.end_of_month(cal.add_months(cur.verified_on,
+                                                                                        months(cur.verified_on))))))
             yield duty(list_id, data, used)

@@ -24,6 +24,7 @@ from engine.rules.derive.credentialing._common import (
     load_episodes,
     load_screenings,
     param,
+    param_on,
     parse_instant,
     today,
 )
@@ -54,9 +55,10 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     - `not_in_good_standing`: its status is inactive or adverse; due on the day that was verified
       (or the start of the current clinical engagement when no verification date is on file);
     - `not_certified`: the role requires certification and none is on file; due
-      `board_eligibility_years` (C5) after the first episode in such a role began (the contract has
-      no training-completion date, so the window is counted from first joining the practice in the
-      role, the earliest evidence of it: a return after a gap does not reopen the window).
+      `board_eligibility_years` (C5, the value in force on that day) after the first episode in such
+      a role began (the contract has no training-completion date, so the window is counted from
+      first joining the practice in the role, the earliest evidence of it: a return after a gap does
+      not reopen the window).
 
     The clinical engagement is the stretch of clinical episodes (licensed, or in a required role)
     the current one continues (`joined`): a transfer to another site does not move a duty owed
@@ -65,7 +67,6 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
     """
     bad = inactive_statuses(ctx) | _lower_set(param(ctx, "license_adverse_statuses"))
     required = role_set(param(ctx, "board_cert_required_roles"))
-    years = int(param(ctx, "board_eligibility_years"))
     creds = load_credentials(ctx, inputs["credential"], ("BOARD_CERT",))
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
@@ -85,6 +86,7 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
         if cur is None:
             if in_role:
                 since = min(e.start_on for e in staff[pid] if e.role_key in required)
+                years = int(param_on(ctx, "board_eligibility_years", since))
                 yield fact("cred_board_standing", f"{pid}/BOARD/not_certified",
                            dict(base, check="not_certified", due_at=iso(cal.add_years(since, years))),
                            [e.src for e in in_role], key)
@@ -121,11 +123,11 @@ def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     gives none, its `verified_at`: an attestation seen current on that day was made by then, and one
     with neither date had left the holder reading as never attested) starts the clock:
     `due_at` = local attestation date + `caqh_reattest_days_long` (180) when the practice state is
-    in `caqh_long_cycle_states` (Illinois), else + `caqh_reattest_days` (120), C1. The practice
-    state is the attestation's jurisdiction, else the state of the person's latest active
-    establishment. CAQH sets the profile to Expired the day after `due_at`.
+    in `caqh_long_cycle_states` (Illinois), else + `caqh_reattest_days` (120), C1, each as in force
+    on the attestation date (`cycle_days` is the one used). The practice state is the attestation's
+    jurisdiction, else the state of the person's latest active establishment. CAQH sets the
+    profile to Expired the day after `due_at`.
     """
-    short, long_ = int(param(ctx, "caqh_reattest_days")), int(param(ctx, "caqh_reattest_days_long"))
     long_states = frozenset(str(s).upper() for s in param(ctx, "caqh_long_cycle_states"))
     creds = load_credentials(ctx, inputs["credential"], ("CAQH_ATTESTATION",))
     staff = load_episodes(ctx, inputs["employment_episode"])
@@ -137,7 +139,7 @@ def caqh_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
         on, cur = max(attested, key=lambda x: (x[0], parse_instant(x[1].view.data.get("issued_at")
                                                                    or x[1].view.data.get("verified_at")), x[1].id))
         state = cur.jurisdiction or establishment_state(ctx, eps[-1].establishment_id) or ""
-        cycle = long_ if state in long_states else short
+        cycle = int(param_on(ctx, "caqh_reattest_days_long" if state in long_states else "caqh_reattest_days", on))
         data = {"person_id": pid, "state": state, "credential_id": cur.id, "attested_on": iso(on),
                 "cycle_days": cycle, "due_at": iso(cal.add_days(on, cycle)),
                 "establishment_id": eps[-1].establishment_id}
@@ -160,12 +162,12 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
     in force today (`basis: license_verification`), or, when one of them was never verified (or
     none is in force), the start of the current licensed engagement (`basis: start`, the initial
     credentialing; a transfer to another site continues the engagement and its cycle, a return after
-    a gap is credentialed anew, see `joined`). `due_at` = that date + `recred_months` (C5, clamped),
-    or the end of that month when `recred_count_to_month` is true. Findings cite the establishment
-    of the latest licensed episode.
+    a gap is credentialed anew, see `joined`). `due_at` = that date + `recred_months` (C5, clamped;
+    the value in force on that date: the cycle a decision started keeps its length), or the end of
+    that month when `recred_count_to_month` is true. Findings cite the establishment of the latest
+    licensed episode.
     """
     inactive = inactive_statuses(ctx)
-    months = int(param(ctx, "recred_months"))
     to_month = bool(param(ctx, "recred_count_to_month"))
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE",))
     staff = load_episodes(ctx, inputs["employment_episode"])
@@ -182,7 +184,7 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
             basis, last = "license_verification", min(c.verified_on for c in current if c.verified_on)
         else:
             basis, last = "start", first.start_on
-        due = cal.add_months(last, months)
+        due = cal.add_months(last, int(param_on(ctx, "recred_months", last)))
         if to_month:
             due = cal.end_of_month(due)
         data = {"person_id": pid, "basis": basis, "last_on": iso(last), "due_at": iso(due),
@@ -217,16 +219,16 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
     the current licensed engagement (a practitioner is credentialed before seeing patients; a
     transfer to another site continues the engagement and is no new decision, a return after a gap
     is one, see `joined`), and only files whose decision falls inside the current `recred_months`
-    cycle are looked at. Items: the license for the state of the establishment joined at the
-    decision, a DEA registration there, a board certificate, and the
-    LEIE and SAM exclusion checks. `verified_on` is the latest verification on or before the
-    decision (the exact check history for screenings; a credential's `verified_at` only when it is
-    not later than the decision: a later value means the item was re-verified since and the
-    initial verification is not on file, so no fact). `age_days` = decision - verified_on.
+    cycle (its length as in force on the decision day, as `cred_recred_standing` counts it) are
+    looked at. Items: the license for the state of the establishment joined at the decision, a DEA
+    registration there, a board certificate, and the LEIE and SAM exclusion checks. `verified_on` is
+    the latest verification on or before the decision (the exact check history for screenings; a
+    credential's `verified_at` only when it is not later than the decision: a later value means the
+    item was re-verified since and the initial verification is not on file, so no fact).
+    `age_days` = decision - verified_on.
     Findings cite the establishment of the latest licensed episode, the person's current site.
     """
     inactive = inactive_statuses(ctx)
-    months = int(param(ctx, "recred_months"))
     creds = load_credentials(ctx, inputs["credential"], ("STATE_LICENSE", "DEA", "BOARD_CERT"))
     staff = load_episodes(ctx, inputs["employment_episode"])
     checks = load_screenings(ctx, inputs["screening"])
@@ -237,7 +239,7 @@ def psv_items(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
         ep = eps[-1]
         first = joined([e for e in staff[pid] if e.licensed], ep)
         decision = first.start_on
-        if cal.add_months(decision, months) < today(ctx, ctx.tz_of(ep.view)):
+        if cal.add_months(decision, int(param_on(ctx, "recred_months", decision))) < today(ctx, ctx.tz_of(ep.view)):
             continue
         state = establishment_state(ctx, first.establishment_id)
         held = creds.get(pid, [])
@@ -277,10 +279,11 @@ def npdb_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     NPDB (e.g. malpractice history or licensure verified through it). Only clinicians with such
     evidence are followed: `last_on` is its latest verification (or issue) date and `due_at` adds
     `npdb_interval_months` (AT_EACH_CREDENTIALING) or `npdb_continuous_renewal_months`
-    (CONTINUOUS: the Continuous Query enrollment is renewed yearly), C5.
+    (CONTINUOUS: the Continuous Query enrollment is renewed yearly), C5, as in force on `last_on`
+    (`interval_months` is the one used). The mode is today's: it says how the practice queries now.
     """
     mode = str(param(ctx, "npdb_mode")).upper()
-    months = int(param(ctx, "npdb_continuous_renewal_months" if mode == "CONTINUOUS" else "npdb_interval_months"))
+    interval = "npdb_continuous_renewal_months" if mode == "CONTINUOUS" else "npdb_interval_months"
     creds = load_credentials(ctx, inputs["credential"])
     staff = load_episodes(ctx, inputs["employment_episode"])
     for pid in sorted(staff):
@@ -291,6 +294,7 @@ def npdb_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
             continue
         last, cur = max(queried, key=lambda x: (x[0], x[1].id))
         assert last is not None
+        months = int(param_on(ctx, interval, last))
         data = {"person_id": pid, "mode": mode, "credential_id": cur.id, "last_on": iso(last),
                 "interval_months": months, "due_at": iso(cal.add_months(last, months)),
                 "establishment_id": eps[-1].establishment_id}

@@ -236,11 +236,12 @@ def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
 def osha_post_report_action(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Adverse actions (a sanction decided, or the employment ending) against the person who
     reported an injury or illness, within `retaliation_review_days` calendar days after the report
-    (C1 on local dates; the report is `learned_at`, else `incident_at`). An advisory flag for HR to
-    confirm the action is unrelated to the report (1904.35(b)(1)(iv), 1904.36, OSH Act 11(c)).
+    (C1 on local dates; the report is `learned_at`, else `incident_at`; the window is the one in
+    force on the report's local day, so a later change neither widens nor narrows a past report's).
+    An advisory flag for HR to confirm the action is unrelated to the report (1904.35(b)(1)(iv),
+    1904.36, OSH Act 11(c)).
     """
     now = _Now(ctx.as_of)
-    window = int(ctx.param("retaliation_review_days", 30))
     sanctions = _group(inputs.get("sanction_record", ()), "person_id")
     episodes = _group(inputs.get("employment_episode", ()), "person_id")
     for case, tz in _live_cases(ctx, inputs.get("osha_case", ()), now):
@@ -248,7 +249,8 @@ def osha_post_report_action(ctx: DeriveContext, inputs: Mapping[str, Iterable[Re
         report = now.at(case.data.get("learned_at")) or now.at(case.data.get("incident_at"))
         if not person or report is None:
             continue
-        last_day = cal.add_days(cal.local_date(report, tz), window)
+        reported_on = cal.local_date(report, tz)
+        last_day = cal.add_days(reported_on, int(ctx.param_on("retaliation_review_days", reported_on, 30)))
         actions: list[tuple[str, RecordView, dt.datetime]] = []
         for s in sanctions.get(str(person), []):
             at = now.at(s.data.get("decided_at"))
@@ -261,7 +263,7 @@ def osha_post_report_action(ctx: DeriveContext, inputs: Mapping[str, Iterable[Re
         for kind, view, at in actions:
             if at < report or cal.local_date(at, tz) > last_day:
                 continue
-            days = (cal.local_date(at, tz) - cal.local_date(report, tz)).days
+            days = (cal.local_date(at, tz) - reported_on).days
             yield DerivedFact("osha_post_report_action", f"{case.id}:{view.type}:{view.id}", {
                 "case_id": case.id, "person_id": str(person), "establishment_id": case.data.get("establishment_id"),
                 "action": kind, "action_id": view.id, "action_at": _iso(at), "report_at": _iso(report),

@@ -159,10 +159,10 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
     `content`: the latest review does not document the safer-device review or front-line input.
     `new_position`: an exposed position (role) first filled after a plan existed, with no review
     since; due `ecp_change_days` days (C1) after its first day.
+    Each window is the value in force on the local day it runs from (the review, the first day):
+    a practice that shortens it does not make an earlier review or position late.
     """
     now = _Now(ctx.as_of)
-    interval = int(ctx.param("ecp_review_interval", 12))
-    change_days = int(ctx.param("ecp_change_days", 30))
     plans = _group(inputs.get("exposure_control_plan", ()), "establishment_id")
     episodes = _group(inputs.get("employment_episode", ()), "establishment_id")
     for est in _establishments(ctx, inputs):
@@ -191,7 +191,9 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                        f"{len(exposed)} employee(s) with occupational exposure", [first])
             continue
         latest = reviews[-1]
-        yield duty("review", "review", cal.add_months(_local(latest[0], tz), interval), latest, None)
+        reviewed_on = _local(latest[0], tz)
+        interval = int(ctx.param_on("ecp_review_interval", reviewed_on, 12))
+        yield duty("review", "review", cal.add_months(reviewed_on, interval), latest, None)
         gaps = [label for name, label in (("safer_devices_reviewed", "safer-device evaluation"),
                                           ("frontline_input_documented", "front-line employee input"))
                 if latest[1].data.get(name) is not True]
@@ -207,8 +209,10 @@ def osha_ecp_duty(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]
                 continue  # the position existed when the plan was written
             if any(t >= started for t, _ in reviews):
                 continue  # reviewed since the position appeared
-            yield duty("new_position", f"new_position:{role}", cal.add_days(_local(started, tz), change_days), latest,
-                       f"position {role!r} first filled {_local(started, tz).isoformat()}", [first])
+            filled_on = _local(started, tz)
+            change_days = int(ctx.param_on("ecp_change_days", filled_on, 30))
+            yield duty("new_position", f"new_position:{role}", cal.add_days(filled_on, change_days), latest,
+                       f"position {role!r} first filled {filled_on.isoformat()}", [first])
 
 
 #: OSHA-REC-ITA-005 judges the last two submission cycles (the years one and two before the current one).
