@@ -266,7 +266,9 @@ class EventStream:
             result = RunResult(as_of=self.as_of, backend=self.matcher.backend.name,
                                rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256)
                                          for rs, _ in groups],
-                               params={rs.framework: rs.params for rs, _ in groups}, input_hash="stream",
+                               params={rs.framework: rs.params for rs, _ in groups},
+                               param_history={rs.framework: rs.history.as_json() for rs, _ in groups if rs.history},
+                               input_hash="stream",
                                counts={}, duration_ms=0, violations=[])
             self.run = findings_service.record_run(self.session, org_id=self.org_id, result=result,
                                                    frameworks=[rs.framework for rs, _ in groups], actor=self.actor,

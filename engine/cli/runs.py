@@ -114,6 +114,12 @@ def _show_run(r: EvaluationRun, as_json: bool) -> None:
         "  counts: " + (", ".join(f"{k} {v}" for k, v in r.counts.items()) or "-"),
         f"  changes: {_changes(r)}",
     ]
+    if r.param_history:
+        say.append("  dated parameters (a window counted from an anchor used the value of the anchor's day): "
+                   + "; ".join(f"{fw}.{name} " + ", ".join(f"{value!r}" + (f" from {start}" if start else "")
+                                                         for start, value in steps)
+                               for fw, names in sorted(r.param_history.items())
+                               for name, steps in sorted(names.items())))
     if is_held(r) and r.diff.get("reason"):
         say.append(f"  why: {r.diff['reason']}")
     for line in say:

@@ -326,6 +326,7 @@ def to_run(row: EvaluationRunRow) -> EvaluationRun:
         frameworks=row.frameworks,
         rulesets=row.rulesets,
         params=row.params,
+        param_history=row.param_history or None,
         input_hash=row.input_hash,
         counts=row.counts,
         diff=row.diff or {},

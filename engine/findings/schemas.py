@@ -173,6 +173,14 @@ class EvaluationRun(BaseModel):
     frameworks: list[str]
     rulesets: list[dict[str, Any]]
     params: dict[str, Any]
+    #: Absent, not null, when the practice dated no parameter (and on every run before revision 0011),
+    #: so such a run reads (and runs.json hashes) as before.
+    param_history: dict[str, Any] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="framework -> parameter -> [[first day, value], ...]: the values of each parameter the "
+                    "practice dated, the first from the earliest day. A window counted from an anchor (an "
+                    "employment's end, an injury learned of) used the value in force on the anchor's local "
+                    "day; `params` holds the values of the run's as_of day")
     input_hash: str
     counts: dict[str, Any]
     diff: dict[str, Any]
@@ -210,6 +218,8 @@ class EvaluationRun(BaseModel):
             "frameworks": [framework],
             "rulesets": [r for r in self.rulesets if r.get("id") == framework],
             "params": {k: v for k, v in self.params.items() if k == framework},
+            "param_history": {k: v for k, v in self.param_history.items() if k == framework} or None
+                             if self.param_history else None,
             "counts": {},
             "diff": held,
         })

@@ -74,6 +74,7 @@ def record_run(
         frameworks=sorted(frameworks),
         rulesets=[r.model_dump() for r in result.rulesets],
         params=json.loads(json.dumps(result.params, default=str)),
+        param_history=json.loads(json.dumps(result.param_history, default=str)) or None,
         input_hash=result.input_hash,
         counts=dict(result.counts),
         diff={},

@@ -22,6 +22,8 @@ class EvaluationRunRow(Base):
     frameworks: Mapped[list[str]] = mapped_column(JSON)
     rulesets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: framework -> parameter -> [[first day, value], ...] for the values the practice dated (None: none)
+    param_history: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     input_hash: Mapped[str] = mapped_column(String(64))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
     diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -47,10 +47,15 @@ class ParamHistory:
     def __bool__(self) -> bool:
         return bool(self.steps)
 
+    def as_json(self) -> dict[str, list[list[Any]]]:
+        """Each parameter's `[[first day, value], ...]`, the first day of the earliest value null (a run
+        keeps it, beside the values of its own day)."""
+        return {name: [[None if start == dt.date.min else start.isoformat(), value] for start, value in steps]
+                for name, steps in sorted(self.steps.items())}
+
     def key(self) -> str:
         """A stable text of the history, for a cache key."""
-        return json.dumps({k: [[d.isoformat(), v] for d, v in s] for k, s in sorted(self.steps.items())},
-                          sort_keys=True, default=str)
+        return json.dumps(self.as_json(), sort_keys=True, default=str)
 
 
 def merged(histories: Iterable[ParamHistory]) -> ParamHistory:

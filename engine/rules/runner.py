@@ -268,6 +268,7 @@ def _evaluate_rules(
         backend=engine_backend.name,
         rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256) for rs in rulesets],
         params={rs.framework: rs.params for rs in rulesets},
+        param_history={rs.framework: rs.history.as_json() for rs in rulesets if rs.history},
         input_hash=hashing.digest(),
         counts=counts,
         duration_ms=int((time.perf_counter() - started) * 1000),

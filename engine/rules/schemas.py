@@ -64,6 +64,9 @@ class RunResult(BaseModel):
     backend: str
     rulesets: list[RulesetRef]
     params: dict[str, dict[str, Any]]
+    #: framework -> parameter -> [[first day, value], ...] for the parameters the practice dated
+    #: (`ParamHistory.as_json`): windows counted from an anchor used the value of the anchor's day
+    param_history: dict[str, dict[str, list[list[Any]]]] = {}
     input_hash: str
     counts: dict[str, int]
     duration_ms: int

@@ -53,3 +53,25 @@ def test_a_tightened_window_leaves_earlier_departures_as_they_were(
     found = term_findings()
     assert list(found) == ["account/A2"], found  # A1 left in October, under the 24 hours then in force
     assert found["account/A2"]["state"] == "violation"
+
+
+def test_runs_show_names_the_dated_values_a_run_used(
+        practice: Practice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(RULESETS_DIR))
+    (tmp_path / "practice.yaml").write_text("params: {}\n")
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))
+    changed = vigil("params", "set", "hipaa", "access_revoke_hours", "4", "--approved-by", "Dr. Rivera",
+                    "--reason", "policy 7.3", *practice.args(), at=TODAY)
+    assert changed.exit_code == 0, changed.output
+    records = tmp_path / "records.ndjson"
+    records.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    evaluated = vigil("evaluate", "--records", str(records), "--as-of", "2026-12-08T02:00:00Z", "--framework",
+                      "hipaa", *practice.args(), "--json", at=TODAY)
+    assert evaluated.exit_code == 0, evaluated.output
+    runs = vigil("runs", *practice.args(), "--json", at=TODAY)
+    assert runs.exit_code == 0, runs.output
+    latest = json.loads(runs.stdout)[0]
+    assert latest["param_history"] == {"hipaa": {"access_revoke_hours": [[None, 24], ["2026-12-07", 4]]}}
+    shown = vigil("runs", "show", latest["id"], *practice.args(), at=TODAY)
+    assert shown.exit_code == 0, shown.output
+    assert "hipaa.access_revoke_hours 24, 4 from 2026-12-07" in " ".join(shown.stdout.split())

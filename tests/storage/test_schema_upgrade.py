@@ -18,7 +18,7 @@ from engine.audit import service as audit_service
 from engine.cli.main import app
 from tests.conftest import PG_URL, make_test_engine
 
-HEAD = "0010"
+HEAD = "0011"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from tests.conftest import PG_URL, REPO, make_test_engine
 
-HEAD = "0010"
+HEAD = "0011"
 PROCESSES = 4
 
 #: one process: wait for the go file (so that all start the upgrade together), open the database
