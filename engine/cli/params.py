@@ -82,7 +82,8 @@ def set_param(
 ) -> None:
     """Change a practice parameter from a day on (practice.yaml in VIGIL_POLICIES_DIR, else in the
     installation's policies/); the value in force on earlier days is kept, so past evaluations stay
-    reproducible. Checked against the parameter's type and by compiling the rules.
+    reproducible, and a deadline counted from an earlier day (a departure, an injury, a training)
+    keeps the window of that day. Checked against the parameter's type and by compiling the rules.
 
     A negative value would be read as an option: give it after `--`, which ends the options, e.g.
     `vigil params set hipaa access_revoke_hours --approved-by WHO --reason WHY -- -4`."""
