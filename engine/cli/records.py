@@ -234,8 +234,11 @@ _UNDATED_SHOWN = 20
 
 def _warn_passed_over(report: ImportReport) -> None:
     """Records with no date their deadlines count from, or missing a field some rule needs: imported,
-    but the rules pass them over or count them for nothing without a word, so said on stderr."""
-    for line in undated.warning_lines(report, shown=_UNDATED_SHOWN, listed_in="--json"):
+    but the rules pass them over or count them for nothing without a word, so said on stderr; and the
+    open episodes a roster left out, which it does not end."""
+    lines = undated.warning_lines(report, shown=_UNDATED_SHOWN, listed_in="--json")
+    roster = hr_roster_import.not_listed_line(report)
+    for line in lines + ([roster] if roster else []):
         err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 

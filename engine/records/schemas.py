@@ -243,6 +243,13 @@ class ImportReport(BaseModel):
     #: an LEIE screening (`--format leie`): how many people came out clear, possible_match and excluded
     screened: dict[str, int] | None = Field(default=None, description=(
         "format=leie: the people screened, by result (clear, possible_match, excluded); null for other imports"))
+    #: a roster (`--format roster`): the open episodes at its sites it did not list (at most
+    #: `hr_roster_import.NOT_LISTED_SHOWN`; `not_on_roster_total` counts them all)
+    not_on_roster: list[str] | None = Field(default=None, description=(
+        "format=roster: open employment episodes at the roster's establishments that the roster does not list "
+        "(the first 100): a roster does not end them, so someone who left stays employed until their "
+        "termination date is imported; null for other imports"))
+    not_on_roster_total: int | None = Field(default=None, description="format=roster: how many such episodes")
 
     @classmethod
     def from_tally(

@@ -103,6 +103,8 @@ def test_a_roster_imports_through_the_cli(engine: Engine, monkeypatch: pytest.Mo
     assert [v["version"] for v in listed] == [1, 2] and listed[1]["data"]["end_at"] == "2026-11-02T00:00:00-05:00"
     mapped = vigil("import", str(CUSTOM), "--format", "roster", "--map", str(CUSTOM_MAP), *where, "--json")
     assert mapped.exit_code == 0, mapped.output
+    assert "open employment episodes at the roster's establishments are not on it" in " ".join(
+        mapped.stderr.split()), "the mapped roster lists other people at the same sites"
     bad = vigil("import", str(BAD), "--format", "roster", *where)
     assert bad.exit_code == 2
     assert f"{BAD}:3:4, roster row E-2002, field Work Site: no establishment 'EST-XXX'" in bad.stderr
@@ -225,6 +227,19 @@ def test_a_rehire_is_a_new_episode_and_people_left_out_are_not_ended(engine: Eng
     assert episodes[CARA]["end_at"] == "2026-11-02T00:00:00-05:00", "the first episode keeps its end"
     assert "end_at" not in episodes[ANA], "E-1001 is not in this roster, and stays employed"
     assert len(episodes) == 5
+    # but the report names the open episodes at the roster's site (New York) it left out, not Denver's
+    assert (report.not_on_roster, report.not_on_roster_total) == (["E-1002@EST-NYC:2025-01-06"], 1)
+    line = hr_roster_import.not_listed_line(report)
+    assert line is not None and line.startswith("1 open employment episode at the roster's establishments is not "
+                                                 "on it: E-1002@EST-NYC:2025-01-06. A roster does not end them")
+
+
+def test_a_roster_that_lists_every_open_episode_at_its_sites_warns_of_none(engine: Engine) -> None:
+    seed(engine)
+    first = import_roster(engine, ROSTER)
+    again = import_roster(engine, TERMINATED)
+    assert (first.not_on_roster, first.not_on_roster_total, again.not_on_roster_total) == ([], 0, 0)
+    assert hr_roster_import.not_listed_line(again) is None
 
 
 def test_fields_the_roster_has_no_column_for_keep_their_stored_values(engine: Engine, tmp_path: Path) -> None:

@@ -172,6 +172,8 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     warnings = [f"{names} {'holds' if len(spooled) == 1 else 'hold'} no records: nothing was imported"] \
         if report.total == 0 else []
     warnings += undated.warning_lines(report, shown=UNDATED_WARNINGS)
+    roster = hr_roster_import.not_listed_line(report)
+    warnings += [roster] if roster else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
 
 

@@ -221,5 +221,39 @@ def import_roster(
         checking.add(raw, position, source)
     if checking.problem_count:
         checking.finish()  # raises RecordValidationError or ImportFormatError with every problem
-    return service.import_records(session, org_id=org_id, records=[raw for raw, _ in records], actor=actor,
-                                  source=source)
+    left_out = _not_listed(session, org_id, [raw for raw, _ in records])
+    report = service.import_records(session, org_id=org_id, records=[raw for raw, _ in records], actor=actor,
+                                    source=source)
+    report.not_on_roster, report.not_on_roster_total = left_out[:NOT_LISTED_SHOWN], len(left_out)
+    return report
+
+
+#: How many episodes a roster leaves out the report names (`not_on_roster_total` counts them all).
+NOT_LISTED_SHOWN = 100
+
+
+def not_listed_line(report: ImportReport, *, shown: int = 10) -> str | None:
+    """The warning an import of a roster gives about the open episodes it left out, or None."""
+    total, ids = report.not_on_roster_total or 0, report.not_on_roster or []
+    if not total:
+        return None
+    more = f" and {total - shown} more" if total > shown else ""
+    return (f"{total} open employment episode{'s' if total != 1 else ''} at the roster's establishments "
+            f"{'are' if total != 1 else 'is'} not on it: {', '.join(ids[:shown])}{more}. A roster does not end "
+            "them (many exports list active staff only): import a termination date for anyone who has left")
+
+
+def _not_listed(session: Session, org_id: str, records: list[dict[str, Any]]) -> list[str]:
+    """The open employment episodes at the roster's sites that it does not list, by id.
+
+    A roster does not end them (many exports list active staff only), so a person who left and was
+    dropped from the export stays employed, with their accounts and duties, until a termination date
+    is imported: the report names them for the officer to check. Only sites the roster covers count,
+    so a roster of one site says nothing of another's staff."""
+    from engine.records import service
+
+    listed = {str(r["id"]) for r in records if r.get("type") == "employment_episode"}
+    sites = {r.get("establishment_id") for r in records if r.get("type") == "employment_episode"}
+    return sorted(eid for eid, _, data in service.iter_record_data(session, org_id=org_id,
+                                                                    record_type="employment_episode")
+                  if eid not in listed and data.get("establishment_id") in sites and not data.get("end_at"))
