@@ -170,9 +170,12 @@ def _out_of_range(option: str, value: str) -> InputError:
 
 
 def parse_instant(value: str | None, option: str) -> dt.datetime | None:
-    """An ISO 8601 instant with an offset (or Z); a naive value is refused (C7: never guess a zone)."""
+    """An ISO 8601 instant with an offset (or Z), or `now` (the clock's instant, in UTC); a naive
+    value is refused (C7: never guess a zone)."""
     if value is None:
         return None
+    if value.strip().lower() == "now":
+        return clock.now().astimezone(dt.UTC)
     problem = clock.instant_problem(value)  # a date, a date with an offset, no offset: said alike everywhere
     if problem is not None:
         raise InputError(f"{option}: {problem.what}", [ErrorDetail(reason=problem.advice, field=option)],

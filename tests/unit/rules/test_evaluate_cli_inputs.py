@@ -60,3 +60,19 @@ def test_a_json_wrapper_with_keys_beside_records_is_refused(tmp_path: Path) -> N
     path.write_text(json.dumps({"records": INCIDENT, "meta": {"exported": "today"}}), encoding="utf-8")
     code, body, err = evaluate("--records", str(path))
     assert code == 2 and body is None and "unknown top-level key 'meta'" in err
+
+
+@pytest.mark.parametrize("written", ["now", "NOW", " now "])
+def test_as_of_now_is_the_clocks_instant(records: Path, written: str) -> None:
+    import datetime as dt
+
+    from engine import clock
+
+    at = dt.datetime(2026, 6, 1, 0, 0, tzinfo=dt.UTC)
+    with clock.frozen(at):
+        result = CliRunner().invoke(app, ["evaluate", "--records", str(records), "--as-of", written, "--json"])
+        fixed = CliRunner().invoke(app, ["evaluate", "--records", str(records), "--as-of", "2026-06-01T00:00:00Z",
+                                         "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["as_of"] == "2026-06-01T00:00:00Z"
+    assert json.loads(result.stdout)["findings"] == json.loads(fixed.stdout)["findings"]
