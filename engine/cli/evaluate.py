@@ -91,7 +91,8 @@ def evaluate(
     fmt: str = typer.Option(None, "--format", help="json, ndjson or csv: the records' format when the file "
                                                   "extension does not tell it"),
     record_type: str = typer.Option(None, "--type", help="the record type of CSV files not named <type>.csv"),
-    as_of: str = typer.Option(..., "--as-of", help="evaluation instant, ISO 8601 with an offset (2026-12-07T15:00:00Z), or now"),
+    as_of: str = typer.Option(..., "--as-of",
+                              help="evaluation instant, ISO 8601 with an offset (2026-12-07T15:00:00Z), or now"),
     framework: list[str] = typer.Option(None, "--framework",
                                         help="limit to these frameworks; repeatable or comma-separated"),
     params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: practice.yaml in "

@@ -4,6 +4,7 @@ revoke waivers (`vigil runs` is in `engine.cli.runs`)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
@@ -37,7 +38,34 @@ findings_app = typer.Typer(help="Findings: review and act on them.", no_args_is_
 app.add_typer(findings_app, name="findings")
 
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many, newest first (1-1000)")]
-IdArg = Annotated[str, typer.Argument(metavar="FINDING_ID", help="the finding's id (see `vigil findings list`)")]
+IdArg = Annotated[str, typer.Argument(metavar="FINDING_ID", help="the finding's id (see `vigil findings list`), or "
+                                                                  "its start if no other id starts so (F-3fa9c1)")]
+
+#: A finding id is F- and 16 hex digits; a start of one names it when it has at least this many digits.
+PREFIX_DIGITS = 4
+_PREFIX = re.compile(rf"[Ff]-([0-9a-fA-F]{{{PREFIX_DIGITS},15}})")
+#: How many candidates an ambiguous start names.
+CANDIDATES_SHOWN = 5
+
+
+def full_id(session: Any, org_id: str, given: str) -> str:
+    """The finding id `given` names: itself when it is whole, else the one id it starts (as git takes
+    a commit's start). An ambiguous start is refused naming the candidates; a start of no id is
+    returned as given, for the lookup's own "no finding" answer."""
+    from engine.findings import reads
+
+    text = given.strip()
+    start = _PREFIX.fullmatch(text)
+    if start is None:
+        return text
+    found = reads.ids_starting(session, org_id=org_id, prefix=f"F-{start.group(1).lower()}",
+                               limit=CANDIDATES_SHOWN + 1)
+    if len(found) > 1:
+        more = " and more" if len(found) > CANDIDATES_SHOWN else ""
+        raise InputError(f"{text} starts more than one finding's id", [ErrorDetail(
+            reason=f"it starts {', '.join(found[:CANDIDATES_SHOWN])}{more}: give more of the id",
+            field="FINDING_ID")], code="input.ambiguous_id")
+    return found[0] if found else text
 FrameworkOpt = Annotated[str | None, typer.Option("--framework", help="only this framework, e.g. hipaa")]
 SeverityOpt = Annotated[str | None, typer.Option("--severity", help="low, medium, high or critical (comma-separated)")]
 StateOpt = Annotated[str | None, typer.Option(
@@ -222,7 +250,7 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            f = service.get_finding(s, org_id=org_id, finding_id=finding_id)
+            f = service.get_finding(s, org_id=org_id, finding_id=full_id(s, org_id, finding_id))
             if as_json:
                 return f, None, [], {}
             waiver = next((w for w in service.list_waivers(s, org_id=org_id) if w.id == f.waiver_id), None) \
@@ -293,8 +321,8 @@ def _act(finding_id: str, action: str, reason: str | None, actor: str | None, or
          as_json: bool) -> None:
     from engine import pipeline
 
-    _change(finding_id, lambda s, org_id, who: pipeline.act_on_finding(
-        s, org_id=org_id, finding_id=finding_id, action=action, actor=who, reason=reason), f"{action} done",
+    _change(finding_id, lambda s, org_id, who, fid: pipeline.act_on_finding(
+        s, org_id=org_id, finding_id=fid, action=action, actor=who, reason=reason), f"{action} done",
         actor, org, db, as_json)
 
 
@@ -308,24 +336,25 @@ def _who(session: Any, org_id: str, actor: str | None, permission: Permission) -
     return finding_actor(session, org_id=org_id, who=nonblank(actor, "--actor").strip(), permission=permission)
 
 
-def _change(finding_id: str, work: Callable[[Any, str, str], object], done: str, actor: str | None,
+def _change(finding_id: str, work: Callable[[Any, str, str, str], object], done: str, actor: str | None,
             org: str | None, db: str | None, as_json: bool) -> None:
     """Do one change to a finding in one transaction, as the actor, then print the finding as it is
-    now (--json) or a line."""
+    now (--json) or a line. `work` gets the session, org, actor and the finding's whole id."""
     from engine.db import unit_of_work
     from engine.findings import service
 
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            work(s, org_id, _who(s, org_id, actor, Permission.FINDINGS_UPDATE))
-            return service.get_finding(s, org_id=org_id, finding_id=finding_id)
+            fid = full_id(s, org_id, finding_id)
+            work(s, org_id, _who(s, org_id, actor, Permission.FINDINGS_UPDATE), fid)
+            return service.get_finding(s, org_id=org_id, finding_id=fid)
 
     f = run(body)
     if as_json:
         emit_json(f.model_dump(mode="json"))
         return
-    console.print(f"{finding_id}: {done} ({f.state}, {f.status})", highlight=False, markup=False)
+    console.print(f"{f.id}: {done} ({f.state}, {f.status})", highlight=False, markup=False)
 
 
 @findings_app.command("ack")
@@ -397,8 +426,8 @@ def assign(
     the finding's establishment per policies/roles.yaml; a role held by nobody there is refused)."""
     from engine import pipeline
 
-    _change(finding_id, lambda s, org_id, who: pipeline.assign_finding(
-        s, org_id=org_id, finding_id=finding_id, actor=who, assignee=assignee),
+    _change(finding_id, lambda s, org_id, who, fid: pipeline.assign_finding(
+        s, org_id=org_id, finding_id=fid, actor=who, assignee=assignee),
         f"assigned to {assignee.strip()}", actor, org, db, as_json)
 
 
@@ -415,8 +444,8 @@ def comment(
     from engine.findings import lifecycle
 
     run(lambda: nonblank(text, "TEXT"))
-    _change(finding_id, lambda s, org_id, who: lifecycle.comment(
-        s, org_id=org_id, finding_id=finding_id, actor=who, text=text.strip()), "comment added", actor, org, db,
+    _change(finding_id, lambda s, org_id, who, fid: lifecycle.comment(
+        s, org_id=org_id, finding_id=fid, actor=who, text=text.strip()), "comment added", actor, org, db,
         as_json)
 
 
@@ -461,17 +490,18 @@ def waive(
         data = WaiverIn(ends_at=ends, reason=reason.strip(), approver=approver.strip(), establishment_id=establishment)
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
+            fid = full_id(s, org_id, finding_id)
             return pipeline.waive(s, org_id=org_id, actor=_who(s, org_id, actor, Permission.FINDINGS_WAIVE),
-                                  finding_id=finding_id, data=data)[0]
+                                  finding_id=fid, data=data)[0], fid
 
-    w = run(body)
+    w, fid = run(body)
     if as_json:
         emit_json(w.model_dump(mode="json"))
         return
     from engine.findings.lifecycle import reach
     from engine.findings.waiver_checks import end_text
 
-    console.print(f"waiver {w.id} {end_text(w.ends_at)}: {reach(w, finding_id)}", highlight=False, markup=False)
+    console.print(f"waiver {w.id} {end_text(w.ends_at)}: {reach(w, fid)}", highlight=False, markup=False)
 
 
 @findings_app.command("waivers")

@@ -151,3 +151,42 @@ def test_findings_list_org_wide_shows_the_findings_of_no_establishment(practice:
     assert sites, "the practice has findings at an establishment"
     both = vigil("findings", "list", "--org-wide", "--establishment", sites[0], *practice.args())
     assert both.exit_code == 2 and "not both" in said(both.stderr)
+
+
+def test_a_finding_is_named_by_the_start_of_its_id_when_no_other_starts_so(practice: Practice) -> None:
+    ids = sorted(practice.findings)
+    one = ids[0]
+    short = one[:next(n for n in range(6, 19) if sum(j.startswith(one[:n]) for j in ids) == 1)]
+    shown = vigil("findings", "show", short.upper(), *practice.args(), "--json")  # F-3FA9: case does not matter
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["id"] == one
+    acked = vigil("findings", "ack", short, "--reason", "seen", *practice.args())
+    assert acked.exit_code == 0 and acked.stdout.startswith(f"{one}: acknowledge done"), acked.output
+    # "F-" and too few digits, or a start of no id: the usual "no finding" (exit 2), nothing acknowledged
+    for wrong in (one[:5], "F-ffff0000"):
+        refused = vigil("findings", "show", wrong, *practice.args())
+        assert refused.exit_code == 2, (wrong, refused.output)
+
+
+def test_an_ambiguous_start_names_the_findings_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.cli.findings import CANDIDATES_SHOWN, full_id
+    from engine.errors import InputError
+    from engine.findings import reads
+
+    held = [f"F-3fa9{n:012x}" for n in range(8)] + ["F-3fb0000000000000"]
+    asked: list[tuple[str, int]] = []
+
+    def starting(session: object, *, org_id: str, prefix: str, limit: int) -> list[str]:
+        asked.append((prefix, limit))
+        return [i for i in held if i.startswith(prefix)][:limit]
+
+    monkeypatch.setattr(reads, "ids_starting", starting)
+    with pytest.raises(InputError) as caught:
+        full_id(None, ORG, "f-3FA9")
+    assert caught.value.message == "f-3FA9 starts more than one finding's id"
+    assert caught.value.details[0].reason == f"it starts {', '.join(held[:CANDIDATES_SHOWN])} and more: give more " \
+                                            "of the id"
+    assert asked == [("F-3fa9", CANDIDATES_SHOWN + 1)]  # the start as ids are written, lower-case hex
+    assert full_id(None, ORG, "F-3fb0") == "F-3fb0000000000000"
+    assert full_id(None, ORG, held[2]) == held[2] and len(asked) == 2  # a whole id is not looked up as a start
+    assert full_id(None, ORG, "F-3f%_") == "F-3f%_"  # not hex: never a LIKE pattern
