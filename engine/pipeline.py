@@ -425,10 +425,14 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
 def set_practice_param(session: Session, *, org_id: str, actor: str, framework: str, name: str, value: Any,
                        approved_by: str, reason: str, effective_from: dt.date | None = None) -> Any:
     """Change a practice parameter from a day on (`engine.rules.tuning`), recorded in the audit trail."""
+    from engine.rules import calendar as cal
     from engine.rules import tuning
+    from engine.tasks import store
 
+    # the practice's day, not UTC's: at 19:30 in Chicago it is still the day the officer means by today
+    today = cal.local_date(clock.now(), store.default_zone(store.establishment_zones(session, org_id=org_id)))
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
-                              effective_from=effective_from)
+                              effective_from=effective_from, today=today)
     _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.change.effective_from,
                       field="effective_from",
                       change=f"{framework}.{name} = {value!r} from {plan.change.effective_from}")

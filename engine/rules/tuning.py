@@ -154,9 +154,10 @@ def write_change(plan: PlannedChange) -> None:
 
 def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reason: str,
                 effective_from: dt.date | None = None, root: Path | None = None,
-                path: Path | None = None) -> PlannedChange:
-    """Every check of a parameter change, writing nothing (see the module's docstring)."""
-    today = clock.now().date()
+                path: Path | None = None, today: dt.date | None = None) -> PlannedChange:
+    """Every check of a parameter change, writing nothing (see the module's docstring). `today` is
+    the practice's local date (default: UTC's), the first day a change may take effect."""
+    today = today or clock.now().date()
     day = effective_from or today
     path = path or practice_params_path()
     loaded = load_all(root or rulesets_dir())
