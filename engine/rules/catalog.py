@@ -236,6 +236,10 @@ def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] 
              for fw in strange],
             code="ruleset.params.unknown_framework",
         )
+    problems = [d for fw, section in params.items() if isinstance(section, dict)
+                for d in dated_problems(section, str(fw), str(path))]
+    if problems:
+        raise RulesetValidationError(f"{path}: invalid dated values", problems, code="ruleset.params.invalid")
     return params
 
 
@@ -284,6 +288,52 @@ def entry_in_force(entries: list[dict[str, Any]], day: dt.date, source: str, key
             if chosen is None or (start or dt.date.min) >= (chosen[0] or dt.date.min):
                 chosen = (start, entry)
     return chosen[1] if chosen is not None else None
+
+
+#: The keys an entry of a dated practice value may have (`vigil params set` writes all but `to`).
+DATED_KEYS = ("value", "from", "to", "approved_by", "reason")
+
+
+def dated_problems(section: Mapping[str, Any], framework: str, source: str) -> list[ErrorDetail]:
+    """What is wrong with the dated values of one framework's section: an entry with an unknown key
+    (`form:` for `from:` had dropped the date, so the value applied on every day, past ones included),
+    no value, a date that does not read, two entries from one day, or a `to` not after its `from`."""
+    out: list[ErrorDetail] = []
+    for name, value in section.items():
+        if not (isinstance(value, list) and any(isinstance(e, dict) and "value" in e for e in value)):
+            continue  # a plain value (a list parameter's list included)
+        starts: dict[dt.date | None, int] = {}
+        for i, entry in enumerate(value):
+            where = f"{framework}.{name}[{i}]"
+            if not isinstance(entry, dict) or "value" not in entry:
+                out.append(ErrorDetail(reason="each entry of a dated value reads {value: V, from: YYYY-MM-DD} (to, "
+                                              "approved_by and reason may follow)", file=source, field=where))
+                continue
+            out.extend(ErrorDetail(reason=f"unknown key {k!r}{_near(str(k), DATED_KEYS)}; an entry has "
+                                          f"{', '.join(DATED_KEYS)}", file=source, field=f"{where}.{k}")
+                       for k in entry if k not in DATED_KEYS)
+            try:
+                start, end = _date(entry.get("from"), source, f"{where}.from"), _date(entry.get("to"), source,
+                                                                                       f"{where}.to")
+            except RulesetValidationError as exc:
+                out.extend(exc.details)
+                continue
+            if start in starts:
+                out.append(ErrorDetail(reason=f"entries {starts[start]} and {i} both start "
+                                              f"{'on ' + str(start) if start else 'with no from'}: keep one",
+                                       file=source, field=where))
+            starts.setdefault(start, i)
+            if start is not None and end is not None and end <= start:
+                out.append(ErrorDetail(reason=f"to {end} is not after from {start}", file=source, field=f"{where}.to"))
+    return out
+
+
+def check_dated(section: Mapping[str, Any], framework: str, source: str) -> None:
+    """Raise naming every problem `dated_problems` finds."""
+    problems = dated_problems(section, framework, source)
+    if problems:
+        raise RulesetValidationError(f"{source}: invalid dated values under params.{framework}", problems,
+                                     code="ruleset.params.invalid")
 
 
 def entry_bounds(entries: list[dict[str, Any]], source: str, key: str) -> set[dt.date]:
@@ -359,7 +409,7 @@ def compile_in_force(
     out = []
     for item in in_force(loaded, day, frameworks):
         overrides = params_in_force(raw, item.spec.framework, day, source)
-        history = history_of(item.spec, raw.get(item.spec.framework) or {}, source)
+        history = history_of(item.spec, raw.get(item.spec.framework) or {}, source, versions=loaded)
         out.append(compile_for(item, overrides, source, on=day, history=history))
     return out
 

@@ -19,7 +19,7 @@ from engine.clock import ensure_utc
 from engine.records.fields import stored_instant
 from engine.rules import calendar as cal
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
-from engine.rules.derive import DerivedFact, RecordView
+from engine.rules.derive import PARAMS_USED, DerivedFact, RecordView
 from engine.rules.facttypes import FactType
 from engine.rules.param_history import ParamHistory
 from engine.rules.spec import window_amount
@@ -317,11 +317,15 @@ class FactBuilder:
         # (`engine.rules.spec.window_amount`); rounding them here had made a 1.5-hour window one hour
         amount = spec.amount
         history = self._history.get(spec.rule_id)
+        used: dict[str, Any] = {}
         if history is not None and spec.amount_param is not None:
             # the window in force on the day the obligation arose (the history's values were checked
             # as windows when it was resolved)
             arose = cal.local_date(anchor, zone) if isinstance(anchor, dt.datetime) else anchor
-            amount = window_amount(spec.unit, history.value_on(spec.amount_param, arose, amount))
+            value = history.value_on(spec.amount_param, arose, amount)
+            if window_amount(spec.unit, value) != spec.amount:
+                used = {PARAMS_USED: {spec.amount_param: value}}
+            amount = window_amount(spec.unit, value)
         deadline = cal.compute_deadline(
             anchor, amount, unit, spec.convention, zone,
             holiday_calendar=spec.holiday_calendar or self.zones.holiday_calendar(fact_type, data),
@@ -347,5 +351,5 @@ class FactBuilder:
                              else "date")
             if met is not None:
                 fact["late"] = to_seconds(met, tz) >= fact["overdue_s"]
-        info = FactInfo(DEADLINE, fact["id"], None, {"due": deadline.due_text}, [], deadline)
+        info = FactInfo(DEADLINE, fact["id"], None, {"due": deadline.due_text, **used}, [], deadline)
         return fact, info

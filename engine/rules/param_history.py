@@ -16,13 +16,16 @@ import bisect
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RulesetValidationError
 from engine.rules.compiler.params import resolve_params
 from engine.rules.spec import RulesetSpec
+
+if TYPE_CHECKING:
+    from engine.rules.loader import LoadedRuleset
 
 #: (first day, value) steps, oldest first; the first starts on date.min
 Steps = tuple[tuple[dt.date, Any], ...]
@@ -70,30 +73,57 @@ def merged(histories: Iterable[ParamHistory]) -> ParamHistory:
 NO_HISTORY = ParamHistory()
 
 
-def history_of(spec: RulesetSpec, section: Mapping[str, Any], source: str) -> ParamHistory:
-    """The history of the parameters `spec` declares that the practice dated (`section`: the
-    practice file's values for this framework). Each day's value is resolved as an evaluation that
-    day would resolve it (defaults, type and window checks), against the version given."""
-    from engine.rules.catalog import entry_bounds, entry_in_force, is_dated
+def history_of(spec: RulesetSpec, section: Mapping[str, Any], source: str,
+               versions: Sequence[LoadedRuleset] = ()) -> ParamHistory:
+    """The history of the parameters `spec` (the version judging) declares, over the practice's dated
+    values (`section`: the practice file's values for this framework) and the defaults of the
+    framework's `versions` on the days each was in force: a version published with a new default
+    changes the value from its effective day, as a dated practice value does, and `params list`
+    shows it as a scheduled change. Each day's value is resolved as an evaluation that day would
+    resolve it (type and window checks), against the version in force then; a parameter that
+    version did not declare has the judging version's default, or the practice's value then."""
+    from engine.rules.catalog import check_dated, entry_bounds, in_force, is_dated, params_in_force
 
-    steps: dict[str, Steps] = {}
-    for name, value in section.items():
-        if name not in spec.params or not is_dated(value):
-            continue
-        key = f"{spec.framework}.{name}"
-        seq: list[tuple[dt.date, Any]] = []
-        for day in sorted({dt.date.min} | entry_bounds(value, source, key)):
-            entry = entry_in_force(value, day, source, key)
-            try:
-                resolved = resolve_params(spec, {name: entry["value"]} if entry else {}, source=source)[name]
-            except RulesetValidationError as exc:
-                since = "before any dated entry" if day == dt.date.min else f"from {day}"
-                raise RulesetValidationError(
-                    f"{source}: the value of {key} in force {since} does not fit {spec.name}",
-                    [dataclasses.replace(d, reason=f"{d.reason} (the value in force {since})") for d in exc.details],
-                    code=exc.code) from None
-            if not seq or seq[-1][1] != resolved:
-                seq.append((day, resolved))
-        if len(seq) > 1:
-            steps[name] = tuple(seq)
+    framework = spec.framework
+    check_dated(section, framework, source)
+    dated = {name: value for name, value in section.items() if name in spec.params and is_dated(value)}
+    # a plain value holds on every day (the compilation checks it, naming every problem at once)
+    plain = {name for name, value in section.items() if not is_dated(value)}
+    days = {dt.date.min}
+    for name, value in dated.items():
+        days |= entry_bounds(value, source, f"{framework}.{name}")
+    own = [v for v in versions if v.spec.framework == framework]
+    if len(own) > 1:
+        days |= {v.spec.effective_from for v in own} | {v.ends for v in own if v.ends is not None}
+    if len(days) == 1:
+        return NO_HISTORY
+    values: dict[str, list[tuple[dt.date, Any]]] = {name: [] for name in spec.params}
+    first = min(own, key=lambda v: v.spec.effective_from).spec if own else spec
+    for day in sorted(days):
+        then = in_force(own, day, [framework]) if own else []
+        # before the first version took effect, its values; after every version ended, the judging one's
+        version = then[0].spec if then else first if day < first.effective_from else spec
+        practice = params_in_force({framework: dated}, framework, day, source)
+        resolved = _resolved(version, {k: v for k, v in practice.items() if k in version.params}, source, day)
+        for name in spec.params:
+            if name in plain:
+                continue
+            value = (resolved[name] if name in version.params
+                     else _resolved(spec, {name: practice[name]} if name in practice else {}, source, day)[name])
+            seq = values[name]
+            if not seq or seq[-1][1] != value:
+                seq.append((day, value))
+    steps = {name: tuple(seq) for name, seq in values.items() if len(seq) > 1}
     return ParamHistory(steps) if steps else NO_HISTORY
+
+
+def _resolved(spec: RulesetSpec, overrides: Mapping[str, Any], source: str, day: dt.date) -> dict[str, Any]:
+    """`resolve_params`, an error naming the day whose value does not fit."""
+    try:
+        return resolve_params(spec, overrides, source=source)
+    except RulesetValidationError as exc:
+        since = "before any dated entry" if day == dt.date.min else f"from {day}"
+        raise RulesetValidationError(
+            f"{source}: a value of params.{spec.framework} in force {since} does not fit {spec.name}",
+            [dataclasses.replace(d, reason=f"{d.reason} (the value in force {since})") for d in exc.details],
+            code=exc.code) from None

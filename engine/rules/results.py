@@ -19,6 +19,7 @@ from engine.rules.compiler.model import (
     VARIANT_ORDER,
     CompiledRule,
 )
+from engine.rules.derive import PARAMS_USED
 from engine.rules.facts import FactInfo
 from engine.rules.schemas import EvidenceRef, SubjectRef, Violation
 from engine.rules.spec import SEVERITY_ORDER
@@ -104,7 +105,7 @@ def _violation(
     user_aliases = [a for a in rule.spec.match if a in env]
     given: MessageContext = {
         "due": due,
-        "params": dict(params),
+        "params": dict(params, **_params_used(env, infos)),
         "state": "overdue" if judged_as == "overdue" else variant.state,
         "variant": match.variant,
         "now": as_of.isoformat(),
@@ -147,6 +148,8 @@ def _violation(
             "explanation": deadline.explanation,
             "convention": deadline.convention,
         }
+    if used := _params_used(env, infos):
+        facts_used[PARAMS_USED] = used  # the values not of the evaluation's day its due was counted with
     facts_used["as_of"] = as_of.isoformat()
     establishment = None
     if rule.establishment is not None:
@@ -211,3 +214,15 @@ def merge(violations: list[Violation]) -> list[Violation]:
         ):
             best[key] = v
     return [best[k] for k in sorted(best)]
+
+
+def _params_used(env: Mapping[str, Mapping[str, Any]], infos: Mapping[str, FactInfo]) -> dict[str, Any]:
+    """The parameter values the match's facts say they used instead of the evaluation day's (a window
+    counted from an anchor before a change, `engine.rules.param_history`), by name."""
+    out: dict[str, Any] = {}
+    for alias in sorted(env):
+        info = infos.get(env[alias]["id"])
+        used = info.raw.get(PARAMS_USED) if info is not None else None
+        if isinstance(used, dict):
+            out.update(used)
+    return out

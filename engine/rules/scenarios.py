@@ -375,7 +375,7 @@ def _param_problems(path: Path, raw: dict[str, Any], cases: list[dict[str, Any]]
             try:
                 resolve_params(chosen[0].spec, params_in_force({framework: given}, framework, day, str(path)),
                                source=str(path))
-                history_of(chosen[0].spec, given, str(path))
+                history_of(chosen[0].spec, given, str(path), versions=loaded)
             except VigilError as exc:
                 for d in exc.details:
                     name = (d.field or "").removeprefix(f"{framework}.")
@@ -474,7 +474,7 @@ def run_scenario(
         # a value may be dated as in policies/practice.yaml: the case's day picks the value compiled,
         # and each obligation's window is the value of the day it arose (engine.rules.param_history)
         params = params_in_force({framework: given}, framework, day, str(path))
-        history = history_of(chosen[0].spec, given, str(path))
+        history = history_of(chosen[0].spec, given, str(path), versions=loaded_all)
         compiled = compile_for(chosen[0], params, str(path), on=day, history=history)
         scope = set(spec.rules or [r.id for r in compiled.rules])
         unknown = sorted(scope - {r.id for r in chosen[0].spec.rules})

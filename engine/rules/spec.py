@@ -133,6 +133,8 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
     `npp_version_date: 2026-02-01` as a date, and the liaison meant the text."""
     if spec.type == "string" and type(value) is dt.date:
         value = value.isoformat()
+    if spec.type == "int" and isinstance(value, float) and value.is_integer():
+        value = int(value)  # 30.0 is 30, as a window's amount reads it (docs/rulesets.md)
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool),
         "number": isinstance(value, int | float) and not isinstance(value, bool),

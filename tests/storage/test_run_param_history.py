@@ -16,7 +16,8 @@ from tests.storage.test_tasks import ORG, _evaluate, _import
 
 pytestmark = pytest.mark.usefixtures("fixture_rules_and_policies")
 
-HISTORY = {"demo": {"new_hire_days": [[None, 10], ["2026-08-01", 3]]}}
+# demo 1.0.0's default (30) until 2026-07-01, demo 2.0.0's (10), then the practice's 3 from 2026-08-01
+HISTORY = {"demo": {"new_hire_days": [[None, 30], ["2026-07-01", 10], ["2026-08-01", 3]]}}
 
 
 @pytest.fixture
@@ -45,10 +46,37 @@ def test_each_window_is_the_one_of_its_start_and_the_run_keeps_the_history(engin
     assert stored.narrowed("hipaa").param_history is None  # and of another, not
 
 
-def test_a_run_of_a_practice_that_dated_nothing_reads_as_before(engine: Engine) -> None:
+def test_a_run_of_a_practice_that_dated_nothing_reads_as_before(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    # one version of the ruleset (demo 2.0.0 alone), and no dated value
+    rules = tmp_path / "rules"
+    (rules / "demo").mkdir(parents=True)
+    source = Path(__file__).resolve().parents[1] / "fixtures" / "rulesets" / "demo" / "demo-2.0.0.yaml"
+    (rules / "demo" / "demo-2.0.0.yaml").write_bytes(source.read_bytes())
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
     _import(engine, [f.establishment(), f.episode("EP1", "P1", "2026-07-20T09:00:00-05:00")])
     outcome = _evaluate(engine, "2026-08-10T12:00:00+00:00")
     assert outcome.run is not None and outcome.run.param_history is None
     assert "param_history" not in outcome.run.model_dump(mode="json")  # runs.json hashes as it did
     with unit_of_work(engine) as s:
         assert reads.get_run(s, org_id=ORG, run_id=outcome.run.id).param_history is None
+
+
+def test_a_change_from_today_starts_on_the_practices_day_not_utcs(engine: Engine, dated: Path) -> None:
+    """At 19:33 in Chicago on 6 December it is already the 7th in UTC: a change "from today" had started
+    on the 7th, and --from 2026-12-06 was refused as before today."""
+    import datetime as dt
+
+    from engine import clock, pipeline
+
+    _import(engine, [f.establishment()])  # America/Chicago
+    evening = dt.datetime(2026, 12, 7, 1, 33, tzinfo=dt.UTC)
+    with clock.frozen(evening), unit_of_work(engine) as s:
+        change = pipeline.set_practice_param(s, org_id=ORG, actor="test", framework="demo", name="new_hire_days",
+                                             value=5, approved_by="CO", reason="policy 2.1")
+    assert change.effective_from == dt.date(2026, 12, 6)
+    with clock.frozen(evening), unit_of_work(engine) as s:
+        again = pipeline.set_practice_param(s, org_id=ORG, actor="test", framework="demo", name="new_hire_days",
+                                            value=6, approved_by="CO", reason="policy 2.2",
+                                            effective_from=dt.date(2026, 12, 6))
+    assert again.effective_from == dt.date(2026, 12, 6) and again.replaces is not None

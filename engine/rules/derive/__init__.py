@@ -67,6 +67,11 @@ class RecordView:
         return self.memo
 
 
+#: The key of a derived fact's data (and of a deadline's) holding the parameter values it used that are
+#: not the evaluation day's: the finding's message reads them as `params` (engine.rules.results).
+PARAMS_USED: Final = "params_used"
+
+
 @dataclass
 class DerivedFact:
     """One fact a derivation produced, with the records it was computed from (its evidence)."""
@@ -100,6 +105,13 @@ class DeriveContext:
         """The value in force on `day`, the local date an obligation arose: a window counted from an
         anchor keeps the value the practice had then, though it has changed since."""
         return self.history.value_on(name, day, self.param(name, default))
+
+    def used(self, values: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
+        """`{PARAMS_USED: {name: value}}` for a derived fact, naming each value used that is not
+        today's (`values`: name -> (the value used, the default)), else `{}`: a rule's message that
+        prints `params.NAME` then prints the value its due was counted with (`results`)."""
+        differ = {name: used for name, (used, default) in values.items() if used != self.param(name, default)}
+        return {PARAMS_USED: differ} if differ else {}
 
     def then_said(self, name: str, used: Any, default: Any) -> str:
         """`, in force then; 4 since 2026-12-07`: said after a parameter's name in a basis when the

@@ -450,3 +450,22 @@ def test_an_exclusion_cleared_before_the_person_was_employed_is_no_duty() -> Non
     last_day = monthly("P1", ["2026-02-02", "2026-04-27", "2026-05-05"]) + [
         scr("P1", "2026-02-27", "LEIE", "excluded", time="09:00:00-05:00"), scr("P1", "2026-04-06", "LEIE")]
     assert sorted(duties("2026-05-20T16:00:00Z", twice, last_day)) == ["P1/excluded/P1-LEIE-2026-02-27-excluded"]
+
+
+def test_the_pre_hire_look_back_is_the_one_in_force_on_the_start_day() -> None:
+    """Shortened from 30 days to 10 on 1 August: a July hire checked 20 days before starting keeps the
+    30 of its day; an August hire checked 20 days before is short of the 10, and its fact says so."""
+    history = ParamHistory({"excl_prehire_lookback_days": ((dt.date.min, 30), (dt.date(2026, 8, 1), 10))})
+    july = [ep("E1", "P1", "E-NYC", "2026-07-20T08:00:00-04:00")]
+    kept = duties("2026-08-25T12:00:00Z", july, monthly("P1", ["2026-06-30", "2026-07-25", "2026-08-03"],
+                                                              time="08:00:00-04:00"),
+                  history=history, excl_prehire_lookback_days=10)
+    assert kept == {}
+    august = [ep("E2", "P2", "E-NYC", "2026-08-20T08:00:00-04:00")]
+    short = duties("2026-08-25T12:00:00Z", august, monthly("P2", ["2026-07-31", "2026-08-21"],
+                                                                 time="08:00:00-04:00"),
+                   history=history, excl_prehire_lookback_days=10)
+    assert sorted(short) == ["P2/pre_hire/E2"] and "params_used" not in short["P2/pre_hire/E2"].data
+    old = duties("2026-08-25T12:00:00Z", july, monthly("P1", ["2026-06-19", "2026-07-25"], time="08:00:00-04:00"),
+                 history=history, excl_prehire_lookback_days=10)
+    assert old["P1/pre_hire/E1"].data["params_used"] == {"excl_prehire_lookback_days": 30}

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.rules.derive import DERIVATIONS, DeriveContext, DerivedFact, RecordView, load_families
+from engine.rules.derive import DERIVATIONS, PARAMS_USED, DeriveContext, DerivedFact, RecordView, load_families
 from engine.rules.derive import credentialing as cred
 from engine.rules.param_history import NO_HISTORY, ParamHistory
 
@@ -62,7 +62,8 @@ def run(name: str, as_of: str, records: list[RecordView], history: ParamHistory 
     facts = list(derivation.fn(make_ctx(as_of, records, history, **params), inputs))
     for f in facts:
         assert f.type == derivation.output
-        assert set(f.data) <= set(derivation.fields), set(f.data) - set(derivation.fields)
+        # every field declared; params_used is the one key any fact may add (engine.rules.derive.PARAMS_USED)
+        assert set(f.data) - {PARAMS_USED} <= set(derivation.fields), set(f.data) - set(derivation.fields)
         assert f.sources, f"{f.id} has no evidence"
     return {f.id: f for f in facts}
 
@@ -599,6 +600,9 @@ def test_board_eligibility_window_is_the_one_in_force_when_the_role_began() -> N
     ], history=changed("board_eligibility_years", 5, 3, "2025-01-01"), board_eligibility_years=3)
     assert facts["P1/BOARD/not_certified"].data["due_at"] == "2029-02-28"  # 5 years, in force in 2024
     assert facts["P2/BOARD/not_certified"].data["due_at"] == "2028-03-03"  # 3 years, in force since
+    # the message prints params.board_eligibility_years: P1's fact carries the 5 its due used
+    assert facts["P1/BOARD/not_certified"].data["params_used"] == {"board_eligibility_years": 5}
+    assert "params_used" not in facts["P2/BOARD/not_certified"].data
 
 
 def test_caqh_cycle_is_the_one_in_force_on_the_attestation_date() -> None:

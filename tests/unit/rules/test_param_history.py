@@ -10,12 +10,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.errors import RulesetValidationError
 from engine.rules.catalog import compile_in_force, load_all, rulesets_dir
 from engine.rules.derive import DeriveContext, RecordView
 from engine.rules.param_history import NO_HISTORY, ParamHistory, history_of, merged
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rulesets"
 HIPAA = next(i.spec for i in load_all(rulesets_dir()) if i.spec.framework == "hipaa")
 DAY = dt.date(2026, 12, 7)
 
@@ -48,8 +50,9 @@ def test_a_past_value_the_version_cannot_take_is_refused_naming_its_day() -> Non
     entries = [{"value": "soon", "from": "2026-01-01"}, {"value": 4, "from": DAY}]
     with pytest.raises(RulesetValidationError) as caught:
         history_of(HIPAA, {"access_revoke_hours": entries}, "practice.yaml")
-    assert "hipaa.access_revoke_hours in force from 2026-01-01" in caught.value.message
+    assert "a value of params.hipaa in force from 2026-01-01 does not fit hipaa@2026.1.0" in caught.value.message
     assert caught.value.details[0].field == "hipaa.access_revoke_hours"
+    assert caught.value.details[0].reason.endswith("(the value in force from 2026-01-01)")
 
 
 def test_compile_in_force_carries_the_history_and_keeps_one_compiled_object_per_history(tmp_path: Path) -> None:
@@ -81,6 +84,43 @@ def test_the_derive_context_reads_the_value_of_a_day_and_says_when_it_is_not_tod
     assert ctx.day_of(view, dt.date(2026, 12, 7)) == DAY
 
 
+@pytest.mark.parametrize(("entries", "field", "reason"), [
+    ([{"value": 2, "form": "2026-12-09"}], "hipaa.access_revoke_hours[0].form",
+     "unknown key 'form' (did you mean from?); an entry has value, from, to, approved_by, reason"),
+    ([{"value": 2, "from": "2026-12-09"}, {"value": 3, "from": "2026-12-09"}], "hipaa.access_revoke_hours[1]",
+     "entries 0 and 1 both start on 2026-12-09: keep one"),
+    ([{"value": 2, "from": "2026-12-09", "to": "2026-12-09"}], "hipaa.access_revoke_hours[0].to",
+     "to 2026-12-09 is not after from 2026-12-09"),
+    ([{"value": 2, "from": "2026-12-09"}, {"from": "2026-12-10"}], "hipaa.access_revoke_hours[1]",
+     "each entry of a dated value reads {value: V, from: YYYY-MM-DD} (to, approved_by and reason may follow)"),
+])
+def test_a_dated_entry_the_engine_would_misread_is_refused(tmp_path: Path, entries: list[dict[str, object]],
+                                                           field: str, reason: str) -> None:
+    """A misspelt `from` had dropped the date, so the value applied on every day, past ones included."""
+    from engine.rules.catalog import load_practice_params
+
+    path = tmp_path / "practice.yaml"
+    path.write_text(yaml.safe_dump({"params": {"hipaa": {"access_revoke_hours": entries}}}))
+    with pytest.raises(RulesetValidationError) as caught:
+        load_practice_params(path)
+    assert [(d.field, d.reason) for d in caught.value.details] == [(field, reason)]
+
+
+def test_a_version_published_with_a_new_default_changes_the_value_from_its_own_day() -> None:
+    """As a dated practice value does: `params list` shows such a default as a scheduled change."""
+    from engine.rules.catalog import load_all
+
+    versions = [i for i in load_all(FIXTURES) if i.spec.framework == "demo"]
+    newest = max(versions, key=lambda v: v.spec.effective_from).spec
+    history = history_of(newest, {}, "practice.yaml", versions=versions)
+    # demo 1.0.0 (default 30) from 2026-01-01, demo 2.0.0 (default 10) from 2026-07-01
+    assert history.steps == {"new_hire_days": ((dt.date.min, 30), (dt.date(2026, 7, 1), 10))}
+    dated = history_of(newest, {"new_hire_days": [{"value": 3, "from": dt.date(2026, 8, 1)}]}, "practice.yaml",
+                       versions=versions)
+    assert dated.steps["new_hire_days"] == ((dt.date.min, 30), (dt.date(2026, 7, 1), 10), (dt.date(2026, 8, 1), 3))
+    assert history_of(newest, {}, "practice.yaml") is NO_HISTORY  # one version, nothing dated
+
+
 def test_histories_of_several_frameworks_merge() -> None:
     a = ParamHistory({"access_revoke_hours": ((dt.date.min, 24), (DAY, 4))})
     b = ParamHistory({"sil_entry_days": ((dt.date.min, 7), (DAY, 3))})
@@ -103,3 +143,57 @@ def test_rules_validate_refuses_a_dated_scenario_value_naming_its_line_and_day(t
     problems = scenario_problems(path, versions)
     assert [(p.field, p.line) for p in problems] == [("params.access_revoke_hours", 5)], problems
     assert "(the value in force from 2026-01-01)" in problems[0].reason
+
+
+def _judged(framework: str, records: list[dict[str, object]], as_of: str, given: dict[str, object],
+            rule_id: str) -> list[object]:
+    """The violations of `rule_id`, as both backends find them (they must agree byte for byte)."""
+    from engine.rules.catalog import compile_for, in_force, params_in_force
+    from engine.rules.runner import ListSource, evaluate_rules
+    from engine.rules.scenarios import _records
+
+    instant = dt.datetime.fromisoformat(as_of)
+    loaded = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
+    chosen = in_force(loaded, instant.date(), [framework])[0]
+    history = history_of(chosen.spec, given, "test", versions=loaded)
+    compiled = compile_for(chosen, params_in_force({framework: given}, framework, instant.date(), "test"), "test",
+                           on=instant.date(), history=history)
+    views = _records(list(records), Path("test"))
+    found = {b: [v for v in evaluate_rules(ListSource(views), [compiled], instant, backend=b).violations
+                 if v.rule_id == rule_id] for b in ("python", "durable")}
+    assert [v.model_dump() for v in found["python"]] == [v.model_dump() for v in found["durable"]]
+    return found["python"]
+
+
+def test_a_message_that_prints_a_parameter_prints_the_value_its_due_was_counted_with() -> None:
+    """CRED-NCQA-RECRED-007 prints `params.recred_months`: it had said "12 months after" beside a due
+    counted 36 months from the start, the value in force then."""
+    records = [
+        {"type": "establishment", "id": "E1", "tz": "America/New_York", "state": "NY"},
+        {"type": "employment_episode", "id": "EP1", "person_id": "P1", "establishment_id": "E1",
+         "role": "physician", "start_at": "2023-04-03T08:00:00-04:00", "licensed_clinician": True},
+        {"type": "credential", "id": "L1", "person_id": "P1", "kind": "STATE_LICENSE", "jurisdiction": "NY",
+         "issued_at": "2020-01-01T09:00:00-05:00", "expires_at": "2030-12-31T12:00:00-05:00",
+         "expiry_rule": "exact", "status": "active"},
+    ]
+    given = {"recred_months": [{"value": 36}, {"value": 12, "from": dt.date(2026, 1, 1)}]}
+    [found] = _judged("credentialing", records, "2026-03-01T17:00:00+00:00", given, "CRED-NCQA-RECRED-007")
+    assert (found.state, found.due) == ("due_soon", "2026-04-03")
+    assert "36 months after" in found.message and "12 months" not in found.message, found.message
+    assert found.facts["params_used"] == {"recred_months": 36}
+
+
+def test_a_rule_window_read_from_a_parameter_records_the_value_it_used() -> None:
+    records = [
+        {"type": "establishment", "id": "E-REQ", "naics": "621999", "tz": "America/Chicago",
+         "max_concurrent_employees": {"2025": 40}},
+        {"type": "osha_case", "id": "OC-2", "establishment_id": "E-REQ", "person_id": "P-2",
+         "incident_at": "2026-04-09T22:30:00-05:00", "learned_at": "2026-04-09T23:00:00-05:00", "sharps": True},
+    ]
+    given = {"sil_entry_days": [{"value": 7}, {"value": 3, "from": dt.date(2026, 4, 10)}]}
+    [found] = _judged("osha", records, "2026-04-15T17:00:00+00:00", given, "OSHA-BBP-SIL-011")
+    assert (found.state, found.due) == ("due_soon", "2026-04-16")
+    assert found.facts["params_used"] == {"sil_entry_days": 7}
+    plain = _judged("osha", records, "2026-04-15T17:00:00+00:00", {"sil_entry_days": 3}, "OSHA-BBP-SIL-011")
+    assert [(v.state, v.due) for v in plain] == [("overdue", "2026-04-12")]
+    assert "params_used" not in plain[0].facts  # nothing to say when the value is today's

@@ -27,6 +27,7 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.errors import ErrorDetail, RulesetValidationError
 from engine.rules import calendar as cal
@@ -250,7 +251,8 @@ class _PersonScreening:
     def duty(self, kind: str, key: str, *, due: dt.date, missing: list[str], period: str, cleared: dt.datetime | None,
              ep: _Episode | None, used: list[_Check], screening: _Check | None = None,
              per_source: Sequence[tuple[str, _Check | None, _Check | None]] = (), ongoing: bool = False,
-             started_on: dt.date | None = None, tz: str | None = None) -> DerivedFact:
+             started_on: dt.date | None = None, tz: str | None = None,
+             params_used: Mapping[str, Any] | None = None) -> DerivedFact:
         zone = tz or (ep or self.latest).tz
         before = [c for c in self.checks if c.day(zone) <= due and (not missing or c.source in missing)]
         last = before[-1].at if before else None
@@ -268,7 +270,7 @@ class _PersonScreening:
                   "still_employed": self.still_employed, "ongoing": ongoing, "started_on": _iso(started_on),
                   "source_checks": [{"source": s, "last_on": _iso(prev.day(zone)) if prev else None,
                                      "next_on": _iso(nxt.day(zone)) if nxt else None} for s, prev, nxt in per_source],
-                  "no_deadline": kind == "excluded"},
+                  "no_deadline": kind == "excluded", **(params_used or {})},
             sources=sorted(set(evidence)), bundle_key=f"person:{self.pid}",
         )
 
@@ -323,7 +325,8 @@ class _PersonScreening:
             ep = stretch[0]
             start_on = ep.start_on
             # the look-back in force on the start day: a hire judged by the policy it was made under
-            since = cal.add_days(start_on, -int(self.ctx.param_on("excl_prehire_lookback_days", start_on, 30)))
+            lookback = int(self.ctx.param_on("excl_prehire_lookback_days", start_on, 30))
+            since = cal.add_days(start_on, -lookback)
             missing = [s for s in self.s.sources
                        if not any(c.source == s and since <= c.day(ep.tz) <= start_on for c in self.checks)]
             if not missing:
@@ -334,6 +337,7 @@ class _PersonScreening:
             cleared = max(c.at for c in later) if all(later) else None  # type: ignore[union-attr]
             yield self.duty("pre_hire", ep.view.id, due=start_on, missing=missing,
                             period=f"before the start on {start_on}", cleared=cleared, ep=ep,
+                            params_used=self.ctx.used({"excl_prehire_lookback_days": (lookback, 30)}),
                             used=[c for c in later if c is not None],
                             per_source=[(s, self.last_check(s, before=ep.start), nxt)
                                         for s, nxt in zip(missing, later, strict=True)])

@@ -61,6 +61,12 @@ def param_on(ctx: DeriveContext, name: str, day: dt.date) -> Any:
     return ctx.param_on(name, day, DEFAULTS[name])
 
 
+def used(ctx: DeriveContext, name: str, value: Any) -> dict[str, Any]:
+    """`DeriveContext.used` for one parameter of this framework: what a fact adds to its data when
+    `value` (read with `param_on`) is not today's, so its message prints the value its due used."""
+    return ctx.used({name: (value, DEFAULTS[name])})
+
+
 def _lower_set(values: Iterable[Any]) -> frozenset[str]:
     return frozenset(str(v).strip().lower() for v in values)
 

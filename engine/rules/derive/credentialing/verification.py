@@ -27,6 +27,7 @@ from engine.rules.derive.credentialing._common import (
     param_on,
     parse_instant,
     today,
+    used,
 )
 from engine.rules.facttypes import FieldKind
 
@@ -88,7 +89,8 @@ def board_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]
                 since = min(e.start_on for e in staff[pid] if e.role_key in required)
                 years = int(param_on(ctx, "board_eligibility_years", since))
                 yield fact("cred_board_standing", f"{pid}/BOARD/not_certified",
-                           dict(base, check="not_certified", due_at=iso(cal.add_years(since, years))),
+                           dict(base, check="not_certified", due_at=iso(cal.add_years(since, years)),
+                                **used(ctx, "board_eligibility_years", years)),
                            [e.src for e in in_role], key)
             continue
         sources = [c.src for c in certs] + [ep.src, first.src]
@@ -184,11 +186,12 @@ def recred_standing(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
             basis, last = "license_verification", min(c.verified_on for c in current if c.verified_on)
         else:
             basis, last = "start", first.start_on
-        due = cal.add_months(last, int(param_on(ctx, "recred_months", last)))
+        months = int(param_on(ctx, "recred_months", last))
+        due = cal.add_months(last, months)
         if to_month:
             due = cal.end_of_month(due)
         data = {"person_id": pid, "basis": basis, "last_on": iso(last), "due_at": iso(due),
-                "establishment_id": ep.establishment_id}
+                "establishment_id": ep.establishment_id, **used(ctx, "recred_months", months)}
         yield fact("cred_recred_standing", f"{pid}/RECRED", data,
                    [c.src for c in current] + [e.src for e in eps] + [first.src], f"person:{pid}")
 
