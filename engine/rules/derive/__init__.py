@@ -106,6 +106,13 @@ class DeriveContext:
         anchor keeps the value the practice had then, though it has changed since."""
         return self.history.value_on(name, day, self.param(name, default))
 
+    def param_at(self, name: str, view: RecordView, when: dt.datetime | dt.date, default: Any) -> Any:
+        """`param_on` the local day `when` falls on at `view`'s establishment, the day worked out only
+        for a parameter that has a history (a zone conversion per record is not free on a large log)."""
+        if name not in self.history.steps:
+            return self.param(name, default)
+        return self.param_on(name, self.day_of(view, when), default)
+
     def used(self, values: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
         """`{PARAMS_USED: {name: value}}` for a derived fact, naming each value used that is not
         today's (`values`: name -> (the value used, the default)), else `{}`: a rule's message that

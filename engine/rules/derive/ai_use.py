@@ -546,7 +546,8 @@ def outputs(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> I
         before_send = licensed_at is not None and sent is not None and licensed_at < sent
         due, filed_early = None, False
         if o.data.get("kind") == "NOTE_DRAFT":
-            due = cal.add_hours(created, float(_param_on(ctx, "ai_note_signoff_hours", ctx.day_of(o, created))))
+            due = cal.add_hours(created, float(ctx.param_at("ai_note_signoff_hours", o, created,
+                                                            DEFAULTS["ai_note_signoff_hours"])))
             if sent is not None and sent < due and not (licensed_at is not None and licensed_at <= sent):
                 due, filed_early = sent, True
         tool = tools.get(str(o.data.get("tool_id") or ""))

@@ -82,6 +82,9 @@ def test_the_derive_context_reads_the_value_of_a_day_and_says_when_it_is_not_tod
     view = RecordView("employment_episode", "EP1", 1, {})
     assert ctx.day_of(view, dt.datetime(2026, 12, 7, 5, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 6)
     assert ctx.day_of(view, dt.date(2026, 12, 7)) == DAY
+    assert ctx.param_at("access_revoke_hours", view, dt.datetime(2026, 12, 7, 5, 30, tzinfo=dt.UTC), 24) == 24
+    assert ctx.param_at("access_revoke_hours", view, dt.datetime(2026, 12, 7, 6, 30, tzinfo=dt.UTC), 24) == 4
+    assert ctx.param_at("baa_exit_days", view, dt.date(2020, 1, 1), 30) == 30
 
 
 @pytest.mark.parametrize(("entries", "field", "reason"), [

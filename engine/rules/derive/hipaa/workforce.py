@@ -252,7 +252,7 @@ def termination_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFa
         for i, ep in enumerate(eps):
             if ep.end is None:
                 continue
-            hours = hours_of[ep.id] = float(ctx.param_on("access_revoke_hours", ctx.day_of(ep.view, ep.end), 24))
+            hours = hours_of[ep.id] = float(ctx.param_at("access_revoke_hours", ep.view, ep.end, 24))
             grace_end = cal.add_hours(ep.end, hours)
             if any(other is not ep and (other.start is None or other.start <= grace_end)
                    and (other.end is None or other.end > ep.end) for other in eps):
