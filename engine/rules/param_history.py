@@ -7,8 +7,9 @@ counted from an anchor (an employment's end, an injury, a training) reads its am
 anchor's local date; what is judged about the present (thresholds, warning windows, lists of
 categories) keeps the value in force at the evaluation's instant.
 
-Only parameters the practice dated (`[{value, from[, to]}, ...]` in policies/practice.yaml) have a
-history; a plain value, or none, is the same on every day."""
+A parameter has a history when the practice dated it (`[{value, from[, to]}, ...]` in
+policies/practice.yaml) or when a later version of its ruleset changed its default; a plain practice
+value is the same on every day."""
 
 from __future__ import annotations
 
