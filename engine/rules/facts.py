@@ -323,9 +323,9 @@ class FactBuilder:
             # as windows when it was resolved)
             arose = cal.local_date(anchor, zone) if isinstance(anchor, dt.datetime) else anchor
             value = history.value_on(spec.amount_param, arose, amount)
-            if window_amount(spec.unit, value) != spec.amount:
-                used = {PARAMS_USED: {spec.amount_param: value}}
             amount = window_amount(spec.unit, value)
+            if amount != spec.amount:
+                used = {PARAMS_USED: {spec.amount_param: value}}
         deadline = cal.compute_deadline(
             anchor, amount, unit, spec.convention, zone,
             holiday_calendar=spec.holiday_calendar or self.zones.holiday_calendar(fact_type, data),

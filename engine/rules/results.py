@@ -103,9 +103,10 @@ def _violation(
     deadline = infos[env[DL_ALIAS]["id"]].deadline if DL_ALIAS in env else None
     due = deadline.due_text if deadline else None
     user_aliases = [a for a in rule.spec.match if a in env]
+    params_used = _params_used(env, infos)  # read once: the message and the finding's facts both say it
     given: MessageContext = {
         "due": due,
-        "params": dict(params, **_params_used(env, infos)),
+        "params": dict(params, **params_used),
         "state": "overdue" if judged_as == "overdue" else variant.state,
         "variant": match.variant,
         "now": as_of.isoformat(),
@@ -148,8 +149,8 @@ def _violation(
             "explanation": deadline.explanation,
             "convention": deadline.convention,
         }
-    if used := _params_used(env, infos):
-        facts_used[PARAMS_USED] = used  # the values not of the evaluation's day its due was counted with
+    if params_used:
+        facts_used[PARAMS_USED] = params_used  # the values not of the evaluation's day its due was counted with
     facts_used["as_of"] = as_of.isoformat()
     establishment = None
     if rule.establishment is not None:
