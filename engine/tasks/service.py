@@ -465,20 +465,24 @@ def tasks_for_packet(session: Session, *, org_id: str, finding_ids: list[str],
         state = "open"
         history, late = [], 0
         owner, due, due_at = row.owner, row.due, utc(row.due_at)
+        completed: dt.datetime | None = None
         for ev in events.get(row.id, []):
             at = utc(ev.at)
             state = ev.to_state or state
             if ev.due_at is not None:  # else an entry older than these columns: the current values stand
                 owner, due, due_at = ev.owner, ev.due or due, utc(ev.due_at)
-            if ev.to_state == "done" and at > due_at:
-                late += 1
+            if ev.to_state == "done":
+                completed = at
+                late += at > due_at
             history.append({"at": at.isoformat(), "kind": ev.kind, "actor": ev.actor, "from_state": ev.from_state,
                             "to_state": ev.to_state, "reason": ev.reason})
-        completed = utc(row.completed_at)
         out.append({
             "id": row.id, "title": row.title, "state": state, "finding_ids": [row.finding_id],
             "assignee": owner, "due": due.isoformat(), "sop": row.sop,
-            "completed_at": completed if completed is not None and completed <= known_at and state == "done" else None,
+            # the completion of the history as it stood (the task's own column holds the latest, and
+            # none once it reopened): completed, reopened and completed again, a packet as at the
+            # first completion had said not completed
+            "completed_at": completed if state == "done" else None,
             "evidence": [{"id": a.id, "name": a.filename, "sha256": a.sha256, "size": a.size,
                           "media_type": a.media_type, "attached_at": utc(a.attached_at),
                           "attached_by": a.attached_by} for a in attachments.get(row.id, [])],

@@ -165,6 +165,7 @@ def end_of_day(day: dt.date, tz: str) -> dt.datetime:
 def to_task(row: TaskRow, *, session: Session | None = None, detail: bool = False,
             now: dt.datetime | None = None) -> Task:
     now = now or clock.now()
+    done = row.state == "done"  # a task reopened before its completion was cleared on reopening kept it
     task = Task(
         id=row.id, org_id=row.org_id, kind=row.kind,  # type: ignore[arg-type]
         finding_id=row.finding_id, sop=row.sop, title=row.title, body=row.body,
@@ -173,8 +174,9 @@ def to_task(row: TaskRow, *, session: Session | None = None, detail: bool = Fals
         due=row.due, due_at=utc(row.due_at), state=row.state,  # type: ignore[arg-type]
         close_reason=row.close_reason, severity=row.severity, period_start=row.period_start,
         overdue=is_overdue(row, now), escalation_level=row.escalation_level, cycle=row.cycle,
-        created_at=utc(row.created_at), updated_at=utc(row.updated_at), completed_at=utc(row.completed_at),
-        completed_by=row.completed_by, confirmed_at=utc(row.confirmed_at),
+        created_at=utc(row.created_at), updated_at=utc(row.updated_at),
+        completed_at=utc(row.completed_at) if done else None, completed_by=row.completed_by if done else None,
+        confirmed_at=utc(row.confirmed_at) if done else None,
     )
     if detail and session is not None:
         task.notes = [TaskNote(id=n.id, at=utc(n.at), actor=n.actor, text=n.text) for n in session.scalars(

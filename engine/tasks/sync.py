@@ -88,8 +88,8 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
             counts["due_changed"] += _reopen(
                 session, row, finding, actor=actor,
                 reason=f"completed, but the finding is still present in run {latest_run}, which read the "
-                       f"records at {utc(latest_started).isoformat()}, after the completion (evaluated as of "
-                       f"{as_of.isoformat()}): {finding.message}")
+                       f"records at {_seconds(latest_started)}, after the completion (evaluated as of "
+                       f"{_seconds(as_of)}): {finding.message}")
             counts["reopened"] += 1
         elif row.state == "open":
             counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)
@@ -312,7 +312,9 @@ def _reopen(session: Session, row: TaskRow, finding: Finding, *, actor: str, rea
     now, as a new task would; one whose task was completed too soon keeps the date it had."""
     now = clock.now()
     row.close_reason = None
-    row.confirmed_at = None
+    # open again, it is not completed: the page, `tasks show` and the export had kept "Completed
+    # ... by" on an open task, read as finished. The history keeps the completion.
+    row.completed_at = row.completed_by = row.confirmed_at = None
     row.cycle += 1
     row.cycle_started_at = now
     row.escalation_level = 0
@@ -324,6 +326,12 @@ def _reopen(session: Session, row: TaskRow, finding: Finding, *, actor: str, rea
     if sops is not None and not finding.due:
         window = (now, getattr(sops.get(finding.sop), "default_due_days", 7))
     return _refresh_due(session, row, finding, actor=actor, window=window)
+
+
+def _seconds(when: dt.datetime) -> str:
+    """"2026-12-07 03:28:49 UTC": how a reopen note names an instant, to the second (a completion and
+    the run that judged it are often in one minute), as people read it on the task page."""
+    return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _gone_reason(finding: Finding | None, finding_id: str) -> str:

@@ -129,8 +129,11 @@ def test_completing_then_re_evaluating_reopens_until_the_finding_resolves(engine
     assert "still present" in task.notes[-1].text and "still present" in (task.history[-1].reason or "")
     # which run, and that it read the records after the completion (a sweep waits for other writers,
     # so its as-of instant can come before a completion it has seen)
-    assert f"in run {again.run.id}, which read the records at 2026-03-05T14:00:00+00:00, after the completion " \
-           "(evaluated as of 2026-03-05T14:00:00+00:00)" in (task.history[-1].reason or "")  # type: ignore[union-attr]
+    assert f"in run {again.run.id}, which read the records at 2026-03-05 14:00:00 UTC, after the completion " \
+           "(evaluated as of 2026-03-05 14:00:00 UTC)" in (task.history[-1].reason or "")  # type: ignore[union-attr]
+    # open again, it is not completed (the history keeps who completed it and when)
+    assert (task.completed_at, task.completed_by) == (None, None)
+    assert [(h.kind, h.actor) for h in task.history if h.kind == "completed"] == [("completed", "user:hr1")]
     with clock.frozen(T("2026-03-06T13:00:00+00:00")), unit_of_work(engine) as s:
         tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr1")
     _import(engine, [f.training("TR1", "P1", "2026-03-06T09:00:00-06:00")])
@@ -232,6 +235,20 @@ def test_escalation_restarts_after_a_reopen(engine: Engine) -> None:
     assert [tuple(r) for r in rows] == [(0, 0), (1, 0)]
 
 
+def test_a_task_reopened_before_the_completion_was_cleared_shows_none(engine: Engine) -> None:
+    """A task reopened by an earlier Vigil kept its completion on the row: shown only on a done task."""
+    from sqlalchemy import update
+
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START)])
+    _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    task = _only(engine)
+    with unit_of_work(engine) as s:
+        s.execute(update(TaskRow).where(TaskRow.id == task.id).values(
+            completed_at=T("2026-03-05T13:00:00+00:00"), completed_by="user:hr1"))
+    shown = _only(engine)
+    assert (shown.state, shown.completed_at, shown.completed_by) == ("open", None, None)
+
+
 def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine) -> None:
     import io
 
@@ -272,6 +289,15 @@ def test_the_packet_builder_sees_tasks_and_evidence_as_they_stood(engine: Engine
                                        known_at=T("2026-03-07T00:00:00+00:00"))
     assert (later[0]["state"], later[0]["completed_at"], later[0]["completed_late"]) == ("open", None, 1)
     assert [h["to_state"] for h in later[0]["history"] if h["to_state"]][-2:] == ["done", "open"]
+    # completed again: a packet as at the first completion still shows that one (the task's own
+    # column holds only the latest, and had hidden the first as "not completed by then")
+    with clock.frozen(T("2026-03-08T10:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.complete_task(s, org_id=ORG, task_id=task.id, actor="user:hr2")
+    with unit_of_work(engine) as s:
+        first, second = (tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id], known_at=T(at))[0]
+                         for at in ("2026-03-05T15:00:00+00:00", "2026-03-09T00:00:00+00:00"))
+    assert (first["state"], first["completed_at"]) == ("done", T("2026-03-05T14:00:00+00:00"))
+    assert (second["state"], second["completed_at"]) == ("done", T("2026-03-08T10:00:00+00:00"))
 
 
 def test_the_packet_builder_sees_the_assignee_and_due_a_task_had_then(engine: Engine) -> None:
