@@ -97,12 +97,16 @@ def test_my_tasks_drop_an_owner_filter_rather_than_carry_it(web_client: Callable
     page = web_client("officer").get("/ui/tasks?view=mine&owner=P-HR1&severity=high").text
     assert "owner=P-HR1" not in page and 'id="t-owner"' not in page
     assert 'href="/ui/tasks?view=open&amp;severity=high"' in page  # the other filters go along
+    assert "My tasks are your own: choose another list to see the tasks of P-HR1." in page  # said, not silent
 
 
 def test_staff_see_no_owner_filter_and_download_their_own_tasks(web_client: Callable[[str], TestClient]) -> None:
     client = web_client("staff")
     page = client.get("/ui/tasks?view=open&owner=P-HR2").text  # the owner filter is a manager's: ignored
     assert 'id="t-owner"' not in page and 'id="t-severity"' in page
+    # and the page says so (it had shown their own list without a word; GET /tasks answers a 422)
+    assert "You see your own tasks only, so the owner filter (P-HR2) is not applied." in page
+    assert "owner filter" not in client.get("/ui/tasks?view=open&owner=P-HR1").text  # their own: nothing to say
     rows = _csv(client, _href(page, "tasks-export"))
     assert rows and {r["owner"] for r in rows} == {"P-HR1"} and [r["id"] for r in rows] == _listed(page, "tasks")
     assert [r["id"] for r in _csv(client, "/ui/tasks/export.csv?view=open&owner=P-HR2")] == [r["id"] for r in rows]

@@ -201,6 +201,8 @@ def test_completing_with_steps_unticked_says_so(web: dict[str, Any],
     assert act(c, f"{page}/complete", page, note="").status_code == 303
     said = _flash(c.get(page).text)
     assert said.startswith("Task completed.") and "not ticked" not in said
+    # as the CLI says it: the next run may reopen it (it had promised only a confirmation)
+    assert said.endswith("The next evaluation confirms it, or reopens it if the finding is still there.")
 
 
 # -- 7: a filter that can match nothing -------------------------------------------------------------------

@@ -72,6 +72,16 @@ class ListFilters:
         return self
 
 
+def _owner_not_applied(asked: ListFilters, seen: ListFilters, principal: Principal) -> str | None:
+    """What to say when the owner asked for is not the list's: the page had shown its own list
+    without a word, where `GET /tasks` says "you see your own tasks only" (a 422)."""
+    if asked.owner is None or seen.owner is not None or asked.owner in (taskviews.mine(principal) or "").split(","):
+        return None
+    if asked.view == "mine" and allowed(principal.role, Permission.TASKS_MANAGE):
+        return f"My tasks are your own: choose another list to see the tasks of {asked.owner}."
+    return f"You see your own tasks only, so the owner filter ({asked.owner}) is not applied."
+
+
 def list_filters(view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
                  establishment: str | None = Query(None, max_length=100),
                  owner: str | None = Query(None, max_length=200),
@@ -85,9 +95,10 @@ def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
                principal: Principal = Depends(page(Permission.TASKS_READ)),
                session: Session = Depends(web_session, scope="function")) -> Response:
     """One of the task lists (`VIEWS`), narrowed by the filters of `list_filters`, `PAGE_SIZE` a page."""
-    q = q.seen_by(principal)
+    asked, q = q, q.seen_by(principal)
     filters = q.filters(principal)
     problems: list[str] = []
+    notice = _owner_not_applied(asked, q, principal)
     try:
         result = (tasks_service.list_tasks(session, org_id=principal.org_id, filters=filters,
                                            viewer=taskviews.viewer(principal), limit=PAGE_SIZE, cursor=cursor or None)
@@ -96,7 +107,7 @@ def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
         result, problems = TaskPage(items=[], total=0), [d.reason for d in exc.details] or [exc.message]
     manager = allowed(principal.role, Permission.TASKS_MANAGE)
     return render(request, "tasks/list.html", principal=principal, title=VIEWS[q.view], active="tasks", view=q.view,
-                  views=VIEWS, page=result, cursor=cursor, manager=manager, q=q, problems=problems,
+                  views=VIEWS, page=result, cursor=cursor, manager=manager, q=q, problems=problems, notice=notice,
                   pages=_page_links(q, result, cursor=cursor),
                   export_url="/ui/tasks/export.csv?" + urllib.parse.urlencode(q.query()),
                   owners=_owners(session, principal.org_id) if manager else [],
@@ -188,7 +199,9 @@ def complete(task_id: str, note: str = Form("", max_length=4000),
     said = (f"Task completed; {unticked} of {len(task.checklist)} checklist step"
             f"{'' if len(task.checklist) == 1 else 's'} {'was' if unticked == 1 else 'were'} not ticked"
             if unticked else "Task completed")
-    return redirect(_back(task_id), flash=f"{said}. The next evaluation confirms it.")
+    # as the CLI says it: a completion the records do not bear out is reopened, not confirmed
+    return redirect(_back(task_id), flash=f"{said}. The next evaluation confirms it, or reopens it if the finding "
+                                          "is still there.")
 
 
 @router.post("/tasks/{task_id}/note")
