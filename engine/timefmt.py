@@ -50,3 +50,18 @@ def due_text(value: str | None, tz: str | None = None, *, missing: str = "—") 
         return local_time(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
     except ValueError:
         return text
+
+
+def falls_due_at_day_end(due: dt.date, due_at: dt.datetime, tz: str) -> bool:
+    """Whether a task falls due at the end of its local day (a day deadline), not at an hour."""
+    from engine.rules import calendar
+
+    return bool(clock.ensure_utc(due_at) == calendar.end_of_local_day(due, tz))
+
+
+def task_due_text(due: dt.date, due_at: dt.datetime, tz: str) -> str:
+    """A task's due in a list: its local date for a day deadline, its local hour for an hour one
+    ("2026-11-28 16:00 EST"): the date alone had read as the whole day to someone with until 16:00."""
+    if falls_due_at_day_end(due, due_at, tz):
+        return due.isoformat()
+    return local_time(due_at, tz)

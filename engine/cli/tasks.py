@@ -96,9 +96,10 @@ def list_tasks(
     listing = tables.table(tables.keep("id\nowner"), tables.keep("due\nstate"), tables.squeeze("sop\ntitle"),
                            title=paged_title(len(page.items), page.total, "task"))
     for t in page.items:
-        due = tables.stacked(t.due.isoformat() + (" overdue" if t.overdue else ""), t.state)
+        when = timefmt.task_due_text(t.due, t.due_at, t.tz)  # an hour deadline with its hour, as the page says
+        due = tables.stacked(when + (" overdue" if t.overdue else ""), t.state)
         if t.overdue:
-            due.stylize("red", 0, len(t.due.isoformat()))
+            due.stylize("red", 0, len(when))
         listing.add_row(tables.stacked(t.id, t.owner), due, tables.Clamp(t.title, lines=2, above=t.sop))
     console.print(listing)
     print_pages("vigil tasks list", "the same filters", next_cursor=page.next_cursor, has_prev=page.has_prev,
@@ -173,16 +174,17 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
         console.print(f"closed: {t.close_reason}", markup=False)
     for item in t.checklist:
         console.print(f"  [{'x' if item.done else ' '}] {item.step}. {item.text}", markup=False)
+    # instants as the task page says them ("2026-12-07 03:28 UTC"); --json keeps them whole
     for n in t.notes:
-        console.print(f"  note {n.at.isoformat()} {n.actor}: {n.text}", markup=False)
+        console.print(f"  note {timefmt.utc_text(n.at)} {n.actor}: {n.text}", markup=False)
     for a in t.attachments:
         console.print(f"  evidence {a.filename} {a.media_type} {a.size} B sha256 {a.sha256} by {a.attached_by} "
-                      f"at {a.attached_at.isoformat()}", markup=False)
+                      f"at {timefmt.utc_text(a.attached_at)}", markup=False)
     for e in t.escalations:
-        console.print(f"  escalated step {e.step + 1} -> {e.target} ({e.person or '-'}) on {e.at.isoformat()}",
-                      markup=False)
+        console.print(f"  escalated step {e.step + 1} -> {e.target} ({e.person or '-'}) on "
+                      f"{timefmt.utc_text(e.at)}", markup=False)
     for h in t.history:
-        console.print(f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
+        console.print(f"  {timefmt.utc_text(h.at)} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
 
 
 def _acting(actor: str | None, org: str | None, db: str | None,

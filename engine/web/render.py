@@ -143,9 +143,7 @@ def _task_due(task: Any) -> str:
 
 
 def _by_day(task: Any) -> bool:
-    from engine.rules import calendar
-
-    return bool(task.due_at == calendar.end_of_local_day(task.due, task.tz))
+    return timefmt.falls_due_at_day_end(task.due, task.due_at, task.tz)
 
 
 def _task_due_short(task: Any) -> Markup:

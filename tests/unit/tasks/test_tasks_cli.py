@@ -90,6 +90,7 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
     assert "[ ] 1. Book the training" in text and "evidence cert.txt text/plain" in text
     # the local day and when it ends there, as the task page says it (a task-assignee pass, session 42)
     assert "due 2026-03-03 (late from 2026-03-04 00:00 CST)" in " ".join(text.split())
+    assert "+00:00" not in text and " UTC " in text  # history and notes as the page says them, not ISO to the µs
     missing = vigil("tasks", "show", "T-nope", "--db", db_url)
     assert missing.exit_code == 2 and "not_found.task" in missing.output  # an unknown id is bad input
 
@@ -161,3 +162,23 @@ def test_task_acts_name_who_did_them(db_url: str, monkeypatch: pytest.MonkeyPatc
     assert json.loads(noted.output)["notes"][-1]["actor"] == "user:alice"
     checked = json.loads(vigil("tasks", "check", task_id, "1", "--db", db_url, "--json").output)
     assert checked["checklist"][0]["done_by"] == "user:alice"
+
+
+def test_list_shows_an_hour_deadline_with_its_hour(db_url: str) -> None:
+    """Black-box pass: the table said "2026-11-28 overdue" for a task due at 16:00 EST that day, which
+    read as the whole day; `tasks show`, the page and the CSV said 16:00. A day deadline keeps its date."""
+    from sqlalchemy import update
+
+    from engine.tasks.tables import TaskRow
+
+    task_id = _one_task_owned_by_hr1(db_url)
+    listed = vigil("tasks", "list", "--db", db_url)
+    assert listed.exit_code == 0, listed.output
+    due = json.loads(vigil("tasks", "show", task_id, "--db", db_url, "--json").output)["due"]
+    assert f"{due}\n" in listed.output or f"{due} " in listed.output  # a day deadline: its date alone
+    engine = dbmod.make_engine(db_url)
+    with dbmod.unit_of_work(engine) as s:  # E1 is in Chicago: 23:00 UTC on 3 March is 17:00 CST
+        s.execute(update(TaskRow).where(TaskRow.id == task_id).values(
+            due=dt.date(2026, 3, 3), due_at=dt.datetime(2026, 3, 3, 23, tzinfo=dt.UTC)))
+    engine.dispose()
+    assert "2026-03-03 17:00 CST overdue" in vigil("tasks", "list", "--db", db_url).output
