@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from engine import timefmt
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
@@ -136,15 +137,17 @@ def grants(username: UserArg, db: DbOpt = None, as_json: JsonOpt = False) -> Non
         emit_json([g.model_dump(mode="json") for g in found])
         return
     now = clock.now()
-    listing = tables.table(tables.keep("grant"), tables.keep("framework"), tables.keep("window"),
-                           tables.squeeze("establishments"), tables.keep("patients"), tables.squeeze("status"),
-                           stacked_rows=False)
+    # two values a cell, the instants as people read them: at 80 columns the status had wrapped one
+    # character a line, its expiry written to the microsecond
+    listing = tables.table(tables.keep("grant\nframework"), tables.keep("window\npatients"),
+                           tables.squeeze("sites"), tables.keep("status"))
     for g in found:
-        status = (f"revoked {g.revoked_at:%Y-%m-%d %H:%M}Z" if g.revoked_at is not None
-                  else f"expired {g.expires_at:%Y-%m-%d}" if g.expires_at <= now
-                  else f"in force until {g.expires_at.isoformat()}")
-        listing.add_row(g.id, g.framework, f"{g.window_from}..{g.window_to}",
-                        ", ".join(g.establishments) if g.establishments else "all", g.phi, status)
+        status = (("revoked", timefmt.utc_text(g.revoked_at)) if g.revoked_at is not None
+                  else ("expired", timefmt.utc_text(g.expires_at)) if g.expires_at <= now
+                  else ("in force until", timefmt.utc_text(g.expires_at)))
+        listing.add_row(tables.stacked(g.id, g.framework), tables.stacked(f"{g.window_from}..{g.window_to}", g.phi),
+                        tables.Clamp(", ".join(g.establishments) if g.establishments else "all", 2),
+                        tables.stacked(*status))
     console.print(listing if found else f"{username} has no grants")
 
 

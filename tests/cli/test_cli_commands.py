@@ -203,6 +203,14 @@ def test_users_grant_phi_pseudonymised_is_listed_and_a_wrong_value_exits_2(pract
     listed = json.loads(vigil("users", "grants", "aud", *url, "--json").stdout)
     assert [g["phi"] for g in listed] == ["pseudonymised"] and "pseudonym_key" not in str(listed)
     assert "pseudonymised" in said(vigil("users", "grants", "aud", *url).stdout)
+    from typer.testing import CliRunner
+
+    from engine import clock
+
+    with clock.frozen(dt.datetime(2026, 3, 5, 12, tzinfo=dt.UTC)):
+        table = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["users", "grants", "aud", *url]).stdout
+    # at 80 columns (a pipe), the expiry as people read it, not wrapped a character a line to the microsecond
+    assert "in force until" in table and "2026-12-31 00:00 UTC" in table and max(map(len, table.splitlines())) <= 80
 
 
 # --- 11: every option says what it is for ---------------------------------------------------------------
