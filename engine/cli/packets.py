@@ -205,7 +205,8 @@ def verify_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the verification report as JSON."),
 ) -> None:
-    """Check every checksum, the signature and the audit-trail excerpt; exit 1 naming what failed."""
+    """Check every checksum, the signature and the audit-trail excerpt; exit 1 naming what failed,
+    exit 2 when the file is no readable zip (a download cut short: download it again)."""
 
     def body() -> None:
         report = verify_packet(packet, public_key=public_key)

@@ -95,6 +95,18 @@ def test_verify_failure_exits_1_naming_the_file(
     assert any(p["file"].endswith("data/runs.json") for p in json.loads(as_json.output)["problems"])
 
 
+def test_a_download_cut_short_exits_2_as_docs_packets_says(packet_input: PacketInput, tmp_path: Path) -> None:
+    """Black-box pass: docs/packets.md said "exit 0 ok, 1 naming each failure", and a truncated
+    download exits 2 (no zip to check: bad input, as POST /packets/verify answers 422)."""
+    out, _ = build(packet_input, tmp_path)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    result = runner.invoke(app, ["packet", "verify", str(cut)])
+    assert result.exit_code == 2 and "not a readable zip file" in result.stderr
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "packets.md").read_text()
+    assert "# exit 0 ok, 1 naming each failure, 2 no zip" in docs and "download it again" in docs
+
+
 def test_redact_flag_applies_to_an_input_file(packet_input: PacketInput, tmp_path: Path) -> None:
     out, _ = build(packet_input, tmp_path, "--redact-phi", "--json")
     with zipfile.ZipFile(out) as zf:

@@ -96,6 +96,29 @@ def test_rewritten_manifests_still_name_the_changed_file(packet: Path, tmp_path:
     assert mentions(report, f"{bag_name}/tagmanifest-sha256.txt")
 
 
+def test_an_edited_manifest_entry_is_blamed_on_the_manifest_not_the_file(packet: Path, tmp_path: Path,
+                                                                        rezip: Rezip) -> None:
+    """Black-box pass: one hash changed in manifest-sha256.txt was named as the manifest's edit, and
+    then bagit's own check blamed the untouched data/VERIFY.txt as well."""
+    edited: list[str] = []
+
+    def edit(tree: Path) -> None:
+        (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
+        manifest = bag / "manifest-sha256.txt"
+        lines = manifest.read_text().splitlines()
+        digest, name = lines[0].split(maxsplit=1)
+        lines[0] = f"{'0' * len(digest)}  {name}"
+        manifest.write_text("\n".join(lines) + "\n")
+        edited.extend([bag.name, name])
+
+    report = verify_packet(rezip(packet, tmp_path / "edited.zip", edit))
+    bag_name, file = edited
+    assert not report.ok
+    assert any(p.file == f"{bag_name}/manifest-sha256.txt" and f"its entry for {file}" in p.reason
+               for p in report.problems), report.problems
+    assert not any(p.file == f"{bag_name}/{file}" for p in report.problems), report.problems
+
+
 def test_added_and_removed_files_are_named(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
     def add(tree: Path) -> None:
         (bag,) = [d for d in tree.iterdir() if (d / "bagit.txt").exists()]
