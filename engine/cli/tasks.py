@@ -47,7 +47,8 @@ ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, fo
                                                             "access (staff: their own tasks), or a cli:<label>; "
                                                             "any other name is refused (default: VIGIL_ACTOR, "
                                                             "else cli:<login>)")]
-StateOpt = Annotated[str | None, typer.Option("--state", help=f"{','.join(STATES)} (comma-separated)")]
+StateOpt = Annotated[str | None, typer.Option("--state", help=f"{','.join(STATES)} (comma-separated; default every "
+                                                                 "state, where the page's My tasks lists open ones)")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="only tasks owned by this person id or username")]
 SopOpt = Annotated[str | None, typer.Option("--sop", help="only tasks of this SOP id (see `vigil tasks sops`)")]
 FindingOpt = Annotated[str | None, typer.Option("--finding", help="only the task of this finding id")]
