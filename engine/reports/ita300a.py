@@ -40,7 +40,8 @@ from engine.rules.derive.osha import RETENTION_YEARS, Scope, determine_scope, os
 from engine.rules.derive.osha.scope import state_plan_question
 from engine.rules.state_zones import DEFAULT_ZONE, establishment_tz
 
-#: 1904.7(b)(3)(vii): days away or restricted are capped at 180 per case.
+#: 1904.7(b)(3)(vii): a case's days away and days of transfer or restriction together may be capped
+#: at 180 ("more than 180 calendar days away from work and/or days of job transfer or restriction").
 MAX_CASE_DAYS = 180
 #: Filing values the contract has no field for: (column, why it matters).
 _FILING_COLUMNS = ("ein", "street_address", "city", "zip", "industry_description", "establishment_type",
@@ -254,13 +255,18 @@ def _counts(est_id: str, cases: list[RecordView], filings: Mapping[str, CaseFili
             unknown_kind.append(case.id)
         else:
             kinds[kind] += 1
+        left = MAX_CASE_DAYS  # days away count first: "entering 180 in the total days away column" will do
         for part in ("dafw", "djtr"):
             value = getattr(filing, f"{part}_days")
             if value is not None:
-                if value > MAX_CASE_DAYS:
-                    notes.append(ReportNote(reason=f"{part}_days {value} capped at {MAX_CASE_DAYS} (1904.7(b)(3)(vii))",
-                                            establishment_id=est_id, record_id=case.id))
-                days[part] += min(value, MAX_CASE_DAYS)
+                counted = min(value, left)
+                if counted < value:
+                    notes.append(ReportNote(
+                        reason=f"{part}_days {value} counted as {counted}: a case's days away and restricted are "
+                               f"capped at {MAX_CASE_DAYS} in all (1904.7(b)(3)(vii))",
+                        establishment_id=est_id, record_id=case.id))
+                days[part] += counted
+                left -= counted
             elif outcome == part or outcome is None:
                 unknown_days[part].append(case.id)
     out["total_deaths"] = outcomes["death"]

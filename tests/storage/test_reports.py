@@ -76,7 +76,8 @@ DETAILS = {
         e: {"ein": "123456789", "street_address": "100 Main St", "city": "Springfield", "zip": "62701",
             "industry_description": "General medical and surgical hospitals", "establishment_type": 1,
             "annual_average_employees": 40, "total_hours_worked": 81900} for e in ("E1", "E2")},
-    "cases": {"C1": {"outcome": "other"}, "C2": {"outcome": "dafw", "kind": "respiratory", "dafw_days": 200},
+    "cases": {"C1": {"outcome": "other"},
+              "C2": {"outcome": "dafw", "kind": "respiratory", "dafw_days": 200, "djtr_days": 10},
               "C3": {"kind": "injury"}},
 }
 
@@ -136,7 +137,11 @@ def test_ita_300a_with_filing_details_is_valid_and_counts_by_local_date(db: Engi
     assert (e2["total_deaths"], e2["total_injuries"], e2["total_other_cases"]) == ("1", "1", "0")
     # E2's 2025 summary was already submitted: ITA wants a change reason, which nobody gave
     assert e2["change_reason"] == "" and any(n.column == "change_reason" for n in report.notes)
-    assert any("capped at 180" in n.reason for n in report.notes)
+    # 200 days away and 10 restricted: 180 in all, days away first (1904.7(b)(3)(vii) "and/or"; the
+    # restricted days had been added on top, each count capped alone)
+    assert {n.reason for n in report.notes if n.record_id == "C2"} >= {
+        "dafw_days 200 counted as 180: a case's days away and restricted are capped at 180 in all (1904.7(b)(3)(vii))",
+        "djtr_days 10 counted as 0: a case's days away and restricted are capped at 180 in all (1904.7(b)(3)(vii))"}
     for row in (e1, e2):  # the cross-field rule
         left = sum(int(row[c]) for c in ("total_deaths", "total_dafw_cases", "total_djtr_cases", "total_other_cases"))
         right = sum(int(row[c]) for c in ("total_injuries", "total_skin_disorders", "total_respiratory_conditions",
