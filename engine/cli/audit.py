@@ -15,7 +15,7 @@ from engine.audit.schemas import AuditQuery, AuditVerifyReport
 from engine.audit.tables import TABLE_NAME
 from engine.auth.schemas import check_token_id
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import DbOption, nonblank, open_database, require_org
+from engine.cli.common import DbOption, json_flag, nonblank, open_database, require_org
 from engine.errors import ErrorDetail, InputError, NotFoundError
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
@@ -37,7 +37,7 @@ def _engine(url: str | None, org: str | None) -> Engine:
 def verify_cmd(
     url: str | None = DbOption,
     org: str | None = typer.Option(None, "--org", help="Check one organisation's chain only."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    as_json: bool = json_flag("Print the report as JSON."),
 ) -> None:
     """Recompute the chain and check every stored record version against its content hash and its
     import's entry; exit 0 when intact, 1 naming the first entry or record version that does not match."""
@@ -97,7 +97,7 @@ def log_cmd(
     before: int | None = typer.Option(None, "--before", min=1, max=audit_service.MAX_SEQ,
                                       help="Only entries older than this seq (page back): the seq of the oldest "
                                            "entry shown."),
-    as_json: bool = typer.Option(False, "--json", help="Print entries as JSON."),
+    as_json: bool = json_flag("Print entries as JSON."),
 ) -> None:
     """Show the newest entries that match, oldest first."""
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,6 +45,12 @@ def _note_json(value: bool) -> bool:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON on stdout (and an error as "
                                                       "JSON on stderr)", callback=_note_json)]
+
+
+def json_flag(help: str) -> Any:
+    """A command's --json with its own help: noted, as `JsonOpt` is, so its error is JSON too (an
+    --json declared plainly had left `vigil evaluate --json`'s errors plain text)."""
+    return typer.Option(False, "--json", help=help, callback=_note_json)
 
 #: Instants and dates the CLI accepts. Wide enough for any real audit window, narrow enough that
 #: lookbacks and deadlines computed from them (retention of decades) stay inside what Python can date.

@@ -35,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import open_database, out_dir
+from engine.cli.common import json_flag, open_database, out_dir
 from engine.cli.demo_data import DEMO_SEED
 
 DEMO_ORG = "demo"
@@ -58,7 +58,7 @@ def demo(
     weeks: int = typer.Option(REPLAY_WEEKS, "--weeks", min=0, max=52,
                               help="weekly sweeps of the past weeks replayed before today's (the dashboard's trend); "
                                    "only into a new database"),
-    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    as_json: bool = json_flag("print the summary as JSON"),
 ) -> None:
     """Generate, import and evaluate the synthetic practice, then serve the UI."""
     from engine import clock, pipeline

@@ -10,7 +10,7 @@ import typer
 
 from engine import clock
 from engine.cli.app import app, console, emit_json, run
-from engine.cli.common import finite, out_dir, parse_date
+from engine.cli.common import finite, json_flag, out_dir, parse_date
 from engine.errors import InputError
 
 MAX_SCALE = 1000.0
@@ -31,7 +31,7 @@ def demo_data_cmd(
     ] = None,
     scale: Annotated[float, typer.Option(
         "--scale", help=f"Multiply workforce, patients and events (a number > 0, at most {MAX_SCALE:g}).")] = 1.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    as_json: bool = json_flag("Print a machine-readable summary."),
 ) -> None:
     """Generate a deterministic synthetic practice with planted compliance problems."""
     from engine.demo import generate

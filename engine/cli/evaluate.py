@@ -16,6 +16,7 @@ from engine.cli.common import (
     cli_actor,
     database_url,
     iso_z,
+    json_flag,
     open_database,
     org_or_default,
     org_to_write,
@@ -105,7 +106,7 @@ def evaluate(
     org: str = typer.Option(None, "--org", help=ORG_HELP),
     actor: str = typer.Option(None, "--actor", help="who evaluates, for the records' history and the audit trail "
                               "(default: $VIGIL_ACTOR, else cli:<login>)"),
-    as_json: bool = typer.Option(False, "--json", help="print the findings as JSON (the contract's format)"),
+    as_json: bool = json_flag("print the findings as JSON (the contract's format)"),
 ) -> None:
     """Evaluate records as of an instant with the rulesets in force then; exit 0 whatever was found."""
     from engine import db as dbmod
@@ -164,14 +165,17 @@ def evaluate(
                 unknown_framework = unknown_framework or check is frameworks_known
                 missing_setting = missing_setting or check in (policies_dir, require_practice_params)
                 said = "; ".join(d.reason for d in exc.details)
-                problems.append(ErrorDetail(reason=f"{exc.message}{': ' + said if said else ''}"))
+                field = next((d.field for d in exc.details if d.field), None)  # kept: --json names the option
+                reason = f"{exc.message}{': ' + said if said else ''}"
+                problems.append(ErrorDetail(reason=reason.removeprefix(f"{field}: ") if field else reason,
+                                            field=field))
         if values[0] is not None and not unknown_framework and (params is None or params.is_file()) \
                 and not missing_setting:  # the policies and parameters in use are there
             problems.extend(_params_problems(values[0], _names(framework), params))
         if problems:
             if fmt in (None, "json", "ndjson", "csv"):
                 problems.extend(_record_problems([Path(f) for f in files if Path(f).is_file()], fmt, record_type))
-            raise InputError(problems[0].reason if len(problems) == 1 else f"{len(problems)} problems with the input",
+            raise InputError(str(problems[0]) if len(problems) == 1 else f"{len(problems)} problems with the input",
                              problems, code="input.options")
         return values[0], values[1], values[2]
 

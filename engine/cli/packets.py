@@ -20,6 +20,7 @@ from engine.cli.common import (
     cli_actor,
     framework_option,
     iso_z,
+    json_flag,
     open_database,
     open_org,
     out_file,
@@ -94,7 +95,7 @@ def build_cmd(
     org: str | None = typer.Option(None, "--org", help=ORG_HELP),
     url: str | None = DbOption,
     key_dir: Path | None = KeyDirOption,
-    as_json: bool = typer.Option(False, "--json", help="Print the build report as JSON."),
+    as_json: bool = json_flag("Print the build report as JSON."),
 ) -> None:
     """Build a signed, deterministic packet."""
 
@@ -170,7 +171,7 @@ def list_cmd(
     framework: str | None = typer.Option(None, "--framework", help="Only packets of this framework, e.g. hipaa."),
     org: str | None = typer.Option(None, "--org", help=ORG_HELP),
     url: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json", help="Print the packets as JSON (as GET /packets lists them)."),
+    as_json: bool = json_flag("Print the packets as JSON (as GET /packets lists them)."),
 ) -> None:
     """List the packets built and stored for the organization, newest first (as GET /packets)."""
 
@@ -203,7 +204,7 @@ def verify_cmd(
     public_key: Path | None = typer.Option(
         None, "--public-key", exists=True, dir_okay=False, help="The practice's public key (PEM) to pin."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the verification report as JSON."),
+    as_json: bool = json_flag("Print the verification report as JSON."),
 ) -> None:
     """Check every checksum, the signature and the audit-trail excerpt; exit 1 naming what failed,
     exit 2 when the file is no readable zip (a download cut short: download it again)."""
@@ -240,7 +241,7 @@ def key_cmd(
     key_dir: Path | None = KeyDirOption,
     url: str | None = DbOption,
     out: Path | None = typer.Option(None, "--out", help="Also write the public key PEM to this file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the key, fingerprint and key folder as JSON."),
+    as_json: bool = json_flag("Print the key, fingerprint and key folder as JSON."),
 ) -> None:
     """Print the packet signing public key (PEM) and its fingerprint; creates the key on first use.
 
@@ -280,7 +281,7 @@ def rotate_key_cmd(
     url: str | None = DbOption,
     actor: str | None = typer.Option(None, "--actor", help="Who rotates, for the audit trail (default: "
                                                              "VIGIL_ACTOR, else cli:<login>)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the old and new fingerprints as JSON."),
+    as_json: bool = json_flag("Print the old and new fingerprints as JSON."),
 ) -> None:
     """Replace the packet signing key on purpose; the old public key is kept so earlier packets verify.
 

@@ -13,7 +13,17 @@ from rich.markup import escape
 
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
-from engine.cli.common import DbOpt, JsonOpt, OrgOpt, framework_option, open_org, out_dir, parse_date, parse_instant
+from engine.cli.common import (
+    DbOpt,
+    JsonOpt,
+    OrgOpt,
+    framework_option,
+    json_flag,
+    open_org,
+    out_dir,
+    parse_date,
+    parse_instant,
+)
 from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import framework_files, rulesets_dir, version_key
 
@@ -29,7 +39,7 @@ app.add_typer(rules_app, name="rules")
 def validate(
     paths: list[Path] = typer.Argument(None, exists=True, help="ruleset files or folders (default: the rulesets "
                                                                "folder in use, VIGIL_RULESETS_DIR or rulesets/)"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    as_json: bool = json_flag("print the report as JSON"),
 ) -> None:
     """Check schema, expressions, parameters, SOP references, and the scenario files' records, as_of and
     rule ids (without running them: `vigil rules test` runs them)."""
@@ -67,7 +77,7 @@ def test(
     paths: list[Path] = typer.Argument(None, exists=True, help="scenario files or ruleset folders (default: every "
                                                                "scenario of the rulesets folder in use)"),
     backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
-    as_json: bool = typer.Option(False, "--json", help="print passed, failed and every result as JSON"),
+    as_json: bool = json_flag("print passed, failed and every result as JSON"),
 ) -> None:
     """Run ruleset scenarios on both backends; report like a test runner.
 
@@ -133,7 +143,7 @@ def test(
 @rules_app.command("list")
 def list_rules(
     framework: str = typer.Option(None, "--framework", help="only this framework, e.g. hipaa"),
-    as_json: bool = typer.Option(False, "--json", help="print one object per rule and version as JSON"),
+    as_json: bool = json_flag("print one object per rule and version as JSON"),
 ) -> None:
     """List every rule of every ruleset version, with where the version stands today (in force,
     scheduled, superseded, ended or withdrawn) and its effective dates."""
@@ -197,7 +207,7 @@ def show(
     rule_id: str = typer.Argument(..., help="the rule id, e.g. HIPAA-BRN-IND-011"),
     version: str = typer.Option(None, "--version", help="as written in this version of its ruleset, e.g. 2026.1.0 "
                                                         "(default: the newest version not withdrawn)"),
-    as_json: bool = typer.Option(False, "--json", help="print the rule as JSON without colour"),
+    as_json: bool = json_flag("print the rule as JSON without colour"),
 ) -> None:
     """Show one rule as written in a version of its ruleset, and which version that is: by default the
     newest that holds the rule and is not withdrawn (a withdrawn one only when no other holds it)."""
@@ -303,7 +313,7 @@ def diff(
     from_version: str = typer.Argument(..., help="the older version, e.g. 2026.1.0"),
     to_version: str = typer.Argument(..., help="the newer version, or a draft's YAML file (not yet published)"),
     unified: bool = typer.Option(False, "--unified", help="also print the YAML as a unified diff"),
-    as_json: bool = typer.Option(False, "--json", help="print added, removed, changed and parameters as JSON"),
+    as_json: bool = json_flag("print added, removed, changed and parameters as JSON"),
 ) -> None:
     """Compare two versions of a ruleset, or a version and a draft file: rules added, removed and
     changed (with the keys that changed), and parameter changes."""

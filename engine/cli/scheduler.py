@@ -15,6 +15,7 @@ from engine.cli.common import (
     cli_actor,
     finite,
     iso_z,
+    json_flag,
     known_orgs,
     open_database,
     open_org,
@@ -110,7 +111,7 @@ def notifications(
     limit: int = typer.Option(50, "--limit", min=1, max=1000, help="how many, newest first (1-1000)"),
     org: str = typer.Option(None, "--org", help=ORG_HELP),
     db: str = DbOption,
-    as_json: bool = typer.Option(False, "--json", help="print them as JSON"),
+    as_json: bool = json_flag("print them as JSON"),
 ) -> None:
     """List the notifications (mail and webhook) with their state, attempts and last error: a failed
     one is given up after the policy's retries; `vigil scheduler resend` sends it again."""
@@ -145,7 +146,7 @@ def resend(
     all_failed: bool = typer.Option(False, "--failed", help="every failed notification of the practice"),
     org: str = typer.Option(None, "--org", help=ORG_HELP),
     db: str = DbOption,
-    as_json: bool = typer.Option(False, "--json", help="print the ids queued again as JSON"),
+    as_json: bool = json_flag("print the ids queued again as JSON"),
 ) -> None:
     """Queue failed notifications again (after an outage longer than the retries): the next delivery
     tries each once more; each resend is in the audit trail."""

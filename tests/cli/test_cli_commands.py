@@ -261,3 +261,25 @@ def test_every_command_that_shows_data_takes_json() -> None:
     lacking = [path for path, command in _commands()
                if path not in exempt and not any("--json" in getattr(p, "opts", ()) for p in command.params)]
     assert not lacking, lacking
+
+
+def test_every_json_option_makes_the_commands_error_json_too(tmp_path: Path) -> None:
+    """Contract pass: `vigil evaluate --json` (and 15 other commands whose --json was declared
+    plainly) printed its errors as text, where the README says an error is JSON with --json."""
+    from engine.cli.common import JSON_ASKED
+
+    plain = []
+    for path, command in _commands():
+        for p in command.params:
+            if "--json" in getattr(p, "opts", ()):
+                JSON_ASKED.set(False)
+                (p.callback or (lambda _ctx, _p, v: v))(None, p, True)
+                plain += [] if JSON_ASKED.get() else [path]
+    JSON_ASKED.set(False)
+    assert not plain, plain
+    records = tmp_path / "r.ndjson"
+    records.write_text('{"type": "person", "id": "P1"}\n')
+    failed = vigil("evaluate", "--records", str(records), "--as-of", "2026-03-08T08:00:00", "--json")
+    assert failed.exit_code == 2 and failed.stdout == ""
+    error = json.loads(failed.stderr)["error"]
+    assert error["code"] == "input.options" and any(d.get("field") == "--as-of" for d in error["details"]), error

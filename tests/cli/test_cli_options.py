@@ -353,13 +353,18 @@ def test_evaluate_names_the_records_and_parameters_problems_with_the_options(cli
                                         ["no such file", "field dob"]),
     }
     for name, (args, parts) in cases.items():
-        result = vigil("evaluate", "--records", str(bad), *args, "--json")
+        result = vigil("evaluate", "--records", str(bad), *args)
         assert result.exit_code == 2 and not crashed(result) and result.stdout == "", name
         text = said(result.stderr)
         assert f"{len(parts)} problems with the input" in text, (name, text)
         for part in parts:
             assert part in text, (name, part)
         assert text.count("field dob") == 1 and text.count("unknown framework") <= 1, (name, text)
+        # with --json, the same problems as JSON on stderr, each naming its option or record field
+        as_json = vigil("evaluate", "--records", str(bad), *args, "--json")
+        assert as_json.exit_code == 2 and as_json.stdout == "", name
+        details = json.loads(as_json.stderr)["error"]["details"]
+        assert len(details) == len(parts) and [d.get("field") for d in details].count("dob") == 1, (name, details)
 
 
 def test_an_evaluation_before_every_ruleset_names_each_frameworks_first_version_in_force(
