@@ -247,4 +247,7 @@ def _pattern_reason(pattern: str, value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else json_kind(value)
+    """A value quoted in a reason: `'P-1'`; one holding a quote in double quotes (`"'P-2"`, not `''P-2'`)."""
+    if not isinstance(value, str):
+        return json_kind(value)
+    return f'"{value}"' if "'" in value else f"'{value}'"

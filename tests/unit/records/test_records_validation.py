@@ -256,7 +256,7 @@ def test_only_ascii_digits_are_digits(raw: dict[str, Any], field: str, reason: s
     ({"type": "risk_analysis", "id": "R", "scope_system_ids": ["EHR", " "]}, "scope_system_ids[1]",
      "an id must not be blank"),
     # an import pass (session 42): Excel's text-keeping `'002` and `="001"` had been stored as ids
-    ({"type": "person", "id": "'002"}, "id", "''002' begins with \"'\", the way Excel keeps a cell as text, not "
+    ({"type": "person", "id": "'002"}, "id", "\"'002\" begins with \"'\", the way Excel keeps a cell as text, not "
                                              "part of the id: write the id itself ('002')"),
     (event(patient_id='="PT-1"'), "patient_id", "'=\"PT-1\"' begins with '=', the way Excel keeps a cell as text"),
 ])
