@@ -36,7 +36,7 @@ UNDONE_TASK_STATES = {"closed", "cancelled"}
 
 def _line(value: Any) -> str:
     """One line of literal text for a markup-line field (titles, link descriptions)."""
-    return _md(re.sub(r"\s+", " ", str(value)).strip())
+    return _md(_plain_line(value))
 
 
 #: OSCAL's titles and descriptions are Markdown (markup-line, markup-multiline): text taken from
@@ -60,10 +60,18 @@ def _instant(value: Any, default: str | None) -> str | None:
     return default
 
 
+def _plain_line(value: Any) -> str:
+    """One line of plain text, for a prop's `value`: an OSCAL string (no leading, trailing or
+    line-breaking whitespace), not Markdown, so nothing is escaped."""
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
 def _props(*pairs: tuple[str, Any], ns: str | None = VIGIL_NS) -> list[dict[str, str]]:
+    """Props whose value is given. A value is plain text: escaped as Markdown (as titles are), a
+    tool reading a finding's state got `false\\_positive`, and its subject `access\\_event/AE-1`."""
     props = []
     for name, value in pairs:
-        text = _line(value) if value is not None else ""
+        text = _plain_line(value) if value is not None else ""
         if text:
             props.append({"name": name, "value": text} | ({"ns": ns} if ns else {}))
     return props

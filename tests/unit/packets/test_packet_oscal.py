@@ -215,6 +215,26 @@ def test_record_text_stays_text_in_markdown_fields(packet_input: PacketInput, si
     assert description == '\\<svg onload=alert("v")\\> \\[x\\](javascript:alert(1)) \\*bold\\*'
 
 
+def test_prop_values_are_plain_text_as_findings_json_holds_them(packet_input: PacketInput, signer: Ed25519Signer,
+                                                                tmp_path: Path) -> None:
+    """Interop pass: props' values went through the Markdown escaping of titles, so a tool reading
+    them got `false\\_positive`, `due\\_soon` and `access\\_event/AE-1`: a prop value is a plain string."""
+    report = build_packet(_false_positive_input(packet_input), tmp_path / "p.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        docs = [zf.read(f"{report.packet_id}/data/oscal/{name}").decode()
+                for name in ("assessment-results.json", "poam.json")]
+
+    def values(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [p["value"] for p in node.get("props", [])]
+            return own + [v for child in node.values() for v in values(child)]
+        return [v for child in node for v in values(child)] if isinstance(node, list) else []
+
+    said = [v for doc in docs for v in values(json.loads(doc))]
+    assert "false_positive" in said and any("_" in v for v in said)
+    assert not [v for v in said if "\\" in v]
+
+
 def test_a_waived_risk_names_its_waiver_reason_and_approver(packet_input: PacketInput, signer: Ed25519Signer,
                                                             tmp_path: Path, oscal_schema_dir: Path) -> None:
     """The POA&M named a waiver's id and reason but not who approved the deviation (findings.json and
