@@ -29,6 +29,7 @@ from engine.demo.timeutil import (
     local,
     plus,
 )
+from engine.records.npi import check_digit as npi_check_digit
 
 ORG_ID = "ORG-1"
 ORG_NAME = "Vigil Health Partners"
@@ -261,19 +262,6 @@ class AddressBook:
         return f"{number} {street}, {city}, {state} {zip3}{10 + k % n_streets:02d}"
 
 
-def npi_check_digit(base9: str) -> str:
-    """Luhn check digit of an NPI (computed over the prefix 80840 + the first nine digits)."""
-    digits = [int(c) for c in "80840" + base9]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
 # ---- The world -----------------------------------------------------------------------------------
 
 
@@ -421,7 +409,7 @@ class World:
         r = self.rng("npi")
         while True:
             base = f"1{r.randint(0, 99_999_999):08d}"
-            npi = base + npi_check_digit(base)
+            npi = base + str(npi_check_digit(base))
             if npi not in self.npis:
                 self.npis.add(npi)
                 return npi

@@ -41,6 +41,7 @@ import jsonschema
 from sqlalchemy.orm import Session
 
 from engine.errors import ErrorDetail, InputError
+from engine.records.npi import check_digit as npi_check_digit
 from engine.reports.context import derive_context, instants, read, ruleset_params
 from engine.reports.schemas import QppReport, ReportNote
 from engine.rules.derive import RecordView
@@ -254,6 +255,11 @@ def _check_inputs(tin: str, npi: str | None, method: str) -> str:
                                    field="tin"))
     if npi is not None and not re.fullmatch(r"[0-9]{10}", npi):
         details.append(ErrorDetail(reason="an NPI is 10 digits", field="npi"))
+    elif npi is not None and npi_check_digit(npi[:9]) != int(npi[9]):
+        # mistyped by a digit, it went into a submission the QPP refuses, the report saying only "no data"
+        details.append(ErrorDetail(reason=f"{npi} is not an NPI: its last digit would be {npi_check_digit(npi[:9])} "
+                                          "(the NPI check digit: Luhn over 80840 and the first nine digits); "
+                                          "check it for a typing error", field="npi"))
     if method not in SUBMISSION_METHODS:
         details.append(ErrorDetail(reason=f"one of {', '.join(SUBMISSION_METHODS)}", field="submission_method"))
     if details or digits is None:

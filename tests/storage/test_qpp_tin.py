@@ -30,7 +30,7 @@ DASHED, DIGITS = "84-7102935", "847102935"
 
 def _mcase(i: int, measure: str, tin: str = DASHED, **kw: Any) -> dict[str, Any]:
     return {"type": "measure_case", "id": f"MC{measure}-{i}", "py": 2025, "measure_id": measure, "tin": tin,
-            "clinician_npi": "9876543210", "patient_id": f"P{i}", "eligible": True, "excluded": False,
+            "clinician_npi": "9876543213", "patient_id": f"P{i}", "eligible": True, "excluded": False,
             "exception": False, "met": i % 2 == 0, "reported": True} | kw
 
 

@@ -45,7 +45,7 @@ def _case(id: str, at: str, est: str = "E1", **kw: Any) -> dict[str, Any]:
 
 def _mcase(i: int, measure: str, **kw: Any) -> dict[str, Any]:
     base = {"type": "measure_case", "id": f"MC{measure}-{i}", "py": 2025, "measure_id": measure, "tin": TIN,
-            "clinician_npi": "9876543210", "patient_id": f"P{i}", "eligible": True, "excluded": False,
+            "clinician_npi": "9876543213", "patient_id": f"P{i}", "eligible": True, "excluded": False,
             "exception": False, "met": True, "reported": True}
     return base | kw
 
@@ -320,8 +320,8 @@ def test_qpp_submission_matches_the_measure_stats_and_validates(db: Engine) -> N
 
 
 def test_qpp_individual_submission(db: Engine) -> None:
-    sub = _qpp(db, year=2025, tin=TIN, npi="9876543210").submission
-    assert sub["entityType"] == "individual" and sub["nationalProviderIdentifier"] == "9876543210"
+    sub = _qpp(db, year=2025, tin=TIN, npi="9876543213").submission
+    assert sub["entityType"] == "individual" and sub["nationalProviderIdentifier"] == "9876543213"
     jsonschema.Draft7Validator(_archived_schema_patched()).validate(sub)
 
 
@@ -346,6 +346,11 @@ def test_qpp_refuses_bad_requests(db: Engine) -> None:
         with pytest.raises(InputError) as exc:
             _qpp(db, year=2025, **kw)
         assert exc.value.code == code, kw
+    # interop pass: one digit mistyped passed as 10 digits, and the report said only that it found no data
+    with pytest.raises(InputError) as exc:
+        _qpp(db, year=2025, tin=TIN, npi="9876543210")
+    assert exc.value.code == "report.input" and [d.field for d in exc.value.details] == ["npi"]
+    assert "9876543210 is not an NPI: its last digit would be 3" in exc.value.details[0].reason
     with pytest.raises(InputError) as exc:
         _qpp(db, year=2024, tin=TIN)
     assert "no measure_case records for performance year 2024" in exc.value.message
