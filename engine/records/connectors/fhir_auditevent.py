@@ -234,9 +234,13 @@ def _outcome(resource: dict[str, Any], problems: list[Problem]) -> None:
     outcome = resource.get("outcome")
     if outcome is None or outcome == "0":
         return
-    meaning = OUTCOMES.get(str(outcome), "not a FHIR R4 outcome code")
-    problems.append(Problem("outcome", f"outcome {outcome!r} ({meaning}): the access failed, and an access_event "
-                                       "records an access that happened; leave failed attempts out of the export"))
+    if outcome not in OUTCOMES:  # a number 0, or no code at all: said so, not read as a failed access
+        problems.append(Problem("outcome", f"outcome {outcome!r} is not a FHIR R4 outcome code: a string, one of "
+                                           "'0' (success), '4', '8' or '12' (failures)"))
+        return
+    problems.append(Problem("outcome", f"outcome {outcome!r} ({OUTCOMES[outcome]}): the access failed, and an "
+                                       "access_event records an access that happened; leave failed attempts out "
+                                       "of the export"))
 
 
 def _system(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:

@@ -125,6 +125,15 @@ def test_every_problem_of_a_resource_is_named_with_its_element() -> None:
     assert found["outcome"].startswith("outcome '8' (serious failure): the access failed")
 
 
+def test_an_outcome_that_is_no_code_is_named_as_such_not_as_a_failed_access() -> None:
+    """Interop pass: `"outcome": 0` (a number) was refused as "the access failed"."""
+    for outcome in (0, "5", 8):
+        said = problems_of(example(outcome=outcome))["outcome"]
+        assert said.startswith(f"outcome {outcome!r} is not a FHIR R4 outcome code: a string, one of '0'"), said
+        assert "failed" not in said.split(":")[0]
+    assert map_audit_event(example(outcome="0"))[0] is not None  # success: imported
+
+
 def test_an_empty_agent_array_is_named_as_empty() -> None:
     """The docs probe: `"agent": []` was "expected an array of agents, got an array"."""
     assert problems_of(example(agent=[]))["agent"].startswith("the agents array is empty")
