@@ -4,6 +4,7 @@ holds no packet signed before; otherwise they refuse as a build from the databas
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_a_lost_key_is_refused_by_key_and_offline_build_as_by_a_database_build(e
     made = []
     for args, env in [
         (("packet", "key", "--db", url, "--key-dir", str(keys)), None),
-        (("packet", "key", "--key-dir", str(keys), "--json"), {"DATABASE_URL": url}),
+        (("packet", "key", "--key-dir", str(keys)), {"DATABASE_URL": url}),
         ((*offline, "--db", url), None),
         (offline, {"DATABASE_URL": url}),
     ]:
@@ -86,6 +87,9 @@ def test_a_lost_key_is_refused_by_key_and_offline_build_as_by_a_database_build(e
         shutil.rmtree(keys, ignore_errors=True)  # each case starts without the key
     assert made == [(args, refused.exit_code, refused.stderr, "", False) for args, *_ in made]
     assert not (tmp_path / "b.zip").exists()
+    as_json = vigil("packet", "key", "--key-dir", str(keys), "--json", env={"DATABASE_URL": url})  # the same, as JSON
+    assert as_json.exit_code == refused.exit_code and as_json.stdout == "" and not (keys / PRIVATE_KEY).exists()
+    assert json.loads(as_json.stderr)["error"]["code"] == "packet.signing_key.missing"
 
 
 def test_a_database_without_packets_lets_the_first_key_be_made(engine: Engine, tmp_path: Path) -> None:
