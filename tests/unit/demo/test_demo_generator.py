@@ -216,3 +216,22 @@ def test_awkward_anchors_generate(tmp_path: Path, anchor: str) -> None:
     generate(tmp_path, size="small", seed=1, anchor=day)
     p = load(tmp_path, day)
     assert all(p.records[t] for t in RECORD_TYPES)
+
+
+@pytest.mark.parametrize("anchor", [dt.date(2026, 1, 5), dt.date(2026, 12, 7), dt.date(2027, 7, 1)])
+def test_every_role_holder_the_shipped_roles_yaml_names_works_there_on_the_demos_day(
+        tmp_path: Path, anchor: dt.date) -> None:
+    """policies/roles.yaml named staff the demo's world lets come and go: on most days some holder
+    (the quality lead, the records custodian, employee health) had left, and the demo warned of them."""
+    import yaml
+
+    from engine.cli.demo_data import DEMO_SEED
+
+    generate(tmp_path, size="small", seed=DEMO_SEED, anchor=anchor)
+    noon = dt.datetime.combine(anchor, dt.time(12), tzinfo=dt.UTC)
+    working = {e["person_id"] for e in map(json.loads, (tmp_path / "employment_episode.ndjson").open())
+               if dt.datetime.fromisoformat(e["start_at"]) <= noon
+               and (not e.get("end_at") or dt.datetime.fromisoformat(e["end_at"]) > noon)}
+    roles = yaml.safe_load((Path(__file__).resolve().parents[3] / "policies" / "roles.yaml").read_text())["roles"]
+    holders = {(role, site, person) for role, sites in roles.items() for site, person in sites.items()}
+    assert holders and not {h for h in holders if h[2] not in working}
