@@ -111,6 +111,10 @@ class Order:
             name, values = raw["sort"], raw["after"]
             if not isinstance(values, list) or len(values) != len(KEYS.get(name, ())):
                 raise ValueError("not a findings cursor")
+            # a finding's id last, and its opening instant (not a date) before it: the tasks list's
+            # cursor, [due date, task id], had read as this one's first form and given an empty page
+            if not str(values[-1]).startswith("F-") or "T" not in str(values[-2]):
+                raise ValueError("not a findings cursor")
         except (ValueError, TypeError, KeyError):
             raise invalid_cursor() from None
         if name != self.name:

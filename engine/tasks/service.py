@@ -247,6 +247,8 @@ def _encode_cursor(row: TaskRow) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
     try:
         due, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not str(tid).startswith("T-"):  # another list's cursor of the same shape
+            raise ValueError("not a tasks cursor")
         return dt.date.fromisoformat(due), str(tid)
     except (ValueError, TypeError):
         raise invalid_cursor() from None

@@ -361,6 +361,15 @@ def test_findings_sort_by_severity_or_due_and_a_cursor_keeps_to_its_order(api: d
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "cursor", other.text
     unknown = c.get("/findings", headers=h, params={"sort": "worst"})
     assert unknown.status_code == 422 and "sort" in unknown.text, unknown.text
+    # the tasks list's cursor ([due date, task id]) had read as the findings list's first form: a 200
+    # with an empty page, which a script takes for the end of the list; and the other way round
+    tasks = c.get("/tasks", headers=h, params={"limit": 1}).json()["next_cursor"]
+    assert tasks
+    for sort in (None, "due"):
+        wrong = c.get("/findings", headers=h, params={"cursor": tasks} | ({"sort": sort} if sort else {}))
+        assert wrong.status_code == 422 and "not a cursor this list gave out" in wrong.text, wrong.text
+    found = c.get("/findings", headers=h, params={"limit": 1}).json()["next_cursor"]
+    assert c.get("/tasks", headers=h, params={"cursor": found}).status_code == 422
 
 
 def test_a_cookie_signed_request_from_another_site_is_refused(api: dict[str, Any]) -> None:
