@@ -62,6 +62,9 @@ def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     assert ok.status_code == 200, ok.text
     run = c.post("/evaluations", headers=h, json={"as_of": "2026-03-10T00:00:00Z"})
     assert run.status_code == 201, run.text
+    # the run it answers is the run as stored (its diff had been {} beside GET's counts)
+    stored = c.get(f"/evaluations/{run.json()['run']['id']}", headers=h).json()
+    assert run.json()["run"] == stored and stored["diff"]["opened"] == 1, stored
     page = c.get("/findings", headers=h, params={"framework": "demo"}).json()
     assert page["total"] == 1 and page["items"][0]["rule_id"] == "DEMO-TRN-001"
     fid = page["items"][0]["id"]

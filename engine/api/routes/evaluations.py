@@ -66,7 +66,11 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
                                 known_at=known_at)
     assert outcome.run is not None and outcome.diff is not None
     judged = {str(r.get("id")) for r in outcome.run.rulesets}
-    return EvaluationOut(run=outcome.run, diff=outcome.diff, findings=len(outcome.result.violations),
+    # the run as stored, as GET /evaluations/{id} gives it: the evaluation's own copy had `diff: {}`,
+    # its counts (or a held look-back's `held`) being written once the findings were diffed
+    session.flush()
+    stored = scope.get_run(session, principal, run_id=outcome.run.id)
+    return EvaluationOut(run=stored, diff=outcome.diff, findings=len(outcome.result.violations),
                          warnings=run_checks.not_judged(as_of.date(), body.frameworks, judged, field="as_of")
                          + outcome.warnings)
 
