@@ -154,9 +154,11 @@ class WaiverIn(JsonBody):
     """A waiver asked for; `engine.findings.waiver_checks` says what it must name and when it may run."""
 
     rule_id: str | None = Field(default=None, max_length=60, examples=["HIPAA-SEC-TERM-004"])
-    subject_type: str | None = Field(default=None, max_length=60, examples=["employment_episode"],
+    # an example that can be granted as sent: HIPAA-SEC-TERM-004 reports accounts (it had named
+    # employment_episode, which the waiver checks refuse for that rule)
+    subject_type: str | None = Field(default=None, max_length=60, examples=["account"],
                                      description="the type the rule reports its subjects as; with subject_id")
-    subject_id: str | None = Field(default=None, max_length=200)
+    subject_id: str | None = Field(default=None, max_length=200, examples=["ACC-EHR-jdoe-1"])
     establishment_id: str | None = Field(default=None, max_length=100, description="instead of a subject")
     ends_at: InstantIn = Field(description="with an offset; after now", examples=["2027-01-01T00:00:00Z"])
     starts_at: InstantIn | None = Field(default=None, description="default now; never back-dated")

@@ -117,3 +117,24 @@ def test_a_wrong_password_and_a_token_on_session_only_routes_answer_as_declared(
     for (path, method), r in answers.items():
         assert r.status_code in (401, 403, 404), (path, r.text)
         assert str(r.status_code) in paths[path][method]["responses"], (path, r.status_code)
+
+
+def test_the_waiver_examples_name_a_subject_type_their_rule_reports(api: dict[str, Any]) -> None:
+    """API pass: WaiverIn's examples paired HIPAA-SEC-TERM-004 with employment_episode, which the
+    waiver checks refuse ("reports its subjects as account"): sent as given, the example failed."""
+    from pathlib import Path
+
+    from engine.findings import known
+
+    props = _doc(api)["components"]["schemas"]["WaiverIn"]["properties"]
+    rule, subject_type = props["rule_id"]["examples"][0], props["subject_type"]["examples"][0]
+    shipped = known.ruleset_index(Path(__file__).resolve().parents[2] / "rulesets")
+    assert subject_type in shipped.rules[rule].subject_types, (rule, subject_type)
+
+
+def test_the_operations_that_need_a_reason_say_so(api: dict[str, Any]) -> None:
+    """API pass: the body of false-positive reads as optional, and a missing reason is a 422."""
+    paths = _doc(api)["paths"]
+    for action in ("false-positive", "close"):
+        assert "`reason` is required" in paths[f"/findings/{{finding_id}}/{action}"]["post"]["description"], action
+    assert "required" not in paths["/findings/{finding_id}/acknowledge"]["post"]["description"]

@@ -159,7 +159,8 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
         return findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
 
     endpoint.__name__ = f"{action}_finding"
-    endpoint.__doc__ = f"{action.replace('_', ' ').capitalize()} a finding (who, when and why are recorded)."
+    endpoint.__doc__ = (f"{action.replace('_', ' ').capitalize()} a finding (who, when and why are recorded)"
+                        + ("; `reason` is required." if action in lifecycle.NEEDS_REASON else "."))
     return endpoint
 
 
