@@ -145,10 +145,12 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     )
     from engine.rules.compiler.compile import compile_ruleset
     from engine.rules.loader import load_ruleset_bytes
+    from engine.rules.publish import unix_lines
     from engine.rules.validate import validate_bytes
 
     instant = clock.ensure_utc(as_of) if as_of is not None else clock.now()
     day = instant.date()
+    draft = unix_lines(draft)  # as publishing writes it: the hash shown is the one it will have
     report = validate_bytes(draft, name, params_path=params_path, today=day)
     if not report.ok:
         raise RulesetValidationError(f"{name}: the draft does not validate", report.problems,

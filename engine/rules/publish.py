@@ -132,6 +132,13 @@ def write_publication(plan: PlannedPublication) -> None:
     withdrawals.write_atomically(plan.target, plan.content)
 
 
+def unix_lines(draft: bytes) -> bytes:
+    """A draft's text with LF line ends: a browser sends a text box's lines ending in CRLF, and a
+    version published from the web page had been written so, its SHA-256 depending on the tool
+    that sent it and `diff` marking every line changed against the version before."""
+    return draft.replace(b"\r\n", b"\n")
+
+
 def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
                      policies: Path | None = None, params_path: Path | None = None,
                      check: DraftCheck | None = None) -> PlannedPublication:
@@ -139,6 +146,7 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
     naming every problem (`check`'s too), so the liaison does not fix one only to meet the next."""
     root = root or rulesets_dir()
     today = clock.now().date()
+    draft = unix_lines(draft)
     try:
         if effective_from is not None:
             draft = with_effective_from(draft, effective_from, name)

@@ -82,9 +82,12 @@ def append(folder: Path, item: Withdrawal) -> None:
 
 
 def write_atomically(path: Path, content: bytes) -> None:
-    """Write `content` to `path` through a temporary file in the same folder and a rename."""
+    """Write `content` to `path` through a temporary file in the same folder and a rename, readable
+    by all as the shipped rulesets are (mkstemp's file is its owner's alone: a version published
+    from the web could not be read by a scheduler or a backup running as another user)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()

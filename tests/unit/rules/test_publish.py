@@ -5,6 +5,7 @@ rules and values they had, and a withdrawn version's bytes stay for the runs and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,19 @@ def test_a_version_published_for_a_later_day_leaves_today_on_the_old_one(root: P
         instant = dt.datetime.fromisoformat(as_of)
         found = evaluate_rules(ListSource(records), compile_in_force(instant), instant, backend="python").violations
         assert [v.due for v in found] == [due]
+
+
+def test_a_draft_sent_with_crlf_lines_is_written_with_lf_and_readable_by_all(root: Path) -> None:
+    """Web pass: a browser sends a text box's lines ending in CRLF; the version was written so (its
+    hash depending on the browser, `diff` marking every line) and readable by its owner alone."""
+    sent = draft("1.1.0", days="14").replace(b"\n", b"\r\n")
+    pub = publish.publish(sent, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    written = root / "pub" / "pub-1.1.0.yaml"
+    assert b"\r" not in written.read_bytes()
+    assert written.read_bytes() == draft("1.1.0", days="14").replace(b"effective_from: 2026-01-01",
+                                                                     b"effective_from: 2026-07-01")
+    assert pub.sha256 == hashlib.sha256(written.read_bytes()).hexdigest()
+    assert written.stat().st_mode & 0o777 == 0o644
 
 
 @pytest.mark.parametrize("changes, effective, reason", [
