@@ -230,15 +230,23 @@ def finding_context(finding: Finding) -> dict[str, Any]:
     return {"finding": data}
 
 
+def pending_deadline(finding: Finding) -> bool:
+    """Whether the finding's `due` is a deadline still to meet. A `violation` keeps the `due` of a
+    deadline met late (the contract's "present whenever the rule has a deadline"), but its task's
+    work is to deal with the lateness: dated by that deadline, the task of a 300A posted late in
+    2024 opened overdue by two years and escalated at once, and topped the overdue work."""
+    return bool(finding.due) and finding.status != "violation"
+
+
 def due_of(finding: Finding, *, tz: str, as_of: dt.datetime, default_days: int) -> tuple[dt.date, dt.datetime]:
     """The task's due date (local) and the instant it becomes overdue: the finding's deadline when it has
-    one, else as_of's local date + the SOP's default window (C1, via the calendar service)."""
+    one to meet, else as_of's local date + the SOP's default window (C1, via the calendar service)."""
     deadline = finding.facts.get("deadline") if isinstance(finding.facts, dict) else None
     overdue_after = None
     if isinstance(deadline, dict) and deadline.get("overdue_after"):
         text = str(deadline["overdue_after"]).replace("Z", "+00:00")
         overdue_after = clock.ensure_utc(dt.datetime.fromisoformat(text))
-    if finding.due:
+    if finding.due and pending_deadline(finding):
         text = finding.due.replace("Z", "+00:00")
         if "T" in text:
             instant = clock.ensure_utc(dt.datetime.fromisoformat(text))
@@ -266,13 +274,13 @@ def _refresh_due(session: Session, row: TaskRow, finding: Finding, *, actor: str
     """Follow the finding's deadline; returns 1 when the task's due date moved. A finding with no
     deadline keeps the task's date, unless `window` (from, SOP default days) gives it a new one, as
     a task opened then would have."""
-    if not finding.due and window is None:
+    if not pending_deadline(finding) and window is None:  # a deadline met late keeps the task's date too
         return 0
     start, days = window or (utc(row.created_at), 0)
     due, due_at = due_of(finding, tz=row.tz, as_of=start, default_days=days)
     if due == row.due and due_at == utc(row.due_at):
         return 0
-    why = "the finding's deadline changed" if finding.due else "the SOP's window from the reopening"
+    why = "the finding's deadline changed" if pending_deadline(finding) else "the SOP's window from the reopening"
     reason = f"due {row.due.isoformat()} -> {due.isoformat()} ({why})"
     later = due_at > utc(row.due_at)
     row.due, row.due_at = due, due_at
@@ -323,7 +331,7 @@ def _reopen(session: Session, row: TaskRow, finding: Finding, *, actor: str, rea
     store.audit(session, org_id=row.org_id, actor=actor, action="task.reopen", entity_id=row.id,
                 payload={"reason": reason, "cycle": row.cycle})
     window = None
-    if sops is not None and not finding.due:
+    if sops is not None and not pending_deadline(finding):
         window = (now, getattr(sops.get(finding.sop), "default_due_days", 7))
     return _refresh_due(session, row, finding, actor=actor, window=window)
 
