@@ -41,6 +41,9 @@ def test_a_draft_is_previewed_then_published(liaison_web: dict[str, Any],
     page = c.get("/ui/rulesets/draft?from=demo/2.0.0")
     # the draft starts as the next version, ready to edit
     assert page.status_code == 200 and "framework: demo" in page.text and "version: 2.1.0" in page.text
+    # in force from today, with no end: the window of 2.0.0 (from 2026-07-01) had been kept, and a
+    # version started from one with an end had been previewed, then refused as dated in the past
+    assert "effective_from: 2026-11-30" in page.text and "effective_to" not in page.text
     text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0",
                                                                                   "version: 3.0.0")
     # a shorter training window opens the finding of EP2 (started 2 Feb) on today's records

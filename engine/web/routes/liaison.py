@@ -35,7 +35,9 @@ MAX_DRAFT = 400_000
 def _starting_text(start: str | None) -> str:
     """The YAML of `framework/version` to start a new version from ('' for a blank draft), its
     version already the next minor after the framework's newest (2026.1.0 -> 2026.2.0): the draft is
-    a new version, and publishing one with the number it started from is refused."""
+    a new version, and publishing one with the number it started from is refused. Its window starts
+    today and has no end: kept from the version it copies (2026-01-01 to 2026-07-01), the preview
+    counted findings for a draft that publishing then refused as dated in the past."""
     if not start or "/" not in start:
         return ""
     framework, version = start.split("/", 1)
@@ -43,7 +45,9 @@ def _starting_text(start: str | None) -> str:
     newest = max((v.version for v in versions.list_versions() if v.framework == framework), key=version_key,
                  default=version)
     major, minor = (version_key(newest) + (0, 0))[:2]
-    return re.sub(r"(?m)^version:.*$", f"version: {major}.{minor + 1}.0", text, count=1)
+    text = re.sub(r"(?m)^version:.*$", f"version: {major}.{minor + 1}.0", text, count=1)
+    text = re.sub(r"(?m)^effective_from:.*$", f"effective_from: {clock.now().date().isoformat()}", text, count=1)
+    return re.sub(r"(?m)^effective_to:.*\n", "", text, count=1)
 
 
 @router.get("/rulesets/draft")
