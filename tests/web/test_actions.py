@@ -282,7 +282,11 @@ def test_liaison_diff_and_rule_pages(web_client: Callable[[str], TestClient]) ->
     assert '<del class="chg">3</del>' in text and '<ins class="chg">1</ins>' in text
     assert c.get("/ui/rulesets/demo/diff?from=1.0.0&to=9.9.9").status_code == 404
     rule = c.get("/ui/rulesets/demo/2.0.0/rules/DEMO-TRN-001").text
-    assert "episode.start_at" in rule and "params.new_hire_days" in rule and "same as this version" in rule
+    # the rule's text is the same in 1.0.0, but the default of the parameter it uses went 30 -> 10:
+    # not "same as this version" (the web pass), and the diff is a link away
+    assert "episode.start_at" in rule and "params.new_hire_days" in rule and "same as this version" not in rule
+    assert ('<a href="/ui/rulesets/demo/diff?from=1.0.0&amp;to=2.0.0">the same rule, with its parameters changed '
+            '(diff)</a>') in rule
     checks = c.get("/ui/rulesets/demo/checks").text
     assert "Validation" in checks and "Run the scenario tests" in checks
     assert "new_hire_days" in c.get("/ui/params").text

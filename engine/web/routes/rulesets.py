@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -30,6 +31,7 @@ from engine.rules.catalog import (
     version_key,
 )
 from engine.rules.scenarios import load_scenario, scenario_files
+from engine.rules.spec import RulesetSpec
 from engine.web import diffview, lookups
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -168,17 +170,27 @@ def show_rule(request: Request, framework: str, version: str, rule_id: str,
     history = []
     all_versions = [v.version for v in lookups.ruleset_versions(framework)]
     here = all_versions.index(version) if version in all_versions else 0
+
+    def declared(of: RulesetSpec) -> dict[str, Any]:
+        """The declarations of the parameters the rule uses: a new default (30 days -> 10) changes
+        what the rule judges though its text is the same, and the page had said "same as this version"."""
+        return {n: of.params[n].model_dump() for n in sorted(names) if n in of.params}
+
     for i, other in enumerate(all_versions):
-        found = next((r for r in lookups.ruleset(framework, other).spec.rules if r.id == rule_id), None)
+        other_spec = lookups.ruleset(framework, other).spec
+        found = next((r for r in other_spec.rules if r.id == rule_id), None)
+        pair = {"from": other, "to": version} if i < here else {"from": version, "to": other}
+        href: str | None = f"/ui/rulesets/{framework}/diff?" + urllib.parse.urlencode(pair)
         if other == version:
             state, href = "this version", None
         elif found is None:
             state, href = "absent", None
-        elif found.model_dump() == rule.model_dump():
-            state, href = "same as this version", None
+        elif found.model_dump() != rule.model_dump():
+            state = "changed"
+        elif declared(other_spec) != declared(spec):
+            state = "the same rule, with its parameters changed"
         else:
-            pair = {"from": other, "to": version} if i < here else {"from": version, "to": other}
-            state, href = "changed", f"/ui/rulesets/{framework}/diff?" + urllib.parse.urlencode(pair)
+            state, href = "same as this version", None
         history.append(RuleInVersion(version=other, state=state, diff_href=href))
     open_count = None
     if allowed(principal.role, Permission.FINDINGS_READ):
