@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db import unit_of_work, utc
@@ -103,6 +104,13 @@ def list_job_runs(engine: Engine, *, job: str | None = None) -> list[dict[str, A
         return [{"job": r.job, "period": r.period, "state": r.state, "owner": r.owner, "takeovers": r.takeovers,
                  "started_at": utc(r.started_at), "finished_at": utc(r.finished_at), "summary": r.summary}
                 for r in session.scalars(stmt.order_by(JobRunRow.started_at, JobRunRow.id))]
+
+
+def last_finished(session: Session, *, job: str, org_id: str) -> dt.datetime | None:
+    """When the scheduler last finished `job` for the org (its periods are "<org>:<period>"), or None."""
+    found = session.scalar(select(func.max(JobRunRow.finished_at)).where(
+        JobRunRow.job == job, JobRunRow.period.startswith(f"{org_id}:", autoescape=True)))
+    return utc(found)
 
 
 # -- the job bodies (each one org, one transaction, idempotent) -----------------------------------

@@ -33,6 +33,7 @@ from engine.records import service as records_service
 from engine.rules.derive import RecordView
 from engine.rules.derive.credentialing import _common as credentialing
 from engine.rules.runner import derive_setup
+from engine.tasks import jobs
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskFilter
 from engine.web import lookups, taskviews
@@ -41,6 +42,8 @@ from engine.web.charts import LineChart, trend
 DUE_SOON_DAYS = 14
 EXPIRY_DAYS = 90
 EXPIRY_ROWS = 12
+#: the scheduler escalates every 15 minutes (`engine.scheduler`): an hour without it is not running
+ESCALATION_IDLE = dt.timedelta(hours=1)
 TREND_RUNS = 60
 TREND_TITLE = "Open findings (open or acknowledged) after each evaluation run"
 EXPIRY_TTL_S = 300.0
@@ -123,6 +126,10 @@ class DashboardView(BaseModel):
     expiries: ExpiryList | None
     all_expiries: bool
     scoped: bool
+    #: when the scheduler last escalated this org's overdue tasks (None: never), and whether that is
+    #: too long ago to be running: without `vigil scheduler run` nothing escalates, and no page said so
+    escalated_at: dt.datetime | None = None
+    escalation_idle: bool = False
     #: the site the dashboard is focused on (id, name), and the sites it can be focused on
     establishment: tuple[str, str] | None = None
     sites: list[tuple[str, str]] = []
@@ -293,8 +300,12 @@ def build(session: Session, principal: Principal, *, all_expiries: bool = False,
     overdue = _count(session, org, scope, status="overdue", establishment_id=establishment)
     due_soon = _count(session, org, scope, status="due_soon", establishment_id=establishment)
     overdue_tasks = due_tasks = None
+    escalated_at, escalation_idle = None, False
     if allowed(principal.role, Permission.TASKS_MANAGE):
         overdue_tasks, due_tasks = _tasks(session, principal, establishment)
+        escalated_at = jobs.last_finished(session, job="escalation", org_id=org)
+        escalation_idle = bool(overdue_tasks.total) and (
+            escalated_at is None or clock.now() - escalated_at > ESCALATION_IDLE)
     everywhere_open = total_open if establishment is None else _count(session, org, scope)
     everywhere_overdue = overdue if establishment is None else _count(session, org, scope, status="overdue")
     return DashboardView(
@@ -308,4 +319,5 @@ def build(session: Session, principal: Principal, *, all_expiries: bool = False,
         overdue_tasks=overdue_tasks, due_soon_tasks=due_tasks, due_soon_days=DUE_SOON_DAYS,
         expiries=expiries(session, org_id=org, limit=None if all_expiries else EXPIRY_ROWS, establishment=establishment)
         if allowed(principal.role, Permission.RECORDS_READ) else None,
-        all_expiries=all_expiries, scoped=scope is not None, establishment=focus, sites=sites)
+        all_expiries=all_expiries, scoped=scope is not None, establishment=focus, sites=sites,
+        escalated_at=escalated_at, escalation_idle=escalation_idle)

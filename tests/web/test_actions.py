@@ -415,3 +415,30 @@ def test_a_bad_packet_form_says_what_to_fix_and_builds_nothing(
     assert r.status_code == 403
     with unit_of_work(web["engine"]) as s:
         assert packet_service.list_packets(s, org_id=ORG) == []
+
+
+def test_the_dashboard_says_when_nothing_escalates_overdue_tasks(web: dict[str, Any],
+                                                                 web_client: Callable[[str], TestClient]) -> None:
+    """Web pass: with no scheduler running, overdue tasks sat at escalation level 0 and no page said
+    why; the dashboard now says when the scheduler last escalated, once that is over an hour ago."""
+    from engine import clock
+    from engine.db import unit_of_work
+    from engine.tasks.tables import JobRunRow
+    from tests.web.conftest import ORG
+
+    officer = web_client("officer")
+    text = officer.get("/ui/dashboard").text
+    assert 'id="overdue-tasks"' in text  # the fixture has overdue work
+    assert "it has not escalated anything yet" in text and "vigil scheduler run" in text
+    now = clock.now()
+    with unit_of_work(web["engine"]) as s:
+        s.add(JobRunRow(job="escalation", period=f"{ORG}:1", state="done", owner="t", takeovers=0,
+                        started_at=now - dt.timedelta(hours=3), lease_until=now,
+                        finished_at=now - dt.timedelta(hours=3), summary={}))
+        s.add(JobRunRow(job="escalation", period="other-org:1", state="done", owner="t", takeovers=0,
+                        started_at=now, lease_until=now, finished_at=now, summary={}))  # not this org's
+    assert "it last escalated" in officer.get("/ui/dashboard").text
+    with unit_of_work(web["engine"]) as s:
+        s.add(JobRunRow(job="escalation", period=f"{ORG}:2", state="done", owner="t", takeovers=0,
+                        started_at=now, lease_until=now, finished_at=now, summary={}))
+    assert 'id="escalation-idle"' not in officer.get("/ui/dashboard").text  # running: nothing to say
