@@ -424,6 +424,16 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
     return plan.result
 
 
+def first_unjudged_day(session: Session, *, framework: str, day: dt.date) -> dt.date:
+    """`day`, or the day after the last an applied run judged `framework` as of, if later: the first
+    day a change can take effect without making a run irreproducible (`_refuse_if_judged`). With a
+    sweep every few hours, "from today" was refused nearly always, naming the day to type instead."""
+    from engine.findings import service as findings_service
+
+    runs = findings_service.applied_runs_from(session, framework=framework, day=day)
+    return max([day] + [clock.ensure_utc(r.as_of).date() + dt.timedelta(days=1) for r in runs])
+
+
 def set_practice_param(session: Session, *, org_id: str, actor: str, framework: str, name: str, value: Any,
                        approved_by: str, reason: str, effective_from: dt.date | None = None) -> Any:
     """Change a practice parameter from a day on (`engine.rules.tuning`), recorded in the audit trail."""
@@ -433,6 +443,8 @@ def set_practice_param(session: Session, *, org_id: str, actor: str, framework: 
 
     # the practice's day, not UTC's: at 19:30 in Chicago it is still the day the officer means by today
     today = cal.local_date(clock.now(), store.default_zone(store.establishment_zones(session, org_id=org_id)))
+    if effective_from is None:  # today, unless a run has judged it: then the first day none has
+        effective_from = first_unjudged_day(session, framework=framework, day=today)
     plan = tuning.plan_change(framework, name, value, approved_by=approved_by, reason=reason,
                               effective_from=effective_from, today=today)
     _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.change.effective_from,

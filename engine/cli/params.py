@@ -74,7 +74,8 @@ def set_param(
     reason: str = typer.Option(..., "--reason", help="why the value changes (kept in the file and the audit trail)"),
     approved_by: str = typer.Option(..., "--approved-by", help="who approved the change"),
     effective_from: str = typer.Option(None, "--from", help="the first day the value is in force, YYYY-MM-DD, today "
-                                                            "or later (default today)"),
+                                                            "or later (default today, or the day after the last "
+                                                            "evaluation that judged the framework)"),
     by: str = ByOpt,
     db: DbOpt = None,
     org: OrgOpt = None,

@@ -84,6 +84,21 @@ def test_params_set_and_list(practice: Practice, rules: Path) -> None:
     assert table.exit_code == 0 and "new_hire_days" in table.stdout and "5 from 2026-12-15" in table.stdout
 
 
+def test_params_set_without_from_starts_on_the_first_day_no_run_has_judged(practice: Practice, rules: Path) -> None:
+    """Web pass: with a sweep every few hours, "from today" (the default) was refused nearly always,
+    "choose 2026-12-01 or later"; with no --from the change starts on that first day itself."""
+    (rules.parent / "practice.yaml").write_text("params: {}\n", encoding="utf-8")
+    judged = vigil("evaluate", *practice.args(), "--as-of", "2026-11-30T14:00:00Z", at=TODAY)
+    assert judged.exit_code == 0, judged.output
+    code, out, err = run(practice, "params", "set", "demo", "new_hire_days", "5", "--approved-by", "Dr. Rivera",
+                         "--reason", "policy 4.2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["effective_from"] == "2026-12-01"
+    code, _, err = run(practice, "params", "set", "demo", "new_hire_days", "6", "--from", "2026-11-30",
+                       "--approved-by", "Dr. Rivera", "--reason", "policy 4.3")
+    assert code == 2 and "choose 2026-12-01 or later" in said(err)  # a day named is not moved
+
+
 def test_params_list_refuses_values_the_rules_cannot_take_as_evaluate_does(practice: Practice, rules: Path) -> None:
     """Probe: with `new_hire_days: seven` and an unknown `bogus_param`, `params list` exited 0 showing "seven" as
     the value in force while `vigil evaluate` refused the file. The listing refuses it as evaluate does (exit 2),

@@ -69,7 +69,8 @@ def test_a_day_another_organization_judged_is_refused_without_naming_its_runs(en
     assert theirs is not None
     with clock.frozen(TODAY), db.unit_of_work(engine) as session, pytest.raises(InputError) as refused:
         pipeline.set_practice_param(session, org_id="org-a", actor="user:lee", framework="demo",
-                                    name="new_hire_days", value=5, approved_by="Dr. Rivera", reason="policy 4.2")
+                                    name="new_hire_days", value=5, approved_by="Dr. Rivera", reason="policy 4.2",
+                                    effective_from=TODAY.date())  # named: with none, the first day unjudged
     reason = refused.value.details[0].reason
     assert "1 evaluation run(s) judged demo as of 2026-11-30 or later (1 of other organizations of this " \
            "deployment)" in reason and theirs.id not in reason

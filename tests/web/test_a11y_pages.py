@@ -304,4 +304,4 @@ def test_the_change_forms_from_hint_is_tied_to_its_field(web_client: Callable[[s
         page = get(web_client("liaison"), "/ui/params")
     field_ = page.by_id("pc-demo-from")
     hint = field_.attrs.get("aria-describedby", "")
-    assert hint and page.by_id(hint).text() == "blank: today"
+    assert hint and page.by_id(hint).text() == "blank: today, or the day after the last evaluation that judged demo"

@@ -24,8 +24,9 @@ router = APIRouter(tags=["parameters"])
 
 class ParamChangeIn(JsonBody):
     value: Any = Field(examples=[12])
-    effective_from: dt.date | None = Field(default=None, description="the first day of the new value, today or "
-                                                                     "later (default today)")
+    effective_from: dt.date | None = Field(default=None, description=(
+        "the first day of the new value, today or later (default today, or the day after the last evaluation "
+        "that judged the framework)"))
     approved_by: str = Field(min_length=1, max_length=200, examples=["Dr. A. Rivera, privacy officer"])
     reason: str = Field(min_length=1, max_length=4000, examples=["the 2025 NPRM's one-hour revocation"])
 
