@@ -234,8 +234,10 @@ def grant(session: Session, *, org_id: str, data: WaiverIn, actor: str,
     if twin is not None:
         return to_waiver(twin, findings=waived_by(session, [twin.id]).get(twin.id, [])), False
     if row is not None and row.state == "waived":  # a page opened before it was waived
+        # the code of a waiver that overlaps another, as POST /waivers answers it for the same case
         raise InvalidTransition(f"finding {row.id} is already waived by {row.waiver_id}", [ErrorDetail(
-            reason=f"revoke {row.waiver_id} first to waive it on other terms", record_id=row.id)])
+            reason=f"revoke {row.waiver_id} first to waive it on other terms", record_id=row.id)],
+            code="conflict.waiver_overlaps")
     _refuse_overlap(session, org_id, checked, now=now)
     starts, ends = checked.starts_at, checked.ends_at
     waiver = WaiverRow(

@@ -370,8 +370,9 @@ def test_a_second_waiver_of_the_same_scope_is_refused_while_the_first_is_in_forc
     fid, waiver = _waived_overdue_finding(engine, until="2026-06-01T00:00:00+00:00")
     other_terms = WaiverIn(ends_at=T("2026-07-01T00:00:00+00:00"), reason="longer leave", approver="CMO")
     with clock.frozen(T("2026-03-11T09:00:00+00:00")), unit_of_work(engine) as s:
-        with pytest.raises(InvalidTransition, match=f"already waived by {waiver.id}"):
+        with pytest.raises(InvalidTransition, match=f"already waived by {waiver.id}") as through_finding:
             lifecycle.waive(s, org_id=ORG, actor="officer", finding_id=fid, data=other_terms)
+        assert through_finding.value.code == "conflict.waiver_overlaps"  # as POST /waivers says it (API pass)
         by_scope = other_terms.model_copy(update={"rule_id": "DEMO-TRN-001", "subject_type": "employment_episode",
                                                   "subject_id": "EP1"})
         with pytest.raises(ConflictError, match=f"waiver {waiver.id} already waives this"):
