@@ -70,11 +70,16 @@ def shown_sources(sources: list[str], path: Path, name: str) -> list[str]:
     return [name if s == str(path) else s for s in sources]
 
 
-def single_parts(*names: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency refusing a multipart body that gives one of `names` more than once (422).
+def single_parts(*names: str, known: tuple[str, ...] = (), queried: tuple[str, ...] = ()
+                 ) -> Callable[[Request], Awaitable[None]]:
+    """A dependency refusing a multipart body that gives one of `names` more than once (422), and,
+    given the parts the route reads (`known`), any other part, naming the query parameters
+    (`queried`) a client may have meant to send as parts.
 
     FastAPI binds a repeated part to a single parameter by keeping the last: two evidence files sent
-    in one request stored one of them and answered 201, and the other was lost without a word."""
+    in one request stored one of them and answered 201, and the other was lost without a word. It
+    drops a part it has no parameter for as silently: `-F format=roster` imported the roster as
+    generic CSV records, where `?format=xml` is a 422."""
 
     async def check(request: Request) -> None:
         if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
@@ -87,5 +92,10 @@ def single_parts(*names: str) -> Callable[[Request], Awaitable[None]]:
         if repeated:
             raise InputError("a part is given more than once", [ErrorDetail(
                 reason=f"sent {counts[n]} times: send one (one file per request)", field=n) for n in repeated])
+        unknown = sorted(set(counts) - set(known)) if known else []
+        if unknown and set(counts) & set(known):  # with none it reads, its missing file part is said first
+            hint = f"; {', '.join(queried)} go in the query string" if queried else ""
+            raise InputError("a part this route does not read", [ErrorDetail(
+                reason=f"not a part of this upload (it reads {', '.join(known)}){hint}", field=n) for n in unknown])
 
     return check

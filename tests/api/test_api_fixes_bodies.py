@@ -184,3 +184,18 @@ def test_an_anonymous_sign_in_over_a_megabyte_is_refused_unread(api: dict[str, A
     body = b'{"username": "admin", "password": "x", "z": [' + b"{}," * 400_000 + b"{}]}"
     r = api["client"].post("/auth/login", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "input.too_large", r.text
+
+
+def test_a_part_the_upload_does_not_read_is_named_not_dropped(api: dict[str, Any], task: dict[str, Any]) -> None:
+    """API pass: `-F format=roster` beside the file was dropped without a word (the file imported as
+    generic records), where `?format=xml` is a 422; an unknown part is named, with where it belongs."""
+    h = headers(api, "officer")
+    r = api["client"].post("/records/import", headers=h, data={"format": "roster"},
+                           files={"file": ("a.ndjson", b'{"type": "person", "id": "P-NEW-9"}\n')})
+    assert r.status_code == 422 and [(e["field"], e["reason"]) for e in r.json()["errors"]] == [
+        ("format", "not a part of this upload (it reads file, map); format, type, checked_at go in the query "
+                   "string")], r.text
+    assert api["client"].get("/records/person/P-NEW-9", headers=h).status_code == 404  # nothing imported
+    for path in (f"/tasks/{task['id']}/attachments", "/packets/verify"):
+        extra = api["client"].post(path, headers=h, data={"bogus": "1"}, files={"file": ("a.txt", b"x")})
+        assert extra.status_code == 422 and [e["field"] for e in extra.json()["errors"]] == ["bogus"], extra.text

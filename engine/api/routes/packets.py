@@ -75,7 +75,7 @@ def download(
 @router.post("/packets/verify", response_model=PacketVerifyReport)
 def verify(
     file: UploadFile = File(...), principal: Principal = Depends(require(Permission.PACKETS_READ)),
-    _single: None = Depends(uploads.single_parts("file")),  # after the sign-in check
+    _single: None = Depends(uploads.single_parts("file", known=("file",))),  # after the sign-in check
     session: Session = Depends(get_session, scope="function"),
 ) -> PacketVerifyReport:
     """Verify an uploaded packet: every checksum, the signature and the audit-trail excerpt. Errors

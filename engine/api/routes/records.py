@@ -124,7 +124,8 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
                 checked_at: InstantIn | None = Query(None, description="format=leie: when the screening was done "
                                                                        "(default: now; never later than now)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
-                _single: None = Depends(uploads.single_parts("map")),  # after the sign-in check
+                _single: None = Depends(uploads.single_parts(  # after the sign-in check
+                    "map", known=("file", "map"), queried=("format", "type", "checked_at"))),
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
     """Upload one file or several (`file` parts); streamed to disk, then imported together like
     `vigil import A B`: all or nothing, and several LEIE files are one screening. A file that holds no

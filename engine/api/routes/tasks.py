@@ -122,7 +122,7 @@ def add_note(task_id: str, body: NoteIn, principal: Principal = Depends(require(
 @router.post("/tasks/{task_id}/attachments", response_model=TaskAttachment, status_code=201)
 def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(default=None, max_length=4000),
            principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
-           _single: None = Depends(uploads.single_parts("file", "note")),  # after the sign-in check
+           _single: None = Depends(uploads.single_parts("file", "note", known=("file", "note"))),  # after sign-in
            session: Session = Depends(get_session, scope="function")) -> TaskAttachment:
     """Upload evidence (multipart `file`): stored by SHA-256, size-limited, type sniffed from the content."""
     return tasks_service.attach_evidence(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
