@@ -319,8 +319,39 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
         if slash:
             query = query.where(AuditEntryRow.entity_id == entity_id)
     rows = [AuditEntry(**row._asdict()) for row in session.execute(query)]
+    if not rows and q.before is None and (q.action or q.entity):
+        _refuse_names_never_recorded(session, org_id=org_id, q=q)
     older = rows[limit - 1].seq if len(rows) > limit else None
     return AuditPage(items=rows[:limit], older=older)
+
+
+def _refuse_names_never_recorded(session: Session, *, org_id: str | None, q: AuditQuery) -> None:
+    """An action or entity type no entry of the trail has is a 422 naming those it has: a misspelt
+    `finding.wave` answered an empty list, read as "nothing of the kind happened" (as an unknown
+    token id is refused for the same reason). Asked only when a first page came back empty."""
+    def recorded(column: Any) -> list[str]:
+        found = select(column).distinct()
+        if org_id is not None:
+            found = found.where(AuditEntryRow.org_id == org_id)
+        return sorted(str(v) for v in session.scalars(found) if v)
+
+    problems = []
+    if q.action:
+        action = q.action.strip().lower().rstrip(".")
+        actions = recorded(AuditEntryRow.action)
+        if not any(a == action or a.startswith(action + ".") for a in actions):
+            families = sorted({a.split(".")[0] for a in actions})
+            problems.append(ErrorDetail(reason=f"no entry has the action {action!r} or one of its family; the "
+                                               f"families recorded: {', '.join(families) or 'none'}",
+                                        field="action"))
+    if q.entity:
+        kind = q.entity.partition("/")[0]
+        kinds = recorded(AuditEntryRow.entity_type)
+        if kind not in kinds:
+            problems.append(ErrorDetail(reason=f"no entry is about a {kind!r}; the kinds recorded: "
+                                               f"{', '.join(kinds) or 'none'}", field="entity"))
+    if problems:
+        raise InputError("a filter names what the trail never recorded", problems)
 
 
 def chain_head(session: Session, *, org_id: str) -> ChainHead:

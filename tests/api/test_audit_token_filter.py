@@ -97,3 +97,16 @@ def test_an_auditor_reads_no_entry_with_the_token_filter(engine: Engine) -> None
     refused = client.get("/audit/entries", headers={"Authorization": f"Bearer {issued.token}"},
                          params={"token": leaked})
     assert refused.status_code == 403 and refused.json()["code"].startswith("permission_denied"), refused.text
+
+
+def test_an_action_or_kind_no_entry_has_is_a_422_naming_those_recorded(api: dict[str, Any]) -> None:
+    """API pass: `?action=finding.wave` and `?entity=findng/F-1` answered [], read as "nothing of the kind
+    happened", where an unknown token id is a 422; an entity of a known kind with no entries is just []."""
+    h = headers(api, "admin")
+    typo = api["client"].get("/audit/entries", headers=h, params={"action": "token.crate"})
+    assert typo.status_code == 422 and typo.json()["errors"][0]["field"] == "action", typo.text
+    assert "families recorded: " in typo.json()["errors"][0]["reason"] and "token" in typo.json()["errors"][0]["reason"]
+    kind = api["client"].get("/audit/entries", headers=h, params={"entity": "findng/F-1"})
+    assert kind.status_code == 422 and kind.json()["errors"][0]["field"] == "entity", kind.text
+    family = api["client"].get("/audit/entries", headers=h, params={"action": "token"})
+    assert family.status_code == 200 and family.json(), family.text

@@ -145,8 +145,11 @@ def test_audit_log_refuses_an_empty_filter_as_the_api_does(practice: Practice, o
 
 
 def test_audit_log_says_when_nothing_matches(practice: Practice) -> None:
-    result = vigil("audit", "log", "--action", "no.such.action", "--db", practice.url)
+    result = vigil("audit", "log", "--actor", "nobody-at-all", "--db", practice.url)
     assert result.exit_code == 0 and said(result.stdout) == "0 entries match"
+    # an action no entry has is bad input, naming the families recorded (it had said "0 entries match")
+    typo = vigil("audit", "log", "--action", "no.such.action", "--db", practice.url)
+    assert typo.exit_code == 2 and "no entry has the action 'no.such.action'" in said(typo.stderr), typo.output
 
 
 # --- 8: the scheduler's numbers ----------------------------------------------------------------------

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from engine import clock, pipeline
 from engine.api import scope
 from engine.audit import service as audit_service
-from engine.audit.schemas import AuditQuery
+from engine.audit.schemas import AuditPage, AuditQuery
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import TOKEN_ID_MAX, Principal, check_token_id
+from engine.errors import InputError
 from engine.packet_sources import DatabaseSources
 from engine.packets import service as packet_service
 from engine.packets.sign import retired_fingerprints
@@ -99,12 +100,17 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
     readable = allowed(principal.role, Permission.AUDIT_ENTRIES)
     where = AuditQuery(before=before, actor=actor or None, action=action_name or None, entity=entity or None,
                        token=token or None)
-    found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
-        if readable else None
+    problems: list[str] = []
+    try:
+        found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
+            if readable else None
+    except InputError as exc:  # a filter naming what was never recorded: said above the list, the form kept
+        found, problems = AuditPage(items=[], older=None), [d.reason for d in exc.details] or [exc.message]
     filters = {k: v for k, v in (("actor", actor), ("action", action_name), ("entity", entity), ("token", token))
                if v}
     older = None if found is None or found.older is None else \
         "/ui/audit/trail?" + urllib.parse.urlencode(filters | {"before": found.older})
     return render(request, "audit/trail.html", principal=principal, title="Audit trail", active="trail",
                   head=head, report=report, page=found, filters=filters, older=older, paged=before is not None,
+                  problems=problems,
                   filter_query=urllib.parse.urlencode(filters))
