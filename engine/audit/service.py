@@ -325,6 +325,10 @@ def entries_page(session: Session, *, org_id: str | None, limit: int = 50,
     return AuditPage(items=rows[:limit], older=older)
 
 
+#: The code of a filter naming an action or entity kind the trail never recorded (the page says it in place).
+UNRECORDED = "input.audit_filter"
+
+
 def _refuse_names_never_recorded(session: Session, *, org_id: str | None, q: AuditQuery) -> None:
     """An action or entity type no entry of the trail has is a 422 naming those it has: a misspelt
     `finding.wave` answered an empty list, read as "nothing of the kind happened" (as an unknown
@@ -351,7 +355,7 @@ def _refuse_names_never_recorded(session: Session, *, org_id: str | None, q: Aud
             problems.append(ErrorDetail(reason=f"no entry is about a {kind!r}; the kinds recorded: "
                                                f"{', '.join(kinds) or 'none'}", field="entity"))
     if problems:
-        raise InputError("a filter names what the trail never recorded", problems)
+        raise InputError("a filter names what the trail never recorded", problems, code=UNRECORDED)
 
 
 def chain_head(session: Session, *, org_id: str) -> ChainHead:

@@ -113,7 +113,7 @@ class Order:
                 raise ValueError("not a findings cursor")
             # a finding's id last, and its opening instant (not a date) before it: the tasks list's
             # cursor, [due date, task id], had read as this one's first form and given an empty page
-            if not str(values[-1]).startswith("F-") or "T" not in str(values[-2]):
+            if not str(values[-1]).startswith("F") or "T" not in str(values[-2]):
                 raise ValueError("not a findings cursor")
         except (ValueError, TypeError, KeyError):
             raise invalid_cursor() from None

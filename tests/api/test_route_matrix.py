@@ -335,8 +335,11 @@ def test_the_audit_trail_over_rest(api: dict[str, Any]) -> None:
     older = c.get("/audit/entries", headers=headers(api, "officer"),
                   params={"before": entries[-1]["seq"], "action": "records", "limit": 5}).json()
     assert all(e["seq"] < entries[-1]["seq"] and e["action"].startswith("records.") for e in older)
-    mine = c.get("/audit/entries", headers=headers(api, "officer"), params={"entity": "nothing/such"}).json()
-    assert mine == []
+    mine = c.get("/audit/entries", headers=headers(api, "officer"),
+                 params={"entity": "record_import/nothing-such"}).json()
+    assert mine == []  # a kind the trail has, no entry about this one
+    unknown = c.get("/audit/entries", headers=headers(api, "officer"), params={"entity": "nothing/such"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "entity"  # a kind it never had
 
 
 def test_a_packets_audit_excerpt_withholds_what_other_frameworks_did(scoped: dict[str, Any], tmp_path: Path) -> None:

@@ -105,6 +105,8 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
         found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
             if readable else None
     except InputError as exc:  # a filter naming what was never recorded: said above the list, the form kept
+        if exc.code != audit_service.UNRECORDED:
+            raise
         found, problems = AuditPage(items=[], older=None), [d.reason for d in exc.details] or [exc.message]
     filters = {k: v for k, v in (("actor", actor), ("action", action_name), ("entity", entity), ("token", token))
                if v}
