@@ -130,3 +130,19 @@ def test_the_tasks_pages_go_back_as_well_as_forward(web_client: Callable[[str], 
         back = html.unescape(re.search(r'<a href="([^"]+)" rel="prev"', page).group(1))  # type: ignore[union-attr]
         assert "severity=high" in back and _listed(client.get(back).text, "tasks") == _listed(before, "tasks")
         assert "« First page" in page
+
+
+def test_the_task_list_names_owners_as_its_owner_filter_does(web: dict[str, Any],
+                                                            web_client: Callable[[str], TestClient]) -> None:
+    """Web pass: the list showed P-HR1 where its Owner filter offered "Hana Ro (P-HR1)"."""
+    from engine import pipeline
+    from engine.db import unit_of_work
+    from tests.web.conftest import ORG
+
+    with unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[{"type": "person", "id": "P-HR1", "first_name": "Hana",
+                                                         "last_name": "Ro"}], actor="t", source="t", stream=False)
+    page = web_client("officer").get("/ui/tasks?view=open").text
+    assert "Hana Ro (P-HR1)</option>" in page  # the filter
+    rows = page[page.index("<tbody"):page.index("</tbody>")]
+    assert "Hana Ro (P-HR1)<br>" in rows and ">P-HR1<br>" not in rows

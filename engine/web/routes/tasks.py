@@ -106,18 +106,19 @@ def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
     except InputError as exc:  # a filter that can never match: said above the list, the form kept, as findings do
         result, problems = TaskPage(items=[], total=0), [d.reason for d in exc.details] or [exc.message]
     manager = allowed(principal.role, Permission.TASKS_MANAGE)
+    # owners by name, as the Owner filter offers them: the list had shown P-0005 beside "Ana Diaz (P-0005)"
+    named = people.Names(session, org_id=principal.org_id, nobody="unassigned")
     return render(request, "tasks/list.html", principal=principal, title=VIEWS[q.view], active="tasks", view=q.view,
                   views=VIEWS, page=result, cursor=cursor, manager=manager, q=q, problems=problems, notice=notice,
-                  pages=_page_links(q, result, cursor=cursor),
+                  pages=_page_links(q, result, cursor=cursor), owner_name=named,
                   export_url="/ui/tasks/export.csv?" + urllib.parse.urlencode(q.query()),
-                  owners=_owners(session, principal.org_id) if manager else [],
+                  owners=_owners(session, principal.org_id, named) if manager else [],
                   severities=tasks_service.SEVERITIES, establishment=q.establishment,
                   establishments=lookups.establishments(session, org_id=principal.org_id))
 
 
-def _owners(session: Session, org_id: str) -> list[tuple[str, str]]:
+def _owners(session: Session, org_id: str, named: people.Names) -> list[tuple[str, str]]:
     """Who owns tasks, as the Owner filter offers them: (owner, "Ana Diaz (P-0001)")."""
-    named = people.Names(session, org_id=org_id)
     return [(owner, named(owner)) for owner in tasks_service.task_owners(session, org_id=org_id)]
 
 
