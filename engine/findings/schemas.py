@@ -75,7 +75,9 @@ class Finding(BaseModel):
     last_seen_run: str | None
     updated_at: dt.datetime
     waiver_id: str | None = None
-    history: list[FindingEvent] = Field(default_factory=list)
+    history: list[FindingEvent] = Field(default_factory=list, description=(
+        "who changed the finding's state, when and why: given by GET /findings/{id} (and `vigil findings show`); "
+        "a list leaves it empty, which does not mean the finding has none"))
 
 
 class FindingPage(BaseModel):
