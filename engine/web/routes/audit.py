@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AfterValidator, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from engine import clock, pipeline
@@ -87,7 +87,7 @@ def _utc(text: str) -> str:
 @router.get("/audit/trail")
 def trail(request: Request, actor: str = Query("", max_length=200), action_name: str = Query("", alias="action",
           max_length=100), entity: str = Query("", max_length=301),
-          token: Annotated[str, Query(max_length=TOKEN_ID_MAX), AfterValidator(check_token_id)] = "",
+          token: Annotated[str, Query(max_length=TOKEN_ID_MAX)] = "",
           before: int | None = Query(None, ge=1),
           verify: bool = Query(False),
           principal: Principal = Depends(page(Permission.AUDIT_READ)),
@@ -102,17 +102,22 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
                        token=token or None)
     problems: list[str] = []
     try:
-        found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where) \
-            if readable else None
-    except InputError as exc:  # a filter naming what was never recorded: said above the list, the form kept
-        if exc.code != audit_service.UNRECORDED:
-            raise
-        found, problems = AuditPage(items=[], older=None), [d.reason for d in exc.details] or [exc.message]
+        check_token_id(token)  # here, not as the query is read: said in place with the form kept, not a bare error
+    except ValueError as exc:
+        problems = [f"API token: {exc}"]  # the value is not echoed: it may be a pasted secret
+    found = AuditPage(items=[], older=None) if readable else None
+    if readable and not problems:
+        try:
+            found = audit_service.entries_page(session, org_id=principal.org_id, limit=TRAIL_PAGE, where=where)
+        except InputError as exc:  # a filter naming what was never recorded: said above the list, as findings do
+            if exc.code != audit_service.UNRECORDED:
+                raise
+            problems = [d.reason for d in exc.details] or [exc.message]
     filters = {k: v for k, v in (("actor", actor), ("action", action_name), ("entity", entity), ("token", token))
                if v}
     older = None if found is None or found.older is None else \
         "/ui/audit/trail?" + urllib.parse.urlencode(filters | {"before": found.older})
     return render(request, "audit/trail.html", principal=principal, title="Audit trail", active="trail",
                   head=head, report=report, page=found, filters=filters, older=older, paged=before is not None,
-                  problems=problems,
+                  problems=problems, status=422 if problems else 200,
                   filter_query=urllib.parse.urlencode(filters))
