@@ -101,10 +101,12 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
     where = AuditQuery(before=before, actor=actor or None, action=action_name or None, entity=entity or None,
                        token=token or None)
     problems: list[str] = []
+    status = 200  # a filter naming nothing recorded is said in place, as the findings page says its own
     try:
         check_token_id(token)  # here, not as the query is read: said in place with the form kept, not a bare error
     except ValueError as exc:
-        problems = [f"API token: {exc}"]  # the value is not echoed: it may be a pasted secret
+        # refused (422), and the value not echoed: it may be a secret pasted for an id
+        problems, status = [f"API token: {exc}"], 422
     found = AuditPage(items=[], older=None) if readable else None
     if readable and not problems:
         try:
@@ -119,5 +121,5 @@ def trail(request: Request, actor: str = Query("", max_length=200), action_name:
         "/ui/audit/trail?" + urllib.parse.urlencode(filters | {"before": found.older})
     return render(request, "audit/trail.html", principal=principal, title="Audit trail", active="trail",
                   head=head, report=report, page=found, filters=filters, older=older, paged=before is not None,
-                  problems=problems, status=422 if problems else 200,
+                  problems=problems, status=status,
                   filter_query=urllib.parse.urlencode(filters))
