@@ -22,6 +22,12 @@ def utc_text(when: dt.datetime) -> str:
     return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def utc_seconds(when: dt.datetime) -> str:
+    """`utc_text` to the second, "2026-12-07 03:28:49 UTC": where two instants named side by side often
+    fall in one minute (a task's completion and the run that reopened it)."""
+    return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def iso_utc(when: dt.datetime | None) -> str | None:
     """An instant in UTC to the second, ISO 8601 with Z ("2026-03-10T15:00:00Z"), as the JSON lists
     write it: the exports' instants (a column a program sorts and parses); None stays None."""

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, timefmt
 from engine.db import utc
 from engine.errors import NotFoundError
 from engine.findings import service as findings_service
@@ -88,8 +88,8 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
             counts["due_changed"] += _reopen(
                 session, row, finding, actor=actor,
                 reason=f"completed, but the finding is still present in run {latest_run}, which read the "
-                       f"records at {_seconds(latest_started)}, after the completion (evaluated as of "
-                       f"{_seconds(as_of)}): {finding.message}")
+                       f"records at {timefmt.utc_seconds(latest_started)}, after the completion (evaluated as of "
+                       f"{timefmt.utc_seconds(as_of)}): {finding.message}")
             counts["reopened"] += 1
         elif row.state == "open":
             counts["due_changed"] += _refresh_due(session, row, finding, actor=actor)
@@ -334,12 +334,6 @@ def _reopen(session: Session, row: TaskRow, finding: Finding, *, actor: str, rea
     if sops is not None and not pending_deadline(finding):
         window = (now, getattr(sops.get(finding.sop), "default_due_days", 7))
     return _refresh_due(session, row, finding, actor=actor, window=window)
-
-
-def _seconds(when: dt.datetime) -> str:
-    """"2026-12-07 03:28:49 UTC": how a reopen note names an instant, to the second (a completion and
-    the run that judged it are often in one minute), as people read it on the task page."""
-    return clock.ensure_utc(when).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _gone_reason(finding: Finding | None, finding_id: str) -> str:
