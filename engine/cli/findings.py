@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
-from engine import filter_values
+from engine import filter_values, timefmt
 from engine.auth.roles import Permission
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
@@ -279,14 +279,22 @@ def show(finding_id: IdArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonO
         console.print(f"waiver {f.waiver_id}", highlight=False, markup=False)
     for t in tasks:
         console.print(f"SOP task {t.id} ({t.sop}): {t.state}{' (overdue)' if t.overdue else ''}, due "
-                      f"{t.due.isoformat()}, owner {t.owner or '-'}: {t.title}", highlight=False, markup=False,
-                      soft_wrap=True)
+                      f"{timefmt.task_due_text(t.due, t.due_at, t.tz)}, owner {t.owner or '-'}: {t.title}",
+                      highlight=False, markup=False, soft_wrap=True)
     if not tasks:
         console.print(f"SOP task: none ({f.sop or 'no SOP'})", highlight=False, markup=False)
     for h in f.history:
-        console.print(
-            f"  {h.at.isoformat()} {h.actor}: {h.kind} {h.from_state or ''}->{h.to_state or ''} {h.reason or ''}"
-        )
+        console.print(f"  {_history_line(h)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _history_line(h: Any) -> str:
+    """One entry of a finding's history as people read it: "2026-12-07 06:03:56 UTC run: open -> resolved:
+    why". It had printed the raw instant to the microsecond and "transition ->open" for a new finding."""
+    if h.kind == "transition":
+        what = f"{h.from_state} -> {h.to_state}" if h.from_state else f"new -> {h.to_state}"
+    else:
+        what = h.kind
+    return f"{timefmt.utc_seconds(h.at)} {h.actor}: {what}" + (f": {h.reason}" if h.reason else "")
 
 
 def _resolution(f: Finding) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import timefmt
 from engine.db import utc
 from engine.findings.tables import EvaluationRunRow, FindingRow
 from engine.records import service as records_service
@@ -234,4 +235,4 @@ def describe(found: tuple[dt.datetime, list[Dated]] | None, skip: set[tuple[str,
         return ""
     parts = [f"{t} {i} v{v} ({', '.join(f'{f} {text}' for f, text in fields)})" for (t, i, v), fields in shown[:SHOWN]]
     more = f" and {len(shown) - SHOWN} more" if len(shown) > SHOWN else ""
-    return f"; dated since it was last seen (as of {after.isoformat(timespec='seconds')}): {', '.join(parts)}{more}"
+    return f"; dated since it was last seen (as of {timefmt.utc_seconds(after)}): {', '.join(parts)}{more}"

@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, timefmt
 from engine.audit.anchors import Anchored
 from engine.bulk_insert import insert_many
 from engine.db import hold_lock, utc
@@ -272,7 +272,7 @@ def _apply(
         recorded = learned.get(row.id, [])
         came = cleared.describe(dated.get(row.id), set(recorded))
         explained = row.id in rules_changed or bool(recorded or came)
-        move(row, "resolved", f"condition no longer present in run {run.id} (as of {as_of.isoformat()})"
+        move(row, "resolved", f"condition no longer present in run {run.id} (as of {timefmt.utc_seconds(as_of)})"
                               f"{rules_changed.get(row.id, '')}"
                               f"{_cleared_by(row, now_read, explained=explained)}"
                               f"{cleared.describe_recorded(recorded)}{came}")

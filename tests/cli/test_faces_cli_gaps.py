@@ -208,5 +208,11 @@ def test_findings_show_names_the_assignee_the_waiver_and_the_sop_task(practice: 
     assert "assigned to P-MGR" in text
     assert f"waiver in force: {waiver} through 2026-05-31 (UTC)" in text and "approved by CMO" in text
     assert f"SOP task {practice.task} ({task['sop']})" in text
+    # the history as people read it: a UTC instant to the second, "new -> open" for the opening (it had
+    # printed the instant to the microsecond and "transition ->open")
+    stamped = re.compile(r"\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC ")
+    history = [ln.strip() for ln in shown.stdout.splitlines() if stamped.match(ln)]
+    assert history and ": new -> open" in history[0] and "transition" not in shown.stdout, shown.stdout
+    assert ": waive" in history[-1] or "-> waived" in history[-1], history
     as_json = json.loads(vigil("findings", "show", finding, *practice.args(), "--json").stdout)
     assert as_json["assignee"] == "P-MGR" and as_json["waiver_id"] == waiver  # --json as it was

@@ -60,6 +60,6 @@ def test_a_resolution_names_the_record_on_file_whose_date_came_since(engine: Eng
         (gone,) = findings_service.list_findings(s, org_id=ORG, filters=FindingFilter(state="resolved")).items
         detail = findings_service.get_finding(s, org_id=ORG, finding_id=gone.id)
     said = detail.history[-1].reason or ""
-    assert ("dated since it was last seen (as of 2026-03-05T12:00:00+00:00): training_record TR1 v1 "
+    assert ("dated since it was last seen (as of 2026-03-05 12:00:00 UTC): training_record TR1 v1 "
             "(completed_at 2026-03-06T09:00:00-06:00)") in said, said
     assert "TR9" not in said and "TR0" not in said and "recorded since" not in said, said

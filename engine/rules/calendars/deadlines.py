@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from math import isfinite
 from typing import Any, Literal
 
-from engine.clock import ensure_utc
+from engine.clock import UTC, ensure_utc
 from engine.rules.calendars import arithmetic as ar
 from engine.rules.calendars.errors import DeadlineSpecError
 from engine.rules.calendars.policy import default_calendar
@@ -130,8 +130,8 @@ def compute_deadline(
 
     local = anchor if not isinstance(anchor, dt.datetime) else ar.local_date(anchor, tz)
     anchor_text = f"{local.isoformat()} ({tz})"
-    if isinstance(anchor, dt.datetime):
-        anchor_text = f"{local.isoformat()} ({tz}; anchor {ar.iso_instant(anchor)})"
+    if isinstance(anchor, dt.datetime):  # which local day an instant falls on (C7), said as people read clocks
+        anchor_text = f"{local.isoformat()} ({tz}; {_both_clocks(anchor, tz)})"
     months = amount * 12 if unit == "years" else amount
 
     if convention == "calendar_days":
@@ -176,7 +176,7 @@ def compute_deadline(
     due_at: dt.date | dt.datetime = due
     if cutoff is not None:  # an instant, judged as hour windows are (see the module doc)
         due_at = overdue_after = ensure_utc(dt.datetime.combine(due, cutoff, tzinfo=ar.zone(tz)))
-        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {ar.iso_instant(overdue_after)}"
+        math += f", closing {cutoff.isoformat(timespec='minutes')} {tz} = {_both_clocks(overdue_after, tz)}"
         warn_from = None if warn is None else overdue_after - dt.timedelta(days=warn)
     else:
         overdue_after = ar.end_of_local_day(due, tz)
@@ -203,22 +203,44 @@ def _hours_deadline(anchor: dt.datetime, hours: int | float, tz: str, warn: int 
     """C3: elapsed UTC hours, a fraction included; the zone only labels the explanation."""
     start = ensure_utc(anchor)
     due = ar.add_hours(start, hours)
-    local = anchor.astimezone(ar.zone(tz)).isoformat()
+    if hours:
+        # the local clocks first (what the officer reads), the UTC sum beside them (what was counted);
+        # a clock change in between is said, as the local hours then differ from the elapsed ones
+        moved = start.astimezone(ar.zone(tz)).utcoffset() != due.astimezone(ar.zone(tz)).utcoffset()
+        explanation = (
+            f"{_clock(start, tz)} + {_number(hours)} elapsed hours = {_clock(due, tz)} "
+            f"({tz}; {_clock(start)} + {_number(hours)} h = {_clock(due)}), measured in UTC"
+            f"{', across the clock change' if moved else ''} (C3)"
+        )
+    else:  # "+ 0 elapsed hours" hid where the hours went: the facts hold the instant already counted
+        explanation = (
+            f"due at {_both_clocks(due, tz)}: the instant the rule's own facts name, their hours already counted "
+            "in UTC (see why it fired; C3)"
+        )
     return Deadline(
         due=due,
         due_text=_due_text(due),
         overdue_after=due,
         warn_from=None if warn is None else due - dt.timedelta(hours=warn),
         convention="elapsed_hours",
-        explanation=(
-            f"{ar.iso_instant(start)} ({local} {tz}) + {_number(hours)} elapsed hours = {ar.iso_instant(due)}, "
-            "measured in UTC (C3)" if hours else
-            # "+ 0 elapsed hours" hid where the hours went: the facts hold the instant already counted
-            f"due at {ar.iso_instant(due)} ({local} {tz}): the instant the rule's own facts name, their hours "
-            "already counted in UTC (see why it fired; C3)"
-        ),
+        explanation=explanation,
         tz=tz,
     )
+
+
+def _both_clocks(instant: dt.datetime, tz: str) -> str:
+    """An instant on the establishment's clock, then UTC's: "2026-12-05 15:00 EST = 2026-12-05 20:00 UTC".
+    The explanations had said "2026-12-05T20:00:00Z (2026-12-05T15:00:00-05:00 America/New_York)",
+    which an officer had to decode."""
+    return f"{_clock(instant, tz)} = {_clock(instant)}"
+
+
+def _clock(instant: dt.datetime, tz: str | None = None) -> str:
+    """An instant on one zone's clock (UTC's without `tz`), with its abbreviation, "2026-12-05 15:00 EST";
+    to the second only when it is not on a minute, as a deadline is exact."""
+    local = ensure_utc(instant).astimezone(ar.zone(tz) if tz else UTC)
+    shown = f"{local:%Y-%m-%d %H:%M:%S}" if local.second or local.microsecond else f"{local:%Y-%m-%d %H:%M}"
+    return f"{shown} {local.tzname()}"
 
 
 def met_on_time(met_at: dt.datetime | dt.date, deadline: Deadline) -> bool:

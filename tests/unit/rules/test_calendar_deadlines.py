@@ -103,14 +103,15 @@ def test_c1_explanation_matches_the_brief() -> None:
 
 def test_explanations_show_the_working() -> None:
     hawaii = cal.compute_deadline(at("2026-03-31T23:30:00-10:00"), 30, "days", "calendar_days", HNL)
-    assert hawaii.explanation.startswith("2026-03-31 (Pacific/Honolulu; anchor 2026-04-01T09:30:00Z)")
+    # the local day of an instant, both clocks said as people read them
+    assert hawaii.explanation.startswith("2026-03-31 (Pacific/Honolulu; 2026-03-31 23:30 HST = 2026-04-01 09:30 UTC)")
     hepb = cal.compute_deadline(D(2026, 11, 20), 10, "working_days", "working_days", NY)
     assert "skipped 2026-11-26 Thanksgiving Day" in hepb.explanation and hepb.explanation.endswith("(C4)")
     qpp = cal.compute_deadline(
         D(2023, 12, 31), 1, "years", "fixed_date", NY, roll_forward=True, on="03-31", cutoff=dt.time(20)
     )
     assert "rolled forward from 2024-03-31 (Sunday) to 2024-04-01 on US-FEDERAL (C6)" in qpp.explanation
-    assert "closing 20:00 America/New_York = 2024-04-02T00:00:00Z" in qpp.explanation
+    assert "closing 20:00 America/New_York = 2024-04-01 20:00 EDT = 2024-04-02 00:00 UTC" in qpp.explanation
     hhs = cal.compute_deadline(D(2023, 6, 15), 60, "days", "year_end", NY)
     assert hhs.explanation.startswith("31 Dec 2023") and hhs.explanation.endswith("(C2)")
     bbp = cal.compute_deadline(D(2024, 2, 29), 12, "months", "months", NY)
@@ -167,7 +168,23 @@ def test_hour_deadlines_are_utc_instants(anchor: str, hours: int, tz: str, due: 
     assert cal.hours_between(at(anchor), deadline.due) == hours
     wall_clock = (at(anchor).astimezone(ZoneInfo(tz)) + dt.timedelta(hours=hours)).astimezone(UTC)
     assert wall_clock != deadline.due
-    assert deadline.explanation.endswith("measured in UTC (C3)")
+    assert deadline.explanation.endswith("(C3)") and "measured in UTC" in deadline.explanation
+    # a clock change in between is said: the local hours then differ from the elapsed ones
+    local = [at(anchor).astimezone(ZoneInfo(tz)).utcoffset(), deadline.due.astimezone(ZoneInfo(tz)).utcoffset()]
+    assert ("across the clock change" in deadline.explanation) == (local[0] != local[1])
+
+
+def test_an_hour_window_reads_on_the_local_clock_then_in_utc() -> None:
+    """The officer read "2026-12-05T20:00:00Z (2026-12-05T15:00:00-05:00 America/New_York)"; the
+    explanation says both clocks as people read them, and the seconds only when there are some."""
+    created = at("2026-03-06T14:00:00-06:00")
+    window = cal.compute_deadline(created, 72, "hours", "elapsed_hours", CHI)
+    assert window.explanation == (
+        "2026-03-06 14:00 CST + 72 elapsed hours = 2026-03-09 15:00 CDT (America/Chicago; 2026-03-06 20:00 UTC"
+        " + 72 h = 2026-03-09 20:00 UTC), measured in UTC, across the clock change (C3)"
+    )
+    named = cal.compute_deadline(at("2026-12-05T15:00:30-05:00"), 0, "hours", "elapsed_hours", NY)
+    assert named.explanation.startswith("due at 2026-12-05 15:00:30 EST = 2026-12-05 20:00:30 UTC: ")
 
 
 def test_hour_deadline_refuses_a_date_anchor_and_naive_instants() -> None:
