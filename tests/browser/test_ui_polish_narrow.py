@@ -131,3 +131,27 @@ def test_the_officers_other_pages_fit_a_phone(phone: Any) -> None:
         response = phone.goto(path)
         assert response is not None and response.status == 200, path
         _fits(phone, path)
+
+
+def test_a_wide_table_names_the_columns_out_of_sight(phone: Any) -> None:
+    """On a phone the findings list showed Severity, Finding and Subject, with nothing to say that
+    Status, Due and State were off to the right; a line above the table names them, and follows the
+    scroll."""
+    LoginPage(phone).sign_in("officer")
+    phone.goto("/ui/findings")
+    hint = phone.locator(".scroll-hint").first
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text(re.compile(r"scroll right for .*Due"))
+    shot(phone, "phone-findings-hint")
+    phone.locator(".table-wrap").first.evaluate("box => box.scrollTo(box.scrollWidth, 0)")
+    expect(hint).not_to_contain_text("scroll right")
+    expect(hint).to_contain_text(re.compile(r"left for Severity"))
+    _fits(phone, "the findings list with its hint")
+
+
+def test_a_table_that_fits_has_no_hint(browser: Any, server: dict[str, Any]) -> None:
+    with page_sized(browser, server, 1366, 900) as page:
+        LoginPage(page).sign_in("officer")
+        page.goto("/ui/findings")
+        expect(page.locator("#findings-table")).to_be_visible()
+        expect(page.locator(".scroll-hint").first).to_be_hidden()

@@ -303,7 +303,36 @@
       } else if (box !== document.activeElement) {
         box.removeAttribute("tabindex");
       }
+      sayHiddenColumns(box);
     });
+  }
+
+  // On a phone the findings list showed Severity, Finding and Subject, and nothing said that Status,
+  // Due and State were off to the right: a line above a table wider than its box names the columns
+  // out of sight and which way to scroll, and goes once every column has been in view.
+  function sayHiddenColumns(box) {
+    var hint = box.previousElementSibling;
+    if (!hint || !hint.classList.contains("scroll-hint")) {
+      hint = document.createElement("p");
+      hint.className = "scroll-hint small muted";
+      hint.setAttribute("aria-hidden", "true");  // the region is announced with its columns already
+      box.parentNode.insertBefore(hint, box);
+      box.addEventListener("scroll", function () { sayHiddenColumns(box); }, { passive: true });
+    }
+    var edge = box.getBoundingClientRect();
+    var right = [], left = [];
+    Array.prototype.forEach.call(box.querySelectorAll("thead th"), function (th) {
+      var cell = th.getBoundingClientRect();
+      var name = th.textContent.trim();
+      if (!name) { return; }
+      if (cell.left + cell.width / 2 > edge.right) { right.push(name); }
+      else if (cell.left + cell.width / 2 < edge.left) { left.push(name); }
+    });
+    var said = [];
+    if (right.length) { said.push("scroll right for " + right.join(", ")); }
+    if (left.length) { said.push("left for " + left.join(", ")); }
+    hint.textContent = said.length ? "More columns: " + said.join("; ") + "." : "";
+    hint.hidden = !said.length;
   }
 
   // A finding's "« Findings" link goes back to the list as it was filtered, not to the plain list,
