@@ -139,6 +139,25 @@ def test_after_hours_print_and_holiday_export() -> None:
     assert exempt == []
 
 
+def test_the_level_counts_one_events_flags_not_the_days() -> None:
+    """The catalog judges each access event: one chart opened with no care link and another's
+    export at 19:30 (its care link on file) are two medium matters. Grouped into one alert of the
+    user's day they had counted as two flags, high; an export of a chart with no care link is both
+    flags in one event, high. The chart with no care link is named among the evidence."""
+    records = BASE + [
+        rec("patient", "PT-A", last_name="Abbot"),
+        event("AE-A", "psmith", "PT-A", "2026-11-20T10:00:00-05:00"),
+        event("AE-EXP", "psmith", "PT-SMITH", "2026-11-20T19:30:00-05:00", "export"),
+    ]
+    (alert,) = run(h.access_alerts, TYPES, "2026-11-22T12:00:00Z", records)
+    assert alert.data["flags"] == "NO_RELATIONSHIP, AFTER_HOURS_EXPORT" and alert.data["event_count"] == 2
+    assert alert.data["level"] == "medium"
+    assert ("patient", "PT-A") in {(t, i) for t, i, _ in alert.sources}
+    both = records + [event("AE-BOTH", "psmith", "PT-A", "2026-11-20T20:00:00-05:00", "export")]
+    (alert,) = run(h.access_alerts, TYPES, "2026-11-22T12:00:00Z", both)
+    assert alert.data["level"] == "high" and alert.data["event_count"] == 3
+
+
 def test_bulk_is_more_than_n_distinct_patients_in_one_clock_hour() -> None:
     patients = [rec("patient", f"PT-B{i:02d}", last_name="Nash") for i in range(1, 27)]
     links = [

@@ -52,17 +52,35 @@ def _norm_address(text: Any) -> str:
 
 @dataclass
 class _Group:
-    """Access events that raise one alert, with the union of their flags."""
+    """Access events that raise one alert, with the union of their flags and, per event, how many
+    flags that event raised itself.
 
-    events: dict[str, tuple[dt.datetime, Source]] = field(default_factory=dict)
+    The level is the catalog's per event ("alert high if count(flags) >= 2" for an access event x): a
+    view of one chart with no care link and an export of another at 19:30 are two medium matters, and
+    grouped into one alert of the user's day they had made it high by counting the flags together.
+    """
+
+    events: dict[str, tuple[dt.datetime, Source, int]] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
     patients: set[str] = field(default_factory=set)
     extra: list[Source] = field(default_factory=list)
 
     def add(self, at: dt.datetime, src: Source, flags: set[str], patient: str) -> None:
-        self.events.setdefault(src[1], (at, src))
+        held = self.events.get(src[1])
+        self.events[src[1]] = (at, src, len(flags) + (held[2] if held is not None else 0))
         self.flags |= flags
         self.patients.add(patient)
+
+    def flag_event(self, event_id: str, flag: str) -> None:
+        """One more flag for an event already held (BULK, known once every user's hours are counted)."""
+        at, src, count = self.events[event_id]
+        self.events[event_id] = (at, src, count + 1)
+        self.flags.add(flag)
+
+    @property
+    def most_flags(self) -> int:
+        """The most flags one of its events raised."""
+        return max((count for _, _, count in self.events.values()), default=0)
 
 
 class _UserAccesses:
@@ -138,8 +156,9 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     One `patient` alert per user, patient and local day with a patient-specific flag (SELF ... VIP;
     it carries the activity flags of those events too); one `activity` alert per user and local day
-    for the remaining flagged events. Level high with two or more flags (each judged on its own, so
-    SELF with the same surname and address is three), else medium. `triaged_at`:
+    for the remaining flagged events. Level high when one of its events raised two or more flags
+    (each judged on its own, so SELF with the same surname and address is three), else medium: the
+    flags of different events are not added up. `triaged_at`:
     when the first investigation of the user's person open at or after the alert was (or already was)
     open.
 
@@ -362,7 +381,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             if chart is not None and _src(chart) not in g.extra:
                 g.extra.append(_src(chart))
         elif flags:
-            activity.setdefault((key[0], key[1], day), _Group()).add(at, src, flags, patient)
+            g = activity.setdefault((key[0], key[1], day), _Group())
+            g.add(at, src, flags, patient)
+            chart = cached[1]
+            # the chart opened with no care link is what the officer looks up: named, as a patient
+            # alert names its chart (the first few; the events name the rest)
+            if "NO_RELATIONSHIP" in flags and chart is not None and len(g.extra) < 5 and _src(chart) not in g.extra:
+                g.extra.append(_src(chart))
 
     # (system, user, clock hour) -> patient -> (epoch seconds, id and version of the first access)
     bulk: dict[tuple[str, str, int], dict[str, tuple[int, str, int]]] = {}
@@ -375,8 +400,9 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     covered: set[str] = set()
     for (system_id, user_id, _, _), g in patient_groups.items():
         covered.update(g.events)
-        if any((system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk for at, _ in g.events.values()):
-            g.flags.add("BULK")
+        for event_id, (at, _, _) in list(g.events.items()):
+            if (system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk:
+                g.flag_event(event_id, "BULK")
     for system_id, user_id, hour in sorted(bulk):
         for patient, (epoch, event_id, version) in bulk[(system_id, user_id, hour)].items():
             src = ("access_event", event_id, version)
@@ -391,13 +417,13 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
 
     def alert(kind: str, key: tuple[str, str], g: _Group, patient: str | None) -> DerivedFact:
         events = sorted(g.events.values(), key=lambda e: (e[0], e[1][1]))
-        first_at, first_src = events[0]
+        first_at, first_src, _ = events[0]
         acct, person_id, ep, _, role = user_context(key, first_at)
         ordered = [f for f in PATIENT_FLAGS + ACTIVITY_FLAGS if f in g.flags]
         opened = [(max(o, first_at), inv) for o, c, inv in investigations.get(person_id, [])
                   if c is None or c >= first_at]
         triaged = min(opened, key=lambda x: (x[0], x[1].id)) if opened else None
-        sources = [src for _, src in events[:50]] + [_src(acct)] + g.extra[:5]
+        sources = [src for _, src, _ in events[:50]] + [_src(acct)] + g.extra[:5]
         if person_id in persons:
             sources.append(_src(persons[person_id]))
         if ep is not None:
@@ -406,7 +432,7 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             sources.append(_src(triaged[1]))
         return _fact("hipaa_access_alert", f"{first_src[1]}:{kind}", {
             "event_id": first_src[1], "kind": kind, "flags": ", ".join(ordered), "flag_count": len(ordered),
-            "level": "high" if len(ordered) >= 2 else "medium", "person_id": person_id, "user_id": key[1],
+            "level": "high" if g.most_flags >= 2 else "medium", "person_id": person_id, "user_id": key[1],
             "system_id": key[0], "patient_id": patient, "role": role or None,
             "establishment_id": ep.establishment_id if ep is not None else None,
             "at": first_at, "last_at": events[-1][0], "event_count": len(events),
