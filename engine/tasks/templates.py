@@ -2,8 +2,8 @@
 
 A template is YAML front matter between `---` lines (id, title, owner_role, default_due_days,
 recurrence: null | {every, unit[, start, scope]}, citation, evidence) and a Markdown body that is a
-Jinja2 template over `finding` (rendered in a SandboxedEnvironment: a template is content a liaison
-edits, not code). The checklist is the numbered items of the `## Steps` section (every numbered
+Jinja2 template over `finding` (rendered in `engine.sandbox`'s bounded sandbox: a template is content a
+liaison edits, not code). The checklist is the numbered items of the `## Steps` section (every numbered
 item of the body when there is no such section), each with its continuation lines.
 """
 
@@ -16,15 +16,15 @@ from typing import Any
 
 import jinja2
 import yaml
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from engine.errors import ErrorDetail
+from engine.sandbox import BoundedSandbox, render_bounded
 from engine.tasks.errors import PolicyError
 from engine.tasks.policy import policies_dir
 from engine.tasks.schemas import RenderedSop, Sop
 
-_ENV = SandboxedEnvironment(undefined=jinja2.ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV = BoundedSandbox(undefined=jinja2.ChainableUndefined, autoescape=False, keep_trailing_newline=True)
 _ITEM = re.compile(r"^\s{0,3}(\d+)[.)]\s+(.*)$")
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 
@@ -62,6 +62,9 @@ def parse_sop(text: str, path: str) -> Sop:
         ]) from None
     try:
         _ENV.parse(body)
+    except RecursionError:
+        raise PolicyError(f"{path}: the template nests too deeply", [ErrorDetail(
+            reason="brackets or tags nested too deeply inside each other; write it flatter", file=path)]) from None
     except jinja2.TemplateSyntaxError as exc:
         line = (exc.lineno or 0) + text[: len(text) - len(body)].count("\n")
         raise PolicyError(f"{path}: template syntax error", [ErrorDetail(reason=exc.message or "syntax", file=path,
@@ -96,8 +99,8 @@ def list_sops(directory: Path | str | None = None) -> list[Sop]:
 def render_sop(sop: Sop, context: dict[str, Any]) -> RenderedSop:
     """Render the body over `context` (finding, task, sop) and extract the checklist."""
     try:
-        body = _ENV.from_string(sop.body).render(**context, sop=sop.model_dump(exclude={"body"}))
-        title = _ENV.from_string(sop.title).render(**context)
+        body = render_bounded(_ENV.from_string(sop.body), **context, sop=sop.model_dump(exclude={"body"}))
+        title = render_bounded(_ENV.from_string(sop.title), **context)
     except Exception as exc:  # a template is content: whatever it does wrong (SecurityError, huge ranges ...)
         raise PolicyError(f"{sop.path}: cannot render: {type(exc).__name__}: {exc}",
                           [ErrorDetail(reason=str(exc), file=sop.path)]) from None

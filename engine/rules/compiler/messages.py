@@ -23,12 +23,12 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from jinja2 import Template, TemplateSyntaxError, Undefined, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.defaults import DEFAULT_FILTERS
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
 from engine.records.fields import format_instant
 from engine.rules.spec import RuleSpec
+from engine.sandbox import MAX_EXPONENT, MAX_NUMBER, MAX_REPEAT, BoundedSandbox, render_bounded
 
 #: An instant as records, derivations and Python write them: with `Z` or an offset.
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)(?![\d:])")
@@ -70,50 +70,17 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-#: What one message may cost: the longest text a `*` may repeat into, the largest exponent of `**`,
-#: the longest `range`, and the largest number written in a message. A message is a sentence or a
-#: short list; these are far above any the rulesets write and far below what hurts.
-MAX_REPEAT = 10_000
-MAX_EXPONENT = 64
-MAX_RANGE = 1_000
-MAX_CONSTANT = 100_000
+#: A number written in a message may be at most this (the other bounds: `engine.sandbox`).
+MAX_CONSTANT = MAX_NUMBER
 
-
-class _MessageSandbox(SandboxedEnvironment):
-    """The sandbox with a cost limit. Jinja2's sandbox stops attribute walking, not work: a liaison's
-    `{{ 'A' * 300000000 }}` was folded while the template compiled (1.3 GB taken by a validate
-    that then said ok), `{{ 9**99999999 }}` never finished compiling, and two nested `range(12000)`
-    loops held a preview for 26 s. `*` and `**` are intercepted (so never folded at compile time)
-    and bounded here; `range` is shorter; the checker refuses large numbers and nested loops."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"an exponent above {MAX_EXPONENT} in a message")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"a repetition longer than {MAX_REPEAT} in a message")
-        return super().call_binop(context, operator, left, right)
-
-
-def _short_range(*args: int) -> range:
-    found = range(*args)
-    if len(found) > MAX_RANGE:
-        raise SecurityError(f"a range longer than {MAX_RANGE} in a message")
-    return found
-
-
-TEMPLATES = _MessageSandbox(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
-TEMPLATES.globals["range"] = _short_range
+TEMPLATES = BoundedSandbox(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
 
 
 def _local_filter(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
-TEMPLATES.filters["local"] = _local_filter
+TEMPLATES.add_filter("local", _local_filter)
 
 
 class _EveryMessage(TypedDict):
@@ -167,7 +134,7 @@ class MessageTemplate:
     source: str
 
     def render(self, context: Mapping[str, Any]) -> str:
-        return _template(self.source).render(context)
+        return render_bounded(_template(self.source), context)
 
 
 #: The fields of what a message reads that is no record: `rule`, as `results` passes it.
@@ -207,6 +174,8 @@ def check_compiles(rule: RuleSpec) -> None:
         _template(rule.message)
     except TemplateSyntaxError as exc:
         raise _invalid(rule, (_syntax_reason(exc),)) from None
+    except RecursionError:
+        raise _invalid(rule, (_TOO_DEEP,)) from None
 
 
 def _invalid(rule: RuleSpec, reasons: Iterable[str]) -> RulesetValidationError:
@@ -230,7 +199,7 @@ def render_message(
     """
     zone = _ZONE.set(tz)
     try:
-        text = template.render(context)
+        text = template.render(context) if isinstance(template, MessageTemplate) else render_bounded(template, context)
     except Exception as exc:  # translated at the boundary (see above)
         line = _template_line(exc)
         where = f" (line {line} of the message)" if line is not None else ""
@@ -267,11 +236,18 @@ def _problems(source: str, known: frozenset[str], aliases: frozenset[str],
     """Why a message cannot be rendered safely, each reason once (cached: see `_template`)."""
     try:
         tree = TEMPLATES.parse(source)
+        checker = _Checker(source, known, aliases, dict(shapes))
+        checker.check(tree)
     except TemplateSyntaxError as exc:
         return (_syntax_reason(exc),)
-    checker = _Checker(source, known, aliases, dict(shapes))
-    checker.check(tree)
+    except RecursionError:  # Jinja2's parser and the checker recurse once per level of nesting
+        return (_TOO_DEEP,)
     return tuple(dict.fromkeys(checker.reasons))
+
+
+#: Why a message nested past what Python's stack takes is refused (it had been a traceback, and a 500
+#: on the draft page).
+_TOO_DEEP = "the message nests too deeply (brackets or tags inside each other); write it flatter"
 
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
@@ -425,7 +401,7 @@ class _Checker:
                 self.visit(child, scope)
 
     def _cost(self, node: nodes.Pow | nodes.Mul) -> None:
-        """Refuse what the renderer would refuse anyway (`_MessageSandbox`), where the text shows it."""
+        """Refuse what the renderer would refuse anyway (`engine.sandbox.BoundedSandbox`), where the text shows it."""
         left, right = (n.value if isinstance(n, nodes.Const) else None for n in (node.left, node.right))
         if isinstance(node, nodes.Pow) and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             self.fail(f"an exponent above {MAX_EXPONENT} is not allowed in a message", node, r"\*\*")
@@ -487,7 +463,10 @@ class _Checker:
 
     def _filter_or_test(self, node: nodes.Filter | nodes.Test, scope: _Scope) -> None:
         kind, table = ("filter", TEMPLATES.filters) if isinstance(node, nodes.Filter) else ("test", TEMPLATES.tests)
-        if node.name not in table:
+        if node.name not in table and kind == "filter" and node.name in DEFAULT_FILTERS:
+            self.fail(f"the filter `{node.name}` is not allowed in a message (allowed: {', '.join(sorted(table))})",
+                      node, rf"\b{re.escape(node.name)}\b")
+        elif node.name not in table:
             close = difflib.get_close_matches(node.name, sorted(table), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             self.fail(f"unknown {kind} `{node.name}`{hint}", node, rf"\b{re.escape(node.name)}\b")
