@@ -196,3 +196,27 @@ def test_an_empty_item_in_a_csv_list_counts_as_an_invalid_record(cli_env: Path) 
     assert result.exit_code == 2
     assert "[input.record_invalid] 2 problems (2 invalid records); nothing was imported" in said(result.stderr)
 
+
+
+def test_a_quote_left_open_in_a_csv_file_is_refused_not_read_into_one_cell(cli_env: Path) -> None:
+    """Session 46's operations pass: a stray quote in the last column read every later row into one
+    address, and the import said it had created one person."""
+    folder = cli_env / "q"
+    folder.mkdir()
+    (folder / "person.csv").write_text('id,first_name,address\nP-Q1,A,"12 Main St\nP-Q2,B,1 Elm\nP-Q3,C,2 Oak\n',
+                                       encoding="utf-8")
+    db = f"sqlite:///{cli_env / 'q.db'}"
+    result = vigil("import", str(folder / "person.csv"), "--db", db)
+    assert result.exit_code == 2, result.output
+    assert (f"{folder / 'person.csv'}:2: unreadable row: a quoted cell that starts on this row is never closed"
+            in said(result.stderr)), result.stderr
+    assert vigil("records", "show", "person", "P-Q1", "--db", db).exit_code == 2  # nothing imported
+    (folder / "person.csv").write_text('id,first_name,address\nP-Q1,A,"12 "B" St"\n', encoding="utf-8")
+    result = vigil("import", str(folder / "person.csv"), "--db", db)
+    assert result.exit_code == 2 and "a quote in the middle of a cell" in said(result.stderr), result.stderr
+    # a quote inside a bare cell is text; a long cell is read (Python's csv stops at 131,072 characters)
+    (folder / "person.csv").write_text(f'id,first_name,address\nP-Q1,A,12 "B" St\nP-Q2,B,{"x" * 200_000}\n',
+                                       encoding="utf-8")
+    assert vigil("import", str(folder / "person.csv"), "--db", db).exit_code == 0
+    shown = json.loads(vigil("records", "show", "person", "P-Q1", "--db", db, "--json").stdout)
+    assert shown["data"]["address"] == '12 "B" St'

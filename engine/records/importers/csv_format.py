@@ -125,12 +125,34 @@ def read_csv(
             advance(size - reported)
 
 
+#: The longest cell read, in characters (Python's csv reads 131,072 by default; an NDJSON field has no
+#: such limit, and one file format should not refuse what the other takes).
+MAX_CELL = 32 * 1024 * 1024
+csv.field_size_limit(MAX_CELL)
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """What the csv module's complaint means for the person who wrote the file, and how to mend it."""
+    said = str(exc)
+    if "unexpected end of data" in said:
+        return ("a quoted cell that starts on this row is never closed, so every line after it would be read "
+                'into that one cell: close the quote (a quote inside a quoted cell is written twice, "")')
+    if "expected after" in said:
+        return ('a quote in the middle of a cell: quote the whole cell and write each quote inside it twice '
+                '("12 ""B"" Street")')
+    if "field larger than field limit" in said:
+        return f"a cell longer than {MAX_CELL:,} characters"
+    return said
+
+
 def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
     name = str(path)
     kinds = field_kinds(record_type)
     with path.open("rb") as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
+        # strict: a quote left open had read every line after it into one cell (the import said it had
+        # read one record), and a quote inside a bare cell had been dropped silently
+        reader = csv.reader(text, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -140,7 +162,7 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
             problem(_not_utf8(path))
             return
         except csv.Error as exc:
-            problem(ErrorDetail(reason=f"unreadable header: {exc}", file=name, line=1))
+            problem(ErrorDetail(reason=f"unreadable header: {_csv_error(exc)}", file=name, line=1))
             return
         separator = _other_separator(header, kinds)
         if separator is not None:  # one column named 'id;first_name': every row would be misread too
@@ -164,7 +186,7 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 problem(_not_utf8(path))
                 return
             except csv.Error as exc:
-                problem(ErrorDetail(reason=f"unreadable row: {exc}", file=name, line=last_line + 1))
+                problem(ErrorDetail(reason=f"unreadable row: {_csv_error(exc)}", file=name, line=last_line + 1))
                 return
             line_no, last_line = last_line + 1, reader.line_num
             rows += 1
