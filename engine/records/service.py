@@ -332,6 +332,11 @@ def verify_versions(session: Session, *, org_id: str | None, limit: int = 100,
     return integrity.check_versions(session, org_id=org_id, limit=limit, progress=progress)
 
 
+#: The file an export leaves in its folder, naming the files it wrote: the next export into the folder
+#: may replace or remove those, and no other. A dotfile, so `vigil import DIR/*.ndjson` passes it by.
+EXPORT_MARK = ".vigil-export.json"
+
+
 def export_records(
     session: Session, *, org_id: str, out_dir: str | Path, known_at: dt.datetime | None = None
 ) -> dict[str, int]:
@@ -339,8 +344,14 @@ def export_records(
 
     Each record's fields in contract order, as `iter_records` gives them, but read as the sweep
     reads (id, version, data): through a validated `StoredRecord` a row, with the provenance
-    columns it does not write, 2.16M records took 45 s (SQLite) and 55 s (PostgreSQL)."""
+    columns it does not write, 2.16M records took 45 s (SQLite) and 55 s (PostgreSQL).
+
+    A folder holding `<type>.ndjson` files an export did not write is refused before anything is
+    written (InputError): an export into a copy of the demo's record files had replaced one and
+    removed thirty as "left by an earlier export". `EXPORT_MARK` names what this export wrote, with
+    what earlier exports left that `remove_stale_exports` is to remove."""
     out = Path(out_dir)
+    earlier = _claim_export_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     instant = _instant(known_at)
@@ -359,25 +370,65 @@ def export_records(
         finally:
             if handle is not None:
                 handle.close()
+    _mark_export(out, org_id=org_id, known_at=instant, counts=counts, also=earlier - set(counts))
     return counts
 
 
+def _claim_export_folder(out: Path) -> set[str]:
+    """The record types an earlier export wrote into `out`; InputError if it holds a `<type>.ndjson`
+    no export wrote (they are someone's files: the export would replace or remove them)."""
+    if not out.is_dir():
+        return set()
+    mark = out / EXPORT_MARK
+    earlier: set[str] = set()
+    if mark.is_file():
+        try:
+            earlier = {str(t) for t in json.loads(mark.read_text(encoding="utf-8")).get("files", [])}
+        except (ValueError, AttributeError):
+            earlier = set()
+    foreign = sorted(p.name for p in out.glob("*.ndjson") if p.stem in RECORD_MODELS and p.stem not in earlier)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InputError(
+            f"{out} holds record files no export wrote ({shown}): an export replaces and removes the "
+            "<type>.ndjson files of its folder; export into an empty folder, or move those files",
+            [ErrorDetail(reason=f"not written by an export: {name}", file=str(out / name), field="--out")
+             for name in foreign],
+            code="input.export_folder",
+        )
+    return earlier
+
+
+def _mark_export(out: Path, *, org_id: str, known_at: dt.datetime | None, counts: dict[str, int],
+                 also: set[str]) -> None:
+    mark = {"written_by": "vigil export", "org": org_id, "known_at": known_at.isoformat() if known_at else None,
+            "counts": counts, "files": sorted(set(counts) | also)}
+    (out / EXPORT_MARK).write_text(json.dumps(mark, indent=1) + "\n", encoding="utf-8")
+
+
 def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list[Path]:
-    """Remove the `<type>.ndjson` files in `out_dir` of record types an export did not write, so the
-    directory holds exactly that export; returns the files removed, by name.
+    """Remove the `<type>.ndjson` files an earlier export wrote into `out_dir` of record types this
+    one did not write, so the folder holds exactly this export; returns the files removed.
 
     Why: `vigil import DIR/*.ndjson` is the documented round trip, and a file left by an earlier
     export (of another organization or database) was imported with it as if it were part of this
-    one. Only files named after a contract record type are touched; anything else in the directory
-    is the user's."""
+    one. Only files an export wrote (`EXPORT_MARK` names them) are touched; anything else in the
+    folder is the user's, and `export_records` refuses a folder with record files of theirs."""
     out = Path(out_dir)
     kept = set(written)
+    mark = out / EXPORT_MARK
+    try:
+        listed = json.loads(mark.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
     removed = []
-    for record_type in sorted(set(RECORD_MODELS) - kept):
+    for record_type in sorted(set(listed.get("files", [])) - kept):
         path = out / f"{record_type}.ndjson"
-        if path.is_file():
+        if record_type in RECORD_MODELS and path.is_file():
             path.unlink()
             removed.append(path)
+    listed["files"] = sorted(kept)
+    mark.write_text(json.dumps(listed, indent=1) + "\n", encoding="utf-8")
     return removed
 
 

@@ -96,7 +96,7 @@ def test_an_leie_file_with_only_the_header_is_refused_and_writes_nothing(db_url:
     assert str(truncated) in said and "holds no exclusion rows" in said and "download it again" in said
     out = tmp_path / "out"
     assert vigil("export", "--out", str(out), "--db", db_url).exit_code == 0
-    assert sorted(f.name for f in out.iterdir()) == ["employment_episode.ndjson", "person.ndjson"], \
+    assert sorted(f.name for f in out.glob("*.ndjson")) == ["employment_episode.ndjson", "person.ndjson"], \
         "no screening was written"
 
 

@@ -105,7 +105,7 @@ def test_export_then_reimport_is_unchanged(db_url: str, tmp_path: Path) -> None:
     result = vigil("export", "--out", str(out), "--db", db_url, "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["counts"] == {"access_event": 1, "organization": 1}
-    again = vigil("import", *sorted(str(p) for p in out.iterdir()), "--db", db_url, "--json", at=T2)
+    again = vigil("import", *sorted(str(p) for p in out.glob("*.ndjson")), "--db", db_url, "--json", at=T2)
     assert json.loads(again.stdout)["unchanged"] == 2
 
 
@@ -122,13 +122,32 @@ def test_export_removes_the_type_files_of_an_earlier_export_and_says_which(db_ur
     result = vigil("export", "--out", str(out), "--db", db_url)
     assert result.exit_code == 0, result.stderr
     assert f"{out / 'person.ndjson'}: removed" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["access_event.ndjson", "notes.txt", "organization.ndjson",
-                                                     "person.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".vigil-export.json", "access_event.ndjson", "notes.txt",
+                                                     "organization.ndjson", "person.csv"]
     again = vigil("export", "--out", str(out), "--db", db_url, "--json")
     assert json.loads(again.stdout)["removed"] == []
+
+
+def test_export_refuses_a_folder_holding_record_files_no_export_wrote(db_url: str, tmp_path: Path) -> None:
+    """Session 46's operations pass: an export into a copy of the demo's record files replaced
+    person.ndjson and removed thirty others as "left by an earlier export"."""
+    vigil("import", ndjson(tmp_path / "a.ndjson", ORG, EVENT), "--db", db_url)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "person.ndjson").write_text('{"type":"person","id":"P-MINE"}\n')
+    (mine / "access_event.ndjson").write_text("")
+    result = vigil("export", "--out", str(mine), "--db", db_url, "--json")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "input.export_folder" and "no export wrote (access_event.ndjson, person.ndjson)" in (
+        error["message"])
+    assert sorted(p.name for p in mine.iterdir()) == ["access_event.ndjson", "person.ndjson"]  # untouched
+    assert (mine / "person.ndjson").read_text() == '{"type":"person","id":"P-MINE"}\n'
+    # a file put into an export's folder afterwards is the user's too
+    out = tmp_path / "out"
+    assert vigil("export", "--out", str(out), "--db", db_url).exit_code == 0
     (out / "person.ndjson").write_text("")
-    assert json.loads(vigil("export", "--out", str(out), "--db", db_url, "--json").stdout)["removed"] == [
-        str(out / "person.ndjson")]
+    assert vigil("export", "--out", str(out), "--db", db_url).exit_code == 2
 
 
 def test_export_as_of(db_url: str, tmp_path: Path) -> None:

@@ -273,11 +273,12 @@ def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> No
         counts = service.export_records(session, org_id="org-a", out_dir=tmp_path / "out")
         old_counts = service.export_records(session, org_id="org-a", out_dir=tmp_path / "old", known_at=T1)
     assert counts == old_counts == {t: 1 for t in sorted(RECORD_MODELS)}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{t}.ndjson" for t in RECORD_MODELS)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [f"{t}.ndjson" for t in RECORD_MODELS] + [service.EXPORT_MARK])
     assert '"name":"Renamed"' in (tmp_path / "out" / "organization.ndjson").read_text(encoding="utf-8")
     assert '"name":"Renamed"' not in (tmp_path / "old" / "organization.ndjson").read_text(encoding="utf-8")
     # The exported data is the imported data in its stored form (+00:00 written Z), key order included.
-    exported = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "old").iterdir()}
+    exported = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "old").glob("*.ndjson")}
     for record in samples():
         _, normalized = validate_record(record)
         assert exported[record["type"]] == normalized
@@ -286,12 +287,12 @@ def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> No
     # Importing the export changes nothing; exporting again gives the same bytes.
     with clock.frozen(T3), db.unit_of_work(engine) as session:
         report = service.import_files(
-            session, org_id="org-a", paths=sorted((tmp_path / "out").iterdir()), actor="user:ann"
+            session, org_id="org-a", paths=sorted((tmp_path / "out").glob("*.ndjson")), actor="user:ann"
         )
     assert report.unchanged == report.total == len(RECORD_MODELS)
     with db.unit_of_work(engine) as session:
         service.export_records(session, org_id="org-a", out_dir=tmp_path / "again")
-    for path in (tmp_path / "out").iterdir():
+    for path in (tmp_path / "out").glob("*.ndjson"):
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes()
 
 
