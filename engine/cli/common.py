@@ -410,8 +410,16 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
                 f"cannot reach database {shown_url(full)}: {_first_line(exc)}; nothing was changed. Is the "
                 "database server running, and reachable at that host and port? Run the command again once it "
                 "answers", code="database.unreachable") from None
-        raise _cannot_open(full, _first_line(exc)) from None
+        raise _cannot_open(full, _refusal(exc)) from None
     return engine
+
+
+def _refusal(exc: Exception) -> str:
+    """The server's no, with what to do about it where that is clear."""
+    said = _first_line(exc)
+    if "FATAL:" in said and "database" in said and "does not exist" in said:
+        return f"{said} (create it, e.g. createdb, or check the name in the URL)"
+    return said
 
 
 def _unreachable(exc: Exception) -> bool:
@@ -421,8 +429,18 @@ def _unreachable(exc: Exception) -> bool:
     from sqlalchemy import exc as sa_exc
 
     orig = getattr(exc, "orig", None)
-    return (isinstance(exc, sa_exc.OperationalError) and orig is not None
-            and getattr(orig, "sqlstate", None) is None and type(orig).__module__.startswith("psycopg"))
+    if not (isinstance(exc, sa_exc.OperationalError) and orig is not None
+            and getattr(orig, "sqlstate", None) is None and type(orig).__module__.startswith("psycopg")):
+        return False
+    # psycopg gives no sqlstate for a refused connection, whether the server is down or answered
+    # FATAL (no such database or role, a wrong password): the latter is bad input, as documented, and
+    # had been told to wait for a server that was running; a server starting up or full is an outage
+    said = str(orig)
+    return "FATAL:" not in said or any(word in said for word in _STILL_COMING)
+
+
+#: The FATAL answers of a server that cannot take the connection yet: try again later.
+_STILL_COMING = ("starting up", "shutting down", "too many clients", "in recovery mode", "not yet accepting")
 
 
 def _say_upgraded(change: SchemaChange | None) -> None:

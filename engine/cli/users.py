@@ -47,7 +47,8 @@ def add(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a user (password stored as an argon2 hash); creates the database if it does not exist."""
+    """Create a user (password stored as an argon2 hash); a SQLite database file that does not exist yet is
+    created (a PostgreSQL database must exist)."""
     from engine.auth import service
     from engine.auth.schemas import UserIn
     from engine.db import unit_of_work

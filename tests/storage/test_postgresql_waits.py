@@ -53,3 +53,15 @@ def test_a_database_server_that_does_not_answer_is_an_outage() -> None:
     result = CliRunner().invoke(app, ["findings", "list", "--db", "postgresql+psycopg://postgres@127.0.0.1:1/none"])
     assert result.exit_code == 1, result.output
     assert "[database.unreachable]" in result.output and "Is the database server running" in result.output
+
+
+def test_a_database_that_does_not_exist_on_a_running_server_is_bad_input(pg_engine: Engine) -> None:
+    """Session 46's operations pass: the server answered "database does not exist" and the command
+    said it could not reach it and to run it again once it answers (exit 1); docs/operations.md
+    says a database that does not exist is bad input."""
+    url = pg_engine.url.set(database="vigil_no_such_database").render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["findings", "list", "--db", url])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "[input.database]" in said and 'database "vigil_no_such_database" does not exist' in said
+    assert "createdb" in said and "Is the database server running" not in said
