@@ -79,9 +79,9 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
     created for them: packets hold none, and the caller reports them) and the entries to report
     (name, reason): those whose bytes fail the zip's own CRC check, reported as altered files rather
     than crashing the check, and every entry after the first of one path (`duplicate`). An archive
-    that declares more than `unpack_budget` bytes is refused before anything is written, and one
-    that is no zip, names a path outside `dest` or holds a symbolic link is refused naming the
-    entry (an InputError whose details say it).
+    that declares more than `unpack_budget` bytes is refused before anything is written, as one that
+    is no zip is (an InputError whose details say it); an entry naming a path outside `dest` or a
+    symbolic link is reported and not extracted.
     """
     try:
         zf = zipfile.ZipFile(zip_path)
@@ -100,10 +100,17 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
                                      "not a packet Vigil wrote")
         for info in zf.infolist():
             path = PurePosixPath(info.filename)
+            # a tampered packet, reported as its failures are (exit 1) and not extracted: it had been
+            # refused as unreadable (exit 2), which the docs keep for a file that is no zip at all
             if path.is_absolute() or ".." in path.parts or "\\" in info.filename:
-                raise _refused(zip_path, f"unsafe entry name {info.filename!r}")
+                names.append(info.filename)
+                problems.append((info.filename, "unsafe entry name: it would unpack outside the packet's folder "
+                                                "(not extracted); Vigil writes no such entry"))
+                continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise _refused(zip_path, f"symbolic link entry {info.filename!r}")
+                names.append(info.filename)
+                problems.append((info.filename, "symbolic link entry (not extracted); Vigil writes no such entry"))
+                continue
             if info.is_dir():  # named (with its trailing slash) for the caller to judge, not created
                 names.append(info.filename)
                 continue

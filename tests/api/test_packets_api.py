@@ -283,18 +283,34 @@ def _zip_of(entries: dict[str, bytes], *, link: str | None = None) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("upload, said", [(b"not a zip at all", "not a readable zip file"),
-                                          (_zip_of({"../../evil.txt": b"x"}), "unsafe entry name '../../evil.txt'"),
-                                          (_zip_of({}, link="bag/data/index.html"), "symbolic link entry")],
-                         ids=["not a zip", "an entry outside", "a symbolic link"])
 def test_an_upload_that_cannot_be_checked_lists_the_problem_in_errors(
-        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upload: bytes, said: str) -> None:
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The problem had been in `detail` only, with `"errors": []`: every problem is listed in
     `errors` with where it is (the `file` part, by the name it was sent under)."""
     monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
     r = api["client"].post("/packets/verify", headers=headers(api, "auditor"),
-                           files={"file": ("sent.zip", upload, "application/zip")})
+                           files={"file": ("sent.zip", b"not a zip at all", "application/zip")})
     assert r.status_code == 422, r.text
     (error,) = r.json()["errors"]
-    assert error["field"] == "file" and error["file"] == "sent.zip" and said in error["reason"], error
+    assert error["field"] == "file" and error["file"] == "sent.zip" and "not a readable zip file" in error["reason"]
     assert "/tmp" not in r.text and str(tmp_path) not in r.text
+
+
+@pytest.mark.parametrize("upload, entry, said", [
+    (_zip_of({"../../evil.txt": b"x"}), "../../evil.txt", "unsafe entry name"),
+    (_zip_of({}, link="bag/data/index.html"), "bag/data/index.html", "symbolic link entry")],
+    ids=["an entry outside", "a symbolic link"])
+def test_a_packet_with_an_entry_no_packet_holds_fails_verification_naming_it(
+        api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upload: bytes, entry: str,
+        said: str) -> None:
+    """Session 46's operations pass: a zip with a `../escape.txt` entry exited 2, as a file that is no
+    zip does; it is a tampered packet, whose failures are named (exit 1, `ok: false`), and the entry
+    is not extracted."""
+    monkeypatch.setenv("VIGIL_KEY_DIR", str(tmp_path / "keys"))
+    r = api["client"].post("/packets/verify", headers=headers(api, "auditor"),
+                           files={"file": ("sent.zip", upload, "application/zip")})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["ok"] is False
+    assert any(p["file"] == entry and said in p["reason"] for p in report["problems"]), report["problems"]
+    assert not (tmp_path / "evil.txt").exists() and "/tmp" not in r.text

@@ -88,12 +88,16 @@ def verify(
     a key it has not held) fails, naming both fingerprints; one signed with a key the practice
     rotated away from (`vigil packet rotate-key`) still verifies."""
     packet_service.practice_public_keys(session)  # a missing key is said before the upload is read
-    with uploads.spooled(file, default="packet.zip") as (target, _name):
+    with uploads.spooled(file, default="packet.zip") as (target, name):
         try:
-            return packet_service.verify_as_practice(session, target)
-        except InputError as exc:  # not a zip, an unsafe entry: the upload cannot be checked at all
+            report = packet_service.verify_as_practice(session, target)
+        except InputError as exc:  # not a zip, a zip bomb: the upload cannot be checked at all
             _on_part(exc, "file")
             raise
+    # a problem of the whole zip names it as sent, not where the server spooled it (a zip holding no
+    # bag had answered "/tmp/tmpeekmp3sp/sent.zip")
+    return report.model_copy(update={"problems": [
+        p.model_copy(update={"file": name}) if p.file == str(target) else p for p in report.problems]})
 
 
 def _on_part(exc: InputError, part: str) -> None:

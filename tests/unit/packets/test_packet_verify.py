@@ -190,12 +190,14 @@ def test_not_a_zip_is_an_input_error(tmp_path: Path) -> None:
         verify_packet(bogus)
 
 
-def test_unsafe_entry_names_are_refused(tmp_path: Path) -> None:
+def test_unsafe_entry_names_fail_verification_and_are_not_extracted(tmp_path: Path) -> None:
+    """A tampered packet, whose failures are named (exit 1), not a file that is no zip (exit 2)."""
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../outside.txt", "x")
-    with pytest.raises(InputError, match="unsafe"):
-        verify_packet(evil)
+    report = verify_packet(evil)
+    assert not report.ok
+    assert any(p.file == "../outside.txt" and "unsafe entry name" in p.reason for p in report.problems)
     assert not (tmp_path / "outside.txt").exists()
 
 
