@@ -414,6 +414,48 @@ def compile_in_force(
     return out
 
 
+def practice_fit_problems(loaded: list[LoadedRuleset], raw: Mapping[str, Any], source: str, framework: str,
+                          start: dt.date) -> list[tuple[ErrorDetail, ErrorDetail]]:
+    """Why the practice's values of `framework` would stop some evaluation from `start` on: each day
+    the version in force or a dated value changes is compiled with the values in force then, and each
+    problem is said once: (as the compiler said it, with the day and version it was met on).
+
+    Why every such day: a rollback put back a version that does not declare a parameter the practice
+    had set for the withdrawn one, and every evaluation from that day on was refused, while
+    `rules validate`, which compiled each version with today's values, said all was well."""
+    from engine.rules import versions
+
+    days = set(versions.change_days(loaded, framework, start))
+    section = raw.get(framework) or {}
+    for value in section.values() if isinstance(section, dict) else ():
+        if is_dated(value):
+            for entry in value:
+                for key in ("from", "to"):
+                    when = entry.get(key)
+                    day = when if isinstance(when, dt.date) else _date_or_none(when)
+                    if day is not None and day > start:
+                        days.add(day)
+    problems: dict[ErrorDetail, ErrorDetail] = {}  # each problem, as first met, with the day it was met
+    for day in sorted(days):
+        chosen = in_force(loaded, day, [framework])
+        if not chosen:
+            continue
+        try:
+            compile_for(chosen[0], params_in_force(raw, framework, day, source), source, on=day)
+        except RulesetError as exc:
+            for d in exc.details or [ErrorDetail(reason=exc.message, file=source)]:
+                problems.setdefault(d, dataclasses.replace(
+                    d, reason=f"{d.reason} (from {day}, when {framework} {chosen[0].spec.version} is in force)"))
+    return list(problems.items())
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value is not None else None
+    except ValueError:
+        return None  # said by dated_problems
+
+
 def check_practice_params(day: dt.date, *, frameworks: Iterable[str] | None = None, params_path: Path | None = None,
                           root: Path | None = None) -> None:
     """Refuse practice parameters that the versions in force on `day` cannot take, naming every problem.

@@ -32,7 +32,15 @@ from pydantic import BaseModel
 from engine import clock
 from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError, VigilError
 from engine.rules import versions, withdrawals
-from engine.rules.catalog import in_force, load_all, rulesets_dir, version_key
+from engine.rules.catalog import (
+    in_force,
+    load_all,
+    load_practice_params,
+    practice_fit_problems,
+    practice_params_path,
+    rulesets_dir,
+    version_key,
+)
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
 from engine.rules.scenarios import BACKENDS, run_scenario
 from engine.rules.validate import validate_paths
@@ -348,6 +356,7 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     after = [i.withdrawn(entry) if i is item else i for i in mine]
     day = max(on, item.spec.effective_from)
     _refuse_a_gap(item, mine, after, day)
+    _refuse_unfit_params(item, mine, after, day, on)
     had = in_force(mine, day, [framework])
     left = in_force(after, day, [framework])
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
@@ -373,6 +382,24 @@ def _refuse_a_gap(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[Lo
     raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
         ErrorDetail(reason=f"no other version of {framework} is in force on {gap}: publish a replacement first{later}",
                     field="version")], code="ruleset.withdraw.last")
+
+
+def _refuse_unfit_params(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[LoadedRuleset], day: dt.date,
+                         on: dt.date) -> None:
+    """Refuse a withdrawal after which the practice's values would stop evaluations: a value set for
+    a parameter only the withdrawn version declares (the version in force again refuses it as
+    unknown). A rollback had been accepted, and every evaluation from its day on refused; problems
+    the practice's values have either way are not this withdrawal's."""
+    framework, version = item.spec.framework, item.spec.version
+    source = str(practice_params_path())
+    raw = load_practice_params(frameworks={i.spec.framework for i in mine})
+    known = {bare for bare, _ in practice_fit_problems(mine, raw, source, framework, day)}
+    new = [said for bare, said in practice_fit_problems(after, raw, source, framework, day) if bare not in known]
+    if new:
+        raise ConflictError(
+            f"withdrawing {framework} {version} from {on} would leave values in {source} that the version in force "
+            "again cannot take, and evaluations would be refused: end them before that day (vigil params set ... "
+            "--from) or remove them from the file, then withdraw", new, code="ruleset.withdraw.params")
 
 
 def in_force_version(framework: str, day: dt.date, root: Path | None = None) -> str:

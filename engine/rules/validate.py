@@ -20,16 +20,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine import clock
 from engine.errors import ErrorDetail, VigilError
 from engine.rules import withdrawals
 from engine.rules.catalog import (
     POLICIES_DIR,
     compile_for,
     framework_files,
+    load_all,
     load_practice_params,
     params_in_force,
     placement_problems,
     policies_dir,
+    practice_fit_problems,
     practice_params_path,
     ruleset_files,
     rulesets_dir,
@@ -118,6 +121,9 @@ def validate_paths(
     # at once with none of publishing's checks (the liaison probe)
     report.problems.extend(placement_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
     report.problems.extend(rule_id_clashes(loadable, _in_use(rulesets or rulesets_dir(), besides=files)))
+    report.problems.extend(_practice_over_time([i for i in loadable if Path(i.path).resolve() not in drafts],
+                                               rulesets or rulesets_dir(), practice, params_path, today,
+                                               said=set(elsewhere)))
     versions: dict[str, dict[str, LoadedRuleset]] = {}
     # a scenario names rules and parameters of its framework's versions: those checked, those of the
     # framework folder its tests/ folder is in, and (for scenarios checked alone, or kept elsewhere)
@@ -289,6 +295,32 @@ def _top_level_line(loaded: LoadedRuleset, key: str) -> int | None:
     return text[: found.start()].count("\n") + 1 if found else None
 
 
+def _practice_over_time(checked: list[LoadedRuleset], root: Path, practice: dict[str, Any],
+                        params_path: Path | None, today: dt.date | None, *,
+                        said: set[ErrorDetail]) -> list[ErrorDetail]:
+    """The practice's values against the versions in force on every day from today on, withdrawals
+    applied, for the frameworks checked that are in use (`catalog.practice_fit_problems`): each file
+    is also compiled with today's values alone (`_check`), which had passed a rollback that put back a
+    version refusing a value set for a later day. A problem `said` already (by `_check`) is not
+    said again."""
+    if not checked or not root.is_dir():
+        return []
+    source = str(params_path or practice_params_path())
+    try:
+        loaded = load_all(root)
+    except VigilError:  # a file out of place or that does not load: said by the checks above
+        return []
+    day = today or clock.now().date()
+    out: list[ErrorDetail] = []
+    for framework in sorted({i.spec.framework for i in checked}):
+        try:
+            out.extend(told for bare, told in practice_fit_problems(loaded, practice, source, framework, day)
+                       if bare not in said)
+        except VigilError as exc:  # a value that does not read is said by load_practice_params above
+            out.extend(exc.details)
+    return out
+
+
 def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
            policies: Path, params_path: Path | None, today: dt.date | None,
            elsewhere: dict[ErrorDetail, list[str]]) -> None:
@@ -309,6 +341,14 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
         report.rules += len(compiled.rules)
     except VigilError as exc:
         found.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
+        if any(d.file != label for d in exc.details):
+            # the practice's values stopped the compiler before the rules: compile with the defaults
+            # too, or the ruleset's own mistakes (a message reading a field the record lacks) hide
+            # behind a line of practice.yaml until it is mended
+            try:
+                compile_for(loaded, {}, source)
+            except VigilError as own:
+                found.extend(own.details or [ErrorDetail(reason=own.message, file=label)])
     for rule in loaded.spec.rules:
         try:
             check_compiles(rule)

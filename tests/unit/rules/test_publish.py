@@ -317,3 +317,45 @@ def test_a_second_change_from_the_same_day_corrects_the_first_and_says_so(root: 
                               effective_from=dt.date(2026, 6, 5))
     assert second.replaces is not None and (second.replaces["value"], second.replaces["approved_by"]) == (10, "CO")
     assert params_in_force(load_practice_params(path), "pub", dt.date(2026, 6, 5), "p") == {"train_days": 12}
+
+
+def test_a_rollback_that_would_leave_a_practice_value_no_version_takes_is_refused(root: Path, tmp_path: Path) -> None:
+    """Session 46's liaison pass: 1.1.0 declares a parameter, the practice set it from 1.1.0's first
+    day, and a rollback of 1.1.0 was accepted; every evaluation from then on was refused ("unknown
+    parameter") while `rules validate` said 0 problems."""
+    from engine.rules.validate import validate_paths
+
+    declared = draft("1.1.0").replace(
+        b"  train_days: {type: int",
+        b"  onboard_days: {type: int, default: 14, description: d}\n  train_days: {type: int")
+    publish.publish(declared, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    tuning.set_param("pub", "onboard_days", 21, approved_by="CO", reason="policy", effective_from=dt.date(2026, 7, 1))
+    before = files(root)
+    with pytest.raises(ConflictError) as refused:
+        publish.withdraw("pub", "1.1.0", reason="miscounts", by="liaison", on=dt.date(2026, 7, 15))
+    assert refused.value.code == "ruleset.withdraw.params"
+    (detail,) = refused.value.details
+    assert "onboard_days" in detail.reason and "from 2026-07-15, when pub 1.0.0 is in force" in detail.reason
+    assert files(root) == before  # nothing withdrawn
+    # ended before the withdrawal day, the value no longer stands in the way
+    path = tmp_path / "practice.yaml"
+    ended = "params:\n  pub:\n    onboard_days:\n    - {value: 21, from: 2026-07-01, to: 2026-07-15, approved_by: CO}\n"
+    path.write_text(ended, encoding="utf-8")
+    assert validate_paths([root]).problems == []
+    publish.withdraw("pub", "1.1.0", reason="miscounts", by="liaison", on=dt.date(2026, 7, 15))
+    # a value written by hand after the withdrawal is what validate names, with the day and version
+    path.write_text(ended.replace(", to: 2026-07-15", ""), encoding="utf-8")
+    (problem,) = validate_paths([root]).problems
+    assert "onboard_days" in problem.reason and "from 2026-07-15, when pub 1.0.0 is in force" in problem.reason
+
+
+def test_a_practice_value_a_version_refuses_does_not_hide_the_rulesets_own_mistakes(root: Path,
+                                                                                     tmp_path: Path) -> None:
+    from engine.rules.validate import validate_paths
+
+    (tmp_path / "practice.yaml").write_text("params:\n  pub:\n    no_such_param: 3\n", encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(draft("1.1.0", message="Train {{ episode.middle_name }}."))
+    reasons = [d.reason for d in validate_paths([bad]).problems]
+    assert any("no_such_param" in r for r in reasons), reasons
+    assert any("has no field 'middle_name'" in r for r in reasons), reasons
