@@ -5,6 +5,7 @@ Faces (CLI, REST, web UI, scheduler) call these functions; the domains never imp
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -128,7 +129,8 @@ def _role_warnings(session: Session, *, org_id: str, as_of: dt.datetime) -> list
 def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_of: dt.datetime | None = None,
                   params_path: Path | None = None) -> DraftImpact:
     """Which findings a draft ruleset would open and close if it were in force at `as_of` (default
-    now), judged on the records as they are, against the findings store; nothing is stored.
+    now, or the draft's first day if later), judged on the records as they are, against the findings
+    store; nothing is stored.
 
     The draft is validated as `rules validate` does (a bad one raises with every problem), compiled
     with the practice parameters in force that day, and run on the plain-Python backend (the
@@ -145,21 +147,36 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
     )
     from engine.rules.compiler.compile import compile_ruleset
     from engine.rules.loader import load_ruleset_bytes
+    from engine.rules.param_history import history_of
     from engine.rules.publish import unix_lines
     from engine.rules.validate import validate_bytes
 
-    instant = clock.ensure_utc(as_of) if as_of is not None else clock.now()
-    day = instant.date()
     draft = unix_lines(draft)  # as publishing writes it: the hash shown is the one it will have
+    try:
+        loaded: LoadedRuleset | None = load_ruleset_bytes(draft, name)
+    except VigilError:
+        loaded = None  # validation below names every problem
+    # by default, judged now, or on the draft's first day if that is later, as the draft page does: a
+    # draft in force from July had been judged as if it were in force today
+    first = (dt.datetime.combine(loaded.spec.effective_from, dt.time(), tzinfo=dt.UTC) if loaded is not None
+             else None)
+    instant = (clock.ensure_utc(as_of) if as_of is not None
+               else max(clock.now(), first) if first is not None else clock.now())
+    day = instant.date()
     report = validate_bytes(draft, name, params_path=params_path, today=day)
-    if not report.ok:
+    if not report.ok or loaded is None:
         raise RulesetValidationError(f"{name}: the draft does not validate", report.problems,
                                      code="ruleset.preview.invalid")
-    loaded = load_ruleset_bytes(draft, name)
     framework = loaded.spec.framework
     source = str(params_path or practice_params_path())
     raw = load_practice_params(params_path, frameworks={framework})
+    published = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
+    # each obligation judged by the values in force on the day it arose, as an evaluation would once
+    # the draft is published (its defaults from its first day): a draft changing a default had been
+    # previewed as changing the deadlines of obligations that arose long before
+    history = history_of(loaded.spec, raw.get(framework) or {}, source, versions=[*published, loaded])
     compiled = compile_ruleset(loaded, params_in_force(raw, framework, day, source), overrides_source=source, on=day)
+    compiled = dataclasses.replace(compiled, history=history) if history else compiled
     result = evaluate_rules(StoreSource(session, org_id), [compiled], instant, backend="python")
     stored = findings_service.open_identities(session, org_id=org_id, framework=framework)
     dismissed = findings_service.false_positive_identities(session, org_id=org_id, framework=framework)
@@ -177,11 +194,11 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
         changes = _changes(row.status, row.due, row.severity, row.message, v)
         if changes:
             would_change.append(_impact(v, changes=changes).model_copy(update={"finding_id": row.id}))
-    published = [i for i in load_all(rulesets_dir()) if i.spec.framework == framework]
     current = in_force(published, day, [framework])
     baseline = evaluate_rules(StoreSource(session, org_id), [
-        compile_for(item, params_in_force(raw, framework, day, source), source, on=day) for item in current],
-        instant, backend="python") if current else None
+        compile_for(item, params_in_force(raw, framework, day, source), source, on=day,
+                    history=history_of(item.spec, raw.get(framework) or {}, source, versions=published))
+        for item in current], instant, backend="python") if current else None
     before = {v.identity: v for v in (baseline.violations if baseline else []) if v.identity not in dismissed}
     effect = DraftEffect(
         against=[i.spec.version for i in current],

@@ -426,7 +426,7 @@ def _require_rulesets(paths: list[Path]) -> None:
 def preview(
     draft: Path = typer.Argument(..., help="a ruleset draft (YAML), e.g. a new version of one in rulesets/"),
     as_of: str = typer.Option(None, "--as-of", help="judge the records as of this instant, ISO 8601 with an "
-                                                    "offset (default now)"),
+                                                    "offset (default now, or the draft's first day if later)"),
     db: DbOpt = None,
     org: OrgOpt = None,
     as_json: JsonOpt = False,

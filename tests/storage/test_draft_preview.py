@@ -143,3 +143,28 @@ def test_a_later_instant_tells_the_drafts_own_effect_from_time_passing(engine: E
     # both overdue either way; 10 days instead of 30 moves each due date 20 days earlier
     assert [(i.subject_id, i.changes[0]) for i in shorter.draft_effect.changes] == [
         ("EP1", "due 2026-03-03 -> 2026-02-11"), ("EP2", "due 2026-03-31 -> 2026-03-11")]
+
+
+def test_a_changed_default_judges_only_the_obligations_that_arise_once_the_draft_is_in_force(
+        engine: Engine) -> None:
+    """Session 46's liaison pass: a draft changing a default from its first day was previewed as
+    moving the deadlines of obligations that arose long before (14 changes), where the published
+    version keeps the value in force on the day each arose. And with no instant given, the preview
+    judges the draft's first day, as the draft page does, not today."""
+    _practice(engine)
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.episode("EP3", "P3", "2026-04-05T09:00:00-05:00")],
+                                actor="test", source="test", stream=False)
+    draft = _draft(10).replace(b"effective_from: 2026-01-01", b"effective_from: 2026-04-01")
+    assert draft != _draft(10)
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        first_day = pipeline.preview_draft(s, org_id=ORG, draft=draft, name="draft.yaml")
+        later = pipeline.preview_draft(s, org_id=ORG, draft=draft, name="draft.yaml",
+                                       as_of=T("2026-04-20T18:00:00+00:00"))
+    assert first_day.as_of == T("2026-04-01T00:00:00+00:00")
+    effect = later.draft_effect
+    assert effect is not None and effect.closes == []
+    # EP1 (1 Feb) and EP2 (1 Mar) keep their 30 days; EP3 (5 April) has the draft's 10: due 15 April
+    moved = {i.subject_id: i for i in [*effect.opens, *effect.changes]}
+    assert set(moved) == {"EP3"}, moved
+    assert moved["EP3"].due == "2026-04-15"

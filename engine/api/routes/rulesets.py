@@ -128,7 +128,8 @@ def validate_draft(
 @router.post("/rulesets/preview", response_model=DraftImpact)
 def preview_draft(
     yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
-    as_of: InstantIn | None = Query(None, description="judge the records as of this instant (default now)"),
+    as_of: InstantIn | None = Query(None, description="judge the records as of this instant (default now, or the "
+                                                      "draft's first day if later)"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
     session: Session = Depends(get_session, scope="function"),
 ) -> DraftImpact:
