@@ -268,7 +268,11 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                 cases = list(run_scenario(path, root=staged_root, backends=BACKENDS))
             except VigilError as exc:  # e.g. a scenario's params the draft cannot take
                 said = real.error(exc)
-                said.details = refused + said.details
+                if refused:  # the headline is the draft's own refusal, the scenario's problem beside it: a
+                    # version number below the highest had been headlined "tests/x.yaml: invalid practice
+                    # parameters", the real problem only in the details
+                    raise InputError(f"{name}: cannot publish {spec.framework} {spec.version}",
+                                     refused + said.details, code="ruleset.publish.refused") from None
                 raise said from None
             for case in cases:
                 if case.ok:

@@ -359,3 +359,26 @@ def test_a_practice_value_a_version_refuses_does_not_hide_the_rulesets_own_mista
     reasons = [d.reason for d in validate_paths([bad]).problems]
     assert any("no_such_param" in r for r in reasons), reasons
     assert any("has no field 'middle_name'" in r for r in reasons), reasons
+
+
+def test_a_refused_version_number_heads_the_refusal_when_a_scenario_also_fails(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's liaison pass: a version below the highest, whose draft could not run a scenario
+    (its params), was refused under "tests/x.yaml: invalid practice parameters", the version number
+    only in the details."""
+    from engine.errors import ErrorDetail, RulesetValidationError
+
+    def cannot_run(*_: object, **__: object) -> list[object]:
+        raise RulesetValidationError("pub/tests/train.yaml: invalid practice parameters", [ErrorDetail(
+            reason="unknown parameter 'onboard_days' for ruleset pub", file="pub/tests/train.yaml")],
+            code="ruleset.params.invalid")
+
+    monkeypatch.setattr(publish, "run_scenario", cannot_run)
+    with pytest.raises(InputError) as refused:
+        publish.publish(draft("0.9.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    assert refused.value.code == "ruleset.publish.refused" and "cannot publish pub 0.9.0" in refused.value.message
+    reasons = [d.reason for d in refused.value.details]
+    assert reasons[0].startswith("version 0.9.0 is not above pub 1.0.0") and "onboard_days" in reasons[1], reasons
+    with pytest.raises(RulesetValidationError) as alone:  # the scenario's problem alone keeps its own words
+        publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    assert alone.value.code == "ruleset.params.invalid"
