@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -74,70 +75,107 @@ def validate(
 
 @rules_app.command("test")
 def test(
-    paths: list[Path] = typer.Argument(None, exists=True, help="scenario files or ruleset folders (default: every "
-                                                               "scenario of the rulesets folder in use)"),
+    paths: list[Path] = typer.Argument(None, exists=True, help="scenario files, ruleset folders, or a ruleset draft "
+                                                               "to run its framework's scenarios with (default: "
+                                                               "every scenario of the rulesets folder in use)"),
     backend: list[str] = typer.Option(["python", "durable"], "--backend", help="backends to compare"),
     as_json: bool = json_flag("print passed, failed and every result as JSON"),
 ) -> None:
     """Run ruleset scenarios on both backends; report like a test runner.
 
     A scenario is judged by the rulesets of the folder it lives in (<rulesets>/<framework>/tests/), as
-    it carries that version's tests; one from elsewhere by the rulesets folder in use."""
+    it carries that version's tests; one from elsewhere by the rulesets folder in use. A ruleset draft
+    (a version not yet published) runs its framework's scenarios with the draft in place, as
+    publishing will, writing nothing."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        run(lambda: _test(paths, backend, as_json, stack))
+
+
+def _test(paths: list[Path] | None, backend: list[str], as_json: bool, stack: Any) -> None:
     from engine.errors import RulesetValidationError
     from engine.rules.scenarios import run_scenario, scenario_file_problems, scenario_files
 
-    def body() -> None:
-        bad = sorted(set(backend) - {"python", "durable"})
-        if bad:
-            raise InputError(f"--backend must be python or durable, not {', '.join(map(repr, bad))}")
-        files: list[tuple[Path, Path]] = []  # (scenario, the rulesets folder it runs against)
-        empty: list[Path] = []
-        for p in paths or [_rulesets_in_use()]:
-            if p.is_dir() and p.resolve().name == "tests" and any(p.glob("*.yaml")):
-                # a framework's tests folder itself: each scenario runs as it would from its framework
-                files.extend((f, _scenario_root(f)) for f in sorted(p.glob("*.yaml")))
-            elif p.is_dir():
-                own = sorted(p.glob("tests/*.yaml"))  # a framework's folder, else a rulesets folder
-                found = own or scenario_files(p)
-                root = p.resolve().parent if own else p.resolve()
-                files.extend((f, root) for f in found)
-                if not found:
-                    empty.append(p)
-            else:
-                files.append((p, _scenario_root(p)))
-        if empty:
-            raise InputError("no scenario to run in " + ", ".join(map(str, empty)),
-                             [ErrorDetail(reason="a folder needs *.yaml scenarios in a tests folder: tests/*.yaml, "
-                                                 "*/tests/*.yaml or the tests folder itself", file=str(p))
-                              for p in empty], code="input.no_scenarios")
-        # every file's format, records and instants first, all said at once (exit 2): a misspelt key had
-        # stopped the run with a traceback, or been ignored and let a failing case pass
-        problems = [d for f, _ in files for d in scenario_file_problems(f)]
-        if problems:
-            broken = len({d.file for d in problems})
-            raise RulesetValidationError(f"{broken} scenario file{'s' if broken > 1 else ''} cannot be run; nothing "
-                                         "was run",
-                                         problems, code="ruleset.scenario.invalid")
-        results = []
-        for f, root in files:
-            for r in run_scenario(f, root=root, backends=tuple(backend)):
-                results.append(r)
-                if not as_json:
-                    mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
-                    shown = f.relative_to(Path.cwd()) if f.is_absolute() and Path.cwd() in f.parents else f
-                    console.print(f"{mark} {escape(str(shown))} case {r.case} as of {r.as_of}", highlight=False)
-                    for problem in r.problems:
-                        console.print(f"    {problem}", highlight=False, markup=False)
-        passed = sum(r.ok for r in results)
-        failed = len(results) - passed
-        if as_json:
-            emit_json({"passed": passed, "failed": failed, "results": [r.__dict__ for r in results]})
+    bad = sorted(set(backend) - {"python", "durable"})
+    if bad:
+        raise InputError(f"--backend must be python or durable, not {', '.join(map(repr, bad))}")
+    files: list[tuple[Path, Path]] = []  # (scenario, the rulesets folder it runs against)
+    empty: list[Path] = []
+    labels: dict[Path, str] = {}  # a staged scenario as the person knows it
+    for p in paths or [_rulesets_in_use()]:
+        if p.is_file() and _is_draft(p):
+            staged = _staged_draft(p, stack)
+            found = sorted((staged.parent / "tests").glob("*.yaml"))
+            for f in found:
+                labels[f] = f"{staged.parent.name}/tests/{f.name} (with {p})"
+            files.extend((f, staged.parent.parent) for f in found)
+            if not found:
+                empty.append(p)
+        elif p.is_dir() and p.resolve().name == "tests" and any(p.glob("*.yaml")):
+            # a framework's tests folder itself: each scenario runs as it would from its framework
+            files.extend((f, _scenario_root(f)) for f in sorted(p.glob("*.yaml")))
+        elif p.is_dir():
+            own = sorted(p.glob("tests/*.yaml"))  # a framework's folder, else a rulesets folder
+            found = own or scenario_files(p)
+            root = p.resolve().parent if own else p.resolve()
+            files.extend((f, root) for f in found)
+            if not found:
+                empty.append(p)
         else:
-            console.print(f"{passed} passed, {failed} failed")
-        if failed:
-            raise typer.Exit(code=1)
+            files.append((p, _scenario_root(p)))
+    if empty:
+        raise InputError("no scenario to run in " + ", ".join(map(str, empty)),
+                         [ErrorDetail(reason="a folder needs *.yaml scenarios in a tests folder: tests/*.yaml, "
+                                             "*/tests/*.yaml or the tests folder itself", file=str(p))
+                          for p in empty], code="input.no_scenarios")
+    # every file's format, records and instants first, all said at once (exit 2): a misspelt key had
+    # stopped the run with a traceback, or been ignored and let a failing case pass
+    problems = [dataclasses.replace(d, file=labels.get(Path(d.file), d.file)) if d.file else d
+                for f, _ in files for d in scenario_file_problems(f)]
+    if problems:
+        broken = len({d.file for d in problems})
+        raise RulesetValidationError(f"{broken} scenario file{'s' if broken > 1 else ''} cannot be run; nothing "
+                                     "was run",
+                                     problems, code="ruleset.scenario.invalid")
+    results = []
+    for f, root in files:
+        for r in run_scenario(f, root=root, backends=tuple(backend)):
+            results.append(r)
+            if not as_json:
+                mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
+                shown = labels.get(f) or (f.relative_to(Path.cwd()) if f.is_absolute() and Path.cwd() in f.parents
+                                          else f)
+                console.print(f"{mark} {escape(str(shown))} case {r.case} as of {r.as_of}", highlight=False)
+                for problem in r.problems:
+                    console.print(f"    {problem}", highlight=False, markup=False)
+    passed = sum(r.ok for r in results)
+    failed = len(results) - passed
+    if as_json:
+        emit_json({"passed": passed, "failed": failed, "results": [r.__dict__ for r in results]})
+    else:
+        console.print(f"{passed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(code=1)
 
-    run(body)
+
+def _is_draft(path: Path) -> bool:
+    """A ruleset file given to `rules test` (a version to try before publishing), not a scenario: it
+    had been read as a scenario ("0: Input should be a valid string", twenty times)."""
+    from engine.rules.scenarios import looks_like_scenario
+
+    return path.resolve().parent.name != "tests" and not looks_like_scenario(path)
+
+
+def _staged_draft(path: Path, stack: Any) -> Path:
+    """The draft at `path` written, as if published, into a copy of its framework's folder of the
+    rulesets in use (kept until `stack` closes); a draft that does not load is refused naming why."""
+    from engine.rules.loader import load_ruleset_file
+    from engine.rules.publish import staged_in_place, unix_lines
+
+    loaded = load_ruleset_file(path)
+    loaded = dataclasses.replace(loaded, content=unix_lines(loaded.content))
+    return Path(stack.enter_context(staged_in_place(loaded, _rulesets_in_use())))
 
 
 @rules_app.command("list")

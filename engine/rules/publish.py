@@ -23,7 +23,8 @@ import datetime as dt
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -244,15 +245,8 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
     The scenarios run for a draft that validates, refused or not: a refusal that named only the
     date had the liaison move it, only to learn then that a scenario fails."""
     spec = loaded.spec
-    with tempfile.TemporaryDirectory(prefix="vigil-publish-") as tmp:
-        staged_root = Path(tmp)
-        folder = staged_root / spec.framework
-        if (root / spec.framework).is_dir():
-            shutil.copytree(root / spec.framework, folder)
-        else:
-            folder.mkdir()
-        staged = folder / file_name(spec.framework, spec.version)
-        staged.write_bytes(loaded.content)
+    with staged_in_place(loaded, root) as staged:
+        staged_root, folder = staged.parent.parent, staged.parent
         # the copy is nobody's to see: a problem is said of the draft, or of the file it copies
         # (a refusal had named /tmp/vigil-publish-_lu8f9b5/hipaa/tests/x.yaml, deleted by then)
         real = _Unstaged(staged=staged, draft=name, staged_root=staged_root, root=root)
@@ -290,6 +284,23 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
                 f"{spec.version} in place; fix the draft, or change the scenarios in rulesets/{spec.framework}/tests/ "
                 f"if the new behaviour is intended{more}", refused + failed, code="ruleset.publish.scenarios")
     return passed, judged
+
+
+@contextmanager
+def staged_in_place(loaded: LoadedRuleset, root: Path) -> Iterator[Path]:
+    """A copy of the framework's folder of `root` (its versions, withdrawals and scenarios) with the
+    draft written in as if published: the staged draft's path, in `<copy>/<framework>/`. Publishing
+    runs the scenarios there, and so does `vigil rules test DRAFT.yaml`."""
+    spec = loaded.spec
+    with tempfile.TemporaryDirectory(prefix="vigil-publish-") as tmp:
+        folder = Path(tmp) / spec.framework
+        if (root / spec.framework).is_dir():
+            shutil.copytree(root / spec.framework, folder)
+        else:
+            folder.mkdir()
+        staged = folder / file_name(spec.framework, spec.version)
+        staged.write_bytes(loaded.content)
+        yield staged
 
 
 @dataclass(frozen=True)

@@ -150,3 +150,31 @@ def test_the_documented_negative_value_example_is_refused_naming_the_bound(
     assert refused.exit_code == 2, refused.output
     assert "-4 is below the smallest value allowed, 0 (hours)" in said(refused.stderr)
     assert not (rules.parent / "practice.yaml").exists()
+
+
+def test_rules_test_runs_a_drafts_framework_scenarios_with_the_draft_in_place(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's liaison pass: `vigil rules test draft.yaml` read the ruleset as a scenario
+    ("0: Input should be a valid string", twenty times); publishing was the only way to run the
+    scenarios against a draft. Nothing is written to the rulesets folder."""
+    from tests.ruleset_texts import PUB_RULESET, pub_folder
+
+    root = pub_folder(tmp_path, monkeypatch)
+    before = sorted(p.name for p in root.rglob("*"))
+    same = tmp_path / "same.yaml"
+    same.write_text(PUB_RULESET.replace("version: 1.0.0", "version: 1.1.0"), encoding="utf-8")
+    result = vigil("rules", "test", str(same))
+    assert result.exit_code == 0, result.output
+    assert f"pub/tests/train.yaml (with {same}) case 0" in said(result.stdout) and "1 passed, 0 failed" in result.stdout
+    shorter = tmp_path / "shorter.yaml"
+    shorter.write_text(PUB_RULESET.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30", "default: 10"),
+                       encoding="utf-8")
+    failed = vigil("rules", "test", str(shorter), "--json")
+    assert failed.exit_code == 1, failed.output
+    report = json.loads(failed.stdout)
+    assert (report["passed"], report["failed"]) == (0, 1) and "2026-05-14" in " ".join(report["results"][0]["problems"])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(PUB_RULESET.replace("severity: high", "severity: huge"), encoding="utf-8")
+    refused = vigil("rules", "test", str(broken))
+    assert refused.exit_code == 2 and "severity" in said(refused.stderr) and "valid string" not in refused.stderr
+    assert sorted(p.name for p in root.rglob("*")) == before
