@@ -10,6 +10,7 @@ comment kept). Recording the change in the audit trail is the pipeline's job."""
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,8 +177,19 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
     declaring = [v for v in meets if name in v.spec.params]
     if not declaring:
         known = sorted({n for v in meets for n in v.spec.params})
-        raise NotFoundError(f"{framework} declares no parameter {name!r} from {day}", [ErrorDetail(
-            reason=f"the parameters of {framework} are: {', '.join(known) or 'none'}", field="name")])
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = (f"did you mean {' or '.join(close)}? (vigil params list --framework {framework} lists them)" if close
+                else f"the parameters of {framework} are: {', '.join(known) or 'none'}")
+        raise NotFoundError(f"{framework} declares no parameter {name!r}", [ErrorDetail(reason=hint, field="name")])
+    # a value set before the version declaring it takes over would meet the version before, which
+    # refuses it: name the day it can start (it had said "2026.1.0 does not compile with the new value")
+    starts = _first_day_declared(loaded, framework, name, day)
+    if starts is not None and starts > day:
+        version = next(i.spec.version for d, i in _in_force_from(loaded, framework, day) if d == starts and i)
+        raise InputError(f"{framework}.{name} can be set from {starts}, when {framework} {version} declares it",
+                         [ErrorDetail(reason=f"{framework} in force from {day} does not declare {name}: "
+                                             f"set it with --from {starts} or later", field="effective_from")],
+                         code="params.not_yet")
     for v in declaring:
         try:
             value = check_param_value(v.spec.params[name], value)
@@ -215,6 +227,17 @@ def _value_on(raw: dict[str, Any], loaded: list[LoadedRuleset], framework: str, 
     current = in_force(loaded, day, [framework])
     spec = current[0].spec.params.get(name) if current else None
     return spec.default if spec is not None else None
+
+
+def _first_day_declared(loaded: list[LoadedRuleset], framework: str, name: str, day: dt.date) -> dt.date | None:
+    """The first day from `day` on from which every version in force declares `name` (None: never)."""
+    first = None
+    for start, item in _in_force_from(loaded, framework, day):
+        if item is not None and name in item.spec.params:
+            first = first or start
+        else:
+            first = None
+    return first
 
 
 def _versions_from(loaded: list[LoadedRuleset], framework: str, day: dt.date) -> list[LoadedRuleset]:

@@ -382,3 +382,23 @@ def test_a_refused_version_number_heads_the_refusal_when_a_scenario_also_fails(
     with pytest.raises(RulesetValidationError) as alone:  # the scenario's problem alone keeps its own words
         publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
     assert alone.value.code == "ruleset.params.invalid"
+
+
+def test_a_parameter_set_too_early_or_misspelt_is_told_what_to_type(root: Path) -> None:
+    """Session 46's liaison pass: a misspelt name listed all forty names, with no "did you mean", and
+    a parameter only a scheduled version declares, set for today, said "1.0.0 does not compile with
+    the new value" rather than the day it can be set from."""
+    with pytest.raises(NotFoundError) as misspelt:
+        tuning.set_param("pub", "train_dayz", 10, approved_by="CO", reason="r")
+    assert misspelt.value.details[0].reason.startswith("did you mean train_days?")
+    declared = draft("1.1.0").replace(
+        b"  train_days: {type: int",
+        b"  onboard_days: {type: int, default: 14, description: d}\n  train_days: {type: int")
+    publish.publish(declared, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    with pytest.raises(InputError) as early:
+        tuning.set_param("pub", "onboard_days", 21, approved_by="CO", reason="r")
+    assert early.value.code == "params.not_yet"
+    assert "can be set from 2026-07-01, when pub 1.1.0 declares it" in early.value.message
+    assert "--from 2026-07-01" in early.value.details[0].reason
+    assert tuning.set_param("pub", "onboard_days", 21, approved_by="CO", reason="r",
+                            effective_from=dt.date(2026, 7, 1)).value == 21
