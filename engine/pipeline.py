@@ -482,8 +482,10 @@ def verify_audit(session: Session, *, org_id: str | None,
     """The audit chain recomputed (one org's, or every one), and every packet and evaluation run
     checked for the entry written with it: a chain whose newest entries were deleted still links
     up, but those rows still name them (docs/audit.md). Then every stored record version against
-    its content hash and its import's entry (`progress(versions_done, versions_total)`)."""
+    its content hash and its import's entry (`progress(versions_done, versions_total)`), and every
+    finding against its history and the chain (`engine.findings.integrity`)."""
     from engine.audit import service as audit_service
+    from engine.findings import integrity as findings_integrity
     from engine.packets import service as packets_service
 
     anchored = chain(findings_service.audit_anchors(session, org_id=org_id),
@@ -491,7 +493,10 @@ def verify_audit(session: Session, *, org_id: str | None,
     report = audit_service.verify(session, org_id=org_id, anchored=anchored)
     checked, altered = records_service.verify_versions(session, org_id=org_id, progress=progress,
                                                        limit=max(0, 100 - len(report.broken)))
-    return report.with_records(checked, altered)
+    report = report.with_records(checked, altered)
+    findings_checked, unexplained = findings_integrity.check_findings(session, org_id=org_id,
+                                                                      limit=max(0, 100 - len(report.broken)))
+    return report.with_findings(findings_checked, unexplained)
 
 
 def upgrade_database(engine: Engine) -> SchemaChange | None:

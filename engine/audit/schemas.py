@@ -32,7 +32,7 @@ class AuditEntry(BaseModel):
     hash: str
 
 
-BreakKind = Literal["chain", "import", "record"]
+BreakKind = Literal["chain", "import", "record", "finding"]
 
 
 class ChainBreak(BaseModel):
@@ -42,7 +42,9 @@ class ChainBreak(BaseModel):
     - `import`: a `records.import` entry (`seq`, `org_seq`) whose record versions no longer match it
       (deleted, added, or rewritten with their content hashes);
     - `record`: one stored record version (`record_type`, `record_id`, `version`) whose data no
-      longer matches its content hash, or that no import wrote.
+      longer matches its content hash, or that no import wrote;
+    - `finding`: a finding (`record_id`) whose state its history does not explain, or whose
+      changes by a person the chain does not hold (`engine.findings.integrity`).
     """
 
     seq: int | None
@@ -55,6 +57,9 @@ class ChainBreak(BaseModel):
     version: int | None = None
 
     def detail(self) -> ErrorDetail:
+        if self.kind == "finding":
+            return ErrorDetail(reason=f"org {self.org_id}: {self.reason}", record_type="finding",
+                               record_id=self.record_id)
         if self.kind == "record":
             return ErrorDetail(reason=f"version {self.version} (org {self.org_id}): {self.reason}",
                                record_type=self.record_type, record_id=self.record_id)
@@ -67,6 +72,8 @@ class ChainBreak(BaseModel):
 
     def headline(self) -> str:
         """The one line that says what is broken, for the error's message."""
+        if self.kind == "finding":
+            return f"finding {self.record_id} (org {self.org_id}) does not match its history and the audit trail"
         if self.kind == "record":
             return (f"stored record {self.record_type} {self.record_id} version {self.version} (org {self.org_id}) "
                     "does not match what was imported")
@@ -91,17 +98,24 @@ class AuditVerifyReport(BaseModel):
     """Outcome of recomputing the chain; `first_broken` names the earliest bad entry.
 
     `records_checked` counts the stored record versions checked against their content hashes and
-    their imports' entries (`pipeline.verify_audit`); None when only the chain was checked."""
+    their imports' entries, `findings_checked` the findings checked against their histories and the
+    chain (`pipeline.verify_audit`); None when only the chain was checked."""
 
     ok: bool
     entries_checked: int
     chains: list[ChainHead]
     broken: list[ChainBreak]
     records_checked: int | None = None
+    findings_checked: int | None = None
 
     def with_records(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
         """This report with the record store's check added (its breaks after the chain's)."""
         return self.model_copy(update={"records_checked": checked, "broken": self.broken + broken,
+                                       "ok": self.ok and not broken})
+
+    def with_findings(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
+        """This report with the findings' check added (their breaks last)."""
+        return self.model_copy(update={"findings_checked": checked, "broken": self.broken + broken,
                                        "ok": self.ok and not broken})
 
     @property

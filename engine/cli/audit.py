@@ -39,8 +39,9 @@ def verify_cmd(
     org: str | None = typer.Option(None, "--org", help="Check one organisation's chain only."),
     as_json: bool = json_flag("Print the report as JSON."),
 ) -> None:
-    """Recompute the chain and check every stored record version against its content hash and its
-    import's entry; exit 0 when intact, 1 naming the first entry or record version that does not match."""
+    """Recompute the chain, check every stored record version against its content hash and its
+    import's entry, and every finding's state against its history and the chain; exit 0 when intact,
+    1 naming the first entry, record version or finding that does not match."""
 
     def body() -> None:
         with db.unit_of_work(_engine(url, org)) as session, _progress(enabled=not as_json) as progress:
@@ -55,7 +56,8 @@ def verify_cmd(
             console.print(
                 f"audit trail intact: {report.entries_checked} entries ({chains or 'empty'}); "
                 f"{report.records_checked or 0} record versions match their content hashes and their imports' "
-                "entries", soft_wrap=True
+                f"entries; {report.findings_checked or 0} findings match their histories and the trail",
+                soft_wrap=True
             )
             return
         report.raise_if_broken()

@@ -335,3 +335,51 @@ def test_a_chain_cut_short_is_named_by_the_run_it_no_longer_records(engine: Engi
     assert f"evaluation run {run.id}" in report.broken[0].reason and "removed" in report.broken[0].reason
     with pytest.raises(AuditChainBroken, match="missing entries that other records name"):
         report.raise_if_broken()
+
+
+def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's operations pass: `UPDATE finding SET state = 'false_positive'` on a critical
+    finding kept it suppressed for good (the next evaluation kept the state and closed its task) and
+    verify said intact. A state its history does not explain, or a history change by a person the
+    chain does not hold, is named."""
+    from pathlib import Path
+
+    from engine import pipeline
+    from tests import factories as f
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(fixtures / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(fixtures / "policies"))
+    with clock.frozen(T0), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="org-1", actor="t", source="t", stream=False, records=[
+            f.establishment(), f.episode("EP1", "P1", "2025-11-05T09:00:00-06:00"),
+            f.episode("EP2", "P2", "2025-11-05T09:00:00-06:00")])
+        pipeline.evaluate(s, org_id="org-1", as_of=T0, actor="t")
+    with engine.connect() as conn:
+        first, second = conn.execute(text("SELECT id FROM finding ORDER BY subject_id")).scalars().all()
+    with clock.frozen(T0), db.unit_of_work(engine) as s:  # a person's change, with its entry: fine
+        pipeline.act_on_finding(s, org_id="org-1", finding_id=first, action="acknowledge", actor="user:ann")
+    with db.unit_of_work(engine) as s:
+        report = pipeline.verify_audit(s, org_id="org-1")
+    assert report.ok and report.findings_checked == 2, report.broken
+    tamper(engine, "UPDATE finding SET state = 'false_positive' WHERE id = :id", id=second)
+    with db.unit_of_work(engine) as s:
+        report = pipeline.verify_audit(s, org_id="org-1")
+    (broken,) = report.broken
+    assert (broken.kind, broken.record_id) == ("finding", second)
+    assert "its state is false_positive but its history's last change moved it to open" in broken.reason
+    with pytest.raises(AuditChainBroken, match=f"finding {second} .* does not match its history"):
+        report.raise_if_broken()
+    # the history forged too, as a person's change: the chain holds no entry for it
+    tamper(engine, "INSERT INTO finding_event (finding_id, at, actor, kind, from_state, to_state, reason) "
+                   "VALUES (:id, :at, 'user:ann', 'transition', 'open', 'false_positive', 'dup')", id=second, at=T0)
+    with db.unit_of_work(engine) as s:
+        (broken,) = pipeline.verify_audit(s, org_id="org-1").broken
+    assert broken.record_id == second and "without its audit entry" in broken.reason
+    if engine.dialect.name == "sqlite":  # the PostgreSQL engine's schema is the fixture's, not the URL's
+        from engine.cli.main import app
+
+        result = CliRunner().invoke(app, ["audit", "verify", "--db", engine.url.render_as_string(hide_password=False),
+                                          "--org", "org-1"])
+        assert result.exit_code == 1 and second in result.output, result.output
