@@ -192,3 +192,15 @@ def test_the_rulesets_page_orders_versions_by_number_and_drafts_from_one_not_wit
     options = re.findall(r'<select id="to-demo" name="to">(.*?)</select>', page, re.S)[0]
     assert re.findall(r'value="([0-9.]+)"', options) == ["1.0.0", "2.0.0", "3.0.0", "10.0.0"]
     assert "New version from 3.0.0" in page
+
+
+def test_a_draft_started_after_todays_sweep_starts_the_next_day(liaison_web: dict[str, Any],
+                                                                 web_client: Callable[[str], TestClient]) -> None:
+    """Session 46's liaison pass: the draft page filled in today, which publishing refuses once an
+    evaluation has judged today; it fills in the first day publishing takes, as `params set` does."""
+    from engine import db, pipeline
+
+    with db.unit_of_work(liaison_web["engine"]) as s:
+        pipeline.evaluate(s, org_id="clinic-a", as_of=NOW, actor="test", frameworks=["demo"])
+    page = web_client("liaison").get("/ui/rulesets/draft?from=demo/2.0.0")
+    assert page.status_code == 200 and "effective_from: 2026-12-01" in page.text

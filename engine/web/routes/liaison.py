@@ -32,12 +32,14 @@ router = APIRouter()
 MAX_DRAFT = 400_000
 
 
-def _starting_text(start: str | None) -> str:
+def _starting_text(session: Session, start: str | None) -> str:
     """The YAML of `framework/version` to start a new version from ('' for a blank draft), its
     version already the next minor after the framework's newest (2026.1.0 -> 2026.2.0): the draft is
     a new version, and publishing one with the number it started from is refused. Its window starts
-    today and has no end: kept from the version it copies (2026-01-01 to 2026-07-01), the preview
-    counted findings for a draft that publishing then refused as dated in the past."""
+    on the first day publishing takes (today, or the day after the last an evaluation judged) and
+    has no end: kept from the version it copies (2026-01-01 to 2026-07-01), the preview counted
+    findings for a draft that publishing then refused as dated in the past, and "today" was refused
+    once the day's sweep had run."""
     if not start or "/" not in start:
         return ""
     framework, version = start.split("/", 1)
@@ -45,15 +47,17 @@ def _starting_text(start: str | None) -> str:
     newest = max((v.version for v in versions.list_versions() if v.framework == framework), key=version_key,
                  default=version)
     major, minor = (version_key(newest) + (0, 0))[:2]
+    first = pipeline.first_unjudged_day(session, framework=framework, day=clock.now().date())
     text = re.sub(r"(?m)^version:.*$", f"version: {major}.{minor + 1}.0", text, count=1)
-    text = re.sub(r"(?m)^effective_from:.*$", f"effective_from: {clock.now().date().isoformat()}", text, count=1)
+    text = re.sub(r"(?m)^effective_from:.*$", f"effective_from: {first.isoformat()}", text, count=1)
     return re.sub(r"(?m)^effective_to:.*\n", "", text, count=1)
 
 
 @router.get("/rulesets/draft")
 def draft_page(request: Request, start: str | None = Query(None, alias="from", max_length=100),
-               principal: Principal = Depends(page(Permission.RULESETS_WRITE))) -> Response:
-    return _draft(request, principal, text=_starting_text(start), effective_from="", status=200)
+               principal: Principal = Depends(page(Permission.RULESETS_WRITE)),
+               session: Session = Depends(web_session, scope="function")) -> Response:
+    return _draft(request, principal, text=_starting_text(session, start), effective_from="", status=200)
 
 
 def _draft(request: Request, principal: Principal, *, text: str, effective_from: str, status: int,
