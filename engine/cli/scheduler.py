@@ -118,25 +118,31 @@ def notifications(
     from engine.db import unit_of_work
     from engine.tasks import notify
 
-    def body() -> list[Any]:
+    def body() -> tuple[list[Any], int]:
         if state is not None and state not in NOTIFICATION_STATES:
             raise InputError(f"unknown state {state!r}", [ErrorDetail(
                 reason=f"one of {', '.join(NOTIFICATION_STATES)}", field="--state")], code="input.choice")
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return notify.list_notifications(s, org_id=org_id, state=state)[::-1][:limit]
+            every = notify.list_notifications(s, org_id=org_id, state=state)
+            return every[::-1][:limit], len(every)
 
-    items = run(body)
+    items, total = run(body)
     if as_json:
         emit_json([n.model_dump(mode="json", exclude={"body", "payload"}) for n in items])
         return
+    # "50 notification(s)" of 97 failed had read as all of them (the operations pass)
+    shown = f"{len(items)} of {total} notifications" if total > len(items) else f"{total} notification(s)"
     listing = tables.table(tables.keep("id\ncreated"), tables.keep("kind\nchannel"), tables.keep("to\nstate"),
-                           tables.squeeze("subject\nlast error"), title=f"{len(items)} notification(s)")
+                           tables.squeeze("subject\nlast error"), title=f"{shown}, newest first")
     for n in items:
         listing.add_row(tables.stacked(n.id, iso_z(n.created_at.replace(microsecond=0))),
                         tables.stacked(n.kind, n.channel), tables.stacked(n.recipient, f"{n.state} ({n.attempts})"),
                         tables.stacked(n.subject, n.last_error or ""))
     console.print(listing)
+    if total > len(items):
+        console.print(f"{total - len(items)} older not shown: --limit {min(total, 1000)}"
+                      + (" (1000 at most; --state narrows them)" if total > 1000 else ""), highlight=False)
 
 
 @scheduler_app.command("resend")

@@ -44,3 +44,18 @@ def test_failed_notifications_are_listed_and_sent_again(practice: Practice) -> N
     assert [e["entity_id"] for e in log] == [nid]
     bad = vigil("scheduler", "notifications", "--state", "lost", *practice.args())
     assert bad.exit_code == 2 and "one of pending, sending, sent, failed, skipped" in said(bad.stderr)
+
+
+def test_a_limited_list_says_how_many_more_there_are(practice: Practice) -> None:
+    """The operations pass: with 97 failed, the list printed "50 notification(s)" and nothing of the rest."""
+    engine = dbmod.make_engine(practice.url)
+    with dbmod.unit_of_work(engine) as s:
+        for key in ("test:first", "test:second"):
+            notify.enqueue(s, org_id=ORG, key=key, kind="critical", persons=[], subject=f"[Vigil] {key}",
+                           body="b", payload={}, policy=load_escalation().model_copy(
+                               update={"webhook_url": "http://127.0.0.1:9/closed"}), channels=["webhook"])
+    engine.dispose()
+    table = said(vigil("scheduler", "notifications", "--limit", "1", *practice.args()).stdout)
+    assert "1 of 2 notifications, newest first" in table and "1 older not shown: --limit 2" in table, table
+    whole = said(vigil("scheduler", "notifications", *practice.args()).stdout)
+    assert "2 notification(s)" in whole and "not shown" not in whole
