@@ -38,6 +38,10 @@ class RulesetVersion(BaseModel):
     #: the later version that takes over, and its first day: this one is in force until the day before
     superseded_by: str | None = None
     superseded_on: dt.date | None = None
+    #: the days it is the version in force, when they are not simply its window up to its successor (a
+    #: later version withdrawn puts it back in force; one withdrawn before its first day never was):
+    #: "2013-09-23 to 2027-06-30, again from 2027-07-15"; None when the window says it
+    in_force_days: str | None = None
 
 
 class RulesetDiff(BaseModel):
@@ -68,14 +72,15 @@ def status_on(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> 
 
 
 def _summary(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date,
-             successor: LoadedRuleset | None = None) -> RulesetVersion:
+             successor: LoadedRuleset | None = None, loaded: list[LoadedRuleset] | None = None) -> RulesetVersion:
     s = item.spec
     return RulesetVersion(framework=s.framework, version=s.version, title=s.title, effective_from=s.effective_from,
                           effective_to=s.effective_to, sha256=item.sha256, rules=len(s.rules),
                           path=_relative(item.path), status=status_on(item, live, day), withdrawn_on=item.withdrawn_on,
                           withdrawal_reason=item.withdrawal.reason if item.withdrawal else None,
                           superseded_by=successor.spec.version if successor else None,
-                          superseded_on=successor.spec.effective_from if successor else None)
+                          superseded_on=successor.spec.effective_from if successor else None,
+                          in_force_days=_days_said(item, loaded or [item], successor))
 
 
 def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | None = None) -> list[RulesetVersion]:
@@ -86,7 +91,7 @@ def list_versions(day: dt.date | None = None, *, loaded: list[LoadedRuleset] | N
     day = day or clock.now().date()
     loaded = load_all(rulesets_dir()) if loaded is None else loaded
     live = {(i.spec.framework, i.spec.version) for i in in_force(loaded, day)}
-    return sorted((_summary(i, live, day, _successor(i, loaded)) for i in loaded),
+    return sorted((_summary(i, live, day, _successor(i, loaded), loaded) for i in loaded),
                   key=lambda v: (v.framework, v.effective_from, version_key(v.version)))
 
 
@@ -153,6 +158,26 @@ def _successor(item: LoadedRuleset, loaded: list[LoadedRuleset]) -> LoadedRulese
     if nxt is None or (item.ends is not None and item.ends <= nxt.spec.effective_from):
         return None
     return nxt
+
+
+def _days_said(item: LoadedRuleset, loaded: list[LoadedRuleset], successor: LoadedRuleset | None) -> str | None:
+    """The stretches of days `item` is the version in force, in words, when its window up to its
+    successor does not say them. The rulesets page had shown 2026.1.0 "2013-09-23 - 2027-07-01 (then
+    2026.2.0)" after 2026.2.0 was withdrawn from 2027-07-15, when 2026.1.0 is in force again then."""
+    spans: list[tuple[dt.date, dt.date | None]] = []
+    changes = in_force_from(loaded, item.spec.framework, dt.date.min)
+    for (start, chosen), after in zip(changes, [*(d for d, _ in changes[1:]), None], strict=True):
+        if chosen is item:
+            spans.append((start, after))
+    declared_end = item.spec.effective_to or (successor.spec.effective_from if successor else None)
+    if item.withdrawn_on is not None and (declared_end is None or item.withdrawn_on < declared_end):
+        declared_end = item.withdrawn_on
+    if spans == [(item.spec.effective_from, declared_end)]:
+        return None
+    if not spans:
+        return "never: withdrawn before its first day" if item.withdrawn_on is not None else "never"
+    said = [f"{a} to {b - dt.timedelta(days=1)}" if b is not None else f"from {a}" for a, b in spans]
+    return said[0] + "".join(f", again {stretch}" for stretch in said[1:])
 
 
 def _relative(path: str) -> str:

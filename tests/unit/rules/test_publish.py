@@ -402,3 +402,19 @@ def test_a_parameter_set_too_early_or_misspelt_is_told_what_to_type(root: Path) 
     assert "--from 2026-07-01" in early.value.details[0].reason
     assert tuning.set_param("pub", "onboard_days", 21, approved_by="CO", reason="r",
                             effective_from=dt.date(2026, 7, 1)).value == 21
+
+
+def test_the_days_a_version_is_in_force_are_said_when_its_window_does_not_say_them(root: Path) -> None:
+    """Session 46's liaison pass: after 1.1.0 was withdrawn from 2026-07-15, 1.0.0 still read
+    "2026-01-01 - 2026-07-01 (then 1.1.0)", though it is in force again from the 15th."""
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    listed = {v.version: v for v in versions.list_versions()}
+    assert listed["1.0.0"].in_force_days is None and listed["1.1.0"].in_force_days is None  # the window says it
+    publish.withdraw("pub", "1.1.0", reason="miscounts", by="liaison", on=dt.date(2026, 7, 15))
+    listed = {v.version: v for v in versions.list_versions()}
+    assert listed["1.0.0"].in_force_days == "2026-01-01 to 2026-06-30, again from 2026-07-15"
+    assert listed["1.1.0"].in_force_days is None  # 2026-07-01 to the withdrawal: its window, as withdrawn
+    publish.publish(draft("1.2.0"), name="d.yaml", effective_from=dt.date(2026, 8, 1))
+    publish.withdraw("pub", "1.2.0", reason="not needed", by="liaison", on=dt.date(2026, 7, 20))
+    assert {v.version: v for v in versions.list_versions()}["1.2.0"].in_force_days == (
+        "never: withdrawn before its first day")
