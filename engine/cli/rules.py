@@ -403,9 +403,11 @@ def diff(
     console.print(f"  changed: {', '.join(changed) if changed else '-'}", highlight=False, markup=False,
                   soft_wrap=True)
     if d.params_changed:
+        from engine.rules.versions import param_change_text
+
         console.print("  parameters:", highlight=False)
         for name, change in d.params_changed.items():
-            console.print(f"    {name}: {_param_change(change['from'], change['to'])}",
+            console.print(f"    {name}: {param_change_text(change['from'], change['to'])}",
                           highlight=False, markup=False, soft_wrap=True)
     else:
         console.print("  parameters: -", highlight=False)
@@ -415,18 +417,6 @@ def diff(
                       soft_wrap=True)
     if unified:
         typer.echo(d.unified, nl=False)
-
-
-def _param_change(before: object, after: object) -> str:
-    """What changed in one parameter's declaration: the differing keys, or that it was added/removed."""
-    if before is None:
-        return f"added {json.dumps(after)}"
-    if after is None:
-        return f"removed (was {json.dumps(before)})"
-    if isinstance(before, dict) and isinstance(after, dict):
-        keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
-        return "; ".join(f"{k} {json.dumps(before.get(k))} -> {json.dumps(after.get(k))}" for k in keys)
-    return f"{json.dumps(before)} -> {json.dumps(after)}"
 
 
 def _rulesets_in_use() -> Path:

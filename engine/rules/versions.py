@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,34 @@ def _days_said(item: LoadedRuleset, loaded: list[LoadedRuleset], successor: Load
         return "never: withdrawn before its first day" if item.withdrawn_on is not None else "never"
     said = [f"{a} to {b - dt.timedelta(days=1)}" if b is not None else f"from {a}" for a, b in spans]
     return said[0] + "".join(f", again {stretch}" for stretch in said[1:])
+
+
+def param_change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """One parameter's change between two versions, in words, as the CLI and the diff page say it:
+    "added: int, default 14 days", "removed (was: int, default 30 days)", "default 30 -> 10". The CLI
+    had printed the declaration as JSON (`"minimum": null, "maximum": null, ...`), and the page
+    "default null -> 14" for an added one."""
+    if before is None and after is None:
+        return "-"
+    if before is None:
+        return f"added: {_declared(after or {})}"
+    if after is None:
+        return f"removed (was: {_declared(before)})"
+    keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    return "; ".join(f"{k} {_said(before.get(k))} -> {_said(after.get(k))}" for k in keys) or "unchanged"
+
+
+def _declared(spec: dict[str, Any]) -> str:
+    unit = f" {spec['unit']}" if spec.get("unit") else ""
+    return f"{spec.get('type', '?')}, default {_said(spec.get('default'))}{unit}"
+
+
+def _said(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value) if isinstance(value, list | dict | bool) else str(value)
 
 
 def _relative(path: str) -> str:

@@ -24,6 +24,7 @@ from engine import __version__, clock, timefmt
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
 from engine.findings import waiver_checks
+from engine.rules import versions
 from engine.tasks import evidence
 from engine.web import csrf
 
@@ -224,7 +225,7 @@ def _build_env() -> Environment:
                        until=_until, due=_due, task_due=_task_due,
                        task_due_short=_task_due_short, filesize=_filesize,
                        deadline_math=_deadline_math)
-    env.globals.update(query=_query, vigil_version=__version__)
+    env.globals.update(query=_query, vigil_version=__version__, param_change=versions.param_change_text)
     return env
 
 

@@ -278,7 +278,7 @@ def test_staff_work_a_task_through_to_completion(web: dict[str, Any],
 def test_liaison_diff_and_rule_pages(web_client: Callable[[str], TestClient]) -> None:
     c = web_client("liaison")
     text = c.get("/ui/rulesets/demo/diff?from=1.0.0&to=2.0.0").text
-    assert 'id="diff-table"' in text and "new_hire_days" in text
+    assert 'id="diff-table"' in text and "new_hire_days" in text and "default 30 → 10" in text
     assert '<del class="chg">3</del>' in text and '<ins class="chg">1</ins>' in text
     assert c.get("/ui/rulesets/demo/diff?from=1.0.0&to=9.9.9").status_code == 404
     rule = c.get("/ui/rulesets/demo/2.0.0/rules/DEMO-TRN-001").text

@@ -418,3 +418,14 @@ def test_the_days_a_version_is_in_force_are_said_when_its_window_does_not_say_th
     publish.withdraw("pub", "1.2.0", reason="not needed", by="liaison", on=dt.date(2026, 7, 20))
     assert {v.version: v for v in versions.list_versions()}["1.2.0"].in_force_days == (
         "never: withdrawn before its first day")
+
+
+def test_a_parameters_change_between_versions_reads_as_words() -> None:
+    """Session 46's liaison pass: an added parameter printed as JSON (`"minimum": null, ...`) in
+    `rules diff`, and as "default null -> 14" on the diff page."""
+    added = {"type": "int", "unit": "days", "default": 14, "description": "d", "minimum": None}
+    assert versions.param_change_text(None, added) == "added: int, default 14 days"
+    assert versions.param_change_text(added, None) == "removed (was: int, default 14 days)"
+    assert versions.param_change_text(added, {**added, "default": 10}) == "default 14 -> 10"
+    assert versions.param_change_text({"type": "string", "default": ""}, {"type": "string", "default": "x"}) == (
+        "default '' -> 'x'")
