@@ -102,7 +102,8 @@ def test_a_parameter_only_the_next_version_declares_can_be_set_from_a_day_it_is_
     assert (change.before, change.value) == (5, 9)
     with pytest.raises(InputError) as refused:  # 1.0.0 is in force on 15 June and knows no grace_days
         tuning.set_param("pub", "grace_days", 9, approved_by="CO", reason="r", effective_from=dt.date(2026, 6, 15))
-    assert refused.value.code == "params.compile" and "pub 1.0.0" in refused.value.message
+    # the day it can be set from is named (session 46; it had said "pub 1.0.0 does not compile")
+    assert refused.value.code == "params.not_yet" and f"can be set from {JULY}, when pub 1.1.0" in refused.value.message
 
 
 def test_a_version_in_force_again_after_a_withdrawal_is_compiled_with_the_new_value(root: Path) -> None:
