@@ -373,8 +373,13 @@ def resend(session: Session, *, org_id: str, ids: list[str] | None, actor: str) 
 
 # -- digest ----------------------------------------------------------------------------------------
 
+#: No digest is queued from this local hour on: a scheduler first started at 06:08 UTC had sent a
+#: Denver clinician "today's" digest at 23:08 their time; the next morning's comes instead.
+DIGEST_LAST_HOUR = 21
+
 def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: EscalationPolicy) -> int:
-    """Queue today's digest for every owner of open tasks, once per person per local day."""
+    """Queue today's digest for every owner of open tasks, once per person per local day, from the
+    policy's hour to DIGEST_LAST_HOUR in the zone of their work."""
     as_of = clock.ensure_utc(as_of)
     zones = store.establishment_zones(session, org_id=org_id)
     linked = _linked(session, org_id)
@@ -390,7 +395,7 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
         # organization's first site: a Honolulu nurse's 07:00 digest had come at 03:30 their time
         tz = store.zone_of(zones, next((r.establishment_id for r in rows if r.establishment_id), None))
         local = as_of.astimezone(ZoneInfo(tz))
-        if local.hour < policy.digest_hour:
+        if not policy.digest_hour <= local.hour < max(DIGEST_LAST_HOUR, policy.digest_hour + 1):
             continue
         overdue = [r for r in rows if store.is_overdue(r, as_of)]
         lines = [f"{'OVERDUE ' if r in overdue else ''}{r.due.isoformat()}  {r.id}  {r.title}\n"

@@ -109,7 +109,7 @@ def test_serve_takes_db(practice: Practice, monkeypatch: pytest.MonkeyPatch, cli
     assert result.exit_code == 0, result.output
     assert served["port"] == 18999 and str(practice.path) in str(served["app"].state.engine.url)
     assert not (cli_env / "other.db").exists()
-    bad = vigil("serve", "--db", "notaurl")
+    bad = vigil("serve", "--db", "notaurl", "--port", "18999")
     assert bad.exit_code == 2 and "not a database URL" in said(bad.stderr)
 
 
@@ -134,12 +134,17 @@ def test_serve_with_scheduler_runs_the_jobs_beside_the_server_and_stops_with_it(
             time.sleep(0.2)
 
     monkeypatch.setattr(uvicorn, "run", server)
-    result = vigil("serve", "--scheduler", "--db", practice.url, "--org", ORG)
+    import socket
+
+    with socket.socket() as probe:  # a free port: 8000 may be a demo's on the machine running the suite
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    result = vigil("serve", "--scheduler", "--db", practice.url, "--org", ORG, "--port", port)
     assert result.exit_code == 0, result.output
     assert ran and ran[0][1].startswith(f"{ORG}:"), ran
     assert f"scheduler: {ORG}" in said(result.stderr)
     assert not any(t.name == "vigil-scheduler" for t in threading.enumerate())  # stopped with the server
-    alone = vigil("serve", "--db", practice.url, "--org", ORG)
+    alone = vigil("serve", "--db", practice.url, "--org", ORG, "--port", port)
     assert alone.exit_code == 2 and "add --scheduler" in said(alone.stderr)
 
 

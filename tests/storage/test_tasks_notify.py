@@ -143,6 +143,10 @@ def test_a_daily_digest_per_person(engine: Engine, monkeypatch: pytest.MonkeyPat
     assert (early, first, again) == (0, 1, 0)
     assert [(d.recipient, d.key) for d in digests] == [("P-HR1", "digest:P-HR1:2026-03-09")]
     assert "OVERDUE 2026-03-03" in digests[0].body
+    with unit_of_work(engine) as s:  # a scheduler first up at 21:00 local sends the next morning's, not tonight's
+        night = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-11T02:00:00+00:00"), policy=policy)
+        evening = notify.send_digests(s, org_id=ORG, as_of=T("2026-03-11T01:59:00+00:00"), policy=policy)
+    assert (night, evening) == (0, 1)  # 21:00 CDT on the 10th: none; 20:59: the 10th's
 
 
 def test_a_task_given_to_a_users_login_reaches_the_person_that_user_stands_for(
