@@ -18,6 +18,7 @@ first).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -168,7 +169,7 @@ class Ingest:
         except SAIntegrityError as exc:
             raise ConflictError(
                 "another import wrote the same records at the same time; nothing was imported, retry",
-                code="conflict.concurrent_import",
+                _collided(exc), code="conflict.concurrent_import",
             ) from exc
         take = self.digest.add
         for v in written:
@@ -309,3 +310,20 @@ def _insert_versions(session: Session, org_id: str, versions: list[WrittenVersio
 
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+_COLLISION = re.compile(r"\(org_id, record_type, record_id, version\)=\((?P<org>[^,]*), (?P<type>[^,]*), "
+                        r"(?P<id>.*), (?P<version>\d+)\) already exists")
+
+
+def _collided(exc: SAIntegrityError) -> list[ErrorDetail]:
+    """The record the other import wrote first, as PostgreSQL names it ("Key (org_id, record_type,
+    record_id, version)=(...) already exists"): the refusal had named none. Nothing when the
+    database does not say (the other records of the batch may have collided too)."""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    found = _COLLISION.search(str(getattr(diag, "message_detail", "") or ""))
+    if found is None:
+        return []
+    return [ErrorDetail(reason=f"version {found['version']} was written by another import first (and maybe others "
+                               "of this batch): retry, and this import will compare with it",
+                        record_type=found["type"], record_id=found["id"])]

@@ -204,6 +204,9 @@ def test_two_imports_of_the_same_record_in_one_order_on_postgresql_the_second_wa
     second.join(30)
     assert list(out) == ["A"] and len(errors) == 1, (errors, out)
     assert isinstance(errors[0], ConflictError) and errors[0].code == "conflict.concurrent_import"
+    # the record the other import wrote first is named (the operations pass: `details: []`)
+    assert [(d.record_type, d.record_id) for d in errors[0].details] == [("establishment", "E1")], errors[0].details
+    assert "written by another import first" in errors[0].details[0].reason
 
     with unit_of_work(engine) as s:
         _import(s, [b_e1])
