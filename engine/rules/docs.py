@@ -47,11 +47,18 @@ def _checks(rule: RuleSpec) -> list[str]:
     return lines
 
 
+def _never(item: LoadedRuleset) -> bool:
+    """Withdrawn on or before its first day: the version never takes effect."""
+    return item.withdrawn_on is not None and item.withdrawn_on <= item.spec.effective_from
+
+
 def render_framework(items: list[LoadedRuleset], policies: Path | None = None) -> str:
     """One framework's page: its versions, and the newest version's parameters and rules."""
     policies = policies or policies_dir()
     items = sorted(items, key=lambda x: x.spec.effective_from)
-    newest = items[-1].spec
+    # the newest version that takes effect: one withdrawn from its first day never does (its
+    # parameters and rules had been documented as the framework's)
+    newest = next((i for i in reversed(items) if not _never(i)), items[-1]).spec
     out = [
         f"# {newest.title}",
         "",
@@ -62,10 +69,12 @@ def render_framework(items: list[LoadedRuleset], policies: Path | None = None) -
     ]
     for it in items:
         s = it.spec
-        out.append(
-            f"| {s.version} | {s.effective_from} to {s.effective_to or 'open'} | "
-            f"`{Path(it.path).name}` | `{it.sha256[:16]}` |"
-        )
+        window = f"{s.effective_from} to {s.effective_to or 'open'}"
+        if _never(it):
+            window = f"never: withdrawn before {s.effective_from}, its first day"
+        elif it.withdrawn_on is not None:
+            window += f", withdrawn from {it.withdrawn_on}"
+        out.append(f"| {s.version} | {window} | `{Path(it.path).name}` | `{it.sha256[:16]}` |")
     out += [
         "",
         f"Authority: {newest.authority}",
@@ -109,7 +118,8 @@ def render_all(root: Path | None = None, policies: Path | None = None) -> dict[s
         "|---|---|---|",
     ]
     for fw, items in sorted(by_framework.items()):
-        newest = max(items, key=lambda x: x.spec.effective_from).spec
+        taking = [i for i in items if not _never(i)] or items
+        newest = max(taking, key=lambda x: x.spec.effective_from).spec
         index.append(f"| {newest.title} | {len(newest.rules)} | [{fw}.md]({fw}.md) |")
     pages["README.md"] = "\n".join(index) + "\n"
     return pages

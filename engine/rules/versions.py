@@ -65,7 +65,9 @@ def status_on(item: LoadedRuleset, live: set[tuple[str, str]], day: dt.date) -> 
     s = item.spec
     if (s.framework, s.version) in live:
         return "in force"
-    if item.withdrawn_on is not None and item.withdrawn_on <= day:
+    # withdrawn from its first day or before it: it never takes effect, so not "scheduled" (the list
+    # had said "scheduled (withdrawn from 2027-01-01)", and `rules show` showed its rules by default)
+    if item.withdrawn_on is not None and (item.withdrawn_on <= day or item.withdrawn_on <= s.effective_from):
         return "withdrawn"
     if s.effective_from > day:
         return "scheduled"

@@ -202,10 +202,19 @@ def test_withdrawing_the_version_in_force_restores_the_one_before(root: Path) ->
 
 
 def test_withdrawing_a_scheduled_version_means_it_never_takes_effect(root: Path) -> None:
-    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.publish(draft("1.1.0").replace(b"default: 30", b"default: 5"), name="d.yaml",
+                    effective_from=dt.date(2026, 7, 1))
     result = publish.withdraw("pub", "1.1.0", reason="not needed", by="liaison", on=dt.date(2026, 6, 15))
     assert result.never_in_force and result.restores == "1.0.0"
     assert versions_in_force("2026-07-01") == ["1.0.0"]
+    # withdrawn, not "scheduled (withdrawn from ...)", before its first day comes (the newcomer pass);
+    # `rules docs` documents the version that takes effect, and says the other never does
+    assert {v.version: v.status for v in versions.list_versions()}["1.1.0"] == "withdrawn"
+    from engine.rules.docs import render_all
+
+    page = render_all()["pub.md"]
+    assert "| 1.1.0 | never: withdrawn before 2026-07-01, its first day |" in page
+    assert "| `train_days` | int | days | `30` |" in page
 
 
 def test_a_withdrawal_from_a_later_day_leaves_the_version_in_force_until_then(root: Path) -> None:
