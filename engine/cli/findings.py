@@ -4,7 +4,6 @@ revoke waivers (`vigil runs` is in `engine.cli.runs`)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
@@ -41,31 +40,15 @@ LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=1000, help="how man
 IdArg = Annotated[str, typer.Argument(metavar="FINDING_ID", help="the finding's id (see `vigil findings list`), or "
                                                                   "its start if no other id starts so (F-3fa9c1)")]
 
-#: A finding id is F- and 16 hex digits; a start of one names it when it has at least this many digits.
-PREFIX_DIGITS = 4
-_PREFIX = re.compile(rf"[Ff]-([0-9a-fA-F]{{{PREFIX_DIGITS},15}})")
-#: How many candidates an ambiguous start names.
-CANDIDATES_SHOWN = 5
 
 
 def full_id(session: Any, org_id: str, given: str) -> str:
-    """The finding id `given` names: itself when it is whole, else the one id it starts (as git takes
-    a commit's start). An ambiguous start is refused naming the candidates; a start of no id is
-    returned as given, for the lookup's own "no finding" answer."""
-    from engine.findings import reads
+    """The finding id `given` names, or the one id it starts (`engine.cli.ids`)."""
+    from engine.cli.ids import FINDING, whole_id
 
-    text = given.strip()
-    start = _PREFIX.fullmatch(text)
-    if start is None:
-        return text
-    found = reads.ids_starting(session, org_id=org_id, prefix=f"F-{start.group(1).lower()}",
-                               limit=CANDIDATES_SHOWN + 1)
-    if len(found) > 1:
-        more = " and more" if len(found) > CANDIDATES_SHOWN else ""
-        raise InputError(f"{text} starts more than one finding's id", [ErrorDetail(
-            reason=f"it starts {', '.join(found[:CANDIDATES_SHOWN])}{more}: give more of the id",
-            field="FINDING_ID")], code="input.ambiguous_id")
-    return found[0] if found else text
+    return whole_id(session, org_id, given, FINDING, field="FINDING_ID")
+
+
 FrameworkOpt = Annotated[str | None, typer.Option("--framework", help="only this framework, e.g. hipaa")]
 SeverityOpt = Annotated[str | None, typer.Option("--severity", help="low, medium, high or critical (comma-separated)")]
 StateOpt = Annotated[str | None, typer.Option(

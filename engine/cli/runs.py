@@ -18,7 +18,8 @@ RunActionArg = Annotated[str | None, typer.Argument(
     metavar="show", show_default=False,
     help="`show RUN_ID`: one run in full, as GET /evaluations/{id} gives it; leave out to list the runs")]
 RunIdArg = Annotated[str | None, typer.Argument(
-    metavar="RUN_ID", show_default=False, help="with show: the run's id (see `vigil runs`)")]
+    metavar="RUN_ID", show_default=False, help="with show: the run's id (see `vigil runs`), or its start if no other "
+                                               "id starts so (R-4926)")]
 
 
 @app.command("runs")
@@ -58,7 +59,9 @@ def runs(
     def one(wanted: str):  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.get_run(s, org_id=org_id, run_id=wanted)
+            from engine.cli.ids import RUN, whole_id
+
+            return service.get_run(s, org_id=org_id, run_id=whole_id(s, org_id, wanted, RUN, field="RUN_ID"))
 
     shown = limit or RUNS_SHOWN
 

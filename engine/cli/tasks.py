@@ -41,7 +41,8 @@ STATES: tuple[str, ...] = get_args(TaskState)
 KINDS: tuple[str, ...] = get_args(TaskKind)
 SEVERITIES: tuple[str, ...] = get_args(TaskSeverity)
 
-TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`)")]
+TaskArg = Annotated[str, typer.Argument(metavar="TASK_ID", help="the task's id (see `vigil tasks list`), or its start "
+                                                                "if no other id starts so (T-86351b)")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="who is acting, for the history and audit trail: a "
                                                             "username or person id, acting with that user's "
                                                             "access (staff: their own tasks), or a cli:<label>; "
@@ -159,7 +160,7 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
     def body():  # type: ignore[no-untyped-def]
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as s:
-            return service.get_task(s, org_id=org_id, task_id=task_id)
+            return service.get_task(s, org_id=org_id, task_id=_whole(s, org_id, task_id))
 
     t = run(body)
     if as_json:
@@ -186,6 +187,13 @@ def show(task_id: TaskArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOp
                       f"{timefmt.utc_text(e.at)}", markup=False)
     for h in t.history:
         console.print(f"  {timefmt.utc_text(h.at)} {h.actor}: {h.kind} {h.reason or ''}", markup=False)
+
+
+def _whole(session: Any, org_id: str, task_id: str) -> str:
+    """The task id `task_id` names, or the one it starts (`engine.cli.ids`: T-86351b)."""
+    from engine.cli.ids import TASK, whole_id
+
+    return whole_id(session, org_id, task_id, TASK, field="TASK_ID")
 
 
 def _acting(actor: str | None, org: str | None, db: str | None,
@@ -250,7 +258,7 @@ def check(task_id: TaskArg,
     from engine.tasks import service
 
     t, changed = _acting(actor, org, db, lambda s, org_id, who, viewer: service.check_step(
-        s, org_id=org_id, task_id=task_id, step=step, actor=who, done=not undo, viewer=viewer))
+        s, org_id=org_id, task_id=_whole(s, org_id, task_id), step=step, actor=who, done=not undo, viewer=viewer))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -270,7 +278,7 @@ def complete(task_id: TaskArg,
     from engine.tasks import service
 
     t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.complete_task(
-        s, org_id=org_id, task_id=task_id, actor=who, note=note, viewer=viewer))
+        s, org_id=org_id, task_id=_whole(s, org_id, task_id), actor=who, note=note, viewer=viewer))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -293,7 +301,7 @@ def attach(task_id: TaskArg,
 
     def attach_file(s: Any, org_id: str, who: str, viewer: TaskViewer | None) -> Any:
         with file.open("rb") as fh:
-            return service.attach_evidence(s, org_id=org_id, task_id=task_id, actor=who, stream=fh,
+            return service.attach_evidence(s, org_id=org_id, task_id=_whole(s, org_id, task_id), actor=who, stream=fh,
                                            filename=file.name, note=note, viewer=viewer)
 
     a = _acting(actor, org, db, attach_file)
@@ -311,7 +319,8 @@ def note(task_id: TaskArg, text: Annotated[str, typer.Argument(help="the note (n
     from engine.tasks import service
 
     t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.add_note(
-        s, org_id=org_id, task_id=task_id, actor=who, text=text, viewer=viewer), check=lambda: nonblank(text, "TEXT"))
+        s, org_id=org_id, task_id=_whole(s, org_id, task_id), actor=who, text=text, viewer=viewer),
+        check=lambda: nonblank(text, "TEXT"))
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return
@@ -328,7 +337,7 @@ def assign(task_id: TaskArg,
     from engine.tasks import service
 
     t = _acting(actor, org, db, lambda s, org_id, who, _viewer: service.reassign_task(
-        s, org_id=org_id, task_id=task_id, owner=owner, actor=who), manage=True)
+        s, org_id=org_id, task_id=_whole(s, org_id, task_id), owner=owner, actor=who), manage=True)
     if as_json:
         emit_json(t.model_dump(mode="json"))
         return

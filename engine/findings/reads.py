@@ -193,14 +193,6 @@ def unknown_establishments(session: Session, *, org_id: str, ids: Iterable[str])
     return [i for i in rest if i not in on_findings]
 
 
-def ids_starting(session: Session, *, org_id: str, prefix: str, limit: int) -> list[str]:
-    """The org's finding ids that start with `prefix`, sorted, at most `limit` (a prefix holds only
-    hex digits after `F-`: no LIKE wildcard can be in it)."""
-    return list(session.scalars(select(FindingRow.id).where(
-        FindingRow.org_id == org_id, FindingRow.id.startswith(prefix, autoescape=True))
-        .order_by(FindingRow.id).limit(limit)))
-
-
 def finding_ids(session: Session, *, org_id: str, ids: Iterable[str]) -> set[str]:
     """Which of `ids` are findings of the org."""
     wanted = sorted({i for i in ids if i})

@@ -174,18 +174,19 @@ def test_a_finding_is_named_by_the_start_of_its_id_when_no_other_starts_so(pract
 
 
 def test_an_ambiguous_start_names_the_findings_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.cli.findings import CANDIDATES_SHOWN, full_id
+    from engine.cli import ids
+    from engine.cli.findings import full_id
+    from engine.cli.ids import CANDIDATES_SHOWN
     from engine.errors import InputError
-    from engine.findings import reads
 
     held = [f"F-3fa9{n:012x}" for n in range(8)] + ["F-3fb0000000000000"]
     asked: list[tuple[str, int]] = []
 
-    def starting(session: object, *, org_id: str, prefix: str, limit: int) -> list[str]:
+    def starting(session: object, kind: object, *, org_id: str, prefix: str, limit: int) -> list[str]:
         asked.append((prefix, limit))
         return [i for i in held if i.startswith(prefix)][:limit]
 
-    monkeypatch.setattr(reads, "ids_starting", starting)
+    monkeypatch.setattr(ids, "starting", starting)
     with pytest.raises(InputError) as caught:
         full_id(None, ORG, "f-3FA9")
     assert caught.value.message == "f-3FA9 starts more than one finding's id"

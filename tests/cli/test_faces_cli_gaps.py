@@ -216,3 +216,15 @@ def test_findings_show_names_the_assignee_the_waiver_and_the_sop_task(practice: 
     assert ": waive" in history[-1] or "-> waived" in history[-1], history
     as_json = json.loads(vigil("findings", "show", finding, *practice.args(), "--json").stdout)
     assert as_json["assignee"] == "P-MGR" and as_json["waiver_id"] == waiver  # --json as it was
+
+
+def test_a_task_and_a_run_are_shown_by_the_start_of_their_id(practice: Practice) -> None:
+    """The newcomer pass: `vigil findings show F-87481e` worked, `tasks show T-86351b` and `runs show
+    R-4926` answered "not found"."""
+    shown = vigil("tasks", "show", practice.task[:8], *practice.args(), "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["id"] == practice.task, shown.output
+    noted = vigil("tasks", "note", practice.task[:8], "seen", *practice.args(), "--json")
+    assert noted.exit_code == 0, noted.output
+    run_id = json.loads(vigil("runs", "--json", *practice.args()).stdout)[0]["id"]
+    one = vigil("runs", "show", run_id[:6], *practice.args(), "--json")
+    assert one.exit_code == 0 and json.loads(one.stdout)["id"] == run_id, one.output
