@@ -271,7 +271,10 @@ def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, vi
     unticked = [i + 1 for i, item in enumerate(row.checklist or []) if not item.get("done")]
     said = note
     if unticked:
-        steps = f"{len(unticked)} of {len(row.checklist)} checklist steps not ticked ({', '.join(map(str, unticked))})"
+        # "with ...": after the history's "completed", "3 of 4 checklist steps not ticked" had read as
+        # three steps completed
+        steps = (f"with {len(unticked)} of {len(row.checklist)} checklist steps unticked: "
+                 f"{', '.join(map(str, unticked))}")
         said = f"{note} [{steps}]" if note else steps
     row.completed_at, row.completed_by, row.confirmed_at = now, actor, None
     store.record_event(session, row, actor=actor, kind="completed", to_state="done", reason=said, at=now)

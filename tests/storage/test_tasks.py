@@ -352,7 +352,7 @@ def test_a_completion_with_steps_unticked_says_which(engine: Engine) -> None:
         done = tasks.tasks_for_packet(s, org_id=ORG, finding_ids=[task.finding_id or ""],
                                       known_at=T("2026-03-05T14:00:00+00:00"))[0]
         entry = audit.list_entries(s, org_id=ORG, limit=1)[0]
-    assert done["history"][-1]["reason"] == "booked by phone [2 of 3 checklist steps not ticked (1, 3)]"
+    assert done["history"][-1]["reason"] == "booked by phone [with 2 of 3 checklist steps unticked: 1, 3]"
     assert entry.action == "task.complete" and entry.payload["unticked_steps"] == [1, 3]
 
 
