@@ -224,9 +224,9 @@ def _out_of_order(before: dict[str, Any] | None, entry: dict[str, Any]) -> Break
         "which lists by seq, shows them out of order"))
 
 
-def entries_of_action(session: Session, *, org_id: str | None, action: str,
+def entries_of_action(session: Session, *, org_id: str | None, action: str | tuple[str, ...],
                       entity_ids: Collection[str] | None = None) -> Iterator[AuditEntry]:
-    """The entries of one action (all organisations' or one's), in chain order, streamed; an entry
+    """The entries of one action or several (all organisations' or one's), in chain order, streamed; an entry
     whose `at` or payload no longer reads (altered in place on SQLite) is left out: `verify` names
     it. For a domain that checks its own rows against the entries written with them (the record
     store's imports, `engine.records.integrity`). With `entity_ids`, only those entities' entries,
@@ -237,8 +237,9 @@ def entries_of_action(session: Session, *, org_id: str | None, action: str,
     trail of a million entries (docs/audit.md, Reading by entity)."""
     lenient = {AuditEntryRow.at.key, AuditEntryRow.payload.key}
     columns = [type_coerce(c, Lenient(c.type)).label(c.key) if c.key in lenient else c for c in _COLUMNS]
-    query = select(*columns).where(AuditEntryRow.action == action).order_by(AuditEntryRow.org_id,
-                                                                           AuditEntryRow.org_seq)
+    actions = (action,) if isinstance(action, str) else action
+    query = select(*columns).where(AuditEntryRow.action.in_(actions)).order_by(AuditEntryRow.org_id,
+                                                                              AuditEntryRow.org_seq)
     if org_id is not None:
         query = query.where(AuditEntryRow.org_id == org_id)
     if entity_ids is None:

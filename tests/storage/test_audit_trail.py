@@ -377,6 +377,13 @@ def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: 
     with db.unit_of_work(engine) as s:
         (broken,) = pipeline.verify_audit(s, org_id="org-1").broken
     assert broken.record_id == second and "without its audit entry" in broken.reason
+    # a person's change rewritten: acknowledged (with its entry) made false_positive, state and history
+    tamper(engine, "UPDATE finding_event SET to_state = 'false_positive' WHERE finding_id = :id "
+                   "AND to_state = 'acknowledged'", id=first)
+    tamper(engine, "UPDATE finding SET state = 'false_positive' WHERE id = :id", id=first)
+    with db.unit_of_work(engine) as s:
+        rewritten = {b.record_id: b.reason for b in pipeline.verify_audit(s, org_id="org-1").broken}
+    assert "went to false_positive, and the audit trail's to acknowledged" in rewritten[first], rewritten
     if engine.dialect.name == "sqlite":  # the PostgreSQL engine's schema is the fixture's, not the URL's
         from engine.cli.main import app
 
