@@ -9,9 +9,11 @@ Jinja2's sandbox stops attribute walking, not mutation or work. A liaison's mess
 So the environment here is Jinja2's immutable sandbox (no `append`, `update`, `pop` on what it is
 given), with a bounded cost: every text it builds (by `~`, `+`, `*`, a filter, a captured block, a
 macro's output, the whole render) is at most `MAX_TEXT` characters and refused before it is built
-where its size can be known first; every render has `MAX_STEPS` steps (attribute reads, calls,
-operators, filters: a recursive macro or a macro looping inside a loop runs out); filters are the
-ones a sentence needs (`random` would make two evaluations of the same records differ). A template
+where its size can be known first, and a render builds at most `MAX_BUILT` characters in all; every
+render has `MAX_STEPS` steps (attribute reads, calls, operators, filters, loop passes: a recursive
+macro or a macro looping inside a loop runs out); whole numbers stay within `MAX_BITS`; a text's
+methods are those that cannot grow it (no `ljust`, `format`, `encode`); filters are the ones a
+sentence needs (`random` would make two evaluations of the same records differ). A template
 that breaks a bound fails with `SecurityError`, which the callers turn into an error naming the
 rule or the SOP.
 """
@@ -19,6 +21,7 @@ rule or the SOP.
 from __future__ import annotations
 
 import contextvars
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -34,6 +37,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 MAX_TEXT = 20_000
 #: Steps one render may take (each attribute read, call, operator and filter). A message takes tens.
 MAX_STEPS = 50_000
+#: The characters one render may build in all, its pieces counted as they are made: each text is at
+#: most MAX_TEXT, but twenty thousand of them (`map('replace', ...) | list`) had held 370 MB.
+MAX_BUILT = 1_000_000
+#: The largest whole number a template's arithmetic may make, in bits: `(2**64)**64` squared in a loop
+#: had run a preview for a minute and 1.8 GB.
+MAX_BITS = 64
 #: The longest text a `*` may repeat into, the largest exponent of `**`, the longest `range`, and
 #: the largest number a filter is given (a width, a length).
 MAX_REPEAT = 10_000
@@ -53,12 +62,23 @@ ALLOWED_FILTERS = frozenset({
     "wordcount",
 })
 
-#: Steps left in the render under way (None outside one: templates parsed or compiled, not run).
-_STEPS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("template_steps", default=None)
+#: The methods of a text a template may call: none makes a text longer than the one it is called on.
+#: Left out: `ljust`, `center`, `zfill`, `expandtabs`, `format`, `replace`, `join`, `encode` (a text of
+#: 2**31 characters had been built before its size was checked, and bytes were never checked).
+TEXT_METHODS = frozenset({
+    "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha", "isdecimal", "isdigit",
+    "islower", "isnumeric", "isspace", "istitle", "isupper", "lower", "lstrip", "partition", "removeprefix",
+    "removesuffix", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith",
+    "strip", "swapcase", "title", "upper",
+})
+
+#: What the render under way has left: [steps, characters] (None outside one: templates parsed or
+#: compiled, not run).
+_BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("template_budget", default=None)
 
 
 def _step() -> None:
-    left = _STEPS.get()
+    left = _BUDGET.get()
     if left is None:
         return
     left[0] -= 1
@@ -66,10 +86,21 @@ def _step() -> None:
         raise SecurityError(f"the template took more than {MAX_STEPS} steps (a loop or a macro calling itself?)")
 
 
+def _built(chars: int) -> None:
+    left = _BUDGET.get()
+    if left is None:
+        return
+    left[1] -= chars
+    if left[1] < 0:
+        raise SecurityError(f"the template built more than {MAX_BUILT} characters in all")
+
+
 def _sized(value: Any) -> Any:
-    """`value`, if it is no text or list longer than MAX_TEXT."""
+    """`value`, if it is no text or list longer than MAX_TEXT; a text is counted as built."""
     if isinstance(value, str | list | tuple) and len(value) > MAX_TEXT:
         raise SecurityError(f"a text or list longer than {MAX_TEXT} in a template")
+    if isinstance(value, str):
+        _built(len(value))
     return value
 
 
@@ -84,6 +115,7 @@ def bounded_concat(pieces: Iterable[Any]) -> str:
         if size > MAX_TEXT:
             raise SecurityError(f"a text longer than {MAX_TEXT} characters in a template")
         out.append(text)
+    _built(size)
     return "".join(out)
 
 
@@ -101,7 +133,14 @@ def _check_replace(value: Any, old: Any = "", new: Any = "", count: Any = None) 
         raise SecurityError(f"a replace longer than {MAX_TEXT} characters in a template")
 
 
-_BEFORE: dict[str, Callable[..., None]] = {"join": _check_join, "replace": _check_replace}
+def _check_sum(value: Any, attribute: Any = None, start: Any = 0) -> None:
+    """`sum` of lists or texts concatenates them, each step copying the whole (quadratic)."""
+    if isinstance(start, str | list | tuple) or any(isinstance(v, str | list | tuple) for v in value or ()):
+        if sum(len(v) if isinstance(v, str | list | tuple) else 1 for v in value or ()) > MAX_TEXT:
+            raise SecurityError(f"a sum longer than {MAX_TEXT} in a template")
+
+
+_BEFORE: dict[str, Callable[..., None]] = {"join": _check_join, "replace": _check_replace, "sum": _check_sum}
 
 
 def _bounded_filter(name: str, apply: Callable[..., Any]) -> Callable[..., Any]:
@@ -159,6 +198,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(finalize=_stepping(finalize), **options)
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items() if name in ALLOWED_FILTERS}
         self.globals["range"] = _short_range
+        self.globals.pop("lipsum", None)  # lipsum(100000) ran 11 s before its text was refused
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Jinja2's rule, and of a text only the methods that cannot grow it; of bytes, none."""
+        if isinstance(obj, bytes | bytearray) or (isinstance(obj, str) and attr not in TEXT_METHODS):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
     @staticmethod
     def counted(items: Iterable[Any]) -> Iterator[Any]:
@@ -180,6 +226,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         _step()
         if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"an exponent above {MAX_EXPONENT} in a template")
+        if _whole(left) and _whole(right) and (
+                (operator == "*" and left.bit_length() + right.bit_length() > MAX_BITS + 1)
+                or (operator == "**" and right > 0 and abs(left) > 1 and right * math.log2(abs(left)) > MAX_BITS)):
+            raise SecurityError(f"a number past {MAX_BITS} bits in a template")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
@@ -204,6 +254,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _stepping(finalize: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     """Every `{{ ... }}` printed is a step (then `finalize`, if the template has one)."""
 
@@ -223,8 +277,8 @@ def _short_range(*args: int) -> range:
 
 def render_bounded(template: Template, *args: Any, **kwargs: Any) -> str:
     """Render `template` with a fresh step budget (the one place a person's template runs)."""
-    token = _STEPS.set([MAX_STEPS])
+    token = _BUDGET.set([MAX_STEPS, MAX_BUILT])
     try:
         return template.render(*args, **kwargs)
     finally:
-        _STEPS.reset(token)
+        _BUDGET.reset(token)

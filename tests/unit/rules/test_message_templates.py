@@ -292,6 +292,12 @@ def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str,
     "{% macro m() %}{% for i in range(1000) %}{{ i }}{% endfor %}{% endmacro %}"
     "{% for i in range(1000) %}{{ m() | length }}{% endfor %}",
     "{{ '%s' % params.n }}",
+    # the adversarial pass of session 46: numbers squared past memory, a text's methods that grow
+    # it, bytes, a sum of lists, and twenty thousand texts each under the bound
+    "{{ (params.n * 2 ** 40) ** 9 }}", "{% set n = params.n * 2 ** 40 %}{{ n * n }}",
+    "{{ ('x' ~ params.n).ljust(params.n * 9999) }}", "{{ ('x' ~ params.n).encode() }}",
+    "{{ ([['a'] * 9999] * params.n) | sum(start=[]) | length }}",
+    "{{ (['ab'] * 1000 * params.n) | map('replace', '', 'x' * 4900) | list | length }}",
 ])
 def test_what_only_the_data_makes_costly_fails_the_render_naming_the_rule(message: str) -> None:
     compiled = compile_ruleset(load_ruleset_bytes(ruleset(message).encode(), "t.yaml"))
@@ -300,6 +306,14 @@ def test_what_only_the_data_makes_costly_fails_the_render_naming_the_rule(messag
     with pytest.raises(RulesetError) as failed:
         evaluate_rules(source, [compiled], AS_OF)
     assert failed.value.details[0].rule_id == "T-MSG-001" and "SecurityError" in failed.value.details[0].reason
+
+
+def test_a_texts_methods_that_cannot_grow_it_and_small_numbers_still_work() -> None:
+    from engine.rules.compiler.messages import MessageTemplate
+
+    source = ("{{ name.strip().upper() }} {{ name.strip().split('a') | length }} {{ 2 ** 40 * 1000 }} "
+              "{{ name.strip().startswith('B') }}")
+    assert MessageTemplate(source).render({"name": " Banana "}) == "BANANA 4 1099511627776000 True"
 
 
 def test_a_message_cannot_change_what_it_is_given() -> None:
