@@ -355,14 +355,21 @@ def export_records(
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     instant = _instant(known_at)
+    claimed = set(earlier)
     for record_type in sorted(RECORD_MODELS):
         order = tuple(RECORD_MODELS[record_type].model_fields)
         handle = None
+        part = out / f".{record_type}.ndjson.part"
         try:
             for _, _, raw in history.walk_latest_data(session, org_id=org_id, record_type=record_type,
                                                       known_at=instant, batch_size=5000):
                 if handle is None:
-                    handle = (out / f"{record_type}.ndjson").open("w", encoding="utf-8", newline="\n")
+                    # claimed before it is written: an export stopped half way leaves a folder the
+                    # next export may write into, not one it refuses as holding someone's files
+                    claimed.add(record_type)
+                    _mark_export(out, org_id=org_id, known_at=instant, counts=counts, files=claimed)
+                    part.unlink(missing_ok=True)
+                    handle = part.open("x", encoding="utf-8", newline="\n")  # "x": never through a link
                     counts[record_type] = 0
                 data = {k: raw[k] for k in order if k in raw}
                 handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -370,7 +377,9 @@ def export_records(
         finally:
             if handle is not None:
                 handle.close()
-    _mark_export(out, org_id=org_id, known_at=instant, counts=counts, also=earlier - set(counts))
+        if handle is not None:
+            part.replace(out / f"{record_type}.ndjson")
+    _mark_export(out, org_id=org_id, known_at=instant, counts=counts, files=claimed)
     return counts
 
 
@@ -379,13 +388,8 @@ def _claim_export_folder(out: Path) -> set[str]:
     no export wrote (they are someone's files: the export would replace or remove them)."""
     if not out.is_dir():
         return set()
-    mark = out / EXPORT_MARK
-    earlier: set[str] = set()
-    if mark.is_file():
-        try:
-            earlier = {str(t) for t in json.loads(mark.read_text(encoding="utf-8")).get("files", [])}
-        except (ValueError, AttributeError):
-            earlier = set()
+    mark = _read_mark(out)
+    earlier = set(mark["files"]) if mark is not None else set()
     foreign = sorted(p.name for p in out.glob("*.ndjson") if p.stem in RECORD_MODELS and p.stem not in earlier)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
@@ -399,11 +403,34 @@ def _claim_export_folder(out: Path) -> set[str]:
     return earlier
 
 
+def _read_mark(out: Path) -> dict[str, Any] | None:
+    """The folder's export mark, or None when there is none or it is not one an export wrote (not
+    JSON, not an object, `files` not a list of names): its folder is then treated as unmarked."""
+    try:
+        mark = json.loads((out / EXPORT_MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(mark, dict) or not isinstance(mark.get("files"), list) or not all(
+            isinstance(name, str) for name in mark["files"]):
+        return None
+    return mark
+
+
 def _mark_export(out: Path, *, org_id: str, known_at: dt.datetime | None, counts: dict[str, int],
-                 also: set[str]) -> None:
-    mark = {"written_by": "vigil export", "org": org_id, "known_at": known_at.isoformat() if known_at else None,
-            "counts": counts, "files": sorted(set(counts) | also)}
-    (out / EXPORT_MARK).write_text(json.dumps(mark, indent=1) + "\n", encoding="utf-8")
+                 files: set[str]) -> None:
+    _write_mark(out, {"written_by": "vigil export", "org": org_id,
+                      "known_at": known_at.isoformat() if known_at else None, "counts": counts,
+                      "files": sorted(files)})
+
+
+def _write_mark(out: Path, mark: dict[str, Any]) -> None:
+    """Written beside and renamed over: a mark is never half written, and a link planted in its
+    place is replaced, not followed."""
+    part = out / f"{EXPORT_MARK}.part"
+    part.unlink(missing_ok=True)
+    with part.open("x", encoding="utf-8") as handle:
+        handle.write(json.dumps(mark, indent=1) + "\n")
+    part.replace(out / EXPORT_MARK)
 
 
 def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list[Path]:
@@ -416,19 +443,17 @@ def remove_stale_exports(out_dir: str | Path, *, written: Iterable[str]) -> list
     folder is the user's, and `export_records` refuses a folder with record files of theirs."""
     out = Path(out_dir)
     kept = set(written)
-    mark = out / EXPORT_MARK
-    try:
-        listed = json.loads(mark.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    listed = _read_mark(out)
+    if listed is None:
         return []
     removed = []
-    for record_type in sorted(set(listed.get("files", [])) - kept):
+    for record_type in sorted(set(listed["files"]) - kept):
         path = out / f"{record_type}.ndjson"
         if record_type in RECORD_MODELS and path.is_file():
             path.unlink()
             removed.append(path)
     listed["files"] = sorted(kept)
-    mark.write_text(json.dumps(listed, indent=1) + "\n", encoding="utf-8")
+    _write_mark(out, listed)
     return removed
 
 

@@ -296,6 +296,43 @@ def test_export_round_trips_through_import(engine: Engine, tmp_path: Path) -> No
         assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes()
 
 
+def test_an_export_stopped_half_way_or_a_mangled_mark_never_locks_or_crashes_the_folder(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's adversarial pass: the mark was written last, so an export that stopped half way
+    left files the next export refused as someone's; a mark whose `files` was not a list crashed
+    it; and the mark was written through a link planted in its place."""
+    load(engine, samples(), at=T1)
+    out = tmp_path / "out"
+    real_walk = service.history.walk_latest_data
+
+    def failing_walk(session: Any, *, record_type: str, **kw: Any) -> Any:
+        if record_type == "person":
+            raise OSError("disk full")
+        return real_walk(session, record_type=record_type, **kw)
+
+    monkeypatch.setattr(service.history, "walk_latest_data", failing_walk)
+    with pytest.raises(OSError), db.unit_of_work(engine) as session:
+        service.export_records(session, org_id="org-a", out_dir=out)
+    monkeypatch.setattr(service.history, "walk_latest_data", real_walk)
+    assert (out / "access_event.ndjson").is_file() and not (out / "person.ndjson").exists()
+    with db.unit_of_work(engine) as session:  # the next export writes over what the stopped one left
+        assert service.export_records(session, org_id="org-a", out_dir=out) == {t: 1 for t in sorted(RECORD_MODELS)}
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".part")]
+    for mangled in ('{"files": 5}', '{"files": "person"}', "[1, 2]", "not json"):
+        (out / service.EXPORT_MARK).write_text(mangled)
+        assert service.remove_stale_exports(out, written=["person"]) == []
+        with pytest.raises(InputError, match="no export wrote"), db.unit_of_work(engine) as session:
+            service.export_records(session, org_id="org-a", out_dir=out)  # unmarked: the files are someone's
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("mine\n")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / service.EXPORT_MARK).symlink_to(elsewhere)
+    with db.unit_of_work(engine) as session:
+        service.export_records(session, org_id="org-a", out_dir=fresh)
+    assert elsewhere.read_text() == "mine\n" and not (fresh / service.EXPORT_MARK).is_symlink()
+
+
 def test_export_sorts_by_id_bytewise(engine: Engine, tmp_path: Path) -> None:
     ids = ["b", "B", "a-2", "a-10", "é", "_x", "Z"]
     load(engine, [{"type": "person", "id": i} for i in ids])
