@@ -415,10 +415,11 @@ def compile_in_force(
 
 
 def practice_fit_problems(loaded: list[LoadedRuleset], raw: Mapping[str, Any], source: str, framework: str,
-                          start: dt.date) -> list[tuple[ErrorDetail, ErrorDetail]]:
+                          start: dt.date) -> list[tuple[ErrorDetail, ErrorDetail, dt.date]]:
     """Why the practice's values of `framework` would stop some evaluation from `start` on: each day
     the version in force or a dated value changes is compiled with the values in force then, and each
-    problem is said once: (as the compiler said it, with the day and version it was met on).
+    problem is said once: (as the compiler said it, with the day and version it was first met on,
+    that day).
 
     Why every such day: a rollback put back a version that does not declare a parameter the practice
     had set for the withdrawn one, and every evaluation from that day on was refused, while
@@ -435,7 +436,7 @@ def practice_fit_problems(loaded: list[LoadedRuleset], raw: Mapping[str, Any], s
                     day = when if isinstance(when, dt.date) else _date_or_none(when)
                     if day is not None and day > start:
                         days.add(day)
-    problems: dict[ErrorDetail, ErrorDetail] = {}  # each problem, as first met, with the day it was met
+    problems: dict[ErrorDetail, tuple[ErrorDetail, dt.date]] = {}  # each problem, as first met, and that day
     for day in sorted(days):
         chosen = in_force(loaded, day, [framework])
         if not chosen:
@@ -444,9 +445,9 @@ def practice_fit_problems(loaded: list[LoadedRuleset], raw: Mapping[str, Any], s
             compile_for(chosen[0], params_in_force(raw, framework, day, source), source, on=day)
         except RulesetError as exc:
             for d in exc.details or [ErrorDetail(reason=exc.message, file=source)]:
-                problems.setdefault(d, dataclasses.replace(
-                    d, reason=f"{d.reason} (from {day}, when {framework} {chosen[0].spec.version} is in force)"))
-    return list(problems.items())
+                problems.setdefault(d, (dataclasses.replace(
+                    d, reason=f"{d.reason} (from {day}, when {framework} {chosen[0].spec.version} is in force)"), day))
+    return [(bare, said, day) for bare, (said, day) in problems.items()]
 
 
 def _date_or_none(value: Any) -> dt.date | None:

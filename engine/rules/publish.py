@@ -404,12 +404,15 @@ def _refuse_unfit_params(item: LoadedRuleset, mine: list[LoadedRuleset], after: 
     """Refuse a withdrawal after which the practice's values would stop evaluations: a value set for
     a parameter only the withdrawn version declares (the version in force again refuses it as
     unknown). A rollback had been accepted, and every evaluation from its day on refused; problems
-    the practice's values have either way are not this withdrawal's."""
+    the practice's values have either way, from the same day, are not this withdrawal's."""
     framework, version = item.spec.framework, item.spec.version
     source = str(practice_params_path())
     raw = load_practice_params(frameworks={i.spec.framework for i in mine})
-    known = {bare for bare, _ in practice_fit_problems(mine, raw, source, framework, day)}
-    new = [said for bare, said in practice_fit_problems(after, raw, source, framework, day) if bare not in known]
+    # a problem the values have anyway is not this withdrawal's, unless it now starts sooner (the
+    # version put back refuses from the withdrawal's day what a scheduled one refused only later)
+    known = {bare: first for bare, _, first in practice_fit_problems(mine, raw, source, framework, day)}
+    new = [said for bare, said, first in practice_fit_problems(after, raw, source, framework, day)
+           if bare not in known or first < known[bare]]
     if new:
         raise ConflictError(
             f"withdrawing {framework} {version} from {on} would leave values in {source} that the version in force "

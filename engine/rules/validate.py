@@ -314,7 +314,7 @@ def _practice_over_time(checked: list[LoadedRuleset], root: Path, practice: dict
     out: list[ErrorDetail] = []
     for framework in sorted({i.spec.framework for i in checked}):
         try:
-            out.extend(told for bare, told in practice_fit_problems(loaded, practice, source, framework, day)
+            out.extend(told for bare, told, _ in practice_fit_problems(loaded, practice, source, framework, day)
                        if bare not in said)
         except VigilError as exc:  # a value that does not read is said by load_practice_params above
             out.extend(exc.details)
@@ -338,7 +338,8 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
     report.rules += len(loaded.spec.rules)  # the rules checked, compiled or not ("0 rules" beside a problem misled)
     try:
         day = today or loaded.spec.effective_from
-        compile_for(loaded, params_in_force(practice, loaded.spec.framework, day, source), source)
+        values = {} if _never_takes_effect(loaded) else params_in_force(practice, loaded.spec.framework, day, source)
+        compile_for(loaded, values, source)
     except VigilError as exc:
         found.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         if any(d.file != label for d in exc.details):
@@ -365,6 +366,20 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
             report.problems.append(d)
         else:
             elsewhere.setdefault(d, []).append(loaded.spec.name)
+
+
+def _never_takes_effect(loaded: LoadedRuleset) -> bool:
+    """Whether the version is withdrawn from its first day or before it: no practice value is ever
+    applied to it, so none is checked against it (its own rules still are, with its defaults). The
+    practice's value of a parameter it narrowed had been named against it after the rollback."""
+    folder = Path(loaded.path).parent
+    if folder.name != loaded.spec.framework:
+        return False  # a draft kept elsewhere: no withdrawals file is its own
+    try:
+        withdrawn = withdrawals.read(folder).get(loaded.spec.version)
+    except VigilError:  # a withdrawals file that does not read is said by the folder's checks
+        return False
+    return withdrawn is not None and withdrawn.on <= loaded.spec.effective_from
 
 
 def _sop_problems(rule: RuleSpec, label: str, policies: Path) -> list[ErrorDetail]:

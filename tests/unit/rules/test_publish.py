@@ -358,6 +358,44 @@ def test_a_rollback_that_would_leave_a_practice_value_no_version_takes_is_refuse
     assert "onboard_days" in problem.reason and "from 2026-07-15, when pub 1.0.0 is in force" in problem.reason
 
 
+def test_a_rollback_that_brings_a_practice_values_refusal_sooner_is_refused(root: Path, tmp_path: Path) -> None:
+    """Session 46's adversarial pass: a value 2.0.0 would refuse from 2027 was a problem "either
+    way", so withdrawing 1.1.0 (which took it) from August was accepted, and the version put back
+    refused every evaluation from August."""
+    declared = draft("1.1.0").replace(
+        b"  train_days: {type: int",
+        b"  onboard_days: {type: int, default: 14, description: d}\n  train_days: {type: int")
+    publish.publish(declared, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.publish(draft("2.0.0"), name="e.yaml", effective_from=dt.date(2027, 1, 1))
+    (tmp_path / "practice.yaml").write_text(
+        "params:\n  pub:\n    onboard_days:\n    - {value: 21, from: 2026-07-01, approved_by: CO}\n", encoding="utf-8")
+    with pytest.raises(ConflictError) as refused:
+        publish.withdraw("pub", "1.1.0", reason="miscounts", by="liaison", on=dt.date(2026, 8, 1))
+    (detail,) = refused.value.details
+    assert "onboard_days" in detail.reason and "from 2026-08-01, when pub 1.0.0 is in force" in detail.reason
+
+
+def test_a_version_withdrawn_from_its_first_day_is_not_held_to_the_practices_values(root: Path,
+                                                                                    tmp_path: Path) -> None:
+    """Session 46's adversarial pass: 1.1.0 narrowed train_days to at most 20 and was withdrawn
+    before its first day; the practice then set 25, which 1.0.0 (in force for good) takes, and
+    `rules validate` named the value against 1.1.0, a version that never takes effect."""
+    from engine.rules.validate import validate_paths
+
+    narrowed = draft("1.1.0").replace(b"train_days: {type: int, unit: days, default: 30,",
+                                      b"train_days: {type: int, unit: days, default: 15, maximum: 20,")
+    publish.publish(narrowed, name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="too narrow", by="liaison", on=dt.date(2026, 7, 1))
+    (tmp_path / "practice.yaml").write_text("params:\n  pub:\n    train_days: 25\n", encoding="utf-8")
+    assert validate_paths([root]).problems == []
+    # its own mistakes are still its own: a message reading a field the record lacks is named
+    (published,) = (p for p in (root / "pub").glob("*.yaml") if b"\nversion: 1.1.0" in p.read_bytes())
+    published.write_bytes(published.read_bytes().replace(b"Train {{ episode.person_id }}",
+                                                          b"Train {{ episode.middle_name }}"))
+    reasons = [d.reason for d in validate_paths([root]).problems]
+    assert any("middle_name" in r for r in reasons) and not any("train_days" in r for r in reasons), reasons
+
+
 def test_a_practice_value_a_version_refuses_does_not_hide_the_rulesets_own_mistakes(root: Path,
                                                                                      tmp_path: Path) -> None:
     from engine.rules.validate import validate_paths
