@@ -323,6 +323,10 @@ class _Checker:
     def visit(self, node: nodes.Node, scope: _Scope) -> None:
         if isinstance(node, nodes.Pow | nodes.Mul):
             self._cost(node)
+        if isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str):
+            # the renderer refuses it whatever the values; said here, it is not a failed evaluation
+            self.fail("`%` formatting of a text is not allowed in a message: join with `~` (`'n=' ~ params.n`), "
+                      "and round with the `round` filter", node, r"(?<!\{)%(?!\})")
         if isinstance(node, nodes.Const) and isinstance(node.value, int | float) and not isinstance(node.value, bool) \
                 and abs(node.value) > MAX_CONSTANT:
             self.fail(f"the number {node.value!r} is larger than a message needs (at most {MAX_CONSTANT})", node,

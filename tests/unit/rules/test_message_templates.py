@@ -271,6 +271,8 @@ def test_a_field_left_out_reads_not_recorded_and_a_false_inline_if_prints_nothin
         ("{{ 'AAAAAAAAAA' * 5000 }}", "a repetition longer than 10000 characters"),
         ("{{ 9 ** 99999 }}", "an exponent above 64"),
         ("{% for i in range(12) %}{% for j in range(12) %}.{% endfor %}{% endfor %}", "a loop inside a loop"),
+        # the adversarial pass of session 46: validated clean, then failed every evaluation
+        ("{{ '%d days' % params.n }}", "`%` formatting of a text is not allowed"),
     ],
 )
 def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str, reason: str) -> None:
@@ -291,7 +293,6 @@ def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str,
     "{% set x %}{% for i in range(1000) %}{{ 'A' * 9999 }}{% endfor %}{% endset %}{{ x | length }}",
     "{% macro m() %}{% for i in range(1000) %}{{ i }}{% endfor %}{% endmacro %}"
     "{% for i in range(1000) %}{{ m() | length }}{% endfor %}",
-    "{{ '%s' % params.n }}",
     # the adversarial pass of session 46: numbers squared past memory, a text's methods that grow
     # it, bytes, a sum of lists, and twenty thousand texts each under the bound
     "{{ (params.n * 2 ** 40) ** 9 }}", "{% set n = params.n * 2 ** 40 %}{{ n * n }}",
