@@ -127,10 +127,15 @@ def _role_warnings(session: Session, *, org_id: str, as_of: dt.datetime) -> list
 
 
 def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_of: dt.datetime | None = None,
-                  params_path: Path | None = None) -> DraftImpact:
+                  params_path: Path | None = None, effective_from: dt.date | None = None) -> DraftImpact:
     """Which findings a draft ruleset would open and close if it were in force at `as_of` (default
     now, or the draft's first day if later), judged on the records as they are, against the findings
     store; nothing is stored.
+
+    The draft's first day is `effective_from` (the day publishing is to write) or its own, and never
+    before the first day publishing takes (`first_unjudged_day`): a copy of the version in force,
+    dated January, had been previewed with its defaults applied to every obligation since January,
+    which publishing (refusing the date) could never do. Such a day is moved, and `notes` says so.
 
     The draft is validated as `rules validate` does (a bad one raises with every problem), compiled
     with the practice parameters in force that day, and run on the plain-Python backend (the
@@ -156,6 +161,9 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
         loaded: LoadedRuleset | None = load_ruleset_bytes(draft, name)
     except VigilError:
         loaded = None  # validation below names every problem
+    notes: list[str] = []
+    if loaded is not None:
+        loaded, notes = _first_day_publishable(session, loaded, effective_from)
     # by default, judged now, or on the draft's first day if that is later, as the draft page does: a
     # draft in force from July had been judged as if it were in force today
     first = (dt.datetime.combine(loaded.spec.effective_from, dt.time(), tzinfo=dt.UTC) if loaded is not None
@@ -211,7 +219,25 @@ def preview_draft(session: Session, *, org_id: str, draft: bytes, name: str, as_
                        in_force_now=[i.spec.version for i in current],
                        rules=len(compiled.rules), would_open=would_open, would_close=would_close,
                        would_change=would_change,
-                       unchanged=len(result.violations) - len(would_open) - len(would_change), draft_effect=effect)
+                       unchanged=len(result.violations) - len(would_open) - len(would_change), draft_effect=effect,
+                       takes_effect=loaded.spec.effective_from, notes=notes)
+
+
+def _first_day_publishable(session: Session, loaded: LoadedRuleset,
+                           effective_from: dt.date | None) -> tuple[LoadedRuleset, list[str]]:
+    """The draft as publishing would put it in force: from `effective_from` if given, and not before
+    the first day publishing takes; with a note when its own date was moved."""
+    spec = loaded.spec
+    first = effective_from or spec.effective_from
+    earliest = first_unjudged_day(session, framework=spec.framework, day=clock.now().date())
+    notes = []
+    if first < earliest:
+        notes.append(f"effective_from {first} is before {earliest}, the first day a version can take effect "
+                     f"(publishing refuses it): previewed as taking effect from {earliest}")
+        first = earliest
+    if first == spec.effective_from:
+        return loaded, notes
+    return dataclasses.replace(loaded, spec=spec.model_copy(update={"effective_from": first})), notes
 
 
 def _impact(v: Violation, *, changes: list[str] | None = None) -> ImpactItem:

@@ -455,24 +455,29 @@ def preview(
     draft: Path = typer.Argument(..., help="a ruleset draft (YAML), e.g. a new version of one in rulesets/"),
     as_of: str = typer.Option(None, "--as-of", help="judge the records as of this instant, ISO 8601 with an "
                                                     "offset (default now, or the draft's first day if later)"),
+    effective_from: str = typer.Option(None, "--effective-from", help="the day you will publish it from, YYYY-MM-DD "
+                                                                      "(default: the draft's effective_from)"),
     db: DbOpt = None,
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Which findings a draft would open, close or change if it were published, on today's records, and what the
-    draft itself changes against the version in force at that instant; nothing is stored."""
+    draft itself changes against the version in force at that instant; nothing is stored. A first day before the
+    first a version can take effect is moved to it, and the preview says so."""
     from engine import pipeline
     from engine.db import unit_of_work
 
     def body():  # type: ignore[no-untyped-def]
         instant = parse_instant(as_of, "--as-of")
+        first = parse_date(effective_from, "--effective-from")
         try:
             content = draft.read_bytes()
         except OSError as exc:
             raise InputError(f"DRAFT: cannot read {draft}: {exc.strerror or exc}", code="input.path") from None
         engine, org_id = open_org(db, org)
         with unit_of_work(engine) as session:
-            return pipeline.preview_draft(session, org_id=org_id, draft=content, name=str(draft), as_of=instant)
+            return pipeline.preview_draft(session, org_id=org_id, draft=content, name=str(draft), as_of=instant,
+                                          effective_from=first)
 
     impact = run(body)
     if as_json:
@@ -481,6 +486,8 @@ def preview(
     now = ", ".join(impact.in_force_now) or "none"
     console.print(f"{impact.framework} {impact.version} (in force now: {now}), {impact.rules} rules, as of "
                   f"{impact.as_of.isoformat()}", highlight=False, markup=False)
+    for note in impact.notes:
+        console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     for label, items in (("would open", impact.would_open), ("would close", impact.would_close),
                          ("would change", impact.would_change)):
         changing = items is impact.would_change

@@ -280,3 +280,7 @@ class DraftImpact(BaseModel):
     unchanged: int = Field(description="findings that would stay exactly as they are")
     draft_effect: DraftEffect | None = Field(default=None, description="what the draft itself changes at the "
                                              "instant, against the version in force then (time passing left out)")
+    takes_effect: dt.date | None = Field(default=None, description="the draft's first day as previewed: the "
+                                         "effective date given, or its own, never before publishing takes one")
+    notes: list[str] = Field(default_factory=list, description="what the preview changed of the draft to judge it "
+                                                               "as publishing would (a first day in the past)")

@@ -416,7 +416,8 @@ def test_a_liaison_previews_a_draft_over_rest(world: dict[str, Any]) -> None:
     c = world["client"]
     liaison = headers(world, "liaison")
     demo = (Path(__file__).resolve().parents[1] / "fixtures" / "rulesets" / "demo" / "demo-1.0.0.yaml").read_text()
-    draft = demo.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", "default: 60,")
+    draft = demo.replace("version: 1.0.0", "version: 1.1.0").replace("within: {days: params.new_hire_days}",
+                                                                     "within: {days: 60}")
     r = c.post("/rulesets/preview", headers={**liaison, "Content-Type": "text/plain"}, content=draft,
                params={"as_of": "2026-03-10T12:00:00Z"})
     assert r.status_code == 200, r.text

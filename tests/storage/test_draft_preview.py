@@ -34,7 +34,10 @@ def _rulesets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _draft(days: int) -> bytes:
-    text = DEMO.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", f"default: {days},")
+    """1.1.0 with the window in the rule itself: a new default would judge only the obligations that
+    arise once the draft is in force (the last test), a rule's own window every one."""
+    text = DEMO.replace("version: 1.0.0", "version: 1.1.0").replace("within: {days: params.new_hire_days}",
+                                                                    f"within: {{days: {days}}}")
     assert text != DEMO
     return text.encode()
 
@@ -155,8 +158,8 @@ def test_a_changed_default_judges_only_the_obligations_that_arise_once_the_draft
     with clock.frozen(NOW), unit_of_work(engine) as s:
         pipeline.ingest_records(s, org_id=ORG, records=[f.episode("EP3", "P3", "2026-04-05T09:00:00-05:00")],
                                 actor="test", source="test", stream=False)
-    draft = _draft(10).replace(b"effective_from: 2026-01-01", b"effective_from: 2026-04-01")
-    assert draft != _draft(10)
+    draft = DEMO.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", "default: 10,").replace(
+        "effective_from: 2026-01-01", "effective_from: 2026-04-01").encode()
     with clock.frozen(NOW), unit_of_work(engine) as s:
         first_day = pipeline.preview_draft(s, org_id=ORG, draft=draft, name="draft.yaml")
         later = pipeline.preview_draft(s, org_id=ORG, draft=draft, name="draft.yaml",
@@ -168,3 +171,31 @@ def test_a_changed_default_judges_only_the_obligations_that_arise_once_the_draft
     moved = {i.subject_id: i for i in [*effect.opens, *effect.changes]}
     assert set(moved) == {"EP3"}, moved
     assert moved["EP3"].due == "2026-04-15"
+
+
+def test_a_draft_dated_before_publishing_could_date_it_is_previewed_from_the_first_day_it_could_take(
+        engine: Engine, tmp_path: Path) -> None:
+    """Session 46's adversarial pass: a copy of the version in force, dated January, with a new
+    default was previewed as if its default had applied since January (publishing refuses that
+    date, so no evaluation could ever judge so). It is previewed from the first day publishing takes
+    (the day after the last run), and the preview says so."""
+    _practice(engine)  # a run as of 5 March: the first day a version can take effect is 6 March
+    dated_january = DEMO.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30,", "default: 10,").encode()
+    with clock.frozen(NOW), unit_of_work(engine) as s:
+        impact = pipeline.preview_draft(s, org_id=ORG, draft=dated_january, name="draft.yaml")
+        chosen = pipeline.preview_draft(s, org_id=ORG, draft=dated_january, name="draft.yaml",
+                                        effective_from=dt.date(2026, 4, 1))
+    assert impact.takes_effect == dt.date(2026, 3, 6) and impact.as_of == T("2026-03-06T00:00:00+00:00")
+    assert impact.notes == ["effective_from 2026-01-01 is before 2026-03-06, the first day a version can take "
+                            "effect (publishing refuses it): previewed as taking effect from 2026-03-06"]
+    # EP1 and EP2 arose before 6 March: the new default is not theirs
+    assert impact.would_change == [] and impact.draft_effect is not None and impact.draft_effect.changes == []
+    assert (chosen.takes_effect, chosen.notes, chosen.as_of) == (dt.date(2026, 4, 1), [],
+                                                                 T("2026-04-01T00:00:00+00:00"))
+    if engine.dialect.name == "sqlite":
+        draft = tmp_path / "demo-1.1.0.yaml"
+        draft.write_bytes(dated_january)
+        with clock.frozen(NOW):
+            said = CliRunner().invoke(app, ["rules", "preview", str(draft), "--db", str(engine.url), "--org", ORG])
+        assert said.exit_code == 0 and "note: effective_from 2026-01-01 is before 2026-03-06" in " ".join(
+            said.stdout.split()), said.output

@@ -53,6 +53,8 @@ def test_a_draft_is_previewed_then_published(liaison_web: dict[str, Any],
     assert preview.status_code == 200 and 'id="impact"' in preview.text, preview.text[:2000]
     assert "demo 3.0.0 on today" in preview.text and 'id="draft-effect"' in preview.text
     assert "2026-11-30 15:00 UTC" in preview.text  # no effective date typed: today
+    # its own date (2.0.0's, July) is before publishing could date it: previewed from today, and said
+    assert "effective_from 2026-07-01 is before 2026-11-30, the first day a version can take effect" in preview.text
     # the effective date typed in is the day previewed (the liaison probe: it had previewed today)
     dated = post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=shorter, do="preview",
                  effective_from="2027-01-01")

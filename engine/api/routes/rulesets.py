@@ -130,6 +130,9 @@ def preview_draft(
     yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
     as_of: InstantIn | None = Query(None, description="judge the records as of this instant (default now, or the "
                                                       "draft's first day if later)"),
+    effective_from: dt.date | None = Query(None, description="the day publishing is to write (default: the draft's "
+                                                             "effective_from); a day before the first a version can "
+                                                             "take effect is moved to it, and `notes` says so"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
     session: Session = Depends(get_session, scope="function"),
 ) -> DraftImpact:
@@ -138,7 +141,7 @@ def preview_draft(
     every problem."""
     when = clock.checked_utc(as_of, field="as_of") if as_of is not None else None
     return pipeline.preview_draft(session, org_id=principal.org_id, draft=yaml_text.encode(), name="draft.yaml",
-                                  as_of=when)
+                                  as_of=when, effective_from=effective_from)
 
 
 @router.post("/rulesets/publish", response_model=Publication, status_code=201)

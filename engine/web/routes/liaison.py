@@ -95,7 +95,8 @@ def draft_action(request: Request, text: str = Form(..., max_length=MAX_DRAFT), 
         # previewed today whatever the form said: the liaison probe)
         when = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day is not None else None
         impact = pipeline.preview_draft(session, org_id=principal.org_id, draft=text.encode(), name="draft.yaml",
-                                        as_of=when if when is not None and when > clock.now() else None)
+                                        as_of=when if when is not None and when > clock.now() else None,
+                                        effective_from=day)
         return _draft(request, principal, text=text, effective_from=effective_from, status=200, impact=impact)
     except PermissionDeniedError:
         raise
