@@ -156,6 +156,10 @@ def _print_build(report: PacketBuildReport, as_json: bool) -> None:
         emit_json(report.model_dump(mode="json"))
         return
     console.print(f"packet {report.packet_id} written to {report.path}", highlight=False, soft_wrap=True)
+    if report.kept is not None:
+        console.print(f"  the packet {report.packet_id} already stored stays the one listed and downloaded "
+                      f"({report.kept}): compare the two files' sha256 to check a rebuild", highlight=False,
+                      soft_wrap=True, markup=False)
     console.print(
         f"  sha256 {report.sha256}  ({report.size} bytes, {report.payload_files} payload files)", soft_wrap=True
     )

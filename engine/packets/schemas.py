@@ -247,6 +247,8 @@ class PacketBuildReport(BaseModel):
     payload_bytes: int
     fingerprint: str
     redacted: bool
+    kept: str | None = Field(default=None, description="where the packet of this id already stored stays, when "
+                                                       "one was: a rebuild neither moves nor replaces it")
 
 
 class PacketProblem(BaseModel):

@@ -76,6 +76,12 @@ def build(
     )
     report = build_packet(inp, out, signer=signer)
     record_build(session, inp=inp, report=report, actor=actor)
+    stored = session.get(PacketRow, report.packet_id)
+    if stored is not None and _intact(stored):
+        # the packet auditors downloaded stays as built, where it was, by whom: a rebuild of the same
+        # id (a reproducibility check, or after a key rotation) had pointed the portal at the check's
+        # scratch file and named its builder, or replaced the signed bytes auditors held
+        return report.model_copy(update={"kept": stored.path})
     session.merge(PacketRow(id=report.packet_id, org_id=org_id, framework=framework, period_from=date_from,
                             period_to=date_to, as_of=inp.as_of, establishment=establishment, redacted=redact_phi,
                             sha256=report.sha256, size=report.size, path=str(Path(out).resolve()),
@@ -133,6 +139,11 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
                        date_to=request.date_to, establishment=request.establishment, as_of=request.as_of,
                        redact_phi=request.redact_phi, out=target, signer=practice_signer(session), actor=actor,
                        sources=sources)
+        if report.kept is not None:  # already stored, intact: that one is the packet
+            target.unlink(missing_ok=True)
+            kept = session.get(PacketRow, report.packet_id)
+            assert kept is not None
+            return _info(kept)
         final = directory / f"{report.packet_id}.zip"
         target.replace(final)
     except BaseException as exc:
@@ -146,6 +157,15 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     assert row is not None
     row.path = str(final)
     return _info(row)
+
+
+def _intact(row: PacketRow) -> bool:
+    """Whether a stored packet's file is still where it was built, as it was built."""
+    try:
+        _checked_file(row)
+    except (NotFoundError, IntegrityError):
+        return False
+    return True
 
 
 def last_signed_with(session: Session) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import factories as f
-from tests.api.conftest import headers
+from tests.api.conftest import ORG, headers
 
 
 def _with_a_second_framework(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,3 +315,44 @@ def test_a_packet_with_an_entry_no_packet_holds_fails_verification_naming_it(
     assert report["ok"] is False
     assert any(p["file"] == entry and said in p["reason"] for p in report["problems"]), report["problems"]
     assert not (tmp_path / "evil.txt").exists() and "/tmp" not in r.text
+
+
+def test_a_rebuild_of_a_stored_packet_leaves_the_stored_one_as_built(
+    api: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session 46's auditor pass: a reproducibility check from the command line (the same period and
+    --as-of, written to a scratch file) had pointed the portal at the scratch file and named the
+    checker as its builder; after a key rotation, the same build over REST replaced the signed
+    bytes auditors held."""
+    from engine import clock, db
+    from engine.packet_sources import DatabaseSources
+    from engine.packets import service as packet_service
+
+    h = _evaluated(api, tmp_path, monkeypatch)
+    c = api["client"]
+    made = c.post("/packets", headers=h, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31"})
+    assert made.status_code == 201, made.text
+    first = made.json()
+    body = {"framework": "demo", "from": "2026-01-01", "to": "2026-12-31", "as_of": first["as_of"]}
+    (stored,) = (tmp_path / "packets").glob("*.zip")
+    signed = stored.read_bytes()
+    with clock.frozen(clock.now() + dt.timedelta(hours=1)), db.unit_of_work(api["engine"]) as session:
+        check = packet_service.build(session, org_id=ORG, framework="demo",
+                                     date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31),
+                                     as_of=dt.datetime.fromisoformat(first["as_of"]), out=tmp_path / "check.zip",
+                                     signer=packet_service.practice_signer(session), actor="cli:checker",
+                                     sources=DatabaseSources())
+    assert check.packet_id == first["id"] and check.kept == str(stored)
+    assert (tmp_path / "check.zip").read_bytes() == signed  # reproducible, byte for byte
+    (tmp_path / "check.zip").unlink()
+    (listed,) = c.get("/packets", headers=h).json()
+    assert (listed["built_by"], listed["built_at"], listed["sha256"]) == (
+        first["built_by"], first["built_at"], first["sha256"])
+    assert c.get(f"/packets/{first['id']}/download", headers=h).content == signed
+    # signed with another key now: the same request answers with the packet already stored, untouched
+    with db.unit_of_work(api["engine"]) as session:
+        packet_service.rotate_signing_key(session, actor="test")
+    again = c.post("/packets", headers=h, json=body)
+    assert again.status_code == 201, again.text
+    assert again.json()["sha256"] == first["sha256"] and stored.read_bytes() == signed
+    assert sorted(p.name for p in (tmp_path / "packets").iterdir()) == [stored.name]
