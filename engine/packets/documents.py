@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from engine.audit.chain import format_instant, normalise_payload, parse_instant
 from engine.packets.oscal_ids import control_id
 from engine.packets.redact import Pseudonymizer
@@ -77,6 +79,27 @@ class PacketDocs:
     records: list[dict[str, Any]] = field(default_factory=list)
     #: establishment id -> IANA zone (`PacketInput.zones`)
     zones: dict[str, str] = field(default_factory=dict)
+    #: the controls of every rule of the rulesets shipped (what an evaluation in the period reviewed)
+    controls: list[str] = field(default_factory=list)
+
+
+def _ruleset_controls(inp: PacketInput) -> list[str]:
+    """The controls of the rules in the ruleset files shipped, as the findings name theirs: an
+    evaluation reviews every rule, and a control with no finding was reviewed and found clean (the
+    OSCAL results had listed only the controls with findings). A file that does not read as a
+    ruleset gives none: the packet still ships its bytes."""
+    out: set[str] = set()
+    for ruleset in inp.rulesets:
+        try:
+            loaded = yaml.safe_load(ruleset.content)
+        except yaml.YAMLError:
+            continue
+        rules = loaded.get("rules") if isinstance(loaded, dict) else None
+        for rule in rules if isinstance(rules, list) else ():
+            if isinstance(rule, dict) and isinstance(rule.get("id"), str):
+                citation = rule.get("citation")
+                out.add(control_id(inp.framework, citation if isinstance(citation, str) else None, rule["id"]))
+    return sorted(out)
 
 
 def _history(finding: dict[str, Any], transitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -182,6 +205,7 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         audit_entries=audit_entries,
         evidence=evidence,
         groups=groups,
+        controls=_ruleset_controls(inp),
         summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
         | {"evaluation": evaluation_coverage(inp, runs, findings=len(findings)), "records": len(records)},
         records=records,

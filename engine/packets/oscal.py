@@ -219,13 +219,28 @@ def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
     return plan_uuid, {"resources": resources}
 
 
+def _reviewed(docs: PacketDocs) -> dict[str, Any]:
+    """The controls the period's evaluations reviewed: every rule's of the rulesets shipped, when an
+    applied run judged the period. When none did, nothing was reviewed: all controls but every one
+    (OSCAL has no empty selection), said in remarks; `include-all` alone had told an OSCAL reader
+    that every control was reviewed and nothing found."""
+    controls = sorted(set(docs.controls) | {f["control_id"] for f in docs.findings}
+                      | {g.control_id for g in docs.groups})
+    if docs.summary["evaluation"]["status"] == "evaluated" and controls:
+        return {"include-controls": [{"control-id": c} for c in controls]}
+    remarks = ("No applied evaluation run judged this period: no control was reviewed "
+               f"(evaluation-coverage {docs.summary['evaluation']['status']}).")
+    if not controls:
+        return {"include-all": {}, "remarks": remarks}
+    return {"include-all": {}, "exclude-controls": [{"control-id": c} for c in controls], "remarks": remarks}
+
+
 def assessment_results(docs: PacketDocs) -> dict[str, Any]:
     """The OSCAL assessment-results document (one result covering the packet's period)."""
     meta = docs.meta
     start, end = _period(docs)
     plan_uuid, back_matter = _back_matter(docs)
-    controls = sorted({f["control_id"] for f in docs.findings} | {g.control_id for g in docs.groups})
-    selection: dict[str, Any] = {"include-controls": [{"control-id": c} for c in controls]} if controls else {}
+    selection = _reviewed(docs)
     result = _compact(
         {
             "uuid": oscal_uuid(docs.packet_id, "result"),
@@ -238,7 +253,7 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
             ),
             "start": start,
             "end": end,
-            "reviewed-controls": {"control-selections": [selection or {"include-all": {}}]},
+            "reviewed-controls": {"control-selections": [selection]},
             "observations": [_observation(docs, f) for f in docs.findings],
             "findings": [_finding(docs, f) for f in docs.findings],
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
@@ -253,3 +254,38 @@ def test_a_waived_risk_names_its_waiver_reason_and_approver(packet_input: Packet
     assert risk["status"] == "deviation-approved"
     assert props["waiver"].startswith("W-1: Covering physician")
     assert props["waiver-approved-by"] == "W-1: Dr. A. Chief Medical Officer"
+
+
+def _reviewed(packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path, schemas: Path,
+              **changes: Any) -> dict[str, Any]:
+    from engine.packets.schemas import RulesetFile
+
+    content = (b"framework: hipaa\nversion: 2026.1.0\nrules:\n"
+               b"  - {id: HIPAA-BRN-IND-011, citation: 45 CFR 164.404(b)}\n"
+               b"  - {id: HIPAA-TRN-001, citation: 45 CFR 164.530(b)(1)}\n")
+    (shipped,) = packet_input.rulesets
+    ruleset = RulesetFile(name=shipped.name, ruleset_id="hipaa", version="2026.1.0", content=content,
+                          sha256=hashlib.sha256(content).hexdigest())
+    runs = [r | {"rulesets": [{"id": "hipaa", "version": "2026.1.0", "sha256": ruleset.sha256}]}
+            for r in packet_input.runs]
+    inp = packet_input.model_copy(update={"rulesets": [ruleset], "runs": runs, **changes})
+    report = build_packet(inp, tmp_path / "r.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        doc = json.loads(zf.read(f"{report.packet_id}/data/oscal/assessment-results.json"))
+    assert schema_errors(doc, schemas / SCHEMAS["assessment-results.json"]) == []
+    (result,) = doc["assessment-results"]["results"]
+    return result["reviewed-controls"]["control-selections"][0]
+
+
+def test_every_rule_evaluated_is_a_control_reviewed_and_none_when_nothing_was_evaluated(
+        packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path, oscal_schema_dir: Path) -> None:
+    """Session 46's auditor pass: the results listed only the controls with findings (one evaluated
+    clean was never said to be reviewed), and a period no run judged said `include-all`: every
+    control reviewed, nothing found."""
+    evaluated = _reviewed(packet_input, signer, tmp_path, oscal_schema_dir)
+    assert evaluated == {"include-controls": [{"control-id": c} for c in sorted(
+        {"hipaa-164.404-b", "hipaa-164.530-b-1"} | {control_id("hipaa", f["citation"], f["rule_id"])
+                                                    for f in packet_input.findings})]}
+    nothing = _reviewed(packet_input, signer, tmp_path, oscal_schema_dir, runs=[], findings=[], transitions=[])
+    assert nothing["include-all"] == {} and "no control was reviewed" in nothing["remarks"]
+    assert [c["control-id"] for c in nothing["exclude-controls"]] == ["hipaa-164.404-b", "hipaa-164.530-b-1"]
