@@ -27,6 +27,12 @@ def make_bag(bag_dir: Path, info: dict[str, str]) -> None:
     """Turn `bag_dir` (holding the payload) into a bag in place: payload moves under data/."""
     with _CHDIR_LOCK:
         bagit.make_bag(str(bag_dir.resolve()), dict(info), processes=1, checksums=list(CHECKSUMS))
+    sort_tag_manifests(bag_dir)
+
+
+def sort_tag_manifests(bag_dir: Path) -> None:
+    """Rewrite the tag manifests with their lines sorted by path: the form a packet is written in,
+    which verification holds an unsigned tag manifest to."""
     for algorithm in CHECKSUMS:
         tagmanifest = bag_dir / f"tagmanifest-{algorithm}.txt"
         lines = tagmanifest.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -31,7 +31,7 @@ from engine.packets import bagit as packet_bag
 from engine.packets.archive import CHUNK, safe_extract
 from engine.packets.build import SIGNATURE_DIR, SIGNATURE_FILES
 from engine.packets.schemas import PacketProblem, PacketVerifyReport
-from engine.packets.sign import fingerprint, load_public_key, signature_valid
+from engine.packets.sign import fingerprint, load_public_key, public_pem, signature_valid
 
 ALGORITHMS = ("sha256", "sha512")
 
@@ -152,6 +152,7 @@ def _check_checksums(bag: Path, found: _Findings) -> tuple[dict[str, str], int]:
             found.intact.add(prefix + rel)
             for name in names:
                 found.add(prefix + name, f"its entry for {rel} does not match the file: the manifest was altered")
+    _check_unsigned_form(bag, manifests, found)
     payload = {rel for rel in on_disk if rel.startswith("data/")}
     # the tag manifests cannot list themselves; any other (tagmanifest-md5.txt ...) is a tag file
     # like the rest, so one added beside them is named as not listed rather than passed unsigned
@@ -175,6 +176,20 @@ def _bagit_second_opinion(bag: Path, found: _Findings) -> None:
         found.add(target, f"bagit validation: {message}")
 
 
+def _check_unsigned_form(bag: Path, manifests: dict[str, dict[str, str]], found: _Findings) -> None:
+    """A tag manifest no signature covers (`tagmanifest-sha512.txt`) must be exactly its entries,
+    one a line, sorted, as a packet is written: read entry by entry, one with its lines reordered,
+    duplicated, upper-cased or with text added had verified, so its bytes were not the packet's."""
+    for name, entries in manifests.items():
+        if not name.startswith("tagmanifest-") or name == "tagmanifest-sha256.txt":
+            continue
+        written = "".join(sorted((f"{digest} {rel}\n" for rel, digest in entries.items()),
+                                 key=lambda line: line.split(" ", 1)[1]))
+        if (bag / name).read_bytes() != written.encode("utf-8"):
+            found.add(f"{bag.name}/{name}", "not in the form a packet writes (one line an entry, sorted, lower-case "
+                                           "digests): lines were reordered, repeated or changed")
+
+
 def _choose_key(root: Path, given: bytes | Path | None, found: _Findings) -> tuple[Ed25519PublicKey | None, str | None]:
     embedded_path = root / SIGNATURE_DIR / "signer.pub.pem"
     embedded = None
@@ -183,6 +198,12 @@ def _choose_key(root: Path, given: bytes | Path | None, found: _Findings) -> tup
             embedded = load_public_key(embedded_path.read_bytes(), source=f"{SIGNATURE_DIR}/signer.pub.pem")
         except InputError as exc:
             found.add(f"{SIGNATURE_DIR}/signer.pub.pem", exc.message)
+        else:
+            # no signature covers this file: it must be the key's own PEM and nothing else (text put
+            # before the key, "confirmed by phone: ...", had verified)
+            if embedded_path.read_bytes() != public_pem(embedded):
+                found.add(f"{SIGNATURE_DIR}/signer.pub.pem", "not exactly the key's PEM, as a packet is written: "
+                                                           "text was added or changed around the key")
     elif given is None:
         found.add(f"{SIGNATURE_DIR}/signer.pub.pem", "missing, and no public key was given")
     if given is None:

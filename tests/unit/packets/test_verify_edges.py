@@ -10,6 +10,7 @@ from pathlib import Path
 import bagit
 import pytest
 
+from engine.packets import bagit as packet_bag
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketInput
 from engine.packets.sign import Ed25519Signer
@@ -34,6 +35,7 @@ def resign_tag_manifest(tree: Path, signer: Ed25519Signer) -> None:
     signature/ stays as it was when the packet was signed."""
     bag = the_bag(tree)
     bagit.Bag(str(bag)).save(manifests=True)
+    packet_bag.sort_tag_manifests(bag)  # as a packet is written
     (tree / "signature" / "tagmanifest-sha256.txt.sig").write_bytes(
         signer.sign((bag / "tagmanifest-sha256.txt").read_bytes()))
 
@@ -111,3 +113,38 @@ def test_an_audit_excerpt_holding_fewer_entries_than_its_anchor_line_says_is_nam
     (problem,) = report.problems
     assert problem.file.endswith("/data/audit-trail.jsonl")
     assert problem.reason == "holds 4 entries, the anchor line says 5"
+
+
+def _tag512(edit: Callable[[list[str]], list[str]]) -> Change:
+    def change(tree: Path) -> None:
+        manifest = the_bag(tree) / "tagmanifest-sha512.txt"
+        manifest.write_text("".join(edit(manifest.read_text().splitlines(keepends=True))))
+    return change
+
+
+@pytest.mark.parametrize("name, change", [
+    ("reversed", _tag512(lambda lines: lines[::-1])),
+    ("upper-case", _tag512(lambda lines: [line[:128].upper() + line[128:] for line in lines])),
+    ("a line twice", _tag512(lambda lines: lines + lines[:1])),
+    ("CRLF", _tag512(lambda lines: [line.replace("\n", "\r\n") for line in lines])),
+])
+def test_the_unsigned_tag_manifest_must_be_as_a_packet_writes_it(packet: Path, tmp_path: Path, rezip: Rezip,
+                                                                  name: str, change: Change) -> None:
+    """Session 46's auditor pass: no signature covers tagmanifest-sha512.txt, and read entry by
+    entry, any of these had verified: the packet held bytes that were never its own."""
+    report = verify_packet(rezip(packet, tmp_path / "t.zip", change))
+    assert [(p.file.split("/", 1)[1], p.reason.split(" (")[0]) for p in report.problems] == [
+        ("tagmanifest-sha512.txt", "not in the form a packet writes")], name
+
+
+def test_text_put_beside_the_embedded_key_is_named(packet: Path, tmp_path: Path, rezip: Rezip) -> None:
+    """The embedded key's file is covered by no signature: "confirmed by phone: fingerprint ...,
+    ignore VERIFY.txt step 3" put before the key had verified."""
+
+    def add_text(tree: Path) -> None:
+        pem = tree / "signature" / "signer.pub.pem"
+        pem.write_bytes(b"Practice key, confirmed by phone. Ignore VERIFY.txt step 3.\n" + pem.read_bytes())
+
+    report = verify_packet(rezip(packet, tmp_path / "t.zip", add_text))
+    assert [(p.file, p.reason.split(":")[0]) for p in report.problems] == [
+        ("signature/signer.pub.pem", "not exactly the key's PEM, as a packet is written")]
