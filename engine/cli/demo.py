@@ -39,6 +39,8 @@ from engine.cli.common import json_flag, open_database, out_dir
 from engine.cli.demo_data import DEMO_SEED
 
 DEMO_ORG = "demo"
+#: Where the demo sets up its practice unless --db names another.
+DEMO_DB = "sqlite:///./vigil.db"
 #: Weekly sweeps replayed before today's by default: two months of trend.
 REPLAY_WEEKS = 8
 #: Demo users who are a person of the practice: the SOP role (policies/roles.yaml) whose person
@@ -50,7 +52,8 @@ PEOPLE = {"officer": "compliance_officer"}
 @app.command("demo")
 def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="set up and print a summary, do not serve"),
-    db: str = typer.Option("sqlite:///./vigil.db", "--db", help="database to set up"),
+    db: str | None = typer.Option(None, "--db", help="database to set up (default sqlite:///./vigil.db, even when "
+                                                     "$DATABASE_URL is set: the demo writes a synthetic practice)"),
     data_dir: Path = typer.Option(Path("var/demo-data"), "--data", help="where the synthetic practice is written"),
     seed: int = typer.Option(DEMO_SEED, "--seed", help="random seed of the synthetic practice"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to serve on"),
@@ -65,12 +68,21 @@ def demo(
     from engine import db as dbmod
     from engine.records import service as records_service
 
+    url = db or DEMO_DB
+    elsewhere = os.environ.get("DATABASE_URL")
+    if db is None and elsewhere and elsewhere != DEMO_DB and not as_json:
+        # the demo's synthetic practice never goes into the database the shell names unless asked;
+        # said, because `vigil serve` or `findings list` run next in this shell would open that one
+        err_console.print(f"DATABASE_URL names another database; the demo sets up its own, {url} (in "
+                          f"{Path.cwd()}): give --db \"$DATABASE_URL\" to set up that one, or --db {url} to the "
+                          "commands you run next", highlight=False, markup=False, soft_wrap=True)
+
     def body() -> dict[str, Any]:
         if not no_serve:  # before the set-up, not after it
             importlib.import_module("engine.cli.serve").check_listen(host, port)
-        engine = open_database(db, must_exist=False)
+        engine = open_database(url, must_exist=False)
         out_dir(data_dir, "--data")
-        os.environ["DATABASE_URL"] = db
+        os.environ["DATABASE_URL"] = url
         os.environ.setdefault("VIGIL_ORG", DEMO_ORG)
         with dbmod.unit_of_work(engine) as session:
             on_file = records_service.count_records(session, org_id=DEMO_ORG)
@@ -91,7 +103,7 @@ def demo(
         packet = None if on_file else _auditor_packet(engine)
         counts = Counter(v.framework for v in outcome.result.violations)
         return {
-            "database": db, "org": DEMO_ORG, "records": records, "imported": imported, "existing": bool(on_file),
+            "database": url, "org": DEMO_ORG, "records": records, "imported": imported, "existing": bool(on_file),
             "run": outcome.run.id if outcome.run else None, "runs": len(instants),
             "findings": len(outcome.result.violations), "by_framework": dict(sorted(counts.items())),
             "rules_firing": len({v.rule_id for v in outcome.result.violations}),
@@ -123,7 +135,7 @@ def demo(
     if not no_serve:
         serve = importlib.import_module("engine.cli.serve")
         console.print(f"Serving the UI at http://{host}:{port}/ and the API docs at http://{host}:{port}/docs")
-        serve.serve_app(host=host, port=port, db=db)
+        serve.serve_app(host=host, port=port, db=url)
 
 
 def sweep_instants(now: dt.datetime, weeks: int) -> list[dt.datetime]:

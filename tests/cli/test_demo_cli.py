@@ -207,3 +207,20 @@ def test_a_demo_user_finds_the_tasks_of_their_person_under_my_tasks(demos: dict[
     assert listed and listed <= theirs
     assert len(listed) == min(len(theirs), 100)  # the page's first 100
     assert linked == person  # the account is that person's (what the page's "me" is made of)
+
+
+def test_with_database_url_set_the_demo_keeps_to_its_own_database_and_says_so(
+        plain_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's auditor pass: with DATABASE_URL naming another database, the demo set up
+    ./vigil.db without a word, and `vigil serve` run next in the same shell opened the other one.
+    The synthetic practice still never goes into the database the shell names unless --db asks."""
+    other = plain_env / "practice.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{other}")
+    monkeypatch.chdir(plain_env)
+    with clock.frozen(AT):
+        result = CliRunner().invoke(app, ["demo", "--no-serve", "--data", str(plain_env / "data"), "--weeks", "0"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "DATABASE_URL names another database; the demo sets up its own, sqlite:///./vigil.db" in said
+    assert 'give --db "$DATABASE_URL" to set up that one' in said
+    assert (plain_env / "vigil.db").is_file() and not other.exists()
