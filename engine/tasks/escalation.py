@@ -69,11 +69,15 @@ def run_escalations(session: Session, *, org_id: str, as_of: dt.datetime, actor:
         steps_taken = session.execute(select(TaskEscalationRow.step, TaskEscalationRow.person).where(
             TaskEscalationRow.task_id == task.id, TaskEscalationRow.cycle == task.cycle)).all()
         taken = {row.step for row in steps_taken}
-        told = {row.person for row in steps_taken if row.person}  # mailed already this cycle
+        # mailed already this cycle; a login and the person it stands for are one recipient (a task
+        # owned by `staff`, P-0001's login, had mailed P-0001 twice in one run: as owner, then as the
+        # practice manager the chain ends at)
+        told = {linked.get(row.person, row.person) for row in steps_taken if row.person}
         for step, (target, when) in enumerate(zip(policy.chain, step_dates(task, policy), strict=True)):
             if when > today or step in taken:
                 continue
             person = notify.recipients([target], task=task, roles=roles)[0]
+            person = linked.get(person, person) if person is not None else None
             if person is None:
                 nobody.setdefault(_nobody_there(task, target, roles), []).append(task.id)
                 continue  # not taken: it is, in order, once someone holds the role
@@ -154,7 +158,7 @@ def _escalate(session: Session, task: TaskRow, *, step: int, target: str, person
                          "scheduled_for": when.isoformat()})
     subject = f"[Vigil] Overdue (step {step + 1}): {task.title}"
     body = (f"Task {task.id} was due {task.due.isoformat()} and is still open: {task.title}\n"
-            f"Owner: {named(task.owner)}\n"
+            f"Owner: {named(linked.get(task.owner, task.owner) if task.owner else None)}\n"
             f"Escalated to {target} ({named(person) if person else 'nobody assigned'}), "
             f"step {step + 1} of {len(policy.chain)}.\n{notify.task_link(policy, task.id)}")
     payload = notify.task_payload(task) | {"step": step, "target": target, "person": person, "cycle": task.cycle}

@@ -172,6 +172,33 @@ def test_a_task_given_to_a_users_login_reaches_the_person_that_user_stands_for(
     assert task.id in digest.body
 
 
+def test_a_login_and_the_person_it_stands_for_are_mailed_once_a_run(engine: Engine,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's staff pass: a task owned by the `mgr` login (P-MGR's), overdue past the owner's
+    step and the practice manager's (P-MGR), mailed P-MGR twice in one run: once as `mgr`, naming
+    the owner "mgr", once as the practice manager."""
+    from engine.auth import service as auth
+    from engine.auth.schemas import UserIn
+    from engine.tasks import service as tasks
+
+    monkeypatch.delenv("VIGIL_WEBHOOK_URL", raising=False)
+    with unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[f.establishment(), f.episode("EP1", "P1",
+                                "2026-02-01T09:00:00-06:00")], actor="t", source="t", stream=False)
+    with clock.frozen(T("2026-02-25T12:00:00+00:00")), unit_of_work(engine) as s:
+        pipeline.evaluate(s, org_id=ORG, as_of=clock.now(), actor="t")
+        auth.create_user(s, org_id=ORG, actor="t", data=UserIn(username="mgr", password="mgr-password-x",
+                                                                role="staff", person_id="P-MGR"))
+        (task,) = tasks.list_tasks(s, org_id=ORG).items
+        tasks.reassign_task(s, org_id=ORG, task_id=task.id, owner="mgr", actor="officer")
+    with clock.frozen(T("2026-03-06T15:00:00+00:00")), unit_of_work(engine) as s:
+        counts = escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+        mail = [n for n in notify.list_notifications(s, org_id=ORG) if n.channel == "email"]
+    assert counts["steps"] == 2
+    (message,) = mail
+    assert message.recipient == "P-MGR" and "Owner: P-MGR" in message.body and "Owner: mgr" not in message.body
+
+
 def test_a_digest_comes_at_the_hour_of_the_site_the_persons_work_is_at(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Scheduler probe: every digest followed the first establishment's zone; a Honolulu nurse's 07:00
