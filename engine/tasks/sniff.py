@@ -1,7 +1,11 @@
 """Media type from content: magic bytes, never the file name or the uploader's claim.
 
-Only the first bytes are read (`HEAD_BYTES`); text is recognised as UTF-8 without NULs. Executables
-are identified so the evidence store can refuse them.
+Only the first bytes are read (`HEAD_BYTES`); text is recognised as UTF-8 without NULs, as UTF-16
+with its byte-order mark (Notepad's "Unicode"), or as Windows-1252 with no control characters
+(Excel's CSV on Windows): both had been refused as "binary of no known kind". Executables are
+identified so the evidence store can refuse them. A signature of two or three letters (`BM`, `MZ`,
+`ID3`) is confirmed by the structure that follows it: a text beginning "BMI readings" had been
+kept as a bitmap, and one beginning "MZ" would have been refused as an executable.
 """
 
 from __future__ import annotations
@@ -25,17 +29,19 @@ _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"GIF89a", 0, "image/gif"),
     (b"II*\x00", 0, "image/tiff"),
     (b"MM\x00*", 0, "image/tiff"),
-    (b"BM", 0, "image/bmp"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "application/x-ole-storage"),  # legacy .doc/.xls/.msg
     (b"{\\rtf", 0, "application/rtf"),
     (b"\x1f\x8b", 0, "application/gzip"),
-    (b"MZ", 0, "application/x-msdownload"),
     (b"\x7fELF", 0, "application/x-executable"),
     (b"\xcf\xfa\xed\xfe", 0, "application/x-mach-binary"),
     (b"\xfe\xed\xfa\xcf", 0, "application/x-mach-binary"),
     (b"\xca\xfe\xba\xbe", 0, "application/java-vm"),
-    (b"ID3", 0, "audio/mpeg"),
 ]
+#: The sizes a BMP's DIB header has (BITMAPCOREHEADER to BITMAPV5HEADER).
+_DIB_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+#: Control characters a text file does not hold (all below space but tab, line feed, form feed and
+#: carriage return; and DEL).
+_CONTROL = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D} | {0x7F}
 _OOXML = {"word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
           "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
@@ -46,6 +52,9 @@ def sniff(head: bytes, whole: bytes | None = None) -> str:
     for magic, offset, media_type in _SIGNATURES:
         if head[offset:offset + len(magic)] == magic:
             return media_type
+    short = _short_signature(head)
+    if short is not None:
+        return short
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if head[4:8] == b"ftyp":
@@ -71,17 +80,34 @@ def _zip_kind(data: bytes) -> str:
     return "application/zip"
 
 
+def _short_signature(head: bytes) -> str | None:
+    """A bitmap, an executable or an MP3 whose two or three letters the rest of the header bears out."""
+    if head[:2] == b"BM" and len(head) >= 18 and head[6:10] == b"\x00\x00\x00\x00" \
+            and int.from_bytes(head[14:18], "little") in _DIB_SIZES:
+        return "image/bmp"
+    if head[:2] == b"MZ" and (_text_kind(head) == OCTET or any(b in _CONTROL for b in head)):
+        # a DOS header is full of zeros and control bytes: only a plain text is let through
+        return "application/x-msdownload"
+    if head[:3] == b"ID3" and len(head) >= 10 and head[3] in (2, 3, 4) and head[4] == 0 \
+            and all(b < 0x80 for b in head[6:10]):
+        return "audio/mpeg"
+    return None
+
+
 def _text_kind(head: bytes) -> str:
     if not head:
         return "text/plain"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return _utf16_kind(head)
     if b"\x00" in head:
         return OCTET
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a character cut at the end of the sample is fine
-            return OCTET
-        text = head[: exc.start].decode("utf-8")
+        if len(head) == HEAD_BYTES and exc.start >= len(head) - 4:  # a character cut by the sample's end
+            text = head[: exc.start].decode("utf-8")
+        else:
+            return _legacy_kind(head)
     stripped = text.lstrip("\ufeff \t\r\n").lower()
     if stripped.startswith("<?xml"):
         return "application/xml"
@@ -94,3 +120,24 @@ def _text_kind(head: bytes) -> str:
         except ValueError:
             pass
     return "text/plain"
+
+
+def _utf16_kind(head: bytes) -> str:
+    """UTF-16 text after its byte-order mark, with no control characters; else binary."""
+    codec = "utf-16-le" if head[:2] == b"\xff\xfe" else "utf-16-be"
+    body = head[2:len(head) - (len(head) % 2)]
+    text = body.decode(codec, errors="replace")
+    if "\ufffd" in text[:-1] or any(ord(c) in _CONTROL for c in text):
+        return OCTET
+    return "text/plain; charset=utf-16"
+
+
+def _legacy_kind(head: bytes) -> str:
+    """Windows-1252 text (no byte it leaves undefined, no control character), or binary."""
+    try:
+        text = head.decode("cp1252")
+    except UnicodeDecodeError:
+        return OCTET
+    if any(ord(c) in _CONTROL for c in text):
+        return OCTET
+    return "text/plain; charset=windows-1252"

@@ -39,6 +39,20 @@ def _docx() -> bytes:
     (b"<!DOCTYPE html><html>", "text/html"),
     (b"\x00\x01\x02binary", "application/octet-stream"),
     (b"", "text/plain"),
+    # the staff pass of session 46: text in the encodings Windows writes, and text that begins with
+    # a short signature's letters
+    ("name,course\r\nZoë Müller,BBP\r\n".encode("cp1252"), "text/plain; charset=windows-1252"),
+    ("Training roster Zoë\r\n".encode("utf-16"), "text/plain; charset=utf-16"),
+    (b"BMI readings for staff wellness review 2026\n", "text/plain"),
+    (b"MZ-4 autoclave log\n", "text/plain"),
+    (b"ID3 tags are not evidence\n", "text/plain"),
+    (b"BM" + (70).to_bytes(4, "little") + b"\x00" * 4 + (54).to_bytes(4, "little") + (40).to_bytes(4, "little"),
+     "image/bmp"),
+    (b"ID3\x04\x00\x00\x00\x00\x01\x00", "audio/mpeg"),
+    (b"MZ\x01\x02\x03\x1b\x1b", "application/x-msdownload"),  # no zero, but not text either
+    (b"\xff\xfe" + "a\x01b".encode("utf-16-le"), "application/octet-stream"),
+    (b"abc\x81def", "application/octet-stream"),  # a byte Windows-1252 leaves undefined
+    (b"abc\xe9\x1b[0m", "application/octet-stream"),  # not UTF-8, and a control character
 ])
 def test_sniff_reads_content_not_names(content: bytes, media_type: str) -> None:
     assert sniff.sniff(content[: sniff.HEAD_BYTES], content) == media_type
