@@ -510,21 +510,26 @@ def waivers(org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> N
     if as_json:
         emit_json([w.model_dump(mode="json") for w in items])
         return
-    listing = tables.table(tables.keep("waiver\nrule"), tables.keep("covers"), tables.keep("from\nuntil"),
-                           tables.squeeze("reason\napproved by"),
+    # the ids, the scope and the period stacked in two narrow columns, so the reason and the approver
+    # keep the width that is left: four columns had left them none at 80 columns (or piped), and a
+    # revocation's free text in the period column had cut the ids to "W-3"
+    listing = tables.table(tables.keep("waiver\nrule\ncovers"), tables.keep("from\nuntil"),
+                           tables.squeeze("reason (approved by)"),
                            title=tables.counted(len(items), len(items), "waiver"))
-    from engine.findings.waiver_checks import end_text
+    from engine.findings.waiver_checks import end_text, last_day
 
     for w in items:
-        until = end_text(w.ends_at)  # "through 2026-12-09 (UTC)", as the finding's history says it
+        # "through 2026-12-09 (UTC)", as the finding's history says it; another instant to the second
+        until = end_text(w.ends_at) if last_day(w.ends_at) else f"until {iso_z(w.ends_at.replace(microsecond=0))}"
+        said = f"{w.reason} (approved by {w.approver})"
         if w.revoked_at is not None:
-            until = f"revoked {iso_z(w.revoked_at.replace(microsecond=0))} by {w.revoked_by}: {w.revoke_reason}"
-        listing.add_row(tables.stacked(w.id, w.rule_id),
-                        tables.stacked(f"{w.subject_type or ''} {w.subject_id}".strip() if w.subject_id
-                                       else f"establishment {w.establishment_id}",
+            until = f"revoked {iso_z(w.revoked_at.replace(microsecond=0))}"
+            said = f"REVOKED by {w.revoked_by}: {w.revoke_reason}. Granted: {said}"
+        covers = [w.subject_type, w.subject_id] if w.subject_id else ["establishment", w.establishment_id]
+        listing.add_row(tables.stacked(w.id, w.rule_id, *covers,
                                        f"waives {len(w.findings)} finding{'' if len(w.findings) == 1 else 's'}"),
                         tables.stacked(iso_z(w.starts_at.replace(microsecond=0)), until),
-                        tables.Clamp(f"{w.reason} (approved by {w.approver})", 2))
+                        tables.Clamp(said, 4))
     console.print(listing)
 
 
