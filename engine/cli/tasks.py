@@ -274,7 +274,7 @@ def check(task_id: TaskArg,
 def complete(task_id: TaskArg,
              note: Annotated[str | None, typer.Option("--note", help="a note kept with the task")] = None,
              actor: ActorOpt = None, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Mark a task done (the next evaluation confirms it or reopens it)."""
+    """Mark a task done (a finding's task: the next evaluation confirms it or reopens it)."""
     from engine.tasks import service
 
     t = _acting(actor, org, db, lambda s, org_id, who, viewer: service.complete_task(
@@ -286,8 +286,7 @@ def complete(task_id: TaskArg,
     left = [str(item.step) for item in t.checklist if not item.done]
     unticked = (f" ({len(left)} of {len(t.checklist)} checklist steps not ticked: {', '.join(left)})"
                 if left else "")
-    console.print(f"{t.id}: done{unticked}; the next evaluation confirms it, or reopens it if the finding is still "
-                  "there", highlight=False, markup=False)
+    console.print(f"{t.id}: done{unticked}; {service.after_completion(t)}", highlight=False, markup=False)
 
 
 @tasks_app.command("attach")

@@ -256,9 +256,19 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
 
 # -- acting ----------------------------------------------------------------------------------------
 
+def after_completion(task: Task) -> str:
+    """What happens to a completed task next, as the faces say it: a finding's task waits for the
+    next evaluation; a recurring one is done for its period (there is no finding to confirm it: the
+    CLI and the web had promised a confirmation that never came)."""
+    if task.finding_id is not None:
+        return "the next evaluation confirms it, or reopens it if the finding is still there"
+    period = f" (from {task.period_start.isoformat()})" if task.period_start else ""
+    return f"done for its period{period}; the next period's task opens when that period begins"
+
+
 def complete_task(session: Session, *, org_id: str, task_id: str, actor: str, viewer: TaskViewer | None = None,
                   note: str | None = None) -> Task:
-    """Mark an open task done; the next evaluation confirms it or reopens it.
+    """Mark an open task done; for a finding's task, the next evaluation confirms it or reopens it.
 
     Steps left unticked do not block the completion (a step may not apply this time), but the
     history and the audit trail say which, so an auditor reading the task does not take an

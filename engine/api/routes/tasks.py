@@ -90,7 +90,8 @@ def get_task(task_id: str, principal: Principal = Depends(require(Permission.TAS
 def complete_task(task_id: str, body: CompleteIn | None = None,
                   principal: Principal = Depends(require(Permission.TASKS_UPDATE)),
                   session: Session = Depends(get_session, scope="function")) -> Task:
-    """Mark the task done; the next evaluation confirms it, or reopens it if the finding is still there."""
+    """Mark the task done: a finding's task is confirmed by the next evaluation, or reopened if the
+    finding is still there; a recurring task is done for its period."""
     return tasks_service.complete_task(session, org_id=principal.org_id, task_id=task_id, actor=principal.actor,
                                        viewer=TaskViewer.of(principal), note=body.note if body else None)
 

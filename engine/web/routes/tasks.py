@@ -201,8 +201,8 @@ def complete(task_id: str, note: str = Form("", max_length=4000),
             f"{'' if len(task.checklist) == 1 else 's'} {'was' if unticked == 1 else 'were'} not ticked"
             if unticked else "Task completed")
     # as the CLI says it: a completion the records do not bear out is reopened, not confirmed
-    return redirect(_back(task_id), flash=f"{said}. The next evaluation confirms it, or reopens it if the finding "
-                                          "is still there.")
+    then = tasks_service.after_completion(task)
+    return redirect(_back(task_id), flash=f"{said}. {then[0].upper()}{then[1:]}.")
 
 
 @router.post("/tasks/{task_id}/note")

@@ -98,3 +98,17 @@ def test_backoff_doubles_up_to_the_cap_and_signatures_verify() -> None:
     sig = notify.sign(body, b"k")
     assert notify.verify_signature(body, b"k", sig) and not notify.verify_signature(body + b" ", b"k", sig)
     assert not notify.verify_signature(body, b"other", sig) and not notify.verify_signature(body, b"k", None)
+
+
+def test_a_completed_task_says_what_comes_next_by_its_kind() -> None:
+    """Session 46's staff pass: a recurring task, which no finding confirms, had been told "the next
+    evaluation confirms it" on completion, and nothing ever did."""
+    from engine.tasks.schemas import Task
+    from engine.tasks.service import after_completion
+
+    recurring = Task.model_construct(finding_id=None, period_start=D("2026-12-01"))
+    of_a_finding = Task.model_construct(finding_id="F-1", period_start=None)
+    assert after_completion(recurring) == ("done for its period (from 2026-12-01); the next period's task opens "
+                                           "when that period begins")
+    assert after_completion(of_a_finding) == ("the next evaluation confirms it, or reopens it if the finding is "
+                                              "still there")
