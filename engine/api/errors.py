@@ -117,6 +117,11 @@ def _other_body(taken: Any, error: Mapping[str, Any], media: str) -> str | None:
     loc = tuple(error.get("loc", ()))
     said = f"this request said {media}" if media else "this request gave no Content-Type"
     if taken.media_type == "multipart/form-data":
+        if "Expected UploadFile" in str(error.get("msg", "")) and len(loc) >= 2:
+            # a text field (or a part with no filename) where a file belongs: Starlette reads it as a
+            # string, and its words were "Expected UploadFile, received: <class 'str'>"
+            return (f"the part named {loc[1]} must be a file, sent with a filename (curl -F '{loc[1]}=@FILE'), "
+                    "not a text field")
         if error.get("type") != "missing" or len(loc) != 2:
             return None
         if media != "multipart/form-data":

@@ -199,3 +199,14 @@ def test_a_part_the_upload_does_not_read_is_named_not_dropped(api: dict[str, Any
     for path in (f"/tasks/{task['id']}/attachments", "/packets/verify"):
         extra = api["client"].post(path, headers=h, data={"bogus": "1"}, files={"file": ("a.txt", b"x")})
         assert extra.status_code == 422 and [e["field"] for e in extra.json()["errors"]] == ["bogus"], extra.text
+
+
+def test_a_file_part_sent_as_a_text_field_is_told_to_send_a_file(api: dict[str, Any], task: dict[str, Any]) -> None:
+    """Session 46's staff pass: `curl -F 'file=hello world'` had answered "Expected UploadFile,
+    received: <class 'str'>"."""
+    for path in ("/records/import", f"/tasks/{task['id']}/attachments", "/packets/verify"):
+        r = api["client"].post(path, headers=headers(api, "officer"), files={"file": (None, "hello world")})
+        assert r.status_code == 422, r.text
+        (error,) = _errors(r)
+        assert error["field"] in ("body.file", "body.file.0") and error["reason"] == (
+            "the part named file must be a file, sent with a filename (curl -F 'file=@FILE'), not a text field")
