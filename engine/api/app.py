@@ -62,9 +62,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def refuse_unstorable_text(request: Request, call_next):  # type: ignore[no-untyped-def]
         found = await _unstorable_text(request)
         if found:
-            return errors.problem(422, errors.TITLES[InputError], f"the request {found[0][1]}", "input.unstorable_text",
-                                  [ErrorDetail(reason=reason, field=f).to_dict() for f, reason in found],
-                                  str(request.url.path))
+            return await errors.refusal(request, 422, errors.TITLES[InputError], f"the request {found[0][1]}",
+                                        "input.unstorable_text",
+                                        [ErrorDetail(reason=reason, field=f).to_dict() for f, reason in found])
         return await call_next(request)
 
     # outermost: counts the body's bytes as they arrive, chunked or not (engine.api.body_limit)

@@ -11,6 +11,8 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.requests import Request
+
 from engine.api import errors
 
 Scope = MutableMapping[str, Any]
@@ -84,7 +86,8 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = errors.problem(413, "Request body too large",
-                                  f"request body over {limit} bytes: send less in one request", "input.too_large",
-                                  instance=str(scope.get("path") or "") or None)
+        request = Request(scope, receive)
+        response = await errors.refusal(request, 413, "Request body too large",
+                                        f"request body over {limit:,} bytes: send less in one request",
+                                        "input.too_large")
         await response(scope, receive, send)

@@ -6,12 +6,12 @@ import http
 import logging
 import sys
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -284,3 +284,21 @@ def attachment(filename: str) -> str:
     if ascii_name == filename:
         return f'attachment; filename="{filename}"'
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+
+
+#: A face's own answer to a refusal made before routing (`refusal`): the web UI's pages under /ui
+#: (set by `engine.web.app.install`); None answers with a problem document.
+RefusalHook = Callable[[Request, int, str, str, list[dict[str, Any]]], Awaitable[Response | None]]
+
+
+async def refusal(request: Request, status: int, title: str, detail: str, code: str,
+                  details: list[dict[str, Any]] | None = None) -> Response:
+    """The answer to a request refused by a middleware (a body over the limit, text no database
+    stores): the face's own when it has one (a page under /ui: a browser had been shown a bare JSON
+    document, with no way back), else a problem document."""
+    hook: RefusalHook | None = getattr(request.app.state, "ui_refusal", None) if "app" in request.scope else None
+    if hook is not None:
+        answered = await hook(request, status, detail, code, details or [])
+        if answered is not None:
+            return answered
+    return problem(status, title, detail, code, details, str(request.scope.get("path") or "") or None)

@@ -165,8 +165,24 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
     return result
 
 
+async def ui_refusal(request: Request, status: int, message: str, code: str,
+                     details: list[dict[str, Any]]) -> Response | None:
+    """A page for a request under /ui refused before routing (`engine.api.errors.refusal`): a form
+    goes back where it came from with the refusal, as any refused form does; a page asked for is
+    the error page. Outside /ui: None, the API's problem document."""
+    if not is_ui(request):
+        return None
+    said = ("What was sent is larger than this form takes: nothing was saved. Make the file smaller, or split it."
+            if code == "input.too_large" else message[:1].upper() + message[1:] + ": nothing was saved.")
+    if request.method == "POST":
+        return redirect(_back(request), flash=said, kind="error",
+                        fields=[str(d["field"]) for d in details if d.get("field")])
+    return await error_page(request, status=status, title=_titles(status), message=said, code=code, details=details)
+
+
 def install(app: FastAPI) -> None:
     """Wrap the API's exception handlers so that /ui paths answer with pages; answer HEAD there."""
+    app.state.ui_refusal = ui_refusal
     api_vigil = app.exception_handlers[VigilError]
     api_validation = app.exception_handlers[RequestValidationError]
     api_http = app.exception_handlers[StarletteHTTPException]

@@ -43,8 +43,35 @@ def test_a_nul_in_a_json_body_a_query_or_a_form_is_refused_by_name(engine: Engin
     assert _fields(client.post("/tokens", json={"name": "nightly\u0000", "days": 5})) == ["name"]
     assert _fields(client.get("/findings", params={"rule": "R\u0000", "state": "open"}, headers=bearer)) == ["rule"]
     assert _fields(client.post("/auth/login", json={"username": "off\u0000icer", "password": "x"})) == ["username"]
-    assert _fields(client.post("/ui/login", data={"username": "a\u0000", "password": "p"})) == ["username"]
     assert _fields(client.get("/findings/F-1%00", headers=bearer)) == ["path"]
+
+
+def test_a_web_form_refused_before_routing_goes_back_to_the_form_with_the_refusal(engine: Engine,
+                                                                              monkeypatch: Any) -> None:
+    """Session 46's security pass: a NUL in a web form, or a body over the limit (a 250 MB scan
+    attached), had shown the browser a bare JSON document with no way back."""
+    import json
+    import urllib.parse
+
+    from engine.api import app as app_module
+    from engine.web.render import FLASH_COOKIE
+
+    client, _ = _client(engine)
+
+    def flash(answer: Any) -> dict[str, Any]:
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/ui"), answer.text
+        return dict(json.loads(urllib.parse.unquote(answer.cookies[FLASH_COOKIE])))
+
+    nul = flash(client.post("/ui/login", data={"username": "a\u0000", "password": "p"}, follow_redirects=False,
+                            headers={"referer": "http://testserver/ui/login"}))
+    assert nul["kind"] == "error" and nul["fields"] == ["username"] and "nothing was saved" in nul["text"]
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 20)
+    big = flash(client.post("/ui/tasks/T-1/evidence", files={"file": ("scan.pdf", b"%PDF-" + b"x" * 100)},
+                            follow_redirects=False, headers={"referer": "http://testserver/ui/tasks/T-1"}))
+    assert big["text"].startswith("What was sent is larger than this form takes: nothing was saved")
+    page = client.get("/ui/findings?rule=R%00")
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "nothing was saved" in page.text
 
 
 def test_half_a_character_in_a_json_body_is_refused_by_name(engine: Engine) -> None:
