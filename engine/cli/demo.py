@@ -70,7 +70,7 @@ def demo(
 
     url = db or DEMO_DB
     elsewhere = os.environ.get("DATABASE_URL")
-    if db is None and elsewhere and elsewhere != DEMO_DB and not as_json:
+    if db is None and elsewhere and not _same_database(elsewhere, DEMO_DB) and not as_json:
         # the demo's synthetic practice never goes into the database the shell names unless asked;
         # said, because `vigil serve` or `findings list` run next in this shell would open that one
         err_console.print(f"DATABASE_URL names another database; the demo sets up its own, {url} (in "
@@ -136,6 +136,21 @@ def demo(
         serve = importlib.import_module("engine.cli.serve")
         console.print(f"Serving the UI at http://{host}:{port}/ and the API docs at http://{host}:{port}/docs")
         serve.serve_app(host=host, port=port, db=url)
+
+
+def _same_database(one: str, other: str) -> bool:
+    """Whether two URLs name one database: for SQLite, one file however its path is written
+    (sqlite:////tmp/x/vigil.db run in /tmp/x is ./vigil.db)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        first, second = make_url(one), make_url(other)
+    except ArgumentError:
+        return one == other
+    if first.get_backend_name() == second.get_backend_name() == "sqlite" and first.database and second.database:
+        return Path(first.database).resolve() == Path(second.database).resolve()
+    return first == second
 
 
 def sweep_instants(now: dt.datetime, weeks: int) -> list[dt.datetime]:

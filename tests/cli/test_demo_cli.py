@@ -224,3 +224,8 @@ def test_with_database_url_set_the_demo_keeps_to_its_own_database_and_says_so(
     assert "DATABASE_URL names another database; the demo sets up its own, sqlite:///./vigil.db" in said
     assert 'give --db "$DATABASE_URL" to set up that one' in said
     assert (plain_env / "vigil.db").is_file() and not other.exists()
+    # the same file named another way is no other database (the security pass: it had warned)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{plain_env / 'vigil.db'}")
+    with clock.frozen(AT):
+        again = CliRunner().invoke(app, ["demo", "--no-serve", "--data", str(plain_env / "data"), "--weeks", "0"])
+    assert again.exit_code == 0 and "names another database" not in again.stderr, again.output
