@@ -156,7 +156,11 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         targets = [target for target, _ in spooled]
         report: ImportReport
         if format == "leie":
-            screened = clock.checked_utc(checked_at, field="checked_at") if checked_at else clock.now()
+            # no file date comes with an upload: without checked_at the check is dated the upload's
+            # UTC day (00:00), so the same file sent again that day is the same screening (dated to
+            # the microsecond, every upload had written the whole workforce's screenings again)
+            screened = (clock.checked_utc(checked_at, field="checked_at") if checked_at
+                        else clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
             report = leie_screen.screen_files(session, org_id=principal.org_id, paths=targets, actor=principal.actor,
                                               checked_at=screened, checked_at_name="checked_at")
         elif format == "roster":
