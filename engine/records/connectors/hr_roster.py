@@ -116,7 +116,12 @@ _MIDNIGHT = re.compile(r"^(?P<day>[0-9/-]+)[ T]0?0:00(:00(\.0+)?)?$")
 
 
 def parse_day(text: str) -> dt.date:
-    """A date written YYYY-MM-DD or MM/DD/YYYY (US exports); ValueError saying why otherwise."""
+    """A date written YYYY-MM-DD or MM/DD/YYYY (US exports), with a time of 00:00 or not (Excel
+    writes every date column so: a date of birth "3/9/1978 0:00" had been refused while the hire
+    date beside it was read); ValueError saying why otherwise."""
+    midnight = _MIDNIGHT.match(text)
+    if midnight is not None:
+        text = midnight["day"]
     us = _US_DAY.match(text)
     if not _ISO_DAY.match(text) and us is None:
         raise ValueError(f"{text!r} is not a date: write YYYY-MM-DD (2026-03-07) or MM/DD/YYYY (03/07/2026)")

@@ -98,6 +98,10 @@ def test_a_date_at_an_establishment_without_a_zone_is_refused_but_an_instant_is_
 
 def test_dates_flags_and_folding() -> None:
     assert parse_day("2026-03-08") == parse_day("03/08/2026") == parse_day("3/8/2026") == dt.date(2026, 3, 8)
+    # a date of birth as Excel writes every date column (session 46's records pass: refused)
+    assert parse_day("3/9/1978 0:00") == parse_day("1978-03-09 00:00:00") == dt.date(1978, 3, 9)
+    with pytest.raises(ValueError, match="is not a date"):
+        parse_day("3/9/1978 9:30")
     for other_digits in ("\u0662\u0660\u0662\u0666-03-08", "03/08/\uff12\uff10\uff12\uff16"):
         with pytest.raises(ValueError, match="is not a date"):
             parse_day(other_digits)
