@@ -104,6 +104,11 @@ class Ingest:
     #: what this import wrote, for its audit entry (`records.import`'s `versions_sha256`)
     digest: VersionsDigest = field(default_factory=VersionsDigest)
     _pending: list[tuple[PreparedRecord, str]] = field(default_factory=list)
+    #: (type, id) -> (version, content hash) of the records read since a problem stopped the writing:
+    #: the batches after it are not written, so the next batch's read of the store no longer saw them
+    #: (an event given twice with different content, 1,500 lines apart, went unsaid until the first
+    #: problem was mended)
+    _held: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     _started: float = field(default_factory=time.perf_counter)
 
     def problem(self, detail: ErrorDetail) -> None:
@@ -135,7 +140,10 @@ class Ingest:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        known = latest_hashes(self.session, org_id=self.org_id, keys={(p.record_type, p.record_id) for p, _ in batch})
+        keys = {(p.record_type, p.record_id) for p, _ in batch}
+        known = latest_hashes(self.session, org_id=self.org_id, keys=keys)
+        if self._held:
+            known.update((key, self._held[key]) for key in keys if key in self._held)
         written: list[WrittenVersion] = []
         for prepared, source in batch:
             key = (prepared.record_type, prepared.record_id)
@@ -159,7 +167,10 @@ class Ingest:
             establishment = data["id"] if key[0] == "establishment" else data.get("establishment_id")
             written.append(WrittenVersion(key[0], key[1], version, data, prepared.content_hash, self.recorded_at,
                                           self.actor, source[:1024], establishment, prepared.text))
-        if self.problem_count or not written:
+        if self.problem_count:
+            self._held.update(((v.type, v.id), (v.version, v.content_hash)) for v in written)
+            return
+        if not written:
             return
         note_references = self.references.add
         for version_written in written:

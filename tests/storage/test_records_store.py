@@ -193,6 +193,24 @@ def test_a_record_twice_in_one_import_is_taken_in_order(engine: Engine) -> None:
                                             "events are immutable and cannot be changed")
 
 
+def test_an_event_given_twice_batches_apart_is_named_though_an_earlier_problem_stopped_the_writing(
+        engine: Engine, tmp_path: Path) -> None:
+    """Session 46's records pass: after a first problem the batches are no longer written, and the
+    next batch's read of the store no longer saw the earlier ones: an event given twice with
+    different content 1,500 lines apart was said only once the first problem was mended."""
+    lines = [json.dumps({"type": "access_event", "id": "BAD-1", "at": "2026-01-01T00:00:00"})]  # no offset
+    events = [{"type": "access_event", "id": f"AE-{i:05d}", "at": "2026-01-01T00:00:00Z", "action": "view",
+               "user_id": "U1", "patient_id": "PT-1"} for i in range(1500)]
+    lines += [json.dumps(e) for e in events] + [json.dumps({**events[0], "action": "export"})]
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordValidationError) as info, clock.frozen(T1), db.unit_of_work(engine) as session:
+        service.import_files(session, org_id="org-a", paths=[path], actor="user:ann")
+    assert [(d.line, d.record_id) for d in info.value.details] == [(1, "BAD-1"), (1502, "AE-00000")]
+    assert "given twice in this import with different content" in info.value.details[1].reason
+    assert rows(engine) == 0
+
+
 def test_iter_records_streams_latest_versions_in_type_then_id_order(engine: Engine) -> None:
     people = [{"type": "person", "id": f"P-{i:02d}", "last_name": f"L{i}"} for i in range(7)]
     load(engine, people + [org_record()], at=T1)
