@@ -17,7 +17,7 @@ from engine.api import uploads
 from engine.api.deps import get_session, require, signed_in_first
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, InputError
+from engine.errors import ErrorDetail, InputError, RecordValidationError
 from engine.findings.schemas import InstantIn
 from engine.json_body import JsonBody
 from engine.records import service as records_service
@@ -66,9 +66,10 @@ class RecordsIn(JsonBody):
         raise PydanticCustomError("records_body", RECORDS_BODY)
 
 
-async def _each_key_once(request: Request) -> None:
-    """A record naming a field twice is refused, at its index, as the file import refuses it: the JSON
-    parser would keep the last value and drop the first without a word (`json_codec.loads_input`)."""
+async def _each_key_once(request: Request) -> list[ErrorDetail]:
+    """The records naming a field twice, at their index, refused with the batch's other problems as
+    the file import refuses them (`import_batch`): the JSON parser would keep the last value and drop
+    the first without a word (`json_codec.loads_input`)."""
     signed_in_first(request)  # runs before the route's `require(...)`
     problems = []
     for path, key in json_codec.repeated_keys(await request.body()):
@@ -77,23 +78,40 @@ async def _each_key_once(request: Request) -> None:
         problems.append(ErrorDetail(
             reason=f"the key {key!r} is given twice in one object; send each field once", index=index,
             field=f"{inside}.{key}" if inside else key))
-    if problems:
-        raise InputError(f"{len(problems)} repeated key{'' if len(problems) == 1 else 's'} in the batch; "
-                         "nothing was imported", problems)
+    outside = [d for d in problems if d.index is None]  # the body's own keys: no batch to judge
+    if outside:
+        raise InputError(f"{len(outside)} repeated key{'' if len(outside) == 1 else 's'} in the body; nothing was "
+                         "imported", outside)
+    return problems
 
 
 _each_key_once.names_repeated_keys = True  # type: ignore[attr-defined]  # engine.api.deps.reject_repeated_keys
 
 
-@router.post("/records", response_model=ImportReport, dependencies=[Depends(_each_key_once)])
+@router.post("/records", response_model=ImportReport)
 def import_batch(body: RecordsIn = Body(description=RECORDS_BODY),
+                 repeated: list[ErrorDetail] = Depends(_each_key_once),
                  principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                  session: Session = Depends(get_session, scope="function")) -> ImportReport:
     """Import a batch, a JSON array of records or {"records": [...]}: all or nothing; every bad record is
     named (index, field, reason)."""
-    report: ImportReport = pipeline.ingest_records(session, org_id=principal.org_id, records=body.records,
-                                                   actor=principal.actor, source="api")
-    return report
+    if not repeated:
+        report: ImportReport = pipeline.ingest_records(session, org_id=principal.org_id, records=body.records,
+                                                       actor=principal.actor, source="api")
+        return report
+    # the rest of the batch is still judged, so every problem is said at once (a key given twice had
+    # hidden a date of birth that does not exist two records before it); nothing is kept, and no
+    # event reaches the live stream
+    found = list(repeated)
+    try:
+        pipeline.ingest_records(session, org_id=principal.org_id, records=body.records, actor=principal.actor,
+                                source="api", stream=False)
+    except RecordValidationError as exc:
+        found += exc.details
+    session.rollback()
+    found.sort(key=lambda d: (d.index if d.index is not None else -1))
+    raise RecordValidationError(f"{len(found)} problem{'' if len(found) == 1 else 's'} in the batch; nothing was "
+                                "imported", found)
 
 
 class ImportResult(ImportReport):
