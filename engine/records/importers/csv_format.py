@@ -210,9 +210,18 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                                         record_type=record_type))
                 continue
             raw: dict[str, Any] = {"type": record_type}
-            for column, cell in zip(columns, cells, strict=True):
-                if column is not None and cell != "":
+            nameless = False
+            for column, cell, heading in zip(columns, cells, header, strict=True):
+                # a cell of spaces is an empty cell (it had been read as the text ' ', or a list of none)
+                # (but an id of spaces is kept to be refused as such: "an id must not be blank")
+                if column is not None and (cell.strip() != "" or (column == "id" and cell != "")):
                     raw[column] = convert_cell(kinds[column], cell)
+                elif column is None and not heading.strip() and cell.strip():
+                    nameless = True
+            if nameless:
+                problem(position.detail("a value under a column with no name in the header: name the column, or "
+                                        "remove the value", record_type=record_type, record_id=raw.get("id")))
+                continue
             empty = _empty_list_item(columns, cells, kinds)
             if empty is not None:  # a bad cell, so an invalid record, as one the contract check refuses
                 yield position, Refused((position.detail(empty[1], record_type=record_type, record_id=raw.get("id"),
@@ -302,6 +311,9 @@ def _check_header(
     fields = [f for f in kinds if f != "type"]
     for column in header:
         where = ErrorDetail(reason="", file=name, line=1, record_type=record_type, field=column or None)
+        if column == "":  # a trailing comma, as Excel writes one: a column to ignore while its cells are empty
+            columns.append(None)
+            continue
         if column in seen:
             problem(_with(where, f"column '{column}' appears twice in the header"))
             columns.append(None)

@@ -278,3 +278,17 @@ def test_a_header_repeated_inside_the_file_is_named(tmp_path: Path) -> None:
     records, problems = read(path, "csv")
     assert [(p.line, p.reason) for p in problems] == [
         (3, "the row repeats the header (two exports pasted into one file?): remove it")]
+
+
+def test_a_cell_of_spaces_is_empty_and_a_trailing_comma_is_a_column_to_ignore(tmp_path: Path) -> None:
+    """Session 46's records pass: `vip` of ' ' was refused as "the string ' '", `states` of ' '
+    stored an empty list, and Excel's trailing comma (`id,first_name,`) was an unknown field ''."""
+    path = write(tmp_path, "person.csv", "id,first_name,\r\nP1, ,\r\nP2,Ann,\r\nP3,Bo,oops\r\n")
+    records, problems = read(path, "csv")
+    assert [r for _, r in records] == [{"type": "person", "id": "P1"}, {"type": "person", "id": "P2",
+                                                                         "first_name": "Ann"}]
+    assert [(p.line, p.record_id, p.reason.split(":")[0]) for p in problems] == [
+        (4, "P3", "a value under a column with no name in the header")]
+    org = write(tmp_path, "organization.csv", "id,states\nORG-Q, \n")
+    records, problems = read(org, "csv")
+    assert problems == [] and records[0][1] == {"type": "organization", "id": "ORG-Q"}
