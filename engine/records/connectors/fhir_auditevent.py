@@ -189,10 +189,13 @@ def _patient(resource: dict[str, Any], record: dict[str, Any], problems: list[Pr
             continue
         ident = _obj(what.get("identifier"))
         value = ident.get("value")
-        patient = ref_id or (value if isinstance(value, str) and value else None)
+        contained = isinstance(ref, str) and ref.startswith("#")  # a resource inside this AuditEvent: no id of ours
+        patient = (None if contained else ref_id) or (value if isinstance(value, str) and value else None)
         if patient is None:
-            problems.append(Problem(f"entity[{i}].what", "the patient entity names no patient: give "
-                                                         "what.reference (Patient/<id>) or what.identifier.value"))
+            said = (f"what.reference {ref!r} points inside this AuditEvent (a contained resource), which names "
+                    "no patient of the practice" if contained else "the patient entity names no patient")
+            problems.append(Problem(f"entity[{i}].what", f"{said}: give what.reference (Patient/<id>) or "
+                                                         "what.identifier.value"))
             continue
         patients.setdefault(patient, i)
     if not patients:

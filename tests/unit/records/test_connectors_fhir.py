@@ -240,3 +240,13 @@ def test_ndjson_in_a_json_file_gets_a_hint_and_type_must_be_access_event(tmp_pat
     _, problems = read(EXAMPLE_PATH, record_type="person")
     assert "become access_event records, not person" in problems[0].reason
     assert read(EXAMPLE_PATH, record_type="access_event")[1] == []
+
+
+def test_a_contained_patient_reference_is_no_patient_id() -> None:
+    """Session 46's records pass: `what.reference` "#contained-1" had been stored as the patient id."""
+    resource = example()
+    resource["entity"][0]["what"] = {"reference": "#contained-1"}
+    said = problems_of(resource)
+    assert "points inside this AuditEvent (a contained resource)" in said["entity[0].what"], said
+    resource["entity"][0]["what"] = {"reference": "#contained-1", "identifier": {"value": "PT-0007"}}
+    assert mapped(resource)["patient_id"] == "PT-0007"
