@@ -120,6 +120,8 @@ class WorkforcePerson:
     last: str
     first: str
     dob: dt.date | None
+    #: the first word of the first name, folded ("Maria Q" -> MARIA): a weaker match (`Screener`)
+    first_word: str = ""
 
     @classmethod
     def of(cls, person_id: str, data: dict[str, Any]) -> WorkforcePerson | None:
@@ -128,7 +130,14 @@ class WorkforcePerson:
         if not last or not first:
             return None
         dob = data.get("dob")
-        return cls(person_id, last, first, dt.date.fromisoformat(dob) if isinstance(dob, str) else None)
+        return cls(person_id, last, first, dt.date.fromisoformat(dob) if isinstance(dob, str) else None,
+                   first_word_key(data.get("first_name")))
+
+
+def first_word_key(text: str | None) -> str:
+    """The first word of a first name, folded as `name_key` ("Ann Marie" -> ANN)."""
+    words = _WORDS.findall(text or "")
+    return name_key(words[0]) if words else ""
 
 
 @dataclass
@@ -139,18 +148,29 @@ class Screener:
     checked_on: dt.date
     results: dict[str, Result] = field(init=False)
     _by_name: dict[tuple[str, str], list[WorkforcePerson]] = field(init=False)
+    _by_first_word: dict[tuple[str, str], list[WorkforcePerson]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._by_name = {}
+        self._by_first_word = {}
         self.results = {}
         for person in self.people:
             self._by_name.setdefault((person.last, person.first), []).append(person)
+            if person.first_word:
+                self._by_first_word.setdefault((person.last, person.first_word), []).append(person)
             self.results[person.id] = "clear"
 
     def row(self, cells: dict[str, str], position: Position, problem: ProblemFn) -> None:
-        """Match one LEIE row against the workforce."""
+        """Match one LEIE row against the workforce: the whole name (`_candidates`), or, weaker, the
+        last name and the first word of each first name (`Maria Q` recorded, MARIA listed; `Ann`
+        recorded, ANN MARIE listed), which is at most a possible match: a middle initial kept in the
+        first-name field, as HR systems often keep it, had screened an exact last name and date of
+        birth `clear`."""
         candidates = self._candidates(cells)
-        if not candidates:
+        weaker = [p for p in self._by_first_word.get((last_name_key(cells.get("LASTNAME")),
+                                                      first_word_key(cells.get("FIRSTNAME"))), [])
+                  if p not in candidates]
+        if not candidates and not weaker:
             return
         dates: dict[str, dt.date | None] = {}
         for column in ("REINDATE", "DOB"):
@@ -163,11 +183,11 @@ class Screener:
         if reinstated is not None and reinstated <= self.checked_on:
             return
         dob = dates["DOB"]
-        for person in candidates:
+        for person in candidates + weaker:
             if dob is not None and person.dob is not None:
                 if dob != person.dob:
                     continue
-                found: Result = "excluded"
+                found: Result = "excluded" if person in candidates else "possible_match"
             else:
                 found = "possible_match"
             if RANK[found] > RANK[self.results[person.id]]:

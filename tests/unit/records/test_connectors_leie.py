@@ -90,8 +90,12 @@ def test_a_two_word_first_name_matches_firstname_and_midname(first: str) -> None
     assert screen(people, row("SMITH", "MARY", "19750312", mid="ANN"))[0] == {"P1": "excluded"}
     assert screen(people, row("SMITH", "MARY", mid="ANN"))[0] == {"P1": "possible_match"}, "no DOB in the file"
     assert screen(people, row("SMITH", "MARY", "19800101", mid="ANN"))[0] == {"P1": "clear"}, "another DOB"
-    assert screen(people, row("SMITH", "MARY", "19750312", mid="JO"))[0] == {"P1": "clear"}, "another middle name"
-    assert screen(people, row("SMITH", "MARY", "19750312"))[0] == {"P1": "clear"}, "no middle name: not Mary Ann"
+    # the first word and the date of birth are hers: not certain, so confirm (session 46's records
+    # pass: a middle name kept in the first-name field had been screened clear)
+    weaker = "clear" if first == "Maryann" else "possible_match"  # one word: its first word is no MARY
+    assert screen(people, row("SMITH", "MARY", "19750312", mid="JO"))[0] == {"P1": weaker}
+    assert screen(people, row("SMITH", "MARY", "19750312"))[0] == {"P1": weaker}, "no middle name"
+    assert screen(people, row("SMITH", "MARY", "19800101", mid="JO"))[0] == {"P1": "clear"}, "another DOB"
 
 
 @pytest.mark.parametrize(("recorded", "listed"), [("Johnson Jr.", "JOHNSON"), ("Johnson", "JOHNSON JR"),
@@ -204,3 +208,14 @@ def test_a_plain_file_import_of_an_leie_file_says_it_screens_instead() -> None:
     problems: list[ErrorDetail] = []
     assert list(reader_for("leie")(EXAMPLE, record_type=None, problem=problems.append, advance=lambda n: None)) == []
     assert "screened against the organization's workforce" in problems[0].reason
+
+
+@pytest.mark.parametrize(("recorded", "listed"), [("Maria Q", "MARIA"), ("Ann", "ANN MARIE")])
+def test_a_first_name_whose_first_word_is_listed_is_a_possible_match(recorded: str, listed: str) -> None:
+    """Session 46's records pass: "Maria Q" Vance against VANCE, MARIA of the same date of birth, and
+    "Ann" Reyes against REYES, ANN MARIE, were screened clear."""
+    people = [person("P1", recorded, "Vance", "1970-01-01")]
+    assert screen(people, row("VANCE", listed, "19700101"))[0] == {"P1": "possible_match"}
+    assert screen(people, row("VANCE", listed))[0] == {"P1": "possible_match"}, "no DOB in the file"
+    assert screen(people, row("VANCE", listed, "19800101"))[0] == {"P1": "clear"}, "another DOB"
+    assert screen(people, row("VANCE", "MARK", "19700101"))[0] == {"P1": "clear"}, "another first name"
