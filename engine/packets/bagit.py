@@ -36,7 +36,7 @@ def sort_tag_manifests(bag_dir: Path) -> None:
     for algorithm in CHECKSUMS:
         tagmanifest = bag_dir / f"tagmanifest-{algorithm}.txt"
         lines = tagmanifest.read_text(encoding="utf-8").splitlines(keepends=True)
-        tagmanifest.write_text("".join(sorted(lines, key=_tag_path)), encoding="utf-8", newline="")
+        tagmanifest.write_text("".join(sorted(lines, key=tag_line_path)), encoding="utf-8", newline="")
 
 
 def validation_errors(bag_dir: Path) -> list[tuple[str, str]]:
@@ -61,5 +61,6 @@ def validation_errors(bag_dir: Path) -> list[tuple[str, str]]:
     return []
 
 
-def _tag_path(line: str) -> str:
+def tag_line_path(line: str) -> str:
+    """The path a tag manifest line names: the order its lines are written in (and verified in)."""
     return line.split(" ", 1)[1]

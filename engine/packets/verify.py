@@ -184,7 +184,7 @@ def _check_unsigned_form(bag: Path, manifests: dict[str, dict[str, str]], found:
         if not name.startswith("tagmanifest-") or name == "tagmanifest-sha256.txt":
             continue
         written = "".join(sorted((f"{digest} {rel}\n" for rel, digest in entries.items()),
-                                 key=lambda line: line.split(" ", 1)[1]))
+                                 key=packet_bag.tag_line_path))
         if (bag / name).read_bytes() != written.encode("utf-8"):
             found.add(f"{bag.name}/{name}", "not in the form a packet writes (one line an entry, sorted, lower-case "
                                            "digests): lines were reordered, repeated or changed")
