@@ -11,22 +11,32 @@ cannot become an access event is collected, so one pass names every problem of a
 | `at` | `period.start` when given, else `recorded` (an instant with an offset, kept as given): |
 |  | `period` is when the access happened, `recorded` when it was written down, which an EHR |
 |  | that batches its audit writes does minutes or hours later |
-| `user_id` | the agent with `requestor: true`: `who.identifier.value`, else the id of `who.reference` |
-| `patient_id` | the entity with role `1` (object-role Patient) or `what` = `Patient/<id>`: that id, else |
+| `user_id` | the agent with `requestor: true`: `who.identifier.value`, else what `who.reference` names |
+| `patient_id` | the entities with role `1` (object-role Patient) or no role and a Patient `what`, else |
+|  | one under another role whose `what` is a Patient: what `what.reference` names, else its |
 |  | `what.identifier.value` |
 | `action` | `subtype` codes, then `type` DICOM 110106, then `action` (table `SUBTYPE_ACTIONS`, `ACTION_CODES`) |
-| `system_id` | `source.observer`: `identifier.value`, else the id of `reference`, else `display` |
+| `system_id` | `source.observer`: `identifier.value`, else what `reference` names, else `display` |
 | `break_glass` | `BTG` among the requestor's `purposeOfUse` or the event's `purposeOfEvent` codes |
+
+What a reference names (`Resolver`): `Patient/p1` (any base, any `_history`) names `p1`; `#p1`, a
+resource contained in this AuditEvent, names that resource's first identifier (its local id means
+nothing outside the event, and two events' `#p1` are different people); a reference to another
+entry of the same Bundle (`urn:uuid:...` = that entry's `fullUrl`) names that resource's id; any
+other reference is its own id.
 
 Refused (each a problem naming the element): a resource that is not an AuditEvent, no `id`, no or
 a naive `recorded` (required in FHIR R4 even when `period` is given), a `period` that is not an
 object or a naive `period.start`, no requestor or two requestors naming different users, no patient
 or several, an action that cannot be told, an `outcome` other than `0` (a failed attempt is not an access that
-happened), no `source.observer`.
+happened), no `source.observer`, a contained reference that names nothing, and any `modifierExtension`
+(FHIR forbids acting on an element whose modifier extension the reader does not know: it may say
+"this access did not happen").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from pydantic_core import PydanticCustomError
@@ -72,8 +82,59 @@ def resource_label(resource: Any) -> tuple[str, str | None]:
     return (kind if isinstance(kind, str) and kind else "resource"), (rid if isinstance(rid, str) and rid else None)
 
 
-def map_audit_event(resource: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The `access_event` a FHIR R4 AuditEvent stands for, or None and every reason it cannot be one."""
+class Resolver:
+    """What the references of one AuditEvent name: its contained resources and its Bundle's entries.
+
+    Why not just the text after the last slash: `#p1` is local to one resource (two events' `#p1`
+    are different people), and `urn:uuid:...` is a Bundle-local name of another entry; taken
+    literally, both would merge strangers into one user or patient."""
+
+    def __init__(self, resource: dict[str, Any], bundle: Mapping[str, dict[str, Any]] | None = None) -> None:
+        contained = resource.get("contained")
+        self._contained = {c["id"]: c for c in (contained if isinstance(contained, list) else [])
+                           if isinstance(c, dict) and isinstance(c.get("id"), str)}
+        self._bundle = bundle or {}
+
+    def names(self, ref: str) -> tuple[str | None, str | None]:
+        """(id, None) for what `ref` names, or (None, why it names nothing)."""
+        if ref.startswith("#"):
+            target = self._contained.get(ref[1:])
+            if target is None:
+                return None, f"reference {ref!r} points to a contained resource this AuditEvent does not hold"
+            ident = _first_identifier(target)
+            if ident is None:
+                return None, (f"reference {ref!r} points to a contained {target.get('resourceType', 'resource')} "
+                              "without an identifier, and a contained resource's own id means nothing outside "
+                              "this AuditEvent")
+            return ident, None
+        entry = self._bundle.get(ref)
+        if entry is not None:
+            rid = entry.get("id")
+            if isinstance(rid, str) and rid:
+                return rid, None
+            ident = _first_identifier(entry)
+            if ident is not None:
+                return ident, None
+            return None, f"reference {ref!r} points to a Bundle entry with neither an id nor an identifier"
+        return reference_id(ref)[1], None
+
+    def kind(self, ref: str) -> str | None:
+        """The resource type `ref` points to, when it can be told."""
+        target = self._contained.get(ref[1:]) if ref.startswith("#") else self._bundle.get(ref)
+        if target is not None:
+            kind = target.get("resourceType")
+            return kind if isinstance(kind, str) else None
+        return reference_id(ref)[0]
+
+
+def map_audit_event(
+    resource: Any, *, bundle: Mapping[str, dict[str, Any]] | None = None, fallback_id: str | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The `access_event` a FHIR R4 AuditEvent stands for, or None and every reason it cannot be one.
+
+    `bundle` holds the other resources of the AuditEvent's Bundle by `fullUrl` (what a `urn:uuid:`
+    reference names); `fallback_id` is the id a Bundle entry's `fullUrl` gives an AuditEvent posted
+    without one (a transaction Bundle's entries have none)."""
     if not isinstance(resource, dict):
         return None, [Problem(None, f"expected a FHIR resource (a JSON object), got {_kind(resource)}")]
     kind = resource.get("resourceType")
@@ -86,15 +147,19 @@ def map_audit_event(resource: Any) -> tuple[dict[str, Any] | None, list[Problem]
     rid = resource.get("id")
     if isinstance(rid, str) and rid:
         record["id"] = rid
+    elif fallback_id:
+        record["id"] = fallback_id
     else:
         problems.append(Problem("id", "missing: the resource id becomes the access_event id (so that "
                                       "re-importing the same export is a no-op)"))
+    resolver = Resolver(resource, bundle)
+    _modifiers(resource, "", problems)
     _at(resource, record, problems)
-    requestors = _user(resource, record, problems)
-    _patient(resource, record, problems)
+    requestors = _user(resource, resolver, record, problems)
+    _patient(resource, resolver, record, problems)
     _action(resource, record, problems)
     _outcome(resource, problems)
-    _system(resource, record, problems)
+    _system(resource, resolver, record, problems)
     purposes = [a.get("purposeOfUse") for a in requestors] + [resource.get("purposeOfEvent")]
     record["break_glass"] = any(BREAK_GLASS in _concept_codes(p) for p in purposes)
     return (None, problems) if problems else (record, [])
@@ -132,6 +197,27 @@ def _at(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem
         record["at"] = at
 
 
+def _modifiers(element: Any, path: str, problems: list[Problem]) -> None:
+    """A problem for every `modifierExtension`, wherever it sits: FHIR R4 says a reader that does not
+    know one must not process the element, since it may reverse its meaning (an access "not done")."""
+    if isinstance(element, list):
+        for i, item in enumerate(element):
+            _modifiers(item, f"{path}[{i}]", problems)
+        return
+    if not isinstance(element, dict):
+        return
+    for key, value in element.items():
+        where = f"{path}.{key}" if path else key
+        if key == "modifierExtension":
+            urls = [e.get("url") for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+            named = ", ".join(repr(u) for u in urls if isinstance(u, str)) or "without a url"
+            problems.append(Problem(where, f"a modifier extension ({named}) may change what the element means, "
+                                           "and FHIR forbids reading an element whose modifier extension is not "
+                                           "understood: leave it out of the export, or the AuditEvent out"))
+        else:
+            _modifiers(value, where, problems)
+
+
 def _instant(value: Any, field: str, problems: list[Problem]) -> None:
     """A problem naming `field` unless `value` is an instant with an offset."""
     try:
@@ -140,7 +226,9 @@ def _instant(value: Any, field: str, problems: list[Problem]) -> None:
         problems.append(Problem(field, exc.message()))
 
 
-def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:
+def _user(
+    resource: dict[str, Any], resolver: Resolver, record: dict[str, Any], problems: list[Problem]
+) -> list[dict[str, Any]]:
     """Set `user_id` from the requestor agent(s); returns them (for their purposeOfUse)."""
     agents = resource.get("agent")
     if not isinstance(agents, list) or not agents:
@@ -156,10 +244,10 @@ def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Probl
         return []
     users: dict[str, int] = {}
     for i, agent in requestors:
-        user = _who_id(agent.get("who"))
+        user, why = _who_id(agent.get("who"), resolver)
         if user is None:
-            problems.append(Problem(f"agent[{i}].who", "the requestor names no user: give who.identifier.value "
-                                                       "or who.reference"))
+            problems.append(Problem(f"agent[{i}].who", f"{why or 'the requestor names no user'}: give "
+                                                       "who.identifier.value or who.reference"))
             continue
         users.setdefault(user, i)
     if len(users) > 1:
@@ -171,31 +259,38 @@ def _user(resource: dict[str, Any], record: dict[str, Any], problems: list[Probl
     return [a for _, a in requestors]
 
 
-def _patient(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+def _patient(resource: dict[str, Any], resolver: Resolver, record: dict[str, Any], problems: list[Problem]) -> None:
+    """`patient_id` from the patient entity. BALP marks it with role 1. An entity whose `what` points
+    to a Patient under another role (4, the data read, when the Patient resource itself was read)
+    counts only when no entity carries role 1, so a PatientRead of a Patient names one patient, not
+    two; one without any role counts alongside (a second patient must not go unnoticed)."""
     entities = resource.get("entity")
     if entities is not None and not isinstance(entities, list):
         problems.append(Problem("entity", f"expected an array of entities, got {_kind(entities)}"))
         return
-    patients: dict[str, int] = {}
+    marked: list[tuple[int, dict[str, Any]]] = []
+    pointing: list[tuple[int, dict[str, Any]]] = []
     for i, entity in enumerate(entities or []):
         if not isinstance(entity, dict):
             continue
         what = _obj(entity.get("what"))
-        ref = what.get("reference")
-        ref_type, ref_id = reference_id(ref) if isinstance(ref, str) and ref else (None, None)
         role = _obj(entity.get("role"))
-        patient_role = role.get("code") == "1" and role.get("system") in (None, OBJECT_ROLE)
-        if not (patient_role or ref_type == "Patient"):
+        if role.get("code") == "1" and role.get("system") in (None, OBJECT_ROLE):
+            marked.append((i, what))
             continue
-        ident = _obj(what.get("identifier"))
-        value = ident.get("value")
-        contained = isinstance(ref, str) and ref.startswith("#")  # a resource inside this AuditEvent: no id of ours
-        patient = (None if contained else ref_id) or (value if isinstance(value, str) and value else None)
+        ref = what.get("reference")
+        if what.get("type") == "Patient" or (isinstance(ref, str) and ref and resolver.kind(ref) == "Patient"):
+            (pointing if role else marked).append((i, what))
+    patients: dict[str, int] = {}
+    for i, what in sorted(marked) or pointing:
+        ref = what.get("reference")
+        patient, why = resolver.names(ref) if isinstance(ref, str) and ref else (None, None)
+        value = _obj(what.get("identifier")).get("value")
+        if patient is None and isinstance(value, str) and value:
+            patient = value
         if patient is None:
-            said = (f"what.reference {ref!r} points inside this AuditEvent (a contained resource), which names "
-                    "no patient of the practice" if contained else "the patient entity names no patient")
-            problems.append(Problem(f"entity[{i}].what", f"{said}: give what.reference (Patient/<id>) or "
-                                                         "what.identifier.value"))
+            problems.append(Problem(f"entity[{i}].what", f"{why or 'the patient entity names no patient'}: give "
+                                                         "what.reference (Patient/<id>) or what.identifier.value"))
             continue
         patients.setdefault(patient, i)
     if not patients:
@@ -246,33 +341,44 @@ def _outcome(resource: dict[str, Any], problems: list[Problem]) -> None:
                                        "of the export"))
 
 
-def _system(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem]) -> None:
+def _system(resource: dict[str, Any], resolver: Resolver, record: dict[str, Any], problems: list[Problem]) -> None:
     source = resource.get("source")
     observer = source.get("observer") if isinstance(source, dict) else None
     if not isinstance(observer, dict):
         field = "source.observer" if isinstance(source, dict) else "source"
         problems.append(Problem(field, "missing: the system that recorded the access (required in FHIR R4)"))
         return
-    system = _who_id(observer)
+    system, why = _who_id(observer, resolver)
     if system is None:
         display = observer.get("display")
         system = display if isinstance(display, str) and display.strip() else None
     if system is None:
-        problems.append(Problem("source.observer", "names no system: give identifier.value, reference or display"))
+        problems.append(Problem("source.observer", f"{why or 'names no system'}: give identifier.value, "
+                                                   "reference or display"))
         return
     record["system_id"] = system
 
 
-def _who_id(who: Any) -> str | None:
-    """The id a Reference names: its identifier's value, else the id part of its reference."""
+def _who_id(who: Any, resolver: Resolver) -> tuple[str | None, str | None]:
+    """(id, None) for what a Reference names: its identifier's value, else what its reference names;
+    or (None, why not) when the reference names nothing."""
     if not isinstance(who, dict):
-        return None
+        return None, None
     ident = who.get("identifier")
     if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
-        return str(ident["value"])
+        return str(ident["value"]), None
     ref = who.get("reference")
     if isinstance(ref, str) and ref:
-        return reference_id(ref)[1]
+        return resolver.names(ref)
+    return None, None
+
+
+def _first_identifier(resource: dict[str, Any]) -> str | None:
+    """The first identifier value of a resource (an NPI, an MRN, a device serial)."""
+    idents = resource.get("identifier")
+    for ident in idents if isinstance(idents, list) else [idents]:
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
+            return str(ident["value"])
     return None
 
 

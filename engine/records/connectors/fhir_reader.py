@@ -5,7 +5,9 @@ Two shapes, told apart by the extension:
 - `.ndjson` / `.jsonl`: one resource per line (FHIR bulk data), read line by line so memory stays
   flat at any size, as the NDJSON format does; positions are 1-based lines.
 - anything else: one JSON document, a Bundle (its `entry[].resource`; entries a search added as
-  `include` or `outcome` are skipped) or a single AuditEvent; positions are 0-based entry indexes.
+  `include` or `outcome` are skipped, as are a history Bundle's deletions; a Patient, Practitioner,
+  Device... entry is what the AuditEvents' `urn:uuid:` references name; an AuditEvent without an id
+  takes the one its `fullUrl` gives) or a single AuditEvent; positions are 0-based entry indexes.
 
 A resource that cannot be mapped (`fhir_auditevent.map_audit_event`) is reported through `problem`,
 one detail per reason, naming the resource (`AuditEvent <id>`), its line or entry and the element;
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.connectors.fhir_auditevent import map_audit_event, resource_label
+from engine.records.connectors.fhir_auditevent import map_audit_event, reference_id, resource_label
 from engine.records.validation import Position
 
 if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so not the other way at run time
@@ -30,6 +32,10 @@ if TYPE_CHECKING:  # the registry imports this module (importers/__init__), so n
 
 STREAMED = frozenset({".ndjson", ".jsonl"})
 _SKIPPED_SEARCH_MODES = frozenset({"include", "outcome"})
+#: Resources a Bundle may carry for its AuditEvents' references to name (a Patient at `urn:uuid:...`):
+#: read as context, not refused as "not an AuditEvent".
+REFERENCED_TYPES = frozenset({"Patient", "Practitioner", "PractitionerRole", "Device", "Organization",
+                              "RelatedPerson"})
 
 
 def read_fhir(
@@ -47,8 +53,11 @@ def read_fhir(
         yield from _read_document(path, problem, advance)
 
 
-def _mapped(resource: Any, position: Position, problem: ProblemFn) -> dict[str, Any] | None:
-    record, problems = map_audit_event(resource)
+def _mapped(
+    resource: Any, position: Position, problem: ProblemFn, *,
+    bundle: dict[str, dict[str, Any]] | None = None, fallback_id: str | None = None,
+) -> dict[str, Any] | None:
+    record, problems = map_audit_event(resource, bundle=bundle, fallback_id=fallback_id)
     if record is not None:
         return record
     kind, rid = resource_label(resource)
@@ -93,14 +102,43 @@ def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterat
     if not isinstance(entries, list):
         problem(ErrorDetail(reason="the Bundle's entry is not an array", file=name, field="entry"))
         return
+    bundle = {e["fullUrl"]: e["resource"] for e in entries
+              if isinstance(e, dict) and isinstance(e.get("fullUrl"), str) and isinstance(e.get("resource"), dict)}
+    context = 0
     for index, entry in enumerate(entries):
         position = Position(file=name, index=index)
+        if isinstance(entry, dict) and entry.get("resource") is None and _deleted(entry):
+            continue  # a history Bundle's deletion: no resource, nothing that happened to import
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             problem(position.detail("a Bundle entry without a resource", field=f"entry[{index}].resource"))
             continue
         search = entry.get("search")
         if isinstance(search, dict) and search.get("mode") in _SKIPPED_SEARCH_MODES:
             continue
-        record = _mapped(entry["resource"], position, problem)
+        resource = entry["resource"]
+        if resource.get("resourceType") in REFERENCED_TYPES:
+            context += 1  # what the AuditEvents' references name (urn:uuid:...), read through `bundle`
+            continue
+        full_url = entry.get("fullUrl")
+        fallback = _entry_id(full_url) if isinstance(full_url, str) else None
+        record = _mapped(resource, position, problem, bundle=bundle, fallback_id=fallback)
         if record is not None:
             yield position, record
+    if context and context == len(entries):
+        problem(ErrorDetail(reason="the Bundle holds no AuditEvent, only resources AuditEvents refer to "
+                                   "(Patient, Practitioner, ...): export the AuditEvents", file=name, field="entry"))
+
+
+def _deleted(entry: dict[str, Any]) -> bool:
+    request = entry.get("request")
+    return isinstance(request, dict) and request.get("method") == "DELETE"
+
+
+def _entry_id(full_url: str) -> str | None:
+    """The id a Bundle entry's `fullUrl` gives its resource: `urn:uuid:<u>` -> `<u>`,
+    `https://ehr/fhir/AuditEvent/ae-1` -> `ae-1`."""
+    for prefix in ("urn:uuid:", "urn:oid:"):
+        if full_url.startswith(prefix):
+            return full_url[len(prefix):] or None
+    kind, rid = reference_id(full_url)
+    return rid if kind == "AuditEvent" else None

@@ -247,6 +247,83 @@ def test_a_contained_patient_reference_is_no_patient_id() -> None:
     resource = example()
     resource["entity"][0]["what"] = {"reference": "#contained-1"}
     said = problems_of(resource)
-    assert "points inside this AuditEvent (a contained resource)" in said["entity[0].what"], said
+    assert "points to a contained resource this AuditEvent does not hold" in said["entity[0].what"], said
     resource["entity"][0]["what"] = {"reference": "#contained-1", "identifier": {"value": "PT-0007"}}
     assert mapped(resource)["patient_id"] == "PT-0007"
+    resource["entity"][0]["what"] = {"reference": "#contained-1"}
+    resource["contained"] = [{"resourceType": "Patient", "id": "contained-1",
+                              "identifier": [{"system": "urn:mrn", "value": "MRN-31"}]}]
+    assert mapped(resource)["patient_id"] == "MRN-31"  # the contained Patient's identifier
+
+
+def test_contained_agents_are_told_apart_by_their_identifiers() -> None:
+    """Session 48's interop pass: two AuditEvents, each with its own contained Practitioner `p1`
+    (Alice, Bob), had both been stored as user "#p1", one made-up user for two people."""
+    users = []
+    for npi in ("1111111111", "2222222222"):
+        resource = example(contained=[{"resourceType": "Practitioner", "id": "p1",
+                                       "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}]}])
+        user_agent(resource)["who"] = {"reference": "#p1"}
+        users.append(mapped(resource)["user_id"])
+    assert users == ["1111111111", "2222222222"]
+    resource = example(contained=[{"resourceType": "Practitioner", "id": "p1", "name": [{"family": "Roe"}]}])
+    user_agent(resource)["who"] = {"reference": "#p1"}
+    agent_at = resource["agent"].index(user_agent(resource))
+    assert "contained Practitioner without an identifier" in problems_of(resource)[f"agent[{agent_at}].who"]
+    resource = example(contained=[{"resourceType": "Device", "id": "d1", "identifier": [{"value": "EHR-PROD"}]}])
+    resource["source"]["observer"] = {"reference": "#d1"}
+    assert mapped(resource)["system_id"] == "EHR-PROD"
+    resource["source"]["observer"] = {"reference": "#gone"}
+    assert "does not hold" in problems_of(resource)["source.observer"]
+
+
+def test_a_modifier_extension_anywhere_refuses_the_event() -> None:
+    """FHIR R4: a reader must not process an element whose modifier extension it does not know."""
+    ext = [{"url": "http://example.org/not-really-happened", "valueBoolean": True}]
+    said = problems_of(example(modifierExtension=ext))
+    assert "'http://example.org/not-really-happened'" in said["modifierExtension"], said
+    resource = example()
+    resource["agent"][0]["modifierExtension"] = ext
+    assert "agent[0].modifierExtension" in problems_of(resource)
+    assert mapped(example(extension=ext))["id"] == "ehr-view-98765"  # a plain extension is ignored
+
+
+def test_the_patient_is_the_role_1_entity_or_what_points_to_a_patient() -> None:
+    """A PatientRead of the Patient resource itself: role 1 names the patient by MRN and the data
+    entity is `Patient/p456`; that had been refused as two patients. `what.type` Patient counts."""
+    resource = example()
+    resource["entity"] = [
+        {"what": {"identifier": {"value": "MRN-456"}},
+         "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1"}},
+        {"what": {"reference": "Patient/p456"},
+         "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4"}},
+    ]
+    assert mapped(resource)["patient_id"] == "MRN-456"
+    resource["entity"] = [{"what": {"type": "Patient", "identifier": {"value": "MRN-9"}}}]
+    assert mapped(resource)["patient_id"] == "MRN-9"
+    resource["entity"] = [{"what": {"reference": "Patient/a"}}, {"what": {"reference": "Patient/b"}}]
+    assert "several patients" in problems_of(resource)["entity"]  # no role 1: both point to a patient
+
+
+def test_bundle_shapes_transaction_history_and_urn_references(tmp_path: Path) -> None:
+    """A transaction Bundle's AuditEvent without an id takes its fullUrl's; a history Bundle's
+    deletion is skipped; a `urn:uuid:` reference names the Bundle's Patient entry."""
+    no_id = example(id=None)
+    urn_patient = example(id="ae-urn")
+    urn_patient["entity"][0]["what"] = {"reference": "urn:uuid:2222"}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:1111", "resource": no_id, "request": {"method": "POST", "url": "AuditEvent"}},
+        {"fullUrl": "http://ehr/fhir/AuditEvent/ae-0", "request": {"method": "DELETE", "url": "AuditEvent/ae-0"}},
+        {"fullUrl": "urn:uuid:2222", "resource": {"resourceType": "Patient", "id": "pt-7"}},
+        {"fullUrl": "urn:uuid:3333", "resource": urn_patient},
+    ]}  # fmt: skip
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    records, problems = read(path)
+    assert problems == []
+    assert [(r["id"], r["patient_id"]) for _, r in records] == [("1111", "p456"), ("ae-urn", "pt-7")]
+    path.write_text(json.dumps({"resourceType": "Bundle", "entry": [bundle["entry"][2]]}), encoding="utf-8")
+    assert "holds no AuditEvent" in read(path)[1][0].reason
+    bundle["entry"][1]["request"]["method"] = "GET"  # an entry without a resource that is no deletion
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    assert [p.field for p in read(path)[1]] == ["entry[1].resource"]
