@@ -28,7 +28,9 @@ from engine.records.schemas import ImportReport, IncompleteRecord, PassedOver, U
 #: record type -> {field a deadline counts from -> what is lost while it is null}. Read from the
 #: derivations of rulesets/hipaa (engine/rules/derive/hipaa/breach.py `breach_clock`,
 #: requests.py `request_duties`) and rulesets/osha (osha/cases.py), which skip a record whose
-#: field is null. (An OSHA case's `learned_at` is not here: null there means "not learned yet".)
+#: field is null. An OSHA case's `learned_at` is here although null may mean "not learned yet": a
+#: case the practice has recorded is usually one it knows of, and a death with no `learned_at` had
+#: passed every evaluation without a word.
 ANCHORS: Mapping[str, Mapping[str, str | Lost]] = {
     "incident": {"discovered_at": "its breach determination and notification deadlines (HIPAA-BRN-DET-010, "
                                   "IND-011, HHS-012 and MEDIA-013)"},
@@ -36,7 +38,8 @@ ANCHORS: Mapping[str, Mapping[str, str | Lost]] = {
     # engine/rules/derive/osha/cases.py `_live_cases`: a case with no incident date is no case yet
     "osha_case": {"incident_at": "its OSHA 300/301 recording, severe-injury report, sharps log, exposure "
                                  "follow-up and post-report duties (OSHA-REC-LOG-002, REP-SEVERE-006, "
-                                 "BBP-PEP-010, BBP-SIL-011 and POST-015)"},
+                                 "BBP-PEP-010, BBP-SIL-011 and POST-015)",
+                  "learned_at": lambda data: _osha_case_learned(data)},
     # engine/rules/derive/credentialing/verification.py `caqh_standing` starts the clock at the latest
     # attestation's issued_at (else its verified_at) and passes over one with neither (the holder then
     # reads as never attested)
@@ -94,6 +97,25 @@ class Undated(_Passed):
 #: What a record loses while one field is null, worded to follow "has no <field>: " and to precede
 #: " until it is given", or None when, given the rest of the record, no rule needs the field.
 Lost = Callable[[Mapping[str, Any]], str | None]
+
+
+def _osha_case_learned(data: Mapping[str, Any]) -> str | None:
+    """engine/rules/derive/osha/cases.py: the recording, severe-injury and sharps clocks count from
+    `learned_at` (1904.29(b)(3), 1904.39(a), 1910.1030(f)(3)) and a case without it has none. Named only
+    when the incident date is given (else that is the gap) and some clock would run."""
+    if data.get("incident_at") is None:
+        return None
+    duties = []
+    if data.get("recordable") is True or data.get("sharps") is True:
+        duties.append("OSHA-REC-LOG-002")
+    if any(data.get(f) not in (None, False) for f in ("died_at", "inpatient_admit_at", "amputation", "eye_loss")):
+        duties.append("REP-SEVERE-006")
+    if data.get("sharps") is True:
+        duties += ["BBP-PEP-010", "BBP-SIL-011"]
+    if not duties:
+        return None
+    return (f"its deadlines counted from when the practice learned of the case ({', '.join(duties)}; a null "
+            "reads as not learned of yet, so no finding says they were missed)")
 
 
 def _osha_case_establishment(data: Mapping[str, Any]) -> str | None:

@@ -59,15 +59,23 @@ def test_an_access_request_with_no_received_date_is_named_even_when_the_field_is
     assert "HIPAA-PRV-ACC-014" in report.undated_records[0].message
 
 
-def test_an_osha_case_with_no_incident_date_is_named_but_one_not_learned_of_yet_is_not(engine: Engine) -> None:
-    """Every OSHA case duty skips a case with no incident date; a null `learned_at` only means the
-    practice has not learned of it yet, which the rules judge themselves."""
+def test_an_osha_case_with_no_incident_or_learned_date_is_named_when_a_clock_would_run(engine: Engine) -> None:
+    """Every OSHA case duty skips a case with no incident date. A null `learned_at` reads as "not
+    learned of yet", and the clocks that count from it do not run: session 48's deadline pass
+    recorded a death without it and no evaluation said a word, so it is named too, with the duties
+    it holds back; a case that no such clock concerns (not recordable, no sharps, not severe) is not."""
     case = {"type": "osha_case", "establishment_id": "E-1", "person_id": "P-1", "recordable": True}
-    report = imported(engine, [EST, {**case, "id": "C-1", "incident_at": None, "learned_at": None},
-                               {**case, "id": "C-2", "incident_at": "2026-01-05T15:00:00Z", "learned_at": None}])
+    report = imported(engine, [
+        EST, {**case, "id": "C-1", "incident_at": None, "learned_at": None},
+        {**case, "id": "C-2", "incident_at": "2026-01-05T15:00:00Z", "learned_at": None,
+         "died_at": "2026-01-05T17:00:00Z"},
+        {**case, "id": "C-3", "incident_at": "2026-01-05T15:00:00Z", "learned_at": None, "recordable": False},
+        {**case, "id": "C-4", "incident_at": "2026-01-05T15:00:00Z", "learned_at": "2026-01-05T16:00:00Z"},
+    ])
     assert [(w.record_type, w.record_id, w.field) for w in report.undated_records] == [
-        ("osha_case", "C-1", "incident_at")]
+        ("osha_case", "C-1", "incident_at"), ("osha_case", "C-2", "learned_at")]
     assert "OSHA-REC-LOG-002" in report.undated_records[0].message
+    assert "(OSHA-REC-LOG-002, REP-SEVERE-006;" in report.undated_records[1].message
 
 
 def test_a_caqh_attestation_with_no_date_is_named_but_other_undated_credentials_are_not(engine: Engine) -> None:
