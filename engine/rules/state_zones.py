@@ -57,8 +57,15 @@ _COMPARED_AT = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
 def practice_zone(zones: Iterable[str | None]) -> str:
     """The zone of what belongs to no establishment (a risk analysis, an incident or an access request
     naming no site), given each establishment's zone: the zone most of them are in, a tie going to
-    the zone whose day ends first (the easternmost), so such a deadline is never later than in any of
-    the tied sites. None named: America/New_York.
+    the westernmost (the one behind the others, compared in January), whose local date of any instant
+    is never later than at any of the tied sites, so neither is a due date counted from it. None
+    named: America/New_York.
+
+    Why not the easternmost, as before, "whose day ends first": a breach discovered at 22:00 on 31
+    December in Los Angeles is 1 January in New York, and a tie taken east had moved its 60-day
+    notice a day later and its annual HHS report a whole year (session 48's deadline pass). Taken
+    west, a due date can end a few hours after the eastern site's same day ends; it is never a day
+    or a year late.
 
     Why not the first establishment by id, as before: renaming a Honolulu site from E-HNL to Z-HNL
     moved a practice's risk-analysis due date by a day and an incident's annual breach report by a
@@ -69,6 +76,6 @@ def practice_zone(zones: Iterable[str | None]) -> str:
 
     def rank(zone: str) -> tuple[int, float, str]:
         offset = _COMPARED_AT.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta(0)
-        return (-counts[zone], -offset.total_seconds(), zone)
+        return (-counts[zone], offset.total_seconds(), zone)
 
     return min(counts, key=rank)
