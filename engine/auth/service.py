@@ -230,13 +230,20 @@ def revoke_token(session: Session, *, token_id: str, actor: str) -> None:
         _audit(session, org_id=user.org_id, actor=actor, action="token.revoke", entity_id=row.id, payload={})
 
 
-def set_active(session: Session, *, org_id: str, username: str, active: bool, actor: str) -> User:
+def set_active(session: Session, *, org_id: str, username: str, active: bool, actor: str,
+               acting_user_id: str | None = None) -> User:
     """Switch a user off (or back on). Switched off, they cannot sign in and every token and
     web session they hold stops working at once (revoked, so switching them back on does not
-    revive a leaked one): how an admin withdraws a compromised account without its password."""
+    revive a leaked one): how an admin withdraws a compromised account without its password.
+
+    `acting_user_id` is the signed-in user doing it, who cannot switch themselves off: judged on
+    the account the name finds, since `ADMIN` finds `admin` (a name compared as typed had let an
+    admin lock out the practice's only admin)."""
     row = find_user(session, username, org_id=org_id)
     if row is None:
         raise NotFoundError(f"no user {username!r}")
+    if not active and acting_user_id is not None and row.id == acting_user_id:
+        raise InputError("you cannot switch yourself off", [ErrorDetail(reason="ask another admin", field="username")])
     if row.active == active:
         return to_user(row)
     revoked = 0

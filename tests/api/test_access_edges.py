@@ -46,6 +46,21 @@ def test_a_token_issued_to_a_deactivated_user_is_refused_as_account_disabled(api
     assert r.json()["code"] == "auth.disabled"
 
 
+def test_an_admin_cannot_switch_themselves_off_by_another_spelling(api: dict[str, Any]) -> None:
+    """Session 48's REST pass: `/users/ADMIN/deactivate` had switched off `admin` itself (the name
+    was compared as typed), revoking every admin token of a practice with one admin."""
+    engine, client = api["engine"], api["client"]
+    boss = _token(engine, _user(engine, "boss", "admin"))
+    for spelt in ("boss", "BOSS", "Boss"):
+        r = client.post(f"/users/{spelt}/deactivate", headers={"Authorization": f"Bearer {boss}"})
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == "you cannot switch yourself off"
+    assert client.get("/me", headers={"Authorization": f"Bearer {boss}"}).status_code == 200
+    _user(engine, "other", "officer")
+    r = client.post("/users/OTHER/deactivate", headers={"Authorization": f"Bearer {boss}"})
+    assert r.status_code == 200 and r.json()["active"] is False
+
+
 def test_an_auditor_without_a_grant_in_force_is_denied_with_no_grant(api: dict[str, Any]) -> None:
     engine, client = api["engine"], api["client"]
     user_id = _user(engine, "auditor2", "auditor")

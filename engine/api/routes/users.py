@@ -9,7 +9,7 @@ from engine.api.deps import SESSION_COOKIE, get_session, require
 from engine.auth import service as auth_service
 from engine.auth.roles import Permission
 from engine.auth.schemas import Grant, GrantIn, PasswordReset, Principal, TokenInfo, Unlocked, User, UserIn
-from engine.errors import ErrorDetail, InputError, NotFoundError
+from engine.errors import NotFoundError
 
 router = APIRouter(tags=["users"])
 
@@ -38,10 +38,8 @@ def user_tokens(username: str, principal: Principal = Depends(require(Permission
 def deactivate(username: str, principal: Principal = Depends(require(Permission.USERS_MANAGE)),
                session: Session = Depends(get_session, scope="function")) -> User:
     """Switch a user off: no sign-in, and every token and session they hold is revoked now."""
-    if username == principal.user.username:
-        raise InputError("you cannot switch yourself off", [ErrorDetail(reason="ask another admin", field="username")])
     return auth_service.set_active(session, org_id=principal.org_id, username=username, active=False,
-                                   actor=principal.actor)
+                                   actor=principal.actor, acting_user_id=principal.user.id)
 
 
 @router.post("/users/{username}/activate", response_model=User)
