@@ -37,6 +37,14 @@ class Key:
     expr: ColumnElement[Any] | InstrumentedAttribute[Any]
     descending: bool
     of: Any  # Callable[[FindingRow], JSON-able value]
+    kind: type = str  # what `of` gives: a cursor's value of another type was never given out
+
+    def holds(self, value: Any) -> bool:
+        """Whether a cursor's value could be this key's: a small rank for a number (a forged
+        10**30 or a list had reached the database and answered 500), a bounded text for a text."""
+        if self.kind is int:
+            return type(value) is int and 0 <= value <= len(SEVERITY_RANK)
+        return isinstance(value, str) and len(value) <= 512
 
     def beyond(self, value: Any) -> ColumnElement[bool]:
         return self.expr < value if self.descending else self.expr > value
@@ -45,8 +53,8 @@ class Key:
 _OPENED = Key(FindingRow.opened_at, True, lambda r: utc(r.opened_at).isoformat())
 _ID = Key(FindingRow.id, True, lambda r: r.id)
 _RANK = Key(case(SEVERITY_RANK, value=FindingRow.severity, else_=len(SEVERITY_RANK)), False,
-            lambda r: SEVERITY_RANK.get(r.severity, len(SEVERITY_RANK)))
-_UNDATED = Key(case((FindingRow.due.is_(None), 1), else_=0), False, lambda r: 1 if r.due is None else 0)
+            lambda r: SEVERITY_RANK.get(r.severity, len(SEVERITY_RANK)), int)
+_UNDATED = Key(case((FindingRow.due.is_(None), 1), else_=0), False, lambda r: 1 if r.due is None else 0, int)
 def _overdue_after(row: FindingRow) -> str:
     deadline = row.facts.get("deadline") if isinstance(row.facts, dict) else None
     passed = deadline.get("overdue_after") if isinstance(deadline, dict) else None
@@ -111,11 +119,13 @@ class Order:
             name, values = raw["sort"], raw["after"]
             if not isinstance(values, list) or len(values) != len(KEYS.get(name, ())):
                 raise ValueError("not a findings cursor")
+            if not all(key.holds(value) for key, value in zip(KEYS[name], values, strict=True)):
+                raise ValueError("not a findings cursor")
             # a finding's id last, and its opening instant (not a date) before it: the tasks list's
             # cursor, [due date, task id], had read as this one's first form and given an empty page
             if not str(values[-1]).startswith("F") or "T" not in str(values[-2]):
                 raise ValueError("not a findings cursor")
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: `[[[...]]]` nested deep
             raise invalid_cursor() from None
         if name != self.name:
             raise InputError("the cursor belongs to another order of the list", [ErrorDetail(

@@ -250,7 +250,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
         if not str(tid).startswith("T-"):  # another list's cursor of the same shape
             raise ValueError("not a tasks cursor")
         return dt.date.fromisoformat(due), str(tid)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: `[[[...]]]` nested deep
         raise invalid_cursor() from None
 
 

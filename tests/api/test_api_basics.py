@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import datetime as dt
 import multiprocessing
 from typing import Any
@@ -373,6 +376,31 @@ def test_findings_sort_by_severity_or_due_and_a_cursor_keeps_to_its_order(api: d
         assert wrong.status_code == 422 and "not a cursor this list gave out" in wrong.text, wrong.text
     found = c.get("/findings", headers=h, params={"limit": 1}).json()["next_cursor"]
     assert c.get("/tasks", headers=h, params={"cursor": found}).status_code == 422
+
+
+@pytest.mark.parametrize("sort, after", [
+    ("severity", [None, "2026-12-07T12:54:19+00:00", "F-x"]),
+    ("severity", [{}, "2026-12-07T12:54:19+00:00", "F-x"]),
+    ("severity", [10**30, "2026-12-07T12:54:19+00:00", "F-x"]),
+    ("severity", [True, "2026-12-07T12:54:19+00:00", "F-x"]),
+    ("due", [0, [1], "2026-12-07T12:54:19+00:00", "F-x"]),
+    ("due", ["0", "2026-12-01", "2026-12-07T12:54:19+00:00", "F-x"]),
+])
+def test_a_forged_cursor_is_a_422_not_a_500(api: dict[str, Any], sort: str, after: list[Any]) -> None:
+    """Session 48's REST pass: a cursor whose keys had the wrong types (a null rank, 10**30, a list)
+    reached the database and answered 500; so did one nested a thousand deep, in both lists."""
+    c, h = api["client"], headers(api, "officer")
+    forged = base64.urlsafe_b64encode(json.dumps({"sort": sort, "after": after}).encode()).decode()
+    r = c.get("/findings", headers=h, params={"sort": sort, "cursor": forged})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor", r.text
+
+
+def test_a_deeply_nested_cursor_is_a_422_in_both_lists(api: dict[str, Any]) -> None:
+    c, h = api["client"], headers(api, "officer")
+    deep = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    for path in ("/findings", "/tasks"):
+        r = c.get(path, headers=h, params={"cursor": deep})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor", (path, r.text)
 
 
 def test_a_cookie_signed_request_from_another_site_is_refused(api: dict[str, Any]) -> None:
