@@ -69,7 +69,8 @@ _scenarios: dict[str, ScenarioRun] = {}
 def framework_dir(framework: str) -> Path:
     root = rulesets_dir()
     path = root / framework
-    if not framework.replace("_", "").isalnum() or not path.is_dir():
+    # the name's shape first: a name longer than a file name may be had made `is_dir` raise (a 500)
+    if len(framework) > 64 or not framework.replace("_", "").isalnum() or not path.is_dir():
         known = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
             if root.is_dir() else []
         # the frameworks there, not the server's path (a web page and the API show this to their callers)

@@ -158,7 +158,13 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
     draft = unix_lines(draft)
     try:
         if effective_from is not None:
-            draft = with_effective_from(draft, effective_from, name)
+            try:
+                draft = with_effective_from(draft, effective_from, name)
+            except RulesetValidationError:
+                # the draft's own problem first (`null`, a python tag, a key given twice had all been
+                # told only that no effective_from line could be found)
+                load_ruleset_bytes(draft, name)
+                raise
         loaded = load_ruleset_bytes(draft, name)
     except UnicodeDecodeError as exc:
         raise RulesetValidationError(f"{name}: not UTF-8 text", [ErrorDetail(reason=str(exc), file=name)]) from None

@@ -21,7 +21,7 @@ from engine.records.fields import US_STATES
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+SEMVER = re.compile(r"^\d{1,9}\.\d{1,9}\.\d{1,9}$")  # bounded: the version names a file
 FRAMEWORK_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 DURATION_UNITS = ("days", "hours", "working_days", "months", "years", "year_end_days")
@@ -490,7 +490,7 @@ class RulesetSpec(_Strict):
     @classmethod
     def _semver(cls, value: str) -> str:
         if not SEMVER.match(str(value)):
-            raise ValueError(f"version {value!r} must be semantic (MAJOR.MINOR.PATCH)")
+            raise ValueError(f"version {value!r} must be semantic (MAJOR.MINOR.PATCH, each at most 9 digits)")
         return str(value)
 
     @field_validator("effective_to")

@@ -209,6 +209,30 @@ def test_publish_names_every_problem_at_once(liaison: dict[str, Any]) -> None:
         assert text in said, text
 
 
+@pytest.mark.parametrize("body, said", [
+    ("null", "mapping"),
+    ("framework: demo\nframework: demo\n", "twice"),
+])
+def test_publish_on_a_day_names_the_drafts_own_problem_first(liaison: dict[str, Any], body: str, said: str) -> None:
+    """Session 48's REST pass: with `effective_from` given, a draft of `null` or with a key given
+    twice was told only that it needs one top-level `effective_from:` line."""
+    r = publish(liaison, body, effective_from="2099-01-01")
+    assert r.status_code == 422 and said in r.text and "to set the date on" not in r.text, r.text
+
+
+def test_a_version_or_framework_too_long_for_a_file_name_is_refused_not_a_500(liaison: dict[str, Any]) -> None:
+    """Session 48's REST pass: a version whose last part had 300 digits passed validation and then
+    failed publishing with "File name too long" (500); a 256-character framework name did on checks."""
+    c, h = liaison["client"], headers(liaison, "liaison")
+    draft = liaison["draft"].replace("version: 3.0.0", "version: 3.0." + "9" * 300)
+    r = publish(liaison, draft, effective_from="2099-01-01")
+    assert r.status_code == 422 and "each at most 9 digits" in r.text, r.text
+    report = c.post("/rulesets/validate", headers=h, content=draft.encode()).json()
+    assert report["ok"] is False and "each at most 9 digits" in str(report["problems"])
+    for method in (c.get, c.post):
+        assert method("/rulesets/" + "x" * 256 + "/checks", headers=h).status_code == 404
+
+
 def test_the_liaison_runs_a_frameworks_scenario_tests_over_rest(liaison: dict[str, Any]) -> None:
     """Probe 16 #10: the scenario tests ran only from the CLI and the web UI."""
     c, h = liaison["client"], headers(liaison, "liaison")
