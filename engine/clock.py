@@ -11,8 +11,10 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator
 
 from engine.errors import ErrorDetail, InputError
 
@@ -129,6 +131,21 @@ def refuse_epoch_number(value: object) -> object:
         if problem is not None:
             raise ValueError(str(problem))
     return value
+
+
+def refuse_number_day(value: object) -> object:
+    """A pydantic BeforeValidator for days from outside: pydantic reads a number, or a string of
+    digits, as seconds since 1970 (`"window_from": 1767225600` was a grant from 1 January 2026,
+    `?on=0` the day 1970-01-01), where the API promises ISO 8601 text."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()):
+        raise ValueError("give an ISO 8601 date, e.g. 2027-01-01, not a number (it would be read as seconds "
+                         "since 1970)")
+    return value
+
+
+#: A day given from outside (a body field or a query parameter): ISO 8601 text, never a number.
+DayIn = Annotated[dt.date, BeforeValidator(refuse_number_day)]
 
 
 # --- what is wrong with an instant as written ----------------------------------------------------------------

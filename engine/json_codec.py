@@ -25,14 +25,30 @@ import orjson
 
 
 def loads(text: bytes | str) -> Any:
-    """The value of a JSON text exactly as `json.loads` reads it; raises what `json.loads` raises."""
+    """The value of a JSON text exactly as `json.loads` reads it; raises what `json.loads` raises,
+    and a `json.JSONDecodeError` for a text nested too deep for either parser."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
-    if _holds_float(value):
-        return json.loads(text)
-    return value
+        return _stdlib(text)
+    try:
+        floats = _holds_float(value)
+    except RecursionError:  # within orjson's 1,024 levels, past what Python walks
+        raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
+    return _stdlib(text) if floats else value
+
+
+#: What a text nested past both parsers' limits (orjson's 1,024 levels, then Python's recursion) is told.
+TOO_DEEP = "nested too deep: more levels of arrays and objects than a record ever needs"
+
+
+def _stdlib(text: bytes | str, **options: Any) -> Any:
+    """`json.loads`, with a RecursionError (`[[[...]]]` a thousand deep, which orjson refused too)
+    made the decode error every caller already handles: it had answered an import with a 500."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
 
 
 def loads_input(text: bytes | str) -> Any:
@@ -61,7 +77,7 @@ def _checked(text: bytes | str, value: Any) -> Any:
         again = b""
     if again and _quotes(raw) == _quotes(again):
         return value
-    json.loads(text, object_pairs_hook=_unique)  # raises on a repeated key
+    _stdlib(text, object_pairs_hook=_unique)  # raises on a repeated key
     return value
 
 
@@ -123,7 +139,7 @@ def repeated_keys(text: bytes | str) -> list[tuple[tuple[int | str, ...], str]]:
             for index, item in enumerate(node):
                 walk(item, (*path, index))
 
-    walk(json.loads(text, object_pairs_hook=_marking), ())
+    walk(_stdlib(text, object_pairs_hook=_marking), ())
     return found
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.auth.roles import ROLES
-from engine.clock import refuse_epoch_number
+from engine.clock import DayIn, refuse_epoch_number
 from engine.json_body import JsonBody
 
 #: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
@@ -152,8 +152,8 @@ class GrantIn(JsonBody):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is a 422, not ignored
 
     framework: str = Field(max_length=40, examples=["hipaa"], description="a framework with a ruleset")
-    window_from: dt.date
-    window_to: dt.date
+    window_from: DayIn
+    window_to: DayIn
     establishments: list[str] | None = Field(default=None, description="establishment records of the org; "
                                              "leave out for all")
     expires_at: InstantIn = Field(description="with an offset; in the future", examples=["2027-06-30T23:59:59Z"])

@@ -17,6 +17,7 @@ from engine import clock, db, paths
 from engine.audit import service as audit_service
 from engine.audit.anchors import Anchored
 from engine.audit.guard import TABLE_NAME as AUDIT_TABLE
+from engine.clock import DayIn
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
 from engine.json_body import JsonBody
@@ -98,8 +99,8 @@ class PacketRequest(JsonBody):
     """What an officer asks for: a framework, an audit period and how to scope the packet."""
 
     framework: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=40, examples=["hipaa"])
-    date_from: dt.date = Field(alias="from", examples=["2026-01-01"])
-    date_to: dt.date = Field(alias="to", examples=["2026-12-31"])
+    date_from: DayIn = Field(alias="from", examples=["2026-01-01"])
+    date_to: DayIn = Field(alias="to", examples=["2026-12-31"])
     establishment: str | None = None
     as_of: dt.datetime | None = Field(default=None, description="rebuild as the database stood at this instant")
     redact_phi: bool = False

@@ -87,6 +87,26 @@ def test_a_number_is_not_read_as_seconds_since_1970(world: dict[str, Any]) -> No
     assert _fields(r) == ["body.expires_at"] and "seconds since 1970" in r.json()["errors"][0]["reason"]
 
 
+def test_a_number_is_not_read_as_a_day_either(world: dict[str, Any]) -> None:
+    """Session 48's REST pass: a grant's window, a parameter's first day, a withdrawal's day and
+    `?on=` took 1767225600 as 1 January 2026 (and `on=0` as 1970-01-01, answering an empty list)."""
+    c, admin = world["client"], headers(world, "admin")
+    body = {"framework": "demo", "window_from": 1767225600, "window_to": "1782864000",
+            "expires_at": "2027-01-01T00:00:00Z"}
+    r = c.post("/users/auditor/grants", headers=admin, json=body)
+    assert _fields(r) == ["body.window_from", "body.window_to"], r.text
+    assert "not a number" in r.json()["errors"][0]["reason"]
+    r = c.get("/params", headers=admin, params={"on": "0"})
+    assert _fields(r) == ["query.on"], r.text
+    r = c.post("/packets", headers=admin, json={"framework": "demo", "from": 20260101, "to": "2026-12-31"})
+    assert _fields(r) == ["body.from"], r.text
+    r = c.put("/params/demo/x", headers=admin, json={"value": 1, "effective_from": 1814400000,
+                                                      "approved_by": "A", "reason": "r"})
+    assert _fields(r) == ["body.effective_from"], r.text
+    r = c.post("/rulesets/demo/rollback", headers=admin, json={"reason": "r", "on": 0})
+    assert r.status_code == 422 and "not a number" in r.text, r.text
+
+
 def test_an_unexpected_failure_is_a_json_problem_not_plain_text(world: dict[str, Any],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
@@ -328,6 +348,18 @@ def test_an_empty_import_says_it_imported_nothing_and_no_server_path_leaks(world
     assert r.json()["sources"] == ["people.ndjson"]
     bad = c.post("/records/import", headers=h, files={"file": ("x.json", b"{", "application/json")})
     assert bad.status_code == 422 and bad.json()["errors"][0]["file"] == "x.json" and "/tmp" not in bad.text
+
+
+@pytest.mark.parametrize("depth", [1000, 5000])
+def test_a_file_nested_too_deep_is_a_422_naming_the_file(world: dict[str, Any], depth: int) -> None:
+    """Session 48's REST pass: a JSON file of `[` a thousand deep passed orjson's limit, then the
+    standard library (or the float check) ran out of recursion: a 500."""
+    c, h = world["client"], world["h"]
+    deep = b"[" * depth + b"]" * depth
+    for name in ("person.json", "person.ndjson"):
+        r = c.post("/records/import", headers=h, files={"file": (name, deep, "application/json")})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["file"] == name and "nested too deep" in r.text, r.text
 
 
 def test_connectors_upload_through_the_api_as_through_the_cli(world: dict[str, Any]) -> None:

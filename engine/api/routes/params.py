@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +14,7 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.clock import DayIn
 from engine.json_body import JsonBody
 from engine.rules import tuning
 from engine.rules.catalog import check_practice_params
@@ -24,7 +24,7 @@ router = APIRouter(tags=["parameters"])
 
 class ParamChangeIn(JsonBody):
     value: Any = Field(examples=[12])
-    effective_from: dt.date | None = Field(default=None, description=(
+    effective_from: DayIn | None = Field(default=None, description=(
         "the first day of the new value, today or later (default today, or the day after the last evaluation "
         "that judged the framework)"))
     approved_by: str = Field(min_length=1, max_length=200, examples=["Dr. A. Rivera, privacy officer"])
@@ -34,7 +34,7 @@ class ParamChangeIn(JsonBody):
 @router.get("/params", response_model=list[tuning.ParamRow])
 def list_params(
     framework: str | None = Query(None, max_length=40),
-    on: dt.date | None = Query(None, description="the day (default today)"),
+    on: DayIn | None = Query(None, description="the day (default today)"),
     principal: Principal = Depends(require(Permission.RULESETS_READ)),
 ) -> list[tuning.ParamRow]:
     """Every parameter of the ruleset versions in force on a day, with its value and where it comes from.

@@ -4,8 +4,6 @@ not found (`engine.api.scope`), as in the web UI."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
+from engine.clock import DayIn
 from engine.errors import ErrorDetail, NotFoundError
 from engine.findings.schemas import DraftImpact, InstantIn
 from engine.json_body import JsonBody
@@ -33,7 +32,7 @@ class RulesetText(BaseModel):
 
 class WithdrawalIn(JsonBody):
     reason: str = Field(min_length=1, max_length=4000, examples=["2026.2.0 miscounts working days"])
-    on: dt.date | None = Field(default=None, description="the first day it is no longer in force (default today)")
+    on: DayIn | None = Field(default=None, description="the first day it is no longer in force (default today)")
 
 
 class DraftReport(BaseModel):
@@ -130,7 +129,7 @@ def preview_draft(
     yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
     as_of: InstantIn | None = Query(None, description="judge the records as of this instant (default now, or the "
                                                       "draft's first day if later)"),
-    effective_from: dt.date | None = Query(None, description="the day publishing is to write (default: the draft's "
+    effective_from: DayIn | None = Query(None, description="the day publishing is to write (default: the draft's "
                                                              "effective_from); a day before the first a version can "
                                                              "take effect is moved to it, and `notes` says so"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
@@ -147,7 +146,7 @@ def preview_draft(
 @router.post("/rulesets/publish", response_model=Publication, status_code=201)
 def publish(
     yaml_text: str = Body(..., media_type="text/plain", description="the new version (YAML)"),
-    effective_from: dt.date | None = Query(None, description="the day it takes effect, today or later (default: the "
+    effective_from: DayIn | None = Query(None, description="the day it takes effect, today or later (default: the "
                                                              "draft's effective_from)"),
     principal: Principal = Depends(require(Permission.RULESETS_PUBLISH)),
     session: Session = Depends(get_session, scope="function"),
