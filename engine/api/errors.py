@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from engine import errors as vigil_errors
 from engine.errors import VigilError
@@ -180,7 +181,20 @@ def _unparsable(exc: StarletteHTTPException) -> str | None:
     if isinstance(cause, RecursionError):
         return (f"not valid JSON: arrays and objects nested too deeply to read (the parser follows fewer than "
                 f"{sys.getrecursionlimit()} levels): nest them less deeply")
-    return None
+    return _unreadable_multipart(exc)
+
+
+def _unreadable_multipart(exc: StarletteHTTPException) -> str | None:
+    """Why a multipart body could not be read, behind Starlette's bare 400 "Invalid multipart data.":
+    the parser's own words are on the exception it was raised from (a file name of 5,000 characters:
+    "Maximum header size exceeded", which the client can act on)."""
+    context = exc.__context__
+    if not isinstance(context, MultiPartException) or context.__cause__ is None:
+        return None
+    said = str(context.__cause__)
+    hint = ("; a part's headers, its file name among them, must be shorter: shorten the file name"
+            if "header size" in said.lower() else "")
+    return f"the multipart/form-data body could not be read: {said}{hint}"
 
 
 def install(app: FastAPI) -> None:

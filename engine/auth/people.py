@@ -151,6 +151,19 @@ def person_like(session: Session, *, org_id: str, name: str) -> str | None:
     return found[0] if found else None
 
 
+def as_stored(session: Session, *, org_id: str, name: str) -> str:
+    """`name` as the org's records spell it: a username typed in another case (`STAFF`) is the
+    user's (`staff`), since usernames are unique ignoring case and sign in so; anything else (a
+    person id, a role, an exact username) is kept as given. Assigning work to `STAFF` had been
+    refused as "nobody in this organization"."""
+    from engine.auth.rows import find_user
+
+    if kind_of(session, org_id=org_id, name=name) is not None:
+        return name
+    user = find_user(session, name, org_id=org_id)
+    return user.username if user is not None else name
+
+
 def kind_of(session: Session, *, org_id: str, name: str) -> Kind | None:
     """What `name` is in the org: a user, a person, a role, or nothing (None)."""
     user = session.scalar(select(UserRow.id).where(UserRow.org_id == org_id, UserRow.username == name))

@@ -100,7 +100,7 @@ class UserIn(JsonBody):
     username: str = Field(min_length=2, max_length=120, pattern=r"^[a-zA-Z0-9_.@-]+$")
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
-    display_name: str | None = None
+    display_name: str | None = Field(default=None, max_length=200)
     person_id: str | None = Field(default=None, description="the person record this user is (staff: whose tasks "
                                   "they see); a person of the org")
 
@@ -154,12 +154,20 @@ class GrantIn(JsonBody):
     framework: str = Field(max_length=40, examples=["hipaa"], description="a framework with a ruleset")
     window_from: DayIn
     window_to: DayIn
-    establishments: list[str] | None = Field(default=None, description="establishment records of the org; "
-                                             "leave out for all")
+    establishments: list[str] | None = Field(default=None, max_length=500, description="establishment records "
+                                             "of the org; leave out for all")
     expires_at: InstantIn = Field(description="with an offset; in the future", examples=["2027-06-30T23:59:59Z"])
     phi: PhiAccess = Field(default="full", description="`pseudonymised`: every patient identifier the auditor "
                            "reads (findings, the records they cite, waivers) is a pseudonym stable for this "
                            "grant, and only PHI-redacted packets are listed and downloadable")
+
+
+    @field_validator("establishments")
+    @classmethod
+    def _once_each(cls, establishments: list[str] | None) -> list[str] | None:
+        """Each establishment once, in the order given: a list of one site a thousand times had been
+        stored as given, and shown so on every page that says what the grant covers."""
+        return list(dict.fromkeys(establishments)) if establishments is not None else None
 
 
 class IssuedToken(BaseModel):

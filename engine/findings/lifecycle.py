@@ -196,6 +196,7 @@ def assign(session: Session, *, org_id: str, finding_id: str, actor: str, assign
     if not assignee:
         raise InputError("say who the finding is assigned to", [ErrorDetail(reason="blank", field="assignee")])
     row = _load(session, org_id, finding_id)
+    assignee = people.as_stored(session, org_id=org_id, name=assignee)
     if people.kind_of(session, org_id=org_id, name=assignee) is None:
         raise InputError(f"{assignee!r} is nobody in this organization", [ErrorDetail(
             reason=f"{assignee!r} is not a user, a person or a role of this organization; give one, e.g. "

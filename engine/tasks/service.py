@@ -391,6 +391,7 @@ def reassign_task(session: Session, *, org_id: str, task_id: str, owner: str, ac
     if not owner:
         raise InputError("an owner is required", [ErrorDetail(reason="empty owner", field="owner")])
     row = store.load_for_change(session, org_id=org_id, task_id=task_id)
+    owner = people.as_stored(session, org_id=org_id, name=owner)
     kind = people.kind_of(session, org_id=org_id, name=owner)
     if kind not in ("user", "person"):
         holders = people.directory().holders(owner) if kind == "role" else []

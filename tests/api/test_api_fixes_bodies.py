@@ -212,6 +212,17 @@ def test_a_file_part_sent_as_a_text_field_is_told_to_send_a_file(api: dict[str, 
             "the part named file must be a file, sent with a filename (curl -F 'file=@FILE'), not a text field")
 
 
+def test_a_multipart_body_the_parser_cannot_read_says_why(api: dict[str, Any], task: dict[str, Any]) -> None:
+    """Session 48's REST pass: a file name of 5,000 characters had answered a bare 400 "Invalid
+    multipart data." with no errors; the parser's reason is there to be said."""
+    for path in ("/records/import", f"/tasks/{task['id']}/attachments", "/packets/verify"):
+        r = api["client"].post(path, headers=headers(api, "officer"), files={"file": ("a" * 5000 + ".txt", b"x")})
+        assert r.status_code == 422, r.text
+        (error,) = _errors(r)
+        assert error["field"] == "body" and "Maximum header size exceeded" in error["reason"], r.text
+        assert "shorten the file name" in error["reason"]
+
+
 def test_a_repeated_key_does_not_hide_the_batchs_other_problems(api: dict[str, Any]) -> None:
     """Session 46's records pass: a key given twice in record 1 was the only problem named; record
     0's date of birth that does not exist went unsaid, as the file import would have said it."""

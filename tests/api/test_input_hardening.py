@@ -272,6 +272,20 @@ def test_a_grant_that_could_never_show_anything_is_refused(world: dict[str, Any]
     assert field in _fields(world["client"].post("/users/auditor/grants", headers=headers(world, "admin"), json=body))
 
 
+def test_a_grant_names_each_establishment_once_and_a_display_name_is_bounded(world: dict[str, Any]) -> None:
+    """Session 48's REST pass: one site a thousand times was stored as given; a display name of
+    100,000 characters reached a 200-character column (a 500 on PostgreSQL)."""
+    c, admin = world["client"], headers(world, "admin")
+    body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31",
+            "expires_at": f.grant_expiry().isoformat(), "establishments": ["E1"] * 1000}
+    assert _fields(c.post("/users/auditor/grants", headers=admin, json=body)) == ["body.establishments"]
+    r = c.post("/users/auditor/grants", headers=admin, json={**body, "establishments": ["E1"] * 3})
+    assert r.status_code == 201 and r.json()["establishments"] == ["E1"], r.text
+    user = {"username": "nurse9", "password": "long-enough-pass", "role": "staff", "display_name": "N" * 100_000}
+    assert _fields(c.post("/users", headers=admin, json=user)) == ["body.display_name"]
+    assert c.post("/users", headers=admin, json={**user, "display_name": "N" * 200}).status_code == 201
+
+
 def test_a_user_is_a_person_of_the_org_or_no_one(world: dict[str, Any]) -> None:
     c, admin = world["client"], headers(world, "admin")
     body = {"username": "nurse1", "password": "long-enough-pass", "role": "staff"}
@@ -301,6 +315,11 @@ def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
     for who in ("P1", "staff", "P-MGR"):
         r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": who})
         assert r.status_code == 200 and r.json()["owner"] == who, r.text
+    # a username in another case is the user, as signing in takes it (session 48: "nobody" before)
+    r = c.post(f"/findings/{fnd['id']}/assign", headers=h, json={"assignee": "OFFICER"})
+    assert r.status_code == 200 and r.json()["assignee"] == "officer", r.text
+    r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "Staff"})
+    assert r.status_code == 200 and r.json()["owner"] == "staff", r.text
 
 
 def test_a_finding_given_to_a_person_takes_its_open_task_along(world: dict[str, Any]) -> None:
