@@ -236,8 +236,8 @@ def _credential_person(data: Mapping[str, Any]) -> str | None:
 
 def _episode_person(data: Mapping[str, Any]) -> str:
     """An episode of no one is nobody's employment: the derivations skip it (osha/_common.py
-    `_engagements`, hipaa/_common.py, cms/exclusion.py) or file it under nobody (credentialing), and a
-    rule that joins trainings to it by person (OSHA-EAP-013) finds none. Only the rules whose filters
+    `_engagements`, hipaa/_common.py, cms/exclusion.py, credentialing/_common.py), and a rule that
+    joins trainings to it by person (OSHA-EAP-013) finds none. Only the rules whose filters
     the episode passes are named."""
     current, ended = data.get("end_at") is None, data.get("end_at") is not None
     unjudged = ["CMS-EXCL-LEIE-015"]
@@ -251,9 +251,8 @@ def _episode_person(data: Mapping[str, Any]) -> str:
     if current:
         unjudged.append("OSHA-FIRE-014")
         unmeetable.append("OSHA-EAP-013")
-    if data.get("licensed_clinician") is True:
+    if data.get("licensed_clinician") is True:  # credentialing/_common.py `load_episodes` skips it
         unjudged.append("the credential rules (CRED-*)")
-        unmeetable += ["CRED-MON-009", "CRED-NCQA-PSV-008", "CRED-NCQA-RECRED-007"]
     text = f"it is nobody's employment, so its holder's duties under {_listed(unjudged)} cannot be judged"
     if unmeetable:
         verb = "reports" if len(unmeetable) == 1 else "report"

@@ -228,8 +228,7 @@ def test_an_employment_episode_of_no_one_names_the_rules_its_flags_bring_in(engi
         "CMS-EXCL-LEIE-015 and OSHA-FIRE-014 cannot be judged, and OSHA-EAP-013 reports for it duties no record can "
         "meet until it is given; give person_id and import the employment_episode again")
     assert ("duties under CMS-EXCL-LEIE-015, HIPAA-ADM-TRN-002, HIPAA-SEC-TERM-004, OSHA-BBP-HEPB-008, "
-            "OSHA-BBP-TRN-009, OSHA-HAZ-012 and the credential rules (CRED-*) cannot be judged, and CRED-MON-009, "
-            "CRED-NCQA-PSV-008 and CRED-NCQA-RECRED-007 report for it duties no record can meet; AI-CA-3030-006, "
+            "OSHA-BBP-TRN-009, OSHA-HAZ-012 and the credential rules (CRED-*) cannot be judged; AI-CA-3030-006, "
             "AI-HITL-011 and AI-STATE-MH-013 do not read its holder's reviews as a licensed clinician's") in ended
 
 def test_a_measure_case_with_no_year_or_measure_is_named(engine: Engine) -> None:

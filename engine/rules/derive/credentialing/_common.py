@@ -301,12 +301,16 @@ class Episode:
 
 
 def load_episodes(ctx: DeriveContext, views: Iterable[RecordView]) -> dict[str, list[Episode]]:
-    """Employment episodes by person, oldest first, as of the run (later starts dropped, later ends nulled)."""
+    """Employment episodes by person, oldest first, as of the run (later starts dropped, later ends nulled).
+
+    An episode naming no person is skipped, as the other frameworks' derivations skip it: filed
+    under nobody, it had raised credential findings about a subject with no id ("(registered_nurse)
+    has no BLS card"), which no record could ever resolve. `vigil records gaps` names it."""
     out: dict[str, list[Episode]] = defaultdict(list)
     for view in views:
         data = view.data
         start = parse_instant(data.get("start_at"))
-        if start is None or start > ctx.as_of:
+        if start is None or start > ctx.as_of or not data.get("person_id"):
             continue
         tz = ctx.tz_of(view)
         end = happened(ctx, data.get("end_at"))
