@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: Top-level command or command group -> the module that registers it.
 COMMAND_MODULES: dict[str, str] = {
@@ -53,7 +54,41 @@ def main() -> None:
     load(modules_for(sys.argv[1:]))
     from engine.cli.app import app
 
-    app()
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    sys.exit(_run_for_a_script(app))
+
+
+def _run_for_a_script(app: Any) -> int:
+    """Run a command given `--json` and return its exit code, a usage error (a missing `--as-of`, an
+    option given twice, one no command has) written as the JSON error every other refusal is, on
+    stderr with exit code 2. Click's own box had been drawn there, which a script reading the JSON
+    could not parse (README: "With --json an error is JSON on stderr too")."""
+    import json
+
+    from typer import _click
+
+    try:
+        code = app(standalone_mode=False)
+    except _click.exceptions.UsageError as exc:
+        param = getattr(exc, "param", None)
+        opts = getattr(param, "opts", None) or []
+        detail: dict[str, str] = {"reason": exc.format_message()}
+        if opts:
+            detail["field"] = max(opts, key=len)
+        command = exc.ctx.command_path if exc.ctx is not None else "vigil"
+        sys.stderr.write(json.dumps({"error": {
+            "code": "input.usage", "message": f"{exc.format_message()} (see {command} --help)",
+            "details": [detail]}}) + "\n")
+        return 2
+    except _click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except _click.exceptions.Abort:
+        sys.stderr.write("Aborted!\n")
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
-
 import datetime as dt
+import json
 import multiprocessing
 from typing import Any
 

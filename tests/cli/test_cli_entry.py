@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from engine.cli.entry import COMMAND_MODULES, modules_for
 from engine.cli.main import app
@@ -63,3 +64,23 @@ def test_the_listing_and_a_mistyped_name_see_every_command() -> None:
     assert all(f" {name} " in listed for name in COMMAND_MODULES), listed
     done, _ = _vigil("finding", "list")
     assert done.returncode == 2 and "No such command 'finding'" in done.stderr and "findings" in done.stderr
+
+
+def test_a_usage_error_with_json_is_a_json_error_with_exit_code_2() -> None:
+    """Session 48's contract pass: `vigil evaluate --records F --json` without `--as-of` (an option
+    given twice, an unknown one) drew click's box on stderr, which a script reading JSON cannot parse."""
+    for args, field in ((["evaluate", "--records", "x.json", "--json"], "--as-of"),
+                        (["evaluate", "--bogus", "--json"], None),
+                        (["bogus", "--json"], None)):
+        done, _ = _vigil(*args)
+        assert done.returncode == 2, done.stderr
+        error = json.loads(done.stderr.rsplit("LOADED ", 1)[0].strip())["error"]
+        assert error["code"] == "input.usage" and "--help" in error["message"], error
+        assert error["details"][0].get("field") == field
+    done, _ = _vigil("evaluate", "--records", "x.json")  # without --json: click's words, as before
+    assert done.returncode == 2 and "Missing option '--as-of'" in done.stderr
+
+
+def test_a_command_given_json_keeps_its_exit_code(tmp_path: Path) -> None:
+    done, _ = _vigil("findings", "show", "F-nope", "--json", "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert done.returncode == 2 and json.loads(done.stderr.rsplit("LOADED ", 1)[0].strip())["error"]
