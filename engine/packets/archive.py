@@ -126,6 +126,13 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
                     shutil.copyfileobj(src, dst, CHUNK)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 problems.append((info.filename, f"zip entry is damaged ({exc})"))
+            except (RuntimeError, NotImplementedError):
+                # zipfile's refusal of an entry flagged encrypted, or compressed by a method it does not
+                # read (Deflate64): a traceback and a 500 before; Vigil writes plain deflated entries
+                why = ("it is flagged encrypted" if info.flag_bits & 0x1 else
+                       f"it is compressed by method {info.compress_type}, which Vigil never writes")
+                problems.append((info.filename, f"zip entry cannot be read: {why} (packets hold plain "
+                                                "stored or deflated entries)"))
     return sorted(names), problems
 
 

@@ -204,6 +204,39 @@ def test_unsafe_entry_names_fail_verification_and_are_not_extracted(tmp_path: Pa
     assert not (tmp_path / "outside.txt").exists()
 
 
+def _patched_entry(packet: Path, out: Path, suffix: str, patch: Callable[[bytearray, int], None]) -> Path:
+    """The packet with the local and central headers of the entry ending in `suffix` patched; `patch`
+    gets the raw bytes and the offset of the header's version-needed field (same layout in both
+    headers from there: flags at +2, method at +4)."""
+    raw = bytearray(packet.read_bytes())
+    with zipfile.ZipFile(packet) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith(suffix))
+    patch(raw, info.header_offset + 4)
+    central = raw.find(b"PK\x01\x02")
+    while central != -1:
+        size = int.from_bytes(raw[central + 28:central + 30], "little")
+        if bytes(raw[central + 46:central + 46 + size]).endswith(suffix.encode()):
+            patch(raw, central + 6)
+        central = raw.find(b"PK\x01\x02", central + 4)
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def test_an_encrypted_or_deflate64_entry_is_a_named_problem_not_a_crash(packet: Path, tmp_path: Path) -> None:
+    """Session 48's interop pass: zipfile's RuntimeError (encrypted) and NotImplementedError
+    (Deflate64) had escaped verification: a traceback in the CLI and a 500 over REST."""
+    def encrypted(raw: bytearray, at: int) -> None:
+        raw[at + 2] |= 0x01
+
+    def deflate64(raw: bytearray, at: int) -> None:
+        raw[at + 4:at + 6] = (9).to_bytes(2, "little")
+
+    for patch, said in ((encrypted, "flagged encrypted"), (deflate64, "compressed by method 9")):
+        report = verify_packet(_patched_entry(packet, tmp_path / "t.zip", "data/findings.csv", patch))
+        assert not report.ok
+        assert any(p.file.endswith("data/findings.csv") and said in p.reason for p in report.problems), report.problems
+
+
 def test_an_archive_that_unpacks_far_past_its_size_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A zip bomb is refused by its declared sizes before anything is written (the check runs on
     the server too, for any signed-in user)."""
