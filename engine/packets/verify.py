@@ -313,7 +313,12 @@ def _check_packet_id(bag: Path, meta: dict[str, Any] | None, found: _Findings) -
 def _check_packet_meta(
     bag: Path, meta: dict[str, Any], key_fingerprint: str, key_source: str | None, found: _Findings
 ) -> None:
-    """The packet names its signing key (packet.json, index): it must be the key that verifies it."""
+    """The packet names its signing key (packet.json, bag-info.txt, both OSCAL documents): each must
+    be the key that verifies it. Session 48's interop pass re-signed an edited packet with another
+    key and updated packet.json only: without `--public-key` it verified, while bag-info.txt and the
+    OSCAL metadata still named the practice's key. (A forger who rewrites them all is caught only by
+    `--public-key`: docs/packets.md says a check without it proves the packet intact, not whose.)"""
+    _check_key_named_alike(bag, key_fingerprint, found)
     claimed = meta.get("signing_key_fingerprint")
     if claimed == key_fingerprint:
         return
@@ -324,6 +329,28 @@ def _check_packet_meta(
         )
     else:
         found.add(f"{bag.name}/data/packet.json", f"names signing key {claimed}, not the given key {key_fingerprint}")
+
+
+def _check_key_named_alike(bag: Path, key_fingerprint: str, found: _Findings) -> None:
+    """bag-info.txt's `Vigil-Signing-Key` and the OSCAL documents' `signing-key` prop name the key
+    that verifies the packet (a document missing or unreadable is named by its own check)."""
+    named = _bag_info(bag).get("Vigil-Signing-Key")
+    if named is not None and named != key_fingerprint:
+        found.add(f"{bag.name}/bag-info.txt", f"names signing key {named} (Vigil-Signing-Key), but the packet "
+                                              f"verifies with key {key_fingerprint}: it was re-signed")
+    for document in ("oscal/assessment-results.json", "oscal/poam.json"):
+        try:
+            doc = json.loads((bag / "data" / document).read_bytes())
+            body = next(iter(doc.values())) if isinstance(doc, dict) and len(doc) == 1 else {}
+            props = body.get("metadata", {}).get("props", []) if isinstance(body, dict) else []
+            keys = [p.get("value") for p in props if isinstance(p, dict) and p.get("name") == "signing-key"]
+        except (OSError, ValueError, AttributeError):
+            continue
+        for value in keys:
+            if value != key_fingerprint:
+                found.add(f"{bag.name}/data/{document}", f"names signing key {value} (metadata prop signing-key), "
+                                                         f"but the packet verifies with key {key_fingerprint}: it "
+                                                         "was re-signed")
 
 
 def _check_audit(bag: Path, found: _Findings) -> int:

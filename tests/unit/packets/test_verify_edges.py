@@ -148,3 +148,28 @@ def test_text_put_beside_the_embedded_key_is_named(packet: Path, tmp_path: Path,
     report = verify_packet(rezip(packet, tmp_path / "t.zip", add_text))
     assert [(p.file, p.reason.split(":")[0]) for p in report.problems] == [
         ("signature/signer.pub.pem", "not exactly the key's PEM, as a packet is written")]
+
+
+def test_a_packet_re_signed_by_another_key_is_named_where_it_still_names_the_first(
+    packet: Path, tmp_path: Path, rezip: Rezip
+) -> None:
+    """Session 48's interop pass: a payload edit re-signed with a key of the forger's own, with
+    packet.json's fingerprint updated and the new public key put in, verified without
+    `--public-key`; bag-info.txt and the OSCAL metadata still named the practice's key."""
+    from engine.packets.sign import load_or_create_signer
+
+    forger = load_or_create_signer(tmp_path / "forger")
+
+    def forge(tree: Path) -> None:
+        bag = the_bag(tree)
+        meta_path = bag / "data" / "packet.json"
+        meta = json.loads(meta_path.read_bytes())
+        meta["signing_key_fingerprint"] = forger.fingerprint()
+        meta_path.write_bytes(json.dumps(meta).encode())
+        (tree / "signature" / "signer.pub.pem").write_bytes(forger.public_key_pem())
+        resign_everything(tree, forger)
+
+    report = verify_packet(rezip(packet, tmp_path / "forged.zip", forge))
+    assert not report.ok and report.fingerprint == forger.fingerprint()
+    named = {p.file.split("/", 1)[1] for p in report.problems if "was re-signed" in p.reason}
+    assert named == {"bag-info.txt", "data/oscal/assessment-results.json", "data/oscal/poam.json"}, report.problems
