@@ -21,6 +21,8 @@ Matching (interop-formats.md section 4, "Matching guidance"):
   the OIG online search, which verifies by SSN).
 - Same name and two different dates of birth -> no match: the date of birth tells them apart.
 - A row whose REINDATE is set and on or before the screening date is a reinstatement: no match.
+- A row whose EXCLDATE is after the screening date lists an exclusion not yet in effect then: at most
+  `possible_match` (listed, for a person to look at), never `excluded` on a day before it began.
   WAIVERDATE/WVRSTATE (a waiver for one state's program) do not lift the exclusion and are not read.
 - Rows naming an entity (empty first and last name, BUSNAME set) never match a person.
 - NPI is not matched: the contract's `person` carries no NPI.
@@ -173,7 +175,7 @@ class Screener:
         if not candidates and not weaker:
             return
         dates: dict[str, dt.date | None] = {}
-        for column in ("REINDATE", "DOB"):
+        for column in ("REINDATE", "DOB", "EXCLDATE"):
             try:
                 dates[column] = leie_date(cells.get(column, ""))
             except ValueError as exc:
@@ -183,11 +185,13 @@ class Screener:
         if reinstated is not None and reinstated <= self.checked_on:
             return
         dob = dates["DOB"]
+        begins = dates["EXCLDATE"]
+        not_yet = begins is not None and begins > self.checked_on
         for person in candidates + weaker:
             if dob is not None and person.dob is not None:
                 if dob != person.dob:
                     continue
-                found: Result = "excluded" if person in candidates else "possible_match"
+                found: Result = "excluded" if person in candidates and not not_yet else "possible_match"
             else:
                 found = "possible_match"
             if RANK[found] > RANK[self.results[person.id]]:

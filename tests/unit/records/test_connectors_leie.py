@@ -19,8 +19,9 @@ HEADER = ('"LASTNAME","FIRSTNAME","MIDNAME","BUSNAME","GENERAL","SPECIALTY","UPI
 DAY = dt.date(2026, 3, 1)
 
 
-def row(last: str, first: str, dob: str = "", reindate: str = "00000000", mid: str = "") -> str:
-    cells = [last, first, mid, "", "", "", "", "0000000000", dob, "", "", "", "", "1128b4", "20240115", reindate,
+def row(last: str, first: str, dob: str = "", reindate: str = "00000000", mid: str = "",
+        excldate: str = "20240115") -> str:
+    cells = [last, first, mid, "", "", "", "", "0000000000", dob, "", "", "", "", "1128b4", excldate, reindate,
              "00000000", ""]
     return ",".join(f'"{c}"' for c in cells)
 
@@ -140,6 +141,17 @@ def test_a_reinstatement_on_or_before_the_check_is_no_match() -> None:
     assert screen(people, row("EXAMPLE", "JANE", "19750312", reindate="20260301"))[0] == {"P1": "clear"}
     later = screen(people, row("EXAMPLE", "JANE", "19750312", reindate="20260401"))[0]
     assert later == {"P1": "excluded"}, "a reinstatement after the check had not happened yet"
+
+
+def test_an_exclusion_not_yet_in_effect_on_the_check_day_is_a_possible_match() -> None:
+    """Session 48's interop pass: a check dated 2026-03-01 against a row excluded from 2026-04-01
+    had recorded the person excluded on a day before the exclusion began; EXCLDATE was never read."""
+    people = [person("P1", "Jane", "Example", "1975-03-12")]
+    assert screen(people, row("EXAMPLE", "JANE", "19750312", excldate="20260401"))[0] == {"P1": "possible_match"}
+    assert screen(people, row("EXAMPLE", "JANE", "19750312", excldate="20260301"))[0] == {"P1": "excluded"}
+    assert screen(people, row("EXAMPLE", "JANE", "19750312", excldate="00000000"))[0] == {"P1": "excluded"}
+    results, problems = screen(people, row("EXAMPLE", "JANE", "19750312", excldate="2026-04-01"))
+    assert [p.field for p in problems] == ["EXCLDATE"]
 
 
 def test_a_bad_date_is_a_problem_only_on_a_row_that_names_someone() -> None:
