@@ -8,7 +8,9 @@ Two things in bagit-python 1.9.0 need care:
 - it changes the process's working directory while it runs (`os.chdir`). A lock keeps two
   builds in one process apart; code in other threads must not rely on relative paths during a
   build, so a threaded server should run builds in a worker process (see docs/packets.md).
-It writes `BagIt-Version: 0.97`; bagit and every BagIt 1.0 validator we tried accept it.
+- it writes `BagIt-Version: 0.97`. Packets are BagIt 1.0 (RFC 8493), as the interop spec asks and
+  bagit-profile's audit profile accepts: the version line is rewritten and the tag manifests made
+  again (bag-info.txt is saved byte for byte as it was; RFC 8493 changed no file of ours).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 import bagit
 
 CHECKSUMS = ("sha256", "sha512")
+#: bagit.txt of a BagIt 1.0 bag (RFC 8493 section 2.1.1), UTF-8 tag files.
+BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _CHDIR_LOCK = threading.Lock()
 
 
@@ -27,6 +31,8 @@ def make_bag(bag_dir: Path, info: dict[str, str]) -> None:
     """Turn `bag_dir` (holding the payload) into a bag in place: payload moves under data/."""
     with _CHDIR_LOCK:
         bagit.make_bag(str(bag_dir.resolve()), dict(info), processes=1, checksums=list(CHECKSUMS))
+        (bag_dir / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8", newline="")
+        bagit.Bag(str(bag_dir.resolve())).save(processes=1)  # the tag manifests, over the new bagit.txt
     sort_tag_manifests(bag_dir)
 
 

@@ -249,6 +249,9 @@ def test_bag_validates_with_bagit_profile(packet_input: PacketInput, signer: Ed2
     bag = bagit.Bag(str(unzip(report.path, tmp_path / "x")))
     assert profile.validate(bag), profile.report
     assert profile.validate_serialization(str(report.path))
+    # BagIt 1.0 (RFC 8493), as interop-formats.md section 7 asks; bagit-python alone writes 0.97
+    assert bag.version == "1.0" and bag.is_valid()
+    assert (Path(bag.path) / "bagit.txt").read_bytes() == b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
 
 def test_evidence_a_browser_would_run_is_shipped_as_text(
