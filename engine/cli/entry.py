@@ -68,6 +68,7 @@ def _run_for_a_script(app: Any) -> int:
     import json
 
     from typer import _click
+    from typer.exceptions import Abort
 
     try:
         code = app(standalone_mode=False)
@@ -85,7 +86,7 @@ def _run_for_a_script(app: Any) -> int:
     except _click.exceptions.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except _click.exceptions.Abort:
+    except Abort:
         sys.stderr.write("Aborted!\n")
         return 1
     return code if isinstance(code, int) else 0
