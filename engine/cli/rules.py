@@ -31,7 +31,8 @@ from engine.rules.catalog import framework_files, rulesets_dir, version_key
 if TYPE_CHECKING:
     from engine.rules.versions import RulesetVersion
 
-rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs.",
+rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs, "
+                        "oscal.",
                         no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
@@ -343,6 +344,44 @@ def docs(
         console.print(f"wrote {len(pages)} page(s) to {out}")
 
     run(body)
+
+
+@rules_app.command("oscal")
+def oscal(
+    framework: str = typer.Argument(..., help="the framework, e.g. hipaa"),
+    version: str = typer.Argument(None, help="the version, e.g. 2026.1.0 (default: the one in force today)"),
+    out: Path = typer.Option(..., "--out", help="folder to write <framework>-<version>.catalog.json and "
+                                                ".profile.json into"),
+    as_json: bool = json_flag("print what was written as JSON"),
+) -> None:
+    """Export a ruleset version as an OSCAL 1.2.1 catalog (one control per rule, with the control ids
+    packets' assessment results use) and a profile selecting every control with the practice's
+    parameter values (docs/rulesets.md, "OSCAL catalog and profile")."""
+    from engine.rules.catalog import require_practice_params
+    from engine.rules.oscal_export import DOCUMENTS, document_bytes, export_ruleset
+
+    def body() -> tuple[Any, dict[str, Path]]:
+        # a mistyped VIGIL_PRACTICE_PARAMS is refused, as `vigil params list` refuses it, not read as the defaults
+        export = export_ruleset(framework, version, root=_rulesets_in_use(), params_path=require_practice_params())
+        folder = out_dir(out, "--out")
+        written = {name: folder / export.files[name] for name in DOCUMENTS}
+        for name, path in written.items():
+            path.write_bytes(document_bytes(export.document(name)))
+        return export, written
+
+    export, written = run(body)
+    if as_json:
+        emit_json({"framework": export.framework, "version": export.version, "sha256": export.sha256,
+                   "rules": export.rules, "controls": export.controls, "parameters": export.parameters,
+                   "practice_values": export.practice_values, "params_on": export.params_on.isoformat(),
+                   "files": {name: str(path) for name, path in written.items()}})
+        return
+    console.print(f"{export.framework} {export.version}: {export.controls} controls for {export.rules} rules, "
+                  f"{export.parameters} parameter{'' if export.parameters == 1 else 's'} "
+                  f"({export.practice_values} set by the practice, as of {export.params_on})",
+                  highlight=False, markup=False, soft_wrap=True)
+    for path in written.values():
+        console.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)
 
 
 @rules_app.command("diff")
