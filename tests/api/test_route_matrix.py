@@ -102,6 +102,8 @@ AUDITOR_ROUTES = {
     "GET /rulesets": "the granted framework's versions",
     "GET /rulesets/{framework}/diff": "404 for another framework",
     "GET /rulesets/{framework}/{version}": "404 for another framework",
+    "GET /rulesets/{framework}/{version}/oscal/{document}": "404 for another framework "
+                                                             "(tests/api/test_rulesets_oscal_api.py)",
     "GET /packets": "framework, period inside the window, the granted establishments",
     "GET /packets/{packet_id}/download": "404 outside the grant",
     "GET /packets/public-key": "nothing of the practice's data",

@@ -1,8 +1,10 @@
-"""Rulesets for the liaison: versions, one version, a diff, validation and impact of a draft, and
-publishing or withdrawing a version. An auditor sees only the granted framework; other frameworks are
-not found (`engine.api.scope`), as in the web UI."""
+"""Rulesets for the liaison: versions, one version (and its OSCAL catalog and profile), a diff,
+validation and impact of a draft, and publishing or withdrawing a version. An auditor sees only the
+granted framework; other frameworks are not found (`engine.api.scope`), as in the web UI."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
@@ -17,7 +19,7 @@ from engine.clock import DayIn
 from engine.errors import ErrorDetail, NotFoundError
 from engine.findings.schemas import DraftImpact, InstantIn
 from engine.json_body import JsonBody
-from engine.rules import checks, versions
+from engine.rules import checks, oscal_export, versions
 from engine.rules.catalog import frameworks_said, rulesets_dir
 from engine.rules.publish import Publication, WithdrawalResult
 from engine.rules.validate import validate_bytes
@@ -110,6 +112,17 @@ def show(
     item = versions.get_version(framework, version)
     summary = next(v for v in versions.list_versions() if v.framework == framework and v.version == version)
     return RulesetText(version=summary, yaml=item.content.decode())
+
+
+@router.get("/rulesets/{framework}/{version}/oscal/{document}", response_model=dict[str, Any])
+def oscal(
+    framework: str, version: str, document: str, principal: Principal = Depends(require(Permission.RULESETS_READ))
+) -> dict[str, Any]:
+    """One version as an OSCAL 1.2.1 `catalog` (a control per rule, with the control ids of packets'
+    assessment results) or `profile` (every control, with the practice's parameter values), as
+    `vigil rules oscal` writes them."""
+    scope.require_framework(principal, framework)
+    return oscal_export.oscal_document(framework, version, document)
 
 
 @router.post("/rulesets/validate", response_model=DraftReport)
