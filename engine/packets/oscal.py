@@ -34,9 +34,9 @@ DONE_TASK_STATES = {"done", "completed"}  # someone did the work (`closed`: clos
 UNDONE_TASK_STATES = {"closed", "cancelled"}
 
 
-def _line(value: Any) -> str:
+def one_line(value: Any) -> str:
     """One line of literal text for a markup-line field (titles, link descriptions)."""
-    return _md(_plain_line(value))
+    return as_markup(plain_line(value))
 
 
 #: OSCAL's titles and descriptions are Markdown (markup-line, markup-multiline): text taken from
@@ -46,7 +46,7 @@ def _line(value: Any) -> str:
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!])")
 
 
-def _md(value: Any) -> str:
+def as_markup(value: Any) -> str:
     return _MARKDOWN.sub(r"\\\1", str(value))
 
 
@@ -60,37 +60,37 @@ def _instant(value: Any, default: str | None) -> str | None:
     return default
 
 
-def _plain_line(value: Any) -> str:
+def plain_line(value: Any) -> str:
     """One line of plain text, for a prop's `value`: an OSCAL string (no leading, trailing or
     line-breaking whitespace), not Markdown, so nothing is escaped."""
     return re.sub(r"\s+", " ", str(value)).strip()
 
 
-def _props(*pairs: tuple[str, Any], ns: str | None = VIGIL_NS) -> list[dict[str, str]]:
+def props_of(*pairs: tuple[str, Any], ns: str | None = VIGIL_NS) -> list[dict[str, str]]:
     """Props whose value is given. A value is plain text: escaped as Markdown (as titles are), a
     tool reading a finding's state got `false\\_positive`, and its subject `access\\_event/AE-1`."""
     props = []
     for name, value in pairs:
-        text = _plain_line(value) if value is not None else ""
+        text = plain_line(value) if value is not None else ""
         if text:
             props.append({"name": name, "value": text} | ({"ns": ns} if ns else {}))
     return props
 
 
-def _compact(obj: dict[str, Any]) -> dict[str, Any]:
+def compact(obj: dict[str, Any]) -> dict[str, Any]:
     """Drop keys whose value is empty: OSCAL arrays and strings must not be empty."""
     return {k: v for k, v in obj.items() if v not in (None, "", [], {})}
 
 
 def _metadata(docs: PacketDocs, title: str) -> dict[str, Any]:
     meta = docs.meta
-    return _compact(
+    return compact(
         {
             "title": title,
             "last-modified": meta["as_of"],
             "version": docs.packet_id,
             "oscal-version": OSCAL_VERSION,
-            "props": _props(
+            "props": props_of(
                 ("packet-id", docs.packet_id),
                 ("framework", meta["framework"]),
                 ("as-of", meta["as_of"]),
@@ -122,32 +122,32 @@ def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str,
     for r in docs.rulesets:
         if r["version"] == finding.get("ruleset_version") and r["ruleset_id"] in (None, framework):
             links.append({"href": f"../{r['file']}",
-                          "description": _line(f"Ruleset {r['ruleset_id']} {r['version']}, sha256 {r['sha256']}")})
+                          "description": one_line(f"Ruleset {r['ruleset_id']} {r['version']}, sha256 {r['sha256']}")})
     for ref in finding.get("evidence") or []:
         if isinstance(ref, dict) and ref.get("type") and ref.get("id"):
             version = f" version {ref['version']}" if ref.get("version") is not None else ""
             record = shipped.get((ref["type"], ref["id"], ref.get("version")))
             if record is None:
-                links.append({"description": _line(f"Record {ref['type']} {ref['id']}{version}")})
+                links.append({"description": one_line(f"Record {ref['type']} {ref['id']}{version}")})
             else:
-                links.append({"href": "../records.json", "description": _line(
+                links.append({"href": "../records.json", "description": one_line(
                     f"Record {ref['type']} {ref['id']}{version}, content sha256 {record['content_hash']}")})
     for task in docs.tasks:
         if task["id"] not in finding["task_ids"]:
             continue
         for ev in task["evidence"]:
             if ev.get("file"):
-                links.append({"href": f"../{ev['file']}", "description": _line(f"Task {task['id']}: {ev['name']}")})
+                links.append({"href": f"../{ev['file']}", "description": one_line(f"Task {task['id']}: {ev['name']}")})
     return links
 
 
 def _observation(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(docs.meta["org_id"], "observation", f["id"]),
-            "title": _line(f.get("title") or f["rule_id"]),
-            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
-            "props": _props(
+            "title": one_line(f.get("title") or f["rule_id"]),
+            "description": as_markup(f.get("message") or f.get("title") or f["rule_id"]),
+            "props": props_of(
                 ("rule-id", f["rule_id"]),
                 ("ruleset-version", f.get("ruleset_version")),
                 ("subject", f"{f.get('subject_type')}/{f.get('subject_id')}" if f.get("subject_id") else None),
@@ -176,13 +176,13 @@ def _closed_by_person(f: dict[str, Any]) -> bool:
 
 def _finding(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     satisfied = f.get("state") in CLOSED_STATES and not _closed_by_person(f)
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(docs.meta["org_id"], "finding", f["id"]),
-            "title": _line(f.get("title") or f["rule_id"]),
-            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
-            "props": _props(("label", f.get("citation")), ns=None)
-            + _props(("finding-id", f["id"]), ("state", f.get("state"))),
+            "title": one_line(f.get("title") or f["rule_id"]),
+            "description": as_markup(f.get("message") or f.get("title") or f["rule_id"]),
+            "props": props_of(("label", f.get("citation")), ns=None)
+            + props_of(("finding-id", f["id"]), ("state", f.get("state"))),
             "target": {
                 "type": "objective-id",
                 "target-id": f["control_id"],
@@ -198,7 +198,7 @@ def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
     rlinks = [
         {"href": f"../{r['file']}", "hashes": [{"algorithm": "SHA-256", "value": r["sha256"]}]} for r in docs.rulesets
     ]
-    plan = _compact(
+    plan = compact(
         {
             "uuid": plan_uuid,
             "title": "Assessment plan: the Vigil rulesets in force for the period",
@@ -207,10 +207,10 @@ def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
         }
     )
     resources = [plan] + [
-        _compact(
+        compact(
             {
                 "uuid": oscal_uuid(docs.packet_id, "ruleset", r["name"], r["sha256"]),
-                "title": _line(f"Ruleset {r['ruleset_id'] or r['name']} {r['version'] or ''}"),
+                "title": one_line(f"Ruleset {r['ruleset_id'] or r['name']} {r['version'] or ''}"),
                 "rlinks": [rlink],
             }
         )
@@ -241,12 +241,12 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
     start, end = _period(docs)
     plan_uuid, back_matter = _back_matter(docs)
     selection = _reviewed(docs)
-    result = _compact(
+    result = compact(
         {
             "uuid": oscal_uuid(docs.packet_id, "result"),
             "title": f"Vigil evaluation: {meta['framework']} {meta['period']['from']} to {meta['period']['to']}",
             "description": "Automated evaluation of the practice's records against the rulesets in back-matter.",
-            "props": _props(
+            "props": props_of(
                 ("as-of", meta["as_of"]),
                 ("establishment", meta["establishment"]),
                 ("evaluation-coverage", docs.summary["evaluation"]["status"]),
@@ -270,13 +270,13 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
 
 
 def _remediation(org: str, f: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(org, "remediation", f["id"], task["id"]),
             "lifecycle": "completed" if task.get("state") in DONE_TASK_STATES else "planned",
-            "title": _line(task["title"]),
-            "description": _md(task.get("sop") or task["title"]),
-            "props": _props(
+            "title": one_line(task["title"]),
+            "description": as_markup(task.get("sop") or task["title"]),
+            "props": props_of(
                 ("task-id", task["id"]),
                 ("task-state", task.get("state")),
                 ("due", task.get("due")),
@@ -296,11 +296,12 @@ def _false_positive_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     history: list[dict[str, Any]] = f.get("history") or []
     judged: dict[str, Any] = next((h for h in reversed(history) if h.get("to_state") == "false_positive"), {})
     reason = judged.get("reason") or "no reason recorded"
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(org, "risk-log", f["id"], "false_positive", str(judged.get("at") or "")),
             "title": "Closed as a false positive; nothing was remediated",
-            "description": _md(f"Judged a false positive by {judged.get('actor') or 'an unknown actor'}: {reason}"),
+            "description": as_markup(
+                f"Judged a false positive by {judged.get('actor') or 'an unknown actor'}: {reason}"),
             "start": _instant(judged.get("at"), None) or _instant(f.get("updated_at"), docs.meta["as_of"]),
             "status-change": "closed",
         }
@@ -312,11 +313,11 @@ def _closed_log(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     org = docs.meta["org_id"]
     history: list[dict[str, Any]] = f.get("history") or []
     closed: dict[str, Any] = next((h for h in reversed(history) if h.get("to_state") == "resolved"), {})
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(org, "risk-log", f["id"], "closed", str(closed.get("at") or "")),
             "title": "Closed by a person: what it reports happened and cannot be undone",
-            "description": _md(f"Closed by {closed.get('actor') or 'an unknown actor'}: "
+            "description": as_markup(f"Closed by {closed.get('actor') or 'an unknown actor'}: "
                                f"{closed.get('reason') or 'no reason recorded'}"),
             "start": _instant(closed.get("at"), None) or _instant(f.get("updated_at"), docs.meta["as_of"]),
             "status-change": "closed",
@@ -350,14 +351,14 @@ def _risk(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
         deadline: str | None = iso(end)
     else:
         deadline = _instant(due, None)
-    return _compact(
+    return compact(
         {
             "uuid": oscal_uuid(org, "risk", f["id"]),
-            "title": _line(f.get("title") or f["rule_id"]),
-            "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
+            "title": one_line(f.get("title") or f["rule_id"]),
+            "description": as_markup(f.get("message") or f.get("title") or f["rule_id"]),
             "statement": f"Requirement {f.get('citation') or f['rule_id']} is not met for "
             f"{f.get('subject_type') or 'subject'} {f.get('subject_id') or ''}".strip(),
-            "props": _props(
+            "props": props_of(
                 *(prop for w in waivers for prop in _waiver_props(w)),
                 ("closure", "false-positive" if false_positive else "closed-by-person" if closed else None),
                 *(("task-closed-without-remediation", f"{t['id']}: {t['title']}") for t in unremediated),
@@ -376,12 +377,12 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
     """The OSCAL POA&M: every finding as a risk with its remediation tasks and waivers."""
     org = docs.meta["org_id"]
     items = [
-        _compact(
+        compact(
             {
                 "uuid": oscal_uuid(org, "poam-item", f["id"]),
-                "title": _line(f.get("title") or f["rule_id"]),
-                "description": _md(f.get("message") or f.get("title") or f["rule_id"]),
-                "props": _props(("label", f.get("citation")), ns=None) + _props(("finding-id", f["id"])),
+                "title": one_line(f.get("title") or f["rule_id"]),
+                "description": as_markup(f.get("message") or f.get("title") or f["rule_id"]),
+                "props": props_of(("label", f.get("citation")), ns=None) + props_of(("finding-id", f["id"])),
                 "related-observations": [{"observation-uuid": oscal_uuid(org, "observation", f["id"])}],
                 "related-risks": [{"risk-uuid": oscal_uuid(org, "risk", f["id"])}],
             }
@@ -391,12 +392,12 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
         {
             "uuid": oscal_uuid(docs.packet_id, "poam-item", "none"),
             "title": "No findings in the period",
-            "description": _md(docs.summary["evaluation"]["note"])
+            "description": as_markup(docs.summary["evaluation"]["note"])
             if docs.summary["evaluation"]["status"] != "evaluated"
             else "The rulesets in force raised no finding for this scope and period.",
         }
     ]
-    document = _compact(
+    document = compact(
         {
             "uuid": oscal_uuid(docs.packet_id, "poam"),
             "metadata": _metadata(docs, f"POA&M: {docs.meta['framework']} ({docs.packet_id})"),

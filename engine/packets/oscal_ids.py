@@ -27,13 +27,13 @@ def control_id(framework: str, citation: str | None, rule_id: str) -> str:
     the control is the first, as a catalog would number it (`hipaa-164.530-b-1`), and the whole
     citation stays in the `label` property; an id made of the whole text named no control anyone
     has (`hipaa-164.308-a-1-ii-a-b-164.308-a-8-...-cms-qpp-pi-pphi-1`)."""
-    body = _token(_first_provision(citation)) if citation else ""
+    body = _token(first_provision(citation)) if citation else ""
     body = body or _token(rule_id)
     prefix = _token(framework) or "control"
     return f"{prefix}-{body}" if body else prefix
 
 
-def _first_provision(citation: str) -> str:
+def first_provision(citation: str) -> str:
     """`164.308(a)(1)(ii)(A)` of `45 CFR 164.308(a)(1)(ii)(A)-(B); 164.308(a)(8)`; for a citation that
     is not a section number (`Cal. Health & Safety Code 1339.75 (AB 3030)`), its text up to the first
     parenthesis or comma."""

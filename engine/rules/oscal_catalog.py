@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.packets.oscal import OSCAL_VERSION, _compact, _line, _md, _plain_line, _props
-from engine.packets.oscal_ids import _first_provision, control_id, oscal_uuid
+from engine.packets.oscal import OSCAL_VERSION, as_markup, compact, one_line, plain_line, props_of
+from engine.packets.oscal_ids import control_id, first_provision, oscal_uuid
 from engine.rules.compiler.compile import CONVENTIONS
 from engine.rules.loader import LoadedRuleset
 from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, Window
@@ -82,7 +82,7 @@ def _value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return _plain_line(value)
+        return plain_line(value)
     if isinstance(value, int | float):
         return json.dumps(value)
     return json.dumps(value, sort_keys=True, default=str)
@@ -96,7 +96,7 @@ def param_values(value: Any) -> list[str]:
 
 
 def _empty(value: Any) -> list[dict[str, str]]:
-    return _props(("empty-value", "true")) if not param_values(value) else []
+    return props_of(("empty-value", "true")) if not param_values(value) else []
 
 
 def _number(value: float | None) -> str | None:
@@ -105,14 +105,14 @@ def _number(value: float | None) -> str | None:
 
 def _param(framework: str, name: str, spec: ParamSpec) -> dict[str, Any]:
     """A declared parameter: its default as the values, its type, unit and bounds as props."""
-    return _compact({
+    return compact({
         "id": param_id(framework, name),
-        "props": _props(("name", name), ("type", spec.type), ("unit", spec.unit), ("minimum", _number(spec.minimum)),
+        "props": props_of(("name", name), ("type", spec.type), ("unit", spec.unit), ("minimum", _number(spec.minimum)),
                         ("maximum", _number(spec.maximum)),
                         ("allowed", ", ".join(spec.allowed) if spec.allowed is not None else None))
         + _empty(spec.default),
-        "label": _line(name),
-        "usage": _md(" ".join(spec.description.split())),
+        "label": one_line(name),
+        "usage": as_markup(" ".join(spec.description.split())),
         "values": param_values(spec.default),
     })
 
@@ -126,44 +126,44 @@ def _window_words(framework: str, window: Window, params: Sequence[str]) -> str:
     unit = window.unit.replace("_", " ")
     if isinstance(window.amount, str):
         name = window.amount.removeprefix("params.")
-        amount = _insert(framework, name) if name in params else _md(window.amount)
+        amount = _insert(framework, name) if name in params else as_markup(window.amount)
     else:
-        amount = _md(json.dumps(window.amount))
-    return f"{amount} {_md(unit)}"
+        amount = as_markup(json.dumps(window.amount))
+    return f"{amount} {as_markup(unit)}"
 
 
 def _deadline(framework: str, part_id: str, ob: ObligationSpec, params: Sequence[str]) -> dict[str, Any]:
     """The obligation as a statement item: its prose, and each setting as a prop."""
     convention = ob.convention or CONVENTIONS.get(ob.within.unit)
-    due = (f"Due by {_md(ob.anchor)}" if ob.within.amount == 0  # a date a derivation worked out
-           else f"Due within {_window_words(framework, ob.within, params)} of {_md(ob.anchor)}")
-    said = [due + (f" (convention {_md(convention)})" if convention else "") + "."]
+    due = (f"Due by {as_markup(ob.anchor)}" if ob.within.amount == 0  # a date a derivation worked out
+           else f"Due within {_window_words(framework, ob.within, params)} of {as_markup(ob.anchor)}")
+    said = [due + (f" (convention {as_markup(convention)})" if convention else "") + "."]
     if ob.on:
-        said.append(f"Fixed due day {_md(ob.on)} (month-day).")
+        said.append(f"Fixed due day {as_markup(ob.on)} (month-day).")
     if ob.cutoff:
-        said.append(f"Due by {_md(ob.cutoff)} on the due day" + (f", {_md(ob.tz)} time." if ob.tz else "."))
+        said.append(f"Due by {as_markup(ob.cutoff)} on the due day" + (f", {as_markup(ob.tz)} time." if ob.tz else "."))
     elif ob.tz:
-        said.append(f"Days are counted in {_md(ob.tz)}.")
-    calendar = _md(ob.holiday_calendar) if ob.holiday_calendar else None
+        said.append(f"Days are counted in {as_markup(ob.tz)}.")
+    calendar = as_markup(ob.holiday_calendar) if ob.holiday_calendar else None
     if ob.roll_forward:
         said.append("A due day that is not a working day rolls forward"
                     + (f" (holiday calendar {calendar})." if calendar else "."))
     elif calendar:
         said.append(f"Working days skip the holidays of calendar {calendar}.")
     if ob.met_by:
-        said.append(f"Met by {_md(ob.met_by)}, when its {_md(ob.met_at or '')} is recorded.")
+        said.append(f"Met by {as_markup(ob.met_by)}, when its {as_markup(ob.met_at or '')} is recorded.")
     elif ob.met_at:
-        said.append(f"Met when {_md(ob.met_at)} is recorded.")
+        said.append(f"Met when {as_markup(ob.met_at)} is recorded.")
     if ob.warn:
         said.append(f"Reported as due soon {_window_words(framework, ob.warn, params)} before it is due.")
     if ob.late:
         said.append("A completion after the due day is itself a finding.")
     warn = ob.warn
-    return _compact({
+    return compact({
         "id": part_id,
         "name": "item",
         "title": "Deadline",
-        "props": _props(
+        "props": props_of(
             ("deadline-anchor", ob.anchor), ("deadline-within", f"{ob.within.amount} {ob.within.unit}"),
             ("convention", convention), ("deadline-on", ob.on), ("deadline-cutoff", ob.cutoff), ("deadline-tz", ob.tz),
             ("roll-forward", "true" if ob.roll_forward else None), ("holiday-calendar", ob.holiday_calendar),
@@ -183,18 +183,18 @@ def _statement(framework: str, cid: str, rule: RuleSpec, params: Sequence[str]) 
         items.append(_deadline(framework, f"{cid}_smt.deadline", rule.obligation, params))
     if params:
         items.append({"id": f"{cid}_smt.params", "name": "item", "title": "Parameters",
-                      "prose": "\n".join(f"- {_md(name)}: {_insert(framework, name)}" for name in params)})
-    return _compact({"id": f"{cid}_smt", "name": "statement",
-                     "prose": _md(" ".join((rule.description or rule.title).split())), "parts": items})
+                      "prose": "\n".join(f"- {as_markup(name)}: {_insert(framework, name)}" for name in params)})
+    return compact({"id": f"{cid}_smt", "name": "statement",
+                     "prose": as_markup(" ".join((rule.description or rule.title).split())), "parts": items})
 
 
 def _assessment(cid: str, rule: RuleSpec) -> dict[str, Any]:
     """How Vigil tests the rule: the records it matches and the condition that makes it violated."""
     said = [f"Evaluated automatically by Vigil from the practice's records ({rule.kind} rule). Records matched: "
-            + "; ".join(f"{_md(alias)}: {_md(pattern)}" for alias, pattern in rule.match.items())
-            + f". Subject: {_md(rule.subject)}."]
+            + "; ".join(f"{as_markup(alias)}: {as_markup(pattern)}" for alias, pattern in rule.match.items())
+            + f". Subject: {as_markup(rule.subject)}."]
     if rule.when:
-        said.append(f"Violated when: {_md(' '.join(rule.when.split()))}.")
+        said.append(f"Violated when: {as_markup(' '.join(rule.when.split()))}.")
     return {"id": f"{cid}_asm", "name": "assessment-method", "props": [{"name": "method", "value": "TEST"}],
             "prose": " ".join(said)}
 
@@ -202,12 +202,12 @@ def _assessment(cid: str, rule: RuleSpec) -> dict[str, Any]:
 def _rule_control(spec: RulesetSpec, cid: str, rule: RuleSpec, uses: list[str], owned: dict[str, str]
                   ) -> dict[str, Any]:
     fw = spec.framework
-    return _compact({
+    return compact({
         "id": cid,
         "class": "rule",
-        "title": _line(rule.title),
+        "title": one_line(rule.title),
         "params": [_param(fw, name, spec.params[name]) for name in uses if owned.get(name) == rule.id],
-        "props": _props(("label", rule.citation), ns=None) + _props(
+        "props": props_of(("label", rule.citation), ns=None) + props_of(
             ("rule-id", rule.id), ("severity", rule.severity), ("advisory", "true" if rule.advisory else "false"),
             ("kind", rule.kind), ("tag", rule.tag), ("sop", rule.sop),
             *(("severity-when", f"{s.severity}: {s.when}") for s in rule.severity_when),
@@ -219,16 +219,16 @@ def _rule_control(spec: RulesetSpec, cid: str, rule: RuleSpec, uses: list[str], 
 def _provision_control(spec: RulesetSpec, cid: str, rules: list[RuleSpec], uses: dict[str, list[str]],
                        owned: dict[str, str]) -> dict[str, Any]:
     """The control of a provision several rules cite first, each rule a control inside it."""
-    provision = _first_provision(rules[0].citation).strip() or rules[0].citation
+    provision = first_provision(rules[0].citation).strip() or rules[0].citation
     children = [_rule_control(spec, f"{cid}.{rule.id.lower()}", rule, uses[rule.id], owned) for rule in rules]
     listed = "; ".join(f"{rule.id} ({rule.title})" for rule in rules)
     return {
         "id": cid,
         "class": "provision",
-        "title": _line(f"Rules citing {provision}"),
-        "props": _props(("label", provision), ns=None) + _props(*(("rule-id", rule.id) for rule in rules)),
+        "title": one_line(f"Rules citing {provision}"),
+        "props": props_of(("label", provision), ns=None) + props_of(*(("rule-id", rule.id) for rule in rules)),
         "parts": [{"id": f"{cid}_smt", "name": "statement",
-                   "prose": _md(f"Each rule of this control cites {provision} first: {listed}.")}],
+                   "prose": as_markup(f"Each rule of this control cites {provision} first: {listed}.")}],
         "controls": children,
     }
 
@@ -251,7 +251,7 @@ def _controls(spec: RulesetSpec) -> tuple[list[dict[str, Any]], list[str]]:
 
 def _ruleset_props(loaded: LoadedRuleset) -> list[dict[str, str]]:
     spec = loaded.spec
-    return _props(("framework", spec.framework), ("ruleset-version", spec.version), ("ruleset-sha256", loaded.sha256),
+    return props_of(("framework", spec.framework), ("ruleset-version", spec.version), ("ruleset-sha256", loaded.sha256),
                   ("effective-from", spec.effective_from), ("effective-to", spec.effective_to))
 
 
@@ -260,8 +260,8 @@ def ruleset_resource(loaded: LoadedRuleset, href: str) -> dict[str, Any]:
     spec = loaded.spec
     return {
         "uuid": oscal_uuid("ruleset", spec.framework, spec.version, loaded.sha256),
-        "title": _line(f"Ruleset {spec.framework} {spec.version}"),
-        "description": _md(f"The ruleset file the controls are written from ({spec.authority})."),
+        "title": one_line(f"Ruleset {spec.framework} {spec.version}"),
+        "description": as_markup(f"The ruleset file the controls are written from ({spec.authority})."),
         "rlinks": [{"href": href, "media-type": "application/yaml",
                     "hashes": [{"algorithm": "SHA-256", "value": loaded.sha256}]}],
     }
@@ -272,19 +272,19 @@ def catalog(loaded: LoadedRuleset, *, href: str) -> dict[str, Any]:
     spec = loaded.spec
     controls, shared = _controls(spec)
     resource = ruleset_resource(loaded, href)
-    document = _compact({
+    document = compact({
         "uuid": oscal_uuid("ruleset-catalog", spec.framework, spec.version, loaded.sha256),
         "metadata": {
-            "title": _line(f"{spec.title}: Vigil ruleset {spec.framework} {spec.version}"),
+            "title": one_line(f"{spec.title}: Vigil ruleset {spec.framework} {spec.version}"),
             "last-modified": _instant(spec.effective_from),
             "version": spec.version,
             "oscal-version": OSCAL_VERSION,
-            "props": _ruleset_props(loaded) + _props(("authority", spec.authority)),
+            "props": _ruleset_props(loaded) + props_of(("authority", spec.authority)),
             "links": [{"href": f"#{resource['uuid']}", "rel": "source"}],
         },
         "params": [_param(spec.framework, name, spec.params[name]) for name in shared],
-        "groups": [_compact({"id": spec.framework, "class": "framework", "title": _line(spec.title),
-                             "props": _props(("authority", spec.authority)), "controls": controls})],
+        "groups": [compact({"id": spec.framework, "class": "framework", "title": one_line(spec.title),
+                             "props": props_of(("authority", spec.authority)), "controls": controls})],
         "back-matter": {"resources": [resource]},
     })
     return {"catalog": document}
@@ -298,9 +298,9 @@ def settings_digest(settings: Sequence[ParamSetting]) -> str:
 
 
 def _set_parameter(framework: str, setting: ParamSetting) -> dict[str, Any]:
-    return _compact({
+    return compact({
         "param-id": param_id(framework, setting.name),
-        "props": _props(("source", setting.source), ("effective-from", setting.since),
+        "props": props_of(("source", setting.source), ("effective-from", setting.since),
                         ("approved-by", setting.approved_by)) + _empty(setting.value),
         "values": param_values(setting.value),
     })
@@ -313,17 +313,17 @@ def profile(loaded: LoadedRuleset, settings: Sequence[ParamSetting], *, catalog_
     spec = loaded.spec
     digest = settings_digest(settings)
     last = max([spec.effective_from, *(s.since for s in settings if s.since is not None)])
-    document = _compact({
+    document = compact({
         "uuid": oscal_uuid("ruleset-profile", spec.framework, spec.version, loaded.sha256, digest),
         "metadata": {
-            "title": _line(f"Practice profile: {spec.title} ({spec.framework} {spec.version})"),
+            "title": one_line(f"Practice profile: {spec.title} ({spec.framework} {spec.version})"),
             "last-modified": _instant(last),
             "version": spec.version,
             "oscal-version": OSCAL_VERSION,
-            "props": _ruleset_props(loaded) + _props(("parameters-sha256", digest)),
+            "props": _ruleset_props(loaded) + props_of(("parameters-sha256", digest)),
         },
         "imports": [{"href": catalog_href, "include-all": {}}],
         "merge": {"as-is": True},
-        "modify": _compact({"set-parameters": [_set_parameter(spec.framework, s) for s in settings]}),
+        "modify": compact({"set-parameters": [_set_parameter(spec.framework, s) for s in settings]}),
     })
     return {"profile": document}
