@@ -223,3 +223,16 @@ def test_sop_code_spans_render_as_code_and_everything_else_is_escaped() -> None:
 
     out = ENV.from_string("{{ t | code }}").render(t="Record (`course: FIRE_EXT`) <b>now</b> `a<b`")
     assert out == "Record (<code>course: FIRE_EXT</code>) &lt;b&gt;now&lt;/b&gt; <code>a&lt;b</code>"
+
+
+def test_a_ruleset_version_page_links_its_oscal_catalog_and_profile(web_client: Callable[[str], TestClient]) -> None:
+    """Session 48: the OSCAL export (GET /rulesets/{framework}/{version}/oscal/...) is a download from
+    the version's page, with the browser's session, for whoever may read the version."""
+    browser = web_client("liaison")
+    page = browser.get("/ui/rulesets/demo/1.0.0")
+    assert page.status_code == 200
+    for document in ("catalog", "profile"):
+        link = f'href="/rulesets/demo/1.0.0/oscal/{document}" download="demo-1.0.0.{document}.json"'
+        assert link in page.text
+        got = browser.get(f"/rulesets/demo/1.0.0/oscal/{document}")
+        assert got.status_code == 200 and document in got.json(), got.text
