@@ -10,7 +10,8 @@ Two things in bagit-python 1.9.0 need care:
   build, so a threaded server should run builds in a worker process (see docs/packets.md).
 - it writes `BagIt-Version: 0.97`. Packets are BagIt 1.0 (RFC 8493), as the interop spec asks and
   bagit-profile's audit profile accepts: the version line is rewritten and the tag manifests made
-  again (bag-info.txt is saved byte for byte as it was; RFC 8493 changed no file of ours).
+  again (`Bag.save` writes bag-info.txt again, stripping blanks around values, which ours never
+  have; RFC 8493 changed no other file of ours).
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ def _modifiers(element: Any, path: str, problems: list[Problem]) -> None:
         return
     for key, value in element.items():
         where = f"{path}.{key}" if path else key
-        if key == "modifierExtension":
+        if key == "modifierExtension" and value != []:  # an empty list holds no extension
             urls = [e.get("url") for e in value if isinstance(e, dict)] if isinstance(value, list) else []
             named = ", ".join(repr(u) for u in urls if isinstance(u, str)) or "without a url"
             problems.append(Problem(where, f"a modifier extension ({named}) may change what the element means, "
@@ -272,34 +272,45 @@ def _user(
 
 
 def _patient(resource: dict[str, Any], resolver: Resolver, record: dict[str, Any], problems: list[Problem]) -> None:
-    """`patient_id` from the patient entity. BALP marks it with role 1. An entity whose `what` points
-    to a Patient under another role (4, the data read, when the Patient resource itself was read)
-    counts only when no entity carries role 1, so a PatientRead of a Patient names one patient, not
-    two; one without any role counts alongside (a second patient must not go unnoticed)."""
+    """`patient_id` from the patient entity. BALP marks it with role 1; an entity with no role whose
+    `what` is `Patient/<id>` counts alongside (a second patient must not go unnoticed), as both did
+    before references were resolved. Only when neither is there do the weaker signs count: `what`
+    under another role pointing to a Patient (4, the data read, when the Patient resource itself was
+    read: a PatientRead of a Patient names one patient, not two), `what.type` Patient, or a `#ref` or
+    `urn:uuid:` that resolves to a Patient.
+
+    The entity's own `what.identifier` wins over what a contained `#ref` resolves to, as it did
+    before contained resources were read: a contained Patient listing an SSN first had turned an
+    MRN-keyed patient into the SSN, and the same export into a changed record."""
     entities = resource.get("entity")
     if entities is not None and not isinstance(entities, list):
         problems.append(Problem("entity", f"expected an array of entities, got {_kind(entities)}"))
         return
     marked: list[tuple[int, dict[str, Any]]] = []
-    pointing: list[tuple[int, dict[str, Any]]] = []
+    weaker: list[tuple[int, dict[str, Any]]] = []
     for i, entity in enumerate(entities or []):
         if not isinstance(entity, dict):
             continue
         what = _obj(entity.get("what"))
         role = _obj(entity.get("role"))
+        ref = what.get("reference")
+        ref = ref if isinstance(ref, str) and ref else None
         if role.get("code") == "1" and role.get("system") in (None, OBJECT_ROLE):
             marked.append((i, what))
-            continue
-        ref = what.get("reference")
-        if what.get("type") == "Patient" or (isinstance(ref, str) and ref and resolver.kind(ref) == "Patient"):
-            (pointing if role else marked).append((i, what))
+        elif not role and ref is not None and reference_id(ref)[0] == "Patient":
+            marked.append((i, what))
+        elif what.get("type") == "Patient" or (ref is not None and resolver.kind(ref) == "Patient"):
+            weaker.append((i, what))
     patients: dict[str, int] = {}
-    for i, what in sorted(marked) or pointing:
+    for i, what in marked or weaker:
         ref = what.get("reference")
-        patient, why = resolver.names(ref) if isinstance(ref, str) and ref else (None, None)
         value = _obj(what.get("identifier")).get("value")
-        if patient is None and isinstance(value, str) and value:
-            patient = value
+        value = value if isinstance(value, str) and value else None
+        if isinstance(ref, str) and ref.startswith("#") and value is not None:
+            patient, why = value, None
+        else:
+            patient, why = resolver.names(ref) if isinstance(ref, str) and ref else (None, None)
+            patient = patient or value
         if patient is None:
             problems.append(Problem(f"entity[{i}].what", f"{why or 'the patient entity names no patient'}: give "
                                                          "what.reference (Patient/<id>) or what.identifier.value"))

@@ -327,3 +327,18 @@ def test_bundle_shapes_transaction_history_and_urn_references(tmp_path: Path) ->
     bundle["entry"][1]["request"]["method"] = "GET"  # an entry without a resource that is no deletion
     path.write_text(json.dumps(bundle), encoding="utf-8")
     assert [p.field for p in read(path)[1]] == ["entry[1].resource"]
+
+
+def test_what_imported_before_references_were_resolved_maps_as_it_did() -> None:
+    """Session 48's review of its own FHIR change: an entity's own `what.identifier` beside a `#ref`
+    had become the contained Patient's first identifier (an SSN), and a role-1 patient with a second,
+    role-less entity typed Patient had become "several patients"; both imported before."""
+    resource = example(contained=[{"resourceType": "Patient", "id": "p1", "identifier": [
+        {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123-45-6789"}, {"value": "MRN-1"}]}])
+    resource["entity"][0]["what"] = {"reference": "#p1", "identifier": {"value": "MRN-1"}}
+    assert mapped(resource)["patient_id"] == "MRN-1"
+    resource = example()
+    resource["entity"].append({"what": {"type": "Patient", "identifier": {"value": "MRN-1"}}})
+    assert mapped(resource)["patient_id"] == "p456"
+    resource = example(modifierExtension=[])  # an empty list holds no extension
+    assert mapped(resource)["id"] == "ehr-view-98765"
