@@ -133,6 +133,11 @@ def refuse_epoch_number(value: object) -> object:
     return value
 
 
+#: An instant given from outside: ISO 8601 text with an offset (a number would be read as seconds
+#: since 1970). One type for every face: the packets' `as_of` had been a plain datetime.
+InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
+
+
 def refuse_number_day(value: object) -> object:
     """A pydantic BeforeValidator for days from outside: pydantic reads a number, or a string of
     digits, as seconds since 1970 (`"window_from": 1767225600` was a grant from 1 January 2026,

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.auth.roles import ROLES
-from engine.clock import DayIn, refuse_epoch_number
+from engine.clock import DayIn, InstantIn
 from engine.json_body import JsonBody
-
-#: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
-InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
 
 #: What an auditor's grant shows of patients: everything (`full`), or each patient identifier replaced by
 #: a pseudonym stable for the grant (`pseudonymised`: HIPAA's minimum necessary, 45 CFR 164.502(b)).

@@ -44,7 +44,7 @@ class Key:
         10**30 or a list had reached the database and answered 500), a bounded text for a text."""
         if self.kind is int:
             return type(value) is int and 0 <= value <= len(SEVERITY_RANK)
-        return isinstance(value, str) and len(value) <= 512
+        return isinstance(value, str) and len(value) <= 512 and "\x00" not in value  # PostgreSQL refuses NUL
 
     def beyond(self, value: Any) -> ColumnElement[bool]:
         return self.expr < value if self.descending else self.expr > value

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from engine.clock import refuse_epoch_number
+from engine.clock import InstantIn
 from engine.json_body import JsonBody
 
 LifecycleState = Literal["open", "acknowledged", "resolved", "waived", "false_positive"]
-#: An instant given from outside: ISO 8601 text (a number would be read as seconds since 1970).
-InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
 
 
 def finished(kind: str, status: str, due: str | None) -> bool:

@@ -17,7 +17,7 @@ from engine import clock, db, paths
 from engine.audit import service as audit_service
 from engine.audit.anchors import Anchored
 from engine.audit.guard import TABLE_NAME as AUDIT_TABLE
-from engine.clock import DayIn
+from engine.clock import DayIn, InstantIn
 from engine.db import utc
 from engine.errors import ErrorDetail, InputError, IntegrityError, NotFoundError, VigilError
 from engine.json_body import JsonBody
@@ -102,7 +102,7 @@ class PacketRequest(JsonBody):
     date_from: DayIn = Field(alias="from", examples=["2026-01-01"])
     date_to: DayIn = Field(alias="to", examples=["2026-12-31"])
     establishment: str | None = None
-    as_of: dt.datetime | None = Field(default=None, description="rebuild as the database stood at this instant")
+    as_of: InstantIn | None = Field(default=None, description="rebuild as the database stood at this instant")
     redact_phi: bool = False
 
     model_config = {"populate_by_name": True, "extra": "forbid"}  # a misspelt field is a 422, not ignored

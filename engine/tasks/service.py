@@ -247,8 +247,8 @@ def _encode_cursor(row: TaskRow) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.date, str]:
     try:
         due, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not str(tid).startswith("T-"):  # another list's cursor of the same shape
-            raise ValueError("not a tasks cursor")
+        if not isinstance(tid, str) or not tid.startswith("T-") or "\x00" in tid or len(tid) > 512:
+            raise ValueError("not a tasks cursor")  # another list's, or forged (PostgreSQL refuses NUL)
         return dt.date.fromisoformat(due), str(tid)
     except (ValueError, TypeError, RecursionError):  # RecursionError: `[[[...]]]` nested deep
         raise invalid_cursor() from None

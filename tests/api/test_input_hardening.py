@@ -100,6 +100,9 @@ def test_a_number_is_not_read_as_a_day_either(world: dict[str, Any]) -> None:
     assert _fields(r) == ["query.on"], r.text
     r = c.post("/packets", headers=admin, json={"framework": "demo", "from": 20260101, "to": "2026-12-31"})
     assert _fields(r) == ["body.from"], r.text
+    r = c.post("/packets", headers=admin, json={"framework": "demo", "from": "2026-01-01", "to": "2026-12-31",
+                                                 "as_of": 1767225600})
+    assert _fields(r) == ["body.as_of"] and "seconds since 1970" in r.text, r.text
     r = c.put("/params/demo/x", headers=admin, json={"value": 1, "effective_from": 1814400000,
                                                       "approved_by": "A", "reason": "r"})
     assert _fields(r) == ["body.effective_from"], r.text

@@ -133,6 +133,8 @@ def test_refused_actions_come_back_with_the_reason(web: dict[str, Any],
     assert r.status_code == 303 and "this finding is already acknowledged" in c.get(page).text
     r = act(c, f"{page}/waive", page, reason="ok", approver="CMO")  # no date: the form is incomplete
     assert r.status_code == 303 and "Please check the form: Until: required." in c.get(page).text
+    r = act(c, f"{page}/waive", page, reason="ok", approver="CMO", until="1767225600")  # session 48: a number
+    assert r.status_code == 303 and "not a number" in c.get(page).text
     assert finding_of(web, "EP2").state == "acknowledged"
 
 

@@ -306,6 +306,8 @@ def _patient(resource: dict[str, Any], resolver: Resolver, record: dict[str, Any
         ref = what.get("reference")
         value = _obj(what.get("identifier")).get("value")
         value = value if isinstance(value, str) and value else None
+        patient: str | None
+        why: str | None
         if isinstance(ref, str) and ref.startswith("#") and value is not None:
             patient, why = value, None
         else:

@@ -23,6 +23,7 @@ from engine.api.pseudonyms import PatientPseudonyms
 from engine.api.scope import finding_scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
+from engine.clock import DayIn
 from engine.errors import ErrorDetail, InputError, InvalidTransition
 from engine.findings import export as findings_export
 from engine.findings import lifecycle, waiver_checks
@@ -395,7 +396,7 @@ def assign(finding_id: str, assignee: str = Form(..., max_length=200),
 
 @router.post("/findings/{finding_id}/waive")
 def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: str = Form(..., max_length=200),
-          until: dt.date = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
+          until: DayIn = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
           principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
           session: Session = Depends(web_session, scope="function")) -> Response:
     """Waive through the end of `until` (UTC); scoped to this subject or to its establishment. The
