@@ -120,6 +120,11 @@ def filtered(session: Session, *, org_id: str, filters: FindingFilter | None = N
     `filter_checks.check` (a value that can never match is refused): what a page of `list_findings`
     and the CSV export (`engine.findings.export`) both read, so the two cannot disagree."""
     f = filters or FindingFilter()
+    if f.assignee:  # `STAFF` is the user `staff`, as signing in and assigning take it
+        from engine.auth import people
+
+        f = f.model_copy(update={"assignee": ",".join(
+            people.as_stored(session, org_id=org_id, name=a) for a in f.assignee.split(","))})
     stmt = select(FindingRow).where(FindingRow.org_id == org_id)
     filter_checks.check(session, org_id=org_id, f=f, scope=scope)
     for column, value in (

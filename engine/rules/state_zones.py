@@ -49,16 +49,18 @@ def establishment_tz(data: Mapping[str, Any]) -> str | None:
     return STATE_ZONES.get(str(state).upper()) if state else None
 
 
-#: The instant at which zones are compared east to west: a fixed winter day, so the choice does not
-#: change with daylight saving (Phoenix and Denver share an offset in winter and tie on it).
-_COMPARED_AT = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
+#: The instants at which zones are compared east to west: a winter and a summer day, so the choice
+#: does not change with the season and a zone that keeps standard time all year (Phoenix) ranks west
+#: of one sharing its winter offset but not its summer one (Denver).
+_COMPARED_AT = (dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC))
 
 
 def practice_zone(zones: Iterable[str | None]) -> str:
     """The zone of what belongs to no establishment (a risk analysis, an incident or an access request
     naming no site), given each establishment's zone: the zone most of them are in, a tie going to
-    the westernmost (the one behind the others, compared in January), whose local date of any instant
-    is never later than at any of the tied sites, so neither is a due date counted from it. None
+    the westernmost (the one behind the others, compared in January and July), whose local date of
+    any instant is never later than at any of the tied sites, so neither is a due date counted from
+    it: Phoenix before Denver, which shares its winter offset and is an hour ahead all summer. None
     named: America/New_York.
 
     Why not the easternmost, as before, "whose day ends first": a breach discovered at 22:00 on 31
@@ -75,7 +77,7 @@ def practice_zone(zones: Iterable[str | None]) -> str:
         return DEFAULT_ZONE
 
     def rank(zone: str) -> tuple[int, float, str]:
-        offset = _COMPARED_AT.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta(0)
-        return (-counts[zone], offset.total_seconds(), zone)
+        offsets = (at.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta(0) for at in _COMPARED_AT)
+        return (-counts[zone], sum(o.total_seconds() for o in offsets), zone)
 
     return min(counts, key=rank)

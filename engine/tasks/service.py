@@ -88,6 +88,11 @@ def filtered(session: Session, *, org_id: str, filters: TaskFilter | None = None
     after `_check_filters` (a value that can never match is refused); `now` decides what is overdue.
     What a page of `list_tasks` and the CSV export (`engine.tasks.export`) both read."""
     f = filters or TaskFilter()
+    if f.owner:  # `STAFF` is the user `staff`, as signing in and assigning take it
+        from engine.auth import people
+
+        f = f.model_copy(update={"owner": ",".join(
+            people.as_stored(session, org_id=org_id, name=o) for o in f.owner.split(","))})
     _check_filters(session, org_id=org_id, f=f, viewer=viewer)
     stmt = select(TaskRow).where(TaskRow.org_id == org_id)
     owners = _same_people(session, org_id=org_id, text=f.owner)

@@ -323,6 +323,11 @@ def test_an_assignee_or_owner_is_somebody(world: dict[str, Any]) -> None:
     assert r.status_code == 200 and r.json()["assignee"] == "officer", r.text
     r = c.post(f"/tasks/{task['id']}/assign", headers=h, json={"owner": "Staff"})
     assert r.status_code == 200 and r.json()["owner"] == "staff", r.text
+    # and so is a filter by it (session 48's review: assigning took `STAFF`, filtering refused it)
+    r = c.get("/findings", headers=h, params={"assignee": "OFFICER"})
+    assert r.status_code == 200 and [x["id"] for x in r.json()["items"]] == [fnd["id"]], r.text
+    r = c.get("/tasks", headers=h, params={"owner": "STAFF"})
+    assert r.status_code == 200 and task["id"] in [x["id"] for x in r.json()["items"]], r.text
 
 
 def test_a_finding_given_to_a_person_takes_its_open_task_along(world: dict[str, Any]) -> None:
