@@ -459,8 +459,8 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     """Per MH_CHATBOT tool and establishment state (IL, UT): its outputs delivered by `as_of` and on or
     after the state law's effective date (MH_LAW_EFFECTIVE).
 
-    therapeutic: clinical content delivered to the user without a licensed clinician's review before
-    delivery (a chatbot reply is delivered when sent, or when created if no send time is recorded).
+    therapeutic: clinical content (or content not said to be non-clinical) delivered to the user
+    without a licensed clinician's review before delivery (a chatbot reply is delivered when sent, or when created if no send time is recorded).
     undisclosed start: an output without the AI disclosure that opens an interaction, i.e. the
     tool's first output in that state or one after 7 days in which the tool was not used there at
     all; per-user sessions are not in the contract, so this undercounts rather than guesses.
@@ -480,7 +480,9 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
         reviewed = _seen(o.data.get("reviewed_at"), ctx.as_of)
         licensed_first = (licences.licensed_at(o.data.get("reviewed_by_person_id"), reviewed)
                           and reviewed is not None and reviewed <= delivered)
-        therapeutic = o.data.get("clinical_content") is True and not licensed_first
+        # a null `clinical_content` counts as clinical, as AI-CA-3030-006 reads it: a mental-health
+        # chatbot's reply of unknown content had passed Illinois' rule unseen
+        therapeutic = o.data.get("clinical_content") is not False and not licensed_first
         rows.setdefault((tool_id, state), []).append(
             (delivered, therapeutic, o.data.get("disclaimer_present") is True, (o.type, o.id, o.version)))
     for (tool_id, state), items in sorted(rows.items()):

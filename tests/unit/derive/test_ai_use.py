@@ -373,6 +373,8 @@ def test_chatbot_use_by_state() -> None:
            created_at="2025-07-31T23:59:59-05:00"),
         rv("ai_output", "I5", tool_id="T9", establishment_id="E1", clinical_content=True,
            created_at="2026-04-01T14:00:00Z"),
+        # content not said (null): clinical, as AI-CA-3030-006 reads it (session 48: it had passed unseen)
+        rv("ai_output", "I6", tool_id="T1", establishment_id="E1", created_at="2026-04-02T14:00:00Z"),
         # Utah: disclosed start, continuing use 7 days later exactly, a new start 7 days + 1 s later
         rv("ai_output", "U1", tool_id="T1", establishment_id="EUT", created_at="2026-04-01T14:00:00Z",
            disclaimer_present=True),
@@ -385,8 +387,8 @@ def test_chatbot_use_by_state() -> None:
     facts = {f.id: f for f in run(ai_use.mh_chatbot, make_ctx("2026-05-01T00:00:00Z", recs), recs)}
     assert set(facts) == {"T1/IL", "T1/UT"}
     il, ut = facts["T1/IL"].data, facts["T1/UT"].data
-    assert il["therapeutic_count"] == 1 and il["output_count"] == 3
-    assert ("ai_output", "I1", 1) in facts["T1/IL"].sources
+    assert il["therapeutic_count"] == 2 and il["output_count"] == 4
+    assert ("ai_output", "I1", 1) in facts["T1/IL"].sources and ("ai_output", "I6", 1) in facts["T1/IL"].sources
     assert ut["undisclosed_start_count"] == 1 and ut["first_undisclosed_start_at"] == "2026-04-15T14:00:01Z"
     assert facts["T1/UT"].bundle_key == "vendor:ai_tool/T1"
     early = {f.id: f.data for f in run(ai_use.mh_chatbot, make_ctx("2026-04-15T14:00:00Z", recs), recs)}
