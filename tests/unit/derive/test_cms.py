@@ -333,6 +333,16 @@ def test_ia_ninety_days_means_inclusive() -> None:
     assert fact.data["qualifying_n"] == 1  # 1 Mar - 29 May is 90 days, - 28 May is 89
 
 
+def test_ia_begun_in_an_earlier_year_counts_from_the_first_of_january() -> None:
+    """Session 48's catalog pass ("performed for >= 90 consecutive days in the PY"): an activity
+    running from June 2025 through 2026 had been refused for 2026, its start not in the PY."""
+    acts = [{"py": 2026, "activity_id": "LONG", "start": "2025-06-01", "end": "2026-12-31", "evidence": "x"},
+            {"py": 2026, "activity_id": "SHORT", "start": "2025-06-01", "end": "2026-03-30", "evidence": "x"}]
+    fact = _ia("2027-01-05T00:00:00Z", acts, mips_ia_required=1)
+    assert (fact.data["qualifying_n"], fact.data["ready_on"], fact.data["activities"]) == (1, "2026-01-01", "LONG")
+    assert "SHORT: 89 days in 2026 (2026-01-01 to 2026-03-30), fewer than 90" in fact.data["detail"]
+
+
 # ---- enrollment ----------------------------------------------------------------------------------
 
 

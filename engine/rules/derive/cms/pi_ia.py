@@ -153,9 +153,11 @@ def pi_requirements(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView
 )
 def ia_status(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -> Iterator[DerivedFact]:
     """Improvement Activities of each required PY (when the category is required), from the practice's
-    plan `mips_improvement_activities`: an activity qualifies when it starts inside the PY no later
-    than the latest feasible start (3 October for 90 days), runs at least `mips_ia_min_days`
-    consecutive days inside the PY, and - once it has ended or the PY is over - has evidence.
+    plan `mips_improvement_activities`: an activity qualifies when it starts no later than the
+    latest feasible start (3 October for 90 days), runs at least `mips_ia_min_days` consecutive days
+    inside the PY (one begun in an earlier year counts from 1 January: session 48's catalog pass
+    found one running from June 2024 through 2025 refused for 2025), and - once it has ended or the
+    PY is over - has evidence.
     `ready_on` is the start of the `mips_ia_required`-th qualifying activity (null: not enough).
     A PY without plan entries but with an IA submission on record is not judged (already attested)."""
     org = _org(inputs)
@@ -179,18 +181,19 @@ def ia_status(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) ->
             a_start = _entry_day("mips_improvement_activities", i, e, "start")
             a_end = _entry_day("mips_improvement_activities", i, e, "end")
             stop = min(a_end, end) if a_end else end
-            if a_start is None or not start <= a_start <= latest:
-                notes.append(f"{name}: start {a_start or 'not recorded'} is not between {start} and {latest}")
+            if a_start is None or a_start > latest:
+                notes.append(f"{name}: start {a_start or 'not recorded'} is not on or before {latest}")
                 continue
-            if cal.days_inclusive(a_start, stop) < min_days:
-                notes.append(f"{name}: {cal.days_inclusive(a_start, stop)} days ({a_start} to {stop}), "
+            begin = max(a_start, start)  # begun in an earlier year, it counts from 1 January
+            if cal.days_inclusive(begin, stop) < min_days:
+                notes.append(f"{name}: {max(cal.days_inclusive(begin, stop), 0)} days in {py} ({begin} to {stop}), "
                              f"fewer than {min_days}")
                 continue
             finished = today > end or (a_end is not None and today > a_end)
             if finished and not str(e.get("evidence") or "").strip():
                 notes.append(f"{name}: ended without evidence on file")
                 continue
-            qualifying.append((a_start, name))
+            qualifying.append((begin, name))
         qualifying.sort()
         ready = qualifying[required - 1][0] if required > 0 and len(qualifying) >= required else None
         if required <= 0:
