@@ -509,7 +509,7 @@ def verify_audit(session: Session, *, org_id: str | None,
     checked for the entry written with it: a chain whose newest entries were deleted still links
     up, but those rows still name them (docs/audit.md). Then every stored record version against
     its content hash and its import's entry (`progress(versions_done, versions_total)`), and every
-    finding against its history and the chain (`engine.findings.integrity`)."""
+    finding, waiver and run against its history and the chain (`engine.findings.integrity`)."""
     from engine.audit import service as audit_service
     from engine.findings import integrity as findings_integrity
     from engine.packets import service as packets_service
@@ -522,6 +522,9 @@ def verify_audit(session: Session, *, org_id: str | None,
     report = report.with_records(checked, altered)
     findings_checked, unexplained = findings_integrity.check_findings(session, org_id=org_id,
                                                                       limit=max(0, 100 - len(report.broken)))
+    for check in (findings_integrity.check_waivers, findings_integrity.check_runs):
+        _, more = check(session, org_id=org_id, limit=max(0, 100 - len(report.broken) - len(unexplained)))
+        unexplained += more
     return report.with_findings(findings_checked, unexplained)
 
 

@@ -32,7 +32,7 @@ class AuditEntry(BaseModel):
     hash: str
 
 
-BreakKind = Literal["chain", "import", "record", "finding"]
+BreakKind = Literal["chain", "import", "record", "finding", "waiver", "run"]
 
 
 class ChainBreak(BaseModel):
@@ -44,7 +44,11 @@ class ChainBreak(BaseModel):
     - `record`: one stored record version (`record_type`, `record_id`, `version`) whose data no
       longer matches its content hash, or that no import wrote;
     - `finding`: a finding (`record_id`) whose state its history does not explain, or whose
-      changes by a person the chain does not hold (`engine.findings.integrity`).
+      changes by a person the chain does not hold (`engine.findings.integrity`);
+    - `waiver`: a waiver (`record_id`) that its `waiver.create` / `waiver.revoke` entries do not
+      hold as it stands (forged, re-pointed, extended or un-revoked in the database);
+    - `run`: an evaluation run (`record_id`) whose as-of, ruleset versions or input hash differ from
+      its `evaluation.run` entry.
     """
 
     seq: int | None
@@ -57,8 +61,8 @@ class ChainBreak(BaseModel):
     version: int | None = None
 
     def detail(self) -> ErrorDetail:
-        if self.kind == "finding":
-            return ErrorDetail(reason=f"org {self.org_id}: {self.reason}", record_type="finding",
+        if self.kind in ("finding", "waiver", "run"):
+            return ErrorDetail(reason=f"org {self.org_id}: {self.reason}", record_type=self.record_type or self.kind,
                                record_id=self.record_id)
         if self.kind == "record":
             return ErrorDetail(reason=f"version {self.version} (org {self.org_id}): {self.reason}",
@@ -74,6 +78,10 @@ class ChainBreak(BaseModel):
         """The one line that says what is broken, for the error's message."""
         if self.kind == "finding":
             return f"finding {self.record_id} (org {self.org_id}) does not match its history and the audit trail"
+        if self.kind == "waiver":
+            return f"waiver {self.record_id} (org {self.org_id}) is not the waiver the audit trail granted"
+        if self.kind == "run":
+            return f"evaluation run {self.record_id} (org {self.org_id}) is not the run the audit trail recorded"
         if self.kind == "record":
             return (f"stored record {self.record_type} {self.record_id} version {self.version} (org {self.org_id}) "
                     "does not match what was imported")

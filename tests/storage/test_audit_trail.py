@@ -390,3 +390,48 @@ def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: 
         result = CliRunner().invoke(app, ["audit", "verify", "--db", engine.url.render_as_string(hide_password=False),
                                           "--org", "org-1"])
         assert result.exit_code == 1 and second in result.output, result.output
+
+
+def test_a_waiver_or_run_changed_behind_the_applications_back_is_named(engine: Engine,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48's history pass: a waiver inserted by hand waived a critical finding at the next
+    evaluation, a genuine waiver was re-pointed or extended, and a run's as-of and input hash were
+    rewritten, all with verify saying intact. Each is now named against the entry written with it."""
+    import datetime as dt
+    from pathlib import Path
+
+    from engine import pipeline
+    from engine.findings.schemas import WaiverIn
+    from tests import factories as f
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(fixtures / "rulesets"))
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(fixtures / "policies"))
+    with clock.frozen(T0), db.unit_of_work(engine) as s:
+        pipeline.ingest_records(s, org_id="org-1", actor="t", source="t", stream=False, records=[
+            f.establishment(), f.episode("EP1", "P1", "2025-11-05T09:00:00-06:00"),
+            f.episode("EP2", "P2", "2025-11-05T09:00:00-06:00")])
+        pipeline.evaluate(s, org_id="org-1", as_of=T0, actor="t")
+    with engine.connect() as conn:
+        rule, subject_type, subject = conn.execute(text(
+            "SELECT rule_id, subject_type, subject_id FROM finding ORDER BY subject_id")).first()
+    with clock.frozen(T0), db.unit_of_work(engine) as s:
+        waiver, _ = pipeline.waive(s, org_id="org-1", actor="user:ann", data=WaiverIn(
+            rule_id=rule, subject_type=subject_type, subject_id=subject, ends_at=T0 + dt.timedelta(days=30),
+            reason="on leave", approver="CMO"))
+    with db.unit_of_work(engine) as s:
+        report = pipeline.verify_audit(s, org_id="org-1")
+    assert report.ok, report.broken
+    tamper(engine, "UPDATE waiver SET ends_at = :end, approver = 'nobody' WHERE id = :id",
+           id=waiver.id, end=T0 + dt.timedelta(days=900))
+    tamper(engine, "INSERT INTO waiver (id, org_id, rule_id, subject_type, subject_id, starts_at, ends_at, reason, "
+                   "approver, created_by, created_at) VALUES ('W-forged', 'org-1', :rule, :st, 'P2', :at, :end, "
+                   "'ok', 'CEO', 'cli:root', :at)", rule=rule, st=subject_type, at=T0,
+           end=T0 + dt.timedelta(days=900))
+    tamper(engine, "UPDATE evaluation_run SET input_hash = 'forged'")
+    with db.unit_of_work(engine) as s:
+        broken = {(b.kind, b.record_id): b.reason for b in pipeline.verify_audit(s, org_id="org-1").broken}
+    assert "its approver, ends_at differ from what its waiver.create entry granted" in broken["waiver", waiver.id]
+    assert "no waiver.create entry grants it" in broken["waiver", "W-forged"]
+    runs = [reason for (kind, _), reason in broken.items() if kind == "run"]
+    assert runs and all("its input_hash differ from its evaluation.run entry" in r for r in runs), broken

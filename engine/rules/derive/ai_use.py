@@ -460,7 +460,8 @@ def mh_chatbot(ctx: DeriveContext, inputs: Mapping[str, Iterable[RecordView]]) -
     after the state law's effective date (MH_LAW_EFFECTIVE).
 
     therapeutic: clinical content (or content not said to be non-clinical) delivered to the user
-    without a licensed clinician's review before delivery (a chatbot reply is delivered when sent, or when created if no send time is recorded).
+    without a licensed clinician's review before delivery (a chatbot reply is delivered when sent,
+    or when created if no send time is recorded).
     undisclosed start: an output without the AI disclosure that opens an interaction, i.e. the
     tool's first output in that state or one after 7 days in which the tool was not used there at
     all; per-user sessions are not in the contract, so this undercounts rather than guesses.
