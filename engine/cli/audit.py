@@ -40,8 +40,9 @@ def verify_cmd(
     as_json: bool = json_flag("Print the report as JSON."),
 ) -> None:
     """Recompute the chain, check every stored record version against its content hash and its
-    import's entry, and every finding's state against its history and the chain; exit 0 when intact,
-    1 naming the first entry, record version or finding that does not match."""
+    import's entry, every finding's state against its history and the chain, and every waiver and
+    run against its entry; exit 0 when intact, 1 naming the first entry, record version, finding,
+    waiver or run that does not match."""
 
     def body() -> None:
         with db.unit_of_work(_engine(url, org)) as session, _progress(enabled=not as_json) as progress:
