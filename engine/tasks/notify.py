@@ -247,7 +247,7 @@ def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None
         for note in _claim(engine, limit=limit, lease_seconds=lease_seconds, org_id=org_id, policy=policy):
             sender = senders.get(note.channel)
             started = time.perf_counter()
-            result = sender.send(note) if sender else DeliveryResult(ok=False, error=f"no sender for {note.channel}")
+            result = _sent(sender, note)
             elapsed = int((time.perf_counter() - started) * 1000)
             with unit_of_work(engine) as session:
                 counts[_record(session, note.id, result, elapsed, policy)] += 1
@@ -258,6 +258,21 @@ def deliver_due(engine: Engine, *, senders: Mapping[str, Notifier] | None = None
                 if close is not None:
                     close()
     return counts
+
+
+def _sent(sender: Notifier | None, note: Notification) -> DeliveryResult:
+    """One delivery attempt, whatever the sender raises made a failed attempt of this message.
+
+    Why so broad: a sender fails in ways its own error types do not cover (the email library's
+    IndexError on an address "p3@", httpx's UnicodeError on a host "hooks..example.com"), and one
+    such message had stopped every delivery run at itself, leaving the messages claimed after it
+    "sending" for good: a practice's whole mail stopped by one typo in escalation.yaml."""
+    if sender is None:
+        return DeliveryResult(ok=False, error=f"no sender for {note.channel}")
+    try:
+        return sender.send(note)
+    except Exception as exc:  # noqa: BLE001 - see above: a message's failure, not the run's
+        return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
 
 
 def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None,

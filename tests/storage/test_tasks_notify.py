@@ -339,3 +339,34 @@ def test_a_refused_webhook_says_its_http_status_beside_the_receivers_words(engin
         assert _deliver(engine, T("2026-03-01T00:00:00+00:00")) == {"sent": 0, "retry": 1, "failed": 0}
     with unit_of_work(engine) as s:
         assert (s.scalars(select(NotificationRow)).one().last_error or "").startswith("HTTP 503")
+
+
+def test_one_message_a_sender_cannot_send_does_not_stop_the_others(engine: Engine,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48's scheduler pass: an address `p3@` in escalation.yaml made the email library raise
+    IndexError, which stopped every delivery run at that message; the messages claimed after it stayed
+    `sending` for good, and none was ever marked failed. Now it is that message's failed attempt."""
+    class Picky:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, note: notify.Notification) -> notify.DeliveryResult:
+            if note.key == "test:bad":
+                raise IndexError("string index out of range")
+            self.sent.append(note.key)
+            return notify.DeliveryResult(ok=True, status_code=250)
+
+    monkeypatch.setenv("VIGIL_WEBHOOK_URL", "http://127.0.0.1:9/never-called")  # the stand-in sender answers
+    policy = load_escalation()
+    with clock.frozen(T("2026-03-01T00:00:00+00:00")), unit_of_work(engine) as s:
+        for key in ("test:bad", "test:good-1", "test:good-2"):
+            notify.enqueue(s, org_id=ORG, key=key, kind="test", persons=[], subject="s", body="b", payload={},
+                           policy=policy, channels=["webhook"])
+    picky = Picky()
+    with clock.frozen(T("2026-03-01T00:00:00+00:00")):
+        counts = notify.deliver_due(engine, senders={"webhook": picky}, policy=policy)
+    assert counts == {"sent": 2, "retry": 1, "failed": 0} and sorted(picky.sent) == ["test:good-1", "test:good-2"]
+    with unit_of_work(engine) as s:
+        bad = s.scalars(select(NotificationRow).where(NotificationRow.key == "test:bad")).one()
+        assert bad.state == "pending" and bad.attempts == 1
+        assert bad.last_error == "IndexError: string index out of range"
