@@ -91,7 +91,7 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help=ONCE_HELP),
         # none named: VIGIL_ORG, else the database's only practice (after `vigil demo`), else 'default'
         orgs = orgs or [org_to_write(engine, None)]
         return scheduler.run(engine, orgs=orgs, once=once, tick=tick, duration=duration, poll=every,
-                             names=[n.strip() for n in only.split(",")] if only else None)
+                             names=_jobs_named(only))
 
     try:
         code = run(body)
@@ -174,3 +174,16 @@ def resend(
         return
     console.print(f"{len(queued)} notification(s) queued again; the scheduler's delivery sends them",
                   highlight=False)
+
+
+def _jobs_named(only: str | None) -> list[str] | None:
+    """The jobs `--only` names, or None when it is not given (every job). Given but naming none
+    (`--only ""`, a script's empty $JOBS) is bad input: it had run every job, the sweep included."""
+    if only is None:
+        return None
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    if not names:
+        from engine.scheduler import JOBS
+
+        raise ValueError(f"--only names no job: give one or more of {', '.join(JOBS)}, comma-separated")
+    return names

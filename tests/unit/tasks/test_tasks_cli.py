@@ -100,6 +100,9 @@ def test_sops_lists_the_templates_and_rejects_unknown_jobs(db_url: str) -> None:
     assert out.exit_code == 0 and "SOP-MONTHLY-CHECK" in [s["id"] for s in json.loads(out.output)]
     bad = vigil("scheduler", "run", "--once", "--db", db_url, "--only", "sweep,nope")
     assert bad.exit_code == 2 and "unknown jobs: nope" in bad.output
+    for empty in ("", " , "):  # session 48: a script's empty $JOBS had run every job, the sweep included
+        none = vigil("scheduler", "run", "--once", "--db", db_url, "--only", empty)
+        assert none.exit_code == 2 and "--only names no job" in none.output, none.output
 
 
 def _one_task_owned_by_hr1(db_url: str) -> str:
