@@ -128,10 +128,18 @@ def load_roles(directory: Path | str | None = None) -> RolePolicy:
 
 def staffed_roles(session: Session, *, org_id: str, as_of: dt.datetime,
                   directory: Path | str | None = None) -> RolePolicy:
-    """roles.yaml as it stands for the org at `as_of`: who has left is given nothing new."""
+    """roles.yaml as it stands for the org at `as_of`: who has left is given nothing new. A holder
+    named by username has left when the person their account stands for has: session 48's scheduler
+    pass named `denlead` (P-0005's account) and every Denver safety task went to them after P-0005
+    left, while `tasks roles` said they had."""
+    from engine.auth import people
     from engine.tasks.workforce import departures
 
-    return load_roles(directory).staffed(departures(session, org_id=org_id, as_of=as_of))
+    gone = dict(departures(session, org_id=org_id, as_of=as_of))
+    for user, person in people.linked_persons(session, org_id=org_id).items():
+        if person in gone:
+            gone.setdefault(user, gone[person])
+    return load_roles(directory).staffed(gone)
 
 
 def load_escalation(directory: Path | str | None = None) -> EscalationPolicy:

@@ -144,3 +144,27 @@ def test_a_task_handed_on_after_its_chain_is_chased_again_and_a_same_owner_assig
             NotificationRow.recipient == "P-MGR", NotificationRow.channel == "email",
             NotificationRow.key.contains(f"{task.id}:1:"))).all()
     assert mails == [f"escalation:{task.id}:1:0"], mails
+
+
+def test_a_role_holder_named_by_username_has_left_when_their_person_has(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 48's scheduler pass: roles.yaml naming a holder by username (`hrlead`, P-HR1's
+    account) went on giving them the site's work after P-HR1 left; `tasks roles` said they had."""
+    from engine.auth import service as auth
+    from engine.auth.schemas import UserIn
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
+    mine = tmp_path / "policies"
+    shutil.copytree(fixtures, mine)
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2026-01-31T17:00:00-06:00")])
+    with unit_of_work(engine) as s:  # the account first, then roles.yaml names it (as a practice would)
+        auth.create_user(s, org_id=ORG, actor="t", data=UserIn(username="hrlead", password="hr-lead-password",
+                                                                role="staff", person_id="P-HR1"))
+    roles = (mine / "roles.yaml").read_text().replace("hr_manager: {E1: P-HR1", "hr_manager: {E1: hrlead")
+    (mine / "roles.yaml").write_text(roles)
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(mine))
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _task(engine)
+    assert task.owner == "P-CO"
+    assert task.owner_via == "fallback compliance_officer@E1 (hr_manager hrlead left on 2026-01-31)"
