@@ -103,7 +103,8 @@ def _nobody_there(task: TaskRow, target: str, roles: RolePolicy) -> str:
     """Why an escalation step of `task` reaches no one, for the job's warning: steps to nobody had
     been recorded as taken ("-> owner (nobody)") and the chain used up with no one told."""
     if target == "owner":
-        return f"the task has no owner ({task.owner_via})"
+        left = roles.gone(task.owner)
+        return (f"the task's owner {task.owner} {left}" if left else f"the task has no owner ({task.owner_via})")
     return f"{target}: {roles.resolve(target, task.establishment_id).via}"
 
 

@@ -88,9 +88,15 @@ def not_on_file_lines(holders: list[Holder], *, org_id: str, directory: Path | s
     sites = [f"{path} names the site {site}, which is no establishment of {org_id}: its lines are never used "
              "(the \"*\" holder gets that work); write an establishment id" for site in unknown_sites]
     fallback = load_roles(directory).fallback_role
-    nobody = [] if any(h.role == fallback for h in holders) else [
+    backstops = [h for h in holders if h.role == fallback]
+    nobody = [] if backstops else [
         f"{path} gives the fallback role {fallback}, where the work of every role nobody holds goes, to nobody: "
         "such tasks are left unassigned"]
+    if backstops and all(h.standing.startswith("left on") for h in backstops):  # session 48: opened unowned, unsaid
+        gone = ", ".join(f"{h.holder} {h.standing}" for h in backstops)
+        nobody.append(f"{path} gives the fallback role {fallback}, where the work of every role nobody present "
+                      f"holds goes, only to people who have left ({gone}): such tasks are left unassigned; name "
+                      "who holds it now")
     return [f"{path} gives {', '.join(held)} to {holder}, whom {org_id}'s records and users do not know: tasks of "
             f"{'that role' if len(held) == 1 else 'those roles'} go to no one here. Put the id of the person "
             f"who holds {'it' if len(held) == 1 else 'them'} in roles.yaml (vigil tasks roles lists every "

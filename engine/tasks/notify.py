@@ -126,8 +126,11 @@ def _add(session: Session, *, org_id: str, key: str, kind: str, channel: str, re
 
 
 def recipients(targets: list[str], *, task: TaskRow, roles: RolePolicy) -> list[str | None]:
-    """Chain or notify-list entries to people: `owner` is the task's owner, anything else a role."""
-    return [task.owner if t == "owner" else roles.resolve(t, task.establishment_id).person for t in targets]
+    """Chain or notify-list entries to people: `owner` is the task's owner, anything else a role.
+    An owner who has left is nobody to tell (their task waits for a holder present to be handed
+    to): a departed owner had been sent "escalated to you" and critical alerts."""
+    owner = task.owner if task.owner and not roles.gone(task.owner) else None
+    return [owner if t == "owner" else roles.resolve(t, task.establishment_id).person for t in targets]
 
 
 def task_link(policy: EscalationPolicy, task_id: str) -> str:
@@ -393,12 +396,17 @@ def resend(session: Session, *, org_id: str, ids: list[str] | None, actor: str) 
 DIGEST_LAST_HOUR = 21
 
 def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: EscalationPolicy) -> int:
-    """Queue today's digest for every owner of open tasks, once per person per local day, from the
-    policy's hour to DIGEST_LAST_HOUR in the zone of their work."""
+    """Queue today's digest for every owner of open tasks who has not left, once per person per local
+    day, from the policy's hour to DIGEST_LAST_HOUR in the zone of their work: the site of their
+    current employment, else that of their soonest task."""
+    from engine.tasks import workforce
+
     as_of = clock.ensure_utc(as_of)
     zones = store.establishment_zones(session, org_id=org_id)
     linked = _linked(session, org_id)
     named = names(session, org_id)
+    gone = workforce.departures(session, org_id=org_id, as_of=as_of)
+    sites = workforce.work_sites(session, org_id=org_id, as_of=as_of)
     by_owner: dict[str, list[TaskRow]] = {}
     for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
                                .order_by(TaskRow.due, TaskRow.id)):
@@ -406,9 +414,13 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
             by_owner.setdefault(linked.get(row.owner, row.owner), []).append(row)
     added = 0
     for person, rows in sorted(by_owner.items()):
-        # the person's day is that of the site their work is at (the soonest task's), not the
-        # organization's first site: a Honolulu nurse's 07:00 digest had come at 03:30 their time
-        tz = store.zone_of(zones, next((r.establishment_id for r in rows if r.establishment_id), None))
+        if person in gone:
+            continue  # who has left is sent nothing (docs/tasks.md); their tasks wait to be handed over
+        # the person's day is that of the site they work at, not the organization's first site (a
+        # Honolulu nurse's 07:00 digest had come at 03:30 their time) nor their soonest task's (a
+        # Honolulu front desk given one New York task had been mailed at 03:00 their time)
+        site = sites.get(person) or next((r.establishment_id for r in rows if r.establishment_id), None)
+        tz = store.zone_of(zones, site)
         local = as_of.astimezone(ZoneInfo(tz))
         if not policy.digest_hour <= local.hour < max(DIGEST_LAST_HOUR, policy.digest_hour + 1):
             continue

@@ -53,6 +53,27 @@ def episode_people(session: Session, *, org_id: str,
     return named, {person: end for person, end in ended.items() if person not in present}
 
 
+def work_sites(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str, str]:
+    """person id -> the establishment of their latest employment episode begun by `as_of` and not
+    ended by then: where their day is (a digest's hours are theirs, not their soonest task's site's)."""
+    from engine.records import service as records_service
+
+    as_of = clock.ensure_utc(as_of)
+    latest: dict[str, tuple[dt.datetime, str]] = {}
+    for _rid, _version, data in records_service.iter_record_data(
+            session, org_id=org_id, record_type="employment_episode"):
+        person, site = data.get("person_id"), data.get("establishment_id")
+        start, end = stored_instant(data.get("start_at")), stored_instant(data.get("end_at"))
+        if not person or not site or start is None or clock.ensure_utc(start) > as_of:
+            continue
+        if end is not None and clock.ensure_utc(end) <= as_of:
+            continue
+        begun = clock.ensure_utc(start)
+        if str(person) not in latest or begun > latest[str(person)][0]:
+            latest[str(person)] = (begun, str(site))
+    return {person: site for person, (_, site) in latest.items()}
+
+
 def left_on(end: dt.datetime) -> str:
     """"left on 2026-12-01": how a history line or an error names a departure (the UTC day the
     last episode ended; the instant itself is on the episode record)."""

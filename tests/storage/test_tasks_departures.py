@@ -18,7 +18,9 @@ from engine import clock, pipeline
 from engine.db import unit_of_work
 from engine.errors import InputError
 from engine.tasks import escalation
+from engine.tasks import notify as tasks_notify
 from engine.tasks import service as tasks
+from engine.tasks.policy import load_escalation
 from engine.tasks.schemas import Task
 from engine.tasks.tables import NotificationRow, TaskEscalationRow
 from tests import factories as f
@@ -168,3 +170,52 @@ def test_a_role_holder_named_by_username_has_left_when_their_person_has(
     task = _task(engine)
     assert task.owner == "P-CO"
     assert task.owner_via == "fallback compliance_officer@E1 (hr_manager hrlead left on 2026-01-31)"
+
+
+def test_when_the_fallback_holder_has_left_too_the_evaluation_says_so_and_nobody_gone_is_told(
+        engine: Engine) -> None:
+    """Session 48's scheduler pass: with the compliance officer (the fallback role) gone, new tasks
+    opened unowned with no warning, and the departed owner of an overdue task was still sent
+    "escalated to you", a critical alert and a daily digest."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    task = _task(engine)
+    assert task.owner == "P-HR1"
+    _import(engine, [f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2026-03-01T17:00:00-06:00"),
+                     f.episode("EP-CO", "P-CO", "2024-01-02T09:00:00-06:00", "2026-03-01T17:00:00-06:00")])
+    run = _evaluate(engine, "2026-03-05T12:00:00+00:00")
+    assert any("only to people who have left (P-CO left on 2026-03-01" in w for w in run.warnings), run.warnings
+    assert _task(engine).owner == "P-HR1"  # nobody present to hand it to
+    with clock.frozen(T("2026-03-06T18:00:00+00:00")), unit_of_work(engine) as s:
+        counts = escalation.run_escalations(s, org_id=ORG, as_of=clock.now())
+        digests = tasks_notify.send_digests(s, org_id=ORG, as_of=T("2026-03-06T15:00:00+00:00"),
+                                            policy=load_escalation())
+    assert any("the task's owner P-HR1 left on 2026-03-01" in w for w in counts["warnings"]), counts
+    with unit_of_work(engine) as s:
+        told = {r.recipient for r in s.scalars(select(NotificationRow))}
+        taken = s.execute(select(TaskEscalationRow.step, TaskEscalationRow.person)
+                          .where(TaskEscalationRow.task_id == task.id)).all()
+    assert "P-HR1" not in told and "P-CO" not in told and digests == 0, told
+    assert all(person != "P-HR1" for _, person in taken)
+
+
+def test_a_digest_comes_in_the_hours_of_where_its_reader_works(engine: Engine) -> None:
+    """Session 48's scheduler pass: a Honolulu front desk given one Chicago task had been mailed its
+    digest at 03:00 Honolulu time, the hours being the soonest task's site's, not the reader's."""
+    _import(engine, [f.establishment(), f.establishment("E-HNL", tz="Pacific/Honolulu", state="HI"),
+                     f.episode("EP1", "P1", START),
+                     {"type": "person", "id": "P-HNL", "first_name": "Kai", "last_name": "Kahale"},
+                     f.episode("EP-HNL", "P-HNL", "2024-01-02T09:00:00-10:00", est="E-HNL")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    with clock.frozen(T("2026-02-25T12:00:00+00:00")), unit_of_work(engine) as s:
+        tasks.reassign_task(s, org_id=ORG, task_id=_task(engine).id, owner="P-HNL", actor="user:officer")
+    policy = load_escalation()
+    hours = {}
+    for at in ("2026-02-26T15:00:00+00:00", "2026-02-26T18:00:00+00:00"):  # 09:00 Chicago = 05:00 Honolulu
+        with unit_of_work(engine) as s:
+            tasks_notify.send_digests(s, org_id=ORG, as_of=T(at), policy=policy)
+            hours[at] = sorted({r.recipient for r in s.scalars(select(NotificationRow).where(
+                NotificationRow.kind == "digest", NotificationRow.recipient == "P-HNL"))})
+    assert policy.digest_hour == 7  # the test policy's: 05:00 in Honolulu is before it, 08:00 after
+    assert hours == {"2026-02-26T15:00:00+00:00": [], "2026-02-26T18:00:00+00:00": ["P-HNL"]}, hours
