@@ -9,7 +9,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -395,8 +395,9 @@ def assign(finding_id: str, assignee: str = Form(..., max_length=200),
 
 
 @router.post("/findings/{finding_id}/waive")
-def waive(finding_id: str, reason: str = Form(..., max_length=4000), approver: str = Form(..., max_length=200),
-          until: DayIn = Form(...), scope: str = Form("subject", pattern="^(subject|establishment)$"),
+def waive(finding_id: str, until: Annotated[DayIn, Form()],  # Annotated: `DayIn = Form(...)` lost DayIn's check
+          reason: str = Form(..., max_length=4000), approver: str = Form(..., max_length=200),
+          scope: str = Form("subject", pattern="^(subject|establishment)$"),
           principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
           session: Session = Depends(web_session, scope="function")) -> Response:
     """Waive through the end of `until` (UTC); scoped to this subject or to its establishment. The
