@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -33,8 +34,10 @@ def episode_people(session: Session, *, org_id: str,
     """Everyone some employment episode names (workforce the records know, with or without a `person`
     record), and of them who has left by `as_of` with when: one read of the episodes for both."""
     from engine.records import service as records_service
+    from engine.tasks import store
 
     as_of = clock.ensure_utc(as_of)
+    zones = store.establishment_zones(session, org_id=org_id)
     named: set[str] = set()
     ended: dict[str, dt.datetime] = {}
     present: set[str] = set()
@@ -45,7 +48,9 @@ def episode_people(session: Session, *, org_id: str,
             continue
         named.add(str(person))
         written = stored_instant(data.get("end_at"))  # validated on import: only parsed here
-        end = None if written is None else clock.ensure_utc(written)
+        # the instant in the episode's site's zone, so that its day is the local one (`left_on`)
+        zone = ZoneInfo(store.zone_of(zones, data.get("establishment_id")))
+        end = None if written is None else clock.ensure_utc(written).astimezone(zone)
         if end is None or end > as_of:
             present.add(str(person))
         elif str(person) not in ended or end > ended[str(person)]:
@@ -75,8 +80,9 @@ def work_sites(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str
 
 
 def left_on(end: dt.datetime) -> str:
-    """"left on 2026-12-01": how a history line or an error names a departure (the UTC day the
-    last episode ended; the instant itself is on the episode record)."""
+    """"left on 2026-12-01": how a history line or an error names a departure: the day the last
+    episode ended where it was (`episode_people` gives the instant in the site's zone; C7). It had
+    been the UTC day, so a Denver lead who left at 17:00 on 14 December "left on 2026-12-15"."""
     return f"left on {end.date().isoformat()}"
 
 

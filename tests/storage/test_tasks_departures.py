@@ -219,3 +219,12 @@ def test_a_digest_comes_in_the_hours_of_where_its_reader_works(engine: Engine) -
                 NotificationRow.kind == "digest", NotificationRow.recipient == "P-HNL"))})
     assert policy.digest_hour == 7  # the test policy's: 05:00 in Honolulu is before it, 08:00 after
     assert hours == {"2026-02-26T15:00:00+00:00": [], "2026-02-26T18:00:00+00:00": ["P-HNL"]}, hours
+
+
+def test_the_day_someone_left_is_the_day_where_they_worked(engine: Engine) -> None:
+    """Session 48's scheduler pass: an episode ended at 20:00 on 31 January in Chicago (02:00 UTC on
+    1 February) had read "left on 2026-02-01", the UTC day (C7: local dates per establishment)."""
+    _import(engine, [f.establishment(), f.episode("EP1", "P1", START),
+                     f.episode("EP-HR1", "P-HR1", "2024-01-02T09:00:00-06:00", "2026-01-31T20:00:00-06:00")])
+    _evaluate(engine, "2026-02-25T12:00:00+00:00")
+    assert _task(engine).owner_via == "fallback compliance_officer@E1 (hr_manager P-HR1 left on 2026-01-31)"
