@@ -337,12 +337,8 @@ def test_a_chain_cut_short_is_named_by_the_run_it_no_longer_records(engine: Engi
         report.raise_if_broken()
 
 
-def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: Engine,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Session 46's operations pass: `UPDATE finding SET state = 'false_positive'` on a critical
-    finding kept it suppressed for good (the next evaluation kept the state and closed its task) and
-    verify said intact. A state its history does not explain, or a history change by a person the
-    chain does not hold, is named."""
+def _two_findings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """org-1 with the test rulesets, two new hires and one evaluation: a finding about each."""
     from pathlib import Path
 
     from engine import pipeline
@@ -356,6 +352,17 @@ def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: 
             f.establishment(), f.episode("EP1", "P1", "2025-11-05T09:00:00-06:00"),
             f.episode("EP2", "P2", "2025-11-05T09:00:00-06:00")])
         pipeline.evaluate(s, org_id="org-1", as_of=T0, actor="t")
+
+
+def test_a_findings_state_changed_behind_the_applications_back_is_named(engine: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 46's operations pass: `UPDATE finding SET state = 'false_positive'` on a critical
+    finding kept it suppressed for good (the next evaluation kept the state and closed its task) and
+    verify said intact. A state its history does not explain, or a history change by a person the
+    chain does not hold, is named."""
+    from engine import pipeline
+
+    _two_findings(engine, monkeypatch)
     with engine.connect() as conn:
         first, second = conn.execute(text("SELECT id FROM finding ORDER BY subject_id")).scalars().all()
     with clock.frozen(T0), db.unit_of_work(engine) as s:  # a person's change, with its entry: fine
@@ -398,20 +405,11 @@ def test_a_waiver_or_run_changed_behind_the_applications_back_is_named(engine: E
     evaluation, a genuine waiver was re-pointed or extended, and a run's as-of and input hash were
     rewritten, all with verify saying intact. Each is now named against the entry written with it."""
     import datetime as dt
-    from pathlib import Path
 
     from engine import pipeline
     from engine.findings.schemas import WaiverIn
-    from tests import factories as f
 
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(fixtures / "rulesets"))
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(fixtures / "policies"))
-    with clock.frozen(T0), db.unit_of_work(engine) as s:
-        pipeline.ingest_records(s, org_id="org-1", actor="t", source="t", stream=False, records=[
-            f.establishment(), f.episode("EP1", "P1", "2025-11-05T09:00:00-06:00"),
-            f.episode("EP2", "P2", "2025-11-05T09:00:00-06:00")])
-        pipeline.evaluate(s, org_id="org-1", as_of=T0, actor="t")
+    _two_findings(engine, monkeypatch)
     with engine.connect() as conn:
         rule, subject_type, subject = conn.execute(text(
             "SELECT rule_id, subject_type, subject_id FROM finding ORDER BY subject_id")).first()
