@@ -275,7 +275,7 @@ def _sent(sender: Notifier | None, note: Notification) -> DeliveryResult:
     try:
         return sender.send(note)
     except Exception as exc:  # noqa: BLE001 - see above: a message's failure, not the run's
-        return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
+        return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
 
 
 def _claim(engine: Engine, *, limit: int, lease_seconds: int, org_id: str | None,
