@@ -12,9 +12,9 @@ cannot become an access event is collected, so one pass names every problem of a
 |  | `period` is when the access happened, `recorded` when it was written down, which an EHR |
 |  | that batches its audit writes does minutes or hours later |
 | `user_id` | the agent with `requestor: true`: `who.identifier.value`, else what `who.reference` names |
-| `patient_id` | the entities with role `1` (object-role Patient) or no role and a Patient `what`, else |
-|  | one under another role whose `what` is a Patient: what `what.reference` names, else its |
-|  | `what.identifier.value` |
+| `patient_id` | the entities with role `1` (object-role Patient) or no role and `what` = `Patient/<id>`, |
+|  | else one whose `what` is otherwise a Patient (another role, `what.type`, a resolved reference): |
+|  | its `what.identifier.value` beside a `#ref`, else what `what.reference` names, else the identifier |
 | `action` | `subtype` codes, then `type` DICOM 110106, then `action` (table `SUBTYPE_ACTIONS`, `ACTION_CODES`) |
 | `system_id` | `source.observer`: `identifier.value`, else what `reference` names, else `display` |
 | `break_glass` | `BTG` among the requestor's `purposeOfUse` or the event's `purposeOfEvent` codes |
