@@ -405,8 +405,8 @@ def send_digests(session: Session, *, org_id: str, as_of: dt.datetime, policy: E
     zones = store.establishment_zones(session, org_id=org_id)
     linked = _linked(session, org_id)
     named = names(session, org_id)
-    gone = workforce.departures(session, org_id=org_id, as_of=as_of)
-    sites = workforce.work_sites(session, org_id=org_id, as_of=as_of)
+    staff = workforce.workforce_at(session, org_id=org_id, as_of=as_of, zones=zones)
+    gone, sites = staff.left, staff.sites
     by_owner: dict[str, list[TaskRow]] = {}
     for row in session.scalars(select(TaskRow).where(TaskRow.org_id == org_id, TaskRow.state == "open")
                                .order_by(TaskRow.due, TaskRow.id)):

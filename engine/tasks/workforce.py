@@ -12,6 +12,7 @@ they are gone.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -24,64 +25,67 @@ if TYPE_CHECKING:
     from engine.tasks.policy import RolePolicy
 
 
+@dataclass(frozen=True)
+class Workforce:
+    """What the employment episodes say at an instant, from one read of them: everyone they name,
+    who has left (with when, in their site's zone), and where each person still there works."""
+
+    named: set[str]
+    left: dict[str, dt.datetime]
+    sites: dict[str, str]  # person -> establishment of their latest episode begun and not ended
+
+
 def departures(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str, dt.datetime]:
     """person id -> when their last employment ended, for each person who has left by `as_of`."""
-    return episode_people(session, org_id=org_id, as_of=as_of)[1]
+    return workforce_at(session, org_id=org_id, as_of=as_of).left
 
 
 def episode_people(session: Session, *, org_id: str,
                    as_of: dt.datetime) -> tuple[set[str], dict[str, dt.datetime]]:
     """Everyone some employment episode names (workforce the records know, with or without a `person`
-    record), and of them who has left by `as_of` with when: one read of the episodes for both."""
+    record), and of them who has left by `as_of` with when."""
+    found = workforce_at(session, org_id=org_id, as_of=as_of)
+    return found.named, found.left
+
+
+def workforce_at(session: Session, *, org_id: str, as_of: dt.datetime,
+                 zones: dict[str, str] | None = None) -> Workforce:
+    """The episodes read once for who is named, who has left and where the others work (`zones`:
+    the establishments' zones, when the caller has them already)."""
     from engine.records import service as records_service
     from engine.tasks import store
 
     as_of = clock.ensure_utc(as_of)
-    zones = store.establishment_zones(session, org_id=org_id)
+    zones = store.establishment_zones(session, org_id=org_id) if zones is None else zones
     named: set[str] = set()
     ended: dict[str, dt.datetime] = {}
     present: set[str] = set()
-    for _rid, _version, data in records_service.iter_record_data(
-            session, org_id=org_id, record_type="employment_episode"):
-        person = data.get("person_id")
-        if not person:
-            continue
-        named.add(str(person))
-        written = stored_instant(data.get("end_at"))  # validated on import: only parsed here
-        # the instant in the episode's site's zone, so that its day is the local one (`left_on`)
-        zone = ZoneInfo(store.zone_of(zones, data.get("establishment_id")))
-        end = None if written is None else clock.ensure_utc(written).astimezone(zone)
-        if end is None or end > as_of:
-            present.add(str(person))
-        elif str(person) not in ended or end > ended[str(person)]:
-            ended[str(person)] = end
-    return named, {person: end for person, end in ended.items() if person not in present}
-
-
-def work_sites(session: Session, *, org_id: str, as_of: dt.datetime) -> dict[str, str]:
-    """person id -> the establishment of their latest employment episode begun by `as_of` and not
-    ended by then: where their day is (a digest's hours are theirs, not their soonest task's site's)."""
-    from engine.records import service as records_service
-
-    as_of = clock.ensure_utc(as_of)
     latest: dict[str, tuple[dt.datetime, str]] = {}
     for _rid, _version, data in records_service.iter_record_data(
             session, org_id=org_id, record_type="employment_episode"):
-        person, site = data.get("person_id"), data.get("establishment_id")
-        start, end = stored_instant(data.get("start_at")), stored_instant(data.get("end_at"))
-        if not person or not site or start is None or clock.ensure_utc(start) > as_of:
+        person = str(data.get("person_id") or "")
+        if not person:
             continue
-        if end is not None and clock.ensure_utc(end) <= as_of:
-            continue
-        begun = clock.ensure_utc(start)
-        if str(person) not in latest or begun > latest[str(person)][0]:
-            latest[str(person)] = (begun, str(site))
-    return {person: site for person, (_, site) in latest.items()}
+        named.add(person)
+        written = stored_instant(data.get("end_at"))  # validated on import: only parsed here
+        site = data.get("establishment_id")
+        # the instant in the episode's site's zone, so that its day is the local one (`left_on`)
+        end = None if written is None else clock.ensure_utc(written).astimezone(ZoneInfo(store.zone_of(zones, site)))
+        if end is None or end > as_of:
+            present.add(person)
+            start = stored_instant(data.get("start_at"))
+            begun = None if start is None else clock.ensure_utc(start)
+            if site and begun is not None and begun <= as_of and (person not in latest or begun > latest[person][0]):
+                latest[person] = (begun, str(site))
+        elif person not in ended or end > ended[person]:
+            ended[person] = end
+    return Workforce(named=named, left={p: end for p, end in ended.items() if p not in present},
+                     sites={p: site for p, (_, site) in latest.items()})
 
 
 def left_on(end: dt.datetime) -> str:
     """"left on 2026-12-01": how a history line or an error names a departure: the day the last
-    episode ended where it was (`episode_people` gives the instant in the site's zone; C7). It had
+    episode ended where it was (`workforce_at` gives the instant in the site's zone; C7). It had
     been the UTC day, so a Denver lead who left at 17:00 on 14 December "left on 2026-12-15"."""
     return f"left on {end.date().isoformat()}"
 
