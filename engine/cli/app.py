@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from engine.cli import common, once
+from engine.cli import common, help_labels, once
 from engine.errors import ErrorDetail, InputError, VigilError
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 once.install()  # a single-value option given twice is an error, not the last one kept
+help_labels.install()  # a flag's help line shows no `<bool>` label
 
 
 @app.callback()

@@ -238,6 +238,19 @@ def test_every_command_option_and_argument_has_help() -> None:
     assert not missing, missing
 
 
+def test_a_flags_help_line_shows_no_value_label() -> None:
+    """`--json <bool>` read as a flag wanting a value (`--json true`); a flag's line shows no label, and
+    an option that takes a value keeps its own."""
+    from typer.testing import CliRunner
+
+    commands = [path for path, _ in _commands()]
+    labelled = [path for path in commands
+                if "<bool>" in CliRunner(env={"COLUMNS": "200"}).invoke(app, [*path.split(), "--help"]).stdout]
+    assert commands and not labelled, labelled
+    demo = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["demo", "--help"]).stdout
+    assert "--port" in demo and "<int range>" in demo
+
+
 @pytest.mark.parametrize(("command", "option", "words"), [
     ("runs", "--limit", "1-1000"),
     ("findings list", "--severity", "critical"),
