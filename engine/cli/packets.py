@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,7 +138,7 @@ def build_cmd(
                     redact_phi=redact_phi,
                     out=out,
                     signer=signer,
-                    actor=f"cli:{getpass.getuser()}",
+                    actor=cli_actor(),  # VIGIL_ACTOR, else the login, as every command
                     sources=sources,
                 )
         if (signer.created or (input_file is None and first_signed)) and not as_json:

@@ -18,6 +18,7 @@ from engine.cli.common import (
     DbOpt,
     JsonOpt,
     OrgOpt,
+    cli_actor,
     framework_option,
     json_flag,
     open_org,
@@ -557,14 +558,16 @@ def preview(
                               markup=False, soft_wrap=True)
 
 
-ByOpt = typer.Option(None, "--by", help="who does it, for the audit trail (default: $USER)")
+ByOpt = typer.Option(None, "--by", help="who does it, for the audit trail (default: $VIGIL_ACTOR, else the login "
+                                        "name)")
 
 
 def _actor(by: str | None) -> str:
-    import getpass
-
-    name = (by or "").strip() or os.environ.get("USER") or getpass.getuser()
-    return f"cli:{name}"
+    """`--by NAME` is recorded as `cli:NAME`; without it, whoever every other command names
+    (`cli_actor`: VIGIL_ACTOR, else the login). A publication or a parameter change had taken $USER
+    and ignored the VIGIL_ACTOR the officer's other acts were recorded under."""
+    name = (by or "").strip()
+    return f"cli:{name}" if name else cli_actor()
 
 
 @rules_app.command("publish")

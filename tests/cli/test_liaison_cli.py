@@ -33,7 +33,8 @@ def run(practice: Practice, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, said(result.stderr)
 
 
-def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: Path) -> None:
+def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     draft = str(rules.parent / "draft.yaml")
     code, out, err = run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01", "--by", "lee",
                          "--json")
@@ -44,6 +45,7 @@ def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: 
     assert (rules / "demo" / "demo-3.0.0.yaml").is_file()
     code, out, err = run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01")
     assert code == 2 and "is not above demo 3.0.0" in err
+    monkeypatch.setenv("VIGIL_ACTOR", "officer-batch")  # without --by: who every other command names
     code, out, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "postponed", "--json")
     assert code == 0, err
     assert json.loads(out)["never_in_force"] is True
@@ -51,7 +53,7 @@ def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: 
     assert code == 1 and "would leave no demo ruleset in force" in err  # a conflict, not bad input
     code, out, err = run(practice, "audit", "log", "--json")
     actions = [(e["action"], e["actor"]) for e in json.loads(out) if e["action"].startswith("ruleset.")]
-    assert actions[0] == ("ruleset.published", "cli:lee") and actions[1][0] == "ruleset.withdrawn"
+    assert actions[0] == ("ruleset.published", "cli:lee") and actions[1] == ("ruleset.withdrawn", "officer-batch")
     assert len(actions) == 2  # the refused publication and rollback left no entry
 
 

@@ -168,8 +168,11 @@ def test_building_from_the_demo_practice_database(tmp_path: Path) -> None:
                 "2026-11-30T18:00:00Z",
                 "--json",
             ],
+            env={"VIGIL_ACTOR": "audit-prep"},
         )
     assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["packet", "list", "--org", "demo", "--db", url, "--json"])
+    assert [p["built_by"] for p in json.loads(listed.stdout)] == ["audit-prep"], listed.output  # not the login
     verified = runner.invoke(app, ["packet", "verify", str(out), "--json"])
     assert verified.exit_code == 0, verified.output
     with zipfile.ZipFile(out) as zf:
