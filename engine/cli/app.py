@@ -93,13 +93,18 @@ def run(fn: Callable[[], T], *, fields: Mapping[str, str] | None = None) -> T:
 
 
 def database_failure(exc: Exception) -> VigilError | None:
-    """The sentence for a database that failed mid-command (locked, a deadlock, connection lost),
-    or None for any other exception.
+    """The sentence for a database that failed mid-command (locked, a deadlock, connection lost, a
+    concurrent writer's row first), or None for any other exception.
 
     SQLAlchemy is looked up rather than imported: importing it takes a third of a second that
     `--help` and the commands without a database need not pay, and an exception raised before
     anything imported it cannot be one of its errors."""
     errors = sys.modules.get("sqlalchemy.exc")
+    if errors is not None and isinstance(exc, errors.IntegrityError):
+        # another command or the server wrote the same rows at the same moment (the checks that refuse
+        # a duplicate ran before it committed): as the API's 409, not a traceback
+        return VigilError("another writer changed the same data at the same moment; nothing was changed: retry",
+                          code="conflict.concurrent")
     if errors is None or not isinstance(exc, errors.OperationalError):
         return None
     reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines() or ["database error"]

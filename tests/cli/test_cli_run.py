@@ -8,7 +8,7 @@ import psycopg.errors
 import pytest
 import typer
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.cli import app as cli
 from engine.cli.common import shown_url
@@ -64,6 +64,15 @@ def test_a_lost_connection_is_not_told_to_retry_as_a_conflict(capsys: pytest.Cap
 
     code, err = _fails(gone, capsys)
     assert code == 1 and "database error: terminating connection" in err and "same moment" not in err
+
+
+def test_a_concurrent_writers_row_first_is_a_conflict_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """The API answers it 409; the CLI had printed SQLAlchemy's traceback."""
+    def raced() -> None:
+        raise IntegrityError("INSERT x", {}, psycopg.errors.UniqueViolation("duplicate key value"))
+
+    code, err = _fails(raced, capsys)
+    assert code == 1 and "[conflict.concurrent] another writer changed the same data at the same moment" in err
 
 
 def test_a_bug_keeps_its_traceback() -> None:
