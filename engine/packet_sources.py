@@ -8,7 +8,6 @@ domain reaches into another's tables.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections import defaultdict
 from pathlib import Path, PurePath
 from typing import Any
@@ -33,6 +32,7 @@ from engine.packets.schemas import (
 from engine.records import service as records_service
 from engine.records.schemas import RECORD_MODELS
 from engine.rules.catalog import load_all, rulesets_dir
+from engine.tasks import service as tasks_service
 
 #: why a run that evaluated other frameworks too shows no counts as stored (`EvaluationRun.narrowed`)
 SHARED_RUN = "totals over every framework the run evaluated; not kept per framework"
@@ -167,14 +167,7 @@ class DatabaseSources:
     def tasks(
         self, session: Session, *, org_id: str, finding_ids: list[str], known_at: dt.datetime
     ) -> list[PacketTask]:
-        try:
-            tasks_service = importlib.import_module("engine.tasks.service")
-        except ModuleNotFoundError:
-            return []
-        fn = getattr(tasks_service, "packet_tasks", None)
-        if fn is None:
-            return []
-        return list(fn(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at))
+        return list(tasks_service.packet_tasks(session, org_id=org_id, finding_ids=finding_ids, known_at=known_at))
 
     def rulesets(
         self, session: Session, *, framework: str, date_from: dt.date, date_to: dt.date, known_at: dt.datetime

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
 import logging
 import re
@@ -15,7 +14,7 @@ from urllib.parse import parse_qsl
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -26,13 +25,22 @@ from engine import db as dbmod
 from engine.api import errors, openapi
 from engine.api.body_limit import BodyLimit
 from engine.api.deps import public, reject_repeated_keys, reject_unknown_query
-from engine.api.routes import auth, evaluations, findings, records, rulesets, users
+from engine.api.routes import (
+    audit,
+    auth,
+    evaluations,
+    findings,
+    packets,
+    params,
+    records,
+    reports,
+    rulesets,
+    tasks,
+    users,
+)
 from engine.errors import ErrorDetail, InputError, NotFoundError
 
 MAX_BODY_BYTES = 200 * 1024 * 1024
-OPTIONAL_ROUTERS = ["engine.api.routes.tasks", "engine.api.routes.packets", "engine.api.routes.audit",
-                    "engine.api.routes.reports", "engine.api.routes.params"]
-OPTIONAL_UI = "engine.web.app"
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -94,24 +102,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         answer = health()
         return Response(status_code=answer.status_code, headers=dict(answer.headers))
 
-    for module in (auth, records, evaluations, findings, rulesets, users):
+    for module in (auth, records, evaluations, findings, rulesets, users, tasks, packets, audit, reports, params):
         app.include_router(module.router)
-    for name in OPTIONAL_ROUTERS:
-        try:
-            app.include_router(importlib.import_module(name).router)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    try:
-        ui = importlib.import_module(OPTIONAL_UI)
-        ui.install(app)
-    except ModuleNotFoundError as exc:
-        if exc.name != OPTIONAL_UI:
-            raise
+    from engine.web import app as web  # the web UI is a face over the same app: it needs its routes registered
 
-        @app.get("/", include_in_schema=False, dependencies=[Depends(public())])
-        def root() -> Response:
-            return RedirectResponse("/docs")
+    web.install(app)
 
     install_docs(app)
     openapi.install(app)

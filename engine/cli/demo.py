@@ -43,10 +43,6 @@ DEMO_ORG = "demo"
 DEMO_DB = "sqlite:///./vigil.db"
 #: Weekly sweeps replayed before today's by default: two months of trend.
 REPLAY_WEEKS = 8
-#: Demo users who are a person of the practice: the SOP role (policies/roles.yaml) whose person
-#: their account is linked to. The staff user is linked by `ensure_demo_users` (to P-0001, the HR and
-#: practice manager); the admin, liaison and auditor are nobody's account (no tasks of their own).
-PEOPLE = {"officer": "compliance_officer"}
 
 
 @app.command("demo")
@@ -197,44 +193,9 @@ def _auditor_packet(engine: Any) -> str | None:
 
 
 def _demo_users(engine: Any) -> list[dict[str, str]]:
-    """One user per role, each with the person id their account is linked to ("person", blank for
-    none): the person's tasks are the user's "My tasks"."""
-    try:
-        auth = importlib.import_module("engine.auth.service")
-    except ModuleNotFoundError:
-        return []
-    create = getattr(auth, "ensure_demo_users", None)
-    if create is None:
-        return []
+    """One user per role (`engine.demo.users`), each with the person id their account is linked to."""
     from engine import db as dbmod
+    from engine.demo.users import ensure_demo_users
 
     with dbmod.unit_of_work(engine) as session:
-        _link_people(session, auth)
-        users = list(create(session, org_id=DEMO_ORG))
-        people = {u.username: u.person_id or "" for u in auth.list_users(session, org_id=DEMO_ORG)}
-    return [{**u, "person": people.get(u["username"], "")} for u in users]
-
-
-def _link_people(session: Any, auth: Any) -> None:
-    """Create the accounts of `PEOPLE` first, linked to the person policies/roles.yaml gives their
-    SOP role, where `ensure_demo_users` would create them linked to nobody: tasks are owned by person
-    ids, so the officer's "My tasks" was empty though the compliance officer's person owns more of
-    the demo's SOP tasks than anyone. The password is the one `ensure_demo_users` gives (`<role>-demo-pass`). An
-    account already there (a demo set up before) is left as it is."""
-    from engine.auth.schemas import UserIn
-    from engine.errors import NotFoundError
-    from engine.tasks.policy import load_roles
-
-    roles = load_roles()
-    for username, sop_role in PEOPLE.items():
-        person = roles.person_for(sop_role, None)
-        if person is None:
-            continue
-        try:
-            auth.get_user(session, username=username)
-            continue
-        except NotFoundError:
-            pass
-        auth.create_user(session, org_id=DEMO_ORG, actor="demo", data=UserIn(
-            username=username, password=f"{username}-demo-pass", role=username, display_name=f"Demo {username}",
-            person_id=person))
+        return ensure_demo_users(session, org_id=DEMO_ORG)

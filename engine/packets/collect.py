@@ -1,8 +1,9 @@
 """Assemble a PacketInput from the database, as it stood at an instant.
 
 The audit excerpt comes from engine.audit; findings, tasks, waivers, rulesets and runs come from
-the other domains through `PacketSources`, a seam the lead wires once those stores exist
-(`database_sources`). Whatever the sources return, `collect_input` applies the as-of cut itself,
+the other domains through `PacketSources`: this domain may not import theirs, so the composition
+layer passes the adapter in (`engine.packet_sources.DatabaseSources`; a test passes its own).
+Whatever the sources return, `collect_input` applies the as-of cut itself,
 so `--as-of` means the same thing for every domain: nothing that happened after the instant is
 in the packet, and each finding shows the state it had then. For a period that ended before the
 as-of, "then" is the period's end (`shown_at`): the period bounds runs and the audit excerpt, so
@@ -21,7 +22,6 @@ from engine import clock
 from engine.audit import service as audit_service
 from engine.audit.chain import parse_instant
 from engine.audit.schemas import AuditEntry
-from engine.errors import NotFoundError
 from engine.packets.redact import record_identifiers
 from engine.packets.schemas import (
     FindingRevision,
@@ -146,19 +146,6 @@ class PacketSources(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-def database_sources() -> PacketSources:
-    """The adapter over the findings, tasks and rules services: the one place left to wire.
-
-    Until it is, building from the database stops here with a clear message; building from a
-    serialized input (`vigil packet build --input FILE.json`) works.
-    """
-    raise NotFoundError(
-        "packet sources for the findings, tasks and rules stores are not wired yet; "
-        "build from a serialized input with --input FILE.json",
-        code="packet.sources_not_wired",
-    )
-
-
 def period_window(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the period in UTC: date_from 00:00 to the day after date_to 00:00."""
     start = dt.datetime.combine(date_from, dt.time(), tzinfo=dt.UTC)
@@ -186,16 +173,15 @@ def collect_input(
     establishment: str | None = None,
     as_of: dt.datetime | None = None,
     redact_phi: bool = False,
-    sources: PacketSources | None = None,
+    sources: PacketSources,
 ) -> PacketInput:
     """Everything the packet for this scope holds, as the database stood at `as_of` (default: now):
     its findings, their waivers and tasks as they stood at the period's end, or at `as_of` when that
     is earlier (`shown_at`)."""
     as_of = clock.ensure_utc(as_of) if as_of is not None else clock.now()
     shown = shown_at(date_to, as_of)
-    src = sources if sources is not None else database_sources()
     start, end = period_window(date_from, date_to)
-    findings = src.findings(
+    findings = sources.findings(
         session,
         org_id=org_id,
         framework=framework,
@@ -206,22 +192,23 @@ def collect_input(
     )
     ids = sorted(str(f["id"]) for f in findings)
     transitions = [
-        t for t in src.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=shown) if t.at <= shown
+        t for t in sources.finding_transitions(session, org_id=org_id, finding_ids=ids, known_at=shown) if t.at <= shown
     ]
     findings = as_of_view(findings, transitions, shown,
-                          src.finding_revisions(session, org_id=org_id, finding_ids=ids))
+                          sources.finding_revisions(session, org_id=org_id, finding_ids=ids))
     ids = sorted(str(f["id"]) for f in findings)
-    runs = [r for r in src.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to,
+    runs = [r for r in sources.runs(session, org_id=org_id, framework=framework, date_from=date_from, date_to=date_to,
                                 known_at=as_of) if _known_run(r, as_of)]
     excerpt = audit_service.excerpt(session, org_id=org_id, start=start, end=end, known_at=as_of)
-    waivers = [w for w in src.waivers(session, org_id=org_id, finding_ids=ids, known_at=shown) if w.granted_at <= shown]
-    tasks = [_task_as_of(t, shown) for t in src.tasks(session, org_id=org_id, finding_ids=ids, known_at=shown)]
+    waivers = [w for w in sources.waivers(session, org_id=org_id, finding_ids=ids, known_at=shown)
+               if w.granted_at <= shown]
+    tasks = [_task_as_of(t, shown) for t in sources.tasks(session, org_id=org_id, finding_ids=ids, known_at=shown)]
     zones = {record_id: establishment_tz(data) or "" for record_id, _, data in records_service.iter_record_data(
         session, org_id=org_id, record_type="establishment", known_at=as_of)}
     return PacketInput(
         zones=zones,
         org_id=org_id,
-        org_name=src.org_name(session, org_id=org_id),
+        org_name=sources.org_name(session, org_id=org_id),
         framework=framework,
         period_from=date_from,
         period_to=date_to,
@@ -231,19 +218,19 @@ def collect_input(
         finding_transitions=[t for t in transitions if t.finding_id in ids],
         waivers=waivers,
         tasks=tasks,
-        rulesets=as_runs_used(session, src.rulesets(session, framework=framework, date_from=date_from,
+        rulesets=as_runs_used(session, sources.rulesets(session, framework=framework, date_from=date_from,
                                                      date_to=date_to, known_at=as_of), runs, framework),
-        requirements=src.requirements(session, framework=framework, known_at=as_of),
+        requirements=sources.requirements(session, framework=framework, known_at=as_of),
         runs=runs,
         audit=excerpt,
-        audit_withheld={seq: fws for seq, fws in src.audit_frameworks(
+        audit_withheld={seq: fws for seq, fws in sources.audit_frameworks(
             session, org_id=org_id, entries=excerpt.entries).items() if framework not in fws},
         audit_out_of_scope=out_of_scope(excerpt.entries, finding_ids=set(ids), task_ids={t.id for t in tasks},
                                         waiver_ids={w.id for w in waivers}) if establishment else [],
         audit_accounts=account_entries(excerpt.entries, framework=framework),
-        records=src.record_versions(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of),
+        records=sources.record_versions(session, org_id=org_id, refs=cited_refs(findings), known_at=as_of),
         redact_phi=redact_phi,
-        phi_identifiers=_phi_identifiers(session, src, org_id=org_id, findings=findings, as_of=as_of)
+        phi_identifiers=_phi_identifiers(session, sources, org_id=org_id, findings=findings, as_of=as_of)
         if redact_phi
         else [],
     )

@@ -45,7 +45,7 @@ def build(
     establishment: str | None = None,
     as_of: dt.datetime | None = None,
     redact_phi: bool = False,
-    sources: PacketSources | None = None,
+    sources: PacketSources,
 ) -> PacketBuildReport:
     """Collect, build and record one packet (never commits; the caller's unit of work does).
 
@@ -117,7 +117,7 @@ class PacketRequest(JsonBody):
 
 
 def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor: str,
-                 sources: PacketSources | None = None) -> PacketInfo:
+                 sources: PacketSources) -> PacketInfo:
     """Build a packet into the packet store (`packet_dir()`), record it, and describe it.
 
     Written to a temporary name first and renamed once complete, so a failed build leaves no

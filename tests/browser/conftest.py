@@ -29,6 +29,7 @@ from engine import clock, pipeline
 from engine import db as dbmod
 from engine.auth import service as auth_service
 from engine.auth.schemas import GrantIn
+from engine.demo.users import ensure_demo_users
 from tests.factories import grant_expiry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,7 +76,7 @@ def _prepare(tmp: Path, env: dict[str, str]) -> None:
         with clock.frozen(when), dbmod.unit_of_work(engine) as s:
             pipeline.evaluate(s, org_id=ORG, as_of=when, actor="demo", trigger="demo")
     with dbmod.unit_of_work(engine) as s:
-        auth_service.ensure_demo_users(s, org_id=ORG)
+        ensure_demo_users(s, org_id=ORG)
         auth_service.grant_auditor(s, username="auditor", actor="test", data=GrantIn(
             framework="hipaa", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 6, 30),
             expires_at=grant_expiry()))

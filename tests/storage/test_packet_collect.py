@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from engine import clock, db
 from engine.audit import service as audit
-from engine.errors import NotFoundError
 from engine.packets import service as packet_service
 from engine.packets.build import build_packet
 from engine.packets.collect import as_of_view, collect_input
@@ -145,11 +144,6 @@ def test_build_records_itself_and_rebuilds_identically(engine: Engine, tmp_path:
         assert audit.verify(s).ok
     assert [(e.action, e.entity_id) for e in entries] == [("packet.build", first.packet_id)] * 2
     assert entries[0].payload["sha256"] == first.sha256
-
-
-def test_collect_without_sources_says_what_to_wire(engine: Engine) -> None:
-    with pytest.raises(NotFoundError, match="not wired"), db.unit_of_work(engine) as s:
-        collect_input(s, org_id="o", framework="hipaa", date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 1, 2))
 
 
 def test_as_of_view_ignores_events_that_change_no_state() -> None:
