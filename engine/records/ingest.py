@@ -11,8 +11,11 @@ against the stored versions, so the report stays complete.
 Per record: no stored version -> version 1 ("created"); same content hash as the newest version
 -> nothing written ("unchanged"); different hash -> next version ("updated"), except for event
 types, which are immutable: a changed event is reported as a problem naming the record.
-A record that appears twice in one import is handled in order (the second is compared with the
-first).
+A record given twice in one import must be the same both times (the second is then "unchanged"):
+one given again with other content is a problem naming both places. Taken in order, as before, a
+file holding a person as "Bob" then as "Rob" wrote two versions on every re-import of the same file
+(Bob over Rob, then Rob over Bob), and `--known-at` could never show the first: both versions share
+the import's instant.
 """
 
 from __future__ import annotations
@@ -109,6 +112,9 @@ class Ingest:
     #: (an event given twice with different content, 1,500 lines apart, went unsaid until the first
     #: problem was mended)
     _held: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    #: (type, id) -> where this import first gave a record that is not an event (events are refused on
+    #: any change already, and an access-event file of a million lines should not be held here)
+    _given_here: dict[tuple[str, str], Position] = field(default_factory=dict)
     _started: float = field(default_factory=time.perf_counter)
 
     def problem(self, detail: ErrorDetail) -> None:
@@ -152,6 +158,8 @@ class Ingest:
                 version, outcome = 1, "created"
             elif previous[1] == prepared.content_hash:
                 self.tally[key[0], "unchanged"] += 1
+                if key[0] not in EVENT_TYPES:
+                    self._given_here.setdefault(key, prepared.position)
                 continue
             elif prepared.record_type in EVENT_TYPES:
                 self.bad_records += 1
@@ -159,8 +167,15 @@ class Ingest:
                     self._changed_event(prepared, previous[0]) + "; events are immutable and cannot be changed",
                     record_type=prepared.record_type, record_id=prepared.record_id))
                 continue
+            elif key in self._given_here:
+                self.bad_records += 1
+                self._note(prepared.position.detail(self._given_twice(prepared, self._given_here[key], written),
+                                                    record_type=prepared.record_type, record_id=prepared.record_id))
+                continue
             else:
                 version, outcome = previous[0] + 1, "updated"
+            if key[0] not in EVENT_TYPES:
+                self._given_here.setdefault(key, prepared.position)
             known[key] = (version, prepared.content_hash)
             self.tally[key[0], outcome] += 1
             data = prepared.data
@@ -203,6 +218,25 @@ class Ingest:
             if changed:
                 said += f"; changed: {', '.join(changed)}"
         return said
+
+    def _given_twice(self, prepared: PreparedRecord, first: Position, batch: list[WrittenVersion]) -> str:
+        """A record given again in this import with other content: where it was first given, and
+        which fields differ from the version this import took for it (in this batch or written in an
+        earlier one; after a problem stopped the writing, the earlier batches' are not to be read)."""
+        where = first.detail("")
+        place = " ".join(part for part in (
+            where.file, f"line {where.line}" if where.line is not None else
+            (f"record {where.index + 1}" if where.index is not None else None)) if part)
+        said = (f"this {prepared.record_type} is given twice in this import with different content"
+                + (f" (first at {place})" if place else ""))
+        taken = next((v.data for v in reversed(batch) if (v.type, v.id) == (prepared.record_type, prepared.record_id)),
+                     None)
+        if taken is None:
+            stored = find_version(self.session, org_id=self.org_id, record_type=prepared.record_type,
+                                  record_id=prepared.record_id, known_at=None)
+            taken = stored.data if stored is not None and stored.recorded_at == self.recorded_at else None
+        changed = changed_fields(type(prepared.model), taken, prepared.data) if taken is not None else []
+        return said + (f"; changed: {', '.join(changed)}" if changed else "") + "; give it once, as it is now"
 
     def finish(self) -> ImportReport:
         """Write the last batch; raise with every problem if there was any, else return the report."""

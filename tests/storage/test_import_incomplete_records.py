@@ -262,7 +262,7 @@ def test_named_again_unchanged_and_not_once_a_later_version_gives_the_field(engi
     imported(engine, [EST, case("C-7", recordable=True)])
     again = imported(engine, [case("C-7", recordable=True)])
     assert again.unchanged == 1 and named(again) == [("osha_case", "C-7", "establishment_id")]
-    fixed = imported(engine, [case("C-7", recordable=True), case("C-7", "E-1", recordable=True)])
+    fixed = imported(engine, [case("C-7", "E-1", recordable=True)])  # one import may give a record once
     assert fixed.incomplete_records == [] and fixed.incomplete_records_total == 0
 
 

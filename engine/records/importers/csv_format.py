@@ -27,6 +27,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
+from engine import json_codec
 from engine.errors import ErrorDetail
 from engine.records.fields import base_type
 from engine.records.importers import FORMATS, AdvanceFn, ProblemFn
@@ -222,7 +223,7 @@ def _read_rows(path: Path, record_type: str, problem: ProblemFn, advance: Advanc
                 problem(position.detail("a value under a column with no name in the header: name the column, or "
                                         "remove the value", record_type=record_type, record_id=raw.get("id")))
                 continue
-            empty = _empty_list_item(columns, cells, kinds)
+            empty = _empty_list_item(columns, cells, kinds) or _repeated_key(columns, cells, kinds)
             if empty is not None:  # a bad cell, so an invalid record, as one the contract check refuses
                 yield position, Refused((position.detail(empty[1], record_type=record_type, record_id=raw.get("id"),
                                                          field=empty[0]),))
@@ -274,6 +275,20 @@ def _empty_list_item(columns: list[str | None], cells: list[str], kinds: dict[st
             if not item.strip():
                 return column, (f"item {i} of {len(items)} in {cell.strip()!r} is empty: list items are separated "
                                 "by ';', one value between each pair (leave the cell empty for no list)")
+    return None
+
+
+def _repeated_key(columns: list[str | None], cells: list[str], kinds: dict[str, Kind]) -> tuple[str, str] | None:
+    """The first JSON cell that names a key twice (`{"CA": 600, "CA": 5}`), and what to say: read
+    as JSON it keeps the last value without a word (a breach's 600 Californians became 5, and its
+    media-notice finding was gone), where a JSON or NDJSON import refuses the same object."""
+    for column, cell in zip(columns, cells, strict=True):
+        if column is None or kinds[column] != "dict" or not cell.strip():
+            continue
+        repeated = json_codec.repeated_keys(cell)
+        if repeated:
+            key = repeated[0][1]
+            return column, f"the key {key!r} is given twice in {cell.strip()!r}: give each key once"
     return None
 
 

@@ -260,6 +260,21 @@ def test_a_csv_list_with_an_empty_item_is_refused_naming_the_row_and_field(tmp_p
     assert said in problem.reason
 
 
+@pytest.mark.parametrize(("column", "cell", "key"), [
+    ("affected_by_state", '{""CA"": 600, ""CA"": 5}', "CA"),
+    ("media_notice_at", '{""CA"": ""2026-01-09T10:00:00Z"", ""NV"": null, ""CA"": null}', "CA"),
+])
+def test_a_csv_json_cell_naming_a_key_twice_is_refused(tmp_path: Path, column: str, cell: str, key: str) -> None:
+    """Read as JSON it kept the last value: a breach's 600 Californians became 5, and its media
+    notice finding was gone, where a JSON import refuses the same object."""
+    path = write(tmp_path, "incident.csv", f'id,{column}\nI-1,"{cell}"\nI-2,"{{""CA"": 1}}"\n')
+    ((_, refused), (_, kept)), problems = read(path, "csv")
+    assert problems == [] and isinstance(refused, Refused) and kept["id"] == "I-2"
+    (problem,) = refused.details
+    assert (problem.line, problem.record_id, problem.field) == (2, "I-1", column)
+    assert f"the key {key!r} is given twice" in problem.reason
+
+
 def test_a_csv_file_named_for_its_type_keeps_it_and_the_given_type_is_the_others(tmp_path: Path) -> None:
     """`vigil evaluate --records establishment.csv --records inc.csv --type incident` had read the
     establishments as incidents (three unknown fields); --type is for files not named <type>.csv."""
