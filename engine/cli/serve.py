@@ -45,13 +45,15 @@ def check_listen(host: str, port: int) -> None:
 
 
 def settings_in_use() -> None:
-    """Refuse to start on a VIGIL_POLICIES_DIR that does not exist, a VIGIL_PRACTICE_PARAMS in a
-    folder that does not exist, or a VIGIL_SESSION_IDLE_MINUTES that is not minutes. The first two
-    had been read as "none" (no SOPs, default parameters) while the server answered normally, the
-    third as the default. (A parameters file not there yet is made by the first change.)"""
+    """Refuse to start on a VIGIL_RULESETS_DIR or VIGIL_POLICIES_DIR that does not exist, a
+    VIGIL_PRACTICE_PARAMS in a folder that does not exist, or a VIGIL_SESSION_IDLE_MINUTES that is
+    not minutes. The first three had been read as "none" (no rulesets, no SOPs, default parameters)
+    while the server answered normally, the last as the default. (A parameters file not there yet
+    is made by the first change.)"""
     from engine.auth.service import check_session_idle_setting
-    from engine.rules.catalog import policies_dir, practice_params_path
+    from engine.rules.catalog import policies_dir, practice_params_path, rulesets_dir
 
+    rulesets_dir()
     policies_dir()
     practice_params_path()
     check_session_idle_setting()

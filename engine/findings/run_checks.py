@@ -54,7 +54,7 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
     periods are counted years ahead of it (OSHA keeps exposure records 30 years), and an evaluation
     in 9999 would count past the year 9999. A `known_at` must not be before the first record
     (`check_known_at`)."""
-    from engine.rules.catalog import in_force, load_all, require_frameworks, rulesets_dir
+    from engine.rules.catalog import frameworks_said, in_force, load_all, require_frameworks, rulesets_dir
     from engine.rules.versions import said_in_force, spans_in_force
 
     if as_of.year > LAST_EVALUATION_YEAR:
@@ -67,6 +67,9 @@ def check_evaluation(session: Session, *, org_id: str, as_of: dt.datetime, known
             reason="name at least one framework, or leave the field out to evaluate every framework",
             field="frameworks")], code="input.invalid")
     loaded = load_all(rulesets_dir())
+    if not loaded:  # a folder of no rulesets: every evaluation of it would be a clean "nothing found"
+        raise InputError("there is no ruleset to evaluate", [ErrorDetail(
+            reason=f"the frameworks are: {frameworks_said([])}")], code="input.nothing_in_force")
     if frameworks:
         require_frameworks(frameworks, loaded, field="frameworks")
     live = {item.spec.framework for item in in_force(loaded, as_of.date(), frameworks)}

@@ -26,10 +26,21 @@ RULESETS_DIR = REPO / "rulesets"
 
 
 def rulesets_dir() -> Path:
-    """Where rulesets are read from: VIGIL_RULESETS_DIR, else the repository's rulesets/."""
-    import os
+    """Where rulesets are read from: VIGIL_RULESETS_DIR, else the repository's rulesets/.
 
-    return Path(os.environ["VIGIL_RULESETS_DIR"]) if os.environ.get("VIGIL_RULESETS_DIR") else RULESETS_DIR
+    A VIGIL_RULESETS_DIR naming no folder is refused, as VIGIL_POLICIES_DIR is: read as a folder of
+    no rulesets, a mistyped one made every evaluation a clean "nothing found" (exit 0, an empty run
+    stored, `POST /evaluations` 200), and only `vigil rules validate` had said why."""
+    if not os.environ.get("VIGIL_RULESETS_DIR"):
+        return RULESETS_DIR
+    root = Path(os.environ["VIGIL_RULESETS_DIR"])
+    if not root.is_dir():
+        raise InputError(f"the rulesets folder (VIGIL_RULESETS_DIR) {root} does not exist",
+                         [ErrorDetail(reason="the folder does not exist: set VIGIL_RULESETS_DIR to a folder of "
+                                             "rulesets, or unset it for the installation's rulesets/",
+                                             file=str(root), field="VIGIL_RULESETS_DIR")],
+                         code="input.path")
+    return root
 
 
 def frameworks_said(known: Iterable[str]) -> str:

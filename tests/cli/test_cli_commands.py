@@ -48,11 +48,12 @@ def test_rules_diff_bad_arguments(cli_env: Path, args: list[str], says: str) -> 
 def test_a_rulesets_folder_that_does_not_exist_is_named_as_the_reason(cli_env: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The docs probe: the README's relative VIGIL_RULESETS_DIR, given from another folder, answered
-    "the frameworks are: " and nothing more."""
+    "the frameworks are: " and nothing more. (Now refused before any ruleset is looked for.)"""
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(tmp_path / "no-such-folder"))
     result = vigil("rules", "diff", "demo", "1.0.0", "2.0.0")
     assert result.exit_code == 2
-    assert "the frameworks are: none: the rulesets folder (VIGIL_RULESETS_DIR) does not exist" in said(result.stderr)
+    assert (f"the rulesets folder (VIGIL_RULESETS_DIR) {tmp_path / 'no-such-folder'} does not exist"
+            in said(result.stderr))
 
 
 def test_rules_diff_compares_a_version_with_a_draft_file_and_names_the_keys_changed(cli_env: Path,

@@ -60,12 +60,41 @@ def test_a_practice_parameters_file_in_a_folder_that_does_not_exist_is_refused_b
     assert f"(VIGIL_PRACTICE_PARAMS) {missing} is in a folder that does not exist" in said(result.stderr)
 
 
-def test_serve_refuses_a_policies_folder_that_does_not_exist(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", [["params", "list"], ["evaluate", "--as-of", AS_OF], ["rules", "list"],
+                                     ["scheduler", "run", "--once"]])
+def test_a_rulesets_folder_that_does_not_exist_is_refused(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          command: list[str]) -> None:
+    """A mistyped one had made every evaluation a clean "nothing found": exit 0, an empty run stored."""
+    missing = cli_env / "no-such-rulesets"
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(missing))
+    args = [*command, "--records", str(_records(cli_env))] if command[0] == "evaluate" else command
+    if command[0] == "scheduler":
+        args = [*command, "--db", f"sqlite:///{cli_env / 's.db'}"]
+    result = vigil(*args)
+    assert result.exit_code == 2, result.output
+    assert str(missing) in said(result.stderr) and "VIGIL_RULESETS_DIR" in said(result.stderr)
+    assert "does not exist" in said(result.stderr)
+
+
+def test_an_evaluation_kept_in_the_database_of_a_folder_of_no_rulesets_is_refused(
+        practice: Practice, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(tmp_path / "empty"))
+    before = json.loads(vigil("runs", "--json", *practice.args()).stdout)
+    result = vigil("evaluate", "--as-of", AS_OF, *practice.args())
+    assert result.exit_code == 2, result.output
+    assert "there is no ruleset to evaluate" in said(result.stderr) and "holds no ruleset files" in said(result.stderr)
+    assert json.loads(vigil("runs", "--json", *practice.args()).stdout) == before  # no empty run stored
+
+
+@pytest.mark.parametrize("variable", ["VIGIL_POLICIES_DIR", "VIGIL_RULESETS_DIR"])
+def test_serve_refuses_a_folder_that_does_not_exist(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     variable: str) -> None:
     from engine.cli.serve import settings_in_use
     from engine.errors import InputError
 
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(cli_env / "nope"))
-    with pytest.raises(InputError, match="VIGIL_POLICIES_DIR"):
+    monkeypatch.setenv(variable, str(cli_env / "nope"))
+    with pytest.raises(InputError, match=variable):
         settings_in_use()
 
 
