@@ -8,6 +8,7 @@ how that squares with streaming). The signatures are pinned in docs/dev/INTERFAC
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -131,7 +132,10 @@ def import_files(
     """Import JSON, NDJSON or CSV files as one all-or-nothing unit; every problem is reported."""
     _check_org(org_id)
     if record_type is not None and record_type not in RECORD_MODELS:
-        raise ImportFormatError(f"unknown record type {record_type!r}; valid types: {', '.join(RECORD_MODELS)}")
+        close = difflib.get_close_matches(record_type, list(RECORD_MODELS), n=1)
+        raise ImportFormatError(f"unknown record type {record_type!r}", [ErrorDetail(
+            reason=(f"did you mean {close[0]}? " if close else "") + f"valid types: {', '.join(RECORD_MODELS)}",
+            field="type")])  # the REST answer had said it with `errors: []`, naming no field
     if fmt is not None:
         detect_format(Path("-"), fmt)  # an unknown --format is one problem, not one per file
     files = [Path(p) for p in paths]

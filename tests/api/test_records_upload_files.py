@@ -59,3 +59,26 @@ def test_a_record_whose_id_holds_a_slash_is_read_with_its_history(api: dict[str,
     history = c.get("/records/person/2026/P-1/history", headers=headers(api, "officer"))
     assert history.status_code == 200 and [v["id"] for v in history.json()] == ["2026/P-1"]
     assert c.get("/records/person/2026", headers=headers(api, "officer")).status_code == 404
+
+
+def test_an_unknown_type_names_the_type_field_and_the_nearest_type(api: dict[str, Any]) -> None:
+    """`?type=persn` had been a 422 with `errors: []`: no field, no hint."""
+    c = api["client"]
+    refused = c.post("/records/import?type=persn", headers=headers(api, "officer"),
+                     files=[("file", ("p.ndjson", b'{"id": "MF-9", "last_name": "Nine"}\n', "application/x-ndjson"))])
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "type" and error["reason"].startswith("did you mean person?"), error
+
+
+def test_a_record_given_twice_with_other_content_is_refused_naming_both_lines(api: dict[str, Any]) -> None:
+    c = api["client"]
+    twice = _ndjson({"type": "person", "id": "MF-8", "last_name": "Bob"}, {"type": "person", "id": "MF-8",
+                                                                             "last_name": "Rob"})
+    refused = c.post("/records/import", headers=headers(api, "officer"),
+                     files=[("file", ("twice.ndjson", twice, "application/x-ndjson"))])
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert (error["line"], error["record_id"]) == (2, "MF-8")
+    assert "given twice in this import with different content (first at twice.ndjson line 1)" in error["reason"]
+    assert c.get("/records/person/MF-8", headers=headers(api, "officer")).status_code == 404
