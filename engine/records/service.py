@@ -20,6 +20,7 @@ from engine import heap
 from engine.clock import ensure_utc
 from engine.errors import ErrorDetail, ImportFormatError, InputError, NotFoundError
 from engine.records import history, undated
+from engine.records.encoding import wide_encoding
 from engine.records.hashing import VersionsDigest, changed_fields
 from engine.records.importers import detect_format, reader_for
 from engine.records.ingest import Ingest, OnBatch, OnEnd
@@ -94,6 +95,10 @@ def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tu
     for path in files:
         if not path.is_file():
             ingest.problem(ErrorDetail(reason=_not_a_file(path), file=str(path)))
+            continue
+        wide = wide_encoding(path)
+        if wide is not None:
+            ingest.problem(wide)
             continue
         try:
             out.append((path, detect_format(path, fmt)))

@@ -241,3 +241,50 @@ def test_database_from_environment(db_url: str, tmp_path: Path) -> None:
     path = ndjson(tmp_path / "a.ndjson", ORG)
     assert vigil("import", path, env={"DATABASE_URL": db_url}).exit_code == 0
     assert vigil("records", "show", "organization", "ORG-1", "--db", db_url).exit_code == 0
+
+
+@pytest.mark.parametrize(("name", "text", "fmt"), [
+    ("person.ndjson", '{"type": "person", "id": "P-1"}\n', []),
+    ("person.json", '[{"type": "person", "id": "P-1"}]', []),
+    ("person.csv", "id,first_name\nP-1,A\n", []),
+    ("roster.csv", "employee_id,first_name,last_name,hire_date\nE1,A,B,2020-01-01\n", ["--format", "roster"]),
+    ("UPDATED.csv", "LASTNAME,FIRSTNAME\nDOE,JANE\n", ["--format", "leie"]),
+])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_file_saved_as_utf16_or_utf32_is_named_as_such_in_every_format(
+        db_url: str, tmp_path: Path, name: str, text: str, fmt: list[str], encoding: str) -> None:
+    """Each format had given another wrong reason (a header "with no employee_id column", "not an
+    LEIE file", "truncated data"), and a .json file had been read."""
+    if "leie" in fmt:  # screening needs a workforce to screen
+        fixtures = Path(__file__).parents[1] / "fixtures" / "roster"
+        assert vigil("import", str(fixtures / "establishments.ndjson"), "--db", db_url).exit_code == 0
+        assert vigil("import", str(fixtures / "roster.csv"), "--format", "roster", "--db", db_url).exit_code == 0
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    result = vigil("import", str(path), *fmt, "--db", db_url)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())
+    assert f"the file is {encoding.upper()} text: save it as UTF-8" in said and said.count(" - ") == 1, said
+
+
+CUT = '{"type": "person", "id": "P-5", "first_name": "Bob"'
+
+
+@pytest.mark.parametrize(("name", "content", "line", "column", "reason"), [
+    ("tab.json", '[{"type": "person", "id": "P-1", "first_name": "A\tB"}]', 1, 50,
+     'a tab (U+0009) inside a string: write it escaped ("\\t"), or remove it'),
+    ("tab.ndjson", '{"type": "person", "id": "P-1", "first_name": "A\tB"}\r\n', 1, 49,
+     "a tab (U+0009) inside a string"),
+    ("cut.ndjson", '{"type": "person", "id": "P-4"}\n' + CUT + "\n", 2, len(CUT) + 1,
+     "it ends before the record is closed (expecting ',' delimiter): a missing } or ]?"),
+])
+def test_json_that_does_not_parse_says_why_in_words_and_where(db_url: str, tmp_path: Path, name: str, content: str,
+                                                             line: int, column: int, reason: str) -> None:
+    """The parser's own words had been cut ("Invalid control character at"), and an NDJSON record
+    missing its `}` was "Expecting ',' delimiter" at column 1 of the next line."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8", newline="")
+    result = vigil("import", str(path), "--db", db_url, "--json")
+    assert result.exit_code == 2, result.output
+    (detail,) = json.loads(result.stderr)["error"]["details"]
+    assert (detail["line"], detail["column"]) == (line, column) and reason in detail["reason"], detail

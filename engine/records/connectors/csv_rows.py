@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ErrorDetail
+from engine.records.encoding import wide_encoding
 
 if TYPE_CHECKING:  # the registry imports the connectors (importers/__init__), so not the other way at run time
     from engine.records.importers import AdvanceFn, ProblemFn
@@ -33,6 +34,11 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
     then counted as read."""
     name = str(path)
     consumed = reported = 0
+    wide = wide_encoding(path)
+    if wide is not None:
+        problem(wide)
+        advance(path.stat().st_size)
+        return
 
     def lines() -> Iterator[str]:
         nonlocal consumed

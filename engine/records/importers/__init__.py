@@ -11,6 +11,7 @@ Registration is explicit: each format module decorates its reader and this packa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,6 +86,22 @@ def not_utf8(exc: UnicodeDecodeError, file: str, *, first_line: int | None = Non
 #: `null` in the input is a value to pass on, which the contract check refuses as not an object
 #: (a reader that dropped None skipped `[null, {...}]`'s null without a word).
 REFUSED: Any = object()
+
+
+def not_json(exc: json.JSONDecodeError) -> str:
+    """What is wrong with a JSON text, said so a person can mend it. The parser's own words were cut
+    ("Invalid control character at", its position being the line and column given beside it), or
+    pointed past the end: an NDJSON line missing its `}` was "Expecting ',' delimiter" at column 1
+    of the next line."""
+    text = exc.doc if isinstance(exc.doc, str) else ""
+    if exc.msg.startswith("Invalid control character") and 0 <= exc.pos < len(text):
+        code = ord(text[exc.pos])
+        name = {9: "a tab", 10: "a line break", 13: "a carriage return"}.get(code, "a control character")
+        return (f"not valid JSON: {name} (U+{code:04X}) inside a string: write it escaped "
+                f"({json.dumps(text[exc.pos])}), or remove it")
+    if text and exc.pos >= len(text.rstrip()) and exc.msg.startswith("Expecting"):
+        return f"not valid JSON: it ends before the record is closed ({exc.msg.lower()}): a missing }} or ]?"
+    return f"not valid JSON: {exc.msg}"
 
 
 def stamp_type(raw: Any, record_type: str | None, position: Position, problem: ProblemFn) -> Any:

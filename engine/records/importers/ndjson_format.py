@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, not_utf8, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, not_json, not_utf8, stamp_type
 from engine.records.validation import Position
 
 _PROGRESS_EVERY = 1000
@@ -44,10 +44,10 @@ def json_lines(path: Path, *, problem: ProblemFn, advance: AdvanceFn) -> Iterato
                 pending = 0
             if not line.strip():
                 continue
-            try:
-                value = json_codec.loads_input(line)
+            try:  # without the line's end: a record cut short is placed where it stops, not on the next line
+                value = json_codec.loads_input(line.rstrip(b"\r\n"))
             except json.JSONDecodeError as exc:
-                problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}", file=name, line=line_no, column=exc.colno))
+                problem(ErrorDetail(reason=not_json(exc), file=name, line=line_no, column=exc.colno))
                 continue
             except UnicodeDecodeError as exc:
                 problem(not_utf8(exc, name, first_line=line_no))
