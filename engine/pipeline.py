@@ -76,11 +76,19 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     """Evaluate the rulesets in force at `as_of` against the records known at `known_at`.
 
     A `known_at` before the first record is refused: that run would see an empty practice and,
-    persisted, resolve every open finding. A persisted run that looks back (as of an instant before
-    the store's latest applied run, or at an earlier database state) is recorded and returned but
-    held: its diff is not applied (`findings.currency`), so today's findings and tasks stay."""
+    persisted, resolve every open finding. A run to be kept is refused, too, when it could only come
+    back empty (`run_checks.check_evaluation`: a framework asked for with no version in force, no
+    ruleset at all, an instant past the calendar), here rather than in each face: the REST route and
+    `vigil evaluate --db` had each called it, and the scheduler's sweep and the demo had not.
+    A persisted run that looks back (as of an instant before the store's latest applied run, or at
+    an earlier database state) is recorded and returned but held: its diff is not applied
+    (`findings.currency`), so today's findings and tasks stay."""
     as_of = clock.ensure_utc(as_of)
-    if known_at is not None:
+    if persist:
+        run_checks.check_evaluation(session, org_id=org_id, as_of=as_of,
+                                    known_at=clock.ensure_utc(known_at) if known_at is not None else None,
+                                    frameworks=list(frameworks) if frameworks is not None else None)
+    elif known_at is not None:
         run_checks.check_known_at(session, org_id=org_id, known_at=clock.ensure_utc(known_at))
     rulesets = compile_in_force(as_of, frameworks=frameworks, params_path=params_path)
 

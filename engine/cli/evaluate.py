@@ -23,7 +23,7 @@ from engine.cli.common import (
     parse_instant,
     require_org,
 )
-from engine.findings import currency, run_checks
+from engine.findings import currency
 
 
 def finding_json(v: Any) -> dict[str, Any]:
@@ -200,8 +200,6 @@ def evaluate(
             engine = open_database(db, must_exist=True)
             org_id = require_org(engine, org)
         with dbmod.unit_of_work(engine) as session:
-            if db is not None:  # a run kept in the database: refused as POST /evaluations refuses it
-                run_checks.check_evaluation(session, org_id=org_id, as_of=instant, frameworks=_names(framework))
             if files:
                 pipeline.ingest_files(session, org_id=org_id, paths=files, actor=who, stream=False,
                                       fmt=fmt, record_type=record_type)

@@ -4,9 +4,10 @@ back empty is refused, rather than run and answered with nothing that reads as "
 An evaluation of the database before its first record sees an empty practice and, persisted,
 resolves every open finding of the frameworks it ran; one at an instant when no ruleset is in
 force evaluates nothing; one within a century of the calendar's end counts its deadlines past the
-year 9999. The REST face and `vigil evaluate --db` call `check_evaluation` before `pipeline.evaluate`
-(without --db the CLI is CONTRACT.md's: it prints the empty result and a warning on stderr); the
-packet service calls `check_known_at` for the database state a packet shows.
+year 9999. `pipeline.evaluate` calls `check_evaluation` for every run it keeps, whichever face or
+job asked (a run not kept, `vigil evaluate --records` without --db, is CONTRACT.md's: it prints the
+empty result and a warning on stderr); the packet service calls `check_known_at` for the database
+state a packet shows.
 """
 
 from __future__ import annotations

@@ -59,8 +59,6 @@ def run_evaluation(body: EvaluationIn, principal: Principal = Depends(require(Pe
     if problems:
         raise InputError("the evaluation instants are not usable", problems, code="input.instant")
     as_of, known_at = instants["as_of"] or clock.now(), instants["known_at"]
-    run_checks.check_evaluation(session, org_id=principal.org_id, as_of=as_of, known_at=known_at,
-                                frameworks=body.frameworks)
     outcome = pipeline.evaluate(session, org_id=principal.org_id, as_of=as_of,
                                 actor=principal.actor, frameworks=body.frameworks, backend=body.backend,
                                 known_at=known_at)
