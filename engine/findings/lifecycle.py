@@ -324,16 +324,21 @@ def _same_waiver(session: Session, org_id: str, checked: waiver_checks.CheckedWa
     return None
 
 
-def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
+def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str,
+                  finding_id: str | None = None) -> Waiver:
     """End a waiver now: the findings it waives reopen at once, and later runs no longer apply it.
 
     The waiver row stays (with who revoked it, when and why): runs and packets of the days it was
-    in force still name it."""
+    in force still name it. Revoked from a finding's page (`finding_id`), the waiver must still be
+    the one that finding is under: a page opened before its waiver was revoked and another granted
+    had revoked the new one, which its user never saw (as a stale waive is refused in `grant`)."""
     reason = reason.strip()
     if len(reason) < 3:
         raise InputError("revoking a waiver needs a reason",
                          [ErrorDetail(reason="at least 3 characters: why does the waiver end early?", field="reason")])
     hold(session, org_id)
+    if finding_id is not None:
+        _refuse_stale_revoke(_load(session, org_id, finding_id), waiver_id)
     waiver = session.get(WaiverRow, waiver_id, populate_existing=True)
     if waiver is None or waiver.org_id != org_id:
         raise NotFoundError(f"no waiver {waiver_id}", [ErrorDetail(reason="unknown waiver", record_id=waiver_id)])
@@ -353,6 +358,20 @@ def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, 
                               reason=f"waiver {waiver.id} revoked: {reason}")
     _waive_again_if_covered(session, org_id=org_id, finding_ids=reopened, actor=actor, at=now)
     return to_waiver(waiver)
+
+
+def _refuse_stale_revoke(row: FindingRow, waiver_id: str) -> None:
+    """Refuse to revoke `waiver_id` from the page of a finding no longer under it (see `revoke_waiver`)."""
+    if row.waiver_id == waiver_id:
+        return
+    if row.waiver_id is None:
+        raise InvalidTransition(f"waiver {waiver_id} no longer waives finding {row.id}: it is under no waiver now",
+                                [ErrorDetail(reason="nothing to revoke: reload the page to see where it stands",
+                                             record_id=row.id)], code="conflict.waiver_changed")
+    raise InvalidTransition(f"waiver {waiver_id} no longer waives finding {row.id}: it is under {row.waiver_id} now",
+                            [ErrorDetail(reason=f"nothing was revoked; reload the page to read {row.waiver_id} "
+                                                "before revoking it", record_id=row.id)],
+                            code="conflict.waiver_changed")
 
 
 def _waive_again_if_covered(session: Session, *, org_id: str, finding_ids: list[str], actor: str,

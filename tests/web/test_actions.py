@@ -169,15 +169,16 @@ def test_a_waiver_is_revoked_from_the_finding_page_with_a_reason(
         assert "Revoke this waiver now" in c.get(page).text
         assert "Revoke this waiver now" not in web_client("liaison").get(page).text
     assert act(web_client("liaison"), f"{page}/revoke-waiver", page, reason="nope").status_code == 403
+    waiver_id = finding_of(web, "EP1").waiver_id
     with clock.frozen(dt.datetime(2026, 3, 12, 12, tzinfo=dt.UTC)):
-        r = act(c, f"{page}/revoke-waiver", page, reason="approval withdrawn")
+        r = act(c, f"{page}/revoke-waiver", page, reason="approval withdrawn", waiver_id=waiver_id)
     assert r.status_code == 303
     f = finding_of(web, "EP1")
     assert f.state == "open" and f.waiver_id is None
     text = c.get(page).text
     assert "approval withdrawn" in text and "Waiver in force" not in text
-    r = act(c, f"{page}/revoke-waiver", page, reason="again")  # no waiver now: refused, shown on the page
-    assert r.status_code == 303 and "this finding is under no waiver" in c.get(page).text
+    r = act(c, f"{page}/revoke-waiver", page, reason="again", waiver_id=waiver_id)  # refused, shown on the page
+    assert r.status_code == 303 and "it is under no waiver now" in c.get(page).text
 
 
 def test_liaison_may_read_but_not_act_and_the_forms_are_not_offered(

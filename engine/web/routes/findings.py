@@ -430,13 +430,12 @@ def waive(finding_id: str, until: Annotated[DayIn, Form()],  # Annotated: `DayIn
 
 @router.post("/findings/{finding_id}/revoke-waiver")
 def revoke_waiver(finding_id: str, reason: str = Form(..., max_length=4000),
+                  waiver_id: str = Form(..., max_length=40),
                   principal: Principal = Depends(action(Permission.FINDINGS_WAIVE)),
                   session: Session = Depends(web_session, scope="function")) -> Response:
-    """Revoke the waiver this finding is under; it (and whatever else the waiver covers) reopens."""
-    finding = findings_service.get_finding(session, org_id=principal.org_id, finding_id=finding_id)
-    if finding.waiver_id is None:
-        raise InputError("this finding is under no waiver", [ErrorDetail(reason="no waiver in force",
-                                                                         record_id=finding_id)])
-    waiver = pipeline.revoke_waiver(session, org_id=principal.org_id, waiver_id=finding.waiver_id,
-                                    actor=principal.actor, reason=reason)
+    """Revoke the waiver the page showed (`waiver_id`, carried by the form); it (and whatever else the
+    waiver covers) reopens. A form from a page opened before that waiver was revoked and another
+    granted is refused by the lifecycle, rather than revoking the new waiver, which nobody had read."""
+    waiver = pipeline.revoke_waiver(session, org_id=principal.org_id, waiver_id=waiver_id, actor=principal.actor,
+                                    reason=reason, finding_id=finding_id)
     return redirect(_back(finding_id), flash=f"Waiver {waiver.id} revoked; the finding is open again.")
