@@ -300,19 +300,24 @@ def expire_waivers(session: Session, *, org_id: str, at: dt.datetime, actor: str
     return reopened
 
 
-def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str,
-                  finding_id: str | None = None) -> Waiver:
-    """End a waiver now; the findings it waived reopen, and their closed tasks with them. From a
-    finding's page (`finding_id`), only while that finding is still under `waiver_id`: a form shown
-    for one waiver must not revoke another granted since (`lifecycle.revoke_waiver`)."""
+def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
+    """End a waiver now; the findings it waived reopen, and their closed tasks with them."""
+    return revoke_finding_waiver(session, org_id=org_id, waiver_id=waiver_id, actor=actor, reason=reason)[0]
+
+
+def revoke_finding_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str,
+                          finding_id: str | None = None) -> tuple[Waiver, list[str]]:
+    """`revoke_waiver` and the findings it reopened (`lifecycle.revoke`). From a finding's page
+    (`finding_id`), only while that finding is still under `waiver_id`: a form shown for one waiver
+    must not revoke another granted since."""
     from engine.findings import lifecycle
     from engine.tasks import sync
 
-    waiver = lifecycle.revoke_waiver(session, org_id=org_id, waiver_id=waiver_id, actor=actor, reason=reason,
-                                     finding_id=finding_id)
+    waiver, reopened = lifecycle.revoke(session, org_id=org_id, waiver_id=waiver_id, actor=actor, reason=reason,
+                                        finding_id=finding_id)
     sync.follow_findings(session, org_id=org_id, actor=actor,
                          finding_ids=findings_service.ids_of_rule(session, org_id=org_id, rule_id=waiver.rule_id))
-    return waiver
+    return waiver, reopened
 
 
 def assign_finding(session: Session, *, org_id: str, finding_id: str, actor: str, assignee: str) -> list[str]:

@@ -324,9 +324,17 @@ def _same_waiver(session: Session, org_id: str, checked: waiver_checks.CheckedWa
     return None
 
 
-def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str,
-                  finding_id: str | None = None) -> Waiver:
-    """End a waiver now: the findings it waives reopen at once, and later runs no longer apply it.
+def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str) -> Waiver:
+    """End a waiver now: the findings it waives reopen at once, and later runs no longer apply it
+    (see `revoke`)."""
+    return revoke(session, org_id=org_id, waiver_id=waiver_id, actor=actor, reason=reason)[0]
+
+
+def revoke(session: Session, *, org_id: str, waiver_id: str, actor: str, reason: str,
+           finding_id: str | None = None) -> tuple[Waiver, list[str]]:
+    """`revoke_waiver`, and the findings it waived that are open again (those another waiver in force
+    covers are waived by that one at once): a site-wide waiver reopens every finding of its rule at
+    the site, and the page said "the finding is open again" when two had.
 
     The waiver row stays (with who revoked it, when and why): runs and packets of the days it was
     in force still name it. Revoked from a finding's page (`finding_id`), the waiver must still be
@@ -349,6 +357,7 @@ def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, 
     if utc(waiver.ends_at) <= now:
         raise InvalidTransition(f"waiver {waiver_id} ended on {utc(waiver.ends_at).isoformat()}",
                                 [ErrorDetail(reason="already ended: nothing to revoke", record_id=waiver_id)])
+    waived = waived_by(session, [waiver.id]).get(waiver.id, [])
     waiver.revoked_at, waiver.revoked_by, waiver.revoke_reason = now, actor, reason
     from engine.audit import service as audit
 
@@ -357,7 +366,9 @@ def revoke_waiver(session: Session, *, org_id: str, waiver_id: str, actor: str, 
     reopened = expire_waivers(session, org_id=org_id, at=now, actor=actor,
                               reason=f"waiver {waiver.id} revoked: {reason}")
     _waive_again_if_covered(session, org_id=org_id, finding_ids=reopened, actor=actor, at=now)
-    return to_waiver(waiver)
+    still_open = set(session.scalars(select(FindingRow.id).where(FindingRow.id.in_(waived),
+                                                                 FindingRow.state == "open"))) if waived else set()
+    return to_waiver(waiver), [fid for fid in waived if fid in still_open]
 
 
 def _refuse_stale_revoke(row: FindingRow, waiver_id: str) -> None:

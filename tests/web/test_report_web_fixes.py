@@ -1,7 +1,9 @@
 """Web UI faults a tester's black-box pass found (2026-12-07), each with the page's fix:
 
 - a stale "Revoke waiver" form names the waiver it was shown for, and is refused once the finding is
-  under another one (it had revoked a waiver granted since, which its user never saw).
+  under another one (it had revoked a waiver granted since, which its user never saw);
+- revoking a site-wide waiver says how many findings reopened (it said "the finding is open again"
+  when two had), and the waiver card says when a waiver covers the whole site.
 """
 
 from __future__ import annotations
@@ -56,3 +58,36 @@ def test_a_stale_revoke_form_does_not_revoke_a_waiver_granted_since(
     with unit_of_work(web["engine"]) as s:
         waiver = next(w for w in findings_service.list_waivers(s, org_id=ORG) if w.id == second)
     assert waiver.revoked_at is None and finding_of(web, "EP1").waiver_id == second
+
+
+# -- 4: a site-wide waiver, revoked -------------------------------------------------------------------------
+
+
+def test_revoking_a_site_wide_waiver_says_how_many_findings_reopened(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    fid, other = finding_of(web, "EP1").id, finding_of(web, "EP2").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    with clock.frozen(GRANTED):
+        assert act(c, f"{page}/waive", page, reason="site closed for refit", approver="CMO", until="2026-04-30",
+                   scope="establishment").status_code == 303
+    waiver_id = finding_of(web, "EP1").waiver_id
+    assert waiver_id and finding_of(web, "EP2").waiver_id == waiver_id
+    with clock.frozen(LATER):
+        card = html.unescape(re.sub(r"<[^>]+>", "", c.get(f"/ui/findings/{other}").text))
+        assert "Coversthe whole site E1: every finding of DEMO-TRN-001 there (2 findings waived now)" in card
+        assert act(c, f"{page}/revoke-waiver", page, reason="refit cancelled",
+                   waiver_id=waiver_id).status_code == 303
+        said = _flash(c.get(page).text)
+    assert f"Waiver {waiver_id} revoked; this finding and 1 more it waived are open again: {other}." in said
+    assert finding_of(web, "EP2").state == "open"
+
+
+def test_the_revoke_message_names_what_reopened_and_what_another_waiver_keeps() -> None:
+    from engine.web.routes.findings import reopened_words
+
+    assert reopened_words(["F-1"], "F-1") == "the finding is open again"
+    assert reopened_words(["F-1", "F-2", "F-3"], "F-2") == "this finding and 2 more it waived are open again: F-1, F-3"
+    assert reopened_words(["F-3"], "F-2") == ("1 finding it waived is open again: F-3; this finding stays waived: "
+                                              "another waiver in force covers it")
+    assert reopened_words([], "F-2") == "this finding stays waived: another waiver in force covers it"

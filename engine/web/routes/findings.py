@@ -436,6 +436,24 @@ def revoke_waiver(finding_id: str, reason: str = Form(..., max_length=4000),
     """Revoke the waiver the page showed (`waiver_id`, carried by the form); it (and whatever else the
     waiver covers) reopens. A form from a page opened before that waiver was revoked and another
     granted is refused by the lifecycle, rather than revoking the new waiver, which nobody had read."""
-    waiver = pipeline.revoke_waiver(session, org_id=principal.org_id, waiver_id=waiver_id, actor=principal.actor,
-                                    reason=reason, finding_id=finding_id)
-    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} revoked; the finding is open again.")
+    waiver, reopened = pipeline.revoke_finding_waiver(session, org_id=principal.org_id, waiver_id=waiver_id,
+                                                      actor=principal.actor, reason=reason, finding_id=finding_id)
+    return redirect(_back(finding_id), flash=f"Waiver {waiver.id} revoked; {reopened_words(reopened, finding_id)}.")
+
+
+def reopened_words(reopened: list[str], finding_id: str) -> str:
+    """What revoking a waiver from `finding_id`'s page reopened, in words: a waiver of a whole site
+    waives every finding of its rule there, and the page said "the finding is open again" when two
+    had reopened. A finding another waiver in force covers is waived by that one (not reopened)."""
+    others = [f for f in reopened if f != finding_id]
+    more = len(others) - ALSO_SHOWN
+    listed = f": {', '.join(others[:ALSO_SHOWN])}{f' and {more} more' if more > 0 else ''}"
+    if finding_id in reopened:
+        if not others:
+            return "the finding is open again"
+        return f"this finding and {len(others)} more it waived are open again{listed}"
+    stays = "this finding stays waived: another waiver in force covers it"
+    if not others:
+        return stays
+    one = len(others) == 1
+    return f"{len(others)} finding{'' if one else 's'} it waived {'is' if one else 'are'} open again{listed}; {stays}"
