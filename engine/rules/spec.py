@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -121,6 +122,31 @@ class ParamSpec(_Strict):
         return self
 
 
+#: what a parameter of each type holds, in the words of the people who set it (the liaison's form, the
+#: CLI, a practice file's check): "expected number, got str 'twelve'" named Python's types
+_TYPE_WORDS = {"int": "a whole number", "number": "a number", "bool": "true or false", "string": "text",
+               "list": "a list, e.g. [a, b]"}
+
+
+def _wrong_type(wanted: str, value: Any) -> str:
+    """Why `value` does not fit a parameter of type `wanted`, in words.
+
+    YAML 1.1 (PyYAML) reads `1e9` and `2E3` as text: an exponent is a number only with a point and a
+    signed exponent (`1.0e+9`). A liaison who typed 1e9 into a number field was told "got str '1e9'"."""
+    shown = (str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str)
+             else json.dumps(value, default=str) if isinstance(value, list | dict) else str(value))
+    if wanted in ("int", "number") and isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+        number = float(value)
+        full = f", {_number_text(number)}" if math.isfinite(number) and abs(number) < 1e16 else ""
+        return (f"{shown} was read as text, not a number (a number with an exponent needs a point and a sign, "
+                f"as in 1.0e+9): write it in full{full}")
+    return f"{shown} is not {_TYPE_WORDS[wanted]}"
+
+
+#: a number written with an exponent and no point or sign (`1e9`), which YAML 1.1 leaves as text
+_NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _number_text(value: float) -> str:
     """A bound as a person writes it: 48, 2.5, 9007199254740992 (not 48.0 or 9.0072e+15)."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
@@ -143,7 +169,7 @@ def check_param_value(spec: ParamSpec, value: Any) -> Any:
         "list": isinstance(value, list),
     }[spec.type]
     if not ok:
-        raise ValueError(f"expected {spec.type}, got {type(value).__name__} {value!r}")
+        raise ValueError(_wrong_type(spec.type, value))
     if spec.type == "string" and spec.unit == "date" and value != "":
         # a date kept as text (empty = not recorded): "last spring" had passed every check, then
         # crashed every evaluation from the day it took effect

@@ -124,7 +124,7 @@ def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> 
     assert [(p["name"], p["value"], p["since"]) for p in later] == [("new_hire_days", 5, "2026-12-15")]
     assert entries(liaison)[-1]["action"] == "parameter.changed"
     for body, status, text in (
-        ({"value": "five", "approved_by": "a", "reason": "r"}, 422, "expected int"),
+        ({"value": "five", "approved_by": "a", "reason": "r"}, 422, "'five' is not a whole number"),
         ({"value": 5, "approved_by": "a", "reason": "r", "effective_from": "2026-01-01"}, 422, "before today"),
         ({"value": 5, "reason": "r"}, 422, "approved_by"),
     ):
@@ -147,7 +147,7 @@ def test_params_are_a_422_naming_every_problem_when_the_rules_cannot_take_the_pr
         assert r.status_code == 422, r.text
         assert [(e["file"], e["field"], e["reason"]) for e in r.json()["errors"]] == [
             (str(path), "demo.bogus_param", "unknown parameter 'bogus_param' for ruleset demo"),
-            (str(path), "demo.new_hire_days", "parameter new_hire_days: expected int, got str 'seven'")]
+            (str(path), "demo.new_hire_days", "parameter new_hire_days: 'seven' is not a whole number")]
     path.write_text("params:\n  demo: {new_hire_days: 7}\n", encoding="utf-8")
     rows = c.get("/params", headers=headers(liaison, "liaison")).json()
     assert [(p["name"], p["value"], p["source"]) for p in rows] == [("new_hire_days", 7, "practice")]

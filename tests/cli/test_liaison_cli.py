@@ -76,7 +76,7 @@ def test_params_set_and_list(practice: Practice, rules: Path) -> None:
         "before": 10, "value": 5, "effective_from": "2026-12-15"}
     code, out, err = run(practice, "params", "set", "demo", "new_hire_days", "five", "--approved-by", "a",
                          "--reason", "r")
-    assert code == 2 and "expected int" in err
+    assert code == 2 and "'five' is not a whole number" in err
     listed = vigil("params", "list", "--framework", "demo", "--on", "2026-12-15", "--json", at=TODAY)
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
@@ -108,7 +108,7 @@ def test_params_list_refuses_values_the_rules_cannot_take_as_evaluate_does(pract
     path = rules.parent / "practice.yaml"
     path.write_text("params:\n  demo: {new_hire_days: seven, bogus_param: 3}\n", encoding="utf-8")
     problems = [f"{path}, field demo.bogus_param: unknown parameter 'bogus_param' for ruleset demo",
-                f"{path}, field demo.new_hire_days: parameter new_hire_days: expected int, got str 'seven'"]
+                f"{path}, field demo.new_hire_days: parameter new_hire_days: 'seven' is not a whole number"]
     evaluated = vigil("evaluate", *practice.args(), "--as-of", "2026-11-30T15:00:00Z", at=TODAY)
     assert evaluated.exit_code == 2 and all(p in said(evaluated.stderr) for p in problems), evaluated.output
     for args in ([], ["--json"], ["--framework", "demo", "--json"], ["--on", "2026-12-15"]):

@@ -88,7 +88,7 @@ def test_every_finding_task_and_liaison_field_is_named_as_its_refusals_name_it(
     on_task = {"note-text": "Note|Add a note", "complete-note": "Note", "ev-file": "File|choose a file"}
     for ident, names in on_task.items():
         assert task.by_id(ident).attrs.get("data-refusal-name") == names, ident
-    for ident, names in {"pc-demo-value": "New value|value", "pc-demo-from": "From|effective_from"}.items():
+    for ident, names in {"pc-demo-value": "New value", "pc-demo-from": "From"}.items():
         assert params.by_id(ident).attrs.get("data-refusal-name") == names, ident
 
 

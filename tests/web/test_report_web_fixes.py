@@ -3,7 +3,11 @@
 - a stale "Revoke waiver" form names the waiver it was shown for, and is refused once the finding is
   under another one (it had revoked a waiver granted since, which its user never saw);
 - revoking a site-wide waiver says how many findings reopened (it said "the finding is open again"
-  when two had), and the waiver card says when a waiver covers the whole site.
+  when two had), and the waiver card says when a waiver covers the whole site;
+- a refused parameter change names the form's fields by their labels and marks them (the browser
+  test puts the reason beside the field): "New value: 'twelve' is not a number", not
+  "hipaa.access_revoke_hours: expected number, got str"; `1e9`, which YAML 1.1 reads as text, says
+  so; a date that is none says "From: ... is not a date" (it said "effective_from", "on").
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from engine import clock, pipeline
@@ -21,7 +26,7 @@ from engine.db import unit_of_work
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import WaiverIn
-from tests.web.conftest import ORG
+from tests.web.conftest import FIXTURES, ORG
 from tests.web.test_findings_pages import GRANTED, act, finding_of, waive_now
 
 UTC = dt.UTC
@@ -91,3 +96,53 @@ def test_the_revoke_message_names_what_reopened_and_what_another_waiver_keeps() 
     assert reopened_words(["F-3"], "F-2") == ("1 finding it waived is open again: F-3; this finding stays waived: "
                                               "another waiver in force covers it")
     assert reopened_words([], "F-2") == "this finding stays waived: another waiver in force covers it"
+
+
+# -- 2: a refused parameter change, by the form's labels ---------------------------------------------------
+
+NOW = dt.datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def liaison_now(web: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(FIXTURES / "policies"))
+    with clock.frozen(NOW):
+        yield web
+
+
+def _refusal_box(text: str) -> tuple[str, str]:
+    """The refusal's words and the fields it names to the page's script (data-fields)."""
+    found = re.search(r'<div id="refusal"[^>]*?(?: data-fields="([^"]*)")?>', text)
+    assert found, "no refusal on the page"
+    return _flash(text), found.group(1) or ""
+
+
+@pytest.mark.parametrize("form, said, fields", [
+    ({"value": "five"}, "new_hire_days was not changed: New value: 'five' is not a whole number", "value"),
+    ({"value": "1e9"}, "New value: '1e9' was read as text, not a number (a number with an exponent needs a point "
+                       "and a sign, as in 1.0e+9): write it in full, 1000000000", "value"),
+    ({"value": "5", "effective_from": "2026-02-31"}, "From: '2026-02-31' is not a date (write it as YYYY-MM-DD)",
+     "effective_from"),
+    ({"value": "5", "effective_from": "2026-01-05"}, "new_hire_days was not changed: From: 2026-01-05 is before "
+                                                     "today (2026-11-30)", "effective_from"),
+])
+def test_a_refused_parameter_change_names_the_fields_by_their_labels(
+        liaison_now: dict[str, Any], web_client: Callable[[str], TestClient], form: dict[str, str], said: str,
+        fields: str) -> None:
+    c = web_client("liaison")
+    r = act(c, "/ui/params", "/ui/params", framework="demo", name="new_hire_days", approved_by="Dr. Rivera",
+            reason="policy 4.2", **form)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/params"  # the top, not 5,800 px below it
+    text, named = _refusal_box(c.get("/ui/params").text)
+    assert said in text and named == fields
+    assert "effective_from" not in text and "expected" not in text and "got str" not in text
+
+
+def test_a_withdrawal_from_a_date_that_is_none_says_from(liaison_now: dict[str, Any],
+                                                          web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("liaison")
+    page = "/ui/rulesets/demo/2.0.0"
+    r = act(c, f"{page}/withdraw", page, reason="typo", on="2026-02-31")
+    assert r.status_code == 303
+    text, named = _refusal_box(c.get(page).text)
+    assert text == "From: '2026-02-31' is not a date (write it as YYYY-MM-DD)" and named == "on"

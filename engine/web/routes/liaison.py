@@ -126,42 +126,72 @@ def set_param(framework: str = Form(..., max_length=40), name: str = Form(..., m
               principal: Principal = Depends(action(Permission.RULESETS_PUBLISH)),
               session: Session = Depends(web_session, scope="function")) -> Response:
     """Schedule a parameter change; the value is read as YAML (12, 0.5, true, [a, b], text). A refusal
-    comes back to the form with its reason said once (see `_refusal`)."""
+    comes back to the form with its reason said once, by the form's labels (see `_refusal`).
+
+    A refusal goes to the page's top, not to the framework's section (`#pp-hipaa`): the browser's
+    jump to the section left the message 5,800 px above the window. The page's script moves it
+    beside the field it names (the form's fields are named to it) and focuses that field; without
+    the script, the message at the top is what the person sees first."""
     scope.require_framework(principal, framework)
+    day = _day(effective_from, "effective_from")  # refused as any form's field is (engine.web.errors)
     try:
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
             raise InputError("the value is not a YAML value",
-                             [ErrorDetail(reason=value[:100], field="value")]) from None
+                             [ErrorDetail(reason=f"{value[:100]!r} cannot be read: write 12, 0.5, true, [a, b] or "
+                                                 "text", field="value")]) from None
         change = pipeline.set_practice_param(session, org_id=principal.org_id, actor=principal.actor,
                                              framework=framework, name=name, value=parsed, approved_by=approved_by,
-                                             reason=reason, effective_from=_day(effective_from, "effective_from"))
+                                             reason=reason, effective_from=day)
     except VigilError as exc:
         if exc.http_status not in (409, 422):
             raise
         session.rollback()
-        return redirect(f"/ui/params#pp-{urllib.parse.quote(framework)}", flash=_refusal(exc), kind="error")
+        return redirect("/ui/params", flash=_refusal(exc, name), kind="error",
+                        fields=[d.field for d in exc.details if d.field])
     return redirect(f"/ui/params#pp-{framework}",
                     flash=f"{framework}.{name}: {change.before!r} -> {change.value!r} from {change.effective_from}.")
 
 
-def _refusal(exc: VigilError) -> str:
-    """A refused change in one sentence: the message, then each reason it does not already give.
+#: The change form's fields by their labels on the page (the services' details name them by code).
+_PARAM_LABELS = {"value": "New value", "effective_from": "From", "approved_by": "Approved by", "reason": "Reason",
+                 "name": "Parameter"}
 
-    A wrong value's message and its detail both state why (the detail adds the parameter's meaning,
-    which the page shows beside it), so the usual "message (reasons)" said the reason twice, nested."""
-    said = exc.message.partition(": ")[2] or exc.message
-    reasons = [d.reason for d in exc.details
-               if d.reason and d.reason not in exc.message and not d.reason.startswith(said)]
-    return exc.message + (": " + "; ".join(reasons) if reasons else "")
+
+def _refusal(exc: VigilError, name: str) -> str:
+    """A refused change in one sentence, each field by its label: "access_revoke_hours was not
+    changed: New value: 'twelve' is not a number (...)". The services' words name the fields by
+    code ("hipaa.access_revoke_hours: expected number", "effective_from is not a date"), which the
+    page's script could not match to a field either. A refusal about no field keeps its message."""
+    parts = [f"{_PARAM_LABELS.get(d.field, d.field)}: {_plain(d.reason, d.field)}"
+             for d in exc.details if d.field and d.reason]
+    if not parts:
+        reasons = [d.reason for d in exc.details if d.reason and d.reason not in exc.message]
+        return exc.message + (": " + "; ".join(reasons) if reasons else "")
+    return f"{name} was not changed: " + "; ".join(parts)
+
+
+def _plain(reason: str, field: str) -> str:
+    """A service's reason about `field` without the code names: "effective_from 2026-01-01 is before
+    today" is "2026-01-01 is before today", the CLI's "set it with --from 2027-01-01" is "From"."""
+    reason = re.sub(rf"^{re.escape(field)}\s+(is\s+)?", "", reason)
+    return re.sub(r"set it with --from (\S+) or later", r"set From to \1 or later", reason)
 
 
 def _day(text: str, field: str) -> dt.date | None:
+    """A form's date field ("From"), refused by its label as the page shows it (it said "on is not a
+    date" and "effective_from is not a date")."""
     if not text.strip():
         return None
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"{field} is not a date", [ErrorDetail(reason=f"{text!r} is not YYYY-MM-DD",
-                                                                field=field)]) from None
+        label = _DATE_LABELS.get(field, field)
+        raise InputError(f"{label}: {text.strip()!r} is not a date", [ErrorDetail(
+            reason="write it as YYYY-MM-DD", field=field)]) from None
+
+
+#: the date fields of the liaison's forms by their labels (withdraw's `on` and the change's
+#: `effective_from` are both labelled "From")
+_DATE_LABELS = {"on": "From", "effective_from": "From"}

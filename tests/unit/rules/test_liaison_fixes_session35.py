@@ -243,7 +243,7 @@ def test_validate_refuses_a_scenarios_bad_params_and_rule_ids_where_they_are_wri
                           ("cases[0].expect[1].rule_id", 13)}, found
     assert "unknown parameter 'grace_day' for ruleset pub (did you mean grace_days?)" in found["params.grace_day", 4]
     assert "below the smallest value allowed, 0 (days)" in found["cases[0].params.grace_days", 10]
-    assert "expected bool, got float 2.5" in found["cases[0].params.remind", 10]
+    assert "2.5 is not true or false" in found["cases[0].params.remind", 10]
     unknown = found["cases[0].expect[0].rule_id", 12]
     assert "rule PUB-TRN-00X, which no pub ruleset has (did you mean PUB-TRN-" in unknown
     assert "not among the scenario's rules (PUB-TRN-001)" in found["cases[0].expect[1].rule_id", 13]

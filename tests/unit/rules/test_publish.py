@@ -289,8 +289,8 @@ def test_a_plain_value_is_kept_for_the_days_before_the_change(root: Path, tmp_pa
 
 
 @pytest.mark.parametrize("framework, name, value, kwargs, error, text", [
-    ("pub", "train_days", "ten", {}, InputError, "expected int"),
-    ("pub", "train_days", True, {}, InputError, "expected int"),
+    ("pub", "train_days", "ten", {}, InputError, "'ten' is not a whole number"),
+    ("pub", "train_days", True, {}, InputError, "true is not a whole number"),
     ("pub", "train_days", -3, {}, InputError, "-3 is below the smallest value allowed, 0 .days."),
     ("pub", "train_dayz", 10, {}, NotFoundError, "declares no parameter 'train_dayz'"),
     ("nope", "train_days", 10, {}, NotFoundError, "no ruleset for framework 'nope'"),

@@ -1,0 +1,56 @@
+"""A tester's black-box pass (2026-12-07), the faults only a browser shows:
+
+- a refused parameter change came back with its reason at the top of the page, 5,800 px above the
+  window that the jump to the framework's section had scrolled to; its field was not marked and
+  nothing had focus. The reason is now beside the field it names, the field focused and invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import page_sized, shot
+from tests.browser.pages import LoginPage
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def laptop(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    with page_sized(browser, server, 1366, 768) as page:
+        yield page
+
+
+def _on_screen(page: Any, selector: str) -> None:
+    """`selector`'s element lies wholly inside the window, as it is scrolled."""
+    top, bottom, height = page.locator(selector).evaluate(
+        "e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; }")
+    assert 0 <= top and bottom <= height, f"{selector} is at {top:.0f}..{bottom:.0f} px, the window {height} px high"
+
+
+# -- 2: a refused parameter change --------------------------------------------------------------------------
+
+
+def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("liaison")
+    laptop.goto("/ui/params")
+    laptop.locator("#change-hipaa summary").click()
+    laptop.locator("#pc-hipaa-name").select_option("access_revoke_hours")
+    laptop.locator("#pc-hipaa-value").fill("twelve")
+    laptop.locator("#pc-hipaa-by").fill("CISO")
+    laptop.locator("#pc-hipaa-why").fill("tighten")
+    laptop.locator("#change-hipaa").get_by_role("button", name="Schedule the change").click()
+    refusal = laptop.locator("#refusal")
+    expect(refusal.get_by_role("alert")).to_contain_text("New value: 'twelve' is not a number")
+    field = laptop.locator("#pc-hipaa-value")
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_value("twelve")
+    assert field.evaluate("f => f.previousElementSibling && f.previousElementSibling.id") == "refusal"
+    _on_screen(laptop, "#refusal")
+    _on_screen(laptop, "#pc-hipaa-value")
+    shot(laptop, "params-refused-beside-the-field")
