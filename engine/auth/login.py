@@ -340,7 +340,9 @@ def change_password(session: Session, *, user_id: str, current_password: str, ne
     every API token end (`keep_token`, the session asking, goes on); audited, with no password.
 
     A wrong current password counts toward the login lock like a failed login: a session left
-    open must not be a way to guess it."""
+    open must not be a way to guess it. A new password that is the current one is refused (it had
+    been accepted, "Your password is changed", with nothing changed but the other sessions ended):
+    checked once the current one is right, so the refusal tells a guesser nothing."""
     row = session.get(UserRow, user_id)
     if row is None:
         raise NotFoundError(f"no user {user_id}")
@@ -355,12 +357,21 @@ def change_password(session: Session, *, user_id: str, current_password: str, ne
                                                        "the account (vigil users unlock)",
                                                        field="current_password")], code="auth.locked") from None
         ok = check_password(row.password_hash, current_password)
-        new_hash = HASHER.hash(new_password) if ok else ""
+        same = ok and new_password == current_password
+        new_hash = HASHER.hash(new_password) if ok and not same else ""
     if not ok:
         _record_failure(bind, username=row.username, claim=claim)
         raise InputError("the current password is wrong", [ErrorDetail(
             reason="not this account's password; nothing was changed", field="current_password")],
             code="input.current_password")
+    if same:  # the password was right, so no guess toward the lock; in a transaction of its own, as
+        # the caller's rolls back with the error
+        with Session(bind=bind) as own:
+            own.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == claim.attempt_id).values(ok=True))
+            own.commit()
+        raise InputError("the new password is the current one", [ErrorDetail(
+            reason="the same as your current password; choose a different one", field="new_password")],
+            code="input.password")
     session.execute(update(LoginAttemptRow).where(LoginAttemptRow.id == claim.attempt_id).values(ok=True))
     return _set_password(session, row, new_hash, keep_token=keep_token, actor=actor, action="user.password_change")
 

@@ -104,7 +104,8 @@ _FIELD_LABELS = {"until": "Until", "approver": "Approved by", "approved_by": "Ap
                  "step": "Checklist step", "file": "File", "from": "Period from", "to": "Period to",
                  "as_of": "As of", "redact_phi": "Redact patient identifiers", "scope": "Covers",
                  "effective_from": "Effective from", "on": "From", "value": "New value", "name": "Parameter",
-                 "token": "API token", "waiver_id": "Waiver"}
+                 "token": "API token", "waiver_id": "Waiver", "current_password": "Current password",
+                 "new_password": "New password", "confirm_password": "New password again"}
 #: `text` is the comment on a finding, the note on a task, the YAML of a draft ruleset
 _TEXT_LABELS = {"comment": "Comment", "note": "Note", "draft": "Ruleset YAML"}
 

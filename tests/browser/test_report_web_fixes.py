@@ -2,7 +2,8 @@
 
 - a refused parameter change came back with its reason at the top of the page, 5,800 px above the
   window that the jump to the framework's section had scrolled to; its field was not marked and
-  nothing had focus. The reason is now beside the field it names, the field focused and invalid.
+  nothing had focus. The reason is now beside the field it names, the field focused and invalid;
+- a refused password change left focus on the page body: the field it names takes it.
 """
 
 from __future__ import annotations
@@ -54,3 +55,24 @@ def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -
     _on_screen(laptop, "#refusal")
     _on_screen(laptop, "#pc-hipaa-value")
     shot(laptop, "params-refused-beside-the-field")
+
+
+# -- 3: a refused password change ---------------------------------------------------------------------------
+
+
+def test_a_refused_password_change_focuses_the_field_it_names(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("staff")
+    laptop.goto("/ui/account/password")
+    laptop.locator("#current_password").fill("not-my-password")
+    laptop.locator("#new_password").fill("a-new-passphrase")
+    laptop.locator("#confirm_password").fill("a-new-passphrase")
+    laptop.get_by_role("button", name="Change password").click()
+    expect(laptop.locator("#password-error")).to_contain_text("Current password: not this account's password")
+    expect(laptop.locator("#current_password")).to_be_focused()
+    laptop.locator("#current_password").fill("staff-demo-pass")
+    laptop.locator("#new_password").fill("staff-demo-pass")
+    laptop.locator("#confirm_password").fill("staff-demo-pass")
+    laptop.get_by_role("button", name="Change password").click()
+    expect(laptop.locator("#password-error")).to_contain_text("New password: the same as your current password")
+    expect(laptop.locator("#new_password")).to_be_focused()
+    expect(laptop.locator("#new_password")).to_have_attribute("aria-invalid", "true")

@@ -7,7 +7,9 @@
 - a refused parameter change names the form's fields by their labels and marks them (the browser
   test puts the reason beside the field): "New value: 'twelve' is not a number", not
   "hipaa.access_revoke_hours: expected number, got str"; `1e9`, which YAML 1.1 reads as text, says
-  so; a date that is none says "From: ... is not a date" (it said "effective_from", "on").
+  so; a date that is none says "From: ... is not a date" (it said "effective_from", "on");
+- a new password that is the current one is refused; the field a refusal names takes focus; a blank
+  "New password again" is called that (it was "Confirm password").
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from engine.db import unit_of_work
 from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import WaiverIn
-from tests.web.conftest import FIXTURES, ORG
+from tests.web.conftest import FIXTURES, ORG, csrf_of, login
 from tests.web.test_findings_pages import GRANTED, act, finding_of, waive_now
 
 UTC = dt.UTC
@@ -146,3 +148,40 @@ def test_a_withdrawal_from_a_date_that_is_none_says_from(liaison_now: dict[str, 
     assert r.status_code == 303
     text, named = _refusal_box(c.get(page).text)
     assert text == "From: '2026-02-31' is not a date (write it as YYYY-MM-DD)" and named == "on"
+
+
+# -- 3: password change ---------------------------------------------------------------------------------------
+
+
+def _change_password(client: TestClient, **fields: str) -> Any:
+    token = csrf_of(client.get("/ui/account/password").text)
+    return client.post("/ui/account/password", data={"csrf_token": token, **fields}, follow_redirects=False,
+                       headers={"referer": "http://testserver/ui/account/password"})
+
+
+def test_the_current_password_is_refused_as_the_new_one_and_the_field_takes_focus(web: dict[str, Any]) -> None:
+    client, other = login(web["app"], "staff"), login(web["app"], "staff")
+    r = _change_password(client, current_password="staff-password", new_password="staff-password",
+                         confirm_password="staff-password")
+    assert r.status_code == 422
+    assert "New password: the same as your current password; choose a different one" in html.unescape(r.text)
+    field = re.search(r'<input id="new_password"[^>]*>', r.text)
+    assert field and 'aria-invalid="true"' in field.group(0) and "autofocus" in field.group(0)
+    assert other.get("/ui/tasks", follow_redirects=False).status_code == 200  # no session ended
+    for _ in range(6):  # the right password: no guess toward the login lock
+        assert _change_password(client, current_password="staff-password", new_password="staff-password",
+                                confirm_password="staff-password").status_code == 422
+    login(web["app"], "staff")  # unchanged, and not locked
+    r = _change_password(client, current_password="wrong-password", new_password="a-new-passphrase",
+                         confirm_password="a-new-passphrase")
+    field = re.search(r'<input id="current_password"[^>]*>', r.text)
+    assert r.status_code == 422 and field and "autofocus" in field.group(0)
+
+
+def test_blank_new_passwords_are_called_by_their_labels(web: dict[str, Any]) -> None:
+    client = login(web["app"], "officer")
+    r = _change_password(client, current_password="officer-password", new_password="", confirm_password="")
+    assert r.status_code == 303
+    said, named = _refusal_box(client.get(r.headers["location"]).text)
+    assert said == "Please check the form: New password: required; New password again: required."
+    assert named == "new_password confirm_password"
