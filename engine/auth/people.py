@@ -211,9 +211,16 @@ def can_do(role: str, work: Work) -> bool:
     return role != "auditor" and any(all(allowed(role, p) for p in needs) for needs in WORK_NEEDS[work])
 
 
+#: What each permission the work needs lets a person do, in the words of the people who assign work:
+#: the refusal had said "whose role may not findings.update, nor tasks.read and tasks.update".
+_DOING = {Permission.FINDINGS_READ: "read findings", Permission.FINDINGS_UPDATE: "act on findings",
+          Permission.TASKS_READ: "open tasks", Permission.TASKS_UPDATE: "work on tasks"}
+
+
 def _lacking(role: str, work: Work) -> str:
-    """"tasks.read and tasks.update": what the role lacks of each way to do the work ("..., nor ...")."""
-    return ", nor ".join(" and ".join(sorted(p for p in needs if not allowed(role, p))) for needs in WORK_NEEDS[work])
+    """"open tasks or work on tasks": what the role lacks of each way to do the work ("..., nor ...")."""
+    return ", nor ".join(" or ".join(_DOING[p] for p in sorted(needs) if not allowed(role, p))
+                         for needs in WORK_NEEDS[work])
 
 
 def examples(session: Session, *, org_id: str, roles: bool = True) -> str:

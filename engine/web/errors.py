@@ -12,6 +12,7 @@ The API's handlers (engine.api.errors) stay in charge of every path outside /ui;
 from __future__ import annotations
 
 import inspect
+import re
 import urllib.parse
 from typing import Any
 
@@ -105,7 +106,8 @@ _FIELD_LABELS = {"until": "Until", "approver": "Approved by", "approved_by": "Ap
                  "as_of": "As of", "redact_phi": "Redact patient identifiers", "scope": "Covers",
                  "effective_from": "Effective from", "on": "From", "value": "New value", "name": "Parameter",
                  "token": "API token", "waiver_id": "Waiver", "current_password": "Current password",
-                 "new_password": "New password", "confirm_password": "New password again"}
+                 "new_password": "New password", "confirm_password": "New password again",
+                 "expiring": "Credentials expiring"}
 #: `text` is the comment on a finding, the note on a task, the YAML of a draft ruleset
 _TEXT_LABELS = {"comment": "Comment", "note": "Note", "draft": "Ruleset YAML"}
 
@@ -138,8 +140,8 @@ def _problem(error: dict[str, Any]) -> str:
         return f"too long (at most {ctx.get('max_length')} characters)"
     if kind == "string_too_short":
         return f"too short (at least {ctx.get('min_length')} characters)"
-    if kind == "string_pattern_mismatch":
-        return "not one of the choices offered"
+    if kind in ("string_pattern_mismatch", "literal_error"):
+        return "not one of the choices offered" + _choices(str(ctx.get("pattern") or ctx.get("expected") or ""))
     if kind in ("greater_than_equal", "greater_than"):
         return f"at least {ctx.get('ge', ctx.get('gt'))}"
     if kind in ("less_than_equal", "less_than"):
@@ -147,10 +149,36 @@ def _problem(error: dict[str, Any]) -> str:
     return str(error.get("msg", "not valid")).removeprefix("Value error, ")
 
 
+#: a field's choices as its pattern lists them: "^(mine|overdue|open)$", "^(all)?$"
+_CHOICES = re.compile(r"\^\(([\w|-]+)\)\??\$")
+
+
+def _choices(pattern: str) -> str:
+    """": all", ": mine, overdue, open": what a choice field takes, from its pattern or pydantic's
+    `expected` ("'all'"), for an address typed or edited by hand. Nothing when it cannot be read."""
+    found = _CHOICES.fullmatch(pattern)
+    if found:
+        return ": " + ", ".join(found.group(1).split("|"))
+    quoted = re.findall(r"'([^']+)'", pattern)
+    return ": " + ", ".join(quoted) if quoted else ""
+
+
 def plain_reason(request: Request, error: dict[str, Any]) -> str:
     """"Until: not a valid date", "Reason: required": a refused form's field by its label on the page."""
     loc = [str(p) for p in error.get("loc", ())[1:]]
     return f"{_label(request, loc[0] if loc else '')}: {_problem(error)}"
+
+
+#: a page's position (`cursor`) no list gave out, in the words of someone who follows a list's links
+#: (the API's "pass next_cursor or prev_cursor as it came" names its own fields)
+_BAD_PAGE = ("the address names a page of this list that the list did not give out (edited, or cut short): "
+             "start again from the first page")
+
+
+def list_problems(exc: VigilError) -> list[str]:
+    """What a list page says above its table when its filters or page are refused: each reason, in
+    the page's words rather than the API's."""
+    return [_BAD_PAGE if d.field == "cursor" else d.reason for d in exc.details if d.reason] or [exc.message]
 
 
 def _titles(status: int) -> str:

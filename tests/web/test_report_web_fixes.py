@@ -9,7 +9,10 @@
   "hipaa.access_revoke_hours: expected number, got str"; `1e9`, which YAML 1.1 reads as text, says
   so; a date that is none says "From: ... is not a date" (it said "effective_from", "on");
 - a new password that is the current one is refused; the field a refusal names takes focus; a blank
-  "New password again" is called that (it was "Confirm password").
+  "New password again" is called that (it was "Confirm password");
+- messages in the page's words, not the code's or pydantic's: an unknown `expiring`, an empty
+  `view=` (the default list, not an error page), a role that may not act on findings, a page
+  address edited by hand.
 """
 
 from __future__ import annotations
@@ -185,3 +188,39 @@ def test_blank_new_passwords_are_called_by_their_labels(web: dict[str, Any]) -> 
     said, named = _refusal_box(client.get(r.headers["location"]).text)
     assert said == "Please check the form: New password: required; New password again: required."
     assert named == "new_password confirm_password"
+
+
+# -- 5: the page's words ---------------------------------------------------------------------------------------
+
+
+def test_an_address_with_an_unknown_choice_names_the_choices_and_an_empty_one_is_the_default(
+        web_client: Callable[[str], TestClient]) -> None:
+    c = web_client("officer")
+    r = c.get("/ui/dashboard?expiring=bogus")
+    assert r.status_code == 422 and "Credentials expiring: not one of the choices offered: all" in r.text
+    assert "Input should be" not in r.text
+    assert c.get("/ui/dashboard?expiring=").status_code == 200
+    mine = c.get("/ui/tasks")
+    empty = c.get("/ui/tasks?view=")
+    assert empty.status_code == 200 and "<title>My tasks" in empty.text and "<title>My tasks" in mine.text
+    r = c.get("/ui/tasks?view=bogus")
+    assert r.status_code == 422 and "View: not one of the choices offered: mine, overdue, open, done, closed" in r.text
+
+
+def test_a_finding_given_to_a_liaison_is_refused_in_words(web: dict[str, Any],
+                                                          web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    assert act(c, f"{page}/assign", page, assignee="liaison").status_code == 303
+    said = _flash(c.get(page).text)
+    assert "liaison is a liaison, whose role may not act on findings, nor open tasks or work on tasks" in said
+    assert "findings.update" not in said and "tasks.read" not in said
+
+
+@pytest.mark.parametrize("address", ["/ui/findings?cursor=not-a-cursor", "/ui/tasks?view=open&cursor=not-a-cursor"])
+def test_a_page_address_edited_by_hand_says_to_start_again(web_client: Callable[[str], TestClient],
+                                                          address: str) -> None:
+    text = html.unescape(web_client("officer").get(address).text)
+    assert "the address names a page of this list that the list did not give out" in text
+    assert "next_cursor" not in text

@@ -30,6 +30,7 @@ from engine.findings import lifecycle, waiver_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingEvent, FindingFilter, FindingPage, Waiver, WaiverIn, finished
 from engine.records.schemas import RECORD_MODELS
+from engine.web import errors as web_errors
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -154,7 +155,7 @@ def list_findings(request: Request, q: ListFilters = Depends(list_filters),
                                                 sort=q.sort or None)
     except InputError as exc:  # a filter that can never match: said above the list, the form kept as typed
         result = FindingPage(items=[], total=0)
-        problems = [d.reason for d in exc.details] or [exc.message]
+        problems = web_errors.list_problems(exc)
     shield = PatientPseudonyms.for_principal(session, principal)
     if shield is not None:
         result = result.model_copy(update={"items": shield.findings(result.items)})

@@ -20,6 +20,7 @@ from engine.tasks import evidence
 from engine.tasks import export as tasks_export
 from engine.tasks import service as tasks_service
 from engine.tasks.schemas import Task, TaskFilter, TaskPage
+from engine.web import errors as web_errors
 from engine.web import lookups, taskviews
 from engine.web.deps import action, page, web_session
 from engine.web.render import page as render
@@ -82,11 +83,14 @@ def _owner_not_applied(asked: ListFilters, seen: ListFilters, principal: Princip
     return f"You see your own tasks only, so the owner filter ({asked.owner}) is not applied."
 
 
-def list_filters(view: str = Query("mine", pattern="^(mine|overdue|open|done|closed)$"),
+def list_filters(view: str = Query("", pattern="^(mine|overdue|open|done|closed)?$"),
                  establishment: str | None = Query(None, max_length=100),
                  owner: str | None = Query(None, max_length=200),
                  severity: str | None = Query(None, max_length=60)) -> ListFilters:
-    return ListFilters(view=view, establishment=establishment or None, owner=owner or None, severity=severity or None)
+    """The list's filters as asked; an empty `view` (`?view=`, a form sent with nothing chosen) is
+    the default list, My tasks, as an empty filter is no filter: it was an error page."""
+    return ListFilters(view=view or "mine", establishment=establishment or None, owner=owner or None,
+                       severity=severity or None)
 
 
 @router.get("/tasks")
@@ -104,7 +108,7 @@ def list_tasks(request: Request, q: ListFilters = Depends(list_filters),
                                            viewer=taskviews.viewer(principal), limit=PAGE_SIZE, cursor=cursor or None)
                   if filters is not None else None)
     except InputError as exc:  # a filter that can never match: said above the list, the form kept, as findings do
-        result, problems = TaskPage(items=[], total=0), [d.reason for d in exc.details] or [exc.message]
+        result, problems = TaskPage(items=[], total=0), web_errors.list_problems(exc)
     manager = allowed(principal.role, Permission.TASKS_MANAGE)
     # owners by name, as the Owner filter offers them: the list had shown P-0005 beside "Ana Diaz (P-0005)"
     named = people.Names(session, org_id=principal.org_id, nobody="unassigned")
