@@ -217,6 +217,19 @@ def _inline_code(text: Any) -> Markup:
                            for i, part in enumerate(parts))
 
 
+#: an instant with its offset as the services write it into a history's words (`isoformat()`:
+#: "2026-12-07T15:08:36.984756+00:00"); a naive one names no zone and is left as written
+_ISO_INSTANT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _instants_in(text: str | None) -> str:
+    """A history entry's words with each instant in them as the page shows instants ("2026-12-07
+    15:08 UTC"): a waiver's history said "from 2026-12-07T15:08:36.984756+00:00 through 2027-01-31
+    (UTC)" beside entries stamped "2026-12-07 15:08 UTC". The stored words (audit trail, API) keep
+    the exact instant; entries written before this read the same."""
+    return _ISO_INSTANT.sub(lambda m: _instant(m.group(0)), str(text or ""))
+
+
 def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -224,7 +237,7 @@ def _build_env() -> Environment:
                        fw=_fw_label, fw_options=_fw_options, code=_inline_code,
                        until=_until, due=_due, task_due=_task_due,
                        task_due_short=_task_due_short, filesize=_filesize,
-                       deadline_math=_deadline_math)
+                       deadline_math=_deadline_math, instants_in=_instants_in)
     env.globals.update(query=_query, vigil_version=__version__, param_change=versions.param_change_text)
     return env
 

@@ -12,7 +12,9 @@
   "New password again" is called that (it was "Confirm password");
 - messages in the page's words, not the code's or pydantic's: an unknown `expiring`, an empty
   `view=` (the default list, not an error page), a role that may not act on findings, a page
-  address edited by hand.
+  address edited by hand;
+- a finding's history shows the instants in its words as the page shows instants (a waiver's start
+  read "2026-12-07T15:08:36.984756+00:00").
 """
 
 from __future__ import annotations
@@ -224,3 +226,20 @@ def test_a_page_address_edited_by_hand_says_to_start_again(web_client: Callable[
     text = html.unescape(web_client("officer").get(address).text)
     assert "the address names a page of this list that the list did not give out" in text
     assert "next_cursor" not in text
+
+
+# -- 7: instants in a history ---------------------------------------------------------------------------------
+
+
+def test_a_waivers_history_shows_its_start_as_the_page_shows_instants(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    fid = finding_of(web, "EP1").id
+    page = f"/ui/findings/{fid}"
+    c = web_client("officer")
+    with clock.frozen(dt.datetime(2026, 3, 11, 15, 8, 36, 984756, tzinfo=UTC)):
+        assert act(c, f"{page}/waive", page, reason="on leave", approver="CMO", until="2026-04-30",
+                   scope="subject").status_code == 303
+        text = html.unescape(c.get(page).text)
+    history = text[text.index('id="hist-h"'):]
+    assert "from 2026-03-11 15:08 UTC through 2026-04-30 (UTC), approved by CMO: on leave" in history
+    assert "T15:08:36" not in history
