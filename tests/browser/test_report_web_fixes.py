@@ -3,7 +3,9 @@
 - a refused parameter change came back with its reason at the top of the page, 5,800 px above the
   window that the jump to the framework's section had scrolled to; its field was not marked and
   nothing had focus. The reason is now beside the field it names, the field focused and invalid;
-- a refused password change left focus on the page body: the field it names takes it.
+- a refused password change left focus on the page body: the field it names takes it;
+- saving a view with no name said nothing, and a second view of the same name replaced the first
+  silently: both are said.
 """
 
 from __future__ import annotations
@@ -76,3 +78,27 @@ def test_a_refused_password_change_focuses_the_field_it_names(laptop: Any) -> No
     expect(laptop.locator("#password-error")).to_contain_text("New password: the same as your current password")
     expect(laptop.locator("#new_password")).to_be_focused()
     expect(laptop.locator("#new_password")).to_have_attribute("aria-invalid", "true")
+
+
+# -- 6: saved views -----------------------------------------------------------------------------------------
+
+
+def test_saving_a_view_says_why_a_name_is_needed_and_when_it_replaces_one(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("officer")
+    laptop.goto("/ui/findings?framework=hipaa&severity=critical")
+    status, name = laptop.locator("#views-status"), laptop.locator("#view-name")
+    laptop.get_by_role("button", name="Save view").click()
+    expect(status).to_contain_text("Name the view to save it")
+    expect(name).to_be_focused()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    name.fill("X")
+    laptop.get_by_role("button", name="Save view").click()
+    expect(status).to_have_text("Saved view \u201cX\u201d.")
+    expect(name).not_to_have_attribute("aria-invalid", "true")
+    laptop.goto("/ui/findings?framework=osha")
+    name.fill("X")
+    laptop.get_by_role("button", name="Save view").click()
+    expect(status).to_contain_text("replacing the earlier view of that name")
+    name.fill("X")
+    laptop.get_by_role("button", name="Save view").click()
+    expect(status).to_contain_text("was already saved with these filters")

@@ -53,18 +53,31 @@
     if (!box) { return; }
     box.hidden = false;
     var form = box.querySelector("form");
+    // Saving had said nothing when the name was empty, and replaced a view of the same name
+    // silently (a "critical HIPAA" view gone under an OSHA one): both are said in the status line.
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var input = form.querySelector("input[name=view_name]");
+      var status = box.querySelector("[data-views-status]");
       var name = input.value.trim();
-      if (!name) { input.focus(); return; }
+      if (!name) {
+        input.setAttribute("aria-invalid", "true");
+        status.textContent = "Name the view to save it: the name is how the list of saved views shows it.";
+        input.focus();
+        return;
+      }
+      input.removeAttribute("aria-invalid");
       var views = load();
-      views[name] = box.getAttribute("data-query");
+      var query = box.getAttribute("data-query");
+      var had = Object.prototype.hasOwnProperty.call(views, name) ? views[name] : null;
+      views[name] = query;
       store(views);
       input.value = "";
       renderViews(box);
-      var status = box.querySelector("[data-views-status]");
-      status.textContent = "Saved view \u201c" + name + "\u201d.";
+      var quoted = "\u201c" + name + "\u201d";
+      status.textContent = had === null ? "Saved view " + quoted + "." :
+        had === query ? "View " + quoted + " was already saved with these filters." :
+        "Saved view " + quoted + ", replacing the earlier view of that name (its filters are gone).";
     });
     renderViews(box);
   }
