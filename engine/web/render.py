@@ -230,6 +230,12 @@ def _instants_in(text: str | None) -> str:
     return _ISO_INSTANT.sub(lambda m: _instant(m.group(0)), str(text or ""))
 
 
+def _name_breaks(name: str) -> Markup:
+    """A code name ("access_revoke_hours") that may wrap after each underscore and nowhere else
+    (a <wbr> after each): a narrow column had broken it inside its words ("acces/s_rev/oke_h/ours")."""
+    return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
+
+
 def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -237,7 +243,8 @@ def _build_env() -> Environment:
                        fw=_fw_label, fw_options=_fw_options, code=_inline_code,
                        until=_until, due=_due, task_due=_task_due,
                        task_due_short=_task_due_short, filesize=_filesize,
-                       deadline_math=_deadline_math, instants_in=_instants_in)
+                       deadline_math=_deadline_math, instants_in=_instants_in,
+                       name_breaks=_name_breaks)
     env.globals.update(query=_query, vigil_version=__version__, param_change=versions.param_change_text)
     return env
 

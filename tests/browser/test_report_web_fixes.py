@@ -5,7 +5,8 @@
   nothing had focus. The reason is now beside the field it names, the field focused and invalid;
 - a refused password change left focus on the page body: the field it names takes it;
 - saving a view with no name said nothing, and a second view of the same name replaced the first
-  silently: both are said.
+  silently: both are said;
+- the parameters table's headers and names broke inside words at 1366 px ("Para/mete/r").
 """
 
 from __future__ import annotations
@@ -102,3 +103,35 @@ def test_saving_a_view_says_why_a_name_is_needed_and_when_it_replaces_one(laptop
     name.fill("X")
     laptop.get_by_role("button", name="Save view").click()
     expect(status).to_contain_text("was already saved with these filters")
+
+
+# -- 8: the parameters table at a laptop's width ----------------------------------------------------------------
+
+#: the words of each header and name of the parameters tables that a line break splits, by Range
+#: rects: a word is whole when its text lies on one line (a name's words end at each "_")
+_BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll("table.params thead th, table.params tbody th")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const re = /[^\\s_]+_?/g;
+      let m;
+      while ((m = re.exec(node.nodeValue))) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) { broken.push(cell.textContent.trim() + ": " + m[0]); }
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_parameters_table_breaks_no_header_or_name_inside_a_word(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("liaison")
+    laptop.goto("/ui/params")
+    expect(laptop.locator("table.params").first).to_be_visible()
+    assert laptop.evaluate(_BROKEN_WORDS) == []
+    shot(laptop, "params-table-1366")
