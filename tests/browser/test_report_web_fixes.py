@@ -6,11 +6,14 @@
 - a refused password change left focus on the page body: the field it names takes it;
 - saving a view with no name said nothing, and a second view of the same name replaced the first
   silently: both are said;
-- the parameters table's headers and names broke inside words at 1366 px ("Para/mete/r").
+- the parameters table's headers and names broke inside words at 1366 px ("Para/mete/r");
+- keyboard focus: ticking a checklist step left focus on the page body (it stays on the step's
+  button), and a date field's calendar button, the field's fourth tab stop, showed no outline.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import page_sized, shot
-from tests.browser.pages import LoginPage
+from tests.browser.pages import FindingsPage, LoginPage
 
 pytestmark = pytest.mark.browser
 
@@ -135,3 +138,37 @@ def test_the_parameters_table_breaks_no_header_or_name_inside_a_word(laptop: Any
     expect(laptop.locator("table.params").first).to_be_visible()
     assert laptop.evaluate(_BROKEN_WORDS) == []
     shot(laptop, "params-table-1366")
+
+
+# -- 9: keyboard focus ----------------------------------------------------------------------------------------
+
+
+def test_ticking_a_step_keeps_focus_on_its_button(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("staff")
+    laptop.goto("/ui/tasks?view=open")
+    laptop.locator("#tasks-table tbody tr").first.locator("td:nth-child(2) a").click()
+    expect(laptop.get_by_role("heading", name=re.compile("^SOP checklist"))).to_be_visible()
+    step = laptop.locator("ol.checklist li").first.get_attribute("id")
+    assert step and step.startswith("step-")
+    n = int(step.removeprefix("step-"))
+    button = laptop.get_by_role("button", name=f"Mark done: step {n}")
+    button.focus()
+    laptop.keyboard.press("Enter")
+    expect(laptop.get_by_role("status")).to_have_text(f"Step {n} marked done.")
+    expect(laptop.get_by_role("button", name=f"Undo: step {n}")).to_be_focused()
+
+
+def test_a_date_fields_calendar_button_shows_the_focus_outline(laptop: Any) -> None:
+    LoginPage(laptop).sign_in("officer")
+    laptop.goto("/ui/findings")
+    FindingsPage(laptop).open_first()
+    until = laptop.locator("#waive-until")
+    expect(until).to_be_visible()
+    laptop.locator("#waive-approver").focus()
+    stops = []
+    for _ in range(4):  # month, day, year, then the calendar button
+        laptop.keyboard.press("Tab")
+        stops.append(until.evaluate("e => { const s = getComputedStyle(e); return [document.activeElement === e, "
+                                    "s.outlineStyle, s.boxShadow]; }"))
+    assert all(active for active, _, _ in stops), stops
+    assert all(style == "solid" and shadow != "none" for _, style, shadow in stops), stops

@@ -307,6 +307,18 @@
     }
   }
 
+  // Ticking a checklist step reloads the task at its step (#step-N) with focus on the page itself:
+  // a keyboard user had to find their place again. The step's own button takes focus back, unless
+  // a refusal has put it on the field it names. Run once the page has loaded: the browser's own jump
+  // to the fragment, after DOMContentLoaded, clears the focus it finds (the step's <li> takes none).
+  function focusStep() {
+    var found = /^#step-(\d+)$/.exec(window.location.hash);
+    if (!found || document.getElementById("refusal")) { return; }
+    var step = document.getElementById("step-" + found[1]);
+    var button = step && step.querySelector("button");
+    if (button) { button.focus(); }
+  }
+
   // A table's scroll box is a tab stop (so its hidden columns can be scrolled to from the keyboard)
   // only while it has something to scroll: a table that fits is no stop at all.
   function scrollBoxes() {
@@ -374,6 +386,7 @@
     rememberForms();
     backToList();
     scrollBoxes();
+    window.addEventListener("load", focusStep);
     var pending = null;
     window.addEventListener("resize", function () {
       window.clearTimeout(pending);
