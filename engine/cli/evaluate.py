@@ -98,7 +98,8 @@ def evaluate(
                                         help="limit to these frameworks; repeatable or comma-separated"),
     params: Path = typer.Option(None, "--params", help="practice parameters YAML (default: practice.yaml in "
                                 "VIGIL_POLICIES_DIR, else in the installation's policies/)"),
-    backend: str = typer.Option(None, "--backend", help="durable or python (default: the sweep backend)"),
+    backend: str = typer.Option(None, "--backend", help="durable or python (default: python, the sweep backend; "
+                                                        "events streamed in are matched on durable)"),
     known_at: str = typer.Option(None, "--known-at", help="database state to use (default: latest versions)"),
     db: str = typer.Option(None, "--db", help="evaluate the records in this database (default: with --records, a "
                            "fresh in-memory one even when $DATABASE_URL is set, as CONTRACT.md says; without "

@@ -26,7 +26,9 @@ class EvaluationIn(JsonBody):
     as_of: InstantIn | None = Field(default=None, description="evaluation instant (default: now); needs an offset",
                                       examples=["2026-11-30T17:00:00Z"])
     frameworks: list[str] | None = Field(default=None, examples=[["hipaa", "osha"]])
-    backend: str | None = Field(default=None, pattern="^(durable|python)$")
+    backend: str | None = Field(default=None, pattern="^(durable|python)$",
+                                description="the matcher (default: python, the sweep backend; events streamed in are "
+                                            "matched on durable; both give the same findings)")
     known_at: InstantIn | None = Field(default=None, description="database state to evaluate (default: latest); "
                                        "not before the first record was recorded")
 

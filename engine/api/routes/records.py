@@ -140,7 +140,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
                 format: str | None = Query(None, pattern="^(json|ndjson|csv|fhir|leie|roster)$"),
                 type: str | None = Query(None, description="record type of a CSV file"),
                 checked_at: InstantIn | None = Query(None, description="format=leie: when the screening was done "
-                                                                       "(default: now; never later than now)"),
+                                                                       "(default: the upload's UTC day at 00:00, so "
+                                                                       "the same file sent again that day is the same "
+                                                                       "screening; never later than now)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                 _single: None = Depends(uploads.single_parts(  # after the sign-in check
                     "map", known=("file", "map"), queried=("format", "type", "checked_at"))),
