@@ -73,8 +73,10 @@ class TaskEscalation(BaseModel):
     scheduled_for: dt.date
 
 
-class Task(BaseModel):
-    """Owned, dated work: one per finding (kind=finding) or one per period of a recurring SOP."""
+class TaskSummary(BaseModel):
+    """A task as a list shows it: everything but its notes, evidence, escalations and history, which
+    `Task` (one task, `tasks show`, `GET /tasks/{id}`) adds. A list had carried those four as empty
+    arrays, which a script read as "no history" for a task whose page showed one."""
 
     id: str
     org_id: str
@@ -103,6 +105,11 @@ class Task(BaseModel):
     completed_at: dt.datetime | None = None
     completed_by: str | None = None
     confirmed_at: dt.datetime | None = None
+
+
+class Task(TaskSummary):
+    """Owned, dated work: one per finding (kind=finding) or one per period of a recurring SOP."""
+
     notes: list[TaskNote] = Field(default_factory=list)
     attachments: list[TaskAttachment] = Field(default_factory=list)
     escalations: list[TaskEscalation] = Field(default_factory=list)
@@ -146,7 +153,7 @@ class TaskViewer(BaseModel):
 
 
 class TaskPage(BaseModel):
-    items: list[Task]
+    items: list[TaskSummary]
     total: int
     next_cursor: str | None = None
     has_prev: bool = Field(default=False, description="a page before this one exists")

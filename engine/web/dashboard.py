@@ -35,7 +35,7 @@ from engine.rules.derive.credentialing import _common as credentialing
 from engine.rules.runner import derive_setup
 from engine.tasks import jobs
 from engine.tasks import service as tasks_service
-from engine.tasks.schemas import Task, TaskFilter
+from engine.tasks.schemas import TaskFilter, TaskSummary
 from engine.web import lookups, taskviews
 from engine.web.charts import LineChart, trend
 
@@ -104,7 +104,7 @@ class ExpiryList(BaseModel):
 
 class WorkList(BaseModel):
     total: int
-    items: list[Task]
+    items: list[TaskSummary]
 
 
 class DashboardView(BaseModel):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.auth.schemas import Principal
 from engine.tasks import service as tasks_service
-from engine.tasks.schemas import Task, TaskFilter, TaskViewer
+from engine.tasks.schemas import TaskFilter, TaskSummary, TaskViewer
 
 
 def viewer(principal: Principal) -> TaskViewer:
@@ -21,7 +21,7 @@ def mine(principal: Principal) -> str | None:
     return ",".join(owners) or None
 
 
-def tasks_of_finding(session: Session, *, principal: Principal, finding_id: str) -> list[Task]:
+def tasks_of_finding(session: Session, *, principal: Principal, finding_id: str) -> list[TaskSummary]:
     page = tasks_service.list_tasks(session, org_id=principal.org_id, filters=TaskFilter(finding_id=finding_id),
                                     viewer=viewer(principal), limit=20)
     return page.items

@@ -84,6 +84,10 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
 
     shown = json.loads(vigil("tasks", "show", task["id"], "--db", db_url, "--json").output)
     assert shown["state"] == "done" and [n["text"] for n in shown["notes"]] == ["called HR", "trained"]
+    # a list item is the summary: no empty notes, evidence, escalations or history standing for "none"
+    (item,) = json.loads(vigil("tasks", "list", "--state", "done", "--db", db_url, "--json").output)["items"]
+    assert item["id"] == task["id"] and not {"notes", "attachments", "escalations", "history"} & set(item)
+    assert shown["history"] and shown["attachments"]
     # hr1 is no user here: a name that is nobody is refused (session 42), a cli: label is kept
     assert shown["attachments"][0]["attached_by"] == "cli:hr1" and shown["escalations"][0]["target"] == "owner"
     text = vigil("tasks", "show", task["id"], "--db", db_url).output
