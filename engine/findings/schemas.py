@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from engine.clock import InstantIn
 from engine.json_body import JsonBody
@@ -98,6 +98,14 @@ class FindingFilter(BaseModel):
     org_wide: bool = False
     rule_id: str | None = None
     subject_id: str | None = None
+
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_ids_are_upper_case(cls, value: str | None) -> str | None:
+        """Rule ids are upper case (`spec.RULE_ID`): `vigil findings list --rule hipaa-sec-term-004`
+        and `?rule=` matched nothing where the web's filter, which upper-cased it, matched."""
+        return value.strip().upper() if value else value
+
     #: who the findings are assigned to (usernames, person ids or roles, comma-separated; `none`:
     #: assigned to nobody); a user and the person their account stands for are one assignee
     assignee: str | None = None

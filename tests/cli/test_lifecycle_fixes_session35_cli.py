@@ -19,6 +19,11 @@ def _ids(practice: Practice, rule: str) -> list[str]:
     return [f["id"] for f in listed["items"]]
 
 
+def test_a_rule_filter_typed_in_lower_case_matches(practice: Practice) -> None:
+    """Rule ids are upper case; `--rule demo-export-002` had matched nothing (the web's filter matched)."""
+    assert _ids(practice, " demo-export-002") == _ids(practice, "DEMO-EXPORT-002") != []
+
+
 def test_findings_close_closes_an_event_finding_which_the_next_evaluation_leaves_closed(practice: Practice) -> None:
     fid = _ids(practice, "DEMO-EXPORT-002")[0]
     closed = vigil("findings", "close", fid, "--reason", "export recalled, user retrained", *practice.args())
