@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 import urllib.parse
 
 from pydantic import BaseModel
@@ -46,9 +45,9 @@ EXPIRY_ROWS = 12
 ESCALATION_IDLE = dt.timedelta(hours=1)
 TREND_RUNS = 60
 TREND_TITLE = "Open findings (open or acknowledged) after each evaluation run"
-EXPIRY_TTL_S = 300.0
+#: Organization -> (what the list was read for: the hour, the window, the org's record versions; the list)
 _expiry_lock = threading.Lock()
-_expiry_cache: dict[tuple[str, str, int], tuple[float, list[Expiry]]] = {}
+_expiry_cache: dict[str, tuple[tuple[str, int, int], list[Expiry]]] = {}
 
 
 class HeatCell(BaseModel):
@@ -227,18 +226,20 @@ def expiries(session: Session, *, org_id: str, within_days: int = EXPIRY_DAYS,
     first `limit` (None: all) and how many there are.
 
     Reading every credential's latest version takes a few hundred milliseconds on a large practice,
-    and the answer is day-grained, so the whole list is kept for EXPIRY_TTL_S per organization and
-    day; `limit` and `establishment` only cut what is shown, so neither costs a second read."""
-    key = (org_id, clock.now().date().isoformat(), within_days)
+    and the answer is day-grained, so the whole list is kept per organization until the hour turns
+    (a holder's local day starts on some hour of UTC's) or the organization's records change (their
+    version count: a renewal imported now is off the list at the next view, where a five-minute
+    timer had kept it there, "expiring", after the import). `limit` and `establishment` only cut
+    what is shown, so neither costs a second read."""
+    key = (clock.now().strftime("%Y-%m-%dT%H"), within_days, records_service.count_versions(session, org_id=org_id))
     with _expiry_lock:
-        hit = _expiry_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < EXPIRY_TTL_S:
+        hit = _expiry_cache.get(org_id)
+    if hit is not None and hit[0] == key:
         found = hit[1]
     else:
         found = _expiries(session, org_id=org_id, within_days=within_days)
         with _expiry_lock:
-            _expiry_cache.clear()
-            _expiry_cache[key] = (time.monotonic(), found)
+            _expiry_cache[org_id] = (key, found)
     if establishment is not None:
         found = [e for e in found if e.establishment_id == establishment]
     return ExpiryList(total=len(found), items=found if limit is None else found[:limit])

@@ -49,3 +49,22 @@ def test_a_license_superseded_by_one_without_expiry_is_not_expiring(
     assert "90 days <span class=\"muted small\">(2)</span>" in text
     row = next(r for r in table.split("<tr>") if "LIC-WI" in r)
     assert "Cara Lee" in row and "2026-04-30" in row and ">51<" in row.replace(" ", "")  # 10 March -> 30 April
+
+
+def test_a_renewal_imported_now_is_off_the_list_at_the_next_view(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """The list had been kept five minutes whatever changed: a renewal imported after a view was still
+    listed as expiring on the next one."""
+    dashboard._expiry_cache.clear()
+    lapsing = {"type": "credential", "id": "LIC-R1", "person_id": "P7", "kind": "DEA", "jurisdiction": "IL",
+               "issued_at": "2023-04-01T00:00:00-05:00", "expires_at": "2026-03-31T00:00:00-05:00"}
+    with clock.frozen(NOW), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[lapsing], actor="test", source="test", stream=False)
+    with clock.frozen(NOW):
+        assert "LIC-R1" in _expiries_table(web_client("officer").get("/ui/dashboard").text)
+    renewal = {**lapsing, "id": "LIC-R2", "issued_at": "2026-03-09T00:00:00-05:00",
+               "expires_at": "2029-03-31T00:00:00-05:00"}
+    with clock.frozen(NOW + dt.timedelta(minutes=1)), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[renewal], actor="test", source="test", stream=False)
+    with clock.frozen(NOW + dt.timedelta(minutes=2)):
+        assert "LIC-R1" not in _expiries_table(web_client("officer").get("/ui/dashboard").text)
