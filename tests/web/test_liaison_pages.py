@@ -97,9 +97,23 @@ def test_a_scheduled_version_is_withdrawn_from_its_page(liaison_web: dict[str, A
     shown = c.get(r.headers["location"]).text
     assert "Withdrew demo 3.0.0 from 2026-11-30. It never took effect." in shown
     assert "the state postponed it" in shown and 'id="withdraw"' not in shown
+    assert "effective 2027-01-01 – withdrawn before it took effect" in " ".join(shown.split())
     # the only version in force cannot be withdrawn: refused, back on the page with the reason
     r = post(c, "/ui/rulesets/demo/2.0.0/withdraw", "/ui/rulesets/demo/2.0.0", reason="x")
     assert r.status_code == 303 and "would leave no demo ruleset in force" in c.get(r.headers["location"]).text
+
+
+def test_a_version_withdrawn_from_a_later_day_shows_that_day_as_its_end(
+        liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Its page had said "effective 2027-01-01 – open" under a withdrawal from 2027-06-01."""
+    c = web_client("liaison")
+    text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0", "version: 3.0.0")
+    assert post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish",
+                effective_from="2027-01-01").status_code == 303
+    page = "/ui/rulesets/demo/3.0.0"
+    assert post(c, f"{page}/withdraw", page, reason="the state narrowed it", on="2027-06-01").status_code == 303
+    shown = " ".join(c.get(page).text.split())
+    assert "effective 2027-01-01 – 2027-06-01 <span class=\"small muted\">(withdrawn)</span>" in shown
 
 
 def test_a_parameter_change_is_scheduled_from_the_parameters_page(
