@@ -28,6 +28,10 @@ def read_json(
     """Yield each record of a JSON file with its array index."""
     blob = path.read_bytes()
     advance(len(blob))
+    if not blob.strip():  # as an empty CSV file is said; the parser had answered "Expecting value"
+        problem(ErrorDetail(reason='empty file: expected a JSON array of records, or {"records": [...]} '
+                                   "(an empty array imports nothing)", file=str(path)))
+        return
     repeated: dict[int, list[str]] = {}
     try:
         doc = json_codec.loads_input(blob)

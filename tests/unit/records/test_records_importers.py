@@ -307,3 +307,10 @@ def test_a_cell_of_spaces_is_empty_and_a_trailing_comma_is_a_column_to_ignore(tm
     org = write(tmp_path, "organization.csv", "id,states\nORG-Q, \n")
     records, problems = read(org, "csv")
     assert problems == [] and records[0][1] == {"type": "organization", "id": "ORG-Q"}
+
+
+@pytest.mark.parametrize("content", ["", "  \n"])
+def test_an_empty_json_file_is_said_as_an_empty_csv_file_is(tmp_path: Path, content: str) -> None:
+    """The parser had answered "Expecting value" at line 1 column 1."""
+    records, problems = read(write(tmp_path, "person.json", content), "json")
+    assert records == [] and [p.reason.split(":")[0] for p in problems] == ["empty file"]
