@@ -236,12 +236,26 @@ def _zone_exists(name: str) -> bool:
     return True
 
 
+#: tzdata's old names with no place in them, and the place each is meant for. `EST` is UTC-5 all
+#: year: a practice that wrote it for New York had every hour deadline an hour late all summer.
+#: (`MST` and `HST` keep their standard time all year, as Phoenix and Honolulu do: named by place,
+#: they say so.)
+_LEGACY_ZONES = {"EST": "America/New_York", "EST5EDT": "America/New_York", "CST6CDT": "America/Chicago",
+                 "MST": "America/Phoenix", "MST7MDT": "America/Denver", "PST8PDT": "America/Los_Angeles",
+                 "HST": "Pacific/Honolulu"}
+
+
 def check_zone(value: str) -> str:
     """An IANA time zone name such as America/Los_Angeles."""
     if not _zone_exists(value):
         raise PydanticCustomError(
             "time_zone", "'{value}' is not an IANA time zone (e.g. America/New_York)", {"value": _printable(value)}
         )
+    if value.upper() in _LEGACY_ZONES:
+        raise PydanticCustomError(
+            "time_zone", "'{value}' is an old zone name with no place in it; name the place's zone, e.g. "
+                         "{place} (its clock changes are then the place's)",
+            {"value": value, "place": _LEGACY_ZONES[value.upper()]})
     return value
 
 

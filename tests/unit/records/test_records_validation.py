@@ -193,6 +193,10 @@ def test_every_problem_of_a_record_is_reported() -> None:
         # a region alone names a folder of tzdata: ZoneInfo raised IsADirectoryError, which had crashed the import
         ({"type": "establishment", "id": "E", "tz": "America"}, "tz", "'America' is not an IANA time zone"),
         ({"type": "establishment", "id": "E", "tz": "Pacific"}, "tz", "'Pacific' is not an IANA time zone"),
+        # UTC-5 all year: an hour off New York's clock all summer
+        ({"type": "establishment", "id": "E", "tz": "EST"}, "tz", "'EST' is an old zone name with no place in it; "
+                                                                 "name the place's zone, e.g. America/New_York"),
+        ({"type": "establishment", "id": "E", "tz": "PST8PDT"}, "tz", "'PST8PDT' is an old zone name"),
         ({"type": "establishment", "id": "E", "state": "Calif"}, "state", "'Calif' is not a US state"),
         ({"type": "organization", "id": "O", "states": ["CA", "ZZ"]}, "states[1]", "'ZZ' is not a US state"),
         ({"type": "organization", "id": "O", "fte_count": -2}, "fte_count", "must be a number of at least 0"),
