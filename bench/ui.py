@@ -62,11 +62,11 @@ def _client(db: str) -> Any:
 
     from engine import db as dbmod
     from engine.api.app import create_app
-    from engine.auth import service as auth_service
+    from engine.demo.users import ensure_demo_users
 
     engine = dbmod.make_engine(db)
     with dbmod.unit_of_work(engine) as s:
-        auth_service.ensure_demo_users(s, org_id=ORG)
+        ensure_demo_users(s, org_id=ORG)
     client = TestClient(create_app(engine))
     page = client.get("/ui/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -100,9 +100,10 @@ def database_failure(exc: Exception) -> VigilError | None:
     `--help` and the commands without a database need not pay, and an exception raised before
     anything imported it cannot be one of its errors."""
     errors = sys.modules.get("sqlalchemy.exc")
-    if errors is not None and isinstance(exc, errors.IntegrityError):
+    if errors is not None and isinstance(exc, errors.IntegrityError) and _a_unique_row_taken(exc):
         # another command or the server wrote the same rows at the same moment (the checks that refuse
-        # a duplicate ran before it committed): as the API's 409, not a traceback
+        # a duplicate ran before it committed): as the API's 409, not a traceback. Any other broken
+        # constraint (a foreign key, a NOT NULL) is a bug, and keeps its traceback
         return VigilError("another writer changed the same data at the same moment; nothing was changed: retry",
                           code="conflict.concurrent")
     if errors is None or not isinstance(exc, errors.OperationalError):
@@ -121,6 +122,13 @@ def database_failure(exc: Exception) -> VigilError | None:
         # imports of the same records at once, crossing, end this way; a retry sees the other's work
         said += ": another writer changed the same data at the same moment; nothing was changed, retry"
     return VigilError(f"database error: {said}", code="database.operational")
+
+
+def _a_unique_row_taken(exc: Exception) -> bool:
+    """Whether a database refused a row because another with its key is there (PostgreSQL's
+    SQLSTATE 23505, SQLite's "UNIQUE constraint failed")."""
+    cause = getattr(exc, "orig", None)
+    return str(getattr(cause, "sqlstate", "") or "") == "23505" or "UNIQUE constraint failed" in str(cause)
 
 
 def _fail(exc: VigilError) -> NoReturn:

@@ -112,9 +112,10 @@ class Ingest:
     #: (an event given twice with different content, 1,500 lines apart, went unsaid until the first
     #: problem was mended)
     _held: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-    #: (type, id) -> where this import first gave a record that is not an event (events are refused on
-    #: any change already, and an access-event file of a million lines should not be held here)
-    _given_here: dict[tuple[str, str], Position] = field(default_factory=dict)
+    #: (type, id) -> where this import first gave a record that is not an event: (file, line, index),
+    #: not the Position, whose `locate` would keep a JSON file's whole text alive. Events are refused
+    #: on any change already, and an access-event file of a million lines should not be held here.
+    _given_here: dict[tuple[str, str], tuple[str | None, int | None, int | None]] = field(default_factory=dict)
     _started: float = field(default_factory=time.perf_counter)
 
     def problem(self, detail: ErrorDetail) -> None:
@@ -159,7 +160,7 @@ class Ingest:
             elif previous[1] == prepared.content_hash:
                 self.tally[key[0], "unchanged"] += 1
                 if key[0] not in EVENT_TYPES:
-                    self._given_here.setdefault(key, prepared.position)
+                    self._given_here.setdefault(key, _place(prepared.position))
                 continue
             elif prepared.record_type in EVENT_TYPES:
                 self.bad_records += 1
@@ -175,7 +176,7 @@ class Ingest:
             else:
                 version, outcome = previous[0] + 1, "updated"
             if key[0] not in EVENT_TYPES:
-                self._given_here.setdefault(key, prepared.position)
+                self._given_here.setdefault(key, _place(prepared.position))
             known[key] = (version, prepared.content_hash)
             self.tally[key[0], outcome] += 1
             data = prepared.data
@@ -219,14 +220,19 @@ class Ingest:
                 said += f"; changed: {', '.join(changed)}"
         return said
 
-    def _given_twice(self, prepared: PreparedRecord, first: Position, batch: list[WrittenVersion]) -> str:
-        """A record given again in this import with other content: where it was first given, and
-        which fields differ from the version this import took for it (in this batch or written in an
-        earlier one; after a problem stopped the writing, the earlier batches' are not to be read)."""
-        where = first.detail("")
-        place = " ".join(part for part in (
-            where.file, f"line {where.line}" if where.line is not None else
-            (f"record {where.index + 1}" if where.index is not None else None)) if part)
+    def _given_twice(self, prepared: PreparedRecord, first: tuple[str | None, int | None, int | None],
+                     batch: list[WrittenVersion]) -> str:
+        """A record given again in this import with other content: where it was first given, which
+        fields differ from the version this import took for it (in this batch or written in an earlier
+        one; after a problem stopped the writing, the earlier batches' are not to be read), and what to
+        do: two files of one import (Monday's and Tuesday's HR export) are imported one at a time,
+        oldest first, so that each state is kept as a version with its own time."""
+        file, line, index = first
+        if file is None:  # a request's body: its records as the API numbers them
+            place = f"records[{index}]" if index is not None else ""
+        else:
+            place = " ".join(part for part in (file, f"line {line}" if line is not None else
+                                               (f"record {index + 1}" if index is not None else None)) if part)
         said = (f"this {prepared.record_type} is given twice in this import with different content"
                 + (f" (first at {place})" if place else ""))
         taken = next((v.data for v in reversed(batch) if (v.type, v.id) == (prepared.record_type, prepared.record_id)),
@@ -236,7 +242,9 @@ class Ingest:
                                   record_id=prepared.record_id, known_at=None)
             taken = stored.data if stored is not None and stored.recorded_at == self.recorded_at else None
         changed = changed_fields(type(prepared.model), taken, prepared.data) if taken is not None else []
-        return said + (f"; changed: {', '.join(changed)}" if changed else "") + "; give it once, as it is now"
+        todo = ("import the files one at a time, oldest first, so that each is kept as a version of its own"
+                if file is not None and file != prepared.position.file else "give it once, as it is now")
+        return said + (f"; changed: {', '.join(changed)}" if changed else "") + f"; {todo}"
 
     def finish(self) -> ImportReport:
         """Write the last batch; raise with every problem if there was any, else return the report."""
@@ -269,6 +277,10 @@ class Ingest:
         report.undated_records, report.undated_records_total = self.undated.report()
         report.incomplete_records, report.incomplete_records_total = self.incomplete.report()
         return report
+
+
+def _place(position: Position) -> tuple[str | None, int | None, int | None]:
+    return position.file, position.line, position.index
 
 
 #: The columns written, each with where its value comes from: a field of WrittenVersion (`data` takes

@@ -82,3 +82,13 @@ def test_a_record_given_twice_with_other_content_is_refused_naming_both_lines(ap
     assert (error["line"], error["record_id"]) == (2, "MF-8")
     assert "given twice in this import with different content (first at twice.ndjson line 1)" in error["reason"]
     assert c.get("/records/person/MF-8", headers=headers(api, "officer")).status_code == 404
+
+
+def test_a_record_given_twice_in_a_body_names_the_first_as_the_api_numbers_records(api: dict[str, Any]) -> None:
+    c = api["client"]
+    body = [{"type": "person", "id": "MF-7", "last_name": "A"}, {"type": "person", "id": "MF-6", "last_name": "B"},
+            {"type": "person", "id": "MF-7", "last_name": "C"}]
+    refused = c.post("/records", headers=headers(api, "officer"), json=body)
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert error["index"] == 2 and "(first at records[0]); changed: last_name; give it once" in error["reason"], error

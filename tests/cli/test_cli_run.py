@@ -73,6 +73,16 @@ def test_a_concurrent_writers_row_first_is_a_conflict_not_a_traceback(capsys: py
 
     code, err = _fails(raced, capsys)
     assert code == 1 and "[conflict.concurrent] another writer changed the same data at the same moment" in err
+    sqlite3_raced = IntegrityError("INSERT x", {}, Exception("UNIQUE constraint failed: finding.id"))
+    assert _fails(lambda: (_ for _ in ()).throw(sqlite3_raced), capsys)[0] == 1
+
+
+def test_any_other_broken_constraint_is_a_bug_and_keeps_its_traceback() -> None:
+    def broken() -> None:
+        raise IntegrityError("INSERT x", {}, psycopg.errors.NotNullViolation("null value in column"))
+
+    with pytest.raises(IntegrityError):
+        cli.run(broken)
 
 
 def test_a_bug_keeps_its_traceback() -> None:

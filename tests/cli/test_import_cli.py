@@ -288,3 +288,16 @@ def test_json_that_does_not_parse_says_why_in_words_and_where(db_url: str, tmp_p
     assert result.exit_code == 2, result.output
     (detail,) = json.loads(result.stderr)["error"]["details"]
     assert (detail["line"], detail["column"]) == (line, column) and reason in detail["reason"], detail
+
+
+def test_two_files_holding_two_states_of_a_record_say_to_import_them_one_at_a_time(db_url: str,
+                                                                                    tmp_path: Path) -> None:
+    monday = ndjson(tmp_path / "monday.ndjson", {**ORG, "name": "Sunrise"})
+    tuesday = ndjson(tmp_path / "tuesday.ndjson", {**ORG, "name": "Sunrise Health"})
+    both = vigil("import", monday, tuesday, "--db", db_url)
+    assert both.exit_code == 2
+    assert "import the files one at a time, oldest first" in " ".join(both.stderr.split())
+    assert vigil("import", monday, "--db", db_url).exit_code == 0
+    assert vigil("import", tuesday, "--db", db_url, at=T2).exit_code == 0
+    shown = json.loads(vigil("records", "history", "organization", "ORG-1", "--db", db_url, "--json").stdout)
+    assert [v["data"]["name"] for v in shown] == ["Sunrise", "Sunrise Health"]

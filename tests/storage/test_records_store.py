@@ -190,7 +190,7 @@ def test_a_record_twice_in_one_import_must_say_the_same_both_times(engine: Engin
     with pytest.raises(RecordValidationError, match="nothing was imported") as twice:
         load(engine, [org_record(name="Renamed"), org_record(name="Again")], at=T2)
     assert twice.value.details[0].reason == (
-        "this organization is given twice in this import with different content (first at record 1); changed: "
+        "this organization is given twice in this import with different content (first at records[0]); changed: "
         "name; give it once, as it is now")
     path = tmp_path / "person.csv"
     path.write_text("id,first_name\nP-1,Bob\nP-1,Rob\n")
