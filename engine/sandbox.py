@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -199,6 +200,16 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items() if name in ALLOWED_FILTERS}
         self.globals["range"] = _short_range
         self.globals.pop("lipsum", None)  # lipsum(100000) ran 11 s before its text was refused
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Refuse a text's `format` and `format_map`. Jinja2 hands back its own wrapper of them before
+        `is_safe_attribute` is asked, so leaving them out of TEXT_METHODS had not kept them out:
+        `'{0:>100000000}'.format('x')` built a 100-million-character text, a hundred times
+        MAX_BUILT, before the message's length was checked."""
+        if isinstance(value, types.MethodType | types.BuiltinMethodType) and value.__name__ in (
+                "format", "format_map") and isinstance(getattr(value, "__self__", None), str):
+            raise SecurityError("a text's `format` is not allowed in a template; join texts with `~`")
+        return None
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """Jinja2's rule, and of a text only the methods that cannot grow it; of bytes, none."""

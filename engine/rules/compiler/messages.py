@@ -427,6 +427,10 @@ class _Checker:
             self.fail(f"attributes and keys starting with an underscore are not allowed: `{key}`", node,
                       re.escape(key))
             return True
+        if key in ("format", "format_map"):  # the renderer refuses it (engine.sandbox); said where it is written
+            self.fail(f"`{key}` is not allowed in a message: join texts with `~` (`'n=' ~ params.n`)", node,
+                      rf"\b{key}\b")
+            return True
         return False
 
     def _access(self, node: nodes.Getattr | nodes.Getitem, scope: _Scope) -> None:

@@ -330,3 +330,25 @@ def test_a_message_cannot_change_what_it_is_given() -> None:
         assert "unsafe" in refused.value.details[0].reason, source
     assert params == {"things": ["a", "b"], "limits": {"n": 1}}
     assert MessageTemplate("{% set ns = namespace(n=0) %}{% set ns.n = ns.n + 1 %}{{ ns.n }}").render({}) == "1"
+
+
+@pytest.mark.parametrize("message", ["{{ '{0:>100000000}'.format('x') }}", "{{ 'a{x}'.format_map(params) }}",
+                                     "{{ 'x'['format']('y') }}"])
+def test_a_texts_format_is_refused_where_it_is_written(message: str) -> None:
+    """Jinja2 hands back its own wrapper of `str.format` before the sandbox's list of text methods is
+    asked: a width of 100,000,000 had been built, a hundred times the render's bound, at preview."""
+    (detail,) = problems(message)
+    assert "is not allowed in a message: join texts with `~`" in detail.reason, detail.reason
+
+
+def test_the_renderer_refuses_a_texts_format_too() -> None:
+    """A hand-edited file evaluated unvalidated: refused before the text is built, not after."""
+    from jinja2.exceptions import SecurityError
+
+    from engine.sandbox import BoundedSandbox, render_bounded
+
+    env = BoundedSandbox()
+    for source in ("{{ '{0:>100000000}'.format('x') }}", "{{ '{a}'.format_map({'a': 1}) }}"):
+        with pytest.raises(SecurityError, match="`format` is not allowed"):
+            render_bounded(env.from_string(source))
+    assert render_bounded(env.from_string("{{ 'a b'.upper() }}")) == "A B"
