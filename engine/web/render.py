@@ -236,6 +236,13 @@ def _name_breaks(name: str) -> Markup:
     return Markup("_<wbr>").join(escape(part) for part in str(name).split("_"))
 
 
+def _segment(value: object) -> str:
+    """A value as one segment of a link's path, every `/` and `.` in it encoded: Jinja's `urlencode`
+    leaves `/` as it is, so a record id `../../x` made a history link that left /ui/records for
+    another page of the site, and an id holding a `/` a link to no record."""
+    return urllib.parse.quote(str(value), safe="").replace(".", "%2E")
+
+
 def _build_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -244,7 +251,7 @@ def _build_env() -> Environment:
                        until=_until, due=_due, task_due=_task_due,
                        task_due_short=_task_due_short, filesize=_filesize,
                        deadline_math=_deadline_math, instants_in=_instants_in,
-                       name_breaks=_name_breaks)
+                       name_breaks=_name_breaks, segment=_segment)
     env.globals.update(query=_query, vigil_version=__version__, param_change=versions.param_change_text)
     return env
 

@@ -68,3 +68,20 @@ def test_a_renewal_imported_now_is_off_the_list_at_the_next_view(
         pipeline.ingest_records(s, org_id=ORG, records=[renewal], actor="test", source="test", stream=False)
     with clock.frozen(NOW + dt.timedelta(minutes=2)):
         assert "LIC-R1" not in _expiries_table(web_client("officer").get("/ui/dashboard").text)
+
+
+def test_a_record_id_with_slashes_and_dots_links_to_its_own_history(
+        web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
+    """Jinja's urlencode leaves `/` alone: an id `../../x` made a link that left /ui/records (the
+    security pass); each id is one encoded path segment."""
+    dashboard._expiry_cache.clear()
+    odd = {"type": "credential", "id": "../../ui/audit", "person_id": "P7", "kind": "DEA", "jurisdiction": "IL",
+           "issued_at": "2023-04-01T00:00:00-05:00", "expires_at": "2026-03-31T00:00:00-05:00"}
+    with clock.frozen(NOW), unit_of_work(web["engine"]) as s:
+        pipeline.ingest_records(s, org_id=ORG, records=[odd], actor="test", source="test", stream=False)
+    client = web_client("officer")
+    with clock.frozen(NOW):
+        table = _expiries_table(client.get("/ui/dashboard").text)
+        assert 'href="/ui/records/credential/%2E%2E%2F%2E%2E%2Fui%2Faudit"' in table
+        shown = client.get("/ui/records/credential/%2E%2E%2F%2E%2E%2Fui%2Faudit")
+    assert shown.status_code == 200 and "../../ui/audit" in shown.text

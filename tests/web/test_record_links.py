@@ -34,6 +34,7 @@ def test_a_record_whose_id_holds_a_slash_opens_from_its_link(web: dict[str, Any]
     """Ids are any string (CONTRACT.md), and exports hold ids like "2026/EP-7": the link on a
     finding's page led to a 404, as did the API's record and history."""
     officer, page = _finding_page_citing(web, "2026/EP-7")
-    assert "/ui/records/employment_episode/2026/EP-7?version=1" in page
-    opened = officer.get("/ui/records/employment_episode/2026/EP-7", params={"version": 1})
-    assert opened.status_code == 200 and "2026/EP-7" in opened.text
+    assert "/ui/records/employment_episode/2026%2FEP-7?version=1" in page  # one segment: the id's `/` encoded
+    for link in ("/ui/records/employment_episode/2026%2FEP-7", "/ui/records/employment_episode/2026/EP-7"):
+        opened = officer.get(link, params={"version": 1})
+        assert opened.status_code == 200 and "2026/EP-7" in opened.text
