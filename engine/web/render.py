@@ -219,7 +219,10 @@ def _inline_code(text: Any) -> Markup:
 
 #: an instant with its offset as the services write it into a history's words (`isoformat()`:
 #: "2026-12-07T15:08:36.984756+00:00"); a naive one names no zone and is left as written
-_ISO_INSTANT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})")
+#: A UTC instant as the services write one into their words (`isoformat()`): only these are shown as
+#: the page shows instants. One with another offset is a local time a record or a person gave (a
+#: due "2026-12-10T23:59:59-05:00"), and stays as written: shown in UTC it would name another day.
+_ISO_INSTANT = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|\+00:00)")
 
 
 def _instants_in(text: str | None) -> str:

@@ -243,3 +243,12 @@ def test_a_waivers_history_shows_its_start_as_the_page_shows_instants(
     history = text[text.index('id="hist-h"'):]
     assert "from 2026-03-11 15:08 UTC through 2026-04-30 (UTC), approved by CMO: on leave" in history
     assert "T15:08:36" not in history
+
+
+def test_a_local_time_in_history_words_stays_as_written() -> None:
+    """Only the services' UTC instants are shown as the page shows instants: a local time a record
+    gave, shown in UTC, could name another day than the one it was written for."""
+    from engine.web.render import _instants_in
+
+    said = _instants_in("waived from 2026-12-07T15:08:36.984756+00:00; due 2026-12-10T23:59:59-05:00")
+    assert said == "waived from 2026-12-07 15:08 UTC; due 2026-12-10T23:59:59-05:00"
