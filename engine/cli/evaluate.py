@@ -23,7 +23,7 @@ from engine.cli.common import (
     parse_instant,
     require_org,
 )
-from engine.findings import currency
+from engine.findings import currency, run_checks
 
 
 def finding_json(v: Any) -> dict[str, Any]:
@@ -201,6 +201,8 @@ def evaluate(
             engine = open_database(db, must_exist=True)
             org_id = require_org(engine, org)
         with dbmod.unit_of_work(engine) as session:
+            if files and db is not None:  # a run to keep, refused before a long import rather than after it
+                run_checks.check_evaluation(session, org_id=org_id, as_of=instant, frameworks=_names(framework))
             if files:
                 pipeline.ingest_files(session, org_id=org_id, paths=files, actor=who, stream=False,
                                       fmt=fmt, record_type=record_type)
