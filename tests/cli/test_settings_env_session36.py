@@ -23,18 +23,24 @@ def _records(tmp: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [["tasks", "sops"], ["params", "list"], ["evaluate", "--as-of", AS_OF],
-                                     ["scheduler", "run", "--once"]])
-def test_a_policies_folder_that_does_not_exist_is_refused(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          command: list[str]) -> None:
-    missing = cli_env / "no-such-policies"
-    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(missing))
+def _refused_for_a_missing_folder(cli_env: Path, monkeypatch: pytest.MonkeyPatch, variable: str,
+                                  command: list[str]) -> str:
+    """What `command` says on stderr, refused (exit 2), with `variable` naming a folder not there."""
+    monkeypatch.setenv(variable, str(cli_env / "no-such-folder"))
     args = [*command, "--records", str(_records(cli_env))] if command[0] == "evaluate" else command
     if command[0] == "scheduler":
         args = [*command, "--db", f"sqlite:///{cli_env / 's.db'}"]
     result = vigil(*args)
     assert result.exit_code == 2, result.output
-    assert f"the policies folder (VIGIL_POLICIES_DIR) {missing} does not exist" in said(result.stderr)
+    return said(result.stderr)
+
+
+@pytest.mark.parametrize("command", [["tasks", "sops"], ["params", "list"], ["evaluate", "--as-of", AS_OF],
+                                     ["scheduler", "run", "--once"]])
+def test_a_policies_folder_that_does_not_exist_is_refused(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          command: list[str]) -> None:
+    err = _refused_for_a_missing_folder(cli_env, monkeypatch, "VIGIL_POLICIES_DIR", command)
+    assert f"the policies folder (VIGIL_POLICIES_DIR) {cli_env / 'no-such-folder'} does not exist" in err
 
 
 @pytest.mark.parametrize("command", [["params", "list"], ["evaluate", "--as-of", AS_OF]])
@@ -65,15 +71,8 @@ def test_a_practice_parameters_file_in_a_folder_that_does_not_exist_is_refused_b
 def test_a_rulesets_folder_that_does_not_exist_is_refused(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
                                                           command: list[str]) -> None:
     """A mistyped one had made every evaluation a clean "nothing found": exit 0, an empty run stored."""
-    missing = cli_env / "no-such-rulesets"
-    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(missing))
-    args = [*command, "--records", str(_records(cli_env))] if command[0] == "evaluate" else command
-    if command[0] == "scheduler":
-        args = [*command, "--db", f"sqlite:///{cli_env / 's.db'}"]
-    result = vigil(*args)
-    assert result.exit_code == 2, result.output
-    assert str(missing) in said(result.stderr) and "VIGIL_RULESETS_DIR" in said(result.stderr)
-    assert "does not exist" in said(result.stderr)
+    err = _refused_for_a_missing_folder(cli_env, monkeypatch, "VIGIL_RULESETS_DIR", command)
+    assert str(cli_env / "no-such-folder") in err and "VIGIL_RULESETS_DIR" in err and "does not exist" in err
 
 
 def test_an_evaluation_kept_in_the_database_of_a_folder_of_no_rulesets_is_refused(

@@ -7,6 +7,7 @@ rulesets and policies, and a few findings (untrained new hires) with their SOP t
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -36,6 +37,13 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, "no CSRF token on the page"
     return found.group(1)
+
+
+def flash_of(text: str) -> str:
+    """The words of the message a page shows after an action (its flash), unescaped."""
+    found = re.search(r'<div class="flash flash-\w+" role="\w+">(.*?)</div>', text, re.S)
+    assert found, "no message on the page"
+    return html.unescape(found.group(1))
 
 
 def _environment(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:

@@ -34,16 +34,11 @@ from engine.findings import lifecycle
 from engine.findings import service as findings_service
 from engine.findings.schemas import WaiverIn
 from tests.web.conftest import FIXTURES, ORG, csrf_of, login
+from tests.web.conftest import flash_of as _flash
 from tests.web.test_findings_pages import GRANTED, act, finding_of, waive_now
 
 UTC = dt.UTC
 LATER = GRANTED + dt.timedelta(hours=1)
-
-
-def _flash(text: str) -> str:
-    found = re.search(r'<div class="flash flash-\w+" role="\w+">(.*?)</div>', text, re.S)
-    assert found, "no message on the page"
-    return html.unescape(found.group(1))
 
 
 # -- 1: a stale revoke form ---------------------------------------------------------------------------------

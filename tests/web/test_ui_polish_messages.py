@@ -35,15 +35,10 @@ from engine.tasks import service as tasks_service
 from engine.tasks.schemas import TaskFilter
 from engine.web.render import _deadline_math
 from tests.web.conftest import ORG
+from tests.web.conftest import flash_of as _flash
 from tests.web.test_findings_pages import GRANTED, act, finding_of
 
 UTC = dt.UTC
-
-
-def _flash(text: str) -> str:
-    found = re.search(r'<div class="flash flash-\w+" role="\w+">(.*?)</div>', text, re.S)
-    assert found, "no message on the page"
-    return html.unescape(found.group(1))
 
 
 # -- 1: a waiver's end, as the form took it ---------------------------------------------------------------
