@@ -301,3 +301,18 @@ def test_two_files_holding_two_states_of_a_record_say_to_import_them_one_at_a_ti
     assert vigil("import", tuesday, "--db", db_url, at=T2).exit_code == 0
     shown = json.loads(vigil("records", "history", "organization", "ORG-1", "--db", db_url, "--json").stdout)
     assert [v["data"]["name"] for v in shown] == ["Sunrise", "Sunrise Health"]
+
+
+@pytest.mark.parametrize(("name", "encoding"), [("person.csv", "utf-16-le"), ("person.ndjson", "utf-16-be")])
+def test_utf16_with_no_byte_order_mark_is_named_too(db_url: str, tmp_path: Path, name: str, encoding: str) -> None:
+    """Read as UTF-8, its CSV header had come out as " i d , f i r s t _ n a m e ": every column missing."""
+    text = "id,first_name\nP-1,A\n" if name.endswith(".csv") else '{"type": "person", "id": "P-1"}\n'
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    result = vigil("import", str(path), "--db", db_url)
+    assert result.exit_code == 2, result.output
+    assert "the file is UTF-16 text, with no byte-order mark: save it as UTF-8" in " ".join(result.stderr.split())
+    utf8 = tmp_path / "utf8" / name  # UTF-8 text, accented letters and all, is not taken for it
+    utf8.parent.mkdir()
+    utf8.write_text(text.replace("A", "Zoë Ånström"), encoding="utf-8")
+    assert vigil("import", str(utf8), "--db", db_url).exit_code == 0
