@@ -66,19 +66,20 @@ def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -
 # -- 3: a refused password change ---------------------------------------------------------------------------
 
 
+def _change_password(page: Any, current: str, new: str) -> None:
+    page.locator("#current_password").fill(current)
+    page.locator("#new_password").fill(new)
+    page.locator("#confirm_password").fill(new)
+    page.get_by_role("button", name="Change password").click()
+
+
 def test_a_refused_password_change_focuses_the_field_it_names(laptop: Any) -> None:
     LoginPage(laptop).sign_in("staff")
     laptop.goto("/ui/account/password")
-    laptop.locator("#current_password").fill("not-my-password")
-    laptop.locator("#new_password").fill("a-new-passphrase")
-    laptop.locator("#confirm_password").fill("a-new-passphrase")
-    laptop.get_by_role("button", name="Change password").click()
+    _change_password(laptop, "not-my-password", "a-new-passphrase")
     expect(laptop.locator("#password-error")).to_contain_text("Current password: not this account's password")
     expect(laptop.locator("#current_password")).to_be_focused()
-    laptop.locator("#current_password").fill("staff-demo-pass")
-    laptop.locator("#new_password").fill("staff-demo-pass")
-    laptop.locator("#confirm_password").fill("staff-demo-pass")
-    laptop.get_by_role("button", name="Change password").click()
+    _change_password(laptop, "staff-demo-pass", "staff-demo-pass")
     expect(laptop.locator("#password-error")).to_contain_text("New password: the same as your current password")
     expect(laptop.locator("#new_password")).to_be_focused()
     expect(laptop.locator("#new_password")).to_have_attribute("aria-invalid", "true")

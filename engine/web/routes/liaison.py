@@ -154,9 +154,10 @@ def set_param(framework: str = Form(..., max_length=40), name: str = Form(..., m
                     flash=f"{framework}.{name}: {change.before!r} -> {change.value!r} from {change.effective_from}.")
 
 
-#: The change form's fields by their labels on the page (the services' details name them by code).
-_PARAM_LABELS = {"value": "New value", "effective_from": "From", "approved_by": "Approved by", "reason": "Reason",
-                 "name": "Parameter"}
+#: The liaison's forms' fields by their labels on the page (the services' details name them by code):
+#: the change form's, and withdraw's `on`, which is labelled "From" as the change's `effective_from` is.
+_LABELS = {"value": "New value", "effective_from": "From", "on": "From", "approved_by": "Approved by",
+           "reason": "Reason", "name": "Parameter"}
 
 
 def _refusal(exc: VigilError, name: str) -> str:
@@ -164,7 +165,7 @@ def _refusal(exc: VigilError, name: str) -> str:
     changed: New value: 'twelve' is not a number (...)". The services' words name the fields by
     code ("hipaa.access_revoke_hours: expected number", "effective_from is not a date"), which the
     page's script could not match to a field either. A refusal about no field keeps its message."""
-    parts = [f"{_PARAM_LABELS.get(d.field, d.field)}: {_plain(d.reason, d.field)}"
+    parts = [f"{_LABELS.get(d.field, d.field)}: {_plain(d.reason, d.field)}"
              for d in exc.details if d.field and d.reason]
     if not parts:
         reasons = [d.reason for d in exc.details if d.reason and d.reason not in exc.message]
@@ -187,11 +188,7 @@ def _day(text: str, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        label = _DATE_LABELS.get(field, field)
+        label = _LABELS.get(field, field)
         raise InputError(f"{label}: {text.strip()!r} is not a date", [ErrorDetail(
             reason="write it as YYYY-MM-DD", field=field)]) from None
 
-
-#: the date fields of the liaison's forms by their labels (withdraw's `on` and the change's
-#: `effective_from` are both labelled "From")
-_DATE_LABELS = {"on": "From", "effective_from": "From"}
