@@ -27,9 +27,9 @@ other reference is its own id.
 
 Refused (each a problem naming the element): a resource that is not an AuditEvent, no `id`, no or
 a naive `recorded` (required in FHIR R4 even when `period` is given), a `period` that is not an
-object or a naive `period.start`, no requestor or two requestors naming different users, no patient
-or several, an action that cannot be told, an `outcome` other than `0` (a failed attempt is not an access that
-happened), no `source.observer`, a contained reference that names nothing, and any `modifierExtension`
+object, a naive `period.start` or `period.end` or one that ends before it starts, no requestor or
+two requestors naming different users, no patient or several, an action that cannot be told, an
+`outcome` other than `0` (a failed attempt is not an access that happened), no `source.observer`, a contained reference that names nothing, and any `modifierExtension`
 (FHIR forbids acting on an element whose modifier extension the reader does not know: it may say
 "this access did not happen").
 """
@@ -191,12 +191,30 @@ def _at(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem
     period = resource.get("period")
     if period is not None and not isinstance(period, dict):
         found.append(Problem("period", f"expected an object (start, end), got {_kind(period)}"))
-    elif isinstance(period, dict) and period.get("start") is not None:
-        at = period["start"]
-        _instant(at, "period.start", found)
+    elif isinstance(period, dict):
+        _period(period, found)
+        if period.get("start") is not None:
+            at = period["start"]
     problems.extend(found)
     if not found:
         record["at"] = at
+
+
+def _period(period: dict[str, Any], problems: list[Problem]) -> None:
+    """Problems of a `period`: a start or end without an offset, or an end before the start (FHIR R4's
+    invariant per-1: "if present, start SHALL have a lower value than end"). A period that ends before
+    it starts was written wrong, and which of its two times the access happened at cannot be told."""
+    found: list[Problem] = []
+    for key in ("start", "end"):
+        if period.get(key) is not None:
+            _instant(period[key], f"period.{key}", found)
+    problems.extend(found)
+    if found or period.get("start") is None or period.get("end") is None:
+        return
+    start, end = parse_instant(period["start"]), parse_instant(period["end"])
+    if end < start:
+        problems.append(Problem("period.end", f"ends before it starts ({period['end']} is before {period['start']}): "
+                                              "FHIR requires a period's start to come first"))
 
 
 def _holds_modifier(resource: dict[str, Any]) -> bool:

@@ -168,6 +168,17 @@ def test_a_bad_period_start_is_a_problem_naming_it_and_recorded_stays_required()
     assert set(missing) == {"recorded"} and missing["recorded"].startswith("missing")
 
 
+def test_a_period_ending_before_it_starts_or_with_a_naive_end_is_refused() -> None:
+    """FHIR's per-1: a period's start comes first; one written backwards cannot say when the access was."""
+    backwards = problems_of(example(period={"start": "2026-01-14T19:03:10-05:00", "end": "2026-01-14T19:02:55-05:00"}))
+    assert set(backwards) == {"period.end"} and backwards["period.end"].startswith("ends before it starts")
+    # the same instant written in two offsets is not backwards
+    same = example(period={"start": "2026-01-15T00:03:10Z", "end": "2026-01-14T19:03:10-05:00"})
+    assert mapped(same)["at"] == "2026-01-15T00:03:10Z"
+    naive = problems_of(example(period={"start": "2026-01-14T19:02:55-05:00", "end": "2026-01-14T19:03:10"}))
+    assert set(naive) == {"period.end"} and naive["period.end"].startswith("instant without an offset")
+
+
 def test_a_requestor_without_a_user_names_its_agent() -> None:
     resource = example()
     user_agent(resource)["who"] = {"display": "Jane Roe"}
