@@ -277,14 +277,20 @@ CUT = '{"type": "person", "id": "P-5", "first_name": "Bob"'
      "a tab (U+0009) inside a string"),
     ("cut.ndjson", '{"type": "person", "id": "P-4"}\n' + CUT + "\n", 2, len(CUT) + 1,
      "it ends before the record is closed (expecting ',' delimiter): a missing } or ]?"),
+    ("cut.json", '[\n{"type": "person", "id": "P-4"},\n' + CUT + "\n\n", 3, len(CUT) + 1,
+     "it ends before the record is closed (expecting ',' delimiter): a missing } or ]?"),
+    ("cut.fhir.json", '{"resourceType": "Bundle",\n"entry": [\n', 2, 11,
+     "it ends before the record is closed (expecting value): a missing } or ]?"),
 ])
 def test_json_that_does_not_parse_says_why_in_words_and_where(db_url: str, tmp_path: Path, name: str, content: str,
                                                              line: int, column: int, reason: str) -> None:
     """The parser's own words had been cut ("Invalid control character at"), and an NDJSON record
-    missing its `}` was "Expecting ',' delimiter" at column 1 of the next line."""
+    missing its `}` was "Expecting ',' delimiter" at column 1 of the next line, and a `.json` file
+    cut short was placed on the line after its end (FHIR's gave the parser's words)."""
     path = tmp_path / name
     path.write_text(content, encoding="utf-8", newline="")
-    result = vigil("import", str(path), "--db", db_url, "--json")
+    fmt = ("--format", "fhir") if ".fhir." in name else ()
+    result = vigil("import", str(path), *fmt, "--db", db_url, "--json")
     assert result.exit_code == 2, result.output
     (detail,) = json.loads(result.stderr)["error"]["details"]
     assert (detail["line"], detail["column"]) == (line, column) and reason in detail["reason"], detail

@@ -29,9 +29,9 @@ Refused (each a problem naming the element): a resource that is not an AuditEven
 a naive `recorded` (required in FHIR R4 even when `period` is given), a `period` that is not an
 object, a naive `period.start` or `period.end` or one that ends before it starts, no requestor or
 two requestors naming different users, no patient or several, an action that cannot be told, an
-`outcome` other than `0` (a failed attempt is not an access that happened), no `source.observer`, a contained reference that names nothing, and any `modifierExtension`
-(FHIR forbids acting on an element whose modifier extension the reader does not know: it may say
-"this access did not happen").
+`outcome` other than `0` (a failed attempt is not an access that happened), no `source.observer`,
+a contained reference that names nothing, and any `modifierExtension` (FHIR forbids acting on an
+element whose modifier extension the reader does not know: it may say "this access did not happen").
 """
 
 from __future__ import annotations

@@ -82,11 +82,15 @@ def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterat
     try:
         doc = json_codec.loads_input(blob)
     except json.JSONDecodeError as exc:
+        from engine.records.importers import json_problem  # the registry imports this module
+
         hint = " (one resource per line? name the file .ndjson)" if exc.msg == "Extra data" else ""
-        problem(ErrorDetail(reason=f"not valid JSON: {exc.msg}{hint}", file=name, line=exc.lineno, column=exc.colno))
+        problem(json_problem(exc, name, hint=hint))
         return
     except UnicodeDecodeError as exc:
-        problem(ErrorDetail(reason=f"not UTF-8 text: {exc.reason}", file=name))
+        from engine.records.importers import not_utf8
+
+        problem(not_utf8(exc, name))
         return
     if not isinstance(doc, dict) or doc.get("resourceType") not in ("Bundle", "AuditEvent"):
         problem(ErrorDetail(reason="expected a FHIR Bundle of AuditEvent resources or one AuditEvent "

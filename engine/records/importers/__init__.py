@@ -104,6 +104,19 @@ def not_json(exc: json.JSONDecodeError) -> str:
     return f"not valid JSON: {exc.msg}"
 
 
+def json_problem(exc: json.JSONDecodeError, file: str, *, hint: str = "") -> ErrorDetail:
+    """The problem of a whole JSON document that does not parse, at its place. A document cut short
+    is placed where its text ends, not past the line break after it: `[{...},<newline>{"id": "P2"`
+    had been "line 4, column 1" of a three-line file."""
+    line, column = exc.lineno, exc.colno
+    text = exc.doc if isinstance(exc.doc, str) else ""
+    end = len(text.rstrip())
+    if text and exc.pos >= end and exc.msg.startswith("Expecting"):
+        line = text.count("\n", 0, end) + 1
+        column = end - (text.rfind("\n", 0, end) + 1) + 1
+    return ErrorDetail(reason=not_json(exc) + hint, file=file, line=line, column=column)
+
+
 def stamp_type(raw: Any, record_type: str | None, position: Position, problem: ProblemFn) -> Any:
     """Apply `--type` to a JSON record: fill a missing `type`, flag a different one (`REFUSED`)."""
     if record_type is None or not isinstance(raw, dict):

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
-from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, not_json, not_utf8, stamp_type
+from engine.records.importers import FORMATS, REFUSED, AdvanceFn, ProblemFn, json_problem, not_utf8, stamp_type
 from engine.records.validation import Position
 
 
@@ -39,7 +39,7 @@ def read_json(
         found = json_codec.repeated_keys(blob)
         where = _records_with_repeated_keys(found)
         if where is None:
-            problem(ErrorDetail(reason=not_json(exc), file=str(path), line=exc.lineno, column=exc.colno))
+            problem(json_problem(exc, str(path)))
             return
         doc, repeated = json_codec.loads(blob), where  # named per record below, beside every other problem
     except UnicodeDecodeError as exc:
