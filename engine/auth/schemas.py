@@ -81,13 +81,37 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 
 
+#: Words that open every guessing list (NIST SP 800-63B asks a verifier to refuse commonly used
+#: passwords, dictionary words and repetitive or sequential characters, and words of the service).
+#: A password that is one of these once digits and signs are taken off its ends is refused:
+#: `password1234` meets a 10-character minimum and is among the first tried.
+COMMON_WORDS = frozenset({
+    "password", "passw0rd", "passwort", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "letmein", "welcome",
+    "admin", "administrator", "iloveyou", "monkey", "dragon", "football", "baseball", "sunshine", "princess",
+    "changeme", "secret", "login", "master", "trustno", "abc", "abcdef", "abcdefghij", "test", "guest",
+    "vigil", "hipaa", "compliance", "summer", "winter", "spring", "autumn", "default", "user",
+})
+#: Runs a password may not be a stretch of (forwards or backwards): digits, the alphabet, keyboard rows.
+SEQUENCES = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_ENDS = "0123456789!@#$%^&*()-_=+.,;:?~ "
+
+
 def password_problem(password: str, *, username: str) -> str | None:
-    """Why `password` may not be anyone's password (None when it may): all blanks, or the
-    username again (in any case). The length is checked by the field itself."""
+    """Why `password` may not be anyone's password (None when it may): all blanks, the username
+    again (in any case, or with digits or signs about it), a common word with digits or signs about
+    it, one or two characters repeated, or a run of digits, letters or keys. The length is checked by
+    the field itself."""
     if not password.strip():
         return "a password of spaces only is not a password: choose one with letters, digits or signs"
-    if username.strip() and password.strip().casefold() == username.strip().casefold():
+    folded, core = password.strip().casefold(), password.casefold().strip(_ENDS)
+    if username.strip() and username.strip().casefold() in (folded, core):
         return "the password is the username: anyone who knows the one knows the other; choose another"
+    if core in COMMON_WORDS:
+        return (f"the password is the common word {core!r} with digits or signs about it, among the first "
+                "guesses tried: choose a few unrelated words instead")
+    if len(set(folded)) <= 2 or any(folded in run or folded in run[::-1] for run in SEQUENCES):
+        return ("the password is one or two characters repeated, or a run such as 1234567890 or qwertyuiop: "
+                "choose a few unrelated words")
     return None
 
 

@@ -40,7 +40,8 @@ def add(
                                             help="login name: 2-120 letters, digits or _ . @ -")],
     role: Annotated[str, typer.Option("--role", help="admin|officer|liaison|auditor|staff")],
     password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True,
-                                          help="at least 10 characters (prompted when left out)")],
+                                          help="at least 10 characters, not a common word or a run of keys "
+                                               "(prompted when left out)")],
     name: Annotated[str | None, typer.Option("--name", help="display name (default: the username)")] = None,
     person: Annotated[str | None, typer.Option("--person", help="person record id")] = None,
     org: OrgOpt = None,

@@ -1,7 +1,8 @@
 """Passwords: a user changes their own (POST /me/password, from a session, with the current one),
 an admin resets one (POST /users/{username}/password) or unlocks an account; each ends the user's
 other sessions and every API token and is audited without the password. Guessable passwords
-(blank, the username) are refused naming the field. A web session ends after 30 idle minutes."""
+(blank, the username, a common word with digits about it, a run of keys) are refused naming the
+field. A web session ends after 30 idle minutes."""
 
 from __future__ import annotations
 
@@ -72,7 +73,12 @@ def test_an_admin_resets_a_password_and_unlocks_an_account(api: dict[str, Any]) 
     assert c.post("/users/staff/unlock", headers=headers(api, "officer")).status_code == 403
 
 
-@pytest.mark.parametrize("password, why", [(" " * 12, "spaces only"), ("RECEPTIONIST", "the username")])
+@pytest.mark.parametrize("password, why", [
+    (" " * 12, "spaces only"), ("RECEPTIONIST", "the username"), ("receptionist2026!", "the username"),
+    ("password1234", "the common word 'password'"), ("Welcome2026!", "the common word 'welcome'"),
+    ("1234567890", "a run such as"), ("zzzzzzzzzzzz", "one or two characters repeated"),
+    ("poiuytrewq", "a run such as"),
+])
 def test_guessable_passwords_are_refused_naming_the_field(api: dict[str, Any], password: str, why: str) -> None:
     c, admin = api["client"], headers(api, "admin")
     r = c.post("/users", headers=admin, json={"username": "receptionist", "password": password, "role": "admin"})
