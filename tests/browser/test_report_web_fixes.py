@@ -63,6 +63,22 @@ def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -
     shot(laptop, "params-refused-beside-the-field")
 
 
+def test_a_scheduled_parameter_change_is_said_in_the_section_the_page_jumps_to(laptop: Any) -> None:
+    """The message had stayed at the page's top, out of sight of the section the reload jumped to."""
+    LoginPage(laptop).sign_in("liaison")
+    laptop.goto("/ui/params")
+    laptop.locator("#change-osha summary").click()
+    laptop.locator("#pc-osha-name").select_option("ecp_change_days")
+    laptop.locator("#pc-osha-value").fill("31")
+    laptop.locator("#pc-osha-by").fill("CISO")
+    laptop.locator("#pc-osha-why").fill("yearly review")
+    laptop.locator("#change-osha").get_by_role("button", name="Schedule the change").click()
+    said = laptop.locator("#pp-osha .flash[role=status]")
+    expect(said).to_contain_text("osha.ecp_change_days: 30 -> 31 from")
+    _on_screen(laptop, "#pp-osha .flash[role=status]")
+    shot(laptop, "params-change-said-in-its-section")
+
+
 # -- 3: a refused password change ---------------------------------------------------------------------------
 
 

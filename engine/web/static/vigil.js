@@ -307,6 +307,23 @@
     }
   }
 
+  // A change made in one section of a long page (a framework's parameters) reloads the page at that
+  // section (#pp-hipaa), and the message saying what changed sat at the page's top, thousands of
+  // pixels above the window the jump scrolled to: it moves under the section's heading. Run before
+  // the browser's own jump to the fragment, so the section lands in view with the message in it.
+  function flashAtSection() {
+    var said = document.querySelector("main > .flash[role=status]");
+    var id = window.location.hash.slice(1);
+    var target = id && document.getElementById(id);
+    if (!said || !target || target.tagName !== "SECTION") { return; }
+    var heading = target.querySelector("h2, h3");
+    if (heading && heading.parentNode === target) {
+      target.insertBefore(said, heading.nextSibling);
+    } else {
+      target.insertBefore(said, target.firstChild);
+    }
+  }
+
   // Ticking a checklist step reloads the task at its step (#step-N) with focus on the page itself:
   // a keyboard user had to find their place again. The step's own button takes focus back, unless
   // a refusal has put it on the field it names. Run once the page has loaded: the browser's own jump
@@ -381,6 +398,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     initViews();
+    flashAtSection();
     pointAtRefusal(restoreRefusedForm());
     restoreUnsentForm();
     rememberForms();
