@@ -476,8 +476,9 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
 
     version = version or publish.in_force_version(framework, on or clock.now().date())
     plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
-    _refuse_if_judged(session, org_id=org_id, framework=framework, day=max(plan.result.on, plan.effective_from),
-                      field="on", change=f"withdrawing {framework} {version} from {plan.result.on}")
+    moving = f" (moving its withdrawal from {plan.result.moved_from})" if plan.result.moved_from else ""
+    _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.first_day,
+                      field="on", change=f"withdrawing {framework} {version} from {plan.result.on}{moving}")
     _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
                        entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
     publish.write_withdrawal(plan)

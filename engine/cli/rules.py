@@ -629,7 +629,9 @@ def _withdraw(framework: str, version: str | None, reason: str, on: str | None, 
         return
     then = ("it never took effect" if w.never_in_force else
             f"{w.restores} is in force again" if w.restores else "the version scheduled after it stays scheduled")
-    console.print(f"withdrew {w.framework} {w.version} from {w.on}: {then}", highlight=False, markup=False)
+    did = (f"moved the withdrawal of {w.framework} {w.version} from {w.moved_from} to {w.on}" if w.moved_from
+           else f"withdrew {w.framework} {w.version} from {w.on}")
+    console.print(f"{did}: {then}", highlight=False, markup=False)
 
 
 @rules_app.command("withdraw")
@@ -643,7 +645,9 @@ def withdraw(
     org: OrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Withdraw a published version from a day on; its file stays, so past runs and packets still trace to it."""
+    """Withdraw a published version from a day on; its file stays, so past runs and packets still trace to it.
+
+    Withdrawn again before the withdrawal takes effect, the version's withdrawal moves to the new day."""
     _withdraw(framework, version, reason, on, by, db, org, as_json)
 
 

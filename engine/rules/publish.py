@@ -83,6 +83,8 @@ class WithdrawalResult(BaseModel):
     by: str
     never_in_force: bool  # withdrawn before its effective_from: it never judged anything
     restores: str | None  # the version in force from `on` instead
+    #: the day of the withdrawal this one moves (a withdrawal not yet in effect, withdrawn again), or None
+    moved_from: dt.date | None = None
 
 
 def file_name(framework: str, version: str) -> str:
@@ -114,7 +116,8 @@ class PlannedWithdrawal:
     result: WithdrawalResult
     folder: Path
     entry: withdrawals.Withdrawal
-    effective_from: dt.date  # the withdrawn version's: it changes nothing before max(on, this)
+    first_day: dt.date  # the first day it changes: max(on, or the day it moves, if earlier; effective_from)
+    replaces: withdrawals.Withdrawal | None = None  # the withdrawal not yet in effect that it moves
 
 
 #: A caller's own check of a draft about to be published (the pipeline's: no run already made has
@@ -342,9 +345,12 @@ def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date 
 
 
 def write_withdrawal(plan: PlannedWithdrawal) -> None:
-    if plan.result.version in withdrawals.read(plan.folder):
+    """Append the planned withdrawal, unless the version's withdrawal changed since it was planned
+    (another liaison's withdrawal or move, written in between)."""
+    if withdrawals.read(plan.folder).get(plan.result.version) != plan.replaces:
         raise ConflictError(f"{plan.result.framework} {plan.result.version} is already withdrawn", [ErrorDetail(
-            reason="a version is withdrawn once", field="version")], code="ruleset.withdraw.again")
+            reason="another withdrawal was recorded meanwhile: read the version again", field="version")],
+            code="ruleset.withdraw.again")
     withdrawals.append(plan.folder, plan.entry)
 
 
@@ -367,24 +373,47 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
         raise NotFoundError(f"no ruleset {framework}@{version}", [ErrorDetail(
             reason=f"the versions of {framework} are: {', '.join(i.spec.version for i in mine) or 'none'}",
             field="version")])
-    if item.withdrawn_on is not None:
-        raise ConflictError(f"{framework} {version} is already withdrawn from {item.withdrawn_on}", [ErrorDetail(
-            reason="a version is withdrawn once", field="version")], code="ruleset.withdraw.again")
-    if item.ends is not None and item.ends <= on:
-        raise ConflictError(f"{framework} {version} is no longer in force from {item.ends}", [ErrorDetail(
+    moved = _movable_withdrawal(item, on, today)
+    base = replace(item, withdrawal=None)  # the version as if never withdrawn
+    if base.ends is not None and base.ends <= on:
+        raise ConflictError(f"{framework} {version} is no longer in force from {base.ends}", [ErrorDetail(
             reason="there is nothing to withdraw from that day on", field="on")], code="ruleset.withdraw.ended")
     entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
-    after = [i.withdrawn(entry) if i is item else i for i in mine]
-    day = max(on, item.spec.effective_from)
+    after = [base.withdrawn(entry) if i is item else i for i in mine]
+    # a move changes the days between the two withdrawal days, whichever way it goes
+    day = max(min(on, moved.on) if moved is not None else on, item.spec.effective_from)
     _refuse_a_gap(item, mine, after, day)
     _refuse_unfit_params(item, mine, after, day, on)
-    had = in_force(mine, day, [framework])
-    left = in_force(after, day, [framework])
+    first = max(on, item.spec.effective_from)
+    had = in_force([base if i is item else i for i in mine], first, [framework])
+    left = in_force(after, first, [framework])
     result = WithdrawalResult(framework=framework, version=version, on=on, reason=entry.reason, by=by,
                               never_in_force=on <= item.spec.effective_from,
-                              restores=left[0].spec.version if left and had and had[0] is item else None)
-    return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry,
-                             effective_from=item.spec.effective_from)
+                              restores=left[0].spec.version if left and had and had[0] is base else None,
+                              moved_from=moved.on if moved is not None else None)
+    return PlannedWithdrawal(result=result, folder=Path(item.path).parent, entry=entry, first_day=day,
+                             replaces=moved)
+
+
+def _movable_withdrawal(item: LoadedRuleset, on: dt.date, today: dt.date) -> withdrawals.Withdrawal | None:
+    """The version's withdrawal that withdrawing it again from `on` moves (None when it has none).
+
+    A withdrawal still to come may be moved to another day: withdrawn "from 2099-01-01" for
+    2029-01-01 by mistake, the version had stayed in force until a new one was published. One that
+    has taken effect is not: the days since were judged without the version."""
+    w = item.withdrawal
+    if w is None:
+        return None
+    framework, version = item.spec.framework, item.spec.version
+    if w.on <= today:
+        raise ConflictError(f"{framework} {version} is already withdrawn from {w.on}", [ErrorDetail(
+            reason="a withdrawal in effect is not moved: publish a new version to change what is in force",
+            field="version")], code="ruleset.withdraw.again")
+    if w.on == on:
+        raise ConflictError(f"{framework} {version} is already withdrawn from {on}", [ErrorDetail(
+            reason=f"to move the withdrawal, give another day (it takes effect on {w.on})", field="on")],
+            code="ruleset.withdraw.again")
+    return w
 
 
 def _refuse_a_gap(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[LoadedRuleset], day: dt.date) -> None:

@@ -22,8 +22,8 @@ FILE_NAME = "withdrawals.yaml"
 _HEADER = (
     "# Ruleset versions withdrawn by a liaison (vigil rules withdraw / rollback, POST /rulesets/.../withdraw).\n"
     "# A withdrawn version is no longer in force from `on`; its file stays as it was, because runs and\n"
-    "# packets made while it was in force name its hash and ship its bytes. Written by Vigil: do not edit\n"
-    "# an entry, add a new version instead.\n"
+    "# packets made while it was in force name its hash and ship its bytes. A later entry for the same\n"
+    "# version moves a withdrawal not yet in effect to another day. Written by Vigil: do not edit an entry.\n"
 )
 
 
@@ -50,10 +50,26 @@ def path_of(folder: Path) -> Path:
 
 
 def read(folder: Path) -> dict[str, Withdrawal]:
-    """The framework folder's withdrawals by version (none when the file does not exist)."""
+    """The withdrawal in effect of each withdrawn version of the framework folder (none when the file
+    does not exist): the last one recorded. A later entry moves a withdrawal that had not yet taken
+    effect to another day (`history` keeps them all)."""
+    out: dict[str, Withdrawal] = {}
+    for item in history(folder):
+        out[item.version] = item
+    return out
+
+
+def history(folder: Path) -> list[Withdrawal]:
+    """Every withdrawal recorded in the folder, in the order recorded, checked.
+
+    A version may be withdrawn more than once only while its withdrawal is still to come: a liaison
+    who typed 2099 for 2029 moves the day by withdrawing again, and the file keeps both entries (it
+    is only ever appended to). A withdrawal recorded on or after the day the one before it took
+    effect would rewrite days already judged without it, and is refused as a file not written by
+    Vigil."""
     path = path_of(folder)
     if not path.is_file():
-        return {}
+        return []
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         parsed = _File.model_validate(raw)
@@ -64,18 +80,28 @@ def read(folder: Path) -> dict[str, Withdrawal]:
         raise RulesetValidationError(f"{path}: withdrawals do not match the format", [
             ErrorDetail(reason=f"{'.'.join(map(str, e['loc']))}: {e['msg']}", file=str(path)) for e in exc.errors()
         ]) from None
-    out: dict[str, Withdrawal] = {}
-    for item in parsed.withdrawals:
-        if item.version in out:
-            raise RulesetValidationError(f"{path}: version {item.version} is withdrawn twice", [
-                ErrorDetail(reason="one withdrawal per version", file=str(path), field=item.version)])
-        out[item.version] = item
-    return out
+    last: dict[str, Withdrawal] = {}
+    ordered = sorted(parsed.withdrawals, key=lambda w: (w.at, w.version))
+    for item in ordered:
+        before = last.get(item.version)
+        if before is not None and _utc_day(item.at) >= before.on:
+            raise RulesetValidationError(f"{path}: version {item.version} is withdrawn again after its withdrawal "
+                                         f"from {before.on} took effect", [ErrorDetail(
+                                             reason=f"the entry recorded at {item.at.isoformat()} comes on or after "
+                                                    f"{before.on}: a withdrawal is moved only before it takes effect",
+                                             file=str(path), field=item.version)])
+        last[item.version] = item
+    return ordered
+
+
+def _utc_day(at: dt.datetime) -> dt.date:
+    """The UTC day of an instant, as withdrawals' days are compared with today's (`clock.now().date()`)."""
+    return (at if at.tzinfo is None else at.astimezone(dt.UTC)).date()
 
 
 def append(folder: Path, item: Withdrawal) -> None:
     """Add one withdrawal, replacing the file atomically (a reader sees the old file or the new)."""
-    items = sorted([*read(folder).values(), item], key=lambda w: (w.at, w.version))
+    items = sorted([*history(folder), item], key=lambda w: (w.at, w.version))
     body = yaml.safe_dump({"withdrawals": [w.model_dump(mode="json") for w in items]}, sort_keys=False,
                           allow_unicode=True)
     write_atomically(path_of(folder), (_HEADER + body).encode())

@@ -109,6 +109,22 @@ def test_withdraw_and_rollback(liaison: dict[str, Any]) -> None:
     assert status["3.0.0"]["withdrawal_reason"] == "the state delayed the rule"
 
 
+def test_a_withdrawal_still_to_come_moves_to_another_day(liaison: dict[str, Any]) -> None:
+    c, who = liaison["client"], headers(liaison, "liaison")
+    assert publish(liaison, liaison["draft"], effective_from="2027-01-01").status_code == 201
+    url = "/rulesets/demo/3.0.0/withdraw"
+    assert c.post(url, headers=who, json={"reason": "typed 2099", "on": "2099-01-01"}).status_code == 200
+    r = c.post(url, headers=who, json={"reason": "meant 2029", "on": "2029-01-01"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["on"], r.json()["moved_from"], r.json()["restores"]) == ("2029-01-01", "2099-01-01", "2.0.0")
+    moves = [e for e in entries(liaison) if e["action"] == "ruleset.withdrawn"]
+    assert [e["payload"]["moved_from"] for e in moves] == [None, "2099-01-01"]
+    status = {v["version"]: v for v in c.get("/rulesets", headers=who).json()}
+    assert status["3.0.0"]["withdrawn_on"] == "2029-01-01" and status["3.0.0"]["withdrawal_reason"] == "meant 2029"
+    same = c.post(url, headers=who, json={"reason": "again", "on": "2029-01-01"})
+    assert same.status_code == 409 and same.json()["code"] == "ruleset.withdraw.again"
+
+
 def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> None:
     c = liaison["client"]
     url = "/params/demo/new_hire_days"

@@ -57,6 +57,21 @@ def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: 
     assert len(actions) == 2  # the refused publication and rollback left no entry
 
 
+def test_withdrawing_again_before_the_day_moves_the_withdrawal(practice: Practice, rules: Path) -> None:
+    draft = str(rules.parent / "draft.yaml")
+    assert run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01")[0] == 0
+    code, _, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "typo", "--on", "2099-01-01")
+    assert code == 0, err
+    code, out, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "meant 2029", "--on", "2029-01-01")
+    assert code == 0, err
+    assert " ".join(out.split()) == ("moved the withdrawal of demo 3.0.0 from 2099-01-01 to 2029-01-01: 2.0.0 is in "
+                                     "force again")
+    listed = vigil("rules", "list", "--json", at=TODAY)
+    assert listed.exit_code == 0, listed.stderr
+    shown = {v["version"]: v for v in json.loads(listed.stdout) if v["framework"] == "demo"}
+    assert shown["3.0.0"]["withdrawn_on"] == "2029-01-01"
+
+
 @pytest.mark.parametrize("args, text", [
     (["--effective-from", "2026-11-29"], "is before today"),
     (["--effective-from", "next week"], "--effective-from: not a date"),

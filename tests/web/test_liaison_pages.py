@@ -105,7 +105,8 @@ def test_a_scheduled_version_is_withdrawn_from_its_page(liaison_web: dict[str, A
 
 def test_a_version_withdrawn_from_a_later_day_shows_that_day_as_its_end(
         liaison_web: dict[str, Any], web_client: Callable[[str], TestClient]) -> None:
-    """Its page had said "effective 2027-01-01 – open" under a withdrawal from 2027-06-01."""
+    """Its page had said "effective 2027-01-01 – open" under a withdrawal from 2027-06-01; a withdrawal
+    still to come is moved from the same page."""
     c = web_client("liaison")
     text = (liaison_web["root"] / "demo" / "demo-2.0.0.yaml").read_text().replace("version: 2.0.0", "version: 3.0.0")
     assert post(c, "/ui/rulesets/draft", "/ui/rulesets/draft", text=text, do="publish",
@@ -114,6 +115,13 @@ def test_a_version_withdrawn_from_a_later_day_shows_that_day_as_its_end(
     assert post(c, f"{page}/withdraw", page, reason="the state narrowed it", on="2027-06-01").status_code == 303
     shown = " ".join(c.get(page).text.split())
     assert "effective 2027-01-01 – 2027-06-01 <span class=\"small muted\">(withdrawn)</span>" in shown
+    # not in effect yet: the page offers to move it, and withdrawing again moves it
+    assert "<summary>Move the withdrawal to another day</summary>" in shown
+    r = post(c, f"{page}/withdraw", page, reason="the state moved it up", on="2027-03-01")
+    assert r.status_code == 303
+    shown = " ".join(c.get(r.headers["location"]).text.split())
+    assert "Moved the withdrawal of demo 3.0.0 from 2027-06-01 to 2027-03-01." in shown
+    assert "effective 2027-01-01 – 2027-03-01 <span class=\"small muted\">(withdrawn)</span>" in shown
 
 
 def test_a_parameter_change_is_scheduled_from_the_parameters_page(

@@ -115,8 +115,9 @@ def withdraw(framework: str, version: str, reason: str = Form(..., max_length=40
                                   version=version, reason=reason, on=day)
     then = ("It never took effect." if w.never_in_force else
             f"{w.restores} is in force from that day." if w.restores else "")
-    return redirect(f"/ui/rulesets/{framework}/{urllib.parse.quote(version)}",
-                    flash=f"Withdrew {framework} {version} from {w.on}. {then}".strip())
+    did = (f"Moved the withdrawal of {framework} {version} from {w.moved_from} to {w.on}." if w.moved_from
+           else f"Withdrew {framework} {version} from {w.on}.")
+    return redirect(f"/ui/rulesets/{framework}/{urllib.parse.quote(version)}", flash=f"{did} {then}".strip())
 
 
 @router.post("/params")

@@ -246,6 +246,61 @@ def test_a_version_is_withdrawn_once(root: Path) -> None:
         publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
 
 
+def test_a_withdrawal_still_to_come_is_moved_by_withdrawing_again(root: Path) -> None:
+    """Withdrawn "from 2099" for 2029 by mistake, a version had stayed in force until a new one was
+    published: withdrawn again before the day, the withdrawal moves, and the file keeps both."""
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    first = publish.withdraw("pub", "1.1.0", reason="typed the year wrong", by="liaison", on=dt.date(2099, 1, 1))
+    assert first.moved_from is None and versions_in_force("2030-06-01") == ["1.1.0"]
+    earlier = publish.withdraw("pub", "1.1.0", reason="the state delayed it to 2029", by="liaison",
+                               on=dt.date(2029, 1, 1))
+    assert (earlier.on, earlier.moved_from, earlier.restores) == (dt.date(2029, 1, 1), dt.date(2099, 1, 1), "1.0.0")
+    assert versions_in_force("2028-12-31") == ["1.1.0"] and versions_in_force("2029-01-01") == ["1.0.0"]
+    later = publish.withdraw("pub", "1.1.0", reason="postponed again", by="liaison", on=dt.date(2030, 1, 1))
+    assert later.moved_from == dt.date(2029, 1, 1) and versions_in_force("2029-06-01") == ["1.1.0"]
+    from engine.rules import withdrawals
+
+    kept = withdrawals.history(root / "pub")
+    assert [(w.on.isoformat(), w.reason) for w in kept] == [
+        ("2099-01-01", "typed the year wrong"), ("2029-01-01", "the state delayed it to 2029"),
+        ("2030-01-01", "postponed again")]
+    with pytest.raises(ConflictError, match="already withdrawn from 2030-01-01"):  # the same day is no move
+        publish.withdraw("pub", "1.1.0", reason="again", by="liaison", on=dt.date(2030, 1, 1))
+
+
+def test_a_withdrawal_in_effect_is_not_moved(root: Path) -> None:
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="r", by="liaison", on=dt.date(2026, 8, 1))
+    with clock.frozen(dt.datetime(2026, 8, 1, 0, 0, tzinfo=dt.UTC)):
+        before = files(root)
+        with pytest.raises(ConflictError, match="a withdrawal in effect is not moved"):
+            publish.withdraw("pub", "1.1.0", reason="later, please", by="liaison", on=dt.date(2026, 9, 1))
+        assert files(root) == before
+
+
+def test_a_move_that_would_leave_no_version_in_force_is_refused(root: Path) -> None:
+    """Moving 1.0.0's withdrawal earlier than 1.1.0's start leaves days with no version."""
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 9, 1))
+    publish.withdraw("pub", "1.0.0", reason="replaced", by="liaison", on=dt.date(2026, 9, 1))
+    before = files(root)
+    with pytest.raises(ConflictError, match="would leave no pub ruleset in force"):
+        publish.withdraw("pub", "1.0.0", reason="sooner", by="liaison", on=dt.date(2026, 8, 1))
+    assert files(root) == before
+
+
+def test_a_withdrawals_file_moving_one_already_in_effect_is_refused(root: Path) -> None:
+    """Only Vigil writes the file; one edited to move a withdrawal after its day is named."""
+    from engine.errors import RulesetValidationError
+    from engine.rules import withdrawals
+
+    (root / "pub" / "withdrawals.yaml").write_text(
+        "withdrawals:\n"
+        "- {version: 1.0.0, 'on': 2026-07-01, reason: a, by: l, at: '2026-06-01T00:00:00Z'}\n"
+        "- {version: 1.0.0, 'on': 2026-09-01, reason: b, by: l, at: '2026-07-02T00:00:00Z'}\n")
+    with pytest.raises(RulesetValidationError, match="withdrawn again after its withdrawal from 2026-07-01 took"):
+        withdrawals.read(root / "pub")
+
+
 def test_the_withdrawals_file_is_not_a_ruleset(root: Path) -> None:
     publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
     publish.withdraw("pub", "1.1.0", reason="r", by="liaison")
