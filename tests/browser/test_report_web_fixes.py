@@ -42,15 +42,20 @@ def _on_screen(page: Any, selector: str) -> None:
 # -- 2: a refused parameter change --------------------------------------------------------------------------
 
 
+def _schedule_change(page: Any, framework: str, name: str, value: str, reason: str) -> None:
+    """As the liaison, fill a framework's "Change a parameter" form on the parameters page and send it."""
+    LoginPage(page).sign_in("liaison")
+    page.goto("/ui/params")
+    page.locator(f"#change-{framework} summary").click()
+    page.locator(f"#pc-{framework}-name").select_option(name)
+    page.locator(f"#pc-{framework}-value").fill(value)
+    page.locator(f"#pc-{framework}-by").fill("CISO")
+    page.locator(f"#pc-{framework}-why").fill(reason)
+    page.locator(f"#change-{framework}").get_by_role("button", name="Schedule the change").click()
+
+
 def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -> None:
-    LoginPage(laptop).sign_in("liaison")
-    laptop.goto("/ui/params")
-    laptop.locator("#change-hipaa summary").click()
-    laptop.locator("#pc-hipaa-name").select_option("access_revoke_hours")
-    laptop.locator("#pc-hipaa-value").fill("twelve")
-    laptop.locator("#pc-hipaa-by").fill("CISO")
-    laptop.locator("#pc-hipaa-why").fill("tighten")
-    laptop.locator("#change-hipaa").get_by_role("button", name="Schedule the change").click()
+    _schedule_change(laptop, "hipaa", "access_revoke_hours", "twelve", "tighten")
     refusal = laptop.locator("#refusal")
     expect(refusal.get_by_role("alert")).to_contain_text("New value: 'twelve' is not a number")
     field = laptop.locator("#pc-hipaa-value")
@@ -65,14 +70,7 @@ def test_a_refused_parameter_change_says_why_beside_the_new_value(laptop: Any) -
 
 def test_a_scheduled_parameter_change_is_said_in_the_section_the_page_jumps_to(laptop: Any) -> None:
     """The message had stayed at the page's top, out of sight of the section the reload jumped to."""
-    LoginPage(laptop).sign_in("liaison")
-    laptop.goto("/ui/params")
-    laptop.locator("#change-osha summary").click()
-    laptop.locator("#pc-osha-name").select_option("ecp_change_days")
-    laptop.locator("#pc-osha-value").fill("31")
-    laptop.locator("#pc-osha-by").fill("CISO")
-    laptop.locator("#pc-osha-why").fill("yearly review")
-    laptop.locator("#change-osha").get_by_role("button", name="Schedule the change").click()
+    _schedule_change(laptop, "osha", "ecp_change_days", "31", "yearly review")
     said = laptop.locator("#pp-osha .flash[role=status]")
     expect(said).to_contain_text("osha.ecp_change_days: 30 -> 31 from")
     _on_screen(laptop, "#pp-osha .flash[role=status]")
