@@ -379,6 +379,28 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
                                      actor=actor, progress=progress, on_batch=on_batch, on_end=on_end)))
 
 
+def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
+                 record_type: str | None = None, checked_at: dt.datetime | None = None,
+                 checked_at_name: str = "--checked-at", mapping: str | Path | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Any:
+    """Import files of any format, the connectors' included: the one dispatch the CLI and the API
+    share (each checks first, in its own words, that the options fit the format).
+
+    `leie` screens the workforce in the store against the exclusion list (one screening a person);
+    `roster` writes an HR roster's persons and employment episodes at the stored establishments;
+    every other format is records, through `ingest_files`, so events are checked on arrival."""
+    from engine.records.connectors import hr_roster_import, leie_screen
+
+    if fmt == "leie":
+        return leie_screen.screen_files(session, org_id=org_id, paths=paths, actor=actor, checked_at=checked_at,
+                                        checked_at_name=checked_at_name, progress=progress)
+    if fmt == "roster":
+        return hr_roster_import.import_roster(session, org_id=org_id, paths=paths, actor=actor, mapping=mapping,
+                                              progress=progress)
+    return ingest_files(session, org_id=org_id, paths=paths, actor=actor, fmt=fmt, record_type=record_type,
+                        progress=progress)
+
+
 def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str, Any]], actor: str, source: str,
                    stream: bool = True) -> Any:
     """Import records given as dicts; events are evaluated at once, as `ingest_files` does."""

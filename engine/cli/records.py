@@ -110,15 +110,9 @@ def import_cmd(
         with _database(db, must_exist=False) as engine, _progress(files, enabled=not as_json) as progress:
             org_id = org_to_write(engine, org)
             with unit_of_work(engine) as session:
-                if fmt == "leie":  # a connector: screens the workforce in the store (docs/records.md, Connectors)
-                    report = leie_screen.screen_files(session, org_id=org_id, paths=files, actor=who,
-                                                      checked_at=screened_at, progress=progress)
-                elif fmt == "roster":  # a connector: reads hire and termination days at the stored establishments
-                    report = hr_roster_import.import_roster(session, org_id=org_id, paths=files, actor=who,
-                                                            mapping=roster_map, progress=progress)
-                else:  # through the pipeline, as the API imports: events are checked by the event rules on arrival
-                    report = pipeline.ingest_files(session, org_id=org_id, paths=files, fmt=fmt,
-                                                   record_type=record_type, actor=who, progress=progress)
+                report = pipeline.import_files(session, org_id=org_id, paths=files, actor=who, fmt=fmt,
+                                               record_type=record_type, checked_at=screened_at, mapping=roster_map,
+                                               progress=progress)
                 with _stop_signals_held():  # so that what is said about an interrupted import is true
                     session.commit()
                     committed = True

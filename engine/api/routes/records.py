@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
@@ -22,7 +21,7 @@ from engine.findings.schemas import InstantIn
 from engine.json_body import JsonBody
 from engine.records import service as records_service
 from engine.records import undated
-from engine.records.connectors import hr_roster_import, leie_screen
+from engine.records.connectors import hr_roster_import
 from engine.records.importers import detect_format
 from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
@@ -174,22 +173,19 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         spooled = [stack.enter_context(uploads.spooled(part, default="upload.json", limit=MAX_UPLOAD_BYTES))
                    for part in file]
         targets = [target for target, _ in spooled]
-        report: ImportReport
-        if format == "leie":
-            # no file date comes with an upload: without checked_at the check is dated the upload's
-            # UTC day (00:00), so the same file sent again that day is the same screening (dated to
-            # the microsecond, every upload had written the whole workforce's screenings again)
-            screened = (clock.checked_utc(checked_at, field="checked_at") if checked_at
-                        else clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
-            report = leie_screen.screen_files(session, org_id=principal.org_id, paths=targets, actor=principal.actor,
-                                              checked_at=screened, checked_at_name="checked_at")
-        elif format == "roster":
-            report = _import_roster(session, principal, targets[0], roster_map)
-        else:
+        # no file date comes with an upload: without checked_at a LEIE check is dated the upload's
+        # UTC day (00:00), so the same file sent again that day is the same screening (dated to the
+        # microsecond, every upload had written the whole workforce's screenings again)
+        screened = (clock.checked_utc(checked_at, field="checked_at") if checked_at
+                    else clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
+        if format not in ("leie", "roster"):
             for target in targets:
                 detect_format(target, format, option=FORMAT_HINT)  # the API's words for a file it cannot place
-            report = pipeline.ingest_files(session, org_id=principal.org_id, paths=targets, actor=principal.actor,
-                                           fmt=format, record_type=type)
+        mapping = (stack.enter_context(uploads.spooled(roster_map, default="roster-map.yaml", limit=MAX_MAP_BYTES))[0]
+                   if roster_map is not None else None)
+        report: ImportReport = pipeline.import_files(
+            session, org_id=principal.org_id, paths=targets, actor=principal.actor, fmt=format, record_type=type,
+            checked_at=screened if format == "leie" else None, checked_at_name="checked_at", mapping=mapping)
         sources = report.sources
         for target, name in spooled:
             sources = uploads.shown_sources(sources, target, name)
@@ -200,15 +196,6 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     roster = hr_roster_import.not_listed_line(report)
     warnings += [roster] if roster else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
-
-
-def _import_roster(session: Session, principal: Principal, target: Path, roster_map: UploadFile | None) -> ImportReport:
-    """An HR roster upload, with its map upload when there is one (each named as uploaded in errors)."""
-    if roster_map is None:
-        return hr_roster_import.import_roster(session, org_id=principal.org_id, paths=[target], actor=principal.actor)
-    with uploads.spooled(roster_map, default="roster-map.yaml", limit=MAX_MAP_BYTES) as (map_path, _):
-        return hr_roster_import.import_roster(session, org_id=principal.org_id, paths=[target], actor=principal.actor,
-                                       mapping=map_path)
 
 
 class RecordVersion(StoredRecord):
