@@ -18,12 +18,12 @@ from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivati
 from engine.rules.derive.hipaa._common import (
     Inputs,
     _AsOf,
-    _baseline,
     _date,
     _fact,
     _instant,
     _src,
     _tz,
+    undated_start,
 )
 
 RISK_RATINGS_HIGH = ("high", "critical")
@@ -65,7 +65,8 @@ class RiskAnalyses:
     inputs=("organization", "system", "risk_analysis", "risk_item"),
     output="hipaa_ra_duty",
     fields={"kind": "string", "due_at": "date", "basis": "string", "ra_id": "string", "system_id": "string",
-            "risk_item_id": "string", "year": "number", "systems_missing": "string"},
+            "risk_item_id": "string", "year": "number", "systems_missing": "string", "no_deadline": "bool",
+            "began_at": "instant"},
     family="org",
     example="kind=stale due_at=2026-12-15 basis='RA-2025 completed 2025-12-15 + 365 days'",
 )
@@ -88,7 +89,8 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     all_systems = [_src(s) for s in systems]
     if not covering:
         starts = [a for a in added.values() if a is not None]
-        due = cal.local_date(min(starts), tz) if starts else _baseline(ctx)
+        undated = None if starts else undated_start(ctx, tz)
+        due = undated.day if undated is not None else cal.local_date(min(starts), tz)
         latest = analyses[-1][1] if analyses else None
         missing = sorted(needed(analyses[-1][0]) - scope(latest)) if latest is not None else sorted(added)
         if latest is None:
@@ -96,9 +98,11 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
         else:
             basis = (f"the latest risk analysis {latest.id} ({cal.local_date(analyses[-1][0], tz)}) omits "
                      f"{', '.join(missing)}; no analysis covers every ePHI system")
+        if undated is not None and undated.standing:
+            basis += f"; {undated.said}"
         yield _fact("hipaa_ra_duty", "no_analysis", {
             "kind": "no_analysis", "due_at": due, "basis": basis, "ra_id": latest.id if latest else None,
-            "systems_missing": ", ".join(missing),
+            "systems_missing": ", ".join(missing), **(undated.marks(ctx.as_of) if undated is not None else {}),
         }, all_systems + ([_src(latest)] if latest else []), out_bundle)
     else:
         base_at, base = covering[-1]
@@ -176,7 +180,8 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     name="hipaa.audit_duties",
     inputs=("system",),
     output="hipaa_audit_duty",
-    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool"},
+    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool",
+            "began_at": "instant"},
     family="org",
     example="kind=review system_id=SYS-PM due_at=2026-11-15",
 )
@@ -197,8 +202,10 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         if d.get("stores_ephi") is not True or not now.exists(s):
             continue
         added = now.happened(d.get("added_at"))
-        since = cal.local_date(added, tz) if added is not None else _baseline(ctx)
-        since_text = f"added {since}" if added is not None else f"in service (no added_at; hipaa_baseline_date {since})"
+        undated = undated_start(ctx, tz) if added is None else None
+        since = cal.local_date(added, tz) if added is not None else undated_start(ctx, tz).day
+        since_text = f"added {since}" if undated is None else f"in service (no added_at; {undated.said})"
+        standing = undated.marks(ctx.as_of) if undated is not None else {}
         reviewed = now.happened(d.get("last_audit_review_at"))
         day = cal.local_date(reviewed, tz) if reviewed is not None else since
         interval = int(ctx.param_on("audit_review_interval_days", day, 30))
@@ -206,21 +213,27 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                   f"{ctx.then_said('audit_review_interval_days', interval, 30)})")
         if reviewed is not None:
             basis = f"last audit review {day} + {window}"
+        elif standing:
+            basis = f"never reviewed; {since_text}"
         else:
             basis = f"never reviewed; {since_text} + {window}"
+        # never reviewed and undated before the baseline: a standing condition from now, not a review
+        # due `interval` days after today
+        review_due = since if reviewed is None and standing else cal.add_days(day, interval)
         yield _fact("hipaa_audit_duty", f"{s.id}:review", {
-            "kind": "review", "system_id": s.id, "due_at": cal.add_days(day, interval), "basis": basis,
+            "kind": "review", "system_id": s.id, "due_at": review_due, "basis": basis,
+            **(standing if reviewed is None else {}),
         }, [_src(s)], "org:*")
         if d.get("audit_logging_enabled") is False:
             yield _fact("hipaa_audit_duty", f"{s.id}:logging", {
                 "kind": "logging", "system_id": s.id, "due_at": since, "no_deadline": True,
-                "basis": f"audit logging is disabled; required since the system was {since_text}",
+                "basis": f"audit logging is disabled; required since the system was {since_text}", **standing,
             }, [_src(s)], "org:*")
         kept = d.get("log_retention_days")
         if isinstance(kept, int | float) and kept < retention:
             yield _fact("hipaa_audit_duty", f"{s.id}:retention", {
                 "kind": "retention", "system_id": s.id, "due_at": since, "no_deadline": True,
-                "basis": f"logs kept {kept:g} days, below audit_log_retention_days {retention}",
+                "basis": f"logs kept {kept:g} days, below audit_log_retention_days {retention}", **standing,
             }, [_src(s)], "org:*")
 
 
@@ -280,12 +293,14 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                          f"{ctx.then_said('encryption_check_days', check_days, 30)})",
             }, [_src(dev)], bundle)
             continue
-        since = cal.local_date(checked, tz) if checked is not None else _baseline(ctx)
-        found = (f"found on the check of {since}" if checked is not None
-                 else f"never verified (hipaa_baseline_date {since})")
+        undated = undated_start(ctx, tz) if checked is None else None
+        since = cal.local_date(checked, tz) if checked is not None else undated_start(ctx, tz).day
+        found = (f"found on the check of {since}" if undated is None else f"never verified; {undated.said}"
+                 if undated.standing else f"never verified ({undated.said})")
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
             "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True, "began_at": checked,
             "basis": f"encryption status {status or 'unknown'}, {found}",
+            **(undated.marks(ctx.as_of) if undated is not None else {}),
         }, [_src(dev)], bundle)
 
 
