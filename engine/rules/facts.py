@@ -301,7 +301,9 @@ class FactBuilder:
             anchor = times.get(spec.anchor_field)
             if anchor is None:
                 continue
-            began = times.get("began_at") if raw.get("no_deadline") is True else None
+            # a standing condition is in force from when it began; a deadline may fall at an instant
+            # within its due day (`overdue_from`: the BAA needed before PHI first flowed at 09:00)
+            began = times.get("began_at") if raw.get("no_deadline") is True else times.get("overdue_from")
             out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info, began))
         return out
 
@@ -340,9 +342,10 @@ class FactBuilder:
             "overdue_s": int(deadline.overdue_after.timestamp()) + (1 if deadline.is_instant else 0),
         }
         if began is not None:
-            # a standing condition (`no_deadline`) that says when it began is in force from that instant,
-            # not from the end of its first day: PHI that flowed at 09:00 with no BAA is a finding at
-            # 10:00, and a BAA that took effect at 15:00 the same day came late
+            # a standing condition (`no_deadline`) that says when it began, or a deadline that says the
+            # instant it falls at (`overdue_from`), is in force from that instant, not from the end of
+            # its day: PHI that flowed at 09:00 with no BAA is a finding at 10:00, and a BAA that took
+            # effect at 15:00 the same day came late
             fact["overdue_s"] = to_seconds(began, tz)
         if deadline.warn_from is not None:
             fact["warn_s"] = int(deadline.warn_from.timestamp())

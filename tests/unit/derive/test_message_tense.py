@@ -530,15 +530,15 @@ CASES = [
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-GOLIVE", "due_soon",
      ["Patient portal: PHI is scheduled to flow 2026-04-01T06:00:00-07:00 (F-V-GOLIVE); a signed BAA must be in effect "
       "by then; no signed BAA is in effect."]),
-    # PHI that has flowed with no BAA is a standing condition (no deadline): a violation from the flow on,
-    # told as a missed requirement, on the day of the flow too
-    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-02T20:00:00Z", "V-LATE", "violation",
+    # PHI that has flowed with no BAA is overdue from the flow's instant (its deadline), told as a missed
+    # requirement, on the day of the flow too
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-02T20:00:00Z", "V-LATE", "overdue",
      ["Fax gateway: PHI first flowed 2026-02-02T06:00:00-08:00 (F-V-LATE); a signed BAA had to be in effect by "
       "then; no signed BAA is in effect."]),
-    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-03T12:00:00Z", "V-NONE", "violation",
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-02-03T12:00:00Z", "V-NONE", "overdue",
      ["Answering service: PHI first flowed 2026-02-02T15:00:00-08:00 (F-V-NONE); a signed BAA had to be in effect by "
       "then; no signed BAA is in effect."]),
-    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-02T08:00:00Z", "V-GOLIVE", "violation",
+    ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-04-02T08:00:00Z", "V-GOLIVE", "overdue",
      ["PHI first flowed 2026-04-01T06:00:00-07:00 (F-V-GOLIVE); a signed BAA had to be in effect by then"]),
     ("hipaa", "HIPAA-BA-BAA-009", BAA, "2026-03-02T12:00:00Z", "V-LATE", "violation",
      ["a signed BAA had to be in effect by then; the BAA BAA-LATE took effect only at 2026-02-15T21:00:00-08:00."]),

@@ -69,14 +69,15 @@ def test_a_standing_condition_is_a_violation_with_no_due_and_a_deadline_keeps_it
     unencrypted = found["D1#not_encrypted"]
     assert (unencrypted.state, unencrypted.due, unencrypted.severity) == ("violation", None, "high")
     assert "deadline" not in unencrypted.facts
-    # the day PHI first flowed with no BAA: critical at once, not "due soon" until midnight
+    # the day PHI first flowed with no BAA: overdue from the flow's instant (the BAA's deadline), critical
+    # at once, not "due soon" until midnight
     flowed = found["V1#V1:before_flow"]
-    assert (flowed.state, flowed.due, flowed.severity) == ("violation", None, "critical")
+    assert (flowed.state, flowed.due, flowed.severity) == ("overdue", "2026-06-01", "critical")
     assert "had to be in effect by then" in flowed.message
     found_today = found["D3#not_encrypted"]
     assert (found_today.state, found_today.due) == ("violation", None)
     late_same_day = found["V3#V3:before_flow"]
-    assert (late_same_day.state, late_same_day.due, late_same_day.severity) == ("violation", None, "critical")
+    assert (late_same_day.state, late_same_day.due, late_same_day.severity) == ("violation", "2026-01-15", "critical")
     assert "took effect only at 2026-01-15T12:00:00-08:00" in late_same_day.message
     assert not any(k.startswith("V3#V3:clauses") for k in found)
     # a flow still to come is a deadline, and so is the re-verification
@@ -85,7 +86,7 @@ def test_a_standing_condition_is_a_violation_with_no_due_and_a_deadline_keeps_it
     assert "D2#encryption_check" not in found
     later = findings("2026-06-25T20:00:00Z")
     assert (later["D2#encryption_check"].state, later["D2#encryption_check"].due) == ("overdue", "2026-06-19")
-    assert (later["V2#V2:before_flow"].state, later["V2#V2:before_flow"].due) == ("violation", None)
+    assert (later["V2#V2:before_flow"].state, later["V2#V2:before_flow"].due) == ("overdue", "2026-06-10")
 
 
 def test_a_sharps_log_only_encouraged_is_an_advisory_finding_on_both_backends() -> None:

@@ -337,7 +337,7 @@ def baa_in_place(baa: RecordView, as_of: dt.datetime) -> dt.datetime | None:
     output="hipaa_vendor_duty",
     fields={"kind": "string", "vendor_id": "string", "baa_id": "string", "due_at": "date", "met_at": "instant",
             "flowing": "bool", "first_flow_at": "instant", "clauses_missing": "string", "basis": "string",
-            "no_deadline": "bool", "began_at": "instant"},
+            "no_deadline": "bool", "overdue_from": "instant"},
     family="vendor",
     example="kind=before_flow vendor_id=V-CLOUDFAX due_at=2026-05-14 met_at=2026-07-03T04:00:00Z",
 )
@@ -348,10 +348,12 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     flow scheduled for a later date (go-live); met when one took effect. `clauses`: an executed, not
     terminated BAA lacks a clause of baa_required_clauses, compared case-insensitively (`clause_codes`;
     due since signature). `exit`: a terminated BAA needs a return-or-destroy attestation within
-    baa_exit_days, unless another BAA of the vendor is in force at termination. PHI that has flowed
-    with no BAA and missing clauses are standing conditions (`no_deadline`: a violation with no due);
-    a flow still to come, and the exit attestation, are deadlines. `began_at`: the first flow, from
-    which instant PHI was unprotected, so a BAA taking effect later the same day came late.
+    baa_exit_days, unless another BAA of the vendor is in force at termination. Missing clauses are a
+    standing condition (`no_deadline`: a violation with no due). `before_flow` and the exit
+    attestation are deadlines: PHI that has flowed with no BAA is overdue, due the day of the first
+    flow (CONTRACT: "deadline passed, obligation unmet"; it had been a violation with no due), and a
+    BAA that took effect after it came late. `overdue_from`: the first flow's instant, from which PHI
+    was unprotected, so a BAA taking effect later the same day came late.
     """
     now = _AsOf(ctx)
     baas: dict[str, list[RecordView]] = defaultdict(list)
@@ -386,7 +388,7 @@ def vendor_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                 yield _fact("hipaa_vendor_duty", f"{v.id}:before_flow", {
                     "kind": "before_flow", "vendor_id": v.id, "baa_id": met_baa.id if met_baa else None,
                     "due_at": day, "met_at": met_at, "flowing": first <= now.at, "first_flow_at": first,
-                    "no_deadline": first <= now.at, "began_at": first if first <= now.at else None,
+                    "overdue_from": first,
                     "basis": (f"PHI {'first flowed' if first <= now.at else 'is scheduled to flow'} "
                               f"{cal.iso_instant(first)} ({flow.id}); a signed BAA must be in effect by then"),
                 }, [_src(v), _src(flow)] + [_src(b) for b in mine], bundle)
