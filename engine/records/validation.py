@@ -89,18 +89,21 @@ def prepare_record(raw: Any, *, position: Position) -> PreparedRecord:
         model = model_cls.model_validate(raw)
     except ValidationError as exc:
         record_id = storable_text.visible(raw["id"]) if isinstance(raw.get("id"), str) else None
-        raise RecordValidationError(
-            "invalid record",
-            [
-                position.detail(
-                    _reason(err, model_cls),
-                    record_type=raw["type"],
-                    record_id=record_id,
-                    field=_field_path(err["loc"]),
-                )
-                for err in exc.errors(include_url=False)
-            ],
-        ) from None
+        details = [
+            position.detail(
+                _reason(err, model_cls),
+                record_type=raw["type"],
+                record_id=record_id,
+                field=_field_path(err["loc"]),
+            )
+            for err in exc.errors(include_url=False)
+        ]
+        # an unknown calendar is said beside the other problems: said only once they were mended, the
+        # file came back refused a second time
+        calendar = raw.get("holiday_calendar") if raw["type"] == "establishment" else None
+        if isinstance(calendar, str) and calendar and not any(d.field == "holiday_calendar" for d in details):
+            details += _calendar_problems(record_id or "", calendar, position)
+        raise RecordValidationError("invalid record", details) from None
     try:
         data, text, digest = stored_form(model, raw)
     except UnicodeEncodeError:  # an unpaired surrogate: the text has no UTF-8 form to hash or store
@@ -121,14 +124,21 @@ def _check_calendar(record_id: str, name: str, position: Position) -> None:
     """An establishment's holiday calendar must be one the calendar service knows (built in, or in
     policies/holidays.yaml): imported unchecked, it failed every sweep of the practice afterwards,
     while the import itself had said nothing."""
+    problems = _calendar_problems(record_id, name, position)
+    if problems:
+        raise RecordValidationError("invalid record", problems)
+
+
+def _calendar_problems(record_id: str, name: str, position: Position) -> list[ErrorDetail]:
     from engine.rules.calendar import default_calendar
     from engine.rules.calendars.errors import UnknownCalendarError
 
     try:
         default_calendar().holiday_list(name)
     except UnknownCalendarError as exc:
-        raise RecordValidationError("invalid record", [position.detail(
-            exc.message, record_type="establishment", record_id=record_id, field="holiday_calendar")]) from None
+        return [position.detail(exc.message, record_type="establishment", record_id=record_id,
+                                field="holiday_calendar")]
+    return []
 
 
 def _unstorable(model: Record, data: dict[str, Any], position: Position) -> RecordValidationError | None:

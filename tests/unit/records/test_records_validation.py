@@ -463,6 +463,10 @@ def test_an_unknown_holiday_calendar_is_refused_at_import_naming_what_exists() -
     assert "unknown holiday calendar 'NO-SUCH-CAL'" in detail.reason and "US-FEDERAL" in detail.reason
     validate_record({**establishment, "holiday_calendar": "US-FEDERAL"})
     validate_record({**establishment, "holiday_calendar": "us_federal"})  # the spellings people type
+    # said beside the record's other problems, not only once they are mended
+    found = problems({**establishment, "naics": "62111", "tz": "America/New_Yrok", "holiday_calendar": "US-FEDRAL"})
+    assert [d.field for d in found] == ["naics", "tz", "holiday_calendar"]
+    assert "did you mean US-FEDERAL?" in found[2].reason
 
 
 @pytest.mark.parametrize("field, value, code", [
