@@ -31,7 +31,7 @@ from engine.rules.derive.hipaa._common import (
     _tz,
 )
 
-#: Entries of the snooping alerts' per-visit flag memo kept at most (see access_alerts).
+#: Entries of the snooping alerts' per-visit flag memo kept at most (see _Scan.read_log).
 STATIC_FLAGS_KEPT = 200_000
 
 
@@ -128,6 +128,223 @@ class _UserAccesses:
                 yield hour, {p: (epochs[i], ids[i], self.versions[i]) for p, i in firsts.items()}
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """The practice's parameters of the alerts, read once a scan."""
+
+    before: int  # relationship_window_days_before
+    after: int  # relationship_window_days_after
+    common_surnames: set[str]  # surname_common_list, normalised: no SAME_SURNAME for these
+    vip_ids: set[str]
+    bulk_n: int  # bulk_patients_per_hour
+    open_hour: int  # snoop_business_hours_start
+    close_hour: int  # snoop_business_hours_end
+    exempt: dict[str, set[str]]  # role -> the flags dropped for it (exempt_roles_by_flag, "role:FLAG")
+
+    @classmethod
+    def of(cls, ctx: DeriveContext) -> _Settings:
+        exempt: dict[str, set[str]] = defaultdict(set)
+        for entry in ctx.param("exempt_roles_by_flag", []):
+            role_name, _, flag = str(entry).partition(":")
+            exempt[role_name.strip()].add(flag.strip().upper())
+        return cls(
+            before=int(ctx.param("relationship_window_days_before", 30)),
+            after=int(ctx.param("relationship_window_days_after", 7)),
+            common_surnames={_norm_name(x) for x in ctx.param("surname_common_list", [])},
+            vip_ids={str(x) for x in ctx.param("vip_patient_ids", [])},
+            bulk_n=int(ctx.param("bulk_patients_per_hour", 25)),
+            open_hour=int(ctx.param("snoop_business_hours_start", 7)),
+            close_hour=int(ctx.param("snoop_business_hours_end", 19)),
+            exempt=exempt,
+        )
+
+
+class _CareLinks:
+    """Who is in a patient's care and when (NO_RELATIONSHIP): patient -> person or department -> the
+    day of its care link, as a day ordinal, or the sorted ordinals of its links when it has several.
+
+    Why nested, and bare ordinals: at 10x the large practice 5.75 million links make 5.74 million
+    (patient, who) pairs, which as (patient, who) tuples -> date lists took a list, a tuple and dates
+    each and half as long again to build; and a lookup hashes no tuple.
+    """
+
+    __slots__ = ("by_patient", "before", "after", "windows")
+
+    def __init__(self, care_links: Iterable[RecordView], before: int, after: int) -> None:
+        self.by_patient = _index_care_links(care_links)
+        self.before, self.after = before, after
+        self.windows: dict[dt.date, tuple[int, int]] = {}  # local day -> ordinals of its window's ends
+
+    def related(self, patient: str, who: Iterable[str], day: dt.date) -> bool:
+        """Has one of `who` a care link to `patient` dated within the window around `day`?"""
+        by_who = self.by_patient.get(patient)
+        if not by_who:
+            return False
+        window = self.windows.get(day)
+        if window is None:
+            window = self.windows[day] = (cal.add_days(day, -self.before).toordinal(),
+                                          cal.add_days(day, self.after).toordinal())
+        lo, hi = window
+        for w in who:
+            days = by_who.get(w)
+            if days is None:
+                continue
+            if isinstance(days, int):
+                if lo <= days <= hi:
+                    return True
+                continue
+            i = bisect.bisect_left(days, lo)
+            if i < len(days) and days[i] <= hi:
+                return True
+        return False
+
+
+def _index_care_links(care_links: Iterable[RecordView]) -> dict[str, dict[str, int | list[int]]]:
+    """`_CareLinks.by_patient` built from the care link records (links with no date or patient are
+    none)."""
+    links: dict[str, dict[str, int | list[int]]] = {}
+    ordinals: dict[Any, int | None] = {}  # a link's date text -> its day ordinal (one int object per day)
+    for cl in care_links:
+        text = cl.data.get("date")
+        ordinal = ordinals.get(text, -1)
+        if ordinal == -1:
+            day = _date(text)
+            ordinal = ordinals[text] = day.toordinal() if day is not None else None
+        patient = cl.data.get("patient_id")
+        if ordinal is None or not patient:
+            continue
+        patient = str(patient)
+        by_who = links.get(patient)
+        if by_who is None:
+            by_who = links[patient] = {}
+        for who in (cl.data.get("person_id"), cl.data.get("department_id")):
+            if who:
+                who = str(who)
+                days = by_who.get(who)
+                if days is None:
+                    by_who[who] = ordinal
+                elif isinstance(days, int):
+                    by_who[who] = sorted((days, ordinal))
+                else:
+                    days.append(ordinal)
+    for by_who in links.values():
+        for days in by_who.values():
+            if not isinstance(days, int):
+                days.sort()
+    return links
+
+
+#: Who made an access, as of its instant: the account, its person's id, the episode then running
+#: (or the latest before), the zone of its establishment and the episode's role ('' with none).
+_UserContext = tuple[RecordView, str, _Episode | None, str, str]
+
+
+class _Users:
+    """The user behind each access and the local clock of their establishment.
+
+    Asked per access event, so each answer is worked out once: an account's person and episodes,
+    an episode's (or an episode-less person's) zone and role, and each zone's local clock.
+    """
+
+    __slots__ = ("ctx", "accounts", "episodes", "people", "places", "clocks")
+
+    def __init__(self, ctx: DeriveContext, accounts: _Accounts, episodes: dict[str, list[_Episode]]) -> None:
+        self.ctx, self.accounts, self.episodes = ctx, accounts, episodes
+        self.people: dict[str, tuple[str, list[_Episode]]] = {}  # account id -> (person id, episodes)
+        self.places: dict[tuple[str | None, str], tuple[str, str]] = {}  # (episode id, person id) -> (zone, role)
+        self.clocks: dict[str, cal.LocalClock] = {}  # zone name -> local dates and hours of its instants
+
+    def context(self, key: tuple[str, str], at: dt.datetime, acct: RecordView | None = None) -> _UserContext:
+        """The user of log-in `key` (system, user id) at `at`; `acct`: its account, when already resolved."""
+        acct = acct or self.accounts.resolve(key[0], key[1], at)
+        assert acct is not None
+        person = self.people.get(acct.id)
+        if person is None:
+            person_id = str(acct.data["person_id"])
+            person = self.people[acct.id] = (person_id, self.episodes.get(person_id, []))
+        person_id, eps = person
+        ep = _episode_at(eps, at)
+        place_key = (ep.view.id if ep is not None else None, person_id)
+        place = self.places.get(place_key)
+        if place is None:
+            est = ep.establishment_id if ep is not None else None
+            place = self.places[place_key] = (
+                _tz(self.ctx, "hipaa_access_alert", {"establishment_id": est, "person_id": person_id}),
+                str(ep.view.data.get("role") or "") if ep is not None else "")
+        return acct, person_id, ep, place[0], place[1]
+
+    def local_day_and_hour(self, tz: str, epoch: int) -> tuple[dt.date, int]:
+        """The local date and hour of epoch second `epoch` in zone `tz`."""
+        clock = self.clocks.get(tz)
+        if clock is None:
+            clock = self.clocks[tz] = cal.LocalClock(tz)
+        return clock.day_and_hour(epoch)
+
+
+class _ChartFlags:
+    """The flags that depend on the user, the patient and the day, not on the single event: SELF,
+    SAME_SURNAME, SAME_ADDRESS, COWORKER, VIP and NO_RELATIONSHIP.
+
+    Each flag is judged on its own, as the catalog lists them, and every one counts towards the
+    alert's level: a user opening their own chart also shares its surname and address, and SELF with
+    both is three flags (high), not one. Only COWORKER excludes the user's own chart (the catalog's
+    "p != u"); SAME_SURNAME still skips surname_common_list.
+    """
+
+    __slots__ = ("persons", "patients", "episodes", "links", "settings", "workforce_of_patient", "norm")
+
+    def __init__(self, persons: dict[str, RecordView], patients: dict[str, RecordView],
+                 episodes: dict[str, list[_Episode]], links: _CareLinks, settings: _Settings) -> None:
+        self.persons, self.patients, self.episodes = persons, patients, episodes
+        self.links, self.settings = links, settings
+        self.workforce_of_patient: dict[str, str] = {}  # patient id -> the workforce person whose chart it is
+        for p in persons.values():
+            if p.data.get("patient_id"):
+                self.workforce_of_patient[str(p.data["patient_id"])] = p.id
+        for pt in patients.values():
+            if pt.data.get("is_workforce_person_id"):
+                self.workforce_of_patient.setdefault(pt.id, str(pt.data["is_workforce_person_id"]))
+        self.norm: dict[str, dict[str, tuple[str, str]]] = {"person": {}, "patient": {}}  # type -> id -> names
+
+    def judge(self, person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
+              day: dt.date) -> set[str]:
+        """The flags of user `person_id` (in episode `ep`, with `role`) opening `patient`'s chart at
+        `at`, on local day `day`."""
+        settings = self.settings
+        user = self.persons.get(person_id)
+        chart = self.patients.get(patient)
+        flags: set[str] = set()
+        own = (user is not None and user.data.get("patient_id") == patient) or (
+            chart is not None and chart.data.get("is_workforce_person_id") == person_id)
+        if own:
+            flags.add("SELF")
+        if user is not None and chart is not None:
+            (surname, address), (p_surname, p_address) = self.names(user), self.names(chart)
+            if surname and surname == p_surname and surname not in settings.common_surnames:
+                flags.add("SAME_SURNAME")
+            if address and address == p_address:
+                flags.add("SAME_ADDRESS")
+        if not own:
+            other = self.workforce_of_patient.get(patient)
+            if other and other != person_id and any(e.contains(at) for e in self.episodes.get(other, [])):
+                flags.add("COWORKER")
+        if patient in settings.vip_ids or (chart is not None and (chart.data.get("vip") is True
+                                                                  or chart.data.get("record_restricted") is True)):
+            flags.add("VIP")
+        est = ep.establishment_id if ep is not None else None
+        if not self.links.related(patient, [person_id] + ([est] if est else []) + ([role] if role else []), day):
+            flags.add("NO_RELATIONSHIP")
+        return flags
+
+    def names(self, view: RecordView) -> tuple[str, str]:
+        """Normalised surname and address of a person or patient (computed once each)."""
+        of_type = self.norm[view.type]
+        got = of_type.get(view.id)
+        if got is None:
+            got = of_type[view.id] = (_norm_name(view.data.get("last_name")), _norm_address(view.data.get("address")))
+        return got
+
+
 @derivation(
     name="hipaa.access_alerts",
     # in the order it reads them: care links before the access log (see shared_scan.start_derivations)
@@ -166,266 +383,164 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     access_event record it starts with (events and derived event facts are evaluated in separate
     chunks, and a finding's subject must be a record the rule matched).
     """
-    now = _AsOf(ctx)
-    episodes = _episodes(inputs["employment_episode"], now)
-    accounts = _Accounts(inputs["account"], now)
-    persons = {p.id: p for p in inputs["person"]}
-    patients = {p.id: p for p in inputs["patient"]}
-    workforce_of_patient: dict[str, str] = {}
-    for p in persons.values():
-        if p.data.get("patient_id"):
-            workforce_of_patient[str(p.data["patient_id"])] = p.id
-    for pt in patients.values():
-        if pt.data.get("is_workforce_person_id"):
-            workforce_of_patient.setdefault(pt.id, str(pt.data["is_workforce_person_id"]))
-    # patient -> person or department -> the day of its care link, as a day ordinal, or the sorted
-    # ordinals of its links when it has several: at 10x the large practice 5.75 million links make
-    # 5.74 million (patient, who) pairs, which as (patient, who) tuples -> date lists took a list,
-    # a tuple and dates each and half as long again to build; and a lookup hashes no tuple
-    links: dict[str, dict[str, int | list[int]]] = {}
-    ordinals: dict[Any, int | None] = {}  # a link's date text -> its day ordinal (one int object per day)
-    for cl in inputs["care_link"]:
-        text = cl.data.get("date")
-        ordinal = ordinals.get(text, -1)
-        if ordinal == -1:
-            day = _date(text)
-            ordinal = ordinals[text] = day.toordinal() if day is not None else None
-        patient = cl.data.get("patient_id")
-        if ordinal is None or not patient:
-            continue
-        patient = str(patient)
-        by_who = links.get(patient)
-        if by_who is None:
-            by_who = links[patient] = {}
-        for who in (cl.data.get("person_id"), cl.data.get("department_id")):
-            if who:
-                who = str(who)
-                days = by_who.get(who)
-                if days is None:
-                    by_who[who] = ordinal
-                elif isinstance(days, int):
-                    by_who[who] = sorted((days, ordinal))
-                else:
-                    days.append(ordinal)
-    for by_who in links.values():
-        for days in by_who.values():
-            if not isinstance(days, int):
-                days.sort()
-    investigations: dict[str, list[tuple[dt.datetime, dt.datetime | None, RecordView]]] = defaultdict(list)
-    for inv in inputs["investigation"]:
-        opened = now.happened(inv.data.get("opened_at"))
-        if opened is not None and inv.data.get("subject_person_id"):
-            investigations[str(inv.data["subject_person_id"])].append(
-                (opened, now.happened(inv.data.get("closed_at")), inv))
+    scan = _Scan(ctx, inputs)
+    scan.read_log(inputs["access_event"])
+    scan.add_bulk()
+    yield from scan.alerts()
 
-    before = int(ctx.param("relationship_window_days_before", 30))
-    after = int(ctx.param("relationship_window_days_after", 7))
-    common = {_norm_name(x) for x in ctx.param("surname_common_list", [])}
-    vip_ids = {str(x) for x in ctx.param("vip_patient_ids", [])}
-    bulk_n = int(ctx.param("bulk_patients_per_hour", 25))
-    open_hour = int(ctx.param("snoop_business_hours_start", 7))
-    close_hour = int(ctx.param("snoop_business_hours_end", 19))
-    exempt: dict[str, set[str]] = defaultdict(set)
-    for entry in ctx.param("exempt_roles_by_flag", []):
-        role_name, _, flag = str(entry).partition(":")
-        exempt[role_name.strip()].add(flag.strip().upper())
-    working: dict[tuple[str, dt.date], bool] = {}
-    clocks: dict[str, cal.LocalClock] = {}  # zone name -> local dates and hours of its instants
 
-    def local_day_and_hour(tz: str, epoch: int) -> tuple[dt.date, int]:
-        clock = clocks.get(tz)
-        if clock is None:
-            clock = clocks[tz] = cal.LocalClock(tz)
-        return clock.day_and_hour(epoch)
+#: An investigation of a person: when it was opened, when closed (None: open or not closed yet), itself.
+_Opened = tuple[dt.datetime, dt.datetime | None, RecordView]
 
-    windows: dict[dt.date, tuple[int, int]] = {}
 
-    def related(patient: str, who: Iterable[str], day: dt.date) -> bool:
-        by_who = links.get(patient)
-        if not by_who:
-            return False
-        window = windows.get(day)
-        if window is None:
-            window = windows[day] = (cal.add_days(day, -before).toordinal(), cal.add_days(day, after).toordinal())
-        lo, hi = window
-        for w in who:
-            days = by_who.get(w)
-            if days is None:
+class _Scan:
+    """One run of the alerts: the tables read before the access log, then what the log builds up
+    (the alerts' groups, each user's accesses for BULK).
+
+    Reads its inputs in the order the derivation declares them (the derive process streams them so).
+    """
+
+    def __init__(self, ctx: DeriveContext, inputs: Inputs) -> None:
+        self.ctx = ctx
+        self.now = now = _AsOf(ctx)
+        episodes = _episodes(inputs["employment_episode"], now)
+        self.accounts = _Accounts(inputs["account"], now)
+        self.persons = {p.id: p for p in inputs["person"]}
+        self.patients = {p.id: p for p in inputs["patient"]}
+        self.settings = settings = _Settings.of(ctx)
+        links = _CareLinks(inputs["care_link"], settings.before, settings.after)
+        self.chart_flags = _ChartFlags(self.persons, self.patients, episodes, links, settings)
+        self.investigations = _investigations(inputs["investigation"], now)
+        self.users = _Users(ctx, self.accounts, episodes)
+        self.patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}  # (system, user, patient, day)
+        self.activity: dict[tuple[str, str, dt.date], _Group] = {}  # (system, user, local day)
+        self.accesses: dict[tuple[str, str], _UserAccesses] = {}  # (system, user) -> every access, for BULK
+        self.roles: dict[tuple[str, str], str] = {}  # (system, user) -> the role of its latest access read
+
+    def read_log(self, events: Iterable[RecordView]) -> None:
+        """Judge each access event and file the flagged ones into the alerts' groups, and keep every
+        access for BULK. The hot loop (a million events at 1x the large practice): the tables it
+        reaches for are local names."""
+        now, accounts, settings = self.now, self.accounts, self.settings
+        user_context, local_day_and_hour = self.users.context, self.users.local_day_and_hour
+        judge, patients, ctx = self.chart_flags.judge, self.patients, self.ctx
+        open_hour, close_hour, exempt = settings.open_hour, settings.close_hour, settings.exempt
+        accesses, roles = self.accesses, self.roles
+        working: dict[tuple[str, dt.date], bool] = {}  # (zone, local day) -> a working day there?
+        patient_ids: dict[str, str] = {}  # one string per patient id, shared by every access to it
+        # the flags of (account, patient, local day), which repeat within a visit: 43% of the large
+        # practice's events hit an entry, and as many with only the latest 100k entries kept; emptied
+        # when full so it does not grow with the log (a pure memo: the flags are the same either way)
+        static: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
+        for ev in events:
+            d = ev.data
+            at, acct, utc = _event_account(ev, accounts, now)
+            patient = d.get("patient_id")
+            if at is None or utc is None or utc > now.at or not patient:
                 continue
-            if isinstance(days, int):
-                if lo <= days <= hi:
-                    return True
-                continue
-            i = bisect.bisect_left(days, lo)
-            if i < len(days) and days[i] <= hi:
-                return True
-        return False
+            patient = str(patient)
+            key = (str(d.get("system_id")), str(d.get("user_id")))
+            if acct is None or not acct.data.get("person_id"):
+                continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
+            _, person_id, ep, tz, role = user_context(key, utc, acct)
+            roles[key] = role
+            epoch = cal.epoch_seconds(utc)
+            day, local_hour = local_day_and_hour(tz, epoch)
+            src = _src(ev)
+            cached = static.get((acct.id, patient, day))
+            if cached is None:
+                if len(static) >= STATIC_FLAGS_KEPT:
+                    static.clear()
+                cached = static[(acct.id, patient, day)] = (
+                    frozenset(judge(person_id, ep, role, patient, utc, day)), patients.get(patient))
+            flags = set(cached[0])
+            if d.get("action") in ("print", "export"):
+                wk = working.get((tz, day))
+                if wk is None:
+                    est = ep.establishment_id if ep is not None else None
+                    wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
+                if not wk or not (open_hour <= local_hour < close_hour):
+                    flags.add("AFTER_HOURS_EXPORT")
+            flags -= exempt.get(role, set())
+            user_accesses = accesses.get(key)
+            if user_accesses is None:
+                user_accesses = accesses[key] = _UserAccesses()
+            user_accesses.add(epoch, patient_ids.setdefault(patient, patient), src[1], src[2])
+            if flags:
+                self.file(key, patient, day, at, src, flags, cached[1])
 
-    # asked per access event, so each answer is worked out once: an account's person and episodes,
-    # and an episode's (or an episode-less person's) zone and role
-    people: dict[str, tuple[str, list[_Episode]]] = {}  # account id -> (person id, episodes)
-    places: dict[tuple[str | None, str], tuple[str, str]] = {}  # (episode id, person id) -> (zone, role)
-
-    def user_context(key: tuple[str, str], at: dt.datetime,
-                     acct: RecordView | None = None) -> tuple[RecordView, str, _Episode | None, str, str]:
-        acct = acct or accounts.resolve(key[0], key[1], at)
-        assert acct is not None
-        person = people.get(acct.id)
-        if person is None:
-            person_id = str(acct.data["person_id"])
-            person = people[acct.id] = (person_id, episodes.get(person_id, []))
-        person_id, eps = person
-        ep = _episode_at(eps, at)
-        place_key = (ep.view.id if ep is not None else None, person_id)
-        place = places.get(place_key)
-        if place is None:
-            est = ep.establishment_id if ep is not None else None
-            place = places[place_key] = (
-                _tz(ctx, "hipaa_access_alert", {"establishment_id": est, "person_id": person_id}),
-                str(ep.view.data.get("role") or "") if ep is not None else "")
-        return acct, person_id, ep, place[0], place[1]
-
-    norm: dict[str, dict[str, tuple[str, str]]] = {"person": {}, "patient": {}}  # type -> id -> names
-
-    def names(view: RecordView) -> tuple[str, str]:
-        """Normalised surname and address of a person or patient (computed once each)."""
-        of_type = norm[view.type]
-        got = of_type.get(view.id)
-        if got is None:
-            got = of_type[view.id] = (_norm_name(view.data.get("last_name")), _norm_address(view.data.get("address")))
-        return got
-
-    patient_groups: dict[tuple[str, str, str, dt.date], _Group] = {}
-    activity: dict[tuple[str, str, dt.date], _Group] = {}
-    accesses: dict[tuple[str, str], _UserAccesses] = {}  # (system, user) -> every access, for BULK
-    patient_ids: dict[str, str] = {}  # one string per patient id, shared by every access to it
-    roles: dict[tuple[str, str], str] = {}
-
-    # the flags of (account, patient, local day), which repeat within a visit: 43% of the large
-    # practice's events hit an entry, and as many with only the latest 100k entries kept; emptied
-    # when full so it does not grow with the log (a pure memo: the flags are the same either way)
-    static: dict[tuple[str, str, dt.date], tuple[frozenset[str], RecordView | None]] = {}
-
-    def patient_flags(person_id: str, ep: _Episode | None, role: str, patient: str, at: dt.datetime,
-                      day: dt.date) -> set[str]:
-        """The flags that depend on the user, the patient and the day (not on the single event).
-
-        Each flag is judged on its own, as the catalog lists them, and every one counts towards the
-        alert's level: a user opening their own chart also shares its surname and address, and
-        SELF with both is three flags (high), not one. Only COWORKER excludes the user's own chart
-        (the catalog's "p != u"); SAME_SURNAME still skips surname_common_list.
-        """
-        user = persons.get(person_id)
-        chart = patients.get(patient)
-        flags: set[str] = set()
-        own = (user is not None and user.data.get("patient_id") == patient) or (
-            chart is not None and chart.data.get("is_workforce_person_id") == person_id)
-        if own:
-            flags.add("SELF")
-        if user is not None and chart is not None:
-            (surname, address), (p_surname, p_address) = names(user), names(chart)
-            if surname and surname == p_surname and surname not in common:
-                flags.add("SAME_SURNAME")
-            if address and address == p_address:
-                flags.add("SAME_ADDRESS")
-        if not own:
-            other = workforce_of_patient.get(patient)
-            if other and other != person_id and any(e.contains(at) for e in episodes.get(other, [])):
-                flags.add("COWORKER")
-        if patient in vip_ids or (chart is not None and (chart.data.get("vip") is True
-                                                      or chart.data.get("record_restricted") is True)):
-            flags.add("VIP")
-        est = ep.establishment_id if ep is not None else None
-        if not related(patient, [person_id] + ([est] if est else []) + ([role] if role else []), day):
-            flags.add("NO_RELATIONSHIP")
-        return flags
-
-    for ev in inputs["access_event"]:
-        d = ev.data
-        at, acct, utc = _event_account(ev, accounts, now)
-        patient = d.get("patient_id")
-        if at is None or utc is None or utc > now.at or not patient:
-            continue
-        patient = str(patient)
-        key = (str(d.get("system_id")), str(d.get("user_id")))
-        if acct is None or not acct.data.get("person_id"):
-            continue  # no named user to review (shared log-ins are HIPAA-SEC-UID-005's finding)
-        _, person_id, ep, tz, role = user_context(key, utc, acct)
-        roles[key] = role
-        epoch = cal.epoch_seconds(utc)
-        day, local_hour = local_day_and_hour(tz, epoch)
-        src = _src(ev)
-        cached = static.get((acct.id, patient, day))
-        if cached is None:
-            if len(static) >= STATIC_FLAGS_KEPT:
-                static.clear()
-            cached = static[(acct.id, patient, day)] = (
-                frozenset(patient_flags(person_id, ep, role, patient, utc, day)), patients.get(patient))
-        flags = set(cached[0])
-        if d.get("action") in ("print", "export"):
-            wk = working.get((tz, day))
-            if wk is None:
-                est = ep.establishment_id if ep is not None else None
-                wk = working[(tz, day)] = cal.is_working_day(day, _holiday_calendar(ctx, est))
-            if not wk or not (open_hour <= local_hour < close_hour):
-                flags.add("AFTER_HOURS_EXPORT")
-        flags -= exempt.get(role, set())
-        user_accesses = accesses.get(key)
-        if user_accesses is None:
-            user_accesses = accesses[key] = _UserAccesses()
-        user_accesses.add(epoch, patient_ids.setdefault(patient, patient), src[1], src[2])
+    def file(self, key: tuple[str, str], patient: str, day: dt.date, at: dt.datetime, src: Source,
+             flags: set[str], chart: RecordView | None) -> None:
+        """File a flagged event: into its patient alert when a flag is patient-specific, else into the
+        user's activity alert of the day."""
         if flags & PATIENT_FLAG_SET:
-            g = patient_groups.setdefault((key[0], key[1], patient, day), _Group())
+            g = self.patient_groups.setdefault((key[0], key[1], patient, day), _Group())
             g.add(at, src, flags, patient)
-            chart = cached[1]
             if chart is not None and _src(chart) not in g.extra:
                 g.extra.append(_src(chart))
-        elif flags:
-            g = activity.setdefault((key[0], key[1], day), _Group())
+        else:
+            g = self.activity.setdefault((key[0], key[1], day), _Group())
             g.add(at, src, flags, patient)
-            chart = cached[1]
             # the chart opened with no care link is what the officer looks up: named, as a patient
             # alert names its chart (the first few; the events name the rest)
             if "NO_RELATIONSHIP" in flags and chart is not None and len(g.extra) < 5 and _src(chart) not in g.extra:
                 g.extra.append(_src(chart))
 
-    # (system, user, clock hour) -> patient -> (epoch seconds, id and version of the first access)
-    bulk: dict[tuple[str, str, int], dict[str, tuple[int, str, int]]] = {}
-    for (system_id, user_id), user_accesses in accesses.items():
-        if "BULK" in exempt.get(roles.get((system_id, user_id), ""), set()):
-            continue
-        for hour, firsts in user_accesses.crowded_hours(bulk_n):
-            bulk[(system_id, user_id, hour)] = firsts
-    accesses.clear()
-    covered: set[str] = set()
-    for (system_id, user_id, _, _), g in patient_groups.items():
-        covered.update(g.events)
-        for event_id, (at, _, _) in list(g.events.items()):
-            if (system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk:
-                g.flag_event(event_id, "BULK")
-    for system_id, user_id, hour in sorted(bulk):
-        for patient, (epoch, event_id, version) in bulk[(system_id, user_id, hour)].items():
-            src = ("access_event", event_id, version)
-            if src[1] in covered:
-                continue
-            at = dt.datetime.fromtimestamp(epoch, dt.UTC)
-            day = local_day_and_hour(user_context((system_id, user_id), at)[3], epoch)[0]
-            activity.setdefault((system_id, user_id, day), _Group()).add(at, src, {"BULK"}, patient)
-    for g in activity.values():
-        for eid in [e for e in g.events if e in covered]:
-            del g.events[eid]
+    def add_bulk(self) -> None:
+        """BULK, known once every user's hours are counted: flag the crowded hours' events already in
+        a patient alert, and file each crowded hour's other first accesses into activity alerts (an
+        event in a patient alert is in no activity alert)."""
+        bulk = self.crowded_hours()
+        covered: set[str] = set()
+        for (system_id, user_id, _, _), g in self.patient_groups.items():
+            covered.update(g.events)
+            for event_id, (at, _, _) in list(g.events.items()):
+                if (system_id, user_id, cal.epoch_seconds(at) // 3600) in bulk:
+                    g.flag_event(event_id, "BULK")
+        for system_id, user_id, hour in sorted(bulk):
+            for patient, (epoch, event_id, version) in bulk[(system_id, user_id, hour)].items():
+                src = ("access_event", event_id, version)
+                if src[1] in covered:
+                    continue
+                at = dt.datetime.fromtimestamp(epoch, dt.UTC)
+                day = self.users.local_day_and_hour(self.users.context((system_id, user_id), at)[3], epoch)[0]
+                self.activity.setdefault((system_id, user_id, day), _Group()).add(at, src, {"BULK"}, patient)
+        for g in self.activity.values():
+            for eid in [e for e in g.events if e in covered]:
+                del g.events[eid]
 
-    def alert(kind: str, key: tuple[str, str], g: _Group, patient: str | None) -> DerivedFact:
+    def crowded_hours(self) -> dict[tuple[str, str, int], dict[str, tuple[int, str, int]]]:
+        """(system, user, clock hour) -> patient -> (epoch seconds, id and version of the first access),
+        for each hour with more than bulk_patients_per_hour patients of a user BULK is not exempt for.
+        Frees the accesses as it goes."""
+        bulk: dict[tuple[str, str, int], dict[str, tuple[int, str, int]]] = {}
+        exempt = self.settings.exempt
+        for (system_id, user_id), user_accesses in self.accesses.items():
+            if "BULK" in exempt.get(self.roles.get((system_id, user_id), ""), set()):
+                continue
+            for hour, firsts in user_accesses.crowded_hours(self.settings.bulk_n):
+                bulk[(system_id, user_id, hour)] = firsts
+        self.accesses.clear()
+        return bulk
+
+    def alerts(self) -> list[DerivedFact]:
+        """Every alert, by id."""
+        out = [self.alert("patient", (k[0], k[1]), g, k[2]) for k, g in self.patient_groups.items()]
+        out += [self.alert("activity", (k[0], k[1]), g, None) for k, g in self.activity.items() if g.events]
+        return sorted(out, key=lambda f: f.id)
+
+    def alert(self, kind: str, key: tuple[str, str], g: _Group, patient: str | None) -> DerivedFact:
+        """The alert of group `g` of log-in `key`, keyed to its first event."""
         events = sorted(g.events.values(), key=lambda e: (e[0], e[1][1]))
         first_at, first_src, _ = events[0]
-        acct, person_id, ep, _, role = user_context(key, first_at)
+        acct, person_id, ep, _, role = self.users.context(key, first_at)
         ordered = [f for f in PATIENT_FLAGS + ACTIVITY_FLAGS if f in g.flags]
-        opened = [(max(o, first_at), inv) for o, c, inv in investigations.get(person_id, [])
+        opened = [(max(o, first_at), inv) for o, c, inv in self.investigations.get(person_id, [])
                   if c is None or c >= first_at]
         triaged = min(opened, key=lambda x: (x[0], x[1].id)) if opened else None
         sources = [src for _, src, _ in events[:50]] + [_src(acct)] + g.extra[:5]
-        if person_id in persons:
-            sources.append(_src(persons[person_id]))
+        if person_id in self.persons:
+            sources.append(_src(self.persons[person_id]))
         if ep is not None:
             sources.append(_src(ep.view))
         if triaged is not None:
@@ -439,6 +554,14 @@ def access_alerts(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             "patient_count": len(g.patients), "triaged_at": triaged[0] if triaged else None,
         }, sources, f"access_event/{first_src[1]}")  # evaluated in the chunk of its first event
 
-    out = [alert("patient", (k[0], k[1]), g, k[2]) for k, g in patient_groups.items()]
-    out += [alert("activity", (k[0], k[1]), g, None) for k, g in activity.items() if g.events]
-    yield from sorted(out, key=lambda f: f.id)
+
+def _investigations(views: Iterable[RecordView], now: _AsOf) -> dict[str, list[_Opened]]:
+    """Subject person -> (opened, closed or None, investigation) of each investigation opened by now
+    (`triaged_at`)."""
+    investigations: dict[str, list[_Opened]] = defaultdict(list)
+    for inv in views:
+        opened = now.happened(inv.data.get("opened_at"))
+        if opened is not None and inv.data.get("subject_person_id"):
+            investigations[str(inv.data["subject_person_id"])].append(
+                (opened, now.happened(inv.data.get("closed_at")), inv))
+    return investigations
