@@ -29,7 +29,7 @@ from engine.rules.compiler.checks import (
 from engine.rules.compiler.checks import rule_error as _err
 from engine.rules.compiler.kinds import ParamInfo, check_condition, check_kinds
 from engine.rules.compiler.lower import Lowerer, check_lowerable, rename_alias, require_join_fields
-from engine.rules.compiler.messages import RESERVED_NAMES, RULE_FIELDS, Shape, compile_message
+from engine.rules.compiler.messages import RESERVED_NAMES, RULE_FIELDS, MessageTemplate, Shape, compile_message
 from engine.rules.compiler.model import (
     DEADLINE,
     DL_ALIAS,
@@ -148,12 +148,72 @@ def _compile_rule(
     path: str,
     declared: Mapping[str, ParamInfo] | None = None,
 ) -> tuple[CompiledRule, dict[str, Any], list[Flag]]:
+    """One rule compiled: checked, expanded into variants, lowered to durable_rules JSON (by variant
+    name), with the flags its lowering asks facts to carry."""
+    is_event = rule.kind == "event"
+    positive, type_of, patterns, template = _compile_written(rule, path, params, types, declared, is_event)
+    obligation: _Obligation | None = None
+    if rule.obligation:
+        obligation = _compile_obligation(rule, positive, type_of, params, types, path, declared)
+    type_of[TRIG_ALIAS] = TRIGGER
+    type_of[DL_ALIAS] = DEADLINE
+    variants = _variants(rule, patterns, obligation, is_event)
+    if obligation is not None and obligation.met is not None:
+        type_of[MET2_ALIAS] = obligation.met.fact_type
+    variants = [_prepare_variant(v, params, rule, is_event, types, type_of, declared) for v in variants]
+
+    family = _family(rule, variants, derived_families, types)
+    lowerer = Lowerer(rule.id, type_of)
+    lowered = {f"{rule.id}|{v.name}": lowerer.variant(v, f"{rule.id}|{v.name}") for v in variants}
+
+    ob_severity: dict[str, str] = (
+        {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
+    )
+    severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
+    full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
+    sev_when, occurrence, establishment, extra_refs = _rule_expressions(rule, full_scope, params, types, type_of,
+                                                                        is_event, declared)
+    # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
+    used = tuple(
+        sorted(
+            {r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)} | extra_refs,
+            key=lambda r: (r.alias, r.field),
+        )
+    )
+    compiled = CompiledRule(
+        spec=rule,
+        framework=framework,
+        ruleset_version=version,
+        family=family,
+        variants=tuple(variants),
+        base_severity=severity,
+        severity_when=sev_when,
+        occurrence=occurrence,
+        establishment=establishment,
+        message=template,
+        used_refs=used,
+        deadline=obligation.deadline if obligation is not None else None,
+    )
+    return compiled, lowered, lowerer.flags
+
+
+def _compile_written(
+    rule: RuleSpec,
+    path: str,
+    params: dict[str, Any],
+    types: dict[str, FactType],
+    declared: Mapping[str, ParamInfo] | None,
+    is_event: bool,
+) -> tuple[list[str], dict[str, str], list[Pattern], MessageTemplate]:
+    """The rule's patterns (`when` distributed into them), its positive aliases, alias -> fact type,
+    and its message template; raise RulesetValidationError listing every problem of them.
+
+    Each pattern, `when` and the message are checked apart, so a liaison sees every one of their
+    problems in one validation (the first had hidden the rest until it was fixed).
+    """
     positive: list[str] = []
     type_of: dict[str, str] = {}
     patterns: list[Pattern] = []
-    is_event = rule.kind == "event"
-    # each pattern, `when` and the message are checked apart, so a liaison sees every one of their
-    # problems in one validation (the first had hidden the rest until it was fixed)
     found: list[ErrorDetail] = []
     for alias, text in rule.match.items():
         try:
@@ -180,132 +240,155 @@ def _compile_rule(
         found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
     if found:
         raise RulesetValidationError(f"{len(found)} problem(s) in rule {rule.id}", found)
-    full_scope = Scope(frozenset(positive), None, rule.id, path, rule.line)
+    return positive, type_of, patterns, template
 
-    # obligation -> deadline spec + variants
-    deadline: DeadlineSpec | None = None
+
+@dataclasses.dataclass(frozen=True)
+class _Obligation:
+    """A rule's obligation compiled: its deadline, the anchor record's id, and what meets it."""
+
+    deadline: DeadlineSpec
+    anchor_ref: n.Ref
+    met: Pattern | None = None  # met_by: the record that meets it
+    met_field: str | None = None  # met_by's met_at: the field of `met` that says when
+    same_record: tuple[str, str] | None = None  # met_at on a positive pattern: (alias, field)
+
+
+def _compile_obligation(
+    rule: RuleSpec,
+    positive: list[str],
+    type_of: dict[str, str],
+    params: dict[str, Any],
+    types: dict[str, FactType],
+    path: str,
+    declared: Mapping[str, ParamInfo] | None,
+) -> _Obligation:
+    """The rule's obligation: its deadline spec and what meets it, either a met_by record (whose
+    alias it adds to `type_of`) or met_at on one of the rule's own positive patterns."""
+    ob = rule.obligation
+    assert ob is not None
+    anchor_alias, _, anchor_field = ob.anchor.partition(".")
+    if anchor_alias not in positive or not anchor_field:
+        raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern",
+                   "obligation.anchor")
+    require_time_field(rule, f"obligation anchor {ob.anchor!r}", types[type_of[anchor_alias]], anchor_field,
+                        "obligation.anchor")
+    deadline = _deadline_spec(rule, type_of[anchor_alias], anchor_field, params)
     met: Pattern | None = None
     met_field: str | None = None
-    if rule.obligation:
-        ob = rule.obligation
-        anchor_alias, _, anchor_field = ob.anchor.partition(".")
-        if anchor_alias not in positive or not anchor_field:
-            raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern",
-                       "obligation.anchor")
-        require_time_field(rule, f"obligation anchor {ob.anchor!r}", types[type_of[anchor_alias]], anchor_field,
-                            "obligation.anchor")
-        amount = _amount(ob.within, params, rule)
-        unit = ob.within.unit
-        warn_unit = warn_amount = None
-        if ob.warn:
-            warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn, params, rule)
-        deadline = DeadlineSpec(
-            rule_id=rule.id,
-            anchor_type=type_of[anchor_alias],
-            anchor_field=anchor_field,
-            unit=unit,
-            amount=amount,
-            convention=ob.convention or CONVENTIONS[ob.within.unit],
-            roll_forward=ob.roll_forward,
-            holiday_calendar=ob.holiday_calendar,
-            warn_unit=warn_unit,
-            warn_amount=warn_amount,
-            on=ob.on,
-            cutoff=ob.cutoff,
-            tz=ob.tz,
-            amount_param=ob.within.amount.removeprefix("params.") if isinstance(ob.within.amount, str) else None,
-        )
-        _check_deadline(deadline, rule)
-        same_record: tuple[str, str] | None = None
-        if ob.met_by:
-            m = PATTERN_RE.match(ob.met_by)
-            if not m or m.group("no"):
-                raise _err(rule, f"met_by must read '<type> [where <condition>]': {ob.met_by!r}")
-            met_type = m.group("type")
-            if met_type not in types:
-                raise _err(rule, f"unknown fact type {met_type!r} in met_by")
-            scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path,
-                          rule.lines.get("obligation.met_by", rule.line), "obligation.met_by")
-            conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
-            met_field = str(ob.met_at)
-            require_time_field(rule, f"met_at {met_field!r}", types[met_type], met_field, "obligation.met_at")
-            met = Pattern(MET_ALIAS, met_type, False, conds)
-            type_of[MET_ALIAS] = met_type
-            check_written(conds, rule, "obligation.met_by", params, types, type_of, declared)
-        elif ob.met_at:
-            alias, _, fld = str(ob.met_at).partition(".")
-            if alias not in positive or not fld:
-                raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)",
-                           "obligation.met_at")
-            require_time_field(rule, f"met_at {ob.met_at!r}", types[type_of[alias]], fld, "obligation.met_at")
-            same_record = (alias, fld)
-            if alias == anchor_alias:
-                deadline = dataclasses.replace(deadline, met_field=fld)
-        if ob.late and met is None and same_record is None:
-            raise _err(rule, "late needs met_at")
-        anchor_ref = n.Ref(anchor_alias, "rid")
-    type_of[TRIG_ALIAS] = TRIGGER
-    type_of[DL_ALIAS] = DEADLINE
+    same_record: tuple[str, str] | None = None
+    if ob.met_by:
+        met, met_field = _met_by(rule, positive, type_of, params, types, path, declared)
+    elif ob.met_at:
+        alias, _, fld = str(ob.met_at).partition(".")
+        if alias not in positive or not fld:
+            raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)",
+                       "obligation.met_at")
+        require_time_field(rule, f"met_at {ob.met_at!r}", types[type_of[alias]], fld, "obligation.met_at")
+        same_record = (alias, fld)
+        if alias == anchor_alias:
+            deadline = dataclasses.replace(deadline, met_field=fld)
+    if ob.late and met is None and same_record is None:
+        raise _err(rule, "late needs met_at")
+    return _Obligation(deadline, n.Ref(anchor_alias, "rid"), met, met_field, same_record)
 
-    # prepare patterns: prepend trigger, fold params, rename special fields
+
+def _deadline_spec(rule: RuleSpec, anchor_type: str, anchor_field: str, params: dict[str, Any]) -> DeadlineSpec:
+    """The obligation's deadline, counted from `anchor_field` of the anchor's fact type, checked
+    against the calendar service's conventions."""
+    ob = rule.obligation
+    assert ob is not None
+    amount = _amount(ob.within, params, rule)
+    warn_unit = warn_amount = None
+    if ob.warn:
+        warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn, params, rule)
+    deadline = DeadlineSpec(
+        rule_id=rule.id,
+        anchor_type=anchor_type,
+        anchor_field=anchor_field,
+        unit=ob.within.unit,
+        amount=amount,
+        convention=ob.convention or CONVENTIONS[ob.within.unit],
+        roll_forward=ob.roll_forward,
+        holiday_calendar=ob.holiday_calendar,
+        warn_unit=warn_unit,
+        warn_amount=warn_amount,
+        on=ob.on,
+        cutoff=ob.cutoff,
+        tz=ob.tz,
+        amount_param=ob.within.amount.removeprefix("params.") if isinstance(ob.within.amount, str) else None,
+    )
+    _check_deadline(deadline, rule)
+    return deadline
+
+
+def _met_by(
+    rule: RuleSpec,
+    positive: list[str],
+    type_of: dict[str, str],
+    params: dict[str, Any],
+    types: dict[str, FactType],
+    path: str,
+    declared: Mapping[str, ParamInfo] | None,
+) -> tuple[Pattern, str]:
+    """The pattern of the record that meets the obligation (`met_by: <type> [where <condition>]`)
+    and its field that says when (`met_at`); adds its alias to `type_of`."""
+    ob = rule.obligation
+    assert ob is not None and ob.met_by
+    m = PATTERN_RE.match(ob.met_by)
+    if not m or m.group("no"):
+        raise _err(rule, f"met_by must read '<type> [where <condition>]': {ob.met_by!r}")
+    met_type = m.group("type")
+    if met_type not in types:
+        raise _err(rule, f"unknown fact type {met_type!r} in met_by")
+    scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path,
+                  rule.lines.get("obligation.met_by", rule.line), "obligation.met_by")
+    conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
+    met_field = str(ob.met_at)
+    require_time_field(rule, f"met_at {met_field!r}", types[met_type], met_field, "obligation.met_at")
+    met = Pattern(MET_ALIAS, met_type, False, conds)
+    type_of[MET_ALIAS] = met_type
+    check_written(conds, rule, "obligation.met_by", params, types, type_of, declared)
+    return met, met_field
+
+
+def _variants(rule: RuleSpec, patterns: list[Pattern], obligation: _Obligation | None, is_event: bool) -> list[Variant]:
+    """The rule's pattern lists before they are prepared: one `violation` variant, or its obligation's
+    overdue / due_soon / late; each starts with the rule's trigger unless it is an event rule."""
     base: list[Pattern] = []
     if not is_event:
         base.append(Pattern(TRIG_ALIAS, TRIGGER, False, (n.Cmp("==", n.Ref(TRIG_ALIAS, "rule"), n.Lit(rule.id)),)))
     base.extend(patterns)
-    variants: list[Variant] = []
-    if deadline is None or rule.obligation is None:
-        variants.append(Variant("violation", "violation", tuple(base)))
-    else:
-        variants.extend(
-            _obligation_variants(
-                rule, base, anchor_ref, met, met_field, same_record, precomputed_late=deadline.met_field is not None
-            )
-        )
-        if met is not None:
-            type_of[MET2_ALIAS] = met.fact_type
-    variants = [_prepare_variant(v, params, rule, is_event, types, type_of, declared) for v in variants]
-
-    family = _family(rule, variants, derived_families, types)
-    lowerer = Lowerer(rule.id, type_of)
-    lowered = {f"{rule.id}|{v.name}": lowerer.variant(v, f"{rule.id}|{v.name}") for v in variants}
-
-    ob_severity: dict[str, str] = (
-        {str(k): str(v) for k, v in rule.obligation.severity.items()} if rule.obligation else {}
+    if obligation is None:
+        return [Variant("violation", "violation", tuple(base))]
+    return _obligation_variants(
+        rule, base, obligation.anchor_ref, obligation.met, obligation.met_field, obligation.same_record,
+        precomputed_late=obligation.deadline.met_field is not None,
     )
-    severity = {v.name: ob_severity.get(v.name) or rule.severity for v in variants}
+
+
+def _rule_expressions(
+    rule: RuleSpec,
+    scope: Scope,
+    params: dict[str, Any],
+    types: dict[str, FactType],
+    type_of: dict[str, str],
+    is_event: bool,
+    declared: Mapping[str, ParamInfo] | None,
+) -> tuple[tuple[tuple[str, Fn], ...], Fn | None, Fn | None, set[n.Ref]]:
+    """The rule's severity_when, occurrence and establishment compiled, and the fields they read."""
     extra_refs: set[n.Ref] = set()
 
     def expr(text: str, key: str) -> Fn:
         with located(rule, key):
-            fn, node = _expr_fn(text, full_scope, params, rule, types, type_of, is_event, declared)
+            fn, node = _expr_fn(text, scope, params, rule, types, type_of, is_event, declared)
         extra_refs.update(n.refs(node))
         return fn
 
     sev_when = tuple((s.severity, expr(s.when, "severity_when")) for s in rule.severity_when)
     occurrence = expr(rule.occurrence, "occurrence") if rule.occurrence else None
     establishment = expr(rule.establishment, "establishment") if rule.establishment else None
-    # fields read by conditions, and by severity_when / occurrence / establishment: facts must carry them
-    used = tuple(
-        sorted(
-            {r for v in variants for p in v.patterns for c in p.conds for r in n.refs(c)} | extra_refs,
-            key=lambda r: (r.alias, r.field),
-        )
-    )
-    compiled = CompiledRule(
-        spec=rule,
-        framework=framework,
-        ruleset_version=version,
-        family=family,
-        variants=tuple(variants),
-        base_severity=severity,
-        severity_when=sev_when,
-        occurrence=occurrence,
-        establishment=establishment,
-        message=template,
-        used_refs=used,
-        deadline=deadline,
-    )
-    return compiled, lowered, lowerer.flags
+    return sev_when, occurrence, establishment, extra_refs
 
 
 def _unlowerable(rule: RuleSpec, patterns: list[Pattern], written_when: list[n.Node], params: dict[str, Any],
