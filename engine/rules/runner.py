@@ -136,40 +136,107 @@ def _evaluate_rules(
     derive_process: bool | None,
     cleanup: contextlib.ExitStack,
 ) -> RunResult:
+    """`evaluate_rules` with the collector paused; `cleanup` ends the derive process however the run ends."""
     started = time.perf_counter()
     as_of = ensure_utc(as_of)
     load_families()
     engine_backend = get_backend(backend)
     types = all_fact_types()
     hashing = _HashingSource(source)
-    needed = _needed_types(rulesets)
-    derivations = [d for _, d in DERIVATIONS if d.output in needed]
-    record_types = record_fact_types()
-    wanted_records = {t for t in needed if t in record_types}
-    for d in derivations:
-        wanted_records.update(d.inputs)
-    wanted_records.update({"organization", "establishment", "employment_episode"})
-    event_types = {t for t in wanted_records if record_types[t].event}
+    reads = _Reads.of(rulesets)
+    memory, fork = _hold_records(hashing, reads, derive_process)
+    establishments, zones, ctx = derive_setup(memory, rulesets, as_of)
+    builder = FactBuilder(rulesets, types, as_of, zones)
 
-    # types read only by heavy derivations (care links, by the snooping alerts) are not held here
-    # when those run in the derive process: it reads them from the spool instead
-    heavy_only = {t for t in wanted_records - event_types - needed
-                  if all(d.heavy and not d.event for d in derivations if t in d.inputs)}
+    nonevent = [d for d in reads.derivations if not d.event]
+    derived = start_derivations(nonevent, ctx, memory, hashing.iter_type, fork=fork)
+    cleanup.callback(derived.close)  # a sweep that fails before collecting it leaves no derive process behind
+    store = _Bundles()
+    _place_records(store, memory, reads.needed, builder, establishments)
+    late, deferred = _deferred(nonevent, derived.in_child)
+    local = derived.local()
+    for i, d in enumerate(nonevent):
+        if i not in deferred:
+            _place_derived(store, builder, d, local[i])
+    sweep = _Sweep(rulesets, as_of, reads, memory, ctx, hashing, builder, store, engine_backend, progress)
+
+    if late is not None:
+        # everything that does not wait for the derive process runs while it works: the bundles,
+        # then the event logs and event derivations of the families it does not feed (a sweep's
+        # order does not change its results: the violations are merged and sorted, the input hash
+        # is a sum)
+        sweep.run_bundles(lambda family: family not in late)
+        sweep.run_event_types(lambda family: family not in late)
+    produced = {**local, **derived.remote()}
+    for i in deferred:
+        d = nonevent[i]
+        if late is not None and not d.attaches_to_event:
+            _refuse_stray(d, produced[i], late)
+        _place_derived(store, builder, d, produced[i])
+    sweep.run_bundles(lambda family: late is None or family in late)
+    sweep.run_event_types(lambda family: late is None or family in late)
+    result, counts = sweep.close()
+    return RunResult(
+        as_of=as_of,
+        known_at=known_at,
+        backend=engine_backend.name,
+        rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256) for rs in rulesets],
+        params={rs.framework: rs.params for rs in rulesets},
+        param_history={rs.framework: rs.history.as_json() for rs in rulesets if rs.history},
+        input_hash=hashing.digest(),
+        counts=counts,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        violations=result,
+    )
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What a run reads: the fact types its rules match, the derivations that feed them, and the
+    record types read for either (event logs are streamed; the rest are held in memory)."""
+
+    needed: set[str]  # fact types the rules' patterns name
+    derivations: list[Derivation]  # the derivations producing one of them, in registry order
+    held: set[str]  # record types held in memory (but `heavy_only` when the derive process reads them)
+    heavy_only: set[str]  # of those, the types read only by heavy derivations that are not event ones
+    event_types: set[str]  # record types streamed as event logs
+
+    @classmethod
+    def of(cls, rulesets: list[CompiledRuleset]) -> _Reads:
+        needed = _needed_types(rulesets)
+        derivations = [d for _, d in DERIVATIONS if d.output in needed]
+        record_types = record_fact_types()
+        wanted_records = {t for t in needed if t in record_types}
+        for d in derivations:
+            wanted_records.update(d.inputs)
+        wanted_records.update({"organization", "establishment", "employment_episode"})
+        event_types = {t for t in wanted_records if record_types[t].event}
+        heavy_only = {t for t in wanted_records - event_types - needed
+                      if all(d.heavy and not d.event for d in derivations if t in d.inputs)}
+        return cls(needed, derivations, wanted_records - event_types, heavy_only, event_types)
+
+
+def _hold_records(hashing: _HashingSource, reads: _Reads,
+                  derive_process: bool | None) -> tuple[dict[str, list[RecordView]], bool]:
+    """The records held in memory, by type, and whether the heavy derivations run in a forked process.
+
+    Types read only by heavy derivations (care links, by the snooping alerts) are not held here when
+    those run in the derive process: it reads them from the spool instead.
+    """
     memory: dict[str, list[RecordView]] = {}
-    for t in sorted(wanted_records - event_types - heavy_only):
+    for t in sorted(reads.held - reads.heavy_only):
         memory[t] = list(hashing.iter_type(t))
     held = sum(len(views) for views in memory.values())
     fork = derive_process if derive_process is not None else held >= DERIVE_PROCESS_MIN_RECORDS
     if not fork:
-        for t in sorted(heavy_only):
+        for t in sorted(reads.heavy_only):
             memory[t] = list(hashing.iter_type(t))
-    establishments, zones, ctx = derive_setup(memory, rulesets, as_of)
-    builder = FactBuilder(rulesets, types, as_of, zones)
+    return memory, fork
 
-    nonevent = [d for d in derivations if not d.event]
-    derived = start_derivations(nonevent, ctx, memory, hashing.iter_type, fork=fork)
-    cleanup.callback(derived.close)  # a sweep that fails before collecting it leaves no derive process behind
-    store = _Bundles()
+
+def _place_records(store: _Bundles, memory: Mapping[str, list[RecordView]], needed: set[str], builder: FactBuilder,
+                   establishments: Iterable[str]) -> None:
+    """The held records' facts into their bundles (an empty bundle for every establishment and the org)."""
     for est_id in establishments:
         store.facts.setdefault(f"establishment:{est_id}", [])
     store.facts.setdefault("org:*", [])
@@ -179,30 +246,56 @@ def _evaluate_rules(
         for view in memory[t]:
             key = bundles.bundle_key(t, view.id, view.data)
             _place(store, builder.record(view), t, key)
-    event_derivations = [d for d in derivations if d.event]
-    attached_outputs: dict[str, set[str]] = {}
-    for d in derivations:
-        if d.attaches_to_event:
-            attached_outputs.setdefault(d.family, set()).add(d.output)
-    # Bundles of families no fact of the derive process joins are matched while it still works;
-    # the rest once its facts are in. Facts are placed in derivation order either way, so every
-    # bundle holds the same facts in the same order as without the process.
-    remote = derived.in_child
+
+
+def _deferred(nonevent: list[Derivation], remote: set[int]) -> tuple[set[str] | None, list[int]]:
+    """The families whose matching waits for the derive process's facts (None: every family), and the
+    derivations (by index in `nonevent`) whose facts are placed only then.
+
+    Bundles of families no fact of the derive process joins are matched while it still works; the
+    rest once its facts are in. Facts are placed in derivation order either way, so every bundle
+    holds the same facts in the same order as without the process.
+    """
     late: set[str] | None = {nonevent[i].family for i in remote}
     if any(nonevent[i].reference for i in remote):
         late = None  # its facts go into every bundle: nothing can start early
     deferred = [i for i, d in enumerate(nonevent) if i in remote or (
         not d.reference and (late is None or d.family in late))]
-    local = derived.local()
-    for i, d in enumerate(nonevent):
-        if i not in deferred:
-            _place_derived(store, builder, d, local[i])
+    return late, deferred
 
-    matcher = _Matcher(engine_backend)
-    counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
-    by_family = _rules_by_family(rulesets)
 
-    def run_bundles(families: Callable[[str], bool]) -> None:
+def _refuse_stray(d: Derivation, produced: list[DerivedFact], late: set[str]) -> None:
+    """Refuse facts of a deferred derivation for a family matched before they came: its bundles were
+    matched already, and a missed match must not pass silently."""
+    stray = sorted({df.bundle_key for df in produced if bundles.family_of_key(df.bundle_key) not in late})
+    if stray:
+        raise EngineFailure(f"derivation {d.name} (family {d.family}) produced facts for other families' "
+                            "bundles", [ErrorDetail(reason=f"bundle {key}") for key in stray[:10]])
+
+
+class _Sweep:
+    """The matching half of a run: bundles and event logs sent to the backend family by family, as
+    their facts become complete, with the run's counts."""
+
+    def __init__(self, rulesets: list[CompiledRuleset], as_of: dt.datetime, reads: _Reads,
+                 memory: Mapping[str, list[RecordView]], ctx: DeriveContext, hashing: _HashingSource,
+                 builder: FactBuilder, store: _Bundles, backend: Backend, progress: Progress | None) -> None:
+        self.as_of, self.memory, self.ctx = as_of, memory, ctx
+        self.hashing, self.builder, self.store, self.progress = hashing, builder, store, progress
+        self.event_types = reads.event_types
+        self.event_derivations = [d for d in reads.derivations if d.event]
+        #: family -> the outputs of its derivations whose facts travel with one event
+        self.attached_outputs: dict[str, set[str]] = {}
+        for d in reads.derivations:
+            if d.attaches_to_event:
+                self.attached_outputs.setdefault(d.family, set()).add(d.output)
+        self.matcher = _Matcher(backend)
+        self.counts = {"bundles": 0, "facts": 0, "events": 0, "matches": 0}
+        self.by_family = _rules_by_family(rulesets)
+
+    def run_bundles(self, families: Callable[[str], bool]) -> None:
+        """Match the bundles of the families `families` admits."""
+        store, by_family, counts = self.store, self.by_family, self.counts
         # the reference facts are complete here: every derivation that yields them has been placed
         store.by_family = {family: _reference_for(store.reference, groups) for family, groups in by_family.items()}
         for key in sorted(store.facts):
@@ -216,64 +309,39 @@ def _evaluate_rules(
             facts = reference + store.facts[key]
             counts["bundles"] += 1
             counts["facts"] += len(facts)
-            _run_bundle(matcher, by_family[family], key, facts, builder, store.infos, as_of)
-            if progress:
-                progress("bundles", 1)
+            _run_bundle(self.matcher, by_family[family], key, facts, self.builder, store.infos, self.as_of)
+            if self.progress:
+                self.progress("bundles", 1)
 
-    def run_event_types(families: Callable[[str], bool]) -> None:
-        for t in sorted(event_types):
+    def run_event_types(self, families: Callable[[str], bool]) -> None:
+        """Match the event logs and event derivations of the families `families` admits."""
+        store, by_family, hashing = self.store, self.by_family, self.hashing
+        for t in sorted(self.event_types):
             family = bundles.family_of(t, {})
             if family not in by_family or not families(family):
                 continue
             views = hashing.iter_type(t)
-            if t in hashing.seen and _needs_attached(by_family[family], attached_outputs.get(family, set())):
+            if t in hashing.seen and _needs_attached(by_family[family], self.attached_outputs.get(family, set())):
                 # every rule over these events also needs a fact attached to the event (e.g. a snooping
                 # alert): only events with one can match, so only those are read back, not the whole log
                 views = hashing.iter_ids(t, sorted({fid.split("/", 1)[1] for fid in store.attached if
                                                     fid.startswith(f"{t}/")}))
-            _run_events(matcher, by_family[family], store.by_family[family], t, views, builder, store, as_of,
-                        counts, progress)
-        for d in event_derivations:
+            _run_events(self.matcher, by_family[family], store.by_family[family], t, views, self.builder, store,
+                        self.as_of, self.counts, self.progress)
+        for d in self.event_derivations:
             if d.family not in by_family or not families(d.family):
                 continue
-            inputs = {t: (memory[t] if t in memory else hashing.iter_type(t)) for t in d.inputs}
-            _run_derived_events(matcher, by_family[d.family], store.by_family[d.family], d.fn(ctx, inputs), builder,
-                                store, as_of, counts, progress)
+            inputs = {t: (self.memory[t] if t in self.memory else hashing.iter_type(t)) for t in d.inputs}
+            _run_derived_events(self.matcher, by_family[d.family], store.by_family[d.family], d.fn(self.ctx, inputs),
+                                self.builder, store, self.as_of, self.counts, self.progress)
 
-    if late is not None:
-        # everything that does not wait for the derive process runs while it works: the bundles,
-        # then the event logs and event derivations of the families it does not feed (a sweep's
-        # order does not change its results: the violations are merged and sorted, the input hash
-        # is a sum)
-        run_bundles(lambda family: family not in late)
-        run_event_types(lambda family: family not in late)
-    produced = {**local, **derived.remote()}
-    for i in deferred:
-        d = nonevent[i]
-        if late is not None and not d.attaches_to_event:
-            stray = sorted({df.bundle_key for df in produced[i] if bundles.family_of_key(df.bundle_key) not in late})
-            if stray:  # its bundles were matched already: a missed match must not pass silently
-                raise EngineFailure(f"derivation {d.name} (family {d.family}) produced facts for other families' "
-                                    "bundles", [ErrorDetail(reason=f"bundle {key}") for key in stray[:10]])
-        _place_derived(store, builder, d, produced[i])
-    run_bundles(lambda family: late is None or family in late)
-    run_event_types(lambda family: late is None or family in late)
-    result = merge(matcher.close())
-    counts["matches"] = matcher.matches  # it had stayed 0 on every run
-    counts["violations"] = len(result)
-    counts["records"] = hashing.count
-    return RunResult(
-        as_of=as_of,
-        known_at=known_at,
-        backend=engine_backend.name,
-        rulesets=[RulesetRef(id=rs.framework, version=rs.version, sha256=rs.sha256) for rs in rulesets],
-        params={rs.framework: rs.params for rs in rulesets},
-        param_history={rs.framework: rs.history.as_json() for rs in rulesets if rs.history},
-        input_hash=hashing.digest(),
-        counts=counts,
-        duration_ms=int((time.perf_counter() - started) * 1000),
-        violations=result,
-    )
+    def close(self) -> tuple[list[Violation], dict[str, int]]:
+        """The run's violations, merged, and its counts (once every family is matched)."""
+        result = merge(self.matcher.close())
+        self.counts["matches"] = self.matcher.matches  # it had stayed 0 on every run
+        self.counts["violations"] = len(result)
+        self.counts["records"] = self.hashing.count
+        return result, self.counts
 
 
 def _needed_types(rulesets: Iterable[CompiledRuleset]) -> set[str]:
