@@ -145,6 +145,16 @@ def test_exposure_followup_for_unprotected_employees_only() -> None:
     assert facts["OC-2:hbv"].data["followup_at"] is None
     before_reoffer = run(osha_exposure_followup, "2025-12-01T19:00:00Z", {"osha_case": cases, "hepb_vaccination": hepb})
     assert before_reoffer["OC-1:hbv"].data["followup_at"] is None
+    # the offer still to come is not evidence yet (it had been cited while the finding said there was none)
+    assert [i for _, i, _ in before_reoffer["OC-1:hbv"].sources if i.startswith("HB-")] == ["HB-1"]
+
+
+def test_exposure_followup_reads_a_record_whose_dates_are_all_to_come_as_no_record() -> None:
+    hepb = [rec("hepb_vaccination", "HB-9", person_id="P-9", offered_at="2025-12-01T13:00:00-07:00")]
+    facts = run(osha_exposure_followup, "2025-12-01T19:00:00Z",
+                {"osha_case": [case("OC-9", person_id="P-9", sharps=True)], "hepb_vaccination": hepb})
+    assert facts["OC-9:hbv"].data["hbv_status"] == "no_record"
+    assert not [i for _, i, _ in facts["OC-9:hbv"].sources if i.startswith("HB-")]
 
 
 def test_exposure_followup_says_whether_the_vaccine_was_ever_offered() -> None:

@@ -16,6 +16,7 @@ from engine.rules.derive.osha._common import (
     _group,
     _hbv_contraindicated,
     _hbv_protected,
+    _hbv_said_by,
     _instant,
     _iso,
     _Now,
@@ -208,7 +209,9 @@ def osha_exposure_followup(ctx: DeriveContext, inputs: Mapping[str, Iterable[Rec
             continue
         incident = _instant(case.data["incident_at"])
         assert incident is not None
-        records = hepb.get(str(person), [])
+        # a record all of whose dates are still to come says nothing yet: it is neither "a record"
+        # (not_offered against no_record) nor evidence of the finding
+        records = [h for h in hepb.get(str(person), []) if _hbv_said_by(h, now)]
         if _hbv_protected(records, now) or _hbv_contraindicated(records, now):
             continue
         offered_before = [h for h in records if (t := now.at(h.data.get("offered_at"))) is not None and t < incident]
