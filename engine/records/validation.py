@@ -189,6 +189,17 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+#: An example of each object field, as a CSV cell gives it: a state's count had been shown
+#: `{"2026": true}`, a year's flag.
+_OBJECT_EXAMPLES = {
+    "mips_participant_by_py": '{"2026": true}',
+    "max_concurrent_employees": '{"2026": 14}',
+    "employees_any_time": '{"2026": 18}',
+    "affected_by_state": '{"CA": 12, "NV": 3}',
+    "media_notice_at": '{"CA": "2026-03-02T09:00:00-08:00"}',
+}
+
+
 def _reason(err: Any, model_cls: type[Record]) -> str:
     kind = err["type"]
     value = err.get("input")
@@ -228,7 +239,8 @@ def _reason(err: Any, model_cls: type[Record]) -> str:
     if kind == "string_pattern_mismatch":
         return prefix + _pattern_reason(str(ctx.get("pattern")), value)
     if kind == "dict_type":
-        hint = ' (in a CSV cell, write the object as JSON text, e.g. {"2026": true})' if isinstance(value, str) else ""
+        example = _OBJECT_EXAMPLES.get(str(loc[0]) if loc else "", '{"2026": true}')
+        hint = f" (in a CSV cell, write the object as JSON text, e.g. {example})" if isinstance(value, str) else ""
         return f"expected an object, got {json_kind(value)}{hint}"
     if kind == "list_type":
         return f"expected a list, got {json_kind(value)}"

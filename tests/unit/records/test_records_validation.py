@@ -141,6 +141,8 @@ def test_a_csv_writers_null_and_map_cells_are_told_what_to_write() -> None:
     (cell,) = problems({"type": "organization", "id": "O1", "mips_participant_by_py": "2026:true"})
     assert cell.reason == ("expected an object, got the string '2026:true' (in a CSV cell, write the object as JSON "
                            'text, e.g. {"2026": true})')
+    (by_state,) = problems({"type": "incident", "id": "I1", "affected_by_state": "CA:12"})
+    assert by_state.reason.endswith('e.g. {"CA": 12, "NV": 3})')  # a state's count, not a year's flag
     (number,) = problems({"type": "organization", "id": "O1", "mips_participant_by_py": 3})
     assert "CSV" not in number.reason  # only a text could have been meant as one
 
