@@ -203,9 +203,10 @@ def evaluate(
         with dbmod.unit_of_work(engine) as session:
             if files and db is not None:  # a run to keep, refused before a long import rather than after it
                 run_checks.check_evaluation(session, org_id=org_id, as_of=instant, frameworks=_names(framework))
+            imported = None
             if files:
-                pipeline.ingest_files(session, org_id=org_id, paths=files, actor=who, stream=False,
-                                      fmt=fmt, record_type=record_type)
+                imported = pipeline.ingest_files(session, org_id=org_id, paths=files, actor=who, stream=False,
+                                                 fmt=fmt, record_type=record_type)
             outcome = pipeline.evaluate(session, org_id=org_id, as_of=instant, actor=who,
                                         frameworks=_names(framework), backend=backend, known_at=knowledge,
                                         params_path=params, persist=bool(db))
@@ -214,6 +215,10 @@ def evaluate(
         if outcome.run is not None and currency.is_held(outcome.run):
             err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
                               f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
+        if imported is not None:  # what `vigil import` of the same files says (an unknown reference...)
+            from engine.cli import import_said
+
+            import_said.say(import_said.import_warnings(files, imported, listed_in="vigil import --json"))
         for line in outcome.warnings:
             err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
         if not result.rulesets:

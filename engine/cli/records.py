@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from engine import pipeline
+from engine.cli import import_said
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
     DbOpt,
@@ -36,7 +37,7 @@ from engine.cli.common import (
 from engine.db import unit_of_work
 from engine.errors import InputError
 from engine.records import references, service, undated
-from engine.records.connectors import hr_roster_import, leie_screen
+from engine.records.connectors import leie_screen
 from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
 records_app = typer.Typer(name="records", help="Read stored records and their history.", no_args_is_help=True)
@@ -123,9 +124,7 @@ def import_cmd(
             org_id, report = run(body)
     except KeyboardInterrupt as exc:
         _say_interrupted(committed=committed, signum=exc.signum if isinstance(exc, _Terminated) else signal.SIGINT)
-    _warn_empty(files, report)
-    _warn_references(report)
-    _warn_passed_over(report)
+    import_said.say(import_said.import_warnings(files, report))
     if as_json:
         emit_json({**report.model_dump(mode="json"), "records_per_second": round(report.records_per_second, 1)})
         return
@@ -203,37 +202,6 @@ def _say_interrupted(*, committed: bool, signum: int) -> NoReturn:
             "to import the files")
     err_console.print(said, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code=128 + signum)
-
-
-def _warn_empty(files: list[Path], report: ImportReport) -> None:
-    """An import that read nothing succeeded, but say so: a wrong file is the usual reason."""
-    empty = files if report.total == 0 else [p for p in files if p.is_file() and p.stat().st_size == 0]
-    for path in empty:
-        err_console.print(f"warning: no records in {path}", highlight=False, markup=False, soft_wrap=True)
-
-
-#: How many unknown references the table output lists on stderr (--json carries up to 100).
-_REFERENCES_SHOWN = 20
-
-
-def _warn_references(report: ImportReport) -> None:
-    """Records that name a record the organization does not hold: imported, but said on stderr."""
-    for line in references.reference_lines(report, shown=_REFERENCES_SHOWN):
-        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
-
-
-#: How many undated records the table output lists on stderr (--json carries up to 100).
-_UNDATED_SHOWN = 20
-
-
-def _warn_passed_over(report: ImportReport) -> None:
-    """Records with no date their deadlines count from, or missing a field some rule needs: imported,
-    but the rules pass them over or count them for nothing without a word, so said on stderr; and the
-    open episodes a roster left out, which it does not end."""
-    lines = undated.warning_lines(report, shown=_UNDATED_SHOWN, listed_in="--json")
-    roster = hr_roster_import.not_listed_line(report)
-    for line in lines + ([roster] if roster else []):
-        err_console.print(f"warning: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager

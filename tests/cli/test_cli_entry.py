@@ -16,7 +16,8 @@ PROBE = """
 import atexit, json, sys
 atexit.register(lambda: sys.stderr.write("\\nLOADED " + json.dumps(sorted(
     m for m in sys.modules if m.startswith("engine.cli.") and m not in ("engine.cli.app", "engine.cli.common",
-    "engine.cli.once", "engine.cli.help_labels", "engine.cli.entry", "engine.cli.tables", "engine.cli.pages")))
+    "engine.cli.once", "engine.cli.help_labels", "engine.cli.entry", "engine.cli.tables", "engine.cli.pages",
+    "engine.cli.import_said")))
     + "\\n"))
 from engine.cli.entry import main
 sys.argv = ["vigil", *sys.argv[1:]]

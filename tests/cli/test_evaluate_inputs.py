@@ -50,3 +50,16 @@ def test_known_at_with_records_into_a_database_is_refused_not_silently_left_out(
     assert "--known-at: the records given with --records are imported now" in said(result.stderr)
     assert not (cli_env / "k.db").exists() or vigil(
         "records", "show", "establishment", "E1", "--db", f"sqlite:///{cli_env / 'k.db'}").exit_code != 0
+
+
+def test_what_the_import_of_the_records_would_say_is_said_on_stderr(cli_env: Path) -> None:
+    """An incident naming an establishment that was not given had been judged in the practice's zone
+    without a word; `vigil import` of the same file warns of it."""
+    path = cli_env / "incident.ndjson"
+    path.write_text(json.dumps({"type": "incident", "id": "I-2", "establishment_id": "E-NOPE",
+                                "discovered_at": "2026-01-10T17:00:00Z", "phi_involved": True}) + "\n",
+                    encoding="utf-8")
+    done = vigil("evaluate", "--records", str(path), "--as-of", AS_OF, "--json")
+    assert done.exit_code == 0, done.stderr
+    json.loads(done.stdout)  # stdout stays the one JSON object
+    assert "warning: incident 'I-2' establishment_id: names establishment 'E-NOPE'" in said(done.stderr)
