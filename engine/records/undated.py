@@ -17,6 +17,7 @@ determination with no date still counts as made (the notice clock runs from disc
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -330,9 +331,47 @@ VOCABULARIES: Mapping[str, Mapping[str, Vocabulary]] = {
 }
 
 
+#: record type -> (earlier field, later field, what the rules make of the two in the wrong order).
+#: The contract types each field alone, so an episode that ends before it begins is valid record by
+#: record; the rules then read the dates as given, and the person importing should hear of it.
+ORDERED: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "employment_episode": (("start_at", "end_at", "the rules read an engagement held on no day"),),
+    "investigation": (("opened_at", "closed_at", "HIPAA-ADM-SAN-003 reads it as closed before it was opened"),),
+    "baa": (("effective_at", "terminated_at", "HIPAA-BA-BAA-009 and AI-BAA-002 read the agreement as in force "
+                                              "on no day"),),
+    "incident": (("le_delay_start", "le_delay_until", "the law-enforcement delay counts as no days "
+                                                      "(HIPAA-BRN-IND-011, HHS-012 and MEDIA-013)"),),
+    "osha_summary": (("posted_from", "posted_until", "OSHA-REC-300A-003 reads the summary as posted on no day"),),
+    "credential": (("issued_at", "expires_at", "the rules read it as expired before it was issued"),),
+}
+
+
+def _moment(value: Any) -> dt.datetime | dt.date | None:
+    """A stored instant (as UTC) or date, for ordering two fields of one record; None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+    except ValueError:
+        return None
+
+
+def _order_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for earlier, later, lost in ORDERED.get(record_type, ()):
+        first, then = _moment(data.get(earlier)), _moment(data.get(later))
+        if first is not None and then is not None and type(first) is type(then) and then < first:  # type: ignore[operator]
+            out.append((later, f"{record_type} {record_id!r} has {later} {data[later]}, before its {earlier} "
+                               f"{data[earlier]}: {lost}; correct the dates and import the {record_type} again"))
+    return out
+
+
 def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> Named:
-    """(field, message) for each field of GAPS null and each of VOCABULARIES holding an unknown name."""
-    out: list[tuple[str, str]] = []
+    """(field, message) for each field of GAPS null, each of VOCABULARIES holding an unknown name and
+    each pair of ORDERED in the wrong order."""
+    out: list[tuple[str, str]] = _order_messages(record_type, record_id, data)
     for name, says in GAPS.get(record_type, {}).items():
         if data.get(name) is None and (lost := says(data)) is not None:
             out.append((name, f"{record_type} {record_id!r} has no {name}: {lost} until it is given; "
@@ -346,13 +385,14 @@ def _gap_messages(record_type: str, record_id: str, data: Mapping[str, Any]) -> 
 
 
 class Incomplete(_Passed):
-    """The records lacking a field, not a date, some rule needs to judge or count them (GAPS), or
-    holding a name there the rules do not know (VOCABULARIES). Why a warning and not an error, as for
-    Undated: the contract lets these fields be null or free text, but the rules pass the record over
-    (or under-count it) without a word, so the person importing should hear of it."""
+    """The records lacking a field, not a date, some rule needs to judge or count them (GAPS), holding
+    a name there the rules do not know (VOCABULARIES), or two dates in the wrong order (ORDERED). Why
+    a warning and not an error, as for Undated: the contract lets these fields be null or free text
+    (and types each date alone), but the rules pass the record over (or under-count it, or read its
+    dates as given) without a word, so the person importing should hear of it."""
 
     def add(self, record_type: str, record_id: str, data: Mapping[str, Any]) -> None:
-        if record_type in GAPS or record_type in VOCABULARIES:
+        if record_type in GAPS or record_type in VOCABULARIES or record_type in ORDERED:
             self._note(record_type, record_id, _gap_messages(record_type, record_id, data))
 
     def report(self) -> tuple[list[IncompleteRecord], int]:
@@ -361,7 +401,7 @@ class Incomplete(_Passed):
 
 
 #: Every record type some check here applies to (the store's gap list reads only these).
-CHECKED_TYPES = tuple(sorted(set(ANCHORS) | set(GAPS) | set(VOCABULARIES)))
+CHECKED_TYPES = tuple(sorted(set(ANCHORS) | set(GAPS) | set(VOCABULARIES) | set(ORDERED)))
 
 
 def warning_lines(report: ImportReport | PassedOver, *, shown: int, listed_in: str | None = None) -> list[str]:

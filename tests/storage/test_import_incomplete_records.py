@@ -314,3 +314,26 @@ def test_the_api_lists_twenty_and_counts_the_rest(engine: Engine) -> None:
     assert len(warnings) == 21 and warnings[19].startswith("mips_submission 'S-19' has no py")
     assert warnings[-1] == ("... and 3 more records missing a field the rules need "
                             "(incomplete_records lists up to 23)")
+
+
+def test_two_dates_of_a_record_in_the_wrong_order_are_named(engine: Engine) -> None:
+    """Each date is valid alone, so an episode ending before it began, or a law-enforcement delay
+    running backwards, had been imported and read as given without a word."""
+    report = imported(engine, [
+        EST,
+        {"type": "employment_episode", "id": "EP-1", "person_id": "P-1", "establishment_id": "E-1",
+         "start_at": "2026-02-01T09:00:00-08:00", "end_at": "2026-01-01T09:00:00-08:00"},
+        {"type": "incident", "id": "I-1", "establishment_id": "E-1", "discovered_at": "2025-01-10T17:00:00Z",
+         "le_delay_start": "2025-03-01T17:00:00Z", "le_delay_until": "2025-02-01T17:00:00Z"},
+        {"type": "osha_summary", "id": "S-1", "establishment_id": "E-1", "year": 2025,
+         "posted_from": "2026-02-01", "posted_until": "2026-02-01"},  # one day: in order
+        # the same instant written in two offsets is not out of order
+        {"type": "baa", "id": "B-1", "vendor_id": "V-1", "effective_at": "2026-01-01T00:00:00Z",
+         "terminated_at": "2025-12-31T19:00:00-05:00"},
+    ])
+    assert named(report) == [("employment_episode", "EP-1", "end_at"), ("incident", "I-1", "le_delay_until")]
+    episode, incident = report.incomplete_records
+    assert episode.message == ("employment_episode 'EP-1' has end_at 2026-01-01T09:00:00-08:00, before its start_at "
+                               "2026-02-01T09:00:00-08:00: the rules read an engagement held on no day; correct the "
+                               "dates and import the employment_episode again")
+    assert "the law-enforcement delay counts as no days" in incident.message
