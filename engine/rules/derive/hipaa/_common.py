@@ -98,30 +98,39 @@ def _baseline(ctx: DeriveContext) -> dt.date:
     return dt.date.fromisoformat(str(ctx.param("hipaa_baseline_date", "2026-01-01")))
 
 
+#: The day the HIPAA Security Rule's standards applied to covered entities (45 CFR 164.318(a)(1)):
+#: the earliest a safeguard with no recorded start can have been required.
+SECURITY_RULE_COMPLIANCE_DATE = dt.date(2005, 4, 20)
+
+
 @dataclass(frozen=True)
 class UndatedStart:
     """When a duty with no recorded start (a system or device with no date) is held from.
 
     From hipaa_baseline_date, the day this practice's evidence starts from, as a deadline. As of a
     day before that baseline the duty was held back: an unencrypted laptop, or ePHI systems with no
-    risk analysis, raised nothing as of 2025. It now stands from the as-of instant as a condition
-    with no deadline (`standing`: a violation with no due), since when it began cannot be told."""
+    risk analysis, raised nothing as of 2025. It now stands as a condition with no deadline
+    (`standing`: a violation with no due), held to the Security Rule's compliance date, the one day
+    such a safeguard is known to have been required by. A fixed day, not the evaluation's: the
+    finding's facts and message stay the same from one sweep to the next."""
 
     day: dt.date
     standing: bool
-    said: str  # how the basis names the start: "hipaa_baseline_date 2026-01-01", or why there is none
+    said: str  # how the basis names the start: "hipaa_baseline_date 2026-01-01", or why not that
 
-    def marks(self, as_of: dt.datetime) -> dict[str, Any]:
+    def marks(self) -> dict[str, Any]:
         """The fields that make a duty held from this start a standing condition (none when it is not)."""
-        return {"no_deadline": True, "began_at": as_of} if self.standing else {}
+        return {"no_deadline": True} if self.standing else {}
 
 
 def undated_start(ctx: DeriveContext, tz: str) -> UndatedStart:
     """The start of a duty with no recorded start, as of the evaluation (see `UndatedStart`)."""
     base, today = _baseline(ctx), cal.local_date(ctx.as_of, tz)
-    if base <= today:
+    if base <= today or today < SECURITY_RULE_COMPLIANCE_DATE:
         return UndatedStart(base, False, f"hipaa_baseline_date {base}")
-    return UndatedStart(today, True, f"no date on record, and hipaa_baseline_date {base} is later")
+    return UndatedStart(SECURITY_RULE_COMPLIANCE_DATE, True,
+                        f"no date on record, and hipaa_baseline_date {base} is later: held to the Security "
+                        f"Rule's compliance date {SECURITY_RULE_COMPLIANCE_DATE}")
 
 
 def _fact(out_type: str, fid: str, data: dict[str, Any], sources: Iterable[Source], bundle: str) -> DerivedFact:

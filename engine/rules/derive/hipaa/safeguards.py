@@ -65,8 +65,7 @@ class RiskAnalyses:
     inputs=("organization", "system", "risk_analysis", "risk_item"),
     output="hipaa_ra_duty",
     fields={"kind": "string", "due_at": "date", "basis": "string", "ra_id": "string", "system_id": "string",
-            "risk_item_id": "string", "year": "number", "systems_missing": "string", "no_deadline": "bool",
-            "began_at": "instant"},
+            "risk_item_id": "string", "year": "number", "systems_missing": "string", "no_deadline": "bool"},
     family="org",
     example="kind=stale due_at=2026-12-15 basis='RA-2025 completed 2025-12-15 + 365 days'",
 )
@@ -102,7 +101,7 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
             basis += f"; {undated.said}"
         yield _fact("hipaa_ra_duty", "no_analysis", {
             "kind": "no_analysis", "due_at": due, "basis": basis, "ra_id": latest.id if latest else None,
-            "systems_missing": ", ".join(missing), **(undated.marks(ctx.as_of) if undated is not None else {}),
+            "systems_missing": ", ".join(missing), **(undated.marks() if undated is not None else {}),
         }, all_systems + ([_src(latest)] if latest else []), out_bundle)
     else:
         base_at, base = covering[-1]
@@ -180,8 +179,7 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     name="hipaa.audit_duties",
     inputs=("system",),
     output="hipaa_audit_duty",
-    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool",
-            "began_at": "instant"},
+    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool"},
     family="org",
     example="kind=review system_id=SYS-PM due_at=2026-11-15",
 )
@@ -205,7 +203,7 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         undated = undated_start(ctx, tz) if added is None else None
         since = cal.local_date(added, tz) if added is not None else undated_start(ctx, tz).day
         since_text = f"added {since}" if undated is None else f"in service (no added_at; {undated.said})"
-        standing = undated.marks(ctx.as_of) if undated is not None else {}
+        standing = undated.marks() if undated is not None else {}
         reviewed = now.happened(d.get("last_audit_review_at"))
         day = cal.local_date(reviewed, tz) if reviewed is not None else since
         interval = int(ctx.param_on("audit_review_interval_days", day, 30))
@@ -300,7 +298,7 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
             "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True, "began_at": checked,
             "basis": f"encryption status {status or 'unknown'}, {found}",
-            **(undated.marks(ctx.as_of) if undated is not None else {}),
+            **(undated.marks() if undated is not None else {}),
         }, [_src(dev)], bundle)
 
 
