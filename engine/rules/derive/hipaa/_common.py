@@ -117,20 +117,28 @@ class UndatedStart:
     day: dt.date
     standing: bool
     said: str  # how the basis names the start: "hipaa_baseline_date 2026-01-01", or why not that
+    tz: str
 
     def marks(self) -> dict[str, Any]:
-        """The fields that make a duty held from this start a standing condition (none when it is not)."""
+        """The fields that make a deadline duty held from this start a standing condition (none when it
+        is not)."""
         return {"no_deadline": True} if self.standing else {}
+
+    def began_at(self) -> dt.datetime:
+        """When a standing condition held from this start is in force: from the start of its local day.
+        From the end of it, a condition in force the day before the baseline had gone for the
+        baseline day itself (resolved, its task closed) and come back the day after."""
+        return cal.start_of_local_day(self.day, self.tz)
 
 
 def undated_start(ctx: DeriveContext, tz: str) -> UndatedStart:
     """The start of a duty with no recorded start, as of the evaluation (see `UndatedStart`)."""
     base, today = _baseline(ctx), cal.local_date(ctx.as_of, tz)
     if base <= today or today < SECURITY_RULE_COMPLIANCE_DATE:
-        return UndatedStart(base, False, f"hipaa_baseline_date {base}")
+        return UndatedStart(base, False, f"hipaa_baseline_date {base}", tz)
     return UndatedStart(SECURITY_RULE_COMPLIANCE_DATE, True,
                         f"no date on record, and hipaa_baseline_date {base} is later: held to the Security "
-                        f"Rule's compliance date {SECURITY_RULE_COMPLIANCE_DATE}")
+                        f"Rule's compliance date {SECURITY_RULE_COMPLIANCE_DATE}", tz)
 
 
 def _fact(out_type: str, fid: str, data: dict[str, Any], sources: Iterable[Source], bundle: str) -> DerivedFact:

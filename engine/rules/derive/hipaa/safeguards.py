@@ -18,6 +18,7 @@ from engine.rules.derive import DeriveContext, DerivedFact, RecordView, derivati
 from engine.rules.derive.hipaa._common import (
     Inputs,
     _AsOf,
+    _baseline,
     _date,
     _fact,
     _instant,
@@ -179,7 +180,8 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
     name="hipaa.audit_duties",
     inputs=("system",),
     output="hipaa_audit_duty",
-    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool"},
+    fields={"kind": "string", "system_id": "string", "due_at": "date", "basis": "string", "no_deadline": "bool",
+            "began_at": "instant"},
     family="org",
     example="kind=review system_id=SYS-PM due_at=2026-11-15",
 )
@@ -190,7 +192,11 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
     audit_review_interval_days. `logging`: audit_logging_enabled is false; due since the system was
     added. `retention`: log_retention_days below audit_log_retention_days; due since added. Both are
     standing conditions (`no_deadline`: a violation with no due), the day they began kept for the
-    message.
+    message; a system with no added_at is held to `undated_start`'s day, from its start.
+
+    The review of a never-reviewed system with no added_at stays a deadline from hipaa_baseline_date
+    on either side of it: held to an earlier day before the baseline, it would have gone from the
+    findings on the baseline day for the length of the review interval.
     """
     now = _AsOf(ctx)
     retention = int(ctx.param("audit_log_retention_days", 2190))
@@ -201,37 +207,34 @@ def audit_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
             continue
         added = now.happened(d.get("added_at"))
         undated = undated_start(ctx, tz) if added is None else None
-        since = cal.local_date(added, tz) if added is not None else undated_start(ctx, tz).day
+        since = undated.day if undated is not None else cal.local_date(added, tz)  # type: ignore[arg-type]
         since_text = f"added {since}" if undated is None else f"in service (no added_at; {undated.said})"
-        standing = undated.marks() if undated is not None else {}
+        began = {"began_at": undated.began_at()} if undated is not None else {}
         reviewed = now.happened(d.get("last_audit_review_at"))
-        day = cal.local_date(reviewed, tz) if reviewed is not None else since
+        day = (cal.local_date(reviewed, tz) if reviewed is not None
+               else cal.local_date(added, tz) if added is not None else _baseline(ctx))
         interval = int(ctx.param_on("audit_review_interval_days", day, 30))
         window = (f"{interval} days (audit_review_interval_days"
                   f"{ctx.then_said('audit_review_interval_days', interval, 30)})")
         if reviewed is not None:
             basis = f"last audit review {day} + {window}"
-        elif standing:
-            basis = f"never reviewed; {since_text}"
+        elif added is not None:
+            basis = f"never reviewed; added {day} + {window}"
         else:
-            basis = f"never reviewed; {since_text} + {window}"
-        # never reviewed and undated before the baseline: a standing condition from now, not a review
-        # due `interval` days after today
-        review_due = since if reviewed is None and standing else cal.add_days(day, interval)
+            basis = f"never reviewed; in service (no added_at; hipaa_baseline_date {day}) + {window}"
         yield _fact("hipaa_audit_duty", f"{s.id}:review", {
-            "kind": "review", "system_id": s.id, "due_at": review_due, "basis": basis,
-            **(standing if reviewed is None else {}),
+            "kind": "review", "system_id": s.id, "due_at": cal.add_days(day, interval), "basis": basis,
         }, [_src(s)], "org:*")
         if d.get("audit_logging_enabled") is False:
             yield _fact("hipaa_audit_duty", f"{s.id}:logging", {
                 "kind": "logging", "system_id": s.id, "due_at": since, "no_deadline": True,
-                "basis": f"audit logging is disabled; required since the system was {since_text}", **standing,
+                "basis": f"audit logging is disabled; required since the system was {since_text}", **began,
             }, [_src(s)], "org:*")
         kept = d.get("log_retention_days")
         if isinstance(kept, int | float) and kept < retention:
             yield _fact("hipaa_audit_duty", f"{s.id}:retention", {
                 "kind": "retention", "system_id": s.id, "due_at": since, "no_deadline": True,
-                "basis": f"logs kept {kept:g} days, below audit_log_retention_days {retention}", **standing,
+                "basis": f"logs kept {kept:g} days, below audit_log_retention_days {retention}", **began,
             }, [_src(s)], "org:*")
 
 
@@ -291,14 +294,18 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
                          f"{ctx.then_said('encryption_check_days', check_days, 30)})",
             }, [_src(dev)], bundle)
             continue
-        undated = undated_start(ctx, tz) if checked is None else None
-        since = cal.local_date(checked, tz) if checked is not None else undated_start(ctx, tz).day
-        found = (f"found on the check of {since}" if undated is None else f"never verified; {undated.said}"
-                 if undated.standing else f"never verified ({undated.said})")
+        # a device recorded as verified with no check on file: the rule's message names its day as
+        # hipaa_baseline_date's, so it is held to the baseline alone
+        undated = None if checked is not None or status == "verified" else undated_start(ctx, tz)
+        since = (cal.local_date(checked, tz) if checked is not None else undated.day if undated is not None
+                 else _baseline(ctx))
+        found = (f"found on the check of {since}" if checked is not None
+                 else f"never verified; {undated.said}" if undated is not None and undated.standing
+                 else f"never verified (hipaa_baseline_date {since})")
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
-            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True, "began_at": checked,
+            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True,
+            "began_at": checked if checked is not None else undated.began_at() if undated is not None else None,
             "basis": f"encryption status {status or 'unknown'}, {found}",
-            **(undated.marks() if undated is not None else {}),
         }, [_src(dev)], bundle)
 
 
