@@ -347,11 +347,12 @@ def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date 
 def write_withdrawal(plan: PlannedWithdrawal) -> None:
     """Append the planned withdrawal, unless the version's withdrawal changed since it was planned
     (another liaison's withdrawal or move, written in between)."""
-    if withdrawals.read(plan.folder).get(plan.result.version) != plan.replaces:
-        raise ConflictError(f"{plan.result.framework} {plan.result.version} is already withdrawn", [ErrorDetail(
-            reason="another withdrawal was recorded meanwhile: read the version again", field="version")],
-            code="ruleset.withdraw.again")
-    withdrawals.append(plan.folder, plan.entry)
+    with withdrawals.locked(plan.folder):
+        if withdrawals.read(plan.folder).get(plan.result.version) != plan.replaces:
+            raise ConflictError(f"{plan.result.framework} {plan.result.version} is already withdrawn", [ErrorDetail(
+                reason="another withdrawal was recorded meanwhile: read the version again", field="version")],
+                code="ruleset.withdraw.again")
+        withdrawals.append(plan.folder, plan.entry)
 
 
 def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: dt.date | None = None,
@@ -405,7 +406,9 @@ def _movable_withdrawal(item: LoadedRuleset, on: dt.date, today: dt.date) -> wit
     if w is None:
         return None
     framework, version = item.spec.framework, item.spec.version
-    if w.on <= today:
+    # in effect once it has kept the version out of a day it would have been in force on: withdrawn
+    # before its first day, a scheduled version has judged nothing until that day comes
+    if max(w.on, item.spec.effective_from) <= today:
         raise ConflictError(f"{framework} {version} is already withdrawn from {w.on}", [ErrorDetail(
             reason="a withdrawal in effect is not moved: publish a new version to change what is in force",
             field="version")], code="ruleset.withdraw.again")

@@ -8,12 +8,15 @@ it was in force must still find it. The withdrawal is data beside it, like every
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import ErrorDetail, RulesetValidationError
 
@@ -38,6 +41,13 @@ class Withdrawal(BaseModel):
     by: str = Field(min_length=1)
     at: dt.datetime = Field(description="when the withdrawal was recorded (UTC)")
 
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, at: dt.datetime) -> dt.datetime:
+        """An instant written without an offset (by hand, or by an older Vigil) is UTC, as Vigil writes
+        them: compared with one that has an offset, it had stopped every read with a TypeError."""
+        return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -60,13 +70,13 @@ def read(folder: Path) -> dict[str, Withdrawal]:
 
 
 def history(folder: Path) -> list[Withdrawal]:
-    """Every withdrawal recorded in the folder, in the order recorded, checked.
+    """Every withdrawal recorded in the folder, in the order recorded.
 
-    A version may be withdrawn more than once only while its withdrawal is still to come: a liaison
-    who typed 2099 for 2029 moves the day by withdrawing again, and the file keeps both entries (it
-    is only ever appended to). A withdrawal recorded on or after the day the one before it took
-    effect would rewrite days already judged without it, and is refused as a file not written by
-    Vigil."""
+    A version may be withdrawn more than once while its withdrawal is still to come: a liaison who
+    typed 2099 for 2029 moves the day by withdrawing again, and the file keeps both entries (it is
+    only ever appended to); the last one recorded is in effect. Whether a move came in time is
+    checked when it is written (`engine.rules.publish`, under the folder's lock), where the version's
+    first day is known: a reader that refused the file had stopped every evaluation of the framework."""
     path = path_of(folder)
     if not path.is_file():
         return []
@@ -80,23 +90,21 @@ def history(folder: Path) -> list[Withdrawal]:
         raise RulesetValidationError(f"{path}: withdrawals do not match the format", [
             ErrorDetail(reason=f"{'.'.join(map(str, e['loc']))}: {e['msg']}", file=str(path)) for e in exc.errors()
         ]) from None
-    last: dict[str, Withdrawal] = {}
-    ordered = sorted(parsed.withdrawals, key=lambda w: (w.at, w.version))
-    for item in ordered:
-        before = last.get(item.version)
-        if before is not None and _utc_day(item.at) >= before.on:
-            raise RulesetValidationError(f"{path}: version {item.version} is withdrawn again after its withdrawal "
-                                         f"from {before.on} took effect", [ErrorDetail(
-                                             reason=f"the entry recorded at {item.at.isoformat()} comes on or after "
-                                                    f"{before.on}: a withdrawal is moved only before it takes effect",
-                                             file=str(path), field=item.version)])
-        last[item.version] = item
-    return ordered
+    return sorted(parsed.withdrawals, key=lambda w: (w.at, w.version))
 
 
-def _utc_day(at: dt.datetime) -> dt.date:
-    """The UTC day of an instant, as withdrawals' days are compared with today's (`clock.now().date()`)."""
-    return (at if at.tzinfo is None else at.astimezone(dt.UTC)).date()
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the framework folder's lock while a withdrawal is checked against the file and appended:
+    two liaisons moving one withdrawal at once had both read the file, both appended, and left it
+    holding a move recorded after the other had taken effect, which no evaluation could read. The lock
+    is on the folder itself (flock on its descriptor), so no lock file is left beside the rulesets."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def append(folder: Path, item: Withdrawal) -> None:

@@ -288,17 +288,62 @@ def test_a_move_that_would_leave_no_version_in_force_is_refused(root: Path) -> N
     assert files(root) == before
 
 
-def test_a_withdrawals_file_moving_one_already_in_effect_is_refused(root: Path) -> None:
-    """Only Vigil writes the file; one edited to move a withdrawal after its day is named."""
-    from engine.errors import RulesetValidationError
+def test_two_moves_of_one_withdrawal_at_once_leave_one_and_a_readable_file(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both had read the file, both appended, and the second entry, recorded after the first had taken
+    effect, made the file unreadable: every evaluation of the framework stopped."""
+    import threading
+    import time
+
+    from engine.rules import withdrawals
+
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="typo", by="liaison", on=dt.date(2099, 1, 1))
+    plans = [publish.plan_withdrawal("pub", "1.1.0", reason=r, by="liaison", on=d)
+             for r, d in (("today", dt.date(2026, 6, 1)), ("spring", dt.date(2027, 3, 1)))]
+    real = withdrawals.append
+
+    def slow_append(folder: Path, item: withdrawals.Withdrawal) -> None:
+        time.sleep(0.2)  # the window in which the other writer had read the file too
+        real(folder, item)
+
+    monkeypatch.setattr(withdrawals, "append", slow_append)
+    outcomes: list[str] = []
+
+    def write(plan: publish.PlannedWithdrawal) -> None:
+        try:
+            publish.write_withdrawal(plan)
+            outcomes.append("written")
+        except ConflictError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=write, args=(plan,)) for plan in plans]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "written"]
+    assert len(withdrawals.history(root / "pub")) == 2  # the first withdrawal and one move
+    assert versions_in_force("2026-06-15") in (["1.0.0"], ["1.1.0"])  # readable
+
+
+def test_a_withdrawal_before_a_versions_first_day_moves_until_that_day(root: Path) -> None:
+    """Withdrawn from today before its first day, a scheduled version has judged nothing yet."""
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    publish.withdraw("pub", "1.1.0", reason="not yet", by="liaison")  # from today, 2026-06-01
+    moved = publish.withdraw("pub", "1.1.0", reason="after all, from August", by="liaison", on=dt.date(2026, 8, 1))
+    assert moved.moved_from == dt.date(2026, 6, 1)
+    assert versions_in_force("2026-07-15") == ["1.1.0"] and versions_in_force("2026-08-01") == ["1.0.0"]
+
+
+def test_a_withdrawal_recorded_without_an_offset_reads_as_utc(root: Path) -> None:
     from engine.rules import withdrawals
 
     (root / "pub" / "withdrawals.yaml").write_text(
         "withdrawals:\n"
-        "- {version: 1.0.0, 'on': 2026-07-01, reason: a, by: l, at: '2026-06-01T00:00:00Z'}\n"
-        "- {version: 1.0.0, 'on': 2026-09-01, reason: b, by: l, at: '2026-07-02T00:00:00Z'}\n")
-    with pytest.raises(RulesetValidationError, match="withdrawn again after its withdrawal from 2026-07-01 took"):
-        withdrawals.read(root / "pub")
+        "- {version: 1.0.0, 'on': 2026-09-01, reason: a, by: l, at: '2026-06-01T00:00:00'}\n"
+        "- {version: 1.0.0, 'on': 2026-08-01, reason: b, by: l, at: '2026-06-02T00:00:00Z'}\n")
+    assert withdrawals.read(root / "pub")["1.0.0"].on == dt.date(2026, 8, 1)
 
 
 def test_the_withdrawals_file_is_not_a_ruleset(root: Path) -> None:
