@@ -36,6 +36,7 @@ element whose modifier extension the reader does not know: it may say "this acce
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -200,21 +201,30 @@ def _at(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem
         record["at"] = at
 
 
+#: A FHIR dateTime given to the year, month or day only (valid for a period's end, which `at` never reads).
+_PARTIAL_DATE = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
+
+
 def _period(period: dict[str, Any], problems: list[Problem]) -> None:
-    """Problems of a `period`: a start or end without an offset, or an end before the start (FHIR R4's
-    invariant per-1: "if present, start SHALL have a lower value than end"). A period that ends before
-    it starts was written wrong, and which of its two times the access happened at cannot be told."""
+    """Problems of a `period`: a start without an offset, an end that is neither an instant with an
+    offset nor a date (FHIR's dateTime may stop at the day, month or year), or an end before the start
+    (FHIR R4's invariant per-1: "if present, start SHALL have a lower value than end"). A period that
+    ends before it starts was written wrong, and which of its two times the access happened at cannot
+    be told. A partial end is compared at its own precision, with the start's date as written."""
     found: list[Problem] = []
-    for key in ("start", "end"):
-        if period.get(key) is not None:
-            _instant(period[key], f"period.{key}", found)
+    start, end = period.get("start"), period.get("end")
+    if start is not None:
+        _instant(start, "period.start", found)
+    partial = isinstance(end, str) and _PARTIAL_DATE.match(end) is not None
+    if end is not None and not partial:
+        _instant(end, "period.end", found)
     problems.extend(found)
-    if found or period.get("start") is None or period.get("end") is None:
+    if found or start is None or end is None:
         return
-    start, end = parse_instant(period["start"]), parse_instant(period["end"])
-    if end < start:
-        problems.append(Problem("period.end", f"ends before it starts ({period['end']} is before {period['start']}): "
-                                              "FHIR requires a period's start to come first"))
+    before = str(start)[:len(end)] > end if partial else parse_instant(end) < parse_instant(start)
+    if before:
+        problems.append(Problem("period.end", f"ends before it starts ({end} is before {start}): FHIR requires "
+                                              "a period's start to come first"))
 
 
 def _holds_modifier(resource: dict[str, Any]) -> bool:

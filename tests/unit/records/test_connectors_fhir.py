@@ -177,6 +177,12 @@ def test_a_period_ending_before_it_starts_or_with_a_naive_end_is_refused() -> No
     assert mapped(same)["at"] == "2026-01-15T00:03:10Z"
     naive = problems_of(example(period={"start": "2026-01-14T19:02:55-05:00", "end": "2026-01-14T19:03:10"}))
     assert set(naive) == {"period.end"} and naive["period.end"].startswith("instant without an offset")
+    # FHIR's dateTime may stop at the day, month or year: compared at that precision
+    for end in ("2026-01-14", "2026-01", "2026", "2026-02-01"):
+        assert mapped(example(period={"start": "2026-01-14T19:02:55-05:00", "end": end}))["at"] == (
+            "2026-01-14T19:02:55-05:00")
+    early = problems_of(example(period={"start": "2026-01-14T19:02:55-05:00", "end": "2026-01-13"}))
+    assert set(early) == {"period.end"} and early["period.end"].startswith("ends before it starts")
 
 
 def test_a_requestor_without_a_user_names_its_agent() -> None:
