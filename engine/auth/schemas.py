@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -92,24 +93,32 @@ COMMON_WORDS = frozenset({
     "vigil", "hipaa", "compliance", "summer", "winter", "spring", "autumn", "default", "user",
 })
 #: Runs a password may not be a stretch of (forwards or backwards): digits, the alphabet, keyboard rows.
-SEQUENCES = ("01234567890", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
-_ENDS = "0123456789!@#$%^&*()-_=+.,;:?~ "
+SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_SIGNS = string.punctuation + string.whitespace
+_ENDS = string.digits + _SIGNS
+
+
+def _in_a_run(text: str) -> bool:
+    return bool(text) and any(text in run or text in run[::-1] for run in SEQUENCES)
 
 
 def password_problem(password: str, *, username: str) -> str | None:
     """Why `password` may not be anyone's password (None when it may): all blanks, the username
     again (in any case, or with digits or signs about it), a common word with digits or signs about
-    it, one or two characters repeated, or a run of digits, letters or keys. The length is checked by
-    the field itself."""
+    it, one or two characters repeated, or a run of digits, letters or keys (with digits or signs
+    about it). The length is checked by the field itself."""
     if not password.strip():
         return "a password of spaces only is not a password: choose one with letters, digits or signs"
-    folded, core = password.strip().casefold(), password.casefold().strip(_ENDS)
-    if username.strip() and username.strip().casefold() in (folded, core):
+    folded = password.strip().casefold()
+    core, bare = folded.strip(_ENDS), folded.strip(_SIGNS)  # less digits and signs; less signs only
+    user = username.strip().casefold()
+    if user and (user in (folded, core, bare) or user.strip(_ENDS) in (core,)):
         return "the password is the username: anyone who knows the one knows the other; choose another"
     if core in COMMON_WORDS:
         return (f"the password is the common word {core!r} with digits or signs about it, among the first "
                 "guesses tried: choose a few unrelated words instead")
-    if len(set(folded)) <= 2 or any(folded in run or folded in run[::-1] for run in SEQUENCES):
+    if len(set(folded)) <= 2 or (len(core) >= 4 and len(set(core)) <= 2) or any(
+            _in_a_run(t) for t in (folded, bare, core)):
         return ("the password is one or two characters repeated, or a run such as 1234567890 or qwertyuiop: "
                 "choose a few unrelated words")
     return None
