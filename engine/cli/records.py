@@ -286,7 +286,7 @@ def gaps_cmd(
     total = found.unknown_references_total + found.undated_records_total + found.incomplete_records_total
     console.print(f"{found.checked} records checked: {found.unknown_references_total} ids naming no record held, "
                   f"{found.undated_records_total} missing dates deadlines count from, "
-                  f"{found.incomplete_records_total} missing or unknown fields the rules need"
+                  f"{found.incomplete_records_total} missing or unknown fields the rules need (or dates out of order)"
                   + ("" if total else "; the rules pass over none"), highlight=False)
 
 

@@ -31,7 +31,8 @@ def test_the_page_lists_each_gap_with_a_link_to_the_record(web: dict[str, Any],
     assert page.status_code == 200, page.text[:500]
     text = page.text
     assert 'href="/ui/records/gaps" aria-current="page">Data gaps</a>' in text
-    assert "No date the deadlines count from (1)" in text and "Missing or unknown field the rules need (1)" in text
+    assert "No date the deadlines count from (1)" in text
+    assert "Missing or unknown field the rules need, or dates in the wrong order (1)" in text
     assert 'href="/ui/records/incident/I-7"' in text and 'href="/ui/records/screening/X%2F1"' in text
     assert "screening &#39;X/1&#39; has no person_id: the excluded it found is raised against no one" in text
     # the shared practice's episodes EP2 and EP3 and credential C2 name persons P2 and P3, not held
