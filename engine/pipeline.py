@@ -23,6 +23,7 @@ from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
 from engine.findings.schemas import DraftEffect, DraftImpact, EvaluationRun, ImpactItem, RunDiff, Waiver, WaiverIn
 from engine.records import service as records_service
+from engine.records.schemas import ImportReport
 from engine.rules.catalog import compile_in_force
 from engine.rules.derive import RecordView
 from engine.rules.reads import record_types_read
@@ -382,7 +383,7 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
 def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
                  record_type: str | None = None, checked_at: dt.datetime | None = None,
                  checked_at_name: str = "--checked-at", mapping: str | Path | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Any:
+                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import files of any format, the connectors' included: the one dispatch the CLI and the API
     share (each checks first, in its own words, that the options fit the format).
 
@@ -397,8 +398,9 @@ def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
     if fmt == "roster":
         return hr_roster_import.import_roster(session, org_id=org_id, paths=paths, actor=actor, mapping=mapping,
                                               progress=progress)
-    return ingest_files(session, org_id=org_id, paths=paths, actor=actor, fmt=fmt, record_type=record_type,
-                        progress=progress)
+    report: ImportReport = ingest_files(session, org_id=org_id, paths=paths, actor=actor, fmt=fmt,
+                                        record_type=record_type, progress=progress)
+    return report
 
 
 def ingest_records(session: Session, *, org_id: str, records: Sequence[dict[str, Any]], actor: str, source: str,
