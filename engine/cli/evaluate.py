@@ -215,7 +215,8 @@ def evaluate(
         if outcome.run is not None and currency.is_held(outcome.run):
             err_console.print(f"note: run {outcome.run.id} was recorded but not applied to the findings store: "
                               f"{outcome.run.diff.get('reason')}", highlight=False, markup=False)
-        if imported is not None:  # what `vigil import` of the same files says (an unknown reference...)
+        if imported is not None and not as_json:  # what `vigil import` of the same files says (an unknown
+            # reference...); not with --json, whose readers (scripts, suites) may take stderr with stdout
             from engine.cli import import_said
 
             import_said.say(import_said.import_warnings(files, imported, listed_in="vigil import --json"))
