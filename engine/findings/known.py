@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine.rules.catalog import load_all, ruleset_files, rulesets_dir
-from engine.rules.compiler.compile import PATTERN_RE
+from engine.rules.compiler.patterns import PATTERN_RE
 
 
 @dataclass(frozen=True)

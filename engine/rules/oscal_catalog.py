@@ -31,7 +31,7 @@ from typing import Any
 
 from engine.packets.oscal import OSCAL_VERSION, as_markup, compact, one_line, plain_line, props_of
 from engine.packets.oscal_ids import control_id, first_provision, oscal_uuid
-from engine.rules.compiler.compile import CONVENTIONS
+from engine.rules.compiler.obligations import CONVENTIONS
 from engine.rules.loader import LoadedRuleset
 from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, Window
 

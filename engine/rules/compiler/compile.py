@@ -2,17 +2,15 @@
 obligations into variants, lower to durable_rules JSON and check its limits.
 
 The stages collect every error (file, line, rule) before failing, so a liaison sees all problems
-of a ruleset at once.
+of a ruleset at once. This module drives them; the obligation stage is `obligations.py` and the
+grammar of a `match` pattern is `patterns.py`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import difflib
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,45 +22,33 @@ from engine.rules.compiler.checks import (
     check_names,
     check_written,
     located,
-    require_time_field,
 )
 from engine.rules.compiler.checks import rule_error as _err
 from engine.rules.compiler.kinds import ParamInfo, check_condition, check_kinds
-from engine.rules.compiler.lower import Lowerer, check_lowerable, rename_alias, require_join_fields
-from engine.rules.compiler.messages import RESERVED_NAMES, RULE_FIELDS, MessageTemplate, Shape, compile_message
+from engine.rules.compiler.lower import Lowerer, check_lowerable, require_join_fields
+from engine.rules.compiler.messages import RULE_FIELDS, MessageTemplate, Shape, compile_message
 from engine.rules.compiler.model import (
     DEADLINE,
     DL_ALIAS,
     MET2_ALIAS,
-    MET_ALIAS,
     TRIG_ALIAS,
     TRIGGER,
     CompiledRule,
     CompiledRuleset,
-    DeadlineSpec,
     Flag,
     Pattern,
     Variant,
 )
+from engine.rules.compiler.obligations import Obligation, compile_obligation, obligation_variants
 from engine.rules.compiler.params import resolve_params
+from engine.rules.compiler.patterns import PATTERN_RE, match_pattern
 from engine.rules.facttypes import BUILTIN_FIELDS, FactType, all_fact_types
 from engine.rules.lang import nodes as n
 from engine.rules.lang.evaluate import Fn, compile_expr
 from engine.rules.lang.fold import fold
 from engine.rules.lang.parse import Scope, parse_expr
 from engine.rules.loader import LoadedRuleset
-from engine.rules.spec import RuleSpec, Window, window_amount
-
-PATTERN_RE = re.compile(r"^\s*(?P<no>no\s+)?(?P<type>[a-z_][a-z0-9_]*)(?:\s+where\s+(?P<cond>.+))?\s*$", re.S)
-ALIAS_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-CONVENTIONS = {
-    "days": "calendar_days",
-    "hours": "elapsed_hours",
-    "working_days": "working_days",
-    "months": "months",
-    "years": "months",
-    "year_end_days": "year_end",
-}
+from engine.rules.spec import RuleSpec
 
 
 def compile_ruleset(
@@ -152,9 +138,9 @@ def _compile_rule(
     name), with the flags its lowering asks facts to carry."""
     is_event = rule.kind == "event"
     positive, type_of, patterns, template = _compile_written(rule, path, params, types, declared, is_event)
-    obligation: _Obligation | None = None
+    obligation: Obligation | None = None
     if rule.obligation:
-        obligation = _compile_obligation(rule, positive, type_of, params, types, path, declared)
+        obligation = compile_obligation(rule, positive, type_of, params, types, path, declared)
     type_of[TRIG_ALIAS] = TRIGGER
     type_of[DL_ALIAS] = DEADLINE
     variants = _variants(rule, patterns, obligation, is_event)
@@ -217,7 +203,7 @@ def _compile_written(
     found: list[ErrorDetail] = []
     for alias, text in rule.match.items():
         try:
-            _match_pattern(rule, alias, str(text), path, types, type_of, positive, patterns, params, declared)
+            match_pattern(rule, alias, str(text), path, types, type_of, positive, patterns, params, declared)
         except VigilError as exc:
             found.extend(exc.details or [ErrorDetail(reason=exc.message, rule_id=rule.id)])
     if not found and rule.subject not in positive:
@@ -243,116 +229,7 @@ def _compile_written(
     return positive, type_of, patterns, template
 
 
-@dataclasses.dataclass(frozen=True)
-class _Obligation:
-    """A rule's obligation compiled: its deadline, the anchor record's id, and what meets it."""
-
-    deadline: DeadlineSpec
-    anchor_ref: n.Ref
-    met: Pattern | None = None  # met_by: the record that meets it
-    met_field: str | None = None  # met_by's met_at: the field of `met` that says when
-    same_record: tuple[str, str] | None = None  # met_at on a positive pattern: (alias, field)
-
-
-def _compile_obligation(
-    rule: RuleSpec,
-    positive: list[str],
-    type_of: dict[str, str],
-    params: dict[str, Any],
-    types: dict[str, FactType],
-    path: str,
-    declared: Mapping[str, ParamInfo] | None,
-) -> _Obligation:
-    """The rule's obligation: its deadline spec and what meets it, either a met_by record (whose
-    alias it adds to `type_of`) or met_at on one of the rule's own positive patterns."""
-    ob = rule.obligation
-    assert ob is not None
-    anchor_alias, _, anchor_field = ob.anchor.partition(".")
-    if anchor_alias not in positive or not anchor_field:
-        raise _err(rule, f"obligation anchor {ob.anchor!r} must be alias.field of a positive pattern",
-                   "obligation.anchor")
-    require_time_field(rule, f"obligation anchor {ob.anchor!r}", types[type_of[anchor_alias]], anchor_field,
-                        "obligation.anchor")
-    deadline = _deadline_spec(rule, type_of[anchor_alias], anchor_field, params)
-    met: Pattern | None = None
-    met_field: str | None = None
-    same_record: tuple[str, str] | None = None
-    if ob.met_by:
-        met, met_field = _met_by(rule, positive, type_of, params, types, path, declared)
-    elif ob.met_at:
-        alias, _, fld = str(ob.met_at).partition(".")
-        if alias not in positive or not fld:
-            raise _err(rule, f"met_at {ob.met_at!r} must be alias.field of a positive pattern (or give met_by)",
-                       "obligation.met_at")
-        require_time_field(rule, f"met_at {ob.met_at!r}", types[type_of[alias]], fld, "obligation.met_at")
-        same_record = (alias, fld)
-        if alias == anchor_alias:
-            deadline = dataclasses.replace(deadline, met_field=fld)
-    if ob.late and met is None and same_record is None:
-        raise _err(rule, "late needs met_at")
-    return _Obligation(deadline, n.Ref(anchor_alias, "rid"), met, met_field, same_record)
-
-
-def _deadline_spec(rule: RuleSpec, anchor_type: str, anchor_field: str, params: dict[str, Any]) -> DeadlineSpec:
-    """The obligation's deadline, counted from `anchor_field` of the anchor's fact type, checked
-    against the calendar service's conventions."""
-    ob = rule.obligation
-    assert ob is not None
-    amount = _amount(ob.within, params, rule)
-    warn_unit = warn_amount = None
-    if ob.warn:
-        warn_unit, warn_amount = ob.warn.unit, _amount(ob.warn, params, rule)
-    deadline = DeadlineSpec(
-        rule_id=rule.id,
-        anchor_type=anchor_type,
-        anchor_field=anchor_field,
-        unit=ob.within.unit,
-        amount=amount,
-        convention=ob.convention or CONVENTIONS[ob.within.unit],
-        roll_forward=ob.roll_forward,
-        holiday_calendar=ob.holiday_calendar,
-        warn_unit=warn_unit,
-        warn_amount=warn_amount,
-        on=ob.on,
-        cutoff=ob.cutoff,
-        tz=ob.tz,
-        amount_param=ob.within.amount.removeprefix("params.") if isinstance(ob.within.amount, str) else None,
-    )
-    _check_deadline(deadline, rule)
-    return deadline
-
-
-def _met_by(
-    rule: RuleSpec,
-    positive: list[str],
-    type_of: dict[str, str],
-    params: dict[str, Any],
-    types: dict[str, FactType],
-    path: str,
-    declared: Mapping[str, ParamInfo] | None,
-) -> tuple[Pattern, str]:
-    """The pattern of the record that meets the obligation (`met_by: <type> [where <condition>]`)
-    and its field that says when (`met_at`); adds its alias to `type_of`."""
-    ob = rule.obligation
-    assert ob is not None and ob.met_by
-    m = PATTERN_RE.match(ob.met_by)
-    if not m or m.group("no"):
-        raise _err(rule, f"met_by must read '<type> [where <condition>]': {ob.met_by!r}")
-    met_type = m.group("type")
-    if met_type not in types:
-        raise _err(rule, f"unknown fact type {met_type!r} in met_by")
-    scope = Scope(frozenset(positive + [MET_ALIAS]), MET_ALIAS, rule.id, path,
-                  rule.lines.get("obligation.met_by", rule.line), "obligation.met_by")
-    conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope))) if m.group("cond") else ()
-    met_field = str(ob.met_at)
-    require_time_field(rule, f"met_at {met_field!r}", types[met_type], met_field, "obligation.met_at")
-    met = Pattern(MET_ALIAS, met_type, False, conds)
-    type_of[MET_ALIAS] = met_type
-    check_written(conds, rule, "obligation.met_by", params, types, type_of, declared)
-    return met, met_field
-
-
-def _variants(rule: RuleSpec, patterns: list[Pattern], obligation: _Obligation | None, is_event: bool) -> list[Variant]:
+def _variants(rule: RuleSpec, patterns: list[Pattern], obligation: Obligation | None, is_event: bool) -> list[Variant]:
     """The rule's pattern lists before they are prepared: one `violation` variant, or its obligation's
     overdue / due_soon / late; each starts with the rule's trigger unless it is an event rule."""
     base: list[Pattern] = []
@@ -361,7 +238,7 @@ def _variants(rule: RuleSpec, patterns: list[Pattern], obligation: _Obligation |
     base.extend(patterns)
     if obligation is None:
         return [Variant("violation", "violation", tuple(base))]
-    return _obligation_variants(
+    return obligation_variants(
         rule, base, obligation.anchor_ref, obligation.met, obligation.met_field, obligation.same_record,
         precomputed_late=obligation.deadline.met_field is not None,
     )
@@ -421,204 +298,6 @@ def _message_shapes(rule: RuleSpec, positive: list[str], type_of: dict[str, str]
         if name in types:
             shapes[alias] = Shape(name, frozenset(types[name].fields) | frozenset(BUILTIN_FIELDS))
     return shapes
-
-
-def _match_pattern(rule: RuleSpec, alias: str, text: str, path: str, types: dict[str, FactType],
-                   type_of: dict[str, str], positive: list[str], patterns: list[Pattern], params: dict[str, Any],
-                   declared: Mapping[str, ParamInfo] | None) -> None:
-    """Check and add one `match` pattern. The alias is bound before its condition is checked, so a
-    later pattern that joins on it is checked too when this one's condition has a problem."""
-    if not ALIAS_RE.match(alias) or alias.endswith("__") or alias in RESERVED_NAMES:
-        raise _err(rule, f"alias {alias!r} must be lower_snake_case (not {'/'.join(sorted(RESERVED_NAMES))})",
-                   f"match.{alias}")
-    m = PATTERN_RE.match(text)
-    if not m:
-        raise _err(rule, f"pattern for {alias!r} must read '[no] <type> [where <condition>]': {text!r}",
-                   f"match.{alias}")
-    fact_type = m.group("type")
-    negated = bool(m.group("no"))
-    if not negated:
-        positive.append(alias)
-    if fact_type not in types:
-        close = difflib.get_close_matches(fact_type, list(types), n=3)
-        raise _err(
-            rule, f"unknown fact type {fact_type!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""),
-            f"match.{alias}",
-        )
-    type_of[alias] = fact_type
-    where = f"match.{alias}"
-    scope = Scope(aliases=frozenset(positive + [alias]), current=alias, rule_id=rule.id, file=path,
-                  line=rule.lines.get(where, rule.line), field=where)
-    conds: tuple[n.Node, ...] = ()
-    if m.group("cond"):
-        conds = tuple(n.conjuncts(parse_expr(m.group("cond"), scope)))
-    check_written(conds, rule, where, params, types, type_of, declared)
-    patterns.append(Pattern(alias, fact_type, negated, conds))
-
-
-def _obligation_variants(
-    rule: RuleSpec,
-    base: list[Pattern],
-    anchor_ref: n.Ref,
-    met: Pattern | None,
-    met_field: str | None,
-    same_record: tuple[str, str] | None,
-    precomputed_late: bool = False,
-) -> list[Variant]:
-    """Expand an obligation into overdue / due_soon / late pattern lists (ARCHITECTURE decision 3).
-
-    durable_rules never binds one fact to two patterns of a match (nor counts it in a later
-    absence), and the Python backend follows the same rule; so "met on the same record" is a
-    condition on that record's pattern, never a self-join.
-    """
-    ob = rule.obligation
-    assert ob is not None
-    now = n.Now()
-    dl_key = (n.Cmp("==", n.Ref(DL_ALIAS, "rule"), n.Lit(rule.id)), n.Cmp("==", n.Ref(DL_ALIAS, "of"), anchor_ref))
-
-    def with_cond(patterns: list[Pattern], alias: str, cond: n.Node) -> list[Pattern]:
-        return [
-            Pattern(p.alias, p.fact_type, p.negated, p.conds + (cond,)) if p.alias == alias else p for p in patterns
-        ]
-
-    unmet_base = list(base)
-    absent: list[Pattern] = []
-    if met is not None and met_field:
-        absent = [
-            Pattern(
-                MET_ALIAS, met.fact_type, True, met.conds + (n.Cmp("!=", n.Ref(MET_ALIAS, met_field), n.Lit(None)),)
-            )
-        ]
-    elif same_record is not None:
-        unmet_base = with_cond(unmet_base, same_record[0], n.Cmp("==", n.Ref(*same_record), n.Lit(None)))
-    out = [
-        Variant(
-            "overdue",
-            "overdue",
-            tuple(
-                unmet_base
-                + [Pattern(DL_ALIAS, DEADLINE, False, dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), now),))]
-                + absent
-            ),
-        )
-    ]
-    if ob.warn:
-        soon = Pattern(
-            DL_ALIAS,
-            DEADLINE,
-            False,
-            dl_key + (n.Cmp("<=", n.Ref(DL_ALIAS, "warn_s"), now), n.Cmp(">", n.Ref(DL_ALIAS, "overdue_s"), now)),
-        )
-        out.append(Variant("due_soon", "due_soon", tuple(unmet_base + [soon] + absent)))
-    if ob.late:
-        if met is not None and met_field:
-            late_met = Pattern(
-                MET_ALIAS,
-                met.fact_type,
-                False,
-                met.conds + (n.Cmp(">=", n.Ref(MET_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),),
-            )
-            on_time = Pattern(
-                MET2_ALIAS,
-                met.fact_type,
-                True,
-                tuple(rename_alias(c, MET_ALIAS, MET2_ALIAS) for c in met.conds)
-                + (n.Cmp("<", n.Ref(MET2_ALIAS, met_field), n.Ref(DL_ALIAS, "overdue_s")),),
-            )
-            out.append(
-                Variant(
-                    "late", "violation", tuple(base + [Pattern(DL_ALIAS, DEADLINE, False, dl_key), late_met, on_time])
-                )
-            )
-        elif same_record is not None:
-            done = with_cond(list(base), same_record[0], n.Cmp("!=", n.Ref(*same_record), n.Lit(None)))
-            # when the anchor record itself carries the completion, the derive step marks the deadline
-            # `late` (durable_rules crashed, SIGSEGV, on the cross-record comparison in this shape)
-            late_test: n.Node = (
-                n.Cmp("==", n.Ref(DL_ALIAS, "late"), n.Lit(True))
-                if precomputed_late
-                else n.Cmp("<=", n.Ref(DL_ALIAS, "overdue_s"), n.Ref(*same_record))
-            )
-            late_dl = Pattern(DL_ALIAS, DEADLINE, False, dl_key + (late_test,))
-            out.append(Variant("late", "violation", tuple(done + [late_dl])))
-    return out
-
-
-def _check_deadline(spec: DeadlineSpec, rule: RuleSpec) -> None:
-    """Check the window against the calendar service's conventions before anything runs: what the
-    deadline code would refuse had stopped every evaluation, with a message naming no rule."""
-    from engine.rules.calendar import CONVENTION_UNITS
-
-    unit = "days" if spec.unit == "year_end_days" else spec.unit
-    if spec.convention not in CONVENTION_UNITS:
-        raise _err(rule, f"unknown calendar convention {spec.convention!r} (known: {', '.join(CONVENTION_UNITS)})",
-                   "obligation.convention")
-    if unit not in CONVENTION_UNITS[spec.convention]:
-        raise _err(rule, f"convention {spec.convention} does not take {spec.unit}", "obligation.within")
-    if spec.warn_unit:
-        family = "hours" if spec.convention == "elapsed_hours" else "days"
-        if spec.warn_unit != family:
-            raise _err(rule, f"warn must be given in {family} for convention {spec.convention}", "obligation.warn")
-    if spec.convention == "fixed_date" and not spec.on:
-        raise _err(rule, "convention fixed_date needs on: MM-DD", "obligation.convention")
-    if spec.on and spec.convention != "fixed_date":
-        raise _err(rule, f"on {spec.on!r} is read only by convention fixed_date (e.g. within: {{years: 1}}, "
-                         "convention: fixed_date): add the convention, or remove on", "obligation.on")
-    if spec.convention == "elapsed_hours":
-        for key, given in (("cutoff", spec.cutoff), ("roll_forward", spec.roll_forward)):
-            if given:
-                raise _err(rule, f"an hour window counts elapsed time and takes no {key} (C3, C6): remove it, or "
-                                 "count the window in days", f"obligation.{key}")
-    if spec.holiday_calendar is not None:
-        _check_holiday_calendar(spec.holiday_calendar, rule)
-
-
-def _check_holiday_calendar(name: str, rule: RuleSpec) -> None:
-    """An obligation's holiday calendar is one the calendar service knows: a built-in one, or an org
-    calendar of the policies in use (`US-FEDRAL` had validated, then stopped every evaluation)."""
-    from engine.rules.calendar import (
-        CalendarService,
-        HolidayPolicyError,
-        HolidayPolicySyntaxError,
-        UnknownCalendarError,
-        default_calendar,
-    )
-
-    try:
-        CalendarService().holiday_list(name)  # the built-ins, whatever holidays.yaml holds
-        return
-    except UnknownCalendarError:
-        pass
-    try:
-        default_calendar().holiday_list(name)
-    except UnknownCalendarError as exc:
-        raise _err(rule, f"holiday_calendar: {exc.message}", "obligation.holiday_calendar") from None
-    except (HolidayPolicyError, HolidayPolicySyntaxError) as exc:
-        raise _err(rule, f"holiday_calendar {name!r} is not built in (US-FEDERAL, NONE), and the holiday policy "
-                         f"that would define it cannot be read: {exc.message}", "obligation.holiday_calendar") from None
-
-
-def _amount(window: Window, params: dict[str, Any], rule: RuleSpec) -> float:
-    """The amount a window counts, its parameter resolved: exact in hours, whole in any other unit.
-
-    The spec and the parameter checks refuse a fraction of a whole unit first; this is the last
-    line, so that no path ever hands the deadline code an amount it would have to round."""
-    raw = window.amount
-    value: Any = raw
-    said = f"{{{window.unit}: {raw}}}"
-    if isinstance(raw, str):
-        name = raw.removeprefix("params.")
-        if name not in params:
-            close = difflib.get_close_matches(name, list(params), n=3)
-            hint = f" (did you mean {', '.join(f'params.{c}' for c in close)}?)" if close else ""
-            raise _err(rule, f"unknown parameter params.{name}: the ruleset declares no parameter {name!r}{hint}")
-        value, said = params[name], f"params.{name} = {params[name]!r}"
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise _err(rule, f"params.{name} must be a number to be used as a window")
-    try:
-        return window_amount(window.unit, value)
-    except ValueError as exc:
-        raise _err(rule, f"{said}: {exc}") from None
 
 
 def _distribute(patterns: list[Pattern], conjuncts: list[n.Node], rule: RuleSpec) -> list[Pattern]:

@@ -122,7 +122,7 @@ def test_the_calendar_service_takes_fractional_hours_and_refuses_fractional_days
 
 def test_the_compiler_refuses_a_fraction_of_a_day_however_the_window_was_built() -> None:
     """The last line before the deadline code: a Window made in code skips the YAML checks."""
-    from engine.rules.compiler.compile import _amount
+    from engine.rules.compiler.obligations import _amount
     from engine.rules.spec import Window
 
     rule = load_ruleset_bytes(_text("{days: 2}"), "t.yaml").spec.rules[0]
