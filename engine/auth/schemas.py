@@ -111,14 +111,15 @@ def password_problem(password: str, *, username: str) -> str | None:
         return "a password of spaces only is not a password: choose one with letters, digits or signs"
     folded = password.strip().casefold()
     core, bare = folded.strip(_ENDS), folded.strip(_SIGNS)  # less digits and signs; less signs only
+    numeric = folded.strip(string.ascii_letters + _SIGNS)  # less letters and signs: 0123456789ab's digits
     user = username.strip().casefold()
     if user and (user in (folded, core, bare) or user.strip(_ENDS) in (core,)):
         return "the password is the username: anyone who knows the one knows the other; choose another"
     if core in COMMON_WORDS:
         return (f"the password is the common word {core!r} with digits or signs about it, among the first "
                 "guesses tried: choose a few unrelated words instead")
-    if len(set(folded)) <= 2 or (len(core) >= 4 and len(set(core)) <= 2) or any(
-            _in_a_run(t) for t in (folded, bare, core)):
+    runs = [folded, bare] + [t for t in (core, numeric) if len(t) >= 3]  # a letter or two is in every run
+    if len(set(folded)) <= 2 or (len(core) >= 4 and len(set(core)) <= 2) or any(_in_a_run(t) for t in runs):
         return ("the password is one or two characters repeated, or a run such as 1234567890 or qwertyuiop: "
                 "choose a few unrelated words")
     return None

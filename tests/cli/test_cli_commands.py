@@ -161,7 +161,7 @@ def test_tasks_note_json(practice: Practice) -> None:
 
 def test_users_revoke_json(practice: Practice) -> None:
     url = ["--db", practice.url]
-    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab", *practice.args()
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "blue-heron-47", *practice.args()
                  ).exit_code == 0
     granted = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
                     "--expires", "2026-12-31T00:00:00Z", *url, "--json")  # within a year of AT
@@ -175,7 +175,7 @@ def test_users_revoke_json(practice: Practice) -> None:
 def test_users_grant_runs_at_most_366_days(practice: Practice) -> None:
     """A grant of years (a typo in the year) had been given as asked: exit 2 naming the latest expiry."""
     url = ["--db", practice.url]
-    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "blue-heron-47",
                  *practice.args()).exit_code == 0
     grant = ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31"]
     far = vigil(*grant, "--expires", "2027-03-07T12:00:00Z", *url)  # 367 days after AT (2026-03-05 12:00Z)
@@ -193,7 +193,7 @@ def test_users_grant_phi_pseudonymised_is_listed_and_a_wrong_value_exits_2(pract
     """`--phi pseudonymised` gives an auditor pseudonyms for patients (engine/api/pseudonyms.py); the
     grants list says which way each grant shows them; any other value is refused naming --phi."""
     url = ["--db", practice.url]
-    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "blue-heron-47",
                  *practice.args()).exit_code == 0
     grant = ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
              "--expires", "2026-12-31T00:00:00Z", *url]

@@ -54,7 +54,7 @@ def commands(tmp: Path) -> list[list[str]]:
          str(tmp / "p.zip"), "--key-dir", str(tmp / "k")],
         ["audit", "verify"],
         ["audit", "log"],
-        ["users", "add", "bob", "--role", "staff", "--password", "0123456789ab"],
+        ["users", "add", "bob", "--role", "staff", "--password", "blue-heron-47"],
         ["users", "list"],
         ["users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-02-01", "--expires",
          "2027-01-01T00:00:00Z"],
@@ -111,7 +111,7 @@ def test_read_commands_refuse_a_sqlite_file_that_does_not_exist(args: list[str],
 
 def test_commands_that_create_data_may_create_the_database(cli_env: Path) -> None:
     url = f"sqlite:///{cli_env / 'new.db'}"
-    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", url, "--org", ORG)
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "blue-heron-47", "--db", url, "--org", ORG)
     assert added.exit_code == 0, added.output
     listed = vigil("users", "list", "--db", url, "--org", ORG, "--json")
     assert listed.exit_code == 0 and [u["username"] for u in json.loads(listed.stdout)] == ["bob"]
@@ -127,7 +127,7 @@ def test_an_organization_with_nothing_is_refused_listing_those_there(practice: P
 
 
 def _second_org(practice: Practice) -> None:
-    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "blue-heron-47", "--db", practice.url,
                   "--org", "clinic-two")
     assert added.exit_code == 0, added.output
 
@@ -164,7 +164,7 @@ def test_an_organization_named_by_environment_is_not_replaced_by_the_only_one(pr
 
 
 def test_writes_without_org_go_to_the_only_organization_and_say_so(practice: Practice) -> None:
-    added = vigil("users", "add", "carol", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+    added = vigil("users", "add", "carol", "--role", "staff", "--password", "blue-heron-47", "--db", practice.url,
                   "--json")
     assert added.exit_code == 0, added.output
     assert json.loads(added.stdout)["username"] == "carol"
@@ -174,7 +174,7 @@ def test_writes_without_org_go_to_the_only_organization_and_say_so(practice: Pra
 
 
 @pytest.mark.parametrize("args", [["import", "FILE"], ["users", "add", "carol", "--role", "staff", "--password",
-                                                         "0123456789ab"],
+                                                         "blue-heron-47"],
                                   ["evaluate", "--records", "FILE", "--as-of", "2026-03-05T12:00:00Z"],
                                   ["scheduler", "run", "--once", "--only", "sweep"]])
 def test_writes_without_org_into_several_organizations_are_refused_listing_them(practice: Practice,
@@ -194,7 +194,7 @@ def test_writes_without_org_into_several_organizations_are_refused_listing_them(
 
 def test_writes_without_org_go_to_default_among_several_when_it_is_there(practice: Practice) -> None:
     _second_org(practice)
-    added = vigil("users", "add", "dan", "--role", "staff", "--password", "0123456789ab", "--db", practice.url,
+    added = vigil("users", "add", "dan", "--role", "staff", "--password", "blue-heron-47", "--db", practice.url,
                   "--org", "default")
     assert added.exit_code == 0, added.output
     person = practice.path.parent / "person.ndjson"
@@ -205,7 +205,7 @@ def test_writes_without_org_go_to_default_among_several_when_it_is_there(practic
 
 def test_writes_into_a_new_database_keep_the_default_organization(cli_env: Path) -> None:
     url = f"sqlite:///{cli_env / 'new.db'}"
-    added = vigil("users", "add", "bob", "--role", "staff", "--password", "0123456789ab", "--db", url)
+    added = vigil("users", "add", "bob", "--role", "staff", "--password", "blue-heron-47", "--db", url)
     assert added.exit_code == 0 and added.stderr == "", added.output
     listed = vigil("users", "list", "--db", url, "--org", "default", "--json")
     assert [u["username"] for u in json.loads(listed.stdout)] == ["bob"]
@@ -217,7 +217,7 @@ def test_an_existing_organization_is_read(practice: Practice) -> None:
 
 
 @pytest.mark.parametrize("args", [["findings", "list"], ["import", "X"], ["users", "add", "bob", "--role", "staff",
-                                                                         "--password", "0123456789ab"]])
+                                                                         "--password", "blue-heron-47"]])
 @pytest.mark.parametrize("empty", ["--db", "--org"])
 def test_empty_db_and_org_are_refused(args: list[str], empty: str, practice: Practice) -> None:
     args = [str(practice.path) if a == "X" else a for a in args]

@@ -85,7 +85,7 @@ def test_an_unknown_id_is_bad_input(practice: Practice, args: list[str], unknown
 
 def test_an_auditors_token_ends_with_the_grant(practice: Practice) -> None:
     url = ["--db", practice.url]
-    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "0123456789ab",
+    assert vigil("users", "add", "aud", "--role", "auditor", "--password", "blue-heron-47",
                  *practice.args()).exit_code == 0
     granted = vigil("users", "grant", "aud", "--framework", "demo", "--from", "2026-01-01", "--to", "2026-03-31",
                     "--expires", "2026-03-20T00:00:00Z", *url)
