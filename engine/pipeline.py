@@ -484,11 +484,12 @@ def publish_ruleset(session: Session, *, org_id: str, actor: str, draft: bytes, 
                           field="effective_from", change=f"{spec.framework} {spec.version} in force from "
                                                          f"{spec.effective_from}")
 
-    plan = publish.plan_publication(draft, name=name, effective_from=effective_from, check=judged)
-    pub = plan.publication
-    _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
-                       entity_id=f"{pub.framework}@{pub.version}", payload=pub.model_dump(mode="json"))
-    publish.write_publication(plan)
+    with publish.changes_locked():  # checked against the files as the other writers leave them
+        plan = publish.plan_publication(draft, name=name, effective_from=effective_from, check=judged)
+        pub = plan.publication
+        _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.published", entity_type="ruleset",
+                           entity_id=f"{pub.framework}@{pub.version}", payload=pub.model_dump(mode="json"))
+        publish.write_publication(plan)
     return pub
 
 
@@ -498,14 +499,15 @@ def withdraw_ruleset(session: Session, *, org_id: str, actor: str, framework: st
     rollback to the version before it). Recorded in the audit trail, as `publish_ruleset` is."""
     from engine.rules import publish
 
-    version = version or publish.in_force_version(framework, on or clock.now().date())
-    plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
-    moving = f" (moving its withdrawal from {plan.result.moved_from})" if plan.result.moved_from else ""
-    _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.first_day,
-                      field="on", change=f"withdrawing {framework} {version} from {plan.result.on}{moving}")
-    _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
-                       entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
-    publish.write_withdrawal(plan)
+    with publish.changes_locked():  # checked against the files as the other writers leave them
+        version = version or publish.in_force_version(framework, on or clock.now().date())
+        plan = publish.plan_withdrawal(framework, version, reason=reason, by=actor, on=on)
+        moving = f" (moving its withdrawal from {plan.result.moved_from})" if plan.result.moved_from else ""
+        _refuse_if_judged(session, org_id=org_id, framework=framework, day=plan.first_day,
+                          field="on", change=f"withdrawing {framework} {version} from {plan.result.on}{moving}")
+        _append_everywhere(session, org_id=org_id, actor=actor, action="ruleset.withdrawn", entity_type="ruleset",
+                           entity_id=f"{framework}@{version}", payload=plan.result.model_dump(mode="json"))
+        publish.write_withdrawal(plan)
     return plan.result
 
 

@@ -96,6 +96,7 @@ COMMON_WORDS = frozenset({
 SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _SIGNS = string.punctuation + string.whitespace
 _ENDS = string.digits + _SIGNS
+_DIGITS_WITH_A_LETTER_OR_TWO = re.compile(r"[a-z]{0,2}([0-9]{3,})[a-z]{0,2}")
 
 
 def _in_a_run(text: str) -> bool:
@@ -111,9 +112,10 @@ def password_problem(password: str, *, username: str) -> str | None:
         return "a password of spaces only is not a password: choose one with letters, digits or signs"
     folded = password.strip().casefold()
     core, bare = folded.strip(_ENDS), folded.strip(_SIGNS)  # less digits and signs; less signs only
-    numeric = folded.strip(string.ascii_letters + _SIGNS)  # less letters and signs: 0123456789ab's digits
+    # the digits of a run with a letter or two about it (0123456789ab); a number inside words is not one
+    numeric = found.group(1) if (found := _DIGITS_WITH_A_LETTER_OR_TWO.fullmatch(bare)) else ""
     user = username.strip().casefold()
-    if user and (user in (folded, core, bare) or user.strip(_ENDS) in (core,)):
+    if user and (user in (folded, core, bare) or (user.strip(_ENDS) and user.strip(_ENDS) == core)):
         return "the password is the username: anyone who knows the one knows the other; choose another"
     if core in COMMON_WORDS:
         return (f"the password is the common word {core!r} with digits or signs about it, among the first "

@@ -125,13 +125,26 @@ class PlannedWithdrawal:
 DraftCheck = Callable[[LoadedRuleset], None]
 
 
+@contextmanager
+def changes_locked(root: Path | None = None) -> Iterator[None]:
+    """Hold the rulesets folder's lock from a publication's or withdrawal's checks to its write.
+
+    Each change is checked against the versions and withdrawals on disk (no day left with no version
+    in force, no practice value orphaned); two made at once had each passed against the files as they
+    were before the other, and together withdrawn every version of a framework. Held around plan and
+    write, the second is checked against the first."""
+    with withdrawals.locked(root or rulesets_dir()):
+        yield
+
+
 def publish(draft: bytes, *, name: str, effective_from: dt.date | None = None, root: Path | None = None,
             policies: Path | None = None, params_path: Path | None = None,
             check: DraftCheck | None = None) -> Publication:
     """Check the draft as described above and write it as `<framework>/<framework>-<version>.yaml`."""
-    plan = plan_publication(draft, name=name, effective_from=effective_from, root=root, policies=policies,
-                            params_path=params_path, check=check)
-    write_publication(plan)
+    with changes_locked(root):
+        plan = plan_publication(draft, name=name, effective_from=effective_from, root=root, policies=policies,
+                                params_path=params_path, check=check)
+        write_publication(plan)
     return plan.publication
 
 
@@ -339,8 +352,9 @@ def withdraw(framework: str, version: str, *, reason: str, by: str, on: dt.date 
              root: Path | None = None) -> WithdrawalResult:
     """End `version`'s time in force from `on` (default today); the version in force before it is in
     force again. Refused when it would leave the framework with no version in force."""
-    plan = plan_withdrawal(framework, version, reason=reason, by=by, on=on, root=root)
-    write_withdrawal(plan)
+    with changes_locked(root):
+        plan = plan_withdrawal(framework, version, reason=reason, by=by, on=on, root=root)
+        write_withdrawal(plan)
     return plan.result
 
 

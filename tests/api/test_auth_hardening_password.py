@@ -131,3 +131,13 @@ def test_the_idle_timeout_is_a_setting(api: dict[str, Any], monkeypatch: pytest.
         cookies = _login(api, "officer", "officer-password").cookies
         now.set(T0 + dt.timedelta(hours=3))
         assert api["client"].get("/me", cookies=cookies).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "Tr0ub4dor&3x", "flight 789 to denver",
+                                      "345 Park Avenue Suite B", "blue-heron-47", "my dog ate 2 socks"])
+def test_a_passphrase_with_a_number_in_it_is_not_taken_for_a_run(password: str) -> None:
+    """A number inside words had been judged alone, so "room 234 is cold" read as the run 234."""
+    from engine.auth.schemas import password_problem
+
+    assert password_problem(password, username="receptionist") is None
+    assert password_problem("98765-4321!", username="12345") is None  # digits on both sides are no username

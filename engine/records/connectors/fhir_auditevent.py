@@ -36,6 +36,7 @@ element whose modifier extension the reader does not know: it may say "this acce
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -205,6 +206,15 @@ def _at(resource: dict[str, Any], record: dict[str, Any], problems: list[Problem
 _PARTIAL_DATE = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
 
 
+def _a_calendar_date(text: str) -> bool:
+    """Whether a year, year-month or date names a day that exists (2026-02-30 does not)."""
+    try:
+        dt.date.fromisoformat((text + "-01-01")[:10] if len(text) < 10 else text)
+    except ValueError:
+        return False
+    return True
+
+
 def _period(period: dict[str, Any], problems: list[Problem]) -> None:
     """Problems of a `period`: a start without an offset, an end that is neither an instant with an
     offset nor a date (FHIR's dateTime may stop at the day, month or year), or an end before the start
@@ -216,7 +226,9 @@ def _period(period: dict[str, Any], problems: list[Problem]) -> None:
     if start is not None:
         _instant(start, "period.start", found)
     partial = isinstance(end, str) and _PARTIAL_DATE.match(end) is not None
-    if end is not None and not partial:
+    if partial and not _a_calendar_date(str(end)):
+        found.append(Problem("period.end", f"no such date: {end!r}"))
+    elif end is not None and not partial:
         _instant(end, "period.end", found)
     problems.extend(found)
     if found or start is None or end is None:

@@ -183,6 +183,9 @@ def test_a_period_ending_before_it_starts_or_with_a_naive_end_is_refused() -> No
             "2026-01-14T19:02:55-05:00")
     early = problems_of(example(period={"start": "2026-01-14T19:02:55-05:00", "end": "2026-01-13"}))
     assert set(early) == {"period.end"} and early["period.end"].startswith("ends before it starts")
+    for nonsense in ("2026-02-30", "2026-13", "2026-99-99"):
+        wrong = problems_of(example(period={"start": "2026-01-14T19:02:55-05:00", "end": nonsense}))
+        assert wrong == {"period.end": f"no such date: {nonsense!r}"}, nonsense
 
 
 def test_a_requestor_without_a_user_names_its_agent() -> None:

@@ -327,6 +327,42 @@ def test_two_moves_of_one_withdrawal_at_once_leave_one_and_a_readable_file(
     assert versions_in_force("2026-06-15") in (["1.0.0"], ["1.1.0"])  # readable
 
 
+def test_two_withdrawals_that_together_leave_no_version_are_not_both_written(
+        root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each alone leaves a version in force from 1 September; at once, each had been checked against
+    the files before the other was written, and both were: no version of the framework from then."""
+    import threading
+    import time
+
+    from engine.rules import withdrawals
+
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 9, 1))
+    real = withdrawals.append
+
+    def slow_append(folder: Path, item: withdrawals.Withdrawal) -> None:
+        time.sleep(0.2)
+        real(folder, item)
+
+    monkeypatch.setattr(withdrawals, "append", slow_append)
+    outcomes: list[str] = []
+
+    def withdraw(version: str) -> None:
+        try:
+            with clock.frozen(TODAY):
+                publish.withdraw("pub", version, reason="r", by="liaison", on=dt.date(2026, 9, 1))
+            outcomes.append("written")
+        except ConflictError as exc:
+            outcomes.append(exc.code or "")
+
+    threads = [threading.Thread(target=withdraw, args=(v,)) for v in ("1.0.0", "1.1.0")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ruleset.withdraw.last", "written"]
+    assert len(versions_in_force("2026-09-01")) == 1
+
+
 def test_a_withdrawal_before_a_versions_first_day_moves_until_that_day(root: Path) -> None:
     """Withdrawn from today before its first day, a scheduled version has judged nothing yet."""
     publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))

@@ -66,7 +66,8 @@ class RiskAnalyses:
     inputs=("organization", "system", "risk_analysis", "risk_item"),
     output="hipaa_ra_duty",
     fields={"kind": "string", "due_at": "date", "basis": "string", "ra_id": "string", "system_id": "string",
-            "risk_item_id": "string", "year": "number", "systems_missing": "string", "no_deadline": "bool"},
+            "risk_item_id": "string", "year": "number", "systems_missing": "string", "no_deadline": "bool",
+            "overdue_from": "instant"},
     family="org",
     example="kind=stale due_at=2026-12-15 basis='RA-2025 completed 2025-12-15 + 365 days'",
 )
@@ -100,9 +101,13 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
                      f"{', '.join(missing)}; no analysis covers every ePHI system")
         if undated is not None and undated.standing:
             basis += f"; {undated.said}"
+        # undated and past the baseline: overdue from the start of the baseline day, as the violation
+        # of the day before it was (due soon that day, it had changed state twice in two days)
+        held = ({} if undated is None else undated.marks() if undated.standing
+                else {"overdue_from": undated.began_at()})
         yield _fact("hipaa_ra_duty", "no_analysis", {
             "kind": "no_analysis", "due_at": due, "basis": basis, "ra_id": latest.id if latest else None,
-            "systems_missing": ", ".join(missing), **(undated.marks() if undated is not None else {}),
+            "systems_missing": ", ".join(missing), **held,
         }, all_systems + ([_src(latest)] if latest else []), out_bundle)
     else:
         base_at, base = covering[-1]
@@ -302,9 +307,10 @@ def device_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[DerivedFact]:
         found = (f"found on the check of {since}" if checked is not None
                  else f"never verified; {undated.said}" if undated is not None and undated.standing
                  else f"never verified (hipaa_baseline_date {since})")
+        began = (checked if checked is not None else undated.began_at() if undated is not None
+                 else cal.start_of_local_day(since, tz))  # from the start of the baseline day, as the others
         yield _fact("hipaa_device_duty", f"{dev.id}:not_encrypted", {
-            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True,
-            "began_at": checked if checked is not None else undated.began_at() if undated is not None else None,
+            "kind": "not_encrypted", "device_id": dev.id, "due_at": since, "no_deadline": True, "began_at": began,
             "basis": f"encryption status {status or 'unknown'}, {found}",
         }, [_src(dev)], bundle)
 
