@@ -68,8 +68,8 @@ def test_the_token_filter_lists_only_what_that_token_wrote_and_pages_back(engine
     assert never_used.status_code == 200 and never_used.json() == []
 
 
-@pytest.mark.parametrize("value", ["tk-blue-heron-47", "TK-blue-heron-47c", "TK-0123456789AB", "vgl_abcdefghijkl",
-                                   "F-blue-heron-47", "TK-" + "0" * 40])
+@pytest.mark.parametrize("value", ["tk-0123456789ab", "TK-0123456789abc", "TK-0123456789AB", "vgl_abcdefghijkl",
+                                   "F-0123456789ab", "TK-" + "0" * 40])
 def test_a_value_that_names_no_token_is_a_422_on_token(api: dict[str, Any], value: str) -> None:
     r = api["client"].get("/audit/entries", headers=headers(api, "officer"), params={"token": value})
     assert r.status_code == 422, r.text
@@ -78,7 +78,7 @@ def test_a_value_that_names_no_token_is_a_422_on_token(api: dict[str, Any], valu
 
 def test_a_token_issued_before_ids_began_tk_is_taken(api: dict[str, Any]) -> None:
     """Tokens issued before 2026-12-03 kept their `T-...` ids and still sign requests."""
-    r = api["client"].get("/audit/entries", headers=headers(api, "officer"), params={"token": "T-blue-heron-47"})
+    r = api["client"].get("/audit/entries", headers=headers(api, "officer"), params={"token": "T-0123456789ab"})
     assert r.status_code == 200 and r.json() == [], r.text
 
 

@@ -78,7 +78,7 @@ def test_an_auditor_may_check_the_chain_but_reads_no_entry(web_client: Callable[
     assert refused.status_code == 403 and refused.json()["code"].startswith("permission_denied"), refused.text
 
 
-LEAKED, OTHER = "TK-blue-heron-47", "TK-ba9876543210"
+LEAKED, OTHER = "TK-0123456789ab", "TK-ba9876543210"
 
 
 def test_the_token_filter_shows_only_what_that_api_token_wrote_and_pages_back(
