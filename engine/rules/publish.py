@@ -422,13 +422,14 @@ def _movable_withdrawal(item: LoadedRuleset, on: dt.date, today: dt.date) -> wit
     framework, version = item.spec.framework, item.spec.version
     # in effect once it has kept the version out of a day it would have been in force on: withdrawn
     # before its first day, a scheduled version has judged nothing until that day comes
-    if max(w.on, item.spec.effective_from) <= today:
+    takes_effect = max(w.on, item.spec.effective_from)
+    if takes_effect <= today:
         raise ConflictError(f"{framework} {version} is already withdrawn from {w.on}", [ErrorDetail(
             reason="a withdrawal in effect is not moved: publish a new version to change what is in force",
             field="version")], code="ruleset.withdraw.again")
     if w.on == on:
         raise ConflictError(f"{framework} {version} is already withdrawn from {on}", [ErrorDetail(
-            reason=f"to move the withdrawal, give another day (it takes effect on {w.on})", field="on")],
+            reason=f"to move the withdrawal, give another day; it takes effect on {takes_effect}", field="on")],
             code="ruleset.withdraw.again")
     return w
 

@@ -280,7 +280,7 @@ def test_liaison_previews_publishes_and_withdraws_a_version(new_page: Any) -> No
     page.locator("#withdraw summary").click()
     page.get_by_label("Reason").fill("published by mistake")
     page.get_by_role("button", name="Withdraw 2026.3.0").click()
-    expect(page.locator("body")).to_contain_text("It never took effect.")
+    expect(page.locator("body")).to_contain_text("2026.3.0 never takes effect.")
     expect(page.locator("body")).to_contain_text("published by mistake")
 
 

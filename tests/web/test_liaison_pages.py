@@ -95,11 +95,17 @@ def test_a_scheduled_version_is_withdrawn_from_its_page(liaison_web: dict[str, A
     r = post(c, f"{page}/withdraw", page, reason="the state postponed it")
     assert r.status_code == 303
     shown = c.get(r.headers["location"]).text
-    assert "Withdrew demo 3.0.0 from 2026-11-30. It never took effect." in shown
+    assert "Withdrew demo 3.0.0 from 2026-11-30. 3.0.0 never takes effect." in shown
     assert "the state postponed it" in shown
     # withdrawn before its first day, it has judged nothing: the withdrawal can still be moved until then
     assert "<summary>Move the withdrawal to another day</summary>" in shown
     assert "effective 2027-01-01 – withdrawn before it took effect" in " ".join(shown.split())
+    assert "in force never" not in shown and "It never takes effect; the file is kept as it was published" in shown
+    listed = " ".join(c.get("/ui/rulesets").text.split())
+    assert "2027-01-01 – withdrawn before it took effect" in listed  # the list had said "open"
+    # the refusal of a second move to the same day names the day it takes effect: its first day
+    r = post(c, f"{page}/withdraw", page, reason="again", on="2026-11-30")
+    assert "it takes effect on 2027-01-01" in c.get(r.headers["location"]).text
     # the only version in force cannot be withdrawn: refused, back on the page with the reason
     r = post(c, "/ui/rulesets/demo/2.0.0/withdraw", "/ui/rulesets/demo/2.0.0", reason="x")
     assert r.status_code == 303 and "would leave no demo ruleset in force" in c.get(r.headers["location"]).text
@@ -117,6 +123,8 @@ def test_a_version_withdrawn_from_a_later_day_shows_that_day_as_its_end(
     assert post(c, f"{page}/withdraw", page, reason="the state narrowed it", on="2027-06-01").status_code == 303
     shown = " ".join(c.get(page).text.split())
     assert "effective 2027-01-01 – 2027-06-01 <span class=\"small muted\">(withdrawn)</span>" in shown
+    listed = " ".join(c.get("/ui/rulesets").text.split())
+    assert "2027-01-01 – 2027-06-01 <span class=\"small muted\">(withdrawn)</span>" in listed  # had said "open"
     # not in effect yet: the page offers to move it, and withdrawing again moves it
     assert "<summary>Move the withdrawal to another day</summary>" in shown
     r = post(c, f"{page}/withdraw", page, reason="the state moved it up", on="2027-03-01")

@@ -113,7 +113,7 @@ def withdraw(framework: str, version: str, reason: str = Form(..., max_length=40
     day = _day(on, "on")
     w = pipeline.withdraw_ruleset(session, org_id=principal.org_id, actor=principal.actor, framework=framework,
                                   version=version, reason=reason, on=day)
-    then = ("It never took effect." if w.never_in_force else
+    then = (f"{version} never takes effect." if w.never_in_force else
             f"{w.restores} is in force from that day." if w.restores else "")
     did = (f"Moved the withdrawal of {framework} {version} from {w.moved_from} to {w.on}." if w.moved_from
            else f"Withdrew {framework} {version} from {w.on}.")
