@@ -93,7 +93,10 @@ COMMON_WORDS = frozenset({
     "vigil", "hipaa", "compliance", "summer", "winter", "spring", "autumn", "default", "user",
 })
 #: Runs a password may not be a stretch of (forwards or backwards): digits, the alphabet, keyboard rows.
-SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm",
+             "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "zaq1xsw2cde3vfr4bgt5nhy6mju7")  # the keyboard's columns
+#: Signs and digits written for letters ("p@ssw0rd"): a common word so spelled is the same guess.
+_LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
 _SIGNS = string.punctuation + string.whitespace
 _ENDS = string.digits + _SIGNS
 _DIGITS_WITH_A_LETTER_OR_TWO = re.compile(r"[a-z]{0,2}([0-9]{3,})[a-z]{0,2}")
@@ -117,8 +120,9 @@ def password_problem(password: str, *, username: str) -> str | None:
     user = username.strip().casefold()
     if user and (user in (folded, core, bare) or (user.strip(_ENDS) and user.strip(_ENDS) == core)):
         return "the password is the username: anyone who knows the one knows the other; choose another"
-    if core in COMMON_WORDS:
-        return (f"the password is the common word {core!r} with digits or signs about it, among the first "
+    word = core if core in COMMON_WORDS else core.translate(_LEET)
+    if word in COMMON_WORDS:
+        return (f"the password is the common word {word!r} with digits or signs in or about it, among the first "
                 "guesses tried: choose a few unrelated words instead")
     runs = [folded, bare] + [t for t in (core, numeric) if len(t) >= 3]  # a letter or two is in every run
     if len(set(folded)) <= 2 or (len(core) >= 4 and len(set(core)) <= 2) or any(_in_a_run(t) for t in runs):

@@ -79,6 +79,7 @@ def test_an_admin_resets_a_password_and_unlocks_an_account(api: dict[str, Any]) 
     ("1234567890", "a run such as"), ("zzzzzzzzzzzz", "one or two characters repeated"),
     ("poiuytrewq", "a run such as"), ("1234567890!", "a run such as"), ("abcdefghijk1", "a run such as"),
     ("password<>", "the common word 'password'"), ("receptionist99!!!!", "the username"),
+    ("P@ssw0rd2024!", "the common word 'password'"), ("1qaz2wsx3edc", "a run such as"),
 ])
 def test_guessable_passwords_are_refused_naming_the_field(api: dict[str, Any], password: str, why: str) -> None:
     c, admin = api["client"], headers(api, "admin")
