@@ -87,7 +87,7 @@ PASSWORD_MAX = 200
 #: A password that is one of these once digits and signs are taken off its ends is refused:
 #: `password1234` meets a 10-character minimum and is among the first tried.
 COMMON_WORDS = frozenset({
-    "password", "passw0rd", "passwort", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "letmein", "welcome",
+    "password", "passwort", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "letmein", "welcome",
     "admin", "administrator", "iloveyou", "monkey", "dragon", "football", "baseball", "sunshine", "princess",
     "changeme", "secret", "login", "master", "trustno", "abc", "abcdef", "abcdefghij", "test", "guest",
     "vigil", "hipaa", "compliance", "summer", "winter", "spring", "autumn", "default", "user",
@@ -118,9 +118,10 @@ def password_problem(password: str, *, username: str) -> str | None:
     # the digits of a run with a letter or two about it (0123456789ab); a number inside words is not one
     numeric = found.group(1) if (found := _DIGITS_WITH_A_LETTER_OR_TWO.fullmatch(bare)) else ""
     user = username.strip().casefold()
-    if user and (user in (folded, core, bare) or (user.strip(_ENDS) and user.strip(_ENDS) == core)):
+    user_core = user.strip(_ENDS)
+    if user and (user in (folded, core, bare) or (user_core and user_core == core)):
         return "the password is the username: anyone who knows the one knows the other; choose another"
-    word = core if core in COMMON_WORDS else core.translate(_LEET)
+    word = core.translate(_LEET)  # signs and digits written for letters; a plain word is left as it is
     if word in COMMON_WORDS:
         return (f"the password is the common word {word!r} with digits or signs in or about it, among the first "
                 "guesses tried: choose a few unrelated words instead")

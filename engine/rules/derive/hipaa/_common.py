@@ -119,11 +119,6 @@ class UndatedStart:
     said: str  # how the basis names the start: "hipaa_baseline_date 2026-01-01", or why not that
     tz: str
 
-    def marks(self) -> dict[str, Any]:
-        """The fields that make a deadline duty held from this start a standing condition (none when it
-        is not)."""
-        return {"no_deadline": True} if self.standing else {}
-
     def began_at(self) -> dt.datetime:
         """When a standing condition held from this start is in force: from the start of its local day.
         From the end of it, a condition in force the day before the baseline had gone for the

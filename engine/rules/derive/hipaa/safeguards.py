@@ -103,7 +103,7 @@ def risk_analysis_duties(ctx: DeriveContext, inputs: Inputs) -> Iterator[Derived
             basis += f"; {undated.said}"
         # undated and past the baseline: overdue from the start of the baseline day, as the violation
         # of the day before it was (due soon that day, it had changed state twice in two days)
-        held = ({} if undated is None else undated.marks() if undated.standing
+        held = ({} if undated is None else {"no_deadline": True} if undated.standing
                 else {"overdue_from": undated.began_at()})
         yield _fact("hipaa_ra_duty", "no_analysis", {
             "kind": "no_analysis", "due_at": due, "basis": basis, "ra_id": latest.id if latest else None,
