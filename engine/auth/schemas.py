@@ -94,12 +94,15 @@ COMMON_WORDS = frozenset({
 })
 #: Runs a password may not be a stretch of (forwards or backwards): digits, the alphabet, keyboard rows.
 SEQUENCES = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm",
-             "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "zaq1xsw2cde3vfr4bgt5nhy6mju7")  # the keyboard's columns
+             "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "zaq1xsw2cde3vfr4bgt5nhy6mju7",  # the keyboard's columns
+             "zaq12wsxcde34rfvbgt56yhnmju78ik,.lo90p;/")  # its columns walked up and down in turn
 #: Signs and digits written for letters ("p@ssw0rd"): a common word so spelled is the same guess.
 _LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
 _SIGNS = string.punctuation + string.whitespace
 _ENDS = string.digits + _SIGNS
 _DIGITS_WITH_A_LETTER_OR_TWO = re.compile(r"[a-z]{0,2}([0-9]{3,})[a-z]{0,2}")
+#: A short piece said again and again (abc123abc123, hello!hello!): as easily guessed as the piece.
+_A_PIECE_REPEATED = re.compile(r"(.{1,6}?)\1+", re.DOTALL)
 
 
 def _in_a_run(text: str) -> bool:
@@ -109,8 +112,8 @@ def _in_a_run(text: str) -> bool:
 def password_problem(password: str, *, username: str) -> str | None:
     """Why `password` may not be anyone's password (None when it may): all blanks, the username
     again (in any case, or with digits or signs about it), a common word with digits or signs about
-    it, one or two characters repeated, or a run of digits, letters or keys (with digits or signs
-    about it). The length is checked by the field itself."""
+    it, one or two characters or a short piece repeated, or a run of digits, letters or keys (with
+    digits or signs about it). The length is checked by the field itself."""
     if not password.strip():
         return "a password of spaces only is not a password: choose one with letters, digits or signs"
     folded = password.strip().casefold()
@@ -128,6 +131,9 @@ def password_problem(password: str, *, username: str) -> str | None:
     runs = [folded, bare] + [t for t in (core, numeric) if len(t) >= 3]  # a letter or two is in every run
     if len(set(folded)) <= 2 or (len(core) >= 4 and len(set(core)) <= 2) or any(_in_a_run(t) for t in runs):
         return ("the password is one or two characters repeated, or a run such as 1234567890 or qwertyuiop: "
+                "choose a few unrelated words")
+    if any(_A_PIECE_REPEATED.fullmatch(t) for t in (folded, bare, core)):
+        return ("the password is a short piece said again and again (such as abc123abc123): "
                 "choose a few unrelated words")
     return None
 

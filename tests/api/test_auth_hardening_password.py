@@ -80,6 +80,8 @@ def test_an_admin_resets_a_password_and_unlocks_an_account(api: dict[str, Any]) 
     ("poiuytrewq", "a run such as"), ("1234567890!", "a run such as"), ("abcdefghijk1", "a run such as"),
     ("password<>", "the common word 'password'"), ("receptionist99!!!!", "the username"),
     ("P@ssw0rd2024!", "the common word 'password'"), ("1qaz2wsx3edc", "a run such as"),
+    ("zaq12wsxcde3", "a run such as"), ("abc123abc123", "a short piece said again"),
+    ("Hello!Hello!Hello!", "a short piece said again"), ("bonbonbonbon12", "a short piece said again"),
 ])
 def test_guessable_passwords_are_refused_naming_the_field(api: dict[str, Any], password: str, why: str) -> None:
     c, admin = api["client"], headers(api, "admin")
@@ -135,7 +137,8 @@ def test_the_idle_timeout_is_a_setting(api: dict[str, Any], monkeypatch: pytest.
 
 
 @pytest.mark.parametrize("password", ["correct horse battery staple", "Tr0ub4dor&3x", "flight 789 to denver",
-                                      "345 Park Avenue Suite B", "blue-heron-47", "my dog ate 2 socks"])
+                                      "345 Park Avenue Suite B", "blue-heron-47", "my dog ate 2 socks",
+                                      "tom-tom drums 88"])
 def test_a_passphrase_with_a_number_in_it_is_not_taken_for_a_run(password: str) -> None:
     """A number inside words had been judged alone, so "room 234 is cold" read as the run 234."""
     from engine.auth.schemas import password_problem
