@@ -85,3 +85,28 @@ def test_a_broken_policy_file_is_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "escalation.yaml").write_text("escalation:\n  step_interval: {days: -1}\n")
     with pytest.raises(PolicyError):
         policy.load_escalation(tmp_path)
+
+
+REPO_POLICIES = Path(__file__).resolve().parents[3] / "policies"
+
+
+@pytest.mark.parametrize("sop_id", sorted(p.stem for p in (REPO_POLICIES / "sops").glob("SOP-*.md")))
+def test_a_shipped_sop_never_prints_none_for_a_finding_with_no_due_date(sop_id: str) -> None:
+    """A standing violation has no `due`: eleven credentialing SOPs had printed "(due None)" in a
+    license task's first step. Every value a finding may lack is None here, as the task's context gives it."""
+    import datetime as dt
+
+    from engine.findings.schemas import Finding
+    from engine.tasks.sync import finding_context
+
+    at = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
+    finding = Finding(
+        id="F-1", org_id="ORG", rule_id="CRED-LIC-001", framework="credentialing", ruleset_version="2026.1.0",
+        title="License", citation="State law", severity="critical", advisory=False, kind="standing",
+        subject_type="person", subject_id="P-1", occurrence_key="P-1", establishment_id=None, status="violation",
+        due=None, message="P-1 saw patients with no active license.", evidence=[], facts={}, sop=sop_id,
+        state="open", opened_at=at, opened_by_run=None, resolved_at=None, resolved_by_run=None,
+        last_seen_run=None, updated_at=at)
+    sop = templates.load_sop(sop_id, REPO_POLICIES)
+    out = templates.render_sop(sop, finding_context(finding))
+    assert "None" not in out.title and "None" not in out.body, out.body
