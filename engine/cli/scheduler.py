@@ -68,10 +68,13 @@ def run_scheduler(once: bool = typer.Option(False, "--once", help=ONCE_HELP),
                                                                      "until stopped)"),
                   poll: float = typer.Option(5.0, "--poll", help=f"seconds between leadership checks, more than 0 "
                                                                  f"and at most {MAX_POLL:g}"),
-                  db: str = DbOption) -> None:
+                  db: str = DbOption,
+                  as_json: bool = json_flag("print one JSON line per event: what it prints anyway, as a log for "
+                                            "machines; the flag is taken so that a script may say so")) -> None:
     """Run the scheduler in the foreground; with several processes on PostgreSQL one leads, the rest wait.
 
     Prints one JSON line per event (leader, standby, job, stopped)."""
+    del as_json  # JSON lines with or without it: a scheduler's output is read by log collectors
     from engine import scheduler
 
     def body() -> int:

@@ -55,7 +55,8 @@ def test_scheduler_once_then_tasks_list_show_attach_complete(db_url: str, tmp_pa
     events = [e for e in lines if e["event"] != "warning"]
     assert [e["event"] for e in events] == ["leader", "job", "job", "job"]
     assert events[1]["summary"]["tasks"]["created"] == 1
-    again = vigil("scheduler", "run", "--once", "--db", db_url, "--only", "sweep")
+    again = vigil("scheduler", "run", "--once", "--db", db_url, "--only", "sweep", "--json")
+    assert again.exit_code == 0, again.output  # --json is taken, as by every command that shows data
     assert json.loads(again.output.splitlines()[1])["reason"] == "done"
 
     listed = vigil("tasks", "list", "--db", db_url, "--json")
