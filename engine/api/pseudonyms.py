@@ -63,7 +63,8 @@ class PatientPseudonyms:
 
     def records(self, records: Sequence[StoredRecord]) -> list[StoredRecord]:
         """Cited record versions with their patient fields (and a patient record's names, date of
-        birth and address) replaced, wherever they also appear in another field's text."""
+        birth, address and workforce link, whatever their length) replaced, and the identifiers also
+        wherever they appear in another field's text."""
         documents = [r.model_dump(mode="json") for r in records]
         self._names.collect(documents)
         self._names.learn(ident for r in records for ident in record_identifiers(r.data))

@@ -7,10 +7,14 @@ the audit trail), different packets cannot be joined, and without the practice's
 can test a guessed MRN against a pseudonym (a plain hash would allow exactly that).
 
 What counts as a patient identifier: the id of any subject or evidence reference whose type is
-`patient`, the `entity_id` of audit entries about a patient, and the value of any field whose
-name says patient, MRN, date of birth or SSN (`patient_id`, `patient_name`, `mrn`, `dob`, ...).
-Every occurrence of those values as a whole token in any text is replaced too. Free text that
-names a patient in some other spelling cannot be found this way: the index says so.
+`patient`, the `entity_id` of audit entries about a patient, the value of any field whose name
+says patient, MRN, date of birth or SSN (`patient_id`, `patient_name`, `mrn`, `dob`, ...), and a
+patient record's names, date of birth and address. Each is replaced whole in its own field,
+whatever its length. Every occurrence of those values as a whole token in any text is replaced
+too; a short one ("Li", "Wu") only where it stands as a word, not where it begins an id (`F-1`
+for a patient named "F"), and a short number ("7") not at all, for it is every 7 of a date or a
+count. Free text that names a patient in some other spelling cannot be found this way: the index
+says so.
 
 A finding's message is written from its records, and not every record it names is in the packet:
 "The access request AR-2 of PT-77 ..." cites only the access request, whose `patient_id` field
@@ -33,8 +37,16 @@ TOKEN_EDGE_AFTER = r"(?![A-Za-z0-9])"
 # a dict whose <type field> is "patient" carries the patient's identifier in <id field>
 TYPED_IDS = {"type": "id", "subject_type": "subject_id", "entity_type": "entity_id"}
 MIN_TEXT_TOKEN = 3
-# a patient record identifies its patient by these fields besides its id
+# a shorter identifier holding a letter (a name: "Li") is replaced in text as a word: no letter, digit,
+# `_` or `-` beside it, nor a `.`, `/` or `:` that joins it to one (`F-1`, `T-2.F` are ids, not names)
+WORD_BEFORE = r"(?<![A-Za-z0-9_-])(?<![A-Za-z0-9][./:])"
+WORD_AFTER = r"(?![A-Za-z0-9_-])(?![./:][A-Za-z0-9])"
+# the fields of a patient record (engine.records.contract_core.Patient) that identify its patient
+# besides its id: replaced in the record and looked for in every text
 PATIENT_RECORD_FIELDS = ("first_name", "last_name", "dob", "address")
+# the workforce member who is the patient: replaced in the patient's record, which ties them to the
+# patient, but not looked for elsewhere (their id in a finding about their training names no patient)
+PATIENT_LINK_FIELDS = ("is_workforce_person_id",)
 
 
 class Pseudonymizer:
@@ -63,7 +75,7 @@ class Pseudonymizer:
 
     def _collect(self, value: Any) -> None:
         if isinstance(value, dict):
-            for key in _patient_id_fields(value):
+            for key in _identifier_fields(value, links=False):
                 self._add(value.get(key))
             for key, item in value.items():
                 if PHI_KEY.search(str(key)):
@@ -81,10 +93,13 @@ class Pseudonymizer:
     # -- replacing --------------------------------------------------------------------------
     def _regex(self) -> re.Pattern[str] | None:
         if self._pattern is None:
-            words = sorted((v for v in self.identifiers if len(v) >= MIN_TEXT_TOKEN), key=lambda v: (-len(v), v))
-            if words:
-                alternatives = "|".join(re.escape(v) for v in words)
-                self._pattern = re.compile(f"{TOKEN_EDGE_BEFORE}(?:{alternatives}){TOKEN_EDGE_AFTER}")
+            ordered = sorted(self.identifiers, key=lambda v: (-len(v), v))
+            tokens = [re.escape(v) for v in ordered if len(v) >= MIN_TEXT_TOKEN]
+            words = [re.escape(v) for v in ordered if len(v) < MIN_TEXT_TOKEN and any(c.isalpha() for c in v)]
+            patterns = ([f"{TOKEN_EDGE_BEFORE}(?:{'|'.join(tokens)}){TOKEN_EDGE_AFTER}"] if tokens else []) + (
+                [f"{WORD_BEFORE}(?:{'|'.join(words)}){WORD_AFTER}"] if words else [])
+            if patterns:
+                self._pattern = re.compile("|".join(patterns))
         return self._pattern
 
     def scrub_text(self, text: str) -> str:
@@ -96,9 +111,10 @@ class Pseudonymizer:
     def scrub(self, value: Any) -> Any:
         """A copy of a JSON-like value with every known identifier replaced (keys untouched).
 
-        Identifier fields are replaced whole; in other text only identifiers of at least
-        MIN_TEXT_TOKEN characters are replaced, so a patient numbered "7" does not rewrite
-        every 7 in a date or a count.
+        Identifier fields are replaced whole, whatever their length; in other text identifiers of
+        at least MIN_TEXT_TOKEN characters are replaced as tokens, shorter ones holding a letter (a
+        name: "Li") as words only, and shorter numbers not at all, so a patient numbered "7" does
+        not rewrite every 7 in a date or a count.
         """
         if isinstance(value, str):
             return self.scrub_text(value)
@@ -106,7 +122,7 @@ class Pseudonymizer:
             return [self.scrub(v) for v in value]
         if not isinstance(value, dict):
             return value
-        id_fields = _patient_id_fields(value)
+        id_fields = _identifier_fields(value, links=True)
         out: dict[str, Any] = {}
         for key, item in value.items():
             direct = PHI_KEY.search(str(key)) or key in id_fields
@@ -138,8 +154,14 @@ def record_identifiers(record: dict[str, Any]) -> set[str]:
     return found
 
 
-def _patient_id_fields(value: dict[str, Any]) -> set[str]:
-    return {id_key for type_key, id_key in TYPED_IDS.items() if str(value.get(type_key, "")).lower() == "patient"}
+def _identifier_fields(value: dict[str, Any], *, links: bool) -> set[str]:
+    """The fields of a dict that hold a patient identifier by where they stand: the id of a typed
+    reference to a patient, and a patient record's identifying fields (`links`: its tie to a
+    workforce member too, which is replaced but not looked for elsewhere)."""
+    fields = {id_key for type_key, id_key in TYPED_IDS.items() if str(value.get(type_key, "")).lower() == "patient"}
+    if str(value.get("type", "")).lower() == "patient":
+        fields.update(PATIENT_RECORD_FIELDS + (PATIENT_LINK_FIELDS if links else ()))
+    return fields
 
 
 def _scalar(value: Any) -> bool:

@@ -168,3 +168,38 @@ def test_a_grant_says_what_it_shows_of_patients_and_refuses_any_other_value(app:
             "framework": "hipaa", "window_from": "2026-01-01", "window_to": "2026-12-31",
             "expires_at": f.grant_expiry().isoformat(), "phi": "anonymous"})
         assert refused.status_code == 422 and "phi" in refused.text
+
+
+def test_a_short_named_patient_record_is_pseudonymised_for_the_auditor(engine: Engine) -> None:
+    """Auditor pass, 7 December: a cited patient record named "Li" (first name "Wu") reached a
+    pseudonymised auditor with both names; its id, date of birth and address were replaced. An AI
+    scribe's recording without consent in California cites the encounter and its patient's record."""
+    with clock.frozen(NOW):
+        c = TestClient(create_app(engine))
+        with unit_of_work(engine) as s:
+            officer = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+                username="officer", password="officer-password", role="officer"))
+            auditor = auth.create_user(s, org_id=ORG, actor="test", data=UserIn(
+                username="pseudo", password="pseudo-password", role="auditor"))
+            auth.grant_auditor(s, username="pseudo", actor="test", data=GrantIn(
+                framework="ai_use", window_from=dt.date(2026, 1, 1), window_to=dt.date(2026, 12, 31),
+                expires_at=f.grant_expiry(), phi="pseudonymised"))
+            headers = {user.username: {"Authorization": "Bearer " + auth.issue_token(
+                s, user_id=user.id, name="t", ttl=dt.timedelta(days=1), actor="t").token}
+                for user in (officer, auditor)}
+        records = [f.establishment("LA", tz="America/Los_Angeles", state="CA"),
+                   {"type": "patient", "id": "PT-88", "first_name": "Wu", "last_name": "Li", "dob": "1971-05-06",
+                    "address": "9 Far Rd, Troy, NY 12180", "state": "CA"},
+                   {"type": "encounter", "id": "ENC-1", "patient_id": "PT-88", "establishment_id": "LA",
+                    "at": "2026-03-02T10:00:00-08:00", "ambient_recording": True}]
+        assert c.post("/records", headers=headers["officer"], json={"records": records}).status_code == 200
+        run = c.post("/evaluations", headers=headers["officer"], json={"as_of": NOW.isoformat(),
+                                                                        "frameworks": ["ai_use"]})
+        assert run.status_code == 201, run.text
+        (scribe,) = c.get("/findings", headers=headers["officer"], params={"rule": "AI-SCRIBE-010"}).json()["items"]
+        shown = c.get(f"/findings/{scribe['id']}/records", headers=headers["pseudo"])
+    assert shown.status_code == 200, shown.text
+    (patient,) = [r for r in shown.json() if r["type"] == "patient"]
+    for field in ("first_name", "last_name", "dob", "address"):
+        assert PSEUDONYM.fullmatch(patient["data"][field]), (field, patient["data"])
+    assert patient["data"]["state"] == "CA" and PSEUDONYM.fullmatch(patient["id"])

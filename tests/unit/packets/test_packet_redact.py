@@ -14,14 +14,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from engine import clock, db
+from engine.audit.chain import GENESIS_HASH, entry_hash
+from engine.audit.schemas import AuditEntry, AuditExcerpt
 from engine.packet_sources import DatabaseSources
 from engine.packets.build import build_packet
 from engine.packets.collect import collect_input
-from engine.packets.redact import Pseudonymizer, record_identifiers
+from engine.packets.redact import PATIENT_LINK_FIELDS, PATIENT_RECORD_FIELDS, Pseudonymizer, record_identifiers
 from engine.packets.schemas import PacketInput, PacketTask
 from engine.packets.sign import Ed25519Signer
 from engine.packets.verify import verify_packet
 from engine.records import service as records_service
+from engine.records.schemas import Patient
+from tests.unit.packets.conftest import audit_entries
 
 PATIENT_IDS = ("P-10042", "P-20077", "Jane Roe")
 
@@ -214,3 +218,71 @@ def test_database_sources_return_the_cited_records(sqlite_engine: Engine) -> Non
             known_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
         )  # fmt: skip
     assert sorted(r["patient_id"] for r in got) == ["PT-000067", "PT-000068"]
+
+
+SHORT_NAMED = {"type": "patient", "id": "P-10042", "first_name": "Wu", "last_name": "Li", "dob": "1971-05-06",
+               "address": "9 Far Rd, Troy, NY 12180", "state": "NY", "is_workforce_person_id": "W-3"}  # fmt: skip
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z0-9]){name}(?![A-Za-z0-9])")
+
+
+def test_a_patient_with_a_short_name_is_pseudonymised_in_every_file(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Auditor pass, 7 December: a patient named "Li" (first name "Wu") kept both names in a redacted
+    packet's records.json, and wherever a message, a fact or the audit trail quoted them; the id, date
+    of birth and address were replaced. A name is an identifier whatever its length."""
+    entries = audit_entries(5)
+    quoted = entries[2].model_dump() | {"payload": {"note": "letter to Wu Li returned", "patient_id": "P-10042"}}
+    entries = _chained([quoted if e.seq == quoted["seq"] else e.model_dump() for e in entries])
+    f1 = packet_input.findings[0] | {"message": "Individual notice for incident I-7 (patient P-10042, Wu Li) is late.",
+                                     "facts": {"patient_id": "P-10042", "surname": "Li", "days_late": 20}}
+    inp = packet_input.model_copy(update={
+        "findings": [f1, *packet_input.findings[1:]],
+        "audit": AuditExcerpt(org_id="org-demo", anchor=GENESIS_HASH, head=entries[-1].hash, entries=entries),
+        "records": [{"type": "patient", "id": "P-10042", "version": 1, "content_hash": "0" * 64,
+                     "recorded_at": "2026-01-02T00:00:00+00:00", "source": "patients.csv", "data": SHORT_NAMED}],
+    })  # fmt: skip
+    data = build_redacted(inp, signer, tmp_path)
+    texts = {p.name: p.read_text(errors="replace") for p in data.rglob("*") if p.is_file() and p.suffix != ".pdf"}
+    texts["index.pdf (text)"] = subprocess.run(["pdftotext", str(data / "index.pdf"), "-"], check=True,
+                                               capture_output=True, text=True).stdout
+    for name, text in texts.items():
+        for word in ("Li", "Wu", "Troy", "1971-05-06"):
+            assert not _word(word).search(text), (word, name)
+    (patient,) = json.loads((data / "records.json").read_text())["records"]
+    for field in ("id", "first_name", "last_name", "dob", "address", "is_workforce_person_id"):
+        assert re.fullmatch(r"PSN-[0-9a-f]{12}", patient["data"][field]), field
+    assert patient["data"]["state"] == "NY"
+    # the workforce member's id is replaced in the patient's record only: elsewhere it names no patient
+    findings = json.loads((data / "findings.json").read_text())["findings"]
+    assert next(f for f in findings if f["id"] == "F-3")["subject_id"] == "W-3"
+
+
+def test_short_names_are_replaced_as_words_not_inside_ids() -> None:
+    """A short name is replaced where it stands as a word; an id it begins (F-1, T-2) is no word."""
+    p = Pseudonymizer(b"k" * 32)
+    p.collect([{"type": "patient", "id": "PT-1", "first_name": "F", "last_name": "Ng"}])
+    out = p.scrub({"message": "F Ng (PT-1) is in F-1 and T-2.F; Ng's chart", "ids": ["F-1", "F.2", "NgX"]})
+    assert out["message"] == (f"{p.pseudonym('F')} {p.pseudonym('Ng')} ({p.pseudonym('PT-1')}) is in F-1 and "
+                              f"T-2.F; {p.pseudonym('Ng')}'s chart")
+    assert out["ids"] == ["F-1", "F.2", "NgX"]
+
+
+def test_every_field_of_the_patient_record_type_is_judged() -> None:
+    """A field added to the patient record type must be placed here: an identifier (replaced in every
+    redacted packet and pseudonymised view) or not. State, VIP and restriction flags name no one."""
+    judged = {"type", "id", "state", "vip", "record_restricted", *PATIENT_RECORD_FIELDS, *PATIENT_LINK_FIELDS}
+    assert set(Patient.model_fields) == judged
+
+
+def _chained(docs: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Audit entries with their hashes and links written again after an edit."""
+    prev, out = GENESIS_HASH, []
+    for doc in docs:
+        doc = doc | {"prev_hash": prev}
+        doc["hash"] = prev = entry_hash(doc)
+        out.append(AuditEntry.model_validate(doc))
+    return out
