@@ -552,9 +552,11 @@ def verify_audit(session: Session, *, org_id: str | None,
     """The audit chain recomputed (one org's, or every one), and every packet and evaluation run
     checked for the entry written with it: a chain whose newest entries were deleted still links
     up, but those rows still name them (docs/audit.md). Then every stored record version against
-    its content hash and its import's entry (`progress(versions_done, versions_total)`), and every
-    finding, waiver and run against its history and the chain (`engine.findings.integrity`)."""
+    its content hash and its import's entry (`progress(versions_done, versions_total)`), every
+    finding, waiver and run against its history and the chain (`engine.findings.integrity`), and
+    every user, auditor grant and API token against its entries (`engine.auth.integrity`)."""
     from engine.audit import service as audit_service
+    from engine.auth import integrity as accounts_integrity
     from engine.findings import integrity as findings_integrity
     from engine.packets import service as packets_service
 
@@ -569,7 +571,10 @@ def verify_audit(session: Session, *, org_id: str | None,
     for check in (findings_integrity.check_waivers, findings_integrity.check_runs):
         _, more = check(session, org_id=org_id, limit=max(0, 100 - len(report.broken) - len(unexplained)))
         unexplained += more
-    return report.with_findings(findings_checked, unexplained)
+    report = report.with_findings(findings_checked, unexplained)
+    accounts_checked, altered_accounts = accounts_integrity.check_accounts(session, org_id=org_id,
+                                                                           limit=max(0, 100 - len(report.broken)))
+    return report.with_accounts(accounts_checked, altered_accounts)
 
 
 def upgrade_database(engine: Engine) -> SchemaChange | None:

@@ -32,7 +32,7 @@ class AuditEntry(BaseModel):
     hash: str
 
 
-BreakKind = Literal["chain", "import", "record", "finding", "waiver", "run"]
+BreakKind = Literal["chain", "import", "record", "finding", "waiver", "run", "user", "grant", "token"]
 
 
 class ChainBreak(BaseModel):
@@ -48,7 +48,10 @@ class ChainBreak(BaseModel):
     - `waiver`: a waiver (`record_id`) that its `waiver.create` / `waiver.revoke` entries do not
       hold as it stands (forged, re-pointed, extended or un-revoked in the database);
     - `run`: an evaluation run (`record_id`) whose as-of, ruleset versions or input hash differ from
-      its `evaluation.run` entry.
+      its `evaluation.run` entry;
+    - `user`, `grant`, `token`: an account, an auditor grant or an API token (`record_id`) with a field
+      the chain records (role, active; window, expiry; owner, expiry, revocation) that does not read
+      as the chain last said, or with no entry at all (`engine.auth.integrity`), one break a field.
     """
 
     seq: int | None
@@ -61,7 +64,7 @@ class ChainBreak(BaseModel):
     version: int | None = None
 
     def detail(self) -> ErrorDetail:
-        if self.kind in ("finding", "waiver", "run"):
+        if self.kind in ("finding", "waiver", "run", "user", "grant", "token"):
             return ErrorDetail(reason=f"org {self.org_id}: {self.reason}", record_type=self.record_type or self.kind,
                                record_id=self.record_id)
         if self.kind == "record":
@@ -82,6 +85,8 @@ class ChainBreak(BaseModel):
             return f"waiver {self.record_id} (org {self.org_id}) is not the waiver the audit trail granted"
         if self.kind == "run":
             return f"evaluation run {self.record_id} (org {self.org_id}) is not the run the audit trail recorded"
+        if self.kind in ("user", "grant", "token"):
+            return f"{self.reason.partition(':')[0]} (org {self.org_id}) is not what the audit trail last said of it"
         if self.kind == "record":
             return (f"stored record {self.record_type} {self.record_id} version {self.version} (org {self.org_id}) "
                     "does not match what was imported")
@@ -107,7 +112,8 @@ class AuditVerifyReport(BaseModel):
 
     `records_checked` counts the stored record versions checked against their content hashes and
     their imports' entries, `findings_checked` the findings checked against their histories and the
-    chain (`pipeline.verify_audit`); None when only the chain was checked."""
+    chain, `accounts_checked` the users, auditor grants and API tokens checked against their entries
+    (`pipeline.verify_audit`); None when only the chain was checked."""
 
     ok: bool
     entries_checked: int
@@ -115,6 +121,7 @@ class AuditVerifyReport(BaseModel):
     broken: list[ChainBreak]
     records_checked: int | None = None
     findings_checked: int | None = None
+    accounts_checked: int | None = None
 
     def with_records(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
         """This report with the record store's check added (its breaks after the chain's)."""
@@ -124,6 +131,11 @@ class AuditVerifyReport(BaseModel):
     def with_findings(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
         """This report with the findings' check added (their breaks last)."""
         return self.model_copy(update={"findings_checked": checked, "broken": self.broken + broken,
+                                       "ok": self.ok and not broken})
+
+    def with_accounts(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
+        """This report with the accounts' check added (their breaks last)."""
+        return self.model_copy(update={"accounts_checked": checked, "broken": self.broken + broken,
                                        "ok": self.ok and not broken})
 
     @property

@@ -40,9 +40,9 @@ def verify_cmd(
     as_json: bool = json_flag("Print the report as JSON."),
 ) -> None:
     """Recompute the chain, check every stored record version against its content hash and its
-    import's entry, every finding's state against its history and the chain, and every waiver and
-    run against its entry; exit 0 when intact, 1 naming the first entry, record version, finding,
-    waiver or run that does not match."""
+    import's entry, every finding's state against its history and the chain, and every waiver, run,
+    user, auditor grant and API token against its entries; exit 0 when intact, 1 naming the first
+    entry, record version, finding, waiver, run, user, grant or token that does not match."""
 
     def body() -> None:
         with db.unit_of_work(_engine(url, org)) as session, _progress(enabled=not as_json) as progress:
@@ -57,7 +57,8 @@ def verify_cmd(
             console.print(
                 f"audit trail intact: {report.entries_checked} entries ({chains or 'empty'}); "
                 f"{report.records_checked or 0} record versions match their content hashes and their imports' "
-                f"entries; {report.findings_checked or 0} findings match their histories and the trail",
+                f"entries; {report.findings_checked or 0} findings match their histories and the trail; "
+                f"{report.accounts_checked or 0} users, auditor grants and API tokens match their entries",
                 soft_wrap=True
             )
             return
