@@ -13,7 +13,7 @@ Zip layout (see docs/packets.md):
     signature/signer.pub.pem               the public key (compare its fingerprint out of band)
 
 Nothing sits outside the bag and signature/, so every byte of the zip is covered by a check;
-the how-to for auditors without Vigil is data/VERIFY.txt (inside the signed bag).
+the how-to for auditors without Vigil is data/VERIFY.txt (inside the signed bag; `howto`).
 
 The same PacketInput and key give the same bytes: every document is sorted, the bag's dates
 are the as-of date, Ed25519 signatures are deterministic, and the zip is written with fixed
@@ -39,6 +39,7 @@ from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
 from engine.packets.archive import CHUNK, file_sha256, write_zip
 from engine.packets.documents import EvidenceFile, PacketDocs, prepare
+from engine.packets.howto import VERIFY_TEXT, zip_listing
 from engine.packets.redact import Pseudonymizer
 from engine.packets.schemas import PacketBuildReport, PacketInput, RulesetFile
 from engine.packets.sign import Signer
@@ -55,25 +56,6 @@ CSV_COLUMNS = (
     "state", "subject_type", "subject_id", "establishment_id", "due", "opened_at", "resolved_at", "message",
     "waiver_ids", "task_ids",
 )  # fmt: skip
-VERIFY_TEXT = """How to verify this packet without Vigil
-======================================
-
-Run these from the folder the zip was extracted into.
-
-1. Check the bag (full validation recomputes every checksum; never use --fast):
-     bagit.py --validate {packet_id}
-
-2. Check the signature over the tag manifest (OpenSSL 3):
-     openssl pkeyutl -verify -pubin -inkey signature/signer.pub.pem -rawin \\
-         -in {packet_id}/tagmanifest-sha256.txt -sigfile signature/tagmanifest-sha256.txt.sig
-
-3. Check that signature/signer.pub.pem is the practice's key: its fingerprint is the sha256 of
-   the raw 32-byte public key and must equal the one the practice gave you through another
-   channel (this packet was signed by {fingerprint}):
-     openssl pkey -pubin -in signature/signer.pub.pem -outform DER | tail -c 32 | sha256sum
-
-With Vigil: vigil packet verify PACKET.zip --public-key practice.pub.pem
-"""
 
 
 def build_packet(inp: PacketInput, out: Path, *, signer: Signer, work_dir: Path | None = None) -> PacketBuildReport:
@@ -207,7 +189,8 @@ def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, 
         "index.html": index.render_html(docs),
         "index.pdf": index.render_pdf(docs),
         "VERIFY.txt": VERIFY_TEXT.format(
-            packet_id=docs.packet_id, fingerprint=docs.meta["signing_key_fingerprint"]
+            packet_id=docs.packet_id, fingerprint=docs.meta["signing_key_fingerprint"],
+            zip_listing=zip_listing(docs.packet_id, signature_dir=SIGNATURE_DIR, signature_files=SIGNATURE_FILES),
         ).encode(),
     }
     for ruleset in inp.rulesets:
