@@ -7,6 +7,7 @@ Zip layout (see docs/packets.md):
         data/index.html  data/index.pdf  data/packet.json
         data/findings.json  data/findings.csv  data/tasks.json  data/runs.json  data/records.json
         data/audit-trail.jsonl   data/rulesets/...  data/evidence/<task>/...
+        data/VERIFY.txt  data/verify-data.py   (the how-to, and its script for the trail and records)
         data/oscal/assessment-results.json  data/oscal/poam.json
     signature/tagmanifest-sha256.txt.sig   Ed25519 over <packet-id>/tagmanifest-sha256.txt
     signature/manifest-sha256.txt(.sig)    the signed payload manifest, to name altered files
@@ -39,7 +40,7 @@ from engine.packets import bagit as packet_bag
 from engine.packets import index, oscal
 from engine.packets.archive import CHUNK, file_sha256, write_zip
 from engine.packets.documents import EvidenceFile, PacketDocs, prepare
-from engine.packets.howto import VERIFY_TEXT, zip_listing
+from engine.packets.howto import DATA_CHECK, DATA_CHECK_SOURCE, VERIFY_TEXT, zip_listing
 from engine.packets.redact import Pseudonymizer
 from engine.packets.schemas import PacketBuildReport, PacketInput, RulesetFile
 from engine.packets.sign import Signer
@@ -180,7 +181,8 @@ def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, 
         "findings.csv": findings_csv(docs),
         "tasks.json": _json_bytes({"packet_id": docs.packet_id, "tasks": docs.tasks}),
         "runs.json": _json_bytes({"packet_id": docs.packet_id, "runs": docs.runs}),
-        "records.json": _json_bytes({"packet_id": docs.packet_id, "records": docs.records}),
+        "records.json": _json_bytes({"packet_id": docs.packet_id, "records": docs.records,
+                                     "content_hash_form": docs.records_form}),
         "audit-trail.jsonl": b"".join(
             canonical_json(line) + b"\n" for line in [docs.audit_header, *docs.audit_entries]
         ),
@@ -193,6 +195,7 @@ def _write_payload(bag: Path, inp: PacketInput, docs: PacketDocs) -> tuple[int, 
             zip_listing=zip_listing(docs.packet_id, signature_dir=SIGNATURE_DIR, signature_files=SIGNATURE_FILES),
         ).encode(),
     }
+    documents[DATA_CHECK] = DATA_CHECK_SOURCE.read_bytes()
     for ruleset in inp.rulesets:
         documents[f"rulesets/{ruleset.name}"] = ruleset.content
     documents["rulesets/SHA256SUMS"] = "".join(f"{r['sha256']}  {r['name']}\n" for r in docs.rulesets).encode()

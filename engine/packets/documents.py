@@ -20,6 +20,8 @@ from engine.packets.oscal_ids import control_id
 from engine.packets.redact import Pseudonymizer
 from engine.packets.run_scope import scoped_runs
 from engine.packets.schemas import EvidenceRef, PacketInput
+from engine.records.hashing import canonical_fields
+from engine.records.schemas import RECORD_MODELS
 
 CLOSED_STATES = {"resolved", "false_positive"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -77,6 +79,9 @@ class PacketDocs:
     summary: dict[str, Any]
     #: the record versions the findings cite, as stored (records.json)
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: record type -> the fields its content hash's canonical form rewrites (records.json's
+    #: `content_hash_form`, which data/verify-data.py reads)
+    records_form: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     #: establishment id -> IANA zone (`PacketInput.zones`)
     zones: dict[str, str] = field(default_factory=dict)
     #: the controls of every rule of the rulesets shipped (what an evaluation in the period reviewed)
@@ -175,7 +180,8 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         "entries": len(audit_entries),
         "first_org_seq": audit_entries[0]["org_seq"] if audit_entries else None,
         "hash": "sha256 over canonical JSON of org_id, org_seq, at, actor, action, entity_type, "
-        "entity_id, payload, prev_hash (sorted keys, no whitespace, UTF-8); see docs/audit.md",
+        "entity_id, payload, prev_hash (sorted keys, no whitespace, UTF-8); see VERIFY.txt step 5 and "
+        "verify-data.py",
         "redacted_entries": sum(1 for e in audit_entries if e.get("redacted")),
         "withheld_entries": sum(1 for e in audit_entries if e.get("withheld")),
     }
@@ -209,6 +215,8 @@ def prepare(inp: PacketInput, *, fingerprint: str, pseudonymizer: Pseudonymizer 
         summary=_summary(findings, tasks, waivers, evidence, rulesets, runs, audit_entries)
         | {"evaluation": evaluation_coverage(inp, runs, findings=len(findings)), "records": len(records)},
         records=records,
+        records_form={t: canonical_fields(RECORD_MODELS[t]) for t in sorted({str(r["type"]) for r in records})
+                      if t in RECORD_MODELS},
         zones=dict(inp.zones),
     )
 

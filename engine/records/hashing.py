@@ -204,6 +204,14 @@ def stored_hash(model: type[BaseModel], data: dict[str, Any]) -> str:
     return text_hash(canonical_text(canonical, may_hold_floats=not _float_free(model)))
 
 
+def canonical_fields(model: type[BaseModel]) -> dict[str, list[str]]:
+    """The fields of a record type that its canonical form rewrites (`stored_hash`): instants and maps
+    of instants (to UTC) and numbers (a whole float to an integer). A packet's records.json names
+    them per type, so an auditor's own script recomputes content hashes without Vigil."""
+    instants, instant_maps, numbers = _special_fields(model)
+    return {"instants": list(instants), "instant_maps": list(instant_maps), "numbers": list(numbers)}
+
+
 @cache
 def _float_free(model: type[BaseModel]) -> bool:
     """Whether no valid record of `model` can hold a float: every field a strict string, integer,

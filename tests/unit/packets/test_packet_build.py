@@ -34,6 +34,7 @@ PAYLOAD = {
     "rulesets/hipaa/ruleset.yaml",
     "rulesets/SHA256SUMS",
     "VERIFY.txt",
+    "verify-data.py",
 }
 
 

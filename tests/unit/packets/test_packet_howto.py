@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ import pytest
 from engine.packets.build import build_packet
 from engine.packets.schemas import PacketInput
 from engine.packets.sign import Ed25519Signer
+from engine.records.hashing import stored_form
+from engine.records.schemas import RECORD_MODELS
 from tests.unit.packets.conftest import Rezip
 
 
@@ -86,3 +89,95 @@ def test_the_zip_listing_step_names_a_file_in_the_zip_twice(
         zf.writestr(name, b'{"findings": []}\n')
     listed = _run_listing(doubled, tmp_path / "x")
     assert re.fullmatch(rf" *3 {re.escape(name)}\n", listed), listed
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+#: one record of each kind the canonical form rewrites: an instant with an offset, a map of instants,
+#: a whole float (and a patient, whose names a redacted packet replaces)
+RAW_RECORDS = [
+    {"type": "access_request", "id": "AR-2", "patient_id": "P-10042", "kind": "access",
+     "received_at": "2026-02-01T10:00:00.250000-05:00"},
+    {"type": "incident", "id": "I-7", "discovered_at": "2026-01-20T16:30:00+01:00",
+     "media_notice_at": {"CA": "2026-02-03T09:00:00-08:00", "NV": "2026-02-03T17:00:00Z"}},
+    {"type": "organization", "id": "org-demo", "name": "Example Family Practice", "fte_count": 12.0},
+    {"type": "patient", "id": "P-10042", "first_name": "Wu", "last_name": "Li", "dob": "1971-05-06"},
+]  # fmt: skip
+
+
+def _with_records(packet_input: PacketInput) -> PacketInput:
+    """The packet input with the records above, stored and hashed as the record store does."""
+    records = []
+    for raw in RAW_RECORDS:
+        stored, _text, content_hash = stored_form(RECORD_MODELS[str(raw["type"])].model_validate(raw), raw)
+        records.append({"type": raw["type"], "id": raw["id"], "version": 1, "content_hash": content_hash,
+                        "recorded_at": "2026-02-05T00:00:00+00:00", "source": "export.json", "data": stored})
+    return packet_input.model_copy(update={"records": records})
+
+
+def _check_data(bag: Path) -> subprocess.CompletedProcess[str]:
+    """data/verify-data.py as VERIFY.txt runs it: the system's python3, isolated (no venv, no Vigil)."""
+    return subprocess.run([SYSTEM_PYTHON, "-I", f"{bag.name}/data/verify-data.py"], cwd=bag.parent,
+                          capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_the_packets_own_script_checks_the_trail_and_the_records_with_plain_python3(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    """Auditor pass, 7 December: an outside verifier could not check the audit trail excerpt or the
+    records' content_hash from the packet alone (VERIFY.txt stopped at the signature, the anchor line
+    said "see docs/audit.md", and the canonical form of a record was only in docs/records.md)."""
+    packet = build_packet(_with_records(packet_input), tmp_path / "p.zip", signer=signer).path
+    packet_id, howto = _unpacked(packet, tmp_path / "x")
+    bag = tmp_path / "x" / packet_id
+    assert f"python3 {packet_id}/data/verify-data.py" in howto
+    assert "docs/" not in howto and "docs/" not in (bag / "data" / "audit-trail.jsonl").read_text()
+    done = _check_data(bag)
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "OK", done.stdout + done.stderr
+    assert "audit-trail.jsonl: 5 entries linked from the anchor to the head, 5 hashes recomputed" in done.stdout
+    assert "records.json: 4 content hashes recomputed, 0 redacted" in done.stdout
+
+    records_json = bag / "data" / "records.json"
+    document = json.loads(records_json.read_text())
+    assert document["content_hash_form"]["incident"]["instant_maps"] == ["media_notice_at"]
+    (request,) = [r for r in document["records"] if r["id"] == "AR-2"]
+    request["data"]["kind"] = "amendment"
+    records_json.write_text(json.dumps(document))
+    trail = bag / "data" / "audit-trail.jsonl"
+    lines = trail.read_text().splitlines()
+    entry = json.loads(lines[3])
+    entry["actor"] = "user:someone-else"
+    trail.write_text("\n".join([*lines[:3], json.dumps(entry), *lines[4:]]) + "\n")
+    done = _check_data(bag)
+    assert done.returncode == 1, done.stdout + done.stderr
+    problems = [line for line in done.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert problems == [
+        "PROBLEM audit-trail.jsonl line 4 (org_seq 3): its content does not hash to its hash: the entry was altered",
+        "PROBLEM records.json: access_request AR-2 version 1: its data does not hash to its content_hash: the "
+        "record was altered"], done.stdout
+
+
+def test_the_script_checks_a_redacted_packets_links_and_skips_what_cannot_be_rehashed(
+    packet_input: PacketInput, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    inp = _with_records(packet_input).model_copy(update={"redact_phi": True})
+    packet = build_packet(inp, tmp_path / "r.zip", signer=signer).path
+    packet_id, _ = _unpacked(packet, tmp_path / "x")
+    done = _check_data(tmp_path / "x" / packet_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 entries linked from the anchor to the head, 3 hashes recomputed, 2 redacted" in done.stdout
+    assert "records.json: 0 content hashes recomputed, 4 redacted (not recomputable)" in done.stdout
+
+
+def test_the_shipped_script_is_the_module_and_imports_the_standard_library_only() -> None:
+    """What runs at the auditor's is what the tests run: the module's own bytes, with no import of Vigil."""
+    import ast
+    import sys
+
+    from engine.packets import verify_data
+    from engine.packets.howto import DATA_CHECK_SOURCE
+
+    tree = ast.parse(DATA_CHECK_SOURCE.read_text())
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {str(node.module).split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names), imported
+    assert DATA_CHECK_SOURCE == Path(verify_data.__file__)
