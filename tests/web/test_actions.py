@@ -395,7 +395,11 @@ def test_an_officer_builds_a_packet_from_the_portal_and_the_auditor_downloads_it
     assert info.id == packet_id and info.framework == "demo"
     assert info.as_of == dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)  # the form's time is UTC
     auditor = web_client("auditor")
-    assert 'id="build-packet"' not in auditor.get("/ui/audit").text
+    portal = auditor.get("/ui/audit").text
+    assert 'id="build-packet"' not in portal
+    # without Vigil: the packet's own how-to, with standard tools (auditor pass, 7 December)
+    without = portal.split('id="verify-without-vigil"', 1)[1].split("</li>", 1)[0]
+    assert "data/VERIFY.txt" in without and all(tool in without for tool in ("bagit.py", "openssl", "python3"))
     download = auditor.get(f"/packets/{packet_id}/download")
     assert download.status_code == 200 and download.content[:2] == b"PK"
     target = web["tmp"] / "got.zip"
