@@ -43,6 +43,9 @@ AccountKind = Literal["user", "grant", "token"]
 GRANT_TERMS = ("framework", "window_from", "window_to", "establishments", "expires_at", "phi")
 #: changes that end every API token their user holds then (`_end_access`, `_set_password`, `set_active`)
 ENDS_ALL_TOKENS = ("user.deactivate", "user.password_reset", "user.password_change")
+#: every action whose entry says something of a user, grant or token this check compares
+ACTIONS = ("user.create", "user.activate", "user.deactivate", "user.password_reset", "user.password_change",
+           "grant.create", "grant.revoke", "token.issue", "token.revoke")
 
 
 @dataclass
@@ -80,10 +83,6 @@ class _Entries:
     about: dict[tuple[str, str], list[AuditEntry]] = field(default_factory=lambda: defaultdict(list))
     #: (org, lower-case username) -> the grant entries naming that user, in chain order
     grants_of: dict[tuple[str, str], list[AuditEntry]] = field(default_factory=lambda: defaultdict(list))
-
-
-ACTIONS = ("user.create", "user.activate", "user.deactivate", "user.password_reset", "user.password_change",
-           "grant.create", "grant.revoke", "token.issue", "token.revoke")
 
 
 def _entries(session: Session, org_id: str | None) -> _Entries:
