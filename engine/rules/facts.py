@@ -1,7 +1,8 @@
 """The derive step for records: stored records become flat facts the matcher can test.
 
 - Instants and dates become numbers (epoch seconds, UTC; a date is the start of that local day
-  in the record's establishment zone), so both backends compare plain numbers.
+  in the record's establishment zone), so both backends compare plain numbers. So do the fixed
+  days a rule compares with (`date('2027-01-01')`, a field `ld_20270101` of the fact's own zone).
 - The evaluation instant is applied (CONTRACT: whatever happened after `as_of` has not happened
   yet): a record whose existence field is later is dropped, and any later "happened" field is null.
 - Facts carry only the fields rules read (durable_rules allows 255 properties per message).
@@ -18,6 +19,7 @@ from typing import Any
 from engine.clock import ensure_utc
 from engine.records.fields import stored_instant
 from engine.rules import calendar as cal
+from engine.rules.compiler import local_days
 from engine.rules.compiler.model import DEADLINE, TRIGGER, CompiledRuleset, DeadlineSpec, Flag
 from engine.rules.derive import PARAMS_USED, DerivedFact, RecordView
 from engine.rules.facttypes import FactType
@@ -178,6 +180,8 @@ class _Shape:
 
     times: tuple[tuple[str, str], ...]
     needs: tuple[str, ...]
+    #: the local days the rules compare its fields with (`date('2027-01-01')`), by fact field
+    days: tuple[tuple[str, dt.date], ...]
     #: whether its records can belong to an establishment (else their zone is the default one)
     zoned: bool
     #: the record a finding about one of its facts names as the subject (see Derivation.about)
@@ -212,6 +216,7 @@ class FactBuilder:
                 self.deadlines.setdefault(d.anchor_type, []).append(d)
         self._shapes: dict[str, _Shape] = {}
         self._today: dict[str, dt.date] = {}
+        self._day_starts: dict[tuple[dt.date, str], int] = {}
 
     def wanted(self, fact_type: str) -> bool:
         return fact_type in self.needs or fact_type in self.deadlines
@@ -235,7 +240,9 @@ class FactBuilder:
             shape = self._shapes[fact_type] = _Shape(
                 times=tuple((name, kind) for name, kind in ft.fields.items() if kind in ("instant", "date")),
                 needs=tuple(sorted(n for n in self.needs.get(fact_type, ()) if n not in ("rid", "id")
-                                   and not n.startswith("p_"))),
+                                   and not n.startswith(("p_", local_days.PREFIX)))),
+                days=tuple(sorted((n, d) for n in self.needs.get(fact_type, ())
+                                  if (d := local_days.day_of(n)) is not None)),
                 zoned=ft.derived or fact_type in ("establishment", "person") or not ZONE_KEYS.isdisjoint(ft.fields),
                 about=ft.about,
             )
@@ -282,6 +289,8 @@ class FactBuilder:
             if value is None or isinstance(value, dict):
                 continue
             fact[name] = value
+        for name, day in shape.days:
+            fact[name] = self._day_start(day, tz)
         for flag in self.flags.get(fact_type, ()):
             full = dict(fact)
             for name, value in raw.items():
@@ -306,6 +315,15 @@ class FactBuilder:
             began = times.get("began_at") if raw.get("no_deadline") is True else times.get("overdue_from")
             out.append(self._deadline(spec, fid, anchor, fact_type, data, tz, info, began))
         return out
+
+    def _day_start(self, day: dt.date, tz: str) -> int:
+        """The first instant of `day` in `tz`, in epoch seconds: what `date('...')` means for a fact
+        of that zone (`engine.rules.compiler.local_days`)."""
+        key = (day, tz)
+        start = self._day_starts.get(key)
+        if start is None:
+            start = self._day_starts[key] = to_seconds(day, tz)
+        return start
 
     def _deadline(self, spec: DeadlineSpec, fid: str, anchor: dt.datetime | dt.date, fact_type: str,
                   data: Mapping[str, Any], tz: str, source: FactInfo, began: dt.datetime | dt.date | None = None

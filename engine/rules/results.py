@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.rules.backends import Match
 from engine.rules.calendars.arithmetic import iso_instant
+from engine.rules.compiler import local_days
 from engine.rules.compiler.messages import MessageContext, render_message
 from engine.rules.compiler.model import (
     DL_ALIAS,
@@ -133,8 +134,8 @@ def _violation(
             evidence[src] = None
     facts_used: dict[str, Any] = {}
     for ref in rule.used_refs:
-        if ref.alias in INTERNAL_ALIASES or ref.alias not in env:
-            continue
+        if ref.alias in INTERNAL_ALIASES or ref.alias not in env or ref.field.startswith(local_days.PREFIX):
+            continue  # a local day a condition compared with (date('...')) is the rule's, not a field of the record
         field = "id" if ref.field == "rid" else ref.field
         raw = infos[env[ref.alias]["id"]].raw
         facts_used.setdefault(

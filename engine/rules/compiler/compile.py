@@ -25,6 +25,7 @@ from engine.rules.compiler.checks import (
 )
 from engine.rules.compiler.checks import rule_error as _err
 from engine.rules.compiler.kinds import ParamInfo, check_condition, check_kinds
+from engine.rules.compiler.local_days import localize
 from engine.rules.compiler.lower import Lowerer, check_lowerable, require_join_fields
 from engine.rules.compiler.messages import RULE_FIELDS, MessageTemplate, Shape, compile_message
 from engine.rules.compiler.model import (
@@ -279,7 +280,8 @@ def _unlowerable(rule: RuleSpec, patterns: list[Pattern], written_when: list[n.N
             key = "when" if any(cond is w for w in written_when) else f"match.{pattern.alias}"
             try:
                 with located(rule, key):
-                    check_lowerable(rule.id, _special_fields(fold(cond, params, rule_id=rule.id)), pattern, aliases)
+                    local = localize(cond, pattern.alias, params)
+                    check_lowerable(rule.id, _special_fields(fold(local, params, rule_id=rule.id)), pattern, aliases)
             except VigilError as exc:
                 found.extend(exc.details)
     return found
@@ -356,7 +358,8 @@ def _prepare_variant(
             check_condition(c, rule_id=rule.id, types=types, type_of=type_of, params=declared)
             if is_event and n.uses_now(c):
                 raise _err(rule, "event rules are judged on the event alone and cannot read `now`")
-            conds.append(_special_fields(fold(c, params, rule_id=rule.id)))
+            # date('...') is the start of that day in the zone of the pattern's record (local_days)
+            conds.append(_special_fields(fold(localize(c, p.alias, params), params, rule_id=rule.id)))
         out.append(Pattern(p.alias, p.fact_type, p.negated, tuple(conds)))
     # both backends judge the same patterns: durable_rules stops on a join reading a missing field
     return require_join_fields(Variant(variant.name, variant.state, tuple(out)))
@@ -374,11 +377,12 @@ def _expr_fn(
 ) -> tuple[Fn, n.Node]:
     node = parse_expr(str(text), scope)
     check_names(node, rule, types, type_of)
-    folded = fold(node, params, rule_id=rule.id)  # unknown parameters and numbers no backend holds first
+    fold(node, params, rule_id=rule.id)  # unknown parameters and numbers no backend holds first
     check_kinds(node, rule_id=rule.id, types=types, type_of=type_of, params=declared)
     if is_event and n.uses_now(node):
         raise _err(rule, "event rules cannot read `now`")
-    prepared = _special_fields(folded)
+    # over the whole match, date('...') is the start of that day in the zone of the rule's subject
+    prepared = _special_fields(fold(localize(node, rule.subject, params), params, rule_id=rule.id))
     return compile_expr(prepared), prepared
 
 

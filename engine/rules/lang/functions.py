@@ -57,11 +57,15 @@ def _minutes(n: float) -> float:
     return n * 60
 
 
-@_declare("date", ("string",), "time", "Midnight UTC at the start of an ISO date (for effective-date gates on "
-          "instants such as `now`). A date field is its local midnight at the establishment: to compare one with "
-          "a fixed day, let the derivation compare the days (east of UTC, local midnight is before UTC's).",
+@_declare("date", ("string",), "time", "The start (00:00) of an ISO date where the record is: in the zone of the "
+          "record the condition's pattern matches (its establishment's, else its person's site's, else the "
+          "practice's: C7), as a date field is its local midnight there; in severity_when, occurrence and "
+          "establishment, the zone of the rule's subject. So `discovered_at < date('2027-01-01')` holds for an "
+          "incident at 20:00 on 31 December in Los Angeles (engine.rules.compiler.local_days).",
           "now >= date('2025-05-01')")
 def _date(text: str) -> float:
+    # the compiler makes each call a field of the fact (its local midnight); this value, midnight UTC,
+    # is only what constant folding checks the text with
     d = dt.date.fromisoformat(text)
     return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp()
 
