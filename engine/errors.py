@@ -10,7 +10,8 @@
     │   └── RulesetValidationError
     ├── NotFoundError                   404 / exit 2   an id that names nothing (bad input on the CLI)
     ├── ConflictError                   409 / exit 1
-    │   └── InvalidTransition
+    │   ├── InvalidTransition
+    │   └── RefusedChange               409 / exit 2   what the command asks cannot be done as things stand
     ├── PermissionDeniedError           403 / exit 1
     ├── AuthenticationError             401 / exit 1
     ├── IntegrityError                  409 / exit 1   tampering detected
@@ -154,6 +155,17 @@ class ConflictError(VigilError):
 
 class InvalidTransition(ConflictError):
     code = "conflict.invalid_transition"
+
+
+class RefusedChange(ConflictError):
+    """A change refused for what it asks, given what is there (withdrawing the last version in force,
+    or a version already withdrawn): a conflict over HTTP (409), and on the command line bad input
+    (exit 2), as a backdated withdrawal or an unknown version is; the command as typed will never
+    succeed, so a script must not retry it. A conflict a retry may resolve (another writer got there
+    first) stays a plain ConflictError, exit 1."""
+
+    code = "conflict.refused"
+    exit_code = 2
 
 
 class PermissionDeniedError(VigilError):

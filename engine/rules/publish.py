@@ -31,7 +31,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from engine import clock
-from engine.errors import ConflictError, ErrorDetail, InputError, NotFoundError, RulesetValidationError, VigilError
+from engine.errors import (
+    ConflictError,
+    ErrorDetail,
+    InputError,
+    NotFoundError,
+    RefusedChange,
+    RulesetValidationError,
+    VigilError,
+)
 from engine.rules import versions, withdrawals
 from engine.rules.catalog import (
     in_force,
@@ -391,7 +399,7 @@ def plan_withdrawal(framework: str, version: str, *, reason: str, by: str, on: d
     moved = _movable_withdrawal(item, on, today)
     base = replace(item, withdrawal=None)  # the version as if never withdrawn
     if base.ends is not None and base.ends <= on:
-        raise ConflictError(f"{framework} {version} is no longer in force from {base.ends}", [ErrorDetail(
+        raise RefusedChange(f"{framework} {version} is no longer in force from {base.ends}", [ErrorDetail(
             reason="there is nothing to withdraw from that day on", field="on")], code="ruleset.withdraw.ended")
     entry = withdrawals.Withdrawal(version=version, on=on, reason=reason.strip(), by=by, at=clock.now())
     after = [base.withdrawn(entry) if i is item else i for i in mine]
@@ -424,11 +432,11 @@ def _movable_withdrawal(item: LoadedRuleset, on: dt.date, today: dt.date) -> wit
     # before its first day, a scheduled version has judged nothing until that day comes
     takes_effect = max(w.on, item.spec.effective_from)
     if takes_effect <= today:
-        raise ConflictError(f"{framework} {version} is already withdrawn from {w.on}", [ErrorDetail(
+        raise RefusedChange(f"{framework} {version} is already withdrawn from {w.on}", [ErrorDetail(
             reason="a withdrawal in effect is not moved: publish a new version to change what is in force",
             field="version")], code="ruleset.withdraw.again")
     if w.on == on:
-        raise ConflictError(f"{framework} {version} is already withdrawn from {on}", [ErrorDetail(
+        raise RefusedChange(f"{framework} {version} is already withdrawn from {on}", [ErrorDetail(
             reason=f"to move the withdrawal, give another day; it takes effect on {takes_effect}", field="on")],
             code="ruleset.withdraw.again")
     return w
@@ -440,16 +448,44 @@ def _refuse_a_gap(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[Lo
     version before it may itself end later (withdrawn from a later day, or an effective_to), and
     evaluations of the days after that would then drop the framework without a word."""
     framework, version = item.spec.framework, item.spec.version
-    gap = next((d for d in versions.change_days(mine, framework, day)
-                if in_force(mine, d, [framework]) and not in_force(after, d, [framework])), None)
+    gap = _first_gap(mine, after, framework, day)
     if gap is None:
         return
-    successors = sorted(i.spec.effective_from for i in mine
-                        if i.spec.effective_from > gap and i is not item and i.in_force(i.spec.effective_from))
-    later = f", or withdraw from {successors[0]} when {framework}'s next version takes over" if successors else ""
-    raise ConflictError(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
+    takes_over = _first_day_free(item, mine, gap)
+    later = (f", or withdraw from {takes_over[0]} when {framework} {takes_over[1]} takes over" if takes_over
+             else "")
+    raise RefusedChange(f"withdrawing {framework} {version} would leave no {framework} ruleset in force", [
         ErrorDetail(reason=f"no other version of {framework} is in force on {gap}: publish a replacement first{later}",
                     field="version")], code="ruleset.withdraw.last")
+
+
+def _first_gap(mine: list[LoadedRuleset], after: list[LoadedRuleset], framework: str,
+               day: dt.date) -> dt.date | None:
+    """The first day from `day` on with a version of `framework` in force in `mine` and none in `after`."""
+    return next((d for d in versions.change_days(mine, framework, day)
+                 if in_force(mine, d, [framework]) and not in_force(after, d, [framework])), None)
+
+
+def _first_day_free(item: LoadedRuleset, mine: list[LoadedRuleset],
+                    gap: dt.date) -> tuple[dt.date, str] | None:
+    """The first day after `gap` from which `item` could be withdrawn leaving no day without a
+    version, and the version in force from it; None when there is none (publish a replacement).
+
+    Worked out from the versions in force as they stand, withdrawals applied: the hint had named the
+    next version's first day even when that version was itself withdrawn a month later, and a
+    liaison who followed it was refused naming that month."""
+    framework = item.spec.framework
+    base = replace(item, withdrawal=None)
+    for d in versions.change_days(mine, framework, gap):
+        if d <= gap:
+            continue
+        entry = withdrawals.Withdrawal(version=item.spec.version, on=d, reason="-", by="-", at=clock.now())
+        after = [base.withdrawn(entry) if i is item else i for i in mine]
+        if _first_gap(mine, after, framework, d) is None:
+            chosen = in_force(after, d, [framework])
+            if chosen:
+                return d, chosen[0].spec.version
+    return None
 
 
 def _refuse_unfit_params(item: LoadedRuleset, mine: list[LoadedRuleset], after: list[LoadedRuleset], day: dt.date,
@@ -467,7 +503,7 @@ def _refuse_unfit_params(item: LoadedRuleset, mine: list[LoadedRuleset], after: 
     new = [said for bare, said, first in practice_fit_problems(after, raw, source, framework, day)
            if bare not in known or first < known[bare]]
     if new:
-        raise ConflictError(
+        raise RefusedChange(
             f"withdrawing {framework} {version} from {on} would leave values in {source} that the version in force "
             "again cannot take, and evaluations would be refused: end them before that day (vigil params set ... "
             "--from) or remove them from the file, then withdraw", new, code="ruleset.withdraw.params")

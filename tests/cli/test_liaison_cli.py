@@ -49,8 +49,14 @@ def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: 
     code, out, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "postponed", "--json")
     assert code == 0, err
     assert json.loads(out)["never_in_force"] is True
+    # refused for what it asks, as a backdated withdrawal or an unknown version is: bad input, exit 2
+    # (it had been 1, a machine's failure a script may retry); the API still answers 409
     code, out, err = run(practice, "rules", "rollback", "demo", "--reason", "bad")
-    assert code == 1 and "would leave no demo ruleset in force" in err  # a conflict, not bad input
+    assert code == 2 and "would leave no demo ruleset in force" in err
+    code, out, err = run(practice, "rules", "withdraw", "demo", "2.0.0", "--reason", "bad")
+    assert code == 2 and "ruleset.withdraw.last" in err
+    code, out, err = run(practice, "rules", "withdraw", "demo", "3.0.0", "--reason", "again")
+    assert code == 2 and "ruleset.withdraw.again" in err
     code, out, err = run(practice, "audit", "log", "--json")
     actions = [(e["action"], e["actor"]) for e in json.loads(out) if e["action"].startswith("ruleset.")]
     assert actions[0] == ("ruleset.published", "cli:lee") and actions[1] == ("ruleset.withdrawn", "officer-batch")

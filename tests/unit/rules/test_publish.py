@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine import clock
-from engine.errors import ConflictError, InputError, NotFoundError, RulesetError
+from engine.errors import ConflictError, InputError, NotFoundError, RefusedChange, RulesetError
 from engine.packet_sources import DatabaseSources
 from engine.rules import publish, tuning, versions
 from engine.rules.catalog import (
@@ -235,6 +235,31 @@ def test_a_withdrawal_that_cannot_be_is_refused_and_writes_nothing(root: Path, v
     with pytest.raises(error, match=text):
         publish.withdraw("pub", version, reason="r", by="liaison", on=on)
     assert files(root) == before
+
+
+def test_a_refused_withdrawal_names_the_day_it_could_be_made_from_withdrawals_applied(root: Path) -> None:
+    """1.1.0 scheduled from July and itself withdrawn from August: the hint had said "or withdraw
+    from 2026-07-01 when pub's next version takes over", and a liaison who followed it was refused
+    naming 2026-08-01. With no day that works, the hint says only to publish a replacement."""
+    publish.publish(draft("1.1.0"), name="d.yaml", effective_from=dt.date(2026, 7, 1))
+    with pytest.raises(RefusedChange) as before:
+        publish.withdraw("pub", "1.0.0", reason="r", by="liaison")
+    assert before.value.details[0].reason.endswith("or withdraw from 2026-07-01 when pub 1.1.0 takes over")
+    publish.withdraw("pub", "1.1.0", reason="postponed", by="liaison", on=dt.date(2026, 8, 1))
+    with pytest.raises(RefusedChange) as refused:
+        publish.withdraw("pub", "1.0.0", reason="r", by="liaison")
+    said = refused.value.details[0].reason
+    assert said == "no other version of pub is in force on 2026-06-01: publish a replacement first", said
+    publish.publish(draft("1.2.0"), name="d.yaml", effective_from=dt.date(2026, 9, 1))
+    with pytest.raises(RefusedChange) as later:
+        publish.withdraw("pub", "1.0.0", reason="r", by="liaison")
+    assert later.value.details[0].reason.endswith("or withdraw from 2026-09-01 when pub 1.2.0 takes over")
+    assert publish.withdraw("pub", "1.0.0", reason="r", by="liaison", on=dt.date(2026, 9, 1)).restores is None
+
+
+def test_a_refused_withdrawal_is_bad_input_on_the_command_line_and_a_conflict_over_http() -> None:
+    assert (RefusedChange.exit_code, RefusedChange.http_status) == (2, 409)
+    assert issubclass(RefusedChange, ConflictError) and ConflictError.exit_code == 1
 
 
 def test_a_version_is_withdrawn_once(root: Path) -> None:
