@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
+from engine import clock
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, err_console, run
 from engine.cli.common import (
@@ -183,18 +184,22 @@ def _staged_draft(path: Path, stack: Any) -> Path:
 @rules_app.command("list")
 def list_rules(
     framework: str = typer.Option(None, "--framework", help="only this framework, e.g. hipaa"),
+    on: str = typer.Option(None, "--on", help="say where each version stands on this day, YYYY-MM-DD (default "
+                                              "today)"),
     as_json: bool = json_flag("print one object per rule and version as JSON"),
 ) -> None:
-    """List every rule of every ruleset version, with where the version stands today (in force,
-    scheduled, superseded, ended or withdrawn) and its effective dates."""
+    """List every rule of every ruleset version, with where the version stands on a day (in force,
+    scheduled, superseded, ended or withdrawn; today unless --on says another) and its effective dates."""
     from engine.rules.catalog import load_all
     from engine.rules.versions import list_versions
 
     def body() -> None:
         rows: list[dict[str, str | bool | None]] = []
+        day = parse_date(on, "--on")
         named = framework_option(framework)
         loaded_all = load_all(_rulesets_in_use())  # a mistyped VIGIL_RULESETS_DIR had listed nothing
-        versions = {(v.framework, v.version): v for v in list_versions(loaded=loaded_all)}
+        versions = {(v.framework, v.version): v for v in list_versions(day, loaded=loaded_all)}
+        status_on = (day or clock.now().date()).isoformat()
         for loaded in loaded_all:
             s = loaded.spec
             if named and s.framework != named:
@@ -206,7 +211,8 @@ def list_rules(
                     {
                         "framework": s.framework,
                         "version": s.version,
-                        "status": v.status,  # the version's, on today's date (as GET /rulesets gives it)
+                        "status": v.status,  # the version's, on --on's day or today's (as GET /rulesets gives it)
+                        "status_on": status_on,
                         "effective_from": s.effective_from.isoformat(),
                         "effective_to": _iso(s.effective_to),
                         "withdrawn_on": _iso(v.withdrawn_on),
@@ -228,7 +234,8 @@ def list_rules(
             emit_json(rows)
             return
         listing = tables.table(tables.keep("framework\nversion"), tables.keep("status"), tables.keep("from\nto"),
-                               tables.keep("rule\nseverity"), tables.squeeze("title"))
+                               tables.keep("rule\nseverity"), tables.squeeze("title"),
+                               title=f"status on {status_on}" if day is not None else None)
         for row in rows:
             status = str(row["status"]) + (f"\n{row['withdrawn_on']}" if row["withdrawn_on"] else "")
             listing.add_row(tables.stacked(str(row["framework"]), str(row["version"])), tables.stacked(status),
@@ -325,23 +332,33 @@ def _standing(v: RulesetVersion) -> str:
 def docs(
     out: Path = typer.Option(Path("docs/rules"), "--out", help="folder for the generated pages"),
     check: bool = typer.Option(False, "--check", help="fail if the pages are not current"),
+    as_json: bool = json_flag("print the catalog as JSON (each framework's versions, parameters and rules), with "
+                              "the pages written or found stale"),
 ) -> None:
     """Generate the rules catalog pages (rule id, title, citation, what it checks, parameters, SOP) of the
     rulesets folder in use (VIGIL_RULESETS_DIR, else rulesets/), as every other `rules` command reads it."""
-    from engine.rules.docs import render_all
+    from engine.rules.docs import catalog, render_pages
 
     def body() -> None:
-        pages = render_all(_rulesets_in_use())
+        frameworks = catalog(_rulesets_in_use())
+        pages = render_pages(frameworks)
         stale = [name for name, text in pages.items() if not (out / name).exists() or (out / name).read_text() != text]
         if check:
-            if stale:
+            if as_json:
+                emit_json({"out": str(out), "current": not stale, "stale": stale, "frameworks": frameworks})
+            elif stale:
                 err_console.print(f"stale rules docs: {', '.join(stale)}; run `vigil rules docs`")
+            else:
+                console.print("rules docs are current")
+            if stale:
                 raise typer.Exit(code=1)
-            console.print("rules docs are current")
             return
         out_dir(out, "--out")
         for name, text in pages.items():
             (out / name).write_text(text)
+        if as_json:
+            emit_json({"out": str(out), "written": list(pages), "frameworks": frameworks})
+            return
         console.print(f"wrote {len(pages)} page(s) to {out}")
 
     run(body)

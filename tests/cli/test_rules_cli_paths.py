@@ -139,6 +139,19 @@ def test_rules_list_statuses_match_get_rulesets(rules: Path) -> None:
     assert {r["version"]: r["status"] for r in rows} == statuses
 
 
+def test_rules_list_on_a_day_says_where_each_version_stands_then(rules: Path) -> None:
+    """The docs describe a version's status "on the day"; `rules list` could only say today's."""
+    before = json.loads(vigil("rules", "list", "--on", "2026-06-30", "--json").stdout)
+    assert {r["version"]: (r["status"], r["status_on"]) for r in before} == {
+        "1.0.0": ("in force", "2026-06-30"), "2.0.0": ("scheduled", "2026-06-30")}
+    after = json.loads(vigil("rules", "list", "--on", "2026-07-01", "--json").stdout)
+    assert {r["version"]: r["status"] for r in after} == {"1.0.0": "ended", "2.0.0": "in force"}
+    table = vigil("rules", "list", "--on", "2026-07-01")
+    assert table.exit_code == 0 and "status on 2026-07-01" in table.stdout, table.output
+    bad = vigil("rules", "list", "--on", "July")
+    assert bad.exit_code == 2 and "--on: not a date" in said(bad.stderr)
+
+
 # --- show: which version, and --version ----------------------------------------------------------------
 
 
