@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_serializer, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from engine.records.fields import US_STATES
@@ -103,6 +103,12 @@ class ParamSpec(_Strict):
             raise ValueError(f"{info.field_name} {shown} is not a number: write it unquoted, e.g. "
                              f"{info.field_name}: 3")
         return value
+
+    @field_serializer("minimum", "maximum")
+    def _bound_as_written(self, value: float | None) -> float | int | None:
+        """A whole bound is shown whole: `vigil rules diff --json` (and every dump of a parameter) had
+        said `minimum: 1.0, maximum: 90.0` for a bound written 1 and 90, as the field holds a float."""
+        return int(value) if value is not None and float(value).is_integer() else value
 
     @model_validator(mode="after")
     def _bounds_of_numbers(self) -> ParamSpec:

@@ -29,6 +29,23 @@ def test_rules_diff_json(cli_env: Path) -> None:
     assert "+version: 2.0.0" in d["unified"]
 
 
+def test_rules_diff_json_shows_whole_bounds_whole(cli_env: Path, tmp_path: Path) -> None:
+    """`minimum: 1, maximum: 90` had been `1.0` and `90.0` in the diff (the bound is held as a float)."""
+    from engine.rules.catalog import rulesets_dir
+
+    source = rulesets_dir() / "demo" / "demo-2.0.0.yaml"
+    draft = tmp_path / "demo-2.1.0.yaml"
+    text = source.read_text().replace("version: 2.0.0", "version: 2.1.0")
+    assert "new_hire_days: {type: int, unit: days, default: 10," in text
+    draft.write_text(text.replace("new_hire_days: {type: int, unit: days, default: 10,",
+                                  "new_hire_days: {type: int, unit: days, default: 10, minimum: 1, maximum: 90.5,"))
+    result = vigil("rules", "diff", "demo", "2.0.0", str(draft), "--json")
+    assert result.exit_code == 0, result.output
+    to = json.loads(result.stdout)["params_changed"]["new_hire_days"]["to"]
+    assert (to["minimum"], to["maximum"]) == (1, 90.5) and '"minimum": 1,' in result.stdout
+    assert "maximum none -> 90.5; minimum none -> 1" in vigil("rules", "diff", "demo", "2.0.0", str(draft)).stdout
+
+
 def test_rules_diff_text(cli_env: Path) -> None:
     result = vigil("rules", "diff", "demo", "1.0.0", "2.0.0", "--unified")
     assert result.exit_code == 0, result.output
