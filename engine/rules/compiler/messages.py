@@ -76,11 +76,36 @@ MAX_CONSTANT = MAX_NUMBER
 TEMPLATES = BoundedSandbox(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
 
 
-def _local_filter(value: Any) -> str:
-    return str(value) if value is not None else ""
+def _local_filter(value: Any) -> Any:
+    """`{{ x.at | local }}`: the value as every printed instant reads, in the zone of the finding's
+    site with its offset (`_finalize` does it to every value; the filter says so where it is used).
+    An empty field stays empty, so it reads "not recorded" (the filter had printed nothing)."""
+    if value is None or isinstance(value, Undefined):
+        return value
+    return _finalize(str(value))
+
+
+def _local_date_filter(value: Any) -> Any:
+    """`{{ x.at | local_date }}`: the day an instant falls on in the zone of the finding's site
+    (`2026-12-01`), the day a deadline's `due` counts from; a date is left as it is, and so is text
+    that is neither. Without it a message could print an instant only whole, in that zone's offset
+    (`2026-12-01T04:00:00-10:00` for an access entered as 09:00 at -05:00), and `x.at[:10]` is the
+    day in the offset the record was written with, which may be another day."""
+    if value is None or isinstance(value, Undefined):
+        return value
+    text = str(value)
+    if not _INSTANT.fullmatch(text):
+        return text
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    zone = _ZONE.get()
+    return when.astimezone(ZoneInfo(zone) if zone else dt.UTC).date().isoformat()
 
 
 TEMPLATES.add_filter("local", _local_filter)
+TEMPLATES.add_filter("local_date", _local_date_filter)
 
 
 class _EveryMessage(TypedDict):

@@ -245,6 +245,27 @@ def test_one_instant_reads_the_same_whatever_offset_the_source_wrote_it_with() -
     assert in_phoenix == {"learned 2026-03-07T23:30:00-07:00, due 2026-03-14"}  # the site's day, as the due date
 
 
+def test_local_date_prints_the_day_an_instant_falls_on_at_the_findings_site() -> None:
+    """A liaison pass: the `local` filter was undocumented and did nothing, and no message could print a
+    local date: an access entered as 23:00 at -05:00 printed in Honolulu's offset, and `[:10]` gave the
+    day in the offset the record was written with."""
+    from engine.rules.compiler.messages import TEMPLATES, render_message
+
+    template = TEMPLATES.from_string("{{ e.at | local_date }} / {{ e.at | local }} / {{ e.day | local_date }} / "
+                                     "{{ e.gone | local_date }} / {{ e.none | local }} / {{ e.text | local_date }}")
+    context = {"e": {"at": "2026-12-01T23:00:00-05:00", "day": "2026-11-30", "none": None, "text": "export"}}
+    in_honolulu = render_message(template, context, rule_id="T", ruleset="t", subject=("x", "1"),
+                                 tz="Pacific/Honolulu")
+    assert in_honolulu == ("2026-12-01 / 2026-12-01T18:00:00-10:00 / 2026-11-30 / not recorded / not recorded / "
+                           "export")
+    in_utc = render_message(template, context, rule_id="T", ruleset="t", subject=("x", "1"))
+    assert in_utc.startswith("2026-12-02 / 2026-12-02T04:00:00Z / ")
+
+
+def test_local_date_is_a_filter_validation_accepts() -> None:
+    compile_ruleset(load_ruleset_bytes(ruleset("Started {{ episode.start_at | local_date }}.").encode(), "t.yaml"))
+
+
 def test_a_missing_value_reads_not_recorded_rather_than_none() -> None:
     from engine.rules.compiler.messages import TEMPLATES
 
