@@ -38,6 +38,7 @@ from engine.rules.catalog import (
     rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
+from engine.rules.id_prefixes import prefix_clashes
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import looks_like_scenario, scenario_problems
 from engine.rules.spec import RuleSpec
@@ -120,7 +121,8 @@ def validate_paths(
     # names its file. Placing it in the folder by hand, as the refusal had told the liaison, made it live
     # at once with none of publishing's checks (the liaison probe)
     report.problems.extend(placement_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
-    report.problems.extend(rule_id_clashes(loadable, _in_use(rulesets or rulesets_dir(), besides=files)))
+    in_use = _in_use(rulesets or rulesets_dir(), besides=files)
+    report.problems.extend(rule_id_clashes(loadable, in_use) + prefix_clashes(loadable, in_use))
     report.problems.extend(_practice_over_time([i for i in loadable if Path(i.path).resolve() not in drafts],
                                                rulesets or rulesets_dir(), practice, params_path, today,
                                                said=set(elsewhere)))
@@ -159,7 +161,8 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
         loaded = [load_ruleset_bytes(draft, name)]
     except VigilError:
         loaded = []  # reported by _check above
-    report.problems.extend(rule_id_clashes(loaded, _in_use(rulesets_dir())))
+    in_use = _in_use(rulesets_dir())
+    report.problems.extend(rule_id_clashes(loaded, in_use) + prefix_clashes(loaded, in_use))
     return report
 
 

@@ -113,6 +113,45 @@ def test_publishing_another_frameworks_rule_id_writes_nothing(root: Path) -> Non
     assert not (root / "oth").exists()
 
 
+# -- a rule id with another framework's prefix --------------------------------------------------------------
+
+
+def test_a_rule_id_beginning_with_another_frameworks_prefix_is_refused(root: Path, tmp_path: Path) -> None:
+    """A liaison pass: a HIPAA rule written `OSHA-300-LOG-001` validated clean, and its findings read
+    as OSHA's. Every catalog and shipped id begins with its framework's prefix."""
+    draft = tmp_path / "oth-1.0.0.yaml"
+    draft.write_text(ruleset("oth", "PUB-LOG-002"))
+    [problem] = about(validate_paths([draft]).problems, "id")
+    assert (problem.rule_id, problem.file, problem.line) == ("PUB-LOG-002", str(draft), 7)
+    assert "rule id PUB-LOG-002 begins PUB-, the prefix of pub's rule ids, but it is a rule of oth" in problem.reason
+    [same] = about(validate_bytes(draft.read_bytes(), "draft.yaml").problems, "id")
+    assert same.reason == problem.reason.replace(str(draft), "draft.yaml")
+    # a new framework's own prefix, and pub's own new rules, are fine
+    assert validate_bytes(ruleset("oth", "OTH-LOG-002").encode(), "draft.yaml").ok
+    assert validate_bytes(ruleset("pub", "PUB-LOG-002", version="2.0.0").encode(), "draft.yaml").ok
+
+
+def test_a_version_mixing_in_another_frameworks_prefix_is_refused_whichever_files_are_checked(
+        root: Path) -> None:
+    (root / "oth").mkdir()
+    (root / "oth" / "oth-1.0.0.yaml").write_text(
+        ruleset("oth", "OTH-TRN-001") + ruleset("oth", "PUB-LOG-009").split("rules:\n", 1)[1])
+    for checked in ([root], [root / "oth" / "oth-1.0.0.yaml"]):
+        problems = about(validate_paths(checked).problems, "id")
+        assert [(p.rule_id, p.line) for p in problems] == [("PUB-LOG-009", 16)], checked
+        assert "give it an id beginning OTH-, as the oth rules do" in problems[0].reason
+
+
+def test_the_shipped_rulesets_ids_each_begin_with_their_frameworks_prefix() -> None:
+    from engine.rules.catalog import load_all
+    from engine.rules.id_prefixes import prefix, prefix_clashes
+
+    shipped = load_all(Path(__file__).resolve().parents[3] / "rulesets")
+    assert {(i.spec.framework, prefix(r.id)) for i in shipped for r in i.spec.rules} == {
+        ("hipaa", "HIPAA"), ("osha", "OSHA"), ("cms", "CMS"), ("credentialing", "CRED"), ("ai_use", "AI")}
+    assert prefix_clashes(shipped, []) == [] and prefix_clashes(shipped[:1], shipped[1:]) == []
+
+
 # -- blank citations --------------------------------------------------------------------------------------
 
 
