@@ -60,20 +60,33 @@ def validate(
                     "files": report.files,
                     "scenarios": report.scenarios,
                     "rules": report.rules,
+                    "unloaded": report.unloaded,
                     "problems": [d.to_dict() for d in report.problems],
                 }
             )
         else:
             for d in report.problems:
                 err_console.print(f"[red]✗[/] {escape(str(d))}", highlight=False)  # `[x for x ...]` is no markup
-            console.print(
-                f"{len(report.files)} ruleset file(s), {report.rules} rules, {len(report.scenarios)} scenario "
-                f"file(s), {len(report.problems)} problem(s)"
-            )
+            console.print(f"{_files_said(report.files, report.unloaded, report.rules)}, {len(report.scenarios)} "
+                          f"scenario file(s), {len(report.problems)} problem(s)", highlight=False, markup=False,
+                          soft_wrap=True)
         if not report.ok:
             raise typer.Exit(code=2)
 
     run(body)
+
+
+def _files_said(files: list[str], unloaded: list[str], rules: int) -> str:
+    """`5 ruleset file(s), 70 rules`, and which did not load: a file refused before its rules were
+    read had been summed up as "0 rules", as if it held none."""
+    if not unloaded:
+        return f"{len(files)} ruleset file(s), {rules} rules"
+    if len(unloaded) == len(files) == 1:
+        return "1 ruleset file, which did not load (its rules were not checked)"
+    if len(unloaded) == len(files):
+        return f"{len(files)} ruleset files, none of which loaded (their rules were not checked)"
+    return (f"{len(files)} ruleset file(s), {len(unloaded)} of which did not load (their rules were not checked), "
+            f"{rules} rules in the others")
 
 
 @rules_app.command("test")

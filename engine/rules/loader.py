@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
 from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, SeverityWhen
@@ -280,9 +281,49 @@ def _details(exc: ValidationError, raw: dict[str, Any], path: str) -> list[Error
             message = _version_hint(err["input"])
         if err["type"] in ("extra_forbidden", "missing"):
             message = _key_said(err["type"], err["loc"])
-        field = ".".join(loc) or None
+        elif message.startswith("Input should be"):
+            message = _value_said(err, loc[-1] if loc else "the ruleset")
+        field = _field(loc)
         details.append(ErrorDetail(reason=message, file=path, line=line, rule_id=rule_id, field=field))
     return details
+
+
+def _field(loc: list[str]) -> str | None:
+    """`rules[0].obligation.cutoff`, `params.remind.default`: an error's key as scenario problems name
+    theirs (`cases[0].expect[1].subject`); pydantic's `rules.0.severity` had read as a key named 0."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if part.isdigit() else f"{'.' if out else ''}{part}"
+    return out or None
+
+
+#: What a value of the wrong type is not, by pydantic's error type.
+_NOT_A: dict[str, str] = {
+    "string_type": "is not text", "int_type": "is not a whole number", "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number", "float_type": "is not a number", "float_parsing": "is not a number",
+    "bool_type": "is not true or false", "bool_parsing": "is not true or false", "list_type": "is not a list",
+    "dict_type": "is not a mapping (key: value lines)", "model_type": "is not a mapping (key: value lines)",
+    "model_attributes_type": "is not a mapping (key: value lines)",
+}
+
+
+def _value_said(err: ErrorDetails, key: str) -> str:
+    """A value pydantic refuses, in the ruleset's words: `severity 'urgent' is not one of critical,
+    high, medium, low` where it had said "Input should be 'critical', 'high', 'medium' or 'low'",
+    naming neither the key nor what was written."""
+    written = err.get("input")
+    shown = (str(written).lower() if isinstance(written, bool)
+             else repr(written) if isinstance(written, str | int | float) and not isinstance(written, bool)
+             else "null" if written is None
+             else "a list" if isinstance(written, list) else "a mapping" if isinstance(written, dict) else "the value")
+    if err["type"] == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        if allowed:
+            return f"{key} {shown} is not one of {', '.join(allowed)}"
+    said = _NOT_A.get(err["type"])
+    if said is not None:
+        return f"{key} {shown} {said}"
+    return f"{key} {shown}: should be {str(err['msg']).removeprefix('Input should be ')}"
 
 
 def _version_hint(written: float) -> str:

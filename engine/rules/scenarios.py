@@ -30,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -394,12 +395,33 @@ def _records(raw: list[dict[str, Any]], path: Path) -> list[RecordView]:
         try:
             model, data = validate_record(rec, position=Position(file=str(path), index=i))
         except VigilError as exc:
-            problems.extend(exc.details)
+            problems.extend(_in_records(d, i) for d in exc.details)
             continue
         views.append(RecordView(model.type, model.id, 1, data))
     if problems:
+        nodes = _nodes(path)
+        # each at its line, the record's key named as the cases' are (`records[1].discovered_at`): the
+        # problem had said "record #1", with no line and counting from 0
+        problems = [replace(d, line=_line(nodes, _loc(d.field or ""))) for d in problems]
         raise RulesetValidationError(f"{path}: invalid records in scenario", problems)
     return views
+
+
+def _in_records(detail: ErrorDetail, index: int) -> ErrorDetail:
+    """A record's problem named by its place in the scenario's `records`, not by an import's count."""
+    key = f"records[{index}]" + (f".{detail.field}" if detail.field else "")
+    return replace(detail, index=None, field=key)
+
+
+def _loc(field: str) -> tuple[int | str, ...]:
+    """`records[1].discovered_at` as a location `_line` reads: ("records", 1, "discovered_at")."""
+    out: list[int | str] = []
+    for part in re.split(r"\.|(?=\[)", field):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            out.append(int(part[1:-1]))
+        elif part:
+            out.append(part)
+    return tuple(out)
 
 
 def _as_written(value: Any) -> str:
@@ -437,7 +459,8 @@ def _case_instant(value: Any, path: Path, case: int) -> dt.datetime:
         return _instant(value)
     except ValueError as exc:
         raise RulesetValidationError(f"{path}: case {case} has no usable as_of", [ErrorDetail(
-            reason=str(exc), file=str(path), field=f"cases[{case}].as_of")]) from None
+            reason=str(exc), file=str(path), line=_line(_nodes(path), ("cases", case, "as_of")),
+            field=f"cases[{case}].as_of")]) from None
 
 
 def _key(v: Violation) -> str:

@@ -55,6 +55,8 @@ class ValidationReport:
     scenarios: list[str] = field(default_factory=list)
     rules: int = 0
     problems: list[ErrorDetail] = field(default_factory=list)
+    #: the files that did not load as a ruleset: their rules are not in `rules`
+    unloaded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -336,6 +338,7 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
         loaded = load()
     except VigilError as exc:
         report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
+        report.unloaded.append(label)
         return
     found: list[ErrorDetail] = _no_rules(loaded, label) + _blank_citations(loaded, label) + _window_units(loaded, label)
     report.rules += len(loaded.spec.rules)  # the rules checked, compiled or not ("0 rules" beside a problem misled)

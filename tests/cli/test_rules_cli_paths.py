@@ -65,7 +65,16 @@ def test_rules_validate_checks_the_rulesets_folder_in_use(rules: Path) -> None:
     broken.write_text(broken.read_text().replace("severity: medium", "severity: dire"))
     result = vigil("rules", "validate")
     assert result.exit_code == 2, result.output
-    assert f"{broken}:28, rule DEMO-EXPORT-002, field rules.1.severity: Input should be" in said(result.stderr)
+    # in the ruleset's words, at its key; it had said "field rules.1.severity: Input should be 'critical', ..."
+    assert (f"{broken}:28, rule DEMO-EXPORT-002, field rules[1].severity: severity 'dire' is not one of critical, "
+            "high, medium, low") in said(result.stderr)
+    # and the summary says the file did not load, not that it holds no rules
+    assert "2 ruleset file(s), 1 of which did not load (their rules were not checked), 2 rules in the others" in said(
+        result.stdout)
+    alone = vigil("rules", "validate", str(broken), "--json")
+    assert json.loads(alone.stdout)["unloaded"] == [str(broken)]
+    assert "1 ruleset file, which did not load (its rules were not checked)" in said(
+        vigil("rules", "validate", str(broken)).stdout)
 
 
 def test_rules_test_runs_the_scenarios_of_the_rulesets_folder_in_use(rules: Path) -> None:

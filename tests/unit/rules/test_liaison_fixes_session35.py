@@ -99,20 +99,20 @@ def problems_of(text: str) -> list[ErrorDetail]:
 
 
 @pytest.mark.parametrize("obligation, field, said", [
-    ("{anchor: episode.start_at, within: {days: 3}, cutoff: '25:00'}", "rules.0.obligation.cutoff",
+    ("{anchor: episode.start_at, within: {days: 3}, cutoff: '25:00'}", "rules[0].obligation.cutoff",
      "cutoff '25:00' is not a time of day: write HH:MM"),
-    ("{anchor: episode.start_at, within: {days: 3}, cutoff: 20:00}", "rules.0.obligation.cutoff",
+    ("{anchor: episode.start_at, within: {days: 3}, cutoff: 20:00}", "rules[0].obligation.cutoff",
      'quote it, cutoff: "20:00"'),
-    ("{anchor: episode.start_at, within: {days: 3}, tz: Mars/Base}", "rules.0.obligation.tz",
+    ("{anchor: episode.start_at, within: {days: 3}, tz: Mars/Base}", "rules[0].obligation.tz",
      "tz 'Mars/Base' is not an IANA time zone"),
-    ("{anchor: episode.start_at, within: {days: 3}, tz: America}", "rules.0.obligation.tz",
+    ("{anchor: episode.start_at, within: {days: 3}, tz: America}", "rules[0].obligation.tz",
      "tz 'America' is not an IANA time zone"),
-    ("{anchor: episode.start_at, within: {days: 3}, tz: America/New_Yrok}", "rules.0.obligation.tz",
+    ("{anchor: episode.start_at, within: {days: 3}, tz: America/New_Yrok}", "rules[0].obligation.tz",
      "did you mean America/New_York"),
     ("{anchor: episode.start_at, within: {years: 1}, convention: fixed_date, 'on': '13-45'}",
-     "rules.0.obligation.on", "on '13-45' is not a month and day: write MM-DD"),
+     "rules[0].obligation.on", "on '13-45' is not a month and day: write MM-DD"),
     ("{anchor: episode.start_at, within: {years: 1}, convention: fixed_date, 'on': '02-30'}",
-     "rules.0.obligation.on", "not a month and day"),
+     "rules[0].obligation.on", "not a month and day"),
     ("{anchor: episode.start_at, within: {days: 3}, 'on': '03-02'}", "obligation.on",
      "read only by convention fixed_date"),
     ("{anchor: episode.start_at, within: {hours: 3}, cutoff: '17:00'}", "obligation.cutoff",
@@ -317,7 +317,7 @@ def test_a_rule_outside_its_ruleset_is_refused_at_its_own_date() -> None:
     text = ruleset().replace("    sop: SOP-T\n  - id: PUB-TRN-002", "    sop: SOP-T\n    effective_to: 2025-06-01\n"
                                                                     "  - id: PUB-TRN-002")
     (detail,) = refused(text)
-    assert (detail.rule_id, detail.field, detail.line) == ("PUB-TRN-001", "rules.0.effective_to",
+    assert (detail.rule_id, detail.field, detail.line) == ("PUB-TRN-001", "rules[0].effective_to",
                                                            line_of(text, "    effective_to: 2025"))
     assert "its effective_to 2025-06-01 is not after the ruleset's effective_from 2026-01-01" in detail.reason
     assert "None" not in detail.reason
@@ -333,11 +333,11 @@ def test_a_fractional_default_is_refused_once_per_rule_at_the_parameter() -> Non
 
 
 @pytest.mark.parametrize("change, field, said", [
-    (("    sop: SOP-T\n  - id: PUB-TRN-002", "    sopp: SOP-T\n  - id: PUB-TRN-002"), "rules.0.sopp",
+    (("    sop: SOP-T\n  - id: PUB-TRN-002", "    sopp: SOP-T\n  - id: PUB-TRN-002"), "rules[0].sopp",
      "unknown key 'sopp' in a rule: did you mean 'sop'?"),
     (("within: {days: params.grace_days}}\n    message: Train {{ episode.person_id }}.",
       "within: {days: params.grace_days}, cuttoff: '17:00'}\n    message: Train {{ episode.person_id }}."),
-     "rules.0.obligation.cuttoff", "unknown key 'cuttoff' in an obligation: did you mean 'cutoff'?"),
+     "rules[0].obligation.cuttoff", "unknown key 'cuttoff' in an obligation: did you mean 'cutoff'?"),
     (("{type: bool, default: true,", "{type: bool, defualt: true,"), "params.remind.defualt",
      "unknown key 'defualt' in a parameter: did you mean 'default'?"),
     (("title: Some rules", "titel: Some rules"), "titel", "unknown key 'titel' in a ruleset: did you mean 'title'?"),
@@ -350,9 +350,27 @@ def test_an_unknown_key_says_the_key_meant_and_not_that_it_is_missing(change: tu
     assert "Extra inputs" not in detail.reason
 
 
+@pytest.mark.parametrize("change, field, said", [
+    (("citation: c 1\n    severity: high", "citation: c 1\n    severity: urgent"), "rules[0].severity",
+     "severity 'urgent' is not one of critical, high, medium, low"),
+    (("    sop: SOP-T\n  - id: PUB-TRN-002", "    sop: SOP-T\n    advisory: maybe\n  - id: PUB-TRN-002"),
+     "rules[0].advisory", "advisory 'maybe' is not true or false"),
+    (("title: Some rules", "title: [Some, rules]"), "title", "title a list is not text"),
+])
+def test_a_value_of_the_wrong_kind_is_refused_in_the_rulesets_words(change: tuple[str, str], field: str,
+                                                                   said: str) -> None:
+    """pydantic's "Input should be 'critical', 'high', 'medium' or 'low'" at `rules.0.severity` named
+    neither the key nor what was written."""
+    text = ruleset().replace(*change)
+    assert text != ruleset()
+    (detail,) = refused(text)
+    assert (detail.field, detail.reason) == (field, said)
+    assert detail.line is not None and "Input should" not in detail.reason
+
+
 def test_a_missing_key_is_named_in_the_rulesets_words() -> None:
     (detail,) = refused(ruleset().replace("    sop: SOP-T\n  - id: PUB-TRN-002", "  - id: PUB-TRN-002"))
-    assert (detail.rule_id, detail.field, detail.reason) == ("PUB-TRN-001", "rules.0.sop", "a rule needs 'sop'")
+    assert (detail.rule_id, detail.field, detail.reason) == ("PUB-TRN-001", "rules[0].sop", "a rule needs 'sop'")
 
 
 def test_a_join_inside_or_is_refused_at_its_key_in_the_rules_words(root: Path) -> None:

@@ -56,6 +56,14 @@ def test_a_misspelt_subject_is_refused_naming_file_line_scenario_and_key(root: P
     assert "did you mean 'subject'?" in detail.reason
 
 
+def test_a_bad_record_is_named_at_its_line_by_its_place_in_records(root: Path) -> None:
+    """It had been "record #1" (counting from 0) with no line."""
+    path = scenario(root, SCENARIO.replace('start_at: "2026-05-04T09:00:00-05:00"', "start_at: last spring"))
+    (detail,) = scenario_file_problems(path)
+    assert (detail.file, detail.line, detail.field, detail.index) == (str(path), 5, "records[1].start_at", None)
+    assert str(detail).startswith(f"{path}:5, employment_episode EP1, field records[1].start_at: ")
+
+
 def test_a_misspelt_severity_no_longer_lets_a_failing_expectation_pass(root: Path) -> None:
     """The finding is high; `severty: low` had been ignored and the case passed."""
     path = scenario(root, SCENARIO.replace('due: "2026-06-03"}', 'due: "2026-06-03", severty: low}'))

@@ -163,5 +163,5 @@ def test_a_rules_own_date_that_is_not_one_names_it_too() -> None:
     with pytest.raises(RulesetError) as exc:
         load_ruleset_bytes(text.encode(), "draft.yaml")
     (detail,) = exc.value.details
-    assert detail.field == "rules.0.effective_from"
+    assert detail.field == "rules[0].effective_from"
     assert detail.reason.startswith("effective_from 'when the law passes' is not a date"), detail
