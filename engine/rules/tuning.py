@@ -190,6 +190,9 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
                          [ErrorDetail(reason=f"{framework} in force from {day} does not declare {name}: "
                                              f"set it with --from {starts} or later", field="effective_from")],
                          code="params.not_yet")
+    if starts is None and any(i is not None and name not in i.spec.params for _, i in _in_force_from(
+            loaded, framework, day)):
+        raise _declared_only_for_a_while(loaded, framework, name, day, path)
     for v in declaring:
         try:
             value = check_param_value(v.spec.params[name], value)
@@ -213,6 +216,33 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
                          approved_by=approved_by.strip(), reason=reason.strip(),
                          replaces=json.loads(json.dumps(replaced, default=str)) if replaced else None)
     return PlannedChange(change=change, path=path, content=content)
+
+
+def _declared_only_for_a_while(loaded: list[LoadedRuleset], framework: str, name: str, day: dt.date,
+                               path: Path) -> InputError:
+    """The refusal of a value for a parameter that the versions in force declare only for a while (a
+    scheduled version declares it and is withdrawn, or superseded by one that does not): which
+    version declares it on which days, the --from to give, and the day the value must end by.
+    It had said "hipaa 2026.1.0 does not compile with the new value: unknown parameter ... (did you
+    mean audit_review_interval_days?)", naming neither the version that declares it nor a day."""
+    changes = _in_force_from(loaded, framework, dt.date.min)  # the versions' own days, said whole
+    stretches: list[tuple[dt.date, dt.date | None, LoadedRuleset]] = []
+    for (start, item), (end, _) in zip(changes, [*changes[1:], (None, None)], strict=True):
+        if item is not None and name in item.spec.params and (end is None or end > day):
+            stretches.append((start, end, item))
+    first, end, _ = stretches[0]
+    said = " and ".join(f"{v.spec.version} ({a} to {b - dt.timedelta(days=1)})" if b else f"{v.spec.version} "
+                        f"(from {a})" for a, b, v in stretches)
+    # the first version after the first stretch that does not declare it: what the value would meet
+    end, after = next(((d, i) for d, i in changes if d >= first and i is not None and name not in i.spec.params),
+                      (end, None))
+    then = f"{framework} {after.spec.version}, in force from {end}," if after is not None else "the next version"
+    begin = f"set it with --from {first}" if day < first else f"a value from {day} is in force on later days too"
+    reason = (f"{begin}; {then} does not declare it, so the value must end by then: write its entry in {path} "
+              f"with `to: {end}` (vigil params set gives no end day)" if end is not None
+              else f"{begin} or later")
+    return InputError(f"{framework}.{name} is declared only by {framework} {said}: it cannot be set from {day}",
+                      [ErrorDetail(reason=reason, field="effective_from")], code="params.not_declared")
 
 
 def _value_on(raw: dict[str, Any], loaded: list[LoadedRuleset], framework: str, name: str, day: dt.date,

@@ -107,11 +107,21 @@ def test_a_parameter_only_the_next_version_declares_can_be_set_from_a_day_it_is_
 
 
 def test_a_version_in_force_again_after_a_withdrawal_is_compiled_with_the_new_value(root: Path) -> None:
-    """1.1.0 withdrawn from September puts 1.0.0 back in force then: it meets the value too."""
+    """1.1.0 withdrawn from September puts 1.0.0 back in force then: it meets the value too, and the
+    refusal says which version declares the parameter on which days, the --from to give and the day
+    the value must end by. It had said "pub 1.0.0 does not compile with the new value: unknown
+    parameter 'grace_days' ... (did you mean ...?)", without --from for today and with it alike."""
     publish.publish(draft("1.1.0", extra_param=GRACE), name="d.yaml", effective_from=JULY)
     publish.withdraw("pub", "1.1.0", reason="pulled", by="liaison", on=dt.date(2026, 9, 1))
-    with pytest.raises(InputError, match="pub 1.0.0 does not compile with the new value"):
-        tuning.set_param("pub", "grace_days", 9, approved_by="CO", reason="r", effective_from=AUGUST)
+    for day in (None, AUGUST):
+        with pytest.raises(InputError) as refused:
+            tuning.set_param("pub", "grace_days", 9, approved_by="CO", reason="r", effective_from=day)
+        assert refused.value.code == "params.not_declared"
+        assert refused.value.message == (f"pub.grace_days is declared only by pub 1.1.0 (2026-07-01 to 2026-08-31): "
+                                         f"it cannot be set from {day or TODAY.date()}")
+        said = refused.value.details[0].reason
+        assert ("set it with --from 2026-07-01; " if day is None else "a value from 2026-08-01 is in force") in said
+        assert "pub 1.0.0, in force from 2026-09-01, does not declare it" in said and "`to: 2026-09-01`" in said
 
 
 @pytest.mark.parametrize("effective_from, before", [(AUGUST, 14), (JULY, 14), (dt.date(2026, 6, 15), 30)])
