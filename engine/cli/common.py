@@ -335,7 +335,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     """The file a sqlite URL names, or None (memory, URI filenames, other databases)."""
     from sqlalchemy.engine import make_url
 
@@ -373,7 +373,7 @@ def open_database(url: str | None, *, must_exist: bool = True, migrate: bool = T
 
     full = database_url(url)
     try:
-        path = _sqlite_file(full)
+        path = sqlite_file(full)
     except (sa_exc.ArgumentError, ValueError):
         raise _cannot_open(full, "not a database URL (e.g. sqlite:///./vigil.db or "
                                  "postgresql+psycopg://user@host/name)") from None

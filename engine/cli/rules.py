@@ -31,6 +31,8 @@ from engine.errors import ErrorDetail, InputError
 from engine.rules.catalog import framework_files, rulesets_dir, version_key
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from engine.rules.versions import RulesetVersion
 
 rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs, "
@@ -520,6 +522,24 @@ def _require_rulesets(paths: list[Path]) -> None:
                           for p in empty], code="input.no_rulesets")
 
 
+def _practice_or_none(db: str | None, org: str | None) -> tuple[Engine, str, str | None]:
+    """The practice's database and organization; or, when no database is named (no --db, no
+    DATABASE_URL) and ./vigil.db does not exist, an empty one in memory (no records, no findings, no
+    runs, no audit trail) and the sentence that says so. A liaison drafting rules with no practice
+    data had been told only that ./vigil.db did not exist, and could neither preview nor publish. A
+    database that is named and missing is still refused: a mistyped path is not "no data"."""
+    from engine import db as databases
+    from engine.cli.common import open_database, org_or_default, sqlite_file
+
+    if db is None and not os.environ.get("DATABASE_URL"):
+        default = sqlite_file(databases.DEFAULT_URL)
+        if default is not None and not default.exists():
+            said = f"no database ({default} does not exist, and neither --db nor DATABASE_URL names one)"
+            return open_database("sqlite://", must_exist=False), org_or_default(org), said
+    engine, org_id = open_org(db, org)
+    return engine, org_id, None
+
+
 @rules_app.command("preview")
 def preview(
     draft: Path = typer.Argument(..., help="a ruleset draft (YAML), e.g. a new version of one in rulesets/"),
@@ -544,10 +564,14 @@ def preview(
             content = draft.read_bytes()
         except OSError as exc:
             raise InputError(f"DRAFT: cannot read {draft}: {exc.strerror or exc}", code="input.path") from None
-        engine, org_id = open_org(db, org)
+        engine, org_id, nothing = _practice_or_none(db, org)
         with unit_of_work(engine) as session:
-            return pipeline.preview_draft(session, org_id=org_id, draft=content, name=str(draft), as_of=instant,
-                                          effective_from=first)
+            impact = pipeline.preview_draft(session, org_id=org_id, draft=content, name=str(draft), as_of=instant,
+                                            effective_from=first)
+        if nothing is not None:
+            impact.notes.insert(0, f"{nothing}: judged as a practice with no records, no findings and no evaluation "
+                                   "runs; give --db (or DATABASE_URL) to preview it on a practice's records")
+        return impact
 
     impact = run(body)
     if as_json:
@@ -623,15 +647,20 @@ def publish(
             content = draft.read_bytes()
         except OSError as exc:
             raise InputError(f"DRAFT: cannot read {draft}: {exc.strerror or exc}", code="input.path") from None
-        engine, org_id = open_org(db, org)
+        engine, org_id, nothing = _practice_or_none(db, org)
         with unit_of_work(engine) as session:
-            return pipeline.publish_ruleset(session, org_id=org_id, actor=_actor(by), draft=content, name=str(draft),
+            done = pipeline.publish_ruleset(session, org_id=org_id, actor=_actor(by), draft=content, name=str(draft),
                                             effective_from=day)
+        notes = [f"{nothing}: no evaluation run's judged days were checked, and the publication is recorded in no "
+                 "audit trail; give --db (or DATABASE_URL) to publish for a practice"] if nothing else []
+        return done, notes
 
-    pub = run(body)
+    pub, notes = run(body)
     if as_json:
-        emit_json(pub.model_dump(mode="json"))
+        emit_json({**pub.model_dump(mode="json"), "notes": notes})
         return
+    for note in notes:
+        err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"published {pub.framework} {pub.version} ({pub.rules} rules), in force from {pub.effective_from}"
                   + (f", replacing {pub.replaces}" if pub.replaces else "")
                   + f"; {pub.scenarios_said()}\n  {rulesets_dir() / pub.path}"

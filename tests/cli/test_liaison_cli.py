@@ -63,6 +63,33 @@ def test_publish_then_withdraw_then_rollback_refused(practice: Practice, rules: 
     assert len(actions) == 2  # the refused publication and rollback left no entry
 
 
+def test_preview_and_publish_work_for_a_liaison_with_no_database(rules: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A liaison drafting rules has no practice data: both had stopped at "cannot open database
+    sqlite:///./vigil.db: no such file". They now judge a practice with no records and no runs, and
+    say so; a database that is named and missing is still refused."""
+    where = tmp_path / "no-data"
+    where.mkdir()
+    monkeypatch.chdir(where)
+    draft = str(rules.parent / "draft.yaml")
+    shown = vigil("rules", "preview", draft, "--json", at=TODAY)
+    assert shown.exit_code == 0, shown.output
+    impact = json.loads(shown.stdout)
+    assert impact["would_open"] == [] and impact["unchanged"] == 0
+    assert impact["notes"][0].startswith(f"no database ({where / 'vigil.db'} does not exist, and neither --db nor "
+                                         "DATABASE_URL names one): judged as a practice with no records")
+    text = vigil("rules", "preview", draft, at=TODAY)
+    assert text.exit_code == 0 and "note: no database" in said(text.stdout)
+    done = vigil("rules", "publish", draft, "--effective-from", "2027-01-01", "--json", at=TODAY)
+    assert done.exit_code == 0, done.output
+    body = json.loads(done.stdout)
+    assert body["version"] == "3.0.0" and (rules / "demo" / "demo-3.0.0.yaml").is_file()
+    assert "the publication is recorded in no audit trail" in body["notes"][0]
+    assert not (where / "vigil.db").exists()  # no database was made
+    missing = vigil("rules", "preview", draft, "--db", "sqlite:///typo.db", at=TODAY)
+    assert missing.exit_code == 2 and "no such file" in said(missing.stderr)
+
+
 def test_withdrawing_again_before_the_day_moves_the_withdrawal(practice: Practice, rules: Path) -> None:
     draft = str(rules.parent / "draft.yaml")
     assert run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01")[0] == 0
