@@ -382,19 +382,22 @@ def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
 
 def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
                  record_type: str | None = None, checked_at: dt.datetime | None = None,
-                 checked_at_name: str = "--checked-at", mapping: str | Path | None = None,
+                 checked_at_name: str = "--checked-at", leie_supplement: bool = False,
+                 mapping: str | Path | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import files of any format, the connectors' included: the one dispatch the CLI and the API
     share (each checks first, in its own words, that the options fit the format).
 
-    `leie` screens the workforce in the store against the exclusion list (one screening a person);
+    `leie` screens the workforce in the store against the exclusion list (one screening a person; only
+    the people they name when the files are OIG's monthly supplements, or `leie_supplement` says so);
     `roster` writes an HR roster's persons and employment episodes at the stored establishments;
     every other format is records, through `ingest_files`, so events are checked on arrival."""
     from engine.records.connectors import hr_roster_import, leie_screen
 
     if fmt == "leie":
         return leie_screen.screen_files(session, org_id=org_id, paths=paths, actor=actor, checked_at=checked_at,
-                                        checked_at_name=checked_at_name, progress=progress)
+                                        checked_at_name=checked_at_name, supplement=leie_supplement,
+                                        progress=progress)
     if fmt == "roster":
         return hr_roster_import.import_roster(session, org_id=org_id, paths=paths, actor=actor, mapping=mapping,
                                               progress=progress)

@@ -20,7 +20,9 @@ PASSED_OVER_SHOWN = 20
 
 def import_warnings(files: list[Path], report: ImportReport, *, listed_in: str = "--json") -> list[str]:
     """The warning lines of an import of `files`; `listed_in` says where the full lists are."""
-    empty = files if report.total == 0 else [p for p in files if p.is_file() and p.stat().st_size == 0]
+    # a supplement naming nobody of the workforce writes nothing, and says so in its own line (leie_screen)
+    nothing = report.total == 0 and not report.leie_supplement
+    empty = files if nothing else [p for p in files if p.is_file() and p.stat().st_size == 0]
     lines = [f"no records in {path}" for path in empty]
     lines += references.reference_lines(report, shown=REFERENCES_SHOWN, listed_in=listed_in)
     lines += undated.warning_lines(report, shown=PASSED_OVER_SHOWN, listed_in=listed_in)

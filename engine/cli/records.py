@@ -83,6 +83,10 @@ def import_cmd(
         "--type", help="The record type of CSV files not named <type>.csv.")] = None,
     checked_at: Annotated[str | None, typer.Option(
         "--checked-at", help="With --format leie: when the screening was done (default: the file's date).")] = None,
+    leie_supplement: Annotated[bool, typer.Option(
+        "--leie-supplement", help="With --format leie: the files are OIG's monthly supplements (new exclusions, "
+        "reinstatements), whatever their names (YYMMEXCL.csv and YYMMREIN.csv are read so anyway): only the "
+        "people they name are screened.")] = False,
     roster_map: Annotated[Path | None, typer.Option(
         "--map", help="With --format roster: a YAML or JSON file naming your columns, job titles and sites.")] = None,
     org: OrgOpt = None,
@@ -106,13 +110,16 @@ def import_cmd(
                              code="input.option")
         if checked_at is not None and fmt != "leie":
             raise InputError("--checked-at applies only to --format leie", code="input.option")
+        if leie_supplement and fmt != "leie":
+            raise InputError("--leie-supplement applies only to --format leie", code="input.option")
         if roster_map is not None and fmt != "roster":
             raise InputError("--map applies only to --format roster", code="input.option")
         with _database(db, must_exist=False) as engine, _progress(files, enabled=not as_json) as progress:
             org_id = org_to_write(engine, org)
             with unit_of_work(engine) as session:
                 report = pipeline.import_files(session, org_id=org_id, paths=files, actor=who, fmt=fmt,
-                                               record_type=record_type, checked_at=screened_at, mapping=roster_map,
+                                               record_type=record_type, checked_at=screened_at,
+                                               leie_supplement=leie_supplement, mapping=roster_map,
                                                progress=progress)
                 with _stop_signals_held():  # so that what is said about an interrupted import is true
                     session.commit()
@@ -141,6 +148,9 @@ def import_cmd(
     )
     if report.screened is not None:
         console.print(leie_screen.screened_line(report.screened), highlight=False, markup=False)
+    supplement = leie_screen.supplement_line(report)
+    if supplement:
+        console.print(supplement, highlight=False, markup=False)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -243,6 +243,15 @@ class ImportReport(BaseModel):
     #: an LEIE screening (`--format leie`): how many people came out clear, possible_match and excluded
     screened: dict[str, int] | None = Field(default=None, description=(
         "format=leie: the people screened, by result (clear, possible_match, excluded); null for other imports"))
+    #: an LEIE screening read as OIG's monthly supplements (YYMMEXCL.csv, YYMMREIN.csv), which list only
+    #: the month's changes: only the people they name are screened
+    leie_supplement: bool | None = Field(default=None, description=(
+        "format=leie: true when the files were read as OIG's monthly supplements (YYMMEXCL.csv new exclusions, "
+        "YYMMREIN.csv reinstatements), which list only the month's changes, so only the people they name get a "
+        "screening; false for the full list (UPDATED.csv); null for other imports"))
+    unscreened: int | None = Field(default=None, description=(
+        "format=leie: the people of the workforce no screening was written for (a supplement that does not name "
+        "them; their latest screening stands); 0 for the full list, null for other imports"))
     #: a roster (`--format roster`): the open episodes at its sites it did not list (at most
     #: `hr_roster_import.NOT_LISTED_SHOWN`; `not_on_roster_total` counts them all)
     not_on_roster: list[str] | None = Field(default=None, description=(

@@ -108,3 +108,40 @@ def test_checked_at_and_type_are_refused_where_they_do_not_apply(db_url: str) ->
     assert result.exit_code == 2 and "--type does not apply" in result.stderr
     result = vigil("import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at", "2026-03-02T09:00", "--db", db_url)
     assert result.exit_code == 2 and "instant without an offset" in result.stderr
+
+
+def test_a_supplement_alone_screens_only_the_people_it_names_and_says_so(db_url: str, tmp_path: Path) -> None:
+    """The interop pass's repro (7 December 2026): a one-row 2611REIN.csv for another person, after a
+    full screening that found P-1 excluded, said "2 people screened: 2 clear" and ended the exclusion."""
+    people = tmp_path / "people.ndjson"
+    rows = [{"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"},
+            {"type": "employment_episode", "id": "E-1", "person_id": "P-1"},
+            {"type": "person", "id": "P-2", "first_name": "Rein", "last_name": "Stated", "dob": "1970-01-01"},
+            {"type": "employment_episode", "id": "E-2", "person_id": "P-2"}]
+    people.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    full = vigil("import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at", "2026-03-01T09:00:00-06:00",
+                 "--db", db_url)
+    assert "2 people screened: 1 clear, 1 excluded" in full.stdout
+    header = LEIE_EXAMPLE.read_text(encoding="latin-1").splitlines()[0]
+    rein = tmp_path / "2603REIN.csv"
+    rein.write_text(header + '\n"STATED","REIN","","","","","","0000000000","19700101","","","","","1128b4",'
+                             '"20200101","20260305","00000000",""\n', encoding="latin-1")
+    result = vigil("import", str(rein), "--format", "leie", "--checked-at", "2026-03-10T09:00:00-06:00",
+                   "--db", db_url)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "0 people screened: 0 clear, 0 excluded" in said
+    assert ("read as OIG's monthly supplement, which lists only the month's changes: 2 people were left "
+            "unscreened (their latest screening stands)") in said
+    assert "no records in" not in result.stderr, "a supplement naming nobody of the workforce is no empty file"
+    assert vigil("records", "show", "screening", "LEIE-20260310T150000Z-P-1", "--db", db_url).exit_code != 0
+    renamed = tmp_path / "march.csv"
+    renamed.write_text(rein.read_text(encoding="latin-1"), encoding="latin-1")
+    as_json = vigil("import", str(renamed), "--format", "leie", "--leie-supplement", "--checked-at",
+                    "2026-03-11T09:00:00-06:00", "--db", db_url, "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert {k: json.loads(as_json.stdout)[k] for k in ("total", "leie_supplement", "unscreened")} == {
+        "total": 0, "leie_supplement": True, "unscreened": 2}
+    refused = vigil("import", str(people), "--leie-supplement", "--db", db_url)
+    assert refused.exit_code == 2 and "--leie-supplement applies only to --format leie" in refused.stderr

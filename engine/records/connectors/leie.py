@@ -27,6 +27,14 @@ Matching (interop-formats.md section 4, "Matching guidance"):
 - Rows naming an entity (empty first and last name, BUSNAME set) never match a person.
 - NPI is not matched: the contract's `person` carries no NPI.
 
+Monthly supplements (`YYMMEXCL.csv`, the month's new exclusions; `YYMMREIN.csv`, its reinstatements)
+list only that month's changes, so a person they do not name is not thereby clear: read as
+supplements (`Screener(supplement=True)`), nobody starts `clear`; a row without REINDATE is matched as
+an exclusion is in the full list, and a row whose REINDATE is on or before the check day is a
+reinstatement, noted for the people it names as firmly as an exclusion would (whole name and the same
+date of birth on both sides, `Screener.reinstated`); `leie_screen` clears only those whose latest
+screening says `excluded`. A reinstatement dated after the check day names nobody yet.
+
 File rules: the first row is the header (columns found by name, in any order; LASTNAME, FIRSTNAME,
 DOB and REINDATE are required); dates are YYYYMMDD and `00000000` or empty means none; each line is
 UTF-8 if it decodes as such, else latin-1 (OIG files are commonly latin-1). A date that does not read
@@ -142,13 +150,27 @@ def first_word_key(text: str | None) -> str:
     return name_key(words[0]) if words else ""
 
 
+#: OIG's names for the monthly supplements: 2611EXCL.csv (November 2026's new exclusions) and
+#: 2611REIN.csv (its reinstatements), in any case; a browser's " (1)" after a second download is kept.
+_SUPPLEMENT_NAME = re.compile(r"\d{2}(?:0[1-9]|1[0-2])(?:EXCL|REIN)(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def is_supplement(path: Path) -> bool:
+    """Whether a file is named as OIG names a monthly supplement (`YYMMEXCL.csv`, `YYMMREIN.csv`)."""
+    return _SUPPLEMENT_NAME.match(path.name) is not None
+
+
 @dataclass
 class Screener:
-    """The workforce indexed by name, and each person's result so far (clear until a row matches)."""
+    """The workforce indexed by name, and each person's result so far: clear until a row matches when
+    the full list is read; when supplements are read (`supplement`), only the people a row names have a
+    result, and those a reinstatement names are in `reinstated` (with its date), for the caller to clear."""
 
     people: Iterable[WorkforcePerson]
     checked_on: dt.date
+    supplement: bool = False
     results: dict[str, Result] = field(init=False)
+    reinstated: dict[str, dt.date] = field(init=False)
     _by_name: dict[tuple[str, str], list[WorkforcePerson]] = field(init=False)
     _by_first_word: dict[tuple[str, str], list[WorkforcePerson]] = field(init=False)
 
@@ -156,11 +178,13 @@ class Screener:
         self._by_name = {}
         self._by_first_word = {}
         self.results = {}
+        self.reinstated = {}
         for person in self.people:
             self._by_name.setdefault((person.last, person.first), []).append(person)
             if person.first_word:
                 self._by_first_word.setdefault((person.last, person.first_word), []).append(person)
-            self.results[person.id] = "clear"
+            if not self.supplement:  # a supplement says nothing of the people it does not list
+                self.results[person.id] = "clear"
 
     def row(self, cells: dict[str, str], position: Position, problem: ProblemFn) -> None:
         """Match one LEIE row against the workforce: the whole name (`_candidates`), or, weaker, the
@@ -182,9 +206,13 @@ class Screener:
                 problem(position.detail(str(exc), record_type="LEIE row", field=column))
                 return
         reinstated = dates["REINDATE"]
+        dob = dates["DOB"]
+        if self.supplement and reinstated is not None:
+            if reinstated <= self.checked_on:
+                self._reinstate(candidates, dob, reinstated)
+            return  # a reinstatement still to come leaves the people it names as they were
         if reinstated is not None and reinstated <= self.checked_on:
             return
-        dob = dates["DOB"]
         begins = dates["EXCLDATE"]
         not_yet = begins is not None and begins > self.checked_on
         for person in candidates + weaker:
@@ -194,8 +222,19 @@ class Screener:
                 found: Result = "excluded" if person in candidates and not not_yet else "possible_match"
             else:
                 found = "possible_match"
-            if RANK[found] > RANK[self.results[person.id]]:
+            so_far = self.results.get(person.id)
+            if so_far is None or RANK[found] > RANK[so_far]:
                 self.results[person.id] = found
+
+    def _reinstate(self, candidates: list[WorkforcePerson], dob: dt.date | None, on: dt.date) -> None:
+        """Note a reinstatement for the people it names as firmly as an exclusion would (whole name and
+        the same date of birth on both sides): a name alone, or a first word of it, may be someone else,
+        and clearing a live exclusion on it would let an excluded person bill federal programs."""
+        if dob is None:
+            return
+        for person in candidates:
+            if person.dob == dob:
+                self.reinstated[person.id] = max(on, self.reinstated.get(person.id, on))
 
     def _candidates(self, cells: dict[str, str]) -> list[WorkforcePerson]:
         """The people whose name is the row's: last name and first name, or last name and first +

@@ -6,6 +6,14 @@ judges), as the store knows them now. The files are read once, streamed (`leie.r
 every person gets a result, `clear` unless a row matched (`leie.Screener`); several files given
 together (UPDATED.csv and a supplement) are one screening.
 
+OIG's monthly supplements (`YYMMEXCL.csv`, `YYMMREIN.csv`) list only the month's changes: imported
+alone (every file so named, or `supplement=True`, the CLI's `--leie-supplement`) they are no screening
+of the whole workforce, and had recorded everyone `clear`, ending a live exclusion. Read as
+supplements, an exclusion row writes `excluded` or `possible_match` for the people it names, a
+reinstatement writes `clear` for the people it names whose latest LEIE screening (before this check)
+says `excluded` (OIG drops a reinstated person from UPDATED.csv, so the REIN file is the only
+word of it between two full screenings), and nobody else gets a screening: their latest one stands.
+
 Each screening is `{type: screening, id: LEIE-<checked_at in UTC>-<person id>, person_id,
 source: LEIE, checked_at, result}`. The id is the check's instant and the person, so re-importing
 the same file with the same check time is a no-op (every screening unchanged), a correction of the
@@ -32,8 +40,8 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import ErrorDetail, InputError
 from engine.records import service
-from engine.records.connectors.leie import Screener, WorkforcePerson, read_rows
-from engine.records.fields import format_instant
+from engine.records.connectors.leie import RANK, Result, Screener, WorkforcePerson, is_supplement, read_rows
+from engine.records.fields import format_instant, stored_instant
 from engine.records.ingest import Ingest
 from engine.records.schemas import ImportReport
 
@@ -51,13 +59,16 @@ def screen_files(
     actor: str,
     checked_at: dt.datetime | None = None,
     checked_at_name: str = "--checked-at",
+    supplement: bool = False,
     progress: service.ProgressFn | None = None,
 ) -> ImportReport:
     """Screen the workforce against the LEIE files and import one screening per person screened.
 
     A `checked_at` later than now is refused (InputError naming `checked_at_name`, the caller's word
     for it: the CLI's `--checked-at`, the API's `checked_at`): a screening not yet done would stand in
-    the store as done, and satisfy the monthly check until that instant came."""
+    the store as done, and satisfy the monthly check until that instant came. The files are read as
+    monthly supplements when `supplement` is set or every one is named as OIG names them (module
+    docstring); one full list among them makes the whole a screening of everyone."""
     files = service.readable_files(paths)
     when = _checked_at(files, checked_at, checked_at_name)
     advance = service.byte_progress(files, progress)
@@ -69,25 +80,72 @@ def screen_files(
                              reason="import the workforce first (persons, and their employment episodes: an HR roster "
                                     "with `--format roster` gives both), then screen it against the LEIE file",
                              file=str(files[0]) if files else None)], code="input.no_workforce")
-    screener = Screener(people, checked_on=when.date())
+    as_supplement = supplement or all(is_supplement(p) for p in files)
+    screener = Screener(people, checked_on=when.date(), supplement=as_supplement)
     reading = Ingest(session=session, org_id=org_id, actor=actor)
     for path in files:
         for position, cells in read_rows(path, reading.problem, advance):
             screener.row(cells, position, reading.problem)
     if reading.problem_count:
         reading.finish()  # raises ImportFormatError with every problem, as any import does
+    results = dict(screener.results)
+    if as_supplement:
+        results.update(_reinstatements(session, org_id=org_id, screener=screener, when=when))
     stamp = format_instant(when)
     screenings = [
         {"type": "screening", "id": screening_id(person_id, when), "person_id": person_id, "source": SOURCE,
          "checked_at": stamp, "result": result}
-        for person_id, result in sorted(screener.results.items())
+        for person_id, result in sorted(results.items())
     ]
     report = service.import_records(session, org_id=org_id, records=screenings, actor=actor,
                                     source=" + ".join(str(p) for p in files))
     # the records alone said "14 screenings created", and who matched had to be looked up by export
-    report.screened = {result: sum(1 for r in screener.results.values() if r == result)
+    report.screened = {result: sum(1 for r in results.values() if r == result)
                        for result in ("clear", "possible_match", "excluded")}
+    report.leie_supplement = as_supplement
+    report.unscreened = len(people) - len(results)
     return report
+
+
+def _reinstatements(session: Session, *, org_id: str, screener: Screener, when: dt.datetime) -> dict[str, Result]:
+    """`clear` for each person a supplement's reinstatement names whose latest LEIE screening before
+    `when` is `excluded`, unless an exclusion row of the same import names them too (the graver
+    result stands). A person listed as reinstated but not excluded on record (never screened, clear, a
+    possible match) gets nothing: the REIN file says an exclusion ended, not that one is in the store."""
+    named = {pid for pid in screener.reinstated if pid not in screener.results}
+    if not named:
+        return {}
+    latest = latest_results(session, org_id=org_id, person_ids=named, before=when)
+    return {pid: "clear" for pid in sorted(named) if latest.get(pid) == "excluded"}
+
+
+def latest_results(session: Session, *, org_id: str, person_ids: set[str], before: dt.datetime) -> dict[str, Result]:
+    """Each named person's latest LEIE result checked before `before` (the graver of two at one
+    instant), by person id; a person with none is absent. Strictly before: a screening at the check's
+    own instant is the one this check writes again, so the same file imported twice is unchanged."""
+    latest: dict[str, tuple[dt.datetime, int, Result]] = {}
+    bound = clock.ensure_utc(before)
+    for _, _, data in service.iter_record_data(session, org_id=org_id, record_type="screening"):
+        person_id, result = data.get("person_id"), data.get("result")
+        checked = stored_instant(data.get("checked_at"))
+        if (data.get("source") != SOURCE or person_id not in person_ids or result not in RANK or checked is None
+                or clock.ensure_utc(checked) >= bound):
+            continue
+        key = (clock.ensure_utc(checked), RANK[result], result)
+        if person_id not in latest or key[:2] > latest[person_id][:2]:
+            latest[person_id] = key
+    return {pid: found[2] for pid, found in latest.items()}
+
+
+def supplement_line(report: ImportReport) -> str | None:
+    """What reading the files as supplements meant, or None for the full list: "read as OIG's monthly
+    supplement, which lists only the month's changes: 5 people were left unscreened (their latest
+    screening stands)"."""
+    if not report.leie_supplement:
+        return None
+    n = report.unscreened or 0
+    return (f"read as OIG's monthly supplement, which lists only the month's changes: {n} "
+            f"{'person was' if n == 1 else 'people were'} left unscreened (their latest screening stands)")
 
 
 def screened_line(screened: dict[str, int]) -> str:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ErrorDetail
-from engine.records.connectors.leie import Screener, WorkforcePerson, leie_date, name_key, read_rows
+from engine.records.connectors.leie import (
+    Screener,
+    WorkforcePerson,
+    is_supplement,
+    leie_date,
+    name_key,
+    read_rows,
+)
 from engine.records.connectors.leie_screen import screening_id
 from engine.records.validation import Position
 from tests.conftest import SHARED
@@ -37,11 +44,15 @@ def read(path: Path) -> tuple[list[tuple[Position, dict[str, str]]], list[ErrorD
 def screen(people: list[WorkforcePerson], *lines: str, on: dt.date = DAY) -> tuple[dict[str, str], list[ErrorDetail]]:
     problems: list[ErrorDetail] = []
     screener = Screener(people, checked_on=on)
+    feed(screener, lines, problems)
+    return dict(screener.results), problems
+
+
+def feed(screener: Screener, lines: tuple[str, ...], problems: list[ErrorDetail]) -> None:
     for i, line in enumerate(lines, start=2):
         cells = dict(zip([h.strip('"') for h in HEADER.split(",")], [c.strip('"') for c in line.split(",")],
                          strict=True))
         screener.row(cells, Position(file="f.csv", line=i), problems.append)
-    return dict(screener.results), problems
 
 
 def person(pid: str, first: str, last: str, dob: str | None = None) -> WorkforcePerson:
@@ -231,3 +242,30 @@ def test_a_first_name_whose_first_word_is_listed_is_a_possible_match(recorded: s
     assert screen(people, row("VANCE", listed))[0] == {"P1": "possible_match"}, "no DOB in the file"
     assert screen(people, row("VANCE", listed, "19800101"))[0] == {"P1": "clear"}, "another DOB"
     assert screen(people, row("VANCE", "MARK", "19700101"))[0] == {"P1": "clear"}, "another first name"
+
+
+@pytest.mark.parametrize(("name", "supplement"), [
+    ("2611EXCL.csv", True), ("2611REIN.csv", True), ("2611excl.CSV", True), ("2611REIN (1).csv", True),
+    ("UPDATED.csv", False), ("2613EXCL.csv", False), ("2611EXCLUSIONS.csv", False), ("x2611REIN.csv", False),
+])
+def test_supplements_are_told_by_oigs_names_for_them(name: str, supplement: bool) -> None:
+    assert is_supplement(Path(name)) is supplement
+
+
+def test_a_supplement_screens_only_the_people_its_rows_name() -> None:
+    """An interop pass (7 December 2026): a one-row 2611REIN.csv imported alone recorded the whole
+    workforce clear, ending a live exclusion."""
+    people = [person("P1", "Jane", "Example", "1975-03-12"), person("P2", "John", "Sample"),
+              person("P3", "Ada", "Clean", "1980-05-05"), person("P4", "Rein", "Stated", "1970-01-01")]
+    screener = Screener(people, checked_on=DAY, supplement=True)
+    problems: list[ErrorDetail] = []
+    feed(screener, (row("CLEAN", "ADA", "19800505", excldate="20260220"),  # a new exclusion
+                    row("EXAMPLE", "JANE", "19750312", reindate="20260215"),  # reinstated, named firmly
+                    row("SAMPLE", "JOHN", "19600102", reindate="20260215"),  # reinstated, a name alone here
+                    row("STATED", "REIN", "19700101", reindate="20260315")), problems)  # not yet reinstated
+    assert problems == []
+    assert screener.results == {"P3": "excluded"}
+    assert screener.reinstated == {"P1": dt.date(2026, 2, 15)}
+    full = Screener(people, checked_on=DAY)
+    feed(full, (row("STATED", "REIN", "19700101", reindate="20260315"),), problems)
+    assert full.results["P4"] == "excluded", "the full list still reads a reinstatement to come as in effect"
