@@ -102,3 +102,28 @@ def test_an_upload_of_unknown_format_is_told_of_the_format_parameter(engine: Eng
     path.write_text("[]", encoding="utf-8")
     result = vigil("import", str(path), "--db", cli_url(engine), "--org", ORG)
     assert result.exit_code == 2 and "or pass --format" in " ".join(result.stderr.split())
+
+
+def test_a_supplement_upload_is_read_as_one_and_says_so(engine: Engine) -> None:
+    """The upload keeps its name, so 2603REIN.csv is a supplement over REST too; `leie_supplement`
+    says so of a file under another name, and is refused beside another format."""
+    seed(engine)
+    client, bearer = bearer_client(engine, org_id=ORG)
+    listed = LEIE.read_bytes()
+    with clock.frozen(NOW):
+        named = client.post("/records/import", headers=bearer,
+                            params={"format": "leie", "checked_at": "2026-03-02T09:00:00-08:00"},
+                            files={"file": ("2603EXCL.csv", listed, "text/csv")})
+        renamed = client.post("/records/import", headers=bearer,
+                              params={"format": "leie", "checked_at": "2026-03-03T09:00:00-08:00",
+                                      "leie_supplement": "true"},
+                              files={"file": ("march.csv", listed, "text/csv")})
+        refused = client.post("/records/import", headers=bearer, params={"leie_supplement": "true"},
+                              files={"file": ("people.json", b"[]", "application/json")})
+    for answer in (named, renamed):
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert (body["leie_supplement"], body["unscreened"], body["screened"]["excluded"]) == (True, 0, 1)
+        assert body["warnings"] == ["read as OIG's monthly supplement, which lists only the month's changes: "
+                                    "0 people were left unscreened (their latest screening stands)"]
+    assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["leie_supplement"]

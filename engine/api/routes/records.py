@@ -21,7 +21,7 @@ from engine.findings.schemas import InstantIn
 from engine.json_body import JsonBody
 from engine.records import service as records_service
 from engine.records import undated
-from engine.records.connectors import hr_roster_import
+from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.importers import detect_format
 from engine.records.schemas import ImportReport, PassedOver, StoredRecord
 
@@ -142,9 +142,13 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
                                                                        "(default: the upload's UTC day at 00:00, so "
                                                                        "the same file sent again that day is the same "
                                                                        "screening; never later than now)"),
+                leie_supplement: bool = Query(False, description="format=leie: the files are OIG's monthly "
+                                              "supplements (new exclusions, reinstatements) whatever their names "
+                                              "(YYMMEXCL.csv and YYMMREIN.csv are read so anyway): only the people "
+                                              "they name are screened (docs/records.md)"),
                 principal: Principal = Depends(require(Permission.RECORDS_WRITE)),
                 _single: None = Depends(uploads.single_parts(  # after the sign-in check
-                    "map", known=("file", "map"), queried=("format", "type", "checked_at"))),
+                    "map", known=("file", "map"), queried=("format", "type", "checked_at", "leie_supplement"))),
                 session: Session = Depends(get_session, scope="function")) -> ImportResult:
     """Upload one file or several (`file` parts); streamed to disk, then imported together like
     `vigil import A B`: all or nothing, and several LEIE files are one screening. A file that holds no
@@ -158,6 +162,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     if checked_at is not None and format != "leie":
         raise InputError("checked_at applies only to format=leie", [ErrorDetail(reason="not a LEIE upload",
                                                                                   field="checked_at")])
+    if leie_supplement and format != "leie":
+        raise InputError("leie_supplement applies only to format=leie", [ErrorDetail(reason="not a LEIE upload",
+                                                                                       field="leie_supplement")])
     if roster_map is not None and format != "roster":
         raise InputError("map applies only to format=roster", [ErrorDetail(reason="not a roster upload", field="map")])
     if type is not None and format == "roster":
@@ -185,13 +192,17 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
                    if roster_map is not None else None)
         report: ImportReport = pipeline.import_files(
             session, org_id=principal.org_id, paths=targets, actor=principal.actor, fmt=format, record_type=type,
-            checked_at=screened if format == "leie" else None, checked_at_name="checked_at", mapping=mapping)
+            checked_at=screened if format == "leie" else None, checked_at_name="checked_at",
+            leie_supplement=leie_supplement, mapping=mapping)
         sources = report.sources
         for target, name in spooled:
             sources = uploads.shown_sources(sources, target, name)
     names = ", ".join(name for _, name in spooled)
+    # a supplement naming nobody of the workforce writes nothing, and says so in its own line
+    supplement = leie_screen.supplement_line(report)
     warnings = [f"{names} {'holds' if len(spooled) == 1 else 'hold'} no records: nothing was imported"] \
-        if report.total == 0 else []
+        if report.total == 0 and supplement is None else []
+    warnings += [supplement] if supplement else []
     warnings += undated.warning_lines(report, shown=UNDATED_WARNINGS)
     roster = hr_roster_import.not_listed_line(report)
     warnings += [roster] if roster else []
