@@ -175,9 +175,11 @@ def _out_of_range(option: str, value: str) -> InputError:
     return InputError(f"{option}: {value!r} is outside the supported range {RANGE_TEXT}", code="input.range")
 
 
-def parse_instant(value: str | None, option: str) -> dt.datetime | None:
+def parse_instant(value: str | None, option: str, *, as_written: bool = False) -> dt.datetime | None:
     """An ISO 8601 instant with an offset (or Z), or `now` (the clock's instant, in UTC); a naive
-    value is refused (C7: never guess a zone)."""
+    value is refused (C7: never guess a zone). In UTC, unless `as_written`: an instant a record will
+    store (an LEIE screening's `checked_at`) keeps the offset it was given with, as every instant of a
+    stored record does."""
     if value is None:
         return None
     if value.strip().lower() == "now":
@@ -201,7 +203,7 @@ def parse_instant(value: str | None, option: str) -> dt.datetime | None:
         raise _out_of_range(option, value) from None
     if not MIN_DAY <= utc.date() <= MAX_DAY:
         raise _out_of_range(option, value)
-    return utc
+    return parsed if as_written else utc
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:

@@ -102,7 +102,7 @@ def import_cmd(
         nonlocal committed
         org_of(org)  # an empty --org is refused before the database is opened
         who = actor_of(actor)
-        screened_at = parse_instant(checked_at, "--checked-at")
+        screened_at = parse_instant(checked_at, "--checked-at", as_written=True)  # stored as given
         if fmt == "leie" and record_type is not None:
             raise InputError("--type does not apply to --format leie (it writes screenings)", code="input.option")
         if fmt == "roster" and record_type is not None:

@@ -145,3 +145,25 @@ def test_a_supplement_alone_screens_only_the_people_it_names_and_says_so(db_url:
         "total": 0, "leie_supplement": True, "unscreened": 2}
     refused = vigil("import", str(people), "--leie-supplement", "--db", db_url)
     assert refused.exit_code == 2 and "--leie-supplement applies only to --format leie" in refused.stderr
+
+
+def test_checked_at_is_stored_with_the_offset_it_was_given_and_the_id_stays_utc(db_url: str,
+                                                                                tmp_path: Path) -> None:
+    """The interop pass (7 December 2026): --checked-at 2026-12-01T09:00:00-06:00 was stored as
+    2026-12-01T15:00:00Z, where every other stored instant keeps the offset the source gave."""
+    people = tmp_path / "people.ndjson"
+    people.write_text(
+        json.dumps({"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"})
+        + "\n" + json.dumps({"type": "employment_episode", "id": "E-1", "person_id": "P-1"}) + "\n", encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    with clock.frozen(dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)):
+        runner = CliRunner(env={"COLUMNS": "250"})
+        first = runner.invoke(app, ["import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at",
+                                    "2026-12-01T09:00:00-06:00", "--db", db_url, "--json"])
+        again = runner.invoke(app, ["import", str(LEIE_EXAMPLE), "--format", "leie", "--checked-at",
+                                    "2026-12-01T15:00:00Z", "--db", db_url, "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["created"] == 1
+    assert json.loads(again.stdout)["unchanged"] == 1, "the same instant in another offset is the same screening"
+    shown = vigil("records", "show", "screening", "LEIE-20261201T150000Z-P-1", "--db", db_url, "--json")
+    assert json.loads(shown.stdout)["data"]["checked_at"] == "2026-12-01T09:00:00-06:00"

@@ -88,6 +88,13 @@ def test_a_future_checked_at_is_a_422_over_rest(engine: Engine) -> None:
     assert "later than now" in future.json()["errors"][0]["reason"]
     assert past.status_code == 200 and past.json()["counts"]["screening"]["created"] == 1
     assert screenings(engine) == 1
+    with db.unit_of_work(engine) as session:  # kept with the offset it was sent with, as any stored instant
+        (stored,) = service.iter_records(session, org_id=ORG, types=["screening"])
+    assert (stored.id, stored.data["checked_at"]) == ("LEIE-20260302T170000Z-P-1", "2026-03-02T09:00:00-08:00")
+    with clock.frozen(NOW):
+        in_utc = client.post("/records/import", headers=bearer,
+                             params={"format": "leie", "checked_at": "2026-03-02T17:00:00Z"}, files=upload)
+    assert in_utc.json()["counts"]["screening"] == {"created": 0, "updated": 0, "unchanged": 1}
 
 
 def test_an_upload_of_unknown_format_is_told_of_the_format_parameter(engine: Engine, tmp_path: Path) -> None:

@@ -182,8 +182,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         targets = [target for target, _ in spooled]
         # no file date comes with an upload: without checked_at a LEIE check is dated the upload's
         # UTC day (00:00), so the same file sent again that day is the same screening (dated to the
-        # microsecond, every upload had written the whole workforce's screenings again)
-        screened = (clock.checked_utc(checked_at, field="checked_at") if checked_at
+        # microsecond, every upload had written the whole workforce's screenings again); a checked_at
+        # given is checked in UTC and stored with the offset it was sent with
+        screened = (checked_at if checked_at and clock.checked_utc(checked_at, field="checked_at")
                     else clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
         if format not in ("leie", "roster"):
             for target in targets:

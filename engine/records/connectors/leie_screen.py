@@ -15,8 +15,10 @@ says `excluded` (OIG drops a reinstated person from UPDATED.csv, so the REIN fil
 word of it between two full screenings), and nobody else gets a screening: their latest one stands.
 
 Each screening is `{type: screening, id: LEIE-<checked_at in UTC>-<person id>, person_id,
-source: LEIE, checked_at, result}`. The id is the check's instant and the person, so re-importing
-the same file with the same check time is a no-op (every screening unchanged), a correction of the
+source: LEIE, checked_at, result}`, `checked_at` written with the offset it was given with (the
+CLI's `--checked-at 2026-12-01T09:00:00-06:00` stays `-06:00`). The id is the check's instant in UTC
+and the person, so re-importing the same file with the same check time, in any offset, is a no-op
+(every screening unchanged; the content hash reads instants in UTC too), a correction of the
 same check (a person's date of birth fixed) is a new version of it, and a later check is a record of
 its own, as the monthly-screening rule needs. `checked_at` is `--checked-at`, else the file's
 modification time (when it was downloaded; the newest of several files), never later than
@@ -81,7 +83,8 @@ def screen_files(
                                     "with `--format roster` gives both), then screen it against the LEIE file",
                              file=str(files[0]) if files else None)], code="input.no_workforce")
     as_supplement = supplement or all(is_supplement(p) for p in files)
-    screener = Screener(people, checked_on=when.date(), supplement=as_supplement)
+    # the check date is the instant's UTC date, so the same instant in another offset screens alike
+    screener = Screener(people, checked_on=clock.ensure_utc(when).date(), supplement=as_supplement)
     reading = Ingest(session=session, org_id=org_id, actor=actor)
     for path in files:
         for position, cells in read_rows(path, reading.problem, advance):
