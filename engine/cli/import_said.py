@@ -10,7 +10,7 @@ from pathlib import Path
 
 from engine.cli.app import err_console
 from engine.records import references, undated
-from engine.records.connectors import hr_roster_import
+from engine.records.connectors import hr_roster_import, leie_screen
 from engine.records.schemas import ImportReport
 
 #: How many unknown references, and how many passed-over records, stderr lists (--json carries up to 100).
@@ -27,6 +27,7 @@ def import_warnings(files: list[Path], report: ImportReport, *, listed_in: str =
     lines += references.reference_lines(report, shown=REFERENCES_SHOWN, listed_in=listed_in)
     lines += undated.warning_lines(report, shown=PASSED_OVER_SHOWN, listed_in=listed_in)
     roster = hr_roster_import.not_listed_line(report)
+    lines += leie_screen.warning_lines(report, shown=PASSED_OVER_SHOWN, listed_in=listed_in)
     return lines + ([roster] if roster else [])
 
 

@@ -181,6 +181,16 @@ class UnknownReference(BaseModel):
     reason: str
 
 
+class RowWarning(BaseModel):
+    """A row of a file that was read all the same but that a person should review: an LEIE row whose
+    EXCLTYPE is no code OIG's layout lists (engine/records/connectors/leie.py)."""
+
+    file: str
+    line: int | None = None
+    field: str | None = None
+    reason: str
+
+
 class UndatedRecord(BaseModel):
     """A record a successful import wrote or read unchanged whose field a deadline counts from is null
     (engine/records/undated.py): the rules anchored on it skip the record until it is given."""
@@ -249,6 +259,11 @@ class ImportReport(BaseModel):
         "format=leie: true when the files were read as OIG's monthly supplements (YYMMEXCL.csv new exclusions, "
         "YYMMREIN.csv reinstatements), which list only the month's changes, so only the people they name get a "
         "screening; false for the full list (UPDATED.csv); null for other imports"))
+    #: at most `leie_screen.WARNINGS_SHOWN` of them; `row_warnings_total` counts them all
+    row_warnings: list[RowWarning] | None = Field(default=None, description=(
+        "format=leie: rows read all the same that a person should review (the first 100): an EXCLTYPE that is "
+        "no code OIG's record layout lists; null for other imports"))
+    row_warnings_total: int | None = Field(default=None, description="format=leie: how many such rows")
     unscreened: int | None = Field(default=None, description=(
         "format=leie: the people of the workforce no screening was written for (a supplement that does not name "
         "them; their latest screening stands); 0 for the full list, null for other imports"))

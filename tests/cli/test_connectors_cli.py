@@ -167,3 +167,39 @@ def test_checked_at_is_stored_with_the_offset_it_was_given_and_the_id_stays_utc(
     assert json.loads(again.stdout)["unchanged"] == 1, "the same instant in another offset is the same screening"
     shown = vigil("records", "show", "screening", "LEIE-20261201T150000Z-P-1", "--db", db_url, "--json")
     assert json.loads(shown.stdout)["data"]["checked_at"] == "2026-12-01T09:00:00-06:00"
+
+
+def test_an_unknown_exclusion_type_is_said_in_the_summary_and_in_json(db_url: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.ndjson"
+    people.write_text(
+        json.dumps({"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"})
+        + "\n" + json.dumps({"type": "employment_episode", "id": "E-1", "person_id": "P-1"}) + "\n", encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    listed = tmp_path / "UPDATED.csv"
+    listed.write_text(LEIE_EXAMPLE.read_text(encoding="latin-1").replace('"1128b4"', '"9999zz"'), encoding="latin-1")
+    args = ("import", str(listed), "--format", "leie", "--checked-at", "2026-03-02T09:00:00-08:00", "--db", db_url)
+    table = vigil(*args)
+    assert table.exit_code == 0, table.output
+    said = " ".join(table.stderr.split())
+    assert f"warning: {listed}:2: EXCLTYPE '9999zz' is no exclusion authority OIG's layout lists" in said
+    assert "1 person screened: 0 clear, 1 excluded" in table.stdout
+    as_json = json.loads(vigil(*args, "--json").stdout)
+    assert as_json["row_warnings_total"] == 1
+    assert [(w["file"], w["line"], w["field"]) for w in as_json["row_warnings"]] == [(str(listed), 2, "EXCLTYPE")]
+
+
+def test_a_quote_never_closed_in_an_leie_file_is_said_where_it_opens(db_url: str, tmp_path: Path) -> None:
+    people = tmp_path / "people.ndjson"
+    people.write_text(
+        json.dumps({"type": "person", "id": "P-1", "first_name": "Jane", "last_name": "Example", "dob": "1975-03-12"})
+        + "\n" + json.dumps({"type": "employment_episode", "id": "E-1", "person_id": "P-1"}) + "\n", encoding="utf-8")
+    assert vigil("import", str(people), "--db", db_url).exit_code == 0
+    broken = tmp_path / "UPDATED.csv"
+    broken.write_text(LEIE_EXAMPLE.read_text(encoding="latin-1").replace('"123 FAKE ST"', '"1 X ST'),
+                      encoding="latin-1")
+    result = vigil("import", str(broken), "--format", "leie", "--checked-at", "2026-03-02T09:00:00-08:00",
+                   "--db", db_url)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert 'the quote opened at line 2 (ADDRESS: "1 X ST,) is never closed' in said
+    assert "cells but the header has" not in said

@@ -134,3 +134,21 @@ def test_a_supplement_upload_is_read_as_one_and_says_so(engine: Engine) -> None:
         assert body["warnings"] == ["read as OIG's monthly supplement, which lists only the month's changes: "
                                     "0 people were left unscreened (their latest screening stands)"]
     assert refused.status_code == 422 and [e["field"] for e in refused.json()["errors"]] == ["leie_supplement"]
+
+
+def test_an_unknown_exclusion_type_in_an_upload_is_a_warning_naming_the_file_as_sent(engine: Engine) -> None:
+    seed(engine)
+    client, bearer = bearer_client(engine, org_id=ORG)
+    listed = LEIE.read_bytes().replace(b'"1128b4"', b'"9999zz"')
+    with clock.frozen(NOW):
+        answer = client.post("/records/import", headers=bearer,
+                             params={"format": "leie", "checked_at": "2026-03-02T09:00:00-08:00"},
+                             files={"file": ("UPDATED.csv", listed, "text/csv")})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [(w["file"], w["line"], w["field"]) for w in body["row_warnings"]] == [("UPDATED.csv", 2, "EXCLTYPE")]
+    assert [w for w in body["warnings"] if "9999zz" in w] == [
+        "UPDATED.csv:2: EXCLTYPE '9999zz' is no exclusion authority OIG's layout lists (1128a1-a4, 1128b1-b16, "
+        "1128Aa, 1128c3gi, 1128c3gii, 1156, BRCH CIA or BRCH SA): review the row against OIG's record layout; it "
+        "was matched as any other"]
+    assert body["screened"]["excluded"] == 1

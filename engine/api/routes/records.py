@@ -198,6 +198,9 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         sources = report.sources
         for target, name in spooled:
             sources = uploads.shown_sources(sources, target, name)
+        uploaded = {str(target): name for target, name in spooled}
+        for warning in report.row_warnings or []:  # named as sent, not by the server's temporary path
+            warning.file = uploaded.get(warning.file, warning.file)
     names = ", ".join(name for _, name in spooled)
     # a supplement naming nobody of the workforce writes nothing, and says so in its own line
     supplement = leie_screen.supplement_line(report)
@@ -205,6 +208,7 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         if report.total == 0 and supplement is None else []
     warnings += [supplement] if supplement else []
     warnings += undated.warning_lines(report, shown=UNDATED_WARNINGS)
+    warnings += leie_screen.warning_lines(report, shown=UNDATED_WARNINGS, listed_in="row_warnings")
     roster = hr_roster_import.not_listed_line(report)
     warnings += [roster] if roster else []
     return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)

@@ -6,6 +6,11 @@ apostrophe in O’Brien and its dashes), else latin-1 (all occur, sometimes in o
 cell may hold a line break, so a row is numbered by the line it starts on, which is the line a
 person opens the file at. Blank rows are skipped. A file given up on early still counts as read,
 for the progress bar.
+
+Quotes are read leniently (the csv module's default), so one stray quote in an 80,000-row file does
+not refuse it; but a row whose width is not the header's because a quoted cell was never closed (the
+next quote ended it, or the file did) is said so, at the line the quote opens on (`quote_problem`),
+as the record CSV reader says it; it had been "the row has 17 cells but the header has 18 columns".
 """
 
 from __future__ import annotations
@@ -40,12 +45,16 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
         advance(path.stat().st_size)
         return
 
+    row_text: list[str] = []  # the lines of the row being read (the reader asks for one line at a time)
+
     def lines() -> Iterator[str]:
         nonlocal consumed
         with path.open("rb") as handle:
             for raw in handle:
                 consumed += len(raw)
-                yield _decoded(raw)
+                line = _decoded(raw)
+                row_text.append(line)
+                yield line
 
     reader = csv.reader(lines())
     try:
@@ -65,6 +74,7 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
         yield 1, header
         last_line, rows = reader.line_num, 0
         while True:
+            row_text.clear()
             try:
                 cells = next(reader)
             except StopIteration:
@@ -77,12 +87,66 @@ def numbered_rows(path: Path, *, problem: ProblemFn, advance: AdvanceFn,
             if rows % PROGRESS_EVERY == 0:
                 advance(consumed - reported)
                 reported = consumed
+            if len(cells) != len(header):
+                quote = quote_problem("".join(row_text), line=line_no, cells=cells, header=header)
+                if quote is not None:
+                    problem(ErrorDetail(reason=quote[1], file=name, line=quote[0]))
+                    continue
             if any(c.strip() for c in cells):
                 yield line_no, cells
     finally:
         size = path.stat().st_size
         if reported < size:
             advance(size - reported)
+
+
+def quote_problem(text: str, *, line: int, cells: list[str], header: list[str]) -> tuple[int, str] | None:
+    """(line, why) when the row's text, which starts on `line`, opens a quoted cell that RFC 4180 never
+    closes (a closing quote is followed by a comma or the row's end); None when every quote closes.
+
+    All of OIG's cells are quoted, so `"1 X ST,"SPRINGFIELD",...` closes ADDRESS at SPRINGFIELD's
+    opening quote and the cells after it move one to the left; a quote open at the end of the file
+    has taken in every line after it."""
+    end, at, cell, lines = len(text), 0, 0, 0
+    starting = True  # at the first character of a cell
+    while at < end:
+        char = text[at]
+        if char == ",":
+            cell, starting, at = cell + 1, True, at + 1
+            continue
+        if not (starting and char == '"'):  # a bare cell's character (a stray quote in one is read as is)
+            lines += char == "\n"
+            starting, at = False, at + 1
+            continue
+        opened = at
+        opened_line = line + lines
+        at += 1
+        while True:  # inside the quoted cell, to its closing quote
+            if at >= end:
+                return _unclosed(text, opened_line, opened, cell, header, cells, at_end=True)
+            if text[at] == '"' and text[at + 1:at + 2] == '"':  # a quote written twice is one quote
+                at += 2
+            elif text[at] == '"':
+                if text[at + 1:at + 2] not in ("", ",", "\r", "\n"):
+                    return _unclosed(text, opened_line, opened, cell, header, cells, at_end=False)
+                starting, at = False, at + 1
+                break
+            else:
+                lines += text[at] == "\n"
+                at += 1
+    return None
+
+
+def _unclosed(text: str, line: int, opened_at: int, cell: int, header: list[str], cells: list[str], *,
+              at_end: bool) -> tuple[int, str]:
+    column = header[cell].strip().lstrip("\ufeff") if cell < len(header) else f"cell {cell + 1}"
+    opening = text[opened_at:].split("\n", 1)[0]
+    shown = opening[:1 + opening[1:].find('"')] if '"' in opening[1:] else opening[:40]
+    then = (", so every line after it was read into that one cell" if at_end else
+            f": the next quote ended the cell, and the row came out with {len(cells)} cells for the header's "
+            f"{len(header)} columns")
+    return line, (f"the quote opened at line {line} ({column}: {shown.rstrip()}) is never closed{then}; close the "
+                  'quote (a quote inside a quoted cell is written twice, "")')
 
 
 def _decoded(raw: bytes) -> str:

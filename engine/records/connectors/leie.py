@@ -41,7 +41,10 @@ UTF-8 if it decodes as such, else latin-1 (OIG files are commonly latin-1). A da
 is a problem only on a row whose name matches someone (another row's mistake cannot change a result).
 A file with the header and no row at all is refused: OIG's files are never empty (UPDATED.csv lists
 tens of thousands of exclusions), so it is a truncated download, and screening against it would
-record everyone `clear` for the month.
+record everyone `clear` for the month. An EXCLTYPE that is none of the authorities OIG's layout lists
+(`EXCLTYPES`, the pattern of `formats/leie/leie.tableschema.json`) is a warning naming the line and
+the code, not a refusal: the table schema's note says an unknown code "should be reviewed, not
+silently accepted", and the row still names an exclusion, so it is matched as any other.
 """
 
 from __future__ import annotations
@@ -67,6 +70,11 @@ RANK: dict[str, int] = {"clear": 0, "possible_match": 1, "excluded": 2}
 COLUMNS = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB", "ADDRESS",
            "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE")
 REQUIRED = ("LASTNAME", "FIRSTNAME", "DOB", "REINDATE")
+#: The exclusion authorities (section 1128 and 1156 of the Social Security Act, and breaches of a
+#: corporate-integrity or settlement agreement) as OIG's files write them: the EXCLTYPE pattern of the
+#: team's table schema (`../shared/formats/leie/leie.tableschema.json`).
+EXCLTYPES = re.compile(r"1128a[1-4]|1128b(?:[1-9]|1[0-6])|1128Aa|1128c3gi|1128c3gii|1156|BRCH CIA|BRCH SA")
+EXCLTYPES_SAID = "1128a1-a4, 1128b1-b16, 1128Aa, 1128c3gi, 1128c3gii, 1156, BRCH CIA or BRCH SA"
 NO_DATE = frozenset({"", "00000000"})
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 #: Latin letters NFKD leaves whole (no base letter + accent to split), spelled as an ASCII file would.
@@ -248,10 +256,12 @@ class Screener:
         return found
 
 
-def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, dict[str, str]]]:
+def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn,
+              warn: ProblemFn | None = None) -> Iterator[tuple[Position, dict[str, str]]]:
     """Yield each data row of an LEIE file as {column: cell}, with its 1-based line; header is line 1.
 
-    A header with no row after it is a problem (a truncated download), unless the file already had one."""
+    A header with no row after it is a problem (a truncated download), unless the file already had one.
+    A row whose EXCLTYPE is no code OIG's layout lists is told to `warn` and yielded all the same."""
     name = str(path)
     reported = 0
 
@@ -279,11 +289,23 @@ def read_rows(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tu
                 problem(position.detail(f"the row has {len(cells)} cells but the header has {len(columns)} columns",
                                         record_type="LEIE row"))
                 continue
-            yield position, dict(zip(columns, cells, strict=True))
+            row = dict(zip(columns, cells, strict=True))
+            if warn is not None and "EXCLTYPE" in row:
+                _check_excltype(row["EXCLTYPE"], position, warn)
+            yield position, row
         if not seen and not reported:
             problem(ErrorDetail(reason="the LEIE file holds no exclusion rows, only the header: the real UPDATED.csv "
                                        "lists tens of thousands, so this is a truncated or failed download; download "
                                        "it again (a screening against it would find everyone clear)", file=name))
+
+
+def _check_excltype(cell: str, position: Position, warn: ProblemFn) -> None:
+    code = cell.strip()
+    if EXCLTYPES.fullmatch(code):
+        return
+    what = "EXCLTYPE is empty" if not code else f"EXCLTYPE {code!r} is no exclusion authority OIG's layout lists"
+    warn(position.detail(f"{what} ({EXCLTYPES_SAID}): review the row against OIG's record layout; it was "
+                         "matched as any other", record_type="LEIE row", field="EXCLTYPE"))
 
 
 def read_leie(

@@ -45,10 +45,12 @@ from engine.records import service
 from engine.records.connectors.leie import RANK, Result, Screener, WorkforcePerson, is_supplement, read_rows
 from engine.records.fields import format_instant, stored_instant
 from engine.records.ingest import Ingest
-from engine.records.schemas import ImportReport
+from engine.records.schemas import ImportReport, RowWarning
 
 SOURCE = "LEIE"
 _MAX_ID = 255
+#: How many rows to review (an unknown EXCLTYPE) the report lists; `row_warnings_total` counts them all.
+WARNINGS_SHOWN = 100
 
 __all__ = ["screen_files", "screening_id", "workforce"]
 
@@ -86,8 +88,9 @@ def screen_files(
     # the check date is the instant's UTC date, so the same instant in another offset screens alike
     screener = Screener(people, checked_on=clock.ensure_utc(when).date(), supplement=as_supplement)
     reading = Ingest(session=session, org_id=org_id, actor=actor)
+    warnings: list[ErrorDetail] = []
     for path in files:
-        for position, cells in read_rows(path, reading.problem, advance):
+        for position, cells in read_rows(path, reading.problem, advance, warnings.append):
             screener.row(cells, position, reading.problem)
     if reading.problem_count:
         reading.finish()  # raises ImportFormatError with every problem, as any import does
@@ -107,6 +110,9 @@ def screen_files(
                        for result in ("clear", "possible_match", "excluded")}
     report.leie_supplement = as_supplement
     report.unscreened = len(people) - len(results)
+    report.row_warnings = [RowWarning(file=w.file or "", line=w.line, field=w.field, reason=w.reason)
+                           for w in warnings[:WARNINGS_SHOWN]]
+    report.row_warnings_total = len(warnings)
     return report
 
 
@@ -149,6 +155,20 @@ def supplement_line(report: ImportReport) -> str | None:
     n = report.unscreened or 0
     return (f"read as OIG's monthly supplement, which lists only the month's changes: {n} "
             f"{'person was' if n == 1 else 'people were'} left unscreened (their latest screening stands)")
+
+
+def warning_lines(report: ImportReport, *, shown: int, listed_in: str = "--json") -> list[str]:
+    """The rows to review, one line each ("UPDATED.csv:3: EXCLTYPE '9999zz' is no ..."), the first
+    `shown`, then how many more `listed_in` lists."""
+    found = report.row_warnings or []
+    lines = [f"{w.file}:{w.line}: {w.reason}" if w.line is not None else f"{w.file}: {w.reason}"
+             for w in found[:shown]]
+    more = (report.row_warnings_total or 0) - len(lines)
+    if more > 0:
+        listed = min(len(found), WARNINGS_SHOWN) - len(lines)
+        lines.append(f"and {more} more row{'s' if more != 1 else ''} to review"
+                     + (f" ({listed} more listed in {listed_in})" if listed > 0 else ""))
+    return lines
 
 
 def screened_line(screened: dict[str, int]) -> str:

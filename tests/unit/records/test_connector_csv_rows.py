@@ -42,3 +42,30 @@ def test_a_file_it_cannot_read_is_named_for_what_it_is(tmp_path: Path, content: 
     path.write_bytes(content)
     rows, problems = _rows(path)
     assert len(problems) == 1 and said in problems[0], problems
+
+
+def test_a_quote_never_closed_is_said_where_it_opens(tmp_path: Path) -> None:
+    """The interop pass (7 December 2026): an LEIE row with `"1 X ST` never closed said "the row has 17
+    cells but the header has 18 columns"; the next cell's opening quote had ended it."""
+    path = tmp_path / "UPDATED.csv"
+    path.write_text('"LASTNAME","FIRSTNAME","ADDRESS","CITY"\n'
+                    '"EXAMPLE","JANE","1 X ST,"SPRINGFIELD"\n'
+                    '"SAMPLE","JOHN","45 ""B"" AVE","ALBANY"\n'
+                    '"OTHER","ANN","2 Y ST\n'
+                    '"TROY"\n', encoding="utf-8")
+    rows, problems = _rows(path)
+    assert [(line, cells[2]) for line, cells in rows[1:]] == [(3, '45 "B" AVE')], "a quote written twice is fine"
+    assert problems == [
+        'the quote opened at line 2 (ADDRESS: "1 X ST,) is never closed: the next quote ended the cell, and the row '
+        "came out with 3 cells for the header's 4 columns; close the quote (a quote inside a quoted cell is written "
+        'twice, "")',
+        'the quote opened at line 4 (ADDRESS: "2 Y ST) is never closed: the next quote ended the cell, and the row '
+        "came out with 3 cells for the header's 4 columns; close the quote (a quote inside a quoted cell is written "
+        'twice, "")']
+    at_end = tmp_path / "at-end.csv"
+    at_end.write_text('"LASTNAME","FIRSTNAME","ADDRESS","CITY"\n"A","B","C","D"\n"E","F","1 X ST\nTROY\nNY\n',
+                      encoding="utf-8")
+    rows, problems = _rows(at_end)
+    assert [line for line, _ in rows] == [1, 2]
+    assert [p.split(": ", 1)[0] for p in problems] == ['the quote opened at line 3 (ADDRESS']
+    assert "is never closed, so every line after it was read into that one cell; close the quote" in problems[0]

@@ -269,3 +269,25 @@ def test_a_supplement_screens_only_the_people_its_rows_name() -> None:
     full = Screener(people, checked_on=DAY)
     feed(full, (row("STATED", "REIN", "19700101", reindate="20260315"),), problems)
     assert full.results["P4"] == "excluded", "the full list still reads a reinstatement to come as in effect"
+
+
+def test_an_unknown_exclusion_type_is_a_warning_naming_the_line_and_the_code(tmp_path: Path) -> None:
+    """The interop pass (7 December 2026): a row with EXCLTYPE 9999zz imported without a word, where the
+    table schema says an unknown code "should be reviewed, not silently accepted"."""
+    known = [row("A", "B", excldate="20240115").replace('"1128b4"', f'"{code}"')
+             for code in ("1128a1", "1128b16", "1128Aa", "1128c3gii", "1156", "BRCH CIA")]
+    path = tmp_path / "UPDATED.csv"
+    path.write_text("\n".join([HEADER, *known, row("EXAMPLE", "JANE", "19750312").replace('"1128b4"', '"9999zz"'),
+                               row("C", "D").replace('"1128b4"', '""')]) + "\n", encoding="utf-8")
+    problems: list[ErrorDetail] = []
+    warnings: list[ErrorDetail] = []
+    rows = list(read_rows(path, problems.append, lambda _n: None, warnings.append))
+    assert problems == [] and len(rows) == 8, "a warning, not a refusal: every row is read"
+    assert [(w.line, w.field, w.record_type) for w in warnings] == [(8, "EXCLTYPE", "LEIE row"),
+                                                                   (9, "EXCLTYPE", "LEIE row")]
+    assert warnings[0].reason.startswith("EXCLTYPE '9999zz' is no exclusion authority OIG's layout lists (1128a1-a4, ")
+    assert warnings[1].reason.startswith("EXCLTYPE is empty")
+    screener = Screener([person("P1", "Jane", "Example", "1975-03-12")], checked_on=DAY)
+    for position, cells in rows:
+        screener.row(cells, position, problems.append)
+    assert screener.results == {"P1": "excluded"}, "the person it names is screened all the same"
