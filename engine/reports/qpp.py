@@ -159,9 +159,12 @@ def build_qpp_submission(session: Session, *, org_id: str, year: int, tin: str, 
         if s["unknown_n"]:
             notes.append(ReportNote(reason=f"measure {measure}: {s['unknown_n']} case(s) with performance not "
                                            "recorded (met null) are in neither met nor not met", record_id=measure))
-        if s["perf_den"] == 0:
-            notes.append(ReportNote(reason=f"measure {measure}: no case is performance met or not met (all "
-                                           f"{s['eligible_n']} are exclusions, exceptions or unrecorded), so its "
+        # what is sent, not every case: a met case not reported is in neither count CMS receives (perf_den,
+        # met + not met over all cases, had let eligiblePopulation 1 with nothing met or not met go "ready")
+        if s["submit_met_n"] + s["submit_not_met_n"] == 0:
+            notes.append(ReportNote(reason=f"measure {measure}: no case sent is performance met or not met (of its "
+                                           f"{s['eligible_n']} eligible, those reported are exclusions or exceptions, "
+                                           "and the others are not reported or have met unrecorded), so its "
                                            "performance rate has no denominator and CMS cannot score it: check the "
                                            "cases before submitting it", record_id=measure))
         elif minimum and s["case_n"] < minimum:

@@ -424,6 +424,21 @@ def test_qpp_notes_a_measure_cms_cannot_score_and_one_under_the_case_minimum(db:
     assert "9 denominator case(s), fewer than the 20-case minimum" in small["236"]
 
 
+def test_qpp_notes_a_measure_whose_only_outcomes_were_not_reported(db: Engine) -> None:
+    """The interop pass (7 December 2026): one case eligible, met and not reported went out as
+    performanceMet 0, performanceNotMet 0, eligiblePopulation 1, with only the 20-case minimum noted:
+    the check had counted met and not met over every case, not the reported ones sent."""
+    with clock.frozen(NOW), unit_of_work(db) as s:
+        records_service.import_records(s, org_id=ORG, actor="test", source="test",
+                                       records=[_mcase(0, "001", met=True, reported=False)])
+    report = _qpp(db, year=2025, tin=TIN)
+    (value,) = [m["value"] for m in report.submission["measurementSets"][0]["measurements"] if m["measureId"] == "001"]
+    assert (value["performanceMet"], value["performanceNotMet"], value["eligiblePopulation"]) == (0, 0, 1)
+    said = [n.reason for n in report.notes if n.record_id == "001"]
+    assert any("no case sent is performance met or not met" in r and "CMS cannot score it" in r for r in said), said
+    assert not any("-case minimum" in r for r in said)  # one reason is enough
+
+
 def test_qpp_sends_the_outcomes_of_reported_cases_only(db: Engine) -> None:
     """Interop probe: 30 met cases of which 10 were reported had gone as performanceMet 30, which CMS
     reads as a 100% reporting rate, beside the report's own note of 33.3% data completeness."""
