@@ -9,6 +9,11 @@ parameters in force. A death is read from `died_at`; everything the record contr
 for (outcome column other than death, injury or illness type, day counts, EIN, address, hours,
 average employees, establishment type) comes from the caller's filing details or is left blank,
 and every such blank is named in the report's notes. Nothing is guessed.
+
+An establishment that owes the year's Forms 300/301 case data as well (1904.41(a)(2): 100 or more
+employees in an Appendix B industry, `Scope.ita_case_data_required`, the ruleset's own answer) gets a
+note saying so on its row: Vigil does not build that CSV (the contract has no job title, narratives,
+dates of birth or hire), and the 300A file alone had let the officer think the year's filing done.
 """
 
 from __future__ import annotations
@@ -125,6 +130,8 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
             state = "is not required" if scope.ita_required is False else "cannot be determined (no headcount)"
             notes.append(ReportNote(reason=f"electronic submission (1904.41) of the {year} 300A {state}; "
                                            "the row is for the establishment's own records", establishment_id=est.id))
+        if scope.ita_case_data_required is True:
+            notes.append(_case_data_note(scope, year))
         ids = sorted(logged.get(est.id, []))
         counted[est.id] = ids
         filing = details.establishments.get(est.id, EstablishmentFiling())
@@ -152,6 +159,17 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
                                           f"(due 2 March)", establishment_id=est_id)
                         for est_id in in_progress if est_id in report.establishment_ids]
     return report
+
+
+def _case_data_note(scope: Scope, year: int) -> ReportNote:
+    """The case data owed beside the 300A, which this report does not build: said per establishment,
+    with the reason it is owed as `osha_scope` found it (the ruleset's answer, not a second NAICS list)."""
+    return ReportNote(reason=f"the {year} case data from Forms 300 and 301 is owed too, by 2 March {year + 1} "
+                             f"(1904.41(a)(2): NAICS {scope.naics} is in Appendix B to Subpart E and the "
+                             f"establishment had {scope.ita_employees} employees, 100 or more): Vigil does not build "
+                             "the case-data CSV, as the record contract has no job title, incident narratives, or "
+                             "dates of birth or hire; enter or upload it on OSHA's ITA directly",
+                      establishment_id=scope.establishment_id)
 
 
 def _check_workload(est_id: str, row: Mapping[str, Any], cases: int, notes: list[ReportNote]) -> None:

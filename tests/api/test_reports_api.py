@@ -51,6 +51,7 @@ def test_officer_and_admin_read_both_reports(rep: dict[str, Any]) -> None:
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["establishment_ids"] == ["E1", "E2"] and body["ready"] is False and body["notes"]
+        assert [n["establishment_id"] for n in body["notes"] if "Forms 300 and 301 is owed" in n["reason"]] == ["E2"]
         assert [row["establishment_name"] for row in csv.DictReader(io.StringIO(body["csv"]))] == [
             "Clinic E1", "Clinic E2"]
         r = _get(rep, role, "/reports/qpp", year=2025, tin=TIN)

@@ -35,6 +35,7 @@ def test_ita_300a_csv_on_stdout_gaps_on_stderr(url: str) -> None:
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [row["establishment_name"] for row in rows] == ["Clinic E1", "Clinic E2"]
     assert "ein: no field in the record contract" in said(r.stderr) and "NOT READY TO FILE" in r.stderr
+    assert "the 2025 case data from Forms 300 and 301 is owed too, by 2 March 2026" in said(r.stderr)
 
 
 def test_ita_300a_with_details_to_a_file_and_json(url: str, tmp_path: Path) -> None:

@@ -217,6 +217,24 @@ def test_ita_300a_says_an_exemption_a_state_plan_may_not_follow_is_not_settled(d
     assert said["E3"].startswith("E3: Part 1904 records for 2025 not required ("), said  # Illinois: federal list
 
 
+def test_ita_300a_says_case_data_is_owed_where_the_ruleset_says_so(db: Engine) -> None:
+    """The interop pass (7 December 2026): a hospital of 150 employees (Appendix B, 100+) owes its
+    Forms 300/301 case data too, which the report does not build, and the 300A report said nothing of it."""
+    report = _ita(db, year=2025, details=Ita300ADetails.model_validate(DETAILS))
+    owed = {n.establishment_id: n.reason for n in report.notes if "Forms 300 and 301" in n.reason}
+    assert set(owed) == {"E2"}, owed  # E1 has 45 employees; E3 is partially exempt (no row)
+    assert owed["E2"] == (
+        "the 2025 case data from Forms 300 and 301 is owed too, by 2 March 2026 (1904.41(a)(2): NAICS 622110 is in "
+        "Appendix B to Subpart E and the establishment had 150 employees, 100 or more): Vigil does not build the "
+        "case-data CSV, as the record contract has no job title, incident narratives, or dates of birth or hire; "
+        "enter or upload it on OSHA's ITA directly")
+    with clock.frozen(NOW), unit_of_work(db) as s:  # the ruleset's parameters decide, not a second list
+        records_service.import_records(s, org_id=ORG, actor="test", source="test",
+                                       records=[_est("E2", naics="621493", peak=150, tz="America/New_York",
+                                                     state="NY")])
+    assert not any("Forms 300 and 301" in n.reason for n in _ita(db, year=2025).notes), "6214 is in no appendix"
+
+
 def test_ita_300a_cross_field_rule_is_checked() -> None:
     report = ita300a.Ita300AReport(year=2025, as_of=NOW, known_at=None, establishment_ids=["E1"], rows=[{
         c: None for c in ITA_300A_COLUMNS} | {"total_deaths": 1, "total_dafw_cases": 0, "total_djtr_cases": 0,
