@@ -4,7 +4,10 @@ Findings become observations (what the engine saw) and findings (the verdict aga
 in the POA&M each finding is also a risk, with its tasks as remediations and its waivers as an
 approved deviation. The ruleset files are back-matter resources (with their SHA-256) and the
 assessment-results import them as the assessment plan, so every finding traces to the exact
-ruleset bytes that produced it. Optional arrays are omitted when empty (the schema wants at
+ruleset bytes that produced it. Every resource is referenced by `#uuid` (an observation's evidence
+names its ruleset's resource, and the metadata links each one; the relative path to the file is in
+the resource's rlinks): a resource nothing references is one a reader (trestle's link check) cannot
+tell the use of, and the POA&M's plan had been one. Optional arrays are omitted when empty (the schema wants at
 least one item), every date-time is UTC with `Z`, and free-text props are squeezed to one line
 (a prop value may not start or end with whitespace).
 """
@@ -82,7 +85,7 @@ def compact(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if v not in (None, "", [], {})}
 
 
-def _metadata(docs: PacketDocs, title: str) -> dict[str, Any]:
+def _metadata(docs: PacketDocs, title: str, back_matter: dict[str, Any]) -> dict[str, Any]:
     meta = docs.meta
     return compact(
         {
@@ -97,6 +100,9 @@ def _metadata(docs: PacketDocs, title: str) -> dict[str, Any]:
                 ("phi-redacted", "true" if meta["phi_redacted"] else "false"),
                 ("signing-key", meta["signing_key_fingerprint"]),
             ),
+            # each back-matter resource by its uuid, so every one is referenced whatever the findings cite
+            "links": [{"href": f"#{r['uuid']}", "rel": "reference", "text": r["title"]}
+                      for r in back_matter["resources"]],
         }
     )
 
@@ -121,7 +127,8 @@ def _evidence_links(docs: PacketDocs, finding: dict[str, Any]) -> list[dict[str,
     framework = docs.meta.get("framework")
     for r in docs.rulesets:
         if r["version"] == finding.get("ruleset_version") and r["ruleset_id"] in (None, framework):
-            links.append({"href": f"../{r['file']}",
+            # its back-matter resource, which holds the file's path and hash (a path here left it unreferenced)
+            links.append({"href": f"#{_ruleset_uuid(docs, r)}",
                           "description": one_line(f"Ruleset {r['ruleset_id']} {r['version']}, sha256 {r['sha256']}")})
     for ref in finding.get("evidence") or []:
         if isinstance(ref, dict) and ref.get("type") and ref.get("id"):
@@ -193,6 +200,11 @@ def _finding(docs: PacketDocs, f: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _ruleset_uuid(docs: PacketDocs, ruleset: dict[str, Any]) -> str:
+    """The UUID of a ruleset file's back-matter resource."""
+    return oscal_uuid(docs.packet_id, "ruleset", ruleset["name"], ruleset["sha256"])
+
+
 def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
     plan_uuid = oscal_uuid(docs.packet_id, "assessment-plan")
     rlinks = [
@@ -209,7 +221,7 @@ def _back_matter(docs: PacketDocs) -> tuple[str, dict[str, Any]]:
     resources = [plan] + [
         compact(
             {
-                "uuid": oscal_uuid(docs.packet_id, "ruleset", r["name"], r["sha256"]),
+                "uuid": _ruleset_uuid(docs, r),
                 "title": one_line(f"Ruleset {r['ruleset_id'] or r['name']} {r['version'] or ''}"),
                 "rlinks": [rlink],
             }
@@ -261,7 +273,7 @@ def assessment_results(docs: PacketDocs) -> dict[str, Any]:
     return {
         "assessment-results": {
             "uuid": oscal_uuid(docs.packet_id, "assessment-results"),
-            "metadata": _metadata(docs, f"Assessment results: {meta['framework']} ({docs.packet_id})"),
+            "metadata": _metadata(docs, f"Assessment results: {meta['framework']} ({docs.packet_id})", back_matter),
             "import-ap": {"href": f"#{plan_uuid}"},
             "results": [result],
             "back-matter": back_matter,
@@ -397,15 +409,16 @@ def poam(docs: PacketDocs) -> dict[str, Any]:
             else "The rulesets in force raised no finding for this scope and period.",
         }
     ]
+    back_matter = _back_matter(docs)[1]
     document = compact(
         {
             "uuid": oscal_uuid(docs.packet_id, "poam"),
-            "metadata": _metadata(docs, f"POA&M: {docs.meta['framework']} ({docs.packet_id})"),
+            "metadata": _metadata(docs, f"POA&M: {docs.meta['framework']} ({docs.packet_id})", back_matter),
             "system-id": {"identifier-type": "https://vigil.dev/ns/org-id", "id": org},
             "observations": [_observation(docs, f) for f in docs.findings],
             "risks": [_risk(docs, f) for f in docs.findings],
             "poam-items": items,
-            "back-matter": _back_matter(docs)[1],
+            "back-matter": back_matter,
         }
     )
     return {"plan-of-action-and-milestones": document}

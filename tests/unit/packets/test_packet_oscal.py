@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,46 @@ def test_documents_load_with_trestle(oscal_dir: Path) -> None:
     assert len(poam.poam_items) == 3
 
 
+#: OSCAL's UUID datatype (v4 or v5). trestle 5.2.0's own link check (`LinksValidator`) looks for v4
+#: UUIDs only (`trestle.common.const.UUID_REGEX`), so it counts none of Vigil's v5 references, the
+#: assessment-results' `import-ap` included; this is its check with the schema's pattern.
+OSCAL_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[45][0-9A-Fa-f]{3}-[89ABab][0-9A-Fa-f]{3}-[0-9A-Fa-f]{12}")
+
+
+def unreferenced(model: Any) -> tuple[set[str], set[str]]:
+    """(back-matter resources no `#uuid` href names, `#uuid` hrefs naming no resource), found as
+    trestle's `ModelUtils.find_uuid_refs` finds them, with OSCAL's UUID pattern."""
+    from trestle.common.model_utils import ModelUtils
+
+    refs = {found for href in ModelUtils.find_values_by_name(model, "href") if str(href).startswith("#")
+            for found in OSCAL_UUID.findall(str(href)[1:])}
+    resources = {r.uuid for r in model.back_matter.resources}
+    return resources - refs, refs - resources
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_back_matter_resource_is_referenced_by_uuid(oscal_dir: Path, name: str) -> None:
+    """The interop pass (7 December 2026): trestle validate warned of the POA&M "Resources have 2 uuids
+    and 2 are not referenced by model", and the assessment-results' ruleset resource was never referenced
+    (observations pointed at ../rulesets/... by path)."""
+    model = (AssessmentResults if name == "assessment-results.json" else PlanOfActionAndMilestones).oscal_read(
+        oscal_dir / name)
+    assert len(model.back_matter.resources) == 2  # the plan and the one ruleset file
+    assert unreferenced(model) == (set(), set())
+
+
+def test_a_packet_with_no_finding_references_its_resources_too(packet_input: PacketInput, signer: Ed25519Signer,
+                                                               tmp_path: Path) -> None:
+    """With no observation to cite a ruleset, the metadata's links still reference every resource."""
+    empty = packet_input.model_copy(update={"findings": [], "tasks": []})
+    report = build_packet(empty, tmp_path / "p.zip", signer=signer)
+    with zipfile.ZipFile(report.path) as zf:
+        zf.extractall(tmp_path / "x")
+    oscal = tmp_path / "x" / report.packet_id / "data" / "oscal"
+    assert unreferenced(AssessmentResults.oscal_read(oscal / "assessment-results.json")) == (set(), set())
+    assert unreferenced(PlanOfActionAndMilestones.oscal_read(oscal / "poam.json")) == (set(), set())
+
+
 def test_findings_trace_to_controls_citations_and_ruleset_bytes(oscal_dir: Path, packet_input: PacketInput) -> None:
     ar = json.loads((oscal_dir / "assessment-results.json").read_text())["assessment-results"]
     findings = {
@@ -85,8 +126,12 @@ def test_findings_trace_to_controls_citations_and_ruleset_bytes(oscal_dir: Path,
     f1 = findings["F-1"]
     observations = {o["uuid"]: o for o in ar["results"][0]["observations"]}
     evidence = observations[oscal_uuid("org-demo", "observation", "F-1")]["relevant-evidence"]
-    assert evidence[0] == {"href": "../rulesets/hipaa/ruleset.yaml", "description":
-                           f"Ruleset hipaa 2026.1.0, sha256 {packet_input.rulesets[0].sha256}"}
+    resources = {r["uuid"]: r for r in ar["back-matter"]["resources"]}
+    assert evidence[0]["description"] == f"Ruleset hipaa 2026.1.0, sha256 {packet_input.rulesets[0].sha256}"
+    ruleset = resources[evidence[0]["href"].removeprefix("#")]  # the resource, which holds the path and hash
+    assert ruleset["title"] == "Ruleset hipaa 2026.1.0"
+    assert ruleset["rlinks"] == [{"href": "../rulesets/hipaa/ruleset.yaml",
+                                  "hashes": [{"algorithm": "SHA-256", "value": packet_input.rulesets[0].sha256}]}]
     assert {"description": "Record incident I-7 version 2"} in evidence
     assert {"description": "Record patient P-10042"} in evidence
     assert f1["target"]["target-id"] == "hipaa-164.404-b"
