@@ -8,6 +8,9 @@ Two shapes, told apart by the extension:
   `include` or `outcome` are skipped, as are a history Bundle's deletions; a Patient, Practitioner,
   Device... entry is what the AuditEvents' `urn:uuid:` references name; an AuditEvent without an id
   takes the one its `fullUrl` gives) or a single AuditEvent; positions are 0-based entry indexes.
+  A Bundle is streamed entry by entry (`fhir_bundle`), in flat memory too; a single AuditEvent, and
+  a document the stream leaves to the standard library (bad JSON, a key given twice...), is read
+  whole, so a refusal says what it always said.
 
 A resource that cannot be mapped (`fhir_auditevent.map_audit_event`) is reported through `problem`,
 one detail per reason, naming the resource (`AuditEvent <id>`), its line or entry and the element;
@@ -18,12 +21,13 @@ contract like every other import.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from engine import json_codec
 from engine.errors import ErrorDetail
+from engine.records.connectors import fhir_bundle
 from engine.records.connectors.fhir_auditevent import map_audit_event, reference_id, resource_label
 from engine.records.validation import Position
 
@@ -76,9 +80,32 @@ def _read_lines(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[
 
 
 def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterator[tuple[Position, Any]]:
+    """A Bundle streamed entry by entry (`fhir_bundle`); any other document, or one the stream cannot
+    read exactly as the standard library would, read whole (`_read_whole`)."""
+    progress = _Halves(advance, path.stat().st_size)
+
+    def opener() -> IO[bytes]:
+        return path.open("rb")
+
+    found = fhir_bundle.outline(opener, progress.first)
+    if found is None or found.resource_type != "Bundle":
+        yield from _read_whole(path, problem, progress.finish)
+        return
+    name = str(path)
+    if found.entry == "other":
+        progress.finish()
+        problem(ErrorDetail(reason="the Bundle's entry is not an array", file=name, field="entry"))
+        return
+    yield from _bundle_records(name, fhir_bundle.entries(opener, progress.second), found.referenced, problem)
+    progress.finish()
+
+
+def _read_whole(path: Path, problem: ProblemFn, finish: Callable[[], None]) -> Iterator[tuple[Position, Any]]:
+    """The document read and parsed whole: a single AuditEvent, or what the stream leaves to the
+    standard library's parser, whose words (line, column, the key given twice) a refusal keeps."""
     name = str(path)
     blob = path.read_bytes()
-    advance(len(blob))
+    finish()
     try:
         doc = json_codec.loads_input(blob)
     except json.JSONDecodeError as exc:
@@ -108,8 +135,16 @@ def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterat
         return
     bundle = {e["fullUrl"]: e["resource"] for e in entries
               if isinstance(e, dict) and isinstance(e.get("fullUrl"), str) and isinstance(e.get("resource"), dict)}
-    context = 0
+    yield from _bundle_records(name, entries, bundle, problem)
+
+
+def _bundle_records(name: str, entries: Iterable[Any], bundle: dict[str, dict[str, Any]],
+                    problem: ProblemFn) -> Iterator[tuple[Position, Any]]:
+    """The access events of a Bundle's entries; `bundle` holds its entries by `fullUrl`, for the
+    references that name them."""
+    context = total = 0
     for index, entry in enumerate(entries):
+        total += 1
         position = Position(file=name, index=index)
         if isinstance(entry, dict) and entry.get("resource") is None and _deleted(entry):
             continue  # a history Bundle's deletion: no resource, nothing that happened to import
@@ -128,9 +163,38 @@ def _read_document(path: Path, problem: ProblemFn, advance: AdvanceFn) -> Iterat
         record = _mapped(resource, position, problem, bundle=bundle, fallback_id=fallback)
         if record is not None:
             yield position, record
-    if context and context == len(entries):
+    if context and context == total:
         problem(ErrorDetail(reason="the Bundle holds no AuditEvent, only resources AuditEvents refer to "
                                    "(Patient, Practitioner, ...): export the AuditEvents", file=name, field="entry"))
+
+
+class _Halves:
+    """Byte progress over a document read twice: each pass reports half of what it reads, and
+    `finish` whatever is left (a pass given up on, or a whole read instead)."""
+
+    def __init__(self, advance: AdvanceFn, size: int) -> None:
+        self._advance = advance
+        self._size = size
+        self._read = [0, 0]
+        self._reported = 0
+
+    def first(self, nbytes: int) -> None:
+        self._step(0, nbytes)
+
+    def second(self, nbytes: int) -> None:
+        self._step(1, nbytes)
+
+    def _step(self, which: int, nbytes: int) -> None:
+        self._read[which] += nbytes
+        due = min(self._size, self._read[0] // 2 + (self._read[1] - self._read[1] // 2))
+        if due > self._reported:
+            self._advance(due - self._reported)
+            self._reported = due
+
+    def finish(self) -> None:
+        if self._reported < self._size:
+            self._advance(self._size - self._reported)
+            self._reported = self._size
 
 
 def _deleted(entry: dict[str, Any]) -> bool:
