@@ -38,6 +38,7 @@ from engine.rules.catalog import (
     rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
+from engine.rules.compiler.samples import sample_problems
 from engine.rules.id_prefixes import prefix_clashes
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import looks_like_scenario, scenario_problems
@@ -342,10 +343,11 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
         return
     found: list[ErrorDetail] = _no_rules(loaded, label) + _blank_citations(loaded, label) + _window_units(loaded, label)
     report.rules += len(loaded.spec.rules)  # the rules checked, compiled or not ("0 rules" beside a problem misled)
+    values: dict[str, Any] = {}
     try:
         day = today or loaded.spec.effective_from
         values = {} if _never_takes_effect(loaded) else params_in_force(practice, loaded.spec.framework, day, source)
-        compile_for(loaded, values, source)
+        values = dict(compile_for(loaded, values, source).params)
     except VigilError as exc:
         found.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
         if any(d.file != label for d in exc.details):
@@ -359,10 +361,14 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
     # a message the checker refused already is not compiled again: Jinja2's own words for the same
     # mistake ("No filter named 'shout'") had been said beside the checker's ("unknown filter `shout`")
     refused_messages = {d.rule_id for d in found if d.field == "message"}
+    # a message the checks pass is rendered on sample records, as an evaluation renders it: what only
+    # running it shows (an instant given to `round`, a macro calling itself) had stopped every evaluation
+    sample_params = {name: p.default for name, p in loaded.spec.params.items()} | values
     for rule in loaded.spec.rules:
         if rule.id not in refused_messages:
             try:
                 check_compiles(rule)
+                found.extend(sample_problems(rule, sample_params, ruleset=loaded.spec.name, file=label))
             except VigilError as exc:
                 found.extend(d if d.file else dataclasses.replace(d, file=label) for d in exc.details)
         found.extend(_sop_problems(rule, label, policies))

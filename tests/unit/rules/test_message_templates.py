@@ -43,6 +43,7 @@ rules:
     sop: SOP-T
 """
 AS_OF = dt.datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+SOP_T = "---\nid: SOP-T\ntitle: t\nowner_role: compliance_officer\ndefault_due_days: 7\n---\n## Steps\n1. do\n"
 
 
 def ruleset(message: str) -> str:
@@ -74,6 +75,52 @@ def test_validate_reports_it_as_it_reports_an_unsafe_expression(tmp_path: Path) 
     report = validate_paths([folder], policies=tmp_path / "policies")
     assert [(d.rule_id, d.field) for d in report.problems] == [("T-MSG-001", "message")]
     assert "unknown name `acount`" in str(report.problems[0])
+
+
+@pytest.mark.parametrize("message, why", [
+    ("Trained {{ episode.start_at | round(2) }}.", "TypeError"),  # an instant reaches a message as text
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError"),
+    ("{% if state == 'due_soon' %}{{ episode.start_at + 1 }}{% endif %}", "TypeError"),  # one variant only
+    ("{% if met %}{{ met.completed_at.upper() }}{% endif %} {{ state }}, {{ episode.start_at[:10] }}", None),
+])
+def test_validate_renders_each_message_on_sample_records_of_its_patterns_types(tmp_path: Path, message: str,
+                                                                               why: str | None) -> None:
+    """The regulatory-liaison pass (7 December 2026): a message failing on every render had passed
+    `rules validate` and `rules publish`, then stopped every evaluation (`ruleset.message.render_failed`,
+    no findings for any framework). Validation now renders it as an evaluation would, on sample
+    records, and names the rule, the field and the error."""
+    from engine.rules.validate import validate_paths
+
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (folder / "t-1.0.0.yaml").write_text(ruleset(message))
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
+    report = validate_paths([folder], policies=tmp_path / "policies")
+    if why is None:
+        assert report.ok, report.problems
+        return
+    [problem] = report.problems
+    assert (problem.rule_id, problem.field, problem.file) == ("T-MSG-001", "message", str(folder / "t-1.0.0.yaml"))
+    assert "message fails when rendered" in problem.reason and why in problem.reason
+
+
+def test_a_field_a_record_may_leave_empty_is_rendered_empty_too_unless_the_conditions_read_it(tmp_path: Path
+                                                                                            ) -> None:
+    """`establishment_id` is optional in an employment episode: a message calling its method fails on
+    an episode without one. `start_at` is the obligation's anchor, which a matched episode has (no
+    anchor, no deadline), so it is rendered filled."""
+    from engine.rules.validate import validate_paths
+
+    folder = tmp_path / "rulesets" / "t"
+    folder.mkdir(parents=True)
+    (tmp_path / "policies" / "sops").mkdir(parents=True)
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
+    (folder / "t-1.0.0.yaml").write_text(ruleset("{{ episode.establishment_id.upper() }}"))
+    [problem] = validate_paths([folder], policies=tmp_path / "policies").problems
+    assert "fields a record may leave empty left empty" in problem.reason, problem
+    (folder / "t-1.0.0.yaml").write_text(ruleset("{{ episode.start_at.upper() }}"))
+    assert validate_paths([folder], policies=tmp_path / "policies").ok
 
 
 def test_what_only_jinjas_compiler_notices_is_a_validation_problem_and_never_a_crash(tmp_path: Path) -> None:
@@ -294,6 +341,16 @@ def test_a_field_left_out_reads_not_recorded_and_a_false_inline_if_prints_nothin
         ("{% for i in range(12) %}{% for j in range(12) %}.{% endfor %}{% endfor %}", "a loop inside a loop"),
         # the adversarial pass of session 46: validated clean, then failed every evaluation
         ("{{ '%d days' % params.n }}", "`%` formatting of a text is not allowed"),
+        # the regulatory-liaison pass (7 December 2026): each validated and published, then stopped every
+        # evaluation of every framework (ruleset.message.render_failed)
+        ("{{ 10 ** 10 ** 10 }}", "a number past 64 bits"),
+        ("{{ 2 ** (10 * 10) }}", "an exponent above 64"),
+        ("{% for i in range(10**9) %}{% endfor %}", "a range longer than 1000"),
+        ("{{ episode.person_id.ljust(19000) }}", "the text method `ljust` is not available"),
+        ("{{ ('x' ~ params.n).ljust(params.n * 9999) }}", "the text method `ljust` is not available"),
+        ("{{ ('x' ~ params.n).encode() }}", "the text method `encode` is not available"),
+        ("{{ episode.start_at | local('date') }}", "the filter `local` cannot be given these arguments"),
+        ("{{ episode.person_id | truncate(5, True, '...', 0, 9) }}", "the filter `truncate` cannot be given"),
     ],
 )
 def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str, reason: str) -> None:
@@ -314,10 +371,9 @@ def test_a_message_that_would_cost_more_than_a_sentence_is_refused(message: str,
     "{% set x %}{% for i in range(1000) %}{{ 'A' * 9999 }}{% endfor %}{% endset %}{{ x | length }}",
     "{% macro m() %}{% for i in range(1000) %}{{ i }}{% endfor %}{% endmacro %}"
     "{% for i in range(1000) %}{{ m() | length }}{% endfor %}",
-    # the adversarial pass of session 46: numbers squared past memory, a text's methods that grow
-    # it, bytes, a sum of lists, and twenty thousand texts each under the bound
+    # the adversarial pass of session 46: numbers squared past memory, a sum of lists, and twenty
+    # thousand texts each under the bound (a text's methods that grow it are refused when written)
     "{{ (params.n * 2 ** 40) ** 9 }}", "{% set n = params.n * 2 ** 40 %}{{ n * n }}",
-    "{{ ('x' ~ params.n).ljust(params.n * 9999) }}", "{{ ('x' ~ params.n).encode() }}",
     "{{ ([['a'] * 9999] * params.n) | sum(start=[]) | length }}",
     "{{ (['ab'] * 1000 * params.n) | map('replace', '', 'x' * 4900) | list | length }}",
 ])
