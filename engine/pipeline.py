@@ -117,7 +117,9 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor,
                                       read=record_types_read(rulesets))
     tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
-    return Evaluation(run, result, diff, tasks, warnings=_role_warnings(session, org_id=org_id, as_of=as_of))
+    # an SOP that failed its tasks is said with the run, not only in each task's history
+    warnings = _role_warnings(session, org_id=org_id, as_of=as_of) + list(tasks.get("sop_fallbacks") or [])
+    return Evaluation(run, result, diff, tasks, warnings=warnings)
 
 
 def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any]:

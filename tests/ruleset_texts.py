@@ -31,6 +31,19 @@ rules:
     sop: SOP-T
 """
 
+#: SOP-T, the template PUB-TRN-001 names: an SOP needs its front matter, as `vigil tasks sops` and
+#: `vigil rules validate` check it
+SOP_T = """\
+---
+id: SOP-T
+title: Train new hires
+owner_role: compliance_officer
+default_due_days: 7
+---
+## Steps
+1. Train them.
+"""
+
 #: overdue from 2026-06-03 (30 days), severity high; line 9 is the expectation
 PUB_SCENARIO = """\
 name: a new hire untrained after 30 days
@@ -53,7 +66,7 @@ def pub_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ruleset: str = P
     (rules / "pub" / "pub-1.0.0.yaml").write_text(ruleset, encoding="utf-8")
     (rules / "pub" / "tests" / "train.yaml").write_text(PUB_SCENARIO, encoding="utf-8")
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n", encoding="utf-8")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T, encoding="utf-8")
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
     monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))

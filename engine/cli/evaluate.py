@@ -226,11 +226,15 @@ def evaluate(
             _say_none_in_force(instant.date(), _names(framework))
         else:
             _say_not_judged(instant.date(), _names(framework), {r.id for r in result.rulesets})
-        return {
+        payload = {
             "as_of": iso_z(instant),
             "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
             "findings": [finding_json(v) for v in result.violations],
         }
+        fell_back = (outcome.tasks or {}).get("sop_fallbacks")
+        if fell_back:  # tasks opened with generic steps: said in the JSON too, where a script reads
+            payload["sop_fallbacks"] = list(fell_back)
+        return payload
 
     payload = run(body)
     if as_json:

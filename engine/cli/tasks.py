@@ -347,10 +347,20 @@ def assign(task_id: TaskArg,
 def sops(policies: Annotated[Path | None, typer.Option(
              "--policies", help="policies directory (default VIGIL_POLICIES_DIR)")] = None,
          as_json: JsonOpt = False) -> None:
-    """Check every SOP template (front matter, template syntax) and list them."""
-    from engine.tasks import templates
+    """Check every SOP template (front matter, owner role, the fields its template reads, a render for
+    a sample finding) and list them; every problem of every template is named (exit 2)."""
+    from engine.tasks import sop_checks
+    from engine.tasks.errors import PolicyError
 
-    items = run(lambda: templates.list_sops(policies))
+    def checked() -> list[Any]:
+        found, problems = sop_checks.check_all(policies)
+        if problems:
+            files = len({d.file for d in problems})
+            raise PolicyError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {files} SOP "
+                              f"template{'s' if files > 1 else ''}", problems)
+        return found
+
+    items = run(checked)
     if as_json:
         emit_json([s.model_dump(mode="json", exclude={"body"}) for s in items])
         return

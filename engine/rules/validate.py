@@ -1,7 +1,8 @@
 """`vigil rules validate`: every check a ruleset must pass before it can be published.
 
-Schema and expressions (by compiling), parameters (defaults and the practice's overrides), SOP
-references (an SOP id, as the task engine reads it, whose policies/sops/<SOP>.md exists), citations
+Schema and expressions (by compiling), messages (rendered on sample records), parameters (defaults
+and the practice's overrides), SOP references (an SOP id, as the task engine reads it, whose
+policies/sops/<SOP>.md exists and passes `vigil tasks sops`' checks), citations
 (not blank), rules (at least one; not another framework's id) and scenario files (their format,
 records, instants and rule ids; `vigil rules test` runs them).
 
@@ -16,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from engine.rules.id_prefixes import prefix_clashes
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import looks_like_scenario, scenario_problems
 from engine.rules.spec import RuleSpec
-from engine.tasks import templates
+from engine.tasks import sop_checks, templates
 from engine.tasks.errors import PolicyError
 
 #: The SOP a hint names as an example (the template of HIPAA-SEC-TERM-004, shipped in policies/sops/).
@@ -372,6 +373,7 @@ def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: s
             except VigilError as exc:
                 found.extend(d if d.file else dataclasses.replace(d, file=label) for d in exc.details)
         found.extend(_sop_problems(rule, label, policies))
+    found.extend(_sop_template_problems(loaded, policies))
     found.sort(key=lambda d: (d.file != label, d.line or 0, d.rule_id or "", d.field or ""))
     for d in dict.fromkeys(found):  # compiling and check_compiles both refuse a bad message: say it once
         if d.file == label:
@@ -409,6 +411,35 @@ def _sop_problems(rule: RuleSpec, label: str, policies: Path) -> list[ErrorDetai
         return [ErrorDetail(reason=f"SOP {rule.sop} has no template at {path}", file=label, line=line,
                             rule_id=rule.id, field="sop")]
     return []
+
+
+def _sop_template_problems(loaded: LoadedRuleset, policies: Path) -> list[ErrorDetail]:
+    """The problems of each SOP template the version's rules name, as `vigil tasks sops` finds them
+    (`engine.tasks.sop_checks`: front matter, owner role, the fields its template reads, a render
+    for a sample finding), each naming the SOP's file and the rules that use it. Said once however
+    many versions name the SOP (they are problems of the policies, not of the version). A broken
+    template had validated and published, and every task of its rules was opened with generic steps."""
+    users: dict[str, list[str]] = {}
+    for rule in loaded.spec.rules:
+        try:
+            if sop_path(rule.sop, policies).is_file():
+                users.setdefault(rule.sop, []).append(rule.id)
+        except PolicyError:
+            continue  # said by _sop_problems
+    out = []
+    for sop, rules in sorted(users.items()):
+        path = sop_path(sop, policies)
+        roles = policies / "roles.yaml"
+        for d in _sop_checked(sop, str(policies), path.stat().st_mtime_ns,
+                              roles.stat().st_mtime_ns if roles.is_file() else 0):
+            out.append(dataclasses.replace(d, reason=f"{d.reason} (used by {', '.join(rules)})"))
+    return out
+
+
+@lru_cache(maxsize=512)
+def _sop_checked(sop: str, policies: str, _mtime: int, _roles_mtime: int) -> tuple[ErrorDetail, ...]:
+    """`sop_checks.sop_problems`, once per content of the SOP and of roles.yaml."""
+    return tuple(sop_checks.sop_problems(sop, policies))
 
 
 def _sop_meant(written: str, policies: Path) -> str:

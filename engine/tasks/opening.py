@@ -54,6 +54,9 @@ class SopCache:
 
     directory: Path | str | None = None
     loaded: dict[str, Sop | PolicyError] = field(default_factory=dict)
+    #: each task opened with generic steps because its SOP was missing, broken or failed to render:
+    #: (SOP id, task id, why), for the evaluation to say (it had been said only in the task's history)
+    fell_back: list[tuple[str, str, str]] = field(default_factory=list)
 
     def get(self, sop_id: str) -> Sop | PolicyError:
         if sop_id not in self.loaded:
@@ -71,8 +74,10 @@ def open_task(session: Session, spec: OpenSpec, *, sops: SopCache, roles: RolePo
         return None
     loaded = sops.get(spec.sop_id)
     problem: str | None = None
+    why = ""  # the problem in a line, for the evaluation to say
     if isinstance(loaded, PolicyError):
         problem = f"SOP template unavailable, generic steps used: {loaded}"
+        why = f"its template is unavailable ({loaded.message})"
         sop = Sop(id=spec.sop_id, title=spec.fallback_title or spec.sop_id, owner_role=roles.fallback_role,
                   default_due_days=7, body=GENERIC_BODY, path="(generic)")
     else:
@@ -81,6 +86,7 @@ def open_task(session: Session, spec: OpenSpec, *, sops: SopCache, roles: RolePo
         rendered = templates.render_sop(sop, {**spec.context, "task": {"due": spec.due.isoformat()}})
     except PolicyError as exc:
         problem = f"SOP template could not be rendered, generic steps used: {exc}"
+        why = f"its template could not be rendered ({exc.message})"
         sop = sop.model_copy(update={"body": GENERIC_BODY, "path": "(generic)"})
         rendered = templates.render_sop(sop, spec.context)
     owner = roles.resolve(sop.owner_role, spec.establishment_id)
@@ -100,6 +106,7 @@ def open_task(session: Session, spec: OpenSpec, *, sops: SopCache, roles: RolePo
     store.record_event(session, row, actor=actor, kind="created", reason=_created_reason(spec, owner.via), at=now)
     if problem:
         store.record_event(session, row, actor=actor, kind="note", reason=problem, at=now)
+        sops.fell_back.append((spec.sop_id, row.id, why))
     store.audit(session, org_id=spec.org_id, actor=actor, action="task.create", entity_id=row.id, payload={
         "key": spec.key, "sop": spec.sop_id, "owner": owner.person, "owner_via": owner.via,
         "due": spec.due.isoformat(), "finding_id": spec.finding_id, "sop_problem": problem})

@@ -107,7 +107,7 @@ def run_recurrence(session: Session, *, org_id: str, as_of: dt.datetime, actor: 
             if due < calendar.local_date(utc(series.created_at), tz):
                 continue  # due before the series existed: not a task to do now (see the module's docstring)
             spec = OpenSpec(org_id=org_id, key=f"recur:{sop.id}:{scope_id}:{start.isoformat()}", kind="recurring",
-                            sop_id=sop.id, context=_context(sop, scope_id, est, start, n, due),
+                            sop_id=sop.id, context=period_context(sop, scope_id, est, start, n, due),
                             establishment_id=est, tz=tz, due=due, due_at=store.end_of_day(due, tz),
                             period_start=start, fallback_title=sop.title)
             if open_task(session, spec, sops=cache, roles=roles, actor=actor) is not None:
@@ -147,7 +147,8 @@ def set_anchor(session: Session, *, org_id: str, sop_id: str, scope_id: str, anc
                 entity_id=f"{sop_id}:{scope_id}", payload={"from": before, "to": anchor.isoformat()})
 
 
-def _context(sop: Sop, scope_id: str, est: str | None, start: dt.date, n: int, due: dt.date) -> dict[str, Any]:
+def period_context(sop: Sop, scope_id: str, est: str | None, start: dt.date, n: int, due: dt.date) -> dict[str, Any]:
+    """What the SOP's template sees for the task of one period (`sop_checks` renders it so too)."""
     subject = {"type": "establishment", "id": est} if est else {"type": "org", "id": scope_id}
     finding = {"id": None, "rule_id": None, "subject": subject, "establishment_id": est, "due": due.isoformat(),
                "message": f"Periodic obligation: {sop.title} (period starting {start.isoformat()}).",

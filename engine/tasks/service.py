@@ -49,7 +49,7 @@ __all__ = [
 
 
 def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
-                       policies: Path | str | None = None) -> dict[str, int]:
+                       policies: Path | str | None = None) -> dict[str, Any]:
     """Called by the pipeline after every persisted evaluation: see engine.tasks.sync."""
     from engine.tasks import sync
 

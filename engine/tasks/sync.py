@@ -34,7 +34,6 @@ from engine.findings import service as findings_service
 from engine.findings.schemas import Finding, FindingFilter, finished
 from engine.rules import calendar
 from engine.tasks import notify, store, workforce
-from engine.tasks.errors import PolicyError
 from engine.tasks.opening import OpenSpec, SopCache, open_task
 from engine.tasks.policy import load_escalation, staffed_roles
 from engine.tasks.tables import TaskRow
@@ -44,11 +43,13 @@ GONE = ("resolved", "waived", "false_positive")
 
 
 def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
-                       policies: Path | str | None = None) -> dict[str, int]:
-    """Open, close, confirm or reopen the tasks of an org's findings; returns counts of each."""
+                       policies: Path | str | None = None) -> dict[str, Any]:
+    """Open, close, confirm or reopen the tasks of an org's findings; returns counts of each, and in
+    `sop_fallbacks` one line per SOP whose tasks were opened with generic steps, saying why (a
+    template failing to render had done so without a word outside each task's history)."""
     as_of = clock.ensure_utc(as_of)
-    counts = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0, "notified": 0,
-              "sop_problems": 0}
+    counts: dict[str, Any] = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0,
+                              "notified": 0, "sop_problems": 0}
     roles = staffed_roles(session, org_id=org_id, as_of=as_of, directory=policies)
     escalation = load_escalation(policies)
     sops = SopCache(policies)
@@ -67,8 +68,6 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
                             roles=roles)
             if row is not None:
                 counts["created"] += 1
-                if isinstance(sops.get(finding.sop), PolicyError):
-                    counts["sop_problems"] += 1
                 if finding.severity == "critical":
                     counts["notified"] += notify.notify_critical(session, task=row, finding_message=finding.message,
                                                                  policy=escalation, roles=roles, actor=actor)
@@ -108,7 +107,22 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
             counts[outcome] += 1
     # after the findings: a task that just closed stays with whoever had it
     counts["handed_over"] = workforce.hand_over_departed(session, org_id=org_id, roles=roles, actor=actor)
+    counts["sop_problems"] = len(sops.fell_back)
+    counts["sop_fallbacks"] = fallback_lines(sops.fell_back)
     return counts
+
+
+def fallback_lines(fell_back: list[tuple[str, str, str]]) -> list[str]:
+    """One line per SOP whose tasks were opened with generic steps: which, how many, why."""
+    by_sop: dict[str, list[tuple[str, str]]] = {}
+    for sop_id, task_id, why in fell_back:
+        by_sop.setdefault(sop_id, []).append((task_id, why))
+    out = []
+    for sop_id, tasks in sorted(by_sop.items()):
+        shown = ", ".join(t for t, _ in tasks[:3]) + (f" and {len(tasks) - 3} more" if len(tasks) > 3 else "")
+        out.append(f"{len(tasks)} task{'s' if len(tasks) > 1 else ''} of {sop_id} ({shown}) opened with generic "
+                   f"steps: {tasks[0][1]}; `vigil tasks sops` names what to fix")
+    return out
 
 
 def follow_findings(session: Session, *, org_id: str, finding_ids: Iterable[str], actor: str) -> dict[str, int]:

@@ -29,6 +29,11 @@ _ITEM = re.compile(r"^\s{0,3}(\d+)[.)]\s+(.*)$")
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 
 
+def environment() -> BoundedSandbox:
+    """The sandbox SOP templates render in (`engine.tasks.sop_checks` parses them with it)."""
+    return _ENV
+
+
 def sop_path(sop_id: str, directory: Path | str | None = None) -> Path:
     if len(sop_id) > 120 or not re.fullmatch(r"[A-Za-z0-9_.-]+", sop_id) or ".." in sop_id:  # past 120: no file name
         raise PolicyError(f"not an SOP id: {sop_id!r}", [ErrorDetail(reason="bad SOP id", field="sop")])

@@ -262,7 +262,8 @@ def test_validation_names_a_missing_sop(tmp_path: Path) -> None:
     report = validate_paths([folder], policies=tmp_path / "policies")
     assert not report.ok
     assert any(d.rule_id == "T-ONE-001" and "SOP-T has no template" in d.reason for d in report.problems)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(
+        "---\nid: SOP-T\ntitle: t\nowner_role: compliance_officer\ndefault_due_days: 7\n---\n## Steps\n1. do\n")
     assert validate_paths([folder], policies=tmp_path / "policies").ok
 
 

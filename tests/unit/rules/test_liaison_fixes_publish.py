@@ -16,6 +16,7 @@ from engine.api.app import create_app
 from engine.rules import publish
 from tests.cli import conftest as cli
 from tests.cli.conftest import FIXTURES, Practice, said, vigil
+from tests.ruleset_texts import SOP_T
 
 # the CLI tests' practice database (a copy per test), for `vigil rules publish`
 cli_env, practice_template, practice = cli.cli_env, cli.practice_template, cli.practice
@@ -69,7 +70,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (rules / "pub" / "tests").mkdir(parents=True)
     (rules / "pub" / "pub-1.0.0.yaml").write_text(V1)
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
     monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))

@@ -27,6 +27,7 @@ from engine.rules.runner import ListSource, evaluate_rules
 from engine.rules.scenarios import CaseResult, Expectation, _compare
 from engine.rules.validate import validate_bytes, validate_paths
 from tests import factories as f
+from tests.ruleset_texts import SOP_T
 from tests.unit.rules.test_message_templates import AS_OF
 from tests.unit.rules.test_message_templates import ruleset as message_ruleset
 
@@ -82,7 +83,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (rules / "pub").mkdir(parents=True)
     (rules / "pub" / "pub-1.0.0.yaml").write_text(ruleset())
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
     (tmp_path / "policies" / "holidays.yaml").write_text(
         "version: 1\ncalendars:\n  CLINIC:\n    extends: US-FEDERAL\n    dates: [{date: 2026-12-24, name: Eve}]\n")
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))

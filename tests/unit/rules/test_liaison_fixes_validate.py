@@ -15,6 +15,7 @@ from engine.cli.main import app
 from engine.errors import ErrorDetail, RulesetError
 from engine.rules import publish
 from engine.rules.validate import validate_bytes, validate_paths
+from tests.ruleset_texts import SOP_T
 
 RULESET = """\
 framework: {framework}
@@ -49,7 +50,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (rules / "pub" / "pub-1.0.0.yaml").write_text(ruleset("pub", "PUB-TRN-001"))
     (rules / "pub" / "pub-1.1.0.yaml").write_text(ruleset("pub", "PUB-TRN-001", version="1.1.0"))
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("# SOP-T\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
     monkeypatch.setenv("VIGIL_RULESETS_DIR", str(rules))
     monkeypatch.setenv("VIGIL_POLICIES_DIR", str(tmp_path / "policies"))
     monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(tmp_path / "practice.yaml"))

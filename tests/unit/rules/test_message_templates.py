@@ -71,7 +71,7 @@ def test_validate_reports_it_as_it_reports_an_unsafe_expression(tmp_path: Path) 
     folder.mkdir(parents=True)
     (folder / "t-1.0.0.yaml").write_text(ruleset("{{ acount.user_id }}"))
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
     report = validate_paths([folder], policies=tmp_path / "policies")
     assert [(d.rule_id, d.field) for d in report.problems] == [("T-MSG-001", "message")]
     assert "unknown name `acount`" in str(report.problems[0])
@@ -133,7 +133,7 @@ def test_what_only_jinjas_compiler_notices_is_a_validation_problem_and_never_a_c
     folder.mkdir(parents=True)
     (folder / "t-1.0.0.yaml").write_text(ruleset(message))
     (tmp_path / "policies" / "sops").mkdir(parents=True)
-    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text("---\nid: SOP-T\ntitle: t\n---\n## Steps\n1. do\n")
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T)
     report = validate_paths([folder], policies=tmp_path / "policies")
     assert [(d.rule_id, d.field) for d in report.problems] == [("T-MSG-001", "message")]
     assert "message is not a valid template: block 'a' defined twice" in report.problems[0].reason

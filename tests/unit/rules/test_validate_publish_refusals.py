@@ -125,6 +125,49 @@ def test_validation_takes_an_sop_id_exactly_when_the_task_engine_does(root: Path
     assert ("not an SOP id" not in said) == engine_takes, said
 
 
+# -- the SOP a rule names passes `vigil tasks sops`' checks ------------------------------------------------
+
+SOP_T = (
+    "---\nid: SOP-T\ntitle: Train new hires\nowner_role: compliance_officer\ndefault_due_days: 7\n---\n"
+    "## Steps\n1. Train {{ finding.subject.id }}{% if finding.due %} by {{ finding.due }}{% endif %}.\n")
+
+
+@pytest.mark.parametrize("template, reason", [
+    (SOP_T.replace("{% if finding.due %}", "{% if finding.due %"), "template syntax error"),
+    (SOP_T.replace("id: SOP-T", "id: SOP-TRAIN"), "front matter id SOP-TRAIN does not match the file name"),
+    (SOP_T.replace("default_due_days: 7", "default_due_days: seven"), "valid integer"),
+    (SOP_T.split("---\n", 2)[2], "an SOP starts with YAML front matter"),
+    (SOP_T.replace("owner_role: compliance_officer", "owner_role: chief_wizard"),
+     "owner_role 'chief_wizard' is no role of roles.yaml"),
+    (SOP_T + "{{ finding.mesage }}\n", "finding has no field 'mesage' (did you mean message?)"),
+    (SOP_T + "{{ ''.__class__.__mro__ }}\n", "starting with an underscore are not allowed"),
+    (SOP_T + "{% for i in range(10**9) %}{% for j in range(10**9) %}x{% endfor %}{% endfor %}\n",
+     "the template fails when rendered for a sample finding's task: a range longer than 1000"),
+])
+def test_the_sop_a_rule_names_is_checked_as_tasks_sops_checks_it(root: Path, tmp_path: Path, template: str,
+                                                                  reason: str) -> None:
+    """The regulatory-liaison pass (7 December 2026): `rules validate` had said 0 problems of a rule
+    whose SOP `vigil tasks sops` refused, and nothing caught the last four; the rule's tasks then
+    opened with generic steps, or printed nothing where the finding's message was meant."""
+    sop = tmp_path / "policies" / "sops" / "SOP-T.md"
+    sop.write_text(template, encoding="utf-8")
+    (tmp_path / "policies" / "roles.yaml").write_text("roles:\n  compliance_officer: {'*': P-1}\n", encoding="utf-8")
+    for report in (validate_paths([root]), validate_bytes(version("1.1.0").encode(), "draft.yaml")):
+        [problem] = report.problems
+        assert problem.file == str(sop) and reason in problem.reason, problem
+        assert "(used by PUB-TRN-001)" in problem.reason
+    exc = refusal(version("1.1.0"))
+    assert exc.code == "ruleset.publish.invalid" and reason in everything_said(exc)
+    assert not (root / "pub" / "pub-1.1.0.yaml").exists()
+
+
+def test_an_sop_is_checked_once_however_many_rules_and_versions_name_it(root: Path, tmp_path: Path) -> None:
+    (root / "pub" / "pub-1.1.0.yaml").write_text(version("1.1.0").replace("2026-01-01", "2026-07-01"))
+    (tmp_path / "policies" / "sops" / "SOP-T.md").write_text(SOP_T + "{{ finding.mesage }}\n", encoding="utf-8")
+    [problem] = validate_paths([root]).problems
+    assert "(checking pub@1.0.0 and pub@1.1.0)" in problem.reason
+
+
 # -- a version with no rules -----------------------------------------------------------------------------
 
 

@@ -190,3 +190,60 @@ def test_list_shows_an_hour_deadline_with_its_hour(db_url: str) -> None:
             due=dt.date(2026, 3, 3), due_at=dt.datetime(2026, 3, 3, 23, tzinfo=dt.UTC)))
     engine.dispose()
     assert "2026-03-03 17:00 CST overdue" in vigil("tasks", "list", "--db", db_url).output
+
+
+# -- SOP templates checked as a whole (the regulatory-liaison pass, 7 December 2026) ----------------------
+
+
+def _policies_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **sops: str) -> Path:
+    """A copy of the fixture policies with these SOP templates written over (by id), in use."""
+    import shutil
+
+    policies = tmp_path / "policies"
+    shutil.copytree(FIXTURES / "policies", policies)
+    for sop_id, text in sops.items():
+        (policies / "sops" / f"{sop_id.replace('_', '-')}.md").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("VIGIL_POLICIES_DIR", str(policies))
+    return policies
+
+
+SOP_DEMO = (FIXTURES / "policies" / "sops" / "SOP-DEMO.md").read_text(encoding="utf-8")
+NESTED_RANGES = "{% for i in range(10**9) %}{% for j in range(10**9) %}x{% endfor %}{% endfor %}\n"
+
+
+def test_sops_names_every_problem_of_every_template(db_url: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown owner role, a misspelt field of `finding`, an underscore walk and nested huge ranges
+    had each been listed "all valid"; a broken template had hidden every other one's problems."""
+    policies = _policies_with(
+        tmp_path, monkeypatch,
+        SOP_DEMO=SOP_DEMO.replace("owner_role: hr_manager", "owner_role: chief_wizard")
+        + "{{ finding.mesage }} {{ ''.__class__.__mro__ }}\n",
+        SOP_CRIT=(FIXTURES / "policies" / "sops" / "SOP-CRIT.md").read_text(encoding="utf-8") + NESTED_RANGES,
+        SOP_BAD="# no front matter\n")
+    out = vigil("tasks", "sops")
+    assert out.exit_code == 2, out.output
+    said = " ".join(out.output.split())
+    for reason in ("owner_role 'chief_wizard' is no role of roles.yaml", "finding has no field 'mesage' (did you "
+                   "mean message?)", "starting with an underscore are not allowed: `__class__`",
+                   "SOP-CRIT: the template fails when rendered", "a range longer than 1000",
+                   "an SOP starts with YAML front matter"):
+        assert reason in said, (reason, said)
+    assert str(policies / "sops" / "SOP-DEMO.md") in said and str(policies / "sops" / "SOP-BAD.md") in said
+
+
+def test_an_evaluation_says_which_sop_fell_back_to_generic_steps_and_why(db_url: str, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template failing to render had opened its tasks with three generic steps, said only in each
+    task's history: `evaluate --json` and its stderr said nothing."""
+    from engine.cli.main import app as vigil_app  # every command, evaluate's included
+
+    _policies_with(tmp_path, monkeypatch, SOP_DEMO=SOP_DEMO + NESTED_RANGES)
+    with clock.frozen(AT):
+        out = CliRunner(env={"COLUMNS": "250"}).invoke(vigil_app, ["evaluate", "--db", db_url, "--as-of",
+                                                                   "2026-03-05T12:00:00Z", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    [line] = payload["sop_fallbacks"]
+    assert "1 task of SOP-DEMO" in line and "generic steps" in line and "a range longer than 1000" in line
+    assert "SOP-DEMO" in out.stderr and "generic steps" in out.stderr
