@@ -39,7 +39,7 @@ def _as_recurring(sop: Sop) -> tuple[str, list[str]]:
     assert sop.recurrence is not None
     est = None if sop.recurrence.scope == "org" else SITE
     start, due = dt.date(2027, 1, 18), dt.date(2027, 2, 1)
-    context = recurrence._context(sop, est or "*", est, start, 1, due)
+    context = recurrence.period_context(sop, est or "*", est, start, 1, due)
     rendered = templates.render_sop(sop, {**context, "task": {"due": due.isoformat()}})
     return rendered.body, rendered.checklist
 
