@@ -54,9 +54,10 @@ def _params_problems(instant: Any, frameworks: list[str] | None, params: Path | 
     compilation the evaluation makes anyway, and caches), so that they are named with the options'
     and the records' problems instead of after them."""
     from engine.errors import ErrorDetail, InputError, RulesetError
-    from engine.rules.catalog import compile_in_force
+    from engine.rules.catalog import check_practice_params, compile_in_force
 
-    try:
+    try:  # every framework's, as `vigil params list` names them: hipaa's had hidden osha's
+        check_practice_params(instant.date(), frameworks=frameworks, params_path=params)
         compile_in_force(instant, frameworks=frameworks, params_path=params)
     except (InputError, RulesetError) as exc:
         return list(exc.details) or [ErrorDetail(reason=exc.message)]

@@ -197,15 +197,39 @@ def require_practice_params() -> Path:
 
 
 def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None) -> dict[str, Any]:
-    """Read the practice parameter file (empty when it does not exist).
+    """Read the practice parameter file (empty when it does not exist), refusing it naming every
+    problem `read_practice_params` finds.
 
     A key the file may not have is refused, not ignored: a misspelt top-level key (`parms:`) or
     framework (`params: {hippa: ...}`) would leave the practice's override unapplied while every
     evaluation looked normal. The frameworks are those of `frameworks` (default: the rulesets in
     use) and of the rulesets shipped with Vigil, so one file serves both."""
     path = path or practice_params_path()
+    params, problems = read_practice_params(path, frameworks=frameworks)
+    if problems:
+        strange = [d.field.removeprefix("params.") for d in problems
+                   if d.field and d.field.startswith("params.") and d.reason.startswith("no ruleset for framework")]
+        if strange:
+            raise RulesetValidationError(
+                f"{path}: unknown framework{'s' if len(strange) > 1 else ''} under params: "
+                f"{', '.join(map(repr, strange))}", problems, code="ruleset.params.unknown_framework")
+        raise RulesetValidationError(f"{path}: invalid dated values", problems, code="ruleset.params.invalid")
+    return params
+
+
+def read_practice_params(path: Path | None = None, *, frameworks: Iterable[str] | None = None
+                         ) -> tuple[dict[str, Any], list[ErrorDetail]]:
+    """The practice parameter file's values and what is wrong with them, each problem once: an unknown
+    framework and the dated entries that do not read are named and left out of the values, so the
+    values of the other frameworks can still be checked against their rulesets (`rules validate`,
+    `params list` and `vigil evaluate` name every problem at once). An unknown framework (`gdpr:`)
+    had hidden four problems of hipaa's values, and a dated entry's `form:` their value errors.
+
+    A file that is not a mapping of frameworks under `params:` at all is refused at once: nothing
+    in it can be read as a value."""
+    path = path or practice_params_path()
     if not path.exists():
-        return {}
+        return {}, []
     try:
         raw = yaml.load(path.read_text(), Loader=StrictSafeLoader) or {}  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
@@ -238,20 +262,40 @@ def load_practice_params(path: Path | None = None, *, frameworks: Iterable[str] 
     known = set(frameworks if frameworks is not None else _frameworks(rulesets_dir()))
     if any(fw not in known for fw in params):
         known |= _frameworks(RULESETS_DIR)
-    strange = [str(fw) for fw in params if fw not in known]
-    if strange:
-        raise RulesetValidationError(
-            f"{path}: unknown framework{'s' if len(strange) > 1 else ''} under params: {', '.join(map(repr, strange))}",
-            [ErrorDetail(reason=f"no ruleset for framework {fw!r}{_near(fw, known)}; the frameworks are: "
-                                f"{', '.join(sorted(known))}", file=str(path), field=f"params.{fw}")
-             for fw in strange],
-            code="ruleset.params.unknown_framework",
-        )
-    problems = [d for fw, section in params.items() if isinstance(section, dict)
-                for d in dated_problems(section, str(fw), str(path))]
-    if problems:
-        raise RulesetValidationError(f"{path}: invalid dated values", problems, code="ruleset.params.invalid")
-    return params
+    problems = [ErrorDetail(reason=f"no ruleset for framework {fw!r}{_near(str(fw), known)}; the frameworks are: "
+                                   f"{', '.join(sorted(known))}", file=str(path), field=f"params.{fw}")
+                for fw in params if fw not in known]
+    values: dict[str, Any] = {}
+    for fw, section in params.items():
+        if fw not in known:
+            continue
+        if isinstance(section, dict):
+            found = dated_problems(section, str(fw), str(path))
+            problems.extend(found)
+            section = _readable(section, str(fw), str(path)) if found else section
+        values[fw] = section
+    return values, problems
+
+
+def _readable(section: Mapping[str, Any], framework: str, source: str) -> dict[str, Any]:
+    """The section without the dated entries whose days do not read (their problem is said): the
+    other values are still checked."""
+    out: dict[str, Any] = {}
+    for name, value in section.items():
+        if is_dated(value):
+            kept = []
+            for entry in value:
+                try:
+                    _date(entry.get("from"), source, f"{framework}.{name}.from")
+                    _date(entry.get("to"), source, f"{framework}.{name}.to")
+                except RulesetValidationError:
+                    continue
+                kept.append(entry)
+            if kept:
+                out[name] = kept
+        else:
+            out[name] = value
+    return out
 
 
 def _frameworks(root: Path) -> set[str]:
@@ -476,9 +520,10 @@ def check_practice_params(day: dt.date, *, frameworks: Iterable[str] | None = No
     collected over every framework instead of stopping at the first: a view of the parameters must
     not show as in force a value no evaluation would accept, and one refusal names every fix."""
     loaded = load_all(root or rulesets_dir())
-    raw = load_practice_params(params_path, frameworks={item.spec.framework for item in loaded})
+    # read leniently: an unknown framework or an unreadable dated entry is named with the values the
+    # rulesets refuse, not instead of them
+    raw, problems = read_practice_params(params_path, frameworks={item.spec.framework for item in loaded})
     source = str(params_path or practice_params_path())
-    problems: list[ErrorDetail] = []
     for item in in_force(loaded, day, frameworks):
         try:
             compile_for(item, params_in_force(raw, item.spec.framework, day, source), source, on=day)

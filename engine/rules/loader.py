@@ -218,6 +218,66 @@ def _load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
     return LoadedRuleset(spec=spec, path=path, content=content)
 
 
+#: What stands in for a rule's key the format refuses when the rest of the file is checked anyway
+#: (`salvaged`): a value that changes no other check. A key with a default (`tag`, `advisory`, the
+#: rule's own dates, `severity_when`) is left out instead.
+_STAND_INS: dict[str, Any] = {"severity": "low", "title": "-", "citation": "-"}
+_LEFT_OUT = frozenset({"tag", "advisory", "effective_from", "effective_to", "severity_when", "description"})
+
+
+def salvaged(content: bytes, path: str) -> LoadedRuleset | None:
+    """The ruleset of a file its format refuses, with what it refuses set aside, so the checks that
+    do not depend on it still run (`rules validate`): `severity: urgent` had hidden an unknown field
+    in a condition, a message naming what it is not given and an SOP with no template, each found
+    only once the one before was mended.
+
+    A rule's key that stands alone (its severity, title, tag, dates...) is replaced by a stand-in or
+    its default; a rule refused for what the other checks read (its patterns, subject, obligation,
+    message, SOP, id) is left out, and the other rules are checked. None when the file does not read
+    as YAML, or what it refuses is the ruleset's own (its framework, version, dates...): the checks
+    of its rules would mean nothing then."""
+    try:
+        raw = yaml.load(content.decode("utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+        return None
+    kept = [r for r in (_salvaged_rule(rule) for rule in raw["rules"]) if r is not None]
+    raw = {**raw, "rules": kept}
+    lines, field_lines = _rule_lines(raw)
+    try:
+        spec = RulesetSpec.model_validate(_strip_lines(raw))
+    except ValidationError:
+        return None
+    if _window_default_details(spec, raw, path):
+        return None
+    rules = [r.model_copy(update={"line": lines.get(r.id), "lines": field_lines.get(r.id, {})}) for r in spec.rules]
+    return LoadedRuleset(spec=spec.model_copy(update={"rules": rules}), path=path, content=content)
+
+
+def _salvaged_rule(rule: Any) -> dict[str, Any] | None:
+    """`rule` as the format takes it, its refused stand-alone keys replaced (see `salvaged`), or None."""
+    if not isinstance(rule, dict):
+        return None
+    patched = dict(rule)
+    for _ in range(2):  # a stand-in may meet a check of the whole rule (`tag: U` needs advisory)
+        try:
+            RuleSpec.model_validate(_strip_lines(patched))
+            return patched
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                if key in _STAND_INS and err["type"] != "extra_forbidden":
+                    patched[key] = _STAND_INS[key]
+                elif key in _LEFT_OUT or (err["type"] == "extra_forbidden" and len(err["loc"]) == 1):
+                    patched.pop(key, None)
+                    if key == "tag":
+                        patched.pop("advisory", None)
+                else:
+                    return None
+    return None
+
+
 def _rule_lines(raw: dict[str, Any]) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
     """Per rule id: the line of the rule, and the line of each of its keys (`message`, `when`, and
     `match.<alias>` for each pattern), so an error points at the line the mistake is on."""

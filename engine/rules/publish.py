@@ -52,7 +52,7 @@ from engine.rules.catalog import (
 )
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
 from engine.rules.scenarios import BACKENDS, run_scenario
-from engine.rules.validate import validate_paths
+from engine.rules.validate import validate_bytes, validate_paths
 
 _EFFECTIVE_FROM = re.compile(r"^effective_from:[^\n]*$", re.MULTILINE)
 
@@ -192,6 +192,14 @@ def plan_publication(draft: bytes, *, name: str, effective_from: dt.date | None 
         loaded = load_ruleset_bytes(draft, name)
     except UnicodeDecodeError as exc:
         raise RulesetValidationError(f"{name}: not UTF-8 text", [ErrorDetail(reason=str(exc), file=name)]) from None
+    except RulesetValidationError as exc:
+        # the rest of the draft checked as `rules validate` checks it: `severity: urgent` had been
+        # the only problem named of a draft with four
+        more = validate_bytes(draft, name, policies=policies, params_path=params_path).problems
+        if any(d not in exc.details for d in more):
+            raise RulesetValidationError(exc.message, list(dict.fromkeys([*exc.details, *more])),
+                                         code=exc.code) from None
+        raise
     spec = loaded.spec
     target = root / spec.framework / file_name(spec.framework, spec.version)
     if target.resolve().parent.parent != root.resolve():  # the spec's id check keeps this from happening

@@ -17,31 +17,31 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from engine import clock
-from engine.errors import ErrorDetail, VigilError
+from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.rules import withdrawals
 from engine.rules.catalog import (
     POLICIES_DIR,
     compile_for,
     framework_files,
     load_all,
-    load_practice_params,
     params_in_force,
     placement_problems,
     policies_dir,
     practice_fit_problems,
     practice_params_path,
+    read_practice_params,
     ruleset_files,
     rulesets_dir,
 )
 from engine.rules.compiler.messages import check_compiles
 from engine.rules.compiler.samples import sample_problems
 from engine.rules.id_prefixes import prefix_clashes
-from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
+from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file, salvaged
 from engine.rules.scenarios import looks_like_scenario, scenario_problems
 from engine.rules.spec import RuleSpec
 from engine.tasks import sop_checks, templates
@@ -102,15 +102,11 @@ def validate_paths(
             # publishing run them): a broken one had validated clean, then stopped both
             scenarios.extend(sorted((p.parent / "tests").glob("*.yaml")) if framework_files(p.parent) else [])
     scenarios = list(dict.fromkeys(scenarios))
-    try:
-        practice = load_practice_params(params_path)
-    except VigilError as exc:
-        report.problems.extend(exc.details)
-        practice = {}
+    practice = _practice(report, params_path)
     elsewhere: dict[ErrorDetail, list[str]] = {}
     for path in files:
         report.files.append(str(path))
-        _check(report, partial(load_ruleset_file, path), str(path), practice=practice, policies=policies,
+        _check(report, path.read_bytes, str(path), practice=practice, policies=policies,
                params_path=params_path, today=today, elsewhere=elsewhere)
     report.problems.extend(_naming_versions(elsewhere))
     loadable = []
@@ -152,13 +148,9 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
     `validate_paths` validates a file: format, expressions, parameters with the practice's
     overrides, SOP templates."""
     report = ValidationReport(files=[name])
-    try:
-        practice = load_practice_params(params_path)
-    except VigilError as exc:
-        report.problems.extend(exc.details)
-        practice = {}
+    practice = _practice(report, params_path)
     elsewhere: dict[ErrorDetail, list[str]] = {}
-    _check(report, lambda: load_ruleset_bytes(draft, name), name, practice=practice,
+    _check(report, lambda: draft, name, practice=practice,
            policies=policies or policies_dir(), params_path=params_path, today=today, elsewhere=elsewhere)
     report.problems.extend(_naming_versions(elsewhere))
     try:
@@ -168,6 +160,19 @@ def validate_bytes(draft: bytes, name: str, *, policies: Path | None = None, par
     in_use = _in_use(rulesets_dir())
     report.problems.extend(rule_id_clashes(loaded, in_use) + prefix_clashes(loaded, in_use))
     return report
+
+
+def _practice(report: ValidationReport, params_path: Path | None) -> dict[str, Any]:
+    """The practice's values, each problem of the file said in `report`: an unknown framework or a
+    dated entry that does not read is left out, and the other values are still checked against the
+    rulesets (an unknown `gdpr:` had hidden every other problem of the file)."""
+    try:
+        practice, problems = read_practice_params(params_path)
+    except VigilError as exc:  # not a file of values at all
+        report.problems.extend(exc.details)
+        return {}
+    report.problems.extend(problems)
+    return practice
 
 
 def rule_id_clashes(checked: list[LoadedRuleset], others: Iterable[LoadedRuleset]) -> list[ErrorDetail]:
@@ -328,21 +333,31 @@ def _practice_over_time(checked: list[LoadedRuleset], root: Path, practice: dict
     return out
 
 
-def _check(report: ValidationReport, load: Callable[[], LoadedRuleset], label: str, *, practice: dict[str, Any],
+def _check(report: ValidationReport, content: Callable[[], bytes], label: str, *, practice: dict[str, Any],
            policies: Path, params_path: Path | None, today: dt.date | None,
            elsewhere: dict[ErrorDetail, list[str]]) -> None:
     """Every problem of one file at once: a rule whose expression is refused still has its message
     and its SOP checked (they do not depend on compiling), so fixing one mistake does not reveal the
-    next. Only a file that does not read as a ruleset at all stops here. A problem in another file
-    (practice.yaml) goes into `elsewhere`, with the version it was found checking."""
+    next; and a file whose format is refused for a key that stands alone (`severity: urgent`) has
+    the rest checked as if it were mended (`loader.salvaged`), its other rules too. Only a file that
+    does not read as a ruleset at all stops here. A problem in another file (practice.yaml) goes
+    into `elsewhere`, with the version it was found checking."""
     source = str(params_path or practice_params_path())  # the file the values come from, wherever it is
+    found: list[ErrorDetail] = []
     try:
-        loaded = load()
+        written = content()
+        loaded = load_ruleset_bytes(written, label)
     except VigilError as exc:
-        report.problems.extend(exc.details or [ErrorDetail(reason=exc.message, file=label)])
-        report.unloaded.append(label)
-        return
-    found: list[ErrorDetail] = _no_rules(loaded, label) + _blank_citations(loaded, label) + _window_units(loaded, label)
+        found = list(exc.details or [ErrorDetail(reason=exc.message, file=label)])
+        mended = salvaged(written, label) if isinstance(exc, RulesetValidationError) else None
+        if mended is None:
+            report.problems.extend(found)
+            report.unloaded.append(label)
+            return
+        loaded = mended
+    else:
+        found = _no_rules(loaded, label)  # of a file set aside, the rules left out say nothing of it
+    found += _blank_citations(loaded, label) + _window_units(loaded, label)
     report.rules += len(loaded.spec.rules)  # the rules checked, compiled or not ("0 rules" beside a problem misled)
     values: dict[str, Any] = {}
     try:

@@ -132,3 +132,56 @@ def test_a_date_parameter_takes_only_a_date(tmp_path: Path, monkeypatch: pytest.
     assert "npp_version_date" in (detail.field or "") and "is not a date: write YYYY-MM-DD" in detail.reason
     fine = _practice(tmp_path, 'params:\n  hipaa: {npp_version_date: "2026-02-01", npp_posted_date: ""}\n')
     assert catalog.compile_in_force(AS_OF, frameworks=["hipaa"], params_path=fine)
+
+
+# -- every problem of the file at once (the regulatory-liaison pass, 7 December 2026) ------------------
+
+SHIPPED = Path(__file__).resolve().parents[3] / "rulesets"
+EVERY_MISTAKE = """\
+params:
+  gdpr: {x: 1}
+  hipaa:
+    ra_max_age_days: thirty
+    hipaa_new_hire_days: -5
+    hipaa_refresher_months:
+      - {value: 6, form: 2026-01-01}
+  osha:
+    nonexistent_param: 3
+"""
+SAID = ("params.gdpr", "hipaa.hipaa_refresher_months[0].form", "hipaa.hipaa_new_hire_days", "hipaa.ra_max_age_days",
+        "osha.nonexistent_param")
+
+
+def test_an_unknown_framework_or_a_misread_entry_no_longer_hides_the_values_problems(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gdpr:` had been the only problem `rules validate`, `params list` and `vigil evaluate` named of
+    five; a dated entry's `form:` hid the value errors; and the value errors of one framework
+    (hipaa's) hid another's (`osha.nonexistent_param`) from `vigil evaluate`."""
+    from engine.rules.validate import validate_paths
+
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(SHIPPED))
+    path = _practice(tmp_path, EVERY_MISTAKE)
+    report = validate_paths([SHIPPED / "hipaa", SHIPPED / "osha"], params_path=path)
+    assert sorted(d.field for d in report.problems) == sorted(SAID), report.problems
+    with pytest.raises(RulesetValidationError) as listed:  # `vigil params list`, GET /params, `vigil evaluate`
+        catalog.check_practice_params(AS_OF.date(), params_path=path)
+    assert sorted(d.field for d in listed.value.details) == sorted(SAID)
+    with pytest.raises(RulesetValidationError) as strict:  # what reads the file for its values alone
+        catalog.load_practice_params(path)
+    assert strict.value.code == "ruleset.params.unknown_framework"
+    assert [d.field for d in strict.value.details] == ["params.gdpr", "hipaa.hipaa_refresher_months[0].form"]
+
+
+def test_vigil_evaluate_names_every_frameworks_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli.main import app
+
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(SHIPPED))
+    monkeypatch.setenv("VIGIL_PRACTICE_PARAMS", str(_practice(tmp_path, EVERY_MISTAKE)))
+    records = tmp_path / "r.ndjson"
+    records.write_text('{"type": "establishment", "id": "E1", "tz": "America/Chicago"}\n', encoding="utf-8")
+    out = CliRunner().invoke(app, ["evaluate", "--records", str(records), "--as-of", "2026-03-10T00:00:00Z"])
+    assert out.exit_code == 2
+    said = " ".join(out.output.split())
+    assert all(field in said for field in SAID), said
