@@ -27,12 +27,13 @@ from engine.cli.common import (
     parse_date,
     parse_instant,
 )
-from engine.errors import ErrorDetail, InputError
+from engine.errors import ErrorDetail, InputError, VigilError
 from engine.rules.catalog import framework_files, rulesets_dir, version_key
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from engine.rules.publish import Unstaged
     from engine.rules.versions import RulesetVersion
 
 rules_app = typer.Typer(help="Rulesets: validate, test, list, show, diff, preview, publish, withdraw, rollback, docs, "
@@ -113,6 +114,7 @@ def test(
 
 def _test(paths: list[Path] | None, backend: list[str], as_json: bool, stack: Any) -> None:
     from engine.errors import RulesetValidationError
+    from engine.rules.publish import unstaged
     from engine.rules.scenarios import run_scenario, scenario_file_problems, scenario_files
 
     bad = sorted(set(backend) - {"python", "durable"})
@@ -121,9 +123,11 @@ def _test(paths: list[Path] | None, backend: list[str], as_json: bool, stack: An
     files: list[tuple[Path, Path]] = []  # (scenario, the rulesets folder it runs against)
     empty: list[Path] = []
     labels: dict[Path, str] = {}  # a staged scenario as the person knows it
+    unstage: list[Unstaged] = []  # what says a staged copy's paths as the files they copy
     for p in paths or [_rulesets_in_use()]:
         if p.is_file() and _is_draft(p):
             staged = _staged_draft(p, stack)
+            unstage.append(unstaged(staged, str(p), _rulesets_in_use()))
             found = sorted((staged.parent / "tests").glob("*.yaml"))
             for f in found:
                 labels[f] = f"{staged.parent.name}/tests/{f.name} (with {p})"
@@ -158,7 +162,15 @@ def _test(paths: list[Path] | None, backend: list[str], as_json: bool, stack: An
                                      problems, code="ruleset.scenario.invalid")
     results = []
     for f, root in files:
-        for r in run_scenario(f, root=root, backends=tuple(backend)):
+        try:
+            cases = list(run_scenario(f, root=root, backends=tuple(backend)))
+        except VigilError as exc:  # said of the files the person knows, never of a staged copy
+            for real in unstage:
+                exc = real.error(exc)
+            raise exc from None
+        for r in cases:
+            for real in unstage:  # a case of a draft's scenarios names the scenario, not its copy
+                r.scenario, r.problems = real.path(r.scenario), [real.path(t) for t in r.problems]
             results.append(r)
             if not as_json:
                 mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
@@ -187,13 +199,28 @@ def _is_draft(path: Path) -> bool:
 
 def _staged_draft(path: Path, stack: Any) -> Path:
     """The draft at `path` written, as if published, into a copy of its framework's folder of the
-    rulesets in use (kept until `stack` closes); a draft that does not load is refused naming why."""
-    from engine.rules.loader import load_ruleset_file
-    from engine.rules.publish import staged_in_place, unix_lines
+    rulesets in use (kept until `stack` closes). A draft that does not load, or that publishing would
+    refuse as `rules validate` does, is refused with every problem before any case runs (exit 2),
+    each said of the draft or of the scenario it is in: 146 cases had passed first, then the run
+    stopped naming /tmp/vigil-publish-.../hipaa/hipaa-2026.3.0.yaml."""
+    from engine.errors import RulesetValidationError
+    from engine.rules.loader import load_ruleset_bytes
+    from engine.rules.publish import staged_in_place, staged_problems, unix_lines
+    from engine.rules.validate import validate_bytes
 
-    loaded = load_ruleset_file(path)
-    loaded = dataclasses.replace(loaded, content=unix_lines(loaded.content))
-    return Path(stack.enter_context(staged_in_place(loaded, _rulesets_in_use())))
+    content = unix_lines(path.read_bytes())
+    try:
+        loaded = load_ruleset_bytes(content, str(path))
+    except RulesetValidationError as exc:  # every problem, as `rules validate` says them
+        raise RulesetValidationError(f"{path}: the draft does not load; nothing was run",
+                                     list(dict.fromkeys([*exc.details, *validate_bytes(content, str(path)).problems])),
+                                     code="ruleset.draft.invalid") from None
+    staged = Path(stack.enter_context(staged_in_place(loaded, _rulesets_in_use())))
+    problems = staged_problems(staged, str(path), _rulesets_in_use())
+    if problems:
+        raise RulesetValidationError(f"{path}: the draft does not validate; nothing was run", problems,
+                                     code="ruleset.draft.invalid")
+    return staged
 
 
 @rules_app.command("list")

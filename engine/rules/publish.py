@@ -50,7 +50,7 @@ from engine.rules.catalog import (
     rulesets_dir,
     version_key,
 )
-from engine.rules.loader import LoadedRuleset, load_ruleset_bytes
+from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file
 from engine.rules.scenarios import BACKENDS, run_scenario
 from engine.rules.validate import validate_bytes, validate_paths
 
@@ -287,12 +287,10 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
         staged_root, folder = staged.parent.parent, staged.parent
         # the copy is nobody's to see: a problem is said of the draft, or of the file it copies
         # (a refusal had named /tmp/vigil-publish-_lu8f9b5/hipaa/tests/x.yaml, deleted by then)
-        real = _Unstaged(staged=staged, draft=name, staged_root=staged_root, root=root)
-        report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from,
-                                rulesets=root)
-        if not report.ok:
-            raise RulesetValidationError(f"{name}: the draft does not validate",
-                                         refused + [real.detail(d) for d in report.problems],
+        real = unstaged(staged, name, root)
+        problems = staged_problems(staged, name, root, policies=policies, params_path=params_path)
+        if problems:
+            raise RulesetValidationError(f"{name}: the draft does not validate", refused + problems,
                                          code="ruleset.publish.invalid")
         passed, judged, failed = 0, 0, []
         for path in sorted((folder / "tests").glob("*.yaml")):
@@ -324,6 +322,25 @@ def _check_in_place(loaded: LoadedRuleset, root: Path, name: str, *, policies: P
     return passed, judged
 
 
+def staged_problems(staged: Path, draft: str, root: Path, *, policies: Path | None = None,
+                    params_path: Path | None = None) -> list[ErrorDetail]:
+    """Every problem of a draft staged in a copy of its framework's folder (`staged_in_place`), and of
+    the scenarios beside it, as `rules validate` finds them, as of the draft's first day; each said
+    of the draft by the name it was given (`draft`) or of the file in `root` it copies, never of the
+    copy. Publishing refuses a draft with any, and so does `vigil rules test DRAFT` before it runs a
+    case (it had run 146 passing cases first, then named the copy)."""
+    spec = load_ruleset_file(staged).spec
+    report = validate_paths([staged], policies=policies, params_path=params_path, today=spec.effective_from,
+                            rulesets=root)
+    real = unstaged(staged, draft, root)
+    return [real.detail(d) for d in report.problems]
+
+
+def unstaged(staged: Path, draft: str, root: Path) -> Unstaged:
+    """What says a staged copy's problems of the files they are about (`Unstaged`)."""
+    return Unstaged(staged=staged, draft=draft, staged_root=staged.parent.parent, root=root)
+
+
 @contextmanager
 def staged_in_place(loaded: LoadedRuleset, root: Path) -> Iterator[Path]:
     """A copy of the framework's folder of `root` (its versions, withdrawals and scenarios) with the
@@ -342,7 +359,7 @@ def staged_in_place(loaded: LoadedRuleset, root: Path) -> Iterator[Path]:
 
 
 @dataclass(frozen=True)
-class _Unstaged:
+class Unstaged:
     """Problems found in the staged copy of a framework's folder, said of the files they are about:
     the draft by its name, any other file by its path in the rulesets folder."""
 

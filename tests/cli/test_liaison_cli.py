@@ -228,3 +228,29 @@ def test_rules_test_runs_a_drafts_framework_scenarios_with_the_draft_in_place(tm
     refused = vigil("rules", "test", str(broken))
     assert refused.exit_code == 2 and "severity" in said(refused.stderr) and "valid string" not in refused.stderr
     assert sorted(p.name for p in root.rglob("*")) == before
+
+
+def test_rules_test_refuses_a_draft_publishing_would_refuse_before_any_case_and_names_no_staged_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The regulatory-liaison pass (7 December 2026): a draft that loads but does not validate (a
+    field no record has) ran 146 passing cases, then stopped naming
+    /tmp/vigil-publish-uyia_02a/hipaa/hipaa-2026.3.0.yaml:133; and --json named each scenario by its
+    staged copy. Docs: a draft that does not load is refused up front, never naming the copy."""
+    from tests.ruleset_texts import PUB_RULESET, pub_folder
+
+    root = pub_folder(tmp_path, monkeypatch)
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text(PUB_RULESET.replace("version: 1.0.0", "version: 1.1.0").replace(
+        "where end_at == null", "where end_at == null and bogus_fieldx != null"), encoding="utf-8")
+    refused = vigil("rules", "test", str(invalid))
+    assert refused.exit_code == 2, refused.output
+    told = said(refused.stderr)
+    assert f"{invalid}:" in told and "has no field 'bogus_fieldx'" in told and "nothing was run" in told
+    assert "vigil-publish-" not in refused.output and "case 0" not in refused.stdout
+    shorter = tmp_path / "shorter.yaml"
+    shorter.write_text(PUB_RULESET.replace("version: 1.0.0", "version: 1.1.0").replace("default: 30", "default: 10"),
+                       encoding="utf-8")
+    failed = vigil("rules", "test", str(shorter), "--json")
+    [result] = json.loads(failed.stdout)["results"]
+    assert result["scenario"] == str(root / "pub" / "tests" / "train.yaml")
+    assert "vigil-publish-" not in failed.stdout
