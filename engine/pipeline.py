@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from engine import clock
-from engine.audit.schemas import AuditVerifyReport
+from engine import clock, ruleset_integrity
+from engine.audit.schemas import AuditVerifyReport, ChainBreak
 from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
@@ -83,12 +83,16 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
     `vigil evaluate --db` had each called it, and the scheduler's sweep and the demo had not.
     A persisted run that looks back (as of an instant before the store's latest applied run, or at
     an earlier database state) is recorded and returned but held: its diff is not applied
-    (`findings.currency`), so today's findings and tasks stay."""
+    (`findings.currency`), so today's findings and tasks stay. A run to be kept is refused while a
+    version of its frameworks is not the file that was released, published or used, or was placed
+    by hand over days runs have judged (`ruleset_integrity.refuse_drift`)."""
     as_of = clock.ensure_utc(as_of)
     if persist:
         run_checks.check_evaluation(session, org_id=org_id, as_of=as_of,
                                     known_at=clock.ensure_utc(known_at) if known_at is not None else None,
                                     frameworks=list(frameworks) if frameworks is not None else None)
+        # a version edited or placed by hand is refused before a run records it (engine.ruleset_integrity)
+        ruleset_integrity.refuse_drift(session, org_id=org_id, frameworks=frameworks)
     elif known_at is not None:
         run_checks.check_known_at(session, org_id=org_id, known_at=clock.ensure_utc(known_at))
     rulesets = compile_in_force(as_of, frameworks=frameworks, params_path=params_path)
@@ -559,7 +563,8 @@ def verify_audit(session: Session, *, org_id: str | None,
     up, but those rows still name them (docs/audit.md). Then every stored record version against
     its content hash and its import's entry (`progress(versions_done, versions_total)`), every
     finding, waiver and run against its history and the chain (`engine.findings.integrity`), and
-    every user, auditor grant and API token against its entries (`engine.auth.integrity`)."""
+    every user, auditor grant and API token against its entries (`engine.auth.integrity`), and every
+    ruleset version against what was released, published and used (`ruleset_integrity`)."""
     from engine.audit import service as audit_service
     from engine.auth import integrity as accounts_integrity
     from engine.findings import integrity as findings_integrity
@@ -579,7 +584,21 @@ def verify_audit(session: Session, *, org_id: str | None,
     report = report.with_findings(findings_checked, unexplained)
     accounts_checked, altered_accounts = accounts_integrity.check_accounts(session, org_id=org_id,
                                                                            limit=max(0, 100 - len(report.broken)))
-    return report.with_accounts(accounts_checked, altered_accounts)
+    report = report.with_accounts(accounts_checked, altered_accounts)
+    return report.with_rulesets(_ruleset_breaks(session, org_id=org_id))
+
+
+def _ruleset_breaks(session: Session, *, org_id: str | None) -> list[ChainBreak]:
+    """Each version of the rulesets in use that is not what was released, published or used, or was
+    placed by hand over days judged: the runs the trail records could no longer be reproduced from
+    the files, and `audit verify` had said the trail was intact. A folder that does not load is
+    said by `vigil rules validate`, not here."""
+    try:
+        found = ruleset_integrity.drifts(session, org_id=org_id)
+    except VigilError:
+        return []
+    return [ChainBreak(seq=None, org_id=org_id or "*", org_seq=None, kind="ruleset", record_type="ruleset",
+                       record_id=f"{d.framework}@{d.version}", reason=d.detail.reason) for d in found]
 
 
 def upgrade_database(engine: Engine) -> SchemaChange | None:

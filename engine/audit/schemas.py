@@ -32,7 +32,7 @@ class AuditEntry(BaseModel):
     hash: str
 
 
-BreakKind = Literal["chain", "import", "record", "finding", "waiver", "run", "user", "grant", "token"]
+BreakKind = Literal["chain", "import", "record", "finding", "waiver", "run", "user", "grant", "token", "ruleset"]
 
 
 class ChainBreak(BaseModel):
@@ -52,6 +52,9 @@ class ChainBreak(BaseModel):
     - `user`, `grant`, `token`: an account, an auditor grant or an API token (`record_id`) with a field
       the chain records (role, active; window, expiry; owner, expiry, revocation) that does not read
       as the chain last said, or with no entry at all (`engine.auth.integrity`), one break a field.
+    - `ruleset`: a ruleset version (`record_id`, `framework@version`) whose file is not what was
+      released, published or used, or was placed by hand over days runs judged (`org_id` `*`: the
+      rulesets are the deployment's).
     """
 
     seq: int | None
@@ -64,6 +67,8 @@ class ChainBreak(BaseModel):
     version: int | None = None
 
     def detail(self) -> ErrorDetail:
+        if self.kind == "ruleset":
+            return ErrorDetail(reason=self.reason, record_type="ruleset", record_id=self.record_id)
         if self.kind in ("finding", "waiver", "run", "user", "grant", "token"):
             return ErrorDetail(reason=f"org {self.org_id}: {self.reason}", record_type=self.record_type or self.kind,
                                record_id=self.record_id)
@@ -87,6 +92,9 @@ class ChainBreak(BaseModel):
             return f"evaluation run {self.record_id} (org {self.org_id}) is not the run the audit trail recorded"
         if self.kind in ("user", "grant", "token"):
             return f"{self.reason.partition(':')[0]} (org {self.org_id}) is not what the audit trail last said of it"
+        if self.kind == "ruleset":
+            return (f"ruleset {self.record_id} in the rulesets folder is not what the release, the trail and the runs "
+                    "record: the runs can no longer be reproduced from the files")
         if self.kind == "record":
             return (f"stored record {self.record_type} {self.record_id} version {self.version} (org {self.org_id}) "
                     "does not match what was imported")
@@ -127,6 +135,10 @@ class AuditVerifyReport(BaseModel):
         """This report with the record store's check added (its breaks after the chain's)."""
         return self.model_copy(update={"records_checked": checked, "broken": self.broken + broken,
                                        "ok": self.ok and not broken})
+
+    def with_rulesets(self, broken: list[ChainBreak]) -> AuditVerifyReport:
+        """This report with the rulesets folder's check added (its breaks last)."""
+        return self.model_copy(update={"broken": self.broken + broken, "ok": self.ok and not broken})
 
     def with_findings(self, checked: int, broken: list[ChainBreak]) -> AuditVerifyReport:
         """This report with the findings' check added (their breaks last)."""

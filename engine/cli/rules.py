@@ -46,16 +46,24 @@ app.add_typer(rules_app, name="rules")
 def validate(
     paths: list[Path] = typer.Argument(None, exists=True, help="ruleset files or folders (default: the rulesets "
                                                                "folder in use, VIGIL_RULESETS_DIR or rulesets/)"),
+    db: str | None = typer.Option(None, "--db", help="also check the rulesets in use against this database's "
+                                                     "publications and runs (default: $DATABASE_URL, if set)"),
+    org: OrgOpt = None,
     as_json: bool = json_flag("print the report as JSON"),
 ) -> None:
-    """Check schema, expressions, parameters, SOP references, and the scenario files' records, as_of and
-    rule ids (without running them: `vigil rules test` runs them)."""
+    """Check schema, expressions, parameters, SOP references, a released version's bytes, and the
+    scenario files' records, as_of and rule ids (without running them: `vigil rules test` runs them).
+    With a database, also each version of the rulesets in use against its publication and the runs
+    that used it (`engine.ruleset_integrity`)."""
     from engine.rules.validate import validate_paths
 
     def body() -> None:
         targets = paths or [_rulesets_in_use()]
         _require_rulesets(targets)
         report = validate_paths(targets)
+        url = db or os.environ.get("DATABASE_URL")
+        if url:
+            report.problems[:] = list(dict.fromkeys(report.problems + _drift_problems(url, org, targets)))
         if as_json:
             emit_json(
                 {
@@ -187,6 +195,21 @@ def _test(paths: list[Path] | None, backend: list[str], as_json: bool, stack: An
         console.print(f"{passed} passed, {failed} failed")
     if failed:
         raise typer.Exit(code=1)
+
+
+def _drift_problems(url: str, org: str | None, targets: list[Path]) -> list[ErrorDetail]:
+    """What the database says of the rulesets in use that the files alone cannot: a version edited
+    since its `ruleset.published` entry or since runs used it, or placed by hand over days runs have
+    judged. Only when a target is (in) the rulesets folder in use: a draft elsewhere has no record."""
+    from engine.db import unit_of_work
+    from engine.ruleset_integrity import drifts
+
+    root = _rulesets_in_use().resolve()
+    if not any(t.resolve() == root or t.resolve().is_relative_to(root) for t in targets):
+        return []
+    engine, org_id = open_org(url, org)
+    with unit_of_work(engine) as session:
+        return [d.detail for d in drifts(session, org_id=org_id)]
 
 
 def _is_draft(path: Path) -> bool:

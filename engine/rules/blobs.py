@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -47,3 +47,19 @@ def fetch(session: Session, sha256s: Iterable[str]) -> dict[str, RulesetBlobRow]
     if not wanted:
         return {}
     return {row.sha256: row for row in session.scalars(select(RulesetBlobRow).where(RulesetBlobRow.sha256.in_(wanted)))}
+
+
+def kept_shas(session: Session, versions: Collection[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """The SHA-256 of the bytes runs kept for each (framework, version) asked for, the first kept
+    first: what a version placed by hand is held to once a run has used it (`engine.ruleset_integrity`)."""
+    frameworks = sorted({framework for framework, _ in versions})
+    if not frameworks:
+        return {}
+    rows = session.execute(select(RulesetBlobRow.framework, RulesetBlobRow.version, RulesetBlobRow.sha256)
+                           .where(RulesetBlobRow.framework.in_(frameworks))
+                           .order_by(RulesetBlobRow.stored_at, RulesetBlobRow.sha256))
+    out: dict[tuple[str, str], list[str]] = {}
+    for framework, version, sha in rows:
+        if (framework, version) in versions:
+            out.setdefault((framework, version), []).append(sha)
+    return out

@@ -1,10 +1,12 @@
 """`vigil rules validate`: every check a ruleset must pass before it can be published.
 
-Schema and expressions (by compiling), messages (rendered on sample records), parameters (defaults
-and the practice's overrides), SOP references (an SOP id, as the task engine reads it, whose
-policies/sops/<SOP>.md exists and passes `vigil tasks sops`' checks), citations
-(not blank), rules (at least one; not another framework's id) and scenario files (their format,
-records, instants and rule ids; `vigil rules test` runs them).
+Schema and expressions (by compiling), messages (rendered on sample records), a released version's
+bytes (`rulesets/RELEASED.sha256`), parameters (defaults and the practice's overrides), SOP
+references (an SOP id, as the task engine reads it, whose policies/sops/<SOP>.md exists and passes
+`vigil tasks sops`' checks), citations (not blank), rules (at least one; not another framework's
+id) and scenario files (their format, records, instants and rule ids; `vigil rules test` runs them).
+What only a database knows (a version's publication, the runs that used it) is `vigil rules
+validate --db`'s, through `engine.ruleset_integrity`.
 
 Each problem is said once: one found checking several versions (a practice value none of them can
 take) names the versions, rather than print the same line once for each.
@@ -42,6 +44,7 @@ from engine.rules.compiler.messages import check_compiles
 from engine.rules.compiler.samples import sample_problems
 from engine.rules.id_prefixes import prefix_clashes
 from engine.rules.loader import LoadedRuleset, load_ruleset_bytes, load_ruleset_file, salvaged
+from engine.rules.released import released_problems
 from engine.rules.scenarios import looks_like_scenario, scenario_problems
 from engine.rules.spec import RuleSpec
 from engine.tasks import sop_checks, templates
@@ -121,6 +124,9 @@ def validate_paths(
     # names its file. Placing it in the folder by hand, as the refusal had told the liaison, made it live
     # at once with none of publishing's checks (the liaison probe)
     report.problems.extend(placement_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
+    # a released version is its released bytes for ever (`sha256sum -c RELEASED.sha256` had been the
+    # only check of a copy edited with `sed -i`)
+    report.problems.extend(released_problems([i for i in loadable if Path(i.path).resolve() not in drafts]))
     in_use = _in_use(rulesets or rulesets_dir(), besides=files)
     report.problems.extend(rule_id_clashes(loadable, in_use) + prefix_clashes(loadable, in_use))
     report.problems.extend(_practice_over_time([i for i in loadable if Path(i.path).resolve() not in drafts],

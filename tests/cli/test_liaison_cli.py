@@ -254,3 +254,39 @@ def test_rules_test_refuses_a_draft_publishing_would_refuse_before_any_case_and_
     [result] = json.loads(failed.stdout)["results"]
     assert result["scenario"] == str(root / "pub" / "tests" / "train.yaml")
     assert "vigil-publish-" not in failed.stdout
+
+
+# -- a version edited or placed by hand (the regulatory-liaison pass, 7 December 2026) ------------------
+
+
+def test_rules_validate_names_a_released_version_edited_in_a_copy_of_the_rulesets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sed -i` on a rule title of rulesets/hipaa/hipaa-2026.1.0.yaml, in a copy in use: 0 problems, and
+    only `sha256sum -c RELEASED.sha256` noticed."""
+    root = tmp_path / "rulesets"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "rulesets", root, ignore=shutil.ignore_patterns("tests"))
+    monkeypatch.setenv("VIGIL_RULESETS_DIR", str(root))
+    path = root / "hipaa" / "hipaa-2026.1.0.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "title: Unique user identification, no shared log-ins", "title: Unique user IDs", 1), encoding="utf-8")
+    result = vigil("rules", "validate", "--json")
+    assert result.exit_code == 2, result.output
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["file"], problem["field"]) == (str(path), "sha256")
+    assert "5119133b7fe55ccfe5facae126b31fb1b7aefa4adc181c6eea7a557b36e14882" in problem["reason"]
+
+
+def test_a_published_version_edited_afterwards_is_named_by_validate_refused_by_evaluate_and_by_verify(
+        practice: Practice, rules: Path) -> None:
+    draft = str(rules.parent / "draft.yaml")
+    code, _, err = run(practice, "rules", "publish", draft, "--effective-from", "2027-01-01")
+    assert code == 0, err
+    published = rules / "demo" / "demo-3.0.0.yaml"
+    published.write_text(published.read_text().replace("severity: high", "severity: low", 1), encoding="utf-8")
+    code, out, err = run(practice, "rules", "validate")
+    assert code == 2 and "demo 3.0.0 has changed under its version: its ruleset.published entry" in err, err
+    (rules.parent / "practice.yaml").write_text("", encoding="utf-8")
+    code, out, err = run(practice, "evaluate", "--as-of", "2026-11-30T15:00:00Z")
+    assert code == 2 and "ruleset.integrity.changed" in err and str(published) in err, err
+    code, out, err = run(practice, "audit", "verify")
+    assert code == 1 and "ruleset demo@3.0.0" in err, err
