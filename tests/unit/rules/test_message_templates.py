@@ -386,6 +386,24 @@ def test_what_only_the_data_makes_costly_fails_the_render_naming_the_rule(messag
     assert failed.value.details[0].rule_id == "T-MSG-001" and "SecurityError" in failed.value.details[0].reason
 
 
+def test_a_message_failing_in_a_file_edited_by_hand_names_its_framework_version_rule_and_record() -> None:
+    """Loud, as the design wants (a run missing one rule's findings would resolve them), but the
+    liaison is told where, and the other frameworks are judged without it."""
+    broken = compile_ruleset(load_ruleset_bytes(ruleset("{{ episode.start_at | round(2) }}").encode(), "t.yaml"))
+    other = compile_ruleset(load_ruleset_bytes(ruleset("Train {{ episode.person_id }}.").replace(
+        "framework: t", "framework: u").replace("T-MSG-001", "U-MSG-001").encode(), "u.yaml"))
+    source = ListSource([RecordView(r["type"], r["id"], 1, r)
+                         for r in (f.establishment(), f.episode("EP1", "P1", "2026-01-01T09:00:00-06:00"))])
+    with pytest.raises(RulesetError) as failed:
+        evaluate_rules(source, [other, broken], AS_OF)
+    assert failed.value.code == "ruleset.message.render_failed"
+    assert failed.value.message.startswith("t@1.0.0: the message of rule T-MSG-001 failed for employment_episode EP1")
+    assert "other frameworks can be evaluated alone" in failed.value.message
+    [detail] = failed.value.details
+    assert (detail.rule_id, detail.record_type, detail.record_id) == ("T-MSG-001", "employment_episode", "EP1")
+    assert [v.rule_id for v in evaluate_rules(source, [other], AS_OF).violations] == ["U-MSG-001"]
+
+
 def test_a_texts_methods_that_cannot_grow_it_and_small_numbers_still_work() -> None:
     from engine.rules.compiler.messages import MessageTemplate
 
