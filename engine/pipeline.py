@@ -69,6 +69,8 @@ class Evaluation:
     tasks: dict[str, Any] | None = None
     #: what the person who ran it should hear: roles.yaml giving work to someone the practice lacks
     warnings: list[str] = field(default_factory=list)
+    #: of those, one line per SOP whose tasks were opened with generic steps (`tasks.sync.fallback_lines`)
+    sop_fallbacks: list[str] = field(default_factory=list)
 
 
 def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, frameworks: Sequence[str] | None = None,
@@ -120,18 +122,20 @@ def evaluate(session: Session, *, org_id: str, as_of: dt.datetime, actor: str, f
                           result, RunDiff())
     diff = findings_service.apply_run(session, org_id=org_id, run=run, violations=result.violations, actor=actor,
                                       read=record_types_read(rulesets))
-    tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of)
-    # an SOP that failed its tasks is said with the run, not only in each task's history
-    warnings = _role_warnings(session, org_id=org_id, as_of=as_of) + list(tasks.get("sop_fallbacks") or [])
-    return Evaluation(run, result, diff, tasks, warnings=warnings)
+    fell_back: list[str] = []  # an SOP that failed its tasks is said with the run, not only in each task's history
+    tasks = _sync_tasks(session, org_id=org_id, actor=actor, as_of=as_of, fell_back=fell_back)
+    warnings = _role_warnings(session, org_id=org_id, as_of=as_of) + fell_back
+    return Evaluation(run, result, diff, tasks, warnings=warnings, sop_fallbacks=fell_back)
 
 
-def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime) -> dict[str, Any]:
+def _sync_tasks(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
+                fell_back: list[str]) -> dict[str, Any]:
     """Open, close or confirm SOP tasks for the findings. Imported here, not at the top: the tasks
     domain's import chain is long, and most commands never evaluate."""
     from engine.tasks import service as tasks_service
 
-    return dict(tasks_service.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of))
+    return dict(tasks_service.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of,
+                                                 fell_back=fell_back))
 
 
 def _role_warnings(session: Session, *, org_id: str, as_of: dt.datetime) -> list[str]:

@@ -232,9 +232,8 @@ def evaluate(
             "rulesets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in result.rulesets],
             "findings": [finding_json(v) for v in result.violations],
         }
-        fell_back = (outcome.tasks or {}).get("sop_fallbacks")
-        if fell_back:  # tasks opened with generic steps: said in the JSON too, where a script reads
-            payload["sop_fallbacks"] = list(fell_back)
+        if outcome.sop_fallbacks:  # tasks opened with generic steps: said in the JSON too, where a script reads
+            payload["sop_fallbacks"] = list(outcome.sop_fallbacks)
         return payload
 
     payload = run(body)

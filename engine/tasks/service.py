@@ -49,11 +49,12 @@ __all__ = [
 
 
 def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
-                       policies: Path | str | None = None) -> dict[str, Any]:
+                       policies: Path | str | None = None, fell_back: list[str] | None = None) -> dict[str, int]:
     """Called by the pipeline after every persisted evaluation: see engine.tasks.sync."""
     from engine.tasks import sync
 
-    return sync.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of, policies=policies)
+    return sync.sync_from_findings(session, org_id=org_id, actor=actor, as_of=as_of, policies=policies,
+                                   fell_back=fell_back)
 
 
 # -- reading ---------------------------------------------------------------------------------------

@@ -43,13 +43,14 @@ GONE = ("resolved", "waived", "false_positive")
 
 
 def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.datetime,
-                       policies: Path | str | None = None) -> dict[str, Any]:
-    """Open, close, confirm or reopen the tasks of an org's findings; returns counts of each, and in
-    `sop_fallbacks` one line per SOP whose tasks were opened with generic steps, saying why (a
-    template failing to render had done so without a word outside each task's history)."""
+                       policies: Path | str | None = None, fell_back: list[str] | None = None) -> dict[str, int]:
+    """Open, close, confirm or reopen the tasks of an org's findings; returns counts of each. With
+    `fell_back`, one line per SOP whose tasks were opened with generic steps is added to it, saying
+    why (a template failing to render had done so without a word outside each task's history); the
+    counts stay numbers, which the sweep's summary and its readers add up."""
     as_of = clock.ensure_utc(as_of)
-    counts: dict[str, Any] = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0,
-                              "notified": 0, "sop_problems": 0}
+    counts = {"created": 0, "closed": 0, "confirmed": 0, "reopened": 0, "due_changed": 0, "notified": 0,
+              "sop_problems": 0}
     roles = staffed_roles(session, org_id=org_id, as_of=as_of, directory=policies)
     escalation = load_escalation(policies)
     sops = SopCache(policies)
@@ -108,7 +109,8 @@ def sync_from_findings(session: Session, *, org_id: str, actor: str, as_of: dt.d
     # after the findings: a task that just closed stays with whoever had it
     counts["handed_over"] = workforce.hand_over_departed(session, org_id=org_id, roles=roles, actor=actor)
     counts["sop_problems"] = len(sops.fell_back)
-    counts["sop_fallbacks"] = fallback_lines(sops.fell_back)
+    if fell_back is not None:
+        fell_back.extend(fallback_lines(sops.fell_back))
     return counts
 
 
