@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from engine import clock, ruleset_integrity
-from engine.audit.schemas import AuditVerifyReport, ChainBreak
+from engine.audit.schemas import AuditVerifyReport
 from engine.errors import ErrorDetail, InputError, RulesetValidationError, VigilError
 from engine.findings import currency, run_checks
 from engine.findings import service as findings_service
@@ -589,20 +589,7 @@ def verify_audit(session: Session, *, org_id: str | None,
     accounts_checked, altered_accounts = accounts_integrity.check_accounts(session, org_id=org_id,
                                                                            limit=max(0, 100 - len(report.broken)))
     report = report.with_accounts(accounts_checked, altered_accounts)
-    return report.with_rulesets(_ruleset_breaks(session, org_id=org_id))
-
-
-def _ruleset_breaks(session: Session, *, org_id: str | None) -> list[ChainBreak]:
-    """Each version of the rulesets in use that is not what was released, published or used, or was
-    placed by hand over days judged: the runs the trail records could no longer be reproduced from
-    the files, and `audit verify` had said the trail was intact. A folder that does not load is
-    said by `vigil rules validate`, not here."""
-    try:
-        found = ruleset_integrity.drifts(session, org_id=org_id)
-    except VigilError:
-        return []
-    return [ChainBreak(seq=None, org_id=org_id or "*", org_seq=None, kind="ruleset", record_type="ruleset",
-                       record_id=f"{d.framework}@{d.version}", reason=d.detail.reason) for d in found]
+    return report.with_rulesets(ruleset_integrity.breaks(session, org_id=org_id))
 
 
 def upgrade_database(engine: Engine) -> SchemaChange | None:

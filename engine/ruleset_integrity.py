@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from engine import clock, db
 from engine.audit import service as audit_service
-from engine.errors import ErrorDetail, RulesetValidationError
+from engine.audit.schemas import ChainBreak
+from engine.errors import ErrorDetail, RulesetValidationError, VigilError
 from engine.findings import service as findings_service
 from engine.rules import blobs
 from engine.rules.catalog import in_force, load_all, rulesets_dir
@@ -112,6 +113,18 @@ def refuse_drift(session: Session, *, org_id: str, frameworks: Collection[str] |
     raise RulesetValidationError(
         f"{what}: nothing was evaluated (restore the file, or put the change in a new version with `vigil rules "
         "publish`; `vigil rules validate --db` names every such file)", [d.detail for d in found], code=code)
+
+
+def breaks(session: Session, *, org_id: str | None) -> list[ChainBreak]:
+    """Each drift as `vigil audit verify` reports it (`kind: ruleset`): the runs the trail records
+    could no longer be reproduced from the files, and verify had said the trail was intact. A
+    folder that does not load is said by `vigil rules validate`, not here."""
+    try:
+        found = drifts(session, org_id=org_id)
+    except VigilError:
+        return []
+    return [ChainBreak(seq=None, org_id=org_id or "*", org_seq=None, kind="ruleset", record_type="ruleset",
+                       record_id=f"{d.framework}@{d.version}", reason=d.detail.reason) for d in found]
 
 
 def _drift(item: LoadedRuleset, kind: str, recorded: str) -> Drift:

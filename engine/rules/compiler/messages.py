@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import difflib
-import inspect
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from jinja2.defaults import DEFAULT_FILTERS
 
 from engine.errors import ErrorDetail, RulesetError, RulesetValidationError
 from engine.records.fields import format_instant
+from engine.rules.compiler.template_costs import TEXT_ONLY_METHODS, TOO_BIG, arity_problem, constant
 from engine.rules.spec import RuleSpec
 from engine.sandbox import (
     MAX_BITS,
@@ -290,72 +289,6 @@ def _problems(source: str, known: frozenset[str], aliases: frozenset[str],
 _TOO_DEEP = "the message nests too deeply (brackets or tags inside each other); write it flatter"
 
 
-#: What `_constant` answers for arithmetic on constants the renderer would refuse to work out.
-_TOO_BIG = object()
-_FOLDED: dict[type[nodes.Node], Any] = {
-    nodes.Add: lambda a, b: a + b, nodes.Sub: lambda a, b: a - b, nodes.Mul: lambda a, b: a * b,
-    nodes.Pow: lambda a, b: a ** b}
-
-
-def _constant(node: nodes.Node) -> Any:
-    """The number an expression of number constants makes (`10 ** 10`), None when it reads anything
-    else, or `_TOO_BIG` when working it out would pass the renderer's bounds (an exponent above
-    MAX_EXPONENT, a whole number past MAX_BITS): it is then refused, never computed."""
-    if isinstance(node, nodes.Const):
-        value = node.value
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if isinstance(node, nodes.Neg | nodes.Pos):
-        inner = _constant(node.node)
-        return inner if inner is None or inner is _TOO_BIG else (-inner if isinstance(node, nodes.Neg) else inner)
-    apply = _FOLDED.get(type(node))
-    if apply is None or not isinstance(node, nodes.BinExpr):
-        return None
-    left, right = _constant(node.left), _constant(node.right)
-    if _TOO_BIG in (left, right):
-        return _TOO_BIG
-    if left is None or right is None:
-        return None
-    if isinstance(node, nodes.Pow):
-        if abs(right) > MAX_EXPONENT or (right > 0 and abs(left) > 1 and right * math.log2(abs(left)) > MAX_BITS):
-            return _TOO_BIG
-        if left == 0 and right < 0:
-            return None  # the renderer says why
-    if isinstance(node, nodes.Mul) and isinstance(left, int) and isinstance(right, int) \
-            and left.bit_length() + right.bit_length() > MAX_BITS + 1:
-        return _TOO_BIG
-    try:
-        return apply(left, right)
-    except (ArithmeticError, ValueError):
-        return None
-
-
-#: The methods of a text a message cannot call (`engine.sandbox.TEXT_METHODS` are those it can); a
-#: name a list or a mapping also has is left to the render, which knows what it is called on.
-_TEXT_ONLY_METHODS = frozenset(m for m in dir(str) if not m.startswith("_")) - TEXT_METHODS \
-    - frozenset(dir(dict)) - frozenset(dir(list)) - {"format", "format_map"}
-
-
-def _arity_problem(name: str, node: nodes.Filter | nodes.Test) -> str | None:
-    """Why a filter cannot take the arguments written (`local('date')`: `local` takes none), in
-    Jinja2's words; None when it can, or when a `*args` or `**kwargs` is written (their length is
-    not known here). Read from the filter's own signature, the one the render calls it with."""
-    apply = OWN_FILTERS.get(name) or DEFAULT_FILTERS.get(name)
-    if apply is None or not isinstance(node, nodes.Filter) or node.dyn_args is not None or node.dyn_kwargs is not None:
-        return None
-    apply = getattr(apply, "__wrapped__", apply)  # Jinja2's async variants wrap the filter written
-    try:
-        signature = inspect.signature(apply)
-    except (TypeError, ValueError):
-        return None
-    given = getattr(apply, "jinja_pass_arg", None)
-    passed = [object()] if given is not None else []
-    try:
-        signature.bind(*passed, object(), *node.args, **{str(kw.key): kw.value for kw in node.kwargs})
-    except TypeError as exc:
-        return f"the filter `{name}` cannot be given these arguments ({exc})"
-    return None
-
-
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _TARGET = r"\b(?:for|set|with)\s+(?:\w+\s*,\s*)*{}"  # a name a tag assigns (`{% for a, b in ...`)
 #: Filters that read attributes named by a string argument (the position of that argument).
@@ -516,10 +449,10 @@ class _Checker:
         """Refuse what the renderer would refuse anyway (`engine.sandbox.BoundedSandbox`), where the text
         shows it: constants are worked out first, so `10 ** 10 ** 10` (an exponent of 10**10) is refused
         here, not by every evaluation that renders it."""
-        left, right = (n.value if isinstance(n, nodes.Const) else _constant(n) for n in (node.left, node.right))
+        left, right = (n.value if isinstance(n, nodes.Const) else constant(n) for n in (node.left, node.right))
         if isinstance(node, nodes.Pow) and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             self.fail(f"an exponent above {MAX_EXPONENT} is not allowed in a message", node, r"\*\*")
-        elif isinstance(node, nodes.Pow | nodes.Mul) and _constant(node) is _TOO_BIG:
+        elif isinstance(node, nodes.Pow | nodes.Mul) and constant(node) is TOO_BIG:
             self.fail(f"a number past {MAX_BITS} bits is not allowed in a message", node,
                       r"\*\*" if isinstance(node, nodes.Pow) else r"\*")
         for seq, times in ((left, right), (right, left)):
@@ -532,11 +465,11 @@ class _Checker:
         """Refuse a call the renderer refuses whatever the records hold: a text method that can grow
         the text (`{{ sys.name.ljust(19000) }}`; the docs say `ljust` is not there) and a `range`
         longer than MAX_RANGE (`range(10**9)`). Its arguments are visited as any node's are."""
-        if isinstance(node.node, nodes.Getattr) and node.node.attr in _TEXT_ONLY_METHODS:
+        if isinstance(node.node, nodes.Getattr) and node.node.attr in TEXT_ONLY_METHODS:
             self.fail(f"the text method `{node.node.attr}` is not available in a message (only those that cannot "
                       f"grow a text are: {', '.join(sorted(TEXT_METHODS))})", node, rf"\.\s*{node.node.attr}\b")
         if isinstance(node.node, nodes.Name) and node.node.name == "range" and node.args and not node.kwargs:
-            bounds = [_constant(a) for a in node.args]
+            bounds = [constant(a) for a in node.args]
             if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
                 try:
                     length = len(range(*bounds))
@@ -544,7 +477,7 @@ class _Checker:
                     length = 0
                 if length > MAX_RANGE:
                     self.fail(f"a range longer than {MAX_RANGE} is not allowed in a message", node, r"\brange\b")
-            elif _TOO_BIG in bounds:
+            elif TOO_BIG in bounds:
                 self.fail(f"a number past {MAX_BITS} bits is not allowed in a message", node, r"\brange\b")
 
     def _unknown(self, name: str, node: nodes.Node, pattern: str, *, read: bool = True) -> None:
@@ -611,7 +544,7 @@ class _Checker:
             hint = f" (did you mean {close[0]}?)" if close else ""
             self.fail(f"unknown {kind} `{node.name}`{hint}", node, rf"\b{re.escape(node.name)}\b")
         else:
-            arity = _arity_problem(node.name, node)
+            arity = arity_problem(node.name, node, OWN_FILTERS.get(node.name) or DEFAULT_FILTERS.get(node.name))
             if arity is not None:
                 self.fail(arity, node, rf"\b{re.escape(node.name)}\b")
         position = _ATTRIBUTE_ARGS.get(node.name) if isinstance(node, nodes.Filter) else None
