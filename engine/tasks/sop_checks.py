@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import meta, nodes
 
 from engine.errors import ErrorDetail
@@ -95,6 +96,11 @@ def sop_content_problems(sop: Sop, directory: Path | str | None = None, *, roles
         found += [_at(sop, reason, line + offset if line else None) for reason, line in _template_problems(sop)]
     except RecursionError:  # said by load_sop, which parses it first
         return found
+    except jinja2.TemplateError as exc:  # a filter or test of no such name: parsed, but never compiles
+        line = getattr(exc, "lineno", None)
+        why = (exc.message or type(exc).__name__).rstrip(".")
+        return found + [_at(sop, f"the template cannot be compiled: {why}; every task of the SOP would be opened "
+                                 "with generic steps", line + offset if line else None, field="template")]
     if found:
         return found  # rendered once the template is sound: a misspelt field is not also a failed render
     for what, context in _contexts(sop):

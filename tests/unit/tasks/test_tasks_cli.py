@@ -247,3 +247,17 @@ def test_an_evaluation_says_which_sop_fell_back_to_generic_steps_and_why(db_url:
     [line] = payload["sop_fallbacks"]
     assert "1 task of SOP-DEMO" in line and "generic steps" in line and "a range longer than 1000" in line
     assert "SOP-DEMO" in out.stderr and "generic steps" in out.stderr
+
+
+def test_sops_names_a_filter_of_no_such_name_instead_of_crashing(db_url: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template that parses but never compiles (a filter of no such name) had stopped `vigil tasks
+    sops` with a traceback; before the whole-template checks it had been listed fine, and its tasks
+    opened with generic steps."""
+    _policies_with(tmp_path, monkeypatch,
+                   SOP_DEMO=SOP_DEMO.replace("## Steps", "{{ finding.subject.id | nosuchfilter }}\n## Steps", 1))
+    out = vigil("tasks", "sops")
+    assert out.exit_code == 2, out.output
+    said = " ".join(out.output.split())
+    assert "Traceback" not in said
+    assert "SOP-DEMO: the template cannot be compiled: No filter named 'nosuchfilter'; every task" in said, said
