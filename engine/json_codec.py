@@ -8,7 +8,8 @@ was made with. Where they can differ, the standard library is used:
 - reading: orjson reads an integer beyond 64 bits as a float (`123...890` loses digits) and refuses
   NaN, Infinity, lone surrogates and a byte-order mark, which the standard library accepts or reports
   in its own words; so a value holding a float, and any text orjson refuses, is read again by the
-  standard library (floats are rare in records; errors keep their familiar messages);
+  standard library (floats are rare in records; errors keep their familiar messages). An integer of
+  more digits than Python turns into an int (its int-string limit, 4,300) is read as a `LongInteger`;
 - writing (see `engine.records.hashing.canonical_text`): floats (`1e-05` is `1e-5` in orjson) and
   integers beyond 64 bits.
 
@@ -44,11 +45,56 @@ TOO_DEEP = "nested too deep: more levels of arrays and objects than a record eve
 
 def _stdlib(text: bytes | str, **options: Any) -> Any:
     """`json.loads`, with a RecursionError (`[[[...]]]` a thousand deep, which orjson refused too)
-    made the decode error every caller already handles: it had answered an import with a 500."""
+    made the decode error every caller already handles: it had answered an import with a 500; and
+    an integer past Python's int-string limit read as a `LongInteger` (the ValueError it raises,
+    "Exceeds the limit (4300 digits)", had answered an import with a 500 too)."""
     try:
         return json.loads(text, **options)
     except RecursionError:
         raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
+    except ValueError as exc:
+        # only the plain ValueError of int(): a JSONDecodeError or UnicodeDecodeError (both
+        # ValueErrors) is the caller's to handle. Read again: a text without such a number pays nothing
+        if type(exc) is not ValueError or "parse_int" in options:
+            raise
+        return _stdlib(text, parse_int=read_int, **options)
+
+
+class LongInteger(int):
+    """A JSON integer of more digits than Python turns into an int (`sys.get_int_max_str_digits`,
+    4,300 by default), read as a stand-in rather than refused as unreadable JSON.
+
+    Why not its value: Python refuses the conversion because its cost grows with the square of the
+    digits (a 200 MB upload of one number would hold a worker for hours). Why not an error: the
+    record's own checks then name the record and the field, as for a 20-digit number ("must be at
+    most 9223372036854775807, got a number of 5,000 digits"), where the parser could name a line
+    alone. The stand-in is `2**64` (negated for a negative number), past every bound a record takes,
+    so no check can take it for a value within bounds; shown, it says how many digits it had."""
+
+    digits: int
+
+    def __new__(cls, text: str) -> LongInteger:
+        negative = text.lstrip().startswith("-")
+        made = super().__new__(cls, -(2**64) if negative else 2**64)
+        made.digits = sum(c.isdigit() for c in text)
+        return made
+
+    def __str__(self) -> str:
+        return f"a {'negative ' if self < 0 else ''}number of {self.digits:,} digits"
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def read_int(text: str) -> int:
+    """The integer `text` writes (digits with an optional sign, as JSON's reader or a CSV cell gives
+    it), or a `LongInteger` past Python's int-string limit, the one such text `int()` refuses."""
+    try:
+        return int(text)
+    except ValueError:
+        return LongInteger(text)
 
 
 def loads_input(text: bytes | str) -> Any:

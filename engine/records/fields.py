@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from engine.json_codec import LongInteger
 from engine.storable_text import CONTROL_CLASS
 
 US_STATES: tuple[str, ...] = (
@@ -205,6 +206,8 @@ def json_kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
+    if isinstance(value, LongInteger):  # "a number of 5,000 digits": its digits were never read
+        return str(value)
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):

@@ -92,3 +92,27 @@ def test_a_record_given_twice_in_a_body_names_the_first_as_the_api_numbers_recor
     assert refused.status_code == 422, refused.text
     (error,) = refused.json()["errors"]
     assert error["index"] == 2 and "(first at records[0]); changed: last_name; give it once" in error["reason"], error
+
+
+#: a whole number of more digits than Python turns into an int (its int-string limit, 4,300)
+LONG = "1" * 5000
+
+
+def test_a_number_past_pythons_digit_limit_is_a_422_naming_the_line_and_field(api: dict[str, Any]) -> None:
+    """The black-box pass: int() refusing 5,000 digits was a 500 in every format, where a 20-digit
+    number is told "must be at most 9223372036854775807" by record and field."""
+    c = api["client"]
+    good = json.dumps({"type": "person", "id": "LN-1", "last_name": "Long"})
+    files = [("file", ("o.ndjson", f'{good}\n{{"type": "organization", "id": "O", "fte_count": {LONG}}}\n'.encode(),
+                       "application/x-ndjson")),
+             ("file", ("o.json", f'[{{"type": "organization", "id": "O2", "fte_count": -{LONG}}}]'.encode(),
+                       "application/json")),
+             ("file", ("organization.csv", f"id,fte_count\nO3,{LONG}\n".encode(), "text/csv"))]
+    refused = c.post("/records/import", headers=headers(api, "officer"), files=files)
+    assert refused.status_code == 422 and refused.json()["code"] == "input.record_invalid", refused.text
+    assert [(e["file"], e["line"], e["record_id"], e["field"], e["reason"]) for e in refused.json()["errors"]] == [
+        ("o.ndjson", 2, "O", "fte_count", "must be at most 9223372036854775807, got a number of 5,000 digits"),
+        ("o.json", 1, "O2", "fte_count", "must be a number of at least 0, got a negative number of 5,000 digits"),
+        ("organization.csv", 2, "O3", "fte_count", "must be at most 9223372036854775807, got a number of 5,000 "
+                                                   "digits")]
+    assert c.get("/records/person/LN-1", headers=headers(api, "officer")).status_code == 404

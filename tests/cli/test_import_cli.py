@@ -322,3 +322,16 @@ def test_utf16_with_no_byte_order_mark_is_named_too(db_url: str, tmp_path: Path,
     utf8.parent.mkdir()
     utf8.write_text(text.replace("A", "Zoë Ånström"), encoding="utf-8")
     assert vigil("import", str(utf8), "--db", db_url).exit_code == 0
+
+
+def test_a_number_past_pythons_digit_limit_exits_2_naming_the_line_and_field(db_url: str, tmp_path: Path) -> None:
+    """int() refuses more than 4,300 digits: the import had ended with a ValueError's traceback, exit 1."""
+    path = tmp_path / "org.ndjson"
+    path.write_text(json.dumps(ORG) + "\n" + '{"type": "organization", "id": "O-2", "fte_count": ' + "1" * 5000
+                    + "}\n", encoding="utf-8")
+    result = vigil("import", str(path), "--db", db_url)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"{path}:2, organization O-2, field fte_count: must be at most 9223372036854775807, got a number of " \
+           "5,000 digits" in said
+    assert "nothing was imported" in said

@@ -103,10 +103,12 @@ def record_lines(blob: bytes) -> list[int]:
     `records` member's); empty when the text does not read (its problem is told elsewhere).
 
     The standard library's decoder reads one element at a time from an offset (`raw_decode`), so
-    each element's first character is known; lines are counted as the decoder counts them (LF)."""
+    each element's first character is known; lines are counted as the decoder counts them (LF). A
+    number past Python's 4,300 digits is read as the import read it (`json_codec.read_int`): int()
+    had refused it, and the record that held it had been told with no line."""
     try:
         text = blob.decode("utf-8-sig")
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(parse_int=json_codec.read_int)
         pos = _skip(text, 0)
         if text.startswith("{", pos):
             pos = _member(text, pos, "records", decoder)

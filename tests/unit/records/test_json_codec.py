@@ -89,3 +89,37 @@ def test_a_json_column_refuses_what_the_standard_library_refuses(value: Any) -> 
         json.dumps(value)
     with pytest.raises(TypeError):
         json_codec.dumps(value)
+
+
+#: a whole number of more digits than Python turns into an int (4,300): int() raises ValueError
+LONG = "1" * 5000
+
+
+@pytest.mark.parametrize("text", [f'{{"n": {LONG}}}', f'{{"n": [1.5, -{LONG}]}}', f'[{LONG}]'])
+def test_an_integer_past_pythons_digit_limit_is_read_as_a_long_integer_not_a_crash(text: str) -> None:
+    """`json.loads` raises a plain ValueError ("Exceeds the limit (4300 digits)"), which no import
+    handled: a 500 from the API, a traceback from the CLI."""
+    value = json_codec.loads_input(text)
+    (long,) = [v for v in _leaves(value) if isinstance(v, json_codec.LongInteger)]
+    assert long.digits == 5000 and abs(long) > 2**63 - 1  # past every bound a record takes
+    assert str(long) in ("a number of 5,000 digits", "a negative number of 5,000 digits")
+    assert f"got {long}" == f"got {long!s}"  # a message's formatting says it, never the stand-in's digits
+    assert json_codec.repeated_keys(text) == []
+
+
+def test_a_long_integer_given_twice_in_an_object_is_still_a_repeated_key() -> None:
+    with pytest.raises(json.JSONDecodeError, match="the key 'n' is given twice"):
+        json_codec.loads_input(f'{{"n": {LONG}, "n": 1}}')
+
+
+def test_read_int_reads_a_cells_digits_or_a_long_integer() -> None:
+    assert json_codec.read_int("-42") == -42
+    assert str(json_codec.read_int("-" + LONG)) == "a negative number of 5,000 digits"
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ErrorDetail, ImportFormatError
+from engine.errors import ErrorDetail, ImportFormatError, RecordValidationError
 from engine.records.importers import detect_format, reader_for
 from engine.records.importers.csv_format import convert_cell, field_kinds
 from engine.records.validation import Position, Refused, validate_record
@@ -314,3 +314,29 @@ def test_an_empty_json_file_is_said_as_an_empty_csv_file_is(tmp_path: Path, cont
     """The parser had answered "Expecting value" at line 1 column 1."""
     records, problems = read(write(tmp_path, "person.json", content), "json")
     assert records == [] and [p.reason.split(":")[0] for p in problems] == ["empty file"]
+
+
+#: a whole number of more digits than Python turns into an int (its int-string limit, 4,300)
+LONG = "1" * 5000
+
+
+@pytest.mark.parametrize(("name", "text", "field"), [
+    ("organization.ndjson", f'{{"type": "organization", "id": "O", "fte_count": {LONG}}}\n', "fte_count"),
+    ("organization.json", f'[{{"type": "organization", "id": "O", "fte_count": {LONG}}}]', "fte_count"),
+    ("organization.csv", f"id,fte_count\nO,{LONG}\n", "fte_count"),
+    ("incident.csv", f'id,affected_by_state\nI,"{{""CA"": {LONG}}}"\n', "affected_by_state.CA"),
+])
+def test_a_number_past_pythons_digit_limit_is_the_records_problem_not_a_crash(tmp_path: Path, name: str,
+                                                                             text: str, field: str) -> None:
+    """int() refuses more than 4,300 digits with a ValueError, which had ended the import with a
+    traceback (a 500 over REST); a 20-digit number is told "must be at most 9223372036854775807"."""
+    path = write(tmp_path, name, text)
+    records, problems = read(path, detect_format(path))
+    assert problems == []
+    ((position, raw),) = records
+    with pytest.raises(RecordValidationError) as refused:
+        validate_record(raw, position=position)
+    (detail,) = refused.value.details
+    assert (detail.field, detail.reason) == (field, "must be at most 9223372036854775807, got a number of 5,000 "
+                                                    "digits")
+    assert detail.line == (2 if name.endswith(".csv") else 1)  # a JSON record's line is found again too
