@@ -7,6 +7,7 @@ import json
 import typer
 import yaml
 
+from engine import yaml_numbers
 from engine.cli import tables
 from engine.cli.app import app, console, emit_json, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, framework_option, open_org, parse_date
@@ -95,7 +96,7 @@ def set_param(
     def body():  # type: ignore[no-untyped-def]
         day = parse_date(effective_from, "--from")
         try:
-            parsed = yaml.safe_load(value)
+            parsed = yaml_numbers.safe_load(value)
         except yaml.YAMLError as exc:
             raise InputError(f"VALUE: not a YAML value: {value!r}", [ErrorDetail(reason=str(exc), field="value")],
                              code="input.value") from None

@@ -14,6 +14,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 
+from engine import yaml_numbers
 from engine.cli.app import app, emit_json, err_console, run
 from engine.cli.common import DbOpt, JsonOpt, OrgOpt, open_org, out_file, parse_instant
 from engine.errors import ErrorDetail, InputError
@@ -35,7 +36,7 @@ def _details(path: Path | None) -> Ita300ADetails | None:
         return None
     text = path.read_text(encoding="utf-8")
     try:
-        raw: Any = yaml.safe_load(text) or {}
+        raw: Any = yaml_numbers.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"--details {path}: not JSON or YAML: {str(exc).splitlines()[0]}",
                          code="input.details") from None

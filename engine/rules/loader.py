@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from engine import yaml_numbers
 from engine.errors import ErrorDetail, RulesetSyntaxError, RulesetValidationError
 from engine.rules.spec import ObligationSpec, ParamSpec, RulesetSpec, RuleSpec, SeverityWhen
 from engine.rules.withdrawals import Withdrawal
@@ -124,6 +125,7 @@ def _construct_date(loader: yaml.CSafeLoader, node: yaml.ScalarNode) -> Any:
 
 for _loader in (StrictSafeLoader, _LineLoader):
     _loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_date)  # type: ignore[arg-type]
+    _loader.add_constructor(yaml_numbers.INT_TAG, yaml_numbers.construct_int)  # type: ignore[arg-type]
 
 # YAML 1.2 booleans only: `on:` / `yes` / `no` are words in a ruleset (e.g. `on: "03-02"`), not true/false.
 _LineLoader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]

@@ -234,3 +234,14 @@ def test_a_repeated_key_does_not_hide_the_batchs_other_problems(api: dict[str, A
     assert said == [(0, "dob"), (1, "id")], r.text
     people = api["client"].get("/records/person/API-2", headers=headers(api, "officer"))
     assert people.status_code == 404  # nothing was imported
+
+
+@pytest.mark.parametrize("path", YAML_ROUTES)
+def test_a_draft_with_a_number_too_long_to_read_is_refused_as_a_yaml_bomb_is(api: dict[str, Any], path: str) -> None:
+    """`a: 111...` of 5,000 digits (past Python's int-string limit) had answered a 500 on all three."""
+    h = headers(api, "liaison") | {"content-type": "text/plain"}
+    r = api["client"].post(path, headers=h, content=("framework: demo\na: " + "1" * 5000 + "\n").encode())
+    problems = r.json()["problems"] if path == "/rulesets/validate" else r.json()["errors"]
+    assert r.status_code == (200 if path == "/rulesets/validate" else 422), r.text
+    (problem,) = problems
+    assert problem["reason"].startswith("a number of 5,000 digits: too long to read") and problem["line"] == 2

@@ -284,3 +284,14 @@ def test_rules_validate_checks_a_scenario_kept_elsewhere_as_a_scenario(rules: Pa
     assert result.exit_code == 2, result.output
     err = said(result.stderr)
     assert "unknown key 'record' in a scenario: did you mean 'records'?" in err and "field version" not in err
+
+
+def test_validate_refuses_a_number_too_long_to_read_without_a_traceback(tmp_path: Path, cli_env: Path) -> None:
+    """PyYAML's int() of 5,000 digits raised a ValueError: a traceback, exit 1."""
+    folder = tmp_path / "rules" / "demo"
+    folder.mkdir(parents=True)
+    text = (FIXTURES / "rulesets" / "demo" / "demo-1.0.0.yaml").read_text()
+    (folder / "demo-1.0.0.yaml").write_text(text + "extra: " + "1" * 5000 + "\n")
+    result = vigil("rules", "validate", str(tmp_path / "rules"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "a number of 5,000 digits: too long to read" in " ".join(result.stderr.split())

@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from engine import yaml_numbers
 from engine.errors import ErrorDetail, ImportFormatError
 from engine.records.connectors.csv_rows import numbered_rows
 from engine.records.fields import MIN_YEAR
@@ -241,7 +242,7 @@ def load_map(path: Path) -> RosterMap:
     if not path.is_file():
         raise ImportFormatError("cannot read the roster map", [ErrorDetail(reason="no such file", file=name)])
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml_numbers.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise ImportFormatError("the roster map is not UTF-8 text",
                                 [ErrorDetail(reason=str(exc.reason), file=name)]) from None

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from engine import clock, pipeline
+from engine import clock, pipeline, yaml_numbers
 from engine.api import scope
 from engine.auth.roles import Permission, allowed
 from engine.auth.schemas import Principal
@@ -137,7 +137,7 @@ def set_param(framework: str = Form(..., max_length=40), name: str = Form(..., m
     day = _day(effective_from, "effective_from")  # refused as any form's field is (engine.web.errors)
     try:
         try:
-            parsed = yaml.safe_load(value)
+            parsed = yaml_numbers.safe_load(value)
         except yaml.YAMLError:
             raise InputError("the value is not a YAML value",
                              [ErrorDetail(reason=f"{value[:100]!r} cannot be read: write 12, 0.5, true, [a, b] or "
