@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 import sys
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -172,7 +173,8 @@ def _unparsable(exc: StarletteHTTPException) -> str | None:
     """Why FastAPI could not read a JSON body, behind its 400 "There was an error parsing the body"
     (which says nothing of why, and lists nothing): a body that is not UTF-8 text names the first
     byte that is not; one nested deeper than the parser follows (`[[[[...]]]]`, a recursion error
-    in the standard library's decoder) says so. None for any other 400."""
+    in the standard library's decoder) says so, and so does one holding a number of more digits than
+    Python reads (4,300: `int()` raises a ValueError). None for any other 400."""
     cause = exc.__cause__
     if exc.status_code != 400:
         return None
@@ -181,7 +183,16 @@ def _unparsable(exc: StarletteHTTPException) -> str | None:
     if isinstance(cause, RecursionError):
         return (f"not valid JSON: arrays and objects nested too deeply to read (the parser follows fewer than "
                 f"{sys.getrecursionlimit()} levels): nest them less deeply")
+    if type(cause) is ValueError:  # int() past Python's int-string limit, the one plain ValueError of json.loads
+        digits = _DIGITS.search(str(cause))
+        number = f"a number of {int(digits.group(1)):,} digits" if digits else "a number of thousands of digits"
+        return (f"not valid JSON: {number}, more than can be read (at most {sys.get_int_max_str_digits():,} "
+                "digits); no field takes a number near that size")
     return _unreadable_multipart(exc)
+
+
+#: how Python's int() says the length of a number past its int-string limit
+_DIGITS = re.compile(r"value has (\d+) digits")
 
 
 def _unreadable_multipart(exc: StarletteHTTPException) -> str | None:

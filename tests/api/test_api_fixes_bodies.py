@@ -88,6 +88,25 @@ def test_a_json_body_nested_too_deeply_is_a_422_on_body_saying_so(api: dict[str,
     assert "levels" in error["reason"] and r.json()["instance"] == "/records"
 
 
+def test_every_json_body_holding_a_number_too_long_to_read_is_a_422_on_body_saying_so(api: dict[str, Any]) -> None:
+    """5,000 digits (past Python's int-string limit) had been a bare `400 http.400` "There was an error
+    parsing the body", with no errors, on every route that reads JSON."""
+    c, checked = api["client"], 0
+    for prefix, route in api_routes(api["app"]):
+        field = route.body_field
+        if field is None or field.field_info.media_type != "application/json":
+            continue
+        url = prefix + route.path_format.replace("{", "").replace("}", "")
+        for method in route.methods:
+            r = c.request(method, url, headers=headers(api, "admin") | {"content-type": "application/json"},
+                          content=b'{"zz": ' + b"1" * 5000 + b"}")
+            assert _errors(r) == [{"field": "body", "reason": "not valid JSON: a number of 5,000 digits, more than "
+                                                              "can be read (at most 4,300 digits); no field takes a "
+                                                              "number near that size"}], (method, url)
+            checked += 1
+    assert checked >= 20
+
+
 # -- a key given twice ------------------------------------------------------------------------------
 
 
