@@ -3,7 +3,8 @@
 A body sent with `Transfer-Encoding: chunked` carries no Content-Length: checking the header alone
 let any caller, signed in or not, make the server hold gigabytes while the JSON checks read it.
 This sits outside every other middleware and counts what `receive` hands on; past the limit the
-request ends with a 413 and the rest of the body is never read."""
+request ends with a 413 and the rest of the body is never read, whatever the app made of the stop
+(a parser that caught it and answered 400 is not heard)."""
 
 from __future__ import annotations
 
@@ -60,19 +61,25 @@ class BodyLimit:
             await self._refuse(scope, receive, send, limit)
             return
         seen = 0
-        started = False
+        over = started = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    over = True
                     raise _TooLarge
             return message
 
         async def watched(message: Message) -> None:
             nonlocal started
+            if over and not started:
+                # the app's own answer to a body it could not finish reading: the multipart parser
+                # catches the stop, and FastAPI answered "400 There was an error parsing the body"
+                # to a chunked upload over the limit. The 413 below is sent instead
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -82,6 +89,7 @@ class BodyLimit:
         except _TooLarge:
             if started:  # a response already under way cannot become a 413: end the connection
                 raise
+        if over and not started:
             await self._refuse(scope, receive, send, limit)
 
     @staticmethod

@@ -185,6 +185,29 @@ def test_a_body_over_the_limit_has_a_title_and_its_instance(api: dict[str, Any],
         "title": "Request body too large", "code": "input.too_large", "instance": "/records"}
 
 
+def test_a_chunked_upload_over_the_limit_is_a_413_not_the_parsers_400(api: dict[str, Any], task: dict[str, Any],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no Content-Length the bytes are counted as they come; the multipart parser caught the
+    limit's stop and FastAPI answered its own `400 http.400` (a chunked JSON body was a 413)."""
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 1000)
+    boundary = "b0undary"
+    part = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.ndjson"\r\n'
+            "Content-Type: application/x-ndjson\r\n\r\n").encode()
+
+    def chunks() -> Any:
+        yield part
+        for _ in range(50):
+            yield b'{"type": "person", "id": "P1"}\n' * 4
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    for path in ("/records/import", f"/tasks/{task['id']}/attachments"):
+        r = api["client"].post(path, headers=headers(api, "officer") | {
+            "content-type": f"multipart/form-data; boundary={boundary}"}, content=chunks())
+        assert "content-length" not in r.request.headers
+        assert r.status_code == 413 and r.json()["code"] == "input.too_large", (path, r.text)
+        assert r.json()["instance"] == path
+
+
 def test_a_small_route_takes_a_small_body_and_an_upload_route_a_large_one() -> None:
     """Security probe (session 42): an anonymous POST /auth/login of 40 MB of `{}` took the server
     from 0.5 GB to 2.7 GB before its 422, under the one 200 MB limit every route had."""
