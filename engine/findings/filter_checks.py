@@ -53,6 +53,7 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
                           [a for a in assignees if people.kind_of(session, org_id=org_id, name=a) is None])
         problems += [ErrorDetail(reason=f"{a!r} is not a user, a person or a role of this organization (none: "
                                         "findings assigned to nobody)", field="assignee") for a in unknown]
+    problems += _subject_problems(session, org_id, _values(f.subject_id))
     if f.org_wide and establishments:
         problems.append(ErrorDetail(reason="a finding is at an establishment or organization-wide, not both: "
                                            "drop one of the two filters", field="org_wide"))
@@ -83,6 +84,48 @@ def check(session: Session, *, org_id: str, f: FindingFilter, scope: FindingScop
 _CLOSED_FILTERS: dict[str, tuple[str, ...]] = {
     "severity": tuple(SEVERITY_ORDER), "state": get_args(LifecycleState), "status": get_args(DeadlineStatus),
 }
+
+
+#: How a subject filter is written, told with every subject refused
+SUBJECT_FORM = "write a subject as type/id (person/P-0001) or its id alone (P-0001)"
+
+
+def _subject_problems(session: Session, org_id: str, subjects: list[str]) -> list[ErrorDetail]:
+    """The subject filter's values that can never match: `type/id` with an empty part (`person/`,
+    `/X`) or a type nothing is reported as (`persn/P-0043`, `a/b/c`). Each had answered an empty
+    page, read as "no findings" for a subject that was only misspelt.
+
+    An id alone is taken as it is (a record's id may hold `/`: a finding about `2026/P-1` matches
+    `subject=2026/P-1`), and so is a type with an id no record has yet: its findings may come."""
+    written = [s for s in subjects if "/" in s]
+    if not written:
+        return []
+    no_finding = set(_absent(session, org_id, FindingRow.subject_id, written))  # as ids alone, they match nothing
+    types: set[str] | None = None
+    problems = []
+    for value in (s for s in written if s in no_finding):
+        kind, _, record_id = value.partition("/")
+        if not kind or not record_id:
+            problems.append(ErrorDetail(reason=f"{value!r} names {'no type' if not kind else 'no id'}: "
+                                               f"{SUBJECT_FORM}", field="subject"))
+            continue
+        if types is None:
+            types = _subject_types(session, org_id)
+        if kind not in types:
+            problems.append(ErrorDetail(reason=f"{value!r}: {kind!r} is not a type of subject"
+                                               f"{known.close(kind, types)}; {SUBJECT_FORM}", field="subject"))
+    return problems
+
+
+def _subject_types(session: Session, org_id: str) -> set[str]:
+    """What a finding's subject may be: a record type, a type a rule reports its subjects as, or one
+    a finding of the org carries (from a rule since changed)."""
+    from engine.records.schemas import RECORD_MODELS
+
+    index = known.ruleset_index()
+    reported = {t for rule in index.rules.values() for t in rule.subject_types}
+    carried = session.scalars(select(FindingRow.subject_type).where(FindingRow.org_id == org_id).distinct())
+    return set(RECORD_MODELS) | reported | {str(t) for t in carried}
 
 
 def _values(text: str | None) -> list[str]:
