@@ -382,18 +382,19 @@ def _owner_for(assignee: str, roles: RolePolicy | None, establishment_id: str | 
 
 
 def ingest_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
-                 record_type: str | None = None, progress: Callable[[int, int], None] | None = None,
-                 stream: bool = True) -> Any:
+                 record_type: str | None = None, names: Sequence[str] | None = None,
+                 progress: Callable[[int, int], None] | None = None, stream: bool = True) -> Any:
     """Import files; events are evaluated at once by the event rules in force (durable_rules)."""
     return _streamed(session, org_id=org_id, actor=actor, stream=stream, run_import=lambda on_batch, on_end: (
         records_service.import_files(session, org_id=org_id, paths=paths, fmt=fmt, record_type=record_type,
-                                     actor=actor, progress=progress, on_batch=on_batch, on_end=on_end)))
+                                     actor=actor, names=names, progress=progress, on_batch=on_batch,
+                                     on_end=on_end)))
 
 
 def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], actor: str, fmt: str | None = None,
                  record_type: str | None = None, checked_at: dt.datetime | None = None,
                  checked_at_name: str = "--checked-at", leie_supplement: bool = False,
-                 mapping: str | Path | None = None,
+                 mapping: str | Path | None = None, names: Sequence[str] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import files of any format, the connectors' included: the one dispatch the CLI and the API
     share (each checks first, in its own words, that the options fit the format).
@@ -401,18 +402,20 @@ def import_files(session: Session, *, org_id: str, paths: Sequence[str | Path], 
     `leie` screens the workforce in the store against the exclusion list (one screening a person; only
     the people they name when the files are OIG's monthly supplements, or `leie_supplement` says so);
     `roster` writes an HR roster's persons and employment episodes at the stored establishments;
-    every other format is records, through `ingest_files`, so events are checked on arrival."""
+    every other format is records, through `ingest_files`, so events are checked on arrival. `names`
+    are what the caller calls the files, written as the records' `source` (an upload's own names:
+    the server holds it at a temporary path); by default the paths."""
     from engine.records.connectors import hr_roster_import, leie_screen
 
     if fmt == "leie":
         return leie_screen.screen_files(session, org_id=org_id, paths=paths, actor=actor, checked_at=checked_at,
                                         checked_at_name=checked_at_name, supplement=leie_supplement,
-                                        progress=progress)
+                                        names=names, progress=progress)
     if fmt == "roster":
         return hr_roster_import.import_roster(session, org_id=org_id, paths=paths, actor=actor, mapping=mapping,
-                                              progress=progress)
+                                              names=names, progress=progress)
     report: ImportReport = ingest_files(session, org_id=org_id, paths=paths, actor=actor, fmt=fmt,
-                                        record_type=record_type, progress=progress)
+                                        record_type=record_type, names=names, progress=progress)
     return report
 
 

@@ -65,11 +65,6 @@ def hide_path(exc: VigilError, names: dict[str, str]) -> None:
                    for d in exc.details]
 
 
-def shown_sources(sources: list[str], path: Path, name: str) -> list[str]:
-    """A report's source list with the temporary path replaced by the uploaded name."""
-    return [name if s == str(path) else s for s in sources]
-
-
 def single_parts(*names: str, known: tuple[str, ...] = (), queried: tuple[str, ...] = ()
                  ) -> Callable[[Request], Awaitable[None]]:
     """A dependency refusing a multipart body that gives one of `names` more than once (422), and,

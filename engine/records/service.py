@@ -108,6 +108,16 @@ def _readable(files: Sequence[Path], fmt: str | None, ingest: Ingest) -> list[tu
     return out
 
 
+def source_names(paths: Sequence[str | Path], names: Sequence[str] | None) -> dict[str, str]:
+    """Each file's `source`, by its path: the name the caller gives it, in the order of `paths`, else
+    the path itself. An upload is held at a temporary path of the server's (`/tmp/tmp6s6si56i/a.ndjson`),
+    which had been written as its records' source and in the audit entry, where the caller and the
+    answer named it `a.ndjson` (docs/records.md: the file path, or what the caller names)."""
+    if names is not None and len(names) != len(paths):
+        raise ValueError(f"{len(names)} names for {len(paths)} files")
+    return {str(p): names[i] if names is not None else str(p) for i, p in enumerate(paths)}
+
+
 def byte_progress(files: Sequence[Path], progress: ProgressFn | None) -> Callable[[int], None]:
     """An `advance(nbytes)` for the readers that reports bytes done of the files' total to `progress`."""
     total = sum(p.stat().st_size for p in files)
@@ -130,11 +140,13 @@ def import_files(
     fmt: str | None = None,
     record_type: str | None = None,
     actor: str,
+    names: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     on_batch: OnBatch | None = None,
     on_end: OnEnd | None = None,
 ) -> ImportReport:
-    """Import JSON, NDJSON or CSV files as one all-or-nothing unit; every problem is reported."""
+    """Import JSON, NDJSON or CSV files as one all-or-nothing unit; every problem is reported. Each
+    version's `source` is its file's name in `names` (`source_names`), else its path."""
     _check_org(org_id)
     if record_type is not None and record_type not in RECORD_MODELS:
         close = difflib.get_close_matches(record_type, list(RECORD_MODELS), n=1)
@@ -144,6 +156,7 @@ def import_files(
     if fmt is not None:
         detect_format(Path("-"), fmt)  # an unknown --format is one problem, not one per file
     files = [Path(p) for p in paths]
+    sources = source_names(paths, names)
     ingest = Ingest(session=session, org_id=org_id, actor=actor, on_batch=on_batch, on_end=on_end,
                     file_order={str(p): i for i, p in enumerate(files)})
     readable = _readable(files, fmt, ingest)
@@ -152,9 +165,9 @@ def import_files(
         for path, file_format in readable:
             reader = reader_for(file_format)
             for position, raw in reader(path, record_type=record_type, problem=ingest.problem, advance=advance):
-                ingest.add(raw, position, str(path))
+                ingest.add(raw, position, sources[str(path)])
         report = ingest.finish()
-    report.sources = [str(p) for p, _ in readable]
+    report.sources = [sources[str(p)] for p, _ in readable]
     _audit_import(session, org_id=org_id, actor=actor, report=report, written=ingest.digest)
     return report
 

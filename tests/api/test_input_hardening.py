@@ -428,6 +428,8 @@ def test_connectors_upload_through_the_api_as_through_the_cli(world: dict[str, A
     r = c.post("/records/import", headers=h, params={"format": "leie", "checked_at": "2026-03-10T12:00:00Z"},
                files={"file": ("UPDATED.csv", leie, "text/csv")})
     assert r.status_code == 200, r.text
+    (screening,) = c.get("/records/screening/LEIE-20260310T120000Z-P1/history", headers=h).json()
+    assert screening["source"] == "UPDATED.csv"  # as sent, not where the server held it
     # without checked_at, the same file sent twice the same day is one screening (session 46's records
     # pass: dated to the microsecond, each upload had written every person's screening again)
     first, again = (c.post("/records/import", headers=h, params={"format": "leie"},

@@ -116,3 +116,20 @@ def test_a_number_past_pythons_digit_limit_is_a_422_naming_the_line_and_field(ap
         ("organization.csv", 2, "O3", "fte_count", "must be at most 9223372036854775807, got a number of 5,000 "
                                                    "digits")]
     assert c.get("/records/person/LN-1", headers=headers(api, "officer")).status_code == 404
+
+
+def test_an_upload_is_recorded_under_its_own_name_not_the_servers_temporary_path(api: dict[str, Any]) -> None:
+    """The black-box pass: the answer said `"sources": ["good.ndjson"]` while each version's `source`
+    and the `records.import` audit entry held "/tmp/tmp6s6si56i/good.ndjson" (docs/records.md: the
+    file path, or what the caller names)."""
+    c, h = api["client"], headers(api, "officer")
+    done = c.post("/records/import", headers=h,
+                  files=[("file", ("good.ndjson", _ndjson({"type": "person", "id": "SN-1", "last_name": "Name"}),
+                                   "application/x-ndjson")),
+                         ("file", ("person.csv", b"id,last_name\nSN-2,Other\n", "text/csv"))])
+    assert done.status_code == 200 and done.json()["sources"] == ["good.ndjson", "person.csv"], done.text
+    for rid, name in (("SN-1", "good.ndjson"), ("SN-2", "person.csv")):
+        (version,) = c.get(f"/records/person/{rid}/history", headers=h).json()
+        assert version["source"] == name
+    (entry,) = c.get("/audit/entries", headers=h, params={"action": "records.import", "limit": 1}).json()
+    assert entry["payload"]["sources"] == ["good.ndjson", "person.csv"]

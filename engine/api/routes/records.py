@@ -194,7 +194,7 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
         report: ImportReport = pipeline.import_files(
             session, org_id=principal.org_id, paths=targets, actor=principal.actor, fmt=format, record_type=type,
             checked_at=screened if format == "leie" else None, checked_at_name="checked_at",
-            leie_supplement=leie_supplement, mapping=mapping)
+            leie_supplement=leie_supplement, mapping=mapping, names=[name for _, name in spooled])
         sources = report.sources
         for target, name in spooled:
             sources = uploads.shown_sources(sources, target, name)

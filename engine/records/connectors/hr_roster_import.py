@@ -194,9 +194,11 @@ def import_roster(
     paths: Sequence[str | Path],
     actor: str,
     mapping: str | Path | None = None,
+    names: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> ImportReport:
-    """Import HR roster files as one all-or-nothing unit of `person` and `employment_episode` records."""
+    """Import HR roster files as one all-or-nothing unit of `person` and `employment_episode` records,
+    their `source` the files as `names` names them (`service.source_names`)."""
     from engine.records import service  # service imports the format registry, which imports this module
 
     files = service.readable_files(paths)
@@ -216,7 +218,7 @@ def import_roster(
                                                                    ids=sorted(ids)):
             stored[record_type, record_id] = data
     records = roster.records(stored)
-    source = " + ".join(str(p) for p in files)
+    source = " + ".join(service.source_names(paths, names).values())
     for raw, position in records:
         checking.add(raw, position, source)
     if checking.problem_count:

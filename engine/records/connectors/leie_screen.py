@@ -64,6 +64,7 @@ def screen_files(
     checked_at: dt.datetime | None = None,
     checked_at_name: str = "--checked-at",
     supplement: bool = False,
+    names: Sequence[str] | None = None,
     progress: service.ProgressFn | None = None,
 ) -> ImportReport:
     """Screen the workforce against the LEIE files and import one screening per person screened.
@@ -72,7 +73,8 @@ def screen_files(
     for it: the CLI's `--checked-at`, the API's `checked_at`): a screening not yet done would stand in
     the store as done, and satisfy the monthly check until that instant came. The files are read as
     monthly supplements when `supplement` is set or every one is named as OIG names them (module
-    docstring); one full list among them makes the whole a screening of everyone."""
+    docstring); one full list among them makes the whole a screening of everyone. The screenings'
+    `source` names the files as `names` does (`service.source_names`)."""
     files = service.readable_files(paths)
     when = _checked_at(files, checked_at, checked_at_name)
     advance = service.byte_progress(files, progress)
@@ -104,7 +106,7 @@ def screen_files(
         for person_id, result in sorted(results.items())
     ]
     report = service.import_records(session, org_id=org_id, records=screenings, actor=actor,
-                                    source=" + ".join(str(p) for p in files))
+                                    source=" + ".join(service.source_names(paths, names).values()))
     # the records alone said "14 screenings created", and who matched had to be looked up by export
     report.screened = {result: sum(1 for r in results.values() if r == result)
                        for result in ("clear", "possible_match", "excluded")}
