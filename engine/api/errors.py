@@ -174,7 +174,9 @@ def _unparsable(exc: StarletteHTTPException) -> str | None:
     (which says nothing of why, and lists nothing): a body that is not UTF-8 text names the first
     byte that is not; one nested deeper than the parser follows (`[[[[...]]]]`, a recursion error
     in the standard library's decoder) says so, and so does one holding a number of more digits than
-    Python reads (4,300: `int()` raises a ValueError). None for any other 400."""
+    Python reads (4,300: `int()` raises a ValueError). Every 400 is such a body (FastAPI's and
+    Starlette's parsers raise no other), so each is said, at worst in the parser's words: a client
+    hears one status, 422, for a body it must mend. None for any other status."""
     cause = exc.__cause__
     if exc.status_code != 400:
         return None
@@ -188,7 +190,8 @@ def _unparsable(exc: StarletteHTTPException) -> str | None:
         number = f"a number of {int(digits.group(1)):,} digits" if digits else "a number of thousands of digits"
         return (f"not valid JSON: {number}, more than can be read (at most {sys.get_int_max_str_digits():,} "
                 "digits); no field takes a number near that size")
-    return _unreadable_multipart(exc)
+    said = str(exc.detail).strip().rstrip(".")
+    return _unreadable_multipart(exc) or f"the body could not be read: {said[:1].lower() + said[1:]}"
 
 
 #: how Python's int() says the length of a number past its int-string limit
@@ -196,13 +199,14 @@ _DIGITS = re.compile(r"value has (\d+) digits")
 
 
 def _unreadable_multipart(exc: StarletteHTTPException) -> str | None:
-    """Why a multipart body could not be read, behind Starlette's bare 400 "Invalid multipart data.":
-    the parser's own words are on the exception it was raised from (a file name of 5,000 characters:
-    "Maximum header size exceeded", which the client can act on)."""
+    """Why a multipart body could not be read, behind Starlette's bare 400: its own words ("Missing
+    boundary in multipart."), or for "Invalid multipart data." the parser's, on the exception it was
+    raised from (a file name of 5,000 characters: "Maximum header size exceeded", which the client
+    can act on)."""
     context = exc.__context__
-    if not isinstance(context, MultiPartException) or context.__cause__ is None:
+    if not isinstance(context, MultiPartException):
         return None
-    said = str(context.__cause__)
+    said = str(context.__cause__ or context.message).strip()
     hint = ("; a part's headers, its file name among them, must be shorter: shorten the file name"
             if "header size" in said.lower() else "")
     return f"the multipart/form-data body could not be read: {said}{hint}"

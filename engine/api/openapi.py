@@ -59,7 +59,10 @@ ERRORS = {
     404: "no such resource, or one outside the caller's scope",
     409: "the resource is not in a state that allows this (e.g. an invalid finding transition), or another "
          "request changed the same data at the same moment (`conflict.concurrent`: retry)",
-    422: "the request or its records are invalid: every problem is listed in `errors`",
+    413: "the body is over this route's limit (`input.too_large`), with or without a Content-Length: send less "
+         "in one request",
+    422: "the request or its records are invalid: every problem is listed in `errors` (a body that cannot be "
+         "read at all, JSON or multipart, too: it is never a 400)",
     503: "the database is busy or unreachable (`Retry-After`); nothing was changed: retry",
 }
 
@@ -106,13 +109,28 @@ def describe(app: FastAPI) -> dict[str, Any]:
             if method in ("post", "put", "patch", "delete"):
                 statuses.add(409)  # a state that refuses it, or a concurrent write of the same rows
             statuses.add(503)
+            if "requestBody" in op:
+                statuses.add(413)
             for status in sorted(statuses | _own_errors(op)):
                 said = op["responses"].get(str(status), {}).get("description")
+                if status == 413 and not said:
+                    said = _too_large(path)
                 op["responses"][str(status)] = {
                     "description": said if said and said != FASTAPI_422 else ERRORS[status],
                     "content": {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 }
     return doc
+
+
+def _too_large(path: str) -> str:
+    """A route's 413, with its own limit (`engine.api.body_limit`): 1 MB for a comment had read as
+    the 200 MB of an upload, or as no limit at all (413 was not declared)."""
+    from engine.api.app import MAX_BODY_BYTES  # the app builds this document: loaded by then
+    from engine.api.body_limit import limit_for
+
+    size = limit_for(path, MAX_BODY_BYTES) / 2**20
+    return (f"the body is over this route's limit of {size:g} MB (`input.too_large`), with or without a "
+            "Content-Length: send less in one request")
 
 
 #: the description FastAPI gives the 422 it documents on its own (replaced by `ERRORS[422]`)

@@ -21,6 +21,18 @@ EXECUTABLE_TYPES = frozenset({
     "application/x-sharedlib", "application/java-vm",
 })
 
+#: Every media type `sniff` names for content the evidence store keeps (not an executable, not
+#: `OCTET`; text without its charset parameter): what an attachment's download may be, as the
+#: OpenAPI document declares it. tests/unit/tasks/test_sniff_and_recurrence.py holds it to `sniff`.
+DOCUMENT_TYPES = (
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/tiff", "image/bmp", "image/webp", "image/heic",
+    "application/x-ole-storage", "application/rtf", "application/gzip", "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "audio/mpeg", "video/mp4", "text/plain", "text/html", "application/xml", "application/json",
+)
+
 _SIGNATURES: list[tuple[bytes, int, str]] = [
     (b"%PDF-", 0, "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),

@@ -80,6 +80,45 @@ def test_the_documented_statuses_security_and_media_types(api: dict[str, Any]) -
     assert list(download["content"]) == ["application/zip"]
 
 
+def test_bodies_declare_their_413_csv_and_downloads_their_types_and_no_route_a_400(api: dict[str, Any]) -> None:
+    """API pass: 413 was answered but declared nowhere, nor the ITA 300A's CSV schema; attachment
+    downloads said `*/*`; and a 400 some bodies got was declared by no route."""
+    paths = _doc(api)["paths"]
+    bodies = 0
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            assert "400" not in op["responses"], (method, path)
+            if "requestBody" in op:
+                bodies += 1
+                said = op["responses"]["413"]["description"]
+                size = "200 MB" if path in ("/records", "/records/import", "/packets/verify",
+                                            "/tasks/{task_id}/attachments") \
+                    else "16 MB" if path.startswith("/rulesets/") else "1 MB"
+                assert f"limit of {size} (`input.too_large`)" in said, (method, path, said)
+    assert bodies >= 30
+    report = paths["/reports/ita-300a"]["get"]["responses"]["200"]["content"]
+    assert report["text/csv"] == {"schema": {"type": "string"}} and "application/json" in report
+    download = paths["/tasks/{task_id}/attachments/{ref}"]["get"]["responses"]["200"]["content"]
+    assert "*/*" not in download and {"application/pdf", "image/jpeg", "text/plain"} <= set(download)
+
+
+def test_a_body_over_the_limit_is_a_declared_413_on_every_route_that_takes_one(
+        api: dict[str, Any], monkeypatch: Any) -> None:
+    from engine.api import app as app_module
+
+    c, paths = api["client"], _doc(api)["paths"]
+    monkeypatch.setattr(app_module, "MAX_BODY_BYTES", 10)
+    for prefix, route in api_routes(api["app"]):
+        path = prefix + route.path_format
+        for method in route.methods:
+            op = paths.get(path, {}).get(method.lower())
+            if op is None or "requestBody" not in op:
+                continue
+            r = c.request(method, re.sub(r"\{[^}]+\}", "x-probe", path), headers=headers(api, "admin"),
+                          json={"padding": "x" * 100})
+            assert r.status_code == 413 and "413" in op["responses"], (method, path, r.status_code)
+
+
 def test_what_each_route_answers_a_role_is_declared(api: dict[str, Any]) -> None:
     """The role x route probe of tests/api/test_route_matrix.py, each answer's status looked up in
     the operation's declared responses: a status a route answers but does not declare fails."""

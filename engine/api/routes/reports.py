@@ -59,7 +59,9 @@ OUTSIDE_GRANT = "an auditor whose grant does not cover the report (another frame
 
 
 @router.get("/reports/ita-300a", response_model=Ita300AOut,
-            responses={200: {"content": {"text/csv": {}}, "description": "the report, or its CSV (format=csv)"},
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "the report, or with format=csv the file itself (`text/csv`, a "
+                                            "download named ita-300a-<year>.csv)"},
                        404: {"description": OUTSIDE_GRANT}})
 def ita_300a(
     year: int = YEAR,

@@ -16,6 +16,7 @@ from engine.auth.schemas import Principal
 from engine.json_body import JsonBody
 from engine.tasks import export as tasks_export
 from engine.tasks import service as tasks_service
+from engine.tasks import sniff
 from engine.tasks.schemas import Task, TaskAttachment, TaskFilter, TaskPage, TaskViewer
 
 router = APIRouter(tags=["tasks"])
@@ -132,8 +133,9 @@ def attach(task_id: str, file: UploadFile = File(...), note: str | None = Form(d
 
 
 @router.get("/tasks/{task_id}/attachments/{ref}", response_class=StreamingResponse, responses={
-    200: {"description": "the file, with the media type sniffed when it was stored",
-          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}})
+    200: {"description": "the file, with the media type sniffed from its content when it was stored (text with "
+                         "its charset, e.g. `text/plain; charset=windows-1252`)",
+          "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in sniff.DOCUMENT_TYPES}}})
 def download(task_id: str,
              ref: str = Path(description="the attachment's `id`, or the sha256 of its bytes (the first "
                                          "attachment of those bytes, as older links name it)"),

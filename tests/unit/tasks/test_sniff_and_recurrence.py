@@ -58,6 +58,18 @@ def test_sniff_reads_content_not_names(content: bytes, media_type: str) -> None:
     assert sniff.sniff(content[: sniff.HEAD_BYTES], content) == media_type
 
 
+def test_every_kind_kept_as_evidence_is_a_declared_document_type() -> None:
+    """The OpenAPI document declares an attachment download's types from DOCUMENT_TYPES (it had said
+    `*/*`): every kind `sniff` names, executables and unknown binary aside, must be there."""
+    named = {t for _, _, t in sniff._SIGNATURES} | set(sniff._OOXML.values()) | {
+        sniff.sniff(content[: sniff.HEAD_BYTES], content).split(";")[0]
+        for content in (b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"\x00\x00\x00\x18ftypheic", b"\x00\x00\x00\x18ftypisom",
+                        b"PK\x03\x04", b"<?xml?>", b"<html>", b"{}", b"text", b"ID3\x04\x00\x00\x00\x00\x01\x00",
+                        b"BM" + (70).to_bytes(4, "little") + b"\x00" * 4 + (54).to_bytes(4, "little")
+                        + (40).to_bytes(4, "little"), "Zoë".encode("utf-16"), "Zoë".encode("cp1252"))}
+    assert named - sniff.EXECUTABLE_TYPES - {sniff.OCTET} == set(sniff.DOCUMENT_TYPES)
+
+
 def test_office_documents_are_told_apart_from_zips() -> None:
     docx = _docx()
     assert sniff.sniff(docx[:8192], docx).endswith("wordprocessingml.document")
