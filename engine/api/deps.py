@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from engine import filter_values, json_codec
@@ -35,23 +36,30 @@ def _credentials(request: Request) -> str | None:
 
 
 def current_principal(request: Request, session: Session = Depends(get_session, scope="function")) -> Principal:
-    token = _credentials(request)
-    if not token:
-        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
-                                  code="auth.required")
     # a GET writes a session's last use (at most once a minute, for the idle timeout); a POST does
     # not, so a form that checks a password (its own short transaction) never waits on this one's.
     # A request that may write holds its token FOR SHARE until it commits, so a revoke waits for its
     # writes and none lands after the revoke (`resolve_token`); a read takes no lock
     reads = request.method in ("GET", "HEAD")
-    principal = auth_service.resolve_token(session, token=token, touch=reads, for_write=not reads)
+    principal = _signed(request, session, touch=reads, for_write=not reads)
     if session.dirty:  # that last use, committed now (nothing else is in this transaction yet): the
         session.commit()  # request must not hold SQLite's write lock while its page is built
+    request.state.principal = principal
+    return principal
+
+
+def _signed(request: Request, session: Session, *, touch: bool, for_write: bool) -> Principal:
+    """Who sent the request, by its token or session cookie: AuthenticationError without good
+    credentials, PermissionDeniedError for a cookie-signed write from another site's page."""
+    token = _credentials(request)
+    if not token:
+        raise AuthenticationError("sign in, or send an API token as 'Authorization: Bearer ...'",
+                                  code="auth.required")
+    principal = auth_service.resolve_token(session, token=token, touch=touch, for_write=for_write)
     if principal.via == "session" and request.method not in _SAFE_METHODS and _cross_site(request):
         raise PermissionDeniedError(
             "a request signed by the browser session cookie must come from this site's own pages; a script "
             "sends an API token (Authorization: Bearer ...)", code="permission_denied.cross_site")
-    request.state.principal = principal
     return principal
 
 
@@ -83,16 +91,45 @@ def require(permission: Permission) -> Callable[..., AsyncIterator[Principal]]:
     in that dependency's thread)."""
 
     async def dependency(principal: Principal = Depends(current_principal)) -> AsyncIterator[Principal]:
-        if not allowed(principal.role, permission):
-            raise PermissionDeniedError(f"role {principal.role} may not {permission.value}",
-                                        code="permission_denied")
-        if principal.role == "auditor" and principal.grant is None:
-            raise PermissionDeniedError("this auditor has no grant in force", code="permission_denied.no_grant")
+        _admit(principal, permission)
         with audit_service.acting_with_token(principal.token_id if principal.via == "token" else None):
             yield principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+def _admit(principal: Principal, permission: Permission) -> None:
+    """PermissionDeniedError unless the caller's role holds `permission` (an auditor, with a grant)."""
+    if not allowed(principal.role, permission):
+        raise PermissionDeniedError(f"role {principal.role} may not {permission.value}", code="permission_denied")
+    if principal.role == "auditor" and principal.grant is None:
+        raise PermissionDeniedError("this auditor has no grant in force", code="permission_denied.no_grant")
+
+
+def refusal(request: Request) -> AuthenticationError | PermissionDeniedError | None:
+    """The 401 or 403 the matched route's `require(...)` would answer this request, or None (a
+    public route, or a caller it admits). Blocking: it may read the caller's token.
+
+    For a request refused before the route's dependencies ran: FastAPI reads and parses the body
+    first, so a body that is not JSON, or one a multipart parser cannot read, had been answered 422
+    to a caller not signed in, or signed in without the permission (staff told what was wrong with a
+    comment they may not make). The error handlers ask this first (`engine.api.errors`)."""
+    route = request.scope.get("route")
+    permission = route_permission(route) if route is not None else None
+    if permission is None or permission == "public":
+        return None
+    try:
+        principal = getattr(request.state, "principal", None)
+        if principal is None:
+            with unit_of_work(request.app.state.engine) as session:
+                principal = _signed(request, session, touch=False, for_write=False)
+        _admit(principal, Permission(permission))
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        return exc
+    except SQLAlchemyError:  # a database that does not answer now: the input's own 422 is still true
+        return None
+    return None
 
 
 def public() -> Callable[..., None]:

@@ -16,10 +16,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from engine import errors as vigil_errors
+from engine.api import deps
 from engine.errors import VigilError
 from engine.registry import UnknownNameError
 
@@ -225,6 +227,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refused = await run_in_threadpool(deps.refusal, request)  # who may send it comes before what is wrong with it
+        if refused is not None:
+            return await vigil_error(request, refused)
         errors = [{"field": _field(e), "reason": _reason(request, e, exc.body)} for e in exc.errors()]
         return problem(422, INVALID_REQUEST, "the request does not match the schema", "input.request",
                        errors, str(request.url.path))
@@ -272,6 +277,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         unparsable = _unparsable(exc)
+        refused = await run_in_threadpool(deps.refusal, request) if unparsable is not None else None
+        if refused is not None:
+            return await vigil_error(request, refused)
         if unparsable is not None:
             return problem(422, INVALID_REQUEST, "the request does not match the schema", "input.request",
                            [{"field": "body", "reason": unparsable}], str(request.url.path))

@@ -45,3 +45,51 @@ def test_every_operation_states_the_permission_its_route_requires(api: dict[str,
     waive = doc["paths"]["/findings/{finding_id}/waive"]["post"]
     assert waive["description"].endswith("**Permission:** `findings.waive` (roles: admin, officer).")
     assert doc["paths"]["/health"]["get"]["description"].endswith("**Permission:** none (public).")
+
+
+def test_a_body_that_cannot_be_read_is_answered_after_who_may_send_it(api: dict[str, Any]) -> None:
+    """The black-box pass: FastAPI parses a body before the route's `require(...)` runs, so a broken
+    JSON body was a 422 for anyone (staff, who may not comment, told what was wrong with their
+    comment; an anonymous caller too). Every route that reads a body answers 401, then 403, first."""
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import headers
+
+    c = TestClient(api["app"])
+    checked = 0
+    for prefix, route in api_routes(api["app"]):
+        field, permission = route.body_field, route_permission(route)
+        if field is None or permission in (None, "public") or prefix.startswith("/ui"):
+            continue  # the web UI's forms answer with pages of their own
+        url = prefix + re.sub(r"\{[^}:]+(:path)?\}", "x-probe", route.path_format)
+        multipart = field.field_info.media_type == "multipart/form-data"
+        kind = "multipart/form-data" if multipart else "application/json"  # no boundary / cut short: unreadable
+        for method in route.methods:
+            answers = {role: c.request(method, url, content=b'{"text": ',
+                                       headers={"content-type": kind} | (headers(api, role) if role else {}))
+                       for role in (None, *ROLES)}
+            assert answers[None].status_code == 401, (method, url, answers[None].text)
+            for role in ROLES:  # the fixture's auditor holds a grant
+                expected = 422 if allowed(role, Permission(permission)) else 403
+                assert answers[role].status_code == expected, (role, method, url, answers[role].text)
+            checked += 1
+    assert checked >= 25
+
+
+def test_a_broken_body_is_still_its_422_when_the_database_does_not_answer(api: dict[str, Any],
+                                                                           monkeypatch: Any) -> None:
+    """Who the caller is is asked of the database; when it does not answer, the body's own 422 stands
+    (an error inside the error handler would be a bare 500)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from engine.auth import service as auth_service
+    from tests.api.conftest import headers
+
+    def unanswered(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(auth_service, "resolve_token", unanswered)
+    r = TestClient(api["app"]).post("/findings/F-x/comments", content=b'{"text": ',
+                                    headers=headers(api, "officer") | {"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body", r.text
