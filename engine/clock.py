@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from engine.errors import ErrorDetail, InputError
 
@@ -133,9 +133,29 @@ def refuse_epoch_number(value: object) -> object:
     return value
 
 
+def said_as_instant(value: object, handler: ValidatorFunctionWrapHandler) -> dt.datetime:
+    """pydantic's reading of an instant, with what to write instead when a text is none at all:
+    `as_of=now` or `yesterday` had been told "Input should be a valid datetime or date, input is too
+    short", which says nothing of the form wanted (and a date, which that does not refuse, is)."""
+    try:
+        read: dt.datetime = handler(value)
+    except ValidationError as exc:
+        if not isinstance(value, str) or not exc.errors() or exc.errors()[0]["type"] not in _UNREAD:
+            raise
+        said = str((exc.errors()[0].get("ctx") or {}).get("error") or "")
+        why = f" ({said})" if "outside expected range" in said else ""  # the right form, a day or hour there is not
+        raise ValueError(f"{value[:60]!r} is not an ISO 8601 instant{why}: give a date and a time with an offset, "
+                         f"e.g. 2026-12-07T09:00:00Z (UTC) or 2026-12-07T09:00:00{EXAMPLE_OFFSET} (the "
+                         "establishment's)") from None
+    return read
+
+
+#: pydantic's error types for a text it could not read as a date-time (or a date)
+_UNREAD = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
+
 #: An instant given from outside: ISO 8601 text with an offset (a number would be read as seconds
 #: since 1970). One type for every face: the packets' `as_of` had been a plain datetime.
-InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number)]
+InstantIn = Annotated[dt.datetime, BeforeValidator(refuse_epoch_number), WrapValidator(said_as_instant)]
 
 
 def refuse_number_day(value: object) -> object:

@@ -96,8 +96,9 @@ def _reason(request: Request, error: Mapping[str, Any], document: Any = None) ->
         advice = _other_body(taken, error, media)
         if advice is not None:
             return advice
-    if loc == ("body",) and media and not _is_json(media):
-        return f"send the body as JSON with Content-Type: application/json (this request said {media})"
+    if loc == ("body",) and not _is_json(media):  # with no Content-Type, FastAPI reads no JSON either
+        said = f"this request said {media}" if media else "this request gave no Content-Type"
+        return f"send the body as JSON with Content-Type: application/json ({said})"
     if _unparsed_body(error):
         return _json_problem(error, document)
     return str(error.get("msg", "")).removeprefix("Value error, ")  # a validator's own words

@@ -205,7 +205,8 @@ def _load_ruleset_bytes(content: bytes, path: str) -> LoadedRuleset:
     except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
         raise RulesetSyntaxError(f"{path}: not valid YAML", [ErrorDetail(reason=str(exc), file=path)]) from None
     if not isinstance(raw, dict):
-        raise RulesetSyntaxError(f"{path}: a ruleset is a mapping", [ErrorDetail(reason="top level", file=path)])
+        raise RulesetSyntaxError(f"{path}: a ruleset is a mapping",
+                                 [ErrorDetail(reason=_not_a_mapping(raw), file=path)])
     lines, field_lines = _rule_lines(raw)
     clean = _strip_lines(raw)
     try:
@@ -278,6 +279,14 @@ def _salvaged_rule(rule: Any) -> dict[str, Any] | None:
                 else:
                     return None
     return None
+
+
+def _not_a_mapping(raw: Any) -> str:
+    """What to fix in a document whose top level is not a mapping (it had said only "top level")."""
+    found = ("empty" if raw is None else "a list" if isinstance(raw, list)
+             else f"the text {str(raw)[:40]!r}" if isinstance(raw, str) else f"the value {str(raw)[:40]}")
+    fields = ", ".join(name for name, info in RulesetSpec.model_fields.items() if info.is_required())
+    return f"the top level is {found}: it must be a mapping of the ruleset's fields ({fields}, ...)"
 
 
 def _rule_lines(raw: dict[str, Any]) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:

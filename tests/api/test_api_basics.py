@@ -48,6 +48,15 @@ def test_the_api_reads_json_only_as_json_so_a_cross_site_form_cannot_sign_in(api
     assert c.get("/me").status_code == 401
 
 
+def test_a_json_body_sent_with_no_content_type_is_told_to_say_it_is_json(api: dict[str, Any]) -> None:
+    """The black-box pass: it had been "Input should be a valid dictionary or object to extract fields from"."""
+    r = api["client"].post("/tokens", headers=headers(api, "officer"),
+                           content=b'{"name": "x", "days": 5}')
+    assert r.status_code == 422 and "content-type" not in r.request.headers, r.text
+    assert r.json()["errors"] == [{"field": "body", "reason": "send the body as JSON with Content-Type: "
+                                                             "application/json (this request gave no Content-Type)"}]
+
+
 def test_import_evaluate_and_read_findings(api: dict[str, Any]) -> None:
     c, h = api["client"], headers(api, "officer")
     bad = c.post(

@@ -37,15 +37,28 @@ def test_an_empty_yaml_body_is_told_to_send_yaml_text_not_json(api: dict[str, An
 
 
 @pytest.mark.parametrize("path", YAML_ROUTES)
-@pytest.mark.parametrize("content", [b"", b"framework: demo\n", b"{}"])
+@pytest.mark.parametrize("content", [b"", b"framework: demo\n", b"{}", b'"s"', b"[]", b"1"])
 def test_yaml_sent_as_json_is_told_to_send_text(api: dict[str, Any], path: str, content: bytes) -> None:
-    """Following the old advice ("send the body as JSON") gave "not valid JSON"."""
+    """Following the old advice ("send the body as JSON") gave "not valid JSON"; and JSON that
+    parsed to a string (`"s"`) was taken as the draft's text (200) while `{}` was refused."""
     r = api["client"].post(path, headers=headers(api, "liaison") | {"content-type": "application/json"},
                            content=content)
     (error,) = _errors(r)
     assert error["field"] == "body", error
     assert "as text with Content-Type: text/plain, not as JSON (this request said application/json)" in \
         error["reason"], error
+
+
+@pytest.mark.parametrize(("content", "found"), [(b"- a\n- b\n", "a list"), (b"just text\n", "the text 'just text'")])
+def test_a_draft_whose_top_level_is_no_mapping_is_told_what_it_must_be(api: dict[str, Any], content: bytes,
+                                                                        found: str) -> None:
+    """It had said `"reason": "top level"`."""
+    r = api["client"].post("/rulesets/validate", headers=headers(api, "liaison") | {"content-type": "text/plain"},
+                           content=content)
+    assert r.status_code == 200 and r.json()["ok"] is False, r.text
+    (problem,) = r.json()["problems"]
+    assert problem["reason"] == f"the top level is {found}: it must be a mapping of the ruleset's fields (framework, " \
+                                "version, title, effective_from, authority, rules, ...)"
 
 
 def test_yaml_that_is_not_utf8_is_told_so_not_to_send_json(api: dict[str, Any]) -> None:

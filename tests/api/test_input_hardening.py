@@ -81,6 +81,20 @@ def test_a_record_read_as_of_an_instant_out_of_range_is_a_422(world: dict[str, A
     assert _fields(r) == ["as_of"]
 
 
+@pytest.mark.parametrize("value", ["now", "yesterday", "2026-12-07 at nine"])
+def test_an_instant_in_words_is_told_the_form_wanted(world: dict[str, Any], value: str) -> None:
+    """The black-box pass: `as_of=now` had been told "Input should be a valid datetime or date, input
+    is too short", though a date, which that does not rule out, is refused too."""
+    c, h = world["client"], world["h"]
+    said = f"{value!r} is not an ISO 8601 instant: give a date and a time with an offset, e.g. 2026-12-07T09:00:00Z " \
+           "(UTC) or 2026-12-07T09:00:00-05:00 (the establishment's)"
+    r = c.get("/records/person/P1", headers=h, params={"as_of": value})
+    assert _fields(r) == ["query.as_of"] and r.json()["errors"][0]["reason"] == said
+    r = c.post(f"/findings/{world['finding']['id']}/waive", headers=h, json={**GOOD, "ends_at": value})
+    assert _fields(r) == ["body.ends_at"] and r.json()["errors"][0]["reason"] == said
+    assert c.get("/records/person/P1", headers=h, params={"as_of": "2099-12-07T09:00:00Z"}).status_code == 200
+
+
 def test_a_number_is_not_read_as_seconds_since_1970(world: dict[str, Any]) -> None:
     body = {"framework": "demo", "window_from": "2026-01-01", "window_to": "2026-12-31", "expires_at": 12345}
     r = world["client"].post("/users/auditor/grants", headers=headers(world, "admin"), json=body)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,15 @@ class RulesetText(BaseModel):
 class WithdrawalIn(JsonBody):
     reason: str = Field(min_length=1, max_length=4000, examples=["2026.2.0 miscounts working days"])
     on: DayIn | None = Field(default=None, description="the first day it is no longer in force (default today)")
+
+
+def _yaml_text(request: Request) -> None:
+    """A draft is YAML sent as text: one sent as JSON is refused whatever it holds. FastAPI reads a
+    JSON body before the route, and the draft is text: `"s"` passed as the text s (and was judged,
+    200), while `{}` was refused; every JSON body is now told to come as text (`engine.api.errors`)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        raise RequestValidationError([{"type": "json_body", "loc": ("body",), "msg": "sent as JSON", "input": None}])
 
 
 class DraftReport(BaseModel):
@@ -129,6 +139,7 @@ def oscal(
 def validate_draft(
     yaml_text: str = Body(..., media_type="text/plain", description="a ruleset draft (YAML)"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
+    _text: None = Depends(_yaml_text),  # after the permission check
 ) -> DraftReport:
     """Validate a draft as `vigil rules validate` does: format, expressions (safe subset), parameters
     with the practice's overrides, durable_rules limits, SOP templates."""
@@ -146,6 +157,7 @@ def preview_draft(
                                                              "effective_from); a day before the first a version can "
                                                              "take effect is moved to it, and `notes` says so"),
     principal: Principal = Depends(require(Permission.RULESETS_WRITE)),
+    _text: None = Depends(_yaml_text),
     session: Session = Depends(get_session, scope="function"),
 ) -> DraftImpact:
     """Which findings the draft would open and close if it were in force, on the records as they
@@ -162,6 +174,7 @@ def publish(
     effective_from: DayIn | None = Query(None, description="the day it takes effect, today or later (default: the "
                                                              "draft's effective_from)"),
     principal: Principal = Depends(require(Permission.RULESETS_PUBLISH)),
+    _text: None = Depends(_yaml_text),
     session: Session = Depends(get_session, scope="function"),
 ) -> Publication:
     """Publish a version (`vigil rules publish`): validated, the framework's scenarios run with it in
