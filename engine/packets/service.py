@@ -123,10 +123,24 @@ def build_stored(session: Session, *, org_id: str, request: PacketRequest, actor
     Written to a temporary name first and renamed once complete, so a failed build leaves no
     half-written packet where downloads look.
     """
+    refused: list[InputError] = []  # every problem at once: a period ending before it starts had hidden the rest
     if request.date_to < request.date_from:
-        raise InputError("the period ends before it starts", [ErrorDetail(reason="to < from", field="to")])
-    require_frameworks([request.framework])
-    as_of = check_scope(session, org_id=org_id, establishment=request.establishment, as_of=request.as_of)
+        refused.append(InputError("the period ends before it starts", [ErrorDetail(
+            reason=f"{request.date_to} is before from ({request.date_from}): the period ends on or after its first "
+                   "day", field="to")]))
+    try:
+        require_frameworks([request.framework])
+    except InputError as exc:
+        refused.append(exc)
+    try:
+        as_of = check_scope(session, org_id=org_id, establishment=request.establishment, as_of=request.as_of)
+    except InputError as exc:
+        refused.append(exc)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise InputError("the packet cannot be built: " + "; ".join(exc.message for exc in refused),
+                         [detail for exc in refused for detail in exc.details])
     request = request.model_copy(update={"as_of": as_of})
     directory = packet_dir()
     try:

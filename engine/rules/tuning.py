@@ -171,34 +171,47 @@ def plan_change(framework: str, name: str, value: Any, *, approved_by: str, reas
         if not text.strip():
             problems.append(ErrorDetail(reason=f"{label} is required: say who approved the change and why",
                                         field=label))
-    if problems:
-        raise InputError(f"cannot change {framework}.{name}", problems, code="params.refused")
     meets = _versions_from(loaded, framework, day)
     declaring = [v for v in meets if name in v.spec.params]
     if not declaring:
+        if problems:
+            raise InputError(f"cannot change {framework}.{name}", problems, code="params.refused")
         known = sorted({n for v in meets for n in v.spec.params})
         close = difflib.get_close_matches(name, known, n=3)
         hint = (f"did you mean {' or '.join(close)}? (vigil params list --framework {framework} lists them)" if close
                 else f"the parameters of {framework} are: {', '.join(known) or 'none'}")
         raise NotFoundError(f"{framework} declares no parameter {name!r}", [ErrorDetail(reason=hint, field="name")])
+    # every problem at once (a past day had hidden a value no version takes, told only once the day
+    # was mended), each refusal alone keeping its own code and words
+    refusals = [("params.refused", f"cannot change {framework}.{name}", p) for p in problems]
     # a value set before the version declaring it takes over would meet the version before, which
     # refuses it: name the day it can start (it had said "2026.1.0 does not compile with the new value")
-    starts = _first_day_declared(loaded, framework, name, day)
-    if starts is not None and starts > day:
-        version = next(i.spec.version for d, i in _in_force_from(loaded, framework, day) if d == starts and i)
-        raise InputError(f"{framework}.{name} can be set from {starts}, when {framework} {version} declares it",
-                         [ErrorDetail(reason=f"{framework} in force from {day} does not declare {name}: "
-                                             f"set it with --from {starts} or later", field="effective_from")],
-                         code="params.not_yet")
+    # (from today at the earliest: a day in the past is refused above, and moves to today or later)
+    earliest = max(day, today)
+    starts = _first_day_declared(loaded, framework, name, earliest)
+    if starts is not None and starts > earliest:
+        version = next(i.spec.version for d, i in _in_force_from(loaded, framework, earliest) if d == starts and i)
+        refusals.append(("params.not_yet", f"{framework}.{name} can be set from {starts}, when {framework} {version} "
+                         "declares it", ErrorDetail(reason=f"{framework} in force from {earliest} does not declare "
+                                                           f"{name}: set it with --from {starts} or later",
+                                                    field="effective_from")))
     if starts is None and any(i is not None and name not in i.spec.params for _, i in _in_force_from(
-            loaded, framework, day)):
-        raise _declared_only_for_a_while(loaded, framework, name, day, path)
+            loaded, framework, earliest)):
+        gap = _declared_only_for_a_while(loaded, framework, name, earliest, path)
+        refusals += [(gap.code, gap.message, detail) for detail in gap.details or [ErrorDetail(reason=gap.message)]]
     for v in declaring:
         try:
             value = check_param_value(v.spec.params[name], value)
         except ValueError as exc:
-            raise InputError(f"{framework}.{name}: {exc}", [ErrorDetail(
-                reason=f"{exc} ({v.spec.params[name].description})", field="value")], code="params.type") from None
+            refusals.append(("params.type", f"{framework}.{name}: {exc}", ErrorDetail(
+                reason=f"{exc} ({v.spec.params[name].description})", field="value")))
+            break
+    if len({code for code, _, _ in refusals}) == 1:
+        code, message, _ = refusals[0]
+        raise InputError(message, [detail for _, _, detail in refusals], code=code)
+    if refusals:
+        raise InputError(f"cannot change {framework}.{name}", [detail for _, _, detail in refusals],
+                         code="params.refused")
     raw_file = _read(path)
     params = raw_file.setdefault("params", {}) or {}
     raw_file["params"] = params

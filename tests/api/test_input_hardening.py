@@ -407,6 +407,17 @@ def test_a_packet_of_a_scope_that_holds_nothing_is_refused(world: dict[str, Any]
     assert world["client"].get("/packets", headers=world["h"]).json() == []
 
 
+def test_every_problem_of_a_packet_request_is_said_at_once(world: dict[str, Any]) -> None:
+    """The black-box pass: a period ending before it starts was the only problem said, the unknown
+    framework and establishment waiting for the next attempt (docs/api.md: all at once)."""
+    body = {"framework": "nope", "from": "2026-01-01", "to": "2025-01-01", "establishment": "EST-NOPE"}
+    r = world["client"].post("/packets", headers=world["h"], json=body)
+    assert _fields(r) == ["to", "framework", "establishment"]
+    assert r.json()["errors"][0]["reason"] == "2025-01-01 is before from (2026-01-01): the period ends on or after " \
+                                              "its first day"
+    assert world["client"].get("/packets", headers=world["h"]).json() == []
+
+
 def test_an_empty_import_says_it_imported_nothing_and_no_server_path_leaks(world: dict[str, Any]) -> None:
     c, h = world["client"], world["h"]
     r = c.post("/records/import", headers=h, files={"file": ("people.ndjson", b"", "application/x-ndjson")})

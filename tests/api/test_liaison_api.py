@@ -151,6 +151,16 @@ def test_a_practice_parameter_changes_from_a_day_on(liaison: dict[str, Any]) -> 
     assert c.get("/params", headers=headers(liaison, "auditor"), params={"framework": "hipaa"}).status_code == 404
 
 
+def test_every_problem_of_a_parameter_change_is_said_at_once(liaison: dict[str, Any]) -> None:
+    """The black-box pass: a day in the past was the only problem said of `{"value": -5,
+    "effective_from": "2020-01-01"}`; the value no version takes was told only once the day was mended."""
+    r = liaison["client"].put("/params/demo/new_hire_days", headers=headers(liaison, "liaison"),
+                              json={"value": "five", "effective_from": "2020-01-01", "approved_by": " ", "reason": "r"})
+    assert r.status_code == 422 and r.json()["code"] == "params.refused", r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["effective_from", "approved_by", "value"]
+    assert "'five' is not a whole number" in r.json()["errors"][2]["reason"]
+
+
 def test_params_are_a_422_naming_every_problem_when_the_rules_cannot_take_the_practice_values(
         liaison: dict[str, Any]) -> None:
     """Probe: GET /params listed `new_hire_days: seven` as the value in force and ignored an unknown
