@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.cells import starts_formula
-from engine.errors import ErrorDetail, InputError, NotFoundError
+from engine.errors import ErrorDetail, InputError, PermissionDeniedError
 from engine.reports import tableschema
 from engine.reports.context import derive_context, instants, read, ruleset_params
 from engine.reports.schemas import (
@@ -80,7 +80,8 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
     not look at (not begun, or past the five-year retention) and a year with nothing to file.
 
     `visible` (an auditor's granted establishments) narrows what the caller may see: another
-    establishment is not found, and the report covers only those."""
+    establishment is refused as outside the grant (as a findings filter naming it is), and the
+    report covers only those."""
     as_of, known = instants(known_at)
     details = details or Ita300ADetails()
     notes: list[ReportNote] = []
@@ -91,8 +92,9 @@ def build_ita_300a(session: Session, *, org_id: str, year: int, establishment_id
     by_id = {e.id: e for e in ests}
     if visible is not None:
         if establishment_id is not None and establishment_id not in visible:
-            raise NotFoundError(f"no establishment {establishment_id!r}",
-                                [ErrorDetail(reason="outside the grant", field="establishment")])
+            raise PermissionDeniedError(f"establishment {establishment_id!r} is outside your grant", [ErrorDetail(
+                reason=f"your grant names {', '.join(sorted(visible)) or 'none'}", field="establishment")],
+                code="permission_denied.outside_grant")
         by_id = {k: v for k, v in by_id.items() if k in visible}
     if establishment_id is not None and establishment_id not in by_id:
         raise InputError(f"no establishment {establishment_id!r} in organization {org_id!r}",

@@ -45,18 +45,19 @@ def test_signing_out_a_session_still_ends_it(api: dict[str, Any]) -> None:
 # -- reports outside an auditor's grant ----------------------------------------------------------------
 
 
-def test_a_report_of_another_framework_is_not_found_as_outside_the_grant(api: dict[str, Any]) -> None:
-    """The fixture's auditor holds a demo grant: the ITA 300A (osha) and QPP (cms) are outside it."""
+def test_a_report_of_another_framework_is_refused_as_outside_the_grant(api: dict[str, Any]) -> None:
+    """The fixture's auditor holds a demo grant: the ITA 300A (osha) and QPP (cms) are outside it. The
+    answer is the findings' and packets' 403 (it had been a 404 saying "outside the audit grant")."""
     c, h = api["client"], headers(api, "auditor")
     for path, params, framework in (("/reports/ita-300a", {"year": "2026"}, "osha"),
                                     ("/reports/qpp", {"year": "2026", "tin": "847102935"}, "cms")):
         r = c.get(path, headers=h, params=params)
-        assert r.status_code == 404, r.text
+        assert r.status_code == 403, r.text
         body = r.json()
-        assert body["detail"] == f"no {framework} report for 2026" and body["title"] == "Not found"
-        assert body["errors"] == [{"reason": f"outside the audit grant: the report is for {framework}, the grant "
-                                             "for demo"}], body  # no field: the route has no framework
-        assert c.get(path, headers=headers(api, "officer"), params=params).status_code != 404  # no grant
+        assert body["code"] == "permission_denied.outside_grant" and body["title"] == "Forbidden"
+        assert body["detail"] == f"the {framework} report for 2026 is outside your grant"
+        assert body["errors"] == [{"reason": f"the report is of {framework}, outside your grant (demo)"}], body
+        assert c.get(path, headers=headers(api, "officer"), params=params).status_code != 403  # no grant
 
 
 # -- the OpenAPI document's declarations ---------------------------------------------------------------
@@ -68,7 +69,7 @@ def test_the_documented_statuses_security_and_media_types(api: dict[str, Any]) -
     assert "401" in login["responses"] and "auth.invalid_credentials" in login["responses"]["401"]["description"]
     assert "application/problem+json" in login["responses"]["401"]["content"]
     for path in ("/reports/ita-300a", "/reports/qpp"):
-        assert "grant" in paths[path]["get"]["responses"]["404"]["description"], path
+        assert "permission_denied.outside_grant" in paths[path]["get"]["responses"]["403"]["description"], path
     for path, code in (("/tokens", "auth.token_issues_token"), ("/me/password", "auth.token_changes_password"),
                        ("/auth/logout", "auth.token_logout")):
         op = paths[path]["post"]

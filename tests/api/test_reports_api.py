@@ -67,18 +67,30 @@ def test_staff_and_liaison_are_refused(rep: dict[str, Any], role: str) -> None:
     assert _get(rep, role, "/reports/qpp", year=2025, tin=TIN).status_code == 403
 
 
+def _outside(r: Any) -> list[dict[str, Any]]:
+    """The errors of a 403 `permission_denied.outside_grant`, the answer findings and packets give too."""
+    assert r.status_code == 403 and r.json()["code"] == "permission_denied.outside_grant", r.text
+    return list(r.json()["errors"])
+
+
 def test_an_auditor_reads_only_the_granted_framework_window_and_establishments(rep: dict[str, Any]) -> None:
-    assert _get(rep, "auditor", "/reports/ita-300a", year=2025).status_code == 404  # granted: demo
-    assert _get(rep, "auditor", "/reports/qpp", year=2025, tin=TIN).status_code == 404
+    """Outside the grant the answer had been a 404 "no osha report for 2025" whose errors said "outside
+    the audit grant", where the findings and packets answer 403 `permission_denied.outside_grant`."""
+    framework, window = _outside(_get(rep, "auditor", "/reports/ita-300a", year=2025))  # granted: demo, from 2026
+    assert framework == {"reason": "the report is of osha, outside your grant (demo)"}  # the route has no framework
+    assert window["field"] == "year" and window["reason"].startswith("2025 is outside your audit window (")
+    _outside(_get(rep, "auditor", "/reports/qpp", year=2025, tin=TIN))
     r = _get(rep, "aud_osha", "/reports/ita-300a", year=2025)
     assert r.status_code == 200 and r.json()["establishment_ids"] == ["E1", "E2"]
-    assert _get(rep, "aud_osha", "/reports/ita-300a", year=2024).status_code == 404  # outside the window
-    assert _get(rep, "aud_osha", "/reports/qpp", year=2025, tin=TIN).status_code == 404
+    (window,) = _outside(_get(rep, "aud_osha", "/reports/ita-300a", year=2024))  # outside the window
+    assert window["field"] == "year" and window["reason"].startswith("2024 is outside your audit window (")
+    _outside(_get(rep, "aud_osha", "/reports/qpp", year=2025, tin=TIN))
     r = _get(rep, "aud_e2", "/reports/ita-300a", year=2025)
     assert r.status_code == 200 and r.json()["establishment_ids"] == ["E2"] and "Clinic E1" not in r.text
-    assert _get(rep, "aud_e2", "/reports/ita-300a", year=2025, establishment="E1").status_code == 404
+    assert _outside(_get(rep, "aud_e2", "/reports/ita-300a", year=2025, establishment="E1")) == [
+        {"reason": "your grant names E2", "field": "establishment"}]
     assert _get(rep, "aud_cms", "/reports/qpp", year=2025, tin=TIN).status_code == 200
-    assert _get(rep, "aud_cms", "/reports/ita-300a", year=2025).status_code == 404
+    _outside(_get(rep, "aud_cms", "/reports/ita-300a", year=2025))
 
 
 def test_bad_input_is_422(rep: dict[str, Any]) -> None:

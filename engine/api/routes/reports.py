@@ -3,8 +3,9 @@
 Both are evidence exports, read by whoever may read evidence packets (`packets.read`: admin,
 officer, auditor). An auditor's grant applies as everywhere else (`engine.api.scope`): the report's
 framework must be the granted one (osha, cms) and its year must meet the audit window, else the
-report is not found; an establishment grant narrows the 300A to those establishments, and it
-excludes the QPP body, which is TIN-wide (as an org-wide packet is outside such a grant).
+request is refused as one outside the grant (403, as a findings or packets filter asking beyond it);
+an establishment grant narrows the 300A to those establishments, and it excludes the QPP body,
+which is TIN-wide (as an org-wide packet is outside such a grant).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from engine.api import scope
 from engine.api.deps import get_session, require
 from engine.auth.roles import Permission
 from engine.auth.schemas import Principal
-from engine.errors import ErrorDetail, NotFoundError
+from engine.errors import ErrorDetail, PermissionDeniedError
 from engine.reports import ita300a, qpp
 from engine.reports.schemas import Ita300AReport, QppReport
 
@@ -37,32 +38,40 @@ class Ita300AOut(Ita300AReport):
 
 def _granted(principal: Principal, framework: str, year: int, *, org_wide: bool) -> list[str] | None:
     """The establishments an auditor may see in a report of `framework` for `year` (None: all);
-    NotFoundError outside the grant."""
+    PermissionDeniedError naming every way the grant does not cover it.
+
+    Why 403 and not 404: the report is asked for by query, as the findings and packets lists are,
+    and those refuse a filter beyond the grant with `permission_denied.outside_grant`; the 404 had
+    said "outside the audit grant" in its errors anyway, so it hid nothing."""
     grant = scope.finding_scope(principal)
     if grant is None:
         return None
+    outside = []
     if framework != grant.framework:  # the report has no framework parameter: nothing of the caller's is wrong
-        raise NotFoundError(f"no {framework} report for {year}", [ErrorDetail(
-            reason=f"outside the audit grant: the report is for {framework}, the grant for {grant.framework}")])
+        outside.append(ErrorDetail(reason=f"the report is of {framework}, outside your grant ({grant.framework})"))
     if dt.date(year, 12, 31) < grant.window_from or dt.date(year, 1, 1) > grant.window_to:
-        raise NotFoundError(f"no {framework} report for {year}", [ErrorDetail(reason="outside the audit window",
-                                                                             field="year")])
+        outside.append(ErrorDetail(reason=f"{year} is outside your audit window ({grant.window_from} to "
+                                          f"{grant.window_to})", field="year"))
     if org_wide and grant.establishments is not None:
-        raise NotFoundError(f"no {framework} report for {year}",
-                            [ErrorDetail(reason="covers establishments outside the grant", field="year")])
+        outside.append(ErrorDetail(reason=f"the report covers every establishment, and your grant names "
+                                          f"{', '.join(grant.establishments) or 'none'}"))
+    if outside:
+        raise PermissionDeniedError(f"the {framework} report for {year} is outside your grant", outside,
+                                    code="permission_denied.outside_grant")
     return grant.establishments
 
 
-#: an auditor's 404: the grant's framework, window or establishments do not cover the report
-OUTSIDE_GRANT = "an auditor whose grant does not cover the report (another framework, a year outside the audit " \
-                "window, establishments outside the grant): the same status as for a report that does not exist"
+#: an auditor's 403: the grant's framework, window or establishments do not cover the report
+OUTSIDE_GRANT = "signed in, but the role does not allow this; or an auditor whose grant does not cover the report " \
+                "(another framework, a year outside the audit window, establishments outside the grant: " \
+                "`permission_denied.outside_grant`, naming each)"
 
 
 @router.get("/reports/ita-300a", response_model=Ita300AOut,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "the report, or with format=csv the file itself (`text/csv`, a "
                                             "download named ita-300a-<year>.csv)"},
-                       404: {"description": OUTSIDE_GRANT}})
+                       403: {"description": OUTSIDE_GRANT}})
 def ita_300a(
     year: int = YEAR,
     establishment: str | None = Query(None, min_length=1, description="one establishment id only"),
@@ -82,7 +91,7 @@ def ita_300a(
     return Ita300AOut(**report.model_dump(exclude={"ready"}), csv=text)
 
 
-@router.get("/reports/qpp", response_model=QppReport, responses={404: {"description": OUTSIDE_GRANT}})
+@router.get("/reports/qpp", response_model=QppReport, responses={403: {"description": OUTSIDE_GRANT}})
 def qpp_submission(
     year: int = YEAR,
     tin: str = Query(..., description="the group's TIN: 9 digits, with or without the dash "
