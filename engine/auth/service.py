@@ -13,7 +13,7 @@ from typing import NoReturn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, storable_text
 from engine.auth import login, people
 from engine.auth.login import (  # noqa: F401  (the domain's use cases, for the faces: see login.py)
     FAILED_LOGIN_WINDOW,
@@ -140,6 +140,10 @@ def issue_token(
     if not name.strip():
         raise InputError("a token needs a name", [ErrorDetail(
             reason="blank: name what the token is for, e.g. nightly export script", field="name")])
+    control = storable_text.first_control(name)
+    if control is not None:  # a BEL or ESC in a name listed by GET /tokens and `vigil users tokens` acts on a terminal
+        raise InputError("a token's name is text", [ErrorDetail(reason=storable_text.control_reason(control),
+                                                                field="name")])
     name = name.strip()
     if ttl <= dt.timedelta(0):
         raise InputError("a token must live for some time", [ErrorDetail(reason="lifetime <= 0", field="days")])

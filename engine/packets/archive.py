@@ -95,9 +95,14 @@ def safe_extract(zip_path: Path, dest: Path) -> tuple[list[str], list[tuple[str,
     with zf:
         # zipfile reads each entry up to the central directory's size and no further (a longer
         # stream fails its CRC), so the sizes declared there bound what can be written
-        if sum(info.file_size for info in zf.infolist()) > budget:
-            raise _refused(zip_path, f"unpacks to more than {budget} bytes ({MAX_EXPANSION} times its size): "
-                                     "not a packet Vigil wrote")
+        declared = sum(info.file_size for info in zf.infolist())
+        if declared > budget:
+            # each figure as it is: "more than 62724632 bytes (100 times its size)" had been said of a
+            # 291,702-byte zip, whose limit is the floor plus 100 times its size
+            size = zip_path.stat().st_size
+            raise _refused(zip_path, f"unpacks to {declared:,} bytes, more than the {budget:,} a zip of {size:,} "
+                                     f"bytes may ({EXPANSION_FLOOR >> 20} MiB plus {MAX_EXPANSION} times its own "
+                                     "size): not a packet Vigil wrote")
         for info in zf.infolist():
             path = PurePosixPath(info.filename)
             # a tampered packet, reported as its failures are (exit 1) and not extracted: it had been

@@ -397,6 +397,17 @@ def test_blank_reasons_and_names_are_refused(world: dict[str, Any]) -> None:
     assert [t["name"] for t in c.get("/tokens", headers=h).json()] == ["t"]  # the fixture's own
 
 
+@pytest.mark.parametrize("name", ["x\u0007y", "build\u001b[2J", "\u202eexport"])
+def test_a_token_name_holding_a_control_character_is_refused(world: dict[str, Any], name: str) -> None:
+    """The black-box pass: `{"name": "x\u0007y"}` was a token named with a BEL, which GET /tokens and
+    `vigil users tokens` then printed to whoever listed them."""
+    session = TestClient(world["app"])
+    assert session.post("/auth/login", json={"username": "officer", "password": "officer-password"}).status_code == 200
+    r = session.post("/tokens", json={"name": name, "days": 30})
+    assert _fields(r) == ["name"] and "control character" in r.json()["errors"][0]["reason"]
+    assert [t["name"] for t in session.get("/tokens").json()] == ["t"]  # the fixture's own alone
+
+
 @pytest.mark.parametrize("extra, field", [({"establishment": "EST-NOPE"}, "establishment"),
                                           ({"as_of": "2026-01-01T00:00:00Z"}, "as_of"),
                                           ({"as_of": "2098-01-01T00:00:00Z"}, "as_of")])

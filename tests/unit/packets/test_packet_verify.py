@@ -246,9 +246,15 @@ def test_an_archive_that_unpacks_far_past_its_size_is_refused(tmp_path: Path, mo
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("bag/data/zeros.bin", b"\0" * (8 << 20))
-    assert bomb.stat().st_size < 64 << 10
-    with pytest.raises(InputError, match="unpacks to more than"):
+    size = bomb.stat().st_size
+    assert size < 64 << 10
+    with pytest.raises(InputError) as refused:
         verify_packet(bomb)
+    # the figures as they are: it had said "more than 62724632 bytes (100 times its size)" of a
+    # 291,702-byte upload, whose limit is a floor plus 100 times its size
+    assert refused.value.details[0].reason == (
+        f"unpacks to {8 << 20:,} bytes, more than the {(1 << 20) + 100 * size:,} a zip of {size:,} bytes may "
+        "(1 MiB plus 100 times its own size): not a packet Vigil wrote")
 
     assert not any((tmp_path / "x").glob("*"))
 
