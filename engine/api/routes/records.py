@@ -195,9 +195,6 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
             session, org_id=principal.org_id, paths=targets, actor=principal.actor, fmt=format, record_type=type,
             checked_at=screened if format == "leie" else None, checked_at_name="checked_at",
             leie_supplement=leie_supplement, mapping=mapping, names=[name for _, name in spooled])
-        sources = report.sources
-        for target, name in spooled:
-            sources = uploads.shown_sources(sources, target, name)
         uploaded = {str(target): name for target, name in spooled}
         for warning in report.row_warnings or []:  # named as sent, not by the server's temporary path
             warning.file = uploaded.get(warning.file, warning.file)
@@ -211,7 +208,7 @@ def import_file(file: list[UploadFile] = File(..., description="a JSON, NDJSON o
     warnings += leie_screen.warning_lines(report, shown=UNDATED_WARNINGS, listed_in="row_warnings")
     roster = hr_roster_import.not_listed_line(report)
     warnings += [roster] if roster else []
-    return ImportResult(**report.model_dump(exclude={"sources"}), sources=sources, warnings=warnings)
+    return ImportResult(**report.model_dump(), warnings=warnings)
 
 
 class RecordVersion(StoredRecord):
