@@ -248,8 +248,8 @@ def test_a_part_the_upload_does_not_read_is_named_not_dropped(api: dict[str, Any
     r = api["client"].post("/records/import", headers=h, data={"format": "roster"},
                            files={"file": ("a.ndjson", b'{"type": "person", "id": "P-NEW-9"}\n')})
     assert r.status_code == 422 and [(e["field"], e["reason"]) for e in r.json()["errors"]] == [
-        ("format", "not a part of this upload (it reads file, map); format, type, checked_at go in the query "
-                   "string")], r.text
+        ("format", "not a part of this upload (it reads file, map); format, type, checked_at, leie_supplement go "
+                   "in the query string")], r.text
     assert api["client"].get("/records/person/P-NEW-9", headers=h).status_code == 404  # nothing imported
     for path in (f"/tasks/{task['id']}/attachments", "/packets/verify"):
         extra = api["client"].post(path, headers=h, data={"bogus": "1"}, files={"file": ("a.txt", b"x")})

@@ -68,7 +68,12 @@ def test_rules_validate_checks_the_rulesets_folder_in_use(rules: Path) -> None:
     # in the ruleset's words, at its key; it had said "field rules.1.severity: Input should be 'critical', ..."
     assert (f"{broken}:28, rule DEMO-EXPORT-002, field rules[1].severity: severity 'dire' is not one of critical, "
             "high, medium, low") in said(result.stderr)
-    # and the summary says the file did not load, not that it holds no rules
+    # a key that stands alone is set aside and the file's rules are still checked (loader.salvaged)
+    assert "2 ruleset file(s), 4 rules, 0 scenario file(s), 1 problem(s)" in said(result.stdout)
+    # a file that does not read as a ruleset at all: the summary says it did not load, not that it holds no rules
+    broken.write_text(broken.read_text() + "rules: [\n")
+    result = vigil("rules", "validate")
+    assert result.exit_code == 2, result.output
     assert "2 ruleset file(s), 1 of which did not load (their rules were not checked), 2 rules in the others" in said(
         result.stdout)
     alone = vigil("rules", "validate", str(broken), "--json")

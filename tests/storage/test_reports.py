@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from engine import clock
 from engine.db import unit_of_work
-from engine.errors import InputError, NotFoundError
+from engine.errors import InputError, PermissionDeniedError
 from engine.records import service as records_service
 from engine.reports import ita300a, qpp, tableschema
 from engine.reports.schemas import ITA_300A_COLUMNS, Ita300ADetails
@@ -263,7 +263,7 @@ def test_ita_300a_refuses_bad_requests(db: Engine) -> None:
     with pytest.raises(InputError) as exc:
         _ita(db, year=2019)
     assert exc.value.code == "report.year" and "retention" in exc.value.message
-    with pytest.raises(NotFoundError):
+    with pytest.raises(PermissionDeniedError):  # outside the grant, as packets and findings say it
         _ita(db, year=2025, establishment_id="E1", visible=["E2"])
     assert _ita(db, year=2025, visible=["E2"]).establishment_ids == ["E2"]
 

@@ -88,8 +88,8 @@ def test_a_rule_refused_for_its_severity_still_has_its_conditions_message_and_so
     pub_folder(tmp_path, monkeypatch)
     report = validate_bytes(STAGED.encode(), "draft.yaml")
     said = {(d.rule_id, d.field): d.reason for d in report.problems}
-    assert set(said) == {("PUB-SYS-001", "rules.0.severity"), ("PUB-SYS-001", "match.sys"),
-                         ("PUB-SYS-001", "message"), ("PUB-SYS-001", "sop"), ("PUB-SYS-002", "rules.1.tag"),
+    assert set(said) == {("PUB-SYS-001", "rules[0].severity"), ("PUB-SYS-001", "match.sys"),
+                         ("PUB-SYS-001", "message"), ("PUB-SYS-001", "sop"), ("PUB-SYS-002", "rules[1].tag"),
                          ("PUB-SYS-002", "message")}, report.problems
     assert "'added_att' (did you mean added_at?)" in said[("PUB-SYS-001", "match.sys")]
     assert "unknown name `system`" in said[("PUB-SYS-001", "message")]
