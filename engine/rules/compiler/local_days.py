@@ -47,26 +47,14 @@ def localize(node: n.Node, alias: str, params: Mapping[str, Any]) -> n.Node:
 
     An argument that is not a constant text (or names an unknown parameter, or is no date) is left
     as written, for folding to refuse with its usual words."""
-    if isinstance(node, n.Call):
-        if node.name == "date" and len(node.args) == 1:
-            text = _constant_text(node.args[0], params)
-            if text is not None:
-                try:
-                    return n.Ref(alias, field_for(dt.date.fromisoformat(text)))
-                except ValueError:
-                    return node
-        return n.Call(node.name, tuple(localize(a, alias, params) for a in node.args))
-    if isinstance(node, n.Cmp):
-        return n.Cmp(node.op, localize(node.left, alias, params), localize(node.right, alias, params))
-    if isinstance(node, n.Arith):
-        return n.Arith(node.op, localize(node.left, alias, params), localize(node.right, alias, params))
-    if isinstance(node, n.In):
-        return n.In(localize(node.item, alias, params), localize(node.container, alias, params), node.negate)
-    if isinstance(node, n.BoolOp):
-        return n.BoolOp(node.op, tuple(localize(v, alias, params) for v in node.values))
-    if isinstance(node, n.Not):
-        return n.Not(localize(node.value, alias, params))
-    return node
+    if isinstance(node, n.Call) and node.name == "date" and len(node.args) == 1:
+        text = _constant_text(node.args[0], params)
+        if text is not None:
+            try:
+                return n.Ref(alias, field_for(dt.date.fromisoformat(text)))
+            except ValueError:
+                return node
+    return n.with_children(node, lambda child: localize(child, alias, params))
 
 
 def _constant_text(arg: n.Node, params: Mapping[str, Any]) -> str | None:

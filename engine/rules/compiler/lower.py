@@ -324,17 +324,7 @@ def _sum(terms: list[tuple[int, n.Node]], fail: Callable[[str], ExpressionError]
 def _rename(node: n.Node, old: str, new: str) -> n.Node:
     if isinstance(node, n.Ref):
         return n.Ref(new, node.field) if node.alias == old else node
-    if isinstance(node, n.Cmp):
-        return n.Cmp(node.op, _rename(node.left, old, new), _rename(node.right, old, new))
-    if isinstance(node, n.Arith):
-        return n.Arith(node.op, _rename(node.left, old, new), _rename(node.right, old, new))
-    if isinstance(node, n.In):
-        return n.In(_rename(node.item, old, new), _rename(node.container, old, new), node.negate)
-    if isinstance(node, n.BoolOp):
-        return n.BoolOp(node.op, tuple(_rename(v, old, new) for v in node.values))
-    if isinstance(node, n.Not):
-        return n.Not(_rename(node.value, old, new))
-    return node
+    return n.with_children(node, lambda child: _rename(child, old, new))
 
 
 rename_alias = _rename

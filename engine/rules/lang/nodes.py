@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,25 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Call):
         return node.args
     return ()
+
+
+def with_children(node: Node, rewrite: Callable[[Node], Node]) -> Node:
+    """`node` again with `rewrite` applied to each of its children (a leaf as it is): the one place
+    that knows each kind's shape, for the passes that rewrite the tree (renaming an alias, making a
+    `date()` a local-day field), which had each spelled it out."""
+    if isinstance(node, Cmp):
+        return Cmp(node.op, rewrite(node.left), rewrite(node.right))
+    if isinstance(node, Arith):
+        return Arith(node.op, rewrite(node.left), rewrite(node.right))
+    if isinstance(node, In):
+        return In(rewrite(node.item), rewrite(node.container), node.negate)
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(rewrite(v) for v in node.values))
+    if isinstance(node, Not):
+        return Not(rewrite(node.value))
+    if isinstance(node, Call):
+        return Call(node.name, tuple(rewrite(a) for a in node.args))
+    return node
 
 
 def _walk(node: Node, out: set[Ref]) -> None:
